@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Set-up shared by the README's two commands: a local virtual environment (.venv) with the project
+# installed (with the test extras when asked), plus the few system libraries Qt needs when the
+# machine lacks them (Debian/Ubuntu, installed with apt-get as root or through sudo).
+# Usage: scripts/setup.sh [--test]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY=${PYTHON:-}
+if [ -z "$PY" ]; then
+  for c in python3.11 python3.12 python3.13 python3; do
+    if command -v "$c" >/dev/null 2>&1 && "$c" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)'; then
+      PY=$c; break
+    fi
+  done
+fi
+if [ -z "$PY" ]; then
+  echo "setup: Python 3.11 or newer is required (none found on PATH)" >&2
+  exit 1
+fi
+
+extras=""
+[ "${1:-}" = "--test" ] && extras="[test]"
+
+stamp=".venv/.installed${extras}"
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv with $($PY --version)"
+  "$PY" -m venv .venv || {
+    echo "setup: 'python -m venv' failed; installing python3-venv" >&2
+    rm -rf .venv
+    $( [ "$(id -u)" = 0 ] || echo sudo ) apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $( [ "$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq python3-venv >/dev/null
+    "$PY" -m venv .venv; }
+fi
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  echo "setup: installing the project${extras} into .venv (first time takes a minute)"
+  .venv/bin/python -m pip install --quiet --upgrade pip
+  .venv/bin/python -m pip install --quiet -e ".${extras}"
+  touch "$stamp"
+fi
+
+# Qt's shared libraries: install the Debian packages only when something is missing.
+qt_dir=$(.venv/bin/python - <<'PY'
+import os, PySide6
+print(os.path.join(os.path.dirname(PySide6.__file__), "Qt"))
+PY
+)
+missing=$(ldd "$qt_dir"/lib/libQt6Gui.so.6 "$qt_dir"/lib/libQt6Widgets.so.6 \
+              "$qt_dir"/plugins/platforms/libqoffscreen.so "$qt_dir"/plugins/platforms/libqxcb.so \
+              "$qt_dir"/lib/libQt6XcbQpa.so.6 2>/dev/null | grep "not found" | sort -u || true)
+no_fonts=0
+command -v fc-list >/dev/null 2>&1 && [ -n "$(fc-list 2>/dev/null | head -n1)" ] || no_fonts=1
+if [ -n "$missing" ] || [ "$no_fonts" = 1 ]; then
+  echo "setup: Qt needs system libraries:${missing:+ }$(echo "$missing" | awk '{print $1}' | tr '\n' ' ')"
+  pkgs="libgl1 libegl1 libopengl0 libglib2.0-0 libdbus-1-3 libfontconfig1 libfreetype6 libxkbcommon0
+        libxkbcommon-x11-0 libx11-6 libx11-xcb1 libxcb1 libxcb-cursor0 libxcb-icccm4 libxcb-image0
+        libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1
+        libxcb-xfixes0 libxrender1 libxi6 fontconfig fonts-dejavu-core"
+  SUDO=""
+  if [ "$(id -u)" != 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
+      echo "setup: run as root or install these packages: $pkgs" >&2; exit 1; fi
+  fi
+  if command -v apt-get >/dev/null 2>&1; then
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $pkgs >/dev/null
+  else
+    echo "setup: not a Debian/Ubuntu system; install the Qt 6 runtime libraries ($pkgs)" >&2
+    exit 1
+  fi
+fi

@@ -1,0 +1,316 @@
+"""TimeManager (trading calendar answers from pandas-market-calendars) and the engine clocks.
+
+Every session rule (open, close, early close, holidays, DST) comes from the exchange calendar,
+never from hand-written rules. The schedule is loaded a calendar year at a time and cached;
+queries are binary searches on int64 ns arrays. Clocks: `SimulatedClock` (advanced only by the
+backtest coordinator, never backwards) and `WallClock` (live); components ask a clock, never
+`datetime.now()`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import threading
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import pandas as pd
+
+from workstation.errors import CalendarError
+
+NS_PER_MINUTE = 60_000_000_000
+_PERIOD_UNITS = ("d", "w", "m", "y")
+
+
+@dataclass(frozen=True, slots=True)
+class TradingSession:
+    """One trading day: open/close as int ns UTC and in the exchange zone."""
+
+    date: dt.date
+    open_ns: int
+    close_ns: int
+    tz: str
+    early_close: bool
+
+    @property
+    def open_utc(self) -> pd.Timestamp:
+        return pd.Timestamp(self.open_ns, unit="ns", tz="UTC")
+
+    @property
+    def close_utc(self) -> pd.Timestamp:
+        return pd.Timestamp(self.close_ns, unit="ns", tz="UTC")
+
+    @property
+    def open_local(self) -> pd.Timestamp:
+        return self.open_utc.tz_convert(self.tz)
+
+    @property
+    def close_local(self) -> pd.Timestamp:
+        return self.close_utc.tz_convert(self.tz)
+
+    @property
+    def minutes(self) -> int:
+        """Regular-session length in minutes (390 normally, 210 on an early close)."""
+        return (self.close_ns - self.open_ns) // NS_PER_MINUTE
+
+    def contains(self, ts_ns: int) -> bool:
+        """True if a bar starting at `ts_ns` lies in the regular session [open, close)."""
+        return self.open_ns <= ts_ns < self.close_ns
+
+
+@dataclass
+class CacheStats:
+    """Hit/miss counters of the TimeManager's answer cache."""
+
+    hits: int = 0
+    misses: int = 0
+    years_loaded: int = 0
+
+    @property
+    def hit_rate(self) -> float:
+        total = self.hits + self.misses
+        return self.hits / total if total else 0.0
+
+    def as_dict(self) -> dict:
+        return {"hits": self.hits, "misses": self.misses, "hit_rate": round(self.hit_rate, 4),
+                "years_loaded": self.years_loaded}
+
+
+def parse_period(text: str) -> tuple[int, str]:
+    """Parse a trailing period "10d", "52w", "3m", "1y" into (count, unit); ValueError otherwise."""
+    s = str(text).strip().lower()
+    if len(s) < 2 or s[-1] not in _PERIOD_UNITS or not s[:-1].isdigit() or int(s[:-1]) <= 0:
+        raise ValueError(
+            f"unknown period {text!r}: use a positive count with d (trading days), w (weeks), "
+            "m (months) or y (years), e.g. '10d', '52w', '3m', '1y'"
+        )
+    return int(s[:-1]), s[-1]
+
+
+class TimeManager:
+    """Answers calendar questions for one exchange; thread safe; caches per calendar year."""
+
+    def __init__(self, exchange: str = "XNYS", tz: str | None = None):
+        import pandas_market_calendars as mcal
+
+        try:
+            self._calendar = mcal.get_calendar(exchange)
+        except (RuntimeError, KeyError) as exc:
+            raise CalendarError(
+                f"unknown exchange calendar {exchange!r}: use a pandas-market-calendars name such as "
+                "'XNYS' or 'XNAS'"
+            ) from exc
+        self.exchange = exchange
+        self.tz = tz or str(self._calendar.tz)
+        self._lock = threading.Lock()
+        self._years: set[int] = set()
+        self._dates: list[dt.date] = []
+        self._ordinals: list[int] = []
+        self._opens = np.empty(0, dtype=np.int64)
+        self._closes = np.empty(0, dtype=np.int64)
+        self._early: np.ndarray = np.empty(0, dtype=bool)
+        self._session_cache: dict[dt.date, TradingSession | None] = {}
+        self.stats = CacheStats()
+
+    # ----------------------------------------------------------------- loading
+    def _ensure_years(self, first: int, last: int) -> None:
+        missing = [y for y in range(first, last + 1) if y not in self._years]
+        if not missing:
+            self.stats.hits += 1
+            return
+        self.stats.misses += 1
+        with self._lock:
+            missing = [y for y in missing if y not in self._years]
+            if not missing:
+                return
+            if min(missing) < 1990 or max(missing) > 2100:
+                raise CalendarError(f"dates in years {missing} are outside the supported calendar 1990-2100")
+            sched = self._calendar.schedule(
+                start_date=f"{min(missing)}-01-01", end_date=f"{max(missing)}-12-31"
+            )
+            sched = sched[[d.year in missing for d in sched.index]]
+            dates = [d.date() for d in sched.index]
+            opens = sched["market_open"].dt.as_unit("ns").astype("int64").to_numpy()
+            closes = sched["market_close"].dt.as_unit("ns").astype("int64").to_numpy()
+            all_dates = self._dates + dates
+            order = np.argsort(np.array([d.toordinal() for d in all_dates]), kind="stable")
+            self._dates = [all_dates[i] for i in order]
+            self._ordinals = [d.toordinal() for d in self._dates]
+            self._opens = np.concatenate([self._opens, opens])[order]
+            self._closes = np.concatenate([self._closes, closes])[order]
+            lengths = self._closes - self._opens
+            # an early close is a session shorter than the exchange's usual (modal) length
+            usual = np.bincount((lengths // NS_PER_MINUTE).astype(np.int64)).argmax() if len(lengths) else 0
+            self._early = (lengths // NS_PER_MINUTE) < usual
+            self._years.update(missing)
+            self.stats.years_loaded = len(self._years)
+
+    def _index_on_or_after(self, day: dt.date) -> int:
+        self._ensure_years(day.year, day.year + 1)
+        return bisect.bisect_left(self._ordinals, day.toordinal())
+
+    # ----------------------------------------------------------------- queries
+    def session(self, day: dt.date | str) -> TradingSession | None:
+        """The trading session of `day` (exchange-local date), or None when the exchange is shut."""
+        day = _as_date(day)
+        cached = self._session_cache.get(day, False)
+        if cached is not False:
+            self.stats.hits += 1
+            return cached
+        self._ensure_years(day.year, day.year)
+        i = bisect.bisect_left(self._ordinals, day.toordinal())
+        result = None
+        if i < len(self._dates) and self._dates[i] == day:
+            result = TradingSession(day, int(self._opens[i]), int(self._closes[i]), self.tz,
+                                    bool(self._early[i]))
+        self._session_cache[day] = result
+        return result
+
+    def is_trading_day(self, day: dt.date | str) -> bool:
+        return self.session(day) is not None
+
+    def first_trading_date_on_or_after(self, day: dt.date | str) -> dt.date:
+        day = _as_date(day)
+        i = self._index_on_or_after(day)
+        if i >= len(self._dates):
+            self._ensure_years(day.year + 2, day.year + 2)
+            i = bisect.bisect_left(self._ordinals, day.toordinal())
+        return self._dates[i]
+
+    def next_trading_date(self, day: dt.date | str) -> dt.date:
+        """The first trading date strictly after `day`."""
+        return self.first_trading_date_on_or_after(_as_date(day) + dt.timedelta(days=1))
+
+    def previous_trading_date(self, day: dt.date | str) -> dt.date:
+        """The last trading date strictly before `day`."""
+        return self.trading_days_back(day, 1)
+
+    def trading_days_back(self, day: dt.date | str, n: int) -> dt.date:
+        """The trading date `n` trading days before `day` (`day` itself need not trade)."""
+        if n < 0:
+            raise ValueError(f"n must be >= 0, got {n}")
+        day = _as_date(day)
+        approx_years = n // 240 + 1
+        self._ensure_years(day.year - approx_years - 1, day.year)
+        i = bisect.bisect_left(self._ordinals, day.toordinal())
+        if n == 0:
+            return day
+        j = i - n
+        if j < 0:
+            raise CalendarError(f"{n} trading days before {day} is outside the supported calendar")
+        return self._dates[j]
+
+    def trading_dates(self, start: dt.date | str, end: dt.date | str) -> list[dt.date]:
+        """Trading dates in [start, end], both inclusive."""
+        start, end = _as_date(start), _as_date(end)
+        if end < start:
+            return []
+        self._ensure_years(start.year, end.year)
+        i = bisect.bisect_left(self._ordinals, start.toordinal())
+        j = bisect.bisect_right(self._ordinals, end.toordinal())
+        return self._dates[i:j]
+
+    def sessions(self, start: dt.date | str, end: dt.date | str) -> list[TradingSession]:
+        return [s for s in (self.session(d) for d in self.trading_dates(start, end)) if s is not None]
+
+    def trailing_dates(self, day: dt.date | str, period: str) -> list[dt.date]:
+        """Trading dates of the trailing `period` before `day` (exclusive): "10d" = the 10 trading
+        days before; "52w" / "3m" / "1y" = every trading date in that calendar span before `day`."""
+        count, unit = parse_period(period)
+        day = _as_date(day)
+        if unit == "d":
+            first = self.trading_days_back(day, count)
+        else:
+            offset = {"w": pd.DateOffset(weeks=count), "m": pd.DateOffset(months=count),
+                      "y": pd.DateOffset(years=count)}[unit]
+            first = (pd.Timestamp(day) - offset).date()
+        return self.trading_dates(first, day - dt.timedelta(days=1))
+
+    def session_of_time(self, ts_ns: int) -> TradingSession | None:
+        """The session whose exchange-local date is that of `ts_ns` (whether or not it is open)."""
+        local = pd.Timestamp(int(ts_ns), unit="ns", tz="UTC").tz_convert(self.tz)
+        return self.session(local.date())
+
+    def local_dates(self, ts_ns: np.ndarray) -> np.ndarray:
+        """Exchange-local calendar date (datetime64[D]) of each int ns UTC timestamp."""
+        idx = pd.DatetimeIndex(np.asarray(ts_ns, dtype="int64").view("datetime64[ns]"), tz="UTC")
+        return idx.tz_convert(self.tz).tz_localize(None).normalize().to_numpy().astype("datetime64[D]")
+
+    def session_bounds(self, dates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Vectorised open/close (int ns UTC) for datetime64[D] dates; -1 where no session."""
+        dates = np.asarray(dates, dtype="datetime64[D]")
+        if len(dates) == 0:
+            return np.empty(0, np.int64), np.empty(0, np.int64)
+        years = dates.astype("datetime64[Y]").astype(int) + 1970
+        self._ensure_years(int(years.min()), int(years.max()))
+        ordinals = dates.astype(np.int64) + dt.date(1970, 1, 1).toordinal()
+        table = np.asarray(self._ordinals, dtype=np.int64)
+        pos = np.searchsorted(table, ordinals)
+        pos_c = np.minimum(pos, len(table) - 1)
+        found = table[pos_c] == ordinals
+        opens = np.where(found, self._opens[pos_c], -1)
+        closes = np.where(found, self._closes[pos_c], -1)
+        return opens, closes
+
+
+def _as_date(day) -> dt.date:
+    if isinstance(day, dt.datetime):
+        return day.date()
+    if isinstance(day, dt.date):
+        return day
+    try:
+        return dt.date.fromisoformat(str(day))
+    except ValueError as exc:
+        raise ValueError(f"invalid date {day!r}: use YYYY-MM-DD") from exc
+
+
+# --------------------------------------------------------------------- clocks
+class Clock(Protocol):
+    """What every component asks for the time (int ns UTC)."""
+
+    def now_ns(self) -> int: ...
+
+
+class SimulatedClock:
+    """Backtest clock: set explicitly by the coordinator, never moved backwards."""
+
+    def __init__(self, start_ns: int = 0):
+        self._now = int(start_ns)
+        self._lock = threading.Lock()
+
+    def now_ns(self) -> int:
+        return self._now
+
+    def now(self) -> pd.Timestamp:
+        return pd.Timestamp(self._now, unit="ns", tz="UTC")
+
+    def advance_to(self, ts_ns: int) -> None:
+        """Move the clock forward to `ts_ns`; raise ValueError on an attempt to go backwards."""
+        ts_ns = int(ts_ns)
+        with self._lock:
+            if ts_ns < self._now:
+                raise ValueError(
+                    f"simulated clock cannot go backwards: now {self._now}, asked {ts_ns}"
+                )
+            self._now = ts_ns
+
+    def reset(self, ts_ns: int) -> None:
+        """Reset for a new run (jump to a date); only the coordinator calls this between runs."""
+        with self._lock:
+            self._now = int(ts_ns)
+
+
+class WallClock:
+    """Live clock: wall time, optionally offset (a replay 'as if live' at another date)."""
+
+    def __init__(self, offset_ns: int = 0):
+        self.offset_ns = int(offset_ns)
+
+    def now_ns(self) -> int:
+        return time.time_ns() + self.offset_ns
+
+    def now(self) -> pd.Timestamp:
+        return pd.Timestamp(self.now_ns(), unit="ns", tz="UTC")

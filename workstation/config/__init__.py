@@ -1,0 +1,43 @@
+"""Session config: models, JSON load/save, validation messages and the exported JSON Schema."""
+
+from workstation.config.io import (
+    config_json_schema,
+    dump_config,
+    load_config,
+    problems_of,
+    save_config,
+    validate_config_dict,
+)
+from workstation.config.models import (
+    BUILTIN_STRATEGIES,
+    BacktestConfig,
+    ExecutionConfig,
+    GapFillerConfig,
+    HistoricalConfig,
+    HistoricalIndicator,
+    LiveConfig,
+    RiskConfig,
+    SessionConfig,
+    StrategyConfig,
+    StreamsConfig,
+)
+
+__all__ = [
+    "BUILTIN_STRATEGIES",
+    "BacktestConfig",
+    "ExecutionConfig",
+    "GapFillerConfig",
+    "HistoricalConfig",
+    "HistoricalIndicator",
+    "LiveConfig",
+    "RiskConfig",
+    "SessionConfig",
+    "StrategyConfig",
+    "StreamsConfig",
+    "config_json_schema",
+    "dump_config",
+    "load_config",
+    "problems_of",
+    "save_config",
+    "validate_config_dict",
+]

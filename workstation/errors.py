@@ -1,0 +1,40 @@
+"""Exceptions the engine raises; each names the file, field or value at fault.
+
+The CLI and the GUI turn them into one-paragraph messages for the user.
+"""
+
+from __future__ import annotations
+
+
+class WorkstationError(Exception):
+    """Base of every error the engine reports to a user (never a bare traceback)."""
+
+
+class ConfigError(WorkstationError):
+    """A session config is invalid; `problems` lists (field path, message) pairs."""
+
+    def __init__(self, source: str, problems: list[tuple[str, str]]):
+        self.source = source
+        self.problems = problems
+        lines = "\n".join(f"  - {path}: {msg}" for path, msg in problems)
+        super().__init__(f"Config {source} has {len(problems)} problem(s):\n{lines}")
+
+
+class DataError(WorkstationError):
+    """A data file or the bar store cannot be read or written as asked."""
+
+
+class StoreError(DataError):
+    """The bar store path or its contents are unusable."""
+
+
+class CalendarError(WorkstationError):
+    """A calendar question has no answer (unknown exchange, date outside the calendar)."""
+
+
+class StrategyError(WorkstationError):
+    """A strategy cannot be loaded or constructed."""
+
+
+class ProviderError(WorkstationError):
+    """A live data provider failed (connection, authentication, protocol)."""
