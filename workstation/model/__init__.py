@@ -1,6 +1,6 @@
 """Plain value types of the trading domain: bars, intervals, signals, decisions, fills, trades."""
 
-from workstation.model.bar import Bar, ns_to_ts, ts_to_ns
+from workstation.model.bar import Bar, ns_array, ns_to_ts, ts_to_ns
 from workstation.model.interval import Interval, parse_interval
 from workstation.model.trading import Action, Decision, Fill, Signal, Trade
 
@@ -12,6 +12,7 @@ __all__ = [
     "Interval",
     "Signal",
     "Trade",
+    "ns_array",
     "ns_to_ts",
     "parse_interval",
     "ts_to_ns",

@@ -44,3 +44,13 @@ def ts_to_ns(ts) -> int:
     if t.tzinfo is None:
         raise ValueError(f"naive timestamp {ts!r}: give a time zone (engine times are UTC)")
     return int(t.tz_convert("UTC").value)
+
+
+def ns_array(values) -> "np.ndarray":
+    """A datetime-like column (tz-aware Series/Index/array, any unit) -> int64 ns UTC array."""
+    import numpy as np
+
+    idx = pd.DatetimeIndex(values)
+    if idx.tz is None:
+        raise ValueError("naive timestamps: engine times must be tz-aware (UTC)")
+    return np.asarray(idx.tz_convert("UTC").as_unit("ns").asi8, dtype=np.int64)

@@ -1,0 +1,141 @@
+"""Backtest throughput against backtrader, session transition time and memory over sessions.
+
+Full pipeline, data-driven (speed 0): 1m streamed, 5m and 15m derived, quality on, SMA 5/20
+crossover on every symbol, simulated execution. Data: ../shared/bench/make_bars.py (100 symbols x
+5 days, seed 42, = the peer benchmark's case c), written to a temporary bar store. backtrader runs
+the peer script ../shared/bench/peer_backtrader.py on the same bars in the same benchmark run.
+
+    .venv/bin/python benchmarks/bench_backtest.py [--runs 3] [--skip-peer] [--memory-days 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = (ROOT / ".." / "shared" / "bench").resolve()
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(BENCH))
+
+import make_bars  # noqa: E402
+import psutil  # noqa: E402
+from bench_common import iso, trades_digest  # noqa: E402
+
+from workstation.config import validate_config_dict  # noqa: E402
+from workstation.store import BarStore  # noqa: E402
+from workstation.system import SystemManager  # noqa: E402
+
+EXPECTED_DIGEST_C = "b71608429dd237e7"
+
+
+def bench_config(symbols: list[str], start: str, end: str) -> dict:
+    return {
+        "name": "bench: full pipeline",
+        "symbols": symbols,
+        "streams": {"interval": "1m", "derived": ["5m", "15m"], "indicators": []},
+        "historical": {"trailing_days": 0, "warmup_bars": 0, "indicators": [], "enable_quality": True},
+        "gap_filler": {"enable_session_quality": True},
+        "backtest": {"start_date": start, "end_date": end, "speed_multiplier": 0, "prefetch_days": 2},
+        "strategies": [{"name": "sma_5_20", "class_path": "sma_crossover",
+                        "params": {"fast": 5, "slow": 20, "quantity": 100}}],
+        "risk": {"min_quality_pct": 0, "min_confidence": 0, "max_position_qty": 1e12},
+        "execution": {"starting_cash": 1e9},
+    }
+
+
+def run_engine(store: BarStore, cfg: dict, rss_per_session: list | None = None) -> dict:
+    system = SystemManager(validate_config_dict(cfg), store=store)
+    proc = psutil.Process()
+    if rss_per_session is not None:
+        system.events.subscribe("session_end", lambda _k, _p: rss_per_session.append(proc.memory_info().rss / 2**20))
+    gc.collect()
+    t0 = time.perf_counter()
+    system.start()
+    system.wait()
+    wall = time.perf_counter() - t0
+    assert system.error is None, system.error
+    trades = [{"symbol": t.symbol, "entry_time": iso(t.entry_time), "entry_price": round(t.entry_price, 2),
+               "exit_time": iso(t.exit_time), "exit_price": round(t.exit_price, 2)} for t in system.broker.trades]
+    trades.sort(key=lambda t: (t["symbol"], t["entry_time"]))
+    trans = system.metrics.stat("session.transition")
+    return {"bars": system.bars_processed, "wall_s": wall, "bars_per_s": system.bars_processed / wall,
+            "trades": len(trades), "digest": trades_digest(trades),
+            "transition_mean_s": trans.mean if trans.count else float("nan"),
+            "transition_max_s": trans.max if trans.count else float("nan"),
+            "stages": {k: v for k, v in system.metrics.snapshot()["stats"].items() if v["count"]}}
+
+
+def run_backtrader(parquet: Path) -> dict:
+    out = subprocess.run([sys.executable, str(BENCH / "peer_backtrader.py"), str(parquet), "--no-trades"],
+                         capture_output=True, text=True, cwd=BENCH, check=True)
+    return json.loads(out.stdout)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--symbols", type=int, default=100)
+    ap.add_argument("--days", type=int, default=5)
+    ap.add_argument("--skip-peer", action="store_true")
+    ap.add_argument("--memory-days", type=int, default=20, help="sessions of the memory run (0 = skip)")
+    a = ap.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench_backtest_"))
+    df = make_bars.make_bars(a.symbols, a.days, seed=42)
+    parquet = tmp / "bars.parquet"
+    df.to_parquet(parquet, index=False)
+    store = BarStore(tmp / "store", create=True)
+    store.write_bars(df, "1m")
+    symbols = sorted(df["symbol"].unique())
+    days = sorted(df["timestamp"].dt.tz_convert("America/New_York").dt.date.unique())
+    cfg = bench_config(symbols, str(days[0]), str(days[-1]))
+    print(f"machine: {os.cpu_count()} cores; data: {len(df):,} bars, {len(symbols)} symbols x {len(days)} days")
+
+    ours = []
+    peers = []
+    for r in range(a.runs):
+        ours.append(run_engine(store, cfg))
+        if not a.skip_peer:
+            peers.append(run_backtrader(parquet))
+        print(f"run {r + 1}: workstation {ours[-1]['bars_per_s']:,.0f} bars/s"
+              + (f", backtrader {peers[-1]['bars_per_s']:,.0f} bars/s" if peers else ""))
+    med = statistics.median(o["bars_per_s"] for o in ours)
+    best = max(o["bars_per_s"] for o in ours)
+    print(f"\nworkstation full pipeline: median {med:,.0f} bars/s, best {best:,.0f} bars/s "
+          f"(wall {statistics.median(o['wall_s'] for o in ours):.3f} s), trades {ours[0]['trades']}, "
+          f"digest {ours[0]['digest']}"
+          + (f" (= peer benchmark case c: {ours[0]['digest'] == EXPECTED_DIGEST_C})"
+             if (a.symbols, a.days) == (100, 5) else ""))
+    if peers:
+        pmed = statistics.median(p["bars_per_s"] for p in peers)
+        print(f"backtrader (same data, same run): median {pmed:,.0f} bars/s -> ratio {med / pmed:.1f}x")
+    print(f"session transition: mean {ours[0]['transition_mean_s'] * 1e3:.1f} ms, "
+          f"max {ours[0]['transition_max_s'] * 1e3:.1f} ms")
+    print("stage timings (first run, mean / max ms):")
+    for name, st in sorted(ours[0]["stages"].items()):
+        print(f"  {name:<24} n={st['count']:>6}  {st['mean'] * 1e3:8.3f} / {st['max'] * 1e3:8.3f}")
+
+    if a.memory_days:
+        dfm = make_bars.make_bars(a.symbols, a.memory_days, seed=43)
+        store_m = BarStore(tmp / "store_mem", create=True)
+        store_m.write_bars(dfm, "1m")
+        days_m = sorted(dfm["timestamp"].dt.tz_convert("America/New_York").dt.date.unique())
+        rss: list[float] = []
+        res = run_engine(store_m, bench_config(symbols, str(days_m[0]), str(days_m[-1])), rss)
+        print(f"\nmemory over {len(days_m)} sessions ({res['bars']:,} bars, {res['bars_per_s']:,.0f} bars/s): "
+              f"RSS after session 2 {rss[1]:.0f} MB, after session {len(rss)} {rss[-1]:.0f} MB "
+              f"(growth {rss[-1] - rss[1]:+.1f} MB over {len(rss) - 2} sessions)")
+        print("  RSS per session end (MB): " + ", ".join(f"{x:.0f}" for x in rss))
+
+
+if __name__ == "__main__":
+    main()

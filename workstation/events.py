@@ -1,0 +1,52 @@
+"""EventBus: engine events out to observers (UI bridge, run-folder writer, tests).
+
+Observers are called synchronously in the emitting engine thread, so they must be quick (queue the
+payload and return). `wants(kind)` lets the hot path skip building payloads nobody reads.
+Event kinds: bars, derived, quality, gap, signal, decision, fill, error, session_start,
+session_end, metrics, state, backtest_end.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+Observer = Callable[[str, Any], None]
+
+
+class EventBus:
+    """Subscribe with a kind (or "*" for all); callbacks get (kind, payload)."""
+
+    def __init__(self):
+        self._subs: dict[str, tuple[Observer, ...]] = {}
+        self._lock = threading.Lock()
+        self.observer_errors = 0
+
+    def subscribe(self, kind: str, callback: Observer) -> None:
+        with self._lock:
+            self._subs[kind] = (*self._subs.get(kind, ()), callback)
+
+    def unsubscribe(self, kind: str, callback: Observer) -> None:
+        with self._lock:
+            rest = tuple(cb for cb in self._subs.get(kind, ()) if cb is not callback)
+            if rest:
+                self._subs[kind] = rest
+            else:
+                self._subs.pop(kind, None)
+
+    def wants(self, kind: str) -> bool:
+        subs = self._subs
+        return kind in subs or "*" in subs
+
+    def emit(self, kind: str, payload: Any = None) -> None:
+        subs = self._subs
+        for cb in subs.get(kind, ()) + subs.get("*", ()):
+            try:
+                cb(kind, payload)
+            except Exception:  # noqa: BLE001 - an observer never breaks the engine
+                self.observer_errors += 1
+                log.exception("observer %r failed on %s event", cb, kind)

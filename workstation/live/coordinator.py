@@ -1,0 +1,302 @@
+"""LiveCoordinator: the session loop of live mode; the live clock drives it, the provider feeds it.
+
+Same stages and phases as a backtest (SessionCoordinator): only what drives the clock and the
+data differs. Bars arrive from the provider's thread into an inbox; a bar time is processed (all
+symbols' bars at that time together, like a backtest) once every symbol has its bar or the clock
+is `grace` past the bar's end. A bar that arrives after its symbol has moved on (a late bar) or a
+gap-fill answer is inserted in time order (SessionData.insert_bar) and the processor rebuilds that
+symbol's derived bars and indicators. Sessions open and close by the TimeManager (early closes
+included); at the close, trailing gaps are filled (bounded wait) before the session ends.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import time
+from collections import defaultdict
+
+import numpy as np
+
+from workstation.calendar import TradingSession
+from workstation.model import Bar
+from workstation.pipeline.coordinator import SessionCoordinator
+from workstation.pipeline.quality import Gap
+
+log = logging.getLogger(__name__)
+
+
+class LiveCoordinator(SessionCoordinator):
+    """Runs live sessions until the configured end date, the duration or a stop."""
+
+    def __init__(self, *args, provider, gap_filler, grace_s: float = 2.0, end_wait_s: float = 5.0,
+                 deadline_wall: float | None = None, batch_quiet_ms: float = 2.0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.batch_quiet_ns = int(batch_quiet_ms * 1e6)
+        self._arrival: dict[int, int] = {}          # bar time -> wall ns of its newest arrival
+        self.provider = provider
+        self.gap_filler = gap_filler
+        self.grace_ns = int(grace_s * 1e9)
+        self.end_wait_s = end_wait_s
+        self.deadline_wall = deadline_wall
+        self.inbox: queue.SimpleQueue = queue.SimpleQueue()
+        self.sym_index = {s: i for i, s in enumerate(self.symbols)}
+        self.latencies_ms: list[float] = []          # bar receive -> strategies done, per bar
+        self.fill_latencies_ms: list[float] = []     # history answer -> inserted and recomputed
+        self.late_bars = 0
+        self.caught_up_bars = 0
+        self.duplicate_bars = 0
+        self.outside_session = 0
+        self._pending: dict[int, dict[int, tuple[Bar, int]]] = defaultdict(dict)
+        self._last_ts = np.full(len(self.symbols), -1, dtype=np.int64)
+        n = len(self.symbols)
+        self.last_bar_ts = np.full(n, -1, dtype=np.int64)        # newest bar start received, per symbol
+        self.feed_latency_ms = np.full(n, np.nan)                 # receive time - bar end (live clock)
+        self.messages = np.zeros(n, dtype=np.int64)
+
+    # ------------------------------------------------------------------ inputs (other threads)
+    def on_bar(self, bar: Bar, receive_ns: int) -> None:
+        """Provider sink (provider thread)."""
+        self.inbox.put(("bar", bar, receive_ns, time.perf_counter_ns()))
+
+    def on_bar_update(self, bar: Bar, receive_ns: int) -> None:
+        """Corrections of delivered bars (e.g. Alpaca updatedBars) replace them in time order."""
+        self.inbox.put(("late", [bar], receive_ns))
+
+    def deliver_fill(self, gap: Gap, bars: list) -> None:
+        """GapFiller callback (filler thread)."""
+        self.inbox.put(("fill", gap, bars, time.perf_counter()))
+
+    # ------------------------------------------------------------------ main loop
+    def run(self) -> None:
+        first = self.sessions[0]
+        self._warmup(first.date)
+        self.analysis.call_start()
+        self.historical.prepare(first.date, self.sessions[-1].date)
+        self.provider.set_bar_sink(self.on_bar)
+        self.provider.set_bar_update_sink(self.on_bar_update)
+        self.provider.subscribe(self.symbols, [self.base_interval])
+        self.provider.connect()
+        self.gap_filler.start()
+        self.quality.on_gap = self.gap_filler.submit
+        try:
+            for session in self.sessions:
+                if self._should_stop():
+                    break
+                if self.clock.now_ns() >= session.close_ns:
+                    continue
+                if not self._wait_for(session.open_ns - 1):
+                    break
+                self._initialize(session)
+                self.historical.load_session(session.date)
+                self._activate(session)
+                self._catch_up(session)
+                stopped = not self._stream(session)
+                self._end(session, stopped)
+                if stopped:
+                    break
+            else:
+                self.completed = True
+        finally:
+            self.gap_filler.stop(1.0)
+            self.provider.close()
+        self._check_stage_errors()
+
+    def _should_stop(self) -> bool:
+        return self.control.stopping or (self.deadline_wall is not None and time.monotonic() >= self.deadline_wall)
+
+    def _wait_for(self, market_ns: int) -> bool:
+        """Wait (draining nothing) until the live clock reaches `market_ns`."""
+        while self.clock.now_ns() < market_ns:
+            if self._should_stop():
+                return False
+            speed = getattr(self.clock, "speed", 1.0)
+            time.sleep(min(0.05, max(0.0, (market_ns - self.clock.now_ns()) / 1e9 / speed)))
+        return True
+
+    def _clock_to(self, ts_ns: int) -> None:
+        """The live clock moves by itself."""
+
+    def _initialize(self, session: TradingSession) -> None:
+        super()._initialize(session)
+        self._pending.clear()
+        self._arrival.clear()
+        self._last_ts[:] = session.open_ns - self.base_ns
+
+    # ------------------------------------------------------------------ catch-up
+    def _catch_up(self, session: TradingSession) -> None:
+        """Started after the open: process the session so far from the provider's history, like a
+        backtest, so derived bars, indicators, quality and paper positions are what they would be
+        had the workstation run since the open. Bars then arriving live that were caught up are
+        dropped as duplicates; any hole in between is a gap like any other."""
+        upto = min(self.clock.now_ns(), session.close_ns)
+        upto -= (upto - session.open_ns) % self.base_ns          # bars that have ENDED by now
+        if upto - session.open_ns < self.base_ns:
+            return
+        with self.metrics.timer("live.catch_up"):
+            rows: list[tuple[int, int, Bar]] = []
+            for i, sym in enumerate(self.symbols):
+                try:
+                    bars = self.provider.request_history(sym, self.base_interval, session.open_ns, upto)
+                except Exception as exc:  # noqa: BLE001 - a symbol without history starts with a gap
+                    log.warning("catch-up history for %s failed: %s", sym, exc)
+                    continue
+                rows.extend((b.timestamp, i, b) for b in bars if session.open_ns <= b.timestamp < upto)
+            rows.sort(key=lambda r: (r[0], r[1]))
+            k = 0
+            wall = time.perf_counter_ns()
+            while k < len(rows):
+                ts = rows[k][0]
+                group = {}
+                while k < len(rows) and rows[k][0] == ts:
+                    group[rows[k][1]] = (rows[k][2], wall)
+                    k += 1
+                self._process_bar_time(ts, group, record_latency=False)
+            self.caught_up_bars += len(rows)
+
+    # ------------------------------------------------------------------ streaming
+    def _stream(self, session: TradingSession) -> bool:
+        end_at = session.close_ns + self.grace_ns
+        while True:
+            if self._should_stop():
+                return False
+            if not self.control.gate():
+                return False
+            now = self.clock.now_ns()
+            self._drain(timeout=0.001 if self._pending else 0.02)
+            self._process_due(session, self.clock.now_ns())
+            if now >= end_at:
+                break
+        # trailing gaps: symbols whose last bar is before the last minute of the session
+        last_start = session.close_ns - self.base_ns
+        for i in np.flatnonzero(self._last_ts < last_start).tolist():
+            gap = Gap(self.symbols[i], self.base_interval, int(self._last_ts[i]) + self.base_ns, last_start,
+                      (last_start - int(self._last_ts[i])) // self.base_ns)
+            self.quality._add_gap(i, gap.start_ns, gap.end_ns)
+            self.quality.last_ts[i] = last_start
+            self._last_ts[i] = last_start
+        deadline = time.monotonic() + self.end_wait_s
+        while time.monotonic() < deadline:
+            self._drain(timeout=0.02)
+            if self.gap_filler.pending() == 0 and self.inbox.empty():
+                break
+        self._drain(timeout=0.0)
+        return True
+
+    def _drain(self, timeout: float) -> None:
+        try:
+            item = self.inbox.get(timeout=timeout) if timeout > 0 else self.inbox.get_nowait()
+        except queue.Empty:
+            return
+        late: list[tuple[Bar, int]] = []
+        while True:
+            kind = item[0]
+            if kind == "bar":
+                bar, recv, wall = item[1], item[2], item[3]
+                i = self.sym_index.get(bar.symbol)
+                if i is not None:
+                    self.messages[i] += 1
+                    self.last_bar_ts[i] = max(self.last_bar_ts[i], bar.timestamp)
+                    self.feed_latency_ms[i] = (recv - bar.timestamp - self.base_ns) / 1e6
+                if i is None or self.current_session is None or not self.current_session.contains(bar.timestamp):
+                    self.outside_session += 1
+                elif bar.timestamp <= self._last_ts[i]:
+                    late.append((bar, wall))
+                else:
+                    self._pending[bar.timestamp][i] = (bar, wall)
+                    self._arrival[bar.timestamp] = wall
+            elif kind == "late":
+                late.extend((b, time.perf_counter_ns()) for b in item[1])
+            elif kind == "fill":
+                self._apply_fill(item[1], item[2], item[3])
+            try:
+                item = self.inbox.get_nowait()
+            except queue.Empty:
+                break
+        if late:
+            self._insert_late(late)
+
+    def _process_due(self, session: TradingSession, now: int) -> None:
+        """Process bar times in order once complete: every symbol arrived, or no bar for that time
+        arrived for `batch_quiet_ms` (wall), or the clock is `grace` past the bar's end. Bars that
+        come after that are late bars (inserted in time order)."""
+        n = len(self.symbols)
+        wall = time.perf_counter_ns()
+        for ts in sorted(self._pending):
+            group = self._pending[ts]
+            if (len(group) < n and now < ts + self.base_ns + self.grace_ns
+                    and wall - self._arrival.get(ts, wall) < self.batch_quiet_ns):
+                break
+            del self._pending[ts]
+            self._arrival.pop(ts, None)
+            self._process_bar_time(ts, group)
+
+    def _process_bar_time(self, ts: int, group: dict[int, tuple[Bar, int]], record_latency: bool = True) -> None:
+        t0 = time.perf_counter_ns()
+        idx = np.fromiter(sorted(group), dtype=np.int64, count=len(group))
+        bars = [group[i][0] for i in idx.tolist()]
+        o = np.array([b.open for b in bars])
+        h = np.array([b.high for b in bars])
+        lo = np.array([b.low for b in bars])
+        c = np.array([b.close for b in bars])
+        v = np.array([b.volume for b in bars])
+        self.sd.append_bars(self.base_interval, idx, ts, o, h, lo, c, v)
+        self._last_ts[idx] = ts
+        self.quality.submit(("bars", ts, idx))
+        self.quality.ready.wait_until_ready(None)
+        self.processor.data_driven = True
+        self.processor.submit(("bars", ts, idx, o, h, lo, c, v))
+        self.processor.ready.wait_until_ready(None)
+        if record_latency:
+            done = time.perf_counter_ns()
+            self.latencies_ms.extend((done - group[i][1]) / 1e6 for i in idx.tolist())
+        self.bars_processed += len(idx)
+        if not self.inbox.empty():
+            self.metrics.incr("overruns.live_backlog")
+        if self.events.wants("bars"):
+            self.events.emit("bars", (ts, self.base_interval, idx))
+        self.metrics.record("coordinator.iteration", (time.perf_counter_ns() - t0) / 1e9)
+        self._check_stage_errors()
+
+    # ------------------------------------------------------------------ late data and fills
+    def _insert_late(self, items: list[tuple[Bar, int]]) -> list[int]:
+        """Insert bars that arrive after their symbol moved on; items are (bar, wall receive ns)."""
+        changed: set[int] = set()
+        for bar, wall in items:
+            i = self.sym_index.get(bar.symbol)
+            if i is None or self.current_session is None or not self.current_session.contains(bar.timestamp):
+                self.outside_session += 1
+                continue
+            existing = self.sd.bars_between(bar.symbol, self.base_interval, bar.timestamp, bar.timestamp + 1)
+            if len(existing.timestamp) and float(existing.close[0]) == bar.close and \
+                    float(existing.volume[0]) == bar.volume and float(existing.open[0]) == bar.open:
+                self.duplicate_bars += 1
+                continue
+            pending = self._pending.get(bar.timestamp)
+            if pending is not None and bar.timestamp > self._last_ts[i]:
+                pending[i] = (bar, wall)
+                continue
+            self.sd.insert_bar(bar.symbol, self.base_interval, bar.timestamp, bar.open, bar.high, bar.low,
+                               bar.close, bar.volume)
+            self.late_bars += 1
+            changed.add(i)
+        if changed:
+            idx = np.array(sorted(changed), dtype=np.int64)
+            self.processor.submit(("revise", idx))
+            self.processor.ready.wait_until_ready(None)
+            self.quality.submit(("recount", self.clock.now_ns()))
+            self.quality.ready.wait_until_ready(None)
+        return sorted(changed)
+
+    def _apply_fill(self, gap: Gap, bars: list, t_answer: float) -> None:
+        inside = [b for b in bars if gap.start_ns <= b.timestamp <= gap.end_ns]
+        before = self.late_bars
+        self._insert_late([(b, time.perf_counter_ns()) for b in inside])
+        gap.filled = self.late_bars - before
+        gap.status = "filled" if gap.filled >= gap.missing else ("partial" if gap.filled else "unavailable")
+        self.fill_latencies_ms.append((time.perf_counter() - t_answer) * 1e3)
+        t = self.quality.totals.get(gap.symbol)
+        if t is not None and gap.filled:
+            t["gaps_filled"] += 1
+        if self.events.wants("gap"):
+            self.events.emit("gap", gap)

@@ -1,0 +1,137 @@
+"""LiveSystemManager: a SystemManager whose clock and data come from a live provider.
+
+The same stages and strategies as a backtest; paper only (the simulated broker, no order is ever
+sent anywhere). Provider "replay" plays the bar store as if live on a ReplayClock; provider
+"alpaca" streams Alpaca market data on the wall clock (keys from environment variables).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+import pandas as pd
+
+from workstation.calendar import WallClock
+from workstation.config import SessionConfig
+from workstation.errors import ConfigError
+from workstation.live.coordinator import LiveCoordinator
+from workstation.live.gap_filler import GapFiller
+from workstation.live.replay import ReplayClock, ReplayProvider
+from workstation.model import parse_interval
+from workstation.system import SystemManager
+
+
+class LiveSystemManager(SystemManager):
+    """Live run: `duration_s` limits it (None = until the last session ends or stop())."""
+
+    def __init__(self, cfg: SessionConfig, *args, duration_s: float | None = None, provider=None, **kwargs):
+        self.duration_s = duration_s
+        self._provider_override = provider
+        super().__init__(cfg, *args, **kwargs)
+
+    def _validate_inputs(self) -> list:
+        cfg = self.cfg
+        if cfg.live.provider == "replay":
+            return super()._validate_inputs()
+        today = pd.Timestamp.now(tz=cfg.timezone).date()
+        sessions = self.tm.sessions(today, today + dt.timedelta(days=14))
+        if not sessions:
+            raise ConfigError("(config)", [("live", "no trading session in the next two weeks")])
+        return sessions
+
+    def _make_clock(self):
+        cfg = self.cfg
+        if cfg.live.provider == "replay":
+            rp = cfg.live.replay
+            if rp.start is not None:
+                start = pd.Timestamp(rp.start)
+                start = start.tz_localize(cfg.timezone) if start.tzinfo is None else start
+                start_ns = int(start.tz_convert("UTC").value)
+            else:
+                start_ns = self.sessions[0].open_ns
+            return ReplayClock(start_ns, rp.speed)
+        return WallClock()
+
+    def _make_provider(self, clock):
+        if self._provider_override is not None:
+            return self._provider_override
+        cfg = self.cfg
+        if cfg.live.provider == "replay":
+            rp = cfg.live.replay
+            return ReplayProvider(self.store, self.tm, clock, rp.drop_fraction, rp.delay_fraction, rp.delay_seconds,
+                                  rp.seed, end_date=cfg.backtest.end_date)
+        from workstation.live.alpaca import AlpacaProvider
+
+        a = cfg.live.alpaca
+        return AlpacaProvider(ws_url=a.ws_url, rest_url=a.rest_url, feed=a.feed, key_env=a.key_env,
+                              secret_env=a.secret_env, clock=clock, quiet_after_s=cfg.live.quiet_after_seconds)
+
+    def _build(self) -> None:
+        super()._build()
+        cfg = self.cfg
+        self.mode = "live"
+        self.clock = self._make_clock()
+        self.provider = self._make_provider(self.clock)
+        # the stages read the live clock
+        self.analysis.ctx._clock = self.clock
+        self.analysis.clock = self.clock
+        self.processor.clock = self.clock
+        step_ns = parse_interval(cfg.streams.interval).ns
+        deadline = time.monotonic() + self.duration_s if self.duration_s else None
+        old = self.coordinator
+        self.coordinator = LiveCoordinator(
+            cfg, self.store, self.tm, self.session_data, self.clock, self.processor, self.quality, self.analysis,
+            self.broker, self.historical, self.metrics, self.events, self.control, self.sessions,
+            provider=self.provider, gap_filler=None, deadline_wall=deadline,
+        )
+        del old
+        self.gap_filler = GapFiller(self.provider, self.coordinator.deliver_fill, cfg.streams.interval, step_ns,
+                                    cfg.gap_filler.max_retries, cfg.gap_filler.retry_interval_seconds, self.events)
+        self.coordinator.gap_filler = self.gap_filler
+
+    def start(self) -> None:
+        if self.duration_s:
+            self.coordinator.deadline_wall = time.monotonic() + self.duration_s
+        super().start()
+
+    def live_status(self) -> dict:
+        """What the live monitor shows: provider health, per-symbol feed figures, gaps, latency."""
+        c = self.coordinator
+        lat = sorted(c.latencies_ms[-5000:])
+        p99 = lat[int(0.99 * (len(lat) - 1))] if lat else float("nan")
+        return {
+            "provider": self.provider.name,
+            "health": str(self.provider.health),
+            "health_history": [(e.time_ns, str(e.state), e.detail) for e in self.provider.health_history()],
+            "provider_stats": self.provider.stats(),
+            "clock_ns": self.clock.now_ns(),
+            "symbols": list(c.symbols),
+            "last_bar_ts": c.last_bar_ts.copy(),
+            "feed_latency_ms": c.feed_latency_ms.copy(),
+            "messages": c.messages.copy(),
+            "pipeline_latency_p99_ms": p99,
+            "late_bars": c.late_bars,
+            "gaps": [g.as_dict() for g in self.gap_filler.gaps],
+            "fill_log": list(self.gap_filler.log),
+        }
+
+    def summary(self) -> dict:
+        out = super().summary()
+        c = self.coordinator
+        lat = sorted(c.latencies_ms)
+        fills = sorted(c.fill_latencies_ms)
+        gaps = self.gap_filler.gaps
+        out.update({
+            "mode": "live",
+            "provider": self.provider.name,
+            "health": str(self.provider.health),
+            "late_bars": c.late_bars,
+            "gaps_found": len(gaps),
+            "gaps_filled": sum(1 for g in gaps if g.status == "filled"),
+            "gaps_failed": sum(1 for g in gaps if g.status == "failed"),
+            "latency_ms_p50": lat[len(lat) // 2] if lat else None,
+            "latency_ms_p99": lat[int(0.99 * (len(lat) - 1))] if lat else None,
+            "fill_ms_max": fills[-1] if fills else None,
+        })
+        return out

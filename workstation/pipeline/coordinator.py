@@ -1,0 +1,360 @@
+"""SessionCoordinator: the loop over sessions that drives the clock and streams bars (one thread).
+
+Per session: initialize (reset session state, streamed vs generated intervals), historical
+(trailing bars, historical indicators and quality), queue loading (`prefetch_days` sessions of
+streamed bars read ahead in a background loader), activate, streaming (take the earliest pending
+bar time across all symbols, set the clock to that bar's END, write every bar at that time to
+SessionData, wake the quality manager and the processor), end (clock to the close, session
+report, roll history, clear session bars) and advance to the next trading date.
+
+Pace: speed 0 is data-driven (every stage finishes a bar time before the next; nothing skipped);
+speed > 0 is clock-driven (one market minute takes 60/speed wall seconds) and a stage not ready
+when the next bar time is due counts an overrun (the work is queued, never lost).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+
+import numpy as np
+import pandas as pd
+
+from workstation.calendar import TradingSession
+from workstation.model import parse_interval
+from workstation.pipeline.processor import DerivedBarBuilder
+from workstation.pipeline.subscription import default_thread
+
+log = logging.getLogger(__name__)
+
+
+class SessionCoordinator:
+    """Owns the clock's progress; built and started by the SystemManager."""
+
+    def __init__(self, cfg, store, tm, session_data, clock, processor, quality, analysis, broker,
+                 historical, metrics, events, control, sessions: list[TradingSession]):
+        self.cfg = cfg
+        self.store = store
+        self.tm = tm
+        self.sd = session_data
+        self.clock = clock
+        self.processor = processor
+        self.quality = quality
+        self.analysis = analysis
+        self.broker = broker
+        self.historical = historical
+        self.metrics = metrics
+        self.events = events
+        self.control = control
+        self.sessions = sessions
+        self.base_interval = cfg.streams.interval
+        self.base_ns = parse_interval(self.base_interval).ns
+        self.symbols = list(cfg.symbols)
+        self.prefetch_days = cfg.backtest.prefetch_days
+        self._loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="QueueLoader")
+        self._queued: dict[dt.date, Future] = {}
+        self.sessions_done = 0
+        self.current_session: TradingSession | None = None
+        self.bars_processed = 0
+        self.missing_sessions: dict[str, list[str]] = {}
+        self.error: BaseException | None = None
+        self.finished = threading.Event()
+        self.completed = False          # reached the end of the backtest (not stopped)
+        self._t_end_prev = 0.0
+        self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------------ thread
+    def start(self, thread_factory=None) -> None:
+        """Run the session loop in its own thread (`thread_factory(target, name)`, default threading)."""
+        self._thread = (thread_factory or default_thread)(self._run_guarded, "SessionCoordinator")
+        self._thread.start()
+
+    def join(self, timeout: float) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def is_alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _run_guarded(self) -> None:
+        try:
+            self.run()
+        except BaseException as exc:  # noqa: BLE001 - reported through the SystemManager
+            log.exception("coordinator failed")
+            self.error = exc
+            self.events.emit("error", {"time_ns": self.clock.now_ns(), "strategy": None,
+                                       "message": f"engine stopped: {type(exc).__name__}: {exc}"})
+        finally:
+            self._loader.shutdown(wait=True, cancel_futures=True)
+            self._shutdown_stages()
+            self.finished.set()
+
+    def _shutdown_stages(self) -> None:
+        for stage in (self.quality, self.processor):
+            stage.submit(("stop",))
+
+    # ------------------------------------------------------------------ main loop
+    def run(self) -> None:
+        if not self.sessions:
+            return
+        self.clock.reset(self.sessions[0].open_ns)
+        self._warmup(self.sessions[0].date)
+        self.analysis.call_start()
+        self.historical.prepare(self.sessions[0].date, self.sessions[-1].date)
+        for k, session in enumerate(self.sessions):
+            if self.control.stopping:
+                break
+            t_start = time.perf_counter()
+            self._queue_ahead(k)
+            self._initialize(session)
+            with self.metrics.timer("historical.load_total"):
+                self.historical.load_session(session.date)
+            self._activate(session)
+            if k > 0:
+                self.metrics.record("session.transition", time.perf_counter() - self._t_end_prev)
+            stopped = not self._stream(session)
+            self._end(session, stopped)
+            self.metrics.record("session.duration", time.perf_counter() - t_start)
+            self._t_end_prev = time.perf_counter()
+            if stopped:
+                break
+        else:
+            self.completed = True
+        self._check_stage_errors()
+
+    # ------------------------------------------------------------------ phases
+    def _clock_to(self, ts_ns: int) -> None:
+        """Move the simulated clock (live clocks move by themselves)."""
+        self.clock.advance_to(ts_ns)
+
+    def _initialize(self, session: TradingSession) -> None:
+        self.current_session = session
+        self.sd.clear_session()
+        self.sd.session_date = session.date
+        self._clock_to(session.open_ns)
+
+    def _activate(self, session: TradingSession) -> None:
+        self.quality.submit(("session_start", session))
+        self.quality.ready.wait_until_ready(None)
+        self.processor.submit(("session_start", session))
+        self.processor.ready.wait_until_ready(None)
+        self.events.emit("session_start", {"date": session.date, "open_ns": session.open_ns,
+                                           "close_ns": session.close_ns, "early_close": session.early_close,
+                                           "index": self.sessions.index(session), "total": len(self.sessions)})
+
+    def _queue_ahead(self, k: int) -> None:
+        """Make sure sessions k .. k+prefetch_days-1 are loading; forget the ones already used."""
+        for j in range(k, min(k + self.prefetch_days, len(self.sessions))):
+            d = self.sessions[j].date
+            if d not in self._queued:
+                self._queued[d] = self._loader.submit(self._load_session_arrays, d)
+
+    def _load_session_arrays(self, day: dt.date):
+        t0 = time.perf_counter()
+        arrays = self.store.read_session_arrays(day, self.base_interval, self.symbols, rth_only=True)
+        self.metrics.record("queue.load", time.perf_counter() - t0)
+        return arrays
+
+    def _stream(self, session: TradingSession) -> bool:
+        """Deliver every bar time of the session. Returns False when stopped."""
+        with self.metrics.timer("queue.wait"):
+            arrays = self._queued.pop(session.date).result()
+        self._note_missing(session, arrays)
+        ts_all = arrays.timestamp
+        n = len(ts_all)
+        if n:
+            inside = (ts_all >= session.open_ns) & (ts_all < session.close_ns)
+            if not inside.all():
+                arrays = type(arrays)(*(a[inside] for a in arrays))
+                ts_all = arrays.timestamp
+                n = len(ts_all)
+        bounds = np.flatnonzero(np.diff(ts_all)) + 1 if n else np.empty(0, dtype=np.int64)
+        starts = np.concatenate(([0], bounds)).tolist() if n else []
+        ends = np.concatenate((bounds, [n])).tolist() if n else []
+        sym_idx_all = arrays.symbol_index.astype(np.int64, copy=False)
+        o_all, h_all, l_all, c_all, v_all = arrays.open, arrays.high, arrays.low, arrays.close, arrays.volume
+        ts_list = ts_all[starts].tolist() if n else []
+
+        control = self.control
+        sd = self.sd
+        base = self.base_interval
+        step = self.base_ns
+        quality, processor = self.quality, self.processor
+        q_ready, p_ready = quality.ready, processor.ready
+        stat, sstat = self.metrics.stat("coordinator.iteration"), self.metrics.session_stat("coordinator.iteration")
+        perf = time.perf_counter_ns
+        emit_bars = self.events.wants("bars")
+        pace = _Pacer(control, self.base_ns)
+        pace.anchor(session.open_ns)
+        for k in range(len(starts)):
+            if not control.gate():
+                return False
+            ts = ts_list[k]
+            data_driven = control.speed <= 0
+            if not data_driven:
+                if not pace.wait_until(ts + step):
+                    return False
+            t0 = perf()
+            a, b = starts[k], ends[k]
+            idx = sym_idx_all[a:b]
+            o, h, lo, c, v = o_all[a:b], h_all[a:b], l_all[a:b], c_all[a:b], v_all[a:b]
+            self.clock.advance_to(ts + step)
+            sd.append_bars(base, idx, ts, o, h, lo, c, v)
+            timeout = None if data_driven else pace.bar_seconds()
+            processor.data_driven = data_driven
+            processor.downstream_timeout = timeout
+            quality.submit(("bars", ts, idx))
+            if not q_ready.wait_until_ready(timeout):
+                self.metrics.incr("overruns.quality")
+            processor.submit(("bars", ts, idx, o, h, lo, c, v))
+            if not p_ready.wait_until_ready(timeout):
+                self.metrics.incr("overruns.processor")
+            self.bars_processed += b - a
+            if emit_bars:
+                self.events.emit("bars", (ts, base, idx))
+            dt_s = (perf() - t0) / 1e9
+            stat.add(dt_s)
+            sstat.add(dt_s)
+            if self.processor.error is not None or self.analysis.error is not None:
+                self._check_stage_errors()
+        self.metrics.incr("bars.processed", n)
+        return True
+
+    def _end(self, session: TradingSession, stopped: bool) -> None:
+        if not stopped:
+            self._clock_to(session.close_ns)
+        self.quality.submit(("session_end", session))
+        self.quality.ready.wait_until_ready(None)
+        self.processor.submit(("session_end", session))
+        self.processor.ready.wait_until_ready(None)
+        minute_bars = self._session_frame(self.base_interval) if self.historical.symbols else None
+        self.sessions_done += 1
+        self.events.emit("session_end", {
+            "date": session.date, "session": session, "stopped": stopped,
+            "quality_rows": self.quality.session_rows, "index": self.sessions_done - 1,
+            "total": len(self.sessions), "metrics": self.metrics.session_report(session.date, {
+                "bars_processed": self.bars_processed,
+            }),
+        })
+        if minute_bars is not None:
+            self.historical.roll(session.date, minute_bars)
+        self.metrics.reset_session()
+
+    def _session_frame(self, interval: str) -> pd.DataFrame:
+        """The session's bars of one interval as a frame (symbol, timestamp, OHLCV)."""
+        frames = []
+        for sym in self.historical.symbols:
+            b = self.sd.bars(sym, interval)
+            if len(b.timestamp):
+                frames.append(pd.DataFrame({
+                    "symbol": sym,
+                    "timestamp": pd.to_datetime(np.asarray(b.timestamp), utc=True),
+                    "open": np.asarray(b.open), "high": np.asarray(b.high), "low": np.asarray(b.low),
+                    "close": np.asarray(b.close), "volume": np.asarray(b.volume),
+                }))
+        if not frames:
+            return pd.DataFrame(columns=["symbol", "timestamp", "open", "high", "low", "close", "volume"])
+        return pd.concat(frames, ignore_index=True)
+
+    def _note_missing(self, session: TradingSession, arrays) -> None:
+        present = np.zeros(len(self.symbols), dtype=bool)
+        if len(arrays.symbol_index):
+            present[np.unique(arrays.symbol_index)] = True
+        for i in np.flatnonzero(~present).tolist():
+            self.missing_sessions.setdefault(self.symbols[i], []).append(session.date.isoformat())
+
+    def _check_stage_errors(self) -> None:
+        for stage in (self.processor, self.analysis, self.quality):
+            if stage.error is not None:
+                raise RuntimeError(f"{type(stage).__name__} failed: {stage.error!r}") from stage.error
+
+    # ------------------------------------------------------------------ warm-up
+    def _warmup(self, first_day: dt.date) -> None:
+        """Feed the last `warmup_bars` stored bars before the first session to the indicators
+        (streamed and derived intervals), so indicators are continuous across the start."""
+        want = self.cfg.historical.warmup_bars
+        if want <= 0:
+            return
+        with self.metrics.timer("historical.warmup"):
+            days_needed = want // 390 + 2
+            try:
+                first_hist = self.tm.trading_days_back(first_day, days_needed)
+            except Exception:  # noqa: BLE001 - before the calendar's start: no warm-up
+                return
+            days = self.tm.trading_dates(first_hist, first_day - dt.timedelta(days=1))
+            per_day = [(self.tm.session(d), self.store.read_session_arrays(d, self.base_interval, self.symbols,
+                                                                             rth_only=True)) for d in days]
+            total = np.zeros(len(self.symbols), dtype=np.int64)
+            for _, arr in per_day:
+                if len(arr.symbol_index):
+                    total += np.bincount(arr.symbol_index, minlength=len(self.symbols))
+            skip = np.maximum(total - want, 0)
+            seen = np.zeros(len(self.symbols), dtype=np.int64)
+            ind = self.processor.indicators
+            builders = [DerivedBarBuilder(iv, self.base_interval, len(self.symbols)) for iv in self.processor.derived]
+            for session, arr in per_day:
+                if not len(arr.timestamp):
+                    continue
+                for bld in builders:
+                    bld.start_session(session.open_ns, session.close_ns)
+                ts_all = arr.timestamp
+                bounds = np.flatnonzero(np.diff(ts_all)) + 1
+                for a, b in zip(np.concatenate(([0], bounds)).tolist(),
+                                np.concatenate((bounds, [len(ts_all)])).tolist(), strict=True):
+                    idx = arr.symbol_index[a:b].astype(np.int64)
+                    cols = (arr.open[a:b], arr.high[a:b], arr.low[a:b], arr.close[a:b], arr.volume[a:b])
+                    ts = int(ts_all[a])
+                    keep = seen[idx] >= skip[idx]
+                    seen[idx] += 1
+                    if keep.any():
+                        kidx = idx[keep]
+                        kcols = tuple(col[keep] for col in cols)
+                        ind.update(self.base_interval, kidx, kcols)
+                        for bld in builders:
+                            for done in bld.add(ts, kidx, *kcols, ts + self.base_ns):
+                                ind.update(bld.interval, done[1], done[2:])
+                for bld in builders:
+                    done = bld.complete()
+                    if done is not None:
+                        ind.update(bld.interval, done[1], done[2:])
+            ind.session_reset()
+
+
+class _Pacer:
+    """Clock-driven pacing: maps market time to wall time at the current speed."""
+
+    def __init__(self, control, base_ns: int):
+        self.control = control
+        self.base_ns = base_ns
+        self._market0 = 0
+        self._wall0 = 0.0
+        self._version = -1
+
+    def anchor(self, market_ns: int) -> None:
+        self._market0 = market_ns
+        self._wall0 = time.perf_counter()
+        self._version = self.control.speed_version
+
+    def bar_seconds(self) -> float:
+        speed = self.control.speed
+        return (self.base_ns / 1e9) / speed if speed > 0 else 0.0
+
+    def wait_until(self, market_ns: int) -> bool:
+        """Sleep until the wall time at which `market_ns` is due. False when stopping."""
+        control = self.control
+        while True:
+            speed = control.speed
+            if speed <= 0:
+                return not control.stopping
+            if self._version != control.speed_version or control.paused:
+                # speed changed or we come back from a pause/step: pace from here
+                self.anchor(market_ns - self.base_ns)
+            due = self._wall0 + (market_ns - self._market0) / 1e9 / speed
+            delay = due - time.perf_counter()
+            if delay <= 0:
+                return not control.stopping
+            if not control.sleep(min(delay, 0.25)):
+                return False

@@ -1,0 +1,212 @@
+"""Historical phase of each session: trailing bars, historical indicators and historical quality.
+
+Trailing windows come from the TimeManager. The first session loads the whole trailing window;
+every later session rolls it forward by one day (the session just finished is appended, the oldest
+day dropped) instead of reloading. Daily history (52-week highs, average daily volume) is read once
+for the whole run from the store's 1d bars (or aggregated from 1m bars when there are none).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import numpy as np
+import pandas as pd
+
+from workstation.calendar import TimeManager
+from workstation.config import SessionConfig
+from workstation.model import ns_array
+from workstation.session import BarsView
+
+log = logging.getLogger(__name__)
+
+NS_PER_MINUTE = 60_000_000_000
+
+
+class HistoricalService:
+    """Computes and rolls the historical state kept in SessionData for each session."""
+
+    def __init__(self, cfg: SessionConfig, store, tm: TimeManager, session_data, metrics):
+        self.cfg = cfg
+        self.store = store
+        self.tm = tm
+        self.sd = session_data
+        self.metrics = metrics
+        self.symbols = cfg.historical_symbols()
+        self.intervals = [iv for iv in cfg.historical.intervals if iv != "1d"]
+        self.trailing_days = cfg.historical.trailing_days
+        self._daily: pd.DataFrame | None = None
+        self._minute_days: dict[dt.date, pd.DataFrame] = {}   # 1m bars of trailing days (for intraday stats)
+        self._loaded_for: dt.date | None = None
+        self.quality_rows: list[dict] = []
+
+    # ------------------------------------------------------------------ daily
+    def prepare(self, first: dt.date, last: dt.date) -> None:
+        """Read the daily history the run needs once (longest indicator period before `first`)."""
+        inds = self.cfg.historical.indicators
+        daily_needed = [i for i in inds if i.kind in ("avg_daily", "max", "min")]
+        if not daily_needed:
+            return
+        earliest = min(self.tm.trailing_dates(first, i.period)[0] if self.tm.trailing_dates(first, i.period)
+                       else first for i in daily_needed)
+        with self.metrics.timer("historical.daily_load"):
+            daily = self.store.read_daily(self.symbols, earliest, last)
+            if daily is None or len(daily) == 0:
+                start_ns = self.tm.session(self.tm.first_trading_date_on_or_after(earliest)).open_ns
+                end_sess = self.tm.session(self.tm.previous_trading_date(last + dt.timedelta(days=1)))
+                end_ns = end_sess.close_ns if end_sess else start_ns
+                minute = self.store.read_bars(self.symbols, "1m", start_ns, end_ns, rth_only=True)
+                daily = _aggregate_daily(minute, self.tm.tz)
+            daily = daily.copy()
+            daily["date"] = pd.to_datetime(daily["timestamp"]).dt.tz_convert(self.tm.tz).dt.date \
+                if "date" not in daily.columns else daily["date"]
+        self._daily = daily
+
+    # ------------------------------------------------------------------ per session
+    def load_session(self, day: dt.date) -> None:
+        """Set trailing bars, historical indicators and historical quality for session `day`."""
+        with self.metrics.timer("historical.load"):
+            trailing = self.tm.trailing_dates(day, f"{self.trailing_days}d") if self.trailing_days else []
+            intraday_days = self._intraday_window(day)
+            need = sorted(set(trailing) | set(intraday_days))
+            missing = [d for d in need if d not in self._minute_days]
+            if missing:
+                self._load_minutes(missing)
+            for d in list(self._minute_days):
+                if d not in need:
+                    del self._minute_days[d]
+            self._set_trailing_bars(trailing)
+            self._historical_indicators(day, intraday_days)
+            self._historical_quality(trailing)
+            self._loaded_for = day
+
+    def roll(self, day: dt.date, session_bars: pd.DataFrame) -> None:
+        """Keep the finished session's 1m bars so the next session needs no reload of that day."""
+        self._minute_days[day] = session_bars
+        if self._daily is not None and len(session_bars):
+            agg = _aggregate_daily(session_bars, self.tm.tz)
+            agg["date"] = day
+            self._daily = pd.concat([self._daily[self._daily["date"] != day], agg], ignore_index=True)
+
+    def _intraday_window(self, day: dt.date) -> list[dt.date]:
+        days: set[dt.date] = set()
+        for ind in self.cfg.historical.indicators:
+            if ind.kind == "avg_intraday":
+                days |= set(self.tm.trailing_dates(day, ind.period))
+        return sorted(days)
+
+    def _load_minutes(self, dates: list[dt.date]) -> None:
+        with self.metrics.timer("historical.minute_load"):
+            for d in dates:
+                sess = self.tm.session(d)
+                if sess is None:
+                    continue
+                df = self.store.read_bars(self.symbols, "1m", sess.open_ns, sess.close_ns, rth_only=True)
+                self._minute_days[d] = df
+
+    def _set_trailing_bars(self, trailing: list[dt.date]) -> None:
+        frames = [self._minute_days[d] for d in trailing if d in self._minute_days and len(self._minute_days[d])]
+        df = pd.concat(frames, ignore_index=True) if frames else None
+        for sym in self.symbols:
+            if df is None:
+                sub = None
+            else:
+                sub = df[df["symbol"] == sym]
+            for iv in self.intervals:
+                if iv != "1m" or sub is None or len(sub) == 0:
+                    view = _empty_view()
+                else:
+                    view = _view_of(sub)
+                self.sd.set_historical_bars(sym, iv, view)
+
+    def _historical_indicators(self, day: dt.date, intraday_days: list[dt.date]) -> None:
+        for ind in self.cfg.historical.indicators:
+            dates = self.tm.trailing_dates(day, ind.period)
+            if ind.skip_early_close:
+                dates = [d for d in dates if not self.tm.session(d).early_close]
+            if ind.kind == "avg_intraday":
+                self._avg_intraday(ind, dates)
+                continue
+            daily = self._daily
+            if daily is None or len(daily) == 0:
+                for sym in self.symbols:
+                    self.sd.set_historical_indicator(sym, ind.name, float("nan"))
+                continue
+            window = daily[daily["date"].isin(set(dates))]
+            for sym in self.symbols:
+                vals = window.loc[window["symbol"] == sym, ind.field].to_numpy(dtype=float)
+                if len(vals) == 0:
+                    value = float("nan")
+                elif ind.kind == "avg_daily":
+                    value = float(vals.mean())
+                elif ind.kind == "max":
+                    value = float(vals.max())
+                else:
+                    value = float(vals.min())
+                self.sd.set_historical_indicator(sym, ind.name, value)
+
+    def _avg_intraday(self, ind, dates: list[dt.date]) -> None:
+        """One mean per minute of the session (390 values), over the trailing days."""
+        frames = [self._minute_days[d].assign(_day=d) for d in dates
+                  if d in self._minute_days and len(self._minute_days[d])]
+        for sym in self.symbols:
+            out = np.full(390, np.nan)
+            if frames:
+                rows = []
+                for f in frames:
+                    sub = f[f["symbol"] == sym]
+                    if len(sub) == 0:
+                        continue
+                    sess = self.tm.session(sub["_day"].iloc[0])
+                    ts = ns_array(sub["timestamp"])
+                    minute = (ts - sess.open_ns) // NS_PER_MINUTE
+                    arr = np.full(390, np.nan)
+                    ok = (minute >= 0) & (minute < 390)
+                    arr[minute[ok]] = sub[ind.field].to_numpy(dtype=float)[ok]
+                    rows.append(arr)
+                if rows:
+                    with np.errstate(all="ignore"):
+                        stack = np.vstack(rows)
+                        cnt = np.sum(~np.isnan(stack), axis=0)
+                        out = np.where(cnt > 0, np.nansum(stack, axis=0) / np.maximum(cnt, 1), np.nan)
+            self.sd.set_historical_indicator(sym, ind.name, out)
+
+    def _historical_quality(self, trailing: list[dt.date]) -> None:
+        rows = []
+        for sym in self.symbols:
+            present = expected = 0
+            for d in trailing:
+                sess = self.tm.session(d)
+                expected += sess.minutes
+                df = self._minute_days.get(d)
+                if df is not None and len(df):
+                    present += int((df["symbol"] == sym).sum())
+            pct = 100.0 if not self.cfg.historical.enable_quality or expected == 0 else 100.0 * present / expected
+            self.sd.set_historical_indicator(sym, "historical_quality_pct", pct)
+            rows.append({"symbol": sym, "days": len(trailing), "present": present, "expected": expected,
+                         "quality_pct": pct})
+        self.quality_rows = rows
+
+
+def _view_of(df: pd.DataFrame) -> BarsView:
+    ts = ns_array(df["timestamp"])
+    return BarsView(ts, df["open"].to_numpy(float), df["high"].to_numpy(float), df["low"].to_numpy(float),
+                    df["close"].to_numpy(float), df["volume"].to_numpy(float))
+
+
+def _empty_view() -> BarsView:
+    e = np.empty(0)
+    return BarsView(np.empty(0, dtype=np.int64), e, e, e, e, e)
+
+
+def _aggregate_daily(minute: pd.DataFrame, tz: str) -> pd.DataFrame:
+    """Daily OHLCV per (symbol, exchange-local date) from 1m bars."""
+    if minute is None or len(minute) == 0:
+        return pd.DataFrame(columns=["symbol", "timestamp", "open", "high", "low", "close", "volume", "date"])
+    m = minute.sort_values(["symbol", "timestamp"])
+    m = m.assign(date=pd.to_datetime(m["timestamp"]).dt.tz_convert(tz).dt.date)
+    g = m.groupby(["symbol", "date"], sort=True)
+    out = g.agg(timestamp=("timestamp", "first"), open=("open", "first"), high=("high", "max"),
+                low=("low", "min"), close=("close", "last"), volume=("volume", "sum")).reset_index()
+    return out

@@ -1,0 +1,374 @@
+"""DataProcessor: derived bars (5m, 15m, ...) and real-time indicators, incrementally, per bar time.
+
+Runs in its own thread, woken by the coordinator (never polls). For every bar time it receives the
+streamed bars of all symbols with a bar at that time (index arrays, no per-symbol Python), folds
+them into the forming derived bar of each interval, completes derived bars whose end the clock has
+reached (anchored at the session open in the exchange zone and cut at the close, so an early close
+ends the last bar early), updates the indicators of every (interval, spec) and hands a light event
+to the AnalysisEngine. Indicators are continuous across sessions (VWAP resets at each open).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Iterable
+
+import numpy as np
+
+from workstation.indicators import Indicator, input_fields, make_indicator
+from workstation.model import parse_interval
+from workstation.pipeline.subscription import StreamSubscription, default_thread
+
+log = logging.getLogger(__name__)
+
+_FIELD_POS = {"open": 0, "high": 1, "low": 2, "close": 3, "volume": 4}
+
+
+class IndicatorSet:
+    """Every real-time indicator of the run: one vectorised bank per (interval, spec)."""
+
+    def __init__(self, n_symbols: int):
+        self.n_symbols = n_symbols
+        self._banks: dict[tuple[str, str], Indicator] = {}
+        self._by_interval: dict[str, list[tuple[Indicator, tuple[int, ...], bool]]] = {}
+
+    def add(self, interval: str, spec: str) -> Indicator:
+        key = (interval, _norm(spec))
+        bank = self._banks.get(key)
+        if bank is None:
+            bank = make_indicator(spec, lanes=self.n_symbols)
+            self._banks[key] = bank
+            fields = tuple(_FIELD_POS[f] for f in input_fields(spec))
+            session_reset = key[1].startswith("vwap")
+            self._by_interval.setdefault(interval, []).append((bank, fields, session_reset))
+        return bank
+
+    def get(self, interval: str, spec: str) -> Indicator:
+        try:
+            return self._banks[(interval, _norm(spec))]
+        except KeyError:
+            known = ", ".join(f"{i}:{s}" for i, s in self._banks) or "none"
+            raise KeyError(
+                f"indicator {spec!r} on {interval!r} is not kept; add it to streams.indicators or to the "
+                f"strategy's required_indicators() (kept: {known})"
+            ) from None
+
+    def specs(self) -> list[tuple[str, str]]:
+        return list(self._banks)
+
+    def update(self, interval: str, idx: np.ndarray, columns: tuple[np.ndarray, ...]) -> None:
+        """Feed one bar per listed symbol (columns = open, high, low, close, volume arrays)."""
+        for bank, fields, _ in self._by_interval.get(interval, ()):
+            bank.update(*(columns[f] for f in fields), lanes=idx)
+
+    def session_reset(self) -> None:
+        for banks in self._by_interval.values():
+            for bank, _, session_reset in banks:
+                if session_reset:
+                    bank.reset()
+
+    def snapshot(self, interval: str, symbol_index: int) -> dict[str, float]:
+        """Values of every indicator of one (symbol, interval), for display."""
+        out = {}
+        for (iv, spec), bank in self._banks.items():
+            if iv != interval:
+                continue
+            for name, arr in bank.outputs().items():
+                out[spec if name == "value" else f"{spec}.{name}"] = float(arr[symbol_index])
+        return out
+
+
+def _norm(spec: str) -> str:
+    return spec.replace(" ", "").lower()
+
+
+class DerivedBarBuilder:
+    """Builds one derived interval for all symbols from streamed bars, vectorised per bar time."""
+
+    def __init__(self, interval: str, base_interval: str, n_symbols: int):
+        self.interval = interval
+        self.length_ns = parse_interval(interval).ns
+        self.base_ns = parse_interval(base_interval).ns
+        n = n_symbols
+        self.has = np.zeros(n, dtype=bool)
+        self.o = np.zeros(n)
+        self.h = np.zeros(n)
+        self.lo = np.zeros(n)
+        self.c = np.zeros(n)
+        self.v = np.zeros(n)
+        self.bucket_start = -1
+        self.bucket_end = -1
+        self.session_open = 0
+        self.session_close = 0
+
+    def start_session(self, open_ns: int, close_ns: int) -> None:
+        self.session_open, self.session_close = open_ns, close_ns
+        self.has[:] = False
+        self.bucket_start = self.bucket_end = -1
+
+    def _bucket_of(self, ts: int) -> tuple[int, int]:
+        start = self.session_open + ((ts - self.session_open) // self.length_ns) * self.length_ns
+        return start, min(start + self.length_ns, self.session_close)
+
+    def complete(self):
+        """Close the forming bucket: (bucket_start, idx, o, h, l, c, v) of symbols with data, or None."""
+        if self.bucket_start < 0:
+            return None
+        idx = np.flatnonzero(self.has)
+        out = None
+        if len(idx):
+            out = (self.bucket_start, idx, self.o[idx], self.h[idx], self.lo[idx], self.c[idx], self.v[idx])
+        self.has[:] = False
+        self.bucket_start = self.bucket_end = -1
+        return out
+
+    def add(self, ts: int, idx: np.ndarray, o, h, lo, c, v, clock_ns: int):
+        """Fold streamed bars at `ts` in; return the completed derived bars (list of tuples)."""
+        completed = []
+        if ts >= self.bucket_end >= 0 or (self.bucket_start >= 0 and ts < self.bucket_start):
+            done = self.complete()
+            if done is not None:
+                completed.append(done)
+        if self.bucket_start < 0:
+            self.bucket_start, self.bucket_end = self._bucket_of(ts)
+        first = ~self.has[idx]
+        if first.all():
+            self.o[idx] = o
+            self.h[idx] = h
+            self.lo[idx] = lo
+            self.v[idx] = v
+        else:
+            self.o[idx] = np.where(first, o, self.o[idx])
+            self.h[idx] = np.where(first, h, np.maximum(self.h[idx], h))
+            self.lo[idx] = np.where(first, lo, np.minimum(self.lo[idx], lo))
+            self.v[idx] = np.where(first, v, self.v[idx] + v)
+        self.c[idx] = c
+        self.has[idx] = True
+        if clock_ns >= self.bucket_end:
+            done = self.complete()
+            if done is not None:
+                completed.append(done)
+        return completed
+
+    def flush_due(self, clock_ns: int):
+        """Complete the forming bucket if the clock has reached its end (e.g. at the close)."""
+        if self.bucket_start >= 0 and clock_ns >= self.bucket_end:
+            return self.complete()
+        return None
+
+
+class DataProcessor:
+    """The processor stage. `submit()` is called by the coordinator; work happens in `run()`."""
+
+    def __init__(self, session_data, clock, base_interval: str, derived: Iterable[str],
+                 indicator_specs: Iterable[str], metrics, analysis=None):
+        self.session_data = session_data
+        self.clock = clock
+        self.base_interval = base_interval
+        self.base_ns = parse_interval(base_interval).ns
+        self.derived = list(derived)
+        n = len(session_data.symbols)
+        self.builders = [DerivedBarBuilder(iv, base_interval, n) for iv in self.derived]
+        self.indicators = IndicatorSet(n)
+        for iv in [base_interval, *self.derived]:
+            for spec in indicator_specs:
+                self.indicators.add(iv, spec)
+        self.metrics = metrics
+        self.analysis = analysis
+        self.inbox: queue.SimpleQueue = queue.SimpleQueue()
+        self.ready = StreamSubscription("coordinator->processor")
+        self.downstream: StreamSubscription | None = None
+        self.data_driven = True
+        self.downstream_timeout: float | None = None
+        self.on_derived = None        # callback(interval, ts, idx) for observers
+        self.error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+
+    # -------------------------------------------------------------- wiring
+    def connect_analysis(self, analysis) -> None:
+        self.analysis = analysis
+        self.downstream = analysis.ready
+
+    def require(self, interval: str, specs: Iterable[str]) -> None:
+        for spec in specs:
+            self.indicators.add(interval, spec)
+
+    # -------------------------------------------------------------- thread
+    def start(self, thread_factory=None) -> None:
+        """Run the stage in its own thread (`thread_factory(target, name)`, default threading)."""
+        self._thread = (thread_factory or default_thread)(self.run, "DataProcessor")
+        self._thread.start()
+
+    def join(self, timeout: float) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def submit(self, event: tuple) -> None:
+        self.ready.start_cycle()
+        self.inbox.put(event)
+
+    def run(self) -> None:
+        stat, sstat = self.metrics.stat("processor.event"), self.metrics.session_stat("processor.event")
+        perf = time.perf_counter_ns
+        while True:
+            event = self.inbox.get()
+            kind = event[0]
+            if kind == "stop":
+                if self.analysis is not None:
+                    self.analysis.submit(("stop",))
+                self.ready.signal_ready()
+                return
+            t0 = perf()
+            try:
+                if kind == "bars":
+                    self._on_bars(event)
+                elif kind == "session_start":
+                    self._on_session_start(event)
+                elif kind == "session_end":
+                    self._on_session_end(event)
+                elif kind == "warmup":
+                    self._on_warmup(event)
+                elif kind == "revise":
+                    self._on_revise(event)
+                else:
+                    self._forward(event)
+            except BaseException as exc:  # noqa: BLE001 - reported to the coordinator, run stops cleanly
+                log.exception("processor failed on %s event", kind)
+                self.error = exc
+            dt_s = (perf() - t0) / 1e9
+            stat.add(dt_s)
+            sstat.add(dt_s)
+            self.ready.signal_ready()
+
+    def _forward(self, event: tuple) -> None:
+        """Hand an event to the analysis stage and wait for it per the pace rules."""
+        if self.analysis is None:
+            return
+        if self.downstream is not None and not self.downstream.wait_until_ready(
+            None if self.data_driven else self.downstream_timeout
+        ):
+            self.metrics.incr("overruns.analysis")
+        self.analysis.submit(event)
+        if self.data_driven and self.downstream is not None:
+            self.downstream.wait_until_ready(None)
+
+    # -------------------------------------------------------------- events
+    def _on_session_start(self, event: tuple) -> None:
+        _, session = event
+        for b in self.builders:
+            b.start_session(session.open_ns, session.close_ns)
+        self.indicators.session_reset()
+        self._forward(event)
+
+    def _on_warmup(self, event: tuple) -> None:
+        """Historical bars fed to the indicators so they start warm: (interval, idx, o, h, l, c, v)."""
+        _, interval, idx, o, h, lo, c, v = event
+        self.indicators.update(interval, idx, (o, h, lo, c, v))
+
+    def _on_bars(self, event: tuple) -> None:
+        _, ts, idx, o, h, lo, c, v = event
+        clock_ns = ts + self.base_ns
+        self.indicators.update(self.base_interval, idx, (o, h, lo, c, v))
+        completed = []
+        sd = self.session_data
+        for b in self.builders:
+            for done in b.add(ts, idx, o, h, lo, c, v, clock_ns):
+                self._write_derived(b.interval, done)
+                completed.append((b.interval, done[1]))
+            if b.bucket_start >= 0:
+                fidx = np.flatnonzero(b.has)
+                sd.set_forming(b.interval, fidx, b.bucket_start, b.o[fidx], b.h[fidx], b.lo[fidx],
+                               b.c[fidx], b.v[fidx])
+        self._forward(("bars", ts, idx, o, c, completed))
+
+    def _write_derived(self, interval: str, done: tuple) -> None:
+        start, idx, o, h, lo, c, v = done
+        self.session_data.clear_forming(interval, idx)
+        self.session_data.append_bars(interval, idx, start, o, h, lo, c, v)
+        self.indicators.update(interval, idx, (o, h, lo, c, v))
+        if self.on_derived is not None:
+            self.on_derived(interval, start, idx)
+
+    def _on_session_end(self, event: tuple) -> None:
+        _, session = event
+        completed = []
+        for b in self.builders:
+            done = b.flush_due(session.close_ns)
+            if done is None:
+                done = b.complete()   # data ended before the bucket end: the short bar is final
+            if done is not None:
+                self._write_derived(b.interval, done)
+                completed.append((b.interval, done[1]))
+        if completed:
+            self._forward(("derived_only", session.close_ns, completed))
+        self._forward(event)
+
+    # -------------------------------------------------------------- live: late and gap-filled bars
+    def _on_revise(self, event: tuple) -> None:
+        """Streamed bars of symbols `idx` were inserted out of order (late bars, gap fills): rebuild
+        their derived bars of this session, their forming bars and their indicator lanes."""
+        _, idx = event
+        revised = [(self.base_interval, idx)]
+        for b in self.builders:
+            for i in idx.tolist():
+                self._rebuild_lane(b, int(i))
+            revised.append((b.interval, idx))
+        for interval, _ in revised:
+            for i in idx.tolist():
+                self._recompute_indicators(interval, int(i))
+        self._forward(("revised", revised))
+
+    def _rebuild_lane(self, b: DerivedBarBuilder, i: int) -> None:
+        sd = self.session_data
+        sym = sd.symbols[i]
+        bars = sd.bars(sym, self.base_interval)
+        ts = np.asarray(bars.timestamp)
+        if b.session_open == 0 or len(ts) == 0:
+            return
+        start = b.session_open + ((ts - b.session_open) // b.length_ns) * b.length_ns
+        forming_start = b.bucket_start
+        o, h, lo, c, v = (np.asarray(x) for x in (bars.open, bars.high, bars.low, bars.close, bars.volume))
+        stored = sd.bars(sym, b.interval)
+        stored_ts = np.asarray(stored.timestamp)
+        for bucket in np.unique(start).tolist():
+            sel = start == bucket
+            vals = (float(o[sel][0]), float(h[sel].max()), float(lo[sel].min()), float(c[sel][-1]),
+                    float(v[sel].sum()))
+            if bucket == forming_start:
+                b.o[i], b.h[i], b.lo[i], b.c[i], b.v[i] = vals
+                b.has[i] = True
+                sd.set_forming(b.interval, np.array([i]), bucket, *(np.array([x]) for x in vals))
+                continue
+            if forming_start >= 0 and bucket > forming_start:
+                continue
+            k = int(np.searchsorted(stored_ts, bucket))
+            if k < len(stored_ts) and stored_ts[k] == bucket:
+                cur = (stored.open[k], stored.high[k], stored.low[k], stored.close[k], stored.volume[k])
+                if all(abs(float(a) - x) <= 1e-12 for a, x in zip(cur, vals, strict=True)):
+                    continue
+            sd.insert_bar(sym, b.interval, bucket, *vals)
+
+    def _recompute_indicators(self, interval: str, i: int) -> None:
+        """Reset one symbol's indicator lanes of `interval` and feed its bars again (trailing
+        history first, then this session's)."""
+        sd = self.session_data
+        sym = sd.symbols[i]
+        lane = np.array([i], dtype=np.int64)
+        banks = self.indicators._by_interval.get(interval, ())
+        if not banks:
+            return
+        for bank, _, _ in banks:
+            bank.reset(lane)
+        hist = sd.historical_bars(sym, interval)
+        sess = sd.bars(sym, interval)
+        for view, in_history in ((hist, True), (sess, False)):
+            cols = [np.asarray(x, dtype=float) for x in (view.open, view.high, view.low, view.close, view.volume)]
+            feed = [(bank, fields) for bank, fields, session_only in banks if not (in_history and session_only)]
+            for k in range(len(view.timestamp)):
+                one = tuple(col[k:k + 1] for col in cols)
+                for bank, fields in feed:
+                    bank.update(*(one[f] for f in fields), lanes=lane)
+

@@ -1,0 +1,34 @@
+"""Load strategy classes from the config: built-in names or 'package.module:ClassName' paths."""
+
+from __future__ import annotations
+
+import importlib
+
+from workstation.config import SessionConfig, StrategyConfig
+from workstation.errors import StrategyError
+from workstation.strategies.base import BaseStrategy
+
+
+def load_strategy(cfg: SessionConfig, st: StrategyConfig, index: int) -> BaseStrategy:
+    """Import and construct one strategy; StrategyError names the config entry on any failure."""
+    where = f"strategies[{index}] ({st.name!r})"
+    path = st.import_path()
+    module_name, _, class_name = path.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:  # noqa: BLE001 - any import failure is the user's to fix
+        raise StrategyError(
+            f"{where}: cannot import module {module_name!r} of class_path {st.class_path!r}: "
+            f"{type(exc).__name__}: {exc}. Check the path and that the module is on PYTHONPATH."
+        ) from exc
+    cls = getattr(module, class_name, None)
+    if cls is None:
+        raise StrategyError(f"{where}: module {module_name!r} has no class {class_name!r}")
+    if not (isinstance(cls, type) and issubclass(cls, BaseStrategy)):
+        raise StrategyError(f"{where}: {path} is not a subclass of workstation.strategies.BaseStrategy")
+    try:
+        return cls(name=st.name, symbols=cfg.strategy_symbols(st), interval=st.interval, **st.params)
+    except Exception as exc:  # noqa: BLE001
+        raise StrategyError(
+            f"{where}: {class_name}.__init__ failed with params {st.params}: {type(exc).__name__}: {exc}"
+        ) from exc

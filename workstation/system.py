@@ -1,0 +1,239 @@
+"""SystemManager: builds and wires one run from a config, owns its state and its threads.
+
+One SystemManager = one run: one SessionData, one clock, one set of stages, all passed
+explicitly (no singletons). Mode backtest (simulated clock) or live (wall clock, see
+workstation.live). State: stopped -> running <-> paused -> stopped. Observers subscribe to engine
+events through `events`. `stop()` joins every thread within a second.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from pathlib import Path
+
+from workstation.calendar import SimulatedClock, TimeManager
+from workstation.config import SessionConfig
+from workstation.errors import ConfigError, StoreError, WorkstationError
+from workstation.events import EventBus
+from workstation.execution import SimulatedBroker
+from workstation.metrics import PerformanceMetrics
+from workstation.pipeline.analysis import AnalysisEngine
+from workstation.pipeline.control import RunControl
+from workstation.pipeline.coordinator import SessionCoordinator
+from workstation.pipeline.historical import HistoricalService
+from workstation.pipeline.processor import DataProcessor
+from workstation.pipeline.quality import DataQualityManager
+from workstation.session import SessionData
+from workstation.store import BarStore
+from workstation.strategies import load_strategy
+
+log = logging.getLogger(__name__)
+
+STOPPED, RUNNING, PAUSED, FINISHED, FAILED = "stopped", "running", "paused", "finished", "failed"
+
+
+def resolve_store_path(cfg: SessionConfig, store_override: str | None = None,
+                       base_dir: Path | None = None) -> Path:
+    """The bar store folder: the override, else the config's (relative to `base_dir` or CWD)."""
+    p = Path(store_override or cfg.data_source.store_path)
+    if not p.is_absolute() and base_dir is not None:
+        p = base_dir / p
+    return p
+
+
+class SystemManager:
+    """Builds a run from a config; start/pause/resume/step/stop/set_speed/jump_to."""
+
+    def __init__(self, cfg: SessionConfig, store: BarStore | None = None, store_path: str | Path | None = None,
+                 time_manager: TimeManager | None = None, events: EventBus | None = None,
+                 thread_factory=None):
+        self.cfg = cfg
+        self.thread_factory = thread_factory   # (target, name) -> thread-like; the GUI passes QThreads
+        self.events = events or EventBus()
+        self.tm = time_manager or TimeManager(cfg.exchange, cfg.timezone)
+        if store is None:
+            path = Path(store_path) if store_path else resolve_store_path(cfg)
+            store = BarStore(path)
+        self.store = store
+        self.state = STOPPED
+        self._lock = threading.Lock()
+        self._build()
+
+    # ------------------------------------------------------------------ build
+    def _validate_inputs(self) -> list:
+        cfg = self.cfg
+        sessions = self.tm.sessions(cfg.backtest.start_date, cfg.backtest.end_date)
+        if not sessions:
+            raise ConfigError("(config)", [("backtest", f"no trading days between {cfg.backtest.start_date} and "
+                                                        f"{cfg.backtest.end_date} on {cfg.exchange}")])
+        known = set(self.store.symbols(cfg.streams.interval))
+        missing = [s for s in cfg.symbols if s not in known]
+        if missing:
+            sample = ", ".join(sorted(known)[:12]) or "none"
+            raise StoreError(
+                f"symbol(s) {missing} have no {cfg.streams.interval} bars in the store {self.store.root}. "
+                f"The store has: {sample}{' ...' if len(known) > 12 else ''}. Import them with "
+                f"`workstation import FILE --store {self.store.root}` or remove them from 'symbols'."
+            )
+        return sessions
+
+    def _build(self) -> None:
+        cfg = self.cfg
+        self.sessions = self._validate_inputs()
+        self.strategies = [load_strategy(cfg, st, i) for i, st in enumerate(cfg.strategies) if st.enabled]
+        base = cfg.streams.interval
+        intervals = [base, *cfg.streams.derived]
+        self.metrics = PerformanceMetrics()
+        self.clock = SimulatedClock(self.sessions[0].open_ns)
+        self.session_data = SessionData(list(cfg.symbols), intervals, tz=cfg.timezone)
+        self.broker = SimulatedBroker(list(cfg.symbols), cfg.execution)
+        self.control = RunControl(cfg.backtest.speed_multiplier)
+        self.processor = DataProcessor(self.session_data, self.clock, base, cfg.streams.derived,
+                                       cfg.streams.indicators, self.metrics)
+        for st in self.strategies:
+            self.processor.require(st.interval, st.required_indicators())
+        self.quality = DataQualityManager(self.session_data, base, cfg.streams.derived, self.metrics, self.events,
+                                          enabled=cfg.gap_filler.enable_session_quality)
+        self.analysis = AnalysisEngine(self.session_data, self.clock, self.strategies, self.processor.indicators,
+                                       self.broker, cfg.risk, self.metrics, self.events, base)
+        self.processor.connect_analysis(self.analysis)
+        self.processor.on_derived = self._on_derived if self.events.wants("derived") else None
+        self.historical = HistoricalService(cfg, self.store, self.tm, self.session_data, self.metrics)
+        self.coordinator = SessionCoordinator(cfg, self.store, self.tm, self.session_data, self.clock,
+                                              self.processor, self.quality, self.analysis, self.broker,
+                                              self.historical, self.metrics, self.events, self.control,
+                                              self.sessions)
+        self._t_start = 0.0
+        self._t_end = 0.0
+        self._done = threading.Event()
+
+    def _on_derived(self, interval, ts, idx) -> None:
+        self.events.emit("derived", (ts, interval, idx))
+
+    # ------------------------------------------------------------------ control
+    def start(self) -> None:
+        with self._lock:
+            if self.state != STOPPED:
+                raise WorkstationError(f"cannot start: the run is {self.state}")
+            self.processor.on_derived = self._on_derived if self.events.wants("derived") else None
+            tf = self.thread_factory
+            self.quality.start(tf)
+            self.analysis.start(tf)
+            self.processor.start(tf)
+            self._t_start = time.perf_counter()
+            self.coordinator.start(tf)
+            self._set_state(RUNNING)
+        threading.Thread(target=self._watch, name="RunWatcher", daemon=True).start()
+
+    def _watch(self) -> None:
+        self.coordinator.finished.wait()
+        self._t_end = time.perf_counter()
+        self._join_stages(1.0)
+        err = self.coordinator.error
+        with self._lock:
+            self._set_state(FAILED if err else (FINISHED if self.coordinator.completed else STOPPED))
+        try:
+            self.events.emit("backtest_end", self.summary())
+        finally:
+            self._done.set()
+
+    def _join_stages(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        for stage in (self.quality, self.processor, self.analysis):
+            stage.join(max(0.0, deadline - time.monotonic()))
+
+    def pause(self) -> None:
+        self.control.pause()
+        with self._lock:
+            if self.state == RUNNING:
+                self._set_state(PAUSED)
+
+    def resume(self) -> None:
+        self.control.resume()
+        with self._lock:
+            if self.state == PAUSED:
+                self._set_state(RUNNING)
+
+    def step(self, n: int = 1) -> None:
+        """Advance exactly `n` bar times, then stay paused."""
+        self.control.step(n)
+        with self._lock:
+            if self.state == RUNNING:
+                self._set_state(PAUSED)
+
+    def set_speed(self, speed: float) -> None:
+        self.control.set_speed(speed)
+
+    def stop(self, timeout: float = 1.0) -> bool:
+        """Stop the run; True when every engine thread has ended within `timeout` seconds."""
+        self.control.stop()
+        if self.coordinator._thread is None:      # never started
+            self._done.set()
+            return True
+        t0 = time.monotonic()
+        if self.coordinator.is_alive():
+            self.coordinator.join(timeout)
+        self._join_stages(max(0.0, timeout - (time.monotonic() - t0)))
+        self._done.wait(max(0.05, timeout - (time.monotonic() - t0)))
+        return not self.alive_threads()
+
+    def alive_threads(self) -> list[str]:
+        """Names of this run's engine threads still running."""
+        stages = (self.coordinator, self.processor, self.analysis, self.quality)
+        return [type(s).__name__ for s in stages if s._thread is not None and s._thread.is_alive()]
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the run ends; True if it ended."""
+        return self._done.wait(timeout)
+
+    def jump_to(self, date: dt.date | str) -> SystemManager:
+        """Stop this run and build a new one starting at `date` (warmed up again). Returns it."""
+        self.stop()
+        day = dt.date.fromisoformat(str(date)) if not isinstance(date, dt.date) else date
+        if day > self.cfg.backtest.end_date:
+            raise ConfigError("(jump)", [("backtest.start_date", f"{day} is after end_date {self.cfg.backtest.end_date}")])
+        cfg = self.cfg.model_copy(deep=True)
+        cfg.backtest.start_date = day
+        return SystemManager(cfg, store=self.store, time_manager=self.tm, events=self.events,
+                             thread_factory=self.thread_factory)
+
+    def _set_state(self, state: str) -> None:
+        self.state = state
+        self.events.emit("state", state)
+
+    # ------------------------------------------------------------------ results
+    @property
+    def error(self) -> BaseException | None:
+        """Why the run failed (None while running, or when it finished or was stopped)."""
+        return self.coordinator.error
+
+    @property
+    def bars_processed(self) -> int:
+        return self.coordinator.bars_processed
+
+    def elapsed_s(self) -> float:
+        end = self._t_end or time.perf_counter()
+        return end - self._t_start if self._t_start else 0.0
+
+    def summary(self) -> dict:
+        elapsed = self.elapsed_s()
+        return {
+            "state": self.state,
+            "error": f"{type(self.error).__name__}: {self.error}" if self.error else None,
+            "sessions_done": self.coordinator.sessions_done,
+            "sessions_total": len(self.sessions),
+            "bars_processed": self.bars_processed,
+            "elapsed_s": round(elapsed, 4),
+            "bars_per_s": round(self.bars_processed / elapsed, 1) if elapsed > 0 else 0.0,
+            "signals": self.analysis.signal_count,
+            "rejected": self.analysis.rejected_count,
+            "strategy_errors": dict(self.analysis.errors),
+            "fills": len(self.broker.fills),
+            "trades": len(self.broker.trades),
+            "missing_sessions": self.coordinator.missing_sessions,
+            "overruns": {k: self.metrics.counter(k) for k in
+                         ("overruns.quality", "overruns.processor", "overruns.analysis")},
+        }
