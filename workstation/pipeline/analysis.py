@@ -45,8 +45,7 @@ class RiskChecks:
 
     def pending_quantity(self, symbol_index: int) -> float:
         """Signed quantity of this symbol's orders not filled yet."""
-        symbol = self.session_data.symbols[symbol_index]
-        return sum(o.quantity for o in self.broker.pending_orders() if o.symbol == symbol)
+        return self.broker.pending_quantity(symbol_index)
 
     def decide(self, signal: Signal, symbol_index: int, interval: str) -> tuple[Decision, float]:
         qty = self.order_quantity(signal, symbol_index)

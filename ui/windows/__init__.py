@@ -1,0 +1,1 @@
+"""Top-level windows of the workstation: the results view, the live monitor."""

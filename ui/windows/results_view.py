@@ -1,0 +1,1148 @@
+"""The backtest results view: equity curve with drawdown, statistics, trade list and per-symbol table.
+
+Shows a `RunResults` (a loaded run folder). Times are displayed in the run's exchange time zone.
+The equity and drawdown plots use the equity-point number as x (one point per bar time), so
+nights and weekends take no room; the bottom axis labels those points with exchange-local
+session dates and times. Double-clicking a trade emits `trade_activated(symbol, entry_ns, exit_ns)`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSize,
+    QSortFilterProxyModel,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QAction, QColor, QFont, QFontMetrics, QKeySequence, QPainter
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFileDialog,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMessageBox,
+    QSizePolicy,
+    QSplitter,
+    QStackedWidget,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+# isort: split
+import pyqtgraph as pg  # imported after PySide6 so that pyqtgraph binds to it
+
+from ui import theme
+from workstation.errors import WorkstationError
+from workstation.execution.results import RunResults, load_run
+from workstation.execution.stats import drawdown_series
+
+log = logging.getLogger(__name__)
+
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+MINUS = "\u2212"
+NO_TRADES_TEXT = "No trades in this run"
+OPEN_HINT = "Open a backtest run folder (config.json, trades.parquet, equity.parquet) to see its results."
+_AXIS_WIDTH = 78
+_MIN_LABEL_GAP_PX = 64
+
+
+# ------------------------------------------------------------------------------ formatting
+
+
+def _sign(x: float) -> str:
+    return "+" if x > 0 else (MINUS if x < 0 else "")
+
+
+def fmt_money(x: float | None, signed: bool = True, decimals: int = 2) -> str:
+    """'+$1,234.56' / '−$12.00' (signed) or '$1,234.56'; '—' for None/NaN."""
+    if x is None or not math.isfinite(x):
+        return "\u2014"
+    body = f"${abs(x):,.{decimals}f}"
+    if signed:
+        return _sign(round(x, decimals)) + body
+    return (MINUS + body) if x < 0 else body
+
+
+def fmt_pct(x: float | None, signed: bool = True, decimals: int = 2) -> str:
+    """'+3.42%' / '−4.10%' (signed) or '55.0%'; '—' for None/NaN."""
+    if x is None or not math.isfinite(x):
+        return "\u2014"
+    body = f"{abs(x):,.{decimals}f}%"
+    if signed:
+        return _sign(round(x, decimals)) + body
+    return (MINUS + body) if x < 0 else body
+
+
+def fmt_money_short(x: float | None) -> str:
+    """Compact signed money for captions: '+$950', '−$12.3k', '+$1.25M'."""
+    if x is None or not math.isfinite(x):
+        return "\u2014"
+    a = abs(x)
+    if a >= 1e6:
+        body = f"${a / 1e6:.2f}M"
+    elif a >= 1e4:
+        body = f"${a / 1e3:.1f}k"
+    elif a >= 1e3:
+        body = f"${a / 1e3:.2f}k"
+    else:
+        body = f"${a:.0f}"
+    return _sign(round(x, 2)) + body
+
+
+def fmt_number(x: float | None, decimals: int = 2) -> str:
+    if x is None or not math.isfinite(x):
+        return "\u2014"
+    if round(x, decimals) == 0:
+        x = 0.0
+    return (MINUS if x < 0 else "") + f"{abs(x):,.{decimals}f}"
+
+
+def fmt_qty(x: float) -> str:
+    return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.4g}"
+
+
+def _price_decimals(prices: np.ndarray) -> int:
+    """2 decimals for cent prices, 4 when slippage/averaging produced sub-cent prices."""
+    if len(prices) == 0:
+        return 2
+    return 2 if np.allclose(prices * 100, np.round(prices * 100), atol=1e-6) else 4
+
+
+def _pnl_colour(x: float | None) -> QColor | None:
+    if x is None or not math.isfinite(x) or abs(x) < 1e-12:
+        return None
+    return QColor(theme.UP if x > 0 else theme.DOWN)
+
+
+# ---------------------------------------------------------------------------- table model
+
+
+@dataclass
+class ColumnData:
+    """One table column: its header, sort keys, display texts and optional text colours."""
+
+    title: str
+    sort_keys: Sequence[Any]
+    texts: Sequence[str]
+    colours: Sequence[QColor | None] | None = None
+    numeric: bool = True
+    tooltip: str = ""
+
+
+class FrameTableModel(QAbstractTableModel):
+    """A read-only column-oriented table; SORT_ROLE gives raw values so sorting is numeric."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._columns: list[ColumnData] = []
+        self._rows = 0
+
+    def set_columns(self, columns: list[ColumnData]) -> None:
+        self.beginResetModel()
+        self._columns = columns
+        self._rows = len(columns[0].texts) if columns else 0
+        self.endResetModel()
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else self._rows
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._columns)
+
+    def data(
+        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if not index.isValid():
+            return None
+        col = self._columns[index.column()]
+        row = index.row()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return col.texts[row]
+        if role == SORT_ROLE:
+            return col.sort_keys[row]
+        if role == Qt.ItemDataRole.ForegroundRole and col.colours is not None:
+            return col.colours[row]
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            horizontal = Qt.AlignmentFlag.AlignRight if col.numeric else Qt.AlignmentFlag.AlignLeft
+            return int(horizontal | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(self._columns):
+            return None
+        col = self._columns[section]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return col.title
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return col.tooltip or col.title
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            horizontal = Qt.AlignmentFlag.AlignRight if col.numeric else Qt.AlignmentFlag.AlignLeft
+            return int(horizontal | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+
+class SortProxy(QSortFilterProxyModel):
+    """Sorts on SORT_ROLE and shows the sort direction as a triangle in the sorted column's title.
+
+    (The style's own sort arrow is hidden by the view's style sheet: it overlapped right-aligned titles.)
+    """
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        value = super().headerData(section, orientation, role)
+        if (
+            role == Qt.ItemDataRole.DisplayRole
+            and orientation == Qt.Orientation.Horizontal
+            and section == self.sortColumn()
+            and value
+        ):
+            arrow = "\u25b4" if self.sortOrder() == Qt.SortOrder.AscendingOrder else "\u25be"
+            return f"{value} {arrow}"
+        return value
+
+
+def _make_table(
+    model: FrameTableModel, sort_column: int, order: Qt.SortOrder
+) -> tuple[QTableView, SortProxy]:
+    proxy = SortProxy()
+    proxy.setSourceModel(model)
+    proxy.setSortRole(SORT_ROLE)
+    proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+    proxy.setFilterKeyColumn(-1)
+    table = QTableView()
+    table.setModel(proxy)
+    table.setSortingEnabled(True)
+    table.sortByColumn(sort_column, order)
+    table.horizontalHeader().sortIndicatorChanged.connect(
+        lambda *_: table.horizontalHeader().viewport().update()
+    )
+    table.setAlternatingRowColors(True)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setShowGrid(False)
+    table.setWordWrap(False)
+    table.verticalHeader().setVisible(False)
+    table.verticalHeader().setDefaultSectionSize(24)
+    table.horizontalHeader().setHighlightSections(False)
+    table.horizontalHeader().setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+    table.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+    table.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+    return table, proxy
+
+
+def _fit_columns(table: QTableView, stretch_column: int | None = None) -> None:
+    """Size columns to their cells or their title plus the sort arrow; one column (default: last) stretches."""
+    header = table.horizontalHeader()
+    font = QFont(header.font())
+    font.setWeight(QFont.Weight.DemiBold)
+    metrics = QFontMetrics(font)
+    model = table.model()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    for col in range(model.columnCount()):
+        title = str(model.headerData(col, Qt.Orientation.Horizontal) or "")
+        width = max(table.sizeHintForColumn(col) + 14, metrics.horizontalAdvance(title) + 32)
+        header.resizeSection(col, width)
+    if stretch_column is None:
+        header.setStretchLastSection(True)
+    else:
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(stretch_column, QHeaderView.ResizeMode.Stretch)
+
+
+# -------------------------------------------------------------------------------- plot axes
+
+
+class SessionTimeAxis(pg.AxisItem):
+    """Bottom axis for x = equity-point number: session dates at day starts, exchange times between."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__("bottom", **kwargs)
+        # Spacing is chosen in tickValues; let the first session label overhang the plot's left edge.
+        self.setStyle(textFillLimits=[(0, 0.95)], hideOverlappingLabels=48)
+        self._n = 0
+        self._day_starts = np.zeros(0, dtype=np.int64)
+        self._day_start_set: set[int] = set()
+        self._minutes = np.zeros(0, dtype=np.int64)
+        self._day_text: np.ndarray = np.zeros(0, dtype=object)
+        self._time_text: np.ndarray = np.zeros(0, dtype=object)
+
+    def set_times(self, times: pd.Series, tz: str) -> None:
+        """Give the axis the UTC times of the equity points and the exchange zone to show them in."""
+        local = pd.DatetimeIndex(times).tz_convert(tz)
+        self._n = len(local)
+        dates = local.normalize()
+        change = np.ones(self._n, dtype=bool)
+        if self._n > 1:
+            change[1:] = dates[1:] != dates[:-1]
+        self._day_starts = np.flatnonzero(change)
+        self._day_start_set = set(self._day_starts.tolist())
+        self._minutes = (local.hour * 60 + local.minute).to_numpy(dtype=np.int64)
+        self._day_text = local.strftime("%a %b %d").to_numpy(dtype=object)
+        self._time_text = local.strftime("%H:%M").to_numpy(dtype=object)
+        self.picture = None
+        self.update()
+
+    def tickValues(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, list[float]]]:
+        if self._n == 0 or maxVal <= minVal or size <= 0:
+            return []
+        lo, hi = max(0, math.ceil(minVal)), min(self._n - 1, math.floor(maxVal))
+        if hi < lo:
+            return []
+        px_per_point = size / (maxVal - minVal)
+        gap_points = _MIN_LABEL_GAP_PX / px_per_point
+        days = self._day_starts[(self._day_starts >= lo) & (self._day_starts <= hi)]
+        kept_days: list[int] = []
+        for d in days.tolist():
+            if not kept_days or d - kept_days[-1] >= gap_points * 1.6:
+                kept_days.append(d)
+        step = next((s for s in (1, 5, 10, 15, 30, 60, 120, 180, 240) if s >= gap_points), None)
+        intraday: list[int] = []
+        if step is not None:
+            idx = np.arange(lo, hi + 1)
+            cand = idx[(self._minutes[lo : hi + 1] % step) == 0]
+            if len(self._day_starts):
+                pos = np.searchsorted(self._day_starts, cand, side="right") - 1
+                prev_start = self._day_starts[np.clip(pos, 0, None)]
+                nxt = np.clip(pos + 1, 0, len(self._day_starts) - 1)
+                next_start = np.where(
+                    pos + 1 < len(self._day_starts), self._day_starts[nxt], np.iinfo(np.int64).max
+                )
+                far = ((cand - prev_start) >= gap_points * 1.3) & ((next_start - cand) >= gap_points * 0.9)
+                cand = cand[far]
+            last = -math.inf
+            for c in cand.tolist():
+                if c - last >= gap_points:
+                    intraday.append(c)
+                    last = c
+        return [(1.0, [float(d) for d in kept_days]), (0.5, [float(c) for c in intraday])]
+
+    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
+        out = []
+        for v in values:
+            i = int(round(v))
+            if not 0 <= i < self._n:
+                out.append("")
+            elif i in self._day_start_set:
+                out.append(str(self._day_text[i]))
+            else:
+                out.append(str(self._time_text[i]))
+        return out
+
+    @property
+    def day_starts(self) -> np.ndarray:
+        """Point numbers where an exchange-local date begins."""
+        return self._day_starts
+
+    def label_of(self, i: int) -> str:
+        """'Tue Jan 02 10:31' for point i (exchange time)."""
+        if not 0 <= i < self._n:
+            return ""
+        return f"{self._day_text[i]} {self._time_text[i]}"
+
+
+class _FormattedAxis(pg.AxisItem):
+    """Left axis with thousands separators, as many decimals as the tick spacing needs, optional '%'."""
+
+    def __init__(self, suffix: str = "", **kwargs: Any) -> None:
+        super().__init__("left", **kwargs)
+        self._suffix = suffix
+        self.enableAutoSIPrefix(False)
+
+    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
+        decimals = 0 if spacing <= 0 or spacing >= 1 else min(6, -math.floor(math.log10(spacing)))
+        return [fmt_number(v + 0.0, decimals) + self._suffix for v in values]
+
+
+def _style_axis(axis: pg.AxisItem) -> None:
+    axis.setPen(pg.mkPen(theme.BORDER))
+    axis.setTextPen(pg.mkPen(theme.MUTED))
+    axis.setStyle(tickLength=-4, tickTextOffset=6)
+
+
+# ------------------------------------------------------------------------------- stat cards
+
+
+class ElidedLabel(QLabel):
+    """A one-line label that elides its text with "…" instead of being clipped; full text in the tooltip."""
+
+    def minimumSizeHint(self) -> QSize:
+        hint = super().minimumSizeHint()
+        return QSize(10, hint.height())
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self.setToolTip(text)
+
+    def paintEvent(self, event: Any) -> None:
+        painter = QPainter(self)
+        painter.setPen(self.palette().color(self.foregroundRole()))
+        rect = self.contentsRect()
+        text = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, rect.width())
+        painter.drawText(rect, int(self.alignment()), text)
+
+
+class StatCard(QFrame):
+    """One statistic: a small muted title, a large value (font shrinks to fit the card) and a caption."""
+
+    VALUE_POINT_SIZES = (15.0, 14.0, 13.0, 12.0, 11.0, 10.0, 9.0)
+
+    def __init__(self, title: str, tooltip: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("StatCard")
+        self.setToolTip(tooltip)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 7, 10, 7)
+        layout.setSpacing(1)
+        self.title = ElidedLabel(title.upper())
+        self.title.setObjectName("StatTitle")
+        self.title.setToolTip(tooltip)
+        self.value = QLabel("\u2014")
+        self.value.setObjectName("StatValue")
+        self.value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.value.setMinimumWidth(10)
+        self.caption = ElidedLabel("")
+        self.caption.setObjectName("StatCaption")
+        for label in (self.title, self.value, self.caption):
+            layout.addWidget(label)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setMinimumWidth(100)
+        self._fit_value()
+
+    def set(self, value: str, colour: str | None, caption: str = "") -> None:
+        self.value.setText(value)
+        self.value.setStyleSheet(f"color: {colour or theme.TEXT_BRIGHT};")
+        self.caption.setText(caption)
+        self._fit_value()
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self._fit_value()
+
+    def _fit_value(self) -> None:
+        """Largest value font (15 pt down to 9 pt) that shows the whole value in the card's width."""
+        margins = self.layout().contentsMargins()
+        available = self.width() - margins.left() - margins.right() - 2
+        font = QFont(self.font())
+        font.setWeight(QFont.Weight.DemiBold)
+        for size in self.VALUE_POINT_SIZES:
+            font.setPointSizeF(size)
+            if QFontMetrics(font).horizontalAdvance(self.value.text()) <= available:
+                break
+        self.value.setFont(font)
+        self.value.setFixedHeight(QFontMetrics(self._max_font()).height())
+
+    def _max_font(self) -> QFont:
+        font = QFont(self.font())
+        font.setWeight(QFont.Weight.DemiBold)
+        font.setPointSizeF(self.VALUE_POINT_SIZES[0])
+        return font
+
+
+_CARDS: tuple[tuple[str, str, str], ...] = (
+    ("total_return_pct", "Total return", "Final equity against the starting cash."),
+    (
+        "sharpe",
+        "Sharpe",
+        "Annualised (sqrt 252) Sharpe ratio of daily returns, risk-free rate 0; needs at least two sessions.",
+    ),
+    ("max_drawdown_pct", "Max drawdown", "Deepest fall of equity below its running peak."),
+    ("win_rate_pct", "Win rate", "Share of trades with a positive net P&L."),
+    ("profit_factor", "Profit factor", "Gross profit divided by gross loss of the trades; below: both."),
+    ("trades", "Trades", "Closed round trips (flat, open, flat). Open positions at the end are not trades."),
+    ("exposure_pct", "Exposure", "Share of bar times with an open position."),
+    ("final_equity", "Final equity", "Cash plus open positions at the last close."),
+    ("avg_trade_pnl", "Avg trade", "Mean net P&L per trade (after commissions); below: best / worst trade."),
+)
+
+_LOCAL_STYLE = f"""
+#ResultsView {{ background: {theme.BACKGROUND}; }}
+#ResultsTitle {{ color: {theme.TEXT_BRIGHT}; font-size: 14pt; font-weight: 600; }}
+#ResultsSubtitle {{ color: {theme.MUTED}; }}
+#StatCard {{ background: {theme.PANEL}; border: 1px solid {theme.BORDER}; border-radius: 6px; }}
+#StatCard QLabel {{ background: transparent; }}
+#StatTitle {{ color: {theme.MUTED}; font-size: 7.5pt; font-weight: 600; letter-spacing: 0.5px; }}
+#StatCaption {{ color: {theme.MUTED}; font-size: 8pt; }}
+#SectionTitle {{ color: {theme.TEXT}; font-weight: 600; font-size: 10pt; }}
+#SectionCount {{ color: {theme.MUTED}; }}
+#PlotPanel {{ background: {theme.PANEL}; border: 1px solid {theme.BORDER}; border-radius: 6px; }}
+#Readout {{ color: {theme.MUTED}; background: transparent; }}
+#EmptyState {{ background: {theme.PANEL}; border: 1px solid {theme.BORDER}; border-radius: 6px; }}
+#EmptyTitle {{ color: {theme.TEXT}; font-size: 12pt; font-weight: 600; background: transparent; }}
+#EmptyHint {{ color: {theme.MUTED}; background: transparent; }}
+QHeaderView::up-arrow, QHeaderView::down-arrow {{ image: none; width: 0px; height: 0px; }}
+QSplitter::handle {{ background: {theme.BACKGROUND}; }}
+QSplitter::handle:hover {{ background: {theme.BORDER}; }}
+"""
+
+
+class EmptyState(QFrame):
+    """A centred message shown instead of an empty table or plot."""
+
+    def __init__(self, title: str = "", hint: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("EmptyState")
+        layout = QVBoxLayout(self)
+        layout.addStretch(1)
+        self.title_label = QLabel(title)
+        self.title_label.setObjectName("EmptyTitle")
+        self.title_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.hint_label = QLabel(hint)
+        self.hint_label.setObjectName("EmptyHint")
+        self.hint_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.hint_label.setWordWrap(True)
+        layout.addWidget(self.title_label)
+        layout.addWidget(self.hint_label)
+        layout.addStretch(1)
+
+    def set_text(self, title: str, hint: str = "") -> None:
+        self.title_label.setText(title)
+        self.hint_label.setText(hint)
+        self.hint_label.setVisible(bool(hint))
+
+
+# ------------------------------------------------------------------------------------- view
+
+
+class ResultsView(QWidget):
+    """Equity curve + drawdown, statistics cards, trade list and per-symbol table of one run."""
+
+    trade_activated = Signal(str, "qlonglong", "qlonglong")
+    """Emitted on a trade double-click: symbol, entry time and exit time (int ns UTC, bar starts)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("ResultsView")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.setStyleSheet(_LOCAL_STYLE)
+        self.results: RunResults | None = None
+        self._trades = pd.DataFrame()
+        self._equity_times_ns = np.zeros(0, dtype=np.int64)
+        self._equity_values = np.zeros(0)
+        self._drawdown_pct = np.zeros(0)
+
+        root = QVBoxLayout(self)
+        root.setContentsMargins(12, 10, 12, 10)
+        root.setSpacing(10)
+
+        header = QVBoxLayout()
+        header.setSpacing(2)
+        self.title_label = QLabel("No run loaded")
+        self.title_label.setObjectName("ResultsTitle")
+        self.subtitle_label = QLabel("Open a run folder to see its equity curve, statistics and trades.")
+        self.subtitle_label.setObjectName("ResultsSubtitle")
+        self.subtitle_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        header.addWidget(self.title_label)
+        header.addWidget(self.subtitle_label)
+        root.addLayout(header)
+
+        cards = QGridLayout()
+        cards.setHorizontalSpacing(8)
+        self.stat_cards: dict[str, StatCard] = {}
+        for col, (key, title, tip) in enumerate(_CARDS):
+            card = StatCard(title, tip)
+            self.stat_cards[key] = card
+            cards.addWidget(card, 0, col)
+            cards.setColumnStretch(col, 1)
+        root.addLayout(cards)
+
+        self._splitter = QSplitter(Qt.Orientation.Vertical)
+        self._splitter.setChildrenCollapsible(False)
+        self._splitter.setHandleWidth(8)
+        self._splitter.addWidget(self._build_plots())
+        self._splitter.addWidget(self._build_tables())
+        self._splitter.setStretchFactor(0, 11)
+        self._splitter.setStretchFactor(1, 9)
+        root.addWidget(self._splitter, 1)
+        self._initial_split_done = False
+        self._show_results_state()
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        if not self._initial_split_done:
+            self._initial_split_done = True
+            total = max(self._splitter.height(), 400)
+            self._splitter.setSizes([int(total * 0.54), total - int(total * 0.54)])
+            QTimer.singleShot(0, self._fit_symbol_panel)
+
+    def _fit_symbol_panel(self) -> None:
+        """Give the per-symbol table the width its columns need (within 24-38 % of the view)."""
+        total = max(self._table_splitter.width(), 600)
+        header = self.symbol_table.horizontalHeader()
+        needed = (
+            sum(header.sectionSize(c) for c in range(header.count()))
+            + 2 * self.symbol_table.frameWidth()
+            + 14
+        )
+        width = int(min(max(needed, total * 0.2), total * 0.38))
+        self._table_splitter.setSizes([total - width, width])
+
+    # ---------------------------------------------------------------- building
+
+    def _build_plots(self) -> QWidget:
+        panel = QFrame()
+        panel.setObjectName("PlotPanel")
+        layout = QVBoxLayout(panel)
+        layout.setContentsMargins(10, 6, 10, 4)
+        layout.setSpacing(2)
+        top = QHBoxLayout()
+        title = QLabel("Equity and drawdown")
+        title.setObjectName("SectionTitle")
+        self.readout = QLabel("")
+        self.readout.setObjectName("Readout")
+        self.readout.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        top.addWidget(title)
+        top.addStretch(1)
+        top.addWidget(self.readout)
+        layout.addLayout(top)
+
+        self.plot_widget = pg.GraphicsLayoutWidget()
+        self.plot_widget.setBackground(theme.PANEL)
+        self.plot_widget.ci.layout.setSpacing(0)
+        self.plot_widget.ci.setContentsMargins(0, 0, 0, 0)
+        self.equity_axis = SessionTimeAxis()
+        self.drawdown_axis = SessionTimeAxis()
+        self.equity_plot = self.plot_widget.addPlot(
+            row=0,
+            col=0,
+            axisItems={"bottom": self.equity_axis, "left": _FormattedAxis()},
+        )
+        self.drawdown_plot = self.plot_widget.addPlot(
+            row=1,
+            col=0,
+            axisItems={"bottom": self.drawdown_axis, "left": _FormattedAxis("%")},
+        )
+        self.plot_widget.ci.layout.setRowStretchFactor(0, 7)
+        self.plot_widget.ci.layout.setRowStretchFactor(1, 3)
+        self.drawdown_plot.setXLink(self.equity_plot)
+        for plot in (self.equity_plot, self.drawdown_plot):
+            plot.showGrid(x=False, y=True, alpha=0.12)
+            plot.setMenuEnabled(False)
+            plot.hideButtons()
+            plot.getViewBox().setMouseEnabled(x=True, y=False)
+            for name in ("left", "bottom"):
+                _style_axis(plot.getAxis(name))
+            plot.getAxis("left").setWidth(_AXIS_WIDTH)
+        self.equity_axis.setStyle(showValues=False)
+        self.equity_axis.setHeight(6)
+        self.equity_plot.getViewBox().setDefaultPadding(0.02)
+        self.drawdown_plot.getViewBox().setDefaultPadding(0.04)
+        self.equity_plot.setLabel("left", "Equity", color=theme.MUTED)
+        self.drawdown_plot.setLabel("left", "Drawdown", color=theme.MUTED)
+
+        up = QColor(theme.UP)
+        self.equity_curve = pg.PlotDataItem(
+            pen=pg.mkPen(up, width=1.6), fillLevel=0.0, brush=theme.qcolor(theme.UP, 30)
+        )
+        self.start_line = pg.InfiniteLine(
+            angle=0, movable=False, pen=pg.mkPen(theme.MUTED, width=1, style=Qt.PenStyle.DashLine)
+        )
+        self.drawdown_curve = pg.PlotDataItem(
+            pen=pg.mkPen(theme.DOWN, width=1.2), fillLevel=0.0, brush=theme.qcolor(theme.DOWN, 70)
+        )
+        self.trade_region = pg.LinearRegionItem(
+            movable=False, brush=theme.qcolor(theme.ACCENT, 45), pen=pg.mkPen(theme.qcolor(theme.ACCENT, 160))
+        )
+        self.trade_region.setZValue(-10)
+        self.trade_region.hide()
+        self.equity_plot.addItem(self.start_line, ignoreBounds=True)
+        self.equity_plot.addItem(self.equity_curve)
+        self.equity_plot.addItem(self.trade_region, ignoreBounds=True)
+        self.drawdown_plot.addItem(self.drawdown_curve)
+        self.drawdown_plot.addItem(
+            pg.InfiniteLine(angle=0, pos=0.0, movable=False, pen=pg.mkPen(theme.BORDER))
+        )
+        self._session_lines: list[tuple[pg.PlotItem, pg.InfiniteLine]] = []
+        self._cursor_lines = []
+        for plot in (self.equity_plot, self.drawdown_plot):
+            line = pg.InfiniteLine(
+                angle=90, movable=False, pen=pg.mkPen(theme.qcolor(theme.TEXT, 90), width=1)
+            )
+            line.hide()
+            plot.addItem(line, ignoreBounds=True)
+            self._cursor_lines.append(line)
+        self.plot_widget.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        self.plots_empty = EmptyState()
+        self.plots_stack = QStackedWidget()
+        self.plots_stack.addWidget(self.plot_widget)
+        self.plots_stack.addWidget(self.plots_empty)
+        layout.addWidget(self.plots_stack, 1)
+        return panel
+
+    def _build_tables(self) -> QWidget:
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.setChildrenCollapsible(False)
+        splitter.setHandleWidth(8)
+
+        trades_box = QWidget()
+        box = QVBoxLayout(trades_box)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.setSpacing(6)
+        bar = QHBoxLayout()
+        title = QLabel("Trades")
+        title.setObjectName("SectionTitle")
+        self.trade_count_label = QLabel("")
+        self.trade_count_label.setObjectName("SectionCount")
+        self.trade_filter = QLineEdit()
+        self.trade_filter.setPlaceholderText("Filter symbol, side, strategy\u2026")
+        self.trade_filter.setClearButtonEnabled(True)
+        self.trade_filter.setFixedWidth(250)
+        bar.addWidget(title)
+        bar.addWidget(self.trade_count_label)
+        bar.addStretch(1)
+        bar.addWidget(self.trade_filter)
+        box.addLayout(bar)
+        self.trade_model = FrameTableModel(self)
+        self.trade_table, self.trade_proxy = _make_table(self.trade_model, 3, Qt.SortOrder.AscendingOrder)
+        self.trade_table.setToolTip("Double-click a trade to show it on the chart.")
+        self.trade_table.doubleClicked.connect(self._on_trade_double_clicked)
+        self.trade_table.selectionModel().currentRowChanged.connect(self._on_trade_selected)
+        self.trade_filter.textChanged.connect(self._on_filter_changed)
+        self.trades_stack = QStackedWidget()
+        self.trades_stack.addWidget(self.trade_table)
+        self.trades_empty = EmptyState()
+        self.trades_stack.addWidget(self.trades_empty)
+        box.addWidget(self.trades_stack, 1)
+
+        symbols_box = QWidget()
+        sbox = QVBoxLayout(symbols_box)
+        sbox.setContentsMargins(0, 0, 0, 0)
+        sbox.setSpacing(6)
+        sbar = QHBoxLayout()
+        stitle = QLabel("By symbol")
+        stitle.setObjectName("SectionTitle")
+        self.symbol_count_label = QLabel("")
+        self.symbol_count_label.setObjectName("SectionCount")
+        sbar.addWidget(stitle)
+        sbar.addWidget(self.symbol_count_label)
+        sbar.addStretch(1)
+        # Same height as the filter box of the trades header, so both tables start on one line.
+        spacer = QLineEdit()
+        spacer.setFixedWidth(0)
+        spacer.setFrame(False)
+        spacer.setEnabled(False)
+        spacer.setStyleSheet("border: none; background: transparent; padding: 3px 0;")
+        sbar.addWidget(spacer)
+        sbox.addLayout(sbar)
+        self.symbol_model = FrameTableModel(self)
+        self.symbol_table, self.symbol_proxy = _make_table(self.symbol_model, 3, Qt.SortOrder.DescendingOrder)
+        self.symbols_stack = QStackedWidget()
+        self.symbols_stack.addWidget(self.symbol_table)
+        self.symbols_empty = EmptyState()
+        self.symbols_stack.addWidget(self.symbols_empty)
+        sbox.addWidget(self.symbols_stack, 1)
+
+        splitter.addWidget(trades_box)
+        splitter.addWidget(symbols_box)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([1000, 380])
+        self._table_splitter = splitter
+        return splitter
+
+    # ----------------------------------------------------------------- loading
+
+    def load_run_folder(self, path: str | Path) -> RunResults:
+        """Load a run folder and show it; raises DataError (naming the file) when it cannot be read."""
+        results = load_run(path)
+        self.set_results(results)
+        return results
+
+    def set_results(self, results: RunResults) -> None:
+        """Show one run's results (replaces what is shown)."""
+        self.results = results
+        tz = results.timezone
+        self._set_header(results)
+        self._set_stats(results.stats)
+        self._set_plots(results, tz)
+        self._set_trades(results.trades, tz)
+        self._set_symbols(results.stats)
+        self._show_results_state()
+        if self._initial_split_done:
+            self._fit_symbol_panel()
+
+    def _set_header(self, results: RunResults) -> None:
+        cfg = results.config
+        self.title_label.setText(results.name)
+        parts = []
+        backtest = cfg.get("backtest") if isinstance(cfg.get("backtest"), dict) else {}
+        if backtest.get("start_date") and backtest.get("end_date"):
+            parts.append(f"{backtest['start_date']} \u2192 {backtest['end_date']}")
+        sessions = results.stats.get("sessions") or 0
+        parts.append(f"{sessions} session{'s' if sessions != 1 else ''}")
+        symbols = cfg.get("symbols")
+        if isinstance(symbols, list):
+            parts.append(f"{len(symbols)} symbol{'s' if len(symbols) != 1 else ''}")
+        parts.append(
+            f"starting cash {fmt_money(results.stats.get('starting_cash'), signed=False, decimals=0)}"
+        )
+        execution = cfg.get("execution") if isinstance(cfg.get("execution"), dict) else {}
+        if execution.get("fill_rule"):
+            parts.append("fills at next open" if execution["fill_rule"] == "next_open" else "fills at close")
+        parts.append(f"times in {results.timezone}")
+        self.subtitle_label.setText("   \u00b7   ".join(parts))
+        self.subtitle_label.setToolTip(str(results.run_dir))
+
+    def _set_stats(self, s: dict[str, Any]) -> None:
+        cards = self.stat_cards
+        ret = s.get("total_return_pct")
+        cards["total_return_pct"].set(fmt_pct(ret), _colour_hex(ret), f"{fmt_money(s.get('net_pnl'))} net")
+        sharpe = s.get("sharpe")
+        sessions = s.get("sessions") or 0
+        cards["sharpe"].set(
+            fmt_number(sharpe),
+            _colour_hex(sharpe),
+            "annualised"
+            if sharpe is not None
+            else ("needs \u2265 2 sessions" if sessions < 2 else "no volatility"),
+        )
+        dd = s.get("max_drawdown_pct")
+        cards["max_drawdown_pct"].set(
+            fmt_pct(dd), theme.DOWN if dd else None, fmt_money(s.get("max_drawdown"))
+        )
+        n = int(s.get("trades") or 0)
+        win = s.get("win_rate_pct")
+        cards["win_rate_pct"].set(
+            fmt_pct(win, signed=False, decimals=1),
+            None,
+            f"{s.get('winning_trades', 0)} of {n} won" if n else "no trades",
+        )
+        pf = s.get("profit_factor")
+        if pf is None and n and not s.get("losing_trades"):
+            cards["profit_factor"].set("\u221e", theme.UP, "no losing trade")
+        else:
+            colour = None if pf is None else (theme.UP if pf > 1 else theme.DOWN if pf < 1 else None)
+            caption = f"{fmt_money_short(s.get('gross_profit'))} / {fmt_money_short(s.get('gross_loss'))}"
+            cards["profit_factor"].set(fmt_number(pf), colour, caption if n else "no trades")
+        cards["trades"].set(
+            f"{n:,}",
+            None,
+            f"{s.get('long_trades', 0)} long \u00b7 {s.get('short_trades', 0)} short"
+            if n
+            else "no round trips",
+        )
+        cards["exposure_pct"].set(
+            fmt_pct(s.get("exposure_pct"), signed=False, decimals=1), None, "time in market"
+        )
+        cards["final_equity"].set(
+            fmt_money(s.get("final_equity"), signed=False),
+            _colour_hex(s.get("net_pnl")),
+            f"from {fmt_money(s.get('starting_cash'), signed=False, decimals=0)}",
+        )
+        avg = s.get("avg_trade_pnl")
+        caption = (
+            f"{fmt_money_short(s.get('best_trade'))} / {fmt_money_short(s.get('worst_trade'))}"
+            if n
+            else "no trades"
+        )
+        cards["avg_trade_pnl"].set(fmt_money(avg), _colour_hex(avg), caption)
+
+    def _set_plots(self, results: RunResults, tz: str) -> None:
+        equity = results.equity
+        n = len(equity)
+        self.trade_region.hide()
+        self._equity_times_ns = (
+            pd.DatetimeIndex(equity["time"]).as_unit("ns").asi8.copy() if n else np.zeros(0, dtype=np.int64)
+        )
+        self._equity_values = equity["equity"].to_numpy(dtype=np.float64) if n else np.zeros(0)
+        x = np.arange(n, dtype=np.float64)
+        times = equity["time"] if n else pd.Series(pd.DatetimeIndex([], tz="UTC"))
+        for axis in (self.equity_axis, self.drawdown_axis):
+            axis.set_times(times, tz)
+        start_cash = results.stats.get("starting_cash") or results.starting_cash
+        if n:
+            dd = drawdown_series(equity, start_cash)["drawdown_pct"].to_numpy()
+            self._drawdown_pct = dd
+            base = min(float(self._equity_values.min()), start_cash)
+            self.equity_curve.setData(x, self._equity_values)
+            self.equity_curve.setFillLevel(base)
+            self.drawdown_curve.setData(x, dd)
+            self.equity_plot.enableAutoRange()
+            self.drawdown_plot.enableAutoRange()
+            self.equity_plot.setXRange(0, max(n - 1, 1), padding=0.01)
+            high = max(float(self._equity_values.max()), start_cash)
+            if high - base < start_cash * 1e-4:  # a flat curve: show +-0.5 % instead of a rounding-noise axis
+                self.equity_plot.setYRange(start_cash * 0.995, start_cash * 1.005, padding=0)
+            low = min(float(dd.min()), -0.1)
+            self.drawdown_plot.setYRange(low * 1.08, 0.0, padding=0)
+        else:
+            self._drawdown_pct = np.zeros(0)
+            for item in (self.equity_curve, self.drawdown_curve):
+                item.setData([], [])
+            self.equity_plot.setXRange(0, 1)
+            self.equity_plot.setYRange(start_cash * 0.99, start_cash * 1.01)
+        self.start_line.setValue(start_cash)
+        for plot, line in self._session_lines:
+            plot.removeItem(line)
+        self._session_lines = []
+        for start in self.equity_axis.day_starts[1:].tolist():
+            for plot in (self.equity_plot, self.drawdown_plot):
+                line = pg.InfiniteLine(
+                    pos=start - 0.5,
+                    angle=90,
+                    movable=False,
+                    pen=pg.mkPen(theme.BORDER, width=1, style=Qt.PenStyle.DashLine),
+                )
+                line.setZValue(-20)
+                plot.addItem(line, ignoreBounds=True)
+                self._session_lines.append((plot, line))
+        self.readout.setText(self._default_readout())
+
+    def _set_trades(self, trades: pd.DataFrame, tz: str) -> None:
+        self._trades = trades.reset_index(drop=True)
+        n = len(self._trades)
+        self.trade_filter.clear()
+        if n == 0:
+            self.trade_model.set_columns(_trade_columns(self._trades, tz))
+            self.trade_count_label.setText("")
+            return
+        self.trade_model.set_columns(_trade_columns(self._trades, tz))
+        self.trade_count_label.setText(f"{n:,}")
+        _fit_columns(self.trade_table)
+
+    def _set_symbols(self, s: dict[str, Any]) -> None:
+        per = s.get("per_symbol") or {}
+        self.symbol_model.set_columns(_symbol_columns(per))
+        self.symbol_count_label.setText(f"{len(per)}" if per else "")
+        _fit_columns(self.symbol_table, stretch_column=0)
+
+    def _show_results_state(self) -> None:
+        has_trades = self.trade_model.rowCount() > 0
+        self.trades_stack.setCurrentIndex(0 if has_trades else 1)
+        self.symbols_stack.setCurrentIndex(0 if self.symbol_model.rowCount() > 0 else 1)
+        self.trade_filter.setEnabled(has_trades)
+        if self.results is None:
+            self.plots_stack.setCurrentIndex(1)
+            self.plots_empty.set_text("No run loaded", OPEN_HINT)
+            self.trades_empty.set_text("No run loaded", OPEN_HINT)
+            self.symbols_empty.set_text("No run loaded")
+            return
+        has_equity = len(self.results.equity) > 0
+        self.plots_stack.setCurrentIndex(0 if has_equity else 1)
+        self.plots_empty.set_text(
+            "No equity points in this run", "The run ended before its first bar was processed."
+        )
+        self.trades_empty.set_text(
+            NO_TRADES_TEXT,
+            "The strategies completed no round trip (positions still open at the end are not trades).",
+        )
+        self.symbols_empty.set_text("No symbols traded")
+
+    # ------------------------------------------------------------- interaction
+
+    def _source_row(self, proxy_index: QModelIndex) -> int:
+        return self.trade_proxy.mapToSource(proxy_index).row()
+
+    def _trade_times(self, row: int) -> tuple[str, int, int]:
+        trade = self._trades.iloc[row]
+        return (
+            str(trade["symbol"]),
+            int(pd.Timestamp(trade["entry_time"]).value),
+            int(pd.Timestamp(trade["exit_time"]).value),
+        )
+
+    def _on_trade_double_clicked(self, index: QModelIndex) -> None:
+        if not index.isValid():
+            return
+        symbol, entry_ns, exit_ns = self._trade_times(self._source_row(index))
+        log.debug("trade activated: %s %d -> %d", symbol, entry_ns, exit_ns)
+        self.trade_activated.emit(symbol, entry_ns, exit_ns)
+
+    def _on_trade_selected(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if not current.isValid() or len(self._equity_times_ns) == 0:
+            self.trade_region.hide()
+            return
+        _symbol, entry_ns, exit_ns = self._trade_times(self._source_row(current))
+        lo = int(np.searchsorted(self._equity_times_ns, entry_ns, side="left"))
+        hi = int(np.searchsorted(self._equity_times_ns, exit_ns, side="left"))
+        lo = min(lo, len(self._equity_times_ns) - 1)
+        hi = min(max(hi, lo), len(self._equity_times_ns) - 1)
+        self.trade_region.setRegion((lo - 0.5, hi + 0.5))
+        self.trade_region.show()
+
+    def _on_filter_changed(self, text: str) -> None:
+        self.trade_proxy.setFilterFixedString(text.strip())
+        shown = self.trade_proxy.rowCount()
+        total = self.trade_model.rowCount()
+        self.trade_count_label.setText(f"{shown:,} of {total:,}" if text.strip() else f"{total:,}")
+
+    def _default_readout(self) -> str:
+        n = len(self._equity_values)
+        if not n:
+            return ""
+        return (
+            f"{n:,} bar times   \u00b7   last {fmt_money(float(self._equity_values[-1]), signed=False)}"
+            f"   \u00b7   hover the curve for values"
+        )
+
+    def _on_mouse_moved(self, pos: Any) -> None:
+        n = len(self._equity_values)
+        inside = n and any(
+            p.sceneBoundingRect().contains(pos) for p in (self.equity_plot, self.drawdown_plot)
+        )
+        if not inside:
+            for line in self._cursor_lines:
+                line.hide()
+            self.readout.setText(self._default_readout())
+            return
+        x = self.equity_plot.getViewBox().mapSceneToView(pos).x()
+        i = int(min(max(round(x), 0), n - 1))
+        for line in self._cursor_lines:
+            line.setValue(i)
+            line.show()
+        self.readout.setText(
+            f"{self.equity_axis.label_of(i)}   \u00b7   equity "
+            f"{fmt_money(float(self._equity_values[i]), signed=False)}   \u00b7   drawdown "
+            f"{fmt_pct(float(self._drawdown_pct[i]))}"
+        )
+
+
+def _colour_hex(x: float | None) -> str | None:
+    if x is None or not math.isfinite(x) or abs(x) < 1e-12:
+        return None
+    return theme.UP if x > 0 else theme.DOWN
+
+
+def _trade_columns(trades: pd.DataFrame, tz: str) -> list[ColumnData]:
+    """Table columns of the trade list (display in exchange time, sort on raw values)."""
+    n = len(trades)
+    qty = trades["quantity"].to_numpy(dtype=np.float64) if n else np.zeros(0)
+    entry = trades["entry_price"].to_numpy(dtype=np.float64) if n else np.zeros(0)
+    exit_ = trades["exit_price"].to_numpy(dtype=np.float64) if n else np.zeros(0)
+    pnl = trades["pnl"].to_numpy(dtype=np.float64) if n else np.zeros(0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ret = np.where(np.abs(qty) * entry > 0, pnl / (np.abs(qty) * entry) * 100.0, np.nan)
+    entry_t = pd.DatetimeIndex(trades["entry_time"]) if n else pd.DatetimeIndex([], tz="UTC")
+    exit_t = pd.DatetimeIndex(trades["exit_time"]) if n else pd.DatetimeIndex([], tz="UTC")
+    decimals = _price_decimals(np.concatenate([entry, exit_]))
+    sides = ["Long" if q > 0 else "Short" for q in qty]
+    side_colours = [QColor(theme.UP) if q > 0 else QColor(theme.DOWN) for q in qty]
+    pnl_colours = [_pnl_colour(v) for v in pnl]
+    ret_colours = [_pnl_colour(v) for v in ret]
+    symbols = trades["symbol"].astype(str).tolist() if n else []
+    strategies = trades["strategy"].astype(str).tolist() if n and "strategy" in trades else [""] * n
+    time_fmt = "%b %d %H:%M"
+    return [
+        ColumnData("Symbol", symbols, symbols, numeric=False),
+        ColumnData("Side", sides, sides, side_colours, numeric=False),
+        ColumnData(
+            "Qty", np.abs(qty).tolist(), [fmt_qty(abs(q)) for q in qty], tooltip="Largest position held"
+        ),
+        ColumnData(
+            "Entry time",
+            entry_t.asi8.tolist(),
+            list(entry_t.tz_convert(tz).strftime(time_fmt)),
+            numeric=False,
+            tooltip=f"Bar start of the entry fill ({tz})",
+        ),
+        ColumnData(
+            "Entry", entry.tolist(), [f"{p:,.{decimals}f}" for p in entry], tooltip="Average entry price"
+        ),
+        ColumnData(
+            "Exit time",
+            exit_t.asi8.tolist(),
+            list(exit_t.tz_convert(tz).strftime(time_fmt)),
+            numeric=False,
+            tooltip=f"Bar start of the exit fill ({tz})",
+        ),
+        ColumnData(
+            "Exit", exit_.tolist(), [f"{p:,.{decimals}f}" for p in exit_], tooltip="Average exit price"
+        ),
+        ColumnData(
+            "P&L", pnl.tolist(), [fmt_money(v) for v in pnl], pnl_colours, tooltip="Net of commissions"
+        ),
+        ColumnData(
+            "Return",
+            [(-math.inf if math.isnan(v) else v) for v in ret],
+            [fmt_pct(v) for v in ret],
+            ret_colours,
+            tooltip="Net P&L / entry value",
+        ),
+        ColumnData("Strategy", strategies, strategies, numeric=False),
+    ]
+
+
+def _symbol_columns(per_symbol: dict[str, dict[str, Any]]) -> list[ColumnData]:
+    names = sorted(per_symbol)
+    trades = [int(per_symbol[s]["trades"]) for s in names]
+    pnl = [float(per_symbol[s]["pnl"]) for s in names]
+    win = [float(per_symbol[s]["win_rate_pct"]) for s in names]
+    return [
+        ColumnData("Symbol", names, names, numeric=False),
+        ColumnData("Trades", trades, [f"{t:,}" for t in trades]),
+        ColumnData("Win %", win, [fmt_pct(w, signed=False, decimals=1) for w in win], tooltip="Win rate"),
+        ColumnData(
+            "Net P&L",
+            pnl,
+            [fmt_money(p) for p in pnl],
+            [_pnl_colour(p) for p in pnl],
+            tooltip="Sum of the trades' P&L after commissions",
+        ),
+    ]
+
+
+# ----------------------------------------------------------------------------------- window
+
+
+class ResultsWindow(QMainWindow):
+    """A window around `ResultsView` with an "Open run folder…" action."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Backtest results")
+        self.view = ResultsView(self)
+        self.setCentralWidget(self.view)
+        self.open_action = QAction("Open run folder\u2026", self)
+        self.open_action.setShortcut(QKeySequence.StandardKey.Open)
+        self.open_action.setToolTip(
+            "Open a backtest run folder (config.json, trades.parquet, equity.parquet)"
+        )
+        self.open_action.triggered.connect(self.choose_run_folder)
+        toolbar = self.addToolBar("Results")
+        toolbar.setObjectName("ResultsToolbar")
+        toolbar.setMovable(False)
+        toolbar.addAction(self.open_action)
+        self.statusBar().showMessage("Open a run folder to see its results.")
+        self.resize(1400, 900)
+
+    def choose_run_folder(self) -> None:
+        """Ask for a run folder and open it."""
+        start = str(self.view.results.run_dir.parent) if self.view.results else str(Path.cwd() / "runs")
+        path = QFileDialog.getExistingDirectory(self, "Open run folder", start)
+        if path:
+            self.open_run_folder(path)
+
+    def open_run_folder(self, path: str | Path) -> bool:
+        """Load and show a run folder; an unreadable folder is reported in a message box. True on success."""
+        try:
+            results = self.view.load_run_folder(path)
+        except WorkstationError as exc:
+            log.warning("cannot open run folder %s: %s", path, exc)
+            QMessageBox.warning(self, "Cannot open run folder", str(exc))
+            self.statusBar().showMessage(f"Could not open {path}")
+            return False
+        self.setWindowTitle(f"Backtest results \u2014 {results.name}")
+        self.statusBar().showMessage(str(results.run_dir))
+        return True
