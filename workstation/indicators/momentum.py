@@ -1,0 +1,149 @@
+"""Momentum indicators of the close: RSI (Wilder) and MACD."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from workstation.indicators.base import (
+    Indicator,
+    IndicatorError,
+    Smoothing,
+    check_period,
+)
+from workstation.indicators.moving_average import EMA
+
+__all__ = ["MACD", "RSI", "rsi_from_averages"]
+
+
+def rsi_from_averages(avg_gain: np.ndarray, avg_loss: np.ndarray) -> np.ndarray:
+    """RSI = 100 - 100 / (1 + avg_gain / avg_loss); 100 where avg_loss is 0; NaN stays NaN."""
+    no_loss = avg_loss == 0.0
+    ratio = avg_gain / np.where(no_loss, 1.0, avg_loss)
+    return np.where(no_loss, 100.0, 100.0 - 100.0 / (1.0 + ratio))
+
+
+class RSI(Indicator):
+    """Relative Strength Index with Wilder smoothing.
+
+    Close-to-close changes split into gains and losses; the first averages are the simple means of
+    the first `period` gains / losses, then ``avg = (avg * (period - 1) + x) / period``. Ready
+    after ``period + 1`` closes. RSI is 100 when the average loss is 0 (also for a flat series).
+    """
+
+    kind = "rsi"
+
+    def __init__(self, period: int = 14, lanes: int = 1):
+        self.period = check_period("period", period)
+        self._smoothing = Smoothing(float(self.period - 1))
+        super().__init__(spec=f"rsi({self.period})", warmup=self.period + 1, lanes=lanes)
+
+    def _fresh_state(self, n: int) -> dict[str, np.ndarray]:
+        return {
+            "_count": np.zeros(n, dtype=np.int64),
+            "_prev_close": np.full(n, np.nan),
+            "_gain_sum": np.zeros(n),
+            "_loss_sum": np.zeros(n),
+            "_avg_gain": np.full(n, np.nan),
+            "_avg_loss": np.full(n, np.nan),
+            "_out_value": np.full(n, np.nan),
+        }
+
+    def _update(self, idx: np.ndarray, close: np.ndarray) -> None:
+        period = self.period
+        count = self._count[idx]
+        change = close - self._prev_close[idx]
+        gain = np.fmax(change, 0.0)  # fmax turns the first (NaN) change into 0
+        loss = np.fmax(-change, 0.0)
+        avg_gain = self._smoothing.step(self._avg_gain[idx], gain)
+        avg_loss = self._smoothing.step(self._avg_loss[idx], loss)
+        seeding = count <= period if self._warming else None
+        if seeding is not None and np.count_nonzero(seeding):
+            seed_lanes = idx[seeding]
+            gain_sum = self._gain_sum[seed_lanes] + gain[seeding]
+            loss_sum = self._loss_sum[seed_lanes] + loss[seeding]
+            self._gain_sum[seed_lanes] = gain_sum
+            self._loss_sum[seed_lanes] = loss_sum
+            seeded = count[seeding] == period
+            avg_gain[seeding] = np.where(seeded, gain_sum / period, np.nan)
+            avg_loss[seeding] = np.where(seeded, loss_sum / period, np.nan)
+        self._count[idx] = count + 1
+        self._prev_close[idx] = close
+        self._avg_gain[idx] = avg_gain
+        self._avg_loss[idx] = avg_loss
+        self._out_value[idx] = rsi_from_averages(avg_gain, avg_loss)
+        if self._warming:
+            self._note_warmup()
+
+
+class MACD(Indicator):
+    """MACD: line = EMA(fast) - EMA(slow), signal = EMA(signal) of the line, histogram = line - signal.
+
+    EMAs are SMA-seeded as in `EMA`; the signal EMA starts once the slow EMA is ready. All three
+    outputs appear together, after ``slow + signal - 1`` inputs (the primary `value` is the line).
+    """
+
+    kind = "macd"
+    output_attrs = {"macd": "_out_macd", "signal": "_out_signal", "histogram": "_out_histogram"}
+
+    def __init__(self, fast: int = 12, slow: int = 26, signal: int = 9, lanes: int = 1):
+        self.fast = check_period("fast", fast)
+        self.slow = check_period("slow", slow)
+        self.signal_period = check_period("signal", signal)
+        if self.fast >= self.slow:
+            raise IndicatorError(f"fast must be < slow, got fast={self.fast}, slow={self.slow}")
+        self._fast_ema = EMA(self.fast, lanes=lanes)
+        self._slow_ema = EMA(self.slow, lanes=lanes)
+        self._signal_ema = EMA(self.signal_period, lanes=lanes)
+        super().__init__(
+            spec=f"macd({self.fast},{self.slow},{self.signal_period})",
+            warmup=self.slow + self.signal_period - 1,
+            lanes=lanes,
+            children=(self._fast_ema, self._slow_ema, self._signal_ema),
+        )
+
+    def _fresh_state(self, n: int) -> dict[str, np.ndarray]:
+        return {
+            "_count": np.zeros(n, dtype=np.int64),
+            "_out_macd": np.full(n, np.nan),
+            "_out_signal": np.full(n, np.nan),
+            "_out_histogram": np.full(n, np.nan),
+        }
+
+    @property
+    def macd(self) -> np.ndarray:
+        """MACD line per lane (copy), NaN where not ready."""
+        return self._out_macd.copy()
+
+    @property
+    def signal(self) -> np.ndarray:
+        """Signal line per lane (copy), NaN where not ready."""
+        return self._out_signal.copy()
+
+    @property
+    def histogram(self) -> np.ndarray:
+        """MACD line minus signal per lane (copy), NaN where not ready."""
+        return self._out_histogram.copy()
+
+    def _update(self, idx: np.ndarray, close: np.ndarray) -> None:
+        self._fast_ema._update(idx, close)
+        self._slow_ema._update(idx, close)
+        line = self._fast_ema._ema[idx] - self._slow_ema._ema[idx]
+        count = self._count[idx]
+        count += 1
+        self._count[idx] = count
+        if self._warming:
+            has_line = count >= self.slow
+            lines = np.count_nonzero(has_line)
+            if lines == idx.shape[0]:
+                self._signal_ema._update(idx, line)
+            elif lines:
+                self._signal_ema._update(idx[has_line], line[has_line])
+        else:
+            self._signal_ema._update(idx, line)
+        signal = self._signal_ema._ema[idx]
+        if self._warming:
+            line[count < self._warmup] = np.nan
+            self._note_warmup()
+        self._out_macd[idx] = line
+        self._out_signal[idx] = signal
+        self._out_histogram[idx] = line - signal

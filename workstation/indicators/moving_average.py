@@ -1,0 +1,119 @@
+"""Moving averages of the close: SMA (ring buffer, drift-free) and EMA (SMA-seeded)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from workstation.indicators.base import Indicator, Smoothing, check_period, constant
+
+__all__ = ["EMA", "SMA"]
+
+RESUM_BLOCKS = 64
+"""SMA recomputes a lane's running sum from its buffer every ``period * RESUM_BLOCKS`` inputs."""
+
+
+class SMA(Indicator):
+    """Simple moving average of the last `period` closes.
+
+    Each lane keeps a ring buffer of `period` values and a running sum; every ``period * 64``
+    inputs of a lane the sum is recomputed exactly from the buffer, so float drift cannot
+    accumulate over arbitrarily long runs. Ready after `period` inputs.
+    """
+
+    kind = "sma"
+
+    def __init__(self, period: int, lanes: int = 1):
+        self.period = check_period("period", period)
+        self._period = constant(self.period)
+        self._resum_every = constant(self.period * RESUM_BLOCKS)
+        self._resum_countdown = self.period * RESUM_BLOCKS
+        super().__init__(spec=f"sma({self.period})", warmup=self.period, lanes=lanes)
+
+    def _fresh_state(self, n: int) -> dict[str, np.ndarray]:
+        return {
+            "_count": np.zeros(n, dtype=np.int64),
+            "_buf": np.zeros((n, self.period)),
+            "_sum": np.zeros(n),
+            "_out_value": np.full(n, np.nan),
+        }
+
+    def _update(self, idx: np.ndarray, close: np.ndarray) -> None:
+        period = self._period
+        count = self._count[idx]
+        slot = idx * period
+        slot += count % period
+        buf = self._buf.reshape(-1)
+        total = close - buf[slot]
+        buf[slot] = close
+        total += self._sum[idx]
+        count += 1
+        self._count[idx] = count
+        self._resum_countdown -= 1
+        if self._resum_countdown <= 0:
+            self._resum(idx, count, total)
+        self._sum[idx] = total
+        value = total / period
+        if self._warming:
+            value[count < period] = np.nan
+            self._note_warmup()
+        self._out_value[idx] = value
+
+    def _resum(self, idx: np.ndarray, count: np.ndarray, total: np.ndarray) -> None:
+        """Replace the running sums of lanes at a multiple of the resum interval by exact buffer sums.
+
+        Called only when some lane may have reached such a multiple: `_resum_countdown` is a lower
+        bound of the updates left before any lane does (each update advances a lane by one).
+        """
+        due = count % self._resum_every == 0
+        if np.count_nonzero(due):
+            total[due] = self._buf[idx[due]].sum(axis=1)
+        if self._n_lanes:
+            self._resum_countdown = int((self._resum_every - self._count % self._resum_every).min())
+
+
+class EMA(Indicator):
+    """Exponential moving average, alpha = 2 / (period + 1).
+
+    Seeded with the SMA of a lane's first `period` closes (its value, ready after `period`
+    inputs); afterwards ``ema = (1 - alpha) * ema + alpha * close``, i.e. pandas
+    ``ewm(span=period, adjust=False)`` applied to ``[seed, close_period, close_period+1, ...]``.
+    """
+
+    kind = "ema"
+    output_attrs = {"value": "_ema"}
+
+    def __init__(self, period: int, lanes: int = 1):
+        self.period = check_period("period", period)
+        self.com = (self.period - 1) / 2.0
+        self._smoothing = Smoothing(self.com)
+        super().__init__(spec=f"ema({self.period})", warmup=self.period, lanes=lanes)
+
+    @property
+    def alpha(self) -> float:
+        """Smoothing factor 2 / (period + 1)."""
+        return self._smoothing.alpha
+
+    def _fresh_state(self, n: int) -> dict[str, np.ndarray]:
+        return {
+            "_count": np.zeros(n, dtype=np.int64),
+            "_seed_sum": np.zeros(n),
+            "_ema": np.full(n, np.nan),
+        }
+
+    def _update(self, idx: np.ndarray, close: np.ndarray) -> None:
+        count = self._count[idx]
+        smoothed = self._smoothing.step(self._ema[idx], close)
+        if self._warming:
+            seeding = count < self.period
+            if np.count_nonzero(seeding):
+                seed_lanes = idx[seeding]
+                seed_sum = self._seed_sum[seed_lanes] + close[seeding]
+                self._seed_sum[seed_lanes] = seed_sum
+                smoothed[seeding] = np.where(
+                    count[seeding] + 1 == self.period, seed_sum / self.period, np.nan
+                )
+        count += 1
+        self._count[idx] = count
+        self._ema[idx] = smoothed
+        if self._warming:
+            self._note_warmup()

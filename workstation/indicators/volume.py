@@ -1,0 +1,53 @@
+"""Volume-weighted indicators: session VWAP."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from workstation.indicators.base import Indicator
+
+__all__ = ["VWAP", "vwap_from_sums"]
+
+
+def vwap_from_sums(price_volume: np.ndarray, volume: np.ndarray) -> np.ndarray:
+    """Cumulative price*volume / cumulative volume; NaN where the volume so far is 0."""
+    has_volume = volume > 0.0
+    return np.where(has_volume, price_volume / np.where(has_volume, volume, 1.0), np.nan)
+
+
+class VWAP(Indicator):
+    """Volume-weighted average price: sum(typical * volume) / sum(volume), typical = (h + l + c) / 3.
+
+    Cumulative since the lane's last reset; the caller resets a lane at each session open.
+    NaN (not ready) while the lane's volume so far is 0.
+    """
+
+    kind = "vwap"
+    fields = ("high", "low", "close", "volume")
+
+    def __init__(self, lanes: int = 1):
+        super().__init__(spec="vwap", warmup=1, lanes=lanes)
+
+    def _fresh_state(self, n: int) -> dict[str, np.ndarray]:
+        return {
+            "_count": np.zeros(n, dtype=np.int64),
+            "_price_volume": np.zeros(n),
+            "_volume": np.zeros(n),
+            "_out_value": np.full(n, np.nan),
+        }
+
+    @property
+    def ready(self) -> np.ndarray:
+        """Per-lane bool: some volume traded since the lane's last reset."""
+        return self._volume > 0.0
+
+    def _update(
+        self, idx: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray, volume: np.ndarray
+    ) -> None:
+        typical = (high + low + close) / 3.0
+        price_volume = self._price_volume[idx] + typical * volume
+        total_volume = self._volume[idx] + volume
+        self._price_volume[idx] = price_volume
+        self._volume[idx] = total_volume
+        self._count[idx] += 1
+        self._out_value[idx] = vwap_from_sums(price_volume, total_volume)
