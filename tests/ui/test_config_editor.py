@@ -1,0 +1,394 @@
+"""Config editor dialog: schema-built form, validation next to fields, raw JSON sync, save/run."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDateEdit,
+    QDoubleSpinBox,
+    QLineEdit,
+    QMessageBox,
+    QSpinBox,
+)
+
+from ui.dialogs.config_editor import ConfigEditorDialog, pretty_json, split_problems
+from ui.dialogs.schema_form import ObjectListEditor, leaf_paths, resolve
+from workstation.config import config_json_schema, load_config, validate_config_dict
+from workstation.errors import ConfigError
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "session_configs" / "example_session.json"
+
+
+@pytest.fixture
+def example_path(tmp_path: Path) -> Path:
+    dst = tmp_path / "configs" / "example_session.json"
+    dst.parent.mkdir()
+    shutil.copy(EXAMPLE, dst)
+    return dst
+
+
+@pytest.fixture
+def make_dialog(qtbot):
+    """Build dialogs; at teardown drop their edits (else closing would ask about unsaved changes)."""
+    made: list[ConfigEditorDialog] = []
+
+    def make(*args, **kwargs) -> ConfigEditorDialog:
+        dlg = ConfigEditorDialog(*args, **kwargs)
+        made.append(dlg)
+        return dlg
+
+    yield make
+    for dlg in made:
+        dlg.discard_changes()
+        dlg.close()
+        dlg.deleteLater()
+
+
+@pytest.fixture(scope="module")
+def shared_dialog(qapp, tmp_path_factory):
+    """One dialog for the module (building one takes a noticeable fraction of a second); reloaded per test."""
+    start = tmp_path_factory.mktemp("shared") / "example_session.json"
+    shutil.copy(EXAMPLE, start)
+    dlg = ConfigEditorDialog(start, configs_dir=start.parent)
+    yield dlg
+    dlg.discard_changes()
+    dlg.close()
+    dlg.deleteLater()
+
+
+@pytest.fixture
+def dialog(shared_dialog: ConfigEditorDialog, example_path: Path) -> ConfigEditorDialog:
+    """The shared dialog with a fresh copy of the example opened (a test's edits never leak into the next)."""
+    shared_dialog.load(example_path)
+    shared_dialog.show_section("General")
+    shared_dialog.show()
+    yield shared_dialog
+    shared_dialog.discard_changes()
+
+
+def _raw_dict(dlg: ConfigEditorDialog) -> dict:
+    return json.loads(dlg.raw_json_editor().toPlainText())
+
+
+def _list_paths(schema: dict, root: dict, prefix: str = "") -> list[tuple[str, dict]]:
+    """(path, item schema) of every array-of-objects field outside arrays."""
+    out = []
+    for key, sub in resolve(schema, root).get("properties", {}).items():
+        sub = resolve(sub, root)
+        path = f"{prefix}.{key}" if prefix else key
+        items = resolve(sub.get("items", {}), root)
+        if sub.get("type") == "array" and items.get("type") == "object" and items.get("properties"):
+            out.append((path, items))
+        elif sub.get("type") == "object" and sub.get("properties"):
+            out.extend(_list_paths(sub, root, path))
+    return out
+
+
+def test_every_schema_field_has_a_widget(dialog: ConfigEditorDialog) -> None:
+    schema = config_json_schema()
+    paths = leaf_paths(schema, schema)
+    assert len(paths) > 40
+    for path in paths:
+        assert dialog.field_widget(path) is not None, path
+    example = json.loads(EXAMPLE.read_text())
+    for list_path, item_schema in _list_paths(schema, schema):
+        assert isinstance(dialog.field_editor(list_path), ObjectListEditor)
+        head, _, tail = list_path.partition(".")
+        items = example[head][tail] if tail else example[head]
+        assert items, list_path
+        for i in range(len(items)):
+            for leaf in leaf_paths(item_schema, schema, f"{list_path}.{i}"):
+                assert dialog.field_widget(leaf) is not None, leaf
+    with pytest.raises(KeyError):
+        dialog.field_widget("strategies.5.name")
+
+
+def test_form_round_trips_the_example(dialog: ConfigEditorDialog) -> None:
+    assert dialog.is_valid(), dialog.problems()
+    assert dialog.problems() == []
+    expected = validate_config_dict(json.loads(EXAMPLE.read_text())).model_dump()
+    assert validate_config_dict(dialog.current_dict()).model_dump() == expected
+    assert not dialog.is_modified()
+    assert dialog.section_titles()[:3] == ["General", "Symbols & streams", "Historical"]
+    assert dialog.section_titles()[-1] == "Raw JSON"
+
+
+def test_widgets_follow_the_schema_types(dialog: ConfigEditorDialog) -> None:
+    assert isinstance(dialog.field_widget("backtest.start_date"), QDateEdit)
+    assert dialog.field_widget("backtest.start_date").calendarPopup()
+    mode = dialog.field_widget("mode")
+    assert isinstance(mode, QComboBox) and [mode.itemText(i) for i in range(mode.count())] == [
+        "backtest",
+        "live",
+    ]
+    days = dialog.field_widget("historical.trailing_days")
+    assert isinstance(days, QSpinBox) and (days.minimum(), days.maximum()) == (0, 400)
+    conf = dialog.field_widget("risk.min_confidence")
+    assert isinstance(conf, QDoubleSpinBox) and (conf.minimum(), conf.maximum()) == (0.0, 1.0)
+    assert isinstance(dialog.field_widget("streams.quotes"), QCheckBox)
+    symbols = dialog.field_widget("symbols")
+    assert isinstance(symbols, QLineEdit) and symbols.text() == "ACME, BOLT, CYRX, DYNA, ECHO"
+    assert isinstance(dialog.field_widget("live.replay.start"), QLineEdit)
+    assert "Minimum signal confidence" in conf.toolTip()
+    editor = dialog.field_editor("risk.min_confidence")
+    assert "Minimum signal confidence" in editor.help_label.text() and "0 … 1" in editor.help_label.text()
+
+
+def test_end_before_start_shows_at_section_and_field(qtbot, dialog: ConfigEditorDialog) -> None:
+    end = dialog.field_widget("backtest.end_date")
+    start = dialog.field_widget("backtest.start_date")
+    end.setDate(start.date().addDays(-3))
+    qtbot.waitUntil(lambda: not dialog.is_valid())
+    assert [p for p, _ in dialog.problems()] == ["backtest"]
+    assert "is before start_date" in dialog.error_label("backtest").text()
+    assert "is before start_date" in dialog.error_label("backtest.end_date").text()
+    assert dialog.section_problem_counts()["Backtest"] == 1
+    assert not dialog._save_button.isEnabled() and not dialog._run_button.isEnabled()
+    assert "1 problem" in dialog._status.text()
+    end.setDate(start.date().addDays(5))
+    qtbot.waitUntil(dialog.is_valid)
+    assert dialog.error_label("backtest") is None and dialog.error_label("backtest.end_date") is None
+    assert dialog._save_button.isEnabled() and dialog._run_button.isEnabled()
+    assert "Valid" in dialog._status.text()
+
+
+def test_raw_json_out_of_range_confidence_marks_the_field(qtbot, dialog: ConfigEditorDialog) -> None:
+    data = _raw_dict(dialog)
+    data["risk"]["min_confidence"] = 1.5
+    dialog.raw_json_editor().setPlainText(json.dumps(data, indent=2))
+    qtbot.waitUntil(lambda: not dialog.is_valid())
+    label = dialog.error_label("risk.min_confidence")
+    assert label is not None and "less than or equal to 1" in label.text()
+    spin = dialog.field_widget("risk.min_confidence")
+    assert spin.value() == pytest.approx(1.5)
+    assert spin.property("invalid") is True
+    assert dialog.current_dict()["risk"]["min_confidence"] == 1.5
+    spin.setValue(0.7)
+    qtbot.waitUntil(dialog.is_valid)
+    assert dialog.error_label("risk.min_confidence") is None
+    assert spin.property("invalid") is False
+    assert _raw_dict(dialog)["risk"]["min_confidence"] == pytest.approx(0.7)
+
+
+def test_unknown_strategy_symbol_is_shown_on_the_strategy(dialog: ConfigEditorDialog) -> None:
+    dialog.set_field("strategies.1.symbols", ["ACME", "ZZZZ"])
+    assert dialog.problems() and dialog.problems()[0][0] == "strategies.1.symbols"
+    label = dialog.error_label("strategies.1.symbols")
+    assert label is not None and "are not configured symbols" in label.text() and "ZZZZ" in label.text()
+    strategies = dialog.field_editor("strategies")
+    assert strategies.invalid_rows() == {1}
+    assert strategies.list_widget().item(1).text().startswith("●")
+    assert dialog.section_problem_counts()["Strategies"] == 1
+    dialog.set_field("strategies.1.symbols", ["ACME", "ECHO"])
+    assert dialog.is_valid() and dialog.error_label("strategies.1.symbols") is None
+    assert strategies.invalid_rows() == set()
+
+
+def test_derived_interval_not_a_multiple(dialog: ConfigEditorDialog) -> None:
+    dialog.set_field("streams.derived", ["5m", "90s"])
+    assert not dialog.is_valid()
+    assert "must be a larger multiple" in dialog.error_label("streams.derived").text()
+    assert "must be a larger multiple" in dialog.error_label("streams").text()
+    assert dialog.section_problem_counts()["Symbols & streams"] == 1
+    dialog.field_widget("streams.derived").setText("5m, 15m, 30m")
+    dialog.revalidate()
+    assert dialog.is_valid() and dialog.error_label("streams.derived") is None
+
+
+def test_negative_commission_blocks_save_and_run(qtbot, dialog: ConfigEditorDialog, tmp_path: Path) -> None:
+    dialog.set_field("execution.commission_per_share", -0.01)
+    label = dialog.error_label("execution.commission_per_share")
+    assert label is not None and "greater than or equal to 0" in label.text()
+    assert not dialog._save_button.isEnabled() and not dialog._run_button.isEnabled()
+    with qtbot.assertNotEmitted(dialog.run_requested):
+        assert dialog.run() is False
+    assert dialog.save() is False
+    with pytest.raises(ConfigError) as exc:
+        dialog.save_as(tmp_path / "bad.json")
+    assert not (tmp_path / "bad.json").exists()
+    assert any(p == "execution.commission_per_share" for p, _ in exc.value.problems)
+    dialog.set_field("execution.commission_per_share", 0.002)
+    assert dialog.is_valid() and dialog.error_label("execution.commission_per_share") is None
+
+
+def test_unknown_field_in_raw_json_shows_at_section_top(dialog: ConfigEditorDialog) -> None:
+    data = _raw_dict(dialog)
+    data["backtest"]["speed"] = 5
+    dialog.set_raw_json(json.dumps(data))
+    assert (
+        "backtest.speed",
+        next(m for p, m in dialog.problems() if p == "backtest.speed"),
+    ) in dialog.problems()
+    assert "unknown field" in dialog.error_label("backtest").text()
+    data["backtest"].pop("speed")
+    data["colour"] = "red"
+    dialog.set_raw_json(json.dumps(data))
+    assert [p for p, _ in dialog.problems()] == ["colour"]
+    assert "unknown field" in dialog.error_label("(config)").text()
+    assert dialog.section_problem_counts()["General"] == 1
+    data.pop("colour")
+    dialog.set_raw_json(json.dumps(data))
+    assert dialog.is_valid() and dialog.error_label("(config)") is None
+
+
+def test_raw_json_syntax_error_leaves_form_untouched(dialog: ConfigEditorDialog) -> None:
+    before = dialog.current_dict()
+    dialog.set_raw_json('{\n  "name": "x",\n  "mode" "live"\n}')
+    error = dialog.raw_json_error()
+    assert error is not None and error.startswith("Line 3, column 10")
+    assert dialog.current_dict() == before
+    assert not dialog.is_valid() and dialog.section_problem_counts()["Raw JSON"] == 1
+    dialog.set_field("name", "Edited in the form")
+    assert dialog.raw_json_error() is None and dialog.is_valid()
+    assert _raw_dict(dialog)["name"] == "Edited in the form"
+
+
+def test_raw_json_edits_update_the_form_and_back(qtbot, dialog: ConfigEditorDialog) -> None:
+    data = _raw_dict(dialog)
+    data["symbols"] = ["ACME", "BOLT"]
+    data["backtest"]["end_date"] = "2024-12-10"
+    data["strategies"][1]["symbols"] = "all"
+    data["execution"]["fill_rule"] = "close"
+    dialog.raw_json_editor().setPlainText(pretty_json(data))
+    qtbot.waitUntil(lambda: dialog.field_widget("symbols").text() == "ACME, BOLT")
+    assert dialog.field_widget("backtest.end_date").date().toString("yyyy-MM-dd") == "2024-12-10"
+    assert dialog.field_widget("execution.fill_rule").currentText() == "close"
+    assert dialog.field_editor("strategies.1.symbols").all_checkbox().isChecked()
+    assert dialog.is_valid() and dialog.is_modified()
+    name = dialog.field_widget("name")
+    name.clear()
+    qtbot.keyClicks(name, "Typed name")
+    qtbot.waitUntil(lambda: _raw_dict(dialog)["name"] == "Typed name")
+    assert _raw_dict(dialog)["symbols"] == ["ACME", "BOLT"]
+
+
+def test_save_as_writes_a_config_the_engine_accepts(
+    qtbot, dialog: ConfigEditorDialog, tmp_path: Path
+) -> None:
+    dialog.set_field("name", "Saved from the editor")
+    dialog.set_field("symbols", ["acme", "BOLT", "CYRX", "DYNA", "ECHO"])
+    target = tmp_path / "out" / "saved.json"
+    with qtbot.waitSignal(dialog.saved) as blocker:
+        written = dialog.save_as(target)
+    assert blocker.args == [str(target)] and written == target
+    cfg = load_config(target)
+    assert cfg.name == "Saved from the editor" and cfg.symbols[0] == "ACME"
+    assert dialog.config_path() == target and not dialog.is_modified()
+    assert dialog.field_widget("symbols").text().startswith("ACME")
+    from workstation.cli import main
+
+    assert main(["validate", str(target)]) == 0
+
+
+def test_run_saves_then_emits_only_when_valid(qtbot, dialog: ConfigEditorDialog, example_path: Path) -> None:
+    dialog.set_field("backtest.end_date", "2024-11-01")
+    with qtbot.assertNotEmitted(dialog.run_requested):
+        assert dialog.run() is False
+    dialog.set_field("backtest.end_date", "2024-12-02")
+    with qtbot.waitSignal(dialog.run_requested) as blocker:
+        assert dialog.run() is True
+    assert blocker.args == [str(example_path)]
+    assert load_config(example_path).backtest.end_date.isoformat() == "2024-12-02"
+
+
+def test_new_config_starts_from_the_example_shape(make_dialog, example_path: Path, tmp_path: Path) -> None:
+    dlg = make_dialog(None, configs_dir=example_path.parent)
+    assert dlg.config_path() is None and dlg.current_dict()["name"] == "New session"
+    assert dlg.current_dict()["symbols"] == json.loads(EXAMPLE.read_text())["symbols"]
+    assert dlg.is_valid() and not dlg.is_modified()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    bare = make_dialog(None, configs_dir=empty)
+    assert bare.is_valid(), bare.problems()
+    assert bare.current_dict()["name"] == "New session"
+
+
+def test_strategy_list_add_duplicate_remove(dialog: ConfigEditorDialog) -> None:
+    strategies = dialog.field_editor("strategies")
+    strategies.add_item()
+    dialog.revalidate()
+    added = dialog.current_dict()["strategies"][2]
+    assert added["name"] == "strategy_3" and added["class_path"] == "sma_crossover"
+    assert dialog.is_valid(), dialog.problems()
+    strategies.select(0)
+    strategies.duplicate_current()
+    dialog.revalidate()
+    names = [s["name"] for s in dialog.current_dict()["strategies"]]
+    assert names == ["sma_5_20", "rsi_15m", "strategy_3", "sma_5_20_copy"]
+    assert dialog.current_dict()["strategies"][3]["params"] == {"fast": 5, "slow": 20, "quantity": 100}
+    strategies.select(1)
+    strategies.remove_current()
+    dialog.revalidate()
+    names = [s["name"] for s in dialog.current_dict()["strategies"]]
+    assert names == ["sma_5_20", "strategy_3", "sma_5_20_copy"]
+    assert dialog.field_widget("strategies.2.name").text() == "sma_5_20_copy"
+    with pytest.raises(KeyError):
+        dialog.field_widget("strategies.3.name")
+    dialog.set_field("strategies.2.name", "sma_5_20")
+    assert dialog.error_label("strategies.2.name") is not None
+    assert "used twice" in dialog.error_label("strategies.2.name").text()
+
+
+def test_params_table_values_are_json(dialog: ConfigEditorDialog) -> None:
+    editor = dialog.field_editor("strategies.0.params")
+    table = editor.table()
+    table.item(0, 1).setText("7")
+    editor.add_row("mode", "fast lane")
+    editor.add_row("levels", "[1, 2.5]")
+    dialog.revalidate()
+    params = dialog.current_dict()["strategies"][0]["params"]
+    assert params["fast"] == 7 and params["mode"] == "fast lane" and params["levels"] == [1, 2.5]
+    editor.add_row("slow", "30")
+    dialog.revalidate()
+    assert not dialog.is_valid()
+    assert "given twice" in dialog.error_label("strategies.0.params").text()
+
+
+def test_close_asks_about_unsaved_changes(qtbot, dialog: ConfigEditorDialog, monkeypatch) -> None:
+    original = dialog.current_dict()
+    dialog.set_field("name", "changed")
+    assert dialog.is_modified()
+    monkeypatch.setattr(QMessageBox, "exec", lambda self: QMessageBox.StandardButton.Cancel)
+    dialog.close()
+    assert dialog.isVisible()
+    dialog.discard_changes()
+    assert not dialog.is_modified() and dialog.current_dict() == original
+    dialog.close()
+    assert not dialog.isVisible()
+
+
+def test_missing_and_broken_files(make_dialog, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError):
+        make_dialog(tmp_path / "nope.json", configs_dir=tmp_path)
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"name": "x",,}')
+    dlg = make_dialog(broken, configs_dir=tmp_path)
+    assert dlg.current_section() == "Raw JSON"
+    assert dlg.raw_json_error().startswith("Line 1, column 14")
+    assert dlg.raw_json_editor().toPlainText() == '{"name": "x",,}'
+    assert not dlg.is_valid() and dlg.is_modified()
+
+
+def test_split_problems_routes_cross_field_messages() -> None:
+    msg = "strategies[1].symbols ['ZZ'] are not configured symbols ['A']; strategies[0].interval '7m' is bad"
+    assert split_problems([("(config)", msg), ("risk.min_confidence", "too big")]) == [
+        ("strategies.1.symbols", "strategies[1].symbols ['ZZ'] are not configured symbols ['A']"),
+        ("strategies.0.interval", "strategies[0].interval '7m' is bad"),
+        ("risk.min_confidence", "too big"),
+    ]
+    assert split_problems([("(config)", "the top level must be an object")]) == [
+        ("(config)", "the top level must be an object")
+    ]
+
+
+def test_pretty_json_round_trips() -> None:
+    data = json.loads(EXAMPLE.read_text())
+    text = pretty_json(data)
+    assert json.loads(text) == data
+    assert '"symbols": ["ACME", "BOLT", "CYRX", "DYNA", "ECHO"]' in text

@@ -1,0 +1,1 @@
+"""Dialogs of the Backtest Workstation GUI (the session config editor)."""
