@@ -48,6 +48,7 @@ class LiveCoordinator(SessionCoordinator):
         self.duplicate_bars = 0
         self.outside_session = 0
         self._pending: dict[int, dict[int, tuple[Bar, int]]] = defaultdict(dict)
+        self._processed_upto = -1                   # newest bar time processed (all symbols)
         self._last_ts = np.full(len(self.symbols), -1, dtype=np.int64)
         n = len(self.symbols)
         self.last_bar_ts = np.full(n, -1, dtype=np.int64)        # newest bar start received, per symbol
@@ -121,6 +122,7 @@ class LiveCoordinator(SessionCoordinator):
         super()._initialize(session)
         self._pending.clear()
         self._arrival.clear()
+        self._processed_upto = session.open_ns - self.base_ns
         self._last_ts[:] = session.open_ns - self.base_ns
 
     # ------------------------------------------------------------------ catch-up
@@ -200,7 +202,7 @@ class LiveCoordinator(SessionCoordinator):
                     self.feed_latency_ms[i] = (recv - bar.timestamp - self.base_ns) / 1e6
                 if i is None or self.current_session is None or not self.current_session.contains(bar.timestamp):
                     self.outside_session += 1
-                elif bar.timestamp <= self._last_ts[i]:
+                elif bar.timestamp <= self._last_ts[i] or bar.timestamp <= self._processed_upto:
                     late.append((bar, wall))
                 else:
                     self._pending[bar.timestamp][i] = (bar, wall)
@@ -242,6 +244,7 @@ class LiveCoordinator(SessionCoordinator):
         v = np.array([b.volume for b in bars])
         self.sd.append_bars(self.base_interval, idx, ts, o, h, lo, c, v)
         self._last_ts[idx] = ts
+        self._processed_upto = max(self._processed_upto, ts)
         self.quality.submit(("bars", ts, idx))
         self.quality.ready.wait_until_ready(None)
         self.processor.data_driven = True
@@ -273,7 +276,7 @@ class LiveCoordinator(SessionCoordinator):
                 self.duplicate_bars += 1
                 continue
             pending = self._pending.get(bar.timestamp)
-            if pending is not None and bar.timestamp > self._last_ts[i]:
+            if pending is not None and bar.timestamp > self._processed_upto:
                 pending[i] = (bar, wall)
                 continue
             self.sd.insert_bar(bar.symbol, self.base_interval, bar.timestamp, bar.open, bar.high, bar.low,

@@ -55,7 +55,7 @@ class ReplayProvider(MarketDataProvider):
 
     def __init__(self, store, time_manager: TimeManager, clock: ReplayClock, drop_fraction: float = 0.0,
                  delay_fraction: float = 0.0, delay_seconds: float = 5.0, seed: int = 7,
-                 end_date=None, name: str = "replay"):
+                 end_date=None, name: str = "replay", drop_runs=None):
         super().__init__(name, clock)
         if not 0 <= drop_fraction < 1 or not 0 <= delay_fraction < 1:
             raise ProviderError(f"drop_fraction and delay_fraction must be in [0, 1): got {drop_fraction}, "
@@ -67,6 +67,7 @@ class ReplayProvider(MarketDataProvider):
         self.delay_fraction = delay_fraction
         self.delay_ns = int(delay_seconds * 1e9)
         self.end_date = end_date
+        self.drop_runs = list(drop_runs or [])         # (symbol, start_ns, end_ns): bars dropped on purpose
         self._rng = np.random.default_rng(seed)
         self._symbols: list[str] = []
         self._interval = "1m"
@@ -131,6 +132,10 @@ class ReplayProvider(MarketDataProvider):
             order = np.arange(len(ts_all))
             n = len(order)
             drop = self._rng.random(n) < self.drop_fraction
+            for sym, a, b in self.drop_runs:
+                if sym in self._symbols:
+                    j = self._symbols.index(sym)
+                    drop |= (arrays.symbol_index == j) & (ts_all >= a) & (ts_all <= b)
             delay = (self._rng.random(n) < self.delay_fraction) & ~drop
             k = 0
             while k < n and not self._stop.is_set():

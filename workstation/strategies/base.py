@@ -119,6 +119,10 @@ class BaseStrategy:
 
     def signal(self, ctx: StrategyContext, symbol: str, action: Action, quantity: float, price: float,
                confidence: float = 1.0, **metadata: Any) -> Signal:
-        """Build a Signal stamped with the clock and this strategy's name."""
+        """Build a Signal stamped with the clock and this strategy's name; metadata["bar_start"] is
+        the start of the newest bar of `symbol` on the strategy's interval (what it decided on)."""
+        bar = ctx.latest_bar(symbol, self.interval)
+        if bar is not None:
+            metadata.setdefault("bar_start", bar.timestamp)
         return Signal(symbol, action, float(quantity), float(price), ctx.now_ns, self.name,
                       float(confidence), metadata)
