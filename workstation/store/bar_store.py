@@ -1,0 +1,727 @@
+"""BarStore: the Parquet folder of bars (layout and columns in workstation/store/schema.py).
+
+All times are int nanoseconds UTC and ranges are half-open [start, end). Intraday bars live in one
+file per exchange-local date (all symbols), daily bars in one file per year. Writes merge into the
+affected partition files only, each replaced atomically (a crash leaves every file either as it was
+or fully written; running the same import again completes it). Every existing file a write needs is
+read and checked before the first byte is written, so a damaged store file stops a write before it
+starts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from workstation.calendar import TimeManager
+from workstation.errors import DataError, StoreError
+from workstation.model import parse_interval
+from workstation.store.schema import (
+    BAR_COLUMNS,
+    BAR_SCHEMA,
+    BARS_DIR,
+    DAILY_INTERVAL,
+    FORMAT_VERSION,
+    PART_FILE,
+    PRICE_COLUMNS,
+    QUARANTINE_DIR,
+    STORE_FILE,
+    partition_dir,
+)
+
+log = logging.getLogger(__name__)
+
+ROW_NEW = 0
+ROW_DUPLICATE = 1
+ROW_CONFLICT = 2
+
+_FLOAT_COLUMNS = ("open", "high", "low", "close", "volume", "vwap")
+_COMPARE_COLUMNS = ("open", "high", "low", "close", "volume", "trade_count", "vwap")
+_MERGE_ROWS_HELD = 5_000_000
+_SESSION_COLUMNS = ["symbol", "timestamp", "open", "high", "low", "close", "volume", "rth"]
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What one write_bars call did; `status` gives each input row's fate (ROW_NEW/DUPLICATE/CONFLICT)."""
+
+    rows_new: int
+    duplicates_skipped: int
+    conflicts: int
+    files_touched: list[str]
+    files_created: list[str]
+    status: np.ndarray = field(repr=False)
+
+
+class SessionArrays(NamedTuple):
+    """One session's bars as numpy arrays, sorted by (timestamp, symbol_index).
+
+    `symbol_index` indexes the `symbols` list the caller passed; `timestamp` is the bar start, int ns UTC.
+    """
+
+    symbol_index: np.ndarray
+    timestamp: np.ndarray
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    volume: np.ndarray
+
+    @property
+    def rows(self) -> int:
+        return int(self.timestamp.shape[0])
+
+
+def _empty_session_arrays() -> SessionArrays:
+    f = np.empty(0, dtype=np.float64)
+    return SessionArrays(
+        np.empty(0, dtype=np.int32), np.empty(0, dtype=np.int64), f, f.copy(), f.copy(), f.copy(), f.copy()
+    )
+
+
+class BarStore:
+    """A folder of Parquet bar files; see schema.py for the layout. Not thread safe for concurrent writers."""
+
+    def __init__(
+        self,
+        root: str | os.PathLike,
+        create: bool = False,
+        exchange: str = "XNYS",
+        time_manager: TimeManager | None = None,
+    ):
+        self.root = Path(root)
+        self._pending_create = False
+        meta_path = self.root / STORE_FILE
+        if self.root.exists() and not self.root.is_dir():
+            raise StoreError(
+                f"{self.root} is a file, not a bar store folder: give --store a folder "
+                "(it is created if missing)"
+            )
+        if meta_path.is_file():
+            meta = self._load_meta(meta_path)
+            self.exchange = str(meta.get("exchange", exchange))
+            self.tz = str(meta.get("tz", "")) or None
+        else:
+            if not create:
+                raise StoreError(
+                    f"no bar store at {self.root} (no {STORE_FILE} there): create one with "
+                    f"`workstation demo-data --store {self.root}` or "
+                    f"`workstation import FILE... --store {self.root}`"
+                )
+            if self.root.is_dir() and any(self.root.iterdir()) and not (self.root / BARS_DIR).is_dir():
+                raise StoreError(
+                    f"{self.root} already holds other files and is not a bar store: "
+                    "pick a new or empty folder for the store"
+                )
+            self.exchange = exchange
+            self.tz = time_manager.tz if time_manager is not None else None
+            self._pending_create = True
+        if time_manager is not None and time_manager.exchange != self.exchange:
+            raise StoreError(
+                f"bar store {self.root} is for exchange {self.exchange}, "
+                f"but a {time_manager.exchange} calendar was given"
+            )
+        self._time_manager = time_manager
+
+    # ------------------------------------------------------------------ metadata
+    @staticmethod
+    def _load_meta(path: Path) -> dict:
+        try:
+            meta = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise StoreError(f"cannot read {path}: {exc}; the store was not changed") from exc
+        if not isinstance(meta, dict):
+            raise StoreError(f"{path} is not a bar store description (expected a JSON object)")
+        version = meta.get("format_version")
+        if not isinstance(version, int) or version > FORMAT_VERSION:
+            raise StoreError(
+                f"{path} has format_version {version!r}; this program reads bar stores up to "
+                f"version {FORMAT_VERSION}"
+            )
+        return meta
+
+    @property
+    def time_manager(self) -> TimeManager:
+        """The exchange calendar of this store (created on first use)."""
+        if self._time_manager is None:
+            self._time_manager = TimeManager(self.exchange, self.tz)
+            self.tz = self._time_manager.tz
+        return self._time_manager
+
+    @property
+    def exists(self) -> bool:
+        return (self.root / STORE_FILE).is_file()
+
+    def _ensure_created(self) -> None:
+        if not self._pending_create and self.exists:
+            return
+        tz = self.time_manager.tz
+        self.root.mkdir(parents=True, exist_ok=True)
+        meta = {
+            "format_version": FORMAT_VERSION,
+            "exchange": self.exchange,
+            "tz": tz,
+            "layout": "bars/interval=<i>/date=YYYY-MM-DD | year=YYYY/part-0.parquet",
+        }
+        _atomic_write_bytes(self.root / STORE_FILE, (json.dumps(meta, indent=2) + "\n").encode())
+        self._pending_create = False
+        log.info("created bar store %s (%s, %s)", self.root, self.exchange, tz)
+
+    # ------------------------------------------------------------------ paths / listing
+    def _interval_dir(self, interval: str) -> Path:
+        return self.root / BARS_DIR / f"interval={interval}"
+
+    def _partition_file(self, interval: str, key: str) -> Path:
+        return self.root / partition_dir(interval, key) / PART_FILE
+
+    def _partition_keys(self, interval: str) -> list[str]:
+        base = self._interval_dir(interval)
+        if not base.is_dir():
+            return []
+        keys = []
+        for child in base.iterdir():
+            name = child.name
+            if "=" in name and not name.startswith((".", "_")) and (child / PART_FILE).is_file():
+                keys.append(name.split("=", 1)[1])
+        return sorted(keys)
+
+    def intervals(self) -> list[str]:
+        """Intervals that have at least one bar file, shortest first."""
+        base = self.root / BARS_DIR
+        if not base.is_dir():
+            return []
+        names = [
+            c.name.split("=", 1)[1]
+            for c in base.iterdir()
+            if c.name.startswith("interval=") and self._partition_keys(c.name.split("=", 1)[1])
+        ]
+        return sorted(names, key=lambda n: parse_interval(n).seconds)
+
+    def files(self, interval: str | None = None) -> list[Path]:
+        """Every bar file (of one interval, or all), in key order."""
+        names = [parse_interval(interval).name] if interval else self.intervals()
+        return [self._partition_file(i, k) for i in names for k in self._partition_keys(i)]
+
+    def quarantine_files(self) -> list[Path]:
+        qdir = self.root / QUARANTINE_DIR
+        return sorted(qdir.glob("*.parquet")) if qdir.is_dir() else []
+
+    # ------------------------------------------------------------------ low-level read
+    def _read_file(
+        self,
+        path: Path,
+        columns: Sequence[str] | None = None,
+        filters=None,
+        read_dictionary: Sequence[str] | None = None,
+    ) -> pa.Table:
+        try:
+            parquet = pq.ParquetFile(path, read_dictionary=read_dictionary)
+            table = parquet.read(columns=list(columns) if columns else None)
+            if filters is not None:
+                table = table.filter(filters)
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            raise StoreError(
+                f"bar store file {path} cannot be read ({exc}); it is truncated or not Parquet. "
+                "Nothing else was changed: restore that file, or delete it and re-import its bars"
+            ) from exc
+        missing = [c for c in (columns or BAR_COLUMNS) if c not in table.column_names]
+        if missing:
+            raise StoreError(
+                f"bar store file {path} lacks column(s) {', '.join(missing)}; nothing else was changed"
+            )
+        return table
+
+    # ------------------------------------------------------------------ write
+    def write_bars(self, df: pd.DataFrame, interval: str) -> WriteResult:
+        """Add bars; a bar whose (symbol, timestamp) is already stored is kept as stored.
+
+        `df` needs symbol, timestamp (tz-aware datetimes or int ns UTC, bar start), open, high,
+        low, close, volume; trade_count, vwap and rth are optional (rth is computed from the
+        calendar when absent). Only the partition files holding the new rows are written.
+        """
+        name = parse_interval(interval).name
+        cols = _frame_columns(df, self.root)
+        n = len(cols["timestamp"])
+        status = np.zeros(n, dtype=np.int8)
+        if n == 0:
+            return WriteResult(0, 0, 0, [], [], status)
+        tm = self.time_manager
+        local = tm.local_dates(cols["timestamp"])
+        if cols.get("rth") is None:
+            if name == DAILY_INTERVAL:
+                cols["rth"] = np.ones(n, dtype=bool)
+            else:
+                opens, closes = tm.session_bounds(local)
+                ts = cols["timestamp"]
+                cols["rth"] = (opens >= 0) & (ts >= opens) & (ts < closes)
+        if name == DAILY_INTERVAL:
+            part_codes = local.astype("datetime64[Y]").astype(np.int64) + 1970
+        else:
+            part_codes = local.astype(np.int64)
+        order = np.argsort(part_codes, kind="stable")
+        uniq, starts = np.unique(part_codes[order], return_index=True)
+        bounds = list(starts) + [n]
+        # phase 1: read (and so check) every existing partition this write touches, before any write;
+        # tables are kept for phase 2 up to a memory budget, beyond it they are read again there
+        plans: list[tuple[Path, np.ndarray, dict | None, bool]] = []
+        held = 0
+        for i, code in enumerate(uniq):
+            key = str(int(code)) if name == DAILY_INTERVAL else str(np.datetime64(int(code), "D"))
+            rows = order[bounds[i] : bounds[i + 1]]
+            path = self._partition_file(name, key)
+            existing = None
+            if path.is_file():
+                table = self._read_file(path)
+                if held + table.num_rows <= _MERGE_ROWS_HELD:
+                    existing = _table_columns(table)
+                    held += table.num_rows
+            plans.append((path, rows, existing, path.is_file()))
+        # phase 2: merge each partition in memory and write it if it gained rows
+        touched, created = [], []
+        for path, rows, existing, exists in plans:
+            if exists and existing is None:
+                existing = _table_columns(self._read_file(path))
+            part = {c: v[rows] for c, v in cols.items()}
+            merged, part_status = _merge(existing, part)
+            status[rows] = part_status
+            if not (part_status == ROW_NEW).any():
+                continue
+            self._ensure_created()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _atomic_write_table(_columns_to_table(merged), path, durable=exists)
+            rel = str(path.relative_to(self.root))
+            touched.append(rel)
+            if not exists:
+                created.append(rel)
+        conflicts = int((status == ROW_CONFLICT).sum())
+        if conflicts:
+            log.warning(
+                "%d bar(s) differ from bars already stored with the same symbol and timestamp; "
+                "the stored bars were kept",
+                conflicts,
+            )
+        return WriteResult(
+            int((status == ROW_NEW).sum()),
+            int((status == ROW_DUPLICATE).sum()),
+            conflicts,
+            touched,
+            created,
+            status,
+        )
+
+    def write_quarantine(self, rows: pd.DataFrame, source_name: str) -> Path:
+        """Write refused rows to quarantine/<source_name>-<utc stamp>.parquet and return the path."""
+        self._ensure_created()
+        qdir = self.root / QUARANTINE_DIR
+        qdir.mkdir(parents=True, exist_ok=True)
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in source_name) or "import"
+        path = qdir / f"{safe}-{stamp}.parquet"
+        suffix = 1
+        while path.exists():
+            path = qdir / f"{safe}-{stamp}-{suffix}.parquet"
+            suffix += 1
+        table = pa.Table.from_pandas(rows.reset_index(drop=True), preserve_index=False)
+        _atomic_write_table(table, path)
+        return path
+
+    # ------------------------------------------------------------------ read
+    def _keys_in_range(self, interval: str, start_ns: int, end_ns: int) -> list[str]:
+        if end_ns <= start_ns:
+            return []
+        tm = self.time_manager
+        first, last = tm.local_dates(np.array([start_ns, end_ns - 1], dtype=np.int64))
+        if interval == DAILY_INTERVAL:
+            lo, hi = str(first.astype("datetime64[Y]")), str(last.astype("datetime64[Y]"))
+        else:
+            lo, hi = str(first), str(last)
+        return [k for k in self._partition_keys(interval) if lo <= k <= hi]
+
+    def read_bars(
+        self, symbols: Sequence[str] | None, interval: str, start_ns: int, end_ns: int, rth_only: bool = False
+    ) -> pd.DataFrame:
+        """Bars of `symbols` (None = all) with start in [start_ns, end_ns), sorted by (timestamp, symbol)."""
+        name = parse_interval(interval).name
+        keys = self._keys_in_range(name, int(start_ns), int(end_ns))
+        if symbols is not None and len(symbols) == 0:
+            keys = []
+        ts_type = BAR_SCHEMA.field("timestamp").type
+        expr = (pc.field("timestamp") >= pa.scalar(int(start_ns), ts_type)) & (
+            pc.field("timestamp") < pa.scalar(int(end_ns), ts_type)
+        )
+        if symbols is not None:
+            expr = expr & pc.field("symbol").isin(pa.array(list(symbols), pa.string()))
+        if rth_only:
+            expr = expr & pc.field("rth")
+        tables = [
+            self._read_file(self._partition_file(name, k), columns=BAR_COLUMNS, filters=expr) for k in keys
+        ]
+        tables = [t.select(list(BAR_COLUMNS)).cast(BAR_SCHEMA) for t in tables]
+        table = pa.concat_tables(tables) if tables else BAR_SCHEMA.empty_table()
+        if table.num_rows:
+            table = table.sort_by([("timestamp", "ascending"), ("symbol", "ascending")])
+        frame = table.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
+        return frame.reset_index(drop=True)
+
+    def read_session_arrays(
+        self, date: dt.date | str, interval: str, symbols: Sequence[str], rth_only: bool = True
+    ) -> SessionArrays:
+        """One exchange-local date of intraday bars as numpy arrays (the coordinator's fast path).
+
+        Reads the date's single file once; rows of symbols not in `symbols` are dropped. Empty
+        arrays when the date has no file.
+        """
+        name = parse_interval(interval).name
+        if name == DAILY_INTERVAL:
+            raise ValueError("read_session_arrays reads intraday bars; use read_daily for '1d'")
+        key = _as_date(date).isoformat()
+        path = self._partition_file(name, key)
+        if not path.is_file() or not symbols:
+            return _empty_session_arrays()
+        table = self._read_file(path, columns=_SESSION_COLUMNS, read_dictionary=["symbol"])
+        lookup = {s: i for i, s in enumerate(symbols)}
+        parts = []
+        for chunk in table.column("symbol").chunks:
+            mapping = np.array([lookup.get(v, -1) for v in chunk.dictionary.to_pylist()], dtype=np.int32)
+            parts.append(
+                mapping[chunk.indices.to_numpy(zero_copy_only=False)]
+                if len(mapping)
+                else np.empty(0, dtype=np.int32)
+            )
+        sym_idx = np.concatenate(parts) if parts else np.empty(0, dtype=np.int32)
+        keep = sym_idx >= 0
+        if rth_only:
+            keep &= table.column("rth").to_numpy(zero_copy_only=False)
+        ts = table.column("timestamp").to_numpy().view(np.int64)
+        if not keep.all():
+            sel = np.flatnonzero(keep)
+            sym_idx, ts = sym_idx[sel], ts[sel]
+        else:
+            sel = None
+        if len(ts) == 0:
+            return _empty_session_arrays()
+        span = int(ts.max() - ts.min()) + 1
+        if span < (2**62) // max(len(symbols), 1):
+            order = np.argsort((ts - ts.min()) * len(symbols) + sym_idx, kind="stable")
+        else:
+            order = np.lexsort((sym_idx, ts))
+        take = order if sel is None else sel[order]
+
+        def col(c: str) -> np.ndarray:
+            return table.column(c).to_numpy()[take]
+
+        return SessionArrays(
+            sym_idx[order].astype(np.int32, copy=False),
+            ts[order],
+            col("open"),
+            col("high"),
+            col("low"),
+            col("close"),
+            col("volume"),
+        )
+
+    def read_daily(
+        self, symbols: Sequence[str] | None, start_date: dt.date | str, end_date: dt.date | str
+    ) -> pd.DataFrame:
+        """Daily bars of the exchange-local dates [start_date, end_date] (both inclusive).
+
+        Adds a `date` column (datetime.date, exchange-local); sorted by (timestamp, symbol).
+        """
+        start_ns = self._local_midnight_ns(start_date)
+        end_ns = self._local_midnight_ns(_as_date(end_date) + dt.timedelta(days=1))
+        frame = self.read_bars(symbols, DAILY_INTERVAL, start_ns, end_ns)
+        local = self.time_manager.local_dates(pd.DatetimeIndex(frame["timestamp"]).as_unit("ns").asi8)
+        frame.insert(0, "date", pd.Series(local.astype(object), dtype=object))
+        return frame
+
+    def _local_midnight_ns(self, day: dt.date | str) -> int:
+        return int(pd.Timestamp(_as_date(day)).tz_localize(self.time_manager.tz).tz_convert("UTC").value)
+
+    # ------------------------------------------------------------------ catalogue
+    def symbols(self, interval: str | None = None) -> list[str]:
+        """Sorted symbols that have bars (of one interval, or any)."""
+        found: set[str] = set()
+        for path in self.files(interval):
+            table = self._read_file(path, columns=["symbol"], read_dictionary=["symbol"])
+            for chunk in table.column("symbol").chunks:
+                found.update(chunk.dictionary.to_pylist())
+        return sorted(found)
+
+    def has_symbol(self, symbol: str, interval: str | None = None) -> bool:
+        return symbol in self.symbols(interval)
+
+    def dates(self, interval: str = "1m") -> list[dt.date]:
+        """Exchange-local dates that have bars of `interval`."""
+        name = parse_interval(interval).name
+        if name != DAILY_INTERVAL:
+            return [dt.date.fromisoformat(k) for k in self._partition_keys(name)]
+        days: set[dt.date] = set()
+        for path in self.files(name):
+            ts = self._read_file(path, columns=["timestamp"]).column("timestamp").to_numpy().view(np.int64)
+            days.update(np.unique(self.time_manager.local_dates(ts)).astype(object))
+        return sorted(days)
+
+    def coverage(self, interval: str = "1m") -> pd.DataFrame:
+        """Per symbol: first_date, last_date, days (dates with bars), bars, rth_bars."""
+        name = parse_interval(interval).name
+        day_frames, count_frames = [], []
+        for path in self.files(name):
+            table = self._read_file(path, columns=["symbol", "timestamp", "rth"], read_dictionary=["symbol"])
+            col = table.column("symbol").combine_chunks()
+            if isinstance(col, pa.ChunkedArray):
+                col = col.chunk(0)
+            codes = col.indices.to_numpy(zero_copy_only=False)
+            names = np.asarray(col.dictionary.to_pylist(), dtype=object)
+            rth = table.column("rth").to_numpy(zero_copy_only=False)
+            local = self.time_manager.local_dates(table.column("timestamp").to_numpy().view(np.int64))
+            pairs = pd.DataFrame({"code": codes, "day": local.astype(np.int64)}).drop_duplicates()
+            day_frames.append(pd.DataFrame({"symbol": names[pairs["code"].to_numpy()], "day": pairs["day"]}))
+            count_frames.append(
+                pd.DataFrame(
+                    {
+                        "symbol": names,
+                        "bars": np.bincount(codes, minlength=len(names)),
+                        "rth_bars": np.bincount(codes, weights=rth, minlength=len(names)).astype(np.int64),
+                    }
+                )
+            )
+        columns = ["symbol", "first_date", "last_date", "days", "bars", "rth_bars"]
+        if not day_frames:
+            return pd.DataFrame(columns=columns)
+        days = pd.concat(day_frames, ignore_index=True).drop_duplicates()
+        spans = days.groupby("symbol")["day"].agg(["min", "max", "count"])
+        counts = pd.concat(count_frames, ignore_index=True).groupby("symbol")[["bars", "rth_bars"]].sum()
+        counts = counts[counts["bars"] > 0].join(spans).sort_index()
+        return pd.DataFrame(
+            {
+                "symbol": counts.index.to_numpy(dtype=object),
+                "first_date": counts["min"].to_numpy().astype("datetime64[D]").astype(object),
+                "last_date": counts["max"].to_numpy().astype("datetime64[D]").astype(object),
+                "days": counts["count"].to_numpy(dtype=np.int64),
+                "bars": counts["bars"].to_numpy(dtype=np.int64),
+                "rth_bars": counts["rth_bars"].to_numpy(dtype=np.int64),
+            },
+            columns=columns,
+        )
+
+    def size_bytes(self) -> int:
+        """Total size of every file under the store root."""
+        return sum(p.stat().st_size for p in self.root.rglob("*") if p.is_file()) if self.root.is_dir() else 0
+
+    def describe(self) -> dict:
+        """A JSON-ready summary: exchange, intervals with their date ranges, symbols, files, size."""
+        intervals = {}
+        for name in self.intervals():
+            cov = self.coverage(name)
+            days = self.dates(name)
+            intervals[name] = {
+                "files": len(self.files(name)),
+                "dates": len(days),
+                "first_date": days[0].isoformat() if days else None,
+                "last_date": days[-1].isoformat() if days else None,
+                "bars": int(cov["bars"].sum()) if len(cov) else 0,
+                "rth_bars": int(cov["rth_bars"].sum()) if len(cov) else 0,
+                "coverage": [
+                    {
+                        "symbol": r.symbol,
+                        "first_date": r.first_date.isoformat(),
+                        "last_date": r.last_date.isoformat(),
+                        "days": int(r.days),
+                        "bars": int(r.bars),
+                        "rth_bars": int(r.rth_bars),
+                    }
+                    for r in cov.itertuples(index=False)
+                ],
+            }
+        return {
+            "root": str(self.root),
+            "exchange": self.exchange,
+            "tz": self.time_manager.tz,
+            "format_version": FORMAT_VERSION,
+            "symbols": self.symbols(),
+            "intervals": intervals,
+            "file_count": len(self.files()),
+            "quarantine_files": len(self.quarantine_files()),
+            "size_bytes": self.size_bytes(),
+        }
+
+
+# ---------------------------------------------------------------------- helpers
+def _as_date(day: dt.date | str) -> dt.date:
+    if isinstance(day, dt.datetime):
+        return day.date()
+    if isinstance(day, dt.date):
+        return day
+    try:
+        return dt.date.fromisoformat(str(day))
+    except ValueError as exc:
+        raise ValueError(f"invalid date {day!r}: use YYYY-MM-DD") from exc
+
+
+def _timestamp_ns(values, root: Path) -> np.ndarray:
+    series = pd.Series(values)
+    if pd.api.types.is_integer_dtype(series.dtype):
+        return series.to_numpy(dtype=np.int64)
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        utc = series.dt.tz_convert("UTC").dt.tz_localize(None)
+        return utc.to_numpy(dtype="datetime64[ns]").view(np.int64)
+    raise DataError(
+        f"bars written to {root} need tz-aware timestamps or int ns UTC; got dtype {series.dtype}"
+    )
+
+
+def _frame_columns(df: pd.DataFrame, root: Path) -> dict[str, np.ndarray | None]:
+    """Canonical column arrays from a caller's DataFrame (trade_count as float64, NaN = missing)."""
+    missing = [c for c in ("symbol", "timestamp", *PRICE_COLUMNS, "volume") if c not in df.columns]
+    if missing:
+        raise DataError(f"bars written to {root} lack column(s) {', '.join(missing)}")
+    n = len(df)
+    cols: dict[str, np.ndarray | None] = {
+        "symbol": df["symbol"].astype(str).to_numpy(dtype=object),
+        "timestamp": _timestamp_ns(df["timestamp"], root),
+    }
+    for c in (*PRICE_COLUMNS, "volume", "vwap", "trade_count"):
+        if c in df.columns:
+            cols[c] = pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        else:
+            cols[c] = np.full(n, np.nan)
+    bad = [c for c in (*PRICE_COLUMNS, "volume") if np.isnan(cols[c]).any()]
+    if bad:
+        raise DataError(f"bars written to {root} have missing values in {', '.join(bad)}")
+    cols["rth"] = df["rth"].to_numpy(dtype=bool) if "rth" in df.columns else None
+    return cols
+
+
+def _table_columns(table: pa.Table) -> dict[str, np.ndarray]:
+    cols: dict[str, np.ndarray] = {
+        "symbol": table.column("symbol").to_numpy(zero_copy_only=False).astype(object),
+        "timestamp": table.column("timestamp").to_numpy().view(np.int64),
+        "rth": table.column("rth").to_numpy(zero_copy_only=False).astype(bool),
+    }
+    for c in _FLOAT_COLUMNS:
+        cols[c] = table.column(c).to_numpy(zero_copy_only=False).astype(np.float64)
+    tc = table.column("trade_count").cast(pa.float64())
+    cols["trade_count"] = tc.to_numpy(zero_copy_only=False).astype(np.float64)
+    return cols
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (a == b) | (np.isnan(a) & np.isnan(b))
+
+
+def _classify_sorted(
+    symbols: np.ndarray, timestamps: np.ndarray, values: dict[str, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(status, first, order): see classify_duplicates; `order` sorts rows by (symbol, timestamp, position)."""
+    n = len(timestamps)
+    codes, _ = pd.factorize(symbols, sort=True)
+    order = np.lexsort((np.arange(n), timestamps, codes))
+    s_codes, s_ts = codes[order], timestamps[order]
+    same_key = np.zeros(n, dtype=bool)
+    same_key[1:] = (s_codes[1:] == s_codes[:-1]) & (s_ts[1:] == s_ts[:-1])
+    run_start = np.maximum.accumulate(np.where(same_key, 0, np.arange(n)))
+    equal = np.ones(n, dtype=bool)
+    if same_key.any():
+        for c in _COMPARE_COLUMNS:
+            if c in values:
+                v = np.asarray(values[c], dtype=np.float64)[order]
+                equal &= _same(v, v[run_start])
+    status = np.empty(n, dtype=np.int8)
+    status[order] = np.where(same_key, np.where(equal, ROW_DUPLICATE, ROW_CONFLICT), ROW_NEW)
+    first = np.empty(n, dtype=np.int64)
+    first[order] = order[run_start]
+    return status, first, order
+
+
+def classify_duplicates(
+    symbols: np.ndarray, timestamps: np.ndarray, values: dict[str, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mark rows that repeat an earlier row's (symbol, timestamp).
+
+    Returns (status, first): status is ROW_NEW for the first row of each key, ROW_DUPLICATE for a
+    later row with the same values (NaN equals NaN), ROW_CONFLICT for a later row with other values;
+    `first` is the position of the key's first row. Earlier = lower position.
+    """
+    if len(timestamps) == 0:
+        return np.zeros(0, dtype=np.int8), np.zeros(0, dtype=np.int64)
+    status, first, _ = _classify_sorted(symbols, timestamps, values)
+    return status, first
+
+
+def _merge(existing: dict | None, new: dict) -> tuple[dict, np.ndarray]:
+    """Merge `new` into `existing` keeping the first bar per (symbol, timestamp); status per new row.
+
+    The merged rows come out sorted by (symbol, timestamp).
+    """
+    n_old = 0 if existing is None else len(existing["timestamp"])
+    combined = new if existing is None else {c: np.concatenate([existing[c], new[c]]) for c in new}
+    status, _, order = _classify_sorted(combined["symbol"], combined["timestamp"], combined)
+    keep = order[status[order] == ROW_NEW]
+    merged = {c: v[keep] for c, v in combined.items()}
+    return merged, status[n_old:]
+
+
+def _columns_to_table(cols: dict) -> pa.Table:
+    tc = cols["trade_count"]
+    tc_null = np.isnan(tc)
+    arrays = [
+        pa.array(cols["symbol"], type=pa.string()),
+        pa.array(cols["timestamp"].view("datetime64[ns]"), type=BAR_SCHEMA.field("timestamp").type),
+        *(pa.array(cols[c], type=pa.float64()) for c in ("open", "high", "low", "close", "volume")),
+        pa.array(np.where(tc_null, 0, tc).astype(np.int64), mask=tc_null, type=pa.int64()),
+        pa.array(cols["vwap"], mask=np.isnan(cols["vwap"]), type=pa.float64()),
+        pa.array(cols["rth"], type=pa.bool_()),
+    ]
+    return pa.Table.from_arrays(arrays, schema=BAR_SCHEMA)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _atomic_write_table(table: pa.Table, path: Path, durable: bool = True) -> None:
+    """Write a Parquet file beside `path` under a dot-name, then os.replace it into place.
+
+    `durable` also fsyncs the file before the rename (used when an existing file is replaced, so
+    even a power cut leaves either the old or the new file).
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    sorting = None
+    if table.schema.names[:2] == ["symbol", "timestamp"]:
+        sorting = [pq.SortingColumn(0), pq.SortingColumn(1)]
+    try:
+        pq.write_table(table, tmp, compression="snappy", sorting_columns=sorting)
+        if durable:
+            _fsync(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_bytes(data)
+        _fsync(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

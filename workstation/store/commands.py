@@ -1,0 +1,137 @@
+"""CLI subcommands of the bar store: `import`, `demo-data` and `store info` (registered by workstation.cli)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from workstation.store.bar_store import BarStore
+from workstation.store.demo import generate_demo
+from workstation.store.importer import import_files
+
+DEFAULT_STORE = "data/store"
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from exc
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be greater than 0")
+    return value
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the store subcommands to the `workstation` command's subparsers."""
+    p = sub.add_parser(
+        "import",
+        help="import bar files (CSV, CSV.gz, Parquet) into the bar store; bad rows go to quarantine",
+        description="Validate every row of the files and add the good bars to the store. Refused rows go to "
+        "<store>/quarantine/ with the reason. Exit code 0 when the import ran (even with "
+        "quarantined rows), 2 when a file cannot be used (nothing is imported then).",
+    )
+    p.add_argument("files", nargs="+", metavar="FILE", help="CSV, CSV.gz or Parquet files of bars")
+    p.add_argument("--store", required=True, metavar="DIR", help="bar store folder (created when missing)")
+    p.add_argument(
+        "--symbol",
+        help="symbol of every row (default: the file's symbol column, else the "
+        "ticker at the start of the file name, e.g. AAPL_Minute.csv)",
+    )
+    p.add_argument(
+        "--tz",
+        metavar="ZONE",
+        help="time zone of timestamps that carry no UTC offset, e.g. "
+        "America/New_York or UTC (never overrides an explicit offset)",
+    )
+    p.add_argument(
+        "--interval", default="1m", help="bar interval of the files (default 1m; 1d for daily bars)"
+    )
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.set_defaults(func=_cmd_import)
+
+    p = sub.add_parser(
+        "demo-data",
+        help="write deterministic synthetic bars of fictional symbols into a bar store",
+        description="1m bars for the sessions ending 2024-12-06 (by default 2024-10-01 .. 2024-12-06, with a DST "
+        "change and an early close) plus a year of daily bars before them. Bars already in the "
+        "store are kept; use a new folder to regenerate with another seed.",
+    )
+    p.add_argument(
+        "--store", default=DEFAULT_STORE, metavar="DIR", help=f"bar store folder (default {DEFAULT_STORE})"
+    )
+    p.add_argument(
+        "--symbols", type=_positive_int, default=5, metavar="N", help="number of symbols (default 5)"
+    )
+    p.add_argument(
+        "--days",
+        type=_positive_int,
+        default=None,
+        metavar="D",
+        help="number of 1m sessions ending 2024-12-06 (default: every session from 2024-10-01)",
+    )
+    p.add_argument("--seed", type=int, default=7, metavar="S", help="random seed (default 7)")
+    p.set_defaults(func=_cmd_demo_data)
+
+    p = sub.add_parser("store", help="inspect the bar store", description="Inspect the bar store.")
+    actions = p.add_subparsers(dest="store_command", required=True, metavar="ACTION")
+    info = actions.add_parser(
+        "info", help="symbols, coverage, date range, file count and size of a bar store"
+    )
+    info.add_argument(
+        "--store", default=DEFAULT_STORE, metavar="DIR", help=f"bar store folder (default {DEFAULT_STORE})"
+    )
+    info.add_argument("--json", action="store_true", help="print the description as JSON")
+    info.set_defaults(func=_cmd_store_info)
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    store = BarStore(args.store, create=True)
+    summary = import_files(args.files, store, symbol=args.symbol, tz=args.tz, interval=args.interval)
+    print(json.dumps(summary.to_dict(), indent=2) if args.json else summary.render())
+    return 0
+
+
+def _cmd_demo_data(args: argparse.Namespace) -> int:
+    summary = generate_demo(args.store, symbols=args.symbols, days=args.days, seed=args.seed)
+    print(summary.render())
+    return 0
+
+
+def _cmd_store_info(args: argparse.Namespace) -> int:
+    info = BarStore(args.store).describe()
+    print(json.dumps(info, indent=2) if args.json else render_info(info))
+    return 0
+
+
+def _size(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KB", "MB"):
+        if size < 1024:
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"
+
+
+def render_info(info: dict) -> str:
+    """The text form of BarStore.describe()."""
+    symbols = info["symbols"]
+    lines = [
+        f"Bar store {info['root']} ({info['exchange']}, {info['tz']}, format {info['format_version']})",
+        f"  {info['file_count']} bar files, {_size(info['size_bytes'])}, {info['quarantine_files']} quarantine "
+        f"file(s), {len(symbols)} symbol(s): {', '.join(symbols[:12])}{' ...' if len(symbols) > 12 else ''}",
+    ]
+    if not info["intervals"]:
+        lines.append("  no bars yet")
+    for name, iv in info["intervals"].items():
+        lines.append(
+            f"  {name}: {iv['dates']} dates {iv['first_date']} .. {iv['last_date']}, {iv['bars']:,} bars "
+            f"({iv['rth_bars']:,} regular-session), {iv['files']} files"
+        )
+        lines.append(f"    {'symbol':<8}{'first':>12}{'last':>12}{'days':>6}{'bars':>10}{'rth bars':>10}")
+        for row in iv["coverage"]:
+            lines.append(
+                f"    {row['symbol']:<8}{row['first_date']:>12}{row['last_date']:>12}{row['days']:>6}"
+                f"{row['bars']:>10,}{row['rth_bars']:>10,}"
+            )
+    return "\n".join(lines)

@@ -1,0 +1,884 @@
+"""Import vendor bar files (CSV, CSV.gz, Parquet) into the bar store, validating every row.
+
+Accepted shapes: a time column named time / timestamp / datetime / date / ts / t (any case; or
+separate date + time columns), open/high/low/close/volume (or o/h/l/c/v), optional trade_count
+(trades, n) and vwap (vw), and an optional symbol (ticker) column. Time values may be epoch
+seconds / ms / us / ns (told apart by magnitude), YYYYMMDD, or date-time strings, with or without a
+UTC offset; offsets may change inside a file (DST). Bar timestamps are taken as bar STARTS.
+
+Symbols: `symbol=` (CLI --symbol) declares the symbol of every row (it overrides a symbol column);
+otherwise the file's symbol column; otherwise the ticker that starts the file name
+("AAPL_Minute.csv.gz" -> AAPL, upper-case names only). The summary says which source was used.
+
+Time zones: timestamps with an offset or "Z" keep their own offset; `tz=` (--tz) declares the zone
+of timestamps WITHOUT one and never overrides an explicit offset. A file whose timestamps are all
+naive is refused as a whole (DataError, nothing imported) unless --tz is given; naive rows mixed
+into a file of offset timestamps are quarantined ("naive timestamp without --tz"). Daily (1d)
+imports read a naive value as the exchange-local date and need no --tz.
+
+Every row is checked; a bad row goes to the quarantine file with its original fields (as text),
+`reason`, `detail`, `import_symbol`, `source_file` and `source_line`. Reasons, first match wins:
+missing symbol, unparseable timestamp, naive timestamp without --tz, nonexistent or ambiguous local
+time, missing value, non-positive price, high < low, open outside [low, high], close outside
+[low, high], negative volume, negative trade_count, off-grid timestamp, closed exchange date,
+conflicting duplicate (same symbol and timestamp as an earlier row of the import, other values:
+the first is kept), conflicts with stored bar (the store already holds another bar there: the
+stored bar is kept). Exact duplicates are stored once and counted; out-of-order rows are put in
+place and counted as reordered. Extended-hours bars are kept with rth=False and counted as pre- or
+post-market, never as regular-session bars.
+
+File-level problems (missing, empty, truncated or unreadable file, missing columns, all-naive
+timestamps without --tz, no symbol) raise DataError naming the file before anything is written.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import logging
+import re
+import warnings
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from workstation.calendar import TimeManager
+from workstation.errors import DataError
+from workstation.model import parse_interval
+from workstation.store.bar_store import ROW_CONFLICT, ROW_DUPLICATE, ROW_NEW, BarStore, classify_duplicates
+from workstation.store.schema import DAILY_INTERVAL, PRICE_COLUMNS, QUARANTINE_META_COLUMNS
+
+log = logging.getLogger(__name__)
+
+R_OK = ""
+R_SYMBOL = "missing symbol"
+R_TS = "unparseable timestamp"
+R_NAIVE = "naive timestamp without --tz"
+R_LOCAL = "nonexistent or ambiguous local time"
+R_MISSING = "missing value"
+R_NONPOS = "non-positive price"
+R_HL = "high < low"
+R_OPEN = "open outside [low, high]"
+R_CLOSE = "close outside [low, high]"
+R_NEGVOL = "negative volume"
+R_NEGTC = "negative trade_count"
+R_GRID = "off-grid timestamp"
+R_CLOSED = "closed exchange date"
+R_CONFLICT = "conflicting duplicate"
+R_STORED = "conflicts with stored bar"
+REASONS = (
+    R_OK,
+    R_SYMBOL,
+    R_TS,
+    R_NAIVE,
+    R_LOCAL,
+    R_MISSING,
+    R_NONPOS,
+    R_HL,
+    R_OPEN,
+    R_CLOSE,
+    R_NEGVOL,
+    R_NEGTC,
+    R_GRID,
+    R_CLOSED,
+    R_CONFLICT,
+    R_STORED,
+)
+_CODE = {r: i for i, r in enumerate(REASONS)}
+
+_TIME_NAMES = (
+    "timestamp",
+    "time",
+    "datetime",
+    "date",
+    "date_time",
+    "datetime_utc",
+    "timestamp_utc",
+    "time_utc",
+    "ts",
+    "t",
+    "bar_time",
+    "begins_at",
+)
+_ALIASES = {
+    "open": ("open", "o", "open_price"),
+    "high": ("high", "h", "high_price"),
+    "low": ("low", "l", "low_price"),
+    "close": ("close", "c", "close_price"),
+    "volume": ("volume", "v", "vol"),
+    "trade_count": ("trade_count", "trades", "n", "num_trades", "number_of_trades", "transactions"),
+    "vwap": ("vwap", "vw"),
+    "symbol": ("symbol", "ticker", "sym"),
+}
+_CSV_SUFFIXES = (".csv", ".csv.gz", ".txt", ".txt.gz", ".tsv", ".tsv.gz")
+_PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
+_TICKER = re.compile(r"^[A-Z][A-Z0-9.]{0,9}$")
+_OFFSET = r"(?:Z|UTC|[+-]\d\d:?\d\d)$"
+_CLOCK = re.compile(r"^\d{1,2}:\d{2}(:\d{2}(\.\d*)?)?$")
+_MIN_NS = int(pd.Timestamp("1990-01-01", tz="UTC").value)
+_MAX_NS = int(pd.Timestamp("2100-12-31", tz="UTC").value)
+_EPOCH_UNITS = ((1e11, "s", 1_000_000_000), (1e14, "ms", 1_000_000), (1e17, "us", 1_000), (np.inf, "ns", 1))
+
+
+@dataclass
+class ImportSummary:
+    """What an import did; `to_dict()` is the JSON the CLI prints with --json."""
+
+    store_root: str
+    interval: str
+    rows_read: int
+    rows_stored: int
+    rows_quarantined: int
+    quarantined_by_reason: dict[str, int]
+    per_symbol: dict[str, dict]
+    files: list[dict]
+    duplicates_skipped: int
+    reordered: int
+    quarantine_file: str | None
+    files_written: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "rows_read": self.rows_read,
+            "rows_stored": self.rows_stored,
+            "rows_quarantined": self.rows_quarantined,
+            "quarantined_by_reason": dict(self.quarantined_by_reason),
+            "per_symbol": {s: dict(v) for s, v in self.per_symbol.items()},
+            "files": [dict(f) for f in self.files],
+            "duplicates_skipped": self.duplicates_skipped,
+            "reordered": self.reordered,
+            "quarantine_file": self.quarantine_file,
+        }
+
+    def render(self) -> str:
+        """A readable multi-line report."""
+        lines = [f"Imported {len(self.files)} file(s) into {self.store_root} (interval {self.interval})"]
+        for f in self.files:
+            lines.append(
+                f"  {f['path']}: {f['rows_read']:,} rows, symbol {f['symbol']} "
+                f"(from {f['symbol_source']}), timestamps {f['timestamps']}"
+                + (f", {f['blank_lines']} blank line(s) skipped" if f.get("blank_lines") else "")
+            )
+        lines.append(
+            f"rows read {self.rows_read:,} | stored {self.rows_stored:,} | quarantined "
+            f"{self.rows_quarantined:,} | duplicates skipped {self.duplicates_skipped:,} | "
+            f"reordered {self.reordered:,}"
+        )
+        if self.quarantined_by_reason:
+            lines.append("quarantined by reason:")
+            lines += [
+                f"  {reason}: {count:,}" for reason, count in sorted(self.quarantined_by_reason.items())
+            ]
+        if self.per_symbol:
+            head = (
+                f"  {'symbol':<8}{'read':>9}{'stored':>9}{'quarant.':>9}{'dups':>7}{'reord.':>7}"
+                f"{'rth':>9}{'pre':>7}{'post':>7}{'days':>6}  first .. last (UTC)"
+            )
+            lines += [
+                "per symbol (rth = regular-session bars; pre/post = extended hours, kept with rth=False):",
+                head,
+            ]
+            for sym, s in sorted(self.per_symbol.items()):
+                span = f"{s['first']} .. {s['last']}" if s["first"] else "-"
+                lines.append(
+                    f"  {sym:<8}{s['rows_read']:>9,}{s['rows_stored']:>9,}{s['rows_quarantined']:>9,}"
+                    f"{s['duplicates']:>7,}{s['reordered']:>7,}{s['rth_bars']:>9,}"
+                    f"{s['pre_market_bars']:>7,}{s['post_market_bars']:>7,}{s['sessions']:>6}  {span}"
+                )
+        lines.append(
+            f"quarantine file: {self.quarantine_file}"
+            if self.quarantine_file
+            else "quarantine file: none (no row was refused)"
+        )
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+@dataclass
+class _FileRows:
+    """One source file after parsing and row checks (arrays aligned with the file's data rows)."""
+
+    path: Path
+    raw: pd.DataFrame
+    lines: np.ndarray
+    symbol: np.ndarray
+    timestamp: np.ndarray
+    values: dict[str, np.ndarray]
+    reason: np.ndarray
+    detail: np.ndarray
+    rth: np.ndarray
+    session_part: np.ndarray  # -1 pre-market, 0 regular session, 1 post-market
+    local_day: np.ndarray
+    reordered: np.ndarray
+    info: dict
+    csv_sep: str | None = None
+
+
+# ---------------------------------------------------------------------- reading files
+def _kind(path: Path) -> str:
+    name = path.name.lower()
+    if name.endswith(_PARQUET_SUFFIXES):
+        return "parquet"
+    if name.endswith(_CSV_SUFFIXES):
+        return "csv"
+    raise DataError(
+        f"{path}: unsupported file type; import reads .csv, .csv.gz, .txt(.gz) and .parquet files"
+    )
+
+
+def _sniff_delimiter(path: Path) -> str:
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8", errors="replace") as fh:
+        first = fh.readline()
+    counts = {d: first.count(d) for d in (",", ";", "\t", "|")}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ","
+
+
+def _read_source(path: Path) -> tuple[pd.DataFrame, np.ndarray, str, int, str | None]:
+    """(rows as read, source line per row, kind, blank lines skipped, CSV delimiter); DataError for
+    unusable files."""
+    if not path.exists():
+        raise DataError(f"{path} does not exist; nothing was imported")
+    if path.is_dir():
+        raise DataError(
+            f"{path} is a folder; pass the files in it (e.g. {path}/*.csv.gz); nothing was imported"
+        )
+    kind = _kind(path)
+    if path.stat().st_size == 0:
+        raise DataError(f"{path} is empty (0 bytes); nothing was imported")
+    blank = 0
+    sep: str | None = None
+    try:
+        if kind == "csv":
+            sep = _sniff_delimiter(path)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                frame = pd.read_csv(
+                    path,
+                    sep=sep,
+                    skip_blank_lines=False,
+                    compression="infer",
+                    encoding="utf-8",
+                    keep_default_na=False,
+                    na_values=[""],
+                )
+            lines = np.arange(len(frame), dtype=np.int64) + 2
+            empty = frame.isna().all(axis=1).to_numpy() if len(frame.columns) else np.zeros(len(frame), bool)
+            if empty.any():
+                blank = int(empty.sum())
+                frame, lines = frame.loc[~empty].reset_index(drop=True), lines[~empty]
+        else:
+            frame = pq.ParquetFile(path).read().to_pandas()
+            lines = np.arange(len(frame), dtype=np.int64) + 1
+    except (EOFError, zlib.error) as exc:
+        raise DataError(
+            f"cannot read {path}: the compressed file is truncated or damaged ({exc}); nothing was imported"
+        ) from exc
+    except pd.errors.EmptyDataError as exc:
+        raise DataError(f"{path} is empty (no header, no rows); nothing was imported") from exc
+    except UnicodeDecodeError as exc:
+        raise DataError(f"cannot read {path}: not UTF-8 text ({exc}); nothing was imported") from exc
+    except (pa.ArrowException, OSError, ValueError, pd.errors.ParserError) as exc:
+        what = "Parquet" if kind == "parquet" else "CSV"
+        raise DataError(f"cannot read {path} as {what}: {exc}; nothing was imported") from exc
+    if len(frame) == 0:
+        raise DataError(f"{path} has no data rows (columns {list(frame.columns)}); nothing was imported")
+    return frame, lines, kind, blank, sep
+
+
+def _map_columns(frame: pd.DataFrame, path: Path) -> tuple[dict[str, str], str | None]:
+    """Map canonical names to the file's columns; the time column key is 'time' (DataError if missing)."""
+    normal = {}
+    for col in frame.columns:
+        key = re.sub(r"[\s\-]+", "_", str(col).strip().lower())
+        normal.setdefault(key, col)
+    mapping: dict[str, str] = {}
+    for canon, names in _ALIASES.items():
+        for n in names:
+            if n in normal:
+                mapping[canon] = normal[n]
+                break
+    time_col = next((normal[n] for n in _TIME_NAMES if n in normal), None)
+    clock_col = None
+    if "date" in normal and "time" in normal:
+        sample = frame[normal["time"]].dropna()
+        if len(sample) and _CLOCK.match(str(sample.iloc[0]).strip()):
+            time_col, clock_col = normal["date"], normal["time"]
+    missing = [c for c in ("open", "high", "low", "close", "volume") if c not in mapping]
+    if time_col is None:
+        missing.insert(0, "a time column")
+    if missing:
+        raise DataError(
+            f"{path} lacks column(s) {', '.join(missing)}: found columns {[str(c) for c in frame.columns]}; "
+            "expected a time column (timestamp, time, datetime or date) and open, high, low, close, volume "
+            "(any letter case); nothing was imported"
+        )
+    mapping["time"] = time_col
+    return mapping, clock_col
+
+
+def _numbers(col: pd.Series) -> np.ndarray:
+    """A column as float64; unreadable or empty values become NaN (and so fail the row)."""
+    if pd.api.types.is_numeric_dtype(col.dtype):
+        return col.to_numpy(dtype=np.float64, na_value=np.nan)
+    try:
+        arr = pa.array(col.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+        return pc.cast(pc.utf8_trim_whitespace(arr), pa.float64()).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _symbol_from_name(path: Path) -> str | None:
+    name = path.name
+    for suffix in (".gz", ".csv", ".txt", ".tsv", ".parquet", ".pq", ".parq"):
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+    token = re.split(r"[_\s\-]", name, maxsplit=1)[0]
+    return token if _TICKER.match(token) else None
+
+
+# ---------------------------------------------------------------------- time parsing
+def _to_ns(values: pd.Series | pd.DatetimeIndex) -> np.ndarray:
+    """Datetime values (aware -> UTC, naive as is) to int64 ns with NaT -> int64 min."""
+    idx = pd.DatetimeIndex(values)
+    if idx.tz is not None:
+        idx = idx.tz_convert("UTC").tz_localize(None)
+    return idx.as_unit("ns").to_numpy().view(np.int64).copy()
+
+
+def _parse_strings(text: pd.Series) -> np.ndarray:
+    """Naive or aware date-time strings -> int64 ns (aware ones as UTC, naive ones as wall time)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = (
+            _to_ns(pd.to_datetime(text, format="ISO8601", errors="coerce", utc=False))
+            if len(text)
+            else np.empty(0, np.int64)
+        )
+        nat = out == np.iinfo(np.int64).min
+        if nat.any():
+            retry = pd.to_datetime(text[nat], errors="coerce")
+            out[nat] = _to_ns(retry)
+    return out
+
+
+def _parse_times(
+    col: pd.Series, tz: str | None, daily: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
+    """(ns, naive mask, reason code per row, description). Naive values come back as wall-clock ns."""
+    n = len(col)
+    nat = np.iinfo(np.int64).min
+    code = np.zeros(n, dtype=np.int8)
+    naive = np.zeros(n, dtype=bool)
+    if isinstance(col.dtype, pd.DatetimeTZDtype):
+        ns, desc = _to_ns(col), "timezone-aware timestamps"
+    elif pd.api.types.is_datetime64_dtype(col.dtype):
+        ns, desc = _to_ns(col), "naive timestamps"
+        naive[:] = True
+    else:
+        numeric = pd.api.types.is_numeric_dtype(col.dtype)
+        text = None if numeric else col.astype("str").str.strip()
+        present = col.notna().to_numpy() if numeric else (text.notna() & (text != "")).to_numpy()
+        if numeric:
+            is_num = present
+        else:
+            arr = pa.array(text.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+            is_num = pc.fill_null(pc.match_substring_regex(arr, r"^[+-]?\d+(\.\d+)?$"), False).to_numpy(
+                zero_copy_only=False
+            )
+        ns = np.full(n, nat, dtype=np.int64)
+        if present.any() and is_num[present].all():
+            nums = pd.to_numeric(col[present] if numeric else text[present], errors="coerce")
+            ymd = nums.between(19000101, 21001231).all() and (nums % 1 == 0).all()
+            if ymd:
+                ns[present] = _to_ns(
+                    pd.to_datetime(nums.astype(np.int64).astype(str), format="%Y%m%d", errors="coerce")
+                )
+                naive[:] = True
+                desc = "YYYYMMDD dates"
+            else:
+                as_float = nums.to_numpy(dtype=np.float64)
+                mag = float(np.nanmedian(np.abs(as_float)))
+                _, unit, factor = next(u for u in _EPOCH_UNITS if mag < u[0])
+                fits = np.abs(as_float * factor) < 4e18  # beyond that int64 ns would overflow
+                idx = np.flatnonzero(present)[fits]
+                if pd.api.types.is_integer_dtype(nums.dtype):
+                    ns[idx] = nums.to_numpy(dtype=np.int64)[fits] * factor
+                else:
+                    ns[idx] = np.round(as_float[fits] * factor).astype(np.int64)
+                desc = f"epoch {unit} (UTC)"
+        elif present.any():
+            arr = pa.array(text.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+            aware = pc.fill_null(pc.match_substring_regex(arr, _OFFSET), False).to_numpy(zero_copy_only=False)
+            naive = present & ~aware
+            if aware.any():
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    parsed = pd.to_datetime(text[aware], format="ISO8601", errors="coerce", utc=True)
+                    miss = parsed.isna().to_numpy()
+                    if miss.any():
+                        parsed[miss] = pd.to_datetime(text[aware][miss], errors="coerce", utc=True)
+                ns[aware] = _to_ns(parsed)
+            if naive.any():
+                ns[naive] = _parse_strings(text[naive])
+            desc = (
+                "ISO-8601 strings with UTC offset"
+                if not naive.any()
+                else "naive date-time strings"
+                if not aware.any()
+                else "strings, some with UTC offset"
+            )
+        else:
+            desc = "no timestamps"
+        naive &= present
+        code[~present] = _CODE[R_TS]
+    code[(code == 0) & (ns == nat)] = _CODE[R_TS]
+    if naive.any() and not daily:
+        if tz is None:
+            code[(code == 0) & naive] = _CODE[R_NAIVE]
+        else:
+            ok = naive & (ns != nat)
+            wall = pd.DatetimeIndex(ns[ok].view("datetime64[ns]"))
+            local = wall.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
+            converted = _to_ns(local)
+            bad = converted == nat
+            idx = np.flatnonzero(ok)
+            code[idx[bad]] = _CODE[R_LOCAL]
+            ns[idx[~bad]] = converted[~bad]
+            desc += f" (zone {tz} from --tz)"
+    out_of_range = (code == 0) & ((ns < _MIN_NS) | (ns > _MAX_NS))
+    code[out_of_range] = _CODE[R_TS]
+    return ns, naive, code, desc
+
+
+# ---------------------------------------------------------------------- per-file checks
+def _check_file(path: Path, symbol: str | None, tz: str | None, interval: str, tm: TimeManager) -> _FileRows:
+    frame, lines, kind, blank, sep = _read_source(path)
+    mapping, clock_col = _map_columns(frame, path)
+    n = len(frame)
+    daily = interval == DAILY_INTERVAL
+    interval_ns = parse_interval(interval).ns
+
+    if symbol is not None:
+        symbols = np.full(n, symbol, dtype=object)
+        source = "--symbol" + (" (overrides the file's symbol column)" if "symbol" in mapping else "")
+    elif "symbol" in mapping:
+        col = frame[mapping["symbol"]].astype("str").str.strip().str.upper()
+        symbols = col.fillna("").to_numpy(dtype=object)
+        source = "the symbol column"
+    else:
+        inferred = _symbol_from_name(path)
+        if inferred is None:
+            raise DataError(
+                f"cannot tell the symbol of {path}: it has no symbol column and its name does not start "
+                "with an upper-case ticker (like AAPL_Minute.csv.gz); pass --symbol; nothing was imported"
+            )
+        symbols = np.full(n, inferred, dtype=object)
+        source = "the file name"
+
+    time_values = frame[mapping["time"]]
+    if clock_col is not None:
+        time_values = time_values.astype("str").str.strip() + " " + frame[clock_col].astype("str").str.strip()
+    ns, naive, code, desc = _parse_times(time_values, tz, daily)
+    if not daily and tz is None and naive.any() and not (~naive & (code != _CODE[R_TS])).any():
+        example = str(time_values[naive].iloc[0])
+        raise DataError(
+            f"{path}: its timestamps have no time zone (e.g. '{example}'); pass --tz with the zone they "
+            "were recorded in (e.g. --tz America/New_York or --tz UTC); nothing was imported"
+        )
+    values = {
+        c: _numbers(frame[mapping[c]]) if c in mapping else np.full(n, np.nan)
+        for c in ("open", "high", "low", "close", "volume", "trade_count", "vwap")
+    }
+    o, h, lo, c, v = (values[k] for k in ("open", "high", "low", "close", "volume"))
+
+    def flag(reason: str, cond: np.ndarray) -> None:
+        code[(code == 0) & cond] = _CODE[reason]
+
+    code[symbols == ""] = _CODE[R_SYMBOL]
+    flag(R_MISSING, np.isnan(o) | np.isnan(h) | np.isnan(lo) | np.isnan(c) | np.isnan(v))
+    flag(R_NONPOS, (o <= 0) | (h <= 0) | (lo <= 0) | (c <= 0))
+    flag(R_HL, h < lo)
+    flag(R_OPEN, (o < lo) | (o > h))
+    flag(R_CLOSE, (c < lo) | (c > h))
+    flag(R_NEGVOL, v < 0)
+    flag(R_NEGTC, values["trade_count"] < 0)
+
+    local_day = np.zeros(n, dtype="datetime64[D]")
+    ok = code == 0
+    if daily:
+        local_day[ok] = _daily_dates(ns[ok], naive[ok], tm)
+    else:
+        step = min(interval_ns, 60_000_000_000)
+        flag(R_GRID, ns % step != 0)
+        ok = code == 0
+        local_day[ok] = tm.local_dates(ns[ok])
+    opens = np.full(n, -1, dtype=np.int64)
+    closes = np.full(n, -1, dtype=np.int64)
+    opens[ok], closes[ok] = tm.session_bounds(local_day[ok])
+    flag(R_CLOSED, ok & (opens < 0))
+    ok = code == 0
+    if daily:
+        ns = np.where(ok, opens, ns)
+        rth = ok.copy()
+        part = np.zeros(n, dtype=np.int8)
+    else:
+        rth = ok & (ns >= opens) & (ns < closes)
+        part = np.where(ns < opens, -1, np.where(ns >= closes, 1, 0)).astype(np.int8)
+
+    reordered = np.zeros(n, dtype=bool)
+    if ok.any():
+        good = pd.DataFrame({"s": symbols[ok], "t": ns[ok]})
+        reordered[np.flatnonzero(ok)] = (good["t"] < good.groupby("s", sort=False)["t"].cummax()).to_numpy()
+
+    detail = np.full(n, None, dtype=object)
+    bad = np.flatnonzero(code != 0)
+    if len(bad):
+        detail[bad] = [
+            _detail(REASONS[code[i]], i, time_values, values, local_day, symbols, interval) for i in bad
+        ]
+    info = {
+        "path": str(path),
+        "format": kind,
+        "rows_read": n,
+        "blank_lines": blank,
+        "symbol": _symbol_label(symbols),
+        "symbol_source": source,
+        "timestamps": desc,
+    }
+    return _FileRows(
+        path, frame, lines, symbols, ns, values, code, detail, rth, part, local_day, reordered, info, sep
+    )
+
+
+def _daily_dates(ns: np.ndarray, naive: np.ndarray, tm: TimeManager) -> np.ndarray:
+    """Exchange-local dates of daily bars: naive values as given; aware ones at exactly 00:00 UTC by
+    their UTC date (vendors' date stamps), other aware ones by their date in the exchange zone."""
+    out = tm.local_dates(ns)
+    utc_days = ns.view("datetime64[ns]").astype("datetime64[D]")
+    midnight = (ns % 86_400_000_000_000) == 0
+    use_utc = naive | (midnight & ~naive) if midnight.all() else naive
+    out[use_utc] = utc_days[use_utc]
+    return out
+
+
+def _symbol_label(symbols: np.ndarray) -> str:
+    uniq = sorted({s for s in symbols if s})
+    if len(uniq) == 1:
+        return uniq[0]
+    return f"{len(uniq)} symbols" if len(uniq) > 6 else ", ".join(uniq) or "none"
+
+
+def _detail(
+    reason: str,
+    i: int,
+    times: pd.Series,
+    values: dict,
+    local_day: np.ndarray,
+    symbols: np.ndarray,
+    interval: str,
+) -> str:
+    t = times.iloc[i]
+    o, h, lo, c, v = (values[k][i] for k in ("open", "high", "low", "close", "volume"))
+    if reason == R_SYMBOL:
+        return "the symbol column is empty on this row"
+    if reason == R_TS:
+        return f"cannot read {t!r} as a date-time between 1990 and 2100"
+    if reason == R_NAIVE:
+        return f"{t!r} has no UTC offset; pass --tz to declare its zone"
+    if reason == R_LOCAL:
+        return f"{t!r} does not exist or is ambiguous in the declared zone (DST change)"
+    if reason == R_MISSING:
+        cols = [k for k in ("open", "high", "low", "close", "volume") if np.isnan(values[k][i])]
+        return f"no value (NaN or unreadable) in {', '.join(cols)}"
+    if reason == R_NONPOS:
+        cols = [f"{k} {values[k][i]:g}" for k in PRICE_COLUMNS if values[k][i] <= 0]
+        return f"prices must be > 0: {', '.join(cols)}"
+    if reason == R_HL:
+        return f"high {h:g} < low {lo:g}"
+    if reason == R_OPEN:
+        return f"open {o:g} outside [low {lo:g}, high {h:g}]"
+    if reason == R_CLOSE:
+        return f"close {c:g} outside [low {lo:g}, high {h:g}]"
+    if reason == R_NEGVOL:
+        return f"volume {v:g} < 0"
+    if reason == R_NEGTC:
+        return f"trade_count {values['trade_count'][i]:g} < 0"
+    if reason == R_GRID:
+        return f"{t!r} is not on the {interval} bar grid (bars start on whole minutes)"
+    if reason == R_CLOSED:
+        day = local_day[i].astype(object)
+        why = day.strftime("%A") if day.weekday() >= 5 else "exchange holiday"
+        return f"no session on {day.isoformat()} ({why})"
+    return reason
+
+
+# ---------------------------------------------------------------------- the import
+def import_files(
+    paths: Sequence[str | Path],
+    store: BarStore,
+    symbol: str | None = None,
+    tz: str | None = None,
+    interval: str = "1m",
+    time_manager: TimeManager | None = None,
+) -> ImportSummary:
+    """Validate every row of `paths` and add the good ones to `store`; refused rows go to quarantine.
+
+    All files are read and checked before anything is written: a file-level problem raises
+    DataError and leaves the store untouched.
+    """
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    if not paths:
+        raise DataError("no files to import were given")
+    try:
+        interval = parse_interval(interval).name
+    except ValueError as exc:
+        raise DataError(str(exc)) from exc
+    if tz is not None:
+        try:
+            pd.Timestamp("2020-01-01").tz_localize(tz)
+        except Exception as exc:  # noqa: BLE001 - zoneinfo raises several unrelated types
+            raise DataError(
+                f"unknown time zone --tz {tz!r}: use an IANA name such as America/New_York or UTC"
+            ) from exc
+    if symbol is not None:
+        symbol = symbol.strip().upper()
+        if not symbol:
+            raise DataError("--symbol is empty: give a ticker such as AAPL")
+    tm = time_manager or store.time_manager
+    checked = [_check_file(Path(p), symbol, tz, interval, tm) for p in paths]
+
+    # good rows of all files, in file then line order
+    good_parts = []
+    for fi, fr in enumerate(checked):
+        sel = np.flatnonzero(fr.reason == 0)
+        good_parts.append(
+            pd.DataFrame(
+                {
+                    "file": np.full(len(sel), fi, dtype=np.int32),
+                    "row": sel,
+                    "symbol": fr.symbol[sel],
+                    "timestamp": fr.timestamp[sel],
+                    **{
+                        k: fr.values[k][sel]
+                        for k in ("open", "high", "low", "close", "volume", "trade_count", "vwap")
+                    },
+                    "rth": fr.rth[sel],
+                    "part": fr.session_part[sel],
+                    "day": fr.local_day[sel],
+                }
+            )
+        )
+    good = pd.concat(good_parts, ignore_index=True)
+    value_cols = {
+        k: good[k].to_numpy() for k in ("open", "high", "low", "close", "volume", "trade_count", "vwap")
+    }
+    dup_status, first_idx = classify_duplicates(
+        good["symbol"].to_numpy(dtype=object), good["timestamp"].to_numpy(dtype=np.int64), value_cols
+    )
+    unique = good.loc[dup_status == ROW_NEW].reset_index(drop=True)
+    result = store.write_bars(unique.assign(timestamp=unique["timestamp"].astype(np.int64)), interval)
+    unique["status"] = result.status
+
+    # rows refused after the per-row checks: conflicting duplicates inside the import / with the store
+    conflicts = np.flatnonzero(dup_status == ROW_CONFLICT)
+    for j in conflicts:
+        fr = checked[good.at[j, "file"]]
+        row = good.at[j, "row"]
+        k = first_idx[j]
+        fr.reason[row] = _CODE[R_CONFLICT]
+        fr.detail[row] = (
+            f"same symbol and timestamp as line {checked[good.at[k, 'file']].lines[good.at[k, 'row']]}"
+            f" of {checked[good.at[k, 'file']].path.name}, with different values (that one was kept)"
+        )
+    stored_conflicts = unique.index[unique["status"] == ROW_CONFLICT]
+    for j in stored_conflicts:
+        fr = checked[unique.at[j, "file"]]
+        row = unique.at[j, "row"]
+        fr.reason[row] = _CODE[R_STORED]
+        fr.detail[row] = "the store already holds a different bar for this symbol and timestamp (it was kept)"
+
+    quarantine_path = _write_quarantine(checked, store)
+    summary = _summarise(
+        checked, good, dup_status, unique, store, interval, quarantine_path, result.files_touched
+    )
+    log.info(
+        "import into %s: %d read, %d stored, %d quarantined",
+        store.root,
+        summary.rows_read,
+        summary.rows_stored,
+        summary.rows_quarantined,
+    )
+    return summary
+
+
+def _write_quarantine(checked: list[_FileRows], store: BarStore) -> str | None:
+    frames = []
+    sources = []
+    for fr in checked:
+        bad = np.flatnonzero(fr.reason != 0)
+        if not len(bad):
+            continue
+        sources.append(fr.path)
+        raw = _original_text(fr, bad)
+        raw.columns = [
+            f"{c}_original" if c in (*QUARANTINE_META_COLUMNS, "import_symbol") else c for c in raw.columns
+        ]
+        raw["reason"] = [REASONS[c] for c in fr.reason[bad]]
+        raw["detail"] = fr.detail[bad]
+        raw["import_symbol"] = fr.symbol[bad]
+        raw["source_file"] = str(fr.path)
+        raw["source_line"] = fr.lines[bad]
+        frames.append(raw.reset_index(drop=True))
+    if not frames:
+        return None
+    rows = pd.concat(frames, ignore_index=True)
+    meta = ["reason", "detail", "import_symbol", "source_file", "source_line"]
+    rows = rows[[c for c in rows.columns if c not in meta] + meta]
+    for c in rows.columns:
+        if c != "source_line":
+            rows[c] = rows[c].astype(object).where(rows[c].notna(), None)
+    name = _stem(sources[0]) if len(sources) == 1 else "import"
+    return str(store.write_quarantine(rows, name))
+
+
+def _original_text(fr: _FileRows, rows: np.ndarray) -> pd.DataFrame:
+    """The refused rows' fields as text: for CSV exactly as written in the file, for Parquet as str()."""
+    columns = [str(c) for c in fr.raw.columns]
+    if fr.csv_sep is None:
+        raw = fr.raw.iloc[rows]
+        text = raw.astype("str").astype(object).where(raw.notna(), None)
+        text.columns = columns
+        return text.reset_index(drop=True)
+    wanted = {int(fr.lines[i]): k for k, i in enumerate(rows)}
+    last = max(wanted)
+    texts: list[str | None] = [None] * len(rows)
+    opener = gzip.open if fr.path.name.lower().endswith(".gz") else open
+    with opener(fr.path, "rt", encoding="utf-8", newline="") as fh:
+        for number, line in enumerate(fh, start=1):
+            k = wanted.get(number)
+            if k is not None:
+                texts[k] = line.rstrip("\r\n")
+            if number >= last:
+                break
+    fields = [next(csv.reader([t], delimiter=fr.csv_sep)) if t else [] for t in texts]
+    values = [[f[j] if j < len(f) and f[j] != "" else None for j in range(len(columns))] for f in fields]
+    return pd.DataFrame(values, columns=columns, dtype=object)
+
+
+def _stem(path: Path) -> str:
+    name = path.name
+    for suffix in (".gz", ".csv", ".txt", ".tsv", ".parquet", ".pq", ".parq"):
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+    return name
+
+
+def _iso(ns: int) -> str:
+    return pd.Timestamp(int(ns), unit="ns", tz="UTC").isoformat().replace("+00:00", "Z")
+
+
+def _summarise(
+    checked: list[_FileRows],
+    good: pd.DataFrame,
+    dup_status: np.ndarray,
+    unique: pd.DataFrame,
+    store: BarStore,
+    interval: str,
+    quarantine_path: str | None,
+    written: list[str],
+) -> ImportSummary:
+    per: dict[str, dict] = {}
+
+    def entry(sym: str) -> dict:
+        return per.setdefault(
+            sym or "(none)",
+            {
+                "rows_read": 0,
+                "rows_stored": 0,
+                "rows_quarantined": 0,
+                "duplicates": 0,
+                "reordered": 0,
+                "rth_bars": 0,
+                "extended_hours_bars": 0,
+                "pre_market_bars": 0,
+                "post_market_bars": 0,
+                "first": None,
+                "last": None,
+                "sessions": 0,
+            },
+        )
+
+    by_reason: dict[str, int] = {}
+    for fr in checked:
+        fr.info["rows_quarantined"] = int((fr.reason != 0).sum())
+        fr.info["reordered"] = int(fr.reordered.sum())
+        syms, counts = np.unique(fr.symbol.astype(str), return_counts=True)
+        for s, cnt in zip(syms, counts, strict=True):
+            entry(s)["rows_read"] += int(cnt)
+        bad = fr.reason != 0
+        if bad.any():
+            syms, counts = np.unique(fr.symbol[bad].astype(str), return_counts=True)
+            for s, cnt in zip(syms, counts, strict=True):
+                entry(s)["rows_quarantined"] += int(cnt)
+            codes, counts = np.unique(fr.reason[bad], return_counts=True)
+            for cd, cnt in zip(codes, counts, strict=True):
+                by_reason[REASONS[cd]] = by_reason.get(REASONS[cd], 0) + int(cnt)
+        if fr.reordered.any():
+            syms, counts = np.unique(fr.symbol[fr.reordered].astype(str), return_counts=True)
+            for s, cnt in zip(syms, counts, strict=True):
+                entry(s)["reordered"] += int(cnt)
+    dups = good.loc[dup_status == ROW_DUPLICATE, "symbol"].value_counts()
+    for s, cnt in dups.items():
+        entry(s)["duplicates"] += int(cnt)
+    accepted = unique.loc[unique["status"] != ROW_CONFLICT]
+    if len(accepted):
+        stats = accepted.groupby("symbol").agg(
+            stored=("status", lambda x: int((x == ROW_NEW).sum())),
+            store_dups=("status", lambda x: int((x == ROW_DUPLICATE).sum())),
+            rth=("rth", "sum"),
+            pre=("part", lambda x: int((x < 0).sum())),
+            post=("part", lambda x: int((x > 0).sum())),
+            first=("timestamp", "min"),
+            last=("timestamp", "max"),
+            sessions=("day", "nunique"),
+        )
+        for s, r in stats.iterrows():
+            e = entry(s)
+            e["rows_stored"] += int(r["stored"])
+            e["duplicates"] += int(r["store_dups"])
+            e["rth_bars"] = int(r["rth"])
+            e["pre_market_bars"] = int(r["pre"])
+            e["post_market_bars"] = int(r["post"])
+            e["extended_hours_bars"] = e["pre_market_bars"] + e["post_market_bars"]
+            e["first"], e["last"] = _iso(r["first"]), _iso(r["last"])
+            e["sessions"] = int(r["sessions"])
+    rows_read = sum(len(fr.reason) for fr in checked)
+    rows_stored = int((unique["status"] == ROW_NEW).sum())
+    rows_quarantined = sum(int((fr.reason != 0).sum()) for fr in checked)
+    duplicates = sum(e["duplicates"] for e in per.values())
+    return ImportSummary(
+        store_root=str(store.root),
+        interval=interval,
+        rows_read=rows_read,
+        rows_stored=rows_stored,
+        rows_quarantined=rows_quarantined,
+        quarantined_by_reason=by_reason,
+        per_symbol=per,
+        files=[fr.info for fr in checked],
+        duplicates_skipped=duplicates,
+        reordered=sum(int(fr.reordered.sum()) for fr in checked),
+        quarantine_file=quarantine_path,
+        files_written=written,
+    )
