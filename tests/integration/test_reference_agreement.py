@@ -77,13 +77,19 @@ def test_real_multi_symbol_with_gaps_matches_reference(bench_modules, real_dir, 
     _, ref, bc = bench_modules
     from workstation.store import BarStore
 
-    store = BarStore(tmp_path / "real", create=True)
+    raw = BarStore(tmp_path / "raw", create=True)
     files = [real_dir / "lumibot" / f for f in ("UPRO_Minute_2021.csv.gz", "SRNE_Minute.csv.gz",
                                                  "SPY_Minute_2021.csv.gz")]
-    import_files(files, store)
+    import_files(files, raw)
     start, end = "2021-07-01", "2021-08-13"
-    bars = store.read_bars(["SPY", "SRNE", "UPRO"], "1m", pd.Timestamp(start, tz="UTC").value,
-                           pd.Timestamp("2021-08-14", tz="UTC").value, rth_only=True)
+    bars = raw.read_bars(["SPY", "SRNE", "UPRO"], "1m", pd.Timestamp(start, tz="UTC").value,
+                         pd.Timestamp("2021-08-14", tz="UTC").value, rth_only=True)
+    # the semantics are defined on a $0.01 grid; these files have some sub-penny prices
+    for col in ("open", "high", "low", "close"):
+        bars[col] = np.round(bars[col] * 100) / 100
+    assert bars["symbol"].nunique() == 3 and len(bars) > 15_000
+    store = store_from_frame(bars[["symbol", "timestamp", "open", "high", "low", "close", "volume"]],
+                             tmp_path / "real")
     system = run_to_end(crossover_config(["SPY", "SRNE", "UPRO"], start, end), store)
     ours = canonical(system.broker.trades, bc.iso)
     expected, _ = reference_trades(bars[["symbol", "timestamp", "open", "close"]], ref)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import numpy as np
 import pandas as pd
 
 NS_PER_MINUTE = 60_000_000_000
@@ -46,10 +47,8 @@ def ts_to_ns(ts) -> int:
     return int(t.tz_convert("UTC").value)
 
 
-def ns_array(values) -> "np.ndarray":
+def ns_array(values) -> np.ndarray:
     """A datetime-like column (tz-aware Series/Index/array, any unit) -> int64 ns UTC array."""
-    import numpy as np
-
     idx = pd.DatetimeIndex(values)
     if idx.tz is None:
         raise ValueError("naive timestamps: engine times must be tz-aware (UTC)")

@@ -88,6 +88,7 @@ class AnalysisEngine:
                 m = np.zeros(n, dtype=bool)
                 m[[session_data.symbol_index[s] for s in st.symbols]] = True
                 self._masks.append(m)
+        self._per_symbol = [type(st).on_bars is BaseStrategy.on_bars for st in strategies]
         self.errors: dict[str, int] = {st.name: 0 for st in strategies}
         self.signal_count = 0
         self.rejected_count = 0
@@ -168,11 +169,23 @@ class AnalysisEngine:
             self._run_interval(interval, cidx)
 
     def _run_interval(self, interval: str, idx: np.ndarray) -> None:
-        for st, mask in zip(self.strategies, self._masks, strict=True):
+        for st, mask, per_symbol in zip(self.strategies, self._masks, self._per_symbol, strict=True):
             if st.interval != interval:
                 continue
             sub = idx if mask is None else idx[mask[idx]]
             if len(sub) == 0:
+                continue
+            if per_symbol:
+                # on_bar per symbol, each isolated: one symbol's error does not skip the others
+                latest = self.session_data.latest_bar
+                symbols = self.ctx.symbols
+                for i in sub.tolist():
+                    sym = symbols[i]
+                    bar = latest(sym, interval)
+                    if bar is not None:
+                        signals = self._guard(st, st.on_bar, self.ctx, sym, bar)
+                        if signals:
+                            self._handle_signals(st, signals)
                 continue
             signals = self._guard(st, st.on_bars, self.ctx, sub)
             if signals:

@@ -206,12 +206,16 @@ class SessionCoordinator:
             timeout = None if data_driven else pace.bar_seconds()
             processor.data_driven = data_driven
             processor.downstream_timeout = timeout
+            # clock-driven: a stage still busy when the next bar time is due counts an overrun;
+            # it is then still waited for, so no bar is lost and the pace never changes results
             quality.submit(("bars", ts, idx))
             if not q_ready.wait_until_ready(timeout):
                 self.metrics.incr("overruns.quality")
+                q_ready.wait_until_ready(None)
             processor.submit(("bars", ts, idx, o, h, lo, c, v))
             if not p_ready.wait_until_ready(timeout):
                 self.metrics.incr("overruns.processor")
+                p_ready.wait_until_ready(None)
             self.bars_processed += b - a
             if emit_bars:
                 self.events.emit("bars", (ts, base, idx))

@@ -244,16 +244,16 @@ class DataProcessor:
             self.ready.signal_ready()
 
     def _forward(self, event: tuple) -> None:
-        """Hand an event to the analysis stage and wait for it per the pace rules."""
+        """Hand an event to the analysis stage and wait until it is done. Clock-driven: if it is not
+        done by the time the next bar is due, count an overrun, then still wait (nothing is skipped
+        and no stage runs ahead of another, so results do not depend on the pace)."""
         if self.analysis is None:
             return
-        if self.downstream is not None and not self.downstream.wait_until_ready(
-            None if self.data_driven else self.downstream_timeout
-        ):
-            self.metrics.incr("overruns.analysis")
         self.analysis.submit(event)
-        if self.data_driven and self.downstream is not None:
-            self.downstream.wait_until_ready(None)
+        ready = self.downstream
+        if not ready.wait_until_ready(None if self.data_driven else self.downstream_timeout):
+            self.metrics.incr("overruns.analysis")
+            ready.wait_until_ready(None)
 
     # -------------------------------------------------------------- events
     def _on_session_start(self, event: tuple) -> None:

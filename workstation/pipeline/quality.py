@@ -163,7 +163,7 @@ class DataQualityManager:
         expected = self.expected_until(clock_ns)
         if expected <= 0:
             return
-        q = np.minimum(100.0, self.present * (100.0 / expected))
+        q = np.minimum(100.0, 100.0 * self.present / expected)
         changed = q != self.quality_pct
         self.quality_pct = q
         sd = self.session_data
