@@ -50,9 +50,9 @@ def parse_duration(text: str) -> float:
 class Progress:
     """A one-line progress display (sessions done, bars, bars/s) on stderr."""
 
-    def __init__(self, system, stream=sys.stderr):
+    def __init__(self, system, stream=None):
         self.system = system
-        self.stream = stream
+        self.stream = stream = stream if stream is not None else sys.stderr
         self.tty = stream.isatty()
         self._stop = threading.Event()
         self._t0 = time.perf_counter()

@@ -278,15 +278,14 @@ class DataProcessor:
             for done in b.add(ts, idx, o, h, lo, c, v, clock_ns):
                 self._write_derived(b.interval, done)
                 completed.append((b.interval, done[1]))
+                if b.bucket_start < 0:
+                    sd.clear_forming(b.interval)
             if b.bucket_start >= 0:
-                fidx = np.flatnonzero(b.has)
-                sd.set_forming(b.interval, fidx, b.bucket_start, b.o[fidx], b.h[fidx], b.lo[fidx],
-                               b.c[fidx], b.v[fidx])
+                sd.publish_forming(b.interval, b.bucket_start, b.has, b.o, b.h, b.lo, b.c, b.v, idx)
         self._forward(("bars", ts, idx, o, c, completed))
 
     def _write_derived(self, interval: str, done: tuple) -> None:
         start, idx, o, h, lo, c, v = done
-        self.session_data.clear_forming(interval, idx)
         self.session_data.append_bars(interval, idx, start, o, h, lo, c, v)
         self.indicators.update(interval, idx, (o, h, lo, c, v))
         if self.on_derived is not None:

@@ -55,6 +55,7 @@ class DataQualityManager:
         self.metrics = metrics
         self.events = events
         self.enabled = enabled
+        self._intervals = (base_interval, *self.derived)
         n = len(session_data.symbols)
         self.n = n
         self.last_ts = np.full(n, -1, dtype=np.int64)
@@ -166,12 +167,7 @@ class DataQualityManager:
         q = np.minimum(100.0, 100.0 * self.present / expected)
         changed = q != self.quality_pct
         self.quality_pct = q
-        sd = self.session_data
-        all_idx = None
-        for iv in (self.base_interval, *self.derived):
-            if all_idx is None:
-                all_idx = np.arange(self.n, dtype=np.int64)
-            sd.set_quality(iv, all_idx, q)
+        self.session_data.publish_quality(self._intervals, q)
         if changed.any() and self.events.wants("quality"):
             self.events.emit("quality", (clock_ns, np.flatnonzero(changed), q))
 

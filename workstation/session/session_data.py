@@ -54,6 +54,7 @@ from workstation.session.storage import (
     M_PV,
     M_VOLUME,
     BarBlock,
+    FormingBlock,
     IntervalState,
     freeze,
     new_latest,
@@ -565,6 +566,33 @@ class SessionData:
             f.present[idx] = True
             st.forming = f
             st.changes[idx] += 1
+
+    def publish_forming(
+        self, interval: str, ts: int, present: np.ndarray, o: np.ndarray, h: np.ndarray, l: np.ndarray,  # noqa: E741
+        c: np.ndarray, v: np.ndarray, changed: np.ndarray | None = None,
+    ) -> None:
+        """Replace the forming bars of every symbol at once (the processor's per-bar-time path).
+
+        All symbols share the forming bucket start `ts`; arrays span every symbol (`present` marks
+        those with a forming bar). The arrays are copied, so the caller may keep mutating its own.
+        `changed` (symbol indices) bumps their change counters."""
+        f = FormingBlock.__new__(FormingBlock)
+        n = present.shape[0]
+        t = np.full(n, ts, dtype=np.int64)
+        t[~present] = -1
+        f.present = present.copy()
+        f.columns = (t, o.copy(), h.copy(), l.copy(), c.copy(), v.copy())
+        st = self._states[interval]
+        st.forming = f
+        if changed is not None:
+            st.changes[changed] += 1
+
+    def publish_quality(self, intervals: Sequence[str], pct: np.ndarray) -> None:
+        """Replace the quality of every symbol for these intervals by `pct` (one value per symbol, in
+        percent). The array is shared and must not be modified afterwards (the quality manager
+        publishes a new array each time)."""
+        for interval in intervals:
+            self._states[interval].quality = pct
 
     def clear_forming(self, interval: str, sym_idx: Any = None) -> None:
         """Drop the forming bar of the listed symbols (all when None), e.g. when it completed."""

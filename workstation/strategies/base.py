@@ -121,8 +121,9 @@ class BaseStrategy:
                confidence: float = 1.0, **metadata: Any) -> Signal:
         """Build a Signal stamped with the clock and this strategy's name; metadata["bar_start"] is
         the start of the newest bar of `symbol` on the strategy's interval (what it decided on)."""
-        bar = ctx.latest_bar(symbol, self.interval)
-        if bar is not None:
-            metadata.setdefault("bar_start", bar.timestamp)
+        if "bar_start" not in metadata:
+            bar = ctx.latest_bar(symbol, self.interval)
+            if bar is not None:
+                metadata["bar_start"] = bar.timestamp
         return Signal(symbol, action, float(quantity), float(price), ctx.now_ns, self.name,
                       float(confidence), metadata)

@@ -72,5 +72,5 @@ class SmaCrossover(BaseStrategy):
             bar = ctx.latest_bar(sym, self.interval)
             action = Action.BUY if buy[k] else Action.SELL
             out.append(self.signal(ctx, sym, action, self.quantity, bar.close, self.confidence,
-                                   d=int(d[k]), prev_d=int(prev[k])))
+                                   bar_start=bar.timestamp, d=int(d[k]), prev_d=int(prev[k])))
         return out
