@@ -1,0 +1,378 @@
+"""Tests of the candle chart widget and its panel (offscreen, pytest-qt)."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from PySide6 import QtCore, QtGui  # noqa: E402
+
+from ui.widgets.candles import CandleChart  # noqa: E402
+from ui.widgets.chart_panel import INDICATOR_CHOICES, ChartPanel  # noqa: E402
+from workstation.indicators import compute_series  # noqa: E402
+
+NS_MIN = 60_000_000_000
+
+
+def make_bars(
+    n: int,
+    first_day: str = "2024-11-25",
+    utc_open_minute: int = 14 * 60 + 30,
+    per_day: int = 390,
+    seed: int = 3,
+):
+    """n one-minute bars of a cent random walk: `per_day` bars per weekday from `utc_open_minute` UTC."""
+    rng = np.random.default_rng(seed)
+    days = np.busday_offset(np.datetime64(first_day), np.arange(n // per_day + 1), roll="forward")
+    day_ns = days.astype("datetime64[ns]").astype(np.int64)
+    i = np.arange(n)
+    ts = day_ns[i // per_day] + utc_open_minute * NS_MIN + (i % per_day) * NS_MIN
+    close = np.round(100 + np.cumsum(rng.normal(0, 0.05, n)), 2)
+    open_ = np.round(np.concatenate([[100.0], close[:-1]]), 2)
+    high = np.round(np.maximum(open_, close) + np.abs(rng.normal(0, 0.03, n)), 2)
+    low = np.round(np.minimum(open_, close) - np.abs(rng.normal(0, 0.03, n)), 2)
+    volume = np.round(rng.lognormal(7, 0.5, n))
+    return ts.astype(np.int64), open_, high, low, close, volume
+
+
+@pytest.fixture
+def chart(qtbot):
+    w = CandleChart()
+    w.resize(1000, 600)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    return w
+
+
+def settle(qtbot, w: CandleChart) -> None:
+    """Let the coalesced refresh run and force a full paint."""
+    qtbot.wait(1)
+    w.refresh()
+    w.grab()
+
+
+def test_set_and_append_bars_store_arrays_with_doubling(chart, qtbot):
+    ts, o, h, low, c, v = make_bars(2100)
+    chart.set_bars(ts[:2000], o[:2000], h[:2000], low[:2000], c[:2000], v[:2000])
+    assert chart.bar_count == 2000
+    cap0 = chart.capacity
+    for k in range(2000, 2100):
+        chart.append_bar(ts[k], o[k], h[k], low[k], c[k], v[k])
+    got = chart.bar_arrays()
+    for arr, want in zip(got, (ts, o, h, low, c, v), strict=True):
+        np.testing.assert_array_equal(arr, want[:2100])
+    assert chart.bar_count == 2100
+    assert chart.capacity >= 2100 and chart.capacity in (cap0, 2 * cap0)
+    settle(qtbot, chart)
+    assert chart.following
+
+
+def test_append_only_touches_last_chunk(chart, qtbot):
+    ts, o, h, low, c, v = make_bars(2040)
+    chart.set_bars(ts[:2000], o[:2000], h[:2000], low[:2000], c[:2000], v[:2000])
+    chart.set_visible_range(1200, 2010)  # fewer bars than pixels: drawn candle by candle
+    settle(qtbot, chart)
+    items = chart.candles
+    cs = items.chunk_size
+    assert items.cached_chunks() == list(range(1200 // cs, 1999 // cs + 1))
+    chunks_before = {c: items._chunks[c] for c in items.cached_chunks()}
+    for k in range(2000, 2040):
+        builds = len(items.build_log)
+        chart.append_bar(ts[k], o[k], h[k], low[k], c[k], v[k])
+        chart.set_visible_range(1200, k + 10)
+        settle(qtbot, chart)
+        assert list(items.build_log)[builds:] == [k // cs]  # exactly the open chunk, once
+    for ci, chunk in chunks_before.items():
+        if ci < 1999 // cs:
+            assert items._chunks[ci] is chunk  # completed chunks untouched
+    last = items._chunks[2039 // cs]
+    assert last.stop == 2040
+    drawn = np.sort(np.concatenate(last.idx))
+    np.testing.assert_array_equal(drawn, np.arange(last.start, 2040))
+    up = drawn[c[drawn] >= o[drawn]]
+    np.testing.assert_array_equal(last.idx[0], up)
+    np.testing.assert_allclose(last.glyphs[0][0][:, 3], h[up])  # wick tops at the highs
+
+
+def test_follow_mode_pan_and_jump_to_live(chart, qtbot):
+    ts, o, h, low, c, v = make_bars(600)
+    chart.set_bars(ts[:500], o[:500], h[:500], low[:500], c[:500], v[:500])
+    settle(qtbot, chart)
+    x0, x1 = chart.visible_range()
+    assert chart.following and x0 < 499 < x1 and x1 - x0 == pytest.approx(chart.DEFAULT_VISIBLE_BARS)
+    chart.append_bar(ts[500], o[500], h[500], low[500], c[500], v[500])
+    settle(qtbot, chart)
+    assert chart.visible_range()[1] == pytest.approx(x1 + 1)
+    assert not chart.live_button.isVisible()
+
+    # a user pan to the left (as pyqtgraph's mouse drag does) stops following
+    vb = chart.price.vb
+    vb.translateBy(x=-200)
+    vb.sigRangeChangedManually.emit([True, False])
+    settle(qtbot, chart)
+    assert not chart.following
+    assert chart.live_button.isVisible()
+    frozen = chart.visible_range()
+    for k in range(501, 510):
+        chart.append_bar(ts[k], o[k], h[k], low[k], c[k], v[k])
+    settle(qtbot, chart)
+    assert chart.visible_range() == pytest.approx(frozen)
+
+    qtbot.mouseClick(chart.live_button, QtCore.Qt.MouseButton.LeftButton)
+    settle(qtbot, chart)
+    assert chart.following and not chart.live_button.isVisible()
+    x0, x1 = chart.visible_range()
+    assert x0 < 509 < x1
+
+    # zooming while following keeps following with the new width
+    chart.set_visible_range(x1 - 60, x1)
+    settle(qtbot, chart)
+    assert chart.following
+    chart.append_bar(ts[510], o[510], h[510], low[510], c[510], v[510])
+    settle(qtbot, chart)
+    x0, x1 = chart.visible_range()
+    assert x1 - x0 == pytest.approx(60) and x0 < 510 < x1
+
+    chart.show_bar_at(ts[100] + 30 * 10**9)
+    settle(qtbot, chart)
+    x0, x1 = chart.visible_range()
+    assert not chart.following and (x0 + x1) / 2 == pytest.approx(100)
+    chart.jump_to_live()
+    assert chart.following
+
+
+def test_y_range_fits_visible_bars(chart, qtbot):
+    ts, o, h, low, c, v = make_bars(800)
+    chart.set_bars(ts, o, h, low, c, v)
+    chart.set_visible_range(100, 200)
+    qtbot.wait(60)
+    settle(qtbot, chart)
+    (_, _), (y0, y1) = chart.price.vb.viewRange()
+    lo, hi = low[100:201].min(), h[100:201].max()
+    assert y0 < lo and y1 > hi
+    assert (y1 - y0) < 1.5 * (hi - lo)
+    (_, _), (v0, v1) = chart.volume.vb.viewRange()
+    assert v0 == 0 and v[100:201].max() < v1 < 1.3 * v[100:201].max()
+
+
+def test_forming_bar_set_clear_and_replaced_by_append(chart, qtbot):
+    ts, o, h, low, c, v = make_bars(302)
+    chart.set_bars(ts[:300], o[:300], h[:300], low[:300], c[:300], v[:300])
+    chart.set_forming(ts[300], 101.0, 150.0, 99.0, 100.5, 42.0)
+    settle(qtbot, chart)
+    assert chart.forming == (ts[300], 101.0, 150.0, 99.0, 100.5, 42.0)
+    assert chart._forming_item._x == 300
+    assert chart.price.vb.viewRange()[1][1] > 150.0  # the y fit includes the forming bar
+    assert "(forming)" in chart.readout_text()
+    chart.clear_forming()
+    settle(qtbot, chart)
+    assert chart.forming is None and chart._forming_item.boundingRect().isEmpty()
+    chart.set_forming(ts[300], 101.0, 102.0, 99.0, 100.5, 42.0)
+    chart.append_bar(ts[300], o[300], h[300], low[300], c[300], v[300])
+    assert chart.forming is None and chart.bar_count == 301
+
+
+def test_markers_at_bar_index(chart, qtbot):
+    ts, o, h, low, c, v = make_bars(400)
+    chart.set_bars(ts[:399], o[:399], h[:399], low[:399], c[:399], v[:399])
+    chart.set_forming(ts[399], o[399], h[399], low[399], c[399], v[399])
+    chart.add_marker(ts[10], 100.1, "buy")
+    chart.add_marker(ts[20] + 59 * 10**9, 100.2, "sell")
+    chart.add_marker(ts[0] - 1, 99.0, "buy")  # before the first bar: not drawn
+    chart.add_marker(ts[399] + 5, 100.3, "sell")  # in the forming bar
+    settle(qtbot, chart)
+    assert chart.marker_positions() == [(10, 100.1, "buy"), (20, 100.2, "sell"), (399, 100.3, "sell")]
+    with pytest.raises(ValueError, match="side"):
+        chart.add_marker(ts[5], 1.0, "long")
+    chart.clear_markers()
+    assert chart.marker_positions() == []
+
+
+def test_overlays_series_and_sub_panes(chart, qtbot):
+    ts, o, h, low, c, v = make_bars(1300)
+    chart.set_bars(ts[:1200], o[:1200], h[:1200], low[:1200], c[:1200], v[:1200])
+    chart.set_overlays(["sma(20)", "bb(20,2)", "vwap"])
+    assert chart.sub_pane_count == 0
+    assert chart.overlays() == ["sma(20)", "bb(20,2)", "vwap"]
+    chart.set_overlays(["sma(20)", "bb(20,2)", "vwap", "rsi(14)"])
+    assert chart.sub_pane_count == 1
+    chart.set_overlays(["sma(20)", "bb(20,2)", "vwap", "rsi(14)", "macd(12,26,9)", "ema(20)"])
+    assert chart.sub_pane_count == 2
+    for k in range(1200, 1300):
+        chart.append_bar(ts[k], o[k], h[k], low[k], c[k], v[k])
+    settle(qtbot, chart)
+    days = (ts - 5 * 3600 * 10**9) // (86400 * 10**9)  # EST dates of these bars
+    session_start = np.concatenate([[True], days[1:] != days[:-1]])
+    for spec in chart.overlays():
+        got = chart.overlay_series(spec)
+        want = compute_series(spec, o, h, low, c, v, session_start=session_start if spec == "vwap" else None)
+        assert set(got) == set(want)
+        for key, arr in got.items():
+            assert len(arr) == 1300
+            np.testing.assert_allclose(
+                arr, want[key], rtol=1e-9, atol=1e-9, equal_nan=True, err_msg=f"{spec}:{key}"
+            )
+    assert np.isnan(chart.overlay_series("sma(20)")["value"][:19]).all()
+    chart.set_overlays(["sma(20)"])
+    assert chart.sub_pane_count == 0
+    with pytest.raises(KeyError):
+        chart.overlay_series("rsi(14)")
+    with pytest.raises(ValueError, match="overlay spec"):
+        chart.set_overlays(["sma(x)"])
+    with pytest.raises(ValueError, match="overlay spec"):
+        chart.set_overlays(["wma(10)"])
+
+
+def test_time_axis_labels_in_exchange_zone(chart, qtbot):
+    # winter: 14:00 UTC = 09:00 EST, so the 14:30 UTC bar is the 31st of the day
+    ts, o, h, low, c, v = make_bars(800, first_day="2024-11-26", utc_open_minute=14 * 60, per_day=400)
+    chart.set_bars(ts, o, h, low, c, v)
+    settle(qtbot, chart)
+    axis = chart.time_axis
+    i = int(
+        np.flatnonzero(ts == np.datetime64("2024-11-26T14:30").astype("datetime64[ns]").astype(np.int64))[0]
+    )
+    assert axis.tickStrings([float(i)], 1.0, 1.0) == ["09:30"]
+    assert axis.label_for_index(i + 15) == "09:45"
+    # a view over the day change labels the first bar of Nov 27 with its date
+    levels = axis.tickValues(300.0, 500.0, 900.0)
+    values = levels[0][1]
+    strings = axis.tickStrings(values, 1.0, 1.0)
+    assert 400.0 in values and strings[values.index(400.0)] == "Nov 27"
+    assert all(s[2] == ":" for v_, s in zip(values, strings, strict=True) if v_ != 400.0)
+    gaps = np.diff(values)
+    assert gaps.min() * 900.0 / 200.0 >= axis.min_label_px - 1e-6  # labels never crowd
+    # zoomed in further, labels are denser (adaptive)
+    fine = axis.tickValues(300.0, 340.0, 900.0)[0][1]
+    assert len(fine) >= 4 and np.diff(fine).min() < gaps.min()
+    # summer (EDT): 13:30 UTC is 09:30
+    ts2, *_ = make_bars(10, first_day="2024-07-09", utc_open_minute=13 * 60 + 30)
+    chart.set_bars(ts2, *(np.full(10, 100.0),) * 4, np.full(10, 1.0))
+    assert chart.time_axis.label_for_index(0) == "09:30"
+
+
+def test_crosshair_readout_shows_hovered_bar(chart, qtbot):
+    ts, o, h, low, c, v = make_bars(300)
+    chart.set_bars(ts, o, h, low, c, v)
+    chart.set_overlays(["sma(20)", "rsi(14)"])
+    chart.set_title("ACME", "1m")
+    settle(qtbot, chart)
+    i = 250
+    chart.set_crosshair(i + 0.2, float(c[i]))
+    text = chart.readout_text()
+    for label, val in (("O", o[i]), ("H", h[i]), ("L", low[i]), ("C", c[i])):
+        assert f"{label} {val:.2f}" in text
+    sma = chart.overlay_series("sma(20)")["value"][i]
+    assert f"SMA(20) {sma:.2f}" in text
+    assert "RSI(14) " in text
+    assert chart.price.axis.badge_text("cross") == f"{c[i]:.2f}"
+    assert chart.price.cross_v.isVisible() and chart.volume.cross_v.isVisible()
+    # the mouse handler maps scene positions to the same call
+    vb = chart.price.vb
+    chart._on_mouse_moved(vb.mapViewToScene(QtCore.QPointF(230.0, float(c[230]))))
+    assert f"O {o[230]:.2f}" in chart.readout_text()
+    chart.clear_crosshair()
+    assert f"C {c[-1]:.2f}" in chart.readout_text() and not chart.price.cross_v.isVisible()
+
+
+def test_title_shows_symbol_interval_last_and_change(chart, qtbot):
+    ts, o, h, low, c, v = make_bars(780)
+    chart.set_bars(ts, o, h, low, c, v)
+    chart.set_title("ACME", "5m")
+    settle(qtbot, chart)
+    title = chart.title_text()
+    prev_close = c[389]
+    change = c[-1] - prev_close
+    assert title.startswith("ACME \u00b7 5m")
+    assert f"{c[-1]:.2f}" in title and f"{change:+.2f}" in title
+    assert chart.price.axis.badge_text("last") == f"{c[-1]:.2f}"
+
+
+def test_decimated_view_of_100k_bars(chart, qtbot):
+    ts, o, h, low, c, v = make_bars(100_000)
+    chart.set_bars(ts, o, h, low, c, v)
+    chart.set_visible_range(-10, 100_010)
+    settle(qtbot, chart)
+    assert chart.candles.decimated_paints > 0 and chart.volume_bars.decimated_paints > 0
+    assert chart.candles.cached_chunks() == []  # nothing drawn candle by candle
+    img = chart.grab().toImage()
+    assert _has_colour(img, chart.theme.up) and _has_colour(img, chart.theme.down)
+
+
+def _has_colour(img: QtGui.QImage, hex_colour: str, tol: int = 40) -> bool:
+    target = QtGui.QColor(hex_colour)
+    for y in range(0, img.height(), 3):
+        for x in range(0, img.width(), 3):
+            px = img.pixelColor(x, y)
+            if (
+                abs(px.red() - target.red())
+                + abs(px.green() - target.green())
+                + abs(px.blue() - target.blue())
+                < tol
+            ):
+                return True
+    return False
+
+
+def test_validation_errors(chart):
+    ts, o, h, low, c, v = make_bars(10)
+    with pytest.raises(ValueError, match="close has 9"):
+        chart.set_bars(ts, o, h, low, c[:9], v)
+    with pytest.raises(ValueError, match="ascending"):
+        chart.set_bars(ts[::-1], o, h, low, c, v)
+    chart.set_bars(ts, o, h, low, c, v)
+    with pytest.raises(ValueError, match="not after the last bar"):
+        chart.append_bar(ts[5], 1, 1, 1, 1, 1)
+    chart.clear()
+    assert chart.bar_count == 0 and chart.following
+
+
+def test_chart_panel_signals_and_screenshot(qtbot, tmp_path):
+    panel = ChartPanel()
+    qtbot.addWidget(panel)
+    panel.resize(1200, 700)
+    panel.set_symbols(["AAA", "BBB"])
+    panel.set_intervals(["1m", "5m"])
+    assert panel.current_symbol() == "AAA" and panel.current_interval() == "1m"
+    with qtbot.waitSignal(panel.symbol_changed) as sym:
+        panel.symbol_combo.setCurrentIndex(1)
+    assert sym.args == ["BBB"] and panel.current_symbol() == "BBB"
+    with qtbot.waitSignal(panel.interval_changed) as itv:
+        panel.set_current_interval("5m")
+    assert itv.args == ["5m"]
+    assert panel.chart.title_text().startswith("BBB \u00b7 5m")
+    assert [a.text() for a in panel.indicator_menu.actions()] == [t for t, _ in INDICATOR_CHOICES]
+    with qtbot.waitSignal(panel.overlays_changed) as ov:
+        panel.indicator_actions["rsi(14)"].setChecked(True)
+    assert (
+        ov.args == [["rsi(14)"]] and panel.chart.overlays() == ["rsi(14)"] and panel.chart.sub_pane_count == 1
+    )
+    with qtbot.waitSignal(panel.overlays_changed) as ov:
+        panel.indicator_actions["sma(20)"].trigger()
+    assert ov.args == [["sma(20)", "rsi(14)"]]
+
+    ts, o, h, low, c, v = make_bars(600)
+    chart = panel.chart
+    panel.set_checked_overlays(["sma(20)", "bb(20,2)", "rsi(14)"])
+    chart.set_bars(ts[:599], o[:599], h[:599], low[:599], c[:599], v[:599])
+    chart.set_forming(ts[599], o[599], h[599], low[599], c[599], v[599] / 3)
+    for j, i in enumerate(range(500, 590, 15)):
+        chart.add_marker(ts[i], float(low[i] if j % 2 == 0 else h[i]), "buy" if j % 2 == 0 else "sell")
+    panel.show()
+    qtbot.waitExposed(panel)
+    settle(qtbot, chart)
+    assert not panel.live_action.isEnabled()
+    chart.set_visible_range(100, 220)
+    assert panel.live_action.isEnabled()
+    panel.live_action.trigger()
+    assert chart.following and not panel.live_action.isEnabled()
+    settle(qtbot, chart)
+    path = tmp_path / "chart_shot.png"
+    assert panel.grab().save(str(path))
+    img = QtGui.QImage(str(path))
+    assert img.width() == 1200 and img.height() == 700
+    assert _has_colour(img, chart.theme.up) and _has_colour(img, chart.theme.down)
