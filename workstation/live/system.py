@@ -25,9 +25,11 @@ from workstation.system import SystemManager
 class LiveSystemManager(SystemManager):
     """Live run: `duration_s` limits it (None = until the last session ends or stop())."""
 
-    def __init__(self, cfg: SessionConfig, *args, duration_s: float | None = None, provider=None, **kwargs):
+    def __init__(self, cfg: SessionConfig, *args, duration_s: float | None = None, provider=None, clock=None,
+                 **kwargs):
         self.duration_s = duration_s
         self._provider_override = provider
+        self._clock_override = clock
         super().__init__(cfg, *args, **kwargs)
 
     def _validate_inputs(self) -> list:
@@ -41,6 +43,8 @@ class LiveSystemManager(SystemManager):
         return sessions
 
     def _make_clock(self):
+        if self._clock_override is not None:
+            return self._clock_override
         cfg = self.cfg
         if cfg.live.provider == "replay":
             rp = cfg.live.replay

@@ -230,7 +230,7 @@ class SessionCoordinator:
     def _end(self, session: TradingSession, stopped: bool) -> None:
         if not stopped:
             self._clock_to(session.close_ns)
-        self.quality.submit(("session_end", session))
+        self.quality.submit(("session_end", session, stopped))
         self.quality.ready.wait_until_ready(None)
         self.processor.submit(("session_end", session))
         self.processor.ready.wait_until_ready(None)

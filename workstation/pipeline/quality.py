@@ -104,7 +104,7 @@ class DataQualityManager:
                 elif kind == "session_start":
                     self.start_session(event[1])
                 elif kind == "session_end":
-                    self.end_session(event[1])
+                    self.end_session(event[1], stopped=len(event) > 2 and event[2])
                 elif kind == "recount":
                     self.recount(event[1])
             except BaseException as exc:  # noqa: BLE001
@@ -178,13 +178,19 @@ class DataQualityManager:
         self.present = counts
         self._publish(clock_ns)
 
-    def end_session(self, session) -> list[dict]:
-        """Close trailing gaps at the close and record one summary row per (symbol, interval)."""
+    def end_session(self, session, stopped: bool = False) -> list[dict]:
+        """Close trailing gaps at the close and record one summary row per (symbol, interval).
+        A run stopped mid-session is measured up to its last bar time (no trailing gap)."""
         if self.session is None:
             return []
         step = self.base_ns
-        expected = self.expected_until(session.close_ns)
-        if self.enabled:
+        if stopped:
+            last = int(self.last_ts.max()) + step
+            self._publish(last)
+            expected = self.expected_until(last)
+        else:
+            expected = self.expected_until(session.close_ns)
+        if self.enabled and not stopped:
             last_start = session.close_ns - step
             for i in np.flatnonzero(self.last_ts < last_start).tolist():
                 self._add_gap(i, int(self.last_ts[i]) + step, last_start)
@@ -194,7 +200,8 @@ class DataQualityManager:
             gaps = self.gaps_by_symbol.get(sym, [])
             for iv in (self.base_interval, *self.derived):
                 ivs = parse_interval(iv).ns
-                exp_iv = expected if iv == self.base_interval else -(-(session.close_ns - session.open_ns) // ivs)
+                span = (expected * step) if stopped else (session.close_ns - session.open_ns)
+                exp_iv = expected if iv == self.base_interval else -(-span // ivs)
                 present_iv = int(self.present[i]) if iv == self.base_interval else self.session_data.bar_count(sym, iv)
                 rows.append({
                     "session_date": session.date, "symbol": sym, "interval": iv,
