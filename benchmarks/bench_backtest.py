@@ -71,7 +71,7 @@ def run_engine(store: BarStore, cfg: dict, rss_per_session: list | None = None) 
             "trades": len(trades), "digest": trades_digest(trades),
             "transition_mean_s": trans.mean if trans.count else float("nan"),
             "transition_max_s": trans.max if trans.count else float("nan"),
-            "stages": {k: v for k, v in system.metrics.snapshot()["stats"].items() if v["count"]}}
+            "stages": {k: v for k, v in system.metrics.snapshot()["run"]["stats"].items() if v["count"]}}
 
 
 def run_backtrader(parquet: Path) -> dict:

@@ -98,7 +98,8 @@ class SystemManager:
         self.quality = DataQualityManager(self.session_data, base, cfg.streams.derived, self.metrics, self.events,
                                           enabled=cfg.gap_filler.enable_session_quality)
         self.analysis = AnalysisEngine(self.session_data, self.clock, self.strategies, self.processor.indicators,
-                                       self.broker, cfg.risk, self.metrics, self.events, base)
+                                       self.broker, cfg.risk, self.metrics, self.events, base,
+                                       self.processor.last_close, self.processor.last_start)
         self.processor.connect_analysis(self.analysis)
         self.processor.on_derived = self._on_derived if self.events.wants("derived") else None
         self.historical = HistoricalService(cfg, self.store, self.tm, self.session_data, self.metrics)

@@ -68,7 +68,8 @@ class AnalysisEngine:
     """The analysis stage; `submit()` is called by the processor thread."""
 
     def __init__(self, session_data, clock, strategies: list[BaseStrategy], indicators, broker,
-                 risk_cfg: RiskConfig, metrics, events, base_interval: str):
+                 risk_cfg: RiskConfig, metrics, events, base_interval: str, last_close: dict | None = None,
+                 last_start: dict | None = None):
         self.session_data = session_data
         self.clock = clock
         self.strategies = strategies
@@ -78,7 +79,8 @@ class AnalysisEngine:
         self.base_interval = base_interval
         self.risk = RiskChecks(risk_cfg, session_data, broker)
         symbols = session_data.symbols
-        self.ctx = StrategyContext(session_data, clock, indicators, lambda: broker.positions, symbols)
+        self.ctx = StrategyContext(session_data, clock, indicators, lambda: broker.positions, symbols,
+                                   last_close, last_start)
         n = len(symbols)
         self._masks: list[np.ndarray | None] = []
         for st in strategies:

@@ -134,19 +134,24 @@ class DerivedBarBuilder:
                 completed.append(done)
         if self.bucket_start < 0:
             self.bucket_start, self.bucket_end = self._bucket_of(ts)
-        first = ~self.has[idx]
-        if first.all():
+        had = self.has[idx]
+        if had.all():                      # the common case: every symbol already has this bucket
+            self.h[idx] = np.maximum(self.h[idx], h)
+            self.lo[idx] = np.minimum(self.lo[idx], lo)
+            self.v[idx] += v
+        elif not had.any():                # first bar of the bucket for every symbol
             self.o[idx] = o
             self.h[idx] = h
             self.lo[idx] = lo
             self.v[idx] = v
+            self.has[idx] = True
         else:
-            self.o[idx] = np.where(first, o, self.o[idx])
-            self.h[idx] = np.where(first, h, np.maximum(self.h[idx], h))
-            self.lo[idx] = np.where(first, lo, np.minimum(self.lo[idx], lo))
-            self.v[idx] = np.where(first, v, self.v[idx] + v)
+            self.o[idx] = np.where(had, self.o[idx], o)
+            self.h[idx] = np.where(had, np.maximum(self.h[idx], h), h)
+            self.lo[idx] = np.where(had, np.minimum(self.lo[idx], lo), lo)
+            self.v[idx] = np.where(had, self.v[idx] + v, v)
+            self.has[idx] = True
         self.c[idx] = c
-        self.has[idx] = True
         if clock_ns >= self.bucket_end:
             done = self.complete()
             if done is not None:
@@ -173,6 +178,9 @@ class DataProcessor:
         n = len(session_data.symbols)
         self.builders = [DerivedBarBuilder(iv, base_interval, n) for iv in self.derived]
         self.indicators = IndicatorSet(n)
+        # newest completed bar's close and start per (interval, symbol): what strategies price at
+        self.last_close = {iv: np.full(n, np.nan) for iv in [base_interval, *self.derived]}
+        self.last_start = {iv: np.full(n, -1, dtype=np.int64) for iv in [base_interval, *self.derived]}
         for iv in [base_interval, *self.derived]:
             for spec in indicator_specs:
                 self.indicators.add(iv, spec)
@@ -271,6 +279,8 @@ class DataProcessor:
     def _on_bars(self, event: tuple) -> None:
         _, ts, idx, o, h, lo, c, v = event
         clock_ns = ts + self.base_ns
+        self.last_close[self.base_interval][idx] = c
+        self.last_start[self.base_interval][idx] = ts
         self.indicators.update(self.base_interval, idx, (o, h, lo, c, v))
         completed = []
         sd = self.session_data
@@ -287,6 +297,8 @@ class DataProcessor:
     def _write_derived(self, interval: str, done: tuple) -> None:
         start, idx, o, h, lo, c, v = done
         self.session_data.append_bars(interval, idx, start, o, h, lo, c, v)
+        self.last_close[interval][idx] = c
+        self.last_start[interval][idx] = start
         self.indicators.update(interval, idx, (o, h, lo, c, v))
         if self.on_derived is not None:
             self.on_derived(interval, start, idx)

@@ -24,8 +24,11 @@ if TYPE_CHECKING:
 class StrategyContext:
     """Read access for strategies: clock, bars, indicators, quality, positions. Built per run."""
 
-    def __init__(self, session_data: SessionData, clock, indicators, positions, symbols: Sequence[str]):
+    def __init__(self, session_data: SessionData, clock, indicators, positions, symbols: Sequence[str],
+                 last_close: dict | None = None, last_start: dict | None = None):
         self.session_data = session_data
+        self._last_close = last_close or {}
+        self._last_start = last_start or {}
         self._clock = clock
         self._indicators = indicators          # IndicatorSet of the processor
         self._positions = positions            # callable -> np.ndarray of positions per symbol index
@@ -48,6 +51,15 @@ class StrategyContext:
     def indicator_outputs(self, symbol: str, interval: str, spec: str) -> dict[str, float]:
         i = self.symbol_index[symbol]
         return {k: float(v[i]) for k, v in self._indicators.get(interval, spec).outputs().items()}
+
+    def closes(self, interval: str) -> np.ndarray:
+        """Close of each symbol's newest completed bar of `interval` (NaN before the first), by
+        symbol index; read-only use."""
+        return self._last_close[interval]
+
+    def bar_starts(self, interval: str) -> np.ndarray:
+        """Start (int ns UTC) of each symbol's newest completed bar of `interval` (-1 before the first)."""
+        return self._last_start[interval]
 
     def positions(self) -> np.ndarray:
         """Net position per symbol index (shares; + long, - short)."""

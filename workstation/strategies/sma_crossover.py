@@ -66,11 +66,10 @@ class SmaCrossover(BaseStrategy):
         buy = up & (pos == 0)
         sell = down & (pos == self.quantity)
         out = []
+        closes, starts, symbols = ctx.closes(self.interval), ctx.bar_starts(self.interval), ctx.symbols
         for k in np.flatnonzero(buy | sell).tolist():
             i = int(sym_idx[k])
-            sym = ctx.symbols[i]
-            bar = ctx.latest_bar(sym, self.interval)
             action = Action.BUY if buy[k] else Action.SELL
-            out.append(self.signal(ctx, sym, action, self.quantity, bar.close, self.confidence,
-                                   bar_start=bar.timestamp, d=int(d[k]), prev_d=int(prev[k])))
+            out.append(self.signal(ctx, symbols[i], action, self.quantity, closes.item(i), self.confidence,
+                                   bar_start=starts.item(i), d=int(d[k]), prev_d=int(prev[k])))
         return out
