@@ -234,7 +234,7 @@ class SessionCoordinator:
         self.quality.ready.wait_until_ready(None)
         self.processor.submit(("session_end", session))
         self.processor.ready.wait_until_ready(None)
-        minute_bars = self._session_frame(self.base_interval) if self.historical.symbols else None
+        minute_bars = self._session_frame(self.base_interval) if self.historical.needs_minutes() else None
         self.sessions_done += 1
         self.events.emit("session_end", {
             "date": session.date, "session": session, "stopped": stopped,
@@ -248,20 +248,19 @@ class SessionCoordinator:
         self.metrics.reset_session()
 
     def _session_frame(self, interval: str) -> pd.DataFrame:
-        """The session's bars of one interval as a frame (symbol, timestamp, OHLCV)."""
-        frames = []
-        for sym in self.historical.symbols:
-            b = self.sd.bars(sym, interval)
-            if len(b.timestamp):
-                frames.append(pd.DataFrame({
-                    "symbol": sym,
-                    "timestamp": pd.to_datetime(np.asarray(b.timestamp), utc=True),
-                    "open": np.asarray(b.open), "high": np.asarray(b.high), "low": np.asarray(b.low),
-                    "close": np.asarray(b.close), "volume": np.asarray(b.volume),
-                }))
-        if not frames:
+        """The session's bars of one interval as one frame (symbol, timestamp, OHLCV)."""
+        views = [(sym, self.sd.bars(sym, interval)) for sym in self.historical.symbols]
+        views = [(sym, b) for sym, b in views if len(b.timestamp)]
+        if not views:
             return pd.DataFrame(columns=["symbol", "timestamp", "open", "high", "low", "close", "volume"])
-        return pd.concat(frames, ignore_index=True)
+        cat = {name: np.concatenate([getattr(b, name) for _, b in views])
+               for name in ("timestamp", "open", "high", "low", "close", "volume")}
+        sizes = [len(b.timestamp) for _, b in views]
+        return pd.DataFrame({
+            "symbol": np.repeat(np.array([sym for sym, _ in views], dtype=object), sizes),
+            "timestamp": pd.to_datetime(cat["timestamp"], utc=True),
+            **{k: cat[k] for k in ("open", "high", "low", "close", "volume")},
+        })
 
     def _note_missing(self, session: TradingSession, arrays) -> None:
         present = np.zeros(len(self.symbols), dtype=bool)

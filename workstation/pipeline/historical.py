@@ -81,6 +81,11 @@ class HistoricalService:
             self._historical_quality(trailing)
             self._loaded_for = day
 
+    def needs_minutes(self) -> bool:
+        """Whether finished sessions' 1m bars must be kept (trailing bars or intraday averages)."""
+        return bool(self.symbols) and (self.trailing_days > 0 or any(
+            i.kind == "avg_intraday" for i in self.cfg.historical.indicators) or self._daily is not None)
+
     def roll(self, day: dt.date, session_bars: pd.DataFrame) -> None:
         """Keep the finished session's 1m bars so the next session needs no reload of that day."""
         self._minute_days[day] = session_bars
@@ -107,17 +112,15 @@ class HistoricalService:
 
     def _set_trailing_bars(self, trailing: list[dt.date]) -> None:
         frames = [self._minute_days[d] for d in trailing if d in self._minute_days and len(self._minute_days[d])]
-        df = pd.concat(frames, ignore_index=True) if frames else None
+        groups = {}
+        if frames:
+            df = pd.concat(frames, ignore_index=True)
+            groups = {str(sym): g for sym, g in df.groupby("symbol", sort=False)}
+        empty = _empty_view()
         for sym in self.symbols:
-            if df is None:
-                sub = None
-            else:
-                sub = df[df["symbol"] == sym]
+            sub = groups.get(sym)
             for iv in self.intervals:
-                if iv != "1m" or sub is None or len(sub) == 0:
-                    view = _empty_view()
-                else:
-                    view = _view_of(sub)
+                view = _view_of(sub) if iv == "1m" and sub is not None and len(sub) else empty
                 self.sd.set_historical_bars(sym, iv, view)
 
     def _historical_indicators(self, day: dt.date, intraday_days: list[dt.date]) -> None:
@@ -134,57 +137,44 @@ class HistoricalService:
                     self.sd.set_historical_indicator(sym, ind.name, float("nan"))
                 continue
             window = daily[daily["date"].isin(set(dates))]
+            agg = {"avg_daily": "mean", "max": "max", "min": "min"}[ind.kind]
+            values = window.groupby("symbol")[ind.field].agg(agg).to_dict() if len(window) else {}
             for sym in self.symbols:
-                vals = window.loc[window["symbol"] == sym, ind.field].to_numpy(dtype=float)
-                if len(vals) == 0:
-                    value = float("nan")
-                elif ind.kind == "avg_daily":
-                    value = float(vals.mean())
-                elif ind.kind == "max":
-                    value = float(vals.max())
-                else:
-                    value = float(vals.min())
-                self.sd.set_historical_indicator(sym, ind.name, value)
+                self.sd.set_historical_indicator(sym, ind.name, float(values.get(sym, float("nan"))))
 
     def _avg_intraday(self, ind, dates: list[dt.date]) -> None:
-        """One mean per minute of the session (390 values), over the trailing days."""
-        frames = [self._minute_days[d].assign(_day=d) for d in dates
-                  if d in self._minute_days and len(self._minute_days[d])]
-        for sym in self.symbols:
-            out = np.full(390, np.nan)
-            if frames:
-                rows = []
-                for f in frames:
-                    sub = f[f["symbol"] == sym]
-                    if len(sub) == 0:
-                        continue
-                    sess = self.tm.session(sub["_day"].iloc[0])
-                    ts = ns_array(sub["timestamp"])
-                    minute = (ts - sess.open_ns) // NS_PER_MINUTE
-                    arr = np.full(390, np.nan)
-                    ok = (minute >= 0) & (minute < 390)
-                    arr[minute[ok]] = sub[ind.field].to_numpy(dtype=float)[ok]
-                    rows.append(arr)
-                if rows:
-                    with np.errstate(all="ignore"):
-                        stack = np.vstack(rows)
-                        cnt = np.sum(~np.isnan(stack), axis=0)
-                        out = np.where(cnt > 0, np.nansum(stack, axis=0) / np.maximum(cnt, 1), np.nan)
-            self.sd.set_historical_indicator(sym, ind.name, out)
+        """One mean per minute of the session (390 values), over the trailing days (vectorised:
+        a [days, symbols, 390] grid filled from each day's bars)."""
+        index = {s: i for i, s in enumerate(self.symbols)}
+        days = [d for d in dates if d in self._minute_days and len(self._minute_days[d])]
+        grid = np.full((len(days), len(self.symbols), 390), np.nan)
+        for k, d in enumerate(days):
+            f = self._minute_days[d]
+            sess = self.tm.session(d)
+            minute = (ns_array(f["timestamp"]) - sess.open_ns) // NS_PER_MINUTE
+            rows = f["symbol"].map(index).to_numpy()
+            ok = (minute >= 0) & (minute < 390) & ~pd.isna(rows)
+            grid[k, rows[ok].astype(np.int64), minute[ok]] = f[ind.field].to_numpy(dtype=float)[ok]
+        with np.errstate(all="ignore"):
+            cnt = np.sum(~np.isnan(grid), axis=0)
+            mean = np.where(cnt > 0, np.nansum(grid, axis=0) / np.maximum(cnt, 1), np.nan)
+        for i, sym in enumerate(self.symbols):
+            self.sd.set_historical_indicator(sym, ind.name, mean[i] if len(days) else np.full(390, np.nan))
 
     def _historical_quality(self, trailing: list[dt.date]) -> None:
+        expected = sum(self.tm.session(d).minutes for d in trailing)
+        present: dict[str, int] = {}
+        for d in trailing:
+            df = self._minute_days.get(d)
+            if df is not None and len(df):
+                for sym, n in df["symbol"].value_counts().items():
+                    present[str(sym)] = present.get(str(sym), 0) + int(n)
         rows = []
         for sym in self.symbols:
-            present = expected = 0
-            for d in trailing:
-                sess = self.tm.session(d)
-                expected += sess.minutes
-                df = self._minute_days.get(d)
-                if df is not None and len(df):
-                    present += int((df["symbol"] == sym).sum())
-            pct = 100.0 if not self.cfg.historical.enable_quality or expected == 0 else 100.0 * present / expected
+            have = present.get(sym, 0)
+            pct = 100.0 if not self.cfg.historical.enable_quality or expected == 0 else 100.0 * have / expected
             self.sd.set_historical_indicator(sym, "historical_quality_pct", pct)
-            rows.append({"symbol": sym, "days": len(trailing), "present": present, "expected": expected,
+            rows.append({"symbol": sym, "days": len(trailing), "present": have, "expected": expected,
                          "quality_pct": pct})
         self.quality_rows = rows
 
