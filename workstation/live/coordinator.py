@@ -41,9 +41,11 @@ class LiveCoordinator(SessionCoordinator):
         self.deadline_wall = deadline_wall
         self.inbox: queue.SimpleQueue = queue.SimpleQueue()
         self.sym_index = {s: i for i, s in enumerate(self.symbols)}
+        self._speed = float(getattr(self.clock, "speed", 1.0))
         self.latencies_ms: list[float] = []          # bar receive -> strategies done, per bar
         self.fill_latencies_ms: list[float] = []     # history answer -> inserted and recomputed
-        self.late_bars = 0
+        self.late_bars = 0                  # bars that arrived after their bar time was processed
+        self.filled_bars = 0                # bars inserted from gap fills
         self.caught_up_bars = 0
         self.duplicate_bars = 0
         self.outside_session = 0
@@ -169,14 +171,10 @@ class LiveCoordinator(SessionCoordinator):
             self._process_due(session, self.clock.now_ns())
             if now >= end_at:
                 break
-        # trailing gaps: symbols whose last bar is before the last minute of the session
-        last_start = session.close_ns - self.base_ns
-        for i in np.flatnonzero(self._last_ts < last_start).tolist():
-            gap = Gap(self.symbols[i], self.base_interval, int(self._last_ts[i]) + self.base_ns, last_start,
-                      (last_start - int(self._last_ts[i])) // self.base_ns)
-            self.quality._add_gap(i, gap.start_ns, gap.end_ns)
-            self.quality.last_ts[i] = last_start
-            self._last_ts[i] = last_start
+        # trailing gaps (symbols whose last bars never came) are found by the quality manager and
+        # filled like any other before the session ends
+        self.quality.submit(("trailing_gaps", session.close_ns))
+        self.quality.ready.wait_until_ready(None)
         deadline = time.monotonic() + self.end_wait_s
         while time.monotonic() < deadline:
             self._drain(timeout=0.02)
@@ -199,7 +197,8 @@ class LiveCoordinator(SessionCoordinator):
                 if i is not None:
                     self.messages[i] += 1
                     self.last_bar_ts[i] = max(self.last_bar_ts[i], bar.timestamp)
-                    self.feed_latency_ms[i] = (recv - bar.timestamp - self.base_ns) / 1e6
+                    # receive - bar end on the live clock, in wall milliseconds (a replay clock runs faster)
+                    self.feed_latency_ms[i] = (recv - bar.timestamp - self.base_ns) / 1e6 / self._speed
                 if i is None or self.current_session is None or not self.current_session.contains(bar.timestamp):
                     self.outside_session += 1
                 elif bar.timestamp <= self._last_ts[i] or bar.timestamp <= self._processed_upto:
@@ -254,7 +253,7 @@ class LiveCoordinator(SessionCoordinator):
             done = time.perf_counter_ns()
             self.latencies_ms.extend((done - group[i][1]) / 1e6 for i in idx.tolist())
         self.bars_processed += len(idx)
-        if not self.inbox.empty():
+        if record_latency and not self.inbox.empty():
             self.metrics.incr("overruns.live_backlog")
         if self.events.wants("bars"):
             self.events.emit("bars", (ts, self.base_interval, idx))
@@ -262,7 +261,7 @@ class LiveCoordinator(SessionCoordinator):
         self._check_stage_errors()
 
     # ------------------------------------------------------------------ late data and fills
-    def _insert_late(self, items: list[tuple[Bar, int]]) -> list[int]:
+    def _insert_late(self, items: list[tuple[Bar, int]], from_fill: bool = False) -> list[int]:
         """Insert bars that arrive after their symbol moved on; items are (bar, wall receive ns)."""
         changed: set[int] = set()
         for bar, wall in items:
@@ -281,7 +280,10 @@ class LiveCoordinator(SessionCoordinator):
                 continue
             self.sd.insert_bar(bar.symbol, self.base_interval, bar.timestamp, bar.open, bar.high, bar.low,
                                bar.close, bar.volume)
-            self.late_bars += 1
+            if from_fill:
+                self.filled_bars += 1
+            else:
+                self.late_bars += 1
             changed.add(i)
         if changed:
             idx = np.array(sorted(changed), dtype=np.int64)
@@ -293,13 +295,21 @@ class LiveCoordinator(SessionCoordinator):
 
     def _apply_fill(self, gap: Gap, bars: list, t_answer: float) -> None:
         inside = [b for b in bars if gap.start_ns <= b.timestamp <= gap.end_ns]
-        before = self.late_bars
-        self._insert_late([(b, time.perf_counter_ns()) for b in inside])
-        gap.filled = self.late_bars - before
+        self._insert_late([(b, time.perf_counter_ns()) for b in inside], from_fill=True)
+        gap.filled = self.bars_present(gap)
         gap.status = "filled" if gap.filled >= gap.missing else ("partial" if gap.filled else "unavailable")
         self.fill_latencies_ms.append((time.perf_counter() - t_answer) * 1e3)
         t = self.quality.totals.get(gap.symbol)
-        if t is not None and gap.filled:
+        if t is not None and gap.status == "filled":
             t["gaps_filled"] += 1
         if self.events.wants("gap"):
             self.events.emit("gap", gap)
+
+    def bars_present(self, gap: Gap) -> int:
+        """Streamed bars of the gap's symbol now in SessionData inside the gap (any thread)."""
+        return len(self.sd.bars_between(gap.symbol, self.base_interval, gap.start_ns, gap.end_ns + 1).timestamp)
+
+    def gap_failed(self, gap: Gap) -> None:
+        t = self.quality.totals.get(gap.symbol)
+        if t is not None:
+            t["gaps_failed"] += 1

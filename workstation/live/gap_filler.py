@@ -26,7 +26,8 @@ class GapFiller:
     """One background thread; `submit(gap)` from any thread."""
 
     def __init__(self, provider, deliver: Callable[[Gap, list], None], interval: str, step_ns: int,
-                 max_retries: int, retry_interval_s: float, events=None):
+                 max_retries: int, retry_interval_s: float, events=None, first_delay_s: float = 0.0,
+                 present: Callable[[Gap], int] | None = None, on_failed: Callable[[Gap], None] | None = None):
         self.provider = provider
         self.deliver = deliver
         self.interval = interval
@@ -34,6 +35,9 @@ class GapFiller:
         self.max_retries = max_retries
         self.retry_interval_s = retry_interval_s
         self.events = events
+        self.first_delay_s = first_delay_s      # give a merely late bar time to arrive before asking
+        self.present = present                  # bars of the gap already present (late arrivals)
+        self.on_failed = on_failed
         self.log: list[dict] = []
         self.gaps: list[Gap] = []
         self._heap: list[tuple[float, int, Gap]] = []
@@ -58,7 +62,7 @@ class GapFiller:
         gap.status = "pending"
         with self._cond:
             self.gaps.append(gap)
-            self._push(time.monotonic(), gap)
+            self._push(time.monotonic() + self.first_delay_s, gap)
 
     def _push(self, due: float, gap: Gap) -> None:
         self._seq += 1
@@ -99,6 +103,16 @@ class GapFiller:
                     self._cond.notify_all()
 
     def _attempt(self, gap: Gap) -> None:
+        if self.present is not None and self.present(gap) >= gap.missing:
+            gap.status = "filled"
+            gap.filled = gap.missing
+            entry = {"wall_time": time.time(), "symbol": gap.symbol, "interval": gap.interval,
+                     "start_ns": gap.start_ns, "end_ns": gap.end_ns, "missing": gap.missing,
+                     "attempt": gap.retries, "outcome": "arrived late (no request needed)"}
+            gap.history.append(entry)
+            self.log.append(entry)
+            self._emit(gap)
+            return
         attempt = gap.retries + 1
         t0 = time.perf_counter()
         entry = {"wall_time": time.time(), "symbol": gap.symbol, "interval": gap.interval,
@@ -113,6 +127,8 @@ class GapFiller:
                 gap.status = "failed"
                 log.warning("gap %s %s..%s failed after %d attempts: %s", gap.symbol, gap.start_ns, gap.end_ns,
                             attempt, exc)
+                if self.on_failed is not None:
+                    self.on_failed(gap)
                 self._emit(gap)
                 return
             gap.retries += 1
@@ -124,11 +140,13 @@ class GapFiller:
         t1 = time.perf_counter()
         entry.update(request_ms=(t1 - t0) * 1e3, bars=len(bars))
         if bars:
-            self.deliver(gap, bars)          # inserted by the coordinator; it sets status and fill timing
             entry.update(outcome="filled", deliver_ms=(time.perf_counter() - t1) * 1e3)
-        else:
-            gap.status = "unavailable"
-            entry.update(outcome="no data at the source")
+            gap.history.append(entry)
+            self.log.append(entry)
+            self.deliver(gap, bars)   # the coordinator inserts them, sets the status and emits the event
+            return
+        gap.status = "unavailable"
+        entry.update(outcome="no data at the source")
         gap.history.append(entry)
         self.log.append(entry)
         self._emit(gap)

@@ -39,6 +39,11 @@ class ReplayClock:
     def now_ns(self) -> int:
         return self._start + int((time.perf_counter_ns() - self._wall0) * self.speed)
 
+    def rebase(self) -> None:
+        """Restart the pace from the configured start (called when the run starts)."""
+        with self._lock:
+            self._wall0 = time.perf_counter_ns()
+
     def skip_to(self, market_ns: int) -> None:
         """Jump forward (never backwards) to `market_ns`, e.g. over the overnight pause."""
         with self._lock:

@@ -90,11 +90,18 @@ class LiveSystemManager(SystemManager):
             provider=self.provider, gap_filler=None, deadline_wall=deadline,
         )
         del old
-        self.gap_filler = GapFiller(self.provider, self.coordinator.deliver_fill, cfg.streams.interval, step_ns,
-                                    cfg.gap_filler.max_retries, cfg.gap_filler.retry_interval_seconds, self.events)
+        speed = float(getattr(self.clock, "speed", 1.0))
+        self.gap_filler = GapFiller(
+            self.provider, self.coordinator.deliver_fill, cfg.streams.interval, step_ns,
+            cfg.gap_filler.max_retries, cfg.gap_filler.retry_interval_seconds, self.events,
+            # a bar merely late arrives within seconds (market time): wait that long before asking
+            first_delay_s=min(2.0, 10.0 / speed), present=self.coordinator.bars_present,
+            on_failed=self.coordinator.gap_failed)
         self.coordinator.gap_filler = self.gap_filler
 
     def start(self) -> None:
+        if hasattr(self.clock, "rebase"):
+            self.clock.rebase()                 # a replay starts when the run starts, not when built
         if self.duration_s:
             self.coordinator.deadline_wall = time.monotonic() + self.duration_s
         super().start()
@@ -116,6 +123,7 @@ class LiveSystemManager(SystemManager):
             "messages": c.messages.copy(),
             "pipeline_latency_p99_ms": p99,
             "late_bars": c.late_bars,
+            "filled_bars": c.filled_bars,
             "gaps": [g.as_dict() for g in self.gap_filler.gaps],
             "fill_log": list(self.gap_filler.log),
         }
@@ -131,6 +139,7 @@ class LiveSystemManager(SystemManager):
             "provider": self.provider.name,
             "health": str(self.provider.health),
             "late_bars": c.late_bars,
+            "filled_bars": c.filled_bars,
             "gaps_found": len(gaps),
             "gaps_filled": sum(1 for g in gaps if g.status == "filled"),
             "gaps_failed": sum(1 for g in gaps if g.status == "failed"),

@@ -107,6 +107,8 @@ class DataQualityManager:
                     self.end_session(event[1], stopped=len(event) > 2 and event[2])
                 elif kind == "recount":
                     self.recount(event[1])
+                elif kind == "trailing_gaps":
+                    self.trailing_gaps(event[1])
             except BaseException as exc:  # noqa: BLE001
                 log.exception("quality manager failed on %s event", kind)
                 self.error = exc
@@ -171,6 +173,15 @@ class DataQualityManager:
         if changed.any() and self.events.wants("quality"):
             self.events.emit("quality", (clock_ns, np.flatnonzero(changed), q))
 
+    def trailing_gaps(self, close_ns: int) -> None:
+        """Gaps from each symbol's last bar to the close (bars that never came)."""
+        if not self.enabled or self.session is None:
+            return
+        last_start = close_ns - self.base_ns
+        for i in np.flatnonzero(self.last_ts < last_start).tolist():
+            self._add_gap(i, int(self.last_ts[i]) + self.base_ns, last_start)
+            self.last_ts[i] = last_start
+
     def recount(self, clock_ns: int) -> None:
         """Recompute presence from SessionData (after late bars or gap fills were inserted)."""
         sd = self.session_data
@@ -191,9 +202,7 @@ class DataQualityManager:
         else:
             expected = self.expected_until(session.close_ns)
         if self.enabled and not stopped:
-            last_start = session.close_ns - step
-            for i in np.flatnonzero(self.last_ts < last_start).tolist():
-                self._add_gap(i, int(self.last_ts[i]) + step, last_start)
+            self.trailing_gaps(session.close_ns)
             self._publish(session.close_ns)
         rows = []
         for i, sym in enumerate(self.session_data.symbols):
