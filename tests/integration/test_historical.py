@@ -5,7 +5,6 @@ for the first session (full load) and later sessions (rolled forward, not reload
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from tests.integration.runhelpers import crossover_config
