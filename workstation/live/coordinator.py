@@ -241,14 +241,9 @@ class LiveCoordinator(SessionCoordinator):
         lo = np.array([b.low for b in bars])
         c = np.array([b.close for b in bars])
         v = np.array([b.volume for b in bars])
-        self.sd.append_bars(self.base_interval, idx, ts, o, h, lo, c, v)
+        self._run_bar_time(ts, idx, o, h, lo, c, v, None)
         self._last_ts[idx] = ts
         self._processed_upto = max(self._processed_upto, ts)
-        self.quality.submit(("bars", ts, idx))
-        self.quality.ready.wait_until_ready(None)
-        self.processor.data_driven = True
-        self.processor.submit(("bars", ts, idx, o, h, lo, c, v))
-        self.processor.ready.wait_until_ready(None)
         if record_latency:
             done = time.perf_counter_ns()
             self.latencies_ms.extend((done - group[i][1]) / 1e6 for i in idx.tolist())

@@ -97,6 +97,8 @@ class AnalysisEngine:
         self.inbox: queue.SimpleQueue = queue.SimpleQueue()
         self.ready = StreamSubscription("processor->analysis")
         self.error: BaseException | None = None
+        self.cycle: StreamSubscription | None = None     # bar-time completion, set by the coordinator
+        self.busy = False
         self._thread: threading.Thread | None = None
 
     def start(self, thread_factory=None) -> None:
@@ -109,7 +111,12 @@ class AnalysisEngine:
             self._thread.join(timeout)
 
     def submit(self, event: tuple) -> None:
+        """An event the processor then waits for with `ready`."""
         self.ready.start_cycle()
+        self.inbox.put(event)
+
+    def submit_bars(self, event: tuple) -> None:
+        """A bar time's event; when done, the analysis engine signals the coordinator's `cycle`."""
         self.inbox.put(event)
 
     def call_start(self) -> None:
@@ -127,6 +134,7 @@ class AnalysisEngine:
                 self.ready.signal_ready()
                 return
             t0 = perf()
+            self.busy = True
             try:
                 if kind == "bars":
                     self._on_bars(event)
@@ -143,10 +151,14 @@ class AnalysisEngine:
             except BaseException as exc:  # noqa: BLE001 - engine failure (not a strategy's)
                 log.exception("analysis engine failed on %s event", kind)
                 self.error = exc
+            self.busy = False
             dt_s = (perf() - t0) / 1e9
             stat.add(dt_s)
             sstat.add(dt_s)
-            self.ready.signal_ready()
+            if kind == "bars":
+                self.cycle.signal_ready()        # the bar time is done: the coordinator may go on
+            else:
+                self.ready.signal_ready()
 
     # ------------------------------------------------------------------ bars
     def _on_bars(self, event: tuple) -> None:

@@ -26,7 +26,7 @@ import pandas as pd
 from workstation.calendar import TradingSession
 from workstation.model import parse_interval
 from workstation.pipeline.processor import DerivedBarBuilder
-from workstation.pipeline.subscription import default_thread
+from workstation.pipeline.subscription import StreamSubscription, default_thread
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,11 @@ class SessionCoordinator:
         self.base_ns = parse_interval(self.base_interval).ns
         self.symbols = list(cfg.symbols)
         self.prefetch_days = cfg.backtest.prefetch_days
+        # one bar time = quality and processor (in parallel threads), then analysis; the analysis
+        # engine signals `cycle` when the bar time is done
+        self.cycle = StreamSubscription("bar time")
+        processor.cycle = analysis.cycle = self.cycle
+        processor.quality_ready = quality.ready
         self._loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="QueueLoader")
         self._queued: dict[dt.date, Future] = {}
         self.sessions_done = 0
@@ -179,11 +184,8 @@ class SessionCoordinator:
         ts_list = ts_all[starts].tolist() if n else []
 
         control = self.control
-        sd = self.sd
         base = self.base_interval
         step = self.base_ns
-        quality, processor = self.quality, self.processor
-        q_ready, p_ready = quality.ready, processor.ready
         stat, sstat = self.metrics.stat("coordinator.iteration"), self.metrics.session_stat("coordinator.iteration")
         perf = time.perf_counter_ns
         emit_bars = self.events.wants("bars")
@@ -200,22 +202,9 @@ class SessionCoordinator:
             t0 = perf()
             a, b = starts[k], ends[k]
             idx = sym_idx_all[a:b]
-            o, h, lo, c, v = o_all[a:b], h_all[a:b], l_all[a:b], c_all[a:b], v_all[a:b]
             self.clock.advance_to(ts + step)
-            sd.append_bars(base, idx, ts, o, h, lo, c, v)
-            timeout = None if data_driven else pace.bar_seconds()
-            processor.data_driven = data_driven
-            processor.downstream_timeout = timeout
-            # clock-driven: a stage still busy when the next bar time is due counts an overrun;
-            # it is then still waited for, so no bar is lost and the pace never changes results
-            quality.submit(("bars", ts, idx))
-            if not q_ready.wait_until_ready(timeout):
-                self.metrics.incr("overruns.quality")
-                q_ready.wait_until_ready(None)
-            processor.submit(("bars", ts, idx, o, h, lo, c, v))
-            if not p_ready.wait_until_ready(timeout):
-                self.metrics.incr("overruns.processor")
-                p_ready.wait_until_ready(None)
+            self._run_bar_time(ts, idx, o_all[a:b], h_all[a:b], l_all[a:b], c_all[a:b], v_all[a:b],
+                               None if data_driven else pace.bar_seconds())
             self.bars_processed += b - a
             if emit_bars:
                 self.events.emit("bars", (ts, base, idx))
@@ -226,6 +215,24 @@ class SessionCoordinator:
                 self._check_stage_errors()
         self.metrics.incr("bars.processed", n)
         return True
+
+    def _run_bar_time(self, ts: int, idx, o, h, lo, c, v, timeout: float | None) -> None:
+        """Write one bar time's streamed bars and run the stages on them until the bar time is done.
+
+        Clock-driven (`timeout` = seconds until the next bar time is due): a stage still busy then
+        counts an overrun and is still waited for, so no bar is lost, no stage runs ahead of another
+        and the pace never changes results."""
+        self.sd.append_bars(self.base_interval, idx, ts, o, h, lo, c, v)
+        cycle = self.cycle
+        self.quality.submit(("bars", ts, idx))
+        cycle.start_cycle()
+        self.processor.submit_bars(("bars", ts, idx, o, h, lo, c, v))
+        if not cycle.wait_until_ready(timeout):
+            for name, stage in (("quality", self.quality), ("processor", self.processor),
+                                ("analysis", self.analysis)):
+                if stage.busy or not stage.inbox.empty():
+                    self.metrics.incr(f"overruns.{name}")
+            cycle.wait_until_ready(None)
 
     def _end(self, session: TradingSession, stopped: bool) -> None:
         if not stopped:

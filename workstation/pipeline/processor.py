@@ -189,9 +189,10 @@ class DataProcessor:
         self.inbox: queue.SimpleQueue = queue.SimpleQueue()
         self.ready = StreamSubscription("coordinator->processor")
         self.downstream: StreamSubscription | None = None
-        self.data_driven = True
-        self.downstream_timeout: float | None = None
         self.on_derived = None        # callback(interval, ts, idx) for observers
+        self.cycle: StreamSubscription | None = None          # bar-time completion, set by the coordinator
+        self.quality_ready: StreamSubscription | None = None  # the quality manager's "done" for bars
+        self.busy = False
         self.error: BaseException | None = None
         self._thread: threading.Thread | None = None
 
@@ -215,7 +216,12 @@ class DataProcessor:
             self._thread.join(timeout)
 
     def submit(self, event: tuple) -> None:
+        """An event the caller then waits for with `ready` (session start/end, revisions)."""
         self.ready.start_cycle()
+        self.inbox.put(event)
+
+    def submit_bars(self, event: tuple) -> None:
+        """A bar time's streamed bars; its completion is signalled on `cycle` by the last stage."""
         self.inbox.put(event)
 
     def run(self) -> None:
@@ -230,6 +236,7 @@ class DataProcessor:
                 self.ready.signal_ready()
                 return
             t0 = perf()
+            self.busy = True
             try:
                 if kind == "bars":
                     self._on_bars(event)
@@ -246,22 +253,21 @@ class DataProcessor:
             except BaseException as exc:  # noqa: BLE001 - reported to the coordinator, run stops cleanly
                 log.exception("processor failed on %s event", kind)
                 self.error = exc
+                if kind == "bars" and self.cycle is not None:
+                    self.cycle.signal_ready()       # never leave the coordinator waiting
+            self.busy = False
             dt_s = (perf() - t0) / 1e9
             stat.add(dt_s)
             sstat.add(dt_s)
-            self.ready.signal_ready()
+            if kind != "bars":
+                self.ready.signal_ready()
 
     def _forward(self, event: tuple) -> None:
-        """Hand an event to the analysis stage and wait until it is done. Clock-driven: if it is not
-        done by the time the next bar is due, count an overrun, then still wait (nothing is skipped
-        and no stage runs ahead of another, so results do not depend on the pace)."""
+        """Hand a non-bar event (session start/end, revisions) to the analysis stage and wait for it."""
         if self.analysis is None:
             return
         self.analysis.submit(event)
-        ready = self.downstream
-        if not ready.wait_until_ready(None if self.data_driven else self.downstream_timeout):
-            self.metrics.incr("overruns.analysis")
-            ready.wait_until_ready(None)
+        self.downstream.wait_until_ready(None)
 
     # -------------------------------------------------------------- events
     def _on_session_start(self, event: tuple) -> None:
@@ -292,7 +298,12 @@ class DataProcessor:
                     sd.clear_forming(b.interval)
             if b.bucket_start >= 0:
                 sd.publish_forming(b.interval, b.bucket_start, b.has, b.o, b.h, b.lo, b.c, b.v, idx)
-        self._forward(("bars", ts, idx, o, c, completed))
+        if self.quality_ready is not None:
+            self.quality_ready.wait_until_ready(None)   # risk checks read this bar time's quality
+        if self.analysis is not None:
+            self.analysis.submit_bars(("bars", ts, idx, o, c, completed))
+        elif self.cycle is not None:
+            self.cycle.signal_ready()
 
     def _write_derived(self, interval: str, done: tuple) -> None:
         start, idx, o, h, lo, c, v = done

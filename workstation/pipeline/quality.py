@@ -71,6 +71,7 @@ class DataQualityManager:
         self.inbox: queue.SimpleQueue = queue.SimpleQueue()
         self.ready = StreamSubscription("coordinator->quality")
         self.error: BaseException | None = None
+        self.busy = False
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
@@ -98,6 +99,7 @@ class DataQualityManager:
                 self.ready.signal_ready()
                 return
             t0 = perf()
+            self.busy = True
             try:
                 if kind == "bars":
                     self.on_bars(event[1], event[2])
@@ -112,6 +114,7 @@ class DataQualityManager:
             except BaseException as exc:  # noqa: BLE001
                 log.exception("quality manager failed on %s event", kind)
                 self.error = exc
+            self.busy = False
             dt_s = (perf() - t0) / 1e9
             stat.add(dt_s)
             sstat.add(dt_s)
