@@ -80,11 +80,11 @@ def pct(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q)) if values else float("nan")
 
 
-def headless(cfg_path: Path, runs: Path, writer: bool) -> dict:
+def headless(cfg_path: Path, runs: Path, writer: bool, bars: bool = True) -> dict:
     from workstation.config import load_config
 
     system = SystemManager(load_config(cfg_path))
-    w = RunWriter(system, runs / f"headless-{time.monotonic_ns()}") if writer else None
+    w = RunWriter(system, runs / f"headless-{time.monotonic_ns()}", write_bars=bars) if writer else None
     gc.collect()
     t0 = time.perf_counter()
     system.start()
@@ -219,7 +219,9 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=2)
     ap.add_argument("--size", default="1600x1000")
     ap.add_argument("--no-bars", action="store_true", help="GUI run folders without bars.parquet")
-    ap.add_argument("--frame-ms", type=int, default=None, help="bridge frame interval (default: the bridge's)")
+    ap.add_argument(
+        "--frame-ms", type=int, default=None, help="bridge frame interval (default: the bridge's)"
+    )
     ap.add_argument(
         "--switch-interval",
         type=float,
@@ -248,7 +250,7 @@ def main() -> None:
         f"GIL switch interval {sys.getswitchinterval() * 1000:g} ms"
     )
 
-    heads, heads_nw, guis = [], [], []
+    heads, heads_nw, heads_nb, guis = [], [], [], []
     w, h = (int(x) for x in a.size.split("x"))
     window = MainWindow(
         settings=QSettings(str(tmp / "gui.ini"), QSettings.Format.IniFormat),
@@ -266,16 +268,19 @@ def main() -> None:
     for r in range(a.runs):
         heads.append(headless(cfg_path, tmp / "runs", writer=True))
         heads_nw.append(headless(cfg_path, tmp / "runs", writer=False))
+        heads_nb.append(headless(cfg_path, tmp / "runs", writer=True, bars=False))
         guis.append(gui_run(window, cfg_path, probe))
         g = guis[-1]
         g["late"] = list(probe.late)
         print(
-            f"run {r + 1}: headless {heads[-1]['bars_per_s']:,.0f} bars/s (no writer {heads_nw[-1]['bars_per_s']:,.0f}),"
+            f"run {r + 1}: headless {heads[-1]['bars_per_s']:,.0f} bars/s (no bars {heads_nb[-1]['bars_per_s']:,.0f},"
+            f" engine only {heads_nw[-1]['bars_per_s']:,.0f}),"
             f" GUI {g['bars_per_s']:,.0f} bars/s, {g['batches']} batches in {g['wall_s']:.2f} s,"
             f" UI thread CPU {g['ui_cpu_s']:.2f} s"
         )
     head = statistics.median(x["bars_per_s"] for x in heads)
     head_nw = statistics.median(x["bars_per_s"] for x in heads_nw)
+    head_nb = statistics.median(x["bars_per_s"] for x in heads_nb)
     gui = statistics.median(x["bars_per_s"] for x in guis)
     late = [x for g in guis for x in g["late"]]
     fps = statistics.median(g["batches"] / g["wall_s"] for g in guis)
@@ -288,17 +293,26 @@ def main() -> None:
         cfg_m = tmp / "bench_mem.json"
         cfg_m.write_text(json.dumps(bench_config(symbols_m, str(dates_m[0]), str(dates_m[-1]), store_m)))
         res = gui_run(window, cfg_m, None, rss)
+        history_mb = window.bridge.history_nbytes() / 2**20
         mem_line = (
             f"{len(rss)} sessions, {res['bars']:,} bars at {res['bars_per_s']:,.0f} bars/s: RSS after "
             f"session 2 {rss[1]:.0f} MB, after session {len(rss)} {rss[-1]:.0f} MB "
-            f"({rss[-1] - rss[1]:+.0f} MB)"
+            f"({rss[-1] - rss[1]:+.0f} MB; the chart history, capped at {window.bridge.history_sessions} "
+            f"sessions, holds {history_mb:.0f} MB)"
         )
     window.close()
 
     rows = [
         ("cores", f"{os.cpu_count()}", ""),
-        ("headless throughput (with run writer)", f"{head:,.0f} bars/s", f"no writer: {head_nw:,.0f} bars/s"),
-        ("GUI throughput, MAX speed", f"{gui:,.0f} bars/s", f"ratio {gui / head:.2f} (target >= 0.7)"),
+        ("headless, `workstation run` (RunWriter with bars)", f"{head:,.0f} bars/s", ""),
+        ("headless, RunWriter without bars", f"{head_nb:,.0f} bars/s", ""),
+        ("headless, engine only (no run folder)", f"{head_nw:,.0f} bars/s", ""),
+        (
+            "GUI throughput, MAX speed (run folder with bars)",
+            f"{gui:,.0f} bars/s",
+            f"ratio {gui / head:.2f} vs `workstation run`, {gui / head_nb:.2f} vs no bars, "
+            f"{gui / head_nw:.2f} vs engine only (target >= 0.7)",
+        ),
         (
             "UI loop latency (10 ms timer lateness)",
             f"p50 {pct(late, 50):.1f} ms / p99 {pct(late, 99):.1f} ms",

@@ -1,0 +1,103 @@
+"""Shared fixtures of the UI tests: offscreen Qt, one small demo store per session, a lean config.
+
+Only adds fixtures (other UI test files define their own); every name starts with `ui_`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+UI_SYMBOLS = ["ACME", "BOLT", "CYRX"]
+UI_START, UI_END = "2024-12-04", "2024-12-05"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def ui_none_refcount_guard() -> bool:
+    """PySide6 6.12 on Python 3.11 drains None's refcount on every void call; without this guard the
+    test process aborts ("deallocating None") once enough Qt calls were made (see ui.app)."""
+    from ui.app import install_none_refcount_guard
+
+    return install_none_refcount_guard()
+
+
+@pytest.fixture(scope="session")
+def ui_demo_store(tmp_path_factory) -> Path:
+    """A demo bar store of 3 symbols and the 8 sessions up to 2024-12-06 (built once per session)."""
+    from workstation.store import generate_demo
+
+    root = tmp_path_factory.mktemp("ui_store") / "store"
+    generate_demo(root, symbols=3, days=8, seed=11)
+    return root
+
+
+def ui_config_dict(store: Path, **backtest) -> dict:
+    """A lean config (2 sessions, 3 symbols, 1m + derived 5m/15m, two strategies) on `store`."""
+    return {
+        "name": "UI test: three symbols, two sessions",
+        "symbols": list(UI_SYMBOLS),
+        "streams": {"interval": "1m", "derived": ["5m", "15m"], "indicators": ["sma(20)"]},
+        "historical": {"trailing_days": 0, "indicators": [], "enable_quality": True, "warmup_bars": 30},
+        "backtest": {
+            "start_date": UI_START,
+            "end_date": UI_END,
+            "speed_multiplier": 0,
+            "prefetch_days": 2,
+            **backtest,
+        },
+        "strategies": [
+            {
+                "name": "sma_5_20",
+                "class_path": "sma_crossover",
+                "params": {"fast": 5, "slow": 20, "quantity": 100},
+            },
+            {
+                "name": "rsi_15m",
+                "class_path": "rsi_reversion",
+                "params": {"period": 14, "oversold": 30, "overbought": 70, "quantity": 50},
+                "symbols": ["ACME"],
+                "interval": "15m",
+            },
+        ],
+        "data_source": {"store_path": str(store)},
+    }
+
+
+@pytest.fixture
+def ui_configs_dir(tmp_path, ui_demo_store) -> Path:
+    """A session_configs-like folder holding `small.json` (the lean config on the demo store)."""
+    folder = tmp_path / "session_configs"
+    folder.mkdir()
+    (folder / "small.json").write_text(json.dumps(ui_config_dict(ui_demo_store), indent=2), encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def ui_write_config(ui_configs_dir, ui_demo_store):
+    """write(name, **backtest_overrides) -> path of a lean config in `ui_configs_dir`."""
+
+    def write(name: str, **backtest) -> Path:
+        path = ui_configs_dir / f"{name}.json"
+        path.write_text(json.dumps(ui_config_dict(ui_demo_store, **backtest), indent=2), encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture
+def ui_small_config(ui_configs_dir) -> Path:
+    return ui_configs_dir / "small.json"
+
+
+@pytest.fixture
+def ui_settings(tmp_path):
+    """A QSettings on a temporary ini file (never the user's settings)."""
+    from PySide6.QtCore import QSettings
+
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)

@@ -1,0 +1,204 @@
+"""EngineBridge: QThread hosting, coalesced batches, session history, step/pause/stop/jump, shutdown."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ui.bridge import EngineBridge, EngineThread, UpdateBatch
+from workstation.errors import ConfigError, StoreError
+from workstation.store import BarStore
+
+FINISH_MS = 30_000
+
+
+@pytest.fixture
+def bridge(qtbot, tmp_path):
+    b = EngineBridge(runs_dir=tmp_path / "runs")
+    yield b
+    b.shutdown(2.0)
+
+
+def _collect(bridge: EngineBridge) -> list[UpdateBatch]:
+    batches: list[UpdateBatch] = []
+    bridge.batch_ready.connect(batches.append)
+    return batches
+
+
+def _store_bars(store_path, symbol: str, first: str, last: str) -> pd.DataFrame:
+    store = BarStore(store_path)
+    tm = store.time_manager
+    start = tm.session(dt.date.fromisoformat(first)).open_ns
+    end = tm.session(dt.date.fromisoformat(last)).close_ns
+    return store.read_bars([symbol], "1m", start, end, rth_only=True)
+
+
+def test_stages_run_in_qthreads_and_every_event_arrives_coalesced(qtbot, bridge, ui_small_config):
+    bridge.load_config(ui_small_config)
+    system = bridge.system
+    batches = _collect(bridge)
+    with qtbot.waitSignal(bridge.finished, timeout=FINISH_MS) as done:
+        t0 = time.perf_counter()
+        bridge.play()
+        stages = (system.coordinator, system.processor, system.analysis, system.quality)
+        assert all(isinstance(s._thread, EngineThread) for s in stages)
+    elapsed_ms = (time.perf_counter() - t0) * 1000
+    summary = done.args[0]
+    assert summary["state"] == "finished"
+    assert sum(b.decisions for b in batches) == summary["signals"] > 0
+    assert sum(len(b.fills) for b in batches) == len(system.broker.fills) == summary["fills"]
+    assert [len(b.session_ends) for b in batches].count(1) == summary["sessions_total"] == 2
+    # one batch per frame at most: a 16 ms timer cannot fire more often
+    assert len(batches) <= elapsed_ms / 16 + 5
+    assert batches[-1].finished == summary
+    assert bridge.join_threads(1.0)
+    assert system.alive_threads() == []
+    assert (bridge.run_dir / "trades.parquet").is_file()
+
+
+def test_history_holds_prerun_days_and_finished_sessions(qtbot, tmp_path, ui_small_config, ui_demo_store):
+    bridge = EngineBridge(runs_dir=tmp_path / "runs", chart_days_before=2)
+    bridge.load_config(ui_small_config)
+    with qtbot.waitSignal(bridge.finished, timeout=FINISH_MS):
+        bridge.play()
+    for symbol in ("ACME", "CYRX"):
+        hist = bridge.history_bars(symbol, "1m")
+        expected = _store_bars(ui_demo_store, symbol, "2024-12-02", "2024-12-05")
+        ts = pd.DatetimeIndex(expected["timestamp"]).as_unit("ns").asi8
+        np.testing.assert_array_equal(hist.timestamp, ts)
+        np.testing.assert_allclose(hist.close, expected["close"].to_numpy(dtype=float))
+        # derived 5m history: the engine's buckets (09:30, 09:35 ...) with the same total volume
+        five = bridge.history_bars(symbol, "5m")
+        assert ((five.timestamp - five.timestamp[0]) % (5 * 60 * 10**9) == 0).all()
+        assert five.volume.sum() == pytest.approx(hist.volume.sum())
+        assert five.high.max() == pytest.approx(hist.high.max())
+    bridge.shutdown(1.0)
+
+
+def test_history_is_capped_to_the_last_sessions(qtbot, tmp_path, ui_small_config, ui_demo_store):
+    bridge = EngineBridge(runs_dir=tmp_path / "runs", history_sessions=1, chart_days_before=0)
+    bridge.load_config(ui_small_config)
+    with qtbot.waitSignal(bridge.finished, timeout=FINISH_MS):
+        bridge.play()
+    hist = bridge.history_bars("BOLT", "1m")
+    expected = _store_bars(ui_demo_store, "BOLT", "2024-12-05", "2024-12-05")
+    np.testing.assert_array_equal(hist.timestamp, pd.DatetimeIndex(expected["timestamp"]).as_unit("ns").asi8)
+    bridge.shutdown(1.0)
+
+
+def test_step_advances_exactly_one_bar_time_then_pauses(qtbot, bridge, ui_small_config):
+    bridge.load_config(ui_small_config)
+    system = bridge.system
+    bridge.step()
+    qtbot.waitUntil(lambda: system.bars_processed > 0, timeout=FINISH_MS)
+    t1, n1 = system.clock.now_ns(), system.bars_processed
+    assert system.state == "paused"
+    bridge.step()
+    qtbot.waitUntil(lambda: system.bars_processed > n1, timeout=5000)
+    assert system.clock.now_ns() - t1 == 60 * 10**9
+    n2 = system.bars_processed
+    qtbot.wait(150)
+    assert system.bars_processed == n2 and system.state == "paused"
+    with qtbot.waitSignal(bridge.finished, timeout=5000) as done:
+        bridge.stop()
+    assert done.args[0]["state"] == "stopped"
+    assert bridge.join_threads(1.0)
+
+
+def test_pause_resume_and_speed_reach_the_engine(qtbot, bridge, ui_small_config):
+    bridge.load_config(ui_small_config)
+    system = bridge.system
+    bridge.set_speed(120)
+    assert system.control.speed == 120
+    bridge.play()
+    qtbot.waitUntil(lambda: system.bars_processed > 0, timeout=FINISH_MS)
+    bridge.pause()
+    qtbot.waitUntil(lambda: system.state == "paused", timeout=2000)
+    qtbot.wait(50)
+    n = system.bars_processed
+    qtbot.wait(700)  # at 120x a bar is due every 0.5 s: none may come while paused
+    assert system.bars_processed == n
+    bridge.set_speed(0)
+    with qtbot.waitSignal(bridge.finished, timeout=FINISH_MS) as done:
+        bridge.play()
+    assert done.args[0]["state"] == "finished"
+
+
+def test_jump_to_builds_a_new_run_without_duplicate_events(qtbot, bridge, ui_small_config):
+    bridge.load_config(ui_small_config)
+    first = bridge.system
+    old_run = bridge.run_id
+    with pytest.raises(ConfigError, match="outside"):
+        bridge.jump_to("2024-12-20")
+    system = bridge.jump_to("2024-12-05")
+    assert system is not first and bridge.run_id == old_run + 1
+    assert [s.date for s in system.sessions] == [dt.date(2024, 12, 5)]
+    batches = _collect(bridge)
+    with qtbot.waitSignal(bridge.finished, timeout=FINISH_MS) as done:
+        bridge.play()
+    assert done.args[0]["sessions_total"] == 1
+    assert sum(b.decisions for b in batches) == done.args[0]["signals"] == bridge.decision_count
+    assert "from-20241205" in bridge.run_dir.name
+    # play after the end replays the same range as a fresh run
+    with qtbot.waitSignal(bridge.finished, timeout=FINISH_MS):
+        bridge.play()
+    assert bridge.system is not system and bridge.system.cfg.backtest.start_date == dt.date(2024, 12, 5)
+
+
+def test_shutdown_joins_every_thread_within_a_second(qtbot, bridge, ui_small_config):
+    bridge.load_config(ui_small_config)
+    system = bridge.system
+    bridge.set_speed(30)
+    bridge.play()
+    qtbot.waitUntil(lambda: system.bars_processed > 0, timeout=FINISH_MS)
+    assert system.alive_threads()
+    assert bridge.shutdown(1.0)
+    assert system.alive_threads() == [] and bridge.alive_threads() == []
+
+
+def test_bad_configs_raise_clear_errors(bridge, ui_configs_dir, ui_demo_store, ui_small_config):
+    data = json.loads(ui_small_config.read_text())
+    data["backtest"]["end_date"] = "2024-11-01"
+    bad = ui_configs_dir / "bad_dates.json"
+    bad.write_text(json.dumps(data))
+    with pytest.raises(ConfigError, match="backtest"):
+        bridge.load_config(bad)
+    data = json.loads(ui_small_config.read_text())
+    data["symbols"] = ["ACME", "NOPE"]
+    bad.write_text(json.dumps(data))
+    with pytest.raises(StoreError, match="NOPE"):
+        bridge.load_config(bad)
+    assert bridge.system is None
+
+
+def test_run_folder_matches_a_headless_run_of_the_same_config(qtbot, tmp_path, ui_small_config):
+    from workstation.config import load_config
+    from workstation.run_writer import RunWriter
+    from workstation.system import SystemManager
+
+    bridge = EngineBridge(runs_dir=tmp_path / "runs")
+    bridge.load_config(ui_small_config)
+    with qtbot.waitSignal(bridge.finished, timeout=FINISH_MS):
+        bridge.play()
+    assert bridge.wait_writers(10.0)
+    headless = SystemManager(load_config(ui_small_config))
+    writer = RunWriter(headless, tmp_path / "headless")
+    headless.start()
+    assert headless.wait(30.0)
+    qtbot.waitUntil(lambda: writer.closed, timeout=10_000)
+    order = ["interval", "symbol", "timestamp"]
+    for name, keys in (
+        ("bars.parquet", order),
+        ("trades.parquet", ["symbol", "entry_time"]),
+        ("signals.parquet", ["time", "symbol", "strategy"]),
+    ):
+        gui = pd.read_parquet(bridge.run_dir / name).sort_values(keys).reset_index(drop=True)
+        ref = pd.read_parquet(tmp_path / "headless" / name).sort_values(keys).reset_index(drop=True)
+        assert len(gui) > 0
+        pd.testing.assert_frame_equal(gui, ref, check_dtype=True)
+    bridge.shutdown(1.0)

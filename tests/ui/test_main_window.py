@@ -1,0 +1,320 @@
+"""MainWindow: docks, playing a config to the end (signal log, charts, gauges, results), controls,
+speed slider, close, settings persistence, trade jumps, errors and the scripted entry point."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QDockWidget, QMessageBox
+
+from ui.main_window import MainWindow
+from ui.widgets.chart_panel import ChartPanel
+from ui.widgets.metrics_panel import MetricsPanel
+from ui.widgets.quality_gauges import QualityGaugePanel
+from ui.widgets.signal_log import SignalLogView
+from ui.widgets.speed_control import SpeedControl, speed_to_position
+from ui.windows.results_view import ResultsView
+
+ROOT = Path(__file__).resolve().parents[2]
+FINISH_MS = 30_000
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path, ui_settings, ui_configs_dir):
+    windows: list[MainWindow] = []
+
+    def make(settings=ui_settings, **kw) -> MainWindow:
+        w = MainWindow(
+            settings=settings,
+            configs_dir=ui_configs_dir,
+            runs_dir=tmp_path / "runs",
+            modal_errors=False,
+            **kw,
+        )
+        qtbot.addWidget(w)
+        w.resize(1400, 900)
+        w.show()
+        windows.append(w)
+        return w
+
+    yield make
+    for w in windows:
+        w.bridge.shutdown(2.0)
+
+
+def _play_to_end(qtbot, window: MainWindow) -> dict:
+    with qtbot.waitSignal(window.bridge.finished, timeout=FINISH_MS) as done:
+        window.play_action.trigger()
+    qtbot.wait(50)
+    return done.args[0]
+
+
+def test_window_builds_with_every_dock_and_control(make_window, ui_small_config):
+    w = make_window()
+    docks = {d.objectName(): d for d in w.findChildren(QDockWidget)}
+    assert set(docks) == {"QualityDock", "MetricsDock", "SignalLogDock", "ResultsDock"}
+    assert isinstance(docks["QualityDock"].widget(), QualityGaugePanel)
+    assert isinstance(docks["MetricsDock"].widget(), MetricsPanel)
+    assert isinstance(docks["SignalLogDock"].widget(), SignalLogView)
+    assert isinstance(docks["ResultsDock"].widget().widget(), ResultsView)
+    assert w.dockWidgetArea(docks["QualityDock"]) == Qt.DockWidgetArea.RightDockWidgetArea
+    assert w.dockWidgetArea(docks["SignalLogDock"]) == Qt.DockWidgetArea.BottomDockWidgetArea
+    assert isinstance(w.centralWidget().widget(0), ChartPanel)
+    assert isinstance(w.speed_control, SpeedControl)
+    combo = [w.config_combo.itemText(i) for i in range(w.config_combo.count())]
+    assert "small" in combo and combo[-1] == "Open…"
+    assert not w.play_action.isEnabled()  # nothing loaded yet
+    assert w.load_config(ui_small_config)
+    assert w.play_action.isEnabled() and not w.stop_action.isEnabled()
+    assert w.mode_badge.text() == "BACKTEST"
+    assert w.config_combo.currentText() == "small"
+    assert w.jump_date.minimumDate().toPython().isoformat() == "2024-12-04"
+    assert w.jump_date.maximumDate().toPython().isoformat() == "2024-12-05"
+    panel = w.chart_panels[0]
+    assert [panel.symbol_combo.itemText(i) for i in range(panel.symbol_combo.count())] == [
+        "ACME",
+        "BOLT",
+        "CYRX",
+    ]
+    assert panel.chart.bar_count > 0  # the days before the first session are shown at once
+
+
+def test_play_runs_to_the_end_and_fills_every_view(qtbot, make_window, ui_small_config, ui_demo_store):
+    w = make_window()
+    w.load_config(ui_small_config)
+    w.add_chart_clicked()
+    assert [p.current_interval() for p in w.chart_panels] == ["1m", "15m"]
+    summary = _play_to_end(qtbot, w)
+    system = w.bridge.system
+    assert summary["state"] == "finished"
+    # signal log: one row per decision (and per strategy error), with the decisions' verdicts
+    model = w.signal_log.model
+    assert model.row_count() == summary["signals"] + sum(summary["strategy_errors"].values()) > 0
+    assert model.rejected_count == summary["rejected"]
+    # results: the run's trades
+    assert w.results_view.results is not None
+    assert len(w.results_view.results.trades) == len(system.broker.trades) == summary["trades"] > 0
+    assert w.results_dock.isVisible()
+    # charts: every bar of the run (and the pre-run days), markers at the symbol's fills
+    for panel in w.chart_panels:
+        sym, iv = panel.current_symbol(), panel.current_interval()
+        expected = w.bridge.chart_bars(sym, iv)
+        np.testing.assert_array_equal(panel.chart.bar_arrays()[0], expected.timestamp)
+        np.testing.assert_allclose(panel.chart.bar_arrays()[4], expected.close)
+    sd_bars = system.session_data.bars("ACME", "15m")
+    assert w.chart_panels[1].chart.bar_arrays()[0][-1] == sd_bars.timestamp[-1]
+    acme_fills = [f for f in system.broker.fills if f.symbol == "ACME"]
+    assert len(w.chart_panels[0].chart.marker_positions()) == len(acme_fills) > 0
+    # gauges: the engine's last quality per symbol and interval
+    for sym in ("ACME", "BOLT", "CYRX"):
+        for iv in ("1m", "5m", "15m"):
+            assert w.gauges.quality(sym, iv) == pytest.approx(system.session_data.quality(sym, iv))
+    assert "FINISHED" in w.state_label.text()
+    assert "2024-12-05 16:00:00 ET" in w.clock_label.text()
+    # switching symbol reloads history + the last session
+    w.chart_panels[0].set_current_symbol("BOLT")
+    np.testing.assert_array_equal(
+        w.chart_panels[0].chart.bar_arrays()[0], w.bridge.chart_bars("BOLT", "1m").timestamp
+    )
+
+
+def test_step_pause_and_stop_drive_the_engine(qtbot, make_window, ui_small_config):
+    w = make_window()
+    w.load_config(ui_small_config)
+    system = w.bridge.system
+    w.step_action.trigger()
+    qtbot.waitUntil(lambda: system.bars_processed > 0, timeout=FINISH_MS)
+    t1, n1 = system.clock.now_ns(), system.bars_processed
+    w.step()  # Right arrow does the same
+    qtbot.waitUntil(lambda: system.bars_processed > n1, timeout=5000)
+    assert system.clock.now_ns() - t1 == 60 * 10**9
+    qtbot.waitUntil(lambda: "PAUSED" in w.state_label.text(), timeout=2000)
+    assert w.play_action.isEnabled() and not w.pause_action.isEnabled() and w.stop_action.isEnabled()
+    w.speed_control.set_speed(60)
+    w.set_speed(60)
+    w.toggle_play()  # Space: resume
+    qtbot.waitUntil(lambda: system.state == "running", timeout=2000)
+    w.toggle_play()  # Space: pause
+    qtbot.waitUntil(lambda: system.state == "paused", timeout=2000)
+    with qtbot.waitSignal(w.bridge.finished, timeout=5000) as done:
+        w.stop_action.trigger()
+    assert done.args[0]["state"] == "stopped"
+    assert w.bridge.join_threads(1.0)
+    qtbot.waitUntil(lambda: "STOPPED" in w.state_label.text(), timeout=2000)
+
+
+def test_speed_slider_changes_a_running_replay(qtbot, make_window, ui_small_config):
+    w = make_window()
+    w.load_config(ui_small_config)
+    system = w.bridge.system
+    w.speed_control.set_speed(60)
+    w.set_speed(60)
+    w.play()
+    qtbot.waitUntil(lambda: system.bars_processed > 0, timeout=FINISH_MS)
+    w.speed_control.slider.setValue(speed_to_position(300))  # what a drag to 300x does
+    assert w.speed_control.speed() == 300
+    assert system.control.speed == 300
+    qtbot.wait(300)
+    c0, t0 = system.clock.now_ns(), time.perf_counter()
+    qtbot.wait(1500)
+    pace = (system.clock.now_ns() - c0) / 1e9 / (time.perf_counter() - t0)
+    assert 120 < pace < 420, pace  # market seconds per wall second ~ 300
+    w.set_speed(0)
+
+
+def test_closing_the_window_stops_every_engine_thread(qtbot, make_window, ui_small_config):
+    w = make_window()
+    w.load_config(ui_small_config)
+    system = w.bridge.system
+    w.set_speed(600)
+    w.play()
+    qtbot.waitUntil(lambda: system.bars_processed > 0, timeout=FINISH_MS)
+    assert system.alive_threads()
+    w.close()
+    assert system.alive_threads() == [] and w.bridge.alive_threads() == []
+
+
+def test_settings_keep_the_last_config_charts_and_dock_layout(
+    qtbot, make_window, ui_settings, ui_small_config
+):
+    w = make_window()
+    w.load_config(ui_small_config)
+    w.add_chart_clicked()
+    w.chart_panels[1].set_current_interval("5m")
+    w.chart_panels[1].set_current_symbol("CYRX")
+    w.removeDockWidget(w.signal_dock)
+    w.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, w.signal_dock)
+    w.signal_dock.show()
+    w.metrics_dock.hide()
+    w.close()
+
+    w2 = make_window()
+    assert w2.last_config() == ui_small_config.resolve()
+    assert w2.load_config(w2.last_config())
+    assert len(w2.chart_panels) == 2
+    assert (w2.chart_panels[1].current_symbol(), w2.chart_panels[1].current_interval()) == ("CYRX", "5m")
+    assert w2.chart_panels[1].checked_overlays() == ["ema(20)"]
+    assert w2.dockWidgetArea(w2.signal_dock) == Qt.DockWidgetArea.LeftDockWidgetArea
+    assert w2.metrics_dock.isHidden() and not w2.quality_dock.isHidden()
+
+
+def test_trade_double_click_shows_the_trade_on_the_chart(qtbot, make_window, ui_small_config):
+    w = make_window()
+    w.load_config(ui_small_config)
+    _play_to_end(qtbot, w)
+    trade = next(t for t in w.bridge.system.broker.trades if t.symbol == "BOLT")
+    w.results_view.trade_activated.emit(trade.symbol, trade.entry_time, trade.exit_time)
+    panel = w.chart_panels[0]
+    chart = panel.chart
+    assert panel.current_symbol() == "BOLT"
+    assert not chart.following
+    x0, x1 = chart.visible_range()
+    assert x0 <= chart.index_at(trade.entry_time) <= x1
+
+
+def test_bad_config_is_reported_not_raised(
+    qtbot, tmp_path, ui_settings, ui_configs_dir, ui_small_config, monkeypatch
+):
+    shown = []
+    monkeypatch.setattr(QMessageBox, "critical", lambda *a, **k: shown.append(a[1:3]))
+    w = MainWindow(settings=ui_settings, configs_dir=ui_configs_dir, runs_dir=tmp_path / "runs")
+    qtbot.addWidget(w)
+    data = json.loads(ui_small_config.read_text())
+    data["risk"] = {"min_confidence": 3}
+    bad = ui_configs_dir / "bad.json"
+    bad.write_text(json.dumps(data))
+    assert not w.load_config(bad)
+    assert shown and "risk.min_confidence" in shown[0][1]
+    assert w.bridge.system is None and not w.play_action.isEnabled()
+
+
+@pytest.mark.slow
+def test_scripted_run_of_the_example_config_writes_a_screenshot(tmp_path, tmp_path_factory):
+    from workstation.store import generate_demo
+
+    store = tmp_path_factory.mktemp("example_store") / "store"
+    generate_demo(store, symbols=5, days=10, seed=7)
+    shot = tmp_path / "main.png"
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT), PYTHONWARNINGS="ignore")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ui.app",
+            str(ROOT / "session_configs" / "example_session.json"),
+            "--store",
+            str(store),
+            "--speed",
+            "0",
+            "--quit-when-done",
+            "--screenshot",
+            str(shot),
+            "--size",
+            "1280x800",
+            "--runs",
+            str(tmp_path / "runs"),
+            "--settings",
+            str(tmp_path / "gui.ini"),
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "run finished: 6/6 sessions" in proc.stdout
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert shot.stat().st_size > 50_000
+    image = QImage(str(shot))
+    assert (image.width(), image.height()) == (1280, 800)
+    assert list((tmp_path / "runs").glob("example_session-*/trades.parquet"))
+
+
+def test_keyboard_shortcuts_step_play_pause_and_speed(qtbot, make_window, ui_small_config):
+    w = make_window()
+    w.load_config(ui_small_config)
+    system = w.bridge.system
+    w.activateWindow()
+    qtbot.waitUntil(w.isActiveWindow, timeout=2000)
+    qtbot.keyClick(w, Qt.Key.Key_Right)
+    qtbot.waitUntil(lambda: system.bars_processed > 0, timeout=FINISH_MS)
+    assert system.state == "paused"
+    w.speed_control.set_speed(10)
+    qtbot.keyClick(w, Qt.Key.Key_Plus)
+    assert w.speed_control.speed() == 20 and system.control.speed == 20
+    qtbot.keyClick(w, Qt.Key.Key_Minus)
+    assert system.control.speed == 10
+    qtbot.keyClick(w, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: system.state == "running", timeout=2000)
+    qtbot.keyClick(w, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: system.state == "paused", timeout=2000)
+
+
+def test_jump_and_config_editor_run(qtbot, make_window, ui_small_config, ui_write_config):
+    w = make_window()
+    w.load_config(ui_small_config)
+    w.jump_date.setDate(w.jump_date.maximumDate())
+    w.jump_button.click()
+    system = w.bridge.system
+    assert system.cfg.backtest.start_date.isoformat() == "2024-12-05"
+    first_shown = w.chart_panels[0].chart.bar_arrays()[0]
+    assert first_shown.size and first_shown[-1] < system.sessions[0].open_ns  # the days before the jump
+    other = ui_write_config("other", start_date="2024-12-05")
+    w.edit_config()
+    editor = w._editor
+    assert editor is not None and editor.config_path() == ui_small_config
+    with qtbot.waitSignal(w.bridge.finished, timeout=FINISH_MS) as done:
+        editor.run_requested.emit(str(other))
+    assert w.bridge.config_path == other and done.args[0]["state"] == "finished"
+    assert w.config_combo.currentText() == "other"
+    editor.close()

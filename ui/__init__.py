@@ -1,0 +1,1 @@
+"""PySide6 + pyqtgraph application around the workstation engine: windows, widgets, the QThread bridge."""

@@ -1,0 +1,907 @@
+"""EngineBridge: hosts one SystemManager in QThreads and turns its events into one Qt signal per frame.
+
+Threads: the coordinator, processor, quality manager and analysis engine run in QThreads (the
+bridge passes a QThread factory to the SystemManager). Engine observers run in those threads and
+only append the raw event to a deque (no Qt call, no lock, no copy except the finished session's
+bars at "session_end", which SessionData drops at the next session start). A ~16 ms QTimer in the
+UI thread drains the deque and emits ONE coalesced `batch_ready(UpdateBatch)` per frame, whatever
+the replay speed: at 1x a bar appears as it completes, at MAX many bars arrive per frame. The UI
+thread never waits on the engine; only `shutdown()` (window close) joins threads, with a timeout.
+
+Chart history: per (symbol, interval) the bridge keeps the bars of the last `history_sessions`
+finished sessions (numpy copies) plus `chart_days_before` trading days before the first session
+(read from the bar store, derived intervals built with the engine's own DerivedBarBuilder), so a
+chart can show history when the user switches symbol, as replay tools do.
+
+Run folder: a RunWriter writes config, signals, quality, trades, equity and reports; the bars
+(bars.parquet/) are written by SessionBarsWriter from the same session-end copies, with pyarrow in a
+background thread (RunWriter's pandas path holds the GIL long enough to freeze the UI at every
+session end). The folder's content equals a headless `workstation run` of the same config.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal
+
+from workstation.calendar import TimeManager
+from workstation.config import SessionConfig, load_config
+from workstation.errors import ConfigError, WorkstationError
+from workstation.model import Bar, Fill, parse_interval
+from workstation.pipeline.processor import DerivedBarBuilder
+from workstation.run_writer import RunWriter
+from workstation.session import BarsView
+from workstation.store import BarStore
+from workstation.system import FAILED, FINISHED, PAUSED, RUNNING, STOPPED, SystemManager, resolve_store_path
+
+log = logging.getLogger(__name__)
+
+FRAME_MS = 16
+DEFAULT_ENGINE_NICE = 4
+DEFAULT_HISTORY_SESSIONS = 20
+DEFAULT_CHART_DAYS_BEFORE = 2
+OBSERVED_KINDS = (
+    "decision",
+    "error",
+    "fill",
+    "quality",
+    "gap",
+    "session_start",
+    "session_end",
+    "state",
+    "backtest_end",
+)
+_EMPTY_I8 = np.zeros(0, dtype=np.int64)
+_EMPTY_F8 = np.zeros(0, dtype=np.float64)
+EMPTY_BARS = BarsView(_EMPTY_I8, _EMPTY_F8, _EMPTY_F8, _EMPTY_F8, _EMPTY_F8, _EMPTY_F8)
+
+
+class EngineThread(QThread):
+    """A QThread running `target`, with the thread API the engine expects (start, join, is_alive)."""
+
+    def __init__(self, target: Callable[[], None], name: str, nice: int = 0):
+        super().__init__()
+        self._target = target
+        self.nice = nice
+        self.setObjectName(name)
+
+    def run(self) -> None:
+        if self.nice > 0:
+            _lower_thread_priority(self.nice)
+        try:
+            self._target()
+        except BaseException:  # noqa: BLE001 - the stages guard their own work; never kill the process
+            log.exception("engine thread %s ended with an error", self.objectName())
+
+    def join(self, timeout: float | None = None) -> None:
+        """Wait for the thread to end, at most `timeout` seconds (None = without limit)."""
+        if timeout is None:
+            self.wait()
+        else:
+            self.wait(max(0, int(timeout * 1000)))
+
+    def is_alive(self) -> bool:
+        return self.isRunning()
+
+
+def _lower_thread_priority(nice: int) -> None:
+    """Raise the calling thread's nice value (Linux: per thread), so the UI thread wins the CPU."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), os.getpriority(os.PRIO_PROCESS, 0) + nice)
+    except (AttributeError, OSError) as exc:
+        log.debug("cannot lower the engine thread priority: %s", exc)
+
+
+@dataclass(slots=True)
+class UpdateBatch:
+    """Everything that happened in the engine since the previous frame (built in the UI thread)."""
+
+    run_id: int
+    clock_ns: int
+    bars_processed: int
+    rows: list[dict] = field(default_factory=list)  # signal-log rows: decisions and errors
+    decisions: int = 0
+    errors: int = 0
+    fills: list[Fill] = field(default_factory=list)
+    quality_changed: np.ndarray | None = None  # symbol indices whose quality changed
+    quality_pct: np.ndarray | None = None  # latest streamed-interval quality (%)
+    gap_counts: dict[str, int] = field(default_factory=dict)  # symbols with new gaps -> gaps this session
+    session_starts: list[dict] = field(default_factory=list)
+    session_ends: list[dict] = field(default_factory=list)  # payload + "bars": {(sym, iv): BarsView}
+    states: list[str] = field(default_factory=list)
+    finished: dict | None = None  # the backtest_end summary
+    events: int = 0
+
+
+def copy_session_bars(session_data) -> dict[tuple[str, str], BarsView]:
+    """Numpy copies of every (symbol, interval) of the current session (engine thread, at session end)."""
+    out: dict[tuple[str, str], BarsView] = {}
+    for iv in session_data.intervals:
+        for sym in session_data.symbols:
+            view = session_data.bars(sym, iv)
+            if view.timestamp.shape[0]:
+                out[(sym, iv)] = BarsView(*(np.array(col) for col in view))
+    return out
+
+
+class SessionBarsWriter:
+    """Writes each finished session's bars to `<run>/bars.parquet/part-NNNN.parquet` (the run-folder
+    layout of workstation.run_writer) from the numpy copies taken at session end, in a background
+    thread and with pyarrow only: building the table holds the GIL for microseconds, where a pandas
+    frame of 100 symbols x 3 intervals holds it for ~100 ms and freezes the UI at every session end."""
+
+    def __init__(self, run_dir: Path, session_data):
+        self.folder = Path(run_dir) / "bars.parquet"
+        self.symbols = list(session_data.symbols)
+        self.intervals = list(session_data.intervals)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="BarsWriter")
+        self._futures: list[Future] = []
+        self._closed = False
+        self.errors: list[str] = []
+
+    def submit(self, index: int, bars: dict[tuple[str, str], BarsView]) -> None:
+        """Queue one session's bars (called in the engine thread at session end)."""
+        if not self._closed:
+            self._futures.append(self._pool.submit(self._write, index, bars))
+
+    def close(self) -> None:
+        """No more sessions; the queued ones are still written."""
+        if not self._closed:
+            self._closed = True
+            self._pool.shutdown(wait=False)
+
+    def done(self) -> bool:
+        return self._closed and all(f.done() for f in self._futures)
+
+    def _write(self, index: int, bars: dict[tuple[str, str], BarsView]) -> None:
+        try:
+            table = self.table(bars)
+            if table.num_rows:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                path = self.folder / f"part-{index + 1:04d}.parquet"
+                tmp = path.with_name(path.name + ".tmp")
+                pq.write_table(table, tmp)
+                os.replace(tmp, path)
+        except (OSError, pa.ArrowException) as exc:
+            log.error("cannot write the bars of session %d to %s: %s", index + 1, self.folder, exc)
+            self.errors.append(str(exc))
+
+    def table(self, bars: dict[tuple[str, str], BarsView]) -> pa.Table:
+        """symbol, interval, timestamp (UTC), open, high, low, close, volume; by interval, then symbol."""
+        keys = [(s, iv) for iv in self.intervals for s in self.symbols if (s, iv) in bars]
+        views = [bars[k] for k in keys]
+        counts = np.array([v.timestamp.shape[0] for v in views], dtype=np.int64)
+        sym_codes = np.repeat(np.array([self.symbols.index(s) for s, _ in keys], dtype=np.int32), counts)
+        iv_codes = np.repeat(np.array([self.intervals.index(iv) for _, iv in keys], dtype=np.int32), counts)
+
+        def column(name: str) -> np.ndarray:
+            parts = [getattr(v, name) for v in views]
+            return np.concatenate(parts) if parts else np.zeros(0)
+
+        return pa.table(
+            {
+                "symbol": pa.DictionaryArray.from_arrays(sym_codes, pa.array(self.symbols)).cast(pa.string()),
+                "interval": pa.DictionaryArray.from_arrays(iv_codes, pa.array(self.intervals)).cast(
+                    pa.string()
+                ),
+                "timestamp": pa.array(
+                    column("timestamp").astype(np.int64), type=pa.timestamp("ns", tz="UTC")
+                ),
+                **{
+                    c: pa.array(column(c).astype(np.float64))
+                    for c in ("open", "high", "low", "close", "volume")
+                },
+            }
+        )
+
+
+def concat_bars(parts: list[BarsView]) -> BarsView:
+    """One BarsView from consecutive parts (bars at or before the previous part's end are dropped)."""
+    parts = [p for p in parts if p.timestamp.shape[0]]
+    if not parts:
+        return EMPTY_BARS
+    if len(parts) == 1:
+        return parts[0]
+    kept = [parts[0]]
+    last = int(parts[0].timestamp[-1])
+    for p in parts[1:]:
+        i = int(np.searchsorted(p.timestamp, last, side="right"))
+        if i < p.timestamp.shape[0]:
+            part = p if i == 0 else BarsView(*(col[i:] for col in p))
+            kept.append(part)
+            last = int(part.timestamp[-1])
+    return BarsView(*(np.concatenate([getattr(k, name) for k in kept]) for name in BarsView._fields))
+
+
+def unique_run_dir(runs_dir: Path, stem: str) -> Path:
+    """runs/<stem>-<YYYYmmdd-HHMMSS>, with a -2, -3 ... suffix when that folder already exists."""
+    base = runs_dir / f"{stem}-{dt.datetime.now():%Y%m%d-%H%M%S}"
+    path, k = base, 2
+    while path.exists():
+        path = base.with_name(f"{base.name}-{k}")
+        k += 1
+    return path
+
+
+class EngineBridge(QObject):
+    """Owns the SystemManager of the loaded config and its run folder; see the module docstring."""
+
+    batch_ready = Signal(object)  # UpdateBatch, at most one per frame
+    state_changed = Signal(str)  # stopped | running | paused | finished | failed
+    run_failed = Signal(str)  # a message a trader understands
+    finished = Signal(dict)  # the backtest_end summary (any end: finished, stopped, failed)
+    system_changed = Signal(object)  # a new SystemManager was built (config load, jump, restart)
+
+    def __init__(
+        self,
+        runs_dir: str | Path = "runs",
+        history_sessions: int = DEFAULT_HISTORY_SESSIONS,
+        chart_days_before: int = DEFAULT_CHART_DAYS_BEFORE,
+        write_bars: bool = True,
+        frame_ms: int = FRAME_MS,
+        engine_nice: int | None = None,
+        parent: QObject | None = None,
+    ):
+        super().__init__(parent)
+        if history_sessions < 1:
+            raise ValueError(f"history_sessions must be >= 1, got {history_sessions}")
+        self.runs_dir = Path(runs_dir)
+        self.history_sessions = int(history_sessions)
+        self.chart_days_before = max(0, int(chart_days_before))
+        self.write_bars = write_bars
+        if engine_nice is None:
+            engine_nice = int(os.environ.get("WORKSTATION_ENGINE_NICE", DEFAULT_ENGINE_NICE))
+        self.engine_nice = engine_nice  # engine threads run this much "nicer" than the UI thread
+        self.config: SessionConfig | None = None  # as loaded
+        self.run_config: SessionConfig | None = None  # what the current system runs (after a jump)
+        self.config_path: Path | None = None
+        self.store_path: Path | None = None
+        self.system: SystemManager | None = None
+        self.writer: RunWriter | None = None
+        self.run_dir: Path | None = None
+        self.run_id = 0
+        self.batches_emitted = 0
+        self.last_summary: dict | None = None
+        self._store: BarStore | None = None
+        self._tm: TimeManager | None = None
+        self._speed: float | None = None
+        self._started = False
+        self._queue: deque = deque()
+        self._threads: list[EngineThread] = []
+        self._retired: list[SystemManager] = []
+        self._writers: list[RunWriter] = []
+        self._bars_writers: list[SessionBarsWriter] = []
+        self._reset_run_state()
+        self._timer = QTimer(self)
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self._timer.setInterval(int(frame_ms))
+        self._timer.timeout.connect(self._drain)
+
+    # ------------------------------------------------------------------ state kept per run
+    def _reset_run_state(self) -> None:
+        self._history: dict[tuple[str, str], deque[BarsView]] = {}
+        self._history_cache: dict[tuple[str, str], BarsView] = {}
+        self._prerun: dict[tuple[str, str], BarsView] | None = None
+        self._fills_by_symbol: dict[str, list[Fill]] = {}
+        self._gap_counts: dict[str, int] = {}
+        self._live_generation: int | None = None
+        self.current_session: dict | None = None
+        self.sessions_done = 0
+        self.decision_count = 0
+        self.error_count = 0
+        self.fill_count = 0
+        self._last_clock = -1
+        self._last_bars = -1
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def state(self) -> str:
+        """The engine state, "none" when no config is loaded."""
+        return self.system.state if self.system is not None else "none"
+
+    @property
+    def started(self) -> bool:
+        """True once the current system was started (a stopped one needs a rebuild to play again)."""
+        return self._started
+
+    @property
+    def speed(self) -> float:
+        """The replay speed the next or current run uses (0 = as fast as possible)."""
+        if self._speed is not None:
+            return self._speed
+        return self.run_config.backtest.speed_multiplier if self.run_config is not None else 0.0
+
+    # ------------------------------------------------------------------ config
+    def load_config(
+        self, config: str | Path | SessionConfig, store: str | Path | None = None
+    ) -> SystemManager:
+        """Load a config (path or model) and build its run, stopped. Raises WorkstationError subclasses."""
+        if isinstance(config, SessionConfig):
+            cfg, path = config, None
+        else:
+            path = Path(config)
+            cfg = load_config(path)
+        if cfg.mode != "backtest":
+            raise ConfigError(
+                str(path or "(config)"),
+                [
+                    (
+                        "mode",
+                        f"{cfg.mode!r} configs run in the live monitor; "
+                        "the replay window runs backtest configs",
+                    )
+                ],
+            )
+        store_path = resolve_store_path(cfg, str(store) if store is not None else None)
+        if self._store is None or self.store_path != store_path:
+            bar_store, tm = BarStore(store_path), None
+        else:
+            bar_store, tm = self._store, self._tm
+        system = self._new_system(cfg, bar_store, tm)  # raises before anything changes
+        self._store, self.store_path = bar_store, store_path
+        self._speed = None
+        self.config, self.config_path = cfg, path
+        self._install(system, cfg)
+        return system
+
+    def _new_system(self, cfg: SessionConfig, store: BarStore, tm: TimeManager | None) -> SystemManager:
+        if (
+            tm is not None
+            and self.run_config is not None
+            and ((self.run_config.exchange, self.run_config.timezone) != (cfg.exchange, cfg.timezone))
+        ):
+            tm = None
+        return SystemManager(cfg, store=store, time_manager=tm, thread_factory=self._make_thread)
+
+    def _build(self, cfg: SessionConfig) -> None:
+        """Build a new system for `cfg` and make it current (the previous one is stopped)."""
+        self._install(self._new_system(cfg, self._store, self._tm), cfg)
+
+    def _install(self, system: SystemManager, cfg: SessionConfig) -> None:
+        """Retire the current system (non-blocking stop) and make `system` the current run."""
+        self._retire_current()
+        self._tm = system.tm
+        if self._speed is not None:
+            system.set_speed(self._speed)
+        self.run_id += 1
+        self.system = system
+        self.run_config = cfg
+        self.writer = None
+        self.run_dir = None
+        self._started = False
+        self.last_summary = None
+        self._queue.clear()
+        self._reset_run_state()
+        self.system_changed.emit(system)
+        self.state_changed.emit(system.state)
+
+    def _make_thread(self, target: Callable[[], None], name: str) -> EngineThread:
+        thread = EngineThread(target, name, self.engine_nice)
+        self._threads.append(thread)
+        return thread
+
+    def _retire_current(self) -> None:
+        system = self.system
+        if system is None:
+            return
+        if self._started:
+            system.stop(0.0)
+            if system.alive_threads():
+                self._retired.append(system)
+        self.system = None
+
+    # ------------------------------------------------------------------ controls
+    def play(self) -> None:
+        """Start the loaded run, resume a paused one, or replay again after the end."""
+        system = self._require_system()
+        if system.state == PAUSED:
+            system.resume()
+        elif system.state == RUNNING:
+            return
+        elif not self._started:
+            self._start()
+        else:
+            self._build(self.run_config)
+            self._start()
+
+    def pause(self) -> None:
+        system = self._require_system()
+        if system.state == RUNNING:
+            system.pause()
+
+    def step(self) -> None:
+        """Advance exactly one bar time, then stay paused (starts the run paused when needed)."""
+        system = self._require_system()
+        if system.state in (FINISHED, FAILED):
+            return
+        if not self._started:
+            system.pause()
+            self._start()
+        elif system.state == STOPPED:
+            self._build(self.run_config)
+            self.system.pause()
+            self._start()
+        self.system.step(1)
+
+    def stop(self) -> None:
+        """Ask the run to stop (returns at once; the run ends between two bar times)."""
+        if self.system is not None and self._started:
+            self.system.stop(0.0)
+
+    def set_speed(self, speed: float) -> None:
+        """Replay speed multiplier, 0 = as fast as possible (data-driven)."""
+        speed = float(speed)
+        if speed < 0:
+            raise ValueError(f"speed must be >= 0 (0 = as fast as possible), got {speed}")
+        self._speed = speed
+        if self.system is not None:
+            self.system.set_speed(speed)
+
+    def jump_to(self, date: dt.date | str) -> SystemManager:
+        """Start again at `date` (a new run, warmed up again); keeps playing when it was playing."""
+        if self.config is None:
+            raise WorkstationError("load a config before jumping to a date")
+        day = date if isinstance(date, dt.date) else dt.date.fromisoformat(str(date))
+        cfg = self.config
+        if not cfg.backtest.start_date <= day <= cfg.backtest.end_date:
+            raise ConfigError(
+                "(jump)",
+                [
+                    (
+                        "backtest.start_date",
+                        f"{day} is outside the config's range "
+                        f"{cfg.backtest.start_date} .. {cfg.backtest.end_date}",
+                    )
+                ],
+            )
+        was_playing = self.system is not None and self.system.state == RUNNING
+        new_cfg = cfg.model_copy(deep=True)
+        new_cfg.backtest.start_date = day
+        self._build(new_cfg)
+        if was_playing:
+            self._start()
+        return self.system
+
+    def _require_system(self) -> SystemManager:
+        if self.system is None:
+            raise WorkstationError("no session config is loaded: pick one in the toolbar first")
+        return self.system
+
+    def _start(self) -> None:
+        system = self.system
+        stem = self.config_path.stem if self.config_path is not None else _slug(system.cfg.name)
+        if system.cfg.backtest.start_date != (self.config.backtest.start_date if self.config else None):
+            stem += f"-from-{system.cfg.backtest.start_date:%Y%m%d}"
+        self.run_dir = unique_run_dir(self.runs_dir, stem)
+        self.writer = RunWriter(system, self.run_dir, write_bars=False)
+        self._writers = [w for w in self._writers if not w.closed] + [self.writer]
+        bars_writer = SessionBarsWriter(self.run_dir, system.session_data) if self.write_bars else None
+        if bars_writer is not None:
+            self._bars_writers = [w for w in self._bars_writers if not w.done()] + [bars_writer]
+        observer = self._observer(self.run_id, system, bars_writer)
+        for kind in OBSERVED_KINDS:
+            system.events.subscribe(kind, observer)
+        self._started = True
+        system.start()
+        self._timer.start()
+
+    # ------------------------------------------------------------------ engine side (engine threads)
+    def _observer(
+        self, run_id: int, system: SystemManager, bars_writer: SessionBarsWriter | None
+    ) -> Callable[[str, Any], None]:
+        """The engine observer: appends (run, kind, payload) and returns; copies bars at session end
+        (for the charts' history and the run folder's bars.parquet)."""
+        append = self._queue.append
+        sd = system.session_data
+
+        def on_event(kind: str, payload: Any) -> None:
+            if kind == "session_end":
+                bars = copy_session_bars(sd)
+                if bars_writer is not None:
+                    bars_writer.submit(payload["index"], bars)
+                payload = dict(payload, bars=bars, generation=sd.session_generation)
+            elif kind == "backtest_end" and bars_writer is not None:
+                bars_writer.close()
+            elif kind == "session_start":
+                payload = dict(payload, generation=sd.session_generation)
+            append((run_id, kind, payload))
+
+        return on_event
+
+    # ------------------------------------------------------------------ UI side (UI thread)
+    def _drain(self) -> None:
+        """Frame tick: turn the queued engine events into one UpdateBatch."""
+        self._reap_retired()
+        system = self.system
+        if system is None:
+            if not self._retired:
+                self._timer.stop()
+            self._queue.clear()
+            return
+        queue = self._queue
+        n = len(queue)
+        clock_ns = system.clock.now_ns()
+        bars = system.bars_processed
+        if n == 0 and clock_ns == self._last_clock and bars == self._last_bars:
+            return
+        batch = UpdateBatch(self.run_id, clock_ns, bars)
+        quality_mask: np.ndarray | None = None
+        symbols = system.session_data.symbols
+        for _ in range(n):
+            run_id, kind, payload = queue.popleft()
+            if run_id != self.run_id:
+                continue
+            batch.events += 1
+            if kind == "decision":
+                s = payload.signal
+                batch.rows.append(
+                    {
+                        "time_ns": int(s.time),
+                        "symbol": s.symbol,
+                        "strategy": s.strategy,
+                        "action": s.action.value,
+                        "quantity": float(s.quantity),
+                        "price": float(s.price),
+                        "confidence": float(s.confidence),
+                        "approved": bool(payload.approved),
+                        "reason": payload.reason,
+                        "kind": "signal",
+                    }
+                )
+                batch.decisions += 1
+            elif kind == "error":
+                batch.rows.append(
+                    {
+                        "time_ns": int(payload.get("time_ns") or 0),
+                        "symbol": "",
+                        "strategy": payload.get("strategy") or "engine",
+                        "action": "ERROR",
+                        "quantity": 0.0,
+                        "price": float("nan"),
+                        "confidence": 0.0,
+                        "approved": None,
+                        "reason": payload.get("message", ""),
+                        "kind": "error",
+                    }
+                )
+                batch.errors += 1
+            elif kind == "fill":
+                batch.fills.append(payload)
+                self._fills_by_symbol.setdefault(payload.symbol, []).append(payload)
+            elif kind == "quality":
+                _clock, changed, pct = payload
+                if quality_mask is None:
+                    quality_mask = np.zeros(len(symbols), dtype=bool)
+                quality_mask[changed] = True
+                batch.quality_pct = pct
+            elif kind == "gap":
+                count = self._gap_counts.get(payload.symbol, 0) + 1
+                self._gap_counts[payload.symbol] = count
+                batch.gap_counts[payload.symbol] = count
+            elif kind == "session_start":
+                self._live_generation = payload["generation"]
+                self._gap_counts = {}
+                self.current_session = payload
+                batch.session_starts.append(payload)
+            elif kind == "session_end":
+                self._file_history(payload["bars"])
+                self.sessions_done = payload["index"] + 1
+                batch.session_ends.append(payload)
+            elif kind == "state":
+                batch.states.append(payload)
+            elif kind == "backtest_end":
+                batch.finished = payload
+        if quality_mask is not None:
+            batch.quality_changed = np.flatnonzero(quality_mask)
+        self.decision_count += batch.decisions
+        self.error_count += batch.errors
+        self.fill_count += len(batch.fills)
+        self._last_clock, self._last_bars = clock_ns, bars
+        self.batches_emitted += 1
+        self.batch_ready.emit(batch)
+        for state in batch.states:
+            self.state_changed.emit(state)
+        if batch.finished is not None:
+            self._on_backtest_end(batch.finished)
+
+    def _on_backtest_end(self, summary: dict) -> None:
+        self.last_summary = summary
+        if not self._retired:
+            self._timer.stop()
+        if summary.get("state") == FAILED or summary.get("error"):
+            self.run_failed.emit(f"The run stopped with an error: {summary.get('error') or 'unknown error'}")
+        self.finished.emit(summary)
+
+    def _reap_retired(self) -> None:
+        if self._retired:
+            self._retired = [s for s in self._retired if s.alive_threads()]
+        if self._threads:
+            self._threads = [t for t in self._threads if t.isRunning() or not t.isFinished()]
+
+    def _file_history(self, bars: dict[tuple[str, str], BarsView]) -> None:
+        for key, view in bars.items():
+            hist = self._history.get(key)
+            if hist is None:
+                hist = self._history[key] = deque(maxlen=self.history_sessions)
+            hist.append(view)
+            self._history_cache.pop(key, None)
+
+    # ------------------------------------------------------------------ reads for the views (UI thread)
+    def history_bars(self, symbol: str, interval: str) -> BarsView:
+        """Bars of finished sessions (last `history_sessions`), after the pre-run days, as one view."""
+        key = (symbol, interval)
+        cached = self._history_cache.get(key)
+        if cached is not None:
+            return cached
+        hist = self._history.get(key)
+        parts: list[BarsView] = []
+        if hist is None or len(hist) < self.history_sessions:
+            pre = self._prerun_bars().get(key)
+            if pre is not None:
+                parts.append(pre)
+        if hist:
+            parts.extend(hist)
+        view = concat_bars(parts)
+        self._history_cache[key] = view
+        return view
+
+    def history_nbytes(self) -> int:
+        """Memory held by the chart history (finished sessions and pre-run days), in bytes."""
+        total = sum(col.nbytes for hist in self._history.values() for view in hist for col in view)
+        return total + sum(col.nbytes for view in (self._prerun or {}).values() for col in view)
+
+    def live_bars(self, symbol: str, interval: str) -> BarsView | None:
+        """The current session's bars of (symbol, interval), or None while SessionData holds a session
+        whose start this bridge has not delivered yet (its bars come with the next batch)."""
+        system = self.system
+        gen = self._live_generation
+        if system is None or gen is None:
+            return None
+        sd = system.session_data
+        if sd.session_generation != gen:
+            return None
+        view = sd.bars(symbol, interval)
+        if sd.session_generation != gen:
+            return None
+        return view
+
+    def forming_bar(self, symbol: str, interval: str) -> Bar | None:
+        """The forming (partial) bar of a derived interval in the current session, or None."""
+        system = self.system
+        gen = self._live_generation
+        if system is None or gen is None or system.session_data.session_generation != gen:
+            return None
+        bar = system.session_data.forming_bar(symbol, interval)
+        return bar if system.session_data.session_generation == gen else None
+
+    def chart_bars(self, symbol: str, interval: str) -> BarsView:
+        """History plus the live session: what a chart of (symbol, interval) shows now."""
+        live = self.live_bars(symbol, interval)
+        hist = self.history_bars(symbol, interval)
+        return concat_bars([hist, live]) if live is not None else hist
+
+    def run_folder_bars(self, symbol: str, interval: str) -> BarsView | None:
+        """Every bar of (symbol, interval) this run wrote to its folder (after the pre-run days), for
+        showing a trade older than the kept history; None when the folder has no bars."""
+        if self.run_dir is None or not (self.run_dir / "bars.parquet").exists():
+            return None
+        try:
+            df = pd.read_parquet(
+                self.run_dir / "bars.parquet",
+                filters=[("symbol", "==", symbol), ("interval", "==", interval)],
+            )
+        except (OSError, ValueError, pa.ArrowException) as exc:
+            log.warning("cannot read bars of %s %s from %s: %s", symbol, interval, self.run_dir, exc)
+            return None
+        if not len(df):
+            return None
+        ts = pd.DatetimeIndex(df["timestamp"]).as_unit("ns").asi8
+        order = np.argsort(ts, kind="stable")
+        view = BarsView(
+            ts[order].astype(np.int64),
+            *(df[c].to_numpy(dtype=np.float64)[order] for c in ("open", "high", "low", "close", "volume")),
+        )
+        pre = self._prerun_bars().get((symbol, interval))
+        return concat_bars([pre, view]) if pre is not None else view
+
+    def fills_of(self, symbol: str) -> list[Fill]:
+        """Fills of `symbol` delivered so far in this run."""
+        return list(self._fills_by_symbol.get(symbol, ()))
+
+    def gap_counts(self) -> dict[str, int]:
+        """Gaps found per symbol in the current session."""
+        return dict(self._gap_counts)
+
+    def gap_list(self, symbol: str) -> list[dict]:
+        """The current session's gaps of `symbol` (for the gauge's gap list)."""
+        return self.system.quality.gap_list(symbol) if self.system is not None else []
+
+    def intervals(self) -> list[str]:
+        cfg = self.run_config
+        return [cfg.streams.interval, *cfg.streams.derived] if cfg is not None else []
+
+    def session_fraction(self) -> float:
+        """Progress of the run in [0, 1]: sessions done plus the part of the current session."""
+        system = self.system
+        if system is None or not system.sessions:
+            return 0.0
+        total = len(system.sessions)
+        if system.state == FINISHED:
+            return 1.0
+        done = system.coordinator.sessions_done
+        cur = self.current_session
+        part = 0.0
+        if cur is not None and cur["index"] == done:
+            span = max(1, cur["close_ns"] - cur["open_ns"])
+            part = min(1.0, max(0.0, (system.clock.now_ns() - cur["open_ns"]) / span))
+        return min(1.0, (done + part) / total)
+
+    # ------------------------------------------------------------------ pre-run history
+    def _prerun_bars(self) -> dict[tuple[str, str], BarsView]:
+        """`chart_days_before` trading days before the first session, per (symbol, interval), built once."""
+        if self._prerun is not None:
+            return self._prerun
+        self._prerun = {}
+        system = self.system
+        if system is None or self.chart_days_before <= 0 or not system.sessions:
+            return self._prerun
+        try:
+            self._prerun = build_prerun_bars(system, self.chart_days_before)
+        except (WorkstationError, OSError, ValueError) as exc:
+            log.warning("no chart history before %s: %s", system.sessions[0].date, exc)
+        return self._prerun
+
+    # ------------------------------------------------------------------ shutdown
+    def shutdown(self, timeout: float = 1.0) -> bool:
+        """Stop every run and join its threads within `timeout` seconds (window close). True if all ended."""
+        deadline = time.monotonic() + timeout
+        systems = [*self._retired, *([self.system] if self.system is not None and self._started else [])]
+        for system in systems:
+            system.control.stop()
+        ok = self.join_threads(max(0.0, deadline - time.monotonic()))
+        self._timer.stop()
+        return ok
+
+    def join_threads(self, timeout: float) -> bool:
+        """Wait up to `timeout` seconds for every engine thread this bridge started. True if all ended."""
+        deadline = time.monotonic() + timeout
+        for thread in list(self._threads):
+            remaining = deadline - time.monotonic()
+            if thread.isRunning():
+                thread.wait(max(0, int(remaining * 1000)))
+        alive = [t.objectName() for t in self._threads if t.isRunning()]
+        if alive:
+            log.warning("engine threads still running after %.1f s: %s", timeout, ", ".join(alive))
+        return not alive
+
+    def wait_writers(self, timeout: float) -> bool:
+        """Wait up to `timeout` seconds until every run folder got its final results (after a stop the
+        writer finishes once the engine has ended). True when all are complete."""
+        deadline = time.monotonic() + timeout
+        for bars_writer in self._bars_writers:
+            bars_writer.close()
+        while time.monotonic() < deadline and (
+            any(not w.closed for w in self._writers) or any(not w.done() for w in self._bars_writers)
+        ):
+            time.sleep(0.01)
+        return all(w.closed for w in self._writers) and all(w.done() for w in self._bars_writers)
+
+    def alive_threads(self) -> list[str]:
+        """Names of engine threads of this bridge (every run) still running."""
+        return [t.objectName() for t in self._threads if t.isRunning()]
+
+
+def build_prerun_bars(system: SystemManager, days: int) -> dict[tuple[str, str], BarsView]:
+    """Streamed bars of the `days` trading days before the run's first session, and the derived
+    intervals built from them by the engine's DerivedBarBuilder (same buckets as the replay)."""
+    cfg = system.cfg
+    tm = system.tm
+    first = system.sessions[0].date
+    try:
+        start = tm.trading_days_back(first, days)
+    except WorkstationError:
+        return {}
+    dates = [d for d in tm.trading_dates(start, first - dt.timedelta(days=1))][-days:]
+    symbols = list(cfg.symbols)
+    base = cfg.streams.interval
+    base_ns = parse_interval(base).ns
+    builders = [DerivedBarBuilder(iv, base, len(symbols)) for iv in cfg.streams.derived]
+    cols: dict[str, list[list[np.ndarray]]] = {
+        iv: [[] for _ in range(6)] for iv in [base, *cfg.streams.derived]
+    }
+    sym_cols: dict[str, list[np.ndarray]] = {iv: [] for iv in cols}
+    for day in dates:
+        session = tm.session(day)
+        arr = system.store.read_session_arrays(day, base, symbols, rth_only=True)
+        ts_all = arr.timestamp
+        if not len(ts_all):
+            continue
+        inside = (ts_all >= session.open_ns) & (ts_all < session.close_ns)
+        idx_all = arr.symbol_index.astype(np.int64)[inside]
+        values = [
+            ts_all[inside],
+            arr.open[inside],
+            arr.high[inside],
+            arr.low[inside],
+            arr.close[inside],
+            arr.volume[inside],
+        ]
+        sym_cols[base].append(idx_all)
+        for k in range(6):
+            cols[base][k].append(np.asarray(values[k]))
+        for bld in builders:
+            bld.start_session(session.open_ns, session.close_ns)
+        ts = values[0]
+        if not len(ts) or not builders:
+            continue
+        bounds = np.flatnonzero(np.diff(ts)) + 1
+        starts = np.concatenate(([0], bounds)).tolist()
+        ends = np.concatenate((bounds, [len(ts)])).tolist()
+        for a, b in zip(starts, ends, strict=True):
+            t = int(ts[a])
+            idx = idx_all[a:b]
+            for bld in builders:
+                done_list = bld.add(
+                    t,
+                    idx,
+                    values[1][a:b],
+                    values[2][a:b],
+                    values[3][a:b],
+                    values[4][a:b],
+                    values[5][a:b],
+                    t + base_ns,
+                )
+                for done in done_list:
+                    _collect(cols[bld.interval], sym_cols[bld.interval], done)
+        for bld in builders:
+            done = bld.flush_due(session.close_ns) or bld.complete()
+            if done is not None:
+                _collect(cols[bld.interval], sym_cols[bld.interval], done)
+    out: dict[tuple[str, str], BarsView] = {}
+    for iv, parts in cols.items():
+        if not sym_cols[iv]:
+            continue
+        sidx = np.concatenate(sym_cols[iv])
+        arrays = [np.concatenate(p) for p in parts]
+        order = np.lexsort((arrays[0], sidx))
+        sidx = sidx[order]
+        arrays = [a[order] for a in arrays]
+        bounds = np.searchsorted(sidx, np.arange(len(symbols) + 1))
+        for i, sym in enumerate(symbols):
+            lo, hi = int(bounds[i]), int(bounds[i + 1])
+            if hi > lo:
+                out[(sym, iv)] = BarsView(
+                    arrays[0][lo:hi].astype(np.int64), *(a[lo:hi].astype(np.float64) for a in arrays[1:])
+                )
+    return out
+
+
+def _collect(cols: list[list[np.ndarray]], sym_col: list[np.ndarray], done: tuple) -> None:
+    start, idx, o, h, lo, c, v = done
+    n = len(idx)
+    sym_col.append(np.asarray(idx, dtype=np.int64))
+    cols[0].append(np.full(n, start, dtype=np.int64))
+    for k, arr in enumerate((o, h, lo, c, v), start=1):
+        cols[k].append(np.array(arr, dtype=np.float64))
+
+
+def _slug(name: str) -> str:
+    text = "".join(ch if ch.isalnum() else "-" for ch in name.lower()).strip("-")
+    while "--" in text:
+        text = text.replace("--", "-")
+    return text[:40] or "run"

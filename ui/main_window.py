@@ -1,0 +1,1100 @@
+"""MainWindow: the visual backtest workstation (toolbar, charts, docks, status bar) around an EngineBridge.
+
+The window holds no trading logic: it asks the EngineBridge to load, play, pause, step, stop, change
+speed and jump, and draws the coalesced UpdateBatch the bridge emits at most once per frame. Charts
+are fed from the bridge's session history plus the live SessionData session (only the bars not
+shown yet), derived intervals get their forming bar, fills become buy/sell markers. Layout, chart
+choices and the last config persist in QSettings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import psutil
+from PySide6.QtCore import QDate, QSettings, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDateEdit,
+    QDockWidget,
+    QFileDialog,
+    QFrame,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QScrollArea,
+    QSizePolicy,
+    QSplitter,
+    QStyle,
+    QToolBar,
+    QToolButton,
+    QWidget,
+)
+
+from ui import theme
+from ui.bridge import EngineBridge, UpdateBatch
+from ui.dialogs.config_editor import ConfigEditorDialog
+from ui.widgets.chart_panel import ChartPanel
+from ui.widgets.metrics_panel import MetricsPanel
+from ui.widgets.quality_gauges import QualityGaugePanel
+from ui.widgets.signal_log import SignalLogView
+from ui.widgets.speed_control import SpeedControl
+from ui.windows.results_view import ResultsView, ResultsWindow
+from workstation.errors import WorkstationError
+from workstation.system import FAILED, FINISHED, PAUSED, RUNNING, STOPPED
+
+log = logging.getLogger(__name__)
+
+ORGANIZATION = "BacktestWorkstation"
+APPLICATION = "workstation"
+OPEN_ITEM = "__open__"
+MAX_CHARTS = 4
+METRICS_INTERVAL_MS = 250
+BULK_APPEND = 256
+# at MAX speed the charts, signal log, gauges and status redraw at ~10 fps (paced speeds: every frame)
+MAX_SPEED_VIEW_INTERVAL_S = 0.1
+DEFAULT_OVERLAYS = ("sma(20)", "bb(20,2)", "rsi(14)")
+SECOND_CHART_OVERLAYS = ("ema(20)",)
+_ZONE_LABELS = {"America/New_York": "ET", "America/Chicago": "CT", "America/Los_Angeles": "PT"}
+_STATE_COLOURS = {
+    RUNNING: theme.UP,
+    PAUSED: theme.AMBER,
+    STOPPED: theme.MUTED,
+    FINISHED: theme.ACCENT_LIGHT,
+    FAILED: theme.DOWN,
+    "none": theme.MUTED,
+}
+
+
+def zone_label(tz: str, moment: dt.datetime) -> str:
+    """Short zone name for display: ET for New York, else the zone's abbreviation (CET, JST ...)."""
+    return _ZONE_LABELS.get(tz) or moment.strftime("%Z")
+
+
+def pill_style(colour: str) -> str:
+    """Style sheet of a rounded badge (mode, state) in `colour`."""
+    return (
+        f"QLabel {{ color: {colour}; border: 1px solid {colour}; border-radius: 8px; padding: 1px 8px; "
+        f"font-weight: 700; letter-spacing: 1px; }}"
+    )
+
+
+class ChartFeed:
+    """Feeds one ChartPanel from the bridge: history + live bars, forming bar of derived intervals,
+    buy/sell markers at fills. Appends only what the chart does not show yet (by bar time)."""
+
+    def __init__(self, panel: ChartPanel, bridge: EngineBridge):
+        self.panel = panel
+        self.bridge = bridge
+        self._pending_ends: list = []  # finished sessions' bars of the shown key, not drawn yet
+        self._pending_fills: list = []
+
+    def key(self) -> tuple[str, str]:
+        return self.panel.current_symbol(), self.panel.current_interval()
+
+    def last_ts(self) -> int | None:
+        chart = self.panel.chart
+        return int(chart.bar_arrays()[0][-1]) if chart.bar_count else None
+
+    def reload(self) -> None:
+        """Show (symbol, interval) from scratch: history, live session, markers, forming bar."""
+        chart = self.panel.chart
+        chart.clear()
+        self._pending_ends.clear()
+        self._pending_fills.clear()
+        symbol, interval = self.key()
+        if not symbol or not interval or self.bridge.system is None:
+            return
+        bars = self.bridge.chart_bars(symbol, interval)
+        chart.set_bars(*bars)
+        for fill in self.bridge.fills_of(symbol):
+            chart.add_marker(fill.time, fill.price, "buy" if fill.quantity > 0 else "sell")
+        self.sync_forming(symbol, interval)
+
+    def on_batch(self, batch: UpdateBatch, draw: bool = True) -> None:
+        """Take the batch's finished sessions and fills of the shown symbol; draw them (and the
+        live bars completed since the last draw, and the forming bar) when `draw`."""
+        symbol, interval = self.key()
+        if not symbol or not interval:
+            return
+        for end in batch.session_ends:
+            view = end["bars"].get((symbol, interval))
+            if view is not None:
+                self._pending_ends.append(view)
+        self._pending_fills.extend(f for f in batch.fills if f.symbol == symbol)
+        if draw:
+            self.flush()
+
+    def flush(self) -> None:
+        """Draw what is pending: finished sessions, live bars, markers, forming bar."""
+        symbol, interval = self.key()
+        if not symbol or not interval:
+            return
+        for view in self._pending_ends:
+            self._append(view)
+        self._pending_ends.clear()
+        live = self.bridge.live_bars(symbol, interval)
+        if live is not None:
+            self._append(live)
+        chart = self.panel.chart
+        for fill in self._pending_fills:
+            chart.add_marker(fill.time, fill.price, "buy" if fill.quantity > 0 else "sell")
+        self._pending_fills.clear()
+        self.sync_forming(symbol, interval)
+
+    def _append(self, view) -> None:
+        ts = view.timestamp
+        n = ts.shape[0]
+        if not n:
+            return
+        last = self.last_ts()
+        start = 0 if last is None else int(np.searchsorted(ts, last, side="right"))
+        if start >= n:
+            return
+        chart = self.panel.chart
+        if n - start > BULK_APPEND:
+            old = chart.bar_arrays()
+            chart.set_bars(
+                *(np.concatenate((a, np.asarray(b)[start:])) for a, b in zip(old, view, strict=True))
+            )
+            return
+        o, h, lo, c, v = view.open, view.high, view.low, view.close, view.volume
+        for k in range(start, n):
+            chart.append_bar(int(ts[k]), float(o[k]), float(h[k]), float(lo[k]), float(c[k]), float(v[k]))
+
+    def sync_forming(self, symbol: str, interval: str) -> None:
+        """Show the forming bar of a derived interval (or clear it when there is none)."""
+        chart = self.panel.chart
+        bridge = self.bridge
+        if bridge.run_config is None or interval == bridge.run_config.streams.interval:
+            return
+        bar = bridge.forming_bar(symbol, interval)
+        last = self.last_ts()
+        if bar is not None and (last is None or bar.timestamp > last):
+            chart.set_forming(bar.timestamp, bar.open, bar.high, bar.low, bar.close, bar.volume)
+        elif chart.forming is not None:
+            chart.clear_forming()
+
+
+class MainWindow(QMainWindow):
+    """The replay / visual backtest window; see the module docstring."""
+
+    error_reported = Signal(str, str)  # title, message (also shown in a message box when modal)
+    results_loaded = Signal(str)  # run folder shown in the Results dock ("" when none)
+
+    def __init__(
+        self,
+        bridge: EngineBridge | None = None,
+        settings: QSettings | None = None,
+        configs_dir: str | Path = "session_configs",
+        store: str | Path | None = None,
+        runs_dir: str | Path = "runs",
+        modal_errors: bool = True,
+        persist: bool = True,
+        parent: QWidget | None = None,
+    ):
+        super().__init__(parent)
+        self.setObjectName("MainWindow")
+        self.setWindowTitle("Backtest Workstation")
+        self.bridge = bridge if bridge is not None else EngineBridge(runs_dir=runs_dir, parent=self)
+        self.settings = settings if settings is not None else QSettings(ORGANIZATION, APPLICATION)
+        self.configs_dir = Path(configs_dir)
+        self.store_override = Path(store) if store is not None else None
+        self.modal_errors = modal_errors
+        self.persist = persist
+        self.error_messages: list[tuple[str, str]] = []
+        self.chart_panels: list[ChartPanel] = []
+        self.feeds: list[ChartFeed] = []
+        self._chart_prefs: list[dict] = []
+        self._suspend_feeds = False
+        self._updating_configs = False
+        self._config_paths: list[Path] = []
+        self._tz = "America/New_York"
+        self._zone = ZoneInfo(self._tz)
+        self._rate = (0.0, 0, 0.0)  # (monotonic time, bars, bars/s) of the last metrics sample
+        self._results_window: ResultsWindow | None = None
+        self._editor: ConfigEditorDialog | None = None
+        self._process = psutil.Process()
+        self._shown_once = False
+        self._views_at = 0.0
+        self._pending_rows: list[dict] = []
+        self._pending_quality: set[int] = set()
+        self._pending_session_start = False
+
+        self._build_actions()
+        self._build_central()
+        self._build_docks()
+        self._build_toolbar()
+        self._build_menus()
+        self._build_status_bar()
+        self._build_shortcuts()
+
+        b = self.bridge
+        b.batch_ready.connect(self._on_batch)
+        b.state_changed.connect(self._on_state)
+        b.run_failed.connect(self._on_run_failed)
+        b.finished.connect(self._on_finished)
+        b.system_changed.connect(self._on_system_changed)
+
+        self._metrics_timer = QTimer(self)
+        self._metrics_timer.setInterval(METRICS_INTERVAL_MS)
+        self._metrics_timer.timeout.connect(self.update_metrics)
+
+        self.resize(1600, 1000)
+        self._default_state = self.saveState()
+        if self.persist:
+            self.restore_settings()
+        self.refresh_configs()
+        self._update_controls()
+
+    # ================================================================== construction
+    def _build_central(self) -> None:
+        self.chart_splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.chart_splitter.setObjectName("ChartSplitter")
+        self.chart_splitter.setChildrenCollapsible(False)
+        self.chart_splitter.setHandleWidth(3)
+        self.setCentralWidget(self.chart_splitter)
+        self.add_chart()
+
+    def _dock(self, title: str, name: str, widget: QWidget) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+            | QDockWidget.DockWidgetFeature.DockWidgetClosable
+        )
+        return dock
+
+    def _build_docks(self) -> None:
+        self.setDockOptions(
+            QMainWindow.DockOption.AnimatedDocks
+            | QMainWindow.DockOption.AllowTabbedDocks
+            | QMainWindow.DockOption.AllowNestedDocks
+        )
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        self._make_zone_panels(self._tz)
+        self.results_view = ResultsView()
+        self.results_view.setObjectName("ResultsView")
+
+        self.quality_dock = self._dock("Data quality", "QualityDock", self.gauges)
+        self.metrics_dock = self._dock("Metrics", "MetricsDock", self.metrics_panel)
+        self.signal_dock = self._dock("Signal log", "SignalLogDock", self.signal_log)
+        results_scroll = QScrollArea()
+        results_scroll.setObjectName("ResultsScroll")
+        results_scroll.setWidgetResizable(True)
+        results_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        results_scroll.setWidget(self.results_view)
+        self.results_dock = self._dock("Results", "ResultsDock", results_scroll)
+        self.docks = [self.quality_dock, self.metrics_dock, self.signal_dock, self.results_dock]
+
+        area = Qt.DockWidgetArea
+        self.addDockWidget(area.RightDockWidgetArea, self.quality_dock)
+        self.addDockWidget(area.RightDockWidgetArea, self.metrics_dock)
+        self.splitDockWidget(self.quality_dock, self.metrics_dock, Qt.Orientation.Vertical)
+        self.addDockWidget(area.BottomDockWidgetArea, self.signal_dock)
+        self.addDockWidget(area.BottomDockWidgetArea, self.results_dock)
+        self.tabifyDockWidget(self.signal_dock, self.results_dock)
+        self.signal_dock.raise_()
+        self.resizeDocks([self.quality_dock], [380], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.quality_dock, self.metrics_dock], [300, 460], Qt.Orientation.Vertical)
+        self.resizeDocks([self.signal_dock], [270], Qt.Orientation.Vertical)
+
+        self.results_view.trade_activated.connect(self.show_trade)
+
+    def _make_zone_panels(self, tz: str) -> None:
+        """The panels that show exchange times (gauges, metrics, signal log), for zone `tz`."""
+        self.gauges = QualityGaugePanel(exchange_tz=tz)
+        self.gauges.setObjectName("QualityGauges")
+        self.gauges.set_gap_provider(self.bridge.gap_list)
+        self.gauges.gauge_clicked.connect(self._on_gauge_clicked)
+        self.metrics_panel = MetricsPanel(exchange_tz=tz)
+        self.metrics_panel.setObjectName("MetricsPanel")
+        self.signal_log = SignalLogView(exchange_tz=tz)
+        self.signal_log.setObjectName("SignalLog")
+
+    def _set_exchange_zone(self, tz: str) -> None:
+        """Rebuild the zone-bound widgets when a config of another exchange zone is loaded."""
+        if tz == self._tz:
+            return
+        self._tz, self._zone = tz, ZoneInfo(tz)
+        old = (self.gauges, self.metrics_panel, self.signal_log)
+        self._make_zone_panels(tz)
+        self.quality_dock.setWidget(self.gauges)
+        self.metrics_dock.setWidget(self.metrics_panel)
+        self.signal_dock.setWidget(self.signal_log)
+        for widget in old:
+            widget.deleteLater()
+        count = len(self.chart_panels)
+        while self.chart_panels:
+            self.chart_panels.pop().deleteLater()
+            self.feeds.pop()
+        for _ in range(count):
+            self.add_chart()
+
+    def _build_actions(self) -> None:
+        style = self.style()
+        icon = QStyle.StandardPixmap
+
+        def action(text: str, tip: str, slot, pixmap=None, shortcut: str | None = None) -> QAction:
+            act = QAction(text, self)
+            act.setToolTip(tip + (f" ({shortcut})" if shortcut else ""))
+            if pixmap is not None:
+                act.setIcon(style.standardIcon(pixmap))
+            act.triggered.connect(slot)
+            return act
+
+        self.play_action = action("Play", "Start or resume the replay", self.play, icon.SP_MediaPlay, "Space")
+        self.pause_action = action("Pause", "Pause between two bars", self.pause, icon.SP_MediaPause, "Space")
+        self.step_action = action(
+            "Step", "Advance exactly one bar, then pause", self.step, icon.SP_MediaSkipForward, "Right"
+        )
+        self.stop_action = action(
+            "Stop", "Stop the run (results so far are kept)", self.stop, icon.SP_MediaStop
+        )
+        self.edit_action = action(
+            "Edit config…",
+            "Edit the selected session config",
+            self.edit_config,
+            icon.SP_FileDialogDetailedView,
+        )
+        self.open_config_action = action(
+            "Open config…", "Open a session config file", self.open_config_dialog, icon.SP_DialogOpenButton
+        )
+        self.open_config_action.setShortcut(QKeySequence.StandardKey.Open)
+        self.open_run_action = action(
+            "Open run folder…", "Show the results of a finished run folder", self.open_run_folder
+        )
+        self.add_chart_action = action(
+            "Add chart",
+            "Show another chart side by side (e.g. the same symbol at 15m)",
+            self.add_chart_clicked,
+        )
+        self.add_chart_action.setShortcut(QKeySequence("Ctrl+T"))
+        self.remove_chart_action = action("Remove chart", "Remove the rightmost chart", self.remove_chart)
+        self.reset_layout_action = action(
+            "Reset layout", "Put every panel back where it started", self.reset_layout
+        )
+        self.quit_action = action("Quit", "Close the workstation", self.close)
+        self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+
+    def _build_toolbar(self) -> None:
+        tb = QToolBar("Replay", self)
+        tb.setObjectName("ReplayToolbar")
+        tb.setMovable(False)
+        tb.setIconSize(QSize(16, 16))
+        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb)
+        self.toolbar = tb
+
+        caption = QLabel("Config")
+        caption.setStyleSheet(f"color: {theme.MUTED}; padding-left: 4px;")
+        tb.addWidget(caption)
+        self.config_combo = QComboBox()
+        self.config_combo.setObjectName("ConfigPicker")
+        self.config_combo.setMinimumContentsLength(18)
+        self.config_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.config_combo.setToolTip("Session config (session_configs/*.json)")
+        self.config_combo.currentIndexChanged.connect(self._on_config_picked)
+        tb.addWidget(self.config_combo)
+        tb.addAction(self.edit_action)
+        tb.addSeparator()
+        for act in (self.play_action, self.pause_action, self.step_action, self.stop_action):
+            tb.addAction(act)
+        tb.addSeparator()
+
+        jump_caption = QLabel("Jump to")
+        jump_caption.setStyleSheet(f"color: {theme.MUTED}; padding-left: 4px;")
+        tb.addWidget(jump_caption)
+        self.jump_date = QDateEdit()
+        self.jump_date.setObjectName("JumpDate")
+        self.jump_date.setCalendarPopup(True)
+        self.jump_date.setDisplayFormat("yyyy-MM-dd")
+        self.jump_date.setToolTip("Session date to jump to (within the config's date range)")
+        tb.addWidget(self.jump_date)
+        self.jump_button = QToolButton()
+        self.jump_button.setText("Go")
+        self.jump_button.setToolTip("Start again at this date (indicators warm up again)")
+        self.jump_button.clicked.connect(self.jump_clicked)
+        tb.addWidget(self.jump_button)
+        tb.addSeparator()
+
+        self.speed_control = SpeedControl(0.0)
+        self.speed_control.setObjectName("SpeedControl")
+        self.speed_control.setMinimumWidth(280)
+        self.speed_control.setMaximumWidth(420)
+        self.speed_control.speed_changed.connect(self.set_speed)
+        tb.addWidget(self.speed_control)
+
+        spacer = QWidget()
+        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        tb.addWidget(spacer)
+        self.mode_badge = QLabel("BACKTEST")
+        self.mode_badge.setObjectName("ModeBadge")
+        self.mode_badge.setToolTip("Backtest: simulated clock over stored bars")
+        self.mode_badge.setStyleSheet(pill_style(theme.ACCENT_LIGHT))
+        tb.addWidget(self.mode_badge)
+        pad = QWidget()
+        pad.setFixedWidth(6)
+        tb.addWidget(pad)
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addAction(self.open_config_action)
+        file_menu.addAction(self.edit_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.open_run_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        run_menu = bar.addMenu("&Run")
+        for act in (self.play_action, self.pause_action, self.step_action, self.stop_action):
+            run_menu.addAction(act)
+        view_menu = bar.addMenu("&View")
+        view_menu.addAction(self.add_chart_action)
+        view_menu.addAction(self.remove_chart_action)
+        view_menu.addSeparator()
+        for dock in self.docks:
+            view_menu.addAction(dock.toggleViewAction())
+        view_menu.addSeparator()
+        view_menu.addAction(self.reset_layout_action)
+
+    def _build_status_bar(self) -> None:
+        sb = self.statusBar()
+        mono = theme.mono_font(theme.UI_POINT_SIZE)
+
+        def label(name: str, tip: str, font=None) -> QLabel:
+            lab = QLabel()
+            lab.setObjectName(name)
+            lab.setToolTip(tip)
+            if font is not None:
+                lab.setFont(font)
+            lab.setStyleSheet(f"color: {theme.TEXT}; padding: 0 8px;")
+            sb.addPermanentWidget(lab)
+            return lab
+
+        self.clock_label = label("StatusClock", "Simulated clock (exchange time)", mono)
+        self.session_label = label("StatusSession", "Session date")
+        self.rate_label = label("StatusRate", "Bars processed per second", mono)
+        self.overrun_label = label("StatusOverruns", "Stages that fell behind the clock (overruns)")
+        self.state_label = QLabel()
+        self.state_label.setObjectName("StatusState")
+        self.state_label.setStyleSheet(
+            pill_style(theme.MUTED).replace("QLabel", "QLabel#StatusState")
+            + " QLabel#StatusState { margin: 2px 6px; }"
+            + "".join(
+                f' QLabel#StatusState[state="{state}"] {{ color: {colour}; border-color: {colour}; }}'
+                for state, colour in _STATE_COLOURS.items()
+            )
+        )
+        sb.addPermanentWidget(self.state_label)
+        self._set_state_label("none")
+        sb.showMessage("Pick a session config to start.")
+
+    def _build_shortcuts(self) -> None:
+        def shortcut(keys: str, slot) -> None:
+            sc = QShortcut(QKeySequence(keys), self)
+            sc.setContext(Qt.ShortcutContext.WindowShortcut)
+            sc.activated.connect(slot)
+
+        shortcut("Space", self.toggle_play)
+        shortcut("Right", self.step)
+        for keys in ("+", "="):
+            shortcut(keys, self.speed_control.faster)
+        for keys in ("-", "_"):
+            shortcut(keys, self.speed_control.slower)
+
+    # ================================================================== charts
+    def add_chart(self, symbol: str | None = None, interval: str | None = None) -> ChartPanel | None:
+        """Add a chart panel at the right of the others (at most MAX_CHARTS)."""
+        if len(self.chart_panels) >= MAX_CHARTS:
+            return None
+        panel = ChartPanel(tz=self._tz)
+        panel.setObjectName(f"Chart{len(self.chart_panels)}")
+        feed = ChartFeed(panel, self.bridge)
+        self.chart_panels.append(panel)
+        self.feeds.append(feed)
+        self.chart_splitter.addWidget(panel)
+        panel.symbol_changed.connect(lambda _s, f=feed: self._reload_feed(f))
+        panel.interval_changed.connect(lambda _i, f=feed: self._reload_feed(f))
+        cfg = self.bridge.run_config
+        if cfg is not None:
+            self._suspend_feeds = True
+            try:
+                panel.set_symbols(list(cfg.symbols))
+                panel.set_intervals(self.bridge.intervals())
+                if symbol and symbol in cfg.symbols:
+                    panel.set_current_symbol(symbol)
+                if interval and interval in self.bridge.intervals():
+                    panel.set_current_interval(interval)
+            finally:
+                self._suspend_feeds = False
+            feed.reload()
+        sizes = [1] * len(self.chart_panels)
+        self.chart_splitter.setSizes([s * 1000 for s in sizes])
+        self._update_chart_actions()
+        return panel
+
+    def add_chart_clicked(self) -> None:
+        """Second chart default: the first chart's symbol at the largest derived interval."""
+        first = self.chart_panels[0] if self.chart_panels else None
+        intervals = self.bridge.intervals()
+        interval = intervals[-1] if intervals else None
+        panel = self.add_chart(first.current_symbol() if first else None, interval)
+        if panel is not None and not panel.checked_overlays():
+            panel.set_checked_overlays(list(SECOND_CHART_OVERLAYS))
+
+    def remove_chart(self) -> None:
+        if len(self.chart_panels) <= 1:
+            return
+        panel = self.chart_panels.pop()
+        self.feeds.pop()
+        panel.setParent(None)
+        panel.deleteLater()
+        self._update_chart_actions()
+
+    def _update_chart_actions(self) -> None:
+        self.add_chart_action.setEnabled(len(self.chart_panels) < MAX_CHARTS)
+        self.remove_chart_action.setEnabled(len(self.chart_panels) > 1)
+
+    def _reload_feed(self, feed: ChartFeed) -> None:
+        if not self._suspend_feeds:
+            feed.reload()
+
+    def show_trade(self, symbol: str, entry_ns: int, exit_ns: int) -> None:
+        """Show a trade on the first chart: its symbol, centred on the entry bar."""
+        if not self.chart_panels:
+            return
+        panel = self.chart_panels[0]
+        if symbol != panel.current_symbol():
+            try:
+                panel.set_current_symbol(symbol)
+            except ValueError:
+                self.statusBar().showMessage(f"{symbol} is not in the loaded config", 5000)
+                return
+        chart = panel.chart
+        first = int(chart.bar_arrays()[0][0]) if chart.bar_count else None
+        if first is None or entry_ns < first:
+            older = self.bridge.run_folder_bars(symbol, panel.current_interval())
+            if older is not None and older.timestamp.shape[0]:
+                feed = self.feeds[0]
+                chart.set_bars(*older)
+                chart.clear_markers()
+                for fill in self.bridge.fills_of(symbol):
+                    chart.add_marker(fill.time, fill.price, "buy" if fill.quantity > 0 else "sell")
+                feed.sync_forming(symbol, panel.current_interval())
+        chart.show_bar_at(int(entry_ns))
+        when = dt.datetime.fromtimestamp(entry_ns / 1e9, self._zone)
+        self.statusBar().showMessage(
+            f"Trade {symbol} entered {when:%Y-%m-%d %H:%M} {zone_label(self._tz, when)}", 8000
+        )
+
+    # ================================================================== configs
+    def refresh_configs(self) -> None:
+        """List session_configs/*.json (plus configs opened from elsewhere) and "Open…"."""
+        current = self.bridge.config_path
+        paths = sorted(self.configs_dir.glob("*.json")) if self.configs_dir.is_dir() else []
+        known = {p.resolve() for p in paths}
+        for extra in self._config_paths:
+            if extra.resolve() not in known:
+                paths.append(extra)
+                known.add(extra.resolve())
+        self._updating_configs = True
+        try:
+            combo = self.config_combo
+            combo.clear()
+            for p in paths:
+                combo.addItem(p.stem, str(p))
+                combo.setItemData(combo.count() - 1, str(p), Qt.ItemDataRole.ToolTipRole)
+            combo.insertSeparator(combo.count())
+            combo.addItem("Open…", OPEN_ITEM)
+            index = -1
+            if current is not None:
+                for i in range(combo.count()):
+                    data = combo.itemData(i)
+                    if data not in (None, OPEN_ITEM) and Path(data).resolve() == current.resolve():
+                        index = i
+            combo.setCurrentIndex(index)
+        finally:
+            self._updating_configs = False
+
+    def _on_config_picked(self, index: int) -> None:
+        if self._updating_configs or index < 0:
+            return
+        data = self.config_combo.itemData(index)
+        if data == OPEN_ITEM:
+            self.open_config_dialog()
+            self.refresh_configs()
+            return
+        if data and (
+            self.bridge.config_path is None or Path(data).resolve() != self.bridge.config_path.resolve()
+        ):
+            self.load_config(data)
+
+    def open_config_dialog(self) -> None:
+        start = str(self.configs_dir if self.configs_dir.is_dir() else Path.cwd())
+        path, _ = QFileDialog.getOpenFileName(self, "Open session config", start, "Session configs (*.json)")
+        if path:
+            self.load_config(path)
+
+    def load_config(self, path: str | Path) -> bool:
+        """Load a config and build its run (stopped). Errors are shown, never raised. True on success."""
+        path = Path(path)
+        try:
+            self.bridge.load_config(path, store=self.store_override)
+        except WorkstationError as exc:
+            self.show_error("Cannot load the session config", str(exc))
+            self.refresh_configs()
+            return False
+        except OSError as exc:
+            self.show_error("Cannot load the session config", f"{path}: {exc.strerror or exc}")
+            self.refresh_configs()
+            return False
+        if path.parent.resolve() != self.configs_dir.resolve() and path not in self._config_paths:
+            self._config_paths.append(path)
+        if self.persist:
+            self.settings.setValue("config/last", str(path.resolve()))
+        cfg = self.bridge.config
+        self.speed_control.set_speed(cfg.backtest.speed_multiplier)
+        self.refresh_configs()
+        self.statusBar().showMessage(f"Loaded {path.name}: {cfg.name}", 6000)
+        return True
+
+    def last_config(self) -> Path | None:
+        """The config loaded last time (from QSettings), when it still exists."""
+        value = self.settings.value("config/last")
+        if value and Path(str(value)).is_file():
+            return Path(str(value))
+        return None
+
+    def edit_config(self) -> None:
+        """Open the config editor on the selected config; its Run loads and plays that config."""
+        dialog = ConfigEditorDialog(
+            config_path=self.bridge.config_path, configs_dir=self.configs_dir, parent=self
+        )
+        dialog.saved.connect(self._on_config_saved)
+        dialog.run_requested.connect(self._on_run_requested)
+        dialog.finished.connect(lambda _r: setattr(self, "_editor", None))
+        self._editor = dialog
+        dialog.show()
+
+    def _on_config_saved(self, path: str) -> None:
+        p = Path(path)
+        if p.parent.resolve() != self.configs_dir.resolve() and p not in self._config_paths:
+            self._config_paths.append(p)
+        self.refresh_configs()
+        self.statusBar().showMessage(f"Saved {p.name}", 5000)
+
+    def _on_run_requested(self, path: str) -> None:
+        if self.load_config(path):
+            self.play()
+
+    # ================================================================== controls
+    def play(self) -> None:
+        self._control(self.bridge.play)
+
+    def pause(self) -> None:
+        self._control(self.bridge.pause)
+
+    def toggle_play(self) -> None:
+        if self.bridge.state == RUNNING:
+            self.pause()
+        else:
+            self.play()
+
+    def step(self) -> None:
+        self._control(self.bridge.step)
+
+    def stop(self) -> None:
+        self._control(self.bridge.stop)
+
+    def set_speed(self, speed: float) -> None:
+        self._control(lambda: self.bridge.set_speed(speed))
+
+    def jump_clicked(self) -> None:
+        self.jump_to(self.jump_date.date().toPython())
+
+    def jump_to(self, day: dt.date) -> None:
+        """Start again at `day`; the charts show the days before it, the replay continues from there."""
+        if self._control(lambda: self.bridge.jump_to(day)):
+            self.statusBar().showMessage(f"Jumped to {day:%Y-%m-%d}", 5000)
+
+    def _control(self, fn) -> bool:
+        try:
+            fn()
+        except WorkstationError as exc:
+            self.show_error("Replay", str(exc))
+            return False
+        except ValueError as exc:
+            self.show_error("Replay", str(exc))
+            return False
+        self._update_controls()
+        return True
+
+    def _update_controls(self) -> None:
+        state = self.bridge.state
+        loaded = self.bridge.system is not None
+        self.play_action.setEnabled(loaded and state != RUNNING)
+        self.pause_action.setEnabled(state == RUNNING)
+        self.step_action.setEnabled(loaded and state in (STOPPED, RUNNING, PAUSED))
+        self.stop_action.setEnabled(self.bridge.started and state in (RUNNING, PAUSED))
+        self.jump_date.setEnabled(loaded)
+        self.jump_button.setEnabled(loaded)
+        self._set_state_label(state)
+
+    def _set_state_label(self, state: str) -> None:
+        """The state pill; colours come from one style sheet with a selector per state (re-polishing one
+        label is cheap, setting a new style sheet on every state change is not)."""
+        label = self.state_label
+        label.setText({"none": "NO CONFIG"}.get(state, state.upper()))
+        if label.property("state") != state:
+            label.setProperty("state", state)
+            label.style().unpolish(label)
+            label.style().polish(label)
+
+    # ================================================================== bridge signals
+    def _on_system_changed(self, system) -> None:
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        cfg = system.cfg
+        base_cfg = self.bridge.config
+        self._set_exchange_zone(cfg.timezone)
+        self.setWindowTitle(f"Backtest Workstation — {base_cfg.name if base_cfg else cfg.name}")
+        live = cfg.mode == "live"
+        self.mode_badge.setText("LIVE" if live else "BACKTEST")
+        self.mode_badge.setStyleSheet(pill_style(theme.DOWN if live else theme.ACCENT_LIGHT))
+        if base_cfg is not None:
+            lo, hi = base_cfg.backtest.start_date, base_cfg.backtest.end_date
+            self.jump_date.setDateRange(QDate(lo.year, lo.month, lo.day), QDate(hi.year, hi.month, hi.day))
+            start = cfg.backtest.start_date
+            self.jump_date.setDate(QDate(start.year, start.month, start.day))
+        intervals = self.bridge.intervals()
+        self._suspend_feeds = True
+        try:
+            for i, panel in enumerate(self.chart_panels):
+                panel.set_symbols(list(cfg.symbols))
+                panel.set_intervals(intervals)
+                prefs = self._chart_prefs[i] if i < len(self._chart_prefs) else {}
+                if prefs.get("symbol") in cfg.symbols:
+                    panel.set_current_symbol(prefs["symbol"])
+                if prefs.get("interval") in intervals:
+                    panel.set_current_interval(prefs["interval"])
+                overlays = prefs.get("overlays")
+                if overlays is None and i == 0 and not panel.checked_overlays():
+                    overlays = list(DEFAULT_OVERLAYS)
+                if overlays is not None:
+                    try:
+                        panel.set_checked_overlays(list(overlays))
+                    except ValueError:
+                        log.info("ignoring saved overlays %r", overlays)
+            self._chart_prefs = []
+        finally:
+            self._suspend_feeds = False
+        for feed in self.feeds:
+            feed.reload()
+        self.gauges.set_symbols(list(cfg.symbols))
+        self.gauges.set_primary_interval(cfg.streams.interval)
+        self.gauges.set_risk_minimum(min(100.0, max(50.0, cfg.risk.min_quality_pct)))
+        self.signal_log.clear()
+        self.metrics_panel.clear()
+        self._pending_rows, self._pending_quality, self._pending_session_start = [], set(), False
+        self._rate = (time.monotonic(), 0, 0.0)
+        self._update_status(None)
+        self._update_controls()
+
+    def _on_batch(self, batch: UpdateBatch) -> None:
+        """Draw one frame's engine updates. At MAX speed the costly views (charts, signal log, gauges,
+        status) take what accumulated every VIEW_INTERVAL_S instead of every frame: at that pace
+        nobody reads them faster, and each repaint competes with the engine threads for the GIL."""
+        if batch.run_id != self.bridge.run_id:
+            return
+        system = self.bridge.system
+        paced = self.bridge.speed > 0 or system is None or system.state != RUNNING
+        now = time.monotonic()
+        due = paced or bool(batch.session_starts) or batch.finished is not None
+        due = due or now - self._views_at >= MAX_SPEED_VIEW_INTERVAL_S
+        self._pending_rows.extend(batch.rows)
+        if batch.quality_changed is not None:
+            self._pending_quality.update(batch.quality_changed.tolist())
+        if batch.gap_counts and system is not None:
+            index = system.session_data.symbol_index
+            self._pending_quality.update(index[s] for s in batch.gap_counts if s in index)
+        self._pending_session_start |= bool(batch.session_starts)
+        for feed in self.feeds:
+            feed.on_batch(batch, due)
+        if not due:
+            return
+        self._views_at = now
+        if self._pending_rows:
+            rows, self._pending_rows = self._pending_rows, []
+            self.signal_log.append_rows(rows)
+        if self._pending_quality or self._pending_session_start:
+            self._update_gauges(self._pending_session_start, self._pending_quality)
+            self._pending_quality = set()
+            self._pending_session_start = False
+        self._update_status(batch)
+
+    def _update_gauges(self, all_symbols: bool, changed: set[int]) -> None:
+        """Push quality (every interval, hover) and gap counts of the changed symbols to the gauges."""
+        system = self.bridge.system
+        if system is None:
+            return
+        sd = system.session_data
+        symbols = sd.symbols
+        idx = range(len(symbols)) if all_symbols else sorted(changed)
+        base = system.cfg.streams.interval
+        gaps = self.bridge.gap_counts()
+        arrays = {iv: sd.quality_array(iv) for iv in sd.intervals}
+        updates = []
+        for i in idx:
+            sym = symbols[i]
+            for iv, arr in arrays.items():
+                updates.append((sym, iv, float(arr[i]), gaps.get(sym, 0) if iv == base else 0))
+        self.gauges.update_many(updates)
+
+    def _on_state(self, state: str) -> None:
+        self._update_controls()
+        if state == RUNNING:
+            self._metrics_timer.start()
+            self.statusBar().clearMessage()
+        elif state in (PAUSED, STOPPED, FINISHED, FAILED):
+            self.update_metrics()
+            if state != PAUSED:
+                self._metrics_timer.stop()
+
+    def _on_run_failed(self, message: str) -> None:
+        self.show_error("The run failed", message)
+
+    def _on_finished(self, summary: dict) -> None:
+        self.update_metrics(final=summary)
+        self._update_controls()
+        state = summary.get("state")
+        text = (
+            f"Backtest {state}: {summary.get('sessions_done', 0)}/{summary.get('sessions_total', 0)} sessions · "
+            f"{summary.get('bars_processed', 0):,} bars in {summary.get('elapsed_s', 0.0):.1f} s · "
+            f"{summary.get('trades', 0):,} trades"
+        )
+        self.statusBar().showMessage(text)
+        run_id = self.bridge.run_id
+        QTimer.singleShot(0, lambda: self._show_results(run_id))
+
+    def _show_results(self, run_id: int) -> None:
+        """Load the finished run's folder into the Results dock (after the last frame was drawn)."""
+        run_dir = self.bridge.run_dir
+        if run_id != self.bridge.run_id:
+            return
+        if run_dir is None or not (run_dir / "trades.parquet").is_file():
+            self.results_loaded.emit("")
+            return
+        try:
+            self.results_view.load_run_folder(run_dir)
+        except WorkstationError as exc:
+            self.show_error("Cannot show the results", str(exc))
+            self.results_loaded.emit("")
+            return
+        self.results_dock.show()
+        self.results_dock.raise_()
+        self._make_room_for_results()
+        self.results_loaded.emit(str(run_dir))
+
+    def _make_room_for_results(self) -> None:
+        """Give the docked Results about half the height and the width its cards need."""
+        dock = self.results_dock
+        if dock.isFloating() or self.dockWidgetArea(dock) != Qt.DockWidgetArea.BottomDockWidgetArea:
+            return
+        if dock.height() < self.height() * 0.45:
+            self.resizeDocks([dock], [int(self.height() * 0.52)], Qt.Orientation.Vertical)
+        right = [
+            d
+            for d in (self.quality_dock, self.metrics_dock)
+            if d.isVisible()
+            and not d.isFloating()
+            and self.dockWidgetArea(d) == Qt.DockWidgetArea.RightDockWidgetArea
+        ]
+        if not right:
+            return
+        if self.results_view.minimumSizeHint().width() + 24 > dock.width():
+            # a small window: the bottom docks run under the right column too, so no card is clipped
+            self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.BottomDockWidgetArea)
+
+    # ================================================================== status and metrics
+    def _update_status(self, batch: UpdateBatch | None) -> None:
+        system = self.bridge.system
+        if system is None:
+            self.clock_label.setText("--")
+            return
+        now_ns = batch.clock_ns if batch is not None else system.clock.now_ns()
+        moment = dt.datetime.fromtimestamp(now_ns / 1e9, self._zone)
+        self.clock_label.setText(f"{moment:%Y-%m-%d %H:%M:%S} {zone_label(self._tz, moment)}")
+        session = self.bridge.current_session
+        if session is not None:
+            date = session["date"]
+            text = f"Session {date:%a %Y-%m-%d} ({session['index'] + 1}/{session['total']})"
+            if session.get("early_close"):
+                close = dt.datetime.fromtimestamp(session["close_ns"] / 1e9, self._zone)
+                text += f"  <span style='color:{theme.AMBER}'>early close {close:%H:%M}</span>"
+            self.session_label.setText(text)
+        else:
+            self.session_label.setText(
+                f"{len(system.sessions)} sessions {system.sessions[0].date:%Y-%m-%d} → "
+                f"{system.sessions[-1].date:%Y-%m-%d}"
+            )
+
+    def update_metrics(self, final: dict | None = None) -> None:
+        """Refresh the metrics panel and the status-bar rates (every ~250 ms while running)."""
+        system = self.bridge.system
+        if system is None:
+            return
+        now = time.monotonic()
+        bars = system.bars_processed
+        t0, b0, rate = self._rate
+        if final is None and system.state in (FINISHED, STOPPED, FAILED) and self.bridge.last_summary:
+            final = self.bridge.last_summary
+        if final is not None:
+            rate = float(final.get("bars_per_s") or 0.0)
+        elif now - t0 >= 0.2:
+            inst = (bars - b0) / (now - t0)
+            rate = inst if rate == 0.0 else 0.5 * rate + 0.5 * inst
+            if system.state != RUNNING:
+                rate = 0.0
+        self._rate = (now, bars, rate) if final is None and now - t0 >= 0.2 else (t0, b0, rate)
+        snap = system.metrics.snapshot()
+        session = self.bridge.current_session
+        snap.update(
+            {
+                "bars_per_s": rate,
+                "bars_processed": bars,
+                "clock_ns": system.clock.now_ns(),
+                "session_date": session["date"] if session else None,
+                "memory_mb": self._process.memory_info().rss / 2**20,
+                "sessions_done": system.coordinator.sessions_done,
+                "sessions_total": len(system.sessions),
+            }
+        )
+        self.metrics_panel.update_metrics(snap, now)
+        self.rate_label.setText(f"{rate:,.0f} bars/s")
+        counters = snap["run"]["counters"]
+        overruns = sum(v for k, v in counters.items() if k.startswith("overruns."))
+        colour = theme.AMBER if overruns else theme.MUTED
+        self.overrun_label.setText(f"overruns <b style='color:{colour}'>{overruns:,}</b>")
+
+    def refresh_views(self) -> None:
+        """Bring every view up to date now (charts, log, gauges, metrics, status), e.g. before a screenshot."""
+        if self._pending_rows:
+            rows, self._pending_rows = self._pending_rows, []
+            self.signal_log.append_rows(rows)
+        self.signal_log.flush()
+        if self.signal_log.is_following():
+            self.signal_log.scroll_to_newest()
+        if self._pending_quality or self._pending_session_start:
+            self._update_gauges(self._pending_session_start, self._pending_quality)
+            self._pending_quality, self._pending_session_start = set(), False
+        for feed in self.feeds:
+            feed.flush()
+            feed.panel.chart.refresh()
+        self.update_metrics()
+        self._update_status(None)
+
+    # ================================================================== errors
+    def show_error(self, title: str, message: str) -> None:
+        """Tell the user (message box unless modal_errors is False) and put it in the status bar."""
+        log.warning("%s: %s", title, message)
+        self.error_messages.append((title, message))
+        self.statusBar().showMessage(f"{title}: {message.splitlines()[0] if message else ''}", 10000)
+        self.error_reported.emit(title, message)
+        if self.modal_errors:
+            QMessageBox.critical(self, title, message)
+
+    # ================================================================== misc
+    def _on_gauge_clicked(self, symbol: str) -> None:
+        if self.chart_panels and symbol != self.chart_panels[0].current_symbol():
+            try:
+                self.chart_panels[0].set_current_symbol(symbol)
+            except ValueError:
+                pass
+
+    def open_run_folder(self) -> None:
+        if self._results_window is None:
+            self._results_window = ResultsWindow(self)
+        self._results_window.show()
+        self._results_window.choose_run_folder()
+
+    def reset_layout(self) -> None:
+        self.restoreState(self._default_state)
+        for dock in self.docks:
+            dock.show()
+        self.signal_dock.raise_()
+
+    # ================================================================== settings
+    def save_settings(self) -> None:
+        s = self.settings
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/state", self.saveState())
+        s.setValue("charts/count", len(self.chart_panels))
+        s.setValue("charts/splitter", self.chart_splitter.saveState())
+        for i, panel in enumerate(self.chart_panels):
+            s.setValue(f"charts/{i}/symbol", panel.current_symbol())
+            s.setValue(f"charts/{i}/interval", panel.current_interval())
+            s.setValue(f"charts/{i}/overlays", ",".join(panel.checked_overlays()) or "-")
+        if self.bridge.config_path is not None:
+            s.setValue("config/last", str(self.bridge.config_path.resolve()))
+        s.sync()
+
+    def restore_settings(self) -> None:
+        s = self.settings
+        count = _int(s.value("charts/count"), 1)
+        for _ in range(1, min(MAX_CHARTS, count)):
+            self.add_chart()
+        prefs = []
+        for i in range(len(self.chart_panels)):
+            overlays = s.value(f"charts/{i}/overlays")
+            prefs.append(
+                {
+                    "symbol": s.value(f"charts/{i}/symbol"),
+                    "interval": s.value(f"charts/{i}/interval"),
+                    "overlays": None
+                    if overlays is None
+                    else [o for o in str(overlays).split(",") if o and o != "-"],
+                }
+            )
+        self._chart_prefs = prefs
+        geometry = s.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        state = s.value("window/state")
+        if state is not None:
+            self.restoreState(state)
+        splitter = s.value("charts/splitter")
+        if splitter is not None:
+            self.chart_splitter.restoreState(splitter)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self.chart_panels and not self._shown_once:
+            self._shown_once = True
+            self.chart_panels[0].chart.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.persist:
+            self.save_settings()
+        self._metrics_timer.stop()
+        if not self.bridge.shutdown(1.0):
+            log.warning("engine threads still running at close: %s", ", ".join(self.bridge.alive_threads()))
+        if self._editor is not None:
+            self._editor.close()
+        super().closeEvent(event)
+
+
+def _int(value, default: int) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
