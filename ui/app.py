@@ -29,6 +29,8 @@ from workstation.errors import WorkstationError
 from workstation.run_commands import DEFAULT_STORE, EXAMPLE_CONFIG
 from workstation.system import resolve_store_path
 
+EXAMPLE_LIVE_CONFIG = "session_configs/example_live_replay.json"
+
 log = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -123,14 +125,42 @@ def _parse_size(ap: argparse.ArgumentParser, text: str | None) -> tuple[int, int
     return w, h
 
 
-def _open_live(window: MainWindow, args: argparse.Namespace) -> int | None:
-    """Open the live monitor. Not in this build: say so. Returns an exit code to stop with, or None."""
-    message = "Live mode is not available in this build of the workstation yet."
-    if args.quit_when_done:
-        print(f"workstation-gui: {message}", file=sys.stderr)
+def _run_live(app: QApplication, args: argparse.Namespace) -> int:
+    """`workstation-gui --live CONFIG`: the live monitor on its own (paper only). With
+    --quit-when-done it starts at once, saves --screenshot at the end of the run and exits."""
+    from ui.windows.live_monitor import LiveMonitorWindow, build_live_system
+
+    config = Path(args.config) if args.config else Path(EXAMPLE_LIVE_CONFIG)
+    _ensure_default_store(config, args.store)
+    try:
+        system = build_live_system(config, args.store)
+    except WorkstationError as exc:
+        print(f"workstation-gui: {exc}", file=sys.stderr)
+        if not args.quit_when_done:
+            QMessageBox.critical(None, "Cannot open the live monitor", str(exc))
         return EXIT_BAD_INPUT
-    QMessageBox.information(window, "Live mode", message + " The replay window opens instead.")
-    return None
+    window = LiveMonitorWindow(system, owns_system=True)
+    window.resize(*(args.size_wh or (1400, 900)))
+    window.show()
+    if not args.quit_when_done:
+        return app.exec()
+    outcome = {"code": 0}
+
+    def finished(summary: dict) -> None:
+        window.refresh_now()
+        if args.screenshot:
+            Path(args.screenshot).parent.mkdir(parents=True, exist_ok=True)
+            window.grab().save(args.screenshot)
+        outcome["code"] = 1 if summary.get("error") else 0
+        if summary.get("error"):
+            print(f"workstation-gui: the live run failed: {summary['error']}", file=sys.stderr)
+        QTimer.singleShot(0, window.close)
+        QTimer.singleShot(50, app.quit)
+
+    window.run_finished.connect(finished)
+    QTimer.singleShot(0, window.start)
+    code = app.exec()
+    return code or outcome["code"]
 
 
 class ScriptedRun(QObject):
@@ -224,6 +254,9 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationName(APPLICATION)
     apply_theme(app)
 
+    if args.live:
+        return _run_live(app, args)
+
     settings = QSettings(args.settings, QSettings.Format.IniFormat) if args.settings else None
     window = MainWindow(
         settings=settings,
@@ -235,12 +268,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.size_wh:
         window.resize(*args.size_wh)
     window.show()
-
-    if args.live:
-        code = _open_live(window, args)
-        if code is not None:
-            window.close()
-            return code
 
     config = Path(args.config) if args.config else (window.last_config() or Path(EXAMPLE_CONFIG))
     if not config.is_file():

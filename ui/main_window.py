@@ -46,6 +46,7 @@ from ui.widgets.quality_gauges import QualityGaugePanel
 from ui.widgets.signal_log import SignalLogView
 from ui.widgets.speed_control import SpeedControl
 from ui.windows.results_view import ResultsView, ResultsWindow
+from workstation.config import load_config
 from workstation.errors import WorkstationError
 from workstation.system import FAILED, FINISHED, PAUSED, RUNNING, STOPPED
 
@@ -650,6 +651,8 @@ class MainWindow(QMainWindow):
         """Load a config and build its run (stopped). Errors are shown, never raised. True on success."""
         path = Path(path)
         try:
+            if load_config(path).mode == "live":
+                return self.open_live_monitor(path)
             self.bridge.load_config(path, store=self.store_override)
         except WorkstationError as exc:
             self.show_error("Cannot load the session config", str(exc))
@@ -667,6 +670,22 @@ class MainWindow(QMainWindow):
         self.speed_control.set_speed(cfg.backtest.speed_multiplier)
         self.refresh_configs()
         self.statusBar().showMessage(f"Loaded {path.name}: {cfg.name}", 6000)
+        return True
+
+    def open_live_monitor(self, path: str | Path) -> bool:
+        """A live config opens the live monitor (paper only), which owns its run."""
+        from ui.windows.live_monitor import LiveMonitorWindow, build_live_system
+
+        try:
+            system = build_live_system(path, self.store_override)
+        except WorkstationError as exc:
+            self.show_error("Cannot open the live monitor", str(exc))
+            return False
+        window = LiveMonitorWindow(system, owns_system=True)
+        window.resize(1400, 900)
+        window.show()
+        self._live_windows = [w for w in getattr(self, "_live_windows", []) if w.isVisible()] + [window]
+        self.statusBar().showMessage(f"Opened the live monitor for {Path(path).name}", 6000)
         return True
 
     def last_config(self) -> Path | None:
@@ -1090,6 +1109,8 @@ class MainWindow(QMainWindow):
             log.warning("engine threads still running at close: %s", ", ".join(self.bridge.alive_threads()))
         if self._editor is not None:
             self._editor.close()
+        for window in getattr(self, "_live_windows", []):
+            window.close()                   # each stops the live run it owns
         super().closeEvent(event)
 
 

@@ -504,6 +504,8 @@ class HealthPill(QLabel):
         self.state = ""
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.setFont(theme.ui_font(theme.UI_POINT_SIZE, bold=True))
+        widest = max(self.fontMetrics().horizontalAdvance(f"\u25cf {s}") for s in HEALTH_COLOURS)
+        self.setMinimumWidth(widest + 26)          # the longest state never clips
         self.set_state("DISCONNECTED")
 
     def set_state(self, state: str, detail: str = "") -> None:
