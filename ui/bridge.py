@@ -44,7 +44,7 @@ from workstation.config import SessionConfig, load_config
 from workstation.errors import ConfigError, WorkstationError
 from workstation.model import Bar, Fill, parse_interval
 from workstation.pipeline.processor import DerivedBarBuilder
-from workstation.run_writer import RunWriter
+from workstation.run_writer import RunWriter, session_bars_table
 from workstation.session import BarsView
 from workstation.store import BarStore
 from workstation.system import FAILED, FINISHED, PAUSED, RUNNING, STOPPED, SystemManager, resolve_store_path
@@ -183,31 +183,7 @@ class SessionBarsWriter:
 
     def table(self, bars: dict[tuple[str, str], BarsView]) -> pa.Table:
         """symbol, interval, timestamp (UTC), open, high, low, close, volume; by interval, then symbol."""
-        keys = [(s, iv) for iv in self.intervals for s in self.symbols if (s, iv) in bars]
-        views = [bars[k] for k in keys]
-        counts = np.array([v.timestamp.shape[0] for v in views], dtype=np.int64)
-        sym_codes = np.repeat(np.array([self.symbols.index(s) for s, _ in keys], dtype=np.int32), counts)
-        iv_codes = np.repeat(np.array([self.intervals.index(iv) for _, iv in keys], dtype=np.int32), counts)
-
-        def column(name: str) -> np.ndarray:
-            parts = [getattr(v, name) for v in views]
-            return np.concatenate(parts) if parts else np.zeros(0)
-
-        return pa.table(
-            {
-                "symbol": pa.DictionaryArray.from_arrays(sym_codes, pa.array(self.symbols)).cast(pa.string()),
-                "interval": pa.DictionaryArray.from_arrays(iv_codes, pa.array(self.intervals)).cast(
-                    pa.string()
-                ),
-                "timestamp": pa.array(
-                    column("timestamp").astype(np.int64), type=pa.timestamp("ns", tz="UTC")
-                ),
-                **{
-                    c: pa.array(column(c).astype(np.float64))
-                    for c in ("open", "high", "low", "close", "volume")
-                },
-            }
-        )
+        return session_bars_table(self.symbols, self.intervals, bars)
 
 
 def concat_bars(parts: list[BarsView]) -> BarsView:

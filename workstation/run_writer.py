@@ -35,15 +35,44 @@ log = logging.getLogger(__name__)
 
 
 def _atomic_parquet(df: pd.DataFrame, path: Path) -> None:
+    _atomic_table(pa.Table.from_pandas(df, preserve_index=False), path)
+
+
+def _atomic_table(table: pa.Table, path: Path) -> None:
+    """Write a Parquet file through a temporary name, so a reader never sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix="." + path.name, suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
-        pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp)
+        pq.write_table(table, tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def session_bars_table(symbols: list[str], intervals: list[str], bars: dict) -> pa.Table:
+    """One session's bars as the bars.parquet table: symbol, interval, timestamp (UTC bar start),
+    open, high, low, close, volume; ordered by interval, then symbol, then time. `bars` maps
+    (symbol, interval) to a BarsView (missing keys = no bars)."""
+    keys = [(s, iv) for iv in intervals for s in symbols if (s, iv) in bars]
+    views = [bars[k] for k in keys]
+    counts = np.array([v.timestamp.shape[0] for v in views], dtype=np.int64)
+    sym_index = {s: i for i, s in enumerate(symbols)}
+    iv_index = {iv: i for i, iv in enumerate(intervals)}
+    sym_codes = np.repeat(np.array([sym_index[s] for s, _ in keys], dtype=np.int32), counts)
+    iv_codes = np.repeat(np.array([iv_index[iv] for _, iv in keys], dtype=np.int32), counts)
+
+    def column(name: str, dtype) -> np.ndarray:
+        parts = [np.asarray(getattr(v, name)) for v in views]
+        return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype=dtype)
+
+    return pa.table({
+        "symbol": pa.DictionaryArray.from_arrays(sym_codes, pa.array(list(symbols))).cast(pa.string()),
+        "interval": pa.DictionaryArray.from_arrays(iv_codes, pa.array(list(intervals))).cast(pa.string()),
+        "timestamp": pa.array(column("timestamp", np.int64), type=pa.timestamp("ns", tz="UTC")),
+        **{c: pa.array(column(c, np.float64)) for c in ("open", "high", "low", "close", "volume")},
+    })
 
 
 def _atomic_text(text: str, path: Path) -> None:
@@ -88,8 +117,8 @@ class RunWriter:
         part = f"part-{self._part:04d}.parquet"
         if self.write_bars:
             bars = self._session_bars()
-            if len(bars):
-                _atomic_parquet(bars, self.run_dir / "bars.parquet" / part)
+            if bars.num_rows:
+                _atomic_table(bars, self.run_dir / "bars.parquet" / part)
         rows = payload.get("quality_rows") or []
         if rows:
             _atomic_parquet(pd.DataFrame(rows), self.run_dir / "quality.parquet" / part)
@@ -108,24 +137,10 @@ class RunWriter:
         self.closed = True
 
     # ------------------------------------------------------------------ frames
-    def _session_bars(self) -> pd.DataFrame:
+    def _session_bars(self) -> pa.Table:
         sd = self.system.session_data
-        frames = []
-        for iv in sd.intervals:
-            for sym in sd.symbols:
-                b = sd.bars(sym, iv)
-                n = len(b.timestamp)
-                if n:
-                    frames.append(pd.DataFrame({
-                        "symbol": np.full(n, sym, dtype=object), "interval": iv,
-                        "timestamp": pd.to_datetime(np.asarray(b.timestamp), utc=True),
-                        "open": np.asarray(b.open, dtype=float), "high": np.asarray(b.high, dtype=float),
-                        "low": np.asarray(b.low, dtype=float), "close": np.asarray(b.close, dtype=float),
-                        "volume": np.asarray(b.volume, dtype=float),
-                    }))
-        if not frames:
-            return pd.DataFrame()
-        return pd.concat(frames, ignore_index=True)
+        bars = {(sym, iv): sd.bars(sym, iv) for iv in sd.intervals for sym in sd.symbols}
+        return session_bars_table(sd.symbols, sd.intervals, bars)
 
     @staticmethod
     def _signals_frame(rows: list[tuple]) -> pd.DataFrame:
