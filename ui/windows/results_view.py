@@ -468,7 +468,7 @@ _CARDS: tuple[tuple[str, str, str], ...] = (
         "Sharpe",
         "Annualised (sqrt 252) Sharpe ratio of daily returns, risk-free rate 0; needs at least two sessions.",
     ),
-    ("max_drawdown_pct", "Max drawdown", "Deepest fall of equity below its running peak."),
+    ("max_drawdown_pct", "Drawdown", "Maximum drawdown: deepest fall of equity below its running peak."),
     ("win_rate_pct", "Win rate", "Share of trades with a positive net P&L."),
     ("profit_factor", "Profit factor", "Gross profit divided by gross loss of the trades; below: both."),
     ("trades", "Trades", "Closed round trips (flat, open, flat). Open positions at the end are not trades."),
