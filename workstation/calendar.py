@@ -155,7 +155,7 @@ class TimeManager:
     # ----------------------------------------------------------------- queries
     def session(self, day: dt.date | str) -> TradingSession | None:
         """The trading session of `day` (exchange-local date), or None when the exchange is shut."""
-        day = _as_date(day)
+        day = as_date(day)
         cached = self._session_cache.get(day, False)
         if cached is not False:
             self.stats.hits += 1
@@ -173,7 +173,7 @@ class TimeManager:
         return self.session(day) is not None
 
     def first_trading_date_on_or_after(self, day: dt.date | str) -> dt.date:
-        day = _as_date(day)
+        day = as_date(day)
         i = self._index_on_or_after(day)
         if i >= len(self._dates):
             self._ensure_years(day.year + 2, day.year + 2)
@@ -182,7 +182,7 @@ class TimeManager:
 
     def next_trading_date(self, day: dt.date | str) -> dt.date:
         """The first trading date strictly after `day`."""
-        return self.first_trading_date_on_or_after(_as_date(day) + dt.timedelta(days=1))
+        return self.first_trading_date_on_or_after(as_date(day) + dt.timedelta(days=1))
 
     def previous_trading_date(self, day: dt.date | str) -> dt.date:
         """The last trading date strictly before `day`."""
@@ -192,7 +192,7 @@ class TimeManager:
         """The trading date `n` trading days before `day` (`day` itself need not trade)."""
         if n < 0:
             raise ValueError(f"n must be >= 0, got {n}")
-        day = _as_date(day)
+        day = as_date(day)
         approx_years = n // 240 + 1
         self._ensure_years(day.year - approx_years - 1, day.year)
         i = bisect.bisect_left(self._ordinals, day.toordinal())
@@ -205,7 +205,7 @@ class TimeManager:
 
     def trading_dates(self, start: dt.date | str, end: dt.date | str) -> list[dt.date]:
         """Trading dates in [start, end], both inclusive."""
-        start, end = _as_date(start), _as_date(end)
+        start, end = as_date(start), as_date(end)
         if end < start:
             return []
         self._ensure_years(start.year, end.year)
@@ -220,7 +220,7 @@ class TimeManager:
         """Trading dates of the trailing `period` before `day` (exclusive): "10d" = the 10 trading
         days before; "52w" / "3m" / "1y" = every trading date in that calendar span before `day`."""
         count, unit = parse_period(period)
-        day = _as_date(day)
+        day = as_date(day)
         if unit == "d":
             first = self.trading_days_back(day, count)
         else:
@@ -256,7 +256,8 @@ class TimeManager:
         return opens, closes
 
 
-def _as_date(day) -> dt.date:
+def as_date(day) -> dt.date:
+    """A date from a date, a datetime or an ISO 'YYYY-MM-DD' string; ValueError naming the text."""
     if isinstance(day, dt.datetime):
         return day.date()
     if isinstance(day, dt.date):

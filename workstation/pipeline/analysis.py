@@ -11,16 +11,13 @@ the other strategies and the run go on.
 from __future__ import annotations
 
 import logging
-import queue
-import threading
-import time
 import traceback
 
 import numpy as np
 
 from workstation.config import RiskConfig
 from workstation.model import Action, Decision, Signal
-from workstation.pipeline.subscription import StreamSubscription, default_thread
+from workstation.pipeline.stage import Stage
 from workstation.strategies.base import BaseStrategy, StrategyContext
 
 log = logging.getLogger(__name__)
@@ -64,17 +61,20 @@ class RiskChecks:
         return Decision(signal, True, ""), qty
 
 
-class AnalysisEngine:
+class AnalysisEngine(Stage):
     """The analysis stage; `submit()` is called by the processor thread."""
+
+    thread_name = "AnalysisEngine"
+    stat_name = "analysis.event"
 
     def __init__(self, session_data, clock, strategies: list[BaseStrategy], indicators, broker,
                  risk_cfg: RiskConfig, metrics, events, base_interval: str, last_close: dict | None = None,
                  last_start: dict | None = None):
+        super().__init__(metrics, "processor->analysis")
         self.session_data = session_data
         self.clock = clock
         self.strategies = strategies
         self.broker = broker
-        self.metrics = metrics
         self.events = events
         self.base_interval = base_interval
         self.risk = RiskChecks(risk_cfg, session_data, broker)
@@ -94,71 +94,32 @@ class AnalysisEngine:
         self.errors: dict[str, int] = {st.name: 0 for st in strategies}
         self.signal_count = 0
         self.rejected_count = 0
-        self.inbox: queue.SimpleQueue = queue.SimpleQueue()
-        self.ready = StreamSubscription("processor->analysis")
-        self.error: BaseException | None = None
-        self.cycle: StreamSubscription | None = None     # bar-time completion, set by the coordinator
-        self.busy = False
-        self._thread: threading.Thread | None = None
-
-    def start(self, thread_factory=None) -> None:
-        """Run the stage in its own thread (`thread_factory(target, name)`, default threading)."""
-        self._thread = (thread_factory or default_thread)(self.run, "AnalysisEngine")
-        self._thread.start()
-
-    def join(self, timeout: float) -> None:
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def submit(self, event: tuple) -> None:
-        """An event the processor then waits for with `ready`."""
-        self.ready.start_cycle()
-        self.inbox.put(event)
-
-    def submit_bars(self, event: tuple) -> None:
-        """A bar time's event; when done, the analysis engine signals the coordinator's `cycle`."""
-        self.inbox.put(event)
 
     def call_start(self) -> None:
         """Strategies' on_start, called by the coordinator thread after warm-up."""
         for st in self.strategies:
             self._guard(st, st.on_start, self.ctx)
 
-    def run(self) -> None:
-        stat, sstat = self.metrics.stat("analysis.event"), self.metrics.session_stat("analysis.event")
-        perf = time.perf_counter_ns
-        while True:
-            event = self.inbox.get()
-            kind = event[0]
-            if kind == "stop":
-                self.ready.signal_ready()
-                return
-            t0 = perf()
-            self.busy = True
-            try:
-                if kind == "bars":
-                    self._on_bars(event)
-                elif kind == "derived_only":
-                    self._run_completed(event[2])
-                elif kind == "revised":
-                    self._revised(event[1])
-                elif kind == "session_start":
-                    for st in self.strategies:
-                        self._guard(st, st.on_session_start, self.ctx, event[1].date)
-                elif kind == "session_end":
-                    for st in self.strategies:
-                        self._guard(st, st.on_session_end, self.ctx, event[1].date)
-            except BaseException as exc:  # noqa: BLE001 - engine failure (not a strategy's)
-                log.exception("analysis engine failed on %s event", kind)
-                self.error = exc
-            self.busy = False
-            dt_s = (perf() - t0) / 1e9
-            stat.add(dt_s)
-            sstat.add(dt_s)
-            if kind == "bars":
-                self.cycle.signal_ready()        # the bar time is done: the coordinator may go on
-            else:
-                self.ready.signal_ready()
+    # ------------------------------------------------------------------ stage
+    def handle(self, kind: str, event: tuple) -> None:
+        if kind == "bars":
+            self._on_bars(event)
+        elif kind == "derived_only":
+            self._run_completed(event[2])
+        elif kind == "revised":
+            self._revised(event[1])
+        elif kind == "session_start":
+            for st in self.strategies:
+                self._guard(st, st.on_session_start, self.ctx, event[1].date)
+        elif kind == "session_end":
+            for st in self.strategies:
+                self._guard(st, st.on_session_end, self.ctx, event[1].date)
+
+    def done(self, kind: str, failed: bool) -> None:
+        if kind == "bars":
+            self.cycle.signal_ready()        # the bar time is done: the coordinator may go on
+        else:
+            self.ready.signal_ready()
 
     # ------------------------------------------------------------------ bars
     def _on_bars(self, event: tuple) -> None:

@@ -11,16 +11,14 @@ to the AnalysisEngine. Indicators are continuous across sessions (VWAP resets at
 from __future__ import annotations
 
 import logging
-import queue
-import threading
-import time
 from collections.abc import Iterable
 
 import numpy as np
 
 from workstation.indicators import Indicator, input_fields, make_indicator
 from workstation.model import parse_interval
-from workstation.pipeline.subscription import StreamSubscription, default_thread
+from workstation.pipeline.stage import Stage
+from workstation.pipeline.subscription import StreamSubscription
 
 log = logging.getLogger(__name__)
 
@@ -165,8 +163,11 @@ class DerivedBarBuilder:
         return None
 
 
-class DataProcessor:
+class DataProcessor(Stage):
     """The processor stage. `submit()` is called by the coordinator; work happens in `run()`."""
+
+    thread_name = "DataProcessor"
+    stat_name = "processor.event"
 
     def __init__(self, session_data, clock, base_interval: str, derived: Iterable[str],
                  indicator_specs: Iterable[str], metrics, analysis=None):
@@ -184,17 +185,11 @@ class DataProcessor:
         for iv in [base_interval, *self.derived]:
             for spec in indicator_specs:
                 self.indicators.add(iv, spec)
-        self.metrics = metrics
+        super().__init__(metrics, "coordinator->processor")
         self.analysis = analysis
-        self.inbox: queue.SimpleQueue = queue.SimpleQueue()
-        self.ready = StreamSubscription("coordinator->processor")
         self.downstream: StreamSubscription | None = None
         self.on_derived = None        # callback(interval, ts, idx) for observers
-        self.cycle: StreamSubscription | None = None          # bar-time completion, set by the coordinator
         self.quality_ready: StreamSubscription | None = None  # the quality manager's "done" for bars
-        self.busy = False
-        self.error: BaseException | None = None
-        self._thread: threading.Thread | None = None
 
     # -------------------------------------------------------------- wiring
     def connect_analysis(self, analysis) -> None:
@@ -205,62 +200,30 @@ class DataProcessor:
         for spec in specs:
             self.indicators.add(interval, spec)
 
-    # -------------------------------------------------------------- thread
-    def start(self, thread_factory=None) -> None:
-        """Run the stage in its own thread (`thread_factory(target, name)`, default threading)."""
-        self._thread = (thread_factory or default_thread)(self.run, "DataProcessor")
-        self._thread.start()
+    # -------------------------------------------------------------- stage
+    def handle(self, kind: str, event: tuple) -> None:
+        if kind == "bars":
+            self._on_bars(event)
+        elif kind == "session_start":
+            self._on_session_start(event)
+        elif kind == "session_end":
+            self._on_session_end(event)
+        elif kind == "warmup":
+            self._on_warmup(event)
+        elif kind == "revise":
+            self._on_revise(event)
+        else:
+            self._forward(event)
 
-    def join(self, timeout: float) -> None:
-        if self._thread is not None:
-            self._thread.join(timeout)
+    def done(self, kind: str, failed: bool) -> None:
+        if kind != "bars":
+            self.ready.signal_ready()
+        elif failed and self.cycle is not None:
+            self.cycle.signal_ready()          # never leave the coordinator waiting
 
-    def submit(self, event: tuple) -> None:
-        """An event the caller then waits for with `ready` (session start/end, revisions)."""
-        self.ready.start_cycle()
-        self.inbox.put(event)
-
-    def submit_bars(self, event: tuple) -> None:
-        """A bar time's streamed bars; its completion is signalled on `cycle` by the last stage."""
-        self.inbox.put(event)
-
-    def run(self) -> None:
-        stat, sstat = self.metrics.stat("processor.event"), self.metrics.session_stat("processor.event")
-        perf = time.perf_counter_ns
-        while True:
-            event = self.inbox.get()
-            kind = event[0]
-            if kind == "stop":
-                if self.analysis is not None:
-                    self.analysis.submit(("stop",))
-                self.ready.signal_ready()
-                return
-            t0 = perf()
-            self.busy = True
-            try:
-                if kind == "bars":
-                    self._on_bars(event)
-                elif kind == "session_start":
-                    self._on_session_start(event)
-                elif kind == "session_end":
-                    self._on_session_end(event)
-                elif kind == "warmup":
-                    self._on_warmup(event)
-                elif kind == "revise":
-                    self._on_revise(event)
-                else:
-                    self._forward(event)
-            except BaseException as exc:  # noqa: BLE001 - reported to the coordinator, run stops cleanly
-                log.exception("processor failed on %s event", kind)
-                self.error = exc
-                if kind == "bars" and self.cycle is not None:
-                    self.cycle.signal_ready()       # never leave the coordinator waiting
-            self.busy = False
-            dt_s = (perf() - t0) / 1e9
-            stat.add(dt_s)
-            sstat.add(dt_s)
-            if kind != "bars":
-                self.ready.signal_ready()
+    def on_stop(self) -> None:
+        if self.analysis is not None:
+            self.analysis.submit(("stop",))
 
     def _forward(self, event: tuple) -> None:
         """Hand a non-bar event (session start/end, revisions) to the analysis stage and wait for it."""

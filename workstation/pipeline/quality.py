@@ -10,15 +10,13 @@ Runs in its own thread and is woken per bar time; it never blocks the pipeline.
 from __future__ import annotations
 
 import logging
-import queue
 import threading
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from workstation.model import parse_interval
-from workstation.pipeline.subscription import StreamSubscription, default_thread
+from workstation.pipeline.stage import Stage
 
 log = logging.getLogger(__name__)
 
@@ -43,16 +41,19 @@ class Gap:
                 "retries": self.retries, "filled": self.filled}
 
 
-class DataQualityManager:
+class DataQualityManager(Stage):
     """Quality and gap bookkeeping for one run; `submit()` is called by the coordinator."""
+
+    thread_name = "DataQualityManager"
+    stat_name = "quality.pass"
 
     def __init__(self, session_data, base_interval: str, derived: list[str], metrics, events,
                  enabled: bool = True):
+        super().__init__(metrics, "coordinator->quality")
         self.session_data = session_data
         self.base_interval = base_interval
         self.base_ns = parse_interval(base_interval).ns
         self.derived = list(derived)
-        self.metrics = metrics
         self.events = events
         self.enabled = enabled
         self._intervals = (base_interval, *self.derived)
@@ -68,57 +69,20 @@ class DataQualityManager:
         self.totals = {s: {"gaps_found": 0, "gaps_filled": 0, "gaps_failed": 0, "missing_bars": 0}
                        for s in session_data.symbols}
         self.on_gap = None                              # callback(Gap) e.g. the live gap filler
-        self.inbox: queue.SimpleQueue = queue.SimpleQueue()
-        self.ready = StreamSubscription("coordinator->quality")
-        self.error: BaseException | None = None
-        self.busy = False
         self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
 
-    # ------------------------------------------------------------------ thread
-    def start(self, thread_factory=None) -> None:
-        """Run the stage in its own thread (`thread_factory(target, name)`, default threading)."""
-        self._thread = (thread_factory or default_thread)(self.run, "DataQualityManager")
-        self._thread.start()
-
-    def join(self, timeout: float) -> None:
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def submit(self, event: tuple) -> None:
-        self.ready.start_cycle()
-        self.inbox.put(event)
-
-    def run(self) -> None:
-        stat, sstat = self.metrics.stat("quality.pass"), self.metrics.session_stat("quality.pass")
-        perf = time.perf_counter_ns
-        while True:
-            event = self.inbox.get()
-            kind = event[0]
-            if kind == "stop":
-                self.ready.signal_ready()
-                return
-            t0 = perf()
-            self.busy = True
-            try:
-                if kind == "bars":
-                    self.on_bars(event[1], event[2])
-                elif kind == "session_start":
-                    self.start_session(event[1])
-                elif kind == "session_end":
-                    self.end_session(event[1], stopped=len(event) > 2 and event[2])
-                elif kind == "recount":
-                    self.recount(event[1])
-                elif kind == "trailing_gaps":
-                    self.trailing_gaps(event[1])
-            except BaseException as exc:  # noqa: BLE001
-                log.exception("quality manager failed on %s event", kind)
-                self.error = exc
-            self.busy = False
-            dt_s = (perf() - t0) / 1e9
-            stat.add(dt_s)
-            sstat.add(dt_s)
-            self.ready.signal_ready()
+    # ------------------------------------------------------------------ stage
+    def handle(self, kind: str, event: tuple) -> None:
+        if kind == "bars":
+            self.on_bars(event[1], event[2])
+        elif kind == "session_start":
+            self.start_session(event[1])
+        elif kind == "session_end":
+            self.end_session(event[1], stopped=len(event) > 2 and event[2])
+        elif kind == "recount":
+            self.recount(event[1])
+        elif kind == "trailing_gaps":
+            self.trailing_gaps(event[1])
 
     # ------------------------------------------------------------------ logic
     def start_session(self, session) -> None:

@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from workstation.calendar import TimeManager
+from workstation.calendar import TimeManager, as_date
 from workstation.errors import DataError, StoreError
 from workstation.model import parse_interval
 from workstation.store.schema import (
@@ -387,7 +387,7 @@ class BarStore:
         name = parse_interval(interval).name
         if name == DAILY_INTERVAL:
             raise ValueError("read_session_arrays reads intraday bars; use read_daily for '1d'")
-        key = _as_date(date).isoformat()
+        key = as_date(date).isoformat()
         path = self._partition_file(name, key)
         if not path.is_file() or not symbols:
             return _empty_session_arrays()
@@ -441,14 +441,14 @@ class BarStore:
         Adds a `date` column (datetime.date, exchange-local); sorted by (timestamp, symbol).
         """
         start_ns = self._local_midnight_ns(start_date)
-        end_ns = self._local_midnight_ns(_as_date(end_date) + dt.timedelta(days=1))
+        end_ns = self._local_midnight_ns(as_date(end_date) + dt.timedelta(days=1))
         frame = self.read_bars(symbols, DAILY_INTERVAL, start_ns, end_ns)
         local = self.time_manager.local_dates(pd.DatetimeIndex(frame["timestamp"]).as_unit("ns").asi8)
         frame.insert(0, "date", pd.Series(local.astype(object), dtype=object))
         return frame
 
     def _local_midnight_ns(self, day: dt.date | str) -> int:
-        return int(pd.Timestamp(_as_date(day)).tz_localize(self.time_manager.tz).tz_convert("UTC").value)
+        return int(pd.Timestamp(as_date(day)).tz_localize(self.time_manager.tz).tz_convert("UTC").value)
 
     # ------------------------------------------------------------------ catalogue
     def symbols(self, interval: str | None = None) -> list[str]:
@@ -560,17 +560,6 @@ class BarStore:
 
 
 # ---------------------------------------------------------------------- helpers
-def _as_date(day: dt.date | str) -> dt.date:
-    if isinstance(day, dt.datetime):
-        return day.date()
-    if isinstance(day, dt.date):
-        return day
-    try:
-        return dt.date.fromisoformat(str(day))
-    except ValueError as exc:
-        raise ValueError(f"invalid date {day!r}: use YYYY-MM-DD") from exc
-
-
 def _timestamp_ns(values, root: Path) -> np.ndarray:
     series = pd.Series(values)
     if pd.api.types.is_integer_dtype(series.dtype):
