@@ -70,6 +70,32 @@ def install_none_refcount_guard() -> bool:
     return True
 
 
+def install_gui_thread_gc(app: QApplication, interval_ms: int = 500) -> QTimer:
+    """Run Python's cyclic garbage collector only in the GUI thread, on a timer.
+
+    Automatic collection can start in any thread; when it runs in an engine thread and frees Qt
+    wrappers that belong to the GUI thread, Qt crashes (a segfault seen while a live run caught up).
+    Disables automatic collection and collects from a QTimer of the GUI thread (the approach of
+    pyqtgraph's GarbageCollector). Returns the timer (parented to `app`)."""
+    import gc
+
+    existing = app.findChild(QTimer, "gui_thread_gc")
+    if existing is not None:
+        return existing
+    threshold = gc.get_threshold()[0]
+    gc.disable()
+    timer = QTimer(app)
+    timer.setObjectName("gui_thread_gc")
+
+    def collect() -> None:
+        if gc.get_count()[0] > threshold:
+            gc.collect()
+
+    timer.timeout.connect(collect)
+    timer.start(interval_ms)
+    return timer
+
+
 GUI_SWITCH_INTERVAL_S = 0.001
 
 
@@ -250,6 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     install_none_refcount_guard()
     configure_gil_switching()
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "workstation-gui"])
+    install_gui_thread_gc(app)
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     apply_theme(app)

@@ -17,8 +17,8 @@ EXAMPLE_CONFIG = "session_configs/example_session.json"
 
 
 def apply_overrides(cfg: SessionConfig, start: str | None = None, end: str | None = None,
-                    symbols: str | None = None, speed: float | None = None, source: str = "command line"
-                    ) -> SessionConfig:
+                    symbols: str | None = None, speed: float | None = None, source: str = "command line",
+                    single_thread: bool = False) -> SessionConfig:
     """A copy of `cfg` with command-line overrides, validated again as a whole."""
     data = cfg.model_dump(mode="json")
     if start:
@@ -35,6 +35,8 @@ def apply_overrides(cfg: SessionConfig, start: str | None = None, end: str | Non
             data["historical"]["symbols"] = [s for s in data["historical"]["symbols"] if s in syms] or "all"
     if speed is not None:
         data["backtest"]["speed_multiplier"] = speed
+    if single_thread:
+        data["backtest"]["stage_threads"] = False
     return validate_config_dict(data, source)
 
 
@@ -93,7 +95,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from workstation.system import SystemManager, resolve_store_path
 
     cfg = load_config(args.config)
-    cfg = apply_overrides(cfg, args.start, args.end, args.symbols, args.speed, source=args.config)
+    cfg = apply_overrides(cfg, args.start, args.end, args.symbols, args.speed, source=args.config,
+                          single_thread=args.single_thread)
     store_path = resolve_store_path(cfg, args.store)
     if cfg.mode == "live":
         from workstation.live.runner import run_live_headless
@@ -174,6 +177,8 @@ def register(sub) -> None:
     p.add_argument("--symbols", help="comma-separated symbols (overrides the config)")
     p.add_argument("--duration", help="stop after this long, e.g. 10m (live runs; also caps backtests)")
     p.add_argument("--no-bars", action="store_true", help="do not write bars.parquet (smaller run folders)")
+    p.add_argument("--single-thread", action="store_true",
+                   help="run every stage in the coordinator's thread (same results, faster batch runs)")
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("demo", help="headless demo on the built-in demo data (creates it when absent)")

@@ -101,6 +101,8 @@ class SystemManager:
                                        self.broker, cfg.risk, self.metrics, self.events, base,
                                        self.processor.last_close, self.processor.last_start)
         self.processor.connect_analysis(self.analysis)
+        for stage in (self.processor, self.quality, self.analysis):
+            stage.inline = not cfg.backtest.stage_threads
         self.processor.on_derived = self._on_derived if self.events.wants("derived") else None
         self.historical = HistoricalService(cfg, self.store, self.tm, self.session_data, self.metrics)
         self.coordinator = SessionCoordinator(cfg, self.store, self.tm, self.session_data, self.clock,
@@ -121,9 +123,10 @@ class SystemManager:
                 raise WorkstationError(f"cannot start: the run is {self.state}")
             self.processor.on_derived = self._on_derived if self.events.wants("derived") else None
             tf = self.thread_factory
-            self.quality.start(tf)
-            self.analysis.start(tf)
-            self.processor.start(tf)
+            if self.cfg.backtest.stage_threads:
+                self.quality.start(tf)
+                self.analysis.start(tf)
+                self.processor.start(tf)
             self._t_start = time.perf_counter()
             self.coordinator.start(tf)
             self._set_state(RUNNING)

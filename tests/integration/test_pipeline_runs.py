@@ -327,3 +327,26 @@ def test_cli_run_bad_config_message(tmp_path, capsys):
     assert cli_main(["run", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "backtest" in err and "risk.min_confidence" in err and "bogus" in err
+
+
+def test_single_threaded_run_is_identical_and_starts_no_stage_threads(demo_store):
+    syms = demo_store.symbols("1m")[:3]
+    cfg = _demo_cfg(syms, "2024-11-27", "2024-11-29")
+    _, bars0, dec0, trades0 = _run_collect(cfg, demo_store)
+    single = dict(cfg, backtest=dict(cfg["backtest"], stage_threads=False))
+    started: list[str] = []
+
+    def control(system):
+        system.start()
+        started.extend(t.name for t in threading.enumerate())
+        for _ in range(3):
+            system.pause()
+            system.step()
+            system.resume()
+
+    system, bars1, dec1, trades1 = _run_collect(single, demo_store, control=control)
+    pd.testing.assert_frame_equal(bars0, bars1)
+    assert dec0 == dec1 and trades0 == trades1
+    assert not {"DataProcessor", "AnalysisEngine", "DataQualityManager"} & set(started)
+    assert system.metrics.stat("processor.event").count >= 600          # 390 + 210 bar times
+    assert not system.alive_threads()

@@ -40,10 +40,12 @@ def backtrader_trades(df: pd.DataFrame) -> list[dict]:
     return cerebro.run()[0].trades
 
 
-def engine_trades(df: pd.DataFrame, tmp_path, bc, sessions) -> tuple[list[dict], object]:
+def engine_trades(df: pd.DataFrame, tmp_path, bc, sessions, stage_threads: bool = True) -> tuple[list[dict], object]:
     store = store_from_frame(df, tmp_path / "store")
     symbols = sorted(df["symbol"].unique())
-    system = run_to_end(crossover_config(symbols, sessions[0], sessions[-1]), store)
+    cfg = crossover_config(symbols, sessions[0], sessions[-1])
+    cfg["backtest"]["stage_threads"] = stage_threads
+    system = run_to_end(cfg, store)
     return canonical(system.broker.trades, bc.iso), system
 
 
@@ -51,10 +53,11 @@ def _session_dates(df: pd.DataFrame) -> list:
     return sorted(df["timestamp"].dt.tz_convert("America/New_York").dt.date.unique())
 
 
-def test_case_a_matches_published_digest(bench_modules, tmp_path):
+@pytest.mark.parametrize("stage_threads", [True, False])
+def test_case_a_matches_published_digest(bench_modules, tmp_path, stage_threads):
     make_bars, ref, bc = bench_modules
     df = make_bars.make_bars(1, 20, seed=42)
-    ours, system = engine_trades(df, tmp_path, bc, _session_dates(df))
+    ours, system = engine_trades(df, tmp_path, bc, _session_dates(df), stage_threads=stage_threads)
     assert len(ours) == 250
     assert bc.trades_digest(ours) == "10a62e35c9258490"
     assert system.summary()["bars_processed"] == 7800

@@ -27,6 +27,19 @@ def ui_none_refcount_guard() -> bool:
     return install_none_refcount_guard()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def ui_gui_thread_gc(qapp):
+    """Garbage collection only in the GUI thread, as the application does (see ui.app)."""
+    import gc
+
+    from ui.app import install_gui_thread_gc
+
+    timer = install_gui_thread_gc(qapp)
+    yield timer
+    timer.stop()
+    gc.enable()
+
+
 @pytest.fixture(scope="session")
 def ui_demo_store(tmp_path_factory) -> Path:
     """A demo bar store of 3 symbols and the 8 sessions up to 2024-12-06 (built once per session)."""

@@ -173,8 +173,7 @@ class LiveCoordinator(SessionCoordinator):
                 break
         # trailing gaps (symbols whose last bars never came) are found by the quality manager and
         # filled like any other before the session ends
-        self.quality.submit(("trailing_gaps", session.close_ns))
-        self.quality.ready.wait_until_ready(None)
+        self.quality.call(("trailing_gaps", session.close_ns))
         deadline = time.monotonic() + self.end_wait_s
         while time.monotonic() < deadline:
             self._drain(timeout=0.02)
@@ -282,10 +281,8 @@ class LiveCoordinator(SessionCoordinator):
             changed.add(i)
         if changed:
             idx = np.array(sorted(changed), dtype=np.int64)
-            self.processor.submit(("revise", idx))
-            self.processor.ready.wait_until_ready(None)
-            self.quality.submit(("recount", self.clock.now_ns()))
-            self.quality.ready.wait_until_ready(None)
+            self.processor.call(("revise", idx))
+            self.quality.call(("recount", self.clock.now_ns()))
         return sorted(changed)
 
     def _apply_fill(self, gap: Gap, bars: list, t_answer: float) -> None:

@@ -142,10 +142,8 @@ class SessionCoordinator:
         self._clock_to(session.open_ns)
 
     def _activate(self, session: TradingSession) -> None:
-        self.quality.submit(("session_start", session))
-        self.quality.ready.wait_until_ready(None)
-        self.processor.submit(("session_start", session))
-        self.processor.ready.wait_until_ready(None)
+        self.quality.call(("session_start", session))
+        self.processor.call(("session_start", session))
         self.events.emit("session_start", {"date": session.date, "open_ns": session.open_ns,
                                            "close_ns": session.close_ns, "early_close": session.early_close,
                                            "index": self.sessions.index(session), "total": len(self.sessions)})
@@ -223,6 +221,16 @@ class SessionCoordinator:
         counts an overrun and is still waited for, so no bar is lost, no stage runs ahead of another
         and the pace never changes results."""
         self.sd.append_bars(self.base_interval, idx, ts, o, h, lo, c, v)
+        if self.processor.inline:
+            # single-threaded run: the same stages, called in order in this thread
+            self.quality.process(("bars", ts, idx))
+            self.processor.process(("bars", ts, idx, o, h, lo, c, v))
+            if timeout is not None:
+                stages = (("quality", self.quality), ("processor", self.processor), ("analysis", self.analysis))
+                if sum(st.last_duration_s for _, st in stages[:2]) > timeout:
+                    name = max(stages, key=lambda x: x[1].last_duration_s)[0]
+                    self.metrics.incr(f"overruns.{name}")
+            return
         cycle = self.cycle
         self.quality.submit(("bars", ts, idx))
         cycle.start_cycle()
@@ -237,10 +245,8 @@ class SessionCoordinator:
     def _end(self, session: TradingSession, stopped: bool) -> None:
         if not stopped:
             self._clock_to(session.close_ns)
-        self.quality.submit(("session_end", session, stopped))
-        self.quality.ready.wait_until_ready(None)
-        self.processor.submit(("session_end", session))
-        self.processor.ready.wait_until_ready(None)
+        self.quality.call(("session_end", session, stopped))
+        self.processor.call(("session_end", session))
         minute_bars = self._session_frame(self.base_interval) if self.historical.needs_minutes() else None
         self.sessions_done += 1
         self.events.emit("session_end", {

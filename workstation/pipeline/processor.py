@@ -187,14 +187,12 @@ class DataProcessor(Stage):
                 self.indicators.add(iv, spec)
         super().__init__(metrics, "coordinator->processor")
         self.analysis = analysis
-        self.downstream: StreamSubscription | None = None
         self.on_derived = None        # callback(interval, ts, idx) for observers
         self.quality_ready: StreamSubscription | None = None  # the quality manager's "done" for bars
 
     # -------------------------------------------------------------- wiring
     def connect_analysis(self, analysis) -> None:
         self.analysis = analysis
-        self.downstream = analysis.ready
 
     def require(self, interval: str, specs: Iterable[str]) -> None:
         for spec in specs:
@@ -227,10 +225,8 @@ class DataProcessor(Stage):
 
     def _forward(self, event: tuple) -> None:
         """Hand a non-bar event (session start/end, revisions) to the analysis stage and wait for it."""
-        if self.analysis is None:
-            return
-        self.analysis.submit(event)
-        self.downstream.wait_until_ready(None)
+        if self.analysis is not None:
+            self.analysis.call(event)
 
     # -------------------------------------------------------------- events
     def _on_session_start(self, event: tuple) -> None:
@@ -261,10 +257,15 @@ class DataProcessor(Stage):
                     sd.clear_forming(b.interval)
             if b.bucket_start >= 0:
                 sd.publish_forming(b.interval, b.bucket_start, b.has, b.o, b.h, b.lo, b.c, b.v, idx)
+        event = ("bars", ts, idx, o, c, completed)
+        if self.inline:
+            if self.analysis is not None:
+                self.analysis.process(event)
+            return
         if self.quality_ready is not None:
             self.quality_ready.wait_until_ready(None)   # risk checks read this bar time's quality
         if self.analysis is not None:
-            self.analysis.submit_bars(("bars", ts, idx, o, c, completed))
+            self.analysis.submit_bars(event)
         elif self.cycle is not None:
             self.cycle.signal_ready()
 

@@ -32,6 +32,10 @@ class Stage(ABC):
         self.cycle: StreamSubscription | None = None     # bar-time completion, set by the coordinator
         self.error: BaseException | None = None
         self.busy = False
+        self.inline = False            # single-threaded run: the coordinator calls process() itself
+        self.last_duration_s = 0.0
+        self._stat = metrics.stat(self.stat_name)
+        self._session_stat = metrics.session_stat(self.stat_name)
         self._thread = None
 
     # ------------------------------------------------------------------ thread
@@ -54,8 +58,6 @@ class Stage(ABC):
         self.inbox.put(event)
 
     def run(self) -> None:
-        stat, sstat = self.metrics.stat(self.stat_name), self.metrics.session_stat(self.stat_name)
-        perf = time.perf_counter_ns
         inbox = self.inbox
         while True:
             event = inbox.get()
@@ -64,20 +66,36 @@ class Stage(ABC):
                 self.on_stop()
                 self.ready.signal_ready()
                 return
-            t0 = perf()
-            self.busy = True
-            failed = False
-            try:
-                self.handle(kind, event)
-            except BaseException as exc:  # noqa: BLE001 - kept for the coordinator, the thread lives on
-                log.exception("%s failed on %s event", self.thread_name, kind)
-                self.error = exc
-                failed = True
-            self.busy = False
-            dt_s = (perf() - t0) / 1e9
-            stat.add(dt_s)
-            sstat.add(dt_s)
-            self.done(kind, failed)
+            self.done(kind, self.process(event))
+
+    def process(self, event: tuple) -> bool:
+        """Handle one event, timed and with failures kept in `error`; True if it failed. Runs in the
+        stage's thread, or in the coordinator's when the run is single-threaded (`inline`)."""
+        kind = event[0]
+        t0 = time.perf_counter_ns()
+        self.busy = True
+        failed = False
+        try:
+            self.handle(kind, event)
+        except BaseException as exc:  # noqa: BLE001 - kept for the coordinator, the thread lives on
+            log.exception("%s failed on %s event", self.thread_name, kind)
+            self.error = exc
+            failed = True
+        self.busy = False
+        dt_s = (time.perf_counter_ns() - t0) / 1e9
+        self.last_duration_s = dt_s
+        self._stat.add(dt_s)
+        self._session_stat.add(dt_s)
+        return failed
+
+    def call(self, event: tuple) -> None:
+        """Run an event to completion: hand it to the stage's thread and wait, or process it here
+        when the run is single-threaded."""
+        if self.inline:
+            self.process(event)
+        else:
+            self.submit(event)
+            self.ready.wait_until_ready(None)
 
     # ------------------------------------------------------------------ hooks
     @abstractmethod
