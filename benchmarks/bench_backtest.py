@@ -37,14 +37,15 @@ from workstation.system import SystemManager  # noqa: E402
 EXPECTED_DIGEST_C = "b71608429dd237e7"
 
 
-def bench_config(symbols: list[str], start: str, end: str) -> dict:
+def bench_config(symbols: list[str], start: str, end: str, stage_threads: bool = True) -> dict:
     return {
         "name": "bench: full pipeline",
         "symbols": symbols,
         "streams": {"interval": "1m", "derived": ["5m", "15m"], "indicators": []},
         "historical": {"trailing_days": 0, "warmup_bars": 0, "indicators": [], "enable_quality": True},
         "gap_filler": {"enable_session_quality": True},
-        "backtest": {"start_date": start, "end_date": end, "speed_multiplier": 0, "prefetch_days": 2},
+        "backtest": {"start_date": start, "end_date": end, "speed_multiplier": 0, "prefetch_days": 2,
+                     "stage_threads": stage_threads},
         "strategies": [{"name": "sma_5_20", "class_path": "sma_crossover",
                         "params": {"fast": 5, "slow": 20, "quantity": 100}}],
         "risk": {"min_quality_pct": 0, "min_confidence": 0, "max_position_qty": 1e12},
@@ -97,32 +98,35 @@ def main() -> None:
     store.write_bars(df, "1m")
     symbols = sorted(df["symbol"].unique())
     days = sorted(df["timestamp"].dt.tz_convert("America/New_York").dt.date.unique())
-    cfg = bench_config(symbols, str(days[0]), str(days[-1]))
     print(f"machine: {os.cpu_count()} cores; data: {len(df):,} bars, {len(symbols)} symbols x {len(days)} days")
-
-    ours = []
+    modes = {"threads": True, "single": False}
+    ours: dict[str, list[dict]] = {m: [] for m in modes}
     peers = []
     for r in range(a.runs):
-        ours.append(run_engine(store, cfg))
+        for mode, threads in modes.items():
+            ours[mode].append(run_engine(store, bench_config(symbols, str(days[0]), str(days[-1]), threads)))
         if not a.skip_peer:
             peers.append(run_backtrader(parquet))
-        print(f"run {r + 1}: workstation {ours[-1]['bars_per_s']:,.0f} bars/s"
+        print(f"run {r + 1}: " + ", ".join(f"workstation ({m}) {ours[m][-1]['bars_per_s']:,.0f} bars/s" for m in modes)
               + (f", backtrader {peers[-1]['bars_per_s']:,.0f} bars/s" if peers else ""))
-    med = statistics.median(o["bars_per_s"] for o in ours)
-    best = max(o["bars_per_s"] for o in ours)
-    print(f"\nworkstation full pipeline: median {med:,.0f} bars/s, best {best:,.0f} bars/s "
-          f"(wall {statistics.median(o['wall_s'] for o in ours):.3f} s), trades {ours[0]['trades']}, "
-          f"digest {ours[0]['digest']}"
-          + (f" (= peer benchmark case c: {ours[0]['digest'] == EXPECTED_DIGEST_C})"
-             if (a.symbols, a.days) == (100, 5) else ""))
-    if peers:
-        pmed = statistics.median(p["bars_per_s"] for p in peers)
-        print(f"backtrader (same data, same run): median {pmed:,.0f} bars/s -> ratio {med / pmed:.1f}x")
-    print(f"session transition: mean {ours[0]['transition_mean_s'] * 1e3:.1f} ms, "
-          f"max {ours[0]['transition_max_s'] * 1e3:.1f} ms")
-    print("stage timings (first run, mean / max ms):")
-    for name, st in sorted(ours[0]["stages"].items()):
-        print(f"  {name:<24} n={st['count']:>6}  {st['mean'] * 1e3:8.3f} / {st['max'] * 1e3:8.3f}")
+    pmed = statistics.median(p["bars_per_s"] for p in peers) if peers else None
+    for mode in modes:
+        runs = ours[mode]
+        med = statistics.median(o["bars_per_s"] for o in runs)
+        best = max(o["bars_per_s"] for o in runs)
+        label = "one thread per stage" if mode == "threads" else "single thread (stage_threads false)"
+        print(f"\nworkstation, {label}: median {med:,.0f} bars/s, best {best:,.0f} bars/s "
+              f"(wall {statistics.median(o['wall_s'] for o in runs):.3f} s), trades {runs[0]['trades']}, "
+              f"digest {runs[0]['digest']}"
+              + (f" (= peer benchmark case c: {runs[0]['digest'] == EXPECTED_DIGEST_C})"
+                 if (a.symbols, a.days) == (100, 5) else ""))
+        if pmed:
+            print(f"  vs backtrader (same data, same run): median {pmed:,.0f} bars/s -> ratio {med / pmed:.1f}x")
+        print(f"  session transition: mean {runs[0]['transition_mean_s'] * 1e3:.1f} ms, "
+              f"max {runs[0]['transition_max_s'] * 1e3:.1f} ms")
+        print("  stage timings (first run, mean / max ms):")
+        for name, st in sorted(runs[0]["stages"].items()):
+            print(f"    {name:<24} n={st['count']:>6}  {st['mean'] * 1e3:8.3f} / {st['max'] * 1e3:8.3f}")
 
     if a.memory_days:
         dfm = make_bars.make_bars(a.symbols, a.memory_days, seed=43)
@@ -130,7 +134,7 @@ def main() -> None:
         store_m.write_bars(dfm, "1m")
         days_m = sorted(dfm["timestamp"].dt.tz_convert("America/New_York").dt.date.unique())
         rss: list[float] = []
-        res = run_engine(store_m, bench_config(symbols, str(days_m[0]), str(days_m[-1])), rss)
+        res = run_engine(store_m, bench_config(symbols, str(days_m[0]), str(days_m[-1]), True), rss)
         print(f"\nmemory over {len(days_m)} sessions ({res['bars']:,} bars, {res['bars_per_s']:,.0f} bars/s): "
               f"RSS after session 2 {rss[1]:.0f} MB, after session {len(rss)} {rss[-1]:.0f} MB "
               f"(growth {rss[-1] - rss[1]:+.1f} MB over {len(rss) - 2} sessions)")

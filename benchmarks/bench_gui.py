@@ -53,7 +53,8 @@ def bench_config(symbols: list[str], start: str, end: str, store: Path) -> dict:
         "streams": {"interval": "1m", "derived": ["5m", "15m"], "indicators": []},
         "historical": {"trailing_days": 0, "warmup_bars": 0, "indicators": [], "enable_quality": True},
         "gap_filler": {"enable_session_quality": True},
-        "backtest": {"start_date": start, "end_date": end, "speed_multiplier": 0, "prefetch_days": 2},
+        "backtest": {"start_date": start, "end_date": end, "speed_multiplier": 0, "prefetch_days": 2,
+                     "stage_threads": os.environ.get("BENCH_STAGE_THREADS", "1") == "1"},
         "strategies": [
             {
                 "name": "sma_5_20",

@@ -69,6 +69,9 @@ class SessionCoordinator:
         self.finished = threading.Event()
         self.completed = False          # reached the end of the backtest (not stopped)
         self._t_end_prev = 0.0
+        # (every_s, pause_s): a GUI host asks the session loop to pause `pause_s` every `every_s` of
+        # work, so its UI thread gets the interpreter lock at least that often (None: never)
+        self.yield_to_ui: tuple[float, float] | None = None
         self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------ thread
@@ -187,6 +190,9 @@ class SessionCoordinator:
         stat, sstat = self.metrics.stat("coordinator.iteration"), self.metrics.session_stat("coordinator.iteration")
         perf = time.perf_counter_ns
         emit_bars = self.events.wants("bars")
+        yield_to_ui = self.yield_to_ui
+        yield_every_ns, yield_pause_s = (int(yield_to_ui[0] * 1e9), yield_to_ui[1]) if yield_to_ui else (0, 0.0)
+        last_yield = perf()
         pace = _Pacer(control, self.base_ns)
         pace.anchor(session.open_ns)
         for k in range(len(starts)):
@@ -204,6 +210,9 @@ class SessionCoordinator:
             self._run_bar_time(ts, idx, o_all[a:b], h_all[a:b], l_all[a:b], c_all[a:b], v_all[a:b],
                                None if data_driven else pace.bar_seconds())
             self.bars_processed += b - a
+            if yield_to_ui is not None and perf() - last_yield > yield_every_ns:
+                time.sleep(yield_pause_s)
+                last_yield = perf()
             if emit_bars:
                 self.events.emit("bars", (ts, base, idx))
             dt_s = (perf() - t0) / 1e9
