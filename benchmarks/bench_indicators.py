@@ -8,6 +8,11 @@ this process's CPU time (`time.process_time`), so other load on the machine infl
 
 from __future__ import annotations
 
+import sys as _sys
+from pathlib import Path as _Path
+
+_sys.path.insert(0, str(_Path(__file__).resolve().parents[1]))  # run from anywhere without installing
+
 import argparse
 import time
 

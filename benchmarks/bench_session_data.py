@@ -10,6 +10,11 @@ not, so the target verdict uses the CPU time and the wall time is shown next to 
 
 from __future__ import annotations
 
+import sys as _sys
+from pathlib import Path as _Path
+
+_sys.path.insert(0, str(_Path(__file__).resolve().parents[1]))  # run from anywhere without installing
+
 import argparse
 import os
 import platform

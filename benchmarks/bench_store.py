@@ -7,6 +7,11 @@ Reports median and best of several runs and the machine's core count; also times
 
 from __future__ import annotations
 
+import sys as _sys
+from pathlib import Path as _Path
+
+_sys.path.insert(0, str(_Path(__file__).resolve().parents[1]))  # run from anywhere without installing
+
 import argparse
 import datetime as dt
 import os
