@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from workstation.model import Action
+from workstation.model import Action, Signal
 from workstation.strategies.base import BaseStrategy, StrategyContext
 
 
@@ -57,19 +57,25 @@ class SmaCrossover(BaseStrategy):
         d = self._d(ctx, sym_idx)
         prev = self._prev_d[sym_idx]
         self._prev_d[sym_idx] = d
-        with np.errstate(invalid="ignore"):
-            up = (prev <= 0) & (d > 0)
-            down = (prev >= 0) & (d < 0)
-        if not (up.any() or down.any()):
+        # comparisons with NaN (not ready yet) are False, without a warning
+        up = (prev <= 0) & (d > 0)
+        down = (prev >= 0) & (d < 0)
+        hits = np.flatnonzero(up | down)
+        if not len(hits):
             return None
-        pos = ctx.positions()[sym_idx]
-        buy = up & (pos == 0)
-        sell = down & (pos == self.quantity)
-        out = []
+        pos = ctx.positions()
         closes, starts, symbols = ctx.closes(self.interval), ctx.bar_starts(self.interval), ctx.symbols
-        for k in np.flatnonzero(buy | sell).tolist():
-            i = int(sym_idx[k])
-            action = Action.BUY if buy[k] else Action.SELL
-            out.append(self.signal(ctx, symbols[i], action, self.quantity, closes.item(i), self.confidence,
-                                   bar_start=starts.item(i), d=int(d[k]), prev_d=int(prev[k])))
+        now, qty, name, conf = ctx.now_ns, self.quantity, self.name, self.confidence
+        out = []
+        for k in hits.tolist():
+            i = sym_idx.item(k)
+            held = pos.item(i)
+            if up[k] and held == 0:
+                action = Action.BUY
+            elif down[k] and held == qty:
+                action = Action.SELL
+            else:
+                continue
+            out.append(Signal(symbols[i], action, qty, closes.item(i), now, name, conf,
+                              {"bar_start": starts.item(i), "d": int(d[k]), "prev_d": int(prev[k])}))
         return out
