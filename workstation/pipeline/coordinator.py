@@ -54,11 +54,11 @@ class SessionCoordinator:
         self.base_ns = parse_interval(self.base_interval).ns
         self.symbols = list(cfg.symbols)
         self.prefetch_days = cfg.backtest.prefetch_days
-        # one bar time = quality and processor (in parallel threads), then analysis; the analysis
+        # one bar time flows quality -> processor -> analysis (each in its thread); the analysis
         # engine signals `cycle` when the bar time is done
         self.cycle = StreamSubscription("bar time")
-        processor.cycle = analysis.cycle = self.cycle
-        processor.quality_ready = quality.ready
+        quality.cycle = processor.cycle = analysis.cycle = self.cycle
+        quality.next_stage = processor
         self._loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="QueueLoader")
         self._queued: dict[dt.date, Future] = {}
         self.sessions_done = 0
@@ -241,9 +241,8 @@ class SessionCoordinator:
                     self.metrics.incr(f"overruns.{name}")
             return
         cycle = self.cycle
-        self.quality.submit(("bars", ts, idx))
         cycle.start_cycle()
-        self.processor.submit_bars(("bars", ts, idx, o, h, lo, c, v))
+        self.quality.submit_bars(("bars", ts, idx, o, h, lo, c, v))
         if not cycle.wait_until_ready(timeout):
             for name, stage in (("quality", self.quality), ("processor", self.processor),
                                 ("analysis", self.analysis)):

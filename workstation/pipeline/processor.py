@@ -18,7 +18,6 @@ import numpy as np
 from workstation.indicators import Indicator, input_fields, make_indicator
 from workstation.model import parse_interval
 from workstation.pipeline.stage import Stage
-from workstation.pipeline.subscription import StreamSubscription
 
 log = logging.getLogger(__name__)
 
@@ -188,7 +187,6 @@ class DataProcessor(Stage):
         super().__init__(metrics, "coordinator->processor")
         self.analysis = analysis
         self.on_derived = None        # callback(interval, ts, idx) for observers
-        self.quality_ready: StreamSubscription | None = None  # the quality manager's "done" for bars
 
     # -------------------------------------------------------------- wiring
     def connect_analysis(self, analysis) -> None:
@@ -262,8 +260,6 @@ class DataProcessor(Stage):
             if self.analysis is not None:
                 self.analysis.process(event)
             return
-        if self.quality_ready is not None:
-            self.quality_ready.wait_until_ready(None)   # risk checks read this bar time's quality
         if self.analysis is not None:
             self.analysis.submit_bars(event)
         elif self.cycle is not None:

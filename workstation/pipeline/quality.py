@@ -70,11 +70,15 @@ class DataQualityManager(Stage):
                        for s in session_data.symbols}
         self.on_gap = None                              # callback(Gap) e.g. the live gap filler
         self._lock = threading.Lock()
+        self.next_stage = None          # threaded runs: the processor, handed each bar time after quality
 
     # ------------------------------------------------------------------ stage
     def handle(self, kind: str, event: tuple) -> None:
         if kind == "bars":
             self.on_bars(event[1], event[2])
+            if self.next_stage is not None and not self.inline:
+                # the bar time goes on to the processor only once its quality is published
+                self.next_stage.submit_bars(event)
         elif kind == "session_start":
             self.start_session(event[1])
         elif kind == "session_end":
@@ -139,6 +143,12 @@ class DataQualityManager(Stage):
         self.session_data.publish_quality(self._intervals, q)
         if changed.any() and self.events.wants("quality"):
             self.events.emit("quality", (clock_ns, np.flatnonzero(changed), q))
+
+    def done(self, kind: str, failed: bool) -> None:
+        if kind != "bars" or self.next_stage is None:
+            self.ready.signal_ready()
+        elif failed and self.cycle is not None:
+            self.cycle.signal_ready()           # never leave the coordinator waiting
 
     def trailing_gaps(self, close_ns: int) -> None:
         """Gaps from each symbol's last bar to the close (bars that never came)."""
