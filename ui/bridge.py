@@ -39,6 +39,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal
 
+from ui.widgets.signal_log import decision_row, error_row
 from workstation.calendar import TimeManager
 from workstation.config import SessionConfig, load_config
 from workstation.errors import ConfigError, WorkstationError
@@ -532,37 +533,10 @@ class EngineBridge(QObject):
                 continue
             batch.events += 1
             if kind == "decision":
-                s = payload.signal
-                batch.rows.append(
-                    {
-                        "time_ns": int(s.time),
-                        "symbol": s.symbol,
-                        "strategy": s.strategy,
-                        "action": s.action.value,
-                        "quantity": float(s.quantity),
-                        "price": float(s.price),
-                        "confidence": float(s.confidence),
-                        "approved": bool(payload.approved),
-                        "reason": payload.reason,
-                        "kind": "signal",
-                    }
-                )
+                batch.rows.append(decision_row(payload))
                 batch.decisions += 1
             elif kind == "error":
-                batch.rows.append(
-                    {
-                        "time_ns": int(payload.get("time_ns") or 0),
-                        "symbol": "",
-                        "strategy": payload.get("strategy") or "engine",
-                        "action": "ERROR",
-                        "quantity": 0.0,
-                        "price": float("nan"),
-                        "confidence": 0.0,
-                        "approved": None,
-                        "reason": payload.get("message", ""),
-                        "kind": "error",
-                    }
-                )
+                batch.rows.append(error_row(payload))
                 batch.errors += 1
             elif kind == "fill":
                 batch.fills.append(payload)

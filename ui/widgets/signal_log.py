@@ -1390,3 +1390,36 @@ class SignalLogView(QWidget):
         except OSError as exc:
             logger.warning("signal log export to %s failed: %s", path, exc)
             QMessageBox.warning(self, "Export failed", f"Could not write {path}:\n{exc}")
+
+
+def decision_row(decision) -> dict:
+    """A signal-log row from an engine Decision (the payload of a "decision" event)."""
+    s = decision.signal
+    return {
+        "time_ns": int(s.time),
+        "symbol": s.symbol,
+        "strategy": s.strategy,
+        "action": getattr(s.action, "value", s.action),
+        "quantity": float(s.quantity),
+        "price": float(s.price),
+        "confidence": float(s.confidence),
+        "approved": bool(decision.approved),
+        "reason": decision.reason,
+        "kind": "signal",
+    }
+
+
+def error_row(payload: dict) -> dict:
+    """A signal-log row (marked as an error) from the payload of an engine "error" event."""
+    return {
+        "time_ns": int(payload.get("time_ns") or 0),
+        "symbol": "",
+        "strategy": payload.get("strategy") or "engine",
+        "action": "ERROR",
+        "quantity": 0.0,
+        "price": float("nan"),
+        "confidence": 0.0,
+        "approved": None,
+        "reason": payload.get("message", ""),
+        "kind": "error",
+    }

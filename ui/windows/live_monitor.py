@@ -58,7 +58,7 @@ import pyqtgraph as pg  # imported after PySide6 so that pyqtgraph binds to it
 from ui import theme
 from ui.widgets.metrics_panel import MetricsPanel
 from ui.widgets.quality_gauges import BAD_BELOW, GapListDialog, QualityGaugePanel, quality_color
-from ui.widgets.signal_log import SignalLogView
+from ui.widgets.signal_log import SignalLogView, decision_row, error_row
 from workstation.config import load_config
 from workstation.errors import ConfigError, WorkstationError
 from workstation.live.system import LiveSystemManager
@@ -1424,37 +1424,10 @@ class LiveMonitorWindow(QMainWindow):
         for _ in range(len(events)):
             kind, payload = events.popleft()
             if kind == "decision":
-                s = payload.signal
-                rows.append(
-                    {
-                        "time_ns": int(s.time),
-                        "symbol": s.symbol,
-                        "strategy": s.strategy,
-                        "action": getattr(s.action, "value", s.action),
-                        "quantity": float(s.quantity),
-                        "price": float(s.price),
-                        "confidence": float(s.confidence),
-                        "approved": bool(payload.approved),
-                        "reason": payload.reason,
-                        "kind": "signal",
-                    }
-                )
+                rows.append(decision_row(payload))
                 self._decisions += 1
             elif kind == "error":
-                rows.append(
-                    {
-                        "time_ns": int(payload.get("time_ns") or 0),
-                        "symbol": "",
-                        "strategy": payload.get("strategy") or "engine",
-                        "action": "ERROR",
-                        "quantity": 0.0,
-                        "price": float("nan"),
-                        "confidence": 0.0,
-                        "approved": None,
-                        "reason": payload.get("message", ""),
-                        "kind": "error",
-                    }
-                )
+                rows.append(error_row(payload))
                 self._errors += 1
             elif kind == "session_start":
                 self._open_session, self._session_events = dict(payload), True

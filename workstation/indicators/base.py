@@ -12,6 +12,7 @@ Inputs must be finite floats; lane indices passed to one call must be unique and
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from typing import ClassVar
 
 import numpy as np
@@ -80,7 +81,7 @@ class Smoothing:
         return np.where(prev == x, prev, mixed)
 
 
-class Indicator:
+class Indicator(ABC):
     """Incremental indicator vectorised over lanes; subclasses define state, inputs and outputs.
 
     Subclasses set the class attributes, build their parameters, then call ``super().__init__``,
@@ -105,13 +106,13 @@ class Indicator:
         self._install(self._fresh_state(self._n_lanes))
 
     # -- subclass hooks -------------------------------------------------------------------------
+    @abstractmethod
     def _fresh_state(self, n: int) -> dict[str, np.ndarray]:
         """Per-lane state arrays of `n` new lanes (must include ``_count`` and every output attr)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _update(self, idx: np.ndarray, *inputs: np.ndarray) -> None:
         """Advance the lanes `idx` (unique int64) by one input each; inputs are float64 aligned with idx."""
-        raise NotImplementedError
 
     # -- public API -----------------------------------------------------------------------------
     @property
