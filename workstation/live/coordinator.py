@@ -247,6 +247,7 @@ class LiveCoordinator(SessionCoordinator):
             done = time.perf_counter_ns()
             self.latencies_ms.extend((done - group[i][1]) / 1e6 for i in idx.tolist())
         self.bars_processed += len(idx)
+        self.metrics.incr("bars.processed", len(idx))
         if record_latency and not self.inbox.empty():
             self.metrics.incr("overruns.live_backlog")
         if self.events.wants("bars"):
