@@ -28,6 +28,8 @@ from workstation.model import Bar
 logger = logging.getLogger(__name__)
 
 HEALTH_HISTORY_LIMIT = 1000
+DEDUP_WINDOW_NS = 2 * 86_400 * 1_000_000_000     # delivered bars remembered for duplicate checks
+DEDUP_PRUNE_EVERY = 50_000                         # deliveries between two prunings
 
 
 class ProviderHealth(StrEnum):
@@ -110,6 +112,8 @@ class MarketDataProvider(ABC):
         self._bar_update_sink: BarSink | None = None
         self._quote_sink: QuoteSink | None = None
         self._delivered: dict[tuple[str, str, int], Bar] = {}
+        self._newest_delivered_ns = 0
+        self._since_prune = 0
         self._last_activity_ns: int | None = None
         self._warned_no_sink = False
         self._counts: dict[str, Any] = {
@@ -267,6 +271,18 @@ class MarketDataProvider(ABC):
         with self._lock:
             self._counts[counter] = self._counts.get(counter, 0) + amount
 
+    def _remember(self, ts_ns: int) -> None:
+        """Keep the duplicate check's memory bounded: every DEDUP_PRUNE_EVERY new bars, forget bars
+        older than DEDUP_WINDOW_NS before the newest (a repeat that old is not a reconnect overlap).
+        Caller holds the lock."""
+        if ts_ns > self._newest_delivered_ns:
+            self._newest_delivered_ns = ts_ns
+        self._since_prune += 1
+        if self._since_prune >= DEDUP_PRUNE_EVERY:
+            self._since_prune = 0
+            horizon = self._newest_delivered_ns - DEDUP_WINDOW_NS
+            self._delivered = {k: b for k, b in self._delivered.items() if k[2] >= horizon}
+
     def _deliver_bar(self, bar: Bar, receive_ns: int) -> bool:
         """Pass a streamed bar to the bar sink unless already delivered; True if it was new.
 
@@ -278,6 +294,7 @@ class MarketDataProvider(ABC):
             previous = self._delivered.get(key)
             if previous is None:
                 self._delivered[key] = bar
+                self._remember(bar.timestamp)
                 sink = self._bar_sink
                 if sink is None:
                     self._counts["bars_without_sink"] += 1
