@@ -493,6 +493,19 @@ def _nonzero(value: int, colour: str) -> str | None:
     return colour if value else None
 
 
+def _count_column(title: str, key: str, colour: str | None, tip: str) -> Column:
+    """A right-aligned integer column of the symbol table, coloured when non-zero (if `colour`)."""
+    return Column(
+        title,
+        lambda r: str(r[key]),
+        sort=lambda r: r[key],
+        right=True,
+        mono=True,
+        colour=(lambda r: _nonzero(r[key], colour)) if colour else None,
+        tip=tip,
+    )
+
+
 # ------------------------------------------------------------------------------------ small widgets
 
 
@@ -1021,50 +1034,11 @@ class LiveMonitorWindow(QMainWindow):
                 sample="100.0 %",
                 tip="Bars present / bars expected since the open, streamed interval",
             ),
-            Column(
-                "Gaps",
-                lambda r: str(r["gaps"]),
-                sort=lambda r: r["gaps"],
-                right=True,
-                mono=True,
-                tip="Gaps found (runs of missing bars)",
-            ),
-            Column(
-                "Filled",
-                lambda r: str(r["filled"]),
-                sort=lambda r: r["filled"],
-                right=True,
-                mono=True,
-                colour=lambda r: _nonzero(r["filled"], theme.UP),
-                tip="Gaps filled from the provider's history",
-            ),
-            Column(
-                "Failed",
-                lambda r: str(r["failed"]),
-                sort=lambda r: r["failed"],
-                right=True,
-                mono=True,
-                colour=lambda r: _nonzero(r["failed"], theme.DOWN),
-                tip="Gaps given up after the maximum retries",
-            ),
-            Column(
-                "Pending",
-                lambda r: str(r["pending"]),
-                sort=lambda r: r["pending"],
-                right=True,
-                mono=True,
-                colour=lambda r: _nonzero(r["pending"], theme.AMBER),
-                tip="Gaps waiting for a fill or a retry",
-            ),
-            Column(
-                "Retries",
-                lambda r: str(r["retries"]),
-                sort=lambda r: r["retries"],
-                right=True,
-                mono=True,
-                colour=lambda r: _nonzero(r["retries"], theme.AMBER),
-                tip="Fill retries over all gaps of the symbol",
-            ),
+            _count_column("Gaps", "gaps", None, "Gaps found (runs of missing bars)"),
+            _count_column("Filled", "filled", theme.UP, "Gaps filled from the provider's history"),
+            _count_column("Failed", "failed", theme.DOWN, "Gaps given up after the maximum retries"),
+            _count_column("Pending", "pending", theme.AMBER, "Gaps waiting for a fill or a retry"),
+            _count_column("Retries", "retries", theme.AMBER, "Fill retries over all gaps of the symbol"),
         ]
 
     def _gap_columns(self) -> list[Column]:
