@@ -177,9 +177,7 @@ class SessionCoordinator:
                 arrays = type(arrays)(*(a[inside] for a in arrays))
                 ts_all = arrays.timestamp
                 n = len(ts_all)
-        bounds = np.flatnonzero(np.diff(ts_all)) + 1 if n else np.empty(0, dtype=np.int64)
-        starts = np.concatenate(([0], bounds)).tolist() if n else []
-        ends = np.concatenate((bounds, [n])).tolist() if n else []
+        starts, ends = bar_time_slices(ts_all)
         sym_idx_all = arrays.symbol_index.astype(np.int64, copy=False)
         o_all, h_all, l_all, c_all, v_all = arrays.open, arrays.high, arrays.low, arrays.close, arrays.volume
         ts_list = ts_all[starts].tolist() if n else []
@@ -325,9 +323,7 @@ class SessionCoordinator:
                 for bld in builders:
                     bld.start_session(session.open_ns, session.close_ns)
                 ts_all = arr.timestamp
-                bounds = np.flatnonzero(np.diff(ts_all)) + 1
-                for a, b in zip(np.concatenate(([0], bounds)).tolist(),
-                                np.concatenate((bounds, [len(ts_all)])).tolist(), strict=True):
+                for a, b in zip(*bar_time_slices(ts_all), strict=True):
                     idx = arr.symbol_index[a:b].astype(np.int64)
                     cols = (arr.open[a:b], arr.high[a:b], arr.low[a:b], arr.close[a:b], arr.volume[a:b])
                     ts = int(ts_all[a])
@@ -345,6 +341,14 @@ class SessionCoordinator:
                     if done is not None:
                         ind.update(bld.interval, done[1], done[2:])
             ind.session_reset()
+
+
+def bar_time_slices(ts: np.ndarray) -> tuple[list[int], list[int]]:
+    """Start and end row of each bar time in arrays sorted by time (one slice per bar time)."""
+    if not len(ts):
+        return [], []
+    bounds = np.flatnonzero(np.diff(ts)) + 1
+    return np.concatenate(([0], bounds)).tolist(), np.concatenate((bounds, [len(ts)])).tolist()
 
 
 class _Pacer:
