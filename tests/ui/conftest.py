@@ -40,6 +40,45 @@ def ui_gui_thread_gc(qapp):
     gc.enable()
 
 
+def event_loop_stuck() -> bool:
+    """True when a QEventLoop returns from exec() at once without running (Qt's thread-wide "quit
+    now" flag is set: QCoreApplication.exit() ran while no application exec() was running). Every
+    later qtbot.wait/waitUntil/waitSignal then returns immediately and no timer ever fires."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
+    QTimer.singleShot(0, loop.quit)
+    return loop.exec() == -1
+
+
+def unstick_event_loop(app) -> None:
+    """Clear the flag: an application exec() resets it on entry and on return (signals blocked so
+    aboutToQuit handlers such as pyqtgraph's clean-up do not run)."""
+    from PySide6.QtCore import QTimer
+
+    blocked = app.blockSignals(True)
+    try:
+        QTimer.singleShot(0, app.quit)
+        app.exec()
+    finally:
+        app.blockSignals(blocked)
+
+
+@pytest.fixture(autouse=True)
+def ui_event_loop_alive(qapp, request):
+    """Fails the test that leaves the Qt event loop unable to run, then repairs it, so one such
+    test shows as one error instead of a cascade of timeouts in every later test."""
+    yield
+    if event_loop_stuck():
+        unstick_event_loop(qapp)
+        assert not event_loop_stuck(), "the Qt event loop could not be restarted"
+        pytest.fail(
+            f"{request.node.nodeid} left the Qt event loop stopped (QCoreApplication.exit() outside "
+            "exec()); later waits would return at once",
+            pytrace=False,
+        )
+
+
 @pytest.fixture(scope="session")
 def ui_demo_store(tmp_path_factory) -> Path:
     """A demo bar store of 3 symbols and the 8 sessions up to 2024-12-06 (built once per session)."""

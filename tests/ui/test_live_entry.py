@@ -4,9 +4,16 @@ monitor, and `workstation-gui --live CONFIG` runs it standalone (scripted: scree
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
+from PySide6.QtGui import QImage
+
 from tests.ui.conftest import UI_SYMBOLS
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _live_config(store: Path, path: Path, start: str = "2024-12-05T15:52:00", speed: float = 600.0) -> Path:
@@ -49,10 +56,29 @@ def test_live_config_in_main_window_opens_the_live_monitor(qtbot, tmp_path, ui_d
 
 
 def test_gui_live_scripted_run_writes_screenshot(tmp_path, ui_demo_store):
-    from ui.app import main
-
+    """`workstation-gui --live CONFIG --quit-when-done` as a user runs it: its own process and its
+    own QApplication (an exec() in the test process would share the application object with every
+    later test)."""
     path = _live_config(ui_demo_store, tmp_path / "live.json", start="2024-12-05T15:55:00")
     shot = tmp_path / "live.png"
-    code = main(["--live", str(path), "--quit-when-done", "--screenshot", str(shot), "--size", "1280x800"])
-    assert code == 0
-    assert shot.exists() and shot.stat().st_size > 20_000
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT), PYTHONWARNINGS="ignore")
+    proc = subprocess.run(
+        [sys.executable, "-m", "ui.app", "--live", str(path), "--quit-when-done",
+         "--screenshot", str(shot), "--size", "1280x800"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    image = QImage(str(shot))
+    assert (image.width(), image.height()) == (1280, 800)
+    assert shot.stat().st_size > 20_000
+
+
+def test_gui_live_with_a_backtest_config_exits_with_a_clear_error(tmp_path, ui_small_config):
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT), PYTHONWARNINGS="ignore")
+    proc = subprocess.run(
+        [sys.executable, "-m", "ui.app", "--live", str(ui_small_config), "--quit-when-done"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "mode" in proc.stderr and "live" in proc.stderr
