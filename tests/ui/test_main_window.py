@@ -16,7 +16,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QDockWidget, QMessageBox
 
-from ui.main_window import MainWindow
+from tests.ui.test_signal_log import make_rows
+from ui.bridge import UpdateBatch
+from ui.main_window import MAX_SPEED_VIEW_INTERVAL_S, MainWindow
 from ui.widgets.chart_panel import ChartPanel
 from ui.widgets.metrics_panel import MetricsPanel
 from ui.widgets.quality_gauges import QualityGaugePanel
@@ -169,6 +171,35 @@ def test_speed_slider_changes_a_running_replay(qtbot, make_window, ui_small_conf
     pace = (system.clock.now_ns() - c0) / 1e9 / (time.perf_counter() - t0)
     assert 120 < pace < 420, pace  # market seconds per wall second ~ 300
     w.set_speed(0)
+
+
+def test_max_speed_redraws_the_views_at_most_every_interval(make_window, ui_small_config, monkeypatch):
+    w = make_window()
+    w.load_config(ui_small_config)
+    system = w.bridge.system
+    w.set_speed(0)
+    monkeypatch.setattr(system, "state", "running")  # as while the engine runs (no thread needed)
+    now = [100.0]
+    w.view_clock = lambda: now[0]
+    rows = make_rows(20, seed=5)
+
+    def frame(i: int) -> int:
+        batch = UpdateBatch(run_id=w.bridge.run_id, clock_ns=system.clock.now_ns(), bars_processed=i, rows=rows[i : i + 1])
+        w._on_batch(batch)
+        return w.signal_log.model.row_count()
+
+    assert frame(0) == 1  # the first frame of a run draws
+    for i in range(1, 10):  # 16 ms frames, together shorter than the interval: held back
+        now[0] += 0.016
+        assert frame(i) == 1
+    now[0] += MAX_SPEED_VIEW_INTERVAL_S
+    assert frame(10) == 11  # the held-back rows arrive together, none lost
+    now[0] += 0.016
+    assert frame(11) == 11
+    w.set_speed(60)  # a paced replay draws every frame
+    now[0] += 0.016
+    assert frame(12) == 13
+    assert frame(13) == 14
 
 
 def test_closing_the_window_stops_every_engine_thread(qtbot, make_window, ui_small_config):

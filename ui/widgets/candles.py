@@ -2445,7 +2445,7 @@ class CandleChart(QtWidgets.QWidget):
 
     def resizeEvent(self, ev: QtGui.QResizeEvent) -> None:
         super().resizeEvent(ev)
-        QtCore.QTimer.singleShot(0, self._place_live_button)
+        QtCore.QTimer.singleShot(0, self, self._place_live_button)
 
     @property
     def live_button(self) -> QtWidgets.QToolButton:

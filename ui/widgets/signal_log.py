@@ -1347,7 +1347,7 @@ class SignalLogView(QWidget):
     def _schedule_follow_scroll(self, *args: Any) -> None:
         if self.follow_button.isChecked() and not self._scroll_pending:
             self._scroll_pending = True
-            QTimer.singleShot(0, self._follow_scroll)
+            QTimer.singleShot(0, self, self._follow_scroll)  # cancelled if the view is deleted first
 
     def _follow_scroll(self) -> None:
         self._scroll_pending = False

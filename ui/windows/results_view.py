@@ -585,7 +585,7 @@ class ResultsView(QWidget):
             self._initial_split_done = True
             total = max(self._splitter.height(), 400)
             self._splitter.setSizes([int(total * 0.54), total - int(total * 0.54)])
-            QTimer.singleShot(0, self._fit_symbol_panel)
+            QTimer.singleShot(0, self, self._fit_symbol_panel)
 
     def _fit_symbol_panel(self) -> None:
         """Give the per-symbol table the width its columns need (within 24-38 % of the view)."""
