@@ -56,6 +56,8 @@ ORGANIZATION = "BacktestWorkstation"
 APPLICATION = "workstation"
 OPEN_ITEM = "__open__"
 MAX_CHARTS = 4
+RESULTS_DOCK_CHROME = 60  # the dock's title bar and the tab bar under it
+CHART_AREA_MIN = 380  # toolbar, a readable chart and the status bar
 METRICS_INTERVAL_MS = 250
 BULK_APPEND = 256
 # At MAX speed the charts, signal log, gauges and status redraw 4 times a second (paced speeds: every
@@ -933,7 +935,12 @@ class MainWindow(QMainWindow):
         if dock.isFloating() or self.dockWidgetArea(dock) != Qt.DockWidgetArea.BottomDockWidgetArea:
             return
         if dock.height() < self.height() * 0.45:
-            self.resizeDocks([dock], [int(self.height() * 0.52)], Qt.Orientation.Vertical)
+            # about half the window; more when the view needs it to show without scrolling, as long
+            # as the toolbar and the chart above keep CHART_AREA_MIN pixels (a short window scrolls)
+            half = int(self.height() * 0.52)
+            needed = self.results_view.minimumSizeHint().height() + RESULTS_DOCK_CHROME
+            height = min(max(half, needed), max(half, self.height() - CHART_AREA_MIN))
+            self.resizeDocks([dock], [height], Qt.Orientation.Vertical)
         right = [
             d
             for d in (self.quality_dock, self.metrics_dock)

@@ -20,6 +20,7 @@ PANEL = "#1e222d"
 PANEL_ALT = "#222632"
 BORDER = "#2a2e39"
 HOVER = "#2a2e39"
+SCROLL_HANDLE = "#4a4e5a"  # visible on PANEL without drawing the eye
 SELECTION = "#2b3a63"
 TEXT = "#d1d4dc"
 TEXT_BRIGHT = "#eceff5"
@@ -179,8 +180,8 @@ QTabBar::tab:selected {{ background: {PANEL}; color: {TEXT}; border-top: 2px sol
 QTabBar::tab:hover:!selected {{ color: {TEXT}; }}
 QScrollBar:vertical {{ background: {PANEL}; width: 10px; margin: 0; border: none; }}
 QScrollBar:horizontal {{ background: {PANEL}; height: 10px; margin: 0; border: none; }}
-QScrollBar::handle:vertical {{ background: {BORDER}; min-height: 24px; border-radius: 4px; margin: 1px; }}
-QScrollBar::handle:horizontal {{ background: {BORDER}; min-width: 24px; border-radius: 4px; margin: 1px; }}
+QScrollBar::handle:vertical {{ background: {SCROLL_HANDLE}; min-height: 24px; border-radius: 4px; margin: 1px; }}
+QScrollBar::handle:horizontal {{ background: {SCROLL_HANDLE}; min-width: 24px; border-radius: 4px; margin: 1px; }}
 QScrollBar::handle:hover {{ background: {MUTED}; }}
 QScrollBar::add-line, QScrollBar::sub-line {{ width: 0; height: 0; border: none; background: none; }}
 QScrollBar::add-page, QScrollBar::sub-page {{ background: none; }}

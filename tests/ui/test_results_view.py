@@ -269,3 +269,26 @@ def test_hovering_the_curve_shows_time_equity_and_drawdown(view):
     assert local.strftime("%a %b %d %H:%M") in text
     assert fmt_money(y, signed=False) in text
     assert all(line.isVisible() and line.value() == i for line in view._cursor_lines)
+
+
+def test_a_short_dock_scrolls_instead_of_crushing_the_chart_and_tables(qtbot, run_dir):
+    """At 1280x800 the Results dock is ~370 px high: the view keeps a readable equity chart and five
+    trade rows and its scroll area scrolls to them."""
+    from PySide6.QtWidgets import QScrollArea
+
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    v = ResultsView()
+    area.setWidget(v)
+    qtbot.addWidget(area)
+    area.resize(1270, 370)
+    v.load_run_folder(run_dir)
+    area.show()
+    qtbot.waitExposed(area)
+    qtbot.waitUntil(lambda: area.verticalScrollBar().maximum() > 0)
+    assert v.plot_widget.height() >= 160  # two panes of ~80 px at least
+    table = v.trade_table
+    assert table.viewport().height() >= 5 * table.verticalHeader().defaultSectionSize()
+    area.verticalScrollBar().setValue(area.verticalScrollBar().maximum())
+    bottom = table.mapTo(area.viewport(), table.rect().bottomLeft()).y()
+    assert bottom <= area.viewport().height()  # scrolled down, the whole trade table is in view

@@ -136,6 +136,10 @@ def _pnl_colour(x: float | None) -> QColor | None:
 # ---------------------------------------------------------------------------- table model
 
 
+PLOTS_MIN_HEIGHT = 210
+TABLES_MIN_HEIGHT = 190  # title bar, header and five trade rows
+
+
 @dataclass
 class ColumnData:
     """One table column: its header, sort keys, display texts and optional text colours."""
@@ -604,6 +608,7 @@ class ResultsView(QWidget):
     def _build_plots(self) -> QWidget:
         panel = QFrame()
         panel.setObjectName("PlotPanel")
+        panel.setMinimumHeight(PLOTS_MIN_HEIGHT)  # below it the two panes' labels run together
         layout = QVBoxLayout(panel)
         layout.setContentsMargins(10, 6, 10, 4)
         layout.setSpacing(2)
@@ -759,6 +764,7 @@ class ResultsView(QWidget):
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([1000, 380])
+        splitter.setMinimumHeight(TABLES_MIN_HEIGHT)  # a short dock scrolls rather than crush the tables
         self._table_splitter = splitter
         return splitter
 
