@@ -63,3 +63,37 @@ def test_strategy_example_runs(tmp_path):
         assert s["signals"] > 0
     finally:
         sys.path.remove(str(tmp_path))
+
+
+def test_the_duckdb_recipes_read_the_store_and_a_run_folder(tmp_path, monkeypatch):
+    """The README's DuckDB lines, as written, read what pandas reads (store and run folder)."""
+    import pandas as pd
+    import pytest
+
+    duckdb = pytest.importorskip("duckdb")
+    from workstation.cli import main as cli_main
+    from workstation.config import save_config
+    from workstation.store import generate_demo
+
+    store_sql = re.search(r"# DuckDB: (SELECT .*)$", README, flags=re.M).group(1)
+    run_expr = re.search(r"DuckDB with `(read_parquet\('run/bars\.parquet/\*\.parquet'\))`", README).group(1)
+    monkeypatch.chdir(tmp_path)  # the recipes use the default relative paths data/store and run/
+    generate_demo(Path("data/store"), symbols=2, days=3, seed=6)
+    cfg = validate_config_dict({
+        "name": "duckdb recipe", "symbols": ["ACME", "BOLT"],
+        "backtest": {"start_date": "2024-12-04", "end_date": "2024-12-05"},
+        "historical": {"trailing_days": 0, "warmup_bars": 0},
+        "strategies": [{"name": "sma", "class_path": "sma_crossover"}],
+        "risk": {"min_quality_pct": 0},
+    })
+    save_config(cfg, Path("c.json"))
+    assert cli_main(["run", "c.json", "--store", "data/store", "--out", "run"]) == 0
+
+    store_df = duckdb.sql(store_sql).df()
+    expected = pd.read_parquet("data/store/bars/interval=1m")
+    assert len(store_df) == len(expected) > 0
+    assert set(store_df["symbol"]) == {"ACME", "BOLT"} and "date" in store_df
+    run_df = duckdb.sql(f"SELECT * FROM {run_expr}").df()
+    bars = pd.read_parquet("run/bars.parquet")
+    assert len(run_df) == len(bars) > 0
+    assert sorted(run_df.columns) == sorted(bars.columns)
