@@ -140,6 +140,31 @@ def test_widgets_follow_the_schema_types(dialog: ConfigEditorDialog) -> None:
     assert "Minimum signal confidence" in editor.help_label.text() and "0 … 1" in editor.help_label.text()
 
 
+def test_an_optional_number_is_empty_for_its_default_and_checked_when_typed(
+    qtbot, dialog: ConfigEditorDialog
+) -> None:
+    edit = dialog.field_widget("live.batch_quiet_ms")
+    assert isinstance(edit, QLineEdit) and edit.text() == "" and "default" in edit.placeholderText()
+    assert _raw_dict(dialog)["live"]["batch_quiet_ms"] is None
+    edit.setText("250")
+    qtbot.waitUntil(lambda: _raw_dict(dialog)["live"]["batch_quiet_ms"] == 250.0)
+    assert dialog.is_valid()
+    edit.setText("soon")
+    qtbot.waitUntil(lambda: not dialog.is_valid())
+    label = dialog.error_label("live.batch_quiet_ms")
+    assert label is not None and "number" in label.text()
+    edit.setText("-5")
+    qtbot.waitUntil(lambda: dialog.error_label("live.batch_quiet_ms") is not None
+                    and "greater than or equal to 0" in dialog.error_label("live.batch_quiet_ms").text())
+    edit.clear()
+    qtbot.waitUntil(dialog.is_valid)
+    assert _raw_dict(dialog)["live"]["batch_quiet_ms"] is None
+    data = _raw_dict(dialog)
+    data["live"]["batch_quiet_ms"] = 40
+    dialog.raw_json_editor().setPlainText(json.dumps(data, indent=2))
+    qtbot.waitUntil(lambda: edit.text() == "40")
+
+
 def test_end_before_start_shows_at_section_and_field(qtbot, dialog: ConfigEditorDialog) -> None:
     end = dialog.field_widget("backtest.end_date")
     start = dialog.field_widget("backtest.start_date")

@@ -745,6 +745,40 @@ class TextValueEditor(FieldEditor):
         self._edit.setText(value)
 
 
+class OptionalNumberEditor(FieldEditor):
+    """A number that may be left empty: empty = null, and the default the field's help describes."""
+
+    def __init__(self, schema: dict, path: str, integer: bool, parent: QWidget | None = None) -> None:
+        super().__init__(schema, path, parent=parent)
+        self._integer = integer
+        self._edit = QLineEdit(self)
+        self._edit.setPlaceholderText("empty = default")
+        self._edit.setFixedWidth(FIELD_WIDTH)
+        self._edit.textChanged.connect(self._user_changed)
+        self._finish(self._edit)
+
+    def input_widget(self) -> QWidget:
+        return self._edit
+
+    def _widget_value(self) -> Any:
+        text = self._edit.text().strip()
+        if not text:
+            return None
+        try:
+            number = float(text)
+        except ValueError:
+            return text  # not a number: validation names the problem next to the field
+        return int(number) if self._integer and number.is_integer() else number
+
+    def _set_widget_value(self, value: Any) -> None:
+        if value is None:
+            self._edit.setText("")
+            return
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TypeError(f"not a number: {value!r}")
+        self._edit.setText(f"{value:g}")
+
+
 def _split_list(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
@@ -1372,6 +1406,8 @@ def make_editor(
             }.get(fmt, "empty = default")
             if merged.get("type") == "string":
                 return TextValueEditor(merged, path, nullable=True, placeholder=placeholder, parent=parent)
+            if merged.get("type") in ("number", "integer"):
+                return OptionalNumberEditor(merged, path, merged["type"] == "integer", parent=parent)
         return JsonValueEditor(schema, path, parent=parent)
     if "enum" in schema:
         return EnumEditor(schema, path, list(schema["enum"]), parent=parent)

@@ -228,6 +228,9 @@ class AlpacaProviderConfig(_Model):
     secret_env: str = Field("APCA_API_SECRET_KEY", description="Environment variable holding the secret.")
 
 
+DEFAULT_BATCH_QUIET_MS = {"replay": 2.0, "alpaca": 500.0}
+
+
 class LiveConfig(_Model):
     """Live mode: the provider and its settings."""
 
@@ -235,6 +238,27 @@ class LiveConfig(_Model):
     replay: ReplayProviderConfig = Field(default_factory=ReplayProviderConfig)
     alpaca: AlpacaProviderConfig = Field(default_factory=AlpacaProviderConfig)
     quiet_after_seconds: float = Field(90.0, gt=0, description="Health turns 'quiet' after this long without data.")
+    grace_seconds: float = Field(
+        2.0,
+        ge=0,
+        le=300,
+        description="A bar time is processed at the latest this long (clock time) after the bar's end, "
+        "with whatever symbols arrived; a bar arriving after that is a late bar (inserted, no signal).",
+    )
+    batch_quiet_ms: float | None = Field(
+        None,
+        ge=0,
+        le=60_000,
+        description="A bar time is also processed once no bar for it arrived for this long (wall ms). "
+        "Default: 2 for replay (a bar time arrives at once), 500 for alpaca (a minute's bars come "
+        "spread over a moment). Raise it when bars of one minute arrive further apart.",
+    )
+
+    def quiet_ms(self) -> float:
+        """`batch_quiet_ms`, or the provider's default when it is not set."""
+        if self.batch_quiet_ms is not None:
+            return self.batch_quiet_ms
+        return DEFAULT_BATCH_QUIET_MS[self.provider]
 
 
 class DataSourceConfig(_Model):

@@ -88,6 +88,7 @@ class LiveSystemManager(SystemManager):
             cfg, self.store, self.tm, self.session_data, self.clock, self.processor, self.quality, self.analysis,
             self.broker, self.historical, self.metrics, self.events, self.control, self.sessions,
             provider=self.provider, gap_filler=None, deadline_wall=deadline,
+            grace_s=cfg.live.grace_seconds, batch_quiet_ms=cfg.live.quiet_ms(),
         )
         del old
         speed = float(getattr(self.clock, "speed", 1.0))

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from workstation.config import validate_config_dict
-from workstation.errors import ProviderError
+from workstation.errors import ConfigError, ProviderError
 from workstation.live.gap_filler import GapFiller
 from workstation.live.system import LiveSystemManager
 from workstation.pipeline.quality import Gap
@@ -38,7 +38,8 @@ def store(tmp_path_factory) -> BarStore:
     return s
 
 
-def _cfg(store, mode: str, start: str | None = None, speed: float = 60.0, drop: float = 0.0, delay: float = 0.0):
+def _cfg(store, mode: str, start: str | None = None, speed: float = 60.0, drop: float = 0.0, delay: float = 0.0,
+         **live):
     return validate_config_dict({
         "name": f"live test {mode}", "mode": mode, "symbols": store.symbols("1m"),
         "streams": {"interval": "1m", "derived": ["5m", "15m"], "indicators": ["sma(20)"]},
@@ -48,7 +49,8 @@ def _cfg(store, mode: str, start: str | None = None, speed: float = 60.0, drop: 
         "strategies": [{"name": "sma", "class_path": "sma_crossover", "params": {"fast": 5, "slow": 20}}],
         "risk": {"min_quality_pct": 0, "min_confidence": 0, "max_position_qty": 1e12},
         "live": {"provider": "replay", "replay": {"start": start, "speed": speed, "drop_fraction": drop,
-                                                    "delay_fraction": delay, "delay_seconds": 5, "seed": 11}},
+                                                    "delay_fraction": delay, "delay_seconds": 5, "seed": 11},
+                 **live},
     })
 
 
@@ -135,6 +137,31 @@ def test_late_bars_are_placed_in_time_order(store, backtest):
     assert [d for d in live["decisions"] if (d[0], d[1]) not in disturbed] == \
         [d for d in backtest["decisions"] if (d[0], d[1]) not in disturbed]
     assert len(live["decisions"]) >= 50
+
+
+def test_a_grace_longer_than_the_delays_decides_delayed_bars_in_their_own_bar_time(store, backtest):
+    """Bars 5 s (market) late, grace 30 s, quiet window 500 ms: each bar time waits for its delayed
+    bars, so nothing is late and every decision is the backtest's."""
+    cfg = _cfg(store, "live", start=f"{DAY} 15:20", speed=300.0, delay=0.05, grace_seconds=30,
+               batch_quiet_ms=500)
+    system = LiveSystemManager(cfg, store=store)
+    assert system.coordinator.grace_ns == 30 * 10**9 and system.coordinator.batch_quiet_ns == 500 * 10**6
+    live = _run(system)
+    assert len(system.provider.delayed) > 3
+    assert system.coordinator.late_bars == 0
+    pd.testing.assert_frame_equal(_frame(live["bars"]), _frame(backtest["bars"]))
+    assert live["decisions"] == backtest["decisions"]  # the delayed bars' decisions included
+
+
+def test_batch_quiet_window_defaults_by_provider(store):
+    replay = _cfg(store, "live")
+    assert replay.live.quiet_ms() == 2.0
+    alpaca = replay.model_copy(update={"live": replay.live.model_copy(update={"provider": "alpaca"})})
+    assert alpaca.live.quiet_ms() == 500.0
+    assert _cfg(store, "live", batch_quiet_ms=40).live.quiet_ms() == 40
+    with pytest.raises(ConfigError) as err:
+        _cfg(store, "live", grace_seconds=-1)
+    assert "live.grace_seconds" in str(err.value)
 
 
 class _FailingProvider:
