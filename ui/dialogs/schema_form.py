@@ -716,21 +716,32 @@ class DateEditor(FieldEditor):
         self._date.setDate(QDate(day.year, day.month, day.day))
 
 
-class TextValueEditor(FieldEditor):
-    """A date-time or other free text, optionally nullable (empty text = null)."""
+class LineEditEditor(FieldEditor):
+    """A field edited as one line of text (subclasses turn the text into the JSON value)."""
 
     def __init__(
-        self, schema: dict, path: str, nullable: bool, placeholder: str, parent: QWidget | None = None
+        self, schema: dict, path: str, placeholder: str, width: int | None = None, parent: QWidget | None = None
     ) -> None:
         super().__init__(schema, path, parent=parent)
-        self._nullable = nullable
         self._edit = QLineEdit(self)
         self._edit.setPlaceholderText(placeholder)
+        if width is not None:
+            self._edit.setFixedWidth(width)
         self._edit.textChanged.connect(self._user_changed)
         self._finish(self._edit)
 
     def input_widget(self) -> QWidget:
         return self._edit
+
+
+class TextValueEditor(LineEditEditor):
+    """A date-time or other free text, optionally nullable (empty text = null)."""
+
+    def __init__(
+        self, schema: dict, path: str, nullable: bool, placeholder: str, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(schema, path, placeholder, parent=parent)
+        self._nullable = nullable
 
     def _widget_value(self) -> Any:
         text = self._edit.text().strip()
@@ -745,20 +756,12 @@ class TextValueEditor(FieldEditor):
         self._edit.setText(value)
 
 
-class OptionalNumberEditor(FieldEditor):
+class OptionalNumberEditor(LineEditEditor):
     """A number that may be left empty: empty = null, and the default the field's help describes."""
 
     def __init__(self, schema: dict, path: str, integer: bool, parent: QWidget | None = None) -> None:
-        super().__init__(schema, path, parent=parent)
+        super().__init__(schema, path, "empty = default", width=FIELD_WIDTH, parent=parent)
         self._integer = integer
-        self._edit = QLineEdit(self)
-        self._edit.setPlaceholderText("empty = default")
-        self._edit.setFixedWidth(FIELD_WIDTH)
-        self._edit.textChanged.connect(self._user_changed)
-        self._finish(self._edit)
-
-    def input_widget(self) -> QWidget:
-        return self._edit
 
     def _widget_value(self) -> Any:
         text = self._edit.text().strip()
@@ -783,18 +786,11 @@ def _split_list(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
-class StringListEditor(FieldEditor):
+class StringListEditor(LineEditEditor):
     """A list of strings as one comma separated line edit ('AAPL, MSFT')."""
 
     def __init__(self, schema: dict, path: str, parent: QWidget | None = None) -> None:
-        super().__init__(schema, path, parent=parent)
-        self._edit = QLineEdit(self)
-        self._edit.setPlaceholderText("comma separated, e.g. a, b, c")
-        self._edit.textChanged.connect(self._user_changed)
-        self._finish(self._edit)
-
-    def input_widget(self) -> QWidget:
-        return self._edit
+        super().__init__(schema, path, "comma separated, e.g. a, b, c", parent=parent)
 
     def _widget_value(self) -> Any:
         return _split_list(self._edit.text())
@@ -853,18 +849,11 @@ class AllOrListEditor(FieldEditor):
         self._edit.setText(", ".join(value))
 
 
-class JsonValueEditor(FieldEditor):
+class JsonValueEditor(LineEditEditor):
     """Fallback for shapes without a dedicated editor: the value as one line of JSON."""
 
     def __init__(self, schema: dict, path: str, parent: QWidget | None = None) -> None:
-        super().__init__(schema, path, parent=parent)
-        self._edit = QLineEdit(self)
-        self._edit.setPlaceholderText("JSON value")
-        self._edit.textChanged.connect(self._user_changed)
-        self._finish(self._edit)
-
-    def input_widget(self) -> QWidget:
-        return self._edit
+        super().__init__(schema, path, "JSON value", parent=parent)
 
     def _widget_value(self) -> Any:
         text = self._edit.text().strip()
