@@ -140,12 +140,12 @@ def test_late_bars_are_placed_in_time_order(store, backtest):
 
 
 def test_a_grace_longer_than_the_delays_decides_delayed_bars_in_their_own_bar_time(store, backtest):
-    """Bars 5 s (market) late, grace 30 s, quiet window 500 ms: each bar time waits for its delayed
+    """Bars 5 s (market) late, grace 45 s, quiet window 500 ms: each bar time waits for its delayed
     bars, so nothing is late and every decision is the backtest's."""
-    cfg = _cfg(store, "live", start=f"{DAY} 15:20", speed=300.0, delay=0.05, grace_seconds=30,
+    cfg = _cfg(store, "live", start=f"{DAY} 15:20", speed=300.0, delay=0.05, grace_seconds=45,
                batch_quiet_ms=500)
     system = LiveSystemManager(cfg, store=store)
-    assert system.coordinator.grace_ns == 30 * 10**9 and system.coordinator.batch_quiet_ns == 500 * 10**6
+    assert system.coordinator.grace_ns == 45 * 10**9 and system.coordinator.batch_quiet_ns == 500 * 10**6
     live = _run(system)
     assert len(system.provider.delayed) > 3
     assert system.coordinator.late_bars == 0
