@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import queue
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 
 import numpy as np
 
@@ -24,6 +24,8 @@ from workstation.pipeline.coordinator import SessionCoordinator
 from workstation.pipeline.quality import Gap
 
 log = logging.getLogger(__name__)
+
+LATE_MARKS_KEPT = 10_000
 
 
 class LiveCoordinator(SessionCoordinator):
@@ -45,6 +47,7 @@ class LiveCoordinator(SessionCoordinator):
         self.latencies_ms: list[float] = []          # bar receive -> strategies done, per bar
         self.fill_latencies_ms: list[float] = []     # history answer -> inserted and recomputed
         self.late_bars = 0                  # bars that arrived after their bar time was processed
+        self.late_marks: deque[tuple[str, int]] = deque(maxlen=LATE_MARKS_KEPT)  # their (symbol, bar start)
         self.filled_bars = 0                # bars inserted from gap fills
         self.caught_up_bars = 0
         self.duplicate_bars = 0
@@ -279,6 +282,7 @@ class LiveCoordinator(SessionCoordinator):
                 self.filled_bars += 1
             else:
                 self.late_bars += 1
+                self.late_marks.append((bar.symbol, bar.timestamp))
             changed.add(i)
         if changed:
             idx = np.array(sorted(changed), dtype=np.int64)

@@ -32,6 +32,7 @@ class ReplayClock:
         if speed <= 0:
             raise ValueError(f"replay speed must be > 0, got {speed}")
         self.speed = float(speed)
+        self.origin_ns = int(start_ns)  # the configured start: what the replay streams from
         self._start = int(start_ns)
         self._wall0 = time.perf_counter_ns()
         self._lock = threading.Lock()
@@ -146,8 +147,10 @@ class ReplayProvider(MarketDataProvider):
             while k < n and not self._stop.is_set():
                 t = int(ts_all[k])
                 due = t + step
-                if due <= self.clock.now_ns() - step and not late:
-                    # start in the middle of a session: skip what is already past
+                if due <= self.clock.origin_ns and not late:
+                    # started in the middle of a session: bars that ended before the start are the
+                    # live run's catch-up (from history); every later bar is streamed, even when this
+                    # thread starts late (a busy machine at a high speed), so none falls between the two
                     k += 1
                     continue
                 self._flush_late(late, self.clock.now_ns())
