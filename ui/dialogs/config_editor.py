@@ -619,7 +619,8 @@ class ConfigEditorDialog(QDialog):
         self._apply_raw_json()
         self._nav.setCurrentRow(self._raw_index)
 
-    def _load_data(self, data: dict, clean: bool) -> None:
+    def _set_form(self, data: dict) -> None:
+        """Show `data` in the form (top-level keys without an editor are kept as they are)."""
         self._loading = True
         try:
             for key, editor in self._top.items():
@@ -627,6 +628,9 @@ class ConfigEditorDialog(QDialog):
             self._root_extras = {k: v for k, v in data.items() if k not in self._top}
         finally:
             self._loading = False
+
+    def _load_data(self, data: dict, clean: bool) -> None:
+        self._set_form(data)
         self._raw_from_form = True
         self._validate(update_raw=True)
         if clean:
@@ -845,13 +849,7 @@ class ConfigEditorDialog(QDialog):
             self._validate(update_raw=False)
             return
         self._set_raw_error(None)
-        self._loading = True
-        try:
-            for key, editor in self._top.items():
-                editor.set_value(data[key] if key in data else MISSING)
-            self._root_extras = {k: v for k, v in data.items() if k not in self._top}
-        finally:
-            self._loading = False
+        self._set_form(data)
         self._raw_from_form = False
         self._validate(update_raw=False)
 

@@ -228,8 +228,33 @@ def _repolish(widget: QWidget) -> None:
     widget.update()
 
 
-class _SpinArrows:
-    """Paints up/down chevrons in a spin box's button area."""
+class _FocusWheel:
+    """Mixin: the mouse wheel edits the field only when it has focus (scrolling the form must not)."""
+
+    def wheelEvent(self, event) -> None:  # noqa: N802
+        if self.hasFocus():
+            super().wheelEvent(event)
+        else:
+            event.ignore()
+
+
+class _DropChevron(_FocusWheel):
+    """Mixin: paints a drop-down chevron at the right edge."""
+
+    def paintEvent(self, event) -> None:  # noqa: N802
+        super().paintEvent(event)
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        _chevron(p, self.width() - 13, self.height() / 2, False, _arrow_colour(self))
+        p.end()
+
+
+class _SpinArrows(_FocusWheel):
+    """Mixin: paints up/down chevrons in a spin box's button area."""
+
+    def paintEvent(self, event) -> None:  # noqa: N802
+        super().paintEvent(event)
+        self._paint_arrows()
 
     def _paint_arrows(self) -> None:
         p = QPainter(self)
@@ -248,23 +273,9 @@ class NoWheelSpinBox(_SpinArrows, QSpinBox):
         super().__init__(parent)
         self.lineEdit().setTextMargins(6, 0, 0, 0)
 
-    def paintEvent(self, event) -> None:  # noqa: N802
-        super().paintEvent(event)
-        self._paint_arrows()
-
-    def wheelEvent(self, event) -> None:  # noqa: N802
-        if self.hasFocus():
-            super().wheelEvent(event)
-        else:
-            event.ignore()
-
 
 class NumberSpinBox(_SpinArrows, QDoubleSpinBox):
     """Double spin box showing numbers without trailing zeros ('0.005', '100000'), C locale."""
-
-    def paintEvent(self, event) -> None:  # noqa: N802
-        super().paintEvent(event)
-        self._paint_arrows()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -275,14 +286,8 @@ class NumberSpinBox(_SpinArrows, QDoubleSpinBox):
     def textFromValue(self, value: float) -> str:  # noqa: N802
         return f"{value:.6f}".rstrip("0").rstrip(".")
 
-    def wheelEvent(self, event) -> None:  # noqa: N802
-        if self.hasFocus():
-            super().wheelEvent(event)
-        else:
-            event.ignore()
 
-
-class NoWheelComboBox(QComboBox):
+class NoWheelComboBox(_DropChevron, QComboBox):
     """Combo box that ignores the wheel unless focused; refreshes dynamic suggestions on popup."""
 
     def __init__(self, suggest: Callable[[], list[str]] | None = None, parent: QWidget | None = None) -> None:
@@ -306,35 +311,9 @@ class NoWheelComboBox(QComboBox):
         self.refresh_items()
         super().showPopup()
 
-    def paintEvent(self, event) -> None:  # noqa: N802
-        super().paintEvent(event)
-        p = QPainter(self)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        _chevron(p, self.width() - 13, self.height() / 2, False, _arrow_colour(self))
-        p.end()
 
-    def wheelEvent(self, event) -> None:  # noqa: N802
-        if self.hasFocus():
-            super().wheelEvent(event)
-        else:
-            event.ignore()
-
-
-class NoWheelDateEdit(QDateEdit):
+class NoWheelDateEdit(_DropChevron, QDateEdit):
     """Date edit that ignores the wheel unless focused."""
-
-    def paintEvent(self, event) -> None:  # noqa: N802
-        super().paintEvent(event)
-        p = QPainter(self)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        _chevron(p, self.width() - 13, self.height() / 2, False, _arrow_colour(self))
-        p.end()
-
-    def wheelEvent(self, event) -> None:  # noqa: N802
-        if self.hasFocus():
-            super().wheelEvent(event)
-        else:
-            event.ignore()
 
 
 class FieldEditor(QWidget):
