@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from workstation.store.bar_store import BarStore
 from workstation.store.demo import generate_demo
 from workstation.store.importer import import_files
+from workstation.store.lock import DEFAULT_LOCK_TIMEOUT_S
 
 DEFAULT_STORE = "data/store"
 
@@ -20,6 +22,20 @@ def _positive_int(text: str) -> int:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"{text!r} must be greater than 0")
     return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from exc
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more seconds")
+    return value
+
+
+def _print_wait(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -48,6 +64,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--interval", default="1m", help="bar interval of the files (default 1m; 1d for daily bars)"
     )
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument(
+        "--wait",
+        type=_seconds,
+        default=DEFAULT_LOCK_TIMEOUT_S,
+        metavar="SECONDS",
+        help="when another process is writing the store, wait this long for it to finish before giving "
+        f"up (default {DEFAULT_LOCK_TIMEOUT_S:g}; 0 = fail at once)",
+    )
     p.set_defaults(func=_cmd_import)
 
     p = sub.add_parser(
@@ -86,7 +110,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
-    store = BarStore(args.store, create=True)
+    store = BarStore(args.store, create=True, lock_timeout=args.wait, on_lock_wait=_print_wait)
     summary = import_files(args.files, store, symbol=args.symbol, tz=args.tz, interval=args.interval)
     print(json.dumps(summary.to_dict(), indent=2) if args.json else summary.render())
     return 0
