@@ -57,7 +57,7 @@ import pyarrow.parquet as pq
 
 from workstation.calendar import TimeManager
 from workstation.errors import DataError
-from workstation.model import is_valid_symbol, parse_interval, shown_symbol, symbol_problem
+from workstation.model import is_valid_symbol, parse_interval, symbol_problem
 from workstation.store.bar_store import (
     ROW_CONFLICT,
     ROW_DUPLICATE,
