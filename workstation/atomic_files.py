@@ -10,6 +10,7 @@ folder, permission) removes its temporary file and re-raises the OSError for the
 
 from __future__ import annotations
 
+import errno
 import os
 import uuid
 from pathlib import Path
@@ -67,3 +68,22 @@ def write_parquet_atomic(table: pa.Table, path: str | os.PathLike, durable: bool
         tmp.unlink(missing_ok=True)
         raise
     return path
+
+
+def os_error_text(exc: OSError) -> str:
+    """An OSError in the words a user acts on (disk full, read-only, permission); the system's own
+    text when the error is of another kind."""
+    reason = {
+        errno.ENOSPC: "the disk is full",
+        errno.EDQUOT: "the disk quota is exceeded",
+        errno.EROFS: "the file system is read-only",
+        errno.EACCES: "permission denied",
+        errno.EPERM: "operation not permitted",
+        errno.ENOTDIR: "a part of the path is a file, not a folder",
+        errno.EISDIR: "it is a folder",
+        errno.EEXIST: "it already exists",
+        errno.ENOENT: "no such file or folder",
+    }.get(exc.errno or -1)
+    if reason:
+        return reason
+    return exc.strerror or str(exc) or type(exc).__name__

@@ -32,11 +32,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from workstation.atomic_files import write_bytes_atomic, write_parquet_atomic
+from workstation.atomic_files import os_error_text, write_bytes_atomic, write_parquet_atomic
 from workstation.calendar import TimeManager, as_date
 from workstation.errors import DataError, StoreError
 from workstation.model import parse_interval, shown_symbol, symbol_problem
-from workstation.store.lock import DEFAULT_LOCK_TIMEOUT_S, LOCK_FILE, StoreWriteLock, os_error_text
+from workstation.store.lock import DEFAULT_LOCK_TIMEOUT_S, LOCK_FILE, StoreWriteLock
 from workstation.store.schema import (
     BAR_COLUMNS,
     BAR_SCHEMA,
@@ -367,6 +367,8 @@ class BarStore:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 _atomic_write_table(_columns_to_table(merged), path, durable=exists)
             except OSError as exc:
+                if not exists:
+                    _remove_empty_folder(path.parent)
                 later = [str(p.relative_to(self.root)) for p, _, _, _ in plans[k + 1:]]
                 rows_left = new_rows + sum(len(r) for _, r, _, _ in plans[k + 1:])
                 raise self._write_failure(path, exc, touched, rows_written, later, rows_left) from None
@@ -672,6 +674,13 @@ _RESTORE = "Nothing else was changed: restore that file, or delete it and re-imp
 def _short(exc: BaseException, limit: int = 300) -> str:
     text = str(exc) or type(exc).__name__
     return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _remove_empty_folder(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:
+        pass
 
 
 def _list_files(files: list[str], limit: int = 4) -> str:

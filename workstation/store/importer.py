@@ -848,9 +848,10 @@ def _write_bars_reporting(store: BarStore, bars: pd.DataFrame, interval: str, ch
     except StoreWriteError as exc:
         read = sum(len(fr.reason) for fr in checked)
         refused = sum(int((fr.reason != 0).sum()) for fr in checked)
+        refused_text = (f"{refused:,} were refused by the checks (their quarantine file was not written)"
+                        if refused else "none was refused by the checks")
         raise DataError(
-            f"the import of {_files_text(checked)} stopped: {exc}. Of {read:,} rows read, {refused:,} were "
-            "refused by the checks (their quarantine file was not written)"
+            f"the import of {_files_text(checked)} stopped: {exc}. Of {read:,} rows read, {refused_text}"
         ) from exc
 
 

@@ -15,7 +15,6 @@ with StoreError before anything is written.
 from __future__ import annotations
 
 import datetime as dt
-import errno
 import json
 import logging
 import os
@@ -25,6 +24,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from workstation.atomic_files import os_error_text
 from workstation.errors import StoreError
 
 try:
@@ -43,23 +43,6 @@ class StoreLockedError(StoreError):
     """Another writer held the store's lock for longer than the wait allowed."""
 
 
-def os_error_text(exc: OSError) -> str:
-    """An OSError in the words a user acts on (disk full, read-only, permission), with the raw text."""
-    reason = {
-        errno.ENOSPC: "the disk is full",
-        errno.EDQUOT: "the disk quota is exceeded",
-        errno.EROFS: "the file system is read-only",
-        errno.EACCES: "permission denied",
-        errno.EPERM: "operation not permitted",
-        errno.ENOTDIR: "a part of the path is a file, not a folder",
-        errno.EISDIR: "it is a folder",
-        errno.EEXIST: "it already exists",
-        errno.ENOENT: "no such file or folder",
-    }.get(exc.errno or -1)
-    raw = exc.strerror or str(exc)
-    return f"{reason} ({raw})" if reason and reason.lower() != raw.lower() else raw
-
-
 def _describe_holder(text: str) -> str:
     try:
         info = json.loads(text)
@@ -73,13 +56,14 @@ def _describe_holder(text: str) -> str:
     return f"process {info['pid']}{where}{command}" + (f", writing since {since}" if since else "")
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """True when a process with this pid runs on this machine (a zombie counts as running)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
-        return True
+    except (PermissionError, OverflowError, ValueError):
+        return pid > 0
     return True
 
 
@@ -199,7 +183,7 @@ class StoreWriteLock:
         except (ValueError, KeyError, TypeError):
             return
         same_host = info.get("host") in (None, socket.gethostname())
-        if pid != os.getpid() and same_host and not _pid_alive(pid):
+        if pid != os.getpid() and same_host and not pid_alive(pid):
             log.warning(
                 "recovered the write lock of the bar store %s left by %s, which ended without releasing "
                 "it; store files are replaced atomically, so nothing it wrote is half-written",
