@@ -71,3 +71,13 @@ def config_file(path: Path, store: Path, speed: float = 0.0, **backtest) -> Path
     }
     path.write_text(json.dumps(cfg, indent=2), encoding="utf-8")
     return path
+
+
+def cli_in_process(capsys, *args: str) -> tuple[int, str, str]:
+    """`workstation ARGS` in this process (no interpreter start-up): (exit code, stdout, stderr)."""
+    from workstation import cli
+
+    capsys.readouterr()
+    code = cli.main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
