@@ -289,7 +289,7 @@ class BarStore:
                 f"bar store file {path} cannot be read: {_short(exc)}; it is truncated, damaged or not "
                 f"Parquet. {_RESTORE}"
             ) from exc
-        _check_schema(path, parquet.schema_arrow, wanted)
+        _check_schema(path, parquet.schema_arrow)
         try:
             table = parquet.read(columns=wanted if columns else None)
             if filters is not None:
@@ -613,6 +613,17 @@ class BarStore:
             columns=columns,
         )
 
+    def check(self) -> list[str]:
+        """Read every bar file whole (every page, verifying its checksum) and return one line per
+        damaged or foreign file; an empty list means every file reads cleanly."""
+        problems = []
+        for path in self.files():
+            try:
+                self._read_file(path)
+            except StoreError as exc:
+                problems.append(str(exc))
+        return problems
+
     def size_bytes(self) -> int:
         """Total size of every file under the store root."""
         return sum(p.stat().st_size for p in self.root.rglob("*") if p.is_file()) if self.root.is_dir() else 0
@@ -702,8 +713,9 @@ def _type_ok(column: str, arrow_type: pa.DataType) -> bool:
     return pa.types.is_floating(arrow_type) or pa.types.is_integer(arrow_type)
 
 
-def _check_schema(path: Path, schema: pa.Schema, columns: Sequence[str]) -> None:
-    """StoreError naming the file and the column when it is not a bar file (see schema.py)."""
+def _check_schema(path: Path, schema: pa.Schema, columns: Sequence[str] = BAR_COLUMNS) -> None:
+    """StoreError naming the file and the column when it is not a bar file (see schema.py); every
+    column is checked (from the footer, no data read), whichever columns the caller reads."""
     missing = [c for c in columns if schema.get_field_index(c) < 0]
     if missing:
         found = ", ".join(schema.names[:12]) + (" ..." if len(schema.names) > 12 else "")

@@ -107,6 +107,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     info.add_argument("--json", action="store_true", help="print the description as JSON")
     info.set_defaults(func=_cmd_store_info)
+    check = actions.add_parser(
+        "check", help="read every bar file whole and list the damaged ones",
+        description="Read every page of every bar file (verifying page checksums) and name each file that "
+        "is damaged or is not a bar file. Exit 0 when all read cleanly, 1 otherwise.")
+    check.add_argument(
+        "--store", default=DEFAULT_STORE, metavar="DIR", help=f"bar store folder (default {DEFAULT_STORE})"
+    )
+    check.set_defaults(func=_cmd_store_check)
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
@@ -126,6 +134,17 @@ def _cmd_store_info(args: argparse.Namespace) -> int:
     info = BarStore(args.store).describe()
     print(json.dumps(info, indent=2) if args.json else render_info(info))
     return 0
+
+
+def _cmd_store_check(args: argparse.Namespace) -> int:
+    store = BarStore(args.store)
+    files = store.files()
+    problems = store.check()
+    for line in problems:
+        print(line)
+    print(f"{len(files) - len(problems)} of {len(files)} bar files of {store.root} read cleanly"
+          + (f"; {len(problems)} damaged (listed above)" if problems else ""))
+    return 1 if problems else 0
 
 
 def _size(n: int) -> str:
