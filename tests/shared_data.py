@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -23,13 +24,17 @@ def under_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
 
 
+def shared_absent(message: str) -> NoReturn:
+    """Skip the calling test because shared data is missing, or fail it under CI."""
+    if under_ci():
+        pytest.fail(f"{message}: under CI (CI=true) the tests that need ../shared must run, not skip; "
+                    "check out the shared folder beside the repository", pytrace=False)
+    pytest.skip(message)
+
+
 def require_shared(path: str | os.PathLike, what: str) -> Path:
     """`path` when it exists; else skip the test, or fail it under CI."""
     path = Path(path)
     if path.exists():
         return path
-    message = f"{what} is absent ({path})"
-    if under_ci():
-        pytest.fail(f"{message}: under CI (CI=true) the tests that need ../shared must run, not skip; "
-                    "check out the shared folder beside the repository", pytrace=False)
-    pytest.skip(message)
+    shared_absent(f"{what} is absent ({path})")

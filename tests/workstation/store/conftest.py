@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.shared_data import require_shared
+from tests.shared_data import require_shared, shared_absent
 from workstation.calendar import TimeManager
 from workstation.store import BarStore, generate_demo, import_files
 
@@ -40,8 +40,7 @@ def tm() -> TimeManager:
 def real_import(tmp_path_factory, tm):
     """(store, summary) after importing every real vendor file into a new store."""
     if not REAL_FILES:
-        require_shared(REAL_DIR / "lumibot", "the real vendor files")
-        pytest.skip(f"no real vendor files under {REAL_DIR}")
+        shared_absent(f"the real vendor files (*.csv.gz) are absent from {REAL_DIR}")
     store = BarStore(tmp_path_factory.mktemp("real") / "store", create=True, time_manager=tm)
     summary = import_files(REAL_FILES, store)
     return store, summary
