@@ -108,3 +108,11 @@ def test_the_config_editor_opens_through_the_same_bounded_read(tmp_path, qtbot):
     qtbot.addWidget(dialog)
     with pytest.raises(ConfigError, match="is a FIFO"):
         dialog.load(fifo)
+
+
+def test_schema_out_that_cannot_be_written(tmp_path, capsys):
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    for target, why in ((afile / "schema.json", "is a file, not a folder"), (tmp_path, "it is a folder")):
+        code, _, err = cli_in_process(capsys, "schema", "--out", str(target))
+        assert code == 2 and why in err and "Traceback" not in err

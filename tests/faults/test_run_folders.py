@@ -141,7 +141,7 @@ def test_sigterm_stops_a_real_run_cleanly(tmp_path, demo_store):
     done = status["sessions_done"]
     assert 1 <= done < SESSIONS
     parts = sorted((out / "bars.parquet").iterdir())
-    assert len(parts) == done
+    assert done - 1 <= len(parts) <= done           # a session stopped before its first bar has no bars
     for part in parts:                              # every bar time whole: stopped between two of them
         assert_whole_bar_times(part, demo_store)
     assert "state stopped" in (out / "report.txt").read_text() and "state stopped" in stdout

@@ -41,27 +41,30 @@ def broken_store(tmp_path, demo_store):
     return break_
 
 
+_CORRUPTED: dict[bytes, bytes] = {}
+
+
 def _silently_wrong_close(path, table: pa.Table) -> bytes:
     """The file with one byte of the close column's page data flipped, chosen so that a reader that
     does not verify page checksums reads it without error and gets other closes (the worst case)."""
+    original = path.read_bytes()
+    if original in _CORRUPTED:
+        return _CORRUPTED[original]
     meta = pq.ParquetFile(path).metadata
     close = meta.row_group(0).column(table.column_names.index("close"))
     start, end = close.data_page_offset, close.data_page_offset + close.total_compressed_size
-    original = bytes(path.read_bytes())
-    probe = path.with_name("probe.parquet")
-    try:
-        for offset in range(end - 8, start + 64, -1):
-            data = bytearray(original)
-            data[offset] ^= 0x01
-            probe.write_bytes(bytes(data))
-            try:
-                closes = pq.ParquetFile(probe, page_checksum_verification=False).read(columns=["close"])
-            except (pa.ArrowException, OSError):
-                continue
-            if not closes.column("close").equals(table.column("close")):
-                return bytes(data)
-    finally:
-        probe.unlink(missing_ok=True)
+    expected = table.column("close")
+    for offset in range(end - 8, start + 64, -1):
+        data = bytearray(original)
+        data[offset] ^= 0x01
+        try:
+            closes = pq.ParquetFile(pa.BufferReader(bytes(data)), page_checksum_verification=False).read(
+                columns=["close"])
+        except (pa.ArrowException, OSError):
+            continue
+        if not closes.column("close").equals(expected):
+            _CORRUPTED[original] = bytes(data)
+            return _CORRUPTED[original]
     raise AssertionError("no byte of the close pages decodes to other values")
 
 
