@@ -128,3 +128,39 @@ def test_two_threads_with_their_own_store_objects_exclude_each_other(tmp_path):
 def test_wait_option_is_checked(tmp_path):
     done = run_cli("import", "x.csv", "--store", str(tmp_path / "s"), "--wait", "-1", cwd=tmp_path)
     assert done.returncode == 2 and "--wait" in done.stderr
+
+
+def test_two_threads_sharing_one_store_object_take_turns(tmp_path):
+    """One BarStore written from two threads: the second waits for the first's whole write."""
+    import threading
+
+    store = BarStore(tmp_path / "store", create=True, lock_timeout=30)
+    order: list[str] = []
+    inside = threading.Event()
+    release = threading.Event()
+
+    def first():
+        with store.writing():
+            order.append("first in")
+            inside.set()
+            release.wait(30)
+            order.append("first out")
+
+    def second():
+        inside.wait(30)
+        with store.writing():
+            order.append("second in")
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    inside.wait(30)
+    threads[1].join(0.2)                         # the second thread is blocked while the first holds it
+    assert order == ["first in"]
+    release.set()
+    for t in threads:
+        t.join(30)
+    assert order == ["first in", "first out", "second in"]
+    with store.writing(), store.writing():      # re-entrant in the holding thread
+        assert store.writing().held
+    assert not store.writing().held

@@ -124,7 +124,7 @@ def test_import_into_a_full_disk_reports_what_was_stored(tmp_path, demo_store, f
     code, _, err = cli_in_process(capsys, "import", str(source), "--store", str(store))
     assert code == 2 and "Traceback" not in err
     assert "the disk is full" in err and "were written completely before it" in err
-    assert "were not written" in err and "run the same import again" in err
+    assert "were not written" in err and "run the same command again" in err
     stored = BarStore(store).read_bars(None, "1m", 0, 2**62)
     assert 0 < len(stored) < len(bars)                          # whole date files only
     days = stored["timestamp"].dt.tz_convert("America/New_York").dt.date

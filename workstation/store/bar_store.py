@@ -404,7 +404,7 @@ class BarStore:
             f"{rows_left:,} bars of this write in {1 + len(later)} file(s) were not written "
             f"({_list_files([rel, *later])}). "
             "Every store file is either complete or as it was; free space (or make the store writable) and "
-            "run the same import again: the bars already stored are skipped as duplicates"
+            "run the same command again: the bars already stored are skipped as duplicates"
         )
         return StoreWriteError(message, list(written), rows_written, rel, later, exc)
 

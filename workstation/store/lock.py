@@ -20,6 +20,7 @@ import logging
 import os
 import socket
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -68,7 +69,8 @@ def pid_alive(pid: int) -> bool:
 
 
 class StoreWriteLock:
-    """Exclusive, re-entrant (within one holder object) writer lock of the store at `root`.
+    """Exclusive writer lock of the store at `root`; re-entrant in the thread holding it, exclusive
+    between threads sharing this object (and, through flock, between objects and processes).
 
     `on_wait(message)` is called once when the lock is busy, before waiting (the CLI prints it).
     """
@@ -81,6 +83,7 @@ class StoreWriteLock:
         self.on_wait = on_wait
         self._fd: int | None = None
         self._depth = 0
+        self._threads = threading.RLock()
 
     @property
     def held(self) -> bool:
@@ -94,6 +97,18 @@ class StoreWriteLock:
         self.release()
 
     def acquire(self) -> None:
+        if not self._threads.acquire(timeout=max(self.timeout, 0.001)):
+            raise StoreLockedError(
+                f"the bar store {self.root} is being written by another thread of this process; gave up "
+                f"after waiting {self.timeout:g} s. Nothing was written"
+            )
+        try:
+            self._acquire_file()
+        except BaseException:
+            self._threads.release()
+            raise
+
+    def _acquire_file(self) -> None:
         if self._depth:
             self._depth += 1
             return
@@ -118,18 +133,21 @@ class StoreWriteLock:
     def release(self) -> None:
         if not self._depth:
             return
-        self._depth -= 1
-        if self._depth:
-            return
-        fd, self._fd = self._fd, None
-        if fd is None:
-            return
         try:
-            os.ftruncate(fd, 0)          # empty = released cleanly; a killed holder leaves its name
-        except OSError:
-            pass
+            self._depth -= 1
+            if self._depth:
+                return
+            fd, self._fd = self._fd, None
+            if fd is None:
+                return
+            try:
+                os.ftruncate(fd, 0)          # empty = released cleanly; a killed holder leaves its name
+            except OSError:
+                pass
+            finally:
+                os.close(fd)                 # closing drops the flock
         finally:
-            os.close(fd)                 # closing drops the flock
+            self._threads.release()
 
     # ------------------------------------------------------------------ internals
     def _open(self) -> int:
