@@ -315,6 +315,7 @@ def unique_run_dir(runs_dir: str | Path, stem: str) -> Path:
     while True:
         try:
             path.mkdir(parents=True)
+            _claim(path)
             return path
         except FileExistsError:
             path = base.with_name(f"{base.name}-{k}")
@@ -375,7 +376,24 @@ def prepare_run_folder(out: str | Path | None, runs_dir: str | Path, stem: str, 
     except OSError as exc:
         raise RunFolderError(f"cannot create the run folder {path}: {os_error_text(exc)}; give a writable --out"
                              ) from None
+    _claim(path)
     return path
+
+
+def _claim(path: Path) -> None:
+    """Create the folder's run_status.json exclusively ('starting', this pid), so of two runs started
+    at once into one empty folder only one gets it; the RunWriter then replaces the record."""
+    record = {"state": "starting", "complete": False, "pid": os.getpid(), "host": socket.gethostname(),
+              "started": _now_text(), "updated": _now_text()}
+    try:
+        fd = os.open(path / RUN_STATUS_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except FileExistsError:
+        raise RunFolderError(f"another run has just started writing into {path}; give another --out") from None
+    except OSError as exc:
+        raise RunFolderError(f"cannot write into the run folder {path}: {os_error_text(exc)}; give a writable "
+                             "--out") from None
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(json.dumps(record, indent=2) + "\n")
 
 
 @dataclass(frozen=True)

@@ -253,3 +253,16 @@ def test_saved_config_honours_the_umask(tmp_path):
         os.umask(old)
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_two_runs_into_one_empty_folder_at_once(tmp_path):
+    """Of two runs that both find --out empty, only the first to claim it writes there."""
+    out = tmp_path / "run"
+    out.mkdir()
+    assert prepare_run_folder(out, tmp_path / "runs", "x") == out
+    with pytest.raises(RunFolderError, match="another run has just started"):
+        from workstation.run_writer import _claim
+
+        _claim(out)
+    status = run_folder_status(out)
+    assert status.state == "running" and status.process_alive and not status.complete
