@@ -174,15 +174,18 @@ class RunWriter:
         failure is recorded and stops the run like any other write. False when it failed."""
         return self._write(relative, write)
 
-    def _write(self, relative: str, write) -> bool:
+    def _write(self, relative: str, write, final: bool = False) -> bool:
         """Do one write. The first failure (OSError) is recorded, reported as an engine error event
-        (the GUI's signal log shows it) and stops the run; later ones only list the file. False when
-        it failed."""
+        (the GUI's signal log shows it) and stops the run. After it only the end's `final` writes are
+        attempted; their failures just list the file. False when not written."""
+        if self.failures and not final:
+            return False
         try:
             write()
         except (OSError, pa.ArrowException) as exc:
             if self.failures:
-                self.not_written_at_end.append(relative)
+                if relative not in self.not_written_at_end:
+                    self.not_written_at_end.append(relative)
                 return False
             text = os_error_text(exc) if isinstance(exc, OSError) else str(exc)
             self.failures.append(f"cannot write {self.run_dir / relative}: {text}")
@@ -279,8 +282,8 @@ class RunWriter:
         trades = trades_frame(broker.trades)
         equity = broker.equity_curve()
         stats = compute_stats(equity, trades, system.cfg.execution.starting_cash, tz=self.tz)
-        self._write("trades.parquet", lambda: _atomic_parquet(trades, self.run_dir / "trades.parquet"))
-        self._write("equity.parquet", lambda: _atomic_parquet(equity, self.run_dir / "equity.parquet"))
+        self._write("trades.parquet", lambda: _atomic_parquet(trades, self.run_dir / "trades.parquet"), final)
+        self._write("equity.parquet", lambda: _atomic_parquet(equity, self.run_dir / "equity.parquet"), final)
         if self.failed:
             summary = dict(summary, state="failed" if final else summary.get("state"),
                            write_error=self.write_error, files_written=self.written_summary())
@@ -294,11 +297,12 @@ class RunWriter:
             "time_manager_cache": system.tm.stats.as_dict(),
         }
         self._write("metrics.json", lambda: _atomic_text(
-            json.dumps(report, indent=2, default=_json_default) + "\n", self.run_dir / "metrics.json"))
+            json.dumps(report, indent=2, default=_json_default) + "\n", self.run_dir / "metrics.json"), final)
         text = render_report(system, summary, stats, in_progress=not final)
-        self._write("report.txt", lambda: _atomic_text(text, self.run_dir / "report.txt"))
+        self._write("report.txt", lambda: _atomic_text(text, self.run_dir / "report.txt"), final)
         state = summary.get("state", "running") if final else "running"
-        self._write(RUN_STATUS_FILE, lambda: self._write_status(state, summary, complete=final and not self.failed))
+        complete = final and not self.failed
+        self._write(RUN_STATUS_FILE, lambda: self._write_status(state, summary, complete=complete), final)
 
 
 def _now_text() -> str:
