@@ -9,16 +9,18 @@ a killed process recovered at once.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
 
 import numpy as np
 import pandas as pd
+import pytest
 
-from tests.faults.helpers import ROOT, cli_env, run_cli, start_cli
+from tests.faults.helpers import ROOT, cli_env, cli_in_process, start_cli
 from workstation.calendar import TimeManager
-from workstation.store import BarStore, StoreWriteLock
+from workstation.store import BarStore, StoreWriteLock, import_files
 
 
 def minute_file(path, symbols: list[str], days: int = 12, seed: int = 1) -> int:
@@ -52,7 +54,7 @@ def test_imports_at_once_keep_every_bar(tmp_path):
     rows = {name: minute_file(tmp_path / name, syms, seed=k) for k, (name, syms) in enumerate(files.items())}
     store = tmp_path / "store"
     base_rows = minute_file(tmp_path / "base.csv", ["ZZA", "ZZB", "ZZC", "ZZD"], seed=9)
-    assert run_cli("import", str(tmp_path / "base.csv"), "--store", str(store), cwd=tmp_path).returncode == 0
+    assert import_files([tmp_path / "base.csv"], BarStore(store, create=True)).rows_stored == base_rows
     procs = [start_cli("import", str(tmp_path / name), "--store", str(store), "--json", cwd=tmp_path)
              for name in files]
     results = [p.communicate(timeout=180) for p in procs]
@@ -82,18 +84,19 @@ def test_second_writer_waits_for_the_lock_then_imports(tmp_path):
     assert stored_counts(store) == {"AAA": rows}
 
 
-def test_writer_gives_up_naming_the_holder(tmp_path):
+def test_writer_gives_up_naming_the_holder(tmp_path, capsys):
     minute_file(tmp_path / "a.csv", ["AAA"], days=2)
     store = tmp_path / "store"
-    with StoreWriteLock(store):
-        done = run_cli("import", str(tmp_path / "a.csv"), "--store", str(store), "--wait", "0.2", cwd=tmp_path)
-    assert done.returncode == 2
-    assert f"is being written by process {os.getpid()}" in done.stderr
-    assert "Nothing was written" in done.stderr and "Traceback" not in done.stderr
+    with StoreWriteLock(store):     # another holder: its own open file, so flock conflicts in one process too
+        code, _, err = cli_in_process(capsys, "import", str(tmp_path / "a.csv"), "--store", str(store),
+                                      "--wait", "0.2")
+    assert code == 2
+    assert f"is being written by process {os.getpid()}" in err
+    assert "Nothing was written" in err and "Traceback" not in err
     assert not (store / "bars").exists()
 
 
-def test_lock_of_a_killed_writer_is_recovered(tmp_path):
+def test_lock_of_a_killed_writer_is_recovered(tmp_path, capsys, caplog):
     rows = minute_file(tmp_path / "a.csv", ["AAA"], days=2)
     store = tmp_path / "store"
     killer = ("import os, signal, sys; from workstation.store import StoreWriteLock; "
@@ -102,9 +105,11 @@ def test_lock_of_a_killed_writer_is_recovered(tmp_path):
     assert died.returncode == -9
     holder = json.loads((store / ".write.lock").read_text())
     assert holder["pid"] > 0                    # the dead writer's name is still in the lock file
-    done = run_cli("import", str(tmp_path / "a.csv"), "--store", str(store), "--wait", "0", cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
-    assert f"left by process {holder['pid']}" in done.stderr and "recovered" in done.stderr
+    with caplog.at_level(logging.WARNING, logger="workstation.store.lock"):
+        code, _, err = cli_in_process(capsys, "import", str(tmp_path / "a.csv"), "--store", str(store),
+                                      "--wait", "0")
+    assert code == 0, err
+    assert f"left by process {holder['pid']}" in caplog.text and "recovered" in caplog.text
     assert stored_counts(store) == {"AAA": rows}
 
 
@@ -125,9 +130,10 @@ def test_two_threads_with_their_own_store_objects_exclude_each_other(tmp_path):
         assert second.held
 
 
-def test_wait_option_is_checked(tmp_path):
-    done = run_cli("import", "x.csv", "--store", str(tmp_path / "s"), "--wait", "-1", cwd=tmp_path)
-    assert done.returncode == 2 and "--wait" in done.stderr
+def test_wait_option_is_checked(tmp_path, capsys):
+    with pytest.raises(SystemExit) as info:
+        cli_in_process(capsys, "import", "x.csv", "--store", str(tmp_path / "s"), "--wait", "-1")
+    assert info.value.code == 2 and "--wait" in capsys.readouterr().err
 
 
 def test_two_threads_sharing_one_store_object_take_turns(tmp_path):
