@@ -21,7 +21,7 @@ import datetime as dt
 import json
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -132,7 +132,7 @@ class BarStore:
         exchange: str = "XNYS",
         time_manager: TimeManager | None = None,
         lock_timeout: float = DEFAULT_LOCK_TIMEOUT_S,
-        on_lock_wait=None,
+        on_lock_wait: Callable[[str], None] | None = None,
     ):
         self.root = Path(root)
         self._write_lock = StoreWriteLock(self.root, lock_timeout, on_lock_wait)
