@@ -45,7 +45,7 @@ from workstation.config import SessionConfig, load_config
 from workstation.errors import ConfigError, WorkstationError
 from workstation.model import Bar, Fill, parse_interval
 from workstation.pipeline.processor import DerivedBarBuilder
-from workstation.run_writer import RunWriter, session_bars_table
+from workstation.run_writer import RunWriter, session_bars_table, unique_run_dir
 from workstation.session import BarsView
 from workstation.store import BarStore
 from workstation.system import FAILED, FINISHED, PAUSED, RUNNING, STOPPED, SystemManager, resolve_store_path
@@ -206,16 +206,6 @@ def concat_bars(parts: list[BarsView]) -> BarsView:
 
 
 UI_YIELD = (0.012, 0.003)   # single-threaded engine: pause 3 ms after every 12 ms of work
-
-
-def unique_run_dir(runs_dir: Path, stem: str) -> Path:
-    """runs/<stem>-<YYYYmmdd-HHMMSS>, with a -2, -3 ... suffix when that folder already exists."""
-    base = runs_dir / f"{stem}-{dt.datetime.now():%Y%m%d-%H%M%S}"
-    path, k = base, 2
-    while path.exists():
-        path = base.with_name(f"{base.name}-{k}")
-        k += 1
-    return path
 
 
 class EngineBridge(QObject):

@@ -32,7 +32,12 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 
     text = json.dumps(config_json_schema(), indent=2) + "\n"
     if args.out:
-        Path(args.out).write_text(text, encoding="utf-8")
+        from workstation.atomic_files import os_error_text, write_text_atomic
+
+        try:
+            write_text_atomic(Path(args.out), text)
+        except OSError as exc:
+            raise WorkstationError(f"cannot write {args.out}: {os_error_text(exc)}") from None
         print(f"wrote the session config JSON Schema to {args.out}")
     else:
         sys.stdout.write(text)
@@ -85,6 +90,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; what was written so far is kept", file=sys.stderr)
         return 130
+    except OSError as exc:  # the machine, not the program: disk full, read-only, permission
+        from workstation.atomic_files import os_error_text
+
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{os_error_text(exc)}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -11,13 +11,27 @@ class WorkstationError(Exception):
 
 
 class ConfigError(WorkstationError):
-    """A session config is invalid; `problems` lists (field path, message) pairs."""
+    """A session config is invalid; `problems` lists (field path, message) pairs.
+
+    The message lists at most 50 problems, each cut to 300 characters, so a hostile or huge
+    config never floods the terminal (`problems` keeps them all).
+    """
+
+    MAX_LISTED = 50
+    MAX_CHARS = 300
 
     def __init__(self, source: str, problems: list[tuple[str, str]]):
         self.source = source
         self.problems = problems
-        lines = "\n".join(f"  - {path}: {msg}" for path, msg in problems)
-        super().__init__(f"Config {source} has {len(problems)} problem(s):\n{lines}")
+        cut = self.MAX_CHARS
+
+        def short(text: str) -> str:
+            return text if len(text) <= cut else f"{text[:cut]}... ({len(text):,} characters)"
+
+        lines = [f"  - {short(str(path))}: {short(str(msg))}" for path, msg in problems[: self.MAX_LISTED]]
+        if len(problems) > self.MAX_LISTED:
+            lines.append(f"  ... and {len(problems) - self.MAX_LISTED} more")
+        super().__init__(f"Config {short(str(source))} has {len(problems)} problem(s):\n" + "\n".join(lines))
 
 
 class DataError(WorkstationError):

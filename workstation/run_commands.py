@@ -1,9 +1,18 @@
-"""CLI commands that run the engine: `workstation run CONFIG` and the headless `workstation demo`."""
+"""CLI commands that run the engine: `workstation run CONFIG`, `workstation report RUN_DIR` and the
+headless `workstation demo`.
+
+Exit codes of `run`: 0 finished (or stopped by --duration), 1 the run failed or its run folder could
+not be written (disk full: the run stops at once), 2 bad input, 130 stopped by SIGINT (Ctrl-C), 143
+stopped by SIGTERM. SIGINT and SIGTERM stop the run between two bar times; the session in progress
+is written and the run folder is marked complete with state "stopped". A second signal quits without
+waiting (the folder is then marked incomplete).
+"""
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
+import json
+import signal
 import sys
 import threading
 import time
@@ -13,6 +22,7 @@ from workstation.config import SessionConfig, load_config, validate_config_dict
 from workstation.errors import ConfigError, WorkstationError
 
 DEFAULT_STORE = "data/store"
+RUNS_DIR = Path("runs")
 EXAMPLE_CONFIG = "session_configs/example_session.json"
 
 
@@ -90,8 +100,92 @@ class Progress:
             print("\r" + self._line(), file=self.stream, flush=True)
 
 
+EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_INTERRUPTED = 128 + signal.SIGINT      # 130
+EXIT_TERMINATED = 128 + signal.SIGTERM      # 143
+
+
+class StopOnSignals:
+    """While entered, SIGINT and SIGTERM ask `system` to stop between two bar times instead of ending
+    the process; `received` is the first signal's number. A second signal raises KeyboardInterrupt
+    (quit without waiting). Signal handlers exist only in the main thread; elsewhere this does nothing."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self, system):
+        self.system = system
+        self.received: int | None = None
+        self._previous: dict[int, object] = {}
+
+    def __enter__(self) -> StopOnSignals:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = {sig: signal.signal(sig, self._handle) for sig in self.SIGNALS}
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        self._previous = {}
+
+    def _handle(self, signum: int, _frame) -> None:
+        if self.received is not None:
+            raise KeyboardInterrupt
+        self.received = signum
+        self.system.request_stop()
+
+
+def drive_run(system, writer, deadline: float | None = None) -> None:
+    """Wait for the run to end. A passed `deadline` (time.monotonic) or a failed run-folder write
+    stops it between two bar times; the run's last files are written before this returns."""
+    while not system.wait(0.1):
+        if deadline is not None and time.monotonic() > deadline:
+            system.request_stop()
+        if writer.failed:
+            system.request_stop()
+    writer.wait_closed(10.0)   # the writer finishes in the end event, before wait() returns: a guard only
+
+
+def _written_text(summary: dict[str, int]) -> str:
+    """'bars.parquet (4 parts), trades.parquet, ...' from RunWriter.written_summary()."""
+    part_folders = ("bars.parquet", "quality.parquet", "signals.parquet")
+    shown = [f"{name} ({n} part{'s' if n != 1 else ''})" if name in part_folders else name
+             for name, n in summary.items()]
+    return ", ".join(shown) or "nothing"
+
+
+def finish_run(system, writer, out: Path, received: int | None, progress: Progress | None = None) -> int:
+    """Print the report and how the run ended; return the exit code (see the module docstring)."""
+    from workstation.run_writer import run_folder_status
+
+    if progress is not None:
+        progress.close()
+    report = out / "report.txt"
+    try:
+        print(report.read_text(encoding="utf-8"))
+    except OSError:
+        pass
+    print(f"run folder: {out}")
+    status = run_folder_status(out)
+    if writer.failed:
+        print(f"error: the run was stopped because its run folder could not be written: {writer.write_error}.\n"
+              f"Written before that: {_written_text(writer.written_summary())}. The run folder is marked incomplete.",
+              file=sys.stderr)
+        return EXIT_RUN_FAILED
+    if not status.complete:
+        print(f"warning: {status.message}", file=sys.stderr)
+    if received is not None:
+        name = signal.Signals(received).name
+        print(f"stopped by {name} after {system.coordinator.sessions_done} of {len(system.sessions)} sessions; "
+              f"the run folder keeps everything up to the stop", file=sys.stderr)
+        return EXIT_TERMINATED if received == signal.SIGTERM else EXIT_INTERRUPTED
+    if system.error is not None:
+        print(f"error: the run failed: {system.error}", file=sys.stderr)
+        return EXIT_RUN_FAILED
+    return EXIT_OK
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
-    from workstation.run_writer import RunWriter
+    from workstation.run_writer import RunWriter, prepare_run_folder
     from workstation.system import SystemManager, resolve_store_path
 
     cfg = load_config(args.config)
@@ -102,38 +196,50 @@ def _cmd_run(args: argparse.Namespace) -> int:
         from workstation.live.runner import run_live_headless
 
         return run_live_headless(cfg, store_path, args)
+    duration = parse_duration(args.duration) if args.duration else None
     system = SystemManager(cfg, store_path=store_path)
-    out = Path(args.out) if args.out else Path("runs") / f"{Path(args.config).stem}-{dt.datetime.now():%Y%m%d-%H%M%S}"
-    writer = RunWriter(system, out, write_bars=not args.no_bars)
-    progress = Progress(system)
-    progress.start()
-    system.start()
-    deadline = time.monotonic() + parse_duration(args.duration) if args.duration else None
-    try:
-        while not system.wait(0.2):
-            if deadline is not None and time.monotonic() > deadline:
-                system.stop()
-                break
-    except KeyboardInterrupt:
-        system.stop()
-        system.wait(2.0)
-        progress.close()
-        print(f"\nstopped; the run folder {out} keeps what was produced so far", file=sys.stderr)
-        return 130
-    _wait_writer(writer)
-    progress.close()
-    print((out / "report.txt").read_text(encoding="utf-8"))
-    print(f"run folder: {out}")
-    if system.error is not None:
-        print(f"error: the run failed: {system.error}", file=sys.stderr)
-        return 1
-    return 0
+    out = prepare_run_folder(args.out, RUNS_DIR, Path(args.config).stem, overwrite=args.overwrite)
+    with StopOnSignals(system) as signals:
+        try:
+            writer = RunWriter(system, out, write_bars=not args.no_bars)
+            progress = Progress(system)
+            progress.start()
+            system.start()
+            drive_run(system, writer, time.monotonic() + duration if duration else None)
+        except KeyboardInterrupt:
+            system.request_stop()
+            print(f"\nquit without waiting for the run to stop; the run folder {out} may be incomplete "
+                  "(`workstation report` tells)", file=sys.stderr)
+            return EXIT_INTERRUPTED
+    return finish_run(system, writer, out, signals.received, progress)
 
 
 def _wait_writer(writer, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not writer.closed and time.monotonic() < deadline:
-        time.sleep(0.01)
+    writer.wait_closed(timeout)
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    """Print a run folder's completion state and its report; exit 1 when the folder is incomplete."""
+    from workstation.errors import DataError
+    from workstation.run_writer import run_folder_status
+
+    out = Path(args.run_dir)
+    if not out.is_dir():
+        raise DataError(f"{out} is not a folder; give a run folder (runs/<config>-<time>)")
+    status = run_folder_status(out)
+    if not status.is_run_folder:
+        raise DataError(status.message)
+    if args.json:
+        print(json.dumps({"run_dir": str(out), "complete": status.complete, "state": status.state,
+                          "message": status.message, "sessions_done": status.sessions_done,
+                          "sessions_total": status.sessions_total}, indent=2))
+    else:
+        print(f"run folder {out}: {status.message}")
+        report = out / "report.txt"
+        if report.is_file():
+            print()
+            print(report.read_text(encoding="utf-8", errors="replace"))
+    return EXIT_OK if status.complete else EXIT_RUN_FAILED
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -170,7 +276,9 @@ def register(sub) -> None:
     p = sub.add_parser("run", help="run a session config headless and write a run folder")
     p.add_argument("config")
     p.add_argument("--store", help="bar store folder (overrides data_source.store_path)")
-    p.add_argument("--out", help="run folder (default runs/<config>-<time>)")
+    p.add_argument("--out", help="run folder (default: a new runs/<config>-<time>); must be empty or new")
+    p.add_argument("--overwrite", action="store_true",
+                   help="clear the --out run folder first when it holds an earlier run")
     p.add_argument("--speed", type=float, help="speed multiplier: 0 = as fast as possible")
     p.add_argument("--start", help="first session date YYYY-MM-DD (overrides the config)")
     p.add_argument("--end", help="last session date YYYY-MM-DD (overrides the config)")
@@ -180,6 +288,14 @@ def register(sub) -> None:
     p.add_argument("--single-thread", action="store_true",
                    help="run every stage in the coordinator's thread (same results, faster batch runs)")
     p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser(
+        "report", help="say whether a run folder is complete and print its report",
+        description="Print the completion state of a run folder (complete, stopped, failed, still running, "
+        "or incomplete because its run was killed) and its report. Exit 0 when complete, 1 when not.")
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("--json", action="store_true", help="print the state as JSON")
+    p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("demo", help="headless demo on the built-in demo data (creates it when absent)")
     p.add_argument("--store", default=DEFAULT_STORE)

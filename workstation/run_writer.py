@@ -12,26 +12,52 @@ session, which `pandas.read_parquet`, `pyarrow.parquet.read_table` and DuckDB's
     equity.parquet     time, equity, cash, positions_value, gross_exposure
     metrics.json       session reports and the backtest report (SPEC 5.8)
     report.txt         the same as text, plus the backtest statistics
+    run_status.json    the completion record: "running" with the writer's pid, rewritten after each
+                       session; at the end "complete": true with the final state (finished, stopped,
+                       failed). A record still saying "running" after its process is gone means the
+                       run was killed (kill -9, power cut): `run_folder_status` says so.
+
+A write that fails (disk full, read-only folder) stops the run between two bar times: no later
+session part is written, the writer records what it wrote and what failed (`write_error`, also in
+metrics.json, report.txt and run_status.json as far as they can still be written) and the folder is
+never marked complete, so the caller exits non-zero. Files honour the user's umask. The event
+handlers run in the engine thread that emits the event.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import os
-import tempfile
+import shutil
+import socket
+import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
+from workstation.atomic_files import os_error_text, write_parquet_atomic, write_text_atomic
 from workstation.config import dump_config
+from workstation.errors import WorkstationError
 from workstation.execution.results import trades_frame
 from workstation.execution.stats import compute_stats
+from workstation.store.lock import pid_alive
 
 log = logging.getLogger(__name__)
+
+RUN_STATUS_FILE = "run_status.json"
+RUN_FOLDER_ENTRIES = frozenset({
+    "config.json", "bars.parquet", "quality.parquet", "signals.parquet", "trades.parquet", "equity.parquet",
+    "metrics.json", "report.txt", "gap_fills.json", "live_status.json", RUN_STATUS_FILE,
+})
+
+
+class RunFolderError(WorkstationError):
+    """A run folder cannot be created or used as asked (not empty, not writable, a file)."""
 
 
 def _atomic_parquet(df: pd.DataFrame, path: Path) -> None:
@@ -41,14 +67,11 @@ def _atomic_parquet(df: pd.DataFrame, path: Path) -> None:
 def _atomic_table(table: pa.Table, path: Path) -> None:
     """Write a Parquet file through a temporary name, so a reader never sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="." + path.name, suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        pq.write_table(table, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_parquet_atomic(table, path)
+
+
+def _atomic_text(text: str, path: Path) -> None:
+    write_text_atomic(path, text)
 
 
 def session_bars_table(symbols: list[str], intervals: list[str], bars: dict) -> pa.Table:
@@ -75,32 +98,120 @@ def session_bars_table(symbols: list[str], intervals: list[str], bars: dict) -> 
     })
 
 
-def _atomic_text(text: str, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
-
-
 class RunWriter:
-    """Observer of one SystemManager that writes its run folder."""
+    """Observer of one SystemManager that writes its run folder (see the module docstring).
+
+    `closed` turns True once the run's last file is written (or could not be); `failed` and
+    `write_error` say whether a write failed; `written` lists the files written so far.
+    """
 
     def __init__(self, system, run_dir: str | Path, write_bars: bool = True):
         self.system = system
         self.run_dir = Path(run_dir)
         self.write_bars = write_bars
-        self.run_dir.mkdir(parents=True, exist_ok=True)
         self._signals: list[tuple] = []
         self._session_reports: list[dict] = []
         self._part = 0
         self.tz = system.cfg.timezone
-        (self.run_dir / "config.json").write_text(dump_config(system.cfg), encoding="utf-8")
+        self.failures: list[str] = []          # writes that failed while the run went on (the first stops it)
+        self.not_written_at_end: list[str] = []  # result files that could not be written after that
+        self._written: dict[str, None] = {}     # ordered set of the folder-relative files written
+        self._closed = threading.Event()
+        self._started = _now_text()
+        try:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            self._write_status("running", {})
+            _atomic_text(dump_config(system.cfg), self.run_dir / "config.json")
+        except OSError as exc:
+            raise RunFolderError(
+                f"cannot write the run folder {self.run_dir}: {os_error_text(exc)}; nothing was run. "
+                "Give a writable folder with --out"
+            ) from None
         ev = system.events
         ev.subscribe("decision", self._on_decision)
         ev.subscribe("error", self._on_error)
         ev.subscribe("session_end", self._on_session_end)
         ev.subscribe("backtest_end", self._on_end)
-        self.closed = False
+
+    @property
+    def closed(self) -> bool:
+        return self._closed.is_set()
+
+    @property
+    def written(self) -> list[str]:
+        """Folder-relative files written so far, in order (a part folder lists each part)."""
+        return list(self._written)
+
+    def written_summary(self) -> dict[str, int]:
+        """{file or part folder: number of parts}: what the folder holds so far, compactly."""
+        out: dict[str, int] = {}
+        for name in self._written:
+            key = name.split("/", 1)[0]
+            out[key] = out.get(key, 0) + 1
+        return out
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.failures)
+
+    @property
+    def write_error(self) -> str | None:
+        """The failed writes in one sentence (None when every write succeeded)."""
+        if not self.failures:
+            return None
+        text = self.failures[0]
+        if self.not_written_at_end:
+            text += f"; at the end {', '.join(self.not_written_at_end)} could not be written either"
+        return text
+
+    def wait_closed(self, timeout: float | None = None) -> bool:
+        """Block until the run's last file is written (or failed); True if it was."""
+        return self._closed.wait(timeout)
+
+    # ------------------------------------------------------------------ writes
+    def write_file(self, relative: str, write) -> bool:
+        """Write one more file of the run folder with `write()` (e.g. the live status files); a
+        failure is recorded and stops the run like any other write. False when it failed."""
+        return self._write(relative, write)
+
+    def _write(self, relative: str, write, final: bool = False) -> bool:
+        """Do one write. The first failure (OSError) is recorded, reported as an engine error event
+        (the GUI's signal log shows it) and stops the run. After it only the end's `final` writes are
+        attempted; their failures just list the file. False when not written."""
+        if self.failures and not final:
+            return False
+        try:
+            write()
+        except (OSError, pa.ArrowException) as exc:
+            if self.failures:
+                if relative not in self.not_written_at_end:
+                    self.not_written_at_end.append(relative)
+                return False
+            text = os_error_text(exc) if isinstance(exc, OSError) else str(exc)
+            self.failures.append(f"cannot write {self.run_dir / relative}: {text}")
+            log.error("%s; stopping the run", self.failures[-1])
+            self.system.request_stop()
+            self.system.events.emit("error", {"time_ns": self.system.clock.now_ns(), "strategy": "run folder",
+                                              "message": f"{self.failures[-1]}; the run was stopped"})
+            return False
+        self._written[relative] = None
+        return True
+
+    def _write_status(self, state: str, summary: dict, complete: bool = False) -> None:
+        status = {
+            "state": state,
+            "complete": complete,
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "started": self._started,
+            "updated": _now_text(),
+            "sessions_done": summary.get("sessions_done", len(self._session_reports)),
+            "sessions_total": summary.get("sessions_total", len(getattr(self.system, "sessions", None) or [])),
+            "error": summary.get("error"),
+            "write_error": self.write_error,
+            "files_written": self.written_summary(),
+        }
+        _atomic_text(json.dumps(status, indent=2, default=_json_default) + "\n", self.run_dir / RUN_STATUS_FILE)
 
     # ------------------------------------------------------------------ events
     def _on_decision(self, _kind, d) -> None:
@@ -113,28 +224,38 @@ class RunWriter:
                               float("nan"), 0.0, False, e.get("message", ""), "error"))
 
     def _on_session_end(self, _kind, payload: dict) -> None:
+        if self.failed:
+            return                      # after a failed write no later session is written
         self._part += 1
         part = f"part-{self._part:04d}.parquet"
         if self.write_bars:
             bars = self._session_bars()
-            if bars.num_rows:
-                _atomic_table(bars, self.run_dir / "bars.parquet" / part)
+            if bars.num_rows and not self._write(
+                    f"bars.parquet/{part}", lambda: _atomic_table(bars, self.run_dir / "bars.parquet" / part)):
+                return
         rows = payload.get("quality_rows") or []
-        if rows:
-            _atomic_parquet(pd.DataFrame(rows), self.run_dir / "quality.parquet" / part)
+        if rows and not self._write(f"quality.parquet/{part}", lambda: _atomic_parquet(
+                pd.DataFrame(rows), self.run_dir / "quality.parquet" / part)):
+            return
         signals, self._signals = self._signals, []
-        _atomic_parquet(self._signals_frame(signals), self.run_dir / "signals.parquet" / part)
+        if not self._write(f"signals.parquet/{part}", lambda: _atomic_parquet(
+                self._signals_frame(signals), self.run_dir / "signals.parquet" / part)):
+            return
         self._session_reports.append(payload.get("metrics") or {})
-        self._write_results()
+        self._write_results(self.system.summary(), final=False)
 
     def _on_end(self, _kind, summary: dict) -> None:
-        if self._signals:
-            self._part += 1
-            _atomic_parquet(self._signals_frame(self._signals),
-                            self.run_dir / "signals.parquet" / f"part-{self._part:04d}.parquet")
-            self._signals = []
-        self._write_results(summary)
-        self.closed = True
+        try:
+            summary = dict(summary)
+            if self._signals and not self.failed:
+                self._part += 1
+                part = f"part-{self._part:04d}.parquet"
+                signals, self._signals = self._signals, []
+                self._write(f"signals.parquet/{part}", lambda: _atomic_parquet(
+                    self._signals_frame(signals), self.run_dir / "signals.parquet" / part))
+            self._write_results(summary, final=True)
+        finally:
+            self._closed.set()
 
     # ------------------------------------------------------------------ frames
     def _session_bars(self) -> pa.Table:
@@ -150,15 +271,22 @@ class RunWriter:
         df["time"] = pd.to_datetime(df["time"].astype("int64"), utc=True)
         return df.astype({"quantity": float, "price": float, "confidence": float, "approved": bool})
 
-    def _write_results(self, summary: dict | None = None) -> None:
+    def _write_results(self, summary: dict, final: bool) -> None:
+        """trades, equity, metrics.json, report.txt, then run_status.json. After a failed write only
+        the final call writes, and it tries every file, so the report says what failed when the
+        small files still fit; the folder is marked complete only when no write ever failed."""
+        if self.failed and not final:
+            return
         system = self.system
         broker = system.broker
         trades = trades_frame(broker.trades)
         equity = broker.equity_curve()
-        _atomic_parquet(trades, self.run_dir / "trades.parquet")
-        _atomic_parquet(equity, self.run_dir / "equity.parquet")
         stats = compute_stats(equity, trades, system.cfg.execution.starting_cash, tz=self.tz)
-        summary = summary or system.summary()
+        self._write("trades.parquet", lambda: _atomic_parquet(trades, self.run_dir / "trades.parquet"), final)
+        self._write("equity.parquet", lambda: _atomic_parquet(equity, self.run_dir / "equity.parquet"), final)
+        if self.failed:
+            summary = dict(summary, state="failed" if final else summary.get("state"),
+                           write_error=self.write_error, files_written=self.written_summary())
         report = {
             "summary": summary,
             "statistics": stats,
@@ -168,8 +296,175 @@ class RunWriter:
             "sessions": self._session_reports,
             "time_manager_cache": system.tm.stats.as_dict(),
         }
-        _atomic_text(json.dumps(report, indent=2, default=_json_default) + "\n", self.run_dir / "metrics.json")
-        _atomic_text(render_report(system, summary, stats), self.run_dir / "report.txt")
+        self._write("metrics.json", lambda: _atomic_text(
+            json.dumps(report, indent=2, default=_json_default) + "\n", self.run_dir / "metrics.json"), final)
+        text = render_report(system, summary, stats, in_progress=not final)
+        self._write("report.txt", lambda: _atomic_text(text, self.run_dir / "report.txt"), final)
+        state = summary.get("state", "running") if final else "running"
+        complete = final and not self.failed
+        self._write(RUN_STATUS_FILE, lambda: self._write_status(state, summary, complete=complete), final)
+
+
+def _now_text() -> str:
+    return dt.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+# ---------------------------------------------------------------------- run folders
+def unique_run_dir(runs_dir: str | Path, stem: str) -> Path:
+    """Create and return runs/<stem>-<YYYYmmdd-HHMMSS> (a -2, -3 ... suffix when it exists); the
+    folder is created here (exclusively), so two runs started in the same second never share one."""
+    runs_dir = Path(runs_dir)
+    base = runs_dir / f"{stem}-{dt.datetime.now():%Y%m%d-%H%M%S}"
+    path, k = base, 2
+    while True:
+        try:
+            path.mkdir(parents=True)
+            _claim(path)
+            return path
+        except FileExistsError:
+            path = base.with_name(f"{base.name}-{k}")
+            k += 1
+        except OSError as exc:
+            raise RunFolderError(f"cannot create the run folder {path}: {os_error_text(exc)}") from None
+
+
+def prepare_run_folder(out: str | Path | None, runs_dir: str | Path, stem: str, overwrite: bool = False) -> Path:
+    """The folder a run writes into.
+
+    No `out`: a new timestamped folder under `runs_dir` (as the GUI does). An `out` that does not
+    exist or is empty is used. A non-empty `out` is refused unless `overwrite`, which first clears
+    it; it clears only a run folder (nothing but run-folder files), never a folder holding anything
+    else. RunFolderError explains every refusal; nothing is deleted then.
+    """
+    if out is None:
+        return unique_run_dir(runs_dir, stem)
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise RunFolderError(f"--out {path} is a file, not a folder; give a folder for the run (it is created "
+                             "if missing)")
+    try:
+        entries = sorted(path.iterdir()) if path.is_dir() else []
+    except OSError as exc:
+        raise RunFolderError(f"cannot read the run folder {path}: {os_error_text(exc)}") from None
+    if entries and not overwrite:
+        status = run_folder_status(path)
+        what = f"an earlier run ({status.message})" if status.is_run_folder else (
+            f"{len(entries)} file(s) ({', '.join(p.name for p in entries[:4])}{' ...' if len(entries) > 4 else ''})")
+        raise RunFolderError(
+            f"the run folder {path} is not empty: it holds {what}. A new run there would mix with it. "
+            "Pass --overwrite to clear it first, or leave out --out to write a new timestamped folder "
+            f"under {runs_dir}/"
+        )
+    if entries:
+        foreign = [p.name for p in entries if p.name not in RUN_FOLDER_ENTRIES and not
+                   (p.name.startswith(".") and p.name.endswith(".tmp"))]
+        if foreign:
+            raise RunFolderError(
+                f"--overwrite clears only run folders, and {path} also holds {', '.join(foreign[:5])}"
+                f"{' ...' if len(foreign) > 5 else ''}; nothing was deleted. Give another --out"
+            )
+        live = run_folder_status(path)
+        if live.state == "running" and live.process_alive:
+            raise RunFolderError(f"the run folder {path} is being written by a run in progress ({live.message}); "
+                                 "nothing was deleted")
+        try:
+            for entry in entries:
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry)
+                else:
+                    entry.unlink()
+        except OSError as exc:
+            raise RunFolderError(f"cannot clear the run folder {path}: {os_error_text(exc)}") from None
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RunFolderError(f"cannot create the run folder {path}: {os_error_text(exc)}; give a writable --out"
+                             ) from None
+    _claim(path)
+    return path
+
+
+def _claim(path: Path) -> None:
+    """Create the folder's run_status.json exclusively ('starting', this pid), so of two runs started
+    at once into one empty folder only one gets it; the RunWriter then replaces the record."""
+    record = {"state": "starting", "complete": False, "pid": os.getpid(), "host": socket.gethostname(),
+              "started": _now_text(), "updated": _now_text()}
+    try:
+        fd = os.open(path / RUN_STATUS_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except FileExistsError:
+        raise RunFolderError(f"another run has just started writing into {path}; give another --out") from None
+    except OSError as exc:
+        raise RunFolderError(f"cannot write into the run folder {path}: {os_error_text(exc)}; give a writable "
+                             "--out") from None
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(json.dumps(record, indent=2) + "\n")
+
+
+@dataclass(frozen=True)
+class RunFolderStatus:
+    """Whether a run folder is complete, from its run_status.json (see the module docstring)."""
+
+    path: Path
+    is_run_folder: bool
+    complete: bool
+    state: str                     # finished | stopped | failed | running | killed | unknown
+    message: str                   # one sentence for the user
+    sessions_done: int | None = None
+    sessions_total: int | None = None
+    process_alive: bool = False
+
+
+def _when(text: object) -> str:
+    try:
+        return dt.datetime.fromisoformat(str(text)).strftime("%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return str(text)
+
+
+def run_folder_status(path: str | Path) -> RunFolderStatus:
+    """Read a run folder's completion record: complete, still running, killed, failed or unknown."""
+    path = Path(path)
+    record = path / RUN_STATUS_FILE
+    is_run = (path / "config.json").is_file() or record.is_file()
+    if not record.is_file():
+        if not is_run:
+            return RunFolderStatus(path, False, False, "unknown", f"{path} is not a run folder (no config.json)")
+        return RunFolderStatus(path, True, False, "unknown",
+                               f"{path} has no {RUN_STATUS_FILE}: it was written by an older version or its run "
+                               "was killed as it started, so whether it is complete is unknown")
+    try:
+        info = json.loads(record.read_text(encoding="utf-8"))
+        if not isinstance(info, dict):
+            raise ValueError("not a JSON object")
+    except (OSError, ValueError) as exc:
+        return RunFolderStatus(path, True, False, "unknown", f"{record} cannot be read ({exc}); the run folder "
+                               "may be incomplete")
+    done, total = info.get("sessions_done"), info.get("sessions_total")
+    sessions = f"{done} of {total} sessions" if done is not None and total else "its sessions"
+    state = str(info.get("state", "unknown"))
+    if info.get("write_error"):
+        return RunFolderStatus(path, True, False, "failed",
+                               f"INCOMPLETE: writing it failed ({info['write_error']}); it holds {sessions}",
+                               done, total)
+    if info.get("complete"):
+        what = {"finished": "complete", "stopped": f"complete, the run was stopped after {sessions}",
+                "failed": f"complete, the run failed after {sessions}: {info.get('error')}"}
+        return RunFolderStatus(path, True, True, state, what.get(state, f"complete ({state})"), done, total)
+    pid = info.get("pid")
+    same_host = info.get("host") in (None, socket.gethostname())
+    alive = isinstance(pid, int) and same_host and pid_alive(pid)
+    if alive:
+        return RunFolderStatus(path, True, False, "running",
+                               f"still being written by process {pid} (started {_when(info.get('started'))}; "
+                               f"{sessions} so far)", done, total, True)
+    if not same_host:
+        return RunFolderStatus(path, True, False, "running",
+                               f"INCOMPLETE or still running on {info.get('host')} (process {pid}); it holds "
+                               f"{sessions} so far", done, total)
+    return RunFolderStatus(path, True, False, "killed",
+                           f"INCOMPLETE: the run (process {pid}, started {_when(info.get('started'))}) ended without "
+                           f"finishing it (killed or crashed); it holds {sessions}, last written "
+                           f"{_when(info.get('updated'))}", done, total)
 
 
 def _json_default(o):
@@ -182,14 +477,18 @@ def _json_default(o):
     return str(o)
 
 
-def render_report(system, summary: dict, stats: dict) -> str:
-    """The backtest report as text: summary, statistics, quality, per-stage timings."""
+def render_report(system, summary: dict, stats: dict, in_progress: bool = False) -> str:
+    """The backtest report as text: summary, statistics, quality, per-stage timings.
+
+    `in_progress`: written after a session while the run goes on (the state line says so)."""
     cfg = system.cfg
+    state = (f"state {summary['state']} (in progress: this report is rewritten after each session)"
+             if in_progress else f"state {summary['state']}")
     lines = [
         f"Backtest report: {cfg.name}",
         "=" * 72,
         f"Sessions        {summary['sessions_done']} of {summary['sessions_total']} "
-        f"({cfg.backtest.start_date} .. {cfg.backtest.end_date}), state {summary['state']}",
+        f"({cfg.backtest.start_date} .. {cfg.backtest.end_date}), {state}",
         f"Symbols         {len(cfg.symbols)}: {', '.join(cfg.symbols[:10])}{' ...' if len(cfg.symbols) > 10 else ''}",
         f"Bars processed  {summary['bars_processed']:,} in {summary['elapsed_s']:.2f} s "
         f"({summary['bars_per_s']:,.0f} bars/s)",
@@ -198,6 +497,10 @@ def render_report(system, summary: dict, stats: dict) -> str:
     ]
     if summary.get("error"):
         lines.append(f"ERROR           {summary['error']}")
+    if summary.get("write_error"):
+        lines.append(f"WRITE FAILED    {summary['write_error']}")
+        lines.append("                the run was stopped; this folder holds only the sessions written before "
+                     "(see run_status.json)")
     errs = {k: v for k, v in (summary.get("strategy_errors") or {}).items() if v}
     if errs:
         lines.append("Strategy errors " + ", ".join(f"{k}: {v}" for k, v in errs.items()))

@@ -171,6 +171,11 @@ class SystemManager:
     def set_speed(self, speed: float) -> None:
         self.control.set_speed(speed)
 
+    def request_stop(self) -> None:
+        """Ask the run to stop between two bar times and return at once (safe from any thread,
+        including an observer running in an engine thread); `wait()` tells when it has ended."""
+        self.control.stop()
+
     def stop(self, timeout: float = 1.0) -> bool:
         """Stop the run; True when every engine thread has ended within `timeout` seconds."""
         self.control.stop()

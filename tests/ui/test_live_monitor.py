@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
+from tests.shared_data import require_shared
 from ui.windows.live_monitor import (
     FeedRates,
     LiveMonitorWindow,
@@ -32,8 +33,7 @@ FINAL = ("finished", "stopped", "failed")
 @pytest.fixture(scope="module")
 def lm_store(tmp_path_factory) -> Path:
     """5 synthetic symbols x 1 session (make_bars, seed 42) in a bar store."""
-    if not MAKE_BARS.exists():
-        pytest.skip("../shared/bench/make_bars.py is absent")
+    require_shared(MAKE_BARS, "../shared/bench/make_bars.py")
     spec = importlib.util.spec_from_file_location("lm_make_bars", MAKE_BARS)
     make_bars = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(make_bars)

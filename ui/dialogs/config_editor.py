@@ -67,7 +67,13 @@ from ui.dialogs.schema_form import (
     make_editor,
     resolve,
 )
-from workstation.config import BUILTIN_STRATEGIES, config_json_schema, save_config, validate_config_dict
+from workstation.config import (
+    BUILTIN_STRATEGIES,
+    config_json_schema,
+    read_config_text,
+    save_config,
+    validate_config_dict,
+)
 from workstation.errors import ConfigError, WorkstationError
 
 log = logging.getLogger(__name__)
@@ -595,21 +601,14 @@ class ConfigEditorDialog(QDialog):
     def load(self, path: str | Path) -> None:
         """Open a config file; broken JSON opens on the Raw JSON page with the syntax error shown."""
         p = Path(path)
-        try:
-            text = p.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ConfigError(
-                str(p), [("(file)", "file not found; give the path of a session config JSON")]
-            ) from None
-        except OSError as exc:
-            raise ConfigError(str(p), [("(file)", f"cannot be read: {exc.strerror}")]) from None
+        text = read_config_text(p)  # bounded: a FIFO, a device or a huge file is refused, not read
         self._path = p
         self._raw_timer.stop()
         self._validate_timer.stop()
         self._set_raw_error(None)
         try:
             data = json.loads(text)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             data = None
         if isinstance(data, dict):
             self._load_data(data, clean=True)
@@ -842,6 +841,10 @@ class ConfigEditorDialog(QDialog):
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             self._set_raw_error(f"Line {exc.lineno}, column {exc.colno}: {exc.msg}", exc.lineno)
+            self._validate(update_raw=False)
+            return
+        except RecursionError:
+            self._set_raw_error("The JSON is nested too deeply to be a session config", 1)
             self._validate(update_raw=False)
             return
         if not isinstance(data, dict):

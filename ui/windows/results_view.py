@@ -54,6 +54,7 @@ from ui import theme
 from workstation.errors import WorkstationError
 from workstation.execution.results import RunResults, load_run
 from workstation.execution.stats import drawdown_series
+from workstation.run_writer import run_folder_status
 
 log = logging.getLogger(__name__)
 
@@ -485,6 +486,8 @@ _LOCAL_STYLE = f"""
 #ResultsView {{ background: {theme.BACKGROUND}; }}
 #ResultsTitle {{ color: {theme.TEXT_BRIGHT}; font-size: 14pt; font-weight: 600; }}
 #ResultsSubtitle {{ color: {theme.MUTED}; }}
+#RunIncomplete {{ color: {theme.AMBER}; background: #2e2a1a; border: 1px solid #5c4d14; border-radius: 4px;
+    padding: 4px 8px; }}
 #StatCard {{ background: {theme.PANEL}; border: 1px solid {theme.BORDER}; border-radius: 6px; }}
 #StatCard QLabel {{ background: transparent; }}
 #StatTitle {{ color: {theme.MUTED}; font-size: 7.5pt; font-weight: 600; letter-spacing: 0.5px; }}
@@ -560,6 +563,12 @@ class ResultsView(QWidget):
         self.subtitle_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         header.addWidget(self.title_label)
         header.addWidget(self.subtitle_label)
+        self.completion_label = QLabel()  # shown when the run folder is not complete (killed, failed write)
+        self.completion_label.setObjectName("RunIncomplete")
+        self.completion_label.setWordWrap(True)
+        self.completion_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.completion_label.hide()
+        header.addWidget(self.completion_label)
         root.addLayout(header)
 
         cards = QGridLayout()
@@ -771,14 +780,21 @@ class ResultsView(QWidget):
     # ----------------------------------------------------------------- loading
 
     def load_run_folder(self, path: str | Path) -> RunResults:
-        """Load a run folder and show it; raises DataError (naming the file) when it cannot be read."""
+        """Load a run folder and show it; raises DataError (naming the file) when it cannot be read.
+        A folder that is not complete (its run was killed, or a write failed) is shown with a warning."""
         results = load_run(path)
+        status = run_folder_status(path)
         self.set_results(results)
+        if not status.complete:
+            self.completion_label.setText(f"\u26a0  {status.message}")
+            self.completion_label.setToolTip(str(Path(path) / "run_status.json"))
+            self.completion_label.show()
         return results
 
     def set_results(self, results: RunResults) -> None:
         """Show one run's results (replaces what is shown)."""
         self.results = results
+        self.completion_label.hide()
         tz = results.timezone
         self._set_header(results)
         self._set_stats(results.stats)

@@ -1,10 +1,13 @@
 """Session config: models, JSON load/save, validation messages and the exported JSON Schema."""
 
 from workstation.config.io import (
+    MAX_CONFIG_BYTES,
     config_json_schema,
     dump_config,
     load_config,
+    parse_config_json,
     problems_of,
+    read_config_text,
     save_config,
     validate_config_dict,
 )
@@ -23,6 +26,7 @@ from workstation.config.models import (
 )
 
 __all__ = [
+    "MAX_CONFIG_BYTES",
     "BUILTIN_STRATEGIES",
     "BacktestConfig",
     "ExecutionConfig",
@@ -37,7 +41,9 @@ __all__ = [
     "config_json_schema",
     "dump_config",
     "load_config",
+    "parse_config_json",
     "problems_of",
+    "read_config_text",
     "save_config",
     "validate_config_dict",
 ]

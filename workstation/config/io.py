@@ -1,17 +1,41 @@
-"""Load, save and validate session configs; every problem is reported with its field path."""
+"""Load, save and validate session configs; every problem is reported with its field path.
+
+A config file is UTF-8 JSON (a UTF-8 byte-order mark is allowed) of at most MAX_CONFIG_BYTES,
+nested at most MAX_CONFIG_DEPTH levels, without NaN or Infinity. Reading is bounded: a FIFO, a
+device such as /dev/zero or a huge file is refused before or while reading, never read whole or
+waited on. Error messages quote at most a short excerpt of any value. Saved configs honour the
+user's umask.
+"""
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
-import tempfile
+import stat
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from workstation.atomic_files import write_text_atomic
 from workstation.config.models import SessionConfig
 from workstation.errors import ConfigError
+
+MAX_CONFIG_BYTES = 2 * 1024 * 1024
+MAX_CONFIG_DEPTH = 32
+_ECHO_CHARS = 80
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "UTF-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+)
+
+
+def _excerpt(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= _ECHO_CHARS else f"{text[:_ECHO_CHARS]}... ({len(text):,} characters)"
 
 
 def problems_of(exc: ValidationError) -> list[tuple[str, str]]:
@@ -25,7 +49,7 @@ def problems_of(exc: ValidationError) -> list[tuple[str, str]]:
         if err.get("type") == "extra_forbidden":
             msg = "unknown field (check the spelling; see the config reference in README.md)"
         elif "input" in err and err.get("type") not in ("missing",) and not isinstance(err["input"], dict | list):
-            msg = f"{msg} (got {err['input']!r})"
+            msg = f"{msg} (got {_excerpt(err['input'])})"
         out.append((path, msg))
     return out
 
@@ -34,28 +58,127 @@ def validate_config_dict(data: Any, source: str = "<config>") -> SessionConfig:
     """Build a SessionConfig from parsed JSON; raise ConfigError listing every problem."""
     if not isinstance(data, dict):
         raise ConfigError(source, [("(config)", f"the top level must be a JSON object, got {type(data).__name__}")])
+    path = _too_deep(data)
+    if path is not None:
+        raise ConfigError(source, [(path, f"nested deeper than {MAX_CONFIG_DEPTH} levels; a config is nested "
+                                          f"at most {MAX_CONFIG_DEPTH} levels")])
     try:
         return SessionConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(source, problems_of(exc)) from None
 
 
-def load_config(path: str | os.PathLike) -> SessionConfig:
-    """Read and validate a config JSON file."""
+def _file_problem(problem: str, source: str) -> ConfigError:
+    return ConfigError(source, [("(file)", problem)])
+
+
+def _size_text(n: int) -> str:
+    return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{n / 1024:.0f} KB"
+
+
+def read_config_text(path: str | os.PathLike) -> str:
+    """The text of a config file, read with bounds; ConfigError when it is not a small UTF-8 file.
+
+    Refuses folders, FIFOs, devices and sockets without opening them for a blocking read, files over
+    MAX_CONFIG_BYTES (reading stops there even when the size on disk is unknown), UTF-16/UTF-32 and
+    any text that is not UTF-8.
+    """
     p = Path(path)
-    if not p.exists():
-        raise ConfigError(str(p), [("(file)", "file not found; give the path of a session config JSON")])
-    if p.is_dir():
-        raise ConfigError(str(p), [("(file)", "is a folder, not a config JSON file")])
+    source = str(p)
     try:
-        text = p.read_text(encoding="utf-8")
+        info = p.stat()
+    except FileNotFoundError:
+        raise _file_problem("file not found; give the path of a session config JSON", source) from None
     except OSError as exc:
-        raise ConfigError(str(p), [("(file)", f"cannot be read: {exc.strerror}")]) from None
+        raise _file_problem(f"cannot be read: {exc.strerror}", source) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise _file_problem("is a folder, not a config JSON file", source)
+    if not stat.S_ISREG(info.st_mode):
+        kind = ("a FIFO (named pipe)" if stat.S_ISFIFO(info.st_mode) else
+                "a device" if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode) else
+                "a socket" if stat.S_ISSOCK(info.st_mode) else "not a regular file")
+        raise _file_problem(f"is {kind}, not a config file; give the path of a session config JSON file", source)
+    limit = f"a session config is at most {_size_text(MAX_CONFIG_BYTES)}"
+    if info.st_size > MAX_CONFIG_BYTES:
+        raise _file_problem(f"is {_size_text(info.st_size)}; {limit}, so this is not a config", source)
     try:
-        data = json.loads(text)
+        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                raise _file_problem("is not a regular file; give the path of a session config JSON file", source)
+            raw = fh.read(MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        raise _file_problem(f"cannot be read: {exc.strerror}", source) from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise _file_problem(f"is larger than {_size_text(MAX_CONFIG_BYTES)}; {limit}", source)
+    return decode_config_bytes(raw, source)
+
+
+def decode_config_bytes(raw: bytes, source: str = "<config>") -> str:
+    """UTF-8 text of a config (a UTF-8 byte-order mark is dropped); ConfigError naming the encoding
+    problem and where it is."""
+    for bom, name in _BOMS:
+        if raw.startswith(bom):
+            raise _file_problem(f"is {name} text; save it as UTF-8 (in most editors: Save as, encoding UTF-8)",
+                                source)
+    if raw.startswith(codecs.BOM_UTF8):
+        raw = raw[len(codecs.BOM_UTF8):]
+    if b"\x00" in raw[:4096]:
+        raise _file_problem("holds NUL bytes: it is UTF-16/UTF-32 text without a byte-order mark or a binary "
+                            "file; a config is UTF-8 JSON text", source)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise _file_problem(
+            f"is not UTF-8 text: byte 0x{raw[exc.start]:02x} at line {line}, column {column} cannot be read; "
+            "save it as UTF-8", source) from None
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number; write a finite number")
+
+
+def parse_config_json(text: str, source: str = "<config>") -> Any:
+    """Parse config JSON; ConfigError for invalid JSON, NaN/Infinity, or nesting deeper than MAX_CONFIG_DEPTH."""
+    try:
+        data = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
-        raise ConfigError(str(p), [(f"(line {exc.lineno}, column {exc.colno})", f"invalid JSON: {exc.msg}")]) from None
-    return validate_config_dict(data, str(p))
+        raise ConfigError(source, [(f"(line {exc.lineno}, column {exc.colno})", f"invalid JSON: {exc.msg}")]
+                          ) from None
+    except ValueError as exc:
+        raise ConfigError(source, [("(file)", f"invalid JSON: {exc}")]) from None
+    except RecursionError:
+        raise ConfigError(source, [("(file)", f"the JSON is nested too deeply (a config is nested at most "
+                                              f"{MAX_CONFIG_DEPTH} levels)")]) from None
+    return data
+
+
+def _too_deep(data: Any) -> str | None:
+    """The field path where `data` goes deeper than MAX_CONFIG_DEPTH (iterative, no recursion)."""
+    stack: list[tuple[Any, int, str]] = [(data, 1, "")]
+    while stack:
+        value, depth, path = stack.pop()
+        if not isinstance(value, dict | list):
+            continue
+        if depth > MAX_CONFIG_DEPTH:
+            return _excerpt_path(path or "(config)")
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, child in items:
+            stack.append((child, depth + 1, f"{path}.{key}" if path else str(key)))
+    return None
+
+
+def _excerpt_path(path: str) -> str:
+    return path if len(path) <= _ECHO_CHARS else f"{path[:_ECHO_CHARS]}..."
+
+
+def load_config(path: str | os.PathLike) -> SessionConfig:
+    """Read and validate a config JSON file (bounded read; see read_config_text)."""
+    source = str(Path(path))
+    text = read_config_text(path)
+    return validate_config_dict(parse_config_json(text, source), source)
 
 
 def dump_config(cfg: SessionConfig) -> str:
@@ -67,14 +190,7 @@ def save_config(cfg: SessionConfig, path: str | os.PathLike) -> Path:
     """Write atomically (temp file + rename) so a failed save never truncates an existing config."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=p.name, suffix=".tmp", dir=p.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(dump_config(cfg))
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(p, dump_config(cfg))
     return p
 
 

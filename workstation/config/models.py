@@ -14,8 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from workstation.calendar import parse_period
 from workstation.model.interval import parse_interval
+from workstation.model.symbol import SYMBOL_RULE, is_valid_symbol, shown_symbol
 
-_SYMBOL = re.compile(r"^[A-Z][A-Z0-9.\-]{0,14}$")
 BUILTIN_STRATEGIES = {
     "sma_crossover": "workstation.strategies.sma_crossover:SmaCrossover",
     "rsi_reversion": "workstation.strategies.rsi_reversion:RsiReversion",
@@ -289,9 +289,10 @@ class SessionConfig(_Model):
     @classmethod
     def _symbols(cls, v: list[str]) -> list[str]:
         out = [s.strip().upper() for s in v]
-        bad = [s for s in out if not _SYMBOL.match(s)]
+        bad = [shown_symbol(s) for s in out if not is_valid_symbol(s)]
         if bad:
-            raise ValueError(f"invalid symbol(s) {bad}: letters, digits, '.' or '-', starting with a letter")
+            more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+            raise ValueError(f"invalid symbol(s) {', '.join(bad[:5])}{more}: {SYMBOL_RULE}")
         dup = sorted({s for s in out if out.count(s) > 1})
         if dup:
             raise ValueError(f"duplicate symbol(s) {dup}")

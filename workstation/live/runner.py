@@ -11,51 +11,53 @@ import sys
 import time
 from pathlib import Path
 
-from workstation.run_writer import RunWriter, _json_default
+from workstation.atomic_files import write_text_atomic
+from workstation.run_writer import RunWriter, _json_default, prepare_run_folder
 
 
 def run_live_headless(cfg, store_path: Path, args) -> int:
-    import datetime as dt
-
     from workstation.live.system import LiveSystemManager
-    from workstation.run_commands import Progress, _wait_writer, parse_duration
+    from workstation.run_commands import RUNS_DIR, Progress, StopOnSignals, drive_run, parse_duration
 
     duration = parse_duration(args.duration) if args.duration else None
     system = LiveSystemManager(cfg, store_path=store_path, duration_s=duration)
-    out = Path(args.out) if args.out else Path("runs") / f"{Path(args.config).stem}-live-{dt.datetime.now():%Y%m%d-%H%M%S}"
+    out = prepare_run_folder(args.out, RUNS_DIR, f"{Path(args.config).stem}-live", overwrite=args.overwrite)
     writer = RunWriter(system, out, write_bars=not args.no_bars)
-    system.events.subscribe("session_end", lambda _k, _p: write_live_files(system, out))
+    system.events.subscribe("session_end", lambda _k, _p: writer.failed or writer.write_file(
+        "live_status.json", lambda: write_live_files(system, out)))
     progress = Progress(system)
     print(f"live run ({cfg.live.provider}) of {len(cfg.symbols)} symbols"
           + (f" for {args.duration}" if duration else " until the last session ends") + " (Ctrl-C stops)",
           file=sys.stderr)
-    progress.start()
-    system.start()
-    try:
-        while not system.wait(0.2):
-            pass
-    except KeyboardInterrupt:
-        system.stop()
-        system.wait(2.0)
-    _wait_writer(writer)
+    with StopOnSignals(system) as signals:   # SIGINT / SIGTERM stop between bar times, then flush
+        progress.start()
+        system.start()
+        try:
+            drive_run(system, writer)
+        except KeyboardInterrupt:
+            system.stop()
+            system.wait(2.0)
     progress.close()
-    write_live_files(system, out)
-    print((out / "report.txt").read_text(encoding="utf-8"))
+    if not writer.failed:
+        writer.write_file("live_status.json", lambda: write_live_files(system, out))
+    if (out / "report.txt").is_file():
+        print((out / "report.txt").read_text(encoding="utf-8"))
     s = system.summary()
     print(f"live: provider {s['provider']} ({s['health']}), gaps found {s['gaps_found']}, filled {s['gaps_filled']}, "
           f"failed {s['gaps_failed']}, late bars {s['late_bars']}, latency p99 {s['latency_ms_p99']} ms")
     print(f"run folder: {out}")
-    return 1 if system.error is not None else 0
+    if writer.failed:
+        print(f"error: the run was stopped because its run folder could not be written: {writer.write_error}",
+              file=sys.stderr)
+    if system.error is not None or writer.failed:
+        return 1
+    return 128 + signals.received if signals.received else 0
 
 
 def write_live_files(system, out: Path) -> None:
     status = system.live_status()
     gaps = {"gaps": status.pop("gaps"), "attempts": status.pop("fill_log"),
             "fill_latency_ms": list(system.coordinator.fill_latencies_ms)}
-    tmp = out / ".gap_fills.json.tmp"
-    tmp.write_text(json.dumps(gaps, indent=2, default=_json_default), encoding="utf-8")
-    tmp.replace(out / "gap_fills.json")
+    write_text_atomic(out / "gap_fills.json", json.dumps(gaps, indent=2, default=_json_default))
     status["written_at"] = time.time()
-    tmp = out / ".live_status.json.tmp"
-    tmp.write_text(json.dumps(status, indent=2, default=_json_default), encoding="utf-8")
-    tmp.replace(out / "live_status.json")
+    write_text_atomic(out / "live_status.json", json.dumps(status, indent=2, default=_json_default))

@@ -5,7 +5,14 @@ file per exchange-local date (all symbols), daily bars in one file per year. Wri
 affected partition files only, each replaced atomically (a crash leaves every file either as it was
 or fully written; running the same import again completes it). Every existing file a write needs is
 read and checked before the first byte is written, so a damaged store file stops a write before it
-starts.
+starts. Writers of one store exclude each other (StoreWriteLock, `<root>/.write.lock`) for the whole
+read-merge-write, so two imports at once never lose each other's bars; readers take no lock.
+
+Files are written with Parquet page checksums and read with checksum verification, so a damaged
+page is reported (StoreError naming the file) instead of read as wrong prices. A file that is not a
+bar file (missing columns, a column of the wrong type) is reported with the file and the column.
+A write that fails part-way (disk full, read-only) raises StoreWriteError saying which files were
+written and which were not.
 """
 
 from __future__ import annotations
@@ -14,8 +21,7 @@ import datetime as dt
 import json
 import logging
 import os
-import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -26,9 +32,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from workstation.atomic_files import os_error_text, write_bytes_atomic, write_parquet_atomic
 from workstation.calendar import TimeManager, as_date
 from workstation.errors import DataError, StoreError
-from workstation.model import parse_interval
+from workstation.model import parse_interval, shown_symbol, symbol_problem
+from workstation.store.lock import DEFAULT_LOCK_TIMEOUT_S, LOCK_FILE, StoreWriteLock
 from workstation.store.schema import (
     BAR_COLUMNS,
     BAR_SCHEMA,
@@ -52,6 +60,23 @@ _FLOAT_COLUMNS = ("open", "high", "low", "close", "volume", "vwap")
 _COMPARE_COLUMNS = ("open", "high", "low", "close", "volume", "trade_count", "vwap")
 _MERGE_ROWS_HELD = 5_000_000
 _SESSION_COLUMNS = ["symbol", "timestamp", "open", "high", "low", "close", "volume", "rth"]
+
+
+class StoreWriteError(StoreError):
+    """A write stopped part-way (disk full, read-only, permission); says what was and was not written.
+
+    `written` are the store-relative files completed before the failure (each whole), `rows_written`
+    the new bars in them, `failed` the file whose write failed, `not_written` the files not reached.
+    """
+
+    def __init__(self, message: str, written: list[str], rows_written: int, failed: str, not_written: list[str],
+                 cause: OSError):
+        super().__init__(message)
+        self.written = written
+        self.rows_written = rows_written
+        self.failed = failed
+        self.not_written = not_written
+        self.cause = cause
 
 
 @dataclass(frozen=True)
@@ -93,7 +118,12 @@ def _empty_session_arrays() -> SessionArrays:
 
 
 class BarStore:
-    """A folder of Parquet bar files; see schema.py for the layout. Not thread safe for concurrent writers."""
+    """A folder of Parquet bar files; see schema.py for the layout.
+
+    Writes hold the store's write lock (other processes and other BarStore objects wait up to
+    `lock_timeout` seconds, then StoreLockedError); one BarStore object is not meant to be written
+    from two threads at once.
+    """
 
     def __init__(
         self,
@@ -101,8 +131,11 @@ class BarStore:
         create: bool = False,
         exchange: str = "XNYS",
         time_manager: TimeManager | None = None,
+        lock_timeout: float = DEFAULT_LOCK_TIMEOUT_S,
+        on_lock_wait: Callable[[str], None] | None = None,
     ):
         self.root = Path(root)
+        self._write_lock = StoreWriteLock(self.root, lock_timeout, on_lock_wait)
         self._pending_create = False
         meta_path = self.root / STORE_FILE
         if self.root.exists() and not self.root.is_dir():
@@ -121,7 +154,8 @@ class BarStore:
                     f"`workstation demo-data --store {self.root}` or "
                     f"`workstation import FILE... --store {self.root}`"
                 )
-            if self.root.is_dir() and any(self.root.iterdir()) and not (self.root / BARS_DIR).is_dir():
+            others = self.root.is_dir() and any(p.name != LOCK_FILE for p in self.root.iterdir())
+            if others and not (self.root / BARS_DIR).is_dir():
                 raise StoreError(
                     f"{self.root} already holds other files and is not a bar store: "
                     "pick a new or empty folder for the store"
@@ -165,8 +199,22 @@ class BarStore:
     def exists(self) -> bool:
         return (self.root / STORE_FILE).is_file()
 
+    def writing(self) -> StoreWriteLock:
+        """The store's write lock as a context manager (re-entrant); every write method takes it."""
+        return self._write_lock
+
     def _ensure_created(self) -> None:
+        """Write store.json when this object is creating the store (call with the write lock held)."""
         if not self._pending_create and self.exists:
+            return
+        if self.exists:  # another writer created it since this object was made
+            meta = self._load_meta(self.root / STORE_FILE)
+            if str(meta.get("exchange", self.exchange)) != self.exchange:
+                raise StoreError(
+                    f"bar store {self.root} was just created by another writer for exchange "
+                    f"{meta.get('exchange')}, not {self.exchange}; nothing was written"
+                )
+            self._pending_create = False
             return
         tz = self.time_manager.tz
         self.root.mkdir(parents=True, exist_ok=True)
@@ -176,7 +224,11 @@ class BarStore:
             "tz": tz,
             "layout": "bars/interval=<i>/date=YYYY-MM-DD | year=YYYY/part-0.parquet",
         }
-        _atomic_write_bytes(self.root / STORE_FILE, (json.dumps(meta, indent=2) + "\n").encode())
+        try:
+            write_bytes_atomic(self.root / STORE_FILE, (json.dumps(meta, indent=2) + "\n").encode(), durable=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the bar store {self.root}: {os_error_text(exc)}; nothing was written"
+                             ) from None
         self._pending_create = False
         log.info("created bar store %s (%s, %s)", self.root, self.exchange, tz)
 
@@ -227,21 +279,25 @@ class BarStore:
         filters=None,
         read_dictionary: Sequence[str] | None = None,
     ) -> pa.Table:
+        wanted = list(columns or BAR_COLUMNS)
         try:
-            parquet = pq.ParquetFile(path, read_dictionary=read_dictionary)
-            table = parquet.read(columns=list(columns) if columns else None)
-            if filters is not None:
-                table = table.filter(filters)
+            parquet = pq.ParquetFile(path, read_dictionary=read_dictionary, page_checksum_verification=True)
+        except KeyError:  # a read_dictionary column is missing: say which, from the schema
+            parquet = pq.ParquetFile(path)
         except (pa.ArrowException, OSError, ValueError) as exc:
             raise StoreError(
-                f"bar store file {path} cannot be read ({exc}); it is truncated or not Parquet. "
-                "Nothing else was changed: restore that file, or delete it and re-import its bars"
+                f"bar store file {path} cannot be read: {_short(exc)}; it is truncated, damaged or not "
+                f"Parquet. {_RESTORE}"
             ) from exc
-        missing = [c for c in (columns or BAR_COLUMNS) if c not in table.column_names]
-        if missing:
+        _check_schema(path, parquet.schema_arrow)
+        try:
+            table = parquet.read(columns=wanted if columns else None)
+            if filters is not None:
+                table = table.filter(filters)
+        except (pa.ArrowException, OSError, ValueError, KeyError) as exc:
             raise StoreError(
-                f"bar store file {path} lacks column(s) {', '.join(missing)}; nothing else was changed"
-            )
+                f"bar store file {path} is damaged: {_short(exc)} (reading its bars failed). {_RESTORE}"
+            ) from exc
         return table
 
     # ------------------------------------------------------------------ write
@@ -258,6 +314,11 @@ class BarStore:
         status = np.zeros(n, dtype=np.int8)
         if n == 0:
             return WriteResult(0, 0, 0, [], [], status)
+        with self._write_lock:
+            return self._write_locked(cols, name, status)
+
+    def _write_locked(self, cols: dict, name: str, status: np.ndarray) -> WriteResult:
+        n = len(status)
         tm = self.time_manager
         local = tm.local_dates(cols["timestamp"])
         if cols.get("rth") is None:
@@ -291,17 +352,28 @@ class BarStore:
             plans.append((path, rows, existing, path.is_file()))
         # phase 2: merge each partition in memory and write it if it gained rows
         touched, created = [], []
-        for path, rows, existing, exists in plans:
+        rows_written = 0
+        for k, (path, rows, existing, exists) in enumerate(plans):
             if exists and existing is None:
                 existing = _table_columns(self._read_file(path))
             part = {c: v[rows] for c, v in cols.items()}
             merged, part_status = _merge(existing, part)
-            status[rows] = part_status
-            if not (part_status == ROW_NEW).any():
+            new_rows = int((part_status == ROW_NEW).sum())
+            if not new_rows:
+                status[rows] = part_status
                 continue
-            self._ensure_created()
-            path.parent.mkdir(parents=True, exist_ok=True)
-            _atomic_write_table(_columns_to_table(merged), path, durable=exists)
+            try:
+                self._ensure_created()
+                path.parent.mkdir(parents=True, exist_ok=True)
+                _atomic_write_table(_columns_to_table(merged), path, durable=exists)
+            except OSError as exc:
+                if not exists:
+                    _remove_empty_folder(path.parent)
+                later = [str(p.relative_to(self.root)) for p, _, _, _ in plans[k + 1:]]
+                rows_left = new_rows + sum(len(r) for _, r, _, _ in plans[k + 1:])
+                raise self._write_failure(path, exc, touched, rows_written, later, rows_left) from None
+            status[rows] = part_status
+            rows_written += new_rows
             rel = str(path.relative_to(self.root))
             touched.append(rel)
             if not exists:
@@ -322,8 +394,32 @@ class BarStore:
             status,
         )
 
+    def _write_failure(self, path: Path, exc: OSError, written: list[str], rows_written: int,
+                       later: list[str], rows_left: int) -> StoreWriteError:
+        rel = str(path.relative_to(self.root))
+        done = (f"{len(written)} file(s) with {rows_written:,} new bars were written completely before it "
+                f"({_list_files(written)})" if written else "No bar file was written before it")
+        message = (
+            f"writing the bar store {self.root} failed at {rel}: {os_error_text(exc)}. {done}; "
+            f"{rows_left:,} bars of this write in {1 + len(later)} file(s) were not written "
+            f"({_list_files([rel, *later])}). "
+            "Every store file is either complete or as it was; free space (or make the store writable) and "
+            "run the same command again: the bars already stored are skipped as duplicates"
+        )
+        return StoreWriteError(message, list(written), rows_written, rel, later, exc)
+
     def write_quarantine(self, rows: pd.DataFrame, source_name: str) -> Path:
         """Write refused rows to quarantine/<source_name>-<utc stamp>.parquet and return the path."""
+        with self._write_lock:
+            try:
+                return self._write_quarantine_locked(rows, source_name)
+            except OSError as exc:
+                raise StoreError(
+                    f"cannot write the quarantine file of {source_name} in {self.root / QUARANTINE_DIR}: "
+                    f"{os_error_text(exc)}"
+                ) from None
+
+    def _write_quarantine_locked(self, rows: pd.DataFrame, source_name: str) -> Path:
         self._ensure_created()
         qdir = self.root / QUARANTINE_DIR
         qdir.mkdir(parents=True, exist_ok=True)
@@ -517,6 +613,17 @@ class BarStore:
             columns=columns,
         )
 
+    def check(self) -> list[str]:
+        """Read every bar file whole (every page, verifying its checksum) and return one line per
+        damaged or foreign file; an empty list means every file reads cleanly."""
+        problems = []
+        for path in self.files():
+            try:
+                self._read_file(path)
+            except StoreError as exc:
+                problems.append(str(exc))
+        return problems
+
     def size_bytes(self) -> int:
         """Total size of every file under the store root."""
         return sum(p.stat().st_size for p in self.root.rglob("*") if p.is_file()) if self.root.is_dir() else 0
@@ -572,14 +679,71 @@ def _timestamp_ns(values, root: Path) -> np.ndarray:
     )
 
 
+_RESTORE = "Nothing else was changed: restore that file, or delete it and re-import its bars"
+
+
+def _short(exc: BaseException, limit: int = 300) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _remove_empty_folder(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:
+        pass
+
+
+def _list_files(files: list[str], limit: int = 4) -> str:
+    shown = ", ".join(files[:limit])
+    return shown + (f" and {len(files) - limit} more" if len(files) > limit else "")
+
+
+def _type_ok(column: str, arrow_type: pa.DataType) -> bool:
+    if pa.types.is_dictionary(arrow_type):
+        arrow_type = arrow_type.value_type
+    if column == "symbol":
+        return pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type)
+    if column == "timestamp":
+        return pa.types.is_timestamp(arrow_type) and arrow_type.tz is not None
+    if column == "rth":
+        return pa.types.is_boolean(arrow_type)
+    if column == "trade_count":
+        return pa.types.is_integer(arrow_type) or pa.types.is_floating(arrow_type)
+    return pa.types.is_floating(arrow_type) or pa.types.is_integer(arrow_type)
+
+
+def _check_schema(path: Path, schema: pa.Schema, columns: Sequence[str] = BAR_COLUMNS) -> None:
+    """StoreError naming the file and the column when it is not a bar file (see schema.py); every
+    column is checked (from the footer, no data read), whichever columns the caller reads."""
+    missing = [c for c in columns if schema.get_field_index(c) < 0]
+    if missing:
+        found = ", ".join(schema.names[:12]) + (" ..." if len(schema.names) > 12 else "")
+        raise StoreError(
+            f"bar store file {path} is not a bar file: it lacks column(s) {', '.join(missing)} "
+            f"(its columns: {found}). {_RESTORE}"
+        )
+    wrong = [f"{c} is {schema.field(c).type}, expected {BAR_SCHEMA.field(c).type}"
+             for c in columns if not _type_ok(c, schema.field(c).type)]
+    if wrong:
+        raise StoreError(f"bar store file {path} has column(s) of the wrong type: {'; '.join(wrong)}. {_RESTORE}")
+
+
 def _frame_columns(df: pd.DataFrame, root: Path) -> dict[str, np.ndarray | None]:
     """Canonical column arrays from a caller's DataFrame (trade_count as float64, NaN = missing)."""
     missing = [c for c in ("symbol", "timestamp", *PRICE_COLUMNS, "volume") if c not in df.columns]
     if missing:
         raise DataError(f"bars written to {root} lack column(s) {', '.join(missing)}")
     n = len(df)
+    symbols = df["symbol"].astype(str).to_numpy(dtype=object)
+    bad = [s for s in pd.unique(symbols) if symbol_problem(s)]
+    if bad:
+        raise DataError(
+            f"bars written to {root} have invalid symbol(s) {', '.join(shown_symbol(s) for s in bad[:5])}: "
+            f"{symbol_problem(bad[0])}"
+        )
     cols: dict[str, np.ndarray | None] = {
-        "symbol": df["symbol"].astype(str).to_numpy(dtype=object),
+        "symbol": symbols,
         "timestamp": _timestamp_ns(df["timestamp"], root),
     }
     for c in (*PRICE_COLUMNS, "volume", "vwap", "trade_count"):
@@ -587,9 +751,9 @@ def _frame_columns(df: pd.DataFrame, root: Path) -> dict[str, np.ndarray | None]
             cols[c] = pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
         else:
             cols[c] = np.full(n, np.nan)
-    bad = [c for c in (*PRICE_COLUMNS, "volume") if np.isnan(cols[c]).any()]
-    if bad:
-        raise DataError(f"bars written to {root} have missing values in {', '.join(bad)}")
+    bad_cols = [c for c in (*PRICE_COLUMNS, "volume") if not np.isfinite(cols[c]).all()]
+    if bad_cols:
+        raise DataError(f"bars written to {root} have missing or infinite values in {', '.join(bad_cols)}")
     cols["rth"] = df["rth"].to_numpy(dtype=bool) if "rth" in df.columns else None
     return cols
 
@@ -677,40 +841,14 @@ def _columns_to_table(cols: dict) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=BAR_SCHEMA)
 
 
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _atomic_write_table(table: pa.Table, path: Path, durable: bool = True) -> None:
-    """Write a Parquet file beside `path` under a dot-name, then os.replace it into place.
+    """Write a bar or quarantine file atomically, with page checksums.
 
     `durable` also fsyncs the file before the rename (used when an existing file is replaced, so
     even a power cut leaves either the old or the new file).
     """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     sorting = None
     if table.schema.names[:2] == ["symbol", "timestamp"]:
         sorting = [pq.SortingColumn(0), pq.SortingColumn(1)]
-    try:
-        pq.write_table(table, tmp, compression="snappy", sorting_columns=sorting)
-        if durable:
-            _fsync(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_bytes(data)
-        _fsync(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_parquet_atomic(table, path, durable=durable, compression="snappy", sorting_columns=sorting,
+                         write_page_checksum=True)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from workstation.store.bar_store import BarStore
 from workstation.store.demo import generate_demo
 from workstation.store.importer import import_files
+from workstation.store.lock import DEFAULT_LOCK_TIMEOUT_S
 
 DEFAULT_STORE = "data/store"
 
@@ -20,6 +22,20 @@ def _positive_int(text: str) -> int:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"{text!r} must be greater than 0")
     return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from exc
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more seconds")
+    return value
+
+
+def _print_wait(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -48,6 +64,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--interval", default="1m", help="bar interval of the files (default 1m; 1d for daily bars)"
     )
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument(
+        "--wait",
+        type=_seconds,
+        default=DEFAULT_LOCK_TIMEOUT_S,
+        metavar="SECONDS",
+        help="when another process is writing the store, wait this long for it to finish before giving "
+        f"up (default {DEFAULT_LOCK_TIMEOUT_S:g}; 0 = fail at once)",
+    )
     p.set_defaults(func=_cmd_import)
 
     p = sub.add_parser(
@@ -83,10 +107,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     info.add_argument("--json", action="store_true", help="print the description as JSON")
     info.set_defaults(func=_cmd_store_info)
+    check = actions.add_parser(
+        "check", help="read every bar file whole and list the damaged ones",
+        description="Read every page of every bar file (verifying page checksums) and name each file that "
+        "is damaged or is not a bar file. Exit 0 when all read cleanly, 1 otherwise.")
+    check.add_argument(
+        "--store", default=DEFAULT_STORE, metavar="DIR", help=f"bar store folder (default {DEFAULT_STORE})"
+    )
+    check.set_defaults(func=_cmd_store_check)
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
-    store = BarStore(args.store, create=True)
+    store = BarStore(args.store, create=True, lock_timeout=args.wait, on_lock_wait=_print_wait)
     summary = import_files(args.files, store, symbol=args.symbol, tz=args.tz, interval=args.interval)
     print(json.dumps(summary.to_dict(), indent=2) if args.json else summary.render())
     return 0
@@ -102,6 +134,17 @@ def _cmd_store_info(args: argparse.Namespace) -> int:
     info = BarStore(args.store).describe()
     print(json.dumps(info, indent=2) if args.json else render_info(info))
     return 0
+
+
+def _cmd_store_check(args: argparse.Namespace) -> int:
+    store = BarStore(args.store)
+    files = store.files()
+    problems = store.check()
+    for line in problems:
+        print(line)
+    print(f"{len(files) - len(problems)} of {len(files)} bar files of {store.root} read cleanly"
+          + (f"; {len(problems)} damaged (listed above)" if problems else ""))
+    return 1 if problems else 0
 
 
 def _size(n: int) -> str:

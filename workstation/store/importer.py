@@ -18,9 +18,12 @@ imports read a naive value as the exchange-local date and need no --tz.
 
 Every row is checked; a bad row goes to the quarantine file with its original fields (as text),
 `reason`, `detail`, `import_symbol`, `source_file` and `source_line`. Reasons, first match wins:
-missing symbol, unparseable timestamp, naive timestamp without --tz, nonexistent or ambiguous local
-time, missing value, non-positive price, high < low, open outside [low, high], close outside
-[low, high], negative volume, negative trade_count, off-grid timestamp, closed exchange date,
+missing symbol, invalid symbol (not a symbol a config could use: see workstation.model.symbol),
+unparseable timestamp (also any time outside 1990 .. 2100, e.g. year 1 or 9999), naive timestamp
+without --tz, nonexistent or ambiguous local time, missing value, value out of range (an infinite
+value, a price above 1e9 or a volume above 1e15), non-positive price, high < low, open outside
+[low, high], close outside [low, high], negative volume, negative trade_count, off-grid
+timestamp, closed exchange date,
 conflicting duplicate (same symbol and timestamp as an earlier row of the import, other values:
 the first is kept), conflicts with stored bar (the store already holds another bar there: the
 stored bar is kept). Exact duplicates are stored once and counted; out-of-order rows are put in
@@ -28,7 +31,10 @@ place and counted as reordered. Extended-hours bars are kept with rth=False and 
 post-market, never as regular-session bars.
 
 File-level problems (missing, empty, truncated or unreadable file, missing columns, all-naive
-timestamps without --tz, no symbol) raise DataError naming the file before anything is written.
+timestamps without --tz, no symbol, an invalid --symbol, bars spaced closer than the declared
+--interval, e.g. a 1m file imported as 1h) raise DataError naming the file before anything is
+written. The store's write lock is held while the bars and the quarantine file are written; a
+write that fails part-way (disk full, read-only store) raises DataError saying what was stored.
 """
 
 from __future__ import annotations
@@ -51,9 +57,22 @@ import pyarrow.parquet as pq
 
 from workstation.calendar import TimeManager
 from workstation.errors import DataError
-from workstation.model import parse_interval
-from workstation.store.bar_store import ROW_CONFLICT, ROW_DUPLICATE, ROW_NEW, BarStore, classify_duplicates
-from workstation.store.schema import DAILY_INTERVAL, PRICE_COLUMNS, QUARANTINE_META_COLUMNS
+from workstation.model import is_valid_symbol, parse_interval, symbol_problem
+from workstation.store.bar_store import (
+    ROW_CONFLICT,
+    ROW_DUPLICATE,
+    ROW_NEW,
+    BarStore,
+    StoreWriteError,
+    classify_duplicates,
+)
+from workstation.store.schema import (
+    DAILY_INTERVAL,
+    MAX_PRICE,
+    MAX_VOLUME,
+    PRICE_COLUMNS,
+    QUARANTINE_META_COLUMNS,
+)
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +92,8 @@ R_GRID = "off-grid timestamp"
 R_CLOSED = "closed exchange date"
 R_CONFLICT = "conflicting duplicate"
 R_STORED = "conflicts with stored bar"
+R_BAD_SYMBOL = "invalid symbol"
+R_RANGE = "value out of range"
 REASONS = (
     R_OK,
     R_SYMBOL,
@@ -90,6 +111,8 @@ REASONS = (
     R_CLOSED,
     R_CONFLICT,
     R_STORED,
+    R_BAD_SYMBOL,
+    R_RANGE,
 )
 _CODE = {r: i for i, r in enumerate(REASONS)}
 
@@ -124,6 +147,8 @@ _OFFSET = r"(?:Z|UTC|[+-]\d\d:?\d\d)$"
 _CLOCK = re.compile(r"^\d{1,2}:\d{2}(:\d{2}(\.\d*)?)?$")
 _MIN_NS = int(pd.Timestamp("1990-01-01", tz="UTC").value)
 _MAX_NS = int(pd.Timestamp("2100-12-31", tz="UTC").value)
+_NS_LOW = np.datetime64("1678-01-01")
+_NS_HIGH = np.datetime64("2262-01-01")
 _EPOCH_UNITS = ((1e11, "s", 1_000_000_000), (1e14, "ms", 1_000_000), (1e17, "us", 1_000), (np.inf, "ns", 1))
 
 
@@ -353,7 +378,13 @@ def _to_ns(values: pd.Series | pd.DatetimeIndex) -> np.ndarray:
     idx = pd.DatetimeIndex(values)
     if idx.tz is not None:
         idx = idx.tz_convert("UTC").tz_localize(None)
-    return idx.as_unit("ns").to_numpy().view(np.int64).copy()
+    raw = idx.to_numpy()
+    if raw.dtype != np.dtype("datetime64[ns]"):  # parsed at a coarser unit: year 1 or 9999 do not fit ns
+        fits = (raw >= _NS_LOW) & (raw <= _NS_HIGH)
+        out = np.full(len(raw), np.iinfo(np.int64).min, dtype=np.int64)
+        out[fits] = raw[fits].astype("datetime64[ns]").view(np.int64)
+        return out
+    return raw.view(np.int64).copy()
 
 
 def _parse_strings(text: pd.Series) -> np.ndarray:
@@ -506,7 +537,11 @@ def _check_file(path: Path, symbol: str | None, tz: str | None, interval: str, t
         code[(code == 0) & cond] = _CODE[reason]
 
     code[symbols == ""] = _CODE[R_SYMBOL]
+    invalid = {s for s in pd.unique(symbols) if s != "" and not is_valid_symbol(s)}
+    if invalid:
+        flag(R_BAD_SYMBOL, np.fromiter((s in invalid for s in symbols), dtype=bool, count=n))
     flag(R_MISSING, np.isnan(o) | np.isnan(h) | np.isnan(lo) | np.isnan(c) | np.isnan(v))
+    flag(R_RANGE, _out_of_range(values))
     flag(R_NONPOS, (o <= 0) | (h <= 0) | (lo <= 0) | (c <= 0))
     flag(R_HL, h < lo)
     flag(R_OPEN, (o < lo) | (o > h))
@@ -516,6 +551,7 @@ def _check_file(path: Path, symbol: str | None, tz: str | None, interval: str, t
 
     local_day = np.zeros(n, dtype="datetime64[D]")
     ok = code == 0
+    _check_spacing(path, symbols, ns, ok, interval, tm)
     if daily:
         local_day[ok] = _daily_dates(ns[ok], naive[ok], tm)
     else:
@@ -561,6 +597,70 @@ def _check_file(path: Path, symbol: str | None, tz: str | None, interval: str, t
     )
 
 
+def _out_of_range(values: dict[str, np.ndarray]) -> np.ndarray:
+    """Rows with an infinite value, a price (or vwap) above MAX_PRICE or a volume or trade count
+    above MAX_VOLUME (NaN is 'missing value', checked before)."""
+    with np.errstate(invalid="ignore"):
+        bad = np.zeros(len(values["open"]), dtype=bool)
+        for k in (*PRICE_COLUMNS, "vwap"):
+            bad |= np.isinf(values[k]) | (np.abs(values[k]) > MAX_PRICE)
+        for k in ("volume", "trade_count"):
+            bad |= np.isinf(values[k]) | (np.abs(values[k]) > MAX_VOLUME)
+    return bad
+
+
+def _check_spacing(
+    path: Path, symbols: np.ndarray, ns: np.ndarray, ok: np.ndarray, interval: str, tm: TimeManager
+) -> None:
+    """DataError when the file's bars are mostly closer together than the declared interval (e.g. a
+    1m file imported with --interval 1h). Uses the most common gap between consecutive bars of a
+    symbol (within one exchange-local day for intraday intervals), so a short first or last bar of a
+    session, or missing bars, never trigger it."""
+    rows = np.flatnonzero(ok)
+    if len(rows) < 2:
+        return
+    interval_ns = parse_interval(interval).ns
+    frame = pd.DataFrame({"s": symbols[rows], "t": ns[rows]})
+    if interval != DAILY_INTERVAL:
+        frame["d"] = tm.local_dates(frame["t"].to_numpy())
+        keys = ["s", "d"]
+    else:
+        keys = ["s"]
+    frame = frame.drop_duplicates().sort_values([*keys, "t"], kind="stable")
+    gap = frame["t"].diff().to_numpy()
+    same = np.ones(len(frame), dtype=bool)
+    for k in keys:
+        col = frame[k].to_numpy()
+        same[1:] &= col[1:] == col[:-1]
+    same[0] = False
+    gaps = gap[same & (gap > 0)].astype(np.int64)
+    if not len(gaps):
+        return
+    values, counts = np.unique(gaps, return_counts=True)
+    typical = int(values[np.argmax(counts)])
+    if typical >= interval_ns:
+        return
+    at = int(np.flatnonzero(same & (gap == typical))[0])
+    first, second = _iso(int(frame["t"].iloc[at - 1])), _iso(int(frame["t"].iloc[at]))
+    spacing = _duration_text(typical)
+    share = counts.max() / len(gaps)
+    raise DataError(
+        f"{path}: its bars are {spacing} apart ({share:.0%} of consecutive bars, e.g. "
+        f"{frame['s'].iloc[at]} at {first} and {second}), but --interval {interval} was "
+        f"declared; a {interval} bar cannot start {spacing} after the previous one. Import it with the "
+        f"interval of its bars (e.g. --interval {_duration_text(typical, short=True)}); nothing was imported"
+    )
+
+
+def _duration_text(ns: int, short: bool = False) -> str:
+    seconds = ns / 1e9
+    for unit, size, word in (("d", 86400, "day"), ("h", 3600, "hour"), ("m", 60, "minute"), ("s", 1, "second")):
+        if seconds >= size and seconds % size == 0:
+            count = int(seconds // size)
+            return f"{count}{unit}" if short else f"{count} {word}{'s' if count != 1 else ''}"
+    return f"{seconds:g}s" if short else f"{seconds:g} seconds"
+
+
 def _daily_dates(ns: np.ndarray, naive: np.ndarray, tm: TimeManager) -> np.ndarray:
     """Exchange-local dates of daily bars: naive values as given; aware ones at exactly 00:00 UTC by
     their UTC date (vendors' date stamps), other aware ones by their date in the exchange zone."""
@@ -573,7 +673,7 @@ def _daily_dates(ns: np.ndarray, naive: np.ndarray, tm: TimeManager) -> np.ndarr
 
 
 def _symbol_label(symbols: np.ndarray) -> str:
-    uniq = sorted({s for s in symbols if s})
+    uniq = sorted({s if is_valid_symbol(s) else "(invalid)" for s in pd.unique(symbols) if s})
     if len(uniq) == 1:
         return uniq[0]
     return f"{len(uniq)} symbols" if len(uniq) > 6 else ", ".join(uniq) or "none"
@@ -592,8 +692,17 @@ def _detail(
     o, h, lo, c, v = (values[k][i] for k in ("open", "high", "low", "close", "volume"))
     if reason == R_SYMBOL:
         return "the symbol column is empty on this row"
+    if reason == R_BAD_SYMBOL:
+        return f"{symbol_problem(symbols[i])}; no config could use it"
+    if reason == R_RANGE:
+        parts = [f"{k} {values[k][i]:g}" for k in (*PRICE_COLUMNS, "vwap") if np.isinf(values[k][i])
+                 or abs(values[k][i]) > MAX_PRICE]
+        parts += [f"{k} {values[k][i]:g}" for k in ("volume", "trade_count") if np.isinf(values[k][i])
+                  or abs(values[k][i]) > MAX_VOLUME]
+        return (f"{', '.join(parts)}: values must be finite, prices at most {MAX_PRICE:g}, volume and "
+                f"trade_count at most {MAX_VOLUME:g}")
     if reason == R_TS:
-        return f"cannot read {t!r} as a date-time between 1990 and 2100"
+        return f"cannot read {_shown_value(t)} as a date-time between 1990 and 2100"
     if reason == R_NAIVE:
         return f"{t!r} has no UTC offset; pass --tz to declare its zone"
     if reason == R_LOCAL:
@@ -656,6 +765,9 @@ def import_files(
         symbol = symbol.strip().upper()
         if not symbol:
             raise DataError("--symbol is empty: give a ticker such as AAPL")
+        problem = symbol_problem(symbol)
+        if problem:
+            raise DataError(f"--symbol {problem}; no config could use it, so nothing was imported")
     tm = time_manager or store.time_manager
     checked = [_check_file(Path(p), symbol, tz, interval, tm) for p in paths]
 
@@ -688,7 +800,8 @@ def import_files(
         good["symbol"].to_numpy(dtype=object), good["timestamp"].to_numpy(dtype=np.int64), value_cols
     )
     unique = good.loc[dup_status == ROW_NEW].reset_index(drop=True)
-    result = store.write_bars(unique.assign(timestamp=unique["timestamp"].astype(np.int64)), interval)
+    result = _write_bars_reporting(store, unique.assign(timestamp=unique["timestamp"].astype(np.int64)),
+                                   interval, checked)
     unique["status"] = result.status
 
     # rows refused after the per-row checks: conflicting duplicates inside the import / with the store
@@ -709,7 +822,7 @@ def import_files(
         fr.reason[row] = _CODE[R_STORED]
         fr.detail[row] = "the store already holds a different bar for this symbol and timestamp (it was kept)"
 
-    quarantine_path = _write_quarantine(checked, store)
+    quarantine_path = _write_quarantine_reporting(checked, store, result)
     summary = _summarise(
         checked, good, dup_status, unique, store, interval, quarantine_path, result.files_touched
     )
@@ -721,6 +834,43 @@ def import_files(
         summary.rows_quarantined,
     )
     return summary
+
+
+def _files_text(checked: list[_FileRows]) -> str:
+    names = [fr.path.name for fr in checked]
+    return ", ".join(names[:3]) + (f" and {len(names) - 3} more file(s)" if len(names) > 3 else "")
+
+
+def _write_bars_reporting(store: BarStore, bars: pd.DataFrame, interval: str, checked: list[_FileRows]):
+    """store.write_bars; when it fails part-way, DataError with what was stored and what was not."""
+    try:
+        return store.write_bars(bars, interval)
+    except StoreWriteError as exc:
+        read = sum(len(fr.reason) for fr in checked)
+        refused = sum(int((fr.reason != 0).sum()) for fr in checked)
+        refused_text = (f"{refused:,} were refused by the checks (their quarantine file was not written)"
+                        if refused else "none was refused by the checks")
+        raise DataError(
+            f"the import of {_files_text(checked)} stopped: {exc}. Of {read:,} rows read, {refused_text}"
+        ) from exc
+
+
+def _write_quarantine_reporting(checked: list[_FileRows], store: BarStore, result) -> str | None:
+    """_write_quarantine; when it fails, DataError saying the bars were stored and what was refused."""
+    try:
+        return _write_quarantine(checked, store)
+    except DataError as exc:
+        by_reason: dict[str, int] = {}
+        for fr in checked:
+            for code in fr.reason[fr.reason != 0]:
+                by_reason[REASONS[code]] = by_reason.get(REASONS[code], 0) + 1
+        reasons = ", ".join(f"{r}: {c:,}" for r, c in sorted(by_reason.items()))
+        raise DataError(
+            f"the import of {_files_text(checked)} stored {result.rows_new:,} new bars "
+            f"({len(result.files_touched)} file(s) written completely), but {exc}. The refused rows "
+            f"({reasons}) are not in a quarantine file: run the same import again once the store is "
+            "writable to get it (stored bars are skipped as duplicates)"
+        ) from exc
 
 
 def _write_quarantine(checked: list[_FileRows], store: BarStore) -> str | None:
@@ -785,6 +935,11 @@ def _stem(path: Path) -> str:
     return name
 
 
+def _shown_value(value: object, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
+
+
 def _iso(ns: int) -> str:
     return pd.Timestamp(int(ns), unit="ns", tz="UTC").isoformat().replace("+00:00", "Z")
 
@@ -803,7 +958,7 @@ def _summarise(
 
     def entry(sym: str) -> dict:
         return per.setdefault(
-            sym or "(none)",
+            (sym if is_valid_symbol(sym) else "(invalid)") if sym else "(none)",
             {
                 "rows_read": 0,
                 "rows_stored": 0,

@@ -69,6 +69,11 @@ BAR_SCHEMA = pa.schema(
 
 QUARANTINE_META_COLUMNS = ("reason", "detail", "source_file", "source_line")
 
+# Largest values a bar may hold (the importer quarantines larger or infinite ones): far above any
+# traded price or one bar's volume, far below where sums of price x quantity lose meaning.
+MAX_PRICE = 1e9
+MAX_VOLUME = 1e15
+
 
 def partition_dir(interval: str, key: str) -> str:
     """Relative folder of one partition: 'bars/interval=1m/date=2024-10-01' or '.../year=2024'."""

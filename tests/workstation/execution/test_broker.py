@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.shared_data import require_shared
 from workstation.config.models import ExecutionConfig
 from workstation.execution.broker import SimulatedBroker
 
@@ -231,8 +232,7 @@ def test_reset_and_argument_checks():
 
 
 def _bench_modules():
-    if not BENCH.is_dir():
-        pytest.skip(f"benchmark reference folder {BENCH} is absent")
+    require_shared(BENCH, "the benchmark reference folder ../shared/bench")
     pytest.importorskip("pandas_market_calendars")
     sys.path.insert(0, str(BENCH.resolve()))
     try:

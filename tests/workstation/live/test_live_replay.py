@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.shared_data import require_shared
 from workstation.config import validate_config_dict
 from workstation.errors import ConfigError, ProviderError
 from workstation.live.gap_filler import GapFiller
@@ -26,8 +27,7 @@ DAY = "2024-01-03"
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory) -> BarStore:
-    if not (BENCH / "make_bars.py").exists():
-        pytest.skip("../shared/bench is absent")
+    require_shared(BENCH / "make_bars.py", "../shared/bench")
     sys.path.insert(0, str(BENCH))
     import make_bars
 

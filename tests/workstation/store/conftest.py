@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.shared_data import require_shared, shared_absent
 from workstation.calendar import TimeManager
 from workstation.store import BarStore, generate_demo, import_files
 
@@ -27,9 +28,7 @@ STATS_CSV = REAL_DIR / "stats" / "rth_minutes_by_symbol_day.csv"
 
 @pytest.fixture(scope="session")
 def real_dir() -> Path:
-    if not (REAL_DIR / "lumibot").is_dir():
-        pytest.skip(f"real data not found under {REAL_DIR}")
-    return REAL_DIR
+    return require_shared(REAL_DIR / "lumibot", "the real vendor files").parent
 
 
 @pytest.fixture(scope="session")
@@ -41,7 +40,7 @@ def tm() -> TimeManager:
 def real_import(tmp_path_factory, tm):
     """(store, summary) after importing every real vendor file into a new store."""
     if not REAL_FILES:
-        pytest.skip(f"real data not found under {REAL_DIR}")
+        shared_absent(f"the real vendor files (*.csv.gz) are absent from {REAL_DIR}")
     store = BarStore(tmp_path_factory.mktemp("real") / "store", create=True, time_manager=tm)
     summary = import_files(REAL_FILES, store)
     return store, summary

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from workstation.errors import DataError, StoreError
-from workstation.store import BAR_SCHEMA, BarStore
+from workstation.store import BAR_SCHEMA, BarStore, StoreWriteError
 from workstation.store import bar_store as bar_store_module
 
 NS_MIN = 60_000_000_000
@@ -41,10 +41,11 @@ def bars(tm, day: dt.date, symbols: list[str], minutes: int = 5, pre: int = 0, s
 
 
 def snapshot(root) -> dict[str, tuple[int, bytes]]:
+    """Every store file but the writers' lock file (taken and released by each write)."""
     return {
         str(p.relative_to(root)): (p.stat().st_mtime_ns, p.read_bytes())
         for p in sorted(root.rglob("*"))
-        if p.is_file()
+        if p.is_file() and p.name != ".write.lock"
     }
 
 
@@ -132,7 +133,7 @@ def test_append_new_day_leaves_history_untouched(store, tm):
         list(pq.read_table(store.root / result.files_touched[0]).column("symbol").to_pylist())
         == ["AAPL"] * 5 + ["MSFT"] * 5 + ["TSLA"] * 5
     )
-    assert not [p for p in store.root.rglob(".*") if p.is_file()], "temporary files left behind"
+    assert not [p for p in store.root.rglob(".*.tmp") if p.is_file()], "temporary files left behind"
 
 
 def test_existing_bars_are_kept_and_duplicates_skipped(store, tm):
@@ -306,7 +307,7 @@ def test_failed_rewrite_keeps_old_file(store, tm, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(bar_store_module.pq, "write_table", crash)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(StoreWriteError, match="disk full"):
         store.write_bars(bars(tm, D1, ["MSFT"]), "1m")
     assert snapshot(store.root) == before
     assert store.read_session_arrays(D1, "1m", ["AAPL"]).rows == 5

@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from tests.shared_data import require_shared
 from workstation.errors import DataError, StoreError
 from workstation.store import BarStore, import_files
 
@@ -140,8 +141,7 @@ def test_rth_pre_post_per_day_match_stats(row, real_day_counts):
 
 
 def test_stats_csv_fully_covered():
-    if not STATS_CSV.is_file():
-        pytest.skip(f"{STATS_CSV} not found")
+    require_shared(STATS_CSV, "the real-data statistics file")
     assert len(STATS_ROWS) == 367
 
 

@@ -1,0 +1,168 @@
+"""Items 3 and 11: a full disk or a read-only store stops a run or an import with a clear message, a
+non-zero exit and a report of what was written, and leaves nothing half-written.
+
+The full disk is a real tmpfs of a few hundred KB when the machine allows mounts; otherwise ENOSPC is
+injected at the Parquet write call after the same number of successful writes. The read-only store
+is a real read-only bind mount, or EROFS injected at the lock file's creation.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import shutil
+
+import pandas as pd
+import pytest
+
+from tests.faults.helpers import cli_in_process, config_file
+from workstation import atomic_files
+from workstation.run_writer import run_folder_status
+from workstation.store import BarStore
+
+SESSIONS = 10
+
+
+def _full_disk_after(monkeypatch, good_writes: int, marker: str = "") -> None:
+    """Inject ENOSPC into every Parquet write (whose path contains `marker`) after `good_writes`;
+    `monkeypatch.undo()` frees the space again."""
+    real = atomic_files.pq.write_table
+    count = {"n": 0}
+
+    def write_table(table, where, **options):
+        if marker in str(where):
+            count["n"] += 1
+            if count["n"] > good_writes:
+                raise OSError(errno.ENOSPC, "No space left on device", str(where))
+        return real(table, where, **options)
+
+    monkeypatch.setattr(atomic_files.pq, "write_table", write_table)
+
+
+class FullDisk:
+    """A folder on which writes fail with ENOSPC: a real tmpfs of `size_kb`, or (when this machine
+    refuses mounts) a plain folder with ENOSPC injected after `good_writes`. `free()` adds space."""
+
+    def __init__(self, small_filesystem, tmp_path, size_kb: int, good_writes: int, marker: str):
+        self._small = small_filesystem
+        self._patch = pytest.MonkeyPatch()
+        self.real = True
+        self.path = small_filesystem.mount(size_kb)
+        if self.path is None:
+            self.real = False
+            _full_disk_after(self._patch, good_writes, marker)
+            self.path = tmp_path / "injected"
+            self.path.mkdir()
+
+    def free(self) -> None:
+        if self.real:
+            self._small.resize(self.path, 16384)
+        self._patch.undo()
+
+
+@pytest.fixture
+def full_disk(small_filesystem, tmp_path):
+    disks: list[FullDisk] = []
+
+    def make(size_kb: int, good_writes: int, marker: str = "") -> FullDisk:
+        disks.append(FullDisk(small_filesystem, tmp_path, size_kb, good_writes, marker))
+        return disks[-1]
+
+    yield make
+    for disk in disks:
+        disk._patch.undo()
+
+
+def test_disk_full_mid_run_stops_it_with_a_report(tmp_path, demo_store, full_disk, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    out = full_disk(400, good_writes=4, marker="bars.parquet").path / "run"
+    cfg = config_file(tmp_path / "cfg.json", demo_store)
+    code, stdout, err = cli_in_process(capsys, "run", str(cfg), "--out", str(out))
+    assert code == 1
+    assert "could not be written" in err and "the disk is full" in err and "Traceback" not in err
+    assert "Written before that: bars.parquet (" in err and "marked incomplete" in err
+    status = json.loads((out / "run_status.json").read_text())
+    assert status["complete"] is False and status["state"] == "failed"
+    assert "the disk is full" in status["write_error"]
+    written = status["sessions_done"]
+    assert 1 <= written < SESSIONS                  # stopped at once, not after the remaining sessions
+    parts = sorted(p.name for p in (out / "bars.parquet").iterdir())
+    assert 1 <= len(parts) <= written and parts == [f"part-{k:04d}.parquet" for k in range(1, len(parts) + 1)]
+    assert len(pd.read_parquet(out / "bars.parquet")) > 0      # what was written is whole and readable
+    assert not [p for p in out.rglob("*.tmp")]                 # no half-written temporary file is left
+    folder = run_folder_status(out)
+    assert not folder.complete and "INCOMPLETE" in folder.message and "writing it failed" in folder.message
+    if (out / "report.txt").is_file():                          # written when the small files still fit
+        report = (out / "report.txt").read_text()
+        assert "state running" not in report and "WRITE FAILED" in report
+    assert "state running" not in stdout
+
+
+def test_writer_closes_at_once_after_a_failed_write(tmp_path, demo_store, monkeypatch):
+    """No wait for a writer that never closes: the last event closes it, failed or not."""
+    from workstation.config import load_config
+    from workstation.run_writer import RunWriter
+    from workstation.system import SystemManager
+
+    _full_disk_after(monkeypatch, good_writes=2, marker="bars.parquet")
+    cfg = load_config(config_file(tmp_path / "cfg.json", demo_store))
+    system = SystemManager(cfg, store_path=demo_store)
+    writer = RunWriter(system, tmp_path / "run")
+    system.start()
+    assert system.wait(120)
+    assert writer.closed and writer.failed                     # closed when the run's end event returned
+    assert system.coordinator.sessions_done < SESSIONS
+    assert "part-0003.parquet" in writer.write_error
+
+
+def test_import_into_a_full_disk_reports_what_was_stored(tmp_path, demo_store, full_disk, capsys):
+    bars = BarStore(demo_store).read_bars(None, "1m", 0, 2**62)
+    source = tmp_path / "bars.csv"
+    bars[["symbol", "timestamp", "open", "high", "low", "close", "volume"]].to_csv(source, index=False)
+    disk = full_disk(200, good_writes=4, marker="interval=1m")
+    store = disk.path / "store"
+    code, _, err = cli_in_process(capsys, "import", str(source), "--store", str(store))
+    assert code == 2 and "Traceback" not in err
+    assert "the disk is full" in err and "were written completely before it" in err
+    assert "were not written" in err and "run the same command again" in err
+    stored = BarStore(store).read_bars(None, "1m", 0, 2**62)
+    assert 0 < len(stored) < len(bars)                          # whole date files only
+    days = stored["timestamp"].dt.tz_convert("America/New_York").dt.date
+    expected = bars[bars["timestamp"].dt.tz_convert("America/New_York").dt.date.isin(set(days))]
+    assert len(stored) == len(expected)                         # every date written is complete
+    assert not [p for p in store.rglob("*.tmp")]
+    disk.free()                 # free space and run the same import again: it completes, skipping what is stored
+    code, out, err = cli_in_process(capsys, "import", str(source), "--store", str(store), "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["rows_stored"] == len(bars) - len(stored)
+    assert len(BarStore(store).read_bars(None, "1m", 0, 2**62)) == len(bars)
+
+
+def test_read_only_store(tmp_path, demo_store, read_only, capsys, monkeypatch):
+    store = tmp_path / "store"
+    shutil.copytree(demo_store, store)
+    view = read_only(store)
+    if view is None:                                            # inject what a read-only mount answers
+        from workstation.store import lock
+
+        real_open = lock.os.open
+
+        def refuse(path, flags, *args):
+            if str(path).endswith(".write.lock"):
+                raise OSError(errno.EROFS, "Read-only file system", str(path))
+            return real_open(path, flags, *args)
+
+        monkeypatch.setattr(lock.os, "open", refuse)
+        view = store
+    source = tmp_path / "NEWS.csv"
+    source.write_text("timestamp,open,high,low,close,volume\n2024-12-06T14:30:00Z,10,11,9,10,100\n")
+    before = sorted(p.relative_to(store) for p in store.rglob("*"))
+    code, _, err = cli_in_process(capsys, "import", str(source), "--store", str(view))
+    assert code == 2 and "read-only" in err and "Nothing was written" in err and "Traceback" not in err
+    assert sorted(p.relative_to(store) for p in store.rglob("*")) == before
+    # reading a read-only store works: a backtest runs on it
+    monkeypatch.chdir(tmp_path)
+    cfg = config_file(tmp_path / "cfg.json", view)
+    code, _, err = cli_in_process(capsys, "run", str(cfg), "--out", str(tmp_path / "run"), "--end", "2024-11-22")
+    assert code == 0, err
