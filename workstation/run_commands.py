@@ -11,6 +11,7 @@ from pathlib import Path
 
 from workstation.config import SessionConfig, load_config, validate_config_dict
 from workstation.errors import ConfigError, WorkstationError
+from workstation.json_output import add_json_flag, print_json
 
 DEFAULT_STORE = "data/store"
 EXAMPLE_CONFIG = "session_configs/example_session.json"
@@ -122,12 +123,24 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return 130
     _wait_writer(writer)
     progress.close()
-    print((out / "report.txt").read_text(encoding="utf-8"))
-    print(f"run folder: {out}")
+    if args.json:
+        print_json(run_document(out, system.error))
+    else:
+        print((out / "report.txt").read_text(encoding="utf-8"))
+        print(f"run folder: {out}")
     if system.error is not None:
         print(f"error: the run failed: {system.error}", file=sys.stderr)
         return 1
     return 0
+
+
+def run_document(run_dir: Path, error: BaseException | None = None) -> dict:
+    """What `run --json` prints: the run folder, its summary and statistics (read back from the folder)."""
+    from workstation.runs import load_run
+
+    results = load_run(run_dir)
+    return {"ok": error is None, "error": None if error is None else str(error), "run_dir": str(run_dir),
+            "name": results.name, "summary": results.summary, "statistics": results.stats}
 
 
 def _wait_writer(writer, timeout: float = 10.0) -> None:
@@ -179,6 +192,7 @@ def register(sub) -> None:
     p.add_argument("--no-bars", action="store_true", help="do not write bars.parquet (smaller run folders)")
     p.add_argument("--single-thread", action="store_true",
                    help="run every stage in the coordinator's thread (same results, faster batch runs)")
+    add_json_flag(p, "the run folder, summary and statistics")
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("demo", help="headless demo on the built-in demo data (creates it when absent)")

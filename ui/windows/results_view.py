@@ -52,13 +52,20 @@ import pyqtgraph as pg  # imported after PySide6 so that pyqtgraph binds to it
 
 from ui import theme
 from workstation.errors import WorkstationError
-from workstation.execution.results import RunResults, load_run
 from workstation.execution.stats import drawdown_series
+from workstation.report.formatting import (  # noqa: F401  (fmt_* are part of this module's interface)
+    fmt_money,
+    fmt_money_short,
+    fmt_number,
+    fmt_pct,
+    fmt_qty,
+)
+from workstation.report.formatting import price_decimals as _price_decimals
+from workstation.runs import RunResults, load_run
 
 log = logging.getLogger(__name__)
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
-MINUS = "\u2212"
 NO_TRADES_TEXT = "No trades in this run"
 OPEN_HINT = "Open a backtest run folder (config.json, trades.parquet, equity.parquet) to see its results."
 _AXIS_WIDTH = 78
@@ -66,65 +73,6 @@ _MIN_LABEL_GAP_PX = 64
 
 
 # ------------------------------------------------------------------------------ formatting
-
-
-def _sign(x: float) -> str:
-    return "+" if x > 0 else (MINUS if x < 0 else "")
-
-
-def fmt_money(x: float | None, signed: bool = True, decimals: int = 2) -> str:
-    """'+$1,234.56' / '−$12.00' (signed) or '$1,234.56'; '—' for None/NaN."""
-    if x is None or not math.isfinite(x):
-        return "\u2014"
-    body = f"${abs(x):,.{decimals}f}"
-    if signed:
-        return _sign(round(x, decimals)) + body
-    return (MINUS + body) if x < 0 else body
-
-
-def fmt_pct(x: float | None, signed: bool = True, decimals: int = 2) -> str:
-    """'+3.42%' / '−4.10%' (signed) or '55.0%'; '—' for None/NaN."""
-    if x is None or not math.isfinite(x):
-        return "\u2014"
-    body = f"{abs(x):,.{decimals}f}%"
-    if signed:
-        return _sign(round(x, decimals)) + body
-    return (MINUS + body) if x < 0 else body
-
-
-def fmt_money_short(x: float | None) -> str:
-    """Compact signed money for captions: '+$950', '−$12.3k', '+$1.25M'."""
-    if x is None or not math.isfinite(x):
-        return "\u2014"
-    a = abs(x)
-    if a >= 1e6:
-        body = f"${a / 1e6:.2f}M"
-    elif a >= 1e4:
-        body = f"${a / 1e3:.1f}k"
-    elif a >= 1e3:
-        body = f"${a / 1e3:.2f}k"
-    else:
-        body = f"${a:.0f}"
-    return _sign(round(x, 2)) + body
-
-
-def fmt_number(x: float | None, decimals: int = 2) -> str:
-    if x is None or not math.isfinite(x):
-        return "\u2014"
-    if round(x, decimals) == 0:
-        x = 0.0
-    return (MINUS if x < 0 else "") + f"{abs(x):,.{decimals}f}"
-
-
-def fmt_qty(x: float) -> str:
-    return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.4g}"
-
-
-def _price_decimals(prices: np.ndarray) -> int:
-    """2 decimals for cent prices, 4 when slippage/averaging produced sub-cent prices."""
-    if len(prices) == 0:
-        return 2
-    return 2 if np.allclose(prices * 100, np.round(prices * 100), atol=1e-6) else 4
 
 
 def _pnl_colour(x: float | None) -> QColor | None:

@@ -40,8 +40,14 @@ def run_live_headless(cfg, store_path: Path, args) -> int:
     _wait_writer(writer)
     progress.close()
     write_live_files(system, out)
-    print((out / "report.txt").read_text(encoding="utf-8"))
     s = system.summary()
+    if getattr(args, "json", False):
+        from workstation.json_output import print_json
+        from workstation.run_commands import run_document
+
+        print_json({**run_document(out, system.error), "live": s})
+        return 1 if system.error is not None else 0
+    print((out / "report.txt").read_text(encoding="utf-8"))
     print(f"live: provider {s['provider']} ({s['health']}), gaps found {s['gaps_found']}, filled {s['gaps_filled']}, "
           f"failed {s['gaps_failed']}, late bars {s['late_bars']}, latency p99 {s['latency_ms_p99']} ms")
     print(f"run folder: {out}")
