@@ -69,3 +69,16 @@ if [ -n "$missing" ] || [ "$no_fonts" = 1 ]; then
     exit 1
   fi
 fi
+
+# Headless Chromium for the tests that open the HTML reports (Debian's package; test set-up only).
+if [ "$extras" = "[test]" ] && ! command -v chromium >/dev/null 2>&1; then
+  echo "setup: installing chromium (the HTML report tests render reports in it, headless)"
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO="sudo"
+  if command -v apt-get >/dev/null 2>&1; then
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null
+  else
+    echo "setup: not a Debian/Ubuntu system; install Chromium for the report tests" >&2
+  fi
+fi

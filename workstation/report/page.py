@@ -28,7 +28,7 @@ h3 { font-size:14px; margin:18px 0 6px; color:var(--muted); font-weight:600; }
 .sub span + span::before { content:"\\00b7"; margin:0 8px; }
 .warn { background:#fff6e0; border:1px solid #f0c36d; border-radius:6px; padding:8px 12px; margin:12px 0; }
 .note { color:var(--muted); font-size:12.5px; margin:6px 0; }
-.cards { display:grid; grid-template-columns:repeat(auto-fill,minmax(160px,1fr)); gap:10px; }
+.cards { display:grid; grid-template-columns:repeat(auto-fill,minmax(172px,1fr)); gap:10px; }
 .card { background:var(--panel); border:1px solid var(--line); border-radius:8px; padding:10px 12px; }
 .card .t { color:var(--muted); font-size:11px; font-weight:600; letter-spacing:.04em; text-transform:uppercase; }
 .card .v { font-size:21px; font-weight:650; margin-top:2px; white-space:nowrap; }

@@ -10,6 +10,7 @@ bar time), as the results view does, so nights and weekends take no room.
 from __future__ import annotations
 
 import json
+import math
 from html import escape
 from typing import TYPE_CHECKING, Any
 
@@ -78,7 +79,7 @@ def headline_cards(results: RunResults) -> str:
         ("Final equity", fmt_money(s.get("final_equity"), signed=False), tone(s.get("net_pnl")),
          f"from {fmt_money(s.get('starting_cash'), signed=False, decimals=0)}"),
         ("Avg trade", fmt_money(s.get("avg_trade_pnl")), tone(s.get("avg_trade_pnl")),
-         f"best / worst {fmt_money_short(s.get('best_trade'))} / {fmt_money_short(s.get('worst_trade'))}"
+         f"best {fmt_money_short(s.get('best_trade'))}, worst {fmt_money_short(s.get('worst_trade'))}"
          if n else "no trades"),
         ("Commission", fmt_money(s.get("total_commission"), signed=False), "", "paid in total"),
     ]
@@ -142,7 +143,7 @@ def _equity_section(results: RunResults) -> str:
     axis = session_axis(equity["time"], results.timezone)
     x = np.arange(len(equity), dtype=np.float64)
     values = equity["equity"].to_numpy(dtype=np.float64)
-    eq = line_chart([Series("Equity", x, values, ACCENT, fill_to=min(float(values.min()), start_cash))],
+    eq = line_chart([Series("Equity", x, values, ACCENT, fill_to=-math.inf)],
                     height=300, axis=axis, y_format=fmt_money_level, reference=start_cash,
                     reference_label=f"starting cash {fmt_money(start_cash, signed=False, decimals=0)}",
                     label="Equity curve", css_class="equity-chart")

@@ -39,7 +39,7 @@ class Series:
     y: np.ndarray
     colour: str = ACCENT
     width: float = 1.6
-    fill_to: float | None = None  # shade between the line and this y value
+    fill_to: float | None = None  # shade between the line and this y value (-inf: the chart's bottom)
     fill_opacity: float = 0.12
     dashed: bool = False
 
@@ -183,7 +183,7 @@ def line_chart(series: Sequence[Series], *, height: int = 260, width: int = WIDT
     y_lo = min(float(np.nanmin(y)) for y in ys)
     y_hi = max(float(np.nanmax(y)) for y in ys)
     for extra in (reference, *(s.fill_to for s in live)):
-        if extra is not None:
+        if extra is not None and math.isfinite(extra):
             y_lo, y_hi = min(y_lo, extra), max(y_hi, extra)
     if y_floor is not None:
         y_lo = min(y_lo, y_floor)
@@ -211,7 +211,7 @@ def line_chart(series: Sequence[Series], *, height: int = 260, width: int = WIDT
         px, py = frame.px(x), frame.py(y)
         points = " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(px.tolist(), py.tolist(), strict=True))
         if s.fill_to is not None:
-            base = float(frame.py(s.fill_to))
+            base = float(frame.py(max(s.fill_to, frame.y_lo)))
             out.append(f'<path d="M{px[0]:.1f},{base:.1f} L{points} L{px[-1]:.1f},{base:.1f} Z" '
                        f'fill="{s.colour}" fill-opacity="{s.fill_opacity}" stroke="none"/>')
         dash = ' stroke-dasharray="6 4"' if s.dashed else ""

@@ -101,11 +101,7 @@ class RunFolder:
                 return None
         else:
             return None
-        frame = _read_parts(files, p)
-        if required:
-            missing = [c for c in required if c not in frame.columns]
-            if missing:
-                raise DataError(f"{p} lacks column(s) {missing}; found {list(frame.columns)}")
+        frame = _read_parts(files, p, required or ())
         times = time_columns if time_columns is not None else [c for c in _TIME_NAMES if c in frame.columns]
         for col in times:
             frame[col] = _utc(frame[col], p, col)
@@ -284,13 +280,18 @@ def _parts(folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob("*.parquet") if p.is_file() and not p.name.startswith((".", "_")))
 
 
-def _read_parts(files: list[Path], table_path: Path) -> pd.DataFrame:
+def _read_parts(files: list[Path], table_path: Path, required: Sequence[str]) -> pd.DataFrame:
+    """The parts as one frame; every part must hold the `required` columns (DataError naming it)."""
     tables = []
     for f in files:
         try:
-            tables.append(pq.read_table(f))
+            table = pq.read_table(f)
         except Exception as exc:  # pyarrow raises several unrelated types for a bad file
             raise DataError(f"cannot read {f}: {exc}") from exc
+        missing = [c for c in required if c not in table.column_names]
+        if missing:
+            raise DataError(f"{f} lacks column(s) {missing}; found {table.column_names}")
+        tables.append(table)
     try:
         table = pa.concat_tables(tables, promote_options="permissive") if len(tables) > 1 else tables[0]
     except (pa.ArrowException, ValueError) as exc:
