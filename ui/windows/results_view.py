@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMainWindow,
     QMessageBox,
+    QPushButton,
     QSizePolicy,
     QSplitter,
     QStackedWidget,
@@ -483,6 +484,8 @@ class ResultsView(QWidget):
 
     trade_activated = Signal(str, "qlonglong", "qlonglong")
     """Emitted on a trade double-click: symbol, entry time and exit time (int ns UTC, bar starts)."""
+    report_exported = Signal(str)
+    """Emitted with the path of an HTML report just written by *Export report…*."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -508,7 +511,18 @@ class ResultsView(QWidget):
         self.subtitle_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         header.addWidget(self.title_label)
         header.addWidget(self.subtitle_label)
-        root.addLayout(header)
+        title_row = QHBoxLayout()
+        title_row.addLayout(header, 1)
+        self.export_button = QPushButton("Export report\u2026")
+        self.export_button.setToolTip(
+            "Save this run as one HTML file (statistics, charts, data coverage, trades, config) "
+            "that opens in any browser, offline (Ctrl+E)"
+        )
+        self.export_button.setShortcut(QKeySequence("Ctrl+E"))
+        self.export_button.clicked.connect(self.choose_export_report)
+        self.export_button.setEnabled(False)
+        title_row.addWidget(self.export_button, 0, Qt.AlignmentFlag.AlignTop)
+        root.addLayout(title_row)
 
         cards = QGridLayout()
         cards.setHorizontalSpacing(8)
@@ -734,8 +748,31 @@ class ResultsView(QWidget):
         self._set_trades(results.trades, tz)
         self._set_symbols(results.stats)
         self._show_results_state()
+        self.export_button.setEnabled(True)
         if self._initial_split_done:
             self._fit_symbol_panel()
+
+    def export_report(self, path: str | Path) -> Path:
+        """Write the shown run's HTML report to `path`; WorkstationError when it cannot be written."""
+        if self.results is None:
+            raise WorkstationError("no run is shown: open a run folder first")
+        self.results.report_html(path)
+        self.report_exported.emit(str(path))
+        return Path(path)
+
+    def choose_export_report(self) -> None:
+        """Ask where to save the HTML report (default: report.html in the run folder) and write it."""
+        if self.results is None:
+            return
+        start = str(self.results.run_dir / "report.html")
+        path, _filter = QFileDialog.getSaveFileName(self, "Export report", start, "HTML report (*.html)")
+        if not path:
+            return
+        try:
+            self.export_report(path)
+        except WorkstationError as exc:
+            log.warning("cannot export the report to %s: %s", path, exc)
+            QMessageBox.warning(self, "Cannot export the report", str(exc))
 
     def _set_header(self, results: RunResults) -> None:
         cfg = results.config
@@ -1078,6 +1115,7 @@ class ResultsWindow(QMainWindow):
         toolbar.setObjectName("ResultsToolbar")
         toolbar.setMovable(False)
         toolbar.addAction(self.open_action)
+        self.view.report_exported.connect(lambda path: self.statusBar().showMessage(f"Report written to {path}"))
         self.statusBar().showMessage("Open a run folder to see its results.")
         self.resize(1400, 900)
 
