@@ -43,6 +43,8 @@ def jsonable(value: Any) -> Any:
         return [jsonable(v) for v in value.tolist()]
     if isinstance(value, np.generic):
         value = value.item()
+    if value is pd.NaT or value is pd.NA:
+        return None
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, pd.Timestamp):
@@ -53,8 +55,6 @@ def jsonable(value: Any) -> Any:
         return str(value)
     if value is None or isinstance(value, str | int | bool):
         return value
-    if value is pd.NaT or (not isinstance(value, str | bytes) and pd.api.types.is_scalar(value) and pd.isna(value)):
-        return None
     return str(value)
 
 
