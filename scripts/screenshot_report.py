@@ -2,7 +2,7 @@
 
 Runs the example config on the demo data (created in data/store when absent) and a variant with
 slower SMAs, writes `workstation report --html` and `workstation compare --html`, and screenshots the
-top of each page into docs/screenshots/. Chromium runs with a fresh profile and every network path
+top of each page into docs/screenshots/ (the runs and pages stay in runs/readme-report/). Chromium runs with a fresh profile and every network path
 closed. Usage: .venv/bin/python scripts/screenshot_report.py [--out-dir docs/screenshots]
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -39,26 +40,28 @@ def main() -> int:
     from workstation.cli import main as cli_main
     from workstation.store.demo import ensure_demo_data
 
-    store = ROOT / "data" / "store"
+    os.chdir(ROOT)  # relative paths, as a user would type them, appear in the pages
+    store = Path("data/store")
     ensure_demo_data(store)
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        example = ROOT / "session_configs" / "example_session.json"
-        slow = json.loads(example.read_text())
-        slow["name"] = "SMA 10/30 and RSI reversion"
-        slow["strategies"][0]["params"].update(fast=10, slow=30)
-        (work / "slow.json").write_text(json.dumps(slow))
-        for config, out in ((example, "sma-5-20"), (work / "slow.json", "sma-10-30")):
-            code = cli_main(["run", str(config), "--store", str(store), "--out", str(work / out), "--single-thread",
-                             "--json"])
-            if code:
-                return code
-        cli_main(["report", str(work / "sma-5-20"), "--out", str(work / "report.html")])
-        cli_main(["compare", str(work / "sma-5-20"), str(work / "sma-10-30"), "--out", str(work / "compare.html")])
-        out_dir = Path(args.out_dir)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        screenshot(work / "report.html", out_dir / "html_report.png", 1280, 1500)
-        screenshot(work / "compare.html", out_dir / "compare_report.png", 1280, 1300)
+    work = Path("runs/readme-report")  # the runs and pages stay for a look; made anew each time
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    example = Path("session_configs/example_session.json")
+    slow = json.loads(example.read_text())
+    slow["name"] = "SMA 10/30 and RSI reversion"
+    slow["strategies"][0]["params"].update(fast=10, slow=30)
+    (work / "slow.json").write_text(json.dumps(slow))
+    for config, out in ((example, "sma-5-20"), (work / "slow.json", "sma-10-30")):
+        code = cli_main(["run", str(config), "--store", str(store), "--out", str(work / out), "--single-thread",
+                         "--json"])
+        if code:
+            return code
+    cli_main(["report", str(work / "sma-5-20"), "--out", str(work / "report.html")])
+    cli_main(["compare", str(work / "sma-5-20"), str(work / "sma-10-30"), "--out", str(work / "compare.html")])
+    out_dir = Path(args.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    screenshot(work / "report.html", out_dir / "html_report.png", 1280, 1500)
+    screenshot(work / "compare.html", out_dir / "compare_report.png", 1280, 1300)
     return 0
 
 
