@@ -9,6 +9,8 @@ cash). Holding times are exit bar start minus entry bar start.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -27,8 +29,14 @@ def daily_returns(equity: pd.DataFrame, starting_cash: float, tz: str) -> pd.Dat
         "date": list(daily.index),
         "equity": values,
         "pnl": values - previous,
-        "return_pct": (values / previous - 1.0) * 100.0,
+        "return_pct": _returns_pct(values, previous),
     })
+
+
+def _returns_pct(values: np.ndarray, previous: np.ndarray) -> np.ndarray:
+    """Percent change; NaN (undefined) where the previous equity is zero or negative."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(previous > 0, (values / previous - 1.0) * 100.0, np.nan)
 
 
 def monthly_returns(daily: pd.DataFrame, starting_cash: float) -> pd.DataFrame:
@@ -40,7 +48,7 @@ def monthly_returns(daily: pd.DataFrame, starting_cash: float) -> pd.DataFrame:
                           "equity": daily["equity"].to_numpy(dtype=np.float64)})
     last = frame.groupby(["year", "month"], sort=True)["equity"].last().reset_index()
     previous = np.concatenate([[float(starting_cash)], last["equity"].to_numpy()[:-1]])
-    last["return_pct"] = (last["equity"].to_numpy() / previous - 1.0) * 100.0
+    last["return_pct"] = _returns_pct(last["equity"].to_numpy(), previous)
     return last
 
 
@@ -50,7 +58,7 @@ def yearly_returns(monthly: pd.DataFrame, starting_cash: float) -> pd.DataFrame:
         return pd.DataFrame({"year": [], "equity": [], "return_pct": []})
     last = monthly.groupby("year", sort=True)["equity"].last().reset_index()
     previous = np.concatenate([[float(starting_cash)], last["equity"].to_numpy()[:-1]])
-    last["return_pct"] = (last["equity"].to_numpy() / previous - 1.0) * 100.0
+    last["return_pct"] = _returns_pct(last["equity"].to_numpy(), previous)
     return last
 
 
@@ -66,16 +74,36 @@ def nice_edges(lo: float, hi: float, bins: int = 24) -> np.ndarray:
     return first + width * np.arange(count + 1)
 
 
-def pnl_histogram(pnl: np.ndarray, bins: int = 24) -> tuple[np.ndarray, np.ndarray]:
-    """(counts, edges) of trade P&L with round bin edges, one of them at 0 (wins and losses never
-    share a bin; a trade of exactly 0 counts in the bin starting at 0)."""
+@dataclass(frozen=True)
+class Histogram:
+    """Bin counts over `edges`; with `open_low` the first bin also holds everything below its left edge,
+    with `open_high` the last bin everything above its right edge (the tails of a few outliers)."""
+
+    counts: np.ndarray
+    edges: np.ndarray
+    open_low: bool = False
+    open_high: bool = False
+
+
+def pnl_histogram(pnl: np.ndarray, bins: int = 24) -> Histogram:
+    """Trade P&L in bins of a round width with an edge at 0 (wins and losses never share a bin; a
+    trade of exactly 0 counts in the bin starting at 0). When a few outliers would squeeze the rest
+    into one or two bins, the bins span the 1st to 99th percentile and the outer bins are open."""
     pnl = np.asarray(pnl, dtype=np.float64)
     pnl = pnl[np.isfinite(pnl)]
     if len(pnl) == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0)
-    edges = nice_edges(float(pnl.min()), float(pnl.max()), bins)
-    counts, _ = np.histogram(pnl, bins=edges)
-    return counts.astype(np.int64), edges
+        return Histogram(np.zeros(0, dtype=np.int64), np.zeros(0))
+    lo, hi = float(pnl.min()), float(pnl.max())
+    p_lo, p_hi = (float(v) for v in np.percentile(pnl, [1, 99]))
+    clip = len(pnl) >= 50 and p_hi > p_lo and (hi - lo) > 4 * (p_hi - p_lo)
+    if clip:
+        lo, hi = min(p_lo, 0.0) if lo < 0 <= p_lo else p_lo, max(p_hi, 0.0) if hi > 0 >= p_hi else p_hi
+    edges = nice_edges(lo, hi, bins)
+    values = np.clip(pnl, edges[0], edges[-1]) if clip else pnl
+    counts, _ = np.histogram(values, bins=edges)
+    open_low = bool(clip and (pnl < edges[0]).any())
+    open_high = bool(clip and (pnl > edges[-1]).any())
+    return Histogram(counts.astype(np.int64), edges, open_low, open_high)
 
 
 def holding_minutes(trades: pd.DataFrame) -> np.ndarray:

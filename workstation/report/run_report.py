@@ -41,6 +41,7 @@ MAX_TRADE_ROWS = 2000
 MAX_GAP_ROWS = 300
 MAX_MATRIX_CELLS = 6000
 MAX_MATRIX_SYMBOLS = 40
+LONG_TABLE = 25  # rows; longer tables scroll inside the page (all rows are in the file)
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 GENERATOR = f"Backtest Workstation {__version__}"
 
@@ -71,10 +72,10 @@ def headline_cards(results: RunResults) -> str:
         ("Max drawdown", fmt_pct(s.get("max_drawdown_pct")), "down" if s.get("max_drawdown_pct") else "",
          fmt_money(s.get("max_drawdown"))),
         ("Win rate", fmt_pct(s.get("win_rate_pct"), signed=False, decimals=1), "",
-         f"{s.get('winning_trades', 0)} of {n} won" if n else "no trades"),
+         f"{s.get('winning_trades', 0):,} of {n:,} won" if n else "no trades"),
         ("Profit factor", pf_text, "" if pf is None else tone((pf or 0) - 1),
          f"{fmt_money_short(s.get('gross_profit'))} / {fmt_money_short(s.get('gross_loss'))}" if n else "no trades"),
-        ("Trades", f"{n:,}", "", f"{s.get('long_trades', 0)} long \u00b7 {s.get('short_trades', 0)} short"),
+        ("Trades", f"{n:,}", "", f"{s.get('long_trades', 0):,} long \u00b7 {s.get('short_trades', 0):,} short"),
         ("Exposure", fmt_pct(s.get("exposure_pct"), signed=False, decimals=1), "", "time in market"),
         ("Final equity", fmt_money(s.get("final_equity"), signed=False), tone(s.get("net_pnl")),
          f"from {fmt_money(s.get('starting_cash'), signed=False, decimals=0)}"),
@@ -176,14 +177,20 @@ def _returns_section(results: RunResults) -> str:
     chart = bar_chart(daily["return_pct"].to_numpy(), labels, tooltips=tips, y_format=lambda v: fmt_pct(v, decimals=2),
                       label="Daily returns", css_class="daily-chart")
     r = daily["return_pct"].to_numpy()
-    best, worst = int(np.argmax(r)), int(np.argmin(r))
-    summary = (f'<p class="note">{int((r > 0).sum())} up sessions, {int((r < 0).sum())} down, '
-               f'{int((r == 0).sum())} flat; best {daily["date"].iloc[best]} {fmt_pct(r[best])}, worst '
-               f'{daily["date"].iloc[worst]} {fmt_pct(r[worst])}; mean {fmt_pct(float(r.mean()), decimals=3)} '
-               f'a session.</p>')
+    defined = np.isfinite(r)
+    summary = ""
+    if defined.any():
+        best, worst = int(np.nanargmax(r)), int(np.nanargmin(r))
+        summary = (f'<p class="note">{int((r > 0).sum())} up sessions, {int((r < 0).sum())} down, '
+                   f'{int((r == 0).sum())} flat; best {daily["date"].iloc[best]} {fmt_pct(r[best])}, worst '
+                   f'{daily["date"].iloc[worst]} {fmt_pct(r[worst])}; mean '
+                   f'{fmt_pct(float(np.nanmean(r)), decimals=3)} a session.</p>')
+    if not defined.all():
+        summary += (f'<p class="note">{int((~defined).sum())} session(s) have no return: the equity before them '
+                    "was zero or negative.</p>")
     monthly = figures.monthly_returns(daily, start_cash)
     yearly = figures.yearly_returns(monthly, start_cash)
-    scale = max(float(np.abs(monthly["return_pct"]).max()), 0.1)
+    scale = max(float(np.nanmax(np.abs(monthly["return_pct"]), initial=0.0)), 0.1)
     head = "".join(f"<th>{m}</th>" for m in MONTHS)
     rows = []
     for year in sorted(monthly["year"].unique()):
@@ -194,8 +201,8 @@ def _returns_section(results: RunResults) -> str:
                 cells.append("<td></td>")
             else:
                 v = float(hit["return_pct"].iloc[0])
-                cells.append(f'<td data-v="{v!r}" style="background:{heat_colour(v, scale)}">'
-                             f"{escape(fmt_pct(v))}</td>")
+                data = f' data-v="{v!r}"' if math.isfinite(v) else ""
+                cells.append(f'<td{data} style="background:{heat_colour(v, scale)}">{escape(fmt_pct(v))}</td>')
         total = float(yearly.loc[yearly["year"] == year, "return_pct"].iloc[0])
         rows.append(f'<tr><td class="l"><b>{int(year)}</b></td>{"".join(cells)}'
                     f'<td class="{tone(total)}"><b>{escape(fmt_pct(total))}</b></td></tr>')
@@ -211,10 +218,16 @@ def _distribution_section(results: RunResults) -> str:
     if trades.empty:
         return "<h2>Trade distribution</h2><p class='note'>No closed trades in this run.</p>"
     pnl = trades["pnl"].to_numpy(dtype=np.float64)
-    counts, edges = figures.pnl_histogram(pnl)
+    hist = figures.pnl_histogram(pnl)
+    counts, edges = hist.counts, hist.edges
     labels = [fmt_money_short(e) for e in edges[:-1]]
     tips = [f"{fmt_money(lo)} to {fmt_money(hi)}: {c} trade{'s' if c != 1 else ''}"
             for lo, hi, c in zip(edges[:-1], edges[1:], counts, strict=True)]
+    if hist.open_low:
+        labels[0] = "< " + labels[1]
+        tips[0] = f"below {fmt_money(edges[1])}: {counts[0]} trade{'s' if counts[0] != 1 else ''}"
+    if hist.open_high:
+        tips[-1] = f"{fmt_money(edges[-2])} and above: {counts[-1]} trade{'s' if counts[-1] != 1 else ''}"
     colours = [UP if lo >= 0 else DOWN for lo in edges[:-1]]
     chart = bar_chart(counts, labels, tooltips=tips, colours=colours, y_format=lambda v: f"{v:,.0f}",
                       label="Trade P&L distribution", css_class="histogram-chart")
@@ -229,8 +242,12 @@ def _distribution_section(results: RunResults) -> str:
         ("Median holding", fmt_duration(float(np.median(hold))), f"longest {fmt_duration(float(hold.max()))}"),
     ]
     card_html = cards([(t, v, "", c) for t, v, c in facts])
+    tails = ""
+    if hist.open_low or hist.open_high:
+        tails = (f'<p class="note">The bars span the middle 98 % of the trades; the outer bars also hold the '
+                 f"tails (worst trade {fmt_money(float(pnl.min()))}, best {fmt_money(float(pnl.max()))}).</p>")
     return ("<h2>Trade distribution</h2>"
-            f'<div class="panel"><div class="cap">Net P&amp;L per trade</div>{chart}</div>{card_html}')
+            f'<div class="panel"><div class="cap">Net P&amp;L per trade</div>{chart}</div>{tails}{card_html}')
 
 
 def _group_section(results: RunResults) -> str:
@@ -251,12 +268,13 @@ def _group_section(results: RunResults) -> str:
             Column("Best", fmt_money, tone=tone),
             Column("Worst", fmt_money, tone=tone),
             Column("Commission", lambda v: fmt_money(v, signed=False)),
-            Column("Long / short", str, sort_value=lambda v: float(v.split(" / ")[0])),
+            Column("Long / short", str, sort_value=lambda v: float(v.split(" / ")[0].replace(",", ""))),
         ]
         rows = [(r[by], r["trades"], r["win_rate_pct"], r["net_pnl"], r["avg_pnl"], r["gross_profit"],
-                 r["gross_loss"], r["best"], r["worst"], r["commission"], f"{int(r['long'])} / {int(r['short'])}")
+                 r["gross_loss"], r["best"], r["worst"], r["commission"], f"{int(r['long']):,} / {int(r['short']):,}")
                 for _, r in table_frame.iterrows()]
-        out.append(f"<h3>{title}</h3>" + table(cols, rows, sortable=True, css_class=f"by-{by}"))
+        out.append(f"<h3>{title}</h3>" + table(cols, rows, sortable=True, css_class=f"by-{by}",
+                                               scroll=len(rows) > LONG_TABLE))
     return "<h2>Per symbol and per strategy</h2>" + "".join(out)
 
 
@@ -295,7 +313,7 @@ def _coverage_section(results: RunResults) -> str:
         rows = [tuple(r) for r in by_symbol.itertuples(index=False)]
         out.append(f"<h3>Bar quality of the {escape(interval)} bars per symbol (present / expected since each "
                    "session's open, early closes honoured)</h3>")
-        out.append(table(cols, rows, sortable=True, css_class="coverage"))
+        out.append(table(cols, rows, sortable=True, css_class="coverage", scroll=len(rows) > LONG_TABLE))
         out.append(_coverage_matrix(quality, interval))
     out.append(_gaps_table(results, interval))
     historical = (results.metrics or {}).get("historical_quality") or []
@@ -305,7 +323,8 @@ def _coverage_section(results: RunResults) -> str:
                 Column("Quality", lambda v: fmt_pct(v, signed=False, decimals=2))]
         rows = [(h.get("symbol", ""), h.get("days", 0), h.get("present", 0), h.get("expected", 0),
                  h.get("quality_pct")) for h in historical if isinstance(h, dict)]
-        out.append("<h3>Historical bars loaded before the first session</h3>" + table(cols, rows))
+        out.append("<h3>Historical bars loaded before the first session</h3>"
+                   + table(cols, rows, scroll=len(rows) > LONG_TABLE))
     return "".join(out)
 
 

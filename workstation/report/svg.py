@@ -230,7 +230,8 @@ def bar_chart(values: Sequence[float], labels: Sequence[str], *, height: int = 2
     v = np.asarray(values, dtype=float)
     if len(v) == 0:
         return empty_chart("No data to draw", height=height, width=width, css_class=css_class)
-    lo, hi = min(0.0, float(np.nanmin(v))), max(0.0, float(np.nanmax(v)))
+    finite = v[np.isfinite(v)]
+    lo, hi = min(0.0, float(finite.min(initial=0.0))), max(0.0, float(finite.max(initial=0.0)))
     ticks = nice_ticks(lo, hi, outer=True)
     frame = _Frame(width, height, 0, len(v), min(lo, ticks[0]), max(hi, ticks[-1]))
     out = _open(width, height, label, css_class)

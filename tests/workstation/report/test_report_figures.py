@@ -34,6 +34,14 @@ def test_daily_returns_equal_a_row_by_row_computation(engine_run):
         previous = last[day]
 
 
+def test_returns_after_a_day_at_or_below_zero_equity_are_undefined():
+    t = pd.to_datetime(["2024-03-04 15:00", "2024-03-05 15:00", "2024-03-06 15:00", "2024-03-07 15:00"], utc=True)
+    equity = pd.DataFrame({"time": t, "equity": [500.0, -100.0, 50.0, 60.0]})
+    got = figures.daily_returns(equity, 1000.0, "America/New_York")["return_pct"].to_numpy()
+    assert got[0] == pytest.approx(-50.0) and got[1] == pytest.approx(-120.0)
+    assert np.isnan(got[2]) and got[3] == pytest.approx(20.0)
+
+
 def test_monthly_and_yearly_returns_equal_pandas_resampling():
     rng = np.random.default_rng(3)
     days = pd.bdate_range("2023-11-20", "2024-02-09")
@@ -56,7 +64,9 @@ def test_pnl_histogram_counts_by_brute_force_and_splits_at_zero(seed):
     rng = np.random.default_rng(seed)
     pnl = np.round(rng.normal(-5, 60, 400), 2)
     pnl[:3] = [0.0, -0.01, 0.01]
-    counts, edges = figures.pnl_histogram(pnl)
+    hist = figures.pnl_histogram(pnl)
+    counts, edges = hist.counts, hist.edges
+    assert not hist.open_low and not hist.open_high
     assert counts.sum() == len(pnl)
     assert 0.0 in np.round(edges, 9), "0 must be a bin edge so wins and losses never share a bin"
     width = np.diff(edges)
@@ -67,6 +77,17 @@ def test_pnl_histogram_counts_by_brute_force_and_splits_at_zero(seed):
         last = i == len(counts) - 1
         expected = sum(1 for p in pnl if lo <= p < hi or (last and p == hi))
         assert counts[i] == expected
+
+
+def test_a_few_outliers_go_to_open_outer_bins():
+    rng = np.random.default_rng(4)
+    pnl = np.r_[rng.normal(0, 10, 500), [-5_000.0, 9_000.0]]
+    hist = figures.pnl_histogram(pnl)
+    assert hist.open_low and hist.open_high and hist.counts.sum() == len(pnl)
+    assert hist.edges[0] > -100 and hist.edges[-1] < 100  # the bins describe the bulk of the trades
+    assert hist.counts[0] == sum(p < hist.edges[1] for p in pnl)
+    assert hist.counts[-1] == sum(p >= hist.edges[-2] for p in pnl)
+    assert 0.0 in np.round(hist.edges, 9)
 
 
 def test_group_table_equals_a_loop_over_trades(engine_run):
