@@ -775,25 +775,8 @@ class ResultsView(QWidget):
             QMessageBox.warning(self, "Cannot export the report", str(exc))
 
     def _set_header(self, results: RunResults) -> None:
-        cfg = results.config
         self.title_label.setText(results.name)
-        parts = []
-        backtest = cfg.get("backtest") if isinstance(cfg.get("backtest"), dict) else {}
-        if backtest.get("start_date") and backtest.get("end_date"):
-            parts.append(f"{backtest['start_date']} \u2192 {backtest['end_date']}")
-        sessions = results.stats.get("sessions") or 0
-        parts.append(f"{sessions} session{'s' if sessions != 1 else ''}")
-        symbols = cfg.get("symbols")
-        if isinstance(symbols, list):
-            parts.append(f"{len(symbols)} symbol{'s' if len(symbols) != 1 else ''}")
-        parts.append(
-            f"starting cash {fmt_money(results.stats.get('starting_cash'), signed=False, decimals=0)}"
-        )
-        execution = cfg.get("execution") if isinstance(cfg.get("execution"), dict) else {}
-        if execution.get("fill_rule"):
-            parts.append("fills at next open" if execution["fill_rule"] == "next_open" else "fills at close")
-        parts.append(f"times in {results.timezone}")
-        self.subtitle_label.setText("   \u00b7   ".join(parts))
+        self.subtitle_label.setText("   \u00b7   ".join(results.headline_facts()))
         self.subtitle_label.setToolTip(str(results.run_dir))
 
     def _set_stats(self, s: dict[str, Any]) -> None:

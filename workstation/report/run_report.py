@@ -100,22 +100,7 @@ _NOTEBOOK_CSS = (".cards{display:grid;grid-template-columns:repeat(auto-fill,min
 
 
 def _subtitle(results: RunResults) -> str:
-    cfg = results.config
-    parts = []
-    backtest = cfg.get("backtest") if isinstance(cfg.get("backtest"), dict) else {}
-    if backtest.get("start_date") and backtest.get("end_date"):
-        parts.append(f"{backtest['start_date']} \u2192 {backtest['end_date']}")
-    sessions = results.stats.get("sessions") or 0
-    parts.append(f"{sessions} session{'s' if sessions != 1 else ''}")
-    symbols = cfg.get("symbols")
-    if isinstance(symbols, list):
-        shown = ", ".join(str(s) for s in symbols[:8]) + (" \u2026" if len(symbols) > 8 else "")
-        parts.append(f"{len(symbols)} symbol{'s' if len(symbols) != 1 else ''} ({shown})")
-    execution = cfg.get("execution") if isinstance(cfg.get("execution"), dict) else {}
-    if execution.get("fill_rule"):
-        parts.append("fills at next open" if execution["fill_rule"] == "next_open" else "fills at close")
-    parts.append(f"times in {results.timezone}")
-    return '<p class="sub">' + "".join(f"<span>{escape(p)}</span>" for p in parts) + "</p>"
+    return '<p class="sub">' + "".join(f"<span>{escape(p)}</span>" for p in results.headline_facts(8)) + "</p>"
 
 
 def _state_warning(results: RunResults) -> str:

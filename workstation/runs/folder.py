@@ -165,6 +165,32 @@ class RunResults:
     def starting_cash(self) -> float:
         return _starting_cash(self.config, self.run_dir / "config.json")
 
+    def headline_facts(self, symbols_listed: int = 0) -> list[str]:
+        """The run in a few phrases: date range, sessions, symbols (the first `symbols_listed` named),
+        starting cash, fill rule and display zone; shared by the results view and the reports."""
+        from workstation.report.formatting import fmt_money
+
+        cfg = self.config
+        facts = []
+        backtest = cfg.get("backtest") if isinstance(cfg.get("backtest"), dict) else {}
+        if backtest.get("start_date") and backtest.get("end_date"):
+            facts.append(f"{backtest['start_date']} \u2192 {backtest['end_date']}")
+        sessions = self.stats.get("sessions") or 0
+        facts.append(f"{sessions} session{'s' if sessions != 1 else ''}")
+        symbols = cfg.get("symbols")
+        if isinstance(symbols, list):
+            text = f"{len(symbols)} symbol{'s' if len(symbols) != 1 else ''}"
+            if symbols_listed:
+                more = " \u2026" if len(symbols) > symbols_listed else ""
+                text += f" ({', '.join(str(s) for s in symbols[:symbols_listed])}{more})"
+            facts.append(text)
+        facts.append(f"starting cash {fmt_money(self.stats.get('starting_cash'), signed=False, decimals=0)}")
+        execution = cfg.get("execution") if isinstance(cfg.get("execution"), dict) else {}
+        if execution.get("fill_rule"):
+            facts.append("fills at next open" if execution["fill_rule"] == "next_open" else "fills at close")
+        facts.append(f"times in {self.timezone}")
+        return facts
+
     # ------------------------------------------------------------------ optional tables
     def _optional(self, name: str) -> pd.DataFrame:
         required, times = TABLES[name]
