@@ -351,7 +351,7 @@ def _quality_cell(v: float) -> str:
 
 def _gaps_table(results: RunResults, interval: str | None) -> str:
     gaps = results.gaps
-    if not results.folder.has("gaps"):
+    if not results.gaps_recorded:
         return ("<p class='note'>The gap list itself is not in this run folder (no gaps.parquet); the gap and "
                 "missing-bar counts above come from the quality table.</p>")
     if gaps.empty:

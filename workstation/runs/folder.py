@@ -12,6 +12,7 @@ A run folder (written by workstation.run_writer.RunWriter) holds tables and docu
     bars.parquet       symbol, interval, timestamp (bar start), open, high, low, close, volume
     orders.parquet, fills.parquet, gaps.parquet   when the engine that wrote the run records them
     metrics.json       summary, statistics, session reports, timings;  report.txt  the text report
+    gap_fills.json     live runs: every gap and fill attempt (the gap list when gaps.parquet is absent)
 
 Every table may be a single Parquet file or a folder of parts (`*.parquet` inside, read in name
 order; names starting with "." or "_" are ignored, as pyarrow does). Every table but trades and
@@ -231,8 +232,24 @@ class RunResults:
 
     @cached_property
     def gaps(self) -> pd.DataFrame:
-        """Every gap (run of missing bars) the run found (gaps.parquet), empty when not recorded."""
+        """Every gap (run of missing bars) the run found: gaps.parquet, else the gap list of a live run's
+        gap_fills.json (start and end as UTC times of the first and last missing bar); empty when the
+        run folder records neither."""
+        if not self.folder.has("gaps"):
+            doc = self.folder.json("gap_fills.json")
+            rows = doc.get("gaps") if doc else None
+            if isinstance(rows, list) and rows:
+                frame = pd.DataFrame(rows)
+                for ns, name in (("start_ns", "start"), ("end_ns", "end")):
+                    if ns in frame:
+                        frame.insert(frame.columns.get_loc(ns), name, _utc(frame.pop(ns), self.run_dir, ns))
+                return frame
         return self._optional("gaps")
+
+    @property
+    def gaps_recorded(self) -> bool:
+        """True when the run folder lists its gaps (gaps.parquet, or a live run's gap_fills.json)."""
+        return self.folder.has("gaps") or self.folder.json("gap_fills.json") is not None
 
     @staticmethod
     def _sorted(frame: pd.DataFrame) -> pd.DataFrame:

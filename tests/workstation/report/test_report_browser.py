@@ -99,3 +99,25 @@ def test_without_its_charts_the_same_page_fails_those_checks(rendered):
     assert box(colour_mask(pixels, ACCENT)) is None or colour_mask(pixels, ACCENT).sum() < 500
     tops = np.flatnonzero((colour_mask(pixels, UP, 25) | colour_mask(pixels, DOWN, 25)).sum(axis=0) > 20)
     assert len(tops) < 100
+
+
+def test_clicking_a_column_header_sorts_the_trade_table(engine_run, tmp_path):
+    """The report's few lines of script, run by Chromium: a click on "Net P&L" sorts the trades by it,
+    a second click reverses the order."""
+    page = load_run(engine_run).report_html()
+    clicks = ("<script>var th = document.querySelector('table.trades th:nth-child(10)');"
+              "th.click(); document.body.setAttribute('data-asc', Array.prototype.map.call("
+              "document.querySelectorAll('table.trades tbody tr td:nth-child(10)'), function (c) {"
+              " return c.getAttribute('data-v'); }).join(' ')); th.click();</script></body>")
+    (tmp_path / "click.html").write_text(page.replace("</body>", clicks), encoding="utf-8")
+    done = subprocess.run([chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                           "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=127.0.0.1:9",
+                           f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom",
+                           (tmp_path / "click.html").as_uri()], capture_output=True, text=True, timeout=180)
+    dom = done.stdout
+    ascending = [float(v) for v in re.search(r'data-asc="([^"]*)"', dom).group(1).split()]
+    assert len(ascending) > 10 and ascending == sorted(ascending)
+    body = re.search(r'<table class="trades sortable">.*?</table>', dom, re.S).group(0)
+    column = [float(v) for v in re.findall(r"<tr>(?:<td[^>]*>[^<]*</td>){9}<td[^>]*data-v=\"([^\"]+)\"", body)]
+    assert column == sorted(column, reverse=True) and len(column) == len(ascending)

@@ -184,3 +184,21 @@ def test_an_engine_written_run_reads_back_what_the_engine_computed(tmp_path, mon
     for key in ("final_equity", "total_return_pct", "max_drawdown_pct", "trades", "win_rate_pct"):
         assert res.stats[key] == pytest.approx(metrics["statistics"][key]), key
     assert res.summary["state"] == "finished" and res.report.startswith("Backtest report")
+
+
+def test_a_live_runs_gap_list_comes_from_gap_fills_json(tmp_path):
+    """Without gaps.parquet, the gaps of a live run folder are its gap_fills.json list (times as UTC)."""
+    run = write_run(tmp_path / "live", parts=False, optional=False)
+    gaps = [{"symbol": "AAA", "interval": "1m", "start_ns": T0 + 5 * MIN, "end_ns": T0 + 7 * MIN, "missing": 3,
+             "status": "filled", "retries": 1, "filled": 3},
+            {"symbol": "BBB", "interval": "1m", "start_ns": T0 + 9 * MIN, "end_ns": T0 + 9 * MIN, "missing": 1,
+             "status": "failed", "retries": 3, "filled": 0}]
+    (run / "gap_fills.json").write_text(json.dumps({"gaps": gaps, "attempts": [], "fill_latency_ms": []}))
+    res = load_run(run)
+    assert res.gaps_recorded and "gaps" in res.missing_tables
+    assert list(res.gaps["symbol"]) == ["AAA", "BBB"] and list(res.gaps["status"]) == ["filled", "failed"]
+    assert res.gaps["start"].iloc[0] == pd.Timestamp(T0 + 5 * MIN, unit="ns", tz="UTC")
+    assert res.gaps["end"].iloc[0] == pd.Timestamp("2024-11-25 14:37", tz="UTC")
+    html = res.report_html()
+    assert "2024-11-25 09:35" in html and "2024-11-25 09:37" in html  # shown in New York time
+    assert "failed" in html and "gap list itself is not in this run folder" not in html
