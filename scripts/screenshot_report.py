@@ -2,8 +2,8 @@
 
 Runs the example config on the demo data (created in data/store when absent) and a variant with
 slower SMAs, writes `workstation report --html` and `workstation compare --html`, and screenshots the
-top of each page into docs/screenshots/ (the runs and pages stay in runs/readme-report/). Chromium runs with a fresh profile and every network path
-closed. Usage: .venv/bin/python scripts/screenshot_report.py [--out-dir docs/screenshots]
+top of each page into docs/screenshots/ (the runs and pages stay in runs/readme-report/). Chromium runs
+with a fresh profile and every network path closed. Usage: .venv/bin/python scripts/screenshot_report.py [--out-dir docs/screenshots]
 """
 
 from __future__ import annotations
@@ -24,12 +24,18 @@ def screenshot(html: Path, png: Path, width: int, height: int) -> None:
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
         sys.exit("chromium is not installed (bash scripts/setup.sh --test installs it)")
+    # offline: a network namespace with no interface up where allowed, host names resolving nowhere,
+    # a closed local port as proxy (the browser's own update and sign-in requests go nowhere either)
+    unshare = shutil.which("unshare")
+    offline = [unshare, "-n"] if unshare and subprocess.run([unshare, "-n", "true"]).returncode == 0 else []
     with tempfile.TemporaryDirectory() as profile:
-        subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                        "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars",
-                        "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=127.0.0.1:9",
-                        f"--user-data-dir={profile}", f"--window-size={width},{height}", f"--screenshot={png}",
-                        html.resolve().as_uri()], check=True, capture_output=True, timeout=180)
+        subprocess.run([*offline, browser, "--headless", "--no-sandbox", "--disable-gpu",
+                        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                        "--no-first-run", "--hide-scrollbars", "--allow-browser-signin=false",
+                        "--disable-features=NetworkTimeServiceQuerying", "--host-resolver-rules=MAP * ~NOTFOUND",
+                        "--proxy-server=127.0.0.1:9", f"--user-data-dir={profile}", f"--window-size={width},{height}",
+                        f"--screenshot={png}", html.resolve().as_uri()], check=True, capture_output=True,
+                       timeout=180)
     print(f"wrote {png}")
 
 

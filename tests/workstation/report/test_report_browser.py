@@ -1,6 +1,11 @@
 """The HTML report opened in headless Chromium (Debian's `chromium`, installed by scripts/setup.sh --test)
 with every network path closed: the screenshot shows the equity curve, the drawdown and the daily
-bars where the page puts them, and the same page without its charts does not (so the check can fail).
+bars where the page puts them, and the same page without its charts does not (so the check can fail);
+Chromium's network log shows the page asked for nothing outside the file.
+
+Chromium runs in a new network namespace with no interface up (`unshare -n`, where the machine
+allows it), with every host name resolving nowhere and a proxy that is a closed local port, so
+neither the page nor the browser's own background services (updates, sign-in) reach anything.
 """
 
 from __future__ import annotations
@@ -27,17 +32,51 @@ def chromium() -> str:
     pytest.skip("chromium is not installed (scripts/setup.sh --test installs it)")
 
 
-def screenshot(html_file: Path, png: Path, profile: Path) -> np.ndarray:
-    """Render `html_file` headless with no network and a fresh profile; the screenshot as an RGB array."""
-    cmd = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-           "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-extensions",
-           "--disable-default-apps", "--no-default-browser-check", "--hide-scrollbars",
-           # nothing may reach out: every host resolves nowhere and every request goes to a closed proxy
+def offline_prefix() -> list[str]:
+    """`unshare -n` when this machine lets the test open a network namespace, else nothing."""
+    unshare = shutil.which("unshare")
+    if unshare and subprocess.run([unshare, "-n", "true"], capture_output=True).returncode == 0:
+        return [unshare, "-n"]
+    return []
+
+
+def browse(page: Path, work: Path, *extra: str) -> tuple[subprocess.CompletedProcess, list[dict]]:
+    """Open `page` headless and offline with a fresh profile; (the process, the URL requests it logged)."""
+    netlog = work / "netlog.json"
+    cmd = [*offline_prefix(), chromium(), "--headless", "--no-sandbox", "--disable-gpu",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
+           "--disable-extensions", "--disable-default-apps", "--no-default-browser-check", "--hide-scrollbars",
+           "--allow-browser-signin=false", "--disable-features=NetworkTimeServiceQuerying",
            "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=127.0.0.1:9",
-           f"--user-data-dir={profile}", f"--window-size={WIDTH},{HEIGHT}", f"--screenshot={png}",
-           html_file.resolve().as_uri()]
+           f"--user-data-dir={work / 'profile'}", f"--log-net-log={netlog}", *extra, page.resolve().as_uri()]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
+    return done, url_requests(netlog)
+
+
+def url_requests(netlog: Path) -> list[dict]:
+    """Every URL request in a Chromium net log: its url and initiator ('not an origin' = the browser's own)."""
+    if not netlog.is_file():
+        return []
+    import json
+
+    log = json.loads(netlog.read_text(encoding="utf-8", errors="replace") or "{}")
+    names = {v: k for k, v in log.get("constants", {}).get("logEventTypes", {}).items()}
+    return [{"url": e["params"].get("url", ""), "initiator": e["params"].get("initiator", "")}
+            for e in log.get("events", [])
+            if names.get(e.get("type")) == "URL_REQUEST_START_JOB" and "url" in e.get("params", {})]
+
+
+def page_requests(requests: list[dict]) -> list[str]:
+    """The requests a page made (the browser's own background requests have no origin)."""
+    return [r["url"] for r in requests if r["initiator"] != "not an origin"]
+
+
+def screenshot(html_file: Path, png: Path, work: Path) -> np.ndarray:
+    """Render `html_file` offline; the screenshot as an RGB array (and no request made by the page)."""
+    work.mkdir(parents=True, exist_ok=True)
+    done, requests = browse(html_file, work, f"--window-size={WIDTH},{HEIGHT}", f"--screenshot={png}")
     assert png.is_file(), f"chromium wrote no screenshot (exit {done.returncode}): {done.stderr[-2000:]}"
+    assert page_requests(requests) == [], "the report asked for something outside the file"
     return read_png(png)
 
 
@@ -67,9 +106,9 @@ def box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
 def rendered(engine_run, tmp_path_factory):
     folder = tmp_path_factory.mktemp("browser")
     html = load_run(engine_run).report_html(folder / "report.html")
-    with_charts = screenshot(folder / "report.html", folder / "with.png", folder / "profile-a")
+    with_charts = screenshot(folder / "report.html", folder / "with.png", folder / "a")
     (folder / "bare.html").write_text(re.sub(r"<svg .*?</svg>", "", html, flags=re.S), encoding="utf-8")
-    without = screenshot(folder / "bare.html", folder / "without.png", folder / "profile-b")
+    without = screenshot(folder / "bare.html", folder / "without.png", folder / "b")
     return with_charts, without
 
 
@@ -110,14 +149,20 @@ def test_clicking_a_column_header_sorts_the_trade_table(engine_run, tmp_path):
               "document.querySelectorAll('table.trades tbody tr td:nth-child(10)'), function (c) {"
               " return c.getAttribute('data-v'); }).join(' ')); th.click();</script></body>")
     (tmp_path / "click.html").write_text(page.replace("</body>", clicks), encoding="utf-8")
-    done = subprocess.run([chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                           "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                           "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=127.0.0.1:9",
-                           f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom",
-                           (tmp_path / "click.html").as_uri()], capture_output=True, text=True, timeout=180)
+    done, _ = browse(tmp_path / "click.html", tmp_path, "--dump-dom")
     dom = done.stdout
     ascending = [float(v) for v in re.search(r'data-asc="([^"]*)"', dom).group(1).split()]
     assert len(ascending) > 10 and ascending == sorted(ascending)
     body = re.search(r'<table class="trades sortable">.*?</table>', dom, re.S).group(0)
     column = [float(v) for v in re.findall(r"<tr>(?:<td[^>]*>[^<]*</td>){9}<td[^>]*data-v=\"([^\"]+)\"", body)]
     assert column == sorted(column, reverse=True) and len(column) == len(ascending)
+
+
+def test_the_network_check_sees_a_page_that_asks_for_something(tmp_path):
+    """The control of the network check: a page with an image and a style sheet from elsewhere is caught
+    (and, offline, gets neither)."""
+    page = tmp_path / "leaky.html"
+    page.write_text('<html><body><img src="https://example.com/chart.png">'
+                    '<link rel="stylesheet" href="http://example.org/style.css"></body></html>')
+    _, requests = browse(page, tmp_path, f"--screenshot={tmp_path / 'leaky.png'}")
+    assert sorted(page_requests(requests)) == ["http://example.org/style.css", "https://example.com/chart.png"]
