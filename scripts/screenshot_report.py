@@ -3,7 +3,9 @@
 Runs the example config on the demo data (created in data/store when absent) and a variant with
 slower SMAs, writes `workstation report --html` and `workstation compare --html`, and screenshots the
 top of each page into docs/screenshots/ (the runs and pages stay in runs/readme-report/). Chromium runs
-with a fresh profile and every network path closed. Usage: .venv/bin/python scripts/screenshot_report.py [--out-dir docs/screenshots]
+with a fresh profile and every network path closed.
+
+Usage: .venv/bin/python scripts/screenshot_report.py [--out-dir docs/screenshots]
 """
 
 from __future__ import annotations
