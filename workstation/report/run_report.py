@@ -107,6 +107,11 @@ def _state_warning(results: RunResults) -> str:
     summary = results.summary
     state = summary.get("state")
     out = []
+    record = results.run_status
+    if record is not None and not record.get("complete"):
+        error = f": {record['write_error']}" if record.get("write_error") else ""
+        out.append(f"This run folder is not marked complete (its completion record says "
+                   f"{record.get('state', 'unknown')}{error}); the figures cover what it holds.")
     if summary.get("error"):
         out.append(f"The run failed: {summary['error']}")
     elif state and state != "finished":

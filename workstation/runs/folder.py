@@ -13,6 +13,7 @@ A run folder (written by workstation.run_writer.RunWriter) holds tables and docu
     orders.parquet, fills.parquet, gaps.parquet   when the engine that wrote the run records them
     metrics.json       summary, statistics, session reports, timings;  report.txt  the text report
     gap_fills.json     live runs: every gap and fill attempt (the gap list when gaps.parquet is absent)
+    run_status.json    the completion record, when the engine writes one (state, complete, sessions)
 
 Every table may be a single Parquet file or a folder of parts (`*.parquet` inside, read in name
 order; names starting with "." or "_" are ignored, as pyarrow does). Every table but trades and
@@ -271,6 +272,11 @@ class RunResults:
     def report(self) -> str | None:
         """report.txt, the text report (None when absent)."""
         return self.folder.text("report.txt")
+
+    @cached_property
+    def run_status(self) -> dict[str, Any] | None:
+        """run_status.json, the run folder's completion record (None when the folder has none)."""
+        return self.folder.json("run_status.json")
 
     @property
     def summary(self) -> dict[str, Any]:

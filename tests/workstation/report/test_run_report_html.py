@@ -117,6 +117,17 @@ def test_a_run_with_no_trades_and_no_optional_tables_still_reports(tmp_path):
     assert "no metrics.json" in html
 
 
+def test_an_incomplete_run_folder_is_reported_as_such(engine_run, tmp_path):
+    import shutil
+
+    run = Path(shutil.copytree(engine_run, tmp_path / "killed"))
+    (run / "run_status.json").write_text(json.dumps({"state": "running", "complete": False, "pid": 1}))
+    html = load_run(run).report_html()
+    assert "not marked complete" in html and "says running" in html
+    (run / "run_status.json").write_text(json.dumps({"state": "finished", "complete": True}))
+    assert "not marked complete" not in load_run(run).report_html()
+
+
 def test_report_command_writes_html_and_json(engine_run, tmp_path, capsys):
     assert cli_main(["report", str(engine_run), "--html"]) == 0
     assert (engine_run / "report.html").is_file()
