@@ -63,8 +63,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from workstation.runs import load_run
 
     results = load_run(args.run_dir)
-    document = {"ok": True, "run_dir": str(results.run_dir), "name": results.name, "summary": results.summary,
-                "statistics": results.stats}
+    record = results.run_status or {}
+    document = {"ok": True, "run_dir": str(results.run_dir), "name": results.name,
+                "complete": record.get("complete"), "state": record.get("state") or results.summary.get("state"),
+                "summary": results.summary, "statistics": results.stats}
     if args.html or args.out:
         out = Path(args.out) if args.out else results.run_dir / "report.html"
         results.report_html(out)
