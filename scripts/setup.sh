@@ -2,7 +2,7 @@
 # Set-up shared by the README's two commands: a local virtual environment (.venv) with the project
 # installed (with the test extras when asked), plus the few system libraries Qt needs when the
 # machine lacks them (Debian/Ubuntu, installed with apt-get as root or through sudo).
-# Usage: scripts/setup.sh [--test]
+# Usage: scripts/setup.sh [--test]   (the engine alone installs with `pip install .`; see README)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,8 +19,11 @@ if [ -z "$PY" ]; then
   exit 1
 fi
 
-extras=""
-[ "${1:-}" = "--test" ] && extras="[test]"
+# The README's commands install everything: the engine, the window ([gui]) and, for tests, [test].
+testing=0
+[ "${1:-}" = "--test" ] && testing=1
+extras="[gui]"
+[ "$testing" = 1 ] && extras="[gui,test]"
 
 stamp=".venv/.installed${extras}"
 if [ ! -x .venv/bin/python ]; then
@@ -67,5 +70,18 @@ if [ -n "$missing" ] || [ "$no_fonts" = 1 ]; then
   else
     echo "setup: not a Debian/Ubuntu system; install the Qt 6 runtime libraries ($pkgs)" >&2
     exit 1
+  fi
+fi
+
+# Headless Chromium for the tests that open the HTML reports (Debian's package; test set-up only).
+if [ "$testing" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
+  echo "setup: installing chromium (the HTML report tests render reports in it, headless)"
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO="sudo"
+  if command -v apt-get >/dev/null 2>&1; then
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null
+  else
+    echo "setup: not a Debian/Ubuntu system; install Chromium for the report tests" >&2
   fi
 fi

@@ -90,10 +90,52 @@ def test_the_duckdb_recipes_read_the_store_and_a_run_folder(tmp_path, monkeypatc
     assert cli_main(["run", "c.json", "--store", "data/store", "--out", "run"]) == 0
 
     store_df = duckdb.sql(store_sql).df()
-    expected = pd.read_parquet("data/store/bars/interval=1m")
+    expected = pd.read_parquet("data/store/bars")  # every interval: the 1m and the 1d bars
+    assert set(expected["interval"].astype(str)) == {"1m", "1d"}
     assert len(store_df) == len(expected) > 0
-    assert set(store_df["symbol"]) == {"ACME", "BOLT"} and "date" in store_df
+    assert set(store_df["symbol"]) == {"ACME", "BOLT"} and {"interval", "period"} <= set(store_df.columns)
+    assert store_df.groupby("interval").size().to_dict() == expected.groupby("interval", observed=True).size(
+    ).to_dict()
     run_df = duckdb.sql(f"SELECT * FROM {run_expr}").df()
     bars = pd.read_parquet("run/bars.parquet")
     assert len(run_df) == len(bars) > 0
     assert sorted(run_df.columns) == sorted(bars.columns)
+
+
+def test_the_polars_recipe_reads_the_whole_store(tmp_path, monkeypatch):
+    import pandas as pd
+    import pytest
+
+    pl = pytest.importorskip("polars")
+    from workstation.store import generate_demo
+
+    line = re.search(r"# polars: (pl\.read_parquet\(.*\))$", README, flags=re.M).group(1)
+    monkeypatch.chdir(tmp_path)
+    generate_demo(Path("data/store"), symbols=2, days=3, seed=6)
+    frame = eval(line, {"pl": pl})  # the README's line as written
+    expected = pd.read_parquet("data/store/bars")
+    assert frame.height == len(expected) > 0
+    assert sorted(frame["interval"].unique().to_list()) == ["1d", "1m"]
+    assert frame.filter(pl.col("interval") == "1m")["period"].str.len_chars().unique().to_list() == [10]
+
+
+def test_the_python_api_example_runs(tmp_path, monkeypatch):
+    """The README's notebook example, as written, on the demo data (its config and dates)."""
+    import shutil
+
+    from workstation.store import generate_demo
+
+    code = next(b for b in _blocks("python") if "workstation.run(" in b)
+    assert len(code.strip().splitlines()) <= 10
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(ROOT / "session_configs", tmp_path / "session_configs")
+    generate_demo(Path("data/store"), symbols=5, days=12, seed=7)
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    result = namespace["result"]
+    assert result.config["symbols"] == ["ACME", "BOLT"]
+    assert result.config["strategies"][0]["params"]["fast"] == 10
+    assert result.stats["sessions"] == 4 and len(result.trades) > 0
+    assert len(namespace["daily"]) == 4
+    html = (tmp_path / "runs" / "notebook-report.html").read_text(encoding="utf-8")
+    assert "<svg" in html and result.name in html

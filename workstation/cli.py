@@ -1,7 +1,7 @@
-"""The `workstation` command line: validate, schema, import, demo-data, store, run, demo.
+"""The `workstation` command line: validate, schema, import, demo-data, store, run, demo, report, compare.
 
 Errors the engine raises (WorkstationError) become one-paragraph messages and exit code 2;
-a bare traceback is a bug.
+a bare traceback is a bug. Commands run with --json also print the error as JSON on stdout.
 """
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ import logging
 import sys
 from pathlib import Path
 
+from workstation import __version__
 from workstation.errors import ConfigError, WorkstationError
+from workstation.json_output import add_json_flag, emit, error_document, print_json
 
 log = logging.getLogger(__name__)
 
@@ -21,9 +23,12 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from workstation.config import load_config
 
     cfg = load_config(args.config)
-    print(f"OK: {args.config} is a valid {cfg.mode} config '{cfg.name}' "
-          f"({len(cfg.symbols)} symbols, {cfg.backtest.start_date} to {cfg.backtest.end_date}, "
-          f"{len(cfg.strategies)} strategies)")
+    result = {"ok": True, "config": args.config, "name": cfg.name, "mode": cfg.mode, "symbols": cfg.symbols,
+              "start_date": cfg.backtest.start_date, "end_date": cfg.backtest.end_date,
+              "strategies": [st.name for st in cfg.strategies]}
+    emit(args, result, lambda r: f"OK: {args.config} is a valid {cfg.mode} config '{cfg.name}' "
+         f"({len(cfg.symbols)} symbols, {cfg.backtest.start_date} to {cfg.backtest.end_date}, "
+         f"{len(cfg.strategies)} strategies)")
     return 0
 
 
@@ -50,10 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Backtest Workstation: replay, backtest and monitor intraday 1-minute bar sessions.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
+    parser.add_argument("--version", action="version", version=f"workstation {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("validate", help="check a session config; list every problem with its field path")
     p.add_argument("config")
+    add_json_flag(p, "the verdict (and, on failure, every problem with its field path)")
     p.set_defaults(func=_cmd_validate)
 
     p = sub.add_parser("schema", help="print (or write) the JSON Schema of session configs")
@@ -67,6 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
     from workstation import run_commands
 
     run_commands.register(sub)
+
+    from workstation.report import commands as report_commands
+
+    report_commands.register(sub)
     return parser
 
 
@@ -80,14 +91,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except ConfigError as exc:
+        _json_error(args, exc)
         print(str(exc), file=sys.stderr)
         print("Nothing was started. Fix the fields above (see the config reference in README.md).",
               file=sys.stderr)
         return 2
     except WorkstationError as exc:
+        _json_error(args, exc)
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        _json_error(args, exc)
         print("interrupted; what was written so far is kept", file=sys.stderr)
         return 130
     except OSError as exc:  # the machine, not the program: disk full, read-only, permission
@@ -96,6 +110,11 @@ def main(argv: list[str] | None = None) -> int:
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"error: {where}{os_error_text(exc)}", file=sys.stderr)
         return 1
+
+
+def _json_error(args: argparse.Namespace, exc: BaseException) -> None:
+    if getattr(args, "json", False):
+        print_json(error_document(exc))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ waiting (the folder is then marked incomplete).
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import sys
 import threading
@@ -20,6 +19,7 @@ from pathlib import Path
 
 from workstation.config import SessionConfig, load_config, validate_config_dict
 from workstation.errors import ConfigError, WorkstationError
+from workstation.json_output import add_json_flag, print_json
 
 DEFAULT_STORE = "data/store"
 RUNS_DIR = Path("runs")
@@ -153,18 +153,23 @@ def _written_text(summary: dict[str, int]) -> str:
     return ", ".join(shown) or "nothing"
 
 
-def finish_run(system, writer, out: Path, received: int | None, progress: Progress | None = None) -> int:
-    """Print the report and how the run ended; return the exit code (see the module docstring)."""
+def finish_run(system, writer, out: Path, received: int | None, progress: Progress | None = None,
+               as_json: bool = False) -> int:
+    """Print the report (or, `as_json`, the run document) and how the run ended; return the exit code
+    (see the module docstring)."""
     from workstation.run_writer import run_folder_status
 
     if progress is not None:
         progress.close()
-    report = out / "report.txt"
-    try:
-        print(report.read_text(encoding="utf-8"))
-    except OSError:
-        pass
-    print(f"run folder: {out}")
+    if as_json:
+        print_json(run_document(out, system.error))
+    else:
+        report = out / "report.txt"
+        try:
+            print(report.read_text(encoding="utf-8"))
+        except OSError:
+            pass
+        print(f"run folder: {out}")
     status = run_folder_status(out)
     if writer.failed:
         print(f"error: the run was stopped because its run folder could not be written: {writer.write_error}.\n"
@@ -211,35 +216,20 @@ def _cmd_run(args: argparse.Namespace) -> int:
             print(f"\nquit without waiting for the run to stop; the run folder {out} may be incomplete "
                   "(`workstation report` tells)", file=sys.stderr)
             return EXIT_INTERRUPTED
-    return finish_run(system, writer, out, signals.received, progress)
+    return finish_run(system, writer, out, signals.received, progress, as_json=args.json)
+
+
+def run_document(run_dir: Path, error: BaseException | None = None) -> dict:
+    """What `run --json` prints: the run folder, its summary and statistics (read back from the folder)."""
+    from workstation.runs import load_run
+
+    results = load_run(run_dir)
+    return {"ok": error is None, "error": None if error is None else str(error), "run_dir": str(run_dir),
+            "name": results.name, "summary": results.summary, "statistics": results.stats}
 
 
 def _wait_writer(writer, timeout: float = 10.0) -> None:
     writer.wait_closed(timeout)
-
-
-def _cmd_report(args: argparse.Namespace) -> int:
-    """Print a run folder's completion state and its report; exit 1 when the folder is incomplete."""
-    from workstation.errors import DataError
-    from workstation.run_writer import run_folder_status
-
-    out = Path(args.run_dir)
-    if not out.is_dir():
-        raise DataError(f"{out} is not a folder; give a run folder (runs/<config>-<time>)")
-    status = run_folder_status(out)
-    if not status.is_run_folder:
-        raise DataError(status.message)
-    if args.json:
-        print(json.dumps({"run_dir": str(out), "complete": status.complete, "state": status.state,
-                          "message": status.message, "sessions_done": status.sessions_done,
-                          "sessions_total": status.sessions_total}, indent=2))
-    else:
-        print(f"run folder {out}: {status.message}")
-        report = out / "report.txt"
-        if report.is_file():
-            print()
-            print(report.read_text(encoding="utf-8", errors="replace"))
-    return EXIT_OK if status.complete else EXIT_RUN_FAILED
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -287,15 +277,8 @@ def register(sub) -> None:
     p.add_argument("--no-bars", action="store_true", help="do not write bars.parquet (smaller run folders)")
     p.add_argument("--single-thread", action="store_true",
                    help="run every stage in the coordinator's thread (same results, faster batch runs)")
+    add_json_flag(p, "the run folder, summary and statistics")
     p.set_defaults(func=_cmd_run)
-
-    p = sub.add_parser(
-        "report", help="say whether a run folder is complete and print its report",
-        description="Print the completion state of a run folder (complete, stopped, failed, still running, "
-        "or incomplete because its run was killed) and its report. Exit 0 when complete, 1 when not.")
-    p.add_argument("run_dir", metavar="RUN_DIR")
-    p.add_argument("--json", action="store_true", help="print the state as JSON")
-    p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("demo", help="headless demo on the built-in demo data (creates it when absent)")
     p.add_argument("--store", default=DEFAULT_STORE)

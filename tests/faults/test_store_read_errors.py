@@ -14,6 +14,7 @@ import pytest
 from tests.faults.helpers import cli_in_process, config_file
 from workstation.errors import StoreError
 from workstation.store import BarStore
+from workstation.store.schema import partition_dir
 
 DAY = "2024-11-25"
 
@@ -25,7 +26,7 @@ def broken_store(tmp_path, demo_store):
     def break_(how: str):
         root = tmp_path / f"store-{how}"
         shutil.copytree(demo_store, root)
-        path = root / "bars" / "interval=1m" / f"date={DAY}" / "part-0.parquet"
+        path = root / partition_dir("1m", str(DAY)) / "part-0.parquet"
         table = pq.read_table(path)
         if how == "schema":
             table = table.rename_columns(["ticker" if c == "symbol" else c for c in table.column_names])

@@ -292,3 +292,32 @@ def test_a_short_dock_scrolls_instead_of_crushing_the_chart_and_tables(qtbot, ru
     area.verticalScrollBar().setValue(area.verticalScrollBar().maximum())
     bottom = table.mapTo(area.viewport(), table.rect().bottomLeft()).y()
     assert bottom <= area.viewport().height()  # scrolled down, the whole trade table is in view
+
+
+def test_export_report_writes_the_html_report_of_the_shown_run(qtbot, run_dir, tmp_path, monkeypatch):
+    v = ResultsView()
+    qtbot.addWidget(v)
+    assert not v.export_button.isEnabled()
+    v.load_run_folder(run_dir)
+    assert v.export_button.isEnabled()
+    target = tmp_path / "shared" / "report.html"
+    asked = []
+
+    def save_dialog(_parent, _title, start, _filter):
+        asked.append(start)
+        return str(target), "HTML report (*.html)"
+
+    monkeypatch.setattr("ui.windows.results_view.QFileDialog.getSaveFileName", save_dialog)
+    with qtbot.waitSignal(v.report_exported, timeout=10_000) as signal:
+        qtbot.mouseClick(v.export_button, Qt.MouseButton.LeftButton)
+    assert asked == [str(run_dir / "report.html")] and signal.args == [str(target)]
+    html = target.read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>") and "Demo: SMA crossover and RSI reversion" in html
+    assert html.count("<tr>") > len(v.results.trades)  # the trade list is in it
+
+    messages = []
+    monkeypatch.setattr("ui.windows.results_view.QMessageBox.warning", lambda *args: messages.append(args[2]))
+    monkeypatch.setattr("ui.windows.results_view.QFileDialog.getSaveFileName",
+                        lambda *_a: (str(tmp_path), ""))  # a folder: cannot be written
+    v.choose_export_report()
+    assert messages and "it is a folder" in messages[0]

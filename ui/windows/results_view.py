@@ -30,6 +30,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QAction, QColor, QFont, QFontMetrics, QKeySequence, QPainter
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QFileDialog,
     QFrame,
     QGridLayout,
@@ -39,6 +40,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMainWindow,
     QMessageBox,
+    QPushButton,
     QSizePolicy,
     QSplitter,
     QStackedWidget,
@@ -52,14 +54,21 @@ import pyqtgraph as pg  # imported after PySide6 so that pyqtgraph binds to it
 
 from ui import theme
 from workstation.errors import WorkstationError
-from workstation.execution.results import RunResults, load_run
 from workstation.execution.stats import drawdown_series
+from workstation.report.formatting import (  # noqa: F401  (fmt_* are part of this module's interface)
+    fmt_money,
+    fmt_money_short,
+    fmt_number,
+    fmt_pct,
+    fmt_qty,
+)
+from workstation.report.formatting import price_decimals as _price_decimals
 from workstation.run_writer import run_folder_status
+from workstation.runs import RunResults, load_run
 
 log = logging.getLogger(__name__)
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
-MINUS = "\u2212"
 NO_TRADES_TEXT = "No trades in this run"
 OPEN_HINT = "Open a backtest run folder (config.json, trades.parquet, equity.parquet) to see its results."
 _AXIS_WIDTH = 78
@@ -67,65 +76,6 @@ _MIN_LABEL_GAP_PX = 64
 
 
 # ------------------------------------------------------------------------------ formatting
-
-
-def _sign(x: float) -> str:
-    return "+" if x > 0 else (MINUS if x < 0 else "")
-
-
-def fmt_money(x: float | None, signed: bool = True, decimals: int = 2) -> str:
-    """'+$1,234.56' / '−$12.00' (signed) or '$1,234.56'; '—' for None/NaN."""
-    if x is None or not math.isfinite(x):
-        return "\u2014"
-    body = f"${abs(x):,.{decimals}f}"
-    if signed:
-        return _sign(round(x, decimals)) + body
-    return (MINUS + body) if x < 0 else body
-
-
-def fmt_pct(x: float | None, signed: bool = True, decimals: int = 2) -> str:
-    """'+3.42%' / '−4.10%' (signed) or '55.0%'; '—' for None/NaN."""
-    if x is None or not math.isfinite(x):
-        return "\u2014"
-    body = f"{abs(x):,.{decimals}f}%"
-    if signed:
-        return _sign(round(x, decimals)) + body
-    return (MINUS + body) if x < 0 else body
-
-
-def fmt_money_short(x: float | None) -> str:
-    """Compact signed money for captions: '+$950', '−$12.3k', '+$1.25M'."""
-    if x is None or not math.isfinite(x):
-        return "\u2014"
-    a = abs(x)
-    if a >= 1e6:
-        body = f"${a / 1e6:.2f}M"
-    elif a >= 1e4:
-        body = f"${a / 1e3:.1f}k"
-    elif a >= 1e3:
-        body = f"${a / 1e3:.2f}k"
-    else:
-        body = f"${a:.0f}"
-    return _sign(round(x, 2)) + body
-
-
-def fmt_number(x: float | None, decimals: int = 2) -> str:
-    if x is None or not math.isfinite(x):
-        return "\u2014"
-    if round(x, decimals) == 0:
-        x = 0.0
-    return (MINUS if x < 0 else "") + f"{abs(x):,.{decimals}f}"
-
-
-def fmt_qty(x: float) -> str:
-    return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.4g}"
-
-
-def _price_decimals(prices: np.ndarray) -> int:
-    """2 decimals for cent prices, 4 when slippage/averaging produced sub-cent prices."""
-    if len(prices) == 0:
-        return 2
-    return 2 if np.allclose(prices * 100, np.round(prices * 100), atol=1e-6) else 4
 
 
 def _pnl_colour(x: float | None) -> QColor | None:
@@ -538,6 +488,8 @@ class ResultsView(QWidget):
 
     trade_activated = Signal(str, "qlonglong", "qlonglong")
     """Emitted on a trade double-click: symbol, entry time and exit time (int ns UTC, bar starts)."""
+    report_exported = Signal(str)
+    """Emitted with the path of an HTML report just written by *Export report…*."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -569,7 +521,18 @@ class ResultsView(QWidget):
         self.completion_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.completion_label.hide()
         header.addWidget(self.completion_label)
-        root.addLayout(header)
+        title_row = QHBoxLayout()
+        title_row.addLayout(header, 1)
+        self.export_button = QPushButton("Export report\u2026")
+        self.export_button.setToolTip(
+            "Save this run as one HTML file (statistics, charts, data coverage, trades, config) "
+            "that opens in any browser, offline (Ctrl+E)"
+        )
+        self.export_button.setShortcut(QKeySequence("Ctrl+E"))
+        self.export_button.clicked.connect(self.choose_export_report)
+        self.export_button.setEnabled(False)
+        title_row.addWidget(self.export_button, 0, Qt.AlignmentFlag.AlignTop)
+        root.addLayout(title_row)
 
         cards = QGridLayout()
         cards.setHorizontalSpacing(8)
@@ -802,29 +765,39 @@ class ResultsView(QWidget):
         self._set_trades(results.trades, tz)
         self._set_symbols(results.stats)
         self._show_results_state()
+        self.export_button.setEnabled(True)
         if self._initial_split_done:
             self._fit_symbol_panel()
 
+    def export_report(self, path: str | Path) -> Path:
+        """Write the shown run's HTML report to `path`; WorkstationError when it cannot be written."""
+        if self.results is None:
+            raise WorkstationError("no run is shown: open a run folder first")
+        self.results.report_html(path)
+        self.report_exported.emit(str(path))
+        return Path(path)
+
+    def choose_export_report(self) -> None:
+        """Ask where to save the HTML report (default: report.html in the run folder) and write it."""
+        if self.results is None:
+            return
+        start = str(self.results.run_dir / "report.html")
+        path, _filter = QFileDialog.getSaveFileName(self, "Export report", start, "HTML report (*.html)")
+        if not path:
+            return
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)  # well under a second for 36,000 trades
+        try:
+            self.export_report(path)
+        except WorkstationError as exc:
+            QApplication.restoreOverrideCursor()
+            log.warning("cannot export the report to %s: %s", path, exc)
+            QMessageBox.warning(self, "Cannot export the report", str(exc))
+            return
+        QApplication.restoreOverrideCursor()
+
     def _set_header(self, results: RunResults) -> None:
-        cfg = results.config
         self.title_label.setText(results.name)
-        parts = []
-        backtest = cfg.get("backtest") if isinstance(cfg.get("backtest"), dict) else {}
-        if backtest.get("start_date") and backtest.get("end_date"):
-            parts.append(f"{backtest['start_date']} \u2192 {backtest['end_date']}")
-        sessions = results.stats.get("sessions") or 0
-        parts.append(f"{sessions} session{'s' if sessions != 1 else ''}")
-        symbols = cfg.get("symbols")
-        if isinstance(symbols, list):
-            parts.append(f"{len(symbols)} symbol{'s' if len(symbols) != 1 else ''}")
-        parts.append(
-            f"starting cash {fmt_money(results.stats.get('starting_cash'), signed=False, decimals=0)}"
-        )
-        execution = cfg.get("execution") if isinstance(cfg.get("execution"), dict) else {}
-        if execution.get("fill_rule"):
-            parts.append("fills at next open" if execution["fill_rule"] == "next_open" else "fills at close")
-        parts.append(f"times in {results.timezone}")
-        self.subtitle_label.setText("   \u00b7   ".join(parts))
+        self.subtitle_label.setText("   \u00b7   ".join(results.headline_facts()))
         self.subtitle_label.setToolTip(str(results.run_dir))
 
     def _set_stats(self, s: dict[str, Any]) -> None:
@@ -1146,6 +1119,7 @@ class ResultsWindow(QMainWindow):
         toolbar.setObjectName("ResultsToolbar")
         toolbar.setMovable(False)
         toolbar.addAction(self.open_action)
+        self.view.report_exported.connect(lambda path: self.statusBar().showMessage(f"Report written to {path}"))
         self.statusBar().showMessage("Open a run folder to see its results.")
         self.resize(1400, 900)
 

@@ -40,12 +40,19 @@ def run_live_headless(cfg, store_path: Path, args) -> int:
     progress.close()
     if not writer.failed:
         writer.write_file("live_status.json", lambda: write_live_files(system, out))
-    if (out / "report.txt").is_file():
-        print((out / "report.txt").read_text(encoding="utf-8"))
     s = system.summary()
-    print(f"live: provider {s['provider']} ({s['health']}), gaps found {s['gaps_found']}, filled {s['gaps_filled']}, "
-          f"failed {s['gaps_failed']}, late bars {s['late_bars']}, latency p99 {s['latency_ms_p99']} ms")
-    print(f"run folder: {out}")
+    if getattr(args, "json", False):
+        from workstation.json_output import print_json
+        from workstation.run_commands import run_document
+
+        print_json({**run_document(out, system.error), "live": s})
+    else:
+        if (out / "report.txt").is_file():
+            print((out / "report.txt").read_text(encoding="utf-8"))
+        print(f"live: provider {s['provider']} ({s['health']}), gaps found {s['gaps_found']}, "
+              f"filled {s['gaps_filled']}, failed {s['gaps_failed']}, late bars {s['late_bars']}, "
+              f"latency p99 {s['latency_ms_p99']} ms")
+        print(f"run folder: {out}")
     if writer.failed:
         print(f"error: the run was stopped because its run folder could not be written: {writer.write_error}",
               file=sys.stderr)

@@ -36,6 +36,7 @@ from workstation.atomic_files import os_error_text, write_bytes_atomic, write_pa
 from workstation.calendar import TimeManager, as_date
 from workstation.errors import DataError, StoreError
 from workstation.model import parse_interval, shown_symbol, symbol_problem
+from workstation.store import migrate
 from workstation.store.lock import DEFAULT_LOCK_TIMEOUT_S, LOCK_FILE, StoreWriteLock
 from workstation.store.schema import (
     BAR_COLUMNS,
@@ -43,7 +44,9 @@ from workstation.store.schema import (
     BARS_DIR,
     DAILY_INTERVAL,
     FORMAT_VERSION,
+    LAYOUT,
     PART_FILE,
+    PARTITION_KEY,
     PRICE_COLUMNS,
     QUARANTINE_DIR,
     STORE_FILE,
@@ -144,6 +147,7 @@ class BarStore:
                 "(it is created if missing)"
             )
         if meta_path.is_file():
+            migrate.ensure_current(self.root)  # older layouts move to the current one, atomically
             meta = self._load_meta(meta_path)
             self.exchange = str(meta.get("exchange", exchange))
             self.tz = str(meta.get("tz", "")) or None
@@ -222,7 +226,7 @@ class BarStore:
             "format_version": FORMAT_VERSION,
             "exchange": self.exchange,
             "tz": tz,
-            "layout": "bars/interval=<i>/date=YYYY-MM-DD | year=YYYY/part-0.parquet",
+            "layout": LAYOUT,
         }
         try:
             write_bytes_atomic(self.root / STORE_FILE, (json.dumps(meta, indent=2) + "\n").encode(), durable=True)
@@ -243,11 +247,12 @@ class BarStore:
         base = self._interval_dir(interval)
         if not base.is_dir():
             return []
+        prefix = f"{PARTITION_KEY}="
         keys = []
         for child in base.iterdir():
             name = child.name
-            if "=" in name and not name.startswith((".", "_")) and (child / PART_FILE).is_file():
-                keys.append(name.split("=", 1)[1])
+            if name.startswith(prefix) and (child / PART_FILE).is_file():
+                keys.append(name[len(prefix) :])
         return sorted(keys)
 
     def intervals(self) -> list[str]:

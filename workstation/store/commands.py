@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from workstation.json_output import add_json_flag, emit
 from workstation.store.bar_store import BarStore
 from workstation.store.demo import generate_demo
 from workstation.store.importer import import_files
@@ -105,7 +106,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     info.add_argument(
         "--store", default=DEFAULT_STORE, metavar="DIR", help=f"bar store folder (default {DEFAULT_STORE})"
     )
-    info.add_argument("--json", action="store_true", help="print the description as JSON")
+    add_json_flag(info, "the description")
     info.set_defaults(func=_cmd_store_info)
     check = actions.add_parser(
         "check", help="read every bar file whole and list the damaged ones",
@@ -131,8 +132,7 @@ def _cmd_demo_data(args: argparse.Namespace) -> int:
 
 
 def _cmd_store_info(args: argparse.Namespace) -> int:
-    info = BarStore(args.store).describe()
-    print(json.dumps(info, indent=2) if args.json else render_info(info))
+    emit(args, BarStore(args.store).describe(), render_info)
     return 0
 
 

@@ -1,13 +1,19 @@
 """The bar store's on-disk format: a folder of Parquet files that pyarrow, pandas and DuckDB read as is.
 
-Layout (hive-style partitions, so a reader gets `interval`, `date` / `year` as columns)::
+Layout (hive-style partitions with the same two keys at every interval, so a reader gets
+`interval` and `period` as columns and one call reads the whole store, e.g. DuckDB's
+`read_parquet('<root>/bars/**/*.parquet', hive_partitioning=true)` or polars' `read_parquet`)::
 
-    <root>/store.json                                        format_version, exchange, tz
-    <root>/bars/interval=1m/date=2024-10-01/part-0.parquet   one file per exchange-local date,
-                                                             all symbols, sorted by (symbol, timestamp)
-    <root>/bars/interval=5m/date=.../part-0.parquet          any other intraday interval, same layout
-    <root>/bars/interval=1d/year=2024/part-0.parquet         daily bars, one file per calendar year
-    <root>/quarantine/<source-name>-<utc stamp>.parquet      rows an import refused, with the reason
+    <root>/store.json                                          format_version, exchange, tz
+    <root>/bars/interval=1m/period=2024-10-01/part-0.parquet   one file per exchange-local date,
+                                                               all symbols, sorted by (symbol, timestamp)
+    <root>/bars/interval=5m/period=.../part-0.parquet          any other intraday interval, same layout
+    <root>/bars/interval=1d/period=2024/part-0.parquet         daily bars, one file per calendar year
+    <root>/quarantine/<source-name>-<utc stamp>.parquet        rows an import refused, with the reason
+
+`period` is the span one file holds: an exchange-local date (YYYY-MM-DD) for intraday intervals, a
+calendar year (YYYY) for daily bars. Format 1 stores (`date=` and `year=` folders, which no single
+hive read accepts) are moved to this layout when first opened (workstation/store/migrate.py).
 
 Columns of every bar file (Arrow types):
 
@@ -26,7 +32,7 @@ Columns of every bar file (Arrow types):
                                           13:00 on early closes); False for pre- and post-market bars
 
 A bar is identified by (symbol, interval, timestamp); the store never holds two bars with that key.
-The exchange-local date of a bar (the `date=` partition) is the date of its timestamp in the store's
+The exchange-local date of a bar (the `period=` partition of an intraday file) is the date of its timestamp in the store's
 zone (store.json `tz`, America/New_York for XNYS). Appending a new date writes a new file and never
 rewrites another; adding rows to an existing date rewrites only that date's file, atomically
 (a temporary file named with a leading dot, then os.replace), so a crash leaves the old file intact.
@@ -41,7 +47,9 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+PARTITION_KEY = "period"
+LAYOUT = "bars/interval=<interval>/period=<YYYY-MM-DD for intraday | YYYY for 1d>/part-0.parquet"
 STORE_FILE = "store.json"
 BARS_DIR = "bars"
 QUARANTINE_DIR = "quarantine"
@@ -76,6 +84,10 @@ MAX_VOLUME = 1e15
 
 
 def partition_dir(interval: str, key: str) -> str:
-    """Relative folder of one partition: 'bars/interval=1m/date=2024-10-01' or '.../year=2024'."""
-    level = "year" if interval == DAILY_INTERVAL else "date"
-    return f"{BARS_DIR}/interval={interval}/{level}={key}"
+    """Relative folder of one partition: 'bars/interval=1m/period=2024-10-01' or '.../period=2024'."""
+    return f"{BARS_DIR}/interval={interval}/{PARTITION_KEY}={key}"
+
+
+def legacy_partition_level(interval: str) -> str:
+    """The partition key of format 1 stores: 'year' for daily bars, 'date' for intraday ones."""
+    return "year" if interval == DAILY_INTERVAL else "date"

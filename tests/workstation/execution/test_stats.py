@@ -14,11 +14,11 @@ from workstation.execution.results import (
     EQUITY_COLUMNS,
     TRADE_COLUMNS,
     equity_frame,
-    load_run,
     trades_frame,
 )
 from workstation.execution.stats import compute_stats, drawdown_series
 from workstation.model.trading import Trade
+from workstation.runs import load_run
 
 
 def _equity(rows: list[tuple[str, float, float]]) -> pd.DataFrame:
@@ -210,7 +210,8 @@ def test_load_run_reads_signals_written_as_a_folder_of_parts(tmp_path):
 
 def test_load_run_with_no_trades_is_valid(tmp_path):
     res = load_run(_write_run(tmp_path, [], with_signals=False))
-    assert res.trades.empty and res.stats["trades"] == 0 and res.signals is None
+    assert res.trades.empty and res.stats["trades"] == 0 and res.signals.empty
+    assert "signals" in res.missing_tables
 
 
 def test_load_run_errors_name_the_folder_or_file(tmp_path):

@@ -59,9 +59,9 @@ def test_round_trip_layout_and_schema(store, tm):
     frame["trade_count"] = pd.array([5, None, 7, 8, 9] * 2, dtype="Int64")
     result = store.write_bars(frame, "1m")
     assert result.rows_new == 10 and result.duplicates_skipped == 0
-    assert result.files_touched == ["bars/interval=1m/date=2024-11-04/part-0.parquet"]
+    assert result.files_touched == ["bars/interval=1m/period=2024-11-04/part-0.parquet"]
     meta = json.loads((store.root / "store.json").read_text())
-    assert meta["exchange"] == "XNYS" and meta["tz"] == "America/New_York" and meta["format_version"] == 1
+    assert meta["exchange"] == "XNYS" and meta["tz"] == "America/New_York" and meta["format_version"] == 2
 
     part = store.root / result.files_touched[0]
     table = pq.read_table(part)
@@ -105,28 +105,29 @@ def test_folder_readable_by_plain_pyarrow_and_pandas(store, tm):
     daily = bars(tm, D1, ["AAPL"], minutes=1)
     store.write_bars(daily, "1d")
     minute_table = pq.read_table(store.root / "bars" / "interval=1m")
-    assert minute_table.num_rows == 15 and "date" in minute_table.column_names
+    assert minute_table.num_rows == 15 and "period" in minute_table.column_names
     frame = pd.read_parquet(store.root / "bars")
     assert set(frame["interval"].astype(str)) == {"1m", "1d"}
     assert len(frame) == 16
-    assert (frame.loc[frame["interval"] == "1m", "date"].astype(str).isin(["2024-11-04", "2024-11-05"])).all()
+    assert (frame.loc[frame["interval"] == "1m", "period"].astype(str).isin(["2024-11-04", "2024-11-05"])).all()
+    assert (frame.loc[frame["interval"] == "1d", "period"].astype(str) == "2024").all()
 
 
 def test_append_new_day_leaves_history_untouched(store, tm):
     store.write_bars(bars(tm, D1, ["AAPL", "MSFT"]), "1m")
     before = snapshot(store.root)
     result = store.write_bars(bars(tm, D2, ["AAPL", "MSFT"]), "1m")
-    assert result.files_created == ["bars/interval=1m/date=2024-11-05/part-0.parquet"]
+    assert result.files_created == ["bars/interval=1m/period=2024-11-05/part-0.parquet"]
     after = snapshot(store.root)
     for name, value in before.items():
         assert after[name] == value, f"{name} was rewritten"
     # adding a symbol to D2 rewrites only D2's file
     before = snapshot(store.root)
     result = store.write_bars(bars(tm, D2, ["TSLA"]), "1m")
-    assert result.files_touched == ["bars/interval=1m/date=2024-11-05/part-0.parquet"]
+    assert result.files_touched == ["bars/interval=1m/period=2024-11-05/part-0.parquet"]
     assert result.files_created == []
     after = snapshot(store.root)
-    d1 = "bars/interval=1m/date=2024-11-04/part-0.parquet"
+    d1 = "bars/interval=1m/period=2024-11-04/part-0.parquet"
     assert after[d1] == before[d1]
     assert store.symbols() == ["AAPL", "MSFT", "TSLA"]
     assert (
@@ -189,7 +190,7 @@ def test_read_bars_opens_only_files_in_range(store, tm, monkeypatch):
     monkeypatch.setattr(store, "_read_file", spy)
     s2 = tm.session(D2)
     store.read_bars(["AAPL"], "1m", s2.open_ns, s2.close_ns)
-    assert opened == ["date=2024-11-05"]
+    assert opened == ["period=2024-11-05"]
 
 
 def test_read_session_arrays_matches_read_bars(store, tm):
@@ -220,8 +221,8 @@ def test_daily_bars_year_partitions_and_read_daily(store, tm):
     frame = pd.concat([bars(tm, d, ["AAPL", "MSFT"], minutes=1) for d in days], ignore_index=True)
     result = store.write_bars(frame, "1d")
     assert sorted(result.files_created) == [
-        "bars/interval=1d/year=2023/part-0.parquet",
-        "bars/interval=1d/year=2024/part-0.parquet",
+        "bars/interval=1d/period=2023/part-0.parquet",
+        "bars/interval=1d/period=2024/part-0.parquet",
     ]
     daily = store.read_daily(["AAPL"], "2023-12-28", "2024-01-03")
     assert list(daily["date"]) == tm.trading_dates("2023-12-28", "2024-01-03")
@@ -282,7 +283,7 @@ def test_store_created_lazily_on_first_write(tmp_path, tm):
 def test_damaged_store_file_names_file_and_changes_nothing(store, tm):
     store.write_bars(bars(tm, D1, ["AAPL"]), "1m")
     store.write_bars(bars(tm, D2, ["AAPL"]), "1m")
-    damaged = store.root / "bars/interval=1m/date=2024-11-04/part-0.parquet"
+    damaged = store.root / "bars/interval=1m/period=2024-11-04/part-0.parquet"
     damaged.write_bytes(damaged.read_bytes()[:40])
     before = snapshot(store.root)
     with pytest.raises(StoreError, match="nothing else was changed|Nothing else was changed") as err:

@@ -197,7 +197,7 @@ def test_upro_out_of_order_row_kept_and_saturdays_quarantined(real_import, tm):
         lines = fh.read().splitlines()
     first = quarantine.iloc[0]
     assert lines[first["source_line"] - 1].startswith(first["time"])
-    assert not (store.root / "bars/interval=1m/date=2020-07-18").exists()
+    assert not (store.root / "bars/interval=1m/period=2020-07-18").exists()
     assert lines[53_853 - 1].startswith("2020-10-21 15:10:00-04:00")
 
 

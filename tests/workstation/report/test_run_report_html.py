@@ -1,0 +1,183 @@
+"""The HTML report and the comparison: self-contained (nothing loaded from elsewhere), escaped, every
+section present with as many rows and bars as the run has, headline figures equal to ones computed
+here from the run's files; `report` / `compare` on the command line, with --json."""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from workstation.cli import main as cli_main
+from workstation.report.compare import config_differences, render_compare_html, render_compare_text
+from workstation.report.formatting import fmt_money, fmt_pct
+from workstation.runs import load_run
+
+
+class Document(HTMLParser):
+    """Every start tag with its attributes, the text of <style> and <script>, and the classes seen."""
+
+    def __init__(self, html: str):
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str]]] = []
+        self.styles: list[str] = []
+        self.scripts: list[str] = []
+        self._in: str | None = None
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, {k: v or "" for k, v in attrs}))
+        self._in = tag if tag in ("style", "script") else None
+
+    def handle_data(self, data):
+        if self._in == "style":
+            self.styles.append(data)
+        elif self._in == "script":
+            self.scripts.append(data)
+
+    def count(self, tag: str, css_class: str | None = None) -> int:
+        return sum(1 for t, a in self.tags if t == tag and (css_class is None or css_class in a.get("class", "").split()))
+
+
+def assert_self_contained(html: str) -> None:
+    """No attribute, style or script that could make a browser fetch anything."""
+    doc = Document(html)
+    for tag, attrs in doc.tags:
+        assert tag not in ("link", "img", "iframe", "object", "embed", "base", "video", "audio", "source"), tag
+        for name in ("src", "href", "srcset", "data", "poster", "action", "xlink:href"):
+            assert name not in attrs, f"<{tag} {name}=...> would load something"
+        assert "url(" not in attrs.get("style", "")
+    css = " ".join(doc.styles)
+    assert "url(" not in css and "@import" not in css and "@font-face" not in css
+    for script in doc.scripts:
+        for word in ("fetch(", "XMLHttpRequest", "import(", "WebSocket", "src", "http"):
+            assert word not in script, word
+    outside_config_text = re.sub(r'<pre class="config">.*?</pre>', "", html, flags=re.S)
+    assert not re.search(r"(https?|wss?|ftp)://", outside_config_text), "an address outside the config text"
+
+
+@pytest.fixture(scope="module")
+def report(engine_run) -> tuple[str, Document]:
+    html = load_run(engine_run).report_html()
+    return html, Document(html)
+
+
+def test_the_report_is_self_contained_and_escaped(report):
+    html, doc = report
+    assert_self_contained(html)
+    assert "SMA 5/20 &lt;demo&gt; &amp; co" in html and "<demo>" not in html
+    assert doc.count("script") == 1 and doc.count("style") == 1
+
+
+def test_every_section_is_there_with_the_runs_numbers(report, engine_run):
+    html, doc = report
+    for title in ("Equity and drawdown", "Daily and monthly returns", "Trade distribution",
+                  "Per symbol and per strategy", "Data coverage", "Trades", "The run and its config"):
+        assert f"<h2>{title}" in html, title
+    for css in ("equity-chart", "drawdown-chart", "daily-chart", "histogram-chart"):
+        assert doc.count("svg", css) == 1, css
+    equity = pd.read_parquet(engine_run / "equity.parquet")
+    trades = pd.read_parquet(engine_run / "trades.parquet")
+    config = json.loads((engine_run / "config.json").read_text())
+    cash = config["execution"]["starting_cash"]
+    final = float(equity["equity"].iloc[-1])
+    assert fmt_pct((final / cash - 1) * 100) in html
+    assert fmt_money(final, signed=False) in html
+    # one bar per session in the daily chart, one row per trade, per traded symbol, per session of coverage
+    daily_svg = re.search(r'<svg class="chart daily-chart".*?</svg>', html, re.S).group(0)
+    assert daily_svg.count("<rect") == 6
+    trades_table = re.search(r'<table class="trades sortable">.*?</table>', html, re.S).group(0)
+    assert trades_table.count("<tr>") - 1 == len(trades) > 0
+    symbol_table = re.search(r'<table class="by-symbol sortable">.*?</table>', html, re.S).group(0)
+    assert symbol_table.count("<tr>") - 1 == trades["symbol"].nunique()
+    matrix = re.search(r'<table class="grid quality-matrix">.*?</table>', html, re.S).group(0)
+    assert matrix.count("<tr>") - 1 == 6 and "2024-11-29" in matrix
+    assert '<pre class="config">' in html and "&quot;sma_crossover&quot;" in html
+    # the histogram holds every trade
+    hist = re.search(r'<svg class="chart histogram-chart".*?</svg>', html, re.S).group(0)
+    counts = [int(m) for m in re.findall(r": (\d+) trades?</title>", hist)]
+    assert sum(counts) == len(trades)
+
+
+def test_a_run_with_no_trades_and_no_optional_tables_still_reports(tmp_path):
+    from workstation.execution.results import equity_frame, trades_frame
+
+    run = tmp_path / "quiet"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps({"name": "quiet", "symbols": ["ACME"]}))
+    trades_frame([]).to_parquet(run / "trades.parquet")
+    equity_frame([], [], [], [], []).to_parquet(run / "equity.parquet")
+    html = load_run(run).report_html()
+    assert_self_contained(html)
+    assert "No equity points" in html and "No closed trades" in html and "no quality table" in html
+    assert "no metrics.json" in html
+
+
+def test_an_incomplete_run_folder_is_reported_as_such(engine_run, tmp_path):
+    import shutil
+
+    run = Path(shutil.copytree(engine_run, tmp_path / "killed"))
+    (run / "run_status.json").write_text(json.dumps({"state": "running", "complete": False, "pid": 1}))
+    html = load_run(run).report_html()
+    assert "not marked complete" in html and "says running" in html
+    (run / "run_status.json").write_text(json.dumps({"state": "finished", "complete": True}))
+    assert "not marked complete" not in load_run(run).report_html()
+
+
+def test_report_command_writes_html_and_json(engine_run, tmp_path, capsys):
+    assert cli_main(["report", str(engine_run), "--html"]) == 0
+    assert (engine_run / "report.html").is_file()
+    assert f"to {engine_run / 'report.html'}" in capsys.readouterr().out
+    out = tmp_path / "sub" / "r.html"
+    assert cli_main(["report", str(engine_run), "--out", str(out), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["report"] == str(out) and out.read_text().startswith("<!DOCTYPE html>")
+    assert doc["statistics"]["trades"] == len(pd.read_parquet(engine_run / "trades.parquet"))
+    assert cli_main(["report", str(engine_run)]) == 0
+    assert "Total return" in capsys.readouterr().out
+
+
+def test_report_command_errors(tmp_path, capsys):
+    assert cli_main(["report", str(tmp_path / "nope"), "--json"]) == 2
+    captured = capsys.readouterr()
+    doc = json.loads(captured.out)
+    assert doc["ok"] is False and "nope" in doc["error"] and "does not exist" in captured.err
+    assert cli_main(["compare", str(tmp_path)]) == 2
+    assert "at least two run folders" in capsys.readouterr().err
+
+
+def test_compare_marks_the_best_and_lists_config_differences(engine_run, engine_run_slow, tmp_path, capsys):
+    runs = [load_run(engine_run), load_run(engine_run_slow)]
+    text = render_compare_text(runs)
+    returns = [r.stats["total_return_pct"] for r in runs]
+    line = next(ln for ln in text.splitlines() if ln.startswith("Total return"))
+    best = max(range(2), key=lambda i: returns[i])
+    assert fmt_pct(returns[best]) + "*" in line and fmt_pct(returns[1 - best]) + "*" not in line
+    diffs = config_differences(runs)
+    assert diffs["strategies[sma].params.fast"] == [5, 10] and diffs["strategies[sma].params.slow"] == [20, 40]
+    assert "name" not in diffs
+    html = render_compare_html(runs)
+    assert_self_contained(html)
+    equity_svg = re.search(r'<svg class="chart compare-equity".*?</svg>', html, re.S).group(0)
+    assert equity_svg.count('<polyline class="series"') == 2
+    assert "sma-5-20" in html and "sma-10-40" in html
+
+    out = tmp_path / "cmp.html"
+    assert cli_main(["compare", str(engine_run), str(engine_run_slow), "--out", str(out), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [r["label"] for r in doc["runs"]] == ["sma-5-20", "sma-10-40"] and out.is_file()
+    assert doc["runs"][1]["statistics"]["total_return_pct"] == pytest.approx(returns[1])
+
+
+def test_run_labels_stay_distinct_for_folders_of_the_same_name(engine_run, tmp_path):
+    import shutil
+
+    from workstation.report.compare import run_labels
+
+    a = Path(shutil.copytree(engine_run, tmp_path / "a" / "run"))
+    b = Path(shutil.copytree(engine_run, tmp_path / "b" / "run"))
+    assert run_labels([load_run(a), load_run(b)]) == ["a/run", "b/run"]

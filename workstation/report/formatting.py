@@ -1,0 +1,95 @@
+"""How figures are written for people: money, percentages, numbers, quantities and prices.
+
+Shared by the results view (ui/) and the HTML and text reports, so a figure reads the same in the
+window, in a report file and on the terminal. Negative numbers use the real minus sign (U+2212);
+undefined values (None, NaN) are an em dash.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+MINUS = "\u2212"
+DASH = "\u2014"
+
+
+def _sign(x: float) -> str:
+    return "+" if x > 0 else (MINUS if x < 0 else "")
+
+
+def fmt_money(x: float | None, signed: bool = True, decimals: int = 2) -> str:
+    """'+$1,234.56' / '−$12.00' (signed) or '$1,234.56'; '—' for None/NaN."""
+    if x is None or not math.isfinite(x):
+        return DASH
+    body = f"${abs(x):,.{decimals}f}"
+    if signed:
+        return _sign(round(x, decimals)) + body
+    return (MINUS + body) if x < 0 else body
+
+
+def fmt_pct(x: float | None, signed: bool = True, decimals: int = 2) -> str:
+    """'+3.42%' / '−4.10%' (signed) or '55.0%'; '—' for None/NaN."""
+    if x is None or not math.isfinite(x):
+        return DASH
+    body = f"{abs(x):,.{decimals}f}%"
+    if signed:
+        return _sign(round(x, decimals)) + body
+    return (MINUS + body) if x < 0 else body
+
+
+def fmt_money_short(x: float | None) -> str:
+    """Compact signed money for captions: '+$950', '−$12.3k', '+$1.25M'."""
+    if x is None or not math.isfinite(x):
+        return DASH
+    a = abs(x)
+    if a >= 1e6:
+        body = f"${a / 1e6:.2f}M"
+    elif a >= 1e4:
+        body = f"${a / 1e3:.1f}k"
+    elif a >= 1e3:
+        body = f"${a / 1e3:.2f}k"
+    else:
+        body = f"${a:.0f}"
+    return _sign(round(x, 2)) + body
+
+
+def fmt_number(x: float | None, decimals: int = 2) -> str:
+    """'1,234.57' / '−0.42'; '—' for None/NaN; a value that rounds to 0 has no sign."""
+    if x is None or not math.isfinite(x):
+        return DASH
+    if round(x, decimals) == 0:
+        x = 0.0
+    return (MINUS if x < 0 else "") + f"{abs(x):,.{decimals}f}"
+
+
+def fmt_qty(x: float) -> str:
+    """Share quantities: whole numbers with separators, fractional ones to 4 significant digits."""
+    return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.4g}"
+
+
+def price_decimals(prices: np.ndarray) -> int:
+    """2 decimals for cent prices, 4 when slippage/averaging produced sub-cent prices."""
+    if len(prices) == 0:
+        return 2
+    return 2 if np.allclose(prices * 100, np.round(prices * 100), atol=1e-6) else 4
+
+
+def fmt_duration(minutes: float | None) -> str:
+    """'45 min', '3 h 05 min', '2 d 4 h', '1 d' (calendar time); '—' for None/NaN."""
+    if minutes is None or not math.isfinite(minutes):
+        return DASH
+    m = int(round(minutes))
+    if m < 60:
+        return f"{m} min"
+    if m < 24 * 60:
+        return f"{m // 60} h {m % 60:02d} min"
+    days, hours = m // (24 * 60), (m % (24 * 60)) // 60
+    return f"{days} d {hours} h" if hours else f"{days} d"
+
+
+def fmt_money_level(x: float | None) -> str:
+    """Compact unsigned money for axis levels: '$99.5k', '$1.25M', '−$3.0k' below zero."""
+    text = fmt_money_short(x)
+    return text[1:] if text.startswith("+") else text
