@@ -91,6 +91,7 @@ class Progress:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from workstation.preflight import check_runnable
     from workstation.run_writer import RunWriter
     from workstation.system import SystemManager, resolve_store_path
 
@@ -98,6 +99,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     cfg = apply_overrides(cfg, args.start, args.end, args.symbols, args.speed, source=args.config,
                           single_thread=args.single_thread)
     store_path = resolve_store_path(cfg, args.store)
+    check_runnable(cfg, store_path, source=args.config)
     if cfg.mode == "live":
         from workstation.live.runner import run_live_headless
 
