@@ -40,7 +40,7 @@ from PySide6.QtWidgets import (
 from ui import theme
 from ui.bridge import EngineBridge, UpdateBatch
 from ui.dialogs.config_editor import ConfigEditorDialog
-from ui.widgets.chart_panel import ChartPanel
+from ui.widgets.chart import ChartPanel
 from ui.widgets.metrics_panel import MetricsPanel
 from ui.widgets.quality_gauges import QualityGaugePanel
 from ui.widgets.signal_log import SignalLogView

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QDockWidget, QMessageBox
 from tests.ui.test_signal_log import make_rows
 from ui.bridge import UpdateBatch
 from ui.main_window import MAX_SPEED_VIEW_INTERVAL_S, MainWindow
-from ui.widgets.chart_panel import ChartPanel
+from ui.widgets.chart import ChartPanel
 from ui.widgets.metrics_panel import MetricsPanel
 from ui.widgets.quality_gauges import QualityGaugePanel
 from ui.widgets.signal_log import SignalLogView
