@@ -340,7 +340,10 @@ class CandleChart(QtWidgets.QWidget):
         if ev.button() == QtCore.Qt.MouseButton.RightButton:
             self.show_context_menu(ev.screenPos().toPoint(), pane, ev.pos())
             return True
-        return pane is self.price and self.drawings.view_click(ev)
+        if pane is not self.price:
+            self.drawings.select(None)
+            return False
+        return self.drawings.view_click(ev)
 
     def view_drag(self, pane: Pane, ev) -> bool:
         return pane is self.price and self.drawings.view_drag(ev)

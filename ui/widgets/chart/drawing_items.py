@@ -49,6 +49,7 @@ class DrawingItem(QtWidgets.QGraphicsObject):
         self._theme = theme
         self.selected = False
         self.hovered = False
+        self.interactive = True  # False for the preview of a drawing being made: the mouse passes through
         self._pixels: list[QtCore.QPointF] = []
         self._shape = QtGui.QPainterPath()
         self._bounds = QtCore.QRectF()
@@ -118,6 +119,8 @@ class DrawingItem(QtWidgets.QGraphicsObject):
 
     # pyqtgraph mouse protocol --------------------------------------------------------------------
     def hoverEvent(self, ev) -> None:
+        if not self.interactive:
+            return
         if ev.isExit() or not self._shape.contains(ev.pos()):
             if self.hovered:
                 self.hovered = False
@@ -136,6 +139,8 @@ class DrawingItem(QtWidgets.QGraphicsObject):
             self.update()
 
     def mouseClickEvent(self, ev) -> None:
+        if not self.interactive:
+            return
         if ev.button() not in (QtCore.Qt.MouseButton.LeftButton, QtCore.Qt.MouseButton.RightButton):
             return
         if not self._shape.contains(ev.pos()):
@@ -144,7 +149,7 @@ class DrawingItem(QtWidgets.QGraphicsObject):
         self._geo.item_clicked(self, ev)
 
     def mouseDragEvent(self, ev) -> None:
-        if ev.button() != QtCore.Qt.MouseButton.LeftButton:
+        if not self.interactive or ev.button() != QtCore.Qt.MouseButton.LeftButton:
             return
         if ev.isStart():
             if not self._shape.contains(ev.buttonDownPos()):

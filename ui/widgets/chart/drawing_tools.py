@@ -108,6 +108,12 @@ class DrawingLayer(QtCore.QObject):
     def _make_item(self, drawing: Drawing) -> DrawingItem:
         return ITEM_CLASSES[drawing.kind](drawing, self, self._theme)
 
+    def _make_preview(self, kind: DrawingKind, a: tuple[int, float], b: tuple[int, float]) -> DrawingItem:
+        item = self._make_item(Drawing("preview", kind, (a, b)))
+        item.interactive = False
+        item.selected = True
+        return item
+
     def _drop_item(self, item: DrawingItem) -> None:
         self._pane.axis.set_badge(f"drawing:{item.drawing.id}", None)
         item.setParentItem(None)
@@ -277,7 +283,7 @@ class DrawingLayer(QtCore.QObject):
             self._finish(kind, [point])
         elif not self._pending:
             self._pending = [point]
-            self._preview = self._make_item(Drawing("preview", kind, (point, point)))
+            self._preview = self._make_preview(kind, point, point)
         else:
             self._finish(kind, [self._pending[0], point])
         return True
@@ -291,7 +297,7 @@ class DrawingLayer(QtCore.QObject):
         if ev.isStart():
             self._clear_pending()
             self._pending = [start]
-            self._preview = self._make_item(Drawing("preview", self._tool, (start, now)))
+            self._preview = self._make_preview(self._tool, start, now)
         elif self._preview is not None:
             self._preview.set_drawing(Drawing("preview", self._tool, (self._pending[0], now)))
         if ev.isFinish():
