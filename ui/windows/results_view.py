@@ -138,6 +138,7 @@ def _pnl_colour(x: float | None) -> QColor | None:
 
 PLOTS_MIN_HEIGHT = 210
 TABLES_MIN_HEIGHT = 190  # title bar, header and five trade rows
+COMPACT_MIN_HEIGHT = 150  # plots beside the tables in a short dock: title bar, header and three rows
 
 
 @dataclass
@@ -575,8 +576,10 @@ class ResultsView(QWidget):
         self._splitter = QSplitter(Qt.Orientation.Vertical)
         self._splitter.setChildrenCollapsible(False)
         self._splitter.setHandleWidth(8)
-        self._splitter.addWidget(self._build_plots())
+        self._plots_panel = self._build_plots()
+        self._splitter.addWidget(self._plots_panel)
         self._splitter.addWidget(self._build_tables())
+        self.compact = False
         self._splitter.setStretchFactor(0, 11)
         self._splitter.setStretchFactor(1, 9)
         root.addWidget(self._splitter, 1)
@@ -602,6 +605,37 @@ class ResultsView(QWidget):
         )
         width = int(min(max(needed, total * 0.2), total * 0.38))
         self._table_splitter.setSizes([total - width, width])
+
+    def set_compact(self, compact: bool) -> None:
+        """Put the equity plots beside the tables (a short dock) instead of above them."""
+        if compact == self.compact:
+            return
+        self.compact = compact
+        self._splitter.setOrientation(Qt.Orientation.Horizontal if compact else Qt.Orientation.Vertical)
+        self._plots_panel.setMinimumHeight(COMPACT_MIN_HEIGHT if compact else PLOTS_MIN_HEIGHT)
+        self._table_splitter.setMinimumHeight(COMPACT_MIN_HEIGHT if compact else TABLES_MIN_HEIGHT)
+        total = self._splitter.width() if compact else self._splitter.height()
+        first = int(total * (0.42 if compact else 0.54))
+        self._splitter.setSizes([first, total - first])
+
+    def clear(self, title: str = "No run loaded", hint: str = OPEN_HINT) -> None:
+        """Show no run (e.g. while a new run plays), with `title` and `hint` where the results go."""
+        self.results = None
+        self._trades = pd.DataFrame()
+        self._equity_times_ns = np.zeros(0, dtype=np.int64)
+        self._equity_values = np.zeros(0)
+        self._drawdown_pct = np.zeros(0)
+        self.trade_model.set_columns([])
+        self.symbol_model.set_columns([])
+        self.trade_count_label.setText("")
+        self.symbol_count_label.setText("")
+        self.title_label.setText(title)
+        self.subtitle_label.setText(hint)
+        for card in self.stat_cards.values():
+            card.set("\u2014", None, "")
+        self._show_results_state()
+        self.plots_empty.set_text(title, hint)
+        self.trades_empty.set_text(title, hint)
 
     # ---------------------------------------------------------------- building
 
