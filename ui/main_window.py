@@ -51,6 +51,7 @@ from ui.widgets.speed_control import SpeedControl
 from ui.windows.results_view import ResultsView, ResultsWindow
 from workstation.config import load_config
 from workstation.errors import WorkstationError
+from workstation.preflight import PreflightCache
 from workstation.system import FAILED, FINISHED, PAUSED, RUNNING, STOPPED
 
 log = logging.getLogger(__name__)
@@ -133,6 +134,7 @@ class MainWindow(QMainWindow):
         self._results_window: ResultsWindow | None = None
         self._editor: ConfigEditorDialog | None = None
         self._shortcuts_dialog: ShortcutsDialog | None = None
+        self._preflight_cache = PreflightCache()  # calendars and store catalogues the editor reuses
         self.drawing_book = DrawingBook(parent=self)  # the loaded config's drawings (sidecar file)
         self._chart_height: int | None = None  # the chart area's height before the results made room
         self._symbol_index: dict[str, int] = {}
@@ -630,7 +632,11 @@ class MainWindow(QMainWindow):
     def edit_config(self) -> None:
         """Open the config editor on the selected config; its Run loads and plays that config."""
         dialog = ConfigEditorDialog(
-            config_path=self.bridge.config_path, configs_dir=self.configs_dir, parent=self
+            config_path=self.bridge.config_path,
+            configs_dir=self.configs_dir,
+            parent=self,
+            store_path=self.store_override,
+            preflight_cache=self._preflight_cache,
         )
         dialog.saved.connect(self._on_config_saved)
         dialog.run_requested.connect(self._on_run_requested)
