@@ -233,3 +233,30 @@ def test_time_map_round_trips_inside_between_and_beyond_the_bars():
     assert tmap.time_of(10.0) == ts[10] + NS_MIN // 2  # the middle of bar 10
     overnight = int(ts[389]) + 3 * 3_600_000_000_000  # between the sessions: end of the last bar
     assert 389.0 < tmap.x_of(overnight) < 389.5
+
+
+def test_drawings_stay_at_their_price_when_the_view_rescales(make_chart, bars, qtbot):
+    ts = bars[0]
+    book = DrawingBook()
+    chart = make_chart(book)
+    hline = Drawing.new(DrawingKind.HORIZONTAL_LINE, [(int(ts[300]), 100.5)])
+    book.add("ACME", hline)
+    item = chart.drawings.item(hline.id)
+    for move in (chart.go_to_first_bar, chart.jump_to_live, lambda: chart.set_log_scale(True)):
+        move()  # each changes the x range and the y fit
+        settle(qtbot, chart)
+        want = chart.price.vb.mapFromView(QtCore.QPointF(0.0, chart._scale.y(100.5))).y()
+        assert item.pixel_points()[0].y() == pytest.approx(want, abs=0.5)
+
+
+def test_the_note_dialog_keeps_the_text_with_ctrl_enter(qtbot):
+    from ui.widgets.chart.drawing_tools import NoteDialog
+
+    dialog = NoteDialog(None, "")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.keyClicks(dialog.editor, "first line")
+    qtbot.keyClick(dialog.editor, Qt.Key.Key_Return)
+    qtbot.keyClicks(dialog.editor, "second")
+    qtbot.keyClick(dialog.editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert dialog.result() == dialog.DialogCode.Accepted and dialog.text() == "first line\nsecond"

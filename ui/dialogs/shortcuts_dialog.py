@@ -50,7 +50,7 @@ class ShortcutsDialog(QDialog):
         lay = QVBoxLayout(self)
         lay.addWidget(scroll, 1)
         lay.addWidget(buttons)
-        self.resize(620, 680)
+        self.resize(660, min(self.label.sizeHint().height() + 70, 900))
 
     def text(self) -> str:
         """The list as plain text (for tests)."""

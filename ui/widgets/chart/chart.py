@@ -104,6 +104,7 @@ class CandleChart(QtWidgets.QWidget):
         self._live_button = self._make_live_button()
 
         self.price.vb.sigXRangeChanged.connect(self._on_x_range_changed)
+        self.price.vb.sigYRangeChanged.connect(self._on_y_range_changed)
         self.price.vb.sigResized.connect(self._on_resized)
         self._view.scene().sigMouseMoved.connect(self._on_mouse_moved)
         for pane in (self.price, self.volume):
@@ -427,6 +428,9 @@ class CandleChart(QtWidgets.QWidget):
         self.crosshair.update()
         self.drawings.relayout()
         self.viewport.x_range_changed()
+
+    def _on_y_range_changed(self, *_args) -> None:
+        self.drawings.relayout()
 
     def _on_resized(self, *_args) -> None:
         self._place_live_button()
