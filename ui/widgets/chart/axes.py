@@ -17,6 +17,7 @@ from ui.widgets.chart.formatting import (
     MONTHS,
     NS_PER_DAY,
     NS_PER_MINUTE,
+    WEEKDAYS,
     fmt_date_md,
     fmt_time_hm,
     fmt_volume,
@@ -289,11 +290,16 @@ class TimeAxisItem(LeanAxis):
     """
 
     def __init__(
-        self, theme: ChartTheme, times: Callable[[], tuple[np.ndarray, int]], min_label_px: float = 78.0
+        self,
+        theme: ChartTheme,
+        times: Callable[[], tuple[np.ndarray, int]],
+        min_label_px: float = 78.0,
+        weekday_dates: bool = False,
     ):
         super().__init__("bottom", theme)
         self._times = times
         self.min_label_px = min_label_px
+        self.weekday_dates = weekday_dates  # day changes as 'Mon Nov 25' instead of 'Nov 25'
         self.bar_minutes = 1.0
         self._memo_key: tuple | None = None
         self._memo: tuple[list[float], list[str]] = ([], [])
@@ -332,8 +338,7 @@ class TimeAxisItem(LeanAxis):
         lo, hi = self.range
         return self._compute(lo, hi, length_px)
 
-    @staticmethod
-    def _tick_label(local_ns: int, kind: int, daily: bool) -> str:
+    def _tick_label(self, local_ns: int, kind: int, daily: bool) -> str:
         """'09:45' inside a day; 'Nov 29' at a day change; 'Dec' / '2025' at month / year changes when zoomed out."""
         if kind == 0:
             return fmt_time_hm(local_ns)
@@ -341,6 +346,9 @@ class TimeAxisItem(LeanAxis):
             return str(local_parts(local_ns).year)
         if daily and kind == 2:
             return MONTHS[local_parts(local_ns).month - 1]
+        if self.weekday_dates:
+            d = local_parts(local_ns)
+            return f"{WEEKDAYS[d.weekday()]} {MONTHS[d.month - 1]} {d.day:02d}"
         return fmt_date_md(local_ns)
 
     def _compute(self, lo: float, hi: float, length_px: float) -> tuple[list[float], list[str]]:
