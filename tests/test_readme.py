@@ -97,3 +97,13 @@ def test_the_duckdb_recipes_read_the_store_and_a_run_folder(tmp_path, monkeypatc
     bars = pd.read_parquet("run/bars.parquet")
     assert len(run_df) == len(bars) > 0
     assert sorted(run_df.columns) == sorted(bars.columns)
+
+
+def test_the_keys_table_lists_every_shortcut():
+    from ui.shortcuts import SHORTCUTS, WINDOW
+
+    for s in SHORTCUTS:
+        keys = " ".join(f"`{k}`" for k in s.keys)
+        where = "window" if s.scope == WINDOW else "chart"
+        row = f"| {keys} | {s.description} | {where} |"
+        assert row in README, f"README keys table lacks or misstates: {row}"

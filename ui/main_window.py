@@ -902,8 +902,9 @@ class MainWindow(QMainWindow):
             and not d.isFloating()
             and self.dockWidgetArea(d) == Qt.DockWidgetArea.RightDockWidgetArea
         ]
-        if right and view.minimumSizeHint().width() + 24 > dock.width():
-            # a small window: the bottom docks run under the right column too, so no card is clipped
+        if right and (view.compact or view.minimumSizeHint().width() + 24 > dock.width()):
+            # plots beside the tables, or a narrow window: the bottom docks run under the right column
+            # too, so the tables get the window's width and no card is clipped
             self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.BottomDockWidgetArea)
 
     def _put_away_results(self) -> None:

@@ -559,7 +559,7 @@ class ResultsView(QWidget):
         self._plots_panel.setMinimumHeight(COMPACT_MIN_HEIGHT if compact else PLOTS_MIN_HEIGHT)
         self._table_splitter.setMinimumHeight(COMPACT_MIN_HEIGHT if compact else TABLES_MIN_HEIGHT)
         total = self._splitter.width() if compact else self._splitter.height()
-        first = int(total * (0.42 if compact else 0.54))
+        first = int(total * (0.38 if compact else 0.54))
         self._splitter.setSizes([first, total - first])
 
     def clear(self, title: str = "No run loaded", hint: str = OPEN_HINT) -> None:
