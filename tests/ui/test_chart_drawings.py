@@ -250,7 +250,7 @@ def test_drawings_stay_at_their_price_when_the_view_rescales(make_chart, bars, q
 
 
 def test_the_note_dialog_keeps_the_text_with_ctrl_enter(qtbot):
-    from ui.widgets.chart.drawing_tools import NoteDialog
+    from ui.widgets.chart.note_dialog import NoteDialog
 
     dialog = NoteDialog(None, "")
     qtbot.addWidget(dialog)

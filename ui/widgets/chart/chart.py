@@ -13,7 +13,6 @@ legend, drawings and the actions/context menu. UI thread only.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -28,7 +27,9 @@ from ui.widgets.chart.chart_types import ChartType
 from ui.widgets.chart.crosshair import Crosshair
 from ui.widgets.chart.drawing_model import DrawingBook
 from ui.widgets.chart.drawing_tools import DrawingLayer
+from ui.widgets.chart.interaction import ChartMouse
 from ui.widgets.chart.legend import Legend
+from ui.widgets.chart.live_button import JumpToLiveButton
 from ui.widgets.chart.markers import MarkerLayer
 from ui.widgets.chart.overlays import Overlay, OverlaySet
 from ui.widgets.chart.pane_stack import PaneStack
@@ -68,7 +69,7 @@ class CandleChart(QtWidgets.QWidget):
         self.symbol = ""
         self.interval = ""
 
-        self.panes = PaneStack(self.theme, self._bars.axis_times, self._scale, self)
+        self.panes = PaneStack(self.theme, self._bars.axis_times, self._scale)
         self._view = self.panes.view
         self.time_axis = self.panes.time_axis
         self.price, self.volume = self.panes.price, self.panes.volume
@@ -99,9 +100,13 @@ class CandleChart(QtWidgets.QWidget):
             self.panes.all, self.time_axis, self._bars, self._crosshair_price_text, self._update_texts
         )
         self.drawings = DrawingLayer(self.price, self._time_map, self._scale, self.theme, self.legend.price_text, self)
-        self.drawings.context_menu_requested.connect(self._drawing_menu)
         self.chart_actions = ChartActions(self)
-        self._live_button = self._make_live_button()
+        self._live_button = JumpToLiveButton(
+            self, self._view, self.price.vb.sceneBoundingRect, self.theme, self.jump_to_live
+        )
+        self.mouse = ChartMouse(self)
+        for pane in (self.price, self.volume):
+            pane.vb.interaction = self.mouse
 
         self.price.vb.sigXRangeChanged.connect(self._on_x_range_changed)
         self.price.vb.sigYRangeChanged.connect(self._on_y_range_changed)
@@ -121,24 +126,21 @@ class CandleChart(QtWidgets.QWidget):
         self._update_texts()
         self.viewport.apply_follow()
 
-    def _make_live_button(self) -> QtWidgets.QToolButton:
-        t = self.theme
-        button = QtWidgets.QToolButton(self)
-        button.setText("Jump to live \u25b6")
-        button.setCursor(QtCore.Qt.CursorShape.PointingHandCursor)
-        button.setStyleSheet(
-            f"QToolButton {{ background: {t.badge}; color: {t.text_bright}; border: 1px solid {t.separator};"
-            f" border-radius: 4px; padding: 3px 9px; font-size: {t.font_px + 1}px; }}"
-            f" QToolButton:hover {{ background: #434651; }}"
-        )
-        button.clicked.connect(self.jump_to_live)
-        button.hide()
-        return button
-
     def _make_sub_pane(self, ov: Overlay) -> Pane:
         pane = self.panes.make_sub_pane(ov)
+        pane.vb.interaction = self.mouse
         pane.vb.sigRangeChangedManually.connect(self._on_user_range_change)
         return pane
+
+    @property
+    def price_scale(self) -> PriceScale:
+        """The price pane's scale (linear or log)."""
+        return self._scale
+
+    @property
+    def time_map(self) -> TimeMap:
+        """Times (ns UTC) <-> chart x."""
+        return self._time_map
 
     # data API ---------------------------------------------------------------------------------
     @property
@@ -237,7 +239,7 @@ class CandleChart(QtWidgets.QWidget):
         price; rsi, macd, atr below). ValueError names a spec the engine does not know."""
         self.overlays_set.set_specs(specs)
         if self.panes.set_sub_panes(self.overlays_set.sub_panes()):
-            self._place_live_button()
+            self._live_button.place()
             self.viewport.fit_y_now()
         self._request_refresh()
 
@@ -335,40 +337,10 @@ class CandleChart(QtWidgets.QWidget):
             self.clear_crosshair()
         return super().eventFilter(obj, ev)
 
-    # mouse on the panes (PaneInteraction) -------------------------------------------------------
-    def view_click(self, pane: Pane, ev) -> bool:
-        self.setFocus(QtCore.Qt.FocusReason.MouseFocusReason)
-        if ev.button() == QtCore.Qt.MouseButton.RightButton:
-            self.show_context_menu(ev.screenPos().toPoint(), pane, ev.pos())
-            return True
-        if pane is not self.price:
-            self.drawings.select(None)
-            return False
-        return self.drawings.view_click(ev)
-
-    def view_drag(self, pane: Pane, ev) -> bool:
-        return pane is self.price and self.drawings.view_drag(ev)
-
-    def point_at(self, pane: Pane, pos: QtCore.QPointF, drawing_id: str | None = None) -> ChartPoint:
-        """The chart point under pane pixel ``pos``."""
-        pt = pane.vb.mapToView(pos)
-        price = self._scale.price(pt.y()) if pane is self.price else math.nan
-        return ChartPoint(self._time_map.time_of(pt.x()), price, drawing_id)
-
+    # menus ------------------------------------------------------------------------------------
     def context_menu(self, point: ChartPoint) -> QtWidgets.QMenu:
         """The right-click menu for a chart point (built fresh each time)."""
         return self.chart_actions.menu(point)
-
-    def show_context_menu(self, screen_pos: QtCore.QPoint, pane: Pane, pos: QtCore.QPointF) -> None:
-        menu = self.context_menu(self.point_at(pane, pos, self.drawings.selected_id if pane is self.price else None))
-        menu.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
-        menu.popup(screen_pos)
-
-    def _drawing_menu(self, screen_pos: QtCore.QPoint, drawing_id: str) -> None:
-        local = self.price.vb.mapFromScene(self._view.mapToScene(self._view.mapFromGlobal(screen_pos)))
-        menu = self.context_menu(self.point_at(self.price, local, drawing_id))
-        menu.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
-        menu.popup(screen_pos)
 
     def add_menu_provider(self, provider) -> None:
         """Add entries to the right-click menu: ``provider(menu, ChartPoint)`` (e.g. orders at a price)."""
@@ -415,7 +387,7 @@ class CandleChart(QtWidgets.QWidget):
 
     def _on_following_changed(self, on: bool) -> None:
         self._live_button.setVisible(not on)
-        self._place_live_button()
+        self._live_button.place()
         self.following_changed.emit(on)
 
     def _on_user_range_change(self, _mask) -> None:
@@ -433,7 +405,7 @@ class CandleChart(QtWidgets.QWidget):
         self.drawings.relayout()
 
     def _on_resized(self, *_args) -> None:
-        self._place_live_button()
+        self._live_button.place()
         self.drawings.relayout()
 
     # refresh ----------------------------------------------------------------------------------
@@ -491,20 +463,9 @@ class CandleChart(QtWidgets.QWidget):
             self.time_axis.bar_minutes = max(1.0 / 60, step / 60e9)
 
     # geometry ---------------------------------------------------------------------------------
-    def _place_live_button(self, *_args) -> None:
-        if not hasattr(self, "_live_button"):
-            return
-        b = self._live_button
-        b.adjustSize()
-        r = self.price.vb.sceneBoundingRect()
-        bottom_right = self._view.mapFromScene(r.bottomRight())
-        pt = self._view.mapTo(self, bottom_right)
-        b.move(max(0, pt.x() - b.width() - 10), max(0, pt.y() - b.height() - 10))
-        b.raise_()
-
     def resizeEvent(self, ev: QtGui.QResizeEvent) -> None:
         super().resizeEvent(ev)
-        QtCore.QTimer.singleShot(0, self, self._place_live_button)
+        QtCore.QTimer.singleShot(0, self, self._live_button.place)
 
     @property
     def live_button(self) -> QtWidgets.QToolButton:

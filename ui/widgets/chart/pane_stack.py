@@ -12,7 +12,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from ui.widgets.chart.axes import LeanAxis, TimeAxisItem
 from ui.widgets.chart.decorations import TextBlock
 from ui.widgets.chart.overlays import Overlay
-from ui.widgets.chart.panes import Pane, PaneInteraction
+from ui.widgets.chart.panes import Pane
 from ui.widgets.chart.price_scale import PriceScale
 from ui.widgets.chart.theme import ChartTheme
 
@@ -28,10 +28,8 @@ class PaneStack:
         theme: ChartTheme,
         bar_times: Callable[[], tuple[np.ndarray, int]],
         scale: PriceScale,
-        interaction: PaneInteraction,
     ):
         self._theme = theme
-        self._interaction = interaction
         self.view = pg.GraphicsLayoutWidget()
         self.view.setBackground(theme.background)
         self.view.scene().setItemIndexMethod(QtWidgets.QGraphicsScene.ItemIndexMethod.NoIndex)
@@ -48,8 +46,6 @@ class PaneStack:
         self.sub_panes: list[Pane] = []
         self.time_axis.linkToView(self.price.vb)
         self.volume.vb.setXLink(self.price.vb)
-        for pane in (self.price, self.volume):
-            pane.vb.interaction = interaction
         fm = QtGui.QFontMetricsF(self.price.axis._font)
         self._axis_width = int(fm.horizontalAdvance("000000.00") + LeanAxis.TICK + 2 * LeanAxis.GAP + 6)
         self.relayout()
@@ -62,7 +58,6 @@ class PaneStack:
         """A pane for an oscillator overlay (RSI with its 30/70 band, MACD with its zero line)."""
         pane = Pane(ov.spec, self._theme, "value", self.time_axis.tick_values_now)
         pane.vb.setXLink(self.price.vb)
-        pane.vb.interaction = self._interaction
         pane.text = TextBlock(pane.vb, self._theme)
         if ov.kind == "rsi":
             pane.axis.fixed_ticks = (30.0, 50.0, 70.0)
