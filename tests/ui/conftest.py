@@ -174,3 +174,16 @@ def ui_make_window(qtbot, tmp_path, ui_settings, ui_configs_dir):
     yield make
     for w in windows:
         w.bridge.shutdown(2.0)
+
+
+@pytest.fixture
+def ui_chart(qtbot):
+    """A shown 1000x600 CandleChart."""
+    from ui.widgets.chart import CandleChart
+
+    w = CandleChart()
+    w.resize(1000, 600)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    return w

@@ -38,13 +38,8 @@ def make_bars(
 
 
 @pytest.fixture
-def chart(qtbot):
-    w = CandleChart()
-    w.resize(1000, 600)
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    return w
+def chart(ui_chart):
+    return ui_chart
 
 
 def settle(qtbot, w: CandleChart) -> None:

@@ -14,19 +14,14 @@ from PySide6 import QtCore, QtGui  # noqa: E402
 from PySide6.QtCore import Qt  # noqa: E402
 
 from tests.ui.test_chart import _has_colour, make_bars, settle  # noqa: E402
-from ui.widgets.chart import CandleChart, ChartPanel, ChartType, DrawingKind  # noqa: E402
+from ui.widgets.chart import ChartPanel, ChartType, DrawingKind  # noqa: E402
 from ui.widgets.chart.chart_actions import ChartPoint  # noqa: E402
 from workstation.indicators import compute_series  # noqa: E402
 
 
 @pytest.fixture
-def chart(qtbot):
-    w = CandleChart()
-    w.resize(1000, 600)
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    return w
+def chart(ui_chart):
+    return ui_chart
 
 
 def test_the_chart_accepts_every_spec_the_engine_accepts(chart, qtbot):
