@@ -27,8 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from PySide6 import QtCore, QtWidgets  # noqa: E402
 
 from ui.app import install_none_refcount_guard  # noqa: E402
-from ui.widgets.candles import CandleChart  # noqa: E402
-from ui.widgets.chart_panel import ChartPanel  # noqa: E402
+from ui.widgets.chart import (
+    CandleChart,  # noqa: E402
+    ChartPanel,  # noqa: E402
+)
 
 _NS_MIN = 60_000_000_000
 

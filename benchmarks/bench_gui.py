@@ -176,7 +176,7 @@ def gui_run(window, cfg_path: Path, probe: LatencyProbe | None, rss: list | None
 
 
 def chart_append_bench(n_bars: int = 100_000, appends: int = 2000) -> dict:
-    from ui.widgets.candles import CandleChart
+    from ui.widgets.chart import CandleChart
 
     chart = CandleChart()
     chart.resize(1200, 700)

@@ -139,3 +139,13 @@ def test_the_python_api_example_runs(tmp_path, monkeypatch):
     assert len(namespace["daily"]) == 4
     html = (tmp_path / "runs" / "notebook-report.html").read_text(encoding="utf-8")
     assert "<svg" in html and result.name in html
+
+
+def test_the_keys_table_lists_every_shortcut():
+    from ui.shortcuts import SHORTCUTS, WINDOW
+
+    for s in SHORTCUTS:
+        keys = " ".join(f"`{k}`" for k in s.keys)
+        where = "window" if s.scope == WINDOW else "chart"
+        row = f"| {keys} | {s.description} | {where} |"
+        assert row in README, f"README keys table lacks or misstates: {row}"

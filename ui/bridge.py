@@ -108,6 +108,19 @@ def _lower_thread_priority(nice: int) -> None:
         log.debug("cannot lower the engine thread priority: %s", exc)
 
 
+@dataclass(frozen=True, slots=True)
+class RunProgress:
+    """Where the loaded run is (for the status bar and the metrics panel)."""
+
+    state: str
+    clock_ns: int
+    bars_processed: int
+    sessions_done: int
+    sessions_total: int
+    first_session: dt.date | None
+    last_session: dt.date | None
+
+
 @dataclass(slots=True)
 class UpdateBatch:
     """Everything that happened in the engine since the previous frame (built in the UI thread)."""
@@ -121,6 +134,7 @@ class UpdateBatch:
     fills: list[Fill] = field(default_factory=list)
     quality_changed: np.ndarray | None = None  # symbol indices whose quality changed
     quality_pct: np.ndarray | None = None  # latest streamed-interval quality (%)
+    quality: dict[str, np.ndarray] | None = None  # every interval's quality (%) by symbol index, when it changed
     gap_counts: dict[str, int] = field(default_factory=dict)  # symbols with new gaps -> gaps this session
     session_starts: list[dict] = field(default_factory=list)
     session_ends: list[dict] = field(default_factory=list)  # payload + "bars": {(sym, iv): BarsView}
@@ -556,6 +570,8 @@ class EngineBridge(QObject):
                 batch.finished = payload
         if quality_mask is not None:
             batch.quality_changed = np.flatnonzero(quality_mask)
+        if quality_mask is not None or batch.gap_counts or batch.session_starts:
+            batch.quality = system.quality_by_interval()
         self.decision_count += batch.decisions
         self.error_count += batch.errors
         self.fill_count += len(batch.fills)
@@ -679,6 +695,35 @@ class EngineBridge(QObject):
         """The current session's gaps of `symbol` (for the gauge's gap list)."""
         return self.system.quality.gap_list(symbol) if self.system is not None else []
 
+    @property
+    def loaded(self) -> bool:
+        """True when a config is loaded (its run built, maybe not started)."""
+        return self.system is not None
+
+    def symbols(self) -> list[str]:
+        """The symbols of the loaded run, in symbol-index order."""
+        return list(self.run_config.symbols) if self.run_config is not None else []
+
+    def progress(self) -> RunProgress | None:
+        """Where the loaded run is (None when nothing is loaded)."""
+        system = self.system
+        if system is None:
+            return None
+        sessions = system.sessions
+        return RunProgress(
+            state=system.state,
+            clock_ns=system.clock.now_ns(),
+            bars_processed=system.bars_processed,
+            sessions_done=system.sessions_done,
+            sessions_total=len(sessions),
+            first_session=sessions[0].date if sessions else None,
+            last_session=sessions[-1].date if sessions else None,
+        )
+
+    def metrics_snapshot(self) -> dict:
+        """The run's performance metrics (stage timings, counters); {} when nothing is loaded."""
+        return self.system.metrics_snapshot() if self.system is not None else {}
+
     def intervals(self) -> list[str]:
         cfg = self.run_config
         return [cfg.streams.interval, *cfg.streams.derived] if cfg is not None else []
@@ -691,7 +736,7 @@ class EngineBridge(QObject):
         total = len(system.sessions)
         if system.state == FINISHED:
             return 1.0
-        done = system.coordinator.sessions_done
+        done = self.sessions_done
         cur = self.current_session
         part = 0.0
         if cur is not None and cur["index"] == done:

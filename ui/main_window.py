@@ -10,12 +10,12 @@ choices and the last config persist in QSettings.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import numpy as np
 import psutil
 from PySide6.QtCore import QDate, QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
@@ -39,8 +39,11 @@ from PySide6.QtWidgets import (
 
 from ui import theme
 from ui.bridge import EngineBridge, UpdateBatch
+from ui.chart_feed import ChartFeed
 from ui.dialogs.config_editor import ConfigEditorDialog
-from ui.widgets.chart_panel import ChartPanel
+from ui.dialogs.shortcuts_dialog import ShortcutsDialog
+from ui.shortcuts import shortcut
+from ui.widgets.chart import ChartPanel, DrawingBook, sidecar_path
 from ui.widgets.metrics_panel import MetricsPanel
 from ui.widgets.quality_gauges import QualityGaugePanel
 from ui.widgets.signal_log import SignalLogView
@@ -48,6 +51,7 @@ from ui.widgets.speed_control import SpeedControl
 from ui.windows.results_view import ResultsView, ResultsWindow
 from workstation.config import load_config
 from workstation.errors import WorkstationError
+from workstation.preflight import PreflightCache
 from workstation.system import FAILED, FINISHED, PAUSED, RUNNING, STOPPED
 
 log = logging.getLogger(__name__)
@@ -57,9 +61,10 @@ APPLICATION = "workstation"
 OPEN_ITEM = "__open__"
 MAX_CHARTS = 4
 RESULTS_DOCK_CHROME = 60  # the dock's title bar and the tab bar under it
-CHART_AREA_MIN = 380  # toolbar, a readable chart and the status bar
+RESULTS_SHARE = 0.5  # of the height shared by the chart area and the bottom docks
+CHART_MIN_PX = 300  # a chart (with its toolbar) stays at least this tall when results show
+DOCK_SEPARATOR_PX = 4
 METRICS_INTERVAL_MS = 250
-BULK_APPEND = 256
 # At MAX speed the charts, signal log, gauges and status redraw 4 times a second (paced speeds: every
 # frame). Each redraw takes the interpreter lock from the engine threads: at 10 per second the GUI
 # replayed at 0.66x the headless speed, at 4 per second 0.80x (benchmarks/bench_gui.py, 2 cores).
@@ -88,103 +93,6 @@ def pill_style(colour: str) -> str:
         f"QLabel {{ color: {colour}; border: 1px solid {colour}; border-radius: 8px; padding: 1px 8px; "
         f"font-weight: 700; letter-spacing: 1px; }}"
     )
-
-
-class ChartFeed:
-    """Feeds one ChartPanel from the bridge: history + live bars, forming bar of derived intervals,
-    buy/sell markers at fills. Appends only what the chart does not show yet (by bar time)."""
-
-    def __init__(self, panel: ChartPanel, bridge: EngineBridge):
-        self.panel = panel
-        self.bridge = bridge
-        self._pending_ends: list = []  # finished sessions' bars of the shown key, not drawn yet
-        self._pending_fills: list = []
-
-    def key(self) -> tuple[str, str]:
-        return self.panel.current_symbol(), self.panel.current_interval()
-
-    def last_ts(self) -> int | None:
-        chart = self.panel.chart
-        return int(chart.bar_arrays()[0][-1]) if chart.bar_count else None
-
-    def reload(self) -> None:
-        """Show (symbol, interval) from scratch: history, live session, markers, forming bar."""
-        chart = self.panel.chart
-        chart.clear()
-        self._pending_ends.clear()
-        self._pending_fills.clear()
-        symbol, interval = self.key()
-        if not symbol or not interval or self.bridge.system is None:
-            return
-        bars = self.bridge.chart_bars(symbol, interval)
-        chart.set_bars(*bars)
-        for fill in self.bridge.fills_of(symbol):
-            chart.add_marker(fill.time, fill.price, "buy" if fill.quantity > 0 else "sell")
-        self.sync_forming(symbol, interval)
-
-    def on_batch(self, batch: UpdateBatch, draw: bool = True) -> None:
-        """Take the batch's finished sessions and fills of the shown symbol; draw them (and the
-        live bars completed since the last draw, and the forming bar) when `draw`."""
-        symbol, interval = self.key()
-        if not symbol or not interval:
-            return
-        for end in batch.session_ends:
-            view = end["bars"].get((symbol, interval))
-            if view is not None:
-                self._pending_ends.append(view)
-        self._pending_fills.extend(f for f in batch.fills if f.symbol == symbol)
-        if draw:
-            self.flush()
-
-    def flush(self) -> None:
-        """Draw what is pending: finished sessions, live bars, markers, forming bar."""
-        symbol, interval = self.key()
-        if not symbol or not interval:
-            return
-        for view in self._pending_ends:
-            self._append(view)
-        self._pending_ends.clear()
-        live = self.bridge.live_bars(symbol, interval)
-        if live is not None:
-            self._append(live)
-        chart = self.panel.chart
-        for fill in self._pending_fills:
-            chart.add_marker(fill.time, fill.price, "buy" if fill.quantity > 0 else "sell")
-        self._pending_fills.clear()
-        self.sync_forming(symbol, interval)
-
-    def _append(self, view) -> None:
-        ts = view.timestamp
-        n = ts.shape[0]
-        if not n:
-            return
-        last = self.last_ts()
-        start = 0 if last is None else int(np.searchsorted(ts, last, side="right"))
-        if start >= n:
-            return
-        chart = self.panel.chart
-        if n - start > BULK_APPEND:
-            old = chart.bar_arrays()
-            chart.set_bars(
-                *(np.concatenate((a, np.asarray(b)[start:])) for a, b in zip(old, view, strict=True))
-            )
-            return
-        o, h, lo, c, v = view.open, view.high, view.low, view.close, view.volume
-        for k in range(start, n):
-            chart.append_bar(int(ts[k]), float(o[k]), float(h[k]), float(lo[k]), float(c[k]), float(v[k]))
-
-    def sync_forming(self, symbol: str, interval: str) -> None:
-        """Show the forming bar of a derived interval (or clear it when there is none)."""
-        chart = self.panel.chart
-        bridge = self.bridge
-        if bridge.run_config is None or interval == bridge.run_config.streams.interval:
-            return
-        bar = bridge.forming_bar(symbol, interval)
-        last = self.last_ts()
-        if bar is not None and (last is None or bar.timestamp > last):
-            chart.set_forming(bar.timestamp, bar.open, bar.high, bar.low, bar.close, bar.volume)
-        elif chart.forming is not None:
-            chart.clear_forming()
 
 
 class MainWindow(QMainWindow):
@@ -225,6 +133,12 @@ class MainWindow(QMainWindow):
         self._rate = (0.0, 0, 0.0)  # (monotonic time, bars, bars/s) of the last metrics sample
         self._results_window: ResultsWindow | None = None
         self._editor: ConfigEditorDialog | None = None
+        self._shortcuts_dialog: ShortcutsDialog | None = None
+        self._preflight_cache = PreflightCache()  # calendars and store catalogues the editor reuses
+        self.drawing_book = DrawingBook(parent=self)  # the loaded config's drawings (sidecar file)
+        self._chart_height: int | None = None  # the chart area's height before the results made room
+        self._symbol_index: dict[str, int] = {}
+        self._quality: dict | None = None  # latest quality (%) per interval by symbol index
         self._process = psutil.Process()
         self._shown_once = False
         self._views_at = 0.0
@@ -383,13 +297,18 @@ class MainWindow(QMainWindow):
             "Show another chart side by side (e.g. the same symbol at 15m)",
             self.add_chart_clicked,
         )
-        self.add_chart_action.setShortcut(QKeySequence("Ctrl+T"))
+        self.add_chart_action.setShortcuts([QKeySequence(k) for k in shortcut("add_chart").keys])
         self.remove_chart_action = action("Remove chart", "Remove the rightmost chart", self.remove_chart)
         self.reset_layout_action = action(
             "Reset layout", "Put every panel back where it started", self.reset_layout
         )
         self.quit_action = action("Quit", "Close the workstation", self.close)
         self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        self.shortcuts_action = action("Keyboard shortcuts", "Every shortcut of the window and the charts",
+                                       self.show_shortcuts)
+        self.shortcuts_action.setShortcuts([QKeySequence(k) for k in shortcut("shortcuts").keys])
+        self.shortcuts_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        self.addAction(self.shortcuts_action)
 
     def _build_toolbar(self) -> None:
         tb = QToolBar("Replay", self)
@@ -473,6 +392,8 @@ class MainWindow(QMainWindow):
             view_menu.addAction(dock.toggleViewAction())
         view_menu.addSeparator()
         view_menu.addAction(self.reset_layout_action)
+        help_menu = bar.addMenu("Help")  # no Alt mnemonic: Alt+H draws a horizontal line on a chart
+        help_menu.addAction(self.shortcuts_action)
 
     def _build_status_bar(self) -> None:
         sb = self.statusBar()
@@ -507,17 +428,24 @@ class MainWindow(QMainWindow):
         sb.showMessage("Pick a session config to start.")
 
     def _build_shortcuts(self) -> None:
-        def shortcut(keys: str, slot) -> None:
-            sc = QShortcut(QKeySequence(keys), self)
-            sc.setContext(Qt.ShortcutContext.WindowShortcut)
-            sc.activated.connect(slot)
+        def bind(shortcut_id: str, slot) -> None:
+            for keys in shortcut(shortcut_id).keys:
+                sc = QShortcut(QKeySequence(keys), self)
+                sc.setContext(Qt.ShortcutContext.WindowShortcut)
+                sc.activated.connect(slot)
 
-        shortcut("Space", self.toggle_play)
-        shortcut("Right", self.step)
-        for keys in ("+", "="):
-            shortcut(keys, self.speed_control.faster)
-        for keys in ("-", "_"):
-            shortcut(keys, self.speed_control.slower)
+        bind("play_pause", self.toggle_play)
+        bind("step", self.step)
+        bind("faster", self.speed_control.faster)
+        bind("slower", self.speed_control.slower)
+
+    def show_shortcuts(self) -> ShortcutsDialog:
+        """The list of every shortcut (F1 or ?), one window at a time."""
+        if self._shortcuts_dialog is None:
+            self._shortcuts_dialog = ShortcutsDialog(self)
+        self._shortcuts_dialog.show()
+        self._shortcuts_dialog.raise_()
+        return self._shortcuts_dialog
 
     # ================================================================== charts
     def add_chart(self, symbol: str | None = None, interval: str | None = None) -> ChartPanel | None:
@@ -526,6 +454,7 @@ class MainWindow(QMainWindow):
             return None
         panel = ChartPanel(tz=self._tz)
         panel.setObjectName(f"Chart{len(self.chart_panels)}")
+        panel.chart.set_drawing_book(self.drawing_book)
         feed = ChartFeed(panel, self.bridge)
         self.chart_panels.append(panel)
         self.feeds.append(feed)
@@ -703,7 +632,11 @@ class MainWindow(QMainWindow):
     def edit_config(self) -> None:
         """Open the config editor on the selected config; its Run loads and plays that config."""
         dialog = ConfigEditorDialog(
-            config_path=self.bridge.config_path, configs_dir=self.configs_dir, parent=self
+            config_path=self.bridge.config_path,
+            configs_dir=self.configs_dir,
+            parent=self,
+            store_path=self.store_override,
+            preflight_cache=self._preflight_cache,
         )
         dialog.saved.connect(self._on_config_saved)
         dialog.run_requested.connect(self._on_run_requested)
@@ -766,7 +699,7 @@ class MainWindow(QMainWindow):
 
     def _update_controls(self) -> None:
         state = self.bridge.state
-        loaded = self.bridge.system is not None
+        loaded = self.bridge.loaded
         self.play_action.setEnabled(loaded and state != RUNNING)
         self.pause_action.setEnabled(state == RUNNING)
         self.step_action.setEnabled(loaded and state in (STOPPED, RUNNING, PAUSED))
@@ -786,10 +719,15 @@ class MainWindow(QMainWindow):
             label.style().polish(label)
 
     # ================================================================== bridge signals
-    def _on_system_changed(self, system) -> None:
-        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
-        cfg = system.cfg
+    def _on_system_changed(self, _system) -> None:
+        """A run was built (config loaded, jump, or Play after the end or a stop): show its config,
+        put away the previous run's results, reload the charts."""
+        self._put_away_results()
+        cfg = self.bridge.run_config
         base_cfg = self.bridge.config
+        self._symbol_index = {s: i for i, s in enumerate(cfg.symbols)}
+        self._quality = None
+        self._use_drawings_of(self.bridge.config_path)
         self._set_exchange_zone(cfg.timezone)
         self.setWindowTitle(f"Backtest Workstation — {base_cfg.name if base_cfg else cfg.name}")
         live = cfg.mode == "live"
@@ -819,6 +757,12 @@ class MainWindow(QMainWindow):
                         panel.set_checked_overlays(list(overlays))
                     except ValueError:
                         log.info("ignoring saved overlays %r", overlays)
+                if prefs.get("chart_type"):
+                    try:
+                        panel.chart.set_chart_type(prefs["chart_type"])
+                    except ValueError:
+                        log.info("ignoring saved chart type %r", prefs["chart_type"])
+                panel.chart.set_log_scale(bool(prefs.get("log_scale", False)))
             self._chart_prefs = []
         finally:
             self._suspend_feeds = False
@@ -840,16 +784,17 @@ class MainWindow(QMainWindow):
         nobody reads them faster, and each repaint competes with the engine threads for the GIL."""
         if batch.run_id != self.bridge.run_id:
             return
-        system = self.bridge.system
-        paced = self.bridge.speed > 0 or system is None or system.state != RUNNING
+        paced = self.bridge.speed > 0 or self.bridge.state != RUNNING
         now = self.view_clock()
         due = paced or bool(batch.session_starts) or batch.finished is not None
         due = due or now - self._views_at >= MAX_SPEED_VIEW_INTERVAL_S
         self._pending_rows.extend(batch.rows)
         if batch.quality_changed is not None:
             self._pending_quality.update(batch.quality_changed.tolist())
-        if batch.gap_counts and system is not None:
-            index = system.session_data.symbol_index
+        if batch.quality is not None:
+            self._quality = batch.quality
+        if batch.gap_counts:
+            index = self._symbol_index
             self._pending_quality.update(index[s] for s in batch.gap_counts if s in index)
         self._pending_session_start |= bool(batch.session_starts)
         for feed in self.feeds:
@@ -868,19 +813,18 @@ class MainWindow(QMainWindow):
 
     def _update_gauges(self, all_symbols: bool, changed: set[int]) -> None:
         """Push quality (every interval, hover) and gap counts of the changed symbols to the gauges."""
-        system = self.bridge.system
-        if system is None:
+        quality = self._quality
+        cfg = self.bridge.run_config
+        if quality is None or cfg is None:
             return
-        sd = system.session_data
-        symbols = sd.symbols
+        symbols = list(cfg.symbols)
         idx = range(len(symbols)) if all_symbols else sorted(changed)
-        base = system.cfg.streams.interval
+        base = cfg.streams.interval
         gaps = self.bridge.gap_counts()
-        arrays = {iv: sd.quality_array(iv) for iv in sd.intervals}
         updates = []
         for i in idx:
             sym = symbols[i]
-            for iv, arr in arrays.items():
+            for iv, arr in quality.items():
                 updates.append((sym, iv, float(arr[i]), gaps.get(sym, 0) if iv == base else 0))
         self.gauges.update_many(updates)
 
@@ -930,17 +874,27 @@ class MainWindow(QMainWindow):
         self.results_loaded.emit(str(run_dir))
 
     def _make_room_for_results(self) -> None:
-        """Give the docked Results about half the height and the width its cards need."""
+        """Share the height between the chart and the docked Results: the chart keeps about half of it
+        (at least CHART_MIN_PX); when the full results layout does not fit its share, the equity plots
+        go beside the tables (compact), so trade rows show without scrolling even at 1280x800."""
         dock = self.results_dock
         if dock.isFloating() or self.dockWidgetArea(dock) != Qt.DockWidgetArea.BottomDockWidgetArea:
             return
-        if dock.height() < self.height() * 0.45:
-            # about half the window; more when the view needs it to show without scrolling, as long
-            # as the toolbar and the chart above keep CHART_AREA_MIN pixels (a short window scrolls)
-            half = int(self.height() * 0.52)
-            needed = self.results_view.minimumSizeHint().height() + RESULTS_DOCK_CHROME
-            height = min(max(half, needed), max(half, self.height() - CHART_AREA_MIN))
-            self.resizeDocks([dock], [height], Qt.Orientation.Vertical)
+        central = self.centralWidget()
+        if self._chart_height is None:
+            self._chart_height = central.height()
+        shared = self._shared_height()  # the chart area and the bottom docks
+        view = self.results_view
+        view.set_compact(False)
+        full = view.minimumSizeHint().height() + RESULTS_DOCK_CHROME
+        share = int(shared * RESULTS_SHARE)
+        if full <= share:
+            height = share
+        else:
+            view.set_compact(True)
+            compact = view.minimumSizeHint().height() + RESULTS_DOCK_CHROME
+            height = max(share, min(compact, shared - CHART_MIN_PX))
+        self.resizeDocks([dock], [height], Qt.Orientation.Vertical)
         right = [
             d
             for d in (self.quality_dock, self.metrics_dock)
@@ -948,19 +902,53 @@ class MainWindow(QMainWindow):
             and not d.isFloating()
             and self.dockWidgetArea(d) == Qt.DockWidgetArea.RightDockWidgetArea
         ]
-        if not right:
-            return
-        if self.results_view.minimumSizeHint().width() + 24 > dock.width():
-            # a small window: the bottom docks run under the right column too, so no card is clipped
+        if right and (view.compact or view.minimumSizeHint().width() + 24 > dock.width()):
+            # plots beside the tables, or a narrow window: the bottom docks run under the right column
+            # too, so the tables get the window's width and no card is clipped
             self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.BottomDockWidgetArea)
+
+    def _put_away_results(self) -> None:
+        """A new run starts: the previous run's results leave, the signal log is shown again and the
+        bottom docks get back the height they had before the results came."""
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        if self.results_view.results is not None:
+            self.results_view.clear(
+                "The run is playing", "Its equity curve, statistics and trades show here when it ends."
+            )
+        self.results_loaded.emit("")
+        self.signal_dock.raise_()
+        if self._chart_height is not None:
+            if self.dockWidgetArea(self.signal_dock) == Qt.DockWidgetArea.BottomDockWidgetArea:
+                bottom = self._shared_height() - self._chart_height - DOCK_SEPARATOR_PX
+                self.resizeDocks([self.signal_dock], [max(bottom, 0)], Qt.Orientation.Vertical)
+            self._chart_height = None
+
+    def _shared_height(self) -> int:
+        """Height the chart area and the bottom docks share (central top to status bar top)."""
+        bottom = self.statusBar().geometry().top() if self.statusBar().isVisible() else self.height()
+        return bottom - self.centralWidget().geometry().top()
+
+    def _use_drawings_of(self, config_path: Path | None) -> None:
+        """The charts show and save the drawings of this config (in-memory for a config without a file)."""
+        path = sidecar_path(config_path) if config_path is not None else None
+        if path is not None and path == self.drawing_book.path:
+            return
+        book = DrawingBook(path, parent=self)
+        book.problem.connect(lambda message: self.show_error("Drawings", message))
+        old, self.drawing_book = self.drawing_book, book
+        for panel in self.chart_panels:
+            panel.chart.set_drawing_book(book)
+        old.deleteLater()
+        if book.load_problem:
+            self.show_error("Drawings", book.load_problem)
 
     # ================================================================== status and metrics
     def _update_status(self, batch: UpdateBatch | None) -> None:
-        system = self.bridge.system
-        if system is None:
+        progress = self.bridge.progress()
+        if progress is None:
             self.clock_label.setText("--")
             return
-        now_ns = batch.clock_ns if batch is not None else system.clock.now_ns()
+        now_ns = batch.clock_ns if batch is not None else progress.clock_ns
         moment = dt.datetime.fromtimestamp(now_ns / 1e9, self._zone)
         self.clock_label.setText(f"{moment:%Y-%m-%d %H:%M:%S} {zone_label(self._tz, moment)}")
         session = self.bridge.current_session
@@ -971,41 +959,41 @@ class MainWindow(QMainWindow):
                 close = dt.datetime.fromtimestamp(session["close_ns"] / 1e9, self._zone)
                 text += f"  <span style='color:{theme.AMBER}'>early close {close:%H:%M}</span>"
             self.session_label.setText(text)
-        else:
+        elif progress.first_session is not None and progress.last_session is not None:
             self.session_label.setText(
-                f"{len(system.sessions)} sessions {system.sessions[0].date:%Y-%m-%d} → "
-                f"{system.sessions[-1].date:%Y-%m-%d}"
+                f"{progress.sessions_total} sessions {progress.first_session:%Y-%m-%d} → "
+                f"{progress.last_session:%Y-%m-%d}"
             )
 
     def update_metrics(self, final: dict | None = None) -> None:
         """Refresh the metrics panel and the status-bar rates (every ~250 ms while running)."""
-        system = self.bridge.system
-        if system is None:
+        progress = self.bridge.progress()
+        if progress is None:
             return
         now = time.monotonic()
-        bars = system.bars_processed
+        bars = progress.bars_processed
         t0, b0, rate = self._rate
-        if final is None and system.state in (FINISHED, STOPPED, FAILED) and self.bridge.last_summary:
+        if final is None and progress.state in (FINISHED, STOPPED, FAILED) and self.bridge.last_summary:
             final = self.bridge.last_summary
         if final is not None:
             rate = float(final.get("bars_per_s") or 0.0)
         elif now - t0 >= 0.2:
             inst = (bars - b0) / (now - t0)
             rate = inst if rate == 0.0 else 0.5 * rate + 0.5 * inst
-            if system.state != RUNNING:
+            if progress.state != RUNNING:
                 rate = 0.0
         self._rate = (now, bars, rate) if final is None and now - t0 >= 0.2 else (t0, b0, rate)
-        snap = system.metrics.snapshot()
+        snap = self.bridge.metrics_snapshot()
         session = self.bridge.current_session
         snap.update(
             {
                 "bars_per_s": rate,
                 "bars_processed": bars,
-                "clock_ns": system.clock.now_ns(),
+                "clock_ns": progress.clock_ns,
                 "session_date": session["date"] if session else None,
                 "memory_mb": self._process.memory_info().rss / 2**20,
-                "sessions_done": system.coordinator.sessions_done,
-                "sessions_total": len(system.sessions),
+                "sessions_done": progress.sessions_done,
+                "sessions_total": progress.sessions_total,
             }
         )
         self.metrics_panel.update_metrics(snap, now)
@@ -1072,7 +1060,9 @@ class MainWindow(QMainWindow):
         for i, panel in enumerate(self.chart_panels):
             s.setValue(f"charts/{i}/symbol", panel.current_symbol())
             s.setValue(f"charts/{i}/interval", panel.current_interval())
-            s.setValue(f"charts/{i}/overlays", ",".join(panel.checked_overlays()) or "-")
+            s.setValue(f"charts/{i}/overlays", json.dumps(panel.checked_overlays()))
+            s.setValue(f"charts/{i}/chart_type", panel.chart.chart_type.value)
+            s.setValue(f"charts/{i}/log_scale", "true" if panel.chart.log_scale else "false")
         if self.bridge.config_path is not None:
             s.setValue("config/last", str(self.bridge.config_path.resolve()))
         s.sync()
@@ -1084,14 +1074,13 @@ class MainWindow(QMainWindow):
             self.add_chart()
         prefs = []
         for i in range(len(self.chart_panels)):
-            overlays = s.value(f"charts/{i}/overlays")
             prefs.append(
                 {
                     "symbol": s.value(f"charts/{i}/symbol"),
                     "interval": s.value(f"charts/{i}/interval"),
-                    "overlays": None
-                    if overlays is None
-                    else [o for o in str(overlays).split(",") if o and o != "-"],
+                    "overlays": saved_overlays(s.value(f"charts/{i}/overlays")),
+                    "chart_type": s.value(f"charts/{i}/chart_type"),
+                    "log_scale": str(s.value(f"charts/{i}/log_scale", "false")).lower() == "true",
                 }
             )
         self._chart_prefs = prefs
@@ -1122,6 +1111,27 @@ class MainWindow(QMainWindow):
         for window in getattr(self, "_live_windows", []):
             window.close()                   # each stops the live run it owns
         super().closeEvent(event)
+
+
+def saved_overlays(value) -> list[str] | None:
+    """The overlay specs saved for a chart: a JSON list (older settings: one spec per comma, which
+    split bb(20,2) apart; their pieces are rejoined). None when nothing was saved."""
+    if value is None:
+        return None
+    text = str(value)
+    try:
+        specs = json.loads(text)
+    except json.JSONDecodeError:
+        specs = None
+    if isinstance(specs, list):
+        return [str(x) for x in specs]
+    out: list[str] = []
+    for piece in (p for p in text.split(",") if p and p != "-"):
+        if out and out[-1].count("(") > out[-1].count(")"):
+            out[-1] += "," + piece
+        else:
+            out.append(piece)
+    return out
 
 
 def _int(value, default: int) -> int:

@@ -21,12 +21,16 @@ log = logging.getLogger(__name__)
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from workstation.config import load_config
+    from workstation.preflight import check_runnable
 
     cfg = load_config(args.config)
-    result = {"ok": True, "config": args.config, "name": cfg.name, "mode": cfg.mode, "symbols": cfg.symbols,
-              "start_date": cfg.backtest.start_date, "end_date": cfg.backtest.end_date,
-              "strategies": [st.name for st in cfg.strategies]}
-    emit(args, result, lambda r: f"OK: {args.config} is a valid {cfg.mode} config '{cfg.name}' "
+    if not args.schema_only:
+        check_runnable(cfg, args.store, source=args.config)
+    what = "valid" if args.schema_only else "valid and runnable"
+    result = {"ok": True, "config": args.config, "name": cfg.name, "mode": cfg.mode, "runnable_checked":
+              not args.schema_only, "symbols": cfg.symbols, "start_date": cfg.backtest.start_date,
+              "end_date": cfg.backtest.end_date, "strategies": [st.name for st in cfg.strategies]}
+    emit(args, result, lambda r: f"OK: {args.config} is a {what} {cfg.mode} config '{cfg.name}' "
          f"({len(cfg.symbols)} symbols, {cfg.backtest.start_date} to {cfg.backtest.end_date}, "
          f"{len(cfg.strategies)} strategies)")
     return 0
@@ -58,9 +62,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"workstation {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("validate", help="check a session config; list every problem with its field path")
+    p = sub.add_parser("validate", help="check a session config and that it would run (bar store, calendar, "
+                                        "strategies); list every problem with its field path")
     p.add_argument("config")
     add_json_flag(p, "the verdict (and, on failure, every problem with its field path)")
+    p.add_argument("--store", help="bar store folder (overrides data_source.store_path)")
+    p.add_argument("--schema-only", action="store_true",
+                   help="check the file alone (types, ranges, cross-field rules), not the store or strategies")
     p.set_defaults(func=_cmd_validate)
 
     p = sub.add_parser("schema", help="print (or write) the JSON Schema of session configs")

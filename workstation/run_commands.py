@@ -197,6 +197,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     cfg = apply_overrides(cfg, args.start, args.end, args.symbols, args.speed, source=args.config,
                           single_thread=args.single_thread)
     store_path = resolve_store_path(cfg, args.store)
+    from workstation.preflight import check_runnable  # like the run's other engine parts, imported when used
+
+    check_runnable(cfg, store_path, source=args.config)  # every reason it would not run, before anything starts
     if cfg.mode == "live":
         from workstation.live.runner import run_live_headless
 

@@ -14,7 +14,9 @@ import threading
 import time
 from pathlib import Path
 
-from workstation.calendar import SimulatedClock, TimeManager
+import numpy as np
+
+from workstation.calendar import SimulatedClock, TimeManager, TradingSession
 from workstation.config import SessionConfig
 from workstation.errors import ConfigError, StoreError, WorkstationError
 from workstation.events import EventBus
@@ -222,6 +224,44 @@ class SystemManager:
     @property
     def bars_processed(self) -> int:
         return self.coordinator.bars_processed
+
+    # ------------------------------------------------------------------ progress (any thread; for views)
+    @property
+    def sessions_done(self) -> int:
+        """Sessions finished so far."""
+        return self.coordinator.sessions_done
+
+    @property
+    def current_session(self) -> TradingSession | None:
+        """The session being streamed (None between sessions and before the first)."""
+        return self.coordinator.current_session
+
+    @property
+    def caught_up_bars(self) -> int:
+        """Bars of the first session processed from history before streaming (live runs; 0 in backtests)."""
+        return int(getattr(self.coordinator, "caught_up_bars", 0))
+
+    def has_started(self) -> bool:
+        """True once start() ran (the run may have ended since)."""
+        c = self.coordinator
+        return self.state != STOPPED or c.is_alive() or c.finished.is_set()
+
+    def has_ended(self) -> bool:
+        """True once the session loop ended (finished, stopped or failed)."""
+        return self.coordinator.finished.is_set()
+
+    def quality_by_interval(self) -> dict[str, np.ndarray]:
+        """Bar quality (%) per symbol index of every interval in the current session (copies)."""
+        sd = self.session_data
+        return {iv: np.array(sd.quality_array(iv)) for iv in sd.intervals}
+
+    def metrics_snapshot(self) -> dict:
+        """The performance metrics (stage timings, counters) as plain data."""
+        return self.metrics.snapshot()
+
+    def counter(self, name: str) -> int:
+        """One metrics counter, e.g. 'overruns.live_backlog'."""
+        return self.metrics.counter(name)
 
     def elapsed_s(self) -> float:
         end = self._t_end or time.perf_counter()

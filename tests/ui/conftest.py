@@ -153,3 +153,37 @@ def ui_settings(tmp_path):
     from PySide6.QtCore import QSettings
 
     return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def ui_make_window(qtbot, tmp_path, ui_settings, ui_configs_dir):
+    """make(**kw) -> a shown MainWindow on the lean configs and a temporary settings file; every
+    window's engine threads are stopped at teardown."""
+    from ui.main_window import MainWindow
+
+    windows = []
+
+    def make(settings=ui_settings, **kw):
+        w = MainWindow(settings=settings, configs_dir=ui_configs_dir, runs_dir=tmp_path / "runs", modal_errors=False, **kw)
+        qtbot.addWidget(w)
+        w.resize(1400, 900)
+        w.show()
+        windows.append(w)
+        return w
+
+    yield make
+    for w in windows:
+        w.bridge.shutdown(2.0)
+
+
+@pytest.fixture
+def ui_chart(qtbot):
+    """A shown 1000x600 CandleChart."""
+    from ui.widgets.chart import CandleChart
+
+    w = CandleChart()
+    w.resize(1000, 600)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    return w

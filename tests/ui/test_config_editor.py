@@ -33,12 +33,23 @@ def example_path(tmp_path: Path) -> Path:
     return dst
 
 
+@pytest.fixture(scope="module")
+def editor_store(tmp_path_factory) -> Path:
+    """A demo bar store holding the example config's five symbols over its dates (its pre-flight checks pass)."""
+    from workstation.store import generate_demo
+
+    root = tmp_path_factory.mktemp("editor_store") / "store"
+    generate_demo(root, symbols=5, days=10, seed=3)
+    return root
+
+
 @pytest.fixture
-def make_dialog(qtbot):
+def make_dialog(qtbot, editor_store):
     """Build dialogs; at teardown drop their edits (else closing would ask about unsaved changes)."""
     made: list[ConfigEditorDialog] = []
 
     def make(*args, **kwargs) -> ConfigEditorDialog:
+        kwargs.setdefault("store_path", editor_store)
         dlg = ConfigEditorDialog(*args, **kwargs)
         made.append(dlg)
         return dlg
@@ -51,11 +62,11 @@ def make_dialog(qtbot):
 
 
 @pytest.fixture(scope="module")
-def shared_dialog(qapp, tmp_path_factory):
+def shared_dialog(qapp, tmp_path_factory, editor_store):
     """One dialog for the module (building one takes a noticeable fraction of a second); reloaded per test."""
     start = tmp_path_factory.mktemp("shared") / "example_session.json"
     shutil.copy(EXAMPLE, start)
-    dlg = ConfigEditorDialog(start, configs_dir=start.parent)
+    dlg = ConfigEditorDialog(start, configs_dir=start.parent, store_path=editor_store)
     yield dlg
     dlg.discard_changes()
     dlg.close()
@@ -128,9 +139,9 @@ def test_widgets_follow_the_schema_types(dialog: ConfigEditorDialog) -> None:
         "live",
     ]
     days = dialog.field_widget("historical.trailing_days")
-    assert isinstance(days, QSpinBox) and (days.minimum(), days.maximum()) == (0, 400)
+    assert isinstance(days, QSpinBox) and days.step_bounds == (0, 400)  # the arrows' range; typing is free
     conf = dialog.field_widget("risk.min_confidence")
-    assert isinstance(conf, QDoubleSpinBox) and (conf.minimum(), conf.maximum()) == (0.0, 1.0)
+    assert isinstance(conf, QDoubleSpinBox) and conf.step_bounds == (0.0, 1.0)
     assert isinstance(dialog.field_widget("streams.quotes"), QCheckBox)
     symbols = dialog.field_widget("symbols")
     assert isinstance(symbols, QLineEdit) and symbols.text() == "ACME, BOLT, CYRX, DYNA, ECHO"
@@ -308,7 +319,7 @@ def test_save_as_writes_a_config_the_engine_accepts(
     assert dialog.field_widget("symbols").text().startswith("ACME")
     from workstation.cli import main
 
-    assert main(["validate", str(target)]) == 0
+    assert main(["validate", str(target), "--store", str(dialog._store_override)]) == 0
 
 
 def test_run_saves_then_emits_only_when_valid(qtbot, dialog: ConfigEditorDialog, example_path: Path) -> None:
@@ -330,7 +341,8 @@ def test_new_config_starts_from_the_example_shape(make_dialog, example_path: Pat
     empty = tmp_path / "empty"
     empty.mkdir()
     bare = make_dialog(None, configs_dir=empty)
-    assert bare.is_valid(), bare.problems()
+    # the built-in template's symbols are not in this store: the pre-flight check says so at the field
+    assert [p for p, _ in bare.problems()] == ["symbols"] and "AAPL, MSFT have no 1m bars" in bare.problems()[0][1]
     assert bare.current_dict()["name"] == "New session"
 
 
@@ -417,3 +429,71 @@ def test_pretty_json_round_trips() -> None:
     text = pretty_json(data)
     assert json.loads(text) == data
     assert '"symbols": ["ACME", "BOLT", "CYRX", "DYNA", "ECHO"]' in text
+
+
+def test_number_fields_keep_what_is_typed_and_say_what_is_wrong(qtbot, dialog: ConfigEditorDialog) -> None:
+    for path, typed, value, text in (
+        ("risk.min_quality_pct", "150", 150.0, "less than or equal to 100"),
+        ("execution.starting_cash", "-5000", -5000.0, "greater than 0"),
+        ("backtest.prefetch_days", "45", 45, "less than or equal to 30"),
+    ):
+        spin = dialog.field_widget(path)
+        spin.setFocus()
+        spin.lineEdit().selectAll()
+        qtbot.keyClicks(spin.lineEdit(), typed)
+        dialog.revalidate()
+        assert spin.value() == value, path  # not clamped to the range (150 used to become 15)
+        label = dialog.error_label(path)
+        assert label is not None and text in label.text(), path
+        assert not dialog._save_button.isEnabled() and not dialog._run_button.isEnabled()
+        dialog.discard_changes()
+    # the arrows step inside the range
+    spin = dialog.field_widget("risk.min_confidence")
+    spin.setValue(0.995)
+    spin.stepBy(3)
+    assert spin.value() == pytest.approx(1.0)
+    spin.setValue(1.5)  # from outside the range, a step brings it back in
+    spin.stepBy(1)
+    assert spin.value() == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    "path, value, field, text",
+    [
+        ("symbols", ["ACME", "BOLT", "CYRX", "ZZZZ"], "symbols", "ZZZZ has no 1m bars in the store"),
+        ("strategies.0.class_path", "no_such_pkg.mod:Strategy", "strategies.0.class_path", "cannot import module"),
+        ("strategies.0.params", {"fast": 30, "slow": 20, "quantity": 100}, "strategies.0.params",
+         "fast (30) must be shorter than slow (20)"),
+        ("strategies.0.params", {"fsat": 5, "slow": 20}, "strategies.0.params", "fsat"),
+        ("backtest.end_date", "2024-11-25", None, None),  # a valid one-day range: no problem
+        ("data_source.store_path", "/nonexistent/store", None, None),  # the --store override wins
+    ],
+)
+def test_the_editor_runs_the_engines_preflight_checks(
+    dialog: ConfigEditorDialog, path: str, value, field: str | None, text: str | None
+) -> None:
+    dialog.set_field(path, value)
+    if field is None:
+        assert dialog.is_valid(), dialog.problems()
+        return
+    assert not dialog.is_valid() and field in [p for p, _ in dialog.problems()]
+    label = dialog.error_label(field)
+    assert label is not None and text in label.text()
+    assert not dialog._run_button.isEnabled() and not dialog._save_button.isEnabled()
+    assert "problem" in dialog._status.text()
+
+
+def test_dates_without_trading_days_or_stored_bars_are_problems(dialog: ConfigEditorDialog) -> None:
+    dialog.set_field("backtest.start_date", "2024-11-28")  # Thanksgiving
+    dialog.set_field("backtest.end_date", "2024-11-28")
+    assert "no trading days between 2024-11-28 and 2024-11-28" in dialog.error_label("backtest.start_date").text()
+    dialog.set_field("backtest.start_date", "2023-03-01")
+    dialog.set_field("backtest.end_date", "2023-03-03")
+    assert "has no 1m bars between 2023-03-01 and 2023-03-03" in dialog.error_label("backtest.start_date").text()
+
+
+def test_without_a_store_override_the_configs_store_path_is_checked(make_dialog, example_path: Path, tmp_path) -> None:
+    dlg = make_dialog(example_path, configs_dir=example_path.parent, store_path=None)
+    dlg.set_field("data_source.store_path", str(tmp_path / "no_store_here"))
+    label = dlg.error_label("data_source.store_path")
+    assert label is not None and "no bar store at" in label.text() and not dlg.is_valid()

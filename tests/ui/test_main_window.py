@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QDockWidget, QMessageBox
 from tests.ui.test_signal_log import make_rows
 from ui.bridge import UpdateBatch
 from ui.main_window import MAX_SPEED_VIEW_INTERVAL_S, MainWindow
-from ui.widgets.chart_panel import ChartPanel
+from ui.widgets.chart import ChartPanel
 from ui.widgets.metrics_panel import MetricsPanel
 from ui.widgets.quality_gauges import QualityGaugePanel
 from ui.widgets.signal_log import SignalLogView
@@ -31,26 +31,8 @@ FINISH_MS = 30_000
 
 
 @pytest.fixture
-def make_window(qtbot, tmp_path, ui_settings, ui_configs_dir):
-    windows: list[MainWindow] = []
-
-    def make(settings=ui_settings, **kw) -> MainWindow:
-        w = MainWindow(
-            settings=settings,
-            configs_dir=ui_configs_dir,
-            runs_dir=tmp_path / "runs",
-            modal_errors=False,
-            **kw,
-        )
-        qtbot.addWidget(w)
-        w.resize(1400, 900)
-        w.show()
-        windows.append(w)
-        return w
-
-    yield make
-    for w in windows:
-        w.bridge.shutdown(2.0)
+def make_window(ui_make_window):
+    return ui_make_window
 
 
 def _play_to_end(qtbot, window: MainWindow) -> dict:

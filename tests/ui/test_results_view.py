@@ -230,18 +230,21 @@ def test_a_fresh_view_says_no_run_is_loaded(qtbot):
     assert v.trades_stack.currentWidget() is v.trades_empty and not v.trade_filter.isEnabled()
 
 
-def test_session_time_axis_labels_exchange_dates_and_times(view):
-    axis = view.drawdown_axis
+def test_time_axis_labels_exchange_dates_and_times(view):
+    axis = view.drawdown_axis  # the chart's time axis, shared
     n = len(view.results.equity)
-    values = axis.tickValues(0, n - 1, 1200)
-    days = values[0][1]
-    assert len(days) == len(SESSIONS)
-    labels = axis.tickStrings(days, 1.0, 1.0)
-    assert labels[0] == "Mon Mar 04" and labels[-1] == "Fri Mar 08"
-    intraday = axis.tickStrings(values[1][1], 1.0, 0.5)
+    axis.setRange(0, n - 1)
+    values, labels = axis.ticks_and_labels(1200)
+    days = [t for t in labels if t[:3] in ("Mon", "Tue", "Wed", "Thu", "Fri")]
+    assert days == ["Mon Mar 04", "Tue Mar 05", "Wed Mar 06", "Thu Mar 07", "Fri Mar 08"][: len(SESSIONS)]
+    starts = [v for v, t in zip(values, labels, strict=True) if t in days]
+    assert starts == [float(i) for i in view.point_times.day_starts]  # each session's first point
+    intraday = [t for t in labels if t not in days]
     assert intraday and all(len(t) == 5 and t[2] == ":" for t in intraday)
-    zoomed = axis.tickValues(0, 60, 1200)[1][1]
-    assert axis.tickStrings(zoomed, 1.0, 0.5)[0] in {"09:35", "09:40", "09:45", "10:00"}
+    axis.setRange(0, 60)
+    zoomed = axis.ticks_and_labels(1200)[1]
+    assert zoomed[0] == "Mon Mar 04" and zoomed[1] in {"09:35", "09:40", "09:45", "10:00"}
+    assert view.point_times.label_of(0) == "Mon Mar 04 09:30"
 
 
 def test_window_opens_a_folder_and_reports_a_bad_one(qtbot, run_dir, tmp_path, monkeypatch):

@@ -1,9 +1,12 @@
 """The session config editor: a form generated from the config JSON Schema, validated as you type.
 
 Sections (left navigation) hold the schema's top-level fields; a Raw JSON page mirrors the form both
-ways. Every change (debounced) rebuilds the config dict and runs `validate_config_dict`; each problem
-is shown next to the field its path names, section-level problems at the top of the section, and the
-navigation shows a problem count per section. Save/Run are enabled only for a valid config.
+ways. Every change (debounced) rebuilds the config dict and runs `validate_config_dict`, then the
+engine's pre-flight checks (`workstation.preflight`: symbols in the bar store, bars in the date range,
+trading days, strategy import paths and the parameters their constructors accept) - the same checks
+as `workstation validate` and `workstation run`; each problem is shown next to the field its path
+names, section-level problems at the top of the section, and the navigation shows a problem count per
+section. Save/Run are enabled only for a config that would run.
 """
 
 from __future__ import annotations
@@ -75,6 +78,7 @@ from workstation.config import (
     validate_config_dict,
 )
 from workstation.errors import ConfigError, WorkstationError
+from workstation.preflight import PreflightCache, preflight_problems
 
 log = logging.getLogger(__name__)
 
@@ -352,8 +356,12 @@ class ConfigEditorDialog(QDialog):
         config_path: str | Path | None = None,
         configs_dir: Path = Path("session_configs"),
         parent: QWidget | None = None,
+        store_path: str | Path | None = None,
+        preflight_cache: PreflightCache | None = None,
     ) -> None:
         super().__init__(parent)
+        self._store_override = store_path  # like --store: replaces the config's data_source.store_path
+        self._preflight_cache = preflight_cache if preflight_cache is not None else PreflightCache()
         self.setObjectName("configEditor")
         self.setPalette(dark_palette())
         self.setModal(False)
@@ -674,11 +682,17 @@ class ConfigEditorDialog(QDialog):
         data = self.current_dict()
         problems: list[tuple[str, str]] = []
         try:
-            validate_config_dict(data, str(self._path or "<new config>"))
+            cfg = validate_config_dict(data, str(self._path or "<new config>"))
         except ConfigError as exc:
             problems = list(exc.problems)
         except WorkstationError as exc:
             problems = [(CONFIG_PROBLEM_PATH, str(exc))]
+        else:
+            # the file is valid: would it run? (the store, the calendar, the strategies' code)
+            try:
+                problems = preflight_problems(cfg, self._store_override, self._preflight_cache)
+            except WorkstationError as exc:
+                problems = [(CONFIG_PROBLEM_PATH, str(exc))]
         problems = split_problems(problems)
         for editor in self._all_editors():
             problems.extend(editor.local_problems())
@@ -769,7 +783,9 @@ class ConfigEditorDialog(QDialog):
         if valid:
             self._status.setText("✓  Valid")
             self._status.setProperty("state", "ok")
-            self._status.setToolTip("The config passes every check")
+            self._status.setToolTip(
+                "The config passes every check, including the bar store, the calendar and the strategies' code"
+            )
         else:
             self._status.setText(f"●  {n} problem{'s' if n != 1 else ''}  — show")
             self._status.setProperty("state", "bad")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from PySide6.QtCore import QDate, QLocale, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QAbstractSpinBox,
     QCheckBox,
     QComboBox,
     QDateEdit,
@@ -250,7 +252,26 @@ class _DropChevron(_FocusWheel):
 
 
 class _SpinArrows(_FocusWheel):
-    """Mixin: paints up/down chevrons in a spin box's button area."""
+    """Mixin: paints up/down chevrons in a spin box's button area; the arrows (and the wheel) step within
+    the schema's bounds, while typing is never clamped: a typed 150 stays 150 and the validator says
+    next to the field that it is above the maximum (the spin box itself takes any number)."""
+
+    step_bounds: tuple[float, float] = (-math.inf, math.inf)
+
+    def stepBy(self, steps: int) -> None:  # noqa: N802 - Qt override
+        lo, hi = self.step_bounds
+        value = self.value() + steps * self.singleStep()
+        self.setValue(min(max(value, lo), hi))
+        self.selectAll()
+
+    def stepEnabled(self):  # noqa: N802 - Qt override
+        lo, hi = self.step_bounds
+        flags = QAbstractSpinBox.StepEnabledFlag.StepNone
+        if self.value() < hi:
+            flags |= QAbstractSpinBox.StepEnabledFlag.StepUpEnabled
+        if self.value() > lo:
+            flags |= QAbstractSpinBox.StepEnabledFlag.StepDownEnabled
+        return flags
 
     def paintEvent(self, event) -> None:  # noqa: N802
         super().paintEvent(event)
@@ -565,7 +586,7 @@ def _bounds(schema: dict, integer: bool) -> tuple[float | None, float | None]:
 
 
 class IntegerEditor(FieldEditor):
-    """An integer as a spin box limited to the schema range (widened to show an out-of-range value)."""
+    """An integer as a spin box whose arrows step within the schema range; a typed value is never clamped."""
 
     def __init__(self, schema: dict, path: str, parent: QWidget | None = None) -> None:
         super().__init__(schema, path, parent=parent)
@@ -573,7 +594,8 @@ class IntegerEditor(FieldEditor):
         self._lo = int(lo) if lo is not None else -INT32_MAX
         self._hi = int(hi) if hi is not None else INT32_MAX
         self._spin = NoWheelSpinBox(self)
-        self._spin.setRange(self._lo, self._hi)
+        self._spin.setRange(-INT32_MAX, INT32_MAX)  # typing is never clamped; the validator judges the range
+        self._spin.step_bounds = (self._lo, self._hi)
         self._spin.setFixedWidth(FIELD_WIDTH)
         self._spin.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self._spin.valueChanged.connect(self._user_changed)
@@ -599,12 +621,12 @@ class IntegerEditor(FieldEditor):
             value = int(value)
         if abs(value) > INT32_MAX:
             raise OverflowError(f"{value} does not fit a spin box")
-        self._spin.setRange(min(self._lo, value), max(self._hi, value))
         self._spin.setValue(value)
 
 
 class NumberEditor(FieldEditor):
-    """A number: spin box when the schema bounds it (widened to show an out-of-range value), else a line edit."""
+    """A number: spin box when the schema bounds it (arrows step within the bounds, typing is never
+    clamped), else a line edit."""
 
     def __init__(self, schema: dict, path: str, parent: QWidget | None = None) -> None:
         super().__init__(schema, path, parent=parent)
@@ -623,7 +645,8 @@ class NumberEditor(FieldEditor):
             self._lo = float(lo) if lo is not None else -NUMBER_LIMIT
             self._hi = float(hi) if hi is not None else NUMBER_LIMIT
             spin = NumberSpinBox(holder)
-            spin.setRange(self._lo, self._hi)
+            spin.setRange(-NUMBER_LIMIT, NUMBER_LIMIT)  # typing is never clamped; the validator judges the range
+            spin.step_bounds = (self._lo, self._hi)
             span = self._hi - self._lo
             spin.setSingleStep(0.01 if span <= 1 else 0.1 if span <= 10 else 1.0)
             spin.setFixedWidth(FIELD_WIDTH)
@@ -654,7 +677,6 @@ class NumberEditor(FieldEditor):
             return
         if abs(value) > NUMBER_LIMIT:
             raise OverflowError(f"{value} does not fit a spin box")
-        self._spin.setRange(min(self._lo, value), max(self._hi, value))
         self._spin.setValue(float(value))
         if abs(self._spin.value() - value) > 1e-9 * max(1.0, abs(value)):
             raise ValueError(f"{value!r} needs more than 6 decimals")

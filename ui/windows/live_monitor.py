@@ -1268,8 +1268,7 @@ class LiveMonitorWindow(QMainWindow):
         system = self.system
         if system is None:
             return False
-        coordinator = system.coordinator
-        return system.state != "stopped" or coordinator.is_alive() or coordinator.finished.is_set()
+        return system.has_started()
 
     def start(self) -> None:
         """Start the attached run if it was never started."""
@@ -1311,7 +1310,7 @@ class LiveMonitorWindow(QMainWindow):
         started = self.is_started()
         state = system.state if system is not None else None
         ended = (
-            system is not None and started and state in FINAL_STATES and system.coordinator.finished.is_set()
+            system is not None and started and state in FINAL_STATES and system.has_ended()
         )
         self.start_action.setEnabled(system is not None and not started)
         active = system is not None and started and not ended
@@ -1376,7 +1375,7 @@ class LiveMonitorWindow(QMainWindow):
         messages_total = int(np.sum(status["messages"]))
         # bars processed from the live feed: without the catch-up from history (bounded by the
         # messages received, since caught_up_bars is only counted once the catch-up is done)
-        live_bars = min(bars_total - int(getattr(system.coordinator, "caught_up_bars", 0)), messages_total)
+        live_bars = min(bars_total - system.caught_up_bars, messages_total)
         if self._throughput.add(now, max(0, live_bars), messages_total):
             self.throughput_chart.set_data(*self._throughput.arrays(now))
             self._memory_mb = self._read_memory_mb()
@@ -1467,7 +1466,7 @@ class LiveMonitorWindow(QMainWindow):
             return False
         session = self._open_session
         if session is None and not self._session_events and self.is_started():
-            current = system.coordinator.current_session  # attached to a run already in a session
+            current = system.current_session  # attached to a run already in a session
             if current is not None:
                 session = {"open_ns": current.open_ns, "close_ns": current.close_ns}
         return session is not None and session["open_ns"] <= clock_ns < session["close_ns"]
@@ -1501,8 +1500,8 @@ class LiveMonitorWindow(QMainWindow):
         base = system.cfg.streams.interval
         step_ns = _interval_ns(base)
         clock_ns = int(status["clock_ns"])
-        session_active = system.coordinator.current_session is not None
-        quality = system.session_data.quality_array(base) if session_active else None
+        qualities = system.quality_by_interval() if system.current_session is not None else None
+        quality = qualities[base] if qualities is not None else None
         open_now = self._session_open(clock_ns)
         per_symbol: dict[str, dict[str, int]] = {
             s: {"gaps": 0, "filled": 0, "failed": 0, "pending": 0, "retries": 0} for s in symbols
@@ -1548,10 +1547,9 @@ class LiveMonitorWindow(QMainWindow):
             if quality is not None:
                 gauge_updates.append((symbol, base, pct, per_symbol[symbol]["gaps"]))
         self.symbol_model.set_records(records)
-        if gauge_updates:
-            for interval in system.session_data.intervals:
+        if gauge_updates and qualities is not None:
+            for interval, derived in qualities.items():
                 if interval != base:
-                    derived = system.session_data.quality_array(interval)
                     gauge_updates.extend((s, interval, float(derived[i]), 0) for i, s in enumerate(symbols))
             self.quality_panel.update_many(gauge_updates)
         stale_count = sum(1 for r in records if r["stale"])
@@ -1598,9 +1596,8 @@ class LiveMonitorWindow(QMainWindow):
     def _update_pipeline(self, status: dict, bars_total: int) -> None:
         system = self.system
         assert system is not None
-        c = system.coordinator
         p99 = status["pipeline_latency_p99_ms"]
-        backlog = system.metrics.counter("overruns.live_backlog")
+        backlog = system.counter("overruns.live_backlog")
         muted = theme.MUTED
 
         def figure(caption: str, value: str, colour: str = theme.TEXT_BRIGHT) -> str:
@@ -1612,7 +1609,7 @@ class LiveMonitorWindow(QMainWindow):
                     figure("latency p99", "—" if math.isnan(p99) else f"{format_ms(p99)} ms"),
                     figure("late bars", f"{int(status['late_bars']):,}"),
                     figure("backlog", f"{backlog:,}", theme.AMBER if backlog else theme.TEXT_BRIGHT),
-                    figure("caught up", f"{int(getattr(c, 'caught_up_bars', 0)):,}"),
+                    figure("caught up", f"{system.caught_up_bars:,}"),
                 ]
             )
         )
@@ -1623,12 +1620,12 @@ class LiveMonitorWindow(QMainWindow):
             "caught up: bars of the session before the start, processed from the provider's history"
         )
         latest = self._throughput.latest()
-        snapshot: dict[str, Any] = dict(system.metrics.snapshot())
+        snapshot: dict[str, Any] = dict(system.metrics_snapshot())
         snapshot.update(
             {
                 "bars_processed": bars_total,
                 "clock_ns": int(status["clock_ns"]),
-                "sessions_done": c.sessions_done,
+                "sessions_done": system.sessions_done,
                 "sessions_total": len(system.sessions),
             }
         )

@@ -53,6 +53,9 @@ from PySide6.QtWidgets import (
 import pyqtgraph as pg  # imported after PySide6 so that pyqtgraph binds to it
 
 from ui import theme
+from ui.widgets.chart.axes import TimeAxisItem
+from ui.widgets.chart.formatting import MONTHS, NS_PER_DAY, WEEKDAYS, local_parts
+from ui.widgets.chart.theme import ChartTheme
 from workstation.errors import WorkstationError
 from workstation.execution.stats import drawdown_series
 from workstation.report.formatting import (  # noqa: F401  (fmt_* are part of this module's interface)
@@ -89,6 +92,7 @@ def _pnl_colour(x: float | None) -> QColor | None:
 
 PLOTS_MIN_HEIGHT = 210
 TABLES_MIN_HEIGHT = 190  # title bar, header and five trade rows
+COMPACT_MIN_HEIGHT = 150  # plots beside the tables in a short dock: title bar, header and three rows
 
 
 @dataclass
@@ -230,92 +234,33 @@ def _fit_columns(table: QTableView, stretch_column: int | None = None) -> None:
 # -------------------------------------------------------------------------------- plot axes
 
 
-class SessionTimeAxis(pg.AxisItem):
-    """Bottom axis for x = equity-point number: session dates at day starts, exchange times between."""
+class PointTimes:
+    """Exchange wall-clock times (ns) of the equity points, for the shared time axis and the read-out.
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__("bottom", **kwargs)
-        # Spacing is chosen in tickValues; let the first session label overhang the plot's left edge.
-        self.setStyle(textFillLimits=[(0, 0.95)], hideOverlappingLabels=48)
-        self._n = 0
-        self._day_starts = np.zeros(0, dtype=np.int64)
-        self._day_start_set: set[int] = set()
-        self._minutes = np.zeros(0, dtype=np.int64)
-        self._day_text: np.ndarray = np.zeros(0, dtype=object)
-        self._time_text: np.ndarray = np.zeros(0, dtype=object)
+    x = equity-point number (like the chart's bar index); session starts are where the exchange date
+    changes."""
+
+    def __init__(self) -> None:
+        self.local_ns = np.zeros(0, dtype=np.int64)
+        self.day_starts = np.zeros(0, dtype=np.int64)
 
     def set_times(self, times: pd.Series, tz: str) -> None:
-        """Give the axis the UTC times of the equity points and the exchange zone to show them in."""
         local = pd.DatetimeIndex(times).tz_convert(tz)
-        self._n = len(local)
-        dates = local.normalize()
-        change = np.ones(self._n, dtype=bool)
-        if self._n > 1:
-            change[1:] = dates[1:] != dates[:-1]
-        self._day_starts = np.flatnonzero(change)
-        self._day_start_set = set(self._day_starts.tolist())
-        self._minutes = (local.hour * 60 + local.minute).to_numpy(dtype=np.int64)
-        self._day_text = local.strftime("%a %b %d").to_numpy(dtype=object)
-        self._time_text = local.strftime("%H:%M").to_numpy(dtype=object)
-        self.picture = None
-        self.update()
+        self.local_ns = local.tz_localize(None).as_unit("ns").asi8.copy()
+        days = self.local_ns // NS_PER_DAY
+        change = np.ones(len(days), dtype=bool)
+        change[1:] = days[1:] != days[:-1]
+        self.day_starts = np.flatnonzero(change)
 
-    def tickValues(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, list[float]]]:
-        if self._n == 0 or maxVal <= minVal or size <= 0:
-            return []
-        lo, hi = max(0, math.ceil(minVal)), min(self._n - 1, math.floor(maxVal))
-        if hi < lo:
-            return []
-        px_per_point = size / (maxVal - minVal)
-        gap_points = _MIN_LABEL_GAP_PX / px_per_point
-        days = self._day_starts[(self._day_starts >= lo) & (self._day_starts <= hi)]
-        kept_days: list[int] = []
-        for d in days.tolist():
-            if not kept_days or d - kept_days[-1] >= gap_points * 1.6:
-                kept_days.append(d)
-        step = next((s for s in (1, 5, 10, 15, 30, 60, 120, 180, 240) if s >= gap_points), None)
-        intraday: list[int] = []
-        if step is not None:
-            idx = np.arange(lo, hi + 1)
-            cand = idx[(self._minutes[lo : hi + 1] % step) == 0]
-            if len(self._day_starts):
-                pos = np.searchsorted(self._day_starts, cand, side="right") - 1
-                prev_start = self._day_starts[np.clip(pos, 0, None)]
-                nxt = np.clip(pos + 1, 0, len(self._day_starts) - 1)
-                next_start = np.where(
-                    pos + 1 < len(self._day_starts), self._day_starts[nxt], np.iinfo(np.int64).max
-                )
-                far = ((cand - prev_start) >= gap_points * 1.3) & ((next_start - cand) >= gap_points * 0.9)
-                cand = cand[far]
-            last = -math.inf
-            for c in cand.tolist():
-                if c - last >= gap_points:
-                    intraday.append(c)
-                    last = c
-        return [(1.0, [float(d) for d in kept_days]), (0.5, [float(c) for c in intraday])]
-
-    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
-        out = []
-        for v in values:
-            i = int(round(v))
-            if not 0 <= i < self._n:
-                out.append("")
-            elif i in self._day_start_set:
-                out.append(str(self._day_text[i]))
-            else:
-                out.append(str(self._time_text[i]))
-        return out
-
-    @property
-    def day_starts(self) -> np.ndarray:
-        """Point numbers where an exchange-local date begins."""
-        return self._day_starts
+    def axis_times(self) -> tuple[np.ndarray, int]:
+        return self.local_ns, len(self.local_ns)
 
     def label_of(self, i: int) -> str:
         """'Tue Jan 02 10:31' for point i (exchange time)."""
-        if not 0 <= i < self._n:
+        if not 0 <= i < len(self.local_ns):
             return ""
-        return f"{self._day_text[i]} {self._time_text[i]}"
+        d = local_parts(int(self.local_ns[i]))
+        return f"{WEEKDAYS[d.weekday()]} {MONTHS[d.month - 1]} {d.day:02d} {d.hour:02d}:{d.minute:02d}"
 
 
 class _FormattedAxis(pg.AxisItem):
@@ -547,8 +492,10 @@ class ResultsView(QWidget):
         self._splitter = QSplitter(Qt.Orientation.Vertical)
         self._splitter.setChildrenCollapsible(False)
         self._splitter.setHandleWidth(8)
-        self._splitter.addWidget(self._build_plots())
+        self._plots_panel = self._build_plots()
+        self._splitter.addWidget(self._plots_panel)
         self._splitter.addWidget(self._build_tables())
+        self.compact = False
         self._splitter.setStretchFactor(0, 11)
         self._splitter.setStretchFactor(1, 9)
         root.addWidget(self._splitter, 1)
@@ -575,6 +522,37 @@ class ResultsView(QWidget):
         width = int(min(max(needed, total * 0.2), total * 0.38))
         self._table_splitter.setSizes([total - width, width])
 
+    def set_compact(self, compact: bool) -> None:
+        """Put the equity plots beside the tables (a short dock) instead of above them."""
+        if compact == self.compact:
+            return
+        self.compact = compact
+        self._splitter.setOrientation(Qt.Orientation.Horizontal if compact else Qt.Orientation.Vertical)
+        self._plots_panel.setMinimumHeight(COMPACT_MIN_HEIGHT if compact else PLOTS_MIN_HEIGHT)
+        self._table_splitter.setMinimumHeight(COMPACT_MIN_HEIGHT if compact else TABLES_MIN_HEIGHT)
+        total = self._splitter.width() if compact else self._splitter.height()
+        first = int(total * (0.38 if compact else 0.54))
+        self._splitter.setSizes([first, total - first])
+
+    def clear(self, title: str = "No run loaded", hint: str = OPEN_HINT) -> None:
+        """Show no run (e.g. while a new run plays), with `title` and `hint` where the results go."""
+        self.results = None
+        self._trades = pd.DataFrame()
+        self._equity_times_ns = np.zeros(0, dtype=np.int64)
+        self._equity_values = np.zeros(0)
+        self._drawdown_pct = np.zeros(0)
+        self.trade_model.set_columns([])
+        self.symbol_model.set_columns([])
+        self.trade_count_label.setText("")
+        self.symbol_count_label.setText("")
+        self.title_label.setText(title)
+        self.subtitle_label.setText(hint)
+        for card in self.stat_cards.values():
+            card.set("\u2014", None, "")
+        self._show_results_state()
+        self.plots_empty.set_text(title, hint)
+        self.trades_empty.set_text(title, hint)
+
     # ---------------------------------------------------------------- building
 
     def _build_plots(self) -> QWidget:
@@ -599,13 +577,15 @@ class ResultsView(QWidget):
         self.plot_widget.setBackground(theme.PANEL)
         self.plot_widget.ci.layout.setSpacing(0)
         self.plot_widget.ci.setContentsMargins(0, 0, 0, 0)
-        self.equity_axis = SessionTimeAxis()
-        self.drawdown_axis = SessionTimeAxis()
-        self.equity_plot = self.plot_widget.addPlot(
-            row=0,
-            col=0,
-            axisItems={"bottom": self.equity_axis, "left": _FormattedAxis()},
+        self.point_times = PointTimes()
+        self.drawdown_axis = TimeAxisItem(
+            ChartTheme(background=theme.PANEL, axis_line=theme.BORDER, separator=theme.BORDER, text=theme.MUTED),
+            self.point_times.axis_times,
+            min_label_px=_MIN_LABEL_GAP_PX,
+            weekday_dates=True,
         )
+        self.equity_plot = self.plot_widget.addPlot(row=0, col=0, axisItems={"left": _FormattedAxis()})
+        self.equity_axis = self.equity_plot.getAxis("bottom")
         self.drawdown_plot = self.plot_widget.addPlot(
             row=1,
             col=0,
@@ -619,9 +599,9 @@ class ResultsView(QWidget):
             plot.setMenuEnabled(False)
             plot.hideButtons()
             plot.getViewBox().setMouseEnabled(x=True, y=False)
-            for name in ("left", "bottom"):
-                _style_axis(plot.getAxis(name))
+            _style_axis(plot.getAxis("left"))
             plot.getAxis("left").setWidth(_AXIS_WIDTH)
+        _style_axis(self.equity_axis)
         self.equity_axis.setStyle(showValues=False)
         self.equity_axis.setHeight(6)
         self.equity_plot.getViewBox().setDefaultPadding(0.02)
@@ -864,8 +844,8 @@ class ResultsView(QWidget):
         self._equity_values = equity["equity"].to_numpy(dtype=np.float64) if n else np.zeros(0)
         x = np.arange(n, dtype=np.float64)
         times = equity["time"] if n else pd.Series(pd.DatetimeIndex([], tz="UTC"))
-        for axis in (self.equity_axis, self.drawdown_axis):
-            axis.set_times(times, tz)
+        self.point_times.set_times(times, tz)
+        self.drawdown_axis.reset_cache()
         start_cash = results.stats.get("starting_cash") or results.starting_cash
         if n:
             dd = drawdown_series(equity, start_cash)["drawdown_pct"].to_numpy()
@@ -892,7 +872,7 @@ class ResultsView(QWidget):
         for plot, line in self._session_lines:
             plot.removeItem(line)
         self._session_lines = []
-        for start in self.equity_axis.day_starts[1:].tolist():
+        for start in self.point_times.day_starts[1:].tolist():
             for plot in (self.equity_plot, self.drawdown_plot):
                 line = pg.InfiniteLine(
                     pos=start - 0.5,
@@ -1008,7 +988,7 @@ class ResultsView(QWidget):
             line.setValue(i)
             line.show()
         self.readout.setText(
-            f"{self.equity_axis.label_of(i)}   \u00b7   equity "
+            f"{self.point_times.label_of(i)}   \u00b7   equity "
             f"{fmt_money(float(self._equity_values[i]), signed=False)}   \u00b7   drawdown "
             f"{fmt_pct(float(self._drawdown_pct[i]))}"
         )

@@ -25,6 +25,7 @@ import pandas as pd
 
 from workstation.calendar import TradingSession
 from workstation.model import parse_interval
+from workstation.pipeline.control import Gate
 from workstation.pipeline.processor import DerivedBarBuilder
 from workstation.pipeline.subscription import StreamSubscription, default_thread
 
@@ -194,13 +195,15 @@ class SessionCoordinator:
         pace = _Pacer(control, self.base_ns)
         pace.anchor(session.open_ns)
         for k in range(len(starts)):
-            if not control.gate():
+            passed = control.gate()
+            if not passed:
                 return False
             ts = ts_list[k]
-            data_driven = control.speed <= 0
-            if not data_driven:
-                if not pace.wait_until(ts + step):
+            if passed is Gate.RUN and control.speed > 0:
+                passed = pace.wait_until(ts + step)
+                if not passed:
                     return False
+            data_driven = control.speed <= 0 or passed is Gate.STEP
             t0 = perf()
             a, b = starts[k], ends[k]
             idx = sym_idx_all[a:b]
@@ -352,37 +355,47 @@ def bar_time_slices(ts: np.ndarray) -> tuple[list[int], list[int]]:
 
 
 class _Pacer:
-    """Clock-driven pacing: maps market time to wall time at the current speed."""
+    """Clock-driven pacing: maps market time to wall time at the current speed.
 
-    def __init__(self, control, base_ns: int):
+    Pacing restarts (re-anchors) whenever `RunControl.pace_version` changed: after a speed change,
+    a pause, a resume or a step, the next bar time is due one bar duration after that moment."""
+
+    def __init__(self, control, base_ns: int, now=time.perf_counter):
         self.control = control
         self.base_ns = base_ns
+        self._now = now
         self._market0 = 0
         self._wall0 = 0.0
         self._version = -1
 
     def anchor(self, market_ns: int) -> None:
         self._market0 = market_ns
-        self._wall0 = time.perf_counter()
-        self._version = self.control.speed_version
+        self._wall0 = self._now()
+        self._version = self.control.pace_version
 
     def bar_seconds(self) -> float:
         speed = self.control.speed
         return (self.base_ns / 1e9) / speed if speed > 0 else 0.0
 
-    def wait_until(self, market_ns: int) -> bool:
-        """Sleep until the wall time at which `market_ns` is due. False when stopping."""
+    def wait_until(self, market_ns: int) -> Gate:
+        """Sleep until the wall time at which `market_ns` is due. A pause while waiting blocks here
+        until a step (STEP: deliver now), a resume (pacing restarts) or a stop (STOP)."""
         control = self.control
         while True:
+            if control.stopping:
+                return Gate.STOP
             speed = control.speed
             if speed <= 0:
-                return not control.stopping
-            if self._version != control.speed_version or control.paused:
-                # speed changed or we come back from a pause/step: pace from here
+                return Gate.RUN
+            if control.paused:
+                passed = control.gate()
+                if passed is not Gate.RUN:
+                    return passed
+            if self._version != control.pace_version:
                 self.anchor(market_ns - self.base_ns)
             due = self._wall0 + (market_ns - self._market0) / 1e9 / speed
-            delay = due - time.perf_counter()
+            delay = due - self._now()
             if delay <= 0:
-                return not control.stopping
+                return Gate.RUN
             if not control.sleep(min(delay, 0.25)):
-                return False
+                return Gate.STOP

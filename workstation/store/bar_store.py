@@ -556,10 +556,20 @@ class BarStore:
         """Sorted symbols that have bars (of one interval, or any)."""
         found: set[str] = set()
         for path in self.files(interval):
-            table = self._read_file(path, columns=["symbol"], read_dictionary=["symbol"])
-            for chunk in table.column("symbol").chunks:
-                found.update(chunk.dictionary.to_pylist())
+            found |= self.file_symbols(path)
         return sorted(found)
+
+    def file_symbols(self, path: Path) -> set[str]:
+        """Symbols stored in one bar file (one of `files()`)."""
+        table = self._read_file(path, columns=["symbol"], read_dictionary=["symbol"])
+        found: set[str] = set()
+        for chunk in table.column("symbol").chunks:
+            found.update(chunk.dictionary.to_pylist())
+        return found
+
+    def day_file(self, interval: str, day: dt.date) -> Path:
+        """The file holding the intraday bars of `interval` of one exchange-local date (may not exist)."""
+        return self._partition_file(parse_interval(interval).name, day.isoformat())
 
     def has_symbol(self, symbol: str, interval: str | None = None) -> bool:
         return symbol in self.symbols(interval)

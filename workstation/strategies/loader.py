@@ -9,26 +9,41 @@ from workstation.errors import StrategyError
 from workstation.strategies.base import BaseStrategy
 
 
-def load_strategy(cfg: SessionConfig, st: StrategyConfig, index: int) -> BaseStrategy:
-    """Import and construct one strategy; StrategyError names the config entry on any failure."""
+class StrategyClassError(StrategyError):
+    """The class a strategy's `class_path` names cannot be imported or is not a strategy."""
+
+
+class StrategyParamsError(StrategyError):
+    """The strategy class refused its parameters (its constructor raised)."""
+
+
+def strategy_class(st: StrategyConfig, index: int) -> type[BaseStrategy]:
+    """Import the class of one strategy entry; StrategyClassError names the entry on any failure."""
     where = f"strategies[{index}] ({st.name!r})"
     path = st.import_path()
     module_name, _, class_name = path.partition(":")
     try:
         module = importlib.import_module(module_name)
     except Exception as exc:  # noqa: BLE001 - any import failure is the user's to fix
-        raise StrategyError(
+        raise StrategyClassError(
             f"{where}: cannot import module {module_name!r} of class_path {st.class_path!r}: "
             f"{type(exc).__name__}: {exc}. Check the path and that the module is on PYTHONPATH."
         ) from exc
     cls = getattr(module, class_name, None)
     if cls is None:
-        raise StrategyError(f"{where}: module {module_name!r} has no class {class_name!r}")
+        raise StrategyClassError(f"{where}: module {module_name!r} has no class {class_name!r}")
     if not (isinstance(cls, type) and issubclass(cls, BaseStrategy)):
-        raise StrategyError(f"{where}: {path} is not a subclass of workstation.strategies.BaseStrategy")
+        raise StrategyClassError(f"{where}: {path} is not a subclass of workstation.strategies.BaseStrategy")
+    return cls
+
+
+def load_strategy(cfg: SessionConfig, st: StrategyConfig, index: int) -> BaseStrategy:
+    """Import and construct one strategy; StrategyError names the config entry on any failure."""
+    cls = strategy_class(st, index)
     try:
         return cls(name=st.name, symbols=cfg.strategy_symbols(st), interval=st.interval, **st.params)
     except Exception as exc:  # noqa: BLE001
-        raise StrategyError(
-            f"{where}: {class_name}.__init__ failed with params {st.params}: {type(exc).__name__}: {exc}"
+        raise StrategyParamsError(
+            f"strategies[{index}] ({st.name!r}): {cls.__name__}.__init__ failed with params {st.params}: "
+            f"{type(exc).__name__}: {exc}"
         ) from exc

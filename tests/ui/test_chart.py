@@ -1,4 +1,4 @@
-"""Tests of the candle chart widget and its panel (offscreen, pytest-qt)."""
+"""Tests of the chart widget and its panel (offscreen, pytest-qt): bars, overlays, axes, crosshair."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PySide6 import QtCore, QtGui  # noqa: E402
 
-from ui.widgets.candles import CandleChart  # noqa: E402
-from ui.widgets.chart_panel import INDICATOR_CHOICES, ChartPanel  # noqa: E402
+from ui.widgets.chart import INDICATOR_CHOICES, CandleChart, ChartPanel  # noqa: E402
 from workstation.indicators import compute_series  # noqa: E402
 
 NS_MIN = 60_000_000_000
@@ -39,13 +38,8 @@ def make_bars(
 
 
 @pytest.fixture
-def chart(qtbot):
-    w = CandleChart()
-    w.resize(1000, 600)
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    return w
+def chart(ui_chart):
+    return ui_chart
 
 
 def settle(qtbot, w: CandleChart) -> None:
@@ -165,12 +159,12 @@ def test_forming_bar_set_clear_and_replaced_by_append(chart, qtbot):
     chart.set_forming(ts[300], 101.0, 150.0, 99.0, 100.5, 42.0)
     settle(qtbot, chart)
     assert chart.forming == (ts[300], 101.0, 150.0, 99.0, 100.5, 42.0)
-    assert chart._forming_item._x == 300
+    assert chart.display.forming_item._x == 300
     assert chart.price.vb.viewRange()[1][1] > 150.0  # the y fit includes the forming bar
     assert "(forming)" in chart.readout_text()
     chart.clear_forming()
     settle(qtbot, chart)
-    assert chart.forming is None and chart._forming_item.boundingRect().isEmpty()
+    assert chart.forming is None and chart.display.forming_item.boundingRect().isEmpty()
     chart.set_forming(ts[300], 101.0, 102.0, 99.0, 100.5, 42.0)
     chart.append_bar(ts[300], o[300], h[300], low[300], c[300], v[300])
     assert chart.forming is None and chart.bar_count == 301
@@ -273,7 +267,7 @@ def test_crosshair_readout_shows_hovered_bar(chart, qtbot):
     assert chart.price.cross_v.isVisible() and chart.volume.cross_v.isVisible()
     # the mouse handler maps scene positions to the same call
     vb = chart.price.vb
-    chart._on_mouse_moved(vb.mapViewToScene(QtCore.QPointF(230.0, float(c[230]))))
+    chart.crosshair.mouse_moved(vb.mapViewToScene(QtCore.QPointF(230.0, float(c[230]))))
     assert f"O {o[230]:.2f}" in chart.readout_text()
     chart.clear_crosshair()
     assert f"C {c[-1]:.2f}" in chart.readout_text() and not chart.price.cross_v.isVisible()
@@ -345,7 +339,8 @@ def test_chart_panel_signals_and_screenshot(qtbot, tmp_path):
         panel.set_current_interval("5m")
     assert itv.args == ["5m"]
     assert panel.chart.title_text().startswith("BBB \u00b7 5m")
-    assert [a.text() for a in panel.indicator_menu.actions()] == [t for t, _ in INDICATOR_CHOICES]
+    menu = [a.text() for a in panel.indicator_menu.actions() if not a.isSeparator()]
+    assert menu == [t for t, _ in INDICATOR_CHOICES] + ["Add indicator…"]
     with qtbot.waitSignal(panel.overlays_changed) as ov:
         panel.indicator_actions["rsi(14)"].setChecked(True)
     assert (

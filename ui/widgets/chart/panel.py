@@ -1,7 +1,8 @@
-"""A candle chart with its toolbar row: symbol and interval pickers, indicator menu, jump to live.
+"""A candle chart with its toolbar row: symbol and interval pickers, indicators, chart type and log
+scale, the drawing tools, jump to live.
 
 The panel owns no engine objects: the main window feeds `panel.chart` with bars and listens to the
-signals to decide what to feed. Several panels can sit side by side in docks or a splitter.
+signals to decide what to feed. Several panels can sit side by side in a splitter.
 """
 
 from __future__ import annotations
@@ -11,7 +12,10 @@ from collections.abc import Sequence
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from ui.widgets.candles import CandleChart, ChartTheme
+from ui.widgets.chart.chart import CandleChart
+from ui.widgets.chart.chart_actions import DRAW_ACTIONS, TYPE_ACTIONS
+from ui.widgets.chart.overlays import canonical_spec
+from ui.widgets.chart.theme import ChartTheme
 
 log = logging.getLogger(__name__)
 
@@ -23,12 +27,28 @@ INDICATOR_CHOICES: tuple[tuple[str, str], ...] = (
     ("VWAP", "vwap"),
     ("RSI 14", "rsi(14)"),
     ("MACD 12 26 9", "macd(12,26,9)"),
+    ("ATR 14", "atr(14)"),
 )
-"""(menu text, overlay spec) of the Indicators menu, in menu order."""
+"""(menu text, overlay spec) of the Indicators menu, in menu order (more can be added as custom)."""
+
+TOOL_GLYPHS = {
+    "draw_horizontal_line": "\u2015",
+    "draw_trend_line": "\u2571",
+    "draw_rectangle": "\u25ad",
+    "draw_text_note": "T",
+}
+
+
+def ask_indicator_spec(parent: QtWidgets.QWidget) -> str | None:
+    """Ask for an indicator spec (None when cancelled)."""
+    text, ok = QtWidgets.QInputDialog.getText(
+        parent, "Add indicator", "Indicator spec, e.g. ema(50), atr(14), bb(20,2.5), rsi(7):"
+    )
+    return text.strip() if ok and text.strip() else None
 
 
 class ChartPanel(QtWidgets.QWidget):
-    """Toolbar (symbol, interval, indicators, jump to live) above a `CandleChart`."""
+    """Toolbar (symbol, interval, indicators, chart type, drawing tools, jump to live) above a `CandleChart`."""
 
     symbol_changed = QtCore.Signal(str)
     interval_changed = QtCore.Signal(str)
@@ -44,6 +64,7 @@ class ChartPanel(QtWidgets.QWidget):
         self.chart = CandleChart(tz=tz, theme=theme)
         t = self.chart.theme
         self.setObjectName("ChartPanel")
+        self.ask_indicator = lambda: ask_indicator_spec(self)
 
         self.symbol_combo = QtWidgets.QComboBox()
         self.symbol_combo.setObjectName("ChartSymbol")
@@ -58,19 +79,37 @@ class ChartPanel(QtWidgets.QWidget):
         self.indicator_menu = QtWidgets.QMenu(self)
         self.indicator_actions: dict[str, QtGui.QAction] = {}
         for text, spec in INDICATOR_CHOICES:
-            action = self.indicator_menu.addAction(text)
-            action.setCheckable(True)
-            action.setData(spec)
-            action.toggled.connect(self._on_indicator_toggled)
-            self.indicator_actions[spec] = action
-        self.indicator_button = QtWidgets.QToolButton()
-        self.indicator_button.setText("Indicators")
-        self.indicator_button.setMenu(self.indicator_menu)
-        self.indicator_button.setPopupMode(QtWidgets.QToolButton.ToolButtonPopupMode.InstantPopup)
-        self.indicator_button.setToolTip("Indicator overlays of this chart")
+            self._add_indicator_action(text, spec)
+        self.indicator_menu.addSeparator()
+        self.custom_indicator_action = self.indicator_menu.addAction("Add indicator\u2026")
+        self.custom_indicator_action.triggered.connect(self._add_custom_indicator)
+        self.indicator_button = self._menu_button("Indicators", self.indicator_menu, "Indicator overlays of this chart")
+
+        actions = self.chart.chart_actions.actions
+        self.view_menu = QtWidgets.QMenu(self)
+        for action_id in TYPE_ACTIONS.values():
+            self.view_menu.addAction(actions[action_id])
+        self.view_menu.addSeparator()
+        self.view_menu.addAction(actions["log_scale"])
+        self.view_menu.addAction(actions["reset_zoom"])
+        self.view_menu.addSeparator()
+        self.view_menu.addAction(actions["save_png"])
+        self.view_button = self._menu_button("Chart", self.view_menu, "Chart type, log scale, zoom, save as PNG")
+
+        self.tool_buttons: dict[str, QtWidgets.QToolButton] = {}
+        for kind, action_id in DRAW_ACTIONS.items():
+            button = QtWidgets.QToolButton()
+            button.setObjectName(f"Tool_{kind.value}")
+            button.setText(TOOL_GLYPHS[action_id])
+            button.setCheckable(True)
+            keys = actions[action_id].shortcut().toString(QtGui.QKeySequence.SequenceFormat.NativeText)
+            button.setToolTip(f"{kind.label} ({keys})")
+            button.clicked.connect(lambda checked, k=kind: self.chart.drawings.arm(k if checked else None))
+            self.tool_buttons[action_id] = button
+        self.chart.drawings.tool_changed.connect(self._sync_tool_buttons)
 
         self.live_action = QtGui.QAction("Jump to live \u25b6", self)
-        self.live_action.setToolTip("Follow the newest bar again")
+        self.live_action.setToolTip("Follow the newest bar again (End)")
         self.live_action.triggered.connect(self.chart.jump_to_live)
         self.live_action.setEnabled(not self.chart.following)
         self.chart.following_changed.connect(lambda on: self.live_action.setEnabled(not on))
@@ -80,9 +119,11 @@ class ChartPanel(QtWidgets.QWidget):
         bar = QtWidgets.QHBoxLayout()
         bar.setContentsMargins(6, 3, 6, 3)
         bar.setSpacing(6)
-        bar.addWidget(self.symbol_combo)
-        bar.addWidget(self.interval_combo)
-        bar.addWidget(self.indicator_button)
+        for widget in (self.symbol_combo, self.interval_combo, self.indicator_button, self.view_button):
+            bar.addWidget(widget)
+        bar.addSpacing(8)
+        for button in self.tool_buttons.values():
+            bar.addWidget(button)
         bar.addStretch(1)
         bar.addWidget(self.live_button)
         toolbar = QtWidgets.QWidget()
@@ -90,6 +131,7 @@ class ChartPanel(QtWidgets.QWidget):
         toolbar.setLayout(bar)
         toolbar.setStyleSheet(
             f"#ChartToolbar {{ background: {t.background}; border-bottom: 1px solid {t.separator}; }}"
+            f" #ChartToolbar QToolButton:checked {{ background: #2a3a66; border: 1px solid {t.drawing}; }}"
         )
         self.toolbar = toolbar
 
@@ -98,9 +140,22 @@ class ChartPanel(QtWidgets.QWidget):
         lay.setSpacing(0)
         lay.addWidget(toolbar)
         lay.addWidget(self.chart, 1)
+        self.setFocusProxy(self.chart)
 
         self.symbol_combo.currentTextChanged.connect(self._on_symbol)
         self.interval_combo.currentTextChanged.connect(self._on_interval)
+
+    def _menu_button(self, text: str, menu: QtWidgets.QMenu, tip: str) -> QtWidgets.QToolButton:
+        button = QtWidgets.QToolButton()
+        button.setText(text)
+        button.setMenu(menu)
+        button.setPopupMode(QtWidgets.QToolButton.ToolButtonPopupMode.InstantPopup)
+        button.setToolTip(tip)
+        return button
+
+    def _sync_tool_buttons(self, kind) -> None:
+        for k, action_id in DRAW_ACTIONS.items():
+            self.tool_buttons[action_id].setChecked(k is kind)
 
     # pickers ----------------------------------------------------------------------------------
     def set_symbols(self, symbols: Sequence[str]) -> None:
@@ -132,9 +187,7 @@ class ChartPanel(QtWidgets.QWidget):
         """Select an interval (emits interval_changed when it changes)."""
         i = self.interval_combo.findText(interval)
         if i < 0:
-            raise ValueError(
-                f"interval {interval!r} is not offered; offered: {self._items(self.interval_combo)}"
-            )
+            raise ValueError(f"interval {interval!r} is not offered; offered: {self._items(self.interval_combo)}")
         self.interval_combo.setCurrentIndex(i)
 
     @staticmethod
@@ -163,20 +216,48 @@ class ChartPanel(QtWidgets.QWidget):
         self.interval_changed.emit(interval)
 
     # indicators -------------------------------------------------------------------------------
+    def _add_indicator_action(self, text: str, spec: str) -> QtGui.QAction:
+        action = QtGui.QAction(text, self.indicator_menu)
+        action.setCheckable(True)
+        action.setData(spec)
+        action.toggled.connect(self._on_indicator_toggled)
+        before = self.indicator_menu.actions()
+        custom_at = next((a for a in before if a.isSeparator()), None)
+        self.indicator_menu.insertAction(custom_at, action) if custom_at else self.indicator_menu.addAction(action)
+        self.indicator_actions[spec] = action
+        return action
+
+    def add_indicator(self, spec: str, checked: bool = True) -> str:
+        """Offer (and check) any indicator the engine accepts; returns its canonical spec.
+        ValueError names a spec the engine does not know."""
+        canonical = canonical_spec(spec)
+        action = self.indicator_actions.get(canonical) or self._add_indicator_action(canonical.upper(), canonical)
+        action.setChecked(checked)
+        return canonical
+
+    def _add_custom_indicator(self) -> None:
+        spec = self.ask_indicator()
+        if spec is None:
+            return
+        try:
+            self.add_indicator(spec)
+        except ValueError as exc:
+            QtWidgets.QMessageBox.warning(self, "Indicator not added", str(exc))
+
     def checked_overlays(self) -> list[str]:
         """Specs of the checked indicator actions, in menu order."""
         return [spec for spec, a in self.indicator_actions.items() if a.isChecked()]
 
     def set_checked_overlays(self, specs: Sequence[str]) -> None:
-        """Check exactly these menu entries (by spec) and apply them to the chart (one signal)."""
-        unknown = [s for s in specs if s not in self.indicator_actions]
-        if unknown:
-            raise ValueError(
-                f"overlays {unknown} are not in the Indicators menu {list(self.indicator_actions)}"
-            )
+        """Check exactly these indicators (any spec the engine accepts; ones not in the menu are added
+        to it) and apply them to the chart (one signal). ValueError names a spec the engine rejects."""
+        wanted = [canonical_spec(s) for s in specs]
+        for spec in wanted:
+            if spec not in self.indicator_actions:
+                self._add_indicator_action(spec.upper(), spec)
         for spec, action in self.indicator_actions.items():
             action.blockSignals(True)
-            action.setChecked(spec in specs)
+            action.setChecked(spec in wanted)
             action.blockSignals(False)
         self._apply_overlays()
 

@@ -1,0 +1,145 @@
+"""The replay window as a study tool: step at paced speeds, indicators kept across restarts, no
+stale results after Stop, a usable 1280x800 layout with results, drawings kept per config, F1."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from PySide6.QtCore import Qt
+
+from tests.ui.test_main_window import FINISH_MS
+from ui.main_window import saved_overlays
+from ui.shortcuts import SHORTCUTS
+from ui.widgets.chart import ChartType, Drawing, DrawingKind
+
+MINUTE_NS = 60_000_000_000
+
+
+@pytest.mark.parametrize("speed", [10, 50])
+def test_step_at_a_paced_speed_moves_the_clock_at_once(qtbot, ui_make_window, ui_small_config, speed):
+    w = ui_make_window()
+    w.load_config(ui_small_config)
+    w.speed_control.set_speed(speed)
+    w.set_speed(speed)
+    bridge = w.bridge
+    bar_s = 60 / speed  # a paced bar time
+    if speed == 50:  # play, then pause and step
+        w.play()
+        qtbot.waitUntil(lambda: bridge.progress().bars_processed > 0, timeout=FINISH_MS)
+        w.pause()
+        qtbot.waitUntil(lambda: bridge.state == "paused", timeout=2000)
+    else:  # step from stopped
+        w.step()
+        qtbot.waitUntil(lambda: bridge.progress().bars_processed > 0, timeout=int(bar_s * 500))
+    qtbot.wait(50)
+    t0 = bridge.progress().clock_ns
+    for k in (1, 2, 3):
+        w.step()
+        qtbot.waitUntil(lambda k=k: bridge.progress().clock_ns == t0 + k * MINUTE_NS, timeout=int(bar_s * 500))
+    qtbot.wait(int(bar_s * 1200))  # longer than a paced bar time: still paused, nothing owed
+    assert bridge.progress().clock_ns == t0 + 3 * MINUTE_NS and bridge.state == "paused"
+
+
+def test_chart_indicators_type_and_scale_survive_a_restart(qtbot, ui_make_window, ui_small_config):
+    w = ui_make_window()
+    w.load_config(ui_small_config)
+    panel = w.chart_panels[0]
+    panel.set_checked_overlays(["sma(20)", "bb(20,2)", "macd(12,26,9)", "atr(7)"])
+    panel.chart.set_chart_type(ChartType.HEIKIN_ASHI)
+    panel.chart.set_log_scale(True)
+    w.close()
+    w2 = ui_make_window()
+    assert w2.load_config(w2.last_config())
+    panel2 = w2.chart_panels[0]
+    assert panel2.checked_overlays() == ["sma(20)", "bb(20,2)", "macd(12,26,9)", "atr(7)"]
+    assert panel2.chart.overlays() == ["sma(20)", "bb(20,2)", "macd(12,26,9)", "atr(7)"]
+    assert panel2.chart.chart_type is ChartType.HEIKIN_ASHI and panel2.chart.log_scale
+
+
+def test_settings_of_older_versions_keep_their_indicators():
+    assert saved_overlays("sma(20),bb(20,2),macd(12,26,9),rsi(14)") == ["sma(20)", "bb(20,2)", "macd(12,26,9)", "rsi(14)"]
+    assert saved_overlays("-") == [] and saved_overlays(None) is None
+    assert saved_overlays(json.dumps(["bb(20,2)"])) == ["bb(20,2)"]
+
+
+def test_play_after_stop_puts_away_the_stopped_runs_results(qtbot, ui_make_window, ui_small_config):
+    w = ui_make_window()
+    w.resize(1280, 800)
+    w.load_config(ui_small_config)
+    qtbot.wait(50)
+    chart_area = w.centralWidget().height()
+    w.set_speed(600)
+    w.play()
+    qtbot.waitUntil(lambda: w.bridge.progress().bars_processed > 200, timeout=FINISH_MS)
+    with qtbot.waitSignal(w.results_loaded, timeout=FINISH_MS, check_params_cb=bool):
+        w.stop()
+    qtbot.wait(100)  # the dock layout settles
+    assert w.results_view.results is not None and not w.results_view.visibleRegion().isEmpty()
+    assert w.centralWidget().height() < chart_area - 50  # the results took room from the chart
+    w.play()  # a new run plays: the stopped run's results leave
+    qtbot.waitUntil(lambda: w.bridge.state == "running", timeout=5000)
+    assert w.results_view.results is None
+    qtbot.wait(100)
+    assert not w.signal_log.visibleRegion().isEmpty() and w.results_view.visibleRegion().isEmpty()
+    assert abs(w.centralWidget().height() - chart_area) <= 8  # and gave it back
+    w.stop()
+
+
+def test_at_1280x800_the_results_leave_a_chart_and_show_trade_rows(qtbot, ui_make_window, ui_small_config):
+    w = ui_make_window()
+    w.resize(1280, 800)
+    w.load_config(ui_small_config)
+    with qtbot.waitSignal(w.results_loaded, timeout=FINISH_MS, check_params_cb=bool):
+        w.play()
+    qtbot.wait(100)
+    chart = w.chart_panels[0].chart
+    assert chart.height() >= 280  # was ~220 before the results made the chart share the height
+    table = w.results_view.trade_table
+    assert table.model().rowCount() > 0
+    shown = table.viewport().visibleRegion().boundingRect()
+    assert shown.height() >= 3 * table.rowHeight(0)  # at least three trade rows without scrolling
+    assert w.results_view.compact
+
+
+def test_drawings_are_kept_with_the_config_and_follow_the_symbol(qtbot, ui_make_window, ui_small_config):
+    w = ui_make_window()
+    w.load_config(ui_small_config)
+    sidecar = ui_small_config.with_name("small.drawings.json")
+    chart = w.chart_panels[0].chart
+    assert chart.symbol == "ACME"
+    ts = int(chart.bar_arrays()[0][-30])
+    drawing = Drawing.new(DrawingKind.TREND_LINE, [(ts, 10.0), (ts + 20 * MINUTE_NS, 11.0)])
+    w.drawing_book.add("ACME", drawing)
+    assert json.loads(sidecar.read_text())["symbols"]["ACME"][0]["id"] == drawing.id
+    assert [i.drawing.id for i in chart.drawings.items()] == [drawing.id]
+    w.add_chart_clicked()  # ACME at 15m: the same drawing at the same times
+    second = w.chart_panels[1].chart
+    assert second.interval == "15m" and [i.drawing.id for i in second.drawings.items()] == [drawing.id]
+    w.chart_panels[0].set_current_symbol("BOLT")
+    assert chart.drawings.items() == []
+    w.close()
+    w2 = ui_make_window()
+    w2.load_config(ui_small_config)
+    assert w2.chart_panels[0].current_symbol() == "BOLT"
+    w2.chart_panels[0].set_current_symbol("ACME")
+    assert [i.drawing for i in w2.chart_panels[0].chart.drawings.items()] == [drawing]
+
+
+def test_f1_and_question_mark_list_every_shortcut(qtbot, ui_make_window, ui_small_config):
+    w = ui_make_window()
+    w.load_config(ui_small_config)
+    w.activateWindow()
+    qtbot.waitUntil(w.isActiveWindow, timeout=2000)
+    qtbot.keyClick(w, Qt.Key.Key_F1)
+    dialog = w._shortcuts_dialog
+    assert dialog is not None and dialog.isVisible()
+    text = dialog.text()
+    for s in SHORTCUTS:
+        assert s.description in text
+    dialog.close()
+    w.activateWindow()
+    qtbot.waitUntil(w.isActiveWindow, timeout=2000)
+    qtbot.keyClick(w, Qt.Key.Key_Question)
+    assert dialog.isVisible()
+    dialog.close()

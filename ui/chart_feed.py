@@ -1,0 +1,112 @@
+"""ChartFeed: feeds one ChartPanel from the EngineBridge (UI thread).
+
+What a chart shows is the bridge's history of finished sessions plus the live session's bars, the
+forming bar of a derived interval and buy/sell markers at fills; after the first load only the bars
+the chart does not show yet are appended (by bar time), so a frame costs what arrived since the last.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ui.bridge import EngineBridge, UpdateBatch
+from ui.widgets.chart import ChartPanel
+
+BULK_APPEND = 256
+
+
+class ChartFeed:
+    """Feeds one ChartPanel from the bridge: history + live bars, forming bar of derived intervals,
+    buy/sell markers at fills. Appends only what the chart does not show yet (by bar time)."""
+
+    def __init__(self, panel: ChartPanel, bridge: EngineBridge):
+        self.panel = panel
+        self.bridge = bridge
+        self._pending_ends: list = []  # finished sessions' bars of the shown key, not drawn yet
+        self._pending_fills: list = []
+
+    def key(self) -> tuple[str, str]:
+        return self.panel.current_symbol(), self.panel.current_interval()
+
+    def last_ts(self) -> int | None:
+        chart = self.panel.chart
+        return int(chart.bar_arrays()[0][-1]) if chart.bar_count else None
+
+    def reload(self) -> None:
+        """Show (symbol, interval) from scratch: history, live session, markers, forming bar."""
+        chart = self.panel.chart
+        chart.clear()
+        self._pending_ends.clear()
+        self._pending_fills.clear()
+        symbol, interval = self.key()
+        if not symbol or not interval or not self.bridge.loaded:
+            return
+        bars = self.bridge.chart_bars(symbol, interval)
+        chart.set_bars(*bars)
+        for fill in self.bridge.fills_of(symbol):
+            chart.add_marker(fill.time, fill.price, "buy" if fill.quantity > 0 else "sell")
+        self.sync_forming(symbol, interval)
+
+    def on_batch(self, batch: UpdateBatch, draw: bool = True) -> None:
+        """Take the batch's finished sessions and fills of the shown symbol; draw them (and the
+        live bars completed since the last draw, and the forming bar) when `draw`."""
+        symbol, interval = self.key()
+        if not symbol or not interval:
+            return
+        for end in batch.session_ends:
+            view = end["bars"].get((symbol, interval))
+            if view is not None:
+                self._pending_ends.append(view)
+        self._pending_fills.extend(f for f in batch.fills if f.symbol == symbol)
+        if draw:
+            self.flush()
+
+    def flush(self) -> None:
+        """Draw what is pending: finished sessions, live bars, markers, forming bar."""
+        symbol, interval = self.key()
+        if not symbol or not interval:
+            return
+        for view in self._pending_ends:
+            self._append(view)
+        self._pending_ends.clear()
+        live = self.bridge.live_bars(symbol, interval)
+        if live is not None:
+            self._append(live)
+        chart = self.panel.chart
+        for fill in self._pending_fills:
+            chart.add_marker(fill.time, fill.price, "buy" if fill.quantity > 0 else "sell")
+        self._pending_fills.clear()
+        self.sync_forming(symbol, interval)
+
+    def _append(self, view) -> None:
+        ts = view.timestamp
+        n = ts.shape[0]
+        if not n:
+            return
+        last = self.last_ts()
+        start = 0 if last is None else int(np.searchsorted(ts, last, side="right"))
+        if start >= n:
+            return
+        chart = self.panel.chart
+        if n - start > BULK_APPEND:
+            old = chart.bar_arrays()
+            chart.set_bars(
+                *(np.concatenate((a, np.asarray(b)[start:])) for a, b in zip(old, view, strict=True))
+            )
+            return
+        o, h, lo, c, v = view.open, view.high, view.low, view.close, view.volume
+        for k in range(start, n):
+            chart.append_bar(int(ts[k]), float(o[k]), float(h[k]), float(lo[k]), float(c[k]), float(v[k]))
+
+    def sync_forming(self, symbol: str, interval: str) -> None:
+        """Show the forming bar of a derived interval (or clear it when there is none)."""
+        chart = self.panel.chart
+        bridge = self.bridge
+        if bridge.run_config is None or interval == bridge.run_config.streams.interval:
+            return
+        bar = bridge.forming_bar(symbol, interval)
+        last = self.last_ts()
+        if bar is not None and (last is None or bar.timestamp > last):
+            chart.set_forming(bar.timestamp, bar.open, bar.high, bar.low, bar.close, bar.volume)
+        elif chart.forming is not None:
+            chart.clear_forming()

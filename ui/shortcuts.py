@@ -1,0 +1,65 @@
+"""Every keyboard shortcut and mouse gesture of the replay window and its charts, in one table.
+
+The window and the charts bind their keys from here, the shortcuts dialog (F1 or ?) lists them, and a
+test keeps the README's tables equal to it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+WINDOW = "Replay window"
+CHART = "Chart (click a chart first)"
+MOUSE = "Mouse on a chart"
+
+
+@dataclass(frozen=True)
+class Shortcut:
+    """One shortcut: an id the code binds by, its keys (QKeySequence text), what it does, where."""
+
+    id: str
+    keys: tuple[str, ...]
+    description: str
+    scope: str
+
+
+SHORTCUTS: tuple[Shortcut, ...] = (
+    Shortcut("play_pause", ("Space",), "Play / pause", WINDOW),
+    Shortcut("step", ("Right",), "Step one bar time at any speed, then stay paused", WINDOW),
+    Shortcut("faster", ("+", "="), "Faster replay", WINDOW),
+    Shortcut("slower", ("-", "_"), "Slower replay", WINDOW),
+    Shortcut("open_config", ("Ctrl+O",), "Open a session config", WINDOW),
+    Shortcut("add_chart", ("Ctrl+T",), "Add a chart", WINDOW),
+    Shortcut("shortcuts", ("F1", "?"), "Show every shortcut (this list)", WINDOW),
+    Shortcut("quit", ("Ctrl+Q",), "Quit", WINDOW),
+    Shortcut("first_bar", ("Home",), "Go to the first bar (keeps the zoom)", CHART),
+    Shortcut("last_bar", ("End",), "Go to the newest bar and follow it", CHART),
+    Shortcut("reset_zoom", ("Ctrl+0",), "Reset the zoom and follow the newest bar", CHART),
+    Shortcut("type_candles", ("Alt+1",), "Candles", CHART),
+    Shortcut("type_line", ("Alt+2",), "Line (closes)", CHART),
+    Shortcut("type_heikin_ashi", ("Alt+3",), "Heikin-Ashi candles", CHART),
+    Shortcut("log_scale", ("Alt+L",), "Logarithmic price scale on / off", CHART),
+    Shortcut("draw_horizontal_line", ("Alt+H",), "Draw a horizontal line (click)", CHART),
+    Shortcut("draw_trend_line", ("Alt+T",), "Draw a trend line (click, click or drag)", CHART),
+    Shortcut("draw_rectangle", ("Alt+B",), "Draw a rectangle (click, click or drag)", CHART),
+    Shortcut("draw_text_note", ("Alt+N",), "Write a text note (click, then type)", CHART),
+    Shortcut("delete_drawing", ("Delete", "Backspace"), "Delete the selected drawing", CHART),
+    Shortcut("cancel", ("Esc",), "Cancel the drawing tool, else clear the selection", CHART),
+    Shortcut("save_png", ("Alt+S",), "Save the chart as PNG", CHART),
+)
+
+MOUSE_GESTURES: tuple[tuple[str, str], ...] = (
+    ("Drag", "Pan back and forth in time (leaves follow mode)"),
+    ("Wheel", "Zoom in and out"),
+    ("Right-click", "Chart menu: chart type, log scale, zoom, drawings, save as PNG"),
+    ("Click a drawing", "Select it; drag it to move it, drag a handle to move that point"),
+    ("Double-click a note", "Edit its text"),
+)
+
+
+def shortcut(shortcut_id: str) -> Shortcut:
+    """The shortcut with this id (KeyError names the known ids)."""
+    for s in SHORTCUTS:
+        if s.id == shortcut_id:
+            return s
+    raise KeyError(f"no shortcut {shortcut_id!r}; known: {[s.id for s in SHORTCUTS]}")
