@@ -1,17 +1,53 @@
-"""Execution: the simulated broker, backtest statistics and run-folder results."""
+"""Execution: the simulated broker and its order model, sizing helpers, statistics and run-folder results.
 
-from workstation.execution.broker import OpenPosition, PendingOrder, SimulatedBroker
-from workstation.execution.results import RunResults, equity_frame, load_run, trades_frame
+The order model's public surface (typed values and events) is in `orders`; the fill rules on bars
+in `fill_model`; the broker (orders, account, positions, trades, equity) in `broker`.
+"""
+
+from workstation.execution.broker import OpenPosition, OrderRefused, PendingOrder, SimulatedBroker
+from workstation.execution.orders import (
+    AccountSnapshot,
+    InvalidOrder,
+    Order,
+    OrderEvent,
+    OrderRequest,
+    OrderRole,
+    OrderStatus,
+    OrderType,
+    TimeInForce,
+    make_request,
+)
+from workstation.execution.results import (
+    RunResults,
+    equity_frame,
+    fills_frame,
+    load_run,
+    orders_frame,
+    trades_frame,
+)
 from workstation.execution.stats import compute_stats, drawdown_series
 
 __all__ = [
+    "AccountSnapshot",
+    "InvalidOrder",
     "OpenPosition",
+    "Order",
+    "OrderEvent",
+    "OrderRefused",
+    "OrderRequest",
+    "OrderRole",
+    "OrderStatus",
+    "OrderType",
     "PendingOrder",
     "RunResults",
     "SimulatedBroker",
+    "TimeInForce",
     "compute_stats",
     "drawdown_series",
     "equity_frame",
+    "fills_frame",
     "load_run",
+    "make_request",
+    "orders_frame",
     "trades_frame",
 ]

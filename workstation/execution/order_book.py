@@ -1,0 +1,93 @@
+"""The working orders of the broker as arrays (struct of arrays), for vectorised matching per bar time.
+
+One slot per open order; slots of final orders are reused (free list), so the arrays stay as long
+as the largest number of orders open at once, not the number of orders of the run. Per bar time,
+`candidates` selects with a few numpy operations the slots of ACTIVE orders whose symbol has a bar
+now and that were submitted before this bar time (eligible on the symbol's next bar, never on the
+bar they were made on). Not thread-safe: owned by the broker's thread.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+_INITIAL_SLOTS = 64
+
+
+class OrderBookArrays:
+    """Slots of open orders: symbol, type code, side, prices, trailing settings, eligibility."""
+
+    def __init__(self, n_symbols: int) -> None:
+        self.n_symbols = n_symbols
+        self._row_of_symbol = np.full(n_symbols, -1, dtype=np.int64)
+        self._alloc(_INITIAL_SLOTS)
+        self.high_water = 0          # slots [0, high_water) may be in use
+        self._free: list[int] = []
+        self.active_count = 0
+
+    def _alloc(self, cap: int) -> None:
+        self.symbol = np.zeros(cap, dtype=np.int64)
+        self.code = np.zeros(cap, dtype=np.int8)
+        self.buy = np.zeros(cap, dtype=bool)
+        self.limit = np.full(cap, np.nan)
+        self.stop = np.full(cap, np.nan)
+        self.trail_amount = np.zeros(cap)
+        self.trail_fraction = np.zeros(cap)
+        self.after = np.zeros(cap, dtype=np.int64)       # eligible on bars starting after this (ns)
+        self.active = np.zeros(cap, dtype=bool)          # working (not held, not final)
+        self.triggered = np.zeros(cap, dtype=bool)       # stop-limit: stop reached
+        self.order_id = np.zeros(cap, dtype=np.int64)
+        self.reserved = np.zeros(cap)                    # buying power held back (currency)
+        self.day = np.zeros(cap, dtype=bool)             # time in force "day"
+
+    def _grow(self) -> None:
+        old = len(self.symbol)
+        arrays = {name: getattr(self, name) for name in ("symbol", "code", "buy", "limit", "stop", "trail_amount",
+                                                         "trail_fraction", "after", "active", "triggered",
+                                                         "order_id", "reserved", "day")}
+        self._alloc(old * 2)
+        for name, arr in arrays.items():
+            getattr(self, name)[:old] = arr
+
+    # ------------------------------------------------------------------ slots
+    def take_slot(self) -> int:
+        if self._free:
+            return self._free.pop()
+        if self.high_water == len(self.symbol):
+            self._grow()
+        slot = self.high_water
+        self.high_water += 1
+        return slot
+
+    def release(self, slot: int) -> None:
+        if self.active[slot]:
+            self.active_count -= 1
+        self.active[slot] = False
+        self.triggered[slot] = False
+        self.reserved[slot] = 0.0
+        self.order_id[slot] = 0
+        self._free.append(slot)
+
+    def set_active(self, slot: int, active: bool) -> None:
+        if bool(self.active[slot]) != active:
+            self.active_count += 1 if active else -1
+            self.active[slot] = active
+
+    def reserved_total(self) -> float:
+        """Buying power held back by every open order."""
+        return float(self.reserved[: self.high_water].sum()) if self.high_water else 0.0
+
+    # ------------------------------------------------------------------ per bar time
+    def candidates(self, ts_ns: int, sym_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(slots, rows): active slots whose symbol has a bar in `sym_idx` at `ts_ns` and that were
+        submitted before it; `rows` are their positions in `sym_idx`. Ordered by slot."""
+        n = self.high_water
+        rows_of = self._row_of_symbol
+        rows_of[sym_idx] = np.arange(sym_idx.shape[0], dtype=np.int64)
+        try:
+            rows = rows_of[self.symbol[:n]]
+            mask = self.active[:n] & (rows >= 0) & (self.after[:n] < ts_ns)
+            slots = np.flatnonzero(mask)
+            return slots, rows[slots]
+        finally:
+            rows_of[sym_idx] = -1
