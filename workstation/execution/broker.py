@@ -874,7 +874,8 @@ class SimulatedBroker:
         book.after[slot] = self._current_ts if self._current_ts is not None else -1
         book.triggered[slot] = False
         book.order_id[slot] = st.id
-        book.day[slot] = st.tif is TimeInForce.DAY
+        # as backtrader: a market order never expires (one made on a session's last bar fills at the next open)
+        book.day[slot] = st.tif is TimeInForce.DAY and st.order_type is not OrderType.MARKET
         book.reserved[slot] = 0.0 if held else self._reservation(i, st.quantity, ref_price)
         book.set_active(slot, not held)
         if st.order_type is OrderType.TRAILING_STOP:
