@@ -53,7 +53,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -162,8 +162,10 @@ class _OrderState:
     reason: str = ""
     filled: float = 0.0
     fill_value: float = 0.0
-    slot: int = -1
-    children: list[int] = field(default_factory=list)
+    slot: int = -1               # its slot in the order book; -1 for market orders (and final ones)
+    reserved: float = 0.0        # buying power a market order holds back (book orders: in the book)
+    in_book: bool = False        # open: in the order book or the market lane
+    children: tuple[int, ...] = ()   # bracket exits of an entry
 
     def snapshot(self) -> Order:
         avg = self.fill_value / abs(self.filled) if self.filled else math.nan
@@ -210,7 +212,12 @@ class SimulatedBroker:
         self._realized = np.zeros(n, dtype=np.float64)
         self._commissions = np.zeros(n, dtype=np.float64)
         self._cash = float(self.config.starting_cash)
+        self._capacity_cache: float | None = None   # multiplier x equity - gross; None when stale
         self._book = OrderBookArrays(n)
+        # market orders skip the book: per symbol in submission order, with a mask for the bar-time test
+        self._market: dict[int, list[_OrderState]] = {}
+        self._market_mask = np.zeros(n, dtype=bool)
+        self._market_reserved = 0.0
         self._orders: list[_OrderState] = []
         self._open_by_symbol: dict[int, dict[int, _OrderState]] = {}
         self._open_count = 0
@@ -222,7 +229,7 @@ class SimulatedBroker:
         self._fills: list[Fill] = []
         self._trades: list[Trade] = []
         self._current_ts: int | None = None
-        self._status_counts: dict[str, int] = {}
+        self._status_counts: dict[OrderStatus, int] = dict.fromkeys(FINAL_STATUSES, 0)
         cap = _INITIAL_CURVE_CAPACITY
         self._curve_time = np.empty(cap, dtype=np.int64)
         self._curve_values = np.empty((cap, _CURVE_COLUMNS), dtype=np.float64)
@@ -245,6 +252,14 @@ class SimulatedBroker:
     def position(self, symbol: str) -> float:
         """Signed position of one symbol (shares)."""
         return float(self._positions[self.index_of(symbol)])
+
+    def position_at(self, symbol_index: int) -> float:
+        """Signed position of the symbol at `symbol_index` (shares)."""
+        return self._positions.item(symbol_index)
+
+    def last_price_at(self, symbol_index: int) -> float:
+        """Last close (or fill price) of the symbol at `symbol_index`, 0 before its first bar."""
+        return self._last_price.item(symbol_index)
 
     @property
     def cash(self) -> float:
@@ -301,7 +316,20 @@ class SimulatedBroker:
 
     def buying_power(self) -> float:
         """Exposure that can still be added: multiplier x equity - gross exposure - reserved by orders."""
-        return self._multiplier * self.equity() - self.gross_exposure() - self._book.reserved_total()
+        return self._capacity() - self._reserved_total()
+
+    def _capacity(self) -> float:
+        """multiplier x equity - gross exposure, computed once per change of cash, positions or prices."""
+        capacity = self._capacity_cache
+        if capacity is None:
+            last = self._last_price
+            capacity = self._capacity_cache = (self._multiplier * (self._cash + self._positions.dot(last))
+                                               - self._abs_positions.dot(last))
+        return capacity
+
+    def _reserved_total(self, exact: bool = False) -> float:
+        market = self._market_reserved if self._market else 0.0
+        return self._book.reserved_total(exact) + market
 
     @property
     def open_order_count(self) -> int:
@@ -364,7 +392,7 @@ class SimulatedBroker:
         equity, cash, positions_value, gross = self._values_now()
         return AccountSnapshot(
             self._current_ts if self._current_ts is not None else 0, equity, cash, positions_value,
-            gross / self._multiplier, self._multiplier * equity - gross - self._book.reserved_total(),
+            gross / self._multiplier, self._multiplier * equity - gross - self._reserved_total(exact=True),
             self._open_count, self.symbols, self._positions.copy(), self._avg_price.copy(), self._last_price.copy())
 
     # ----------------------------------------------------------------- orders: queries
@@ -387,9 +415,8 @@ class SimulatedBroker:
 
     def order_status_counts(self) -> dict[str, int]:
         """Orders by final status (filled, cancelled, expired, rejected) plus the ones still open."""
-        counts = {s.value: 0 for s in (OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.EXPIRED,
-                                       OrderStatus.REJECTED)}
-        counts.update(self._status_counts)
+        counts = {s.value: self._status_counts[s] for s in (OrderStatus.FILLED, OrderStatus.CANCELLED,
+                                                            OrderStatus.EXPIRED, OrderStatus.REJECTED)}
         counts["open"] = self._open_count
         return counts
 
@@ -460,18 +487,18 @@ class SimulatedBroker:
         return max(self._commission_min, self._per_share * abs(quantity))
 
     def _added_exposure(self, i: int, quantity: float) -> float:
-        pos = float(self._positions[i])
+        pos = self._positions.item(i)
         return max(0.0, abs(pos + quantity) - abs(pos))
 
     def account_check(self, symbol_index: int, quantity: float, price: float, released: float = 0.0) -> str:
         """Why the account refuses `quantity` of a symbol valued at `price` now ("" when it does not):
         shorting while allow_short is off, or more buying power than is left (`released`: buying
         power the order being checked already holds)."""
-        pos = float(self._positions[symbol_index])
+        pos = self._positions.item(symbol_index)
         if not self._allow_short and pos + quantity < -_FLAT_EPS:
             return (f"short selling is off (execution.allow_short): selling {abs(quantity):g} "
                     f"{self.symbols[symbol_index]} would leave {pos + quantity:g} shares")
-        added = self._added_exposure(symbol_index, quantity)
+        added = abs(pos + quantity) - abs(pos)
         if added > 0.0:
             need = added * price + self._commission(quantity)
             available = self.buying_power() + released
@@ -509,7 +536,7 @@ class SimulatedBroker:
             child = self._new_state(i, -request.quantity, kind, price if kind is OrderType.LIMIT else None,
                                     price if kind is OrderType.STOP else None, None, None, request.tif, strategy,
                                     request.tag, time_ns, role, parent_id=entry.id)
-            entry.children.append(child.id)
+            entry.children += (child.id,)
             self._open(child, price, held=True)
         if self._close_rule and request.order_type is OrderType.MARKET:
             self._fill_now_at_close(entry)
@@ -582,22 +609,23 @@ class SimulatedBroker:
         stop = prices.get("stop_price", st.stop_price)
         ref = limit if limit is not None else stop if stop is not None else float(self._last_price[st.symbol_index])
         if st.status is not OrderStatus.HELD:
-            reason = self.account_check(st.symbol_index, new_qty - st.filled, ref, float(book.reserved[slot]))
+            reason = self.account_check(st.symbol_index, new_qty - st.filled, ref, self._reserved_of(st))
             if reason:
                 raise OrderRefused(f"modify of order {st.id} refused: {reason}")
         st.quantity = new_qty
         st.limit_price, st.stop_price = limit, stop
-        book.limit[slot] = limit if limit is not None else np.nan
+        if slot >= 0:
+            book.limit[slot] = limit if limit is not None else np.nan
         if st.order_type is OrderType.TRAILING_STOP and ("trail_amount" in prices or "trail_percent" in prices):
             st.trail_amount = prices.get("trail_amount")
             st.trail_percent = prices.get("trail_percent")
             book.trail_amount[slot] = st.trail_amount or 0.0
             book.trail_fraction[slot] = (st.trail_percent or 0.0) / 100.0
             self._start_trail(st)
-        elif stop is not None:
+        elif stop is not None and slot >= 0:
             book.stop[slot] = stop
         if st.status is not OrderStatus.HELD:
-            book.reserved[slot] = self._reservation(st.symbol_index, new_qty - st.filled, ref)
+            self._set_reserved(st, self._reservation(st.symbol_index, new_qty - st.filled, ref))
         st.status_time = int(time_ns)
         self._record(st, "modified", int(time_ns))
         return st.snapshot()
@@ -619,11 +647,10 @@ class SimulatedBroker:
         self._oco_groups[group] = [st.id for st in states]
         for st in states:
             st.oco_group = group
-        book = self._book
-        biggest = max(states, key=lambda s: float(book.reserved[s.slot]))
+        biggest = max(states, key=self._reserved_of)
         for st in states:
             if st is not biggest:
-                book.reserved[st.slot] = 0.0
+                self._set_reserved(st, 0.0)
         return group
 
     def _open_state(self, order_id: object, verb: str) -> _OrderState:
@@ -668,6 +695,7 @@ class SimulatedBroker:
                              strategy, None, int(time_ns), OrderRole.SINGLE)
         if self._close_rule:
             self._last_price[symbol_index] = price
+            self._capacity_cache = None
             stamp = self._current_ts if self._current_ts is not None else int(time_ns)
             return self._fill_at(st, quantity, price, stamp, refresh=True)
         self._open(st, 0.0)
@@ -696,19 +724,80 @@ class SimulatedBroker:
         self._current_ts = ts_ns
         fills: list[Fill] = []
         book = self._book
+        market_rows = np.flatnonzero(self._market_mask[sym_idx]) if self._market else None
         if book.active_count:
             slots, rows = book.candidates(ts_ns, sym_idx)
             if len(slots):
                 if high is None or low is None:
                     high = np.maximum(open_, close)
                     low = np.minimum(open_, close)
-                fills = self._match(ts_ns, slots, rows, open_, high, low, close, volume)
+                fills = self._match(ts_ns, slots, rows, open_, high, low, close, volume, market_rows, sym_idx)
+                market_rows = None
+        if market_rows is not None and len(market_rows):
+            fills = self._fill_market_lane(ts_ns, market_rows, sym_idx, open_, volume, [])
         self._last_price[sym_idx] = close
+        self._capacity_cache = None
         self._append_point(ts_ns)
         return fills
 
+    def _market_hits(self, market_rows: np.ndarray | None, sym_idx: np.ndarray, o: np.ndarray
+                     ) -> list[tuple[int, int, _OrderState, float]]:
+        """(row, order id, order, open) of the market orders of the symbols that have a bar now."""
+        hits: list[tuple[int, int, _OrderState, float]] = []
+        if market_rows is None or not len(market_rows):
+            return hits
+        market = self._market
+        for row in market_rows.tolist():
+            price = o.item(row)
+            for st in market[sym_idx.item(row)]:
+                hits.append((row, st.id, st, price))
+        return hits
+
+    def _fill_market_lane(self, ts_ns: int, market_rows: np.ndarray, sym_idx: np.ndarray, o: np.ndarray,
+                          volume: np.ndarray | None, fills: list[Fill]) -> list[Fill]:
+        """Only market orders to fill at this bar time: at the opens, by row then submission."""
+        return self._process_hits(ts_ns, self._market_hits(market_rows, sym_idx, o), volume, fills, set(), {})
+
+    def _process_hits(self, ts_ns: int, hits: list[tuple[int, int, _OrderState, float]],
+                      volume: np.ndarray | None, fills: list[Fill], skip: set[int], prices: dict[int, float]
+                      ) -> list[Fill]:
+        """Fill the orders the bars reached, in order (row, then order id); fills change what follows
+        (a fill cancels OCO and bracket partners; participation shares a bar's volume)."""
+        capacity: dict[int, float] = {}
+        participation = self._participation
+        plain = participation == 0.0 and not self.record_events
+        for row, oid, st, market_price in hits:
+            if oid in skip or st.status in FINAL_STATUSES or st.status is OrderStatus.HELD:
+                continue              # cancelled by an earlier fill of this bar time (OCO, bracket)
+            if plain and st.role is OrderRole.SINGLE and st.oco_group is None and st.slot < 0:
+                fill = self._fill_plain_market(st, market_price, ts_ns)
+                if fill is not None:
+                    fills.append(fill)
+                    continue
+            market_price = prices.get(oid, market_price)
+            remaining = st.quantity - st.filled
+            qty = remaining
+            if participation > 0.0:
+                cap = capacity.get(row)
+                if cap is None:
+                    bar_volume = float(volume[row]) if volume is not None else math.inf
+                    cap = math.floor(bar_volume * participation) if math.isfinite(bar_volume) else math.inf
+                take = min(abs(remaining), cap)
+                if take <= 0:
+                    capacity[row] = cap
+                    continue
+                capacity[row] = cap - take
+                qty = math.copysign(take, remaining)
+            self._last_price[st.symbol_index] = market_price
+            self._capacity_cache = None
+            fill = self._fill_at(st, qty, market_price, ts_ns)
+            if fill is not None:
+                fills.append(fill)
+        return fills
+
     def _match(self, ts_ns: int, slots: np.ndarray, rows: np.ndarray, o: np.ndarray, h: np.ndarray, lo: np.ndarray,
-               c: np.ndarray, volume: np.ndarray | None) -> list[Fill]:
+               c: np.ndarray, volume: np.ndarray | None, market_rows: np.ndarray | None = None,
+               sym_idx: np.ndarray | None = None) -> list[Fill]:
         book = self._book
         code = book.code[slots]
         buy = book.buy[slots]
@@ -719,41 +808,18 @@ class SimulatedBroker:
         if (now_triggered != triggered).any():
             book.triggered[slots] = now_triggered
         fills: list[Fill] = []
-        if hits.any():
+        market = self._market_hits(market_rows, sym_idx, o) if sym_idx is not None else []
+        if hits.any() or market:
             k_hit = np.flatnonzero(hits)
-            order = np.lexsort((book.order_id[slots[k_hit]], rows[k_hit]))
-            k_hit = k_hit[order]
             hit_slots = slots[k_hit].tolist()
-            hit_prices = price[k_hit].tolist()
-            hit_rows = rows[k_hit].tolist()
-            plan = self._resolve_bracket_conflicts(ts_ns, hit_slots, hit_prices)
-            capacity: dict[int, float] = {}
             orders = self._orders
-            for slot, market_price, row in zip(hit_slots, hit_prices, hit_rows, strict=True):
-                oid = int(book.order_id[slot])
-                if oid == 0 or oid in plan.skip:
-                    continue              # cancelled by an earlier fill of this bar time (OCO, bracket)
-                st = orders[oid - 1]
-                if st.slot != slot or st.status in FINAL_STATUSES or not book.active[slot]:
-                    continue
-                market_price = plan.prices.get(oid, market_price)
-                remaining = st.quantity - st.filled
-                qty = remaining
-                if self._participation > 0.0:
-                    cap = capacity.get(row)
-                    if cap is None:
-                        bar_volume = float(volume[row]) if volume is not None else math.inf
-                        cap = math.floor(bar_volume * self._participation) if math.isfinite(bar_volume) else math.inf
-                    take = min(abs(remaining), cap)
-                    if take <= 0:
-                        capacity[row] = cap
-                        continue
-                    capacity[row] = cap - take
-                    qty = math.copysign(take, remaining)
-                self._last_price[st.symbol_index] = market_price
-                fill = self._fill_at(st, qty, market_price, ts_ns)
-                if fill is not None:
-                    fills.append(fill)
+            book_hits = [(row, oid, orders[oid - 1], price) for row, oid, price in
+                         zip(rows[k_hit].tolist(), book.order_id[slots[k_hit]].tolist(), price[k_hit].tolist(),
+                             strict=True)]
+            plan = self._resolve_bracket_conflicts(ts_ns, hit_slots, [x[3] for x in book_hits])
+            merged = book_hits + market
+            merged.sort(key=lambda x: (x[0], x[1]))
+            self._process_hits(ts_ns, merged, volume, fills, plan.skip, plan.prices)
         trailing = code == fill_model.TRAILING_STOP
         if trailing.any():
             t_slots = slots[trailing]
@@ -860,30 +926,73 @@ class SimulatedBroker:
 
     def _open(self, st: _OrderState, ref_price: float, held: bool = False) -> None:
         """Put an accepted order in the book (eligible from the next bar of its symbol)."""
+        i = st.symbol_index
+        code = TYPE_CODES[st.order_type]
+        if code == 0 and not held:
+            self._open_market(st, ref_price)
+            return
         book = self._book
         slot = book.take_slot()
         st.slot = slot
-        i = st.symbol_index
+        st.in_book = True
         book.symbol[slot] = i
-        book.code[slot] = TYPE_CODES[st.order_type]
+        book.code[slot] = code
         book.buy[slot] = st.quantity > 0
-        book.limit[slot] = st.limit_price if st.limit_price is not None else np.nan
-        book.stop[slot] = st.stop_price if st.stop_price is not None else np.nan
-        book.trail_amount[slot] = st.trail_amount or 0.0
-        book.trail_fraction[slot] = (st.trail_percent or 0.0) / 100.0
+        if code:            # a market order's prices are never read: one numpy write less per field
+            book.limit[slot] = st.limit_price if st.limit_price is not None else np.nan
+            book.stop[slot] = st.stop_price if st.stop_price is not None else np.nan
+            book.trail_amount[slot] = st.trail_amount or 0.0
+            book.trail_fraction[slot] = (st.trail_percent or 0.0) / 100.0
         book.after[slot] = self._current_ts if self._current_ts is not None else -1
-        book.triggered[slot] = False
         book.order_id[slot] = st.id
         # as backtrader: a market order never expires (one made on a session's last bar fills at the next open)
-        book.day[slot] = st.tif is TimeInForce.DAY and st.order_type is not OrderType.MARKET
-        book.reserved[slot] = 0.0 if held else self._reservation(i, st.quantity, ref_price)
+        book.day[slot] = code != 0 and st.tif is TimeInForce.DAY
+        reserve = 0.0 if held else self._reservation(i, st.quantity, ref_price)
+        if reserve:
+            book.set_reserved(slot, reserve)
         book.set_active(slot, not held)
-        if st.order_type is OrderType.TRAILING_STOP:
+        if code == fill_model.TRAILING_STOP:
             self._start_trail(st)
         st.status = OrderStatus.HELD if held else OrderStatus.WORKING
-        self._open_by_symbol.setdefault(i, {})[st.id] = st
+        by_symbol = self._open_by_symbol.get(i)
+        if by_symbol is None:
+            by_symbol = self._open_by_symbol[i] = {}
+        by_symbol[st.id] = st
         self._open_count += 1
-        self._record(st, "submitted", st.submitted_at)
+        if self.record_events:
+            self._record(st, "submitted", st.submitted_at)
+
+    def _open_market(self, st: _OrderState, ref_price: float) -> None:
+        """A market order waits in the market lane for its symbol's next bar (no book slot)."""
+        i = st.symbol_index
+        queue = self._market.get(i)
+        if queue is None:
+            queue = self._market[i] = []
+            self._market_mask[i] = True
+        queue.append(st)
+        st.in_book = True
+        reserve = self._reservation(i, st.quantity, ref_price)
+        if reserve:
+            st.reserved = reserve
+            self._market_reserved += reserve
+        st.status = OrderStatus.WORKING
+        by_symbol = self._open_by_symbol.get(i)
+        if by_symbol is None:
+            by_symbol = self._open_by_symbol[i] = {}
+        by_symbol[st.id] = st
+        self._open_count += 1
+        if self.record_events:
+            self._record(st, "submitted", st.submitted_at)
+
+    def _reserved_of(self, st: _OrderState) -> float:
+        return self._book.reserved.item(st.slot) if st.slot >= 0 else st.reserved
+
+    def _set_reserved(self, st: _OrderState, amount: float) -> None:
+        if st.slot >= 0:
+            self._book.set_reserved(st.slot, amount)
+        else:
+            self._market_reserved += amount - st.reserved
+            st.reserved = amount
 
     def _start_trail(self, st: _OrderState) -> None:
         """A trailing stop's level starts at the last close -/+ the trail."""
@@ -898,23 +1007,43 @@ class SimulatedBroker:
     def _finish(self, st: _OrderState, status: OrderStatus, time_ns: int, reason: str = "",
                 fill: Fill | None = None) -> None:
         """Make an order final (filled, cancelled, expired, rejected) and take it out of the book."""
-        was_open = st.slot >= 0
+        was_open = st.in_book
+        st.in_book = False
         st.status = status
         st.status_time = time_ns
         if reason:
             st.reason = reason
         if was_open:
-            self._book.release(st.slot)
-            st.slot = -1
+            if st.slot >= 0:
+                self._book.release(st.slot)
+                st.slot = -1
+            else:
+                self._leave_market_lane(st)
             orders = self._open_by_symbol.get(st.symbol_index)
             if orders is not None:
                 orders.pop(st.id, None)
                 if not orders:
                     del self._open_by_symbol[st.symbol_index]
             self._open_count -= 1
-        self._status_counts[status.value] = self._status_counts.get(status.value, 0) + 1
+        self._status_counts[status] += 1
         self._finalized.append(st)
-        self._record(st, status.value, time_ns, fill)
+        if self.record_events:
+            self._record(st, status.value, time_ns, fill)
+
+    def _leave_market_lane(self, st: _OrderState) -> None:
+        i = st.symbol_index
+        queue = self._market.get(i)
+        if queue is not None:
+            if len(queue) == 1 and queue[0] is st:
+                del self._market[i]
+                self._market_mask[i] = False
+            elif st in queue:
+                queue.remove(st)
+        if st.reserved:
+            self._market_reserved -= st.reserved
+            st.reserved = 0.0
+            if not self._market:
+                self._market_reserved = 0.0
 
     def _record(self, st: _OrderState, kind: str, time_ns: int, fill: Fill | None = None) -> None:
         if self.record_events:
@@ -956,7 +1085,7 @@ class SimulatedBroker:
         reject the order; then the consequences (bracket exits, OCO, statuses)."""
         i = st.symbol_index
         price = self._slipped(st, qty, market_price)
-        reserved = float(self._book.reserved[st.slot]) if st.slot >= 0 else 0.0
+        reserved = self._reserved_of(st)
         reason = self.account_check(i, qty, price, reserved)
         if reason:
             self._finish(st, OrderStatus.REJECTED, ts_ns, f"at the fill: {reason}")
@@ -990,17 +1119,48 @@ class SimulatedBroker:
             self._refresh_last_point()
         return fill
 
+    def _fill_plain_market(self, st: _OrderState, open_price: float, ts_ns: int) -> Fill | None:
+        """The whole of a plain market order (no bracket, group, participation or event listener) at the
+        open: `_fill_at` without its general consequences. None when the account check must decide
+        (the caller then takes the general path)."""
+        i = st.symbol_index
+        qty = st.quantity
+        price = open_price * (1.0 + self._slip) if qty > 0 else open_price * (1.0 - self._slip)
+        pos = self._positions.item(i)
+        self._last_price[i] = open_price
+        self._capacity_cache = None
+        if (pos + qty < -_FLAT_EPS and not self._allow_short) or abs(pos + qty) > abs(pos):
+            if self.account_check(i, qty, price, st.reserved):
+                return None
+        fill = self._execute(i, qty, price, ts_ns, st.strategy, st.id)
+        st.filled = qty
+        st.fill_value = abs(qty) * price
+        # _finish(st, FILLED) for an order of the market lane
+        st.in_book = False
+        st.status = OrderStatus.FILLED
+        st.status_time = ts_ns
+        self._leave_market_lane(st)
+        orders = self._open_by_symbol[i]
+        del orders[st.id]
+        if not orders:
+            del self._open_by_symbol[i]
+        self._open_count -= 1
+        self._status_counts[OrderStatus.FILLED] += 1
+        self._finalized.append(st)
+        return fill
+
     def _after_partial(self, st: _OrderState, qty: float) -> None:
         """The rest of a partly filled order: a triggered stop works as a market order, a triggered
         stop-limit as a limit order; its reservation shrinks with it."""
         book = self._book
         slot = st.slot
-        if st.order_type in (OrderType.STOP, OrderType.TRAILING_STOP):
+        if slot >= 0 and st.order_type in (OrderType.STOP, OrderType.TRAILING_STOP):
             book.code[slot] = fill_model.MARKET
-        elif st.order_type is OrderType.STOP_LIMIT:
+        elif slot >= 0 and st.order_type is OrderType.STOP_LIMIT:
             book.triggered[slot] = True
-        if book.reserved[slot] > 0 and st.quantity:
-            book.reserved[slot] *= max(0.0, (st.quantity - st.filled) / (st.quantity - st.filled + qty))
+        reserved = self._reserved_of(st)
+        if reserved > 0 and st.quantity:
+            self._set_reserved(st, reserved * max(0.0, (st.quantity - st.filled) / (st.quantity - st.filled + qty)))
 
     def _activate_exits(self, entry: _OrderState, ts_ns: int) -> None:
         """An entry filled (in part): its exits cover what filled and are eligible from the next bar."""
@@ -1043,6 +1203,7 @@ class SimulatedBroker:
     def _execute(self, i: int, qty: float, price: float, ts_ns: int, strategy: str, order_id: int) -> Fill:
         """Book a fill of `qty` of symbol `i` at `price` (slippage included): cash, position, trades."""
         commission = self._commission(qty)
+        self._capacity_cache = None
         self._cash -= qty * price + commission
         self._commissions[i] += commission
         fill = Fill(self.symbols[i], qty, price, ts_ns, commission, strategy, order_id)
@@ -1120,7 +1281,7 @@ class SimulatedBroker:
 
     def _point(self) -> tuple[float, ...]:
         equity, cash, positions_value, gross = self._values_now()
-        reserved = self._book.reserved_total() if self._open_count else 0.0
+        reserved = self._reserved_total(exact=True) if self._open_count else 0.0
         return (equity, cash, positions_value, gross, gross / self._multiplier,
                 self._multiplier * equity - gross - reserved, float(self._open_count))
 

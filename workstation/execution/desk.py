@@ -43,6 +43,9 @@ class InvalidSignal(ValueError):
 
 
 def _real(value: object) -> bool:
+    cls = type(value)
+    if cls is float or cls is int:       # the common case, without the slower ABC check
+        return True
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
@@ -53,6 +56,14 @@ def checked_signal(sig: object, symbols: Mapping[str, int]) -> Signal:
     ("buy"); quantity a finite number (> 0 for BUY and SELL: its size; CLOSE ignores it); price a
     positive finite number; confidence a number in [0, 1] (NaN is refused, never "passes").
     """
+    if type(sig) is Signal and type(sig.symbol) is str and type(sig.action) is Action \
+            and type(sig.quantity) is float and type(sig.price) is float and type(sig.confidence) is float \
+            and sig.symbol in symbols:
+        # fast path of the common case: every check in two lines
+        q, p, c = sig.quantity, sig.price, sig.confidence
+        if q - q == 0.0 and (q != 0.0 or sig.action is Action.CLOSE) and p - p == 0.0 and p > 0.0 \
+                and 0.0 <= c <= 1.0:
+            return sig
     if not isinstance(sig, Signal):
         raise InvalidSignal(f"strategy returned {type(sig).__name__} {_short(sig)}, expected workstation.model.Signal")
     if not isinstance(sig.symbol, str) or sig.symbol not in symbols:
@@ -114,14 +125,14 @@ class RiskChecks:
             return abs(signal.quantity)
         if signal.action is Action.SELL:
             return -abs(signal.quantity)
-        return -(self.broker.positions[symbol_index] + self.pending_quantity(symbol_index))
+        return -(self.broker.position_at(symbol_index) + self.pending_quantity(symbol_index))
 
     def pending_quantity(self, symbol_index: int) -> float:
         """Signed quantity of this symbol's orders not filled yet (bracket exits aside)."""
         return self.broker.pending_quantity(symbol_index)
 
     def position_limit(self, symbol_index: int, quantity: float) -> str:
-        after = self.broker.positions[symbol_index] + self.pending_quantity(symbol_index) + quantity
+        after = self.broker.position_at(symbol_index) + self.pending_quantity(symbol_index) + quantity
         if abs(after) > self.cfg.max_position_qty + 1e-9:
             return f"position limit: would hold {after:g} > {self.cfg.max_position_qty:g} shares"
         return ""
@@ -145,7 +156,7 @@ class RiskChecks:
         reason = self.position_limit(symbol_index, qty)
         if reason:
             return Decision(signal, False, reason), 0.0
-        last = float(self.broker.last_prices[symbol_index])
+        last = self.broker.last_price_at(symbol_index)
         reason = self.broker.account_check(symbol_index, qty, last if last > 0 else float(signal.price))
         if reason:
             return Decision(signal, False, reason), 0.0

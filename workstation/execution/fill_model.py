@@ -49,6 +49,8 @@ def bar_fills(code: np.ndarray, buy: np.ndarray, limit: np.ndarray, stop: np.nda
     `triggered` in: stop-limit orders already triggered on an earlier bar; out: every stop-limit
     order triggered by now (on this bar or before). NaN prices where an order does not fill.
     """
+    if not code.any():                       # only market orders: the common case of signal-driven runs
+        return np.ones(code.shape[0], dtype=bool), o.astype(np.float64, copy=True), triggered
     fills = np.zeros(code.shape[0], dtype=bool)
     price = np.full(code.shape[0], np.nan)
 

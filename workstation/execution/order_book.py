@@ -24,6 +24,7 @@ class OrderBookArrays:
         self.high_water = 0          # slots [0, high_water) may be in use
         self._free: list[int] = []
         self.active_count = 0
+        self._reserved_sum = 0.0     # running sum of `reserved` (the exact sum: reserved_total(exact=True))
 
     def _alloc(self, cap: int) -> None:
         self.symbol = np.zeros(cap, dtype=np.int64)
@@ -60,22 +61,33 @@ class OrderBookArrays:
         return slot
 
     def release(self, slot: int) -> None:
-        if self.active[slot]:
+        if self.active.item(slot):
             self.active_count -= 1
-        self.active[slot] = False
-        self.triggered[slot] = False
-        self.reserved[slot] = 0.0
+            self.active[slot] = False
+        if self.triggered.item(slot):
+            self.triggered[slot] = False
+        if self.reserved.item(slot):
+            self.set_reserved(slot, 0.0)
         self.order_id[slot] = 0
         self._free.append(slot)
 
     def set_active(self, slot: int, active: bool) -> None:
-        if bool(self.active[slot]) != active:
+        if self.active.item(slot) != active:
             self.active_count += 1 if active else -1
             self.active[slot] = active
 
-    def reserved_total(self) -> float:
-        """Buying power held back by every open order."""
-        return float(self.reserved[: self.high_water].sum()) if self.high_water else 0.0
+    def set_reserved(self, slot: int, amount: float) -> None:
+        """Buying power held back by the order in `slot` (currency)."""
+        self._reserved_sum += amount - self.reserved.item(slot)
+        self.reserved[slot] = amount
+
+    def reserved_total(self, exact: bool = False) -> float:
+        """Buying power held back by every open order (exact: summed again, without running rounding)."""
+        if exact:
+            return float(self.reserved[: self.high_water].sum()) if self.high_water else 0.0
+        if self.active_count == 0 and self._reserved_sum != 0.0:
+            self._reserved_sum = float(self.reserved[: self.high_water].sum())
+        return self._reserved_sum
 
     # ------------------------------------------------------------------ per bar time
     def candidates(self, ts_ns: int, sym_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
