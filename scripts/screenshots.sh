@@ -13,6 +13,7 @@ ini2=$(mktemp -u --suffix=.ini)
 .venv/bin/workstation-gui session_configs/example_session.json --speed 0 --quit-when-done --settings "$ini2" \
   --size 1600x1000 --screenshot "$out/results_view.png"
 .venv/bin/python scripts/screenshot_config_editor.py "$out/config_editor.png"
+.venv/bin/python scripts/screenshot_orders_panel.py "$out/orders_panel.png"
 .venv/bin/workstation-gui --live session_configs/example_live_replay.json --quit-when-done --size 1400x900 \
   --screenshot "$out/live_monitor.png"
 rm -f "$ini" "$ini2"
