@@ -216,7 +216,7 @@ class ExecutionConfig(_Model):
     participation_limit_pct: float | None = Field(
         None, gt=0, le=100,
         description="Largest share of a bar's volume one symbol's orders may fill on that bar (%); the "
-        "rest fills on later bars. None = whole orders fill at once.",
+        "rest fills on later bars. null = whole orders fill at once.",
     )
     intrabar_resolution: Literal["worst_case", "finer_interval"] = Field(
         "worst_case",
