@@ -183,6 +183,8 @@ class RunResults:
     signals: pd.DataFrame | None = None
     metrics: dict[str, Any] | None = None
     report: str | None = None
+    orders: pd.DataFrame | None = None      # orders.parquet (runs made since orders came)
+    fills: pd.DataFrame | None = None       # fills.parquet
 
     @property
     def name(self) -> str:
@@ -254,6 +256,12 @@ def load_run(run_dir: str | Path) -> RunResults:
     signals = None
     if (run_dir / "signals.parquet").exists():
         signals = _read_parquet(run_dir / "signals.parquet", ("time", "symbol"), ("time",))
+    orders = fills = None
+    if (run_dir / "orders.parquet").exists():
+        orders = _read_parquet(run_dir / "orders.parquet", ("id", "symbol", "status"), ("submitted_at", "status_time"))
+        orders = orders.sort_values("id", kind="mergesort").reset_index(drop=True)
+    if (run_dir / "fills.parquet").exists():
+        fills = _read_parquet(run_dir / "fills.parquet", ("time", "symbol", "quantity", "price"), ("time",))
     metrics = _read_json(run_dir / "metrics.json") if (run_dir / "metrics.json").is_file() else None
     report = None
     if (run_dir / "report.txt").is_file():
@@ -267,4 +275,4 @@ def load_run(run_dir: str | Path) -> RunResults:
     except (KeyError, TypeError, ValueError) as exc:
         raise DataError(f"cannot compute statistics of run {run_dir}: {exc}") from exc
     log.info("loaded run %s: %d trades, %d equity points", run_dir, len(trades), len(equity))
-    return RunResults(run_dir, config, trades, equity, stats, signals, metrics, report)
+    return RunResults(run_dir, config, trades, equity, stats, signals, metrics, report, orders, fills)
