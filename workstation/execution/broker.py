@@ -954,13 +954,7 @@ class SimulatedBroker:
         if code == fill_model.TRAILING_STOP:
             self._start_trail(st)
         st.status = OrderStatus.HELD if held else OrderStatus.WORKING
-        by_symbol = self._open_by_symbol.get(i)
-        if by_symbol is None:
-            by_symbol = self._open_by_symbol[i] = {}
-        by_symbol[st.id] = st
-        self._open_count += 1
-        if self.record_events:
-            self._record(st, "submitted", st.submitted_at)
+        self._register_open(st)
 
     def _open_market(self, st: _OrderState, ref_price: float) -> None:
         """A market order waits in the market lane for its symbol's next bar (no book slot)."""
@@ -976,9 +970,13 @@ class SimulatedBroker:
             st.reserved = reserve
             self._market_reserved += reserve
         st.status = OrderStatus.WORKING
-        by_symbol = self._open_by_symbol.get(i)
+        self._register_open(st)
+
+    def _register_open(self, st: _OrderState) -> None:
+        """Count an order as open (per symbol, for queries and the position limit) and report it."""
+        by_symbol = self._open_by_symbol.get(st.symbol_index)
         if by_symbol is None:
-            by_symbol = self._open_by_symbol[i] = {}
+            by_symbol = self._open_by_symbol[st.symbol_index] = {}
         by_symbol[st.id] = st
         self._open_count += 1
         if self.record_events:
