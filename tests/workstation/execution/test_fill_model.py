@@ -12,6 +12,7 @@ from workstation.execution import fill_model as fm
 # bar: open 10, high 12, low 9, close 11 (up bar); DOWN: open 11, high 12, low 9, close 10
 UP = (10.0, 12.0, 9.0, 11.0)
 DOWN = (11.0, 12.0, 9.0, 10.0)
+FLAT = (10.0, 12.0, 9.0, 10.0)
 
 
 def one(code, buy, limit=math.nan, stop=math.nan, bar=UP, triggered=False):
@@ -72,6 +73,8 @@ def test_market_fills_at_the_open():
     (False, 9.5, 10.8, UP, 10.8, True),      # up bar, close 11 >= limit 10.8: at the limit
     (False, 9.5, 11.5, UP, None, True),      # close below the limit
     (False, 9.5, 10.5, DOWN, None, True),    # down bar: no retrace assumed
+    (False, 9.5, 9.8, FLAT, 9.8, True),      # a flat bar counts as "did not close down" for a sell...
+    (True, 11.0, 10.5, FLAT, None, True),    # ...but not as "closed down" for a buy
     (False, 10.5, 10.6, UP, 10.6, True),     # open 10 <= stop 10.5: triggered at the open; then the
                                              # limit rule: 10.6 above the open, high 12 reaches it
 ])
