@@ -90,6 +90,10 @@ _CURVE_COLUMNS = 7  # equity, cash, positions_value, gross_exposure, margin_used
 IntrabarBars = Callable[[str, int, int], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None]
 
 
+def _row_then_id(hit: tuple) -> tuple[int, int]:
+    return hit[0], hit[1]
+
+
 class OrderRefused(Exception):
     """A valid request the account or the risk rules refuse (a modify over buying power...)."""
 
@@ -221,6 +225,7 @@ class SimulatedBroker:
         self._orders: list[_OrderState] = []
         self._open_by_symbol: dict[int, dict[int, _OrderState]] = {}
         self._open_count = 0
+        self._trailing_open = 0
         self._oco_groups: dict[int, list[int]] = {}
         self._events: list[OrderEvent] = []
         self._finalized: list[_OrderState] = []
@@ -509,15 +514,17 @@ class SimulatedBroker:
 
     # ----------------------------------------------------------------- orders: submit, cancel, modify
 
-    def submit_order(self, request: OrderRequest, strategy: str, time_ns: int, refused: str = "") -> Order:
+    def submit_order(self, request: OrderRequest, strategy: str, time_ns: int, refused: str = "",
+                     symbol_index: int | None = None) -> Order:
         """Accept (or refuse) a validated order request; returns its snapshot.
 
         The returned order is working (or, with fill rule "close", a market order already filled),
         or rejected with the reason: `refused` (a risk check of the caller), the account's refusal.
         A bracket (stop_loss and/or take_profit) creates the entry and its exits (stop loss first),
-        held until the entry fills. InvalidOrder for what `validate` refuses.
+        held until the entry fills. InvalidOrder for what `validate` refuses (`symbol_index`: the
+        request was validated already, this is its symbol's index).
         """
-        i = self.validate(request)
+        i = self.validate(request) if symbol_index is None else symbol_index
         time_ns = int(time_ns)
         entry = self._new_state(i, request.quantity, request.order_type, request.limit_price, request.stop_price,
                                 request.trail_amount, request.trail_percent, request.tif, strategy, request.tag,
@@ -615,15 +622,13 @@ class SimulatedBroker:
         st.quantity = new_qty
         st.limit_price, st.stop_price = limit, stop
         if slot >= 0:
-            book.limit[slot] = limit if limit is not None else np.nan
+            book.set_prices(slot, limit, stop)
         if st.order_type is OrderType.TRAILING_STOP and ("trail_amount" in prices or "trail_percent" in prices):
             st.trail_amount = prices.get("trail_amount")
             st.trail_percent = prices.get("trail_percent")
             book.trail_amount[slot] = st.trail_amount or 0.0
             book.trail_fraction[slot] = (st.trail_percent or 0.0) / 100.0
             self._start_trail(st)
-        elif stop is not None and slot >= 0:
-            book.stop[slot] = stop
         if st.status is not OrderStatus.HELD:
             self._set_reserved(st, self._reservation(st.symbol_index, new_qty - st.filled, ref))
         st.status_time = int(time_ns)
@@ -799,38 +804,50 @@ class SimulatedBroker:
                c: np.ndarray, volume: np.ndarray | None, market_rows: np.ndarray | None = None,
                sym_idx: np.ndarray | None = None) -> list[Fill]:
         book = self._book
-        code = book.code[slots]
-        buy = book.buy[slots]
-        bo, bh, bl, bc = o[rows], h[rows], lo[rows], c[rows]
-        triggered = book.triggered[slots]
-        hits, price, now_triggered = fill_model.bar_fills(code, buy, book.limit[slots], book.stop[slots], triggered,
-                                                          bo, bh, bl, bc)
-        if (now_triggered != triggered).any():
-            book.triggered[slots] = now_triggered
+        if book.complex_count == 0:
+            # only limits, stops and trailing stops: one comparison with the bar's low or high finds the
+            # orders the bar reaches; their prices are worked out for those only
+            level = book.level[slots]
+            use_low = book.use_low[slots]
+            k_hit = np.flatnonzero(np.where(use_low, lo[rows] <= level, h[rows] >= level))
+            if len(k_hit):
+                ok, lk, ulk = o[rows[k_hit]], level[k_hit], use_low[k_hit]
+                hit_price = np.where(np.where(ulk, ok <= lk, ok >= lk), ok, lk)
+        else:
+            triggered = book.triggered[slots]
+            hits, price, now_triggered = fill_model.bar_fills(book.code[slots], book.buy[slots], book.limit[slots],
+                                                              book.stop[slots], triggered, o[rows], h[rows],
+                                                              lo[rows], c[rows])
+            if (now_triggered != triggered).any():
+                book.triggered[slots] = now_triggered
+            k_hit = np.flatnonzero(hits)
+            hit_price = price[k_hit]
         fills: list[Fill] = []
         market = self._market_hits(market_rows, sym_idx, o) if sym_idx is not None else []
-        if hits.any() or market:
-            k_hit = np.flatnonzero(hits)
-            hit_slots = slots[k_hit].tolist()
+        if len(k_hit) or market:
             orders = self._orders
             book_hits = [(row, oid, orders[oid - 1], price) for row, oid, price in
-                         zip(rows[k_hit].tolist(), book.order_id[slots[k_hit]].tolist(), price[k_hit].tolist(),
-                             strict=True)]
-            plan = self._resolve_bracket_conflicts(ts_ns, hit_slots, [x[3] for x in book_hits])
-            merged = book_hits + market
-            merged.sort(key=lambda x: (x[0], x[1]))
+                         zip(rows[k_hit].tolist(), book.order_id[slots[k_hit]].tolist(), hit_price.tolist(),
+                             strict=True)] if len(k_hit) else []
+            plan = self._resolve_bracket_conflicts(ts_ns, book_hits)
+            merged = book_hits + market if market else book_hits
+            if len(merged) > 1:
+                merged.sort(key=_row_then_id)
             self._process_hits(ts_ns, merged, volume, fills, plan.skip, plan.prices)
-        trailing = code == fill_model.TRAILING_STOP
-        if trailing.any():
-            t_slots = slots[trailing]
-            alive = book.active[t_slots] & (book.code[t_slots] == fill_model.TRAILING_STOP)
-            t_slots = t_slots[alive]
-            if len(t_slots):
-                book.stop[t_slots] = fill_model.trail_levels(book.buy[t_slots], book.stop[t_slots],
-                                                             bc[trailing][alive], book.trail_amount[t_slots],
-                                                             book.trail_fraction[t_slots])
-                for slot in t_slots.tolist():
-                    self._orders[int(book.order_id[slot]) - 1].stop_price = float(book.stop[slot])
+        if self._trailing_open:
+            trailing = book.code[slots] == fill_model.TRAILING_STOP
+            if trailing.any():
+                t_slots = slots[trailing]
+                alive = book.active[t_slots] & (book.code[t_slots] == fill_model.TRAILING_STOP)
+                t_slots = t_slots[alive]
+                if len(t_slots):
+                    levels = fill_model.trail_levels(book.buy[t_slots], book.stop[t_slots],
+                                                     c[rows[trailing][alive]], book.trail_amount[t_slots],
+                                                     book.trail_fraction[t_slots])
+                    book.stop[t_slots] = levels
+                    book.level[t_slots] = levels
+                    for slot in t_slots.tolist():
+                        self._orders[int(book.order_id[slot]) - 1].stop_price = float(book.stop[slot])
         return fills
 
     @dataclass(slots=True)
@@ -838,22 +855,24 @@ class SimulatedBroker:
         skip: set[int]
         prices: dict[int, float]
 
-    def _resolve_bracket_conflicts(self, ts_ns: int, hit_slots: list[int], hit_prices: list[float]
+    def _resolve_bracket_conflicts(self, ts_ns: int, hits: list[tuple[int, int, _OrderState, float]]
                                    ) -> SimulatedBroker._Plan:
         """Where both exits of one bracket fill on this bar: the stop loss wins (worst case), unless the
         finer interval shows the take profit reached first."""
         plan = SimulatedBroker._Plan(set(), {})
-        book = self._book
-        exits: dict[int, dict[OrderRole, tuple[int, float]]] = {}
-        for slot, price in zip(hit_slots, hit_prices, strict=True):
-            st = self._orders[int(book.order_id[slot]) - 1]
-            if st.role is OrderRole.STOP_LOSS or st.role is OrderRole.TAKE_PROFIT:
-                exits.setdefault(st.parent_id or 0, {})[st.role] = (st.id, price)
+        exits: dict[int, dict[OrderRole, int]] | None = None
+        for _row, oid, st, _price in hits:
+            if st.parent_id is not None:
+                if exits is None:
+                    exits = {}
+                exits.setdefault(st.parent_id, {})[st.role] = oid
+        if exits is None:
+            return plan
         for pair in exits.values():
             if len(pair) < 2:
                 continue
-            stop_id, _ = pair[OrderRole.STOP_LOSS]
-            profit_id, _ = pair[OrderRole.TAKE_PROFIT]
+            stop_id = pair[OrderRole.STOP_LOSS]
+            profit_id = pair[OrderRole.TAKE_PROFIT]
             winner = self._finer_winner(ts_ns, self._orders[stop_id - 1], self._orders[profit_id - 1])
             if winner is not None and winner[0] == profit_id:
                 plan.skip.add(stop_id)
@@ -936,15 +955,13 @@ class SimulatedBroker:
         st.slot = slot
         st.in_book = True
         book.symbol[slot] = i
-        book.code[slot] = code
         book.buy[slot] = st.quantity > 0
-        if code:            # a market order's prices are never read: one numpy write less per field
-            book.limit[slot] = st.limit_price if st.limit_price is not None else np.nan
-            book.stop[slot] = st.stop_price if st.stop_price is not None else np.nan
-            book.trail_amount[slot] = st.trail_amount or 0.0
-            book.trail_fraction[slot] = (st.trail_percent or 0.0) / 100.0
-        book.after[slot] = self._current_ts if self._current_ts is not None else -1
         book.order_id[slot] = st.id
+        book.set_code(slot, code)
+        book.set_prices(slot, st.limit_price, st.stop_price)
+        book.trail_amount[slot] = st.trail_amount or 0.0
+        book.trail_fraction[slot] = (st.trail_percent or 0.0) / 100.0
+        book.after[slot] = self._current_ts if self._current_ts is not None else -1
         # as backtrader: a market order never expires (one made on a session's last bar fills at the next open)
         book.day[slot] = code != 0 and st.tif is TimeInForce.DAY
         reserve = 0.0 if held else self._reservation(i, st.quantity, ref_price)
@@ -952,6 +969,7 @@ class SimulatedBroker:
             book.set_reserved(slot, reserve)
         book.set_active(slot, not held)
         if code == fill_model.TRAILING_STOP:
+            self._trailing_open += 1
             self._start_trail(st)
         st.status = OrderStatus.HELD if held else OrderStatus.WORKING
         self._register_open(st)
@@ -999,8 +1017,8 @@ class SimulatedBroker:
         start = np.array([np.inf if st.quantity > 0 else -np.inf])
         level = fill_model.trail_levels(book.buy[slot:slot + 1], start, self._last_price[st.symbol_index:st.symbol_index + 1],
                                         book.trail_amount[slot:slot + 1], book.trail_fraction[slot:slot + 1])
-        book.stop[slot] = level[0]
         st.stop_price = float(level[0])
+        book.set_prices(slot, None, st.stop_price)
 
     def _finish(self, st: _OrderState, status: OrderStatus, time_ns: int, reason: str = "",
                 fill: Fill | None = None) -> None:
@@ -1012,6 +1030,8 @@ class SimulatedBroker:
         if reason:
             st.reason = reason
         if was_open:
+            if st.order_type is OrderType.TRAILING_STOP:
+                self._trailing_open -= 1
             if st.slot >= 0:
                 self._book.release(st.slot)
                 st.slot = -1
@@ -1153,7 +1173,7 @@ class SimulatedBroker:
         book = self._book
         slot = st.slot
         if slot >= 0 and st.order_type in (OrderType.STOP, OrderType.TRAILING_STOP):
-            book.code[slot] = fill_model.MARKET
+            book.set_code(slot, fill_model.MARKET)
         elif slot >= 0 and st.order_type is OrderType.STOP_LIMIT:
             book.triggered[slot] = True
         reserved = self._reserved_of(st)

@@ -221,7 +221,7 @@ class OrderDesk:
             self._invalid(strategy, f"invalid order: {exc}", symbol if isinstance(symbol, str) else "")
             return order.id
         reason = self.risk.quality(request.symbol, strategy.interval) or self.risk.position_limit(i, request.quantity)
-        order = self.broker.submit_order(request, strategy.name, now, refused=reason)
+        order = self.broker.submit_order(request, strategy.name, now, refused=reason, symbol_index=i)
         self._decide(strategy, order, request.stop_loss, request.take_profit)
         return order.id
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 _INITIAL_SLOTS = 64
+_COMPLEX_CODES = (0, 3)      # market (a partly filled stop's rest) and stop-limit: the general fill test
+_NEUTRAL_CODE = 1
 
 
 class OrderBookArrays:
@@ -25,10 +27,11 @@ class OrderBookArrays:
         self._free: list[int] = []
         self.active_count = 0
         self._reserved_sum = 0.0     # running sum of `reserved` (the exact sum: reserved_total(exact=True))
+        self.complex_count = 0       # open slots of code MARKET or STOP_LIMIT (outside the fast fill test)
 
     def _alloc(self, cap: int) -> None:
         self.symbol = np.zeros(cap, dtype=np.int64)
-        self.code = np.zeros(cap, dtype=np.int8)
+        self.code = np.full(cap, _NEUTRAL_CODE, dtype=np.int8)   # free slots: a code outside complex_count
         self.buy = np.zeros(cap, dtype=bool)
         self.limit = np.full(cap, np.nan)
         self.stop = np.full(cap, np.nan)
@@ -40,12 +43,16 @@ class OrderBookArrays:
         self.order_id = np.zeros(cap, dtype=np.int64)
         self.reserved = np.zeros(cap)                    # buying power held back (currency)
         self.day = np.zeros(cap, dtype=bool)             # time in force "day"
+        # the price a bar must reach for a limit or stop order to fill, and whether the bar's low (else
+        # its high) is what reaches it: buy limit and sell stop look at the low
+        self.level = np.full(cap, np.nan)
+        self.use_low = np.zeros(cap, dtype=bool)
 
     def _grow(self) -> None:
         old = len(self.symbol)
         arrays = {name: getattr(self, name) for name in ("symbol", "code", "buy", "limit", "stop", "trail_amount",
                                                          "trail_fraction", "after", "active", "triggered",
-                                                         "order_id", "reserved", "day")}
+                                                         "order_id", "reserved", "day", "level", "use_low")}
         self._alloc(old * 2)
         for name, arr in arrays.items():
             getattr(self, name)[:old] = arr
@@ -60,7 +67,31 @@ class OrderBookArrays:
         self.high_water += 1
         return slot
 
+    def set_code(self, slot: int, code: int) -> None:
+        """The slot's order type code (fill_model constants), keeping `complex_count`."""
+        if self.code.item(slot) in _COMPLEX_CODES:
+            self.complex_count -= 1
+        self.code[slot] = code
+        if code in _COMPLEX_CODES:
+            self.complex_count += 1
+
+    def set_prices(self, slot: int, limit: float | None, stop: float | None) -> None:
+        """The slot's limit and stop prices, and the level and side of the bar its fill test reads."""
+        code = self.code.item(slot)
+        self.limit[slot] = limit if limit is not None else np.nan
+        self.stop[slot] = stop if stop is not None else np.nan
+        buy = self.buy.item(slot)
+        if code == 1:                       # limit
+            self.level[slot] = self.limit.item(slot)
+            self.use_low[slot] = buy
+        else:                               # stop, trailing stop (stop-limit: its trigger)
+            self.level[slot] = self.stop.item(slot)
+            self.use_low[slot] = not buy
+
     def release(self, slot: int) -> None:
+        if self.code.item(slot) in _COMPLEX_CODES:
+            self.complex_count -= 1
+        self.code[slot] = _NEUTRAL_CODE
         if self.active.item(slot):
             self.active_count -= 1
             self.active[slot] = False

@@ -224,6 +224,10 @@ def make_request(symbol: object, quantity: object, order_type: object = "market"
     trailing_stop -> one of trail_amount (currency) or trail_percent (0 < p < 100); market -> none.
     A price a type does not use is refused rather than silently ignored.
     """
+    fast = _fast_request(symbol, quantity, order_type, limit_price, stop_price, trail_amount, trail_percent, tif,
+                         stop_loss, take_profit, tag)
+    if fast is not None:
+        return fast
     if not isinstance(symbol, str) or not symbol:
         raise InvalidOrder(f"symbol must be a non-empty string, got {symbol!r}")
     qty = checked_quantity(quantity)
@@ -258,3 +262,42 @@ def make_request(symbol: object, quantity: object, order_type: object = "market"
     return OrderRequest(symbol, qty, kind, prices.get("limit_price"), prices.get("stop_price"),
                         prices.get("trail_amount"), prices.get("trail_percent"), time_in_force,
                         exits.get("stop_loss"), exits.get("take_profit"), tag)
+
+
+_TYPES = {t.value: t for t in OrderType}
+_TIFS = {t.value: t for t in TimeInForce}
+# prices each type takes (limit, stop); the fast path covers these types only
+_FAST_PRICES = {OrderType.MARKET: (False, False), OrderType.LIMIT: (True, False), OrderType.STOP: (False, True),
+                OrderType.STOP_LIMIT: (True, True)}
+
+
+def _ok_price(value: object) -> bool:
+    return type(value) is float and value > 0.0 and value - value == 0.0
+
+
+def _fast_request(symbol, quantity, order_type, limit_price, stop_price, trail_amount, trail_percent, tif,
+                  stop_loss, take_profit, tag) -> OrderRequest | None:
+    """The common, clearly valid request (plain floats, lower-case names) without the general checks;
+    None sends the request through them (and their messages)."""
+    kind = _TYPES.get(order_type) if type(order_type) is str else None
+    time_in_force = _TIFS.get(tif) if type(tif) is str else None
+    if kind is None or time_in_force is None or kind not in _FAST_PRICES or type(symbol) is not str or not symbol:
+        return None
+    if type(quantity) is float or type(quantity) is int:
+        qty = float(quantity)
+        if qty == 0.0 or qty - qty != 0.0:
+            return None
+    else:
+        return None
+    wants_limit, wants_stop = _FAST_PRICES[kind]
+    if trail_amount is not None or trail_percent is not None:
+        return None
+    if (limit_price is not None) != wants_limit or (stop_price is not None) != wants_stop:
+        return None
+    for price in (limit_price, stop_price, stop_loss, take_profit):
+        if price is not None and not _ok_price(price):
+            return None
+    if tag is not None and type(tag) is not str:
+        return None
+    return OrderRequest(symbol, qty, kind, limit_price, stop_price, None, None, time_in_force, stop_loss,
+                        take_profit, tag)

@@ -9,7 +9,6 @@ quantity and price.
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -119,10 +118,10 @@ def real_dir():
     return REAL
 
 
-def test_the_plan_is_not_trivially_equal(tmp_path):
-    """Guard of the harness: a changed fill rule (stop fills at the stop even on a gap open) must make
-    the comparison fail."""
-    from workstation.execution import fill_model
+def test_the_plan_is_not_trivially_equal(tmp_path, monkeypatch):
+    """Guard of the harness: a changed fill rule (stops fill at their stop even when the bar gapped
+    through it) must make the comparison fail."""
+    from workstation.execution import broker as broker_module
     from workstation.store.demo import generate_demo
 
     generate_demo(tmp_path / "demo", symbols=2, seed=5)
@@ -133,16 +132,17 @@ def test_the_plan_is_not_trivially_equal(tmp_path):
                            pd.Timestamp("2024-11-28", tz="America/New_York").value, rth_only=True)
     kinds = ("stop_marketable",)
     theirs = their_fills(bars, 3, 0.2, kinds)
-    original = fill_model.stop_rule
+    original = broker_module.SimulatedBroker._process_hits
 
-    def wrong_stop_rule(buy, stop, o, h, lo):
-        hits, _ = original(buy, stop, o, h, lo)
-        return hits, np.asarray(stop, dtype=float).copy()
+    def stops_at_their_stop(self, ts_ns, hits, volume, fills, skip, prices):
+        prices = dict(prices)
+        for _row, oid, st, _price in hits:
+            if st.stop_price is not None:
+                prices[oid] = st.stop_price
+        return original(self, ts_ns, hits, volume, fills, skip, prices)
 
-    fill_model.stop_rule = wrong_stop_rule
-    try:
-        system = run_to_end(plan_config(symbols, start, end, seed=3, probability=0.2, kinds=kinds), store)
-    finally:
-        fill_model.stop_rule = original
+    monkeypatch.setattr(broker_module.SimulatedBroker, "_process_hits", stops_at_their_stop)
+    system = run_to_end(plan_config(symbols, start, end, seed=3, probability=0.2, kinds=kinds), store)
+    assert system.broker.fills
     with pytest.raises(AssertionError):
         assert_same_fills(our_fills(system), theirs)
