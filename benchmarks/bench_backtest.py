@@ -70,15 +70,18 @@ def run_engine(store: BarStore, cfg: dict, rss_per_session: list | None = None) 
         system.events.subscribe("session_end", lambda _k, _p: rss_per_session.append(proc.memory_info().rss / 2**20))
     gc.collect()
     t0 = time.perf_counter()
+    c0 = time.process_time()
     system.start()
     system.wait()
     wall = time.perf_counter() - t0
+    cpu = time.process_time() - c0
     assert system.error is None, system.error
     trades = [{"symbol": t.symbol, "entry_time": iso(t.entry_time), "entry_price": round(t.entry_price, 2),
                "exit_time": iso(t.exit_time), "exit_price": round(t.exit_price, 2)} for t in system.broker.trades]
     trades.sort(key=lambda t: (t["symbol"], t["entry_time"]))
     trans = system.metrics.stat("session.transition")
     return {"bars": system.bars_processed, "wall_s": wall, "bars_per_s": system.bars_processed / wall,
+            "cpu_s": cpu, "bars_per_cpu_s": system.bars_processed / cpu,
             "trades": len(trades), "digest": trades_digest(trades), "orders": len(system.broker.orders()),
             "fills": len(system.broker.fills),
             "transition_mean_s": trans.mean if trans.count else float("nan"),
@@ -146,9 +149,12 @@ def main() -> None:
             bruns = brackets[mode]
             bmed = statistics.median(o["bars_per_s"] for o in bruns)
             ratios = [b["bars_per_s"] / o["bars_per_s"] for b, o in zip(bruns, runs, strict=True)]
+            cpu_ratio = (statistics.median(b["bars_per_cpu_s"] for b in bruns)
+                         / statistics.median(o["bars_per_cpu_s"] for o in runs))
             print(f"  bracket on every entry: median {bmed:,.0f} bars/s, {bruns[0]['orders']:,} orders, "
                   f"{bruns[0]['fills']:,} fills, {bruns[0]['trades']:,} trades -> {bmed / med:.0%} of the market-order "
-                  f"crossover (per-run ratios {', '.join(f'{x:.0%}' for x in ratios)})")
+                  f"crossover (per-run ratios {', '.join(f'{x:.0%}' for x in ratios)}); per CPU second "
+                  f"(steadier on a shared machine): {cpu_ratio:.0%}")
         print("  stage timings (first run, mean / max ms):")
         for name, st in sorted(runs[0]["stages"].items()):
             print(f"    {name:<24} n={st['count']:>6}  {st['mean'] * 1e3:8.3f} / {st['max'] * 1e3:8.3f}")
