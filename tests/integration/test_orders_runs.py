@@ -262,3 +262,58 @@ def test_live_paper_mode_fills_as_the_backtest(demo_store):
         return [(f.symbol, f.time, f.quantity, f.price) for f in system.broker.fills]
     assert fills(live) == fills(backtest) and len(fills(live)) >= 6
     assert [o.status.value for o in live.broker.orders()] == [o.status.value for o in backtest.broker.orders()]
+
+
+# ------------------------------------------------------------------ intrabar resolution from the store
+
+
+def test_finer_interval_from_the_store_decides_a_bracket_conflict(tmp_path):
+    """A 1m bar reaches both exits of a bracket; the store's 1s bars of that minute reach the take profit
+    first. worst_case: the stop loss fills; finer_interval: the take profit, at its price."""
+    from workstation.store import BarStore
+
+    tz = "America/New_York"
+    day = "2024-12-03"
+    open_ns = pd.Timestamp(f"{day} 09:30", tz=tz).tz_convert("UTC")
+    minutes = pd.date_range(open_ns, periods=390, freq="1min")
+    price = np.full(390, 100.0)
+    frame = pd.DataFrame({"symbol": "ACME", "timestamp": minutes, "open": price, "high": price + 0.05,
+                          "low": price - 0.05, "close": price, "volume": 1000.0})
+    wide = 40                                              # 10:10: low 98.5, high 101.5 (both exits)
+    frame.loc[wide, ["high", "low"]] = [101.5, 98.5]
+    store = BarStore(tmp_path / "store", create=True)
+    store.write_bars(frame, "1m")
+    seconds = pd.date_range(minutes[wide], periods=60, freq="1s")
+    path = np.concatenate([np.linspace(100, 101.5, 20), np.linspace(101.5, 98.5, 40)])   # up first, then down
+    store.write_bars(pd.DataFrame({"symbol": "ACME", "timestamp": seconds, "open": path, "high": path + 0.01,
+                                   "low": path - 0.01, "close": path, "volume": 10.0}), "1s")
+
+    def run(resolution: str):
+        cfg = {
+            "name": "intrabar", "symbols": ["ACME"],
+            "streams": {"interval": "1m", "derived": [], "indicators": []},
+            "historical": {"trailing_days": 0, "warmup_bars": 0, "indicators": []},
+            "backtest": {"start_date": day, "end_date": day},
+            "strategies": [strategy("timed", "TimedBrackets", params={"after": "10:07"})],
+            "risk": {"min_quality_pct": 0, "max_position_qty": 1e6},
+            "execution": {"intrabar_resolution": resolution, "intrabar_interval": "1s"},
+            "data_source": {"store_path": str(store.root)},
+        }
+        system = SystemManager(validate_config_dict(cfg), store=store)
+        system.start()
+        assert system.wait(60) and system.error is None, system.error
+        return system.broker.orders()
+
+    def exit_fill(orders):
+        return next((o.role.value, o.avg_fill_price) for o in orders if o.parent_id and o.status.value == "filled")
+
+    # TimedBrackets at 10:07 (minute % 7 == 0): limit 99.95, stop loss 99.65, take profit 100.15; the
+    # entry fills at 10:08, the exits are eligible from 10:09 and both reached at 10:10
+    assert exit_fill(run("worst_case")) == ("stop_loss", pytest.approx(round(99.95 * 0.997, 2)))
+    target = round(99.95 * 1.002, 2)
+    first = int(np.argmax(path + 0.01 >= target))           # the first second that reaches the target
+    expected = path[first] if path[first] >= target else target   # a sell limit: at that second's open if above
+    assert exit_fill(run("finer_interval")) == ("take_profit", pytest.approx(expected))
+    with pytest.raises(Exception, match="intrabar_interval"):
+        validate_config_dict({"name": "x", "symbols": ["ACME"], "backtest": {"start_date": day, "end_date": day},
+                              "execution": {"intrabar_resolution": "finer_interval", "intrabar_interval": "5m"}})

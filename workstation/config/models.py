@@ -349,6 +349,11 @@ class SessionConfig(_Model):
                 problems.append(
                     f"strategies[{i}].interval {st.interval!r} is neither streamed nor derived {sorted(intervals)}"
                 )
+        ex = self.execution
+        if ex.intrabar_resolution == "finer_interval" and \
+                parse_interval(ex.intrabar_interval).seconds >= parse_interval(self.streams.interval).seconds:
+            problems.append(f"execution.intrabar_interval {ex.intrabar_interval!r} must be shorter than the streamed "
+                            f"interval {self.streams.interval!r} to resolve a bar")
         if self.historical.symbols != "all":
             missing = [s for s in self.historical.symbols if s.upper() not in known]
             if missing:
