@@ -42,11 +42,11 @@ class CallbackRecorder(BaseStrategy):
 
 
 class BadSignals(BaseStrategy):
-    """Returns, on its symbol's bars 1..9, one kind of bad (or odd but valid) value each, then good
-    BUY/SELL pairs."""
+    """Returns, on its symbol's first bars, one kind of bad value each, then a BUY with a lower-case action
+    and a bare SELL Signal (both valid)."""
 
     BAD = ("int", "nan_quantity", "text_quantity", "bad_action", "nan_confidence", "dict", "unknown_symbol",
-           "zero", "negative_price")
+           "zero", "negative_price", "no_time")
 
     def __init__(self, name, symbols, interval):
         super().__init__(name, symbols, interval)
@@ -75,10 +75,11 @@ class BadSignals(BaseStrategy):
                 "unknown_symbol": [sig(symbol="NOPE")],
                 "zero": [sig(quantity=0.0)],
                 "negative_price": [sig(price=-1.0)],
+                "no_time": [sig(time=None)],
             }[kind]
-        if k == 10:
+        if k == len(self.BAD) + 1:
             return [sig(action="buy")]        # a lower-case action name is accepted
-        if k == 11:
+        if k == len(self.BAD) + 2:
             return sig(action=Action.SELL)     # a single Signal (not in a list) is accepted
         return None
 

@@ -53,12 +53,13 @@ def checked_signal(sig: object, symbols: Mapping[str, int]) -> Signal:
     """The signal with its action as an Action, or InvalidSignal naming what is wrong.
 
     Checks: a Signal; symbol a configured symbol; action an Action or its name in any case
-    ("buy"); quantity a finite number (> 0 for BUY and SELL: its size; CLOSE ignores it); price a
-    positive finite number; confidence a number in [0, 1] (NaN is refused, never "passes").
+    ("buy"); quantity a finite number (not 0 for BUY and SELL: its size; CLOSE ignores it); price a
+    positive finite number; confidence a number in [0, 1] (NaN is refused, never "passes"); time an
+    int (ns UTC); strategy a name.
     """
     if type(sig) is Signal and type(sig.symbol) is str and type(sig.action) is Action \
             and type(sig.quantity) is float and type(sig.price) is float and type(sig.confidence) is float \
-            and sig.symbol in symbols:
+            and type(sig.time) is int and type(sig.strategy) is str and sig.symbol in symbols:
         # fast path of the common case: every check in two lines
         q, p, c = sig.quantity, sig.price, sig.confidence
         if q - q == 0.0 and (q != 0.0 or sig.action is Action.CLOSE) and p - p == 0.0 and p > 0.0 \
@@ -83,6 +84,10 @@ def checked_signal(sig: object, symbols: Mapping[str, int]) -> Signal:
     if not _real(sig.confidence) or not 0.0 <= float(sig.confidence) <= 1.0:
         raise InvalidSignal(f"{sig.symbol} {action.value}: confidence {_short(sig.confidence)} is not a number "
                             "in [0, 1]")
+    if isinstance(sig.time, bool) or not isinstance(sig.time, numbers.Integral):
+        raise InvalidSignal(f"{sig.symbol} {action.value}: time {_short(sig.time)} is not an int (ns UTC)")
+    if not isinstance(sig.strategy, str):
+        raise InvalidSignal(f"{sig.symbol} {action.value}: strategy {_short(sig.strategy)} is not a name")
     if action is not sig.action:
         return Signal(sig.symbol, action, sig.quantity, sig.price, sig.time, sig.strategy, sig.confidence,
                       sig.metadata)
