@@ -1,6 +1,6 @@
 """Screenshot of the main window with the Orders & Positions panel mid-replay (opening-range breakout).
 
-    QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshot_orders_panel.py docs/screenshots/orders_panel.png
+    QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshot_orders_panel.py docs/screenshots/orders_panel.png [WxH]
 
 Replays session_configs/example_orb.json on the demo data at 3000x, pauses at 10:40 ET of its third
 session (positions open, exits working), brings every view up to date and saves the window; a crop of
@@ -30,6 +30,7 @@ def main() -> int:
     from workstation.config import load_config
 
     out = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots/orders_panel.png")
+    width, height = (int(x) for x in (sys.argv[2] if len(sys.argv) > 2 else "1600x1000").split("x"))
     app = QApplication.instance() or QApplication([])
     install_none_refcount_guard()
     apply_theme(app)
@@ -40,7 +41,7 @@ def main() -> int:
     ensure_demo_data(ROOT / "data" / "store")
     window = MainWindow(settings=settings, configs_dir=ROOT / "session_configs", runs_dir=tmp / "runs",
                         modal_errors=False, persist=False)
-    window.resize(1600, 1000)
+    window.resize(width, height)
     window.show()
     os.chdir(ROOT)                      # the example's store path (data/store) is relative to the checkout
     cfg = load_config(ROOT / "session_configs" / "example_orb.json")
