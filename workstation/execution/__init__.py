@@ -17,14 +17,8 @@ from workstation.execution.orders import (
     TimeInForce,
     make_request,
 )
-from workstation.execution.results import (
-    RunResults,
-    equity_frame,
-    fills_frame,
-    load_run,
-    orders_frame,
-    trades_frame,
-)
+from workstation.execution.records import fills_frame, orders_frame
+from workstation.execution.results import RunResults, equity_frame, load_run, trades_frame
 from workstation.execution.stats import compute_stats, drawdown_series
 
 __all__ = [

@@ -76,7 +76,7 @@ from workstation.execution.orders import (
     checked_price,
     checked_quantity,
 )
-from workstation.execution.results import equity_frame, fills_frame, orders_frame
+from workstation.execution.records import account_equity_frame, fills_frame, orders_frame
 from workstation.model.trading import Fill, Trade
 
 log = logging.getLogger(__name__)
@@ -388,9 +388,7 @@ class SimulatedBroker:
         """One row per bar time: time (bar start, UTC), equity, cash, positions_value, gross_exposure,
         margin_used, buying_power, open_orders."""
         n = self._curve_len
-        v = self._curve_values[:n]
-        return equity_frame(self._curve_time[:n], v[:, 0], v[:, 1], v[:, 2], v[:, 3],
-                            margin_used=v[:, 4], buying_power=v[:, 5], open_orders=v[:, 6])
+        return account_equity_frame(self._curve_time[:n], self._curve_values[:n])
 
     def account_snapshot(self) -> AccountSnapshot:
         """The account now (stamped with the current bar time's start)."""

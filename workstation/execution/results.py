@@ -8,10 +8,7 @@ A run folder holds:
                    price, confidence, approved, reason
   trades.parquet   symbol, quantity (signed by side), entry_time, entry_price, exit_time, exit_price,
                    pnl (net of commissions), commission, strategy; times timestamp[ns, UTC]
-  equity.parquet   time (bar start, timestamp[ns, UTC]), equity, cash, positions_value, gross_exposure,
-                   margin_used, buying_power, open_orders (the last three in runs made since orders came)
-  orders.parquet   optional (a folder of parts): every order with its final status (ORDER_COLUMNS)
-  fills.parquet    optional (a folder of parts): every fill (FILL_COLUMNS)
+  equity.parquet   time (bar start, timestamp[ns, UTC]), equity, cash, positions_value, gross_exposure
   metrics.json     optional: the engine's performance metrics and the stats
   report.txt       optional: the human-readable backtest report
 A run with no trades is valid: its trades.parquet has the columns and no rows.
@@ -31,7 +28,7 @@ import pandas as pd
 
 from workstation.errors import DataError
 from workstation.execution.stats import compute_stats
-from workstation.model.trading import Fill, Trade
+from workstation.model.trading import Trade
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +44,6 @@ TRADE_COLUMNS = (
     "strategy",
 )
 EQUITY_COLUMNS = ("time", "equity", "cash", "positions_value", "gross_exposure")
-ACCOUNT_COLUMNS = ("margin_used", "buying_power", "open_orders")  # in equity.parquet since orders came
-ORDER_COLUMNS = ("id", "parent_id", "oco_group", "role", "symbol", "type", "side", "quantity", "filled_quantity",
-                 "avg_fill_price", "limit_price", "stop_price", "trail_amount", "trail_percent", "tif",
-                 "submitted_at", "status", "status_time", "reason", "strategy", "tag")
-FILL_COLUMNS = ("time", "order_id", "symbol", "side", "quantity", "price", "commission", "strategy")
 SIGNAL_COLUMNS = (
     "time",
     "symbol",
@@ -95,78 +87,15 @@ def equity_frame(
     cash: np.ndarray,
     positions_value: np.ndarray,
     gross_exposure: np.ndarray,
-    margin_used: np.ndarray | None = None,
-    buying_power: np.ndarray | None = None,
-    open_orders: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """Equity curve frame with EQUITY_COLUMNS (and the account columns margin_used, buying_power,
-    open_orders when given) from aligned arrays (time: int64 ns UTC bar starts)."""
-    columns = {
-        "time": _ns_to_utc(time_ns),
-        "equity": np.asarray(equity, dtype=np.float64).copy(),
-        "cash": np.asarray(cash, dtype=np.float64).copy(),
-        "positions_value": np.asarray(positions_value, dtype=np.float64).copy(),
-        "gross_exposure": np.asarray(gross_exposure, dtype=np.float64).copy(),
-    }
-    if margin_used is not None:
-        columns["margin_used"] = np.asarray(margin_used, dtype=np.float64).copy()
-    if buying_power is not None:
-        columns["buying_power"] = np.asarray(buying_power, dtype=np.float64).copy()
-    if open_orders is not None:
-        columns["open_orders"] = np.asarray(open_orders).astype(np.int64)
-    return pd.DataFrame(columns)
-
-
-def _optional(values: list) -> np.ndarray:
-    return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
-
-
-def orders_frame(orders: Iterable) -> pd.DataFrame:
-    """Orders (workstation.execution.orders.Order snapshots) as orders.parquet rows (ORDER_COLUMNS).
-
-    Prices an order type does not have are NaN; submitted_at and status_time are UTC timestamps
-    (submission: the clock time; status_time: when the order reached its status)."""
-    rows = list(orders)
+    """Equity curve frame with EQUITY_COLUMNS from aligned arrays (time: int64 ns UTC bar starts)."""
     return pd.DataFrame(
         {
-            "id": np.array([o.id for o in rows], dtype=np.int64),
-            "parent_id": pd.array([o.parent_id for o in rows], dtype="Int64"),
-            "oco_group": pd.array([o.oco_group for o in rows], dtype="Int64"),
-            "role": pd.Series([o.role.value for o in rows], dtype="string"),
-            "symbol": pd.Series([o.symbol for o in rows], dtype="string"),
-            "type": pd.Series([o.order_type.value for o in rows], dtype="string"),
-            "side": pd.Series(["buy" if o.quantity > 0 else "sell" for o in rows], dtype="string"),
-            "quantity": np.array([o.quantity for o in rows], dtype=np.float64),
-            "filled_quantity": np.array([o.filled_quantity for o in rows], dtype=np.float64),
-            "avg_fill_price": np.array([o.avg_fill_price for o in rows], dtype=np.float64),
-            "limit_price": _optional([o.limit_price for o in rows]),
-            "stop_price": _optional([o.stop_price for o in rows]),
-            "trail_amount": _optional([o.trail_amount for o in rows]),
-            "trail_percent": _optional([o.trail_percent for o in rows]),
-            "tif": pd.Series([o.tif.value for o in rows], dtype="string"),
-            "submitted_at": _ns_to_utc([o.submitted_at for o in rows]),
-            "status": pd.Series([o.status.value for o in rows], dtype="string"),
-            "status_time": _ns_to_utc([o.status_time for o in rows]),
-            "reason": pd.Series([o.reason for o in rows], dtype="string"),
-            "strategy": pd.Series([o.strategy for o in rows], dtype="string"),
-            "tag": pd.Series([o.tag for o in rows], dtype="string"),
-        }
-    )
-
-
-def fills_frame(fills: Iterable[Fill], symbols: Sequence[str] | None = None) -> pd.DataFrame:
-    """Fills as fills.parquet rows (FILL_COLUMNS): time is the bar start of the fill bar (UTC)."""
-    rows = list(fills)
-    return pd.DataFrame(
-        {
-            "time": _ns_to_utc([f.time for f in rows]),
-            "order_id": np.array([f.order_id for f in rows], dtype=np.int64),
-            "symbol": pd.Series([f.symbol for f in rows], dtype="string"),
-            "side": pd.Series(["buy" if f.quantity > 0 else "sell" for f in rows], dtype="string"),
-            "quantity": np.array([f.quantity for f in rows], dtype=np.float64),
-            "price": np.array([f.price for f in rows], dtype=np.float64),
-            "commission": np.array([f.commission for f in rows], dtype=np.float64),
-            "strategy": pd.Series([f.strategy for f in rows], dtype="string"),
+            "time": _ns_to_utc(time_ns),
+            "equity": np.asarray(equity, dtype=np.float64).copy(),
+            "cash": np.asarray(cash, dtype=np.float64).copy(),
+            "positions_value": np.asarray(positions_value, dtype=np.float64).copy(),
+            "gross_exposure": np.asarray(gross_exposure, dtype=np.float64).copy(),
         }
     )
 
@@ -183,8 +112,6 @@ class RunResults:
     signals: pd.DataFrame | None = None
     metrics: dict[str, Any] | None = None
     report: str | None = None
-    orders: pd.DataFrame | None = None      # orders.parquet (runs made since orders came)
-    fills: pd.DataFrame | None = None       # fills.parquet
 
     @property
     def name(self) -> str:
@@ -256,12 +183,6 @@ def load_run(run_dir: str | Path) -> RunResults:
     signals = None
     if (run_dir / "signals.parquet").exists():
         signals = _read_parquet(run_dir / "signals.parquet", ("time", "symbol"), ("time",))
-    orders = fills = None
-    if (run_dir / "orders.parquet").exists():
-        orders = _read_parquet(run_dir / "orders.parquet", ("id", "symbol", "status"), ("submitted_at", "status_time"))
-        orders = orders.sort_values("id", kind="mergesort").reset_index(drop=True)
-    if (run_dir / "fills.parquet").exists():
-        fills = _read_parquet(run_dir / "fills.parquet", ("time", "symbol", "quantity", "price"), ("time",))
     metrics = _read_json(run_dir / "metrics.json") if (run_dir / "metrics.json").is_file() else None
     report = None
     if (run_dir / "report.txt").is_file():
@@ -275,4 +196,4 @@ def load_run(run_dir: str | Path) -> RunResults:
     except (KeyError, TypeError, ValueError) as exc:
         raise DataError(f"cannot compute statistics of run {run_dir}: {exc}") from exc
     log.info("loaded run %s: %d trades, %d equity points", run_dir, len(trades), len(equity))
-    return RunResults(run_dir, config, trades, equity, stats, signals, metrics, report, orders, fills)
+    return RunResults(run_dir, config, trades, equity, stats, signals, metrics, report)
