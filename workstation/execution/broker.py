@@ -952,20 +952,14 @@ class SimulatedBroker:
         slot = book.take_slot()
         st.slot = slot
         st.in_book = True
-        book.symbol[slot] = i
-        book.buy[slot] = st.quantity > 0
-        book.order_id[slot] = st.id
-        book.set_code(slot, code)
-        book.set_prices(slot, st.limit_price, st.stop_price)
-        book.trail_amount[slot] = st.trail_amount or 0.0
-        book.trail_fraction[slot] = (st.trail_percent or 0.0) / 100.0
-        book.after[slot] = self._current_ts if self._current_ts is not None else -1
         # as backtrader: a market order never expires (one made on a session's last bar fills at the next open)
-        book.day[slot] = code != 0 and st.tif is TimeInForce.DAY
+        book.fill_slot(slot, i, code, st.quantity > 0, st.id, st.limit_price, st.stop_price,
+                       st.trail_amount or 0.0, (st.trail_percent or 0.0) / 100.0,
+                       self._current_ts if self._current_ts is not None else -1,
+                       code != 0 and st.tif is TimeInForce.DAY, not held)
         reserve = 0.0 if held else self._reservation(i, st.quantity, ref_price)
         if reserve:
             book.set_reserved(slot, reserve)
-        book.set_active(slot, not held)
         if code == fill_model.TRAILING_STOP:
             self._trailing_open += 1
             self._start_trail(st)
@@ -1101,8 +1095,11 @@ class SimulatedBroker:
         reject the order; then the consequences (bracket exits, OCO, statuses)."""
         i = st.symbol_index
         price = self._slipped(st, qty, market_price)
-        reserved = self._reserved_of(st)
-        reason = self.account_check(i, qty, price, reserved)
+        pos = self._positions.item(i)
+        after = pos + qty
+        # a fill that does not add exposure and does not go short needs no account check
+        needs_check = abs(after) > abs(pos) or (after < -_FLAT_EPS and not self._allow_short)
+        reason = self.account_check(i, qty, price, self._reserved_of(st)) if needs_check else ""
         if reason:
             self._finish(st, OrderStatus.REJECTED, ts_ns, f"at the fill: {reason}")
             self._cancel_group(st, ts_ns, f"order {st.id} was rejected")
@@ -1185,7 +1182,11 @@ class SimulatedBroker:
             child = self._orders[cid - 1]
             if child.status in FINAL_STATUSES:
                 continue
-            self._resize_exit(child, entry)
+            if child.filled == 0.0 and entry.status is OrderStatus.FILLED and len(entry.children) <= 2 and \
+                    all(self._orders[c - 1].filled == 0.0 for c in entry.children):
+                child.quantity = -entry.filled       # the common case: the whole entry, no exit filled yet
+            else:
+                self._resize_exit(child, entry)
             if child.status is OrderStatus.HELD:
                 child.status = OrderStatus.WORKING
                 child.status_time = ts_ns

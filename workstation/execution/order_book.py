@@ -77,16 +77,39 @@ class OrderBookArrays:
 
     def set_prices(self, slot: int, limit: float | None, stop: float | None) -> None:
         """The slot's limit and stop prices, and the level and side of the bar its fill test reads."""
-        code = self.code.item(slot)
-        self.limit[slot] = limit if limit is not None else np.nan
-        self.stop[slot] = stop if stop is not None else np.nan
-        buy = self.buy.item(slot)
+        self._prices(slot, self.code.item(slot), self.buy.item(slot), limit, stop)
+
+    def _prices(self, slot: int, code: int, buy: bool, limit: float | None, stop: float | None) -> None:
+        limit_value = limit if limit is not None else np.nan
+        stop_value = stop if stop is not None else np.nan
+        self.limit[slot] = limit_value
+        self.stop[slot] = stop_value
         if code == 1:                       # limit
-            self.level[slot] = self.limit.item(slot)
+            self.level[slot] = limit_value
             self.use_low[slot] = buy
         else:                               # stop, trailing stop (stop-limit: its trigger)
-            self.level[slot] = self.stop.item(slot)
+            self.level[slot] = stop_value
             self.use_low[slot] = not buy
+
+    def fill_slot(self, slot: int, symbol: int, code: int, buy: bool, order_id: int, limit: float | None,
+                  stop: float | None, trail_amount: float, trail_fraction: float, after: int, day: bool,
+                  active: bool) -> None:
+        """Write a new order into a free slot (one call instead of one per field)."""
+        self.symbol[slot] = symbol
+        self.buy[slot] = buy
+        self.order_id[slot] = order_id
+        self.code[slot] = code              # a free slot holds the neutral code
+        if code in _COMPLEX_CODES:
+            self.complex_count += 1
+        self._prices(slot, code, buy, limit, stop)
+        if trail_amount or trail_fraction or self.trail_amount.item(slot) or self.trail_fraction.item(slot):
+            self.trail_amount[slot] = trail_amount
+            self.trail_fraction[slot] = trail_fraction
+        self.after[slot] = after
+        self.day[slot] = day
+        if active:
+            self.active[slot] = True
+            self.active_count += 1
 
     def release(self, slot: int) -> None:
         if self.code.item(slot) in _COMPLEX_CODES:
