@@ -1,11 +1,16 @@
-"""Backtest throughput against backtrader, session transition time and memory over sessions.
+"""Backtest throughput against backtrader, orders against market orders, session transition time
+and memory over sessions.
 
 Full pipeline, data-driven (speed 0): 1m streamed, 5m and 15m derived, quality on, SMA 5/20
 crossover on every symbol, simulated execution. Data: ../shared/bench/make_bars.py (100 symbols x
 5 days, seed 42, = the peer benchmark's case c), written to a temporary bar store. backtrader runs
 the peer script ../shared/bench/peer_backtrader.py on the same bars in the same benchmark run.
+"bracket" runs the same pipeline with benchmarks/bench_strategies.py:SmaBracket (every entry a
+market order with a stop loss and a take profit, exits only from the bracket), single-threaded and
+with threads, in the same runs: the ratio to the market-order crossover of the same mode is the
+cost of the order model.
 
-    .venv/bin/python benchmarks/bench_backtest.py [--runs 3] [--skip-peer] [--memory-days 20]
+    .venv/bin/python benchmarks/bench_backtest.py [--runs 3] [--skip-peer] [--memory-days 20] [--skip-bracket]
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BENCH = (ROOT / ".." / "shared" / "bench").resolve()
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(BENCH))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import make_bars  # noqa: E402
 import psutil  # noqa: E402
@@ -37,7 +43,12 @@ from workstation.system import SystemManager  # noqa: E402
 EXPECTED_DIGEST_C = "b71608429dd237e7"
 
 
-def bench_config(symbols: list[str], start: str, end: str, stage_threads: bool = True) -> dict:
+def bench_config(symbols: list[str], start: str, end: str, stage_threads: bool = True, bracket: bool = False
+                 ) -> dict:
+    strategy = ({"name": "sma_bracket", "class_path": "bench_strategies:SmaBracket",
+                 "params": {"fast": 5, "slow": 20, "quantity": 100, "stop_pct": 0.3, "target_pct": 0.6}}
+                if bracket else {"name": "sma_5_20", "class_path": "sma_crossover",
+                                 "params": {"fast": 5, "slow": 20, "quantity": 100}})
     return {
         "name": "bench: full pipeline",
         "symbols": symbols,
@@ -46,8 +57,7 @@ def bench_config(symbols: list[str], start: str, end: str, stage_threads: bool =
         "gap_filler": {"enable_session_quality": True},
         "backtest": {"start_date": start, "end_date": end, "speed_multiplier": 0, "prefetch_days": 2,
                      "stage_threads": stage_threads},
-        "strategies": [{"name": "sma_5_20", "class_path": "sma_crossover",
-                        "params": {"fast": 5, "slow": 20, "quantity": 100}}],
+        "strategies": [strategy],
         "risk": {"min_quality_pct": 0, "min_confidence": 0, "max_position_qty": 1e12},
         "execution": {"starting_cash": 1e9},
     }
@@ -60,16 +70,20 @@ def run_engine(store: BarStore, cfg: dict, rss_per_session: list | None = None) 
         system.events.subscribe("session_end", lambda _k, _p: rss_per_session.append(proc.memory_info().rss / 2**20))
     gc.collect()
     t0 = time.perf_counter()
+    c0 = time.process_time()
     system.start()
     system.wait()
     wall = time.perf_counter() - t0
+    cpu = time.process_time() - c0
     assert system.error is None, system.error
     trades = [{"symbol": t.symbol, "entry_time": iso(t.entry_time), "entry_price": round(t.entry_price, 2),
                "exit_time": iso(t.exit_time), "exit_price": round(t.exit_price, 2)} for t in system.broker.trades]
     trades.sort(key=lambda t: (t["symbol"], t["entry_time"]))
     trans = system.metrics.stat("session.transition")
     return {"bars": system.bars_processed, "wall_s": wall, "bars_per_s": system.bars_processed / wall,
-            "trades": len(trades), "digest": trades_digest(trades),
+            "cpu_s": cpu, "bars_per_cpu_s": system.bars_processed / cpu,
+            "trades": len(trades), "digest": trades_digest(trades), "orders": len(system.broker.orders()),
+            "fills": len(system.broker.fills),
             "transition_mean_s": trans.mean if trans.count else float("nan"),
             "transition_max_s": trans.max if trans.count else float("nan"),
             "stages": {k: v for k, v in system.metrics.snapshot()["run"]["stats"].items() if v["count"]}}
@@ -88,6 +102,7 @@ def main() -> None:
     ap.add_argument("--days", type=int, default=5)
     ap.add_argument("--skip-peer", action="store_true")
     ap.add_argument("--memory-days", type=int, default=20, help="sessions of the memory run (0 = skip)")
+    ap.add_argument("--skip-bracket", action="store_true", help="skip the bracket-order runs")
     a = ap.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_backtest_"))
@@ -101,13 +116,19 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} cores; data: {len(df):,} bars, {len(symbols)} symbols x {len(days)} days")
     modes = {"threads": True, "single": False}
     ours: dict[str, list[dict]] = {m: [] for m in modes}
+    brackets: dict[str, list[dict]] = {m: [] for m in modes}
     peers = []
     for r in range(a.runs):
         for mode, threads in modes.items():
             ours[mode].append(run_engine(store, bench_config(symbols, str(days[0]), str(days[-1]), threads)))
+            if not a.skip_bracket:
+                brackets[mode].append(run_engine(store, bench_config(symbols, str(days[0]), str(days[-1]), threads,
+                                                                     bracket=True)))
         if not a.skip_peer:
             peers.append(run_backtrader(parquet))
         print(f"run {r + 1}: " + ", ".join(f"workstation ({m}) {ours[m][-1]['bars_per_s']:,.0f} bars/s" for m in modes)
+              + "".join(f", bracket ({m}) {brackets[m][-1]['bars_per_s']:,.0f} bars/s"
+                        for m in modes if brackets[m])
               + (f", backtrader {peers[-1]['bars_per_s']:,.0f} bars/s" if peers else ""))
     pmed = statistics.median(p["bars_per_s"] for p in peers) if peers else None
     for mode in modes:
@@ -124,6 +145,16 @@ def main() -> None:
             print(f"  vs backtrader (same data, same run): median {pmed:,.0f} bars/s -> ratio {med / pmed:.1f}x")
         print(f"  session transition: mean {runs[0]['transition_mean_s'] * 1e3:.1f} ms, "
               f"max {runs[0]['transition_max_s'] * 1e3:.1f} ms")
+        if brackets[mode]:
+            bruns = brackets[mode]
+            bmed = statistics.median(o["bars_per_s"] for o in bruns)
+            ratios = [b["bars_per_s"] / o["bars_per_s"] for b, o in zip(bruns, runs, strict=True)]
+            cpu_ratio = (statistics.median(b["bars_per_cpu_s"] for b in bruns)
+                         / statistics.median(o["bars_per_cpu_s"] for o in runs))
+            print(f"  bracket on every entry: median {bmed:,.0f} bars/s, {bruns[0]['orders']:,} orders, "
+                  f"{bruns[0]['fills']:,} fills, {bruns[0]['trades']:,} trades -> {bmed / med:.0%} of the market-order "
+                  f"crossover (per-run ratios {', '.join(f'{x:.0%}' for x in ratios)}); per CPU second "
+                  f"(steadier on a shared machine): {cpu_ratio:.0%}")
         print("  stage timings (first run, mean / max ms):")
         for name, st in sorted(runs[0]["stages"].items()):
             print(f"    {name:<24} n={st['count']:>6}  {st['mean'] * 1e3:8.3f} / {st['max'] * 1e3:8.3f}")

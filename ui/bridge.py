@@ -43,6 +43,7 @@ from ui.widgets.signal_log import decision_row, error_row
 from workstation.calendar import TimeManager
 from workstation.config import SessionConfig, load_config
 from workstation.errors import ConfigError, WorkstationError
+from workstation.execution import AccountSnapshot, OrderEvent
 from workstation.model import Bar, Fill, parse_interval
 from workstation.pipeline.processor import DerivedBarBuilder
 from workstation.run_writer import RunWriter, session_bars_table, unique_run_dir
@@ -60,6 +61,8 @@ OBSERVED_KINDS = (
     "decision",
     "error",
     "fill",
+    "order",
+    "account",
     "quality",
     "gap",
     "session_start",
@@ -132,6 +135,8 @@ class UpdateBatch:
     decisions: int = 0
     errors: int = 0
     fills: list[Fill] = field(default_factory=list)
+    orders: list[OrderEvent] = field(default_factory=list)  # order changes, in engine order
+    account: AccountSnapshot | None = None  # the newest account snapshot of the frame (bar-time start)
     quality_changed: np.ndarray | None = None  # symbol indices whose quality changed
     quality_pct: np.ndarray | None = None  # latest streamed-interval quality (%)
     quality: dict[str, np.ndarray] | None = None  # every interval's quality (%) by symbol index, when it changed
@@ -545,6 +550,10 @@ class EngineBridge(QObject):
             elif kind == "fill":
                 batch.fills.append(payload)
                 self._fills_by_symbol.setdefault(payload.symbol, []).append(payload)
+            elif kind == "order":
+                batch.orders.append(payload)
+            elif kind == "account":
+                batch.account = payload
             elif kind == "quality":
                 _clock, changed, pct = payload
                 if quality_mask is None:

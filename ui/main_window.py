@@ -45,6 +45,7 @@ from ui.dialogs.shortcuts_dialog import ShortcutsDialog
 from ui.shortcuts import shortcut
 from ui.widgets.chart import ChartPanel, DrawingBook, sidecar_path
 from ui.widgets.metrics_panel import MetricsPanel
+from ui.widgets.orders_panel import OrdersPanel
 from ui.widgets.quality_gauges import QualityGaugePanel
 from ui.widgets.signal_log import SignalLogView
 from ui.widgets.speed_control import SpeedControl
@@ -213,14 +214,19 @@ class MainWindow(QMainWindow):
         results_scroll.setFrameShape(QFrame.Shape.NoFrame)
         results_scroll.setWidget(self.results_view)
         self.results_dock = self._dock("Results", "ResultsDock", results_scroll)
-        self.docks = [self.quality_dock, self.metrics_dock, self.signal_dock, self.results_dock]
+        self.orders_panel = OrdersPanel(exchange_tz=self._tz)
+        self.orders_panel.on_symbol_activated = self._on_gauge_clicked
+        self.orders_dock = self._dock("Orders && Positions", "OrdersDock", self.orders_panel)
+        self.docks = [self.quality_dock, self.metrics_dock, self.signal_dock, self.orders_dock, self.results_dock]
 
         area = Qt.DockWidgetArea
         self.addDockWidget(area.RightDockWidgetArea, self.quality_dock)
         self.addDockWidget(area.RightDockWidgetArea, self.metrics_dock)
         self.splitDockWidget(self.quality_dock, self.metrics_dock, Qt.Orientation.Vertical)
         self.addDockWidget(area.BottomDockWidgetArea, self.signal_dock)
+        self.addDockWidget(area.BottomDockWidgetArea, self.orders_dock)
         self.addDockWidget(area.BottomDockWidgetArea, self.results_dock)
+        self.tabifyDockWidget(self.signal_dock, self.orders_dock)
         self.tabifyDockWidget(self.signal_dock, self.results_dock)
         self.signal_dock.raise_()
         self.resizeDocks([self.quality_dock], [380], Qt.Orientation.Horizontal)
@@ -228,6 +234,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.signal_dock], [270], Qt.Orientation.Vertical)
 
         self.results_view.trade_activated.connect(self.show_trade)
+        self.orders_dock.visibilityChanged.connect(lambda visible: visible and self.orders_panel.refresh())
 
     def _make_zone_panels(self, tz: str) -> None:
         """The panels that show exchange times (gauges, metrics, signal log), for zone `tz`."""
@@ -773,6 +780,8 @@ class MainWindow(QMainWindow):
         self.gauges.set_risk_minimum(min(100.0, max(50.0, cfg.risk.min_quality_pct)))
         self.signal_log.clear()
         self.metrics_panel.clear()
+        self.orders_panel.set_exchange_zone(cfg.timezone)
+        self.orders_panel.clear()
         self._pending_rows, self._pending_quality, self._pending_session_start = [], set(), False
         self._rate = (time.monotonic(), 0, 0.0)
         self._update_status(None)
@@ -797,11 +806,14 @@ class MainWindow(QMainWindow):
             index = self._symbol_index
             self._pending_quality.update(index[s] for s in batch.gap_counts if s in index)
         self._pending_session_start |= bool(batch.session_starts)
+        self.orders_panel.apply(batch)
         for feed in self.feeds:
             feed.on_batch(batch, due)
         if not due:
             return
         self._views_at = now
+        if self.orders_panel.isVisible():
+            self.orders_panel.refresh()
         if self._pending_rows:
             rows, self._pending_rows = self._pending_rows, []
             self.signal_log.append_rows(rows)
@@ -1017,6 +1029,7 @@ class MainWindow(QMainWindow):
         for feed in self.feeds:
             feed.flush()
             feed.panel.chart.refresh()
+        self.orders_panel.refresh()
         self.update_metrics()
         self._update_status(None)
 

@@ -147,7 +147,7 @@ def drive_run(system, writer, deadline: float | None = None) -> None:
 
 def _written_text(summary: dict[str, int]) -> str:
     """'bars.parquet (4 parts), trades.parquet, ...' from RunWriter.written_summary()."""
-    part_folders = ("bars.parquet", "quality.parquet", "signals.parquet")
+    part_folders = ("bars.parquet", "quality.parquet", "signals.parquet", "orders.parquet", "fills.parquet")
     shown = [f"{name} ({n} part{'s' if n != 1 else ''})" if name in part_folders else name
              for name, n in summary.items()]
     return ", ".join(shown) or "nothing"

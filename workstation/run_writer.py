@@ -8,8 +8,13 @@ session, which `pandas.read_parquet`, `pyarrow.parquet.read_table` and DuckDB's
     bars.parquet/      every session bar, streamed and derived: symbol, interval, timestamp, OHLCV
     quality.parquet/   session_date, symbol, interval, expected, present, quality_pct, gaps, missing
     signals.parquet/   time, symbol, strategy, action, quantity, price, confidence, approved, reason, kind
+                       (kind: signal, order = a submitted order, modify = a refused change, error)
+    orders.parquet/    every order once: the ones that became final in a session, and at the end the
+                       ones still open (execution.results.ORDER_COLUMNS)
+    fills.parquet/     every fill (execution.results.FILL_COLUMNS)
     trades.parquet     symbol, quantity, entry/exit time and price, pnl, commission, strategy
-    equity.parquet     time, equity, cash, positions_value, gross_exposure
+    equity.parquet     time, equity, cash, positions_value, gross_exposure, margin_used, buying_power,
+                       open_orders
     metrics.json       session reports and the backtest report (SPEC 5.8)
     report.txt         the same as text, plus the backtest statistics
     run_status.json    the completion record: "running" with the writer's pid, rewritten after each
@@ -52,7 +57,8 @@ log = logging.getLogger(__name__)
 RUN_STATUS_FILE = "run_status.json"
 RUN_FOLDER_ENTRIES = frozenset({
     "config.json", "bars.parquet", "quality.parquet", "signals.parquet", "trades.parquet", "equity.parquet",
-    "metrics.json", "report.txt", "gap_fills.json", "live_status.json", RUN_STATUS_FILE,
+    "orders.parquet", "fills.parquet", "gaps.parquet", "metrics.json", "report.txt", "report.html",
+    "gap_fills.json", "live_status.json", RUN_STATUS_FILE,
 })
 
 
@@ -216,12 +222,12 @@ class RunWriter:
     # ------------------------------------------------------------------ events
     def _on_decision(self, _kind, d) -> None:
         s = d.signal
-        self._signals.append((s.time, s.symbol, s.strategy, s.action.value, float(s.quantity), float(s.price),
-                              float(s.confidence), bool(d.approved), d.reason, "signal"))
+        self._signals.append((s.time, s.symbol, s.strategy, d.action_text, float(s.quantity), float(s.price),
+                              float(s.confidence), bool(d.approved), d.reason, getattr(d, "kind", "signal")))
 
     def _on_error(self, _kind, e: dict) -> None:
-        self._signals.append((int(e.get("time_ns") or 0), "", e.get("strategy") or "engine", "ERROR", 0.0,
-                              float("nan"), 0.0, False, e.get("message", ""), "error"))
+        self._signals.append((int(e.get("time_ns") or 0), str(e.get("symbol") or ""), e.get("strategy") or "engine",
+                              "ERROR", 0.0, float("nan"), 0.0, False, e.get("message", ""), "error"))
 
     def _on_session_end(self, _kind, payload: dict) -> None:
         if self.failed:
@@ -241,21 +247,42 @@ class RunWriter:
         if not self._write(f"signals.parquet/{part}", lambda: _atomic_parquet(
                 self._signals_frame(signals), self.run_dir / "signals.parquet" / part)):
             return
+        if not self._write_orders(part):
+            return
         self._session_reports.append(payload.get("metrics") or {})
         self._write_results(self.system.summary(), final=False)
 
     def _on_end(self, _kind, summary: dict) -> None:
         try:
             summary = dict(summary)
-            if self._signals and not self.failed:
+            if not self.failed:
                 self._part += 1
                 part = f"part-{self._part:04d}.parquet"
-                signals, self._signals = self._signals, []
-                self._write(f"signals.parquet/{part}", lambda: _atomic_parquet(
-                    self._signals_frame(signals), self.run_dir / "signals.parquet" / part))
+                if self._signals:
+                    signals, self._signals = self._signals, []
+                    self._write(f"signals.parquet/{part}", lambda: _atomic_parquet(
+                        self._signals_frame(signals), self.run_dir / "signals.parquet" / part))
+                self._write_orders(part, final=True)
             self._write_results(summary, final=True)
         finally:
             self._closed.set()
+
+    def _write_orders(self, part: str, final: bool = False) -> bool:
+        """orders.parquet/ and fills.parquet/ parts: what became final (and fills) since the last part;
+        at the end also the orders still open. False when a write failed."""
+        broker = self.system.broker
+        orders = broker.take_finalized_orders()
+        if final:
+            still_open = broker.open_orders_frame()
+            orders = pd.concat([orders, still_open], ignore_index=True) if len(still_open) else orders
+        if (len(orders) or not (self.run_dir / "orders.parquet").exists()) and not self._write(
+                f"orders.parquet/{part}", lambda: _atomic_parquet(orders, self.run_dir / "orders.parquet" / part)):
+            return False
+        fills = broker.take_fills()
+        if (len(fills) or not (self.run_dir / "fills.parquet").exists()) and not self._write(
+                f"fills.parquet/{part}", lambda: _atomic_parquet(fills, self.run_dir / "fills.parquet" / part)):
+            return False
+        return True
 
     # ------------------------------------------------------------------ frames
     def _session_bars(self) -> pa.Table:
@@ -495,6 +522,10 @@ def render_report(system, summary: dict, stats: dict, in_progress: bool = False)
         f"Signals         {summary['signals']:,} ({summary['rejected']:,} rejected), fills {summary['fills']:,}, "
         f"trades {summary['trades']:,}",
     ]
+    orders = summary.get("orders") or {}
+    if orders:
+        total = sum(orders.values())
+        lines.append(f"Orders          {total:,}: " + ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in orders.items()))
     if summary.get("error"):
         lines.append(f"ERROR           {summary['error']}")
     if summary.get("write_error"):
@@ -503,7 +534,9 @@ def render_report(system, summary: dict, stats: dict, in_progress: bool = False)
                      "(see run_status.json)")
     errs = {k: v for k, v in (summary.get("strategy_errors") or {}).items() if v}
     if errs:
-        lines.append("Strategy errors " + ", ".join(f"{k}: {v}" for k, v in errs.items()))
+        invalid = summary.get("invalid_requests") or 0
+        lines.append("Strategy errors " + ", ".join(f"{k}: {v}" for k, v in errs.items())
+                     + (f" ({invalid:,} of them invalid signals or orders)" if invalid else ""))
     ov = summary.get("overruns") or {}
     lines.append("Overruns        " + ", ".join(f"{k.split('.')[-1]} {v}" for k, v in ov.items()))
     missing = summary.get("missing_sessions") or {}

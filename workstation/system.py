@@ -91,7 +91,7 @@ class SystemManager:
         self.metrics = PerformanceMetrics()
         self.clock = SimulatedClock(self.sessions[0].open_ns)
         self.session_data = SessionData(list(cfg.symbols), intervals, tz=cfg.timezone)
-        self.broker = SimulatedBroker(list(cfg.symbols), cfg.execution)
+        self.broker = SimulatedBroker(list(cfg.symbols), cfg.execution, intrabar_bars=self._intrabar_bars)
         self.control = RunControl(cfg.backtest.speed_multiplier)
         self.processor = DataProcessor(self.session_data, self.clock, base, cfg.streams.derived,
                                        cfg.streams.indicators, self.metrics)
@@ -114,6 +114,14 @@ class SystemManager:
         self._t_start = 0.0
         self._t_end = 0.0
         self._done = threading.Event()
+
+    def _intrabar_bars(self, symbol: str, start_ns: int, end_ns: int):
+        """The store's bars of `execution.intrabar_interval` of one symbol in [start, end), for the
+        broker's bracket-exit resolution (None when the store has none)."""
+        frame = self.store.read_bars([symbol], self.cfg.execution.intrabar_interval, start_ns, end_ns)
+        if not len(frame):
+            return None
+        return tuple(frame[c].to_numpy(dtype=float) for c in ("open", "high", "low", "close"))
 
     def _on_derived(self, interval, ts, idx) -> None:
         self.events.emit("derived", (ts, interval, idx))
@@ -282,6 +290,8 @@ class SystemManager:
             "strategy_errors": dict(self.analysis.errors),
             "fills": len(self.broker.fills),
             "trades": len(self.broker.trades),
+            "orders": self.broker.order_status_counts(),
+            "invalid_requests": self.analysis.desk.invalid_count,
             "missing_sessions": self.coordinator.missing_sessions,
             "overruns": {k: self.metrics.counter(k) for k in
                          ("overruns.quality", "overruns.processor", "overruns.analysis")},

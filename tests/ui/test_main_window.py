@@ -45,13 +45,14 @@ def _play_to_end(qtbot, window: MainWindow) -> dict:
 def test_window_builds_with_every_dock_and_control(make_window, ui_small_config):
     w = make_window()
     docks = {d.objectName(): d for d in w.findChildren(QDockWidget)}
-    assert set(docks) == {"QualityDock", "MetricsDock", "SignalLogDock", "ResultsDock"}
+    assert set(docks) == {"QualityDock", "MetricsDock", "SignalLogDock", "OrdersDock", "ResultsDock"}
     assert isinstance(docks["QualityDock"].widget(), QualityGaugePanel)
     assert isinstance(docks["MetricsDock"].widget(), MetricsPanel)
     assert isinstance(docks["SignalLogDock"].widget(), SignalLogView)
     assert isinstance(docks["ResultsDock"].widget().widget(), ResultsView)
     assert w.dockWidgetArea(docks["QualityDock"]) == Qt.DockWidgetArea.RightDockWidgetArea
     assert w.dockWidgetArea(docks["SignalLogDock"]) == Qt.DockWidgetArea.BottomDockWidgetArea
+    assert w.dockWidgetArea(docks["OrdersDock"]) == Qt.DockWidgetArea.BottomDockWidgetArea
     assert isinstance(w.centralWidget().widget(0), ChartPanel)
     assert isinstance(w.speed_control, SpeedControl)
     combo = [w.config_combo.itemText(i) for i in range(w.config_combo.count())]

@@ -36,7 +36,8 @@ def build_run(
     """A realistic run folder: 5 symbols x 5 sessions of 1m GBM bars traded at random by the broker."""
     rng = np.random.default_rng(seed)
     cfg = ExecutionConfig(
-        commission_per_share=0.005, commission_min=1.0, slippage_bps=1.0, starting_cash=starting_cash
+        commission_per_share=0.005, commission_min=1.0, slippage_bps=1.0, starting_cash=starting_cash,
+        allow_short=True, margin_multiplier=4,  # the random trader shorts and holds up to 5 x 45k
     )
     broker = SimulatedBroker(SYMBOLS, cfg)
     prices = rng.uniform(30, 250, len(SYMBOLS))

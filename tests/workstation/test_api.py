@@ -94,9 +94,9 @@ def test_default_run_folders_are_new_each_time(api_store, tmp_path, monkeypatch)
 
 
 # ---------------------------------------------------------------------- --json on the CLI
-def test_validate_json_ok_and_problems(tmp_path, capsys):
+def test_validate_json_ok_and_problems(api_store, tmp_path, capsys):
     save_config(validate_config_dict(CONFIG), tmp_path / "ok.json")
-    assert cli_main(["validate", str(tmp_path / "ok.json"), "--json"]) == 0
+    assert cli_main(["validate", str(tmp_path / "ok.json"), "--store", str(api_store), "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["ok"] is True and doc["symbols"] == ["ACME", "BOLT"] and doc["strategies"] == ["fast", "rsi"]
     bad = {**CONFIG, "execution": {"starting_cash": -1}, "symbols": []}

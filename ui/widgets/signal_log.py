@@ -1399,7 +1399,7 @@ def decision_row(decision) -> dict:
         "time_ns": int(s.time),
         "symbol": s.symbol,
         "strategy": s.strategy,
-        "action": getattr(s.action, "value", s.action),
+        "action": decision.action_text,
         "quantity": float(s.quantity),
         "price": float(s.price),
         "confidence": float(s.confidence),
@@ -1413,7 +1413,7 @@ def error_row(payload: dict) -> dict:
     """A signal-log row (marked as an error) from the payload of an engine "error" event."""
     return {
         "time_ns": int(payload.get("time_ns") or 0),
-        "symbol": "",
+        "symbol": str(payload.get("symbol") or ""),
         "strategy": payload.get("strategy") or "engine",
         "action": "ERROR",
         "quantity": 0.0,

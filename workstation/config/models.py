@@ -19,6 +19,7 @@ from workstation.model.symbol import SYMBOL_RULE, is_valid_symbol, shown_symbol
 BUILTIN_STRATEGIES = {
     "sma_crossover": "workstation.strategies.sma_crossover:SmaCrossover",
     "rsi_reversion": "workstation.strategies.rsi_reversion:RsiReversion",
+    "opening_range_breakout": "workstation.strategies.opening_range_breakout:OpeningRangeBreakout",
 }
 
 
@@ -160,7 +161,8 @@ class StrategyConfig(_Model):
     name: str = Field(..., min_length=1, description="Unique name shown in the signal log.")
     class_path: str = Field(
         ..., min_length=1,
-        description="Built-in name ('sma_crossover', 'rsi_reversion') or 'package.module:ClassName'.",
+        description="Built-in name ('sma_crossover', 'rsi_reversion', 'opening_range_breakout') or "
+        "'package.module:ClassName'.",
     )
     params: dict[str, Any] = Field(default_factory=dict, description="Keyword arguments of the strategy.")
     symbols: Literal["all"] | list[str] = Field("all", description="Symbols it trades ('all' = every symbol).")
@@ -205,6 +207,28 @@ class ExecutionConfig(_Model):
     commission_min: float = Field(0.0, ge=0, description="Minimum commission per order.")
     slippage_bps: float = Field(0.0, ge=0, le=1000, description="Adverse slippage in basis points of the price.")
     starting_cash: float = Field(100_000.0, gt=0, description="Cash at the start of the backtest.")
+    margin_multiplier: float = Field(
+        1.0, ge=1, le=50,
+        description="Buying power = multiplier x equity - gross exposure: 1 = cash account, 2 = Reg T "
+        "margin, 4 = intraday margin.",
+    )
+    allow_short: bool = Field(False, description="Allow orders that leave a position short.")
+    participation_limit_pct: float | None = Field(
+        None, gt=0, le=100,
+        description="Largest share of a bar's volume one symbol's orders may fill on that bar (%); the "
+        "rest fills on later bars. null = whole orders fill at once.",
+    )
+    intrabar_resolution: Literal["worst_case", "finer_interval"] = Field(
+        "worst_case",
+        description="When a bracket's stop loss and take profit could both fill on one bar: the stop loss "
+        "fills (worst_case), or the bars of `intrabar_interval` in the store decide which came first.",
+    )
+    intrabar_interval: str = Field("1s", description="Finer interval read from the store for finer_interval.")
+
+    @field_validator("intrabar_interval")
+    @classmethod
+    def _intrabar_interval(cls, v: str) -> str:
+        return parse_interval(v).name
 
 
 class ReplayProviderConfig(_Model):
@@ -326,6 +350,11 @@ class SessionConfig(_Model):
                 problems.append(
                     f"strategies[{i}].interval {st.interval!r} is neither streamed nor derived {sorted(intervals)}"
                 )
+        ex = self.execution
+        if ex.intrabar_resolution == "finer_interval" and \
+                parse_interval(ex.intrabar_interval).seconds >= parse_interval(self.streams.interval).seconds:
+            problems.append(f"execution.intrabar_interval {ex.intrabar_interval!r} must be shorter than the streamed "
+                            f"interval {self.streams.interval!r} to resolve a bar")
         if self.historical.symbols != "all":
             missing = [s for s in self.historical.symbols if s.upper() not in known]
             if missing:

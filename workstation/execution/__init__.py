@@ -1,15 +1,45 @@
-"""Execution: the simulated broker, backtest statistics and the results frames."""
+"""Execution: the simulated broker and its order model, sizing helpers, statistics and results frames.
 
-from workstation.execution.broker import OpenPosition, PendingOrder, SimulatedBroker
+The order model's public surface (typed values and events) is in `orders`; the fill rules on bars
+in `fill_model`; the broker (orders, account, positions, trades, equity) in `broker`.
+"""
+
+from workstation.execution.broker import OpenPosition, OrderRefused, PendingOrder, SimulatedBroker
+from workstation.execution.orders import (
+    AccountSnapshot,
+    InvalidOrder,
+    Order,
+    OrderEvent,
+    OrderRequest,
+    OrderRole,
+    OrderStatus,
+    OrderType,
+    TimeInForce,
+    make_request,
+)
+from workstation.execution.records import fills_frame, orders_frame
 from workstation.execution.results import equity_frame, trades_frame
 from workstation.execution.stats import compute_stats, drawdown_series
 
 __all__ = [
+    "AccountSnapshot",
+    "InvalidOrder",
     "OpenPosition",
+    "Order",
+    "OrderEvent",
+    "OrderRefused",
+    "OrderRequest",
+    "OrderRole",
+    "OrderStatus",
+    "OrderType",
     "PendingOrder",
     "SimulatedBroker",
+    "TimeInForce",
     "compute_stats",
     "drawdown_series",
     "equity_frame",
+    "fills_frame",
+    "make_request",
+    "orders_frame",
     "trades_frame",
 ]

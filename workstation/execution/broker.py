@@ -1,20 +1,41 @@
-"""The simulated broker: fills approved market orders, keeps positions, cash, P&L, equity and trades.
+"""The simulated broker: orders (market, limit, stop, stop-limit, trailing stop; day/GTC; brackets,
+OCO groups; cancel and modify), the account (cash or margin, buying power, shorting), positions,
+P&L, fills, trades and the equity curve.
 
-Driven by the engine once per bar time, vectorised over the symbols of that bar time:
+Driven by the engine once per bar time, vectorised over symbols and working orders:
 
-1. `on_bar_time(ts, sym_idx, open, close)` is called BEFORE strategies see the bars stamped `ts`.
-   Orders pending on those symbols fill at their open (fill rule "next_open"), every symbol of the
-   bar time is marked to market at its close, and one equity-curve point stamped `ts` (the bar
-   START, not its end) is appended: it is the account valued at the closes of the bars starting at
-   `ts`.
-2. Strategies then run and the engine calls `submit(...)` for each approved decision. With
-   "next_open" the order waits for the symbol's NEXT bar, whatever its time (next minute, after a
-   gap, next session); an order made on a symbol's last bar never fills and stays in
-   `pending_orders()`. With "close" it fills at once at `price_hint` (the signal bar's close).
+1. `on_bar_time(ts, sym_idx, open, close, high=, low=, volume=)` is called BEFORE strategies see
+   the bars stamped `ts`. Every active order whose symbol has a bar now and that was submitted
+   before this bar time is tested with the fill rules of `fill_model` (numpy over those orders
+   only; Python runs only for the orders that fill), trailing stops move with the bar's close,
+   every symbol of the bar time is marked to market at its close, and one equity-curve point
+   stamped `ts` (the bar START) is appended.
+2. Strategies then run; orders they submit are eligible from the symbol's NEXT bar, whatever its
+   time (next minute, after a gap, next session), never on the bar they were made on. With fill
+   rule "close" a market order fills at once at the symbol's last close (the signal bar's close).
+3. `end_session(time)` after a session's last bar expires the day orders.
 
-Prices: a buy fills at price x (1 + slippage_bps/1e4), a sell at price x (1 - slippage_bps/1e4).
-Commission per order: max(commission_min, commission_per_share x |qty|), or 0 when both are 0.
-Identity kept at all times: equity = starting_cash + realized_pnl + unrealized_pnl() - commissions.
+Orders on one bar time fill in the order of the bar time's rows (symbols), then by order id
+(submission order), as backtrader walks its pending list. Bracket exits are held until their entry
+fills and are eligible from the bar after the entry fill; when the stop loss and the take profit
+of one bracket could both fill on one bar, the stop loss fills (worst case) unless the config asks
+to look at a finer interval the store holds (`intrabar_bars`). An exit's complete fill cancels its
+sibling; cancelling, expiring or rejecting any order of a bracket or OCO group cancels the group's
+other open orders, and any fill of an OCO member cancels the other members (backtrader's rules).
+
+Prices: a buy fills at price x (1 + slippage_bps/1e4), a sell at price x (1 - slippage_bps/1e4),
+except that a limit or stop-limit order never fills worse than its limit. Commission per fill:
+max(commission_min, commission_per_share x |qty|), or 0 when both are 0.
+
+Account: equity = cash + positions value (at the last closes). Gross exposure = sum |position| x
+last. Margin used = gross / margin_multiplier. Buying power = margin_multiplier x equity - gross -
+buying power reserved by working orders (an order reserves the exposure it would add, valued at its
+limit, stop or the last close, plus commission; an OCO group reserves its largest member). A
+cash account (multiplier 1) holding only longs has buying power = cash - reserved. An order is
+refused at submission when it needs more buying power than is left, or would sell short while
+`allow_short` is off; the same checks run again at the fill (a gap can make a fill dearer), and a
+fill that fails them rejects the order instead (nothing changes). Identity kept at all times:
+equity = starting_cash + realized_pnl + unrealized_pnl() - commissions.
 
 Trades: a round trip flat -> open -> flat of one symbol. Adding averages the entry price; a partial
 reduction realizes P&L in proportion; the Trade is recorded when the position returns to 0 with
@@ -24,7 +45,6 @@ that traded it joined by "+". A fill that flips the sign closes the trade and op
 the remainder (its commission is split by quantity). Fills and trades are stamped with the bar
 START of the fill bar.
 
-Only symbols that actually fill run Python code per bar time; everything else is a few numpy ops.
 Not thread-safe: one engine thread owns the broker.
 """
 
@@ -32,24 +52,55 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from workstation.config.models import ExecutionConfig
-from workstation.execution.results import equity_frame
+from workstation.execution import fill_model
+from workstation.execution.order_book import OrderBookArrays
+from workstation.execution.orders import (
+    FINAL_STATUSES,
+    TYPE_CODES,
+    AccountSnapshot,
+    InvalidOrder,
+    Order,
+    OrderEvent,
+    OrderRequest,
+    OrderRole,
+    OrderStatus,
+    OrderType,
+    TimeInForce,
+    checked_price,
+    checked_quantity,
+)
+from workstation.execution.records import account_equity_frame, fills_frame, orders_frame
 from workstation.model.trading import Fill, Trade
 
 log = logging.getLogger(__name__)
 
 _FLAT_EPS = 1e-9
+_MONEY_EPS = 1e-6
 _INITIAL_CURVE_CAPACITY = 4096
+_CURVE_COLUMNS = 7  # equity, cash, positions_value, gross_exposure, margin_used, buying_power, open_orders
+
+# finer bars of one symbol over one bar: (open, high, low, close) arrays in time order, or None
+IntrabarBars = Callable[[str, int, int], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None]
+
+
+def _row_then_id(hit: tuple) -> tuple[int, int]:
+    return hit[0], hit[1]
+
+
+class OrderRefused(Exception):
+    """A valid request the account or the risk rules refuse (a modify over buying power...)."""
 
 
 @dataclass(frozen=True, slots=True)
 class PendingOrder:
-    """A market order waiting for its symbol's next bar open; `time` is its submission time (ns UTC)."""
+    """An open order (legacy view): symbol, remaining signed quantity, submission time (ns), strategy."""
 
     symbol: str
     quantity: float
@@ -90,10 +141,49 @@ class _RoundTrip:
             self.strategies.append(strategy)
 
 
-class SimulatedBroker:
-    """Market-order broker simulation over a fixed symbol list (positions indexed like `symbols`)."""
+@dataclass(slots=True)
+class _OrderState:
+    """The broker's mutable record of one order (snapshots of it are `Order`)."""
 
-    def __init__(self, symbols: list[str], config: ExecutionConfig | None = None) -> None:
+    id: int
+    symbol_index: int
+    symbol: str
+    quantity: float
+    order_type: OrderType
+    limit_price: float | None
+    stop_price: float | None
+    trail_amount: float | None
+    trail_percent: float | None
+    tif: TimeInForce
+    status: OrderStatus
+    submitted_at: int
+    status_time: int
+    strategy: str
+    tag: str | None = None
+    parent_id: int | None = None
+    oco_group: int | None = None
+    role: OrderRole = OrderRole.SINGLE
+    reason: str = ""
+    filled: float = 0.0
+    fill_value: float = 0.0
+    slot: int = -1               # its slot in the order book; -1 for market orders (and final ones)
+    reserved: float = 0.0        # buying power a market order holds back (book orders: in the book)
+    in_book: bool = False        # open: in the order book or the market lane
+    children: tuple[int, ...] = ()   # bracket exits of an entry
+
+    def snapshot(self) -> Order:
+        avg = self.fill_value / abs(self.filled) if self.filled else math.nan
+        return Order(self.id, self.symbol, self.quantity, self.order_type, self.limit_price, self.stop_price,
+                     self.trail_amount, self.trail_percent, self.tif, self.status, self.filled, avg,
+                     self.submitted_at, self.status_time, self.reason, self.strategy, self.tag, self.parent_id,
+                     self.oco_group, self.role)
+
+
+class SimulatedBroker:
+    """Broker simulation over a fixed symbol list (positions indexed like `symbols`)."""
+
+    def __init__(self, symbols: list[str], config: ExecutionConfig | None = None,
+                 intrabar_bars: IntrabarBars | None = None) -> None:
         if not symbols:
             raise ValueError("SimulatedBroker needs at least one symbol, got an empty list")
         if len(set(symbols)) != len(symbols):
@@ -106,6 +196,12 @@ class SimulatedBroker:
         self._per_share = self.config.commission_per_share
         self._commission_min = self.config.commission_min
         self._close_rule = self.config.fill_rule == "close"
+        self._multiplier = float(self.config.margin_multiplier)
+        self._allow_short = bool(self.config.allow_short)
+        pct = self.config.participation_limit_pct
+        self._participation = float(pct) / 100.0 if pct else 0.0
+        self.intrabar_bars = intrabar_bars if self.config.intrabar_resolution == "finer_interval" else None
+        self.record_events = False   # set by the engine when someone reads order events
         self.reset()
 
     # ------------------------------------------------------------------ state
@@ -120,15 +216,28 @@ class SimulatedBroker:
         self._realized = np.zeros(n, dtype=np.float64)
         self._commissions = np.zeros(n, dtype=np.float64)
         self._cash = float(self.config.starting_cash)
-        self._pending_mask = np.zeros(n, dtype=bool)
-        self._pending: dict[int, list[PendingOrder]] = {}
+        self._capacity_cache: float | None = None   # multiplier x equity - gross; None when stale
+        self._book = OrderBookArrays(n)
+        # market orders skip the book: per symbol in submission order, with a mask for the bar-time test
+        self._market: dict[int, list[_OrderState]] = {}
+        self._market_mask = np.zeros(n, dtype=bool)
+        self._market_reserved = 0.0
+        self._orders: list[_OrderState] = []
+        self._open_by_symbol: dict[int, dict[int, _OrderState]] = {}
+        self._open_count = 0
+        self._trailing_open = 0
+        self._oco_groups: dict[int, list[int]] = {}
+        self._events: list[OrderEvent] = []
+        self._finalized: list[_OrderState] = []
+        self._fills_taken = 0
         self._round_trips: dict[int, _RoundTrip] = {}
         self._fills: list[Fill] = []
         self._trades: list[Trade] = []
         self._current_ts: int | None = None
+        self._status_counts: dict[OrderStatus, int] = dict.fromkeys(FINAL_STATUSES, 0)
         cap = _INITIAL_CURVE_CAPACITY
         self._curve_time = np.empty(cap, dtype=np.int64)
-        self._curve_values = np.empty((cap, 4), dtype=np.float64)
+        self._curve_values = np.empty((cap, _CURVE_COLUMNS), dtype=np.float64)
         self._curve_len = 0
 
     def index_of(self, symbol: str) -> int:
@@ -149,6 +258,14 @@ class SimulatedBroker:
         """Signed position of one symbol (shares)."""
         return float(self._positions[self.index_of(symbol)])
 
+    def position_at(self, symbol_index: int) -> float:
+        """Signed position of the symbol at `symbol_index` (shares)."""
+        return self._positions.item(symbol_index)
+
+    def last_price_at(self, symbol_index: int) -> float:
+        """Last close (or fill price) of the symbol at `symbol_index`, 0 before its first bar."""
+        return self._last_price.item(symbol_index)
+
     @property
     def cash(self) -> float:
         return self._cash
@@ -157,6 +274,13 @@ class SimulatedBroker:
     def last_prices(self) -> np.ndarray:
         """Last close per symbol (0 before its first bar), indexed like `symbols`."""
         view = self._last_price.view()
+        view.flags.writeable = False
+        return view
+
+    @property
+    def avg_prices(self) -> np.ndarray:
+        """Average entry price of each open position (0 when flat), indexed like `symbols`."""
+        view = self._avg_price.view()
         view.flags.writeable = False
         return view
 
@@ -187,6 +311,36 @@ class SimulatedBroker:
         """Cash plus the open positions valued at the last closes."""
         return self._cash + float(np.dot(self._positions, self._last_price))
 
+    def gross_exposure(self) -> float:
+        """Sum of |position| x last close."""
+        return float(np.dot(self._abs_positions, self._last_price))
+
+    def margin_used(self) -> float:
+        """Gross exposure / margin multiplier: the equity the positions tie up."""
+        return self.gross_exposure() / self._multiplier
+
+    def buying_power(self) -> float:
+        """Exposure that can still be added: multiplier x equity - gross exposure - reserved by orders."""
+        return self._capacity() - self._reserved_total()
+
+    def _capacity(self) -> float:
+        """multiplier x equity - gross exposure, computed once per change of cash, positions or prices."""
+        capacity = self._capacity_cache
+        if capacity is None:
+            last = self._last_price
+            capacity = self._capacity_cache = (self._multiplier * (self._cash + self._positions.dot(last))
+                                               - self._abs_positions.dot(last))
+        return capacity
+
+    def _reserved_total(self, exact: bool = False) -> float:
+        market = self._market_reserved if self._market else 0.0
+        return self._book.reserved_total(exact) + market
+
+    @property
+    def open_order_count(self) -> int:
+        """Orders working or held (bracket exits waiting for their entry)."""
+        return self._open_count
+
     @property
     def trades(self) -> list[Trade]:
         """Closed round trips in the order they closed."""
@@ -198,13 +352,17 @@ class SimulatedBroker:
         return list(self._fills)
 
     def pending_orders(self) -> list[PendingOrder]:
-        """Orders not filled yet (at the end of a run: the unfilled ones), by symbol then submission."""
-        return [order for i in sorted(self._pending) for order in self._pending[i]]
+        """Open orders (at the end of a run: the unfilled ones) by symbol, then submission."""
+        return [PendingOrder(st.symbol, st.quantity - st.filled, st.submitted_at, st.strategy)
+                for i in sorted(self._open_by_symbol) for st in self._open_by_symbol[i].values()]
 
     def pending_quantity(self, symbol_index: int) -> float:
-        """Net quantity of the orders still pending on one symbol (0 when none)."""
-        orders = self._pending.get(symbol_index)
-        return float(sum(o.quantity for o in orders)) if orders else 0.0
+        """Net remaining quantity of one symbol's open orders that are not bracket exits (0 when none)."""
+        orders = self._open_by_symbol.get(symbol_index)
+        if not orders:
+            return 0.0
+        return float(sum(st.quantity - st.filled for st in orders.values()
+                         if st.role is OrderRole.SINGLE or st.role is OrderRole.ENTRY))
 
     def open_positions(self) -> list[OpenPosition]:
         """Positions not flat now (a position open at the end of a run is not a trade)."""
@@ -227,23 +385,297 @@ class SimulatedBroker:
         return out
 
     def equity_curve(self) -> pd.DataFrame:
-        """One row per bar time: time (bar start, UTC), equity, cash, positions_value, gross_exposure."""
+        """One row per bar time: time (bar start, UTC), equity, cash, positions_value, gross_exposure,
+        margin_used, buying_power, open_orders."""
         n = self._curve_len
-        v = self._curve_values[:n]
-        return equity_frame(self._curve_time[:n], v[:, 0], v[:, 1], v[:, 2], v[:, 3])
+        return account_equity_frame(self._curve_time[:n], self._curve_values[:n])
 
-    # ----------------------------------------------------------------- orders
+    def account_snapshot(self) -> AccountSnapshot:
+        """The account now (stamped with the current bar time's start)."""
+        equity, cash, positions_value, gross = self._values_now()
+        return AccountSnapshot(
+            self._current_ts if self._current_ts is not None else 0, equity, cash, positions_value,
+            gross / self._multiplier, self._multiplier * equity - gross - self._reserved_total(exact=True),
+            self._open_count, self.symbols, self._positions.copy(), self._avg_price.copy(), self._last_price.copy())
+
+    # ----------------------------------------------------------------- orders: queries
+
+    def order(self, order_id: int) -> Order | None:
+        """Snapshot of an order of this run, None for an unknown id."""
+        st = self._state(order_id)
+        return st.snapshot() if st is not None else None
+
+    def open_orders(self, symbol: str | None = None) -> list[Order]:
+        """Working and held orders (of one symbol, or all), by symbol index then order id."""
+        if symbol is not None:
+            orders = self._open_by_symbol.get(self.index_of(symbol))
+            return [st.snapshot() for st in orders.values()] if orders else []
+        return [st.snapshot() for i in sorted(self._open_by_symbol) for st in self._open_by_symbol[i].values()]
+
+    def orders(self) -> list[Order]:
+        """Every order of the run, by id."""
+        return [st.snapshot() for st in self._orders]
+
+    def order_status_counts(self) -> dict[str, int]:
+        """Orders by final status (filled, cancelled, expired, rejected) plus the ones still open."""
+        counts = {s.value: self._status_counts[s] for s in (OrderStatus.FILLED, OrderStatus.CANCELLED,
+                                                            OrderStatus.EXPIRED, OrderStatus.REJECTED)}
+        counts["open"] = self._open_count
+        return counts
+
+    def take_events(self) -> list[OrderEvent]:
+        """Order events since the last call (only recorded while `record_events` is on)."""
+        events, self._events = self._events, []
+        return events
+
+    def take_finalized_orders(self) -> pd.DataFrame:
+        """orders.parquet rows of the orders that became final since the last call."""
+        done, self._finalized = self._finalized, []
+        return orders_frame([st.snapshot() for st in done])
+
+    def open_orders_frame(self) -> pd.DataFrame:
+        """orders.parquet rows of the orders open now (written at the end of a run)."""
+        return orders_frame([st.snapshot() for i in sorted(self._open_by_symbol)
+                             for st in self._open_by_symbol[i].values()])
+
+    def take_fills(self) -> pd.DataFrame:
+        """fills.parquet rows of the fills since the last call."""
+        start, self._fills_taken = self._fills_taken, len(self._fills)
+        return fills_frame(self._fills[start:], self.symbols)
+
+    def _state(self, order_id: object) -> _OrderState | None:
+        if isinstance(order_id, bool) or not isinstance(order_id, int | np.integer):
+            return None
+        k = int(order_id) - 1
+        return self._orders[k] if 0 <= k < len(self._orders) else None
+
+    # ----------------------------------------------------------------- orders: checks
+
+    def reference_price(self, request: OrderRequest, symbol_index: int) -> float:
+        """The price an order is valued at before it fills: its limit, else its stop, else the last close."""
+        if request.limit_price is not None:
+            return request.limit_price
+        if request.stop_price is not None:
+            return request.stop_price
+        return float(self._last_price[symbol_index])
+
+    def validate(self, request: OrderRequest) -> int:
+        """Checks that need the broker (symbol, prices known, bracket sides); the symbol index, else
+        InvalidOrder with the reason."""
+        i = self._index.get(request.symbol)
+        if i is None:
+            raise InvalidOrder(f"symbol {request.symbol!r} is not in this run's symbols")
+        last = float(self._last_price[i])
+        if request.order_type in (OrderType.MARKET, OrderType.TRAILING_STOP) and not last > 0:
+            raise InvalidOrder(f"{request.symbol} has no price yet: a {request.order_type.value} order needs "
+                               "the symbol's last close")
+        if request.order_type is OrderType.TRAILING_STOP and (request.stop_loss or request.take_profit):
+            raise InvalidOrder("a trailing_stop order cannot be the entry of a bracket")
+        if request.stop_loss is not None or request.take_profit is not None:
+            entry = self.reference_price(request, i)
+            buy = request.quantity > 0
+            side = "buy" if buy else "sell"
+            if request.stop_loss is not None and (request.stop_loss >= entry if buy else request.stop_loss <= entry):
+                raise InvalidOrder(f"stop_loss {request.stop_loss:g} of a {side} must be {'below' if buy else 'above'} "
+                                   f"the entry price {entry:g}")
+            if request.take_profit is not None and (
+                    request.take_profit <= entry if buy else request.take_profit >= entry):
+                raise InvalidOrder(f"take_profit {request.take_profit:g} of a {side} must be "
+                                   f"{'above' if buy else 'below'} the entry price {entry:g}")
+        return i
+
+    def _commission(self, quantity: float) -> float:
+        if self._per_share == 0.0 and self._commission_min == 0.0:
+            return 0.0
+        return max(self._commission_min, self._per_share * abs(quantity))
+
+    def _added_exposure(self, i: int, quantity: float) -> float:
+        pos = self._positions.item(i)
+        return max(0.0, abs(pos + quantity) - abs(pos))
+
+    def account_check(self, symbol_index: int, quantity: float, price: float, released: float = 0.0) -> str:
+        """Why the account refuses `quantity` of a symbol valued at `price` now ("" when it does not):
+        shorting while allow_short is off, or more buying power than is left (`released`: buying
+        power the order being checked already holds)."""
+        pos = self._positions.item(symbol_index)
+        if not self._allow_short and pos + quantity < -_FLAT_EPS:
+            return (f"short selling is off (execution.allow_short): selling {abs(quantity):g} "
+                    f"{self.symbols[symbol_index]} would leave {pos + quantity:g} shares")
+        added = abs(pos + quantity) - abs(pos)
+        if added > 0.0:
+            need = added * price + self._commission(quantity)
+            available = self.buying_power() + released
+            if need > available + _MONEY_EPS:
+                return (f"buying power: {quantity:+g} {self.symbols[symbol_index]} at {price:g} needs "
+                        f"{need:,.2f}, available {max(available, 0.0):,.2f}")
+        return ""
+
+    # ----------------------------------------------------------------- orders: submit, cancel, modify
+
+    def submit_order(self, request: OrderRequest, strategy: str, time_ns: int, refused: str = "",
+                     symbol_index: int | None = None) -> Order:
+        """Accept (or refuse) a validated order request; returns its snapshot.
+
+        The returned order is working (or, with fill rule "close", a market order already filled),
+        or rejected with the reason: `refused` (a risk check of the caller), the account's refusal.
+        A bracket (stop_loss and/or take_profit) creates the entry and its exits (stop loss first),
+        held until the entry fills. InvalidOrder for what `validate` refuses (`symbol_index`: the
+        request was validated already, this is its symbol's index).
+        """
+        i = self.validate(request) if symbol_index is None else symbol_index
+        time_ns = int(time_ns)
+        entry = self._new_state(i, request.quantity, request.order_type, request.limit_price, request.stop_price,
+                                request.trail_amount, request.trail_percent, request.tif, strategy, request.tag,
+                                time_ns, OrderRole.ENTRY if (request.stop_loss or request.take_profit)
+                                else OrderRole.SINGLE)
+        reason = refused or self.account_check(i, request.quantity, self.reference_price(request, i))
+        if reason:
+            self._finish(entry, OrderStatus.REJECTED, time_ns, reason)
+            return entry.snapshot()
+        self._open(entry, self.reference_price(request, i))
+        exits = ((request.stop_loss, OrderType.STOP, OrderRole.STOP_LOSS),
+                 (request.take_profit, OrderType.LIMIT, OrderRole.TAKE_PROFIT))
+        for price, kind, role in exits:
+            if price is None:
+                continue
+            child = self._new_state(i, -request.quantity, kind, price if kind is OrderType.LIMIT else None,
+                                    price if kind is OrderType.STOP else None, None, None, request.tif, strategy,
+                                    request.tag, time_ns, role, parent_id=entry.id)
+            entry.children += (child.id,)
+            self._open(child, price, held=True)
+        if self._close_rule and request.order_type is OrderType.MARKET:
+            self._fill_now_at_close(entry)
+        return entry.snapshot()
+
+    def reject_invalid(self, symbol: object, quantity: object, order_type: object, strategy: str, time_ns: int,
+                       reason: str) -> Order:
+        """Record a request that failed validation as a rejected order (it changes nothing else)."""
+        sym = symbol if isinstance(symbol, str) else repr(symbol)
+        try:
+            qty = float(quantity)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            qty = math.nan
+        try:
+            kind = OrderType(str(order_type).strip().lower())
+        except ValueError:
+            kind = OrderType.MARKET
+        st = _OrderState(len(self._orders) + 1, self._index.get(sym, -1), sym, qty, kind, None, None, None, None,
+                         TimeInForce.DAY, OrderStatus.REJECTED, int(time_ns), int(time_ns), strategy)
+        self._orders.append(st)
+        self._finish(st, OrderStatus.REJECTED, int(time_ns), reason)
+        return st.snapshot()
+
+    def cancel_order(self, order_id: object, time_ns: int) -> Order:
+        """Cancel an open order (and, as backtrader does, the other open orders of its bracket or OCO
+        group). InvalidOrder for an unknown id or an order already final."""
+        st = self._open_state(order_id, "cancel")
+        self._finish(st, OrderStatus.CANCELLED, int(time_ns), "cancelled by the strategy")
+        self._cancel_group(st, int(time_ns), f"order {st.id} was cancelled")
+        return st.snapshot()
+
+    def modify_order(self, order_id: object, time_ns: int, quantity: object = None, limit_price: object = None,
+                     stop_price: object = None, trail_amount: object = None, trail_percent: object = None) -> Order:
+        """Change an open order's quantity or prices in place (it keeps its id and its eligibility).
+
+        Only the prices its type uses; the quantity keeps its side, is not below what already filled,
+        and cannot be changed on a bracket exit (it follows the entry). A trailing stop given a new
+        trail restarts its level from the last close. InvalidOrder for bad input, OrderRefused when
+        the account would refuse the new order (the order is then unchanged)."""
+        st = self._open_state(order_id, "modify")
+        given = {"limit_price": limit_price, "stop_price": stop_price, "trail_amount": trail_amount,
+                 "trail_percent": trail_percent}
+        uses = {OrderType.MARKET: (), OrderType.LIMIT: ("limit_price",), OrderType.STOP: ("stop_price",),
+                OrderType.STOP_LIMIT: ("stop_price", "limit_price"),
+                OrderType.TRAILING_STOP: ("trail_amount", "trail_percent")}[st.order_type]
+        bad = [k for k, v in given.items() if v is not None and k not in uses]
+        if bad:
+            raise InvalidOrder(f"order {st.id} is a {st.order_type.value} order: it has no {', '.join(bad)}")
+        prices = {k: checked_price(k, v) for k, v in given.items() if v is not None}
+        if "trail_amount" in prices and "trail_percent" in prices:
+            raise InvalidOrder("give one of trail_amount or trail_percent")
+        if prices.get("trail_percent", 1.0) >= 100:
+            raise InvalidOrder(f"trail_percent must be below 100 (percent), got {prices['trail_percent']}")
+        new_qty = st.quantity
+        if quantity is not None:
+            if st.role in (OrderRole.STOP_LOSS, OrderRole.TAKE_PROFIT):
+                raise InvalidOrder(f"order {st.id} is a bracket exit: its quantity follows the entry")
+            new_qty = checked_quantity(quantity)
+            if (new_qty > 0) != (st.quantity > 0):
+                raise InvalidOrder(f"order {st.id} is a {st.quantity > 0 and 'buy' or 'sell'}: a modify cannot "
+                                   "change its side")
+            if abs(new_qty) < abs(st.filled) - _FLAT_EPS:
+                raise InvalidOrder(f"order {st.id} already filled {abs(st.filled):g}: quantity {abs(new_qty):g} "
+                                   "is below it")
+        if not prices and quantity is None:
+            raise InvalidOrder(f"modify of order {st.id} changes nothing")
+        book = self._book
+        slot = st.slot
+        limit = prices.get("limit_price", st.limit_price)
+        stop = prices.get("stop_price", st.stop_price)
+        ref = limit if limit is not None else stop if stop is not None else float(self._last_price[st.symbol_index])
+        if st.status is not OrderStatus.HELD:
+            reason = self.account_check(st.symbol_index, new_qty - st.filled, ref, self._reserved_of(st))
+            if reason:
+                raise OrderRefused(f"modify of order {st.id} refused: {reason}")
+        st.quantity = new_qty
+        st.limit_price, st.stop_price = limit, stop
+        if slot >= 0:
+            book.set_prices(slot, limit, stop)
+        if st.order_type is OrderType.TRAILING_STOP and ("trail_amount" in prices or "trail_percent" in prices):
+            st.trail_amount = prices.get("trail_amount")
+            st.trail_percent = prices.get("trail_percent")
+            book.trail_amount[slot] = st.trail_amount or 0.0
+            book.trail_fraction[slot] = (st.trail_percent or 0.0) / 100.0
+            self._start_trail(st)
+        if st.status is not OrderStatus.HELD:
+            self._set_reserved(st, self._reservation(st.symbol_index, new_qty - st.filled, ref))
+        st.status_time = int(time_ns)
+        self._record(st, "modified", int(time_ns))
+        return st.snapshot()
+
+    def one_cancels_other(self, order_ids: Iterable[object], time_ns: int) -> int:
+        """Link open orders into an OCO group: any fill of one, or its cancel or expiry, cancels the
+        others. The group reserves buying power only once (its largest member). Returns the group id."""
+        states = [self._open_state(oid, "group") for oid in order_ids]
+        if len(states) < 2:
+            raise InvalidOrder("an OCO group needs at least two open orders")
+        if len({st.id for st in states}) != len(states):
+            raise InvalidOrder("an OCO group lists an order twice")
+        for st in states:
+            if st.oco_group is not None:
+                raise InvalidOrder(f"order {st.id} is already in OCO group {st.oco_group}")
+            if st.role in (OrderRole.STOP_LOSS, OrderRole.TAKE_PROFIT):
+                raise InvalidOrder(f"order {st.id} is a bracket exit: its bracket already links it")
+        group = min(st.id for st in states)
+        self._oco_groups[group] = [st.id for st in states]
+        for st in states:
+            st.oco_group = group
+        biggest = max(states, key=self._reserved_of)
+        for st in states:
+            if st is not biggest:
+                self._set_reserved(st, 0.0)
+        return group
+
+    def _open_state(self, order_id: object, verb: str) -> _OrderState:
+        st = self._state(order_id)
+        if st is None:
+            raise InvalidOrder(f"{verb}: unknown order id {order_id!r}")
+        if st.status in FINAL_STATUSES:
+            raise InvalidOrder(f"{verb}: order {st.id} is already {st.status.value}")
+        return st
+
+    # ----------------------------------------------------------------- legacy market-order entry
 
     def submit(
         self, symbol_index: int, quantity: float, time_ns: int, strategy: str, price_hint: float
     ) -> Fill | None:
-        """Accept an approved market order (+ buy, - sell).
+        """Accept an approved market order (+ buy, - sell) without the account's submission checks
+        (the caller decided; the checks at the fill still run).
 
         "next_open": queued for the symbol's next bar open; returns None. "close": filled now at
         `price_hint` (the signal bar's close), stamped with the start of the current bar time (the
         last `on_bar_time`; `time_ns` only before any bar); returns the Fill and refreshes the
-        current equity point. `time_ns` is the decision time (kept on pending orders). A zero
-        quantity is ignored.
+        current equity point. A zero quantity is ignored.
         """
         if not 0 <= symbol_index < len(self.symbols):
             raise IndexError(f"symbol_index {symbol_index} outside 0..{len(self.symbols) - 1}")
@@ -262,55 +694,536 @@ class SimulatedBroker:
                     f"price_hint for {self.symbols[symbol_index]} must be a positive price with fill_rule "
                     f"'close', got {price_hint}"
                 )
+        st = self._new_state(symbol_index, quantity, OrderType.MARKET, None, None, None, None, TimeInForce.GTC,
+                             strategy, None, int(time_ns), OrderRole.SINGLE)
+        if self._close_rule:
             self._last_price[symbol_index] = price
+            self._capacity_cache = None
             stamp = self._current_ts if self._current_ts is not None else int(time_ns)
-            fill = self._execute(symbol_index, quantity, price, stamp, strategy)
-            self._refresh_last_point()
-            return fill
-        order = PendingOrder(self.symbols[symbol_index], quantity, int(time_ns), strategy)
-        self._pending.setdefault(symbol_index, []).append(order)
-        self._pending_mask[symbol_index] = True
+            return self._fill_at(st, quantity, price, stamp, refresh=True)
+        self._open(st, 0.0)
         return None
 
-    def on_bar_time(
-        self, ts_ns: int, sym_idx: np.ndarray, open_: np.ndarray, close: np.ndarray
-    ) -> list[Fill]:
-        """Process the bars starting at `ts_ns`: fill pending orders at their opens, mark to market.
+    def _fill_now_at_close(self, st: _OrderState) -> None:
+        price = float(self._last_price[st.symbol_index])
+        stamp = self._current_ts if self._current_ts is not None else st.submitted_at
+        self._fill_at(st, st.quantity, price, stamp, refresh=True)
 
-        `sym_idx` (int64), `open_` and `close` are aligned arrays for the symbols that have a bar at
-        this time. Appends one equity point stamped `ts_ns` (bar start). Returns this bar time's fills.
+    # ----------------------------------------------------------------- per bar time
+
+    def on_bar_time(
+        self, ts_ns: int, sym_idx: np.ndarray, open_: np.ndarray, close: np.ndarray,
+        high: np.ndarray | None = None, low: np.ndarray | None = None, volume: np.ndarray | None = None,
+    ) -> list[Fill]:
+        """Process the bars starting at `ts_ns`: fill what the bars reach, move trailing stops, mark
+        to market.
+
+        `sym_idx` (int64), `open_`, `close` (and `high`, `low`, `volume` when known; without them the
+        bar's range is taken as [min(open, close), max(open, close)]) are aligned arrays for the
+        symbols that have a bar at this time. Appends one equity point stamped `ts_ns` (bar start).
+        Returns this bar time's fills.
         """
         ts_ns = int(ts_ns)
         self._current_ts = ts_ns
         fills: list[Fill] = []
-        if self._pending:
-            hits = np.flatnonzero(self._pending_mask[sym_idx])
-            for k in hits:
-                i = int(sym_idx[k])
-                price = float(open_[k])
-                orders = self._pending.pop(i)
-                self._pending_mask[i] = False
-                self._last_price[i] = price
-                for order in orders:
-                    fills.append(self._execute(i, order.quantity, price, ts_ns, order.strategy))
+        book = self._book
+        market_rows = np.flatnonzero(self._market_mask[sym_idx]) if self._market else None
+        if book.active_count:
+            slots, rows = book.candidates(ts_ns, sym_idx)
+            if len(slots):
+                if high is None or low is None:
+                    high = np.maximum(open_, close)
+                    low = np.minimum(open_, close)
+                fills = self._match(ts_ns, slots, rows, open_, high, low, close, volume, market_rows, sym_idx)
+                market_rows = None
+        if market_rows is not None and len(market_rows):
+            fills = self._fill_market_lane(ts_ns, market_rows, sym_idx, open_, volume, [])
         self._last_price[sym_idx] = close
+        self._capacity_cache = None
         self._append_point(ts_ns)
         return fills
 
-    # --------------------------------------------------------------- internals
+    def _market_hits(self, market_rows: np.ndarray | None, sym_idx: np.ndarray, o: np.ndarray
+                     ) -> list[tuple[int, int, _OrderState, float]]:
+        """(row, order id, order, open) of the market orders of the symbols that have a bar now."""
+        hits: list[tuple[int, int, _OrderState, float]] = []
+        if market_rows is None or not len(market_rows):
+            return hits
+        market = self._market
+        for row in market_rows.tolist():
+            price = o.item(row)
+            for st in market[sym_idx.item(row)]:
+                hits.append((row, st.id, st, price))
+        return hits
 
-    def _commission(self, quantity: float) -> float:
-        if self._per_share == 0.0 and self._commission_min == 0.0:
-            return 0.0
-        return max(self._commission_min, self._per_share * abs(quantity))
+    def _fill_market_lane(self, ts_ns: int, market_rows: np.ndarray, sym_idx: np.ndarray, o: np.ndarray,
+                          volume: np.ndarray | None, fills: list[Fill]) -> list[Fill]:
+        """Only market orders to fill at this bar time: at the opens, by row then submission."""
+        return self._process_hits(ts_ns, self._market_hits(market_rows, sym_idx, o), volume, fills, set(), {})
 
-    def _execute(self, i: int, qty: float, market_price: float, ts_ns: int, strategy: str) -> Fill:
-        """Fill `qty` of symbol `i` at `market_price` plus adverse slippage; update books and trades."""
+    def _process_hits(self, ts_ns: int, hits: list[tuple[int, int, _OrderState, float]],
+                      volume: np.ndarray | None, fills: list[Fill], skip: set[int], prices: dict[int, float]
+                      ) -> list[Fill]:
+        """Fill the orders the bars reached, in order (row, then order id); fills change what follows
+        (a fill cancels OCO and bracket partners; participation shares a bar's volume)."""
+        capacity: dict[int, float] = {}
+        participation = self._participation
+        plain = participation == 0.0 and not self.record_events
+        for row, oid, st, market_price in hits:
+            if oid in skip or st.status in FINAL_STATUSES or st.status is OrderStatus.HELD:
+                continue              # cancelled by an earlier fill of this bar time (OCO, bracket)
+            if plain and st.role is OrderRole.SINGLE and st.oco_group is None and st.slot < 0:
+                fill = self._fill_plain_market(st, market_price, ts_ns)
+                if fill is not None:
+                    fills.append(fill)
+                    continue
+            market_price = prices.get(oid, market_price)
+            remaining = st.quantity - st.filled
+            qty = remaining
+            if participation > 0.0:
+                cap = capacity.get(row)
+                if cap is None:
+                    bar_volume = float(volume[row]) if volume is not None else math.inf
+                    cap = math.floor(bar_volume * participation) if math.isfinite(bar_volume) else math.inf
+                take = min(abs(remaining), cap)
+                if take <= 0:
+                    capacity[row] = cap
+                    continue
+                capacity[row] = cap - take
+                qty = math.copysign(take, remaining)
+            self._last_price[st.symbol_index] = market_price
+            self._capacity_cache = None
+            fill = self._fill_at(st, qty, market_price, ts_ns)
+            if fill is not None:
+                fills.append(fill)
+        return fills
+
+    def _match(self, ts_ns: int, slots: np.ndarray, rows: np.ndarray, o: np.ndarray, h: np.ndarray, lo: np.ndarray,
+               c: np.ndarray, volume: np.ndarray | None, market_rows: np.ndarray | None = None,
+               sym_idx: np.ndarray | None = None) -> list[Fill]:
+        book = self._book
+        if book.complex_count == 0:
+            # only limits, stops and trailing stops: one comparison with the bar's low or high finds the
+            # orders the bar reaches; their prices are worked out for those only
+            level = book.level[slots]
+            use_low = book.use_low[slots]
+            k_hit = np.flatnonzero(np.where(use_low, lo[rows] <= level, h[rows] >= level))
+            if len(k_hit):
+                ok, lk, ulk = o[rows[k_hit]], level[k_hit], use_low[k_hit]
+                hit_price = np.where(np.where(ulk, ok <= lk, ok >= lk), ok, lk)
+        else:
+            triggered = book.triggered[slots]
+            hits, price, now_triggered = fill_model.bar_fills(book.code[slots], book.buy[slots], book.limit[slots],
+                                                              book.stop[slots], triggered, o[rows], h[rows],
+                                                              lo[rows], c[rows])
+            if (now_triggered != triggered).any():
+                book.triggered[slots] = now_triggered
+            k_hit = np.flatnonzero(hits)
+            hit_price = price[k_hit]
+        fills: list[Fill] = []
+        market = self._market_hits(market_rows, sym_idx, o) if sym_idx is not None else []
+        if len(k_hit) or market:
+            orders = self._orders
+            book_hits = [(row, oid, orders[oid - 1], price) for row, oid, price in
+                         zip(rows[k_hit].tolist(), book.order_id[slots[k_hit]].tolist(), hit_price.tolist(),
+                             strict=True)] if len(k_hit) else []
+            plan = self._resolve_bracket_conflicts(ts_ns, book_hits)
+            merged = book_hits + market if market else book_hits
+            if len(merged) > 1:
+                merged.sort(key=_row_then_id)
+            self._process_hits(ts_ns, merged, volume, fills, plan.skip, plan.prices)
+        if self._trailing_open:
+            trailing = book.code[slots] == fill_model.TRAILING_STOP
+            if trailing.any():
+                t_slots = slots[trailing]
+                alive = book.active[t_slots] & (book.code[t_slots] == fill_model.TRAILING_STOP)
+                t_slots = t_slots[alive]
+                if len(t_slots):
+                    levels = fill_model.trail_levels(book.buy[t_slots], book.stop[t_slots],
+                                                     c[rows[trailing][alive]], book.trail_amount[t_slots],
+                                                     book.trail_fraction[t_slots])
+                    book.stop[t_slots] = levels
+                    book.level[t_slots] = levels
+                    for slot in t_slots.tolist():
+                        self._orders[int(book.order_id[slot]) - 1].stop_price = float(book.stop[slot])
+        return fills
+
+    @dataclass(slots=True)
+    class _Plan:
+        skip: set[int]
+        prices: dict[int, float]
+
+    def _resolve_bracket_conflicts(self, ts_ns: int, hits: list[tuple[int, int, _OrderState, float]]
+                                   ) -> SimulatedBroker._Plan:
+        """Where both exits of one bracket fill on this bar: the stop loss wins (worst case), unless the
+        finer interval shows the take profit reached first."""
+        plan = SimulatedBroker._Plan(set(), {})
+        exits: dict[int, dict[OrderRole, int]] | None = None
+        for _row, oid, st, _price in hits:
+            if st.parent_id is not None:
+                if exits is None:
+                    exits = {}
+                exits.setdefault(st.parent_id, {})[st.role] = oid
+        if exits is None:
+            return plan
+        for pair in exits.values():
+            if len(pair) < 2:
+                continue
+            stop_id = pair[OrderRole.STOP_LOSS]
+            profit_id = pair[OrderRole.TAKE_PROFIT]
+            winner = self._finer_winner(ts_ns, self._orders[stop_id - 1], self._orders[profit_id - 1])
+            if winner is not None and winner[0] == profit_id:
+                plan.skip.add(stop_id)
+                plan.prices[profit_id] = winner[1]
+            else:
+                plan.skip.add(profit_id)
+                if winner is not None:
+                    plan.prices[stop_id] = winner[1]
+        return plan
+
+    def _finer_winner(self, ts_ns: int, stop_loss: _OrderState, take_profit: _OrderState) -> tuple[int, float] | None:
+        """(order id, price) of the exit the finer bars of this bar reach first, None without them."""
+        if self.intrabar_bars is None:
+            return None
+        step = self._bar_step_ns()
+        try:
+            bars = self.intrabar_bars(stop_loss.symbol, ts_ns, ts_ns + step)
+        except Exception as exc:  # noqa: BLE001 - a missing finer interval falls back to worst case
+            log.warning("no finer bars for %s at %s: %s", stop_loss.symbol, ts_ns, exc)
+            return None
+        if bars is None or not len(bars[0]):
+            return None
+        o, h, lo, _c = (np.asarray(a, dtype=np.float64) for a in bars)
+        buy = np.full(len(o), stop_loss.quantity > 0)
+        s_hit, s_price = fill_model.stop_rule(buy, np.full(len(o), stop_loss.stop_price), o, h, lo)
+        p_hit, p_price = fill_model.limit_rule(buy, np.full(len(o), take_profit.limit_price), o, h, lo)
+        first = np.flatnonzero(s_hit | p_hit)
+        if not len(first):
+            return None
+        k = int(first[0])
+        if s_hit[k]:
+            return stop_loss.id, float(s_price[k])
+        return take_profit.id, float(p_price[k])
+
+    def _bar_step_ns(self) -> int:
+        if self._curve_len >= 2:
+            return int(self._curve_time[self._curve_len - 1] - self._curve_time[self._curve_len - 2]) or 60_000_000_000
+        return 60_000_000_000
+
+    def end_session(self, time_ns: int) -> None:
+        """After a session's last bar: day orders expire (then their GTC bracket and OCO partners are
+        cancelled)."""
+        book = self._book
+        n = book.high_water
+        if not n:
+            return
+        time_ns = int(time_ns)
+        slots = np.flatnonzero(book.day[:n] & (book.order_id[:n] > 0))
+        expired = [self._orders[int(book.order_id[slot]) - 1] for slot in slots.tolist()]
+        expired.sort(key=lambda st: st.id)
+        for st in expired:
+            self._finish(st, OrderStatus.EXPIRED, time_ns, "day order: the session closed")
+        for st in expired:
+            self._cancel_group(st, time_ns, f"order {st.id} expired")
+
+    # --------------------------------------------------------------- internals: order records
+
+    def _new_state(self, i: int, quantity: float, order_type: OrderType, limit: float | None, stop: float | None,
+                   trail_amount: float | None, trail_percent: float | None, tif: TimeInForce, strategy: str,
+                   tag: str | None, time_ns: int, role: OrderRole, parent_id: int | None = None) -> _OrderState:
+        st = _OrderState(len(self._orders) + 1, i, self.symbols[i], float(quantity), order_type, limit, stop,
+                         trail_amount, trail_percent, tif, OrderStatus.WORKING, time_ns, time_ns, strategy, tag,
+                         parent_id, None, role)
+        self._orders.append(st)
+        return st
+
+    def _reservation(self, i: int, quantity: float, price: float) -> float:
+        added = self._added_exposure(i, quantity)
+        return added * price + self._commission(quantity) if added > 0.0 else 0.0
+
+    def _open(self, st: _OrderState, ref_price: float, held: bool = False) -> None:
+        """Put an accepted order in the book (eligible from the next bar of its symbol)."""
+        i = st.symbol_index
+        code = TYPE_CODES[st.order_type]
+        if code == 0 and not held:
+            self._open_market(st, ref_price)
+            return
+        book = self._book
+        slot = book.take_slot()
+        st.slot = slot
+        st.in_book = True
+        # as backtrader: a market order never expires (one made on a session's last bar fills at the next open)
+        book.fill_slot(slot, i, code, st.quantity > 0, st.id, st.limit_price, st.stop_price,
+                       st.trail_amount or 0.0, (st.trail_percent or 0.0) / 100.0,
+                       self._current_ts if self._current_ts is not None else -1,
+                       code != 0 and st.tif is TimeInForce.DAY, not held)
+        reserve = 0.0 if held else self._reservation(i, st.quantity, ref_price)
+        if reserve:
+            book.set_reserved(slot, reserve)
+        if code == fill_model.TRAILING_STOP:
+            self._trailing_open += 1
+            self._start_trail(st)
+        st.status = OrderStatus.HELD if held else OrderStatus.WORKING
+        self._register_open(st)
+
+    def _open_market(self, st: _OrderState, ref_price: float) -> None:
+        """A market order waits in the market lane for its symbol's next bar (no book slot)."""
+        i = st.symbol_index
+        queue = self._market.get(i)
+        if queue is None:
+            queue = self._market[i] = []
+            self._market_mask[i] = True
+        queue.append(st)
+        st.in_book = True
+        reserve = self._reservation(i, st.quantity, ref_price)
+        if reserve:
+            st.reserved = reserve
+            self._market_reserved += reserve
+        st.status = OrderStatus.WORKING
+        self._register_open(st)
+
+    def _register_open(self, st: _OrderState) -> None:
+        """Count an order as open (per symbol, for queries and the position limit) and report it."""
+        by_symbol = self._open_by_symbol.get(st.symbol_index)
+        if by_symbol is None:
+            by_symbol = self._open_by_symbol[st.symbol_index] = {}
+        by_symbol[st.id] = st
+        self._open_count += 1
+        if self.record_events:
+            self._record(st, "submitted", st.submitted_at)
+
+    def _reserved_of(self, st: _OrderState) -> float:
+        return self._book.reserved.item(st.slot) if st.slot >= 0 else st.reserved
+
+    def _set_reserved(self, st: _OrderState, amount: float) -> None:
+        if st.slot >= 0:
+            self._book.set_reserved(st.slot, amount)
+        else:
+            self._market_reserved += amount - st.reserved
+            st.reserved = amount
+
+    def _start_trail(self, st: _OrderState) -> None:
+        """A trailing stop's level starts at the last close -/+ the trail."""
+        book = self._book
+        slot = st.slot
+        start = np.array([np.inf if st.quantity > 0 else -np.inf])
+        level = fill_model.trail_levels(book.buy[slot:slot + 1], start, self._last_price[st.symbol_index:st.symbol_index + 1],
+                                        book.trail_amount[slot:slot + 1], book.trail_fraction[slot:slot + 1])
+        st.stop_price = float(level[0])
+        book.set_prices(slot, None, st.stop_price)
+
+    def _finish(self, st: _OrderState, status: OrderStatus, time_ns: int, reason: str = "",
+                fill: Fill | None = None) -> None:
+        """Make an order final (filled, cancelled, expired, rejected) and take it out of the book."""
+        was_open = st.in_book
+        st.in_book = False
+        st.status = status
+        st.status_time = time_ns
+        if reason:
+            st.reason = reason
+        if was_open:
+            if st.order_type is OrderType.TRAILING_STOP:
+                self._trailing_open -= 1
+            if st.slot >= 0:
+                self._book.release(st.slot)
+                st.slot = -1
+            else:
+                self._leave_market_lane(st)
+            orders = self._open_by_symbol.get(st.symbol_index)
+            if orders is not None:
+                orders.pop(st.id, None)
+                if not orders:
+                    del self._open_by_symbol[st.symbol_index]
+            self._open_count -= 1
+        self._status_counts[status] += 1
+        self._finalized.append(st)
+        if self.record_events:
+            self._record(st, status.value, time_ns, fill)
+
+    def _leave_market_lane(self, st: _OrderState) -> None:
+        i = st.symbol_index
+        queue = self._market.get(i)
+        if queue is not None:
+            if len(queue) == 1 and queue[0] is st:
+                del self._market[i]
+                self._market_mask[i] = False
+            elif st in queue:
+                queue.remove(st)
+        if st.reserved:
+            self._market_reserved -= st.reserved
+            st.reserved = 0.0
+            if not self._market:
+                self._market_reserved = 0.0
+
+    def _record(self, st: _OrderState, kind: str, time_ns: int, fill: Fill | None = None) -> None:
+        if self.record_events:
+            self._events.append(OrderEvent(kind, st.snapshot(), time_ns, fill))
+
+    def _cancel_group(self, st: _OrderState, time_ns: int, why: str, seen: set[int] | None = None) -> None:
+        """Cancel the other open orders of `st`'s bracket and OCO group, and theirs in turn. Exits that
+        already cover a filled part of their entry stay when the entry ends (they protect a position)."""
+        seen = seen if seen is not None else set()
+        seen.add(st.id)
+        todo = [st]
+        while todo:
+            current = todo.pop()
+            for other in self._group_members(current):
+                if other.id in seen:
+                    continue
+                seen.add(other.id)
+                if other.status in FINAL_STATUSES:
+                    continue
+                if other.parent_id == current.id and other.status is not OrderStatus.HELD:
+                    continue
+                self._finish(other, OrderStatus.CANCELLED, time_ns, why)
+                todo.append(other)
+
+    def _group_members(self, st: _OrderState) -> list[_OrderState]:
+        members: list[_OrderState] = []
+        root = self._orders[st.parent_id - 1] if st.parent_id else st
+        family = [root, *(self._orders[c - 1] for c in root.children)] if root.children else []
+        members.extend(m for m in family if m is not st)
+        if st.oco_group is not None:
+            members.extend(self._orders[m - 1] for m in self._oco_groups.get(st.oco_group, ()) if m != st.id)
+        return members
+
+    # --------------------------------------------------------------- internals: fills
+
+    def _fill_at(self, st: _OrderState, qty: float, market_price: float, ts_ns: int,
+                 refresh: bool = False) -> Fill | None:
+        """Fill `qty` of an order at `market_price` (before slippage) if the account allows it, else
+        reject the order; then the consequences (bracket exits, OCO, statuses)."""
+        i = st.symbol_index
+        price = self._slipped(st, qty, market_price)
+        pos = self._positions.item(i)
+        after = pos + qty
+        # a fill that does not add exposure and does not go short needs no account check
+        needs_check = abs(after) > abs(pos) or (after < -_FLAT_EPS and not self._allow_short)
+        reason = self.account_check(i, qty, price, self._reserved_of(st)) if needs_check else ""
+        if reason:
+            self._finish(st, OrderStatus.REJECTED, ts_ns, f"at the fill: {reason}")
+            self._cancel_group(st, ts_ns, f"order {st.id} was rejected")
+            return None
+        fill = self._execute(i, qty, price, ts_ns, st.strategy, st.id)
+        st.filled += qty
+        st.fill_value += abs(qty) * price
+        complete = abs(st.quantity - st.filled) <= _FLAT_EPS
+        if complete:
+            self._finish(st, OrderStatus.FILLED, ts_ns, fill=fill)
+        else:
+            st.status = OrderStatus.PARTIALLY_FILLED
+            st.status_time = ts_ns
+            self._after_partial(st, qty)
+            self._record(st, "filled", ts_ns, fill)
+        if st.role is OrderRole.ENTRY:
+            self._activate_exits(st, ts_ns)
+        elif st.role is OrderRole.STOP_LOSS or st.role is OrderRole.TAKE_PROFIT:
+            self._exit_filled(st, ts_ns, complete)
+        if st.oco_group is not None:
+            seen = {st.id}
+            for oid in self._oco_groups.get(st.oco_group, ()):
+                other = self._orders[oid - 1]
+                if other is st or other.status in FINAL_STATUSES:
+                    continue
+                seen.add(other.id)
+                self._finish(other, OrderStatus.CANCELLED, ts_ns, f"OCO: order {st.id} filled")
+                self._cancel_group(other, ts_ns, f"OCO: order {st.id} filled", seen)
+        if refresh:
+            self._refresh_last_point()
+        return fill
+
+    def _fill_plain_market(self, st: _OrderState, open_price: float, ts_ns: int) -> Fill | None:
+        """The whole of a plain market order (no bracket, group, participation or event listener) at the
+        open: `_fill_at` without its general consequences. None when the account check must decide
+        (the caller then takes the general path)."""
+        i = st.symbol_index
+        qty = st.quantity
+        price = open_price * (1.0 + self._slip) if qty > 0 else open_price * (1.0 - self._slip)
+        pos = self._positions.item(i)
+        self._last_price[i] = open_price
+        self._capacity_cache = None
+        if (pos + qty < -_FLAT_EPS and not self._allow_short) or abs(pos + qty) > abs(pos):
+            if self.account_check(i, qty, price, st.reserved):
+                return None
+        fill = self._execute(i, qty, price, ts_ns, st.strategy, st.id)
+        st.filled = qty
+        st.fill_value = abs(qty) * price
+        # _finish(st, FILLED) for an order of the market lane
+        st.in_book = False
+        st.status = OrderStatus.FILLED
+        st.status_time = ts_ns
+        self._leave_market_lane(st)
+        orders = self._open_by_symbol[i]
+        del orders[st.id]
+        if not orders:
+            del self._open_by_symbol[i]
+        self._open_count -= 1
+        self._status_counts[OrderStatus.FILLED] += 1
+        self._finalized.append(st)
+        return fill
+
+    def _after_partial(self, st: _OrderState, qty: float) -> None:
+        """The rest of a partly filled order: a triggered stop works as a market order, a triggered
+        stop-limit as a limit order; its reservation shrinks with it."""
+        book = self._book
+        slot = st.slot
+        if slot >= 0 and st.order_type in (OrderType.STOP, OrderType.TRAILING_STOP):
+            book.set_code(slot, fill_model.MARKET)
+        elif slot >= 0 and st.order_type is OrderType.STOP_LIMIT:
+            book.triggered[slot] = True
+        reserved = self._reserved_of(st)
+        if reserved > 0 and st.quantity:
+            self._set_reserved(st, reserved * max(0.0, (st.quantity - st.filled) / (st.quantity - st.filled + qty)))
+
+    def _activate_exits(self, entry: _OrderState, ts_ns: int) -> None:
+        """An entry filled (in part): its exits cover what filled and are eligible from the next bar."""
+        book = self._book
+        for cid in entry.children:
+            child = self._orders[cid - 1]
+            if child.status in FINAL_STATUSES:
+                continue
+            if child.filled == 0.0 and entry.status is OrderStatus.FILLED and len(entry.children) <= 2 and \
+                    all(self._orders[c - 1].filled == 0.0 for c in entry.children):
+                child.quantity = -entry.filled       # the common case: the whole entry, no exit filled yet
+            else:
+                self._resize_exit(child, entry)
+            if child.status is OrderStatus.HELD:
+                child.status = OrderStatus.WORKING
+                child.status_time = ts_ns
+                book.after[child.slot] = ts_ns
+                book.set_active(child.slot, True)
+                self._record(child, "activated", ts_ns)
+
+    def _resize_exit(self, child: _OrderState, entry: _OrderState) -> None:
+        """An exit's quantity: what it filled plus the part of the entry no exit has closed yet."""
+        exits_filled = sum(abs(self._orders[c - 1].filled) for c in entry.children)
+        protected = max(0.0, abs(entry.filled) - exits_filled)
+        child.quantity = -math.copysign(abs(child.filled) + protected, entry.quantity)
+
+    def _exit_filled(self, exit_state: _OrderState, ts_ns: int, complete: bool) -> None:
+        entry = self._orders[exit_state.parent_id - 1]
+        for cid in entry.children:
+            sibling = self._orders[cid - 1]
+            if sibling is exit_state or sibling.status in FINAL_STATUSES:
+                continue
+            if complete and entry.status in FINAL_STATUSES:
+                self._finish(sibling, OrderStatus.CANCELLED, ts_ns, f"bracket: order {exit_state.id} filled")
+            else:
+                self._resize_exit(sibling, entry)
+
+    def _slipped(self, st: _OrderState, qty: float, market_price: float) -> float:
         price = market_price * (1.0 + self._slip) if qty > 0 else market_price * (1.0 - self._slip)
+        if st.limit_price is not None and self._slip:
+            price = min(price, st.limit_price) if qty > 0 else max(price, st.limit_price)
+        return price
+
+    def _execute(self, i: int, qty: float, price: float, ts_ns: int, strategy: str, order_id: int) -> Fill:
+        """Book a fill of `qty` of symbol `i` at `price` (slippage included): cash, position, trades."""
         commission = self._commission(qty)
+        self._capacity_cache = None
         self._cash -= qty * price + commission
         self._commissions[i] += commission
-        fill = Fill(self.symbols[i], qty, price, ts_ns, commission, strategy)
+        fill = Fill(self.symbols[i], qty, price, ts_ns, commission, strategy, order_id)
         self._fills.append(fill)
 
         pos = float(self._positions[i])
@@ -383,16 +1296,22 @@ class SimulatedBroker:
         gross = float(np.dot(self._abs_positions, self._last_price))
         return self._cash + positions_value, self._cash, positions_value, gross
 
+    def _point(self) -> tuple[float, ...]:
+        equity, cash, positions_value, gross = self._values_now()
+        reserved = self._reserved_total(exact=True) if self._open_count else 0.0
+        return (equity, cash, positions_value, gross, gross / self._multiplier,
+                self._multiplier * equity - gross - reserved, float(self._open_count))
+
     def _append_point(self, ts_ns: int) -> None:
         n = self._curve_len
         if n == len(self._curve_time):
             self._curve_time = np.concatenate([self._curve_time, np.empty(n, dtype=np.int64)])
-            self._curve_values = np.concatenate([self._curve_values, np.empty((n, 4), dtype=np.float64)])
+            self._curve_values = np.concatenate([self._curve_values, np.empty((n, _CURVE_COLUMNS), dtype=np.float64)])
         self._curve_time[n] = ts_ns
-        self._curve_values[n] = self._values_now()
+        self._curve_values[n] = self._point()
         self._curve_len = n + 1
 
     def _refresh_last_point(self) -> None:
         """After a "close" fill: the current bar time's equity point is recomputed so it includes the fill."""
         if self._curve_len and self._curve_time[self._curve_len - 1] == self._current_ts:
-            self._curve_values[self._curve_len - 1] = self._values_now()
+            self._curve_values[self._curve_len - 1] = self._point()

@@ -31,16 +31,35 @@ class Signal:
 
 @dataclass(slots=True)
 class Decision:
-    """The risk checks' verdict on one signal; `reason` says why it was rejected (or "")."""
+    """The risk checks' verdict on one signal or order; `reason` says why it was rejected (or "").
+
+    `kind` is "signal", "order" (a submitted order: `signal` describes it, action BUY/SELL, its size
+    and reference price, `order_id` its broker id) or "modify" (a refused modification).
+    """
 
     signal: Signal
     approved: bool
     reason: str = ""
+    kind: str = "signal"
+    order_id: int | None = None
+
+    @property
+    def action_text(self) -> str:
+        """BUY / SELL / CLOSE; for orders with the type ("BUY STOP", "SELL LIMIT BRACKET")."""
+        action = getattr(self.signal.action, "value", str(self.signal.action))
+        if self.kind == "signal":
+            return action
+        meta = self.signal.metadata or {}
+        text = f"{action} {str(meta.get('order_type', '')).upper()}".strip()
+        if "stop_loss" in meta or "take_profit" in meta:
+            text += " BRACKET"
+        return text
 
 
 @dataclass(slots=True)
 class Fill:
-    """A simulated execution: signed `quantity` (+ buy, - sell) at `price`, at bar start `time`."""
+    """A simulated execution: signed `quantity` (+ buy, - sell) at `price` (slippage included), at bar
+    start `time`, of broker order `order_id`."""
 
     symbol: str
     quantity: float
@@ -48,6 +67,7 @@ class Fill:
     time: int
     commission: float
     strategy: str
+    order_id: int = 0
 
 
 @dataclass(slots=True)

@@ -1,11 +1,13 @@
 """AnalysisEngine: runs strategies on processor events, applies risk checks, drives execution.
 
-Runs in its own thread. For each bar time: first the simulated broker fills pending orders at
-the open of the symbols that have a bar now (an order made after bar i fills at the open of the
-symbol's next bar), then every strategy whose interval has completed bars gets them (its symbols
-only), every Signal gets a Decision from the risk checks, and approved ones become orders.
-A strategy that raises is isolated: the error is counted, logged and published as an event;
-the other strategies and the run go on.
+Runs in its own thread. For each bar time: first the simulated broker fills the working orders the
+bars of the symbols that have a bar now reach (an order made after bar i is first tested on the
+symbol's next bar), order callbacks run, then every strategy whose interval has completed bars gets
+them (its symbols only). Signals and orders go through the OrderDesk (workstation.execution.desk):
+checked at the boundary, decided by the risk checks, sent to the broker. After a session's last
+bar the day orders expire. A strategy that raises, or returns or sends something invalid, is
+isolated: the error is counted, logged and published as an event; the other strategies and the
+run go on.
 """
 
 from __future__ import annotations
@@ -16,49 +18,13 @@ import traceback
 import numpy as np
 
 from workstation.config import RiskConfig
-from workstation.model import Action, Decision, Signal
+from workstation.execution.desk import OrderDesk, RiskChecks
 from workstation.pipeline.stage import Stage
 from workstation.strategies.base import BaseStrategy, StrategyContext
 
+__all__ = ["AnalysisEngine", "RiskChecks"]
+
 log = logging.getLogger(__name__)
-
-
-class RiskChecks:
-    """Quality minimum, position-size limit and confidence minimum; the first failing check names
-    the reason."""
-
-    def __init__(self, cfg: RiskConfig, session_data, broker):
-        self.cfg = cfg
-        self.session_data = session_data
-        self.broker = broker
-
-    def order_quantity(self, signal: Signal, symbol_index: int) -> float:
-        """Signed order size of a signal (+ buy, - sell); CLOSE flattens position and pending."""
-        if signal.action is Action.BUY:
-            return abs(signal.quantity)
-        if signal.action is Action.SELL:
-            return -abs(signal.quantity)
-        return -(self.broker.positions[symbol_index] + self.pending_quantity(symbol_index))
-
-    def pending_quantity(self, symbol_index: int) -> float:
-        """Signed quantity of this symbol's orders not filled yet."""
-        return self.broker.pending_quantity(symbol_index)
-
-    def decide(self, signal: Signal, symbol_index: int, interval: str) -> tuple[Decision, float]:
-        qty = self.order_quantity(signal, symbol_index)
-        cfg = self.cfg
-        if signal.confidence < cfg.min_confidence:
-            return Decision(signal, False, f"confidence {signal.confidence:.2f} < minimum {cfg.min_confidence:.2f}"), 0.0
-        quality = self.session_data.quality(signal.symbol, interval)
-        if quality < cfg.min_quality_pct:
-            return Decision(signal, False, f"data quality {quality:.1f}% < minimum {cfg.min_quality_pct:.1f}%"), 0.0
-        if qty == 0:
-            return Decision(signal, False, "nothing to close: position is flat"), 0.0
-        after = self.broker.positions[symbol_index] + self.pending_quantity(symbol_index) + qty
-        if abs(after) > cfg.max_position_qty + 1e-9:
-            return Decision(signal, False,
-                            f"position limit: would hold {after:g} > {cfg.max_position_qty:g} shares"), 0.0
-        return Decision(signal, True, ""), qty
 
 
 class AnalysisEngine(Stage):
@@ -77,10 +43,12 @@ class AnalysisEngine(Stage):
         self.broker = broker
         self.events = events
         self.base_interval = base_interval
-        self.risk = RiskChecks(risk_cfg, session_data, broker)
+        self.errors: dict[str, int] = {st.name: 0 for st in strategies}
+        self.desk = OrderDesk(broker, risk_cfg, session_data, clock, events, self._strategy_error)
+        self.risk = self.desk.risk
         symbols = session_data.symbols
         self.ctx = StrategyContext(session_data, clock, indicators, lambda: broker.positions, symbols,
-                                   last_close, last_start)
+                                   last_close, last_start, desk=self.desk, broker=broker)
         n = len(symbols)
         self._masks: list[np.ndarray | None] = []
         for st in strategies:
@@ -91,12 +59,23 @@ class AnalysisEngine(Stage):
                 m[[session_data.symbol_index[s] for s in st.symbols]] = True
                 self._masks.append(m)
         self._per_symbol = [type(st).on_bars is BaseStrategy.on_bars for st in strategies]
-        self.errors: dict[str, int] = {st.name: 0 for st in strategies}
-        self.signal_count = 0
-        self.rejected_count = 0
+        self._by_name = {st.name: st for st in strategies}
+
+    @property
+    def signal_count(self) -> int:
+        """Decisions made: signals and submitted orders."""
+        return self.desk.signal_count
+
+    @property
+    def rejected_count(self) -> int:
+        """Decisions that rejected the signal or order."""
+        return self.desk.rejected_count
 
     def call_start(self) -> None:
         """Strategies' on_start, called by the coordinator thread after warm-up."""
+        callbacks = ("on_order_filled", "on_order_cancelled", "on_order_rejected")
+        self.broker.record_events = self.events.wants("order") or any(
+            getattr(type(st), name) is not getattr(BaseStrategy, name) for st in self.strategies for name in callbacks)
         for st in self.strategies:
             self._guard(st, st.on_start, self.ctx)
 
@@ -109,11 +88,14 @@ class AnalysisEngine(Stage):
         elif kind == "revised":
             self._revised(event[1])
         elif kind == "session_start":
+            self.ctx.session = event[1]
             for st in self.strategies:
                 self._guard(st, st.on_session_start, self.ctx, event[1].date)
         elif kind == "session_end":
             for st in self.strategies:
                 self._guard(st, st.on_session_end, self.ctx, event[1].date)
+            self.broker.end_session(event[1].close_ns)
+            self._deliver()
 
     def done(self, kind: str, failed: bool) -> None:
         if kind == "bars":
@@ -123,13 +105,21 @@ class AnalysisEngine(Stage):
 
     # ------------------------------------------------------------------ bars
     def _on_bars(self, event: tuple) -> None:
-        _, ts, idx, o, c, completed = event
-        fills = self.broker.on_bar_time(ts, idx, o, c)
+        _, ts, idx, o, h, lo, c, v, completed = event
+        fills = self.broker.on_bar_time(ts, idx, o, c, h, lo, v)
         if fills and self.events.wants("fill"):
             for f in fills:
                 self.events.emit("fill", f)
+        self._deliver()
         self._run_interval(self.base_interval, idx)
         self._run_completed(completed)
+        if self.events.wants("account"):
+            self.events.emit("account", self.broker.account_snapshot())
+
+    def _deliver(self) -> None:
+        """Order events and callbacks of what changed since the last delivery."""
+        if self.broker.record_events:
+            self.desk.deliver(self._by_name, self._guard, self.ctx)
 
     def _revised(self, revised) -> None:
         for interval, idx in revised:
@@ -159,54 +149,41 @@ class AnalysisEngine(Stage):
                     bar = latest(sym, interval)
                     if bar is not None:
                         signals = self._guard(st, st.on_bar, self.ctx, sym, bar)
-                        if signals:
-                            self._handle_signals(st, signals)
+                        if signals is not None:
+                            self.desk.handle_signals(st, signals)
+                        if self.broker.record_events:
+                            self._deliver()
                 continue
             signals = self._guard(st, st.on_bars, self.ctx, sub)
-            if signals:
-                self._handle_signals(st, signals)
+            if signals is not None:
+                self.desk.handle_signals(st, signals)
+            if self.broker.record_events:
+                self._deliver()
 
     def _guard(self, st: BaseStrategy, fn, *args):
+        desk = self.desk
+        previous, desk.current = desk.current, st
         try:
             return fn(*args)
         except Exception as exc:  # noqa: BLE001 - isolate the strategy
-            self.errors[st.name] = self.errors.get(st.name, 0) + 1
-            self.metrics.incr("strategy.errors")
-            n = self.errors[st.name]
-            if n <= 3 or n % 1000 == 0:
-                log.warning("strategy %s raised (%d so far): %s", st.name, n, exc)
-            if self.events.wants("error"):
-                self.events.emit("error", {
-                    "time_ns": self.clock.now_ns(), "strategy": st.name, "count": n,
-                    "message": f"{type(exc).__name__}: {exc}",
-                    "traceback": "".join(traceback.format_exception_only(type(exc), exc)).strip(),
-                })
+            self._strategy_error(st.name, f"{type(exc).__name__}: {exc}", {
+                "traceback": "".join(traceback.format_exception_only(type(exc), exc)).strip()})
             return None
+        finally:
+            desk.current = previous
+
+    def _strategy_error(self, name: str, message: str, extra: dict) -> None:
+        """Count, log and publish one strategy error (an exception, or an invalid signal or order)."""
+        self.errors[name] = self.errors.get(name, 0) + 1
+        self.metrics.incr("strategy.errors")
+        n = self.errors[name]
+        if n <= 3 or n % 1000 == 0:
+            log.warning("strategy %s: %s (%d errors so far)", name, message, n)
+        if self.events.wants("error"):
+            self.events.emit("error", {"time_ns": self.clock.now_ns(), "strategy": name, "count": n,
+                                       "message": message, "traceback": extra.get("traceback", ""),
+                                       "symbol": extra.get("symbol", "")})
 
     def _handle_signals(self, st: BaseStrategy, signals) -> None:
-        index = self.session_data.symbol_index
-        emit = self.events.wants("decision")
-        for sig in signals:
-            if not isinstance(sig, Signal):
-                self._guard(st, _raise_bad_signal, sig)
-                continue
-            i = index.get(sig.symbol)
-            if i is None:
-                self._guard(st, _raise_unknown_symbol, sig)
-                continue
-            decision, qty = self.risk.decide(sig, i, st.interval)
-            self.signal_count += 1
-            if decision.approved:
-                self.broker.submit(i, qty, sig.time, sig.strategy, sig.price)
-            else:
-                self.rejected_count += 1
-            if emit:
-                self.events.emit("decision", decision)
-
-
-def _raise_bad_signal(sig) -> None:
-    raise TypeError(f"strategy returned {type(sig).__name__}, expected workstation.model.Signal")
-
-
-def _raise_unknown_symbol(sig) -> None:
-    raise ValueError(f"signal for unknown symbol {sig.symbol!r}")
+        self.desk.handle_signals(st, signals)
+        self._deliver()

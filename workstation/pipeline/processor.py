@@ -255,7 +255,7 @@ class DataProcessor(Stage):
                     sd.clear_forming(b.interval)
             if b.bucket_start >= 0:
                 sd.publish_forming(b.interval, b.bucket_start, b.has, b.o, b.h, b.lo, b.c, b.v, idx)
-        event = ("bars", ts, idx, o, c, completed)
+        event = ("bars", ts, idx, o, h, lo, c, v, completed)
         if self.inline:
             if self.analysis is not None:
                 self.analysis.process(event)

@@ -52,14 +52,16 @@ def test_next_open_fills_at_the_symbols_next_bar_open():
     assert b.unrealized_pnl() == pytest.approx(100.0)
     assert b.pending_orders() == []
     curve = b.equity_curve()
-    assert list(curve.columns) == ["time", "equity", "cash", "positions_value", "gross_exposure"]
+    assert list(curve.columns) == ["time", "equity", "cash", "positions_value", "gross_exposure", "margin_used",
+                                   "buying_power", "open_orders"]
+    assert curve["open_orders"].tolist() == [0, 1, 0]
     assert str(curve["time"].dt.tz) == "UTC"
     assert curve["time"].iloc[-1] == pd.Timestamp(T0 + 5 * MIN, unit="ns", tz="UTC")
     assert curve["equity"].tolist() == pytest.approx([10_000, 10_000, 10_100])
 
 
 def test_order_on_last_bar_stays_pending():
-    b = SimulatedBroker(["AAA"])
+    b = SimulatedBroker(["AAA"], ExecutionConfig(allow_short=True))
     bar(b, T0, {"AAA": (10.0, 10.0)})
     b.submit(0, -30, T0 + MIN, "s", 10.0)
     pending = b.pending_orders()
@@ -137,7 +139,7 @@ def test_averaging_partial_reduce_and_round_trip_trade():
 
 
 def test_flip_closes_the_trade_and_opens_a_short_with_the_remainder():
-    b = SimulatedBroker(["AAA"], ExecutionConfig(commission_per_share=0.02))
+    b = SimulatedBroker(["AAA"], ExecutionConfig(commission_per_share=0.02, allow_short=True))
     bar(b, T0, {"AAA": (10.0, 10.0)})
     b.submit(0, 100, T0, "long", 10.0)
     bar(b, T0 + MIN, {"AAA": (10.0, 10.0)})
@@ -164,7 +166,7 @@ def test_flip_closes_the_trade_and_opens_a_short_with_the_remainder():
 
 
 def test_several_pending_orders_fill_in_submission_order():
-    b = SimulatedBroker(["AAA", "BBB"])
+    b = SimulatedBroker(["AAA", "BBB"], ExecutionConfig(allow_short=True))
     bar(b, T0, {"AAA": (10.0, 10.0), "BBB": (5.0, 5.0)})
     b.submit(0, 100, T0, "a", 10.0)
     b.submit(0, -40, T0, "b", 10.0)
@@ -183,7 +185,8 @@ def test_several_pending_orders_fill_in_submission_order():
 def test_equity_identity_over_random_orders():
     rng = np.random.default_rng(3)
     symbols = [f"S{i}" for i in range(6)]
-    cfg = ExecutionConfig(commission_per_share=0.005, commission_min=1.0, slippage_bps=2, starting_cash=1e6)
+    cfg = ExecutionConfig(commission_per_share=0.005, commission_min=1.0, slippage_bps=2, starting_cash=1e6,
+                          allow_short=True)
     b = SimulatedBroker(symbols, cfg)
     prices = rng.uniform(20, 200, len(symbols))
     for k in range(400):

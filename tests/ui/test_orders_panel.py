@@ -1,0 +1,175 @@
+"""Orders & Positions panel, and the opening-range breakout in the GUI: the same trades headless, at MAX
+and at a paced speed with pauses; the panel mid-replay shows the engine's positions and working orders."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ui.bridge import EngineBridge, UpdateBatch
+from ui.widgets.orders_panel import OrdersPanel
+from workstation.config import validate_config_dict
+from workstation.config.models import ExecutionConfig
+from workstation.execution import SimulatedBroker, make_request
+from workstation.system import SystemManager
+
+MIN = 60_000_000_000
+T0 = int(pd.Timestamp("2024-12-04 14:30", tz="UTC").value)
+
+
+def _bar(broker, k, rows):
+    idx = np.array([broker.index_of(s) for s in rows], dtype=np.int64)
+    o, h, lo, c = (np.array(x, dtype=float) for x in zip(*rows.values(), strict=True))
+    return broker.on_bar_time(T0 + k * MIN, idx, o, c, h, lo)
+
+
+def _batch(broker, fills) -> UpdateBatch:
+    return UpdateBatch(1, 0, 0, fills=list(fills), orders=broker.take_events(), account=broker.account_snapshot())
+
+
+def test_panel_shows_positions_working_orders_and_fills(qtbot):
+    panel = OrdersPanel()
+    qtbot.addWidget(panel)
+    b = SimulatedBroker(["AAA", "BBB"], ExecutionConfig(starting_cash=50_000, allow_short=True))
+    b.record_events = True
+    _bar(b, 0, {"AAA": (10, 10, 10, 10), "BBB": (20, 20, 20, 20)})
+    b.submit_order(make_request("AAA", 100, "market", stop_loss=9.5, take_profit=11.0), "s", T0 + MIN)
+    b.submit_order(make_request("BBB", -50, "limit", limit_price=20.4, tag="fade"), "s", T0 + MIN)
+    b.submit_order(make_request("BBB", 10, "limit", limit_price=5.0), "s", T0 + MIN)
+    panel.apply(_batch(b, []))
+    panel.refresh()
+    assert [r[:5] for r in panel.orders_rows()] == [
+        ("1", "AAA", "BUY", "100", "MKT"), ("2", "AAA", "SELL", "100", "STP SL"), ("3", "AAA", "SELL", "100", "LMT TP"),
+        ("4", "BBB", "SELL", "50", "LMT"), ("5", "BBB", "BUY", "10", "LMT")]
+    assert [r[6] for r in panel.orders_rows()][:3] == ["working", "held", "held"]
+    fills = _bar(b, 1, {"AAA": (10.2, 10.6, 10.1, 10.5), "BBB": (20.1, 20.5, 19.9, 20.2)})
+    panel.apply(_batch(b, fills))
+    panel.refresh()
+    # positions: AAA long 100 at 10.2, last 10.5; BBB short 50 at 20.4, last 20.2
+    assert panel.positions_rows() == [("AAA", "100", "10.20", "10.50", "+30.00"),
+                                      ("BBB", "-50", "20.40", "20.20", "+10.00")]
+    assert [r[0] for r in panel.orders_rows()] == ["2", "3", "5"]        # the filled orders left the list
+    assert [r[6] for r in panel.orders_rows()][:2] == ["working", "working"]   # exits active after the entry
+    assert [r[1:5] for r in panel.fills_rows()] == [("BBB", "SELL", "50", "20.40"), ("AAA", "BUY", "100", "10.20")]
+    equity = 50_000 + 30 + 10
+    assert panel.account_labels["equity"].text() == f"{equity:,.2f}"
+    assert panel.account_labels["unrealized"].text() == "+40.00"
+    assert panel.account_labels["open_orders"].text() == "3"
+    assert panel.orders_caption.text() == "Working orders (3)" and panel.positions_caption.text() == "Positions (2)"
+    panel.clear()
+    assert panel.positions_rows() == [] and panel.orders_rows() == [] and panel.fills_rows() == []
+
+
+# ------------------------------------------------------------------ the opening-range breakout in the GUI
+
+
+def orb_config(store, end="2024-12-05", speed=0.0) -> dict:
+    return {
+        "name": "ORB in the GUI",
+        "symbols": ["ACME", "BOLT", "CYRX"],
+        "streams": {"interval": "1m", "derived": ["5m"], "indicators": []},
+        "historical": {"trailing_days": 0, "indicators": [], "warmup_bars": 0},
+        "backtest": {"start_date": "2024-12-04", "end_date": end, "speed_multiplier": speed},
+        "strategies": [{"name": "orb", "class_path": "opening_range_breakout",
+                        "params": {"range_minutes": 15, "reward_risk": 1.5, "risk_per_trade": 150, "lot_size": 10}}],
+        "risk": {"min_quality_pct": 0, "max_position_qty": 10_000},
+        "execution": {"starting_cash": 100_000, "margin_multiplier": 4, "allow_short": True,
+                      "commission_per_share": 0.005, "commission_min": 1.0},
+        "data_source": {"store_path": str(store)},
+    }
+
+
+def trades_of(system) -> list[tuple]:
+    return [(t.symbol, t.entry_time, t.entry_price, t.exit_time, t.exit_price, t.pnl) for t in system.broker.trades]
+
+
+def headless(cfg: dict):
+    system = SystemManager(validate_config_dict(cfg))
+    system.start()
+    assert system.wait(120) and system.error is None
+    return system
+
+
+def test_orb_same_trades_headless_at_max_and_paced_with_pauses(qtbot, tmp_path, ui_demo_store):
+    expected = headless(orb_config(ui_demo_store))
+    assert len(expected.broker.trades) >= 3
+
+    bridge = EngineBridge(runs_dir=tmp_path / "runs", write_bars=False)
+    try:
+        bridge.load_config(validate_config_dict(orb_config(ui_demo_store)))
+        with qtbot.waitSignal(bridge.finished, timeout=60_000):
+            bridge.play()
+        assert trades_of(bridge.system) == trades_of(expected)
+        orders = pd.read_parquet(bridge.run_dir / "orders.parquet").sort_values("id")
+        assert orders["status"].tolist() == [o.status.value for o in expected.broker.orders()]
+
+        # paced: one session at 6000x (about 4 s), paused three times on the way
+        one_day = headless(orb_config(ui_demo_store, end="2024-12-04"))
+        bridge.load_config(validate_config_dict(orb_config(ui_demo_store, end="2024-12-04", speed=6000)))
+        bridge.set_speed(6000)
+        bridge.play()
+        for _ in range(3):
+            qtbot.wait(700)
+            bridge.pause()
+            qtbot.waitUntil(lambda: bridge.state == "paused", timeout=5000)
+            qtbot.wait(200)
+            bridge.play()
+        qtbot.waitUntil(lambda: bridge.state == "finished", timeout=60_000)
+        assert trades_of(bridge.system) == trades_of(one_day) and trades_of(one_day)
+    finally:
+        bridge.shutdown(2.0)
+
+
+def test_panel_mid_replay_matches_the_engine(qtbot, tmp_path, ui_demo_store, make_window_for_orders):
+    window = make_window_for_orders(orb_config(ui_demo_store, end="2024-12-04"))
+    bridge = window.bridge
+    window.orders_dock.show()
+    window.orders_dock.raise_()
+    bridge.step()
+    qtbot.waitUntil(lambda: bridge.state == "paused", timeout=10_000)
+    # step to 10:05 ET: the ranges are done, entries working, some filled
+    target = int(pd.Timestamp("2024-12-04 10:05", tz="America/New_York").tz_convert("UTC").value)
+    while bridge.system.clock.now_ns() < target:
+        bridge.step()
+        before = bridge.system.bars_processed
+        qtbot.waitUntil(lambda before=before: bridge.system.bars_processed > before, timeout=5000)
+    qtbot.waitUntil(lambda: not bridge._queue, timeout=5000)
+    qtbot.wait(50)
+    window.refresh_views()
+    broker = bridge.system.broker
+    panel = window.orders_panel
+    assert panel.working_order_ids() == [o.id for o in broker.open_orders()] and panel.working_order_ids()
+    held = {p.symbol: p for p in broker.open_positions()}
+    shown = {row[0]: row for row in panel.positions_rows()}
+    assert set(shown) == set(held)
+    for symbol, p in held.items():
+        assert shown[symbol][1] == f"{p.quantity:,.0f}"
+        assert shown[symbol][4] == f"{p.unrealized_pnl:+,.2f}"
+    assert len(panel.fills_rows()) == len(broker.fills)
+    assert panel.account_labels["equity"].text() == f"{broker.equity():,.2f}"
+
+
+@pytest.fixture
+def make_window_for_orders(qtbot, tmp_path, ui_settings):
+    from ui.main_window import MainWindow
+
+    windows = []
+
+    def make(cfg: dict):
+        window = MainWindow(settings=ui_settings, configs_dir=tmp_path, runs_dir=tmp_path / "runs",
+                            modal_errors=False, persist=False)
+        qtbot.addWidget(window)
+        window.resize(1600, 1000)
+        window.show()
+        window.bridge.load_config(validate_config_dict(cfg))
+        windows.append(window)
+        return window
+
+    yield make
+    for window in windows:
+        window.bridge.shutdown(2.0)
+        window.close()
+    time.sleep(0.05)

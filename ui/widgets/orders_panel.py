@@ -1,0 +1,384 @@
+"""Orders & Positions panel: the account, open positions with unrealized P&L, working orders, recent fills.
+
+Fed only by what the bridge delivers (UpdateBatch.account, .orders, .fills: engine events), never by
+reading the engine: `apply(batch)` folds a frame's events into the panel's state (cheap, every
+frame), `refresh()` redraws the tables (the main window calls it at its view pace: every frame when
+paced, a few times a second at MAX). UI thread only. Prices in the symbol's currency; times in the
+exchange zone. The layout follows the trading platforms' account panes (MetaTrader's Trade tab,
+NinjaTrader's Control Center): an account strip, then positions, working orders and fills side by side.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import deque
+from collections.abc import Callable, Sequence
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ui import theme
+
+MAX_FILLS = 500
+_DISPLAY = Qt.ItemDataRole.DisplayRole
+_ALIGN = Qt.ItemDataRole.TextAlignmentRole
+_COLOUR = Qt.ItemDataRole.ForegroundRole
+_TIP = Qt.ItemDataRole.ToolTipRole
+_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+_LEFT = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+
+POSITION_COLUMNS = ("Symbol", "Qty", "Avg", "Last", "P&L")
+ORDER_COLUMNS = ("Id", "Symbol", "Side", "Qty", "Type", "Price", "Status")
+FILL_COLUMNS = ("Time", "Symbol", "Side", "Qty", "Price")
+_STATUS_TEXT = {"held": "held", "working": "working", "partially_filled": "partial"}
+_TYPE_TEXT = {"market": "MKT", "limit": "LMT", "stop": "STP", "stop_limit": "STP LMT", "trailing_stop": "TRAIL"}
+_ROLE_TEXT = {"single": "", "entry": "", "stop_loss": "SL", "take_profit": "TP"}
+_ROLE_TIP = {"single": "", "entry": "bracket entry", "stop_loss": "stop loss", "take_profit": "take profit"}
+
+
+def _price(value: float | None) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return f"{value:,.2f}"
+
+
+def _qty(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.4g}"
+
+
+def _signed_money(value: float) -> str:
+    return f"{value:+,.2f}"
+
+
+class RowsModel(QAbstractTableModel):
+    """A read-only table of display rows; each row keeps a colour per column (None = default)."""
+
+    def __init__(self, columns: Sequence[str], right_aligned: Sequence[int], parent=None) -> None:
+        super().__init__(parent)
+        self.columns = tuple(columns)
+        self._right = set(right_aligned)
+        self._rows: list[tuple[tuple[str, ...], tuple[str | None, ...], str]] = []
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.columns)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = _DISPLAY) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == _DISPLAY:
+            return self.columns[section]
+        if orientation == Qt.Orientation.Horizontal and role == _ALIGN:
+            return _RIGHT if section in self._right else _LEFT
+        return None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = _DISPLAY) -> Any:
+        if not index.isValid():
+            return None
+        texts, colours, tip = self._rows[index.row()]
+        column = index.column()
+        if role == _DISPLAY:
+            return texts[column]
+        if role == _ALIGN:
+            return _RIGHT if column in self._right else _LEFT
+        if role == _COLOUR and colours[column] is not None:
+            return QColor(colours[column])
+        if role == _TIP and tip:
+            return tip
+        return None
+
+    def set_rows(self, rows: list[tuple[tuple[str, ...], tuple[str | None, ...], str]]) -> None:
+        """Replace the rows (a reset when the count changes, else one dataChanged)."""
+        if len(rows) == len(self._rows):
+            if rows != self._rows:
+                self._rows = rows
+                self.dataChanged.emit(self.index(0, 0), self.index(len(rows) - 1, len(self.columns) - 1))
+            return
+        self.beginResetModel()
+        self._rows = rows
+        self.endResetModel()
+
+    def texts(self) -> list[tuple[str, ...]]:
+        """The displayed text of every row (for tests and copy)."""
+        return [row[0] for row in self._rows]
+
+
+def _table(model: RowsModel, name: str) -> QTableView:
+    view = QTableView()
+    view.setObjectName(name)
+    view.setModel(model)
+    view.setFont(theme.ui_font(theme.TABLE_POINT_SIZE))   # tabular digits: numbers still align
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    view.setAlternatingRowColors(True)
+    view.setShowGrid(False)
+    view.setWordWrap(False)
+    view.verticalHeader().setVisible(False)
+    view.verticalHeader().setDefaultSectionSize(20)
+    header = view.horizontalHeader()
+    header.setHighlightSections(False)
+    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    header.setStretchLastSection(True)
+    return view
+
+
+class OrdersPanel(QWidget):
+    """See the module docstring. `apply(batch)` every frame, `refresh()` when the views are due."""
+
+    def __init__(self, exchange_tz: str = "America/New_York", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("OrdersPanel")
+        self._zone = ZoneInfo(exchange_tz)
+        self._account = None                     # the latest AccountSnapshot
+        self._orders: dict[int, Any] = {}        # working and held orders by id (Order snapshots)
+        self._fills: deque = deque(maxlen=MAX_FILLS)
+        self._order_text: dict[int, tuple[str, str, str]] = {}   # id -> (type, role, tag) for fills
+        self._dirty = False
+        self.on_symbol_activated: Callable[[str], None] | None = None
+
+        self.account_labels: dict[str, QLabel] = {}
+        strip = QHBoxLayout()
+        strip.setContentsMargins(8, 3, 8, 3)
+        strip.setSpacing(6)
+        figures = (
+            ("equity", "Equity", "Cash plus positions at the last closes"),
+            ("cash", "Cash", "Cash after fills and commissions"),
+            ("buying_power", "Buying power", "Exposure that can still be added (margin multiplier x equity - "
+             "gross exposure - what working orders hold back)"),
+            ("margin_used", "Margin used", "Gross exposure / margin multiplier"),
+            ("unrealized", "Open P&L", "Unrealized P&L of the open positions"),
+            ("open_orders", "Open orders", "Orders working, or held until their bracket entry fills"),
+        )
+        for k, (key, caption, tip) in enumerate(figures):
+            caption_label = QLabel(caption)
+            caption_label.setStyleSheet(f"color: {theme.MUTED};")
+            value = QLabel("--")
+            value.setFont(theme.mono_font(theme.TABLE_POINT_SIZE, bold=True))
+            value.setStyleSheet(f"color: {theme.TEXT_BRIGHT};")
+            value.setToolTip(tip)
+            caption_label.setToolTip(tip)
+            # in a small window the strip clips its text instead of widening the window
+            caption_label.setMinimumWidth(1)
+            value.setMinimumWidth(1)
+            self.account_labels[key] = value
+            strip.addWidget(caption_label, 0)
+            strip.addWidget(value, 1)
+            if k < len(figures) - 1:
+                strip.addSpacing(10)
+        self.time_label = QLabel("")
+        self.time_label.setStyleSheet(f"color: {theme.MUTED};")
+        self.time_label.setMinimumWidth(1)
+        self.time_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        strip.addWidget(self.time_label, 3)
+
+        self.positions_model = RowsModel(POSITION_COLUMNS, (1, 2, 3, 4), self)
+        self.orders_model = RowsModel(ORDER_COLUMNS, (0, 3, 5), self)
+        self.fills_model = RowsModel(FILL_COLUMNS, (3, 4), self)
+        self.positions_view = _table(self.positions_model, "PositionsTable")
+        self.orders_view = _table(self.orders_model, "WorkingOrdersTable")
+        self.fills_view = _table(self.fills_model, "FillsTable")
+        self.positions_view.doubleClicked.connect(lambda index: self._activate(self.positions_model, index))
+        self.orders_view.doubleClicked.connect(lambda index: self._activate(self.orders_model, index, column=1))
+        self.orders_view.setToolTip("")
+        self.fills_view.doubleClicked.connect(lambda index: self._activate(self.fills_model, index, column=1))
+
+        self.positions_caption = QLabel()
+        self.orders_caption = QLabel()
+        self.fills_caption = QLabel()
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.setObjectName("OrdersSplitter")
+        splitter.setChildrenCollapsible(False)
+        for caption, view in ((self.positions_caption, self.positions_view),
+                              (self.orders_caption, self.orders_view), (self.fills_caption, self.fills_view)):
+            caption.setStyleSheet(f"color: {theme.TEXT}; font-weight: bold; padding: 2px 4px;")
+            pane = QWidget()
+            pane_layout = QVBoxLayout(pane)
+            pane_layout.setContentsMargins(2, 0, 2, 0)
+            pane_layout.setSpacing(2)
+            pane_layout.addWidget(caption)
+            pane_layout.addWidget(view)
+            pane.setMinimumWidth(150)
+            splitter.addWidget(pane)
+        splitter.setSizes([340, 470, 300])
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 4)
+        splitter.setStretchFactor(2, 3)
+        self._set_column_widths()
+
+        line = QFrame()
+        line.setFrameShape(QFrame.Shape.HLine)
+        line.setStyleSheet(f"color: {theme.BORDER};")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(1)
+        layout.addLayout(strip)
+        layout.addWidget(line)
+        layout.addWidget(splitter, 1)
+        self.clear()
+
+    # ------------------------------------------------------------------ feeding
+    def clear(self) -> None:
+        """A new run: nothing held, nothing working, no fills."""
+        self._account = None
+        self._orders.clear()
+        self._fills.clear()
+        self._order_text.clear()
+        self._dirty = True
+        self.refresh()
+
+    def set_exchange_zone(self, tz: str) -> None:
+        self._zone = ZoneInfo(tz)
+        self._dirty = True
+
+    def apply(self, batch) -> None:
+        """Fold one frame's engine events (account snapshot, order events, fills) into the panel."""
+        for event in getattr(batch, "orders", ()):
+            order = event.order
+            self._order_text[order.id] = (order.order_type.value, order.role.value, order.tag or "")
+            if order.is_open:
+                self._orders[order.id] = order
+            else:
+                self._orders.pop(order.id, None)
+            self._dirty = True
+        if batch.fills:
+            self._fills.extend(batch.fills)
+            self._dirty = True
+        account = getattr(batch, "account", None)
+        if account is not None:
+            self._account = account
+            self._dirty = True
+
+    def refresh(self) -> None:
+        """Redraw what changed since the last refresh."""
+        if not self._dirty:
+            return
+        self._dirty = False
+        self._draw_account()
+        self._draw_positions()
+        self._draw_orders()
+        self._draw_fills()
+
+    # ------------------------------------------------------------------ reads (tests, screenshots)
+    def positions_rows(self) -> list[tuple[str, ...]]:
+        return self.positions_model.texts()
+
+    def orders_rows(self) -> list[tuple[str, ...]]:
+        return self.orders_model.texts()
+
+    def fills_rows(self) -> list[tuple[str, ...]]:
+        return self.fills_model.texts()
+
+    def working_order_ids(self) -> list[int]:
+        return sorted(self._orders)
+
+    # ------------------------------------------------------------------ drawing
+    def _draw_account(self) -> None:
+        a = self._account
+        labels = self.account_labels
+        if a is None:
+            for label in labels.values():
+                label.setText("--")
+            labels["open_orders"].setText(str(len(self._orders)) if self._orders else "--")
+            self.time_label.setText("")
+            return
+        unrealized = sum(row[4] for row in a.open_positions())
+        labels["equity"].setText(f"{a.equity:,.2f}")
+        labels["cash"].setText(f"{a.cash:,.2f}")
+        labels["buying_power"].setText(f"{a.buying_power:,.2f}")
+        labels["margin_used"].setText(f"{a.margin_used:,.2f}")
+        labels["unrealized"].setText(_signed_money(unrealized))
+        colour = theme.UP if unrealized > 0 else theme.DOWN if unrealized < 0 else theme.TEXT_BRIGHT
+        labels["unrealized"].setStyleSheet(f"color: {colour};")
+        labels["open_orders"].setText(f"{a.open_orders:,}")
+        moment = dt.datetime.fromtimestamp(a.time_ns / 1e9, self._zone)
+        self.time_label.setText(f"{moment:%Y-%m-%d %H:%M} bar")
+
+    def _draw_positions(self) -> None:
+        rows = []
+        positions = self._account.open_positions() if self._account is not None else []
+        for symbol, qty, avg, last, pnl in sorted(positions):
+            pct = (last / avg - 1.0) * 100.0 * (1 if qty > 0 else -1) if avg else 0.0
+            side = theme.UP if qty > 0 else theme.DOWN
+            pnl_colour = theme.UP if pnl > 0 else theme.DOWN if pnl < 0 else None
+            rows.append(((symbol, _qty(qty), _price(avg), _price(last), _signed_money(pnl)),
+                         (None, side, None, None, pnl_colour),
+                         f"{'long' if qty > 0 else 'short'} {abs(qty):g} {symbol} at {avg:,.4f}, last {last:,.2f}: "
+                         f"{pnl:+,.2f} ({pct:+.2f} %)"))
+        self.positions_model.set_rows(rows)
+        self.positions_caption.setText(f"Positions ({len(rows)})")
+
+    def _draw_orders(self) -> None:
+        rows = []
+        for oid in sorted(self._orders):
+            o = self._orders[oid]
+            buy = o.quantity > 0
+            remaining = abs(o.quantity - o.filled_quantity)
+            held = o.status.value == "held"
+            status = _STATUS_TEXT.get(o.status.value, o.status.value)
+            if o.order_type.value == "stop_limit":
+                price = f"{_price(o.stop_price)} / {_price(o.limit_price)}"
+            else:
+                price = _price(o.limit_price if o.limit_price is not None else o.stop_price)
+            details = [f"{o.side} {remaining:g} {o.symbol} {o.order_type.value.replace('_', ' ')} "
+                       f"{o.tif.value.upper()}",
+                       _ROLE_TIP[o.role.value], f"tag {o.tag}" if o.tag else "", f"strategy {o.strategy}",
+                       f"waits for entry {o.parent_id} to fill" if held else ""]
+            kind = " ".join(x for x in (_TYPE_TEXT[o.order_type.value], _ROLE_TEXT[o.role.value]) if x)
+            rows.append(((str(o.id), o.symbol, "BUY" if buy else "SELL", _qty(remaining), kind, price, status),
+                         (theme.MUTED, None, theme.UP if buy else theme.DOWN, None, None, None,
+                          theme.MUTED if held else theme.AMBER),
+                         " · ".join(d for d in details if d)))
+        self.orders_model.set_rows(rows)
+        self.orders_caption.setText(f"Working orders ({len(rows)})")
+
+    def _draw_fills(self) -> None:
+        rows = []
+        today = (dt.datetime.fromtimestamp(self._account.time_ns / 1e9, self._zone).date()
+                 if self._account is not None else None)
+        for f in reversed(self._fills):
+            moment = dt.datetime.fromtimestamp(f.time / 1e9, self._zone)
+            older = today is not None and moment.date() != today
+            buy = f.quantity > 0
+            kind, role, tag = self._order_text.get(f.order_id, ("", "", ""))
+            tip = " · ".join(x for x in (f"{moment:%Y-%m-%d %H:%M}", f"order {f.order_id}" if f.order_id else "",
+                                         kind.replace("_", " "), _ROLE_TIP.get(role, role), f"tag {tag}" if tag else "",
+                                         f"commission {f.commission:,.2f}", f"strategy {f.strategy}") if x)
+            when = f"{moment:%a %H:%M}" if older else f"{moment:%H:%M}"
+            rows.append(((when, f.symbol, "BUY" if buy else "SELL", _qty(abs(f.quantity)), _price(f.price)),
+                         (theme.MUTED, theme.MUTED if older else None, theme.UP if buy else theme.DOWN,
+                          theme.MUTED if older else None, theme.MUTED if older else None), tip))
+        self.fills_model.set_rows(rows)
+        self.fills_caption.setText(f"Recent fills ({len(self._fills)}{'+' if len(self._fills) == MAX_FILLS else ''})")
+
+    def _set_column_widths(self) -> None:
+        """Widths from the fonts: each column as wide as its header or a typical value, whichever is wider."""
+        samples = {
+            self.positions_view: ("SYMBOL", "-1,470", "1,234.56", "1,234.56", "+1,234.56"),
+            self.orders_view: ("9999", "SYMBOL", "SELL", "1,470", "STP LMT", "1,234.56", "working"),
+            self.fills_view: ("Wed 09:30", "SYMBOL", "SELL", "1,470", "1,234.56"),
+        }
+        for view, texts in samples.items():
+            cells = view.fontMetrics()
+            header = view.horizontalHeader().fontMetrics()
+            model = view.model()
+            for column, text in enumerate(texts):
+                title = str(model.headerData(column, Qt.Orientation.Horizontal, _DISPLAY))
+                view.setColumnWidth(column, max(cells.horizontalAdvance(text), header.horizontalAdvance(title)) + 18)
+
+    def _activate(self, model: RowsModel, index: QModelIndex, column: int = 0) -> None:
+        if self.on_symbol_activated is not None and index.isValid():
+            self.on_symbol_activated(model.texts()[index.row()][column])

@@ -1,0 +1,91 @@
+"""The order model's run-folder records as frames: orders.parquet and fills.parquet rows.
+
+Times are UTC timestamps: an order's submitted_at is the clock time of its submission (a bar END or
+later), its status_time the time it reached its status (a fill's bar START for fills); a fill's time
+is the START of its fill bar. Prices an order type does not have are NaN. equity.parquet gains the
+account columns ACCOUNT_COLUMNS (written by the broker's equity curve).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from workstation.execution.results import equity_frame
+from workstation.model.trading import Fill
+
+ACCOUNT_COLUMNS = ("margin_used", "buying_power", "open_orders")
+ORDER_COLUMNS = ("id", "parent_id", "oco_group", "role", "symbol", "type", "side", "quantity", "filled_quantity",
+                 "avg_fill_price", "limit_price", "stop_price", "trail_amount", "trail_percent", "tif",
+                 "submitted_at", "status", "status_time", "reason", "strategy", "tag")
+FILL_COLUMNS = ("time", "order_id", "symbol", "side", "quantity", "price", "commission", "strategy")
+
+
+def _ns_to_utc(values: Sequence[int] | np.ndarray) -> pd.DatetimeIndex:
+    return pd.to_datetime(np.asarray(values, dtype=np.int64), unit="ns", utc=True)
+
+
+def account_equity_frame(time_ns: np.ndarray, values: np.ndarray) -> pd.DataFrame:
+    """equity.parquet rows from the broker's curve: `values` columns equity, cash, positions_value,
+    gross_exposure, margin_used, buying_power, open_orders (one row per bar time, time = bar start)."""
+    frame = equity_frame(time_ns, values[:, 0], values[:, 1], values[:, 2], values[:, 3])
+    frame["margin_used"] = np.asarray(values[:, 4], dtype=np.float64).copy()
+    frame["buying_power"] = np.asarray(values[:, 5], dtype=np.float64).copy()
+    frame["open_orders"] = np.asarray(values[:, 6]).astype(np.int64)
+    return frame
+
+
+def _optional(values: list) -> np.ndarray:
+    return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+
+
+def orders_frame(orders: Iterable) -> pd.DataFrame:
+    """Orders (workstation.execution.orders.Order snapshots) as orders.parquet rows (ORDER_COLUMNS).
+
+    Prices an order type does not have are NaN; submitted_at and status_time are UTC timestamps
+    (submission: the clock time; status_time: when the order reached its status)."""
+    rows = list(orders)
+    return pd.DataFrame(
+        {
+            "id": np.array([o.id for o in rows], dtype=np.int64),
+            "parent_id": pd.array([o.parent_id for o in rows], dtype="Int64"),
+            "oco_group": pd.array([o.oco_group for o in rows], dtype="Int64"),
+            "role": pd.Series([o.role.value for o in rows], dtype="string"),
+            "symbol": pd.Series([o.symbol for o in rows], dtype="string"),
+            "type": pd.Series([o.order_type.value for o in rows], dtype="string"),
+            "side": pd.Series(["buy" if o.quantity > 0 else "sell" for o in rows], dtype="string"),
+            "quantity": np.array([o.quantity for o in rows], dtype=np.float64),
+            "filled_quantity": np.array([o.filled_quantity for o in rows], dtype=np.float64),
+            "avg_fill_price": np.array([o.avg_fill_price for o in rows], dtype=np.float64),
+            "limit_price": _optional([o.limit_price for o in rows]),
+            "stop_price": _optional([o.stop_price for o in rows]),
+            "trail_amount": _optional([o.trail_amount for o in rows]),
+            "trail_percent": _optional([o.trail_percent for o in rows]),
+            "tif": pd.Series([o.tif.value for o in rows], dtype="string"),
+            "submitted_at": _ns_to_utc([o.submitted_at for o in rows]),
+            "status": pd.Series([o.status.value for o in rows], dtype="string"),
+            "status_time": _ns_to_utc([o.status_time for o in rows]),
+            "reason": pd.Series([o.reason for o in rows], dtype="string"),
+            "strategy": pd.Series([o.strategy for o in rows], dtype="string"),
+            "tag": pd.Series([o.tag for o in rows], dtype="string"),
+        }
+    )
+
+
+def fills_frame(fills: Iterable[Fill], symbols: Sequence[str] | None = None) -> pd.DataFrame:
+    """Fills as fills.parquet rows (FILL_COLUMNS): time is the bar start of the fill bar (UTC)."""
+    rows = list(fills)
+    return pd.DataFrame(
+        {
+            "time": _ns_to_utc([f.time for f in rows]),
+            "order_id": np.array([f.order_id for f in rows], dtype=np.int64),
+            "symbol": pd.Series([f.symbol for f in rows], dtype="string"),
+            "side": pd.Series(["buy" if f.quantity > 0 else "sell" for f in rows], dtype="string"),
+            "quantity": np.array([f.quantity for f in rows], dtype=np.float64),
+            "price": np.array([f.price for f in rows], dtype=np.float64),
+            "commission": np.array([f.commission for f in rows], dtype=np.float64),
+            "strategy": pd.Series([f.strategy for f in rows], dtype="string"),
+        }
+    )
