@@ -62,6 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
     from workstation import run_commands
 
     run_commands.register(sub)
+
+    from workstation.sweep import commands as sweep_commands
+
+    sweep_commands.register(sub)
     return parser
 
 
