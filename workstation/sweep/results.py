@@ -40,7 +40,7 @@ RUNS_DIR = "runs"
 CELLS_DIR = "cells"
 FORMAT_VERSION = 1
 
-META_COLUMNS = ("cell", "cell_id", "phase", "window", "status", "error")
+META_COLUMNS = ("cell", "cell_id", "phase", "window", "status", "error", "attempts")
 INT_STATISTICS = ("sessions", "trades", "winning_trades", "losing_trades", "long_trades", "short_trades")
 FLOAT_STATISTICS = (
     "starting_cash", "final_equity", "net_pnl", "total_return_pct", "sharpe", "max_drawdown_pct", "max_drawdown",
@@ -57,7 +57,7 @@ STATISTIC_COLUMNS = (
 )
 RUN_COLUMNS = ("coverage_pct", "bars_processed", "signals", "rejected", "strategy_errors", "run_time_s",
                "engine_s", "worker", "finished_at")
-_INT_COLUMNS = ("cell", "window", *INT_STATISTICS, "bars_processed", "signals", "rejected", "strategy_errors")
+_INT_COLUMNS = ("cell", "window", "attempts", *INT_STATISTICS, "bars_processed", "signals", "rejected", "strategy_errors")
 _FLOAT_COLUMNS = (*FLOAT_STATISTICS, "coverage_pct", "run_time_s", "engine_s")
 
 

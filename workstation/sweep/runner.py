@@ -6,8 +6,11 @@
   keeps at most two tasks per worker submitted, so a Ctrl-C has little to cancel.
 - Data: `shipping.DataShipper` reads each needed date of the store once and puts it in the object
   store; a task gets the calendar, the store catalogue and its dates' blocks as arguments.
-- Failures: a cell that raises is retried by Ray (`max_retries=2`, `retry_exceptions=True`), then
-  recorded as failed with its error; the other cells go on.
+- Failures: a cell whose run raises returns the error as its result and the driver submits it
+  again, at most twice, then records it as failed with its error and attempt count; the other cells
+  go on. (Ray's `retry_exceptions` would do the same but prints every retry's traceback on the
+  driver's terminal, a flood when a strategy refuses half of the grid.) A worker process that dies or
+  a lost node is retried by Ray itself (`max_retries=2`) and then recorded as failed.
 - Results: a row is added to results.parquet as soon as a cell finishes (atomic rewrite, throttled
   so that writing stays under a tenth of the driver's time); progress.json follows.
 - Stop: SIGINT (Ctrl-C) and SIGTERM set a flag; the driver cancels the running tasks, writes what
@@ -77,12 +80,23 @@ class CellTask:
     store_label: str
 
 
-def run_cell_task(task: CellTask, calendar: TimeManager, catalog: dict, *blocks) -> CellOutcome:
+@dataclass(frozen=True)
+class CellError:
+    """A cell whose run raised: the error text (the driver decides whether to try again)."""
+
+    error: str
+    worker: str
+
+
+def run_cell_task(task: CellTask, calendar: TimeManager, catalog: dict, *blocks) -> CellOutcome | CellError:
     """A Ray task: build the in-memory store from the shipped blocks and run the cell."""
     from workstation.store.memory_store import MemoryBarStore
 
-    store = MemoryBarStore(blocks, catalog, calendar, root=task.store_label)
-    return run_cell(task.config, store, calendar, keep_run=task.keep_run)
+    try:
+        store = MemoryBarStore(blocks, catalog, calendar, root=task.store_label)
+        return run_cell(task.config, store, calendar, keep_run=task.keep_run)
+    except Exception as exc:  # noqa: BLE001 - reported as the cell's result, never lost
+        return CellError(_error_text(exc), f"{socket.gethostname()}:{os.getpid()}")
 
 
 # ---------------------------------------------------------------------- Ray connection
@@ -305,34 +319,31 @@ def _error_text(exc: BaseException) -> str:
 # ---------------------------------------------------------------------- the driver
 def run_sweep(plan: SweepPlan, store: BarStore, time_manager: TimeManager, folder: SweepFolder,
               options: SweepOptions | None = None) -> SweepOutcome:
-    """Run (or resume) the sweep `plan` into `folder`; see the module docstring."""
+    """Run (or resume) the sweep `plan` into `folder`; see the module docstring. Every check that
+    needs no Ray (the folder, each cell's symbols and dates) is done before Ray is started or
+    reached, and nothing is written until Ray is there."""
     options = options or SweepOptions()
     definition = sweep_definition(plan, store.root.resolve(), options.command)
     resume = folder.check_resumable(definition)
-    existing = folder.read_results() if resume else None
+    driver = _Driver(plan, store, time_manager, folder, options)
+    driver.load_rows(folder.read_results() if resume else None)
+    driver.check_cells()
     with RayConnection(options.address, options.workers, options.verbose, options.runtime_env) as connection:
-        stop = options.stop or StopFlag()
-        with stop:
-            driver = _Driver(plan, store, time_manager, folder, options, connection, stop)
+        with options.stop or StopFlag() as stop:
+            driver.attach(connection, stop)
             if not resume:
                 folder.write_definition(definition)
-            driver.load_rows(existing)
             return driver.run()
 
 
 class _Driver:
     def __init__(self, plan: SweepPlan, store: BarStore, time_manager: TimeManager, folder: SweepFolder,
-                 options: SweepOptions, connection: RayConnection, stop: StopFlag):
-        import ray
-
-        self.ray = ray
+                 options: SweepOptions):
         self.plan = plan
         self.store = store
         self.tm = time_manager
         self.folder = folder
         self.options = options
-        self.connection = connection
-        self.stop = stop
         self.param_paths = [a.path for a in plan.axes]
         self.rows: dict[str, dict] = {}
         self.skipped = 0
@@ -341,10 +352,8 @@ class _Driver:
         symbols = {s for c in plan.cells for s in c.config["symbols"]}
         for combo_symbols in (c.get("symbols") for c in plan.combos):
             symbols.update(combo_symbols or ())
-        self.shipper = DataShipper(store, time_manager, symbols, ray.put, should_stop=stop.is_set)
-        self.progress = _Progress(self, options.progress if options.progress is not None else sys.stderr)
-        self._remote = ray.remote(run_cell_task).options(num_cpus=1, max_retries=MAX_RETRIES,
-                                                        retry_exceptions=True)
+        self.shipper = DataShipper(store, time_manager, symbols, put=self._put)
+        self.pending: list[tuple[Cell, CellNeeds]] = []
         self._calendar_ref = None
         self._catalog_ref = None
         self._catalog_size = -1
@@ -352,6 +361,28 @@ class _Driver:
         self._write_cost = 0.0
         self._dirty = False
         self._test_cells: dict[int, Cell] = {}
+        self._attempts: dict[str, int] = {}
+        self._cell_needs: dict[str, CellNeeds] = {}
+
+    def check_cells(self) -> None:
+        """The data needs of every cell still to run; raises on a bad cell before anything starts."""
+        pending = [c for c in self.plan.cells if c.cell_id not in self.rows]
+        self.pending = [(c, self._needs(c)) for c in pending]
+        self.pending += [(c, self._needs(c)) for c in self._ready_test_cells()]
+        self.shipper.expect(n for _, n in self.pending)
+
+    def attach(self, connection: RayConnection, stop: StopFlag) -> None:
+        import ray
+
+        self.ray = ray
+        self.connection = connection
+        self.stop = stop
+        self.shipper.should_stop = stop.is_set
+        self.progress = _Progress(self, self.options.progress if self.options.progress is not None else sys.stderr)
+        self._remote = ray.remote(run_cell_task).options(num_cpus=1, max_retries=MAX_RETRIES)
+
+    def _put(self, value: Any) -> Any:
+        return self.ray.put(value)
 
     # ------------------------------------------------------------------ rows
     def load_rows(self, existing: pd.DataFrame | None) -> None:
@@ -364,9 +395,10 @@ class _Driver:
             self.rows[str(row["cell_id"])] = row
         self.skipped = len(self.rows)
 
-    def _row(self, cell: Cell, outcome: CellOutcome | None, error: str | None) -> dict:
+    def _row(self, cell: Cell, outcome: CellOutcome | None, error: str | None, attempts: int = 1) -> dict:
         row: dict[str, Any] = {"cell": cell.index, "cell_id": cell.cell_id, "phase": cell.phase, "window": cell.window,
-                               "status": "ok" if outcome is not None else "failed", "error": error}
+                               "status": "ok" if outcome is not None else "failed", "error": error,
+                               "attempts": attempts}
         row.update({p: param_cell_value(cell.params.get(p)) for p in self.param_paths})
         if outcome is not None:
             stats = outcome.statistics
@@ -402,6 +434,7 @@ class _Driver:
             raise ConfigError(label, exc.problems) from None
 
     def _submit(self, cell: Cell, needs: CellNeeds):
+        self._cell_needs[cell.cell_id] = needs
         refs = self.shipper.refs(needs)
         if self._catalog_ref is None or len(self.shipper.catalog) != self._catalog_size:
             self._catalog_ref = self.ray.put(dict(self.shipper.catalog))
@@ -415,11 +448,7 @@ class _Driver:
     # ------------------------------------------------------------------ main loop
     def run(self) -> SweepOutcome:
         t0 = time.perf_counter()
-        pending = [c for c in self.plan.cells if c.cell_id not in self.rows]
-        needs = {c.cell_id: self._needs(c) for c in pending}  # every cell checked before any task starts
-        queue: collections.deque[tuple[Cell, CellNeeds]] = collections.deque((c, needs[c.cell_id]) for c in pending)
-        for cell in self._ready_test_cells():
-            queue.append((cell, self._needs(cell)))
+        queue: collections.deque[tuple[Cell, CellNeeds]] = collections.deque(self.pending)
         in_flight: dict[Any, Cell] = {}
         window = TASKS_PER_WORKER * self.connection.workers
         self.progress.start(t0)
@@ -439,7 +468,9 @@ class _Driver:
                     ready, _ = self.ray.wait(list(in_flight), num_returns=len(in_flight), timeout=0)
                 for ref in ready:
                     cell = in_flight.pop(ref)
-                    self._finished(cell, ref)
+                    if not self._finished(cell, ref):
+                        queue.appendleft((cell, self._cell_needs[cell.cell_id]))
+                        continue
                     if cell.phase == "train":
                         for test_cell in self._ready_test_cells():
                             queue.append((test_cell, self._needs(test_cell)))
@@ -462,18 +493,30 @@ class _Driver:
         self.progress.finish(outcome)
         return outcome
 
-    def _finished(self, cell: Cell, ref) -> None:
+    def _finished(self, cell: Cell, ref) -> bool:
+        """Record a finished task; False when the cell failed and is to be tried again."""
         outcome, error = None, None
+        attempts = self._attempts.get(cell.cell_id, 0) + 1
+        self._attempts[cell.cell_id] = attempts
         try:
-            outcome = self.ray.get(ref)
-        except Exception as exc:  # noqa: BLE001 - RayTaskError, WorkerCrashedError, ...: the cell failed
+            result = self.ray.get(ref)
+        except Exception as exc:  # noqa: BLE001 - the worker died (after Ray's own retries), the node was lost
             error = _error_text(exc)
+            attempts += MAX_RETRIES
+        else:
+            if isinstance(result, CellError):
+                if attempts <= MAX_RETRIES:
+                    return False
+                error = result.error
+            else:
+                outcome = result
         self.computed += 1
-        self.rows[cell.cell_id] = self._row(cell, outcome, error)
+        self.rows[cell.cell_id] = self._row(cell, outcome, error, attempts)
         self._dirty = True
         if outcome is not None and outcome.run_files:
             self.folder.write_run(cell.cell_id, outcome.run_files)
             self._prune_runs()
+        return True
 
     def _prune_runs(self) -> None:
         k = self.options.keep_top
@@ -509,7 +552,8 @@ class _Driver:
                 self._test_cells[w.index] = placeholder
                 if placeholder.cell_id not in self.rows:
                     self.rows[placeholder.cell_id] = self._row(
-                        placeholder, None, f"no train cell of window {w.index} has a value of {self.plan.objective}")
+                        placeholder, None, f"no train cell of window {w.index} has a value of {self.plan.objective}",
+                        attempts=0)
                     self._dirty = True
                 continue
             cell = self.plan.make_cell(index, "test", w.index, by_id[best["cell_id"]].params,

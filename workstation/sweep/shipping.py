@@ -96,6 +96,7 @@ class DataShipper:
         self._days: dict[tuple[str, dt.date], Any] = {}
         self._daily_frame = None
         self._daily_span: tuple[dt.date, dt.date] | None = None
+        self._planned: tuple[dt.date, dt.date] | None = None
         self._daily: dict[tuple[dt.date, dt.date], Any] = {}
         self._has_daily: dict[tuple[tuple[str, ...], dt.date, dt.date], bool] = {}
         self.catalog: dict[str, list[str]] = {}
@@ -121,6 +122,15 @@ class DataShipper:
         if missing:
             raise StoreError(f"{label}: symbol(s) {missing} have no {cfg.streams.interval} bars in the store "
                              f"{self.store.root}; remove them from the config or the swept values")
+
+    def expect(self, needs: Iterable[CellNeeds]) -> None:
+        """Announce the cells to come, so the daily bars are read once for all of them."""
+        spans = [n.daily for n in needs if n.daily is not None]
+        if spans:
+            lo, hi = min(s[0] for s in spans), max(s[1] for s in spans)
+            if self._planned is not None:
+                lo, hi = min(lo, self._planned[0]), max(hi, self._planned[1])
+            self._planned = (lo, hi)
 
     def refs(self, needs: CellNeeds) -> list[Any]:
         """The object references of every block `needs` names, reading and putting the missing ones."""
@@ -155,8 +165,9 @@ class DataShipper:
         """Daily bars of [first, last], cut from one read of the widest span asked so far."""
         span = self._daily_span
         if span is None or first < span[0] or last > span[1]:
-            lo = first if span is None else min(first, span[0])
-            hi = last if span is None else max(last, span[1])
+            lo, hi = (first, last) if span is None else (min(first, span[0]), max(last, span[1]))
+            if self._planned is not None:
+                lo, hi = min(lo, self._planned[0]), max(hi, self._planned[1])
             self.store_reads += 1
             frame = self.store.read_daily(self.symbols, lo, hi).drop(columns=["date"])
             self._daily_frame = BarBlock.from_frame(frame, DAILY_INTERVAL, lo, hi)
