@@ -10,6 +10,8 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -39,10 +41,25 @@ STATISTICS = ("final_equity", "net_pnl", "total_return_pct", "sharpe", "sessions
 
 @pytest.fixture(scope="module", autouse=True)
 def local_ray():
-    """One local Ray cluster of 2 CPUs for the whole module (Ray takes seconds to start)."""
-    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
-    yield
-    ray.shutdown()
+    """One local Ray cluster of 2 CPUs for the whole module (Ray takes seconds to start), in its own
+    temp dir so that the test can check that none of its processes outlives it."""
+    from tests.workstation.sweep.test_sweep_cluster import wait_gone
+
+    temp = Path(tempfile.mkdtemp(prefix="rt", dir="/tmp"))  # short: Ray's socket paths stay under 108 bytes
+    previous = os.environ.get("RAY_TMPDIR")
+    os.environ["RAY_TMPDIR"] = str(temp)
+    try:
+        ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+        yield
+    finally:
+        ray.shutdown()
+        if previous is None:
+            os.environ.pop("RAY_TMPDIR", None)
+        else:
+            os.environ["RAY_TMPDIR"] = previous
+        left = wait_gone(str(temp), 15.0)
+        shutil.rmtree(temp, ignore_errors=True)
+        assert not left, f"processes of the module's Ray cluster still running: {left}"
 
 
 @pytest.fixture(scope="module")
