@@ -225,6 +225,7 @@ class MainWindow(QMainWindow):
         self._rate = (0.0, 0, 0.0)  # (monotonic time, bars, bars/s) of the last metrics sample
         self._results_window: ResultsWindow | None = None
         self._editor: ConfigEditorDialog | None = None
+        self._sweep_windows: list[QMainWindow] = []
         self._process = psutil.Process()
         self._shown_once = False
         self._views_at = 0.0
@@ -388,6 +389,10 @@ class MainWindow(QMainWindow):
         self.reset_layout_action = action(
             "Reset layout", "Put every panel back where it started", self.reset_layout
         )
+        self.sweep_action = action(
+            "Sweep…", "Set up and run a parameter sweep (or walk-forward) of this config on Ray",
+            lambda: self.open_sweep_window(),
+        )
         self.quit_action = action("Quit", "Close the workstation", self.close)
         self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
 
@@ -465,6 +470,8 @@ class MainWindow(QMainWindow):
         run_menu = bar.addMenu("&Run")
         for act in (self.play_action, self.pause_action, self.step_action, self.stop_action):
             run_menu.addAction(act)
+        run_menu.addSeparator()
+        run_menu.addAction(self.sweep_action)
         view_menu = bar.addMenu("&View")
         view_menu.addAction(self.add_chart_action)
         view_menu.addAction(self.remove_chart_action)
@@ -691,6 +698,24 @@ class MainWindow(QMainWindow):
         window.show()
         self._live_windows = [w for w in getattr(self, "_live_windows", []) if w.isVisible()] + [window]
         self.statusBar().showMessage(f"Opened the live monitor for {Path(path).name}", 6000)
+        return True
+
+    def open_sweep_window(self, sweep_dir: str | Path | None = None):
+        """Run → Sweep…: the sweep window on the selected config (or a sweep folder); a cell
+        double-clicked there opens here for a visual replay."""
+        from ui.windows.sweep_window import SweepWindow
+
+        window = SweepWindow(sweep_dir, config_path=self.bridge.config_path, store=self.store_override,
+                             open_config=self._open_sweep_cell)
+        window.show()
+        self._sweep_windows = [w for w in self._sweep_windows if w.isVisible()] + [window]
+        return window
+
+    def _open_sweep_cell(self, path: Path) -> bool:
+        if not self.load_config(path):
+            return False
+        self.raise_()
+        self.activateWindow()
         return True
 
     def last_config(self) -> Path | None:

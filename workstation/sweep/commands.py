@@ -132,7 +132,7 @@ def _print_outcome(plan, outcome) -> None:
         label = " ".join(f"{plan.aliases.get(p, p)}={r.get(p)}" for p in plan.aliases)
         print(f"  failed: {label}: {r.get('error')}")
     ranked, left = [], list(rows)
-    for _ in range(5):
+    for _ in range(0 if plan.windows else 5):
         best = best_row(left, plan.objective, plan.direction)
         if best is None:
             break

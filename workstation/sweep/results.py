@@ -226,3 +226,45 @@ class SweepFolder:
         path = self.root / CELLS_DIR / f"{cell_id}.json"
         atomic_json(config, path)
         return path
+
+
+def _ordered(values: Sequence[Any]) -> list[Any]:
+    unique = list(dict.fromkeys(v for v in values if not _missing(v)))
+    try:
+        return sorted(unique)
+    except TypeError:
+        return sorted(unique, key=str)
+
+
+def _missing(value: Any) -> bool:
+    try:
+        return value is None or bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def heatmap_grid(results: pd.DataFrame, x: str, y: str, value: str, direction: str = "max",
+                 fixed: dict[str, Any] | None = None) -> tuple[list, list, np.ndarray, np.ndarray]:
+    """The objective over two parameters: (x values, y values, grid[len(y), len(x)], cell ids).
+
+    Only finished ok cells count. Every other parameter is either fixed at a value (`fixed`) or, when
+    it is absent from `fixed`, the best cell over its values is taken (best-of, by `direction`). Both
+    axes list every value the sweep has, so the grid keeps its shape while cells arrive; a square
+    without a cell is NaN (cell id "")."""
+    xs, ys = _ordered(results[x]), _ordered(results[y])
+    grid = np.full((len(ys), len(xs)), np.nan)
+    ids = np.full((len(ys), len(xs)), "", dtype=object)
+    rows = results[results["status"] == "ok"]
+    for path, v in (fixed or {}).items():
+        rows = rows[rows[path] == v]
+    scores = pd.to_numeric(rows[value], errors="coerce")
+    rows = rows.assign(_score=scores if direction == "max" else -scores).dropna(subset=["_score"])
+    if len(rows):
+        best = rows.sort_values(["_score", "cell"], ascending=[False, True]).drop_duplicates([x, y])
+        x_index = {v: i for i, v in enumerate(xs)}
+        y_index = {v: i for i, v in enumerate(ys)}
+        for row in best.to_dict("records"):
+            i, j = y_index[row[y]], x_index[row[x]]
+            grid[i, j] = row["_score"] if direction == "max" else -row["_score"]
+            ids[i, j] = row["cell_id"]
+    return xs, ys, grid, ids

@@ -286,6 +286,7 @@ def sweep_definition(plan: SweepPlan, store_root: Path, command: Sequence[str] |
         "store": str(store_root),
         "source": plan.source,
         "command": list(command or []),
+        "cwd": os.getcwd(),
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
 

@@ -487,8 +487,10 @@ class SweepPlan:
 
 
 def apply_params(base: dict, axes: Sequence[ParamAxis], params: dict[str, Any],
-                 dates: tuple[dt.date, dt.date] | None, source: str) -> dict:
-    """The base config with `params` set (and the backtest dates, when given), validated."""
+                 dates: tuple[dt.date, dt.date] | None, source: str, single_thread: bool = True) -> dict:
+    """The base config with `params` set (and the backtest dates, when given), validated. A sweep cell
+    runs `single_thread` (backtest.stage_threads false: identical results, one CPU per cell, no
+    cross-thread handoffs); a replay of it in the window keeps the base config's setting."""
     from workstation.run_commands import apply_overrides
 
     data = copy.deepcopy(base)
@@ -508,6 +510,8 @@ def apply_params(base: dict, axes: Sequence[ParamAxis], params: dict[str, Any],
             _set(data, by_path[path].location, value)
     if dates is not None:
         data["backtest"]["start_date"], data["backtest"]["end_date"] = dates[0].isoformat(), dates[1].isoformat()
+    if single_thread:
+        data["backtest"]["stage_threads"] = False
     try:
         return validate_config_dict(data, source).model_dump(mode="json")
     except ConfigError as exc:
@@ -566,7 +570,6 @@ def build_plan(spec: SweepSpec, base: SessionConfig, time_manager: TimeManager, 
     if not spec.params:
         raise ConfigError("--param", [("--param", "nothing to sweep: give at least one --param PATH=VALUES")])
     base_data = base.model_dump(mode="json")
-    base_data["backtest"]["stage_threads"] = False  # one CPU per cell: identical results, no thread handoffs
     axes = [_axis(base_data, path, values, spec.method) for path, values in spec.params.items()]
     seen: dict[str, str] = {}
     for (given, _), axis in zip(spec.params.items(), axes, strict=True):
@@ -668,4 +671,42 @@ def _random_continuous(axes: Sequence[ParamAxis], allowed: Callable[[dict[str, A
     if not out:
         raise ConfigError("--constraint", [("--constraint", f"no random draw met the constraints "
                                                             f"{list(spec.constraints)}")])
+    return out
+
+
+def replay_config(definition: dict, params: dict[str, Any], phase: str = "sweep", window: int | None = None) -> dict:
+    """The session config of one cell of a recorded sweep (sweep.json), for a replay in the window:
+    the base config with the cell's parameters and, in walk-forward, its window's dates."""
+    base = definition["identity"]["config"]
+    source = str(definition.get("source") or "sweep.json")
+    axes, values = [], {}
+    for entry in definition["params"]:
+        path = entry["path"]
+        _, location = resolve_path(base, path, f"--param {path}")
+        axes.append(ParamAxis(path, location, None))
+        value = params.get(path)
+        listed = entry.get("values") or []
+        if isinstance(value, str) and any(isinstance(v, list | dict) for v in listed):
+            value = json.loads(value)
+        if isinstance(value, np.generic):
+            value = value.item()
+        if isinstance(value, float) and value.is_integer() and all(isinstance(v, int) for v in listed if v is not None):
+            value = int(value)
+        values[path] = value
+    dates = None
+    if window is not None and phase in ("train", "test"):
+        w = definition["windows"][int(window)]
+        dates = tuple(dt.date.fromisoformat(w[f"{phase}_{k}"]) for k in ("start", "end"))
+    return apply_params(base, axes, values, dates, source, single_thread=False)  # type: ignore[arg-type]
+
+
+def suggested_paths(config: dict) -> list[str]:
+    """Parameter paths worth offering in a sweep form: every strategy parameter, the numeric fields of
+    risk, execution and the historical warm-up, the backtest dates and the symbols."""
+    out = [f"strategies.{st['name']}.params.{key}" for st in config.get("strategies", []) for key in st.get("params", {})]
+    for section in ("risk", "execution"):
+        out += [f"{section}.{k}" for k, v in config.get(section, {}).items()
+                if isinstance(v, int | float) and not isinstance(v, bool)]
+    out += ["historical.warmup_bars", "historical.trailing_days", "backtest.start_date", "backtest.end_date",
+            "symbols"]
     return out

@@ -128,28 +128,32 @@ def _number(value: Any) -> float:
     return out
 
 
+SHORT_NAMES = {"total_return_pct": "return %", "sharpe": "sharpe", "max_drawdown_pct": "max DD %",
+               "profit_factor": "profit f.", "win_rate_pct": "win %", "trades": "trades"}
+
+
 def report_text(windows: pd.DataFrame, overall: dict, objective: str, aliases: dict[str, str]) -> str:
     """The walk-forward report as text: one line per window, then in-sample against out-of-sample overall."""
     stats = (objective, *[s for s in REPORT_STATISTICS if s != objective])
-    head = f"{'window':>6}  {'train':<23}  {'test':<23}  {'parameters':<28}"
-    lines = ["Walk-forward (in-sample = best train cell, out-of-sample = the same parameters on the test window)",
-             "=" * 100, head + "  " + "  ".join(f"{s[:13]:>13}" for s in (objective,)) + "  "
-             + "  ".join(f"{('oos ' + s)[:16]:>16}" for s in stats)]
+    name = SHORT_NAMES.get(objective, objective)
+    head = (f"{'window':>6}  {'train':<22}  {'test':<22}  {'parameters':<24}  {'IS ' + name:>12}  "
+            + "  ".join(f"{'OOS ' + SHORT_NAMES.get(s, s):>13}" for s in stats))
+    lines = ["Walk-forward: in-sample (IS) = the best train cell, out-of-sample (OOS) = its parameters on the "
+             "test window", "=" * len(head), head]
     for row in windows.to_dict("records"):
         params = " ".join(f"{aliases.get(k, k)}={v}" for k, v in (row.get("params") or {}).items())
         train = f"{row['train_start']}..{row['train_end']}"
         test = f"{row['test_start']}..{row['test_end']}"
-        values = [_fmt(row.get(f"is_{objective}"))] + [_fmt(row.get(f"oos_{s}"), 16) for s in stats]
         status = "" if row.get("status") == "ok" else f"  ({row.get('status')}: {row.get('error') or ''})"
-        lines.append(f"{row['window']:>6}  {train:<23}  {test:<23}  {params[:28]:<28}  {values[0]:>13}  "
-                     + "  ".join(values[1:]) + status)
-    lines += ["", f"{'overall':<24}{'in-sample (mean of windows)':>30}{'out-of-sample (stitched)':>30}", "-" * 84]
+        lines.append(f"{row['window']:>6}  {train:<22}  {test:<22}  {params[:24]:<24}  "
+                     f"{_fmt(row.get(f'is_{objective}'), 12)}  "
+                     + "  ".join(_fmt(row.get(f"oos_{s}"), 13) for s in stats) + status)
+    lines += ["", f"{'overall':<24}{'IS (mean of windows)':>24}{'OOS (stitched)':>24}", "-" * 72]
     for s in stats:
-        lines.append(f"{s:<24}{_fmt(overall.get('in_sample', {}).get(s), 30)}"
-                     f"{_fmt(overall.get('out_of_sample', {}).get(s), 30)}")
-    eff = overall.get("efficiency")
-    lines.append(f"{'walk-forward efficiency':<24}{'':>30}{_fmt(eff, 30)}"
-                 "   (out-of-sample / in-sample return per trading day)")
+        lines.append(f"{SHORT_NAMES.get(s, s):<24}{_fmt(overall.get('in_sample', {}).get(s), 24)}"
+                     f"{_fmt(overall.get('out_of_sample', {}).get(s), 24)}")
+    lines.append(f"{'walk-forward efficiency':<24}{'':>24}{_fmt(overall.get('efficiency'), 24)}"
+                 "   (OOS return per day / IS return per day; only when IS > 0)")
     return "\n".join(lines) + "\n"
 
 
@@ -159,7 +163,7 @@ def _fmt(value: Any, width: int = 13) -> str:
         return f"{'-':>{width}}"
     if float(v).is_integer() and abs(v) < 1e9:
         return f"{int(v):>{width},}"
-    return f"{v:>{width},.4f}"
+    return f"{v:>{width},.{1 if abs(v) >= 100 else 3}f}"
 
 
 def overall_summary(window_rows: Sequence[dict], stitched_stats: dict, objective: str) -> dict:
@@ -174,6 +178,6 @@ def overall_summary(window_rows: Sequence[dict], stitched_stats: dict, objective
     oos_days = sum(int(r.get("test_days") or 0) for r in ok)
     oos_total = _number(stitched_stats.get("total_return_pct")) / 100.0
     mean_is = float(np.nanmean(is_daily)) if is_daily else math.nan
-    eff = (oos_total / oos_days) / mean_is if oos_days and mean_is and math.isfinite(mean_is) else math.nan
+    eff = (oos_total / oos_days) / mean_is if oos_days and math.isfinite(mean_is) and mean_is > 0 else math.nan
     return {"windows": len(window_rows), "windows_ok": len(ok), "in_sample": in_sample, "out_of_sample": out,
             "efficiency": eff if math.isfinite(eff) else None}
