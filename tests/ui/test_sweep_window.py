@@ -80,7 +80,7 @@ def test_results_table_sorts_and_a_double_click_replays_the_cell(qtbot, main_win
     window = main_window.open_sweep_window(folder)
     qtbot.waitUntil(lambda: window.model.rowCount() == 12, timeout=5000)
     assert window.state_label.text() == "finished" and "1 failed" in window.status.text()
-    sharpe = [float(t) for t in table_texts(window, "sharpe") if t != "–"]
+    sharpe = [float(t) for t in table_texts(window, "Sharpe ★") if t != "–"]
     assert sharpe == sorted(sharpe, reverse=True) and sharpe[0] == pytest.approx(sharpe_of(8, 15, 0.5))
     assert table_texts(window, "Status").count("failed") == 1
     window.table.sortByColumn(2, Qt.SortOrder.AscendingOrder)  # "slow": numeric sort, not text
