@@ -1,13 +1,13 @@
-"""Save screenshots of the sweep window (offscreen) on an existing sweep folder.
+"""Save a screenshot of the sweep window (offscreen) on an existing sweep folder, for the README.
 
-    QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshot_sweep_window.py SWEEP_DIR OUT_PREFIX [WxH ...]
-For each size (default 1600x1000) it saves OUT_PREFIX-<tab>-<W>x<H>.png of the Results, Heatmap and
-Walk-forward tabs, with the session config of the sweep in the set-up form.
+    QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshot_sweep_window.py SWEEP_DIR OUT.png \
+        [--size 1600x1000] [--tab Heatmap]
+The set-up form shows the sweep's own command; --tab picks Results, Heatmap, Walk-forward or Log.
 """
 
 from __future__ import annotations
 
-import json
+import argparse
 import os
 import sys
 from pathlib import Path
@@ -18,32 +18,34 @@ sys.path.insert(0, str(ROOT))
 
 
 def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("sweep_dir")
+    ap.add_argument("out")
+    ap.add_argument("--size", default="1600x1000")
+    ap.add_argument("--tab", default="Heatmap")
+    a = ap.parse_args()
     from PySide6.QtWidgets import QApplication
 
     from ui.app import install_none_refcount_guard
     from ui.theme import apply_theme
     from ui.windows.sweep_window import SweepWindow
 
-    sweep_dir, prefix = Path(sys.argv[1]), sys.argv[2]
-    sizes = [tuple(int(v) for v in s.split("x")) for s in sys.argv[3:]] or [(1600, 1000)]
     install_none_refcount_guard()
     app = QApplication.instance() or QApplication([])
     apply_theme(app)
-    definition = json.loads((sweep_dir / "sweep.json").read_text())
-    config = definition.get("source")
-    window = SweepWindow(sweep_dir, config_path=config)
+    window = SweepWindow(a.sweep_dir)
+    window.resize(*(int(v) for v in a.size.split("x")))
     window.show()
-    for w, h in sizes:
-        window.resize(w, h)
-        for tab in range(3):
-            window.tabs.setCurrentIndex(tab)
-            for _ in range(3):
-                app.processEvents()
-            name = window.tabs.tabText(tab).lower().replace("-", "_")
-            out = Path(f"{prefix}-{name}-{w}x{h}.png")
-            out.parent.mkdir(parents=True, exist_ok=True)
-            window.grab().save(str(out))
-            print(out)
+    tabs = [window.tabs.tabText(i) for i in range(window.tabs.count())]
+    window.tabs.setCurrentIndex(tabs.index(a.tab))
+    for _ in range(3):
+        app.processEvents()
+    out = Path(a.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not window.grab().save(str(out)):
+        print(f"cannot write {out}", file=sys.stderr)
+        return 1
+    print(out)
     window.close()
     return 0
 

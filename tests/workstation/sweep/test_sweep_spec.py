@@ -261,3 +261,17 @@ def test_stitching_adds_each_window_pnl_to_the_equity_reached(tm):
                               (1, curve(["2024-11-26 15:00", "2024-11-26 16:00"], [95.0, 105.0]))], 100.0)
     assert stitched["equity"].tolist() == [100.0, 110.0, 105.0, 115.0]
     assert stitched["window"].tolist() == [0, 0, 1, 1]
+
+
+def test_the_readme_sweep_file_and_messages_are_real(base, tm):
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
+    block = next(b for b in re.findall(r"```json\n(.*?)```", readme, flags=re.S) if "walk_forward" in b)
+    spec = SweepSpec.model_validate(json.loads(block))
+    assert spec.walk_forward is not None and spec.objective_column() == "total_return_pct"
+    with pytest.raises(ConfigError) as info:
+        plan_of(base, tm, params={"risk.min_quality_pct": [120]})
+    assert "--param risk.min_quality_pct: value 120 is rejected by the config:" in str(info.value)
+    assert "value 120 is rejected by the config: ... less than or equal" in readme.replace("\n", " ")
