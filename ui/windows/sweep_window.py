@@ -226,6 +226,9 @@ class SweepWindow(QMainWindow):
                 self.definition = self.folder.definition()
                 if self.definition is not None and not self.running():
                     self.setup.load_command(self._recorded_command(), self.definition.get("cwd"))
+                if self.definition is not None and not self.definition.get("windows"):
+                    self.walk_forward.summary.setText("This sweep has no walk-forward windows: tick Walk-forward "
+                                                      "in the form to run one.")
             if self._changed(RESULTS_FILE):
                 self.results = self.folder.read_results() if self.folder.results_path.is_file() else pd.DataFrame()
                 self._show_results()

@@ -27,7 +27,7 @@ import pyarrow as pa
 from workstation.calendar import TimeManager, as_date
 from workstation.errors import StoreError
 from workstation.model import parse_interval
-from workstation.store.bar_store import SessionArrays, _empty_session_arrays
+from workstation.store.bar_store import BarStore, SessionArrays, _empty_session_arrays
 from workstation.store.schema import BAR_SCHEMA, DAILY_INTERVAL
 
 _VALUE_COLUMNS = ("open", "high", "low", "close", "volume")
@@ -203,19 +203,9 @@ class MemoryBarStore:
         return SessionArrays(sym_idx[order].astype(np.int32, copy=False), ts[order],
                              *(getattr(block, c)[take] for c in _VALUE_COLUMNS))
 
-    def read_daily(self, symbols: Sequence[str] | None, start_date: dt.date | str,
-                   end_date: dt.date | str) -> pd.DataFrame:
-        """Daily bars of the exchange-local dates [start_date, end_date] (both inclusive), with a
-        leading `date` column (datetime.date, exchange-local); sorted by (timestamp, symbol)."""
-        start_ns = self._local_midnight_ns(start_date)
-        end_ns = self._local_midnight_ns(as_date(end_date) + dt.timedelta(days=1))
-        frame = self.read_bars(symbols, DAILY_INTERVAL, start_ns, end_ns)
-        local = self.time_manager.local_dates(pd.DatetimeIndex(frame["timestamp"]).as_unit("ns").asi8)
-        frame.insert(0, "date", pd.Series(local.astype(object), dtype=object))
-        return frame
-
-    def _local_midnight_ns(self, day: dt.date | str) -> int:
-        return int(pd.Timestamp(as_date(day)).tz_localize(self.tz).tz_convert("UTC").value)
+    # the daily read is BarStore's own, over this store's read_bars (one implementation of the rule)
+    read_daily = BarStore.read_daily
+    _local_midnight_ns = BarStore._local_midnight_ns
 
 
 def _codes(block: BarBlock, symbols: Sequence[str]) -> np.ndarray:
