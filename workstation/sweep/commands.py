@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -78,7 +79,7 @@ def prepare(args: argparse.Namespace):
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from workstation.sweep.results import SweepFolder
-    from workstation.sweep.runner import SweepOptions, run_sweep
+    from workstation.sweep.runner import RayUnavailable, SweepOptions, run_sweep
 
     if args.workers is not None and args.workers < 1:
         raise ConfigError("--workers", [("--workers", f"must be at least 1, got {args.workers}")])
@@ -94,8 +95,16 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         return 0
     options = SweepOptions(workers=args.workers, address=args.address, keep_runs=plan.spec.keep_runs,
                            keep_top=plan.spec.keep_top, retry_failed=args.retry_failed, verbose=args.verbose,
-                           runtime_env=runtime_env, command=sys.argv[1:] if sys.argv else None)
-    outcome = run_sweep(plan, store, time_manager, SweepFolder(args.out), options)
+                           runtime_env=runtime_env, connect_timeout_s=args.connect_timeout,
+                           command=sys.argv[1:] if sys.argv else None)
+    try:
+        outcome = run_sweep(plan, store, time_manager, SweepFolder(args.out), options)
+    except RayUnavailable as exc:
+        if not exc.stuck:
+            raise
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        sys.stdout.flush()
+        os._exit(2)  # Ray's connection attempt is still hanging in a thread; nothing was written
     _print_outcome(plan, outcome)
     if outcome.state == "interrupted":
         print(f"stopped; {outcome.ok + outcome.failed} finished cells are kept in {outcome.folder}. Run the same "
@@ -195,6 +204,8 @@ def register(sub) -> None:
     p.add_argument("--start", help="first session date YYYY-MM-DD (overrides the config)")
     p.add_argument("--end", help="last session date YYYY-MM-DD (overrides the config)")
     p.add_argument("--symbols", help="comma-separated symbols (overrides the config)")
+    p.add_argument("--connect-timeout", type=float, default=20.0, metavar="SECONDS",
+                   help="give up connecting to --address after this long (default 20)")
     p.add_argument("--runtime-env", metavar="JSON", help="Ray runtime environment for the workers, e.g. "
                                                           "'{\"py_modules\": [\"my_strategies\"]}'")
     p.add_argument("--dry-run", action="store_true", help="check the sweep and list its cells; run nothing")

@@ -62,11 +62,15 @@ log = logging.getLogger(__name__)
 
 MAX_RETRIES = 2
 CONNECT_CHECK_TIMEOUT_S = 5.0
+CONNECT_DEADLINE_S = 20.0  # Ray's own connect can wait forever on an address that is not a Ray head
 TASKS_PER_WORKER = 2
 
 
 class RayUnavailable(WorkstationError):
-    """Ray cannot be started or the cluster cannot be reached."""
+    """Ray cannot be started or the cluster cannot be reached; `stuck` when a connection attempt is
+    still hanging inside Ray (the process should then exit without Ray's clean-up)."""
+
+    stuck = False
 
 
 # ---------------------------------------------------------------------- the task (runs on a worker)
@@ -101,21 +105,60 @@ def run_cell_task(task: CellTask, calendar: TimeManager, catalog: dict, *blocks)
 
 # ---------------------------------------------------------------------- Ray connection
 def _check_reachable(address: str) -> None:
-    host, sep, port = address.rpartition(":")
-    if not sep or not port.isdigit() or not host:
-        raise RayUnavailable(f"--address {address!r} is not HOST:PORT (the address `ray start --head` prints)")
+    """A TCP connection to the address Ray will use (Ray replaces a loopback host by this machine's
+    address), so that a wrong address fails in seconds."""
     if address.startswith("ray://"):
         raise RayUnavailable(f"--address {address!r} is a Ray Client address; give the cluster's GCS address "
                              "HOST:PORT instead")
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        raise RayUnavailable(f"--address {address!r} is not HOST:PORT (the address `ray start --head` prints)")
+    targets = [(host, int(port))]
     try:
-        with socket.create_connection((host, int(port)), timeout=CONNECT_CHECK_TIMEOUT_S):
-            pass
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise RayUnavailable(
-            f"cannot reach the Ray cluster at {address}: {reason}. Start one there with "
-            f"`ray start --head --port {port}`, check the address, or leave out --address to run on this machine"
-        ) from None
+        from ray._private.services import canonicalize_bootstrap_address
+
+        resolved_host, _, resolved_port = (canonicalize_bootstrap_address(address) or "").rpartition(":")
+        if resolved_host and (resolved_host, int(resolved_port)) not in targets:
+            targets.append((resolved_host, int(resolved_port)))
+    except Exception:  # noqa: BLE001 - another Ray version: the address as given is checked
+        pass
+    for target in targets:
+        try:
+            with socket.create_connection(target, timeout=CONNECT_CHECK_TIMEOUT_S):
+                pass
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            raise RayUnavailable(
+                f"cannot reach the Ray cluster at {address} ({target[0]}:{target[1]}): {reason}. Start one there "
+                f"with `ray start --head --port {port}`, check the address, or leave out --address to run on "
+                "this machine") from None
+
+
+def _init_within(deadline_s: float, address: str, **kwargs) -> None:
+    """ray.init(address) in a helper thread, given up after `deadline_s` (RayUnavailable, `stuck`)."""
+    import ray
+
+    outcome: dict[str, BaseException] = {}
+
+    def connect() -> None:
+        try:
+            ray.init(address=address, **kwargs)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=connect, name="RayConnect", daemon=True)
+    thread.start()
+    thread.join(deadline_s)
+    if thread.is_alive():
+        error = RayUnavailable(f"cannot connect to the Ray cluster at {address}: no answer from a Ray head within "
+                               f"{deadline_s:.0f} s (is it a Ray head's GCS port, and the same Ray version?)")
+        error.stuck = True
+        raise error
+    if "error" in outcome:
+        cause = outcome["error"].__cause__ or outcome["error"]
+        text = str(cause).strip()
+        raise RayUnavailable(f"cannot connect to the Ray cluster at {address}: "
+                             f"{text.splitlines()[-1] if text else repr(cause)}") from None
 
 
 def _token_available() -> bool:
@@ -139,8 +182,9 @@ class RayConnection:
     """Connects the driver to Ray for one sweep (see the module docstring) and disconnects after."""
 
     def __init__(self, address: str | None = None, workers: int | None = None, verbose: bool = False,
-                 runtime_env: dict | None = None):
+                 runtime_env: dict | None = None, connect_timeout_s: float = CONNECT_DEADLINE_S):
         self.address = address
+        self.connect_timeout_s = connect_timeout_s
         self.requested_workers = workers
         self.verbose = verbose
         self.runtime_env = runtime_env
@@ -161,12 +205,7 @@ class RayConnection:
             _check_reachable(self.address)
             if "RAY_AUTH_MODE" not in os.environ and _token_available():
                 _enable_token_auth()
-            try:
-                ray.init(address=self.address, **common)
-            except Exception as exc:  # noqa: BLE001 - ConnectionError, RuntimeError, auth errors
-                cause = exc.__cause__ or exc
-                raise RayUnavailable(f"cannot connect to the Ray cluster at {self.address}: "
-                                     f"{str(cause).strip().splitlines()[-1] if str(cause).strip() else cause!r}") from None
+            _init_within(self.connect_timeout_s, self.address, **common)
             self.owned = True
             self.description = f"the Ray cluster at {self.address}"
         else:
@@ -228,6 +267,7 @@ class SweepOptions:
     retry_failed: bool = False
     verbose: bool = False
     runtime_env: dict | None = None
+    connect_timeout_s: float = CONNECT_DEADLINE_S
     progress: TextIO | None = None
     command: list[str] | None = None
     stop: StopFlag | None = None
@@ -329,7 +369,8 @@ def run_sweep(plan: SweepPlan, store: BarStore, time_manager: TimeManager, folde
     driver = _Driver(plan, store, time_manager, folder, options)
     driver.load_rows(folder.read_results() if resume else None)
     driver.check_cells()
-    with RayConnection(options.address, options.workers, options.verbose, options.runtime_env) as connection:
+    with RayConnection(options.address, options.workers, options.verbose, options.runtime_env,
+                       options.connect_timeout_s) as connection:
         with options.stop or StopFlag() as stop:
             driver.attach(connection, stop)
             if not resume:

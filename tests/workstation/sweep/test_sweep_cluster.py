@@ -162,3 +162,20 @@ def test_an_unreachable_address_fails_fast_and_writes_nothing(config_file, tmp_p
     assert done.returncode == 2
     assert f"cannot reach the Ray cluster at 127.0.0.1:{port}" in done.stderr
     assert not out.exists()
+
+
+def test_an_address_that_is_not_a_ray_head_fails_within_the_connect_timeout(config_file, tmp_path):
+    """A port that accepts connections but is no Ray head: Ray itself would wait for ever."""
+    with socket.socket() as server:
+        server.bind(("0.0.0.0", 0))
+        server.listen(8)
+        port = server.getsockname()[1]
+        out = tmp_path / "sweep"
+        t0 = time.monotonic()
+        done = subprocess.run(sweep_command(config_file, out, "--address", f"127.0.0.1:{port}",
+                                            "--connect-timeout", "3"), cwd=ROOT, capture_output=True, text=True,
+                              timeout=60)
+    assert time.monotonic() - t0 < 30
+    assert done.returncode == 2, done.stderr
+    assert f"cannot connect to the Ray cluster at 127.0.0.1:{port}: no answer from a Ray head within 3 s" in done.stderr
+    assert not out.exists()
