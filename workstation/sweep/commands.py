@@ -78,8 +78,9 @@ def prepare(args: argparse.Namespace):
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
+    from workstation.sweep.ray_cluster import RayUnavailable
     from workstation.sweep.results import SweepFolder
-    from workstation.sweep.runner import RayUnavailable, SweepOptions, run_sweep
+    from workstation.sweep.runner import SweepOptions, run_sweep
 
     if args.workers is not None and args.workers < 1:
         raise ConfigError("--workers", [("--workers", f"must be at least 1, got {args.workers}")])
@@ -130,7 +131,7 @@ def _print_plan(plan) -> None:
 
 
 def _print_outcome(plan, outcome) -> None:
-    from workstation.sweep.runner import best_row
+    from workstation.sweep.results import best_row
 
     print(f"sweep {outcome.state}: {outcome.ok + outcome.failed} of {outcome.total} cells "
           f"({outcome.ok} ok, {outcome.failed} failed; {outcome.computed} computed now, {outcome.skipped} from "

@@ -268,3 +268,21 @@ def heatmap_grid(results: pd.DataFrame, x: str, y: str, value: str, direction: s
             grid[i, j] = row["_score"] if direction == "max" else -row["_score"]
             ids[i, j] = row["cell_id"]
     return xs, ys, grid, ids
+
+
+def best_row(rows: Sequence[dict], objective: str, direction: str) -> dict | None:
+    """The ok row with the best finite objective (ties: the lowest cell index)."""
+    scored = []
+    for r in rows:
+        value = _finite(r.get(objective))
+        if r.get("status") == "ok" and value is not None:
+            scored.append((-value if direction == "max" else value, int(r.get("cell") or 0), r))
+    return min(scored, key=lambda t: t[:2])[2] if scored else None
+
+
+def _finite(value: Any) -> float | None:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None

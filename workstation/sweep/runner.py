@@ -27,12 +27,9 @@ import collections
 import datetime as dt
 import json
 import logging
-import math
 import os
-import signal
 import socket
 import sys
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -43,34 +40,24 @@ import pandas as pd
 
 from workstation.calendar import TimeManager
 from workstation.config import validate_config_dict
-from workstation.errors import ConfigError, WorkstationError
-from workstation.execution.stats import compute_stats
+from workstation.errors import ConfigError
 from workstation.store import BarStore
 from workstation.sweep.cell import CellOutcome, run_cell
+from workstation.sweep.ray_cluster import CONNECT_DEADLINE_S, RayConnection, StopFlag
 from workstation.sweep.results import (
     STATISTIC_COLUMNS,
     SweepFolder,
-    atomic_json,
-    atomic_parquet,
+    best_row,
     param_cell_value,
 )
 from workstation.sweep.shipping import CellNeeds, DataShipper, cell_needs
 from workstation.sweep.spec import Cell, SweepPlan
-from workstation.sweep.walk_forward import REPORT_STATISTICS, overall_summary, report_text, stitch_equity
+from workstation.sweep.walk_forward import write_walk_forward
 
 log = logging.getLogger(__name__)
 
 MAX_RETRIES = 2
-CONNECT_CHECK_TIMEOUT_S = 5.0
-CONNECT_DEADLINE_S = 20.0  # Ray's own connect can wait forever on an address that is not a Ray head
 TASKS_PER_WORKER = 2
-
-
-class RayUnavailable(WorkstationError):
-    """Ray cannot be started or the cluster cannot be reached; `stuck` when a connection attempt is
-    still hanging inside Ray (the process should then exit without Ray's clean-up)."""
-
-    stuck = False
 
 
 # ---------------------------------------------------------------------- the task (runs on a worker)
@@ -101,158 +88,6 @@ def run_cell_task(task: CellTask, calendar: TimeManager, catalog: dict, *blocks)
         return run_cell(task.config, store, calendar, keep_run=task.keep_run)
     except Exception as exc:  # noqa: BLE001 - reported as the cell's result, never lost
         return CellError(_error_text(exc), f"{socket.gethostname()}:{os.getpid()}")
-
-
-# ---------------------------------------------------------------------- Ray connection
-def _check_reachable(address: str) -> None:
-    """A TCP connection to the address Ray will use (Ray replaces a loopback host by this machine's
-    address), so that a wrong address fails in seconds."""
-    if address.startswith("ray://"):
-        raise RayUnavailable(f"--address {address!r} is a Ray Client address; give the cluster's GCS address "
-                             "HOST:PORT instead")
-    host, sep, port = address.rpartition(":")
-    if not sep or not port.isdigit() or not host:
-        raise RayUnavailable(f"--address {address!r} is not HOST:PORT (the address `ray start --head` prints)")
-    targets = [(host, int(port))]
-    try:
-        from ray._private.services import canonicalize_bootstrap_address
-
-        resolved_host, _, resolved_port = (canonicalize_bootstrap_address(address) or "").rpartition(":")
-        if resolved_host and (resolved_host, int(resolved_port)) not in targets:
-            targets.append((resolved_host, int(resolved_port)))
-    except Exception:  # noqa: BLE001 - another Ray version: the address as given is checked
-        pass
-    for target in targets:
-        try:
-            with socket.create_connection(target, timeout=CONNECT_CHECK_TIMEOUT_S):
-                pass
-        except OSError as exc:
-            reason = exc.strerror or type(exc).__name__
-            raise RayUnavailable(
-                f"cannot reach the Ray cluster at {address} ({target[0]}:{target[1]}): {reason}. Start one there "
-                f"with `ray start --head --port {port}`, check the address, or leave out --address to run on "
-                "this machine") from None
-
-
-def _init_within(deadline_s: float, address: str, **kwargs) -> None:
-    """ray.init(address) in a helper thread, given up after `deadline_s` (RayUnavailable, `stuck`)."""
-    import ray
-
-    outcome: dict[str, BaseException] = {}
-
-    def connect() -> None:
-        try:
-            ray.init(address=address, **kwargs)
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=connect, name="RayConnect", daemon=True)
-    thread.start()
-    thread.join(deadline_s)
-    if thread.is_alive():
-        error = RayUnavailable(f"cannot connect to the Ray cluster at {address}: no answer from a Ray head within "
-                               f"{deadline_s:.0f} s (is it a Ray head's GCS port, and the same Ray version?)")
-        error.stuck = True
-        raise error
-    if "error" in outcome:
-        cause = outcome["error"].__cause__ or outcome["error"]
-        text = str(cause).strip()
-        raise RayUnavailable(f"cannot connect to the Ray cluster at {address}: "
-                             f"{text.splitlines()[-1] if text else repr(cause)}") from None
-
-
-def _token_available() -> bool:
-    return bool(os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH")
-                or (Path.home() / ".ray" / "auth_token").is_file())
-
-
-def _enable_token_auth() -> None:
-    """Send this machine's Ray token: Ray uses token authentication for the clusters it starts, but a
-    driver connecting by address only sends the token when RAY_AUTH_MODE=token."""
-    os.environ["RAY_AUTH_MODE"] = "token"
-    try:
-        from ray._raylet import Config
-
-        Config.initialize("")  # Ray reads its settings once; read RAY_AUTH_MODE again
-    except Exception:  # noqa: BLE001 - older Ray without token authentication
-        pass
-
-
-class RayConnection:
-    """Connects the driver to Ray for one sweep (see the module docstring) and disconnects after."""
-
-    def __init__(self, address: str | None = None, workers: int | None = None, verbose: bool = False,
-                 runtime_env: dict | None = None, connect_timeout_s: float = CONNECT_DEADLINE_S):
-        self.address = address
-        self.connect_timeout_s = connect_timeout_s
-        self.requested_workers = workers
-        self.verbose = verbose
-        self.runtime_env = runtime_env
-        self.owned = False
-        self.workers = workers or 1
-        self.startup_s = 0.0
-        self.description = ""
-
-    def __enter__(self) -> RayConnection:
-        import ray
-
-        t0 = time.perf_counter()
-        common = {"log_to_driver": self.verbose, "logging_level": logging.INFO if self.verbose else logging.ERROR,
-                  "runtime_env": self.runtime_env}
-        if ray.is_initialized():
-            self.description = "the Ray already running in this process"
-        elif self.address:
-            _check_reachable(self.address)
-            if "RAY_AUTH_MODE" not in os.environ and _token_available():
-                _enable_token_auth()
-            _init_within(self.connect_timeout_s, self.address, **common)
-            self.owned = True
-            self.description = f"the Ray cluster at {self.address}"
-        else:
-            try:
-                ray.init(address="local", num_cpus=self.requested_workers or os.cpu_count() or 1,
-                         include_dashboard=False, **common)
-            except Exception as exc:  # noqa: BLE001
-                raise RayUnavailable(f"cannot start a local Ray cluster: {exc}") from None
-            self.owned = True
-            self.description = "a local Ray cluster"
-        cpus = int(ray.cluster_resources().get("CPU", 0))
-        self.workers = self.requested_workers or max(1, cpus)
-        self.startup_s = time.perf_counter() - t0
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.owned:
-            import ray
-
-            ray.shutdown()
-
-
-class StopFlag:
-    """Set by SIGINT/SIGTERM while a sweep runs (handlers installed in the main thread only); a second
-    Ctrl-C while stopping raises KeyboardInterrupt."""
-
-    def __init__(self):
-        self.event = threading.Event()
-        self._previous: dict[int, Any] = {}
-
-    def is_set(self) -> bool:
-        return self.event.is_set()
-
-    def _handle(self, signum, _frame) -> None:
-        if self.event.is_set() and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        self.event.set()
-
-    def __enter__(self) -> StopFlag:
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                self._previous[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
 
 
 # ---------------------------------------------------------------------- options and outcome
@@ -329,24 +164,6 @@ def sweep_definition(plan: SweepPlan, store_root: Path, command: Sequence[str] |
         "cwd": os.getcwd(),
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
-
-
-def best_row(rows: Sequence[dict], objective: str, direction: str) -> dict | None:
-    """The ok row with the best finite objective (ties: the lowest cell index)."""
-    scored = []
-    for r in rows:
-        value = _finite(r.get(objective))
-        if r.get("status") == "ok" and value is not None:
-            scored.append((-value if direction == "max" else value, int(r.get("cell") or 0), r))
-    return min(scored, key=lambda t: t[:2])[2] if scored else None
-
-
-def _finite(value: Any) -> float | None:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
 
 
 def _error_text(exc: BaseException) -> str:
@@ -606,46 +423,8 @@ class _Driver:
         return out
 
     def _finish_walk_forward(self) -> tuple[dict, str]:
-        plan = self.plan
-        cfg = plan.base_config
-        by_id = {c.cell_id: c for c in plan.cells}
-        window_rows, equities, trades = [], [], []
-        for w in plan.windows:
-            train = [self.rows[c.cell_id] for c in plan.cells if c.window == w.index and c.cell_id in self.rows]
-            best = best_row(train, plan.objective, plan.direction)
-            test_cell = self._test_cells.get(w.index)
-            test = self.rows.get(test_cell.cell_id) if test_cell else None
-            entry: dict[str, Any] = {**w.as_dict(),
-                                     "params": dict(by_id[best["cell_id"]].params) if best else {},
-                                     "train_cells": len(train),
-                                     "train_failed": sum(1 for r in train if r.get("status") != "ok"),
-                                     "best_train_cell_id": best["cell_id"] if best else None,
-                                     "test_cell_id": test_cell.cell_id if test_cell else None,
-                                     "status": test.get("status") if test else "missing",
-                                     "error": test.get("error") if test else None}
-            for s in dict.fromkeys((plan.objective, *REPORT_STATISTICS)):
-                entry[f"is_{s}"] = best.get(s) if best else None
-                entry[f"oos_{s}"] = test.get(s) if test and test.get("status") == "ok" else None
-            window_rows.append(entry)
-            if test and test.get("status") == "ok":
-                run = self.folder.run_dir(test_cell.cell_id)
-                equities.append((w.index, pd.read_parquet(run / "equity.parquet")))
-                trades.append(pd.read_parquet(run / "trades.parquet"))
-        cash = float(cfg["execution"]["starting_cash"])
-        stitched = stitch_equity(equities, cash)
-        all_trades = pd.concat(trades, ignore_index=True) if trades else pd.DataFrame(
-            columns=["symbol", "quantity", "pnl", "commission"])
-        oos = compute_stats(stitched, all_trades, cash, tz=cfg["timezone"])
-        overall = overall_summary(window_rows, oos, plan.objective)
-        table = pd.DataFrame([{**r, "params": json.dumps(r["params"])} for r in window_rows])
-        atomic_parquet(table, self.folder.root / "walk_forward.parquet")
-        atomic_parquet(stitched, self.folder.root / "walk_forward_equity.parquet")
-        summary = {"objective": plan.objective, "direction": plan.direction, "windows": window_rows,
-                   "overall": overall, "out_of_sample_statistics": oos}
-        atomic_json(summary, self.folder.root / "walk_forward.json")
-        text = report_text(pd.DataFrame(window_rows), overall, plan.objective, plan.aliases)
-        (self.folder.root / "walk_forward.txt").write_text(text, encoding="utf-8")
-        return summary, text
+        tests = {w: cell.cell_id for w, cell in self._test_cells.items()}
+        return write_walk_forward(self.plan, self.rows, tests, self.folder)
 
     # ------------------------------------------------------------------ outcome
     def best(self) -> dict | None:

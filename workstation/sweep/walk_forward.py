@@ -181,3 +181,54 @@ def overall_summary(window_rows: Sequence[dict], stitched_stats: dict, objective
     eff = (oos_total / oos_days) / mean_is if oos_days and math.isfinite(mean_is) and mean_is > 0 else math.nan
     return {"windows": len(window_rows), "windows_ok": len(ok), "in_sample": in_sample, "out_of_sample": out,
             "efficiency": eff if math.isfinite(eff) else None}
+
+
+def write_walk_forward(plan, rows: dict[str, dict], test_cells: dict[int, str], folder) -> tuple[dict, str]:
+    """Once every window is tested: per window the best train cell (in-sample) against its test cell
+    (out-of-sample), the stitched out-of-sample equity from the test cells' run folders, the overall
+    figures; written as walk_forward.parquet, walk_forward_equity.parquet, walk_forward.json and .txt.
+    `test_cells` maps a window to its test cell id. Returns (summary, report text)."""
+    import json
+
+    from workstation.execution.stats import compute_stats
+    from workstation.sweep.results import atomic_json, atomic_parquet, best_row
+
+    cfg = plan.base_config
+    by_id = {c.cell_id: c for c in plan.cells}
+    window_rows, equities, trades = [], [], []
+    for w in plan.windows:
+        train = [rows[c.cell_id] for c in plan.cells if c.window == w.index and c.cell_id in rows]
+        best = best_row(train, plan.objective, plan.direction)
+        test_id = test_cells.get(w.index)
+        test = rows.get(test_id) if test_id else None
+        entry: dict[str, Any] = {**w.as_dict(),
+                                 "params": dict(by_id[best["cell_id"]].params) if best else {},
+                                 "train_cells": len(train),
+                                 "train_failed": sum(1 for r in train if r.get("status") != "ok"),
+                                 "best_train_cell_id": best["cell_id"] if best else None,
+                                 "test_cell_id": test_id,
+                                 "status": test.get("status") if test else "missing",
+                                 "error": test.get("error") if test else None}
+        for s in dict.fromkeys((plan.objective, *REPORT_STATISTICS)):
+            entry[f"is_{s}"] = best.get(s) if best else None
+            entry[f"oos_{s}"] = test.get(s) if test and test.get("status") == "ok" else None
+        window_rows.append(entry)
+        if test and test.get("status") == "ok":
+            run = folder.run_dir(test_id)
+            equities.append((w.index, pd.read_parquet(run / "equity.parquet")))
+            trades.append(pd.read_parquet(run / "trades.parquet"))
+    cash = float(cfg["execution"]["starting_cash"])
+    stitched = stitch_equity(equities, cash)
+    all_trades = pd.concat(trades, ignore_index=True) if trades else pd.DataFrame(
+        columns=["symbol", "quantity", "pnl", "commission"])
+    oos = compute_stats(stitched, all_trades, cash, tz=cfg["timezone"])
+    overall = overall_summary(window_rows, oos, plan.objective)
+    table = pd.DataFrame([{**r, "params": json.dumps(r["params"])} for r in window_rows])
+    atomic_parquet(table, folder.root / "walk_forward.parquet")
+    atomic_parquet(stitched, folder.root / "walk_forward_equity.parquet")
+    summary = {"objective": plan.objective, "direction": plan.direction, "windows": window_rows,
+               "overall": overall, "out_of_sample_statistics": oos}
+    atomic_json(summary, folder.root / "walk_forward.json")
+    text = report_text(pd.DataFrame(window_rows), overall, plan.objective, plan.aliases)
+    (folder.root / "walk_forward.txt").write_text(text, encoding="utf-8")
+    return summary, text

@@ -25,8 +25,9 @@ from workstation.calendar import TimeManager
 from workstation.cli import main
 from workstation.config import validate_config_dict
 from workstation.store import BarStore
+from workstation.sweep.ray_cluster import StopFlag
 from workstation.sweep.results import SweepFolder
-from workstation.sweep.runner import StopFlag, SweepOptions, run_sweep
+from workstation.sweep.runner import SweepOptions, run_sweep
 from workstation.sweep.spec import SweepSpec, build_plan
 
 ray = pytest.importorskip("ray")
