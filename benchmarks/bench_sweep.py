@@ -41,6 +41,7 @@ from workstation.calendar import TimeManager  # noqa: E402
 from workstation.config import load_config, validate_config_dict  # noqa: E402
 from workstation.store import BarStore, ensure_demo_data  # noqa: E402
 from workstation.sweep.cell import run_cell  # noqa: E402
+from workstation.sweep.ray_cluster import RayConnection  # noqa: E402
 from workstation.sweep.results import SweepFolder  # noqa: E402
 from workstation.sweep.runner import CellTask, SweepOptions, run_sweep  # noqa: E402
 from workstation.sweep.spec import SweepSpec, build_plan  # noqa: E402
@@ -52,6 +53,43 @@ def load() -> str:
 
 def sweep(plan, store, tm, folder: Path):
     return run_sweep(plan, store, tm, SweepFolder(folder), SweepOptions(progress=io.StringIO()))
+
+
+def timeline(outcome) -> dict:
+    """From the workers' own clocks: the wait before the first cell starts (one-time: workers import
+    the engine, the first bars are shipped), the gap between a cell's end and the next cell's start on
+    the same worker (per cell: result out, scheduling, arguments in), and the steady span."""
+    rows = sorted(outcome.rows, key=lambda r: r["started_at"])
+    starts = [r["started_at"].timestamp() for r in rows]
+    ends = [s + r["run_time_s"] for s, r in zip(starts, rows, strict=True)]
+    gaps = []
+    for worker in {r["worker"] for r in rows}:
+        mine = [(s, e) for s, e, r in zip(starts, ends, rows, strict=True) if r["worker"] == worker]
+        gaps += [b[0] - a[1] for a, b in zip(mine, mine[1:], strict=False)]
+    return {"first_latency_s": starts[0] - outcome.started_at, "gap_s": statistics.median(gaps) if gaps else 0.0,
+            "span_s": max(ends) - starts[0], "run_s": statistics.median(r["run_time_s"] for r in rows)}
+
+
+def cpu_seconds(session: str) -> float:
+    """CPU time used so far by this process and every process of this Ray session (GCS, raylet and its
+    workers: the processes naming the session and their descendants)."""
+    import psutil
+
+    found: dict[int, psutil.Process] = {}
+    for proc in psutil.process_iter(["pid", "cmdline"]):
+        try:
+            if proc.pid != os.getpid() and session in " ".join(proc.info["cmdline"] or []):
+                found[proc.pid] = proc
+                found.update({child.pid: child for child in proc.children(recursive=True)})
+        except psutil.Error:
+            continue
+    total = sum(psutil.Process().cpu_times()[:2])
+    for proc in found.values():
+        try:
+            total += sum(proc.cpu_times()[:2])
+        except psutil.Error:
+            continue
+    return total
 
 
 def speedup(tmp: Path, cells: int, skip_sequential: bool) -> dict:
@@ -66,17 +104,29 @@ def speedup(tmp: Path, cells: int, skip_sequential: bool) -> dict:
                                         "strategies.sma_5_20.params.slow": slow}), cfg, tm, "example")
     store = BarStore(store_path)
     sequential = None
+    session = ray.get_runtime_context().get_session_name()
+    cpu_sequential = None
     if not skip_sequential:
-        t0 = time.perf_counter()
+        c0, t0 = sum(__import__("psutil").Process().cpu_times()[:2]), time.perf_counter()
         for cell in plan.cells:
             run_cell(cell.config, store)
         sequential = time.perf_counter() - t0
-        print(f"  sequential, one process: {len(plan.cells)} cells in {sequential:.1f} s (load {load()})")
+        cpu_sequential = sum(__import__("psutil").Process().cpu_times()[:2]) - c0
+        print(f"  sequential, one process: {len(plan.cells)} cells in {sequential:.1f} s, CPU {cpu_sequential:.1f} s "
+              f"(load {load()})")
+    c0 = cpu_seconds(session)
     outcome = sweep(plan, store, tm, tmp / "example")
+    cpu_ray = cpu_seconds(session) - c0
+    print(f"  CPU of the Ray sweep (driver, workers, raylet, GCS): {cpu_ray:.1f} s"
+          + (f" = {cpu_ray / cpu_sequential:.2f}x the sequential CPU" if cpu_sequential else ""))
     assert outcome.ok == len(plan.cells), outcome
-    print(f"  Ray, 2 workers: {len(plan.cells)} cells in {outcome.elapsed_s:.1f} s (load {load()})")
+    t = timeline(outcome)
+    print(f"  Ray, 2 workers: {len(plan.cells)} cells in {outcome.elapsed_s:.1f} s (load {load()}); first cell "
+          f"started after {t['first_latency_s']:.1f} s (workers import the engine), then {t['span_s']:.1f} s")
     return {"cells": len(plan.cells), "sequential_s": sequential, "ray_s": outcome.elapsed_s,
-            "speedup": sequential / outcome.elapsed_s if sequential else None}
+            "speedup": sequential / outcome.elapsed_s if sequential else None,
+            "steady_speedup": sequential / t["span_s"] if sequential else None,
+            "cpu_ratio": cpu_ray / cpu_sequential if cpu_sequential else None}
 
 
 def overhead(tmp: Path, cells: int) -> dict:
@@ -109,15 +159,19 @@ def overhead(tmp: Path, cells: int) -> dict:
     engine_times = [r["engine_s"] for r in outcome.rows]
     busy = sum(run_times)
     share = (outcome.workers * outcome.elapsed_s - busy) / busy
+    t = timeline(outcome)
     t0 = time.perf_counter()
     plain = run_cell(plan.cells[0].config, store)  # the same cell on the Parquet store, in this process
     plain_s = time.perf_counter() - t0
     print(f"  {len(plan.cells)} cells of 100 symbols x 5 days ({outcome.rows[0]['bars_processed']:,} bars): "
           f"{outcome.elapsed_s:.1f} s on {outcome.workers} workers; cell run time median "
           f"{statistics.median(run_times):.2f} s (engine {statistics.median(engine_times):.2f} s); "
-          f"time outside cells {share * 100:.1f} % of cell time (load {load()})")
+          f"worker time outside cells {share * 100:.1f} % of cell time (load {load()})")
+    print(f"  per cell, worker clock: gap between one cell's end and the next one's start {t['gap_s'] * 1000:.0f} ms "
+          f"= {t['gap_s'] / t['run_s'] * 100:.1f} % of a cell; in-task store build and engine set-up "
+          f"{(statistics.median(run_times) - statistics.median(engine_times)) * 1000:.0f} ms")
     print(f"  the same cell in this process on the Parquet store: {plain_s:.2f} s (engine {plain.engine_s:.2f} s)")
-    return {"plan": plan, "outcome": outcome, "store": store, "tm": tm, "share": share,
+    return {"plan": plan, "outcome": outcome, "store": store, "tm": tm, "share": share, "gap": t["gap_s"],
             "median_run_s": statistics.median(run_times), "plain_s": plain_s}
 
 
@@ -152,6 +206,9 @@ def driver_capacity(info: dict, tasks: int = 1000) -> float:
     blocks = [ray.put(b"x" * 1024) for _ in range(8)]
     remote = ray.remote(_noop).options(num_cpus=1, max_retries=2)
     window = 4 * int(ray.cluster_resources().get("CPU", 1))
+    import psutil
+
+    driver_cpu0 = sum(psutil.Process().cpu_times()[:2])
     t0 = time.perf_counter()
     in_flight, done = [], 0
     submitted = 0
@@ -164,42 +221,48 @@ def driver_capacity(info: dict, tasks: int = 1000) -> float:
             ray.get(ref)
             done += 1
     rate = tasks / (time.perf_counter() - t0)
-    print(f"  driver + scheduler: {tasks} cell-shaped tasks at {rate:,.0f} cells/s (load {load()})")
-    return rate
+    driver_ms = (sum(psutil.Process().cpu_times()[:2]) - driver_cpu0) / tasks * 1000
+    print(f"  driver + scheduler: {tasks} cell-shaped tasks at {rate:,.0f} cells/s through 2 local workers; "
+          f"driver CPU {driver_ms:.1f} ms a cell (load {load()})")
+    return rate, driver_ms
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--cells", type=int, default=24)
-    ap.add_argument("--bench-cells", type=int, default=8)
+    ap.add_argument("--bench-cells", type=int, default=12)
     ap.add_argument("--skip-sequential", action="store_true")
     a = ap.parse_args()
     print(f"machine: {os.cpu_count()} cores, load average {load()}")
     tmp = Path(tempfile.mkdtemp(prefix="bench_sweep_"))
-    t0 = time.perf_counter()
-    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
-    print(f"Ray start-up (local, 2 workers): {time.perf_counter() - t0:.1f} s")
+    connection = RayConnection(workers=2).__enter__()  # the sweep's own local cluster, started once
+    print(f"Ray start-up (local, 2 workers): {connection.startup_s:.1f} s")
     try:
         print("1. speed-up, example config:")
         speed = speedup(tmp, a.cells, a.skip_sequential)
         if speed["speedup"]:
-            print(f"  => speed-up {speed['speedup']:.2f}x with 2 workers")
+            print(f"  => speed-up {speed['speedup']:.2f}x with 2 workers ({speed['steady_speedup']:.2f}x once the "
+                  f"workers have started); the sweep costs {speed['cpu_ratio']:.2f}x the CPU of the sequential run, "
+                  f"so on 2 free cores it would finish {2 / speed['cpu_ratio']:.2f}x faster (less the start-up)")
         print("2. per-cell overhead, 100 symbols x 5 days:")
         info = overhead(tmp, a.bench_cells)
-        print(f"  => overhead {info['share'] * 100:.1f} % of a cell's run time")
+        print(f"  => per-cell overhead {info['gap'] / info['median_run_s'] * 100:.1f} % of a cell's run time "
+              f"(all worker time outside cells, one-time costs and the last round's idle worker included: "
+              f"{info['share'] * 100:.1f} %)")
         print("3. shipping:")
         ship = shipping(info)
         print("4. driver capacity:")
-        rate = driver_capacity(info)
+        rate, driver_ms = driver_capacity(info)
         cells, nodes, cpus = 1000, 10, 8
         wall = cells * info["median_run_s"] / (nodes * cpus)
-        print(f"1,000 cells on 10 nodes x {cpus} CPUs at {info['median_run_s']:.2f} s a cell: about {wall:.0f} s of "
-              f"cell time per worker; driver/scheduler capacity {rate:,.0f} cells/s vs the "
-              f"{nodes * cpus / info['median_run_s']:.0f} cells/s the workers finish; bars shipped once per node "
-              f"{ship['bytes'] / 2**20:.1f} MiB (x{nodes} nodes), per cell "
+        finish_rate = nodes * cpus / info["median_run_s"]
+        print(f"1,000 cells on {nodes} nodes x {cpus} CPUs at {info['median_run_s']:.2f} s a cell: about {wall:.0f} s; "
+              f"the workers finish {finish_rate:.0f} cells/s, the driver needs {driver_ms:.1f} ms of CPU a cell "
+              f"(= {finish_rate * driver_ms / 1000 * 100:.0f} % of one core at that rate); shipped once per node "
+              f"{ship['bytes'] / 2**20:.1f} MiB of bars + {ship['calendar_bytes'] / 1024:.0f} KiB calendar, per cell "
               f"{(ship['task_bytes'] + ship['result_bytes']) / 1024:.1f} KiB")
     finally:
-        ray.shutdown()
+        connection.__exit__(None, None, None)
 
 
 if __name__ == "__main__":

@@ -43,6 +43,7 @@ class CellOutcome:
     engine_s: float
     worker: str
     run_files: dict[str, bytes] | None = field(default=None, repr=False)
+    started_at: float = 0.0  # wall clock (epoch s) when the cell's task began, on the worker
 
 
 def run_cell(config: dict, store, time_manager=None, keep_run: bool = False) -> CellOutcome:
@@ -50,6 +51,7 @@ def run_cell(config: dict, store, time_manager=None, keep_run: bool = False) -> 
     from workstation.run_writer import RunWriter
     from workstation.system import SystemManager
 
+    started_at = time.time()
     t0 = time.perf_counter()
     cfg = validate_config_dict(config, "sweep cell")
     try:
@@ -91,4 +93,5 @@ def run_cell(config: dict, store, time_manager=None, keep_run: bool = False) -> 
         engine_s=system.elapsed_s(),
         worker=f"{socket.gethostname()}:{os.getpid()}",
         run_files=files,
+        started_at=started_at,
     )

@@ -3,7 +3,9 @@ running in this process; and the stop flag that SIGINT/SIGTERM set while a sweep
 
 An address is first checked with a plain TCP connection (Ray replaces a loopback host by this
 machine's address, so that one is checked too), then Ray connects in a helper thread given up after
-`connect_timeout_s` (Ray itself can wait for ever on a port that is not a Ray head). Ray's token
+`connect_timeout_s` (Ray itself can wait for ever on a port that is not a Ray head). The workers of a
+local cluster run at normal priority (Ray's default is nice 15, which on a busy machine starves the
+sweep against every other process, a plain `workstation run` included). Ray's token
 authentication is used as Ray sets it up: a local cluster gets a token; a driver connecting by
 address sends this machine's token when one exists.
 """
@@ -139,7 +141,7 @@ class RayConnection:
         else:
             try:
                 ray.init(address="local", num_cpus=self.requested_workers or os.cpu_count() or 1,
-                         include_dashboard=False, **common)
+                         include_dashboard=False, _system_config={"worker_niceness": 0}, **common)
             except Exception as exc:  # noqa: BLE001
                 raise RayUnavailable(f"cannot start a local Ray cluster: {exc}") from None
             self.owned = True

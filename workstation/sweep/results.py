@@ -56,7 +56,7 @@ STATISTIC_COLUMNS = (
     "total_commission", *TIME_STATISTICS, "per_symbol",
 )
 RUN_COLUMNS = ("coverage_pct", "bars_processed", "signals", "rejected", "strategy_errors", "run_time_s",
-               "engine_s", "worker", "finished_at")
+               "engine_s", "worker", "started_at", "finished_at")
 _INT_COLUMNS = ("cell", "window", "attempts", *INT_STATISTICS, "bars_processed", "signals", "rejected", "strategy_errors")
 _FLOAT_COLUMNS = (*FLOAT_STATISTICS, "coverage_pct", "run_time_s", "engine_s")
 
@@ -110,7 +110,7 @@ def results_frame(rows: Sequence[dict], param_paths: Sequence[str]) -> pd.DataFr
         frame[c] = pd.array(pd.to_numeric(frame[c], errors="coerce"), dtype="Int64")
     for c in _FLOAT_COLUMNS:
         frame[c] = pd.to_numeric(frame[c], errors="coerce").astype("float64")
-    for c in (*TIME_STATISTICS, "finished_at"):
+    for c in (*TIME_STATISTICS, "started_at", "finished_at"):
         frame[c] = pd.to_datetime(frame[c], utc=True, errors="coerce")
     for c in ("cell_id", "phase", "status", "error", "worker", "per_symbol"):
         frame[c] = frame[c].astype(object).where(frame[c].notna(), None)

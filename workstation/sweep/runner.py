@@ -83,9 +83,12 @@ def run_cell_task(task: CellTask, calendar: TimeManager, catalog: dict, *blocks)
     """A Ray task: build the in-memory store from the shipped blocks and run the cell."""
     from workstation.store.memory_store import MemoryBarStore
 
+    started_at, t0 = time.time(), time.perf_counter()
     try:
         store = MemoryBarStore(blocks, catalog, calendar, root=task.store_label)
-        return run_cell(task.config, store, calendar, keep_run=task.keep_run)
+        outcome = run_cell(task.config, store, calendar, keep_run=task.keep_run)
+        outcome.started_at, outcome.run_time_s = started_at, time.perf_counter() - t0  # the store build included
+        return outcome
     except Exception as exc:  # noqa: BLE001 - reported as the cell's result, never lost
         return CellError(_error_text(exc), f"{socket.gethostname()}:{os.getpid()}")
 
@@ -129,6 +132,7 @@ class SweepOutcome:
     store_reads: int = 0
     walk_forward: dict | None = None
     report: str = ""
+    started_at: float = 0.0  # wall clock (epoch s) when the driver began running cells
     rows: list[dict] = field(default_factory=list, repr=False)
 
 
@@ -267,7 +271,8 @@ class _Driver:
             row.update(coverage_pct=outcome.coverage_pct, bars_processed=s.get("bars_processed"),
                        signals=s.get("signals"), rejected=s.get("rejected"),
                        strategy_errors=sum((s.get("strategy_errors") or {}).values()),
-                       run_time_s=outcome.run_time_s, engine_s=outcome.engine_s, worker=outcome.worker)
+                       run_time_s=outcome.run_time_s, engine_s=outcome.engine_s, worker=outcome.worker,
+                       started_at=dt.datetime.fromtimestamp(outcome.started_at, dt.UTC))
         row["finished_at"] = dt.datetime.now(dt.UTC)
         return row
 
@@ -307,6 +312,7 @@ class _Driver:
     # ------------------------------------------------------------------ main loop
     def run(self) -> SweepOutcome:
         t0 = time.perf_counter()
+        self._started_at = time.time()
         queue: collections.deque[tuple[Cell, CellNeeds]] = collections.deque(self.pending)
         in_flight: dict[Any, Cell] = {}
         window = TASKS_PER_WORKER * self.connection.workers
@@ -440,7 +446,7 @@ class _Driver:
         return SweepOutcome(state, self.folder.root, self.plan.total_cells, ok, failed, self.computed, self.skipped,
                             self.best(), elapsed, self.connection.startup_s, self.connection.workers,
                             self.connection.description, self.shipper.bytes_shipped, self.shipper.blocks_shipped,
-                            self.shipper.store_reads, wf, report, list(self.rows.values()))
+                            self.shipper.store_reads, wf, report, self._started_at, list(self.rows.values()))
 
 
 def _is_missing(value: Any) -> bool:
