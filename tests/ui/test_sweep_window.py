@@ -188,6 +188,7 @@ def test_a_sweep_started_from_the_window_can_be_stopped_and_resumed(qtbot, tmp_p
     setup.params.setRowCount(0)
     setup.add_param(FAST, "3,4,5")
     setup.add_param(SLOW, "20")
+    setup.add_param("backtest.speed_multiplier", "40000")  # clock-driven: ~0.6 s a session, Stop lands mid-sweep
     setup.workers_spin.setValue(1)
     out = tmp_path / "sweep"
     setup.out_edit.setText(str(out))

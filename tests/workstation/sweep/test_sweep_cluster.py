@@ -122,10 +122,11 @@ def test_sigterm_stops_the_sweep_and_the_same_command_resumes(ray_head, config_f
     the local cluster is gone; the same command computes only the missing cells."""
     address, env = ray_head
     out = tmp_path / "sweep"
+    paced = ("--param", "backtest.speed_multiplier=40000")  # clock-driven, ~0.6 s a session: SIGTERM lands mid-sweep
     ray_tmp = Path(tempfile.mkdtemp(prefix="rl", dir="/tmp"))
     local_env = {**env, "RAY_TMPDIR": str(ray_tmp)}
     try:
-        sweep = subprocess.Popen(sweep_command(config_file, out, "--workers", "1"), env=local_env, cwd=ROOT,
+        sweep = subprocess.Popen(sweep_command(config_file, out, "--workers", "1", *paced), env=local_env, cwd=ROOT,
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 120
         while not (out / "results.parquet").exists() and sweep.poll() is None and time.monotonic() < deadline:
@@ -142,7 +143,7 @@ def test_sigterm_stops_the_sweep_and_the_same_command_resumes(ray_head, config_f
     assert 1 <= len(before) < 4 and set(before["status"]) == {"ok"}
     assert json.loads((out / "progress.json").read_text())["state"] == "interrupted"
 
-    again = subprocess.run(sweep_command(config_file, out, "--address", address), env=env, cwd=ROOT,
+    again = subprocess.run(sweep_command(config_file, out, "--address", address, *paced), env=env, cwd=ROOT,
                            capture_output=True, text=True, timeout=180)
     assert again.returncode == 0, again.stderr
     assert f"{4 - len(before)} computed now, {len(before)} from before" in again.stdout
