@@ -94,8 +94,9 @@ def test_results_table_sorts_and_a_double_click_replays_the_cell(qtbot, main_win
     rect = window.table.visualRect(index)
     qtbot.mouseClick(window.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     qtbot.mouseDClick(window.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    name = f"cell{target['cell']}-fast=3-slow=20-min_confidence=0.50.json"
     qtbot.waitUntil(lambda: main_window.bridge.config_path is not None
-                    and main_window.bridge.config_path.name == f"{target['cell_id']}.json", timeout=5000)
+                    and main_window.bridge.config_path.name == name, timeout=5000)
     cfg = main_window.bridge.config
     assert (cfg.strategies[0].params["fast"], cfg.strategies[0].params["slow"]) == (3, 20)
     assert cfg.risk.min_confidence == 0.5 and cfg.backtest.stage_threads is True  # the replay keeps threads

@@ -6,8 +6,8 @@ only reads the sweep folder the command writes (progress.json, results.parquet, 
 polled twice a second, so it also follows a sweep started from a shell
 (`workstation-gui --sweep SWEEP_DIR`). Tabs: the sortable results table, the heatmap of any column
 over two parameters, the walk-forward chart, the command's output. A double-click on a cell (table
-or heatmap) writes that cell's session config to SWEEP_DIR/cells/<cell_id>.json and opens it in the
-main window for a visual replay. GUI thread only; no trading logic here.
+or heatmap) writes that cell's session config to SWEEP_DIR/cells/cell<N>-<parameters>.json and opens
+it in the main window for a visual replay. GUI thread only; no trading logic here.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import signal
 import sys
 from collections.abc import Callable
@@ -381,7 +382,7 @@ class SweepWindow(QMainWindow):
             self.open_cell(cell_id)
 
     def open_cell(self, cell_id: str) -> Path | None:
-        """Write the cell's config to cells/<cell_id>.json and open it in the main window."""
+        """Write the cell's config to cells/cell<N>-<parameters>.json and open it in the main window."""
         if self.folder is None or self.definition is None or self.results.empty:
             return None
         rows = self.results[self.results["cell_id"] == cell_id]
@@ -398,7 +399,8 @@ class SweepWindow(QMainWindow):
         aliases = dict(self._params())
         label = " ".join(f"{aliases.get(p, p)}={_text(v)}" for p, v in params.items())
         config["name"] = f"{config['name']} [sweep cell {row.get('cell')}: {label}]"[:120]
-        path = self.folder.write_cell_config(cell_id, config)
+        stem = re.sub(r"[^A-Za-z0-9_.=-]+", "_", f"cell{row.get('cell')}-{label.replace(' ', '-')}")[:80]
+        path = self.folder.write_cell_config(stem, config)
         self.cell_opened.emit(str(path))
         if self.open_config is not None and self.open_config(path):
             self.status.setText(f"Opened cell {row.get('cell')} ({label}) in the main window: press Play to replay it.")

@@ -5,7 +5,7 @@
     results.parquet            one row per finished cell (rewritten atomically as cells finish)
     progress.json              live progress for the sweep window: state, done, failed, ETA, best
     runs/<cell_id>/            kept run folders (--keep-runs, --keep-top K, walk-forward test cells)
-    cells/<cell_id>.json       a cell's session config, written when it is opened for a replay
+    cells/cell<N>-<params>.json  a cell's session config, written when it is opened for a replay
     walk_forward.parquet       walk-forward: one row per window, in-sample against out-of-sample
     walk_forward_equity.parquet  the stitched out-of-sample equity (time, equity, window)
     walk_forward.json / .txt   the walk-forward summary and report
@@ -222,8 +222,8 @@ class SweepFolder:
     def remove_run(self, cell_id: str) -> None:
         shutil.rmtree(self.run_dir(cell_id), ignore_errors=True)
 
-    def write_cell_config(self, cell_id: str, config: dict) -> Path:
-        path = self.root / CELLS_DIR / f"{cell_id}.json"
+    def write_cell_config(self, stem: str, config: dict) -> Path:
+        path = self.root / CELLS_DIR / f"{stem}.json"
         atomic_json(config, path)
         return path
 
