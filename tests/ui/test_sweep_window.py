@@ -215,3 +215,12 @@ def test_a_sweep_started_from_the_window_can_be_stopped_and_resumed(qtbot, tmp_p
         left = wait_gone(str(ray_tmp), 15.0)
         shutil.rmtree(ray_tmp, ignore_errors=True)
     assert not left, f"Ray processes of the window's sweep still running: {left}"
+
+
+def test_run_menu_opens_the_sweep_window_on_the_selected_config(qtbot, main_window, ui_small_config):
+    assert main_window.load_config(ui_small_config)
+    run_menu = next(a.menu() for a in main_window.menuBar().actions() if a.text() == "&Run")
+    assert main_window.sweep_action in run_menu.actions()
+    main_window.sweep_action.trigger()
+    window = main_window._sweep_windows[-1]
+    assert window.isVisible() and Path(window.setup.config_edit.text()) == ui_small_config
