@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerate the README's screenshots offscreen with the scripted mode (about two minutes).
+# Regenerate the README's screenshots offscreen with the scripted mode (about three minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -17,5 +17,11 @@ ini2=$(mktemp -u --suffix=.ini)
 .venv/bin/python scripts/screenshot_orders_panel.py "$out/orders_panel.png"
 .venv/bin/workstation-gui --live session_configs/example_live_replay.json --quit-when-done --size 1400x900 \
   --screenshot "$out/live_monitor.png"
+sweep=runs/sweep_example
+rm -rf "$sweep"
+.venv/bin/workstation sweep session_configs/example_session.json --out "$sweep" --workers 2 \
+  --param strategies.sma_5_20.params.fast=3,5,8,10 --param strategies.sma_5_20.params.slow=15:40:5 \
+  --constraint "fast < slow" --param risk.min_quality_pct=90,99 >/dev/null
+.venv/bin/python scripts/screenshot_sweep_window.py "$sweep" "$out/sweep_window.png" --size 1600x1000 --tab Heatmap
 rm -f "$ini" "$ini2"
 echo "screenshots written to $out/"

@@ -128,6 +128,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--settings", metavar="INI", help="settings file (default: the user's settings)")
     ap.add_argument("--runs", default="runs", help="folder for run folders (default runs/)")
     ap.add_argument("--live", action="store_true", help="open the live monitor instead of the replay window")
+    ap.add_argument("--sweep", metavar="SWEEP_DIR", help="also open the sweep window on this sweep folder")
     args = ap.parse_args(argv)
     if args.screenshot_at is not None and not 0.0 <= args.screenshot_at <= 1.0:
         ap.error(f"--screenshot-at must be between 0 and 1, got {args.screenshot_at}")
@@ -295,6 +296,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.size_wh:
         window.resize(*args.size_wh)
     window.show()
+    if args.sweep:
+        window.open_sweep_window(args.sweep)
 
     config = Path(args.config) if args.config else (window.last_config() or Path(EXAMPLE_CONFIG))
     if not config.is_file():

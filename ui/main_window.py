@@ -140,6 +140,7 @@ class MainWindow(QMainWindow):
         self._chart_height: int | None = None  # the chart area's height before the results made room
         self._symbol_index: dict[str, int] = {}
         self._quality: dict | None = None  # latest quality (%) per interval by symbol index
+        self._sweep_windows: list[QMainWindow] = []
         self._process = psutil.Process()
         self._shown_once = False
         self._views_at = 0.0
@@ -309,6 +310,10 @@ class MainWindow(QMainWindow):
         self.reset_layout_action = action(
             "Reset layout", "Put every panel back where it started", self.reset_layout
         )
+        self.sweep_action = action(
+            "Sweep…", "Set up and run a parameter sweep (or walk-forward) of this config on Ray",
+            lambda: self.open_sweep_window(),
+        )
         self.quit_action = action("Quit", "Close the workstation", self.close)
         self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         self.shortcuts_action = action("Keyboard shortcuts", "Every shortcut of the window and the charts",
@@ -391,6 +396,8 @@ class MainWindow(QMainWindow):
         run_menu = bar.addMenu("&Run")
         for act in (self.play_action, self.pause_action, self.step_action, self.stop_action):
             run_menu.addAction(act)
+        run_menu.addSeparator()
+        run_menu.addAction(self.sweep_action)
         view_menu = bar.addMenu("&View")
         view_menu.addAction(self.add_chart_action)
         view_menu.addAction(self.remove_chart_action)
@@ -627,6 +634,24 @@ class MainWindow(QMainWindow):
         window.show()
         self._live_windows = [w for w in getattr(self, "_live_windows", []) if w.isVisible()] + [window]
         self.statusBar().showMessage(f"Opened the live monitor for {Path(path).name}", 6000)
+        return True
+
+    def open_sweep_window(self, sweep_dir: str | Path | None = None):
+        """Run → Sweep…: the sweep window on the selected config (or a sweep folder); a cell
+        double-clicked there opens here for a visual replay."""
+        from ui.windows.sweep_window import SweepWindow
+
+        window = SweepWindow(sweep_dir, config_path=self.bridge.config_path, store=self.store_override,
+                             open_config=self._open_sweep_cell)
+        window.show()
+        self._sweep_windows = [w for w in self._sweep_windows if w.isVisible()] + [window]
+        return window
+
+    def _open_sweep_cell(self, path: Path) -> bool:
+        if not self.load_config(path):
+            return False
+        self.raise_()
+        self.activateWindow()
         return True
 
     def last_config(self) -> Path | None:

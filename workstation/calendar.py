@@ -115,6 +115,24 @@ class TimeManager:
         self._session_cache: dict[dt.date, TradingSession | None] = {}
         self.stats = CacheStats()
 
+    # ----------------------------------------------------------------- pickling
+    def __getstate__(self) -> dict:
+        """Picklable without its lock, so a calendar with its years loaded can be shipped once to
+        sweep workers instead of each cell computing the schedule again."""
+        state = self.__dict__.copy()
+        del state["_lock"]
+        state["_calendar"] = None       # rebuilt by name: the used calendar carries 200 KB of its own caches
+        state["_session_cache"] = {}    # answers are rebuilt from the loaded years at first use
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        import pandas_market_calendars as mcal
+
+        self.__dict__.update(state)
+        self._calendar = mcal.get_calendar(self.exchange)
+        self._lock = threading.Lock()
+        self.stats = CacheStats(years_loaded=len(self._years))  # a copy counts its own hits and misses
+
     # ----------------------------------------------------------------- loading
     def _ensure_years(self, first: int, last: int) -> None:
         missing = [y for y in range(first, last + 1) if y not in self._years]

@@ -86,6 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
     from workstation.report import commands as report_commands
 
     report_commands.register(sub)
+
+    from workstation.sweep import commands as sweep_commands
+
+    sweep_commands.register(sub)
     return parser
 
 

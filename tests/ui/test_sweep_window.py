@@ -1,0 +1,226 @@
+"""The sweep window: results table, heatmap, walk-forward chart, opening a cell in the main window for
+a replay, setting up a sweep, and a real sweep started, stopped and resumed from the window.
+
+References: sweep folders written here with known statistics (pandas-free loops give the expected
+heatmap), the session config each opened cell must have, and a real `workstation sweep` process."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PySide6.QtCore import QPointF, Qt
+
+from tests.ui.conftest import ui_config_dict
+from ui.main_window import MainWindow
+from ui.widgets.walk_forward_chart import WalkForwardChart
+from ui.windows.sweep_window import SweepWindow
+from workstation.calendar import TimeManager
+from workstation.config import validate_config_dict
+from workstation.sweep.results import SweepFolder
+from workstation.sweep.runner import sweep_definition
+from workstation.sweep.spec import SweepSpec, build_plan
+
+FAST, SLOW, CONF = "strategies.sma_5_20.params.fast", "strategies.sma_5_20.params.slow", "risk.min_confidence"
+
+
+def sharpe_of(fast: int, slow: int, conf: float) -> float:
+    return fast / 10 - slow / 100 + conf
+
+
+def write_sweep(root: Path, store: Path, failed: tuple[int, int, float] | None = (8, 20, 0.5)) -> Path:
+    """A finished sweep folder over fast x slow x min_confidence whose sharpe is `sharpe_of` (one cell
+    failed), as `workstation sweep` writes it."""
+    cfg = validate_config_dict(ui_config_dict(store))
+    plan = build_plan(SweepSpec(params={FAST: [3, 5, 8], SLOW: [15, 20], CONF: [0.0, 0.5]}), cfg,
+                      TimeManager(), "ui test")
+    folder = SweepFolder(root)
+    folder.write_definition(sweep_definition(plan, store, None))
+    rows = []
+    for cell in plan.cells:
+        f, s, c = cell.params[FAST], cell.params[SLOW], cell.params[CONF]
+        bad = failed == (f, s, c)
+        rows.append({"cell": cell.index, "cell_id": cell.cell_id, "phase": "sweep", "window": None,
+                     "status": "failed" if bad else "ok", "error": "RuntimeError: boom" if bad else None,
+                     "attempts": 3 if bad else 1, FAST: f, SLOW: s, CONF: c,
+                     "sharpe": None if bad else sharpe_of(f, s, c),
+                     "total_return_pct": None if bad else f - s / 10, "trades": None if bad else f * s})
+    folder.write_results(rows, [a.path for a in plan.axes])
+    folder.write_progress({"state": "finished", "done": len(rows), "ok": len(rows) - 1, "failed": 1,
+                           "total": len(rows), "objective": "sharpe", "workers": 2, "cluster": "test",
+                           "best": {"cell_id": rows[0]["cell_id"], "value": 1.0, "params": {}}})
+    return root
+
+
+@pytest.fixture
+def main_window(qtbot, tmp_path, ui_settings, ui_configs_dir):
+    w = MainWindow(settings=ui_settings, configs_dir=ui_configs_dir, runs_dir=tmp_path / "runs", modal_errors=False)
+    qtbot.addWidget(w)
+    w.show()
+    yield w
+    for sweep_window in w._sweep_windows:
+        sweep_window.close()
+    w.bridge.shutdown(2.0)
+
+
+def table_texts(window: SweepWindow, column_title: str) -> list[str]:
+    model = window.proxy
+    col = next(c for c in range(model.columnCount()) if str(model.headerData(c, Qt.Orientation.Horizontal))
+               .startswith(column_title))
+    return [model.index(r, col).data() for r in range(model.rowCount())]
+
+
+def test_results_table_sorts_and_a_double_click_replays_the_cell(qtbot, main_window, tmp_path, ui_demo_store):
+    folder = write_sweep(tmp_path / "sweep", ui_demo_store)
+    window = main_window.open_sweep_window(folder)
+    qtbot.waitUntil(lambda: window.model.rowCount() == 12, timeout=5000)
+    assert window.state_label.text() == "finished" and "1 failed" in window.status.text()
+    sharpe = [float(t) for t in table_texts(window, "Sharpe ★") if t != "–"]
+    assert sharpe == sorted(sharpe, reverse=True) and sharpe[0] == pytest.approx(sharpe_of(8, 15, 0.5))
+    assert table_texts(window, "Status").count("failed") == 1
+    window.table.sortByColumn(2, Qt.SortOrder.AscendingOrder)  # "slow": numeric sort, not text
+    assert [int(v) for v in table_texts(window, "slow")] == sorted(int(v) for v in table_texts(window, "slow"))
+    # double-click the row of fast=3 slow=20 confidence=0.5
+    results = window.results
+    target = results[(results[FAST] == 3) & (results[SLOW] == 20) & (results[CONF] == 0.5)].iloc[0]
+    source = window.model.index(window.row_ids.index(target["cell_id"]), 0)
+    index = window.proxy.mapFromSource(source)
+    window.table.scrollTo(index)
+    rect = window.table.visualRect(index)
+    qtbot.mouseClick(window.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.mouseDClick(window.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    name = f"cell{target['cell']}-fast=3-slow=20-min_confidence=0.50.json"
+    qtbot.waitUntil(lambda: main_window.bridge.config_path is not None
+                    and main_window.bridge.config_path.name == name, timeout=5000)
+    cfg = main_window.bridge.config
+    assert (cfg.strategies[0].params["fast"], cfg.strategies[0].params["slow"]) == (3, 20)
+    assert cfg.risk.min_confidence == 0.5 and cfg.backtest.stage_threads is True  # the replay keeps threads
+    assert "Press Play" in window.status.text() or "press Play" in window.status.text()
+
+
+def test_heatmap_shows_the_objective_over_two_parameters_fixed_or_best_of(qtbot, tmp_path, ui_demo_store):
+    folder = write_sweep(tmp_path / "sweep", ui_demo_store)
+    opened: list[Path] = []
+    window = SweepWindow(folder, open_config=lambda p: opened.append(p) or True)
+    qtbot.addWidget(window)
+    window.show()
+    window.tabs.setCurrentWidget(window.heatmap)
+    qtbot.waitUntil(lambda: window.heatmap.item.grid.size > 0, timeout=5000)
+    heatmap = window.heatmap
+    heatmap.choose(FAST, SLOW, "sharpe")
+    assert heatmap.xs == [3, 5, 8] and heatmap.ys == [15, 20]
+    for i, slow in enumerate(heatmap.ys):  # best of min_confidence: 0.5 unless that cell failed
+        for j, fast in enumerate(heatmap.xs):
+            expected = max(sharpe_of(fast, slow, c) for c in (0.0, 0.5) if (fast, slow, c) != (8, 20, 0.5))
+            assert heatmap.item.grid[i, j] == pytest.approx(expected)
+    heatmap.fix(CONF, 0.0)
+    for i, slow in enumerate(heatmap.ys):
+        for j, fast in enumerate(heatmap.xs):
+            assert heatmap.item.grid[i, j] == pytest.approx(sharpe_of(fast, slow, 0.0))
+    heatmap.fix(CONF, 0.5)
+    assert np.isnan(heatmap.item.grid[1, 2])  # the failed cell leaves its square empty
+    # double-click the square fast=5, slow=15 (confidence 0.5): its cell opens
+    view = heatmap.plot.getViewBox()
+    pos = heatmap.plot.mapFromScene(view.mapViewToScene(QPointF(1.5, 0.5)))
+    qtbot.mouseClick(heatmap.plot.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    qtbot.mouseDClick(heatmap.plot.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    qtbot.waitUntil(lambda: bool(opened), timeout=3000)
+    config = json.loads(opened[0].read_text())
+    assert config["strategies"][0]["params"]["fast"] == 5 and config["strategies"][0]["params"]["slow"] == 15
+    assert config["risk"]["min_confidence"] == 0.5
+    window.close()
+
+
+def test_walk_forward_chart_shades_each_test_window():
+    chart = WalkForwardChart()
+    times = pd.date_range("2024-11-25 14:31", periods=6, freq="1min", tz="UTC")
+    equity = pd.DataFrame({"time": times, "equity": [100.0, 101, 102, 102, 99, 104], "window": [0, 0, 0, 1, 1, 1]})
+    windows = pd.DataFrame({"window": [0, 1], "test_start": ["2024-11-25", "2024-11-26"],
+                            "params": [json.dumps({FAST: 3}), json.dumps({FAST: 5})],
+                            "is_sharpe": [1.5, 2.0], "oos_sharpe": [0.5, -0.2]})
+    chart.set_data(equity, windows, "sharpe", {FAST: "fast"}, {"windows": 2, "windows_ok": 2, "in_sample": {
+        "sharpe": 1.75}, "out_of_sample": {"sharpe": 0.15}, "efficiency": 0.4})
+    import pyqtgraph as pg
+
+    regions = [i for i in chart.equity_plot.items() if isinstance(i, pg.LinearRegionItem)]
+    assert sorted(r.getRegion() for r in regions) == [(0.0, 3.0), (3.0, 6.0)]
+    labels = sorted(i.toPlainText() for i in chart.equity_plot.items() if isinstance(i, pg.TextItem))
+    assert labels == ["W0", "W1"]
+    ticks = chart.bars_plot.getAxis("bottom")._tickLevels[0]
+    assert [t[1] for t in ticks] == ["W0\nfast=3", "W1\nfast=5"]
+    bars = [i for i in chart.bars_plot.items() if isinstance(i, pg.BarGraphItem)]
+    heights = sorted(tuple(b.opts["height"]) for b in bars)
+    assert heights == [(0.5, -0.2), (1.5, 2.0)]
+    assert "efficiency 0.4" in chart.summary.text()
+
+
+def test_the_setup_form_checks_the_sweep_before_anything_runs(qtbot, tmp_path, ui_small_config):
+    window = SweepWindow(config_path=ui_small_config)
+    qtbot.addWidget(window)
+    setup = window.setup
+    assert [p for p, _ in setup.param_rows()] == [FAST, SLOW]  # the first strategy's parameters offered
+    assert setup.constraints_edit.text() == "fast < slow"
+    setup.out_edit.setText(str(tmp_path / "out"))
+    plan = setup.check()
+    assert plan is not None and setup.message.text().startswith(f"✓ {plan.total_cells} cells")
+    setup.add_param("risk.min_quality_pct", "90,101")
+    assert setup.check() is None
+    assert "--param risk.min_quality_pct: value 101" in setup.message.text()
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_sweep_started_from_the_window_can_be_stopped_and_resumed(qtbot, tmp_path, ui_small_config,
+                                                                     monkeypatch):
+    """The real thing: `workstation sweep` with its own local Ray, started, stopped and resumed from
+    the window; its Ray processes are gone afterwards."""
+    from tests.workstation.sweep.test_sweep_cluster import wait_gone
+
+    ray_tmp = Path(tempfile.mkdtemp(prefix="rg", dir="/tmp"))
+    monkeypatch.setenv("RAY_TMPDIR", str(ray_tmp))
+    window = SweepWindow(config_path=ui_small_config)
+    qtbot.addWidget(window)
+    window.show()
+    setup = window.setup
+    setup.params.setRowCount(0)
+    setup.add_param(FAST, "3,4,5")
+    setup.add_param(SLOW, "20")
+    setup.add_param("backtest.speed_multiplier", "40000")  # clock-driven: ~0.6 s a session, Stop lands mid-sweep
+    setup.workers_spin.setValue(1)
+    out = tmp_path / "sweep"
+    setup.out_edit.setText(str(out))
+    try:
+        qtbot.mouseClick(setup.start_button, Qt.MouseButton.LeftButton)
+        assert window.running()
+        qtbot.waitUntil(lambda: window.model.rowCount() >= 1, timeout=120_000)
+        qtbot.mouseClick(window.stop_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: not window.running(), timeout=60_000)
+        window.refresh()
+        assert window.state_label.text() == "interrupted" and window.resume_button.isEnabled()
+        stopped = len(pd.read_parquet(out / "results.parquet"))
+        assert 1 <= stopped < 3
+        qtbot.mouseClick(window.resume_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: not window.running(), timeout=120_000)
+        window.refresh()
+        assert window.state_label.text() == "finished" and window.model.rowCount() == 3
+        assert f"{3 - stopped} computed now, {stopped} from before" in window.log.toPlainText()
+    finally:
+        if window.running():
+            window.stop()
+            window.process.waitForFinished(30_000)
+        left = wait_gone(str(ray_tmp), 15.0)
+        shutil.rmtree(ray_tmp, ignore_errors=True)
+    assert not left, f"Ray processes of the window's sweep still running: {left}"
+
+
+def test_run_menu_opens_the_sweep_window_on_the_selected_config(qtbot, main_window, ui_small_config):
+    assert main_window.load_config(ui_small_config)
+    run_menu = next(a.menu() for a in main_window.menuBar().actions() if a.text() == "&Run")
+    assert main_window.sweep_action in run_menu.actions()
+    main_window.sweep_action.trigger()
+    window = main_window._sweep_windows[-1]
+    assert window.isVisible() and Path(window.setup.config_edit.text()) == ui_small_config

@@ -1,0 +1,277 @@
+"""Sweep definitions without Ray: values, paths, constraints, sampling, walk-forward windows, the data
+each cell is shipped, and every bad input refused before anything runs (CLI exit 2, nothing written)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+
+import pytest
+
+from tests.workstation.sweep.conftest import sweep_config
+from workstation.calendar import TimeManager
+from workstation.cli import main
+from workstation.config import validate_config_dict
+from workstation.errors import ConfigError, StoreError
+from workstation.store import BarStore
+from workstation.store.memory_store import MemoryBarStore
+from workstation.sweep.shipping import CellNeeds, DataShipper, cell_needs
+from workstation.sweep.spec import (
+    Constraint,
+    RangeSpec,
+    SweepSpec,
+    build_plan,
+    load_sweep_file,
+    parse_values,
+    range_values,
+    sweep_json_schema,
+)
+from workstation.sweep.walk_forward import parse_walk_forward, stitch_equity, walk_forward_windows
+
+FAST = "strategies.sma.params.fast"
+SLOW = "strategies.sma.params.slow"
+
+
+@pytest.fixture(scope="module")
+def tm() -> TimeManager:
+    return TimeManager("XNYS", "America/New_York")
+
+
+@pytest.fixture
+def base(sweep_store):
+    return validate_config_dict(sweep_config(sweep_store))
+
+
+def plan_of(base, tm, **spec):
+    return build_plan(SweepSpec(**spec), base, tm, "test config")
+
+
+# ---------------------------------------------------------------------- values
+def test_values_lists_ranges_and_json():
+    assert parse_values("3,5,8", "w") == [3, 5, 8]
+    assert parse_values("0.5, x ,true,null", "w") == [0.5, "x", True, None]
+    assert range_values(parse_values("15:40:5", "w"), "w") == [15, 20, 25, 30, 35, 40]  # both ends
+    assert range_values(parse_values("15:38:5", "w"), "w") == [15, 20, 25, 30, 35]
+    assert range_values(parse_values("0.1:0.5:0.1", "w"), "w") == [0.1, 0.2, 0.3, 0.4, 0.5]  # exact decimals
+    assert parse_values('[["ACME"], ["BOLT", "CYRX"]]', "w") == [["ACME"], ["BOLT", "CYRX"]]
+    assert parse_values("0.1:0.9", "w") == RangeSpec(start=0.1, stop=0.9)
+    with pytest.raises(ConfigError, match="has no values"):
+        range_values(parse_values("40:15:5", "w"), "w")
+    with pytest.raises(ConfigError, match="no step"):
+        range_values(parse_values("1:5", "w"), "w")
+    with pytest.raises(ConfigError, match="not a range"):
+        parse_values("a:b", "w")
+
+
+def test_grid_is_the_product_of_the_values_under_the_constraints(base, tm):
+    plan = plan_of(base, tm, params={FAST: "3,5,8", SLOW: "4:12:4", "risk.min_confidence": [0, 0.5]},
+                   constraints=["fast < slow"])
+    expected = [{FAST: f, SLOW: s, "risk.min_confidence": c}
+                for f, s, c in itertools.product([3, 5, 8], [4, 8, 12], [0, 0.5]) if f < s]
+    assert plan.combos == expected
+    assert [a.alias for a in plan.axes] == ["fast", "slow", "min_confidence"]
+    assert len({c.cell_id for c in plan.cells}) == len(plan.cells) == len(expected)
+    cell = plan.cells[3]
+    assert cell.config["strategies"][0]["params"]["fast"] == cell.params[FAST]
+    assert cell.config["risk"]["min_confidence"] == cell.params["risk.min_confidence"]
+    assert cell.config["backtest"]["stage_threads"] is False  # one CPU per cell
+    # the same definition gives the same cell ids (resume relies on it)
+    assert [c.cell_id for c in plan_of(base, tm, params={FAST: "3,5,8", SLOW: "4:12:4",
+                                                          "risk.min_confidence": [0, 0.5]},
+                                       constraints=["fast < slow"]).cells] == [c.cell_id for c in plan.cells]
+
+
+def test_any_config_field_can_be_swept(base, tm):
+    plan = plan_of(base, tm, params={"symbols": [["ACME"], ["BOLT", "CYRX"]], "backtest.start_date":
+                                     ["2024-11-25", "2024-11-26"], "execution.slippage_bps": "0:2:1",
+                                     "strategies.0.params.quantity": [50]})
+    assert len(plan.cells) == 2 * 2 * 3
+    assert {tuple(c.config["symbols"]) for c in plan.cells} == {("ACME",), ("BOLT", "CYRX")}
+    assert {c.config["backtest"]["start_date"] for c in plan.cells} == {"2024-11-25", "2024-11-26"}
+    assert plan.axes[3].path == "strategies.sma.params.quantity"  # positions become names
+
+
+def test_random_sampling_is_seeded_distinct_and_inside_the_grid(base, tm):
+    spec = {"params": {FAST: "2:9:1", SLOW: "10:30:5"}, "constraints": ["slow - fast >= 5"], "method": "random",
+            "samples": 7, "seed": 11}
+    a, b = plan_of(base, tm, **spec), plan_of(base, tm, **spec)
+    grid = plan_of(base, tm, params=spec["params"], constraints=spec["constraints"]).combos
+    assert a.combos == b.combos and len(a.combos) == 7
+    assert len({json.dumps(c, sort_keys=True) for c in a.combos}) == 7 and all(c in grid for c in a.combos)
+    assert plan_of(base, tm, **{**spec, "seed": 12}).combos != a.combos
+    continuous = plan_of(base, tm, params={"risk.min_confidence": "0.1:0.9", FAST: [3, 4]}, method="random",
+                         samples=5, seed=1)
+    values = [c["risk.min_confidence"] for c in continuous.combos]
+    assert len(set(values)) == 5 and all(0.1 <= v <= 0.9 for v in values)
+
+
+def test_constraints_are_interpreted_not_evaluated(base, tm):
+    plan = plan_of(base, tm, params={FAST: [3, 5], SLOW: [5, 20]})
+    c = Constraint("slow - fast >= 3 and fast in (3, 4) or abs(slow - fast) > 100", plan.axes)
+    assert c({FAST: 3, SLOW: 20}) and not c({FAST: 5, SLOW: 20}) and not c({FAST: 3, SLOW: 5})
+    assert Constraint("strategies.sma.params.fast * 4 <= params.slow", plan.axes)({FAST: 5, SLOW: 20})
+    for text, message in (("__import__('os').system('true')", "only abs, min, max, len"),
+                          ("fast.__class__ == 1", "is not a swept parameter"),
+                          ("[x for x in (1,)]", "ListComp is not allowed"),
+                          ("fast <", "not a valid condition"),
+                          ("quick < slow", "'quick' is not a swept parameter")):
+        with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+            Constraint(text, plan.axes)
+
+
+# ---------------------------------------------------------------------- bad input, before anything runs
+@pytest.mark.parametrize(("params", "constraints", "message"), [
+    ({"strategies.sma.params.fastt": [3]}, [], "strategy 'sma' .* has no parameter 'fastt'"),
+    ({"strategies.nope.params.fast": [3]}, [], "has no element 'nope'"),
+    ({"risk.max_loss": [3]}, [], "'max_loss' is not a field of risk"),
+    ({"risk.min_quality_pct.x": [3]}, [], "is a value"),
+    ({SLOW: "40:15:5"}, [], "has no values"),
+    ({SLOW: []}, [], "no values to sweep"),
+    ({"risk.min_quality_pct": [90, 120]}, [], r"--param risk.min_quality_pct: value 120 is rejected .*less than or equal to 100"),
+    ({"backtest.start_date": ["2024-11-25", "2024-12-20"]}, [], "value 2024-12-20 is rejected .*before start_date"),
+    ({"streams.interval": ["1m", "7m"]}, [], "value 7m is rejected"),
+    ({FAST: [3, 5], SLOW: [3, 5]}, ["fast > slow + 10"], "remove every one of the 4 cells"),
+])
+def test_bad_sweeps_are_refused_naming_the_parameter(base, tm, params, constraints, message):
+    with pytest.raises(ConfigError, match=message):
+        plan_of(base, tm, params=params, constraints=constraints)
+
+
+def test_a_strategy_parameter_the_config_does_not_set_can_be_swept(base, tm):
+    plan = plan_of(base, tm, params={"strategies.sma.params.confidence": [0.5, 1.0]})
+    assert [c.config["strategies"][0]["params"]["confidence"] for c in plan.cells] == [0.5, 1.0]
+
+
+def test_cli_bad_input_exits_2_and_writes_nothing(sweep_store, tmp_path, capsys):
+    config = tmp_path / "cfg.json"
+    config.write_text(json.dumps(sweep_config(sweep_store)))
+    out = tmp_path / "sweep"
+    cases = [
+        (["--param", "strategies.sma.params.fastt=3,5"], "fastt"),
+        (["--param", f"{SLOW}=40:15:5"], "has no values"),
+        (["--param", f"{FAST}=3,5", "--param", f"{SLOW}=4,5", "--constraint", "fast > slow + 10"], "remove every"),
+        (["--param", "risk.min_quality_pct=101"], "risk.min_quality_pct: value 101"),
+        (["--param", f"{FAST}=3", "--objective", "happiness"], "unknown objective 'happiness'"),
+        (["--param", f"{FAST}=3", "--walk-forward", "train=3,test=2", "--param", "backtest.end_date=2024-11-29"],
+         "do not sweep them"),
+        (["--param", f"{FAST}=3", "--walk-forward", "train=30,test=5"], "needs train \\+ test = 35 trading days"),
+        (["--param", f"{FAST}=3", "--symbols", "ACME,ZZZZ"], "ZZZZ"),
+    ]
+    import re
+
+    for extra, message in cases:
+        code = main(["sweep", str(config), "--out", str(out), *extra])
+        err = capsys.readouterr().err
+        assert code == 2, (extra, err)
+        assert re.search(message, err), (extra, err)
+        assert not out.exists(), extra
+
+
+def test_sweep_file_is_validated_and_has_a_schema(sweep_store, tmp_path, capsys):
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps({"config": "cfg.json", "params": {FAST: [3, 5], SLOW: {"start": 10, "stop": 20,
+                                                                                       "step": 10}},
+                                "constraints": ["fast < slow"], "objective": "total_return",
+                                "walk_forward": None}))
+    (tmp_path / "cfg.json").write_text(json.dumps(sweep_config(sweep_store)))
+    spec = load_sweep_file(good)
+    assert spec.objective_column() == "total_return_pct" and spec.direction_or_default() == "max"
+    assert main(["sweep", "--sweep-file", str(good), "--out", str(tmp_path / "o"), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "4 cells" in out and "fast=5 slow=20" in out and not (tmp_path / "o").exists()
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"params": {FAST: [3]}, "method": "exhaustive", "samples": 0}))
+    with pytest.raises(ConfigError) as info:
+        load_sweep_file(bad)
+    fields = [p for p, _ in info.value.problems]
+    assert "method" in fields and "samples" in fields
+    schema = sweep_json_schema()
+    assert {"params", "constraints", "objective", "walk_forward"} <= set(schema["properties"])
+    assert main(["sweep-schema"]) == 0 and json.loads(capsys.readouterr().out)["title"] == "SweepSpec"
+
+
+# ---------------------------------------------------------------------- walk-forward windows and shipping
+def test_walk_forward_windows_come_from_the_calendar(tm):
+    sessions = tm.trading_dates("2024-11-01", "2024-12-31")
+    windows = walk_forward_windows(sessions, train=10, test=3, step=4)
+    assert parse_walk_forward("train=10, test=3,step=4") == {"train": 10, "test": 3, "step": 4}
+    assert len(windows) == (len(sessions) - 13) // 4 + 1
+    for k, w in enumerate(windows):
+        assert list(w.train) == tm.trading_dates(w.train_start, w.train_end) and len(w.train) == 10
+        assert list(w.test) == tm.trading_dates(w.test_start, w.test_end) and len(w.test) == 3
+        assert w.test_start == tm.next_trading_date(w.train_end) > w.train_end  # no overlap, no gap
+        assert w.train_start == sessions[4 * k]
+    assert all(dt.date(2024, 11, 28) not in w.train + w.test for w in windows)  # Thanksgiving
+    with pytest.raises(ConfigError, match="needs train \\+ test"):
+        walk_forward_windows(sessions[:5], train=4, test=2)
+
+
+def test_no_test_window_bar_is_ever_shipped_to_its_train_cells(base, tm, sweep_store):
+    cfg = validate_config_dict(sweep_config(sweep_store, start="2024-11-12", end="2024-12-06"))
+    plan = plan_of(cfg, tm, params={FAST: [3, 5]}, walk_forward={"train": 5, "test": 3, "step": 3})
+    store = BarStore(sweep_store)
+    shipper = DataShipper(store, tm, cfg.symbols, put=lambda block: block)
+    sessions = tm.trading_dates("2024-11-12", "2024-12-06")
+    assert len(plan.windows) == (len(sessions) - 8) // 3 + 1 == 4 and len(plan.cells) == 8
+    needs = {c.cell_id: cell_needs(validate_config_dict(c.config), tm, shipper.has_daily_bars) for c in plan.cells}
+    shipper.expect(needs.values())
+    for cell in plan.cells:
+        window = plan.windows[cell.window]
+        blocks = shipper.refs(needs[cell.cell_id])
+        shipped_last = max(b.last_date for b in blocks)
+        assert shipped_last == window.train_end < window.test_start
+        assert all(int(b.timestamp.max(initial=0)) < tm.session(window.test_start).open_ns for b in blocks)
+        mem = MemoryBarStore(blocks, {"1m": store.symbols("1m")}, tm)
+        with pytest.raises(StoreError, match="not shipped"):
+            mem.read_session_arrays(window.test_start, "1m", cfg.symbols)
+        with pytest.raises(StoreError, match="not shipped"):
+            mem.read_daily(cfg.symbols, window.train_start, window.test_start)
+    # each date was read from the store once, however many cells need it
+    distinct = {(iv, d) for n in needs.values() for iv, days in n.intraday.items() for d in days}
+    assert shipper.store_reads == len(distinct) + 1  # + one read of the daily bars
+    assert shipper.blocks_shipped == len(distinct) + len({n.daily for n in needs.values()})
+
+
+def test_cell_needs_cover_warmup_trailing_intraday_and_daily_history(tm, sweep_store):
+    cfg = validate_config_dict(sweep_config(sweep_store, start="2024-11-25", end="2024-11-27"))
+    needs = cell_needs(cfg, tm, lambda *a: True)
+    sessions = tm.trading_dates("2024-11-25", "2024-11-27")
+    warmup = tm.trading_dates(tm.trading_days_back(sessions[0], 120 // 390 + 2), "2024-11-24")
+    hist_first = min(tm.trailing_dates(sessions[0], "3d")[0], tm.trailing_dates(sessions[0], "4d")[0])
+    assert needs.intraday["1m"] == tuple(sorted(set(sessions) | set(warmup) |
+                                                set(tm.trading_dates(hist_first, sessions[-1]))))
+    assert needs.daily == (tm.trailing_dates(sessions[0], "52w")[0], sessions[-1])
+    no_daily = cell_needs(cfg, tm, lambda *a: False)  # a store without daily bars: 1m bars are aggregated
+    assert no_daily.daily is None and no_daily.intraday["1m"][0] == needs.daily[0]
+    lean = validate_config_dict(sweep_config(sweep_store, start="2024-11-25", end="2024-11-27", historical={
+        "trailing_days": 0, "indicators": [], "warmup_bars": 1000}))
+    warm = tm.trading_dates(tm.trading_days_back(sessions[0], 1000 // 390 + 2), "2024-11-24")
+    assert cell_needs(lean, tm, lambda *a: True) == CellNeeds({"1m": tuple(warm + sessions)}, None,
+                                                              ("ACME", "BOLT", "CYRX"))
+
+
+def test_stitching_adds_each_window_pnl_to_the_equity_reached(tm):
+    import pandas as pd
+
+    def curve(times, values):
+        return pd.DataFrame({"time": pd.to_datetime(times, utc=True), "equity": values, "gross_exposure": 0.0})
+
+    stitched = stitch_equity([(0, curve(["2024-11-25 15:00", "2024-11-25 16:00"], [100.0, 110.0])),
+                              (1, curve(["2024-11-26 15:00", "2024-11-26 16:00"], [95.0, 105.0]))], 100.0)
+    assert stitched["equity"].tolist() == [100.0, 110.0, 105.0, 115.0]
+    assert stitched["window"].tolist() == [0, 0, 1, 1]
+
+
+def test_the_readme_sweep_file_and_messages_are_real(base, tm):
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
+    block = next(b for b in re.findall(r"```json\n(.*?)```", readme, flags=re.S) if "walk_forward" in b)
+    spec = SweepSpec.model_validate(json.loads(block))
+    assert spec.walk_forward is not None and spec.objective_column() == "total_return_pct"
+    with pytest.raises(ConfigError) as info:
+        plan_of(base, tm, params={"risk.min_quality_pct": [120]})
+    assert "--param risk.min_quality_pct: value 120 is rejected by the config:" in str(info.value)
+    assert "value 120 is rejected by the config: ... less than or equal" in readme.replace("\n", " ")

@@ -1,0 +1,132 @@
+"""WalkForwardChart: the stitched out-of-sample equity of a walk-forward sweep, window by window.
+
+Top: the out-of-sample equity against bar number (no overnight gaps), each test window shaded and
+labelled with the parameters its train window chose. Bottom: the objective in-sample (best train
+cell) against out-of-sample (the same parameters on the test window), one pair of bars per window.
+Given the frames `workstation sweep` writes (walk_forward_equity.parquet, walk_forward.parquet);
+GUI thread only.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pyqtgraph as pg
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from ui import theme
+
+
+class _WindowAxis(pg.AxisItem):
+    """Bar-number axis labelled with the first test date of each window."""
+
+    def __init__(self) -> None:
+        super().__init__("bottom")
+        self.setPen(pg.mkPen(theme.BORDER))
+        self.setTextPen(pg.mkPen(theme.MUTED))
+
+    def set_windows(self, starts: list[tuple[float, str]]) -> None:
+        self.setTicks([starts])
+
+
+class WalkForwardChart(QWidget):
+    """See the module docstring."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.axis = _WindowAxis()
+        self.equity_plot = pg.PlotWidget(axisItems={"bottom": self.axis}, background=theme.BACKGROUND)
+        self.equity_plot.setObjectName("WalkForwardEquity")
+        self.equity_plot.showGrid(x=False, y=True, alpha=0.15)
+        self.equity_plot.setLabel("left", "out-of-sample equity")
+        self.equity_plot.getAxis("left").setTextPen(pg.mkPen(theme.MUTED))
+        self.equity_plot.setMenuEnabled(False)
+        self.bars_plot = pg.PlotWidget(background=theme.BACKGROUND)
+        self.bars_plot.setObjectName("WalkForwardBars")
+        self.bars_plot.setMenuEnabled(False)
+        self.bars_plot.showGrid(x=False, y=True, alpha=0.15)
+        for plot in (self.equity_plot, self.bars_plot):
+            for name in ("left", "bottom"):
+                plot.getAxis(name).setPen(pg.mkPen(theme.BORDER))
+                plot.getAxis(name).setTextPen(pg.mkPen(theme.MUTED))
+        self.legend = QLabel(f"<span style='color:{theme.ACCENT_LIGHT}'>■</span> in-sample (best train cell)&nbsp;&nbsp;"
+                             f"<span style='color:{theme.AMBER}'>■</span> out-of-sample (its parameters on the "
+                             "test window)")
+        self.legend.setStyleSheet(f"color: {theme.MUTED};")
+        self.summary = QLabel("")
+        self.summary.setObjectName("WalkForwardSummary")
+        self.summary.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 8)
+        layout.addWidget(self.equity_plot, 3)
+        layout.addWidget(self.bars_plot, 2)
+        layout.addWidget(self.legend)
+        layout.addWidget(self.summary)
+        self.window_count = 0
+
+    def set_data(self, equity: pd.DataFrame | None, windows: pd.DataFrame | None, objective: str,
+                 aliases: dict[str, str], overall: dict | None = None) -> None:
+        self.equity_plot.clear()
+        self.bars_plot.clear()
+        self.window_count = 0 if windows is None else len(windows)
+        if equity is None or windows is None or equity.empty:
+            self.summary.setText("The walk-forward chart appears when every window has been tested.")
+            return
+        x = np.arange(len(equity), dtype=float)
+        values = equity["equity"].to_numpy(dtype=float)
+        ticks, labels = [], []
+        for k, row in enumerate(windows.to_dict("records")):
+            part = np.flatnonzero(equity["window"].to_numpy() == row["window"])
+            if not len(part):
+                continue
+            lo, hi = float(part[0]), float(part[-1] + 1)
+            region = pg.LinearRegionItem((lo, hi), movable=False,
+                                         brush=pg.mkBrush(theme.qcolor(theme.ACCENT, 28 if k % 2 else 14)),
+                                         pen=pg.mkPen(None))
+            region.setZValue(-10)
+            self.equity_plot.addItem(region)
+            params = json.loads(row["params"]) if isinstance(row.get("params"), str) else (row.get("params") or {})
+            labels.append(" ".join(f"{aliases.get(p, p)}={v}" for p, v in params.items()))
+            text = pg.TextItem(f"W{row['window']}", color=theme.MUTED, anchor=(0, 0))
+            text.setToolTip(labels[-1])
+            text.setPos(lo, float(np.nanmax(values)))
+            self.equity_plot.addItem(text)
+            ticks.append((lo, str(row["test_start"])[5:]))
+        self.axis.set_windows(ticks)
+        colour = theme.UP if values[-1] >= values[0] else theme.DOWN
+        self.equity_plot.plot(x, values, pen=pg.mkPen(colour, width=1.6))
+        self.equity_plot.setXRange(0, len(x), padding=0.01)
+
+        is_values = pd.to_numeric(windows[f"is_{objective}"], errors="coerce").to_numpy(dtype=float)
+        oos_values = pd.to_numeric(windows[f"oos_{objective}"], errors="coerce").to_numpy(dtype=float)
+        idx = windows["window"].to_numpy(dtype=float)
+        self.bars_plot.addItem(pg.BarGraphItem(x=idx - 0.18, height=np.nan_to_num(is_values), width=0.34,
+                                               brush=theme.qcolor(theme.ACCENT_LIGHT, 200), name="in-sample"))
+        self.bars_plot.addItem(pg.BarGraphItem(x=idx + 0.18, height=np.nan_to_num(oos_values), width=0.34,
+                                               brush=theme.qcolor(theme.AMBER, 220), name="out-of-sample"))
+        names = [f"W{int(i)}" + (f"\n{label}" if len(idx) <= 10 and label else "") for i, label in zip(idx, labels,
+                                                                                                    strict=False)]
+        self.bars_plot.getAxis("bottom").setTicks([[(float(i), name) for i, name in zip(idx, names, strict=False)]])
+        self.bars_plot.getAxis("bottom").setHeight(38 if len(idx) <= 10 else 24)
+        self.bars_plot.setLabel("left", objective)
+        self.bars_plot.getAxis("left").setTextPen(pg.mkPen(theme.MUTED))
+        self.bars_plot.addLine(y=0, pen=pg.mkPen(theme.BORDER))
+        if overall:
+            ins, oos = overall.get("in_sample") or {}, overall.get("out_of_sample") or {}
+            eff = overall.get("efficiency")
+            self.summary.setText(
+                f"{overall.get('windows_ok', 0)} of {overall.get('windows', 0)} windows tested. "
+                f"{objective}: in-sample mean {_num(ins.get(objective))}, out-of-sample {_num(oos.get(objective))}. "
+                f"Total return: in-sample mean {_num(ins.get('total_return_pct'))} %, out-of-sample "
+                f"{_num(oos.get('total_return_pct'))} %. Walk-forward efficiency {_num(eff)}.")
+
+
+def _num(value) -> str:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return "-"
+    return f"{v:,.3g}" if math.isfinite(v) else "-"
