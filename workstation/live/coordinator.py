@@ -1,12 +1,20 @@
 """LiveCoordinator: the session loop of live mode; the live clock drives it, the provider feeds it.
 
 Same stages and phases as a backtest (SessionCoordinator): only what drives the clock and the
-data differs. Bars arrive from the provider's thread into an inbox; a bar time is processed (all
-symbols' bars at that time together, like a backtest) once every symbol has its bar or the clock
-is `grace` past the bar's end. A bar that arrives after its symbol has moved on (a late bar) or a
-gap-fill answer is inserted in time order (SessionData.insert_bar) and the processor rebuilds that
-symbol's derived bars and indicators. Sessions open and close by the TimeManager (early closes
-included); at the close, trailing gaps are filled (bounded wait) before the session ends.
+data differs. Bars arrive from the provider's thread into an inbox; every bar is checked first
+(workstation.live.bar_checks: a bad bar is quarantined, never stored, and cannot move the clock
+or make later bars late). A bar time is processed (all symbols' bars at that time together, like
+a backtest) once every symbol has its bar, the provider says the bar time is complete, no bar for
+it came for `batch_quiet_ms`, or the clock is `grace` past the bar's end. A bar that arrives after
+its symbol has moved on (a late bar) or a gap-fill answer is inserted in time order
+(SessionData.insert_bar) and the processor rebuilds that symbol's derived bars and indicators.
+
+Started after the open, a session is first caught up from the provider's history in a few
+multi-symbol requests; bar times the answer shows without a bar become known empty
+(workstation.live.known_empty), so their gaps need no request. Sessions open and close by the
+TimeManager (early closes included); at the close, trailing gaps are filled (bounded wait) before
+the session ends. A provider that goes FAILED (e.g. the API key was rejected) ends the run with
+ProviderError.
 """
 
 from __future__ import annotations
@@ -19,6 +27,10 @@ from collections import defaultdict, deque
 import numpy as np
 
 from workstation.calendar import TradingSession
+from workstation.errors import ProviderError
+from workstation.live.bar_checks import LiveBarChecks
+from workstation.live.known_empty import KnownEmptyMinutes
+from workstation.live.provider import ProviderHealth
 from workstation.model import Bar
 from workstation.pipeline.coordinator import SessionCoordinator
 from workstation.pipeline.quality import Gap
@@ -26,14 +38,18 @@ from workstation.pipeline.quality import Gap
 log = logging.getLogger(__name__)
 
 LATE_MARKS_KEPT = 10_000
+CATCH_UP_TIMEOUT_S = 120.0          # history requests of the catch-up (rate limits may make them wait)
 
 
 class LiveCoordinator(SessionCoordinator):
     """Runs live sessions until the configured end date, the duration or a stop."""
 
     def __init__(self, *args, provider, gap_filler, grace_s: float = 2.0, end_wait_s: float = 5.0,
-                 deadline_wall: float | None = None, batch_quiet_ms: float = 2.0, **kwargs):
+                 deadline_wall: float | None = None, batch_quiet_ms: float = 2.0,
+                 known_empty: KnownEmptyMinutes | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.bar_checks = LiveBarChecks(self.symbols, self.base_interval, self.base_ns)
+        self.known_empty = known_empty if known_empty is not None else KnownEmptyMinutes(self.base_ns)
         self.batch_quiet_ns = int(batch_quiet_ms * 1e6)
         self._arrival: dict[int, int] = {}          # bar time -> wall ns of its newest arrival
         self.provider = provider
@@ -50,8 +66,8 @@ class LiveCoordinator(SessionCoordinator):
         self.late_marks: deque[tuple[str, int]] = deque(maxlen=LATE_MARKS_KEPT)  # their (symbol, bar start)
         self.filled_bars = 0                # bars inserted from gap fills
         self.caught_up_bars = 0
+        self.catch_up_error: str | None = None
         self.duplicate_bars = 0
-        self.outside_session = 0
         self._pending: dict[int, dict[int, tuple[Bar, int]]] = defaultdict(dict)
         self._processed_upto = -1                   # newest bar time processed (all symbols)
         self._last_ts = np.full(len(self.symbols), -1, dtype=np.int64)
@@ -59,6 +75,11 @@ class LiveCoordinator(SessionCoordinator):
         self.last_bar_ts = np.full(n, -1, dtype=np.int64)        # newest bar start received, per symbol
         self.feed_latency_ms = np.full(n, np.nan)                 # receive time - bar end (live clock)
         self.messages = np.zeros(n, dtype=np.int64)
+
+    @property
+    def outside_session(self) -> int:
+        """Good bars that fell outside the session (pre-/post-market, another day): ignored."""
+        return self.bar_checks.outside_session
 
     # ------------------------------------------------------------------ inputs (other threads)
     def on_bar(self, bar: Bar, receive_ns: int) -> None:
@@ -109,7 +130,16 @@ class LiveCoordinator(SessionCoordinator):
         self._check_stage_errors()
 
     def _should_stop(self) -> bool:
+        self._check_provider()
         return self.control.stopping or (self.deadline_wall is not None and time.monotonic() >= self.deadline_wall)
+
+    def _check_provider(self) -> None:
+        """A FAILED provider (rejected key, refused subscription, wrong URL) will stream nothing more:
+        end the run with its reason instead of idling until the duration is over."""
+        if self.provider.health is ProviderHealth.FAILED:
+            history = self.provider.health_history()
+            detail = history[-1].detail if history else "no detail"
+            raise ProviderError(f"the live feed ({self.provider.name}) failed: {detail}")
 
     def _wait_for(self, market_ns: int) -> bool:
         """Wait (draining nothing) until the live clock reaches `market_ns`."""
@@ -134,21 +164,31 @@ class LiveCoordinator(SessionCoordinator):
     def _catch_up(self, session: TradingSession) -> None:
         """Started after the open: process the session so far from the provider's history, like a
         backtest, so derived bars, indicators, quality and paper positions are what they would be
-        had the workstation run since the open. Bars then arriving live that were caught up are
-        dropped as duplicates; any hole in between is a gap like any other."""
+        had the workstation run since the open. All symbols are asked in a few multi-symbol
+        requests (rate limits are waited out by the provider); bar times without a bar in the
+        answer become known empty. Bars then arriving live that were caught up are dropped as
+        duplicates; any hole in between is a gap like any other."""
         upto = min(self.clock.now_ns(), session.close_ns)
         upto -= (upto - session.open_ns) % self.base_ns          # bars that have ENDED by now
         if upto - session.open_ns < self.base_ns:
             return
         with self.metrics.timer("live.catch_up"):
+            asked_at = self.clock.now_ns()
+            try:
+                answer = self.provider.request_history_many(self.symbols, self.base_interval, session.open_ns,
+                                                            upto, CATCH_UP_TIMEOUT_S)
+            except Exception as exc:  # noqa: BLE001 - the session then starts with gaps, filled later
+                log.warning("catch-up history of %d symbols failed: %s", len(self.symbols), exc)
+                self.catch_up_error = str(exc)
+                return
             rows: list[tuple[int, int, Bar]] = []
+            now = self.clock.now_ns()
             for i, sym in enumerate(self.symbols):
-                try:
-                    bars = self.provider.request_history(sym, self.base_interval, session.open_ns, upto)
-                except Exception as exc:  # noqa: BLE001 - a symbol without history starts with a gap
-                    log.warning("catch-up history for %s failed: %s", sym, exc)
-                    continue
-                rows.extend((b.timestamp, i, b) for b in bars if session.open_ns <= b.timestamp < upto)
+                good = [b for b in answer.get(sym) or []
+                        if session.open_ns <= b.timestamp < upto
+                        and self.bar_checks.admit(b, now, session, source="history")]
+                self.known_empty.record_answer(sym, session.open_ns, upto, (b.timestamp for b in good), asked_at)
+                rows.extend((b.timestamp, i, b) for b in good)
             rows.sort(key=lambda r: (r[0], r[1]))
             k = 0
             wall = time.perf_counter_ns()
@@ -191,23 +231,26 @@ class LiveCoordinator(SessionCoordinator):
         except queue.Empty:
             return
         late: list[tuple[Bar, int]] = []
+        now = self.clock.now_ns()
+        session = self.current_session
+        checks = self.bar_checks
         while True:
             kind = item[0]
             if kind == "bar":
                 bar, recv, wall = item[1], item[2], item[3]
-                i = self.sym_index.get(bar.symbol)
-                if i is not None:
+                if checks.admit(bar, now, session):
+                    i = self.sym_index[bar.symbol]
+                    ts = bar.timestamp
                     self.messages[i] += 1
-                    self.last_bar_ts[i] = max(self.last_bar_ts[i], bar.timestamp)
+                    if ts > self.last_bar_ts[i]:
+                        self.last_bar_ts[i] = ts
                     # receive - bar end on the live clock, in wall milliseconds (a replay clock runs faster)
-                    self.feed_latency_ms[i] = (recv - bar.timestamp - self.base_ns) / 1e6 / self._speed
-                if i is None or self.current_session is None or not self.current_session.contains(bar.timestamp):
-                    self.outside_session += 1
-                elif bar.timestamp <= self._last_ts[i] or bar.timestamp <= self._processed_upto:
-                    late.append((bar, wall))
-                else:
-                    self._pending[bar.timestamp][i] = (bar, wall)
-                    self._arrival[bar.timestamp] = wall
+                    self.feed_latency_ms[i] = (recv - ts - self.base_ns) / 1e6 / self._speed
+                    if ts <= self._last_ts[i] or ts <= self._processed_upto:
+                        late.append((bar, wall))
+                    else:
+                        self._pending[ts][i] = (bar, wall)
+                        self._arrival[ts] = wall
             elif kind == "late":
                 late.extend((b, time.perf_counter_ns()) for b in item[1])
             elif kind == "fill":
@@ -262,11 +305,13 @@ class LiveCoordinator(SessionCoordinator):
     def _insert_late(self, items: list[tuple[Bar, int]], from_fill: bool = False) -> list[int]:
         """Insert bars that arrive after their symbol moved on; items are (bar, wall receive ns)."""
         changed: set[int] = set()
+        now = self.clock.now_ns()
+        source = "history" if from_fill else "update"
         for bar, wall in items:
-            i = self.sym_index.get(bar.symbol)
-            if i is None or self.current_session is None or not self.current_session.contains(bar.timestamp):
-                self.outside_session += 1
+            if not self.bar_checks.admit(bar, now, self.current_session, source=source):
                 continue
+            i = self.sym_index[bar.symbol]
+            self.known_empty.forget(bar.symbol, bar.timestamp)
             existing = self.sd.bars_between(bar.symbol, self.base_interval, bar.timestamp, bar.timestamp + 1)
             if len(existing.timestamp) and float(existing.close[0]) == bar.close and \
                     float(existing.volume[0]) == bar.volume and float(existing.open[0]) == bar.open:
@@ -294,17 +339,29 @@ class LiveCoordinator(SessionCoordinator):
         inside = [b for b in bars if gap.start_ns <= b.timestamp <= gap.end_ns]
         self._insert_late([(b, time.perf_counter_ns()) for b in inside], from_fill=True)
         gap.filled = self.bars_present(gap)
-        gap.status = "filled" if gap.filled >= gap.missing else ("partial" if gap.filled else "unavailable")
+        gap.no_trades = self.known_empty.count_between(gap.symbol, gap.start_ns, gap.end_ns)
+        if gap.filled + gap.no_trades >= gap.missing:
+            gap.status = "filled" if gap.filled else "no_trades"
+            self.gap_resolved(gap)
         self.fill_latencies_ms.append((time.perf_counter() - t_answer) * 1e3)
-        t = self.quality.totals.get(gap.symbol)
-        if t is not None and gap.status == "filled":
-            t["gaps_filled"] += 1
         if self.events.wants("gap"):
             self.events.emit("gap", gap)
 
     def bars_present(self, gap: Gap) -> int:
         """Streamed bars of the gap's symbol now in SessionData inside the gap (any thread)."""
-        return len(self.sd.bars_between(gap.symbol, self.base_interval, gap.start_ns, gap.end_ns + 1).timestamp)
+        return len(self.present_starts(gap))
+
+    def present_starts(self, gap: Gap) -> np.ndarray:
+        """Bar starts of the gap's symbol now in SessionData inside the gap (any thread)."""
+        return self.sd.bars_between(gap.symbol, self.base_interval, gap.start_ns, gap.end_ns + 1).timestamp
+
+    def gap_resolved(self, gap: Gap) -> None:
+        """Count a gap settled as filled or as no trades in the quality totals."""
+        t = self.quality.totals.get(gap.symbol)
+        if t is None:
+            return
+        key = "gaps_filled" if gap.status == "filled" else "gaps_no_trades"
+        t[key] = t.get(key, 0) + 1
 
     def gap_failed(self, gap: Gap) -> None:
         t = self.quality.totals.get(gap.symbol)

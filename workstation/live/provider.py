@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, NamedTuple, Protocol
 
+from workstation.errors import ProviderError
 from workstation.model import Bar
 
 logger = logging.getLogger(__name__)
@@ -147,6 +148,27 @@ class MarketDataProvider(ABC):
 
         Raises ProviderError with a clear message on any failure (network, HTTP status, timeout).
         """
+
+    def request_history_many(
+        self, symbols: list[str], interval: str, start_ns: int, end_ns: int, timeout: float = 30.0
+    ) -> dict[str, list[Bar]]:
+        """Blocking: {symbol: bars whose START is in [start_ns, end_ns), oldest first} for many symbols.
+
+        Providers whose history API takes a symbol list override this to make few requests; this
+        default asks one symbol at a time within the shared `timeout`. Symbols without bars map to [].
+        """
+        deadline = time.monotonic() + timeout
+        out: dict[str, list[Bar]] = {}
+        for symbol in symbols:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise ProviderError(f"{self.name} history of {len(symbols)} symbols timed out after {timeout:g} s")
+            out[symbol] = self.request_history(symbol, interval, start_ns, end_ns, remaining)
+        return out
+
+    def key_destinations(self) -> dict[str, str]:
+        """Hosts the provider sends API keys to ({"stream": host, ...}); none for a local source."""
+        return {}
 
     @abstractmethod
     def close(self) -> None:
