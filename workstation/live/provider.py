@@ -101,6 +101,8 @@ class MarketDataProvider(ABC):
         if not name or not isinstance(name, str):
             raise ValueError(f"provider name must be a non-empty string, got {name!r}")
         self.name = name
+        # subclasses holding secrets replace it with a RedactingLogger (workstation.live.redaction)
+        self._log: logging.Logger | logging.LoggerAdapter = logger
         self._clock: NsClock = clock if clock is not None else WallClock()
         if not callable(getattr(self._clock, "now_ns", None)):
             raise TypeError(f"provider clock {clock!r} has no now_ns() method")
@@ -257,13 +259,13 @@ class MarketDataProvider(ABC):
             self._health_history.append(event)
             listeners = list(self._health_listeners)
             self._health_changed.notify_all()
-        log = logger.warning if state in (ProviderHealth.FAILED, ProviderHealth.DISCONNECTED) else logger.info
+        log = self._log.warning if state in (ProviderHealth.FAILED, ProviderHealth.DISCONNECTED) else self._log.info
         log("%s health %s: %s", self.name, state.value, detail)
         for listener in listeners:
             try:
                 listener(event)
             except Exception:
-                logger.exception("%s health listener %r failed", self.name, listener)
+                self._log.exception("%s health listener %r failed", self.name, listener)
         return True
 
     def _record_message(self, receive_ns: int, count: int = 1) -> None:
@@ -282,7 +284,7 @@ class MarketDataProvider(ABC):
             self._counts["malformed_messages"] += 1
             n = self._counts["malformed_messages"]
         if n <= 10 or n % 1000 == 0:
-            logger.warning("%s malformed message #%d ignored: %s", self.name, n, detail)
+            self._log.warning("%s malformed message #%d ignored: %s", self.name, n, detail)
 
     def _record_reconnect(self) -> None:
         with self._lock:
@@ -334,7 +336,7 @@ class MarketDataProvider(ABC):
             return False
         if sink is None:
             if warn:
-                logger.warning(
+                self._log.warning(
                     "%s received bars before a bar sink was set; they are not delivered", self.name
                 )
             return True
@@ -376,7 +378,7 @@ class MarketDataProvider(ABC):
             sink(item, receive_ns)
         except Exception:
             self._bump("sink_errors")
-            logger.exception("%s sink %r failed on %r", self.name, sink, item)
+            self._log.exception("%s sink %r failed on %r", self.name, sink, item)
 
 
 def is_finite_number(value: Any) -> bool:

@@ -96,8 +96,11 @@ class RedactingLogger(logging.LoggerAdapter):
         if not self.isEnabledFor(level):
             return
         redactor = self.redactor
+        # an object (a frame, bytes) holding a secret is not formatted at all; text is masked below
         safe_args = tuple(
-            f"<{type(a).__name__} with credentials, not logged>" if redactor.contains_secret(a) else a for a in args
+            f"<{type(a).__name__} with credentials, not logged>"
+            if not isinstance(a, str) and redactor.contains_secret(a) else a
+            for a in args
         )
         try:
             text = str(msg) % safe_args if safe_args else str(msg)

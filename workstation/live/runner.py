@@ -29,6 +29,9 @@ def run_live_headless(cfg, store_path: Path, args) -> int:
     print(f"live run ({cfg.live.provider}) of {len(cfg.symbols)} symbols"
           + (f" for {args.duration}" if duration else " until the last session ends") + " (Ctrl-C stops)",
           file=sys.stderr)
+    destinations = key_destinations_text(cfg, system.provider)
+    if destinations:
+        print(destinations, file=sys.stderr)
     progress.start()
     system.start()
     try:
@@ -45,7 +48,20 @@ def run_live_headless(cfg, store_path: Path, args) -> int:
     print(f"live: provider {s['provider']} ({s['health']}), gaps found {s['gaps_found']}, filled {s['gaps_filled']}, "
           f"failed {s['gaps_failed']}, late bars {s['late_bars']}, latency p99 {s['latency_ms_p99']} ms")
     print(f"run folder: {out}")
-    return 1 if system.error is not None else 0
+    if system.error is not None:
+        print(f"error: the live run failed: {system.error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def key_destinations_text(cfg, provider) -> str:
+    """"API keys (from ENV, ENV) go to HOST (stream) and HOST (history)", or "" for a provider without keys."""
+    where = provider.key_destinations()
+    if not where:
+        return ""
+    a = cfg.live.alpaca
+    places = " and ".join(f"{host} ({what})" for what, host in where.items())
+    return f"API keys (from {a.key_env}, {a.secret_env}) go to {places}"
 
 
 def write_live_files(system, out: Path) -> None:
