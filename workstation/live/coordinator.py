@@ -87,8 +87,9 @@ class LiveCoordinator(SessionCoordinator):
         self.inbox.put(("bar", bar, receive_ns, time.perf_counter_ns()))
 
     def on_bar_update(self, bar: Bar, receive_ns: int) -> None:
-        """Corrections of delivered bars (e.g. Alpaca updatedBars) replace them in time order."""
-        self.inbox.put(("late", [bar], receive_ns))
+        """Corrections of delivered bars (e.g. Alpaca updatedBars) replace them in time order; one for
+        a bar time not processed yet (e.g. the first bar was quarantined) is taken as the bar."""
+        self.inbox.put(("update", bar, receive_ns, time.perf_counter_ns()))
 
     def deliver_fill(self, gap: Gap, bars: list) -> None:
         """GapFiller callback (filler thread)."""
@@ -181,6 +182,7 @@ class LiveCoordinator(SessionCoordinator):
                 log.warning("catch-up history of %d symbols failed: %s", len(self.symbols), exc)
                 self.catch_up_error = str(exc)
                 return
+            asked_at = getattr(answer, "served_at_ns", None) or asked_at   # after any rate-limit wait
             rows: list[tuple[int, int, Bar]] = []
             now = self.clock.now_ns()
             for i, sym in enumerate(self.symbols):
@@ -231,28 +233,28 @@ class LiveCoordinator(SessionCoordinator):
         except queue.Empty:
             return
         late: list[tuple[Bar, int]] = []
-        now = self.clock.now_ns()
         session = self.current_session
         checks = self.bar_checks
+        clock = self.clock
         while True:
             kind = item[0]
-            if kind == "bar":
+            if kind == "bar" or kind == "update":
                 bar, recv, wall = item[1], item[2], item[3]
-                if checks.admit(bar, now, session):
+                # the clock is read per bar: one queued after a single reading could look unfinished
+                if checks.admit(bar, clock.now_ns(), session, source="stream" if kind == "bar" else "update"):
                     i = self.sym_index[bar.symbol]
                     ts = bar.timestamp
-                    self.messages[i] += 1
-                    if ts > self.last_bar_ts[i]:
-                        self.last_bar_ts[i] = ts
-                    # receive - bar end on the live clock, in wall milliseconds (a replay clock runs faster)
-                    self.feed_latency_ms[i] = (recv - ts - self.base_ns) / 1e6 / self._speed
+                    if kind == "bar":
+                        self.messages[i] += 1
+                        if ts > self.last_bar_ts[i]:
+                            self.last_bar_ts[i] = ts
+                        # receive - bar end on the live clock, in wall ms (a replay clock runs faster)
+                        self.feed_latency_ms[i] = (recv - ts - self.base_ns) / 1e6 / self._speed
                     if ts <= self._last_ts[i] or ts <= self._processed_upto:
                         late.append((bar, wall))
                     else:
                         self._pending[ts][i] = (bar, wall)
                         self._arrival[ts] = wall
-            elif kind == "late":
-                late.extend((b, time.perf_counter_ns()) for b in item[1])
             elif kind == "fill":
                 self._apply_fill(item[1], item[2], item[3])
             try:
@@ -303,12 +305,12 @@ class LiveCoordinator(SessionCoordinator):
 
     # ------------------------------------------------------------------ late data and fills
     def _insert_late(self, items: list[tuple[Bar, int]], from_fill: bool = False) -> list[int]:
-        """Insert bars that arrive after their symbol moved on; items are (bar, wall receive ns)."""
+        """Insert bars that arrive after their symbol moved on; items are (bar, wall receive ns).
+        Streamed bars were checked on arrival; history bars (`from_fill`) are checked here."""
         changed: set[int] = set()
         now = self.clock.now_ns()
-        source = "history" if from_fill else "update"
         for bar, wall in items:
-            if not self.bar_checks.admit(bar, now, self.current_session, source=source):
+            if from_fill and not self.bar_checks.admit(bar, now, self.current_session, source="history"):
                 continue
             i = self.sym_index[bar.symbol]
             self.known_empty.forget(bar.symbol, bar.timestamp)

@@ -201,6 +201,7 @@ class GapFiller:
                     failures[id(gap)] = detail
                 continue
             request_ms = (time.perf_counter() - t0) * 1e3
+            asked_at = getattr(result, "served_at_ns", None) or asked_at   # after any rate-limit wait
             record.update(outcome="ok", request_ms=request_ms,
                           bars=sum(len(result.get(s) or []) for s in symbols))
             self.requests.append(record)

@@ -77,6 +77,14 @@ class WallClock:
         return time.time_ns()
 
 
+class HistoryAnswer(dict):
+    """{symbol: [Bar, ...]} from a history request, plus `served_at_ns`: the provider-clock time at
+    which the (first) answer was requested successfully, so the caller knows how recent a bar time
+    the answer can vouch for (see workstation.live.known_empty). None when unknown."""
+
+    served_at_ns: int | None = None
+
+
 BarSink = Callable[[Bar, int], None]
 QuoteSink = Callable[[Quote, int], None]
 HealthListener = Callable[[HealthEvent], None]
@@ -153,14 +161,15 @@ class MarketDataProvider(ABC):
 
     def request_history_many(
         self, symbols: list[str], interval: str, start_ns: int, end_ns: int, timeout: float = 30.0
-    ) -> dict[str, list[Bar]]:
+    ) -> HistoryAnswer:
         """Blocking: {symbol: bars whose START is in [start_ns, end_ns), oldest first} for many symbols.
 
         Providers whose history API takes a symbol list override this to make few requests; this
         default asks one symbol at a time within the shared `timeout`. Symbols without bars map to [].
         """
         deadline = time.monotonic() + timeout
-        out: dict[str, list[Bar]] = {}
+        out = HistoryAnswer()
+        out.served_at_ns = self._clock.now_ns()
         for symbol in symbols:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -299,8 +308,8 @@ class MarketDataProvider(ABC):
         """Keep the duplicate check's memory bounded: every DEDUP_PRUNE_EVERY new bars, forget bars
         older than DEDUP_WINDOW_NS before the newest (a repeat that old is not a reconnect overlap).
         Caller holds the lock."""
-        if ts_ns > self._newest_delivered_ns:
-            self._newest_delivered_ns = ts_ns
+        if self._newest_delivered_ns < ts_ns <= self._clock.now_ns() + DEDUP_WINDOW_NS:
+            self._newest_delivered_ns = ts_ns       # (an absurd future stamp must not age out the rest)
         self._since_prune += 1
         if self._since_prune >= DEDUP_PRUNE_EVERY:
             self._since_prune = 0

@@ -13,7 +13,8 @@ It behaves like the real service where live sessions break, not kinder:
 - A client that sends `Content-Type: application/msgpack` at the handshake gets msgpack binary
   frames (timestamps as msgpack Timestamps) and may send msgpack, as alpaca-py does.
 - REST GET /v2/stocks/bars: symbols sorted, then time; `limit` counts bars over all symbols of a
-  page; `next_page_token` continues. `rest_rate_limit = (requests, window_s)` answers 429 with
+  page; `next_page_token` continues; with `clock` set, only bars that have ended are served.
+  `rest_rate_limit = (requests, window_s)` answers 429 with
   Retry-After / X-RateLimit-* headers beyond the limit; `rest_fail` answers given statuses.
 - `StandInMarket` plays a session of bars on a clock: each minute's bars are pushed when the clock
   passes their end, only for symbols that traded (thin symbols simply have fewer bars), and the
@@ -129,7 +130,7 @@ class AlpacaStandIn:
         # What the server saw (read from the test thread; appended on the server threads).
         self.connections = 0
         self.connection_paths: list[str] = []
-        self.handshake_times: list[float] = []      # time.monotonic() of each handshake request
+        self.handshakes: list[tuple[float, int]] = []   # (time.monotonic(), HTTP status answered)
         self.connection_formats: list[str] = []
         self.auth_messages: list[dict] = []
         self.subscribe_messages: list[dict] = []
@@ -148,6 +149,7 @@ class AlpacaStandIn:
         self.rest_fail: list[int] = []  # statuses to answer the next REST requests with
         self.rest_rate_limit: tuple[int, float] | None = None  # (requests, window seconds)
         self.rest_rate_limited = 0
+        self.clock: Any = None   # when set, history holds only bars that have ended on this clock
         self._rest_window: list[float] = []
         self._refuse_until = 0.0
         self._sent: list[dict] = []
@@ -258,20 +260,24 @@ class AlpacaStandIn:
         """Handshake: 404 for an unknown path, 429 while a dropped session is held (refusal 429)."""
         path = urllib.parse.urlsplit(request.path).path
         self.connection_paths.append(path)
-        self.handshake_times.append(time.monotonic())
+        now = time.monotonic()
         if path not in FEED_PATHS:
+            self.handshakes.append((now, 404))
             return connection.respond(HTTPStatus.NOT_FOUND, f"no stream at {path}\n")
         if self.handshake_fail:
             status = self.handshake_fail.pop(0)
+            self.handshakes.append((now, status))
             self._notify()
             return connection.respond(HTTPStatus(status), f"refused with {status}\n")
         if self.refusal == "429" and self.refusing():
             self.refusals["429"] += 1
+            self.handshakes.append((now, 429))
             self._notify()
             response = connection.respond(HTTPStatus.TOO_MANY_REQUESTS, "too many requests\n")
             if self.handshake_retry_after is not None:
                 response.headers["Retry-After"] = str(self.handshake_retry_after)
             return response
+        self.handshakes.append((now, 101))
         return None
 
     async def _shutdown(self) -> None:
@@ -395,7 +401,10 @@ class AlpacaStandIn:
             def do_GET(self) -> None:  # noqa: N802 - http.server API
                 url = urllib.parse.urlsplit(self.path)
                 params = dict(urllib.parse.parse_qsl(url.query))
-                standin.rest_requests.append({"path": url.path, **params})
+                clock = standin.clock
+                stamp = {"clock_ns": str(clock.now_ns())} if clock is not None else {}
+                self.record = {"path": url.path, **params, **stamp}
+                standin.rest_requests.append(self.record)
                 limited = standin._rate_limited()
                 if limited is not None:
                     self._reply(429, {"message": "too many requests."}, limited)
@@ -414,6 +423,7 @@ class AlpacaStandIn:
                 standin._notify()
 
             def _reply(self, status: int, body: dict, headers: dict[str, str] | None = None) -> None:
+                self.record["status"] = str(status)
                 data = json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -457,11 +467,12 @@ class AlpacaStandIn:
         """One page of stored bars in [start, end] (inclusive, as Alpaca), sorted by symbol then time."""
         start = parse_rfc3339(params["start"]) if "start" in params else None
         end = parse_rfc3339(params["end"]) if "end" in params else None
+        ended_by = self.clock.now_ns() - 60_000_000_000 if self.clock is not None else None
         rows: list[tuple[str, dict]] = []
         for symbol in sorted(params["symbols"].split(",")):
             for row in sorted(self.rest_bars.get(symbol, []), key=lambda r: r["t"]):
                 t = parse_rfc3339(row["t"])
-                if (start is None or t >= start) and (end is None or t <= end):
+                if (start is None or t >= start) and (end is None or t <= end) and (ended_by is None or t <= ended_by):
                     rows.append((symbol, row))
         offset = int(params.get("page_token", "0"))
         size = min(self.rest_page_size, int(params.get("limit", "1000")))

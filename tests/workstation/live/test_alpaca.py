@@ -251,7 +251,7 @@ def test_history_with_two_pages_returns_all_bars_in_order(make_provider, standin
     assert len(standin.rest_requests) == 2
     first, second = standin.rest_requests
     assert first["timeframe"] == "1Min" and first["feed"] == "iex" and "page_token" not in first
-    assert first["start"] == rfc3339(start_ns) and first["end"] == rfc3339(end_ns)
+    assert first["start"] == rfc3339(start_ns) and first["end"] == rfc3339(end_ns - 1_000_000_000)
     assert second["page_token"] == "100"
 
 

@@ -37,6 +37,7 @@ from workstation.live.alpaca.wire import (
     parse_alpaca_bar,
 )
 from workstation.live.endpoints import is_loopback_host
+from workstation.live.provider import HistoryAnswer
 from workstation.model import Bar, parse_interval
 
 HISTORY_PAGE_LIMIT = 10_000
@@ -78,7 +79,8 @@ class AlpacaHistoryClient:
 
     def __init__(self, rest_url: str, feed: str, key: str, secret: str, key_env: str, secret_env: str,
                  stopping: threading.Event, log: logging.Logger | logging.LoggerAdapter,
-                 bump: Callable[[str, float], None], record_malformed: Callable[[str], None]):
+                 bump: Callable[[str, float], None], record_malformed: Callable[[str], None],
+                 now_ns: Callable[[], int] = time.time_ns):
         self.rest_url = rest_url.rstrip("/")
         self.feed = feed
         self._key, self._secret = key, secret
@@ -87,6 +89,7 @@ class AlpacaHistoryClient:
         self._log = log
         self._bump = bump
         self._record_malformed = record_malformed
+        self._now_ns = now_ns
         self._lock = threading.Lock()
         self._not_before = 0.0          # wall time before which no request goes out (rate limit)
         handlers: list[urllib.request.BaseHandler] = []
@@ -97,11 +100,12 @@ class AlpacaHistoryClient:
     # ------------------------------------------------------------------------------------ bars
 
     def bars(self, symbols: list[str], interval: str, start_ns: int, end_ns: int,
-             timeout: float) -> dict[str, list[Bar]]:
+             timeout: float) -> HistoryAnswer:
         """Bars whose START is in [start_ns, end_ns) for each symbol, oldest first (every page).
 
-        Symbols without bars map to []. Raises ProviderError on any failure (HTTP status, network,
-        timeout, rate limit longer than the budget), naming the request.
+        Symbols without bars map to []. `served_at_ns` is the clock time the earliest first page
+        was sent (after any rate-limit wait). Raises ProviderError on any failure (HTTP status,
+        network, timeout, rate limit longer than the budget), naming the request.
         """
         if isinstance(symbols, str) or not symbols:
             raise ProviderError(f"history: symbols must be a non-empty list, got {symbols!r}")
@@ -119,14 +123,17 @@ class AlpacaHistoryClient:
         if timeout <= 0:
             raise ProviderError(f"history: timeout {timeout!r} must be > 0")
         deadline = time.monotonic() + timeout
-        out: dict[str, list[Bar]] = {}
+        out = HistoryAnswer()
         for k in range(0, len(clean), MAX_SYMBOLS_PER_REQUEST):
             chunk = clean[k : k + MAX_SYMBOLS_PER_REQUEST]
-            out.update(self._chunk(chunk, timeframe, interval_name, start_ns, end_ns, deadline))
+            bars, served_at = self._chunk(chunk, timeframe, interval_name, start_ns, end_ns, deadline)
+            out.update(bars)
+            if out.served_at_ns is None or served_at < out.served_at_ns:
+                out.served_at_ns = served_at
         return out
 
     def _chunk(self, symbols: list[str], timeframe: str, interval: str, start_ns: int, end_ns: int,
-               deadline: float) -> dict[str, list[Bar]]:
+               deadline: float) -> tuple[dict[str, list[Bar]], int]:
         label = symbols[0] if len(symbols) == 1 else f"{len(symbols)} symbols ({symbols[0]}..{symbols[-1]})"
         what = f"Alpaca history {label} {interval} [{format_rfc3339_ns(start_ns)}, {format_rfc3339_ns(end_ns)})"
         wanted = set(symbols)
@@ -134,7 +141,9 @@ class AlpacaHistoryClient:
             "symbols": ",".join(symbols),
             "timeframe": timeframe,
             "start": format_rfc3339_ns(start_ns),
-            "end": format_rfc3339_ns(end_ns),  # Alpaca's end is inclusive; bars at end_ns are cut below
+            # Alpaca's end is inclusive: end a second before end_ns, so the bar time at end_ns (maybe
+            # one known to be empty) is not asked for
+            "end": format_rfc3339_ns(end_ns - 1_000_000_000),
             "limit": str(HISTORY_PAGE_LIMIT),
             "feed": self.feed,
             "adjustment": "raw",
@@ -142,8 +151,11 @@ class AlpacaHistoryClient:
         }
         by_symbol: dict[str, dict[int, Bar]] = {s: {} for s in symbols}
         seen_tokens: set[str] = set()
+        served_at: int | None = None
         while True:
-            page = self._get_json("/v2/stocks/bars", params, deadline, what)
+            page, sent_at = self._get_json("/v2/stocks/bars", params, deadline, what)
+            if served_at is None:
+                served_at = sent_at
             rows = page.get("bars")
             if rows is None:
                 rows = {}
@@ -172,7 +184,8 @@ class AlpacaHistoryClient:
                 raise ProviderError(f"{what}: server repeated page token {token!r}; stopping to avoid a loop")
             seen_tokens.add(token)
             params["page_token"] = token
-        return {s: [bars[t] for t in sorted(bars)] for s, bars in by_symbol.items()}
+        assert served_at is not None
+        return {s: [bars[t] for t in sorted(bars)] for s, bars in by_symbol.items()}, served_at
 
     # ------------------------------------------------------------------------------------ HTTP
 
@@ -188,8 +201,9 @@ class AlpacaHistoryClient:
         if self._stopping.wait(seconds):
             raise ProviderError(f"{what}: the provider was closed")
 
-    def _get_json(self, path: str, params: dict[str, str], deadline: float, what: str) -> dict:
-        """GET rest_url+path with the key headers before `deadline`; retries 429 and 502-504."""
+    def _get_json(self, path: str, params: dict[str, str], deadline: float, what: str) -> tuple[dict, int]:
+        """GET rest_url+path with the key headers before `deadline`; retries 429 and 502-504.
+        Returns the JSON object and the clock time the successful attempt was sent."""
         url = f"{self.rest_url}{path}?{urllib.parse.urlencode(params)}"
         request = urllib.request.Request(
             url,
@@ -210,6 +224,7 @@ class AlpacaHistoryClient:
             if remaining <= 0:
                 raise ProviderError(f"{what}: timed out before the request finished")
             self._bump("rest_requests", 1)
+            sent_at = self._now_ns()
             try:
                 with self._opener.open(request, timeout=remaining) as response:
                     body = response.read()
@@ -245,7 +260,7 @@ class AlpacaHistoryClient:
             raise ProviderError(f"{what}: response is not JSON: {body[:200]!r}") from None
         if not isinstance(data, dict):
             raise ProviderError(f"{what}: response is {type(data).__name__}, not a JSON object")
-        return data
+        return data, sent_at
 
     def _note_rate_headers(self, headers: Any) -> None:
         """A response saying no request is left in this window holds the next one until the reset."""

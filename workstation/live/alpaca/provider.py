@@ -72,7 +72,7 @@ from workstation.live.endpoints import (
     is_loopback_host,
     key_destination,
 )
-from workstation.live.provider import MarketDataProvider, NsClock, ProviderHealth
+from workstation.live.provider import HistoryAnswer, MarketDataProvider, NsClock, ProviderHealth
 from workstation.live.redaction import RedactingLogger
 from workstation.model import Bar, parse_interval
 
@@ -212,7 +212,7 @@ class AlpacaProvider(MarketDataProvider):
         self._counts["server_error_codes"] = {}
         self._history = AlpacaHistoryClient(
             self.rest_url, feed, self._key, self._secret, key_env, secret_env, self._stopping, self._log,
-            self._bump, self._record_malformed,
+            self._bump, self._record_malformed, self._now_ns,
         )
 
     # ------------------------------------------------------------------------------ lifecycle
@@ -321,7 +321,7 @@ class AlpacaProvider(MarketDataProvider):
 
     def request_history_many(
         self, symbols: list[str], interval: str, start_ns: int, end_ns: int, timeout: float = 30.0
-    ) -> dict[str, list[Bar]]:
+    ) -> HistoryAnswer:
         """Bars of many symbols in few requests (up to 100 symbols each); 429 honoured (see history)."""
         return self._history.bars(symbols, interval, start_ns, end_ns, timeout)
 
