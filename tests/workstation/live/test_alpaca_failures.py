@@ -129,9 +129,10 @@ def test_handshake_429_and_503_are_retried_honouring_retry_after(make_provider, 
     assert any("handshake refused (HTTP 429" in d and "Retry-After" in d for d in details)
 
     standin.handshake_fail = [503]
+    standin.refuse_after_drop_s = 0.0
     standin.drop()
     assert standin.wait_until(lambda: len(standin.subscribe_messages) == 3, timeout=WAIT)
-    assert provider.health is ProviderHealth.STREAMING
+    assert provider.wait_for_health({ProviderHealth.STREAMING}, WAIT) is ProviderHealth.STREAMING
     assert provider.stats()["handshake_refusals"] == standin.refusals["429"] + 1
 
 
