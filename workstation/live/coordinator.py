@@ -4,8 +4,8 @@ Same stages and phases as a backtest (SessionCoordinator): only what drives the 
 data differs. Bars arrive from the provider's thread into an inbox; every bar is checked first
 (workstation.live.bar_checks: a bad bar is quarantined, never stored, and cannot move the clock
 or make later bars late). A bar time is processed (all symbols' bars at that time together, like
-a backtest) once every symbol has its bar, the provider says the bar time is complete, no bar for
-it came for `batch_quiet_ms`, or the clock is `grace` past the bar's end. A bar that arrives after
+a backtest) once every symbol has its bar, the provider says the bar time is complete (a replay
+can), no bar for it came for `batch_quiet_ms`, or the clock is `grace` past the bar's end. A bar that arrives after
 its symbol has moved on (a late bar) or a gap-fill answer is inserted in time order
 (SessionData.insert_bar) and the processor rebuilds that symbol's derived bars and indicators.
 
@@ -52,6 +52,7 @@ class LiveCoordinator(SessionCoordinator):
         self.known_empty = known_empty if known_empty is not None else KnownEmptyMinutes(self.base_ns)
         self.batch_quiet_ns = int(batch_quiet_ms * 1e6)
         self._arrival: dict[int, int] = {}          # bar time -> wall ns of its newest arrival
+        self._complete: set[int] = set()            # pending bar times the provider says are complete
         self.provider = provider
         self.gap_filler = gap_filler
         self.grace_ns = int(grace_s * 1e9)
@@ -91,6 +92,11 @@ class LiveCoordinator(SessionCoordinator):
         a bar time not processed yet (e.g. the first bar was quarantined) is taken as the bar."""
         self.inbox.put(("update", bar, receive_ns, time.perf_counter_ns()))
 
+    def on_bar_time_complete(self, interval: str, ts: int, receive_ns: int) -> None:
+        """Provider sink: every bar of bar time `ts` that will come has been delivered."""
+        if interval == self.base_interval:
+            self.inbox.put(("complete", ts))
+
     def deliver_fill(self, gap: Gap, bars: list) -> None:
         """GapFiller callback (filler thread)."""
         self.inbox.put(("fill", gap, bars, time.perf_counter()))
@@ -103,6 +109,7 @@ class LiveCoordinator(SessionCoordinator):
         self.historical.prepare(first.date, self.sessions[-1].date)
         self.provider.set_bar_sink(self.on_bar)
         self.provider.set_bar_update_sink(self.on_bar_update)
+        self.provider.set_bar_time_sink(self.on_bar_time_complete)
         self.provider.subscribe(self.symbols, [self.base_interval])
         self.provider.connect()
         self.gap_filler.start()
@@ -158,6 +165,7 @@ class LiveCoordinator(SessionCoordinator):
         super()._initialize(session)
         self._pending.clear()
         self._arrival.clear()
+        self._complete.clear()
         self._processed_upto = session.open_ns - self.base_ns
         self._last_ts[:] = session.open_ns - self.base_ns
 
@@ -255,6 +263,9 @@ class LiveCoordinator(SessionCoordinator):
                     else:
                         self._pending[ts][i] = (bar, wall)
                         self._arrival[ts] = wall
+            elif kind == "complete":
+                if item[1] in self._pending:
+                    self._complete.add(item[1])
             elif kind == "fill":
                 self._apply_fill(item[1], item[2], item[3])
             try:
@@ -265,18 +276,21 @@ class LiveCoordinator(SessionCoordinator):
             self._insert_late(late)
 
     def _process_due(self, session: TradingSession, now: int) -> None:
-        """Process bar times in order once complete: every symbol arrived, or no bar for that time
-        arrived for `batch_quiet_ms` (wall), or the clock is `grace` past the bar's end. Bars that
-        come after that are late bars (inserted in time order)."""
+        """Process bar times in order once complete: every symbol arrived, or the provider said the
+        bar time is complete, or no bar for that time arrived for `batch_quiet_ms` (wall), or the
+        clock is `grace` past the bar's end. Bars that come after that are late bars (inserted in
+        time order)."""
         n = len(self.symbols)
         wall = time.perf_counter_ns()
+        complete = self._complete
         for ts in sorted(self._pending):
             group = self._pending[ts]
-            if (len(group) < n and now < ts + self.base_ns + self.grace_ns
+            if (len(group) < n and ts not in complete and now < ts + self.base_ns + self.grace_ns
                     and wall - self._arrival.get(ts, wall) < self.batch_quiet_ns):
                 break
             del self._pending[ts]
             self._arrival.pop(ts, None)
+            complete.discard(ts)
             self._process_bar_time(ts, group)
 
     def _process_bar_time(self, ts: int, group: dict[int, tuple[Bar, int]], record_latency: bool = True) -> None:

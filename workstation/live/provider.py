@@ -86,6 +86,7 @@ class HistoryAnswer(dict):
 
 
 BarSink = Callable[[Bar, int], None]
+BarTimeSink = Callable[[str, int, int], None]    # (interval, bar start ns, receive ns)
 QuoteSink = Callable[[Quote, int], None]
 HealthListener = Callable[[HealthEvent], None]
 
@@ -121,6 +122,7 @@ class MarketDataProvider(ABC):
         self._health_listeners: list[HealthListener] = []
         self._bar_sink: BarSink | None = None
         self._bar_update_sink: BarSink | None = None
+        self._bar_time_sink: BarTimeSink | None = None
         self._quote_sink: QuoteSink | None = None
         self._delivered: dict[tuple[str, str, int], Bar] = {}
         self._newest_delivered_ns = 0
@@ -196,6 +198,13 @@ class MarketDataProvider(ABC):
         """Receive corrections of already delivered bars as sink(bar, receive_ns)."""
         with self._lock:
             self._bar_update_sink = sink
+
+    def set_bar_time_sink(self, sink: BarTimeSink | None) -> None:
+        """Be told sink(interval, bar start, receive_ns) once every bar of a bar time that this
+        provider will ever stream has been delivered (only providers that can know it call it, e.g.
+        a replay; a live service's bars of a minute come spread out, with no end marker)."""
+        with self._lock:
+            self._bar_time_sink = sink
 
     def set_quote_sink(self, sink: QuoteSink | None) -> None:
         """Receive quotes as sink(quote, receive_ns), if the provider streams quotes."""
@@ -373,6 +382,17 @@ class MarketDataProvider(ABC):
         if sink is not None:
             self._call_sink(sink, bar, receive_ns)
         return True
+
+    def _deliver_bar_time_complete(self, interval: str, start_ns: int, receive_ns: int) -> None:
+        """Say that every bar of `start_ns` that will ever come has been delivered (after the bars)."""
+        with self._lock:
+            sink = self._bar_time_sink
+        if sink is not None:
+            try:
+                sink(interval, start_ns, receive_ns)
+            except Exception:
+                self._bump("sink_errors")
+                self._log.exception("%s bar-time sink %r failed", self.name, sink)
 
     def _deliver_quote(self, quote: Quote, receive_ns: int) -> None:
         with self._lock:
