@@ -45,8 +45,11 @@ def run_live_headless(cfg, store_path: Path, args) -> int:
     write_live_files(system, out)
     print((out / "report.txt").read_text(encoding="utf-8"))
     s = system.summary()
+    p99 = s["latency_ms_p99"]
     print(f"live: provider {s['provider']} ({s['health']}), gaps found {s['gaps_found']}, filled {s['gaps_filled']}, "
-          f"failed {s['gaps_failed']}, late bars {s['late_bars']}, latency p99 {s['latency_ms_p99']} ms")
+          f"no trades {s['gaps_no_trades']}, failed {s['gaps_failed']}, late bars {s['late_bars']}, "
+          f"bars quarantined {s['bars_quarantined']}, latency p99 "
+          + (f"{p99:.2f} ms" if p99 is not None else "n/a"))
     print(f"run folder: {out}")
     if system.error is not None:
         print(f"error: the live run failed: {system.error}", file=sys.stderr)
