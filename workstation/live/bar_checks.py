@@ -24,6 +24,8 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import asdict, dataclass
+from math import isfinite
+from numbers import Integral
 from typing import Any
 
 from workstation.model import Bar
@@ -81,13 +83,17 @@ class LiveBarChecks:
         self.outside_session = 0
 
     def reason(self, bar: Bar, now_ns: int) -> str | None:
-        """Why `bar` is bad at live clock `now_ns` (None when it is good). Session-independent."""
-        if bar.symbol not in self.symbols:
+        """Why `bar` is bad at live clock `now_ns` (None when it is good). Session-independent.
+        (Per live bar: kept to plain comparisons.)"""
+        symbol, interval, ts, o, h, lo, c, v = bar
+        if symbol not in self.symbols:
             return R_SYMBOL
-        if bar.interval != self.interval:
+        if interval != self.interval:
             return R_INTERVAL
-        o, h, lo, c, v = bar.open, bar.high, bar.low, bar.close, bar.volume
-        if not (_finite(o) and _finite(h) and _finite(lo) and _finite(c) and _finite(v)):
+        try:
+            if not (isfinite(o) and isfinite(h) and isfinite(lo) and isfinite(c) and isfinite(v)):
+                return R_MISSING
+        except TypeError:
             return R_MISSING
         if o <= 0 or h <= 0 or lo <= 0 or c <= 0:
             return R_NONPOS
@@ -99,9 +105,8 @@ class LiveBarChecks:
             return R_CLOSE
         if v < 0:
             return R_NEGVOL
-        ts = bar.timestamp
-        if not isinstance(ts, int) or isinstance(ts, bool):
-            return R_GRID
+        if type(ts) is not int and (not isinstance(ts, Integral) or isinstance(ts, bool)):
+            return R_GRID                          # not a whole number of ns (numpy ints are fine)
         if ts % self.interval_ns:
             return R_GRID
         if ts + self.interval_ns > now_ns + self.future_tolerance_ns:
@@ -111,7 +116,7 @@ class LiveBarChecks:
         return None
 
     def admit(self, bar: Bar, now_ns: int, session: Any, source: str = "stream") -> bool:
-        """True when `bar` is good and inside `session` (an object with contains(ts), or None).
+        """True when `bar` is good and inside `session` (open_ns <= start < close_ns; None: no session).
 
         A bad bar is quarantined; a good one outside the session is counted in `outside_session`.
         """
@@ -119,7 +124,7 @@ class LiveBarChecks:
         if why is not None:
             self.quarantine(bar, why, now_ns, source)
             return False
-        if session is None or not session.contains(bar.timestamp):
+        if session is None or not session.open_ns <= bar.timestamp < session.close_ns:
             self.outside_session += 1
             return False
         return True
@@ -135,10 +140,6 @@ class LiveBarChecks:
         """{quarantined, by_reason, outside_session, recent: [QuarantinedBar dicts, newest last]}."""
         return {"quarantined": self.quarantined, "by_reason": dict(self.by_reason),
                 "outside_session": self.outside_session, "recent": [q.as_dict() for q in self.recent]}
-
-
-def _finite(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _number(value: Any) -> float:

@@ -20,6 +20,7 @@ ProviderError.
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import time
 from collections import defaultdict, deque
@@ -71,11 +72,12 @@ class LiveCoordinator(SessionCoordinator):
         self.duplicate_bars = 0
         self._pending: dict[int, dict[int, tuple[Bar, int]]] = defaultdict(dict)
         self._processed_upto = -1                   # newest bar time processed (all symbols)
-        self._last_ts = np.full(len(self.symbols), -1, dtype=np.int64)
         n = len(self.symbols)
-        self.last_bar_ts = np.full(n, -1, dtype=np.int64)        # newest bar start received, per symbol
-        self.feed_latency_ms = np.full(n, np.nan)                 # receive time - bar end (live clock)
-        self.messages = np.zeros(n, dtype=np.int64)
+        # per symbol, updated per bar in the coordinator's thread (Python lists: cheaper per item than
+        # numpy scalars); read through live_status() as arrays
+        self.last_bar_ts: list[int] = [-1] * n          # newest bar start received
+        self.feed_latency_ms: list[float] = [math.nan] * n   # receive time - bar end (live clock), wall ms
+        self.messages: list[int] = [0] * n
 
     @property
     def outside_session(self) -> int:
@@ -167,7 +169,6 @@ class LiveCoordinator(SessionCoordinator):
         self._arrival.clear()
         self._complete.clear()
         self._processed_upto = session.open_ns - self.base_ns
-        self._last_ts[:] = session.open_ns - self.base_ns
 
     # ------------------------------------------------------------------ catch-up
     def _catch_up(self, session: TradingSession) -> None:
@@ -244,6 +245,7 @@ class LiveCoordinator(SessionCoordinator):
         session = self.current_session
         checks = self.bar_checks
         clock = self.clock
+        messages, last_bar_ts, feed_latency = self.messages, self.last_bar_ts, self.feed_latency_ms
         while True:
             kind = item[0]
             if kind == "bar" or kind == "update":
@@ -253,12 +255,13 @@ class LiveCoordinator(SessionCoordinator):
                     i = self.sym_index[bar.symbol]
                     ts = bar.timestamp
                     if kind == "bar":
-                        self.messages[i] += 1
-                        if ts > self.last_bar_ts[i]:
-                            self.last_bar_ts[i] = ts
+                        messages[i] += 1
+                        if ts > last_bar_ts[i]:
+                            last_bar_ts[i] = ts
                         # receive - bar end on the live clock, in wall ms (a replay clock runs faster)
-                        self.feed_latency_ms[i] = (recv - ts - self.base_ns) / 1e6 / self._speed
-                    if ts <= self._last_ts[i] or ts <= self._processed_upto:
+                        feed_latency[i] = (recv - ts - self.base_ns) / 1e6 / self._speed
+                    # (a symbol's processed bar times never pass the newest processed bar time)
+                    if ts <= self._processed_upto:
                         late.append((bar, wall))
                     else:
                         self._pending[ts][i] = (bar, wall)
@@ -303,7 +306,6 @@ class LiveCoordinator(SessionCoordinator):
         c = np.array([b.close for b in bars])
         v = np.array([b.volume for b in bars])
         self._run_bar_time(ts, idx, o, h, lo, c, v, None)
-        self._last_ts[idx] = ts
         self._processed_upto = max(self._processed_upto, ts)
         if record_latency:
             done = time.perf_counter_ns()

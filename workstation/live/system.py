@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 
+import numpy as np
 import pandas as pd
 
 from workstation.calendar import WallClock
@@ -131,9 +132,9 @@ class LiveSystemManager(SystemManager):
             "provider_stats": self.provider.stats(),
             "clock_ns": self.clock.now_ns(),
             "symbols": list(c.symbols),
-            "last_bar_ts": c.last_bar_ts.copy(),
-            "feed_latency_ms": c.feed_latency_ms.copy(),
-            "messages": c.messages.copy(),
+            "last_bar_ts": np.array(c.last_bar_ts, dtype=np.int64),
+            "feed_latency_ms": np.array(c.feed_latency_ms, dtype=float),
+            "messages": np.array(c.messages, dtype=np.int64),
             "pipeline_latency_p99_ms": p99,
             "late_bars": c.late_bars,
             "filled_bars": c.filled_bars,
