@@ -275,8 +275,6 @@ class ExchangeTime:
 
 def _gap_status(record: dict) -> tuple[str, str]:
     """Status text and colour of a gap; "no trades": history confirmed the symbol did not trade."""
-    if record.get("status") == "no_trades":
-        return "no trades", theme.MUTED
     text, colour = GapListDialog.status_text(record)
     if record.get("status") == "filled" and record.get("no_trades"):
         text += f" · {record['no_trades']} no trades"
