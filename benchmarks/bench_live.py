@@ -28,6 +28,7 @@ import statistics
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -129,10 +130,30 @@ def main() -> None:
         provider = RecordingReplay(store, tm, clock, drop_runs=drop_runs)
         system = LiveSystemManager(cfg, store=store, time_manager=tm, duration_s=a.minutes * 60 / a.speed,
                                    provider=provider, clock=clock)
+        system.bar_time_costs = watch_bar_times(system.coordinator)
         system.start()
         system.wait()
         traded = set(zip(frame["symbol"], frame["timestamp"].astype("int64"), strict=True))
         report(label, system, a, names, provider, traded)
+
+
+def watch_bar_times(coordinator) -> list[tuple[float, float, float]]:
+    """Per live bar time: (worst bar's latency, processing wall ms, processing CPU ms of the
+    coordinator's thread): a wall time far above the CPU time means the thread was not running
+    (another process or thread had the core), not that the pipeline was slow."""
+    costs: list[tuple[float, float, float]] = []
+    process = coordinator._process_bar_time
+
+    def timed(ts, group, record_latency=True):
+        wall0, cpu0 = time.perf_counter_ns(), time.thread_time_ns()
+        n0 = len(coordinator.latencies_ms)
+        process(ts, group, record_latency)
+        if record_latency and len(coordinator.latencies_ms) > n0:
+            costs.append((max(coordinator.latencies_ms[n0:]), (time.perf_counter_ns() - wall0) / 1e6,
+                          (time.thread_time_ns() - cpu0) / 1e6))
+
+    coordinator._process_bar_time = timed
+    return costs
 
 
 def report(label, system, a, names, provider, traded) -> None:
@@ -141,6 +162,11 @@ def report(label, system, a, names, provider, traded) -> None:
     print(f"\n[{label}] {len(lat):,} bars measured; error: {system.error}")
     print(f"  bar receive -> strategies done: p50 {pct(lat, 0.5):.2f} ms, p99 {pct(lat, 0.99):.2f} ms, "
           f"max {max(lat):.2f} ms (mean {statistics.fmean(lat):.2f} ms)")
+    costs = sorted(system.bar_time_costs, reverse=True)
+    cpu = [c[2] for c in costs]
+    print(f"  processing CPU per bar time (coordinator thread): p50 {pct(cpu, 0.5):.2f} ms, max {max(cpu):.2f} ms; "
+          "worst bar times (latency / processing wall / CPU ms): "
+          + ", ".join(f"{t:.1f} / {w:.1f} / {c:.1f}" for t, w, c in costs[:3]))
     gaps = system.gap_filler.gaps
     by_status: dict[str, int] = {}
     for g in gaps:

@@ -54,6 +54,7 @@ class LiveCoordinator(SessionCoordinator):
         self.batch_quiet_ns = int(batch_quiet_ms * 1e6)
         self._arrival: dict[int, int] = {}          # bar time -> wall ns of its newest arrival
         self._complete: set[int] = set()            # pending bar times the provider says are complete
+        self._new_gaps: deque[Gap] = deque()        # found by the quality stage, not yet handed over
         self.provider = provider
         self.gap_filler = gap_filler
         self.grace_ns = int(grace_s * 1e9)
@@ -115,7 +116,7 @@ class LiveCoordinator(SessionCoordinator):
         self.provider.subscribe(self.symbols, [self.base_interval])
         self.provider.connect()
         self.gap_filler.start()
-        self.quality.on_gap = self.gap_filler.submit
+        self.quality.on_gap = self._new_gaps.append
         try:
             for session in self.sessions:
                 if self._should_stop():
@@ -211,6 +212,17 @@ class LiveCoordinator(SessionCoordinator):
                     k += 1
                 self._process_bar_time(ts, group, record_latency=False)
             self.caught_up_bars += len(rows)
+        self._hand_over_gaps()
+
+    def _hand_over_gaps(self) -> None:
+        """Give the gaps found since the last call to the gap filler in one go, after the bar times
+        were processed: waking the filler's thread in the middle of a bar time would make the
+        coordinator wait for the interpreter lock (up to the 5 ms switch interval)."""
+        if self._new_gaps:
+            gaps = []
+            while self._new_gaps:
+                gaps.append(self._new_gaps.popleft())
+            self.gap_filler.submit_many(gaps)
 
     # ------------------------------------------------------------------ streaming
     def _stream(self, session: TradingSession) -> bool:
@@ -223,14 +235,17 @@ class LiveCoordinator(SessionCoordinator):
             now = self.clock.now_ns()
             self._drain(timeout=0.001 if self._pending else 0.02)
             self._process_due(session, self.clock.now_ns())
+            self._hand_over_gaps()
             if now >= end_at:
                 break
         # trailing gaps (symbols whose last bars never came) are found by the quality manager and
         # filled like any other before the session ends
         self.quality.call(("trailing_gaps", session.close_ns))
+        self._hand_over_gaps()
         deadline = time.monotonic() + self.end_wait_s
         while time.monotonic() < deadline:
             self._drain(timeout=0.02)
+            self._hand_over_gaps()
             if self.gap_filler.pending() == 0 and self.inbox.empty():
                 break
         self._drain(timeout=0.0)

@@ -93,11 +93,23 @@ class GapFiller:
             self._thread.join(timeout)
 
     def submit(self, gap: Gap) -> None:
-        gap.status = "pending"
-        delay = max(self.first_delay_s, self._settle_wait_s(gap))
+        self.submit_many([gap])
+
+    def submit_many(self, gaps: list[Gap]) -> None:
+        """Queue gaps for filling (one wake-up of the filler's thread for all of them)."""
+        if not gaps:
+            return
+        now = time.monotonic()
+        due = []
+        for gap in gaps:
+            gap.status = "pending"
+            due.append(now + max(self.first_delay_s, self._settle_wait_s(gap)))
         with self._cond:
-            self.gaps.append(gap)
-            self._push(time.monotonic() + delay, gap)
+            for when, gap in zip(due, gaps, strict=True):
+                self.gaps.append(gap)
+                self._seq += 1
+                heapq.heappush(self._heap, (when, self._seq, gap))
+            self._cond.notify_all()
 
     def _settle_wait_s(self, gap: Gap) -> float:
         """Wall seconds until the gap's last bar time has settled on the live clock."""
