@@ -149,7 +149,19 @@ def test_an_unknown_host_fails_after_a_few_attempts(make_provider):
 # ------------------------------------------------------------------------------ stream errors
 
 
-@pytest.mark.parametrize("code", [c for c, r in STREAM_ERRORS.items() if r.action is ErrorAction.FAIL and c != 402])
+# the decisions, written out independently of the table in workstation/live/alpaca/errors.py
+FAIL_CODES = (402, 405, 409, 410, 411)          # retrying cannot help: a user action is needed
+RECONNECT_CODES = (401, 404, 406, 407, 500)     # a new connection (after back-off) can
+KEPT_CODES = {400: "report", 403: "ignore"}     # the connection stays
+
+
+def test_the_error_table_decides_as_documented():
+    assert {c for c, r in STREAM_ERRORS.items() if r.action is ErrorAction.FAIL} == set(FAIL_CODES)
+    assert {c for c, r in STREAM_ERRORS.items() if r.action is ErrorAction.RECONNECT} == set(RECONNECT_CODES)
+    assert {c: r.action.value for c, r in STREAM_ERRORS.items() if c in KEPT_CODES} == KEPT_CODES
+
+
+@pytest.mark.parametrize("code", [c for c in FAIL_CODES if c != 402])
 def test_codes_that_need_a_user_action_fail_without_retrying(make_provider, standin, code):
     provider = make_provider()
     start(provider, standin, ["AAA"])
@@ -160,8 +172,7 @@ def test_codes_that_need_a_user_action_fail_without_retrying(make_provider, stan
     assert not standin.wait_until(lambda: standin.connections > 1, timeout=0.4)
 
 
-@pytest.mark.parametrize("code", [c for c, r in STREAM_ERRORS.items() if r.action is ErrorAction.RECONNECT
-                                  and c != 404])
+@pytest.mark.parametrize("code", [c for c in RECONNECT_CODES if c != 404])
 def test_codes_that_a_new_connection_cures_reconnect_and_resubscribe(make_provider, standin, code):
     provider = make_provider()
     sink = start(provider, standin, ["AAA"])
