@@ -10,7 +10,7 @@ import datetime as dt
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from workstation.calendar import parse_period
 from workstation.model.interval import parse_interval
@@ -238,10 +238,15 @@ class AlpacaProviderConfig(_Model):
 
     @field_validator("ws_url")
     @classmethod
-    def _ws_url(cls, v: str | None) -> str | None:
-        from workstation.live.endpoints import check_stream_url
+    def _ws_url(cls, v: str | None, info: ValidationInfo) -> str | None:
+        from workstation.live.endpoints import check_stream_feed, check_stream_url
 
-        return None if v is None else check_stream_url(v)
+        if v is None:
+            return None
+        url = check_stream_url(v)
+        if isinstance(info.data.get("feed"), str):
+            check_stream_feed(url, info.data["feed"])     # reported on ws_url, next to the field
+        return url
 
     @field_validator("rest_url")
     @classmethod
@@ -252,6 +257,7 @@ class AlpacaProviderConfig(_Model):
 
     @model_validator(mode="after")
     def _feed_matches_url(self) -> AlpacaProviderConfig:
+        """Also when `feed` is assigned after `ws_url` (the field check above only sees ws_url)."""
         from workstation.live.endpoints import check_stream_feed
 
         if self.ws_url is not None:
