@@ -59,6 +59,7 @@ def test_alpaca_py_stream_gets_msgpack_and_the_same_bars_as_our_provider(make_pr
                 time.sleep(0.01)
         finally:
             stream.stop()
+            standin.drop()          # ends alpaca-py's 5 s receive wait at once
             runner.join(WAIT)
     theirs = [(_fields(b), _ns(b.timestamp)) for b in received]
     mine = [((b.symbol, b.open, b.high, b.low, b.close, b.volume), b.timestamp) for b in sink.bars]
