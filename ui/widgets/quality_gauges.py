@@ -644,6 +644,8 @@ class GapListDialog(QDialog):
             return f"failed after {retries} retr{'y' if retries == 1 else 'ies'}", theme.DOWN
         if status == "pending":
             return (f"pending (retry {retries})" if retries else "pending"), theme.AMBER
+        if status == "no_trades":
+            return "no trades", theme.MUTED     # live: history confirmed the symbol did not trade
         return status, theme.MUTED
 
     def _format_time(self, time_ns: int) -> str:

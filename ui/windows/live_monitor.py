@@ -18,34 +18,26 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
 from PySide6.QtCore import (
-    QAbstractTableModel,
-    QModelIndex,
-    QPersistentModelIndex,
-    QSortFilterProxyModel,
     Qt,
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QAction, QCloseEvent, QColor, QFont, QFontMetrics
+from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QFrame,
     QGridLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QMainWindow,
     QSizePolicy,
     QSplitter,
     QStyle,
-    QTableView,
     QTabWidget,
     QToolBar,
     QVBoxLayout,
@@ -59,6 +51,16 @@ from ui import theme
 from ui.widgets.metrics_panel import MetricsPanel
 from ui.widgets.quality_gauges import BAD_BELOW, GapListDialog, QualityGaugePanel, quality_color
 from ui.widgets.signal_log import SignalLogView, decision_row, error_row
+from ui.windows.live_feed_problems import FeedNoticeBar, FeedProblemsPanel, feed_notices
+from ui.windows.record_table import (
+    Column,
+    RecordTableModel,
+    count_column,
+    fit_columns,
+    make_view,
+    natural_widths,
+    nonzero,
+)
 from workstation.config import load_config
 from workstation.errors import ConfigError, WorkstationError
 from workstation.live.system import LiveSystemManager
@@ -73,7 +75,6 @@ THROUGHPUT_SAMPLE_S = 1.0
 RATE_WINDOW_S = 5.0
 LATENCY_WARN_MS = 5_000.0
 LATENCY_BAD_MS = 30_000.0
-SORT_ROLE = int(Qt.ItemDataRole.UserRole) + 1
 
 HEALTH_COLOURS: dict[str, str] = {
     "CONNECTING": theme.ACCENT_LIGHT,
@@ -99,13 +100,6 @@ STATE_TEXT: dict[str, str] = {
     "failed": "Failed",
 }
 
-_DISPLAY = int(Qt.ItemDataRole.DisplayRole)
-_FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
-_ALIGNMENT = int(Qt.ItemDataRole.TextAlignmentRole)
-_FONT = int(Qt.ItemDataRole.FontRole)
-_TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
-_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-_LEFT = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
 
 
 # ------------------------------------------------------------------------------------ building a run
@@ -279,231 +273,13 @@ class ExchangeTime:
 # ------------------------------------------------------------------------------------ table models
 
 
-@dataclass(frozen=True)
-class Column:
-    """One column of a RecordTableModel: how a record dict is shown, sorted and coloured."""
-
-    title: str
-    text: Callable[[dict], str]
-    sort: Callable[[dict], Any] | None = None
-    colour: Callable[[dict], str | None] | None = None
-    right: bool = False
-    mono: bool = False
-    bold: bool = False
-    tip: str = ""
-    cell_tip: Callable[[dict], str | None] | None = None
-    sample: str = ""  # the widest text expected in the column (sizes it)
-
-
-class RecordTableModel(QAbstractTableModel):
-    """A read-only table of record dicts; `set_records` inserts new leading rows (lists shown newest
-    first grow at the top) and repaints changed ones, so views keep their selection and scroll."""
-
-    def __init__(
-        self,
-        columns: Sequence[Column],
-        parent: QWidget | None = None,
-        key: Callable[[dict], Any] | None = None,
-    ):
-        super().__init__(parent)
-        self.columns = list(columns)
-        self.key = key
-        self._records: list[dict] = []
-        self._mono = theme.mono_font(theme.TABLE_POINT_SIZE)
-        self._bold = QFont(theme.ui_font(theme.TABLE_POINT_SIZE, bold=True))
-        self._colours: dict[str, QColor] = {}
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._records)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.columns)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = _DISPLAY) -> Any:
-        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(self.columns):
-            return None
-        column = self.columns[section]
-        if role == _DISPLAY:
-            return column.title
-        if role == _TOOLTIP:
-            return column.tip or None
-        if role == _ALIGNMENT:
-            return _RIGHT if column.right else _LEFT
-        return None
-
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = _DISPLAY) -> Any:
-        if not index.isValid() or index.row() >= len(self._records):
-            return None
-        record = self._records[index.row()]
-        column = self.columns[index.column()]
-        role = int(role)
-        if role == _DISPLAY:
-            return column.text(record)
-        if role == SORT_ROLE:
-            return column.sort(record) if column.sort is not None else column.text(record)
-        if role == _FOREGROUND:
-            colour = column.colour(record) if column.colour is not None else None
-            return self._colour(colour) if colour else None
-        if role == _ALIGNMENT:
-            return _RIGHT if column.right else _LEFT
-        if role == _FONT:
-            return self._bold if column.bold else (self._mono if column.mono else None)
-        if role == _TOOLTIP:
-            return column.cell_tip(record) if column.cell_tip is not None else None
-        return None
-
-    def _colour(self, name: str) -> QColor:
-        colour = self._colours.get(name)
-        if colour is None:
-            colour = self._colours[name] = QColor(name)
-        return colour
-
-    def reset(self, columns: Sequence[Column] | None = None) -> None:
-        """Remove every record (and take new column definitions if given)."""
-        self.beginResetModel()
-        if columns is not None:
-            self.columns = list(columns)
-        self._records = []
-        self.endResetModel()
-
-    def records(self) -> list[dict]:
-        """The records in model order (a copy of the list)."""
-        return list(self._records)
-
-    def record(self, row: int) -> dict:
-        return self._records[row]
-
-    def set_records(self, records: list[dict]) -> None:
-        """Show `records`; rows added in front are inserted, changed rows repainted."""
-        old = self._records
-        added = len(records) - len(old)
-        key = self.key
-        same_tail = added >= 0 and (
-            [key(r) for r in records[added:]] == [key(r) for r in old]
-            if key is not None and added > 0
-            else True
-        )
-        if added < 0 or not same_tail:
-            self.beginResetModel()
-            self._records = records
-            self.endResetModel()
-            return
-        if added > 0:
-            self.beginInsertRows(QModelIndex(), 0, added - 1)
-            self._records = records
-            self.endInsertRows()
-        else:
-            self._records = records
-        if records[added:] != old:
-            top = self.index(added, 0)
-            bottom = self.index(len(records) - 1, len(self.columns) - 1)
-            self.dataChanged.emit(top, bottom)
-
-
-class _FitTableView(QTableView):
-    """A table whose columns share the width in proportion to their natural widths; when narrow they
-    shrink down to their minimum widths, then the table scrolls."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.natural_widths: list[int] = []
-        self.minimum_widths: list[int] = []
-
-    def fit_columns(self) -> None:
-        widths = self.natural_widths
-        if not widths:
-            return
-        minimum = self.minimum_widths or widths
-        available = self.viewport().width()
-        scale = available / sum(widths)
-        header = self.horizontalHeader()
-        used = 0
-        for column, width in enumerate(widths):
-            size = max(minimum[column], int(width * scale))
-            if column == len(widths) - 1:
-                size = max(minimum[column], available - used)
-            header.resizeSection(column, size)
-            used += size
-
-    def resizeEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
-        super().resizeEvent(event)
-        self.fit_columns()
-
-
-def _make_view(model: QAbstractTableModel, sortable: bool, fit: bool = False) -> QTableView:
-    """A compact dark table view on `model` (through a SORT_ROLE proxy when `sortable`); `fit` makes
-    the columns share the view's width."""
-    view = _FitTableView() if fit else QTableView()
-    if sortable:
-        proxy = QSortFilterProxyModel(view)
-        proxy.setSortRole(SORT_ROLE)
-        proxy.setSourceModel(model)
-        view.setModel(proxy)
-        view.setSortingEnabled(True)
-        view.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
-    else:
-        view.setModel(model)
-    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    view.setAlternatingRowColors(True)
-    view.setShowGrid(False)
-    view.setWordWrap(False)
-    view.setCornerButtonEnabled(False)
-    view.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-    vertical = view.verticalHeader()
-    vertical.setVisible(False)
-    vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-    vertical.setDefaultSectionSize(max(20, view.fontMetrics().height() + 6))
-    header = view.horizontalHeader()
-    header.setHighlightSections(False)
-    header.setStretchLastSection(not fit)
-    header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-    header.setMinimumSectionSize(36)
-    return view
-
-
-def _fit_columns(view: QTableView, widths: Sequence[int]) -> None:
-    header = view.horizontalHeader()
-    for column, width in enumerate(widths):
-        header.resizeSection(column, width)
-
-
-def _natural_widths(model: RecordTableModel, padding: int = 20) -> list[int]:
-    """Per column: room for its (bold) title and for its sample text in the cell font."""
-    title = QFontMetrics(theme.ui_font(theme.TABLE_POINT_SIZE, bold=True))
-    fonts = {
-        "mono": QFontMetrics(theme.mono_font(theme.TABLE_POINT_SIZE)),
-        "bold": title,
-        "plain": QFontMetrics(theme.ui_font(theme.TABLE_POINT_SIZE)),
-    }
-    widths = []
-    for column in model.columns:
-        cell = fonts["bold" if column.bold else "mono" if column.mono else "plain"]
-        widths.append(
-            max(title.horizontalAdvance(column.title), cell.horizontalAdvance(column.sample)) + padding
-        )
-    return widths
-
-
 def _gap_status(record: dict) -> tuple[str, str]:
-    return GapListDialog.status_text(record)
+    """Status text and colour of a gap; "no trades": history confirmed the symbol did not trade."""
+    text, colour = GapListDialog.status_text(record)
+    if record.get("status") == "filled" and record.get("no_trades"):
+        text += f" · {record['no_trades']} no trades"
+    return text, colour
 
-
-def _nonzero(value: int, colour: str) -> str | None:
-    return colour if value else None
-
-
-def _count_column(title: str, key: str, colour: str | None, tip: str) -> Column:
-    """A right-aligned integer column of the symbol table, coloured when non-zero (if `colour`)."""
-    return Column(
-        title,
-        lambda r: str(r[key]),
-        sort=lambda r: r[key],
-        right=True,
-        mono=True,
-        colour=(lambda r: _nonzero(r[key], colour)) if colour else None,
-        tip=tip,
-    )
 
 
 # ------------------------------------------------------------------------------------ small widgets
@@ -676,6 +452,7 @@ class LiveMonitorWindow(QMainWindow):
         self._rates = FeedRates()
         self._throughput = ThroughputHistory()
         self._health_seen = 0
+        self._behind: list[str] = []           # symbols whose last bar is behind the clock
         self._fill_seen = 0
         self._decisions = 0
         self._errors = 0
@@ -775,8 +552,13 @@ class LiveMonitorWindow(QMainWindow):
         name_row.addWidget(self.provider_label, 0, Qt.AlignmentFlag.AlignBaseline)
         name_row.addStretch(1)
         self.header_pill = HealthPill()
+        self.keys_label = QLabel("")
+        self.keys_label.setStyleSheet(f"color: {theme.MUTED}; font-size: 8pt;")
+        self.keys_label.setToolTip("Where the provider sends the API keys (from the environment variables "
+                                   "named in the config); never shown here")
         provider_box.addLayout(name_row)
         provider_box.addWidget(self.header_pill, 0, Qt.AlignmentFlag.AlignLeft)
+        provider_box.addWidget(self.keys_label)
         row.addLayout(provider_box)
 
         row.addSpacing(6)
@@ -844,7 +626,7 @@ class LiveMonitorWindow(QMainWindow):
     def _build_body(self) -> None:
         # Per-symbol feed table.
         self.symbol_model = RecordTableModel(self._symbol_columns(), self)
-        self.symbol_view = _make_view(self.symbol_model, sortable=True, fit=True)
+        self.symbol_view = make_view(self.symbol_model, sortable=True, fit=True)
         self.symbol_section = _Section("Symbols", self.symbol_view)
 
         # Bottom tabs: signals, gaps, fill log, quality tiles.
@@ -852,17 +634,19 @@ class LiveMonitorWindow(QMainWindow):
         self.gap_model = RecordTableModel(
             self._gap_columns(), self, key=lambda g: (g["symbol"], g["interval"], g["start_ns"], g["end_ns"])
         )
-        self.gap_view = _make_view(self.gap_model, sortable=True)
+        self.gap_view = make_view(self.gap_model, sortable=True)
         self.fill_log_model = RecordTableModel(self._fill_columns(), self)
-        self.fill_log_view = _make_view(self.fill_log_model, sortable=False)
+        self.fill_log_view = make_view(self.fill_log_model, sortable=False)
         self.quality_panel = QualityGaugePanel()
         self.quality_panel.set_gap_provider(self._gaps_of)
+        self.problems_panel = FeedProblemsPanel(self._times.text)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self.signal_log, "Signals (paper)")
         self.tabs.addTab(self.gap_view, "Gaps")
         self.tabs.addTab(self.fill_log_view, "Gap-fill log")
         self.tabs.addTab(self.quality_panel, "Quality")
+        self.tabs.addTab(self.problems_panel, "Feed problems")
 
         left = QSplitter(Qt.Orientation.Vertical)
         left.setChildrenCollapsible(False)
@@ -877,7 +661,7 @@ class LiveMonitorWindow(QMainWindow):
         self.provider_stats_label.setStyleSheet(f"color: {theme.MUTED};")
         self.provider_stats_label.setWordWrap(True)
         self.health_model = RecordTableModel(self._health_columns(), self)
-        self.health_view = _make_view(self.health_model, sortable=False)
+        self.health_view = make_view(self.health_model, sortable=False)
         connection = QWidget()
         box = QVBoxLayout(connection)
         box.setContentsMargins(8, 6, 8, 8)
@@ -939,6 +723,8 @@ class LiveMonitorWindow(QMainWindow):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.header)
+        self.notice_bar = FeedNoticeBar()
+        layout.addWidget(self.notice_bar)
         inner = QWidget()
         inner_layout = QVBoxLayout(inner)
         inner_layout.setContentsMargins(6, 6, 6, 6)
@@ -949,15 +735,15 @@ class LiveMonitorWindow(QMainWindow):
         self._size_columns()
 
     def _size_columns(self) -> None:
-        self.symbol_view.natural_widths = _natural_widths(self.symbol_model)
-        self.symbol_view.minimum_widths = _natural_widths(self.symbol_model, padding=10)
+        self.symbol_view.natural_widths = natural_widths(self.symbol_model)
+        self.symbol_view.minimum_widths = natural_widths(self.symbol_model, padding=10)
         self.symbol_view.fit_columns()
         for view, model in (
             (self.gap_view, self.gap_model),
             (self.fill_log_view, self.fill_log_model),
             (self.health_view, self.health_model),
         ):
-            _fit_columns(view, _natural_widths(model)[:-1])
+            fit_columns(view, natural_widths(model)[:-1])
 
     # ----- column definitions ----------------------------------------------------------------------
 
@@ -1034,11 +820,14 @@ class LiveMonitorWindow(QMainWindow):
                 sample="100.0 %",
                 tip="Bars present / bars expected since the open, streamed interval",
             ),
-            _count_column("Gaps", "gaps", None, "Gaps found (runs of missing bars)"),
-            _count_column("Filled", "filled", theme.UP, "Gaps filled from the provider's history"),
-            _count_column("Failed", "failed", theme.DOWN, "Gaps given up after the maximum retries"),
-            _count_column("Pending", "pending", theme.AMBER, "Gaps waiting for a fill or a retry"),
-            _count_column("Retries", "retries", theme.AMBER, "Fill retries over all gaps of the symbol"),
+            count_column("No trades", "no_trade_minutes", None,
+                         "Minutes the symbol did not trade: no bar in the stream nor in the provider's history "
+                         "(counted missing in quality, as a backtest counts them; never asked for again)"),
+            count_column("Gaps", "gaps", None, "Gaps found (runs of missing bars)"),
+            count_column("Filled", "filled", theme.UP, "Gaps filled from the provider's history"),
+            count_column("Failed", "failed", theme.DOWN, "Gaps given up after the maximum retries"),
+            count_column("Pending", "pending", theme.AMBER, "Gaps waiting for a fill or a retry"),
+            count_column("Retries", "retries", theme.AMBER, "Fill retries over all gaps of the symbol"),
         ]
 
     def _gap_columns(self) -> list[Column]:
@@ -1077,7 +866,7 @@ class LiveMonitorWindow(QMainWindow):
                 sort=lambda r: r["retries"],
                 right=True,
                 mono=True,
-                colour=lambda r: _nonzero(r["retries"], theme.AMBER),
+                colour=lambda r: nonzero(r["retries"], theme.AMBER),
                 tip="Fill attempts after the first one",
             ),
             Column(
@@ -1089,14 +878,22 @@ class LiveMonitorWindow(QMainWindow):
                 tip="Bars inserted by the fill",
             ),
             Column(
+                "No trades",
+                lambda r: str(r.get("no_trades", 0)),
+                sort=lambda r: r.get("no_trades", 0),
+                right=True,
+                mono=True,
+                tip="Minutes of the gap the history confirmed had no trade",
+            ),
+            Column(
                 "Status",
                 lambda r: _gap_status(r)[0],
                 sort=lambda r: str(r["status"]),
                 colour=lambda r: _gap_status(r)[1],
                 bold=True,
                 sample="filled (after 3 retries)",
-                tip="pending (waiting for a fill or a retry), filled, partial, unavailable (the history brought "
-                "no new bar: no data at the source, or the bar arrived late meanwhile) or failed (gave up "
+                tip="pending (waiting for a fill or a retry), filled (every missing minute has its bar or had "
+                "no trade), no trades (the symbol did not trade in the gap: a thin symbol) or failed (gave up "
                 "after the maximum retries)",
             ),
         ]
@@ -1220,6 +1017,7 @@ class LiveMonitorWindow(QMainWindow):
             (self.health_model, self._health_columns()),
         ):
             model.reset(columns)  # the columns format times in the run's exchange zone
+        self.problems_panel.set_time_text(self._times.text)
         self._events = deque()
         events = self._events
 
@@ -1383,6 +1181,7 @@ class LiveMonitorWindow(QMainWindow):
         self._update_symbols(status, rates)
         self._update_gaps(status)
         self._update_health(status)
+        self._update_problems(status)
         self._update_pipeline(status, bars_total)
         if state_changed:
             self._update_controls()
@@ -1432,6 +1231,11 @@ class LiveMonitorWindow(QMainWindow):
         detail = history[-1][2] if history else ""
         self.header_pill.set_state(status["health"], detail)
         self.health_pill.set_state(status["health"], detail)
+        where = status.get("key_destinations") or {}
+        keys = ("keys go to " + " · ".join(f"{host} ({what})" for what, host in where.items())) if where else \
+            "no API keys (local source)"
+        if self.keys_label.text() != keys:
+            self.keys_label.setText(keys)
         self.session_label.setText(self._session_text(clock_ns))
         _set_colour(self.session_label, theme.UP if self._session_open(clock_ns) else theme.MUTED)
 
@@ -1446,10 +1250,12 @@ class LiveMonitorWindow(QMainWindow):
         filled = sum(1 for g in gaps if g["status"] == "filled")
         failed = sum(1 for g in gaps if g["status"] == "failed")
         pending = sum(1 for g in gaps if g["status"] == "pending")
+        no_trades = sum(1 for g in gaps if g["status"] == "no_trades")
         self.kpi_gaps.set(
             f"{found}{_unit('found')} <span style='color:{theme.UP if filled else theme.TEXT_BRIGHT}'>{filled}</span>"
             f"{_unit('filled')} <span style='color:{theme.DOWN if failed else theme.TEXT_BRIGHT}'>{failed}</span>"
             f"{_unit('failed')}"
+            + (f" {no_trades}{_unit('no trades')}" if no_trades else "")
             + (f" <span style='color:{theme.AMBER}'>{pending}</span>{_unit('pending')}" if pending else "")
         )
         model = self.signal_log.model
@@ -1519,6 +1325,7 @@ class LiveMonitorWindow(QMainWindow):
                 figures["failed"] += 1
             elif state == "pending":
                 figures["pending"] += 1
+        no_trade_minutes = status.get("no_trade_minutes") or {}
         minimum = self._risk_minimum()
         speed = max(1.0, float(getattr(system.clock, "speed", 1.0) or 1.0))
         last_bar = status["last_bar_ts"]
@@ -1541,6 +1348,7 @@ class LiveMonitorWindow(QMainWindow):
                     "risk_minimum": minimum,
                     "stale": stale,
                     "clock_speed": speed,
+                    "no_trade_minutes": int(no_trade_minutes.get(symbol, 0)),
                     **per_symbol[symbol],
                 }
             )
@@ -1553,6 +1361,8 @@ class LiveMonitorWindow(QMainWindow):
                     gauge_updates.extend((s, interval, float(derived[i]), 0) for i, s in enumerate(symbols))
             self.quality_panel.update_many(gauge_updates)
         stale_count = sum(1 for r in records if r["stale"])
+        # for the QUIET notice: behind the clock, or no bar streamed at all while the session is open
+        self._behind = [r["symbol"] for r in records if r["stale"] or (open_now and r["last_bar_ns"] < 0)]
         self.symbol_section.extra.setText(
             f"{int(np.sum(messages)):,} messages" + (f" · {stale_count} behind" if stale_count else "")
         )
@@ -1587,11 +1397,25 @@ class LiveMonitorWindow(QMainWindow):
         ]
         if stats.get("malformed_messages"):
             parts.append(f"malformed {int(stats['malformed_messages']):,}")
+        if stats.get("frames_dropped"):
+            parts.append(f"frames dropped {int(stats['frames_dropped']):,}")
+        if stats.get("server_errors"):
+            unknown = int(stats.get("unknown_server_errors", 0) or 0)
+            parts.append(f"server errors {int(stats['server_errors']):,}" + (f" ({unknown} unknown)" if unknown else ""))
+        if stats.get("rest_requests"):
+            limited = int(stats.get("rest_rate_limited", 0) or 0)
+            parts.append(f"history requests {int(stats['rest_requests']):,}"
+                         + (f" ({limited} rate-limited)" if limited else ""))
         last = stats.get("last_message_ns")
         if last:
             parts.append(f"last message {self._times.text(int(last))}")
         self.provider_stats_label.setText(" · ".join(parts))
         self.connection_section.extra.setText(str(status["provider"]))
+
+    def _update_problems(self, status: dict) -> None:
+        errors, bad = self.problems_panel.update_status(status)
+        self._set_tab_text(4, "Feed problems" + (f" · {errors + bad:,}" if errors + bad else ""))
+        self.notice_bar.set_notices(feed_notices(status, self._behind, self._times.text, self._final))
 
     def _update_pipeline(self, status: dict, bars_total: int) -> None:
         system = self.system

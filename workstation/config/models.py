@@ -10,7 +10,7 @@ import datetime as dt
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from workstation.calendar import parse_period
 from workstation.model.interval import parse_interval
@@ -245,11 +245,54 @@ class ReplayProviderConfig(_Model):
 class AlpacaProviderConfig(_Model):
     """Alpaca market-data v2 (keys come from environment variables, never from this file)."""
 
-    feed: Literal["iex", "sip"] = Field("iex", description="Alpaca data feed.")
-    ws_url: str = Field("wss://stream.data.alpaca.markets/v2/iex", description="Websocket stream URL.")
-    rest_url: str = Field("https://data.alpaca.markets", description="Historical data REST base URL.")
+    feed: Literal["iex", "sip"] = Field(
+        "iex", description="Alpaca data feed of the stream, the history and the gap fills."
+    )
+    ws_url: str | None = Field(
+        None,
+        description="Websocket stream URL; default: wss://stream.data.alpaca.markets/v2/{feed}. wss:// only "
+        "(ws:// for a loopback host); a URL naming another feed than `feed` is refused.",
+    )
+    rest_url: str = Field(
+        "https://data.alpaca.markets",
+        description="Historical data REST base URL; https:// only (http:// for a loopback host).",
+    )
     key_env: str = Field("APCA_API_KEY_ID", description="Environment variable holding the API key id.")
     secret_env: str = Field("APCA_API_SECRET_KEY", description="Environment variable holding the secret.")
+
+    @field_validator("ws_url")
+    @classmethod
+    def _ws_url(cls, v: str | None, info: ValidationInfo) -> str | None:
+        from workstation.live.endpoints import check_stream_feed, check_stream_url
+
+        if v is None:
+            return None
+        url = check_stream_url(v)
+        if isinstance(info.data.get("feed"), str):
+            check_stream_feed(url, info.data["feed"])     # reported on ws_url, next to the field
+        return url
+
+    @field_validator("rest_url")
+    @classmethod
+    def _rest_url(cls, v: str) -> str:
+        from workstation.live.endpoints import check_rest_url
+
+        return check_rest_url(v)
+
+    @model_validator(mode="after")
+    def _feed_matches_url(self) -> AlpacaProviderConfig:
+        """Also when `feed` is assigned after `ws_url` (the field check above only sees ws_url)."""
+        from workstation.live.endpoints import check_stream_feed
+
+        if self.ws_url is not None:
+            check_stream_feed(self.ws_url, self.feed)
+        return self
+
+    def stream_url(self) -> str:
+        """The websocket URL the stream connects to: `ws_url`, or the feed's Alpaca URL."""
+        from workstation.live.endpoints import alpaca_stream_url
+
+        return self.ws_url or alpaca_stream_url(self.feed)
 
 
 DEFAULT_BATCH_QUIET_MS = {"replay": 2.0, "alpaca": 500.0}

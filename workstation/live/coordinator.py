@@ -1,17 +1,26 @@
 """LiveCoordinator: the session loop of live mode; the live clock drives it, the provider feeds it.
 
 Same stages and phases as a backtest (SessionCoordinator): only what drives the clock and the
-data differs. Bars arrive from the provider's thread into an inbox; a bar time is processed (all
-symbols' bars at that time together, like a backtest) once every symbol has its bar or the clock
-is `grace` past the bar's end. A bar that arrives after its symbol has moved on (a late bar) or a
-gap-fill answer is inserted in time order (SessionData.insert_bar) and the processor rebuilds that
-symbol's derived bars and indicators. Sessions open and close by the TimeManager (early closes
-included); at the close, trailing gaps are filled (bounded wait) before the session ends.
+data differs. Bars arrive from the provider's thread into an inbox; every bar is checked first
+(workstation.live.bar_checks: a bad bar is quarantined, never stored, and cannot move the clock
+or make later bars late). A bar time is processed (all symbols' bars at that time together, like
+a backtest) once every symbol has its bar, the provider says the bar time is complete (a replay
+can), no bar for it came for `batch_quiet_ms`, or the clock is `grace` past the bar's end. A bar that arrives after
+its symbol has moved on (a late bar) or a gap-fill answer is inserted in time order
+(SessionData.insert_bar) and the processor rebuilds that symbol's derived bars and indicators.
+
+Started after the open, a session is first caught up from the provider's history in a few
+multi-symbol requests; bar times the answer shows without a bar become known empty
+(workstation.live.known_empty), so their gaps need no request. Sessions open and close by the
+TimeManager (early closes included); at the close, trailing gaps are filled (bounded wait) before
+the session ends. A provider that goes FAILED (e.g. the API key was rejected) ends the run with
+ProviderError.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import time
 from collections import defaultdict, deque
@@ -19,6 +28,10 @@ from collections import defaultdict, deque
 import numpy as np
 
 from workstation.calendar import TradingSession
+from workstation.errors import ProviderError
+from workstation.live.bar_checks import LiveBarChecks
+from workstation.live.known_empty import KnownEmptyMinutes
+from workstation.live.provider import ProviderHealth
 from workstation.model import Bar
 from workstation.pipeline.coordinator import SessionCoordinator
 from workstation.pipeline.quality import Gap
@@ -26,16 +39,22 @@ from workstation.pipeline.quality import Gap
 log = logging.getLogger(__name__)
 
 LATE_MARKS_KEPT = 10_000
+CATCH_UP_TIMEOUT_S = 120.0          # history requests of the catch-up (rate limits may make them wait)
 
 
 class LiveCoordinator(SessionCoordinator):
     """Runs live sessions until the configured end date, the duration or a stop."""
 
     def __init__(self, *args, provider, gap_filler, grace_s: float = 2.0, end_wait_s: float = 5.0,
-                 deadline_wall: float | None = None, batch_quiet_ms: float = 2.0, **kwargs):
+                 deadline_wall: float | None = None, batch_quiet_ms: float = 2.0,
+                 known_empty: KnownEmptyMinutes | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.bar_checks = LiveBarChecks(self.symbols, self.base_interval, self.base_ns)
+        self.known_empty = known_empty if known_empty is not None else KnownEmptyMinutes(self.base_ns)
         self.batch_quiet_ns = int(batch_quiet_ms * 1e6)
         self._arrival: dict[int, int] = {}          # bar time -> wall ns of its newest arrival
+        self._complete: set[int] = set()            # pending bar times the provider says are complete
+        self._new_gaps: deque[Gap] = deque()        # found by the quality stage, not yet handed over
         self.provider = provider
         self.gap_filler = gap_filler
         self.grace_ns = int(grace_s * 1e9)
@@ -50,15 +69,21 @@ class LiveCoordinator(SessionCoordinator):
         self.late_marks: deque[tuple[str, int]] = deque(maxlen=LATE_MARKS_KEPT)  # their (symbol, bar start)
         self.filled_bars = 0                # bars inserted from gap fills
         self.caught_up_bars = 0
+        self.catch_up_error: str | None = None
         self.duplicate_bars = 0
-        self.outside_session = 0
         self._pending: dict[int, dict[int, tuple[Bar, int]]] = defaultdict(dict)
         self._processed_upto = -1                   # newest bar time processed (all symbols)
-        self._last_ts = np.full(len(self.symbols), -1, dtype=np.int64)
         n = len(self.symbols)
-        self.last_bar_ts = np.full(n, -1, dtype=np.int64)        # newest bar start received, per symbol
-        self.feed_latency_ms = np.full(n, np.nan)                 # receive time - bar end (live clock)
-        self.messages = np.zeros(n, dtype=np.int64)
+        # per symbol, updated per bar in the coordinator's thread (Python lists: cheaper per item than
+        # numpy scalars); read through live_status() as arrays
+        self.last_bar_ts: list[int] = [-1] * n          # newest bar start received
+        self.feed_latency_ms: list[float] = [math.nan] * n   # receive time - bar end (live clock), wall ms
+        self.messages: list[int] = [0] * n
+
+    @property
+    def outside_session(self) -> int:
+        """Good bars that fell outside the session (pre-/post-market, another day): ignored."""
+        return self.bar_checks.outside_session
 
     # ------------------------------------------------------------------ inputs (other threads)
     def on_bar(self, bar: Bar, receive_ns: int) -> None:
@@ -66,8 +91,14 @@ class LiveCoordinator(SessionCoordinator):
         self.inbox.put(("bar", bar, receive_ns, time.perf_counter_ns()))
 
     def on_bar_update(self, bar: Bar, receive_ns: int) -> None:
-        """Corrections of delivered bars (e.g. Alpaca updatedBars) replace them in time order."""
-        self.inbox.put(("late", [bar], receive_ns))
+        """Corrections of delivered bars (e.g. Alpaca updatedBars) replace them in time order; one for
+        a bar time not processed yet (e.g. the first bar was quarantined) is taken as the bar."""
+        self.inbox.put(("update", bar, receive_ns, time.perf_counter_ns()))
+
+    def on_bar_time_complete(self, interval: str, ts: int, receive_ns: int) -> None:
+        """Provider sink: every bar of bar time `ts` that will come has been delivered."""
+        if interval == self.base_interval:
+            self.inbox.put(("complete", ts))
 
     def deliver_fill(self, gap: Gap, bars: list) -> None:
         """GapFiller callback (filler thread)."""
@@ -81,10 +112,11 @@ class LiveCoordinator(SessionCoordinator):
         self.historical.prepare(first.date, self.sessions[-1].date)
         self.provider.set_bar_sink(self.on_bar)
         self.provider.set_bar_update_sink(self.on_bar_update)
+        self.provider.set_bar_time_sink(self.on_bar_time_complete)
         self.provider.subscribe(self.symbols, [self.base_interval])
         self.provider.connect()
         self.gap_filler.start()
-        self.quality.on_gap = self.gap_filler.submit
+        self.quality.on_gap = self._new_gaps.append
         try:
             for session in self.sessions:
                 if self._should_stop():
@@ -109,7 +141,16 @@ class LiveCoordinator(SessionCoordinator):
         self._check_stage_errors()
 
     def _should_stop(self) -> bool:
+        self._check_provider()
         return self.control.stopping or (self.deadline_wall is not None and time.monotonic() >= self.deadline_wall)
+
+    def _check_provider(self) -> None:
+        """A FAILED provider (rejected key, refused subscription, wrong URL) will stream nothing more:
+        end the run with its reason instead of idling until the duration is over."""
+        if self.provider.health is ProviderHealth.FAILED:
+            history = self.provider.health_history()
+            detail = history[-1].detail if history else "no detail"
+            raise ProviderError(f"the live feed ({self.provider.name}) failed: {detail}")
 
     def _wait_for(self, market_ns: int) -> bool:
         """Wait (draining nothing) until the live clock reaches `market_ns`."""
@@ -127,28 +168,39 @@ class LiveCoordinator(SessionCoordinator):
         super()._initialize(session)
         self._pending.clear()
         self._arrival.clear()
+        self._complete.clear()
         self._processed_upto = session.open_ns - self.base_ns
-        self._last_ts[:] = session.open_ns - self.base_ns
 
     # ------------------------------------------------------------------ catch-up
     def _catch_up(self, session: TradingSession) -> None:
         """Started after the open: process the session so far from the provider's history, like a
         backtest, so derived bars, indicators, quality and paper positions are what they would be
-        had the workstation run since the open. Bars then arriving live that were caught up are
-        dropped as duplicates; any hole in between is a gap like any other."""
+        had the workstation run since the open. All symbols are asked in a few multi-symbol
+        requests (rate limits are waited out by the provider); bar times without a bar in the
+        answer become known empty. Bars then arriving live that were caught up are dropped as
+        duplicates; any hole in between is a gap like any other."""
         upto = min(self.clock.now_ns(), session.close_ns)
         upto -= (upto - session.open_ns) % self.base_ns          # bars that have ENDED by now
         if upto - session.open_ns < self.base_ns:
             return
         with self.metrics.timer("live.catch_up"):
+            asked_at = self.clock.now_ns()
+            try:
+                answer = self.provider.request_history_many(self.symbols, self.base_interval, session.open_ns,
+                                                            upto, CATCH_UP_TIMEOUT_S)
+            except Exception as exc:  # noqa: BLE001 - the session then starts with gaps, filled later
+                log.warning("catch-up history of %d symbols failed: %s", len(self.symbols), exc)
+                self.catch_up_error = str(exc)
+                return
+            asked_at = getattr(answer, "served_at_ns", None) or asked_at   # after any rate-limit wait
             rows: list[tuple[int, int, Bar]] = []
+            now = self.clock.now_ns()
             for i, sym in enumerate(self.symbols):
-                try:
-                    bars = self.provider.request_history(sym, self.base_interval, session.open_ns, upto)
-                except Exception as exc:  # noqa: BLE001 - a symbol without history starts with a gap
-                    log.warning("catch-up history for %s failed: %s", sym, exc)
-                    continue
-                rows.extend((b.timestamp, i, b) for b in bars if session.open_ns <= b.timestamp < upto)
+                good = [b for b in answer.get(sym) or []
+                        if session.open_ns <= b.timestamp < upto
+                        and self.bar_checks.admit(b, now, session, source="history")]
+                self.known_empty.record_answer(sym, session.open_ns, upto, (b.timestamp for b in good), asked_at)
+                rows.extend((b.timestamp, i, b) for b in good)
             rows.sort(key=lambda r: (r[0], r[1]))
             k = 0
             wall = time.perf_counter_ns()
@@ -160,6 +212,17 @@ class LiveCoordinator(SessionCoordinator):
                     k += 1
                 self._process_bar_time(ts, group, record_latency=False)
             self.caught_up_bars += len(rows)
+        self._hand_over_gaps()
+
+    def _hand_over_gaps(self) -> None:
+        """Give the gaps found since the last call to the gap filler in one go, after the bar times
+        were processed: waking the filler's thread in the middle of a bar time would make the
+        coordinator wait for the interpreter lock (up to the 5 ms switch interval)."""
+        if self._new_gaps:
+            gaps = []
+            while self._new_gaps:
+                gaps.append(self._new_gaps.popleft())
+            self.gap_filler.submit_many(gaps)
 
     # ------------------------------------------------------------------ streaming
     def _stream(self, session: TradingSession) -> bool:
@@ -172,14 +235,17 @@ class LiveCoordinator(SessionCoordinator):
             now = self.clock.now_ns()
             self._drain(timeout=0.001 if self._pending else 0.02)
             self._process_due(session, self.clock.now_ns())
+            self._hand_over_gaps()
             if now >= end_at:
                 break
         # trailing gaps (symbols whose last bars never came) are found by the quality manager and
         # filled like any other before the session ends
         self.quality.call(("trailing_gaps", session.close_ns))
+        self._hand_over_gaps()
         deadline = time.monotonic() + self.end_wait_s
         while time.monotonic() < deadline:
             self._drain(timeout=0.02)
+            self._hand_over_gaps()
             if self.gap_filler.pending() == 0 and self.inbox.empty():
                 break
         self._drain(timeout=0.0)
@@ -191,25 +257,33 @@ class LiveCoordinator(SessionCoordinator):
         except queue.Empty:
             return
         late: list[tuple[Bar, int]] = []
+        session = self.current_session
+        checks = self.bar_checks
+        clock = self.clock
+        messages, last_bar_ts, feed_latency = self.messages, self.last_bar_ts, self.feed_latency_ms
         while True:
             kind = item[0]
-            if kind == "bar":
+            if kind == "bar" or kind == "update":
                 bar, recv, wall = item[1], item[2], item[3]
-                i = self.sym_index.get(bar.symbol)
-                if i is not None:
-                    self.messages[i] += 1
-                    self.last_bar_ts[i] = max(self.last_bar_ts[i], bar.timestamp)
-                    # receive - bar end on the live clock, in wall milliseconds (a replay clock runs faster)
-                    self.feed_latency_ms[i] = (recv - bar.timestamp - self.base_ns) / 1e6 / self._speed
-                if i is None or self.current_session is None or not self.current_session.contains(bar.timestamp):
-                    self.outside_session += 1
-                elif bar.timestamp <= self._last_ts[i] or bar.timestamp <= self._processed_upto:
-                    late.append((bar, wall))
-                else:
-                    self._pending[bar.timestamp][i] = (bar, wall)
-                    self._arrival[bar.timestamp] = wall
-            elif kind == "late":
-                late.extend((b, time.perf_counter_ns()) for b in item[1])
+                # the clock is read per bar: one queued after a single reading could look unfinished
+                if checks.admit(bar, clock.now_ns(), session, source="stream" if kind == "bar" else "update"):
+                    i = self.sym_index[bar.symbol]
+                    ts = bar.timestamp
+                    if kind == "bar":
+                        messages[i] += 1
+                        if ts > last_bar_ts[i]:
+                            last_bar_ts[i] = ts
+                        # receive - bar end on the live clock, in wall ms (a replay clock runs faster)
+                        feed_latency[i] = (recv - ts - self.base_ns) / 1e6 / self._speed
+                    # (a symbol's processed bar times never pass the newest processed bar time)
+                    if ts <= self._processed_upto:
+                        late.append((bar, wall))
+                    else:
+                        self._pending[ts][i] = (bar, wall)
+                        self._arrival[ts] = wall
+            elif kind == "complete":
+                if item[1] in self._pending:
+                    self._complete.add(item[1])
             elif kind == "fill":
                 self._apply_fill(item[1], item[2], item[3])
             try:
@@ -220,18 +294,21 @@ class LiveCoordinator(SessionCoordinator):
             self._insert_late(late)
 
     def _process_due(self, session: TradingSession, now: int) -> None:
-        """Process bar times in order once complete: every symbol arrived, or no bar for that time
-        arrived for `batch_quiet_ms` (wall), or the clock is `grace` past the bar's end. Bars that
-        come after that are late bars (inserted in time order)."""
+        """Process bar times in order once complete: every symbol arrived, or the provider said the
+        bar time is complete, or no bar for that time arrived for `batch_quiet_ms` (wall), or the
+        clock is `grace` past the bar's end. Bars that come after that are late bars (inserted in
+        time order)."""
         n = len(self.symbols)
         wall = time.perf_counter_ns()
+        complete = self._complete
         for ts in sorted(self._pending):
             group = self._pending[ts]
-            if (len(group) < n and now < ts + self.base_ns + self.grace_ns
+            if (len(group) < n and ts not in complete and now < ts + self.base_ns + self.grace_ns
                     and wall - self._arrival.get(ts, wall) < self.batch_quiet_ns):
                 break
             del self._pending[ts]
             self._arrival.pop(ts, None)
+            complete.discard(ts)
             self._process_bar_time(ts, group)
 
     def _process_bar_time(self, ts: int, group: dict[int, tuple[Bar, int]], record_latency: bool = True) -> None:
@@ -244,7 +321,6 @@ class LiveCoordinator(SessionCoordinator):
         c = np.array([b.close for b in bars])
         v = np.array([b.volume for b in bars])
         self._run_bar_time(ts, idx, o, h, lo, c, v, None)
-        self._last_ts[idx] = ts
         self._processed_upto = max(self._processed_upto, ts)
         if record_latency:
             done = time.perf_counter_ns()
@@ -260,13 +336,15 @@ class LiveCoordinator(SessionCoordinator):
 
     # ------------------------------------------------------------------ late data and fills
     def _insert_late(self, items: list[tuple[Bar, int]], from_fill: bool = False) -> list[int]:
-        """Insert bars that arrive after their symbol moved on; items are (bar, wall receive ns)."""
+        """Insert bars that arrive after their symbol moved on; items are (bar, wall receive ns).
+        Streamed bars were checked on arrival; history bars (`from_fill`) are checked here."""
         changed: set[int] = set()
+        now = self.clock.now_ns()
         for bar, wall in items:
-            i = self.sym_index.get(bar.symbol)
-            if i is None or self.current_session is None or not self.current_session.contains(bar.timestamp):
-                self.outside_session += 1
+            if from_fill and not self.bar_checks.admit(bar, now, self.current_session, source="history"):
                 continue
+            i = self.sym_index[bar.symbol]
+            self.known_empty.forget(bar.symbol, bar.timestamp)
             existing = self.sd.bars_between(bar.symbol, self.base_interval, bar.timestamp, bar.timestamp + 1)
             if len(existing.timestamp) and float(existing.close[0]) == bar.close and \
                     float(existing.volume[0]) == bar.volume and float(existing.open[0]) == bar.open:
@@ -294,17 +372,29 @@ class LiveCoordinator(SessionCoordinator):
         inside = [b for b in bars if gap.start_ns <= b.timestamp <= gap.end_ns]
         self._insert_late([(b, time.perf_counter_ns()) for b in inside], from_fill=True)
         gap.filled = self.bars_present(gap)
-        gap.status = "filled" if gap.filled >= gap.missing else ("partial" if gap.filled else "unavailable")
+        gap.no_trades = self.known_empty.count_between(gap.symbol, gap.start_ns, gap.end_ns)
+        if gap.filled + gap.no_trades >= gap.missing:
+            gap.status = "filled" if gap.filled else "no_trades"
+            self.gap_resolved(gap)
         self.fill_latencies_ms.append((time.perf_counter() - t_answer) * 1e3)
-        t = self.quality.totals.get(gap.symbol)
-        if t is not None and gap.status == "filled":
-            t["gaps_filled"] += 1
         if self.events.wants("gap"):
             self.events.emit("gap", gap)
 
     def bars_present(self, gap: Gap) -> int:
         """Streamed bars of the gap's symbol now in SessionData inside the gap (any thread)."""
-        return len(self.sd.bars_between(gap.symbol, self.base_interval, gap.start_ns, gap.end_ns + 1).timestamp)
+        return len(self.present_starts(gap))
+
+    def present_starts(self, gap: Gap) -> np.ndarray:
+        """Bar starts of the gap's symbol now in SessionData inside the gap (any thread)."""
+        return self.sd.bars_between(gap.symbol, self.base_interval, gap.start_ns, gap.end_ns + 1).timestamp
+
+    def gap_resolved(self, gap: Gap) -> None:
+        """Count a gap settled as filled or as no trades in the quality totals."""
+        t = self.quality.totals.get(gap.symbol)
+        if t is None:
+            return
+        key = "gaps_filled" if gap.status == "filled" else "gaps_no_trades"
+        t[key] = t.get(key, 0) + 1
 
     def gap_failed(self, gap: Gap) -> None:
         t = self.quality.totals.get(gap.symbol)

@@ -1,11 +1,23 @@
-"""GapFiller: fills live gaps from the provider's history, with retries, never blocking the pipeline.
+"""GapFiller: fills live gaps from the provider's history, in batches, never blocking the pipeline.
 
-The quality manager reports each gap (a run of missing bar times of one symbol). The filler asks
-the provider's history for that range in its own thread; the bars it gets are handed to the live
-coordinator, which inserts them in time order and has derived bars, indicators and quality
-recomputed. A failed request is retried every `retry_interval_seconds` (wall time) up to
-`max_retries` times after the first attempt; then the gap is marked failed and stays listed.
-Every attempt is logged (the run folder's gap-fill log).
+The quality manager reports each gap (a run of missing bar times of one symbol). The filler waits
+`first_delay_s` (a merely late bar gets the chance to arrive) and until the gap's last bar time has
+settled (`KnownEmptyMinutes.settle_ns` of live clock after its end), then takes every gap due at
+that moment and asks the history only for the bar times still unknown: not present in SessionData
+and not known to have had no trade. Contiguous unknown bar times form ranges; gaps of different
+symbols with the same range share one multi-symbol request (`request_history_many`), so a drop of
+100 symbols' minutes is one request, not 100, and a minute known empty is never asked for again.
+
+Outcome per gap (status, counts on the Gap):
+    filled     every missing bar time now has a bar or is known empty, at least one bar came
+    no_trades  every missing bar time is known empty (the symbol did not trade)
+    pending    waiting for the first attempt or a retry
+    failed     history requests failed `max_retries` times after the first one (kept listed)
+A request error is retried every `retry_interval_seconds` (wall time); so are bar times the answer
+left unresolved (not yet settled). Every attempt is logged (the run folder's gap-fill log).
+
+Threads: one background thread; `submit(gap)` from any thread; `deliver(gap, bars)` is called
+from the filler thread and must only queue (the live coordinator inserts the bars in its thread).
 """
 
 from __future__ import annotations
@@ -14,12 +26,27 @@ import heapq
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from workstation.errors import ProviderError
+from workstation.live.known_empty import KnownEmptyMinutes
 from workstation.pipeline.quality import Gap
 
 log = logging.getLogger(__name__)
+
+REQUEST_TIMEOUT_S = 30.0
+
+
+def unknown_runs(starts: list[int], step_ns: int) -> list[tuple[int, int]]:
+    """Sorted bar starts -> contiguous runs as [first, last + step) ranges."""
+    runs: list[tuple[int, int]] = []
+    for ts in starts:
+        if runs and ts == runs[-1][1]:
+            runs[-1] = (runs[-1][0], ts + step_ns)
+        else:
+            runs.append((ts, ts + step_ns))
+    return runs
 
 
 class GapFiller:
@@ -27,7 +54,10 @@ class GapFiller:
 
     def __init__(self, provider, deliver: Callable[[Gap, list], None], interval: str, step_ns: int,
                  max_retries: int, retry_interval_s: float, events=None, first_delay_s: float = 0.0,
-                 present: Callable[[Gap], int] | None = None, on_failed: Callable[[Gap], None] | None = None):
+                 present_starts: Callable[[Gap], Iterable[int]] | None = None,
+                 on_failed: Callable[[Gap], None] | None = None,
+                 known_empty: KnownEmptyMinutes | None = None, clock=None,
+                 on_resolved: Callable[[Gap], None] | None = None):
         self.provider = provider
         self.deliver = deliver
         self.interval = interval
@@ -36,10 +66,14 @@ class GapFiller:
         self.retry_interval_s = retry_interval_s
         self.events = events
         self.first_delay_s = first_delay_s      # give a merely late bar time to arrive before asking
-        self.present = present                  # bars of the gap already present (late arrivals)
+        self.present_starts = present_starts    # bar starts of the gap already in SessionData
         self.on_failed = on_failed
+        self.on_resolved = on_resolved          # a gap resolved without a request (counts)
+        self.known_empty = known_empty if known_empty is not None else KnownEmptyMinutes(step_ns, 0)
+        self.clock = clock
         self.log: list[dict] = []
         self.gaps: list[Gap] = []
+        self.requests: list[dict[str, Any]] = []   # every history request: symbols, range, outcome
         self._heap: list[tuple[float, int, Gap]] = []
         self._seq = 0
         self._cond = threading.Condition()
@@ -59,10 +93,32 @@ class GapFiller:
             self._thread.join(timeout)
 
     def submit(self, gap: Gap) -> None:
-        gap.status = "pending"
+        self.submit_many([gap])
+
+    def submit_many(self, gaps: list[Gap]) -> None:
+        """Queue gaps for filling (one wake-up of the filler's thread for all of them)."""
+        if not gaps:
+            return
+        now = time.monotonic()
+        due = []
+        for gap in gaps:
+            gap.status = "pending"
+            due.append(now + max(self.first_delay_s, self._settle_wait_s(gap)))
         with self._cond:
-            self.gaps.append(gap)
-            self._push(time.monotonic() + self.first_delay_s, gap)
+            for when, gap in zip(due, gaps, strict=True):
+                self.gaps.append(gap)
+                self._seq += 1
+                heapq.heappush(self._heap, (when, self._seq, gap))
+            self._cond.notify_all()
+
+    def _settle_wait_s(self, gap: Gap) -> float:
+        """Wall seconds until the gap's last bar time has settled on the live clock."""
+        clock = self.clock
+        if clock is None:
+            return 0.0
+        settled_at = gap.end_ns + self.step_ns + self.known_empty.settle_ns
+        speed = float(getattr(clock, "speed", 1.0) or 1.0)
+        return max(0.0, (settled_at - clock.now_ns()) / 1e9 / speed)
 
     def _push(self, due: float, gap: Gap) -> None:
         self._seq += 1
@@ -70,7 +126,7 @@ class GapFiller:
         self._cond.notify_all()
 
     def pending(self) -> int:
-        """Gaps waiting for a first attempt or a retry, plus the one being requested."""
+        """Gaps waiting for a first attempt or a retry, plus those being requested."""
         with self._cond:
             return len(self._heap) + self._busy
 
@@ -85,6 +141,8 @@ class GapFiller:
                 self._cond.wait(min(left, 0.05))
             return True
 
+    # ------------------------------------------------------------------------------ thread
+
     def _run(self) -> None:
         while True:
             with self._cond:
@@ -93,62 +151,136 @@ class GapFiller:
                     self._cond.wait(wait)
                 if self._stop:
                     return
-                _, _, gap = heapq.heappop(self._heap)
-                self._busy += 1
+                now = time.monotonic()
+                batch = []
+                while self._heap and self._heap[0][0] <= now:
+                    batch.append(heapq.heappop(self._heap)[2])
+                self._busy += len(batch)
             try:
-                self._attempt(gap)
+                self._attempt(batch)
+            except Exception:  # noqa: BLE001 - a bug here must not kill the filler thread
+                log.exception("gap filler failed on %d gap(s)", len(batch))
             finally:
                 with self._cond:
-                    self._busy -= 1
+                    self._busy -= len(batch)
                     self._cond.notify_all()
 
-    def _attempt(self, gap: Gap) -> None:
-        if self.present is not None and self.present(gap) >= gap.missing:
-            gap.status = "filled"
-            gap.filled = gap.missing
-            entry = {"wall_time": time.time(), "symbol": gap.symbol, "interval": gap.interval,
-                     "start_ns": gap.start_ns, "end_ns": gap.end_ns, "missing": gap.missing,
-                     "attempt": gap.retries, "outcome": "arrived late (no request needed)"}
-            gap.history.append(entry)
-            self.log.append(entry)
-            self._emit(gap)
-            return
-        attempt = gap.retries + 1
-        t0 = time.perf_counter()
+    def _now_ns(self) -> int:
+        return self.clock.now_ns() if self.clock is not None else time.time_ns()
+
+    def _entry(self, gap: Gap, **fields: Any) -> dict:
         entry = {"wall_time": time.time(), "symbol": gap.symbol, "interval": gap.interval,
-                 "start_ns": gap.start_ns, "end_ns": gap.end_ns, "missing": gap.missing, "attempt": attempt}
-        try:
-            bars = self.provider.request_history(gap.symbol, self.interval, gap.start_ns, gap.end_ns + self.step_ns)
-        except (ProviderError, OSError, ValueError) as exc:
-            entry.update(outcome="error", detail=str(exc), request_ms=(time.perf_counter() - t0) * 1e3)
-            gap.history.append(entry)
-            self.log.append(entry)
-            if gap.retries >= self.max_retries:
-                gap.status = "failed"
-                log.warning("gap %s %s..%s failed after %d attempts: %s", gap.symbol, gap.start_ns, gap.end_ns,
-                            attempt, exc)
-                if self.on_failed is not None:
-                    self.on_failed(gap)
-                self._emit(gap)
-                return
-            gap.retries += 1
-            gap.status = "pending"
-            with self._cond:
-                self._push(time.monotonic() + self.retry_interval_s, gap)
-            self._emit(gap)
-            return
-        t1 = time.perf_counter()
-        entry.update(request_ms=(t1 - t0) * 1e3, bars=len(bars))
-        if bars:
-            entry.update(outcome="filled", deliver_ms=(time.perf_counter() - t1) * 1e3)
-            gap.history.append(entry)
-            self.log.append(entry)
-            self.deliver(gap, bars)   # the coordinator inserts them, sets the status and emits the event
-            return
-        gap.status = "unavailable"
-        entry.update(outcome="no data at the source")
+                 "start_ns": gap.start_ns, "end_ns": gap.end_ns, "missing": gap.missing,
+                 "attempt": gap.retries + 1, **fields}
         gap.history.append(entry)
         self.log.append(entry)
+        return entry
+
+    def _unknown(self, gap: Gap) -> list[int]:
+        """Bar starts of the gap neither present in SessionData nor known empty."""
+        present = set(self.present_starts(gap)) if self.present_starts is not None else set()
+        starts = (t for t in range(gap.start_ns, gap.end_ns + self.step_ns, self.step_ns) if t not in present)
+        return self.known_empty.unknown(gap.symbol, starts)
+
+    def _attempt(self, batch: list[Gap]) -> None:
+        """One round: resolve what needs no request, then one request per distinct range."""
+        by_range: dict[tuple[int, int], list[Gap]] = {}
+        wanted: dict[int, list[tuple[int, int]]] = {}
+        for gap in batch:
+            unknown = self._unknown(gap)
+            if not unknown:
+                self._resolve_without_request(gap)
+                continue
+            runs = unknown_runs(unknown, self.step_ns)
+            wanted[id(gap)] = runs
+            for run in runs:
+                by_range.setdefault(run, []).append(gap)
+        answers: dict[int, dict[str, list]] = {}      # id(gap) -> {"bars": [...], "unresolved": n}
+        failures: dict[int, str] = {}
+        for (lo, hi), gaps in sorted(by_range.items()):
+            symbols = sorted({g.symbol for g in gaps})
+            asked_at = self._now_ns()
+            t0 = time.perf_counter()
+            record = {"wall_time": time.time(), "symbols": symbols, "start_ns": lo, "end_ns": hi,
+                      "asked_at_ns": asked_at}
+            try:
+                result = self.provider.request_history_many(symbols, self.interval, lo, hi, REQUEST_TIMEOUT_S)
+            except Exception as exc:  # noqa: BLE001 - any provider failure is a failed attempt, retried
+                detail = str(exc) if isinstance(exc, ProviderError) else f"{type(exc).__name__}: {exc}"
+                record.update(outcome="error", detail=detail, request_ms=(time.perf_counter() - t0) * 1e3)
+                self.requests.append(record)
+                for gap in gaps:
+                    failures[id(gap)] = detail
+                continue
+            request_ms = (time.perf_counter() - t0) * 1e3
+            asked_at = getattr(result, "served_at_ns", None) or asked_at   # after any rate-limit wait
+            record.update(outcome="ok", request_ms=request_ms,
+                          bars=sum(len(result.get(s) or []) for s in symbols))
+            self.requests.append(record)
+            for gap in gaps:
+                bars = [b for b in (result.get(gap.symbol) or []) if lo <= b.timestamp < hi]
+                unresolved = self.known_empty.record_answer(gap.symbol, lo, hi, (b.timestamp for b in bars),
+                                                            asked_at)
+                slot = answers.setdefault(id(gap), {"bars": [], "unresolved": 0, "request_ms": 0.0})
+                slot["bars"].extend(bars)
+                slot["unresolved"] += len(unresolved)
+                slot["request_ms"] += request_ms
+        for gap in batch:
+            key = id(gap)
+            if key not in wanted:
+                continue
+            if key in failures:
+                self._failed_attempt(gap, failures[key])
+                continue
+            slot = answers[key]
+            bars = sorted(slot["bars"], key=lambda b: b.timestamp)
+            entry = self._entry(gap, request_ms=slot["request_ms"], bars=len(bars))
+            if slot["unresolved"]:
+                entry.update(outcome="retry", detail=f"{slot['unresolved']} bar time(s) too recent for the "
+                             "history to be final; asking again")
+                self._retry_or_fail(gap, entry["detail"])
+            elif bars:
+                entry["outcome"] = "filled"
+            else:
+                entry["outcome"] = "no trades"
+            if bars:
+                t1 = time.perf_counter()
+                self.deliver(gap, bars)   # the coordinator inserts them, sets the status and emits the event
+                entry["deliver_ms"] = (time.perf_counter() - t1) * 1e3
+            elif not slot["unresolved"]:
+                self._resolve_without_request(gap, logged=True)
+
+    def _resolve_without_request(self, gap: Gap, logged: bool = False) -> None:
+        """Every missing bar time is present or known empty: settle the gap's status here."""
+        present = set(self.present_starts(gap)) if self.present_starts is not None else set()
+        gap.filled = sum(1 for t in present if gap.start_ns <= t <= gap.end_ns)
+        gap.no_trades = self.known_empty.count_between(gap.symbol, gap.start_ns, gap.end_ns)
+        gap.status = "filled" if gap.filled else "no_trades"
+        if not logged:
+            outcome = "arrived late (no request needed)" if gap.filled and not gap.no_trades else (
+                "no trades (known from history, no request needed)")
+            self._entry(gap, outcome=outcome, attempt=gap.retries)
+        if self.on_resolved is not None:
+            self.on_resolved(gap)
+        self._emit(gap)
+
+    def _failed_attempt(self, gap: Gap, detail: str) -> None:
+        self._entry(gap, outcome="error", detail=detail)
+        self._retry_or_fail(gap, detail)
+
+    def _retry_or_fail(self, gap: Gap, detail: str) -> None:
+        if gap.retries >= self.max_retries:
+            gap.status = "failed"
+            log.warning("gap %s %s..%s failed after %d attempts: %s", gap.symbol, gap.start_ns, gap.end_ns,
+                        gap.retries + 1, detail)
+            if self.on_failed is not None:
+                self.on_failed(gap)
+            self._emit(gap)
+            return
+        gap.retries += 1
+        gap.status = "pending"
+        with self._cond:
+            self._push(time.monotonic() + self.retry_interval_s, gap)
         self._emit(gap)
 
     def _emit(self, gap: Gap) -> None:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, NamedTuple, Protocol
 
+from workstation.errors import ProviderError
 from workstation.model import Bar
 
 logger = logging.getLogger(__name__)
@@ -76,7 +77,16 @@ class WallClock:
         return time.time_ns()
 
 
+class HistoryAnswer(dict):
+    """{symbol: [Bar, ...]} from a history request, plus `served_at_ns`: the provider-clock time at
+    which the (first) answer was requested successfully, so the caller knows how recent a bar time
+    the answer can vouch for (see workstation.live.known_empty). None when unknown."""
+
+    served_at_ns: int | None = None
+
+
 BarSink = Callable[[Bar, int], None]
+BarTimeSink = Callable[[str, int, int], None]    # (interval, bar start ns, receive ns)
 QuoteSink = Callable[[Quote, int], None]
 HealthListener = Callable[[HealthEvent], None]
 
@@ -100,6 +110,8 @@ class MarketDataProvider(ABC):
         if not name or not isinstance(name, str):
             raise ValueError(f"provider name must be a non-empty string, got {name!r}")
         self.name = name
+        # subclasses holding secrets replace it with a RedactingLogger (workstation.live.redaction)
+        self._log: logging.Logger | logging.LoggerAdapter = logger
         self._clock: NsClock = clock if clock is not None else WallClock()
         if not callable(getattr(self._clock, "now_ns", None)):
             raise TypeError(f"provider clock {clock!r} has no now_ns() method")
@@ -110,6 +122,7 @@ class MarketDataProvider(ABC):
         self._health_listeners: list[HealthListener] = []
         self._bar_sink: BarSink | None = None
         self._bar_update_sink: BarSink | None = None
+        self._bar_time_sink: BarTimeSink | None = None
         self._quote_sink: QuoteSink | None = None
         self._delivered: dict[tuple[str, str, int], Bar] = {}
         self._newest_delivered_ns = 0
@@ -148,6 +161,28 @@ class MarketDataProvider(ABC):
         Raises ProviderError with a clear message on any failure (network, HTTP status, timeout).
         """
 
+    def request_history_many(
+        self, symbols: list[str], interval: str, start_ns: int, end_ns: int, timeout: float = 30.0
+    ) -> HistoryAnswer:
+        """Blocking: {symbol: bars whose START is in [start_ns, end_ns), oldest first} for many symbols.
+
+        Providers whose history API takes a symbol list override this to make few requests; this
+        default asks one symbol at a time within the shared `timeout`. Symbols without bars map to [].
+        """
+        deadline = time.monotonic() + timeout
+        out = HistoryAnswer()
+        out.served_at_ns = self._clock.now_ns()
+        for symbol in symbols:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise ProviderError(f"{self.name} history of {len(symbols)} symbols timed out after {timeout:g} s")
+            out[symbol] = self.request_history(symbol, interval, start_ns, end_ns, remaining)
+        return out
+
+    def key_destinations(self) -> dict[str, str]:
+        """Hosts the provider sends API keys to ({"stream": host, ...}); none for a local source."""
+        return {}
+
     @abstractmethod
     def close(self) -> None:
         """Stop streaming and join the provider's threads within 1 s; safe to call twice."""
@@ -163,6 +198,13 @@ class MarketDataProvider(ABC):
         """Receive corrections of already delivered bars as sink(bar, receive_ns)."""
         with self._lock:
             self._bar_update_sink = sink
+
+    def set_bar_time_sink(self, sink: BarTimeSink | None) -> None:
+        """Be told sink(interval, bar start, receive_ns) once every bar of a bar time that this
+        provider will ever stream has been delivered (only providers that can know it call it, e.g.
+        a replay; a live service's bars of a minute come spread out, with no end marker)."""
+        with self._lock:
+            self._bar_time_sink = sink
 
     def set_quote_sink(self, sink: QuoteSink | None) -> None:
         """Receive quotes as sink(quote, receive_ns), if the provider streams quotes."""
@@ -235,13 +277,13 @@ class MarketDataProvider(ABC):
             self._health_history.append(event)
             listeners = list(self._health_listeners)
             self._health_changed.notify_all()
-        log = logger.warning if state in (ProviderHealth.FAILED, ProviderHealth.DISCONNECTED) else logger.info
+        log = self._log.warning if state in (ProviderHealth.FAILED, ProviderHealth.DISCONNECTED) else self._log.info
         log("%s health %s: %s", self.name, state.value, detail)
         for listener in listeners:
             try:
                 listener(event)
             except Exception:
-                logger.exception("%s health listener %r failed", self.name, listener)
+                self._log.exception("%s health listener %r failed", self.name, listener)
         return True
 
     def _record_message(self, receive_ns: int, count: int = 1) -> None:
@@ -260,7 +302,7 @@ class MarketDataProvider(ABC):
             self._counts["malformed_messages"] += 1
             n = self._counts["malformed_messages"]
         if n <= 10 or n % 1000 == 0:
-            logger.warning("%s malformed message #%d ignored: %s", self.name, n, detail)
+            self._log.warning("%s malformed message #%d ignored: %s", self.name, n, detail)
 
     def _record_reconnect(self) -> None:
         with self._lock:
@@ -275,8 +317,8 @@ class MarketDataProvider(ABC):
         """Keep the duplicate check's memory bounded: every DEDUP_PRUNE_EVERY new bars, forget bars
         older than DEDUP_WINDOW_NS before the newest (a repeat that old is not a reconnect overlap).
         Caller holds the lock."""
-        if ts_ns > self._newest_delivered_ns:
-            self._newest_delivered_ns = ts_ns
+        if self._newest_delivered_ns < ts_ns <= self._clock.now_ns() + DEDUP_WINDOW_NS:
+            self._newest_delivered_ns = ts_ns       # (an absurd future stamp must not age out the rest)
         self._since_prune += 1
         if self._since_prune >= DEDUP_PRUNE_EVERY:
             self._since_prune = 0
@@ -312,7 +354,7 @@ class MarketDataProvider(ABC):
             return False
         if sink is None:
             if warn:
-                logger.warning(
+                self._log.warning(
                     "%s received bars before a bar sink was set; they are not delivered", self.name
                 )
             return True
@@ -341,6 +383,17 @@ class MarketDataProvider(ABC):
             self._call_sink(sink, bar, receive_ns)
         return True
 
+    def _deliver_bar_time_complete(self, interval: str, start_ns: int, receive_ns: int) -> None:
+        """Say that every bar of `start_ns` that will ever come has been delivered (after the bars)."""
+        with self._lock:
+            sink = self._bar_time_sink
+        if sink is not None:
+            try:
+                sink(interval, start_ns, receive_ns)
+            except Exception:
+                self._bump("sink_errors")
+                self._log.exception("%s bar-time sink %r failed", self.name, sink)
+
     def _deliver_quote(self, quote: Quote, receive_ns: int) -> None:
         with self._lock:
             sink = self._quote_sink
@@ -354,7 +407,7 @@ class MarketDataProvider(ABC):
             sink(item, receive_ns)
         except Exception:
             self._bump("sink_errors")
-            logger.exception("%s sink %r failed on %r", self.name, sink, item)
+            self._log.exception("%s sink %r failed on %r", self.name, sink, item)
 
 
 def is_finite_number(value: Any) -> bool:

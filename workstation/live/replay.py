@@ -5,7 +5,9 @@ coordinator shares, so a 60x replay delivers one market minute per wall second. 
 delivered when the clock passes its END (a 09:30 bar at 09:31), like a real feed. To exercise gap
 filling and late data, a seeded fraction of bars can be dropped (never streamed; the history
 request still returns them, as a real provider's REST history would) or delayed by
-`delay_seconds` of market time. Between sessions the clock skips the overnight pause.
+`delay_seconds` of market time. After the bars of a bar time the replay says the bar time is
+complete (unless one of its bars is delayed), so the coordinator need not wait for symbols that
+have no bar then (thin symbols). Between sessions the clock skips the overnight pause.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import numpy as np
 
 from workstation.calendar import TimeManager
 from workstation.errors import ProviderError
-from workstation.live.provider import MarketDataProvider, ProviderHealth
+from workstation.live.provider import HistoryAnswer, MarketDataProvider, ProviderHealth
 from workstation.model import Bar, ns_array, parse_interval
 
 log = logging.getLogger(__name__)
@@ -103,15 +105,23 @@ class ReplayProvider(MarketDataProvider):
 
     def request_history(self, symbol: str, interval: str, start_ns: int, end_ns: int,
                         timeout: float = 10.0) -> list[Bar]:
+        return self.request_history_many([symbol], interval, start_ns, end_ns, timeout)[symbol]
+
+    def request_history_many(self, symbols: list[str], interval: str, start_ns: int, end_ns: int,
+                             timeout: float = 30.0) -> HistoryAnswer:
+        """Stored bars of `symbols` in [start_ns, end_ns), one store read for all of them."""
         self.history_requests += 1
         if self.fail_history > 0:
             self.fail_history -= 1
-            raise ProviderError(f"replay history request for {symbol} failed (simulated failure)")
-        df = self.store.read_bars([symbol], interval, start_ns, end_ns, rth_only=True)
-        ts = ns_array(df["timestamp"])
-        cols = [df[c].to_numpy(float) for c in ("open", "high", "low", "close", "volume")]
-        return [Bar(symbol, interval, int(t), o, h, lo, c, v)
-                for t, o, h, lo, c, v in zip(ts.tolist(), *(col.tolist() for col in cols), strict=True)]
+            raise ProviderError(f"replay history request for {', '.join(symbols)} failed (simulated failure)")
+        out = HistoryAnswer({s: [] for s in symbols})
+        out.served_at_ns = self.clock.now_ns()
+        df = self.store.read_bars(list(symbols), interval, start_ns, end_ns, rth_only=True)
+        ts = ns_array(df["timestamp"]).tolist()
+        cols = [df[c].to_numpy(float).tolist() for c in ("open", "high", "low", "close", "volume")]
+        for sym, t, o, h, lo, c, v in zip(df["symbol"].tolist(), ts, *cols, strict=True):
+            out[sym].append(Bar(sym, interval, int(t), o, h, lo, c, v))
+        return out
 
     # ------------------------------------------------------------------ thread
     def _run_guarded(self) -> None:
@@ -179,6 +189,10 @@ class ReplayProvider(MarketDataProvider):
                     else:
                         self._record_message(self.clock.now_ns())
                         self._deliver_bar(bar, self.clock.now_ns())
+                if not delay[k:j].any():
+                    # nothing of this bar time is still to come (a dropped bar never comes): say so,
+                    # so the bar time is processed at once instead of after the quiet window
+                    self._deliver_bar_time_complete(self._interval, t, self.clock.now_ns())
                 k = j
             while late and not self._stop.is_set():
                 if self._stop.wait(self.clock.wall_seconds_until(late[0][0])):

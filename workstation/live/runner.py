@@ -29,6 +29,9 @@ def run_live_headless(cfg, store_path: Path, args) -> int:
     print(f"live run ({cfg.live.provider}) of {len(cfg.symbols)} symbols"
           + (f" for {args.duration}" if duration else " until the last session ends") + " (Ctrl-C stops)",
           file=sys.stderr)
+    destinations = key_destinations_text(cfg, system.provider)
+    if destinations:
+        print(destinations, file=sys.stderr)
     with StopOnSignals(system) as signals:   # SIGINT / SIGTERM stop between bar times, then flush
         progress.start()
         system.start()
@@ -49,16 +52,30 @@ def run_live_headless(cfg, store_path: Path, args) -> int:
     else:
         if (out / "report.txt").is_file():
             print((out / "report.txt").read_text(encoding="utf-8"))
+        p99 = s["latency_ms_p99"]
         print(f"live: provider {s['provider']} ({s['health']}), gaps found {s['gaps_found']}, "
-              f"filled {s['gaps_filled']}, failed {s['gaps_failed']}, late bars {s['late_bars']}, "
-              f"latency p99 {s['latency_ms_p99']} ms")
+              f"filled {s['gaps_filled']}, no trades {s['gaps_no_trades']}, failed {s['gaps_failed']}, "
+              f"late bars {s['late_bars']}, bars quarantined {s['bars_quarantined']}, latency p99 "
+              + (f"{p99:.2f} ms" if p99 is not None else "n/a"))
         print(f"run folder: {out}")
     if writer.failed:
         print(f"error: the run was stopped because its run folder could not be written: {writer.write_error}",
               file=sys.stderr)
+    if system.error is not None:
+        print(f"error: the live run failed: {system.error}", file=sys.stderr)
     if system.error is not None or writer.failed:
         return 1
     return 128 + signals.received if signals.received else 0
+
+
+def key_destinations_text(cfg, provider) -> str:
+    """"API keys (from ENV, ENV) go to HOST (stream) and HOST (history)", or "" for a provider without keys."""
+    where = provider.key_destinations()
+    if not where:
+        return ""
+    a = cfg.live.alpaca
+    places = " and ".join(f"{host} ({what})" for what, host in where.items())
+    return f"API keys (from {a.key_env}, {a.secret_env}) go to {places}"
 
 
 def write_live_files(system, out: Path) -> None:

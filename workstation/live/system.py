@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 
+import numpy as np
 import pandas as pd
 
 from workstation.calendar import WallClock
@@ -17,6 +18,7 @@ from workstation.config import SessionConfig
 from workstation.errors import ConfigError
 from workstation.live.coordinator import LiveCoordinator
 from workstation.live.gap_filler import GapFiller
+from workstation.live.known_empty import KnownEmptyMinutes
 from workstation.live.replay import ReplayClock, ReplayProvider
 from workstation.model import parse_interval
 from workstation.system import SystemManager
@@ -30,13 +32,20 @@ class LiveSystemManager(SystemManager):
         self.duration_s = duration_s
         self._provider_override = provider
         self._clock_override = clock
+        if "stage_threads" not in cfg.backtest.model_fields_set:
+            # a live bar time is latency-bound, not throughput-bound: the stages run in the coordinator's
+            # thread unless the config asks for threads (no cross-thread hand-offs: p50 1.3 ms instead
+            # of 2.0 ms bar -> decision at 100 symbols, benchmarks/bench_live.py)
+            cfg = cfg.model_copy(deep=True)
+            cfg.backtest.stage_threads = False
         super().__init__(cfg, *args, **kwargs)
 
     def _validate_inputs(self) -> list:
         cfg = self.cfg
         if cfg.live.provider == "replay":
             return super()._validate_inputs()
-        today = pd.Timestamp.now(tz=cfg.timezone).date()
+        now_ns = self._clock_override.now_ns() if self._clock_override is not None else time.time_ns()
+        today = pd.Timestamp(now_ns, unit="ns", tz="UTC").tz_convert(cfg.timezone).date()
         sessions = self.tm.sessions(today, today + dt.timedelta(days=14))
         if not sessions:
             raise ConfigError("(config)", [("live", "no trading session in the next two weeks")])
@@ -68,7 +77,7 @@ class LiveSystemManager(SystemManager):
         from workstation.live.alpaca import AlpacaProvider
 
         a = cfg.live.alpaca
-        return AlpacaProvider(ws_url=a.ws_url, rest_url=a.rest_url, feed=a.feed, key_env=a.key_env,
+        return AlpacaProvider(ws_url=a.stream_url(), rest_url=a.rest_url, feed=a.feed, key_env=a.key_env,
                               secret_env=a.secret_env, clock=clock, quiet_after_s=cfg.live.quiet_after_seconds)
 
     def _build(self) -> None:
@@ -83,21 +92,25 @@ class LiveSystemManager(SystemManager):
         self.processor.clock = self.clock
         step_ns = parse_interval(cfg.streams.interval).ns
         deadline = time.monotonic() + self.duration_s if self.duration_s else None
+        speed = float(getattr(self.clock, "speed", 1.0))
+        self.known_empty = KnownEmptyMinutes(step_ns)
         old = self.coordinator
         self.coordinator = LiveCoordinator(
             cfg, self.store, self.tm, self.session_data, self.clock, self.processor, self.quality, self.analysis,
             self.broker, self.historical, self.metrics, self.events, self.control, self.sessions,
             provider=self.provider, gap_filler=None, deadline_wall=deadline,
-            grace_s=cfg.live.grace_seconds, batch_quiet_ms=cfg.live.quiet_ms(),
+            grace_s=cfg.live.grace_seconds, batch_quiet_ms=cfg.live.quiet_ms(), known_empty=self.known_empty,
+            # the trailing gaps of a session settle in the history `settle` (market time) after the close
+            end_wait_s=5.0 + self.known_empty.settle_ns / 1e9 / speed,
         )
         del old
-        speed = float(getattr(self.clock, "speed", 1.0))
         self.gap_filler = GapFiller(
             self.provider, self.coordinator.deliver_fill, cfg.streams.interval, step_ns,
             cfg.gap_filler.max_retries, cfg.gap_filler.retry_interval_seconds, self.events,
             # a bar merely late arrives within seconds (market time): wait that long before asking
-            first_delay_s=min(2.0, 10.0 / speed), present=self.coordinator.bars_present,
-            on_failed=self.coordinator.gap_failed)
+            first_delay_s=min(2.0, 10.0 / speed), present_starts=self.coordinator.present_starts,
+            on_failed=self.coordinator.gap_failed, known_empty=self.known_empty, clock=self.clock,
+            on_resolved=self.coordinator.gap_resolved)
         self.coordinator.gap_filler = self.gap_filler
 
     def start(self) -> None:
@@ -119,12 +132,17 @@ class LiveSystemManager(SystemManager):
             "provider_stats": self.provider.stats(),
             "clock_ns": self.clock.now_ns(),
             "symbols": list(c.symbols),
-            "last_bar_ts": c.last_bar_ts.copy(),
-            "feed_latency_ms": c.feed_latency_ms.copy(),
-            "messages": c.messages.copy(),
+            "last_bar_ts": np.array(c.last_bar_ts, dtype=np.int64),
+            "feed_latency_ms": np.array(c.feed_latency_ms, dtype=float),
+            "messages": np.array(c.messages, dtype=np.int64),
             "pipeline_latency_p99_ms": p99,
             "late_bars": c.late_bars,
             "filled_bars": c.filled_bars,
+            "key_destinations": self.provider.key_destinations(),
+            "quarantine": c.bar_checks.summary(),
+            "no_trade_minutes": self.known_empty.counts(),
+            "history_requests": len(self.gap_filler.requests),
+            "catch_up_error": c.catch_up_error,
             "gaps": [g.as_dict() for g in self.gap_filler.gaps],
             "fill_log": list(self.gap_filler.log),
         }
@@ -144,6 +162,9 @@ class LiveSystemManager(SystemManager):
             "gaps_found": len(gaps),
             "gaps_filled": sum(1 for g in gaps if g.status == "filled"),
             "gaps_failed": sum(1 for g in gaps if g.status == "failed"),
+            "gaps_no_trades": sum(1 for g in gaps if g.status == "no_trades"),
+            "no_trade_minutes": sum(self.known_empty.counts().values()),
+            "bars_quarantined": c.bar_checks.quarantined,
             "latency_ms_p50": lat[len(lat) // 2] if lat else None,
             "latency_ms_p99": lat[int(0.99 * (len(lat) - 1))] if lat else None,
             "fill_ms_max": fills[-1] if fills else None,

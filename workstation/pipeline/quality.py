@@ -30,15 +30,16 @@ class Gap:
     start_ns: int
     end_ns: int
     missing: int
-    status: str = "measured"       # measured | pending | filled | failed
+    status: str = "measured"       # measured | pending | filled | no_trades | failed
     retries: int = 0
     filled: int = 0
+    no_trades: int = 0             # live: bar times history confirmed had no trade
     history: list = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return {"symbol": self.symbol, "interval": self.interval, "start_ns": self.start_ns,
                 "end_ns": self.end_ns, "missing": self.missing, "status": self.status,
-                "retries": self.retries, "filled": self.filled}
+                "retries": self.retries, "filled": self.filled, "no_trades": self.no_trades}
 
 
 class DataQualityManager(Stage):

@@ -3,121 +3,26 @@
 from __future__ import annotations
 
 import socket
-import threading
-import time
-from collections.abc import Callable, Iterator
 
 import pytest
-from alpaca_standin import AlpacaStandIn, bar_message, rfc3339
+from alpaca_helpers import (
+    KEY,
+    MINUTE,
+    SECRET,
+    T0,
+    WAIT,
+    Collector,
+    StepClock,
+    provider_threads,
+    start,
+    states,
+)
+from alpaca_standin import bar_message, rfc3339
 
 from workstation.errors import ProviderError
 from workstation.live import AlpacaProvider, MarketDataProvider, ProviderHealth
 from workstation.live.alpaca import format_rfc3339_ns, parse_rfc3339_ns
 from workstation.model import Bar
-
-MINUTE = 60_000_000_000
-T0 = 1_704_205_800_000_000_000  # 2024-01-02 14:30 UTC (09:30 New York)
-KEY, SECRET = "stand-in-key", "stand-in-secret"
-WAIT = 5.0  # upper bound for every wait; tests finish far sooner when the code works
-
-
-class Collector:
-    """Thread-safe sink that records (item, receive_ns) and lets the test wait for a count."""
-
-    def __init__(self, delay_s: float = 0.0):
-        self.items: list[tuple[object, int]] = []
-        self.threads: set[str] = set()
-        self._delay_s = delay_s
-        self._cond = threading.Condition()
-
-    def __call__(self, item: object, receive_ns: int) -> None:
-        if self._delay_s:
-            time.sleep(self._delay_s)
-        with self._cond:
-            self.items.append((item, receive_ns))
-            self.threads.add(threading.current_thread().name)
-            self._cond.notify_all()
-
-    def wait_for(self, count: int, timeout: float = WAIT) -> bool:
-        with self._cond:
-            return self._cond.wait_for(lambda: len(self.items) >= count, timeout)
-
-    @property
-    def bars(self) -> list[Bar]:
-        with self._cond:
-            return [item for item, _ in self.items]
-
-
-class StepClock:
-    """Test clock: each now_ns() returns the next microsecond after `start_ns`."""
-
-    def __init__(self, start_ns: int):
-        self._next = start_ns
-        self._lock = threading.Lock()
-
-    def now_ns(self) -> int:
-        with self._lock:
-            self._next += 1_000
-            return self._next
-
-
-def provider_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name.startswith(("alpaca-", "test-alpaca-"))]
-
-
-@pytest.fixture
-def standin() -> Iterator[AlpacaStandIn]:
-    server = AlpacaStandIn(KEY, SECRET).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def keys(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("APCA_API_KEY_ID", KEY)
-    monkeypatch.setenv("APCA_API_SECRET_KEY", SECRET)
-
-
-@pytest.fixture
-def make_provider(standin: AlpacaStandIn, keys: None) -> Iterator[Callable[..., AlpacaProvider]]:
-    """Build providers wired to the stand-in with fast back-off; all are closed after the test."""
-    made: list[AlpacaProvider] = []
-
-    def make(**kwargs: object) -> AlpacaProvider:
-        settings: dict[str, object] = {
-            "ws_url": standin.ws_url,
-            "rest_url": standin.rest_url,
-            "initial_backoff_s": 0.05,
-            "max_backoff_s": 0.2,
-            "jitter": 0.0,
-        }
-        settings.update(kwargs)
-        provider = AlpacaProvider(**settings)  # type: ignore[arg-type]
-        made.append(provider)
-        return provider
-
-    yield make
-    for provider in made:
-        provider.close()
-    assert provider_threads() == []
-
-
-def start(
-    provider: AlpacaProvider, standin: AlpacaStandIn, symbols: list[str], subscribes: int = 1
-) -> Collector:
-    """Set a bar sink, subscribe 1m bars, connect, and wait until the server saw the subscribe."""
-    sink = Collector()
-    provider.set_bar_sink(sink)
-    provider.subscribe(symbols, ["1m"])
-    provider.connect()
-    assert provider.wait_for_health({ProviderHealth.STREAMING}, WAIT) is ProviderHealth.STREAMING
-    assert standin.wait_until(lambda: len(standin.subscribe_messages) >= subscribes)
-    return sink
-
-
-def states(provider: MarketDataProvider) -> list[ProviderHealth]:
-    return [event.state for event in provider.health_history()]
-
 
 # ------------------------------------------------------------------------------------ streaming
 
@@ -150,35 +55,39 @@ def test_bars_stream_in_for_two_symbols_with_provider_clock_receive_times(make_p
     assert states(provider) == [ProviderHealth.CONNECTING, ProviderHealth.STREAMING]
 
 
-def test_forced_disconnect_reconnects_resubscribes_without_loss_or_duplicates(make_provider, standin):
-    standin.replay_overlap = 2
+def test_a_drop_loses_what_was_published_meanwhile_then_reconnects_through_406_without_duplicates(
+        make_provider, standin):
+    """As the real service: bars published while no session exists are not resent, and the server
+    holds the dropped session for a while, refusing the new one with 406 (the provider backs off)."""
+    standin.replay_overlap = 2          # a resend of already delivered bars is dropped as duplicates
+    standin.refuse_after_drop_s = 0.3
     provider = make_provider()
     sink = start(provider, standin, ["AAA"])
 
     standin.push([bar_message("b", "AAA", T0 + i * MINUTE, 100 + i) for i in range(5)])
     assert sink.wait_for(5)
     standin.drop()
-    standin.push([bar_message("b", "AAA", T0 + i * MINUTE, 100 + i) for i in range(5, 7)])
-    assert standin.wait_until(lambda: len(standin.subscribe_messages) == 2)
+    standin.push([bar_message("b", "AAA", T0 + i * MINUTE, 100 + i) for i in range(5, 7)])   # lost
+    assert standin.lost_messages == 2
+    assert standin.wait_until(lambda: len(standin.subscribe_messages) == 2, timeout=WAIT)
     standin.push([bar_message("b", "AAA", T0 + i * MINUTE, 100 + i) for i in range(7, 10)])
 
-    assert sink.wait_for(10)
+    assert sink.wait_for(8)
     assert provider.wait_for_health({ProviderHealth.STREAMING}, WAIT) is ProviderHealth.STREAMING
-    assert [b.timestamp for b in sink.bars] == [T0 + i * MINUTE for i in range(10)]
+    assert [b.timestamp for b in sink.bars] == [T0 + i * MINUTE for i in (0, 1, 2, 3, 4, 7, 8, 9)]
+    assert standin.refusals["406"] >= 1
     assert standin.subscribe_messages[1]["bars"] == ["AAA"]
-    assert len(standin.auth_messages) == 2
     stats = provider.stats()
-    assert stats["duplicates_dropped"] == 2  # the server replayed bars 3 and 4
-    assert stats["bars_delivered"] == 10
-    assert stats["reconnects"] == 1
-    assert states(provider) == [
-        ProviderHealth.CONNECTING,
-        ProviderHealth.STREAMING,
-        ProviderHealth.DISCONNECTED,
-        ProviderHealth.RECONNECTING,
-        ProviderHealth.STREAMING,
-    ]
-    assert "connection lost" in provider.health_history()[2].detail
+    assert stats["duplicates_dropped"] == 2  # the overlap resent bars 3 and 4
+    assert stats["bars_delivered"] == 8
+    assert stats["reconnects"] == 1 + standin.refusals["406"]
+    assert stats["server_error_codes"] == {"406": standin.refusals["406"]}
+    history = provider.health_history()
+    assert [e.state for e in history[:4]] == [
+        ProviderHealth.CONNECTING, ProviderHealth.STREAMING, ProviderHealth.DISCONNECTED, ProviderHealth.RECONNECTING]
+    assert "connection lost" in history[2].detail
+    assert any("406 connection limit exceeded" in e.detail for e in history if e.state is ProviderHealth.DISCONNECTED)
+    assert history[-1].state is ProviderHealth.STREAMING
 
 
 def test_auth_failure_fails_with_clear_message_and_no_retry_storm(make_provider, standin, monkeypatch):
@@ -342,7 +251,7 @@ def test_history_with_two_pages_returns_all_bars_in_order(make_provider, standin
     assert len(standin.rest_requests) == 2
     first, second = standin.rest_requests
     assert first["timeframe"] == "1Min" and first["feed"] == "iex" and "page_token" not in first
-    assert first["start"] == rfc3339(start_ns) and first["end"] == rfc3339(end_ns)
+    assert first["start"] == rfc3339(start_ns) and first["end"] == rfc3339(end_ns - 1_000_000_000)
     assert second["page_token"] == "100"
 
 

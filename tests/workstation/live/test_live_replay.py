@@ -173,7 +173,7 @@ class _FailingProvider:
     def __init__(self):
         self.calls: list[float] = []
 
-    def request_history(self, symbol, interval, start_ns, end_ns, timeout=10.0):
+    def request_history_many(self, symbols, interval, start_ns, end_ns, timeout=10.0):
         self.calls.append(time.monotonic())
         raise ProviderError("history service down")
 

@@ -1,169 +1,98 @@
-"""Alpaca market-data v2 provider: minute bars over the websocket stream, history over REST.
+"""AlpacaProvider: minute bars over Alpaca's v2 websocket stream, history over its REST bars API.
 
-Stream protocol (wss://stream.data.alpaca.markets/v2/{iex|sip}): every frame is a JSON array of
+Stream protocol (wss://stream.data.alpaca.markets/v2/{feed}): every frame is a JSON array of
 objects tagged by "T". The server greets with success "connected"; the client sends
-{"action": "auth", "key", "secret"} and gets success "authenticated" or an error (402 auth failed,
-...); then {"action": "subscribe", "bars": [...], "updatedBars": [...], "dailyBars": [...],
-"quotes": [...]} answered by a "subscription" message. Data: "b" minute bars, "u" updated
-(corrected) minute bars, "d" daily bars, "q" quotes. A bar's `t` (RFC-3339) is the bar START.
+{"action": "auth", "key", "secret"} and gets success "authenticated" or an error; then
+{"action": "subscribe", "bars": [...], "updatedBars": [...], "dailyBars": [...], "quotes": [...]}
+answered by a "subscription" message. Data: "b" minute bars, "u" updated (corrected) minute bars,
+"d" daily bars, "q" quotes. A bar's `t` (RFC-3339) is the bar START. The real service never
+resends what was published while a client was disconnected: minutes lost in a drop are filled
+from history by the gap filler.
 
-History: GET {rest_url}/v2/stocks/bars?symbols=..&timeframe=1Min&start=..&end=..&limit=..&feed=..
-with headers APCA-API-KEY-ID / APCA-API-SECRET-KEY, paged by `next_page_token`.
+The stream URL follows the configured feed unless overridden (and an override naming another feed
+is refused); keys go only over TLS except to a loopback host (workstation.live.endpoints). Nothing
+logged by this module or by the websocket library on its behalf can hold the key or the secret
+(workstation.live.redaction). Server error codes are handled per the table in
+workstation.live.alpaca.errors; frames are decoded with bounds (workstation.live.alpaca.wire).
 
 Why not the `alpaca-py` SDK: it pulls many dependencies and runs its own threading/asyncio model
 (its stream owns the event loop and calls handlers on it), which would fight our back-pressure,
 reconnect and shutdown rules. The protocol is small; `websockets` and stdlib `urllib` cover it.
+(A test checks that alpaca-py, pointed at our stand-in, receives the same bars.)
 
 Threads: one thread runs an asyncio loop (socket reading, reconnects, QUIET watchdog); one
-dispatcher thread calls the sinks. They are joined by `close()`.
+dispatcher thread calls the sinks. They are joined by `close()`. REST history requests run in the
+caller's thread.
 """
 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import json
 import logging
 import os
 import queue
 import random
-import re
+import socket
+import ssl
 import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
+from collections import deque
 from typing import Any
 
 import websockets
-from websockets.exceptions import WebSocketException
+from websockets.exceptions import InvalidStatus, InvalidURI, WebSocketException
 
 from workstation.errors import ProviderError
-from workstation.live.provider import (
-    MarketDataProvider,
-    NsClock,
-    ProviderHealth,
-    Quote,
-    is_finite_number,
+from workstation.live.alpaca.errors import (
+    AUTH_TIMEOUT_CODE,
+    STREAM_ERRORS,
+    ErrorAction,
+    handshake_action,
+    handshake_hint,
+    stream_error_rule,
 )
+from workstation.live.alpaca.history import AlpacaHistoryClient, retry_after_seconds
+from workstation.live.alpaca.wire import (
+    MAX_SOCKET_FRAME_BYTES,
+    FrameRejected,
+    MalformedMessage,
+    decode_frame,
+    excerpt,
+    parse_alpaca_bar,
+    parse_alpaca_quote,
+)
+from workstation.live.endpoints import (
+    ALPACA_REST_URL,
+    alpaca_stream_url,
+    check_rest_url,
+    check_stream_feed,
+    check_stream_url,
+    is_loopback_host,
+    key_destination,
+)
+from workstation.live.provider import HistoryAnswer, MarketDataProvider, NsClock, ProviderHealth
+from workstation.live.redaction import RedactingLogger
 from workstation.model import Bar, parse_interval
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_WS_URL = "wss://stream.data.alpaca.markets/v2/iex"
-DEFAULT_REST_URL = "https://data.alpaca.markets"
+DEFAULT_REST_URL = ALPACA_REST_URL
 FEEDS = ("iex", "sip")
 STREAMED_INTERVALS = ("1m", "1d")
-HISTORY_PAGE_LIMIT = 10_000
-_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+SERVER_ERRORS_KEPT = 200
+DNS_FAILURES_BEFORE_FAILED = 3      # a host never reached that does not resolve is a wrong URL
 _BACKPRESSURE_POLL_S = 0.002
 _DISPATCH_POLL_S = 0.05
 
-# Error codes of the stream (T == "error").
-_AUTH_REJECTED = {401: "not authenticated", 402: "auth failed"}
-_AUTH_TIMEOUT = 404
-_SUBSCRIPTION_REFUSED = {
-    405: "symbol limit exceeded",
-    409: "insufficient subscription",
-    410: "invalid subscribe action",
-}
-_RECONNECT_CODES = {406: "connection limit exceeded", 407: "slow client", 500: "internal error"}
-
-_RFC3339 = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})$"
-)
-_EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
-
 
 class _StreamError(Exception):
-    """The server sent an error message that ends this connection."""
+    """The server sent an error message that ends this connection (or the stream)."""
 
-    def __init__(self, code: int, msg: str, fatal: bool, detail: str):
+    def __init__(self, code: int, action: ErrorAction, detail: str):
         super().__init__(detail)
-        self.code, self.msg, self.fatal, self.detail = code, msg, fatal, detail
-
-
-class _MalformedMessage(ValueError):
-    """A message item lacks a field or has a field of the wrong type."""
-
-
-def parse_rfc3339_ns(text: Any) -> int:
-    """RFC-3339 text (Z or ±hh:mm, up to 9 fraction digits) -> int ns UTC; ValueError otherwise."""
-    if not isinstance(text, str):
-        raise ValueError(f"timestamp {text!r} is not a string")
-    m = _RFC3339.match(text)
-    if m is None:
-        raise ValueError(f"timestamp {text!r} is not RFC-3339")
-    year, month, day, hour, minute, second = (int(g) for g in m.groups()[:6])
-    fraction, zone = m.group(7) or "", m.group(8)
-    days = dt.date(year, month, day).toordinal() - _EPOCH_ORDINAL
-    if hour > 23 or minute > 59 or second > 60:
-        raise ValueError(f"timestamp {text!r} has an invalid time of day")
-    offset_s = 0
-    if zone not in ("Z", "z"):
-        sign = -1 if zone[0] == "-" else 1
-        offset_s = sign * (int(zone[1:3]) * 3600 + int(zone[4:6]) * 60)
-    seconds = days * 86400 + hour * 3600 + minute * 60 + second - offset_s
-    return seconds * 1_000_000_000 + int(fraction.ljust(9, "0") or 0)
-
-
-def format_rfc3339_ns(ns: int) -> str:
-    """int ns UTC -> RFC-3339 text in UTC ("2024-01-02T14:30:00Z", fraction only when needed)."""
-    seconds, fraction = divmod(int(ns), 1_000_000_000)
-    text = dt.datetime.fromtimestamp(seconds, tz=dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
-    return f"{text}.{fraction:09d}Z" if fraction else f"{text}Z"
-
-
-def parse_alpaca_bar(item: Any, symbol: str | None, interval: str) -> Bar:
-    """An Alpaca bar object ({S?, t, o, h, l, c, v, ...}) -> Bar; _MalformedMessage names the fault."""
-    if not isinstance(item, dict):
-        raise _MalformedMessage(f"bar is not an object: {item!r:.120}")
-    sym = item.get("S", symbol)
-    if not isinstance(sym, str) or not sym:
-        raise _MalformedMessage(f"bar has no symbol 'S': {item!r:.120}")
-    values = []
-    for field in ("o", "h", "l", "c", "v"):
-        value = item.get(field)
-        if not is_finite_number(value):
-            raise _MalformedMessage(f"bar field {field!r} is {value!r}, not a finite number: {item!r:.120}")
-        values.append(float(value))
-    if values[4] < 0:
-        raise _MalformedMessage(f"bar volume is negative ({values[4]}): {item!r:.120}")
-    try:
-        start_ns = parse_rfc3339_ns(item.get("t"))
-    except ValueError as exc:
-        raise _MalformedMessage(f"bar field 't': {exc}") from None
-    return Bar(sym, interval, start_ns, values[0], values[1], values[2], values[3], values[4])
-
-
-def parse_alpaca_quote(item: dict) -> Quote:
-    """An Alpaca quote object ({S, bp, ap, bs, as, t}) -> Quote; _MalformedMessage names the fault."""
-    sym = item.get("S")
-    if not isinstance(sym, str) or not sym:
-        raise _MalformedMessage(f"quote has no symbol 'S': {item!r:.120}")
-    values = []
-    for field in ("bp", "ap", "bs", "as"):
-        value = item.get(field)
-        if not is_finite_number(value):
-            raise _MalformedMessage(f"quote field {field!r} is {value!r}, not a finite number")
-        values.append(float(value))
-    try:
-        time_ns = parse_rfc3339_ns(item.get("t"))
-    except ValueError as exc:
-        raise _MalformedMessage(f"quote field 't': {exc}") from None
-    return Quote(sym, values[0], values[1], values[2], values[3], time_ns)
-
-
-def alpaca_timeframe(interval: str) -> str:
-    """Engine interval -> Alpaca timeframe ("1m" -> "1Min", "1h" -> "1Hour", "1d" -> "1Day")."""
-    iv = parse_interval(interval)
-    if iv.seconds == 86400:
-        return "1Day"
-    if iv.seconds % 3600 == 0 and iv.seconds // 3600 <= 23:
-        return f"{iv.seconds // 3600}Hour"
-    if iv.seconds % 60 == 0 and iv.seconds // 60 <= 59:
-        return f"{iv.seconds // 60}Min"
-    raise ProviderError(f"Alpaca has no bars of interval {interval!r}: use minutes (1m-59m), hours or 1d")
+        self.code, self.action, self.detail = code, action, detail
 
 
 class AlpacaProvider(MarketDataProvider):
@@ -171,9 +100,10 @@ class AlpacaProvider(MarketDataProvider):
 
     Keys come only from the environment variables named by `key_env` / `secret_env`.
     Reconnects with exponential back-off (initial_backoff_s * backoff_factor**n, capped at
-    max_backoff_s, +- `jitter` fraction), re-authenticating and resubscribing everything.
-    A rejected key (401/402), a refused subscription (405/409/410) or a second auth timeout (404)
-    sets FAILED and stops retrying; 406/407/500 and dropped connections are retried.
+    max_backoff_s, +- `jitter` fraction, and never sooner than a handshake's Retry-After),
+    re-authenticating and resubscribing everything. Errors that retrying cannot cure (a rejected
+    key, a refused subscription, a second auth timeout, a handshake refused with 4xx other than
+    429, a host that never resolved) set FAILED and stop; see workstation.live.alpaca.errors.
 
     Slow consumers: the socket reader hands messages to the dispatcher thread through a bounded
     queue (`queue_size`). When it is full the reader stops reading (back-pressure, nothing is
@@ -219,6 +149,12 @@ class AlpacaProvider(MarketDataProvider):
             problems.append(f"queue_size={queue_size!r} must be >= 1")
         if auth_timeout_s <= 0 or connect_timeout_s <= 0:
             problems.append("auth_timeout_s and connect_timeout_s must be > 0")
+        try:
+            stream_url = check_stream_url(ws_url or alpaca_stream_url(feed))
+            check_stream_feed(stream_url, feed)
+            history_url = check_rest_url(rest_url)
+        except ValueError as exc:
+            problems.append(str(exc))
         if problems:
             raise ProviderError("AlpacaProvider settings invalid: " + "; ".join(problems))
         key, secret = os.environ.get(key_env, ""), os.environ.get(secret_env, "")
@@ -230,9 +166,11 @@ class AlpacaProvider(MarketDataProvider):
             )
         self._key, self._secret = key.strip(), secret.strip()
         self._key_env, self._secret_env = key_env, secret_env
+        self._log = RedactingLogger(logger, (self._key, self._secret))
+        self._wire_log = RedactingLogger(logging.getLogger(f"{__name__}.wire"), (self._key, self._secret))
         self.feed = feed
-        self.ws_url = ws_url or f"wss://stream.data.alpaca.markets/v2/{feed}"
-        self.rest_url = rest_url.rstrip("/")
+        self.ws_url = stream_url
+        self.rest_url = history_url
         self._initial_backoff_s = initial_backoff_s
         self._max_backoff_s = max_backoff_s
         self._backoff_factor = backoff_factor
@@ -251,18 +189,31 @@ class AlpacaProvider(MarketDataProvider):
         self._dispatch_thread: threading.Thread | None = None
         self._authed_ws: Any = None
         self._session_healthy = False
+        self._ever_connected = False
         self._started = False
+        self._server_errors: deque[dict[str, Any]] = deque(maxlen=SERVER_ERRORS_KEPT)
         for counter in (
             "connection_attempts",
             "server_errors",
+            "unknown_server_errors",
+            "handshake_refusals",
+            "frames_dropped",
             "ignored_messages",
             "slow_consumer_waits",
             "slow_consumer_wait_s",
             "queue_high_water",
             "undelivered_at_close",
+            "rest_requests",
+            "rest_rate_limited",
+            "rest_wait_s",
         ):
             self._counts[counter] = 0
         self._counts["server_subscription"] = None
+        self._counts["server_error_codes"] = {}
+        self._history = AlpacaHistoryClient(
+            self.rest_url, feed, self._key, self._secret, key_env, secret_env, self._stopping, self._log,
+            self._bump, self._record_malformed, self._now_ns,
+        )
 
     # ------------------------------------------------------------------------------ lifecycle
 
@@ -332,7 +283,7 @@ class AlpacaProvider(MarketDataProvider):
             if thread is not None and thread is not threading.current_thread():
                 thread.join(max(0.0, deadline - time.monotonic()))
                 if thread.is_alive():
-                    logger.warning("%s: thread %s did not stop within 1 s", self.name, thread.name)
+                    self._log.warning("%s: thread %s did not stop within 1 s", self.name, thread.name)
         left = self._queue.qsize()
         if left:
             self._bump("undelivered_at_close", left)
@@ -340,12 +291,22 @@ class AlpacaProvider(MarketDataProvider):
             self._set_health(ProviderHealth.DISCONNECTED, "closed")
 
     def stats(self) -> dict[str, Any]:
-        """Base counters plus connection_attempts, server_errors, ignored_messages,
+        """Base counters plus connection_attempts, server_errors, unknown_server_errors,
+        server_error_codes ({code: count}), server_errors_recent (the last SERVER_ERRORS_KEPT, each
+        {time_ns, code, msg, known, action}), handshake_refusals, frames_dropped, ignored_messages,
         slow_consumer_waits, slow_consumer_wait_s, queue_high_water, queue_size,
-        undelivered_at_close and server_subscription (the last "subscription" message)."""
+        undelivered_at_close, rest_requests, rest_rate_limited, rest_wait_s and server_subscription
+        (the last "subscription" message)."""
         out = super().stats()
         out["queue_size"] = self._queue.qsize()
+        with self._lock:
+            out["server_errors_recent"] = list(self._server_errors)
+            out["server_error_codes"] = dict(out.get("server_error_codes") or {})
         return out
+
+    def key_destinations(self) -> dict[str, str]:
+        """Hosts the API keys are sent to: {"stream": host, "history": host}."""
+        return {"stream": key_destination(self.ws_url), "history": key_destination(self.rest_url)}
 
     # -------------------------------------------------------------------------------- history
 
@@ -355,90 +316,14 @@ class AlpacaProvider(MarketDataProvider):
         """Bars with start in [start_ns, end_ns) from the REST bars API, all pages, oldest first."""
         if not isinstance(symbol, str) or not symbol.strip():
             raise ProviderError(f"request_history: symbol {symbol!r} is not a non-empty string")
-        symbol = symbol.strip().upper()
-        timeframe = alpaca_timeframe(interval)
-        interval_name = parse_interval(interval).name
-        if end_ns <= start_ns:
-            raise ProviderError(f"request_history: end {end_ns} must be after start {start_ns}")
-        if timeout <= 0:
-            raise ProviderError(f"request_history: timeout {timeout!r} must be > 0")
-        what = f"Alpaca history {symbol} {interval_name} [{format_rfc3339_ns(start_ns)}, {format_rfc3339_ns(end_ns)})"
-        deadline = time.monotonic() + timeout
-        params = {
-            "symbols": symbol,
-            "timeframe": timeframe,
-            "start": format_rfc3339_ns(start_ns),
-            "end": format_rfc3339_ns(end_ns),  # Alpaca's end is inclusive; bars at end_ns are cut below
-            "limit": str(HISTORY_PAGE_LIMIT),
-            "feed": self.feed,
-            "adjustment": "raw",
-            "sort": "asc",
-        }
-        by_start: dict[int, Bar] = {}
-        seen_tokens: set[str] = set()
-        while True:
-            page = self._get_json("/v2/stocks/bars", params, deadline, what)
-            rows = page.get("bars")
-            if isinstance(rows, dict):
-                rows = rows.get(symbol) or []
-            elif rows is None:
-                rows = []
-            if not isinstance(rows, list):
-                raise ProviderError(
-                    f"{what}: response field 'bars' is {type(rows).__name__}, not a list/object"
-                )
-            for row in rows:
-                try:
-                    bar = parse_alpaca_bar(row, symbol, interval_name)
-                except _MalformedMessage as exc:
-                    self._record_malformed(f"{what}: {exc}")
-                    continue
-                if bar.symbol == symbol and start_ns <= bar.timestamp < end_ns:
-                    by_start[bar.timestamp] = bar
-            token = page.get("next_page_token")
-            if not token:
-                break
-            if not isinstance(token, str) or token in seen_tokens:
-                raise ProviderError(f"{what}: server repeated page token {token!r}; stopping to avoid a loop")
-            seen_tokens.add(token)
-            params["page_token"] = token
-        return [by_start[t] for t in sorted(by_start)]
+        name = symbol.strip().upper()
+        return self._history.bars([name], interval, start_ns, end_ns, timeout)[name]
 
-    def _get_json(self, path: str, params: dict[str, str], deadline: float, what: str) -> dict:
-        """GET rest_url+path with the key headers before `deadline`; ProviderError on any failure."""
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise ProviderError(f"{what}: timed out before the request finished")
-        url = f"{self.rest_url}{path}?{urllib.parse.urlencode(params)}"
-        request = urllib.request.Request(
-            url,
-            headers={
-                "APCA-API-KEY-ID": self._key,
-                "APCA-API-SECRET-KEY": self._secret,
-                "Accept": "application/json",
-            },
-        )
-        handlers = []
-        if urllib.parse.urlsplit(url).hostname in _LOOPBACK_HOSTS:
-            handlers.append(urllib.request.ProxyHandler({}))
-        opener = urllib.request.build_opener(*handlers)
-        try:
-            with opener.open(request, timeout=remaining) as response:
-                body = response.read()
-        except urllib.error.HTTPError as exc:
-            excerpt = exc.read(300).decode("utf-8", "replace").strip()
-            hint = f" (check {self._key_env} / {self._secret_env})" if exc.code in (401, 403) else ""
-            raise ProviderError(f"{what}: HTTP {exc.code} {exc.reason}{hint}: {excerpt}") from None
-        except (urllib.error.URLError, TimeoutError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise ProviderError(f"{what}: request to {self.rest_url} failed: {reason}") from None
-        try:
-            data = json.loads(body)
-        except ValueError:
-            raise ProviderError(f"{what}: response is not JSON: {body[:200]!r}") from None
-        if not isinstance(data, dict):
-            raise ProviderError(f"{what}: response is {type(data).__name__}, not a JSON object")
-        return data
+    def request_history_many(
+        self, symbols: list[str], interval: str, start_ns: int, end_ns: int, timeout: float = 30.0
+    ) -> HistoryAnswer:
+        """Bars of many symbols in few requests (up to 100 symbols each); 429 honoured (see history)."""
+        return self._history.bars(symbols, interval, start_ns, end_ns, timeout)
 
     # ------------------------------------------------------------------------ dispatcher thread
 
@@ -469,7 +354,7 @@ class AlpacaProvider(MarketDataProvider):
         except asyncio.CancelledError:
             pass
         except Exception as exc:
-            logger.exception("%s stream loop crashed", self.name)
+            self._log.exception("%s stream loop crashed", self.name)
             self._set_health(ProviderHealth.FAILED, f"internal error in the stream loop: {exc!r}")
         finally:
             try:
@@ -491,6 +376,7 @@ class AlpacaProvider(MarketDataProvider):
         watchdog = asyncio.create_task(self._quiet_watchdog()) if self._quiet_after_s else None
         delay = self._initial_backoff_s
         auth_timeouts = 0
+        dns_failures = 0
         first = True
         try:
             while not self._stopping.is_set():
@@ -501,26 +387,64 @@ class AlpacaProvider(MarketDataProvider):
                     self._set_health(ProviderHealth.RECONNECTING, f"reconnecting to {self.ws_url}")
                 first = False
                 self._session_healthy = False
+                at_least = 0.0
                 try:
                     detail = await self._session()
                 except _StreamError as exc:
-                    if exc.fatal:
+                    if exc.action is ErrorAction.FAIL:
                         self._set_health(ProviderHealth.FAILED, exc.detail)
                         return
-                    if exc.code == _AUTH_TIMEOUT:
+                    if exc.code == AUTH_TIMEOUT_CODE:
                         auth_timeouts += 1
                         if auth_timeouts >= 2:
                             self._set_health(ProviderHealth.FAILED, f"{exc.detail} (twice); giving up")
                             return
                     detail = exc.detail
+                except InvalidStatus as exc:
+                    status = exc.response.status_code
+                    self._bump("handshake_refusals")
+                    reason = f"HTTP {status} {exc.response.reason_phrase}".strip()
+                    if handshake_action(status) is ErrorAction.FAIL:
+                        self._set_health(
+                            ProviderHealth.FAILED,
+                            f"{key_destination(self.ws_url)} refused the websocket handshake ({reason}): "
+                            f"{handshake_hint(status)}",
+                        )
+                        return
+                    at_least = retry_after_seconds(exc.response.headers, time.time()) or 0.0
+                    detail = f"handshake refused ({reason}); retrying" + (
+                        f" after {at_least:g} s (Retry-After)" if at_least else ""
+                    )
+                except InvalidURI as exc:
+                    self._set_health(ProviderHealth.FAILED, f"invalid stream URL {self.ws_url!r}: {exc}")
+                    return
+                except ssl.SSLCertVerificationError as exc:
+                    self._set_health(
+                        ProviderHealth.FAILED,
+                        f"the TLS certificate of {key_destination(self.ws_url)} is not valid "
+                        f"({exc.verify_message}); keys are not sent to it",
+                    )
+                    return
+                except socket.gaierror as exc:
+                    dns_failures += 1
+                    host = key_destination(self.ws_url)
+                    if not self._ever_connected and dns_failures >= DNS_FAILURES_BEFORE_FAILED:
+                        self._set_health(
+                            ProviderHealth.FAILED,
+                            f"the stream host {host} was not found {dns_failures} times ({exc}): "
+                            "check live.alpaca.ws_url and the network",
+                        )
+                        return
+                    detail = f"host {host} not found ({exc}); retrying"
                 except (OSError, TimeoutError, WebSocketException) as exc:
                     detail = f"connection lost: {type(exc).__name__}: {exc}"
                 if self._stopping.is_set():
                     break
                 if self._session_healthy:
                     delay = self._initial_backoff_s
+                    auth_timeouts = 0
                 self._set_health(ProviderHealth.DISCONNECTED, detail)
-                await self._sleep_unless_stopping(self._jittered(delay))
+                await self._sleep_unless_stopping(max(self._jittered(delay), at_least))
                 delay = min(delay * self._backoff_factor, self._max_backoff_s)
         finally:
             if watchdog is not None:
@@ -547,18 +471,20 @@ class AlpacaProvider(MarketDataProvider):
     async def _session(self) -> str:
         """One connection: handshake, auth, subscribe, read until it closes; returns why it closed."""
         self._bump("connection_attempts")
-        proxy: Any = None if urllib.parse.urlsplit(self.ws_url).hostname in _LOOPBACK_HOSTS else True
+        proxy: Any = None if is_loopback_host(urllib.parse.urlsplit(self.ws_url).hostname) else True
         async with websockets.connect(
             self.ws_url,
             open_timeout=self._connect_timeout_s,
             close_timeout=0.5,
             ping_interval=20,
             ping_timeout=20,
-            max_size=2**23,
+            max_size=MAX_SOCKET_FRAME_BYTES,
             proxy=proxy,
+            logger=self._wire_log,
         ) as ws:
+            self._ever_connected = True
             await self._expect_success(ws, "connected")
-            await ws.send(json.dumps({"action": "auth", "key": self._key, "secret": self._secret}))
+            await ws.send(_auth_frame(self._key, self._secret))
             await self._expect_success(ws, "authenticated")
             message = self._subscription_message()
             self._authed_ws = ws
@@ -566,7 +492,7 @@ class AlpacaProvider(MarketDataProvider):
                 if message is None:
                     self._session_healthy = True
                 else:
-                    await ws.send(json.dumps(message))
+                    await ws.send(_json(message))
                 self._set_health(ProviderHealth.STREAMING, f"authenticated on {self.ws_url}")
                 async for frame in ws:
                     await self._handle_frame(frame, self._now_ns())
@@ -589,30 +515,26 @@ class AlpacaProvider(MarketDataProvider):
                 if kind == "success" and item.get("msg") == expected:
                     return
                 if kind == "error":
-                    self._raise_or_log_error(item)
+                    self._on_server_error(item)
                 elif kind != "success":
                     self._bump("ignored_messages")
 
     def _decode(self, frame: Any) -> list[dict]:
-        """A frame -> its message objects; undecodable frames and non-object items are counted malformed."""
-        if isinstance(frame, bytes):
-            frame = frame.decode("utf-8", "replace")
+        """A frame -> its message objects. A frame that cannot be decoded (too large, nested too
+        deeply, not JSON) is dropped and counted (frames_dropped and malformed_messages); items
+        that are not objects with a string "T" are counted malformed."""
         try:
-            data = json.loads(frame)
-        except ValueError:
-            self._record_malformed(f"invalid JSON: {frame[:120]!r}")
-            return []
-        if isinstance(data, dict):
-            data = [data]
-        if not isinstance(data, list):
-            self._record_malformed(f"frame is {type(data).__name__}, not a JSON array: {frame[:120]!r}")
+            data = decode_frame(frame)
+        except FrameRejected as exc:
+            self._bump("frames_dropped")
+            self._record_malformed(f"frame dropped: {exc}")
             return []
         items = []
         for item in data:
             if isinstance(item, dict) and isinstance(item.get("T"), str):
                 items.append(item)
             else:
-                self._record_malformed(f"message without a string 'T': {item!r:.120}")
+                self._record_malformed(f"message without a string 'T': {excerpt(item)}")
         return items
 
     async def _handle_frame(self, frame: Any, receive_ns: int) -> None:
@@ -637,42 +559,49 @@ class AlpacaProvider(MarketDataProvider):
                             k: v for k, v in item.items() if k != "T" and isinstance(v, list)
                         }
                 elif kind == "error":
-                    self._raise_or_log_error(item)
+                    self._on_server_error(item)
                 elif kind != "success":
                     self._bump("ignored_messages")
-            except _MalformedMessage as exc:
+            except MalformedMessage as exc:
                 self._record_malformed(str(exc))
 
-    def _raise_or_log_error(self, item: dict) -> None:
-        """Turn a server error message into _StreamError (ends the session) or log it."""
-        code, msg = item.get("code"), str(item.get("msg", ""))
+    def _on_server_error(self, item: dict) -> None:
+        """Record a server error message and act on it per the error table: raise _StreamError
+        (end this connection, or the stream for FAIL codes) or keep going."""
+        code, msg = item.get("code"), item.get("msg", "")
+        msg = msg if isinstance(msg, str) and len(msg) <= 200 else excerpt(msg)
         self._bump("server_errors")
         if not isinstance(code, int) or isinstance(code, bool):
-            self._record_malformed(f"error message without an integer code: {item!r:.120}")
+            self._record_malformed(f"error message without an integer code: {excerpt(item)}")
             return
-        if code in _AUTH_REJECTED:
-            detail = (
-                f"Alpaca rejected the API key ({code} {msg or _AUTH_REJECTED[code]}): "
-                f"check {self._key_env} / {self._secret_env}"
-            )
-            raise _StreamError(code, msg, True, detail)
-        if code in _SUBSCRIPTION_REFUSED:
-            detail = (
-                f"Alpaca refused the subscription ({code} {msg or _SUBSCRIPTION_REFUSED[code]}) on feed "
-                f"{self.feed!r}: check the plan allows this feed and the number of symbols"
-            )
-            raise _StreamError(code, msg, True, detail)
-        if code == _AUTH_TIMEOUT:
-            raise _StreamError(code, msg, False, f"Alpaca auth timeout ({code} {msg})")
-        if code in _RECONNECT_CODES:
-            hint = {
-                406: "another connection uses this key; backing off",
-                407: "we read too slowly; reconnecting",
-            }.get(code, "reconnecting")
-            raise _StreamError(
-                code, msg, False, f"Alpaca error {code} {msg or _RECONNECT_CODES[code]}: {hint}"
-            )
-        logger.warning("%s: server error %s %s (ignored)", self.name, code, msg)
+        rule = stream_error_rule(code)
+        known = code in STREAM_ERRORS
+        with self._lock:
+            codes = self._counts.setdefault("server_error_codes", {})
+            codes[str(code)] = codes.get(str(code), 0) + 1
+            if not known:
+                self._counts["unknown_server_errors"] += 1
+            self._server_errors.append({"time_ns": self._now_ns(), "code": code, "msg": msg, "known": known,
+                                        "action": rule.action.value})
+        text = f"{code} {msg or rule.meaning}"
+        if rule.action is ErrorAction.FAIL:
+            if code == 402:
+                detail = f"Alpaca rejected the API key ({text}): check {self._key_env} / {self._secret_env}"
+            elif code in (405, 409, 410, 411):
+                detail = (
+                    f"Alpaca refused the subscription ({text}) on feed {self.feed!r}: check the plan allows "
+                    "this feed and the number of symbols"
+                )
+            else:
+                detail = f"Alpaca error {text}: {rule.why}"
+            raise _StreamError(code, rule.action, detail)
+        if rule.action is ErrorAction.RECONNECT:
+            raise _StreamError(code, rule.action, f"Alpaca error {text}: {rule.why}")
+        if rule.action is ErrorAction.IGNORE:
+            self._log.info("%s: server error %s (%s)", self.name, text, rule.why)
+            return
+        self._log.warning("%s: server error %s%s; connection kept", self.name, text,
+                          "" if known else " (unknown code)")
 
     async def _enqueue(self, entry: tuple[str, Any, int]) -> None:
         """Queue for the dispatcher; when full, stop reading the socket until there is room."""
@@ -716,11 +645,21 @@ class AlpacaProvider(MarketDataProvider):
         message = self._subscription_message()
         if ws is None or message is None:
             return
-        task = asyncio.get_running_loop().create_task(ws.send(json.dumps(message)))
+        task = asyncio.get_running_loop().create_task(ws.send(_json(message)))
         task.add_done_callback(self._log_send_failure)
 
     def _log_send_failure(self, task: asyncio.Task) -> None:
         if not task.cancelled() and task.exception() is not None:
-            logger.warning(
+            self._log.warning(
                 "%s: sending the subscription failed: %r (resent on reconnect)", self.name, task.exception()
             )
+
+
+def _json(message: dict) -> str:
+    """A client message as the JSON text frame the stream expects."""
+    return json.dumps(message, separators=(",", ":"))
+
+
+def _auth_frame(key: str, secret: str) -> str:
+    """The auth action; only ever sent, never logged (the wire logger redacts it)."""
+    return _json({"action": "auth", "key": key, "secret": secret})
