@@ -534,6 +534,8 @@ def _check_file(path: Path, symbol: str | None, tz: str | None, interval: str, t
         part = np.zeros(n, dtype=np.int8)
     else:
         rth = ok & (ns >= opens) & (ns < closes)
+        if tm.has_breaks and ok.any():      # a lunch-break bar is not a regular-session bar
+            rth[ok] &= ~tm.break_mask(ns[ok], local_day[ok])
         part = np.where(ns < opens, -1, np.where(ns >= closes, 1, 0)).astype(np.int8)
 
     reordered = np.zeros(n, dtype=bool)
