@@ -7,6 +7,8 @@ session, which `pandas.read_parquet`, `pyarrow.parquet.read_table` and DuckDB's
     config.json        the resolved config (after command-line overrides)
     bars.parquet/      every session bar, streamed and derived: symbol, interval, timestamp, OHLCV
     quality.parquet/   session_date, symbol, interval, expected, present, quality_pct, gaps, missing
+    gaps.parquet/      session_date, symbol, interval, start, end, missing, status: every gap (missing
+                       bars cover [start, end)), streamed and derived intervals
     signals.parquet/   time, symbol, strategy, action, quantity, price, confidence, approved, reason, kind
     trades.parquet     symbol, quantity, entry/exit time and price, pnl, commission, strategy
     equity.parquet     time, equity, cash, positions_value, gross_exposure
@@ -75,6 +77,14 @@ def session_bars_table(symbols: list[str], intervals: list[str], bars: dict) -> 
     })
 
 
+def gaps_frame(rows: list[dict]) -> pd.DataFrame:
+    """The gap list of a session as gaps.parquet's table (start/end as UTC timestamps)."""
+    df = pd.DataFrame(rows, columns=["session_date", "symbol", "interval", "start", "end", "missing", "status"])
+    for col in ("start", "end"):
+        df[col] = pd.to_datetime(df[col].astype("int64"), utc=True)
+    return df.astype({"missing": "int64"})
+
+
 def _atomic_text(text: str, path: Path) -> None:
     fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -122,6 +132,9 @@ class RunWriter:
         rows = payload.get("quality_rows") or []
         if rows:
             _atomic_parquet(pd.DataFrame(rows), self.run_dir / "quality.parquet" / part)
+        gap_rows = payload.get("gap_rows") or []
+        if gap_rows:
+            _atomic_parquet(gaps_frame(gap_rows), self.run_dir / "gaps.parquet" / part)
         signals, self._signals = self._signals, []
         _atomic_parquet(self._signals_frame(signals), self.run_dir / "signals.parquet" / part)
         self._session_reports.append(payload.get("metrics") or {})

@@ -172,7 +172,7 @@ class SessionCoordinator:
         ts_all = arrays.timestamp
         n = len(ts_all)
         if n:
-            inside = (ts_all >= session.open_ns) & (ts_all < session.close_ns)
+            inside = session.trading_mask(ts_all)          # [open, close) less a lunch break
             if not inside.all():
                 arrays = type(arrays)(*(a[inside] for a in arrays))
                 ts_all = arrays.timestamp
@@ -257,7 +257,8 @@ class SessionCoordinator:
         self.sessions_done += 1
         self.events.emit("session_end", {
             "date": session.date, "session": session, "stopped": stopped,
-            "quality_rows": self.quality.session_rows, "index": self.sessions_done - 1,
+            "quality_rows": self.quality.session_rows, "gap_rows": self.quality.session_gap_rows,
+            "index": self.sessions_done - 1,
             "total": len(self.sessions), "metrics": self.metrics.session_report(session.date, {
                 "bars_processed": self.bars_processed,
             }),
