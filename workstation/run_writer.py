@@ -32,6 +32,7 @@ import pyarrow.parquet as pq
 from workstation.config import dump_config
 from workstation.execution.results import trades_frame
 from workstation.execution.stats import compute_stats
+from workstation.pipeline.gap_list import gaps_frame
 
 log = logging.getLogger(__name__)
 
@@ -75,14 +76,6 @@ def session_bars_table(symbols: list[str], intervals: list[str], bars: dict) -> 
         "timestamp": pa.array(column("timestamp", np.int64), type=pa.timestamp("ns", tz="UTC")),
         **{c: pa.array(column(c, np.float64)) for c in ("open", "high", "low", "close", "volume")},
     })
-
-
-def gaps_frame(rows: list[dict]) -> pd.DataFrame:
-    """The gap list of a session as gaps.parquet's table (start/end as UTC timestamps)."""
-    df = pd.DataFrame(rows, columns=["session_date", "symbol", "interval", "start", "end", "missing", "status"])
-    for col in ("start", "end"):
-        df[col] = pd.to_datetime(df[col].astype("int64"), utc=True)
-    return df.astype({"missing": "int64"})
 
 
 def _atomic_text(text: str, path: Path) -> None:
