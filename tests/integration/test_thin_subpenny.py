@@ -16,6 +16,7 @@ from tests.integration.thin_data import (
     exact,
     make_thin_bars,
     resample_session_bars,
+    rsi_reversion_reference,
     sma_cross_reference,
 )
 from workstation.calendar import TimeManager
@@ -189,3 +190,21 @@ def test_a_cent_grid_scale_would_miss_sub_penny_crosses(thin_bars):
         cents = np.sign(np.rint(2000 * (f5 - f20)))
         differ += int((cents != np.array(exact_d, dtype=float)).sum())
     assert differ > 20
+
+
+def test_rsi_reversion_equals_exact_decimal_reference(thin_bars, thin_store):
+    """RSI levels (exit at exactly 50 included: balanced moves and flat stretches are common here)
+    decided as an exact-rational Wilder RSI decides them."""
+    params = {"period": 6, "oversold": 30, "overbought": 70, "exit_level": 50, "quantity": 100,
+              "allow_short": True}
+    cfg = crossover_config(list(SYMBOLS), START, END)
+    cfg["strategies"] = [{"name": "rsi", "class_path": "rsi_reversion", "params": params}]
+    system = run_to_end(cfg, thin_store)
+    ours = [dict(tr, side=1 if t.quantity > 0 else -1)
+            for tr, t in zip(engine_trade_list(system.broker.trades),
+                             sorted(system.broker.trades, key=lambda t: (t.symbol, t.entry_time)), strict=True)]
+    expected = rsi_reversion_reference(thin_bars, **params)
+    assert len(expected) > 100
+    for k, (a, b) in enumerate(zip(ours, expected, strict=False)):
+        assert a == b, f"trade {k} differs: engine {a}, reference {b}"
+    assert len(ours) == len(expected)

@@ -174,3 +174,56 @@ def engine_trade_list(trades) -> list[dict]:
     out = [{"symbol": t.symbol, "entry_time": int(t.entry_time), "entry_price": round(float(t.entry_price), 9),
             "exit_time": int(t.exit_time), "exit_price": round(float(t.exit_price), 9)} for t in trades]
     return sorted(out, key=lambda tr: (tr["symbol"], tr["entry_time"]))
+
+
+def rsi_reversion_reference(bars: pd.DataFrame, period: int, oversold: float, overbought: float,
+                            exit_level: float, quantity: float, allow_short: bool) -> list[dict]:
+    """Exact-decimal RSI reversion on 1m bars: Wilder averages of the decimal close changes as
+    Fractions (seeded with the mean of the first `period` changes), RSI = 100·G/(G+L) exactly (50
+    when G = L = 0); flat: buy below `oversold`, short above `overbought` (if allowed); long: close
+    above `exit_level`; short: close below it. Orders fill at the symbol's next bar open."""
+    trades = []
+    levels = {k: Fraction(repr(float(v))) for k, v in
+              (("oversold", oversold), ("overbought", overbought), ("exit", exit_level))}
+    for sym, g in bars.groupby("symbol", sort=True):
+        ts = g["timestamp"].astype("int64").to_numpy()
+        opens = g["open"].to_numpy()
+        closes = [exact(c) for c in g["close"]]
+        gains: list[Fraction] = []
+        losses: list[Fraction] = []
+        avg_gain = avg_loss = None
+        position, pending, entry = 0.0, 0.0, None
+        for i in range(len(closes)):
+            if pending:
+                price = round(float(opens[i]), 9)
+                if position == 0:
+                    position, entry = pending, (int(ts[i]), price)
+                else:
+                    trades.append({"symbol": sym, "side": 1 if position > 0 else -1, "entry_time": entry[0],
+                                   "entry_price": entry[1], "exit_time": int(ts[i]), "exit_price": price})
+                    position, entry = 0.0, None
+                pending = 0.0
+            if i == 0:
+                continue
+            change = closes[i] - closes[i - 1]
+            gain, loss = max(change, Fraction(0)), max(-change, Fraction(0))
+            if i <= period:
+                gains.append(gain)
+                losses.append(loss)
+                if i < period:
+                    continue
+                avg_gain, avg_loss = sum(gains) / period, sum(losses) / period
+            else:
+                avg_gain = (avg_gain * (period - 1) + gain) / period
+                avg_loss = (avg_loss * (period - 1) + loss) / period
+            rsi = Fraction(50) if avg_gain == avg_loss == 0 else 100 * avg_gain / (avg_gain + avg_loss)
+            if position == 0:
+                if rsi < levels["oversold"]:
+                    pending = quantity
+                elif allow_short and rsi > levels["overbought"]:
+                    pending = -quantity
+            elif position > 0 and rsi > levels["exit"]:
+                pending = -position
+            elif position < 0 and rsi < levels["exit"]:
+                pending = -position
+    return sorted(trades, key=lambda tr: (tr["symbol"], tr["entry_time"]))
