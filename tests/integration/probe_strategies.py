@@ -50,3 +50,25 @@ class OnBarsProbe(BaseStrategy):
             DELIVERIES[self.key].append((ctx.symbols[i], int(starts[i]), float(closes[i]), ctx.now_ns,
                                          float(sma[i])))
         return None
+
+
+class WarmupProbe(BaseStrategy):
+    """Records, at on_start (after the warm-up), every listed indicator of every listed interval:
+    `probes` = {"60m": ["rsi(14)"], ...}; requires them on its own interval only, so the others
+    come from the config's streams.indicators."""
+
+    def __init__(self, name, symbols, interval, key: str = "warmup", probes: dict | None = None):
+        super().__init__(name, symbols, interval)
+        self.key = key
+        self.probes = dict(probes or {})
+        with _LOCK:
+            DELIVERIES[key] = []
+
+    def required_indicators(self):
+        return tuple(self.probes.get(self.interval, ()))
+
+    def on_start(self, ctx):
+        for interval, specs in self.probes.items():
+            for spec in specs:
+                values = ctx.indicator_bank(interval, spec).value
+                DELIVERIES[self.key].append((interval, spec, values.copy()))

@@ -67,6 +67,10 @@ class IndicatorSet:
     def specs(self) -> list[tuple[str, str]]:
         return list(self._banks)
 
+    def warmup_needed(self, interval: str) -> int:
+        """Inputs the slowest indicator kept on `interval` needs before it is ready (0: none kept)."""
+        return max((bank.warmup for bank, _, _ in self._by_interval.get(interval, ())), default=0)
+
     def update(self, interval: str, idx: np.ndarray, columns: tuple[np.ndarray, ...]) -> None:
         """Feed one bar per listed symbol (columns = open, high, low, close, volume arrays)."""
         self.price_grid.observe(idx, columns[3])
