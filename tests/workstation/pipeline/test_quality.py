@@ -182,3 +182,35 @@ def test_next_session_starts_clean(normal_day):
 ])
 def test_slot_gaps(present, n, trailing, expected):
     assert slot_gaps(np.array(present, dtype=np.int64), n, trailing) == expected
+
+
+def test_quality_at_the_close_counts_minutes_no_symbol_had():
+    """Every symbol stops at 15:00: the session's quality is measured to the close, not to the last
+    bar time."""
+    sess = session(DAY)
+    manager, sd, rec, _ = _manager(["AAA", "BBB"])
+    rows = _rows(quality_run(manager, sd, sess, {"AAA": minutes(sess, until="15:00"),
+                                                 "BBB": minutes(sess, until="15:30")}))
+    assert rows["AAA", "1m"] == (390, 330, 1, 60) and rows["BBB", "1m"] == (390, 360, 1, 30)
+    assert sd.quality("AAA", "1m") == pytest.approx(100 * 330 / 390)
+    assert sd.quality("BBB", "5m") == pytest.approx(100 * 360 / 390)
+    assert [r["quality_pct"] for r in manager.session_rows if r["symbol"] == "AAA"] == \
+        [pytest.approx(100 * 330 / 390)] * 3
+    assert rec.of("quality")[-1][0] == sess.close_ns
+
+
+def test_a_stray_lunch_break_bar_does_not_fill_a_derived_bar():
+    """A bar inside the lunch break (a live gap fill may bring one from a vendor's history) counts
+    for no derived slot: the 11:30-12:00 60m bar of HKA stays missing."""
+    tz = "Asia/Hong_Kong"
+    day = "2024-10-28"
+    sess = session(day, "XHKG")
+    manager, sd, _, _ = _manager(["HKA"], derived=["60m"], tz=tz)
+    manager.process(("session_start", sess))
+    for t in minutes(sess, skip=[("11:30", "12:00")], tz=tz):
+        sd.append_bars("1m", np.array([0]), t, 1.0, 1.0, 1.0, 1.0, 1.0)
+        manager.process(("bars", t, np.array([0])))
+    sd.insert_bar("HKA", "1m", local_ns(day, "12:30", tz), 1.0, 1.0, 1.0, 1.0, 1.0)
+    manager.process(("session_end", sess, False))
+    rows = _rows(manager.session_rows)
+    assert rows["HKA", "60m"] == (6, 5, 1, 1)
