@@ -122,6 +122,9 @@ def collect_sites(tree: ast.AST) -> list[tuple[int, str, str, int]]:
 
 
 def _droppable(node: ast.AST) -> bool:
+    if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and \
+            isinstance(node.value.func, ast.Attribute) and node.value.func.attr == "getLogger":
+        return False                                  # the module logger: dropping it changes nothing tested
     if isinstance(node, ast.Expr):
         value = node.value
         if isinstance(value, ast.Constant):           # docstrings
@@ -222,6 +225,7 @@ def main() -> int:
 
     target = Path(a.target)
     source = (ROOT / target).read_text(encoding="utf-8")
+    lines = source.splitlines()
     mutants: list[Mutant] = []
     if not a.hand_only:
         sites = collect_sites(ast.parse(source))
@@ -260,7 +264,9 @@ def main() -> int:
             path.write_text(mutated, encoding="utf-8")
             m.outcome, m.seconds = run_tests(copy_root, a.tests, a.timeout)
             path.write_text(source, encoding="utf-8")
-            print(f"[{k}/{len(mutants)}] line {m.line:>4} {m.kind:<9} {m.description:<48} {m.outcome}", flush=True)
+            code = lines[m.line - 1].strip()[:60] if 0 < m.line <= len(lines) else ""
+            print(f"[{k}/{len(mutants)}] line {m.line:>4} {m.kind:<9} {m.description:<40} {m.outcome:<8} {code}",
+                  flush=True)
 
     measured = [m for m in mutants if m.outcome in ("killed", "survived", "timeout", "error")]
     killed = [m for m in measured if m.outcome != "survived"]
@@ -271,7 +277,8 @@ def main() -> int:
     if hand:
         print(f"hand-made mutants: {sum(m.outcome != 'survived' for m in hand)}/{len(hand)} killed")
     for m in survivors:
-        print(f"  survived: line {m.line} {m.kind}: {m.description}")
+        code = lines[m.line - 1].strip()[:70] if 0 < m.line <= len(lines) else ""
+        print(f"  survived: line {m.line} {m.kind}: {m.description}: {code}")
     if a.json:
         a.json.write_text(json.dumps([asdict(m) for m in mutants], indent=2) + "\n", encoding="utf-8")
     return 0

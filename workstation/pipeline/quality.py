@@ -78,7 +78,6 @@ class DataQualityManager(Stage):
         self._intervals = (base_interval, *self.derived)
         n = len(session_data.symbols)
         self.n = n
-        self.last_ts = np.full(n, -1, dtype=np.int64)
         self.last_slot = np.full(n, -1, dtype=np.int64)     # slot index of each symbol's last bar
         self._slot_starts = np.empty(0, dtype=np.int64)     # this session's streamed-interval slots
         self._slot_ends = np.empty(0, dtype=np.int64)
@@ -118,7 +117,6 @@ class DataQualityManager(Stage):
             self.session = session
             self._slot_starts = session.slot_starts(self.base_ns)
             self._slot_ends = session.slot_ends(self.base_ns)
-            self.last_ts[:] = session.open_ns - self.base_ns
             self.last_slot[:] = -1
             self.present[:] = 0
             self.quality_pct[:] = 100.0
@@ -148,7 +146,6 @@ class DataQualityManager(Stage):
                 self._add_gap(int(idx[k]), int(starts[prev[k] + 1]), int(starts[slot - 1]),
                               slot - int(prev[k]) - 1)
         self.last_slot[idx] = slot
-        self.last_ts[idx] = ts
         self.present[idx] += 1
         self._publish(ts + self.base_ns)
 
@@ -197,7 +194,6 @@ class DataQualityManager(Stage):
             first = int(self.last_slot[i]) + 1
             self._add_gap(i, int(starts[first]), int(starts[last]), last - first + 1)
             self.last_slot[i] = last
-            self.last_ts[i] = int(starts[last])
 
     def recount(self, clock_ns: int) -> None:
         """Recompute presence from SessionData (after late bars or gap fills were inserted)."""
