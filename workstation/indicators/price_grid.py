@@ -62,10 +62,3 @@ class PriceGrid:
             finer = decimals_of(prices[off])
             sel = lanes[off]
             self.decimals[sel] = np.maximum(self.decimals[sel], finer)
-
-    def unit_scale(self, lanes: np.ndarray) -> np.ndarray:
-        """10**decimals of the listed lanes: a price times it is an integer (as a float)."""
-        return POWERS_OF_TEN[self.decimals[lanes]]
-
-    def reset(self) -> None:
-        self.decimals[:] = 0
