@@ -70,9 +70,11 @@ HAND_MUTANTS = {
          'return {"session_date": session.date, "symbol": gap.symbol, "interval": gap.interval,\n'
          '                "start": gap.start_ns, "end": int(starts[last])'),
         ("quality not published at the close", "            self._publish(session.close_ns)\n", "            pass\n"),
-        ("derived gaps sent to the gap filler", "            self.session_gap_rows = gap_rows\n",
-         "            self.session_gap_rows = gap_rows\n            for g in self.derived_gaps:\n"
-         "                self.on_gap and self.on_gap(g)\n"),
+        ("derived gaps sent to the gap filler",
+         "for a, b in slot_gaps(slots, n_slots, trailing)]\n",
+         "for a, b in slot_gaps(slots, n_slots, trailing)]\n"
+         "                    for g in gaps:\n"
+         "                        self._add_gap(i, g.start_ns, g.end_ns, g.missing)\n"),
     ],
 }
 

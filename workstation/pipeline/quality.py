@@ -85,7 +85,6 @@ class DataQualityManager(Stage):
         self.quality_pct = np.full(n, 100.0)
         self.gaps: list[Gap] = []                       # this session's gaps, in detection order
         self.gaps_by_symbol: dict[str, list[Gap]] = {}
-        self.derived_gaps: list[Gap] = []               # this session's derived-interval gaps (at its end)
         self.session_gap_rows: list[dict] = []          # every gap of the session (gaps.parquet)
         self.session = None
         self.session_rows: list[dict] = []              # per-session summary rows (quality.parquet)
@@ -122,7 +121,6 @@ class DataQualityManager(Stage):
             self.quality_pct[:] = 100.0
             self.gaps = []
             self.gaps_by_symbol = {}
-            self.derived_gaps = []
             self.session_gap_rows = []
 
     def expected_until(self, clock_ns: int) -> int:
@@ -242,7 +240,6 @@ class DataQualityManager(Stage):
             gap_rows += [self._gap_row(session, g, starts, ends)
                          for i in range(self.n) for g in derived[iv][i][2]]
         with self._lock:
-            self.derived_gaps = [g for iv in self.derived for i in range(self.n) for g in derived[iv][i][2]]
             self.session_gap_rows = gap_rows
         self.session_rows = rows
         return rows

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from tests.workstation.pipeline.stage_harness import (
+    MINUTE,
     Recorder,
     local_ns,
     metrics,
@@ -173,6 +174,7 @@ def test_next_session_starts_clean(normal_day):
 
 @pytest.mark.parametrize(("present", "n", "trailing", "expected"), [
     ([], 5, True, [(0, 4)]),
+    ([], 0, True, []),
     ([], 5, False, []),
     ([0, 1, 2], 3, True, []),
     ([2], 5, True, [(0, 1), (3, 4)]),
@@ -214,3 +216,112 @@ def test_a_stray_lunch_break_bar_does_not_fill_a_derived_bar():
     manager.process(("session_end", sess, False))
     rows = _rows(manager.session_rows)
     assert rows["HKA", "60m"] == (6, 5, 1, 1)
+
+
+def test_no_quality_event_while_nothing_changes():
+    sess = session(DAY)
+    manager, sd, rec, _ = _manager(["BBB"])
+    quality_run(manager, sd, sess, {"BBB": minutes(sess)})
+    assert rec.of("quality") == []                         # 100 % from the first bar to the close
+    assert sd.quality("BBB", "1m") == 100.0
+
+
+def test_a_run_stopped_before_its_first_bar_time_expects_nothing():
+    sess = session(DAY)
+    manager, sd, rec, _ = _manager(["AAA", "BBB"])
+    rows = quality_run(manager, sd, sess, {"AAA": minutes(sess)}, stop_after=sess.open_ns - MINUTE)
+    assert {(r["interval"], r["expected"], r["present"], r["gaps"]) for r in rows} == \
+        {("1m", 0, 0, 0), ("5m", 0, 0, 0), ("60m", 0, 0, 0)}
+    assert all(r["quality_pct"] == 100.0 for r in rows)
+
+
+def test_a_run_stopped_after_its_first_bar_time():
+    sess = session(DAY)
+    manager, sd, _, _ = _manager(["AAA", "BBB"])
+    rows = _rows(quality_run(manager, sd, sess, {"AAA": minutes(sess), "BBB": minutes(sess)[1:]},
+                             stop_after=sess.open_ns))
+    assert rows["AAA", "1m"] == (1, 1, 0, 0) and rows["BBB", "1m"] == (1, 0, 0, 0)
+    assert rows["AAA", "5m"] == (1, 1, 0, 0) and rows["AAA", "60m"] == (1, 1, 0, 0)
+
+
+def test_live_trailing_gaps_then_session_end_lists_each_gap_once():
+    """Live: the coordinator asks for trailing gaps (to fill them) before the session ends; the end
+    does not add them again. Disabled quality finds none."""
+    sess = session(DAY)
+    manager, sd, _, filled = _manager(["AAA"])
+    manager.process(("session_start", sess))
+    for t in minutes(sess, until="15:00"):
+        sd.append_bars("1m", np.array([0]), t, 1.0, 1.0, 1.0, 1.0, 1.0)
+        manager.process(("bars", t, np.array([0])))
+    manager.process(("trailing_gaps", sess.close_ns))
+    assert [(g.start_ns, g.missing) for g in filled] == [(local_ns(DAY, "15:00"), 60)]
+    manager.process(("session_end", sess, False))
+    assert len(manager.gap_list("AAA")) == 1 and len(filled) == 1
+    assert _rows(manager.session_rows)["AAA", "1m"] == (390, 330, 1, 60)
+    off, sd2, _, filled2 = _manager(["AAA"], enabled=False)
+    off.process(("session_start", sess))
+    off.process(("trailing_gaps", sess.close_ns))
+    assert filled2 == [] and off.gap_list("AAA") == []
+
+
+def test_live_recount_after_bars_were_inserted():
+    """Live gap fills insert bars into SessionData; a recount makes the quality see them."""
+    sess = session(DAY)
+    manager, sd, _, _ = _manager(["AAA"])
+    manager.process(("session_start", sess))
+    times = minutes(sess, skip=[("10:00", "10:10")], until="11:00")
+    for t in times:
+        sd.append_bars("1m", np.array([0]), t, 1.0, 1.0, 1.0, 1.0, 1.0)
+        manager.process(("bars", t, np.array([0])))
+    assert sd.quality("AAA", "1m") == pytest.approx(100 * 80 / 90)
+    for t in range(local_ns(DAY, "10:00"), local_ns(DAY, "10:10"), MINUTE):
+        sd.insert_bar("AAA", "1m", t, 1.0, 1.0, 1.0, 1.0, 1.0)
+    manager.process(("recount", local_ns(DAY, "11:00")))
+    assert sd.quality("AAA", "1m") == 100.0
+
+
+def test_threaded_quality_hands_the_bar_time_on_after_publishing_and_never_hangs():
+    """In its own thread: a bar time goes to the next stage only after its quality is published;
+    a bar time it fails on still releases the coordinator's cycle."""
+    import threading
+
+    from workstation.pipeline.subscription import StreamSubscription
+
+    sess = session(DAY)
+    manager, sd, _, _ = _manager(["AAA"])
+    seen = []
+    got = threading.Event()
+
+    class Next:
+        def submit_bars(self, event):
+            seen.append((event[1], sd.quality("AAA", "1m")))
+            got.set()
+
+    manager.next_stage = Next()
+    manager.cycle = StreamSubscription("bar time")
+    manager.inline = False
+    manager.start()
+    try:
+        manager.call(("session_start", sess))
+        t = local_ns(DAY, "09:31")                     # 09:30 missing: 50 % at 09:32
+        sd.append_bars("1m", np.array([0]), t, 1.0, 1.0, 1.0, 1.0, 1.0)
+        manager.submit_bars(("bars", t, np.array([0])))
+        assert got.wait(5.0)
+        assert seen == [(t, 50.0)]
+        manager.cycle.start_cycle()
+        manager.submit_bars(("bars", t + MINUTE, np.array([7])))     # no such symbol: fails
+        assert manager.cycle.wait_until_ready(5.0)
+        assert manager.error is not None
+    finally:
+        manager.submit(("stop",))
+        manager.join(5.0)
+
+
+def test_every_event_is_timed_as_quality_pass():
+    sess = session(DAY)
+    sd = new_session_data(["AAA"], ["1m"])
+    m = metrics()
+    manager = DataQualityManager(sd, "1m", [], m, EventBus())
+    manager.inline = True
+    quality_run(manager, sd, sess, {"AAA": minutes(sess, until="09:40")})
+    assert m.stat("quality.pass").count == 12             # start, 10 bar times, end
