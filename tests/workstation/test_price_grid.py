@@ -34,3 +34,9 @@ def test_scaled_sma_difference_is_the_exact_integer():
         exact = 20 * 10**int(d) * (sum(Fraction(repr(float(c))) for c in closes[-5:]) / 5
                                    - sum(Fraction(repr(float(c))) for c in closes) / 20)
         assert exact.denominator == 1 and got == exact.numerator
+
+
+def test_a_lane_may_repeat_in_one_observation():
+    grid = PriceGrid(2)
+    grid.observe(np.array([1, 1, 1, 0]), np.array([17.9215, 17.9, 17.92, 3.0]))
+    assert grid.decimals.tolist() == [0, 4]

@@ -55,10 +55,8 @@ class PriceGrid:
         self.decimals = np.zeros(lanes, dtype=np.int64)
 
     def observe(self, lanes: np.ndarray, prices: np.ndarray) -> None:
-        """Take one price per listed lane into account (vectorised; a few numpy operations)."""
+        """Take prices of the listed lanes into account (a lane may repeat; vectorised)."""
         current = self.decimals[lanes]
         off = _off_grid(prices, current)
         if off.any():
-            finer = decimals_of(prices[off])
-            sel = lanes[off]
-            self.decimals[sel] = np.maximum(self.decimals[sel], finer)
+            np.maximum.at(self.decimals, lanes[off], decimals_of(prices[off]))

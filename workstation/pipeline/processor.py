@@ -364,6 +364,9 @@ class DataProcessor(Stage):
         """Streamed bars of symbols `idx` were inserted out of order (late bars, gap fills): rebuild
         their derived bars of this session, their forming bars and their indicator lanes."""
         _, idx = event
+        for i in idx.tolist():       # the inserted bars' prices count for the price grid too
+            closes = np.asarray(self.session_data.bars(self.session_data.symbols[i], self.base_interval).close)
+            self.indicators.price_grid.observe(np.full(len(closes), i, dtype=np.int64), closes)
         revised = [(self.base_interval, idx)]
         for b in self.builders:
             for i in idx.tolist():
