@@ -227,8 +227,12 @@ def test_no_quality_event_while_nothing_changes():
 
 
 def test_a_run_stopped_before_its_first_bar_time_expects_nothing():
-    sess = session(DAY)
+    """... and does not carry the previous session's quality over."""
     manager, sd, rec, _ = _manager(["AAA", "BBB"])
+    before = session("2024-03-04")
+    quality_run(manager, sd, before, {"AAA": minutes(before, until="12:00")})
+    sd.clear_session()
+    sess = session(DAY)
     rows = quality_run(manager, sd, sess, {"AAA": minutes(sess)}, stop_after=sess.open_ns - MINUTE)
     assert {(r["interval"], r["expected"], r["present"], r["gaps"]) for r in rows} == \
         {("1m", 0, 0, 0), ("5m", 0, 0, 0), ("60m", 0, 0, 0)}
