@@ -833,7 +833,7 @@ def build_prerun_bars(system: SystemManager, days: int) -> dict[tuple[str, str],
         ts_all = arr.timestamp
         if not len(ts_all):
             continue
-        inside = (ts_all >= session.open_ns) & (ts_all < session.close_ns)
+        inside = session.trading_mask(ts_all)
         idx_all = arr.symbol_index.astype(np.int64)[inside]
         values = [
             ts_all[inside],
@@ -847,7 +847,7 @@ def build_prerun_bars(system: SystemManager, days: int) -> dict[tuple[str, str],
         for k in range(6):
             cols[base][k].append(np.asarray(values[k]))
         for bld in builders:
-            bld.start_session(session.open_ns, session.close_ns)
+            bld.start_session(session.open_ns, session.close_ns, session.break_start_ns, session.break_end_ns)
         ts = values[0]
         if not len(ts) or not builders:
             continue

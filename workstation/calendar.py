@@ -1,7 +1,7 @@
 """TimeManager (trading calendar answers from pandas-market-calendars) and the engine clocks.
 
-Every session rule (open, close, early close, holidays, DST) comes from the exchange calendar,
-never from hand-written rules. The schedule is loaded a calendar year at a time and cached;
+Every session rule (open, close, early close, lunch break, holidays, DST) comes from the exchange
+calendar, never from hand-written rules. The schedule is loaded a calendar year at a time and cached;
 queries are binary searches on int64 ns arrays. Clocks: `SimulatedClock` (advanced only by the
 backtest coordinator, never backwards) and `WallClock` (live); components ask a clock, never
 `datetime.now()`.
@@ -27,13 +27,21 @@ _PERIOD_UNITS = ("d", "w", "m", "y")
 
 @dataclass(frozen=True, slots=True)
 class TradingSession:
-    """One trading day: open/close as int ns UTC and in the exchange zone."""
+    """One trading day: open/close (and a lunch break, where the exchange has one) as int ns UTC.
+
+    The regular session is [open, close) minus the break [break_start, break_end) (XTKS, XHKG);
+    `break_start_ns == break_end_ns == -1` when there is none. Bar slots (`slot_starts`) are
+    anchored at the open and at the break's end and cut at the break's start and at the close, so a
+    60m bar never spans the lunch break.
+    """
 
     date: dt.date
     open_ns: int
     close_ns: int
     tz: str
     early_close: bool
+    break_start_ns: int = -1
+    break_end_ns: int = -1
 
     @property
     def open_utc(self) -> pd.Timestamp:
@@ -52,13 +60,72 @@ class TradingSession:
         return self.close_utc.tz_convert(self.tz)
 
     @property
+    def has_break(self) -> bool:
+        return len(self.segments) > 1
+
+    @property
+    def segments(self) -> tuple[tuple[int, int], ...]:
+        """The trading parts of the session as (start, end) int ns: one, or two around a break."""
+        return session_segments(self.open_ns, self.close_ns, self.break_start_ns, self.break_end_ns)
+
+    @property
     def minutes(self) -> int:
-        """Regular-session length in minutes (390 normally, 210 on an early close)."""
-        return (self.close_ns - self.open_ns) // NS_PER_MINUTE
+        """Regular-session trading minutes (390 normally, 210 on an early close; a lunch break does
+        not count: 330 on XHKG)."""
+        return sum(end - start for start, end in self.segments) // NS_PER_MINUTE
 
     def contains(self, ts_ns: int) -> bool:
-        """True if a bar starting at `ts_ns` lies in the regular session [open, close)."""
-        return self.open_ns <= ts_ns < self.close_ns
+        """True if a bar starting at `ts_ns` lies in the regular session (not in the lunch break)."""
+        return any(start <= ts_ns < end for start, end in self.segments)
+
+    def trading_mask(self, ts_ns: np.ndarray) -> np.ndarray:
+        """Vectorised `contains` for int ns UTC bar starts."""
+        ts_ns = np.asarray(ts_ns, dtype=np.int64)
+        mask = np.zeros(ts_ns.shape, dtype=bool)
+        for start, end in self.segments:
+            mask |= (ts_ns >= start) & (ts_ns < end)
+        return mask
+
+    def slot_starts(self, length_ns: int) -> np.ndarray:
+        """Starts (int ns UTC) of the session's bar slots of one length, in time order: anchored at
+        the start of each trading part and cut at its end (a short last slot at an early close)."""
+        return slot_bounds(self.segments, length_ns)[0]
+
+    def slot_ends(self, length_ns: int) -> np.ndarray:
+        """Ends of the slots of `slot_starts` (each capped at the end of its trading part)."""
+        return slot_bounds(self.segments, length_ns)[1]
+
+    def trading_minute_index(self, ts_ns: np.ndarray) -> np.ndarray:
+        """Minute of the session (0 = the open) of each bar start, not counting the lunch break;
+        -1 outside the regular session."""
+        ts_ns = np.asarray(ts_ns, dtype=np.int64)
+        out = np.full(ts_ns.shape, -1, dtype=np.int64)
+        offset = 0
+        for start, end in self.segments:
+            inside = (ts_ns >= start) & (ts_ns < end)
+            out[inside] = offset + (ts_ns[inside] - start) // NS_PER_MINUTE
+            offset += (end - start) // NS_PER_MINUTE
+        return out
+
+
+def session_segments(open_ns: int, close_ns: int, break_start_ns: int = -1,
+                     break_end_ns: int = -1) -> tuple[tuple[int, int], ...]:
+    """Trading parts (start, end) of a session: [open, close), or [open, break_start) and
+    [break_end, close) when a lunch break lies inside it."""
+    if open_ns < break_start_ns < break_end_ns < close_ns:
+        return ((open_ns, break_start_ns), (break_end_ns, close_ns))
+    return ((open_ns, close_ns),)
+
+
+def slot_bounds(segments: tuple[tuple[int, int], ...], length_ns: int) -> tuple[np.ndarray, np.ndarray]:
+    """Starts and ends of the bar slots of one length over the trading parts: anchored at the start
+    of each part and cut at its end."""
+    length_ns = int(length_ns)
+    starts = [np.arange(start, end, length_ns, dtype=np.int64) for start, end in segments]
+    ends = [np.minimum(st + length_ns, end) for st, (_, end) in zip(starts, segments, strict=True)]
+    if len(starts) == 1:
+        return starts[0], ends[0]
+    return np.concatenate(starts), np.concatenate(ends)
 
 
 @dataclass
@@ -105,6 +172,7 @@ class TimeManager:
             ) from exc
         self.exchange = exchange
         self.tz = tz or str(self._calendar.tz)
+        self.has_breaks = getattr(self._calendar, "break_start", None) is not None
         self._lock = threading.Lock()
         self._years: set[int] = set()
         self._dates: list[dt.date] = []
@@ -112,6 +180,8 @@ class TimeManager:
         self._opens = np.empty(0, dtype=np.int64)
         self._closes = np.empty(0, dtype=np.int64)
         self._early: np.ndarray = np.empty(0, dtype=bool)
+        self._break_starts = np.empty(0, dtype=np.int64)
+        self._break_ends = np.empty(0, dtype=np.int64)
         self._session_cache: dict[dt.date, TradingSession | None] = {}
         self.stats = CacheStats()
 
@@ -153,13 +223,18 @@ class TimeManager:
             dates = [d.date() for d in sched.index]
             opens = sched["market_open"].dt.as_unit("ns").astype("int64").to_numpy()
             closes = sched["market_close"].dt.as_unit("ns").astype("int64").to_numpy()
+            break_starts, break_ends = _break_columns(sched)
             all_dates = self._dates + dates
             order = np.argsort(np.array([d.toordinal() for d in all_dates]), kind="stable")
             self._dates = [all_dates[i] for i in order]
             self._ordinals = [d.toordinal() for d in self._dates]
             self._opens = np.concatenate([self._opens, opens])[order]
             self._closes = np.concatenate([self._closes, closes])[order]
-            lengths = self._closes - self._opens
+            self._break_starts = np.concatenate([self._break_starts, break_starts])[order]
+            self._break_ends = np.concatenate([self._break_ends, break_ends])[order]
+            # trading length: a lunch break does not count
+            lengths = self._closes - self._opens - np.where(self._break_starts >= 0,
+                                                            self._break_ends - self._break_starts, 0)
             # an early close is a session shorter than the exchange's usual (modal) length
             usual = np.bincount((lengths // NS_PER_MINUTE).astype(np.int64)).argmax() if len(lengths) else 0
             self._early = (lengths // NS_PER_MINUTE) < usual
@@ -183,7 +258,8 @@ class TimeManager:
         result = None
         if i < len(self._dates) and self._dates[i] == day:
             result = TradingSession(day, int(self._opens[i]), int(self._closes[i]), self.tz,
-                                    bool(self._early[i]))
+                                    bool(self._early[i]), int(self._break_starts[i]),
+                                    int(self._break_ends[i]))
         self._session_cache[day] = result
         return result
 
@@ -272,6 +348,43 @@ class TimeManager:
         opens = np.where(found, self._opens[pos_c], -1)
         closes = np.where(found, self._closes[pos_c], -1)
         return opens, closes
+
+
+    def break_mask(self, ts_ns: np.ndarray, dates: np.ndarray | None = None) -> np.ndarray:
+        """True where an int ns UTC bar start falls in its date's lunch break (XTKS, XHKG);
+        `dates` = the exchange-local dates of `ts_ns` when already known."""
+        ts_ns = np.asarray(ts_ns, dtype=np.int64)
+        if len(ts_ns) == 0 or not self.has_breaks:
+            return np.zeros(ts_ns.shape, dtype=bool)
+        dates = self.local_dates(ts_ns) if dates is None else np.asarray(dates, dtype="datetime64[D]")
+        self.session_bounds(dates)                      # loads the years
+        ordinals = dates.astype(np.int64) + dt.date(1970, 1, 1).toordinal()
+        table = np.asarray(self._ordinals, dtype=np.int64)
+        pos = np.minimum(np.searchsorted(table, ordinals), len(table) - 1)
+        found = table[pos] == ordinals
+        starts, ends = self._break_starts[pos], self._break_ends[pos]
+        return found & (starts >= 0) & (ts_ns >= starts) & (ts_ns < ends)
+
+
+def _break_columns(sched: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """break_start / break_end of a pandas-market-calendars schedule as int ns (-1: no break, e.g.
+    an exchange without one, or a half day that closes at the break)."""
+    n = len(sched)
+    if "break_start" not in sched.columns or "break_end" not in sched.columns:
+        return np.full(n, -1, dtype=np.int64), np.full(n, -1, dtype=np.int64)
+    starts = sched["break_start"]
+    ends = sched["break_end"]
+    valid = (starts.notna() & ends.notna()).to_numpy()
+    s_ns = np.full(n, -1, dtype=np.int64)
+    e_ns = np.full(n, -1, dtype=np.int64)
+    s_ns[valid] = starts[valid].dt.as_unit("ns").astype("int64").to_numpy()
+    e_ns[valid] = ends[valid].dt.as_unit("ns").astype("int64").to_numpy()
+    opens = sched["market_open"].dt.as_unit("ns").astype("int64").to_numpy()
+    closes = sched["market_close"].dt.as_unit("ns").astype("int64").to_numpy()
+    inside = valid & (opens < s_ns) & (s_ns < e_ns) & (e_ns < closes)
+    s_ns[~inside] = -1
+    e_ns[~inside] = -1
+    return s_ns, e_ns
 
 
 def as_date(day) -> dt.date:

@@ -7,6 +7,8 @@ session, which `pandas.read_parquet`, `pyarrow.parquet.read_table` and DuckDB's
     config.json        the resolved config (after command-line overrides)
     bars.parquet/      every session bar, streamed and derived: symbol, interval, timestamp, OHLCV
     quality.parquet/   session_date, symbol, interval, expected, present, quality_pct, gaps, missing
+    gaps.parquet/      session_date, symbol, interval, start, end, missing, status: every gap (missing
+                       bars cover [start, end)), streamed and derived intervals
     signals.parquet/   time, symbol, strategy, action, quantity, price, confidence, approved, reason, kind
                        (kind: signal, order = a submitted order, modify = a refused change, error)
     orders.parquet/    every order once: the ones that became final in a session, and at the end the
@@ -50,6 +52,7 @@ from workstation.config import dump_config
 from workstation.errors import WorkstationError
 from workstation.execution.results import trades_frame
 from workstation.execution.stats import compute_stats
+from workstation.pipeline.gap_list import gaps_frame
 from workstation.store.lock import pid_alive
 
 log = logging.getLogger(__name__)
@@ -242,6 +245,10 @@ class RunWriter:
         rows = payload.get("quality_rows") or []
         if rows and not self._write(f"quality.parquet/{part}", lambda: _atomic_parquet(
                 pd.DataFrame(rows), self.run_dir / "quality.parquet" / part)):
+            return
+        gap_rows = payload.get("gap_rows") or []
+        if gap_rows and not self._write(f"gaps.parquet/{part}", lambda: _atomic_parquet(
+                gaps_frame(gap_rows), self.run_dir / "gaps.parquet" / part)):
             return
         signals, self._signals = self._signals, []
         if not self._write(f"signals.parquet/{part}", lambda: _atomic_parquet(

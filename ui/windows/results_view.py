@@ -1,4 +1,5 @@
-"""The backtest results view: equity curve with drawdown, statistics, trade list and per-symbol table.
+"""The backtest results view: equity curve with drawdown, statistics, trade list, per-symbol table
+and the run's data gaps (gaps.parquet: every run of missing bars per session, symbol and interval).
 
 Shows a `RunResults` (a loaded run folder). Times are displayed in the run's exchange time zone.
 The equity and drawdown plots use the equity-point number as x (one point per bar time), so
@@ -58,6 +59,8 @@ from ui.widgets.chart.formatting import MONTHS, NS_PER_DAY, WEEKDAYS, local_part
 from ui.widgets.chart.theme import ChartTheme
 from workstation.errors import WorkstationError
 from workstation.execution.stats import drawdown_series
+from workstation.model import parse_interval
+from workstation.pipeline.gap_list import read_gap_list
 from workstation.report.formatting import (  # noqa: F401  (fmt_* are part of this module's interface)
     fmt_money,
     fmt_money_short,
@@ -446,6 +449,7 @@ class ResultsView(QWidget):
         self._equity_times_ns = np.zeros(0, dtype=np.int64)
         self._equity_values = np.zeros(0)
         self._drawdown_pct = np.zeros(0)
+        self._gap_note = ""
 
         root = QVBoxLayout(self)
         root.setContentsMargins(12, 10, 12, 10)
@@ -513,12 +517,12 @@ class ResultsView(QWidget):
     def _fit_symbol_panel(self) -> None:
         """Give the per-symbol table the width its columns need (within 24-38 % of the view)."""
         total = max(self._table_splitter.width(), 600)
-        header = self.symbol_table.horizontalHeader()
-        needed = (
-            sum(header.sectionSize(c) for c in range(header.count()))
-            + 2 * self.symbol_table.frameWidth()
-            + 14
-        )
+        needed = 0
+        tables = (self.symbol_table, self.gap_table) if self.gap_model.rowCount() else (self.symbol_table,)
+        for table in tables:
+            header = table.horizontalHeader()
+            needed = max(needed, sum(header.sectionSize(c) for c in range(header.count()))
+                         + 2 * table.frameWidth() + table.verticalScrollBar().sizeHint().width() + 4)
         width = int(min(max(needed, total * 0.2), total * 0.38))
         self._table_splitter.setSizes([total - width, width])
 
@@ -711,14 +715,47 @@ class ResultsView(QWidget):
         self.symbols_stack.addWidget(self.symbols_empty)
         sbox.addWidget(self.symbols_stack, 1)
 
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.setChildrenCollapsible(False)
+        right.setHandleWidth(8)
+        right.addWidget(symbols_box)
+        right.addWidget(self._build_gaps())
+        right.setStretchFactor(0, 1)
+        right.setStretchFactor(1, 1)
+
         splitter.addWidget(trades_box)
-        splitter.addWidget(symbols_box)
+        splitter.addWidget(right)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([1000, 380])
         splitter.setMinimumHeight(TABLES_MIN_HEIGHT)  # a short dock scrolls rather than crush the tables
         self._table_splitter = splitter
         return splitter
+
+    def _build_gaps(self) -> QWidget:
+        """The run's data gaps: one row per run of missing bars (session, symbol, interval)."""
+        gaps_box = QWidget()
+        box = QVBoxLayout(gaps_box)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.setSpacing(6)
+        bar = QHBoxLayout()
+        title = QLabel("Data gaps")
+        title.setObjectName("SectionTitle")
+        title.setToolTip("Runs of missing bars per session, symbol and interval (gaps.parquet of the run)")
+        self.gap_count_label = QLabel("")
+        self.gap_count_label.setObjectName("SectionCount")
+        bar.addWidget(title)
+        bar.addWidget(self.gap_count_label)
+        bar.addStretch(1)
+        box.addLayout(bar)
+        self.gap_model = FrameTableModel(self)
+        self.gap_table, self.gap_proxy = _make_table(self.gap_model, 0, Qt.SortOrder.AscendingOrder)
+        self.gaps_stack = QStackedWidget()
+        self.gaps_stack.addWidget(self.gap_table)
+        self.gaps_empty = EmptyState()
+        self.gaps_stack.addWidget(self.gaps_empty)
+        box.addWidget(self.gaps_stack, 1)
+        return gaps_box
 
     # ----------------------------------------------------------------- loading
 
@@ -744,6 +781,7 @@ class ResultsView(QWidget):
         self._set_plots(results, tz)
         self._set_trades(results.trades, tz)
         self._set_symbols(results.stats)
+        self._set_gaps(results.run_dir, tz)
         self._show_results_state()
         self.export_button.setEnabled(True)
         if self._initial_split_done:
@@ -903,16 +941,32 @@ class ResultsView(QWidget):
         self.symbol_count_label.setText(f"{len(per)}" if per else "")
         _fit_columns(self.symbol_table, stretch_column=0)
 
+    def _set_gaps(self, run_dir: Path, tz: str) -> None:
+        try:
+            gaps = read_gap_list(run_dir)
+            self._gap_note = "" if gaps is not None else "No missing bars (or a run folder without a gap list)."
+        except WorkstationError as exc:
+            gaps, self._gap_note = None, str(exc)
+        gaps = gaps if gaps is not None else pd.DataFrame(columns=["session_date", "symbol", "interval", "start",
+                                                                   "end", "missing", "status"])
+        self.gap_model.set_columns(_gap_columns(gaps, tz))
+        n = len(gaps)
+        self.gap_count_label.setText(f"{n:,} · {int(gaps['missing'].sum()):,} bars" if n else "")
+        if n:
+            _fit_columns(self.gap_table)
+
     def _show_results_state(self) -> None:
         has_trades = self.trade_model.rowCount() > 0
         self.trades_stack.setCurrentIndex(0 if has_trades else 1)
         self.symbols_stack.setCurrentIndex(0 if self.symbol_model.rowCount() > 0 else 1)
+        self.gaps_stack.setCurrentIndex(0 if self.gap_model.rowCount() > 0 else 1)
         self.trade_filter.setEnabled(has_trades)
         if self.results is None:
             self.plots_stack.setCurrentIndex(1)
             self.plots_empty.set_text("No run loaded", OPEN_HINT)
             self.trades_empty.set_text("No run loaded", OPEN_HINT)
             self.symbols_empty.set_text("No run loaded")
+            self.gaps_empty.set_text("No run loaded")
             return
         has_equity = len(self.results.equity) > 0
         self.plots_stack.setCurrentIndex(0 if has_equity else 1)
@@ -924,6 +978,7 @@ class ResultsView(QWidget):
             "The strategies completed no round trip (positions still open at the end are not trades).",
         )
         self.symbols_empty.set_text("No symbols traded")
+        self.gaps_empty.set_text("No data gaps", self._gap_note)
 
     # ------------------------------------------------------------- interaction
 
@@ -1076,6 +1131,31 @@ def _symbol_columns(per_symbol: dict[str, dict[str, Any]]) -> list[ColumnData]:
             tooltip="Sum of the trades' P&L after commissions",
         ),
     ]
+
+
+def _gap_columns(gaps: pd.DataFrame, tz: str) -> list[ColumnData]:
+    start = pd.to_datetime(gaps["start"], utc=True).dt.tz_convert(tz)
+    end = pd.to_datetime(gaps["end"], utc=True).dt.tz_convert(tz)
+    start_ns = start.astype("int64").tolist() if len(gaps) else []
+    missing = [int(m) for m in gaps["missing"]]
+    symbols = [str(s) for s in gaps["symbol"]]
+    intervals = [str(i) for i in gaps["interval"]]
+    return [
+        ColumnData("Start", start_ns, [t.strftime("%b %d %H:%M") for t in start], numeric=False,
+                   tooltip="First missing bar (exchange time)"),
+        ColumnData("End", start_ns, [t.strftime("%H:%M") for t in end], numeric=False,
+                   tooltip="End of the last missing bar (exchange time)"),
+        ColumnData("Symbol", symbols, symbols, numeric=False),
+        ColumnData("Interval", [_interval_seconds(i) for i in intervals], intervals, numeric=False),
+        ColumnData("Bars", missing, [f"{m:,}" for m in missing], tooltip="Missing bars"),
+    ]
+
+
+def _interval_seconds(text: str) -> int:
+    try:
+        return parse_interval(text).seconds
+    except ValueError:
+        return 0
 
 
 # ----------------------------------------------------------------------------------- window

@@ -112,8 +112,9 @@ class HistoricalConfig(_Model):
     enable_quality: bool = Field(True, description="Measure historical bar quality (else 100 % is assigned).")
     warmup_bars: int = Field(
         200, ge=0, le=100_000,
-        description="Stored bars before the first session fed to the real-time indicators and "
-        "strategies so they start warm (indicators are continuous across sessions).",
+        description="Whole stored bars of EACH interval (streamed and derived) fed to its real-time "
+        "indicators before the first session, so they start warm; at least as many as the interval's "
+        "slowest indicator needs (indicators are continuous across sessions); 0 = no warm-up.",
     )
 
     @field_validator("intervals")

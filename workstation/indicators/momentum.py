@@ -16,10 +16,12 @@ __all__ = ["MACD", "RSI", "rsi_from_averages"]
 
 
 def rsi_from_averages(avg_gain: np.ndarray, avg_loss: np.ndarray) -> np.ndarray:
-    """RSI = 100 - 100 / (1 + avg_gain / avg_loss); 100 where avg_loss is 0; NaN stays NaN."""
+    """RSI = 100 - 100 / (1 + avg_gain / avg_loss); 100 where avg_loss is 0 and avg_gain is not;
+    50 where both are 0 (a flat series: neither gains nor losses); NaN stays NaN."""
     no_loss = avg_loss == 0.0
     ratio = avg_gain / np.where(no_loss, 1.0, avg_loss)
-    return np.where(no_loss, 100.0, 100.0 - 100.0 / (1.0 + ratio))
+    value = np.where(no_loss, 100.0, 100.0 - 100.0 / (1.0 + ratio))
+    return np.where(no_loss & (avg_gain == 0.0), 50.0, value)
 
 
 class RSI(Indicator):
@@ -27,7 +29,9 @@ class RSI(Indicator):
 
     Close-to-close changes split into gains and losses; the first averages are the simple means of
     the first `period` gains / losses, then ``avg = (avg * (period - 1) + x) / period``. Ready
-    after ``period + 1`` closes. RSI is 100 when the average loss is 0 (also for a flat series).
+    after ``period + 1`` closes. RSI is 100 when the average loss is 0 and the average gain is not,
+    and 50 when both are 0 (a flat series, common on thin 1m data): neither overbought nor oversold.
+    TA-Lib gives 0 there; everywhere else the values are TA-Lib's.
     """
 
     kind = "rsi"
@@ -47,6 +51,11 @@ class RSI(Indicator):
             "_avg_loss": np.full(n, np.nan),
             "_out_value": np.full(n, np.nan),
         }
+
+    def averages_of(self, lane: int = 0) -> tuple[float, float]:
+        """(average gain, average loss) of one lane, NaN before it is seeded: what a strategy
+        compares to decide RSI-level ties without the rounding of the RSI formula."""
+        return float(self._avg_gain[lane]), float(self._avg_loss[lane])
 
     def _update(self, idx: np.ndarray, close: np.ndarray) -> None:
         period = self.period

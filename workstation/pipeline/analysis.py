@@ -81,9 +81,9 @@ class AnalysisEngine(Stage):
 
     # ------------------------------------------------------------------ stage
     def handle(self, kind: str, event: tuple) -> None:
-        if kind == "bars":
+        if kind in ("bars", "bars_step"):      # bars_step: the first step of a bar time (see processor)
             self._on_bars(event)
-        elif kind == "derived_only":
+        elif kind in ("derived_only", "derived_bars"):
             self._run_completed(event[2])
         elif kind == "revised":
             self._revised(event[1])
@@ -98,7 +98,7 @@ class AnalysisEngine(Stage):
             self._deliver()
 
     def done(self, kind: str, failed: bool) -> None:
-        if kind == "bars":
+        if kind in ("bars", "derived_bars"):
             self.cycle.signal_ready()        # the bar time is done: the coordinator may go on
         else:
             self.ready.signal_ready()

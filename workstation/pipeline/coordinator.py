@@ -26,8 +26,8 @@ import pandas as pd
 from workstation.calendar import TradingSession
 from workstation.model import parse_interval
 from workstation.pipeline.control import Gate
-from workstation.pipeline.processor import DerivedBarBuilder
 from workstation.pipeline.subscription import StreamSubscription, default_thread
+from workstation.pipeline.warmup import WarmupLoader, warmup_counts
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +173,7 @@ class SessionCoordinator:
         ts_all = arrays.timestamp
         n = len(ts_all)
         if n:
-            inside = (ts_all >= session.open_ns) & (ts_all < session.close_ns)
+            inside = session.trading_mask(ts_all)          # [open, close) less a lunch break
             if not inside.all():
                 arrays = type(arrays)(*(a[inside] for a in arrays))
                 ts_all = arrays.timestamp
@@ -260,7 +260,8 @@ class SessionCoordinator:
         self.sessions_done += 1
         self.events.emit("session_end", {
             "date": session.date, "session": session, "stopped": stopped,
-            "quality_rows": self.quality.session_rows, "index": self.sessions_done - 1,
+            "quality_rows": self.quality.session_rows, "gap_rows": self.quality.session_gap_rows,
+            "index": self.sessions_done - 1,
             "total": len(self.sessions), "metrics": self.metrics.session_report(session.date, {
                 "bars_processed": self.bars_processed,
             }),
@@ -298,52 +299,21 @@ class SessionCoordinator:
 
     # ------------------------------------------------------------------ warm-up
     def _warmup(self, first_day: dt.date) -> None:
-        """Feed the last `warmup_bars` stored bars before the first session to the indicators
-        (streamed and derived intervals), so indicators are continuous across the start."""
-        want = self.cfg.historical.warmup_bars
-        if want <= 0:
+        """Feed every interval's last whole stored bars before the first session to its indicators
+        (`historical.warmup_bars` per interval, at least what its indicators need; see
+        pipeline/warmup.py), so indicators are continuous across the start."""
+        intervals = [self.base_interval, *self.processor.derived]
+        indicators = self.processor.indicators
+        counts = warmup_counts(self.cfg.historical.warmup_bars,
+                               {iv: indicators.warmup_needed(iv) for iv in intervals})
+        if not any(counts.values()):
             return
         with self.metrics.timer("historical.warmup"):
-            days_needed = want // 390 + 2
-            try:
-                first_hist = self.tm.trading_days_back(first_day, days_needed)
-            except Exception:  # noqa: BLE001 - before the calendar's start: no warm-up
-                return
-            days = self.tm.trading_dates(first_hist, first_day - dt.timedelta(days=1))
-            per_day = [(self.tm.session(d), self.store.read_session_arrays(d, self.base_interval, self.symbols,
-                                                                             rth_only=True)) for d in days]
-            total = np.zeros(len(self.symbols), dtype=np.int64)
-            for _, arr in per_day:
-                if len(arr.symbol_index):
-                    total += np.bincount(arr.symbol_index, minlength=len(self.symbols))
-            skip = np.maximum(total - want, 0)
-            seen = np.zeros(len(self.symbols), dtype=np.int64)
-            ind = self.processor.indicators
-            builders = [DerivedBarBuilder(iv, self.base_interval, len(self.symbols)) for iv in self.processor.derived]
-            for session, arr in per_day:
-                if not len(arr.timestamp):
-                    continue
-                for bld in builders:
-                    bld.start_session(session.open_ns, session.close_ns)
-                ts_all = arr.timestamp
-                for a, b in zip(*bar_time_slices(ts_all), strict=True):
-                    idx = arr.symbol_index[a:b].astype(np.int64)
-                    cols = (arr.open[a:b], arr.high[a:b], arr.low[a:b], arr.close[a:b], arr.volume[a:b])
-                    ts = int(ts_all[a])
-                    keep = seen[idx] >= skip[idx]
-                    seen[idx] += 1
-                    if keep.any():
-                        kidx = idx[keep]
-                        kcols = tuple(col[keep] for col in cols)
-                        ind.update(self.base_interval, kidx, kcols)
-                        for bld in builders:
-                            for done in bld.add(ts, kidx, *kcols, ts + self.base_ns):
-                                ind.update(bld.interval, done[1], done[2:])
-                for bld in builders:
-                    done = bld.complete()
-                    if done is not None:
-                        ind.update(bld.interval, done[1], done[2:])
-            ind.session_reset()
+            loader = WarmupLoader(self.store, self.tm, self.symbols, self.base_interval, self.processor.derived,
+                                  counts)
+            for interval, idx, columns in loader.batches(first_day):
+                self.processor.warm_up(interval, idx, columns)
+            indicators.session_reset()
 
 
 def bar_time_slices(ts: np.ndarray) -> tuple[list[int], list[int]]:

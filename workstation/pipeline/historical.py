@@ -21,9 +21,6 @@ from workstation.session import BarsView
 
 log = logging.getLogger(__name__)
 
-NS_PER_MINUTE = 60_000_000_000
-
-
 class HistoricalService:
     """Computes and rolls the historical state kept in SessionData for each session."""
 
@@ -129,7 +126,7 @@ class HistoricalService:
             if ind.skip_early_close:
                 dates = [d for d in dates if not self.tm.session(d).early_close]
             if ind.kind == "avg_intraday":
-                self._avg_intraday(ind, dates)
+                self._avg_intraday(ind, dates, max(self.tm.session(d).minutes for d in [*dates, day]))
                 continue
             daily = self._daily
             if daily is None or len(daily) == 0:
@@ -142,24 +139,25 @@ class HistoricalService:
             for sym in self.symbols:
                 self.sd.set_historical_indicator(sym, ind.name, float(values.get(sym, float("nan"))))
 
-    def _avg_intraday(self, ind, dates: list[dt.date]) -> None:
-        """One mean per minute of the session (390 values), over the trailing days (vectorised:
-        a [days, symbols, 390] grid filled from each day's bars)."""
+    def _avg_intraday(self, ind, dates: list[dt.date], minutes: int) -> None:
+        """One mean per trading minute of a full session (`minutes` values: the longest session of the
+        window, 390 on XNYS, 330 on XHKG whose lunch break is not a minute of the session), over the
+        trailing days (vectorised: a [days, symbols, minutes] grid filled from each day's bars, each
+        placed by its trading minute since that day's open; an early close leaves its tail NaN)."""
         index = {s: i for i, s in enumerate(self.symbols)}
         days = [d for d in dates if d in self._minute_days and len(self._minute_days[d])]
-        grid = np.full((len(days), len(self.symbols), 390), np.nan)
+        grid = np.full((len(days), len(self.symbols), minutes), np.nan)
         for k, d in enumerate(days):
             f = self._minute_days[d]
-            sess = self.tm.session(d)
-            minute = (ns_array(f["timestamp"]) - sess.open_ns) // NS_PER_MINUTE
+            minute = self.tm.session(d).trading_minute_index(ns_array(f["timestamp"]))
             rows = f["symbol"].map(index).to_numpy()
-            ok = (minute >= 0) & (minute < 390) & ~pd.isna(rows)
+            ok = (minute >= 0) & (minute < minutes) & ~pd.isna(rows)
             grid[k, rows[ok].astype(np.int64), minute[ok]] = f[ind.field].to_numpy(dtype=float)[ok]
         with np.errstate(all="ignore"):
             cnt = np.sum(~np.isnan(grid), axis=0)
             mean = np.where(cnt > 0, np.nansum(grid, axis=0) / np.maximum(cnt, 1), np.nan)
         for i, sym in enumerate(self.symbols):
-            self.sd.set_historical_indicator(sym, ind.name, mean[i] if len(days) else np.full(390, np.nan))
+            self.sd.set_historical_indicator(sym, ind.name, mean[i] if len(days) else np.full(minutes, np.nan))
 
     def _historical_quality(self, trailing: list[dt.date]) -> None:
         expected = sum(self.tm.session(d).minutes for d in trailing)

@@ -4,8 +4,15 @@ Runs in its own thread, woken by the coordinator (never polls). For every bar ti
 streamed bars of all symbols with a bar at that time (index arrays, no per-symbol Python), folds
 them into the forming derived bar of each interval, completes derived bars whose end the clock has
 reached (anchored at the session open in the exchange zone and cut at the close, so an early close
-ends the last bar early), updates the indicators of every (interval, spec) and hands a light event
-to the AnalysisEngine. Indicators are continuous across sessions (VWAP resets at each open).
+ends the last bar early; on exchanges with a lunch break also anchored at the break's end and cut
+at its start), updates the indicators of every (interval, spec) and hands a light event to the
+AnalysisEngine. Indicators are continuous across sessions (VWAP resets at each open).
+
+Every completed derived bar reaches the strategies exactly once, in time order, with the indicators
+stepped between two bars: on thin data a bar time can complete two bars of one interval (the
+forming bar, whose end passed while no bar came, and the new bar, when the bar time is its last
+minute). The older ones are written and handed to the AnalysisEngine first (with the bar time's
+fills and streamed-interval strategies), and only once it is done are the newer ones written.
 """
 
 from __future__ import annotations
@@ -15,7 +22,9 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from workstation.calendar import session_segments, slot_bounds
 from workstation.indicators import Indicator, input_fields, make_indicator
+from workstation.indicators.price_grid import PriceGrid
 from workstation.model import parse_interval
 from workstation.pipeline.stage import Stage
 
@@ -25,10 +34,12 @@ _FIELD_POS = {"open": 0, "high": 1, "low": 2, "close": 3, "volume": 4}
 
 
 class IndicatorSet:
-    """Every real-time indicator of the run: one vectorised bank per (interval, spec)."""
+    """Every real-time indicator of the run: one vectorised bank per (interval, spec), and the
+    price grid (decimals per symbol) of every close fed to them."""
 
     def __init__(self, n_symbols: int):
         self.n_symbols = n_symbols
+        self.price_grid = PriceGrid(n_symbols)
         self._banks: dict[tuple[str, str], Indicator] = {}
         self._by_interval: dict[str, list[tuple[Indicator, tuple[int, ...], bool]]] = {}
 
@@ -56,8 +67,13 @@ class IndicatorSet:
     def specs(self) -> list[tuple[str, str]]:
         return list(self._banks)
 
+    def warmup_needed(self, interval: str) -> int:
+        """Inputs the slowest indicator kept on `interval` needs before it is ready (0: none kept)."""
+        return max((bank.warmup for bank, _, _ in self._by_interval.get(interval, ())), default=0)
+
     def update(self, interval: str, idx: np.ndarray, columns: tuple[np.ndarray, ...]) -> None:
         """Feed one bar per listed symbol (columns = open, high, low, close, volume arrays)."""
+        self.price_grid.observe(idx, columns[3])
         for bank, fields, _ in self._by_interval.get(interval, ()):
             bank.update(*(columns[f] for f in fields), lanes=idx)
 
@@ -83,7 +99,10 @@ def _norm(spec: str) -> str:
 
 
 class DerivedBarBuilder:
-    """Builds one derived interval for all symbols from streamed bars, vectorised per bar time."""
+    """Builds one derived interval for all symbols from streamed bars, vectorised per bar time.
+
+    Buckets are the session's slots of the interval (see `TradingSession.slot_starts`): anchored at
+    the open and at the end of a lunch break, cut at the break's start and at the close."""
 
     def __init__(self, interval: str, base_interval: str, n_symbols: int):
         self.interval = interval
@@ -100,15 +119,24 @@ class DerivedBarBuilder:
         self.bucket_end = -1
         self.session_open = 0
         self.session_close = 0
+        self._slot_starts = np.empty(0, dtype=np.int64)
+        self._slot_ends = np.empty(0, dtype=np.int64)
 
-    def start_session(self, open_ns: int, close_ns: int) -> None:
+    def start_session(self, open_ns: int, close_ns: int, break_start_ns: int = -1, break_end_ns: int = -1) -> None:
         self.session_open, self.session_close = open_ns, close_ns
+        self._slot_starts, self._slot_ends = slot_bounds(
+            session_segments(open_ns, close_ns, break_start_ns, break_end_ns), self.length_ns)
         self.has[:] = False
         self.bucket_start = self.bucket_end = -1
 
+    def bucket_starts_of(self, ts: np.ndarray) -> np.ndarray:
+        """Start of the bucket of each bar start in `ts` (int ns UTC)."""
+        k = np.maximum(np.searchsorted(self._slot_starts, ts, side="right") - 1, 0)
+        return self._slot_starts[k]
+
     def _bucket_of(self, ts: int) -> tuple[int, int]:
-        start = self.session_open + ((ts - self.session_open) // self.length_ns) * self.length_ns
-        return start, min(start + self.length_ns, self.session_close)
+        k = max(int(np.searchsorted(self._slot_starts, ts, side="right")) - 1, 0)
+        return int(self._slot_starts[k]), int(self._slot_ends[k])
 
     def complete(self):
         """Close the forming bucket: (bucket_start, idx, o, h, l, c, v) of symbols with data, or None."""
@@ -122,13 +150,16 @@ class DerivedBarBuilder:
         self.bucket_start = self.bucket_end = -1
         return out
 
-    def add(self, ts: int, idx: np.ndarray, o, h, lo, c, v, clock_ns: int):
-        """Fold streamed bars at `ts` in; return the completed derived bars (list of tuples)."""
-        completed = []
-        if ts >= self.bucket_end >= 0 or (self.bucket_start >= 0 and ts < self.bucket_start):
-            done = self.complete()
-            if done is not None:
-                completed.append(done)
+    def close_stale(self, ts: int):
+        """Complete the forming bucket when a bar at `ts` lies outside it (its end passed while no
+        bar came, or a new session began); the completed bar or None."""
+        if self.bucket_start >= 0 and (ts >= self.bucket_end or ts < self.bucket_start):
+            return self.complete()
+        return None
+
+    def fold(self, ts: int, idx: np.ndarray, o, h, lo, c, v, clock_ns: int):
+        """Fold streamed bars at `ts` into their bucket (call `close_stale` first); the bucket if the
+        clock has reached its end (completed), else None."""
         if self.bucket_start < 0:
             self.bucket_start, self.bucket_end = self._bucket_of(ts)
         had = self.has[idx]
@@ -150,9 +181,18 @@ class DerivedBarBuilder:
             self.has[idx] = True
         self.c[idx] = c
         if clock_ns >= self.bucket_end:
-            done = self.complete()
-            if done is not None:
-                completed.append(done)
+            return self.complete()
+        return None
+
+    def add(self, ts: int, idx: np.ndarray, o, h, lo, c, v, clock_ns: int):
+        """`close_stale` then `fold`: the completed derived bars (0, 1 or 2, oldest first)."""
+        completed = []
+        done = self.close_stale(ts)
+        if done is not None:
+            completed.append(done)
+        done = self.fold(ts, idx, o, h, lo, c, v, clock_ns)
+        if done is not None:
+            completed.append(done)
         return completed
 
     def flush_due(self, clock_ns: int):
@@ -230,14 +270,19 @@ class DataProcessor(Stage):
     def _on_session_start(self, event: tuple) -> None:
         _, session = event
         for b in self.builders:
-            b.start_session(session.open_ns, session.close_ns)
+            b.start_session(session.open_ns, session.close_ns, session.break_start_ns, session.break_end_ns)
         self.indicators.session_reset()
         self._forward(event)
 
     def _on_warmup(self, event: tuple) -> None:
         """Historical bars fed to the indicators so they start warm: (interval, idx, o, h, l, c, v)."""
         _, interval, idx, o, h, lo, c, v = event
-        self.indicators.update(interval, idx, (o, h, lo, c, v))
+        self.warm_up(interval, idx, (o, h, lo, c, v))
+
+    def warm_up(self, interval: str, idx: np.ndarray, columns: tuple[np.ndarray, ...]) -> None:
+        """Feed one stored bar per listed symbol of `interval` to its indicators (before the run's
+        first session, from the coordinator's thread while no bar time is in flight)."""
+        self.indicators.update(interval, idx, columns)
 
     def _on_bars(self, event: tuple) -> None:
         _, ts, idx, o, h, lo, c, v = event
@@ -245,25 +290,51 @@ class DataProcessor(Stage):
         self.last_close[self.base_interval][idx] = c
         self.last_start[self.base_interval][idx] = ts
         self.indicators.update(self.base_interval, idx, (o, h, lo, c, v))
-        completed = []
+        # bars whose end passed while no bar came complete first (written, indicators stepped)
+        stale = []
+        for b in self.builders:
+            done = b.close_stale(ts)
+            if done is not None:
+                self._write_derived(b.interval, done)
+                stale.append((b.interval, done[1]))
+        fresh = []
+        for b in self.builders:
+            done = b.fold(ts, idx, o, h, lo, c, v, clock_ns)
+            if done is not None:
+                fresh.append((b.interval, done))
+        if stale and fresh:
+            # the strategies see the older bars before the indicators move on to the newer ones
+            self._hand_over(("bars_step", ts, idx, o, h, lo, c, v, stale), last=False)
+        for interval, done in fresh:
+            self._write_derived(interval, done)
         sd = self.session_data
         for b in self.builders:
-            for done in b.add(ts, idx, o, h, lo, c, v, clock_ns):
-                self._write_derived(b.interval, done)
-                completed.append((b.interval, done[1]))
-                if b.bucket_start < 0:
-                    sd.clear_forming(b.interval)
             if b.bucket_start >= 0:
                 sd.publish_forming(b.interval, b.bucket_start, b.has, b.o, b.h, b.lo, b.c, b.v, idx)
-        event = ("bars", ts, idx, o, h, lo, c, v, completed)
+            elif any(interval == b.interval for interval, _ in (*stale, *fresh)):
+                sd.clear_forming(b.interval)
+        completed = [(interval, done[1]) for interval, done in fresh]
+        if stale and fresh:
+            self._hand_over(("derived_bars", clock_ns, completed), last=True)
+        else:
+            self._hand_over(("bars", ts, idx, o, h, lo, c, v, stale + completed), last=True)
+
+    def _hand_over(self, event: tuple, last: bool) -> None:
+        """Give the analysis stage one step of a bar time. The last step is acknowledged on the
+        coordinator's `cycle`; an earlier step is waited for here (the next step changes the
+        indicators it reads)."""
         if self.inline:
             if self.analysis is not None:
                 self.analysis.process(event)
             return
-        if self.analysis is not None:
+        if self.analysis is None:
+            if last and self.cycle is not None:
+                self.cycle.signal_ready()
+            return
+        if last:
             self.analysis.submit_bars(event)
-        elif self.cycle is not None:
-            self.cycle.signal_ready()
+        else:
+            self.analysis.call(event)
 
     def _write_derived(self, interval: str, done: tuple) -> None:
         start, idx, o, h, lo, c, v = done
@@ -293,6 +364,9 @@ class DataProcessor(Stage):
         """Streamed bars of symbols `idx` were inserted out of order (late bars, gap fills): rebuild
         their derived bars of this session, their forming bars and their indicator lanes."""
         _, idx = event
+        for i in idx.tolist():       # the inserted bars' prices count for the price grid too
+            closes = np.asarray(self.session_data.bars(self.session_data.symbols[i], self.base_interval).close)
+            self.indicators.price_grid.observe(np.full(len(closes), i, dtype=np.int64), closes)
         revised = [(self.base_interval, idx)]
         for b in self.builders:
             for i in idx.tolist():
@@ -310,7 +384,7 @@ class DataProcessor(Stage):
         ts = np.asarray(bars.timestamp)
         if b.session_open == 0 or len(ts) == 0:
             return
-        start = b.session_open + ((ts - b.session_open) // b.length_ns) * b.length_ns
+        start = b.bucket_starts_of(ts)
         forming_start = b.bucket_start
         o, h, lo, c, v = (np.asarray(x) for x in (bars.open, bars.high, bars.low, bars.close, bars.volume))
         stored = sd.bars(sym, b.interval)

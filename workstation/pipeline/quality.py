@@ -1,10 +1,17 @@
 """DataQualityManager: bar quality % and gaps per (symbol, interval), measured as the session goes.
 
 Quality = bars present / bars expected since the session open up to the clock, in percent; the
-expected count comes from the real session (390 minutes, 210 on an early close). Gaps are runs of
-missing bar times (start, end, missing count). Quality propagates from the streamed interval to the
-derived ones. Backtest: measure only. Live: gaps are handed to a gap filler (see workstation.live).
-Runs in its own thread and is woken per bar time; it never blocks the pipeline.
+expected count comes from the real session (390 minutes, 210 on an early close, 330 on XHKG whose
+lunch break is not counted). Bar slots come from `TradingSession.slot_starts`: anchored at the open
+(and at the end of a lunch break), cut at the break and at the close. Gaps are runs of missing
+slots (start, end, missing count); a gap may span the lunch break, whose minutes are not missing.
+The streamed interval's gaps are found as bars arrive (and handed to the live gap filler); the
+derived intervals' present bars, gaps and missing bars are counted at the session end from the
+streamed bars in SessionData (a derived bar is present when at least one streamed bar falls in its
+slot), so a short last bar flushed at the close counts. The quality % propagates from the streamed
+interval to the derived ones (that is what the risk check reads). Backtest: measure only. Live:
+gaps are handed to a gap filler (see workstation.live). Runs in its own thread and is woken per bar
+time; it never blocks the pipeline. Times are int ns UTC bar starts.
 """
 
 from __future__ import annotations
@@ -42,6 +49,18 @@ class Gap:
                 "retries": self.retries, "filled": self.filled, "no_trades": self.no_trades}
 
 
+def slot_gaps(present_slots: np.ndarray, n_slots: int, trailing: bool) -> list[tuple[int, int]]:
+    """Runs of missing slots as (first, last) slot indices (inclusive), given the sorted unique
+    indices of the slots that have a bar among `n_slots`. Leading and interior runs always; the run
+    after the last present slot only when `trailing` (a symbol without any bar: one run of every
+    slot, or nothing)."""
+    if len(present_slots) == 0:
+        return [(0, n_slots - 1)] if trailing and n_slots > 0 else []
+    edges = np.concatenate(([-1], present_slots, [n_slots] if trailing else []))
+    jumps = np.flatnonzero(np.diff(edges) > 1)
+    return [(int(edges[k]) + 1, int(edges[k + 1]) - 1) for k in jumps.tolist()]
+
+
 class DataQualityManager(Stage):
     """Quality and gap bookkeeping for one run; `submit()` is called by the coordinator."""
 
@@ -60,11 +79,14 @@ class DataQualityManager(Stage):
         self._intervals = (base_interval, *self.derived)
         n = len(session_data.symbols)
         self.n = n
-        self.last_ts = np.full(n, -1, dtype=np.int64)
+        self.last_slot = np.full(n, -1, dtype=np.int64)     # slot index of each symbol's last bar
+        self._slot_starts = np.empty(0, dtype=np.int64)     # this session's streamed-interval slots
+        self._slot_ends = np.empty(0, dtype=np.int64)
         self.present = np.zeros(n, dtype=np.int64)
         self.quality_pct = np.full(n, 100.0)
         self.gaps: list[Gap] = []                       # this session's gaps, in detection order
         self.gaps_by_symbol: dict[str, list[Gap]] = {}
+        self.session_gap_rows: list[dict] = []          # every gap of the session (gaps.parquet)
         self.session = None
         self.session_rows: list[dict] = []              # per-session summary rows (quality.parquet)
         self.totals = {s: {"gaps_found": 0, "gaps_filled": 0, "gaps_failed": 0, "missing_bars": 0}
@@ -93,36 +115,44 @@ class DataQualityManager(Stage):
     def start_session(self, session) -> None:
         with self._lock:
             self.session = session
-            self.last_ts[:] = session.open_ns - self.base_ns
+            self._slot_starts = session.slot_starts(self.base_ns)
+            self._slot_ends = session.slot_ends(self.base_ns)
+            self.last_slot[:] = -1
             self.present[:] = 0
             self.quality_pct[:] = 100.0
             self.gaps = []
             self.gaps_by_symbol = {}
+            self.session_gap_rows = []
 
     def expected_until(self, clock_ns: int) -> int:
-        """Bars expected from the open up to `clock_ns` (bar END), capped at the close."""
-        s = self.session
-        end = min(clock_ns, s.close_ns)
-        return max(0, (end - s.open_ns) // self.base_ns)
+        """Bars expected from the open up to `clock_ns` (bar END): the slots that have ended by
+        then (capped at the close; lunch-break minutes are not slots)."""
+        return int(np.searchsorted(self._slot_ends, clock_ns, side="right"))
+
+    def _slot_of(self, ts: int) -> int:
+        return int(np.searchsorted(self._slot_starts, ts, side="right")) - 1
 
     def on_bars(self, ts: int, idx: np.ndarray) -> None:
         """Streamed bars at `ts` arrived for symbols `idx` (clock = ts + base interval)."""
         if not self.enabled or self.session is None:
             return
-        step = self.base_ns
-        prev = self.last_ts[idx]
-        jump = ts - prev
-        if (jump > step).any():
-            for k in np.flatnonzero(jump > step).tolist():
-                i = int(idx[k])
-                self._add_gap(i, int(prev[k]) + step, ts - step)
-        self.last_ts[idx] = ts
+        slot = self._slot_of(ts)
+        prev = self.last_slot[idx]
+        jump = slot - prev
+        if (jump > 1).any():
+            starts = self._slot_starts
+            for k in np.flatnonzero(jump > 1).tolist():
+                self._add_gap(int(idx[k]), int(starts[prev[k] + 1]), int(starts[slot - 1]),
+                              slot - int(prev[k]) - 1)
+        self.last_slot[idx] = slot
         self.present[idx] += 1
-        self._publish(ts + step)
+        self._publish(ts + self.base_ns)
 
-    def _add_gap(self, i: int, start: int, end: int) -> None:
+    def _add_gap(self, i: int, start: int, end: int, missing: int) -> None:
+        """A streamed-interval gap of symbol `i`: bar starts `start` .. `end` (inclusive), `missing`
+        bars (the lunch break is not counted)."""
         sym = self.session_data.symbols[i]
-        gap = Gap(sym, self.base_interval, start, end, (end - start) // self.base_ns + 1)
+        gap = Gap(sym, self.base_interval, start, end, missing)
         with self._lock:
             self.gaps.append(gap)
             self.gaps_by_symbol.setdefault(sym, []).append(gap)
@@ -155,10 +185,14 @@ class DataQualityManager(Stage):
         """Gaps from each symbol's last bar to the close (bars that never came)."""
         if not self.enabled or self.session is None:
             return
-        last_start = close_ns - self.base_ns
-        for i in np.flatnonzero(self.last_ts < last_start).tolist():
-            self._add_gap(i, int(self.last_ts[i]) + self.base_ns, last_start)
-            self.last_ts[i] = last_start
+        last = int(np.searchsorted(self._slot_starts, close_ns, side="left")) - 1
+        if last < 0:
+            return
+        starts = self._slot_starts
+        for i in np.flatnonzero(self.last_slot < last).tolist():
+            first = int(self.last_slot[i]) + 1
+            self._add_gap(i, int(starts[first]), int(starts[last]), last - first + 1)
+            self.last_slot[i] = last
 
     def recount(self, clock_ns: int) -> None:
         """Recompute presence from SessionData (after late bars or gap fills were inserted)."""
@@ -168,37 +202,86 @@ class DataQualityManager(Stage):
         self._publish(clock_ns)
 
     def end_session(self, session, stopped: bool = False) -> list[dict]:
-        """Close trailing gaps at the close and record one summary row per (symbol, interval).
-        A run stopped mid-session is measured up to its last bar time (no trailing gap)."""
+        """Close trailing gaps at the close and record one summary row per (symbol, interval) and
+        the session's gap list. A run stopped mid-session is measured up to its last bar time (no
+        trailing gap)."""
         if self.session is None:
             return []
-        step = self.base_ns
         if stopped:
-            last = int(self.last_ts.max()) + step
-            self._publish(last)
-            expected = self.expected_until(last)
+            top = int(self.last_slot.max())
+            until = int(self._slot_ends[top]) if top >= 0 else session.open_ns
+            self._publish(until)
+            expected = self.expected_until(until)
         else:
+            until = session.close_ns
             expected = self.expected_until(session.close_ns)
         if self.enabled and not stopped:
             self.trailing_gaps(session.close_ns)
             self._publish(session.close_ns)
+        derived = self._derived_counts(session, until, trailing=self.enabled and not stopped)
         rows = []
+        gap_rows = [self._gap_row(session, g, self._slot_starts, self._slot_ends) for g in self.gaps]
         for i, sym in enumerate(self.session_data.symbols):
             gaps = self.gaps_by_symbol.get(sym, [])
-            for iv in (self.base_interval, *self.derived):
-                ivs = parse_interval(iv).ns
-                span = (expected * step) if stopped else (session.close_ns - session.open_ns)
-                exp_iv = expected if iv == self.base_interval else -(-span // ivs)
-                present_iv = int(self.present[i]) if iv == self.base_interval else self.session_data.bar_count(sym, iv)
+            quality_pct = float(self.quality_pct[i]) if self.enabled else 100.0
+            rows.append({
+                "session_date": session.date, "symbol": sym, "interval": self.base_interval,
+                "expected": int(expected), "present": int(self.present[i]), "quality_pct": quality_pct,
+                "gaps": len(gaps), "missing": int(sum(g.missing for g in gaps)),
+            })
+            for iv in self.derived:
+                exp_iv, present_iv, gaps_iv = derived[iv][i]
                 rows.append({
                     "session_date": session.date, "symbol": sym, "interval": iv,
-                    "expected": int(exp_iv), "present": present_iv,
-                    "quality_pct": float(self.quality_pct[i]) if self.enabled else 100.0,
-                    "gaps": len(gaps) if iv == self.base_interval else 0,
-                    "missing": int(sum(g.missing for g in gaps)) if iv == self.base_interval else 0,
+                    "expected": exp_iv, "present": present_iv, "quality_pct": quality_pct,
+                    "gaps": len(gaps_iv), "missing": int(sum(g.missing for g in gaps_iv)),
                 })
+        for iv in self.derived:
+            starts, ends = session.slot_starts(parse_interval(iv).ns), session.slot_ends(parse_interval(iv).ns)
+            gap_rows += [self._gap_row(session, g, starts, ends)
+                         for i in range(self.n) for g in derived[iv][i][2]]
+        with self._lock:
+            self.session_gap_rows = gap_rows
         self.session_rows = rows
         return rows
+
+    def _derived_counts(self, session, until_ns: int, trailing: bool) -> dict[str, list[tuple]]:
+        """Per derived interval and symbol: (expected, present, gaps) of this session up to
+        `until_ns`, from the streamed bars in SessionData. Expected = the interval's slots that
+        started before `until_ns` (a short slot at an early close or before the lunch break counts);
+        present = slots holding at least one streamed bar."""
+        sd = self.session_data
+        views = [np.asarray(sd.bars(sym, self.base_interval).timestamp, dtype=np.int64) for sym in sd.symbols]
+        ts = np.concatenate(views) if views else np.empty(0, dtype=np.int64)
+        codes = np.repeat(np.arange(self.n, dtype=np.int64), [len(v) for v in views])
+        keep = session.trading_mask(ts) & (ts < until_ns)
+        ts, codes = ts[keep], codes[keep]
+        out: dict[str, list[tuple]] = {}
+        for iv in self.derived:
+            starts = session.slot_starts(parse_interval(iv).ns)
+            n_slots = int(np.searchsorted(starts, until_ns, side="left"))
+            width = max(n_slots, 1)
+            occupied = np.unique(codes * width + (np.searchsorted(starts, ts, side="right") - 1))
+            owner = occupied // width
+            present = np.bincount(owner, minlength=self.n)
+            bounds = np.searchsorted(owner, np.arange(self.n + 1))
+            per_symbol = []
+            for i, sym in enumerate(sd.symbols):
+                gaps: list[Gap] = []
+                if self.enabled and present[i] < n_slots:
+                    slots = occupied[bounds[i]:bounds[i + 1]] % width
+                    gaps = [Gap(sym, iv, int(starts[a]), int(starts[b]), b - a + 1)
+                            for a, b in slot_gaps(slots, n_slots, trailing)]
+                per_symbol.append((n_slots, int(present[i]), gaps))
+            out[iv] = per_symbol
+        return out
+
+    @staticmethod
+    def _gap_row(session, gap: Gap, starts: np.ndarray, ends: np.ndarray) -> dict:
+        """One row of the run folder's gap list: the missing bars cover [start, end)."""
+        last = int(np.searchsorted(starts, gap.end_ns, side="right")) - 1
+        return {"session_date": session.date, "symbol": gap.symbol, "interval": gap.interval,
+                "start": gap.start_ns, "end": int(ends[last]), "missing": gap.missing, "status": gap.status}
 
     # ------------------------------------------------------------------ reads
     def gap_list(self, symbol: str) -> list[dict]:

@@ -332,7 +332,7 @@ class BarStore:
             else:
                 opens, closes = tm.session_bounds(local)
                 ts = cols["timestamp"]
-                cols["rth"] = (opens >= 0) & (ts >= opens) & (ts < closes)
+                cols["rth"] = (opens >= 0) & (ts >= opens) & (ts < closes) & ~tm.break_mask(ts, local)
         if name == DAILY_INTERVAL:
             part_codes = local.astype("datetime64[Y]").astype(np.int64) + 1970
         else:

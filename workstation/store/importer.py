@@ -11,7 +11,9 @@ otherwise the file's symbol column; otherwise the ticker that starts the file na
 ("AAPL_Minute.csv.gz" -> AAPL, upper-case names only). The summary says which source was used.
 
 Time zones: timestamps with an offset or "Z" keep their own offset; `tz=` (--tz) declares the zone
-of timestamps WITHOUT one and never overrides an explicit offset. A file whose timestamps are all
+of timestamps WITHOUT one and never overrides an explicit offset. When the bars read in that zone
+fit another zone clearly better (regular-hours share, opening-bar volume; see zone_check.py), the
+summary carries a warning saying so (the import still runs). A file whose timestamps are all
 naive is refused as a whole (DataError, nothing imported) unless --tz is given; naive rows mixed
 into a file of offset timestamps are quarantined ("naive timestamp without --tz"). Daily (1d)
 imports read a naive value as the exchange-local date and need no --tz.
@@ -73,6 +75,7 @@ from workstation.store.schema import (
     PRICE_COLUMNS,
     QUARANTINE_META_COLUMNS,
 )
+from workstation.store.zone_check import declared_zone_warning
 
 log = logging.getLogger(__name__)
 
@@ -168,9 +171,11 @@ class ImportSummary:
     reordered: int
     quarantine_file: str | None
     files_written: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)     # e.g. a --tz that does not fit the bars
 
     def to_dict(self) -> dict:
-        return {
+        """The summary as JSON-able dict; "warnings" (a list of sentences) only when there are any."""
+        out = {
             "rows_read": self.rows_read,
             "rows_stored": self.rows_stored,
             "rows_quarantined": self.rows_quarantined,
@@ -181,6 +186,9 @@ class ImportSummary:
             "reordered": self.reordered,
             "quarantine_file": self.quarantine_file,
         }
+        if self.warnings:
+            out["warnings"] = list(self.warnings)
+        return out
 
     def render(self) -> str:
         """A readable multi-line report."""
@@ -222,6 +230,7 @@ class ImportSummary:
             if self.quarantine_file
             else "quarantine file: none (no row was refused)"
         )
+        lines += [f"WARNING: {w}" for w in self.warnings]
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -570,6 +579,8 @@ def _check_file(path: Path, symbol: str | None, tz: str | None, interval: str, t
         part = np.zeros(n, dtype=np.int8)
     else:
         rth = ok & (ns >= opens) & (ns < closes)
+        if tm.has_breaks and ok.any():      # a lunch-break bar is not a regular-session bar
+            rth[ok] &= ~tm.break_mask(ns[ok], local_day[ok])
         part = np.where(ns < opens, -1, np.where(ns >= closes, 1, 0)).astype(np.int8)
 
     reordered = np.zeros(n, dtype=bool)
@@ -826,6 +837,14 @@ def import_files(
     summary = _summarise(
         checked, good, dup_status, unique, store, interval, quarantine_path, result.files_touched
     )
+    if tz is not None and interval != DAILY_INTERVAL:
+        for fr in checked:
+            if "from --tz" in fr.info["timestamps"]:
+                ok = fr.reason == 0
+                warning = declared_zone_warning(fr.timestamp[ok], fr.values["volume"][ok], tz, tm)
+                if warning:
+                    summary.warnings.append(f"{fr.path}: {warning}")
+                    log.warning("%s: %s", fr.path, warning)
     log.info(
         "import into %s: %d read, %d stored, %d quarantined",
         store.root,

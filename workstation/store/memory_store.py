@@ -119,6 +119,13 @@ class MemoryBarStore:
         found = self._blocks.get(parse_interval(interval).name)
         return (found[0].first_date, found[-1].last_date) if found else None
 
+    def dates(self, interval: str = "1m") -> list[dt.date]:
+        """Exchange-local dates holding bars of `interval` among those shipped (BarStore.dates; the
+        warm-up reads back no further than the first). Intraday intervals only: daily blocks span
+        a range."""
+        name = parse_interval(interval).name
+        return sorted(b.first_date for b in self._blocks.get(name, []) if b.rows)
+
     def _covering(self, name: str, first: dt.date, last: dt.date) -> list[BarBlock]:
         """The blocks holding [first, last]; the dates between blocks must be days without a session
         (the store never holds bars of those)."""

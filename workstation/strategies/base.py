@@ -73,6 +73,11 @@ class StrategyContext:
         """Start (int ns UTC) of each symbol's newest completed bar of `interval` (-1 before the first)."""
         return self._last_start[interval]
 
+    def price_decimals(self) -> np.ndarray:
+        """Decimals of every price seen so far per symbol index (3 for 17.921): prices times
+        10**decimals are integers, so sums of them compare exactly (see indicators.price_grid)."""
+        return self._indicators.price_grid.decimals
+
     def positions(self) -> np.ndarray:
         """Net position per symbol index (shares; + long, - short)."""
         return self._positions()

@@ -1,10 +1,35 @@
 """Built-in RSI mean reversion: buy when RSI falls below `oversold` while flat, exit when it
-rises above `exit_level` (default 50) or `overbought`; optionally short above `overbought`."""
+rises above `exit_level` (default 50) or `overbought`; optionally short above `overbought`.
+
+Levels are compared on the Wilder averages, not on the rounded RSI value: RSI > level exactly when
+(100 − level)·avg_gain > level·avg_loss. Equal averages (RSI exactly 50, e.g. after as many cents
+up as down) or averages in a level's exact ratio then compare as equal instead of by float noise:
+a margin within 1e-9 of the averages' scale counts as a tie (the averages are float Wilder
+smoothings whose exact values have unbounded denominators, so this is the closest to exact they
+allow). A flat series (no gains, no losses) has RSI 50: it neither buys, shorts nor exits at 50.
+"""
 
 from __future__ import annotations
 
+import math
+
 from workstation.model import Action
 from workstation.strategies.base import BaseStrategy, StrategyContext
+
+TIE_TOLERANCE = 1e-9
+"""Relative margin under which RSI and a level count as equal."""
+
+
+def compare_rsi(avg_gain: float, avg_loss: float, level: float) -> int:
+    """Sign of (RSI - level) from the Wilder averages: -1, 0 (a tie) or 1."""
+    if avg_gain == 0.0 and avg_loss == 0.0:
+        rsi = 50.0
+        return (rsi > level) - (rsi < level)
+    above = (100.0 - level) * avg_gain
+    below = level * avg_loss
+    if abs(above - below) <= TIE_TOLERANCE * (above + below):
+        return 0
+    return 1 if above > below else -1
 
 
 class RsiReversion(BaseStrategy):
@@ -32,16 +57,19 @@ class RsiReversion(BaseStrategy):
         rsi = ctx.indicator(symbol, self.interval, self.spec)
         if rsi != rsi:  # NaN: not ready
             return None
+        gain, loss = ctx.indicator_bank(self.interval, self.spec).averages_of(ctx.symbol_index[symbol])
+        if math.isnan(gain) or math.isnan(loss):
+            return None
         pos = ctx.position(symbol)
         if pos == 0:
-            if rsi < self.oversold:
+            if compare_rsi(gain, loss, self.oversold) < 0:
                 conf = min(1.0, 0.5 + (self.oversold - rsi) / self.oversold)
                 return [self.signal(ctx, symbol, Action.BUY, self.quantity, bar.close, conf, rsi=rsi)]
-            if self.allow_short and rsi > self.overbought:
+            if self.allow_short and compare_rsi(gain, loss, self.overbought) > 0:
                 conf = min(1.0, 0.5 + (rsi - self.overbought) / (100 - self.overbought))
                 return [self.signal(ctx, symbol, Action.SELL, self.quantity, bar.close, conf, rsi=rsi)]
-        elif pos > 0 and (rsi > self.exit_level):
+        elif pos > 0 and compare_rsi(gain, loss, self.exit_level) > 0:
             return [self.signal(ctx, symbol, Action.CLOSE, abs(pos), bar.close, 1.0, rsi=rsi)]
-        elif pos < 0 and rsi < self.exit_level:
+        elif pos < 0 and compare_rsi(gain, loss, self.exit_level) < 0:
             return [self.signal(ctx, symbol, Action.CLOSE, abs(pos), bar.close, 1.0, rsi=rsi)]
         return None

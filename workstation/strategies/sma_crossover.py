@@ -1,9 +1,11 @@
 """Built-in SMA crossover: buy on a fast-over-slow cross up when flat, sell on a cross down when long.
 
-The cross is decided on the exact integer D = lcm(fast, slow)·100·(SMA_fast − SMA_slow), which on
-a $0.01 price grid is an integer (for 5/20: D = 4·sum5 − sum20 in cents = round(2000·(fast−slow))).
-Comparing float SMAs directly gets ties (D = 0, about 0.15 % of 1m bars) wrong. Vectorised over
-every symbol with a bar at this bar time.
+The cross is decided on the exact integer D = lcm(fast, slow)·10**d·(SMA_fast − SMA_slow), where
+10**-d is the smallest price unit the symbol's data carries (`ctx.price_decimals()`: 2 on a $0.01
+grid, 4 for 43.6551): D is an integer in exact arithmetic (for 5/20 on cents: D = 4·sum5 − sum20 in
+cents = round(2000·(fast − slow))) and is recovered exactly from the float averages by rounding.
+Comparing float SMAs directly, or on a grid coarser than the data's, gets ties (D = 0) and near-ties
+wrong. Vectorised over every symbol with a bar at this bar time.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import math
 
 import numpy as np
 
+from workstation.indicators.price_grid import POWERS_OF_TEN
 from workstation.model import Action, Signal
 from workstation.strategies.base import BaseStrategy, StrategyContext
 
@@ -30,7 +33,7 @@ class SmaCrossover(BaseStrategy):
             raise ValueError(f"quantity must be positive, got {quantity}")
         self.fast, self.slow, self.quantity = int(fast), int(slow), float(quantity)
         self.confidence = float(confidence)
-        self.scale = 100.0 * math.lcm(self.fast, self.slow)
+        self.lcm = float(math.lcm(self.fast, self.slow))
         self._prev_d: np.ndarray | None = None
 
     def required_indicators(self):
@@ -39,7 +42,8 @@ class SmaCrossover(BaseStrategy):
     def _d(self, ctx: StrategyContext, idx: np.ndarray) -> np.ndarray:
         fast = ctx.indicator_bank(self.interval, f"sma({self.fast})")
         slow = ctx.indicator_bank(self.interval, f"sma({self.slow})")
-        d = np.rint(self.scale * (fast.value[idx] - slow.value[idx]))
+        scale = self.lcm * POWERS_OF_TEN[ctx.price_decimals()[idx]]
+        d = np.rint(scale * (fast.value[idx] - slow.value[idx]))
         d[~slow.ready[idx]] = np.nan
         return d
 

@@ -2,8 +2,9 @@
 
 `cell_needs` answers, from the config and the calendar alone, which exchange-local dates a run of
 that config reads (the same rules as the engine's coordinator and historical service):
-- the streamed interval: every session of [start_date, end_date] and the warm-up days before it
-  (`historical.warmup_bars`);
+- the streamed interval: every session of [start_date, end_date] and the days the warm-up may read
+  before it (pipeline.warmup: as many trading days as `warmup_max_days` of the config's warm-up
+  counts, the bound the engine's WarmupLoader never reads past);
 - 1m bars for the historical phase: the trailing days (`historical.trailing_days`) and the days of
   `avg_intraday` indicators before the first session, up to the last session;
 - daily bars for `avg_daily`/`max`/`min` indicators: from the longest period before the first
@@ -27,11 +28,11 @@ from typing import Any
 from workstation.calendar import TimeManager
 from workstation.config import SessionConfig
 from workstation.errors import CalendarError, ConfigError, StoreError
+from workstation.pipeline.warmup import config_warmup_counts, warmup_max_days
 from workstation.store import BarStore
 from workstation.store.memory_store import BarBlock
 from workstation.store.schema import DAILY_INTERVAL
 
-MINUTES_PER_SESSION = 390  # the engine's warm-up sizing (pipeline.coordinator._warmup)
 HISTORICAL_INTERVAL = "1m"
 
 
@@ -56,10 +57,10 @@ def cell_needs(cfg: SessionConfig, time_manager: TimeManager, has_daily_bars: Ca
     first, last = sessions[0], sessions[-1]
     base = cfg.streams.interval
     intraday: dict[str, set[dt.date]] = {base: set(sessions)}
-    want = cfg.historical.warmup_bars
-    if want > 0:
+    counts = config_warmup_counts(cfg)
+    if any(counts.values()):
         try:
-            first_hist = tm.trading_days_back(first, want // MINUTES_PER_SESSION + 2)
+            first_hist = tm.trading_days_back(first, warmup_max_days(counts))
         except CalendarError:
             first_hist = first
         intraday[base] |= set(tm.trading_dates(first_hist, first - dt.timedelta(days=1)))

@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 from tests.workstation.sweep.conftest import sweep_config
-from tests.workstation.sweep.sweep_strategies import attempts_file
+from tests.workstation.sweep.sweep_strategies import DRIVER_PID_ENV, attempts_file
 from workstation.calendar import TimeManager
 from workstation.cli import main
 from workstation.config import validate_config_dict
@@ -108,8 +108,9 @@ def test_cells_equal_plain_runs_and_need_no_store(sweep_store, tmp_path, tm):
     results = pd.read_parquet(tmp_path / "sweep" / "results.parquet")
     assert len(results) == 4 and set(results["status"]) == {"ok"}
     assert str(os.getpid()) not in {w.split(":")[-1] for w in results["worker"]}  # ran in Ray workers
-    # the driver read each date of the store once, whatever the number of cells
-    needs_dates = tm.trading_dates(tm.trading_days_back("2024-11-26", 1500 // 390 + 2), "2024-11-29")
+    # the driver read each date of the store once, whatever the number of cells: the warm-up of the
+    # 1500-bar cells may read back 3 x ceil(1500 5m bars / 78 a day) + 5 = 65 trading days
+    needs_dates = tm.trading_dates(tm.trading_days_back("2024-11-26", 3 * 20 + 5), "2024-11-29")
     assert outcome.store_reads == len(needs_dates) + 1
     # the kept run folders are those of the 2 best cells by sharpe
     top = results.sort_values(["sharpe", "cell"], ascending=[False, True]).head(2)
@@ -128,7 +129,9 @@ def test_cells_equal_plain_runs_and_need_no_store(sweep_store, tmp_path, tm):
         assert row["trades"] == len(plain["trades"]) > 0
 
 
-def test_a_failing_cell_is_retried_twice_then_recorded_while_the_others_finish(sweep_store, tmp_path, tm):
+def test_a_failing_cell_is_retried_twice_then_recorded_while_the_others_finish(sweep_store, tmp_path, tm,
+                                                                              monkeypatch):
+    monkeypatch.setenv(DRIVER_PID_ENV, str(os.getpid()))   # this process is the sweep's driver
     logs = tmp_path / "attempts"
     logs.mkdir()
     cfg = sweep_config(sweep_store, start="2024-11-26", end="2024-11-26")

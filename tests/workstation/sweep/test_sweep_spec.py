@@ -237,7 +237,8 @@ def test_cell_needs_cover_warmup_trailing_intraday_and_daily_history(tm, sweep_s
     cfg = validate_config_dict(sweep_config(sweep_store, start="2024-11-25", end="2024-11-27"))
     needs = cell_needs(cfg, tm, lambda *a: True)
     sessions = tm.trading_dates("2024-11-25", "2024-11-27")
-    warmup = tm.trading_dates(tm.trading_days_back(sessions[0], 120 // 390 + 2), "2024-11-24")
+    # the warm-up may read back 3 x ceil(120 5m bars / 78 a day) + 5 = 11 trading days (pipeline.warmup)
+    warmup = tm.trading_dates(tm.trading_days_back(sessions[0], 3 * 2 + 5), "2024-11-24")
     hist_first = min(tm.trailing_dates(sessions[0], "3d")[0], tm.trailing_dates(sessions[0], "4d")[0])
     assert needs.intraday["1m"] == tuple(sorted(set(sessions) | set(warmup) |
                                                 set(tm.trading_dates(hist_first, sessions[-1]))))
@@ -246,7 +247,7 @@ def test_cell_needs_cover_warmup_trailing_intraday_and_daily_history(tm, sweep_s
     assert no_daily.daily is None and no_daily.intraday["1m"][0] == needs.daily[0]
     lean = validate_config_dict(sweep_config(sweep_store, start="2024-11-25", end="2024-11-27", historical={
         "trailing_days": 0, "indicators": [], "warmup_bars": 1000}))
-    warm = tm.trading_dates(tm.trading_days_back(sessions[0], 1000 // 390 + 2), "2024-11-24")
+    warm = tm.trading_dates(tm.trading_days_back(sessions[0], 3 * 13 + 5), "2024-11-24")  # 1000 5m bars
     assert cell_needs(lean, tm, lambda *a: True) == CellNeeds({"1m": tuple(warm + sessions)}, None,
                                                               ("ACME", "BOLT", "CYRX"))
 

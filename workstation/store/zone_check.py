@@ -1,0 +1,110 @@
+"""Does a file's declared time zone (--tz) fit its bars? A check of imported intraday bars.
+
+Naive timestamps are read in the zone `--tz` names; a wrong zone shifts every bar by hours and the
+import still succeeds (a naive-UTC file read as New York time puts most regular-session bars into
+post-market). Two signs of the zone the file was really written in, both measured on the file's
+bars read in the declared zone and in other common zones (the wall-clock times kept, the zone
+changed):
+
+- the regular-hours share: the part of the bars inside the exchange's regular session (open to
+  close, lunch break excluded). A zone under which far more bars fall in regular hours is a better
+  reading of the file;
+- the opening bar: the bar at the open carries the opening auction, so its volume stands well above
+  the session's median bar volume. A declared zone whose opening bar is ordinary while another
+  zone's opening bar has that spike is a wrong reading.
+
+`declared_zone_warning` returns a sentence saying which sign fired and which zone fits better, or
+None. Pure function of the bars and the calendar; the importer calls it per file.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from workstation.calendar import TimeManager
+
+CANDIDATE_ZONES = ("UTC", "America/New_York", "America/Chicago", "America/Los_Angeles", "Europe/London",
+                   "Europe/Berlin", "Asia/Tokyo", "Asia/Hong_Kong", "Asia/Shanghai", "Australia/Sydney")
+"""Zones a vendor file is commonly written in (the exchange's own zone is always tried too)."""
+
+MIN_BARS = 200
+MIN_SESSIONS = 2
+SHARE_GAIN = 0.25          # another zone puts at least 25 points more of the bars in regular hours
+SPIKE_RATIO = 2.0          # an opening bar's volume over the session's median bar volume
+SPIKE_GAIN = 2.5           # ... and at least this many times the declared zone's opening bar ratio
+MAX_ROWS = 200_000         # bars looked at (evenly spaced) in a very large file
+
+
+def declared_zone_warning(timestamps_ns: np.ndarray, volume: np.ndarray, declared_tz: str,
+                          time_manager: TimeManager) -> str | None:
+    """A warning when the bars (int ns UTC, as read in `declared_tz`) fit another zone clearly
+    better; None when the declared zone fits, or when there are too few bars to tell."""
+    ts = np.asarray(timestamps_ns, dtype=np.int64)
+    vol = np.asarray(volume, dtype=np.float64)
+    if len(ts) < MIN_BARS:
+        return None
+    if len(ts) > MAX_ROWS:
+        keep = np.linspace(0, len(ts) - 1, MAX_ROWS).astype(np.int64)
+        ts, vol = ts[keep], vol[keep]
+    wall = pd.DatetimeIndex(ts.view("datetime64[ns]"), tz="UTC").tz_convert(declared_tz).tz_localize(None)
+    zones = [declared_tz] + [z for z in dict.fromkeys((time_manager.tz, *CANDIDATE_ZONES)) if z != declared_tz]
+    fits = {}
+    for zone in zones:
+        fit = _fit(wall, vol, zone, time_manager)
+        if fit is not None:
+            fits[zone] = fit
+    declared = fits.get(declared_tz)
+    if declared is None or declared["sessions"] < MIN_SESSIONS:
+        return None
+    others = {z: f for z, f in fits.items() if z != declared_tz}
+    if not others:
+        return None
+    best_share = max(others, key=lambda z: others[z]["share"])
+    if others[best_share]["share"] - declared["share"] >= SHARE_GAIN:
+        best = others[best_share]
+        return (f"--tz {declared_tz} may be wrong: read as {declared_tz}, {declared['share']:.0%} of the bars fall in "
+                f"the regular session ({declared['outside']:,} outside it); read as {best_share}, "
+                f"{best['share']:.0%} do{_spike_note(best)}. The timestamps look like {best_share} time; "
+                f"re-import with --tz {best_share} if so.")
+    spiky = {z: f for z, f in others.items()
+             if f["spike"] >= max(SPIKE_RATIO, SPIKE_GAIN * declared["spike"]) and f["share"] >= declared["share"] - 0.05}
+    if spiky:
+        zone = max(spiky, key=lambda z: spiky[z]["spike"])
+        return (f"--tz {declared_tz} may be wrong: read as {declared_tz}, the bar at the open has "
+                f"{declared['spike']:.1f}x the median bar volume (little or no opening-auction spike); read as "
+                f"{zone}, {spiky[zone]['spike']:.1f}x. The timestamps look like {zone} time; re-import with "
+                f"--tz {zone} if so.")
+    return None
+
+
+def _spike_note(fit: dict) -> str:
+    return f" and the bar at the open has {fit['spike']:.1f}x the median bar volume" if fit["spike"] >= SPIKE_RATIO else ""
+
+
+def _fit(wall: pd.DatetimeIndex, vol: np.ndarray, zone: str, tm: TimeManager) -> dict | None:
+    """Regular-hours share and opening-bar volume ratio of the bars read as `zone` wall times."""
+    try:
+        local = wall.tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
+    except Exception:  # noqa: BLE001 - an unknown zone is simply not a candidate
+        return None
+    ok = ~local.isna()
+    if not ok.any():
+        return None
+    ts = local[ok].tz_convert("UTC").as_unit("ns").asi8
+    v = vol[np.asarray(ok)]
+    try:
+        dates = tm.local_dates(ts)
+        opens, closes = tm.session_bounds(dates)
+    except Exception:  # noqa: BLE001 - dates outside the calendar: no opinion
+        return None
+    regular = (opens >= 0) & (ts >= opens) & (ts < closes) & ~tm.break_mask(ts, dates)
+    share = float(regular.mean())
+    at_open = regular & (ts == opens)
+    sessions = int(len(np.unique(dates[regular]))) if regular.any() else 0
+    spike = 0.0
+    if at_open.sum() >= MIN_SESSIONS and regular.sum() > at_open.sum():
+        median = float(np.median(v[regular & ~at_open]))
+        if median > 0:
+            spike = float(np.median(v[at_open])) / median
+    return {"share": share, "outside": int((~regular).sum()), "spike": spike, "sessions": sessions}
