@@ -164,7 +164,10 @@ def test_dragging_a_line_asks_for_the_new_price_and_it_stays_pending_until_confi
     assert item.pending and len(asked) == 2
     lines.revert(4)
     assert not item.pending and item.price == price
-    # a take profit is moved by its limit; a trailing stop is not dragged
+    # a limit (the bracket's entry) is moved by its limit price; a trailing stop is not dragged
+    entry = lines.items()[1]
+    mouse.drag(vp, label_point(chart, entry, 12), QtCore.QPointF(start.x(), y_of(chart, entry.price - 0.1)))
+    assert asked[-1][:2] == (1, "limit_price")
     assert lines.items()[3].draggable and not lines.items()[5].draggable
 
 

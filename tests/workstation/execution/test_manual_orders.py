@@ -243,11 +243,21 @@ def test_a_paced_replay_applies_a_hand_order_without_waiting_for_the_next_bar(st
         assert system.stop(2.0)
 
 
-def test_commands_after_the_end_are_refused_and_leftovers_answered(store):
+def test_commands_after_the_end_are_refused_and_leftovers_answered(store, tmp_path):
+    from workstation.run_writer import RunWriter
+
     answers = []
-    late = [(OPEN_2 + 400 * MIN, SubmitOrder("ACME", 1, "market"))]      # after the last bar time
-    system = run(config(), store, late, {"manual": lambda _k, r: answers.append(r)})
-    assert [(a.accepted, a.reason) for a in answers] == [(False, "the run ended before it was applied")]
+    late = [(OPEN_2 + 60 * MIN, SubmitOrder("BOLT", 1, "market")),
+            (OPEN_2 + 400 * MIN, SubmitOrder("ACME", 1, "market"))]      # the second after the last bar time
+    system = SystemManager(validate_config_dict(config()), store=store)
+    system.manual_orders.schedule(late)
+    system.events.subscribe("manual", lambda _k, r: answers.append(r))
+    writer = RunWriter(system, tmp_path / "run", write_bars=False)
+    system.start()
+    assert system.wait(60) and writer.wait_closed(10)
+    assert [(a.accepted, a.reason) for a in answers] == [(True, ""), (False, "the run ended before it was applied")]
+    # the run folder keeps only what was applied: replaying it never applies a command the run did not
+    assert load_manual_orders(tmp_path / "run" / "manual_orders.json") == late[:1]
     with pytest.raises(ManualOrderError, match="the run has ended"):
         system.manual_orders.submit("ACME", 1)
 
