@@ -224,8 +224,9 @@ class SessionCoordinator:
         service = self.apply_manual_orders if manual is not None else None
         pace = _Pacer(control, self.base_ns, service=service)
         pace.anchor(session.open_ns)
+        clock_now = self.clock.now_ns()           # the session's open, then each bar time's end
         for k in range(len(starts)):
-            if manual is not None and manual.next_at_ns <= self.clock.now_ns():
+            if manual is not None and manual.next_at_ns <= clock_now:
                 self.apply_manual_orders()
             passed = control.gate(service)
             if not passed:
@@ -239,7 +240,8 @@ class SessionCoordinator:
             t0 = perf()
             a, b = starts[k], ends[k]
             idx = sym_idx_all[a:b]
-            self.clock.advance_to(ts + step)
+            clock_now = ts + step
+            self.clock.advance_to(clock_now)
             self._run_bar_time(ts, idx, o_all[a:b], h_all[a:b], l_all[a:b], c_all[a:b], v_all[a:b],
                                None if data_driven else pace.bar_seconds())
             self.bars_processed += b - a
