@@ -92,6 +92,12 @@ def test_buy_button_and_sell_hotkey_while_paused(qtbot, ui_make_window, ui_small
     qtbot.keyClick(w, Qt.Key.Key_S, Qt.KeyboardModifier.ShiftModifier)
     qtbot.waitUntil(lambda: bool(manual_orders(w, symbol)), timeout=5000)
     assert manual_orders(w, symbol)[0].quantity == -40
+    # typing capitals in a text box never trades
+    w.signal_log.text_edit.setFocus()
+    qtbot.keyClick(w.signal_log.text_edit, Qt.Key.Key_B, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.wait(100)
+    assert w.signal_log.text_edit.text().lower() == "b" and len(manual_orders(w, symbol)) == 1
+    w.signal_log.text_edit.clear()
     step(qtbot, w)
     w.refresh_views()
     assert w.bridge.position_of(symbol)[0] == 0 and panel.chart.order_lines.position_item is None

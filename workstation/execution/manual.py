@@ -296,7 +296,7 @@ class HandDesk:
     def _cancel(self, order_id: int, reason: str) -> tuple[bool, tuple[int, ...], str]:
         desk = self.desk
         if not desk.cancel_order(order_id, reason):
-            return False, (), desk.last_problem
+            return False, (), _plain(desk.last_problem)
         self._changed(order_id, "cancel")
         return True, (order_id,), ""
 
@@ -304,7 +304,7 @@ class HandDesk:
         desk = self.desk
         if not desk.modify_order(c.order_id, c.quantity, c.limit_price, c.stop_price, c.trail_amount,
                                  c.trail_percent):
-            return False, (), desk.last_problem
+            return False, (), _plain(desk.last_problem)
         self._changed(c.order_id, "modify")
         return True, (c.order_id,), ""
 
@@ -342,6 +342,15 @@ class HandDesk:
             decision = order_decision(order, desk._reference(order), True, None, None, desk.clock.now_ns(), kind)
             decision.signal.strategy = MANUAL
             desk.events.emit("decision", decision)
+
+
+def _plain(problem: str) -> str:
+    """The desk's message without its strategy-error prefix ("invalid cancel: cancel: unknown order id 9"
+    -> "unknown order id 9"): the trader's answer already names the command."""
+    for prefix in ("invalid cancel: cancel: ", "invalid modify: modify: ", "invalid cancel: ", "invalid modify: "):
+        if problem.startswith(prefix):
+            return problem[len(prefix):]
+    return problem
 
 
 # ---------------------------------------------------------------------------------- manual_orders.json
