@@ -10,9 +10,7 @@ chart's menu (its exits held), a sell stop; one more bar, and the window is save
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -22,35 +20,15 @@ sys.path.insert(0, str(ROOT))
 
 def main() -> int:
     import pandas as pd
-    from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QApplication
 
-    from ui.app import install_none_refcount_guard
-    from ui.main_window import MainWindow
-    from ui.theme import apply_theme
+    from scripts.screenshot_orders_panel import open_example_window
     from ui.widgets.chart.chart_actions import ChartPoint
-    from workstation.config import load_config
 
     out = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots/hand_trading.png")
-    width, height = (int(x) for x in (sys.argv[2] if len(sys.argv) > 2 else "1600x1000").split("x"))
-    app = QApplication.instance() or QApplication([])
-    install_none_refcount_guard()
-    apply_theme(app)
-    tmp = Path(tempfile.mkdtemp(prefix="hand_shot_"))
-    settings = QSettings(str(tmp / "gui.ini"), QSettings.Format.IniFormat)
-    from workstation.store.demo import ensure_demo_data
-
-    ensure_demo_data(ROOT / "data" / "store")
-    window = MainWindow(settings=settings, configs_dir=ROOT / "session_configs", runs_dir=tmp / "runs",
-                        modal_errors=False, persist=False)
-    window.resize(width, height)
-    window.show()
-    os.chdir(ROOT)
-    config = ROOT / "session_configs" / "example_orb.json"
-    cfg = load_config(config)
-    if not window.load_config(config):
-        print(f"cannot load the example: {window.error_messages}", file=sys.stderr)
+    opened = open_example_window(sys.argv[2] if len(sys.argv) > 2 else "1600x1000", "hand_shot_")
+    if opened is None:
         return 1
+    app, window, cfg = opened
     panel = window.chart_panels[0]
     panel.set_current_symbol("BOLT")
 
