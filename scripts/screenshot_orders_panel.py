@@ -19,8 +19,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def main() -> int:
-    import pandas as pd
+def open_example_window(size: str, prefix: str):
+    """(app, window, config) of a themed main window of `size` ("WxH") on session_configs/example_orb.json
+    and the demo data (created when absent), with throw-away settings and runs; None when it cannot load."""
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
@@ -28,26 +29,35 @@ def main() -> int:
     from ui.main_window import MainWindow
     from ui.theme import apply_theme
     from workstation.config import load_config
+    from workstation.store.demo import ensure_demo_data
 
-    out = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots/orders_panel.png")
-    width, height = (int(x) for x in (sys.argv[2] if len(sys.argv) > 2 else "1600x1000").split("x"))
+    width, height = (int(x) for x in size.split("x"))
     app = QApplication.instance() or QApplication([])
     install_none_refcount_guard()
     apply_theme(app)
-    tmp = Path(tempfile.mkdtemp(prefix="orders_shot_"))
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
     settings = QSettings(str(tmp / "gui.ini"), QSettings.Format.IniFormat)
-    from workstation.store.demo import ensure_demo_data
-
     ensure_demo_data(ROOT / "data" / "store")
     window = MainWindow(settings=settings, configs_dir=ROOT / "session_configs", runs_dir=tmp / "runs",
                         modal_errors=False, persist=False)
     window.resize(width, height)
     window.show()
     os.chdir(ROOT)                      # the example's store path (data/store) is relative to the checkout
-    cfg = load_config(ROOT / "session_configs" / "example_orb.json")
-    if not window.load_config(ROOT / "session_configs" / "example_orb.json"):
+    config = ROOT / "session_configs" / "example_orb.json"
+    if not window.load_config(config):
         print(f"cannot load the example: {window.error_messages}", file=sys.stderr)
+        return None
+    return app, window, load_config(config)
+
+
+def main() -> int:
+    import pandas as pd
+
+    out = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots/orders_panel.png")
+    opened = open_example_window(sys.argv[2] if len(sys.argv) > 2 else "1600x1000", "orders_shot_")
+    if opened is None:
         return 1
+    app, window, cfg = opened
     window.chart_panels[0].set_current_symbol("BOLT")
     window.orders_dock.show()
     window.orders_dock.raise_()

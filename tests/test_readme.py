@@ -142,10 +142,10 @@ def test_the_python_api_example_runs(tmp_path, monkeypatch):
 
 
 def test_the_keys_table_lists_every_shortcut():
-    from ui.shortcuts import SHORTCUTS, WINDOW
+    from ui.shortcuts import CHART, SHORTCUTS, TRADING, WINDOW
 
     for s in SHORTCUTS:
         keys = " ".join(f"`{k}`" for k in s.keys)
-        where = "window" if s.scope == WINDOW else "chart"
+        where = {WINDOW: "window", TRADING: "trading", CHART: "chart"}[s.scope]
         row = f"| {keys} | {s.description} | {where} |"
         assert row in README, f"README keys table lacks or misstates: {row}"

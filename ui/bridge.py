@@ -13,6 +13,12 @@ finished sessions (numpy copies) plus `chart_days_before` trading days before th
 (read from the bar store, derived intervals built with the engine's own DerivedBarBuilder), so a
 chart can show history when the user switches symbol, as replay tools do.
 
+Hand trading: `submit_order`, `cancel_order`, `modify_order` and `flatten` put the trader's commands
+into the run's inbox (SystemManager.manual_orders; the engine applies them between two bar times, also
+while paused) and return at once; the answers arrive as `UpdateBatch.manual`. `strategies_enabled`
+False builds the next run with every strategy disabled (practice by hand). The bridge keeps the open
+orders and the newest account snapshot folded from the events, for the views that draw them.
+
 Run folder: a RunWriter writes config, signals, quality, trades, equity and reports; the bars
 (bars.parquet/) are written by SessionBarsWriter from the same session-end copies, with pyarrow in a
 background thread (RunWriter's pandas path holds the GIL long enough to freeze the UI at every
@@ -43,7 +49,8 @@ from ui.widgets.signal_log import decision_row, error_row
 from workstation.calendar import TimeManager
 from workstation.config import SessionConfig, load_config
 from workstation.errors import ConfigError, WorkstationError
-from workstation.execution import AccountSnapshot, OrderEvent
+from workstation.execution import AccountSnapshot, Order, OrderEvent
+from workstation.execution.manual import ManualOrderError, ManualOrderResult
 from workstation.model import Bar, Fill, parse_interval
 from workstation.pipeline.processor import DerivedBarBuilder
 from workstation.run_writer import RunWriter, session_bars_table, unique_run_dir
@@ -63,6 +70,7 @@ OBSERVED_KINDS = (
     "fill",
     "order",
     "account",
+    "manual",
     "quality",
     "gap",
     "session_start",
@@ -137,6 +145,7 @@ class UpdateBatch:
     fills: list[Fill] = field(default_factory=list)
     orders: list[OrderEvent] = field(default_factory=list)  # order changes, in engine order
     account: AccountSnapshot | None = None  # the newest account snapshot of the frame (bar-time start)
+    manual: list[ManualOrderResult] = field(default_factory=list)  # answers to the trader's hand orders
     quality_changed: np.ndarray | None = None  # symbol indices whose quality changed
     quality_pct: np.ndarray | None = None  # latest streamed-interval quality (%)
     quality: dict[str, np.ndarray] | None = None  # every interval's quality (%) by symbol index, when it changed
@@ -269,6 +278,7 @@ class EngineBridge(QObject):
         self._store: BarStore | None = None
         self._tm: TimeManager | None = None
         self._speed: float | None = None
+        self.strategies_enabled = True  # False: the next run is built with every strategy disabled
         self._started = False
         self._queue: deque = deque()
         self._threads: list[EngineThread] = []
@@ -287,6 +297,8 @@ class EngineBridge(QObject):
         self._history_cache: dict[tuple[str, str], BarsView] = {}
         self._prerun: dict[tuple[str, str], BarsView] | None = None
         self._fills_by_symbol: dict[str, list[Fill]] = {}
+        self._open_orders: dict[int, Order] = {}
+        self.account: AccountSnapshot | None = None
         self._gap_counts: dict[str, int] = {}
         self._live_generation: int | None = None
         self.current_session: dict | None = None
@@ -355,6 +367,10 @@ class EngineBridge(QObject):
             and ((self.run_config.exchange, self.run_config.timezone) != (cfg.exchange, cfg.timezone))
         ):
             tm = None
+        if not self.strategies_enabled and any(st.enabled for st in cfg.strategies):
+            cfg = cfg.model_copy(deep=True)
+            for st in cfg.strategies:
+                st.enabled = False
         system = SystemManager(cfg, store=store, time_manager=tm, thread_factory=self._make_thread)
         if not cfg.backtest.stage_threads:
             # one engine thread holding the interpreter lock would starve the UI: pause it briefly
@@ -445,6 +461,56 @@ class EngineBridge(QObject):
         self._speed = speed
         if self.system is not None:
             self.system.set_speed(speed)
+
+    def set_strategies_enabled(self, enabled: bool) -> bool:
+        """Run the config's strategies (True) or trade by hand alone (False). A loaded run that has not
+        started is rebuilt at once (True returned); a started run keeps its strategies until the next
+        run (Play after the end or a Stop, a jump)."""
+        enabled = bool(enabled)
+        if enabled == self.strategies_enabled:
+            return False
+        self.strategies_enabled = enabled
+        if self.system is not None and not self._started and self.run_config is not None:
+            self._build(self.run_config)
+            return True
+        return False
+
+    @property
+    def strategies_running(self) -> bool:
+        """True when the current run has at least one strategy loaded."""
+        return self.system is not None and bool(self.system.strategies)
+
+    # ------------------------------------------------------------------ hand trading
+    def submit_order(self, symbol: str, quantity: float, order_type: str = "market", limit_price: float | None = None,
+                     stop_price: float | None = None, tif: str = "day", stop_loss: float | None = None,
+                     take_profit: float | None = None, tag: str | None = None) -> int:
+        """Send a hand order (quantity + buy, - sell); applied by the engine between two bar times, also
+        while paused. Returns the command's sequence number (its answer: `UpdateBatch.manual`)."""
+        return self._hand_inbox().submit(symbol, quantity, order_type, limit_price, stop_price, tif=tif,
+                                         stop_loss=stop_loss, take_profit=take_profit, tag=tag)
+
+    def cancel_order(self, order_id: int) -> int:
+        """Cancel an open order by hand (its bracket or OCO partners go with it)."""
+        return self._hand_inbox().cancel(order_id)
+
+    def modify_order(self, order_id: int, quantity: float | None = None, limit_price: float | None = None,
+                     stop_price: float | None = None) -> int:
+        """Move an open order (a dragged line) or change its quantity, by hand."""
+        return self._hand_inbox().modify(order_id, quantity, limit_price, stop_price)
+
+    def flatten(self, symbol: str) -> int:
+        """Cancel every open order of `symbol` and close its position at market."""
+        return self._hand_inbox().flatten(symbol)
+
+    def _hand_inbox(self):
+        system = self._require_system()
+        if self._started and (system.has_ended() or system.state in (STOPPED, FINISHED, FAILED)):
+            raise ManualOrderError("the run has ended: press Play to start a new run, then trade")
+        if not self._started:
+            system.pause()        # trading before Play starts the run, paused before its first bar
+            self._start()
+            system.pause()        # the state says so too (started runs say "running")
+        return system.manual_orders
 
     def jump_to(self, date: dt.date | str) -> SystemManager:
         """Start again at `date` (a new run, warmed up again); keeps playing when it was playing."""
@@ -552,8 +618,16 @@ class EngineBridge(QObject):
                 self._fills_by_symbol.setdefault(payload.symbol, []).append(payload)
             elif kind == "order":
                 batch.orders.append(payload)
+                order = payload.order
+                if order.is_open:
+                    self._open_orders[order.id] = order
+                else:
+                    self._open_orders.pop(order.id, None)
             elif kind == "account":
                 batch.account = payload
+                self.account = payload
+            elif kind == "manual":
+                batch.manual.append(payload)
             elif kind == "quality":
                 _clock, changed, pct = payload
                 if quality_mask is None:
@@ -695,6 +769,18 @@ class EngineBridge(QObject):
     def fills_of(self, symbol: str) -> list[Fill]:
         """Fills of `symbol` delivered so far in this run."""
         return list(self._fills_by_symbol.get(symbol, ()))
+
+    def open_orders_of(self, symbol: str) -> list[Order]:
+        """Working and held orders of `symbol` as of the last frame, by id."""
+        return [o for _, o in sorted(self._open_orders.items()) if o.symbol == symbol]
+
+    def position_of(self, symbol: str) -> tuple[float, float, float]:
+        """(signed quantity, average price, last price) of `symbol` as of the last frame ((0, 0, 0) flat)."""
+        account = self.account
+        if account is None or symbol not in account.symbols:
+            return 0.0, 0.0, 0.0
+        i = account.symbols.index(symbol)
+        return float(account.positions[i]), float(account.avg_prices[i]), float(account.last_prices[i])
 
     def gap_counts(self) -> dict[str, int]:
         """Gaps found per symbol in the current session."""

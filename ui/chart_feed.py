@@ -1,8 +1,10 @@
 """ChartFeed: feeds one ChartPanel from the EngineBridge (UI thread).
 
 What a chart shows is the bridge's history of finished sessions plus the live session's bars, the
-forming bar of a derived interval and buy/sell markers at fills; after the first load only the bars
-the chart does not show yet are appended (by bar time), so a frame costs what arrived since the last.
+forming bar of a derived interval, buy/sell markers at fills, and the working orders and position of
+its symbol as lines (from the bridge's folded order events and account snapshot); after the first load
+only the bars the chart does not show yet are appended (by bar time), so a frame costs what arrived
+since the last.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ class ChartFeed:
         self.bridge = bridge
         self._pending_ends: list = []  # finished sessions' bars of the shown key, not drawn yet
         self._pending_fills: list = []
+        self._orders_dirty = False
 
     def key(self) -> tuple[str, str]:
         return self.panel.current_symbol(), self.panel.current_interval()
@@ -36,6 +39,7 @@ class ChartFeed:
         """Show (symbol, interval) from scratch: history, live session, markers, forming bar."""
         chart = self.panel.chart
         chart.clear()
+        chart.order_lines.clear()
         self._pending_ends.clear()
         self._pending_fills.clear()
         symbol, interval = self.key()
@@ -46,6 +50,18 @@ class ChartFeed:
         for fill in self.bridge.fills_of(symbol):
             chart.add_marker(fill.time, fill.price, "buy" if fill.quantity > 0 else "sell")
         self.sync_forming(symbol, interval)
+        self.sync_orders()
+
+    def sync_orders(self) -> None:
+        """Draw the working orders and the position of the chart's symbol as the bridge knows them now."""
+        self._orders_dirty = False
+        lines = self.panel.chart.order_lines
+        symbol = self.panel.current_symbol()
+        if not symbol or not self.bridge.loaded:
+            lines.clear()
+            return
+        lines.set_orders(self.bridge.open_orders_of(symbol))
+        lines.set_position(*self.bridge.position_of(symbol))
 
     def on_batch(self, batch: UpdateBatch, draw: bool = True) -> None:
         """Take the batch's finished sessions and fills of the shown symbol; draw them (and the
@@ -58,6 +74,8 @@ class ChartFeed:
             if view is not None:
                 self._pending_ends.append(view)
         self._pending_fills.extend(f for f in batch.fills if f.symbol == symbol)
+        if batch.account is not None or any(e.order.symbol == symbol for e in batch.orders):
+            self._orders_dirty = True
         if draw:
             self.flush()
 
@@ -77,6 +95,8 @@ class ChartFeed:
             chart.add_marker(fill.time, fill.price, "buy" if fill.quantity > 0 else "sell")
         self._pending_fills.clear()
         self.sync_forming(symbol, interval)
+        if self._orders_dirty:
+            self.sync_orders()
 
     def _append(self, view) -> None:
         ts = view.timestamp

@@ -3,8 +3,10 @@
 The window holds no trading logic: it asks the EngineBridge to load, play, pause, step, stop, change
 speed and jump, and draws the coalesced UpdateBatch the bridge emits at most once per frame. Charts
 are fed from the bridge's session history plus the live SessionData session (only the bars not
-shown yet), derived intervals get their forming bar, fills become buy/sell markers. Layout, chart
-choices and the last config persist in QSettings.
+shown yet), derived intervals get their forming bar, fills become buy/sell markers, working orders and
+the position become lines. Hand trading (the trade bar, hotkeys, the charts' menus and order lines, the
+Orders & Positions panel) goes through HandTrading to the bridge; *Strategies* off starts runs without
+the config's strategies. Layout, chart choices and the last config persist in QSettings.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import psutil
 from PySide6.QtCore import QDate, QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QApplication,
     QComboBox,
     QDateEdit,
     QDockWidget,
@@ -42,6 +45,7 @@ from ui.bridge import EngineBridge, UpdateBatch
 from ui.chart_feed import ChartFeed
 from ui.dialogs.config_editor import ConfigEditorDialog
 from ui.dialogs.shortcuts_dialog import ShortcutsDialog
+from ui.hand_trading import HandTrading
 from ui.shortcuts import shortcut
 from ui.widgets.chart import ChartPanel, DrawingBook, sidecar_path
 from ui.widgets.metrics_panel import MetricsPanel
@@ -49,6 +53,7 @@ from ui.widgets.orders_panel import OrdersPanel
 from ui.widgets.quality_gauges import QualityGaugePanel
 from ui.widgets.signal_log import SignalLogView
 from ui.widgets.speed_control import SpeedControl
+from ui.widgets.trade_bar import TradeBar
 from ui.windows.results_view import ResultsView, ResultsWindow
 from workstation.config import load_config
 from workstation.errors import WorkstationError
@@ -148,6 +153,9 @@ class MainWindow(QMainWindow):
         self._pending_rows: list[dict] = []
         self._pending_quality: set[int] = set()
         self._pending_session_start = False
+        self.trade_bar = TradeBar()
+        self.hand_trading = HandTrading(self.bridge, self.trade_bar, self._report_trade, parent=self)
+        self._active_chart: ChartPanel | None = None
 
         self._build_actions()
         self._build_central()
@@ -217,6 +225,8 @@ class MainWindow(QMainWindow):
         self.results_dock = self._dock("Results", "ResultsDock", results_scroll)
         self.orders_panel = OrdersPanel(exchange_tz=self._tz)
         self.orders_panel.on_symbol_activated = self._on_gauge_clicked
+        self.orders_panel.cancel_requested.connect(self.hand_trading.cancel)
+        self.orders_panel.flatten_requested.connect(self.hand_trading.flatten)
         self.orders_dock = self._dock("Orders && Positions", "OrdersDock", self.orders_panel)
         self.docks = [self.quality_dock, self.metrics_dock, self.signal_dock, self.orders_dock, self.results_dock]
 
@@ -287,6 +297,14 @@ class MainWindow(QMainWindow):
         self.stop_action = action(
             "Stop", "Stop the run (results so far are kept)", self.stop, icon.SP_MediaStop
         )
+        self.strategies_action = action(
+            "Strategies on",
+            "Run the config's strategies; off: the run starts without them and you trade by hand alone "
+            "(a run already playing keeps its strategies until the next run)",
+            self._on_strategies_toggled,
+        )
+        self.strategies_action.setCheckable(True)
+        self.strategies_action.setChecked(True)
         self.edit_action = action(
             "Edit config…",
             "Edit the selected session config",
@@ -384,6 +402,25 @@ class MainWindow(QMainWindow):
         pad.setFixedWidth(6)
         tb.addWidget(pad)
 
+        self.addToolBarBreak(Qt.ToolBarArea.TopToolBarArea)
+        trade = QToolBar("Trade", self)
+        trade.setObjectName("TradeToolbar")
+        trade.setMovable(False)
+        trade.addAction(self.strategies_action)
+        toggle = trade.widgetForAction(self.strategies_action)
+        toggle.setObjectName("StrategiesToggle")
+        toggle.setStyleSheet(
+            f"QToolButton#StrategiesToggle {{ padding: 2px 8px; border-radius: 3px; border: 1px solid {theme.BORDER}; }}"
+            f" QToolButton#StrategiesToggle:checked {{ color: {theme.UP}; border-color: {theme.UP}; }}"
+            f" QToolButton#StrategiesToggle:!checked {{ color: #131722; background: {theme.AMBER};"
+            f" border-color: {theme.AMBER}; font-weight: 600; }}")
+        self.strategies_toggle = toggle
+        trade.addSeparator()
+        trade.addWidget(self.trade_bar)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, trade)
+        self.trade_toolbar = trade
+        self.trade_bar.editing_done.connect(self._focus_active_chart)
+
     def _build_menus(self) -> None:
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
@@ -397,11 +434,14 @@ class MainWindow(QMainWindow):
         for act in (self.play_action, self.pause_action, self.step_action, self.stop_action):
             run_menu.addAction(act)
         run_menu.addSeparator()
+        run_menu.addAction(self.strategies_action)
+        run_menu.addSeparator()
         run_menu.addAction(self.sweep_action)
         view_menu = bar.addMenu("&View")
         view_menu.addAction(self.add_chart_action)
         view_menu.addAction(self.remove_chart_action)
         view_menu.addSeparator()
+        view_menu.addAction(self.trade_toolbar.toggleViewAction())
         for dock in self.docks:
             view_menu.addAction(dock.toggleViewAction())
         view_menu.addSeparator()
@@ -452,6 +492,62 @@ class MainWindow(QMainWindow):
         bind("step", self.step)
         bind("faster", self.speed_control.faster)
         bind("slower", self.speed_control.slower)
+        bind("buy_market", lambda: self._hand(lambda: self.hand_trading.market(+1)))
+        bind("sell_market", lambda: self._hand(lambda: self.hand_trading.market(-1)))
+        bind("flatten", lambda: self._hand(lambda: self.hand_trading.flatten(self.trade_bar.symbol())))
+        bind("cancel_all_orders", lambda: self._hand(lambda: self.hand_trading.cancel_all(self.trade_bar.symbol())))
+        QApplication.instance().focusChanged.connect(self._on_focus_changed)
+
+    # ================================================================== hand trading
+    def _hand(self, fn) -> None:
+        if self.bridge.loaded:
+            fn()
+
+    def _report_trade(self, text: str, ok: bool) -> None:
+        self.statusBar().showMessage(("" if ok else "Hand order refused: ") + text, 8000)
+
+    def _on_strategies_toggled(self, on: bool) -> None:
+        rebuilt = self.bridge.set_strategies_enabled(on)
+        self._sync_strategies_badge()
+        if self.bridge.loaded and not rebuilt and self.bridge.started:
+            self.statusBar().showMessage(
+                f"Strategies {'on' if on else 'off'} from the next run (Stop, then Play); this run keeps "
+                f"{'its strategies' if self.bridge.strategies_running else 'trading by hand only'}", 8000)
+
+    def _sync_strategies_badge(self) -> None:
+        """The toggle says what the next run does; its tooltip says what the current run does."""
+        on = self.strategies_action.isChecked()
+        self.strategies_action.setText("Strategies on" if on else "Strategies off")
+        running = self.bridge.loaded and self.bridge.started and self.bridge.strategies_running != on
+        self.strategies_action.setToolTip(
+            ("Runs start with the config's strategies; click to practise by hand without them"
+             if on else "Runs start without the config's strategies: only your hand orders trade; click to "
+                        "run the strategies again")
+            + (f" (this run was started with them {'on' if not on else 'off'}: it keeps that until it ends)"
+               if running else ""))
+
+    def set_active_chart(self, panel: ChartPanel) -> None:
+        """The chart the trader works on: the trade bar trades its symbol."""
+        if panel not in self.chart_panels:
+            return
+        self._active_chart = panel
+        symbol = panel.current_symbol()
+        if symbol and symbol != self.trade_bar.symbol():
+            self.trade_bar.set_symbol(symbol)
+
+    def _on_focus_changed(self, _old, new) -> None:
+        widget = new
+        while widget is not None:
+            if isinstance(widget, ChartPanel):
+                self.set_active_chart(widget)
+                return
+            widget = widget.parentWidget()
+
+    def _focus_active_chart(self) -> None:
+        panel = self._active_chart if self._active_chart in self.chart_panels else (
+            self.chart_panels[0] if self.chart_panels else None)
+        if panel is not None:
+            panel.chart.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def show_shortcuts(self) -> ShortcutsDialog:
         """The list of every shortcut (F1 or ?), one window at a time."""
@@ -474,7 +570,11 @@ class MainWindow(QMainWindow):
         self.feeds.append(feed)
         self.chart_splitter.addWidget(panel)
         panel.symbol_changed.connect(lambda _s, f=feed: self._reload_feed(f))
+        panel.symbol_changed.connect(lambda _s, p=panel: self._active_chart is p and self.set_active_chart(p))
         panel.interval_changed.connect(lambda _i, f=feed: self._reload_feed(f))
+        self.hand_trading.attach(panel)
+        if self._active_chart not in self.chart_panels:
+            self._active_chart = panel
         cfg = self.bridge.run_config
         if cfg is not None:
             self._suspend_feeds = True
@@ -738,6 +838,7 @@ class MainWindow(QMainWindow):
         self.stop_action.setEnabled(self.bridge.started and state in (RUNNING, PAUSED))
         self.jump_date.setEnabled(loaded)
         self.jump_button.setEnabled(loaded)
+        self.trade_bar.set_trading_enabled(loaded)
         self._set_state_label(state)
 
     def _set_state_label(self, state: str) -> None:
@@ -800,6 +901,12 @@ class MainWindow(QMainWindow):
             self._suspend_feeds = False
         for feed in self.feeds:
             feed.reload()
+        self.trade_bar.set_symbols(list(cfg.symbols))
+        active = self._active_chart if self._active_chart in self.chart_panels else None
+        if active is not None and active.current_symbol():
+            self.trade_bar.set_symbol(active.current_symbol())
+        self.trade_bar.show_answer("", True)
+        self._sync_strategies_badge()
         self.gauges.set_symbols(list(cfg.symbols))
         self.gauges.set_primary_interval(cfg.streams.interval)
         self.gauges.set_risk_minimum(min(100.0, max(50.0, cfg.risk.min_quality_pct)))
@@ -832,6 +939,7 @@ class MainWindow(QMainWindow):
             self._pending_quality.update(index[s] for s in batch.gap_counts if s in index)
         self._pending_session_start |= bool(batch.session_starts)
         self.orders_panel.apply(batch)
+        self.hand_trading.on_batch(batch)
         for feed in self.feeds:
             feed.on_batch(batch, due)
         if not due:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 WINDOW = "Replay window"
+TRADING = "Hand trading (replay window; the trade bar's symbol and quantity)"
 CHART = "Chart (click a chart first)"
 MOUSE = "Mouse on a chart"
 
@@ -32,6 +33,10 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("add_chart", ("Ctrl+T",), "Add a chart", WINDOW),
     Shortcut("shortcuts", ("F1", "?"), "Show every shortcut (this list)", WINDOW),
     Shortcut("quit", ("Ctrl+Q",), "Quit", WINDOW),
+    Shortcut("buy_market", ("Shift+B",), "Buy at market (with the trade bar's stop loss and take profit)", TRADING),
+    Shortcut("sell_market", ("Shift+S",), "Sell at market (with the trade bar's stop loss and take profit)", TRADING),
+    Shortcut("flatten", ("Shift+F",), "Flatten: cancel the symbol's orders and close its position", TRADING),
+    Shortcut("cancel_all_orders", ("Shift+X",), "Cancel every working order of the symbol", TRADING),
     Shortcut("first_bar", ("Home",), "Go to the first bar (keeps the zoom)", CHART),
     Shortcut("last_bar", ("End",), "Go to the newest bar and follow it", CHART),
     Shortcut("reset_zoom", ("Ctrl+0",), "Reset the zoom and follow the newest bar", CHART),
@@ -51,7 +56,10 @@ SHORTCUTS: tuple[Shortcut, ...] = (
 MOUSE_GESTURES: tuple[tuple[str, str], ...] = (
     ("Drag", "Pan back and forth in time (leaves follow mode)"),
     ("Wheel", "Zoom in and out"),
-    ("Right-click", "Chart menu: chart type, log scale, zoom, drawings, save as PNG"),
+    ("Right-click", "Chart menu: chart type, log scale, zoom, drawings, limit and stop orders at the price, "
+                    "save as PNG"),
+    ("Drag an order line", "Move the order (limit, stop, stop loss, take profit) to that price"),
+    ("Click ✕ on an order line", "Cancel the order (on the position line: flatten)"),
     ("Click a drawing", "Select it; drag it to move it, drag a handle to move that point"),
     ("Double-click a note", "Edit its text"),
 )

@@ -17,6 +17,7 @@ Overrides (the config is validated again as a whole; a bad value raises ConfigEr
   store              bar store folder (default: the config's data_source.store_path)
   out                run folder (default runs/<config>-<time>, made unique)
   write_bars         False leaves bars.parquet out (smaller run folders)
+  manual_orders      a manual_orders.json (a GUI run folder's hand orders), applied at its times
   SECTION__FIELD     any config field by its path with "__" between the parts, e.g.
                      execution__starting_cash=50_000, backtest__stage_threads=False; list items
                      by name or position: strategies__sma_5_20__params__fast=10
@@ -134,7 +135,7 @@ def _unique_folder(base: Path) -> Path:
 def run(config_or_path: str | os.PathLike | dict | SessionConfig, *, start: str | dt.date | None = None,
         end: str | dt.date | None = None, symbols: Sequence[str] | str | None = None, speed: float | None = None,
         store: str | os.PathLike | None = None, out: str | os.PathLike | None = None, write_bars: bool = True,
-        **overrides: Any) -> RunResults:
+        manual_orders: str | os.PathLike | None = None, **overrides: Any) -> RunResults:
     """Run a backtest to the end and return its results (see the module docstring for the overrides).
 
     Raises ConfigError for a bad config or override, WorkstationError when the store cannot serve the
@@ -159,7 +160,14 @@ def run(config_or_path: str | os.PathLike | dict | SessionConfig, *, start: str 
     store_path = resolve_store_path(cfg, str(store) if store is not None else None)
     folder = Path(out) if out is not None else _unique_folder(
         Path("runs") / f"{stem}-{dt.datetime.now():%Y%m%d-%H%M%S}")
+    hand_orders = None
+    if manual_orders is not None:
+        from workstation.execution.manual import load_manual_orders
+
+        hand_orders = load_manual_orders(manual_orders)
     system = SystemManager(cfg, store_path=store_path)
+    if hand_orders:
+        system.manual_orders.schedule(hand_orders)
     writer = RunWriter(system, folder, write_bars=write_bars)
     system.start()
     try:

@@ -2,8 +2,8 @@
 
 Observers are called synchronously in the emitting engine thread, so they must be quick (queue the
 payload and return). `wants(kind)` lets the hot path skip building payloads nobody reads.
-Event kinds: bars, derived, quality, gap, signal, decision, fill, error, session_start,
-session_end, metrics, state, backtest_end.
+Event kinds: bars, derived, quality, gap, signal, decision, fill, order, account, manual (the
+answer to a hand order), error, session_start, session_end, metrics, state, backtest_end.
 """
 
 from __future__ import annotations

@@ -205,7 +205,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
         return run_live_headless(cfg, store_path, args)
     duration = parse_duration(args.duration) if args.duration else None
+    hand_orders = None
+    if args.manual_orders:
+        from workstation.execution.manual import load_manual_orders
+
+        hand_orders = load_manual_orders(args.manual_orders)   # a bad file stops here, nothing written
     system = SystemManager(cfg, store_path=store_path)
+    if hand_orders:
+        system.manual_orders.schedule(hand_orders)
     out = prepare_run_folder(args.out, RUNS_DIR, Path(args.config).stem, overwrite=args.overwrite)
     with StopOnSignals(system) as signals:
         try:
@@ -278,6 +285,8 @@ def register(sub) -> None:
     p.add_argument("--symbols", help="comma-separated symbols (overrides the config)")
     p.add_argument("--duration", help="stop after this long, e.g. 10m (live runs; also caps backtests)")
     p.add_argument("--no-bars", action="store_true", help="do not write bars.parquet (smaller run folders)")
+    p.add_argument("--manual-orders", metavar="FILE",
+                   help="apply these hand orders at their times (a run folder's manual_orders.json)")
     p.add_argument("--single-thread", action="store_true",
                    help="run every stage in the coordinator's thread (same results, faster batch runs)")
     add_json_flag(p, "the run folder, summary and statistics")

@@ -17,6 +17,8 @@ session, which `pandas.read_parquet`, `pyarrow.parquet.read_table` and DuckDB's
     trades.parquet     symbol, quantity, entry/exit time and price, pnl, commission, strategy
     equity.parquet     time, equity, cash, positions_value, gross_exposure, margin_used, buying_power,
                        open_orders
+    manual_orders.json the hand orders of the run (GUI or --manual-orders) with the clock time each was
+                       applied at and its answer (workstation.execution.manual); only when there were any
     metrics.json       session reports and the backtest report (SPEC 5.8)
     report.txt         the same as text, plus the backtest statistics
     run_status.json    the completion record: "running" with the writer's pid, rewritten after each
@@ -61,7 +63,7 @@ RUN_STATUS_FILE = "run_status.json"
 RUN_FOLDER_ENTRIES = frozenset({
     "config.json", "bars.parquet", "quality.parquet", "signals.parquet", "trades.parquet", "equity.parquet",
     "orders.parquet", "fills.parquet", "gaps.parquet", "metrics.json", "report.txt", "report.html",
-    "gap_fills.json", "live_status.json", RUN_STATUS_FILE,
+    "gap_fills.json", "live_status.json", "manual_orders.json", RUN_STATUS_FILE,
 })
 
 
@@ -119,6 +121,7 @@ class RunWriter:
         self.run_dir = Path(run_dir)
         self.write_bars = write_bars
         self._signals: list[tuple] = []
+        self._manual: list = []                 # ManualOrderResult of the hand orders, in the order applied
         self._session_reports: list[dict] = []
         self._part = 0
         self.tz = system.cfg.timezone
@@ -139,6 +142,7 @@ class RunWriter:
         ev = system.events
         ev.subscribe("decision", self._on_decision)
         ev.subscribe("error", self._on_error)
+        ev.subscribe("manual", self._on_manual)
         ev.subscribe("session_end", self._on_session_end)
         ev.subscribe("backtest_end", self._on_end)
 
@@ -232,6 +236,18 @@ class RunWriter:
         self._signals.append((int(e.get("time_ns") or 0), str(e.get("symbol") or ""), e.get("strategy") or "engine",
                               "ERROR", 0.0, float("nan"), 0.0, False, e.get("message", ""), "error"))
 
+    def _on_manual(self, _kind, result) -> None:
+        self._manual.append(result)
+
+    def _write_manual(self, final: bool = False) -> bool:
+        """manual_orders.json (rewritten whole) when the run had hand orders."""
+        if not self._manual:
+            return True
+        from workstation.execution.manual import MANUAL_ORDERS_FILE, results_json
+
+        text = json.dumps(results_json(list(self._manual)), indent=1) + "\n"
+        return self._write(MANUAL_ORDERS_FILE, lambda: _atomic_text(text, self.run_dir / MANUAL_ORDERS_FILE), final)
+
     def _on_session_end(self, _kind, payload: dict) -> None:
         if self.failed:
             return                      # after a failed write no later session is written
@@ -254,7 +270,7 @@ class RunWriter:
         if not self._write(f"signals.parquet/{part}", lambda: _atomic_parquet(
                 self._signals_frame(signals), self.run_dir / "signals.parquet" / part)):
             return
-        if not self._write_orders(part):
+        if not self._write_orders(part) or not self._write_manual():
             return
         self._session_reports.append(payload.get("metrics") or {})
         self._write_results(self.system.summary(), final=False)
@@ -270,6 +286,7 @@ class RunWriter:
                     self._write(f"signals.parquet/{part}", lambda: _atomic_parquet(
                         self._signals_frame(signals), self.run_dir / "signals.parquet" / part))
                 self._write_orders(part, final=True)
+            self._write_manual(final=True)
             self._write_results(summary, final=True)
         finally:
             self._closed.set()

@@ -3,7 +3,8 @@
 One SystemManager = one run: one SessionData, one clock, one set of stages, all passed
 explicitly (no singletons). Mode backtest (simulated clock) or live (wall clock, see
 workstation.live). State: stopped -> running <-> paused -> stopped. Observers subscribe to engine
-events through `events`. `stop()` joins every thread within a second.
+events through `events`. `stop()` joins every thread within a second. `manual_orders` takes hand
+orders from any thread (workstation.execution.manual); the run applies them between two bar times.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from workstation.config import SessionConfig
 from workstation.errors import ConfigError, StoreError, WorkstationError
 from workstation.events import EventBus
 from workstation.execution import SimulatedBroker
+from workstation.execution.manual import ManualOrderInbox
 from workstation.metrics import PerformanceMetrics
 from workstation.pipeline.analysis import AnalysisEngine
 from workstation.pipeline.control import RunControl
@@ -93,6 +95,7 @@ class SystemManager:
         self.session_data = SessionData(list(cfg.symbols), intervals, tz=cfg.timezone)
         self.broker = SimulatedBroker(list(cfg.symbols), cfg.execution, intrabar_bars=self._intrabar_bars)
         self.control = RunControl(cfg.backtest.speed_multiplier)
+        self.manual_orders = ManualOrderInbox(self.control.wake)
         self.processor = DataProcessor(self.session_data, self.clock, base, cfg.streams.derived,
                                        cfg.streams.indicators, self.metrics)
         for st in self.strategies:
@@ -110,7 +113,7 @@ class SystemManager:
         self.coordinator = SessionCoordinator(cfg, self.store, self.tm, self.session_data, self.clock,
                                               self.processor, self.quality, self.analysis, self.broker,
                                               self.historical, self.metrics, self.events, self.control,
-                                              self.sessions)
+                                              self.sessions, manual_orders=self.manual_orders)
         self._t_start = 0.0
         self._t_end = 0.0
         self._done = threading.Event()
@@ -292,6 +295,7 @@ class SystemManager:
             "trades": len(self.broker.trades),
             "orders": self.broker.order_status_counts(),
             "invalid_requests": self.analysis.desk.invalid_count,
+            "hand_orders": self.analysis.hand.applied,
             "missing_sessions": self.coordinator.missing_sessions,
             "overruns": {k: self.metrics.counter(k) for k in
                          ("overruns.quality", "overruns.processor", "overruns.analysis")},

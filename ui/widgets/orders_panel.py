@@ -6,6 +6,10 @@ frame), `refresh()` redraws the tables (the main window calls it at its view pac
 paced, a few times a second at MAX). UI thread only. Prices in the symbol's currency; times in the
 exchange zone. The layout follows the trading platforms' account panes (MetaTrader's Trade tab,
 NinjaTrader's Control Center): an account strip, then positions, working orders and fills side by side.
+
+Hand trading from the panel: *Cancel* (button, Delete key or right-click) on the selected working orders
+and *Flatten* (button or right-click) on the selected positions emit `cancel_requested(order id)` and
+`flatten_requested(symbol)`; the main window sends them to the engine.
 """
 
 from __future__ import annotations
@@ -17,16 +21,18 @@ from collections.abc import Callable, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QColor
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QPoint, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMenu,
     QSplitter,
     QTableView,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -139,6 +145,9 @@ def _table(model: RowsModel, name: str) -> QTableView:
 class OrdersPanel(QWidget):
     """See the module docstring. `apply(batch)` every frame, `refresh()` when the views are due."""
 
+    cancel_requested = Signal(int)      # an order id the trader cancels
+    flatten_requested = Signal(str)     # a symbol the trader flattens
+
     def __init__(self, exchange_tz: str = "America/New_York", parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("OrdersPanel")
@@ -199,17 +208,43 @@ class OrdersPanel(QWidget):
         self.positions_caption = QLabel()
         self.orders_caption = QLabel()
         self.fills_caption = QLabel()
+        self._order_ids: list[int] = []          # order id of each working-orders row
+        self.flatten_button = self._action_button("FlattenSelected", "Flatten",
+                                                  "Cancel the selected positions' orders and close them at market",
+                                                  self.flatten_selected)
+        self.cancel_button = self._action_button("CancelSelected", "Cancel",
+                                                 "Cancel the selected working orders (Delete)", self.cancel_selected)
+        self.positions_view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.positions_view.customContextMenuRequested.connect(self._positions_menu)
+        self.orders_view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.orders_view.customContextMenuRequested.connect(self._orders_menu)
+        self.orders_view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        for key in ("Delete", "Backspace"):
+            shortcut = QShortcut(QKeySequence(key), self.orders_view)
+            shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
+            shortcut.activated.connect(self.cancel_selected)
+        # the selection models are kept referenced: PySide drops a connection made on a temporary wrapper
+        self._selections = (self.positions_view.selectionModel(), self.orders_view.selectionModel())
+        for selection in self._selections:
+            selection.selectionChanged.connect(self._sync_buttons)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.setObjectName("OrdersSplitter")
         splitter.setChildrenCollapsible(False)
-        for caption, view in ((self.positions_caption, self.positions_view),
-                              (self.orders_caption, self.orders_view), (self.fills_caption, self.fills_view)):
+        for caption, view, button in ((self.positions_caption, self.positions_view, self.flatten_button),
+                                      (self.orders_caption, self.orders_view, self.cancel_button),
+                                      (self.fills_caption, self.fills_view, None)):
             caption.setStyleSheet(f"color: {theme.TEXT}; font-weight: bold; padding: 2px 4px;")
             pane = QWidget()
             pane_layout = QVBoxLayout(pane)
             pane_layout.setContentsMargins(2, 0, 2, 0)
             pane_layout.setSpacing(2)
-            pane_layout.addWidget(caption)
+            header = QHBoxLayout()
+            header.setContentsMargins(0, 0, 0, 0)
+            header.addWidget(caption)
+            header.addStretch(1)
+            if button is not None:
+                header.addWidget(button)
+            pane_layout.addLayout(header)
             pane_layout.addWidget(view)
             pane.setMinimumWidth(150)
             splitter.addWidget(pane)
@@ -229,6 +264,60 @@ class OrdersPanel(QWidget):
         layout.addWidget(line)
         layout.addWidget(splitter, 1)
         self.clear()
+
+    def _action_button(self, name: str, text: str, tip: str, slot) -> QToolButton:
+        button = QToolButton()
+        button.setObjectName(name)
+        button.setText(text)
+        button.setToolTip(tip)
+        button.setEnabled(False)
+        button.setAutoRaise(True)
+        button.clicked.connect(slot)
+        return button
+
+    # ------------------------------------------------------------------ hand trading
+    def selected_order_ids(self) -> list[int]:
+        rows = sorted({i.row() for i in self.orders_view.selectionModel().selectedRows()})
+        return [self._order_ids[r] for r in rows if r < len(self._order_ids)]
+
+    def selected_symbols(self) -> list[str]:
+        texts = self.positions_model.texts()
+        rows = sorted({i.row() for i in self.positions_view.selectionModel().selectedRows()})
+        return [texts[r][0] for r in rows if r < len(texts)]
+
+    def cancel_selected(self) -> None:
+        for oid in self.selected_order_ids():
+            self.cancel_requested.emit(oid)
+
+    def flatten_selected(self) -> None:
+        for symbol in self.selected_symbols():
+            self.flatten_requested.emit(symbol)
+
+    def _orders_menu(self, pos: QPoint) -> None:
+        index = self.orders_view.indexAt(pos)
+        if not index.isValid():
+            return
+        if not self.orders_view.selectionModel().isRowSelected(index.row(), QModelIndex()):
+            self.orders_view.selectRow(index.row())
+        menu = QMenu(self)
+        ids = self.selected_order_ids()
+        act = menu.addAction(f"Cancel order {ids[0]}" if len(ids) == 1 else f"Cancel {len(ids)} orders")
+        act.triggered.connect(self.cancel_selected)
+        menu.popup(self.orders_view.viewport().mapToGlobal(pos))
+        self._menu = menu
+
+    def _positions_menu(self, pos: QPoint) -> None:
+        index = self.positions_view.indexAt(pos)
+        if not index.isValid():
+            return
+        if not self.positions_view.selectionModel().isRowSelected(index.row(), QModelIndex()):
+            self.positions_view.selectRow(index.row())
+        menu = QMenu(self)
+        symbols = self.selected_symbols()
+        act = menu.addAction(f"Flatten {', '.join(symbols)}")
+        act.triggered.connect(self.flatten_selected)
+        menu.popup(self.positions_view.viewport().mapToGlobal(pos))
+        self._menu = menu
 
     # ------------------------------------------------------------------ feeding
     def clear(self) -> None:
@@ -271,6 +360,12 @@ class OrdersPanel(QWidget):
         self._draw_positions()
         self._draw_orders()
         self._draw_fills()
+        self._sync_buttons()
+        QTimer.singleShot(0, self, self._sync_buttons)     # after the views have settled their selection
+
+    def _sync_buttons(self, *_args) -> None:
+        self.cancel_button.setEnabled(self.orders_view.selectionModel().hasSelection())
+        self.flatten_button.setEnabled(self.positions_view.selectionModel().hasSelection())
 
     # ------------------------------------------------------------------ reads (tests, screenshots)
     def positions_rows(self) -> list[tuple[str, ...]]:
@@ -342,6 +437,7 @@ class OrdersPanel(QWidget):
                          (theme.MUTED, None, theme.UP if buy else theme.DOWN, None, None, None,
                           theme.MUTED if held else theme.AMBER),
                          " · ".join(d for d in details if d)))
+        self._order_ids = sorted(self._orders)
         self.orders_model.set_rows(rows)
         self.orders_caption.setText(f"Working orders ({len(rows)})")
 

@@ -386,6 +386,8 @@ class SessionConfig(_Model):
         for i, st in enumerate(self.strategies):
             if names.count(st.name) > 1:
                 problems.append(f"strategies[{i}].name {st.name!r} is used twice")
+            if st.name == "manual":
+                problems.append(f"strategies[{i}].name 'manual' is reserved for hand orders; choose another name")
             if st.symbols != "all":
                 missing = [s for s in st.symbols if s.upper() not in known]
                 if missing:

@@ -565,11 +565,11 @@ class SimulatedBroker:
         self._finish(st, OrderStatus.REJECTED, int(time_ns), reason)
         return st.snapshot()
 
-    def cancel_order(self, order_id: object, time_ns: int) -> Order:
+    def cancel_order(self, order_id: object, time_ns: int, reason: str = "cancelled by the strategy") -> Order:
         """Cancel an open order (and, as backtrader does, the other open orders of its bracket or OCO
         group). InvalidOrder for an unknown id or an order already final."""
         st = self._open_state(order_id, "cancel")
-        self._finish(st, OrderStatus.CANCELLED, int(time_ns), "cancelled by the strategy")
+        self._finish(st, OrderStatus.CANCELLED, int(time_ns), reason)
         self._cancel_group(st, int(time_ns), f"order {st.id} was cancelled")
         return st.snapshot()
 

@@ -21,7 +21,7 @@ import logging
 import math
 import numbers
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from workstation.config import RiskConfig
 from workstation.execution.broker import OrderRefused, SimulatedBroker
@@ -36,6 +36,14 @@ log = logging.getLogger(__name__)
 # (strategy name, message, extra fields of the error row) -> None; the analysis engine counts and publishes
 ErrorSink = Callable[[str, str, dict], None]
 _ACTIONS = {a.value: a for a in Action}
+
+
+class OrderOwner(Protocol):
+    """Who sends the orders the desk handles now: a strategy, or the trader's hand orders
+    (workstation.execution.manual.HandTrader); the desk reads its name and interval only."""
+
+    name: str
+    interval: str
 
 
 class InvalidSignal(ValueError):
@@ -180,10 +188,11 @@ class OrderDesk:
         self.on_error = on_error
         self.risk = RiskChecks(risk_cfg, session_data, broker)
         self.symbol_index: dict[str, int] = dict(session_data.symbol_index)
-        self.current: BaseStrategy | None = None
+        self.current: BaseStrategy | OrderOwner | None = None
         self.signal_count = 0        # decisions: signals and orders
         self.rejected_count = 0      # decisions rejected
         self.invalid_count = 0       # invalid signals and orders (strategy errors)
+        self.last_problem = ""       # why the last refused or invalid request was (for hand orders)
 
     # ------------------------------------------------------------------ signals
     def handle_signals(self, strategy: BaseStrategy, result: object) -> None:
@@ -230,10 +239,10 @@ class OrderDesk:
         self._decide(strategy, order, request.stop_loss, request.take_profit)
         return order.id
 
-    def cancel_order(self, order_id: Any) -> bool:
+    def cancel_order(self, order_id: Any, reason: str = "cancelled by the strategy") -> bool:
         strategy = self._strategy()
         try:
-            self.broker.cancel_order(order_id, self.clock.now_ns())
+            self.broker.cancel_order(order_id, self.clock.now_ns(), reason)
         except InvalidOrder as exc:
             self._invalid(strategy, f"invalid cancel: {exc}")
             return False
@@ -333,16 +342,17 @@ class OrderDesk:
         log.error("order callbacks kept submitting orders for 10,000 rounds; the rest waits for the next bar")
 
     # ------------------------------------------------------------------ internals
-    def _strategy(self) -> BaseStrategy:
+    def _strategy(self) -> BaseStrategy | OrderOwner:
         if self.current is None:
             raise RuntimeError("orders can only be sent from a strategy's callbacks (on_bar, on_bars, ...)")
         return self.current
 
-    def _invalid(self, strategy: BaseStrategy, message: str, symbol: str = "") -> None:
+    def _invalid(self, strategy: BaseStrategy | OrderOwner, message: str, symbol: str = "") -> None:
         self.invalid_count += 1
+        self.last_problem = message
         self.on_error(strategy.name, message, {"symbol": symbol})
 
-    def _decide(self, strategy: BaseStrategy, order: Order, stop_loss: float | None,
+    def _decide(self, strategy: BaseStrategy | OrderOwner, order: Order, stop_loss: float | None,
                 take_profit: float | None) -> None:
         approved = order.status is not OrderStatus.REJECTED
         self.signal_count += 1
@@ -352,7 +362,8 @@ class OrderDesk:
             self.events.emit("decision", order_decision(order, self._reference(order), approved, stop_loss,
                                                         take_profit, self.clock.now_ns()))
 
-    def _refused_change(self, strategy: BaseStrategy, order: Order | None, reason: str) -> None:
+    def _refused_change(self, strategy: BaseStrategy | OrderOwner, order: Order | None, reason: str) -> None:
+        self.last_problem = reason
         self.signal_count += 1
         self.rejected_count += 1
         if order is not None and self.events.wants("decision"):

@@ -34,7 +34,8 @@ class Decision:
     """The risk checks' verdict on one signal or order; `reason` says why it was rejected (or "").
 
     `kind` is "signal", "order" (a submitted order: `signal` describes it, action BUY/SELL, its size
-    and reference price, `order_id` its broker id) or "modify" (a refused modification).
+    and reference price, `order_id` its broker id), "modify" (a refused modification, or a hand
+    modification) or "cancel" (a hand cancel); the last two describe the order after the change.
     """
 
     signal: Signal
@@ -45,7 +46,8 @@ class Decision:
 
     @property
     def action_text(self) -> str:
-        """BUY / SELL / CLOSE; for orders with the type ("BUY STOP", "SELL LIMIT BRACKET")."""
+        """BUY / SELL / CLOSE; for orders with the type ("BUY STOP", "SELL LIMIT BRACKET"); a change
+        of an order is named ("MODIFY SELL STOP", "CANCEL BUY LIMIT")."""
         action = getattr(self.signal.action, "value", str(self.signal.action))
         if self.kind == "signal":
             return action
@@ -53,6 +55,8 @@ class Decision:
         text = f"{action} {str(meta.get('order_type', '')).upper()}".strip()
         if "stop_loss" in meta or "take_profit" in meta:
             text += " BRACKET"
+        if self.kind in ("modify", "cancel"):
+            text = f"{self.kind.upper()} {text}"
         return text
 
 

@@ -7,7 +7,8 @@ them (its symbols only). Signals and orders go through the OrderDesk (workstatio
 checked at the boundary, decided by the risk checks, sent to the broker. After a session's last
 bar the day orders expire. A strategy that raises, or returns or sends something invalid, is
 isolated: the error is counted, logged and published as an event; the other strategies and the
-run go on.
+run go on. Hand orders ("manual" events from the coordinator, between two bar times) are applied
+here too, by the HandDesk (workstation.execution.manual), so the broker has one thread.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 
 from workstation.config import RiskConfig
 from workstation.execution.desk import OrderDesk, RiskChecks
+from workstation.execution.manual import HandDesk
 from workstation.pipeline.stage import Stage
 from workstation.strategies.base import BaseStrategy, StrategyContext
 
@@ -46,6 +48,7 @@ class AnalysisEngine(Stage):
         self.errors: dict[str, int] = {st.name: 0 for st in strategies}
         self.desk = OrderDesk(broker, risk_cfg, session_data, clock, events, self._strategy_error)
         self.risk = self.desk.risk
+        self.hand = HandDesk(self.desk, base_interval)
         symbols = session_data.symbols
         self.ctx = StrategyContext(session_data, clock, indicators, lambda: broker.positions, symbols,
                                    last_close, last_start, desk=self.desk, broker=broker)
@@ -83,6 +86,8 @@ class AnalysisEngine(Stage):
     def handle(self, kind: str, event: tuple) -> None:
         if kind in ("bars", "bars_step"):      # bars_step: the first step of a bar time (see processor)
             self._on_bars(event)
+        elif kind == "manual":
+            self._apply_manual(event[1])
         elif kind in ("derived_only", "derived_bars"):
             self._run_completed(event[2])
         elif kind == "revised":
@@ -113,6 +118,18 @@ class AnalysisEngine(Stage):
         self._deliver()
         self._run_interval(self.base_interval, idx)
         self._run_completed(completed)
+        if self.events.wants("account"):
+            self.events.emit("account", self.broker.account_snapshot())
+
+    def _apply_manual(self, commands) -> None:
+        """Hand commands between two bar times: each answered by a "manual" event, its order events
+        and callbacks delivered, then the account as it now is."""
+        emit = self.events.wants("manual")
+        for sequence, command in commands:
+            result = self.hand.apply(sequence, command)
+            if emit:
+                self.events.emit("manual", result)
+            self._deliver()
         if self.events.wants("account"):
             self.events.emit("account", self.broker.account_snapshot())
 

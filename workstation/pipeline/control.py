@@ -4,12 +4,18 @@ and the coordinator (which applies them between two bar times).
 A step is never paced: at any speed it delivers the next bar time at once and stays paused. Every
 pause, resume, step and speed change bumps `pace_version`, so the coordinator's pacing restarts from
 the moment the replay moves again (no burst of "owed" bar times after a pause).
+
+`wake()` asks the coordinator to do work between two bar times without delivering one (hand orders
+waiting in the SystemManager's inbox): a `gate(service)` or `sleep(..., service)` in progress runs
+`service()` in the coordinator's thread at once, also while paused or while pacing waits, then goes on
+waiting as before.
 """
 
 from __future__ import annotations
 
 import enum
 import threading
+from collections.abc import Callable
 
 
 class Gate(enum.Enum):
@@ -33,6 +39,7 @@ class RunControl:
         self._steps = 0
         self.speed = float(speed_multiplier)
         self.pace_version = 0  # bumped on every speed change, pause, resume and step
+        self._wake = False  # work waits for the coordinator between two bar times (see `wake`)
 
     def pause(self) -> None:
         with self._cond:
@@ -60,6 +67,31 @@ class RunControl:
             self.stopping = True
             self._cond.notify_all()
 
+    def wake(self) -> None:
+        """Work waits (hand orders): the coordinator runs its service function at once, between two bar
+        times, whether it is paused, pacing or about to deliver the next bar time. Any thread."""
+        with self._cond:
+            self._wake = True
+            self._cond.notify_all()
+
+    @property
+    def wake_pending(self) -> bool:
+        return self._wake
+
+    def _serve(self, service: Callable[[], None] | None) -> bool:
+        """Run `service` (lock released) when a wake is pending; True when it ran. Caller holds the lock."""
+        if not self._wake:
+            return False
+        self._wake = False
+        if service is None:
+            return False
+        self._cond.release()
+        try:
+            service()
+        finally:
+            self._cond.acquire()
+        return True
+
     def set_speed(self, speed: float) -> None:
         if speed < 0:
             raise ValueError(f"speed must be >= 0 (0 = as fast as possible), got {speed}")
@@ -73,14 +105,17 @@ class RunControl:
         """Steps asked for and not delivered yet."""
         return self._steps
 
-    def gate(self) -> Gate:
+    def gate(self, service: Callable[[], None] | None = None) -> Gate:
         """Block while paused (unless a step is owed). STOP when the run must stop, STEP when a
-        step lets the next bar time through, RUN otherwise."""
-        if not self.paused:
+        step lets the next bar time through, RUN otherwise. A `wake()` before or while it waits runs
+        `service()` (in the calling thread) and goes on waiting."""
+        if not self.paused and not self._wake:
             return Gate.STOP if self.stopping else Gate.RUN
         with self._cond:
+            self._serve(service)
             while self.paused and self._steps == 0 and not self.stopping:
-                self._cond.wait()
+                if not self._serve(service):
+                    self._cond.wait()
             if self.stopping:
                 return Gate.STOP
             if self.paused and self._steps > 0:
@@ -88,11 +123,13 @@ class RunControl:
                 return Gate.STEP
             return Gate.RUN
 
-    def sleep(self, seconds: float) -> bool:
-        """Sleep up to `seconds`, waking early on stop/pause/resume/step/speed change. False when stopping."""
+    def sleep(self, seconds: float, service: Callable[[], None] | None = None) -> bool:
+        """Sleep up to `seconds`, waking early on stop/pause/resume/step/speed change and on `wake()`
+        (which runs `service()` first). False when stopping."""
         if seconds <= 0:
             return not self.stopping
         with self._cond:
             version = self.pace_version
-            self._cond.wait_for(lambda: self.stopping or self.pace_version != version, timeout=seconds)
+            self._cond.wait_for(lambda: self.stopping or self.pace_version != version or self._wake, timeout=seconds)
+            self._serve(service)
             return not self.stopping

@@ -10,6 +10,10 @@ report, roll history, clear session bars) and advance to the next trading date.
 Pace: speed 0 is data-driven (every stage finishes a bar time before the next; nothing skipped);
 speed > 0 is clock-driven (one market minute takes 60/speed wall seconds) and a stage not ready
 when the next bar time is due counts an overrun (the work is queued, never lost).
+
+Hand orders (`manual_orders`, workstation.execution.manual): between two bar times the coordinator
+takes the due commands from the inbox and has the analysis engine apply them in its thread (the
+broker's owner), also while paused or waiting for the next paced bar time (`RunControl.wake`).
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ class SessionCoordinator:
     """Owns the clock's progress; built and started by the SystemManager."""
 
     def __init__(self, cfg, store, tm, session_data, clock, processor, quality, analysis, broker,
-                 historical, metrics, events, control, sessions: list[TradingSession]):
+                 historical, metrics, events, control, sessions: list[TradingSession], manual_orders=None):
         self.cfg = cfg
         self.store = store
         self.tm = tm
@@ -51,6 +55,7 @@ class SessionCoordinator:
         self.events = events
         self.control = control
         self.sessions = sessions
+        self.manual_orders = manual_orders   # ManualOrderInbox or None (hand orders, see apply_manual_orders)
         self.base_interval = cfg.streams.interval
         self.base_ns = parse_interval(self.base_interval).ns
         self.symbols = list(cfg.symbols)
@@ -98,12 +103,35 @@ class SessionCoordinator:
                                        "message": f"engine stopped: {type(exc).__name__}: {exc}"})
         finally:
             self._loader.shutdown(wait=True, cancel_futures=True)
+            self._close_manual_orders()
             self._shutdown_stages()
             self.finished.set()
 
     def _shutdown_stages(self) -> None:
         for stage in (self.quality, self.processor):
             stage.submit(("stop",))
+
+    # ------------------------------------------------------------------ hand orders
+    def apply_manual_orders(self) -> None:
+        """Between two bar times (this thread): the inbox's due commands, applied by the analysis
+        engine in its thread (the broker's owner) before the next bar time is delivered."""
+        inbox = self.manual_orders
+        if inbox is None or inbox.next_at_ns > self.clock.now_ns():
+            return
+        due = inbox.take_due(self.clock.now_ns())
+        if due:
+            self.analysis.call(("manual", due))
+
+    def _close_manual_orders(self) -> None:
+        """The run ends: commands not applied yet are answered as refused (nothing changes)."""
+        if self.manual_orders is None:
+            return
+        left = self.manual_orders.close()
+        if left and self.events.wants("manual"):
+            from workstation.execution.manual import not_applied
+
+            for result in not_applied(left, self.clock.now_ns()):
+                self.events.emit("manual", result)
 
     # ------------------------------------------------------------------ main loop
     def run(self) -> None:
@@ -192,10 +220,15 @@ class SessionCoordinator:
         yield_to_ui = self.yield_to_ui
         yield_every_ns, yield_pause_s = (int(yield_to_ui[0] * 1e9), yield_to_ui[1]) if yield_to_ui else (0, 0.0)
         last_yield = perf()
-        pace = _Pacer(control, self.base_ns)
+        manual = self.manual_orders
+        service = self.apply_manual_orders if manual is not None else None
+        pace = _Pacer(control, self.base_ns, service=service)
         pace.anchor(session.open_ns)
+        clock_now = self.clock.now_ns()           # the session's open, then each bar time's end
         for k in range(len(starts)):
-            passed = control.gate()
+            if manual is not None and manual.next_at_ns <= clock_now:
+                self.apply_manual_orders()
+            passed = control.gate(service)
             if not passed:
                 return False
             ts = ts_list[k]
@@ -207,7 +240,8 @@ class SessionCoordinator:
             t0 = perf()
             a, b = starts[k], ends[k]
             idx = sym_idx_all[a:b]
-            self.clock.advance_to(ts + step)
+            clock_now = ts + step
+            self.clock.advance_to(clock_now)
             self._run_bar_time(ts, idx, o_all[a:b], h_all[a:b], l_all[a:b], c_all[a:b], v_all[a:b],
                                None if data_driven else pace.bar_seconds())
             self.bars_processed += b - a
@@ -330,9 +364,10 @@ class _Pacer:
     Pacing restarts (re-anchors) whenever `RunControl.pace_version` changed: after a speed change,
     a pause, a resume or a step, the next bar time is due one bar duration after that moment."""
 
-    def __init__(self, control, base_ns: int, now=time.perf_counter):
+    def __init__(self, control, base_ns: int, now=time.perf_counter, service=None):
         self.control = control
         self.base_ns = base_ns
+        self.service = service       # run between two bar times on RunControl.wake (hand orders)
         self._now = now
         self._market0 = 0
         self._wall0 = 0.0
@@ -358,7 +393,7 @@ class _Pacer:
             if speed <= 0:
                 return Gate.RUN
             if control.paused:
-                passed = control.gate()
+                passed = control.gate(self.service)
                 if passed is not Gate.RUN:
                     return passed
             if self._version != control.pace_version:
@@ -367,5 +402,5 @@ class _Pacer:
             delay = due - self._now()
             if delay <= 0:
                 return Gate.RUN
-            if not control.sleep(min(delay, 0.25)):
+            if not control.sleep(min(delay, 0.25), self.service):
                 return Gate.STOP

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from workstation.pipeline.control import RunControl
+from workstation.pipeline.control import Gate, RunControl
 
 WAIT = 5.0          # generous upper bound for something that must happen (a loaded machine)
 BLOCKED = 0.2       # how long something that must not happen is given to happen anyway
@@ -27,9 +27,9 @@ def _gate_in_thread(control: RunControl):
 
 def test_running_gate_passes_and_stop_ends_it():
     control = RunControl()
-    assert control.gate() is True
+    assert control.gate() is Gate.RUN
     control.stop()
-    assert control.gate() is False
+    assert control.gate() is Gate.STOP
 
 
 def test_pause_blocks_until_resume():
@@ -38,21 +38,21 @@ def test_pause_blocks_until_resume():
     done, result = _gate_in_thread(control)
     assert not done.wait(BLOCKED)
     control.resume()
-    assert done.wait(WAIT) and result["passed"] is True
-    assert control.gate() is True                         # running again
+    assert done.wait(WAIT) and result["passed"] is Gate.RUN
+    assert control.gate() is Gate.RUN                     # running again
 
 
 def test_step_lets_exactly_n_bar_times_through_then_stays_paused():
     control = RunControl()
     control.step(2)
     assert control.paused
-    assert control.gate() is True and control.gate() is True
+    assert control.gate() is Gate.STEP and control.gate() is Gate.STEP
     done, _ = _gate_in_thread(control)
     assert not done.wait(BLOCKED)                         # the third waits
     control.step(1)
     assert done.wait(WAIT)
     control.resume()                                      # steps owed are forgotten on resume
-    assert control.gate() is True and not control.paused
+    assert control.gate() is Gate.RUN and not control.paused
 
 
 def test_stop_releases_a_paused_gate_with_false():
@@ -61,17 +61,17 @@ def test_stop_releases_a_paused_gate_with_false():
     done, result = _gate_in_thread(control)
     assert not done.wait(BLOCKED)
     control.stop()
-    assert done.wait(WAIT) and result["passed"] is False
+    assert done.wait(WAIT) and result["passed"] is Gate.STOP
 
 
 def test_speed_changes_are_versioned_and_checked():
     control = RunControl(speed_multiplier=10)
-    assert control.speed == 10.0 and control.speed_version == 0
+    assert control.speed == 10.0 and control.pace_version == 0
     control.set_speed(0)
-    assert control.speed == 0.0 and control.speed_version == 1
+    assert control.speed == 0.0 and control.pace_version == 1
     with pytest.raises(ValueError, match="speed must be >= 0"):
         control.set_speed(-1)
-    assert control.speed_version == 1
+    assert control.pace_version == 1
 
 
 def test_sleep_wakes_on_stop_pause_or_speed_change():

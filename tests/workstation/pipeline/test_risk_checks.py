@@ -19,7 +19,7 @@ SYMBOLS = ["AAA", "BBB"]
 def setup():
     sd = SessionData(SYMBOLS, ["1m", "5m"])
     sd.publish_quality(["1m", "5m"], np.array([96.0, 80.0]))
-    broker = SimulatedBroker(SYMBOLS, ExecutionConfig())
+    broker = SimulatedBroker(SYMBOLS, ExecutionConfig(allow_short=True))  # these checks come before the account's
     risk = RiskChecks(RiskConfig(min_quality_pct=95, max_position_qty=1000, min_confidence=0.5), sd, broker)
     return risk, broker, sd
 

@@ -5,14 +5,14 @@ price_scale (linear / log), bar_items and series_items (what is painted), axes (
 results view), panes and pane_stack, decorations (grid, crosshair lines, text), overlays (the
 engine's indicators), viewport (follow mode, y fit), crosshair, legend, markers (fills),
 drawing_model / drawing_items / drawing_tools (drawings kept per symbol with the config),
+order_lines (working orders and the position as lines: labelled, dragged to move, ✕ to cancel),
 chart_actions (keys and the right-click menu, extensible by menu providers), interaction (menus and
 tools on the panes), live_button, note_dialog, chart, panel.
 
-Where later parts plug in without another split: hand-trading entries are a menu provider
-(`CandleChart.add_menu_provider`, given the clicked time and price); order, stop-loss and take-profit
-lines are one more layer on the price pane like `drawing_tools` (pixel mapping through the chart's
-`time_map` and `price_scale`, drag protocol of `drawing_items.DrawingItem`, axis badges); a timeline
-under the chart is one more widget in `ChartPanel`'s layout, driven by the same `Viewport`.
+Hand-trading entries of the menu come from a menu provider (`CandleChart.add_menu_provider`, given the
+clicked time and price, or the order line under the mouse: ui.hand_trading); the order lines ask for
+changes through `CandleChart.order_lines`' signals and are fed by their owner (ui.chart_feed). A
+timeline under the chart is one more widget in `ChartPanel`'s layout, driven by the same `Viewport`.
 """
 
 from ui.widgets.chart.chart import CandleChart

@@ -8,7 +8,8 @@ coalesced: the view is brought up to date once per event-loop pass (``refresh``)
 
 The parts live in their own modules: bar store and time map, chart types, price scale, bar and series
 items, axes, panes, overlays (the engine's indicators), viewport (follow mode, y fit), crosshair,
-legend, drawings and the actions/context menu. UI thread only.
+legend, drawings, order lines (working orders and the position, given by the owner with
+``order_lines.set_orders`` / ``set_position``) and the actions/context menu. UI thread only.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from ui.widgets.chart.interaction import ChartMouse
 from ui.widgets.chart.legend import Legend
 from ui.widgets.chart.live_button import JumpToLiveButton
 from ui.widgets.chart.markers import MarkerLayer
+from ui.widgets.chart.order_lines import OrderLineLayer
 from ui.widgets.chart.overlays import Overlay, OverlaySet
 from ui.widgets.chart.pane_stack import PaneStack
 from ui.widgets.chart.panes import Pane
@@ -100,6 +102,9 @@ class CandleChart(QtWidgets.QWidget):
             self.panes.all, self.time_axis, self._bars, self._crosshair_price_text, self._update_texts
         )
         self.drawings = DrawingLayer(self.price, self._time_map, self._scale, self.theme, self.legend.price_text, self)
+        self.order_lines = OrderLineLayer(
+            self.price, self._scale, self.theme, self.legend.price_text, lambda: self.price.axis.decimals, self
+        )
         self.chart_actions = ChartActions(self)
         self._live_button = JumpToLiveButton(
             self, self._view, self.price.vb.sceneBoundingRect, self.theme, self.jump_to_live
@@ -286,6 +291,7 @@ class CandleChart(QtWidgets.QWidget):
         self.display.scale_changed()
         self.overlays_set.scale_changed()
         self.markers.item.scale_changed()
+        self.order_lines.relayout()
         self.price.axis.invalidate()
         self.chart_actions.sync_state()
         self.view_changed.emit()
@@ -300,6 +306,8 @@ class CandleChart(QtWidgets.QWidget):
             self._time_map.bar_ns = parse_interval(interval).ns if interval else 0
         except ValueError:
             self._time_map.bar_ns = 0
+        if symbol != self.drawings.symbol:
+            self.order_lines.clear()
         self.drawings.set_symbol(symbol)
         self._update_texts()
 
@@ -403,10 +411,12 @@ class CandleChart(QtWidgets.QWidget):
 
     def _on_y_range_changed(self, *_args) -> None:
         self.drawings.relayout()
+        self.order_lines.relayout()
 
     def _on_resized(self, *_args) -> None:
         self._live_button.place()
         self.drawings.relayout()
+        self.order_lines.relayout()
 
     # refresh ----------------------------------------------------------------------------------
     def _request_refresh(self) -> None:

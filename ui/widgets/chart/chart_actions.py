@@ -2,8 +2,9 @@
 right-click menu.
 
 The menu is built from the actions plus "menu providers": functions given the clicked point (time,
-price, drawing under the mouse) that add their own entries. The drawing entries come from one; hand
-trading (orders at the clicked price) will come from another, without changing the chart.
+price, drawing or order line under the mouse) that add their own entries. The drawing entries come
+from one; hand trading (orders at the clicked price, cancel an order line) from another
+(ui.hand_trading), without changing the chart.
 """
 
 from __future__ import annotations
@@ -26,11 +27,14 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class ChartPoint:
-    """Where the chart was right-clicked: time (ns UTC), price, and the drawing there (its id)."""
+    """Where the chart was right-clicked: time (ns UTC), price, the drawing there (its id), the order
+    line there (its order id) or the position line (`on_position`)."""
 
     time_ns: int
     price: float
     drawing_id: str | None = None
+    order_id: int | None = None
+    on_position: bool = False
 
 
 MenuProvider = Callable[[QtWidgets.QMenu, ChartPoint], None]

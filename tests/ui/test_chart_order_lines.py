@@ -1,0 +1,194 @@
+"""Order lines on the chart: every working order of the symbol at its price, labelled with type, side,
+quantity and price, a distinct style per kind; the position's average price with its P&L; a line
+dragged with the mouse asks for the new price and stays pending until the engine confirms or refuses;
+✕ cancels (flattens on the position line); far lines stay visible pinned to the pane's edge."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from PySide6 import QtCore  # noqa: E402
+
+from tests.ui import mouse  # noqa: E402
+from tests.ui.test_chart import make_bars, settle  # noqa: E402
+from ui.widgets.chart import CandleChart  # noqa: E402
+from ui.widgets.chart.order_lines import (  # noqa: E402
+    BUY_COLOUR,
+    SELL_COLOUR,
+    STOP_LOSS_COLOUR,
+    TAKE_PROFIT_COLOUR,
+    TRAIL_COLOUR,
+)
+from workstation.config.models import ExecutionConfig  # noqa: E402
+from workstation.execution import SimulatedBroker, make_request  # noqa: E402
+
+DASH, SOLID = QtCore.Qt.PenStyle.DashLine, QtCore.Qt.PenStyle.SolidLine
+
+
+@pytest.fixture
+def chart(qtbot):
+    ts, o, h, low, c, v = make_bars(300)
+    chart = CandleChart()
+    chart.resize(1100, 650)
+    qtbot.addWidget(chart)
+    chart.set_bars(ts, o, h, low, c, v)
+    chart.set_title("ACME", "1m")
+    chart.set_visible_range(200, 300)
+    chart.show()
+    qtbot.waitExposed(chart)
+    settle(qtbot, chart)
+    return chart
+
+
+def broker_with_orders(last: float):
+    """A broker holding one of each order kind on ACME (plus one of another symbol)."""
+    b = SimulatedBroker(["ACME", "BOLT"], ExecutionConfig(starting_cash=1e6, allow_short=True))
+    b.on_bar_time(0, np.array([0, 1]), np.array([last, 50.0]), np.array([last, 50.0]))
+    r = lambda p: round(p, 2)  # noqa: E731
+    b.submit_order(make_request("ACME", 100, "limit", limit_price=r(last - 0.5), stop_loss=r(last - 0.9),
+                                take_profit=r(last + 0.4)), "manual", 60)                          # 1, 2, 3
+    b.submit_order(make_request("ACME", -30, "stop", stop_price=r(last - 0.3)), "orb", 60)          # 4
+    b.submit_order(make_request("ACME", -20, "trailing_stop", trail_amount=0.25), "manual", 60)     # 5
+    b.submit_order(make_request("ACME", 10, "stop_limit", stop_price=r(last + 0.2),
+                                limit_price=r(last + 0.3)), "manual", 60)                          # 6
+    b.submit_order(make_request("ACME", 5, "market"), "manual", 60)                                 # 7: no line
+    b.submit_order(make_request("BOLT", 5, "limit", limit_price=49.0), "manual", 60)                # 8: other symbol
+    return b
+
+
+def y_of(chart: CandleChart, price: float) -> float:
+    """Viewport pixel row of a price."""
+    scene = chart.price.vb.mapViewToScene(QtCore.QPointF(250, chart._scale.y(price)))
+    return chart.graphics_view.mapFromScene(scene).y()
+
+
+def label_point(chart: CandleChart, item, dx: float) -> QtCore.QPointF:
+    """Viewport pixel `dx` from the left of an order line's label."""
+    rect = item.label_rect()
+    scene = item.mapToScene(QtCore.QPointF(rect.left() + dx, rect.center().y()))
+    return QtCore.QPointF(chart.graphics_view.mapFromScene(scene))
+
+
+def close_point(chart: CandleChart, item) -> QtCore.QPointF:
+    scene = item.mapToScene(item.close_rect().center())
+    return QtCore.QPointF(chart.graphics_view.mapFromScene(scene))
+
+
+def test_every_working_order_of_the_symbol_is_a_labelled_line_of_its_own_style(chart):
+    last = float(chart.bar_arrays()[4][-1])
+    b = broker_with_orders(last)
+    lines = chart.order_lines
+    lines.set_orders(b.open_orders("ACME"))
+    lines.set_position(100, last - 0.2, last)
+    chart.set_visible_range(200, 300)
+    items = lines.items()
+    assert sorted(items) == [1, 2, 3, 4, 5, 6]                      # the market order has no price: no line
+    text = {oid: item.text for oid, item in items.items()}
+    p = chart.legend.price_text
+    assert text[1] == f"BUY LMT 100 @ {p(round(last - 0.5, 2))}"
+    assert text[2] == f"SL SELL STP 100 @ {p(round(last - 0.9, 2))} (held)"
+    assert text[3] == f"TP SELL LMT 100 @ {p(round(last + 0.4, 2))} (held)"
+    assert text[4] == f"SELL STP 30 @ {p(round(last - 0.3, 2))} · orb"
+    assert text[5] == f"SELL TRAIL 20 @ {p(last - 0.25)}"           # at its current level
+    assert text[6] == f"BUY STP LMT 10 @ {p(round(last + 0.2, 2))} / {p(round(last + 0.3, 2))}"
+    styles = {oid: (item.colour, item.style, item.faded, item.draggable) for oid, item in items.items()}
+    assert styles[1] == (BUY_COLOUR, SOLID, False, True)
+    assert styles[2] == (STOP_LOSS_COLOUR, DASH, True, True)
+    assert styles[3] == (TAKE_PROFIT_COLOUR, SOLID, True, True)
+    assert styles[4] == (SELL_COLOUR, DASH, False, True)
+    assert styles[5][:2] == (TRAIL_COLOUR, QtCore.Qt.PenStyle.DotLine) and styles[5][3] is False
+    assert styles[6][:2] == (BUY_COLOUR, QtCore.Qt.PenStyle.DashDotLine)
+    # each line sits at its price; the axis carries a badge for it; labels never overlap
+    for oid, item in items.items():
+        if not item.pinned:
+            assert item.y == pytest.approx(lines.pixel_y(item.price), abs=0.01)
+        assert chart.price.axis.badge_text(f"order:{oid}") == p(item.price)
+    rects = [it.label_rect() for it in items.values() if not it.pinned]
+    assert all(not a.intersects(b) for i, a in enumerate(rects) for b in rects[i + 1:])
+    position = lines.position_item
+    assert position is not None and position.text == f"LONG 100 @ {p(last - 0.2)}  {100 * 0.2:+,.2f}"
+    # orders that end leave; the position line goes when flat
+    b.cancel_order(4, 120)
+    lines.set_orders(b.open_orders("ACME"))
+    lines.set_position(0, 0, last)
+    assert 4 not in lines.items() and chart.price.axis.badge_text("order:4") is None
+    assert lines.position_item is None and chart.price.axis.badge_text("position") is None
+
+
+def test_a_line_beyond_the_visible_prices_is_pinned_to_the_edge(chart):
+    last = float(chart.bar_arrays()[4][-1])
+    b = SimulatedBroker(["ACME"], ExecutionConfig(starting_cash=1e6, allow_short=True))
+    b.on_bar_time(0, np.array([0]), np.array([last]), np.array([last]))
+    b.submit_order(make_request("ACME", -10, "limit", limit_price=round(last * 3, 2)), "manual", 60)
+    b.submit_order(make_request("ACME", 10, "limit", limit_price=round(last / 3, 2)), "manual", 60)
+    chart.order_lines.set_orders(b.open_orders())
+    high, low = chart.order_lines.items()[1], chart.order_lines.items()[2]
+    assert (high.pinned, low.pinned) == (-1, 1)
+    assert high.label_text().startswith("\u25b2") and low.label_text().startswith("\u25bc")
+    assert 0 <= high.label_rect().top() and low.label_rect().bottom() <= chart.order_lines.pane_height()
+
+
+def test_dragging_a_line_asks_for_the_new_price_and_it_stays_pending_until_confirmed(chart, qtbot):
+    last = float(chart.bar_arrays()[4][-1])
+    b = broker_with_orders(last)
+    lines = chart.order_lines
+    lines.set_orders(b.open_orders("ACME"))
+    chart.set_visible_range(200, 300)
+    settle(qtbot, chart)
+    asked = []
+    lines.modify_requested.connect(lambda oid, field, price: asked.append((oid, field, price)))
+    vp = chart.graphics_view.viewport()
+    item = lines.items()[4]                                        # SELL STP 30
+    start = label_point(chart, item, 12)
+    target = round(item.price - 0.15, 2)
+    end = QtCore.QPointF(start.x() - 200, y_of(chart, target))
+    mouse.drag(vp, start, end)
+    assert len(asked) == 1
+    oid, field, price = asked[0]
+    pixel = (chart.price.vb.viewRange()[1][1] - chart.price.vb.viewRange()[1][0]) / chart.price.vb.height()
+    assert (oid, field) == (4, "stop_price") and price == pytest.approx(target, abs=2 * pixel + 0.01)
+    assert item.pending and item.price == price and item.label_text().endswith("…")
+    # the engine has not answered yet: a snapshot with the old price leaves the line where it was dropped
+    lines.set_orders(b.open_orders("ACME"))
+    assert item.pending and item.price == price
+    # the engine applies it: confirmed
+    b.modify_order(4, 120, stop_price=price)
+    lines.set_orders(b.open_orders("ACME"))
+    assert not item.pending and item.price == price and "…" not in item.label_text()
+    # a refused move goes back to the engine's price
+    mouse.drag(vp, label_point(chart, item, 12), QtCore.QPointF(start.x(), y_of(chart, price + 0.3)))
+    assert item.pending and len(asked) == 2
+    lines.revert(4)
+    assert not item.pending and item.price == price
+    # a limit (the bracket's entry) is moved by its limit price; a trailing stop is not dragged
+    entry = lines.items()[1]
+    mouse.drag(vp, label_point(chart, entry, 12), QtCore.QPointF(start.x(), y_of(chart, entry.price - 0.1)))
+    assert asked[-1][:2] == (1, "limit_price")
+    assert lines.items()[3].draggable and not lines.items()[5].draggable
+
+
+def test_the_cross_cancels_an_order_and_flattens_the_position(chart, qtbot):
+    last = float(chart.bar_arrays()[4][-1])
+    b = broker_with_orders(last)
+    lines = chart.order_lines
+    lines.set_orders(b.open_orders("ACME"))
+    lines.set_position(-50, last + 0.1, last)
+    settle(qtbot, chart)
+    cancelled, flattened, menus = [], [], []
+    lines.cancel_requested.connect(cancelled.append)
+    lines.flatten_requested.connect(lambda: flattened.append(1))
+    lines.context_menu_requested.connect(lambda _pos, oid: menus.append(oid))
+    vp = chart.graphics_view.viewport()
+    mouse.click(vp, close_point(chart, lines.items()[1]))
+    assert cancelled == [1] and flattened == []
+    mouse.click(vp, close_point(chart, lines.position_item))
+    assert flattened == [1]
+    assert lines.position_item.text.startswith("SHORT 50")
+    # a right-click on a line asks for its menu (with the order's id)
+    mouse.click(vp, label_point(chart, lines.items()[6], 10), mouse.RIGHT)
+    assert menus == [6]
+

@@ -1,0 +1,305 @@
+"""Hand trading in the replay window: Buy/Sell buttons and hotkeys with the trade bar's quantity, limit
+and stop orders from the chart's menu at the clicked price, a stop loss dragged on the chart, cancel
+from the chart and from the Orders & Positions panel, flatten; orders placed while paused work at once
+and fill on the next bar; refused ones say why; strategies can be switched off; and a GUI run with hand
+orders equals the headless run of its config and its manual_orders.json."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from PySide6.QtCore import QPointF, Qt
+
+from tests.ui import mouse
+from tests.ui.test_main_window import FINISH_MS
+from ui.widgets.chart.chart_actions import ChartPoint
+from workstation.execution.manual import MANUAL
+
+MIN = 60_000_000_000
+
+
+def paused_at(qtbot, w, bar_times: int):
+    """Start the loaded run paused and step it `bar_times` bar times; the bridge's system."""
+    bridge = w.bridge
+    w.step()
+    qtbot.waitUntil(lambda: bridge.progress().bars_processed > 0, timeout=FINISH_MS)
+    t0 = bridge.progress().clock_ns
+    if bar_times > 1:
+        bridge.system.step(bar_times - 1)
+    qtbot.waitUntil(lambda: bridge.progress().clock_ns == t0 + (bar_times - 1) * MIN
+                    and bridge.system.control.steps_owed == 0, timeout=FINISH_MS)
+    qtbot.wait(60)                       # the frame carrying the last bar time's events
+    return bridge.system
+
+
+def step(qtbot, w, n: int = 1) -> None:
+    clock = w.bridge.progress().clock_ns
+    w.bridge.system.step(n)
+    qtbot.waitUntil(lambda: w.bridge.progress().clock_ns >= clock + n * MIN
+                    and w.bridge.system.control.steps_owed == 0, timeout=FINISH_MS)
+    qtbot.wait(60)
+
+
+def click_row(qtbot, view, row: int) -> None:
+    """Click a table row as the trader would."""
+    view.scrollTo(view.model().index(row, 0))
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton,
+                     pos=view.visualRect(view.model().index(row, 1)).center())
+
+
+def manual_orders(w, symbol):
+    return [o for o in w.bridge.open_orders_of(symbol) if o.strategy == MANUAL]
+
+
+def strategies_off(w) -> None:
+    w.strategies_action.trigger()
+    assert not w.strategies_action.isChecked() and w.bridge.system.strategies == []
+
+
+def test_buy_button_and_sell_hotkey_while_paused(qtbot, ui_make_window, ui_small_config):
+    w = ui_make_window()
+    w.load_config(ui_small_config)
+    strategies_off(w)
+    assert w.strategies_toggle.text() == "Strategies off" and w.strategies_toggle.isVisible()
+    system = paused_at(qtbot, w, 10)
+    panel = w.chart_panels[0]
+    symbol = panel.current_symbol()
+    assert w.trade_bar.symbol() == symbol
+    bars = system.bars_processed
+    w.trade_bar.quantity_box.setValue(40)
+    qtbot.mouseClick(w.trade_bar.buy_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bool(manual_orders(w, symbol)), timeout=5000)
+    (order,) = manual_orders(w, symbol)
+    assert (order.quantity, order.order_type.value, order.status.value) == (40, "market", "working")
+    assert system.bars_processed == bars and w.bridge.state == "paused"     # placed while paused, no bar moved
+    assert w.trade_bar.answer_text() == f"buy 40 {symbol} market: done (order {order.id})"
+    w.refresh_views()
+    assert [r[:5] for r in w.orders_panel.orders_rows()] == [(str(order.id), symbol, "BUY", "40", "MKT")]
+    step(qtbot, w)
+    (fill,) = w.bridge.fills_of(symbol)
+    assert fill.quantity == 40 and fill.time == w.bridge.progress().clock_ns - MIN     # the next bar's open
+    bar_open = system.session_data.latest_bar(symbol, "1m").open
+    assert fill.price == pytest.approx(bar_open * (1 + system.cfg.execution.slippage_bps / 1e4))
+    w.refresh_views()
+    position = panel.chart.order_lines.position_item
+    assert position is not None and position.text.startswith("LONG 40 @ ")
+    assert panel.chart.marker_positions()[-1][2] == "buy"
+    # Shift+S sells the same quantity at market
+    w.activateWindow()
+    qtbot.waitUntil(w.isActiveWindow, timeout=2000)
+    qtbot.keyClick(w, Qt.Key.Key_S, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.waitUntil(lambda: bool(manual_orders(w, symbol)), timeout=5000)
+    assert manual_orders(w, symbol)[0].quantity == -40
+    # typing capitals in a text box never trades
+    w.signal_log.text_edit.setFocus()
+    qtbot.keyClick(w.signal_log.text_edit, Qt.Key.Key_B, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.wait(100)
+    assert w.signal_log.text_edit.text().lower() == "b" and len(manual_orders(w, symbol)) == 1
+    w.signal_log.text_edit.clear()
+    step(qtbot, w)
+    w.refresh_views()
+    assert w.bridge.position_of(symbol)[0] == 0 and panel.chart.order_lines.position_item is None
+    assert [f.quantity for f in w.bridge.fills_of(symbol)] == [40, -40]
+    # the signal log shows both hand orders
+    rows = w.signal_log.model.rows() if hasattr(w.signal_log.model, "rows") else None
+    if rows is not None:
+        assert sum(1 for r in rows if r["strategy"] == MANUAL) == 2
+
+
+def _menu_action(menu, starts: str):
+    for action in menu.actions():
+        if action.menu() is not None:
+            found = _menu_action(action.menu(), starts)
+            if found is not None:
+                return found
+        elif action.text().startswith(starts):
+            return action
+    return None
+
+
+def test_limit_from_the_chart_menu_then_drag_its_stop_loss_and_cancel(qtbot, ui_make_window, ui_small_config):
+    w = ui_make_window()
+    w.load_config(ui_small_config)
+    strategies_off(w)
+    paused_at(qtbot, w, 30)
+    panel = w.chart_panels[0]
+    chart = panel.chart
+    symbol = panel.current_symbol()
+    last = w.bridge.position_of(symbol)[2]
+    w.trade_bar.quantity_box.setValue(25)
+    w.trade_bar.stop_loss_box.setValue(0.5)
+    w.trade_bar.take_profit_box.setValue(1.0)
+    price = round(last - 0.3, 2)
+    menu = chart.context_menu(ChartPoint(int(chart.bar_arrays()[0][-1]), price))
+    text = f"Buy limit 25 @ {chart.legend.price_text(price)}"
+    action = _menu_action(menu, text)
+    assert action is not None, [a.text() for a in menu.actions()]
+    assert "SL" in action.text() and "TP" in action.text()
+    assert _menu_action(menu, f"Sell stop 25 @ {chart.legend.price_text(price)}") is not None
+    action.trigger()
+    qtbot.waitUntil(lambda: len(manual_orders(w, symbol)) == 3, timeout=5000)
+    entry, stop_loss, take_profit = manual_orders(w, symbol)
+    assert (entry.order_type.value, entry.limit_price, entry.quantity) == ("limit", price, 25)
+    assert stop_loss.stop_price == round(price - 0.5, 2) and take_profit.limit_price == round(price + 1.0, 2)
+    w.refresh_views()
+    lines = chart.order_lines
+    assert set(lines.items()) == {entry.id, stop_loss.id, take_profit.id}
+    # drag the stop loss line down by ~30 pixels with the mouse
+    chart.set_visible_range(chart.bar_count - 60, chart.bar_count + 5)
+    chart.viewport.fit_y_now()
+    chart.refresh()
+    lines.relayout()
+    item = lines.items()[stop_loss.id]
+    vb = chart.price.vb
+    lo, hi = vb.viewRange()[1]
+    if not lo < stop_loss.stop_price < hi:
+        vb.setYRange(min(lo, stop_loss.stop_price - 0.5), max(hi, take_profit.limit_price + 0.5), padding=0)
+        lines.relayout()
+    vp = chart.graphics_view.viewport()
+    rect = item.label_rect()
+    start = QPointF(chart.graphics_view.mapFromScene(item.mapToScene(QPointF(rect.left() + 10, rect.center().y()))))
+    mouse.drag(vp, start, start + QPointF(-150, 30))
+    moved = item.price
+    assert moved < stop_loss.stop_price            # (pending until the engine confirms: tested on the chart alone)
+    qtbot.waitUntil(lambda: manual_orders(w, symbol)[1].stop_price == moved, timeout=5000)
+    w.refresh_views()
+    assert not item.pending and item.price == moved
+    assert w.trade_bar.answer_text() == f"modify order {stop_loss.id}: stop price {moved:g}: done (order {stop_loss.id})"
+    # cancel the entry from the Orders & Positions panel: its held exits go with it
+    w.orders_dock.raise_()
+    w.refresh_views()
+    row = w.orders_panel.orders_rows().index(next(r for r in w.orders_panel.orders_rows() if r[0] == str(entry.id)))
+    click_row(qtbot, w.orders_panel.orders_view, row)
+    assert w.orders_panel.cancel_button.isEnabled()
+    qtbot.mouseClick(w.orders_panel.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not manual_orders(w, symbol), timeout=5000)
+    w.refresh_views()
+    assert lines.items() == {} and w.orders_panel.orders_rows() == []
+
+
+def test_cancel_with_the_cross_on_the_chart_and_flatten_from_the_panel(qtbot, ui_make_window, ui_small_config):
+    w = ui_make_window()
+    w.load_config(ui_small_config)
+    strategies_off(w)
+    paused_at(qtbot, w, 20)
+    panel = w.chart_panels[0]
+    chart = panel.chart
+    symbol = panel.current_symbol()
+    w.trade_bar.quantity_box.setValue(10)
+    w.hand_trading.market(+1)
+    last = w.bridge.position_of(symbol)[2]
+    w.hand_trading.place(symbol, +1, "limit", round(last * 0.999, 2))
+    qtbot.waitUntil(lambda: len(manual_orders(w, symbol)) == 2, timeout=5000)
+    step(qtbot, w)
+    w.refresh_views()
+    (limit,) = [o for o in manual_orders(w, symbol) if o.order_type.value == "limit"] or [None]
+    if limit is None:                       # the bar reached the limit: place one further away
+        w.hand_trading.place(symbol, +1, "limit", round(last * 0.95, 2))
+        qtbot.waitUntil(lambda: bool(manual_orders(w, symbol)), timeout=5000)
+        w.refresh_views()
+        (limit,) = manual_orders(w, symbol)
+    item = chart.order_lines.items()[limit.id]
+    chart.order_lines.relayout()
+    point = QPointF(chart.graphics_view.mapFromScene(item.mapToScene(item.close_rect().center())))
+    mouse.click(chart.graphics_view.viewport(), point)
+    qtbot.waitUntil(lambda: not manual_orders(w, symbol), timeout=5000)
+    assert w.trade_bar.answer_text().startswith(f"cancel order {limit.id}: done")
+    # flatten from the panel's positions table
+    w.orders_dock.raise_()
+    w.refresh_views()
+    qty = w.bridge.position_of(symbol)[0]
+    assert qty > 0
+    click_row(qtbot, w.orders_panel.positions_view, 0)
+    qtbot.mouseClick(w.orders_panel.flatten_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bool(manual_orders(w, symbol)), timeout=5000)
+    assert manual_orders(w, symbol)[0].quantity == -qty and manual_orders(w, symbol)[0].tag == "flatten"
+    step(qtbot, w)
+    assert w.bridge.position_of(symbol)[0] == 0
+
+
+def test_a_refused_hand_order_says_why_in_the_trade_bar_the_status_bar_and_the_signal_log(
+        qtbot, ui_make_window, ui_small_config):
+    w = ui_make_window()
+    w.load_config(ui_small_config)
+    paused_at(qtbot, w, 5)
+    symbol = w.trade_bar.symbol()
+    w.trade_bar.quantity_box.setValue(5000)                         # over risk.max_position_qty (1000)
+    qtbot.mouseClick(w.trade_bar.buy_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "refused" in w.trade_bar.answer_text(), timeout=5000)
+    assert w.trade_bar.answer_text() == (f"buy 5000 {symbol} market: refused: position limit: would hold 5000 > "
+                                         "1000 shares")
+    assert "Hand order refused" in w.statusBar().currentMessage()
+    assert w.trade_bar.answer_label.styleSheet().endswith("#ef5350;")
+    w.refresh_views()
+    model = w.signal_log.model
+    texts = [model.index(r, c).data() for r in range(model.rowCount()) for c in range(model.columnCount())]
+    assert MANUAL in texts and any(isinstance(t, str) and "position limit" in t for t in texts)
+    # after the run ended, an order says so
+    w.stop()
+    qtbot.waitUntil(lambda: w.bridge.state == "stopped", timeout=FINISH_MS)
+    w.hand_trading.market(+1)
+    assert w.trade_bar.answer_text().startswith("the run has ended")
+
+
+def test_strategies_off_starts_the_run_without_them_and_on_brings_them_back(qtbot, ui_make_window, ui_small_config):
+    w = ui_make_window()
+    w.load_config(ui_small_config)
+    assert [s.name for s in w.bridge.system.strategies] == ["sma_5_20", "rsi_15m"]
+    assert w.strategies_toggle.text() == "Strategies on"
+    strategies_off(w)
+    w.play()
+    qtbot.waitUntil(lambda: w.bridge.last_summary is not None, timeout=FINISH_MS)
+    saved = json.loads((w.bridge.run_dir / "config.json").read_text())
+    assert [s["enabled"] for s in saved["strategies"]] == [False, False]
+    assert w.bridge.last_summary["signals"] == 0
+    w.strategies_action.trigger()                   # on again: the next run has its strategies
+    assert w.bridge.system.strategies == []         # the finished run keeps what it had
+    assert "this run was started with them off" in w.strategies_action.toolTip()
+    w.play()
+    qtbot.waitUntil(lambda: w.bridge.state == "finished" and w.bridge.last_summary is not None
+                    and w.bridge.last_summary["signals"] > 0, timeout=FINISH_MS)
+    assert [s.name for s in w.bridge.system.strategies] == ["sma_5_20", "rsi_15m"]
+    assert w.strategies_toggle.text() == "Strategies on" and w.strategies_action.isChecked()
+
+
+def test_a_gui_run_with_hand_orders_equals_its_headless_replay(qtbot, ui_make_window, ui_small_config, tmp_path):
+    """Hand orders beside the strategies, placed while paused at several bar times and at a paced speed,
+    then MAX to the end: the run folder equals `workstation.run(config.json, manual_orders=...)`."""
+    import workstation
+
+    w = ui_make_window()
+    w.load_config(ui_small_config)
+    paused_at(qtbot, w, 15)
+    symbols = w.bridge.symbols()
+    w.trade_bar.quantity_box.setValue(30)
+    w.trade_bar.stop_loss_box.setValue(0.4)
+    w.trade_bar.take_profit_box.setValue(0.6)
+    w.hand_trading.market(+1, symbols[0])
+    step(qtbot, w, 5)
+    last = w.bridge.position_of(symbols[1])[2]
+    w.hand_trading.place(symbols[1], +1, "limit", round(last * 0.998, 2))
+    w.hand_trading.place(symbols[2], -1, "stop", round(w.bridge.position_of(symbols[2])[2] * 0.995, 2))
+    step(qtbot, w, 40)
+    w.hand_trading.flatten(symbols[0])
+    step(qtbot, w, 3)
+    w.set_speed(0)
+    w.play()
+    qtbot.waitUntil(lambda: w.bridge.state == "finished", timeout=FINISH_MS)
+    assert w.bridge.wait_writers(10)
+    run_dir = w.bridge.run_dir
+    recorded = json.loads((run_dir / "manual_orders.json").read_text())
+    assert [c["action"] for c in recorded["commands"]] == ["submit", "submit", "submit", "flatten"]
+    gui = workstation.runs.load_run(run_dir)
+    replay = workstation.run(run_dir / "config.json", out=tmp_path / "replay", manual_orders=run_dir / "manual_orders.json")
+    for name in ("orders", "fills", "trades", "equity"):
+        pd.testing.assert_frame_equal(getattr(gui, name), getattr(replay, name), obj=name)
+    sig_cols = ["time", "symbol", "strategy", "action", "quantity", "price", "approved", "reason", "kind"]
+    pd.testing.assert_frame_equal(gui.signals[sig_cols].reset_index(drop=True),
+                                  replay.signals[sig_cols].reset_index(drop=True))
+    assert (gui.orders["strategy"] == MANUAL).sum() >= 4 and set(gui.orders["strategy"]) >= {MANUAL, "sma_5_20"}
+    assert any(MANUAL in s.split("+") for s in gui.trades["strategy"])
+    # the results view shows the hand trades
+    qtbot.waitUntil(lambda: w.results_view.results is not None, timeout=FINISH_MS)
+    assert MANUAL in " ".join(w.results_view.results.trades["strategy"])

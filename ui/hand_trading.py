@@ -1,0 +1,229 @@
+"""HandTrading: routes the trader's hand orders from the trade bar, the hotkeys, the charts (context menu,
+order lines) and the Orders & Positions panel to the EngineBridge, and the engine's answers back to
+where the trader looks (the trade bar, the status bar; the signal log gets its rows from the engine).
+
+No trading logic here: orders, risk checks, fills and rejections are the engine's (the same order model
+as a strategy's, owner "manual"). This module only turns a click into an order ticket: the quantity and
+side, the clicked price rounded to the chart's decimals, and a bracket's stop loss / take profit at the
+trade bar's distances from the entry (a market order's entry: the symbol's last close, the price the
+engine values it at). A refused move of a dragged line puts the line back. UI thread only.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QMenu
+
+from ui.bridge import EngineBridge, UpdateBatch
+from ui.widgets.chart import ChartPanel
+from ui.widgets.chart.chart_actions import ChartPoint
+from ui.widgets.chart.order_lines import order_label
+from ui.widgets.trade_bar import TradeBar
+from workstation.errors import WorkstationError
+from workstation.execution.manual import MANUAL, ModifyOrder, describe
+
+log = logging.getLogger(__name__)
+
+Report = Callable[[str, bool], None]   # (message, ok): the window's status bar
+
+
+def _qty(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.4g}"
+
+
+class HandTrading(QObject):
+    """See the module docstring. `attach(panel)` for every chart panel; `on_batch` every frame."""
+
+    def __init__(self, bridge: EngineBridge, trade_bar: TradeBar, report: Report | None = None,
+                 parent: QObject | None = None):
+        super().__init__(parent)
+        self.bridge = bridge
+        self.trade_bar = trade_bar
+        self.report = report or (lambda _text, _ok: None)
+        self.panels: list[ChartPanel] = []
+        self.last_answer: tuple[str, bool] | None = None
+        trade_bar.buy_requested.connect(lambda: self.market(+1))
+        trade_bar.sell_requested.connect(lambda: self.market(-1))
+        trade_bar.flatten_requested.connect(lambda: self.flatten(self.trade_bar.symbol()))
+        trade_bar.cancel_all_requested.connect(lambda: self.cancel_all(self.trade_bar.symbol()))
+
+    # ------------------------------------------------------------------ charts
+    def attach(self, panel: ChartPanel) -> None:
+        """Hand-trading entries in the chart's menu; its order lines' ✕ and drags become orders."""
+        self.panels.append(panel)
+        chart = panel.chart
+        chart.add_menu_provider(lambda menu, point, p=panel: self.menu_entries(p, menu, point))
+        lines = chart.order_lines
+        lines.cancel_requested.connect(self.cancel)
+        lines.flatten_requested.connect(lambda p=panel: self.flatten(p.current_symbol()))
+        lines.modify_requested.connect(self.move)
+        panel.destroyed.connect(lambda _obj=None, p=panel: self.panels.remove(p) if p in self.panels else None)
+
+    def menu_entries(self, panel: ChartPanel, menu: QMenu, point: ChartPoint) -> None:
+        """The chart menu's hand-trading entries: orders at the clicked price, cancel the order line
+        under the mouse, flatten, cancel all."""
+        symbol = panel.current_symbol()
+        if not symbol or not self.bridge.loaded:
+            return
+        lines = panel.chart.order_lines
+        qty = self.trade_bar.quantity()
+        if point.order_id is not None:
+            order = lines.order(point.order_id)
+            text = order_label(order, panel.chart.legend.price_text) if order is not None else ""
+            act = menu.addAction(f"Cancel order {point.order_id}" + (f": {text}" if text else ""))
+            act.triggered.connect(lambda _c=False, oid=point.order_id: self.cancel(oid))
+        price = self._round(panel, point.price)
+        last = self._last_price(panel)
+        if math.isfinite(price) and price > 0 and last > 0 and point.order_id is None and not point.on_position:
+            trade = menu.addMenu(f"Trade {symbol} at {panel.chart.legend.price_text(price)}")
+            trade.setObjectName("TradeMenu")
+            entries = ((+1, "limit"), (-1, "stop")) if price < last else ((-1, "limit"), (+1, "stop"))
+            for side, kind in entries:
+                label = f"{'Buy' if side > 0 else 'Sell'} {kind} {_qty(qty)} @ {panel.chart.legend.price_text(price)}"
+                label += self._bracket_text(panel, side, price)
+                act = trade.addAction(label)
+                act.triggered.connect(lambda _c=False, s=side, k=kind, p=price, sym=symbol: self.place(sym, s, k, p))
+            trade.addSeparator()
+            for side in (+1, -1):
+                act = trade.addAction(f"{'Buy' if side > 0 else 'Sell'} market {_qty(qty)}"
+                                      + self._bracket_text(panel, side, last))
+                act.triggered.connect(lambda _c=False, s=side, sym=symbol: self.market(s, sym))
+        position = self.bridge.position_of(symbol)[0]
+        if position:
+            act = menu.addAction(f"Flatten {symbol} ({'long' if position > 0 else 'short'} {_qty(abs(position))})")
+            act.triggered.connect(lambda _c=False, sym=symbol: self.flatten(sym))
+        working = self.bridge.open_orders_of(symbol)
+        if working:
+            act = menu.addAction(f"Cancel all {len(working)} order{'s' if len(working) != 1 else ''} of {symbol}")
+            act.triggered.connect(lambda _c=False, sym=symbol: self.cancel_all(sym))
+
+    # ------------------------------------------------------------------ orders
+    def market(self, side: int, symbol: str | None = None) -> int | None:
+        """Buy (+1) or sell (-1) the trade bar's quantity at market, as a bracket when the trade bar has
+        stop loss / take profit distances."""
+        symbol = symbol or self.trade_bar.symbol()
+        last = self.bridge.position_of(symbol)[2] if symbol else 0.0
+        stop_loss, take_profit = self._bracket(side, last)
+        return self._send(lambda: self.bridge.submit_order(symbol, side * self.trade_bar.quantity(), "market",
+                                                           stop_loss=stop_loss, take_profit=take_profit))
+
+    def place(self, symbol: str, side: int, order_type: str, price: float) -> int | None:
+        """A limit or stop order of the trade bar's quantity at `price` (a bracket with its distances)."""
+        stop_loss, take_profit = self._bracket(side, price)
+        kwargs = {"limit_price": price} if order_type == "limit" else {"stop_price": price}
+        return self._send(lambda: self.bridge.submit_order(symbol, side * self.trade_bar.quantity(), order_type,
+                                                           stop_loss=stop_loss, take_profit=take_profit, **kwargs))
+
+    def cancel(self, order_id: int) -> int | None:
+        return self._send(lambda: self.bridge.cancel_order(int(order_id)))
+
+    def move(self, order_id: int, field: str, price: float) -> int | None:
+        """A dragged order line: the order's limit or stop goes to `price`."""
+        sequence = self._send(lambda: self.bridge.modify_order(int(order_id), **{field: float(price)}))
+        if sequence is None:
+            self._revert(order_id)
+        return sequence
+
+    def flatten(self, symbol: str) -> int | None:
+        if not symbol:
+            return None
+        return self._send(lambda: self.bridge.flatten(symbol))
+
+    def cancel_all(self, symbol: str) -> list[int]:
+        """Cancel every open order of `symbol`: one cancel per bracket and per OCO group (the engine
+        cancels the rest of a group with it)."""
+        orders = self.bridge.open_orders_of(symbol) if symbol else []
+        if not orders:
+            self._answer(f"no working orders of {symbol or 'this symbol'} to cancel", False)
+            return []
+        brackets: set[int] = set()
+        groups: set[int] = set()
+        out = []
+        for order in orders:
+            bracket = order.parent_id if order.parent_id is not None else order.id
+            if bracket in brackets or (order.oco_group is not None and order.oco_group in groups):
+                continue
+            brackets.add(bracket)
+            if order.oco_group is not None:
+                groups.add(order.oco_group)
+            sequence = self.cancel(order.id)
+            if sequence is not None:
+                out.append(sequence)
+        return out
+
+    def _send(self, send: Callable[[], int]) -> int | None:
+        try:
+            return send()
+        except WorkstationError as exc:
+            self._answer(str(exc), False)
+            return None
+
+    # ------------------------------------------------------------------ answers
+    def on_batch(self, batch: UpdateBatch) -> None:
+        """The engine's answers to hand orders, and fills or late rejections of hand orders."""
+        for result in batch.manual:
+            what = describe(result.command)
+            if result.accepted:
+                ids = ", ".join(str(i) for i in result.order_ids)
+                self._answer(f"{what}: done" + (f" (order {ids})" if ids else ""), True)
+            else:
+                self._answer(f"{what}: refused: {result.reason}", False)
+                if isinstance(result.command, ModifyOrder):
+                    self._revert(result.command.order_id)
+        for event in batch.orders:
+            order = event.order
+            if order.strategy != MANUAL:
+                continue
+            if event.kind == "rejected" and order.reason.startswith("at the fill"):
+                self._answer(f"order {order.id} ({order.side} {_qty(abs(order.quantity))} {order.symbol}) rejected "
+                             f"{order.reason}", False)
+            elif event.kind == "filled" and event.fill is not None:
+                f = event.fill
+                self._answer(f"filled: {'bought' if f.quantity > 0 else 'sold'} {_qty(abs(f.quantity))} {f.symbol} "
+                             f"at {f.price:,.2f} (order {order.id})", True)
+
+    def _answer(self, text: str, ok: bool) -> None:
+        self.last_answer = (text, ok)
+        self.trade_bar.show_answer(text, ok)
+        self.report(text, ok)
+
+    def _revert(self, order_id: int) -> None:
+        for panel in self.panels:
+            panel.chart.order_lines.revert(int(order_id))
+
+    # ------------------------------------------------------------------ tickets
+    def _bracket(self, side: int, entry: float) -> tuple[float | None, float | None]:
+        """Stop loss and take profit at the trade bar's distances from `entry` (None when off or no price)."""
+        if not entry > 0:
+            return None, None
+        decimals = self._decimals()
+        sl, tp = self.trade_bar.stop_loss_distance(), self.trade_bar.take_profit_distance()
+        stop_loss = round(entry - side * sl, decimals) if sl > 0 else None
+        take_profit = round(entry + side * tp, decimals) if tp > 0 else None
+        return stop_loss, take_profit
+
+    def _bracket_text(self, panel: ChartPanel, side: int, entry: float) -> str:
+        stop_loss, take_profit = self._bracket(side, entry)
+        text = panel.chart.legend.price_text
+        parts = ([f"SL {text(stop_loss)}"] if stop_loss else []) + ([f"TP {text(take_profit)}"] if take_profit else [])
+        return f"  ({', '.join(parts)})" if parts else ""
+
+    def _decimals(self) -> int:
+        return int(self.panels[0].chart.price.axis.decimals) if self.panels else 2
+
+    @staticmethod
+    def _round(panel: ChartPanel, price: float) -> float:
+        if not math.isfinite(price):
+            return math.nan
+        return round(price, int(panel.chart.price.axis.decimals))
+
+    def _last_price(self, panel: ChartPanel) -> float:
+        last = self.bridge.position_of(panel.current_symbol())[2]
+        if last > 0:
+            return last
+        closes = panel.chart.bar_arrays()[4]
+        return float(closes[-1]) if len(closes) else 0.0

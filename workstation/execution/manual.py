@@ -1,0 +1,434 @@
+"""Hand trading: the orders a trader places by hand during a replay (the GUI's buttons, hotkeys and
+chart, or a recorded session replayed headless), applied by the engine between two bar times.
+
+Threads. `ManualOrderInbox` may be called from any thread: it queues a command and wakes the
+coordinator (`RunControl.wake`), also while the replay is paused or waits for the next paced bar
+time. The coordinator takes the due commands between two bar times and hands them to the analysis
+engine's thread, which owns the broker and applies them with `HandDesk` through the strategies'
+OrderDesk: the same validation, risk checks (quality, position limit), account checks (buying power,
+shorting) and fill rules as a strategy's orders. The broker stays single-threaded.
+
+Timing. A command applied after bar time t (the clock reads t's END, or a session's open before its
+first bar) is exactly an order a strategy sends while it handles bar t: first eligible on the
+symbol's next bar. Each command is answered by a `ManualOrderResult` ("manual" event) carrying
+`applied_at_ns`, the clock time (int ns UTC) it was applied at. The run folder keeps them in
+`manual_orders.json`; the same commands scheduled at those times (`at_ns`: applied between two bar
+times once the clock has reached it) give the same run again, headless or in the GUI
+(`workstation run CONFIG --manual-orders FILE`).
+
+Hand orders belong to the strategy name "manual" (orders, fills, trades, signal log). A flatten
+cancels every open order of its symbol (a strategy's too: it gets on_order_cancelled) and closes the
+position at market. Cancelling or modifying a strategy's order by hand is allowed (the trader owns
+the account); the order keeps its owner.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import math
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import MISSING, asdict, dataclass, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from workstation.errors import DataError, WorkstationError
+from workstation.execution.orders import OrderStatus
+
+if TYPE_CHECKING:
+    from workstation.execution.desk import OrderDesk
+
+MANUAL = "manual"
+"""The strategy name of hand orders (orders.parquet, fills, trades, signals)."""
+
+MANUAL_ORDERS_FILE = "manual_orders.json"
+NOT_APPLIED = "the run ended before it was applied"
+_FORMAT = 1
+_NEVER = 2**63 - 1
+
+
+class ManualOrderError(WorkstationError):
+    """A hand-trading command cannot be queued (the run has ended, a malformed command)."""
+
+
+class ManualOrdersFileError(DataError):
+    """A manual_orders.json file cannot be read; the message names the file and the entry."""
+
+
+# ---------------------------------------------------------------------------------- commands
+
+@dataclass(frozen=True, slots=True)
+class SubmitOrder:
+    """Send an order as `ctx.submit_order` takes it (quantity signed: + buy, - sell)."""
+
+    symbol: str
+    quantity: float
+    order_type: str = "market"
+    limit_price: float | None = None
+    stop_price: float | None = None
+    trail_amount: float | None = None
+    trail_percent: float | None = None
+    tif: str = "day"
+    stop_loss: float | None = None
+    take_profit: float | None = None
+    tag: str | None = None
+
+    action = "submit"
+
+
+@dataclass(frozen=True, slots=True)
+class CancelOrder:
+    """Cancel an open order (any owner's; the rest of its bracket or OCO group goes with it)."""
+
+    order_id: int
+
+    action = "cancel"
+
+
+@dataclass(frozen=True, slots=True)
+class ModifyOrder:
+    """Change an open order's quantity or prices (it keeps its id and its owner)."""
+
+    order_id: int
+    quantity: float | None = None
+    limit_price: float | None = None
+    stop_price: float | None = None
+    trail_amount: float | None = None
+    trail_percent: float | None = None
+
+    action = "modify"
+
+
+@dataclass(frozen=True, slots=True)
+class FlattenPosition:
+    """Cancel every open order of `symbol`, then close its position at market."""
+
+    symbol: str
+
+    action = "flatten"
+
+
+ManualCommand = SubmitOrder | CancelOrder | ModifyOrder | FlattenPosition
+_RECORD_KEYS = frozenset({"action", "at", "at_ns", "accepted", "order_ids", "reason"})   # besides the fields
+_COMMANDS: dict[str, type] = {c.action: c for c in (SubmitOrder, CancelOrder, ModifyOrder, FlattenPosition)}
+
+
+@dataclass(frozen=True, slots=True)
+class ManualOrderResult:
+    """The answer to one command (the payload of the "manual" event).
+
+    `sequence`: the inbox's number of the command (1, 2, ...). `applied_at_ns`: the clock when it was
+    applied (int ns UTC; the END of the last bar time delivered). `accepted`: the order was accepted
+    (working, or filled at once), the cancel or modify done, the flatten sent; else `reason` says why.
+    `order_ids`: the order submitted (also a rejected one), cancelled or modified; for a flatten the
+    orders it cancelled, then the closing order.
+    """
+
+    sequence: int
+    command: ManualCommand
+    applied_at_ns: int
+    accepted: bool
+    order_ids: tuple[int, ...] = ()
+    reason: str = ""
+
+
+def describe(command: ManualCommand) -> str:
+    """A short text of a command for messages ("buy 100 ACME limit 101.5", "cancel order 7")."""
+    if isinstance(command, SubmitOrder):
+        side = "buy" if command.quantity > 0 else "sell"
+        price = {"limit": command.limit_price, "stop": command.stop_price}.get(command.order_type)
+        text = f"{side} {abs(command.quantity):g} {command.symbol} {command.order_type.replace('_', ' ')}"
+        if command.order_type == "stop_limit":
+            text += f" {command.stop_price:g}/{command.limit_price:g}"
+        elif price is not None:
+            text += f" {price:g}"
+        return text
+    if isinstance(command, CancelOrder):
+        return f"cancel order {command.order_id}"
+    if isinstance(command, ModifyOrder):
+        changes = [f"{name.replace('_', ' ')} {value:g}" for name in ("quantity", "limit_price", "stop_price",
+                                                                      "trail_amount", "trail_percent")
+                   if isinstance(value := getattr(command, name), int | float)]
+        return f"modify order {command.order_id}" + (f": {', '.join(changes)}" if changes else "")
+    return f"flatten {command.symbol}"
+
+
+# ---------------------------------------------------------------------------------- the inbox
+
+class ManualOrderInbox:
+    """Commands waiting for the engine (any thread puts, the coordinator takes). See the module docstring."""
+
+    def __init__(self, wake: Callable[[], None] | None = None):
+        self._wake = wake
+        self._lock = threading.Lock()
+        self._pending: list[tuple[int, int, ManualCommand]] = []    # heap of (at_ns, sequence, command)
+        self._sequence = 0
+        self._closed = False
+        self.next_at_ns = _NEVER      # the earliest at_ns waiting (read without the lock by the coordinator)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    def put(self, command: ManualCommand, at_ns: int = 0) -> int:
+        """Queue a command, applied between two bar times once the clock has reached `at_ns` (0: at
+        the next opportunity, also while paused). Returns its sequence number."""
+        if not isinstance(command, tuple(_COMMANDS.values())):
+            raise ManualOrderError(f"not a hand-trading command: {type(command).__name__} {command!r}")
+        with self._lock:
+            if self._closed:
+                raise ManualOrderError(f"the run has ended: {describe(command)} was not sent. Press Play for a new run")
+            self._sequence += 1
+            sequence = self._sequence
+            heapq.heappush(self._pending, (int(at_ns), sequence, command))
+            self.next_at_ns = self._pending[0][0]
+        if self._wake is not None and at_ns == 0:
+            self._wake()
+        return sequence
+
+    def submit(self, symbol: str, quantity: float, order_type: str = "market", limit_price: float | None = None,
+               stop_price: float | None = None, trail_amount: float | None = None,
+               trail_percent: float | None = None, tif: str = "day", stop_loss: float | None = None,
+               take_profit: float | None = None, tag: str | None = None) -> int:
+        """Queue an order (the arguments of `ctx.submit_order`); its sequence number."""
+        return self.put(SubmitOrder(symbol, quantity, order_type, limit_price, stop_price, trail_amount, trail_percent,
+                                    tif, stop_loss, take_profit, tag))
+
+    def cancel(self, order_id: int) -> int:
+        return self.put(CancelOrder(order_id))
+
+    def modify(self, order_id: int, quantity: float | None = None, limit_price: float | None = None,
+               stop_price: float | None = None, trail_amount: float | None = None,
+               trail_percent: float | None = None) -> int:
+        return self.put(ModifyOrder(order_id, quantity, limit_price, stop_price, trail_amount, trail_percent))
+
+    def flatten(self, symbol: str) -> int:
+        return self.put(FlattenPosition(symbol))
+
+    def schedule(self, entries: Iterable[tuple[int, ManualCommand]]) -> int:
+        """Queue recorded commands at their times (`load_manual_orders`), in the given order; the count."""
+        n = 0
+        for at_ns, command in entries:
+            self.put(command, max(1, int(at_ns)))
+            n += 1
+        return n
+
+    def take_due(self, now_ns: int) -> list[tuple[int, ManualCommand]]:
+        """(sequence, command) of every command due at clock `now_ns`, in (at_ns, sequence) order."""
+        due: list[tuple[int, ManualCommand]] = []
+        with self._lock:
+            pending = self._pending
+            while pending and pending[0][0] <= now_ns:
+                _at, sequence, command = heapq.heappop(pending)
+                due.append((sequence, command))
+            self.next_at_ns = pending[0][0] if pending else _NEVER
+        return due
+
+    def close(self) -> list[tuple[int, ManualCommand]]:
+        """The run ended: no more commands; the ones never applied (sequence, command)."""
+        with self._lock:
+            self._closed = True
+            left = [(sequence, command) for _at, sequence, command in sorted(self._pending)]
+            self._pending = []
+            self.next_at_ns = _NEVER
+        return left
+
+
+def not_applied(left: Sequence[tuple[int, ManualCommand]], now_ns: int) -> list[ManualOrderResult]:
+    """Answers for commands the run ended before applying (nothing changed)."""
+    return [ManualOrderResult(sequence, command, int(now_ns), False, (), NOT_APPLIED) for sequence, command in left]
+
+
+# ---------------------------------------------------------------------------------- applying (engine thread)
+
+@dataclass(frozen=True, slots=True)
+class HandTrader:
+    """Stands where a strategy would in the OrderDesk: hand orders are owned by `name`, and the
+    quality risk check reads `interval` (the streamed one)."""
+
+    name: str
+    interval: str
+
+
+class HandDesk:
+    """Applies hand commands in the thread that owns the broker (the analysis engine's), through the
+    OrderDesk; publishes a "cancel" or "modify" Decision for each one done (the signal log's row)."""
+
+    def __init__(self, desk: OrderDesk, interval: str):
+        self.desk = desk
+        self.trader = HandTrader(MANUAL, interval)
+        self.applied = 0
+
+    def apply(self, sequence: int, command: ManualCommand) -> ManualOrderResult:
+        desk = self.desk
+        now = desk.clock.now_ns()
+        previous, desk.current = desk.current, self.trader
+        desk.last_problem = ""
+        try:
+            if isinstance(command, SubmitOrder):
+                accepted, ids, reason = self._submit(command)
+            elif isinstance(command, CancelOrder):
+                accepted, ids, reason = self._cancel(command.order_id, "cancelled by hand")
+            elif isinstance(command, ModifyOrder):
+                accepted, ids, reason = self._modify(command)
+            else:
+                accepted, ids, reason = self._flatten(command.symbol)
+        finally:
+            desk.current = previous
+        self.applied += 1
+        return ManualOrderResult(sequence, command, now, accepted, ids, reason)
+
+    def _submit(self, c: SubmitOrder) -> tuple[bool, tuple[int, ...], str]:
+        desk = self.desk
+        oid = desk.submit_order(c.symbol, c.quantity, c.order_type, c.limit_price, c.stop_price, c.trail_amount,
+                                c.trail_percent, c.tif, c.stop_loss, c.take_profit, c.tag)
+        order = desk.broker.order(oid)
+        if order is None or order.status is OrderStatus.REJECTED:
+            return False, (oid,), (order.reason if order is not None else desk.last_problem)
+        return True, (oid,), ""
+
+    def _cancel(self, order_id: int, reason: str) -> tuple[bool, tuple[int, ...], str]:
+        desk = self.desk
+        if not desk.cancel_order(order_id, reason):
+            return False, (), _plain(desk.last_problem)
+        self._changed(order_id, "cancel")
+        return True, (order_id,), ""
+
+    def _modify(self, c: ModifyOrder) -> tuple[bool, tuple[int, ...], str]:
+        desk = self.desk
+        if not desk.modify_order(c.order_id, c.quantity, c.limit_price, c.stop_price, c.trail_amount,
+                                 c.trail_percent):
+            return False, (), _plain(desk.last_problem)
+        self._changed(c.order_id, "modify")
+        return True, (c.order_id,), ""
+
+    def _flatten(self, symbol: str) -> tuple[bool, tuple[int, ...], str]:
+        desk = self.desk
+        broker = desk.broker
+        i = desk.symbol_index.get(symbol) if isinstance(symbol, str) else None
+        if i is None:
+            desk._invalid(self.trader, f"invalid flatten: symbol {symbol!r} is not in this run's symbols")
+            return False, (), desk.last_problem
+        ids: list[int] = []
+        for order in broker.open_orders(symbol):
+            current = broker.order(order.id)
+            if current is not None and current.is_open:
+                accepted, cancelled, _ = self._cancel(order.id, "cancelled by hand: flatten")
+                ids.extend(cancelled)
+        position = broker.position_at(i)
+        if position == 0:
+            if ids:
+                return True, tuple(ids), ""
+            return False, (), f"nothing to flatten: {symbol} is flat with no open orders"
+        accepted, closing, reason = self._submit(SubmitOrder(symbol, -position, "market", tag="flatten"))
+        return accepted, (*ids, *closing), reason
+
+    def _changed(self, order_id: int, kind: str) -> None:
+        """The signal log's row of a hand cancel or modify (an approved Decision of that kind)."""
+        from workstation.execution.desk import order_decision
+
+        desk = self.desk
+        order = desk.broker.order(order_id)
+        if order is None:
+            return
+        desk.signal_count += 1
+        if desk.events.wants("decision"):
+            decision = order_decision(order, desk._reference(order), True, None, None, desk.clock.now_ns(), kind)
+            decision.signal.strategy = MANUAL
+            desk.events.emit("decision", decision)
+
+
+def _plain(problem: str) -> str:
+    """The desk's message without its strategy-error prefix ("invalid cancel: cancel: unknown order id 9"
+    -> "unknown order id 9"): the trader's answer already names the command."""
+    for prefix in ("invalid cancel: cancel: ", "invalid modify: modify: ", "invalid cancel: ", "invalid modify: "):
+        if problem.startswith(prefix):
+            return problem[len(prefix):]
+    return problem
+
+
+# ---------------------------------------------------------------------------------- manual_orders.json
+
+def command_json(command: ManualCommand) -> dict[str, Any]:
+    """{"action": ..., fields}: the command as JSON (fields left at None are left out)."""
+    out: dict[str, Any] = {"action": command.action}
+    out.update({k: v for k, v in asdict(command).items() if v is not None})
+    return out
+
+
+def command_from_json(entry: object, where: str) -> ManualCommand:
+    """The command of a JSON object; ManualOrdersFileError names `where` and what is wrong."""
+    if not isinstance(entry, dict):
+        raise ManualOrdersFileError(f"{where}: expected an object, got {type(entry).__name__}")
+    action = entry.get("action")
+    cls = _COMMANDS.get(action) if isinstance(action, str) else None
+    if cls is None:
+        raise ManualOrdersFileError(f"{where}: action must be one of {', '.join(_COMMANDS)}, got {action!r}")
+    names = {f.name for f in fields(cls)}
+    unknown = sorted(set(entry) - names - _RECORD_KEYS)
+    if unknown:
+        raise ManualOrdersFileError(f"{where}: a {action} has no field {', '.join(map(repr, unknown))} "
+                                    f"(it takes {', '.join(sorted(names))})")
+    args = {k: v for k, v in entry.items() if k in names}
+    missing = [f.name for f in fields(cls) if f.default is MISSING and f.name not in args]
+    if missing:
+        raise ManualOrdersFileError(f"{where}: a {action} needs {', '.join(missing)}")
+    if "order_id" in args and (isinstance(args["order_id"], bool) or not isinstance(args["order_id"], int)):
+        raise ManualOrdersFileError(f"{where}: order_id must be an integer order id, got {args['order_id']!r}")
+    return cls(**args)
+
+
+def results_json(results: Sequence[ManualOrderResult]) -> dict[str, Any]:
+    """manual_orders.json: every applied command with its time and answer, in the order applied (commands
+    the run ended before applying are left out: they changed nothing)."""
+    entries = []
+    for r in results:
+        if r.reason == NOT_APPLIED:
+            continue
+        entry = {"at": pd.Timestamp(r.applied_at_ns, tz="UTC").isoformat(), "at_ns": int(r.applied_at_ns),
+                 **command_json(r.command), "accepted": r.accepted, "order_ids": list(r.order_ids)}
+        if r.reason:
+            entry["reason"] = r.reason
+        entries.append(entry)
+    return {"format": _FORMAT, "strategy": MANUAL,
+            "note": "hand orders of a run: `workstation run CONFIG --manual-orders THIS_FILE` applies them again "
+                    "at the same times (at_ns: the clock, ns UTC, the end of the bar time they followed)",
+            "commands": entries}
+
+
+def load_manual_orders(path: str | Path) -> list[tuple[int, ManualCommand]]:
+    """(at_ns, command) of a manual_orders.json (a run folder's, or written by hand: `at` may be an ISO
+    time with its offset instead of `at_ns`). ManualOrdersFileError names the file and the entry."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ManualOrdersFileError(f"cannot read the hand orders file {path}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise ManualOrdersFileError(f"{path} is not valid JSON: {exc}") from None
+    commands = data.get("commands") if isinstance(data, dict) else data
+    if not isinstance(commands, list):
+        raise ManualOrdersFileError(f"{path}: expected a list of commands (or an object with \"commands\")")
+    out: list[tuple[int, ManualCommand]] = []
+    for k, entry in enumerate(commands):
+        where = f"{path}: commands[{k}]"
+        command = command_from_json(entry, where)
+        at = entry.get("at_ns") if isinstance(entry, dict) else None
+        if at is None and isinstance(entry, dict) and "at" in entry:
+            try:
+                stamp = pd.Timestamp(entry["at"])
+            except (TypeError, ValueError) as exc:
+                raise ManualOrdersFileError(f"{where}: at {entry['at']!r} is not a time: {exc}") from None
+            if stamp.tzinfo is None:
+                raise ManualOrdersFileError(f"{where}: at {entry['at']!r} has no zone offset (e.g. +00:00)")
+            at = int(stamp.value)
+        if isinstance(at, bool) or not isinstance(at, int | float) or not math.isfinite(at):
+            raise ManualOrdersFileError(f"{where}: needs at_ns (int ns UTC) or at (an ISO time with its offset)")
+        out.append((int(at), command))
+    return out
