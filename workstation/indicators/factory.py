@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import NamedTuple
 
 from workstation.indicators.base import Indicator, IndicatorError
@@ -85,8 +86,9 @@ def make_indicator(spec: str, lanes: int = 1) -> Indicator:
     """Build the indicator a spec names, with `lanes` lanes; IndicatorError (a ValueError) if invalid."""
     kind, params = parse_spec(spec)
     cls, _ = _KINDS[kind]
+    build: Callable[..., Indicator] = cls  # each kind's own constructor (period, k, ...), not Indicator's
     try:
-        return cls(**params, lanes=lanes)
+        return build(**params, lanes=lanes)
     except IndicatorError as exc:
         raise IndicatorError(f"indicator spec {spec!r}: {exc}") from None
 
