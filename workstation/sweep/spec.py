@@ -419,8 +419,8 @@ class Constraint:
                     return False
                 left = right
             return True
-        if isinstance(node, ast.Call):
-            return _FUNCTIONS[node.func.id](*(self._eval(a, values) for a in node.args))  # type: ignore[union-attr]
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):  # the parser allows no other call
+            return _FUNCTIONS[node.func.id](*(self._eval(a, values) for a in node.args))
         raise TypeError(type(node).__name__)
 
 
@@ -593,7 +593,7 @@ def build_plan(spec: SweepSpec, base: SessionConfig, time_manager: TimeManager, 
     _check_each_value(plan)
     plan.combos = _combinations(axes, constraints, spec, max_cells)
     if windows:
-        cells = []
+        cells: list[Cell] = []
         for w in windows:
             for params in plan.combos:
                 cells.append(plan.make_cell(len(cells), "train", w.index, params, (w.train_start, w.train_end)))
