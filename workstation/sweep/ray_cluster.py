@@ -127,8 +127,9 @@ class RayConnection:
         import ray
 
         t0 = time.perf_counter()
-        common: dict[str, Any] = {"log_to_driver": self.verbose, "logging_level": logging.INFO if self.verbose else logging.ERROR,
-                  "runtime_env": self.runtime_env}
+        common: dict[str, Any] = {
+            "log_to_driver": self.verbose, "logging_level": logging.INFO if self.verbose else logging.ERROR,
+            "runtime_env": self.runtime_env}
         if ray.is_initialized():
             self.description = "the Ray already running in this process"
         elif self.address:
