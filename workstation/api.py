@@ -135,7 +135,7 @@ def _unique_folder(base: Path) -> Path:
 def run(config_or_path: str | os.PathLike | dict | SessionConfig, *, start: str | dt.date | None = None,
         end: str | dt.date | None = None, symbols: Sequence[str] | str | None = None, speed: float | None = None,
         store: str | os.PathLike | None = None, out: str | os.PathLike | None = None, write_bars: bool = True,
-        manual_orders: str | os.PathLike | None = None, **overrides: Any) -> RunResults:
+        manual_orders: str | os.PathLike[str] | None = None, **overrides: Any) -> RunResults:
     """Run a backtest to the end and return its results (see the module docstring for the overrides).
 
     Raises ConfigError for a bad config or override, WorkstationError when the store cannot serve the
@@ -148,6 +148,7 @@ def run(config_or_path: str | os.PathLike | dict | SessionConfig, *, start: str 
 
     cfg, source, stem = _config_from(config_or_path)
     cfg = override_config(cfg, source, **overrides)
+    symbols_text: str | None
     if isinstance(symbols, str):
         symbols_text = symbols
     else:

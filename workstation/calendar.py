@@ -14,7 +14,7 @@ import datetime as dt
 import threading
 import time
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 import numpy as np
 import pandas as pd
@@ -249,7 +249,7 @@ class TimeManager:
     def session(self, day: dt.date | str) -> TradingSession | None:
         """The trading session of `day` (exchange-local date), or None when the exchange is shut."""
         day = as_date(day)
-        cached = self._session_cache.get(day, False)
+        cached: TradingSession | None | Literal[False] = self._session_cache.get(day, False)
         if cached is not False:
             self.stats.hits += 1
             return cached

@@ -15,7 +15,10 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 from workstation.config import SessionConfig, load_config, validate_config_dict
 from workstation.errors import ConfigError, WorkstationError
@@ -115,7 +118,7 @@ class StopOnSignals:
     def __init__(self, system):
         self.system = system
         self.received: int | None = None
-        self._previous: dict[int, object] = {}
+        self._previous: dict[int, Callable[[int, FrameType | None], Any] | int | None] = {}
 
     def __enter__(self) -> StopOnSignals:
         if threading.current_thread() is threading.main_thread():

@@ -564,3 +564,16 @@ def test_constructors_check_arguments_up_front() -> None:
         ATR(True)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="lanes must be an integer >= 0, got 1.5"):
         make_indicator("vwap", lanes=1.5)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_per_lane_state_is_declared_on_the_class(spec: str) -> None:
+    """`_fresh_state` installs attributes with setattr; mypy checks them only through the class's
+    annotations, so every state array (and every output attribute) must be declared there."""
+    ind = make_indicator(spec, lanes=2)
+    declared: set[str] = set()
+    for klass in type(ind).__mro__:
+        declared.update(vars(klass).get("__annotations__", {}))
+    state = set(ind._fresh_state(1))
+    assert state - declared == set(), f"{spec}: state set by setattr but not declared"
+    assert set(type(ind).output_attrs.values()) <= state

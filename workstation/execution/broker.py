@@ -367,8 +367,8 @@ class SimulatedBroker:
     def open_positions(self) -> list[OpenPosition]:
         """Positions not flat now (a position open at the end of a run is not a trade)."""
         out = []
-        for i in np.flatnonzero(self._positions):
-            i = int(i)
+        for index in np.flatnonzero(self._positions):
+            i = int(index)
             qty = float(self._positions[i])
             trip = self._round_trips[i]
             out.append(
@@ -1201,6 +1201,7 @@ class SimulatedBroker:
         child.quantity = -math.copysign(abs(child.filled) + protected, entry.quantity)
 
     def _exit_filled(self, exit_state: _OrderState, ts_ns: int, complete: bool) -> None:
+        assert exit_state.parent_id is not None, "an exit order always has its entry"
         entry = self._orders[exit_state.parent_id - 1]
         for cid in entry.children:
             sibling = self._orders[cid - 1]
@@ -1230,16 +1231,16 @@ class SimulatedBroker:
         new_pos = pos + qty
         if abs(new_pos) < _FLAT_EPS:
             new_pos = 0.0
-        trip = self._round_trips.get(i)
-
         if pos == 0.0:
             trip = _RoundTrip(side=math.copysign(1.0, qty), entry_time=ts_ns, strategies=[strategy])
             self._round_trips[i] = trip
             self._add_to(trip, i, pos, qty, price, commission)
         elif (pos > 0) == (qty > 0):
+            trip = self._round_trips[i]  # an open position always has its round trip
             trip.add_strategy(strategy)
             self._add_to(trip, i, pos, qty, price, commission)
         else:
+            trip = self._round_trips[i]
             trip.add_strategy(strategy)
             closed = min(abs(qty), abs(pos))
             pnl = (price - float(self._avg_price[i])) * closed * trip.side

@@ -42,8 +42,11 @@ class OrderOwner(Protocol):
     """Who sends the orders the desk handles now: a strategy, or the trader's hand orders
     (workstation.execution.manual.HandTrader); the desk reads its name and interval only."""
 
-    name: str
-    interval: str
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def interval(self) -> str: ...
 
 
 class InvalidSignal(ValueError):
@@ -383,7 +386,7 @@ class OrderDesk:
 def order_decision(order: Order, reference_price: float, approved: bool, stop_loss: float | None,
                    take_profit: float | None, time_ns: int, kind: str = "order") -> Decision:
     """The Decision (signal-log row) of an order: action BUY/SELL, its size, its reference price."""
-    metadata = {"order_id": order.id, "order_type": order.order_type.value, "tif": order.tif.value}
+    metadata: dict[str, Any] = {"order_id": order.id, "order_type": order.order_type.value, "tif": order.tif.value}
     for key, value in (("limit_price", order.limit_price), ("stop_price", order.stop_price),
                        ("stop_loss", stop_loss), ("take_profit", take_profit), ("tag", order.tag)):
         if value is not None:

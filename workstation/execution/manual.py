@@ -27,6 +27,7 @@ from __future__ import annotations
 import heapq
 import json
 import math
+import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import MISSING, asdict, dataclass, fields
@@ -402,7 +403,7 @@ def results_json(results: Sequence[ManualOrderResult]) -> dict[str, Any]:
             "commands": entries}
 
 
-def load_manual_orders(path: str | Path) -> list[tuple[int, ManualCommand]]:
+def load_manual_orders(path: str | os.PathLike[str]) -> list[tuple[int, ManualCommand]]:
     """(at_ns, command) of a manual_orders.json (a run folder's, or written by hand: `at` may be an ISO
     time with its offset instead of `at_ns`). ManualOrdersFileError names the file and the entry."""
     path = Path(path)

@@ -17,6 +17,7 @@ import math
 import numbers
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TypeGuard
 
 import numpy as np
 
@@ -176,7 +177,7 @@ class AccountSnapshot:
 
 # ---------------------------------------------------------------------------------- validation
 
-def _is_number(value: object) -> bool:
+def _is_number(value: object) -> TypeGuard[numbers.Real]:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
@@ -184,7 +185,7 @@ def checked_price(name: str, value: object) -> float:
     """A positive finite price, else InvalidOrder naming the argument and the value."""
     if not _is_number(value):
         raise InvalidOrder(f"{name} must be a number, got {type(value).__name__} {value!r}")
-    price = float(value)  # type: ignore[arg-type]
+    price = float(value)
     if not math.isfinite(price) or price <= 0:
         raise InvalidOrder(f"{name} must be a positive finite price, got {price}")
     return price
@@ -194,7 +195,7 @@ def checked_quantity(value: object) -> float:
     """A non-zero finite signed quantity, else InvalidOrder."""
     if not _is_number(value):
         raise InvalidOrder(f"quantity must be a number (+ buy, - sell), got {type(value).__name__} {value!r}")
-    qty = float(value)  # type: ignore[arg-type]
+    qty = float(value)
     if not math.isfinite(qty):
         raise InvalidOrder(f"quantity must be finite, got {qty}")
     if qty == 0:

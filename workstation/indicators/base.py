@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -94,6 +94,8 @@ class Indicator(ABC):
     kind: ClassVar[str] = ""
     fields: ClassVar[tuple[str, ...]] = ("close",)
     output_attrs: ClassVar[dict[str, str]] = {"value": "_out_value"}
+    # Per-lane state (first axis = lane), installed from `_fresh_state`; subclasses declare theirs.
+    _count: np.ndarray
 
     def __init__(self, spec: str, warmup: int, lanes: int = 1, children: tuple[Indicator, ...] = ()):
         self._spec = spec
@@ -111,8 +113,10 @@ class Indicator(ABC):
         """Per-lane state arrays of `n` new lanes (must include ``_count`` and every output attr)."""
 
     @abstractmethod
-    def _update(self, idx: np.ndarray, *inputs: np.ndarray) -> None:
-        """Advance the lanes `idx` (unique int64) by one input each; inputs are float64 aligned with idx."""
+    def _update(self, idx: np.ndarray, *inputs: Any) -> None:
+        """Advance the lanes `idx` (unique int64) by one input each; inputs are float64 aligned with idx.
+
+        Subclasses name their inputs (one float64 array per entry of `fields`), hence ``Any`` here."""
 
     # -- public API -----------------------------------------------------------------------------
     @property

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import enum
 import re
+from collections.abc import Callable
 from typing import NamedTuple
 
 from workstation.indicators.base import Indicator, IndicatorError
@@ -16,10 +18,16 @@ __all__ = ["INDICATOR_KINDS", "IndicatorSpec", "input_fields", "make_indicator",
 INDICATOR_KINDS: tuple[str, ...] = ("sma", "ema", "rsi", "macd", "bb", "bollinger", "atr", "vwap")
 """Kind names a spec may start with (``bollinger`` is another name for ``bb``)."""
 
-_REQUIRED = object()
+class _Required(enum.Enum):
+    """Marks an argument without a default (an enum member, so type checkers narrow `is _REQUIRED`)."""
+
+    REQUIRED = enum.auto()
+
+
+_REQUIRED = _Required.REQUIRED
 
 # kind -> (class, ((argument, type, default or _REQUIRED), ...))
-_KINDS: dict[str, tuple[type[Indicator], tuple[tuple[str, type, object], ...]]] = {
+_KINDS: dict[str, tuple[type[Indicator], tuple[tuple[str, type, int | float | _Required], ...]]] = {
     "sma": (SMA, (("period", int, _REQUIRED),)),
     "ema": (EMA, (("period", int, _REQUIRED),)),
     "rsi": (RSI, (("period", int, 14),)),
@@ -77,7 +85,7 @@ def parse_spec(spec: str) -> IndicatorSpec:
         elif default is _REQUIRED:
             raise IndicatorError(f"indicator spec {spec!r}: {kind} needs a {argument}, e.g. '{kind}(20)'")
         else:
-            params[argument] = default  # type: ignore[assignment]
+            params[argument] = default
     return IndicatorSpec(kind, params)
 
 
@@ -85,8 +93,9 @@ def make_indicator(spec: str, lanes: int = 1) -> Indicator:
     """Build the indicator a spec names, with `lanes` lanes; IndicatorError (a ValueError) if invalid."""
     kind, params = parse_spec(spec)
     cls, _ = _KINDS[kind]
+    build: Callable[..., Indicator] = cls  # each kind's own constructor (period, k, ...), not Indicator's
     try:
-        return cls(**params, lanes=lanes)
+        return build(**params, lanes=lanes)
     except IndicatorError as exc:
         raise IndicatorError(f"indicator spec {spec!r}: {exc}") from None
 

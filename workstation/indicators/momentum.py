@@ -35,6 +35,12 @@ class RSI(Indicator):
     """
 
     kind = "rsi"
+    _prev_close: np.ndarray
+    _gain_sum: np.ndarray
+    _loss_sum: np.ndarray
+    _avg_gain: np.ndarray
+    _avg_loss: np.ndarray
+    _out_value: np.ndarray
 
     def __init__(self, period: int = 14, lanes: int = 1):
         self.period = check_period("period", period)
@@ -93,6 +99,9 @@ class MACD(Indicator):
 
     kind = "macd"
     output_attrs = {"macd": "_out_macd", "signal": "_out_signal", "histogram": "_out_histogram"}
+    _out_macd: np.ndarray
+    _out_signal: np.ndarray
+    _out_histogram: np.ndarray
 
     def __init__(self, fast: int = 12, slow: int = 26, signal: int = 9, lanes: int = 1):
         self.fast = check_period("fast", fast)

@@ -21,6 +21,9 @@ class SMA(Indicator):
     """
 
     kind = "sma"
+    _buf: np.ndarray
+    _sum: np.ndarray
+    _out_value: np.ndarray
 
     def __init__(self, period: int, lanes: int = 1):
         self.period = check_period("period", period)
@@ -81,6 +84,8 @@ class EMA(Indicator):
 
     kind = "ema"
     output_attrs = {"value": "_ema"}
+    _seed_sum: np.ndarray
+    _ema: np.ndarray
 
     def __init__(self, period: int, lanes: int = 1):
         self.period = check_period("period", period)

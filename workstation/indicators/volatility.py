@@ -33,6 +33,9 @@ class BollingerBands(Indicator):
 
     kind = "bb"
     output_attrs = {"middle": "_out_middle", "upper": "_out_upper", "lower": "_out_lower"}
+    _out_middle: np.ndarray
+    _out_upper: np.ndarray
+    _out_lower: np.ndarray
 
     def __init__(self, period: int = 20, k: float = 2.0, lanes: int = 1):
         self.period = check_period("period", period)
@@ -97,6 +100,9 @@ class ATR(Indicator):
 
     kind = "atr"
     fields = ("high", "low", "close")
+    _prev_close: np.ndarray
+    _tr_sum: np.ndarray
+    _out_value: np.ndarray
 
     def __init__(self, period: int = 14, lanes: int = 1):
         self.period = check_period("period", period)

@@ -24,6 +24,9 @@ class VWAP(Indicator):
 
     kind = "vwap"
     fields = ("high", "low", "close", "volume")
+    _price_volume: np.ndarray
+    _volume: np.ndarray
+    _out_value: np.ndarray
 
     def __init__(self, lanes: int = 1):
         super().__init__(spec="vwap", warmup=1, lanes=lanes)

@@ -195,7 +195,7 @@ class GapFiller:
             wanted[id(gap)] = runs
             for run in runs:
                 by_range.setdefault(run, []).append(gap)
-        answers: dict[int, dict[str, list]] = {}      # id(gap) -> {"bars": [...], "unresolved": n}
+        answers: dict[int, dict[str, Any]] = {}      # id(gap) -> {"bars": [...], "unresolved": n}
         failures: dict[int, str] = {}
         for (lo, hi), gaps in sorted(by_range.items()):
             symbols = sorted({g.symbol for g in gaps})

@@ -21,7 +21,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, TypeGuard
 
 from workstation.errors import ProviderError
 from workstation.model import Bar
@@ -410,6 +410,6 @@ class MarketDataProvider(ABC):
             self._log.exception("%s sink %r failed on %r", self.name, sink, item)
 
 
-def is_finite_number(value: Any) -> bool:
+def is_finite_number(value: Any) -> TypeGuard[int | float]:
     """True for an int/float (not bool) that is finite; used to validate message fields."""
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

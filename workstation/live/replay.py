@@ -141,6 +141,7 @@ class ReplayProvider(MarketDataProvider):
             if self.end_date is not None and day > self.end_date:
                 break
             session = self.tm.session(day)
+            assert session is not None, f"{day} comes from the calendar's trading dates"
             arrays = self.store.read_session_arrays(day, self._interval, self._symbols, rth_only=True)
             if session.open_ns > self.clock.now_ns():
                 self.clock.skip_to(session.open_ns)

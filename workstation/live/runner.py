@@ -23,8 +23,12 @@ def run_live_headless(cfg, store_path: Path, args) -> int:
     system = LiveSystemManager(cfg, store_path=store_path, duration_s=duration)
     out = prepare_run_folder(args.out, RUNS_DIR, f"{Path(args.config).stem}-live", overwrite=args.overwrite)
     writer = RunWriter(system, out, write_bars=not args.no_bars)
-    system.events.subscribe("session_end", lambda _k, _p: writer.failed or writer.write_file(
-        "live_status.json", lambda: write_live_files(system, out)))
+
+    def write_status(_kind: str, _payload: object) -> None:
+        if not writer.failed:
+            writer.write_file("live_status.json", lambda: write_live_files(system, out))
+
+    system.events.subscribe("session_end", write_status)
     progress = Progress(system)
     print(f"live run ({cfg.live.provider}) of {len(cfg.symbols)} symbols"
           + (f" for {args.duration}" if duration else " until the last session ends") + " (Ctrl-C stops)",

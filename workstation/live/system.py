@@ -27,6 +27,8 @@ from workstation.system import SystemManager
 class LiveSystemManager(SystemManager):
     """Live run: `duration_s` limits it (None = until the last session ends or stop())."""
 
+    coordinator: LiveCoordinator  # replaces the backtest's coordinator in __init__
+
     def __init__(self, cfg: SessionConfig, *args, duration_s: float | None = None, provider=None, clock=None,
                  **kwargs):
         self.duration_s = duration_s

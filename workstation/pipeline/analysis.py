@@ -104,7 +104,8 @@ class AnalysisEngine(Stage):
 
     def done(self, kind: str, failed: bool) -> None:
         if kind in ("bars", "derived_bars"):
-            self.cycle.signal_ready()        # the bar time is done: the coordinator may go on
+            if self.cycle is not None:
+                self.cycle.signal_ready()    # the bar time is done: the coordinator may go on
         else:
             self.ready.signal_ready()
 

@@ -14,12 +14,21 @@ import logging
 import numpy as np
 import pandas as pd
 
-from workstation.calendar import TimeManager
+from workstation.calendar import TimeManager, TradingSession
 from workstation.config import SessionConfig
 from workstation.model import ns_array
 from workstation.session import BarsView
 
 log = logging.getLogger(__name__)
+
+
+def _trading_session(tm: TimeManager, day: dt.date) -> TradingSession:
+    """The session of `day`, a trading date (from the calendar's trading dates or the store's)."""
+    session = tm.session(day)
+    if session is None:
+        raise ValueError(f"{day} is not a trading day of {tm.exchange}")
+    return session
+
 
 class HistoricalService:
     """Computes and rolls the historical state kept in SessionData for each session."""
@@ -50,7 +59,7 @@ class HistoricalService:
         with self.metrics.timer("historical.daily_load"):
             daily = self.store.read_daily(self.symbols, earliest, last)
             if daily is None or len(daily) == 0:
-                start_ns = self.tm.session(self.tm.first_trading_date_on_or_after(earliest)).open_ns
+                start_ns = _trading_session(self.tm, self.tm.first_trading_date_on_or_after(earliest)).open_ns
                 end_sess = self.tm.session(self.tm.previous_trading_date(last + dt.timedelta(days=1)))
                 end_ns = end_sess.close_ns if end_sess else start_ns
                 minute = self.store.read_bars(self.symbols, "1m", start_ns, end_ns, rth_only=True)
@@ -124,9 +133,9 @@ class HistoricalService:
         for ind in self.cfg.historical.indicators:
             dates = self.tm.trailing_dates(day, ind.period)
             if ind.skip_early_close:
-                dates = [d for d in dates if not self.tm.session(d).early_close]
+                dates = [d for d in dates if not _trading_session(self.tm, d).early_close]
             if ind.kind == "avg_intraday":
-                self._avg_intraday(ind, dates, max(self.tm.session(d).minutes for d in [*dates, day]))
+                self._avg_intraday(ind, dates, max(_trading_session(self.tm, d).minutes for d in [*dates, day]))
                 continue
             daily = self._daily
             if daily is None or len(daily) == 0:
@@ -149,7 +158,7 @@ class HistoricalService:
         grid = np.full((len(days), len(self.symbols), minutes), np.nan)
         for k, d in enumerate(days):
             f = self._minute_days[d]
-            minute = self.tm.session(d).trading_minute_index(ns_array(f["timestamp"]))
+            minute = _trading_session(self.tm, d).trading_minute_index(ns_array(f["timestamp"]))
             rows = f["symbol"].map(index).to_numpy()
             ok = (minute >= 0) & (minute < minutes) & ~pd.isna(rows)
             grid[k, rows[ok].astype(np.int64), minute[ok]] = f[ind.field].to_numpy(dtype=float)[ok]
@@ -160,7 +169,7 @@ class HistoricalService:
             self.sd.set_historical_indicator(sym, ind.name, mean[i] if len(days) else np.full(minutes, np.nan))
 
     def _historical_quality(self, trailing: list[dt.date]) -> None:
-        expected = sum(self.tm.session(d).minutes for d in trailing)
+        expected = sum(_trading_session(self.tm, d).minutes for d in trailing)
         present: dict[str, int] = {}
         for d in trailing:
             df = self._minute_days.get(d)

@@ -18,7 +18,7 @@ fills and streamed-interval strategies), and only once it is done are the newer 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
@@ -226,7 +226,7 @@ class DataProcessor(Stage):
                 self.indicators.add(iv, spec)
         super().__init__(metrics, "coordinator->processor")
         self.analysis = analysis
-        self.on_derived = None        # callback(interval, ts, idx) for observers
+        self.on_derived: Callable[[str, int, np.ndarray], None] | None = None  # (interval, ts, idx) for observers
 
     # -------------------------------------------------------------- wiring
     def connect_analysis(self, analysis) -> None:

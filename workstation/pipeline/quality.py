@@ -18,12 +18,17 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from workstation.model import parse_interval
 from workstation.pipeline.stage import Stage
+
+if TYPE_CHECKING:
+    from workstation.calendar import TradingSession
 
 log = logging.getLogger(__name__)
 
@@ -87,13 +92,13 @@ class DataQualityManager(Stage):
         self.gaps: list[Gap] = []                       # this session's gaps, in detection order
         self.gaps_by_symbol: dict[str, list[Gap]] = {}
         self.session_gap_rows: list[dict] = []          # every gap of the session (gaps.parquet)
-        self.session = None
+        self.session: TradingSession | None = None
         self.session_rows: list[dict] = []              # per-session summary rows (quality.parquet)
         self.totals = {s: {"gaps_found": 0, "gaps_filled": 0, "gaps_failed": 0, "missing_bars": 0}
                        for s in session_data.symbols}
-        self.on_gap = None                              # callback(Gap) e.g. the live gap filler
+        self.on_gap: Callable[[Gap], None] | None = None  # callback(Gap) e.g. the live gap filler
         self._lock = threading.Lock()
-        self.next_stage = None          # threaded runs: the processor, handed each bar time after quality
+        self.next_stage: Stage | None = None  # threaded runs: the processor, handed each bar time after quality
 
     # ------------------------------------------------------------------ stage
     def handle(self, kind: str, event: tuple) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import threading
 import time
 from abc import ABC, abstractmethod
 
@@ -36,7 +37,7 @@ class Stage(ABC):
         self.last_duration_s = 0.0
         self._stat = metrics.stat(self.stat_name)
         self._session_stat = metrics.session_stat(self.stat_name)
-        self._thread = None
+        self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------ thread
     def start(self, thread_factory=None) -> None:

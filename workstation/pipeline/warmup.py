@@ -23,7 +23,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from workstation.calendar import TimeManager
+from workstation.calendar import TimeManager, TradingSession
 from workstation.errors import WorkstationError
 from workstation.model import parse_interval
 from workstation.pipeline.processor import DerivedBarBuilder
@@ -158,7 +158,7 @@ class WarmupLoader:
         want = {iv: np.full(n, c, dtype=np.int64) for iv, c in self.counts.items()}
         dates = self.store.dates(self.base_interval)
         earliest = dates[0] if dates else first_day
-        sessions = []
+        sessions: list[TradingSession | None] = []
         day = first_day
         while len(sessions) < self.max_days:
             try:

@@ -194,10 +194,10 @@ def render_compare_html(runs: Sequence[RunResults]) -> str:
                    for c, label in zip(colours, labels, strict=True))
     rows = []
     for s in STATISTICS:
-        values = [r.stats.get(s.key) for r in runs]
-        best = best_index(values, s.better)
+        stat_values = [r.stats.get(s.key) for r in runs]
+        best = best_index(stat_values, s.better)
         cells = "".join(('<td class="best">' if i == best else "<td>") + f"{escape(s.text(v))}</td>"
-                        for i, v in enumerate(values))
+                        for i, v in enumerate(stat_values))
         rows.append(f'<tr><td class="l">{escape(s.label)}</td>{cells}</tr>')
     stats_table = (f'<table class="compare-stats"><thead><tr><th class="l">Statistic</th>{head}</tr></thead>'
                    f'<tbody>{"".join(rows)}</tbody></table>'

@@ -155,7 +155,9 @@ def streamed_interval(quality: pd.DataFrame, config: dict) -> str | None:
     """The interval whose quality is measured directly (the streamed one), else the first present."""
     if quality.empty:
         return None
-    streams = config.get("streams") if isinstance(config.get("streams"), dict) else {}
+    streams = config.get("streams")
+    if not isinstance(streams, dict):
+        streams = {}
     wanted = str(streams.get("interval") or "1m")
     present = list(dict.fromkeys(quality["interval"].astype(str)))
     return wanted if wanted in present else present[0]

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from html import escape
-from typing import TYPE_CHECKING, Any
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -335,7 +337,7 @@ def _coverage_matrix(quality: pd.DataFrame, interval: str) -> str:
         return ("<h3>Quality per session and symbol</h3>"
                 f'<div class="scroll"><table class="grid quality-matrix"><thead><tr><th class="l">Session</th>'
                 f'{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>')
-    stacked = matrix.stack().rename("quality_pct").reset_index()
+    stacked = cast(pd.Series, matrix.stack()).rename("quality_pct").reset_index()  # one column level: a Series
     worst = stacked[stacked["quality_pct"] < 100.0].sort_values("quality_pct", kind="mergesort").head(300)
     if worst.empty:
         return (f"<p class='note'>All {n_sessions * n_symbols:,} session \u00d7 symbol pairs have every expected "
@@ -375,20 +377,20 @@ def _gaps_table(results: RunResults, interval: str | None) -> str:
     frame = frame.head(MAX_GAP_ROWS)
     extra = [c for c in frame.columns if c not in ("symbol", "interval", start_col, end_col, bars_col)]
     cols = [Column("Symbol", str, left=True)]
-    getters = [lambda r: r["symbol"]]
+    getters: list[Callable[[pd.Series], Any]] = [lambda r: r["symbol"]]
     if "interval" in frame:
         cols.append(Column("Interval", str, left=True))
         getters.append(lambda r: r["interval"])
     for col, title in ((start_col, "First missing bar"), (end_col, "Last missing bar")):
         if col is not None:
             cols.append(Column(title, lambda v: _local(v, tz), left=True))
-            getters.append(lambda r, c=col: r[c])
+            getters.append(itemgetter(col))
     if bars_col is not None:
         cols.append(Column("Missing bars", lambda v: f"{int(v):,}"))
         getters.append(lambda r: r[bars_col])
     for col in extra[:4]:
         cols.append(Column(col.replace("_", " ").capitalize(), lambda v: DASH if v is None else str(v), left=True))
-        getters.append(lambda r, c=col: r[c])
+        getters.append(itemgetter(col))
     rows = [tuple(g(r) for g in getters) for _, r in frame.iterrows()]
     more = f" (the first {MAX_GAP_ROWS} of {total:,})" if total > MAX_GAP_ROWS else ""
     return f"<h3>Gaps{more}</h3>" + table(cols, rows, sortable=True, scroll=True, css_class="gaps")
@@ -416,10 +418,10 @@ def _trades_section(results: RunResults) -> str:
         Column("Commission", lambda v: fmt_money(v, signed=False)),
         Column("Strategy", str, left=True),
     ]
-    rows = [(i + 1, r.symbol, "long" if r.quantity > 0 else "short", float(r.quantity), r.entry_time,
-             float(r.entry_price), r.exit_time, float(r.exit_price), float(hold[i]), float(r.pnl),
-             float(r.commission), r.strategy)
-            for i, r in enumerate(shown.itertuples(index=False))]
+    rows = [(i + 1, r["symbol"], "long" if r["quantity"] > 0 else "short", float(r["quantity"]), r["entry_time"],
+             float(r["entry_price"]), r["exit_time"], float(r["exit_price"]), float(hold[i]), float(r["pnl"]),
+             float(r["commission"]), r["strategy"])
+            for i, r in enumerate(shown.to_dict("records"))]
     more = (f" (the first {MAX_TRADE_ROWS:,} of {len(trades):,}; all are in trades.parquet)"
             if len(trades) > MAX_TRADE_ROWS else f" ({len(trades):,})")
     return f"<h2>Trades{more}</h2>" + table(cols, rows, sortable=True, scroll=True, css_class="trades")

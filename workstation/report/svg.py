@@ -199,11 +199,11 @@ def line_chart(series: Sequence[Series], *, height: int = 260, width: int = WIDT
     out += _y_axis(frame, ticks, y_format)
     out += _x_axis(frame, axis)
     if reference is not None:
-        y = float(frame.py(reference))
-        out.append(f'<line class="reference" x1="{frame.left}" x2="{width - frame.right}" y1="{y:.1f}" '
-                   f'y2="{y:.1f}" stroke="{AXIS}" stroke-width="1" stroke-dasharray="5 4"/>')
+        y_reference = float(frame.py(reference))
+        out.append(f'<line class="reference" x1="{frame.left}" x2="{width - frame.right}" y1="{y_reference:.1f}" '
+                   f'y2="{y_reference:.1f}" stroke="{AXIS}" stroke-width="1" stroke-dasharray="5 4"/>')
         if reference_label:
-            out.append(f'<text x="{width - frame.right - 4}" y="{y - 4:.1f}" text-anchor="end" fill="{AXIS}">'
+            out.append(f'<text x="{width - frame.right - 4}" y="{y_reference - 4:.1f}" text-anchor="end" fill="{AXIS}">'
                        f"{escape(reference_label)}</text>")
     buckets = int(frame.plot_w)
     for s in live:
@@ -222,7 +222,7 @@ def line_chart(series: Sequence[Series], *, height: int = 260, width: int = WIDT
     return "\n".join(out)
 
 
-def bar_chart(values: Sequence[float], labels: Sequence[str], *, height: int = 220, width: int = WIDTH,
+def bar_chart(values: Sequence[float] | np.ndarray, labels: Sequence[str], *, height: int = 220, width: int = WIDTH,
               y_format: Formatter = _num, tooltips: Sequence[str] | None = None, label: str = "bars",
               css_class: str = "bar-chart", colours: Sequence[str] | None = None,
               tick_every: int | None = None) -> str:

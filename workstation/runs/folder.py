@@ -174,7 +174,9 @@ class RunResults:
 
         cfg = self.config
         facts = []
-        backtest = cfg.get("backtest") if isinstance(cfg.get("backtest"), dict) else {}
+        backtest = cfg.get("backtest")
+        if not isinstance(backtest, dict):
+            backtest = {}
         if backtest.get("start_date") and backtest.get("end_date"):
             facts.append(f"{backtest['start_date']} \u2192 {backtest['end_date']}")
         sessions = self.stats.get("sessions") or 0
@@ -187,7 +189,9 @@ class RunResults:
                 text += f" ({', '.join(str(s) for s in symbols[:symbols_listed])}{more})"
             facts.append(text)
         facts.append(f"starting cash {fmt_money(self.stats.get('starting_cash'), signed=False, decimals=0)}")
-        execution = cfg.get("execution") if isinstance(cfg.get("execution"), dict) else {}
+        execution = cfg.get("execution")
+        if not isinstance(execution, dict):
+            execution = {}
         if execution.get("fill_rule"):
             facts.append("fills at next open" if execution["fill_rule"] == "next_open" else "fills at close")
         facts.append(f"times in {self.timezone}")
@@ -243,7 +247,7 @@ class RunResults:
                 frame = pd.DataFrame(rows)
                 for ns, name in (("start_ns", "start"), ("end_ns", "end")):
                     if ns in frame:
-                        frame.insert(frame.columns.get_loc(ns), name, _utc(frame.pop(ns), self.run_dir, ns))
+                        frame.insert(list(frame.columns).index(ns), name, _utc(frame.pop(ns), self.run_dir, ns))
                 return frame
         return self._optional("gaps")
 
@@ -375,7 +379,7 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 def _starting_cash(config: dict[str, Any], source: Path) -> float:
     execution = config.get("execution") or {}
-    value = execution.get("starting_cash", DEFAULT_STARTING_CASH) if isinstance(execution, dict) else None
+    value: Any = execution.get("starting_cash", DEFAULT_STARTING_CASH) if isinstance(execution, dict) else None
     try:
         cash = float(value)
     except (TypeError, ValueError):

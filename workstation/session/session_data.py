@@ -928,8 +928,9 @@ class SessionData:
         if not name:
             raise ValueError(f"set_historical_indicator({symbol}): indicator name is empty")
         if isinstance(value, (np.ndarray, list, tuple)):
-            stored: float | np.ndarray = np.array(value, dtype=np.float64, copy=True)
-            stored.flags.writeable = False
+            array = np.array(value, dtype=np.float64, copy=True)
+            array.flags.writeable = False
+            stored: float | np.ndarray = array
         else:
             stored = float(value)
         with self._historical_lock:

@@ -322,7 +322,7 @@ class BarStore:
         with self._write_lock:
             return self._write_locked(cols, name, status)
 
-    def _write_locked(self, cols: dict, name: str, status: np.ndarray) -> WriteResult:
+    def _write_locked(self, cols: dict[str, np.ndarray], name: str, status: np.ndarray) -> WriteResult:
         n = len(status)
         tm = self.time_manager
         local = tm.local_dates(cols["timestamp"])
@@ -356,7 +356,8 @@ class BarStore:
                     held += table.num_rows
             plans.append((path, rows, existing, path.is_file()))
         # phase 2: merge each partition in memory and write it if it gained rows
-        touched, created = [], []
+        touched: list[str] = []
+        created: list[str] = []
         rows_written = 0
         for k, (path, rows, existing, exists) in enumerate(plans):
             if exists and existing is None:
@@ -658,14 +659,14 @@ class BarStore:
                 "rth_bars": int(cov["rth_bars"].sum()) if len(cov) else 0,
                 "coverage": [
                     {
-                        "symbol": r.symbol,
-                        "first_date": r.first_date.isoformat(),
-                        "last_date": r.last_date.isoformat(),
-                        "days": int(r.days),
-                        "bars": int(r.bars),
-                        "rth_bars": int(r.rth_bars),
+                        "symbol": r["symbol"],
+                        "first_date": r["first_date"].isoformat(),
+                        "last_date": r["last_date"].isoformat(),
+                        "days": int(r["days"]),
+                        "bars": int(r["bars"]),
+                        "rth_bars": int(r["rth_bars"]),
                     }
-                    for r in cov.itertuples(index=False)
+                    for r in cov.to_dict("records")
                 ],
             }
         return {
@@ -744,8 +745,9 @@ def _check_schema(path: Path, schema: pa.Schema, columns: Sequence[str] = BAR_CO
         raise StoreError(f"bar store file {path} has column(s) of the wrong type: {'; '.join(wrong)}. {_RESTORE}")
 
 
-def _frame_columns(df: pd.DataFrame, root: Path) -> dict[str, np.ndarray | None]:
-    """Canonical column arrays from a caller's DataFrame (trade_count as float64, NaN = missing)."""
+def _frame_columns(df: pd.DataFrame, root: Path) -> dict[str, np.ndarray]:
+    """Canonical column arrays from a caller's DataFrame (trade_count as float64, NaN = missing;
+    no "rth" entry when the frame has no rth column)."""
     missing = [c for c in ("symbol", "timestamp", *PRICE_COLUMNS, "volume") if c not in df.columns]
     if missing:
         raise DataError(f"bars written to {root} lack column(s) {', '.join(missing)}")
@@ -757,7 +759,7 @@ def _frame_columns(df: pd.DataFrame, root: Path) -> dict[str, np.ndarray | None]
             f"bars written to {root} have invalid symbol(s) {', '.join(shown_symbol(s) for s in bad[:5])}: "
             f"{symbol_problem(bad[0])}"
         )
-    cols: dict[str, np.ndarray | None] = {
+    cols: dict[str, np.ndarray] = {
         "symbol": symbols,
         "timestamp": _timestamp_ns(df["timestamp"], root),
     }
@@ -769,7 +771,8 @@ def _frame_columns(df: pd.DataFrame, root: Path) -> dict[str, np.ndarray | None]
     bad_cols = [c for c in (*PRICE_COLUMNS, "volume") if not np.isfinite(cols[c]).all()]
     if bad_cols:
         raise DataError(f"bars written to {root} have missing or infinite values in {', '.join(bad_cols)}")
-    cols["rth"] = df["rth"].to_numpy(dtype=bool) if "rth" in df.columns else None
+    if "rth" in df.columns:
+        cols["rth"] = df["rth"].to_numpy(dtype=bool)
     return cols
 
 

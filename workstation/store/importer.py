@@ -274,7 +274,7 @@ def _sniff_delimiter(path: Path) -> str:
     with opener(path, "rt", encoding="utf-8", errors="replace") as fh:
         first = fh.readline()
     counts = {d: first.count(d) for d in (",", ";", "\t", "|")}
-    best = max(counts, key=counts.get)
+    best = max(counts, key=counts.__getitem__)
     return best if counts[best] else ","
 
 
@@ -332,7 +332,7 @@ def _read_source(path: Path) -> tuple[pd.DataFrame, np.ndarray, str, int, str | 
 
 def _map_columns(frame: pd.DataFrame, path: Path) -> tuple[dict[str, str], str | None]:
     """Map canonical names to the file's columns; the time column key is 'time' (DataError if missing)."""
-    normal = {}
+    normal: dict[str, str] = {}
     for col in frame.columns:
         key = re.sub(r"[\s\-]+", "_", str(col).strip().lower())
         normal.setdefault(key, col)
@@ -351,7 +351,7 @@ def _map_columns(frame: pd.DataFrame, path: Path) -> tuple[dict[str, str], str |
     missing = [c for c in ("open", "high", "low", "close", "volume") if c not in mapping]
     if time_col is None:
         missing.insert(0, "a time column")
-    if missing:
+    if missing or time_col is None:
         raise DataError(
             f"{path} lacks column(s) {', '.join(missing)}: found columns {[str(c) for c in frame.columns]}; "
             "expected a time column (timestamp, time, datetime or date) and open, high, low, close, volume "
@@ -427,7 +427,7 @@ def _parse_times(
         naive[:] = True
     else:
         numeric = pd.api.types.is_numeric_dtype(col.dtype)
-        text = None if numeric else col.astype("str").str.strip()
+        text = col if numeric else col.astype("str").str.strip()  # numeric: only `col` is read
         present = col.notna().to_numpy() if numeric else (text.notna() & (text != "")).to_numpy()
         if numeric:
             is_num = present
@@ -692,7 +692,7 @@ def _symbol_label(symbols: np.ndarray) -> str:
 
 def _detail(
     reason: str,
-    i: int,
+    i: int | np.integer,
     times: pd.Series,
     values: dict,
     local_day: np.ndarray,
@@ -817,14 +817,15 @@ def import_files(
 
     # rows refused after the per-row checks: conflicting duplicates inside the import / with the store
     conflicts = np.flatnonzero(dup_status == ROW_CONFLICT)
+    good_file, good_row = good["file"].to_numpy(), good["row"].to_numpy()
     for j in conflicts:
-        fr = checked[good.at[j, "file"]]
-        row = good.at[j, "row"]
+        fr = checked[good_file[j]]
+        row = good_row[j]
         k = first_idx[j]
         fr.reason[row] = _CODE[R_CONFLICT]
         fr.detail[row] = (
-            f"same symbol and timestamp as line {checked[good.at[k, 'file']].lines[good.at[k, 'row']]}"
-            f" of {checked[good.at[k, 'file']].path.name}, with different values (that one was kept)"
+            f"same symbol and timestamp as line {checked[good_file[k]].lines[good_row[k]]}"
+            f" of {checked[good_file[k]].path.name}, with different values (that one was kept)"
         )
     stored_conflicts = unique.index[unique["status"] == ROW_CONFLICT]
     for j in stored_conflicts:
@@ -1029,7 +1030,7 @@ def _summarise(
             sessions=("day", "nunique"),
         )
         for s, r in stats.iterrows():
-            e = entry(s)
+            e = entry(str(s))
             e["rows_stored"] += int(r["stored"])
             e["duplicates"] += int(r["store_dups"])
             e["rth_bars"] = int(r["rth"])

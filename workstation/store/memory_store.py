@@ -74,7 +74,8 @@ class BarBlock:
             return pd.to_numeric(frame[col]).to_numpy(dtype=np.float64, na_value=np.nan)
 
         return cls(parse_interval(interval).name, first_date, last_date, names, codes,
-                   np.ascontiguousarray(ts, dtype=np.int64), *(floats(c) for c in _VALUE_COLUMNS),
+                   np.ascontiguousarray(ts, dtype=np.int64),
+                   floats("open"), floats("high"), floats("low"), floats("close"), floats("volume"),
                    floats("trade_count"), floats("vwap"), frame["rth"].to_numpy(dtype=bool))
 
     def select(self, first_date: dt.date, last_date: dt.date, time_manager: TimeManager) -> BarBlock:

@@ -88,7 +88,7 @@ def _fit(wall: pd.DatetimeIndex, vol: np.ndarray, zone: str, tm: TimeManager) ->
         local = wall.tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
     except Exception:  # noqa: BLE001 - an unknown zone is simply not a candidate
         return None
-    ok = ~local.isna()
+    ok = local.notna()
     if not ok.any():
         return None
     ts = local[ok].tz_convert("UTC").as_unit("ns").asi8

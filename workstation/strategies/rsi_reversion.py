@@ -12,7 +12,9 @@ allow). A flat series (no gains, no losses) has RSI 50: it neither buys, shorts 
 from __future__ import annotations
 
 import math
+from typing import cast
 
+from workstation.indicators import RSI
 from workstation.model import Action
 from workstation.strategies.base import BaseStrategy, StrategyContext
 
@@ -57,7 +59,8 @@ class RsiReversion(BaseStrategy):
         rsi = ctx.indicator(symbol, self.interval, self.spec)
         if rsi != rsi:  # NaN: not ready
             return None
-        gain, loss = ctx.indicator_bank(self.interval, self.spec).averages_of(ctx.symbol_index[symbol])
+        bank = cast(RSI, ctx.indicator_bank(self.interval, self.spec))  # built from self.spec: an RSI
+        gain, loss = bank.averages_of(ctx.symbol_index[symbol])
         if math.isnan(gain) or math.isnan(loss):
             return None
         pos = ctx.position(symbol)

@@ -34,7 +34,7 @@ class SmaCrossover(BaseStrategy):
         self.fast, self.slow, self.quantity = int(fast), int(slow), float(quantity)
         self.confidence = float(confidence)
         self.lcm = float(math.lcm(self.fast, self.slow))
-        self._prev_d: np.ndarray | None = None
+        self._prev_d: np.ndarray = np.empty(0)  # D of each symbol's last bar, sized in on_start
 
     def required_indicators(self):
         return (f"sma({self.fast})", f"sma({self.slow})")

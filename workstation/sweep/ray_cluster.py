@@ -101,7 +101,7 @@ def _enable_token_auth() -> None:
     driver connecting by address only sends the token when RAY_AUTH_MODE=token."""
     os.environ["RAY_AUTH_MODE"] = "token"
     try:
-        from ray._raylet import Config
+        from ray._raylet import Config  # type: ignore[attr-defined]  # Ray's _raylet.pyi omits Config
 
         Config.initialize("")  # Ray reads its settings once; read RAY_AUTH_MODE again
     except Exception:  # noqa: BLE001 - older Ray without token authentication
@@ -127,8 +127,9 @@ class RayConnection:
         import ray
 
         t0 = time.perf_counter()
-        common = {"log_to_driver": self.verbose, "logging_level": logging.INFO if self.verbose else logging.ERROR,
-                  "runtime_env": self.runtime_env}
+        common: dict[str, Any] = {
+            "log_to_driver": self.verbose, "logging_level": logging.INFO if self.verbose else logging.ERROR,
+            "runtime_env": self.runtime_env}
         if ray.is_initialized():
             self.description = "the Ray already running in this process"
         elif self.address:

@@ -22,7 +22,7 @@ import math
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -107,7 +107,8 @@ def results_frame(rows: Sequence[dict], param_paths: Sequence[str]) -> pd.DataFr
     columns = list(dict.fromkeys([*META_COLUMNS, *param_paths, *STATISTIC_COLUMNS, *RUN_COLUMNS]))
     frame = pd.DataFrame(list(rows), columns=columns)
     for c in _INT_COLUMNS:
-        frame[c] = pd.array(pd.to_numeric(frame[c], errors="coerce"), dtype="Int64")
+        # pandas-stubs lacks pd.array(Series, "Int64"), which pandas documents and accepts
+        frame[c] = pd.array(pd.to_numeric(frame[c], errors="coerce"), dtype="Int64")  # type: ignore[call-overload]
     for c in _FLOAT_COLUMNS:
         frame[c] = pd.to_numeric(frame[c], errors="coerce").astype("float64")
     for c in (*TIME_STATISTICS, "started_at", "finished_at"):
@@ -228,7 +229,7 @@ class SweepFolder:
         return path
 
 
-def _ordered(values: Sequence[Any]) -> list[Any]:
+def _ordered(values: Iterable[Any]) -> list[Any]:
     unique = list(dict.fromkeys(v for v in values if not _missing(v)))
     try:
         return sorted(unique)

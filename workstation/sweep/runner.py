@@ -34,7 +34,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import pandas as pd
 
@@ -53,6 +53,9 @@ from workstation.sweep.results import (
 from workstation.sweep.shipping import CellNeeds, DataShipper, cell_needs
 from workstation.sweep.spec import Cell, SweepPlan
 from workstation.sweep.walk_forward import write_walk_forward
+
+if TYPE_CHECKING:
+    from ray import ObjectRef
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +145,7 @@ def sweep_definition(plan: SweepPlan, store_root: Path, command: Sequence[str] |
     params = {}
     for path, values in spec.params.items():
         params[path] = values.model_dump() if hasattr(values, "model_dump") else values
-    identity = {
+    identity: dict[str, Any] = {
         "config": plan.base_config,
         "params": params,
         "constraints": list(spec.constraints),
@@ -217,8 +220,8 @@ class _Driver:
             symbols.update(combo_symbols or ())
         self.shipper = DataShipper(store, time_manager, symbols, put=self._put)
         self.pending: list[tuple[Cell, CellNeeds]] = []
-        self._calendar_ref = None
-        self._catalog_ref = None
+        self._calendar_ref: ObjectRef[TimeManager] | None = None
+        self._catalog_ref: ObjectRef[dict[str, list[str]]] | None = None
         self._catalog_size = -1
         self._written_at = 0.0
         self._write_cost = 0.0

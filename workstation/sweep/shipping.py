@@ -95,7 +95,7 @@ class DataShipper:
         self.put = put
         self.should_stop = should_stop
         self._days: dict[tuple[str, dt.date], Any] = {}
-        self._daily_frame = None
+        self._daily_frame: BarBlock | None = None
         self._daily_span: tuple[dt.date, dt.date] | None = None
         self._planned: tuple[dt.date, dt.date] | None = None
         self._daily: dict[tuple[dt.date, dt.date], Any] = {}
@@ -164,16 +164,16 @@ class DataShipper:
 
     def _daily_block(self, first: dt.date, last: dt.date) -> BarBlock:
         """Daily bars of [first, last], cut from one read of the widest span asked so far."""
-        span = self._daily_span
-        if span is None or first < span[0] or last > span[1]:
+        span, block = self._daily_span, self._daily_frame
+        if block is None or span is None or first < span[0] or last > span[1]:
             lo, hi = (first, last) if span is None else (min(first, span[0]), max(last, span[1]))
             if self._planned is not None:
                 lo, hi = min(lo, self._planned[0]), max(hi, self._planned[1])
             self.store_reads += 1
             frame = self.store.read_daily(self.symbols, lo, hi).drop(columns=["date"])
-            self._daily_frame = BarBlock.from_frame(frame, DAILY_INTERVAL, lo, hi)
+            block = self._daily_frame = BarBlock.from_frame(frame, DAILY_INTERVAL, lo, hi)
             self._daily_span = (lo, hi)
-        return self._daily_frame.select(first, last, self.tm)  # type: ignore[union-attr]
+        return block.select(first, last, self.tm)
 
     def _local_midnight_ns(self, day: dt.date) -> int:
         import pandas as pd

@@ -232,6 +232,13 @@ class ParamAxis:
     def continuous(self) -> bool:
         return self.values is None
 
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """(low, high) of a continuous axis."""
+        if self.low is None or self.high is None:
+            raise ValueError(f"parameter {self.path} has no low..high range")
+        return self.low, self.high
+
 
 def _strategy_accepts(strategy: dict, key: str) -> bool | None:
     """Whether the strategy class takes keyword `key` (None when it cannot be imported here)."""
@@ -399,7 +406,10 @@ class Constraint:
         if isinstance(node, ast.Constant):
             return node.value
         if isinstance(node, ast.Name | ast.Attribute):
-            return values[self._names[_dotted(node)]]  # type: ignore[index]
+            name = _dotted(node)
+            if name is None:
+                raise TypeError(f"{ast.unparse(node)} is not a parameter name")
+            return values[self._names[name]]
         if isinstance(node, ast.List | ast.Tuple):
             return [self._eval(e, values) for e in node.elts]
         if isinstance(node, ast.UnaryOp):
@@ -419,8 +429,8 @@ class Constraint:
                     return False
                 left = right
             return True
-        if isinstance(node, ast.Call):
-            return _FUNCTIONS[node.func.id](*(self._eval(a, values) for a in node.args))  # type: ignore[union-attr]
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):  # the parser allows no other call
+            return _FUNCTIONS[node.func.id](*(self._eval(a, values) for a in node.args))
         raise TypeError(type(node).__name__)
 
 
@@ -593,7 +603,7 @@ def build_plan(spec: SweepSpec, base: SessionConfig, time_manager: TimeManager, 
     _check_each_value(plan)
     plan.combos = _combinations(axes, constraints, spec, max_cells)
     if windows:
-        cells = []
+        cells: list[Cell] = []
         for w in windows:
             for params in plan.combos:
                 cells.append(plan.make_cell(len(cells), "train", w.index, params, (w.train_start, w.train_end)))
@@ -658,9 +668,10 @@ def _random_continuous(axes: Sequence[ParamAxis], allowed: Callable[[dict[str, A
             if a.values is not None:
                 combo[a.path] = a.values[int(rng.integers(len(a.values)))]
             elif a.integer:
-                combo[a.path] = int(rng.integers(int(a.low), int(a.high) + 1))  # type: ignore[arg-type]
+                low, high = a.bounds
+                combo[a.path] = int(rng.integers(int(low), int(high) + 1))
             else:
-                combo[a.path] = float(rng.uniform(a.low, a.high))  # type: ignore[arg-type]
+                combo[a.path] = float(rng.uniform(*a.bounds))
         key = json.dumps(combo, sort_keys=True, default=str)
         if key in seen or not allowed(combo):
             continue
@@ -693,11 +704,11 @@ def replay_config(definition: dict, params: dict[str, Any], phase: str = "sweep"
         if isinstance(value, float) and value.is_integer() and all(isinstance(v, int) for v in listed if v is not None):
             value = int(value)
         values[path] = value
-    dates = None
+    dates: tuple[dt.date, dt.date] | None = None
     if window is not None and phase in ("train", "test"):
         w = definition["windows"][int(window)]
-        dates = tuple(dt.date.fromisoformat(w[f"{phase}_{k}"]) for k in ("start", "end"))
-    return apply_params(base, axes, values, dates, source, single_thread=False)  # type: ignore[arg-type]
+        dates = (dt.date.fromisoformat(w[f"{phase}_start"]), dt.date.fromisoformat(w[f"{phase}_end"]))
+    return apply_params(base, axes, values, dates, source, single_thread=False)
 
 
 def suggested_paths(config: dict) -> list[str]:

@@ -67,7 +67,7 @@ def walk_forward_windows(sessions: Sequence[dt.date], train: int, test: int, ste
         raise ConfigError(where, [(where, f"train, test and step must be at least 1 trading day, got "
                                           f"train={train}, test={test}, step={step}")])
     days = list(sessions)
-    windows = []
+    windows: list[WalkForwardWindow] = []
     start = 0
     while start + train + test <= len(days):
         windows.append(WalkForwardWindow(len(windows), tuple(days[start:start + train]),
