@@ -149,13 +149,14 @@ class FetchSummary:
     def render(self) -> str:
         lines = [
             f"Fetched {self.interval} bars of {len(self.symbols)} symbol(s) from Alpaca ({self.feed} feed, "
-            f"{self.data_host}) into {self.store_root}, {self.start} to {self.end} ({self.trading_days} "
-            "trading days)",
+            f"{self.data_host}), {self.start} to {self.end} ({self.trading_days} trading days)",
+            f"into the store {self.store_root}",
             f"symbol-days: {self.symbol_days_total:,} | already complete, skipped {self.symbol_days_skipped:,} | "
             f"fetched {self.symbol_days_fetched:,}",
             f"requests {self.requests:,} ({self.pages:,} pages, {self.rate_limited:,} rate-limited, waited "
-            f"{self.wait_s:.1f} s) | bars received {self.bars_received:,} | stored {self.rows_stored:,} | "
-            f"quarantined {self.rows_quarantined:,} | duplicates skipped {self.duplicates_skipped:,}",
+            f"{self.wait_s:.1f} s)",
+            f"bars received {self.bars_received:,} | stored {self.rows_stored:,} | quarantined "
+            f"{self.rows_quarantined:,} | duplicates skipped {self.duplicates_skipped:,}",
         ]
         if self.quarantined_by_reason:
             lines.append("quarantined by reason: " + ", ".join(
@@ -307,6 +308,7 @@ def fetch_alpaca(
         wanted = set(syms)
         rows: list[dict[str, Any]] = []
         deadline = time.monotonic() + REQUEST_BUDGET_S
+        report(label)
         for page, _sent in client.pages(params, deadline, what):
             summary.pages += 1
             for sym, items in page.items():
