@@ -154,3 +154,28 @@ def test_no_offer_when_the_store_has_everything(qtbot, standin, config_path, tmp
     fetch_alpaca(store, FetchRequest(("BBB",), dt.date(2024, 3, 4), dt.date(2024, 3, 4)))
     assert missing_store_data(cfg) is None
     shutil.rmtree(tmp_path / "store")
+
+
+def test_main_window_offers_the_fetch_when_a_config_lacks_data_and_loads_it_after(
+        qtbot, standin, config_path, ui_make_window):
+    window = ui_make_window()
+    assert window.load_config(config_path) is False           # the store is missing: the load fails...
+    assert window.error_messages and "Cannot load the session config" in window.error_messages[-1][0]
+    dialog = window.fetch_dialog                              # ...and the fetch is offered
+    assert dialog is not None and dialog.isVisible()
+    assert dialog.symbols_edit.text() == "AAA, BBB"
+    _shot(window, "main_window_fetch_offer.png")
+    dialog.start()
+    qtbot.waitUntil(lambda: dialog.summary is not None or dialog.error is not None, timeout=60_000)
+    assert dialog.error is None, dialog.error
+    qtbot.waitUntil(lambda: window.bridge.config is not None and window.bridge.config.symbols == ["AAA", "BBB"],
+                    timeout=20_000)                           # loaded once the bars are in the store
+    dialog.close()
+
+
+def test_main_window_offers_nothing_for_other_load_errors(qtbot, ui_make_window, tmp_path):
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    window = ui_make_window()
+    assert window.load_config(broken) is False
+    assert window.fetch_dialog is None

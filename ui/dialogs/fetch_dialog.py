@@ -285,3 +285,25 @@ class FetchDialog(QDialog):
             event.ignore()
             return
         super().closeEvent(event)
+
+
+def offer_fetch_for_config(parent: QWidget | None, config_path: str | os.PathLike,
+                           store_path: str | os.PathLike | None = None,
+                           on_fetched: Callable[[dict], None] | None = None) -> FetchDialog | None:
+    """Open a FetchDialog when the config at `config_path` names symbols or dates its store lacks
+    (None when it does not, or the config cannot be read). `on_fetched` runs after bars were stored."""
+    from workstation.config import load_config
+    from workstation.fetch.plan import fetch_request_for, missing_store_data
+
+    try:
+        cfg = load_config(config_path)
+        missing = missing_store_data(cfg, store_path)
+    except (WorkstationError, OSError):
+        return None
+    if missing is None:
+        return None
+    dialog = FetchDialog(fetch_request_for(cfg, missing), missing.store_root, parent, reason=missing.describe())
+    if on_fetched is not None:
+        dialog.fetched.connect(on_fetched)
+    dialog.show()
+    return dialog
