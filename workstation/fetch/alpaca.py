@@ -332,12 +332,15 @@ def fetch_alpaca(
         return rows
 
     todo_days = sorted(todo)
-    written_any = False
+    writing = [False]           # True while a batch is being written (the importer then says what was)
 
     def failed(exc: BaseException | str) -> FetchError:
-        if written_any:
-            tail = (f"; the {done_days - summary.symbol_days_skipped:,} symbol-day(s) stored before it are kept "
-                    "(run the same fetch again to continue)")
+        stored = done_days - summary.symbol_days_skipped
+        if stored:
+            tail = (f"; the {stored:,} symbol-day(s) stored before it are kept (run the same fetch again to "
+                    "continue)")
+        elif writing[0]:
+            tail = "; run the same fetch again to complete it"
         else:
             tail = "; nothing was written to the store"
         return FetchError(f"{exc}{tail}")
@@ -365,19 +368,22 @@ def fetch_alpaca(
                 if unknown:
                     raise FetchError(_unknown_text(unknown, batch[0], batch[-1], request.feed))
             with store.writing():
+                writing[0] = True
                 if len(frame):
                     result = import_files([FrameSource(name, frame)], store, interval=interval, time_manager=tm)
                     _add(summary, result)
-                    written_any = True
                 for sym in syms:
                     got = [d for d in batch if sym in todo[d] and d in settled]
                     ledger.record(source, sym, got)
                     summary.per_symbol[sym]["days_fetched"] += sum(1 for d in batch if sym in todo[d])
                 ledger.save()
+                writing[0] = False
             done_days += len(wanted)
             summary.symbol_days_fetched += len(wanted)
             report(label)
-    except ProviderError as exc:
+    except FetchError:
+        raise
+    except (ProviderError, DataError) as exc:      # the server, or the store (locked, full disk)
         raise failed(exc) from None
     except _Cancelled:
         raise failed("the fetch was cancelled") from None

@@ -347,3 +347,49 @@ def test_progress_bar_line_counts_symbol_days():
     line = stream.getvalue().strip().splitlines()[-1]
     assert line.startswith("[#######.................] symbol-days 3/10") and "bars 1,234" in line
     assert "rate-limited 1" in line and rfc3339(0) == "1970-01-01T00:00:00Z"
+
+
+# ------------------------------------------------------------------------------ more cases
+def test_daily_bars_fetch_equals_an_import_of_the_same_daily_bars(tmp_path, standin, env):
+    store, summary = _fetch(tmp_path, standin, env, request=_request(standin, interval="1d"))
+    daily = [{"symbol": s, **r} for s in ("AAA", "BBB") for r in standin._daily(s)]
+    path = tmp_path / "daily.csv"
+    pd.DataFrame(daily).rename(columns={"t": "timestamp", "o": "open", "h": "high", "l": "low", "c": "close",
+                                        "v": "volume", "n": "trade_count", "vw": "vwap"}).to_csv(path, index=False)
+    reference = BarStore(tmp_path / "imported", create=True)
+    import_files([path], reference, interval="1d")
+    fetched = _stored(store)
+    assert len(fetched) == 10 and set(fetched["rth"]) == {True}
+    pd.testing.assert_frame_equal(fetched, _stored(reference), check_exact=True)
+    assert summary.rows_stored == 10 and not [r for r in standin.requests if r["timeframe"] == "1Min"]
+    standin.requests.clear()
+    _, again = _fetch(tmp_path, standin, env, request=_request(standin, interval="1d"))
+    assert again.symbol_days_skipped == 10 and standin.requests == []
+
+
+def test_a_day_still_in_progress_is_stored_but_fetched_again_later(tmp_path, standin, env):
+    during = lambda: dt.datetime(2024, 3, 6, 20, 0, tzinfo=dt.UTC)  # noqa: E731 - 15:00 New York
+    store = BarStore(tmp_path / "s", create=True)
+    summary = fetch_alpaca(store, _request(standin), environ=env, now=during, sleep=lambda s: False)
+    assert [d.isoformat() for d in store.dates()] == DAYS[:3]              # later days have not begun
+    assert any("have not begun" in w for w in summary.warnings)
+    assert any("2024-03-06: the session is not over" in w for w in summary.warnings)
+    standin.requests.clear()
+    later = fetch_alpaca(store, _request(standin), environ=env, now=NOW, sleep=lambda s: False)
+    # days 1-2 are in the ledger; day 3 is asked again for BBB (thin: only the ledger could say it is
+    # whole) but not for AAA, whose day 3 the stand-in served whole; days 4-5 are new
+    assert later.symbol_days_skipped == 5 and later.symbol_days_fetched == 5
+    day3 = [r for r in _minute_requests(standin) if r["start"] == "2024-03-06T05:00:00Z"]
+    assert day3 and {r["symbols"] for r in day3} <= {"BBB", "AAA,BBB"}
+    assert sorted({r["start"][:10] for r in _minute_requests(standin)})[0] == "2024-03-06"
+
+
+def test_a_store_locked_by_another_writer_is_a_clear_error(tmp_path, standin, env):
+    root = tmp_path / "locked"
+    _fetch(tmp_path, standin, env, name="locked", request=_request(standin, end=DAYS[0]))
+    holder = BarStore(root)
+    with holder.writing():
+        store = BarStore(root, lock_timeout=0.05)
+        with pytest.raises(FetchError, match=r"(being written|locked).*nothing was written to the store"):
+            fetch_alpaca(store, _request(standin), environ=env, now=NOW, sleep=lambda s: False)
+    assert [d.isoformat() for d in BarStore(root).dates()] == DAYS[:1]
