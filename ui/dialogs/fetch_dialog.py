@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable, Mapping
 
 from PySide6.QtCore import QDate, Qt, Signal
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
@@ -279,7 +280,7 @@ class FetchDialog(QDialog):
         self.status_label.setText("The fetch stopped.")
         self.result_text.setPlainText(text)
 
-    def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
         if self._worker is not None:
             self.cancel()
             event.ignore()

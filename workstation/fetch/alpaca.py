@@ -41,6 +41,7 @@ from typing import Any
 
 import pandas as pd
 
+from workstation.calendar import TimeManager
 from workstation.errors import DataError, ProviderError
 from workstation.fetch.ledger import FetchLedger, stored_complete_days
 from workstation.live.alpaca.history import HISTORY_PAGE_LIMIT, AlpacaHistoryClient, alpaca_keys
@@ -259,7 +260,7 @@ def fetch_alpaca(
     for sym in symbols:
         done = (complete[sym] | ledger.days(source, sym)) & set(days)
         summary.per_symbol[sym] = {"days_fetched": 0, "days_skipped": len(done), "rows_stored": 0,
-                                   "rows_quarantined": 0, "bars_received": 0}
+                                   "rows_quarantined": 0, "bars_received": 0, "days_without_bars": []}
         for day in days:
             if day not in done:
                 todo.setdefault(day, []).append(sym)
@@ -362,7 +363,9 @@ def fetch_alpaca(
             rows = download(syms, name, batch[0], batch[-1], label, timeframe)
             received[0] = summary.bars_received
             wanted = {(s, d) for d in batch for s in todo[d]}
-            frame = _batch_frame(rows, wanted, tm)
+            frame, present = _batch_frame(rows, wanted, tm)
+            for sym, day in sorted(wanted - present):
+                summary.per_symbol[sym]["days_without_bars"].append(day)
             if interval == DAILY_INTERVAL:
                 unknown = [s for s in syms if s not in set(frame["symbol"])]
                 if unknown:
@@ -391,9 +394,13 @@ def fetch_alpaca(
     if unsettled:
         summary.warnings.append(f"{', '.join(map(str, unsettled))}: the session is not over yet; its bars were "
                                 "stored but the day will be fetched again next time")
-    empty = [s for s, v in summary.per_symbol.items() if v["days_fetched"] and not v["bars_received"]]
-    if empty:
-        summary.warnings.append(f"{', '.join(empty)}: Alpaca sent no {interval} bars for the days fetched")
+    for sym, entry in summary.per_symbol.items():
+        empty = entry["days_without_bars"]
+        if empty:
+            shown = ", ".join(d.isoformat() for d in empty[:6]) + (f" and {len(empty) - 6} more" if len(empty) > 6
+                                                                   else "")
+            summary.warnings.append(f"{sym}: Alpaca ({request.feed} feed) has no {interval} bars on {shown} "
+                                    "(no trades, a halt, or not yet in its data)")
     summary.elapsed_s = time.perf_counter() - t0
     report("done")
     return summary
@@ -426,12 +433,15 @@ def _batches(days: list[dt.date], todo: dict[dt.date, list[str]], interval: str,
     return out
 
 
-def _batch_frame(rows: list[dict[str, Any]], wanted: set[tuple[str, dt.date]], tm: Any) -> pd.DataFrame:
+def _batch_frame(rows: list[dict[str, Any]], wanted: set[tuple[str, dt.date]], tm: TimeManager
+                 ) -> tuple[pd.DataFrame, set[tuple[str, dt.date]]]:
     """The rows as the importer reads them (Alpaca's field names), without (symbol, day) pairs already
-    complete; rows whose time cannot be read are kept (the importer quarantines them)."""
+    complete (rows whose time cannot be read are kept: the importer quarantines them), and the wanted
+    (symbol, day) pairs that got at least one bar."""
     frame = pd.DataFrame(rows, columns=["symbol", *_FIELDS])
+    present: set[tuple[str, dt.date]] = set()
     if not len(frame):
-        return frame
+        return frame, present
     times = pd.to_datetime(frame["t"].where(frame["t"].map(lambda v: isinstance(v, str)), None), utc=True,
                            errors="coerce", format="ISO8601")
     ok = times.notna().to_numpy()
@@ -439,8 +449,10 @@ def _batch_frame(rows: list[dict[str, Any]], wanted: set[tuple[str, dt.date]], t
     if ok.any():
         local = tm.local_dates(pd.DatetimeIndex(times[ok]).as_unit("ns").asi8).astype(object)
         syms = frame["symbol"].to_numpy()[ok]
-        keep[ok] = [(s, d) in wanted for s, d in zip(syms, local, strict=True)]
-    return frame.loc[keep].reset_index(drop=True)
+        pairs = list(zip(syms, local, strict=True))
+        keep[ok] = [pair in wanted for pair in pairs]
+        present = set(pairs) & wanted
+    return frame.loc[keep].reset_index(drop=True), present
 
 
 def _add(summary: FetchSummary, result: ImportSummary) -> None:

@@ -11,9 +11,12 @@ import argparse
 import datetime as dt
 import sys
 import time
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from workstation.json_output import add_json_flag, emit
+
+if TYPE_CHECKING:
+    from workstation.fetch.alpaca import FetchProgress
 
 
 def _date(text: str) -> dt.date:
@@ -62,10 +65,11 @@ class ProgressBar:
         self.tty = bool(getattr(stream, "isatty", lambda: False)())
         self.t0 = time.perf_counter()
         self._line_at = 0.0
-        self._last = None
+        self._last: FetchProgress | None = None
+        self._printed = ""
         self._first_done: int | None = None
 
-    def line(self, p) -> str:
+    def line(self, p: FetchProgress) -> str:
         width = 24
         total = p.symbol_days_total
         fill = int(width * p.symbol_days_done / total) if total else width
@@ -80,20 +84,27 @@ class ProgressBar:
         return (f"[{'#' * fill}{'.' * (width - fill)}] symbol-days {p.symbol_days_done}/{total}  "
                 f"bars {p.bars_received:,}  pages {p.pages}{waits}  ETA {eta}  {p.current}")
 
-    def update(self, p) -> None:
+    def update(self, p: FetchProgress) -> None:
         self._last = p
         now = time.perf_counter()
         if self.tty and now - self._line_at >= 0.25:
             self._line_at = now
-            print("\r" + self.line(p) + "\x1b[K", end="", file=self.stream, flush=True)
+            self._printed = self.line(p)
+            print("\r" + self._printed + "\x1b[K", end="", file=self.stream, flush=True)
         elif not self.tty and now - self._line_at >= 5.0:
             self._line_at = now
-            print(self.line(p), file=self.stream, flush=True)
+            self._printed = self.line(p)
+            print(self._printed, file=self.stream, flush=True)
 
     def finish(self) -> None:
-        if self._last is not None:
-            print(("\r" if self.tty else "") + self.line(self._last) + ("\x1b[K" if self.tty else ""),
-                  file=self.stream, flush=True)
+        """The last state on its own line (not repeated when it is the line already shown)."""
+        if self._last is None:
+            return
+        text = self.line(self._last)
+        if self.tty:
+            print("\r" + text + "\x1b[K", file=self.stream, flush=True)
+        elif text != self._printed:
+            print(text, file=self.stream, flush=True)
 
 
 def _clock(seconds: float) -> str:

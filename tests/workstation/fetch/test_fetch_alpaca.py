@@ -393,3 +393,17 @@ def test_a_store_locked_by_another_writer_is_a_clear_error(tmp_path, standin, en
         with pytest.raises(FetchError, match=r"(being written|locked).*nothing was written to the store"):
             fetch_alpaca(store, _request(standin), environ=env, now=NOW, sleep=lambda s: False)
     assert [d.isoformat() for d in BarStore(root).dates()] == DAYS[:1]
+
+
+def test_days_without_any_bar_are_reported_and_not_asked_again(tmp_path, standin, env):
+    standin.minute_bars["BBB"] = [r for r in standin.minute_bars["BBB"] if not r["t"].startswith("2024-03-08")]
+    _, summary = _fetch(tmp_path, standin, env)
+    assert summary.per_symbol["BBB"]["days_without_bars"] == [dt.date(2024, 3, 8)]
+    assert summary.per_symbol["AAA"]["days_without_bars"] == []
+    assert summary.warnings == ["BBB: Alpaca (iex feed) has no 1m bars on 2024-03-08 (no trades, a halt, or not "
+                                "yet in its data)"]
+    assert json.loads(json.dumps(summary.to_dict(), default=str))["per_symbol"]["BBB"]["days_without_bars"] == [
+        "2024-03-08"]
+    standin.requests.clear()
+    _, again = _fetch(tmp_path, standin, env)
+    assert again.symbol_days_skipped == 10 and standin.requests == []
