@@ -229,10 +229,11 @@ def fetch_alpaca(
     tm = store.time_manager
     current = (now or (lambda: dt.datetime.now(dt.UTC)))()
     now_ns = int(current.timestamp() * 1e9)
-    sessions = [s for s in tm.sessions(request.start, request.end)]
+    sessions = list(tm.sessions(request.start, request.end))
     if not sessions:
         raise FetchError(f"no trading days between {request.start} and {request.end} on {store.exchange} "
                          "(weekends and exchange holidays only); nothing was fetched")
+
     def midnight_ns(day: dt.date) -> int:
         return int(pd.Timestamp(day).tz_localize(tm.tz).tz_convert("UTC").value)
 
