@@ -141,10 +141,12 @@ def test_requests_follow_the_documented_api_and_page_tokens(tmp_path, standin, e
 
 def test_rate_limit_429_waits_for_retry_after_then_goes_on(tmp_path, standin, env):
     waits: list[float] = []
-    standin.script = [(429, {"Retry-After": "3"}, json.dumps({"message": "too many requests."}))]
+    too_many = json.dumps({"message": "too many requests."})
+    # Retry-After first; then a 429 without it: exponential back-off from 1 s
+    standin.script = [(429, {"Retry-After": "3"}, too_many), (429, {}, too_many), (429, {}, too_many)]
     store, summary = _fetch(tmp_path, standin, env, sleep=lambda s: waits.append(s) or False)
-    assert waits == [3.0]
-    assert summary.rate_limited == 1 and summary.wait_s == 3.0
+    assert waits == [3.0, 1.0, 2.0]
+    assert summary.rate_limited == 3 and summary.wait_s == 6.0
     pd.testing.assert_frame_equal(_stored(store), _stored(_reference(tmp_path, standin)), check_exact=True)
 
 
