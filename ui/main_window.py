@@ -139,6 +139,7 @@ class MainWindow(QMainWindow):
         self._rate = (0.0, 0, 0.0)  # (monotonic time, bars, bars/s) of the last metrics sample
         self._results_window: ResultsWindow | None = None
         self._editor: ConfigEditorDialog | None = None
+        self.fetch_dialog = None  # offered when a config names symbols or dates the store lacks
         self._shortcuts_dialog: ShortcutsDialog | None = None
         self._preflight_cache = PreflightCache()  # calendars and store catalogues the editor reuses
         self.drawing_book = DrawingBook(parent=self)  # the loaded config's drawings (sidecar file)
@@ -705,6 +706,7 @@ class MainWindow(QMainWindow):
         except WorkstationError as exc:
             self.show_error("Cannot load the session config", str(exc))
             self.refresh_configs()
+            self._offer_fetch(path)
             return False
         except OSError as exc:
             self.show_error("Cannot load the session config", f"{path}: {exc.strerror or exc}")
@@ -719,6 +721,13 @@ class MainWindow(QMainWindow):
         self.refresh_configs()
         self.statusBar().showMessage(f"Loaded {path.name}: {cfg.name}", 6000)
         return True
+
+    def _offer_fetch(self, path: Path) -> None:
+        """The store lacks the config's symbols or dates: offer to fetch them (the config loads after)."""
+        from ui.dialogs.fetch_dialog import offer_fetch_for_config
+
+        self.fetch_dialog = offer_fetch_for_config(self, path, self.store_override,
+                                                   lambda summary: summary.get("ok") and self.load_config(path))
 
     def open_live_monitor(self, path: str | Path) -> bool:
         """A live config opens the live monitor (paper only), which owns its run."""

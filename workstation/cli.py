@@ -1,4 +1,4 @@
-"""The `workstation` command line: validate, schema, import, demo-data, store, run, demo, report, compare.
+"""The `workstation` command line: validate, schema, import, demo-data, store, fetch, run, demo, report, compare.
 
 Errors the engine raises (WorkstationError) become one-paragraph messages and exit code 2;
 a bare traceback is a bug. Commands run with --json also print the error as JSON on stdout.
@@ -78,6 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
     from workstation.store import commands as store_commands
 
     store_commands.register(sub)
+
+    from workstation.fetch import commands as fetch_commands
+
+    fetch_commands.register(sub)
 
     from workstation import run_commands
 

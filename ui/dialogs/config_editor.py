@@ -578,6 +578,13 @@ class ConfigEditorDialog(QDialog):
             b.setAutoDefault(False)
             b.setDefault(False)
         row.addWidget(self._status)
+        # offered when the config names symbols or dates the bar store does not have
+        self._fetch_button = QPushButton("Fetch from Alpaca…", footer)
+        self._fetch_button.setObjectName("fetchButton")
+        self._fetch_button.setAutoDefault(False)
+        self._fetch_button.clicked.connect(self.open_fetch)
+        self._fetch_button.hide()
+        row.addWidget(self._fetch_button)
         row.addSpacing(12)
         row.addWidget(self._file_label, 1)
         row.addWidget(self._save_button)
@@ -685,14 +692,17 @@ class ConfigEditorDialog(QDialog):
             cfg = validate_config_dict(data, str(self._path or "<new config>"))
         except ConfigError as exc:
             problems = list(exc.problems)
+            self._set_fetch_offer(None)
         except WorkstationError as exc:
             problems = [(CONFIG_PROBLEM_PATH, str(exc))]
+            self._set_fetch_offer(None)
         else:
             # the file is valid: would it run? (the store, the calendar, the strategies' code)
             try:
                 problems = preflight_problems(cfg, self._store_override, self._preflight_cache)
             except WorkstationError as exc:
                 problems = [(CONFIG_PROBLEM_PATH, str(exc))]
+            self._set_fetch_offer(cfg)
         problems = split_problems(problems)
         for editor in self._all_editors():
             problems.extend(editor.local_problems())
@@ -704,6 +714,41 @@ class ConfigEditorDialog(QDialog):
         self._problems = problems
         self._show_problems()
         self._update_state()
+
+    # fetching missing data ------------------------------------------------------------------------
+    def _set_fetch_offer(self, cfg: Any) -> None:
+        """Show "Fetch from Alpaca…" when `cfg` names symbols or dates the store does not have."""
+        from workstation.fetch.plan import missing_store_data
+
+        missing = None
+        if cfg is not None:
+            try:
+                missing = missing_store_data(cfg, self._store_override, self._preflight_cache)
+            except WorkstationError:
+                missing = None
+        self._fetch_offer = (cfg, missing) if missing is not None else None
+        self._fetch_button.setVisible(missing is not None)
+        self._fetch_button.setToolTip(missing.describe() + ": download them into the store"
+                                      if missing is not None else "")
+
+    def fetch_offered(self) -> bool:
+        """True while the config names symbols or dates the store lacks (the Fetch button is shown)."""
+        return getattr(self, "_fetch_offer", None) is not None
+
+    def open_fetch(self) -> Any:
+        """Open the fetch dialog for what the store lacks; the config is checked again after it fetched."""
+        from ui.dialogs.fetch_dialog import FetchDialog
+        from workstation.fetch.plan import fetch_request_for
+
+        offer = getattr(self, "_fetch_offer", None)
+        if offer is None:
+            return None
+        cfg, missing = offer
+        dialog = FetchDialog(fetch_request_for(cfg, missing), missing.store_root, self, reason=missing.describe())
+        dialog.fetched.connect(lambda _summary: self._validate(update_raw=False))
+        self._fetch_dialog = dialog
+        dialog.show()
+        return dialog
 
     def _all_editors(self) -> list[FieldEditor]:
         seen: set[int] = set()

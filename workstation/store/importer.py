@@ -237,6 +237,18 @@ class ImportSummary:
         return self.render()
 
 
+@dataclass(frozen=True)
+class FrameSource:
+    """Rows already in memory (e.g. downloaded bars), checked and imported exactly like a file's.
+
+    `frame` has the columns a file would (any accepted names); `name` stands for the file name in
+    the summary and in the quarantine file's `source_file`; `source_line` is the 1-based row.
+    """
+
+    name: str
+    frame: pd.DataFrame
+
+
 @dataclass
 class _FileRows:
     """One source file after parsing and row checks (arrays aligned with the file's data rows)."""
@@ -502,8 +514,15 @@ def _parse_times(
 
 
 # ---------------------------------------------------------------------- per-file checks
-def _check_file(path: Path, symbol: str | None, tz: str | None, interval: str, tm: TimeManager) -> _FileRows:
-    frame, lines, kind, blank, sep = _read_source(path)
+def _check_file(source: Path | FrameSource, symbol: str | None, tz: str | None, interval: str,
+                tm: TimeManager) -> _FileRows:
+    if isinstance(source, FrameSource):
+        path = Path(source.name)
+        frame = source.frame.reset_index(drop=True)
+        lines, kind, blank, sep = np.arange(1, len(frame) + 1), "download", 0, None
+    else:
+        path = source
+        frame, lines, kind, blank, sep = _read_source(path)
     mapping, clock_col = _map_columns(frame, path)
     n = len(frame)
     daily = interval == DAILY_INTERVAL
@@ -745,7 +764,7 @@ def _detail(
 
 # ---------------------------------------------------------------------- the import
 def import_files(
-    paths: Sequence[str | Path],
+    paths: Sequence[str | Path | FrameSource],
     store: BarStore,
     symbol: str | None = None,
     tz: str | None = None,
@@ -757,7 +776,7 @@ def import_files(
     All files are read and checked before anything is written: a file-level problem raises
     DataError and leaves the store untouched.
     """
-    if isinstance(paths, (str, Path)):
+    if isinstance(paths, (str, Path, FrameSource)):
         paths = [paths]
     if not paths:
         raise DataError("no files to import were given")
@@ -780,7 +799,7 @@ def import_files(
         if problem:
             raise DataError(f"--symbol {problem}; no config could use it, so nothing was imported")
     tm = time_manager or store.time_manager
-    checked = [_check_file(Path(p), symbol, tz, interval, tm) for p in paths]
+    checked = [_check_file(p if isinstance(p, FrameSource) else Path(p), symbol, tz, interval, tm) for p in paths]
 
     # good rows of all files, in file then line order
     good_parts = []

@@ -9,8 +9,10 @@ handful of requests instead of 100.
 Rate limits (HTTP 429): the request waits for `Retry-After` (seconds or an HTTP date), else for
 `X-RateLimit-Reset` (epoch seconds), else for an exponential back-off (1, 2, 4, ... s), and tries
 again, as long as the caller's time budget allows; a response announcing `X-RateLimit-Remaining: 0`
-makes the next request wait for the reset first. 502/503/504 are retried the same way, twice.
-Waits end early when the provider closes. Wall time (`time.time`) is compared with the server's
+makes the next request wait for the reset first. 502/503/504 are retried the same way, twice (the
+history download, workstation.fetch, also retries 500 and more often: `transient_statuses`,
+`transient_retries`). Waits end early when the provider closes; `sleep` replaces the waiting itself
+(tests inject one that does not sleep). Wall time (`time.time`) is compared with the server's
 clock; the provider's (possibly simulated) clock is not used here.
 
 Thread-safe: the catch-up (coordinator thread) and the gap filler may call it at once.
@@ -21,12 +23,13 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
+import os
 import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from workstation.errors import ProviderError
@@ -46,6 +49,21 @@ MAX_TRANSIENT_RETRIES = 2
 FIRST_BACKOFF_S = 1.0
 MAX_BACKOFF_S = 60.0
 _TRANSIENT = (502, 503, 504)
+
+
+def alpaca_keys(key_env: str = "APCA_API_KEY_ID", secret_env: str = "APCA_API_SECRET_KEY",
+                environ: Mapping[str, str] | None = None) -> tuple[str, str]:
+    """The key id and secret from the environment variables `key_env` / `secret_env` (stripped);
+    ProviderError naming the missing variable(s) otherwise. Never from a file."""
+    env = os.environ if environ is None else environ
+    key, secret = env.get(key_env, ""), env.get(secret_env, "")
+    missing = [n for n, v in ((key_env, key), (secret_env, secret)) if not v.strip()]
+    if missing:
+        raise ProviderError(
+            f"Alpaca API keys missing: set the environment variable(s) {' and '.join(missing)} "
+            f"(key id in {key_env}, secret in {secret_env}); keys are never read from config files"
+        )
+    return key.strip(), secret.strip()
 
 
 def retry_after_seconds(headers: Any, now_s: float) -> float | None:
@@ -80,7 +98,10 @@ class AlpacaHistoryClient:
     def __init__(self, rest_url: str, feed: str, key: str, secret: str, key_env: str, secret_env: str,
                  stopping: threading.Event, log: logging.Logger | logging.LoggerAdapter,
                  bump: Callable[[str, float], None], record_malformed: Callable[[str], None],
-                 now_ns: Callable[[], int] = time.time_ns):
+                 now_ns: Callable[[], int] = time.time_ns,
+                 transient_statuses: tuple[int, ...] = _TRANSIENT,
+                 transient_retries: int = MAX_TRANSIENT_RETRIES,
+                 sleep: Callable[[float], bool] | None = None):
         self.rest_url = rest_url.rstrip("/")
         self.feed = feed
         self._key, self._secret = key, secret
@@ -90,6 +111,9 @@ class AlpacaHistoryClient:
         self._bump = bump
         self._record_malformed = record_malformed
         self._now_ns = now_ns
+        self._transient_statuses = tuple(transient_statuses)
+        self._transient_retries = int(transient_retries)
+        self._sleep = sleep if sleep is not None else stopping.wait   # True: stop waiting (closed)
         self._lock = threading.Lock()
         self._not_before = 0.0          # wall time before which no request goes out (rate limit)
         handlers: list[urllib.request.BaseHandler] = []
@@ -150,17 +174,10 @@ class AlpacaHistoryClient:
             "sort": "asc",
         }
         by_symbol: dict[str, dict[int, Bar]] = {s: {} for s in symbols}
-        seen_tokens: set[str] = set()
         served_at: int | None = None
-        while True:
-            page, sent_at = self._get_json("/v2/stocks/bars", params, deadline, what)
+        for rows, sent_at in self.pages(params, deadline, what):
             if served_at is None:
                 served_at = sent_at
-            rows = page.get("bars")
-            if rows is None:
-                rows = {}
-            if not isinstance(rows, dict):
-                raise ProviderError(f"{what}: response field 'bars' is {type(rows).__name__}, not an object")
             for symbol, items in rows.items():
                 if symbol not in wanted:
                     self._record_malformed(f"{what}: bars of {symbol!r}, a symbol not asked for")
@@ -177,15 +194,31 @@ class AlpacaHistoryClient:
                         continue
                     if bar.symbol == symbol and start_ns <= bar.timestamp < end_ns:
                         target[bar.timestamp] = bar
+        assert served_at is not None
+        return {s: [bars[t] for t in sorted(bars)] for s, bars in by_symbol.items()}, served_at
+
+    def pages(self, params: dict[str, str], deadline: float, what: str) -> Iterator[tuple[dict[str, Any], int]]:
+        """GET /v2/stocks/bars with `params` page after page (following `next_page_token`): yields
+        each page's "bars" object (symbol -> list of raw bar objects, unchecked) and the clock time
+        its request was sent. ProviderError when a page is not a JSON object, its "bars" is not an
+        object, or the server repeats a page token."""
+        params = dict(params)
+        seen_tokens: set[str] = set()
+        while True:
+            page, sent_at = self._get_json("/v2/stocks/bars", params, deadline, what)
+            rows = page.get("bars")
+            if rows is None:
+                rows = {}
+            if not isinstance(rows, dict):
+                raise ProviderError(f"{what}: response field 'bars' is {type(rows).__name__}, not an object")
+            yield rows, sent_at
             token = page.get("next_page_token")
             if not token:
-                break
+                return
             if not isinstance(token, str) or token in seen_tokens:
                 raise ProviderError(f"{what}: server repeated page token {token!r}; stopping to avoid a loop")
             seen_tokens.add(token)
             params["page_token"] = token
-        assert served_at is not None
-        return {s: [bars[t] for t in sorted(bars)] for s, bars in by_symbol.items()}, served_at
 
     # ------------------------------------------------------------------------------------ HTTP
 
@@ -198,7 +231,7 @@ class AlpacaHistoryClient:
                 f"({max(0.0, remaining):.1f} s left)"
             )
         self._bump("rest_wait_s", seconds)
-        if self._stopping.wait(seconds):
+        if self._sleep(seconds) or self._stopping.is_set():
             raise ProviderError(f"{what}: the provider was closed")
 
     def _get_json(self, path: str, params: dict[str, str], deadline: float, what: str) -> tuple[dict, int]:
@@ -233,7 +266,7 @@ class AlpacaHistoryClient:
             except urllib.error.HTTPError as exc:
                 excerpt = exc.read(300).decode("utf-8", "replace").strip()
                 status = exc.code
-                if status == 429 or status in _TRANSIENT:
+                if status == 429 or status in self._transient_statuses:
                     wait = retry_after_seconds(exc.headers, time.time())
                     if status == 429:
                         self._bump("rest_rate_limited", 1)
@@ -241,8 +274,9 @@ class AlpacaHistoryClient:
                     else:
                         transient += 1
                         why = f"HTTP {status} {exc.reason}"
-                        if transient > MAX_TRANSIENT_RETRIES:
-                            raise ProviderError(f"{what}: {why} {MAX_TRANSIENT_RETRIES + 1} times: {excerpt}") from None
+                        if transient > self._transient_retries:
+                            raise ProviderError(f"{what}: {why} {self._transient_retries + 1} times: {excerpt}"
+                                                ) from None
                     if wait is None:
                         wait, backoff = backoff, min(backoff * 2, MAX_BACKOFF_S)
                     wait = min(wait, MAX_BACKOFF_S)

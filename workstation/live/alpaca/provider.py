@@ -30,7 +30,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import queue
 import random
 import socket
@@ -53,7 +52,7 @@ from workstation.live.alpaca.errors import (
     handshake_hint,
     stream_error_rule,
 )
-from workstation.live.alpaca.history import AlpacaHistoryClient, retry_after_seconds
+from workstation.live.alpaca.history import AlpacaHistoryClient, alpaca_keys, retry_after_seconds
 from workstation.live.alpaca.wire import (
     MAX_SOCKET_FRAME_BYTES,
     FrameRejected,
@@ -157,14 +156,7 @@ class AlpacaProvider(MarketDataProvider):
             problems.append(str(exc))
         if problems:
             raise ProviderError("AlpacaProvider settings invalid: " + "; ".join(problems))
-        key, secret = os.environ.get(key_env, ""), os.environ.get(secret_env, "")
-        missing = [n for n, v in ((key_env, key), (secret_env, secret)) if not v.strip()]
-        if missing:
-            raise ProviderError(
-                f"Alpaca API keys missing: set the environment variable(s) {' and '.join(missing)} "
-                f"(key id in {key_env}, secret in {secret_env}); keys are never read from config files"
-            )
-        self._key, self._secret = key.strip(), secret.strip()
+        self._key, self._secret = alpaca_keys(key_env, secret_env)
         self._key_env, self._secret_env = key_env, secret_env
         self._log = RedactingLogger(logger, (self._key, self._secret))
         self._wire_log = RedactingLogger(logging.getLogger(f"{__name__}.wire"), (self._key, self._secret))
