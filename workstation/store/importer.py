@@ -530,11 +530,11 @@ def _check_file(source: Path | FrameSource, symbol: str | None, tz: str | None, 
 
     if symbol is not None:
         symbols = np.full(n, symbol, dtype=object)
-        source = "--symbol" + (" (overrides the file's symbol column)" if "symbol" in mapping else "")
+        symbol_source = "--symbol" + (" (overrides the file's symbol column)" if "symbol" in mapping else "")
     elif "symbol" in mapping:
         col = frame[mapping["symbol"]].astype("str").str.strip().str.upper()
         symbols = col.fillna("").to_numpy(dtype=object)
-        source = "the symbol column"
+        symbol_source = "the symbol column"
     else:
         inferred = _symbol_from_name(path)
         if inferred is None:
@@ -543,7 +543,7 @@ def _check_file(source: Path | FrameSource, symbol: str | None, tz: str | None, 
                 "with an upper-case ticker (like AAPL_Minute.csv.gz); pass --symbol; nothing was imported"
             )
         symbols = np.full(n, inferred, dtype=object)
-        source = "the file name"
+        symbol_source = "the file name"
 
     time_values = frame[mapping["time"]]
     if clock_col is not None:
@@ -619,7 +619,7 @@ def _check_file(source: Path | FrameSource, symbol: str | None, tz: str | None, 
         "rows_read": n,
         "blank_lines": blank,
         "symbol": _symbol_label(symbols),
-        "symbol_source": source,
+        "symbol_source": symbol_source,
         "timestamps": desc,
     }
     return _FileRows(
