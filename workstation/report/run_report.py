@@ -356,6 +356,11 @@ def _quality_cell(v: float) -> str:
     return "100" if v >= 99.9995 else f"{v:.1f}"
 
 
+def _text_or_dash(v: Any) -> str:
+    """A cell of an extra gaps column: a dash for a missing value (None, or the NaN/NaT pandas made of it)."""
+    return DASH if v is None or (not isinstance(v, str) and bool(pd.isna(v))) else str(v)
+
+
 def _gaps_table(results: RunResults, interval: str | None) -> str:
     gaps = results.gaps
     if not results.gaps_recorded:
@@ -389,7 +394,7 @@ def _gaps_table(results: RunResults, interval: str | None) -> str:
         cols.append(Column("Missing bars", lambda v: f"{int(v):,}"))
         getters.append(lambda r: r[bars_col])
     for col in extra[:4]:
-        cols.append(Column(col.replace("_", " ").capitalize(), lambda v: DASH if v is None else str(v), left=True))
+        cols.append(Column(col.replace("_", " ").capitalize(), _text_or_dash, left=True))
         getters.append(itemgetter(col))
     rows = [tuple(g(r) for g in getters) for _, r in frame.iterrows()]
     more = f" (the first {MAX_GAP_ROWS} of {total:,})" if total > MAX_GAP_ROWS else ""

@@ -181,3 +181,14 @@ def test_run_labels_stay_distinct_for_folders_of_the_same_name(engine_run, tmp_p
     a = Path(shutil.copytree(engine_run, tmp_path / "a" / "run"))
     b = Path(shutil.copytree(engine_run, tmp_path / "b" / "run"))
     assert run_labels([load_run(a), load_run(b)]) == ["a/run", "b/run"]
+
+
+def test_extra_gap_columns_show_a_dash_for_missing_values():
+    # pandas turns a None in an object column read from Parquet into NaN (or NaT): the report shows a dash
+    from workstation.report.run_report import DASH, _text_or_dash
+
+    assert _text_or_dash(None) == DASH
+    assert _text_or_dash(float("nan")) == DASH
+    assert _text_or_dash(pd.NaT) == DASH
+    assert _text_or_dash("stream") == "stream"
+    assert _text_or_dash(0) == "0"
