@@ -61,7 +61,9 @@ class SystemManager:
         if store is None:
             path = Path(store_path) if store_path else resolve_store_path(cfg)
             store = BarStore(path)
-        self.store = store
+        from workstation.store.corporate_actions import bar_source_for
+
+        self.store = bar_source_for(store, cfg.prices)  # `prices: adjusted` reads through AdjustedBarStore
         self.state = STOPPED
         self._lock = threading.Lock()
         self._build()
