@@ -309,3 +309,42 @@ def test_reimport_is_idempotent_a_changed_value_needs_replace_and_json_output(re
     assert {(a.symbol, a.value) for a in read_actions(root)} == {("ACME", 8.0), ("BOLT", DIVIDEND)}
     # a 7-for-1 split recorded as 8-for-1 leaves a jump that the import reports
     assert summary.warnings == [] or all(w["symbol"] == "ACME" for w in summary.warnings)
+
+
+def test_an_import_waits_for_another_writer_and_a_failed_write_keeps_the_recorded_actions(recorded_root, tmp_path,
+                                                                                           monkeypatch):
+    from workstation.store import StoreLockedError
+    from workstation.store import corporate_actions as module
+
+    root = tmp_path / "store"
+    shutil.copytree(recorded_root, root)
+    csv = tmp_path / "more.csv"
+    csv.write_text("symbol,effective_date,split_ratio,dividend\nBOLT,2024-12-05,,0.1\n")
+    before = _tree_digest(root)
+    with BarStore(root).writing():  # another writer (its own lock handle) holds the store
+        with pytest.raises(StoreLockedError):
+            import_actions(csv, BarStore(root, lock_timeout=0))
+    assert _tree_digest(root) == before
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(module, "write_bytes_atomic", disk_full)
+    with pytest.raises(DataError, match="the disk is full; the recorded actions are unchanged"):
+        import_actions(csv, BarStore(root))
+    assert _tree_digest(root) == before
+    monkeypatch.undo()
+    assert len(import_actions(csv, BarStore(root)).added) == 1 and len(read_actions(root)) == 3
+
+
+def test_validate_names_a_damaged_actions_file_for_adjusted_configs_only(recorded_root, tmp_path):
+    from workstation.config import validate_config_dict
+    from workstation.preflight import preflight_problems
+
+    root = tmp_path / "store"
+    shutil.copytree(recorded_root, root)
+    (root / "corporate_actions.json").write_text("{not json")
+    adjusted, raw = validate_config_dict(_hold_config("adjusted")), validate_config_dict(_hold_config("raw"))
+    problems = preflight_problems(adjusted, root)
+    assert [p for p, _ in problems] == ["prices"] and "corporate_actions.json" in problems[0][1]
+    assert preflight_problems(raw, root) == []
