@@ -63,7 +63,10 @@ class SystemManager:
             store = BarStore(path)
         from workstation.store.corporate_actions import bar_source_for
 
-        self.store = bar_source_for(store, cfg.prices)  # `prices: adjusted` reads through AdjustedBarStore
+        # `prices: adjusted` reads through AdjustedBarStore; a live run's live bars are raw, so only the
+        # actions effective by today adjust its history
+        today = self.tm.local_dates(np.array([time.time_ns()], dtype=np.int64))[0].astype(dt.date)
+        self.store = bar_source_for(store, cfg.prices, as_of=today if cfg.mode == "live" else None)
         self.state = STOPPED
         self._lock = threading.Lock()
         self._build()

@@ -370,6 +370,17 @@ class PriceAdjustments:
     def __bool__(self) -> bool:
         return bool(self.by_symbol)
 
+    def as_of(self, day: dt.date) -> PriceAdjustments:
+        """Only the actions effective on or before `day` (a live run: its live bars are raw, so an action
+        recorded ahead of its date must not adjust the history yet)."""
+        limit = np.datetime64(day, "D")
+        kept = {}
+        for symbol, adj in self.by_symbol.items():
+            keep = adj.effective <= limit
+            if keep.any():
+                kept[symbol] = SymbolAdjustment(adj.effective[keep], adj.split_ratio[keep], adj.dividend_factor[keep])
+        return PriceAdjustments(kept, tuple(a for a in self.actions if a.effective_date <= day))
+
     def adjust_frame(self, frame: pd.DataFrame, local_dates: np.ndarray) -> pd.DataFrame:
         """A copy of a bar frame (symbol, open/high/low/close[/vwap], volume) adjusted; `local_dates` are the
         rows' exchange-local dates. Rows of symbols without actions are unchanged."""
@@ -526,11 +537,13 @@ class AdjustedBarStore:
                                volume=arrays.volume * divisor)
 
 
-def bar_source_for(store, prices: str):
-    """The store a run with `prices` ('raw' or 'adjusted') reads: the raw store, or it adjusted."""
+def bar_source_for(store, prices: str, as_of: dt.date | None = None):
+    """The store a run with `prices` ('raw' or 'adjusted') reads: the raw store, or it adjusted (by the
+    actions effective on or before `as_of` when given: live runs)."""
     raw = store.source if isinstance(store, AdjustedBarStore) else store
     if prices != "adjusted":
         return raw
-    if isinstance(store, AdjustedBarStore):
+    if isinstance(store, AdjustedBarStore) and as_of is None:
         return store
-    return AdjustedBarStore(raw)
+    adjustments = raw.price_adjustments()
+    return AdjustedBarStore(raw, adjustments if as_of is None else adjustments.as_of(as_of))

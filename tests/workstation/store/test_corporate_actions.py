@@ -348,3 +348,16 @@ def test_validate_names_a_damaged_actions_file_for_adjusted_configs_only(recorde
     problems = preflight_problems(adjusted, root)
     assert [p for p, _ in problems] == ["prices"] and "corporate_actions.json" in problems[0][1]
     assert preflight_problems(raw, root) == []
+
+
+def test_a_live_run_is_adjusted_only_by_actions_effective_by_today(recorded_root):
+    store = BarStore(recorded_root)
+    day = dt.date(2024, 12, 2)
+    before_both = bar_source_for(store, "adjusted", as_of=DIVIDEND_DAY - dt.timedelta(days=1))
+    assert not before_both.adjustments and before_both.read_session_arrays(day, "1m", ["ACME"]).close.tolist() \
+        == store.read_session_arrays(day, "1m", ["ACME"]).close.tolist()
+    after_split = bar_source_for(store, "adjusted", as_of=SPLIT_DAY)
+    np.testing.assert_array_equal(after_split.read_session_arrays(day, "1m", ["ACME"]).close,
+                                  store.read_session_arrays(day, "1m", ["ACME"]).close / RATIO)
+    only_dividend = bar_source_for(store, "adjusted", as_of=DIVIDEND_DAY)
+    assert set(only_dividend.adjustments.by_symbol) == {"BOLT"}
