@@ -10,8 +10,8 @@ is not taken for a 3-for-2 split). Moves that match no split ratio (a +30 % earn
 reported.
 
 Sessions come from the regular-session bars of the store's shortest intraday interval (the first
-regular bar's open, the last one's close), or from the daily bars when the store holds no intraday
-bars. Dates are exchange-local. Reads only; no lock.
+regular bar's open, the last one's close), and from the daily bars on dates without intraday bars
+of the symbol (the daily history before the 1m bars). Dates are exchange-local. Reads only; no lock.
 """
 
 from __future__ import annotations
@@ -86,14 +86,17 @@ def guess_split(price_ratio: float) -> tuple[float, str] | None:
 def session_open_close(store, symbols: Sequence[str] | None = None, first: dt.date | None = None,
                        last: dt.date | None = None) -> pd.DataFrame:
     """Per (symbol, date): the session's first regular-hours open and last close, raw; columns symbol,
-    date (datetime64[D]), open, close. Only dates within [first, last] when given."""
-    intraday = [i for i in store.intervals() if i != DAILY_INTERVAL]
+    date (datetime64[D]), open, close, sorted by (symbol, date). From the shortest intraday interval,
+    and from the daily bars for the dates without intraday bars of that symbol (e.g. the years of
+    daily history before the 1m bars). Only dates within [first, last] when given."""
     columns = ["symbol", "date", "open", "close"]
     wanted = list(symbols) if symbols is not None else None
+    intervals = store.intervals()
+    parts = []
+    intraday = [i for i in intervals if i != DAILY_INTERVAL]
     if intraday:
         interval = intraday[0]
         days = [d for d in store.dates(interval) if (first is None or d >= first) and (last is None or d <= last)]
-        parts = []
         for day in days:  # one file per date, only the columns needed
             table = store._read_file(store.day_file(interval, day), columns=_SCAN_COLUMNS)
             keep = table.column("rth").to_numpy(zero_copy_only=False)
@@ -112,15 +115,18 @@ def session_open_close(store, symbols: Sequence[str] | None = None, first: dt.da
             ends = np.r_[starts[1:], len(symbol)] - 1
             parts.append(pd.DataFrame({"symbol": symbol[starts], "date": np.datetime64(day, "D"),
                                        "open": opens[starts], "close": closes[ends]}))
-        return pd.concat(parts, ignore_index=True)[columns] if parts else pd.DataFrame(columns=columns)
-    if DAILY_INTERVAL in store.intervals():
-        lo = first or dt.date(1900, 1, 1)
-        hi = last or dt.date(2100, 12, 31)
-        daily = store.read_daily(wanted, lo, hi)
-        return pd.DataFrame({"symbol": daily["symbol"].astype(str),
-                             "date": np.array([np.datetime64(d, "D") for d in daily["date"]], dtype="datetime64[D]"),
-                             "open": daily["open"].astype(float), "close": daily["close"].astype(float)})
-    return pd.DataFrame(columns=columns)
+    if DAILY_INTERVAL in intervals:
+        daily = store.read_daily(wanted, first or dt.date(1900, 1, 1), last or dt.date(2100, 12, 31))
+        if len(daily):
+            parts.append(pd.DataFrame({
+                "symbol": daily["symbol"].astype(str).to_numpy(dtype=object),
+                "date": np.array([np.datetime64(d, "D") for d in daily["date"]], dtype="datetime64[D]"),
+                "open": daily["open"].to_numpy(dtype=float), "close": daily["close"].to_numpy(dtype=float)}))
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    sessions = pd.concat(parts, ignore_index=True)[columns]  # intraday rows first: they win a shared date
+    sessions = sessions.drop_duplicates(["symbol", "date"], keep="first")
+    return sessions.sort_values(["symbol", "date"], kind="stable").reset_index(drop=True)
 
 
 def scan_price_jumps(store, adjustments=None, symbols: Sequence[str] | None = None, first: dt.date | None = None,

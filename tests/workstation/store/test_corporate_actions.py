@@ -361,3 +361,16 @@ def test_a_live_run_is_adjusted_only_by_actions_effective_by_today(recorded_root
                                   store.read_session_arrays(day, "1m", ["ACME"]).close / RATIO)
     only_dividend = bar_source_for(store, "adjusted", as_of=DIVIDEND_DAY)
     assert set(only_dividend.adjustments.by_symbol) == {"BOLT"}
+
+
+def test_a_split_in_the_daily_history_before_the_1m_bars_is_warned_about(raw_root, tmp_path):
+    raw = BarStore(raw_root)
+    store = BarStore(tmp_path / "store", create=True)
+    store.write_bars(raw.read_bars(None, "1d", 0, 2**62), "1d")
+    minute = raw.read_bars(None, "1m", 0, 2**62)
+    store.write_bars(minute[_local_dates(minute, raw.time_manager.tz) > np.datetime64(SPLIT_DAY)], "1m")
+    assert min(store.dates("1m")) > SPLIT_DAY  # the split day has daily bars only
+    jumps = scan_price_jumps(store)
+    assert [(j.symbol, j.date, j.ratio) for j in jumps] == [("ACME", SPLIT_DAY, 7.0)]
+    daily = raw.read_daily(["ACME"], SPLIT_DAY - dt.timedelta(days=7), SPLIT_DAY)
+    assert jumps[0].open == daily["open"].iloc[-1] and jumps[0].previous_close == daily["close"].iloc[-2]
