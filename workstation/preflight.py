@@ -17,7 +17,7 @@ from pathlib import Path
 
 from workstation.calendar import TimeManager
 from workstation.config import SessionConfig
-from workstation.errors import CalendarError, ConfigError, StoreError, StrategyError
+from workstation.errors import CalendarError, ConfigError, DataError, StoreError, StrategyError
 from workstation.indicators import IndicatorError, make_indicator
 from workstation.store import BarStore
 from workstation.strategies.loader import StrategyClassError, load_strategy, strategy_class
@@ -145,6 +145,11 @@ def _store_problems(
                     f"{', '.join(elsewhere)} {'has' if len(elsewhere) == 1 else 'have'} no {interval} bars "
                     f"between {cfg.backtest.start_date} and {cfg.backtest.end_date} in the store {root}",
                 ))
+        if cfg.prices == "adjusted":
+            try:
+                store.price_adjustments()  # the recorded corporate actions read and resolved (cached per file state)
+            except DataError as exc:
+                problems.append(("prices", f"prices: adjusted needs the store's corporate actions: {exc}"))
         return problems
     except StoreError as exc:
         return [(where, str(exc))]

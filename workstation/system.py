@@ -61,7 +61,12 @@ class SystemManager:
         if store is None:
             path = Path(store_path) if store_path else resolve_store_path(cfg)
             store = BarStore(path)
-        self.store = store
+        from workstation.store.corporate_actions import bar_source_for
+
+        # `prices: adjusted` reads through AdjustedBarStore; a live run's live bars are raw, so only the
+        # actions effective by today adjust its history
+        today = self.tm.local_dates(np.array([time.time_ns()], dtype=np.int64))[0].astype(dt.date)
+        self.store = bar_source_for(store, cfg.prices, as_of=today if cfg.mode == "live" else None)
         self.state = STOPPED
         self._lock = threading.Lock()
         self._build()

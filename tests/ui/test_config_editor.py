@@ -497,3 +497,15 @@ def test_without_a_store_override_the_configs_store_path_is_checked(make_dialog,
     dlg.set_field("data_source.store_path", str(tmp_path / "no_store_here"))
     label = dlg.error_label("data_source.store_path")
     assert label is not None and "no bar store at" in label.text() and not dlg.is_valid()
+
+
+def test_the_data_source_section_offers_raw_or_adjusted_prices(qtbot, dialog: ConfigEditorDialog) -> None:
+    """`prices` is a raw/adjusted choice beside the store path; choosing adjusted puts it in the config."""
+    prices = dialog.field_widget("prices")
+    assert isinstance(prices, QComboBox) and [prices.itemText(i) for i in range(prices.count())] == ["raw", "adjusted"]
+    assert prices.currentText() == "raw" and _raw_dict(dialog).get("prices", "raw") == "raw"  # the default
+    dialog.show_field("prices")
+    assert dialog.current_section() == "Data source"
+    prices.setCurrentIndex(1)
+    qtbot.waitUntil(lambda: _raw_dict(dialog).get("prices") == "adjusted", timeout=3000)
+    assert validate_config_dict(_raw_dict(dialog)).prices == "adjusted"

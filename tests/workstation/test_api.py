@@ -138,3 +138,31 @@ def test_json_output_handles_numpy_pandas_nan_and_dates():
                   "g": pd.DataFrame({"x": [1, 2]})})
     assert json.loads(text) == {"a": None, "b": 3, "c": [None, 1.5], "d": "2024-01-02",
                                 "e": "2024-01-02T14:30:00+00:00", "f": "x/y", "7": None, "g": [{"x": 1}, {"x": 2}]}
+
+
+def test_import_workstation_and_its_sweep_import_neither_qt_nor_ray(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import sys, workstation\n"
+            "assert callable(workstation.sweep) and workstation.SweepResults.__name__ == 'SweepResults'\n"
+            "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('ray', 'PySide6', 'pyqtgraph', 'shiboken6'))\n"
+            "print(loaded)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+def test_a_bad_sweep_is_refused_before_ray_starts_and_writes_nothing(api_store, tmp_path):
+    cfg = {**CONFIG, "data_source": {"store_path": str(api_store)}}
+    out = tmp_path / "sweep"
+    with pytest.raises(ConfigError, match="fastt"):
+        workstation.sweep(cfg, {"strategies.fast.params.fastt": [3, 5]}, out=out, progress=False)
+    with pytest.raises(ConfigError, match="params"):
+        workstation.sweep(cfg, {}, out=out)
+    with pytest.raises(ConfigError, match="'slow' is not a swept parameter"):
+        workstation.sweep(cfg, {"strategies__fast__params__fast": [30, 40]}, constraint="fast < slow", out=out)
+    with pytest.raises(ConfigError, match="workers"):
+        workstation.sweep(cfg, {"strategies__fast__params__fast": [3, 4]}, workers=0, out=out)
+    assert not out.exists()

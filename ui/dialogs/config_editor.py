@@ -104,7 +104,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Strategies", ("strategies",)),
     ("Risk", ("risk",)),
     ("Execution", ("execution",)),
-    ("Data source", ("data_source",)),
+    ("Data source", ("data_source", "prices")),
     ("Live", ("live",)),
 )
 RAW_SECTION = "Raw JSON"

@@ -343,6 +343,13 @@ class SessionConfig(_Model):
     exchange: str = Field("XNYS", description="pandas-market-calendars exchange name.")
     timezone: str = Field("America/New_York", description="Exchange time zone used for sessions and display.")
     symbols: list[str] = Field(..., min_length=1, max_length=5000, description="Symbols of the session.")
+    prices: Literal["raw", "adjusted"] = Field(
+        "raw",
+        description="Bar prices as stored ('raw'), or adjusted for the splits and cash dividends recorded in the "
+        "store ('adjusted': prices before a split divided by its ratio and volumes multiplied; before a "
+        "dividend multiplied by 1 - dividend / previous close). Applied when bars are read; the store keeps raw "
+        "bars. Record actions with `workstation store import-actions`.",
+    )
     streams: StreamsConfig = Field(default_factory=StreamsConfig)
     historical: HistoricalConfig = Field(default_factory=HistoricalConfig)
     gap_filler: GapFillerConfig = Field(default_factory=GapFillerConfig)

@@ -552,6 +552,19 @@ class BarStore:
     def _local_midnight_ns(self, day: dt.date | str) -> int:
         return int(pd.Timestamp(as_date(day)).tz_localize(self.time_manager.tz).tz_convert("UTC").value)
 
+    # ------------------------------------------------------------------ corporate actions
+    def corporate_actions(self) -> list:
+        """The splits and dividends recorded in this store (workstation.store.corporate_actions)."""
+        from workstation.store.corporate_actions import read_actions
+
+        return read_actions(self.root)
+
+    def price_adjustments(self):
+        """The recorded actions resolved against the raw bars, for `prices: adjusted` reads."""
+        from workstation.store.corporate_actions import store_adjustments
+
+        return store_adjustments(self)
+
     # ------------------------------------------------------------------ catalogue
     def symbols(self, interval: str | None = None) -> list[str]:
         """Sorted symbols that have bars (of one interval, or any)."""
@@ -669,6 +682,9 @@ class BarStore:
                     for r in cov.to_dict("records")
                 ],
             }
+        from workstation.store.price_jumps import scan_price_jumps
+
+        actions = self.corporate_actions()
         return {
             "root": str(self.root),
             "exchange": self.exchange,
@@ -679,6 +695,8 @@ class BarStore:
             "file_count": len(self.files()),
             "quarantine_files": len(self.quarantine_files()),
             "size_bytes": self.size_bytes(),
+            "corporate_actions": [a.to_json() for a in actions],
+            "warnings": [j.to_dict() for j in scan_price_jumps(self)],
         }
 
 

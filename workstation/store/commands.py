@@ -1,4 +1,5 @@
-"""CLI subcommands of the bar store: `import`, `demo-data` and `store info` (registered by workstation.cli)."""
+"""CLI subcommands of the bar store: `import`, `demo-data`, `store info|check|import-actions` (registered by
+workstation.cli)."""
 
 from __future__ import annotations
 
@@ -108,6 +109,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_json_flag(info, "the description")
     info.set_defaults(func=_cmd_store_info)
+    imp = actions.add_parser(
+        "import-actions", help="record splits and cash dividends from a CSV (for `prices: adjusted` runs)",
+        description="Check a corporate-actions CSV (columns symbol, effective_date, split_ratio, dividend; one "
+        "split ratio such as 7, 7:1, 3-for-2, 1:10, or one cash dividend per row) against the store and record "
+        "it in <store>/corporate_actions.json. Any bad row (unknown symbol, unparseable date, non-positive "
+        "ratio, duplicate rows) refuses the whole file, naming each line; nothing is written then (exit 2). "
+        "The bars stay raw; runs with `prices: adjusted` apply the actions when reading.")
+    imp.add_argument("file", metavar="FILE", help="corporate-actions CSV")
+    imp.add_argument("--store", required=True, metavar="DIR", help="bar store folder")
+    imp.add_argument("--replace", action="store_true",
+                     help="rows for a symbol, date and kind already recorded replace the recorded value "
+                     "(without it such a row with another value refuses the file)")
+    imp.add_argument("--wait", type=_seconds, default=DEFAULT_LOCK_TIMEOUT_S, metavar="SECONDS",
+                     help=f"wait this long for another writer of the store (default {DEFAULT_LOCK_TIMEOUT_S:g})")
+    add_json_flag(imp, "the summary")
+    imp.set_defaults(func=_cmd_import_actions)
     check = actions.add_parser(
         "check", help="read every bar file whole and list the damaged ones",
         description="Read every page of every bar file (verifying page checksums) and name each file that "
@@ -133,6 +150,17 @@ def _cmd_demo_data(args: argparse.Namespace) -> int:
 
 def _cmd_store_info(args: argparse.Namespace) -> int:
     emit(args, BarStore(args.store).describe(), render_info)
+    return 0
+
+
+def _cmd_import_actions(args: argparse.Namespace) -> int:
+    from workstation.store.corporate_actions import import_actions
+
+    store = BarStore(args.store, lock_timeout=args.wait, on_lock_wait=_print_wait)
+    summary = import_actions(args.file, store, replace=args.replace)
+    for warning in summary.warnings:
+        print(f"warning: {warning['message']}", file=sys.stderr)
+    emit(args, summary.to_dict(), lambda _: summary.render())
     return 0
 
 
@@ -177,4 +205,16 @@ def render_info(info: dict) -> str:
                 f"    {row['symbol']:<8}{row['first_date']:>12}{row['last_date']:>12}{row['days']:>6}"
                 f"{row['bars']:>10,}{row['rth_bars']:>10,}"
             )
+    actions = info.get("corporate_actions") or []
+    if actions:
+        splits = sum(1 for a in actions if a["kind"] == "split")
+        lines.append(f"  corporate actions: {splits} split(s), {len(actions) - splits} dividend(s) "
+                     "(applied by runs with prices: adjusted)")
+        for a in actions[:20]:
+            value = f"split ratio {a['ratio']:g}" if a["kind"] == "split" else f"dividend {a['dividend']:g}"
+            lines.append(f"    {a['symbol']:<8}{a['effective_date']:>12}  {value}")
+        if len(actions) > 20:
+            lines.append(f"    ... and {len(actions) - 20} more")
+    for warning in info.get("warnings") or []:
+        lines.append(f"  warning: {warning['message']}")
     return "\n".join(lines)

@@ -58,7 +58,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from workstation.calendar import TimeManager
-from workstation.errors import DataError
+from workstation.errors import DataError, WorkstationError
 from workstation.model import is_valid_symbol, parse_interval, symbol_problem
 from workstation.store.bar_store import (
     ROW_CONFLICT,
@@ -865,6 +865,7 @@ def import_files(
                 if warning:
                     summary.warnings.append(f"{fr.path}: {warning}")
                     log.warning("%s: %s", fr.path, warning)
+    summary.warnings += _split_warnings(store, unique[unique["status"] == ROW_NEW])
     log.info(
         "import into %s: %d read, %d stored, %d quarantined",
         store.root,
@@ -873,6 +874,23 @@ def import_files(
         summary.rows_quarantined,
     )
     return summary
+
+
+def _split_warnings(store: BarStore, stored: pd.DataFrame) -> list[str]:
+    """Overnight jumps around the newly stored bars that look like unrecorded splits (price_jumps.py)."""
+    from workstation.store.price_jumps import scan_price_jumps
+
+    if not len(stored):
+        return []
+    days = stored["day"].to_numpy().astype("datetime64[D]")
+    try:
+        jumps = scan_price_jumps(store, symbols=sorted(set(stored["symbol"].astype(str))),
+                                 first=days.min().astype(object), last=days.max().astype(object))
+    except WorkstationError as exc:  # a damaged corporate-actions file must not hide the import's result
+        return [f"the check for unrecorded splits could not run: {exc}"]
+    for jump in jumps:
+        log.warning("%s", jump.message)
+    return [jump.message for jump in jumps]
 
 
 def _files_text(checked: list[_FileRows]) -> str:

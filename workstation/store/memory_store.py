@@ -28,6 +28,7 @@ from workstation.calendar import TimeManager, as_date
 from workstation.errors import StoreError
 from workstation.model import parse_interval
 from workstation.store.bar_store import BarStore, SessionArrays, _empty_session_arrays
+from workstation.store.corporate_actions import PriceAdjustments
 from workstation.store.schema import BAR_SCHEMA, DAILY_INTERVAL
 
 _VALUE_COLUMNS = ("open", "high", "low", "close", "volume")
@@ -92,10 +93,12 @@ class MemoryBarStore:
     """BarStore's read interface over shipped BarBlocks (see the module docstring)."""
 
     def __init__(self, blocks: Iterable[BarBlock], catalog: dict[str, Sequence[str]], time_manager: TimeManager,
-                 root: str | Path = "(memory)"):
+                 root: str | Path = "(memory)", adjustments: PriceAdjustments | None = None):
         """`catalog` maps each interval to every symbol the real store has bars of (for `symbols()`);
-        `root` names the store the bars came from, for messages."""
+        `root` names the store the bars came from, for messages; `adjustments` are the real store's
+        resolved corporate actions (`BarStore.price_adjustments()`), for runs with `prices: adjusted`."""
         self.root = Path(root)
+        self._adjustments = adjustments if adjustments is not None else PriceAdjustments()
         self.time_manager = time_manager
         self.exchange = time_manager.exchange
         self.tz = time_manager.tz
@@ -113,6 +116,11 @@ class MemoryBarStore:
                     raise StoreError(f"in-memory bars of {name} overlap: {a.first_date}..{a.last_date} and "
                                      f"{b.first_date}..{b.last_date}")
         self._by_date = {name: {b.first_date: b for b in found} for name, found in self._blocks.items()}
+
+    def price_adjustments(self) -> PriceAdjustments:
+        """The corporate actions of the store the bars came from, resolved there (the blocks hold raw bars;
+        a run with `prices: adjusted` reads them through AdjustedBarStore, as it reads a BarStore)."""
+        return self._adjustments
 
     # ------------------------------------------------------------------ coverage
     def dates_held(self, interval: str) -> tuple[dt.date, dt.date] | None:

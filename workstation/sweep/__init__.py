@@ -12,3 +12,23 @@
 - `runner`: the driver: one Ray task per cell, retries, results cell by cell, stop, resume.
 - `commands`: the CLI.
 """
+
+from __future__ import annotations
+
+import sys
+import types
+from typing import Any
+
+
+class _CallableSweepPackage(types.ModuleType):
+    """This package is also `workstation.sweep(...)`, the Python API's sweep (workstation.api.sweep): the
+    attribute `sweep` of the `workstation` package is this module once it is imported, so calling it
+    must run a sweep. Importing it imports neither Ray nor Qt."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        from workstation.api import sweep
+
+        return sweep(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableSweepPackage

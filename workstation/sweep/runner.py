@@ -5,7 +5,9 @@
   the Ray the caller already initialised (tests, notebooks). Ray schedules the tasks; the driver
   keeps at most two tasks per worker submitted, so a Ctrl-C has little to cancel.
 - Data: `shipping.DataShipper` reads each needed date of the store once and puts it in the object
-  store; a task gets the calendar, the store catalogue and its dates' blocks as arguments.
+  store; a task gets the calendar, the store catalogue and its dates' blocks as arguments. The blocks
+  hold raw bars; a cell with `prices: adjusted` also gets the store's corporate actions resolved on
+  the driver, and its MemoryBarStore is read through the same AdjustedBarStore as a plain run.
 - Failures: a cell whose run raises returns the error as its result and the driver submits it
   again, at most twice, then records it as failed with its error and attempt count; the other cells
   go on. (Ray's `retry_exceptions` would do the same but prints every retry's traceback on the
@@ -72,6 +74,7 @@ class CellTask:
     config: dict
     keep_run: bool
     store_label: str
+    adjustments: Any = None  # the store's PriceAdjustments, for a cell with `prices: adjusted`
 
 
 @dataclass(frozen=True)
@@ -88,7 +91,7 @@ def run_cell_task(task: CellTask, calendar: TimeManager, catalog: dict, *blocks)
 
     started_at, t0 = time.time(), time.perf_counter()
     try:
-        store = MemoryBarStore(blocks, catalog, calendar, root=task.store_label)
+        store = MemoryBarStore(blocks, catalog, calendar, root=task.store_label, adjustments=task.adjustments)
         outcome = run_cell(task.config, store, calendar, keep_run=task.keep_run)
         outcome.started_at, outcome.run_time_s = started_at, time.perf_counter() - t0  # the store build included
         return outcome
@@ -229,6 +232,7 @@ class _Driver:
         self._test_cells: dict[int, Cell] = {}
         self._attempts: dict[str, int] = {}
         self._cell_needs: dict[str, CellNeeds] = {}
+        self._adjustments = None
 
     def check_cells(self) -> None:
         """The data needs of every cell still to run; raises on a bad cell before anything starts."""
@@ -309,7 +313,12 @@ class _Driver:
         if self._calendar_ref is None:
             self._calendar_ref = self.ray.put(self.tm)
         keep = self.keep or cell.phase == "test"
-        task = CellTask(cell.cell_id, cell.config, keep, str(self.store.root))
+        adjustments = None
+        if cell.config.get("prices") == "adjusted":  # resolved once from the real store, shipped with the task
+            if self._adjustments is None:
+                self._adjustments = self.store.price_adjustments()
+            adjustments = self._adjustments
+        task = CellTask(cell.cell_id, cell.config, keep, str(self.store.root), adjustments)
         return self._remote.remote(task, self._calendar_ref, self._catalog_ref, *refs)
 
     # ------------------------------------------------------------------ main loop

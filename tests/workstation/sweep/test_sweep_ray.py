@@ -225,3 +225,36 @@ def test_walk_forward_optimises_each_window_and_tests_the_best_out_of_sample(swe
     summary = json.loads((folder / "walk_forward.json").read_text())
     assert summary["overall"]["out_of_sample"]["total_return_pct"] == pytest.approx(carried / 100_000.0 * 100)
     assert "Walk-forward" in outcome.report and "out-of-sample" in outcome.report
+
+
+def test_the_python_api_sweep_with_adjusted_prices_equals_plain_runs(sweep_store, tmp_path):
+    """workstation.sweep(): results frame, best cell and a cell's run; a `prices: adjusted` config reaches the
+    Ray cells with the store's corporate actions (a recorded 2-for-1 split of ACME), as a plain run reads them."""
+    import workstation
+    from workstation.store.corporate_actions import import_actions
+
+    store = tmp_path / "store"
+    shutil.copytree(sweep_store, store)
+    (tmp_path / "actions.csv").write_text("symbol,effective_date,split_ratio,dividend\nACME,2024-11-27,2:1,\n")
+    import_actions(tmp_path / "actions.csv", BarStore(store))
+    cfg = sweep_config(store, start="2024-11-25", end="2024-11-29", prices="adjusted")
+    result = workstation.sweep(cfg, {"strategies__sma__params__fast": [3, 5], SLOW: range(20, 21)},
+                               constraint="fast < slow",
+                               objective="net_pnl", workers=2, out=tmp_path / "sweep", progress=False)
+    assert result.state == "finished"
+    frame = result.results
+    assert len(frame) == 2 and set(frame["status"]) == {"ok"}
+    assert frame.equals(pd.read_parquet(tmp_path / "sweep" / "results.parquet"))
+    best = frame.loc[frame["net_pnl"].idxmax()]
+    assert result.best["cell_id"] == best["cell_id"] and result.best_params == {FAST: int(best[FAST]), SLOW: 20}
+    for _, row in frame.iterrows():
+        plain_cfg = with_params(cfg, fast=int(row[FAST]))
+        plain_cfg["backtest"]["stage_threads"] = False
+        adjusted = plain_run(plain_cfg, tmp_path / f"adjusted{row['cell']}")
+        assert_row_equals_stats(row, adjusted["statistics"])
+        raw = plain_run({**plain_cfg, "prices": "raw"}, tmp_path / f"raw{row['cell']}")
+        assert raw["statistics"]["net_pnl"] != pytest.approx(row["net_pnl"])  # the adjustment changed the cell
+    best_run = result.run()  # not kept: run again into the sweep folder
+    assert best_run.stats["net_pnl"] == pytest.approx(result.best["net_pnl"], rel=1e-12)
+    assert best_run.config["prices"] == "adjusted" and (tmp_path / "sweep" / "runs" / best["cell_id"]).is_dir()
+    assert result.cell_config(int(best["cell"]))["strategies"][0]["params"]["fast"] == int(best[FAST])
