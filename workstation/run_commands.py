@@ -16,10 +16,13 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from workstation.config import SessionConfig, load_config, validate_config_dict
 from workstation.errors import ConfigError, WorkstationError
 from workstation.json_output import add_json_flag, print_json
+
+if TYPE_CHECKING:
+    from workstation.config import SessionConfig
 
 DEFAULT_STORE = "data/store"
 RUNS_DIR = Path("runs")
@@ -30,6 +33,8 @@ def apply_overrides(cfg: SessionConfig, start: str | None = None, end: str | Non
                     symbols: str | None = None, speed: float | None = None, source: str = "command line",
                     single_thread: bool = False) -> SessionConfig:
     """A copy of `cfg` with command-line overrides, validated again as a whole."""
+    from workstation.config import validate_config_dict
+
     data = cfg.model_dump(mode="json")
     if start:
         data["backtest"]["start_date"] = start
@@ -190,6 +195,7 @@ def finish_run(system, writer, out: Path, received: int | None, progress: Progre
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from workstation.config import load_config
     from workstation.run_writer import RunWriter, prepare_run_folder
     from workstation.system import SystemManager, resolve_store_path
 
@@ -235,7 +241,19 @@ def run_document(run_dir: Path, error: BaseException | None = None) -> dict:
 
     results = load_run(run_dir)
     return {"ok": error is None, "error": None if error is None else str(error), "run_dir": str(run_dir),
-            "name": results.name, "summary": results.summary, "statistics": results.stats}
+            "name": results.name, "summary": results.summary, "statistics": results.stats,
+            "startup": startup_figures(results.metrics)}
+
+
+def startup_figures(metrics_document: dict | None) -> dict[str, float | None]:
+    """{'first_bar_s', 'first_bar_cpu_s'} of a run folder's metrics.json (workstation.process_start):
+    seconds from the process start to the first bar time, and the CPU seconds used by then; None
+    where the run did not record them."""
+    from workstation.metrics import FIRST_BAR, FIRST_BAR_CPU
+
+    stats = ((metrics_document or {}).get("metrics") or {}).get("stats") or {}
+    return {"first_bar_s": (stats.get(FIRST_BAR) or {}).get("last"),
+            "first_bar_cpu_s": (stats.get(FIRST_BAR_CPU) or {}).get("last")}
 
 
 def _wait_writer(writer, timeout: float = 10.0) -> None:
@@ -245,6 +263,7 @@ def _wait_writer(writer, timeout: float = 10.0) -> None:
 def _cmd_demo(args: argparse.Namespace) -> int:
     """Headless demo: demo data if absent, validate the example config, run one session, print
     per-symbol bar counts and quality."""
+    from workstation.config import load_config
     from workstation.store.demo import ensure_demo_data
     from workstation.system import SystemManager
 

@@ -32,6 +32,7 @@ from workstation.model import parse_interval
 from workstation.pipeline.control import Gate
 from workstation.pipeline.subscription import StreamSubscription, default_thread
 from workstation.pipeline.warmup import WarmupLoader, warmup_counts
+from workstation.process_start import record_first_bar
 
 log = logging.getLogger(__name__)
 
@@ -210,6 +211,8 @@ class SessionCoordinator:
         sym_idx_all = arrays.symbol_index.astype(np.int64, copy=False)
         o_all, h_all, l_all, c_all, v_all = arrays.open, arrays.high, arrays.low, arrays.close, arrays.volume
         ts_list = ts_all[starts].tolist() if n else []
+        if n and not self.bars_processed:
+            record_first_bar(self.metrics)      # startup.first_bar_s: process start -> first bar time
 
         control = self.control
         base = self.base_interval
