@@ -203,9 +203,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     cfg = apply_overrides(cfg, args.start, args.end, args.symbols, args.speed, source=args.config,
                           single_thread=args.single_thread)
     store_path = resolve_store_path(cfg, args.store)
-    from workstation.preflight import check_runnable  # like the run's other engine parts, imported when used
+    from workstation.preflight import PreflightCache, check_runnable  # like the run's engine parts, when used
 
-    check_runnable(cfg, store_path, source=args.config)  # every reason it would not run, before anything starts
+    checked = PreflightCache()        # the calendar and the store the checks opened, reused by the run
+    check_runnable(cfg, store_path, source=args.config, cache=checked)  # every reason it would not run
     if cfg.mode == "live":
         from workstation.live.runner import run_live_headless
 
@@ -216,7 +217,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         from workstation.execution.manual import load_manual_orders
 
         hand_orders = load_manual_orders(args.manual_orders)   # a bad file stops here, nothing written
-    system = SystemManager(cfg, store_path=store_path)
+    system = SystemManager(cfg, store=checked.store(store_path),
+                           time_manager=checked.calendar(cfg.exchange, cfg.timezone))
     if hand_orders:
         system.manual_orders.schedule(hand_orders)
     out = prepare_run_folder(args.out, RUNS_DIR, Path(args.config).stem, overwrite=args.overwrite)
