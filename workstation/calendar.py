@@ -22,7 +22,14 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from workstation.calendar_cache import CalendarCache, CalendarFacts, YearSchedule, default_cache_root
+from workstation.calendar_cache import (
+    CalendarCache,
+    CalendarFacts,
+    YearSchedule,
+    default_cache_root,
+    read_calendar_names,
+    write_calendar_names,
+)
 from workstation.errors import CalendarError
 
 if TYPE_CHECKING:
@@ -187,7 +194,8 @@ class TimeManager:
         self.exchange = exchange
         self._calendar = None           # the pandas-market-calendars object, built only when needed
         root = default_cache_root() if cache_dir is _DEFAULT_CACHE else cache_dir
-        self._disk = CalendarCache(Path(root), exchange) if root is not None else None  # type: ignore[arg-type]
+        self._cache_root = Path(root) if root is not None else None  # type: ignore[arg-type]
+        self._disk = CalendarCache(self._cache_root, exchange) if self._cache_root is not None else None
         self.stats = CacheStats()
         facts = self._disk.read_facts() if self._disk is not None else None
         if facts is None:
@@ -218,8 +226,9 @@ class TimeManager:
             except (RuntimeError, KeyError) as exc:
                 raise CalendarError(
                     f"unknown exchange calendar {self.exchange!r}: use a pandas-market-calendars name such as "
-                    "'XNYS' or 'XNAS'"
+                    "'XNYS' or 'NASDAQ'"
                 ) from exc
+            write_calendar_names(self._cache_root, list(mcal.get_calendar_names()))  # the editor's suggestions
         return self._calendar
 
     # ----------------------------------------------------------------- pickling
@@ -453,6 +462,12 @@ def _break_columns(sched: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     s_ns[~inside] = -1
     e_ns[~inside] = -1
     return s_ns, e_ns
+
+
+def cached_calendar_names() -> list[str] | None:
+    """Every pandas-market-calendars calendar name, from the calendar cache (the library is not
+    imported); None until a process has built a calendar with the library."""
+    return read_calendar_names(default_cache_root())
 
 
 def as_date(day) -> dt.date:

@@ -8,6 +8,7 @@ Layout (one folder per calendar and key, one small JSON file per calendar year):
 
     <cache root>/calendars/<EXCHANGE>-<key digest>/calendar.json   time zone, lunch breaks or not
     <cache root>/calendars/<EXCHANGE>-<key digest>/<year>.json     that year's sessions
+    <cache root>/calendars/names-<key digest>.json                 the library's calendar names
 
 The key is everything that changes the answer: the calendar name, the versions of
 pandas-market-calendars, exchange_calendars (which supplies many of its calendars) and pandas (its
@@ -134,11 +135,11 @@ def _digest(body: dict[str, Any]) -> str:
 class CalendarCache:
     """One calendar's folder in the cache: read and write its facts and its years."""
 
-    def __init__(self, root: Path, exchange: str, key: dict[str, Any] | None = None):
+    def __init__(self, root: Path, exchange: str, key: dict[str, Any] | None = None, folder: Path | None = None):
         self.exchange = exchange
         self.key = key if key is not None else calendar_key(exchange)
         safe_name = "".join(c if c.isalnum() or c in "-_." else "_" for c in exchange) or "_"
-        self.folder = Path(root) / "calendars" / f"{safe_name}-{_digest(self.key)[:16]}"
+        self.folder = folder if folder is not None else Path(root) / "calendars" / f"{safe_name}-{_digest(self.key)[:16]}"
         self.write_failed = False
 
     # ------------------------------------------------------------------ files
@@ -211,6 +212,35 @@ class CalendarCache:
         body.update({name: col.astype(np.int64).tolist() for name, col in zip(COLUMNS, table.columns(),
                                                                               strict=True)})
         self._write(self.year_path(table.year), body)
+
+
+def _names_cache(root: Path) -> CalendarCache:
+    return CalendarCache(root, "names", calendar_key(""), folder=Path(root) / "calendars")
+
+
+def _names_path(cache: CalendarCache) -> Path:
+    return cache.folder / f"names-{_digest(cache.key)[:16]}.json"
+
+
+def read_calendar_names(root: Path | None) -> list[str] | None:
+    """The library's calendar names as the last process that imported it wrote them (for suggestions
+    in the config editor without importing the library); None when not cached."""
+    if root is None:
+        return None
+    cache = _names_cache(root)
+    body = cache._read(_names_path(cache))
+    names = (body or {}).get("names")
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        return None
+    return names
+
+
+def write_calendar_names(root: Path | None, names: list[str]) -> None:
+    if root is None:
+        return
+    cache = _names_cache(root)
+    if read_calendar_names(root) != sorted(names):
+        cache._write(_names_path(cache), {"names": sorted(names)})
 
 
 def _year_from_body(year: int, body: dict[str, Any]) -> YearSchedule:

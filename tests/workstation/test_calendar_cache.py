@@ -46,7 +46,7 @@ def _no_library(monkeypatch) -> None:
 
 
 def _year_files(root: Path) -> list[Path]:
-    return sorted(p for p in (root / "calendars").rglob("*.json") if p.name != "calendar.json")
+    return sorted(p for p in (root / "calendars").glob("*/*.json") if p.name != "calendar.json")
 
 
 @pytest.mark.parametrize("exchange,start,end", [
@@ -256,3 +256,25 @@ def test_a_year_read_back_is_the_year_written(tmp_path):
     for a, b in zip(back.columns(), table.columns(), strict=True):
         np.testing.assert_array_equal(a, b)
     assert cache.read_year(2023) is None
+
+
+def test_the_calendar_names_are_kept_for_the_config_editor(tmp_path, monkeypatch):
+    assert calendar_cache.read_calendar_names(tmp_path) is None
+    TimeManager("XNYS", cache_dir=tmp_path)                  # a miss: the library is used, its names kept
+    names = calendar_cache.read_calendar_names(tmp_path)
+    assert names == sorted(mcal.get_calendar_names()) and {"XNYS", "XHKG", "XTKS"} <= set(names)
+    [path] = (tmp_path / "calendars").glob("names-*.json")
+    _corrupt(path, "truncated")
+    assert calendar_cache.read_calendar_names(tmp_path) is None
+    TimeManager("XTKS", cache_dir=tmp_path)
+    assert calendar_cache.read_calendar_names(tmp_path) == names
+
+    pytest.importorskip("PySide6")
+    from ui.dialogs import config_editor
+
+    monkeypatch.setenv("WORKSTATION_CACHE_DIR", str(tmp_path))
+    monkeypatch.delitem(sys.modules, "pandas_market_calendars")   # as in a GUI on a warm cache
+    suggested = config_editor._exchange_names()
+    assert suggested[:4] == ["XNYS", "XNAS", "NYSE", "NASDAQ"] and "XHKG" in suggested
+    monkeypatch.setenv("WORKSTATION_CACHE_DIR", str(tmp_path / "empty"))
+    assert config_editor._exchange_names() == ["XNYS", "XNAS", "NYSE", "NASDAQ"]
