@@ -68,6 +68,8 @@ stamp("calendar")
 check_runnable(cfg, store, source=config, cache=checked)
 stamp("store open + pre-flight")
 system = SystemManager(cfg, store=checked.store(store), time_manager=tm)
+from workstation.process_start import record_first_bar
+system.coordinator.on_first_bar = record_first_bar
 folder = prepare_run_folder(out, "runs", "bench", overwrite=True)
 writer = RunWriter(system, folder, write_bars=False)
 stamp("system built")

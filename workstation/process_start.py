@@ -11,8 +11,10 @@ or `workstation` was imported, so interpreter start-up and every import count):
 
 `record_first_bar(metrics)` records `startup.first_bar_s` (that age) and `startup.first_bar_cpu_s`
 (the process's CPU seconds so far, every thread: steadier than the wall figure on a busy machine)
-into a run's PerformanceMetrics; the coordinator calls it once, when the run's first bar time is
-about to be delivered. `workstation run` prints both. Any thread may call these functions.
+into a run's PerformanceMetrics. `workstation run` hands it to the coordinator
+(`SessionCoordinator.on_first_bar`), which calls it once, when the run's first bar time is about to
+be delivered; runs inside a longer-lived process (the window, notebooks) do not record it, as the
+process's age says nothing about their start-up there. Any thread may call these functions.
 """
 
 from __future__ import annotations

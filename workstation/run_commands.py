@@ -219,6 +219,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         hand_orders = load_manual_orders(args.manual_orders)   # a bad file stops here, nothing written
     system = SystemManager(cfg, store=checked.store(store_path),
                            time_manager=checked.calendar(cfg.exchange, cfg.timezone))
+    from workstation.process_start import record_first_bar
+
+    system.coordinator.on_first_bar = record_first_bar  # this process exists for this run: its start-up counts
     if hand_orders:
         system.manual_orders.schedule(hand_orders)
     out = prepare_run_folder(args.out, RUNS_DIR, Path(args.config).stem, overwrite=args.overwrite)

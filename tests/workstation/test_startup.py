@@ -129,6 +129,19 @@ def test_the_first_bar_figures_are_in_run_json_metrics_json_and_the_report(small
     assert FIRST_BAR in report
 
 
+def test_a_run_inside_a_longer_lived_process_records_no_start_up(small_run, monkeypatch):
+    """The window and notebooks run many times in one process: its age is no start-up figure there."""
+    import workstation
+
+    monkeypatch.setenv("WORKSTATION_CACHE_DIR", str(small_run["folder"] / "cache"))
+    monkeypatch.chdir(small_run["folder"])
+    results = workstation.run("c.json", store="store", out="in-process")
+    stats = results.metrics["metrics"]["stats"]
+    assert FIRST_BAR not in stats and FIRST_BAR_CPU not in stats
+    assert "start-up" not in (small_run["folder"] / "in-process" / "report.txt").read_text()
+    assert startup_figures(results.metrics) == {"first_bar_s": None, "first_bar_cpu_s": None}
+
+
 def test_process_age_is_counted_from_the_process_start_not_the_import(tmp_path):
     code = ("import time; time.sleep(0.3)\n"
             "from workstation.process_start import process_age_s, _age_from_psutil\n"
