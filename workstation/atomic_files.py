@@ -6,6 +6,7 @@ either the old file or the complete new one. The temporary file is created with 
 by the user's umask (as `open()` does), never the 0600 of `tempfile.mkstemp`, so run folders and
 configs are as readable as any other file the user writes. A failed write (disk full, read-only
 folder, permission) removes its temporary file and re-raises the OSError for the caller to report.
+pyarrow is imported only by `write_parquet_atomic`, so text and byte writers stay light.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ import errno
 import os
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pyarrow as pa
-import pyarrow.parquet as pq
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 def temporary_path(path: Path) -> Path:
@@ -57,6 +59,8 @@ def write_text_atomic(path: str | os.PathLike, text: str, durable: bool = False)
 
 def write_parquet_atomic(table: pa.Table, path: str | os.PathLike, durable: bool = False, **options) -> Path:
     """Write a Parquet file atomically (`options` go to pyarrow.parquet.write_table)."""
+    import pyarrow.parquet as pq
+
     path = Path(path)
     tmp = temporary_path(path)
     try:

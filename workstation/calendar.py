@@ -1,8 +1,11 @@
 """TimeManager (trading calendar answers from pandas-market-calendars) and the engine clocks.
 
 Every session rule (open, close, early close, lunch break, holidays, DST) comes from the exchange
-calendar, never from hand-written rules. The schedule is loaded a calendar year at a time and cached;
-queries are binary searches on int64 ns arrays. Clocks: `SimulatedClock` (advanced only by the
+calendar, never from hand-written rules. The schedule is loaded a calendar year at a time and kept in
+memory; queries are binary searches on int64 ns arrays. A year comes from the on-disk calendar cache
+(workstation.calendar_cache) when it holds a valid copy, else from pandas-market-calendars (imported
+only then), which is then written to the cache: the same sessions either way. pandas is imported
+only by the methods that return pandas objects, so the config model and the CLI stay light. Clocks: `SimulatedClock` (advanced only by the
 backtest coordinator, never backwards) and `WallClock` (live); components ask a clock, never
 `datetime.now()`.
 """
@@ -14,12 +17,23 @@ import datetime as dt
 import threading
 import time
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
-import pandas as pd
 
+from workstation.calendar_cache import (
+    CalendarCache,
+    CalendarFacts,
+    YearSchedule,
+    default_cache_root,
+    read_calendar_names,
+    write_calendar_names,
+)
 from workstation.errors import CalendarError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 NS_PER_MINUTE = 60_000_000_000
 _PERIOD_UNITS = ("d", "w", "m", "y")
@@ -45,10 +59,14 @@ class TradingSession:
 
     @property
     def open_utc(self) -> pd.Timestamp:
+        import pandas as pd
+
         return pd.Timestamp(self.open_ns, unit="ns", tz="UTC")
 
     @property
     def close_utc(self) -> pd.Timestamp:
+        import pandas as pd
+
         return pd.Timestamp(self.close_ns, unit="ns", tz="UTC")
 
     @property
@@ -135,6 +153,8 @@ class CacheStats:
     hits: int = 0
     misses: int = 0
     years_loaded: int = 0
+    years_from_disk: int = 0        # years read from the calendar cache
+    years_computed: int = 0         # years computed by pandas-market-calendars
 
     @property
     def hit_rate(self) -> float:
@@ -143,7 +163,8 @@ class CacheStats:
 
     def as_dict(self) -> dict:
         return {"hits": self.hits, "misses": self.misses, "hit_rate": round(self.hit_rate, 4),
-                "years_loaded": self.years_loaded}
+                "years_loaded": self.years_loaded, "years_from_disk": self.years_from_disk,
+                "years_computed": self.years_computed}
 
 
 def parse_period(text: str) -> tuple[int, str]:
@@ -157,22 +178,33 @@ def parse_period(text: str) -> tuple[int, str]:
     return int(s[:-1]), s[-1]
 
 
+_DEFAULT_CACHE = object()   # "the user's cache folder" (see workstation.calendar_cache)
+
+
 class TimeManager:
-    """Answers calendar questions for one exchange; thread safe; caches per calendar year."""
+    """Answers calendar questions for one exchange; thread safe; caches per calendar year.
 
-    def __init__(self, exchange: str = "XNYS", tz: str | None = None):
-        import pandas_market_calendars as mcal
+    `cache_dir`: the calendar cache's root folder; by default the user's cache folder
+    (`WORKSTATION_CACHE_DIR`, see workstation.calendar_cache); None: no disk cache (every year is
+    computed by pandas-market-calendars).
+    """
 
-        try:
-            self._calendar = mcal.get_calendar(exchange)
-        except (RuntimeError, KeyError) as exc:
-            raise CalendarError(
-                f"unknown exchange calendar {exchange!r}: use a pandas-market-calendars name such as "
-                "'XNYS' or 'XNAS'"
-            ) from exc
+    def __init__(self, exchange: str = "XNYS", tz: str | None = None,
+                 cache_dir: str | Path | None | object = _DEFAULT_CACHE):
         self.exchange = exchange
-        self.tz = tz or str(self._calendar.tz)
-        self.has_breaks = getattr(self._calendar, "break_start", None) is not None
+        self._calendar = None           # the pandas-market-calendars object, built only when needed
+        root = default_cache_root() if cache_dir is _DEFAULT_CACHE else cache_dir
+        self._cache_root = Path(root) if root is not None else None  # type: ignore[arg-type]
+        self._disk = CalendarCache(self._cache_root, exchange) if self._cache_root is not None else None
+        self.stats = CacheStats()
+        facts = self._disk.read_facts() if self._disk is not None else None
+        if facts is None:
+            calendar = self._library_calendar()     # CalendarError for an unknown name
+            facts = CalendarFacts(str(calendar.tz), getattr(calendar, "break_start", None) is not None)
+            if self._disk is not None:
+                self._disk.write_facts(facts)
+        self.tz = tz or facts.tz
+        self.has_breaks = facts.has_breaks
         self._lock = threading.Lock()
         self._years: set[int] = set()
         self._dates: list[dt.date] = []
@@ -183,7 +215,21 @@ class TimeManager:
         self._break_starts = np.empty(0, dtype=np.int64)
         self._break_ends = np.empty(0, dtype=np.int64)
         self._session_cache: dict[dt.date, TradingSession | None] = {}
-        self.stats = CacheStats()
+
+    def _library_calendar(self):
+        """The pandas-market-calendars calendar (imported and built on first use: ~0.3 s)."""
+        if self._calendar is None:
+            import pandas_market_calendars as mcal
+
+            try:
+                self._calendar = mcal.get_calendar(self.exchange)
+            except (RuntimeError, KeyError) as exc:
+                raise CalendarError(
+                    f"unknown exchange calendar {self.exchange!r}: use a pandas-market-calendars name such as "
+                    "'XNYS' or 'NASDAQ'"
+                ) from exc
+            write_calendar_names(self._cache_root, list(mcal.get_calendar_names()))  # the editor's suggestions
+        return self._calendar
 
     # ----------------------------------------------------------------- pickling
     def __getstate__(self) -> dict:
@@ -191,15 +237,12 @@ class TimeManager:
         sweep workers instead of each cell computing the schedule again."""
         state = self.__dict__.copy()
         del state["_lock"]
-        state["_calendar"] = None       # rebuilt by name: the used calendar carries 200 KB of its own caches
+        state["_calendar"] = None       # rebuilt by name when needed: it carries 200 KB of its own caches
         state["_session_cache"] = {}    # answers are rebuilt from the loaded years at first use
         return state
 
     def __setstate__(self, state: dict) -> None:
-        import pandas_market_calendars as mcal
-
         self.__dict__.update(state)
-        self._calendar = mcal.get_calendar(self.exchange)
         self._lock = threading.Lock()
         self.stats = CacheStats(years_loaded=len(self._years))  # a copy counts its own hits and misses
 
@@ -216,22 +259,22 @@ class TimeManager:
                 return
             if min(missing) < 1990 or max(missing) > 2100:
                 raise CalendarError(f"dates in years {missing} are outside the supported calendar 1990-2100")
-            sched = self._calendar.schedule(
-                start_date=f"{min(missing)}-01-01", end_date=f"{max(missing)}-12-31"
-            )
-            sched = sched[[d.year in missing for d in sched.index]]
-            dates = [d.date() for d in sched.index]
-            opens = sched["market_open"].dt.as_unit("ns").astype("int64").to_numpy()
-            closes = sched["market_close"].dt.as_unit("ns").astype("int64").to_numpy()
-            break_starts, break_ends = _break_columns(sched)
-            all_dates = self._dates + dates
-            order = np.argsort(np.array([d.toordinal() for d in all_dates]), kind="stable")
-            self._dates = [all_dates[i] for i in order]
-            self._ordinals = [d.toordinal() for d in self._dates]
-            self._opens = np.concatenate([self._opens, opens])[order]
-            self._closes = np.concatenate([self._closes, closes])[order]
-            self._break_starts = np.concatenate([self._break_starts, break_starts])[order]
-            self._break_ends = np.concatenate([self._break_ends, break_ends])[order]
+            tables = self._read_years(missing)
+            to_compute = [y for y in missing if y not in tables]
+            if to_compute:
+                for table in self._compute_years(to_compute):
+                    tables[table.year] = table
+                    if self._disk is not None:
+                        self._disk.write_year(table)
+            loaded = [tables[y] for y in missing]
+            ordinals = np.concatenate([np.asarray(self._ordinals, dtype=np.int64)] + [t.ordinals for t in loaded])
+            order = np.argsort(ordinals, kind="stable")
+            self._ordinals = ordinals[order].tolist()
+            self._dates = [dt.date.fromordinal(o) for o in self._ordinals]
+            self._opens = np.concatenate([self._opens] + [t.opens for t in loaded])[order]
+            self._closes = np.concatenate([self._closes] + [t.closes for t in loaded])[order]
+            self._break_starts = np.concatenate([self._break_starts] + [t.break_starts for t in loaded])[order]
+            self._break_ends = np.concatenate([self._break_ends] + [t.break_ends for t in loaded])[order]
             # trading length: a lunch break does not count
             lengths = self._closes - self._opens - np.where(self._break_starts >= 0,
                                                             self._break_ends - self._break_starts, 0)
@@ -240,6 +283,34 @@ class TimeManager:
             self._early = (lengths // NS_PER_MINUTE) < usual
             self._years.update(missing)
             self.stats.years_loaded = len(self._years)
+
+    def _read_years(self, years: list[int]) -> dict[int, YearSchedule]:
+        """The years the disk cache holds valid copies of."""
+        if self._disk is None:
+            return {}
+        found = {}
+        for year in years:
+            table = self._disk.read_year(year)
+            if table is not None:
+                found[year] = table
+        self.stats.years_from_disk += len(found)
+        return found
+
+    def _compute_years(self, years: list[int]) -> list[YearSchedule]:
+        """The years' sessions from pandas-market-calendars (one schedule over their span)."""
+        sched = self._library_calendar().schedule(start_date=f"{min(years)}-01-01", end_date=f"{max(years)}-12-31")
+        ordinals = np.array([d.toordinal() for d in sched.index.date], dtype=np.int64)
+        year_of = np.array([d.year for d in sched.index.date], dtype=np.int64)
+        opens = sched["market_open"].dt.as_unit("ns").astype("int64").to_numpy()
+        closes = sched["market_close"].dt.as_unit("ns").astype("int64").to_numpy()
+        break_starts, break_ends = _break_columns(sched)
+        self.stats.years_computed += len(years)
+        tables = []
+        for year in years:
+            keep = year_of == year
+            tables.append(YearSchedule(year, ordinals[keep], opens[keep], closes[keep], break_starts[keep],
+                                       break_ends[keep]))
+        return tables
 
     def _index_on_or_after(self, day: dt.date) -> int:
         self._ensure_years(day.year, day.year + 1)
@@ -313,6 +384,8 @@ class TimeManager:
     def trailing_dates(self, day: dt.date | str, period: str) -> list[dt.date]:
         """Trading dates of the trailing `period` before `day` (exclusive): "10d" = the 10 trading
         days before; "52w" / "3m" / "1y" = every trading date in that calendar span before `day`."""
+        import pandas as pd
+
         count, unit = parse_period(period)
         day = as_date(day)
         if unit == "d":
@@ -325,11 +398,15 @@ class TimeManager:
 
     def session_of_time(self, ts_ns: int) -> TradingSession | None:
         """The session whose exchange-local date is that of `ts_ns` (whether or not it is open)."""
+        import pandas as pd
+
         local = pd.Timestamp(int(ts_ns), unit="ns", tz="UTC").tz_convert(self.tz)
         return self.session(local.date())
 
     def local_dates(self, ts_ns: np.ndarray) -> np.ndarray:
         """Exchange-local calendar date (datetime64[D]) of each int ns UTC timestamp."""
+        import pandas as pd
+
         idx = pd.DatetimeIndex(np.asarray(ts_ns, dtype="int64").view("datetime64[ns]"), tz="UTC")
         return idx.tz_convert(self.tz).tz_localize(None).normalize().to_numpy().astype("datetime64[D]")
 
@@ -387,6 +464,12 @@ def _break_columns(sched: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return s_ns, e_ns
 
 
+def cached_calendar_names() -> list[str] | None:
+    """Every pandas-market-calendars calendar name, from the calendar cache (the library is not
+    imported); None until a process has built a calendar with the library."""
+    return read_calendar_names(default_cache_root())
+
+
 def as_date(day) -> dt.date:
     """A date from a date, a datetime or an ISO 'YYYY-MM-DD' string; ValueError naming the text."""
     if isinstance(day, dt.datetime):
@@ -417,6 +500,8 @@ class SimulatedClock:
         return self._now
 
     def now(self) -> pd.Timestamp:
+        import pandas as pd
+
         return pd.Timestamp(self._now, unit="ns", tz="UTC")
 
     def advance_to(self, ts_ns: int) -> None:
@@ -445,4 +530,6 @@ class WallClock:
         return time.time_ns() + self.offset_ns
 
     def now(self) -> pd.Timestamp:
+        import pandas as pd
+
         return pd.Timestamp(self.now_ns(), unit="ns", tz="UTC")

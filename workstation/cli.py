@@ -21,10 +21,11 @@ log = logging.getLogger(__name__)
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from workstation.config import load_config
-    from workstation.preflight import check_runnable
 
     cfg = load_config(args.config)
     if not args.schema_only:
+        from workstation.preflight import check_runnable  # the store, calendar and strategies: only here
+
         check_runnable(cfg, args.store, source=args.config)
     what = "valid" if args.schema_only else "valid and runnable"
     result = {"ok": True, "config": args.config, "name": cfg.name, "mode": cfg.mode, "runnable_checked":

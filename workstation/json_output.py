@@ -6,6 +6,9 @@ converted; NaN and infinities become null, so any JSON parser reads it); without
 `render_text(data)` is printed. Progress and warnings stay on stderr either way, so stdout holds
 exactly one JSON document. When a command fails, workstation.cli prints `error_document(exc)` on
 stdout (and the usual message on stderr) for commands run with --json.
+
+numpy and pandas are not imported here: a value can only be one of their objects when its module
+is already loaded, so `jsonable` looks them up in `sys.modules` (the CLI's parser stays light).
 """
 
 from __future__ import annotations
@@ -18,9 +21,6 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
-
-import numpy as np
-import pandas as pd
 
 from workstation.errors import ConfigError
 
@@ -37,17 +37,23 @@ def jsonable(value: Any) -> Any:
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
         return [jsonable(v) for v in value]
-    if isinstance(value, pd.DataFrame):
-        return [jsonable(r) for r in value.to_dict(orient="records")]
-    if isinstance(value, pd.Series | np.ndarray):
-        return [jsonable(v) for v in value.tolist()]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if value is pd.NaT or value is pd.NA:
-        return None
+    pd = sys.modules.get("pandas")
+    np = sys.modules.get("numpy")
+    if pd is not None:
+        if isinstance(value, pd.DataFrame):
+            return [jsonable(r) for r in value.to_dict(orient="records")]
+        if isinstance(value, pd.Series):
+            return [jsonable(v) for v in value.tolist()]
+        if value is pd.NaT or value is pd.NA:
+            return None
+    if np is not None:
+        if isinstance(value, np.ndarray):
+            return [jsonable(v) for v in value.tolist()]
+        if isinstance(value, np.generic):
+            value = value.item()
     if isinstance(value, float):
         return value if math.isfinite(value) else None
-    if isinstance(value, pd.Timestamp):
+    if pd is not None and isinstance(value, pd.Timestamp):
         return None if pd.isna(value) else value.isoformat()
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()

@@ -33,6 +33,8 @@ BARS_PROCESSED = "bars.processed"
 OVERRUNS_PROCESSOR = "overruns.processor"
 OVERRUNS_ANALYSIS = "overruns.analysis"
 OVERRUNS_QUALITY = "overruns.quality"
+FIRST_BAR = "startup.first_bar_s"            # process start -> first bar time (workstation.process_start)
+FIRST_BAR_CPU = "startup.first_bar_cpu_s"    # CPU seconds of the process by then
 
 STANDARD_STATS = (
     COORDINATOR_ITERATION,
@@ -333,6 +335,9 @@ def render_report_text(report: dict[str, Any], title: str) -> str:
     for key in ("session_date", "sessions"):
         if key in report:
             lines.append(f"{key.replace('_', ' ')}: {report[key]}")
+    startup = startup_line(stats)
+    if startup:
+        lines.append(startup)
     width = max([len(n) for n in stats] + [len(n) for n in counters] + [len("statistic")])
     header = f"{'statistic':<{width}}  {'count':>9}  {'mean ms':>10}  {'max ms':>10}  {'total s':>10}"
     lines += [header, "-" * len(header)]
@@ -355,6 +360,22 @@ def render_report_text(report: dict[str, Any], title: str) -> str:
     if extra:
         lines += ["", "extra:"] + [f"  {k}: {v}" for k, v in extra.items()]
     return "\n".join(lines) + "\n"
+
+
+def startup_line(stats: dict[str, dict[str, Any]]) -> str | None:
+    """'start-up: first bar 0.312 s after the process started (CPU 0.281 s)' from the
+    `startup.first_bar_s` / `startup.first_bar_cpu_s` figures (workstation.process_start); None
+    when the run did not record them (no bar yet, or a run inside a longer-lived process)."""
+    wall = (stats.get(FIRST_BAR) or {}).get("last")
+    cpu = (stats.get(FIRST_BAR_CPU) or {}).get("last")
+    if wall is None and cpu is None:
+        return None
+    parts = ["start-up: first bar"]
+    if wall is not None:
+        parts.append(f"{wall:.3f} s after the process started")
+    if cpu is not None:
+        parts.append(f"(CPU {cpu:.3f} s)")
+    return " ".join(parts)
 
 
 def _ms(seconds: float | None) -> str:
@@ -390,6 +411,8 @@ __all__ = [
     "ANALYSIS_EVENT",
     "BARS_PROCESSED",
     "COORDINATOR_ITERATION",
+    "FIRST_BAR",
+    "FIRST_BAR_CPU",
     "HISTORICAL_LOAD",
     "OVERRUNS_ANALYSIS",
     "OVERRUNS_PROCESSOR",
@@ -404,5 +427,6 @@ __all__ = [
     "PerformanceMetrics",
     "RunningStat",
     "render_report_text",
+    "startup_line",
     "timed",
 ]

@@ -18,11 +18,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from workstation.config import SessionConfig, load_config, validate_config_dict
 from workstation.errors import ConfigError, WorkstationError
 from workstation.json_output import add_json_flag, print_json
+
+if TYPE_CHECKING:
+    from workstation.config import SessionConfig
 
 DEFAULT_STORE = "data/store"
 RUNS_DIR = Path("runs")
@@ -33,6 +35,8 @@ def apply_overrides(cfg: SessionConfig, start: str | None = None, end: str | Non
                     symbols: str | None = None, speed: float | None = None, source: str = "command line",
                     single_thread: bool = False) -> SessionConfig:
     """A copy of `cfg` with command-line overrides, validated again as a whole."""
+    from workstation.config import validate_config_dict
+
     data = cfg.model_dump(mode="json")
     if start:
         data["backtest"]["start_date"] = start
@@ -193,6 +197,7 @@ def finish_run(system, writer, out: Path, received: int | None, progress: Progre
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from workstation.config import load_config
     from workstation.run_writer import RunWriter, prepare_run_folder
     from workstation.system import SystemManager, resolve_store_path
 
@@ -200,9 +205,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     cfg = apply_overrides(cfg, args.start, args.end, args.symbols, args.speed, source=args.config,
                           single_thread=args.single_thread)
     store_path = resolve_store_path(cfg, args.store)
-    from workstation.preflight import check_runnable  # like the run's other engine parts, imported when used
+    from workstation.preflight import PreflightCache, check_runnable  # like the run's engine parts, when used
 
-    check_runnable(cfg, store_path, source=args.config)  # every reason it would not run, before anything starts
+    checked = PreflightCache()        # the calendar and the store the checks opened, reused by the run
+    check_runnable(cfg, store_path, source=args.config, cache=checked)  # every reason it would not run
     if cfg.mode == "live":
         from workstation.live.runner import run_live_headless
 
@@ -213,7 +219,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
         from workstation.execution.manual import load_manual_orders
 
         hand_orders = load_manual_orders(args.manual_orders)   # a bad file stops here, nothing written
-    system = SystemManager(cfg, store_path=store_path)
+    system = SystemManager(cfg, store=checked.store(store_path),
+                           time_manager=checked.calendar(cfg.exchange, cfg.timezone))
+    from workstation.process_start import record_first_bar
+
+    system.coordinator.on_first_bar = record_first_bar  # this process exists for this run: its start-up counts
     if hand_orders:
         system.manual_orders.schedule(hand_orders)
     out = prepare_run_folder(args.out, RUNS_DIR, Path(args.config).stem, overwrite=args.overwrite)
@@ -238,7 +248,19 @@ def run_document(run_dir: Path, error: BaseException | None = None) -> dict:
 
     results = load_run(run_dir)
     return {"ok": error is None, "error": None if error is None else str(error), "run_dir": str(run_dir),
-            "name": results.name, "summary": results.summary, "statistics": results.stats}
+            "name": results.name, "summary": results.summary, "statistics": results.stats,
+            "startup": startup_figures(results.metrics)}
+
+
+def startup_figures(metrics_document: dict | None) -> dict[str, float | None]:
+    """{'first_bar_s', 'first_bar_cpu_s'} of a run folder's metrics.json (workstation.process_start):
+    seconds from the process start to the first bar time, and the CPU seconds used by then; None
+    where the run did not record them."""
+    from workstation.metrics import FIRST_BAR, FIRST_BAR_CPU
+
+    stats = ((metrics_document or {}).get("metrics") or {}).get("stats") or {}
+    return {"first_bar_s": (stats.get(FIRST_BAR) or {}).get("last"),
+            "first_bar_cpu_s": (stats.get(FIRST_BAR_CPU) or {}).get("last")}
 
 
 def _wait_writer(writer, timeout: float = 10.0) -> None:
@@ -248,6 +270,7 @@ def _wait_writer(writer, timeout: float = 10.0) -> None:
 def _cmd_demo(args: argparse.Namespace) -> int:
     """Headless demo: demo data if absent, validate the example config, run one session, print
     per-symbol bar counts and quality."""
+    from workstation.config import load_config
     from workstation.store.demo import ensure_demo_data
     from workstation.system import SystemManager
 

@@ -13,10 +13,10 @@ import json
 import shutil
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from tests.faults.helpers import cli_in_process, config_file
-from workstation import atomic_files
 from workstation.run_writer import run_folder_status
 from workstation.store import BarStore
 
@@ -26,7 +26,7 @@ SESSIONS = 10
 def _full_disk_after(monkeypatch, good_writes: int, marker: str = "") -> None:
     """Inject ENOSPC into every Parquet write (whose path contains `marker`) after `good_writes`;
     `monkeypatch.undo()` frees the space again."""
-    real = atomic_files.pq.write_table
+    real = pq.write_table     # atomic_files imports pyarrow.parquet when it writes
     count = {"n": 0}
 
     def write_table(table, where, **options):
@@ -36,7 +36,7 @@ def _full_disk_after(monkeypatch, good_writes: int, marker: str = "") -> None:
                 raise OSError(errno.ENOSPC, "No space left on device", str(where))
         return real(table, where, **options)
 
-    monkeypatch.setattr(atomic_files.pq, "write_table", write_table)
+    monkeypatch.setattr(pq, "write_table", write_table)
 
 
 class FullDisk:

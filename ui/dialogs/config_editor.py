@@ -329,11 +329,14 @@ def _timezone_names() -> tuple[str, ...]:
 
 
 def _exchange_names() -> list[str]:
-    """Calendar names from pandas-market-calendars when the engine has loaded it (never imported here: slow)."""
+    """Calendar names from pandas-market-calendars when the engine has loaded it, else as the calendar
+    cache keeps them (the library is never imported here: slow)."""
     pmc = sys.modules.get("pandas_market_calendars")
     common = ["XNYS", "XNAS", "NYSE", "NASDAQ"]
     if pmc is None:
-        return common
+        from workstation.calendar import cached_calendar_names  # the calendar cache keeps the names
+
+        return common + sorted(cached_calendar_names() or [])
     try:
         return common + sorted(pmc.get_calendar_names())
     except AttributeError:

@@ -8,7 +8,6 @@ over bars.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from workstation.indicators.base import Indicator, IndicatorError
 from workstation.indicators.factory import make_indicator
@@ -30,6 +29,8 @@ def _seeded_smoothing(values: np.ndarray, period: int, com: float) -> np.ndarray
         return out
     seed = np.cumsum(values[:period])[-1] / period
     tail = np.concatenate(([seed], values[period:]))
+    import pandas as pd  # here, not at the top: the config model imports this package to check indicator names
+
     out[period - 1 :] = pd.Series(tail).ewm(com=com, adjust=False).mean().to_numpy()
     return out
 

@@ -22,7 +22,9 @@ import datetime as dt
 import logging
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -79,6 +81,7 @@ class SessionCoordinator:
         # work, so its UI thread gets the interpreter lock at least that often (None: never)
         self.yield_to_ui: tuple[float, float] | None = None
         self._thread: threading.Thread | None = None
+        self.on_first_bar: Callable[[Any], None] | None = None  # given the metrics at the first bar time
 
     # ------------------------------------------------------------------ thread
     def start(self, thread_factory=None) -> None:
@@ -210,6 +213,8 @@ class SessionCoordinator:
         sym_idx_all = arrays.symbol_index.astype(np.int64, copy=False)
         o_all, h_all, l_all, c_all, v_all = arrays.open, arrays.high, arrays.low, arrays.close, arrays.volume
         ts_list = ts_all[starts].tolist() if n else []
+        if n and not self.bars_processed and self.on_first_bar is not None:
+            self.on_first_bar(self.metrics)     # `workstation run`: process start -> first bar (process_start)
 
         control = self.control
         base = self.base_interval

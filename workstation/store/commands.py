@@ -8,9 +8,6 @@ import json
 import sys
 
 from workstation.json_output import add_json_flag, emit
-from workstation.store.bar_store import BarStore
-from workstation.store.demo import generate_demo
-from workstation.store.importer import import_files
 from workstation.store.lock import DEFAULT_LOCK_TIMEOUT_S
 
 DEFAULT_STORE = "data/store"
@@ -136,6 +133,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
+    from workstation.store.bar_store import BarStore
+    from workstation.store.importer import import_files
+
     store = BarStore(args.store, create=True, lock_timeout=args.wait, on_lock_wait=_print_wait)
     summary = import_files(args.files, store, symbol=args.symbol, tz=args.tz, interval=args.interval)
     print(json.dumps(summary.to_dict(), indent=2) if args.json else summary.render())
@@ -143,17 +143,22 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo_data(args: argparse.Namespace) -> int:
+    from workstation.store.demo import generate_demo
+
     summary = generate_demo(args.store, symbols=args.symbols, days=args.days, seed=args.seed)
     print(summary.render())
     return 0
 
 
 def _cmd_store_info(args: argparse.Namespace) -> int:
+    from workstation.store.bar_store import BarStore
+
     emit(args, BarStore(args.store).describe(), render_info)
     return 0
 
 
 def _cmd_import_actions(args: argparse.Namespace) -> int:
+    from workstation.store.bar_store import BarStore
     from workstation.store.corporate_actions import import_actions
 
     store = BarStore(args.store, lock_timeout=args.wait, on_lock_wait=_print_wait)
@@ -165,6 +170,8 @@ def _cmd_import_actions(args: argparse.Namespace) -> int:
 
 
 def _cmd_store_check(args: argparse.Namespace) -> int:
+    from workstation.store.bar_store import BarStore
+
     store = BarStore(args.store)
     files = store.files()
     problems = store.check()

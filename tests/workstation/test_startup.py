@@ -1,0 +1,197 @@
+"""Start-up: commands that do not need the heavy libraries do not load them, a run on a warm
+calendar cache does not load pandas-market-calendars, Ray or the HTML report, and every run
+records how long after its process started the first bar came (metrics report, metrics.json,
+`run --json`), measured from the OS's record of the process start."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from workstation import process_start
+from workstation.json_output import jsonable
+from workstation.metrics import FIRST_BAR, FIRST_BAR_CPU, PerformanceMetrics, startup_line
+from workstation.run_commands import startup_figures
+
+ROOT = Path(__file__).resolve().parents[2]
+HEAVY = ("pandas", "pyarrow", "ray", "PySide6", "shiboken6", "pyqtgraph", "pandas_market_calendars")
+
+REPORT_MODULES = """
+import sys
+heavy = sorted({m.split(".")[0] for m in sys.modules} & set(%r))
+print("LOADED " + ",".join(heavy))
+"""
+
+
+def _loaded_after(code: str, cwd: Path, env: dict | None = None) -> tuple[set[str], subprocess.CompletedProcess]:
+    """The heavy top-level packages a fresh process has loaded after running `code`."""
+    done = subprocess.run([sys.executable, "-c", code + REPORT_MODULES % (HEAVY,)], cwd=cwd, capture_output=True,
+                          text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})
+    assert done.returncode == 0, done.stderr[-3000:]
+    line = [ln for ln in done.stdout.splitlines() if ln.startswith("LOADED ")][-1]
+    return {m for m in line[len("LOADED "):].split(",") if m}, done
+
+
+CLI = """
+import sys
+from workstation.cli import main
+try:
+    code = main(%r)
+except SystemExit as stop:
+    code = stop.code
+assert code == 0, code
+"""
+
+
+def test_import_workstation_loads_no_heavy_library(tmp_path):
+    loaded, _ = _loaded_after("import workstation\nworkstation.__version__", tmp_path)
+    assert loaded == set()
+
+
+@pytest.mark.parametrize("argv", [["--version"], ["--help"], ["run", "--help"], ["sweep", "--help"],
+                                  ["store", "info", "--help"]])
+def test_the_cli_parser_loads_no_heavy_library(tmp_path, argv):
+    loaded, done = _loaded_after(CLI % (argv,), tmp_path)
+    assert loaded == set()
+    assert "workstation" in done.stdout
+
+
+def test_validate_schema_only_loads_no_heavy_library_and_a_full_validate_does(tmp_path):
+    config = ROOT / "session_configs" / "example_session.json"
+    loaded, done = _loaded_after(CLI % (["validate", "--schema-only", str(config)],), tmp_path)
+    assert loaded == set() and "OK:" in done.stdout
+    # the same check sees the libraries when the command needs them (the store and the calendar)
+    from workstation.store import generate_demo
+
+    generate_demo(tmp_path / "store", symbols=5, days=8, seed=7)
+    loaded, done = _loaded_after(CLI % (["validate", str(config), "--store", str(tmp_path / "store")],), tmp_path,
+                                 env={"WORKSTATION_CACHE_DIR": str(tmp_path / "cache")})
+    assert {"pandas", "pyarrow"} <= loaded and "runnable" in done.stdout
+
+
+RUN = """
+import json, sys
+from workstation.cli import main
+assert main(["run", %r, "--store", "store", "--out", %r, "--no-bars", "--json"]) == 0
+"""
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory):
+    """A demo store, a two-session config, a cold run (fills the calendar cache), then a warm run
+    whose loaded modules, --json output and wall time (spawn to exit) are kept."""
+    from workstation.config import save_config, validate_config_dict
+    from workstation.store import generate_demo
+
+    folder = tmp_path_factory.mktemp("startup")
+    generate_demo(folder / "store", symbols=3, days=6, seed=3)
+    cfg = validate_config_dict({
+        "name": "startup", "symbols": ["ACME", "BOLT", "CYRX"],
+        "streams": {"interval": "1m", "derived": ["5m"], "indicators": ["sma(20)"]},
+        "backtest": {"start_date": "2024-12-04", "end_date": "2024-12-05"},
+        "historical": {"trailing_days": 1, "warmup_bars": 20},
+        "strategies": [{"name": "sma", "class_path": "sma_crossover"}], "risk": {"min_quality_pct": 0}})
+    save_config(cfg, folder / "c.json")
+    env = {"WORKSTATION_CACHE_DIR": str(folder / "cache")}
+    cold, _ = _loaded_after(RUN % ("c.json", "cold"), folder, env)
+    t0 = time.perf_counter()
+    warm, done = _loaded_after(RUN % ("c.json", "warm"), folder, env)
+    wall = time.perf_counter() - t0
+    document = json.loads(done.stdout[:done.stdout.rindex("LOADED ")])
+    return {"folder": folder, "cold": cold, "warm": warm, "document": document, "wall": wall}
+
+
+def test_a_run_on_a_warm_calendar_cache_loads_no_calendar_library_ray_or_qt(small_run):
+    assert "pandas_market_calendars" in small_run["cold"]          # the cold run computed the years
+    assert small_run["warm"] & {"pandas_market_calendars", "ray", "PySide6", "pyqtgraph"} == set()
+    assert {"pandas", "pyarrow"} <= small_run["warm"]
+
+
+def test_the_first_bar_figures_are_in_run_json_metrics_json_and_the_report(small_run):
+    startup = small_run["document"]["startup"]
+    first, cpu = startup["first_bar_s"], startup["first_bar_cpu_s"]
+    assert 0 < first < small_run["wall"]        # after the process started, before it ended
+    assert 0 < cpu
+    metrics = json.loads((small_run["folder"] / "warm" / "metrics.json").read_text())["metrics"]["stats"]
+    assert metrics[FIRST_BAR]["count"] == 1 and metrics[FIRST_BAR]["last"] == first   # once, at the first bar
+    assert metrics[FIRST_BAR_CPU]["count"] == 1
+    report = (small_run["folder"] / "warm" / "report.txt").read_text()
+    assert f"start-up: first bar {first:.3f} s after the process started (CPU {cpu:.3f} s)" in report
+    assert FIRST_BAR in report
+
+
+def test_a_run_inside_a_longer_lived_process_records_no_start_up(small_run, monkeypatch):
+    """The window and notebooks run many times in one process: its age is no start-up figure there."""
+    import workstation
+
+    monkeypatch.setenv("WORKSTATION_CACHE_DIR", str(small_run["folder"] / "cache"))
+    monkeypatch.chdir(small_run["folder"])
+    results = workstation.run("c.json", store="store", out="in-process")
+    stats = results.metrics["metrics"]["stats"]
+    assert FIRST_BAR not in stats and FIRST_BAR_CPU not in stats
+    assert "start-up" not in (small_run["folder"] / "in-process" / "report.txt").read_text()
+    assert startup_figures(results.metrics) == {"first_bar_s": None, "first_bar_cpu_s": None}
+
+
+def test_process_age_is_counted_from_the_process_start_not_the_import(tmp_path):
+    code = ("import time; time.sleep(0.3)\n"
+            "from workstation.process_start import process_age_s, _age_from_psutil\n"
+            "print(process_age_s(), _age_from_psutil())")
+    t0 = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    wall = time.perf_counter() - t0
+    age, by_psutil = (float(x) for x in done.stdout.split())
+    assert 0.3 <= age <= wall                  # includes the sleep before the import; within the process's life
+    # the fallback agrees to its coarser grain (psutil adds the boot time, which Linux gives in whole seconds)
+    assert abs(age - by_psutil) < 1.5
+
+
+def test_the_proc_stat_reader_takes_the_start_time_after_an_odd_process_name(tmp_path):
+    ticks = os.sysconf("SC_CLK_TCK")
+    before = time.clock_gettime(time.CLOCK_BOOTTIME)
+    start_ticks = round((before - 12.5) * ticks)           # a process started 12.5 s ago (to a tick)
+    fields = ["S", "1", "1", "1", "0", "-1", "4194560"] + ["0"] * 12 + [str(start_ticks), "100"]
+    stat = tmp_path / "stat"
+    stat.write_text(f"4242 (odd) name (x) {' '.join(fields)}\n")
+    age = process_start._age_from_proc(str(stat))
+    waited = time.clock_gettime(time.CLOCK_BOOTTIME) - before     # however long this machine took since
+    assert 12.5 - 1 / ticks <= age <= 12.5 + waited + 1 / ticks
+    stat.write_text("garbage")
+    assert process_start._age_from_proc(str(stat)) is None
+    assert process_start._age_from_proc(str(tmp_path / "missing")) is None
+
+
+def test_record_first_bar_records_the_age_and_the_cpu_seconds():
+    metrics = PerformanceMetrics()
+    process_start.record_first_bar(metrics)
+    age, cpu = metrics.stat(FIRST_BAR), metrics.stat(FIRST_BAR_CPU)
+    assert age.count == cpu.count == 1
+    assert age.last == pytest.approx(process_start.process_age_s(), abs=1.0)
+    assert 0 < cpu.last <= time.process_time()
+    line = startup_line(metrics.snapshot()["run"]["stats"])
+    assert line == f"start-up: first bar {age.last:.3f} s after the process started (CPU {cpu.last:.3f} s)"
+    assert startup_line(PerformanceMetrics().snapshot()["run"]["stats"]) is None
+    assert "start-up" not in PerformanceMetrics().report_text()
+    assert startup_figures(None) == {"first_bar_s": None, "first_bar_cpu_s": None}
+
+
+def test_json_output_still_converts_numpy_and_pandas_values():
+    frame = pd.DataFrame({"a": [1, 2], "t": [pd.Timestamp("2024-12-04 14:30", tz="UTC"), pd.NaT]})
+    value = {"frame": frame, "series": pd.Series([1.5, np.nan]), "array": np.array([1, 2]),
+             "float": np.float64(math.inf), "int": np.int64(7), "nat": pd.NaT, "na": pd.NA,
+             "ts": pd.Timestamp("2024-12-04", tz="UTC")}
+    assert jsonable(value) == {
+        "frame": [{"a": 1, "t": "2024-12-04T14:30:00+00:00"}, {"a": 2, "t": None}],
+        "series": [1.5, None], "array": [1, 2], "float": None, "int": 7, "nat": None, "na": None,
+        "ts": "2024-12-04T00:00:00+00:00"}
+    json.dumps(jsonable(value), allow_nan=False)

@@ -1,0 +1,80 @@
+"""How long ago this process started, for the "process start to first bar" figure of a run.
+
+`process_age_s()` = wall seconds since the operating system created this process (not since Python
+or `workstation` was imported, so interpreter start-up and every import count):
+
+- Linux: field 22 of /proc/self/stat (the start time in clock ticks since boot, CLOCK_BOOTTIME
+  based) against `clock_gettime(CLOCK_BOOTTIME)` now. The kernel truncates the start to a tick
+  (10 ms at the usual USER_HZ = 100), so half a tick is added: the figure is right to +-5 ms.
+- Elsewhere (or when /proc cannot be read): psutil's create_time against `time.time()`.
+- None when neither answers.
+
+`record_first_bar(metrics)` records `startup.first_bar_s` (that age) and `startup.first_bar_cpu_s`
+(the process's CPU seconds so far, every thread: steadier than the wall figure on a busy machine)
+into a run's PerformanceMetrics. `workstation run` hands it to the coordinator
+(`SessionCoordinator.on_first_bar`), which calls it once, when the run's first bar time is about to
+be delivered; runs inside a longer-lived process (the window, notebooks) do not record it, as the
+process's age says nothing about their start-up there. Any thread may call these functions.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Protocol
+
+from workstation.metrics import FIRST_BAR as FIRST_BAR_METRIC
+from workstation.metrics import FIRST_BAR_CPU as FIRST_BAR_CPU_METRIC
+
+
+class _Recorder(Protocol):
+    def record(self, name: str, seconds: float) -> None: ...
+
+
+def _age_from_proc(stat_path: str = "/proc/self/stat") -> float | None:
+    """Process age from the kernel's start time in clock ticks since boot (Linux)."""
+    boottime = getattr(time, "CLOCK_BOOTTIME", None)
+    if boottime is None:
+        return None
+    try:
+        with open(stat_path, "rb") as f:
+            text = f.read().decode("ascii", "replace")
+        ticks_per_s = os.sysconf("SC_CLK_TCK")
+        now_s = time.clock_gettime(boottime)
+    except (OSError, ValueError):
+        return None
+    # "pid (comm) state ppid ...": comm may hold spaces or parentheses, so split at the last ')'
+    fields = text[text.rfind(")") + 2:].split()
+    try:
+        start_ticks = int(fields[19])          # field 22 (starttime); fields[0] is field 3 (state)
+    except (IndexError, ValueError):
+        return None
+    if ticks_per_s <= 0:
+        return None
+    age = now_s - (start_ticks + 0.5) / ticks_per_s
+    return max(age, 0.0)
+
+
+def _age_from_psutil() -> float | None:
+    """Process age from psutil's create_time (other systems; coarser on some)."""
+    try:
+        import psutil
+
+        return max(time.time() - psutil.Process().create_time(), 0.0)
+    except Exception:  # noqa: BLE001 - no psutil, or it cannot read this process: no figure
+        return None
+
+
+def process_age_s() -> float | None:
+    """Wall seconds since this process started (None when the system does not tell)."""
+    age = _age_from_proc()
+    return age if age is not None else _age_from_psutil()
+
+
+def record_first_bar(metrics: _Recorder) -> None:
+    """Record how long after process start the first bar time came (`startup.first_bar_s`) and
+    the CPU seconds the process had used by then (`startup.first_bar_cpu_s`)."""
+    age = process_age_s()
+    if age is not None:
+        metrics.record(FIRST_BAR_METRIC, age)
+    metrics.record(FIRST_BAR_CPU_METRIC, time.process_time())
