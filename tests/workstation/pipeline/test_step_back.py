@@ -41,11 +41,11 @@ def store(tmp_path_factory) -> BarStore:
     return BarStore(root)
 
 
-def orb_config(threads: bool = False):
+def orb_config(threads: bool = False, end_date: str = "2024-12-05"):
     """The ORB example (strategy, 5m/15m derived bars, sma(20) and vwap) on two sessions of three symbols."""
     raw = json.loads((ROOT / "session_configs" / "example_orb.json").read_text())
     raw["symbols"] = ["ACME", "BOLT", "CYRX"]
-    raw["backtest"].update(start_date="2024-12-04", end_date="2024-12-05", snapshot_every=EVERY,
+    raw["backtest"].update(start_date="2024-12-04", end_date=end_date, snapshot_every=EVERY,
                            stage_threads=threads)
     raw["strategies"][0]["params"]["flat_minutes_before_close"] = 20
     return validate_config_dict(raw)
@@ -232,7 +232,7 @@ def reference(store, tmp_path_factory):
     (52, 3),            # three single steps back, across the snapshot at 50
     (74, 12),           # one request across the snapshot at 75 ... back to 62 (snapshot 50 restored)
     (395, 10),          # across the session boundary: the first session has 390 bar times
-    (230, 200),         # far back, over the hand orders at 12, 40 and 41 minutes and the ORB entries
+    (230, 188),         # far back to 42: snapshot 25 restored, the hand orders at 40 and 41 replayed
 ])
 def test_back_and_forward_equals_a_run_that_never_went_back(store, tmp_path, reference, reach, back):
     ref_folder, ref_end = reference
@@ -316,3 +316,36 @@ def test_memory_budget_thins_snapshots_and_keeps_the_first():
     assert point.position <= 21
     keeper.restore(point)
     assert thing.values[0] == point.position and keeper.points()[-1] == point
+
+
+def test_going_back_over_written_sessions_deletes_their_parts(store, tmp_path):
+    """Three sessions: at the third, go back into the first and stop there. The folder equals a run
+    stopped at that point: the parts the later sessions wrote are gone, nothing of them is left."""
+    hand = hand_script(store)
+    system = SystemManager(orb_config(end_date="2024-12-06"), store=store, rewindable=True)
+    system.manual_orders.schedule(hand)
+    writer = RunWriter(system, tmp_path / "run", write_bars=True)
+    seen = Observed(system)
+    system.control.pause()
+    system.start()
+    system.step(2 * 390 + 30)
+    wait_position(system, 2 * 390 + 30)
+    assert (tmp_path / "run" / "bars.parquet" / "part-0002.parquet").exists()
+    system.seek(OPEN_1 + 99 * MIN)
+    assert seen.seek_event.wait(60) and system.position == 100
+    assert not (tmp_path / "run" / "bars.parquet" / "part-0002.parquet").exists()
+    assert not (tmp_path / "run" / "bars.parquet" / "part-0001.parquet").exists()
+    system.stop()
+    assert writer.wait_closed(30)
+
+    ref = SystemManager(orb_config(end_date="2024-12-06"), store=store, rewindable=False)
+    ref.manual_orders.schedule(hand)
+    ref_writer = RunWriter(ref, tmp_path / "ref", write_bars=True)
+    ref.control.pause()
+    ref.start()
+    ref.step(100)
+    wait_position(ref, 100)
+    ref.stop()
+    assert ref_writer.wait_closed(30)
+    assert_same(state_of(system), state_of(ref))
+    assert_same_folder(tmp_path / "run", tmp_path / "ref")
