@@ -192,6 +192,11 @@ class SessionCoordinator:
         self._check_stage_errors()
 
     # ------------------------------------------------------------------ step back and seek
+    @property
+    def replaying(self) -> bool:
+        """True while a seek replays bar times headless (observers may skip what they already show)."""
+        return self._replay_until is not None
+
     def _capture(self, session_index: int, bar_index: int, last_bar_ns: int, clock_ns: int) -> None:
         self.snapshots.capture(self.position, session_index, bar_index, last_bar_ns, clock_ns, extra={
             "sessions_done": self.sessions_done, "bars_processed": self.bars_processed,

@@ -138,7 +138,7 @@ class _Pickler(pickle.Pickler):
             base = obj.base
             while isinstance(base.base, np.ndarray):
                 base = base.base
-            if base.base is None and base.flags.c_contiguous:
+            if base.flags.c_contiguous:
                 offset = obj.__array_interface__["data"][0] - base.__array_interface__["data"][0]
                 return _view_of, (base, offset, obj.shape, obj.strides, obj.dtype, obj.flags.writeable)
         return NotImplemented

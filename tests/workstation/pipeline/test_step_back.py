@@ -349,3 +349,28 @@ def test_going_back_over_written_sessions_deletes_their_parts(store, tmp_path):
     assert ref_writer.wait_closed(30)
     assert_same(state_of(system), state_of(ref))
     assert_same_folder(tmp_path / "run", tmp_path / "ref")
+
+
+def test_snapshots_taken_after_a_restore_restore_exactly_too(store, tmp_path, reference):
+    """Back, forward past new snapshots (captured from restored state), back onto one of them, twice:
+    each point and the end equal the straight run (numpy views still share memory after restores)."""
+    ref_folder, ref_end = reference
+    system = SystemManager(orb_config(), store=store, rewindable=True)
+    system.manual_orders.schedule(hand_script(store))
+    RunWriter(system, tmp_path / "run", write_bars=True)
+    seen = Observed(system)
+    system.control.pause()
+    system.start()
+    for reach, target in ((100, 30), (120, 80), (160, 77), (420, 101)):
+        system.step(reach - system.position)
+        wait_position(system, reach)
+        seen.seek_event.clear()
+        system.seek(system.coordinator._bar_starts[target - 1])
+        assert seen.seek_event.wait(60) and system.position == target
+        _, ref = straight_run(store, tmp_path / f"ref{target}", hand_script(store), stop_at=target)
+        assert_same(state_of(system), ref["at"], f"at {target}")
+    assert [d.restored_position for d in seen.seeks] == [25, 75, 75, 100]
+    system.resume()
+    assert system.wait(120) and system.error is None
+    assert_same(state_of(system), ref_end)
+    assert_same_folder(tmp_path / "run", ref_folder)
