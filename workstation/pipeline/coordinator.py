@@ -348,6 +348,9 @@ class SessionCoordinator:
                         self._seek_done(session_index, last_bar)
                 if manual is not None and manual.next_at_ns <= clock_now:
                     self.apply_manual_orders()
+                if snapshots is not None and control.paused and snapshots.behind(self.position) >= snapshots.every:
+                    # paused far from the newest snapshot (they waited at MAX): take one here, free while paused
+                    self._capture(session_index, k, last_bar, clock_now)
                 passed = control.gate(service)
                 if not passed:
                     return False

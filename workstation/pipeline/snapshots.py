@@ -12,11 +12,18 @@ functions: those are kept by reference (pickle `persistent_id`), so a restore gi
 objects back. Roots are restored in place (their `__dict__` replaced), so every reference to them
 (the UI's, the SystemManager's, a strategy's context) stays valid.
 
-A snapshot is a pickle (protocol 5) of all roots at once: objects shared between roots (the
-processor's last closes, which the strategy context also reads) stay shared after a restore. Its
-size is exact (`len(payload)`); the keeper drops snapshots (never the first) to stay within
+A snapshot is a pickle (protocol 5) of all roots at once, LZ4-compressed (pyarrow): objects shared
+between roots (the processor's last closes, which the strategy context also reads) stay shared after
+a restore, and so do numpy views of one array (SessionData's columns and rows). Its size is exact
+(the compressed bytes); the keeper drops snapshots (never the first) to stay within
 `memory_budget_bytes`, removing each time the one whose loss widens the spacing least, so older
 parts of a long run end up sparser rather than gone.
+
+Spacing: at each session's first bar time and every `every` bar times, unless taking snapshots would
+cost more than `max_overhead` of the wall time (a data-driven replay of many symbols at MAX): then
+the next one waits until it would not, so the spacing grows (a seek replays more bar times) instead
+of the replay slowing down. Paced and stepped replays always get every one, and a run paused more than `every` bar times past
+the newest snapshot takes one where it waits (free: nothing runs then).
 
 Positions: `position` = bar times delivered in the run so far. A snapshot at position p is taken
 before bar time p+1 is delivered and before hand orders queued at that point are applied; those
@@ -39,11 +46,13 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
+import pyarrow as pa
 
 log = logging.getLogger(__name__)
 
 DEFAULT_SNAPSHOT_EVERY = 60          # bar times between two snapshots (an hour of 1m bars)
 DEFAULT_MEMORY_BUDGET_MB = 256
+DEFAULT_MAX_OVERHEAD = 0.2           # share of the wall time snapshots may take (None: no limit)
 
 _LOCK_TYPES = (type(threading.Lock()), type(threading.RLock()))
 _REF_TYPES: tuple[type, ...] = (
@@ -164,7 +173,7 @@ class Snapshot:
 
     __slots__ = ("point", "payload", "table")
 
-    def __init__(self, point: SnapshotPoint, payload: bytes, table: list):
+    def __init__(self, point: SnapshotPoint, payload: tuple[int, bytes], table: list):
         self.point = point
         self.payload = payload
         self.table = table
@@ -174,7 +183,8 @@ class SnapshotKeeper:
     """Takes and restores snapshots of one run (coordinator thread only; `stats()` from any thread)."""
 
     def __init__(self, roots: dict[str, object], refs: Iterable[object] = (), every: int = DEFAULT_SNAPSHOT_EVERY,
-                 memory_budget_bytes: int = DEFAULT_MEMORY_BUDGET_MB * 2**20):
+                 memory_budget_bytes: int = DEFAULT_MEMORY_BUDGET_MB * 2**20,
+                 max_overhead: float | None = DEFAULT_MAX_OVERHEAD):
         if every < 1:
             raise ValueError(f"snapshot every must be >= 1 bar time, got {every}")
         self.roots = dict(roots)
@@ -186,6 +196,11 @@ class SnapshotKeeper:
         self._snapshots: list[Snapshot] = []
         self._positions: list[int] = []
         self._ref_type_cache: dict[type, bool] = {}
+        self.max_overhead = max_overhead     # None: a snapshot at every due position, whatever it costs
+        self._last_cost = 0.0
+        self._last_end = 0.0
+        self.skipped = 0
+        self.raw_bytes = 0
         self.taken = 0
         self.dropped = 0
         self.restored = 0
@@ -207,8 +222,19 @@ class SnapshotKeeper:
 
     # ------------------------------------------------------------------ capture / restore
     def due(self, position: int, bar_index: int) -> bool:
-        """A snapshot is taken at each session's first bar time and every `every` bar times."""
-        return bar_index == 0 or position % self.every == 0
+        """A snapshot is taken at each session's first bar time and every `every` bar times (see the
+        module docstring for when one waits because of its cost)."""
+        if not (bar_index == 0 or position % self.every == 0):
+            return False
+        if self.max_overhead is None or not self._snapshots:
+            return True
+        import time
+
+        idle = time.perf_counter() - self._last_end
+        if idle * self.max_overhead >= self._last_cost * (1.0 - self.max_overhead):
+            return True
+        self.skipped += 1
+        return False
 
     def capture(self, position: int, session_index: int, bar_index: int, last_bar_ns: int, clock_ns: int,
                 extra: dict | None = None) -> SnapshotPoint:
@@ -225,8 +251,9 @@ class SnapshotKeeper:
         table: list = list(self._fixed_refs)
         refs = {id(obj): k for k, obj in enumerate(table)}
         _Pickler(buf, refs, table, self._is_ref).dump(state)
-        payload = buf.getvalue()
-        point = SnapshotPoint(position, session_index, bar_index, last_bar_ns, clock_ns, len(payload))
+        raw = buf.getbuffer()
+        payload = (len(raw), pa.compress(raw, codec="lz4", asbytes=True))
+        point = SnapshotPoint(position, session_index, bar_index, last_bar_ns, clock_ns, len(payload[1]))
         k = bisect_right(self._positions, position)
         if k and self._positions[k - 1] == position:       # same position again: the newer state wins
             self._snapshots[k - 1] = Snapshot(point, payload, table)
@@ -234,9 +261,18 @@ class SnapshotKeeper:
             self._snapshots.insert(k, Snapshot(point, payload, table))
             self._positions.insert(k, position)
         self.taken += 1
+        self.raw_bytes += len(raw)
+        raw.release()
         self._enforce_budget()
-        self.capture_seconds += time.perf_counter() - t0
+        self._last_end = time.perf_counter()
+        self._last_cost = self._last_end - t0
+        self.capture_seconds += self._last_cost
         return point
+
+    def behind(self, position: int) -> int:
+        """Bar times from the newest snapshot at or before `position` to it (`position + 1`: none)."""
+        k = bisect_right(self._positions, position)
+        return position - self._positions[k - 1] if k else position + 1
 
     def has(self, position: int) -> bool:
         k = bisect_right(self._positions, position)
@@ -257,7 +293,9 @@ class SnapshotKeeper:
         it and the hand commands after it. Returns the snapshot's `extra` (coordinator counters)."""
         k = self._positions.index(point.position)
         snap = self._snapshots[k]
-        state = _Unpickler(io.BytesIO(snap.payload), snap.table).load()
+        size, packed = snap.payload
+        data = pa.decompress(packed, decompressed_size=size, codec="lz4", asbytes=True)
+        state = _Unpickler(io.BytesIO(data), snap.table).load()
         for name, obj in self.roots.items():
             _restore_object(obj, state["roots"][name])
         for name, participant in self.participants.items():
@@ -290,6 +328,7 @@ class SnapshotKeeper:
         snaps = list(self._snapshots)
         return {"count": len(snaps), "bytes": sum(s.point.nbytes for s in snaps),
                 "budget_bytes": self.memory_budget_bytes, "every": self.every, "taken": self.taken,
+                "skipped_for_speed": self.skipped, "uncompressed_bytes_taken": self.raw_bytes,
                 "dropped": self.dropped, "restored": self.restored,
                 "capture_seconds": round(self.capture_seconds, 4)}
 

@@ -166,6 +166,7 @@ def rewound_run(store, out: Path, hand, reach: int, back: int, paused_order=None
     """Go to position `reach`, step back `back` bar times (one request per bar time when back <= 3, else
     one request for all), compare nothing yet, step forward `back` again, then run to the end."""
     system = SystemManager(orb_config(threads), store=store, rewindable=True)
+    system.snapshots.max_overhead = None      # a snapshot at every due position: the restored ones are known
     system.manual_orders.schedule(hand)
     RunWriter(system, out, write_bars=True)
     seen = Observed(system)
@@ -303,9 +304,10 @@ def test_memory_budget_thins_snapshots_and_keeps_the_first():
             self.values = np.zeros(1000)
 
     thing = Thing()
-    keeper = SnapshotKeeper({"thing": thing}, every=1, memory_budget_bytes=40_000)
+    keeper = SnapshotKeeper({"thing": thing}, every=1, memory_budget_bytes=40_000, max_overhead=None)
     for p in range(40):
-        thing.values[:] = p
+        thing.values[:] = np.random.default_rng(p).random(1000)      # incompressible: ~8 kB a snapshot
+        thing.values[0] = p
         keeper.capture(p, 0, p, p * MIN - 1 if p else -1, p * MIN)
     stats = keeper.stats()
     assert stats["bytes"] <= 40_000 and stats["dropped"] == 40 - stats["count"] and stats["count"] >= 3
@@ -356,6 +358,7 @@ def test_snapshots_taken_after_a_restore_restore_exactly_too(store, tmp_path, re
     each point and the end equal the straight run (numpy views still share memory after restores)."""
     ref_folder, ref_end = reference
     system = SystemManager(orb_config(), store=store, rewindable=True)
+    system.snapshots.max_overhead = None
     system.manual_orders.schedule(hand_script(store))
     RunWriter(system, tmp_path / "run", write_bars=True)
     seen = Observed(system)
@@ -374,3 +377,21 @@ def test_snapshots_taken_after_a_restore_restore_exactly_too(store, tmp_path, re
     assert system.wait(120) and system.error is None
     assert_same(state_of(system), ref_end)
     assert_same_folder(tmp_path / "run", ref_folder)
+
+
+def test_snapshots_wait_when_they_would_slow_a_fast_replay_down():
+    """Back to back (no work between them, as at MAX), due snapshots beyond the first are skipped while
+    their cost exceeds the allowed share; with no limit every due one is taken; compression counts."""
+    class Thing:
+        def __init__(self):
+            self.values = np.random.default_rng(1).random(200_000)
+            self.zeros = np.zeros(1_000_000)
+
+    for limit, expect_skips in ((0.2, True), (None, False)):
+        keeper = SnapshotKeeper({"thing": Thing()}, every=1, max_overhead=limit)
+        for p in range(20):
+            if keeper.due(p, p):
+                keeper.capture(p, 0, p, p * MIN - 1 if p else -1, p * MIN)
+        stats = keeper.stats()
+        assert (stats["skipped_for_speed"] > 0) is expect_skips and stats["count"] + stats["skipped_for_speed"] == 20
+        assert stats["bytes"] < stats["uncompressed_bytes_taken"] / stats["taken"] * stats["count"] / 2   # zeros pack
