@@ -1009,6 +1009,7 @@ class MainWindow(QMainWindow):
         self._pending_quality, self._pending_session_start = set(), False
         self._update_status(batch)
         self._update_controls()
+        self.update_metrics()
         stats = bridge.system.snapshot_stats() if bridge.system is not None else {}
         when = dt.datetime.fromtimestamp(done.last_bar_ns / 1e9, self._zone) if done.last_bar_ns >= 0 else None
         how = ("went forward" if done.restored_position < 0 else "restored a snapshot")
