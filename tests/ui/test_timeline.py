@@ -156,3 +156,53 @@ def test_timeline_click_and_left_key_keep_the_state(qtbot, ui_make_window, ui_sm
     w.play()
     qtbot.waitUntil(lambda: system.state == "finished", timeout=60_000)
     assert not w.timeline.isEnabled() and not w.step_back_action.isEnabled()
+
+
+def test_gui_run_folder_after_going_back_equals_a_headless_run(qtbot, tmp_path, ui_write_config):
+    """In the window's engine bridge: forward into the third session, back into the first (the bars
+    parts written for the sessions gone back over are deleted at once), then to the end: the run folder
+    equals a headless run of the config that never went back."""
+    from ui.bridge import EngineBridge
+
+    path = ui_write_config("three", start_date="2024-12-04", end_date="2024-12-06")
+    bridge = EngineBridge(runs_dir=tmp_path / "runs")
+    try:
+        check_gui_folder(qtbot, tmp_path, bridge, path)
+    finally:
+        bridge.shutdown(2.0)
+
+
+def check_gui_folder(qtbot, tmp_path, bridge, path) -> None:
+    from workstation.config import load_config
+    from workstation.run_writer import RunWriter
+    from workstation.system import SystemManager
+
+    bridge.load_config(path)
+
+    def seek(bar_ns):
+        before = bridge.last_seek
+        bridge.seek(bar_ns)
+        qtbot.waitUntil(lambda: bridge.last_seek is not before, timeout=WAIT_MS)
+
+    seek(int(pd.Timestamp("2024-12-06 14:30", tz="UTC").value) + 40 * MIN)
+    parts = bridge.run_dir / "bars.parquet"
+    qtbot.waitUntil(lambda: len(list(parts.glob("part-*.parquet"))) == 2, timeout=WAIT_MS)
+    seek(OPEN_1 + 99 * MIN)
+    assert bridge.system.position == 100 and bridge.sessions_done == 0
+    qtbot.waitUntil(lambda: not list(parts.glob("part-*.parquet")), timeout=WAIT_MS)
+    with qtbot.waitSignal(bridge.finished, timeout=60_000):
+        bridge.play()
+    assert bridge.wait_writers(10.0)
+    headless = SystemManager(load_config(path))
+    writer = RunWriter(headless, tmp_path / "headless")
+    headless.start()
+    assert headless.wait(60.0)
+    qtbot.waitUntil(lambda: writer.closed, timeout=10_000)
+    for name in ("bars.parquet", "signals.parquet", "orders.parquet", "fills.parquet", "trades.parquet",
+                 "equity.parquet", "quality.parquet"):
+        gui = pd.read_parquet(bridge.run_dir / name).reset_index(drop=True)
+        ref = pd.read_parquet(tmp_path / "headless" / name).reset_index(drop=True)
+        assert len(gui) > 0, name
+        pd.testing.assert_frame_equal(gui, ref, check_exact=True, obj=name)
+    assert sorted(p.name for p in parts.iterdir()) == ["part-0001.parquet", "part-0002.parquet",
+                                                        "part-0003.parquet"]
