@@ -155,6 +155,7 @@ def test_timeline_click_and_left_key_keep_the_state(qtbot, ui_make_window, ui_sm
     assert list(shown_session_bars(w, OPEN_1)) == list(expected)
     w.play()
     qtbot.waitUntil(lambda: system.state == "finished", timeout=60_000)
+    qtbot.waitUntil(lambda: "FINISHED" in w.state_label.text(), timeout=10_000)   # the window saw the end
     assert not w.timeline.isEnabled() and not w.step_back_action.isEnabled()
 
 
