@@ -1082,6 +1082,7 @@ class MainWindow(QMainWindow):
             return
         self.results_dock.show()
         self.results_dock.raise_()
+        self.timeline.hide()            # a finished run cannot seek: its height goes to the chart
         self._make_room_for_results()
         self.results_loaded.emit(str(run_dir))
 
@@ -1123,6 +1124,7 @@ class MainWindow(QMainWindow):
         """A new run starts: the previous run's results leave, the signal log is shown again and the
         bottom docks get back the height they had before the results came."""
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.timeline.show()
         if self.results_view.results is not None:
             self.results_view.clear(
                 "The run is playing", "Its equity curve, statistics and trades show here when it ends."

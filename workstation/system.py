@@ -203,6 +203,8 @@ class SystemManager:
             raise WorkstationError(f"cannot {what}: this run keeps no snapshots (built with rewindable=False)")
         if self.has_ended():
             raise WorkstationError(f"cannot {what}: the run has ended ({self.state}); press Play for a new run")
+        if self.snapshots.disabled and what == "step back":
+            raise WorkstationError(f"cannot {what}: {self.snapshots.disabled}")
 
     def step_back(self, n: int = 1) -> None:
         """Go back `n` bar times (state restored from a snapshot and replayed), then stay paused; the

@@ -198,10 +198,20 @@ class SessionCoordinator:
         return self._replay_until is not None
 
     def _capture(self, session_index: int, bar_index: int, last_bar_ns: int, clock_ns: int) -> None:
-        self.snapshots.capture(self.position, session_index, bar_index, last_bar_ns, clock_ns, extra={
-            "sessions_done": self.sessions_done, "bars_processed": self.bars_processed,
-            "missing_sessions": {k: list(v) for k, v in self.missing_sessions.items()},
-        })
+        """Snapshot now; state that cannot be copied (a strategy holding an open file, say) turns step
+        back off for this run, said once as an engine error, and the run goes on."""
+        if self.snapshots.disabled:
+            return
+        try:
+            self.snapshots.capture(self.position, session_index, bar_index, last_bar_ns, clock_ns, extra={
+                "sessions_done": self.sessions_done, "bars_processed": self.bars_processed,
+                "missing_sessions": {k: list(v) for k, v in self.missing_sessions.items()},
+            })
+        except Exception as exc:  # noqa: BLE001 - any pickling failure: no step back, the run goes on
+            self.snapshots.disabled = f"the engine state cannot be copied ({type(exc).__name__}: {exc})"
+            log.warning("step back is off for this run: %s", self.snapshots.disabled)
+            self.events.emit("error", {"time_ns": self.clock.now_ns(), "strategy": None,
+                                       "message": f"step back is off for this run: {self.snapshots.disabled}"})
 
     def _seek(self, last_bar_ns: int) -> None:
         """Take the seek asked for (between two bar times): go forward by replaying, or raise _SeekBack."""
@@ -220,9 +230,13 @@ class SessionCoordinator:
         replaying = self._replay_until is not None
         self._journal_horizon = max(self._journal_horizon, self.position) if replaying else self.position
         if target < last_bar_ns:
-            if self.snapshots is None:
-                raise RuntimeError("this run keeps no snapshots: it cannot go back (SystemManager.rewindable)")
-            raise _SeekBack(target)
+            if self.snapshots is None or self.snapshots.disabled or self.snapshots.nearest(target) is None:
+                why = self.snapshots.disabled if self.snapshots is not None else "the run keeps no snapshots"
+                self.events.emit("error", {"time_ns": self.clock.now_ns(), "strategy": None,
+                                           "message": f"cannot go back: {why or 'no snapshot before that time'}"})
+                target = last_bar_ns                 # stay here; the "seek" event still says where the run is
+            else:
+                raise _SeekBack(target)
         self._replay_until = target
 
     def _rewind(self, target_ns: int) -> tuple[int, int]:

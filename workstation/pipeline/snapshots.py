@@ -197,6 +197,7 @@ class SnapshotKeeper:
         self._positions: list[int] = []
         self._ref_type_cache: dict[type, bool] = {}
         self.max_overhead = max_overhead     # None: a snapshot at every due position, whatever it costs
+        self.disabled: str | None = None     # why snapshots stopped (state that cannot be copied), if they did
         self._last_cost = 0.0
         self._last_end = 0.0
         self.skipped = 0
@@ -326,7 +327,7 @@ class SnapshotKeeper:
     def stats(self) -> dict:
         """Count, bytes held, budget, spacing, and how many were taken, dropped and restored."""
         snaps = list(self._snapshots)
-        return {"count": len(snaps), "bytes": sum(s.point.nbytes for s in snaps),
+        return {"count": len(snaps), "bytes": sum(s.point.nbytes for s in snaps), "disabled": self.disabled,
                 "budget_bytes": self.memory_budget_bytes, "every": self.every, "taken": self.taken,
                 "skipped_for_speed": self.skipped, "uncompressed_bytes_taken": self.raw_bytes,
                 "dropped": self.dropped, "restored": self.restored,

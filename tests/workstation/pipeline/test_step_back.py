@@ -395,3 +395,30 @@ def test_snapshots_wait_when_they_would_slow_a_fast_replay_down():
         stats = keeper.stats()
         assert (stats["skipped_for_speed"] > 0) is expect_skips and stats["count"] + stats["skipped_for_speed"] == 20
         assert stats["bytes"] < stats["uncompressed_bytes_taken"] / stats["taken"] * stats["count"] / 2   # zeros pack
+
+
+def test_state_that_cannot_be_copied_turns_step_back_off_and_the_run_goes_on(store, tmp_path, reference):
+    """A strategy holding an open file cannot be snapshotted: the run says so once, keeps running to the
+    same results, and a step back is refused with the reason (a seek back stays where it is)."""
+    from workstation.errors import WorkstationError
+
+    _, ref_end = reference
+    system = SystemManager(orb_config(), store=store, rewindable=True)
+    system.manual_orders.schedule(hand_script(store))
+    errors = []
+    system.events.subscribe("error", lambda _k, e: errors.append(e["message"]))
+    seen = Observed(system)
+    with open(tmp_path / "notes.txt", "w") as notes:
+        system.strategies[0].notes = notes
+        system.control.pause()
+        system.start()
+        system.step(40)
+        wait_position(system, 40)
+        with pytest.raises(WorkstationError, match="cannot be copied"):
+            system.step_back(1)
+        system.seek(OPEN_1 + 5 * MIN)
+        assert seen.seek_event.wait(60) and system.position == 40 and seen.seeks[-1].replayed == 0
+        system.resume()
+        assert system.wait(120) and system.error is None
+    assert sum("step back is off" in m for m in errors) == 1 and any("cannot go back" in m for m in errors)
+    assert_same(state_of(system), ref_end)
