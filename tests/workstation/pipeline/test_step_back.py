@@ -136,12 +136,7 @@ def straight_run(store, out: Path, hand, stop_at: int | None = None, paused_orde
     if stop_at is not None or paused_order is not None:
         system.control.pause()
     system.start()
-    if paused_order is not None:
-        position, command = paused_order
-        system.step(position)
-        wait_position(system, position)
-        system.manual_orders.put(command)
-        wait_applied(system)
+    enter_paused_order(system, paused_order)
     if stop_at is not None:
         system.step(stop_at - system.position)
         wait_position(system, stop_at)
@@ -153,13 +148,24 @@ def straight_run(store, out: Path, hand, stop_at: int | None = None, paused_orde
 
 
 def wait_applied(system: SystemManager, timeout: float = 30.0) -> None:
+    """Until the hand order put while paused was applied (the coordinator applies it before going on)."""
     import time
 
     deadline = time.monotonic() + timeout
     while len(system.manual_orders) or system.analysis.hand.applied == 0:
         assert time.monotonic() < deadline
         time.sleep(0.002)
-    time.sleep(0.05)
+
+
+def enter_paused_order(system: SystemManager, paused_order) -> None:
+    """Step to `paused_order`'s position and enter its command there by hand, while paused."""
+    if paused_order is None:
+        return
+    position, command = paused_order
+    system.step(position)
+    wait_position(system, position)
+    system.manual_orders.put(command)
+    wait_applied(system)
 
 
 def rewound_run(store, out: Path, hand, reach: int, back: int, paused_order=None, threads=False):
@@ -172,12 +178,7 @@ def rewound_run(store, out: Path, hand, reach: int, back: int, paused_order=None
     seen = Observed(system)
     system.control.pause()
     system.start()
-    if paused_order is not None:
-        position, command = paused_order
-        system.step(position)
-        wait_position(system, position)
-        system.manual_orders.put(command)
-        wait_applied(system)
+    enter_paused_order(system, paused_order)
     system.step(reach - system.position)
     wait_position(system, reach)
     requests = [1] * back if back <= 3 else [back]
