@@ -19,6 +19,13 @@ while paused) and return at once; the answers arrive as `UpdateBatch.manual`. `s
 False builds the next run with every strategy disabled (practice by hand). The bridge keeps the open
 orders and the newest account snapshot folded from the events, for the views that draw them.
 
+Step back and the timeline: the run is rewindable (snapshots, workstation.pipeline.snapshots);
+`step_back()` and `seek(time)` ask the engine and return at once. While the engine replays bar times
+the views already showed (a rewind), the observer drops their events; the engine's "seek" event
+carries the restored broker state (open orders, fills, account, taken in the engine thread), from
+which the bridge rebuilds what it folds, trims its history of finished sessions, and the batch's
+`seek` tells the views to redraw from scratch (`UpdateBatch.seek`).
+
 Run folder: a RunWriter writes config, signals, quality, trades, equity and reports; the bars
 (bars.parquet/) are written by SessionBarsWriter from the same session-end copies, with pyarrow in a
 background thread (RunWriter's pandas path holds the GIL long enough to freeze the UI at every
@@ -53,6 +60,7 @@ from workstation.execution import AccountSnapshot, Order, OrderEvent
 from workstation.execution.manual import ManualOrderError, ManualOrderResult
 from workstation.model import Bar, Fill, parse_interval
 from workstation.pipeline.processor import DerivedBarBuilder
+from workstation.pipeline.snapshots import SeekDone
 from workstation.run_writer import RunWriter, session_bars_table, unique_run_dir
 from workstation.session import BarsView
 from workstation.store import BarStore
@@ -77,6 +85,7 @@ OBSERVED_KINDS = (
     "session_end",
     "state",
     "backtest_end",
+    "seek",
 )
 _EMPTY_I8 = np.zeros(0, dtype=np.int64)
 _EMPTY_F8 = np.zeros(0, dtype=np.float64)
@@ -154,6 +163,7 @@ class UpdateBatch:
     session_ends: list[dict] = field(default_factory=list)  # payload + "bars": {(sym, iv): BarsView}
     states: list[str] = field(default_factory=list)
     finished: dict | None = None  # the backtest_end summary
+    seek: SeekDone | None = None  # a step back or seek ended in this frame: views redraw from the bridge
     events: int = 0
 
 
@@ -187,6 +197,22 @@ class SessionBarsWriter:
         """Queue one session's bars (called in the engine thread at session end)."""
         if not self._closed:
             self._futures.append(self._pool.submit(self._write, index, bars))
+
+    def discard_from(self, index: int) -> None:
+        """A step back into session `index`: delete the parts of that session and later ones (after the
+        writes already queued); they are written again when the replay gets there."""
+        if not self._closed:
+            self._futures.append(self._pool.submit(self._discard, index))
+
+    def _discard(self, index: int) -> None:
+        if not self.folder.is_dir():
+            return
+        for path in self.folder.glob("part-*.parquet"):
+            try:
+                if int(path.stem[5:]) > index:
+                    path.unlink(missing_ok=True)
+            except ValueError:
+                continue
 
     def close(self) -> None:
         """No more sessions; the queued ones are still written."""
@@ -308,6 +334,8 @@ class EngineBridge(QObject):
         self.fill_count = 0
         self._last_clock = -1
         self._last_bars = -1
+        self._history_index: dict[tuple[str, str], deque[int]] = {}  # session index of each history part
+        self.last_seek: SeekDone | None = None
 
     # ------------------------------------------------------------------ properties
     @property
@@ -371,7 +399,8 @@ class EngineBridge(QObject):
             cfg = cfg.model_copy(deep=True)
             for st in cfg.strategies:
                 st.enabled = False
-        system = SystemManager(cfg, store=store, time_manager=tm, thread_factory=self._make_thread)
+        system = SystemManager(cfg, store=store, time_manager=tm, thread_factory=self._make_thread,
+                               rewindable=cfg.mode == "backtest")
         if not cfg.backtest.stage_threads:
             # one engine thread holding the interpreter lock would starve the UI: pause it briefly
             # every few milliseconds (the per-stage threads pause by themselves at each handoff)
@@ -447,6 +476,33 @@ class EngineBridge(QObject):
             self.system.pause()
             self._start()
         self.system.step(1)
+
+    def step_back(self) -> None:
+        """Go back one bar time (state restored, not reset), then stay paused; a no-op before the run
+        started, at its first bar time and after its end."""
+        system = self._require_system()
+        if not self._started or system.has_ended() or not system.rewindable or system.position == 0:
+            return
+        system.step_back(1)
+
+    def seek(self, target_ns: int) -> None:
+        """Go to the bar time starting at or just before `target_ns` (int ns UTC), back or forward, then
+        stay paused; starts the loaded run (paused) when it has not started. After the end a new run is
+        needed (Play)."""
+        system = self._require_system()
+        if not system.rewindable:
+            raise WorkstationError("a live session cannot go back in time")
+        if system.has_ended():
+            raise WorkstationError("the run has ended: press Play to replay it, then go to any bar time")
+        if not self._started:
+            system.pause()
+            self._start()
+        self.system.seek(int(target_ns))
+
+    def can_seek(self) -> bool:
+        """True while the run can step back or seek (rewindable, not ended)."""
+        system = self.system
+        return system is not None and system.rewindable and not system.has_ended()
 
     def stop(self) -> None:
         """Ask the run to stop (returns at once; the run ends between two bar times)."""
@@ -568,8 +624,25 @@ class EngineBridge(QObject):
         (for the charts' history and the run folder's bars.parquet)."""
         append = self._queue.append
         sd = system.session_data
+        coordinator = system.coordinator
+        clock = system.clock
+        shown = [-1]   # the newest clock whose events the views got (events of a rewind's replay up to it are dropped)
 
         def on_event(kind: str, payload: Any) -> None:
+            if kind == "seek":
+                if bars_writer is not None:
+                    bars_writer.discard_from(payload.session_index)
+                broker = system.broker
+                payload = (payload, [o for o in broker.orders() if o.is_open], list(broker.fills),
+                           broker.account_snapshot(), sd.session_generation)
+                shown[0] = clock.now_ns()
+                append((run_id, kind, payload))
+                return
+            now = clock.now_ns()
+            if not coordinator.replaying:
+                shown[0] = max(shown[0], now)
+            elif now <= shown[0] and kind not in ("state", "backtest_end"):
+                return                      # replaying what the views already show (a step back)
             if kind == "session_end":
                 bars = copy_session_bars(sd)
                 if bars_writer is not None:
@@ -644,13 +717,18 @@ class EngineBridge(QObject):
                 self.current_session = payload
                 batch.session_starts.append(payload)
             elif kind == "session_end":
-                self._file_history(payload["bars"])
+                self._file_history(payload["bars"], payload["index"])
                 self.sessions_done = payload["index"] + 1
                 batch.session_ends.append(payload)
             elif kind == "state":
                 batch.states.append(payload)
             elif kind == "backtest_end":
                 batch.finished = payload
+            elif kind == "seek":
+                self._after_seek(*payload)
+                batch.seek = payload[0]
+                batch.account = self.account
+                quality_mask = np.ones(len(symbols), dtype=bool)
         if quality_mask is not None:
             batch.quality_changed = np.flatnonzero(quality_mask)
         if quality_mask is not None or batch.gap_counts or batch.session_starts:
@@ -666,6 +744,31 @@ class EngineBridge(QObject):
         if batch.finished is not None:
             self._on_backtest_end(batch.finished)
 
+    def _after_seek(self, done: SeekDone, open_orders: list[Order], fills: list[Fill], account: AccountSnapshot,
+                    generation: int) -> None:
+        """A step back or seek ended: what the bridge folds is rebuilt from the engine's state then."""
+        self.last_seek = done
+        self._open_orders = {o.id: o for o in open_orders}
+        self._fills_by_symbol = {}
+        for fill in fills:
+            self._fills_by_symbol.setdefault(fill.symbol, []).append(fill)
+        self.account = account
+        self.fill_count = len(fills)
+        self._live_generation = generation
+        self.sessions_done = done.session_index
+        system = self.system
+        if system is not None and 0 <= done.session_index < len(system.sessions):
+            session = system.sessions[done.session_index]
+            self.current_session = {"date": session.date, "open_ns": session.open_ns, "close_ns": session.close_ns,
+                                    "early_close": session.early_close, "index": done.session_index,
+                                    "total": len(system.sessions), "generation": generation}
+        for key, indices in self._history_index.items():      # sessions gone back over leave the history
+            hist = self._history[key]
+            while indices and indices[-1] >= done.session_index:
+                indices.pop()
+                hist.pop()
+                self._history_cache.pop(key, None)
+
     def _on_backtest_end(self, summary: dict) -> None:
         self.last_summary = summary
         if not self._retired:
@@ -680,12 +783,14 @@ class EngineBridge(QObject):
         if self._threads:
             self._threads = [t for t in self._threads if t.isRunning() or not t.isFinished()]
 
-    def _file_history(self, bars: dict[tuple[str, str], BarsView]) -> None:
+    def _file_history(self, bars: dict[tuple[str, str], BarsView], index: int = -1) -> None:
         for key, view in bars.items():
             hist = self._history.get(key)
             if hist is None:
                 hist = self._history[key] = deque(maxlen=self.history_sessions)
+                self._history_index[key] = deque(maxlen=self.history_sessions)
             hist.append(view)
+            self._history_index[key].append(index)
             self._history_cache.pop(key, None)
 
     # ------------------------------------------------------------------ reads for the views (UI thread)
@@ -769,6 +874,14 @@ class EngineBridge(QObject):
     def fills_of(self, symbol: str) -> list[Fill]:
         """Fills of `symbol` delivered so far in this run."""
         return list(self._fills_by_symbol.get(symbol, ()))
+
+    def open_orders(self) -> list[Order]:
+        """Every working and held order as of the last frame, by id."""
+        return [o for _, o in sorted(self._open_orders.items())]
+
+    def fills(self) -> list[Fill]:
+        """Every fill delivered so far in this run, in time order."""
+        return sorted((f for fills in self._fills_by_symbol.values() for f in fills), key=lambda f: f.time)
 
     def open_orders_of(self, symbol: str) -> list[Order]:
         """Working and held orders of `symbol` as of the last frame, by id."""

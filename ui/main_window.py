@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
     QStyle,
     QToolBar,
     QToolButton,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -53,10 +54,12 @@ from ui.widgets.orders_panel import OrdersPanel
 from ui.widgets.quality_gauges import QualityGaugePanel
 from ui.widgets.signal_log import SignalLogView
 from ui.widgets.speed_control import SpeedControl
+from ui.widgets.timeline import Timeline, TimelineSession
 from ui.widgets.trade_bar import TradeBar
 from ui.windows.results_view import ResultsView, ResultsWindow
 from workstation.config import load_config
 from workstation.errors import WorkstationError
+from workstation.model import parse_interval
 from workstation.preflight import PreflightCache
 from workstation.system import FAILED, FINISHED, PAUSED, RUNNING, STOPPED
 
@@ -190,7 +193,16 @@ class MainWindow(QMainWindow):
         self.chart_splitter.setObjectName("ChartSplitter")
         self.chart_splitter.setChildrenCollapsible(False)
         self.chart_splitter.setHandleWidth(3)
-        self.setCentralWidget(self.chart_splitter)
+        self.timeline = Timeline()
+        self.timeline.seek_requested.connect(self.seek_to)
+        central = QWidget()
+        central.setObjectName("ChartArea")
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.chart_splitter, 1)
+        layout.addWidget(self.timeline)
+        self.setCentralWidget(central)
         self.add_chart()
 
     def _dock(self, title: str, name: str, widget: QWidget) -> QDockWidget:
@@ -295,6 +307,10 @@ class MainWindow(QMainWindow):
         self.step_action = action(
             "Step", "Advance exactly one bar, then pause", self.step, icon.SP_MediaSkipForward, "Right"
         )
+        self.step_back_action = action(
+            "Back", "Step back one bar time: orders, positions and indicators as they were then",
+            self.step_back, icon.SP_MediaSkipBackward, "Left"
+        )
         self.stop_action = action(
             "Stop", "Stop the run (results so far are kept)", self.stop, icon.SP_MediaStop
         )
@@ -364,7 +380,7 @@ class MainWindow(QMainWindow):
         tb.addWidget(self.config_combo)
         tb.addAction(self.edit_action)
         tb.addSeparator()
-        for act in (self.play_action, self.pause_action, self.step_action, self.stop_action):
+        for act in (self.play_action, self.pause_action, self.step_back_action, self.step_action, self.stop_action):
             tb.addAction(act)
         tb.addSeparator()
 
@@ -432,7 +448,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         run_menu = bar.addMenu("&Run")
-        for act in (self.play_action, self.pause_action, self.step_action, self.stop_action):
+        for act in (self.play_action, self.pause_action, self.step_back_action, self.step_action, self.stop_action):
             run_menu.addAction(act)
         run_menu.addSeparator()
         run_menu.addAction(self.strategies_action)
@@ -491,6 +507,7 @@ class MainWindow(QMainWindow):
 
         bind("play_pause", self.toggle_play)
         bind("step", self.step)
+        bind("step_back", self.step_back)
         bind("faster", self.speed_control.faster)
         bind("slower", self.speed_control.slower)
         bind("buy_market", lambda: self._hand(lambda: self.hand_trading.market(+1)))
@@ -812,6 +829,14 @@ class MainWindow(QMainWindow):
     def step(self) -> None:
         self._control(self.bridge.step)
 
+    def step_back(self) -> None:
+        """One bar time back (← or the Back button): the engine restores the state as it was then."""
+        self._control(self.bridge.step_back)
+
+    def seek_to(self, bar_ns: int) -> None:
+        """Go to the bar time starting at `bar_ns` (the timeline), back or forward, then stay paused."""
+        self._control(lambda: self.bridge.seek(bar_ns))
+
     def stop(self) -> None:
         self._control(self.bridge.stop)
 
@@ -844,6 +869,9 @@ class MainWindow(QMainWindow):
         self.play_action.setEnabled(loaded and state != RUNNING)
         self.pause_action.setEnabled(state == RUNNING)
         self.step_action.setEnabled(loaded and state in (STOPPED, RUNNING, PAUSED))
+        can_seek = loaded and self.bridge.can_seek()
+        self.step_back_action.setEnabled(can_seek and self.bridge.started and state in (RUNNING, PAUSED))
+        self.timeline.setEnabled(can_seek)
         self.stop_action.setEnabled(self.bridge.started and state in (RUNNING, PAUSED))
         self.jump_date.setEnabled(loaded)
         self.jump_button.setEnabled(loaded)
@@ -910,6 +938,9 @@ class MainWindow(QMainWindow):
             self._suspend_feeds = False
         for feed in self.feeds:
             feed.reload()
+        system = self.bridge.system
+        self.timeline.set_sessions([TimelineSession(x.date, x.open_ns, x.close_ns) for x in system.sessions],
+                                   parse_interval(cfg.streams.interval).ns, cfg.timezone)
         self.trade_bar.set_symbols(list(cfg.symbols))
         active = self._active_chart if self._active_chart in self.chart_panels else None
         if active is not None and active.current_symbol():
@@ -947,6 +978,10 @@ class MainWindow(QMainWindow):
             index = self._symbol_index
             self._pending_quality.update(index[s] for s in batch.gap_counts if s in index)
         self._pending_session_start |= bool(batch.session_starts)
+        self.timeline.set_clock(batch.clock_ns)
+        if batch.seek is not None:
+            self._after_seek(batch)
+            return
         self.orders_panel.apply(batch)
         self.hand_trading.on_batch(batch)
         for feed in self.feeds:
@@ -964,6 +999,38 @@ class MainWindow(QMainWindow):
             self._pending_quality = set()
             self._pending_session_start = False
         self._update_status(batch)
+
+    def _after_seek(self, batch: UpdateBatch) -> None:
+        """A step back or seek ended: every view shows the engine's state at that bar time (the
+        bridge rebuilt what it folds); the signal log loses the rows of the future gone back from."""
+        done = batch.seek
+        bridge = self.bridge
+        rows = [r for r in self._pending_rows if int(r.get("time_ns") or 0) <= done.clock_ns]
+        self._pending_rows = []
+        self.signal_log.append_rows(rows)
+        self.signal_log.drop_after(done.clock_ns)
+        self.orders_panel.show_state(bridge.account, bridge.open_orders(), bridge.fills())
+        self.hand_trading.on_batch(batch)
+        for feed in self.feeds:
+            feed.reload()
+        self._views_at = self.view_clock()
+        self._update_gauges(True, set())
+        self._pending_quality, self._pending_session_start = set(), False
+        self._update_status(batch)
+        self._update_controls()
+        self.update_metrics()
+        stats = bridge.system.snapshot_stats() if bridge.system is not None else {}
+        when = dt.datetime.fromtimestamp(done.last_bar_ns / 1e9, self._zone) if done.last_bar_ns >= 0 else None
+        how = ("went forward" if done.restored_position < 0 else "restored a snapshot")
+        self.statusBar().showMessage(
+            f"At the bar {when:%a %Y-%m-%d %H:%M}: {how}, replayed {done.replayed:,} bar times in "
+            f"{done.seconds:.2f} s · snapshots: {stats.get('count', 0)} every {stats.get('every', 0)} bar times, "
+            f"{stats.get('bytes', 0) / 2**20:.1f} of {stats.get('budget_bytes', 0) / 2**20:.0f} MiB"
+            if when is not None else "At the start of the run", 15000)
+        self.timeline.setToolTip(
+            "Timeline: click or drag to go to any bar time (← steps back one bar time, → one forward). "
+            f"Snapshots: {stats.get('count', 0)}, {stats.get('bytes', 0) / 2**20:.1f} of "
+            f"{stats.get('budget_bytes', 0) / 2**20:.0f} MiB")
 
     def _update_gauges(self, all_symbols: bool, changed: set[int]) -> None:
         """Push quality (every interval, hover) and gap counts of the changed symbols to the gauges."""
@@ -1024,6 +1091,7 @@ class MainWindow(QMainWindow):
             return
         self.results_dock.show()
         self.results_dock.raise_()
+        self.timeline.hide()            # a finished run cannot seek: its height goes to the chart
         self._make_room_for_results()
         self.results_loaded.emit(str(run_dir))
 
@@ -1065,6 +1133,7 @@ class MainWindow(QMainWindow):
         """A new run starts: the previous run's results leave, the signal log is shown again and the
         bottom docks get back the height they had before the results came."""
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.timeline.show()
         if self.results_view.results is not None:
             self.results_view.clear(
                 "The run is playing", "Its equity curve, statistics and trades show here when it ends."

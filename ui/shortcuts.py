@@ -27,6 +27,8 @@ class Shortcut:
 SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("play_pause", ("Space",), "Play / pause", WINDOW),
     Shortcut("step", ("Right",), "Step one bar time at any speed, then stay paused", WINDOW),
+    Shortcut("step_back", ("Left",), "Step back one bar time: orders, positions and indicators as they were "
+                                     "then", WINDOW),
     Shortcut("faster", ("+", "="), "Faster replay", WINDOW),
     Shortcut("slower", ("-", "_"), "Slower replay", WINDOW),
     Shortcut("open_config", ("Ctrl+O",), "Open a session config", WINDOW),

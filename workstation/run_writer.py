@@ -31,6 +31,11 @@ session part is written, the writer records what it wrote and what failed (`writ
 metrics.json, report.txt and run_status.json as far as they can still be written) and the folder is
 never marked complete, so the caller exits non-zero. Files honour the user's umask. The event
 handlers run in the engine thread that emits the event.
+
+Step back (a rewindable run, workstation.pipeline.snapshots): the writer is a snapshot participant.
+Going back restores what it held at the snapshot and deletes the session parts written after it, so
+the folder is written again from there by the replay; a run that went back writes the same folder as
+one that did not (the results files are rewritten at the next session end and at the end).
 """
 
 from __future__ import annotations
@@ -145,6 +150,32 @@ class RunWriter:
         ev.subscribe("manual", self._on_manual)
         ev.subscribe("session_end", self._on_session_end)
         ev.subscribe("backtest_end", self._on_end)
+        keeper = getattr(system, "snapshots", None)
+        if keeper is not None:
+            keeper.add_participant("run_writer", self)
+
+    # ------------------------------------------------------------------ step back (snapshot participant)
+    def snapshot_state(self) -> dict:
+        return {"signals": list(self._signals), "manual": list(self._manual), "part": self._part,
+                "session_reports": list(self._session_reports), "written": dict(self._written)}
+
+    def restore_state(self, state: dict) -> None:
+        """Back to a snapshot: forget what came after and delete the session parts written since."""
+        self._signals = list(state["signals"])
+        self._manual = list(state["manual"])
+        self._session_reports = list(state["session_reports"])
+        part = state["part"]
+        for name in list(self._written):
+            folder, _, leaf = name.partition("/")
+            if leaf.startswith("part-") and int(leaf[5:9]) > part:
+                (self.run_dir / folder / leaf).unlink(missing_ok=True)
+                del self._written[name]
+        if not self._manual:
+            from workstation.execution.manual import MANUAL_ORDERS_FILE
+
+            (self.run_dir / MANUAL_ORDERS_FILE).unlink(missing_ok=True)
+            self._written.pop(MANUAL_ORDERS_FILE, None)
+        self._part = part
 
     @property
     def closed(self) -> bool:

@@ -5,6 +5,9 @@ explicitly (no singletons). Mode backtest (simulated clock) or live (wall clock,
 workstation.live). State: stopped -> running <-> paused -> stopped. Observers subscribe to engine
 events through `events`. `stop()` joins every thread within a second. `manual_orders` takes hand
 orders from any thread (workstation.execution.manual); the run applies them between two bar times.
+A rewindable run (`rewindable=True`, as the GUI builds) keeps snapshots of its state (`snapshots`,
+workstation.pipeline.snapshots) and can `step_back()` and `seek()` to any bar time it has reached or
+will reach; observers that write results register with `snapshots.add_participant`.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from workstation.pipeline.coordinator import SessionCoordinator
 from workstation.pipeline.historical import HistoricalService
 from workstation.pipeline.processor import DataProcessor
 from workstation.pipeline.quality import DataQualityManager
+from workstation.pipeline.snapshots import SnapshotKeeper
 from workstation.session import SessionData
 from workstation.store import BarStore
 from workstation.strategies import load_strategy
@@ -53,8 +57,9 @@ class SystemManager:
 
     def __init__(self, cfg: SessionConfig, store: BarStore | None = None, store_path: str | Path | None = None,
                  time_manager: TimeManager | None = None, events: EventBus | None = None,
-                 thread_factory=None):
+                 thread_factory=None, rewindable: bool = False):
         self.cfg = cfg
+        self.rewindable = rewindable   # keep snapshots: step back and seek (set before start)
         self.thread_factory = thread_factory   # (target, name) -> thread-like; the GUI passes QThreads
         self.events = events or EventBus()
         self.tm = time_manager or TimeManager(cfg.exchange, cfg.timezone)
@@ -119,6 +124,14 @@ class SystemManager:
                                               self.processor, self.quality, self.analysis, self.broker,
                                               self.historical, self.metrics, self.events, self.control,
                                               self.sessions, manual_orders=self.manual_orders)
+        self.snapshots = SnapshotKeeper(
+            roots={"session_data": self.session_data, "clock": self.clock, "processor": self.processor,
+                   "indicators": self.processor.indicators, "quality": self.quality, "analysis": self.analysis,
+                   "broker": self.broker, "historical": self.historical,
+                   **{f"strategy:{i}": st for i, st in enumerate(self.strategies)}},
+            refs=(self, self.coordinator, self.control, self.events, self.metrics, self.store, self.tm, self.cfg,
+                  self.manual_orders),
+            every=cfg.backtest.snapshot_every, memory_budget_bytes=cfg.backtest.snapshot_memory_mb * 2**20)
         self._t_start = 0.0
         self._t_end = 0.0
         self._done = threading.Event()
@@ -146,6 +159,7 @@ class SystemManager:
                 self.analysis.start(tf)
                 self.processor.start(tf)
             self._t_start = time.perf_counter()
+            self.coordinator.snapshots = self.snapshots if self.rewindable else None
             self.coordinator.start(tf)
             self._set_state(RUNNING)
         threading.Thread(target=self._watch, name="RunWatcher", daemon=True).start()
@@ -189,6 +203,41 @@ class SystemManager:
     def set_speed(self, speed: float) -> None:
         self.control.set_speed(speed)
 
+    def _check_rewindable(self, what: str) -> None:
+        if not self.rewindable:
+            raise WorkstationError(f"cannot {what}: this run keeps no snapshots (built with rewindable=False)")
+        if self.has_ended():
+            raise WorkstationError(f"cannot {what}: the run has ended ({self.state}); press Play for a new run")
+        if self.snapshots.disabled and what == "step back":
+            raise WorkstationError(f"cannot {what}: {self.snapshots.disabled}")
+
+    def step_back(self, n: int = 1) -> None:
+        """Go back `n` bar times (state restored from a snapshot and replayed), then stay paused; the
+        "seek" event (SeekDone) tells when it is done. Hand orders applied after that point are discarded."""
+        self._check_rewindable("step back")
+        self.control.step_back(n)
+        with self._lock:
+            if self.state == RUNNING:
+                self._set_state(PAUSED)
+
+    def seek(self, target_ns: int) -> None:
+        """Go to bar time `target_ns` (a bar START, int ns UTC: every bar time starting at or before it is
+        delivered), back or forward, then stay paused; "seek" (SeekDone) tells when it is done."""
+        self._check_rewindable("seek")
+        self.control.seek(int(target_ns))
+        with self._lock:
+            if self.state == RUNNING:
+                self._set_state(PAUSED)
+
+    @property
+    def position(self) -> int:
+        """Bar times delivered so far (goes down on a step back)."""
+        return self.coordinator.position
+
+    def snapshot_stats(self) -> dict:
+        """The snapshots kept (count, bytes, budget, spacing; see SnapshotKeeper.stats)."""
+        return self.snapshots.stats()
+
     def request_stop(self) -> None:
         """Ask the run to stop between two bar times and return at once (safe from any thread,
         including an observer running in an engine thread); `wait()` tells when it has ended."""
@@ -225,7 +274,7 @@ class SystemManager:
         cfg = self.cfg.model_copy(deep=True)
         cfg.backtest.start_date = day
         return SystemManager(cfg, store=self.store, time_manager=self.tm, events=self.events,
-                             thread_factory=self.thread_factory)
+                             thread_factory=self.thread_factory, rewindable=self.rewindable)
 
     def _set_state(self, state: str) -> None:
         self.state = state

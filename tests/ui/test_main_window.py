@@ -53,7 +53,7 @@ def test_window_builds_with_every_dock_and_control(make_window, ui_small_config)
     assert w.dockWidgetArea(docks["QualityDock"]) == Qt.DockWidgetArea.RightDockWidgetArea
     assert w.dockWidgetArea(docks["SignalLogDock"]) == Qt.DockWidgetArea.BottomDockWidgetArea
     assert w.dockWidgetArea(docks["OrdersDock"]) == Qt.DockWidgetArea.BottomDockWidgetArea
-    assert isinstance(w.centralWidget().widget(0), ChartPanel)
+    assert isinstance(w.chart_splitter.widget(0), ChartPanel)
     assert isinstance(w.speed_control, SpeedControl)
     combo = [w.config_combo.itemText(i) for i in range(w.config_combo.count())]
     assert "small" in combo and combo[-1] == "Open…"

@@ -329,6 +329,19 @@ class OrdersPanel(QWidget):
         self._dirty = True
         self.refresh()
 
+    def show_state(self, account, open_orders, fills) -> None:
+        """After a step back or seek: exactly this account, these working orders and fills (the engine's
+        state at the bar time gone to), replacing what was folded from events."""
+        self._account = account
+        self._orders.clear()
+        for order in open_orders:
+            self._order_text[order.id] = (order.order_type.value, order.role.value, order.tag or "")
+            self._orders[order.id] = order
+        self._fills.clear()
+        self._fills.extend(fills)
+        self._dirty = True
+        self.refresh()
+
     def set_exchange_zone(self, tz: str) -> None:
         self._zone = ZoneInfo(tz)
         self._dirty = True

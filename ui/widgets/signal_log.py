@@ -544,6 +544,24 @@ class SignalLogModel(QAbstractTableModel):
         self._time_text.clear()
         self.endResetModel()
 
+    def drop_after(self, time_ns: int) -> int:
+        """Remove the newest rows later than `time_ns` (a step back: that future is gone); how many."""
+        n = self._n
+        keep = n
+        while keep > 0 and self.time_ns[keep - 1] > time_ns:
+            keep -= 1
+        if keep == n:
+            return 0
+        self.beginRemoveRows(QModelIndex(), keep, n - 1)
+        kinds = self.kind[keep:n]
+        errors = int(np.count_nonzero(kinds == KIND_ERROR))
+        self.error_count -= errors
+        self.signal_count -= (n - keep) - errors
+        self.rejected_count -= int(np.count_nonzero(self.decision[keep:n] == REJECTED))
+        self._n = keep
+        self.endRemoveRows()
+        return n - keep
+
     @staticmethod
     def _array_names() -> tuple[str, ...]:
         return (
@@ -1211,6 +1229,11 @@ class SignalLogView(QWidget):
     def clear(self) -> None:
         """Remove every row (the filters stay as set)."""
         self.model.clear()
+
+    def drop_after(self, time_ns: int) -> int:
+        """Remove the rows later than `time_ns` (a step back); how many were removed."""
+        self.proxy.flush()
+        return self.model.drop_after(time_ns)
 
     def is_following(self) -> bool:
         """Whether the view keeps the newest rows in sight."""

@@ -149,6 +149,18 @@ class BacktestConfig(_Model):
         "faster data-driven batch runs, since a cross-thread handoff per bar time costs 30-200 us on a VM).",
     )
 
+    snapshot_every: int = Field(
+        60, ge=1, le=100_000,
+        description="Step back and the timeline (GUI): the engine state is snapshotted every this many bar "
+        "times (and at each session's first); going back restores the nearest one and replays forward, "
+        "so a seek replays at most this many bar times.",
+    )
+    snapshot_memory_mb: int = Field(
+        256, ge=1, le=65_536,
+        description="Most memory the snapshots of one run hold (MiB); past it older snapshots are thinned out "
+        "(a seek far back then replays more bar times).",
+    )
+
     @model_validator(mode="after")
     def _dates(self) -> BacktestConfig:
         if self.end_date < self.start_date:

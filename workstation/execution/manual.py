@@ -222,14 +222,27 @@ class ManualOrderInbox:
 
     def take_due(self, now_ns: int) -> list[tuple[int, ManualCommand]]:
         """(sequence, command) of every command due at clock `now_ns`, in (at_ns, sequence) order."""
-        due: list[tuple[int, ManualCommand]] = []
+        return [(sequence, command) for _at, sequence, command in self.take_due_timed(now_ns)]
+
+    def take_due_timed(self, now_ns: int) -> list[tuple[int, int, ManualCommand]]:
+        """(at_ns, sequence, command) of every command due at clock `now_ns`, in that order."""
+        due: list[tuple[int, int, ManualCommand]] = []
         with self._lock:
             pending = self._pending
             while pending and pending[0][0] <= now_ns:
-                _at, sequence, command = heapq.heappop(pending)
-                due.append((sequence, command))
+                due.append(heapq.heappop(pending))
             self.next_at_ns = pending[0][0] if pending else _NEVER
         return due
+
+    def requeue(self, entries: Iterable[tuple[int, int, ManualCommand]]) -> None:
+        """Put taken (at_ns, sequence, command) back, keeping their sequence numbers (a step back to
+        before the time of a scheduled command: it is applied again when the clock gets there)."""
+        with self._lock:
+            if self._closed:
+                return
+            for entry in entries:
+                heapq.heappush(self._pending, entry)
+            self.next_at_ns = self._pending[0][0] if self._pending else _NEVER
 
     def close(self) -> list[tuple[int, ManualCommand]]:
         """The run ended: no more commands; the ones never applied (sequence, command)."""

@@ -225,7 +225,8 @@ class LiveCoordinator(SessionCoordinator):
             self.gap_filler.submit_many(gaps)
 
     # ------------------------------------------------------------------ streaming
-    def _stream(self, session: TradingSession) -> bool:
+    def _stream(self, session: TradingSession, session_index: int = 0, first: int = 0,
+                resumed: bool = False) -> bool:  # live runs never seek: the position arguments are unused
         end_at = session.close_ns + self.grace_ns
         while True:
             if self._should_stop():

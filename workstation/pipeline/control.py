@@ -5,6 +5,9 @@ A step is never paced: at any speed it delivers the next bar time at once and st
 pause, resume, step and speed change bumps `pace_version`, so the coordinator's pacing restarts from
 the moment the replay moves again (no burst of "owed" bar times after a pause).
 
+`seek(time)` and `step_back(n)` ask the coordinator to go to another bar time (pipeline/snapshots.py):
+`gate()` answers SEEK, also while paused, and the coordinator takes the request with `take_seek()`.
+
 `wake()` asks the coordinator to do work between two bar times without delivering one (hand orders
 waiting in the SystemManager's inbox): a `gate(service)` or `sleep(..., service)` in progress runs
 `service()` in the coordinator's thread at once, also while paused or while pacing waits, then goes on
@@ -16,6 +19,7 @@ from __future__ import annotations
 import enum
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 
 
 class Gate(enum.Enum):
@@ -24,9 +28,18 @@ class Gate(enum.Enum):
     STOP = 0
     RUN = 1  # deliver it at the replay's pace
     STEP = 2  # deliver it now (a single step): paused before and after
+    SEEK = 3  # go to another bar time first (`RunControl.take_seek`)
 
     def __bool__(self) -> bool:
         return self is not Gate.STOP
+
+
+@dataclass(frozen=True, slots=True)
+class SeekRequest:
+    """Where to go: a bar time (`target_ns`, a bar start, int ns UTC) or `bars_back` bar times back."""
+
+    target_ns: int | None = None
+    bars_back: int = 0
 
 
 class RunControl:
@@ -40,6 +53,7 @@ class RunControl:
         self.speed = float(speed_multiplier)
         self.pace_version = 0  # bumped on every speed change, pause, resume and step
         self._wake = False  # work waits for the coordinator between two bar times (see `wake`)
+        self._seek: SeekRequest | None = None
 
     def pause(self) -> None:
         with self._cond:
@@ -66,6 +80,41 @@ class RunControl:
         with self._cond:
             self.stopping = True
             self._cond.notify_all()
+
+    def seek(self, target_ns: int) -> None:
+        """Go to bar time `target_ns` (int ns UTC, a bar START: every bar time starting at or before it
+        is delivered), back or forward, then stay paused. Replaces a seek not taken yet."""
+        with self._cond:
+            self._seek = SeekRequest(target_ns=int(target_ns))
+            self.paused = True
+            self._steps = 0
+            self.pace_version += 1
+            self._cond.notify_all()
+
+    def step_back(self, n: int = 1) -> None:
+        """Go back `n` bar times (added to a step back not taken yet), then stay paused."""
+        if n < 1:
+            raise ValueError(f"step back needs n >= 1, got {n}")
+        with self._cond:
+            pending = self._seek
+            if pending is not None and pending.target_ns is None:
+                self._seek = SeekRequest(bars_back=pending.bars_back + n)
+            else:
+                self._seek = SeekRequest(bars_back=n)
+            self.paused = True
+            self._steps = 0
+            self.pace_version += 1
+            self._cond.notify_all()
+
+    @property
+    def seek_pending(self) -> bool:
+        return self._seek is not None
+
+    def take_seek(self) -> SeekRequest | None:
+        """The seek asked for (None when none); the coordinator's thread."""
+        with self._cond:
+            request, self._seek = self._seek, None
+            return request
 
     def wake(self) -> None:
         """Work waits (hand orders): the coordinator runs its service function at once, between two bar
@@ -109,15 +158,17 @@ class RunControl:
         """Block while paused (unless a step is owed). STOP when the run must stop, STEP when a
         step lets the next bar time through, RUN otherwise. A `wake()` before or while it waits runs
         `service()` (in the calling thread) and goes on waiting."""
-        if not self.paused and not self._wake:
+        if not self.paused and not self._wake and self._seek is None:
             return Gate.STOP if self.stopping else Gate.RUN
         with self._cond:
             self._serve(service)
-            while self.paused and self._steps == 0 and not self.stopping:
+            while self.paused and self._steps == 0 and not self.stopping and self._seek is None:
                 if not self._serve(service):
                     self._cond.wait()
             if self.stopping:
                 return Gate.STOP
+            if self._seek is not None:
+                return Gate.SEEK
             if self.paused and self._steps > 0:
                 self._steps -= 1
                 return Gate.STEP
@@ -130,6 +181,7 @@ class RunControl:
             return not self.stopping
         with self._cond:
             version = self.pace_version
-            self._cond.wait_for(lambda: self.stopping or self.pace_version != version or self._wake, timeout=seconds)
+            self._cond.wait_for(lambda: self.stopping or self.pace_version != version or self._wake
+                                or self._seek is not None, timeout=seconds)
             self._serve(service)
             return not self.stopping

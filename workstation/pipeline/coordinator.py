@@ -14,6 +14,13 @@ when the next bar time is due counts an overrun (the work is queued, never lost)
 Hand orders (`manual_orders`, workstation.execution.manual): between two bar times the coordinator
 takes the due commands from the inbox and has the analysis engine apply them in its thread (the
 broker's owner), also while paused or waiting for the next paced bar time (`RunControl.wake`).
+
+Step back and seek (`snapshots`, a SnapshotKeeper, when the run is rewindable): before each
+session's first bar time and every K bar times the state is snapshotted; a seek back restores the
+nearest snapshot at or before the target and replays forward headless (no pacing, no gate) until
+the next bar time starts after the target, then pauses and emits "seek" (SeekDone). A seek forward
+just replays forward. Hand orders are journaled by position and re-applied on the replay; the ones
+after the target are discarded.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ import pandas as pd
 from workstation.calendar import TradingSession
 from workstation.model import parse_interval
 from workstation.pipeline.control import Gate
+from workstation.pipeline.snapshots import SeekDone, SnapshotKeeper
 from workstation.pipeline.subscription import StreamSubscription, default_thread
 from workstation.pipeline.warmup import WarmupLoader, warmup_counts
 
@@ -82,6 +90,15 @@ class SessionCoordinator:
         self.yield_to_ui: tuple[float, float] | None = None
         self._thread: threading.Thread | None = None
         self.on_first_bar: Callable[[Any], None] | None = None  # given the metrics at the first bar time
+        self.snapshots: SnapshotKeeper | None = None   # when the run is rewindable (step back, seek)
+        self.position = 0               # bar times delivered in this run
+        self._bar_starts: list[int] = []   # start of each delivered bar time, by position
+        self._replay_until: int | None = None   # seek target while replaying headless
+        self._seek_started = 0.0
+        self._seek_restored = -1
+        self._seek_from = 0
+        self._journal_horizon = 0       # a replay re-applies journaled hand orders below this position
+        self._journal_last = -1         # ... once: the last position they were re-applied at
 
     # ------------------------------------------------------------------ thread
     def start(self, thread_factory=None) -> None:
@@ -121,9 +138,11 @@ class SessionCoordinator:
         inbox = self.manual_orders
         if inbox is None or inbox.next_at_ns > self.clock.now_ns():
             return
-        due = inbox.take_due(self.clock.now_ns())
-        if due:
-            self.analysis.call(("manual", due))
+        timed = inbox.take_due_timed(self.clock.now_ns())
+        if timed:
+            if self.snapshots is not None:
+                self.snapshots.journal.record(self.position, timed)
+            self.analysis.call(("manual", [(sequence, command) for _at, sequence, command in timed]))
 
     def _close_manual_orders(self) -> None:
         """The run ends: commands not applied yet are answered as refused (nothing changes)."""
@@ -144,26 +163,124 @@ class SessionCoordinator:
         self._warmup(self.sessions[0].date)
         self.analysis.call_start()
         self.historical.prepare(self.sessions[0].date, self.sessions[-1].date)
-        for k, session in enumerate(self.sessions):
+        k = 0
+        resume_at: int | None = None        # bar index to go on from after a restore (state restored)
+        while k < len(self.sessions):
+            session = self.sessions[k]
             if self.control.stopping:
                 break
             t_start = time.perf_counter()
             self._queue_ahead(k)
-            self._initialize(session)
-            with self.metrics.timer("historical.load_total"):
-                self.historical.load_session(session.date)
-            self._activate(session)
-            if k > 0:
-                self.metrics.record("session.transition", time.perf_counter() - self._t_end_prev)
-            stopped = not self._stream(session)
+            if resume_at is None:
+                self._initialize(session)
+                with self.metrics.timer("historical.load_total"):
+                    self.historical.load_session(session.date)
+                self._activate(session)
+                if k > 0:
+                    self.metrics.record("session.transition", time.perf_counter() - self._t_end_prev)
+            try:
+                stopped = not self._stream(session, k, resume_at or 0, resumed=resume_at is not None)
+            except _SeekBack as seek:
+                k, resume_at = self._rewind(seek.target_ns)
+                continue
+            resume_at = None
             self._end(session, stopped)
             self.metrics.record("session.duration", time.perf_counter() - t_start)
             self._t_end_prev = time.perf_counter()
             if stopped:
                 break
+            k += 1
         else:
             self.completed = True
         self._check_stage_errors()
+
+    # ------------------------------------------------------------------ step back and seek
+    @property
+    def replaying(self) -> bool:
+        """True while a seek replays bar times headless (observers may skip what they already show)."""
+        return self._replay_until is not None
+
+    def _capture(self, session_index: int, bar_index: int, last_bar_ns: int, clock_ns: int) -> None:
+        """Snapshot now; state that cannot be copied (a strategy holding an open file, say) turns step
+        back off for this run, said once as an engine error, and the run goes on."""
+        keeper = self.snapshots
+        if keeper is None or keeper.disabled:
+            return
+        try:
+            keeper.capture(self.position, session_index, bar_index, last_bar_ns, clock_ns, extra={
+                "sessions_done": self.sessions_done, "bars_processed": self.bars_processed,
+                "missing_sessions": {k: list(v) for k, v in self.missing_sessions.items()},
+            })
+        except Exception as exc:  # noqa: BLE001 - any pickling failure: no step back, the run goes on
+            keeper.disabled = f"the engine state cannot be copied ({type(exc).__name__}: {exc})"
+            log.warning("step back is off for this run: %s", keeper.disabled)
+            self.events.emit("error", {"time_ns": self.clock.now_ns(), "strategy": None,
+                                       "message": f"step back is off for this run: {keeper.disabled}"})
+
+    def _seek(self, last_bar_ns: int) -> None:
+        """Take the seek asked for (between two bar times): go forward by replaying, or raise _SeekBack."""
+        request = self.control.take_seek()
+        if request is None:
+            return
+        if request.target_ns is not None:
+            target = request.target_ns
+        else:
+            back = self.position - request.bars_back          # the position to go back to
+            target = self._bar_starts[back - 1] if back >= 1 else -1
+        self._seek_started = time.perf_counter()
+        self._seek_from = self.position
+        self._seek_restored = -1
+        # a seek during a replay keeps the hand orders of the timeline it was replaying
+        replaying = self._replay_until is not None
+        self._journal_horizon = max(self._journal_horizon, self.position) if replaying else self.position
+        if target < last_bar_ns:
+            if self.snapshots is None or self.snapshots.disabled or self.snapshots.nearest(target) is None:
+                why = self.snapshots.disabled if self.snapshots is not None else "the run keeps no snapshots"
+                self.events.emit("error", {"time_ns": self.clock.now_ns(), "strategy": None,
+                                           "message": f"cannot go back: {why or 'no snapshot before that time'}"})
+                target = last_bar_ns                 # stay here; the "seek" event still says where the run is
+            else:
+                raise _SeekBack(target)
+        self._replay_until = target
+
+    def _rewind(self, target_ns: int) -> tuple[int, int]:
+        """Restore the nearest snapshot at or before `target_ns`; replay from there. (session, bar index)."""
+        keeper = self.snapshots
+        point = keeper.nearest(target_ns) if keeper is not None else None
+        if keeper is None or point is None:   # _seek checked both before raising _SeekBack
+            raise RuntimeError(f"no snapshot at or before {target_ns} to go back to")
+        extra = keeper.restore(point)
+        self.position = point.position
+        del self._bar_starts[point.position:]
+        self.sessions_done = extra["sessions_done"]
+        self.bars_processed = extra["bars_processed"]
+        self.missing_sessions = extra["missing_sessions"]
+        self.current_session = self.sessions[point.session_index]
+        self.clock.reset(point.clock_ns)
+        self._replay_until = target_ns
+        self._seek_restored = point.position
+        self._journal_last = point.position - 1
+        self._seek_from = point.position
+        return point.session_index, point.bar_index
+
+    def _seek_done(self, session_index: int, last_bar_ns: int) -> None:
+        """The replay reached the target: hand orders after it are discarded, the run pauses here."""
+        target = self._replay_until
+        self._replay_until = None
+        if self.snapshots is not None:
+            dropped = self.snapshots.journal.discard_after(self.position)
+            if self.manual_orders is not None:
+                # commands scheduled at a time (--manual-orders, `schedule`) are queued again for
+                # that time; the ones entered by hand are gone (what the trader does next replaces them)
+                self.manual_orders.requeue([entry for entry in dropped if entry[0] > 0])
+        self.control.pause()
+        session = self.sessions[session_index] if 0 <= session_index < len(self.sessions) else None
+        self.events.emit("seek", SeekDone(
+            target_ns=int(target if target is not None else last_bar_ns), position=self.position, last_bar_ns=int(last_bar_ns),
+            clock_ns=self.clock.now_ns(), session_index=session_index,
+            session_date=session.date if session is not None else None,
+            restored_position=self._seek_restored, replayed=self.position - self._seek_from,
+            seconds=round(time.perf_counter() - self._seek_started, 4)))
 
     # ------------------------------------------------------------------ phases
     def _clock_to(self, ts_ns: int) -> None:
@@ -196,11 +313,13 @@ class SessionCoordinator:
         self.metrics.record("queue.load", time.perf_counter() - t0)
         return arrays
 
-    def _stream(self, session: TradingSession) -> bool:
-        """Deliver every bar time of the session. Returns False when stopped."""
+    def _stream(self, session: TradingSession, session_index: int = 0, first: int = 0, resumed: bool = False) -> bool:
+        """Deliver the session's bar times from index `first` (0, or where a restored snapshot was
+        taken). Returns False when stopped; raises _SeekBack when asked to go back."""
         with self.metrics.timer("queue.wait"):
             arrays = self._queued.pop(session.date).result()
-        self._note_missing(session, arrays)
+        if not resumed:
+            self._note_missing(session, arrays)
         ts_all = arrays.timestamp
         n = len(ts_all)
         if n:
@@ -230,17 +349,41 @@ class SessionCoordinator:
         pace = _Pacer(control, self.base_ns, service=service)
         pace.anchor(session.open_ns)
         clock_now = self.clock.now_ns()           # the session's open, then each bar time's end
-        for k in range(len(starts)):
-            if manual is not None and manual.next_at_ns <= clock_now:
-                self.apply_manual_orders()
-            passed = control.gate(service)
-            if not passed:
-                return False
+        snapshots = self.snapshots
+        bar_starts = self._bar_starts
+        last_bar = bar_starts[-1] if bar_starts else -1
+        for k in range(first, len(starts)):
             ts = ts_list[k]
-            if passed is Gate.RUN and control.speed > 0:
-                passed = pace.wait_until(ts + step)
+            if snapshots is not None and snapshots.due(self.position, k) and not snapshots.has(self.position):
+                self._capture(session_index, k, last_bar, clock_now)
+            while True:
+                if self._replay_until is not None:           # seeking: headless, no gate, no pacing
+                    if snapshots is not None and self._journal_last < self.position < self._journal_horizon:
+                        for timed in snapshots.journal.at(self.position):
+                            self.analysis.call(("manual", [(seq, command) for _at, seq, command in timed]))
+                        self._journal_last = self.position       # each position's hand orders once
+                    if ts <= self._replay_until and not control.stopping and not control.seek_pending:
+                        passed = Gate.STEP
+                        break
+                    if control.stopping:
+                        return False
+                    if not control.seek_pending:
+                        self._seek_done(session_index, last_bar)
+                if manual is not None and manual.next_at_ns <= clock_now:
+                    self.apply_manual_orders()
+                if snapshots is not None and control.paused and snapshots.behind(self.position) >= snapshots.every:
+                    # paused far from the newest snapshot (they waited at MAX): take one here, free while paused
+                    self._capture(session_index, k, last_bar, clock_now)
+                passed = control.gate(service)
                 if not passed:
                     return False
+                if passed is Gate.RUN and control.speed > 0:
+                    passed = pace.wait_until(ts + step)
+                    if not passed:
+                        return False
+                if passed is not Gate.SEEK:
+                    break
+                self._seek(last_bar)
             data_driven = control.speed <= 0 or passed is Gate.STEP
             t0 = perf()
             a, b = starts[k], ends[k]
@@ -250,6 +393,9 @@ class SessionCoordinator:
             self._run_bar_time(ts, idx, o_all[a:b], h_all[a:b], l_all[a:b], c_all[a:b], v_all[a:b],
                                None if data_driven else pace.bar_seconds())
             self.bars_processed += b - a
+            self.position += 1
+            bar_starts.append(ts)
+            last_bar = ts
             if yield_to_ui is not None and perf() - last_yield > yield_every_ns:
                 time.sleep(yield_pause_s)
                 last_yield = perf()
@@ -355,6 +501,14 @@ class SessionCoordinator:
             indicators.session_reset()
 
 
+class _SeekBack(Exception):
+    """Raised inside the session loop to go back to `target_ns` (a bar start, int ns UTC)."""
+
+    def __init__(self, target_ns: int):
+        super().__init__(target_ns)
+        self.target_ns = target_ns
+
+
 def bar_time_slices(ts: np.ndarray) -> tuple[list[int], list[int]]:
     """Start and end row of each bar time in arrays sorted by time (one slice per bar time)."""
     if not len(ts):
@@ -397,6 +551,8 @@ class _Pacer:
             speed = control.speed
             if speed <= 0:
                 return Gate.RUN
+            if control.seek_pending:
+                return Gate.SEEK
             if control.paused:
                 passed = control.gate(self.service)
                 if passed is not Gate.RUN:

@@ -1,0 +1,425 @@
+"""Step back and seek keep state: going back k bar times and forward k again gives bit-identical bars,
+indicators, signals, orders, fills and equity, and the same run folder, as a run that never went back.
+
+The reference is the same config run straight through without snapshots (rewindable=False). The
+rewound runs use the ORB example's strategy (bracketed stop entries, OCO, flat before the close) and
+hand orders (workstation.execution.manual): scheduled ones and one entered while paused. k covers one
+bar time, several, a snapshot boundary (snapshot_every=25) and a session boundary.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from workstation.config import validate_config_dict
+from workstation.execution.manual import FlattenPosition, SubmitOrder
+from workstation.pipeline.snapshots import SeekDone, SnapshotKeeper
+from workstation.run_writer import RunWriter
+from workstation.store import BarStore, generate_demo
+from workstation.system import SystemManager
+
+ROOT = Path(__file__).resolve().parents[3]
+MIN = 60_000_000_000
+OPEN_1 = int(pd.Timestamp("2024-12-04 14:30", tz="UTC").value)
+OPEN_2 = int(pd.Timestamp("2024-12-05 14:30", tz="UTC").value)
+EVERY = 25
+DATA_FILES = ("bars.parquet", "signals.parquet", "orders.parquet", "fills.parquet", "trades.parquet",
+              "equity.parquet", "quality.parquet", "gaps.parquet")
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory) -> BarStore:
+    root = tmp_path_factory.mktemp("step_back_store") / "store"
+    generate_demo(root, symbols=["ACME", "BOLT", "CYRX"], days=3, seed=11)
+    return BarStore(root)
+
+
+def orb_config(threads: bool = False, end_date: str = "2024-12-05"):
+    """The ORB example (strategy, 5m/15m derived bars, sma(20) and vwap) on two sessions of three symbols."""
+    raw = json.loads((ROOT / "session_configs" / "example_orb.json").read_text())
+    raw["symbols"] = ["ACME", "BOLT", "CYRX"]
+    raw["backtest"].update(start_date="2024-12-04", end_date=end_date, snapshot_every=EVERY,
+                           stage_threads=threads)
+    raw["strategies"][0]["params"]["flat_minutes_before_close"] = 20
+    return validate_config_dict(raw)
+
+
+def hand_script(store: BarStore) -> list[tuple[int, object]]:
+    acme = store.read_bars(["ACME"], "1m", OPEN_1, OPEN_1 + 60 * MIN)
+    a = float(acme["close"].iloc[10])
+    return [
+        (OPEN_1 + 12 * MIN, SubmitOrder("ACME", 30, "market", stop_loss=round(a * 0.99, 2),
+                                        take_profit=round(a * 1.01, 2))),
+        (OPEN_1 + 40 * MIN, SubmitOrder("BOLT", -20, "market")),
+        (OPEN_1 + 41 * MIN, SubmitOrder("CYRX", 10, "limit", limit_price=round(a * 0.5, 2), tif="gtc")),
+        (OPEN_1 + 200 * MIN, FlattenPosition("BOLT")),
+        (OPEN_2 + 3 * MIN, SubmitOrder("CYRX", 15, "market")),
+    ]
+
+
+class Observed:
+    """Every bar time's base bars and indicator values, and the decisions, as the engine emits them."""
+
+    def __init__(self, system: SystemManager):
+        self.system = system
+        self.seeks: list[SeekDone] = []
+        self.seek_event = threading.Event()
+        system.events.subscribe("seek", self._on_seek)
+
+    def _on_seek(self, _kind, done: SeekDone) -> None:
+        self.seeks.append(done)
+        self.seek_event.set()
+
+
+def wait_position(system: SystemManager, position: int, timeout: float = 60.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while system.position != position or system.control.steps_owed:
+        assert time.monotonic() < deadline, f"stuck at position {system.position}, waiting for {position}"
+        assert system.error is None, system.error
+        time.sleep(0.002)
+
+
+def state_of(system: SystemManager) -> dict:
+    """Everything a trader compares: session bars of every interval, indicator banks, broker state."""
+    sd = system.session_data
+    bars = {(s, iv): tuple(np.asarray(getattr(sd.bars(s, iv), c)).copy() for c in
+                           ("timestamp", "open", "high", "low", "close", "volume"))
+            for iv in sd.intervals for s in sd.symbols}
+    indicators = {spec: {k: np.asarray(v).copy() for k, v in system.processor.indicators.get(*spec).outputs().items()}
+                  for spec in system.processor.indicators.specs()}
+    b = system.broker
+    return {
+        "bars": bars, "indicators": indicators,
+        "fills": [(f.time, f.symbol, f.quantity, f.price, f.commission, f.order_id) for f in b.fills],
+        "orders": [dataclasses.astuple(o) for o in b.orders()],
+        "trades": [(t.symbol, t.quantity, t.entry_time, t.entry_price, t.exit_time, t.exit_price, t.pnl)
+                   for t in b.trades],
+        "equity": b.equity_curve().to_dict("list"),
+        "signals": system.analysis.signal_count, "rejected": system.analysis.rejected_count,
+        "clock": system.clock.now_ns(), "bars_processed": system.bars_processed,
+    }
+
+
+def assert_same(a, b, path="state"):
+    if isinstance(a, dict):
+        assert a.keys() == b.keys(), path
+        for k in a:
+            assert_same(a[k], b[k], f"{path}[{k!r}]")
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), f"{path}: {len(a)} != {len(b)}"
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            assert_same(x, y, f"{path}[{i}]")
+    elif isinstance(a, np.ndarray):
+        assert a.dtype == b.dtype and a.shape == b.shape, path
+        assert np.array_equal(a, b, equal_nan=a.dtype.kind == "f"), path      # bit-identical values
+    elif isinstance(a, float) and np.isnan(a):
+        assert isinstance(b, float) and np.isnan(b), path
+    else:
+        assert a == b, f"{path}: {a!r} != {b!r}"
+
+
+def straight_run(store, out: Path, hand, stop_at: int | None = None, paused_order=None, threads=False):
+    """The reference: no snapshots, never goes back. `stop_at`: pause there and compare the state."""
+    system = SystemManager(orb_config(threads), store=store, rewindable=False)
+    system.manual_orders.schedule(hand)
+    RunWriter(system, out, write_bars=True)
+    states = {}
+    if stop_at is not None or paused_order is not None:
+        system.control.pause()
+    system.start()
+    enter_paused_order(system, paused_order)
+    if stop_at is not None:
+        system.step(stop_at - system.position)
+        wait_position(system, stop_at)
+        states["at"] = state_of(system)
+    system.resume()
+    assert system.wait(120) and system.error is None, system.error
+    states["end"] = state_of(system)
+    return system, states
+
+
+def wait_applied(system: SystemManager, timeout: float = 30.0) -> None:
+    """Until the hand order put while paused was applied (the coordinator applies it before going on)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while len(system.manual_orders) or system.analysis.hand.applied == 0:
+        assert time.monotonic() < deadline
+        time.sleep(0.002)
+
+
+def enter_paused_order(system: SystemManager, paused_order) -> None:
+    """Step to `paused_order`'s position and enter its command there by hand, while paused."""
+    if paused_order is None:
+        return
+    position, command = paused_order
+    system.step(position)
+    wait_position(system, position)
+    system.manual_orders.put(command)
+    wait_applied(system)
+
+
+def rewound_run(store, out: Path, hand, reach: int, back: int, paused_order=None, threads=False):
+    """Go to position `reach`, step back `back` bar times (one request per bar time when back <= 3, else
+    one request for all), compare nothing yet, step forward `back` again, then run to the end."""
+    system = SystemManager(orb_config(threads), store=store, rewindable=True)
+    system.snapshots.max_overhead = None      # a snapshot at every due position: the restored ones are known
+    system.manual_orders.schedule(hand)
+    RunWriter(system, out, write_bars=True)
+    seen = Observed(system)
+    system.control.pause()
+    system.start()
+    enter_paused_order(system, paused_order)
+    system.step(reach - system.position)
+    wait_position(system, reach)
+    requests = [1] * back if back <= 3 else [back]
+    for n in requests:
+        seen.seek_event.clear()
+        system.step_back(n)
+        assert seen.seek_event.wait(60), "no seek event"
+    assert system.position == reach - back
+    assert seen.seeks[-1].position == reach - back
+    at_back = state_of(system)
+    system.step(back)
+    wait_position(system, reach)
+    at_reach = state_of(system)
+    system.resume()
+    assert system.wait(120) and system.error is None, system.error
+    return system, seen, at_back, at_reach, state_of(system)
+
+
+def folder_frames(folder: Path) -> dict:
+    out = {}
+    for name in DATA_FILES:
+        path = folder / name
+        if path.exists():
+            frame = pd.read_parquet(path)
+            out[name] = frame.reset_index(drop=True)
+            out[name + ":parts"] = sorted(p.name for p in path.iterdir()) if path.is_dir() else None
+    manual = folder / "manual_orders.json"
+    out["manual_orders.json"] = json.loads(manual.read_text()) if manual.exists() else None
+    return out
+
+
+def assert_same_folder(a: Path, b: Path) -> None:
+    fa, fb = folder_frames(a), folder_frames(b)
+    assert fa.keys() == fb.keys()
+    for key in fa:
+        if isinstance(fa[key], pd.DataFrame):
+            pd.testing.assert_frame_equal(fa[key], fb[key], check_exact=True, obj=key)
+        else:
+            assert fa[key] == fb[key], key
+
+
+@pytest.fixture(scope="module")
+def reference(store, tmp_path_factory):
+    out = tmp_path_factory.mktemp("reference") / "run"
+    system, states = straight_run(store, out, hand_script(store))
+    assert len(system.broker.trades) >= 3 and any(o.strategy == "manual" for o in system.broker.orders())
+    assert any(o.role.value != "entry" for o in system.broker.orders()), "the ORB brackets are in the run"
+    return out, states["end"]
+
+
+@pytest.mark.parametrize(("reach", "back"), [
+    (30, 1),            # one bar time, inside the session
+    (52, 3),            # three single steps back, across the snapshot at 50
+    (74, 12),           # one request across the snapshot at 75 ... back to 62 (snapshot 50 restored)
+    (395, 10),          # across the session boundary: the first session has 390 bar times
+    (230, 188),         # far back to 42: snapshot 25 restored, the hand orders at 40 and 41 replayed
+])
+def test_back_and_forward_equals_a_run_that_never_went_back(store, tmp_path, reference, reach, back):
+    ref_folder, ref_end = reference
+    _, ref_states = straight_run(store, tmp_path / "ref_at", hand_script(store), stop_at=reach - back)
+    system, seen, at_back, at_reach, end = rewound_run(store, tmp_path / "run", hand_script(store), reach, back)
+    assert_same(at_back, ref_states["at"], "after going back")
+    assert_same(end, ref_end, "at the end")
+    assert_same_folder(tmp_path / "run", ref_folder)
+    last = seen.seeks[-1]
+    assert last.restored_position <= reach - back and last.restored_position % EVERY in (0, 390 % EVERY)
+    assert last.replayed == reach - back - last.restored_position
+    assert system.snapshot_stats()["restored"] == len(seen.seeks)
+
+
+def test_state_after_going_back_equals_the_state_reached_straight(store, tmp_path):
+    """Also in a run with one thread per stage: at the target the state equals a straight run's there."""
+    _, ref = straight_run(store, tmp_path / "ref", hand_script(store), stop_at=388, threads=True)
+    _, _, at_back, _, _ = rewound_run(store, tmp_path / "run", hand_script(store), 400, 12, threads=True)
+    assert_same(at_back, ref["at"])
+
+
+def test_hand_order_entered_while_paused_is_replayed_and_discarded_after_the_target(store, tmp_path):
+    """An order entered at position 20 while paused: replayed when going back to 20 or later, and gone
+    (with everything it caused) when going back before it: a new hand order then replaces that future."""
+    order = (20, SubmitOrder("BOLT", 25, "market"))
+    _, ref = straight_run(store, tmp_path / "ref", [], paused_order=order)
+    _, _, _, _, end = rewound_run(store, tmp_path / "run", [], 60, 40, paused_order=order)   # back to 20
+    assert_same(end, ref["end"])
+    assert_same_folder(tmp_path / "run", tmp_path / "ref")
+    # back before the order: its fill is discarded, the run then continues without it
+    _, plain = straight_run(store, tmp_path / "plain", [])
+    system = SystemManager(orb_config(), store=store, rewindable=True)
+    seen = Observed(system)
+    RunWriter(system, tmp_path / "discard", write_bars=True)
+    system.control.pause()
+    system.start()
+    system.step(20)
+    wait_position(system, 20)
+    system.manual_orders.put(order[1])
+    wait_applied(system)
+    system.step(10)
+    wait_position(system, 30)
+    assert any(o.strategy == "manual" for o in system.broker.orders())
+    system.seek(OPEN_1 + 18 * MIN)          # the bar time 14:48 (position 19): before the hand order
+    assert seen.seek_event.wait(60)
+    assert system.position == 19 and not any(o.strategy == "manual" for o in system.broker.orders())
+    system.resume()
+    assert system.wait(120) and system.error is None
+    assert_same(state_of(system), plain["end"])
+    assert_same_folder(tmp_path / "discard", tmp_path / "plain")
+
+
+def test_seek_forward_replays_headless_and_pauses_at_the_target(store):
+    system = SystemManager(orb_config(), store=store, rewindable=True)
+    seen = Observed(system)
+    system.control.pause()
+    system.start()
+    system.seek(OPEN_2 + 9 * MIN)                   # second session, 14:39
+    assert seen.seek_event.wait(60)
+    assert system.position == 390 + 10 and seen.seeks[-1].restored_position == -1
+    assert seen.seeks[-1].session_index == 1 and system.state == "paused"
+    system.stop()
+
+
+def test_memory_budget_thins_snapshots_and_keeps_the_first():
+    class Thing:
+        def __init__(self):
+            self.values = np.zeros(1000)
+
+    thing = Thing()
+    keeper = SnapshotKeeper({"thing": thing}, every=1, memory_budget_bytes=40_000, max_overhead=None)
+    for p in range(40):
+        thing.values[:] = np.random.default_rng(p).random(1000)      # incompressible: ~8 kB a snapshot
+        thing.values[0] = p
+        keeper.capture(p, 0, p, p * MIN - 1 if p else -1, p * MIN)
+    stats = keeper.stats()
+    assert stats["bytes"] <= 40_000 and stats["dropped"] == 40 - stats["count"] and stats["count"] >= 3
+    positions = [pt.position for pt in keeper.points()]
+    assert positions[0] == 0 and positions[-1] == 39
+    # restoring the nearest snapshot at or before a time gives that snapshot's values back, in place
+    point = keeper.nearest(20 * MIN)
+    assert point.position <= 21
+    keeper.restore(point)
+    assert thing.values[0] == point.position and keeper.points()[-1] == point
+
+
+def test_going_back_over_written_sessions_deletes_their_parts(store, tmp_path):
+    """Three sessions: at the third, go back into the first and stop there. The folder equals a run
+    stopped at that point: the parts the later sessions wrote are gone, nothing of them is left."""
+    hand = hand_script(store)
+    system = SystemManager(orb_config(end_date="2024-12-06"), store=store, rewindable=True)
+    system.manual_orders.schedule(hand)
+    writer = RunWriter(system, tmp_path / "run", write_bars=True)
+    seen = Observed(system)
+    system.control.pause()
+    system.start()
+    system.step(2 * 390 + 30)
+    wait_position(system, 2 * 390 + 30)
+    assert (tmp_path / "run" / "bars.parquet" / "part-0002.parquet").exists()
+    system.seek(OPEN_1 + 99 * MIN)
+    assert seen.seek_event.wait(60) and system.position == 100
+    assert not (tmp_path / "run" / "bars.parquet" / "part-0002.parquet").exists()
+    assert not (tmp_path / "run" / "bars.parquet" / "part-0001.parquet").exists()
+    system.stop()
+    assert writer.wait_closed(30)
+
+    ref = SystemManager(orb_config(end_date="2024-12-06"), store=store, rewindable=False)
+    ref.manual_orders.schedule(hand)
+    ref_writer = RunWriter(ref, tmp_path / "ref", write_bars=True)
+    ref.control.pause()
+    ref.start()
+    ref.step(100)
+    wait_position(ref, 100)
+    ref.stop()
+    assert ref_writer.wait_closed(30)
+    assert_same(state_of(system), state_of(ref))
+    assert_same_folder(tmp_path / "run", tmp_path / "ref")
+
+
+def test_snapshots_taken_after_a_restore_restore_exactly_too(store, tmp_path, reference):
+    """Back, forward past new snapshots (captured from restored state), back onto one of them, twice:
+    each point and the end equal the straight run (numpy views still share memory after restores)."""
+    ref_folder, ref_end = reference
+    system = SystemManager(orb_config(), store=store, rewindable=True)
+    system.snapshots.max_overhead = None
+    system.manual_orders.schedule(hand_script(store))
+    RunWriter(system, tmp_path / "run", write_bars=True)
+    seen = Observed(system)
+    system.control.pause()
+    system.start()
+    for reach, target in ((100, 30), (120, 80), (160, 77), (420, 101)):
+        system.step(reach - system.position)
+        wait_position(system, reach)
+        seen.seek_event.clear()
+        system.seek(system.coordinator._bar_starts[target - 1])
+        assert seen.seek_event.wait(60) and system.position == target
+        _, ref = straight_run(store, tmp_path / f"ref{target}", hand_script(store), stop_at=target)
+        assert_same(state_of(system), ref["at"], f"at {target}")
+    assert [d.restored_position for d in seen.seeks] == [25, 75, 75, 100]
+    system.resume()
+    assert system.wait(120) and system.error is None
+    assert_same(state_of(system), ref_end)
+    assert_same_folder(tmp_path / "run", ref_folder)
+
+
+def test_snapshots_wait_when_they_would_slow_a_fast_replay_down():
+    """Back to back (no work between them, as at MAX), due snapshots beyond the first are skipped while
+    their cost exceeds the allowed share; with no limit every due one is taken; compression counts."""
+    class Thing:
+        def __init__(self):
+            self.values = np.random.default_rng(1).random(200_000)
+            self.zeros = np.zeros(1_000_000)
+
+    for limit, expect_skips in ((0.2, True), (None, False)):
+        keeper = SnapshotKeeper({"thing": Thing()}, every=1, max_overhead=limit)
+        for p in range(20):
+            if keeper.due(p, p):
+                keeper.capture(p, 0, p, p * MIN - 1 if p else -1, p * MIN)
+        stats = keeper.stats()
+        assert (stats["skipped_for_speed"] > 0) is expect_skips and stats["count"] + stats["skipped_for_speed"] == 20
+        assert stats["bytes"] < stats["uncompressed_bytes_taken"] / stats["taken"] * stats["count"] / 2   # zeros pack
+
+
+def test_state_that_cannot_be_copied_turns_step_back_off_and_the_run_goes_on(store, tmp_path, reference):
+    """A strategy holding an open file cannot be snapshotted: the run says so once, keeps running to the
+    same results, and a step back is refused with the reason (a seek back stays where it is)."""
+    from workstation.errors import WorkstationError
+
+    _, ref_end = reference
+    system = SystemManager(orb_config(), store=store, rewindable=True)
+    system.manual_orders.schedule(hand_script(store))
+    errors = []
+    system.events.subscribe("error", lambda _k, e: errors.append(e["message"]))
+    seen = Observed(system)
+    with open(tmp_path / "notes.txt", "w") as notes:
+        system.strategies[0].notes = notes
+        system.control.pause()
+        system.start()
+        system.step(40)
+        wait_position(system, 40)
+        with pytest.raises(WorkstationError, match="cannot be copied"):
+            system.step_back(1)
+        system.seek(OPEN_1 + 5 * MIN)
+        assert seen.seek_event.wait(60) and system.position == 40 and seen.seeks[-1].replayed == 0
+        system.resume()
+        assert system.wait(120) and system.error is None
+    assert sum("step back is off" in m for m in errors) == 1 and any("cannot go back" in m for m in errors)
+    assert_same(state_of(system), ref_end)
