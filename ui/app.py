@@ -309,6 +309,19 @@ def main(argv: list[str] | None = None) -> int:
         window.show_error("Cannot load the session config", message)
         return app.exec()
     _ensure_default_store(config, args.store)
+    if not scripted:
+        if args.speed is not None:
+            def apply_speed(_path: str, ok: bool) -> None:
+                window.config_loaded.disconnect(apply_speed)
+                if ok:
+                    window.speed_control.set_speed(args.speed)
+                    window.set_speed(args.speed)
+
+            window.config_loaded.connect(apply_speed)
+        window.open_config(config)  # off the UI thread: the window shows the load's progress
+        code = app.exec()
+        _finish(window)
+        return code
     if not window.load_config(config):
         if scripted:
             for title, message in window.error_messages:

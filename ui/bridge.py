@@ -132,6 +132,18 @@ class RunProgress:
     last_session: dt.date | None
 
 
+@dataclass(frozen=True, slots=True)
+class PreparedRun:
+    """A config loaded and its run built, not installed yet (EngineBridge.prepare_run, any thread)."""
+
+    config: SessionConfig
+    path: Path | None
+    store_path: Path
+    store: BarStore
+    system: SystemManager
+    prerun: dict[tuple[str, str], BarsView] | None  # chart history before the first session
+
+
 @dataclass(slots=True)
 class UpdateBatch:
     """Everything that happened in the engine since the previous frame (built in the UI thread)."""
@@ -331,11 +343,27 @@ class EngineBridge(QObject):
     def load_config(
         self, config: str | Path | SessionConfig, store: str | Path | None = None
     ) -> SystemManager:
-        """Load a config (path or model) and build its run, stopped. Raises WorkstationError subclasses."""
+        """Load a config (path or model) and build its run, stopped. Raises WorkstationError subclasses.
+        Blocks the calling (UI) thread for the whole build; the window loads with `prepare_run` in a
+        worker thread and `install_prepared` here (ui.config_loader)."""
+        return self.install_prepared(self.prepare_run(config, store))
+
+    def prepare_run(
+        self,
+        config: str | Path | SessionConfig,
+        store: str | Path | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> PreparedRun:
+        """Everything slow of a config load, in ANY thread (no Qt call, no change to the bridge): read
+        and validate the config, open the store, build the SystemManager (calendar, symbols in the
+        store, strategies) and the chart history before the first session. `progress(step)` is called
+        with a short description before each step. Raises WorkstationError subclasses."""
+        say = progress or (lambda _step: None)
         if isinstance(config, SessionConfig):
             cfg, path = config, None
         else:
             path = Path(config)
+            say(f"Reading {path.name}")
             cfg = load_config(path)
         if cfg.mode != "backtest":
             raise ConfigError(
@@ -349,16 +377,28 @@ class EngineBridge(QObject):
                 ],
             )
         store_path = resolve_store_path(cfg, str(store) if store is not None else None)
-        if self._store is None or self.store_path != store_path:
+        current_store, current_tm = self._store, self._tm  # read once: the UI thread may replace them
+        if current_store is None or self.store_path != store_path:
+            say(f"Opening the bar store {store_path}")
             bar_store, tm = BarStore(store_path), None
         else:
-            bar_store, tm = self._store, self._tm
-        system = self._new_system(cfg, bar_store, tm)  # raises before anything changes
-        self._store, self.store_path = bar_store, store_path
+            bar_store, tm = current_store, current_tm
+        n = len(cfg.symbols)
+        say(f"Checking the calendar and {n} symbol{'s' if n != 1 else ''} in the store, loading strategies")
+        system = self._new_system(cfg, bar_store, tm)
+        prerun = None
+        if self.chart_days_before > 0 and system.sessions:
+            say(f"Reading {self.chart_days_before} days of chart history before {system.sessions[0].date}")
+            prerun = self._build_prerun(system)
+        return PreparedRun(cfg, path, store_path, bar_store, system, prerun)
+
+    def install_prepared(self, prepared: PreparedRun) -> SystemManager:
+        """Make a prepared run the loaded one (UI thread; quick: no file, calendar or store access)."""
+        self._store, self.store_path = prepared.store, prepared.store_path
         self._speed = None
-        self.config, self.config_path = cfg, path
-        self._install(system, cfg)
-        return system
+        self.config, self.config_path = prepared.config, prepared.path
+        self._install(prepared.system, prepared.config, prepared.prerun)
+        return prepared.system
 
     def _new_system(self, cfg: SessionConfig, store: BarStore, tm: TimeManager | None) -> SystemManager:
         if (
@@ -382,8 +422,14 @@ class EngineBridge(QObject):
         """Build a new system for `cfg` and make it current (the previous one is stopped)."""
         self._install(self._new_system(cfg, self._store, self._tm), cfg)
 
-    def _install(self, system: SystemManager, cfg: SessionConfig) -> None:
-        """Retire the current system (non-blocking stop) and make `system` the current run."""
+    def _install(
+        self,
+        system: SystemManager,
+        cfg: SessionConfig,
+        prerun: dict[tuple[str, str], BarsView] | None = None,
+    ) -> None:
+        """Retire the current system (non-blocking stop) and make `system` the current run (`prerun`:
+        its chart history before the first session when already built, else built when first asked)."""
         self._retire_current()
         self._tm = system.tm
         if self._speed is not None:
@@ -397,6 +443,7 @@ class EngineBridge(QObject):
         self.last_summary = None
         self._queue.clear()
         self._reset_run_state()
+        self._prerun = prerun
         self.system_changed.emit(system)
         self.state_changed.emit(system.state)
 
@@ -848,11 +895,16 @@ class EngineBridge(QObject):
         system = self.system
         if system is None or self.chart_days_before <= 0 or not system.sessions:
             return self._prerun
+        self._prerun = self._build_prerun(system)
+        return self._prerun
+
+    def _build_prerun(self, system: SystemManager) -> dict[tuple[str, str], BarsView]:
+        """build_prerun_bars with its failures logged (no history rather than no run); any thread."""
         try:
-            self._prerun = build_prerun_bars(system, self.chart_days_before)
+            return build_prerun_bars(system, self.chart_days_before)
         except (WorkstationError, OSError, ValueError) as exc:
             log.warning("no chart history before %s: %s", system.sessions[0].date, exc)
-        return self._prerun
+            return {}
 
     # ------------------------------------------------------------------ shutdown
     def shutdown(self, timeout: float = 1.0) -> bool:

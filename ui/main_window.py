@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
+    QProgressBar,
     QScrollArea,
     QSizePolicy,
     QSplitter,
@@ -43,6 +44,7 @@ from PySide6.QtWidgets import (
 from ui import theme
 from ui.bridge import EngineBridge, UpdateBatch
 from ui.chart_feed import ChartFeed
+from ui.config_loader import ConfigLoader
 from ui.dialogs.config_editor import ConfigEditorDialog
 from ui.dialogs.shortcuts_dialog import ShortcutsDialog
 from ui.hand_trading import HandTrading
@@ -85,6 +87,7 @@ _STATE_COLOURS = {
     FINISHED: theme.ACCENT_LIGHT,
     FAILED: theme.DOWN,
     "none": theme.MUTED,
+    "loading": theme.AMBER,
 }
 
 
@@ -105,6 +108,7 @@ class MainWindow(QMainWindow):
     """The replay / visual backtest window; see the module docstring."""
 
     error_reported = Signal(str, str)  # title, message (also shown in a message box when modal)
+    config_loaded = Signal(str, bool)  # config path, loaded (False: refused, the error was shown)
     results_loaded = Signal(str)  # run folder shown in the Results dock ("" when none)
 
     def __init__(
@@ -156,6 +160,11 @@ class MainWindow(QMainWindow):
         self.trade_bar = TradeBar()
         self.hand_trading = HandTrading(self.bridge, self.trade_bar, self._report_trade, parent=self)
         self._active_chart: ChartPanel | None = None
+        self.config_loader = ConfigLoader(self._prepare_config, parent=self)
+        self._loading: tuple[Path, bool] | None = None  # (config, play when loaded) of the load running
+        self.config_loader.progress.connect(self._on_load_progress)
+        self.config_loader.loaded.connect(self._on_config_prepared)
+        self.config_loader.failed.connect(self._on_config_failed)
 
         self._build_actions()
         self._build_central()
@@ -478,6 +487,18 @@ class MainWindow(QMainWindow):
             )
         )
         sb.addPermanentWidget(self.state_label)
+        self.load_progress = QProgressBar()
+        self.load_progress.setObjectName("LoadProgress")
+        self.load_progress.setRange(0, 0)  # busy: the steps of a load have no known duration
+        self.load_progress.setTextVisible(False)
+        self.load_progress.setFixedSize(110, 12)
+        self.load_label = QLabel()
+        self.load_label.setObjectName("LoadStep")
+        self.load_label.setStyleSheet(f"color: {theme.TEXT}; padding: 0 6px;")
+        sb.addWidget(self.load_progress)
+        sb.addWidget(self.load_label, 1)
+        self.load_progress.hide()
+        self.load_label.hide()
         self._set_state_label("none")
         sb.showMessage("Pick a session config to start.")
 
@@ -687,17 +708,80 @@ class MainWindow(QMainWindow):
         if data and (
             self.bridge.config_path is None or Path(data).resolve() != self.bridge.config_path.resolve()
         ):
-            self.load_config(data)
+            self.open_config(data)
 
     def open_config_dialog(self) -> None:
         start = str(self.configs_dir if self.configs_dir.is_dir() else Path.cwd())
         path, _ = QFileDialog.getOpenFileName(self, "Open session config", start, "Session configs (*.json)")
         if path:
-            self.load_config(path)
+            self.open_config(path)
+
+    def open_config(self, path: str | Path, play: bool = False) -> None:
+        """Load a config without blocking the window: the slow part (store, calendar, symbols,
+        strategies, chart history) runs in a worker thread while the status bar shows its progress;
+        the run is installed when it is built (`config_loaded` tells), then played when `play`. A
+        second pick while a load runs replaces it. The run loaded before keeps its state until then."""
+        path = Path(path)
+        self._loading = (path, play)
+        self.config_loader.load(path)
+        self.load_label.setText(f"Loading {path.name}…")
+        self.load_progress.show()
+        self.load_label.show()
+        self._update_controls()
+
+    @property
+    def loading(self) -> bool:
+        """True while a config loads in the background (open_config)."""
+        return self._loading is not None
+
+    def _prepare_config(self, path: Path, progress) -> object:
+        """Worker thread: a live config is only read (the live monitor builds its own run); a backtest
+        config gets its run built by the bridge (no Qt call, no change to the bridge)."""
+        progress(f"Reading {path.name}")
+        if load_config(path).mode == "live":
+            return ("live", path)
+        return self.bridge.prepare_run(path, store=self.store_override, progress=progress)
+
+    def _on_load_progress(self, load_id: int, step: str) -> None:
+        if self._loading is not None and load_id == self.config_loader.current_id:
+            self.load_label.setText(f"{step}…")
+
+    def _end_loading(self) -> tuple[Path, bool]:
+        path, play = self._loading
+        self._loading = None
+        self.load_progress.hide()
+        self.load_label.hide()
+        self.load_label.clear()
+        return path, play
+
+    def _on_config_prepared(self, _load_id: int, prepared) -> None:
+        path, play = self._end_loading()
+        if isinstance(prepared, tuple) and prepared[0] == "live":
+            ok = self.open_live_monitor(path)
+        else:
+            self.bridge.install_prepared(prepared)
+            self._config_installed(path)
+            ok = True
+        self._update_controls()
+        self.config_loaded.emit(str(path), ok)
+        if ok and play and self.bridge.loaded:
+            self.play()
+
+    def _on_config_failed(self, _load_id: int, message: str) -> None:
+        path, _play = self._end_loading()
+        self.show_error("Cannot load the session config", message)
+        self.refresh_configs()
+        self._update_controls()
+        self.config_loaded.emit(str(path), False)
 
     def load_config(self, path: str | Path) -> bool:
-        """Load a config and build its run (stopped). Errors are shown, never raised. True on success."""
+        """Load a config and build its run (stopped), blocking the UI thread until it is built (scripts
+        and tests; the window's own pickers use `open_config`). Errors are shown, never raised. True
+        on success."""
         path = Path(path)
+        if self._loading is not None:
+            self.config_loader.cancel()
+            self._end_loading()
         try:
             if load_config(path).mode == "live":
                 return self.open_live_monitor(path)
@@ -710,6 +794,11 @@ class MainWindow(QMainWindow):
             self.show_error("Cannot load the session config", f"{path}: {exc.strerror or exc}")
             self.refresh_configs()
             return False
+        self._config_installed(path)
+        return True
+
+    def _config_installed(self, path: Path) -> None:
+        """After a config's run was installed: remember the config, take its speed, say so."""
         if path.parent.resolve() != self.configs_dir.resolve() and path not in self._config_paths:
             self._config_paths.append(path)
         if self.persist:
@@ -718,7 +807,6 @@ class MainWindow(QMainWindow):
         self.speed_control.set_speed(cfg.backtest.speed_multiplier)
         self.refresh_configs()
         self.statusBar().showMessage(f"Loaded {path.name}: {cfg.name}", 6000)
-        return True
 
     def open_live_monitor(self, path: str | Path) -> bool:
         """A live config opens the live monitor (paper only), which owns its run."""
@@ -748,8 +836,7 @@ class MainWindow(QMainWindow):
         return window
 
     def _open_sweep_cell(self, path: Path) -> bool:
-        if not self.load_config(path):
-            return False
+        self.open_config(path)
         self.raise_()
         self.activateWindow()
         return True
@@ -784,11 +871,14 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Saved {p.name}", 5000)
 
     def _on_run_requested(self, path: str) -> None:
-        if self.load_config(path):
-            self.play()
+        self.open_config(path, play=True)
 
     # ================================================================== controls
     def play(self) -> None:
+        if self._loading is not None:  # Play while a config loads: play it once it is loaded
+            self._loading = (self._loading[0], True)
+            self.statusBar().showMessage(f"Plays when {self._loading[0].name} has loaded", 4000)
+            return
         self._control(self.bridge.play)
 
     def pause(self) -> None:
@@ -818,6 +908,9 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Jumped to {day:%Y-%m-%d}", 5000)
 
     def _control(self, fn) -> bool:
+        if self._loading is not None:  # the run shown is about to be replaced
+            self.statusBar().showMessage(f"Loading {self._loading[0].name}: wait until it has loaded", 4000)
+            return False
         try:
             fn()
         except WorkstationError as exc:
@@ -831,15 +924,15 @@ class MainWindow(QMainWindow):
 
     def _update_controls(self) -> None:
         state = self.bridge.state
-        loaded = self.bridge.loaded
+        loaded = self.bridge.loaded and self._loading is None  # no control of a run about to be replaced
         self.play_action.setEnabled(loaded and state != RUNNING)
         self.pause_action.setEnabled(state == RUNNING)
         self.step_action.setEnabled(loaded and state in (STOPPED, RUNNING, PAUSED))
-        self.stop_action.setEnabled(self.bridge.started and state in (RUNNING, PAUSED))
+        self.stop_action.setEnabled(self.bridge.started and state in (RUNNING, PAUSED) and self._loading is None)
         self.jump_date.setEnabled(loaded)
         self.jump_button.setEnabled(loaded)
         self.trade_bar.set_trading_enabled(loaded)
-        self._set_state_label(state)
+        self._set_state_label("loading" if self._loading is not None else state)
 
     def _set_state_label(self, state: str) -> None:
         """The state pill; colours come from one style sheet with a selector per state (re-polishing one
@@ -1250,6 +1343,7 @@ class MainWindow(QMainWindow):
         if self.persist:
             self.save_settings()
         self._metrics_timer.stop()
+        self.config_loader.cancel()
         if not self.bridge.shutdown(1.0):
             log.warning("engine threads still running at close: %s", ", ".join(self.bridge.alive_threads()))
         if self._editor is not None:
