@@ -1038,7 +1038,7 @@ class MainWindow(QMainWindow):
         if not due:
             return
         self._views_at = now
-        if self.orders_panel.isVisible():
+        if on_screen(self.orders_panel):  # behind the signal log's tab it is "visible" but not shown
             self.orders_panel.refresh()
         if self._pending_rows:
             rows, self._pending_rows = self._pending_rows, []
@@ -1351,6 +1351,12 @@ class MainWindow(QMainWindow):
         for window in getattr(self, "_live_windows", []):
             window.close()                   # each stops the live run it owns
         super().closeEvent(event)
+
+
+def on_screen(widget: QWidget) -> bool:
+    """True when some of `widget` is shown: a dock behind another dock's tab says isVisible() but has an
+    empty visible region (redrawing it is wasted work; it is redrawn when its tab is raised)."""
+    return widget.isVisible() and not widget.visibleRegion().isEmpty()
 
 
 def saved_overlays(value) -> list[str] | None:

@@ -141,7 +141,13 @@ class SessionCoordinator:
         self._warmup(self.sessions[0].date)
         self.analysis.call_start()
         self.historical.prepare(self.sessions[0].date, self.sessions[-1].date)
+        service = self.apply_manual_orders if self.manual_orders is not None else None
         for k, session in enumerate(self.sessions):
+            if k > 0:
+                t_hold = time.perf_counter()
+                if not self.control.hold(service):  # paused at a session's end: stay there
+                    break
+                self._t_end_prev += time.perf_counter() - t_hold  # a pause is no transition time
             if self.control.stopping:
                 break
             t_start = time.perf_counter()
