@@ -223,11 +223,13 @@ class _Account:
 
 
 def test_fill_rows_drawn_in_pieces_equal_a_fresh_panels(qtbot):
-    fills = _fills(MAX_FILLS + 230, day_offsets=[0] * 400 + [1] * (MAX_FILLS + 230 - 400))
+    # 730 fills, the bar day changes at fill 300; the panel keeps the newest 500 (230..729), of which
+    # 230..299 were first drawn as "today" and must show as the older day once the day changed
+    fills = _fills(MAX_FILLS + 230, day_offsets=[0] * 300 + [1] * (MAX_FILLS + 230 - 300))
     piecewise = OrdersPanel()
     qtbot.addWidget(piecewise)
     k = 0
-    for size in [1, 7, 40, 100, 3, 250, 129, 200]:  # refresh after each batch; the day changes midway
+    for size in [1, 7, 40, 100, 3, 149, 1, 229, 200]:  # refresh after each batch
         part = fills[k:k + size]
         k += size
         piecewise.apply(UpdateBatch(1, 0, 0, fills=part, account=_Account(part[-1].time)))
