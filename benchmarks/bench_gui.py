@@ -361,7 +361,7 @@ def load_bench(window, cfg_path: Path, background: bool) -> dict:
     if not result.get("ok"):
         raise SystemExit(f"cannot load {cfg_path}: {window.error_messages}")
     summary = probe.summary()
-    return {"block_ms": summary["max"], "duration_s": result["t"] - t0}
+    return {"block_ms": summary["max"], "duration_s": result["t"] - t0, "long": summary["long"]}
 
 
 def chart_append_bench(n_bars: int = 100_000, appends: int = 2000) -> dict:

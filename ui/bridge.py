@@ -94,7 +94,7 @@ class EngineThread(QThread):
 
     def run(self) -> None:
         if self.nice > 0:
-            _lower_thread_priority(self.nice)
+            lower_thread_priority(self.nice)
         try:
             self._target()
         except BaseException:  # noqa: BLE001 - the stages guard their own work; never kill the process
@@ -111,7 +111,7 @@ class EngineThread(QThread):
         return self.isRunning()
 
 
-def _lower_thread_priority(nice: int) -> None:
+def lower_thread_priority(nice: int) -> None:
     """Raise the calling thread's nice value (Linux: per thread), so the UI thread wins the CPU."""
     try:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), os.getpriority(os.PRIO_PROCESS, 0) + nice)

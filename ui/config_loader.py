@@ -7,7 +7,8 @@ about a second for 100 symbols on a busy machine, which froze the window when do
 bridge) in a Python worker thread and returns at once; the worker's `progress(step)` texts and its
 result arrive as Qt signals, which Qt delivers in the UI thread (queued: the loader lives there).
 
-Only the newest load counts: a second `load` while one runs makes the first one's result be dropped
+The worker runs at a lower CPU priority than the UI thread (like the engine threads), so on a busy
+machine the window gets a core first. Only the newest load counts: a second `load` while one runs makes the first one's result be dropped
 when it arrives (its worker cannot be interrupted, it just finishes). Threads: the worker only calls
 `prepare` and emits signals; everything else is UI thread.
 """
@@ -22,9 +23,12 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from ui.bridge import DEFAULT_ENGINE_NICE, lower_thread_priority
 from workstation.errors import WorkstationError
 
 log = logging.getLogger(__name__)
+
+DEFAULT_LOADER_NICE = DEFAULT_ENGINE_NICE
 
 
 class ConfigLoader(QObject):
@@ -36,9 +40,15 @@ class ConfigLoader(QObject):
     failed = Signal(int, str)  # load id, a message a trader understands (the newest load only)
     _done = Signal(int, object, str)  # worker -> UI thread: load id, result or None, error message
 
-    def __init__(self, prepare: Callable[[Path, Callable[[str], None]], Any], parent: QObject | None = None):
+    def __init__(
+        self,
+        prepare: Callable[[Path, Callable[[str], None]], Any],
+        nice: int = DEFAULT_LOADER_NICE,
+        parent: QObject | None = None,
+    ):
         super().__init__(parent)
         self._prepare = prepare
+        self.nice = nice  # the worker runs this much "nicer" than the UI thread (Linux: per thread)
         self._next_id = 0
         self._current: int | None = None
         self._threads: dict[int, threading.Thread] = {}
@@ -79,6 +89,9 @@ class ConfigLoader(QObject):
 
     def _work(self, load_id: int, path: Path) -> None:
         """Worker thread: run `prepare` and post its outcome to the UI thread."""
+
+        if self.nice > 0:
+            lower_thread_priority(self.nice)  # on a busy machine the UI thread gets the core first
 
         def progress(step: str) -> None:
             if load_id == self._current:

@@ -160,7 +160,7 @@ class MainWindow(QMainWindow):
         self.trade_bar = TradeBar()
         self.hand_trading = HandTrading(self.bridge, self.trade_bar, self._report_trade, parent=self)
         self._active_chart: ChartPanel | None = None
-        self.config_loader = ConfigLoader(self._prepare_config, parent=self)
+        self.config_loader = ConfigLoader(self._prepare_config, nice=self.bridge.engine_nice, parent=self)
         self._loading: tuple[Path, bool] | None = None  # (config, play when loaded) of the load running
         self.config_loader.progress.connect(self._on_load_progress)
         self.config_loader.loaded.connect(self._on_config_prepared)
@@ -673,11 +673,11 @@ class MainWindow(QMainWindow):
         """List session_configs/*.json (plus configs opened from elsewhere) and "Open…"."""
         current = self.bridge.config_path
         paths = sorted(self.configs_dir.glob("*.json")) if self.configs_dir.is_dir() else []
-        known = {p.resolve() for p in paths}
+        known = {p.absolute() for p in paths}  # absolute(): no file system call per config
         for extra in self._config_paths:
-            if extra.resolve() not in known:
+            if extra.absolute() not in known:
                 paths.append(extra)
-                known.add(extra.resolve())
+                known.add(extra.absolute())
         self._updating_configs = True
         try:
             combo = self.config_combo
@@ -689,10 +689,13 @@ class MainWindow(QMainWindow):
             combo.addItem("Open…", OPEN_ITEM)
             index = -1
             if current is not None:
-                for i in range(combo.count()):
-                    data = combo.itemData(i)
-                    if data not in (None, OPEN_ITEM) and Path(data).resolve() == current.resolve():
-                        index = i
+                items = [(i, combo.itemData(i)) for i in range(combo.count())]
+                items = [(i, Path(data)) for i, data in items if data not in (None, OPEN_ITEM)]
+                # the same path spelled alike first; resolving links only when none is
+                index = next((i for i, p in items if p.absolute() == current.absolute()), -1)
+                if index < 0:
+                    target = current.resolve()
+                    index = next((i for i, p in items if p.resolve() == target), -1)
             combo.setCurrentIndex(index)
         finally:
             self._updating_configs = False
@@ -758,13 +761,23 @@ class MainWindow(QMainWindow):
         path, play = self._end_loading()
         if isinstance(prepared, tuple) and prepared[0] == "live":
             ok = self.open_live_monitor(path)
-        else:
-            self.bridge.install_prepared(prepared)
-            self._config_installed(path)
-            ok = True
+            self._update_controls()
+            self.config_loaded.emit(str(path), ok)
+            return
+        self.bridge.install_prepared(prepared)
         self._update_controls()
-        self.config_loaded.emit(str(path), ok)
-        if ok and play and self.bridge.loaded:
+        # the rest in the next turn of the event loop: no single long stall (the charts drawing
+        # the new run and the config list come in separate events)
+        run_id = self.bridge.run_id
+        QTimer.singleShot(0, self, lambda: self._after_prepared_install(path, play, run_id))
+
+    def _after_prepared_install(self, path: Path, play: bool, run_id: int) -> None:
+        if run_id != self.bridge.run_id:  # another load or a jump came first
+            self.config_loaded.emit(str(path), True)
+            return
+        self._config_installed(path)
+        self.config_loaded.emit(str(path), True)
+        if play and self.bridge.loaded:
             self.play()
 
     def _on_config_failed(self, _load_id: int, message: str) -> None:
