@@ -727,6 +727,7 @@ class MainWindow(QMainWindow):
         path = Path(path)
         self._loading = (path, play)
         self.config_loader.load(path)
+        self.statusBar().clearMessage()  # a message would cover the progress
         self.load_label.setText(f"Loading {path.name}…")
         self.load_progress.show()
         self.load_label.show()
@@ -1046,6 +1047,8 @@ class MainWindow(QMainWindow):
         self._pending_session_start |= bool(batch.session_starts)
         self.orders_panel.apply(batch)
         self.hand_trading.on_batch(batch)
+        if self.bridge.state == PAUSED:  # a step (paused, batches come only when something moved):
+            self.update_metrics()  # the metrics say so now, not at the next 250 ms tick
         for feed in self.feeds:
             feed.on_batch(batch, due)
         if not due:
