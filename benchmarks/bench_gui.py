@@ -56,7 +56,7 @@ import psutil  # noqa: E402
 from PySide6.QtCore import QElapsedTimer, QEventLoop, QSettings, Qt, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from ui.app import configure_gil_switching, install_none_refcount_guard  # noqa: E402
+from ui.app import configure_gil_switching, install_gui_thread_gc, install_none_refcount_guard  # noqa: E402
 from workstation.config import validate_config_dict  # noqa: E402
 from workstation.run_writer import RunWriter  # noqa: E402
 from workstation.store import BarStore  # noqa: E402
@@ -169,6 +169,37 @@ class LatencyProbe:
         }
 
 
+_REFERENCE_PROBE = r"""
+import json, select, sys, time
+gaps, last = [], time.perf_counter()
+while not select.select([sys.stdin], [], [], 0.005)[0]:
+    now = time.perf_counter()
+    gaps.append(max(0.0, (now - last) * 1000 - 5))
+    last = now
+gaps.sort()
+n = len(gaps)
+print(json.dumps({"p99": gaps[min(n - 1, int(n * 0.99))] if n else 0, "max": gaps[-1] if n else 0,
+                  "over_100": sum(g > 100 for g in gaps), "ticks": n}))
+"""
+
+
+class ReferenceProbe:
+    """The same 5 ms stall probe in a separate, idle Python process, run beside a GUI replay: the stalls
+    the shared machine's scheduler alone causes (a process that does nothing else still waits for a
+    core), to read the GUI's stalls against."""
+
+    def __init__(self) -> None:
+        import subprocess
+
+        self._proc = subprocess.Popen(
+            [sys.executable, "-c", _REFERENCE_PROBE], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+
+    def stop(self) -> dict:
+        out, _ = self._proc.communicate("", timeout=10)
+        return json.loads(out)
+
+
 class ClockWatcher:
     """A thread sampling the engine clock every `period_s`: when it last moved, when it first moved after
     a given moment (pause and step latency as the engine delivers bar times)."""
@@ -232,6 +263,7 @@ def gui_run(window, cfg_path: Path, probe: LatencyProbe | None, rss: list | None
     b0 = bridge.batches_emitted
     gc.collect()
     app.processEvents()
+    reference = ReferenceProbe() if probe else None
     if probe:
         probe.start()
     t0 = time.perf_counter()
@@ -241,6 +273,7 @@ def gui_run(window, cfg_path: Path, probe: LatencyProbe | None, rss: list | None
     result["ui_cpu_s"] = time.thread_time() - cpu0
     if probe:
         probe.stop()
+        result["reference"] = reference.stop()
     bridge.batch_ready.disconnect(on_batch)
     bridge.finished.disconnect(on_finished)
     s = result["summary"]
@@ -411,6 +444,8 @@ def main() -> None:
     ap.add_argument("--size", default="1600x1000")
     ap.add_argument("--no-bars", action="store_true", help="GUI run folders without bars.parquet")
     ap.add_argument("--no-chart", action="store_true", help="skip the 100,000-bar chart append figures")
+    ap.add_argument("--automatic-gc", action="store_true",
+                    help="Python's automatic collection in any thread instead of the GUI-thread collector")
     ap.add_argument(
         "--frame-ms", type=int, default=None, help="bridge frame interval (default: the bridge's)"
     )
@@ -428,6 +463,8 @@ def main() -> None:
     else:
         configure_gil_switching()
     app = QApplication.instance() or QApplication(["bench_gui"])
+    if not a.automatic_gc:
+        install_gui_thread_gc(app)  # as workstation-gui does
     from ui.main_window import MainWindow
     from ui.theme import apply_theme
 
@@ -488,6 +525,7 @@ def main() -> None:
             f" GUI {g['bars_per_s']:,.0f} bars/s (ratio {g['bars_per_s'] / heads[-1]['bars_per_s']:.2f}),"
             f" {g['batches']} batches in {g['wall_s']:.2f} s, UI thread CPU {g['ui_cpu_s']:.2f} s;"
             f" stalls p99 {g['stalls']['p99']:.0f} ms, max {g['stalls']['max']:.0f} ms"
+            f" (an idle process meanwhile: p99 {g['reference']['p99']:.0f} ms, max {g['reference']['max']:.0f} ms)"
         )
     head = statistics.median(x["bars_per_s"] for x in heads)
     head_nw = statistics.median(x["bars_per_s"] for x in heads_nw)
@@ -544,6 +582,12 @@ def main() -> None:
             "UI event stall at MAX (5 ms timer)",
             f"p50 {pct(late, 50):.1f} ms / p99 {pct(late, 99):.1f} ms / max {max(late) if late else float('nan'):.0f} ms",
             f"{over_100:.2f} stalls > 100 ms per s over {len(late)} ticks (target p99 <= 50, max <= 150)",
+        ),
+        (
+            "  an idle process beside it (same probe)",
+            f"p99 {statistics.median(g['reference']['p99'] for g in guis):.1f} ms / max "
+            f"{max(g['reference']['max'] for g in guis):.0f} ms",
+            "the machine's own scheduling stalls (median p99 of the runs, largest max)",
         ),
         (
             "  stalls > 50 ms",

@@ -5,7 +5,9 @@
 - at MAX the charts are drawn at most once per view interval whatever the number of batches;
 - the Orders & Positions panel behind the signal log's tab is not redrawn per batch (only when shown),
   and its incremental fill rows equal a fresh panel's;
-- Step and Pause reach the engine before the next frame (the clock stops / moves by one bar time).
+- Step and Pause reach the engine before the next frame (the clock stops / moves by one bar time);
+- the GUI thread's garbage collector collects generation by generation (a full collection of the
+  heap every tick froze the window twice a second at MAX).
 
 benchmarks/bench_gui.py measures the figures (stalls, pause and step latency, load block, throughput).
 """
@@ -22,6 +24,7 @@ import pytest
 from PySide6.QtCore import QTimer
 
 from tests.ui.conftest import ui_config_dict
+from ui.app import gui_thread_gc_step
 from ui.bridge import UpdateBatch
 from ui.config_loader import ConfigLoader
 from ui.main_window import MAX_SPEED_VIEW_INTERVAL_S, on_screen
@@ -287,3 +290,32 @@ def test_pause_and_step_take_effect_before_the_next_frame(qtbot, ui_make_window,
         qtbot.wait(200)  # ~100 bar times at the slowed engine's pace, had the pause not stopped it
         assert system.clock.now_ns() - after <= MIN  # at most the bar time in progress
     w.stop()
+
+
+# ------------------------------------------------------------------ the GUI thread's garbage collector
+
+
+@pytest.mark.parametrize(
+    ("counts", "expected"),
+    [((701, 0, 0), 0), ((700, 0, 0), None), ((5, 11, 0), 1), ((5, 3, 11), 2), ((701, 11, 11), 2), ((0, 0, 0), None)],
+)
+def test_gc_step_picks_the_oldest_generation_over_its_threshold(counts, expected):
+    collected = []
+    gen = gui_thread_gc_step((700, 10, 10), collect=collected.append, get_count=lambda: counts)
+    assert gen == expected
+    assert collected == ([] if expected is None else [expected])
+
+
+def test_gc_step_collects_young_cycles_without_a_full_collection():
+    import gc
+
+    gc.collect()  # a known state: every count at 0
+    before = [s["collections"] for s in gc.get_stats()]
+    cycles = [[] for _ in range(2000)]
+    for c in cycles:
+        c.append(c)
+    del cycles, c
+    assert gui_thread_gc_step(gc.get_threshold()) == 0
+    after = [s["collections"] for s in gc.get_stats()]
+    assert after[0] == before[0] + 1 and after[1:] == before[1:]  # the young generation only
+    assert gc.get_count()[0] < 100  # the cycles were freed
