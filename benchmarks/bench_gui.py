@@ -56,7 +56,12 @@ import psutil  # noqa: E402
 from PySide6.QtCore import QElapsedTimer, QEventLoop, QSettings, Qt, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from ui.app import configure_gil_switching, install_gui_thread_gc, install_none_refcount_guard  # noqa: E402
+from ui.app import (  # noqa: E402
+    configure_gil_switching,
+    freeze_startup_heap,
+    install_gui_thread_gc,
+    install_none_refcount_guard,
+)
 from workstation.config import validate_config_dict  # noqa: E402
 from workstation.run_writer import RunWriter  # noqa: E402
 from workstation.store import BarStore  # noqa: E402
@@ -499,6 +504,8 @@ def main() -> None:
     window.bridge.write_bars = not a.no_bars
     window.resize(w, h)
     window.show()
+    if not a.automatic_gc:
+        freeze_startup_heap()  # as workstation-gui does
     wait_ms(200)
 
     # config load: first (cold: calendar and store read the first time), then warm, background vs blocking

@@ -110,6 +110,20 @@ def gui_thread_gc_step(thresholds: tuple[int, int, int], collect=None, get_count
     return None
 
 
+def freeze_startup_heap() -> int:
+    """Move every object alive once the window is built (modules, classes, the window's widgets: about
+    130,000 objects that live as long as the process) out of the collector's reach, so that a full
+    collection scans only what was made since (~30 ms instead of ~250 ms on a busy 2-core machine).
+    Call once, after the window is shown and before the first config loads: objects frozen are never
+    collected, so a run's objects must not be (they become garbage when the next run replaces them).
+    Returns the number of objects frozen."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
+
+
 GUI_SWITCH_INTERVAL_S = 0.001
 
 
@@ -310,6 +324,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.size_wh:
         window.resize(*args.size_wh)
     window.show()
+    frozen = freeze_startup_heap()
+    log.debug("froze %d startup objects out of the garbage collector's scans", frozen)
     if args.sweep:
         window.open_sweep_window(args.sweep)
 
