@@ -254,6 +254,8 @@ def gui_run(window, cfg_path: Path, probe: LatencyProbe | None, rss: list | None
     proc = psutil.Process()
 
     def on_batch(batch) -> None:
+        if batch.session_ends and probe is not None and os.environ.get("BENCH_GUI_STALLS"):
+            print(f"  session end drawn at t={probe.clock.nsecsElapsed() / 1e9:.2f} s")
         if rss is not None:
             for _ in batch.session_ends:
                 rss.append(proc.memory_info().rss / 2**20)
