@@ -242,12 +242,17 @@ class ClockWatcher:
         return next((t for t, _ in self.samples if t >= t0), None)
 
 
-def gui_run(window, cfg_path: Path, probe: LatencyProbe | None, rss: list | None = None) -> dict:
-    app = QApplication.instance()
+def load_at_max(window, cfg_path: Path) -> None:
+    """Load `cfg_path` in the window (blocking, as scripts do) and set the speed to MAX."""
     if not window.load_config(cfg_path):
         raise SystemExit(f"cannot load {cfg_path}: {window.error_messages}")
     window.speed_control.set_speed(0)
     window.set_speed(0)
+
+
+def gui_run(window, cfg_path: Path, probe: LatencyProbe | None, rss: list | None = None) -> dict:
+    app = QApplication.instance()
+    load_at_max(window, cfg_path)
     bridge = window.bridge
     loop = QEventLoop()
     result: dict = {}
@@ -318,10 +323,7 @@ def pause_step_bench(window, cfg_path: Path, cycles: int = 5, run_ms: int = 250)
     """At MAX: play `run_ms`, click Pause, wait, click Step, wait, click Play, `cycles` times. Pause latency:
     due click -> the engine clock's last move; step: due click -> its first move, and -> the first frame
     showing a new clock."""
-    if not window.load_config(cfg_path):
-        raise SystemExit(f"cannot load {cfg_path}: {window.error_messages}")
-    window.speed_control.set_speed(0)
-    window.set_speed(0)
+    load_at_max(window, cfg_path)
     bridge = window.bridge
     watcher = ClockWatcher()
     watcher.start()

@@ -9,20 +9,12 @@ import time
 import pytest
 
 from tests.integration.runhelpers import crossover_config
+from tests.workstation.pipeline.test_run_control import _wait_for
 from workstation.config import validate_config_dict
 from workstation.store import BarStore, generate_demo
 from workstation.system import SystemManager
 
 MINUTE_NS = 60_000_000_000
-
-
-def _wait_for(predicate, limit_s: float) -> bool:
-    deadline = time.monotonic() + limit_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.002)
-    return predicate()
 
 
 @pytest.fixture(scope="module")
