@@ -504,6 +504,7 @@ def main() -> None:
         modal_errors=False,
     )
     if a.frame_ms:
+        window.bridge.frame_ms = a.frame_ms
         window.bridge._timer.setInterval(a.frame_ms)
     window.bridge.write_bars = not a.no_bars
     window.resize(w, h)

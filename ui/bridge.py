@@ -4,8 +4,8 @@ Threads: the coordinator, processor, quality manager and analysis engine run in 
 bridge passes a QThread factory to the SystemManager). Engine observers run in those threads and
 only append the raw event to a deque (no Qt call, no lock, no copy except the finished session's
 bars at "session_end", which SessionData drops at the next session start). A ~16 ms QTimer in the
-UI thread drains the deque and emits ONE coalesced `batch_ready(UpdateBatch)` per frame, whatever
-the replay speed: at 1x a bar appears as it completes, at MAX many bars arrive per frame. The UI
+UI thread (40 ms while playing at MAX, when the views redraw a few times a second anyway) drains the
+deque and emits ONE coalesced `batch_ready(UpdateBatch)` per frame, whatever the replay speed: at 1x a bar appears as it completes, at MAX many bars arrive per frame. The UI
 thread never waits on the engine; only `shutdown()` (window close) joins threads, with a timeout.
 
 Chart history: per (symbol, interval) the bridge keeps the bars of the last `history_sessions`
@@ -61,6 +61,7 @@ from workstation.system import FAILED, FINISHED, PAUSED, RUNNING, STOPPED, Syste
 log = logging.getLogger(__name__)
 
 FRAME_MS = 16
+MAX_SPEED_FRAME_MS = 40  # playing at MAX: the views redraw a few times a second, fewer batches suffice
 DEFAULT_ENGINE_NICE = 4
 DEFAULT_HISTORY_SESSIONS = 20
 DEFAULT_CHART_DAYS_BEFORE = 2
@@ -300,7 +301,8 @@ class EngineBridge(QObject):
         self._reset_run_state()
         self._timer = QTimer(self)
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self._timer.setInterval(int(frame_ms))
+        self.frame_ms = int(frame_ms)
+        self._timer.setInterval(self.frame_ms)
         self._timer.timeout.connect(self._drain)
 
     # ------------------------------------------------------------------ state kept per run
@@ -480,6 +482,7 @@ class EngineBridge(QObject):
         system = self._require_system()
         if system.state == RUNNING:
             system.pause()
+        self._pace_frames()
 
     def step(self) -> None:
         """Advance exactly one bar time, then stay paused (starts the run paused when needed)."""
@@ -494,6 +497,7 @@ class EngineBridge(QObject):
             self.system.pause()
             self._start()
         self.system.step(1)
+        self._pace_frames()
 
     def stop(self) -> None:
         """Ask the run to stop (returns at once; the run ends between two bar times)."""
@@ -508,6 +512,7 @@ class EngineBridge(QObject):
         self._speed = speed
         if self.system is not None:
             self.system.set_speed(speed)
+        self._pace_frames()
 
     def set_strategies_enabled(self, enabled: bool) -> bool:
         """Run the config's strategies (True) or trade by hand alone (False). A loaded run that has not
@@ -706,12 +711,23 @@ class EngineBridge(QObject):
         self.error_count += batch.errors
         self.fill_count += len(batch.fills)
         self._last_clock, self._last_bars = clock_ns, bars
+        self._pace_frames()
         self.batches_emitted += 1
         self.batch_ready.emit(batch)
         for state in batch.states:
             self.state_changed.emit(state)
         if batch.finished is not None:
             self._on_backtest_end(batch.finished)
+
+    def _pace_frames(self) -> None:
+        """Frame interval: MAX_SPEED_FRAME_MS while playing at MAX (each batch costs the UI thread, and
+        so the engine, the interpreter lock, while the views only redraw a few times a second), else
+        `frame_ms` (a paced replay, a step or a pause shows at the next ~16 ms frame)."""
+        system = self.system
+        fast = system is not None and system.state == RUNNING and self.speed <= 0
+        interval = max(self.frame_ms, MAX_SPEED_FRAME_MS) if fast else self.frame_ms
+        if self._timer.interval() != interval:
+            self._timer.setInterval(interval)
 
     def _on_backtest_end(self, summary: dict) -> None:
         self.last_summary = summary

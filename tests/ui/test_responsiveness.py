@@ -28,7 +28,7 @@ from PySide6.QtCore import QTimer
 
 from tests.ui.conftest import ui_config_dict
 from ui.app import gui_thread_gc_step
-from ui.bridge import UpdateBatch
+from ui.bridge import MAX_SPEED_FRAME_MS, UpdateBatch
 from ui.config_loader import ConfigLoader
 from ui.main_window import MAX_SPEED_VIEW_INTERVAL_S, on_screen
 from ui.widgets.orders_panel import MAX_FILLS, OrdersPanel
@@ -343,3 +343,24 @@ def test_freezing_the_startup_heap_keeps_later_cycles_collectable():
                          cwd=str(Path(__file__).resolve().parents[2]))
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+def test_frames_are_longer_only_while_playing_at_max(qtbot, ui_make_window, ui_small_config):
+    """At MAX fewer, larger batches (each costs the UI thread and so the engine); a pause, a step or a
+    paced speed goes back to ~16 ms frames at once, so what they change shows at the next frame."""
+    w = ui_make_window()
+    assert w.load_config(ui_small_config)
+    bridge = w.bridge
+    system = bridge.system
+    system.events.subscribe("bars", lambda _k, _p: time.sleep(0.002))  # keeps the run going
+    w.set_speed(0)
+    w.play()
+    qtbot.waitUntil(lambda: bridge.batches_emitted > 2, timeout=LOAD_MS)
+    assert bridge._timer.interval() == MAX_SPEED_FRAME_MS > bridge.frame_ms
+    w.pause()
+    assert bridge._timer.interval() == bridge.frame_ms
+    w.play()
+    qtbot.waitUntil(lambda: bridge._timer.interval() == MAX_SPEED_FRAME_MS, timeout=LOAD_MS)
+    w.set_speed(600)
+    assert bridge._timer.interval() == bridge.frame_ms
+    w.stop()
