@@ -364,3 +364,23 @@ def test_frames_are_longer_only_while_playing_at_max(qtbot, ui_make_window, ui_s
     w.set_speed(600)
     assert bridge._timer.interval() == bridge.frame_ms
     w.stop()
+
+
+def test_a_step_while_paused_shows_in_the_metrics_at_once(qtbot, ui_make_window, ui_small_config, monkeypatch):
+    w = ui_make_window()
+    assert w.load_config(ui_small_config)
+    system = w.bridge.system
+    w.step()  # starts the run paused and steps once
+    qtbot.waitUntil(lambda: system.bars_processed > 0 and w.bridge.state == "paused", timeout=LOAD_MS)
+    qtbot.wait(100)
+    w._metrics_timer.stop()  # only the step's own frame may update the metrics now
+    shown = []
+    real = w.metrics_panel.update_metrics
+    monkeypatch.setattr(w.metrics_panel, "update_metrics",
+                        lambda snapshot, *a, **k: (shown.append(snapshot.get("bars_processed")), real(snapshot, *a, **k)))
+    before = system.bars_processed
+    w.step()
+    qtbot.waitUntil(lambda: system.bars_processed > before, timeout=LOAD_MS)
+    after = system.bars_processed
+    qtbot.waitUntil(lambda: after in shown, timeout=LOAD_MS)
+    w.stop()
