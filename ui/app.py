@@ -76,24 +76,52 @@ def install_gui_thread_gc(app: QApplication, interval_ms: int = 500) -> QTimer:
     Automatic collection can start in any thread; when it runs in an engine thread and frees Qt
     wrappers that belong to the GUI thread, Qt crashes (a segfault seen while a live run caught up).
     Disables automatic collection and collects from a QTimer of the GUI thread (the approach of
-    pyqtgraph's GarbageCollector). Returns the timer (parented to `app`)."""
+    pyqtgraph's GarbageCollector), generation by generation as CPython's automatic collection does
+    (`gui_thread_gc_step`): a full collection of the application's heap takes ~100 ms and holds the
+    interpreter lock, and running one every tick froze the window twice a second at MAX speed.
+    Returns the timer (parented to `app`)."""
     import gc
 
     existing = app.findChild(QTimer, "gui_thread_gc")
     if existing is not None:
         return existing
-    threshold = gc.get_threshold()[0]
+    thresholds = gc.get_threshold()
     gc.disable()
     timer = QTimer(app)
     timer.setObjectName("gui_thread_gc")
-
-    def collect() -> None:
-        if gc.get_count()[0] > threshold:
-            gc.collect()
-
-    timer.timeout.connect(collect)
+    timer.timeout.connect(lambda: gui_thread_gc_step(thresholds))
     timer.start(interval_ms)
     return timer
+
+
+def gui_thread_gc_step(thresholds: tuple[int, int, int], collect=None, get_count=None) -> int | None:
+    """One tick of the GUI thread's collector: the oldest generation whose count is over its threshold
+    (gc.get_count(): objects allocated since gen 0 was collected, gen-0 collections since gen 1,
+    gen-1 collections since gen 2), as CPython's automatic collection picks it. Returns the generation
+    collected, None when none was due. `collect` and `get_count` default to the gc module's."""
+    import gc
+
+    collect = collect or gc.collect
+    counts = (get_count or gc.get_count)()
+    for generation in (2, 1, 0):
+        if counts[generation] > thresholds[generation]:
+            collect(generation)
+            return generation
+    return None
+
+
+def freeze_startup_heap() -> int:
+    """Move every object alive once the window is built (modules, classes, the window's widgets: about
+    130,000 objects that live as long as the process) out of the collector's reach, so that a full
+    collection scans only what was made since (~30 ms instead of ~250 ms on a busy 2-core machine).
+    Call once, after the window is shown and before the first config loads: objects frozen are never
+    collected, so a run's objects must not be (they become garbage when the next run replaces them).
+    Returns the number of objects frozen."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
 
 
 GUI_SWITCH_INTERVAL_S = 0.001
@@ -296,6 +324,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.size_wh:
         window.resize(*args.size_wh)
     window.show()
+    frozen = freeze_startup_heap()
+    log.debug("froze %d startup objects out of the garbage collector's scans", frozen)
     if args.sweep:
         window.open_sweep_window(args.sweep)
 
@@ -309,6 +339,19 @@ def main(argv: list[str] | None = None) -> int:
         window.show_error("Cannot load the session config", message)
         return app.exec()
     _ensure_default_store(config, args.store)
+    if not scripted:
+        if args.speed is not None:
+            def apply_speed(_path: str, ok: bool) -> None:
+                window.config_loaded.disconnect(apply_speed)
+                if ok:
+                    window.speed_control.set_speed(args.speed)
+                    window.set_speed(args.speed)
+
+            window.config_loaded.connect(apply_speed)
+        window.open_config(config)  # off the UI thread: the window shows the load's progress
+        code = app.exec()
+        _finish(window)
+        return code
     if not window.load_config(config):
         if scripted:
             for title, message in window.error_messages:

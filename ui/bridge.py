@@ -4,8 +4,8 @@ Threads: the coordinator, processor, quality manager and analysis engine run in 
 bridge passes a QThread factory to the SystemManager). Engine observers run in those threads and
 only append the raw event to a deque (no Qt call, no lock, no copy except the finished session's
 bars at "session_end", which SessionData drops at the next session start). A ~16 ms QTimer in the
-UI thread drains the deque and emits ONE coalesced `batch_ready(UpdateBatch)` per frame, whatever
-the replay speed: at 1x a bar appears as it completes, at MAX many bars arrive per frame. The UI
+UI thread (40 ms while playing at MAX, when the views redraw a few times a second anyway) drains the
+deque and emits ONE coalesced `batch_ready(UpdateBatch)` per frame, whatever the replay speed: at 1x a bar appears as it completes, at MAX many bars arrive per frame. The UI
 thread never waits on the engine; only `shutdown()` (window close) joins threads, with a timeout.
 
 Chart history: per (symbol, interval) the bridge keeps the bars of the last `history_sessions`
@@ -69,6 +69,7 @@ from workstation.system import FAILED, FINISHED, PAUSED, RUNNING, STOPPED, Syste
 log = logging.getLogger(__name__)
 
 FRAME_MS = 16
+MAX_SPEED_FRAME_MS = 40  # playing at MAX: the views redraw a few times a second, fewer batches suffice
 DEFAULT_ENGINE_NICE = 4
 DEFAULT_HISTORY_SESSIONS = 20
 DEFAULT_CHART_DAYS_BEFORE = 2
@@ -103,7 +104,7 @@ class EngineThread(QThread):
 
     def run(self) -> None:
         if self.nice > 0:
-            _lower_thread_priority(self.nice)
+            lower_thread_priority(self.nice)
         try:
             self._target()
         except BaseException:  # noqa: BLE001 - the stages guard their own work; never kill the process
@@ -120,7 +121,7 @@ class EngineThread(QThread):
         return self.isRunning()
 
 
-def _lower_thread_priority(nice: int) -> None:
+def lower_thread_priority(nice: int) -> None:
     """Raise the calling thread's nice value (Linux: per thread), so the UI thread wins the CPU."""
     try:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), os.getpriority(os.PRIO_PROCESS, 0) + nice)
@@ -139,6 +140,18 @@ class RunProgress:
     sessions_total: int
     first_session: dt.date | None
     last_session: dt.date | None
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedRun:
+    """A config loaded and its run built, not installed yet (EngineBridge.prepare_run, any thread)."""
+
+    config: SessionConfig
+    path: Path | None
+    store_path: Path
+    store: BarStore
+    system: SystemManager
+    prerun: dict[tuple[str, str], BarsView] | None  # chart history before the first session
 
 
 @dataclass(slots=True)
@@ -314,7 +327,8 @@ class EngineBridge(QObject):
         self._reset_run_state()
         self._timer = QTimer(self)
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self._timer.setInterval(int(frame_ms))
+        self.frame_ms = int(frame_ms)
+        self._timer.setInterval(self.frame_ms)
         self._timer.timeout.connect(self._drain)
 
     # ------------------------------------------------------------------ state kept per run
@@ -359,11 +373,27 @@ class EngineBridge(QObject):
     def load_config(
         self, config: str | Path | SessionConfig, store: str | Path | None = None
     ) -> SystemManager:
-        """Load a config (path or model) and build its run, stopped. Raises WorkstationError subclasses."""
+        """Load a config (path or model) and build its run, stopped. Raises WorkstationError subclasses.
+        Blocks the calling (UI) thread for the whole build; the window loads with `prepare_run` in a
+        worker thread and `install_prepared` here (ui.config_loader)."""
+        return self.install_prepared(self.prepare_run(config, store))
+
+    def prepare_run(
+        self,
+        config: str | Path | SessionConfig,
+        store: str | Path | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> PreparedRun:
+        """Everything slow of a config load, in ANY thread (no Qt call, no change to the bridge): read
+        and validate the config, open the store, build the SystemManager (calendar, symbols in the
+        store, strategies) and the chart history before the first session. `progress(step)` is called
+        with a short description before each step. Raises WorkstationError subclasses."""
+        say = progress or (lambda _step: None)
         if isinstance(config, SessionConfig):
             cfg, path = config, None
         else:
             path = Path(config)
+            say(f"Reading {path.name}")
             cfg = load_config(path)
         if cfg.mode != "backtest":
             raise ConfigError(
@@ -377,16 +407,28 @@ class EngineBridge(QObject):
                 ],
             )
         store_path = resolve_store_path(cfg, str(store) if store is not None else None)
-        if self._store is None or self.store_path != store_path:
+        current_store, current_tm = self._store, self._tm  # read once: the UI thread may replace them
+        if current_store is None or self.store_path != store_path:
+            say(f"Opening the bar store {store_path}")
             bar_store, tm = BarStore(store_path), None
         else:
-            bar_store, tm = self._store, self._tm
-        system = self._new_system(cfg, bar_store, tm)  # raises before anything changes
-        self._store, self.store_path = bar_store, store_path
+            bar_store, tm = current_store, current_tm
+        n = len(cfg.symbols)
+        say(f"Checking the calendar and {n} symbol{'s' if n != 1 else ''} in the store, loading strategies")
+        system = self._new_system(cfg, bar_store, tm)
+        prerun = None
+        if self.chart_days_before > 0 and system.sessions:
+            say(f"Reading {self.chart_days_before} days of chart history before {system.sessions[0].date}")
+            prerun = self._build_prerun(system)
+        return PreparedRun(cfg, path, store_path, bar_store, system, prerun)
+
+    def install_prepared(self, prepared: PreparedRun) -> SystemManager:
+        """Make a prepared run the loaded one (UI thread; quick: no file, calendar or store access)."""
+        self._store, self.store_path = prepared.store, prepared.store_path
         self._speed = None
-        self.config, self.config_path = cfg, path
-        self._install(system, cfg)
-        return system
+        self.config, self.config_path = prepared.config, prepared.path
+        self._install(prepared.system, prepared.config, prepared.prerun)
+        return prepared.system
 
     def _new_system(self, cfg: SessionConfig, store: BarStore, tm: TimeManager | None) -> SystemManager:
         if (
@@ -411,8 +453,14 @@ class EngineBridge(QObject):
         """Build a new system for `cfg` and make it current (the previous one is stopped)."""
         self._install(self._new_system(cfg, self._store, self._tm), cfg)
 
-    def _install(self, system: SystemManager, cfg: SessionConfig) -> None:
-        """Retire the current system (non-blocking stop) and make `system` the current run."""
+    def _install(
+        self,
+        system: SystemManager,
+        cfg: SessionConfig,
+        prerun: dict[tuple[str, str], BarsView] | None = None,
+    ) -> None:
+        """Retire the current system (non-blocking stop) and make `system` the current run (`prerun`:
+        its chart history before the first session when already built, else built when first asked)."""
         self._retire_current()
         self._tm = system.tm
         if self._speed is not None:
@@ -426,6 +474,7 @@ class EngineBridge(QObject):
         self.last_summary = None
         self._queue.clear()
         self._reset_run_state()
+        self._prerun = prerun
         self.system_changed.emit(system)
         self.state_changed.emit(system.state)
 
@@ -462,6 +511,7 @@ class EngineBridge(QObject):
         system = self._require_system()
         if system.state == RUNNING:
             system.pause()
+        self._pace_frames()
 
     def step(self) -> None:
         """Advance exactly one bar time, then stay paused (starts the run paused when needed)."""
@@ -476,6 +526,7 @@ class EngineBridge(QObject):
             self.system.pause()
             self._start()
         self.system.step(1)
+        self._pace_frames()
 
     def step_back(self) -> None:
         """Go back one bar time (state restored, not reset), then stay paused; a no-op before the run
@@ -517,6 +568,7 @@ class EngineBridge(QObject):
         self._speed = speed
         if self.system is not None:
             self.system.set_speed(speed)
+        self._pace_frames()
 
     def set_strategies_enabled(self, enabled: bool) -> bool:
         """Run the config's strategies (True) or trade by hand alone (False). A loaded run that has not
@@ -737,6 +789,7 @@ class EngineBridge(QObject):
         self.error_count += batch.errors
         self.fill_count += len(batch.fills)
         self._last_clock, self._last_bars = clock_ns, bars
+        self._pace_frames()
         self.batches_emitted += 1
         self.batch_ready.emit(batch)
         for state in batch.states:
@@ -768,6 +821,16 @@ class EngineBridge(QObject):
                 indices.pop()
                 hist.pop()
                 self._history_cache.pop(key, None)
+
+    def _pace_frames(self) -> None:
+        """Frame interval: MAX_SPEED_FRAME_MS while playing at MAX (each batch costs the UI thread, and
+        so the engine, the interpreter lock, while the views only redraw a few times a second), else
+        `frame_ms` (a paced replay, a step or a pause shows at the next ~16 ms frame)."""
+        system = self.system
+        fast = system is not None and system.state == RUNNING and self.speed <= 0
+        interval = max(self.frame_ms, MAX_SPEED_FRAME_MS) if fast else self.frame_ms
+        if self._timer.interval() != interval:
+            self._timer.setInterval(interval)
 
     def _on_backtest_end(self, summary: dict) -> None:
         self.last_summary = summary
@@ -961,11 +1024,16 @@ class EngineBridge(QObject):
         system = self.system
         if system is None or self.chart_days_before <= 0 or not system.sessions:
             return self._prerun
+        self._prerun = self._build_prerun(system)
+        return self._prerun
+
+    def _build_prerun(self, system: SystemManager) -> dict[tuple[str, str], BarsView]:
+        """build_prerun_bars with its failures logged (no history rather than no run); any thread."""
         try:
-            self._prerun = build_prerun_bars(system, self.chart_days_before)
+            return build_prerun_bars(system, self.chart_days_before)
         except (WorkstationError, OSError, ValueError) as exc:
             log.warning("no chart history before %s: %s", system.sessions[0].date, exc)
-        return self._prerun
+            return {}
 
     # ------------------------------------------------------------------ shutdown
     def shutdown(self, timeout: float = 1.0) -> bool:

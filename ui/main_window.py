@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
+    QProgressBar,
     QScrollArea,
     QSizePolicy,
     QSplitter,
@@ -44,6 +45,7 @@ from PySide6.QtWidgets import (
 from ui import theme
 from ui.bridge import EngineBridge, UpdateBatch
 from ui.chart_feed import ChartFeed
+from ui.config_loader import ConfigLoader
 from ui.dialogs.config_editor import ConfigEditorDialog
 from ui.dialogs.shortcuts_dialog import ShortcutsDialog
 from ui.hand_trading import HandTrading
@@ -88,6 +90,7 @@ _STATE_COLOURS = {
     FINISHED: theme.ACCENT_LIGHT,
     FAILED: theme.DOWN,
     "none": theme.MUTED,
+    "loading": theme.AMBER,
 }
 
 
@@ -108,6 +111,7 @@ class MainWindow(QMainWindow):
     """The replay / visual backtest window; see the module docstring."""
 
     error_reported = Signal(str, str)  # title, message (also shown in a message box when modal)
+    config_loaded = Signal(str, bool)  # config path, loaded (False: refused, the error was shown)
     results_loaded = Signal(str)  # run folder shown in the Results dock ("" when none)
 
     def __init__(
@@ -160,6 +164,11 @@ class MainWindow(QMainWindow):
         self.trade_bar = TradeBar()
         self.hand_trading = HandTrading(self.bridge, self.trade_bar, self._report_trade, parent=self)
         self._active_chart: ChartPanel | None = None
+        self.config_loader = ConfigLoader(self._prepare_config, nice=self.bridge.engine_nice, parent=self)
+        self._loading: tuple[Path, bool] | None = None  # (config, play when loaded) of the load running
+        self.config_loader.progress.connect(self._on_load_progress)
+        self.config_loader.loaded.connect(self._on_config_prepared)
+        self.config_loader.failed.connect(self._on_config_failed)
 
         self._build_actions()
         self._build_central()
@@ -495,6 +504,18 @@ class MainWindow(QMainWindow):
             )
         )
         sb.addPermanentWidget(self.state_label)
+        self.load_progress = QProgressBar()
+        self.load_progress.setObjectName("LoadProgress")
+        self.load_progress.setRange(0, 0)  # busy: the steps of a load have no known duration
+        self.load_progress.setTextVisible(False)
+        self.load_progress.setFixedSize(110, 12)
+        self.load_label = QLabel()
+        self.load_label.setObjectName("LoadStep")
+        self.load_label.setStyleSheet(f"color: {theme.TEXT}; padding: 0 6px;")
+        sb.addWidget(self.load_progress)
+        sb.addWidget(self.load_label, 1)
+        self.load_progress.hide()
+        self.load_label.hide()
         self._set_state_label("none")
         sb.showMessage("Pick a session config to start.")
 
@@ -670,11 +691,11 @@ class MainWindow(QMainWindow):
         """List session_configs/*.json (plus configs opened from elsewhere) and "Open…"."""
         current = self.bridge.config_path
         paths = sorted(self.configs_dir.glob("*.json")) if self.configs_dir.is_dir() else []
-        known = {p.resolve() for p in paths}
+        known = {p.absolute() for p in paths}  # absolute(): no file system call per config
         for extra in self._config_paths:
-            if extra.resolve() not in known:
+            if extra.absolute() not in known:
                 paths.append(extra)
-                known.add(extra.resolve())
+                known.add(extra.absolute())
         self._updating_configs = True
         try:
             combo = self.config_combo
@@ -686,10 +707,13 @@ class MainWindow(QMainWindow):
             combo.addItem("Open…", OPEN_ITEM)
             index = -1
             if current is not None:
-                for i in range(combo.count()):
-                    data = combo.itemData(i)
-                    if data not in (None, OPEN_ITEM) and Path(data).resolve() == current.resolve():
-                        index = i
+                items = [(i, combo.itemData(i)) for i in range(combo.count())]
+                items = [(i, Path(data)) for i, data in items if data not in (None, OPEN_ITEM)]
+                # the same path spelled alike first; resolving links only when none is
+                index = next((i for i, p in items if p.absolute() == current.absolute()), -1)
+                if index < 0:
+                    target = current.resolve()
+                    index = next((i for i, p in items if p.resolve() == target), -1)
             combo.setCurrentIndex(index)
         finally:
             self._updating_configs = False
@@ -705,17 +729,91 @@ class MainWindow(QMainWindow):
         if data and (
             self.bridge.config_path is None or Path(data).resolve() != self.bridge.config_path.resolve()
         ):
-            self.load_config(data)
+            self.open_config(data)
 
     def open_config_dialog(self) -> None:
         start = str(self.configs_dir if self.configs_dir.is_dir() else Path.cwd())
         path, _ = QFileDialog.getOpenFileName(self, "Open session config", start, "Session configs (*.json)")
         if path:
-            self.load_config(path)
+            self.open_config(path)
+
+    def open_config(self, path: str | Path, play: bool = False) -> None:
+        """Load a config without blocking the window: the slow part (store, calendar, symbols,
+        strategies, chart history) runs in a worker thread while the status bar shows its progress;
+        the run is installed when it is built (`config_loaded` tells), then played when `play`. A
+        second pick while a load runs replaces it. The run loaded before keeps its state until then."""
+        path = Path(path)
+        self._loading = (path, play)
+        self.config_loader.load(path)
+        self.statusBar().clearMessage()  # a message would cover the progress
+        self.load_label.setText(f"Loading {path.name}…")
+        self.load_progress.show()
+        self.load_label.show()
+        self._update_controls()
+
+    @property
+    def loading(self) -> bool:
+        """True while a config loads in the background (open_config)."""
+        return self._loading is not None
+
+    def _prepare_config(self, path: Path, progress) -> object:
+        """Worker thread: a live config is only read (the live monitor builds its own run); a backtest
+        config gets its run built by the bridge (no Qt call, no change to the bridge)."""
+        progress(f"Reading {path.name}")
+        if load_config(path).mode == "live":
+            return ("live", path)
+        return self.bridge.prepare_run(path, store=self.store_override, progress=progress)
+
+    def _on_load_progress(self, load_id: int, step: str) -> None:
+        if self._loading is not None and load_id == self.config_loader.current_id:
+            self.load_label.setText(f"{step}…")
+
+    def _end_loading(self) -> tuple[Path, bool]:
+        path, play = self._loading
+        self._loading = None
+        self.load_progress.hide()
+        self.load_label.hide()
+        self.load_label.clear()
+        return path, play
+
+    def _on_config_prepared(self, _load_id: int, prepared) -> None:
+        path, play = self._end_loading()
+        if isinstance(prepared, tuple) and prepared[0] == "live":
+            ok = self.open_live_monitor(path)
+            self._update_controls()
+            self.config_loaded.emit(str(path), ok)
+            return
+        self.bridge.install_prepared(prepared)
+        self._update_controls()
+        # the rest in the next turn of the event loop: no single long stall (the charts drawing
+        # the new run and the config list come in separate events)
+        run_id = self.bridge.run_id
+        QTimer.singleShot(0, self, lambda: self._after_prepared_install(path, play, run_id))
+
+    def _after_prepared_install(self, path: Path, play: bool, run_id: int) -> None:
+        if run_id != self.bridge.run_id:  # another load or a jump came first
+            self.config_loaded.emit(str(path), True)
+            return
+        self._config_installed(path)
+        self.config_loaded.emit(str(path), True)
+        if play and self.bridge.loaded:
+            self.play()
+
+    def _on_config_failed(self, _load_id: int, message: str) -> None:
+        path, _play = self._end_loading()
+        self.show_error("Cannot load the session config", message)
+        self.refresh_configs()
+        self._update_controls()
+        self.config_loaded.emit(str(path), False)
 
     def load_config(self, path: str | Path) -> bool:
-        """Load a config and build its run (stopped). Errors are shown, never raised. True on success."""
+        """Load a config and build its run (stopped), blocking the UI thread until it is built (scripts
+        and tests; the window's own pickers use `open_config`). Errors are shown, never raised. True
+        on success."""
         path = Path(path)
+        if self._loading is not None:
+            self.config_loader.cancel()
+            self._end_loading()
         try:
             if load_config(path).mode == "live":
                 return self.open_live_monitor(path)
@@ -729,6 +827,11 @@ class MainWindow(QMainWindow):
             self.show_error("Cannot load the session config", f"{path}: {exc.strerror or exc}")
             self.refresh_configs()
             return False
+        self._config_installed(path)
+        return True
+
+    def _config_installed(self, path: Path) -> None:
+        """After a config's run was installed: remember the config, take its speed, say so."""
         if path.parent.resolve() != self.configs_dir.resolve() and path not in self._config_paths:
             self._config_paths.append(path)
         if self.persist:
@@ -737,7 +840,6 @@ class MainWindow(QMainWindow):
         self.speed_control.set_speed(cfg.backtest.speed_multiplier)
         self.refresh_configs()
         self.statusBar().showMessage(f"Loaded {path.name}: {cfg.name}", 6000)
-        return True
 
     def _offer_fetch(self, path: Path) -> None:
         """The store lacks the config's symbols or dates: offer to fetch them (the config loads after)."""
@@ -774,8 +876,7 @@ class MainWindow(QMainWindow):
         return window
 
     def _open_sweep_cell(self, path: Path) -> bool:
-        if not self.load_config(path):
-            return False
+        self.open_config(path)
         self.raise_()
         self.activateWindow()
         return True
@@ -810,11 +911,14 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Saved {p.name}", 5000)
 
     def _on_run_requested(self, path: str) -> None:
-        if self.load_config(path):
-            self.play()
+        self.open_config(path, play=True)
 
     # ================================================================== controls
     def play(self) -> None:
+        if self._loading is not None:  # Play while a config loads: play it once it is loaded
+            self._loading = (self._loading[0], True)
+            self.statusBar().showMessage(f"Plays when {self._loading[0].name} has loaded", 4000)
+            return
         self._control(self.bridge.play)
 
     def pause(self) -> None:
@@ -852,6 +956,9 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Jumped to {day:%Y-%m-%d}", 5000)
 
     def _control(self, fn) -> bool:
+        if self._loading is not None:  # the run shown is about to be replaced
+            self.statusBar().showMessage(f"Loading {self._loading[0].name}: wait until it has loaded", 4000)
+            return False
         try:
             fn()
         except WorkstationError as exc:
@@ -865,18 +972,18 @@ class MainWindow(QMainWindow):
 
     def _update_controls(self) -> None:
         state = self.bridge.state
-        loaded = self.bridge.loaded
+        loaded = self.bridge.loaded and self._loading is None  # no control of a run about to be replaced
         self.play_action.setEnabled(loaded and state != RUNNING)
         self.pause_action.setEnabled(state == RUNNING)
         self.step_action.setEnabled(loaded and state in (STOPPED, RUNNING, PAUSED))
         can_seek = loaded and self.bridge.can_seek()
         self.step_back_action.setEnabled(can_seek and self.bridge.started and state in (RUNNING, PAUSED))
         self.timeline.setEnabled(can_seek)
-        self.stop_action.setEnabled(self.bridge.started and state in (RUNNING, PAUSED))
+        self.stop_action.setEnabled(self.bridge.started and state in (RUNNING, PAUSED) and self._loading is None)
         self.jump_date.setEnabled(loaded)
         self.jump_button.setEnabled(loaded)
         self.trade_bar.set_trading_enabled(loaded)
-        self._set_state_label(state)
+        self._set_state_label("loading" if self._loading is not None else state)
 
     def _set_state_label(self, state: str) -> None:
         """The state pill; colours come from one style sheet with a selector per state (re-polishing one
@@ -984,12 +1091,14 @@ class MainWindow(QMainWindow):
             return
         self.orders_panel.apply(batch)
         self.hand_trading.on_batch(batch)
+        if self.bridge.state == PAUSED:  # a step (paused, batches come only when something moved):
+            self.update_metrics()  # the metrics say so now, not at the next 250 ms tick
         for feed in self.feeds:
             feed.on_batch(batch, due)
         if not due:
             return
         self._views_at = now
-        if self.orders_panel.isVisible():
+        if on_screen(self.orders_panel):  # behind the signal log's tab it is "visible" but not shown
             self.orders_panel.refresh()
         if self._pending_rows:
             rows, self._pending_rows = self._pending_rows, []
@@ -1328,6 +1437,7 @@ class MainWindow(QMainWindow):
         if self.persist:
             self.save_settings()
         self._metrics_timer.stop()
+        self.config_loader.cancel()
         if not self.bridge.shutdown(1.0):
             log.warning("engine threads still running at close: %s", ", ".join(self.bridge.alive_threads()))
         if self._editor is not None:
@@ -1335,6 +1445,12 @@ class MainWindow(QMainWindow):
         for window in getattr(self, "_live_windows", []):
             window.close()                   # each stops the live run it owns
         super().closeEvent(event)
+
+
+def on_screen(widget: QWidget) -> bool:
+    """True when some of `widget` is shown: a dock behind another dock's tab says isVisible() but has an
+    empty visible region (redrawing it is wasted work; it is redrawn when its tab is raised)."""
+    return widget.isVisible() and not widget.visibleRegion().isEmpty()
 
 
 def saved_overlays(value) -> list[str] | None:

@@ -174,6 +174,19 @@ class RunControl:
                 return Gate.STEP
             return Gate.RUN
 
+    def hold(self, service: Callable[[], None] | None = None) -> bool:
+        """Block while paused with no step owed, like `gate` but never using up a step (the coordinator
+        calls it between two sessions, so a pause there stops before the next session is loaded and
+        the clock moves to its open). False when the run must stop."""
+        if not self.paused and not self._wake:
+            return not self.stopping
+        with self._cond:
+            self._serve(service)
+            while self.paused and self._steps == 0 and not self.stopping and self._seek is None:
+                if not self._serve(service):   # a seek goes on: the next session's gate takes it
+                    self._cond.wait()
+            return not self.stopping
+
     def sleep(self, seconds: float, service: Callable[[], None] | None = None) -> bool:
         """Sleep up to `seconds`, waking early on stop/pause/resume/step/speed change and on `wake()`
         (which runs `service()` first). False when stopping."""

@@ -163,10 +163,16 @@ class SessionCoordinator:
         self._warmup(self.sessions[0].date)
         self.analysis.call_start()
         self.historical.prepare(self.sessions[0].date, self.sessions[-1].date)
+        service = self.apply_manual_orders if self.manual_orders is not None else None
         k = 0
         resume_at: int | None = None        # bar index to go on from after a restore (state restored)
         while k < len(self.sessions):
             session = self.sessions[k]
+            if k > 0 and resume_at is None:
+                t_hold = time.perf_counter()
+                if not self.control.hold(service):  # paused at a session's end: stay there
+                    break
+                self._t_end_prev += time.perf_counter() - t_hold  # a pause is no transition time
             if self.control.stopping:
                 break
             t_start = time.perf_counter()
