@@ -168,7 +168,7 @@ class SessionCoordinator:
         resume_at: int | None = None        # bar index to go on from after a restore (state restored)
         while k < len(self.sessions):
             session = self.sessions[k]
-            if k > 0 and resume_at is None:
+            if k > 0 and resume_at is None and self._replay_until is None:  # (a seek replays on)
                 t_hold = time.perf_counter()
                 if not self.control.hold(service):  # paused at a session's end: stay there
                     break
