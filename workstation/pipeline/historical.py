@@ -172,11 +172,13 @@ class HistoricalService:
                 end_sess = self.tm.session(self.tm.previous_trading_date(last + dt.timedelta(days=1)))
                 end_ns = end_sess.close_ns if end_sess else start_ns
                 minute = self.store.read_bars(self.symbols, "1m", start_ns, end_ns, rth_only=True)
-                daily = _aggregate_daily(minute, self.tm.tz)
-            elif "date" not in daily.columns:
-                daily = daily.assign(date=pd.to_datetime(daily["timestamp"]).dt.tz_convert(self.tm.tz).dt.date)
-            table = _DailyTable(len(self.symbols))
-            table.set_frame(daily, self._index)
+                table = _DailyTable(len(self.symbols))
+                _add_daily_from_minutes(table, minute, self.tm, self._index)
+            else:
+                if "date" not in daily.columns:
+                    daily = daily.assign(date=pd.to_datetime(daily["timestamp"]).dt.tz_convert(self.tm.tz).dt.date)
+                table = _DailyTable(len(self.symbols))
+                table.set_frame(daily, self._index)
         self._daily = table
 
     # ------------------------------------------------------------------ per session
@@ -348,18 +350,37 @@ def _aggregate_day(bars: _Day) -> pd.DataFrame:
     }, index=have)
 
 
+def _add_daily_from_minutes(table: _DailyTable, minute: pd.DataFrame, tm: TimeManager,
+                            index: dict[str, int]) -> None:
+    """Daily OHLCV per (symbol, exchange-local date) from 1m bars into `table`: first open, highest
+    high, lowest low, last close (by time) and the volume summed as pandas sums a group."""
+    if minute is None or not len(minute):
+        return
+    codes = _symbol_codes(minute["symbol"], index)
+    keep = codes >= 0
+    codes = codes[keep]
+    ts = ns_array(minute["timestamp"])[keep]
+    order = np.lexsort((ts, codes))
+    codes, ts = codes[order], ts[order]
+    days = tm.local_dates(ts).astype(np.int64)
+    new_group = np.empty(len(ts), dtype=bool)
+    new_group[:1] = True
+    new_group[1:] = (codes[1:] != codes[:-1]) | (days[1:] != days[:-1])
+    starts = np.flatnonzero(new_group)
+    ends = np.concatenate((starts[1:], [len(ts)])) - 1
+    col = {f: minute[f].to_numpy(float)[keep][order] for f in _FIELDS}
+    group = np.cumsum(new_group) - 1
+    volume = pd.Series(col["volume"]).groupby(group, sort=True).sum().to_numpy(float)
+    epoch = dt.date(1970, 1, 1)
+    rows = np.array([table._row(epoch + dt.timedelta(days=int(d))) for d in days[starts]], dtype=np.int64)
+    sym = codes[starts]
+    table.values["open"][rows, sym] = col["open"][starts]
+    table.values["high"][rows, sym] = np.fmax.reduceat(col["high"], starts)
+    table.values["low"][rows, sym] = np.fmin.reduceat(col["low"], starts)
+    table.values["close"][rows, sym] = col["close"][ends]
+    table.values["volume"][rows, sym] = volume
+
+
 def _empty_view() -> BarsView:
     e = np.empty(0)
     return BarsView(np.empty(0, dtype=np.int64), e, e, e, e, e)
-
-
-def _aggregate_daily(minute: pd.DataFrame, tz: str) -> pd.DataFrame:
-    """Daily OHLCV per (symbol, exchange-local date) from 1m bars."""
-    if minute is None or len(minute) == 0:
-        return pd.DataFrame(columns=["symbol", "timestamp", "open", "high", "low", "close", "volume", "date"])
-    m = minute.sort_values(["symbol", "timestamp"])
-    m = m.assign(date=pd.to_datetime(m["timestamp"]).dt.tz_convert(tz).dt.date)
-    g = m.groupby(["symbol", "date"], sort=True)
-    out = g.agg(timestamp=("timestamp", "first"), open=("open", "first"), high=("high", "max"),
-                low=("low", "min"), close=("close", "last"), volume=("volume", "sum")).reset_index()
-    return out
