@@ -194,7 +194,8 @@ def main() -> None:
         best = max(o["bars_per_s"] for o in runs)
         label = "one thread per stage" if mode == "threads" else "single thread (stage_threads false)"
         print(f"\nworkstation, {label}: median {med:,.0f} bars/s, best {best:,.0f} bars/s "
-              f"(wall {statistics.median(o['wall_s'] for o in runs):.3f} s), trades {runs[0]['trades']}, "
+              f"(wall {statistics.median(o['wall_s'] for o in runs):.3f} s; per CPU second "
+              f"{statistics.median(o['bars_per_cpu_s'] for o in runs):,.0f} bars), trades {runs[0]['trades']}, "
               f"digest {runs[0]['digest']}"
               + (f" (= peer benchmark case c: {runs[0]['digest'] == EXPECTED_DIGEST_C})"
                  if (a.symbols, a.days) == (100, 5) else ""))
