@@ -169,11 +169,13 @@ class DataQualityManager(Stage):
         if expected <= 0:
             return
         q = np.minimum(100.0, 100.0 * self.present / expected)
-        changed = q != self.quality_pct
+        previous = self.quality_pct
         self.quality_pct = q
         self.session_data.publish_quality(self._intervals, q)
-        if changed.any() and self.events.wants("quality"):
-            self.events.emit("quality", (clock_ns, np.flatnonzero(changed), q))
+        if self.events.wants("quality"):
+            changed = q != previous
+            if changed.any():
+                self.events.emit("quality", (clock_ns, np.flatnonzero(changed), q))
 
     def done(self, kind: str, failed: bool) -> None:
         if kind != "bars" or self.next_stage is None:

@@ -598,6 +598,12 @@ class SessionData:
 
     def clear_forming(self, interval: str, sym_idx: Any = None) -> None:
         """Drop the forming bar of the listed symbols (all when None), e.g. when it completed."""
+        if sym_idx is None:                 # every symbol (a derived bar completed): a fresh empty block
+            with self._lock(interval):
+                st = self._states[interval]
+                st.forming = FormingBlock(st.forming.present.shape[0])
+                st.changes += 1
+            return
         idx = self._indices(sym_idx)
         with self._lock(interval):
             st = self._states[interval]
