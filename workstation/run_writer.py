@@ -82,7 +82,7 @@ class RunFolderError(WorkstationError):
 
 
 def _atomic_parquet(df: pd.DataFrame, path: Path) -> None:
-    _atomic_table(pa.Table.from_pandas(df, preserve_index=False), path)
+    _atomic_table(pa.Table.from_pandas(df, preserve_index=False, nthreads=1), path)
 
 
 def _atomic_table(table: pa.Table, path: Path) -> None:
