@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 import numpy as np
 
@@ -26,6 +27,19 @@ from workstation.model import parse_interval
 from workstation.pipeline.stage import Stage
 
 log = logging.getLogger(__name__)
+
+
+class GapStatus(StrEnum):
+    """Where a gap stands. A backtest only measures gaps (MEASURED); live, the gap filler owns the
+    status: PENDING while it waits or retries, then FILLED (bars arrived or were fetched), NO_TRADES
+    (history says nothing traded) or FAILED (no answer after the retries). The values are the
+    strings written to gaps.parquet and gap_fills.json."""
+
+    MEASURED = "measured"
+    PENDING = "pending"
+    FILLED = "filled"
+    NO_TRADES = "no_trades"
+    FAILED = "failed"
 
 
 @dataclass(slots=True)
@@ -37,7 +51,7 @@ class Gap:
     start_ns: int
     end_ns: int
     missing: int
-    status: str = "measured"       # measured | pending | filled | no_trades | failed
+    status: GapStatus = GapStatus.MEASURED
     retries: int = 0
     filled: int = 0
     no_trades: int = 0             # live: bar times history confirmed had no trade
