@@ -52,6 +52,7 @@ from workstation.errors import ConfigError, WorkstationError
 from workstation.execution import AccountSnapshot, Order, OrderEvent
 from workstation.execution.manual import ManualOrderError, ManualOrderResult
 from workstation.model import Bar, Fill, parse_interval
+from workstation.pipeline.bar_times import bar_time_slices
 from workstation.pipeline.processor import DerivedBarBuilder
 from workstation.run_writer import RunWriter, session_bars_table, unique_run_dir
 from workstation.session import BarsView
@@ -937,9 +938,7 @@ def build_prerun_bars(system: SystemManager, days: int) -> dict[tuple[str, str],
         ts = values[0]
         if not len(ts) or not builders:
             continue
-        bounds = np.flatnonzero(np.diff(ts)) + 1
-        starts = np.concatenate(([0], bounds)).tolist()
-        ends = np.concatenate((bounds, [len(ts)])).tolist()
+        starts, ends = bar_time_slices(ts)
         for a, b in zip(starts, ends, strict=True):
             t = int(ts[a])
             idx = idx_all[a:b]

@@ -28,6 +28,7 @@ import numpy as np
 
 from workstation.calendar import TradingSession
 from workstation.model import parse_interval
+from workstation.pipeline.bar_times import bar_time_slices
 from workstation.pipeline.control import Gate
 from workstation.pipeline.subscription import StreamSubscription, default_thread
 from workstation.pipeline.warmup import WarmupLoader, warmup_counts
@@ -334,14 +335,6 @@ class SessionCoordinator:
             for interval, idx, columns in loader.batches(first_day):
                 self.processor.warm_up(interval, idx, columns)
             indicators.session_reset()
-
-
-def bar_time_slices(ts: np.ndarray) -> tuple[list[int], list[int]]:
-    """Start and end row of each bar time in arrays sorted by time (one slice per bar time)."""
-    if not len(ts):
-        return [], []
-    bounds = np.flatnonzero(np.diff(ts)) + 1
-    return np.concatenate(([0], bounds)).tolist(), np.concatenate((bounds, [len(ts)])).tolist()
 
 
 class _Pacer:
