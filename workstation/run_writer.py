@@ -61,7 +61,7 @@ import pyarrow as pa
 from workstation.atomic_files import os_error_text, write_parquet_atomic, write_text_atomic
 from workstation.config import dump_config
 from workstation.errors import WorkstationError
-from workstation.execution.records import ACCOUNT_COLUMNS, account_equity_frame
+from workstation.execution.records import ACCOUNT_COLUMNS, account_equity_frame, orders_frame
 from workstation.execution.results import trades_frame
 from workstation.execution.stats import compute_stats
 from workstation.pipeline.gap_list import gaps_frame
@@ -132,7 +132,7 @@ class _Part:
     quality_rows: list = field(default_factory=list)
     gap_rows: list = field(default_factory=list)
     signals: list[tuple] = field(default_factory=list)
-    orders: pd.DataFrame | None = None
+    orders: pd.DataFrame | list | None = None   # a frame, or order snapshots (made a frame by the writer)
     fills: pd.DataFrame | None = None
     trades: list = field(default_factory=list)
     equity: tuple[np.ndarray, np.ndarray] | None = None
@@ -327,8 +327,8 @@ class RunWriter:
         signals, self._signals = self._signals, []
         job = _Part(self._next_part(), quality_rows=list(payload.get("quality_rows") or []),
                     gap_rows=list(payload.get("gap_rows") or []), signals=signals,
-                    orders=broker.take_finalized_orders(), fills=broker.take_fills(), trades=broker.take_trades(),
-                    equity=broker.take_equity_points(hold_last=True), manual=self._take_manual(),
+                    orders=broker.take_finalized_order_snapshots(), fills=broker.take_fills(),
+                    trades=broker.take_trades(), equity=broker.take_equity_points(hold_last=True), manual=self._take_manual(),
                     summary=system.summary(), session_report=payload.get("metrics") or {},
                     report=self._report_inputs(), quality_stats=system.quality.stats(),
                     timings_text=system.metrics.report_text("Pipeline timings"))
@@ -450,6 +450,8 @@ class RunWriter:
         """orders.parquet/ and fills.parquet/ parts: what became final (and fills) since the last part;
         at the end also the orders still open. False when a write failed."""
         part, orders, fills = job.part, job.orders, job.fills
+        if isinstance(orders, list):
+            orders = orders_frame(orders)
         if (len(orders) or not (self.run_dir / "orders.parquet").exists()) and not self._write(
                 f"orders.parquet/{part}", lambda: _atomic_parquet(orders, self.run_dir / "orders.parquet" / part)):
             return False

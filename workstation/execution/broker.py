@@ -432,8 +432,13 @@ class SimulatedBroker:
 
     def take_finalized_orders(self) -> pd.DataFrame:
         """orders.parquet rows of the orders that became final since the last call."""
+        return orders_frame(self.take_finalized_order_snapshots())
+
+    def take_finalized_order_snapshots(self) -> list[Order]:
+        """Snapshots of the orders that became final since the last call (`orders_frame` makes
+        them orders.parquet rows, in any thread)."""
         done, self._finalized = self._finalized, []
-        return orders_frame([st.snapshot() for st in done])
+        return [st.snapshot() for st in done]
 
     def open_orders_frame(self) -> pd.DataFrame:
         """orders.parquet rows of the orders open now (written at the end of a run)."""
