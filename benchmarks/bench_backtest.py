@@ -43,8 +43,20 @@ from workstation.system import SystemManager  # noqa: E402
 EXPECTED_DIGEST_C = "b71608429dd237e7"
 
 
-def bench_config(symbols: list[str], start: str, end: str, stage_threads: bool = True, bracket: bool = False
-                 ) -> dict:
+EXAMPLE_HISTORICAL = {   # session_configs/example_session.json's history: 5 trailing days, 4 historical indicators
+    "trailing_days": 5, "intervals": ["1m"], "symbols": "all", "enable_quality": True, "warmup_bars": 200,
+    "indicators": [
+        {"name": "avg_volume_10d", "kind": "avg_daily", "field": "volume", "period": "10d", "skip_early_close": True},
+        {"name": "avg_volume_by_minute_10d", "kind": "avg_intraday", "field": "volume", "period": "10d"},
+        {"name": "high_52w", "kind": "max", "field": "high", "period": "52w"},
+        {"name": "low_52w", "kind": "min", "field": "low", "period": "52w"},
+    ],
+}
+
+
+def bench_config(symbols: list[str], start: str, end: str, stage_threads: bool = True, bracket: bool = False,
+                 example: bool = False) -> dict:
+    """The benchmark's config; `example`: with the example config's history (EXAMPLE_HISTORICAL)."""
     strategy = ({"name": "sma_bracket", "class_path": "bench_strategies:SmaBracket",
                  "params": {"fast": 5, "slow": 20, "quantity": 100, "stop_pct": 0.3, "target_pct": 0.6}}
                 if bracket else {"name": "sma_5_20", "class_path": "sma_crossover",
@@ -53,7 +65,8 @@ def bench_config(symbols: list[str], start: str, end: str, stage_threads: bool =
         "name": "bench: full pipeline",
         "symbols": symbols,
         "streams": {"interval": "1m", "derived": ["5m", "15m"], "indicators": []},
-        "historical": {"trailing_days": 0, "warmup_bars": 0, "indicators": [], "enable_quality": True},
+        "historical": (EXAMPLE_HISTORICAL if example else
+                       {"trailing_days": 0, "warmup_bars": 0, "indicators": [], "enable_quality": True}),
         "gap_filler": {"enable_session_quality": True},
         "backtest": {"start_date": start, "end_date": end, "speed_multiplier": 0, "prefetch_days": 2,
                      "stage_threads": stage_threads},
@@ -63,8 +76,14 @@ def bench_config(symbols: list[str], start: str, end: str, stage_threads: bool =
     }
 
 
-def run_engine(store: BarStore, cfg: dict, rss_per_session: list | None = None) -> dict:
+def run_engine(store: BarStore, cfg: dict, rss_per_session: list | None = None, run_dir: Path | None = None) -> dict:
+    """One in-process run; `run_dir`: also write its run folder (RunWriter), timed until it is closed."""
     system = SystemManager(validate_config_dict(cfg), store=store)
+    writer = None
+    if run_dir is not None:
+        from workstation.run_writer import RunWriter
+
+        writer = RunWriter(system, run_dir)
     proc = psutil.Process()
     if rss_per_session is not None:
         system.events.subscribe("session_end", lambda _k, _p: rss_per_session.append(proc.memory_info().rss / 2**20))
@@ -73,6 +92,8 @@ def run_engine(store: BarStore, cfg: dict, rss_per_session: list | None = None) 
     c0 = time.process_time()
     system.start()
     system.wait()
+    if writer is not None:
+        assert writer.wait_closed(60) and not writer.failed, writer.write_error
     wall = time.perf_counter() - t0
     cpu = time.process_time() - c0
     assert system.error is None, system.error
@@ -90,9 +111,22 @@ def run_engine(store: BarStore, cfg: dict, rss_per_session: list | None = None) 
 
 
 def run_backtrader(parquet: Path) -> dict:
+    t0 = time.perf_counter()
     out = subprocess.run([sys.executable, str(BENCH / "peer_backtrader.py"), str(parquet), "--no-trades"],
                          capture_output=True, text=True, cwd=BENCH, check=True)
-    return json.loads(out.stdout)
+    result = json.loads(out.stdout)
+    result["process_s"] = time.perf_counter() - t0
+    return result
+
+
+def run_cli(cfg: dict, store: Path, out: Path) -> float:
+    """Whole process: `workstation run` of `cfg` (run folder written), start to exit, in seconds."""
+    cfg_path = out.with_suffix(".json")
+    cfg_path.write_text(json.dumps(cfg))
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "workstation.cli", "run", str(cfg_path), "--store", str(store), "--out",
+                    str(out), "--overwrite"], capture_output=True, text=True, cwd=ROOT, check=True)
+    return time.perf_counter() - t0
 
 
 def main() -> None:
@@ -103,6 +137,9 @@ def main() -> None:
     ap.add_argument("--skip-peer", action="store_true")
     ap.add_argument("--memory-days", type=int, default=20, help="sessions of the memory run (0 = skip)")
     ap.add_argument("--skip-bracket", action="store_true", help="skip the bracket-order runs")
+    ap.add_argument("--example", action="store_true",
+                    help="also single-thread runs with the example config's 5-day history and historical "
+                         "indicators writing a run folder, and whole-process `workstation run` against backtrader")
     a = ap.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_backtest_"))
@@ -118,7 +155,13 @@ def main() -> None:
     ours: dict[str, list[dict]] = {m: [] for m in modes}
     brackets: dict[str, list[dict]] = {m: [] for m in modes}
     peers = []
+    examples: list[dict] = []
+    whole: list[float] = []
     for r in range(a.runs):
+        if a.example:
+            cfg = bench_config(symbols, str(days[0]), str(days[-1]), False, example=True)
+            examples.append(run_engine(store, cfg, run_dir=tmp / f"example-run-{r}"))
+            whole.append(run_cli(cfg, tmp / "store", tmp / f"cli-run-{r}"))
         for mode, threads in modes.items():
             ours[mode].append(run_engine(store, bench_config(symbols, str(days[0]), str(days[-1]), threads)))
             if not a.skip_bracket:
@@ -131,13 +174,28 @@ def main() -> None:
                         for m in modes if brackets[m])
               + (f", backtrader {peers[-1]['bars_per_s']:,.0f} bars/s" if peers else ""))
     pmed = statistics.median(p["bars_per_s"] for p in peers) if peers else None
+    if examples:
+        med = statistics.median(o["bars_per_s"] for o in examples)
+        print(f"\nworkstation, example settings (single thread, 5-day history, 4 historical indicators, run "
+              f"folder written): median {med:,.0f} bars/s, digest {examples[0]['digest']}")
+        print(f"  session transition: mean {examples[0]['transition_mean_s'] * 1e3:.1f} ms, "
+              f"max {examples[0]['transition_max_s'] * 1e3:.1f} ms")
+        wmed = statistics.median(whole)
+        line = f"  whole process (`workstation run`, start to exit): median {wmed:.2f} s"
+        if peers:
+            bmed = statistics.median(p["process_s"] for p in peers)
+            line += f"; backtrader whole process median {bmed:.2f} s -> ratio {bmed / wmed:.1f}x"
+        print(line)
+        if pmed:
+            print(f"  in-process vs backtrader (same run): {med / pmed:.1f}x")
     for mode in modes:
         runs = ours[mode]
         med = statistics.median(o["bars_per_s"] for o in runs)
         best = max(o["bars_per_s"] for o in runs)
         label = "one thread per stage" if mode == "threads" else "single thread (stage_threads false)"
         print(f"\nworkstation, {label}: median {med:,.0f} bars/s, best {best:,.0f} bars/s "
-              f"(wall {statistics.median(o['wall_s'] for o in runs):.3f} s), trades {runs[0]['trades']}, "
+              f"(wall {statistics.median(o['wall_s'] for o in runs):.3f} s; per CPU second "
+              f"{statistics.median(o['bars_per_cpu_s'] for o in runs):,.0f} bars), trades {runs[0]['trades']}, "
               f"digest {runs[0]['digest']}"
               + (f" (= peer benchmark case c: {runs[0]['digest'] == EXPECTED_DIGEST_C})"
                  if (a.symbols, a.days) == (100, 5) else ""))

@@ -59,6 +59,7 @@ from workstation.errors import ConfigError, WorkstationError
 from workstation.execution import AccountSnapshot, Order, OrderEvent
 from workstation.execution.manual import ManualOrderError, ManualOrderResult
 from workstation.model import Bar, Fill, parse_interval
+from workstation.pipeline.bar_times import bar_time_slices
 from workstation.pipeline.processor import DerivedBarBuilder
 from workstation.pipeline.snapshots import SeekDone
 from workstation.run_writer import RunWriter, session_bars_table, unique_run_dir
@@ -1118,9 +1119,7 @@ def build_prerun_bars(system: SystemManager, days: int) -> dict[tuple[str, str],
         ts = values[0]
         if not len(ts) or not builders:
             continue
-        bounds = np.flatnonzero(np.diff(ts)) + 1
-        starts = np.concatenate(([0], bounds)).tolist()
-        ends = np.concatenate((bounds, [len(ts)])).tolist()
+        starts, ends = bar_time_slices(ts)
         for a, b in zip(starts, ends, strict=True):
             t = int(ts[a])
             idx = idx_all[a:b]

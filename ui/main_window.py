@@ -1189,7 +1189,7 @@ class MainWindow(QMainWindow):
         run_dir = self.bridge.run_dir
         if run_id != self.bridge.run_id:
             return
-        if run_dir is None or not (run_dir / "trades.parquet").is_file():
+        if run_dir is None or not (run_dir / "trades.parquet").exists():
             self.results_loaded.emit("")
             return
         try:

@@ -202,8 +202,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from workstation.system import SystemManager, resolve_store_path
 
     cfg = load_config(args.config)
+    # headless backtests run the stages in the coordinator's thread unless the config sets
+    # backtest.stage_threads: measured faster on 2 cores at 10 and 100 symbols (bench_backtest.py)
+    threads_chosen = "stage_threads" in cfg.backtest.model_fields_set
     cfg = apply_overrides(cfg, args.start, args.end, args.symbols, args.speed, source=args.config,
-                          single_thread=args.single_thread)
+                          single_thread=args.single_thread or (not threads_chosen and cfg.mode != "live"))
     store_path = resolve_store_path(cfg, args.store)
     from workstation.preflight import PreflightCache, check_runnable  # like the run's engine parts, when used
 
@@ -314,7 +317,8 @@ def register(sub) -> None:
     p.add_argument("--manual-orders", metavar="FILE",
                    help="apply these hand orders at their times (a run folder's manual_orders.json)")
     p.add_argument("--single-thread", action="store_true",
-                   help="run every stage in the coordinator's thread (same results, faster batch runs)")
+                   help="run every stage in the coordinator's thread (same results, faster batch runs; "
+                        "the default for backtests whose config does not set backtest.stage_threads)")
     add_json_flag(p, "the run folder, summary and statistics")
     p.set_defaults(func=_cmd_run)
 

@@ -14,12 +14,15 @@ session, which `pandas.read_parquet`, `pyarrow.parquet.read_table` and DuckDB's
     orders.parquet/    every order once: the ones that became final in a session, and at the end the
                        ones still open (execution.results.ORDER_COLUMNS)
     fills.parquet/     every fill (execution.results.FILL_COLUMNS)
-    trades.parquet     symbol, quantity, entry/exit time and price, pnl, commission, strategy
-    equity.parquet     time, equity, cash, positions_value, gross_exposure, margin_used, buying_power,
-                       open_orders
+    trades.parquet/    symbol, quantity, entry/exit time and price, pnl, commission, strategy: the
+                       round trips closed in each session (the first part may be empty)
+    equity.parquet/    time, equity, cash, positions_value, gross_exposure, margin_used, buying_power,
+                       open_orders: one row per bar time (a session's last row goes with the next
+                       part, since a fill at the close may still change it)
     manual_orders.json the hand orders of the run (GUI or --manual-orders) with the clock time each was
                        applied at and its answer (workstation.execution.manual); only when there were any
-    metrics.json       session reports and the backtest report (SPEC 5.8)
+    metrics.json       session reports and the backtest report (SPEC 5.8); the statistics once the
+                       run has ended (computed once, from the whole run)
     report.txt         the same as text, plus the backtest statistics
     run_status.json    the completion record: "running" with the writer's pid, rewritten after each
                        session; at the end "complete": true with the final state (finished, stopped,
@@ -29,13 +32,17 @@ session, which `pandas.read_parquet`, `pyarrow.parquet.read_table` and DuckDB's
 A write that fails (disk full, read-only folder) stops the run between two bar times: no later
 session part is written, the writer records what it wrote and what failed (`write_error`, also in
 metrics.json, report.txt and run_status.json as far as they can still be written) and the folder is
-never marked complete, so the caller exits non-zero. Files honour the user's umask. The event
-handlers run in the engine thread that emits the event.
+never marked complete, so the caller exits non-zero. Files honour the user's umask.
+
+Threads: the event handlers run in the engine thread that emits the event and only gather the
+session's new rows (O(rows of the session)); the RunWriter's own thread encodes and writes the parts.
+Every part folder is append-only, so a stopped or killed run leaves every part written so far
+readable (workstation.runs reads a table as a file or a folder of parts).
 
 Step back (a rewindable run, workstation.pipeline.snapshots): the writer is a snapshot participant.
 Going back restores what it held at the snapshot and deletes the session parts written after it, so
 the folder is written again from there by the replay; a run that went back writes the same folder as
-one that did not (the results files are rewritten at the next session end and at the end).
+one that did not.
 """
 
 from __future__ import annotations
@@ -44,10 +51,12 @@ import datetime as dt
 import json
 import logging
 import os
+import queue
 import shutil
 import socket
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -57,6 +66,7 @@ import pyarrow as pa
 from workstation.atomic_files import os_error_text, write_parquet_atomic, write_text_atomic
 from workstation.config import dump_config
 from workstation.errors import WorkstationError
+from workstation.execution.records import ACCOUNT_COLUMNS, account_equity_frame, orders_frame
 from workstation.execution.results import trades_frame
 from workstation.execution.stats import compute_stats
 from workstation.pipeline.gap_list import gaps_frame
@@ -77,7 +87,7 @@ class RunFolderError(WorkstationError):
 
 
 def _atomic_parquet(df: pd.DataFrame, path: Path) -> None:
-    _atomic_table(pa.Table.from_pandas(df, preserve_index=False), path)
+    _atomic_table(pa.Table.from_pandas(df, preserve_index=False, nthreads=1), path)
 
 
 def _atomic_table(table: pa.Table, path: Path) -> None:
@@ -114,12 +124,49 @@ def session_bars_table(symbols: list[str], intervals: list[str], bars: dict) -> 
     })
 
 
+@dataclass
+class _Part:
+    """What one part of the run folder holds, gathered in the engine thread at a session end (or at
+    the run's end) and written by the writer thread. Frames and arrays are the writer's own (copies
+    or views of storage the engine no longer changes)."""
+
+    part: str
+    bars: dict | None = None                  # (symbol, interval) -> BarsView, session bars
+    symbols: list[str] | None = None
+    intervals: list[str] | None = None
+    quality_rows: list = field(default_factory=list)
+    gap_rows: list = field(default_factory=list)
+    signals: list[tuple] = field(default_factory=list)
+    orders: pd.DataFrame | list | None = None   # a frame, or order snapshots (made a frame by the writer)
+    fills: pd.DataFrame | None = None
+    trades: list = field(default_factory=list)
+    equity: tuple[np.ndarray, np.ndarray] | None = None
+    manual: list | None = None                # every hand order so far when one came in since the last part
+    summary: dict = field(default_factory=dict)
+    session_report: dict | None = None
+    report: dict | None = None                # metrics.json without statistics (computed in the writer)
+    quality_stats: dict | None = None
+    timings_text: str = ""
+    final: bool = False
+    statistics: dict | None = None            # the final part: computed once from the whole run
+
+
 class RunWriter:
     """Observer of one SystemManager that writes its run folder (see the module docstring).
+
+    The engine thread only gathers each session's new rows (the broker's new trades, equity points,
+    orders and fills, the session's bar views, signals) at its end and hands them to the writer's
+    own thread, which encodes and writes the parts: the engine never waits for a disk, and the work
+    is proportional to the rows of the session, not of the run so far. The writer is at most two
+    sessions behind (the engine then waits), so a write failure stops the run within a session or
+    two. Statistics are computed once, at the end (a reader computes them for a stopped or killed
+    run from its trades and equity parts: workstation.runs).
 
     `closed` turns True once the run's last file is written (or could not be); `failed` and
     `write_error` say whether a write failed; `written` lists the files written so far.
     """
+
+    QUEUE_SESSIONS = 2
 
     def __init__(self, system, run_dir: str | Path, write_bars: bool = True):
         self.system = system
@@ -127,12 +174,15 @@ class RunWriter:
         self.write_bars = write_bars
         self._signals: list[tuple] = []
         self._manual: list = []                 # ManualOrderResult of the hand orders, in the order applied
+        self._manual_written = 0
         self._session_reports: list[dict] = []
         self._part = 0
         self.tz = system.cfg.timezone
         self.failures: list[str] = []          # writes that failed while the run went on (the first stops it)
         self.not_written_at_end: list[str] = []  # result files that could not be written after that
         self._written: dict[str, None] = {}     # ordered set of the folder-relative files written
+        self._unwritten_trades: list = []       # trades / equity rows of parts not written yet (a failure)
+        self._unwritten_equity: list[tuple[np.ndarray, np.ndarray]] = []
         self._closed = threading.Event()
         self._started = _now_text()
         try:
@@ -144,6 +194,9 @@ class RunWriter:
                 f"cannot write the run folder {self.run_dir}: {os_error_text(exc)}; nothing was run. "
                 "Give a writable folder with --out"
             ) from None
+        self._queue: queue.Queue[_Part | None] = queue.Queue(maxsize=self.QUEUE_SESSIONS)
+        self._thread = threading.Thread(target=self._work, name="RunWriter", daemon=True)
+        self._thread.start()
         ev = system.events
         ev.subscribe("decision", self._on_decision)
         ev.subscribe("error", self._on_error)
@@ -156,13 +209,18 @@ class RunWriter:
 
     # ------------------------------------------------------------------ step back (snapshot participant)
     def snapshot_state(self) -> dict:
+        self._queue.join()      # what the writer thread keeps (session reports, files) is up to date
         return {"signals": list(self._signals), "manual": list(self._manual), "part": self._part,
+                "manual_written": self._manual_written,
                 "session_reports": list(self._session_reports), "written": dict(self._written)}
 
     def restore_state(self, state: dict) -> None:
-        """Back to a snapshot: forget what came after and delete the session parts written since."""
+        """Back to a snapshot: forget what came after and delete the session parts written since (once
+        the writer thread has written every part queued before the rewind)."""
+        self._queue.join()
         self._signals = list(state["signals"])
         self._manual = list(state["manual"])
+        self._manual_written = min(state.get("manual_written", 0), len(self._manual))
         self._session_reports = list(state["session_reports"])
         part = state["part"]
         for name in list(self._written):
@@ -189,7 +247,7 @@ class RunWriter:
     def written_summary(self) -> dict[str, int]:
         """{file or part folder: number of parts}: what the folder holds so far, compactly."""
         out: dict[str, int] = {}
-        for name in self._written:
+        for name in list(self._written):
             key = name.split("/", 1)[0]
             out[key] = out.get(key, 0) + 1
         return out
@@ -212,6 +270,19 @@ class RunWriter:
         """Block until the run's last file is written (or failed); True if it was."""
         return self._closed.wait(timeout)
 
+    def flush(self, timeout: float | None = None) -> bool:
+        """Block until every part queued so far is written (or failed); True if it was. For a
+        reader that wants the newest parts while the run goes on."""
+        q = self._queue
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with q.all_tasks_done:
+            while q.unfinished_tasks:
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    return False
+                q.all_tasks_done.wait(left)
+        return True
+
     # ------------------------------------------------------------------ writes
     def write_file(self, relative: str, write) -> bool:
         """Write one more file of the run folder with `write()` (e.g. the live status files); a
@@ -232,14 +303,17 @@ class RunWriter:
                     self.not_written_at_end.append(relative)
                 return False
             text = os_error_text(exc) if isinstance(exc, OSError) else str(exc)
-            self.failures.append(f"cannot write {self.run_dir / relative}: {text}")
-            log.error("%s; stopping the run", self.failures[-1])
-            self.system.request_stop()
-            self.system.events.emit("error", {"time_ns": self.system.clock.now_ns(), "strategy": "run folder",
-                                              "message": f"{self.failures[-1]}; the run was stopped"})
+            self._fail(f"cannot write {self.run_dir / relative}: {text}")
             return False
         self._written[relative] = None
         return True
+
+    def _fail(self, text: str) -> None:
+        self.failures.append(text)
+        log.error("%s; stopping the run", text)
+        self.system.request_stop()
+        self.system.events.emit("error", {"time_ns": self.system.clock.now_ns(), "strategy": "run folder",
+                                          "message": f"{text}; the run was stopped"})
 
     def _write_status(self, state: str, summary: dict, complete: bool = False) -> None:
         status = {
@@ -257,7 +331,7 @@ class RunWriter:
         }
         _atomic_text(json.dumps(status, indent=2, default=_json_default) + "\n", self.run_dir / RUN_STATUS_FILE)
 
-    # ------------------------------------------------------------------ events
+    # ------------------------------------------------------------------ events (engine threads)
     def _on_decision(self, _kind, d) -> None:
         s = d.signal
         self._signals.append((s.time, s.symbol, s.strategy, d.action_text, float(s.quantity), float(s.price),
@@ -270,81 +344,186 @@ class RunWriter:
     def _on_manual(self, _kind, result) -> None:
         self._manual.append(result)
 
-    def _write_manual(self, final: bool = False) -> bool:
-        """manual_orders.json (rewritten whole) when the run had hand orders."""
-        if not self._manual:
-            return True
-        from workstation.execution.manual import MANUAL_ORDERS_FILE, results_json
+    def _take_manual(self) -> list | None:
+        if len(self._manual) == self._manual_written:
+            return None
+        self._manual_written = len(self._manual)
+        return list(self._manual)
 
-        text = json.dumps(results_json(list(self._manual)), indent=1) + "\n"
-        return self._write(MANUAL_ORDERS_FILE, lambda: _atomic_text(text, self.run_dir / MANUAL_ORDERS_FILE), final)
+    def _next_part(self) -> str:
+        self._part += 1
+        return f"part-{self._part:04d}.parquet"
 
     def _on_session_end(self, _kind, payload: dict) -> None:
+        """Coordinator thread: gather the session's new rows and queue them for the writer thread."""
         if self.failed:
             return                      # after a failed write no later session is written
-        self._part += 1
-        part = f"part-{self._part:04d}.parquet"
-        if self.write_bars:
-            bars = self._session_bars()
-            if bars.num_rows and not self._write(
-                    f"bars.parquet/{part}", lambda: _atomic_table(bars, self.run_dir / "bars.parquet" / part)):
-                return
-        rows = payload.get("quality_rows") or []
-        if rows and not self._write(f"quality.parquet/{part}", lambda: _atomic_parquet(
-                pd.DataFrame(rows), self.run_dir / "quality.parquet" / part)):
-            return
-        gap_rows = payload.get("gap_rows") or []
-        if gap_rows and not self._write(f"gaps.parquet/{part}", lambda: _atomic_parquet(
-                gaps_frame(gap_rows), self.run_dir / "gaps.parquet" / part)):
-            return
+        system = self.system
+        broker = system.broker
         signals, self._signals = self._signals, []
-        if not self._write(f"signals.parquet/{part}", lambda: _atomic_parquet(
-                self._signals_frame(signals), self.run_dir / "signals.parquet" / part)):
-            return
-        if not self._write_orders(part) or not self._write_manual():
-            return
-        self._session_reports.append(payload.get("metrics") or {})
-        self._write_results(self.system.summary(), final=False)
+        job = _Part(self._next_part(), quality_rows=list(payload.get("quality_rows") or []),
+                    gap_rows=list(payload.get("gap_rows") or []), signals=signals,
+                    orders=broker.take_finalized_order_snapshots(), fills=broker.take_fills(),
+                    trades=broker.take_trades(), equity=broker.take_equity_points(hold_last=True), manual=self._take_manual(),
+                    summary=system.summary(), session_report=payload.get("metrics") or {},
+                    report=self._report_inputs(), quality_stats=system.quality.stats(),
+                    timings_text=system.metrics.report_text("Pipeline timings"))
+        if self.write_bars:
+            sd = system.session_data
+            # views of this session's storage: SessionData allocates fresh storage for the next one
+            job.bars = {(sym, iv): sd.bars(sym, iv) for iv in sd.intervals for sym in sd.symbols}
+            job.symbols, job.intervals = list(sd.symbols), list(sd.intervals)
+        self._put(job)
+
+    def _report_inputs(self) -> dict:
+        system = self.system
+        return {
+            "metrics": system.metrics.backtest_report({"bars_processed": system.bars_processed}),
+            "historical_quality": system.historical.quality_rows,
+            "quality_by_symbol": system.quality.stats(),
+            "time_manager_cache": system.tm.stats.as_dict(),
+        }
 
     def _on_end(self, _kind, summary: dict) -> None:
+        """The run has ended (every engine thread is done): queue the last part with the orders
+        still open and the statistics, and return once the writer has written everything."""
         try:
-            summary = dict(summary)
-            if not self.failed:
-                self._part += 1
-                part = f"part-{self._part:04d}.parquet"
-                if self._signals:
-                    signals, self._signals = self._signals, []
-                    self._write(f"signals.parquet/{part}", lambda: _atomic_parquet(
-                        self._signals_frame(signals), self.run_dir / "signals.parquet" / part))
-                self._write_orders(part, final=True)
-            self._write_manual(final=True)
-            self._write_results(summary, final=True)
+            system = self.system
+            broker = system.broker
+            signals, self._signals = self._signals, []
+            job = _Part(self._next_part(), signals=signals, final=True, summary=dict(summary),
+                        orders=broker.take_finalized_orders(), fills=broker.take_fills(),
+                        trades=broker.take_trades(), equity=broker.take_equity_points(), manual=self._take_manual(),
+                        report=self._report_inputs(), quality_stats=system.quality.stats(),
+                        timings_text=system.metrics.report_text("Pipeline timings"))
+            still_open = broker.open_orders_frame()
+            if len(still_open):
+                finalized = job.orders if isinstance(job.orders, pd.DataFrame) else orders_frame(job.orders or [])
+                job.orders = pd.concat([finalized, still_open], ignore_index=True) if len(finalized) else still_open
+            job.statistics = compute_stats(broker.equity_curve(), trades_frame(broker.trades),
+                                           system.cfg.execution.starting_cash, tz=self.tz)
+            self._put(job)
+            self._queue.put(None)
+            self._thread.join()
         finally:
             self._closed.set()
 
-    def _write_orders(self, part: str, final: bool = False) -> bool:
+    def _put(self, job: _Part) -> None:
+        while True:
+            try:
+                self._queue.put(job, timeout=0.5)
+                return
+            except queue.Full:
+                if not self._thread.is_alive():     # never expected: the writer survives every error
+                    return
+
+    # ------------------------------------------------------------------ the writer thread
+    def _work(self) -> None:
+        while True:
+            job = self._queue.get()
+            if job is None:
+                self._queue.task_done()
+                return
+            try:
+                self._write_part(job)
+            except Exception as exc:  # noqa: BLE001 - any failure stops the run with a reason
+                log.exception("run writer failed")
+                if not self.failures:
+                    self._fail(f"cannot write {self.run_dir}: {type(exc).__name__}: {exc}")
+            finally:
+                self._queue.task_done()
+
+    def _write_part(self, job: _Part) -> None:
+        self._unwritten_trades.extend(job.trades)
+        if job.equity is not None and len(job.equity[0]):
+            self._unwritten_equity.append(job.equity)
+        if job.final:
+            self._write_final(job)
+        elif not self.failed:
+            self._write_session(job)
+
+    def _write_session(self, job: _Part) -> None:
+        part = job.part
+        if job.bars is not None and job.symbols is not None and job.intervals is not None:
+            bars = session_bars_table(job.symbols, job.intervals, job.bars)
+            if bars.num_rows and not self._write(
+                    f"bars.parquet/{part}", lambda: _atomic_table(bars, self.run_dir / "bars.parquet" / part)):
+                return
+        if job.quality_rows and not self._write(f"quality.parquet/{part}", lambda: _atomic_parquet(
+                pd.DataFrame(job.quality_rows), self.run_dir / "quality.parquet" / part)):
+            return
+        if job.gap_rows and not self._write(f"gaps.parquet/{part}", lambda: _atomic_parquet(
+                gaps_frame(job.gap_rows), self.run_dir / "gaps.parquet" / part)):
+            return
+        if not self._write(f"signals.parquet/{part}", lambda: _atomic_parquet(
+                self._signals_frame(job.signals), self.run_dir / "signals.parquet" / part)):
+            return
+        if not self._write_orders(job) or not self._write_trades_equity(part) or not self._write_manual(job):
+            return
+        self._session_reports.append(job.session_report or {})
+        self._write_results(job, final=False)
+
+    def _write_final(self, job: _Part) -> None:
+        part = job.part
+        if not self.failed:
+            if job.signals:
+                self._write(f"signals.parquet/{part}", lambda: _atomic_parquet(
+                    self._signals_frame(job.signals), self.run_dir / "signals.parquet" / part))
+            self._write_orders(job, final=True)
+        self._write_trades_equity(part, final=True)
+        self._write_manual(job, final=True)
+        self._write_results(job, final=True)
+
+    def _write_manual(self, job: _Part, final: bool = False) -> bool:
+        """manual_orders.json (rewritten whole) when the run had hand orders (new ones since the last part)."""
+        if job.manual is None:
+            return True
+        from workstation.execution.manual import MANUAL_ORDERS_FILE, results_json
+
+        text = json.dumps(results_json(job.manual), indent=1) + "\n"
+        return self._write(MANUAL_ORDERS_FILE, lambda: _atomic_text(text, self.run_dir / MANUAL_ORDERS_FILE), final)
+
+    def _write_orders(self, job: _Part, final: bool = False) -> bool:
         """orders.parquet/ and fills.parquet/ parts: what became final (and fills) since the last part;
         at the end also the orders still open. False when a write failed."""
-        broker = self.system.broker
-        orders = broker.take_finalized_orders()
-        if final:
-            still_open = broker.open_orders_frame()
-            orders = pd.concat([orders, still_open], ignore_index=True) if len(still_open) else orders
+        part, orders, fills = job.part, job.orders, job.fills
+        if isinstance(orders, list):
+            orders = orders_frame(orders)
+        assert orders is not None and fills is not None, "every part carries its orders and fills (maybe empty)"
         if (len(orders) or not (self.run_dir / "orders.parquet").exists()) and not self._write(
                 f"orders.parquet/{part}", lambda: _atomic_parquet(orders, self.run_dir / "orders.parquet" / part)):
             return False
-        fills = broker.take_fills()
         if (len(fills) or not (self.run_dir / "fills.parquet").exists()) and not self._write(
                 f"fills.parquet/{part}", lambda: _atomic_parquet(fills, self.run_dir / "fills.parquet" / part)):
             return False
         return True
 
-    # ------------------------------------------------------------------ frames
-    def _session_bars(self) -> pa.Table:
-        sd = self.system.session_data
-        bars = {(sym, iv): sd.bars(sym, iv) for iv in sd.intervals for sym in sd.symbols}
-        return session_bars_table(sd.symbols, sd.intervals, bars)
+    def _write_trades_equity(self, part: str, final: bool = False) -> bool:
+        """trades.parquet/ and equity.parquet/ parts: the round trips closed and the equity points
+        since the last part written (a part that could not be written is carried to the next). The
+        first part is written even when empty, so both tables always exist. False when a write failed."""
+        if self._unwritten_trades or "trades.parquet" not in self._folders_written():
+            trades = trades_frame(self._unwritten_trades)
+            if not self._write(f"trades.parquet/{part}", lambda: _atomic_parquet(
+                    trades, self.run_dir / "trades.parquet" / part), final):
+                return False
+            self._unwritten_trades = []
+        if self._unwritten_equity or "equity.parquet" not in self._folders_written():
+            chunks = self._unwritten_equity
+            times = np.concatenate([t for t, _ in chunks]) if chunks else np.zeros(0, dtype=np.int64)
+            values = (np.concatenate([v for _, v in chunks]) if chunks
+                      else np.zeros((0, len(ACCOUNT_COLUMNS) + 4), dtype=np.float64))
+            equity = account_equity_frame(times, values)
+            if not self._write(f"equity.parquet/{part}", lambda: _atomic_parquet(
+                    equity, self.run_dir / "equity.parquet" / part), final):
+                return False
+            self._unwritten_equity = []
+        return True
 
+    def _folders_written(self) -> set[str]:
+        return {name.split("/", 1)[0] for name in list(self._written)}
+
+    # ------------------------------------------------------------------ frames
     @staticmethod
     def _signals_frame(rows: list[tuple]) -> pd.DataFrame:
         cols = ["time", "symbol", "strategy", "action", "quantity", "price", "confidence", "approved",
@@ -353,34 +532,32 @@ class RunWriter:
         df["time"] = pd.to_datetime(df["time"].astype("int64"), utc=True)
         return df.astype({"quantity": float, "price": float, "confidence": float, "approved": bool})
 
-    def _write_results(self, summary: dict, final: bool) -> None:
-        """trades, equity, metrics.json, report.txt, then run_status.json. After a failed write only
-        the final call writes, and it tries every file, so the report says what failed when the
-        small files still fit; the folder is marked complete only when no write ever failed."""
+    def _write_results(self, job: _Part, final: bool) -> None:
+        """metrics.json, report.txt, then run_status.json. While the run goes on they say "in
+        progress" and hold no statistics (computed once, at the end). After a failed write only the
+        final call writes, and it tries every file, so the report says what failed when the small
+        files still fit; the folder is marked complete only when no write ever failed."""
         if self.failed and not final:
             return
-        system = self.system
-        broker = system.broker
-        trades = trades_frame(broker.trades)
-        equity = broker.equity_curve()
-        stats = compute_stats(equity, trades, system.cfg.execution.starting_cash, tz=self.tz)
-        self._write("trades.parquet", lambda: _atomic_parquet(trades, self.run_dir / "trades.parquet"), final)
-        self._write("equity.parquet", lambda: _atomic_parquet(equity, self.run_dir / "equity.parquet"), final)
+        summary = job.summary
+        stats = job.statistics if final else {}
         if self.failed:
             summary = dict(summary, state="failed" if final else summary.get("state"),
                            write_error=self.write_error, files_written=self.written_summary())
+        inputs = job.report or {}
         report = {
             "summary": summary,
-            "statistics": stats,
-            "metrics": system.metrics.backtest_report({"bars_processed": system.bars_processed}),
-            "historical_quality": system.historical.quality_rows,
-            "quality_by_symbol": system.quality.stats(),
+            "statistics": stats or {},
+            "metrics": inputs.get("metrics"),
+            "historical_quality": inputs.get("historical_quality"),
+            "quality_by_symbol": inputs.get("quality_by_symbol"),
             "sessions": self._session_reports,
-            "time_manager_cache": system.tm.stats.as_dict(),
+            "time_manager_cache": inputs.get("time_manager_cache"),
         }
         self._write("metrics.json", lambda: _atomic_text(
             json.dumps(report, indent=2, default=_json_default) + "\n", self.run_dir / "metrics.json"), final)
-        text = render_report(system, summary, stats, in_progress=not final)
+        text = render_report(self.system, summary, stats or {}, in_progress=not final,
+                             quality_stats=job.quality_stats, timings_text=job.timings_text)
         self._write("report.txt", lambda: _atomic_text(text, self.run_dir / "report.txt"), final)
         state = summary.get("state", "running") if final else "running"
         complete = final and not self.failed
@@ -559,10 +736,13 @@ def _json_default(o):
     return str(o)
 
 
-def render_report(system, summary: dict, stats: dict, in_progress: bool = False) -> str:
+def render_report(system, summary: dict, stats: dict, in_progress: bool = False,
+                  quality_stats: dict | None = None, timings_text: str | None = None) -> str:
     """The backtest report as text: summary, statistics, quality, per-stage timings.
 
-    `in_progress`: written after a session while the run goes on (the state line says so)."""
+    `in_progress`: written after a session while the run goes on (the state line says so; the
+    statistics are computed at the end). `quality_stats` and `timings_text` default to the
+    system's own (given when rendered away from the engine thread)."""
     cfg = system.cfg
     state = (f"state {summary['state']} (in progress: this report is rewritten after each session)"
              if in_progress else f"state {summary['state']}")
@@ -600,6 +780,9 @@ def render_report(system, summary: dict, stats: dict, in_progress: bool = False)
         for sym, days in missing.items():
             lines.append(f"  {sym}: {', '.join(days)}")
     lines += ["", "Statistics", "-" * 72]
+    if in_progress and not stats:
+        lines.append("computed when the run ends (`workstation report RUN_FOLDER` computes them for a run that "
+                     "was stopped or killed)")
     for key in ("final_equity", "total_return_pct", "sharpe", "max_drawdown_pct", "max_drawdown", "win_rate_pct",
                 "profit_factor", "trades", "avg_trade_pnl", "exposure_pct"):
         if key in stats:
@@ -611,9 +794,9 @@ def render_report(system, summary: dict, stats: dict, in_progress: bool = False)
         for sym, row in per.items():
             lines.append(f"{sym:<10}{row.get('trades', 0):>8}{row.get('pnl', 0.0):>14,.2f}"
                          f"{(row.get('win_rate_pct') or 0.0):>9.1f}")
-    qs = system.quality.stats()
+    qs = quality_stats if quality_stats is not None else system.quality.stats()
     lines += ["", "Data quality (gaps found / missing bars) per symbol", "-" * 72]
     for sym, t in qs.items():
         lines.append(f"{sym:<10} gaps {t['gaps_found']:>5}  missing bars {t['missing_bars']:>6}")
-    lines += ["", system.metrics.report_text("Pipeline timings")]
+    lines += ["", timings_text if timings_text is not None else system.metrics.report_text("Pipeline timings")]
     return "\n".join(lines) + "\n"

@@ -58,7 +58,7 @@ def test_stages_run_in_qthreads_and_every_event_arrives_coalesced(qtbot, bridge,
     assert batches[-1].finished == summary
     assert bridge.join_threads(1.0)
     assert system.alive_threads() == []
-    assert (bridge.run_dir / "trades.parquet").is_file()
+    assert (bridge.run_dir / "trades.parquet").exists()
 
 
 def test_history_holds_prerun_days_and_finished_sessions(qtbot, tmp_path, ui_small_config, ui_demo_store):

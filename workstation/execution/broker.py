@@ -230,6 +230,8 @@ class SimulatedBroker:
         self._events: list[OrderEvent] = []
         self._finalized: list[_OrderState] = []
         self._fills_taken = 0
+        self._trades_taken = 0
+        self._curve_taken = 0
         self._round_trips: dict[int, _RoundTrip] = {}
         self._fills: list[Fill] = []
         self._trades: list[Trade] = []
@@ -430,13 +432,32 @@ class SimulatedBroker:
 
     def take_finalized_orders(self) -> pd.DataFrame:
         """orders.parquet rows of the orders that became final since the last call."""
+        return orders_frame(self.take_finalized_order_snapshots())
+
+    def take_finalized_order_snapshots(self) -> list[Order]:
+        """Snapshots of the orders that became final since the last call (`orders_frame` makes
+        them orders.parquet rows, in any thread)."""
         done, self._finalized = self._finalized, []
-        return orders_frame([st.snapshot() for st in done])
+        return [st.snapshot() for st in done]
 
     def open_orders_frame(self) -> pd.DataFrame:
         """orders.parquet rows of the orders open now (written at the end of a run)."""
         return orders_frame([st.snapshot() for i in sorted(self._open_by_symbol)
                              for st in self._open_by_symbol[i].values()])
+
+    def take_trades(self) -> list[Trade]:
+        """The round trips closed since the last call (the run folder's trades parts)."""
+        start, self._trades_taken = self._trades_taken, len(self._trades)
+        return self._trades[start:]
+
+    def take_equity_points(self, hold_last: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """(time ns, values) copies of the equity curve's rows since the last call (for
+        `account_equity_frame`). `hold_last` keeps the newest row back for a later call: a fill at
+        the close of the current bar time may still recompute it."""
+        start = self._curve_taken
+        end = max(start, self._curve_len - 1) if hold_last else self._curve_len
+        self._curve_taken = end
+        return self._curve_time[start:end].copy(), self._curve_values[start:end].copy()
 
     def take_fills(self) -> pd.DataFrame:
         """fills.parquet rows of the fills since the last call."""

@@ -34,7 +34,7 @@ from workstation.live.known_empty import KnownEmptyMinutes
 from workstation.live.provider import ProviderHealth
 from workstation.model import Bar
 from workstation.pipeline.coordinator import SessionCoordinator
-from workstation.pipeline.quality import Gap
+from workstation.pipeline.quality import Gap, GapStatus
 
 log = logging.getLogger(__name__)
 
@@ -375,7 +375,7 @@ class LiveCoordinator(SessionCoordinator):
         gap.filled = self.bars_present(gap)
         gap.no_trades = self.known_empty.count_between(gap.symbol, gap.start_ns, gap.end_ns)
         if gap.filled + gap.no_trades >= gap.missing:
-            gap.status = "filled" if gap.filled else "no_trades"
+            gap.status = GapStatus.FILLED if gap.filled else GapStatus.NO_TRADES
             self.gap_resolved(gap)
         self.fill_latencies_ms.append((time.perf_counter() - t_answer) * 1e3)
         if self.events.wants("gap"):
@@ -394,7 +394,7 @@ class LiveCoordinator(SessionCoordinator):
         t = self.quality.totals.get(gap.symbol)
         if t is None:
             return
-        key = "gaps_filled" if gap.status == "filled" else "gaps_no_trades"
+        key = "gaps_filled" if gap.status is GapStatus.FILLED else "gaps_no_trades"
         t[key] = t.get(key, 0) + 1
 
     def gap_failed(self, gap: Gap) -> None:

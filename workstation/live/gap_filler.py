@@ -31,7 +31,7 @@ from typing import Any
 
 from workstation.errors import ProviderError
 from workstation.live.known_empty import KnownEmptyMinutes
-from workstation.pipeline.quality import Gap
+from workstation.pipeline.quality import Gap, GapStatus
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ class GapFiller:
         now = time.monotonic()
         due = []
         for gap in gaps:
-            gap.status = "pending"
+            gap.status = GapStatus.PENDING
             due.append(now + max(self.first_delay_s, self._settle_wait_s(gap)))
         with self._cond:
             for when, gap in zip(due, gaps, strict=True):
@@ -255,7 +255,7 @@ class GapFiller:
         present = set(self.present_starts(gap)) if self.present_starts is not None else set()
         gap.filled = sum(1 for t in present if gap.start_ns <= t <= gap.end_ns)
         gap.no_trades = self.known_empty.count_between(gap.symbol, gap.start_ns, gap.end_ns)
-        gap.status = "filled" if gap.filled else "no_trades"
+        gap.status = GapStatus.FILLED if gap.filled else GapStatus.NO_TRADES
         if not logged:
             outcome = "arrived late (no request needed)" if gap.filled and not gap.no_trades else (
                 "no trades (known from history, no request needed)")
@@ -270,7 +270,7 @@ class GapFiller:
 
     def _retry_or_fail(self, gap: Gap, detail: str) -> None:
         if gap.retries >= self.max_retries:
-            gap.status = "failed"
+            gap.status = GapStatus.FAILED
             log.warning("gap %s %s..%s failed after %d attempts: %s", gap.symbol, gap.start_ns, gap.end_ns,
                         gap.retries + 1, detail)
             if self.on_failed is not None:
@@ -278,7 +278,7 @@ class GapFiller:
             self._emit(gap)
             return
         gap.retries += 1
-        gap.status = "pending"
+        gap.status = GapStatus.PENDING
         with self._cond:
             self._push(time.monotonic() + self.retry_interval_s, gap)
         self._emit(gap)

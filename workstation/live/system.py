@@ -21,6 +21,7 @@ from workstation.live.gap_filler import GapFiller
 from workstation.live.known_empty import KnownEmptyMinutes
 from workstation.live.replay import ReplayClock, ReplayProvider
 from workstation.model import parse_interval
+from workstation.pipeline.quality import GapStatus
 from workstation.system import SystemManager
 
 
@@ -162,9 +163,9 @@ class LiveSystemManager(SystemManager):
             "late_bars": c.late_bars,
             "filled_bars": c.filled_bars,
             "gaps_found": len(gaps),
-            "gaps_filled": sum(1 for g in gaps if g.status == "filled"),
-            "gaps_failed": sum(1 for g in gaps if g.status == "failed"),
-            "gaps_no_trades": sum(1 for g in gaps if g.status == "no_trades"),
+            "gaps_filled": sum(1 for g in gaps if g.status == GapStatus.FILLED),
+            "gaps_failed": sum(1 for g in gaps if g.status == GapStatus.FAILED),
+            "gaps_no_trades": sum(1 for g in gaps if g.status == GapStatus.NO_TRADES),
             "no_trade_minutes": sum(self.known_empty.counts().values()),
             "bars_quarantined": c.bar_checks.quarantined,
             "latency_ms_p50": lat[len(lat) // 2] if lat else None,

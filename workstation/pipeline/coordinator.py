@@ -34,10 +34,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from workstation.calendar import TradingSession
 from workstation.model import parse_interval
+from workstation.pipeline.bar_times import bar_time_slices
 from workstation.pipeline.control import Gate
 from workstation.pipeline.snapshots import SeekDone, SnapshotKeeper
 from workstation.pipeline.subscription import StreamSubscription, default_thread
@@ -447,7 +447,9 @@ class SessionCoordinator:
             self._clock_to(session.close_ns)
         self.quality.call(("session_end", session, stopped))
         self.processor.call(("session_end", session))
-        minute_bars = self._session_frame(self.base_interval) if self.historical.needs_minutes() else None
+        # views of this session's storage (SessionData allocates fresh storage for the next session)
+        minute_bars = ([self.sd.bars(sym, self.base_interval) for sym in self.historical.symbols]
+                       if self.historical.needs_minutes() else None)
         self.sessions_done += 1
         self.events.emit("session_end", {
             "date": session.date, "session": session, "stopped": stopped,
@@ -458,23 +460,8 @@ class SessionCoordinator:
             }),
         })
         if minute_bars is not None:
-            self.historical.roll(session.date, minute_bars)
+            self.historical.roll_session(session.date, minute_bars)
         self.metrics.reset_session()
-
-    def _session_frame(self, interval: str) -> pd.DataFrame:
-        """The session's bars of one interval as one frame (symbol, timestamp, OHLCV)."""
-        views = [(sym, self.sd.bars(sym, interval)) for sym in self.historical.symbols]
-        views = [(sym, b) for sym, b in views if len(b.timestamp)]
-        if not views:
-            return pd.DataFrame(columns=["symbol", "timestamp", "open", "high", "low", "close", "volume"])
-        cat = {name: np.concatenate([getattr(b, name) for _, b in views])
-               for name in ("timestamp", "open", "high", "low", "close", "volume")}
-        sizes = [len(b.timestamp) for _, b in views]
-        return pd.DataFrame({
-            "symbol": np.repeat(np.array([sym for sym, _ in views], dtype=object), sizes),
-            "timestamp": pd.to_datetime(cat["timestamp"], utc=True),
-            **{k: cat[k] for k in ("open", "high", "low", "close", "volume")},
-        })
 
     def _note_missing(self, session: TradingSession, arrays) -> None:
         present = np.zeros(len(self.symbols), dtype=bool)
@@ -513,14 +500,6 @@ class _SeekBack(Exception):
     def __init__(self, target_ns: int):
         super().__init__(target_ns)
         self.target_ns = target_ns
-
-
-def bar_time_slices(ts: np.ndarray) -> tuple[list[int], list[int]]:
-    """Start and end row of each bar time in arrays sorted by time (one slice per bar time)."""
-    if not len(ts):
-        return [], []
-    bounds = np.flatnonzero(np.diff(ts)) + 1
-    return np.concatenate(([0], bounds)).tolist(), np.concatenate((bounds, [len(ts)])).tolist()
 
 
 class _Pacer:

@@ -1,15 +1,24 @@
 """Historical phase of each session: trailing bars, historical indicators and historical quality.
 
 Trailing windows come from the TimeManager. The first session loads the whole trailing window;
-every later session rolls it forward by one day (the session just finished is appended, the oldest
-day dropped) instead of reloading. Daily history (52-week highs, average daily volume) is read once
-for the whole run from the store's 1d bars (or aggregated from 1m bars when there are none).
+every later session rolls it forward by one day (the session just finished is added, the oldest
+day dropped) instead of reloading. Each day is kept once as columns grouped by symbol (`_Day`,
+built once when the day enters the window: from the store, or from the finished session's bars
+without a copy per symbol), so rolling never regroups the window. Trailing bars are history on
+demand: SessionData builds a symbol's window (its slices of the window's days, concatenated) only
+when something reads it. Daily history (52-week highs, average daily volume) is read once for the
+whole run from the store's 1d bars (or aggregated from 1m bars when there are none) into a
+[day, symbol] table; a finished session replaces its day's row.
+
+Threads: called by the coordinator thread between sessions. Times: int64 ns UTC bar starts; days
+are exchange-local dates.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -30,6 +39,114 @@ def _trading_session(tm: TimeManager, day: dt.date) -> TradingSession:
     return session
 
 
+_FIELDS = ("open", "high", "low", "close", "volume")
+
+
+@dataclass(frozen=True)
+class _Day:
+    """One trading day's 1m bars of the historical symbols, grouped by symbol: symbol i's bars (in
+    time order) are rows offsets[i]:offsets[i + 1] of every column."""
+
+    offsets: np.ndarray
+    timestamp: np.ndarray
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    volume: np.ndarray
+
+    @property
+    def size(self) -> int:
+        return int(self.offsets[-1])
+
+    def counts(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    def codes(self) -> np.ndarray:
+        """The symbol index of every row."""
+        return np.repeat(np.arange(len(self.offsets) - 1), self.counts())
+
+    def columns(self, i: int) -> tuple[np.ndarray, ...]:
+        a, b = int(self.offsets[i]), int(self.offsets[i + 1])
+        return tuple(col[a:b] for col in (self.timestamp, self.open, self.high, self.low, self.close, self.volume))
+
+    @staticmethod
+    def from_frame(frame: pd.DataFrame, index: dict[str, int]) -> _Day:
+        """From store rows (any order of symbols; each symbol's rows in time order)."""
+        n = len(index)
+        if frame is None or not len(frame):
+            return _Day.empty(n)
+        codes = _symbol_codes(frame["symbol"], index)
+        keep = codes >= 0
+        codes = codes[keep]
+        order = np.argsort(codes, kind="stable")
+        offsets = np.concatenate(([0], np.cumsum(np.bincount(codes, minlength=n)))).astype(np.int64)
+        ts = ns_array(frame["timestamp"])[keep][order]
+        cols = [frame[c].to_numpy(float)[keep][order] for c in _FIELDS]
+        return _Day(offsets, ts, *cols)
+
+    @staticmethod
+    def from_views(views: list[BarsView]) -> _Day:
+        """From one view per symbol (a finished session's bars)."""
+        sizes = [len(v.timestamp) for v in views]
+        offsets = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
+        ts = np.concatenate([np.asarray(v.timestamp, dtype=np.int64) for v in views]) if views else np.empty(
+            0, dtype=np.int64)
+        cols = [np.concatenate([np.asarray(getattr(v, c), dtype=float) for v in views]) if views else np.empty(0)
+                for c in _FIELDS]
+        return _Day(offsets, ts, *cols)
+
+    @staticmethod
+    def empty(n: int) -> _Day:
+        e = np.empty(0)
+        return _Day(np.zeros(n + 1, dtype=np.int64), np.empty(0, dtype=np.int64), e, e, e, e, e)
+
+
+class _DailyTable:
+    """Daily OHLCV of the historical symbols as a [day, symbol] table per field (NaN = no bar)."""
+
+    def __init__(self, n_symbols: int):
+        self.n = n_symbols
+        self.rows: dict[dt.date, int] = {}
+        self.values = {f: np.full((0, n_symbols), np.nan) for f in _FIELDS}
+
+    def _row(self, day: dt.date) -> int:
+        row = self.rows.get(day)
+        if row is None:
+            row = len(self.rows)
+            cap = self.values["open"].shape[0]
+            if row >= cap:
+                grow = max(16, cap)
+                for f in _FIELDS:
+                    self.values[f] = np.vstack((self.values[f], np.full((grow, self.n), np.nan)))
+            self.rows[day] = row
+        return row
+
+    def set_frame(self, frame: pd.DataFrame, index: dict[str, int]) -> None:
+        """Rows of a daily frame (symbol, date, OHLCV)."""
+        if frame is None or not len(frame):
+            return
+        codes = _symbol_codes(frame["symbol"], index)
+        keep = codes >= 0
+        codes = codes[keep]
+        rows = np.array([self._row(d) for d in frame["date"].to_numpy()[keep]], dtype=np.int64)
+        for f in _FIELDS:
+            self.values[f][rows, codes] = frame[f].to_numpy(float)[keep]
+
+    def replace_day(self, day: dt.date, agg: pd.DataFrame) -> None:
+        """A finished session's aggregate (indexed by symbol index) replaces every symbol's row of `day`."""
+        row = self._row(day)
+        codes = agg.index.to_numpy(dtype=np.int64)
+        for f in _FIELDS:
+            self.values[f][row] = np.nan
+            self.values[f][row, codes] = agg[f].to_numpy(float)
+
+    def window(self, field: str, dates: list[dt.date]) -> np.ndarray:
+        """[days of `dates` known, symbol] values in date order."""
+        rows = [self.rows[d] for d in sorted(dates) if d in self.rows]
+        return self.values[field][rows]
+
+
 class HistoricalService:
     """Computes and rolls the historical state kept in SessionData for each session."""
 
@@ -40,10 +157,11 @@ class HistoricalService:
         self.sd = session_data
         self.metrics = metrics
         self.symbols = cfg.historical_symbols()
+        self._index = {s: i for i, s in enumerate(self.symbols)}
         self.intervals = [iv for iv in cfg.historical.intervals if iv != "1d"]
         self.trailing_days = cfg.historical.trailing_days
-        self._daily: pd.DataFrame | None = None
-        self._minute_days: dict[dt.date, pd.DataFrame] = {}   # 1m bars of trailing days (for intraday stats)
+        self._daily: _DailyTable | None = None
+        self._minute_days: dict[dt.date, _Day] = {}   # 1m bars of trailing days (for intraday stats)
         self._loaded_for: dt.date | None = None
         self.quality_rows: list[dict] = []
 
@@ -63,11 +181,14 @@ class HistoricalService:
                 end_sess = self.tm.session(self.tm.previous_trading_date(last + dt.timedelta(days=1)))
                 end_ns = end_sess.close_ns if end_sess else start_ns
                 minute = self.store.read_bars(self.symbols, "1m", start_ns, end_ns, rth_only=True)
-                daily = _aggregate_daily(minute, self.tm.tz)
-            daily = daily.copy()
-            daily["date"] = pd.to_datetime(daily["timestamp"]).dt.tz_convert(self.tm.tz).dt.date \
-                if "date" not in daily.columns else daily["date"]
-        self._daily = daily
+                table = _DailyTable(len(self.symbols))
+                _add_daily_from_minutes(table, minute, self.tm, self._index)
+            else:
+                if "date" not in daily.columns:
+                    daily = daily.assign(date=pd.to_datetime(daily["timestamp"]).dt.tz_convert(self.tm.tz).dt.date)
+                table = _DailyTable(len(self.symbols))
+                table.set_frame(daily, self._index)
+        self._daily = table
 
     # ------------------------------------------------------------------ per session
     def load_session(self, day: dt.date) -> None:
@@ -92,13 +213,20 @@ class HistoricalService:
         return bool(self.symbols) and (self.trailing_days > 0 or any(
             i.kind == "avg_intraday" for i in self.cfg.historical.indicators) or self._daily is not None)
 
+    def roll_session(self, day: dt.date, views: list[BarsView]) -> None:
+        """Keep the finished session's 1m bars (one view per historical symbol, in `symbols` order)
+        so the next session needs no reload of that day."""
+        with self.metrics.timer("historical.roll"):
+            self._roll(day, _Day.from_views(views))
+
     def roll(self, day: dt.date, session_bars: pd.DataFrame) -> None:
-        """Keep the finished session's 1m bars so the next session needs no reload of that day."""
-        self._minute_days[day] = session_bars
-        if self._daily is not None and len(session_bars):
-            agg = _aggregate_daily(session_bars, self.tm.tz)
-            agg["date"] = day
-            self._daily = pd.concat([self._daily[self._daily["date"] != day], agg], ignore_index=True)
+        """`roll_session` from a frame of the session's 1m bars (symbol, timestamp, OHLCV)."""
+        self._roll(day, _Day.from_frame(session_bars, self._index))
+
+    def _roll(self, day: dt.date, bars: _Day) -> None:
+        self._minute_days[day] = bars
+        if self._daily is not None and bars.size:
+            self._daily.replace_day(day, _aggregate_day(bars))
 
     def _intraday_window(self, day: dt.date) -> list[dt.date]:
         days: set[dt.date] = set()
@@ -114,20 +242,18 @@ class HistoricalService:
                 if sess is None:
                     continue
                 df = self.store.read_bars(self.symbols, "1m", sess.open_ns, sess.close_ns, rth_only=True)
-                self._minute_days[d] = df
+                self._minute_days[d] = _Day.from_frame(df, self._index)
 
     def _set_trailing_bars(self, trailing: list[dt.date]) -> None:
-        frames = [self._minute_days[d] for d in trailing if d in self._minute_days and len(self._minute_days[d])]
-        groups = {}
-        if frames:
-            df = pd.concat(frames, ignore_index=True)
-            groups = {str(sym): g for sym, g in df.groupby("symbol", sort=False)}
+        """History on demand: each symbol's trailing bars are built when first read."""
+        days = [self._minute_days[d] for d in trailing if d in self._minute_days and self._minute_days[d].size]
         empty = _empty_view()
-        for sym in self.symbols:
-            sub = groups.get(sym)
+        for i, sym in enumerate(self.symbols):
             for iv in self.intervals:
-                view = _view_of(sub) if iv == "1m" and sub is not None and len(sub) else empty
-                self.sd.set_historical_bars(sym, iv, view)
+                if iv == "1m" and days and any(day.offsets[i + 1] > day.offsets[i] for day in days):
+                    self.sd.set_historical_bars_on_demand(sym, iv, _TrailingBars(days, i))
+                else:
+                    self.sd.set_historical_bars(sym, iv, empty)
 
     def _historical_indicators(self, day: dt.date, intraday_days: list[dt.date]) -> None:
         for ind in self.cfg.historical.indicators:
@@ -138,72 +264,132 @@ class HistoricalService:
                 self._avg_intraday(ind, dates, max(_trading_session(self.tm, d).minutes for d in [*dates, day]))
                 continue
             daily = self._daily
-            if daily is None or len(daily) == 0:
-                for sym in self.symbols:
-                    self.sd.set_historical_indicator(sym, ind.name, float("nan"))
+            if daily is None or not daily.rows:
+                self.sd.set_historical_indicators(ind.name, [float("nan")] * len(self.symbols), self.symbols)
                 continue
-            window = daily[daily["date"].isin(set(dates))]
-            agg = {"avg_daily": "mean", "max": "max", "min": "min"}[ind.kind]
-            values = window.groupby("symbol")[ind.field].agg(agg).to_dict() if len(window) else {}
-            for sym in self.symbols:
-                self.sd.set_historical_indicator(sym, ind.name, float(values.get(sym, float("nan"))))
+            values = _reduce_by_symbol(daily.window(ind.field, dates), ind.kind)
+            self.sd.set_historical_indicators(ind.name, [float(v) for v in values], self.symbols)
 
     def _avg_intraday(self, ind, dates: list[dt.date], minutes: int) -> None:
         """One mean per trading minute of a full session (`minutes` values: the longest session of the
         window, 390 on XNYS, 330 on XHKG whose lunch break is not a minute of the session), over the
         trailing days (vectorised: a [days, symbols, minutes] grid filled from each day's bars, each
         placed by its trading minute since that day's open; an early close leaves its tail NaN)."""
-        index = {s: i for i, s in enumerate(self.symbols)}
-        days = [d for d in dates if d in self._minute_days and len(self._minute_days[d])]
+        days = [d for d in dates if d in self._minute_days and self._minute_days[d].size]
         grid = np.full((len(days), len(self.symbols), minutes), np.nan)
         for k, d in enumerate(days):
-            f = self._minute_days[d]
-            minute = _trading_session(self.tm, d).trading_minute_index(ns_array(f["timestamp"]))
-            rows = f["symbol"].map(index).to_numpy()
-            ok = (minute >= 0) & (minute < minutes) & ~pd.isna(rows)
-            grid[k, rows[ok].astype(np.int64), minute[ok]] = f[ind.field].to_numpy(dtype=float)[ok]
+            bars = self._minute_days[d]
+            minute = _trading_session(self.tm, d).trading_minute_index(bars.timestamp)
+            rows = bars.codes()
+            ok = (minute >= 0) & (minute < minutes)
+            grid[k, rows[ok], minute[ok]] = getattr(bars, ind.field)[ok]
         with np.errstate(all="ignore"):
             cnt = np.sum(~np.isnan(grid), axis=0)
             mean = np.where(cnt > 0, np.nansum(grid, axis=0) / np.maximum(cnt, 1), np.nan)
-        for i, sym in enumerate(self.symbols):
-            self.sd.set_historical_indicator(sym, ind.name, mean[i] if len(days) else np.full(minutes, np.nan))
+        self.sd.set_historical_indicators(
+            ind.name, [mean[i] if len(days) else np.full(minutes, np.nan) for i in range(len(self.symbols))],
+            self.symbols)
 
     def _historical_quality(self, trailing: list[dt.date]) -> None:
         expected = sum(_trading_session(self.tm, d).minutes for d in trailing)
-        present: dict[str, int] = {}
+        present = np.zeros(len(self.symbols), dtype=np.int64)
         for d in trailing:
-            df = self._minute_days.get(d)
-            if df is not None and len(df):
-                for sym, n in df["symbol"].value_counts().items():
-                    present[str(sym)] = present.get(str(sym), 0) + int(n)
+            bars = self._minute_days.get(d)
+            if bars is not None:
+                present += bars.counts()
         rows = []
-        for sym in self.symbols:
-            have = present.get(sym, 0)
+        for i, sym in enumerate(self.symbols):
+            have = int(present[i])
             pct = 100.0 if not self.cfg.historical.enable_quality or expected == 0 else 100.0 * have / expected
-            self.sd.set_historical_indicator(sym, "historical_quality_pct", pct)
             rows.append({"symbol": sym, "days": len(trailing), "present": have, "expected": expected,
                          "quality_pct": pct})
+        self.sd.set_historical_indicators("historical_quality_pct", [r["quality_pct"] for r in rows], self.symbols)
         self.quality_rows = rows
 
 
-def _view_of(df: pd.DataFrame) -> BarsView:
-    ts = ns_array(df["timestamp"])
-    return BarsView(ts, df["open"].to_numpy(float), df["high"].to_numpy(float), df["low"].to_numpy(float),
-                    df["close"].to_numpy(float), df["volume"].to_numpy(float))
+class _TrailingBars:
+    """Builds one symbol's trailing bars from the window's days (called on first read)."""
+
+    __slots__ = ("days", "i")
+
+    def __init__(self, days: list[_Day], i: int):
+        self.days = days
+        self.i = i
+
+    def __call__(self) -> BarsView:
+        parts = [day.columns(self.i) for day in self.days]
+        return BarsView(*(np.concatenate([p[k] for p in parts]) for k in range(6)))
+
+
+def _symbol_codes(symbols: pd.Series, index: dict[str, int]) -> np.ndarray:
+    """Each row's symbol index (-1 for a symbol not in `index`)."""
+    return pd.Categorical(symbols.astype(str), categories=list(index)).codes.astype(np.int64)
+
+
+def _reduce_by_symbol(window: np.ndarray, kind: str) -> np.ndarray:
+    """Per symbol (column) of a [day, symbol] window: mean, max or min of the days with a value (NaN
+    when none). The mean is pandas' grouped mean over the days in date order, as the daily history
+    has always been computed."""
+    n = window.shape[1]
+    if not window.shape[0]:
+        return np.full(n, np.nan)
+    if kind in ("max", "min"):
+        with np.errstate(all="ignore"):
+            filled = np.where(np.isnan(window), -np.inf if kind == "max" else np.inf, window)
+            out = filled.max(axis=0) if kind == "max" else filled.min(axis=0)
+        return np.where(np.isnan(window).all(axis=0), np.nan, out)
+    values = pd.Series(window.ravel())
+    codes = np.tile(np.arange(n), window.shape[0])
+    return values.groupby(codes, sort=True).mean().reindex(np.arange(n)).to_numpy(float)
+
+
+def _aggregate_day(bars: _Day) -> pd.DataFrame:
+    """One day's daily OHLCV per symbol index (the symbols with bars) from its 1m bars: first open,
+    highest high, lowest low, last close, and the volume summed as pandas sums a group (the sum
+    the daily history has always had)."""
+    counts = bars.counts()
+    have = np.flatnonzero(counts)
+    starts = bars.offsets[:-1][have]
+    ends = bars.offsets[1:][have] - 1
+    volume = pd.Series(bars.volume).groupby(bars.codes(), sort=True).sum()
+    return pd.DataFrame({
+        "open": bars.open[starts], "high": np.fmax.reduceat(bars.high, starts),
+        "low": np.fmin.reduceat(bars.low, starts), "close": bars.close[ends],
+        "volume": volume.reindex(have).to_numpy(float),
+    }, index=have)
+
+
+def _add_daily_from_minutes(table: _DailyTable, minute: pd.DataFrame, tm: TimeManager,
+                            index: dict[str, int]) -> None:
+    """Daily OHLCV per (symbol, exchange-local date) from 1m bars into `table`: first open, highest
+    high, lowest low, last close (by time) and the volume summed as pandas sums a group."""
+    if minute is None or not len(minute):
+        return
+    codes = _symbol_codes(minute["symbol"], index)
+    keep = codes >= 0
+    codes = codes[keep]
+    ts = ns_array(minute["timestamp"])[keep]
+    order = np.lexsort((ts, codes))
+    codes, ts = codes[order], ts[order]
+    days = tm.local_dates(ts).astype(np.int64)
+    new_group = np.empty(len(ts), dtype=bool)
+    new_group[:1] = True
+    new_group[1:] = (codes[1:] != codes[:-1]) | (days[1:] != days[:-1])
+    starts = np.flatnonzero(new_group)
+    ends = np.concatenate((starts[1:], [len(ts)])) - 1
+    col = {f: minute[f].to_numpy(float)[keep][order] for f in _FIELDS}
+    group = np.cumsum(new_group) - 1
+    volume = pd.Series(col["volume"]).groupby(group, sort=True).sum().to_numpy(float)
+    epoch = dt.date(1970, 1, 1)
+    rows = np.array([table._row(epoch + dt.timedelta(days=int(d))) for d in days[starts]], dtype=np.int64)
+    sym = codes[starts]
+    table.values["open"][rows, sym] = col["open"][starts]
+    table.values["high"][rows, sym] = np.fmax.reduceat(col["high"], starts)
+    table.values["low"][rows, sym] = np.fmin.reduceat(col["low"], starts)
+    table.values["close"][rows, sym] = col["close"][ends]
+    table.values["volume"][rows, sym] = volume
 
 
 def _empty_view() -> BarsView:
     e = np.empty(0)
     return BarsView(np.empty(0, dtype=np.int64), e, e, e, e, e)
-
-
-def _aggregate_daily(minute: pd.DataFrame, tz: str) -> pd.DataFrame:
-    """Daily OHLCV per (symbol, exchange-local date) from 1m bars."""
-    if minute is None or len(minute) == 0:
-        return pd.DataFrame(columns=["symbol", "timestamp", "open", "high", "low", "close", "volume", "date"])
-    m = minute.sort_values(["symbol", "timestamp"])
-    m = m.assign(date=pd.to_datetime(m["timestamp"]).dt.tz_convert(tz).dt.date)
-    g = m.groupby(["symbol", "date"], sort=True)
-    out = g.agg(timestamp=("timestamp", "first"), open=("open", "first"), high=("high", "max"),
-                low=("low", "min"), close=("close", "last"), volume=("volume", "sum")).reset_index()
-    return out

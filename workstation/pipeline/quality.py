@@ -20,6 +20,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -33,6 +34,19 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+class GapStatus(StrEnum):
+    """Where a gap stands. A backtest only measures gaps (MEASURED); live, the gap filler owns the
+    status: PENDING while it waits or retries, then FILLED (bars arrived or were fetched), NO_TRADES
+    (history says nothing traded) or FAILED (no answer after the retries). The values are the
+    strings written to gaps.parquet and gap_fills.json."""
+
+    MEASURED = "measured"
+    PENDING = "pending"
+    FILLED = "filled"
+    NO_TRADES = "no_trades"
+    FAILED = "failed"
+
+
 @dataclass(slots=True)
 class Gap:
     """A run of missing bars of one symbol: bar starts in [start_ns, end_ns] (both inclusive)."""
@@ -42,7 +56,7 @@ class Gap:
     start_ns: int
     end_ns: int
     missing: int
-    status: str = "measured"       # measured | pending | filled | no_trades | failed
+    status: GapStatus = GapStatus.MEASURED
     retries: int = 0
     filled: int = 0
     no_trades: int = 0             # live: bar times history confirmed had no trade
@@ -174,11 +188,13 @@ class DataQualityManager(Stage):
         if expected <= 0:
             return
         q = np.minimum(100.0, 100.0 * self.present / expected)
-        changed = q != self.quality_pct
+        previous = self.quality_pct
         self.quality_pct = q
         self.session_data.publish_quality(self._intervals, q)
-        if changed.any() and self.events.wants("quality"):
-            self.events.emit("quality", (clock_ns, np.flatnonzero(changed), q))
+        if self.events.wants("quality"):
+            changed = q != previous
+            if changed.any():
+                self.events.emit("quality", (clock_ns, np.flatnonzero(changed), q))
 
     def done(self, kind: str, failed: bool) -> None:
         if kind != "bars" or self.next_stage is None:

@@ -26,6 +26,7 @@ import numpy as np
 from workstation.calendar import TimeManager, TradingSession
 from workstation.errors import WorkstationError
 from workstation.model import parse_interval
+from workstation.pipeline.bar_times import bar_time_slices
 from workstation.pipeline.processor import DerivedBarBuilder
 
 log = logging.getLogger(__name__)
@@ -107,9 +108,7 @@ class WarmupLoader:
             for bld in builders:
                 bld.start_session(session.open_ns, session.close_ns, session.break_start_ns, session.break_end_ns)
             ts_all = arr.timestamp
-            bounds = np.flatnonzero(np.diff(ts_all)) + 1
-            starts = np.concatenate(([0], bounds)).tolist()
-            ends = np.concatenate((bounds, [len(ts_all)])).tolist()
+            starts, ends = bar_time_slices(ts_all)
             for a, b in zip(starts, ends, strict=True):
                 idx = arr.symbol_index[a:b].astype(np.int64)
                 cols = (arr.open[a:b], arr.high[a:b], arr.low[a:b], arr.close[a:b], arr.volume[a:b])

@@ -40,7 +40,7 @@ import logging
 import math
 import threading
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -178,6 +178,8 @@ class SessionData:
         self._latest_quote: list[Quote | None] = [None] * n
         self._quote_rings: list[deque[Quote]] = [deque(maxlen=quote_history) for _ in range(n)]
         self._historical: dict[tuple[str, str], BarsView] = {}
+        # trailing bars built on first read (history on demand): (symbol, interval) -> builder
+        self._historical_pending: dict[tuple[str, str], Callable[[], Any]] = {}
         self._historical_indicators: dict[str, dict[str, float | np.ndarray]] = {}
         self.symbols: list[str] = syms
         self.symbol_index: dict[str, int] = {s: i for i, s in enumerate(syms)}
@@ -596,6 +598,12 @@ class SessionData:
 
     def clear_forming(self, interval: str, sym_idx: Any = None) -> None:
         """Drop the forming bar of the listed symbols (all when None), e.g. when it completed."""
+        if sym_idx is None:                 # every symbol (a derived bar completed): a fresh empty block
+            with self._lock(interval):
+                st = self._states[interval]
+                st.forming = FormingBlock(st.forming.present.shape[0])
+                st.changes += 1
+            return
         idx = self._indices(sym_idx)
         with self._lock(interval):
             st = self._states[interval]
@@ -865,21 +873,42 @@ class SessionData:
         key = self._historical_key(symbol, interval)
         view = as_bars_view(frame, f"historical bars of {symbol} {key[1]}")
         with self._historical_lock:
+            self._historical_pending.pop(key, None)
             self._historical[key] = view
         return view
+
+    def set_historical_bars_on_demand(self, symbol: str, interval: str, build: Callable[[], Any]) -> None:
+        """Store how to build the trailing historical bars of (symbol, interval): `build()` (returning
+        BarsView-like columns) runs on the first `historical_bars` read, in the reader's thread, and
+        its bars are kept (copied, read-only) until replaced. Bars nobody reads are never built."""
+        key = self._historical_key(symbol, interval)
+        with self._historical_lock:
+            self._historical.pop(key, None)
+            self._historical_pending[key] = build
 
     def historical_bars(self, symbol: str, interval: str) -> BarsView:
         """The historical bars of (symbol, interval); empty when none were loaded."""
         view = self._historical.get((symbol, interval))
         if view is None:
-            view = self._historical.get(self._historical_key(symbol, interval))
+            key = self._historical_key(symbol, interval)
+            view = self._historical.get(key)
+            if view is None and key in self._historical_pending:
+                view = self._build_pending_historical(key)
         return view if view is not None else empty_bars_view()
+
+    def _build_pending_historical(self, key: tuple[str, str]) -> BarsView | None:
+        with self._historical_lock:
+            view = self._historical.get(key)
+            build = self._historical_pending.pop(key, None)
+            if view is None and build is not None:
+                view = as_bars_view(build(), f"historical bars of {key[0]} {key[1]}")
+                self._historical[key] = view
+            return view
 
     def historical_intervals(self, symbol: str) -> list[str]:
         """Intervals with historical bars stored for `symbol`."""
-        return sorted(
-            (iv for s, iv in list(self._historical) if s == symbol), key=lambda n: parse_interval(n)
-        )
+        keys = set(self._historical) | set(self._historical_pending)
+        return sorted((iv for s, iv in keys if s == symbol), key=lambda n: parse_interval(n))
 
     def roll_historical(
         self, symbol: str, interval: str, new_day_bars: Any, keep_days_from_ns: int
@@ -891,6 +920,8 @@ class SessionData:
         """
         key = self._historical_key(symbol, interval)
         new = as_bars_view(new_day_bars, f"new day bars of {symbol} {key[1]}")
+        if key in self._historical_pending:
+            self._build_pending_historical(key)
         with self._historical_lock:
             old = self._historical.get(key)
             if old is None:
@@ -921,6 +952,33 @@ class SessionData:
             self.roll_historical(symbol, interval, day, keep_days_from_ns)
             added += day.size
         return added
+
+    def set_historical_indicators(self, name: str, values: Sequence[float | np.ndarray],
+                                  symbols: Sequence[str] | None = None) -> None:
+        """Store historical indicator `name` of many symbols at once (`values[k]` of `symbols[k]`,
+        default every symbol); like `set_historical_indicator` for each."""
+        symbols = list(self.symbols) if symbols is None else list(symbols)
+        if len(values) != len(symbols):
+            raise ValueError(f"set_historical_indicators({name}): {len(values)} values for {len(symbols)} symbols")
+        if not name:
+            raise ValueError("set_historical_indicators: indicator name is empty")
+        stored_values = []
+        for symbol, value in zip(symbols, values, strict=True):
+            self._index(symbol)
+            if isinstance(value, (np.ndarray, list, tuple)):
+                array = np.array(value, dtype=np.float64, copy=True)
+                array.flags.writeable = False
+                stored: float | np.ndarray = array
+            else:
+                stored = float(value)
+            stored_values.append(stored)
+        with self._historical_lock:
+            updated = dict(self._historical_indicators)
+            for symbol, stored in zip(symbols, stored_values, strict=True):
+                per_symbol = dict(updated.get(symbol, {}))
+                per_symbol[name] = stored
+                updated[symbol] = per_symbol
+            self._historical_indicators = updated
 
     def set_historical_indicator(self, symbol: str, name: str, value: float | np.ndarray) -> None:
         """Store a historical indicator of `symbol` (e.g. 'avg_volume_10d'); arrays are copied read-only."""
@@ -959,6 +1017,7 @@ class SessionData:
         """Forget all historical bars and indicators (e.g. before loading a new window from scratch)."""
         with self._historical_lock:
             self._historical = {}
+            self._historical_pending = {}
             self._historical_indicators = {}
 
     # ------------------------------------------------------------------ lifecycle

@@ -1,0 +1,113 @@
+"""The run writer's append-only parts (issue 11 item 3): trades, equity, orders and fills are written
+as one part per session holding only that session's new rows, in the writer's own thread; the parts
+together equal the engine's whole tables exactly, statistics are computed once at the end, and a run
+killed after a few sessions leaves a folder the reader loads (its rows a prefix of the full run's)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+
+import pandas as pd
+import pytest
+
+from workstation.config import validate_config_dict
+from workstation.execution.results import trades_frame
+from workstation.execution.stats import compute_stats
+from workstation.run_writer import RunWriter
+from workstation.runs import load_run
+from workstation.store import generate_demo
+from workstation.system import SystemManager
+
+DAYS = ["2024-12-02", "2024-12-03", "2024-12-04", "2024-12-05"]
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    root = tmp_path_factory.mktemp("parts") / "store"
+    generate_demo(root, symbols=3, days=6, seed=11)
+    return root
+
+
+def _system(store) -> SystemManager:
+    cfg = validate_config_dict({
+        "name": "parts", "symbols": ["ACME", "BOLT", "CYRX"],
+        "backtest": {"start_date": DAYS[0], "end_date": DAYS[-1]},
+        "historical": {"trailing_days": 0, "warmup_bars": 0},
+        "strategies": [{"name": "sma", "class_path": "sma_crossover", "params": {"fast": 3, "slow": 8}}],
+        "risk": {"min_quality_pct": 0},
+    })
+    return SystemManager(cfg, store_path=store)
+
+
+def _parts(folder):
+    return sorted(p for p in folder.iterdir() if p.name.startswith("part-"))
+
+
+def test_parts_hold_each_row_once_and_together_equal_the_engines_tables(store, tmp_path):
+    system = _system(store)
+    writer_threads: set[str] = set()
+    writer = RunWriter(system, tmp_path / "run")
+    real = writer._write_part
+
+    def spy(job):
+        writer_threads.add(threading.current_thread().name)
+        real(job)
+
+    writer._write_part = spy
+    system.start()
+    assert system.wait(120) and writer.closed and not writer.failed
+    assert writer_threads == {"RunWriter"}                 # parts are encoded off the engine threads
+    broker = system.broker
+    trades, equity = trades_frame(broker.trades), broker.equity_curve()
+    assert len(trades) > 3
+    out = tmp_path / "run"
+    sessions = len(DAYS)
+    equity_parts = [pd.read_parquet(p) for p in _parts(out / "equity.parquet")]
+    assert len(equity_parts) == sessions + 1               # one per session, the held-back last row at the end
+    # each session's part ends one bar before its close; the next part starts with that last bar
+    for k, part in enumerate(equity_parts[:-1]):
+        days = part["time"].dt.tz_convert("America/New_York").dt.date.map(str).tolist()
+        held_back = 1 if k else 0
+        assert days[:held_back] == DAYS[k - 1:k][:held_back] and set(days[held_back:]) == {DAYS[k]}
+        assert part["time"].is_monotonic_increasing
+    whole = pd.concat(equity_parts, ignore_index=True)
+    pd.testing.assert_frame_equal(whole, equity, check_exact=True)       # every row exactly once
+    trade_parts = [pd.read_parquet(p) for p in _parts(out / "trades.parquet")]
+    assert sum(len(p) for p in trade_parts) == len(trades)
+    pd.testing.assert_frame_equal(pd.concat([p for p in trade_parts if len(p)], ignore_index=True), trades,
+                                  check_exact=True)
+    assert len(pd.read_parquet(out / "fills.parquet")) == len(broker.fills)
+    stats = json.loads((out / "metrics.json").read_text())["statistics"]
+    expected = compute_stats(equity, trades, system.cfg.execution.starting_cash, tz=system.cfg.timezone)
+    assert stats["final_equity"] == expected["final_equity"] and stats["trades"] == expected["trades"] == len(trades)
+    assert load_run(out).stats["total_return_pct"] == pytest.approx(stats["total_return_pct"])
+
+
+def test_a_run_killed_after_two_sessions_leaves_a_readable_prefix(store, tmp_path):
+    """A copy of the folder taken after the second session's parts are written (as a kill -9 then
+    would leave it) loads: its trades and equity are the first rows of the whole run's, and its
+    statistics are computed by the reader."""
+    system = _system(store)
+    out, snapshot = tmp_path / "run", tmp_path / "killed"
+    writer = RunWriter(system, out)
+
+    def on_session_end(_kind, payload):
+        if payload["index"] == 1:
+            assert writer.flush(30)
+            shutil.copytree(out, snapshot)
+
+    system.events.subscribe("session_end", on_session_end)
+    system.start()
+    assert system.wait(120) and writer.closed
+    full, killed = load_run(out), load_run(snapshot)
+    status = json.loads((snapshot / "run_status.json").read_text())
+    assert status["complete"] is False and status["sessions_done"] == 2
+    assert "computed when the run ends" in (snapshot / "report.txt").read_text()
+    n = len(killed.equity)
+    assert 2 * 380 < n < len(full.equity)
+    pd.testing.assert_frame_equal(killed.equity, full.equity.iloc[:n].reset_index(drop=True), check_exact=True)
+    k = len(killed.trades)
+    pd.testing.assert_frame_equal(killed.trades, full.trades.iloc[:k].reset_index(drop=True), check_exact=True)
+    assert killed.stats["final_equity"] == pytest.approx(float(killed.equity["equity"].iloc[-1]))
