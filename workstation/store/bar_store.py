@@ -685,6 +685,12 @@ class BarStore:
         from workstation.store.price_jumps import scan_price_jumps
 
         actions = self.corporate_actions()
+        from workstation.store.quote_store import quote_dates
+
+        quote_days = quote_dates(self)
+        quotes = {"1m": {"files": len(quote_days), "dates": len(quote_days),
+                         "first_date": quote_days[0].isoformat(), "last_date": quote_days[-1].isoformat()}
+                  } if quote_days else {}
         return {
             "root": str(self.root),
             "exchange": self.exchange,
@@ -695,6 +701,7 @@ class BarStore:
             "file_count": len(self.files()),
             "quarantine_files": len(self.quarantine_files()),
             "size_bytes": self.size_bytes(),
+            "quotes": quotes,
             "corporate_actions": [a.to_json() for a in actions],
             "warnings": [j.to_dict() for j in scan_price_jumps(self)],
         }
