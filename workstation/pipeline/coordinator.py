@@ -62,6 +62,9 @@ class SessionCoordinator:
         self.base_ns = parse_interval(self.base_interval).ns
         self.symbols = list(cfg.symbols)
         self.prefetch_days = cfg.backtest.prefetch_days
+        # quote bars stream beside the trade bars when asked for (or needed by quote fills)
+        self.stream_quotes = bool(cfg.streams.quotes) or cfg.execution.fill_prices == "quotes"
+        self._quote_arrays: dict[dt.date, Any] = {}
         # one bar time flows quality -> processor -> analysis (each in its thread); the analysis
         # engine signals `cycle` when the bar time is done
         self.cycle = StreamSubscription("bar time")
@@ -193,6 +196,10 @@ class SessionCoordinator:
     def _load_session_arrays(self, day: dt.date):
         t0 = time.perf_counter()
         arrays = self.store.read_session_arrays(day, self.base_interval, self.symbols, rth_only=True)
+        if self.stream_quotes:
+            from workstation.store.quote_store import read_quote_session_arrays
+
+            self._quote_arrays[day] = read_quote_session_arrays(self.store, day, self.symbols, self.base_interval)
         self.metrics.record("queue.load", time.perf_counter() - t0)
         return arrays
 
@@ -201,6 +208,10 @@ class SessionCoordinator:
         with self.metrics.timer("queue.wait"):
             arrays = self._queued.pop(session.date).result()
         self._note_missing(session, arrays)
+        quote_bars = self.sd.quote_bars if self.stream_quotes else None
+        if quote_bars is not None:
+            quote_bars.start_session(self._quote_arrays.pop(session.date))
+            self.metrics.incr("quotes.session_bars", quote_bars.session_rows)
         ts_all = arrays.timestamp
         n = len(ts_all)
         if n:
@@ -247,6 +258,8 @@ class SessionCoordinator:
             idx = sym_idx_all[a:b]
             clock_now = ts + step
             self.clock.advance_to(clock_now)
+            if quote_bars is not None:
+                quote_bars.advance_to(clock_now)
             self._run_bar_time(ts, idx, o_all[a:b], h_all[a:b], l_all[a:b], c_all[a:b], v_all[a:b],
                                None if data_driven else pace.bar_seconds())
             self.bars_processed += b - a

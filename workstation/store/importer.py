@@ -811,7 +811,7 @@ def _detail(
     interval: str,
 ) -> str:
     t = times.iloc[i]
-    o, h, lo, c, v = (values[k][i] for k in ("open", "high", "low", "close", "volume"))
+    o, h, lo, c, v = (values[k][i] if k in values else np.nan for k in ("open", "high", "low", "close", "volume"))
     if reason == R_SYMBOL:
         return "the symbol column is empty on this row"
     if reason == R_BAD_SYMBOL:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -23,6 +22,7 @@ import pyarrow.parquet as pq
 from workstation.calendar import as_date
 from workstation.errors import DataError, StoreError
 from workstation.model import parse_interval
+from workstation.session.quote_bars import QUOTE_FIELDS, QuoteSessionArrays, empty_quote_arrays
 from workstation.store.bar_store import (
     ROW_CONFLICT,
     ROW_DUPLICATE,
@@ -43,26 +43,6 @@ from workstation.store.schema import (
     QUOTES_DIR,
     quote_partition_dir,
 )
-
-QUOTE_FIELDS = ("bid_open", "bid_high", "bid_low", "bid_close", "ask_open", "ask_high", "ask_low", "ask_close",
-                "bid_size", "ask_size")
-
-
-class QuoteSessionArrays(NamedTuple):
-    """One session's quote bars as numpy arrays sorted by (timestamp, symbol_index); `values` is a
-    (rows, 10) float64 array whose columns follow QUOTE_FIELDS."""
-
-    symbol_index: np.ndarray
-    timestamp: np.ndarray
-    values: np.ndarray
-
-    @property
-    def rows(self) -> int:
-        return int(self.timestamp.shape[0])
-
-
-def empty_quote_arrays() -> QuoteSessionArrays:
-    return QuoteSessionArrays(np.empty(0, np.int32), np.empty(0, np.int64), np.empty((0, len(QUOTE_FIELDS))))
 
 
 def quote_file(store: BarStore, interval: str, day: dt.date | str) -> Path:
