@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.workstation.execution import quote_strategies
 from workstation.config import validate_config_dict
 from workstation.store import BarStore, generate_demo
 from workstation.store.importer import import_files
 from workstation.system import SystemManager
-from tests.workstation.execution import quote_strategies
 
 MINUTE = 60_000_000_000
 DAYS = ("2024-12-03", "2024-12-05")
