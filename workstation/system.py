@@ -286,7 +286,7 @@ class SystemManager:
 
     def summary(self) -> dict:
         elapsed = self.elapsed_s()
-        summary = {
+        summary: dict[str, object] = {
             "state": self.state,
             "error": f"{type(self.error).__name__}: {self.error}" if self.error else None,
             "sessions_done": self.coordinator.sessions_done,

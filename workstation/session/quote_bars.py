@@ -85,12 +85,14 @@ class QuoteBars:
         self.bar_ns = int(bar_ns)
         self._session: QuoteSessionArrays = empty_quote_arrays()
         self._cursor = 0
+        self.latest = np.full((0, len(QUOTE_FIELDS)), np.nan)
+        self.latest_ts = np.full(0, -1, dtype=np.int64)
         self.resize(symbol_count)
         self.delivered = 0            # quote bars made visible since the start
 
     def resize(self, symbol_count: int) -> None:
         """Grow (or start) the per-symbol arrays to `symbol_count` symbols, keeping what is held."""
-        old = getattr(self, "latest", np.empty((0, len(QUOTE_FIELDS))))
+        old = self.latest
         latest = np.full((symbol_count, len(QUOTE_FIELDS)), np.nan)
         latest_ts = np.full(symbol_count, -1, dtype=np.int64)
         k = min(len(old), symbol_count)

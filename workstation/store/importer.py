@@ -47,7 +47,7 @@ import logging
 import re
 import warnings
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -147,7 +147,7 @@ _ALIASES = {
     "vwap": ("vwap", "vw"),
     "symbol": ("symbol", "ticker", "sym"),
 }
-_QUOTE_ALIASES = {
+_QUOTE_ALIASES: dict[str, tuple[str, ...]] = {
     f"{side}_{f}": (f"{side}_{f}", f"{f}_{side}", f"{side}{f}", f"{f}{side}", f"{side[0]}{f[0]}")
     for side in ("bid", "ask") for f in ("open", "high", "low", "close")
 }
@@ -666,7 +666,8 @@ def _check_file(source: Path | FrameSource, symbol: str | None, tz: str | None, 
 _QUOTE_VALUE_REASONS = {R_MISSING, R_RANGE, R_NONPOS, R_HL, R_OPEN, R_CLOSE, R_CROSSED, R_NEGSIZE}
 
 
-def _check_quote_values(values: dict[str, np.ndarray], flag, code: np.ndarray, detail: dict[int, str]) -> None:
+def _check_quote_values(values: dict[str, np.ndarray], flag: Callable[[str, np.ndarray], None], code: np.ndarray,
+                        detail: dict[int, str]) -> None:
     """Row checks of quote bars, in the bars' order (missing, range, non-positive, high < low, open and
     close inside the range, per side), then crossed quotes (a bid above the ask of the same field:
     bid_open > ask_open, ... bid_close > ask_close; a locked quote, bid == ask, is kept) and negative
@@ -680,7 +681,7 @@ def _check_quote_values(values: dict[str, np.ndarray], flag, code: np.ndarray, d
         for v in sizes.values():
             big |= np.isinf(v) | (np.abs(v) > MAX_VOLUME)
     flag(R_RANGE, big)
-    flag(R_NONPOS, (stacked <= 0).any(axis=1))
+    flag(R_NONPOS, np.asarray((stacked <= 0).any(axis=1)))
     for reason, test in ((R_HL, lambda o, h, lo, c: h < lo), (R_OPEN, lambda o, h, lo, c: (o < lo) | (o > h)),
                          (R_CLOSE, lambda o, h, lo, c: (c < lo) | (c > h))):
         for side in ("bid", "ask"):
@@ -698,7 +699,8 @@ def _check_quote_values(values: dict[str, np.ndarray], flag, code: np.ndarray, d
     flag(R_NEGSIZE, (sizes["bid_size"] < 0) | (sizes["ask_size"] < 0))
 
 
-def _quote_detail(reason: str, i: int, values: dict[str, np.ndarray], detail: dict[int, str]) -> str:
+def _quote_detail(reason: str, i: int | np.integer, values: dict[str, np.ndarray], detail: dict[int, str]) -> str:
+    i = int(i)
     if reason == R_CROSSED:
         return f"bid above ask: {detail[i]}"
     if reason in (R_HL, R_OPEN, R_CLOSE):
