@@ -188,8 +188,8 @@ class ImportSummary:
 
     def to_dict(self) -> dict:
         """The summary as JSON-able dict; "warnings" (a list of sentences) only when there are any."""
-        out = {
-            "kind": self.kind,
+        out: dict = {"kind": "quotes"} if self.kind == "quotes" else {}   # bar imports: as before
+        out |= {
             "rows_read": self.rows_read,
             "rows_stored": self.rows_stored,
             "rows_quarantined": self.rows_quarantined,
