@@ -306,7 +306,7 @@ class SystemManager:
             "overruns": {k: self.metrics.counter(k) for k in
                          ("overruns.quality", "overruns.processor", "overruns.analysis")},
         }
-        if self.coordinator.stream_quotes:   # quote bars (absent otherwise, so other runs' summaries are as before)
+        if self.cfg.streams.quotes or self.cfg.execution.fill_prices == "quotes":   # absent otherwise: as before
             summary["quotes"] = {
                 "quote_bars_streamed": self.session_data.quote_bars.delivered,
                 "fill_prices": self.cfg.execution.fill_prices,
