@@ -163,6 +163,9 @@ def read_quote_session_arrays(store: BarStore, day: dt.date | str, symbols: list
                               rth_only: bool = True) -> QuoteSessionArrays:
     """One exchange-local date of quote bars of `symbols` (indexes into that list), sorted by
     (timestamp, symbol_index); empty arrays when the date has no quote file."""
+    if not isinstance(store, BarStore):   # e.g. a sweep worker's MemoryBarStore: no quote bars shipped
+        raise StoreError("quote bars are read from a bar store folder; this run's bars come from memory (a sweep "
+                         "cell), which holds no quote bars: run with streams.quotes false and fill_prices 'trades'")
     path = quote_file(store, interval, day)
     if not path.is_file() or not symbols:
         return empty_quote_arrays()

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -215,3 +216,35 @@ def test_duckdb_reads_bars_and_quotes_each_in_one_call(quote_store):
                    f"read_parquet('{root}/quotes/**/*.parquet', hive_partitioning=true) GROUP BY interval").df()
     assert q["interval"].tolist() == ["1m"] and q["n"].tolist() == [len(quotes)]
     assert q["spread"].iloc[0] == pytest.approx(0.01)
+
+
+def test_quote_fills_without_quote_bars_in_the_range_are_refused_before_the_run(quote_store, tmp_path):
+    from workstation.preflight import preflight_problems
+
+    root, _ = quote_store
+    plain = tmp_path / "plain"
+    generate_demo(plain, symbols=2, days=5, seed=11)
+    base = {"name": "q", "symbols": ["ACME", "BOLT"], "backtest": {"start_date": DAYS[0], "end_date": DAYS[1]},
+            "historical": {"trailing_days": 0, "warmup_bars": 0}}
+    quotes_cfg = validate_config_dict({**base, "execution": {"fill_prices": "quotes"}})
+    problems = preflight_problems(quotes_cfg, plain)
+    assert [p for p, _ in problems] == ["execution.fill_prices"]
+    assert "--kind quotes" in problems[0][1]
+    assert preflight_problems(quotes_cfg, root) == []
+    assert preflight_problems(validate_config_dict({**base, "streams": {"quotes": True}}), plain) == []
+
+
+def test_a_sweep_of_quote_fills_is_refused_with_the_field(quote_store, tmp_path, capsys):
+    from workstation.cli import main as cli_main
+
+    root, _ = quote_store
+    config = tmp_path / "q.json"
+    config.write_text(json.dumps({
+        "name": "q", "symbols": ["ACME", "BOLT"], "backtest": {"start_date": DAYS[0], "end_date": DAYS[1]},
+        "historical": {"trailing_days": 0, "warmup_bars": 0}, "execution": {"fill_prices": "quotes"},
+        "strategies": [{"name": "sma", "class_path": "sma_crossover"}]}), encoding="utf-8")
+    code = cli_main(["sweep", str(config), "--store", str(root), "--out", str(tmp_path / "sw"),
+                     "--param", "strategies.sma.params.fast=3,4", "--workers", "1"])
+    assert code == 2
+    assert "execution.fill_prices" in capsys.readouterr().err
+    assert not (tmp_path / "sw" / "results.parquet").exists()
