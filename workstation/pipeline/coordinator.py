@@ -203,6 +203,17 @@ class SessionCoordinator:
         self.metrics.record("queue.load", time.perf_counter() - t0)
         return arrays
 
+    def _session_quotes(self, day: dt.date):
+        """The quote bars of `day` the loader read (read now when it has not, e.g. a session streamed
+        again); earlier days' are forgotten."""
+        from workstation.store.quote_store import read_quote_session_arrays
+
+        for old in [d for d in list(self._quote_arrays) if d < day]:
+            self._quote_arrays.pop(old, None)
+        arrays = self._quote_arrays.get(day)
+        return arrays if arrays is not None else read_quote_session_arrays(self.store, day, self.symbols,
+                                                                           self.base_interval)
+
     def _stream(self, session: TradingSession) -> bool:
         """Deliver every bar time of the session. Returns False when stopped."""
         with self.metrics.timer("queue.wait"):
@@ -210,7 +221,7 @@ class SessionCoordinator:
         self._note_missing(session, arrays)
         quote_bars = self.sd.quote_bars if self.stream_quotes else None
         if quote_bars is not None:
-            quote_bars.start_session(self._quote_arrays.pop(session.date))
+            quote_bars.start_session(self._session_quotes(session.date))
             self.metrics.incr("quotes.session_bars", quote_bars.session_rows)
         ts_all = arrays.timestamp
         n = len(ts_all)

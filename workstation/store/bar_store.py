@@ -643,15 +643,17 @@ class BarStore:
         )
 
     def check(self) -> list[str]:
-        """Read every bar file whole (every page, verifying its checksum) and return one line per
-        damaged or foreign file; an empty list means every file reads cleanly."""
+        """Read every bar file (and quote-bar file) whole (every page, verifying its checksum) and return
+        one line per damaged or foreign file; an empty list means every file reads cleanly."""
         problems = []
         for path in self.files():
             try:
                 self._read_file(path)
             except StoreError as exc:
                 problems.append(str(exc))
-        return problems
+        from workstation.store.quote_store import check_quote_files
+
+        return problems + check_quote_files(self)
 
     def size_bytes(self) -> int:
         """Total size of every file under the store root."""

@@ -76,6 +76,17 @@ def _read_quote_file(path: Path) -> pa.Table:
                          "quotes again") from exc
 
 
+def check_quote_files(store: BarStore, interval: str = "1m") -> list[str]:
+    """One line per quote-bar file that cannot be read whole (see BarStore.check)."""
+    problems = []
+    for day in quote_dates(store, interval):
+        try:
+            _read_quote_file(quote_file(store, interval, day))
+        except StoreError as exc:
+            problems.append(str(exc))
+    return problems
+
+
 def _table_columns(table: pa.Table) -> dict[str, np.ndarray]:
     cols: dict[str, np.ndarray] = {
         "symbol": table.column("symbol").to_numpy(zero_copy_only=False).astype(object),

@@ -248,3 +248,19 @@ def test_a_sweep_of_quote_fills_is_refused_with_the_field(quote_store, tmp_path,
     assert code == 2
     assert "execution.fill_prices" in capsys.readouterr().err
     assert not (tmp_path / "sw" / "results.parquet").exists()
+
+
+def test_store_check_names_a_damaged_quote_file(tmp_path):
+    root = tmp_path / "store"
+    generate_demo(root, symbols=1, days=2, seed=3)
+    path = tmp_path / "ACME_q.csv"
+    pd.DataFrame([("2024-12-04T14:30:00Z", 10, 10.1, 9.9, 10, 10.01, 10.11, 9.91, 10.01)],
+                 columns=["time", "bid_open", "bid_high", "bid_low", "bid_close", "ask_open", "ask_high", "ask_low",
+                          "ask_close"]).to_csv(path, index=False)
+    store = BarStore(root)
+    import_files([path], store, kind="quotes")
+    assert store.check() == []
+    qfile = next((root / "quotes").rglob("part-0.parquet"))
+    qfile.write_bytes(qfile.read_bytes()[:40])
+    problems = store.check()
+    assert len(problems) == 1 and str(qfile) in problems[0]
