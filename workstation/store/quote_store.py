@@ -64,13 +64,17 @@ def has_quotes(store: BarStore, interval: str = "1m") -> bool:
     return bool(quote_dates(store, interval))
 
 
-def _read_quote_file(path: Path) -> pa.Table:
+def _read_quote_file(path: Path, dictionary_symbols: bool = False) -> pa.Table:
+    """The quote file's columns (QUOTE_SCHEMA; with `dictionary_symbols` the symbol column stays
+    dictionary-encoded, for fast mapping to symbol indexes); StoreError naming the file when damaged."""
     try:
-        parquet = pq.ParquetFile(path, page_checksum_verification=True)
+        parquet = pq.ParquetFile(path, page_checksum_verification=True,
+                                 read_dictionary=["symbol"] if dictionary_symbols else None)
         missing = [c for c in QUOTE_COLUMNS if parquet.schema_arrow.get_field_index(c) < 0]
         if missing:
             raise StoreError(f"quote file {path} is not a quote-bar file: it lacks column(s) {', '.join(missing)}")
-        return parquet.read(columns=list(QUOTE_COLUMNS)).cast(QUOTE_SCHEMA)
+        table = parquet.read(columns=list(QUOTE_COLUMNS))
+        return table if dictionary_symbols else table.cast(QUOTE_SCHEMA)
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise StoreError(f"quote file {path} cannot be read: {exc}; restore it, or delete it and import its "
                          "quotes again") from exc
@@ -180,10 +184,14 @@ def read_quote_session_arrays(store: BarStore, day: dt.date | str, symbols: list
     path = quote_file(store, interval, day)
     if not path.is_file() or not symbols:
         return empty_quote_arrays()
-    table = _read_quote_file(path)
+    table = _read_quote_file(path, dictionary_symbols=True)
     lookup = {s: i for i, s in enumerate(symbols)}
-    names = table.column("symbol").to_numpy(zero_copy_only=False)
-    sym_idx = np.fromiter((lookup.get(s, -1) for s in names), dtype=np.int32, count=len(names))
+    parts = []
+    for chunk in table.column("symbol").chunks:      # map each chunk's dictionary, not every row
+        mapping = np.array([lookup.get(v, -1) for v in chunk.dictionary.to_pylist()], dtype=np.int32)
+        parts.append(mapping[chunk.indices.to_numpy(zero_copy_only=False)] if len(mapping)
+                     else np.empty(0, dtype=np.int32))
+    sym_idx = np.concatenate(parts) if parts else np.empty(0, dtype=np.int32)
     keep = sym_idx >= 0
     if rth_only:
         keep &= table.column("rth").to_numpy(zero_copy_only=False)
@@ -191,9 +199,11 @@ def read_quote_session_arrays(store: BarStore, day: dt.date | str, symbols: list
     ts = table.column("timestamp").to_numpy().view(np.int64)[sel]
     sym_idx = sym_idx[sel]
     order = np.lexsort((sym_idx, ts))
-    values = np.column_stack([table.column(c).to_numpy()[sel][order] for c in QUOTE_FIELDS]) if len(sel) else \
-        np.empty((0, len(QUOTE_FIELDS)))
-    return QuoteSessionArrays(sym_idx[order], ts[order], np.ascontiguousarray(values, dtype=np.float64))
+    take = sel[order]
+    values = np.empty((len(take), len(QUOTE_FIELDS)), dtype=np.float64)
+    for k, c in enumerate(QUOTE_FIELDS):
+        values[:, k] = table.column(c).to_numpy()[take]
+    return QuoteSessionArrays(sym_idx[order], ts[order], values)
 
 
 def read_quotes(store: BarStore, symbols: list[str] | None, start_ns: int, end_ns: int,
