@@ -22,7 +22,7 @@ DAYS = ("2024-12-03", "2024-12-05")
 
 def _quote_frame(store_root: Path) -> pd.DataFrame:
     """Quote bars around the demo's trade bars: spread 1-3 cents by minute; every 9th minute of BOLT
-    has no quote bar (the fallback rule)."""
+    and its first minute of each session have no quote bar (the fallback rule; no quote carried over)."""
     bars = pd.read_parquet(store_root / "bars" / "interval=1m")
     bars = bars[(bars["period"].astype(str) >= DAYS[0]) & (bars["period"].astype(str) <= DAYS[1])]
     ts = bars["timestamp"].astype("int64") if bars["timestamp"].dtype.kind == "i" else \
@@ -37,7 +37,8 @@ def _quote_frame(store_root: Path) -> pd.DataFrame:
         frame[f"ask_{f}"] = np.round(bars[f].to_numpy() + half, 4)
     frame["bid_size"] = 100 + minute % 7 * 100
     frame["ask_size"] = 200.0
-    drop = (frame["symbol"] == "BOLT").to_numpy() & (minute % 9 == 0)
+    first_minute = (minute % (24 * 60)) == 14 * 60 + 30      # 09:30 ET in December: the session's first bar
+    drop = (frame["symbol"] == "BOLT").to_numpy() & ((minute % 9 == 0) | first_minute)
     return frame[~drop].reset_index(drop=True)
 
 
