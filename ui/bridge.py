@@ -336,6 +336,7 @@ class EngineBridge(QObject):
     def _reset_run_state(self) -> None:
         self._history: dict[tuple[str, str], deque[BarsView]] = {}
         self._history_cache: dict[tuple[str, str], BarsView] = {}
+        self._quote_days: dict[tuple[str, int], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._prerun: dict[tuple[str, str], BarsView] | None = None
         self._fills_by_symbol: dict[str, list[Fill]] = {}
         self._open_orders: dict[int, Order] = {}
@@ -910,6 +911,37 @@ class EngineBridge(QObject):
         live = self.live_bars(symbol, interval)
         hist = self.history_bars(symbol, interval)
         return concat_bars([hist, live]) if live is not None else hist
+
+    def quote_closes(self, symbol: str, interval: str, timestamps: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray] | None:
+        """(bid close, ask close) of the store's quote bars at these bar starts (NaN where none), for the
+        chart's bid/ask band; None unless the run streams quote bars and `interval` is the streamed one.
+        Each UTC day of quote bars is read once per run (one file)."""
+        cfg = self.run_config
+        if (cfg is None or self._store is None or interval != cfg.streams.interval
+                or not (cfg.streams.quotes or cfg.execution.fill_prices == "quotes")):
+            return None
+        from workstation.store.quote_store import read_quotes
+
+        day_ns = 86_400_000_000_000
+        ts = np.asarray(timestamps, dtype=np.int64)
+        parts = []
+        for day in np.unique(ts // day_ns).tolist():
+            key = (symbol, day)
+            if key not in self._quote_days:
+                frame = read_quotes(self._store, [symbol], day * day_ns, (day + 1) * day_ns, interval)
+                self._quote_days[key] = (
+                    pd.DatetimeIndex(frame["timestamp"]).as_unit("ns").asi8.astype(np.int64),
+                    frame["bid_close"].to_numpy(dtype=np.float64), frame["ask_close"].to_numpy(dtype=np.float64))
+            parts.append(self._quote_days[key])
+        quote_ts = np.concatenate([p[0] for p in parts])
+        if not len(quote_ts):
+            return None
+        at = np.clip(np.searchsorted(quote_ts, ts), 0, len(quote_ts) - 1)
+        found = quote_ts[at] == ts
+        bid = np.where(found, np.concatenate([p[1] for p in parts])[at], np.nan)
+        ask = np.where(found, np.concatenate([p[2] for p in parts])[at], np.nan)
+        return bid, ask
 
     def run_folder_bars(self, symbol: str, interval: str) -> BarsView | None:
         """Every bar of (symbol, interval) this run wrote to its folder (after the pre-run days), for

@@ -51,6 +51,7 @@ class ChartFeed:
             chart.add_marker(fill.time, fill.price, "buy" if fill.quantity > 0 else "sell")
         self.sync_forming(symbol, interval)
         self.sync_orders()
+        self.sync_quotes(symbol, interval)
 
     def sync_orders(self) -> None:
         """Draw the working orders and the position of the chart's symbol as the bridge knows them now."""
@@ -97,6 +98,7 @@ class ChartFeed:
         self.sync_forming(symbol, interval)
         if self._orders_dirty:
             self.sync_orders()
+        self.sync_quotes(symbol, interval)
 
     def _append(self, view) -> None:
         ts = view.timestamp
@@ -117,6 +119,20 @@ class ChartFeed:
         o, h, lo, c, v = view.open, view.high, view.low, view.close, view.volume
         for k in range(start, n):
             chart.append_bar(int(ts[k]), float(o[k]), float(h[k]), float(lo[k]), float(c[k]), float(v[k]))
+
+    def sync_quotes(self, symbol: str, interval: str) -> None:
+        """The bid/ask band of the shown bars (streamed interval, runs that stream quote bars); only
+        bars the chart shows get a value, so no quote past the clock is drawn."""
+        chart = self.panel.chart
+        n = chart.bar_count
+        if n == len(chart.quote_band.bid):
+            return
+        band = self.bridge.quote_closes(symbol, interval, chart.bar_arrays()[0]) if n else None
+        if band is None:
+            if len(chart.quote_band.bid):
+                chart.quote_band.clear()
+            return
+        chart.set_quote_band(*band)
 
     def sync_forming(self, symbol: str, interval: str) -> None:
         """Show the forming bar of a derived interval (or clear it when there is none)."""

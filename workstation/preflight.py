@@ -145,6 +145,16 @@ def _store_problems(
                     f"{', '.join(elsewhere)} {'has' if len(elsewhere) == 1 else 'have'} no {interval} bars "
                     f"between {cfg.backtest.start_date} and {cfg.backtest.end_date} in the store {root}",
                 ))
+        if cfg.execution.fill_prices == "quotes" and in_range:
+            from workstation.store.quote_store import quote_dates
+
+            if not any(cfg.backtest.start_date <= d <= cfg.backtest.end_date for d in quote_dates(store, interval)):
+                problems.append((
+                    "execution.fill_prices",
+                    f"fill_prices 'quotes' needs quote bars, but the store {root} has no {interval} quote bars "
+                    f"between {cfg.backtest.start_date} and {cfg.backtest.end_date}; import them with "
+                    f"`workstation import FILE --kind quotes --store {root}`, or fill at 'trades'",
+                ))
         if cfg.prices == "adjusted":
             try:
                 store.price_adjustments()  # the recorded corporate actions read and resolved (cached per file state)

@@ -103,7 +103,8 @@ class SystemManager:
         self.metrics = PerformanceMetrics()
         self.clock = SimulatedClock(self.sessions[0].open_ns)
         self.session_data = SessionData(list(cfg.symbols), intervals, tz=cfg.timezone)
-        self.broker = SimulatedBroker(list(cfg.symbols), cfg.execution, intrabar_bars=self._intrabar_bars)
+        self.broker = SimulatedBroker(list(cfg.symbols), cfg.execution, intrabar_bars=self._intrabar_bars,
+                                      quote_bars=self.session_data.quote_bars)
         self.control = RunControl(cfg.backtest.speed_multiplier)
         self.manual_orders = ManualOrderInbox(self.control.wake)
         self.processor = DataProcessor(self.session_data, self.clock, base, cfg.streams.derived,
@@ -334,7 +335,7 @@ class SystemManager:
 
     def summary(self) -> dict:
         elapsed = self.elapsed_s()
-        return {
+        summary: dict[str, object] = {
             "state": self.state,
             "error": f"{type(self.error).__name__}: {self.error}" if self.error else None,
             "sessions_done": self.coordinator.sessions_done,
@@ -354,3 +355,11 @@ class SystemManager:
             "overruns": {k: self.metrics.counter(k) for k in
                          ("overruns.quality", "overruns.processor", "overruns.analysis")},
         }
+        if self.cfg.streams.quotes or self.cfg.execution.fill_prices == "quotes":   # absent otherwise: as before
+            summary["quotes"] = {
+                "quote_bars_streamed": self.session_data.quote_bars.delivered,
+                "fill_prices": self.cfg.execution.fill_prices,
+                "fills_at_quotes": self.broker.quote_fills,
+                "fills_at_trade_prices": self.broker.quote_fallbacks,
+            }
+        return summary

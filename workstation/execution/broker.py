@@ -23,6 +23,15 @@ to look at a finer interval the store holds (`intrabar_bars`). An exit's complet
 sibling; cancelling, expiring or rejecting any order of a bracket or OCO group cancels the group's
 other open orders, and any fill of an OCO member cancels the other members (backtrader's rules).
 
+Quote fills (`fill_prices: "quotes"`, given `quote_bars`, the session's QuoteBars): a buy order is
+tested against the fill bar's ASK bar and a sell order against its BID bar (open, high, low, close of
+that side of the quote bar stamped like the trade bar), with the same rules as on trade bars: a market
+order fills at the ask (buy) or bid (sell) open of the fill bar, or with fill rule "close" at the ask or
+bid close of the signal bar; a buy limit L fills at the ask open when it is <= L, else at L when the
+ask low reaches it (sells mirrored on the bid). A symbol whose fill bar has no quote bar fills at the
+trade bar's prices and is counted in `quote_fallbacks`. Trailing stops move with the trade closes and
+positions are marked at the trade closes in both modes.
+
 Prices: a buy fills at price x (1 + slippage_bps/1e4), a sell at price x (1 - slippage_bps/1e4),
 except that a limit or stop-limit order never fills worse than its limit. Commission per fill:
 max(commission_min, commission_per_share x |qty|), or 0 when both are 0.
@@ -54,6 +63,7 @@ import logging
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -78,6 +88,10 @@ from workstation.execution.orders import (
 )
 from workstation.execution.records import account_equity_frame, fills_frame, orders_frame
 from workstation.model.trading import Fill, Trade
+from workstation.session.quote_bars import ASK_CLOSE, ASK_OPEN, BID_CLOSE, BID_OPEN
+
+if TYPE_CHECKING:
+    from workstation.session.quote_bars import QuoteBars
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +197,7 @@ class SimulatedBroker:
     """Broker simulation over a fixed symbol list (positions indexed like `symbols`)."""
 
     def __init__(self, symbols: list[str], config: ExecutionConfig | None = None,
-                 intrabar_bars: IntrabarBars | None = None) -> None:
+                 intrabar_bars: IntrabarBars | None = None, quote_bars: QuoteBars | None = None) -> None:
         if not symbols:
             raise ValueError("SimulatedBroker needs at least one symbol, got an empty list")
         if len(set(symbols)) != len(symbols):
@@ -201,6 +215,8 @@ class SimulatedBroker:
         pct = self.config.participation_limit_pct
         self._participation = float(pct) / 100.0 if pct else 0.0
         self.intrabar_bars = intrabar_bars if self.config.intrabar_resolution == "finer_interval" else None
+        # quote fills: the session's quote bars (None = fills at trade prices)
+        self.quote_bars = quote_bars if self.config.fill_prices == "quotes" else None
         self.record_events = False   # set by the engine when someone reads order events
         self.reset()
 
@@ -241,6 +257,13 @@ class SimulatedBroker:
         self._curve_time = np.empty(cap, dtype=np.int64)
         self._curve_values = np.empty((cap, _CURVE_COLUMNS), dtype=np.float64)
         self._curve_len = 0
+        # quote fills: this bar time's quote bars (rows aligned with the bar time), the last bid/ask close
+        # per symbol (NaN where the symbol's last bar had no quote bar) and the fills made at trade prices
+        self._bar_quotes: np.ndarray | None = None
+        self._bid_close = np.full(n, np.nan)
+        self._ask_close = np.full(n, np.nan)
+        self.quote_fills = 0
+        self.quote_fallbacks = 0
 
     def index_of(self, symbol: str) -> int:
         """Position of `symbol` in `symbols`; KeyError naming it when unknown."""
@@ -721,14 +744,26 @@ class SimulatedBroker:
             self._last_price[symbol_index] = price
             self._capacity_cache = None
             stamp = self._current_ts if self._current_ts is not None else int(time_ns)
-            return self._fill_at(st, quantity, price, stamp, refresh=True)
+            return self._fill_at(st, quantity, self._close_quote(symbol_index, quantity, price), stamp, refresh=True)
         self._open(st, 0.0)
         return None
 
     def _fill_now_at_close(self, st: _OrderState) -> None:
-        price = float(self._last_price[st.symbol_index])
+        price = self._close_quote(st.symbol_index, st.quantity, float(self._last_price[st.symbol_index]))
         stamp = self._current_ts if self._current_ts is not None else st.submitted_at
         self._fill_at(st, st.quantity, price, stamp, refresh=True)
+
+    def _close_quote(self, i: int, quantity: float, trade_close: float) -> float:
+        """Fill rule "close": the signal bar's ask close (buy) or bid close (sell) with quote fills, else
+        (or without a quote bar for that bar) its trade close."""
+        if self.quote_bars is None:
+            return trade_close
+        quote = self._ask_close.item(i) if quantity > 0 else self._bid_close.item(i)
+        if math.isnan(quote):
+            self.quote_fallbacks += 1
+            return trade_close
+        self.quote_fills += 1
+        return quote
 
     # ----------------------------------------------------------------- per bar time
 
@@ -748,6 +783,10 @@ class SimulatedBroker:
         self._current_ts = ts_ns
         fills: list[Fill] = []
         book = self._book
+        if self.quote_bars is not None:
+            quotes = self._bar_quotes = self.quote_bars.at_bar_time(ts_ns, sym_idx)
+            self._bid_close[sym_idx] = quotes[:, BID_CLOSE]
+            self._ask_close[sym_idx] = quotes[:, ASK_CLOSE]
         market_rows = np.flatnonzero(self._market_mask[sym_idx]) if self._market else None
         if book.active_count:
             slots, rows = book.candidates(ts_ns, sym_idx)
@@ -771,8 +810,20 @@ class SimulatedBroker:
         if market_rows is None or not len(market_rows):
             return hits
         market = self._market
+        quotes = self._bar_quotes if self.quote_bars is not None else None
         for row in market_rows.tolist():
             price = o.item(row)
+            if quotes is not None:
+                bid, ask = quotes.item(row, BID_OPEN), quotes.item(row, ASK_OPEN)
+                for st in market[sym_idx.item(row)]:
+                    side = ask if st.quantity - st.filled > 0 else bid
+                    if math.isnan(side):
+                        self.quote_fallbacks += 1
+                        side = price
+                    else:
+                        self.quote_fills += 1
+                    hits.append((row, st.id, st, side))
+                continue
             for st in market[sym_idx.item(row)]:
                 hits.append((row, st.id, st, price))
         return hits
@@ -823,24 +874,32 @@ class SimulatedBroker:
                c: np.ndarray, volume: np.ndarray | None, market_rows: np.ndarray | None = None,
                sym_idx: np.ndarray | None = None) -> list[Fill]:
         book = self._book
+        o_r, h_r, lo_r, c_r = o[rows], h[rows], lo[rows], c[rows]
+        no_quote = None
+        if self.quote_bars is not None and self._bar_quotes is not None:
+            o_r, h_r, lo_r, c_r, no_quote = self._side_bars(book.buy[slots], self._bar_quotes[rows],
+                                                            o_r, h_r, lo_r, c_r)
         if book.complex_count == 0:
             # only limits, stops and trailing stops: one comparison with the bar's low or high finds the
             # orders the bar reaches; their prices are worked out for those only
             level = book.level[slots]
             use_low = book.use_low[slots]
-            k_hit = np.flatnonzero(np.where(use_low, lo[rows] <= level, h[rows] >= level))
+            k_hit = np.flatnonzero(np.where(use_low, lo_r <= level, h_r >= level))
             if len(k_hit):
-                ok, lk, ulk = o[rows[k_hit]], level[k_hit], use_low[k_hit]
+                ok, lk, ulk = o_r[k_hit], level[k_hit], use_low[k_hit]
                 hit_price = np.where(np.where(ulk, ok <= lk, ok >= lk), ok, lk)
         else:
             triggered = book.triggered[slots]
             hits, price, now_triggered = fill_model.bar_fills(book.code[slots], book.buy[slots], book.limit[slots],
-                                                              book.stop[slots], triggered, o[rows], h[rows],
-                                                              lo[rows], c[rows])
+                                                              book.stop[slots], triggered, o_r, h_r, lo_r, c_r)
             if (now_triggered != triggered).any():
                 book.triggered[slots] = now_triggered
             k_hit = np.flatnonzero(hits)
             hit_price = price[k_hit]
+        if no_quote is not None and len(k_hit):
+            missing = int(no_quote[k_hit].sum())
+            self.quote_fallbacks += missing
+            self.quote_fills += len(k_hit) - missing
         fills: list[Fill] = []
         market = self._market_hits(market_rows, sym_idx, o) if sym_idx is not None else []
         if len(k_hit) or market:
@@ -868,6 +927,17 @@ class SimulatedBroker:
                     for slot in t_slots.tolist():
                         self._orders[int(book.order_id[slot]) - 1].stop_price = float(book.stop[slot])
         return fills
+
+    @staticmethod
+    def _side_bars(buy: np.ndarray, quotes: np.ndarray, o: np.ndarray, h: np.ndarray, lo: np.ndarray,
+                   c: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Per order: the ask bar (buys) or bid bar (sells) of its fill bar, the trade bar where the quote bar
+        is missing; plus the mask of orders without a quote bar."""
+        side = np.where(buy[:, None], quotes[:, 4:8], quotes[:, 0:4])
+        no_quote = np.isnan(side[:, 0])
+        if no_quote.any():
+            side[no_quote] = np.column_stack((o, h, lo, c))[no_quote]
+        return side[:, 0], side[:, 1], side[:, 2], side[:, 3], no_quote
 
     @dataclass(slots=True)
     class _Plan:

@@ -70,6 +70,9 @@ class SessionCoordinator:
         self.base_ns = parse_interval(self.base_interval).ns
         self.symbols = list(cfg.symbols)
         self.prefetch_days = cfg.backtest.prefetch_days
+        # quote bars stream beside the trade bars when asked for (or needed by quote fills)
+        self.stream_quotes = bool(cfg.streams.quotes) or cfg.execution.fill_prices == "quotes"
+        self._quote_arrays: dict[dt.date, Any] = {}
         # one bar time flows quality -> processor -> analysis (each in its thread); the analysis
         # engine signals `cycle` when the bar time is done
         self.cycle = StreamSubscription("bar time")
@@ -316,8 +319,23 @@ class SessionCoordinator:
     def _load_session_arrays(self, day: dt.date):
         t0 = time.perf_counter()
         arrays = self.store.read_session_arrays(day, self.base_interval, self.symbols, rth_only=True)
+        if self.stream_quotes:
+            from workstation.store.quote_store import read_quote_session_arrays
+
+            self._quote_arrays[day] = read_quote_session_arrays(self.store, day, self.symbols, self.base_interval)
         self.metrics.record("queue.load", time.perf_counter() - t0)
         return arrays
+
+    def _session_quotes(self, day: dt.date):
+        """The quote bars of `day` the loader read (read now when it has not, e.g. a session streamed
+        again); earlier days' are forgotten."""
+        from workstation.store.quote_store import read_quote_session_arrays
+
+        for old in [d for d in list(self._quote_arrays) if d < day]:
+            self._quote_arrays.pop(old, None)
+        arrays = self._quote_arrays.get(day)
+        return arrays if arrays is not None else read_quote_session_arrays(self.store, day, self.symbols,
+                                                                           self.base_interval)
 
     def _stream(self, session: TradingSession, session_index: int = 0, first: int = 0, resumed: bool = False) -> bool:
         """Deliver the session's bar times from index `first` (0, or where a restored snapshot was
@@ -326,6 +344,12 @@ class SessionCoordinator:
             arrays = self._queued.pop(session.date).result()
         if not resumed:
             self._note_missing(session, arrays)
+        # every call, a resumed one too: the session's quotes restart and advance with the clock again
+        quote_bars = self.sd.quote_bars if self.stream_quotes else None
+        if quote_bars is not None:
+            quote_bars.start_session(self._session_quotes(session.date))
+            if not resumed:
+                self.metrics.incr("quotes.session_bars", quote_bars.session_rows)
         ts_all = arrays.timestamp
         n = len(ts_all)
         if n:
@@ -396,6 +420,8 @@ class SessionCoordinator:
             idx = sym_idx_all[a:b]
             clock_now = ts + step
             self.clock.advance_to(clock_now)
+            if quote_bars is not None:
+                quote_bars.advance_to(clock_now)
             self._run_bar_time(ts, idx, o_all[a:b], h_all[a:b], l_all[a:b], c_all[a:b], v_all[a:b],
                                None if data_driven else pace.bar_seconds())
             self.bars_processed += b - a

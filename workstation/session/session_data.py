@@ -47,6 +47,7 @@ import numpy as np
 
 from workstation.errors import WorkstationError
 from workstation.model import Bar, parse_interval
+from workstation.session.quote_bars import QuoteBar, QuoteBars
 from workstation.session.storage import (
     M_HIGH,
     M_LAST,
@@ -177,6 +178,8 @@ class SessionData:
         self._metrics = self._empty_metrics(n)
         self._latest_quote: list[Quote | None] = [None] * n
         self._quote_rings: list[deque[Quote]] = [deque(maxlen=quote_history) for _ in range(n)]
+        # quote bars (bid/ask per bar) of the replayed session, advanced by the coordinator
+        self.quote_bars = QuoteBars(n, min(seconds.values()) * 1_000_000_000)
         self._historical: dict[tuple[str, str], BarsView] = {}
         # trailing bars built on first read (history on demand): (symbol, interval) -> builder
         self._historical_pending: dict[tuple[str, str], Callable[[], Any]] = {}
@@ -858,6 +861,11 @@ class SessionData:
         """The last quote of `symbol` this session, or None."""
         return self._latest_quote[self._index(symbol)]
 
+    def latest_quote_bar(self, symbol: str) -> QuoteBar | None:
+        """The latest completed quote bar (bid/ask OHLC and sizes) of `symbol` this session, or None
+        (no quote bars streamed, or none yet)."""
+        return self.quote_bars.latest_bar(self._index(symbol))
+
     def quotes(self, symbol: str) -> list[Quote]:
         """The recent quotes of `symbol` (oldest first, at most `quote_history`)."""
         return list(self._quote_rings[self._index(symbol)])
@@ -1053,6 +1061,7 @@ class SessionData:
                 self._metrics = self._empty_metrics(n)
                 self._latest_quote = [None] * n
                 self._quote_rings = [deque(maxlen=self._quote_history) for _ in range(n)]
+                self.quote_bars.clear()
                 self.session_generation += 1
             finally:
                 for lock in locks:
@@ -1106,6 +1115,7 @@ class SessionData:
         self._metrics = metrics
         self._latest_quote = self._latest_quote + [None] * len(new)
         self._quote_rings = self._quote_rings + [deque(maxlen=self._quote_history) for _ in new]
+        self.quote_bars.resize(n)
         symbols = self.symbols + new
         index = dict(self.symbol_index)
         for k, s in enumerate(new):

@@ -643,15 +643,17 @@ class BarStore:
         )
 
     def check(self) -> list[str]:
-        """Read every bar file whole (every page, verifying its checksum) and return one line per
-        damaged or foreign file; an empty list means every file reads cleanly."""
+        """Read every bar file (and quote-bar file) whole (every page, verifying its checksum) and return
+        one line per damaged or foreign file; an empty list means every file reads cleanly."""
         problems = []
         for path in self.files():
             try:
                 self._read_file(path)
             except StoreError as exc:
                 problems.append(str(exc))
-        return problems
+        from workstation.store.quote_store import check_quote_files
+
+        return problems + check_quote_files(self)
 
     def size_bytes(self) -> int:
         """Total size of every file under the store root."""
@@ -685,6 +687,12 @@ class BarStore:
         from workstation.store.price_jumps import scan_price_jumps
 
         actions = self.corporate_actions()
+        from workstation.store.quote_store import quote_dates
+
+        quote_days = quote_dates(self)
+        quotes = {"1m": {"files": len(quote_days), "dates": len(quote_days),
+                         "first_date": quote_days[0].isoformat(), "last_date": quote_days[-1].isoformat()}
+                  } if quote_days else {}
         return {
             "root": str(self.root),
             "exchange": self.exchange,
@@ -695,6 +703,7 @@ class BarStore:
             "file_count": len(self.files()),
             "quarantine_files": len(self.quarantine_files()),
             "size_bytes": self.size_bytes(),
+            "quotes": quotes,
             "corporate_actions": [a.to_json() for a in actions],
             "warnings": [j.to_dict() for j in scan_price_jumps(self)],
         }

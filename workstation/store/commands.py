@@ -62,6 +62,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--interval", default="1m", help="bar interval of the files (default 1m; 1d for daily bars)"
     )
+    p.add_argument(
+        "--kind", choices=("bars", "quotes"), default="bars",
+        help="what the files hold: trade bars (default) or quote bars (bid/ask open, high, low, close and "
+        "sizes per bar; stored beside the trade bars in the store's quotes/ tree)",
+    )
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument(
         "--wait",
@@ -137,7 +142,8 @@ def _cmd_import(args: argparse.Namespace) -> int:
     from workstation.store.importer import import_files
 
     store = BarStore(args.store, create=True, lock_timeout=args.wait, on_lock_wait=_print_wait)
-    summary = import_files(args.files, store, symbol=args.symbol, tz=args.tz, interval=args.interval)
+    summary = import_files(args.files, store, symbol=args.symbol, tz=args.tz, interval=args.interval,
+                           kind=args.kind)
     print(json.dumps(summary.to_dict(), indent=2) if args.json else summary.render())
     return 0
 
@@ -212,6 +218,9 @@ def render_info(info: dict) -> str:
                 f"    {row['symbol']:<8}{row['first_date']:>12}{row['last_date']:>12}{row['days']:>6}"
                 f"{row['bars']:>10,}{row['rth_bars']:>10,}"
             )
+    quotes = info.get("quotes") or {}
+    for name, q in quotes.items():
+        lines.append(f"  quotes {name}: {q['dates']} dates {q['first_date']} .. {q['last_date']}, {q['files']} files")
     actions = info.get("corporate_actions") or []
     if actions:
         splits = sum(1 for a in actions if a["kind"] == "split")

@@ -47,7 +47,7 @@ import logging
 import re
 import warnings
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -97,6 +97,8 @@ R_CONFLICT = "conflicting duplicate"
 R_STORED = "conflicts with stored bar"
 R_BAD_SYMBOL = "invalid symbol"
 R_RANGE = "value out of range"
+R_CROSSED = "crossed quote"
+R_NEGSIZE = "negative size"
 REASONS = (
     R_OK,
     R_SYMBOL,
@@ -116,6 +118,8 @@ REASONS = (
     R_STORED,
     R_BAD_SYMBOL,
     R_RANGE,
+    R_CROSSED,
+    R_NEGSIZE,
 )
 _CODE = {r: i for i, r in enumerate(REASONS)}
 
@@ -143,6 +147,14 @@ _ALIASES = {
     "vwap": ("vwap", "vw"),
     "symbol": ("symbol", "ticker", "sym"),
 }
+_QUOTE_ALIASES: dict[str, tuple[str, ...]] = {
+    f"{side}_{f}": (f"{side}_{f}", f"{f}_{side}", f"{side}{f}", f"{f}{side}", f"{side[0]}{f[0]}")
+    for side in ("bid", "ask") for f in ("open", "high", "low", "close")
+}
+_QUOTE_ALIASES["bid_size"] = ("bid_size", "bidsize", "size_bid", "bid_volume", "bid_qty", "bs")
+_QUOTE_ALIASES["ask_size"] = ("ask_size", "asksize", "size_ask", "ask_volume", "ask_qty", "as")
+_QUOTE_ALIASES["symbol"] = _ALIASES["symbol"]
+KINDS = ("bars", "quotes")
 _CSV_SUFFIXES = (".csv", ".csv.gz", ".txt", ".txt.gz", ".tsv", ".tsv.gz")
 _PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
 _TICKER = re.compile(r"^[A-Z][A-Z0-9.]{0,9}$")
@@ -172,10 +184,12 @@ class ImportSummary:
     quarantine_file: str | None
     files_written: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)     # e.g. a --tz that does not fit the bars
+    kind: str = "bars"                                     # "bars" (trade bars) or "quotes" (quote bars)
 
     def to_dict(self) -> dict:
         """The summary as JSON-able dict; "warnings" (a list of sentences) only when there are any."""
-        out = {
+        out: dict = {"kind": "quotes"} if self.kind == "quotes" else {}   # bar imports: as before
+        out |= {
             "rows_read": self.rows_read,
             "rows_stored": self.rows_stored,
             "rows_quarantined": self.rows_quarantined,
@@ -192,7 +206,8 @@ class ImportSummary:
 
     def render(self) -> str:
         """A readable multi-line report."""
-        lines = [f"Imported {len(self.files)} file(s) into {self.store_root} (interval {self.interval})"]
+        what = " of quote bars" if self.kind == "quotes" else ""
+        lines = [f"Imported {len(self.files)} file(s){what} into {self.store_root} (interval {self.interval})"]
         for f in self.files:
             lines.append(
                 f"  {f['path']}: {f['rows_read']:,} rows, symbol {f['symbol']} "
@@ -342,14 +357,14 @@ def _read_source(path: Path) -> tuple[pd.DataFrame, np.ndarray, str, int, str | 
     return frame, lines, kind, blank, sep
 
 
-def _map_columns(frame: pd.DataFrame, path: Path) -> tuple[dict[str, str], str | None]:
+def _map_columns(frame: pd.DataFrame, path: Path, kind: str = "bars") -> tuple[dict[str, str], str | None]:
     """Map canonical names to the file's columns; the time column key is 'time' (DataError if missing)."""
     normal: dict[str, str] = {}
     for col in frame.columns:
         key = re.sub(r"[\s\-]+", "_", str(col).strip().lower())
         normal.setdefault(key, col)
     mapping: dict[str, str] = {}
-    for canon, names in _ALIASES.items():
+    for canon, names in (_QUOTE_ALIASES if kind == "quotes" else _ALIASES).items():
         for n in names:
             if n in normal:
                 mapping[canon] = normal[n]
@@ -360,7 +375,14 @@ def _map_columns(frame: pd.DataFrame, path: Path) -> tuple[dict[str, str], str |
         sample = frame[normal["time"]].dropna()
         if len(sample) and _CLOCK.match(str(sample.iloc[0]).strip()):
             time_col, clock_col = normal["date"], normal["time"]
-    missing = [c for c in ("open", "high", "low", "close", "volume") if c not in mapping]
+    missing = [c for c in _value_names(kind)[:-2 if kind == "quotes" else 5] if c not in mapping]
+    if kind == "quotes" and (missing or time_col is None):
+        raise DataError(
+            f"{path} lacks column(s) {', '.join((['a time column'] if time_col is None else []) + missing)} of "
+            f"quote bars: found columns {[str(c) for c in frame.columns]}; expected a time column and "
+            "bid_open, bid_high, bid_low, bid_close, ask_open, ask_high, ask_low, ask_close (bid_size, ask_size "
+            "optional; any letter case); nothing was imported"
+        )
     if time_col is None:
         missing.insert(0, "a time column")
     if missing or time_col is None:
@@ -371,6 +393,14 @@ def _map_columns(frame: pd.DataFrame, path: Path) -> tuple[dict[str, str], str |
         )
     mapping["time"] = time_col
     return mapping, clock_col
+
+
+def _value_names(kind: str) -> tuple[str, ...]:
+    """The numeric columns of a row of this kind, in store order."""
+    if kind == "quotes":
+        return ("bid_open", "bid_high", "bid_low", "bid_close", "ask_open", "ask_high", "ask_low", "ask_close",
+                "bid_size", "ask_size")
+    return ("open", "high", "low", "close", "volume", "trade_count", "vwap")
 
 
 def _numbers(col: pd.Series) -> np.ndarray:
@@ -515,7 +545,7 @@ def _parse_times(
 
 # ---------------------------------------------------------------------- per-file checks
 def _check_file(source: Path | FrameSource, symbol: str | None, tz: str | None, interval: str,
-                tm: TimeManager) -> _FileRows:
+                tm: TimeManager, content: str = "bars") -> _FileRows:
     if isinstance(source, FrameSource):
         path = Path(source.name)
         frame = source.frame.reset_index(drop=True)
@@ -523,7 +553,7 @@ def _check_file(source: Path | FrameSource, symbol: str | None, tz: str | None, 
     else:
         path = source
         frame, lines, kind, blank, sep = _read_source(path)
-    mapping, clock_col = _map_columns(frame, path)
+    mapping, clock_col = _map_columns(frame, path, content)
     n = len(frame)
     daily = interval == DAILY_INTERVAL
     interval_ns = parse_interval(interval).ns
@@ -557,9 +587,8 @@ def _check_file(source: Path | FrameSource, symbol: str | None, tz: str | None, 
         )
     values = {
         c: _numbers(frame[mapping[c]]) if c in mapping else np.full(n, np.nan)
-        for c in ("open", "high", "low", "close", "volume", "trade_count", "vwap")
+        for c in _value_names(content)
     }
-    o, h, lo, c, v = (values[k] for k in ("open", "high", "low", "close", "volume"))
 
     def flag(reason: str, cond: np.ndarray) -> None:
         code[(code == 0) & cond] = _CODE[reason]
@@ -568,14 +597,19 @@ def _check_file(source: Path | FrameSource, symbol: str | None, tz: str | None, 
     invalid = {s for s in pd.unique(symbols) if s != "" and not is_valid_symbol(s)}
     if invalid:
         flag(R_BAD_SYMBOL, np.fromiter((s in invalid for s in symbols), dtype=bool, count=n))
-    flag(R_MISSING, np.isnan(o) | np.isnan(h) | np.isnan(lo) | np.isnan(c) | np.isnan(v))
-    flag(R_RANGE, _out_of_range(values))
-    flag(R_NONPOS, (o <= 0) | (h <= 0) | (lo <= 0) | (c <= 0))
-    flag(R_HL, h < lo)
-    flag(R_OPEN, (o < lo) | (o > h))
-    flag(R_CLOSE, (c < lo) | (c > h))
-    flag(R_NEGVOL, v < 0)
-    flag(R_NEGTC, values["trade_count"] < 0)
+    quote_detail: dict[int, str] = {}
+    if content == "quotes":
+        _check_quote_values(values, flag, code, quote_detail)
+    else:
+        o, h, lo, c, v = (values[k] for k in ("open", "high", "low", "close", "volume"))
+        flag(R_MISSING, np.isnan(o) | np.isnan(h) | np.isnan(lo) | np.isnan(c) | np.isnan(v))
+        flag(R_RANGE, _out_of_range(values))
+        flag(R_NONPOS, (o <= 0) | (h <= 0) | (lo <= 0) | (c <= 0))
+        flag(R_HL, h < lo)
+        flag(R_OPEN, (o < lo) | (o > h))
+        flag(R_CLOSE, (c < lo) | (c > h))
+        flag(R_NEGVOL, v < 0)
+        flag(R_NEGTC, values["trade_count"] < 0)
 
     local_day = np.zeros(n, dtype="datetime64[D]")
     ok = code == 0
@@ -611,6 +645,8 @@ def _check_file(source: Path | FrameSource, symbol: str | None, tz: str | None, 
     bad = np.flatnonzero(code != 0)
     if len(bad):
         detail[bad] = [
+            _quote_detail(REASONS[code[i]], i, values, quote_detail) if content == "quotes" and (
+                REASONS[code[i]] in _QUOTE_VALUE_REASONS) else
             _detail(REASONS[code[i]], i, time_values, values, local_day, symbols, interval) for i in bad
         ]
     info = {
@@ -625,6 +661,64 @@ def _check_file(source: Path | FrameSource, symbol: str | None, tz: str | None, 
     return _FileRows(
         path, frame, lines, symbols, ns, values, code, detail, rth, part, local_day, reordered, info, sep
     )
+
+
+_QUOTE_VALUE_REASONS = {R_MISSING, R_RANGE, R_NONPOS, R_HL, R_OPEN, R_CLOSE, R_CROSSED, R_NEGSIZE}
+
+
+def _check_quote_values(values: dict[str, np.ndarray], flag: Callable[[str, np.ndarray], None], code: np.ndarray,
+                        detail: dict[int, str]) -> None:
+    """Row checks of quote bars, in the bars' order (missing, range, non-positive, high < low, open and
+    close inside the range, per side), then crossed quotes (a bid above the ask of the same field:
+    bid_open > ask_open, ... bid_close > ask_close; a locked quote, bid == ask, is kept) and negative
+    sizes. Missing sizes are stored as NaN (unknown). `detail` gets the side or fields at fault."""
+    prices = {k: values[k] for k in _value_names("quotes")[:8]}
+    sizes = {k: values[k] for k in ("bid_size", "ask_size")}
+    stacked = np.column_stack(list(prices.values()))
+    flag(R_MISSING, np.isnan(stacked).any(axis=1))
+    with np.errstate(invalid="ignore"):
+        big = (np.isinf(stacked) | (np.abs(stacked) > MAX_PRICE)).any(axis=1)
+        for v in sizes.values():
+            big |= np.isinf(v) | (np.abs(v) > MAX_VOLUME)
+    flag(R_RANGE, big)
+    flag(R_NONPOS, np.asarray((stacked <= 0).any(axis=1)))
+    for reason, test in ((R_HL, lambda o, h, lo, c: h < lo), (R_OPEN, lambda o, h, lo, c: (o < lo) | (o > h)),
+                         (R_CLOSE, lambda o, h, lo, c: (c < lo) | (c > h))):
+        for side in ("bid", "ask"):
+            cond = test(*(prices[f"{side}_{f}"] for f in ("open", "high", "low", "close"))) & (code == 0)
+            for i in np.flatnonzero(cond).tolist():
+                detail.setdefault(i, side)
+            flag(reason, cond)
+    crossed = np.zeros(len(code), dtype=bool)
+    for f in ("open", "high", "low", "close"):
+        crossed |= prices[f"bid_{f}"] > prices[f"ask_{f}"]
+    for i in np.flatnonzero(crossed & (code == 0)).tolist():
+        detail[i] = ", ".join(f"bid_{f} {prices[f'bid_{f}'][i]:g} > ask_{f} {prices[f'ask_{f}'][i]:g}"
+                              for f in ("open", "high", "low", "close") if prices[f"bid_{f}"][i] > prices[f"ask_{f}"][i])
+    flag(R_CROSSED, crossed)
+    flag(R_NEGSIZE, (sizes["bid_size"] < 0) | (sizes["ask_size"] < 0))
+
+
+def _quote_detail(reason: str, i: int | np.integer, values: dict[str, np.ndarray], detail: dict[int, str]) -> str:
+    i = int(i)
+    if reason == R_CROSSED:
+        return f"bid above ask: {detail[i]}"
+    if reason in (R_HL, R_OPEN, R_CLOSE):
+        side = detail.get(i, "bid")
+        o, h, lo, c = (values[f"{side}_{f}"][i] for f in ("open", "high", "low", "close"))
+        return {R_HL: f"{side}_high {h:g} < {side}_low {lo:g}",
+                R_OPEN: f"{side}_open {o:g} outside [{side}_low {lo:g}, {side}_high {h:g}]",
+                R_CLOSE: f"{side}_close {c:g} outside [{side}_low {lo:g}, {side}_high {h:g}]"}[reason]
+    names = _value_names("quotes")
+    if reason == R_MISSING:
+        return "no value (NaN or unreadable) in " + ", ".join(k for k in names[:8] if np.isnan(values[k][i]))
+    if reason == R_NONPOS:
+        return "prices must be > 0: " + ", ".join(f"{k} {values[k][i]:g}" for k in names[:8] if values[k][i] <= 0)
+    if reason == R_NEGSIZE:
+        return "sizes must be >= 0: " + ", ".join(f"{k} {values[k][i]:g}" for k in names[8:] if values[k][i] < 0)
+    return (f"values must be finite, prices at most {MAX_PRICE:g}, sizes at most {MAX_VOLUME:g}: " +
+            ", ".join(f"{k} {values[k][i]:g}" for k in names if np.isinf(values[k][i]) or abs(values[k][i]) > (
+                MAX_PRICE if k in names[:8] else MAX_VOLUME)))
 
 
 def _out_of_range(values: dict[str, np.ndarray]) -> np.ndarray:
@@ -719,7 +813,7 @@ def _detail(
     interval: str,
 ) -> str:
     t = times.iloc[i]
-    o, h, lo, c, v = (values[k][i] for k in ("open", "high", "low", "close", "volume"))
+    o, h, lo, c, v = (values[k][i] if k in values else np.nan for k in ("open", "high", "low", "close", "volume"))
     if reason == R_SYMBOL:
         return "the symbol column is empty on this row"
     if reason == R_BAD_SYMBOL:
@@ -770,12 +864,18 @@ def import_files(
     tz: str | None = None,
     interval: str = "1m",
     time_manager: TimeManager | None = None,
+    kind: str = "bars",
 ) -> ImportSummary:
     """Validate every row of `paths` and add the good ones to `store`; refused rows go to quarantine.
 
+    `kind` "bars" imports trade bars; "quotes" imports quote bars (bid/ask OHLC and sizes, stored
+    in the store's quotes/ tree, workstation/store/quote_store.py) with the same time, symbol,
+    calendar and duplicate checks plus the quote checks of `_check_quote_values`.
     All files are read and checked before anything is written: a file-level problem raises
     DataError and leaves the store untouched.
     """
+    if kind not in KINDS:
+        raise DataError(f"unknown import kind {kind!r}: use one of {', '.join(KINDS)}")
     if isinstance(paths, (str, Path, FrameSource)):
         paths = [paths]
     if not paths:
@@ -799,7 +899,11 @@ def import_files(
         if problem:
             raise DataError(f"--symbol {problem}; no config could use it, so nothing was imported")
     tm = time_manager or store.time_manager
-    checked = [_check_file(p if isinstance(p, FrameSource) else Path(p), symbol, tz, interval, tm) for p in paths]
+    if kind == "quotes" and interval == DAILY_INTERVAL:
+        raise DataError("quote bars are intraday: import them with --interval 1m (or another intraday interval)")
+    checked = [_check_file(p if isinstance(p, FrameSource) else Path(p), symbol, tz, interval, tm, kind)
+               for p in paths]
+    value_names = _value_names(kind)
 
     # good rows of all files, in file then line order
     good_parts = []
@@ -812,10 +916,7 @@ def import_files(
                     "row": sel,
                     "symbol": fr.symbol[sel],
                     "timestamp": fr.timestamp[sel],
-                    **{
-                        k: fr.values[k][sel]
-                        for k in ("open", "high", "low", "close", "volume", "trade_count", "vwap")
-                    },
+                    **{k: fr.values[k][sel] for k in value_names},
                     "rth": fr.rth[sel],
                     "part": fr.session_part[sel],
                     "day": fr.local_day[sel],
@@ -823,15 +924,13 @@ def import_files(
             )
         )
     good = pd.concat(good_parts, ignore_index=True)
-    value_cols = {
-        k: good[k].to_numpy() for k in ("open", "high", "low", "close", "volume", "trade_count", "vwap")
-    }
+    value_cols = {k: good[k].to_numpy() for k in value_names}
     dup_status, first_idx = classify_duplicates(
         good["symbol"].to_numpy(dtype=object), good["timestamp"].to_numpy(dtype=np.int64), value_cols
     )
     unique = good.loc[dup_status == ROW_NEW].reset_index(drop=True)
     result = _write_bars_reporting(store, unique.assign(timestamp=unique["timestamp"].astype(np.int64)),
-                                   interval, checked)
+                                   interval, checked, kind)
     unique["status"] = result.status
 
     # rows refused after the per-row checks: conflicting duplicates inside the import / with the store
@@ -851,13 +950,14 @@ def import_files(
         fr = checked[unique.at[j, "file"]]
         row = unique.at[j, "row"]
         fr.reason[row] = _CODE[R_STORED]
-        fr.detail[row] = "the store already holds a different bar for this symbol and timestamp (it was kept)"
+        fr.detail[row] = (f"the store already holds a different {'quote bar' if kind == 'quotes' else 'bar'} for "
+                          "this symbol and timestamp (it was kept)")
 
     quarantine_path = _write_quarantine_reporting(checked, store, result)
     summary = _summarise(
         checked, good, dup_status, unique, store, interval, quarantine_path, result.files_touched
     )
-    if tz is not None and interval != DAILY_INTERVAL:
+    if tz is not None and interval != DAILY_INTERVAL and kind == "bars":
         for fr in checked:
             if "from --tz" in fr.info["timestamps"]:
                 ok = fr.reason == 0
@@ -865,7 +965,9 @@ def import_files(
                 if warning:
                     summary.warnings.append(f"{fr.path}: {warning}")
                     log.warning("%s: %s", fr.path, warning)
-    summary.warnings += _split_warnings(store, unique[unique["status"] == ROW_NEW])
+    if kind == "bars":
+        summary.warnings += _split_warnings(store, unique[unique["status"] == ROW_NEW])
+    summary.kind = kind
     log.info(
         "import into %s: %d read, %d stored, %d quarantined",
         store.root,
@@ -898,9 +1000,14 @@ def _files_text(checked: list[_FileRows]) -> str:
     return ", ".join(names[:3]) + (f" and {len(names) - 3} more file(s)" if len(names) > 3 else "")
 
 
-def _write_bars_reporting(store: BarStore, bars: pd.DataFrame, interval: str, checked: list[_FileRows]):
-    """store.write_bars; when it fails part-way, DataError with what was stored and what was not."""
+def _write_bars_reporting(store: BarStore, bars: pd.DataFrame, interval: str, checked: list[_FileRows],
+                          kind: str = "bars"):
+    """store.write_bars (or write_quotes); when it fails part-way, DataError with what was stored and what was not."""
     try:
+        if kind == "quotes":
+            from workstation.store.quote_store import write_quotes
+
+            return write_quotes(store, bars, interval)
         return store.write_bars(bars, interval)
     except StoreWriteError as exc:
         read = sum(len(fr.reason) for fr in checked)

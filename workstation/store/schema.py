@@ -38,6 +38,20 @@ rewrites another; adding rows to an existing date rewrites only that date's file
 (a temporary file named with a leading dot, then os.replace), so a crash leaves the old file intact.
 Files whose names start with "." or "_" are ignored by pyarrow / pandas readers.
 
+Quote bars (bid/ask per minute, imported with `workstation import --kind quotes`) live in their own
+tree beside the trade bars, with the same two hive keys::
+
+    <root>/quotes/interval=1m/period=2024-10-01/part-0.parquet  one file per exchange-local date
+
+    symbol, timestamp (bar START, as above), rth (as above),
+    bid_open, bid_high, bid_low, bid_close    float64  best bid over the minute (first, highest, lowest, last)
+    ask_open, ask_high, ask_low, ask_close    float64  best ask over the minute
+    bid_size, ask_size                        float64  size at the best bid / ask at the bar's close (>= 0)
+
+Each bid is at most the ask of the same field (bid_open <= ask_open, ..., bid_close <= ask_close);
+crossed rows are refused by the import, locked ones (bid == ask) kept. A quote bar is identified by
+(symbol, interval, timestamp), like a trade bar.
+
 Quarantine files hold the refused rows' original fields as text, plus `reason` (a short category
 such as "closed exchange date"), `detail` (the specifics, e.g. "no session on 2020-07-18 (Saturday)"),
 `source_file` and `source_line` (the line in a CSV, header = line 1; the 1-based row in a Parquet file).
@@ -75,6 +89,20 @@ BAR_SCHEMA = pa.schema(
     ]
 )
 
+QUOTES_DIR = "quotes"
+QUOTE_SIDES = ("bid", "ask")
+QUOTE_PRICE_COLUMNS = tuple(f"{side}_{f}" for side in QUOTE_SIDES for f in PRICE_COLUMNS)
+QUOTE_VALUE_COLUMNS = (*QUOTE_PRICE_COLUMNS, "bid_size", "ask_size")
+QUOTE_COLUMNS = ("symbol", "timestamp", *QUOTE_VALUE_COLUMNS, "rth")
+QUOTE_SCHEMA = pa.schema(
+    [
+        pa.field("symbol", pa.string(), nullable=False),
+        pa.field("timestamp", pa.timestamp("ns", tz="UTC"), nullable=False),
+        *(pa.field(c, pa.float64(), nullable=False) for c in QUOTE_VALUE_COLUMNS),
+        pa.field("rth", pa.bool_(), nullable=False),
+    ]
+)
+
 QUARANTINE_META_COLUMNS = ("reason", "detail", "source_file", "source_line")
 
 # Largest values a bar may hold (the importer quarantines larger or infinite ones): far above any
@@ -86,6 +114,11 @@ MAX_VOLUME = 1e15
 def partition_dir(interval: str, key: str) -> str:
     """Relative folder of one partition: 'bars/interval=1m/period=2024-10-01' or '.../period=2024'."""
     return f"{BARS_DIR}/interval={interval}/{PARTITION_KEY}={key}"
+
+
+def quote_partition_dir(interval: str, key: str) -> str:
+    """Relative folder of one quote-bar partition: 'quotes/interval=1m/period=2024-10-01'."""
+    return f"{QUOTES_DIR}/interval={interval}/{PARTITION_KEY}={key}"
 
 
 def legacy_partition_level(interval: str) -> str:

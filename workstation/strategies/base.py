@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from workstation.execution.orders import Order
     from workstation.indicators import Indicator
     from workstation.session import SessionData
+    from workstation.session.quote_bars import QuoteBar
 
 
 class StrategyContext:
@@ -177,6 +178,13 @@ class StrategyContext:
 
     def quality(self, symbol: str, interval: str) -> float:
         return self.session_data.quality(symbol, interval)
+
+    def quote(self, symbol: str) -> QuoteBar | None:
+        """The latest completed quote bar of `symbol` (bid/ask open, high, low, close, sizes; `.bid`,
+        `.ask`, `.spread`, `.mid` at its close), or None when the run streams no quote bars
+        (`streams.quotes`) or the store has none yet this session. Its `timestamp` is the bar start;
+        it is never later than the clock allows (bar end <= now)."""
+        return self.session_data.latest_quote_bar(symbol)
 
     def historical_indicator(self, symbol: str, name: str):
         return self.session_data.historical_indicator(symbol, name)

@@ -298,6 +298,11 @@ class _Driver:
     def _needs(self, cell: Cell) -> CellNeeds:
         cfg = validate_config_dict(cell.config, self.plan.source)
         label = f"cell {cell.label(self.plan.aliases)}"
+        if cfg.streams.quotes or cfg.execution.fill_prices == "quotes":
+            field = "execution.fill_prices" if cfg.execution.fill_prices == "quotes" else "streams.quotes"
+            raise ConfigError(label, [(field, "quote bars are not shipped to sweep workers yet: sweep with "
+                                              "streams.quotes false and execution.fill_prices 'trades', or run "
+                                              "the quote configs one by one with `workstation run`")])
         self.shipper.check_symbols(cfg, label)
         try:
             return cell_needs(cfg, self.tm, self.shipper.has_daily_bars)

@@ -38,6 +38,7 @@ from ui.widgets.chart.pane_stack import PaneStack
 from ui.widgets.chart.panes import Pane
 from ui.widgets.chart.price_display import PriceDisplay
 from ui.widgets.chart.price_scale import PriceScale
+from ui.widgets.chart.quote_band import QuoteBand
 from ui.widgets.chart.theme import ChartTheme
 from ui.widgets.chart.viewport import Viewport
 from workstation.model import parse_interval
@@ -80,6 +81,7 @@ class CandleChart(QtWidgets.QWidget):
         )
         self.candles, self.volume_bars = self.display.candles, self.display.volume_bars
         self.markers = MarkerLayer(self._bars, self.price, self._scale, self.theme)
+        self.quote_band = QuoteBand(self.price.vb, lambda: self._bars.n, self._scale, self.theme)
         self.overlays_set = OverlaySet(
             self._bars, self.price, self._scale, self.theme, self._make_sub_pane, self.CHUNK_SIZE, self.DECIMATE_ABOVE
         )
@@ -98,6 +100,7 @@ class CandleChart(QtWidgets.QWidget):
             self.theme, self._bars, self.display.heikin_ashi, self.overlays_set, self.price,
             lambda: self.panes.sub_panes, self._scale,
         )
+        self.legend.quote_band = self.quote_band
         self.crosshair = Crosshair(
             self.panes.all, self.time_axis, self._bars, self._crosshair_price_text, self._update_texts
         )
@@ -213,6 +216,7 @@ class CandleChart(QtWidgets.QWidget):
         """Drop bars, forming bar and markers; keep overlays, title and drawings; resume following."""
         self._bars.clear()
         self.markers.clear()
+        self.quote_band.clear()
         self._after_replace()
         self.jump_to_live()
 
@@ -225,6 +229,11 @@ class CandleChart(QtWidgets.QWidget):
     def add_marker(self, ts: int, price: float, side: str) -> None:
         """Mark a fill: side 'buy' (green triangle up, tip at price) or 'sell' (red, down)."""
         self.markers.add(ts, price, side)
+
+    def set_quote_band(self, bid: np.ndarray, ask: np.ndarray) -> None:
+        """Bid and ask closes of the first len(bid) bars (NaN where no quote bar): drawn as the bid/ask band."""
+        self.quote_band.set_values(bid, ask)
+        self._update_texts()
 
     def clear_markers(self) -> None:
         """Remove every marker."""
@@ -290,6 +299,7 @@ class CandleChart(QtWidgets.QWidget):
         self._scale.log = on
         self.display.scale_changed()
         self.overlays_set.scale_changed()
+        self.quote_band.scale_changed()
         self.markers.item.scale_changed()
         self.order_lines.relayout()
         self.price.axis.invalidate()

@@ -15,6 +15,7 @@ from ui.widgets.chart.formatting import fmt_full, fmt_volume
 from ui.widgets.chart.overlays import OverlaySet
 from ui.widgets.chart.panes import Pane
 from ui.widgets.chart.price_scale import PriceScale
+from ui.widgets.chart.quote_band import QuoteBand
 from ui.widgets.chart.theme import ChartTheme, qcolor
 
 Runs = list[tuple[str, QtGui.QColor]]
@@ -43,6 +44,7 @@ class Legend:
         self.symbol = ""
         self.interval = ""
         self.chart_type = ChartType.CANDLES
+        self.quote_band: QuoteBand | None = None   # the bid/ask of each bar, when the run streams quote bars
 
     def price_text(self, v: float) -> str:
         """A price in the chart's decimals ('-' when not finite)."""
@@ -67,6 +69,13 @@ class Legend:
             for label, val in (("O ", o), (" H ", h), (" L ", low), (" C ", c)):
                 runs += [(label, normal), (self.price_text(val), col)]
             runs += [("  V ", normal), (fmt_volume(v), col)]
+            spread = self.quote_band.spread_at(idx) if self.quote_band is not None and idx is not None else None
+            if spread is not None and idx is not None:
+                band = self.quote_band
+                assert band is not None
+                runs += [("  Bid ", normal), (self.price_text(float(band.bid[idx])), down_c),
+                         (" Ask ", normal), (self.price_text(float(band.ask[idx])), up_c),
+                         (" Spread ", normal), (self.price_text(spread), bright)]
             lines.append((False, runs))
         sub_lines: dict[int, list[tuple[bool, Runs]]] = {}
         j = None if idx is None else min(idx, bars.n - 1)
