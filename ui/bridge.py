@@ -835,8 +835,9 @@ class EngineBridge(QObject):
         cur = self.current_session
         part = 0.0
         if cur is not None and cur["index"] == done:
-            span = max(1, cur["close_ns"] - cur["open_ns"])
-            part = min(1.0, max(0.0, (system.clock.now_ns() - cur["open_ns"]) / span))
+            first, last = cur.get("start_ns", cur["open_ns"]), cur.get("end_ns", cur["close_ns"])
+            span = max(1, last - first)
+            part = min(1.0, max(0.0, (system.clock.now_ns() - first) / span))
         return min(1.0, (done + part) / total)
 
     # ------------------------------------------------------------------ pre-run history
@@ -915,7 +916,7 @@ def build_prerun_bars(system: SystemManager, days: int) -> dict[tuple[str, str],
     sym_cols: dict[str, list[np.ndarray]] = {iv: [] for iv in cols}
     for day in dates:
         session = tm.session(day)
-        arr = system.store.read_session_arrays(day, base, symbols, rth_only=True)
+        arr = system.store.read_session_arrays(day, base, symbols, rth_only=not session.extended)
         ts_all = arr.timestamp
         if not len(ts_all):
             continue
@@ -933,7 +934,8 @@ def build_prerun_bars(system: SystemManager, days: int) -> dict[tuple[str, str],
         for k in range(6):
             cols[base][k].append(np.asarray(values[k]))
         for bld in builders:
-            bld.start_session(session.open_ns, session.close_ns, session.break_start_ns, session.break_end_ns)
+            bld.start_session(session.open_ns, session.close_ns, session.break_start_ns, session.break_end_ns,
+                              session.pre_market_start_ns, session.post_market_end_ns)
         ts = values[0]
         if not len(ts) or not builders:
             continue
@@ -957,7 +959,7 @@ def build_prerun_bars(system: SystemManager, days: int) -> dict[tuple[str, str],
                 for done in done_list:
                     _collect(cols[bld.interval], sym_cols[bld.interval], done)
         for bld in builders:
-            done = bld.flush_due(session.close_ns) or bld.complete()
+            done = bld.flush_due(session.end_ns) or bld.complete()
             if done is not None:
                 _collect(cols[bld.interval], sym_cols[bld.interval], done)
     out: dict[tuple[str, str], BarsView] = {}

@@ -113,7 +113,8 @@ class HistoricalService:
                 sess = self.tm.session(d)
                 if sess is None:
                     continue
-                df = self.store.read_bars(self.symbols, "1m", sess.open_ns, sess.close_ns, rth_only=True)
+                # the session's hours: pre/post-market too in extended hours (daily values stay regular)
+                df = self.store.read_bars(self.symbols, "1m", sess.start_ns, sess.end_ns, rth_only=not sess.extended)
                 self._minute_days[d] = df
 
     def _set_trailing_bars(self, trailing: list[dt.date]) -> None:

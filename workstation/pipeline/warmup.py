@@ -105,7 +105,8 @@ class WarmupLoader:
             if not len(arr.timestamp):
                 continue
             for bld in builders:
-                bld.start_session(session.open_ns, session.close_ns, session.break_start_ns, session.break_end_ns)
+                bld.start_session(session.open_ns, session.close_ns, session.break_start_ns, session.break_end_ns,
+                                  session.pre_market_start_ns, session.post_market_end_ns)
             ts_all = arr.timestamp
             bounds = np.flatnonzero(np.diff(ts_all)) + 1
             starts = np.concatenate(([0], bounds)).tolist()
@@ -141,8 +142,10 @@ class WarmupLoader:
         return interval, idx[keep], tuple(c[keep] for c in cols)
 
     def _read(self, session):
-        """A session's streamed bars inside its regular session (lunch break excluded)."""
-        arr = self.store.read_session_arrays(session.date, self.base_interval, self.symbols, rth_only=True)
+        """A session's streamed bars inside its hours (lunch break excluded; pre/post-market included
+        in extended hours)."""
+        arr = self.store.read_session_arrays(session.date, self.base_interval, self.symbols,
+                                             rth_only=not session.extended)
         if len(arr.timestamp):
             inside = session.trading_mask(arr.timestamp)
             if not inside.all():
