@@ -766,6 +766,22 @@ class EngineBridge(QObject):
         pre = self._prerun_bars().get((symbol, interval))
         return concat_bars([pre, view]) if pre is not None else view
 
+    def regular_hours(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """Regular open and close (int64 ns UTC) of every day a chart may show (the pre-run days and
+        the run's sessions) when the run replays extended hours, so the chart shades pre- and
+        post-market bars; None for a regular-hours run."""
+        system = self.system
+        if system is None or not system.sessions or not system.sessions[0].extended:
+            return None
+        first, last = system.sessions[0].date, system.sessions[-1].date
+        try:
+            first = system.tm.trading_days_back(first, self.chart_days_before)
+        except WorkstationError:
+            pass
+        sessions = system.tm.sessions(first, last)
+        return (np.array([s.open_ns for s in sessions], dtype=np.int64),
+                np.array([s.close_ns for s in sessions], dtype=np.int64))
+
     def fills_of(self, symbol: str) -> list[Fill]:
         """Fills of `symbol` delivered so far in this run."""
         return list(self._fills_by_symbol.get(symbol, ()))

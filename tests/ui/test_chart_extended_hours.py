@@ -1,0 +1,87 @@
+"""Extended-hours shading of the chart: bars outside the regular session (per the calendar's regular
+open and close) are tinted as pre-market or post-market; regular hours (no hours given) tint nothing.
+Checked against pandas-market-calendars' own pre/open/close/post times and on the painted pixels."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pandas_market_calendars as mcal  # noqa: E402
+
+from ui.widgets.chart import CandleChart  # noqa: E402
+
+SCHEDULE = mcal.get_calendar("NYSE").schedule("2024-11-26", "2024-11-29", start="pre", end="post")
+
+
+def _extended_bars(minutes: int = 15):
+    """`minutes` bars from each day's pre-market start to its post-market end (11-29: early close)."""
+    ts = np.concatenate([pd.date_range(r["pre"], r["post"], freq=f"{minutes}min", inclusive="left").as_unit("ns").asi8
+                         for _, r in SCHEDULE.iterrows()])
+    rng = np.random.default_rng(4)
+    close = np.round(100 + np.cumsum(rng.normal(0, 0.1, len(ts))), 2)
+    open_ = np.concatenate([[100.0], close[:-1]])
+    return ts, open_, np.maximum(open_, close) + 0.05, np.minimum(open_, close) - 0.05, close, \
+        np.round(rng.lognormal(7, 0.5, len(ts)))
+
+
+def _regular_hours():
+    return pd.DatetimeIndex(SCHEDULE["market_open"]).as_unit("ns").asi8, \
+        pd.DatetimeIndex(SCHEDULE["market_close"]).as_unit("ns").asi8
+
+
+def test_bars_are_classed_by_the_calendars_hours(qtbot):
+    chart = CandleChart()
+    qtbot.addWidget(chart)
+    bars = _extended_bars()
+    chart.set_bars(*bars)
+    chart.set_regular_hours(_regular_hours())
+    ts = pd.to_datetime(bars[0], utc=True)
+    expected = np.zeros(len(ts), dtype=np.int8)
+    for _, r in SCHEDULE.iterrows():
+        expected[(ts >= r["pre"]) & (ts < r["market_open"])] = 1
+        expected[(ts >= r["market_close"]) & (ts < r["post"])] = 2
+    np.testing.assert_array_equal(chart.session_shading.outside(bars[0]), expected)
+    bands = chart.session_shading.bands(-10, len(ts) + 10)
+    assert [kind for *_, kind in bands] == [1, 2] * len(SCHEDULE)
+    first_post = next(b for b in bands if b[2] == 2)
+    assert first_post[0] == int(np.flatnonzero(expected == 2)[0]) - 0.5
+    chart.set_regular_hours(None)
+    assert chart.session_shading.bands(-10, len(ts) + 10) == []
+
+
+def test_pre_and_post_market_are_tinted_on_screen(qtbot, tmp_path):
+    chart = CandleChart()
+    chart.resize(1100, 560)
+    qtbot.addWidget(chart)
+    chart.show()
+    qtbot.waitExposed(chart)
+    bars = _extended_bars()
+    chart.set_bars(*bars)
+    chart.set_title("EXA", "15m")
+    chart.set_visible_range(-1, len(bars[0]))
+    plain = chart.grab().toImage()
+    chart.set_regular_hours(_regular_hours())
+    qtbot.wait(1)
+    chart.refresh()
+    image = chart.grab()
+    image.save(str(tmp_path / "extended_hours_chart.png"))
+    shaded = image.toImage()
+    vb = chart.price.vb
+    (x0, x1), _ = vb.viewRange()
+    rect = vb.sceneBoundingRect()
+
+    def column(i: float) -> int:
+        return int(rect.left() + (i - x0) / (x1 - x0) * rect.width())
+
+    kinds = chart.session_shading.outside(bars[0])
+    pre, regular = int(np.flatnonzero(kinds == 1)[3]), int(np.flatnonzero(kinds == 0)[3])
+    y = int(rect.top() + 4)                               # a row above the candles, below the title
+    changed_pre = shaded.pixelColor(column(pre), y) != plain.pixelColor(column(pre), y)
+    same_regular = shaded.pixelColor(column(regular), y) == plain.pixelColor(column(regular), y)
+    assert changed_pre and same_regular
+    if os.environ.get("CHART_SCREENSHOT_DIR"):
+        image.save(os.path.join(os.environ["CHART_SCREENSHOT_DIR"], "extended_hours_chart.png"))
