@@ -85,3 +85,30 @@ def test_pre_and_post_market_are_tinted_on_screen(qtbot, tmp_path):
     assert changed_pre and same_regular
     if os.environ.get("CHART_SCREENSHOT_DIR"):
         image.save(os.path.join(os.environ["CHART_SCREENSHOT_DIR"], "extended_hours_chart.png"))
+
+
+def test_the_bridge_gives_the_chart_the_regular_hours_of_an_extended_run(qtbot, tmp_path, ui_demo_store):
+    """An extended-hours run: the regular open/close of the pre-run days and every session, per mcal
+    (the chart shades outside them); a regular-hours run: None (nothing shaded)."""
+    import json
+
+    from tests.ui.conftest import UI_END, UI_START, ui_config_dict
+    from ui.bridge import EngineBridge
+
+    bridge = EngineBridge(runs_dir=tmp_path / "runs", chart_days_before=2)
+    try:
+        regular = tmp_path / "regular.json"
+        regular.write_text(json.dumps(ui_config_dict(ui_demo_store)), encoding="utf-8")
+        bridge.load_config(regular)
+        assert bridge.regular_hours() is None
+        extended = tmp_path / "extended.json"
+        extended.write_text(json.dumps({**ui_config_dict(ui_demo_store), "exchange": "NYSE",
+                                        "session_hours": "extended"}), encoding="utf-8")
+        bridge.load_config(extended)
+        opens, closes = bridge.regular_hours()
+        days = mcal.get_calendar("NYSE").schedule("2024-11-01", UI_END)
+        first = list(days.index).index(pd.Timestamp(UI_START)) - 2
+        np.testing.assert_array_equal(opens, pd.DatetimeIndex(days["market_open"].iloc[first:]).as_unit("ns").asi8)
+        np.testing.assert_array_equal(closes, pd.DatetimeIndex(days["market_close"].iloc[first:]).as_unit("ns").asi8)
+    finally:
+        bridge.shutdown(1.0)
