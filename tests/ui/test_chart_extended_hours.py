@@ -112,3 +112,35 @@ def test_the_bridge_gives_the_chart_the_regular_hours_of_an_extended_run(qtbot, 
         np.testing.assert_array_equal(closes, pd.DatetimeIndex(days["market_close"].iloc[first:]).as_unit("ns").asi8)
     finally:
         bridge.shutdown(1.0)
+
+
+def test_an_extended_run_in_the_window_says_pre_market_and_shades_the_chart(qtbot, tmp_path, ui_make_window):
+    """Stepping an extended-hours run: the first bar time is 04:00 New York, the status bar says
+    pre-market and the chart shades its bars."""
+    import json
+
+    from tests.ui.conftest import ui_config_dict
+    from workstation.store import BarStore
+
+    store_path = tmp_path / "ext_store"
+    bars = _extended_bars(minutes=1)
+    store = BarStore(store_path, create=True, exchange="NYSE")
+    for symbol in ("ACME", "BOLT", "CYRX"):
+        store.write_bars(pd.DataFrame({"symbol": symbol, "timestamp": pd.to_datetime(bars[0], utc=True),
+                                       "open": bars[1], "high": bars[2], "low": bars[3], "close": bars[4],
+                                       "volume": bars[5]}), "1m")
+    config = tmp_path / "extended.json"
+    cfg = {**ui_config_dict(store_path, start_date="2024-11-27", end_date="2024-11-29"), "exchange": "NYSE",
+           "session_hours": "extended"}
+    config.write_text(json.dumps(cfg), encoding="utf-8")
+    w = ui_make_window()
+    w.load_config(config)
+    system = w.bridge.system
+    w.step_action.trigger()
+    qtbot.waitUntil(lambda: system.bars_processed > 0, timeout=30_000)
+    first = pd.Timestamp(SCHEDULE.loc["2024-11-27", "pre"])
+    assert system.clock.now_ns() == (first + pd.Timedelta("1min")).value
+    qtbot.waitUntil(lambda: "pre-market" in w.session_label.text(), timeout=5000)
+    qtbot.waitUntil(lambda: w.chart_panels[0].chart.session_shading.enabled, timeout=5000)
+    with qtbot.waitSignal(w.bridge.finished, timeout=5000):
+        w.stop_action.trigger()
