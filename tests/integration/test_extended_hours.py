@@ -222,3 +222,34 @@ def test_session_hours_config_is_validated(tmp_path):
     assert "no pre-/post-market times" in problems["session_hours"] and "'NYSE'" in problems["session_hours"]
     nyse = validate_config_dict({**base, "session_hours": "extended"})
     assert "session_hours" not in dict(preflight_problems(nyse, store_path=tmp_path / "none"))
+
+
+def test_the_opening_range_starts_at_the_regular_open_in_extended_hours(tmp_path):
+    """opening_range_breakout in extended hours: the range is 09:30-09:45 (pandas), never the
+    pre-market bars before it, whose highs and lows are made wider here to tell."""
+    bars = _minute_bars()
+    bars = bars[bars["timestamp"] >= pd.Timestamp("2024-11-25", tz=TZ)].reset_index(drop=True)
+    local = bars["timestamp"].dt.tz_convert(TZ)
+    minute = local.dt.hour * 60 + local.dt.minute
+    pre = minute < 9 * 60 + 30
+    bars.loc[pre, "high"] += 5.0
+    bars.loc[pre, "low"] -= 5.0
+    store = BarStore(tmp_path / "store", create=True, exchange=EXCHANGE)
+    store.write_bars(bars, "1m")
+    cfg = crossover_config(["EXA", "EXB"], "2024-11-26", "2024-11-29", exchange=EXCHANGE, timezone=TZ,
+                           session_hours="extended")
+    cfg["strategies"] = [{"name": "orb", "class_path": "opening_range_breakout",
+                          "params": {"range_minutes": 15, "reward_risk": 2.0, "quantity": 10}}]
+    cfg["execution"] = {**cfg["execution"], "allow_short": True}
+    system = SystemManager(validate_config_dict(cfg), store=store)
+    system.start()
+    assert system.wait(120) and system.error is None
+    in_range = (minute >= 9 * 60 + 30) & (minute < 9 * 60 + 45)
+    ranges = bars[in_range].assign(day=local[in_range].dt.date).groupby(["symbol", "day"]).agg(
+        high=("high", "max"), low=("low", "min"))
+    entries = [o for o in system.broker.orders() if o.role.value == "entry"]
+    assert len(entries) == 2 * 2 * len(_schedule("2024-11-26", "2024-11-29"))    # both sides, two symbols, 3 days
+    for o in entries:
+        day = pd.Timestamp(o.submitted_at, unit="ns", tz="UTC").tz_convert(TZ).date()
+        high, low = ranges.loc[(o.symbol, day)]
+        assert o.stop_price == (high if o.quantity > 0 else low)
