@@ -129,10 +129,10 @@ def runs(tmp_path_factory):
     return bars, _run(root, store, "extended"), _run(root, store, "regular")
 
 
-def _inside(bars: pd.DataFrame, which: tuple[str, ...]) -> pd.DataFrame:
-    """The bars inside the named parts (pre, regular, post) of each session FIRST..END, per mcal."""
+def _inside(bars: pd.DataFrame, which: tuple[str, ...], first: str = FIRST) -> pd.DataFrame:
+    """The bars inside the named parts (pre, regular, post) of each session first..END, per mcal."""
     keep = np.zeros(len(bars), dtype=bool)
-    for _, row in _schedule(FIRST, END).iterrows():
+    for _, row in _schedule(first, END).iterrows():
         for name, (a, b) in _parts(row).items():
             if name in which:
                 keep |= ((bars["timestamp"] >= a) & (bars["timestamp"] < b)).to_numpy()
@@ -253,3 +253,16 @@ def test_the_opening_range_starts_at_the_regular_open_in_extended_hours(tmp_path
         day = pd.Timestamp(o.submitted_at, unit="ns", tz="UTC").tz_convert(TZ).date()
         high, low = ranges.loc[(o.symbol, day)]
         assert o.stop_price == (high if o.quantity > 0 else low)
+
+
+def test_a_regular_run_ignores_the_stored_pre_and_post_bars_exactly(runs, tmp_path):
+    """Regular hours (the default) on a store holding whole days give exactly the results of the same
+    run on a store holding only the regular-session bars: trades, equity, quality, bars."""
+    bars, _, regular = runs
+    store = BarStore(tmp_path / "store", create=True, exchange=EXCHANGE)
+    store.write_bars(_inside(bars, ("regular",), first=START), "1m")
+    only_regular = _run(tmp_path, store, "regular")
+    for name in ("trades", "equity", "quality", "bars", "orders"):
+        pd.testing.assert_frame_equal(pd.read_parquet(regular / f"{name}.parquet"),
+                                      pd.read_parquet(only_regular / f"{name}.parquet"), check_exact=True)
+    assert len(pd.read_parquet(regular / "trades.parquet")) > 10
