@@ -128,6 +128,15 @@ class TradingSession:
         """True if a bar starting at `ts_ns` lies in the session's hours (not in the lunch break)."""
         return any(start <= ts_ns < end for start, end in self.segments)
 
+    def regular_mask(self, ts_ns: np.ndarray) -> np.ndarray:
+        """True where an int ns UTC bar start lies in the regular session (open to close, less a
+        lunch break), whatever the session's hours (for values that stay regular, e.g. daily bars)."""
+        ts_ns = np.asarray(ts_ns, dtype=np.int64)
+        mask = np.zeros(ts_ns.shape, dtype=bool)
+        for start, end in session_segments(self.open_ns, self.close_ns, self.break_start_ns, self.break_end_ns):
+            mask |= (ts_ns >= start) & (ts_ns < end)
+        return mask
+
     def trading_mask(self, ts_ns: np.ndarray) -> np.ndarray:
         """Vectorised `contains` for int ns UTC bar starts."""
         ts_ns = np.asarray(ts_ns, dtype=np.int64)

@@ -266,3 +266,52 @@ def test_a_regular_run_ignores_the_stored_pre_and_post_bars_exactly(runs, tmp_pa
         pd.testing.assert_frame_equal(pd.read_parquet(regular / f"{name}.parquet"),
                                       pd.read_parquet(only_regular / f"{name}.parquet"), check_exact=True)
     assert len(pd.read_parquet(regular / "trades.parquet")) > 10
+
+
+def test_daily_values_stay_on_regular_hours_in_an_extended_run(tmp_path):
+    """A 5-day high/low and average daily volume in an extended run are those of the regular-session
+    bars (pandas), on every session (including days the run itself replayed), though the pre-market
+    highs and lows here are wider."""
+    bars = _minute_bars()
+    local = bars["timestamp"].dt.tz_convert(TZ)
+    pre = (local.dt.hour * 60 + local.dt.minute) < 9 * 60 + 30
+    bars.loc[pre, "high"] += 5.0
+    bars.loc[pre, "low"] -= 5.0
+    store = BarStore(tmp_path / "store", create=True, exchange=EXCHANGE)
+    store.write_bars(bars, "1m")
+    cfg = crossover_config(["EXA", "EXB"], "2024-11-04", "2024-11-12", exchange=EXCHANGE, timezone=TZ,
+                           session_hours="extended")
+    cfg["historical"] = {"trailing_days": 1, "intervals": ["1m"], "warmup_bars": 0, "enable_quality": True,
+                         "indicators": [{"name": "high_5d", "kind": "max", "field": "high", "period": "5d"},
+                                        {"name": "low_5d", "kind": "min", "field": "low", "period": "5d"},
+                                        {"name": "vol_5d", "kind": "avg_daily", "field": "volume", "period": "5d"},
+                                        {"name": "vol_by_minute", "kind": "avg_intraday", "field": "volume",
+                                         "period": "5d"}]}
+    system = SystemManager(validate_config_dict(cfg), store=store)
+    seen: dict = {}
+    system.events.subscribe("session_start", lambda _k, p: seen.__setitem__(p["date"], {
+        (s, n): system.session_data.historical_indicator(s, n) for s in ("EXA", "EXB")
+        for n in ("high_5d", "low_5d", "vol_5d", "vol_by_minute")}))
+    system.start()
+    assert system.wait(120) and system.error is None
+    regular = _inside(bars, ("regular",), first=START)
+    regular = regular.assign(day=regular["timestamp"].dt.tz_convert(TZ).dt.date)
+    daily = regular.groupby(["symbol", "day"]).agg(high=("high", "max"), low=("low", "min"),
+                                                   volume=("volume", "sum"))
+    days = list(_schedule(START, END).index.date)
+    assert len(seen) == 7
+    for day, values in seen.items():
+        window = days[days.index(day) - 5:days.index(day)]
+        for sym in ("EXA", "EXB"):
+            d = daily.loc[sym].loc[window]
+            assert values[(sym, "high_5d")] == d["high"].max() and values[(sym, "low_5d")] == d["low"].min()
+            assert values[(sym, "vol_5d")] == pytest.approx(d["volume"].mean(), rel=1e-12)
+            # avg_intraday: one mean per minute of the extended session (960, minute 0 = 04:00)
+            sched = _schedule(START, END)
+            grid = np.full((5, 960), np.nan)
+            for j, w in enumerate(window):
+                pre_start = sched.loc[pd.Timestamp(w), "pre"]
+                g = bars[(bars["symbol"] == sym) & (bars["timestamp"] >= pre_start)
+                         & (bars["timestamp"] < sched.loc[pd.Timestamp(w), "post"])]
+                grid[j, ((g["timestamp"] - pre_start) // MINUTE).to_numpy(dtype=np.int64)] = g["volume"]
+            np.testing.assert_allclose(values[(sym, "vol_by_minute")], np.nanmean(grid, axis=0), rtol=1e-12)

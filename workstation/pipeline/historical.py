@@ -95,6 +95,9 @@ class HistoricalService:
     def roll(self, day: dt.date, session_bars: pd.DataFrame) -> None:
         """Keep the finished session's 1m bars so the next session needs no reload of that day."""
         self._minute_days[day] = session_bars
+        session = self.tm.session(day)
+        if session is not None and session.extended and len(session_bars):   # daily values stay regular-hours
+            session_bars = session_bars[session.regular_mask(ns_array(session_bars["timestamp"]))]
         if self._daily is not None and len(session_bars):
             agg = _aggregate_daily(session_bars, self.tm.tz)
             agg["date"] = day
