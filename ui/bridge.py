@@ -815,6 +815,7 @@ class EngineBridge(QObject):
         if system is not None and 0 <= done.session_index < len(system.sessions):
             session = system.sessions[done.session_index]
             self.current_session = {"date": session.date, "open_ns": session.open_ns, "close_ns": session.close_ns,
+                                    "start_ns": session.start_ns, "end_ns": session.end_ns,
                                     "early_close": session.early_close, "index": done.session_index,
                                     "total": len(system.sessions), "generation": generation}
         for key, indices in self._history_index.items():      # sessions gone back over leave the history
@@ -967,6 +968,22 @@ class EngineBridge(QObject):
         pre = self._prerun_bars().get((symbol, interval))
         return concat_bars([pre, view]) if pre is not None else view
 
+    def regular_hours(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """Regular open and close (int64 ns UTC) of every day a chart may show (the pre-run days and
+        the run's sessions) when the run replays extended hours, so the chart shades pre- and
+        post-market bars; None for a regular-hours run."""
+        system = self.system
+        if system is None or not system.sessions or not system.sessions[0].extended:
+            return None
+        first, last = system.sessions[0].date, system.sessions[-1].date
+        try:
+            first = system.tm.trading_days_back(first, self.chart_days_before)
+        except WorkstationError:
+            pass
+        sessions = system.tm.sessions(first, last)
+        return (np.array([s.open_ns for s in sessions], dtype=np.int64),
+                np.array([s.close_ns for s in sessions], dtype=np.int64))
+
     def fills_of(self, symbol: str) -> list[Fill]:
         """Fills of `symbol` delivered so far in this run."""
         return list(self._fills_by_symbol.get(symbol, ()))
@@ -1044,8 +1061,9 @@ class EngineBridge(QObject):
         cur = self.current_session
         part = 0.0
         if cur is not None and cur["index"] == done:
-            span = max(1, cur["close_ns"] - cur["open_ns"])
-            part = min(1.0, max(0.0, (system.clock.now_ns() - cur["open_ns"]) / span))
+            first, last = cur.get("start_ns", cur["open_ns"]), cur.get("end_ns", cur["close_ns"])
+            span = max(1, last - first)
+            part = min(1.0, max(0.0, (system.clock.now_ns() - first) / span))
         return min(1.0, (done + part) / total)
 
     # ------------------------------------------------------------------ pre-run history
@@ -1129,7 +1147,7 @@ def build_prerun_bars(system: SystemManager, days: int) -> dict[tuple[str, str],
     sym_cols: dict[str, list[np.ndarray]] = {iv: [] for iv in cols}
     for day in dates:
         session = tm.session(day)
-        arr = system.store.read_session_arrays(day, base, symbols, rth_only=True)
+        arr = system.store.read_session_arrays(day, base, symbols, rth_only=not session.extended)
         ts_all = arr.timestamp
         if not len(ts_all):
             continue
@@ -1147,7 +1165,8 @@ def build_prerun_bars(system: SystemManager, days: int) -> dict[tuple[str, str],
         for k in range(6):
             cols[base][k].append(np.asarray(values[k]))
         for bld in builders:
-            bld.start_session(session.open_ns, session.close_ns, session.break_start_ns, session.break_end_ns)
+            bld.start_session(session.open_ns, session.close_ns, session.break_start_ns, session.break_end_ns,
+                              session.pre_market_start_ns, session.post_market_end_ns)
         ts = values[0]
         if not len(ts) or not builders:
             continue
@@ -1169,7 +1188,7 @@ def build_prerun_bars(system: SystemManager, days: int) -> dict[tuple[str, str],
                 for done in done_list:
                     _collect(cols[bld.interval], sym_cols[bld.interval], done)
         for bld in builders:
-            done = bld.flush_due(session.close_ns) or bld.complete()
+            done = bld.flush_due(session.end_ns) or bld.complete()
             if done is not None:
                 _collect(cols[bld.interval], sym_cols[bld.interval], done)
     out: dict[tuple[str, str], BarsView] = {}

@@ -46,6 +46,7 @@ class ChartFeed:
         if not symbol or not interval or not self.bridge.loaded:
             return
         bars = self.bridge.chart_bars(symbol, interval)
+        chart.set_regular_hours(self.bridge.regular_hours())
         chart.set_bars(*bars)
         for fill in self.bridge.fills_of(symbol):
             chart.add_marker(fill.time, fill.price, "buy" if fill.quantity > 0 else "sell")

@@ -1290,6 +1290,10 @@ class MainWindow(QMainWindow):
             if session.get("early_close"):
                 close = dt.datetime.fromtimestamp(session["close_ns"] / 1e9, self._zone)
                 text += f"  <span style='color:{theme.AMBER}'>early close {close:%H:%M}</span>"
+            if session.get("start_ns", session["open_ns"]) < session["open_ns"] and now_ns <= session["open_ns"]:
+                text += "  · pre-market"                      # extended hours (session_hours: extended)
+            elif session.get("end_ns", session["close_ns"]) > session["close_ns"] and now_ns > session["close_ns"]:
+                text += "  · post-market"
             self.session_label.setText(text)
         elif progress.first_session is not None and progress.last_session is not None:
             self.session_label.setText(

@@ -5,7 +5,14 @@ calendar, never from hand-written rules. The schedule is loaded a calendar year 
 memory; queries are binary searches on int64 ns arrays. A year comes from the on-disk calendar cache
 (workstation.calendar_cache) when it holds a valid copy, else from pandas-market-calendars (imported
 only then), which is then written to the cache: the same sessions either way. pandas is imported
-only by the methods that return pandas objects, so the config model and the CLI stay light. Clocks: `SimulatedClock` (advanced only by the
+only by the methods that return pandas objects, so the config model and the CLI stay light.
+
+Session hours: `regular` (market_open to market_close) or `extended` (the calendar's own `pre` to
+`post` times, e.g. NYSE 04:00 to 20:00 New York time, 17:00 after an early close), chosen per
+TimeManager. An extended session keeps its regular open and close (`open_ns`, `close_ns`); its
+replayed span is `start_ns` to `end_ns`, and its bar slots stay anchored at the regular open:
+pre-market slots are counted back from the open (never spanning it), post-market slots forward from
+the close. Clocks: `SimulatedClock` (advanced only by the
 backtest coordinator, never backwards) and `WallClock` (live); components ask a clock, never
 `datetime.now()`.
 """
@@ -37,6 +44,7 @@ if TYPE_CHECKING:
 
 NS_PER_MINUTE = 60_000_000_000
 _PERIOD_UNITS = ("d", "w", "m", "y")
+SESSION_HOURS = ("regular", "extended")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +55,11 @@ class TradingSession:
     `break_start_ns == break_end_ns == -1` when there is none. Bar slots (`slot_starts`) are
     anchored at the open and at the break's end and cut at the break's start and at the close, so a
     60m bar never spans the lunch break.
+
+    Extended hours (`pre_market_start_ns` / `post_market_end_ns` >= 0, set only when the session
+    hours are `extended`): the session also trades [pre_market_start, open) and [close,
+    post_market_end). Pre-market slots are counted back from the open (the first one cut at the
+    pre-market start), post-market slots forward from the close, so no bar spans the open or close.
     """
 
     date: dt.date
@@ -56,6 +69,23 @@ class TradingSession:
     early_close: bool
     break_start_ns: int = -1
     break_end_ns: int = -1
+    pre_market_start_ns: int = -1
+    post_market_end_ns: int = -1
+
+    @property
+    def extended(self) -> bool:
+        """True when this session includes pre- or post-market hours."""
+        return self.pre_market_start_ns >= 0 or self.post_market_end_ns >= 0
+
+    @property
+    def start_ns(self) -> int:
+        """First instant replayed: the pre-market start in extended hours, else the open."""
+        return self.pre_market_start_ns if self.pre_market_start_ns >= 0 else self.open_ns
+
+    @property
+    def end_ns(self) -> int:
+        """Last instant replayed: the post-market end in extended hours, else the close."""
+        return self.post_market_end_ns if self.post_market_end_ns >= 0 else self.close_ns
 
     @property
     def open_utc(self) -> pd.Timestamp:
@@ -79,22 +109,33 @@ class TradingSession:
 
     @property
     def has_break(self) -> bool:
-        return len(self.segments) > 1
+        return len(session_segments(self.open_ns, self.close_ns, self.break_start_ns, self.break_end_ns)) > 1
 
     @property
     def segments(self) -> tuple[tuple[int, int], ...]:
-        """The trading parts of the session as (start, end) int ns: one, or two around a break."""
-        return session_segments(self.open_ns, self.close_ns, self.break_start_ns, self.break_end_ns)
+        """The trading parts of the session as (start, end) int ns: one, or two around a break;
+        in extended hours also the pre-market part first and the post-market part last."""
+        return session_segments(self.open_ns, self.close_ns, self.break_start_ns, self.break_end_ns,
+                                self.pre_market_start_ns, self.post_market_end_ns)
 
     @property
     def minutes(self) -> int:
-        """Regular-session trading minutes (390 normally, 210 on an early close; a lunch break does
-        not count: 330 on XHKG)."""
+        """Trading minutes of the session's hours (regular: 390 normally, 210 on an early close; a
+        lunch break does not count: 330 on XHKG; extended NYSE: 960, 780 on an early close)."""
         return sum(end - start for start, end in self.segments) // NS_PER_MINUTE
 
     def contains(self, ts_ns: int) -> bool:
-        """True if a bar starting at `ts_ns` lies in the regular session (not in the lunch break)."""
+        """True if a bar starting at `ts_ns` lies in the session's hours (not in the lunch break)."""
         return any(start <= ts_ns < end for start, end in self.segments)
+
+    def regular_mask(self, ts_ns: np.ndarray) -> np.ndarray:
+        """True where an int ns UTC bar start lies in the regular session (open to close, less a
+        lunch break), whatever the session's hours (for values that stay regular, e.g. daily bars)."""
+        ts_ns = np.asarray(ts_ns, dtype=np.int64)
+        mask = np.zeros(ts_ns.shape, dtype=bool)
+        for start, end in session_segments(self.open_ns, self.close_ns, self.break_start_ns, self.break_end_ns):
+            mask |= (ts_ns >= start) & (ts_ns < end)
+        return mask
 
     def trading_mask(self, ts_ns: np.ndarray) -> np.ndarray:
         """Vectorised `contains` for int ns UTC bar starts."""
@@ -106,16 +147,22 @@ class TradingSession:
 
     def slot_starts(self, length_ns: int) -> np.ndarray:
         """Starts (int ns UTC) of the session's bar slots of one length, in time order: anchored at
-        the start of each trading part and cut at its end (a short last slot at an early close)."""
-        return slot_bounds(self.segments, length_ns)[0]
+        the start of each trading part and cut at its end (a short last slot at an early close);
+        pre-market slots counted back from the open (see `session_slot_bounds`)."""
+        return self.slot_bounds(length_ns)[0]
 
     def slot_ends(self, length_ns: int) -> np.ndarray:
         """Ends of the slots of `slot_starts` (each capped at the end of its trading part)."""
-        return slot_bounds(self.segments, length_ns)[1]
+        return self.slot_bounds(length_ns)[1]
+
+    def slot_bounds(self, length_ns: int) -> tuple[np.ndarray, np.ndarray]:
+        """Starts and ends of the session's bar slots of one length (see `session_slot_bounds`)."""
+        return session_slot_bounds(self.open_ns, self.close_ns, length_ns, self.break_start_ns, self.break_end_ns,
+                                   self.pre_market_start_ns, self.post_market_end_ns)
 
     def trading_minute_index(self, ts_ns: np.ndarray) -> np.ndarray:
-        """Minute of the session (0 = the open) of each bar start, not counting the lunch break;
-        -1 outside the regular session."""
+        """Minute of the session (0 = its first minute: the open, or the pre-market start in
+        extended hours) of each bar start, not counting the lunch break; -1 outside its hours."""
         ts_ns = np.asarray(ts_ns, dtype=np.int64)
         out = np.full(ts_ns.shape, -1, dtype=np.int64)
         offset = 0
@@ -126,13 +173,43 @@ class TradingSession:
         return out
 
 
-def session_segments(open_ns: int, close_ns: int, break_start_ns: int = -1,
-                     break_end_ns: int = -1) -> tuple[tuple[int, int], ...]:
+def session_segments(open_ns: int, close_ns: int, break_start_ns: int = -1, break_end_ns: int = -1,
+                     pre_market_start_ns: int = -1, post_market_end_ns: int = -1) -> tuple[tuple[int, int], ...]:
     """Trading parts (start, end) of a session: [open, close), or [open, break_start) and
-    [break_end, close) when a lunch break lies inside it."""
+    [break_end, close) when a lunch break lies inside it; with [pre_market_start, open) first and
+    [close, post_market_end) last in extended hours (when they are not empty)."""
     if open_ns < break_start_ns < break_end_ns < close_ns:
-        return ((open_ns, break_start_ns), (break_end_ns, close_ns))
-    return ((open_ns, close_ns),)
+        parts: tuple[tuple[int, int], ...] = ((open_ns, break_start_ns), (break_end_ns, close_ns))
+    else:
+        parts = ((open_ns, close_ns),)
+    if 0 <= pre_market_start_ns < open_ns:
+        parts = ((pre_market_start_ns, open_ns), *parts)
+    if post_market_end_ns > close_ns:
+        parts = (*parts, (close_ns, post_market_end_ns))
+    return parts
+
+
+def session_slot_bounds(open_ns: int, close_ns: int, length_ns: int, break_start_ns: int = -1,
+                        break_end_ns: int = -1, pre_market_start_ns: int = -1,
+                        post_market_end_ns: int = -1) -> tuple[np.ndarray, np.ndarray]:
+    """Starts and ends (int ns UTC) of a session's bar slots of one length, in time order.
+
+    Regular parts: anchored at the open and at the break's end, cut at the break's start and at the
+    close. Pre-market (extended hours): counted back from the regular open, so the slots end exactly
+    at the open and the earliest one is cut at the pre-market start (a 60m slot [04:00, 04:30) when
+    the open is 09:30). Post-market: anchored at the close, cut at the post-market end."""
+    length_ns = int(length_ns)
+    regular = session_segments(open_ns, close_ns, break_start_ns, break_end_ns)
+    starts, ends = slot_bounds(regular, length_ns)
+    if 0 <= pre_market_start_ns < open_ns:
+        count = -(-(open_ns - pre_market_start_ns) // length_ns)
+        grid = np.arange(open_ns - count * length_ns, open_ns, length_ns, dtype=np.int64)
+        starts = np.concatenate([np.maximum(grid, pre_market_start_ns), starts])
+        ends = np.concatenate([grid + length_ns, ends])
+    if post_market_end_ns > close_ns:
+        post_starts, post_ends = slot_bounds(((close_ns, post_market_end_ns),), length_ns)
+        starts, ends = np.concatenate([starts, post_starts]), np.concatenate([ends, post_ends])
+    return starts, ends
 
 
 def slot_bounds(segments: tuple[tuple[int, int], ...], length_ns: int) -> tuple[np.ndarray, np.ndarray]:
@@ -186,12 +263,17 @@ class TimeManager:
 
     `cache_dir`: the calendar cache's root folder; by default the user's cache folder
     (`WORKSTATION_CACHE_DIR`, see workstation.calendar_cache); None: no disk cache (every year is
-    computed by pandas-market-calendars).
+    computed by pandas-market-calendars). `session_hours`: "regular" or "extended" (the sessions
+    `session`/`sessions` return; `session_bounds` and `break_mask` always answer regular hours).
+    CalendarError when extended hours are asked of a calendar without pre/post-market times.
     """
 
     def __init__(self, exchange: str = "XNYS", tz: str | None = None,
-                 cache_dir: str | Path | None | object = _DEFAULT_CACHE):
+                 cache_dir: str | Path | None | object = _DEFAULT_CACHE, session_hours: str = "regular"):
+        if session_hours not in SESSION_HOURS:
+            raise ValueError(f"unknown session hours {session_hours!r}: use one of {list(SESSION_HOURS)}")
         self.exchange = exchange
+        self.session_hours = session_hours
         self._calendar = None           # the pandas-market-calendars object, built only when needed
         root = default_cache_root() if cache_dir is _DEFAULT_CACHE else cache_dir
         self._cache_root = Path(root) if root is not None else None  # type: ignore[arg-type]
@@ -200,11 +282,20 @@ class TimeManager:
         facts = self._disk.read_facts() if self._disk is not None else None
         if facts is None:
             calendar = self._library_calendar()     # CalendarError for an unknown name
-            facts = CalendarFacts(str(calendar.tz), getattr(calendar, "break_start", None) is not None)
+            times = getattr(calendar, "regular_market_times", {})
+            facts = CalendarFacts(str(calendar.tz), getattr(calendar, "break_start", None) is not None,
+                                  "pre" in times and "post" in times)
             if self._disk is not None:
                 self._disk.write_facts(facts)
         self.tz = tz or facts.tz
         self.has_breaks = facts.has_breaks
+        self.has_extended_hours = facts.has_extended_hours
+        if session_hours == "extended" and not self.has_extended_hours:
+            raise CalendarError(
+                f"exchange calendar {exchange!r} has no pre-/post-market times in pandas-market-calendars, so "
+                "session_hours 'extended' cannot be used with it; for US equities use exchange 'NYSE' or "
+                "'NASDAQ' (pre-market from 04:00, post-market to 20:00 New York time; the same regular "
+                "sessions as 'XNYS' since 2007)")
         self._lock = threading.Lock()
         self._years: set[int] = set()
         self._dates: list[dt.date] = []
@@ -214,6 +305,8 @@ class TimeManager:
         self._early: np.ndarray = np.empty(0, dtype=bool)
         self._break_starts = np.empty(0, dtype=np.int64)
         self._break_ends = np.empty(0, dtype=np.int64)
+        self._pres = np.empty(0, dtype=np.int64)
+        self._posts = np.empty(0, dtype=np.int64)
         self._session_cache: dict[dt.date, TradingSession | None] = {}
 
     def _library_calendar(self):
@@ -246,6 +339,21 @@ class TimeManager:
         self._lock = threading.Lock()
         self.stats = CacheStats(years_loaded=len(self._years))  # a copy counts its own hits and misses
 
+    def with_session_hours(self, session_hours: str) -> TimeManager:
+        """This calendar answering sessions of other hours (itself when they are the same); the copy
+        shares nothing mutable and keeps the years already loaded."""
+        if session_hours == self.session_hours:
+            return self
+        if session_hours not in SESSION_HOURS:
+            raise ValueError(f"unknown session hours {session_hours!r}: use one of {list(SESSION_HOURS)}")
+        if session_hours == "extended" and not self.has_extended_hours:
+            raise CalendarError(f"exchange calendar {self.exchange!r} has no pre-/post-market times: use "
+                                "exchange 'NYSE' or 'NASDAQ' for session_hours 'extended'")
+        copy = TimeManager.__new__(TimeManager)
+        copy.__setstate__(self.__getstate__())
+        copy.session_hours = session_hours
+        return copy
+
     # ----------------------------------------------------------------- loading
     def _ensure_years(self, first: int, last: int) -> None:
         missing = [y for y in range(first, last + 1) if y not in self._years]
@@ -275,6 +383,8 @@ class TimeManager:
             self._closes = np.concatenate([self._closes] + [t.closes for t in loaded])[order]
             self._break_starts = np.concatenate([self._break_starts] + [t.break_starts for t in loaded])[order]
             self._break_ends = np.concatenate([self._break_ends] + [t.break_ends for t in loaded])[order]
+            self._pres = np.concatenate([self._pres] + [t.pres for t in loaded])[order]
+            self._posts = np.concatenate([self._posts] + [t.posts for t in loaded])[order]
             # trading length: a lunch break does not count
             lengths = self._closes - self._opens - np.where(self._break_starts >= 0,
                                                             self._break_ends - self._break_starts, 0)
@@ -297,19 +407,24 @@ class TimeManager:
         return found
 
     def _compute_years(self, years: list[int]) -> list[YearSchedule]:
-        """The years' sessions from pandas-market-calendars (one schedule over their span)."""
-        sched = self._library_calendar().schedule(start_date=f"{min(years)}-01-01", end_date=f"{max(years)}-12-31")
+        """The years' sessions from pandas-market-calendars (one schedule over their span), with the
+        calendar's own pre/post-market times where it has them (`start="pre", end="post"`: the
+        regular open and close are the same as without them)."""
+        calendar = self._library_calendar()
+        extended = {"start": "pre", "end": "post"} if self.has_extended_hours else {}
+        sched = calendar.schedule(start_date=f"{min(years)}-01-01", end_date=f"{max(years)}-12-31", **extended)
         ordinals = np.array([d.toordinal() for d in sched.index.date], dtype=np.int64)
         year_of = np.array([d.year for d in sched.index.date], dtype=np.int64)
         opens = sched["market_open"].dt.as_unit("ns").astype("int64").to_numpy()
         closes = sched["market_close"].dt.as_unit("ns").astype("int64").to_numpy()
         break_starts, break_ends = _break_columns(sched)
+        pres, posts = (_time_column(sched, "pre"), _time_column(sched, "post"))
         self.stats.years_computed += len(years)
         tables = []
         for year in years:
             keep = year_of == year
             tables.append(YearSchedule(year, ordinals[keep], opens[keep], closes[keep], break_starts[keep],
-                                       break_ends[keep]))
+                                       break_ends[keep], pres[keep], posts[keep]))
         return tables
 
     def _index_on_or_after(self, day: dt.date) -> int:
@@ -328,9 +443,12 @@ class TimeManager:
         i = bisect.bisect_left(self._ordinals, day.toordinal())
         result = None
         if i < len(self._dates) and self._dates[i] == day:
+            extended = self.session_hours == "extended"
             result = TradingSession(day, int(self._opens[i]), int(self._closes[i]), self.tz,
                                     bool(self._early[i]), int(self._break_starts[i]),
-                                    int(self._break_ends[i]))
+                                    int(self._break_ends[i]),
+                                    int(self._pres[i]) if extended else -1,
+                                    int(self._posts[i]) if extended else -1)
         self._session_cache[day] = result
         return result
 
@@ -462,6 +580,17 @@ def _break_columns(sched: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     s_ns[~inside] = -1
     e_ns[~inside] = -1
     return s_ns, e_ns
+
+
+def _time_column(sched: pd.DataFrame, name: str) -> np.ndarray:
+    """A market-time column of a schedule as int ns (-1 where the calendar has none, or NaT)."""
+    if name not in sched.columns:
+        return np.full(len(sched), -1, dtype=np.int64)
+    column = sched[name]
+    out = np.full(len(sched), -1, dtype=np.int64)
+    valid = column.notna().to_numpy()
+    out[valid] = column[valid].dt.as_unit("ns").astype("int64").to_numpy()
+    return out
 
 
 def cached_calendar_names() -> list[str] | None:

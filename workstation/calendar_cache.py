@@ -12,8 +12,9 @@ Layout (one folder per calendar and key, one small JSON file per calendar year):
 
 The key is everything that changes the answer: the calendar name, the versions of
 pandas-market-calendars, exchange_calendars (which supplies many of its calendars) and pandas (its
-holiday rules), the session hours used (the regular session, with the lunch break where the
-exchange has one) and this file format. Another version of a library gives another folder, so two
+holiday rules), the session hours stored (the regular session, with the lunch break where the
+exchange has one, plus the calendar's own pre- and post-market times where it has them) and this
+file format. Another version of a library gives another folder, so two
 environments sharing a cache never overwrite each other's years. Each file also holds its key and a
 SHA-256 of its content: a file that does not parse, fails its digest, has another key or holds
 impossible sessions (a date outside its year, dates out of order, an open after its close) is
@@ -45,15 +46,17 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
-SESSION_HOURS = "regular (market_open to market_close, lunch break where the exchange has one)"
+FORMAT_VERSION = 2
+SESSION_HOURS = ("regular (market_open to market_close, lunch break where the exchange has one) and "
+                 "extended (pre to post, where the calendar has them)")
 CACHE_DIR_ENV = "WORKSTATION_CACHE_DIR"
-COLUMNS = ("ordinal", "open_ns", "close_ns", "break_start_ns", "break_end_ns")
+COLUMNS = ("ordinal", "open_ns", "close_ns", "break_start_ns", "break_end_ns", "pre_ns", "post_ns")
 
 
 @dataclass(frozen=True)
 class YearSchedule:
-    """One calendar year of sessions: parallel int64 arrays in date order (-1 breaks: none)."""
+    """One calendar year of sessions: parallel int64 arrays in date order (-1 breaks: none; -1
+    pre/post: the calendar has no pre- or post-market times)."""
 
     year: int
     ordinals: np.ndarray
@@ -61,17 +64,21 @@ class YearSchedule:
     closes: np.ndarray
     break_starts: np.ndarray
     break_ends: np.ndarray
+    pres: np.ndarray
+    posts: np.ndarray
 
     def columns(self) -> tuple[np.ndarray, ...]:
-        return (self.ordinals, self.opens, self.closes, self.break_starts, self.break_ends)
+        return (self.ordinals, self.opens, self.closes, self.break_starts, self.break_ends, self.pres, self.posts)
 
 
 @dataclass(frozen=True)
 class CalendarFacts:
-    """What a TimeManager needs of the calendar itself: its time zone and whether it has lunch breaks."""
+    """What a TimeManager needs of the calendar itself: its time zone, whether it has lunch breaks and
+    whether it has pre- and post-market times (extended hours)."""
 
     tz: str
     has_breaks: bool
+    has_extended_hours: bool = False
 
 
 def default_cache_root() -> Path | None:
@@ -182,14 +189,15 @@ class CalendarCache:
         body = self._read(self.folder / "calendar.json")
         if body is None:
             return None
-        tz, has_breaks = body.get("tz"), body.get("has_breaks")
-        if not isinstance(tz, str) or not tz or not isinstance(has_breaks, bool):
+        tz, has_breaks, extended = body.get("tz"), body.get("has_breaks"), body.get("has_extended_hours")
+        if not isinstance(tz, str) or not tz or not isinstance(has_breaks, bool) or not isinstance(extended, bool):
             log.debug("calendar cache: ignoring %s (fields missing)", self.folder / "calendar.json")
             return None
-        return CalendarFacts(tz, has_breaks)
+        return CalendarFacts(tz, has_breaks, extended)
 
     def write_facts(self, facts: CalendarFacts) -> None:
-        self._write(self.folder / "calendar.json", {"tz": facts.tz, "has_breaks": facts.has_breaks})
+        self._write(self.folder / "calendar.json", {"tz": facts.tz, "has_breaks": facts.has_breaks,
+                                                    "has_extended_hours": facts.has_extended_hours})
 
     # ------------------------------------------------------------------ years
     def year_path(self, year: int) -> Path:
@@ -251,7 +259,7 @@ def _year_from_body(year: int, body: dict[str, Any]) -> YearSchedule:
     n = len(columns[0])
     if any(col.ndim != 1 or len(col) != n for col in columns):
         raise ValueError("columns of different lengths")
-    ordinals, opens, closes, break_starts, break_ends = columns
+    ordinals, opens, closes, break_starts, break_ends, pres, posts = columns
     first, last = dt.date(year, 1, 1).toordinal(), dt.date(year, 12, 31).toordinal()
     if n and (ordinals[0] < first or ordinals[-1] > last or np.any(np.diff(ordinals) <= 0)):
         raise ValueError("dates outside the year or out of order")
@@ -261,4 +269,6 @@ def _year_from_body(year: int, body: dict[str, Any]) -> YearSchedule:
     if np.any(has_break != (break_ends >= 0)) or np.any(
             has_break & ~((opens < break_starts) & (break_starts < break_ends) & (break_ends < closes))):
         raise ValueError("a lunch break outside its session")
-    return YearSchedule(year, ordinals, opens, closes, break_starts, break_ends)
+    if np.any((pres >= 0) & (pres > opens)) or np.any((posts >= 0) & (posts < closes)):
+        raise ValueError("a pre-market after its open or a post-market before its close")
+    return YearSchedule(year, ordinals, opens, closes, break_starts, break_ends, pres, posts)

@@ -73,6 +73,9 @@ def preflight_problems(
         tm = cache.calendar(cfg.exchange, cfg.timezone)
     except CalendarError as exc:
         problems.append(("exchange", str(exc)))
+    if tm is not None and cfg.session_hours == "extended" and not tm.has_extended_hours:
+        problems.append(("session_hours", f"exchange calendar {cfg.exchange!r} has no pre-/post-market times: "
+                                          "use exchange 'NYSE' or 'NASDAQ' for extended hours"))
     sessions: list[dt.date] = []
     if tm is not None and uses_store:
         start, end = cfg.backtest.start_date, cfg.backtest.end_date

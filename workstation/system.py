@@ -62,7 +62,7 @@ class SystemManager:
         self.rewindable = rewindable   # keep snapshots: step back and seek (set before start)
         self.thread_factory = thread_factory   # (target, name) -> thread-like; the GUI passes QThreads
         self.events = events or EventBus()
-        self.tm = time_manager or TimeManager(cfg.exchange, cfg.timezone)
+        self.tm = (time_manager or TimeManager(cfg.exchange, cfg.timezone)).with_session_hours(cfg.session_hours)
         if store is None:
             path = Path(store_path) if store_path else resolve_store_path(cfg)
             store = BarStore(path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -509,3 +510,22 @@ def test_the_data_source_section_offers_raw_or_adjusted_prices(qtbot, dialog: Co
     prices.setCurrentIndex(1)
     qtbot.waitUntil(lambda: _raw_dict(dialog).get("prices") == "adjusted", timeout=3000)
     assert validate_config_dict(_raw_dict(dialog)).prices == "adjusted"
+
+
+def test_the_general_section_offers_regular_or_extended_session_hours(qtbot, dialog: ConfigEditorDialog) -> None:
+    """`session_hours` is a regular/extended choice in General; extended on XNYS (no pre/post times in
+    its calendar) is a problem at the field, naming the calendars that have them."""
+    hours = dialog.field_widget("session_hours")
+    assert isinstance(hours, QComboBox) and [hours.itemText(i) for i in range(hours.count())] == ["regular", "extended"]
+    assert hours.currentText() == "regular"
+    dialog.show_field("session_hours")
+    assert dialog.current_section() == "General"
+    hours.setCurrentIndex(1)
+    qtbot.waitUntil(lambda: not dialog.is_valid(), timeout=5000)
+    label = dialog.error_label("session_hours")
+    assert label is not None and "no pre-/post-market times" in label.text() and "'NYSE'" in label.text()
+    if os.environ.get("CHART_SCREENSHOT_DIR"):
+        dialog.grab().save(os.path.join(os.environ["CHART_SCREENSHOT_DIR"], "config_editor_session_hours.png"))
+    dialog.field_widget("exchange").setCurrentText("NYSE")
+    qtbot.waitUntil(dialog.is_valid, timeout=5000)
+    assert _raw_dict(dialog)["session_hours"] == "extended" and _raw_dict(dialog)["exchange"] == "NYSE"

@@ -278,3 +278,21 @@ def test_the_calendar_names_are_kept_for_the_config_editor(tmp_path, monkeypatch
     assert suggested[:4] == ["XNYS", "XNAS", "NYSE", "NASDAQ"] and "XHKG" in suggested
     monkeypatch.setenv("WORKSTATION_CACHE_DIR", str(tmp_path / "empty"))
     assert config_editor._exchange_names() == ["XNYS", "XNAS", "NYSE", "NASDAQ"]
+
+
+def test_extended_hours_come_from_the_cache_as_computed_and_impossible_ones_are_refused(tmp_path):
+    """A calendar with pre/post-market times (NYSE) keeps them in its year files: read back they give
+    the same extended sessions as the library; a pre-market after its open is refused (recomputed)."""
+    computed = TimeManager("NYSE", cache_dir=None, session_hours="extended").sessions("2024-11-25", "2024-11-29")
+    TimeManager("NYSE", cache_dir=tmp_path).trading_dates("2024-11-25", "2024-11-29")
+    read = TimeManager("NYSE", cache_dir=tmp_path, session_hours="extended")
+    assert read.sessions("2024-11-25", "2024-11-29") == computed and read.stats.years_computed == 0
+    assert computed[-1].end_ns - computed[-1].close_ns == 4 * 3600 * 10**9       # 13:00 to 17:00
+    [path] = [p for p in _year_files(tmp_path) if p.parent.name.startswith("NYSE")]
+    doc = json.loads(path.read_bytes())
+    doc.pop("sha256")
+    doc["pre_ns"][2] = doc["open_ns"][2] + 60 * 10**9
+    doc["sha256"] = calendar_cache._digest(doc)
+    path.write_text(json.dumps(doc))
+    again = TimeManager("NYSE", cache_dir=tmp_path, session_hours="extended")
+    assert again.sessions("2024-11-25", "2024-11-29") == computed and again.stats.years_computed == 1

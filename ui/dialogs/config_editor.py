@@ -96,7 +96,7 @@ CONFIG_PROBLEM_PATH = "(config)"
 
 # Section title and the top-level schema properties it shows (properties not listed go to General).
 SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("General", ("name", "mode", "exchange", "timezone")),
+    ("General", ("name", "mode", "exchange", "timezone", "session_hours")),
     ("Symbols & streams", ("symbols", "streams")),
     ("Historical", ("historical",)),
     ("Quality & gap filler", ("gap_filler",)),

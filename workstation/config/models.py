@@ -371,6 +371,14 @@ class SessionConfig(_Model):
         "dividend multiplied by 1 - dividend / previous close). Applied when bars are read; the store keeps raw "
         "bars. Record actions with `workstation store import-actions`.",
     )
+    session_hours: Literal["regular", "extended"] = Field(
+        "regular",
+        description="Trading hours replayed each session: 'regular' (market open to close) or 'extended' (also "
+        "pre-market and post-market, from the exchange calendar's own pre/post times: NYSE/NASDAQ 04:00 to 20:00 "
+        "New York time, 17:00 after an early close). Extended hours need a calendar with those times "
+        "('NYSE' or 'NASDAQ'; 'XNYS' has none) and a backtest; derived bars stay anchored at the regular open "
+        "and quality counts the bars expected over the chosen hours.",
+    )
     streams: StreamsConfig = Field(default_factory=StreamsConfig)
     historical: HistoricalConfig = Field(default_factory=HistoricalConfig)
     gap_filler: GapFillerConfig = Field(default_factory=GapFillerConfig)
@@ -429,6 +437,8 @@ class SessionConfig(_Model):
                 parse_interval(ex.intrabar_interval).seconds >= parse_interval(self.streams.interval).seconds:
             problems.append(f"execution.intrabar_interval {ex.intrabar_interval!r} must be shorter than the streamed "
                             f"interval {self.streams.interval!r} to resolve a bar")
+        if self.session_hours == "extended" and self.mode == "live":
+            problems.append("session_hours 'extended' is for backtests; live mode streams regular hours")
         if self.historical.symbols != "all":
             missing = [s for s in self.historical.symbols if s.upper() not in known]
             if missing:

@@ -99,7 +99,7 @@ class AnalysisEngine(Stage):
         elif kind == "session_end":
             for st in self.strategies:
                 self._guard(st, st.on_session_end, self.ctx, event[1].date)
-            self.broker.end_session(event[1].close_ns)
+            self.broker.end_session(event[1].end_ns)
             self._deliver()
 
     def done(self, kind: str, failed: bool) -> None:

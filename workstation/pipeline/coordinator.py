@@ -162,7 +162,7 @@ class SessionCoordinator:
     def run(self) -> None:
         if not self.sessions:
             return
-        self.clock.reset(self.sessions[0].open_ns)
+        self.clock.reset(self.sessions[0].start_ns)
         self._warmup(self.sessions[0].date)
         self.analysis.call_start()
         self.historical.prepare(self.sessions[0].date, self.sessions[-1].date)
@@ -300,13 +300,14 @@ class SessionCoordinator:
         self.current_session = session
         self.sd.clear_session()
         self.sd.session_date = session.date
-        self._clock_to(session.open_ns)
+        self._clock_to(session.start_ns)             # the open, or the pre-market start in extended hours
 
     def _activate(self, session: TradingSession) -> None:
         self.quality.call(("session_start", session))
         self.processor.call(("session_start", session))
         self.events.emit("session_start", {"date": session.date, "open_ns": session.open_ns,
                                            "close_ns": session.close_ns, "early_close": session.early_close,
+                                           "start_ns": session.start_ns, "end_ns": session.end_ns,
                                            "index": self.sessions.index(session), "total": len(self.sessions)})
 
     def _queue_ahead(self, k: int) -> None:
@@ -318,11 +319,13 @@ class SessionCoordinator:
 
     def _load_session_arrays(self, day: dt.date):
         t0 = time.perf_counter()
-        arrays = self.store.read_session_arrays(day, self.base_interval, self.symbols, rth_only=True)
+        arrays = self.store.read_session_arrays(day, self.base_interval, self.symbols,
+                                                rth_only=self.tm.session_hours == "regular")
         if self.stream_quotes:
             from workstation.store.quote_store import read_quote_session_arrays
 
-            self._quote_arrays[day] = read_quote_session_arrays(self.store, day, self.symbols, self.base_interval)
+            self._quote_arrays[day] = read_quote_session_arrays(self.store, day, self.symbols, self.base_interval,
+                                                                rth_only=self.tm.session_hours == "regular")
         self.metrics.record("queue.load", time.perf_counter() - t0)
         return arrays
 
@@ -353,7 +356,7 @@ class SessionCoordinator:
         ts_all = arrays.timestamp
         n = len(ts_all)
         if n:
-            inside = session.trading_mask(ts_all)          # [open, close) less a lunch break
+            inside = session.trading_mask(ts_all)          # the session's hours less a lunch break
             if not inside.all():
                 arrays = type(arrays)(*(a[inside] for a in arrays))
                 ts_all = arrays.timestamp
@@ -377,7 +380,7 @@ class SessionCoordinator:
         manual = self.manual_orders
         service = self.apply_manual_orders if manual is not None else None
         pace = _Pacer(control, self.base_ns, service=service)
-        pace.anchor(session.open_ns)
+        pace.anchor(session.start_ns)
         clock_now = self.clock.now_ns()           # the session's open, then each bar time's end
         snapshots = self.snapshots
         bar_starts = self._bar_starts
@@ -470,7 +473,7 @@ class SessionCoordinator:
 
     def _end(self, session: TradingSession, stopped: bool) -> None:
         if not stopped:
-            self._clock_to(session.close_ns)
+            self._clock_to(session.end_ns)
         self.quality.call(("session_end", session, stopped))
         self.processor.call(("session_end", session))
         # views of this session's storage (SessionData allocates fresh storage for the next session)

@@ -102,6 +102,16 @@ class _Day:
         return _Day(np.zeros(n + 1, dtype=np.int64), np.empty(0, dtype=np.int64), e, e, e, e, e)
 
 
+def _regular_part(bars: _Day, session: TradingSession | None) -> _Day:
+    """A day's bars inside its regular session: all of them, except in extended hours (daily values
+    stay regular-hours)."""
+    if session is None or not session.extended or not bars.size:
+        return bars
+    keep = session.regular_mask(bars.timestamp)
+    offsets = np.concatenate(([0], np.cumsum(np.bincount(bars.codes()[keep], minlength=len(bars.offsets) - 1))))
+    return _Day(offsets.astype(np.int64), bars.timestamp[keep], *(getattr(bars, f)[keep] for f in _FIELDS))
+
+
 class _DailyTable:
     """Daily OHLCV of the historical symbols as a [day, symbol] table per field (NaN = no bar)."""
 
@@ -226,7 +236,7 @@ class HistoricalService:
     def _roll(self, day: dt.date, bars: _Day) -> None:
         self._minute_days[day] = bars
         if self._daily is not None and bars.size:
-            self._daily.replace_day(day, _aggregate_day(bars))
+            self._daily.replace_day(day, _aggregate_day(_regular_part(bars, self.tm.session(day))))
 
     def _intraday_window(self, day: dt.date) -> list[dt.date]:
         days: set[dt.date] = set()
@@ -241,7 +251,8 @@ class HistoricalService:
                 sess = self.tm.session(d)
                 if sess is None:
                     continue
-                df = self.store.read_bars(self.symbols, "1m", sess.open_ns, sess.close_ns, rth_only=True)
+                # the session's hours: pre/post-market too in extended hours (daily values stay regular)
+                df = self.store.read_bars(self.symbols, "1m", sess.start_ns, sess.end_ns, rth_only=not sess.extended)
                 self._minute_days[d] = _Day.from_frame(df, self._index)
 
     def _set_trailing_bars(self, trailing: list[dt.date]) -> None:

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
-from workstation.calendar import session_segments, slot_bounds
+from workstation.calendar import session_slot_bounds
 from workstation.indicators import Indicator, input_fields, make_indicator
 from workstation.indicators.price_grid import PriceGrid
 from workstation.model import parse_interval
@@ -102,7 +102,8 @@ class DerivedBarBuilder:
     """Builds one derived interval for all symbols from streamed bars, vectorised per bar time.
 
     Buckets are the session's slots of the interval (see `TradingSession.slot_starts`): anchored at
-    the open and at the end of a lunch break, cut at the break's start and at the close."""
+    the open and at the end of a lunch break, cut at the break's start and at the close; in extended
+    hours pre-market buckets are counted back from the open and post-market ones start at the close."""
 
     def __init__(self, interval: str, base_interval: str, n_symbols: int):
         self.interval = interval
@@ -122,10 +123,11 @@ class DerivedBarBuilder:
         self._slot_starts = np.empty(0, dtype=np.int64)
         self._slot_ends = np.empty(0, dtype=np.int64)
 
-    def start_session(self, open_ns: int, close_ns: int, break_start_ns: int = -1, break_end_ns: int = -1) -> None:
+    def start_session(self, open_ns: int, close_ns: int, break_start_ns: int = -1, break_end_ns: int = -1,
+                      pre_market_start_ns: int = -1, post_market_end_ns: int = -1) -> None:
         self.session_open, self.session_close = open_ns, close_ns
-        self._slot_starts, self._slot_ends = slot_bounds(
-            session_segments(open_ns, close_ns, break_start_ns, break_end_ns), self.length_ns)
+        self._slot_starts, self._slot_ends = session_slot_bounds(
+            open_ns, close_ns, self.length_ns, break_start_ns, break_end_ns, pre_market_start_ns, post_market_end_ns)
         self.has[:] = False
         self.bucket_start = self.bucket_end = -1
 
@@ -270,7 +272,8 @@ class DataProcessor(Stage):
     def _on_session_start(self, event: tuple) -> None:
         _, session = event
         for b in self.builders:
-            b.start_session(session.open_ns, session.close_ns, session.break_start_ns, session.break_end_ns)
+            b.start_session(session.open_ns, session.close_ns, session.break_start_ns, session.break_end_ns,
+                            session.pre_market_start_ns, session.post_market_end_ns)
         self.indicators.session_reset()
         self._forward(event)
 
@@ -349,14 +352,14 @@ class DataProcessor(Stage):
         _, session = event
         completed = []
         for b in self.builders:
-            done = b.flush_due(session.close_ns)
+            done = b.flush_due(session.end_ns)
             if done is None:
                 done = b.complete()   # data ended before the bucket end: the short bar is final
             if done is not None:
                 self._write_derived(b.interval, done)
                 completed.append((b.interval, done[1]))
         if completed:
-            self._forward(("derived_only", session.close_ns, completed))
+            self._forward(("derived_only", session.end_ns, completed))
         self._forward(event)
 
     # -------------------------------------------------------------- live: late and gap-filled bars

@@ -2,8 +2,9 @@
 
 Quality = bars present / bars expected since the session open up to the clock, in percent; the
 expected count comes from the real session (390 minutes, 210 on an early close, 330 on XHKG whose
-lunch break is not counted). Bar slots come from `TradingSession.slot_starts`: anchored at the open
-(and at the end of a lunch break), cut at the break and at the close. Gaps are runs of missing
+lunch break is not counted; in extended hours the pre- and post-market slots count too: 960 on
+NYSE). Bar slots come from `TradingSession.slot_starts`: anchored at the open (and at the end of a
+lunch break), cut at the break and at the close (pre-market slots counted back from the open). Gaps are runs of missing
 slots (start, end, missing count); a gap may span the lunch break, whose minutes are not missing.
 The streamed interval's gaps are found as bars arrive (and handed to the live gap filler); the
 derived intervals' present bars, gaps and missing bars are counted at the session end from the
@@ -230,15 +231,15 @@ class DataQualityManager(Stage):
             return []
         if stopped:
             top = int(self.last_slot.max())
-            until = int(self._slot_ends[top]) if top >= 0 else session.open_ns
+            until = int(self._slot_ends[top]) if top >= 0 else session.start_ns
             self._publish(until)
             expected = self.expected_until(until)
         else:
-            until = session.close_ns
-            expected = self.expected_until(session.close_ns)
+            until = session.end_ns                  # the close, or the post-market end in extended hours
+            expected = self.expected_until(session.end_ns)
         if self.enabled and not stopped:
-            self.trailing_gaps(session.close_ns)
-            self._publish(session.close_ns)
+            self.trailing_gaps(session.end_ns)
+            self._publish(session.end_ns)
         derived = self._derived_counts(session, until, trailing=self.enabled and not stopped)
         rows = []
         gap_rows = [self._gap_row(session, g, self._slot_starts, self._slot_ends) for g in self.gaps]

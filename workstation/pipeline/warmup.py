@@ -106,7 +106,8 @@ class WarmupLoader:
             if not len(arr.timestamp):
                 continue
             for bld in builders:
-                bld.start_session(session.open_ns, session.close_ns, session.break_start_ns, session.break_end_ns)
+                bld.start_session(session.open_ns, session.close_ns, session.break_start_ns, session.break_end_ns,
+                                  session.pre_market_start_ns, session.post_market_end_ns)
             ts_all = arr.timestamp
             starts, ends = bar_time_slices(ts_all)
             for a, b in zip(starts, ends, strict=True):
@@ -140,8 +141,10 @@ class WarmupLoader:
         return interval, idx[keep], tuple(c[keep] for c in cols)
 
     def _read(self, session):
-        """A session's streamed bars inside its regular session (lunch break excluded)."""
-        arr = self.store.read_session_arrays(session.date, self.base_interval, self.symbols, rth_only=True)
+        """A session's streamed bars inside its hours (lunch break excluded; pre/post-market included
+        in extended hours)."""
+        arr = self.store.read_session_arrays(session.date, self.base_interval, self.symbols,
+                                             rth_only=not session.extended)
         if len(arr.timestamp):
             inside = session.trading_mask(arr.timestamp)
             if not inside.all():

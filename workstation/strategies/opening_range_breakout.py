@@ -1,7 +1,8 @@
 """Built-in opening-range breakout: stop entries on both sides of the first minutes' range, bracketed.
 
 Per symbol and session:
-1. the range is the high and low of the bars that start in the first `range_minutes` after the open;
+1. the range is the high and low of the bars that start in the first `range_minutes` after the regular
+   open (in extended hours the pre-market bars are not part of it);
 2. when the range is complete (at the end of its last bar, or at the first later bar when that bar
    is missing), two bracket orders go out, linked one-cancels-other: a buy stop at the range high
    with its stop loss at the range low, and a sell stop at the range low with its stop loss at the
@@ -98,7 +99,8 @@ class OpeningRangeBreakout(BaseStrategy):
         bars = ctx.session_data.latest_bars(idx, self.interval)
         ends = bars.timestamp + self.step_ns
         range_end = session.open_ns + self.range_ns
-        in_range = (state == BUILDING) & (bars.timestamp < range_end)
+        # from the regular open: pre-market bars (extended hours) are not part of the opening range
+        in_range = (state == BUILDING) & (bars.timestamp >= session.open_ns) & (bars.timestamp < range_end)
         if in_range.any():
             k = idx[in_range]
             self._high[k] = np.fmax(self._high[k], bars.high[in_range])

@@ -39,6 +39,7 @@ from ui.widgets.chart.panes import Pane
 from ui.widgets.chart.price_display import PriceDisplay
 from ui.widgets.chart.price_scale import PriceScale
 from ui.widgets.chart.quote_band import QuoteBand
+from ui.widgets.chart.session_shading import SessionShading
 from ui.widgets.chart.theme import ChartTheme
 from ui.widgets.chart.viewport import Viewport
 from workstation.model import parse_interval
@@ -72,7 +73,8 @@ class CandleChart(QtWidgets.QWidget):
         self.symbol = ""
         self.interval = ""
 
-        self.panes = PaneStack(self.theme, self._bars.axis_times, self._scale)
+        self.session_shading = SessionShading(self._bars)
+        self.panes = PaneStack(self.theme, self._bars.axis_times, self._scale, self.session_shading)
         self._view = self.panes.view
         self.time_axis = self.panes.time_axis
         self.price, self.volume = self.panes.price, self.panes.volume
@@ -211,6 +213,13 @@ class CandleChart(QtWidgets.QWidget):
         """The forming bar as (ts, open, high, low, close, volume), or None."""
         f = self._bars.forming
         return None if f is None else (f.ts, f.open, f.high, f.low, f.close, f.volume)
+
+    def set_regular_hours(self, hours: tuple[np.ndarray, np.ndarray] | None) -> None:
+        """Shade the bars outside these regular sessions (opens, closes: int64 ns UTC, one pair per
+        day) as pre-market and post-market; None: no shading (a regular-hours run)."""
+        self.session_shading.set_regular_hours(*(hours if hours is not None else (None, None)))
+        for pane in self.panes.all():
+            pane.grid.update()
 
     def clear(self) -> None:
         """Drop bars, forming bar and markers; keep overlays, title and drawings; resume following."""

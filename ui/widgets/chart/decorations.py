@@ -4,11 +4,15 @@ price levels and last-price line, crosshair lines, and the text block of title a
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from ui.widgets.chart.theme import ChartTheme, cosmetic_pen, qcolor
+
+if TYPE_CHECKING:
+    from ui.widgets.chart.session_shading import SessionShading
 
 
 class GridItem(QtWidgets.QGraphicsItem):
@@ -32,6 +36,9 @@ class GridItem(QtWidgets.QGraphicsItem):
         self.levels: tuple[float, ...] = ()
         self.band: tuple[float, float] | None = None
         self.separator = False
+        self.shading: SessionShading | None = None        # pre/post-market bands (extended hours)
+        self._shade_brushes = {1: QtGui.QBrush(qcolor(theme.pre_market, theme.extended_hours_alpha)),
+                               2: QtGui.QBrush(qcolor(theme.post_market, theme.extended_hours_alpha))}
         self._last_price: float | None = None
         self._last_pen = cosmetic_pen(qcolor(theme.up), QtCore.Qt.PenStyle.DotLine)
         self.setZValue(-1e5)
@@ -61,6 +68,12 @@ class GridItem(QtWidgets.QGraphicsItem):
             return
         sx = r.width() / (x1 - x0)
         sy = r.height() / (y1 - y0)
+        if self.shading is not None and self.shading.enabled:
+            for a, b, kind in self.shading.bands(x0, x1):
+                left = max(r.left(), (a - x0) * sx + r.left())
+                right = min(r.right(), (b - x0) * sx + r.left())
+                if right > left:
+                    p.fillRect(QtCore.QRectF(left, r.top(), right - left, r.height()), self._shade_brushes[kind])
         if self.band is not None:
             top = r.bottom() - (self.band[1] - y0) * sy
             bot = r.bottom() - (self.band[0] - y0) * sy

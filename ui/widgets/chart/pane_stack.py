@@ -14,6 +14,7 @@ from ui.widgets.chart.decorations import TextBlock
 from ui.widgets.chart.overlays import Overlay
 from ui.widgets.chart.panes import Pane
 from ui.widgets.chart.price_scale import PriceScale
+from ui.widgets.chart.session_shading import SessionShading
 from ui.widgets.chart.theme import ChartTheme
 
 PANE_STRETCH = {"price": 60, "volume": 15}
@@ -28,8 +29,10 @@ class PaneStack:
         theme: ChartTheme,
         bar_times: Callable[[], tuple[np.ndarray, int]],
         scale: PriceScale,
+        shading: SessionShading | None = None,
     ):
         self._theme = theme
+        self._shading = shading
         self.view = pg.GraphicsLayoutWidget()
         self.view.setBackground(theme.background)
         self.view.scene().setItemIndexMethod(QtWidgets.QGraphicsScene.ItemIndexMethod.NoIndex)
@@ -43,6 +46,7 @@ class PaneStack:
         self.price = Pane("price", theme, "price", x_ticks, scale=scale)
         self.volume = Pane("volume", theme, "volume", x_ticks)
         self.price.text = TextBlock(self.price.vb, theme)
+        self.price.grid.shading = self.volume.grid.shading = shading
         self.sub_panes: list[Pane] = []
         self.time_axis.linkToView(self.price.vb)
         self.volume.vb.setXLink(self.price.vb)
@@ -59,6 +63,7 @@ class PaneStack:
         pane = Pane(ov.spec, self._theme, "value", self.time_axis.tick_values_now)
         pane.vb.setXLink(self.price.vb)
         pane.text = TextBlock(pane.vb, self._theme)
+        pane.grid.shading = self._shading
         if ov.kind == "rsi":
             pane.axis.fixed_ticks = (30.0, 50.0, 70.0)
             pane.grid.levels = (30.0, 70.0)

@@ -24,6 +24,9 @@ class ChartTheme:
     volume_alpha: int = 120
     wick_alpha_decimated: int = 150
     crosshair: str = "#758696"
+    pre_market: str = "#ff9800"         # extended-hours shading (drawn faint, behind the grid)
+    post_market: str = "#2962ff"
+    extended_hours_alpha: int = 26
     badge: str = "#363a45"
     buy_marker: str = "#00e676"
     sell_marker: str = "#ff1744"

@@ -1,0 +1,76 @@
+"""Extended-hours shading: which of the chart's bars lie in the pre-market or the post-market.
+
+Given the regular open and close (int64 ns UTC, ascending, one pair per trading day) by the chart's
+owner (from the engine's calendar, when the run replays extended hours), `bands` answers the runs of
+visible bars that start outside the regular session, as chart x ranges with their kind ("pre": the
+bar is nearer the next open than the last close; "post": otherwise). Bars are the chart's bar
+STARTS; an intraday bar belongs to the session whose hours hold its start. No regular hours given,
+or a daily chart: no bands. UI thread only (no Qt here: the grid item paints the bands).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ui.widgets.chart.bar_store import ChartBars
+
+NS_PER_DAY = 86_400_000_000_000
+
+
+class SessionShading:
+    """The pre/post-market runs of a ChartBars' visible bars."""
+
+    def __init__(self, bars: ChartBars):
+        self._bars = bars
+        self._opens = np.empty(0, dtype=np.int64)
+        self._closes = np.empty(0, dtype=np.int64)
+
+    @property
+    def enabled(self) -> bool:
+        return len(self._opens) > 0
+
+    def set_regular_hours(self, opens_ns: np.ndarray | None, closes_ns: np.ndarray | None) -> None:
+        """Regular open and close of every day the chart may show (None: shade nothing)."""
+        if opens_ns is None or closes_ns is None:
+            self._opens = self._closes = np.empty(0, dtype=np.int64)
+            return
+        opens, closes = np.asarray(opens_ns, dtype=np.int64), np.asarray(closes_ns, dtype=np.int64)
+        if len(opens) != len(closes) or (len(opens) > 1 and np.any(np.diff(opens) <= 0)):
+            raise ValueError("regular hours: opens and closes must pair up, opens ascending")
+        self._opens, self._closes = opens, closes
+
+    def outside(self, ts: np.ndarray) -> np.ndarray:
+        """Per bar start: 0 inside the regular session, 1 pre-market, 2 post-market."""
+        ts = np.asarray(ts, dtype=np.int64)
+        out = np.zeros(len(ts), dtype=np.int8)
+        if not self.enabled or not len(ts):
+            return out
+        k = np.searchsorted(self._opens, ts, side="right") - 1          # the last open at or before ts
+        kc = np.maximum(k, 0)
+        inside = (k >= 0) & (ts < self._closes[kc])
+        since_close = np.where(k >= 0, ts - self._closes[kc], np.iinfo(np.int64).max)
+        nxt = np.minimum(k + 1, len(self._opens) - 1)
+        to_open = np.where(k + 1 < len(self._opens), self._opens[nxt] - ts, np.iinfo(np.int64).max)
+        out[~inside] = np.where(to_open[~inside] < since_close[~inside], 1, 2)
+        return out
+
+    def bands(self, x0: float, x1: float) -> list[tuple[float, float, int]]:
+        """Runs of visible bars (x in [x0, x1]) outside the regular session: (x_from, x_to, kind)
+        with kind 1 = pre-market, 2 = post-market; bar i spans x i - 0.5 .. i + 0.5."""
+        bars = self._bars
+        n = bars.n
+        ts = bars.ts[:n]
+        if bars.forming is not None:
+            ts = np.append(ts, bars.forming.ts)
+        if not self.enabled or len(ts) < 1 or bars.median_step_ns() >= NS_PER_DAY:
+            return []
+        i0 = max(0, int(np.floor(x0)))
+        i1 = min(len(ts) - 1, int(np.ceil(x1)))
+        if i1 < i0:
+            return []
+        kind = self.outside(ts[i0:i1 + 1])
+        change = np.flatnonzero(np.diff(kind)) + 1
+        starts = np.concatenate(([0], change))
+        ends = np.concatenate((change, [len(kind)]))
+        return [(i0 + a - 0.5, i0 + b - 0.5, int(kind[a])) for a, b in zip(starts.tolist(), ends.tolist(), strict=True)
+                if kind[a]]
