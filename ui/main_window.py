@@ -1085,7 +1085,8 @@ class MainWindow(QMainWindow):
             index = self._symbol_index
             self._pending_quality.update(index[s] for s in batch.gap_counts if s in index)
         self._pending_session_start |= bool(batch.session_starts)
-        self.timeline.set_clock(batch.clock_ns)
+        if due or batch.seek is not None:  # at MAX the playhead moves with the other views, not per batch
+            self.timeline.set_clock(batch.clock_ns)
         if batch.seek is not None:
             self._after_seek(batch)
             return

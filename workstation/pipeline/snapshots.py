@@ -55,7 +55,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_SNAPSHOT_EVERY = 60          # bar times between two snapshots (an hour of 1m bars)
 DEFAULT_MEMORY_BUDGET_MB = 256
-DEFAULT_MAX_OVERHEAD = 0.2           # share of the wall time snapshots may take (None: no limit)
+# share of the wall time snapshots may take (None: no limit); at 0.2 a 100-symbol GUI replay at MAX ran
+# at 0.47-0.63x the headless speed, at 0.05 0.54-0.76x (benchmarks/bench_gui.py, 2 cores shared)
+DEFAULT_MAX_OVERHEAD = 0.05
 
 _LOCK_TYPES = (type(threading.Lock()), type(threading.RLock()))
 _REF_TYPES: tuple[type, ...] = (
