@@ -1104,6 +1104,8 @@ class MainWindow(QMainWindow):
         if self._pending_rows:
             rows, self._pending_rows = self._pending_rows, []
             self.signal_log.append_rows(rows)
+            if not paced:  # the views redraw 4/s at MAX: the log shows its rows with them, not 100 ms later
+                self.signal_log.flush()
         if self._pending_quality or self._pending_session_start:
             self._update_gauges(self._pending_session_start, self._pending_quality)
             self._pending_quality = set()

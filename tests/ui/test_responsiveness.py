@@ -34,6 +34,7 @@ from ui.bridge import MAX_SPEED_FRAME_MS, UpdateBatch
 from ui.config_loader import ConfigLoader
 from ui.main_window import MAX_SPEED_VIEW_INTERVAL_S, on_screen
 from ui.widgets.orders_panel import MAX_FILLS, OrdersPanel
+from ui.widgets.signal_log import error_row
 from workstation.model.trading import Fill
 
 LOAD_MS = 30_000
@@ -408,7 +409,7 @@ def test_at_max_the_window_paints_once_per_view_interval_not_per_batch(qtbot, ui
                                                                        monkeypatch):
     """N batches at MAX with the clock moving every batch: the timeline, the charts and the status bar
     are painted about once per view interval, not once per batch (each paint takes the interpreter
-    lock from the engine)."""
+    lock from the engine); at the view update the timeline and the signal log show the newest."""
     w = ui_make_window()
     assert w.load_config(ui_small_config)
     w.show()
@@ -428,7 +429,8 @@ def test_at_max_the_window_paints_once_per_view_interval_not_per_batch(qtbot, ui
         for i in range(frames):
             now[0] += frame_s
             clock = session.open_ns + (i + 1) * MIN
-            w._on_batch(UpdateBatch(run_id=w.bridge.run_id, clock_ns=clock, bars_processed=i))
+            rows = [error_row({"time_ns": clock, "symbol": "ACME", "message": f"row {i}"})]
+            w._on_batch(UpdateBatch(run_id=w.bridge.run_id, clock_ns=clock, bars_processed=i, rows=rows))
             app.processEvents()
         now[0] += MAX_SPEED_VIEW_INTERVAL_S  # the next frame is due: it shows the newest clock
         w._on_batch(UpdateBatch(run_id=w.bridge.run_id, clock_ns=clock, bars_processed=frames))
@@ -437,6 +439,7 @@ def test_at_max_the_window_paints_once_per_view_interval_not_per_batch(qtbot, ui
         app.removeEventFilter(counter)
     views = int(frames * frame_s / MAX_SPEED_VIEW_INTERVAL_S) + 2
     assert w.timeline.clock_ns == session.open_ns + frames * MIN  # nothing stale once due
+    assert w.signal_log.proxy.rowCount() == frames and w.signal_log.pending_count() == 0  # the log with them
     painted = counter.counts
     for name in ("Timeline", "QStatusBar", "MainWindow"):
         assert painted[name] <= views + 1, (name, painted[name], views, painted.most_common(12))
