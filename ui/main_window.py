@@ -1085,7 +1085,8 @@ class MainWindow(QMainWindow):
             index = self._symbol_index
             self._pending_quality.update(index[s] for s in batch.gap_counts if s in index)
         self._pending_session_start |= bool(batch.session_starts)
-        self.timeline.set_clock(batch.clock_ns)
+        if due or batch.seek is not None:  # at MAX the playhead moves with the other views, not per batch
+            self.timeline.set_clock(batch.clock_ns)
         if batch.seek is not None:
             self._after_seek(batch)
             return
@@ -1103,6 +1104,8 @@ class MainWindow(QMainWindow):
         if self._pending_rows:
             rows, self._pending_rows = self._pending_rows, []
             self.signal_log.append_rows(rows)
+            if not paced:  # the views redraw 4/s at MAX: the log shows its rows with them, not 100 ms later
+                self.signal_log.flush()
         if self._pending_quality or self._pending_session_start:
             self._update_gauges(self._pending_session_start, self._pending_quality)
             self._pending_quality = set()

@@ -371,3 +371,46 @@ def test_chart_panel_signals_and_screenshot(qtbot, tmp_path):
     img = QtGui.QImage(str(path))
     assert img.width() == 1200 and img.height() == 700
     assert _has_colour(img, chart.theme.up) and _has_colour(img, chart.theme.down)
+
+
+class _ViewportPaints(QtCore.QObject):
+    """Counts the paint events of one widget."""
+
+    def __init__(self, widget) -> None:
+        super().__init__()
+        self.widget = widget
+        self.count = 0
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt override
+        if obj is self.widget and event.type() == QtCore.QEvent.Type.Paint:
+            self.count += 1
+        return False
+
+
+def test_each_refresh_paints_the_chart_once(chart, qtbot):
+    """Appending bars and refreshing N times (the follow mode moves the view each time) paints the chart
+    about N times, not twice as often: pyqtgraph's view boxes move to the new range before the paint, not
+    during it (moving during the paint queued a second paint of the whole chart)."""
+    ts, o, h, low, c, v = make_bars(600)
+    chart.set_overlays(["sma(20)"])
+    chart.set_bars(ts[:400], o[:400], h[:400], low[:400], c[:400], v[:400])
+    chart.resize(900, 500)
+    chart.show()
+    qtbot.waitExposed(chart)
+    settle(qtbot, chart)
+    QtGui.QGuiApplication.processEvents()
+    viewport = chart.graphics_view.viewport()
+    paints = _ViewportPaints(viewport)
+    viewport.installEventFilter(paints)
+    refreshes = 20
+    try:
+        for r in range(refreshes):
+            for k in range(400 + 10 * r, 410 + 10 * r):
+                chart.append_bar(ts[k], o[k], h[k], low[k], c[k], v[k])
+            chart.refresh()
+            for _ in range(3):
+                QtGui.QGuiApplication.processEvents()
+    finally:
+        viewport.removeEventFilter(paints)
+    assert chart.bar_count == 600
+    assert refreshes // 2 <= paints.count <= refreshes + 2, paints.count

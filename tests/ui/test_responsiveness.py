@@ -19,12 +19,14 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtWidgets import QApplication, QWidget
 
 from tests.ui.conftest import ui_config_dict
 from ui.app import gui_thread_gc_step
@@ -32,6 +34,7 @@ from ui.bridge import MAX_SPEED_FRAME_MS, UpdateBatch
 from ui.config_loader import ConfigLoader
 from ui.main_window import MAX_SPEED_VIEW_INTERVAL_S, on_screen
 from ui.widgets.orders_panel import MAX_FILLS, OrdersPanel
+from ui.widgets.signal_log import error_row
 from workstation.model.trading import Fill
 
 LOAD_MS = 30_000
@@ -384,3 +387,60 @@ def test_a_step_while_paused_shows_in_the_metrics_at_once(qtbot, ui_make_window,
     after = system.bars_processed
     qtbot.waitUntil(lambda: after in shown, timeout=LOAD_MS)
     w.stop()
+
+
+class _PaintCounter(QObject):
+    """Counts paint events per widget class name (an application event filter)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.counts: Counter[str] = Counter()
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.Paint and isinstance(obj, QWidget):
+            self.counts[type(obj).__name__] += 1
+            parent = obj.parentWidget()
+            if parent is not None and type(obj) is QWidget:  # a graphics view's viewport: by its view
+                self.counts[f"viewport of {type(parent).__name__}"] += 1
+        return False
+
+
+def test_at_max_the_window_paints_once_per_view_interval_not_per_batch(qtbot, ui_make_window, ui_small_config,
+                                                                       monkeypatch):
+    """N batches at MAX with the clock moving every batch: the timeline, the charts and the status bar
+    are painted about once per view interval, not once per batch (each paint takes the interpreter
+    lock from the engine); at the view update the timeline and the signal log show the newest."""
+    w = ui_make_window()
+    assert w.load_config(ui_small_config)
+    w.show()
+    qtbot.waitExposed(w)
+    system = w.bridge.system
+    w.set_speed(0)
+    monkeypatch.setattr(system, "state", "running")
+    now = [100.0]
+    w.view_clock = lambda: now[0]
+    session = w.timeline.sessions()[0]
+    app = QApplication.instance()
+    app.processEvents()
+    counter = _PaintCounter()
+    app.installEventFilter(counter)
+    try:
+        frames, frame_s = 100, MAX_SPEED_FRAME_MS / 1000
+        for i in range(frames):
+            now[0] += frame_s
+            clock = session.open_ns + (i + 1) * MIN
+            rows = [error_row({"time_ns": clock, "symbol": "ACME", "message": f"row {i}"})]
+            w._on_batch(UpdateBatch(run_id=w.bridge.run_id, clock_ns=clock, bars_processed=i, rows=rows))
+            app.processEvents()
+        now[0] += MAX_SPEED_VIEW_INTERVAL_S  # the next frame is due: it shows the newest clock
+        w._on_batch(UpdateBatch(run_id=w.bridge.run_id, clock_ns=clock, bars_processed=frames))
+        app.processEvents()
+    finally:
+        app.removeEventFilter(counter)
+    views = int(frames * frame_s / MAX_SPEED_VIEW_INTERVAL_S) + 2
+    assert w.timeline.clock_ns == session.open_ns + frames * MIN  # nothing stale once due
+    assert w.signal_log.proxy.rowCount() == frames and w.signal_log.pending_count() == 0  # the log with them
+    painted = counter.counts
+    for name in ("Timeline", "QStatusBar", "MainWindow"):
+        assert painted[name] <= views + 1, (name, painted[name], views, painted.most_common(12))
+    assert painted["viewport of GraphicsLayoutWidget"] <= 2 * (views + 1), painted.most_common(12)

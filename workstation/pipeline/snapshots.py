@@ -8,7 +8,7 @@ engine with its order desk and strategy context, the simulated broker and accoun
 strategy, the historical service and the clock), the coordinator's counters, and the state of the
 participants that observe the run (`add_participant`: the RunWriter). It never holds threads,
 queues, locks, stage subscriptions, the event bus, the metrics, the bar store, the config or
-functions: those are kept by reference (pickle `persistent_id`), so a restore gives the same live
+functions: those are kept by reference (pickle `reducer_override`), so a restore gives the same live
 objects back. Roots are restored in place (their `__dict__` replaced), so every reference to them
 (the UI's, the SystemManager's, a strategy's context) stays valid.
 
@@ -33,16 +33,19 @@ are journaled with position p (`HandJournal`) and re-applied on the replay. Time
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import logging
 import pickle
 import queue
 import threading
 import types
+import typing
 from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any, Protocol
 
 import numpy as np
@@ -52,7 +55,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_SNAPSHOT_EVERY = 60          # bar times between two snapshots (an hour of 1m bars)
 DEFAULT_MEMORY_BUDGET_MB = 256
-DEFAULT_MAX_OVERHEAD = 0.2           # share of the wall time snapshots may take (None: no limit)
+# share of the wall time snapshots may take (None: no limit); at 0.2 a 100-symbol GUI replay at MAX ran
+# at 0.47-0.63x the headless speed, at 0.05 0.54-0.76x (benchmarks/bench_gui.py, 2 cores shared)
+DEFAULT_MAX_OVERHEAD = 0.05
 
 _LOCK_TYPES = (type(threading.Lock()), type(threading.RLock()))
 _REF_TYPES: tuple[type, ...] = (
@@ -122,27 +127,33 @@ class HandJournal:
 
 
 class _Pickler(pickle.Pickler):
+    """Pickles a snapshot's state; live objects (locks, threads, the run's services, functions) and
+    immutable records (see `_immutable_type`) are kept by reference in `table`.
+
+    The references go through `reducer_override`, not `persistent_id`: pickle calls `persistent_id`
+    for every object (each int, float and None of a run's order history: ~200,000 Python calls for
+    12,000 orders), `reducer_override` only for instances of other classes."""
+
     def __init__(self, file, refs: dict[int, int], table: list, is_ref: Callable[[object], bool]):
         super().__init__(file, protocol=5)
         self._refs = refs
         self._table = table
         self._is_ref = is_ref
 
-    def persistent_id(self, obj):  # noqa: D401 - pickle hook
+    def reducer_override(self, obj):
+        """A reference (see the class docstring); a numpy view of another array is pickled as a view of
+        that (shared) array, so arrays that shared memory before a snapshot share it after a restore
+        (SessionData's columns and rows); anything else: pickled by value."""
         key = self._refs.get(id(obj))
         if key is not None:
-            return key
+            return _table_ref, (key,)
+        if obj is _table_ref or obj is _view_of:  # the reducers themselves: by name
+            return NotImplemented
         if self._is_ref(obj):
             key = len(self._table)
             self._table.append(obj)
             self._refs[id(obj)] = key
-            return key
-        return None
-
-
-    def reducer_override(self, obj):
-        """A numpy view of another array is pickled as a view of that (shared) array, so arrays that
-        shared memory before a snapshot share it after a restore (SessionData's columns and rows)."""
+            return _table_ref, (key,)
         if type(obj) is np.ndarray and isinstance(obj.base, np.ndarray):
             base = obj.base
             while isinstance(base.base, np.ndarray):
@@ -151,6 +162,11 @@ class _Pickler(pickle.Pickler):
                 offset = obj.__array_interface__["data"][0] - base.__array_interface__["data"][0]
                 return _view_of, (base, offset, obj.shape, obj.strides, obj.dtype, obj.flags.writeable)
         return NotImplemented
+
+
+def _table_ref(key: int) -> object:
+    """Stands for a snapshot's reference `key` in the pickle; `_Unpickler.find_class` swaps in its table."""
+    raise RuntimeError("a snapshot reference is resolved by the snapshot's unpickler only")
 
 
 def _view_of(base: np.ndarray, offset: int, shape: tuple, strides: tuple, dtype, writeable: bool) -> np.ndarray:
@@ -164,8 +180,10 @@ class _Unpickler(pickle.Unpickler):
         super().__init__(file)
         self._table = table
 
-    def persistent_load(self, key):
-        return self._table[key]
+    def find_class(self, module: str, name: str):
+        if module == __name__ and name == "_table_ref":
+            return self._table.__getitem__
+        return super().find_class(module, name)
 
 
 class Snapshot:
@@ -217,7 +235,7 @@ class SnapshotKeeper:
         if hit is None:
             hit = issubclass(t, _REF_TYPES) or any(
                 (c.__module__ or "").startswith(("PySide6", "shiboken", "pydantic")) or c.__name__ in _REF_NAMES
-                for c in t.__mro__)
+                for c in t.__mro__) or _immutable_type(t)
             self._ref_type_cache[t] = hit
         return hit
 
@@ -337,6 +355,32 @@ class SnapshotKeeper:
 _REF_NAMES = frozenset({"StreamSubscription", "PerformanceMetrics", "RunningStat", "EventBus", "BarStore",
                         "TimeManager", "RunControl", "ManualOrderInbox", "SystemManager", "SessionCoordinator",
                         "EngineBridge"})
+
+
+_IMMUTABLE_SCALARS = (str, int, float, bool, bytes, type(None), Enum)
+
+
+def _immutable_type(t: type, _seen: frozenset = frozenset()) -> bool:
+    """True for a frozen dataclass whose fields are all declared immutable (str, numbers, bool, bytes,
+    None, enums, such dataclasses, and unions of them; e.g. the broker's Order): its instances never
+    change, so a snapshot keeps them by reference instead of copying them (a run's order history)."""
+    params = getattr(t, "__dataclass_params__", None)
+    if params is None or not params.frozen or t in _seen:
+        return False
+    try:
+        hints = typing.get_type_hints(t)
+    except Exception:  # noqa: BLE001 - an unresolvable annotation: not provably immutable
+        return False
+    seen = _seen | {t}
+
+    def ok(hint) -> bool:
+        if isinstance(hint, type):
+            return issubclass(hint, _IMMUTABLE_SCALARS) or _immutable_type(hint, seen)
+        if typing.get_origin(hint) in (typing.Union, types.UnionType):
+            return all(ok(arg) for arg in typing.get_args(hint))
+        return False
+
+    return all(ok(hints.get(f.name)) for f in dataclasses.fields(t))
 
 
 def _object_state(obj: object) -> dict:

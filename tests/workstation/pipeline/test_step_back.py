@@ -423,3 +423,37 @@ def test_state_that_cannot_be_copied_turns_step_back_off_and_the_run_goes_on(sto
         assert system.wait(120) and system.error is None
     assert sum("step back is off" in m for m in errors) == 1 and any("cannot go back" in m for m in errors)
     assert_same(state_of(system), ref_end)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _FrozenWithList:
+    name: str
+    items: list
+
+
+def test_immutable_records_are_kept_by_reference_and_the_rest_copied():
+    """An Order (frozen, every field immutable) comes back as the same object; a frozen record with a
+    list field, a mutable Fill and a list are copies: changing them after the snapshot does not leak
+    into the restored state."""
+    from workstation.execution.orders import Order, OrderRole, OrderStatus, OrderType, TimeInForce
+    from workstation.model import Fill
+
+    order = Order(1, "ACME", 100.0, OrderType.MARKET, None, None, None, None, TimeInForce.DAY, OrderStatus.FILLED,
+                  100.0, 10.5, MIN, MIN, "", "s", None, None, None, OrderRole.ENTRY)
+
+    class Thing:
+        def __init__(self):
+            self.orders = [order]
+            self.fill = Fill("ACME", 100.0, 10.5, MIN, 1.0, "s", 1)
+            self.frozen = _FrozenWithList("x", [1, 2])
+
+    thing = Thing()
+    keeper = SnapshotKeeper({"thing": thing}, every=1, max_overhead=None)
+    point = keeper.capture(0, 0, 0, -1, MIN)
+    thing.orders.append(order)
+    thing.fill.price = 99.0
+    thing.frozen.items.append(3)
+    keeper.restore(point)
+    assert thing.orders == [order] and thing.orders[0] is order
+    assert thing.fill.price == 10.5
+    assert thing.frozen.items == [1, 2]

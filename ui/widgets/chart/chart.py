@@ -462,6 +462,10 @@ class CandleChart(QtWidgets.QWidget):
             self.crosshair.update()
             self.drawings.relayout()
             self._update_texts()
+            # pyqtgraph moves its view boxes to the new range just before painting, which changes the
+            # scene during the paint and queues a second (often a third) paint of the whole chart:
+            # move them now, so the queued paint draws what is final
+            self.graphics_view.scene().prepareForPaint()
         finally:
             vp.in_refresh = False
 
