@@ -48,6 +48,7 @@ one that did not.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import json
 import logging
 import os
@@ -75,6 +76,7 @@ from workstation.store.lock import pid_alive
 log = logging.getLogger(__name__)
 
 RUN_STATUS_FILE = "run_status.json"
+STATUS_RESERVE_BYTES = 8192     # run_status.json is written this long at least (see _rewrite_in_place)
 RUN_FOLDER_ENTRIES = frozenset({
     "config.json", "bars.parquet", "quality.parquet", "signals.parquet", "trades.parquet", "equity.parquet",
     "orders.parquet", "fills.parquet", "gaps.parquet", "metrics.json", "report.txt", "report.html",
@@ -329,7 +331,15 @@ class RunWriter:
             "write_error": self.write_error,
             "files_written": self.written_summary(),
         }
-        _atomic_text(json.dumps(status, indent=2, default=_json_default) + "\n", self.run_dir / RUN_STATUS_FILE)
+        text = json.dumps(status, indent=2, default=_json_default) + "\n"
+        path = self.run_dir / RUN_STATUS_FILE
+        try:
+            # padded to a reserved size (JSON allows trailing blanks), so the record can still be
+            # rewritten in place when the disk is full
+            _atomic_text(text.ljust(STATUS_RESERVE_BYTES), path)
+        except OSError as exc:
+            if exc.errno != errno.ENOSPC or not _rewrite_in_place(path, text):
+                raise
 
     # ------------------------------------------------------------------ events (engine threads)
     def _on_decision(self, _kind, d) -> None:
@@ -562,6 +572,24 @@ class RunWriter:
         state = summary.get("state", "running") if final else "running"
         complete = final and not self.failed
         self._write(RUN_STATUS_FILE, lambda: self._write_status(state, summary, complete=complete), final)
+
+
+def _rewrite_in_place(path: Path, text: str) -> bool:
+    """Overwrite `path` in the blocks it already has (a full disk refuses a new file, not a rewrite of
+    an allocated one): `text` padded with blanks to the file's size. False when it does not fit or the
+    file is missing; the record is then left as it was."""
+    data = text.encode("utf-8")
+    try:
+        with open(path, "r+b") as f:
+            size = os.fstat(f.fileno()).st_size
+            if len(data) > size:
+                return False
+            f.write(data.ljust(size, b" "))
+            f.flush()
+            os.fsync(f.fileno())
+        return True
+    except OSError:
+        return False
 
 
 def _now_text() -> str:
