@@ -185,6 +185,36 @@ class SortProxy(QSortFilterProxyModel):
         return value
 
 
+def _table_section(title: str, tooltip: str = "") -> tuple[QWidget, QVBoxLayout, QHBoxLayout, QLabel]:
+    """A titled table section: (the section, its column layout, its header bar, the count label). The
+    header holds the title, the count and a stretch; what the caller adds to the bar goes on the right."""
+    section = QWidget()
+    box = QVBoxLayout(section)
+    box.setContentsMargins(0, 0, 0, 0)
+    box.setSpacing(6)
+    bar = QHBoxLayout()
+    title_label = QLabel(title)
+    title_label.setObjectName("SectionTitle")
+    if tooltip:
+        title_label.setToolTip(tooltip)
+    count = QLabel("")
+    count.setObjectName("SectionCount")
+    bar.addWidget(title_label)
+    bar.addWidget(count)
+    bar.addStretch(1)
+    box.addLayout(bar)
+    return section, box, bar, count
+
+
+def _with_empty_state(table: QTableView) -> tuple[QStackedWidget, EmptyState]:
+    """The table and an empty-state message in one stack (page 0 the table, page 1 the message)."""
+    stack = QStackedWidget()
+    stack.addWidget(table)
+    empty = EmptyState()
+    stack.addWidget(empty)
+    return stack, empty
+
+
 def _make_table(
     model: FrameTableModel, sort_column: int, order: Qt.SortOrder
 ) -> tuple[QTableView, SortProxy]:
@@ -657,48 +687,22 @@ class ResultsView(QWidget):
         splitter.setChildrenCollapsible(False)
         splitter.setHandleWidth(8)
 
-        trades_box = QWidget()
-        box = QVBoxLayout(trades_box)
-        box.setContentsMargins(0, 0, 0, 0)
-        box.setSpacing(6)
-        bar = QHBoxLayout()
-        title = QLabel("Trades")
-        title.setObjectName("SectionTitle")
-        self.trade_count_label = QLabel("")
-        self.trade_count_label.setObjectName("SectionCount")
+        trades_box, box, bar, self.trade_count_label = _table_section("Trades")
         self.trade_filter = QLineEdit()
         self.trade_filter.setPlaceholderText("Filter symbol, side, strategy\u2026")
         self.trade_filter.setClearButtonEnabled(True)
         self.trade_filter.setFixedWidth(250)
-        bar.addWidget(title)
-        bar.addWidget(self.trade_count_label)
-        bar.addStretch(1)
         bar.addWidget(self.trade_filter)
-        box.addLayout(bar)
         self.trade_model = FrameTableModel(self)
         self.trade_table, self.trade_proxy = _make_table(self.trade_model, 3, Qt.SortOrder.AscendingOrder)
         self.trade_table.setToolTip("Double-click a trade to show it on the chart.")
         self.trade_table.doubleClicked.connect(self._on_trade_double_clicked)
         self.trade_table.selectionModel().currentRowChanged.connect(self._on_trade_selected)
         self.trade_filter.textChanged.connect(self._on_filter_changed)
-        self.trades_stack = QStackedWidget()
-        self.trades_stack.addWidget(self.trade_table)
-        self.trades_empty = EmptyState()
-        self.trades_stack.addWidget(self.trades_empty)
+        self.trades_stack, self.trades_empty = _with_empty_state(self.trade_table)
         box.addWidget(self.trades_stack, 1)
 
-        symbols_box = QWidget()
-        sbox = QVBoxLayout(symbols_box)
-        sbox.setContentsMargins(0, 0, 0, 0)
-        sbox.setSpacing(6)
-        sbar = QHBoxLayout()
-        stitle = QLabel("By symbol")
-        stitle.setObjectName("SectionTitle")
-        self.symbol_count_label = QLabel("")
-        self.symbol_count_label.setObjectName("SectionCount")
-        sbar.addWidget(stitle)
-        sbar.addWidget(self.symbol_count_label)
-        sbar.addStretch(1)
+        symbols_box, sbox, sbar, self.symbol_count_label = _table_section("By symbol")
         # Same height as the filter box of the trades header, so both tables start on one line.
         spacer = QLineEdit()
         spacer.setFixedWidth(0)
@@ -706,13 +710,9 @@ class ResultsView(QWidget):
         spacer.setEnabled(False)
         spacer.setStyleSheet("border: none; background: transparent; padding: 3px 0;")
         sbar.addWidget(spacer)
-        sbox.addLayout(sbar)
         self.symbol_model = FrameTableModel(self)
         self.symbol_table, self.symbol_proxy = _make_table(self.symbol_model, 3, Qt.SortOrder.DescendingOrder)
-        self.symbols_stack = QStackedWidget()
-        self.symbols_stack.addWidget(self.symbol_table)
-        self.symbols_empty = EmptyState()
-        self.symbols_stack.addWidget(self.symbols_empty)
+        self.symbols_stack, self.symbols_empty = _with_empty_state(self.symbol_table)
         sbox.addWidget(self.symbols_stack, 1)
 
         right = QSplitter(Qt.Orientation.Vertical)
@@ -734,26 +734,11 @@ class ResultsView(QWidget):
 
     def _build_gaps(self) -> QWidget:
         """The run's data gaps: one row per run of missing bars (session, symbol, interval)."""
-        gaps_box = QWidget()
-        box = QVBoxLayout(gaps_box)
-        box.setContentsMargins(0, 0, 0, 0)
-        box.setSpacing(6)
-        bar = QHBoxLayout()
-        title = QLabel("Data gaps")
-        title.setObjectName("SectionTitle")
-        title.setToolTip("Runs of missing bars per session, symbol and interval (gaps.parquet of the run)")
-        self.gap_count_label = QLabel("")
-        self.gap_count_label.setObjectName("SectionCount")
-        bar.addWidget(title)
-        bar.addWidget(self.gap_count_label)
-        bar.addStretch(1)
-        box.addLayout(bar)
+        gaps_box, box, _bar, self.gap_count_label = _table_section(
+            "Data gaps", "Runs of missing bars per session, symbol and interval (gaps.parquet of the run)")
         self.gap_model = FrameTableModel(self)
         self.gap_table, self.gap_proxy = _make_table(self.gap_model, 0, Qt.SortOrder.AscendingOrder)
-        self.gaps_stack = QStackedWidget()
-        self.gaps_stack.addWidget(self.gap_table)
-        self.gaps_empty = EmptyState()
-        self.gaps_stack.addWidget(self.gaps_empty)
+        self.gaps_stack, self.gaps_empty = _with_empty_state(self.gap_table)
         box.addWidget(self.gaps_stack, 1)
         return gaps_box
 
