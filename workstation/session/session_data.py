@@ -973,13 +973,7 @@ class SessionData:
         stored_values = []
         for symbol, value in zip(symbols, values, strict=True):
             self._index(symbol)
-            if isinstance(value, (np.ndarray, list, tuple)):
-                array = np.array(value, dtype=np.float64, copy=True)
-                array.flags.writeable = False
-                stored: float | np.ndarray = array
-            else:
-                stored = float(value)
-            stored_values.append(stored)
+            stored_values.append(_indicator_value(value))
         with self._historical_lock:
             updated = dict(self._historical_indicators)
             for symbol, stored in zip(symbols, stored_values, strict=True):
@@ -993,12 +987,7 @@ class SessionData:
         self._index(symbol)
         if not name:
             raise ValueError(f"set_historical_indicator({symbol}): indicator name is empty")
-        if isinstance(value, (np.ndarray, list, tuple)):
-            array = np.array(value, dtype=np.float64, copy=True)
-            array.flags.writeable = False
-            stored: float | np.ndarray = array
-        else:
-            stored = float(value)
+        stored = _indicator_value(value)
         with self._historical_lock:
             per_symbol = dict(self._historical_indicators.get(symbol, {}))
             per_symbol[name] = stored
@@ -1124,6 +1113,15 @@ class SessionData:
         self.symbol_index = index  # published last: readers look it up first
 
 
+def _indicator_value(value: float | np.ndarray) -> float | np.ndarray:
+    """A historical indicator value as stored: arrays (and lists) copied read-only, scalars as float."""
+    if isinstance(value, (np.ndarray, list, tuple)):
+        array = np.array(value, dtype=np.float64, copy=True)
+        array.flags.writeable = False
+        return array
+    return float(value)
+
+
 __all__ = [
     "BarOrderError",
     "SessionData",
@@ -1131,3 +1129,4 @@ __all__ = [
     "UnknownSymbolError",
     "default_capacity",
 ]
+
