@@ -44,14 +44,19 @@ def _config(threaded: bool, strategies: list[dict] | None = None):
     return validate_config_dict(cfg)
 
 
+# minutes no symbol trades (local, [from, to)): the forming 5m/15m bar's end passes without a bar,
+# and the bar time after completes it together with the next bar (two bars of one interval at once)
+HALTS = [("10:04", "10:09"), ("10:44", "10:59"), ("13:19", "13:24")]
+
+
 def _bars(day: str, seed: int) -> pd.DataFrame:
-    """A random walk per symbol on a cent grid, a quarter of the minutes missing (so derived bars
-    complete late and two at one bar time)."""
+    """A random walk per symbol on a cent grid, a quarter of the minutes missing and a few minutes
+    without any bar (HALTS)."""
     rng = np.random.default_rng(seed)
     frames = []
     sess = session(day)
     for k, sym in enumerate(SYMBOLS):
-        ts = np.array(minutes(sess))
+        ts = np.array(minutes(sess, skip=HALTS))
         ts = ts[rng.random(len(ts)) < 0.75]
         close = np.round(20 + 5 * k + np.cumsum(rng.normal(0, 0.05, len(ts))), 2)
         frames.append(pd.DataFrame({"symbol": sym, "timestamp": ts, "open": np.round(close - 0.01, 2),
@@ -85,8 +90,29 @@ class _Run:
         self.pipeline.bar_time(BarTime(ts, idx, *cols), timeout)
 
 
+class _Watcher(BaseStrategy):
+    """Records what it reads at each of its bars: the bar, the newest close and sma(3) of its interval."""
+
+    def __init__(self, name, symbols, interval, **params):
+        super().__init__(name, symbols, interval, **params)
+        self.seen: list[tuple] = []
+
+    def required_indicators(self):
+        return ("sma(3)",)
+
+    def on_bars(self, ctx, sym_idx):
+        sma = ctx.indicator_bank(self.interval, "sma(3)").value
+        closes, starts = ctx.closes(self.interval), ctx.bar_starts(self.interval)
+        for i in sym_idx.tolist():
+            value = float(sma[i])
+            self.seen.append((ctx.symbols[i], int(starts[i]), float(closes[i]), None if value != value else value))
+        return None
+
+
 def _drive(threaded: bool) -> dict:
-    run = _Run(_config(threaded))
+    cfg = _config(threaded)
+    watchers = [_Watcher(f"watch_{iv}", SYMBOLS, iv) for iv in DERIVED]
+    run = _Run(cfg, strategies=[*(load_strategy(cfg, st, i) for i, st in enumerate(cfg.strategies)), *watchers])
     pipeline, sd = run.pipeline, run.sd
     digest = hashlib.sha256()
     equity = []
@@ -125,7 +151,8 @@ def _drive(threaded: bool) -> dict:
     return {"digest": digest.hexdigest(), "decisions": run.decisions, "equity": equity,
             "fills": [(f.symbol, f.time, f.price, f.quantity) for f in run.broker.fills],
             "derived": pd.concat(derived, ignore_index=True), "quality": quality,
-            "events": run.metrics.stat("processor.event").count}
+            "events": run.metrics.stat("processor.event").count,
+            "seen": {w.interval: w.seen for w in watchers}}
 
 
 def _resample(day: str, seed: int, interval: str) -> pd.DataFrame:
@@ -156,11 +183,23 @@ def test_threaded_and_single_thread_runs_are_identical_through_one_interface():
     assert threaded["quality"] == single["quality"]
     pd.testing.assert_frame_equal(threaded["derived"], single["derived"])
     assert threaded["events"] == single["events"]
+    assert threaded["seen"] == single["seen"]
     # and the derived bars are pandas' resampling of the streamed bars
     expected = pd.concat([_resample(day, 11 + k, iv) for iv in DERIVED for k, day in enumerate(DAYS)])
     ours = threaded["derived"].sort_values(["interval", "symbol", "timestamp"]).reset_index(drop=True)
     expected = expected.sort_values(["interval", "symbol", "timestamp"]).reset_index(drop=True)
     pd.testing.assert_frame_equal(ours, expected, check_dtype=False)
+    # each derived bar reached its strategy once, in order, with the indicators holding exactly the
+    # bars up to it (SMA(3) of the derived closes, continuous across the two sessions)
+    for interval in DERIVED:
+        exp = expected[expected["interval"] == interval]
+        for sym in SYMBOLS:
+            bars = exp[exp["symbol"] == sym].sort_values("timestamp")
+            got = [(t, c, v) for s, t, c, v in threaded["seen"][interval] if s == sym]
+            assert [t for t, _, _ in got] == bars["timestamp"].tolist()
+            assert [c for _, c, _ in got] == bars["close"].tolist()
+            np.testing.assert_allclose([np.nan if v is None else v for _, _, v in got],
+                                       bars["close"].rolling(3).mean(), rtol=0, atol=1e-9, equal_nan=True)
 
 
 class _Boom(BaseStrategy):
