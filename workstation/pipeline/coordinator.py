@@ -4,7 +4,7 @@ Per session: initialize (reset session state, streamed vs generated intervals), 
 (trailing bars, historical indicators and quality), queue loading (`prefetch_days` sessions of
 streamed bars read ahead in a background loader), activate, streaming (take the earliest pending
 bar time across all symbols, set the clock to that bar's END, write every bar at that time to
-SessionData, wake the quality manager and the processor), end (clock to the close, session
+SessionData, hand the bar time to the Pipeline and wait until its stages are done), end (clock to the close, session
 report, roll history, clear session bars) and advance to the next trading date.
 
 Pace: speed 0 is data-driven (every stage finishes a bar time before the next; nothing skipped);
@@ -12,8 +12,8 @@ speed > 0 is clock-driven (one market minute takes 60/speed wall seconds) and a 
 when the next bar time is due counts an overrun (the work is queued, never lost).
 
 Hand orders (`manual_orders`, workstation.execution.manual): between two bar times the coordinator
-takes the due commands from the inbox and has the analysis engine apply them in its thread (the
-broker's owner), also while paused or waiting for the next paced bar time (`RunControl.wake`).
+takes the due commands from the inbox and has the Pipeline's analysis engine apply them in its
+thread (the broker's owner), also while paused or waiting for the next paced bar time (`RunControl.wake`).
 
 Step back and seek (`snapshots`, a SnapshotKeeper, when the run is rewindable): before each
 session's first bar time and every K bar times the state is snapshotted; a seek back restores the
