@@ -188,8 +188,13 @@ class Pipeline:
                     if stage.busy or not stage.inbox.empty():
                         self.metrics.incr(f"overruns.{name}")
                 cycle.wait_until_ready(None)
-        elif timeout is None:
-            self._run_inline(self.quality, bars)
+        elif timeout is None:                   # _run_inline, written out: this is the hot path
+            self.quality.process(bars)
+            handed = self._handed
+            while handed is not None:
+                self._handed = None
+                handed[0].process(handed[1])
+                handed = self._handed
         else:
             t0 = time.perf_counter()
             self._run_inline(self.quality, bars)

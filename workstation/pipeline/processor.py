@@ -304,9 +304,9 @@ class DataProcessor(Stage):
                 sd.publish_forming(b.interval, b.bucket_start, b.has, b.o, b.h, b.lo, b.c, b.v, idx)
             elif any(interval == b.interval for interval, _ in (*stale, *fresh)):
                 sd.clear_forming(b.interval)
-        completed = tuple((interval, done[1]) for interval, done in fresh)
+        completed = [(interval, done[1]) for interval, done in fresh]
         if stale and fresh:
-            self.pass_on(CompletedBars(clock_ns, completed))
+            self.pass_on(CompletedBars(clock_ns, tuple(completed)))
         else:
             self.pass_on(ProcessedBars(event, (*stale, *completed)))
 

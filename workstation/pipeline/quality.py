@@ -117,13 +117,9 @@ class DataQualityManager(Stage):
 
     # ------------------------------------------------------------------ stage
     def handlers(self) -> dict[type, Handler]:
-        return {BarTime: self._on_bar_time, SessionStart: lambda e: self.start_session(e.session),
+        return {BarTime: self.on_bars, SessionStart: lambda e: self.start_session(e.session),
                 SessionEnd: lambda e: self.end_session(e.session, stopped=e.stopped),
                 Recount: lambda e: self.recount(e.clock_ns), TrailingGaps: lambda e: self.trailing_gaps(e.close_ns)}
-
-    def _on_bar_time(self, event: BarTime) -> None:
-        self.on_bars(event.start_ns, event.symbol_indices)
-        self.pass_on(event)          # the bar time goes on (to the processor) once its quality is published
 
     # ------------------------------------------------------------------ logic
     def start_session(self, session) -> None:
@@ -146,10 +142,14 @@ class DataQualityManager(Stage):
     def _slot_of(self, ts: int) -> int:
         return int(np.searchsorted(self._slot_starts, ts, side="right")) - 1
 
-    def on_bars(self, ts: int, idx: np.ndarray) -> None:
-        """Streamed bars at `ts` arrived for symbols `idx` (clock = ts + base interval)."""
-        if not self.enabled or self.session is None:
-            return
+    def on_bars(self, event: BarTime) -> None:
+        """Streamed bars of one bar time arrived (clock = bar start + base interval); the bar time
+        then goes on (to the processor) once its quality is published."""
+        if self.enabled and self.session is not None:
+            self._measure(event.start_ns, event.symbol_indices)
+        self.pass_on(event)
+
+    def _measure(self, ts: int, idx: np.ndarray) -> None:
         slot = self._slot_of(ts)
         prev = self.last_slot[idx]
         jump = slot - prev

@@ -7,6 +7,11 @@ Who sends what (see workstation.pipeline.pipeline for the hand-offs and threads)
 - the Pipeline to the analysis engine: StartStrategies, ManualCommands;
 - the processor to the analysis engine: ProcessedBars, CompletedBars, Revised.
 
+The two events of every bar time (BarTime, ProcessedBars) are typed NamedTuples rather than frozen
+dataclasses: built ~3x faster (0.3 vs 0.8 us; measured +3 us per bar time through the pipeline with
+dataclasses), equally immutable and read by field name only (never by position); the others are
+frozen dataclasses. Dispatch is by type either way.
+
 Times are int ns UTC; a bar's time is its START. Symbol indices are int64 arrays of SessionData's
 symbol index, in increasing order; price and volume columns are float arrays aligned with them.
 The arrays are shared, never copied: a stage must not write to an array it was given.
@@ -15,7 +20,7 @@ The arrays are shared, never copied: a stage must not write to an array it was g
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -26,8 +31,7 @@ if TYPE_CHECKING:
 Completed = tuple[tuple[str, np.ndarray], ...]
 
 
-@dataclass(frozen=True, slots=True)
-class BarTime:
+class BarTime(NamedTuple):
     """The streamed bars of one bar time (every symbol with a bar starting at `start_ns`), already
     written to SessionData; the clock reads their end."""
 
@@ -40,8 +44,7 @@ class BarTime:
     volume: np.ndarray
 
 
-@dataclass(frozen=True, slots=True)
-class ProcessedBars:
+class ProcessedBars(NamedTuple):
     """The processor's hand-off of a bar time to the analysis engine: the streamed bars (fills, then
     the streamed interval's strategies) and the derived bars completed with them (their strategies),
     with the indicators already holding every bar up to them."""
