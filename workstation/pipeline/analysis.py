@@ -1,14 +1,15 @@
 """AnalysisEngine: runs strategies on processor events, applies risk checks, drives execution.
 
-Runs in its own thread (or the coordinator's, single-threaded). For each bar time: first the simulated broker fills the working orders the
-bars of the symbols that have a bar now reach (an order made after bar i is first tested on the
-symbol's next bar), order callbacks run, then every strategy whose interval has completed bars gets
-them (its symbols only). Signals and orders go through the OrderDesk (workstation.execution.desk):
-checked at the boundary, decided by the risk checks, sent to the broker. After a session's last
-bar the day orders expire. A strategy that raises, or returns or sends something invalid, is
-isolated: the error is counted, logged and published as an event; the other strategies and the
-run go on. Hand orders (ManualCommands from the Pipeline, between two bar times) are applied here
-too, by the HandDesk (workstation.execution.manual), so the broker has one thread.
+Runs in its own thread (or the coordinator's, single-threaded). For each bar time: first the
+simulated broker fills the working orders the bars of the symbols that have a bar now reach (an
+order made after bar i is first tested on the symbol's next bar), order callbacks run, then every
+strategy whose interval has completed bars gets them (its symbols only). Signals and orders go
+through the OrderDesk (workstation.execution.desk): checked at the boundary, decided by the risk
+checks, sent to the broker. After a session's last bar the day orders expire. A strategy that
+raises, or returns or sends something invalid, is isolated: the error is counted, logged and
+published as an event; the other strategies and the run go on. Hand orders (ManualCommands from the
+Pipeline, between two bar times) are applied here too, by the HandDesk
+(workstation.execution.manual), so the broker has one thread.
 """
 
 from __future__ import annotations
