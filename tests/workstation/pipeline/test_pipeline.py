@@ -283,13 +283,14 @@ def test_a_failing_stage_fails_the_whole_run(threaded, tmp_path):
 @pytest.mark.parametrize("threaded", [True, False])
 def test_a_paced_bar_time_slower_than_its_slot_counts_an_overrun_for_the_slow_stage(threaded):
     cfg = _config(threaded, [{"name": "slow", "class_path": "sma_crossover", "params": {"fast": 2, "slow": 5}}])
-    slow = _Boom("slow", SYMBOLS, "1m", sleep_s=0.05)
+    slow = _Boom("slow", SYMBOLS, "1m", sleep_s=0.3)
     run = _Run(cfg, strategies=[slow])
     run.pipeline.start()
     try:
         times = _first_bar_times(run, 6)
         for ts, g in times[:3]:
-            run.bar_time(int(ts), g, timeout=0.005)      # 5 ms slots, 50 ms in the analysis stage
+            # 50 ms slots (the other stages' ~0.1 ms of work fits even on a loaded machine), 300 ms of analysis
+            run.bar_time(int(ts), g, timeout=0.05)
         for ts, g in times[3:]:
             run.bar_time(int(ts), g, timeout=None)       # data-driven: never an overrun
         slow.sleep_s = 0.0
