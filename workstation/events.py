@@ -3,7 +3,9 @@
 Observers are called synchronously in the emitting engine thread, so they must be quick (queue the
 payload and return). `wants(kind)` lets the hot path skip building payloads nobody reads.
 Event kinds: bars, derived, quality, gap, signal, decision, fill, order, account, manual (the
-answer to a hand order), error, session_start, session_end, metrics, state, backtest_end.
+answer to a hand order), error, session_start, session_end, metrics, state, backtest_end, seek.
+"bars" (the streamed bars of one bar time, after the stages are done with it) and "derived" (derived
+bars completed) carry a `Bars`.
 """
 
 from __future__ import annotations
@@ -11,11 +13,24 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 log = logging.getLogger(__name__)
 
 Observer = Callable[[str, Any], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Bars:
+    """Payload of "bars" and "derived": bars of `interval` starting at `start_ns` (int ns UTC) were
+    written to SessionData for these symbol indices (int64, shared: read only)."""
+
+    start_ns: int
+    interval: str
+    symbol_indices: np.ndarray
 
 
 class EventBus:

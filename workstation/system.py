@@ -31,6 +31,7 @@ from workstation.pipeline.analysis import AnalysisEngine
 from workstation.pipeline.control import RunControl
 from workstation.pipeline.coordinator import SessionCoordinator
 from workstation.pipeline.historical import HistoricalService
+from workstation.pipeline.pipeline import Pipeline
 from workstation.pipeline.processor import DataProcessor
 from workstation.pipeline.quality import DataQualityManager
 from workstation.pipeline.snapshots import SnapshotKeeper
@@ -107,31 +108,19 @@ class SystemManager:
                                       quote_bars=self.session_data.quote_bars)
         self.control = RunControl(cfg.backtest.speed_multiplier)
         self.manual_orders = ManualOrderInbox(self.control.wake)
-        self.processor = DataProcessor(self.session_data, self.clock, base, cfg.streams.derived,
-                                       cfg.streams.indicators, self.metrics)
-        for st in self.strategies:
-            self.processor.require(st.interval, st.required_indicators())
-        self.quality = DataQualityManager(self.session_data, base, cfg.streams.derived, self.metrics, self.events,
-                                          enabled=cfg.gap_filler.enable_session_quality)
-        self.analysis = AnalysisEngine(self.session_data, self.clock, self.strategies, self.processor.indicators,
-                                       self.broker, cfg.risk, self.metrics, self.events, base,
-                                       self.processor.last_close, self.processor.last_start)
-        self.processor.connect_analysis(self.analysis)
-        for stage in (self.processor, self.quality, self.analysis):
-            stage.inline = not cfg.backtest.stage_threads
-        self.processor.on_derived = self._on_derived if self.events.wants("derived") else None
+        # quality -> processor -> analysis, threaded or in the coordinator's thread (backtest.stage_threads)
+        self.pipeline = Pipeline.build(cfg, self.session_data, self.clock, self.strategies, self.broker, self.metrics,
+                                       self.events)
         self.historical = HistoricalService(cfg, self.store, self.tm, self.session_data, self.metrics)
-        self.coordinator = SessionCoordinator(cfg, self.store, self.tm, self.session_data, self.clock,
-                                              self.processor, self.quality, self.analysis, self.broker,
+        self.coordinator = SessionCoordinator(cfg, self.store, self.tm, self.session_data, self.clock, self.pipeline,
                                               self.historical, self.metrics, self.events, self.control,
                                               self.sessions, manual_orders=self.manual_orders)
         self.snapshots = SnapshotKeeper(
-            roots={"session_data": self.session_data, "clock": self.clock, "processor": self.processor,
-                   "indicators": self.processor.indicators, "quality": self.quality, "analysis": self.analysis,
+            roots={"session_data": self.session_data, "clock": self.clock, **self.pipeline.snapshot_roots(),
                    "broker": self.broker, "historical": self.historical,
                    **{f"strategy:{i}": st for i, st in enumerate(self.strategies)}},
-            refs=(self, self.coordinator, self.control, self.events, self.metrics, self.store, self.tm, self.cfg,
-                  self.manual_orders),
+            refs=(self, self.coordinator, self.pipeline, self.control, self.events, self.metrics, self.store, self.tm,
+                  self.cfg, self.manual_orders),
             every=cfg.backtest.snapshot_every, memory_budget_bytes=cfg.backtest.snapshot_memory_mb * 2**20)
         self._t_start = 0.0
         self._t_end = 0.0
@@ -145,20 +134,26 @@ class SystemManager:
             return None
         return tuple(frame[c].to_numpy(dtype=float) for c in ("open", "high", "low", "close"))
 
-    def _on_derived(self, interval, ts, idx) -> None:
-        self.events.emit("derived", (ts, interval, idx))
+    # the stages, for reading results (the pipeline owns them and their wiring)
+    @property
+    def processor(self) -> DataProcessor:
+        return self.pipeline.processor
+
+    @property
+    def quality(self) -> DataQualityManager:
+        return self.pipeline.quality
+
+    @property
+    def analysis(self) -> AnalysisEngine:
+        return self.pipeline.analysis
 
     # ------------------------------------------------------------------ control
     def start(self) -> None:
         with self._lock:
             if self.state != STOPPED:
                 raise WorkstationError(f"cannot start: the run is {self.state}")
-            self.processor.on_derived = self._on_derived if self.events.wants("derived") else None
             tf = self.thread_factory
-            if self.cfg.backtest.stage_threads:
-                self.quality.start(tf)
-                self.analysis.start(tf)
-                self.processor.start(tf)
+            self.pipeline.start(tf)
             self._t_start = time.perf_counter()
             self.coordinator.snapshots = self.snapshots if self.rewindable else None
             self.coordinator.start(tf)
@@ -168,7 +163,7 @@ class SystemManager:
     def _watch(self) -> None:
         self.coordinator.finished.wait()
         self._t_end = time.perf_counter()
-        self._join_stages(1.0)
+        self.pipeline.join(1.0)
         err = self.coordinator.error
         with self._lock:
             self._set_state(FAILED if err else (FINISHED if self.coordinator.completed else STOPPED))
@@ -176,11 +171,6 @@ class SystemManager:
             self.events.emit("backtest_end", self.summary())
         finally:
             self._done.set()
-
-    def _join_stages(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        for stage in (self.quality, self.processor, self.analysis):
-            stage.join(max(0.0, deadline - time.monotonic()))
 
     def pause(self) -> None:
         self.control.pause()
@@ -253,14 +243,13 @@ class SystemManager:
         t0 = time.monotonic()
         if self.coordinator.is_alive():
             self.coordinator.join(timeout)
-        self._join_stages(max(0.0, timeout - (time.monotonic() - t0)))
+        self.pipeline.join(max(0.0, timeout - (time.monotonic() - t0)))
         self._done.wait(max(0.05, timeout - (time.monotonic() - t0)))
         return not self.alive_threads()
 
     def alive_threads(self) -> list[str]:
         """Names of this run's engine threads still running."""
-        stages = (self.coordinator, self.processor, self.analysis, self.quality)
-        return [type(s).__name__ for s in stages if s._thread is not None and s._thread.is_alive()]
+        return ([type(self.coordinator).__name__] if self.coordinator.is_alive() else []) + self.pipeline.alive_threads()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the run ends; True if it ended."""

@@ -29,6 +29,7 @@ import numpy as np
 
 from workstation.calendar import TradingSession
 from workstation.errors import ProviderError
+from workstation.events import Bars
 from workstation.live.bar_checks import LiveBarChecks
 from workstation.live.known_empty import KnownEmptyMinutes
 from workstation.live.provider import ProviderHealth
@@ -108,7 +109,7 @@ class LiveCoordinator(SessionCoordinator):
     def run(self) -> None:
         first = self.sessions[0]
         self._warmup(first.date)
-        self.analysis.call_start()
+        self.pipeline.start_strategies()
         self.historical.prepare(first.date, self.sessions[-1].date)
         self.provider.set_bar_sink(self.on_bar)
         self.provider.set_bar_update_sink(self.on_bar_update)
@@ -116,7 +117,7 @@ class LiveCoordinator(SessionCoordinator):
         self.provider.subscribe(self.symbols, [self.base_interval])
         self.provider.connect()
         self.gap_filler.start()
-        self.quality.on_gap = self._new_gaps.append
+        self.pipeline.on_gap(self._new_gaps.append)
         try:
             for session in self.sessions:
                 if self._should_stop():
@@ -241,7 +242,7 @@ class LiveCoordinator(SessionCoordinator):
                 break
         # trailing gaps (symbols whose last bars never came) are found by the quality manager and
         # filled like any other before the session ends
-        self.quality.call(("trailing_gaps", session.close_ns))
+        self.pipeline.trailing_gaps(session.close_ns)
         self._hand_over_gaps()
         deadline = time.monotonic() + self.end_wait_s
         while time.monotonic() < deadline:
@@ -331,7 +332,7 @@ class LiveCoordinator(SessionCoordinator):
         if record_latency and not self.inbox.empty():
             self.metrics.incr("overruns.live_backlog")
         if self.events.wants("bars"):
-            self.events.emit("bars", (ts, self.base_interval, idx))
+            self.events.emit("bars", Bars(ts, self.base_interval, idx))
         self.metrics.record("coordinator.iteration", (time.perf_counter_ns() - t0) / 1e9)
         self._check_stage_errors()
 
@@ -365,8 +366,7 @@ class LiveCoordinator(SessionCoordinator):
             changed.add(i)
         if changed:
             idx = np.array(sorted(changed), dtype=np.int64)
-            self.processor.call(("revise", idx))
-            self.quality.call(("recount", self.clock.now_ns()))
+            self.pipeline.revise(idx, self.clock.now_ns())
         return sorted(changed)
 
     def _apply_fill(self, gap: Gap, bars: list, t_answer: float) -> None:
@@ -391,13 +391,13 @@ class LiveCoordinator(SessionCoordinator):
 
     def gap_resolved(self, gap: Gap) -> None:
         """Count a gap settled as filled or as no trades in the quality totals."""
-        t = self.quality.totals.get(gap.symbol)
+        t = self.pipeline.quality.totals.get(gap.symbol)
         if t is None:
             return
         key = "gaps_filled" if gap.status is GapStatus.FILLED else "gaps_no_trades"
         t[key] = t.get(key, 0) + 1
 
     def gap_failed(self, gap: Gap) -> None:
-        t = self.quality.totals.get(gap.symbol)
+        t = self.pipeline.quality.totals.get(gap.symbol)
         if t is not None:
             t["gaps_failed"] += 1

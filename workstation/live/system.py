@@ -92,15 +92,14 @@ class LiveSystemManager(SystemManager):
         # the stages read the live clock
         self.analysis.ctx._clock = self.clock
         self.analysis.clock = self.clock
-        self.processor.clock = self.clock
         step_ns = parse_interval(cfg.streams.interval).ns
         deadline = time.monotonic() + self.duration_s if self.duration_s else None
         speed = float(getattr(self.clock, "speed", 1.0))
         self.known_empty = KnownEmptyMinutes(step_ns)
         old = self.coordinator
         self.coordinator = LiveCoordinator(
-            cfg, self.store, self.tm, self.session_data, self.clock, self.processor, self.quality, self.analysis,
-            self.broker, self.historical, self.metrics, self.events, self.control, self.sessions,
+            cfg, self.store, self.tm, self.session_data, self.clock, self.pipeline, self.historical, self.metrics,
+            self.events, self.control, self.sessions,
             provider=self.provider, gap_filler=None, deadline_wall=deadline,
             grace_s=cfg.live.grace_seconds, batch_quiet_ms=cfg.live.quiet_ms(), known_empty=self.known_empty,
             # the trailing gaps of a session settle in the history `settle` (market time) after the close

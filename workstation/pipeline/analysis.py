@@ -1,14 +1,15 @@
 """AnalysisEngine: runs strategies on processor events, applies risk checks, drives execution.
 
-Runs in its own thread. For each bar time: first the simulated broker fills the working orders the
-bars of the symbols that have a bar now reach (an order made after bar i is first tested on the
-symbol's next bar), order callbacks run, then every strategy whose interval has completed bars gets
-them (its symbols only). Signals and orders go through the OrderDesk (workstation.execution.desk):
-checked at the boundary, decided by the risk checks, sent to the broker. After a session's last
-bar the day orders expire. A strategy that raises, or returns or sends something invalid, is
-isolated: the error is counted, logged and published as an event; the other strategies and the
-run go on. Hand orders ("manual" events from the coordinator, between two bar times) are applied
-here too, by the HandDesk (workstation.execution.manual), so the broker has one thread.
+Runs in its own thread (or the coordinator's, single-threaded). For each bar time: first the
+simulated broker fills the working orders the bars of the symbols that have a bar now reach (an
+order made after bar i is first tested on the symbol's next bar), order callbacks run, then every
+strategy whose interval has completed bars gets them (its symbols only). Signals and orders go
+through the OrderDesk (workstation.execution.desk): checked at the boundary, decided by the risk
+checks, sent to the broker. After a session's last bar the day orders expire. A strategy that
+raises, or returns or sends something invalid, is isolated: the error is counted, logged and
+published as an event; the other strategies and the run go on. Hand orders (ManualCommands from the
+Pipeline, between two bar times) are applied here too, by the HandDesk
+(workstation.execution.manual), so the broker has one thread.
 """
 
 from __future__ import annotations
@@ -21,7 +22,16 @@ import numpy as np
 from workstation.config import RiskConfig
 from workstation.execution.desk import OrderDesk, RiskChecks
 from workstation.execution.manual import HandDesk
-from workstation.pipeline.stage import Stage
+from workstation.pipeline.stage import Handler, Stage
+from workstation.pipeline.stage_events import (
+    CompletedBars,
+    ManualCommands,
+    ProcessedBars,
+    Revised,
+    SessionEnd,
+    SessionStart,
+    StartStrategies,
+)
 from workstation.strategies.base import BaseStrategy, StrategyContext
 
 __all__ = ["AnalysisEngine", "RiskChecks"]
@@ -30,15 +40,16 @@ log = logging.getLogger(__name__)
 
 
 class AnalysisEngine(Stage):
-    """The analysis stage; `submit()` is called by the processor thread."""
+    """The analysis stage: given ProcessedBars, CompletedBars and Revised by the processor (through the
+    Pipeline), session starts and ends, the strategies' start and hand orders by the Pipeline. The
+    strategies read SessionData: bars, quality, the processor's indicators and newest closes."""
 
     thread_name = "AnalysisEngine"
     stat_name = "analysis.event"
 
-    def __init__(self, session_data, clock, strategies: list[BaseStrategy], indicators, broker,
-                 risk_cfg: RiskConfig, metrics, events, base_interval: str, last_close: dict | None = None,
-                 last_start: dict | None = None):
-        super().__init__(metrics, "processor->analysis")
+    def __init__(self, session_data, clock, strategies: list[BaseStrategy], broker, risk_cfg: RiskConfig, metrics,
+                 events, base_interval: str):
+        super().__init__(metrics)
         self.session_data = session_data
         self.clock = clock
         self.strategies = strategies
@@ -50,8 +61,8 @@ class AnalysisEngine(Stage):
         self.risk = self.desk.risk
         self.hand = HandDesk(self.desk, base_interval)
         symbols = session_data.symbols
-        self.ctx = StrategyContext(session_data, clock, indicators, lambda: broker.positions, symbols,
-                                   last_close, last_start, desk=self.desk, broker=broker)
+        self.ctx = StrategyContext(session_data, clock, session_data.indicators, lambda: broker.positions, symbols,
+                                   session_data.last_close, session_data.last_start, desk=self.desk, broker=broker)
         n = len(symbols)
         self._masks: list[np.ndarray | None] = []
         for st in strategies:
@@ -75,7 +86,7 @@ class AnalysisEngine(Stage):
         return self.desk.rejected_count
 
     def call_start(self) -> None:
-        """Strategies' on_start, called by the coordinator thread after warm-up."""
+        """Strategies' on_start, before the first session, after the warm-up (StartStrategies)."""
         callbacks = ("on_order_filled", "on_order_cancelled", "on_order_rejected")
         self.broker.record_events = self.events.wants("order") or any(
             getattr(type(st), name) is not getattr(BaseStrategy, name) for st in self.strategies for name in callbacks)
@@ -83,42 +94,34 @@ class AnalysisEngine(Stage):
             self._guard(st, st.on_start, self.ctx)
 
     # ------------------------------------------------------------------ stage
-    def handle(self, kind: str, event: tuple) -> None:
-        if kind in ("bars", "bars_step"):      # bars_step: the first step of a bar time (see processor)
-            self._on_bars(event)
-        elif kind == "manual":
-            self._apply_manual(event[1])
-        elif kind in ("derived_only", "derived_bars"):
-            self._run_completed(event[2])
-        elif kind == "revised":
-            self._revised(event[1])
-        elif kind == "session_start":
-            self.ctx.session = event[1]
-            for st in self.strategies:
-                self._guard(st, st.on_session_start, self.ctx, event[1].date)
-        elif kind == "session_end":
-            for st in self.strategies:
-                self._guard(st, st.on_session_end, self.ctx, event[1].date)
-            self.broker.end_session(event[1].end_ns)
-            self._deliver()
+    def handlers(self) -> dict[type, Handler]:
+        return {ProcessedBars: self._on_bars, CompletedBars: lambda e: self._run_completed(e.completed),
+                ManualCommands: lambda e: self._apply_manual(e.commands), Revised: lambda e: self._revised(e.revised),
+                SessionStart: self._on_session_start, SessionEnd: self._on_session_end,
+                StartStrategies: lambda _e: self.call_start()}
 
-    def done(self, kind: str, failed: bool) -> None:
-        if kind in ("bars", "derived_bars"):
-            if self.cycle is not None:
-                self.cycle.signal_ready()    # the bar time is done: the coordinator may go on
-        else:
-            self.ready.signal_ready()
+    def _on_session_start(self, event: SessionStart) -> None:
+        self.ctx.session = event.session
+        for st in self.strategies:
+            self._guard(st, st.on_session_start, self.ctx, event.session.date)
+
+    def _on_session_end(self, event: SessionEnd) -> None:
+        for st in self.strategies:
+            self._guard(st, st.on_session_end, self.ctx, event.session.date)
+        self.broker.end_session(event.session.end_ns)
+        self._deliver()
 
     # ------------------------------------------------------------------ bars
-    def _on_bars(self, event: tuple) -> None:
-        _, ts, idx, o, h, lo, c, v, completed = event
-        fills = self.broker.on_bar_time(ts, idx, o, c, h, lo, v)
+    def _on_bars(self, event: ProcessedBars) -> None:
+        bars = event.bars
+        ts, idx = bars.start_ns, bars.symbol_indices
+        fills = self.broker.on_bar_time(ts, idx, bars.open, bars.close, bars.high, bars.low, bars.volume)
         if fills and self.events.wants("fill"):
             for f in fills:
                 self.events.emit("fill", f)
         self._deliver()
         self._run_interval(self.base_interval, idx)
-        self._run_completed(completed)
+        self._run_completed(event.completed)
         if self.events.wants("account"):
             self.events.emit("account", self.broker.account_snapshot())
 

@@ -4,7 +4,7 @@ Per session: initialize (reset session state, streamed vs generated intervals), 
 (trailing bars, historical indicators and quality), queue loading (`prefetch_days` sessions of
 streamed bars read ahead in a background loader), activate, streaming (take the earliest pending
 bar time across all symbols, set the clock to that bar's END, write every bar at that time to
-SessionData, wake the quality manager and the processor), end (clock to the close, session
+SessionData, hand the bar time to the Pipeline and wait until its stages are done), end (clock to the close, session
 report, roll history, clear session bars) and advance to the next trading date.
 
 Pace: speed 0 is data-driven (every stage finishes a bar time before the next; nothing skipped);
@@ -12,8 +12,8 @@ speed > 0 is clock-driven (one market minute takes 60/speed wall seconds) and a 
 when the next bar time is due counts an overrun (the work is queued, never lost).
 
 Hand orders (`manual_orders`, workstation.execution.manual): between two bar times the coordinator
-takes the due commands from the inbox and has the analysis engine apply them in its thread (the
-broker's owner), also while paused or waiting for the next paced bar time (`RunControl.wake`).
+takes the due commands from the inbox and has the Pipeline's analysis engine apply them in its
+thread (the broker's owner), also while paused or waiting for the next paced bar time (`RunControl.wake`).
 
 Step back and seek (`snapshots`, a SnapshotKeeper, when the run is rewindable): before each
 session's first bar time and every K bar times the state is snapshotted; a seek back restores the
@@ -36,11 +36,14 @@ from typing import Any
 import numpy as np
 
 from workstation.calendar import TradingSession
+from workstation.events import Bars
 from workstation.model import parse_interval
 from workstation.pipeline.bar_times import bar_time_slices
 from workstation.pipeline.control import Gate
+from workstation.pipeline.pipeline import Pipeline
 from workstation.pipeline.snapshots import SeekDone, SnapshotKeeper
-from workstation.pipeline.subscription import StreamSubscription, default_thread
+from workstation.pipeline.stage_events import BarTime
+from workstation.pipeline.subscription import default_thread
 from workstation.pipeline.warmup import WarmupLoader, warmup_counts
 
 log = logging.getLogger(__name__)
@@ -49,17 +52,14 @@ log = logging.getLogger(__name__)
 class SessionCoordinator:
     """Owns the clock's progress; built and started by the SystemManager."""
 
-    def __init__(self, cfg, store, tm, session_data, clock, processor, quality, analysis, broker,
-                 historical, metrics, events, control, sessions: list[TradingSession], manual_orders=None):
+    def __init__(self, cfg, store, tm, session_data, clock, pipeline: Pipeline, historical, metrics, events, control,
+                 sessions: list[TradingSession], manual_orders=None):
         self.cfg = cfg
         self.store = store
         self.tm = tm
         self.sd = session_data
         self.clock = clock
-        self.processor = processor
-        self.quality = quality
-        self.analysis = analysis
-        self.broker = broker
+        self.pipeline = pipeline         # the stages: the coordinator talks to them through it only
         self.historical = historical
         self.metrics = metrics
         self.events = events
@@ -73,11 +73,6 @@ class SessionCoordinator:
         # quote bars stream beside the trade bars when asked for (or needed by quote fills)
         self.stream_quotes = bool(cfg.streams.quotes) or cfg.execution.fill_prices == "quotes"
         self._quote_arrays: dict[dt.date, Any] = {}
-        # one bar time flows quality -> processor -> analysis (each in its thread); the analysis
-        # engine signals `cycle` when the bar time is done
-        self.cycle = StreamSubscription("bar time")
-        quality.cycle = processor.cycle = analysis.cycle = self.cycle
-        quality.next_stage = processor
         self._loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="QueueLoader")
         self._queued: dict[dt.date, Future] = {}
         self.sessions_done = 0
@@ -131,8 +126,7 @@ class SessionCoordinator:
             self.finished.set()
 
     def _shutdown_stages(self) -> None:
-        for stage in (self.quality, self.processor):
-            stage.submit(("stop",))
+        self.pipeline.stop()
 
     # ------------------------------------------------------------------ hand orders
     def apply_manual_orders(self) -> None:
@@ -145,7 +139,7 @@ class SessionCoordinator:
         if timed:
             if self.snapshots is not None:
                 self.snapshots.journal.record(self.position, timed)
-            self.analysis.call(("manual", [(sequence, command) for _at, sequence, command in timed]))
+            self.pipeline.apply_manual([(sequence, command) for _at, sequence, command in timed])
 
     def _close_manual_orders(self) -> None:
         """The run ends: commands not applied yet are answered as refused (nothing changes)."""
@@ -164,7 +158,7 @@ class SessionCoordinator:
             return
         self.clock.reset(self.sessions[0].start_ns)
         self._warmup(self.sessions[0].date)
-        self.analysis.call_start()
+        self.pipeline.start_strategies()
         self.historical.prepare(self.sessions[0].date, self.sessions[-1].date)
         service = self.apply_manual_orders if self.manual_orders is not None else None
         k = 0
@@ -303,8 +297,7 @@ class SessionCoordinator:
         self._clock_to(session.start_ns)             # the open, or the pre-market start in extended hours
 
     def _activate(self, session: TradingSession) -> None:
-        self.quality.call(("session_start", session))
-        self.processor.call(("session_start", session))
+        self.pipeline.session_start(session)
         self.events.emit("session_start", {"date": session.date, "open_ns": session.open_ns,
                                            "close_ns": session.close_ns, "early_close": session.early_close,
                                            "start_ns": session.start_ns, "end_ns": session.end_ns,
@@ -393,7 +386,7 @@ class SessionCoordinator:
                 if self._replay_until is not None:           # seeking: headless, no gate, no pacing
                     if snapshots is not None and self._journal_last < self.position < self._journal_horizon:
                         for timed in snapshots.journal.at(self.position):
-                            self.analysis.call(("manual", [(seq, command) for _at, seq, command in timed]))
+                            self.pipeline.apply_manual([(seq, command) for _at, seq, command in timed])
                         self._journal_last = self.position       # each position's hand orders once
                     if ts <= self._replay_until and not control.stopping and not control.seek_pending:
                         passed = Gate.STEP
@@ -435,54 +428,31 @@ class SessionCoordinator:
                 time.sleep(yield_pause_s)
                 last_yield = perf()
             if emit_bars:
-                self.events.emit("bars", (ts, base, idx))
+                self.events.emit("bars", Bars(ts, base, idx))
             dt_s = (perf() - t0) / 1e9
             stat.add(dt_s)
             sstat.add(dt_s)
-            if self.processor.error is not None or self.analysis.error is not None:
-                self._check_stage_errors()
         self.metrics.incr("bars.processed", n)
         return True
 
     def _run_bar_time(self, ts: int, idx, o, h, lo, c, v, timeout: float | None) -> None:
-        """Write one bar time's streamed bars and run the stages on them until the bar time is done.
-
-        Clock-driven (`timeout` = seconds until the next bar time is due): a stage still busy then
-        counts an overrun and is still waited for, so no bar is lost, no stage runs ahead of another
-        and the pace never changes results."""
+        """Write one bar time's streamed bars and run the stages on them until the bar time is done
+        (`timeout`: seconds until the next bar time is due when clock-driven, see Pipeline.bar_time).
+        Raises when a stage failed."""
         self.sd.append_bars(self.base_interval, idx, ts, o, h, lo, c, v)
-        if self.processor.inline:
-            # single-threaded run: the same stages, called in order in this thread
-            self.quality.process(("bars", ts, idx))
-            self.processor.process(("bars", ts, idx, o, h, lo, c, v))
-            if timeout is not None:
-                stages = (("quality", self.quality), ("processor", self.processor), ("analysis", self.analysis))
-                if sum(st.last_duration_s for _, st in stages[:2]) > timeout:
-                    name = max(stages, key=lambda x: x[1].last_duration_s)[0]
-                    self.metrics.incr(f"overruns.{name}")
-            return
-        cycle = self.cycle
-        cycle.start_cycle()
-        self.quality.submit_bars(("bars", ts, idx, o, h, lo, c, v))
-        if not cycle.wait_until_ready(timeout):
-            for name, stage in (("quality", self.quality), ("processor", self.processor),
-                                ("analysis", self.analysis)):
-                if stage.busy or not stage.inbox.empty():
-                    self.metrics.incr(f"overruns.{name}")
-            cycle.wait_until_ready(None)
+        self.pipeline.bar_time(BarTime(ts, idx, o, h, lo, c, v), timeout)
 
     def _end(self, session: TradingSession, stopped: bool) -> None:
         if not stopped:
             self._clock_to(session.end_ns)
-        self.quality.call(("session_end", session, stopped))
-        self.processor.call(("session_end", session))
+        quality = self.pipeline.session_end(session, stopped)
         # views of this session's storage (SessionData allocates fresh storage for the next session)
         minute_bars = ([self.sd.bars(sym, self.base_interval) for sym in self.historical.symbols]
                        if self.historical.needs_minutes() else None)
         self.sessions_done += 1
         self.events.emit("session_end", {
             "date": session.date, "session": session, "stopped": stopped,
-            "quality_rows": self.quality.session_rows, "gap_rows": self.quality.session_gap_rows,
+            "quality_rows": quality.rows, "gap_rows": quality.gap_rows,
             "index": self.sessions_done - 1,
             "total": len(self.sessions), "metrics": self.metrics.session_report(session.date, {
                 "bars_processed": self.bars_processed,
@@ -500,27 +470,21 @@ class SessionCoordinator:
             self.missing_sessions.setdefault(self.symbols[i], []).append(session.date.isoformat())
 
     def _check_stage_errors(self) -> None:
-        for stage in (self.processor, self.analysis, self.quality):
-            if stage.error is not None:
-                raise RuntimeError(f"{type(stage).__name__} failed: {stage.error!r}") from stage.error
+        self.pipeline.raise_errors()
 
     # ------------------------------------------------------------------ warm-up
     def _warmup(self, first_day: dt.date) -> None:
         """Feed every interval's last whole stored bars before the first session to its indicators
         (`historical.warmup_bars` per interval, at least what its indicators need; see
-        pipeline/warmup.py), so indicators are continuous across the start."""
-        intervals = [self.base_interval, *self.processor.derived]
-        indicators = self.processor.indicators
-        counts = warmup_counts(self.cfg.historical.warmup_bars,
-                               {iv: indicators.warmup_needed(iv) for iv in intervals})
+        pipeline/warmup.py), so indicators are continuous across the start. The bars are read here
+        and fed in the processor's thread."""
+        counts = warmup_counts(self.cfg.historical.warmup_bars, self.pipeline.warmup_needed())
         if not any(counts.values()):
             return
         with self.metrics.timer("historical.warmup"):
-            loader = WarmupLoader(self.store, self.tm, self.symbols, self.base_interval, self.processor.derived,
+            loader = WarmupLoader(self.store, self.tm, self.symbols, self.base_interval, self.cfg.streams.derived,
                                   counts)
-            for interval, idx, columns in loader.batches(first_day):
-                self.processor.warm_up(interval, idx, columns)
-            indicators.session_reset()
+            self.pipeline.warm_up(loader.batches(first_day))
 
 
 class _SeekBack(Exception):

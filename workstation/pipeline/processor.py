@@ -1,32 +1,45 @@
 """DataProcessor: derived bars (5m, 15m, ...) and real-time indicators, incrementally, per bar time.
 
-Runs in its own thread, woken by the coordinator (never polls). For every bar time it receives the
-streamed bars of all symbols with a bar at that time (index arrays, no per-symbol Python), folds
+Runs in its own thread (or in the coordinator's, single-threaded), given its events by the Pipeline
+(never polls). For every bar time (BarTime) it receives the streamed bars of all symbols with a bar
+at that time (index arrays, no per-symbol Python), folds
 them into the forming derived bar of each interval, completes derived bars whose end the clock has
 reached (anchored at the session open in the exchange zone and cut at the close, so an early close
 ends the last bar early; on exchanges with a lunch break also anchored at the break's end and cut
-at its start), updates the indicators of every (interval, spec) and hands a light event to the
-AnalysisEngine. Indicators are continuous across sessions (VWAP resets at each open).
+at its start), updates the indicators of every (interval, spec) and hands the analysis stage a
+ProcessedBars event through its output (it never sees that stage). Indicators are continuous across
+sessions (VWAP resets at each open).
 
 Every completed derived bar reaches the strategies exactly once, in time order, with the indicators
 stepped between two bars: on thin data a bar time can complete two bars of one interval (the
 forming bar, whose end passed while no bar came, and the new bar, when the bar time is its last
-minute). The older ones are written and handed to the AnalysisEngine first (with the bar time's
-fills and streamed-interval strategies), and only once it is done are the newer ones written.
+minute). The older ones are written and handed on first (ProcessedBars with the bar time's fills and
+streamed-interval strategies, waited for), and only then are the newer ones written (CompletedBars).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 import numpy as np
 
 from workstation.calendar import session_slot_bounds
+from workstation.events import Bars
 from workstation.indicators import Indicator, input_fields, make_indicator
 from workstation.indicators.price_grid import PriceGrid
 from workstation.model import parse_interval
-from workstation.pipeline.stage import Stage
+from workstation.pipeline.stage import Handler, Stage
+from workstation.pipeline.stage_events import (
+    BarTime,
+    CompletedBars,
+    ProcessedBars,
+    Revise,
+    Revised,
+    SessionEnd,
+    SessionStart,
+    WarmUp,
+)
 
 log = logging.getLogger(__name__)
 
@@ -205,90 +218,65 @@ class DerivedBarBuilder:
 
 
 class DataProcessor(Stage):
-    """The processor stage. `submit()` is called by the coordinator; work happens in `run()`."""
+    """The processor stage: given bar times, session starts and ends, the warm-up and (live) revisions by
+    the Pipeline; hands the analysis engine ProcessedBars, CompletedBars and Revised through its output.
+
+    Publishes into SessionData (read by the strategies through their context): the derived bars, the
+    forming bars, its real-time indicator set and, per interval, each symbol's newest completed bar's
+    close and start (`SessionData.last_close` / `last_start`, kept across sessions)."""
 
     thread_name = "DataProcessor"
     stat_name = "processor.event"
 
-    def __init__(self, session_data, clock, base_interval: str, derived: Iterable[str],
-                 indicator_specs: Iterable[str], metrics, analysis=None):
+    def __init__(self, session_data, base_interval: str, derived: Iterable[str], indicator_specs: Iterable[str],
+                 metrics, events=None):
         self.session_data = session_data
-        self.clock = clock
         self.base_interval = base_interval
         self.base_ns = parse_interval(base_interval).ns
         self.derived = list(derived)
+        self.events = events          # EventBus: "derived" (Bars) when observed
         n = len(session_data.symbols)
         self.builders = [DerivedBarBuilder(iv, base_interval, n) for iv in self.derived]
         self.indicators = IndicatorSet(n)
-        # newest completed bar's close and start per (interval, symbol): what strategies price at
-        self.last_close = {iv: np.full(n, np.nan) for iv in [base_interval, *self.derived]}
-        self.last_start = {iv: np.full(n, -1, dtype=np.int64) for iv in [base_interval, *self.derived]}
         for iv in [base_interval, *self.derived]:
             for spec in indicator_specs:
                 self.indicators.add(iv, spec)
-        super().__init__(metrics, "coordinator->processor")
-        self.analysis = analysis
-        self.on_derived: Callable[[str, int, np.ndarray], None] | None = None  # (interval, ts, idx) for observers
-
-    # -------------------------------------------------------------- wiring
-    def connect_analysis(self, analysis) -> None:
-        self.analysis = analysis
+        session_data.publish_indicators(self.indicators)
+        # newest completed bar's close and start per (interval, symbol): what strategies price at
+        self.last_close = session_data.last_close
+        self.last_start = session_data.last_start
+        super().__init__(metrics)
 
     def require(self, interval: str, specs: Iterable[str]) -> None:
         for spec in specs:
             self.indicators.add(interval, spec)
 
+    def warmup_needed(self) -> dict[str, int]:
+        """Inputs the slowest indicator of each interval needs before it is ready (0: none kept)."""
+        return {iv: self.indicators.warmup_needed(iv) for iv in [self.base_interval, *self.derived]}
+
     # -------------------------------------------------------------- stage
-    def handle(self, kind: str, event: tuple) -> None:
-        if kind == "bars":
-            self._on_bars(event)
-        elif kind == "session_start":
-            self._on_session_start(event)
-        elif kind == "session_end":
-            self._on_session_end(event)
-        elif kind == "warmup":
-            self._on_warmup(event)
-        elif kind == "revise":
-            self._on_revise(event)
-        else:
-            self._forward(event)
-
-    def done(self, kind: str, failed: bool) -> None:
-        if kind != "bars":
-            self.ready.signal_ready()
-        elif failed and self.cycle is not None:
-            self.cycle.signal_ready()          # never leave the coordinator waiting
-
-    def on_stop(self) -> None:
-        if self.analysis is not None:
-            self.analysis.submit(("stop",))
-
-    def _forward(self, event: tuple) -> None:
-        """Hand a non-bar event (session start/end, revisions) to the analysis stage and wait for it."""
-        if self.analysis is not None:
-            self.analysis.call(event)
+    def handlers(self) -> dict[type, Handler]:
+        return {BarTime: self._on_bars, SessionStart: self._on_session_start, SessionEnd: self._on_session_end,
+                WarmUp: self._on_warm_up, Revise: self._on_revise}
 
     # -------------------------------------------------------------- events
-    def _on_session_start(self, event: tuple) -> None:
-        _, session = event
+    def _on_session_start(self, event: SessionStart) -> None:
+        session = event.session
         for b in self.builders:
             b.start_session(session.open_ns, session.close_ns, session.break_start_ns, session.break_end_ns,
                             session.pre_market_start_ns, session.post_market_end_ns)
         self.indicators.session_reset()
-        self._forward(event)
 
-    def _on_warmup(self, event: tuple) -> None:
-        """Historical bars fed to the indicators so they start warm: (interval, idx, o, h, l, c, v)."""
-        _, interval, idx, o, h, lo, c, v = event
-        self.warm_up(interval, idx, (o, h, lo, c, v))
+    def _on_warm_up(self, event: WarmUp) -> None:
+        """Stored bars before the first session fed to the indicators (see WarmUp); VWAP then restarts."""
+        for interval, idx, columns in event.batches:
+            self.indicators.update(interval, idx, columns)
+        self.indicators.session_reset()
 
-    def warm_up(self, interval: str, idx: np.ndarray, columns: tuple[np.ndarray, ...]) -> None:
-        """Feed one stored bar per listed symbol of `interval` to its indicators (before the run's
-        first session, from the coordinator's thread while no bar time is in flight)."""
-        self.indicators.update(interval, idx, columns)
-
-    def _on_bars(self, event: tuple) -> None:
-        _, ts, idx, o, h, lo, c, v = event
+    def _on_bars(self, event: BarTime) -> None:
+        ts, idx = event.start_ns, event.symbol_indices
+        o, h, lo, c, v = event.open, event.high, event.low, event.close, event.volume
         clock_ns = ts + self.base_ns
         self.last_close[self.base_interval][idx] = c
         self.last_start[self.base_interval][idx] = ts
@@ -307,7 +295,7 @@ class DataProcessor(Stage):
                 fresh.append((b.interval, done))
         if stale and fresh:
             # the strategies see the older bars before the indicators move on to the newer ones
-            self._hand_over(("bars_step", ts, idx, o, h, lo, c, v, stale), last=False)
+            self.pass_and_wait(ProcessedBars(event, tuple(stale)))
         for interval, done in fresh:
             self._write_derived(interval, done)
         sd = self.session_data
@@ -318,26 +306,9 @@ class DataProcessor(Stage):
                 sd.clear_forming(b.interval)
         completed = [(interval, done[1]) for interval, done in fresh]
         if stale and fresh:
-            self._hand_over(("derived_bars", clock_ns, completed), last=True)
+            self.pass_on(CompletedBars(clock_ns, tuple(completed)))
         else:
-            self._hand_over(("bars", ts, idx, o, h, lo, c, v, stale + completed), last=True)
-
-    def _hand_over(self, event: tuple, last: bool) -> None:
-        """Give the analysis stage one step of a bar time. The last step is acknowledged on the
-        coordinator's `cycle`; an earlier step is waited for here (the next step changes the
-        indicators it reads)."""
-        if self.inline:
-            if self.analysis is not None:
-                self.analysis.process(event)
-            return
-        if self.analysis is None:
-            if last and self.cycle is not None:
-                self.cycle.signal_ready()
-            return
-        if last:
-            self.analysis.submit_bars(event)
-        else:
-            self.analysis.call(event)
+            self.pass_on(ProcessedBars(event, (*stale, *completed)))
 
     def _write_derived(self, interval: str, done: tuple) -> None:
         start, idx, o, h, lo, c, v = done
@@ -345,11 +316,12 @@ class DataProcessor(Stage):
         self.last_close[interval][idx] = c
         self.last_start[interval][idx] = start
         self.indicators.update(interval, idx, (o, h, lo, c, v))
-        if self.on_derived is not None:
-            self.on_derived(interval, start, idx)
+        events = self.events
+        if events is not None and events.wants("derived"):
+            events.emit("derived", Bars(start, interval, idx))
 
-    def _on_session_end(self, event: tuple) -> None:
-        _, session = event
+    def _on_session_end(self, event: SessionEnd) -> None:
+        session = event.session
         completed = []
         for b in self.builders:
             done = b.flush_due(session.end_ns)
@@ -359,14 +331,13 @@ class DataProcessor(Stage):
                 self._write_derived(b.interval, done)
                 completed.append((b.interval, done[1]))
         if completed:
-            self._forward(("derived_only", session.end_ns, completed))
-        self._forward(event)
+            self.pass_on(CompletedBars(session.end_ns, tuple(completed)))
 
     # -------------------------------------------------------------- live: late and gap-filled bars
-    def _on_revise(self, event: tuple) -> None:
+    def _on_revise(self, event: Revise) -> None:
         """Streamed bars of symbols `idx` were inserted out of order (late bars, gap fills): rebuild
         their derived bars of this session, their forming bars and their indicator lanes."""
-        _, idx = event
+        idx = event.symbol_indices
         for i in idx.tolist():       # the inserted bars' prices count for the price grid too
             closes = np.asarray(self.session_data.bars(self.session_data.symbols[i], self.base_interval).close)
             self.indicators.price_grid.observe(np.full(len(closes), i, dtype=np.int64), closes)
@@ -378,7 +349,7 @@ class DataProcessor(Stage):
         for interval, _ in revised:
             for i in idx.tolist():
                 self._recompute_indicators(interval, int(i))
-        self._forward(("revised", revised))
+        self.pass_on(Revised(tuple(revised)))
 
     def _rebuild_lane(self, b: DerivedBarBuilder, i: int) -> None:
         sd = self.session_data

@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from workstation.model import parse_interval
-from workstation.pipeline.stage import Stage
+from workstation.pipeline.stage import Handler, Stage
+from workstation.pipeline.stage_events import BarTime, Recount, SessionEnd, SessionStart, TrailingGaps
 
 if TYPE_CHECKING:
     from workstation.calendar import TradingSession
@@ -89,7 +90,7 @@ class DataQualityManager(Stage):
 
     def __init__(self, session_data, base_interval: str, derived: list[str], metrics, events,
                  enabled: bool = True):
-        super().__init__(metrics, "coordinator->quality")
+        super().__init__(metrics)
         self.session_data = session_data
         self.base_interval = base_interval
         self.base_ns = parse_interval(base_interval).ns
@@ -113,23 +114,12 @@ class DataQualityManager(Stage):
                        for s in session_data.symbols}
         self.on_gap: Callable[[Gap], None] | None = None  # callback(Gap) e.g. the live gap filler
         self._lock = threading.Lock()
-        self.next_stage: Stage | None = None  # threaded runs: the processor, handed each bar time after quality
 
     # ------------------------------------------------------------------ stage
-    def handle(self, kind: str, event: tuple) -> None:
-        if kind == "bars":
-            self.on_bars(event[1], event[2])
-            if self.next_stage is not None and not self.inline:
-                # the bar time goes on to the processor only once its quality is published
-                self.next_stage.submit_bars(event)
-        elif kind == "session_start":
-            self.start_session(event[1])
-        elif kind == "session_end":
-            self.end_session(event[1], stopped=len(event) > 2 and event[2])
-        elif kind == "recount":
-            self.recount(event[1])
-        elif kind == "trailing_gaps":
-            self.trailing_gaps(event[1])
+    def handlers(self) -> dict[type, Handler]:
+        return {BarTime: self.on_bars, SessionStart: lambda e: self.start_session(e.session),
+                SessionEnd: lambda e: self.end_session(e.session, stopped=e.stopped),
+                Recount: lambda e: self.recount(e.clock_ns), TrailingGaps: lambda e: self.trailing_gaps(e.close_ns)}
 
     # ------------------------------------------------------------------ logic
     def start_session(self, session) -> None:
@@ -152,10 +142,14 @@ class DataQualityManager(Stage):
     def _slot_of(self, ts: int) -> int:
         return int(np.searchsorted(self._slot_starts, ts, side="right")) - 1
 
-    def on_bars(self, ts: int, idx: np.ndarray) -> None:
-        """Streamed bars at `ts` arrived for symbols `idx` (clock = ts + base interval)."""
-        if not self.enabled or self.session is None:
-            return
+    def on_bars(self, event: BarTime) -> None:
+        """Streamed bars of one bar time arrived (clock = bar start + base interval); the bar time
+        then goes on (to the processor) once its quality is published."""
+        if self.enabled and self.session is not None:
+            self._measure(event.start_ns, event.symbol_indices)
+        self.pass_on(event)
+
+    def _measure(self, ts: int, idx: np.ndarray) -> None:
         slot = self._slot_of(ts)
         prev = self.last_slot[idx]
         jump = slot - prev
@@ -196,12 +190,6 @@ class DataQualityManager(Stage):
             changed = q != previous
             if changed.any():
                 self.events.emit("quality", (clock_ns, np.flatnonzero(changed), q))
-
-    def done(self, kind: str, failed: bool) -> None:
-        if kind != "bars" or self.next_stage is None:
-            self.ready.signal_ready()
-        elif failed and self.cycle is not None:
-            self.cycle.signal_ready()           # never leave the coordinator waiting
 
     def trailing_gaps(self, close_ns: int) -> None:
         """Gaps from each symbol's last bar to the close (bars that never came)."""

@@ -354,7 +354,7 @@ class SnapshotKeeper:
 
 _REF_NAMES = frozenset({"StreamSubscription", "PerformanceMetrics", "RunningStat", "EventBus", "BarStore",
                         "TimeManager", "RunControl", "ManualOrderInbox", "SystemManager", "SessionCoordinator",
-                        "EngineBridge"})
+                        "EngineBridge", "Pipeline", "ThreadedOutput", "InlineOutput"})
 
 
 _IMMUTABLE_SCALARS = (str, int, float, bool, bytes, type(None), Enum)

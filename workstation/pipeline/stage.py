@@ -1,10 +1,18 @@
-"""Stage: what the processor, quality manager and analysis engine share as pipeline threads.
+"""Stage: what the processor, quality manager and analysis engine share as pipeline stages.
 
-Each stage owns an inbox (events in order), runs in its own thread, times every event
-(`<stat_name>` in PerformanceMetrics, run and session), isolates its own failures (kept in `error`
-for the coordinator, never a dead thread), and tells the producer it is done through `ready`
-(a StreamSubscription). Bar-time events of the hot path are submitted with `submit_bars` and are
-acknowledged on the coordinator's `cycle` by the last stage instead.
+A stage is given typed events (workstation.pipeline.stage_events) and dispatches them by type to
+its handlers (`handlers()`); it reads SessionData and the events it is given and knows no other
+stage. Where its output goes is the Pipeline's business: the Pipeline connects an `Output` to it,
+and the stage hands events on with `pass_on` (the receiver finishes the work: the bar time's or
+the call's acknowledgement travels with the event) or `pass_and_wait` (the receiver's work must be
+done before this stage goes on, e.g. the indicators move on after it).
+
+Threads: in a threaded run each stage has its own thread (`start`), reading `(event, ack)` pairs
+from its inbox in order; `ack` (a StreamSubscription or None) is signalled once the event is done,
+by this stage or, when it handed the event on, by the stage that finished it. In a single-thread
+run the Pipeline calls `process` itself in its caller's thread. Either way every event is timed
+(`<stat_name>` in PerformanceMetrics, run and session) and a failure is kept in `error` (read by
+the Pipeline, which fails the run) instead of ending the thread.
 """
 
 from __future__ import annotations
@@ -14,27 +22,43 @@ import queue
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import Any, Protocol
 
+from workstation.pipeline.stage_events import Stop
 from workstation.pipeline.subscription import StreamSubscription, default_thread
 
 log = logging.getLogger(__name__)
 
+Handler = Callable[[Any], object]
+
+
+class Output(Protocol):
+    """Where a stage hands its events on (made by the Pipeline: the next stage, in its thread or
+    called in this one)."""
+
+    def pass_on(self, event: object, ack: StreamSubscription | None) -> None:
+        """Hand over `event`; the receiver signals `ack` (if any) once it is done."""
+
+    def call(self, event: object) -> None:
+        """Hand over `event` and return once the receiver is done with it."""
+
 
 class Stage(ABC):
-    """Base of the pipeline stages; subclasses implement `handle(kind, event)`."""
+    """Base of the pipeline stages; subclasses map event types to handlers in `handlers()`."""
 
     thread_name = "Stage"
     stat_name = "stage.event"
 
-    def __init__(self, metrics, ready_name: str):
+    def __init__(self, metrics):
         self.metrics = metrics
-        self.inbox: queue.SimpleQueue = queue.SimpleQueue()
-        self.ready = StreamSubscription(ready_name)
-        self.cycle: StreamSubscription | None = None     # bar-time completion, set by the coordinator
+        self.inbox: queue.SimpleQueue = queue.SimpleQueue()   # (event, ack) pairs, threaded runs
         self.error: BaseException | None = None
         self.busy = False
-        self.inline = False            # single-threaded run: the coordinator calls process() itself
         self.last_duration_s = 0.0
+        self.output: Output | None = None    # set by the Pipeline; None: events end here
+        self._ack: StreamSubscription | None = None   # what the event in hand owes (its thread only)
+        self._handlers: dict[type, Handler] = self.handlers()
         self._stat = metrics.stat(self.stat_name)
         self._session_stat = metrics.session_stat(self.stat_name)
         self._thread: threading.Thread | None = None
@@ -49,37 +73,43 @@ class Stage(ABC):
         if self._thread is not None:
             self._thread.join(timeout)
 
-    def submit(self, event: tuple) -> None:
-        """An event the caller then waits for with `ready`."""
-        self.ready.start_cycle()
-        self.inbox.put(event)
+    def is_alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
 
-    def submit_bars(self, event: tuple) -> None:
-        """A bar time's event, acknowledged on `cycle` (not `ready`)."""
-        self.inbox.put(event)
+    def submit(self, event: object, ack: StreamSubscription | None = None) -> None:
+        """Queue an event for the stage's thread; `ack` is signalled when it is done."""
+        self.inbox.put((event, ack))
 
     def run(self) -> None:
+        """The stage's thread: events in order until Stop."""
         inbox = self.inbox
         while True:
-            event = inbox.get()
-            kind = event[0]
-            if kind == "stop":
+            event, ack = inbox.get()
+            if type(event) is Stop:
                 self.on_stop()
-                self.ready.signal_ready()
+                if ack is not None:
+                    ack.signal_ready()
                 return
-            self.done(kind, self.process(event))
+            self._ack = ack
+            self.process(event)
+            ack = self._ack
+            if ack is not None:             # not handed on (or failed before): done here
+                self._ack = None
+                ack.signal_ready()
 
-    def process(self, event: tuple) -> bool:
-        """Handle one event, timed and with failures kept in `error`; True if it failed. Runs in the
-        stage's thread, or in the coordinator's when the run is single-threaded (`inline`)."""
-        kind = event[0]
+    def process(self, event: object) -> bool:
+        """Handle one event, timed and with a failure kept in `error`; True if it failed. Runs in the
+        stage's thread, or in the caller's when the run is single-threaded."""
         t0 = time.perf_counter_ns()
         self.busy = True
         failed = False
         try:
-            self.handle(kind, event)
-        except BaseException as exc:  # noqa: BLE001 - kept for the coordinator, the thread lives on
-            log.exception("%s failed on %s event", self.thread_name, kind)
+            handler = self._handlers.get(type(event))
+            if handler is None:
+                raise TypeError(f"{self.thread_name} does not handle {type(event).__name__} events")
+            handler(event)
+        except BaseException as exc:  # noqa: BLE001 - kept for the pipeline, the thread lives on
+            log.exception("%s failed on %s event", self.thread_name, type(event).__name__)
             self.error = exc
             failed = True
         self.busy = False
@@ -89,23 +119,25 @@ class Stage(ABC):
         self._session_stat.add(dt_s)
         return failed
 
-    def call(self, event: tuple) -> None:
-        """Run an event to completion: hand it to the stage's thread and wait, or process it here
-        when the run is single-threaded."""
-        if self.inline:
-            self.process(event)
-        else:
-            self.submit(event)
-            self.ready.wait_until_ready(None)
+    # ------------------------------------------------------------------ output
+    def pass_on(self, event: object) -> None:
+        """Hand `event` to the next stage as the last step of the event in hand: the next stage
+        finishes it (and acknowledges it). Nothing connected: the event ends here."""
+        output = self.output
+        if output is not None:
+            ack, self._ack = self._ack, None
+            output.pass_on(event, ack)
+
+    def pass_and_wait(self, event: object) -> None:
+        """Hand `event` to the next stage and wait until it is done (this stage goes on after)."""
+        output = self.output
+        if output is not None:
+            output.call(event)
 
     # ------------------------------------------------------------------ hooks
     @abstractmethod
-    def handle(self, kind: str, event: tuple) -> None:
-        """Process one event (runs in the stage's thread)."""
-
-    def done(self, kind: str, failed: bool) -> None:
-        """Acknowledge an event (default: every event on `ready`)."""
-        self.ready.signal_ready()
+    def handlers(self) -> dict[type, Handler]:
+        """Event type -> handler (runs in the stage's thread)."""
 
     def on_stop(self) -> None:  # noqa: B027 - optional hook, empty by default
-        """The run ends (before `ready` is signalled)."""
+        """The run ends (before the Stop event is acknowledged)."""

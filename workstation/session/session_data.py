@@ -184,8 +184,19 @@ class SessionData:
         # trailing bars built on first read (history on demand): (symbol, interval) -> builder
         self._historical_pending: dict[tuple[str, str], Callable[[], Any]] = {}
         self._historical_indicators: dict[str, dict[str, float | np.ndarray]] = {}
+        # published by the processor stage, read by strategies (through their context): its real-time
+        # indicator set (publish_indicators; updated in place per bar time) and, per interval, each
+        # symbol's newest completed bar's close (NaN before the first) and start (-1), across sessions
+        self.indicators: Any = None
+        self.last_close: dict[str, np.ndarray] = {name: np.full(n, np.nan) for name in names}
+        self.last_start: dict[str, np.ndarray] = {name: np.full(n, -1, dtype=np.int64) for name in names}
         self.symbols: list[str] = syms
         self.symbol_index: dict[str, int] = {s: i for i, s in enumerate(syms)}
+
+    def publish_indicators(self, indicators: Any) -> None:
+        """The processor's real-time indicator set (an IndicatorSet), published once when built; it is
+        updated in place by the processor, between the analysis engine's reads (the pipeline orders them)."""
+        self.indicators = indicators
 
     @staticmethod
     def _empty_metrics(n: int) -> np.ndarray:

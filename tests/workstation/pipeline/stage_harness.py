@@ -13,6 +13,7 @@ import pandas as pd
 from workstation.calendar import TimeManager, TradingSession
 from workstation.events import EventBus
 from workstation.metrics import PerformanceMetrics
+from workstation.pipeline.stage_events import BarTime, CompletedBars, ProcessedBars, SessionEnd, SessionStart
 from workstation.session import SessionData
 
 MINUTE = 60_000_000_000
@@ -65,7 +66,7 @@ def quality_run(manager, sd: SessionData, sess: TradingSession, bars: dict[str, 
     """Stream the bar starts of each symbol through the quality manager (bars written to
     SessionData first, as the coordinator does), then end the session (stopped after bar time
     `stop_after` when given). Returns the session's summary rows."""
-    manager.process(("session_start", sess))
+    manager.process(SessionStart(sess))
     times = sorted({t for ts in bars.values() for t in ts})
     stopped = False
     for t in times:
@@ -75,8 +76,8 @@ def quality_run(manager, sd: SessionData, sess: TradingSession, bars: dict[str, 
         idx = np.array([i for i, s in enumerate(sd.symbols) if t in set(bars.get(s, ()))], dtype=np.int64)
         ones = np.ones(len(idx))
         sd.append_bars("1m", idx, t, ones, ones, ones, ones, ones)
-        manager.process(("bars", t, idx))
-    manager.process(("session_end", sess, stopped))
+        manager.process(bar_time(t, idx))
+    manager.process(SessionEnd(sess, stopped))
     return manager.session_rows
 
 
@@ -84,54 +85,67 @@ def metrics() -> PerformanceMetrics:
     return PerformanceMetrics()
 
 
-def completions(event: tuple) -> list[tuple[str, np.ndarray]]:
+def bar_time(ts: int, idx: np.ndarray, o=None, h=None, lo=None, c=None, v=None) -> BarTime:
+    """The coordinator's event for one bar time (prices default to 1.0, volume to 1)."""
+    idx = np.asarray(idx, dtype=np.int64)
+    ones = np.ones(len(idx))
+    cols = [ones if x is None else np.asarray(x, dtype=float) for x in (o, h, lo, c, v)]
+    return BarTime(int(ts), idx, *cols)
+
+
+def completions(event: object) -> list[tuple[str, np.ndarray]]:
     """The derived bars (interval, symbol indices) an event of the processor hands the analysis
     stage as completed (empty for events that carry none)."""
-    kind = event[0]
-    if kind in ("bars", "bars_step", "derived_bars", "derived_only"):
-        return list(event[-1])
+    if isinstance(event, ProcessedBars | CompletedBars):
+        return list(event.completed)
     return []
 
 
-def streamed(event: tuple) -> tuple[int, np.ndarray] | None:
+def streamed(event: object) -> tuple[int, np.ndarray] | None:
     """(bar time, symbol indices) of the streamed bars an event hands on, or None."""
-    if event[0] in ("bars", "bars_step"):
-        return int(event[1]), event[2]
+    if isinstance(event, ProcessedBars):
+        return int(event.bars.start_ns), event.bars.symbol_indices
     return None
 
 
 class AnalysisRecorder:
-    """Stands in for the analysis stage behind a processor: records each hand-over together with
-    what a strategy would read at that moment (newest derived bar and indicator values)."""
+    """Stands in for the analysis stage behind a processor (connect it as the processor's `output`):
+    records each hand-over together with what a strategy would read at that moment (newest derived
+    bar and indicator values). Kinds: "bars" (ProcessedBars handed on), "bars_step" (ProcessedBars
+    waited for: the first step of a bar time completing two bars of one interval), "completed"
+    (CompletedBars), "revised"."""
 
-    def __init__(self, sd: SessionData, indicators, watch: list[tuple[str, str]]):
+    def __init__(self, sd: SessionData, watch: list[tuple[str, str]]):
         self.sd = sd
-        self.indicators = indicators
         self.watch = watch
         self.seen: list[dict] = []
-        self.cycle = None
-        self.ready = None
 
-    def process(self, event: tuple) -> bool:
+    def _record(self, event: object, waited: bool) -> None:
         done = completions(event)
         snap = {}
         for interval, spec in self.watch:
-            snap[(interval, spec)] = self.indicators.get(interval, spec).value
+            snap[(interval, spec)] = self.sd.indicators.get(interval, spec).value
         latest = {(iv, s): self.sd.latest_bar(s, iv) for iv, idx in done for s in (self.sd.symbols[i] for i in idx)}
-        self.seen.append({"kind": event[0], "completed": [(iv, idx.copy()) for iv, idx in done],
+        if isinstance(event, ProcessedBars):
+            kind = "bars_step" if waited else "bars"
+        else:
+            kind = "completed" if isinstance(event, CompletedBars) else type(event).__name__.lower()
+        self.seen.append({"kind": kind, "completed": [(iv, idx.copy()) for iv, idx in done],
                           "streamed": streamed(event), "indicators": snap, "latest": latest})
-        return False
 
-    call = process
-    submit_bars = process
-    submit = process
+    def pass_on(self, event: object, ack) -> None:
+        self._record(event, waited=False)
+
+    def call(self, event: object) -> None:
+        self._record(event, waited=True)
 
 
 def bar_time_event(ts: int, idx: np.ndarray, opens: np.ndarray, closes: np.ndarray,
-                   completed: Iterable[tuple[str, np.ndarray]] = ()) -> tuple:
+                   completed: Iterable[tuple[str, np.ndarray]] = ()) -> ProcessedBars:
     """What the processor hands the analysis stage for one bar time: the streamed bars (start
     `ts`) of symbols `idx` with their opens and closes (highs and lows spanning them, no volume),
     and the derived bars completed with it."""
     opens, closes = np.asarray(opens, dtype=float), np.asarray(closes, dtype=float)
-    return ("bars", int(ts), np.asarray(idx, dtype=np.int64), opens, np.maximum(opens, closes),
-            np.minimum(opens, closes), closes, np.zeros(len(closes)), list(completed))
+    bars = BarTime(int(ts), np.asarray(idx, dtype=np.int64), opens, np.maximum(opens, closes),
+                   np.minimum(opens, closes), closes, np.zeros(len(closes)))
+    return ProcessedBars(bars, tuple(completed))

@@ -53,9 +53,8 @@ def _engine(strategies):
     broker = SimulatedBroker(SYMBOLS, ExecutionConfig())
     bus = EventBus()
     rec = Recorder(bus, ["decision", "fill", "error"])
-    indicators = IndicatorSet(len(SYMBOLS))
-    engine = AnalysisEngine(sd, clock, strategies, indicators, broker, RiskConfig(), metrics(), bus, "1m")
-    engine.inline = True
+    sd.publish_indicators(IndicatorSet(len(SYMBOLS)))
+    engine = AnalysisEngine(sd, clock, strategies, broker, RiskConfig(), metrics(), bus, "1m")
     return engine, sd, clock, broker, rec
 
 

@@ -19,6 +19,7 @@ from tests.workstation.pipeline.stage_harness import (
 )
 from workstation.calendar import SimulatedClock
 from workstation.pipeline.processor import DataProcessor
+from workstation.pipeline.stage_events import BarTime, SessionEnd, SessionStart
 from workstation.strategies.base import StrategyContext
 
 DERIVED = ["5m", "15m", "60m"]
@@ -40,23 +41,22 @@ def _run(sessions_bars: list[tuple], symbols=("AAA", "BBB"), tz="America/New_Yor
     symbols = list(symbols)
     sd = new_session_data(symbols, ["1m", *DERIVED], tz=tz)
     clock = SimulatedClock(sessions_bars[0][0].open_ns)
-    processor = DataProcessor(sd, clock, "1m", DERIVED, ["sma(3)"], metrics())
-    processor.inline = True
+    processor = DataProcessor(sd, "1m", DERIVED, ["sma(3)"], metrics())
     watch = [(iv, "sma(3)") for iv in DERIVED]
-    analysis = AnalysisRecorder(sd, processor.indicators, watch)
-    processor.connect_analysis(analysis)
+    analysis = AnalysisRecorder(sd, watch)
+    processor.output = analysis
     written = []
     for sess, bars in sessions_bars:
         sd.clear_session()
-        processor.process(("session_start", sess))
+        processor.process(SessionStart(sess))
         for ts, g in bars.groupby("timestamp", sort=True):
             idx = np.array([symbols.index(s) for s in g["symbol"]], dtype=np.int64)
             cols = [g[c].to_numpy(dtype=float) for c in ("open", "high", "low", "close", "volume")]
             clock.advance_to(int(ts) + MINUTE)
             sd.append_bars("1m", idx, int(ts), *cols)
-            processor.process(("bars", int(ts), idx, *cols))
+            processor.process(BarTime(int(ts), idx, *cols))
         clock.advance_to(sess.close_ns)
-        processor.process(("session_end", sess))
+        processor.process(SessionEnd(sess))
         for iv in DERIVED:
             for sym in symbols:
                 b = sd.bars(sym, iv)
@@ -144,5 +144,5 @@ def test_price_decimals_follow_the_closes():
     sess = session("2024-03-05")
     bars = _bars(sess, keep=0.5, seed=4, decimals=(2, 4))
     processor, _, _, sd, clock = _run([(sess, bars)])
-    ctx = StrategyContext(sd, clock, processor.indicators, lambda: np.zeros(2), sd.symbols)
+    ctx = StrategyContext(sd, clock, sd.indicators, lambda: np.zeros(2), sd.symbols)
     assert ctx.price_decimals().tolist() == [2, 4]

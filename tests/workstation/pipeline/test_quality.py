@@ -10,6 +10,7 @@ import pytest
 from tests.workstation.pipeline.stage_harness import (
     MINUTE,
     Recorder,
+    bar_time,
     local_ns,
     metrics,
     minutes,
@@ -19,6 +20,7 @@ from tests.workstation.pipeline.stage_harness import (
 )
 from workstation.events import EventBus
 from workstation.pipeline.quality import DataQualityManager, slot_gaps
+from workstation.pipeline.stage_events import Recount, SessionEnd, SessionStart, Stop, TrailingGaps
 
 DAY = "2024-03-05"
 DERIVED = ["5m", "60m"]
@@ -29,7 +31,6 @@ def _manager(symbols, derived=DERIVED, enabled=True, tz="America/New_York"):
     bus = EventBus()
     rec = Recorder(bus, ["gap", "quality"])
     manager = DataQualityManager(sd, "1m", list(derived), metrics(), bus, enabled=enabled)
-    manager.inline = True
     filled = []
     manager.on_gap = filled.append
     return manager, sd, rec, filled
@@ -208,12 +209,12 @@ def test_a_stray_lunch_break_bar_does_not_fill_a_derived_bar():
     day = "2024-10-28"
     sess = session(day, "XHKG")
     manager, sd, _, _ = _manager(["HKA"], derived=["60m"], tz=tz)
-    manager.process(("session_start", sess))
+    manager.process(SessionStart(sess))
     for t in minutes(sess, skip=[("11:30", "12:00")], tz=tz):
         sd.append_bars("1m", np.array([0]), t, 1.0, 1.0, 1.0, 1.0, 1.0)
-        manager.process(("bars", t, np.array([0])))
+        manager.process(bar_time(t, np.array([0])))
     sd.insert_bar("HKA", "1m", local_ns(day, "12:30", tz), 1.0, 1.0, 1.0, 1.0, 1.0)
-    manager.process(("session_end", sess, False))
+    manager.process(SessionEnd(sess, False))
     rows = _rows(manager.session_rows)
     assert rows["HKA", "60m"] == (6, 5, 1, 1)
 
@@ -253,18 +254,18 @@ def test_live_trailing_gaps_then_session_end_lists_each_gap_once():
     does not add them again. Disabled quality finds none."""
     sess = session(DAY)
     manager, sd, _, filled = _manager(["AAA"])
-    manager.process(("session_start", sess))
+    manager.process(SessionStart(sess))
     for t in minutes(sess, until="15:00"):
         sd.append_bars("1m", np.array([0]), t, 1.0, 1.0, 1.0, 1.0, 1.0)
-        manager.process(("bars", t, np.array([0])))
-    manager.process(("trailing_gaps", sess.close_ns))
+        manager.process(bar_time(t, np.array([0])))
+    manager.process(TrailingGaps(sess.close_ns))
     assert [(g.start_ns, g.missing) for g in filled] == [(local_ns(DAY, "15:00"), 60)]
-    manager.process(("session_end", sess, False))
+    manager.process(SessionEnd(sess, False))
     assert len(manager.gap_list("AAA")) == 1 and len(filled) == 1
     assert _rows(manager.session_rows)["AAA", "1m"] == (390, 330, 1, 60)
     off, sd2, _, filled2 = _manager(["AAA"], enabled=False)
-    off.process(("session_start", sess))
-    off.process(("trailing_gaps", sess.close_ns))
+    off.process(SessionStart(sess))
+    off.process(TrailingGaps(sess.close_ns))
     assert filled2 == [] and off.gap_list("AAA") == []
 
 
@@ -272,21 +273,21 @@ def test_live_recount_after_bars_were_inserted():
     """Live gap fills insert bars into SessionData; a recount makes the quality see them."""
     sess = session(DAY)
     manager, sd, _, _ = _manager(["AAA"])
-    manager.process(("session_start", sess))
+    manager.process(SessionStart(sess))
     times = minutes(sess, skip=[("10:00", "10:10")], until="11:00")
     for t in times:
         sd.append_bars("1m", np.array([0]), t, 1.0, 1.0, 1.0, 1.0, 1.0)
-        manager.process(("bars", t, np.array([0])))
+        manager.process(bar_time(t, np.array([0])))
     assert sd.quality("AAA", "1m") == pytest.approx(100 * 80 / 90)
     for t in range(local_ns(DAY, "10:00"), local_ns(DAY, "10:10"), MINUTE):
         sd.insert_bar("AAA", "1m", t, 1.0, 1.0, 1.0, 1.0, 1.0)
-    manager.process(("recount", local_ns(DAY, "11:00")))
+    manager.process(Recount(local_ns(DAY, "11:00")))
     assert sd.quality("AAA", "1m") == 100.0
 
 
 def test_threaded_quality_hands_the_bar_time_on_after_publishing_and_never_hangs():
-    """In its own thread: a bar time goes to the next stage only after its quality is published;
-    a bar time it fails on still releases the coordinator's cycle."""
+    """In its own thread: a bar time goes to its output only after its quality is published, with
+    the duty to acknowledge it; a bar time it fails on is acknowledged by the quality manager itself."""
     import threading
 
     from workstation.pipeline.subscription import StreamSubscription
@@ -297,28 +298,34 @@ def test_threaded_quality_hands_the_bar_time_on_after_publishing_and_never_hangs
     got = threading.Event()
 
     class Next:
-        def submit_bars(self, event):
-            seen.append((event[1], sd.quality("AAA", "1m")))
+        def pass_on(self, event, ack):
+            seen.append((event.start_ns, sd.quality("AAA", "1m"), ack))
             got.set()
 
-    manager.next_stage = Next()
-    manager.cycle = StreamSubscription("bar time")
-    manager.inline = False
+        def call(self, event):
+            raise AssertionError("a bar time is handed on, not waited for")
+
+    manager.output = Next()
+    cycle = StreamSubscription("bar time")
+    done = StreamSubscription("call")
     manager.start()
     try:
-        manager.call(("session_start", sess))
+        done.start_cycle()
+        manager.submit(SessionStart(sess), done)
+        assert done.wait_until_ready(5.0)
         t = local_ns(DAY, "09:31")                     # 09:30 missing: 50 % at 09:32
         sd.append_bars("1m", np.array([0]), t, 1.0, 1.0, 1.0, 1.0, 1.0)
-        manager.submit_bars(("bars", t, np.array([0])))
+        manager.submit(bar_time(t, np.array([0])), cycle)
         assert got.wait(5.0)
-        assert seen == [(t, 50.0)]
-        manager.cycle.start_cycle()
-        manager.submit_bars(("bars", t + MINUTE, np.array([7])))     # no such symbol: fails
-        assert manager.cycle.wait_until_ready(5.0)
-        assert manager.error is not None
+        assert seen == [(t, 50.0, cycle)]
+        cycle.start_cycle()
+        manager.submit(bar_time(t + MINUTE, np.array([7])), cycle)     # no such symbol: fails
+        assert cycle.wait_until_ready(5.0)
+        assert manager.error is not None and len(seen) == 1
     finally:
-        manager.submit(("stop",))
+        manager.submit(Stop())
         manager.join(5.0)
+    assert not manager.is_alive()
 
 
 def test_every_event_is_timed_as_quality_pass():
@@ -326,6 +333,5 @@ def test_every_event_is_timed_as_quality_pass():
     sd = new_session_data(["AAA"], ["1m"])
     m = metrics()
     manager = DataQualityManager(sd, "1m", [], m, EventBus())
-    manager.inline = True
     quality_run(manager, sd, sess, {"AAA": minutes(sess, until="09:40")})
     assert m.stat("quality.pass").count == 12             # start, 10 bar times, end

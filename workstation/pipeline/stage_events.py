@@ -1,0 +1,130 @@
+"""The events the pipeline's stages are given: one frozen dataclass per kind, dispatched by type.
+
+Who sends what (see workstation.pipeline.pipeline for the hand-offs and threads):
+- the Pipeline (for the coordinator) to every stage: SessionStart, SessionEnd, Stop;
+- the Pipeline to the quality manager, which hands it on to the processor: BarTime;
+- the Pipeline to the processor: WarmUp, Revise; to the quality manager: Recount, TrailingGaps;
+- the Pipeline to the analysis engine: StartStrategies, ManualCommands;
+- the processor to the analysis engine: ProcessedBars, CompletedBars, Revised.
+
+The two events of every bar time (BarTime, ProcessedBars) are typed NamedTuples rather than frozen
+dataclasses: built ~3x faster (0.3 vs 0.8 us; measured +3 us per bar time through the pipeline with
+dataclasses), equally immutable and read by field name only (never by position); the others are
+frozen dataclasses. Dispatch is by type either way.
+
+Times are int ns UTC; a bar's time is its START. Symbol indices are int64 arrays of SessionData's
+symbol index, in increasing order; price and volume columns are float arrays aligned with them.
+The arrays are shared, never copied: a stage must not write to an array it was given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from workstation.calendar import TradingSession
+
+# (interval, symbol indices): the derived bars of `interval` completed for these symbols
+Completed = tuple[tuple[str, np.ndarray], ...]
+
+
+class BarTime(NamedTuple):
+    """The streamed bars of one bar time (every symbol with a bar starting at `start_ns`), already
+    written to SessionData; the clock reads their end."""
+
+    start_ns: int
+    symbol_indices: np.ndarray
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    volume: np.ndarray
+
+
+class ProcessedBars(NamedTuple):
+    """The processor's hand-off of a bar time to the analysis engine: the streamed bars (fills, then
+    the streamed interval's strategies) and the derived bars completed with them (their strategies),
+    with the indicators already holding every bar up to them."""
+
+    bars: BarTime
+    completed: Completed
+
+
+@dataclass(frozen=True, slots=True)
+class CompletedBars:
+    """Derived bars completed without new streamed bars to fill at: the newer step of a bar time that
+    completed two bars of one interval, or the short bars flushed at a session's end (`time_ns`: the
+    clock then)."""
+
+    time_ns: int
+    completed: Completed
+
+
+@dataclass(frozen=True, slots=True)
+class SessionStart:
+    session: TradingSession
+
+
+@dataclass(frozen=True, slots=True)
+class SessionEnd:
+    """The session ends: at its close, or where the run was stopped (`stopped`: no trailing gaps)."""
+
+    session: TradingSession
+    stopped: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class WarmUp:
+    """Stored bars before the run's first session fed to the indicators, oldest first: per batch the
+    interval, the symbol indices and the (open, high, low, close, volume) columns."""
+
+    batches: tuple[tuple[str, np.ndarray, tuple[np.ndarray, ...]], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StartStrategies:
+    """Before the first session, after the warm-up: the strategies' on_start."""
+
+
+@dataclass(frozen=True, slots=True)
+class ManualCommands:
+    """Hand orders due between two bar times: (sequence, command) pairs, in order."""
+
+    commands: tuple[tuple[int, object], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Revise:
+    """Live: streamed bars of these symbols were inserted out of order into SessionData (late bars,
+    gap fills); their derived bars and indicator lanes are rebuilt."""
+
+    symbol_indices: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class Revised:
+    """Live: the bars of these (interval, symbol indices) were revised (see Revise)."""
+
+    revised: Completed
+
+
+@dataclass(frozen=True, slots=True)
+class Recount:
+    """Live: recount present bars from SessionData (bars were inserted), quality as of `clock_ns`."""
+
+    clock_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class TrailingGaps:
+    """Live: gaps from each symbol's last bar up to the close (`close_ns`), before the session ends."""
+
+    close_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class Stop:
+    """The run ends: the stage's thread returns after the events before this one."""
