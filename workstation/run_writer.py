@@ -564,15 +564,31 @@ class RunWriter:
             "sessions": self._session_reports,
             "time_manager_cache": inputs.get("time_manager_cache"),
         }
-        self._write("metrics.json", lambda: _atomic_text(
-            json.dumps(report, indent=2, default=_json_default) + "\n", self.run_dir / "metrics.json"), final)
+        metrics_text = json.dumps(report, indent=2, default=_json_default) + "\n"
+        self._write("metrics.json", lambda: self._write_text("metrics.json", metrics_text, final), final)
         text = render_report(self.system, summary, stats or {}, in_progress=not final,
                              quality_stats=job.quality_stats, timings_text=job.timings_text)
-        self._write("report.txt", lambda: _atomic_text(text, self.run_dir / "report.txt"), final)
+        self._write("report.txt", lambda: self._write_text("report.txt", text, final), final)
         state = summary.get("state", "running") if final else "running"
         complete = final and not self.failed
         self._write(RUN_STATUS_FILE, lambda: self._write_status(state, summary, complete=complete), final)
 
+
+    def _write_text(self, relative: str, text: str, final: bool) -> None:
+        """Write a small text file of the folder. At the end of a run that failed to write, a full disk
+        must not leave the earlier version saying "in progress": it is rewritten in its own blocks
+        when the new text fits (padded with blanks), else removed (run_status.json says what happened) and
+        the error raised."""
+        path = self.run_dir / relative
+        try:
+            _atomic_text(text, path)
+        except OSError as exc:
+            if not (final and self.failed and exc.errno == errno.ENOSPC):
+                raise
+            if _rewrite_in_place(path, text):
+                return
+            path.unlink(missing_ok=True)
+            raise
 
 def _rewrite_in_place(path: Path, text: str) -> bool:
     """Overwrite `path` in the blocks it already has (a full disk refuses a new file, not a rewrite of

@@ -166,3 +166,44 @@ def test_read_only_store(tmp_path, demo_store, read_only, capsys, monkeypatch):
     cfg = config_file(tmp_path / "cfg.json", view)
     code, _, err = cli_in_process(capsys, "run", str(cfg), "--out", str(tmp_path / "run"), "--end", "2024-11-22")
     assert code == 0, err
+
+
+@pytest.mark.parametrize("room", ["none", "in place"])
+def test_a_full_disk_at_the_end_leaves_no_report_saying_in_progress(tmp_path, demo_store, monkeypatch, room):
+    """The run's end finds the disk full: report.txt and metrics.json of the last session (which say "in
+    progress") are rewritten in their own blocks when the final text fits, else removed; never left stale."""
+    from workstation import run_writer as rw
+    from workstation.config import load_config
+    from workstation.system import SystemManager
+
+    _full_disk_after(monkeypatch, good_writes=2, marker="bars.parquet")
+    real_atomic = rw._atomic_text
+
+    def atomic_text(text, path):
+        if rw.RUN_STATUS_FILE not in str(path) and list((tmp_path / "run").glob("bars.parquet/part-0002*")) \
+                and "WRITE FAILED" in text:
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return real_atomic(text, path)
+
+    monkeypatch.setattr(rw, "_atomic_text", atomic_text)
+    if room == "in place":      # the earlier files are big enough to take the final text in their blocks
+        real_render = rw.render_report
+
+        def render(*args, in_progress=False, **kwargs):
+            text = real_render(*args, in_progress=in_progress, **kwargs)
+            return text + " " * 20000 if in_progress else text
+        monkeypatch.setattr(rw, "render_report", render)
+    cfg = load_config(config_file(tmp_path / "cfg.json", demo_store))
+    system = SystemManager(cfg, store_path=demo_store)
+    writer = rw.RunWriter(system, tmp_path / "run")
+    system.start()
+    assert system.wait(120) and writer.closed and writer.failed
+    report = tmp_path / "run" / "report.txt"
+    if room == "none":
+        assert not report.exists()
+        assert "report.txt" in writer.not_written_at_end
+    else:
+        text = report.read_text()
+        assert "WRITE FAILED" in text and "in progress" not in text and "state running" not in text
+    status = json.loads((tmp_path / "run" / rw.RUN_STATUS_FILE).read_text())
+    assert status["state"] == "failed" and status["complete"] is False
