@@ -37,6 +37,7 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from workstation.calendar import TradingSession
 from workstation.errors import ProviderError
@@ -64,9 +65,10 @@ CATCH_UP_TIMEOUT_S = 120.0          # history requests of the catch-up (rate lim
 
 
 # ---------------------------------------------------------------------- inbox messages (other threads -> feed)
-@dataclass(frozen=True, slots=True)
-class BarArrived:
-    """A streamed bar (`update`: a correction of a delivered bar, e.g. Alpaca updatedBars)."""
+class BarArrived(NamedTuple):
+    """A streamed bar (`update`: a correction of a delivered bar, e.g. Alpaca updatedBars). A typed
+    record read by name; a NamedTuple, not a frozen dataclass, because one is made per bar on the
+    provider's thread (0.2 us instead of 0.5 us: a burst of 100 bars holds the interpreter lock less)."""
 
     bar: Bar
     receive_ns: int              # provider clock

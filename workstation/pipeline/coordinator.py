@@ -1,15 +1,21 @@
 """SessionCoordinator: the loop over sessions that drives the clock and streams bars (one thread).
 
+One loop for backtests and live runs; its feed (workstation.pipeline.feed) says where the bar times
+come from: a StoreFeed (stored bars, `prefetch_days` sessions read ahead in a background loader; the
+coordinator sets the simulated clock) or a live ProviderFeed (workstation.live.feed: provider bars on
+a live clock that moves by itself, plus late bars, gap fills, trailing gaps and gap status changes
+handed over between bar times as typed items).
+
 Per session: initialize (reset session state, streamed vs generated intervals), historical
-(trailing bars, historical indicators and quality), queue loading (`prefetch_days` sessions of
-streamed bars read ahead in a background loader), activate, streaming (take the earliest pending
-bar time across all symbols, set the clock to that bar's END, write every bar at that time to
-SessionData, wake the quality manager and the processor), end (clock to the close, session
-report, roll history, clear session bars) and advance to the next trading date.
+(trailing bars, historical indicators and quality), activate, streaming (take the feed's next bar
+time, set a simulated clock to that bar's END, write every bar at that time to SessionData, wake the
+quality manager and the processor), end (clock to the close, session report, roll history, clear
+session bars) and advance to the next trading date.
 
 Pace: speed 0 is data-driven (every stage finishes a bar time before the next; nothing skipped);
-speed > 0 is clock-driven (one market minute takes 60/speed wall seconds) and a stage not ready
-when the next bar time is due counts an overrun (the work is queued, never lost).
+a live feed's bar times are paced by their arrival; stored ones at speed > 0 are clock-driven (one
+market minute takes 60/speed wall seconds) and a stage not ready when the next bar time is due
+counts an overrun (the work is queued, never lost).
 
 Hand orders (`manual_orders`, workstation.execution.manual): between two bar times the coordinator
 takes the due commands from the inbox and has the analysis engine apply them in its thread (the
