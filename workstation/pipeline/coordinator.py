@@ -192,8 +192,10 @@ class SessionCoordinator:
             if resume_at is None and feed.passed(session):   # live: started after this session's close
                 k += 1
                 continue
-            if not feed.wait_for_open(session):
+            t_wait = time.perf_counter()
+            if not feed.wait_for_open(session):   # live: until the open (overnight); no transition time
                 break
+            self._t_end_prev += time.perf_counter() - t_wait
             t_start = time.perf_counter()
             feed.prepare(k)
             if resume_at is None:
