@@ -3,7 +3,7 @@
 100 symbols at one bar per symbol per second: the replay provider plays stored 1m bars at 60x
 (one market minute per wall second) from the session open, with the full pipeline (5m/15m derived,
 quality, SMA crossover, paper execution). Latency is measured per bar from the moment the live
-coordinator receives it (wall clock) until the strategies have run on its bar time.
+live feed receives it (wall clock) until the strategies have run on its bar time.
 
 Runs, one after the other on the same data:
   all liquid         every symbol has a bar every minute
@@ -23,6 +23,7 @@ showed no bar for a settled minute, no later request may cover that minute of th
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import statistics
 import sys
@@ -130,34 +131,49 @@ def main() -> None:
         provider = RecordingReplay(store, tm, clock, drop_runs=drop_runs)
         system = LiveSystemManager(cfg, store=store, time_manager=tm, duration_s=a.minutes * 60 / a.speed,
                                    provider=provider, clock=clock)
-        system.bar_time_costs = watch_bar_times(system.coordinator)
+        system.bar_time_costs = watch_bar_times(system)
         system.start()
         system.wait()
         traded = set(zip(frame["symbol"], frame["timestamp"].astype("int64"), strict=True))
         report(label, system, a, names, provider, traded)
 
 
-def watch_bar_times(coordinator) -> list[tuple[float, float, float]]:
+def watch_bar_times(system) -> list[tuple[float, float, float]]:
     """Per live bar time: (worst bar's latency, processing wall ms, processing CPU ms of the
     coordinator's thread): a wall time far above the CPU time means the thread was not running
     (another process or thread had the core), not that the pipeline was slow."""
     costs: list[tuple[float, float, float]] = []
-    process = coordinator._process_bar_time
+    coordinator, feed = system.coordinator, system.feed
+    run_bar_time = coordinator._run_bar_time
+    started: list[tuple[int, int, int]] = []
 
-    def timed(ts, group, record_latency=True):
-        wall0, cpu0 = time.perf_counter_ns(), time.thread_time_ns()
-        n0 = len(coordinator.latencies_ms)
-        process(ts, group, record_latency)
-        if record_latency and len(coordinator.latencies_ms) > n0:
-            costs.append((max(coordinator.latencies_ms[n0:]), (time.perf_counter_ns() - wall0) / 1e6,
-                          (time.thread_time_ns() - cpu0) / 1e6))
+    def timed(*args):
+        started.append((time.perf_counter_ns(), time.thread_time_ns(), len(feed.latencies_ms)))
+        run_bar_time(*args)
 
-    coordinator._process_bar_time = timed
+    coordinator._run_bar_time = timed
+    original_due = feed._due
+
+    def due(now):
+        block = original_due(now)
+        if block is None or block.on_done is None:
+            return block
+        on_done = block.on_done
+
+        def done(k):
+            on_done(k)
+            wall0, cpu0, n0 = started[-1]
+            if len(feed.latencies_ms) > n0:
+                costs.append((max(feed.latencies_ms[n0:]), (time.perf_counter_ns() - wall0) / 1e6,
+                              (time.thread_time_ns() - cpu0) / 1e6))
+        return dataclasses.replace(block, on_done=done)
+
+    feed._due = due
     return costs
 
 
 def report(label, system, a, names, provider, traded) -> None:
-    c = system.coordinator
+    c = system.feed
     lat = c.latencies_ms
     print(f"\n[{label}] {len(lat):,} bars measured; error: {system.error}")
     print(f"  bar receive -> strategies done: p50 {pct(lat, 0.5):.2f} ms, p99 {pct(lat, 0.99):.2f} ms, "

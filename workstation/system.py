@@ -1,8 +1,9 @@
 """SystemManager: builds and wires one run from a config, owns its state and its threads.
 
-One SystemManager = one run: one SessionData, one clock, one set of stages, all passed
-explicitly (no singletons). Mode backtest (simulated clock) or live (wall clock, see
-workstation.live). State: stopped -> running <-> paused -> stopped. Observers subscribe to engine
+One SystemManager = one run: one SessionData, one clock, one feed, one set of stages, all passed
+explicitly (no singletons) and built once. A backtest gets a SimulatedClock and a StoreFeed (the
+defaults); a live run is given its live clock and its provider feed (workstation.live.system builds
+them first), the same stages and the same coordinator read them. State: stopped -> running <-> paused -> stopped. Observers subscribe to engine
 events through `events`. `stop()` joins every thread within a second. `manual_orders` takes hand
 orders from any thread (workstation.execution.manual); the run applies them between two bar times.
 A rewindable run (`rewindable=True`, as the GUI builds) keeps snapshots of its state (`snapshots`,
@@ -27,9 +28,11 @@ from workstation.events import EventBus
 from workstation.execution import SimulatedBroker
 from workstation.execution.manual import ManualOrderInbox
 from workstation.metrics import PerformanceMetrics
+from workstation.model import parse_interval
 from workstation.pipeline.analysis import AnalysisEngine
 from workstation.pipeline.control import RunControl
 from workstation.pipeline.coordinator import SessionCoordinator
+from workstation.pipeline.feed import Feed, FeedRun, StoreFeed
 from workstation.pipeline.historical import HistoricalService
 from workstation.pipeline.pipeline import Pipeline
 from workstation.pipeline.processor import DataProcessor
@@ -53,28 +56,42 @@ def resolve_store_path(cfg: SessionConfig, store_override: str | None = None,
     return p
 
 
+def run_time_manager(cfg: SessionConfig, time_manager: TimeManager | None = None) -> TimeManager:
+    """The run's exchange calendar with the config's session hours."""
+    return (time_manager or TimeManager(cfg.exchange, cfg.timezone)).with_session_hours(cfg.session_hours)
+
+
+def run_bar_source(cfg: SessionConfig, tm: TimeManager, store: BarStore | None = None,
+                   store_path: str | Path | None = None):
+    """The bars the run reads: the store (opened from `store_path` or the config when not given), read
+    through AdjustedBarStore when `prices: adjusted`; a live run's live bars are raw, so only the actions
+    effective by today adjust its history."""
+    from workstation.store.corporate_actions import bar_source_for
+
+    if store is None:
+        store = BarStore(Path(store_path) if store_path else resolve_store_path(cfg))
+    today = tm.local_dates(np.array([time.time_ns()], dtype=np.int64))[0].astype(dt.date)
+    return bar_source_for(store, cfg.prices, as_of=today if cfg.mode == "live" else None)
+
+
 class SystemManager:
     """Builds a run from a config; start/pause/resume/step/stop/set_speed/jump_to."""
 
     def __init__(self, cfg: SessionConfig, store: BarStore | None = None, store_path: str | Path | None = None,
                  time_manager: TimeManager | None = None, events: EventBus | None = None,
-                 thread_factory=None, rewindable: bool = False):
+                 thread_factory=None, rewindable: bool = False, clock=None, feed: Feed | None = None):
+        """`clock`: what every stage asks the time (default: a SimulatedClock the coordinator sets to
+        each bar time's end); `feed`: where the bar times come from (default: a StoreFeed of `store`)."""
         self.cfg = cfg
         self.rewindable = rewindable   # keep snapshots: step back and seek (set before start)
         self.thread_factory = thread_factory   # (target, name) -> thread-like; the GUI passes QThreads
         self.events = events or EventBus()
-        self.tm = (time_manager or TimeManager(cfg.exchange, cfg.timezone)).with_session_hours(cfg.session_hours)
-        if store is None:
-            path = Path(store_path) if store_path else resolve_store_path(cfg)
-            store = BarStore(path)
-        from workstation.store.corporate_actions import bar_source_for
-
-        # `prices: adjusted` reads through AdjustedBarStore; a live run's live bars are raw, so only the
-        # actions effective by today adjust its history
-        today = self.tm.local_dates(np.array([time.time_ns()], dtype=np.int64))[0].astype(dt.date)
-        self.store = bar_source_for(store, cfg.prices, as_of=today if cfg.mode == "live" else None)
+        self.tm = run_time_manager(cfg, time_manager)
+        self.store = run_bar_source(cfg, self.tm, store, store_path)
         self.state = STOPPED
         self._lock = threading.Lock()
+        self._given_clock = clock
+        self._given_feed = feed
         self._build()
 
     # ------------------------------------------------------------------ build
@@ -102,7 +119,7 @@ class SystemManager:
         base = cfg.streams.interval
         intervals = [base, *cfg.streams.derived]
         self.metrics = PerformanceMetrics()
-        self.clock = SimulatedClock(self.sessions[0].open_ns)
+        self.clock = self._given_clock if self._given_clock is not None else SimulatedClock(self.sessions[0].open_ns)
         self.session_data = SessionData(list(cfg.symbols), intervals, tz=cfg.timezone)
         self.broker = SimulatedBroker(list(cfg.symbols), cfg.execution, intrabar_bars=self._intrabar_bars,
                                       quote_bars=self.session_data.quote_bars)
@@ -112,15 +129,25 @@ class SystemManager:
         self.pipeline = Pipeline.build(cfg, self.session_data, self.clock, self.strategies, self.broker, self.metrics,
                                        self.events)
         self.historical = HistoricalService(cfg, self.store, self.tm, self.session_data, self.metrics)
+        self.feed = self._given_feed if self._given_feed is not None else StoreFeed(
+            self.store, self.tm, list(cfg.symbols), base, cfg.backtest.prefetch_days,
+            # quote bars stream beside the trade bars when asked for (or needed by quote fills)
+            quotes=bool(cfg.streams.quotes) or cfg.execution.fill_prices == "quotes")
+        if self.rewindable and not self.feed.rewindable:
+            raise WorkstationError(f"a run fed by {type(self.feed).__name__} cannot step back or seek "
+                                   "(build it with rewindable=False)")
+        self.pipeline.on_gap(self.feed.gap_sink())    # live: gaps go to the feed's gap filler
+        self.feed.bind(FeedRun(self.sessions, list(cfg.symbols), base, parse_interval(base).ns, self.session_data,
+                               self.clock, self.control, self.metrics, self.events))
         self.coordinator = SessionCoordinator(cfg, self.store, self.tm, self.session_data, self.clock, self.pipeline,
                                               self.historical, self.metrics, self.events, self.control,
-                                              self.sessions, manual_orders=self.manual_orders)
+                                              self.sessions, manual_orders=self.manual_orders, feed=self.feed)
         self.snapshots = SnapshotKeeper(
             roots={"session_data": self.session_data, "clock": self.clock, **self.pipeline.snapshot_roots(),
                    "broker": self.broker, "historical": self.historical,
                    **{f"strategy:{i}": st for i, st in enumerate(self.strategies)}},
-            refs=(self, self.coordinator, self.pipeline, self.control, self.events, self.metrics, self.store, self.tm,
-                  self.cfg, self.manual_orders),
+            refs=(self, self.coordinator, self.pipeline, self.feed, self.control, self.events, self.metrics,
+                  self.store, self.tm, self.cfg, self.manual_orders),
             every=cfg.backtest.snapshot_every, memory_budget_bytes=cfg.backtest.snapshot_memory_mb * 2**20)
         self._t_start = 0.0
         self._t_end = 0.0
@@ -294,7 +321,7 @@ class SystemManager:
     @property
     def caught_up_bars(self) -> int:
         """Bars of the first session processed from history before streaming (live runs; 0 in backtests)."""
-        return int(getattr(self.coordinator, "caught_up_bars", 0))
+        return int(getattr(self.feed, "caught_up_bars", 0))
 
     def has_started(self) -> bool:
         """True once start() ran (the run may have ended since)."""

@@ -16,8 +16,15 @@ Outcome per gap (status, counts on the Gap):
 A request error is retried every `retry_interval_seconds` (wall time); so are bar times the answer
 left unresolved (not yet settled). Every attempt is logged (the run folder's gap-fill log).
 
-Threads: one background thread; `submit(gap)` from any thread; `deliver(gap, bars)` is called
-from the filler thread and must only queue (the live coordinator inserts the bars in its thread).
+Owner of the gap status: a gap handed to the filler (`submit`) is the filler's; only the filler's
+thread writes its status and counts (PENDING when taken in, FILLED / NO_TRADES / FAILED when
+settled), and every change is reported as a GapStatusChanged message (`on_status`) for the quality
+stage, which applies it to its own record in its own thread. Fetched bars are not the filler's to
+insert: `deliver(gap, bars)` hands them to the live feed, which has the coordinator insert them;
+the feed then calls `fill_applied(gap)` and the filler settles the gap from what is present.
+
+Threads: one background thread; `submit(gap)` and `fill_applied(gap)` from any thread (they only
+queue); `deliver` and `on_status` are called from the filler thread and must only queue.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from typing import Any
 
 from workstation.errors import ProviderError
 from workstation.live.known_empty import KnownEmptyMinutes
+from workstation.pipeline.feed import GapStatusChanged
 from workstation.pipeline.quality import Gap, GapStatus
 
 log = logging.getLogger(__name__)
@@ -55,9 +63,8 @@ class GapFiller:
     def __init__(self, provider, deliver: Callable[[Gap, list], None], interval: str, step_ns: int,
                  max_retries: int, retry_interval_s: float, events=None, first_delay_s: float = 0.0,
                  present_starts: Callable[[Gap], Iterable[int]] | None = None,
-                 on_failed: Callable[[Gap], None] | None = None,
                  known_empty: KnownEmptyMinutes | None = None, clock=None,
-                 on_resolved: Callable[[Gap], None] | None = None):
+                 on_status: Callable[[GapStatusChanged], None] | None = None):
         self.provider = provider
         self.deliver = deliver
         self.interval = interval
@@ -67,14 +74,16 @@ class GapFiller:
         self.events = events
         self.first_delay_s = first_delay_s      # give a merely late bar time to arrive before asking
         self.present_starts = present_starts    # bar starts of the gap already in SessionData
-        self.on_failed = on_failed
-        self.on_resolved = on_resolved          # a gap resolved without a request (counts)
+        self.on_status = on_status              # every status change (filler thread)
         self.known_empty = known_empty if known_empty is not None else KnownEmptyMinutes(step_ns, 0)
         self.clock = clock
         self.log: list[dict] = []
         self.gaps: list[Gap] = []
         self.requests: list[dict[str, Any]] = []   # every history request: symbols, range, outcome
         self._heap: list[tuple[float, int, Gap]] = []
+        self._incoming: list[tuple[float, Gap]] = []    # submitted, not taken in by the thread yet
+        self._awaiting: dict[int, tuple[Gap, str | None]] = {}  # bars delivered, not inserted yet
+        self._applied: list[Gap] = []                   # bars inserted, gap to settle
         self._seq = 0
         self._cond = threading.Condition()
         self._stop = False
@@ -96,19 +105,20 @@ class GapFiller:
         self.submit_many([gap])
 
     def submit_many(self, gaps: list[Gap]) -> None:
-        """Queue gaps for filling (one wake-up of the filler's thread for all of them)."""
+        """Hand gaps over for filling (one wake-up of the filler's thread for all of them); from now on
+        they are the filler's: the caller keeps its own record and learns of changes from `on_status`."""
         if not gaps:
             return
         now = time.monotonic()
-        due = []
-        for gap in gaps:
-            gap.status = GapStatus.PENDING
-            due.append(now + max(self.first_delay_s, self._settle_wait_s(gap)))
+        due = [now + max(self.first_delay_s, self._settle_wait_s(gap)) for gap in gaps]
         with self._cond:
-            for when, gap in zip(due, gaps, strict=True):
-                self.gaps.append(gap)
-                self._seq += 1
-                heapq.heappush(self._heap, (when, self._seq, gap))
+            self._incoming.extend(zip(due, gaps, strict=True))
+            self._cond.notify_all()
+
+    def fill_applied(self, gap: Gap) -> None:
+        """The bars delivered for `gap` were inserted (or refused): settle it (any thread; queues)."""
+        with self._cond:
+            self._applied.append(gap)
             self._cond.notify_all()
 
     def _settle_wait_s(self, gap: Gap) -> float:
@@ -125,16 +135,19 @@ class GapFiller:
         heapq.heappush(self._heap, (due, self._seq, gap))
         self._cond.notify_all()
 
+    def _outstanding(self) -> int:
+        return len(self._heap) + self._busy + len(self._incoming) + len(self._awaiting) + len(self._applied)
+
     def pending(self) -> int:
-        """Gaps waiting for a first attempt or a retry, plus those being requested."""
+        """Gaps waiting for a first attempt or a retry, being requested, or whose bars are being inserted."""
         with self._cond:
-            return len(self._heap) + self._busy
+            return self._outstanding()
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait until no gap is pending or being retried (bounded); True if idle."""
         deadline = time.monotonic() + timeout
         with self._cond:
-            while (self._heap or self._busy) and not self._stop:
+            while self._outstanding() and not self._stop:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return False
@@ -146,23 +159,35 @@ class GapFiller:
     def _run(self) -> None:
         while True:
             with self._cond:
-                while not self._stop and (not self._heap or self._heap[0][0] > time.monotonic()):
+                while not self._stop and not self._incoming and not self._applied and (
+                        not self._heap or self._heap[0][0] > time.monotonic()):
                     wait = self._heap[0][0] - time.monotonic() if self._heap else None
                     self._cond.wait(wait)
                 if self._stop:
                     return
+                incoming, self._incoming = self._incoming, []
+                applied, self._applied = self._applied, []
+                settle = [self._awaiting.pop(id(gap)) for gap in applied if id(gap) in self._awaiting]
+                for when, gap in incoming:           # taken in: the filler's from now on
+                    self.gaps.append(gap)
+                    self._push(when, gap)
                 now = time.monotonic()
                 batch = []
                 while self._heap and self._heap[0][0] <= now:
                     batch.append(heapq.heappop(self._heap)[2])
-                self._busy += len(batch)
+                self._busy += len(batch) + len(settle)
             try:
+                for _when, gap in incoming:
+                    gap.status = GapStatus.PENDING
+                    self._report(gap)
+                for gap, retry_detail in settle:
+                    self._settle_after_fill(gap, retry_detail)
                 self._attempt(batch)
             except Exception:  # noqa: BLE001 - a bug here must not kill the filler thread
                 log.exception("gap filler failed on %d gap(s)", len(batch))
             finally:
                 with self._cond:
-                    self._busy -= len(batch)
+                    self._busy -= len(batch) + len(settle)
                     self._cond.notify_all()
 
     def _now_ns(self) -> int:
@@ -235,33 +260,54 @@ class GapFiller:
             slot = answers[key]
             bars = sorted(slot["bars"], key=lambda b: b.timestamp)
             entry = self._entry(gap, request_ms=slot["request_ms"], bars=len(bars))
+            retry_detail = None
             if slot["unresolved"]:
-                entry.update(outcome="retry", detail=f"{slot['unresolved']} bar time(s) too recent for the "
-                             "history to be final; asking again")
-                self._retry_or_fail(gap, entry["detail"])
+                retry_detail = (f"{slot['unresolved']} bar time(s) too recent for the history to be final; "
+                                "asking again")
+                entry.update(outcome="retry", detail=retry_detail)
             elif bars:
                 entry["outcome"] = "filled"
             else:
                 entry["outcome"] = "no trades"
             if bars:
+                with self._cond:
+                    self._awaiting[id(gap)] = (gap, retry_detail)
                 t1 = time.perf_counter()
-                self.deliver(gap, bars)   # the coordinator inserts them, sets the status and emits the event
+                self.deliver(gap, bars)   # the feed has them inserted, then calls fill_applied(gap)
                 entry["deliver_ms"] = (time.perf_counter() - t1) * 1e3
-            elif not slot["unresolved"]:
+            elif retry_detail is not None:
+                self._retry_or_fail(gap, retry_detail)
+            else:
                 self._resolve_without_request(gap, logged=True)
 
-    def _resolve_without_request(self, gap: Gap, logged: bool = False) -> None:
-        """Every missing bar time is present or known empty: settle the gap's status here."""
+    def _count(self, gap: Gap) -> None:
+        """Bars present in the gap and bar times known to have had no trade, now."""
         present = set(self.present_starts(gap)) if self.present_starts is not None else set()
         gap.filled = sum(1 for t in present if gap.start_ns <= t <= gap.end_ns)
         gap.no_trades = self.known_empty.count_between(gap.symbol, gap.start_ns, gap.end_ns)
+
+    def _settle_after_fill(self, gap: Gap, retry_detail: str | None) -> None:
+        """The delivered bars were inserted: count what is present; settle the gap when nothing is left
+        unknown, ask again when the answer was not final (or its bars were refused as bad)."""
+        self._count(gap)
+        if retry_detail is not None:
+            self._retry_or_fail(gap, retry_detail)
+        elif gap.filled + gap.no_trades >= gap.missing:
+            gap.status = GapStatus.FILLED if gap.filled else GapStatus.NO_TRADES
+            self._report(gap)
+            self._emit(gap)
+        else:
+            self._retry_or_fail(gap, "bars of the history answer were refused as bad; asking again")
+
+    def _resolve_without_request(self, gap: Gap, logged: bool = False) -> None:
+        """Every missing bar time is present or known empty: settle the gap's status here."""
+        self._count(gap)
         gap.status = GapStatus.FILLED if gap.filled else GapStatus.NO_TRADES
         if not logged:
             outcome = "arrived late (no request needed)" if gap.filled and not gap.no_trades else (
                 "no trades (known from history, no request needed)")
             self._entry(gap, outcome=outcome, attempt=gap.retries)
-        if self.on_resolved is not None:
-            self.on_resolved(gap)
+        self._report(gap)
         self._emit(gap)
 
     def _failed_attempt(self, gap: Gap, detail: str) -> None:
@@ -273,15 +319,21 @@ class GapFiller:
             gap.status = GapStatus.FAILED
             log.warning("gap %s %s..%s failed after %d attempts: %s", gap.symbol, gap.start_ns, gap.end_ns,
                         gap.retries + 1, detail)
-            if self.on_failed is not None:
-                self.on_failed(gap)
+            self._report(gap)
             self._emit(gap)
             return
         gap.retries += 1
         gap.status = GapStatus.PENDING
         with self._cond:
             self._push(time.monotonic() + self.retry_interval_s, gap)
+        self._report(gap)
         self._emit(gap)
+
+    def _report(self, gap: Gap) -> None:
+        """Tell the gap's other record keeper (the quality stage, through the feed) of its status now."""
+        if self.on_status is not None:
+            self.on_status(GapStatusChanged(gap.symbol, gap.interval, gap.start_ns, gap.status, gap.filled,
+                                            gap.no_trades, gap.retries))
 
     def _emit(self, gap: Gap) -> None:
         if self.events is not None and self.events.wants("gap"):

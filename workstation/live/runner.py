@@ -85,7 +85,7 @@ def key_destinations_text(cfg, provider) -> str:
 def write_live_files(system, out: Path) -> None:
     status = system.live_status()
     gaps = {"gaps": status.pop("gaps"), "attempts": status.pop("fill_log"),
-            "fill_latency_ms": list(system.coordinator.fill_latencies_ms)}
+            "fill_latency_ms": list(system.feed.fill_latencies_ms)}
     write_text_atomic(out / "gap_fills.json", json.dumps(gaps, indent=2, default=_json_default))
     status["written_at"] = time.time()
     write_text_atomic(out / "live_status.json", json.dumps(status, indent=2, default=_json_default))

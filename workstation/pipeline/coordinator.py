@@ -1,15 +1,21 @@
 """SessionCoordinator: the loop over sessions that drives the clock and streams bars (one thread).
 
+One loop for backtests and live runs; its feed (workstation.pipeline.feed) says where the bar times
+come from: a StoreFeed (stored bars, `prefetch_days` sessions read ahead in a background loader; the
+coordinator sets the simulated clock) or a live ProviderFeed (workstation.live.feed: provider bars on
+a live clock that moves by itself, plus late bars, gap fills, trailing gaps and gap status changes
+handed over between bar times as typed items).
+
 Per session: initialize (reset session state, streamed vs generated intervals), historical
-(trailing bars, historical indicators and quality), queue loading (`prefetch_days` sessions of
-streamed bars read ahead in a background loader), activate, streaming (take the earliest pending
-bar time across all symbols, set the clock to that bar's END, write every bar at that time to
-SessionData, hand the bar time to the Pipeline and wait until its stages are done), end (clock to the close, session
-report, roll history, clear session bars) and advance to the next trading date.
+(trailing bars, historical indicators and quality), activate, streaming (take the feed's next bar
+time, set a simulated clock to that bar's END, write every bar at that time to SessionData, hand the
+bar time to the Pipeline and wait until its stages are done), end (clock to the close, session report, roll history, clear
+session bars) and advance to the next trading date.
 
 Pace: speed 0 is data-driven (every stage finishes a bar time before the next; nothing skipped);
-speed > 0 is clock-driven (one market minute takes 60/speed wall seconds) and a stage not ready
-when the next bar time is due counts an overrun (the work is queued, never lost).
+a live feed's bar times are paced by their arrival; stored ones at speed > 0 are clock-driven (one
+market minute takes 60/speed wall seconds) and a stage not ready when the next bar time is due
+counts an overrun (the work is queued, never lost).
 
 Hand orders (`manual_orders`, workstation.execution.manual): between two bar times the coordinator
 takes the due commands from the inbox and has the Pipeline's analysis engine apply them in its
@@ -30,7 +36,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -38,8 +43,9 @@ import numpy as np
 from workstation.calendar import TradingSession
 from workstation.events import Bars
 from workstation.model import parse_interval
-from workstation.pipeline.bar_times import bar_time_slices
+from workstation.pipeline.bar_times import bar_time_slices  # noqa: F401 - re-exported (tests import it here)
 from workstation.pipeline.control import Gate
+from workstation.pipeline.feed import BarTimes, Feed, GapStatusChanged, LateBars, TrailingGaps
 from workstation.pipeline.pipeline import Pipeline
 from workstation.pipeline.snapshots import SeekDone, SnapshotKeeper
 from workstation.pipeline.stage_events import BarTime
@@ -53,7 +59,7 @@ class SessionCoordinator:
     """Owns the clock's progress; built and started by the SystemManager."""
 
     def __init__(self, cfg, store, tm, session_data, clock, pipeline: Pipeline, historical, metrics, events, control,
-                 sessions: list[TradingSession], manual_orders=None):
+                 sessions: list[TradingSession], manual_orders=None, *, feed: Feed):
         self.cfg = cfg
         self.store = store
         self.tm = tm
@@ -69,12 +75,7 @@ class SessionCoordinator:
         self.base_interval = cfg.streams.interval
         self.base_ns = parse_interval(self.base_interval).ns
         self.symbols = list(cfg.symbols)
-        self.prefetch_days = cfg.backtest.prefetch_days
-        # quote bars stream beside the trade bars when asked for (or needed by quote fills)
-        self.stream_quotes = bool(cfg.streams.quotes) or cfg.execution.fill_prices == "quotes"
-        self._quote_arrays: dict[dt.date, Any] = {}
-        self._loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="QueueLoader")
-        self._queued: dict[dt.date, Future] = {}
+        self.feed = feed        # where the bar times come from (bound to the run by the SystemManager)
         self.sessions_done = 0
         self.current_session: TradingSession | None = None
         self.bars_processed = 0
@@ -120,10 +121,16 @@ class SessionCoordinator:
             self.events.emit("error", {"time_ns": self.clock.now_ns(), "strategy": None,
                                        "message": f"engine stopped: {type(exc).__name__}: {exc}"})
         finally:
-            self._loader.shutdown(wait=True, cancel_futures=True)
+            self._close_feed()
             self._close_manual_orders()
             self._shutdown_stages()
             self.finished.set()
+
+    def _close_feed(self) -> None:
+        try:
+            self.feed.close()
+        except Exception:  # noqa: BLE001 - the run has ended either way; the stages must still stop
+            log.exception("closing the feed failed")
 
     def _shutdown_stages(self) -> None:
         self.pipeline.stop()
@@ -156,10 +163,13 @@ class SessionCoordinator:
     def run(self) -> None:
         if not self.sessions:
             return
-        self.clock.reset(self.sessions[0].start_ns)
+        feed = self.feed
+        if feed.drives_clock:
+            self.clock.reset(self.sessions[0].start_ns)
         self._warmup(self.sessions[0].date)
         self.pipeline.start_strategies()
         self.historical.prepare(self.sessions[0].date, self.sessions[-1].date)
+        feed.open()
         service = self.apply_manual_orders if self.manual_orders is not None else None
         k = 0
         resume_at: int | None = None        # bar index to go on from after a restore (state restored)
@@ -170,10 +180,17 @@ class SessionCoordinator:
                 if not self.control.hold(service):  # paused at a session's end: stay there
                     break
                 self._t_end_prev += time.perf_counter() - t_hold  # a pause is no transition time
-            if self.control.stopping:
+            if self.control.stopping or feed.stopping():
                 break
+            if resume_at is None and feed.passed(session):   # live: started after this session's close
+                k += 1
+                continue
+            t_wait = time.perf_counter()
+            if not feed.wait_for_open(session):   # live: until the open (overnight); no transition time
+                break
+            self._t_end_prev += time.perf_counter() - t_wait
             t_start = time.perf_counter()
-            self._queue_ahead(k)
+            feed.prepare(k)
             if resume_at is None:
                 self._initialize(session)
                 with self.metrics.timer("historical.load_total"):
@@ -288,7 +305,8 @@ class SessionCoordinator:
     # ------------------------------------------------------------------ phases
     def _clock_to(self, ts_ns: int) -> None:
         """Move the simulated clock (live clocks move by themselves)."""
-        self.clock.advance_to(ts_ns)
+        if self.feed.drives_clock:
+            self.clock.advance_to(ts_ns)
 
     def _initialize(self, session: TradingSession) -> None:
         self.current_session = session
@@ -303,63 +321,22 @@ class SessionCoordinator:
                                            "start_ns": session.start_ns, "end_ns": session.end_ns,
                                            "index": self.sessions.index(session), "total": len(self.sessions)})
 
-    def _queue_ahead(self, k: int) -> None:
-        """Make sure sessions k .. k+prefetch_days-1 are loading; forget the ones already used."""
-        for j in range(k, min(k + self.prefetch_days, len(self.sessions))):
-            d = self.sessions[j].date
-            if d not in self._queued:
-                self._queued[d] = self._loader.submit(self._load_session_arrays, d)
-
-    def _load_session_arrays(self, day: dt.date):
-        t0 = time.perf_counter()
-        arrays = self.store.read_session_arrays(day, self.base_interval, self.symbols,
-                                                rth_only=self.tm.session_hours == "regular")
-        if self.stream_quotes:
-            from workstation.store.quote_store import read_quote_session_arrays
-
-            self._quote_arrays[day] = read_quote_session_arrays(self.store, day, self.symbols, self.base_interval,
-                                                                rth_only=self.tm.session_hours == "regular")
-        self.metrics.record("queue.load", time.perf_counter() - t0)
-        return arrays
-
-    def _session_quotes(self, day: dt.date):
-        """The quote bars of `day` the loader read (read now when it has not, e.g. a session streamed
-        again); earlier days' are forgotten."""
-        from workstation.store.quote_store import read_quote_session_arrays
-
-        for old in [d for d in list(self._quote_arrays) if d < day]:
-            self._quote_arrays.pop(old, None)
-        arrays = self._quote_arrays.get(day)
-        return arrays if arrays is not None else read_quote_session_arrays(self.store, day, self.symbols,
-                                                                           self.base_interval)
-
     def _stream(self, session: TradingSession, session_index: int = 0, first: int = 0, resumed: bool = False) -> bool:
-        """Deliver the session's bar times from index `first` (0, or where a restored snapshot was
-        taken). Returns False when stopped; raises _SeekBack when asked to go back."""
+        """Deliver the session's bar times from the feed, from bar index `first` of its first block (0,
+        or where a restored snapshot was taken), and apply what else the feed hands over between bar
+        times (late bars, gap fills, trailing gaps, gap status). Returns False when stopped; raises
+        _SeekBack when asked to go back."""
+        feed = self.feed
         with self.metrics.timer("queue.wait"):
-            arrays = self._queued.pop(session.date).result()
-        if not resumed:
-            self._note_missing(session, arrays)
+            stream = feed.session(session, resumed)
+        if not resumed and stream.missing_symbols is not None:
+            self._note_missing(session, stream.missing_symbols)
         # every call, a resumed one too: the session's quotes restart and advance with the clock again
-        quote_bars = self.sd.quote_bars if self.stream_quotes else None
+        quote_bars = self.sd.quote_bars if stream.quotes is not None else None
         if quote_bars is not None:
-            quote_bars.start_session(self._session_quotes(session.date))
+            quote_bars.start_session(stream.quotes)
             if not resumed:
                 self.metrics.incr("quotes.session_bars", quote_bars.session_rows)
-        ts_all = arrays.timestamp
-        n = len(ts_all)
-        if n:
-            inside = session.trading_mask(ts_all)          # the session's hours less a lunch break
-            if not inside.all():
-                arrays = type(arrays)(*(a[inside] for a in arrays))
-                ts_all = arrays.timestamp
-                n = len(ts_all)
-        starts, ends = bar_time_slices(ts_all)
-        sym_idx_all = arrays.symbol_index.astype(np.int64, copy=False)
-        o_all, h_all, l_all, c_all, v_all = arrays.open, arrays.high, arrays.low, arrays.close, arrays.volume
-        ts_list = ts_all[starts].tolist() if n else []
-        if n and not self.bars_processed and self.on_first_bar is not None:
-            self.on_first_bar(self.metrics)     # `workstation run`: process start -> first bar (process_start)
 
         control = self.control
         base = self.base_interval
@@ -372,68 +349,106 @@ class SessionCoordinator:
         last_yield = perf()
         manual = self.manual_orders
         service = self.apply_manual_orders if manual is not None else None
+        paced = feed.paced
         pace = _Pacer(control, self.base_ns, service=service)
         pace.anchor(session.start_ns)
+        # a simulated clock is set to each bar time's end; a live clock moves by itself
+        advance_clock = self.clock.advance_to if feed.drives_clock else None
         clock_now = self.clock.now_ns()           # the session's open, then each bar time's end
         snapshots = self.snapshots
         bar_starts = self._bar_starts
         last_bar = bar_starts[-1] if bar_starts else -1
-        for k in range(first, len(starts)):
-            ts = ts_list[k]
-            if snapshots is not None and snapshots.due(self.position, k) and not snapshots.has(self.position):
-                self._capture(session_index, k, last_bar, clock_now)
-            while True:
-                if self._replay_until is not None:           # seeking: headless, no gate, no pacing
-                    if snapshots is not None and self._journal_last < self.position < self._journal_horizon:
-                        for timed in snapshots.journal.at(self.position):
-                            self.pipeline.apply_manual([(seq, command) for _at, seq, command in timed])
-                        self._journal_last = self.position       # each position's hand orders once
-                    if ts <= self._replay_until and not control.stopping and not control.seek_pending:
-                        passed = Gate.STEP
-                        break
-                    if control.stopping:
-                        return False
-                    if not control.seek_pending:
-                        self._seek_done(session_index, last_bar)
-                if manual is not None and manual.next_at_ns <= clock_now:
-                    self.apply_manual_orders()
-                if snapshots is not None and control.paused and snapshots.behind(self.position) >= snapshots.every:
-                    # paused far from the newest snapshot (they waited at MAX): take one here, free while paused
+        for item in stream.items:
+            if type(item) is not BarTimes:
+                self._apply_feed_item(item)
+                continue
+            starts, ends, ts_list, on_done = item.starts, item.ends, item.bar_starts, item.on_done
+            sym_idx_all, o_all, h_all, l_all, c_all, v_all = (item.symbol_index, item.open, item.high, item.low,
+                                                               item.close, item.volume)
+            n = len(item)
+            if n and not self.bars_processed and self.on_first_bar is not None:
+                self.on_first_bar(self.metrics)     # `workstation run`: process start -> first bar (process_start)
+            for k in range(first, len(starts)):
+                ts = ts_list[k]
+                if snapshots is not None and snapshots.due(self.position, k) and not snapshots.has(self.position):
                     self._capture(session_index, k, last_bar, clock_now)
-                passed = control.gate(service)
-                if not passed:
-                    return False
-                if passed is Gate.RUN and control.speed > 0:
-                    passed = pace.wait_until(ts + step)
+                while True:
+                    if self._replay_until is not None:           # seeking: headless, no gate, no pacing
+                        if snapshots is not None and self._journal_last < self.position < self._journal_horizon:
+                            for timed in snapshots.journal.at(self.position):
+                                self.pipeline.apply_manual([(seq, command) for _at, seq, command in timed])
+                            self._journal_last = self.position       # each position's hand orders once
+                        if ts <= self._replay_until and not control.stopping and not control.seek_pending:
+                            passed = Gate.STEP
+                            break
+                        if control.stopping:
+                            return False
+                        if not control.seek_pending:
+                            self._seek_done(session_index, last_bar)
+                    if manual is not None and manual.next_at_ns <= clock_now:
+                        self.apply_manual_orders()
+                    if snapshots is not None and control.paused and snapshots.behind(self.position) >= snapshots.every:
+                        # paused far from the newest snapshot (they waited at MAX): take one here, free while paused
+                        self._capture(session_index, k, last_bar, clock_now)
+                    passed = control.gate(service)
                     if not passed:
                         return False
-                if passed is not Gate.SEEK:
-                    break
-                self._seek(last_bar)
-            data_driven = control.speed <= 0 or passed is Gate.STEP
-            t0 = perf()
-            a, b = starts[k], ends[k]
-            idx = sym_idx_all[a:b]
-            clock_now = ts + step
-            self.clock.advance_to(clock_now)
-            if quote_bars is not None:
-                quote_bars.advance_to(clock_now)
-            self._run_bar_time(ts, idx, o_all[a:b], h_all[a:b], l_all[a:b], c_all[a:b], v_all[a:b],
-                               None if data_driven else pace.bar_seconds())
-            self.bars_processed += b - a
-            self.position += 1
-            bar_starts.append(ts)
-            last_bar = ts
-            if yield_to_ui is not None and perf() - last_yield > yield_every_ns:
-                time.sleep(yield_pause_s)
-                last_yield = perf()
-            if emit_bars:
-                self.events.emit("bars", Bars(ts, base, idx))
-            dt_s = (perf() - t0) / 1e9
-            stat.add(dt_s)
-            sstat.add(dt_s)
-        self.metrics.incr("bars.processed", n)
-        return True
+                    if passed is Gate.RUN and paced and control.speed > 0:
+                        passed = pace.wait_until(ts + step)
+                        if not passed:
+                            return False
+                    if passed is not Gate.SEEK:
+                        break
+                    self._seek(last_bar)
+                data_driven = not paced or control.speed <= 0 or passed is Gate.STEP
+                t0 = perf()
+                a, b = starts[k], ends[k]
+                idx = sym_idx_all[a:b]
+                clock_now = ts + step
+                if advance_clock is not None:
+                    advance_clock(clock_now)
+                if quote_bars is not None:
+                    quote_bars.advance_to(clock_now)
+                self._run_bar_time(ts, idx, o_all[a:b], h_all[a:b], l_all[a:b], c_all[a:b], v_all[a:b],
+                                   None if data_driven else pace.bar_seconds())
+                if on_done is not None:
+                    on_done(k)
+                self.bars_processed += b - a
+                self.position += 1
+                bar_starts.append(ts)
+                last_bar = ts
+                if yield_to_ui is not None and perf() - last_yield > yield_every_ns:
+                    time.sleep(yield_pause_s)
+                    last_yield = perf()
+                if emit_bars:
+                    self.events.emit("bars", Bars(ts, base, idx))
+                dt_s = (perf() - t0) / 1e9
+                stat.add(dt_s)
+                sstat.add(dt_s)
+            first = 0
+            self.metrics.incr("bars.processed", n)
+        return not stream.stopped
+
+    def _apply_feed_item(self, item) -> None:
+        """What a (live) feed hands over between two bar times, applied in this thread."""
+        if type(item) is LateBars:
+            self._insert_bars(item)
+        elif type(item) is TrailingGaps:
+            self.pipeline.trailing_gaps(item.close_ns)
+        elif type(item) is GapStatusChanged:
+            self.pipeline.gap_status(item)
+        else:
+            raise TypeError(f"unknown feed item {type(item).__name__}")
+        self._check_stage_errors()
+
+    def _insert_bars(self, late: LateBars) -> None:
+        """Insert bars into bar times already delivered, in time order; the processor rebuilds those
+        symbols' derived bars and indicators, the quality stage recounts what is present."""
+        for bar in late.bars:
+            self.sd.insert_bar(bar.symbol, self.base_interval, bar.timestamp, bar.open, bar.high, bar.low,
+                               bar.close, bar.volume)
+        if late.bars:
+            self.pipeline.revise(np.array(sorted(set(late.symbol_index)), dtype=np.int64), self.clock.now_ns())
 
     def _run_bar_time(self, ts: int, idx, o, h, lo, c, v, timeout: float | None) -> None:
         """Write one bar time's streamed bars and run the stages on them until the bar time is done
@@ -462,11 +477,8 @@ class SessionCoordinator:
             self.historical.roll_session(session.date, minute_bars)
         self.metrics.reset_session()
 
-    def _note_missing(self, session: TradingSession, arrays) -> None:
-        present = np.zeros(len(self.symbols), dtype=bool)
-        if len(arrays.symbol_index):
-            present[np.unique(arrays.symbol_index)] = True
-        for i in np.flatnonzero(~present).tolist():
+    def _note_missing(self, session: TradingSession, missing_symbols: np.ndarray) -> None:
+        for i in missing_symbols.tolist():
             self.missing_sessions.setdefault(self.symbols[i], []).append(session.date.isoformat())
 
     def _check_stage_errors(self) -> None:

@@ -38,6 +38,7 @@ from workstation.pipeline.quality import DataQualityManager, Gap
 from workstation.pipeline.stage import Stage
 from workstation.pipeline.stage_events import (
     BarTime,
+    GapStatusChanged,
     ManualCommands,
     Recount,
     Revise,
@@ -227,6 +228,11 @@ class Pipeline:
     def trailing_gaps(self, close_ns: int) -> None:
         """Live: find the gaps from each symbol's last bar up to the close now (before the session ends)."""
         self._call(self.quality, TrailingGaps(close_ns))
+
+    def gap_status(self, change: GapStatusChanged) -> None:
+        """Live: the gap filler (the owner of gap status) settled or retried a gap; the quality manager
+        updates its record of it and its totals, in its own thread."""
+        self._call(self.quality, change)
 
     def on_gap(self, callback: Callable[[Gap], None] | None) -> None:
         """Live: called with each streamed-interval gap as the quality manager finds it (in its thread)."""

@@ -11,7 +11,9 @@ derived intervals' present bars, gaps and missing bars are counted at the sessio
 streamed bars in SessionData (a derived bar is present when at least one streamed bar falls in its
 slot), so a short last bar flushed at the close counts. The quality % propagates from the streamed
 interval to the derived ones (that is what the risk check reads). Backtest: measure only. Live:
-gaps are handed to a gap filler (see workstation.live). Runs in its own thread and is woken per bar
+a copy of each streamed-interval gap is handed to the gap filler (`on_gap`), which owns its status
+from then on; its changes come back as GapStatusChanged events ("gap_status"), applied here to this
+stage's own record and totals, in this stage's thread (see workstation.live.gap_filler). Runs in its own thread and is woken per bar
 time; it never blocks the pipeline. Times are int ns UTC bar starts.
 """
 
@@ -20,7 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -28,7 +30,14 @@ import numpy as np
 
 from workstation.model import parse_interval
 from workstation.pipeline.stage import Handler, Stage
-from workstation.pipeline.stage_events import BarTime, Recount, SessionEnd, SessionStart, TrailingGaps
+from workstation.pipeline.stage_events import (
+    BarTime,
+    GapStatusChanged,
+    Recount,
+    SessionEnd,
+    SessionStart,
+    TrailingGaps,
+)
 
 if TYPE_CHECKING:
     from workstation.calendar import TradingSession
@@ -119,7 +128,8 @@ class DataQualityManager(Stage):
     def handlers(self) -> dict[type, Handler]:
         return {BarTime: self.on_bars, SessionStart: lambda e: self.start_session(e.session),
                 SessionEnd: lambda e: self.end_session(e.session, stopped=e.stopped),
-                Recount: lambda e: self.recount(e.clock_ns), TrailingGaps: lambda e: self.trailing_gaps(e.close_ns)}
+                Recount: lambda e: self.recount(e.clock_ns), TrailingGaps: lambda e: self.trailing_gaps(e.close_ns),
+                GapStatusChanged: lambda e: self.apply_gap_status(e)}
 
     # ------------------------------------------------------------------ logic
     def start_session(self, session) -> None:
@@ -174,9 +184,24 @@ class DataQualityManager(Stage):
         t["gaps_found"] += 1
         t["missing_bars"] += gap.missing
         if self.on_gap is not None:
-            self.on_gap(gap)
+            self.on_gap(replace(gap, history=[]))     # the filler's own copy: it owns the status from now
         if self.events.wants("gap"):
             self.events.emit("gap", gap)
+
+    def apply_gap_status(self, change) -> None:
+        """A GapStatusChanged from the gap filler (the status's owner): update this stage's record of
+        the gap (gap list, gaps.parquet) and count a settled gap in the totals."""
+        with self._lock:
+            for gap in self.gaps_by_symbol.get(change.symbol, ()):
+                if gap.start_ns == change.start_ns and gap.interval == change.interval:
+                    gap.status, gap.filled = change.status, change.filled
+                    gap.no_trades, gap.retries = change.no_trades, change.retries
+                    break
+        key = {GapStatus.FILLED: "gaps_filled", GapStatus.NO_TRADES: "gaps_no_trades",
+               GapStatus.FAILED: "gaps_failed"}.get(change.status)
+        t = self.totals.get(change.symbol)
+        if key is not None and t is not None:
+            t[key] = t.get(key, 0) + 1
 
     def _publish(self, clock_ns: int) -> None:
         expected = self.expected_until(clock_ns)

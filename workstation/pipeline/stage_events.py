@@ -3,7 +3,8 @@
 Who sends what (see workstation.pipeline.pipeline for the hand-offs and threads):
 - the Pipeline (for the coordinator) to every stage: SessionStart, SessionEnd, Stop;
 - the Pipeline to the quality manager, which hands it on to the processor: BarTime;
-- the Pipeline to the processor: WarmUp, Revise; to the quality manager: Recount, TrailingGaps;
+- the Pipeline to the processor: WarmUp, Revise; to the quality manager: Recount, TrailingGaps,
+  GapStatusChanged (live: the gap filler, the owner of gap status, settled or retried a gap);
 - the Pipeline to the analysis engine: StartStrategies, ManualCommands;
 - the processor to the analysis engine: ProcessedBars, CompletedBars, Revised.
 
@@ -26,6 +27,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     from workstation.calendar import TradingSession
+    from workstation.pipeline.quality import GapStatus
 
 # (interval, symbol indices): the derived bars of `interval` completed for these symbols
 Completed = tuple[tuple[str, np.ndarray], ...]
@@ -123,6 +125,21 @@ class TrailingGaps:
     """Live: gaps from each symbol's last bar up to the close (`close_ns`), before the session ends."""
 
     close_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class GapStatusChanged:
+    """The gap filler (the owner of live gap status) settled or retried a gap: the quality stage
+    applies it to its own record of the gap and its totals, in its thread. The gap is named by its
+    symbol, interval and first missing bar start."""
+
+    symbol: str
+    interval: str
+    start_ns: int
+    status: GapStatus
+    filled: int                  # bars now present in the gap
+    no_trades: int               # bar times history confirmed had no trade
+    retries: int
 
 
 @dataclass(frozen=True, slots=True)

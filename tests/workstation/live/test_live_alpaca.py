@@ -117,7 +117,7 @@ def test_lost_minutes_are_filled_thin_minutes_are_no_trades_and_the_session_equa
             market_player.stop()
         standin.stop()
 
-    c = system.coordinator
+    c = system.feed
     # the drop really lost minutes, and the server refused the reconnects for a while
     assert market_player.drops_done == [_ns("15:48")]
     assert standin.lost_messages >= 2 * len(LIQUID)

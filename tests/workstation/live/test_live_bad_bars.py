@@ -113,7 +113,7 @@ def test_bad_live_bars_are_quarantined_and_the_run_equals_the_backtest(store, tm
     system = LiveSystemManager(_cfg("live"), store=store, time_manager=tm, provider=provider, clock=clock)
     live = _collect(system)
 
-    c = system.coordinator
+    c = system.feed
     assert provider.injected
     assert c.bar_checks.quarantined == len(bad)
     assert c.bar_checks.by_reason == {

@@ -82,7 +82,7 @@ def _disturbed(system) -> set[tuple[int, str]]:
     step = 60_000_000_000
     out = set()
     marks = [(sym, ts) for sym, ts in system.provider.dropped + system.provider.delayed]
-    marks += list(system.coordinator.late_marks)  # late for any reason, e.g. a busy machine at 900x
+    marks += list(system.feed.late_marks)  # late for any reason, e.g. a busy machine at 900x
     for gap in system.gap_filler.gaps:
         marks += [(gap.symbol, t) for t in range(gap.start_ns, gap.end_ns + 1, step)]
     for sym, ts in marks:
@@ -121,7 +121,7 @@ def test_replay_60x_with_dropped_bars_fills_every_gap(store, backtest):
     assert [d for d in live["decisions"] if (d[0], d[1]) not in disturbed] == \
         [d for d in backtest["decisions"] if (d[0], d[1]) not in disturbed]
     assert len(live["decisions"]) >= 50
-    assert system.coordinator.caught_up_bars > 0
+    assert system.feed.caught_up_bars > 0
     assert not system.alive_threads()
 
 
@@ -134,7 +134,7 @@ def test_late_bars_are_placed_in_time_order(store, backtest):
     system = LiveSystemManager(cfg, store=store)
     live = _run(system)
     assert len(system.provider.delayed) > 3
-    assert system.coordinator.late_bars + system.coordinator.duplicate_bars >= 1
+    assert system.feed.late_bars + system.feed.duplicate_bars >= 1
     pd.testing.assert_frame_equal(_frame(live["bars"]), _frame(backtest["bars"]))
     # a bar that arrives after its bar time was processed gets no signal (the strategies are told
     # its history changed); every decision on undisturbed bars is the backtest's
@@ -150,10 +150,10 @@ def test_a_grace_longer_than_the_delays_decides_delayed_bars_in_their_own_bar_ti
     cfg = _cfg(store, "live", start=f"{DAY} 15:20", speed=300.0, delay=0.05, grace_seconds=45,
                batch_quiet_ms=500)
     system = LiveSystemManager(cfg, store=store)
-    assert system.coordinator.grace_ns == 45 * 10**9 and system.coordinator.batch_quiet_ns == 500 * 10**6
+    assert system.feed.grace_ns == 45 * 10**9 and system.feed.batch_quiet_ns == 500 * 10**6
     live = _run(system)
     assert len(system.provider.delayed) > 3
-    assert system.coordinator.late_bars == 0
+    assert system.feed.late_bars == 0
     pd.testing.assert_frame_equal(_frame(live["bars"]), _frame(backtest["bars"]))
     assert live["decisions"] == backtest["decisions"]  # the delayed bars' decisions included
 
