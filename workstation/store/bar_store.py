@@ -589,16 +589,7 @@ class BarStore:
         first bar): the daily bars of `symbols` of the exchange-local dates [start_date, end_date]."""
         start_ns = self._local_midnight_ns(start_date)
         end_ns = self._local_midnight_ns(as_date(end_date) + dt.timedelta(days=1))
-        keys = self._keys_in_range(DAILY_INTERVAL, start_ns, end_ns) if symbols else []
-        parts: list[DailyArrays] = []
-        for key in keys:
-            table = self._read_file(self._partition_file(DAILY_INTERVAL, key), columns=_DAILY_COLUMNS,
-                                    read_dictionary=["symbol"])
-            codes = _symbol_codes_of(table.column("symbol"), symbols)
-            ts = table.column("timestamp").to_numpy().view(np.int64)
-            keep = np.flatnonzero((codes >= 0) & (ts >= start_ns) & (ts < end_ns))
-            columns = [table.column(c).to_numpy()[keep] for c in ("open", "high", "low", "close", "volume")]
-            parts.append(DailyArrays(codes[keep], np.empty(len(keep), dtype="datetime64[D]"), ts[keep], *columns))
+        parts = self._daily_parts(symbols, start_ns, end_ns) if symbols and end_ns > start_ns else []
         if not parts:
             empty = np.empty(0)
             return DailyArrays(np.empty(0, dtype=np.int32), np.empty(0, dtype="datetime64[D]"),
@@ -608,6 +599,20 @@ class BarStore:
         name_rank = np.argsort(np.argsort(np.asarray(symbols, dtype=str), kind="stable"), kind="stable")
         ordered = joined.take(np.lexsort((name_rank[joined.symbol_index], joined.timestamp)))
         return ordered._replace(date=self.time_manager.local_dates(ordered.timestamp))
+
+    def _daily_parts(self, symbols: Sequence[str], start_ns: int, end_ns: int) -> list[DailyArrays]:
+        """The daily bars of `symbols` starting in [start_ns, end_ns), one part per file read (dates
+        not yet set)."""
+        parts: list[DailyArrays] = []
+        for key in self._keys_in_range(DAILY_INTERVAL, start_ns, end_ns):
+            table = self._read_file(self._partition_file(DAILY_INTERVAL, key), columns=_DAILY_COLUMNS,
+                                    read_dictionary=["symbol"])
+            codes = _symbol_codes_of(table.column("symbol"), symbols)
+            ts = table.column("timestamp").to_numpy().view(np.int64)
+            keep = np.flatnonzero((codes >= 0) & (ts >= start_ns) & (ts < end_ns))
+            columns = [table.column(c).to_numpy()[keep] for c in ("open", "high", "low", "close", "volume")]
+            parts.append(DailyArrays(codes[keep], np.empty(len(keep), dtype="datetime64[D]"), ts[keep], *columns))
+        return parts
 
     def _local_midnight_ns(self, day: dt.date | str) -> int:
         return self.time_manager.local_midnight_ns(as_date(day))
