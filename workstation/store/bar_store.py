@@ -146,6 +146,29 @@ class DailyArrays(NamedTuple):
         return DailyArrays(*(column[rows] for column in self))
 
 
+def column_numpy(column: pa.ChunkedArray | pa.Array, dtype: type) -> np.ndarray:
+    """A column of fixed-width values (float64, int32/int64, timestamps as int64 ns, booleans) as a
+    numpy array of `dtype`, read from its Arrow buffers. pyarrow's own to_numpy imports pandas (to
+    check for pandas types), which the path to a run's first bar must not; a chunk holding nulls
+    still goes through it."""
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    parts: list[np.ndarray] = []
+    for chunk in chunks:
+        n, start = len(chunk), chunk.offset
+        if not n:
+            continue
+        if chunk.null_count:
+            parts.append(np.asarray(chunk.to_numpy(zero_copy_only=False)).astype(dtype, copy=False))
+        elif pa.types.is_boolean(chunk.type):
+            bits = np.unpackbits(np.frombuffer(chunk.buffers()[1], dtype=np.uint8), bitorder="little")
+            parts.append(bits[start:start + n].astype(np.bool_))
+        else:
+            parts.append(np.frombuffer(chunk.buffers()[1], dtype=dtype)[start:start + n])
+    if not parts:
+        return np.empty(0, dtype=dtype)
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
 def _symbol_codes_of(column: pa.ChunkedArray, symbols: Sequence[str]) -> np.ndarray:
     """Each row's index in `symbols` (-1: another symbol) of a dictionary-encoded symbol column."""
     lookup = {s: i for i, s in enumerate(symbols)}
@@ -153,7 +176,7 @@ def _symbol_codes_of(column: pa.ChunkedArray, symbols: Sequence[str]) -> np.ndar
     for chunk in column.chunks:
         mapping = np.array([lookup.get(v, -1) for v in chunk.dictionary.to_pylist()], dtype=np.int32)
         parts.append(
-            mapping[chunk.indices.to_numpy(zero_copy_only=False)] if len(mapping) else np.empty(0, dtype=np.int32)
+            mapping[column_numpy(chunk.indices, np.int32)] if len(mapping) else np.empty(0, dtype=np.int32)
         )
     return np.concatenate(parts) if parts else np.empty(0, dtype=np.int32)
 
@@ -538,8 +561,8 @@ class BarStore:
         sym_idx = _symbol_codes_of(table.column("symbol"), symbols)
         keep = sym_idx >= 0
         if rth_only:
-            keep &= table.column("rth").to_numpy(zero_copy_only=False)
-        ts = table.column("timestamp").to_numpy().view(np.int64)
+            keep &= column_numpy(table.column("rth"), np.bool_)
+        ts = column_numpy(table.column("timestamp"), np.int64)
         if not keep.all():
             sel = np.flatnonzero(keep)
             sym_idx, ts = sym_idx[sel], ts[sel]
@@ -555,7 +578,7 @@ class BarStore:
         take = order if sel is None else sel[order]
 
         def col(c: str) -> np.ndarray:
-            return table.column(c).to_numpy()[take]
+            return column_numpy(table.column(c), np.float64)[take]
 
         return SessionArrays(
             sym_idx[order].astype(np.int32, copy=False),
@@ -608,9 +631,9 @@ class BarStore:
             table = self._read_file(self._partition_file(DAILY_INTERVAL, key), columns=_DAILY_COLUMNS,
                                     read_dictionary=["symbol"])
             codes = _symbol_codes_of(table.column("symbol"), symbols)
-            ts = table.column("timestamp").to_numpy().view(np.int64)
+            ts = column_numpy(table.column("timestamp"), np.int64)
             keep = np.flatnonzero((codes >= 0) & (ts >= start_ns) & (ts < end_ns))
-            columns = [table.column(c).to_numpy()[keep] for c in ("open", "high", "low", "close", "volume")]
+            columns = [column_numpy(table.column(c), np.float64)[keep] for c in ("open", "high", "low", "close", "volume")]
             parts.append(DailyArrays(codes[keep], np.empty(len(keep), dtype="datetime64[D]"), ts[keep], *columns))
         return parts
 

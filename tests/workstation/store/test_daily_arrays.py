@@ -110,3 +110,27 @@ def test_kahan_column_sums_are_pandas_group_sum_and_mean_bit_for_bit():
         np.testing.assert_array_equal(mean, groups.mean().to_numpy(float))
         plain_differs += not np.array_equal(np.nansum(window, axis=0), total, equal_nan=True)
     assert plain_differs > 50     # the data does tell a compensated sum from a plain one
+
+
+def test_column_numpy_equals_pyarrows_to_numpy_for_sliced_chunked_and_null_columns():
+    import pyarrow as pa
+
+    from workstation.store.bar_store import column_numpy
+
+    rng = np.random.default_rng(5)
+    bools = rng.random(1000) < 0.5
+    floats = rng.standard_normal(1000)
+    ints = rng.integers(-2**40, 2**40, 1000)
+    for values, arrow_type, dtype in ((bools, pa.bool_(), np.bool_), (floats, pa.float64(), np.float64),
+                                      (ints, pa.timestamp("ns", tz="UTC"), np.int64),
+                                      (ints.astype(np.int32), pa.int32(), np.int32)):
+        whole = pa.array(values.view("datetime64[ns]") if arrow_type == pa.timestamp("ns", tz="UTC") else values,
+                         type=arrow_type)
+        # chunks that start inside a byte of a bit-packed column, and an empty chunk
+        column = pa.chunked_array([whole.slice(3, 100), whole.slice(0, 0), whole.slice(211, 500)])
+        got = column_numpy(column, dtype)
+        assert got.dtype == np.dtype(dtype)
+        np.testing.assert_array_equal(got, np.concatenate([values[3:103], values[211:711]]))
+    with_nulls = pa.chunked_array([pa.array([1.5, None, 2.5])])
+    np.testing.assert_array_equal(column_numpy(with_nulls, np.float64), [1.5, np.nan, 2.5])
+    assert column_numpy(pa.chunked_array([], type=pa.float64()), np.float64).shape == (0,)
