@@ -661,6 +661,16 @@ class BarStore:
             found |= self.file_symbols(path)
         return sorted(found)
 
+    def missing_symbols(self, symbols: Sequence[str], interval: str) -> list[str]:
+        """Those of `symbols` with no bar of `interval` in the store, in their order: files are read
+        newest first until every symbol is found (one file when all trade every day), not all of them."""
+        wanted = set(symbols)
+        for path in reversed(self.files(interval)):
+            wanted -= self.file_symbols(path)
+            if not wanted:
+                break
+        return [s for s in symbols if s in wanted]
+
     def file_symbols(self, path: Path) -> set[str]:
         """Symbols stored in one bar file (one of `files()`)."""
         table = self._read_file(path, columns=["symbol"], read_dictionary=["symbol"])

@@ -172,6 +172,11 @@ class MemoryBarStore:
     def has_symbol(self, symbol: str, interval: str | None = None) -> bool:
         return symbol in self.symbols(interval)
 
+    def missing_symbols(self, symbols: Sequence[str], interval: str) -> list[str]:
+        """Those of `symbols` with no bar of `interval` in the store the bars came from (BarStore's)."""
+        known = set(self.symbols(interval))
+        return [s for s in symbols if s not in known]
+
     def read_bars(self, symbols: Sequence[str] | None, interval: str, start_ns: int, end_ns: int,
                   rth_only: bool = False) -> pd.DataFrame:
         """Bars of `symbols` (None = all) with start in [start_ns, end_ns), sorted by (timestamp, symbol)."""

@@ -134,3 +134,46 @@ def test_column_numpy_equals_pyarrows_to_numpy_for_sliced_chunked_and_null_colum
     with_nulls = pa.chunked_array([pa.array([1.5, None, 2.5])])
     np.testing.assert_array_equal(column_numpy(with_nulls, np.float64), [1.5, np.nan, 2.5])
     assert column_numpy(pa.chunked_array([], type=pa.float64()), np.float64).shape == (0,)
+
+
+def test_missing_symbols_reads_back_only_until_every_symbol_is_found(tmp_path, tm, monkeypatch):
+    from workstation.store import generate_demo
+    from workstation.store.memory_store import MemoryBarStore
+
+    generate_demo(tmp_path / "store", symbols=3, days=6, seed=2, time_manager=tm)
+    store = BarStore(tmp_path / "store", time_manager=tm)
+    old_day = store.dates("1m")[0]
+    # a symbol that traded only on the first day
+    first_file = store.day_file("1m", old_day)
+    frame = store.read_bars(None, "1m", 0, 2**62)
+    early = frame[frame["timestamp"] < pd.Timestamp(old_day + dt.timedelta(days=1), tz="America/New_York")]
+    store.write_bars(early.assign(symbol="OLDY"), "1m")
+    read: list = []
+    original = BarStore.file_symbols
+    monkeypatch.setattr(BarStore, "file_symbols", lambda self, path: read.append(path) or original(self, path))
+    assert store.missing_symbols(["ACME", "BOLT"], "1m") == []
+    assert len(read) == 1                                   # the newest file held both
+    read.clear()
+    assert store.missing_symbols(["NOPE", "OLDY", "ACME", "ZZZ"], "1m") == ["NOPE", "ZZZ"]
+    assert len(read) == len(store.files("1m")) and read[-1] == first_file
+    assert store.missing_symbols(["ACME"], "5m") == ["ACME"]             # no 5m bars at all
+    assert set(store.symbols("1m")) == {"ACME", "BOLT", "CYRX", "OLDY"}
+    memory = MemoryBarStore([], {"1m": store.symbols("1m")}, tm)
+    assert memory.missing_symbols(["NOPE", "OLDY", "ACME"], "1m") == ["NOPE"]
+
+
+def test_a_run_of_a_symbol_the_store_lacks_names_it_and_what_the_store_has(demo_store):
+    from workstation.config import validate_config_dict
+    from workstation.errors import StoreError
+    from workstation.system import SystemManager
+
+    store, _ = demo_store
+    cfg = validate_config_dict({"name": "missing", "symbols": ["ACME", "NOPE"],
+                                "backtest": {"start_date": "2024-12-02", "end_date": "2024-12-03"},
+                                "strategies": [], "historical": {"trailing_days": 0, "warmup_bars": 0}})
+    with pytest.raises(StoreError) as caught:
+        SystemManager(cfg, store=store)
+    assert "['NOPE'] have no 1m bars" in str(caught.value)
+    assert "The store has: ACME, BOLT, CYRX, DYNA, ECHO." in str(caught.value)
+    ok = validate_config_dict({**cfg.model_dump(mode="json"), "symbols": ["ACME", "ECHO"]})
+    assert SystemManager(ok, store=store).sessions
