@@ -198,7 +198,7 @@ def test_json_output_still_converts_numpy_and_pandas_values():
 
 
 FIRST_BAR_PROBE = """
-import json, sys
+import gc, json, sys
 import workstation.process_start as process_start
 from workstation.cli import main
 
@@ -208,11 +208,13 @@ record = process_start.record_first_bar
 
 def probe(metrics):   # the coordinator's on_first_bar hook (workstation run hands it record_first_bar)
     seen["at_first_bar"] = sorted(m for m in WATCHED if m in sys.modules)
+    seen["collector_at_first_bar"] = gc.isenabled()
     record(metrics)
 
 process_start.record_first_bar = probe
 code = main(["run", %r, "--store", %r, "--out", %r, "--no-bars", "--overwrite"])
 seen["at_exit"] = sorted(m for m in WATCHED if m in sys.modules)
+seen["collector_at_exit"] = gc.isenabled()
 print("PROBE " + json.dumps(seen))
 sys.exit(code)
 """
@@ -244,6 +246,28 @@ def test_the_path_to_the_first_bar_of_the_example_configs_imports_no_pandas(exam
     assert seen is not None
     assert seen["at_first_bar"] == []
     assert "pandas" in seen["at_exit"]     # the probe does see pandas once something imports it
+    # the garbage collector pauses for the start-up only
+    assert seen["collector_at_first_bar"] is False and seen["collector_at_exit"] is True
+
+
+def test_the_start_up_collection_pause_resumes_once_and_only_what_it_paused():
+    import gc
+
+    assert gc.isenabled()
+    collection = process_start.StartupCollection()
+    collection.pause()
+    assert not gc.isenabled()
+    collection.resume()
+    collection.resume()
+    assert gc.isenabled()
+    gc.disable()                              # someone else turned it off: not ours to turn on
+    try:
+        other = process_start.StartupCollection()
+        other.pause()
+        other.resume()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 def test_every_config_field_is_described_in_the_schema():
