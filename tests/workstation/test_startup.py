@@ -202,7 +202,7 @@ import gc, json, sys
 import workstation.process_start as process_start
 from workstation.cli import main
 
-WATCHED = ("pandas", "pyarrow.dataset", "pandas_market_calendars", "pytz", "dateutil")
+WATCHED = ("pandas", "pyarrow.dataset", "pandas_market_calendars", "pytz", "dateutil", "numpy.ma")
 seen = {}
 record = process_start.record_first_bar
 

@@ -322,7 +322,8 @@ class WarmupLoader:
         for iv in self.derived:
             starts = session.slot_starts(parse_interval(iv).ns)
             width = max(len(starts), 1)
-            slots = np.searchsorted(starts, arr.timestamp, side="right") - 1
-            occupied = np.unique(codes * width + slots)
-            out[iv] = np.bincount(occupied // width, minlength=n)
+            slots = np.maximum(np.searchsorted(starts, arr.timestamp, side="right") - 1, 0)
+            occupied = np.zeros(n * width, dtype=bool)       # (symbol, slot) holding a streamed bar
+            occupied[codes * width + slots] = True
+            out[iv] = occupied.reshape(n, width).sum(axis=1)
         return out
