@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from workstation.atomic_files import os_error_text, write_bytes_atomic, write_parquet_atomic
 from workstation.calendar import TimeManager, as_date
@@ -144,6 +143,40 @@ class DailyArrays(NamedTuple):
 
     def take(self, rows: np.ndarray) -> DailyArrays:
         return DailyArrays(*(column[rows] for column in self))
+
+
+class _LocalParquet:
+    """A local Parquet file read as pyarrow.parquet.ParquetFile reads it (`schema_arrow`,
+    `read(columns)`), through the reader it wraps (pyarrow._parquet.ParquetReader, on the path
+    itself): importing pyarrow.parquet also loads pyarrow's filesystems (S3, GCS, Azure, HDFS and
+    ssl), ~10 ms of a run's start-up that a local store never uses. Where that reader is not
+    available (another pyarrow), ParquetFile itself."""
+
+    def __init__(self, path: Path, read_dictionary: Sequence[str] | None = None,
+                 page_checksum_verification: bool = False):
+        try:
+            from pyarrow._parquet import ParquetReader
+        except ImportError:
+            import pyarrow.parquet as pq
+
+            self._file = pq.ParquetFile(path, read_dictionary=read_dictionary,
+                                        page_checksum_verification=page_checksum_verification)
+            self._reader = None
+            return
+        self._file = None
+        self._reader = ParquetReader()
+        self._reader.open(str(path), read_dictionary=read_dictionary,
+                          page_checksum_verification=page_checksum_verification)
+
+    @property
+    def schema_arrow(self) -> pa.Schema:
+        return self._reader.schema_arrow if self._reader is not None else self._file.schema_arrow
+
+    def read(self, columns: Sequence[str] | None = None) -> pa.Table:
+        if self._reader is None:
+            return self._file.read(columns=columns)
+        indices = None if columns is None else [self._reader.column_name_idx(c) for c in columns]
+        return self._reader.read_all(column_indices=indices, use_threads=True)
 
 
 def column_numpy(column: pa.ChunkedArray | pa.Array, dtype: type) -> np.ndarray:
@@ -347,9 +380,9 @@ class BarStore:
     ) -> pa.Table:
         wanted = list(columns or BAR_COLUMNS)
         try:
-            parquet = pq.ParquetFile(path, read_dictionary=read_dictionary, page_checksum_verification=True)
+            parquet = _LocalParquet(path, read_dictionary=read_dictionary, page_checksum_verification=True)
         except KeyError:  # a read_dictionary column is missing: say which, from the schema
-            parquet = pq.ParquetFile(path)
+            parquet = _LocalParquet(path)
         except (pa.ArrowException, OSError, ValueError) as exc:
             raise StoreError(
                 f"bar store file {path} cannot be read: {_short(exc)}; it is truncated, damaged or not "
@@ -998,6 +1031,8 @@ def _atomic_write_table(table: pa.Table, path: Path, durable: bool = True) -> No
     `durable` also fsyncs the file before the rename (used when an existing file is replaced, so
     even a power cut leaves either the old or the new file).
     """
+    import pyarrow.parquet as pq
+
     sorting = None
     if table.schema.names[:2] == ["symbol", "timestamp"]:
         sorting = [pq.SortingColumn(0), pq.SortingColumn(1)]
