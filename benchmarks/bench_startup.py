@@ -51,9 +51,13 @@ RUN = "import sys\nfrom workstation.cli import main\nsys.exit(main())\n"
 
 PHASES = r'''
 import sys, time, json
-from workstation.process_start import StartupCollection, process_age_s
-collection = StartupCollection()
-collection.pause()                  # as `workstation run` does, until the first bar
+from workstation.process_start import process_age_s
+try:
+    from workstation.process_start import StartupCollection
+    collection = StartupCollection()
+    collection.pause()              # as `workstation run` does, until the first bar
+except ImportError:                 # an older checkout (--source): it did not pause the collector
+    collection = None
 stamps = [("interpreter start", process_age_s(), time.process_time())]
 def stamp(name):
     stamps.append((name, process_age_s(), time.process_time()))
@@ -78,7 +82,8 @@ system = SystemManager(cfg, store=checked.store(store), time_manager=tm)
 from workstation.process_start import record_first_bar
 def first_bar(metrics):
     record_first_bar(metrics)
-    collection.resume()
+    if collection is not None:
+        collection.resume()
 system.coordinator.on_first_bar = first_bar
 folder = prepare_run_folder(out, "runs", "bench", overwrite=True)
 writer = RunWriter(system, folder, write_bars=False)
