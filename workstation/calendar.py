@@ -257,15 +257,19 @@ def months_before(day: dt.date, months: int) -> dt.date:
 
 
 _OFFSET_BUCKET_NS = 15 * NS_PER_MINUTE
+_ZONEINFO_MAX_ROWS = 2_000_000          # beyond: pandas converts faster than np.unique sorts
+_ZONEINFO_MAX_BUCKETS = 20_000          # two zoneinfo readings each (~1 us): ~40 ms at most
 
 
-def utc_offsets_ns(zone: ZoneInfo, ts_ns: np.ndarray) -> np.ndarray:
+def utc_offsets_ns(zone: ZoneInfo, ts_ns: np.ndarray, max_buckets: int = _ZONEINFO_MAX_BUCKETS) -> np.ndarray | None:
     """The UTC offset (int ns, local = UTC + offset) of `zone` at each int ns UTC timestamp, without
     pandas: read from zoneinfo once per 15-minute bucket holding timestamps (the same offset at the
     bucket's first and last nanosecond), else once per distinct timestamp of a bucket a clock change
-    falls in."""
+    falls in. None when the timestamps fill more than `max_buckets` buckets (too many readings)."""
     ts = np.asarray(ts_ns, dtype=np.int64)
     buckets, inverse = np.unique(np.floor_divide(ts, _OFFSET_BUCKET_NS), return_inverse=True)
+    if len(buckets) > max_buckets:
+        return None
     inverse = inverse.reshape(ts.shape)
     starts = [_offset_ns(zone, int(b) * _OFFSET_BUCKET_NS) for b in buckets]
     ends = [_offset_ns(zone, (int(b) + 1) * _OFFSET_BUCKET_NS - 1) for b in buckets]
@@ -566,8 +570,14 @@ class TimeManager:
         ts = np.asarray(ts_ns, dtype=np.int64)
         if not ts.size:
             return np.empty(ts.shape, dtype="datetime64[D]")
-        local = ts + utc_offsets_ns(self.zone, ts)
-        return np.floor_divide(local, NS_PER_DAY).astype("datetime64[D]")
+        offsets = utc_offsets_ns(self.zone, ts) if ts.size <= _ZONEINFO_MAX_ROWS else None
+        if offsets is None:             # millions of bars, or times spread over many years: pandas
+            import pandas as pd
+
+            idx = pd.DatetimeIndex(ts.reshape(-1).view("datetime64[ns]"), tz="UTC")
+            local_days = idx.tz_convert(self.tz).tz_localize(None).normalize().to_numpy().astype("datetime64[D]")
+            return local_days.reshape(ts.shape)
+        return np.floor_divide(ts + offsets, NS_PER_DAY).astype("datetime64[D]")
 
     def local_midnight_ns(self, day: dt.date) -> int:
         """The start of exchange-local date `day` as int ns UTC (a midnight that a clock change skips

@@ -253,21 +253,22 @@ def test_the_path_to_the_first_bar_of_the_example_configs_imports_no_pandas(exam
 def test_the_start_up_collection_pause_resumes_once_and_only_what_it_paused():
     import gc
 
-    assert gc.isenabled()
-    collection = process_start.StartupCollection()
-    collection.pause()
-    assert not gc.isenabled()
-    collection.resume()
-    collection.resume()
-    assert gc.isenabled()
-    gc.disable()                              # someone else turned it off: not ours to turn on
+    was_enabled = gc.isenabled()               # (the window's tests leave it to the GUI thread: off)
     try:
+        gc.enable()
+        collection = process_start.StartupCollection()
+        collection.pause()
+        assert not gc.isenabled()
+        collection.resume()
+        collection.resume()
+        assert gc.isenabled()
+        gc.disable()                          # someone else turned it off: not ours to turn on
         other = process_start.StartupCollection()
         other.pause()
         other.resume()
         assert not gc.isenabled()
     finally:
-        gc.enable()
+        (gc.enable if was_enabled else gc.disable)()
 
 
 def test_every_config_field_is_described_in_the_schema():

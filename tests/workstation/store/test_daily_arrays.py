@@ -65,15 +65,23 @@ def test_adjusted_daily_arrays_equal_the_adjusted_frame(recorded_root):  # noqa:
                                   "Europe/London", "America/Santiago", "Asia/Hong_Kong"])
 def test_local_dates_and_midnights_equal_pandas(zone):
     rng = np.random.default_rng(7)
-    ts = np.concatenate([rng.integers(-1_500_000_000, 4_000_000_000, 20_000) * 1_000_000_000
-                         + rng.integers(0, 1_000_000_000, 20_000),
+    ts = np.concatenate([rng.integers(-1_500_000_000, 4_000_000_000, 30_000) * 1_000_000_000
+                         + rng.integers(0, 1_000_000_000, 30_000),
                          # every second around the 2024 spring and autumn clock changes of the US and Europe
                          np.arange(1710050400, 1710064800) * 1_000_000_000,
                          np.arange(1729990800, 1730005200) * 1_000_000_000, [-1, 0, 1]])
     tm = TimeManager("XNYS", tz=zone)
     expected = (pd.DatetimeIndex(ts.view("datetime64[ns]"), tz="UTC").tz_convert(zone).tz_localize(None)
                 .normalize().to_numpy().astype("datetime64[D]"))
+    # zoneinfo's answer for all of them (the random times fill more buckets than local_dates reads)
+    offsets = utc_offsets_ns(tm.zone, ts, max_buckets=10**9)
+    np.testing.assert_array_equal(np.floor_divide(ts + offsets, 86_400 * 10**9).astype("datetime64[D]"), expected)
+    assert utc_offsets_ns(tm.zone, ts) is None                   # too many buckets: local_dates asks pandas
     np.testing.assert_array_equal(tm.local_dates(ts), expected)
+    around_changes = ts[30_000:]                                 # the clock changes: zoneinfo, not pandas
+    assert utc_offsets_ns(tm.zone, around_changes) is not None
+    np.testing.assert_array_equal(tm.local_dates(around_changes), expected[30_000:])
+    np.testing.assert_array_equal(tm.local_dates(ts[30_000:].reshape(-1, 3)), expected[30_000:].reshape(-1, 3))
     assert tm.local_dates(np.empty(0, dtype=np.int64)).dtype == np.dtype("datetime64[D]")
     for day in (dt.date(2024, 3, 10), dt.date(2024, 11, 3), dt.date(2023, 6, 30), dt.date(2000, 1, 1)):
         try:
@@ -81,8 +89,6 @@ def test_local_dates_and_midnights_equal_pandas(zone):
         except Exception:  # noqa: BLE001 - a midnight the clock skips: pandas refuses, no reference
             continue
         assert tm.local_midnight_ns(day) == reference
-    offsets = utc_offsets_ns(tm.zone, ts)
-    assert offsets.shape == ts.shape
 
 
 def test_calendar_months_back_equal_pandas_date_offsets():
