@@ -25,7 +25,9 @@ bar figure should match the real runs'.
 
 Python's compiled modules: by default the children may write and read __pycache__ (as an installed
 program does; the first, "cold", run writes them), even where PYTHONDONTWRITEBYTECODE is set;
-`--no-bytecode` compiles every module in every run instead (a read-only checkout).
+`--no-bytecode` runs a copy of the `workstation` package without compiled modules and writes none, so
+every run compiles it (as in a checkout where PYTHONDONTWRITEBYTECODE is set; the libraries keep
+theirs).
 
 `--source DIR` runs another checkout's `workstation` package (e.g. an older commit, to compare
 before/after in one run; its first-bar figure needs workstation.process_start there). The demo
@@ -38,6 +40,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -98,10 +101,10 @@ print(json.dumps({"stamps": stamps, "calendar": tm.stats.as_dict()}))
 
 
 def child_env(source: Path, cache: str | None, bytecode: bool = True) -> dict[str, str]:
+    """`bytecode`: Python's compiled modules are written by the first run and read by the next ones (as
+    an installed program runs); else none is written (PYTHONDONTWRITEBYTECODE)."""
     env = dict(os.environ)
     if bytecode:
-        # as an installed program runs: Python's compiled modules (__pycache__) are written by the first
-        # run and read by the next ones; without this every run compiles every module of the source
         env.pop("PYTHONDONTWRITEBYTECODE", None)
     else:
         env["PYTHONDONTWRITEBYTECODE"] = "1"
@@ -179,14 +182,18 @@ def main(argv: list[str] | None = None) -> int:
     config, store = Path(args.config).resolve(), Path(args.store).resolve()
     ensure_store(store, python, source)
     load = os.getloadavg()
-    bytecode = not args.no_bytecode
     print(f"nproc {os.cpu_count()}  load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}  "
           f"source {source}  config {config.name}  store {store}  "
-          f"{'compiled modules cached' if bytecode else 'every module compiled in every run'}")
+          f"{'every module compiled in every run' if args.no_bytecode else 'compiled modules cached'}")
 
     with tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp:
         tmp_path = Path(tmp)
         cache = str(tmp_path / "cache")
+        bytecode = not args.no_bytecode
+        if args.no_bytecode:            # a copy of the package without compiled modules, none written
+            shutil.copytree(source / "workstation", tmp_path / "source" / "workstation",
+                            ignore=shutil.ignore_patterns("__pycache__"))
+            source = tmp_path / "source"
         cold = run_once(python, source, config, store, tmp_path / "run-cold", cache, bytecode)
         rows: dict[str, list[dict]] = {"warm": [], "off": []}
         for i in range(args.runs):
