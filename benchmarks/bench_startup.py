@@ -21,6 +21,13 @@ bar figure should match the real runs'.
 
     .venv/bin/python benchmarks/bench_startup.py [--runs 5] [--config session_configs/example_session.json]
                                                  [--store data/store] [--source DIR] [--json]
+                                                 [--no-bytecode]
+
+Python's compiled modules: by default the children may write and read __pycache__ (as an installed
+program does; the first, "cold", run writes them), even where PYTHONDONTWRITEBYTECODE is set;
+`--no-bytecode` runs a copy of the `workstation` package without compiled modules and writes none, so
+every run compiles it (as in a checkout where PYTHONDONTWRITEBYTECODE is set; the libraries keep
+theirs).
 
 `--source DIR` runs another checkout's `workstation` package (e.g. an older commit, to compare
 before/after in one run; its first-bar figure needs workstation.process_start there). The demo
@@ -33,6 +40,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -47,6 +55,12 @@ RUN = "import sys\nfrom workstation.cli import main\nsys.exit(main())\n"
 PHASES = r'''
 import sys, time, json
 from workstation.process_start import process_age_s
+try:
+    from workstation.process_start import StartupCollection
+    collection = StartupCollection()
+    collection.pause()              # as `workstation run` does, until the first bar
+except ImportError:                 # an older checkout (--source): it did not pause the collector
+    collection = None
 stamps = [("interpreter start", process_age_s(), time.process_time())]
 def stamp(name):
     stamps.append((name, process_age_s(), time.process_time()))
@@ -69,7 +83,11 @@ check_runnable(cfg, store, source=config, cache=checked)
 stamp("store open + pre-flight")
 system = SystemManager(cfg, store=checked.store(store), time_manager=tm)
 from workstation.process_start import record_first_bar
-system.coordinator.on_first_bar = record_first_bar
+def first_bar(metrics):
+    record_first_bar(metrics)
+    if collection is not None:
+        collection.resume()
+system.coordinator.on_first_bar = first_bar
 folder = prepare_run_folder(out, "runs", "bench", overwrite=True)
 writer = RunWriter(system, folder, write_bars=False)
 stamp("system built")
@@ -82,8 +100,14 @@ print(json.dumps({"stamps": stamps, "calendar": tm.stats.as_dict()}))
 '''
 
 
-def child_env(source: Path, cache: str | None) -> dict[str, str]:
+def child_env(source: Path, cache: str | None, bytecode: bool = True) -> dict[str, str]:
+    """`bytecode`: Python's compiled modules are written by the first run and read by the next ones (as
+    an installed program runs); else none is written (PYTHONDONTWRITEBYTECODE)."""
     env = dict(os.environ)
+    if bytecode:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+    else:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
     env["PYTHONPATH"] = str(source) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     if cache is not None:
         env["WORKSTATION_CACHE_DIR"] = cache
@@ -101,10 +125,12 @@ def timed_child(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float,
     return wall, out.decode()
 
 
-def run_once(python: str, source: Path, config: Path, store: Path, out: Path, cache: str | None) -> dict:
+def run_once(python: str, source: Path, config: Path, store: Path, out: Path, cache: str | None,
+             bytecode: bool = True) -> dict:
     before = os.times()         # the child's CPU: the rusage of waited-for children, before and after
     wall, stdout = timed_child([python, "-c", RUN, "run", str(config), "--store", str(store), "--out",
-                                   str(out), "--overwrite", "--no-bars", "--json"], child_env(source, cache), source)
+                                   str(out), "--overwrite", "--no-bars", "--json"], child_env(source, cache, bytecode),
+                               source)
     after = os.times()
     cpu = (after.children_user - before.children_user) + (after.children_system - before.children_system)
     doc = json.loads(stdout)
@@ -116,9 +142,10 @@ def run_once(python: str, source: Path, config: Path, store: Path, out: Path, ca
             "process_s": wall, "process_cpu_s": cpu, "ok": doc.get("ok")}
 
 
-def phases_once(python: str, source: Path, config: Path, store: Path, out: Path, cache: str | None) -> dict:
+def phases_once(python: str, source: Path, config: Path, store: Path, out: Path, cache: str | None,
+                bytecode: bool = True) -> dict:
     _, stdout = timed_child([python, "-c", PHASES, str(config), str(store), str(out)],
-                               child_env(source, cache), source)
+                               child_env(source, cache, bytecode), source)
     return json.loads(stdout.strip().splitlines()[-1])
 
 
@@ -146,6 +173,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--store", default=str(ROOT / "data" / "store"))
     parser.add_argument("--source", default=str(ROOT), help="checkout whose `workstation` package runs")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
+    parser.add_argument("--no-bytecode", action="store_true",
+                        help="compile every module in every run (PYTHONDONTWRITEBYTECODE=1), as in a read-only "
+                             "checkout; by default the runs use Python's compiled modules, as an installed program")
     args = parser.parse_args(argv)
     python = sys.executable
     source = Path(args.source).resolve()
@@ -153,17 +183,23 @@ def main(argv: list[str] | None = None) -> int:
     ensure_store(store, python, source)
     load = os.getloadavg()
     print(f"nproc {os.cpu_count()}  load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}  "
-          f"source {source}  config {config.name}  store {store}")
+          f"source {source}  config {config.name}  store {store}  "
+          f"{'every module compiled in every run' if args.no_bytecode else 'compiled modules cached'}")
 
     with tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp:
         tmp_path = Path(tmp)
         cache = str(tmp_path / "cache")
-        cold = run_once(python, source, config, store, tmp_path / "run-cold", cache)
+        bytecode = not args.no_bytecode
+        if args.no_bytecode:            # a copy of the package without compiled modules, none written
+            shutil.copytree(source / "workstation", tmp_path / "source" / "workstation",
+                            ignore=shutil.ignore_patterns("__pycache__"))
+            source = tmp_path / "source"
+        cold = run_once(python, source, config, store, tmp_path / "run-cold", cache, bytecode)
         rows: dict[str, list[dict]] = {"warm": [], "off": []}
         for i in range(args.runs):
-            rows["warm"].append(run_once(python, source, config, store, tmp_path / f"run-w{i}", cache))
-            rows["off"].append(run_once(python, source, config, store, tmp_path / f"run-o{i}", ""))
-        phases = phases_once(python, source, config, store, tmp_path / "run-phases", cache)
+            rows["warm"].append(run_once(python, source, config, store, tmp_path / f"run-w{i}", cache, bytecode))
+            rows["off"].append(run_once(python, source, config, store, tmp_path / f"run-o{i}", "", bytecode))
+        phases = phases_once(python, source, config, store, tmp_path / "run-phases", cache, bytecode)
     load_after = os.getloadavg()
 
     print(f"\n{'calendar cache':<16}{'runs':>5}{'first bar s':>13}{'min':>8}{'CPU s':>8}{'process s':>11}"

@@ -58,10 +58,9 @@ from workstation.config import SessionConfig, load_config
 from workstation.errors import ConfigError, WorkstationError
 from workstation.execution import AccountSnapshot, Order, OrderEvent
 from workstation.execution.manual import ManualOrderError, ManualOrderResult
-from workstation.model import Bar, Fill, parse_interval
-from workstation.pipeline.bar_times import bar_time_slices
-from workstation.pipeline.processor import DerivedBarBuilder
+from workstation.model import Bar, Fill
 from workstation.pipeline.snapshots import SeekDone
+from workstation.pipeline.warmup import prerun_bars
 from workstation.run_writer import RunWriter, session_bars_table, unique_run_dir
 from workstation.session import BarsView
 from workstation.store import BarStore
@@ -1128,95 +1127,11 @@ class EngineBridge(QObject):
 
 def build_prerun_bars(system: SystemManager, days: int) -> dict[tuple[str, str], BarsView]:
     """Streamed bars of the `days` trading days before the run's first session, and the derived
-    intervals built from them by the engine's DerivedBarBuilder (same buckets as the replay)."""
+    intervals built from them: the engine's warm-up bars (workstation.pipeline.warmup.prerun_bars,
+    the replay's slots), per (symbol, interval)."""
     cfg = system.cfg
-    tm = system.tm
-    first = system.sessions[0].date
-    try:
-        start = tm.trading_days_back(first, days)
-    except WorkstationError:
-        return {}
-    dates = [d for d in tm.trading_dates(start, first - dt.timedelta(days=1))][-days:]
-    symbols = list(cfg.symbols)
-    base = cfg.streams.interval
-    base_ns = parse_interval(base).ns
-    builders = [DerivedBarBuilder(iv, base, len(symbols)) for iv in cfg.streams.derived]
-    cols: dict[str, list[list[np.ndarray]]] = {
-        iv: [[] for _ in range(6)] for iv in [base, *cfg.streams.derived]
-    }
-    sym_cols: dict[str, list[np.ndarray]] = {iv: [] for iv in cols}
-    for day in dates:
-        session = tm.session(day)
-        arr = system.store.read_session_arrays(day, base, symbols, rth_only=not session.extended)
-        ts_all = arr.timestamp
-        if not len(ts_all):
-            continue
-        inside = session.trading_mask(ts_all)
-        idx_all = arr.symbol_index.astype(np.int64)[inside]
-        values = [
-            ts_all[inside],
-            arr.open[inside],
-            arr.high[inside],
-            arr.low[inside],
-            arr.close[inside],
-            arr.volume[inside],
-        ]
-        sym_cols[base].append(idx_all)
-        for k in range(6):
-            cols[base][k].append(np.asarray(values[k]))
-        for bld in builders:
-            bld.start_session(session.open_ns, session.close_ns, session.break_start_ns, session.break_end_ns,
-                              session.pre_market_start_ns, session.post_market_end_ns)
-        ts = values[0]
-        if not len(ts) or not builders:
-            continue
-        starts, ends = bar_time_slices(ts)
-        for a, b in zip(starts, ends, strict=True):
-            t = int(ts[a])
-            idx = idx_all[a:b]
-            for bld in builders:
-                done_list = bld.add(
-                    t,
-                    idx,
-                    values[1][a:b],
-                    values[2][a:b],
-                    values[3][a:b],
-                    values[4][a:b],
-                    values[5][a:b],
-                    t + base_ns,
-                )
-                for done in done_list:
-                    _collect(cols[bld.interval], sym_cols[bld.interval], done)
-        for bld in builders:
-            done = bld.flush_due(session.end_ns) or bld.complete()
-            if done is not None:
-                _collect(cols[bld.interval], sym_cols[bld.interval], done)
-    out: dict[tuple[str, str], BarsView] = {}
-    for iv, parts in cols.items():
-        if not sym_cols[iv]:
-            continue
-        sidx = np.concatenate(sym_cols[iv])
-        arrays = [np.concatenate(p) for p in parts]
-        order = np.lexsort((arrays[0], sidx))
-        sidx = sidx[order]
-        arrays = [a[order] for a in arrays]
-        bounds = np.searchsorted(sidx, np.arange(len(symbols) + 1))
-        for i, sym in enumerate(symbols):
-            lo, hi = int(bounds[i]), int(bounds[i + 1])
-            if hi > lo:
-                out[(sym, iv)] = BarsView(
-                    arrays[0][lo:hi].astype(np.int64), *(a[lo:hi].astype(np.float64) for a in arrays[1:])
-                )
-    return out
-
-
-def _collect(cols: list[list[np.ndarray]], sym_col: list[np.ndarray], done: tuple) -> None:
-    start, idx, o, h, lo, c, v = done
-    n = len(idx)
-    sym_col.append(np.asarray(idx, dtype=np.int64))
-    cols[0].append(np.full(n, start, dtype=np.int64))
-    for k, arr in enumerate((o, h, lo, c, v), start=1):
-        cols[k].append(np.array(arr, dtype=np.float64))
+    return prerun_bars(system.store, system.tm, list(cfg.symbols), cfg.streams.interval, cfg.streams.derived,
+                       system.sessions[0].date, days)
 
 
 def _slug(name: str) -> str:

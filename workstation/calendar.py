@@ -20,12 +20,14 @@ backtest coordinator, never backwards) and `WallClock` (live); components ask a 
 from __future__ import annotations
 
 import bisect
+import calendar as calendar_module
 import datetime as dt
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 NS_PER_MINUTE = 60_000_000_000
+NS_PER_DAY = 86_400_000_000_000
 _PERIOD_UNITS = ("d", "w", "m", "y")
 SESSION_HOURS = ("regular", "extended")
 
@@ -242,6 +245,49 @@ class CacheStats:
         return {"hits": self.hits, "misses": self.misses, "hit_rate": round(self.hit_rate, 4),
                 "years_loaded": self.years_loaded, "years_from_disk": self.years_from_disk,
                 "years_computed": self.years_computed}
+
+
+def months_before(day: dt.date, months: int) -> dt.date:
+    """`day` minus whole calendar months, the day clipped to the month's last (31 March - 1 month =
+    the end of February), as pandas' DateOffset subtracts months and years."""
+    index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(index, 12)
+    last = calendar_module.monthrange(year, month + 1)[1]
+    return dt.date(year, month + 1, min(day.day, last))
+
+
+_OFFSET_BUCKET_NS = 15 * NS_PER_MINUTE
+_ZONEINFO_MAX_ROWS = 2_000_000          # beyond: pandas converts faster than np.unique sorts
+_ZONEINFO_MAX_BUCKETS = 20_000          # two zoneinfo readings each (~1 us): ~40 ms at most
+
+
+def utc_offsets_ns(zone: ZoneInfo, ts_ns: np.ndarray, max_buckets: int = _ZONEINFO_MAX_BUCKETS) -> np.ndarray | None:
+    """The UTC offset (int ns, local = UTC + offset) of `zone` at each int ns UTC timestamp, without
+    pandas: read from zoneinfo once per 15-minute bucket holding timestamps (the same offset at the
+    bucket's first and last nanosecond), else once per distinct timestamp of a bucket a clock change
+    falls in. None when the timestamps fill more than `max_buckets` buckets (too many readings)."""
+    ts = np.asarray(ts_ns, dtype=np.int64)
+    buckets, inverse = np.unique(np.floor_divide(ts, _OFFSET_BUCKET_NS), return_inverse=True)
+    if len(buckets) > max_buckets:
+        return None
+    inverse = inverse.reshape(ts.shape)
+    starts = [_offset_ns(zone, int(b) * _OFFSET_BUCKET_NS) for b in buckets]
+    ends = [_offset_ns(zone, (int(b) + 1) * _OFFSET_BUCKET_NS - 1) for b in buckets]
+    per_bucket = np.asarray(starts, dtype=np.int64)
+    out = per_bucket[inverse]
+    for k in np.flatnonzero(per_bucket != np.asarray(ends, dtype=np.int64)):
+        rows = np.flatnonzero(inverse == k)
+        out[rows] = [_offset_ns(zone, int(t)) for t in ts[rows]]
+    return out
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def _offset_ns(zone: ZoneInfo, ns: int) -> int:
+    seconds, _ = divmod(ns, 1_000_000_000)
+    offset = (_EPOCH + dt.timedelta(seconds=seconds)).astimezone(zone).utcoffset()
+    return 0 if offset is None else offset // dt.timedelta(microseconds=1) * 1000
 
 
 def parse_period(text: str) -> tuple[int, str]:
@@ -502,16 +548,14 @@ class TimeManager:
     def trailing_dates(self, day: dt.date | str, period: str) -> list[dt.date]:
         """Trading dates of the trailing `period` before `day` (exclusive): "10d" = the 10 trading
         days before; "52w" / "3m" / "1y" = every trading date in that calendar span before `day`."""
-        import pandas as pd
-
         count, unit = parse_period(period)
         day = as_date(day)
         if unit == "d":
             first = self.trading_days_back(day, count)
+        elif unit == "w":
+            first = day - dt.timedelta(weeks=count)
         else:
-            offset = {"w": pd.DateOffset(weeks=count), "m": pd.DateOffset(months=count),
-                      "y": pd.DateOffset(years=count)}[unit]
-            first = (pd.Timestamp(day) - offset).date()
+            first = months_before(day, count if unit == "m" else 12 * count)
         return self.trading_dates(first, day - dt.timedelta(days=1))
 
     def session_of_time(self, ts_ns: int) -> TradingSession | None:
@@ -523,10 +567,28 @@ class TimeManager:
 
     def local_dates(self, ts_ns: np.ndarray) -> np.ndarray:
         """Exchange-local calendar date (datetime64[D]) of each int ns UTC timestamp."""
-        import pandas as pd
+        ts = np.asarray(ts_ns, dtype=np.int64)
+        if not ts.size:
+            return np.empty(ts.shape, dtype="datetime64[D]")
+        offsets = utc_offsets_ns(self.zone, ts) if ts.size <= _ZONEINFO_MAX_ROWS else None
+        if offsets is None:             # millions of bars, or times spread over many years: pandas
+            import pandas as pd
 
-        idx = pd.DatetimeIndex(np.asarray(ts_ns, dtype="int64").view("datetime64[ns]"), tz="UTC")
-        return idx.tz_convert(self.tz).tz_localize(None).normalize().to_numpy().astype("datetime64[D]")
+            idx = pd.DatetimeIndex(ts.reshape(-1).view("datetime64[ns]"), tz="UTC")
+            local_days = idx.tz_convert(self.tz).tz_localize(None).normalize().to_numpy().astype("datetime64[D]")
+            return local_days.reshape(ts.shape)
+        return np.floor_divide(ts + offsets, NS_PER_DAY).astype("datetime64[D]")
+
+    def local_midnight_ns(self, day: dt.date) -> int:
+        """The start of exchange-local date `day` as int ns UTC (a midnight that a clock change skips
+        or repeats: zoneinfo's first reading, fold 0)."""
+        aware = dt.datetime(day.year, day.month, day.day, tzinfo=self.zone)
+        return (aware - _EPOCH) // dt.timedelta(microseconds=1) * 1000
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The exchange's time zone (zoneinfo: no pandas)."""
+        return ZoneInfo(self.tz)        # ZoneInfo caches its instances by key
 
     def session_bounds(self, dates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Vectorised open/close (int ns UTC) for datetime64[D] dates; -1 where no session."""

@@ -197,6 +197,17 @@ def finish_run(system, writer, out: Path, received: int | None, progress: Progre
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from workstation.process_start import StartupCollection
+
+    collection = StartupCollection()
+    collection.pause()             # until the first bar: the start-up's objects all live on
+    try:
+        return _run(args, collection)
+    finally:
+        collection.resume()
+
+
+def _run(args: argparse.Namespace, collection) -> int:
     from workstation.config import load_config
     from workstation.run_writer import RunWriter, prepare_run_folder
     from workstation.system import SystemManager, resolve_store_path
@@ -215,6 +226,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if cfg.mode == "live":
         from workstation.live.runner import run_live_headless
 
+        collection.resume()          # a live run records no start-up figure and lives for hours
         return run_live_headless(cfg, store_path, args)
     duration = parse_duration(args.duration) if args.duration else None
     hand_orders = None
@@ -226,7 +238,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
                            time_manager=checked.calendar(cfg.exchange, cfg.timezone))
     from workstation.process_start import record_first_bar
 
-    system.coordinator.on_first_bar = record_first_bar  # this process exists for this run: its start-up counts
+    def first_bar(metrics) -> None:   # this process exists for this run: its start-up counts
+        record_first_bar(metrics)
+        collection.resume()
+
+    system.coordinator.on_first_bar = first_bar
     if hand_orders:
         system.manual_orders.schedule(hand_orders)
     out = prepare_run_folder(args.out, RUNS_DIR, Path(args.config).stem, overwrite=args.overwrite)

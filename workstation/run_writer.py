@@ -59,9 +59,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 
 from workstation.atomic_files import os_error_text, write_parquet_atomic, write_text_atomic
@@ -72,6 +72,13 @@ from workstation.execution.results import trades_frame
 from workstation.execution.stats import compute_stats
 from workstation.pipeline.gap_list import gaps_frame
 from workstation.store.lock import pid_alive
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    from workstation.lazy_modules import LazyModule
+
+    pd = LazyModule("pandas")  # imported at first use: not on the path to a run's first bar
 
 log = logging.getLogger(__name__)
 

@@ -101,9 +101,9 @@ class SystemManager:
         if not sessions:
             raise ConfigError("(config)", [("backtest", f"no trading days between {cfg.backtest.start_date} and "
                                                         f"{cfg.backtest.end_date} on {cfg.exchange}")])
-        known = set(self.store.symbols(cfg.streams.interval))
-        missing = [s for s in cfg.symbols if s not in known]
+        missing = self.store.missing_symbols(cfg.symbols, cfg.streams.interval)   # stops once all are found
         if missing:
+            known = set(self.store.symbols(cfg.streams.interval))
             sample = ", ".join(sorted(known)[:12]) or "none"
             raise StoreError(
                 f"symbol(s) {missing} have no {cfg.streams.interval} bars in the store {self.store.root}. "

@@ -195,3 +195,97 @@ def test_json_output_still_converts_numpy_and_pandas_values():
         "series": [1.5, None], "array": [1, 2], "float": None, "int": 7, "nat": None, "na": None,
         "ts": "2024-12-04T00:00:00+00:00"}
     json.dumps(jsonable(value), allow_nan=False)
+
+
+FIRST_BAR_PROBE = """
+import gc, json, sys
+import workstation.process_start as process_start
+from workstation.cli import main
+
+WATCHED = ("pandas", "pyarrow.dataset", "pandas_market_calendars", "pytz", "dateutil", "numpy.ma")
+seen = {}
+record = process_start.record_first_bar
+
+def probe(metrics):   # the coordinator's on_first_bar hook (workstation run hands it record_first_bar)
+    seen["at_first_bar"] = sorted(m for m in WATCHED if m in sys.modules)
+    seen["collector_at_first_bar"] = gc.isenabled()
+    record(metrics)
+
+process_start.record_first_bar = probe
+code = main(["run", %r, "--store", %r, "--out", %r, "--no-bars", "--overwrite"])
+seen["at_exit"] = sorted(m for m in WATCHED if m in sys.modules)
+seen["collector_at_exit"] = gc.isenabled()
+print("PROBE " + json.dumps(seen))
+sys.exit(code)
+"""
+
+
+@pytest.fixture(scope="module")
+def example_store(tmp_path_factory):
+    """The demo store the example configs run on, and a calendar cache already holding their years."""
+    from workstation.store import generate_demo
+
+    folder = tmp_path_factory.mktemp("example")
+    generate_demo(folder / "store")
+    return folder
+
+
+@pytest.mark.parametrize("config", ["example_session.json", "example_orb.json"])
+def test_the_path_to_the_first_bar_of_the_example_configs_imports_no_pandas(example_store, config):
+    """Start-up budget: pandas, pyarrow.dataset and the calendar library cost ~0.4 s of CPU to import;
+    nothing before a run's first bar may need them (the run writer and the results load them after)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "WORKSTATION_CACHE_DIR": str(example_store / "cache")}
+    seen = None
+    for attempt in ("cold", "warm"):       # the cold run fills the calendar cache (the library computes it)
+        done = subprocess.run([sys.executable, "-c", FIRST_BAR_PROBE % (str(ROOT / "session_configs" / config),
+                                                                        str(example_store / "store"),
+                                                                        str(example_store / f"run-{attempt}"))],
+                              cwd=example_store, capture_output=True, text=True, timeout=300, env=env)
+        assert done.returncode == 0, done.stderr[-3000:]
+        seen = json.loads(done.stdout.split("PROBE ", 1)[1])
+    assert seen is not None
+    assert seen["at_first_bar"] == []
+    assert "pandas" in seen["at_exit"]     # the probe does see pandas once something imports it
+    # the garbage collector pauses for the start-up only
+    assert seen["collector_at_first_bar"] is False and seen["collector_at_exit"] is True
+
+
+def test_the_start_up_collection_pause_resumes_once_and_only_what_it_paused():
+    import gc
+
+    was_enabled = gc.isenabled()               # (the window's tests leave it to the GUI thread: off)
+    try:
+        gc.enable()
+        collection = process_start.StartupCollection()
+        collection.pause()
+        assert not gc.isenabled()
+        collection.resume()
+        collection.resume()
+        assert gc.isenabled()
+        gc.disable()                          # someone else turned it off: not ours to turn on
+        other = process_start.StartupCollection()
+        other.pause()
+        other.resume()
+        assert not gc.isenabled()
+    finally:
+        (gc.enable if was_enabled else gc.disable)()
+
+
+def test_every_config_field_is_described_in_the_schema():
+    """Descriptions come from Field(description=...), not attribute docstrings (which pydantic would
+    read by tokenizing the source at every start): a field without one would show no help. A field
+    holding a section (a model, or a list of them) is described by that section's docstring."""
+    from workstation.config import config_json_schema
+
+    schema = config_json_schema()
+    undescribed = []
+    for name, model in [("SessionConfig", schema), *schema["$defs"].items()]:
+        for field, prop in model.get("properties", {}).items():
+            section = "$ref" in prop or "$ref" in prop.get("items", {})
+            if not section and not prop.get("description"):
+                undescribed.append(f"{name}.{field}")
+            if section:
+                target = (prop.get("$ref") or prop["items"]["$ref"]).split("/")[-1]
+                assert schema["$defs"][target].get("description"), target
+    assert undescribed == []
+    assert len(schema["$defs"]) > 10

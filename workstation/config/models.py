@@ -24,7 +24,9 @@ BUILTIN_STRATEGIES = {
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, use_attribute_docstrings=True)
+    # field descriptions are given with Field(description=...): attribute docstrings would cost ~20 ms of
+    # start-up (pydantic reads and tokenizes this file) for nothing
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
 class StreamsConfig(_Model):

@@ -66,7 +66,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from workstation.config.models import ExecutionConfig
 from workstation.execution import fill_model
@@ -91,6 +90,8 @@ from workstation.model.trading import Fill, Trade
 from workstation.session.quote_bars import ASK_CLOSE, ASK_OPEN, BID_CLOSE, BID_OPEN
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from workstation.session.quote_bars import QuoteBars
 
 log = logging.getLogger(__name__)

@@ -34,10 +34,15 @@ from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
 from workstation.errors import DataError, WorkstationError
 from workstation.execution.orders import OrderStatus
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    from workstation.lazy_modules import LazyModule
+
+    pd = LazyModule("pandas")  # imported at first use: not on the path to a run's first bar
 
 if TYPE_CHECKING:
     from workstation.execution.desk import OrderDesk

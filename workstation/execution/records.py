@@ -9,12 +9,19 @@ account columns ACCOUNT_COLUMNS (written by the broker's equity curve).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from workstation.execution.results import equity_frame
 from workstation.model.trading import Fill
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    from workstation.lazy_modules import LazyModule
+
+    pd = LazyModule("pandas")  # imported at first use: not on the path to a run's first bar
 
 ACCOUNT_COLUMNS = ("margin_used", "buying_power", "open_orders")
 ORDER_COLUMNS = ("id", "parent_id", "oco_group", "role", "symbol", "type", "side", "quantity", "filled_quantity",

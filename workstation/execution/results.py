@@ -10,11 +10,18 @@ back is workstation.runs (one reader for the results view, the reports and the P
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from workstation.model.trading import Trade
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    from workstation.lazy_modules import LazyModule
+
+    pd = LazyModule("pandas")  # imported at first use: not on the path to a run's first bar
 
 TRADE_COLUMNS = (
     "symbol",

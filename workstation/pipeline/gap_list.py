@@ -10,10 +10,16 @@ One Parquet part per session, written by the RunWriter; read by the results view
 from __future__ import annotations
 
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from workstation.errors import DataError
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    from workstation.lazy_modules import LazyModule
+
+    pd = LazyModule("pandas")  # imported at first use: not on the path to a run's first bar
 
 GAP_COLUMNS = ["session_date", "symbol", "interval", "start", "end", "missing", "status"]
 

@@ -19,14 +19,19 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from workstation.calendar import TimeManager, TradingSession
 from workstation.config import SessionConfig
 from workstation.model import ns_array
 from workstation.session import BarsView
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from workstation.store.bar_store import DailyArrays, SessionArrays
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +91,17 @@ class _Day:
         return _Day(offsets, ts, *cols)
 
     @staticmethod
+    def from_arrays(arrays: SessionArrays, n: int) -> _Day:
+        """From one date's store arrays (rows by time, then symbol index < n): regrouped by symbol,
+        each symbol's rows kept in time order."""
+        if not len(arrays.timestamp):
+            return _Day.empty(n)
+        codes = arrays.symbol_index.astype(np.int64)
+        order = np.argsort(codes, kind="stable")
+        offsets = np.concatenate(([0], np.cumsum(np.bincount(codes, minlength=n)))).astype(np.int64)
+        return _Day(offsets, arrays.timestamp[order], *(getattr(arrays, f)[order] for f in _FIELDS))
+
+    @staticmethod
     def from_views(views: list[BarsView]) -> _Day:
         """From one view per symbol (a finished session's bars)."""
         sizes = [len(v.timestamp) for v in views]
@@ -131,6 +147,15 @@ class _DailyTable:
                     self.values[f] = np.vstack((self.values[f], np.full((grow, self.n), np.nan)))
             self.rows[day] = row
         return row
+
+    def set_arrays(self, daily: DailyArrays) -> None:
+        """Rows of daily store arrays (symbol index, exchange-local date, OHLCV)."""
+        if not daily.rows:
+            return
+        rows = np.array([self._row(d) for d in daily.date.astype(object)], dtype=np.int64)
+        codes = daily.symbol_index.astype(np.int64)
+        for f in _FIELDS:
+            self.values[f][rows, codes] = getattr(daily, f)
 
     def set_frame(self, frame: pd.DataFrame, index: dict[str, int]) -> None:
         """Rows of a daily frame (symbol, date, OHLCV)."""
@@ -185,8 +210,8 @@ class HistoricalService:
         earliest = min(self.tm.trailing_dates(first, i.period)[0] if self.tm.trailing_dates(first, i.period)
                        else first for i in daily_needed)
         with self.metrics.timer("historical.daily_load"):
-            daily = self.store.read_daily(self.symbols, earliest, last)
-            if daily is None or len(daily) == 0:
+            daily = self.store.read_daily_arrays(self.symbols, earliest, last)
+            if not daily.rows:
                 start_ns = _trading_session(self.tm, self.tm.first_trading_date_on_or_after(earliest)).open_ns
                 end_sess = self.tm.session(self.tm.previous_trading_date(last + dt.timedelta(days=1)))
                 end_ns = end_sess.close_ns if end_sess else start_ns
@@ -194,10 +219,8 @@ class HistoricalService:
                 table = _DailyTable(len(self.symbols))
                 _add_daily_from_minutes(table, minute, self.tm, self._index)
             else:
-                if "date" not in daily.columns:
-                    daily = daily.assign(date=pd.to_datetime(daily["timestamp"]).dt.tz_convert(self.tm.tz).dt.date)
                 table = _DailyTable(len(self.symbols))
-                table.set_frame(daily, self._index)
+                table.set_arrays(daily)
         self._daily = table
 
     # ------------------------------------------------------------------ per session
@@ -252,8 +275,11 @@ class HistoricalService:
                 if sess is None:
                     continue
                 # the session's hours: pre/post-market too in extended hours (daily values stay regular)
-                df = self.store.read_bars(self.symbols, "1m", sess.start_ns, sess.end_ns, rth_only=not sess.extended)
-                self._minute_days[d] = _Day.from_frame(df, self._index)
+                arrays = self.store.read_session_arrays(d, "1m", self.symbols, rth_only=not sess.extended)
+                inside = (arrays.timestamp >= sess.start_ns) & (arrays.timestamp < sess.end_ns)
+                if not inside.all():
+                    arrays = type(arrays)(*(column[inside] for column in arrays))
+                self._minute_days[d] = _Day.from_arrays(arrays, len(self.symbols))
 
     def _set_trailing_bars(self, trailing: list[dt.date]) -> None:
         """History on demand: each symbol's trailing bars are built when first read."""
@@ -334,6 +360,8 @@ class _TrailingBars:
 
 def _symbol_codes(symbols: pd.Series, index: dict[str, int]) -> np.ndarray:
     """Each row's symbol index (-1 for a symbol not in `index`)."""
+    import pandas as pd
+
     return pd.Categorical(symbols.astype(str), categories=list(index)).codes.astype(np.int64)
 
 
@@ -349,15 +377,38 @@ def _reduce_by_symbol(window: np.ndarray, kind: str) -> np.ndarray:
             filled = np.where(np.isnan(window), -np.inf if kind == "max" else np.inf, window)
             out = filled.max(axis=0) if kind == "max" else filled.min(axis=0)
         return np.where(np.isnan(window).all(axis=0), np.nan, out)
-    values = pd.Series(window.ravel())
-    codes = np.tile(np.arange(n), window.shape[0])
-    return values.groupby(codes, sort=True).mean().reindex(np.arange(n)).to_numpy(float)
+    total, count = kahan_column_sums(window)
+    with np.errstate(all="ignore"):
+        return np.where(count > 0, total / count, np.nan)
+
+
+def kahan_column_sums(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(sum, count) of each column of a [row, column] float array over its non-NaN values, summed row
+    by row with Kahan compensation exactly as pandas sums and averages a group (its `group_sum` and
+    `group_mean`: the same operations in the same order, so the same bits), without pandas."""
+    n = values.shape[1]
+    total = np.zeros(n)
+    compensation = np.zeros(n)
+    count = np.zeros(n, dtype=np.int64)
+    for row in values:
+        present = ~np.isnan(row)
+        with np.errstate(invalid="ignore"):
+            y = row - compensation
+            t = total + y
+            c = t - total - y
+        c[np.isnan(c)] = 0.0            # an infinite value: the compensation is NaN, pandas resets it
+        total = np.where(present, t, total)
+        compensation = np.where(present, c, compensation)
+        count += present
+    return total, count
 
 
 def _aggregate_day(bars: _Day) -> pd.DataFrame:
     """One day's daily OHLCV per symbol index (the symbols with bars) from its 1m bars: first open,
     highest high, lowest low, last close, and the volume summed as pandas sums a group (the sum
     the daily history has always had)."""
+    import pandas as pd
+
     counts = bars.counts()
     have = np.flatnonzero(counts)
     starts = bars.offsets[:-1][have]
@@ -374,6 +425,8 @@ def _add_daily_from_minutes(table: _DailyTable, minute: pd.DataFrame, tm: TimeMa
                             index: dict[str, int]) -> None:
     """Daily OHLCV per (symbol, exchange-local date) from 1m bars into `table`: first open, highest
     high, lowest low, last close (by time) and the volume summed as pandas sums a group."""
+    import pandas as pd
+
     if minute is None or not len(minute):
         return
     codes = _symbol_codes(minute["symbol"], index)

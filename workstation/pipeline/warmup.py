@@ -8,10 +8,17 @@ the open, cut at a lunch break and at the close), so the first warm-up bar is ne
 `warmup_bars = 0` turns the warm-up off.
 
 `WarmupLoader` finds how many trading days back are needed (reading back until every symbol has
-enough bars of every interval, at most `max_days` days and never before the store's first date),
-then yields the bars to feed in time order: (interval, symbol indices, (open, high, low, close,
-volume)). Runs in the coordinator's thread before the first session; times are int ns UTC bar
-starts.
+enough bars of every interval, at most `max_days` days and never before the store's first date;
+each day is read once), then yields the bars to feed, each interval's in time order, the intervals
+interleaved by the time their bars complete: (interval, symbol indices, (open, high, low, close,
+volume)). A day none of whose bars of an interval is kept is not aggregated for it.
+
+`session_interval_bars` builds one stored day's bars of the streamed and derived intervals at once
+(numpy, per slot: first open, highest high, lowest low, last close, volumes added in time order:
+the bars the replay's DerivedBarBuilder builds, to the bit). It serves the engine's warm-up and the
+window's chart history before the first session (`prerun_bars`, N trading days back), so both show
+and use the same bars. Runs in the caller's thread (the coordinator's before the first session;
+any thread for `prerun_bars`); times are int ns UTC bar starts.
 """
 
 from __future__ import annotations
@@ -20,14 +27,14 @@ import datetime as dt
 import logging
 import math
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
-from workstation.calendar import TimeManager, TradingSession
+from workstation.calendar import TimeManager, TradingSession, session_slot_bounds
 from workstation.errors import WorkstationError
 from workstation.model import parse_interval
-from workstation.pipeline.bar_times import bar_time_slices
-from workstation.pipeline.processor import DerivedBarBuilder
+from workstation.session import BarsView
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +82,139 @@ def warmup_counts(warmup_bars: int, needed: dict[str, int]) -> dict[str, int]:
     return {iv: max(int(warmup_bars), int(n)) for iv, n in needed.items()}
 
 
+@dataclass(frozen=True)
+class IntervalBars:
+    """One day's whole bars of one interval for all symbols, sorted by (bar start, symbol index):
+    `bounds[j]:bounds[j + 1]` are the rows of the j-th bar time; `done_ns` is when each bar time's
+    bars are complete (the end of its last streamed bar)."""
+
+    start: np.ndarray           # int64 ns UTC bar start, per row
+    symbol_index: np.ndarray    # int64
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    volume: np.ndarray
+    bounds: np.ndarray          # int64 row offsets of the bar times
+    done_ns: np.ndarray         # int64, per bar time
+
+    @property
+    def rows(self) -> int:
+        return int(self.start.shape[0])
+
+    def columns(self, rows) -> Columns:
+        return (self.open[rows], self.high[rows], self.low[rows], self.close[rows], self.volume[rows])
+
+
+def _bar_time_bounds(start: np.ndarray) -> np.ndarray:
+    if not len(start):
+        return np.zeros(1, dtype=np.int64)
+    cut = np.flatnonzero(np.diff(start)) + 1
+    return np.concatenate(([0], cut, [len(start)])).astype(np.int64)
+
+
+def session_interval_bars(session: TradingSession, arrays, base_interval: str,
+                          intervals: Sequence[str]) -> dict[str, IntervalBars]:
+    """The whole bars of each of `intervals` (the streamed one and/or derived ones) in one day's
+    streamed bars `arrays` (SessionArrays sorted by (timestamp, symbol index), inside the session's
+    trading hours): the streamed bars as they are, derived bars per session slot exactly as the
+    replay's DerivedBarBuilder builds them (first open, highest high, lowest low, last close, the
+    volumes added one bar after another in time order; a slot cut at a lunch break or the close
+    gives a short bar)."""
+    base_ns = parse_interval(base_interval).ns
+    ts = np.asarray(arrays.timestamp, dtype=np.int64)
+    symbol = np.asarray(arrays.symbol_index, dtype=np.int64)
+    out: dict[str, IntervalBars] = {}
+    for iv in intervals:
+        if iv == base_interval:
+            bounds = _bar_time_bounds(ts)
+            out[iv] = IntervalBars(ts, symbol, arrays.open, arrays.high, arrays.low, arrays.close, arrays.volume,
+                                   bounds, ts[bounds[:-1]] + base_ns)
+            continue
+        out[iv] = _derived_bars(session, ts, symbol, arrays, parse_interval(iv).ns, base_ns)
+    return out
+
+
+def _derived_bars(session: TradingSession, ts: np.ndarray, symbol: np.ndarray, arrays, length_ns: int,
+                  base_ns: int) -> IntervalBars:
+    if not len(ts):
+        e = np.empty(0)
+        return IntervalBars(np.empty(0, np.int64), np.empty(0, np.int64), e, e, e, e, e, np.zeros(1, np.int64),
+                            np.empty(0, np.int64))
+    slot_starts, _ = session_slot_bounds(session.open_ns, session.close_ns, length_ns, session.break_start_ns,
+                                         session.break_end_ns, session.pre_market_start_ns,
+                                         session.post_market_end_ns)
+    slot = np.maximum(np.searchsorted(slot_starts, ts, side="right") - 1, 0)
+    n = int(symbol.max()) + 1
+    key = slot * n + symbol
+    order = np.argsort(key, kind="stable")             # by slot, then symbol; each group in time order
+    key = key[order]
+    first = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
+    last = np.concatenate((first[1:], [len(key)])) - 1
+    high, low, volume = arrays.high[order], arrays.low[order], arrays.volume[order]
+    total = volume[first].copy()
+    size = last - first + 1
+    for k in range(1, int(size.max())):                 # volumes added in time order, as the builder does
+        more = np.flatnonzero(size > k)
+        total[more] += volume[first[more] + k]
+    start = slot_starts[slot[order][first]]
+    bounds = _bar_time_bounds(start)
+    done = ts[order][last] + base_ns                    # each group's last streamed bar's end
+    return IntervalBars(start, symbol[order][first], arrays.open[order][first], np.maximum.reduceat(high, first),
+                        np.minimum.reduceat(low, first), arrays.close[order][last], total, bounds,
+                        np.maximum.reduceat(done, bounds[:-1]))
+
+
+def read_day(store, session: TradingSession, base_interval: str, symbols: Sequence[str]):
+    """A stored day's streamed bars inside the session's hours (lunch break excluded; pre/post-market
+    included in extended hours), as SessionArrays."""
+    arr = store.read_session_arrays(session.date, base_interval, symbols, rth_only=not session.extended)
+    if len(arr.timestamp):
+        inside = session.trading_mask(arr.timestamp)
+        if not inside.all():
+            arr = type(arr)(*(a[inside] for a in arr))
+    return arr
+
+
+def prerun_bars(store, tm: TimeManager, symbols: Sequence[str], base_interval: str, derived: Sequence[str],
+                first_day: dt.date, days: int) -> dict[tuple[str, str], BarsView]:
+    """Every bar of the streamed and derived intervals of the `days` trading days before `first_day`,
+    per (symbol, interval) in time order (the window's chart history before the run's first
+    session); {} when the calendar has no such days."""
+    try:
+        start = tm.trading_days_back(first_day, days)
+    except WorkstationError:
+        return {}
+    intervals = [base_interval, *derived]
+    parts: dict[str, list[IntervalBars]] = {iv: [] for iv in intervals}
+    for day in tm.trading_dates(start, first_day - dt.timedelta(days=1))[-days:]:
+        session = tm.session(day)
+        if session is None:
+            continue
+        arrays = read_day(store, session, base_interval, symbols)
+        if not len(arrays.timestamp):
+            continue
+        for iv, bars in session_interval_bars(session, arrays, base_interval, intervals).items():
+            parts[iv].append(bars)
+    out: dict[tuple[str, str], BarsView] = {}
+    for iv, day_bars in parts.items():
+        if not day_bars:
+            continue
+        sidx = np.concatenate([b.symbol_index for b in day_bars])
+        columns = [np.concatenate([getattr(b, f) for b in day_bars])
+                   for f in ("start", "open", "high", "low", "close", "volume")]
+        order = np.lexsort((columns[0], sidx))
+        sidx = sidx[order]
+        columns = [c[order] for c in columns]
+        edges = np.searchsorted(sidx, np.arange(len(symbols) + 1))
+        for i, sym in enumerate(symbols):
+            lo, hi = int(edges[i]), int(edges[i + 1])
+            if hi > lo:
+                out[(sym, iv)] = BarsView(columns[0][lo:hi].astype(np.int64),
+                                          *(c[lo:hi].astype(np.float64) for c in columns[1:]))
+    return out
+
+
 class WarmupLoader:
     """Reads the stored bars a warm-up needs and yields them in time order (see the module doc)."""
 
@@ -94,75 +234,65 @@ class WarmupLoader:
         """The warm-up bars before session `first_day`, oldest first, whole bars only."""
         if not any(self.counts.values()):
             return
-        sessions, totals = self._days_needed(first_day)
+        days = self._days_needed(first_day)
         n = len(self.symbols)
-        intervals = [self.base_interval, *self.derived]
+        intervals = [iv for iv in [self.base_interval, *self.derived] if self.counts[iv] > 0]
+        totals = {iv: sum((per_day[iv] for _, _, per_day in days), np.zeros(n, dtype=np.int64)) for iv in intervals}
         skip = {iv: np.maximum(totals[iv] - self.counts[iv], 0) for iv in intervals}
         seen = {iv: np.zeros(n, dtype=np.int64) for iv in intervals}
-        builders = [DerivedBarBuilder(iv, self.base_interval, n) for iv in self.derived if self.counts[iv] > 0]
-        feed_base = self.counts[self.base_interval] > 0
-        for session in sessions:
-            arr = self._read(session)
-            if not len(arr.timestamp):
-                continue
-            for bld in builders:
-                bld.start_session(session.open_ns, session.close_ns, session.break_start_ns, session.break_end_ns,
-                                  session.pre_market_start_ns, session.post_market_end_ns)
-            ts_all = arr.timestamp
-            starts, ends = bar_time_slices(ts_all)
-            for a, b in zip(starts, ends, strict=True):
-                idx = arr.symbol_index[a:b].astype(np.int64)
-                cols = (arr.open[a:b], arr.high[a:b], arr.low[a:b], arr.close[a:b], arr.volume[a:b])
-                ts = int(ts_all[a])
-                if feed_base:
-                    out = self._keep(self.base_interval, idx, cols, seen, skip)
-                    if out is not None:
-                        yield out
-                for bld in builders:
-                    for done in bld.add(ts, idx, *cols, ts + self.base_ns):
-                        out = self._keep(bld.interval, done[1], done[2:], seen, skip)
-                        if out is not None:
-                            yield out
-            for bld in builders:
-                done = bld.complete()
-                if done is not None:
-                    out = self._keep(bld.interval, done[1], done[2:], seen, skip)
-                    if out is not None:
-                        yield out
+        for session, arrays, per_day in days:
+            # an interval none of whose bars of this day is kept is only counted
+            wanted = [iv for iv in intervals if (seen[iv] + per_day[iv] > skip[iv]).any()]
+            built = session_interval_bars(session, arrays, self.base_interval, wanted) if wanted else {}
+            kept: list[tuple[int, int, str, np.ndarray, Columns]] = []
+            for rank, iv in enumerate(intervals):
+                bars = built.get(iv)
+                if bars is not None:
+                    self._keep(iv, rank, bars, seen[iv], skip[iv], kept)
+                seen[iv] += per_day[iv]
+            kept.sort(key=lambda item: (item[0], item[1]))
+            for _, _, iv, idx, columns in kept:
+                yield iv, idx, columns
 
     @staticmethod
-    def _keep(interval, idx, cols, seen, skip):
-        keep = seen[interval][idx] >= skip[interval][idx]
-        seen[interval][idx] += 1
+    def _keep(interval: str, rank: int, bars: IntervalBars, seen: np.ndarray, skip: np.ndarray,
+              out: list) -> None:
+        """Append the bar times of `bars` holding kept bars (a symbol's bars are kept from its
+        `skip`-th on, counting `seen` earlier ones) as (done_ns, rank, interval, idx, columns)."""
+        if not bars.rows:
+            return
+        idx = bars.symbol_index
+        order = np.argsort(idx, kind="stable")
+        position = np.empty(bars.rows, dtype=np.int64)     # each row's place among its symbol's bars
+        sorted_idx = idx[order]
+        group_first = np.searchsorted(sorted_idx, sorted_idx, side="left")
+        position[order] = np.arange(bars.rows) - group_first
+        keep = seen[idx] + position >= skip[idx]
         if not keep.any():
-            return None
-        if keep.all():
-            return interval, idx, tuple(cols)
-        return interval, idx[keep], tuple(c[keep] for c in cols)
+            return
+        for j in range(len(bars.bounds) - 1):
+            a, b = int(bars.bounds[j]), int(bars.bounds[j + 1])
+            rows = keep[a:b]
+            if not rows.any():
+                continue
+            if rows.all():
+                out.append((int(bars.done_ns[j]), rank, interval, idx[a:b], bars.columns(slice(a, b))))
+            else:
+                chosen = np.flatnonzero(rows) + a
+                out.append((int(bars.done_ns[j]), rank, interval, idx[chosen], bars.columns(chosen)))
 
-    def _read(self, session):
-        """A session's streamed bars inside its hours (lunch break excluded; pre/post-market included
-        in extended hours)."""
-        arr = self.store.read_session_arrays(session.date, self.base_interval, self.symbols,
-                                             rth_only=not session.extended)
-        if len(arr.timestamp):
-            inside = session.trading_mask(arr.timestamp)
-            if not inside.all():
-                arr = type(arr)(*(a[inside] for a in arr))
-        return arr
-
-    def _days_needed(self, first_day: dt.date) -> tuple[list, dict[str, np.ndarray]]:
-        """The sessions before `first_day` to read, oldest first, and the bars per symbol of each
-        interval they hold: back until every symbol has its bars of every interval, or `max_days`
-        sessions, or the store's first date."""
+    def _days_needed(self, first_day: dt.date) -> list[tuple[TradingSession, object, dict[str, np.ndarray]]]:
+        """The sessions before `first_day` to use, oldest first, each with its streamed bars and the
+        bars per symbol of each interval it holds: back until every symbol has its bars of every
+        interval, or `max_days` sessions, or the store's first date."""
         n = len(self.symbols)
         have = {iv: np.zeros(n, dtype=np.int64) for iv in self.counts}
         want = {iv: np.full(n, c, dtype=np.int64) for iv, c in self.counts.items()}
         dates = self.store.dates(self.base_interval)
         earliest = dates[0] if dates else first_day
-        sessions: list[TradingSession | None] = []
+        days: list[tuple[TradingSession, object, dict[str, np.ndarray]]] = []
         day = first_day
-        while len(sessions) < self.max_days:
+        while len(days) < self.max_days:
             try:
                 day = self.tm.previous_trading_date(day)
             except WorkstationError:
@@ -170,14 +300,18 @@ class WarmupLoader:
             if day < earliest:
                 break
             session = self.tm.session(day)
-            sessions.append(session)
+            if session is None:
+                continue
+            arrays = read_day(self.store, session, self.base_interval, self.symbols)
             self.days_read += 1
-            for iv, counted in self._counts(session, self._read(session)).items():
-                have[iv] += counted
+            counted = self._counts(session, arrays)
+            days.append((session, arrays, counted))
+            for iv in have:
+                have[iv] += counted[iv]
             if all((have[iv] >= want[iv]).all() for iv in have):
                 break
-        sessions.reverse()
-        return sessions, have
+        days.reverse()
+        return days
 
     def _counts(self, session, arr) -> dict[str, np.ndarray]:
         """Bars per symbol of each interval in one session's streamed bars (a derived bar exists
@@ -188,7 +322,8 @@ class WarmupLoader:
         for iv in self.derived:
             starts = session.slot_starts(parse_interval(iv).ns)
             width = max(len(starts), 1)
-            slots = np.searchsorted(starts, arr.timestamp, side="right") - 1
-            occupied = np.unique(codes * width + slots)
-            out[iv] = np.bincount(occupied // width, minlength=n)
+            slots = np.maximum(np.searchsorted(starts, arr.timestamp, side="right") - 1, 0)
+            occupied = np.zeros(n * width, dtype=bool)       # (symbol, slot) holding a streamed bar
+            occupied[codes * width + slots] = True
+            out[iv] = occupied.reshape(n, width).sum(axis=1)
         return out

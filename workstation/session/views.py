@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -99,8 +100,6 @@ def empty_bars_view() -> BarsView:
 def as_bars_view(frame: Any, what: str) -> BarsView:
     """Copy BarsView-like input (BarsView, mapping, DataFrame or object with the six columns) to a
     read-only BarsView with strictly increasing int64 timestamps; `what` names it in errors."""
-    import pandas as pd
-
     columns = []
     for name in BAR_FIELDS:
         values = _column(frame, name, what)
@@ -108,6 +107,8 @@ def as_bars_view(frame: Any, what: str) -> BarsView:
             values = values.to_pandas()
         dtype = np.int64 if name == "timestamp" else np.float64
         if name == "timestamp" and getattr(values, "dtype", None) is not None and values.dtype.kind == "M":
+            import pandas as pd  # datetimes only (not on the path to a run's first bar)
+
             values = _index_to_ns(pd.DatetimeIndex(values), what)
         arr = np.array(values, dtype=dtype, copy=True).reshape(-1)
         arr.flags.writeable = False
@@ -128,9 +129,8 @@ def as_bars_view(frame: Any, what: str) -> BarsView:
 
 def _column(frame: Any, name: str, what: str) -> Any:
     """One column of `frame` by key (mapping, DataFrame, Arrow table) or attribute (NamedTuple)."""
-    import pandas as pd
-
-    if isinstance(frame, pd.DataFrame) and name == "timestamp" and name not in frame.columns:
+    pd = sys.modules.get("pandas")      # a DataFrame means pandas is loaded: other input does not load it
+    if pd is not None and isinstance(frame, pd.DataFrame) and name == "timestamp" and name not in frame.columns:
         return _index_to_ns(frame.index, what)
     if not isinstance(frame, tuple):
         try:

@@ -24,13 +24,10 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from workstation.atomic_files import os_error_text, write_bytes_atomic, write_parquet_atomic
 from workstation.calendar import TimeManager, as_date
@@ -53,6 +50,9 @@ from workstation.store.schema import (
     partition_dir,
 )
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 log = logging.getLogger(__name__)
 
 ROW_NEW = 0
@@ -63,6 +63,7 @@ _FLOAT_COLUMNS = ("open", "high", "low", "close", "volume", "vwap")
 _COMPARE_COLUMNS = ("open", "high", "low", "close", "volume", "trade_count", "vwap")
 _MERGE_ROWS_HELD = 5_000_000
 _SESSION_COLUMNS = ["symbol", "timestamp", "open", "high", "low", "close", "volume", "rth"]
+_DAILY_COLUMNS = ["symbol", "timestamp", "open", "high", "low", "close", "volume"]
 
 
 class StoreWriteError(StoreError):
@@ -118,6 +119,99 @@ def _empty_session_arrays() -> SessionArrays:
     return SessionArrays(
         np.empty(0, dtype=np.int32), np.empty(0, dtype=np.int64), f, f.copy(), f.copy(), f.copy(), f.copy()
     )
+
+
+class DailyArrays(NamedTuple):
+    """Daily bars as numpy arrays, sorted by (timestamp, symbol) as `read_daily` sorts its frame.
+
+    `symbol_index` indexes the `symbols` list the caller passed; `date` is each bar's exchange-local
+    date (datetime64[D]); `timestamp` its start, int ns UTC.
+    """
+
+    symbol_index: np.ndarray
+    date: np.ndarray
+    timestamp: np.ndarray
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    volume: np.ndarray
+
+    @property
+    def rows(self) -> int:
+        return int(self.timestamp.shape[0])
+
+    def take(self, rows: np.ndarray) -> DailyArrays:
+        return DailyArrays(*(column[rows] for column in self))
+
+
+class _LocalParquet:
+    """A local Parquet file read as pyarrow.parquet.ParquetFile reads it (`schema_arrow`,
+    `read(columns)`), through the reader it wraps (pyarrow._parquet.ParquetReader, on the path
+    itself): importing pyarrow.parquet also loads pyarrow's filesystems (S3, GCS, Azure, HDFS and
+    ssl), ~10 ms of a run's start-up that a local store never uses. Where that reader is not
+    available (another pyarrow), ParquetFile itself."""
+
+    def __init__(self, path: Path, read_dictionary: Sequence[str] | None = None,
+                 page_checksum_verification: bool = False):
+        try:
+            from pyarrow._parquet import ParquetReader
+        except ImportError:
+            import pyarrow.parquet as pq
+
+            self._file = pq.ParquetFile(path, read_dictionary=read_dictionary,
+                                        page_checksum_verification=page_checksum_verification)
+            self._reader = None
+            return
+        self._file = None
+        self._reader = ParquetReader()
+        self._reader.open(str(path), read_dictionary=read_dictionary,
+                          page_checksum_verification=page_checksum_verification)
+
+    @property
+    def schema_arrow(self) -> pa.Schema:
+        return self._reader.schema_arrow if self._reader is not None else self._file.schema_arrow
+
+    def read(self, columns: Sequence[str] | None = None) -> pa.Table:
+        if self._reader is None:
+            return self._file.read(columns=columns)
+        indices = None if columns is None else [self._reader.column_name_idx(c) for c in columns]
+        return self._reader.read_all(column_indices=indices, use_threads=True)
+
+
+def column_numpy(column: pa.ChunkedArray | pa.Array, dtype: type) -> np.ndarray:
+    """A column of fixed-width values (float64, int32/int64, timestamps as int64 ns, booleans) as a
+    numpy array of `dtype`, read from its Arrow buffers. pyarrow's own to_numpy imports pandas (to
+    check for pandas types), which the path to a run's first bar must not; a chunk holding nulls
+    still goes through it."""
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    parts: list[np.ndarray] = []
+    for chunk in chunks:
+        n, start = len(chunk), chunk.offset
+        if not n:
+            continue
+        if chunk.null_count:
+            parts.append(np.asarray(chunk.to_numpy(zero_copy_only=False)).astype(dtype, copy=False))
+        elif pa.types.is_boolean(chunk.type):
+            bits = np.unpackbits(np.frombuffer(chunk.buffers()[1], dtype=np.uint8), bitorder="little")
+            parts.append(bits[start:start + n].astype(np.bool_))
+        else:
+            parts.append(np.frombuffer(chunk.buffers()[1], dtype=dtype)[start:start + n])
+    if not parts:
+        return np.empty(0, dtype=dtype)
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def _symbol_codes_of(column: pa.ChunkedArray, symbols: Sequence[str]) -> np.ndarray:
+    """Each row's index in `symbols` (-1: another symbol) of a dictionary-encoded symbol column."""
+    lookup = {s: i for i, s in enumerate(symbols)}
+    parts = []
+    for chunk in column.chunks:
+        mapping = np.array([lookup.get(v, -1) for v in chunk.dictionary.to_pylist()], dtype=np.int32)
+        parts.append(
+            mapping[column_numpy(chunk.indices, np.int32)] if len(mapping) else np.empty(0, dtype=np.int32)
+        )
+    return np.concatenate(parts) if parts else np.empty(0, dtype=np.int32)
 
 
 class BarStore:
@@ -286,9 +380,9 @@ class BarStore:
     ) -> pa.Table:
         wanted = list(columns or BAR_COLUMNS)
         try:
-            parquet = pq.ParquetFile(path, read_dictionary=read_dictionary, page_checksum_verification=True)
+            parquet = _LocalParquet(path, read_dictionary=read_dictionary, page_checksum_verification=True)
         except KeyError:  # a read_dictionary column is missing: say which, from the schema
-            parquet = pq.ParquetFile(path)
+            parquet = _LocalParquet(path)
         except (pa.ArrowException, OSError, ValueError) as exc:
             raise StoreError(
                 f"bar store file {path} cannot be read: {_short(exc)}; it is truncated, damaged or not "
@@ -456,6 +550,9 @@ class BarStore:
         self, symbols: Sequence[str] | None, interval: str, start_ns: int, end_ns: int, rth_only: bool = False
     ) -> pd.DataFrame:
         """Bars of `symbols` (None = all) with start in [start_ns, end_ns), sorted by (timestamp, symbol)."""
+        import pandas as pd
+        import pyarrow.compute as pc  # (with the Expression filter: pyarrow.dataset, which imports pandas)
+
         name = parse_interval(interval).name
         keys = self._keys_in_range(name, int(start_ns), int(end_ns))
         if symbols is not None and len(symbols) == 0:
@@ -494,20 +591,11 @@ class BarStore:
         if not path.is_file() or not symbols:
             return _empty_session_arrays()
         table = self._read_file(path, columns=_SESSION_COLUMNS, read_dictionary=["symbol"])
-        lookup = {s: i for i, s in enumerate(symbols)}
-        parts = []
-        for chunk in table.column("symbol").chunks:
-            mapping = np.array([lookup.get(v, -1) for v in chunk.dictionary.to_pylist()], dtype=np.int32)
-            parts.append(
-                mapping[chunk.indices.to_numpy(zero_copy_only=False)]
-                if len(mapping)
-                else np.empty(0, dtype=np.int32)
-            )
-        sym_idx = np.concatenate(parts) if parts else np.empty(0, dtype=np.int32)
+        sym_idx = _symbol_codes_of(table.column("symbol"), symbols)
         keep = sym_idx >= 0
         if rth_only:
-            keep &= table.column("rth").to_numpy(zero_copy_only=False)
-        ts = table.column("timestamp").to_numpy().view(np.int64)
+            keep &= column_numpy(table.column("rth"), np.bool_)
+        ts = column_numpy(table.column("timestamp"), np.int64)
         if not keep.all():
             sel = np.flatnonzero(keep)
             sym_idx, ts = sym_idx[sel], ts[sel]
@@ -523,7 +611,7 @@ class BarStore:
         take = order if sel is None else sel[order]
 
         def col(c: str) -> np.ndarray:
-            return table.column(c).to_numpy()[take]
+            return column_numpy(table.column(c), np.float64)[take]
 
         return SessionArrays(
             sym_idx[order].astype(np.int32, copy=False),
@@ -544,13 +632,46 @@ class BarStore:
         """
         start_ns = self._local_midnight_ns(start_date)
         end_ns = self._local_midnight_ns(as_date(end_date) + dt.timedelta(days=1))
+        import pandas as pd
+
         frame = self.read_bars(symbols, DAILY_INTERVAL, start_ns, end_ns)
         local = self.time_manager.local_dates(pd.DatetimeIndex(frame["timestamp"]).as_unit("ns").asi8)
         frame.insert(0, "date", pd.Series(local.astype(object), dtype=object))
         return frame
 
+    def read_daily_arrays(self, symbols: Sequence[str], start_date: dt.date | str,
+                          end_date: dt.date | str) -> DailyArrays:
+        """`read_daily` as numpy arrays, without pandas (the run's daily history, read before its
+        first bar): the daily bars of `symbols` of the exchange-local dates [start_date, end_date]."""
+        start_ns = self._local_midnight_ns(start_date)
+        end_ns = self._local_midnight_ns(as_date(end_date) + dt.timedelta(days=1))
+        parts = self._daily_parts(symbols, start_ns, end_ns) if symbols and end_ns > start_ns else []
+        if not parts:
+            empty = np.empty(0)
+            return DailyArrays(np.empty(0, dtype=np.int32), np.empty(0, dtype="datetime64[D]"),
+                               np.empty(0, dtype=np.int64), empty, empty, empty, empty, empty)
+        joined = DailyArrays(*(np.concatenate(columns) for columns in zip(*parts, strict=True)))
+        # read_daily's order: by timestamp, then symbol name
+        name_rank = np.argsort(np.argsort(np.asarray(symbols, dtype=str), kind="stable"), kind="stable")
+        ordered = joined.take(np.lexsort((name_rank[joined.symbol_index], joined.timestamp)))
+        return ordered._replace(date=self.time_manager.local_dates(ordered.timestamp))
+
+    def _daily_parts(self, symbols: Sequence[str], start_ns: int, end_ns: int) -> list[DailyArrays]:
+        """The daily bars of `symbols` starting in [start_ns, end_ns), one part per file read (dates
+        not yet set)."""
+        parts: list[DailyArrays] = []
+        for key in self._keys_in_range(DAILY_INTERVAL, start_ns, end_ns):
+            table = self._read_file(self._partition_file(DAILY_INTERVAL, key), columns=_DAILY_COLUMNS,
+                                    read_dictionary=["symbol"])
+            codes = _symbol_codes_of(table.column("symbol"), symbols)
+            ts = column_numpy(table.column("timestamp"), np.int64)
+            keep = np.flatnonzero((codes >= 0) & (ts >= start_ns) & (ts < end_ns))
+            columns = [column_numpy(table.column(c), np.float64)[keep] for c in ("open", "high", "low", "close", "volume")]
+            parts.append(DailyArrays(codes[keep], np.empty(len(keep), dtype="datetime64[D]"), ts[keep], *columns))
+        return parts
+
     def _local_midnight_ns(self, day: dt.date | str) -> int:
-        return int(pd.Timestamp(as_date(day)).tz_localize(self.time_manager.tz).tz_convert("UTC").value)
+        return self.time_manager.local_midnight_ns(as_date(day))
 
     # ------------------------------------------------------------------ corporate actions
     def corporate_actions(self) -> list:
@@ -572,6 +693,16 @@ class BarStore:
         for path in self.files(interval):
             found |= self.file_symbols(path)
         return sorted(found)
+
+    def missing_symbols(self, symbols: Sequence[str], interval: str) -> list[str]:
+        """Those of `symbols` with no bar of `interval` in the store, in their order: files are read
+        newest first until every symbol is found (one file when all trade every day), not all of them."""
+        wanted = set(symbols)
+        for path in reversed(self.files(interval)):
+            wanted -= self.file_symbols(path)
+            if not wanted:
+                break
+        return [s for s in symbols if s in wanted]
 
     def file_symbols(self, path: Path) -> set[str]:
         """Symbols stored in one bar file (one of `files()`)."""
@@ -601,6 +732,8 @@ class BarStore:
 
     def coverage(self, interval: str = "1m") -> pd.DataFrame:
         """Per symbol: first_date, last_date, days (dates with bars), bars, rth_bars."""
+        import pandas as pd
+
         name = parse_interval(interval).name
         day_frames, count_frames = [], []
         for path in self.files(name):
@@ -711,6 +844,8 @@ class BarStore:
 
 # ---------------------------------------------------------------------- helpers
 def _timestamp_ns(values, root: Path) -> np.ndarray:
+    import pandas as pd
+
     series = pd.Series(values)
     if pd.api.types.is_integer_dtype(series.dtype):
         return series.to_numpy(dtype=np.int64)
@@ -775,6 +910,8 @@ def _check_schema(path: Path, schema: pa.Schema, columns: Sequence[str] = BAR_CO
 def _frame_columns(df: pd.DataFrame, root: Path) -> dict[str, np.ndarray]:
     """Canonical column arrays from a caller's DataFrame (trade_count as float64, NaN = missing;
     no "rth" entry when the frame has no rth column)."""
+    import pandas as pd
+
     missing = [c for c in ("symbol", "timestamp", *PRICE_COLUMNS, "volume") if c not in df.columns]
     if missing:
         raise DataError(f"bars written to {root} lack column(s) {', '.join(missing)}")
@@ -824,6 +961,8 @@ def _classify_sorted(
     symbols: np.ndarray, timestamps: np.ndarray, values: dict[str, np.ndarray]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(status, first, order): see classify_duplicates; `order` sorts rows by (symbol, timestamp, position)."""
+    import pandas as pd
+
     n = len(timestamps)
     codes, _ = pd.factorize(symbols, sort=True)
     order = np.lexsort((np.arange(n), timestamps, codes))
@@ -892,6 +1031,8 @@ def _atomic_write_table(table: pa.Table, path: Path, durable: bool = True) -> No
     `durable` also fsyncs the file before the rename (used when an existing file is replaced, so
     even a power cut leaves either the old or the new file).
     """
+    import pyarrow.parquet as pq
+
     sorting = None
     if table.schema.names[:2] == ["symbol", "timestamp"]:
         sorting = [pq.SortingColumn(0), pq.SortingColumn(1)]

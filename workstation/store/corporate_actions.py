@@ -33,15 +33,19 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from workstation.atomic_files import os_error_text, write_bytes_atomic
 from workstation.calendar import as_date
 from workstation.errors import DataError, StoreError
 from workstation.model import shown_symbol, symbol_problem
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from workstation.store.bar_store import DailyArrays
 
 ACTIONS_FILE = "corporate_actions.json"
 ACTIONS_FORMAT_VERSION = 1
@@ -384,6 +388,8 @@ class PriceAdjustments:
     def adjust_frame(self, frame: pd.DataFrame, local_dates: np.ndarray) -> pd.DataFrame:
         """A copy of a bar frame (symbol, open/high/low/close[/vwap], volume) adjusted; `local_dates` are the
         rows' exchange-local dates. Rows of symbols without actions are unchanged."""
+        import pandas as pd
+
         if not self.by_symbol or not len(frame):
             return frame
         symbols = frame["symbol"].astype(str).to_numpy(dtype=object)
@@ -406,6 +412,24 @@ class PriceAdjustments:
             out["volume"] = pd.to_numeric(out["volume"]).to_numpy(dtype=np.float64) * divisor
         return out
 
+    def adjust_daily_arrays(self, arrays: DailyArrays, symbols: Sequence[str]) -> DailyArrays:
+        """Daily store arrays adjusted as `adjust_frame` adjusts a frame (the same operations per row,
+        by each bar's exchange-local date); without pandas."""
+        divisor = np.ones(arrays.rows)
+        multiplier = np.ones(arrays.rows)
+        hit = False
+        for i, symbol in enumerate(symbols):
+            adjustment = self.by_symbol.get(symbol)
+            rows = np.flatnonzero(arrays.symbol_index == i) if adjustment is not None else ()
+            if len(rows):
+                divisor[rows], multiplier[rows] = adjustment.factors(arrays.date[rows])  # type: ignore[union-attr]
+                hit = True
+        if not hit:
+            return arrays
+        return arrays._replace(open=arrays.open / divisor * multiplier, high=arrays.high / divisor * multiplier,
+                               low=arrays.low / divisor * multiplier, close=arrays.close / divisor * multiplier,
+                               volume=arrays.volume * divisor)
+
     def session_factors(self, symbols: Sequence[str], day: dt.date) -> tuple[np.ndarray, np.ndarray] | None:
         """(split divisor, dividend multiplier) per entry of `symbols` on `day`; None when all are 1."""
         divisor = np.ones(len(symbols))
@@ -423,6 +447,8 @@ class PriceAdjustments:
 
 def _previous_close(store, symbol: str, day: dt.date) -> tuple[dt.date, float] | None:
     """The raw close of the last session before `day` with bars of `symbol`: (date, close) or None."""
+    import pandas as pd
+
     from workstation.store.schema import DAILY_INTERVAL
 
     found: list[tuple[dt.date, int, float]] = []
@@ -512,6 +538,8 @@ class AdjustedBarStore:
         frame = self.source.read_bars(symbols, interval, start_ns, end_ns, rth_only)
         if not self.adjustments or not len(frame):
             return frame
+        import pandas as pd
+
         ts = pd.DatetimeIndex(frame["timestamp"]).as_unit("ns").asi8
         return self.adjustments.adjust_frame(frame, self.source.time_manager.local_dates(ts))
 
@@ -522,6 +550,12 @@ class AdjustedBarStore:
             return frame
         local = np.array([np.datetime64(d, "D") for d in frame["date"]], dtype="datetime64[D]")
         return self.adjustments.adjust_frame(frame, local)
+
+    def read_daily_arrays(self, symbols: Sequence[str], start_date: dt.date | str, end_date: dt.date | str):
+        arrays = self.source.read_daily_arrays(symbols, start_date, end_date)
+        if not self.adjustments or not arrays.rows:
+            return arrays
+        return self.adjustments.adjust_daily_arrays(arrays, symbols)
 
     def read_session_arrays(self, date: dt.date | str, interval: str, symbols: Sequence[str],
                             rth_only: bool = True):

@@ -27,7 +27,7 @@ import pyarrow as pa
 from workstation.calendar import TimeManager, as_date
 from workstation.errors import StoreError
 from workstation.model import parse_interval
-from workstation.store.bar_store import BarStore, SessionArrays, _empty_session_arrays
+from workstation.store.bar_store import BarStore, DailyArrays, SessionArrays, _empty_session_arrays
 from workstation.store.corporate_actions import PriceAdjustments
 from workstation.store.schema import BAR_SCHEMA, DAILY_INTERVAL
 
@@ -172,6 +172,11 @@ class MemoryBarStore:
     def has_symbol(self, symbol: str, interval: str | None = None) -> bool:
         return symbol in self.symbols(interval)
 
+    def missing_symbols(self, symbols: Sequence[str], interval: str) -> list[str]:
+        """Those of `symbols` with no bar of `interval` in the store the bars came from (BarStore's)."""
+        known = set(self.symbols(interval))
+        return [s for s in symbols if s not in known]
+
     def read_bars(self, symbols: Sequence[str] | None, interval: str, start_ns: int, end_ns: int,
                   rth_only: bool = False) -> pd.DataFrame:
         """Bars of `symbols` (None = all) with start in [start_ns, end_ns), sorted by (timestamp, symbol)."""
@@ -219,8 +224,22 @@ class MemoryBarStore:
         return SessionArrays(sym_idx[order].astype(np.int32, copy=False), ts[order],
                              *(getattr(block, c)[take] for c in _VALUE_COLUMNS))
 
-    # the daily read is BarStore's own, over this store's read_bars (one implementation of the rule)
+    def _daily_parts(self, symbols: Sequence[str], start_ns: int, end_ns: int) -> list[DailyArrays]:
+        """BarStore._daily_parts from the shipped daily blocks."""
+        parts: list[DailyArrays] = []
+        for block in self._covering(DAILY_INTERVAL, self._local_date(start_ns), self._local_date(end_ns - 1)):
+            lookup = {s: i for i, s in enumerate(symbols)}
+            mapping = np.array([lookup.get(s, -1) for s in block.symbols], dtype=np.int32)
+            codes = mapping[block.symbol] if len(mapping) else np.empty(0, dtype=np.int32)
+            keep = np.flatnonzero((codes >= 0) & (block.timestamp >= start_ns) & (block.timestamp < end_ns))
+            parts.append(DailyArrays(codes[keep], np.empty(len(keep), dtype="datetime64[D]"), block.timestamp[keep],
+                                     *(getattr(block, c)[keep] for c in _VALUE_COLUMNS)))
+        return parts
+
+    # the daily reads are BarStore's own, over this store's read_bars and _daily_parts (one
+    # implementation of the rule)
     read_daily = BarStore.read_daily
+    read_daily_arrays = BarStore.read_daily_arrays
     _local_midnight_ns = BarStore._local_midnight_ns
 
 

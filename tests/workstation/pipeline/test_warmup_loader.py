@@ -80,3 +80,109 @@ def test_bar_time_slices():
     ts = np.array([5, 5, 7, 9, 9, 9])
     assert bar_time_slices(ts) == ([0, 2, 3], [2, 3, 6])
     assert bar_time_slices(np.array([], dtype=np.int64)) == ([], [])
+
+
+# ---------------------------------------------------------------------- one builder for warm-up and chart
+def _replayed(session, arrays, base: str, interval: str) -> list[tuple]:
+    """The replay's bars of `interval` from one day's streamed bars: DerivedBarBuilder fed bar time
+    after bar time, the forming bar completed at the end (the independent reference)."""
+    from workstation.model import parse_interval
+    from workstation.pipeline.processor import DerivedBarBuilder
+
+    n = int(arrays.symbol_index.max()) + 1
+    builder = DerivedBarBuilder(interval, base, n)
+    builder.start_session(session.open_ns, session.close_ns, session.break_start_ns, session.break_end_ns,
+                          session.pre_market_start_ns, session.post_market_end_ns)
+    out = []
+    starts, ends = bar_time_slices(arrays.timestamp)
+    for a, b in zip(starts, ends, strict=True):
+        ts = int(arrays.timestamp[a])
+        cols = (arrays.open[a:b], arrays.high[a:b], arrays.low[a:b], arrays.close[a:b], arrays.volume[a:b])
+        out += builder.add(ts, arrays.symbol_index[a:b].astype(np.int64), *cols, ts + parse_interval(base).ns)
+    done = builder.flush_due(session.end_ns) or builder.complete()
+    return out + ([done] if done is not None else [])
+
+
+def _flatten(batches: list[tuple]) -> list[np.ndarray]:
+    rows = [(np.full(len(b[1]), b[0], dtype=np.int64), np.asarray(b[1], dtype=np.int64), *b[2:]) for b in batches]
+    return [np.concatenate([r[k] for r in rows]) for k in range(7)]
+
+
+@pytest.mark.parametrize("exchange, symbols, days", [
+    ("XNYS", {"WLA": 2, "WLB": 4, "WLC": 3}, ("2024-11-26", "2024-11-29")),   # gapped; 29th: early close
+    ("XHKG", {"HKA": 3, "HKB": 2}, ("2024-03-18", "2024-03-20")),              # lunch break
+])
+def test_session_bars_are_the_replays_derived_bars_to_the_bit(tmp_path, exchange, symbols, days):
+    from workstation.pipeline.warmup import read_day, session_interval_bars
+
+    tm = TimeManager(exchange)
+    bars = make_thin_bars(symbols, days[0], days[1], seed=4, keep=(0.2, 0.9), exchange=exchange)
+    rng = np.random.default_rng(8)   # volumes whose sum depends on the order of the additions
+    bars["volume"] = rng.random(len(bars)) * 10.0 ** rng.integers(0, 12, len(bars))
+    store = BarStore(tmp_path / "store", create=True, exchange=exchange, time_manager=tm)
+    store.write_bars(bars, "1m")
+    names = list(symbols)
+    checked = 0
+    for session in tm.sessions(*days):
+        arrays = read_day(store, session, "1m", names)
+        built = session_interval_bars(session, arrays, "1m", ["1m", "5m", "15m", "60m"])
+        minute = built["1m"]
+        np.testing.assert_array_equal(minute.start, arrays.timestamp)
+        np.testing.assert_array_equal(minute.close, arrays.close)
+        for interval in ("5m", "15m", "60m"):
+            expected = _flatten(_replayed(session, arrays, "1m", interval))
+            got = built[interval]
+            for k, column in enumerate((got.start, got.symbol_index, got.open, got.high, got.low, got.close,
+                                        got.volume)):
+                np.testing.assert_array_equal(column, expected[k], err_msg=f"{session.date} {interval} {k}")
+            # one bar time per slot start, in order
+            assert (np.diff(got.start[got.bounds[:-1]]) > 0).all()
+            checked += got.rows
+    assert checked > 100
+
+
+def test_the_chart_history_before_the_run_is_the_replays_bars_of_n_days(store):
+    from workstation.pipeline.warmup import prerun_bars, read_day
+
+    tm = TimeManager()
+    got = prerun_bars(store, tm, SYMBOLS, "1m", ["15m", "60m"], pd.Timestamp(FIRST).date(), 3)
+    days = tm.trading_dates("2024-03-01", "2024-03-19")[-3:]
+    for interval in ("1m", "15m", "60m"):
+        for i, sym in enumerate(SYMBOLS):
+            parts = []
+            for day in days:
+                session = tm.session(day)
+                arrays = read_day(store, session, "1m", SYMBOLS)
+                if interval == "1m":
+                    mine = arrays.symbol_index == i
+                    parts.append((arrays.timestamp[mine], arrays.close[mine], arrays.volume[mine]))
+                else:
+                    flat = _flatten(_replayed(session, arrays, "1m", interval))
+                    mine = flat[1] == i
+                    parts.append((flat[0][mine], flat[5][mine], flat[6][mine]))
+            view = got[(sym, interval)]
+            np.testing.assert_array_equal(view.timestamp, np.concatenate([p[0] for p in parts]))
+            np.testing.assert_array_equal(view.close, np.concatenate([p[1] for p in parts]))
+            np.testing.assert_array_equal(view.volume, np.concatenate([p[2] for p in parts]))
+            assert view.timestamp.dtype == np.int64 and view.close.dtype == np.float64
+    assert prerun_bars(store, tm, SYMBOLS, "1m", [], pd.Timestamp("1990-01-02").date(), 3) == {}
+
+
+def test_each_day_is_read_once(store):
+    reads = []
+
+    class Counting:
+        def __init__(self, inner):
+            self.inner = inner
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+        def read_session_arrays(self, day, *args, **kwargs):
+            reads.append(day)
+            return self.inner.read_session_arrays(day, *args, **kwargs)
+
+    loader = WarmupLoader(Counting(store), TimeManager(), SYMBOLS, "1m", ["15m", "60m"], {"1m": 50, "15m": 30,
+                                                                                        "60m": 25})
+    _collect(loader)
+    assert len(reads) == len(set(reads)) == loader.days_read > 1

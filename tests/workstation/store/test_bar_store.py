@@ -12,7 +12,6 @@ import pytest
 
 from workstation.errors import DataError, StoreError
 from workstation.store import BAR_SCHEMA, BarStore, StoreWriteError
-from workstation.store import bar_store as bar_store_module
 
 NS_MIN = 60_000_000_000
 D1, D2, D3 = dt.date(2024, 11, 4), dt.date(2024, 11, 5), dt.date(2024, 11, 6)
@@ -307,7 +306,7 @@ def test_failed_rewrite_keeps_old_file(store, tm, monkeypatch):
             fh.write(b"PAR1 half a file")
         raise OSError("disk full")
 
-    monkeypatch.setattr(bar_store_module.pq, "write_table", crash)
+    monkeypatch.setattr(pq, "write_table", crash)     # the store writes through pyarrow.parquet
     with pytest.raises(StoreWriteError, match="disk full"):
         store.write_bars(bars(tm, D1, ["MSFT"]), "1m")
     assert snapshot(store.root) == before
