@@ -4,7 +4,7 @@ Threads: the coordinator, processor, quality manager and analysis engine run in 
 bridge passes a QThread factory to the SystemManager). Engine observers run in those threads and
 only append the raw event to a deque (no Qt call, no lock, no copy except the finished session's
 bars at "session_end", which SessionData drops at the next session start). A ~16 ms QTimer in the
-UI thread (40 ms while playing at MAX, when the views redraw a few times a second anyway) drains the
+UI thread (100 ms while playing at MAX, when the views redraw 4 times a second anyway) drains the
 deque and emits ONE coalesced `batch_ready(UpdateBatch)` per frame, whatever the replay speed: at 1x a bar appears as it completes, at MAX many bars arrive per frame. The UI
 thread never waits on the engine; only `shutdown()` (window close) joins threads, with a timeout.
 
@@ -70,7 +70,7 @@ from workstation.system import FAILED, FINISHED, PAUSED, RUNNING, STOPPED, Syste
 log = logging.getLogger(__name__)
 
 FRAME_MS = 16
-MAX_SPEED_FRAME_MS = 40  # playing at MAX: the views redraw a few times a second, fewer batches suffice
+MAX_SPEED_FRAME_MS = 100  # playing at MAX: the views redraw 4 times a second, a batch per 100 ms suffices
 DEFAULT_ENGINE_NICE = 4
 DEFAULT_HISTORY_SESSIONS = 20
 DEFAULT_CHART_DAYS_BEFORE = 2
@@ -325,6 +325,7 @@ class EngineBridge(QObject):
         self._retired: list[SystemManager] = []
         self._writers: list[RunWriter] = []
         self._bars_writers: list[SessionBarsWriter] = []
+        self._reaped_at = 0.0
         self._reset_run_state()
         self._timer = QTimer(self)
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
@@ -713,7 +714,8 @@ class EngineBridge(QObject):
     # ------------------------------------------------------------------ UI side (UI thread)
     def _drain(self) -> None:
         """Frame tick: turn the queued engine events into one UpdateBatch."""
-        self._reap_retired()
+        if self._retired or self._threads_changed():
+            self._reap_retired()
         system = self.system
         if system is None:
             if not self._retired:
@@ -729,27 +731,39 @@ class EngineBridge(QObject):
         batch = UpdateBatch(self.run_id, clock_ns, bars)
         quality_mask: np.ndarray | None = None
         symbols = system.session_data.symbols
+        popleft = queue.popleft
+        rows, fills, orders = batch.rows, batch.fills, batch.orders
+        open_orders, fills_by_symbol = self._open_orders, self._fills_by_symbol
+        run = self.run_id
+        decisions = 0
         for _ in range(n):
-            run_id, kind, payload = queue.popleft()
-            if run_id != self.run_id:
+            run_id, kind, payload = popleft()
+            if run_id != run:
                 continue
-            batch.events += 1
-            if kind == "decision":
-                batch.rows.append(decision_row(payload))
-                batch.decisions += 1
-            elif kind == "error":
-                batch.rows.append(error_row(payload))
-                batch.errors += 1
-            elif kind == "fill":
-                batch.fills.append(payload)
-                self._fills_by_symbol.setdefault(payload.symbol, []).append(payload)
-            elif kind == "order":
-                batch.orders.append(payload)
+            # the frequent kinds first: at MAX a frame holds thousands of order, decision and fill events
+            if kind == "order":
+                orders.append(payload)
                 order = payload.order
                 if order.is_open:
-                    self._open_orders[order.id] = order
+                    open_orders[order.id] = order
                 else:
-                    self._open_orders.pop(order.id, None)
+                    open_orders.pop(order.id, None)
+                continue
+            if kind == "decision":
+                rows.append(decision_row(payload))
+                decisions += 1
+                continue
+            if kind == "fill":
+                fills.append(payload)
+                by_symbol = fills_by_symbol.get(payload.symbol)
+                if by_symbol is None:
+                    by_symbol = fills_by_symbol[payload.symbol] = []
+                by_symbol.append(payload)
+                continue
+            batch.events += 1
+            if kind == "error":
+                rows.append(error_row(payload))
+                batch.errors += 1
             elif kind == "account":
                 batch.account = payload
                 self.account = payload
@@ -780,9 +794,12 @@ class EngineBridge(QObject):
                 batch.finished = payload
             elif kind == "seek":
                 self._after_seek(*payload)
+                open_orders, fills_by_symbol = self._open_orders, self._fills_by_symbol   # rebuilt
                 batch.seek = payload[0]
                 batch.account = self.account
                 quality_mask = np.ones(len(symbols), dtype=bool)
+        batch.decisions = decisions
+        batch.events += decisions + len(orders) + len(fills)
         if quality_mask is not None:
             batch.quality_changed = np.flatnonzero(quality_mask)
         if quality_mask is not None or batch.gap_counts or batch.session_starts:
@@ -842,6 +859,15 @@ class EngineBridge(QObject):
         if summary.get("state") == FAILED or summary.get("error"):
             self.run_failed.emit(f"The run stopped with an error: {summary.get('error') or 'unknown error'}")
         self.finished.emit(summary)
+
+    def _threads_changed(self) -> bool:
+        """True when engine threads may have ended since the last reap: every second, not every frame
+        (asking each QThread costs the UI thread a Qt call per thread, ~10 a frame)."""
+        now = time.monotonic()
+        if now - self._reaped_at < 1.0:
+            return False
+        self._reaped_at = now
+        return True
 
     def _reap_retired(self) -> None:
         if self._retired:

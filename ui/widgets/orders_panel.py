@@ -161,7 +161,7 @@ class OrdersPanel(QWidget):
         self._fill_rows: deque = deque(maxlen=MAX_FILLS)
         self._fill_rows_total = 0
         self._fill_rows_day: dt.date | None = None
-        self._order_text: dict[int, tuple[str, str, str]] = {}   # id -> (type, role, tag) for fills
+        self._order_of: dict[int, Any] = {}   # id -> the order's newest snapshot (type, role, tag of fills)
         self._dirty = False
         self.on_symbol_activated: Callable[[str], None] | None = None
 
@@ -335,7 +335,7 @@ class OrdersPanel(QWidget):
         self._fill_rows.clear()
         self._fill_rows_total = 0
         self._fill_rows_day = None
-        self._order_text.clear()
+        self._order_of.clear()
         self._dirty = True
         self.refresh()
 
@@ -345,7 +345,7 @@ class OrdersPanel(QWidget):
         self._account = account
         self._orders.clear()
         for order in open_orders:
-            self._order_text[order.id] = (order.order_type.value, order.role.value, order.tag or "")
+            self._order_of[order.id] = order
             self._orders[order.id] = order
         self._fills.clear()
         self._fills.extend(fills)
@@ -360,13 +360,16 @@ class OrdersPanel(QWidget):
 
     def apply(self, batch) -> None:
         """Fold one frame's engine events (account snapshot, order events, fills) into the panel."""
-        for event in getattr(batch, "orders", ()):
-            order = event.order
-            self._order_text[order.id] = (order.order_type.value, order.role.value, order.tag or "")
-            if order.is_open:
-                self._orders[order.id] = order
-            else:
-                self._orders.pop(order.id, None)
+        events = getattr(batch, "orders", ())
+        if events:
+            order_of, working = self._order_of, self._orders
+            for event in events:      # thousands a frame at MAX: a reference each, the texts when drawn
+                order = event.order
+                order_of[order.id] = order
+                if order.is_open:
+                    working[order.id] = order
+                else:
+                    working.pop(order.id, None)
             self._dirty = True
         if batch.fills:
             self._fills.extend(batch.fills)
@@ -488,7 +491,9 @@ class OrdersPanel(QWidget):
         moment = dt.datetime.fromtimestamp(f.time / 1e9, self._zone)
         older = today is not None and moment.date() != today
         buy = f.quantity > 0
-        kind, role, tag = self._order_text.get(f.order_id, ("", "", ""))
+        order = self._order_of.get(f.order_id)
+        kind, role, tag = ((order.order_type.value, order.role.value, order.tag or "") if order is not None
+                           else ("", "", ""))
         tip = " · ".join(x for x in (f"{moment:%Y-%m-%d %H:%M}", f"order {f.order_id}" if f.order_id else "",
                                      kind.replace("_", " "), _ROLE_TIP.get(role, role), f"tag {tag}" if tag else "",
                                      f"commission {f.commission:,.2f}", f"strategy {f.strategy}") if x)
