@@ -1154,7 +1154,8 @@ class MainWindow(QMainWindow):
             f"{stats.get('bytes', 0) / 2**20:.1f} of {stats.get('budget_bytes', 0) / 2**20:.0f} MiB"
             if when is not None else "At the start of the run", 15000)
         self.timeline.setToolTip(
-            "Timeline: click or drag to go to any bar time (← steps back one bar time, → one forward). "
+            "Timeline: click or drag to go to any bar time (Shift+drag: bar by bar; wheel: one bar time a notch; "
+            "← steps back one bar time, → one forward). "
             f"Snapshots: {stats.get('count', 0)}, {stats.get('bytes', 0) / 2**20:.1f} of "
             f"{stats.get('budget_bytes', 0) / 2**20:.0f} MiB")
 
