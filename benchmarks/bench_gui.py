@@ -15,7 +15,9 @@ quality gauges and the signal log visible, and reports against the targets:
   its start) loads in the background as the window does it (target <= 200 ms), beside the blocking
   load of older versions, and the load's duration,
 - replay throughput in the GUI vs the same config headless (with the same run-folder writer), ratio
-  measured in one run (target >= 0.8),
+  measured in one run (target >= 0.8). The config sets backtest.stage_threads (BENCH_STAGE_THREADS,
+  default 1: true), which both the GUI and the headless run follow; the single-thread headless run
+  (what `workstation run` does when a config leaves stage_threads unset) is shown beside it,
 - frames: coalesced batches per second,
 - appending one bar to a 100,000-bar chart (append + refresh), p50 / p99,
 - memory (RSS) at each session end of a 20-session GUI run (flat once the history cap is reached?).
@@ -103,10 +105,16 @@ def pct(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q)) if values else float("nan")
 
 
-def headless(cfg_path: Path, runs: Path, writer: bool, bars: bool = True) -> dict:
+def headless(cfg_path: Path, runs: Path, writer: bool, bars: bool = True, single_thread: bool = False) -> dict:
+    """A headless run of the config as `workstation run` does it (`single_thread`: its stages in the
+    coordinator's thread, the `workstation run` default for a config that does not set
+    backtest.stage_threads)."""
     from workstation.config import load_config
 
-    system = SystemManager(load_config(cfg_path))
+    cfg = load_config(cfg_path)
+    if single_thread:
+        cfg.backtest.stage_threads = False
+    system = SystemManager(cfg)
     w = RunWriter(system, runs / f"headless-{time.monotonic_ns()}", write_bars=bars) if writer else None
     gc.collect()
     t0 = time.perf_counter()
@@ -495,7 +503,7 @@ def main() -> None:
         f"GIL switch interval {sys.getswitchinterval() * 1000:g} ms"
     )
 
-    heads, heads_nw, heads_nb, guis = [], [], [], []
+    heads, heads_nw, heads_nb, heads_1, guis = [], [], [], [], []
     w, h = (int(x) for x in a.size.split("x"))
     window = MainWindow(
         settings=QSettings(str(tmp / "gui.ini"), QSettings.Format.IniFormat),
@@ -527,6 +535,7 @@ def main() -> None:
         heads.append(headless(cfg_path, tmp / "runs", writer=True))
         heads_nw.append(headless(cfg_path, tmp / "runs", writer=False))
         heads_nb.append(headless(cfg_path, tmp / "runs", writer=True, bars=False))
+        heads_1.append(headless(cfg_path, tmp / "runs", writer=True, single_thread=True))
         guis.append(gui_run(window, cfg_path, probe))
         g = guis[-1]
         g["late"] = list(probe.late)
@@ -534,6 +543,7 @@ def main() -> None:
         print(
             f"run {r + 1}: headless {heads[-1]['bars_per_s']:,.0f} bars/s (no bars {heads_nb[-1]['bars_per_s']:,.0f},"
             f" engine only {heads_nw[-1]['bars_per_s']:,.0f}),"
+            f" single-thread {heads_1[-1]['bars_per_s']:,.0f},"
             f" GUI {g['bars_per_s']:,.0f} bars/s (ratio {g['bars_per_s'] / heads[-1]['bars_per_s']:.2f}),"
             f" {g['batches']} batches in {g['wall_s']:.2f} s, UI thread CPU {g['ui_cpu_s']:.2f} s;"
             f" stalls p99 {g['stalls']['p99']:.0f} ms, max {g['stalls']['max']:.0f} ms"
@@ -542,6 +552,8 @@ def main() -> None:
     head = statistics.median(x["bars_per_s"] for x in heads)
     head_nw = statistics.median(x["bars_per_s"] for x in heads_nw)
     head_nb = statistics.median(x["bars_per_s"] for x in heads_nb)
+    head_1 = statistics.median(x["bars_per_s"] for x in heads_1)
+    threads = json.loads(cfg_path.read_text())["backtest"]["stage_threads"]
     gui = statistics.median(x["bars_per_s"] for x in guis)
     ratios = [g["bars_per_s"] / hd["bars_per_s"] for g, hd in zip(guis, heads, strict=True)]
     late = [x for g in guis for x in g["late"]]
@@ -581,14 +593,18 @@ def main() -> None:
     rows = [
         ("platform", f"Qt {app.platformName()}, {os.cpu_count()} cores",
          f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after (1 min)"),
-        ("headless, `workstation run` (RunWriter with bars)", f"{head:,.0f} bars/s", ""),
+        ("headless, `workstation run` (RunWriter with bars)", f"{head:,.0f} bars/s",
+         f"the same config: backtest.stage_threads {str(threads).lower()}, as the GUI run"),
+        ("headless, single-thread stages (RunWriter with bars)", f"{head_1:,.0f} bars/s",
+         "`workstation run`'s default when a config leaves stage_threads unset"),
         ("headless, RunWriter without bars", f"{head_nb:,.0f} bars/s", ""),
         ("headless, engine only (no run folder)", f"{head_nw:,.0f} bars/s", ""),
         (
             "GUI throughput, MAX speed (run folder with bars)",
             f"{gui:,.0f} bars/s",
             f"ratio {gui / head:.2f} vs `workstation run` (per run {', '.join(f'{x:.2f}' for x in ratios)}), "
-            f"{gui / head_nb:.2f} vs no bars, {gui / head_nw:.2f} vs engine only (target >= 0.8)",
+            f"{gui / head_nb:.2f} vs no bars, {gui / head_nw:.2f} vs engine only, {gui / head_1:.2f} vs single-thread"
+            " (target >= 0.8 vs the same config)",
         ),
         (
             "UI event stall at MAX (5 ms timer)",

@@ -89,6 +89,7 @@ OBSERVED_KINDS = (
     "backtest_end",
     "seek",
 )
+FREQUENT_KINDS = frozenset(("decision", "fill", "order"))   # per order and signal: the observer's fast path
 _EMPTY_I8 = np.zeros(0, dtype=np.int64)
 _EMPTY_F8 = np.zeros(0, dtype=np.float64)
 EMPTY_BARS = BarsView(_EMPTY_I8, _EMPTY_F8, _EMPTY_F8, _EMPTY_F8, _EMPTY_F8, _EMPTY_F8)
@@ -664,9 +665,9 @@ class EngineBridge(QObject):
         bars_writer = SessionBarsWriter(self.run_dir, system.session_data) if self.write_bars else None
         if bars_writer is not None:
             self._bars_writers = [w for w in self._bars_writers if not w.done()] + [bars_writer]
-        observer = self._observer(self.run_id, system, bars_writer)
+        observer, frequent = self._observer(self.run_id, system, bars_writer)
         for kind in OBSERVED_KINDS:
-            system.events.subscribe(kind, observer)
+            system.events.subscribe(kind, frequent if kind in FREQUENT_KINDS else observer)
         self._started = True
         system.start()
         self._timer.start()
@@ -674,9 +675,12 @@ class EngineBridge(QObject):
     # ------------------------------------------------------------------ engine side (engine threads)
     def _observer(
         self, run_id: int, system: SystemManager, bars_writer: SessionBarsWriter | None
-    ) -> Callable[[str, Any], None]:
-        """The engine observer: appends (run, kind, payload) and returns; copies bars at session end
-        (for the charts' history and the run folder's bars.parquet)."""
+    ) -> tuple[Callable[[str, Any], None], Callable[[str, Any], None]]:
+        """The engine observers: each appends (run, kind, payload) and returns; the first copies bars at
+        session end (for the charts' history and the run folder's bars.parquet) and keeps the newest
+        clock the views were given; the second, for FREQUENT_KINDS (thousands a second at MAX), only
+        drops what a rewind replays. Every bar time ends with an "account" event at its clock (the
+        first observer's), so the newest clock shown covers the frequent events delivered before it."""
         append = self._queue.append
         sd = system.session_data
         coordinator = system.coordinator
@@ -709,7 +713,12 @@ class EngineBridge(QObject):
                 payload = dict(payload, generation=sd.session_generation)
             append((run_id, kind, payload))
 
-        return on_event
+        def on_frequent(kind: str, payload: Any) -> None:
+            if coordinator.replaying and clock.now_ns() <= shown[0]:
+                return                      # replaying what the views already show (a step back)
+            append((run_id, kind, payload))
+
+        return on_event, on_frequent
 
     # ------------------------------------------------------------------ UI side (UI thread)
     def _drain(self) -> None:

@@ -52,7 +52,8 @@ def test_stages_run_in_qthreads_and_every_event_arrives_coalesced(qtbot, bridge,
     assert summary["state"] == "finished"
     assert sum(b.decisions for b in batches) == summary["signals"] > 0
     assert sum(len(b.fills) for b in batches) == len(system.broker.fills) == summary["fills"]
-    assert [len(b.session_ends) for b in batches].count(1) == summary["sessions_total"] == 2
+    # every session end once (two may share a batch: at MAX a batch spans 100 ms)
+    assert [e["index"] for b in batches for e in b.session_ends] == [0, 1] and summary["sessions_total"] == 2
     # one batch per frame at most: a 16 ms timer cannot fire more often
     assert len(batches) <= elapsed_ms / 16 + 5
     assert batches[-1].finished == summary
