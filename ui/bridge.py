@@ -52,7 +52,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal
 
-from ui.widgets.signal_log import decision_row, error_row
+from ui.widgets.signal_log import error_row
 from workstation.calendar import TimeManager
 from workstation.config import SessionConfig, load_config
 from workstation.errors import ConfigError, WorkstationError
@@ -163,7 +163,7 @@ class UpdateBatch:
     run_id: int
     clock_ns: int
     bars_processed: int
-    rows: list[dict] = field(default_factory=list)  # signal-log rows: decisions and errors
+    rows: list = field(default_factory=list)  # signal-log rows: engine Decisions and error-row dicts
     decisions: int = 0
     errors: int = 0
     fills: list[Fill] = field(default_factory=list)
@@ -759,7 +759,7 @@ class EngineBridge(QObject):
                     open_orders.pop(order.id, None)
                 continue
             if kind == "decision":
-                rows.append(decision_row(payload))
+                rows.append(payload)        # the Decision itself: the signal log reads it (no dict)
                 decisions += 1
                 continue
             if kind == "fill":

@@ -463,11 +463,13 @@ class SignalLogModel(QAbstractTableModel):
 
     # ----- writing ------------------------------------------------------------------------------
 
-    def append_rows(self, rows: Sequence[dict[str, Any]]) -> int:
+    def append_rows(self, rows: Sequence[Any]) -> int:
         """Append a batch of signal/error dicts with one beginInsertRows; returns rows added.
 
         Keys: time_ns, symbol, strategy, action, quantity, price, confidence, approved (bool, or
-        None for errors), reason, kind ("signal" or "error"). Oldest rows are dropped beyond max_rows.
+        None for errors), reason, kind ("signal" or "error"). A row may also be an engine Decision
+        (read as `decision_row` would turn it into a dict; the bridge passes them as they come, which
+        saves a dict per signal at MAX speed). Oldest rows are dropped beyond max_rows.
         """
         count = len(rows)
         if count == 0:
@@ -496,6 +498,26 @@ class SignalLogModel(QAbstractTableModel):
         kind_l: list[int] = []
         action_codes: dict[Any, int] = {}
         for row in rows:
+            if type(row) is not dict:
+                # an engine Decision as the bridge delivers it: read without building a dict
+                sig = row.signal
+                t_l.append(sig.time)
+                sym_l.append(symbol_code(sig.symbol))
+                strat_l.append(strategy_code(sig.strategy))
+                if row.kind == "signal":
+                    code = action_codes.get(sig.action)
+                    if code is None:
+                        code = action_codes[sig.action] = action_code(row.action_text.upper())
+                else:
+                    code = action_code(row.action_text.upper())
+                act_l.append(code)
+                rea_l.append(reason_code(row.reason or ""))
+                qty_l.append(sig.quantity)
+                px_l.append(sig.price)
+                conf_l.append(sig.confidence)
+                dec_l.append(APPROVED if row.approved else REJECTED)
+                kind_l.append(KIND_SIGNAL)
+                continue
             get = row.get
             is_error = get("kind") == "error"
             t_l.append(get("time_ns", 0))
@@ -1235,8 +1257,8 @@ class SignalLogView(QWidget):
 
     # ----- public API ---------------------------------------------------------------------------
 
-    def append_rows(self, rows: Sequence[dict[str, Any]]) -> int:
-        """Append a batch of signal/error dicts to the model now (see SignalLogModel.append_rows);
+    def append_rows(self, rows: Sequence[Any]) -> int:
+        """Append a batch of signal/error dicts (or engine Decisions) to the model now (see SignalLogModel.append_rows);
         the table shows them within refresh_ms."""
         return self.model.append_rows(rows)
 
@@ -1452,6 +1474,13 @@ def decision_row(decision) -> dict:
         "reason": decision.reason,
         "kind": "signal",
     }
+
+
+def row_time_ns(row: Any) -> int:
+    """The time (int ns UTC) of a signal-log row: a row dict or an engine Decision."""
+    if type(row) is dict:
+        return int(row.get("time_ns") or 0)
+    return int(row.signal.time)
 
 
 def error_row(payload: dict) -> dict:
