@@ -38,15 +38,28 @@ def _store_bars(store_path, symbol: str, first: str, last: str) -> pd.DataFrame:
     return store.read_bars([symbol], "1m", start, end, rth_only=True)
 
 
-def test_stages_run_in_qthreads_and_every_event_arrives_coalesced(qtbot, bridge, ui_small_config):
-    bridge.load_config(ui_small_config)
+@pytest.mark.parametrize("stage_threads", [None, True])
+def test_stages_run_in_qthreads_and_every_event_arrives_coalesced(qtbot, bridge, ui_write_config, stage_threads):
+    """A config that does not set backtest.stage_threads runs its stages in one QThread, pausing for the
+    UI (the rule of `workstation run`); one that sets it true gets a QThread per stage."""
+    from ui.bridge import UI_YIELD
+
+    backtest = {} if stage_threads is None else {"stage_threads": stage_threads}
+    bridge.load_config(ui_write_config("threads", **backtest))
     system = bridge.system
+    assert system.cfg.backtest.stage_threads is bool(stage_threads)
+    assert bridge.run_config.backtest.stage_threads is True      # the config as loaded is untouched
+    assert system.coordinator.yield_to_ui == (None if stage_threads else UI_YIELD)
     batches = _collect(bridge)
     with qtbot.waitSignal(bridge.finished, timeout=FINISH_MS) as done:
         t0 = time.perf_counter()
         bridge.play()
-        stages = (system.coordinator, system.processor, system.analysis, system.quality)
-        assert all(isinstance(s._thread, EngineThread) for s in stages)
+        assert isinstance(system.coordinator._thread, EngineThread)
+        stages = (system.processor, system.analysis, system.quality)
+        if stage_threads:
+            assert all(isinstance(s._thread, EngineThread) for s in stages)
+        else:
+            assert all(s.inline for s in stages)
     elapsed_ms = (time.perf_counter() - t0) * 1000
     summary = done.args[0]
     assert summary["state"] == "finished"
