@@ -15,10 +15,10 @@ quality gauges and the signal log visible, and reports against the targets:
   its start) loads in the background as the window does it (target <= 200 ms), beside the blocking
   load of older versions, and the load's duration,
 - replay throughput in the GUI vs the same config headless (with the same run-folder writer), ratio
-  measured in one run (target >= 0.8). The config leaves backtest.stage_threads unset, like the
-  example configs (BENCH_STAGE_THREADS=1 / 0 sets it true / false); the GUI and the headless run
-  follow the same rule (unset: stages in one thread). The single-thread headless run is shown beside
-  it (with BENCH_STAGE_THREADS=1: what `workstation run` does for a config without the setting),
+  measured in one run (target >= 0.8). The config sets backtest.stage_threads true
+  (BENCH_STAGE_THREADS=0 false, =unset leaves it out), which the GUI and the headless run both
+  follow; the single-thread headless run is shown beside it (what `workstation run` does for a
+  config without the setting, like the example configs),
 - frames: coalesced batches per second,
 - appending one bar to a 100,000-bar chart (append + refresh), p50 / p99,
 - memory (RSS) at each session end of a 20-session GUI run (flat once the history cap is reached?).
@@ -94,11 +94,11 @@ def bench_config(symbols: list[str], start: str, end: str, store: Path) -> dict:
 
 
 def stage_threads_setting() -> dict:
-    """backtest.stage_threads of the bench config: BENCH_STAGE_THREADS=1 sets true, 0 false; unset (the
-    default) leaves it out, as the example configs do: then `workstation run` and the GUI both run the
-    stages in one thread (the GUI pausing for its UI thread)."""
-    value = os.environ.get("BENCH_STAGE_THREADS")
-    return {} if value is None else {"stage_threads": value == "1"}
+    """backtest.stage_threads of the bench config: BENCH_STAGE_THREADS=1 (the default) sets true, 0 false,
+    "unset" leaves it out as the example configs do (then `workstation run` uses one thread, the GUI a
+    thread per stage: not the same mode, compare with the single-thread row)."""
+    value = os.environ.get("BENCH_STAGE_THREADS", "1")
+    return {} if value == "unset" else {"stage_threads": value == "1"}
 
 
 def make_store(root: Path, symbols: int, days: int, seed: int) -> tuple[Path, list[str], list]:

@@ -1,9 +1,11 @@
 """EngineBridge: hosts one SystemManager in QThreads and turns its events into one Qt signal per frame.
 
 Threads: the coordinator, processor, quality manager and analysis engine run in QThreads (the
-bridge passes a QThread factory to the SystemManager): one QThread for all of them unless the config
-sets backtest.stage_threads true (the rule of `workstation run`), pausing UI_YIELD to let the UI thread
-take the interpreter lock; one each when it does. Engine observers run in those threads and
+bridge passes a QThread factory to the SystemManager), one each, or one for all of them when the config
+sets backtest.stage_threads false (that one pauses UI_YIELD to let the UI thread take the interpreter
+lock). A config that leaves stage_threads unset gets a thread per stage here, where `workstation run`
+uses one thread: at MAX with 100 symbols one thread replayed ~6 % faster in the window, but its UI
+stalls came and went with the machine's load (p99 16-121 ms against 14-25 ms). Engine observers run in those threads and
 only append the raw event to a deque (no Qt call, no lock, no copy except the finished session's
 bars at "session_end", which SessionData drops at the next session start). A ~16 ms QTimer in the
 UI thread (100 ms while playing at MAX, when the views redraw 4 times a second anyway) drains the
@@ -276,9 +278,9 @@ def concat_bars(parts: list[BarsView]) -> BarsView:
     return BarsView(*(np.concatenate([getattr(k, name) for k in kept]) for name in BarsView._fields))
 
 
-# single-threaded engine: pause 2 ms after every 30 ms of work, so the UI thread gets the interpreter lock
-# (100 symbols at MAX, 2 cores: UI stalls p99 16-30 ms, max ~50 ms, and 1.1-1.2x the GUI throughput of
-# per-stage threads; 12/3 ms paused 20 % of the time for no better stalls; no pause: stalls up to 385 ms)
+# single-threaded engine (stage_threads false): pause 2 ms after every 30 ms of work, so the UI thread gets
+# the interpreter lock (100 symbols at MAX, 2 cores, load 3: 120-140k bars/s, UI stalls p99 16-121 ms; 12/3
+# ms paused 20 % of the time for 105-123k bars/s and no better stalls; no pause: stalls up to 385 ms)
 UI_YIELD = (0.030, 0.002)
 
 
@@ -450,11 +452,6 @@ class EngineBridge(QObject):
             cfg = cfg.model_copy(deep=True)
             for st in cfg.strategies:
                 st.enabled = False
-        if "stage_threads" not in cfg.backtest.model_fields_set and cfg.backtest.stage_threads:
-            # as `workstation run` does: a config that does not choose runs its stages in the coordinator's
-            # thread (faster on the interpreter lock, and the GUI's results equal the headless run's anyway)
-            cfg = cfg.model_copy(deep=True)
-            cfg.backtest.stage_threads = False
         system = SystemManager(cfg, store=store, time_manager=tm, thread_factory=self._make_thread,
                                rewindable=cfg.mode == "backtest")
         if not cfg.backtest.stage_threads:

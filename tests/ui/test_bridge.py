@@ -38,25 +38,25 @@ def _store_bars(store_path, symbol: str, first: str, last: str) -> pd.DataFrame:
     return store.read_bars([symbol], "1m", start, end, rth_only=True)
 
 
-@pytest.mark.parametrize("stage_threads", [None, True])
+@pytest.mark.parametrize("stage_threads", [None, False])
 def test_stages_run_in_qthreads_and_every_event_arrives_coalesced(qtbot, bridge, ui_write_config, stage_threads):
-    """A config that does not set backtest.stage_threads runs its stages in one QThread, pausing for the
-    UI (the rule of `workstation run`); one that sets it true gets a QThread per stage."""
+    """A config that leaves backtest.stage_threads unset gets a QThread per stage; one that sets it false
+    runs its stages in the coordinator's QThread, pausing for the UI thread."""
     from ui.bridge import UI_YIELD
 
     backtest = {} if stage_threads is None else {"stage_threads": stage_threads}
     bridge.load_config(ui_write_config("threads", **backtest))
     system = bridge.system
-    assert system.cfg.backtest.stage_threads is bool(stage_threads)
-    assert bridge.run_config.backtest.stage_threads is True      # the config as loaded is untouched
-    assert system.coordinator.yield_to_ui == (None if stage_threads else UI_YIELD)
+    threads = stage_threads is None
+    assert system.cfg.backtest.stage_threads is threads
+    assert system.coordinator.yield_to_ui == (None if threads else UI_YIELD)
     batches = _collect(bridge)
     with qtbot.waitSignal(bridge.finished, timeout=FINISH_MS) as done:
         t0 = time.perf_counter()
         bridge.play()
         assert isinstance(system.coordinator._thread, EngineThread)
         stages = (system.processor, system.analysis, system.quality)
-        if stage_threads:
+        if threads:
             assert all(isinstance(s._thread, EngineThread) for s in stages)
         else:
             assert all(s.inline for s in stages)
