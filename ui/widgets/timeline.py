@@ -192,7 +192,11 @@ class Timeline(QWidget):
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
         x = event.position().x()
         bar = self.bar_at(x)
-        if bar is not None:
+        fine = (self._drag_ns is not None and bool(event.buttons() & Qt.MouseButton.LeftButton)
+                and bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier))
+        if fine:
+            QToolTip.hideText()         # the bar under the mouse is not where a fine drag goes: the label says
+        elif bar is not None:
             QToolTip.showText(event.globalPosition().toPoint(), self.label_of(bar), self)
         if self._drag_ns is not None and event.buttons() & Qt.MouseButton.LeftButton:
             if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
