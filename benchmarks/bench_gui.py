@@ -15,7 +15,10 @@ quality gauges and the signal log visible, and reports against the targets:
   its start) loads in the background as the window does it (target <= 200 ms), beside the blocking
   load of older versions, and the load's duration,
 - replay throughput in the GUI vs the same config headless (with the same run-folder writer), ratio
-  measured in one run (target >= 0.8),
+  measured in one run (target >= 0.8). The config sets backtest.stage_threads true
+  (BENCH_STAGE_THREADS=0 false, =unset leaves it out), which the GUI and the headless run both
+  follow; the single-thread headless run is shown beside it (what `workstation run` does for a
+  config without the setting, like the example configs),
 - frames: coalesced batches per second,
 - appending one bar to a 100,000-bar chart (append + refresh), p50 / p99,
 - memory (RSS) at each session end of a 20-session GUI run (flat once the history cap is reached?).
@@ -76,7 +79,7 @@ def bench_config(symbols: list[str], start: str, end: str, store: Path) -> dict:
         "historical": {"trailing_days": 0, "warmup_bars": 0, "indicators": [], "enable_quality": True},
         "gap_filler": {"enable_session_quality": True},
         "backtest": {"start_date": start, "end_date": end, "speed_multiplier": 0, "prefetch_days": 2,
-                     "stage_threads": os.environ.get("BENCH_STAGE_THREADS", "1") == "1"},
+                     **stage_threads_setting()},
         "strategies": [
             {
                 "name": "sma_5_20",
@@ -88,6 +91,14 @@ def bench_config(symbols: list[str], start: str, end: str, store: Path) -> dict:
         "execution": {"starting_cash": 1e9},
         "data_source": {"store_path": str(store)},
     }
+
+
+def stage_threads_setting() -> dict:
+    """backtest.stage_threads of the bench config: BENCH_STAGE_THREADS=1 (the default) sets true, 0 false,
+    "unset" leaves it out as the example configs do (then `workstation run` uses one thread, the GUI a
+    thread per stage: not the same mode, compare with the single-thread row)."""
+    value = os.environ.get("BENCH_STAGE_THREADS", "1")
+    return {} if value == "unset" else {"stage_threads": value == "1"}
 
 
 def make_store(root: Path, symbols: int, days: int, seed: int) -> tuple[Path, list[str], list]:
@@ -103,10 +114,16 @@ def pct(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q)) if values else float("nan")
 
 
-def headless(cfg_path: Path, runs: Path, writer: bool, bars: bool = True) -> dict:
+def headless(cfg_path: Path, runs: Path, writer: bool, bars: bool = True, single_thread: bool = False) -> dict:
+    """A headless run of the config as `workstation run` does it (`single_thread`: its stages in the
+    coordinator's thread, the `workstation run` default for a config that does not set
+    backtest.stage_threads)."""
     from workstation.config import load_config
 
-    system = SystemManager(load_config(cfg_path))
+    cfg = load_config(cfg_path)
+    if single_thread:
+        cfg.backtest.stage_threads = False
+    system = SystemManager(cfg)
     w = RunWriter(system, runs / f"headless-{time.monotonic_ns()}", write_bars=bars) if writer else None
     gc.collect()
     t0 = time.perf_counter()
@@ -495,7 +512,7 @@ def main() -> None:
         f"GIL switch interval {sys.getswitchinterval() * 1000:g} ms"
     )
 
-    heads, heads_nw, heads_nb, guis = [], [], [], []
+    heads, heads_nw, heads_nb, heads_1, guis = [], [], [], [], []
     w, h = (int(x) for x in a.size.split("x"))
     window = MainWindow(
         settings=QSettings(str(tmp / "gui.ini"), QSettings.Format.IniFormat),
@@ -527,6 +544,7 @@ def main() -> None:
         heads.append(headless(cfg_path, tmp / "runs", writer=True))
         heads_nw.append(headless(cfg_path, tmp / "runs", writer=False))
         heads_nb.append(headless(cfg_path, tmp / "runs", writer=True, bars=False))
+        heads_1.append(headless(cfg_path, tmp / "runs", writer=True, single_thread=True))
         guis.append(gui_run(window, cfg_path, probe))
         g = guis[-1]
         g["late"] = list(probe.late)
@@ -534,6 +552,7 @@ def main() -> None:
         print(
             f"run {r + 1}: headless {heads[-1]['bars_per_s']:,.0f} bars/s (no bars {heads_nb[-1]['bars_per_s']:,.0f},"
             f" engine only {heads_nw[-1]['bars_per_s']:,.0f}),"
+            f" single-thread {heads_1[-1]['bars_per_s']:,.0f},"
             f" GUI {g['bars_per_s']:,.0f} bars/s (ratio {g['bars_per_s'] / heads[-1]['bars_per_s']:.2f}),"
             f" {g['batches']} batches in {g['wall_s']:.2f} s, UI thread CPU {g['ui_cpu_s']:.2f} s;"
             f" stalls p99 {g['stalls']['p99']:.0f} ms, max {g['stalls']['max']:.0f} ms"
@@ -542,6 +561,8 @@ def main() -> None:
     head = statistics.median(x["bars_per_s"] for x in heads)
     head_nw = statistics.median(x["bars_per_s"] for x in heads_nw)
     head_nb = statistics.median(x["bars_per_s"] for x in heads_nb)
+    head_1 = statistics.median(x["bars_per_s"] for x in heads_1)
+    threads = json.loads(cfg_path.read_text())["backtest"].get("stage_threads")
     gui = statistics.median(x["bars_per_s"] for x in guis)
     ratios = [g["bars_per_s"] / hd["bars_per_s"] for g, hd in zip(guis, heads, strict=True)]
     late = [x for g in guis for x in g["late"]]
@@ -581,14 +602,19 @@ def main() -> None:
     rows = [
         ("platform", f"Qt {app.platformName()}, {os.cpu_count()} cores",
          f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after (1 min)"),
-        ("headless, `workstation run` (RunWriter with bars)", f"{head:,.0f} bars/s", ""),
+        ("headless, `workstation run` (RunWriter with bars)", f"{head:,.0f} bars/s",
+         "the same config as the GUI run: backtest.stage_threads "
+         + ("unset (stages in one thread)" if threads is None else str(threads).lower())),
+        ("headless, single-thread stages (RunWriter with bars)", f"{head_1:,.0f} bars/s",
+         "`workstation run`'s default when a config leaves stage_threads unset"),
         ("headless, RunWriter without bars", f"{head_nb:,.0f} bars/s", ""),
         ("headless, engine only (no run folder)", f"{head_nw:,.0f} bars/s", ""),
         (
             "GUI throughput, MAX speed (run folder with bars)",
             f"{gui:,.0f} bars/s",
             f"ratio {gui / head:.2f} vs `workstation run` (per run {', '.join(f'{x:.2f}' for x in ratios)}), "
-            f"{gui / head_nb:.2f} vs no bars, {gui / head_nw:.2f} vs engine only (target >= 0.8)",
+            f"{gui / head_nb:.2f} vs no bars, {gui / head_nw:.2f} vs engine only, {gui / head_1:.2f} vs single-thread"
+            " (target >= 0.8 vs the same config)",
         ),
         (
             "UI event stall at MAX (5 ms timer)",

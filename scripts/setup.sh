@@ -85,3 +85,17 @@ if [ "$testing" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
     echo "setup: not a Debian/Ubuntu system; install Chromium for the report tests" >&2
   fi
 fi
+
+# An X server for the GUI benchmark and interactive checks under the xcb platform
+# (`xvfb-run ... benchmarks/bench_gui.py`, xdotool for real input; test set-up only: the tests run offscreen).
+if [ "$testing" = 1 ] && { ! command -v xvfb-run >/dev/null 2>&1 || ! command -v xdotool >/dev/null 2>&1; }; then
+  echo "setup: installing xvfb and xdotool (GUI benchmark and checks in a real X server)"
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO="sudo"
+  if command -v apt-get >/dev/null 2>&1; then
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends xvfb xauth xdotool >/dev/null
+  else
+    echo "setup: not a Debian/Ubuntu system; install Xvfb and xdotool for the GUI benchmark under xcb" >&2
+  fi
+fi

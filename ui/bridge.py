@@ -1,10 +1,14 @@
 """EngineBridge: hosts one SystemManager in QThreads and turns its events into one Qt signal per frame.
 
 Threads: the coordinator, processor, quality manager and analysis engine run in QThreads (the
-bridge passes a QThread factory to the SystemManager). Engine observers run in those threads and
+bridge passes a QThread factory to the SystemManager), one each, or one for all of them when the config
+sets backtest.stage_threads false (that one pauses UI_YIELD to let the UI thread take the interpreter
+lock). A config that leaves stage_threads unset gets a thread per stage here, where `workstation run`
+uses one thread: at MAX with 100 symbols one thread replayed ~6 % faster in the window, but its UI
+stalls came and went with the machine's load (p99 16-121 ms against 14-25 ms). Engine observers run in those threads and
 only append the raw event to a deque (no Qt call, no lock, no copy except the finished session's
 bars at "session_end", which SessionData drops at the next session start). A ~16 ms QTimer in the
-UI thread (40 ms while playing at MAX, when the views redraw a few times a second anyway) drains the
+UI thread (100 ms while playing at MAX, when the views redraw 4 times a second anyway) drains the
 deque and emits ONE coalesced `batch_ready(UpdateBatch)` per frame, whatever the replay speed: at 1x a bar appears as it completes, at MAX many bars arrive per frame. The UI
 thread never waits on the engine; only `shutdown()` (window close) joins threads, with a timeout.
 
@@ -52,7 +56,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal
 
-from ui.widgets.signal_log import decision_row, error_row
+from ui.widgets.signal_log import error_row
 from workstation.calendar import TimeManager
 from workstation.config import SessionConfig, load_config
 from workstation.errors import ConfigError, WorkstationError
@@ -69,7 +73,7 @@ from workstation.system import FAILED, FINISHED, PAUSED, RUNNING, STOPPED, Syste
 log = logging.getLogger(__name__)
 
 FRAME_MS = 16
-MAX_SPEED_FRAME_MS = 40  # playing at MAX: the views redraw a few times a second, fewer batches suffice
+MAX_SPEED_FRAME_MS = 100  # playing at MAX: the views redraw 4 times a second, a batch per 100 ms suffices
 DEFAULT_ENGINE_NICE = 4
 DEFAULT_HISTORY_SESSIONS = 20
 DEFAULT_CHART_DAYS_BEFORE = 2
@@ -88,6 +92,7 @@ OBSERVED_KINDS = (
     "backtest_end",
     "seek",
 )
+FREQUENT_KINDS = frozenset(("decision", "fill", "order"))   # per order and signal: the observer's fast path
 _EMPTY_I8 = np.zeros(0, dtype=np.int64)
 _EMPTY_F8 = np.zeros(0, dtype=np.float64)
 EMPTY_BARS = BarsView(_EMPTY_I8, _EMPTY_F8, _EMPTY_F8, _EMPTY_F8, _EMPTY_F8, _EMPTY_F8)
@@ -161,7 +166,7 @@ class UpdateBatch:
     run_id: int
     clock_ns: int
     bars_processed: int
-    rows: list[dict] = field(default_factory=list)  # signal-log rows: decisions and errors
+    rows: list = field(default_factory=list)  # signal-log rows: engine Decisions and error-row dicts
     decisions: int = 0
     errors: int = 0
     fills: list[Fill] = field(default_factory=list)
@@ -272,7 +277,10 @@ def concat_bars(parts: list[BarsView]) -> BarsView:
     return BarsView(*(np.concatenate([getattr(k, name) for k in kept]) for name in BarsView._fields))
 
 
-UI_YIELD = (0.012, 0.003)   # single-threaded engine: pause 3 ms after every 12 ms of work
+# single-threaded engine (stage_threads false): pause 2 ms after every 30 ms of work, so the UI thread gets
+# the interpreter lock (100 symbols at MAX, 2 cores, load 3: 120-140k bars/s, UI stalls p99 16-121 ms; 12/3
+# ms paused 20 % of the time for 105-123k bars/s and no better stalls; no pause: stalls up to 385 ms)
+UI_YIELD = (0.030, 0.002)
 
 
 class EngineBridge(QObject):
@@ -324,6 +332,7 @@ class EngineBridge(QObject):
         self._retired: list[SystemManager] = []
         self._writers: list[RunWriter] = []
         self._bars_writers: list[SessionBarsWriter] = []
+        self._reaped_at = 0.0
         self._reset_run_state()
         self._timer = QTimer(self)
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
@@ -662,9 +671,9 @@ class EngineBridge(QObject):
         bars_writer = SessionBarsWriter(self.run_dir, system.session_data) if self.write_bars else None
         if bars_writer is not None:
             self._bars_writers = [w for w in self._bars_writers if not w.done()] + [bars_writer]
-        observer = self._observer(self.run_id, system, bars_writer)
+        observer, frequent = self._observer(self.run_id, system, bars_writer)
         for kind in OBSERVED_KINDS:
-            system.events.subscribe(kind, observer)
+            system.events.subscribe(kind, frequent if kind in FREQUENT_KINDS else observer)
         self._started = True
         system.start()
         self._timer.start()
@@ -672,9 +681,12 @@ class EngineBridge(QObject):
     # ------------------------------------------------------------------ engine side (engine threads)
     def _observer(
         self, run_id: int, system: SystemManager, bars_writer: SessionBarsWriter | None
-    ) -> Callable[[str, Any], None]:
-        """The engine observer: appends (run, kind, payload) and returns; copies bars at session end
-        (for the charts' history and the run folder's bars.parquet)."""
+    ) -> tuple[Callable[[str, Any], None], Callable[[str, Any], None]]:
+        """The engine observers: each appends (run, kind, payload) and returns; the first copies bars at
+        session end (for the charts' history and the run folder's bars.parquet) and keeps the newest
+        clock the views were given; the second, for FREQUENT_KINDS (thousands a second at MAX), only
+        drops what a rewind replays. Every bar time ends with an "account" event at its clock (the
+        first observer's), so the newest clock shown covers the frequent events delivered before it."""
         append = self._queue.append
         sd = system.session_data
         coordinator = system.coordinator
@@ -707,12 +719,18 @@ class EngineBridge(QObject):
                 payload = dict(payload, generation=sd.session_generation)
             append((run_id, kind, payload))
 
-        return on_event
+        def on_frequent(kind: str, payload: Any) -> None:
+            if coordinator.replaying and clock.now_ns() <= shown[0]:
+                return                      # replaying what the views already show (a step back)
+            append((run_id, kind, payload))
+
+        return on_event, on_frequent
 
     # ------------------------------------------------------------------ UI side (UI thread)
     def _drain(self) -> None:
         """Frame tick: turn the queued engine events into one UpdateBatch."""
-        self._reap_retired()
+        if self._retired or self._threads_changed():
+            self._reap_retired()
         system = self.system
         if system is None:
             if not self._retired:
@@ -728,27 +746,39 @@ class EngineBridge(QObject):
         batch = UpdateBatch(self.run_id, clock_ns, bars)
         quality_mask: np.ndarray | None = None
         symbols = system.session_data.symbols
+        popleft = queue.popleft
+        rows, fills, orders = batch.rows, batch.fills, batch.orders
+        open_orders, fills_by_symbol = self._open_orders, self._fills_by_symbol
+        run = self.run_id
+        decisions = 0
         for _ in range(n):
-            run_id, kind, payload = queue.popleft()
-            if run_id != self.run_id:
+            run_id, kind, payload = popleft()
+            if run_id != run:
                 continue
-            batch.events += 1
-            if kind == "decision":
-                batch.rows.append(decision_row(payload))
-                batch.decisions += 1
-            elif kind == "error":
-                batch.rows.append(error_row(payload))
-                batch.errors += 1
-            elif kind == "fill":
-                batch.fills.append(payload)
-                self._fills_by_symbol.setdefault(payload.symbol, []).append(payload)
-            elif kind == "order":
-                batch.orders.append(payload)
+            # the frequent kinds first: at MAX a frame holds thousands of order, decision and fill events
+            if kind == "order":
+                orders.append(payload)
                 order = payload.order
                 if order.is_open:
-                    self._open_orders[order.id] = order
+                    open_orders[order.id] = order
                 else:
-                    self._open_orders.pop(order.id, None)
+                    open_orders.pop(order.id, None)
+                continue
+            if kind == "decision":
+                rows.append(payload)        # the Decision itself: the signal log reads it (no dict)
+                decisions += 1
+                continue
+            if kind == "fill":
+                fills.append(payload)
+                by_symbol = fills_by_symbol.get(payload.symbol)
+                if by_symbol is None:
+                    by_symbol = fills_by_symbol[payload.symbol] = []
+                by_symbol.append(payload)
+                continue
+            batch.events += 1
+            if kind == "error":
+                rows.append(error_row(payload))
+                batch.errors += 1
             elif kind == "account":
                 batch.account = payload
                 self.account = payload
@@ -779,9 +809,12 @@ class EngineBridge(QObject):
                 batch.finished = payload
             elif kind == "seek":
                 self._after_seek(*payload)
+                open_orders, fills_by_symbol = self._open_orders, self._fills_by_symbol   # rebuilt
                 batch.seek = payload[0]
                 batch.account = self.account
                 quality_mask = np.ones(len(symbols), dtype=bool)
+        batch.decisions = decisions
+        batch.events += decisions + len(orders) + len(fills)
         if quality_mask is not None:
             batch.quality_changed = np.flatnonzero(quality_mask)
         if quality_mask is not None or batch.gap_counts or batch.session_starts:
@@ -841,6 +874,15 @@ class EngineBridge(QObject):
         if summary.get("state") == FAILED or summary.get("error"):
             self.run_failed.emit(f"The run stopped with an error: {summary.get('error') or 'unknown error'}")
         self.finished.emit(summary)
+
+    def _threads_changed(self) -> bool:
+        """True when engine threads may have ended since the last reap: every second, not every frame
+        (asking each QThread costs the UI thread a Qt call per thread, ~10 a frame)."""
+        now = time.monotonic()
+        if now - self._reaped_at < 1.0:
+            return False
+        self._reaped_at = now
+        return True
 
     def _reap_retired(self) -> None:
         if self._retired:

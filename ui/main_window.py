@@ -54,7 +54,7 @@ from ui.widgets.chart import ChartPanel, DrawingBook, sidecar_path
 from ui.widgets.metrics_panel import MetricsPanel
 from ui.widgets.orders_panel import OrdersPanel
 from ui.widgets.quality_gauges import QualityGaugePanel
-from ui.widgets.signal_log import SignalLogView
+from ui.widgets.signal_log import SignalLogView, row_time_ns
 from ui.widgets.speed_control import SpeedControl
 from ui.widgets.timeline import Timeline, TimelineSession
 from ui.widgets.trade_bar import TradeBar
@@ -76,10 +76,14 @@ RESULTS_SHARE = 0.5  # of the height shared by the chart area and the bottom doc
 CHART_MIN_PX = 300  # a chart (with its toolbar) stays at least this tall when results show
 DOCK_SEPARATOR_PX = 4
 METRICS_INTERVAL_MS = 250
-# At MAX speed the charts, signal log, gauges and status redraw 4 times a second (paced speeds: every
-# frame). Each redraw takes the interpreter lock from the engine threads: at 10 per second the GUI
-# replayed at 0.66x the headless speed, at 4 per second 0.80x (benchmarks/bench_gui.py, 2 cores).
+# At MAX speed the charts, signal log, gauges and status redraw at most 4 times a second (paced speeds:
+# every frame), and less often when the UI thread's work (these redraws, their paint, the batches) took
+# more than MAX_SPEED_UI_SHARE of the time since the last redraw: each redraw takes the interpreter lock
+# from the engine threads, so on a slow or busy machine the views slow down, not the replay (the next
+# redraw waits until the share is back under budget, at most MAX_SPEED_VIEW_INTERVAL_MAX_S).
 MAX_SPEED_VIEW_INTERVAL_S = 0.25
+MAX_SPEED_VIEW_INTERVAL_MAX_S = 1.0
+MAX_SPEED_UI_SHARE = 0.12
 DEFAULT_OVERLAYS = ("sma(20)", "bb(20,2)", "rsi(14)")
 SECOND_CHART_OVERLAYS = ("ema(20)",)
 _ZONE_LABELS = {"America/New_York": "ET", "America/Chicago": "CT", "America/Los_Angeles": "PT"}
@@ -158,7 +162,9 @@ class MainWindow(QMainWindow):
         self._shown_once = False
         self._views_at = 0.0
         self.view_clock = time.monotonic  # when the MAX-speed views were last drawn (tests replace it)
-        self._pending_rows: list[dict] = []
+        self.view_cpu_clock = time.thread_time  # the UI thread's CPU time (tests replace it)
+        self._views_cpu = 0.0
+        self._pending_rows: list = []  # signal-log rows (Decisions, error dicts) not shown yet
         self._pending_quality: set[int] = set()
         self._pending_session_start = False
         self.trade_bar = TradeBar()
@@ -1074,8 +1080,9 @@ class MainWindow(QMainWindow):
             return
         paced = self.bridge.speed > 0 or self.bridge.state != RUNNING
         now = self.view_clock()
+        cpu = self.view_cpu_clock()
         due = paced or bool(batch.session_starts) or batch.finished is not None
-        due = due or now - self._views_at >= MAX_SPEED_VIEW_INTERVAL_S
+        due = due or now - self._views_at >= self.max_speed_view_interval(cpu)
         self._pending_rows.extend(batch.rows)
         if batch.quality_changed is not None:
             self._pending_quality.update(batch.quality_changed.tolist())
@@ -1098,7 +1105,7 @@ class MainWindow(QMainWindow):
             feed.on_batch(batch, due)
         if not due:
             return
-        self._views_at = now
+        self._views_at, self._views_cpu = now, cpu
         if on_screen(self.orders_panel):  # behind the signal log's tab it is "visible" but not shown
             self.orders_panel.refresh()
         if self._pending_rows:
@@ -1112,12 +1119,19 @@ class MainWindow(QMainWindow):
             self._pending_session_start = False
         self._update_status(batch)
 
+    def max_speed_view_interval(self, cpu: float) -> float:
+        """Seconds between two redraws of the views at MAX: MAX_SPEED_VIEW_INTERVAL_S, longer when the UI
+        thread used more than MAX_SPEED_UI_SHARE of the time since the last redraw (`cpu`: its CPU time
+        now), capped at MAX_SPEED_VIEW_INTERVAL_MAX_S."""
+        spent = max(0.0, cpu - self._views_cpu)
+        return min(MAX_SPEED_VIEW_INTERVAL_MAX_S, max(MAX_SPEED_VIEW_INTERVAL_S, spent / MAX_SPEED_UI_SHARE))
+
     def _after_seek(self, batch: UpdateBatch) -> None:
         """A step back or seek ended: every view shows the engine's state at that bar time (the
         bridge rebuilt what it folds); the signal log loses the rows of the future gone back from."""
         done = batch.seek
         bridge = self.bridge
-        rows = [r for r in self._pending_rows if int(r.get("time_ns") or 0) <= done.clock_ns]
+        rows = [r for r in self._pending_rows if row_time_ns(r) <= done.clock_ns]
         self._pending_rows = []
         self.signal_log.append_rows(rows)
         self.signal_log.drop_after(done.clock_ns)
@@ -1125,7 +1139,7 @@ class MainWindow(QMainWindow):
         self.hand_trading.on_batch(batch)
         for feed in self.feeds:
             feed.reload()
-        self._views_at = self.view_clock()
+        self._views_at, self._views_cpu = self.view_clock(), self.view_cpu_clock()
         self._update_gauges(True, set())
         self._pending_quality, self._pending_session_start = set(), False
         self._update_status(batch)
@@ -1140,7 +1154,8 @@ class MainWindow(QMainWindow):
             f"{stats.get('bytes', 0) / 2**20:.1f} of {stats.get('budget_bytes', 0) / 2**20:.0f} MiB"
             if when is not None else "At the start of the run", 15000)
         self.timeline.setToolTip(
-            "Timeline: click or drag to go to any bar time (← steps back one bar time, → one forward). "
+            "Timeline: click or drag to go to any bar time (Shift+drag: bar by bar; wheel: one bar time a notch; "
+            "← steps back one bar time, → one forward). "
             f"Snapshots: {stats.get('count', 0)}, {stats.get('bytes', 0) / 2**20:.1f} of "
             f"{stats.get('budget_bytes', 0) / 2**20:.0f} MiB")
 

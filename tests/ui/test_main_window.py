@@ -164,6 +164,7 @@ def test_max_speed_redraws_the_views_at_most_every_interval(make_window, ui_smal
     monkeypatch.setattr(system, "state", "running")  # as while the engine runs (no thread needed)
     now = [100.0]
     w.view_clock = lambda: now[0]
+    w.view_cpu_clock = lambda: 0.0  # the views pace on the clock alone here
     rows = make_rows(20, seed=5)
 
     def frame(i: int) -> int:

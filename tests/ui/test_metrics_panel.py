@@ -175,3 +175,39 @@ def test_clear_resets(panel):
     assert len(panel.sparkline_data()[0]) == 0
     assert panel.timing_row("processor.event")["Count"] == "—"
     assert panel.timing_row("broker.fill") is None
+
+
+def test_sessions_bar_moves_without_a_synchronous_repaint(qtbot):
+    """QProgressBar.setValue repaints at once (a styled bar also paints its parent then, ~6 ms every
+    session at MAX speed); set_progress marks the bar for the next frame's paint instead."""
+    from PySide6.QtCore import QEvent, QObject
+
+    from ui.widgets.metrics_panel import set_progress
+
+    panel = MetricsPanel()
+    qtbot.addWidget(panel)
+    panel.resize(400, 700)
+    panel.show()
+    qtbot.waitExposed(panel)
+    bar = panel.sessions_bar
+    qtbot.wait(20)
+
+    class PaintCounter(QObject):
+        count = 0
+
+        def eventFilter(self, obj, event):  # noqa: N802 - Qt API
+            if event.type() == QEvent.Type.Paint:
+                PaintCounter.count += 1
+            return False
+
+    counter = PaintCounter()
+    bar.installEventFilter(counter)
+    set_progress(bar, 3, 7)
+    assert PaintCounter.count == 0                     # nothing painted inside the call
+    assert (bar.value(), bar.minimum(), bar.maximum()) == (3, 0, 7)
+    qtbot.waitUntil(lambda: PaintCounter.count > 0, timeout=2000)   # painted with the next frame
+    painted = PaintCounter.count
+    set_progress(bar, 3, 7)                            # unchanged: nothing to paint
+    qtbot.wait(50)
+    assert PaintCounter.count == painted
+    bar.removeEventFilter(counter)

@@ -63,6 +63,40 @@ def test_panel_shows_positions_working_orders_and_fills(qtbot):
     assert panel.positions_rows() == [] and panel.orders_rows() == [] and panel.fills_rows() == []
 
 
+def test_account_strip_never_clips_a_figure_in_a_narrow_panel(qtbot):
+    """At 1280x800 the panel is ~900 px wide: six-figure cash and buying power were cut ("303,36"). The
+    strip shortens its captions, then drops the bar time, then the margin used, and every value shown
+    keeps its whole text; a wide panel shows the full captions and the bar time."""
+    b = SimulatedBroker(["AAA", "BBB"], ExecutionConfig(starting_cash=97_998.33, margin_multiplier=4))
+    _bar(b, 0, {"AAA": (10, 10, 10, 10), "BBB": (20, 20, 20, 20)})
+    b.submit_order(make_request("AAA", 2000, "market"), "s", T0 + MIN)
+    _bar(b, 1, {"AAA": (10.2, 10.6, 10.1, 10.5), "BBB": (20.1, 20.5, 19.9, 20.2)})
+    panel = OrdersPanel()
+    qtbot.addWidget(panel)
+    panel.apply(UpdateBatch(1, 0, 0, account=b.account_snapshot()))
+    panel.refresh()
+
+    def check(width: int) -> int:
+        panel.resize(width, 240)
+        panel.show()
+        qtbot.waitExposed(panel)
+        panel.refresh()
+        qtbot.wait(30)
+        shown = [label for label in panel.account_labels.values() if label.isVisible()]
+        assert len(shown) >= 5
+        for label in shown:           # each value as wide as its text: nothing cut
+            assert label.width() >= label.fontMetrics().horizontalAdvance(label.text()), (width, label.text())
+        right = max(label.geometry().right() for label in shown)
+        assert right <= panel.width()
+        return panel.strip_level
+
+    assert panel.account_labels["buying_power"].text().count(",") >= 1
+    assert check(1500) == 0
+    assert panel.time_label.isVisible() and "Buying power" in [c[0].text() for c in panel._captions.values()]
+    assert check(880) >= 1
+    assert check(560) >= 2 and not panel.time_label.isVisible()
+
+
 # ------------------------------------------------------------------ the opening-range breakout in the GUI
 
 

@@ -174,6 +174,7 @@ def test_at_max_many_batches_redraw_the_chart_once_per_view_interval(ui_make_win
     monkeypatch.setattr(system, "state", "running")
     now = [100.0]
     w.view_clock = lambda: now[0]
+    w.view_cpu_clock = lambda: 0.0  # the views pace on the clock alone here
     flushes = [0]
     feed = w.feeds[0]
     real_flush = feed.flush
@@ -184,6 +185,44 @@ def test_at_max_many_batches_redraw_the_chart_once_per_view_interval(ui_make_win
         w._on_batch(UpdateBatch(run_id=w.bridge.run_id, clock_ns=system.clock.now_ns(), bars_processed=i))
     allowed = int(frames * frame_s / MAX_SPEED_VIEW_INTERVAL_S) + 1
     assert 1 <= flushes[0] <= allowed, (flushes[0], allowed)
+
+
+def test_at_max_the_views_wait_longer_when_the_ui_thread_is_over_its_share(ui_make_window, ui_small_config,
+                                                                            monkeypatch):
+    """Each redraw at MAX takes the interpreter lock from the engine: when the UI thread's work since the
+    last redraw took more than MAX_SPEED_UI_SHARE of the time, the next one waits until it would not (a
+    slow or busy machine slows the views, not the replay), never longer than the cap; cheap redraws
+    keep the 4 per second."""
+    from ui.main_window import MAX_SPEED_UI_SHARE, MAX_SPEED_VIEW_INTERVAL_MAX_S
+
+    w = ui_make_window()
+    assert w.load_config(ui_small_config)
+    system = w.bridge.system
+    w.set_speed(0)
+    monkeypatch.setattr(system, "state", "running")
+    now, cpu = [100.0], [10.0]
+    w.view_clock = lambda: now[0]
+    w.view_cpu_clock = lambda: cpu[0]
+    flushes: list[float] = []
+    feed = w.feeds[0]
+    real_flush = feed.flush
+    monkeypatch.setattr(feed, "flush", lambda: (flushes.append(now[0]), real_flush())[1])
+
+    def frames(seconds: float, ui_share: float, frame_s: float = 0.1) -> list[float]:
+        flushes.clear()
+        for _ in range(round(seconds / frame_s)):
+            now[0] += frame_s
+            cpu[0] += frame_s * ui_share          # the UI thread's CPU time grows at this share
+            w._on_batch(UpdateBatch(run_id=w.bridge.run_id, clock_ns=system.clock.now_ns(), bars_processed=1))
+        return [b - a for a, b in zip(flushes, flushes[1:], strict=False)]
+
+    cheap = frames(3.0, MAX_SPEED_UI_SHARE / 3)
+    assert cheap and max(cheap) == pytest.approx(MAX_SPEED_VIEW_INTERVAL_S, abs=0.11)   # the next 100 ms frame
+    heavy = frames(6.0, MAX_SPEED_UI_SHARE * 3)        # 3x over budget: about 3x the interval
+    assert heavy and min(heavy) >= 3 * MAX_SPEED_VIEW_INTERVAL_S - 1e-9, heavy
+    worst = frames(6.0, 1.0)                           # the UI thread never idle: capped
+    assert worst and max(worst) <= MAX_SPEED_VIEW_INTERVAL_MAX_S + 0.1 + 1e-9, worst
+    assert min(worst) >= MAX_SPEED_VIEW_INTERVAL_MAX_S - 1e-9, worst
 
 
 def test_orders_panel_behind_a_tab_is_not_redrawn_until_shown(ui_make_window, ui_small_config, monkeypatch):
@@ -419,6 +458,7 @@ def test_at_max_the_window_paints_once_per_view_interval_not_per_batch(qtbot, ui
     monkeypatch.setattr(system, "state", "running")
     now = [100.0]
     w.view_clock = lambda: now[0]
+    w.view_cpu_clock = lambda: 0.0  # the views pace on the clock alone here
     session = w.timeline.sessions()[0]
     app = QApplication.instance()
     app.processEvents()

@@ -520,3 +520,34 @@ def test_invalid_arguments_are_rejected(qtbot):
     proxy.setSourceModel(SignalLogModel())
     with pytest.raises(ValueError, match="maybe"):
         proxy.set_filters(decision="maybe")
+
+
+def test_engine_decisions_append_as_their_row_dicts_do(qtbot):
+    """The bridge hands the log the engine's Decisions as they come (no dict per signal at MAX speed):
+    the model holds exactly what it holds for their `decision_row` dicts, mixed with error rows, in
+    order, signals and order decisions (BUY STOP BRACKET, CANCEL ...) alike."""
+    from ui.widgets.signal_log import decision_row, error_row, row_time_ns
+    from workstation.model import Decision, Signal
+
+    t0 = int(pd.Timestamp("2024-12-04 14:31", tz="UTC").value)
+    decisions = [
+        Decision(Signal("ACME", Action.BUY, 100, 10.5, t0, "sma", 0.8), True),
+        Decision(Signal("BOLT", Action.SELL, 50.0, 20.25, t0 + 60_000_000_000, "sma"), False, "too big"),
+        Decision(Signal("ACME", Action.SELL, 100, 10.9, t0 + 120_000_000_000, "orb", 1.0,
+                        {"order_type": "stop", "stop_loss": 9.0}), True, "", kind="order"),
+        Decision(Signal("CYRX", Action.BUY, 10, 5.0, t0 + 180_000_000_000, "orb", 1.0, {"order_type": "limit"}),
+                 True, "", kind="cancel"),
+    ]
+    error = error_row({"time_ns": t0 + 90_000_000_000, "symbol": "ACME", "message": "boom"})
+    mixed = [decisions[0], decisions[1], error, decisions[2], decisions[3]]
+    assert [row_time_ns(r) for r in mixed] == [t0, t0 + 60_000_000_000, t0 + 90_000_000_000,
+                                               t0 + 120_000_000_000, t0 + 180_000_000_000]
+    fast, slow = SignalLogModel(), SignalLogModel()
+    assert fast.append_rows(mixed) == 5
+    slow.append_rows([decision_row(r) if not isinstance(r, dict) else r for r in mixed])
+    for name in SignalLogModel._array_names():
+        np.testing.assert_array_equal(getattr(fast, name)[:5], getattr(slow, name)[:5], err_msg=name)
+    texts = [[fast.data(fast.index(r, c)) for c in range(len(COLUMNS))] for r in range(5)]
+    assert texts == [[slow.data(slow.index(r, c)) for c in range(len(COLUMNS))] for r in range(5)]
+    assert [t[COL_ACTION] for t in texts] == ["BUY", "SELL", "ERROR", "SELL STOP BRACKET", "CANCEL BUY LIMIT"]
+    assert (fast.signal_count, fast.error_count, fast.rejected_count) == (4, 1, 1)

@@ -207,3 +207,71 @@ def check_gui_folder(qtbot, tmp_path, bridge, path) -> None:
         pd.testing.assert_frame_equal(gui, ref, check_exact=True, obj=name)
     assert sorted(p.name for p in parts.iterdir()) == ["part-0001.parquet", "part-0002.parquet",
                                                         "part-0003.parquet"]
+
+
+def _send_mouse(widget, kind, x: float, buttons, modifiers=Qt.KeyboardModifier.NoModifier):
+    from PySide6.QtCore import QEvent, QPointF
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtWidgets import QApplication
+
+    types = {"press": QEvent.Type.MouseButtonPress, "move": QEvent.Type.MouseMove,
+             "release": QEvent.Type.MouseButtonRelease}
+    button = Qt.MouseButton.NoButton if kind == "move" else Qt.MouseButton.LeftButton
+    pos = QPointF(x, 12)
+    event = QMouseEvent(types[kind], pos, widget.mapToGlobal(pos), button, buttons, modifiers)
+    QApplication.sendEvent(widget, event)
+
+
+def _send_wheel(widget, notches: int, modifiers=Qt.KeyboardModifier.NoModifier):
+    from PySide6.QtCore import QPoint, QPointF
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    pos = QPointF(MARGIN + 50, 12)
+    event = QWheelEvent(pos, widget.mapToGlobal(pos), QPoint(), QPoint(0, 120 * notches), Qt.MouseButton.NoButton,
+                        modifiers, Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(widget, event)
+
+
+def test_step_bars_walks_the_sessions_bar_by_bar(timeline):
+    assert timeline.step_bars(OPEN_1 + 389 * MIN, 1) == OPEN_2            # over the night: the next open
+    assert timeline.step_bars(OPEN_2, -1) == OPEN_1 + 389 * MIN
+    assert timeline.step_bars(OPEN_1 + 10 * MIN, 5) == OPEN_1 + 15 * MIN
+    assert timeline.step_bars(OPEN_1 + 3 * MIN, -10) == OPEN_1            # clamped at the first bar
+    assert timeline.step_bars(OPEN_2 + 385 * MIN, 50) == OPEN_2 + 389 * MIN   # and at the last
+
+
+def test_the_wheel_goes_one_bar_time_a_notch_shift_fifteen(qtbot, timeline):
+    """A pixel holds ~1 bar here (5 on a 1280 px window with a week): the wheel reaches every bar."""
+    timeline.set_clock(OPEN_1 + 10 * MIN)          # the END of the bar starting at +9 min
+    with qtbot.waitSignal(timeline.seek_requested, timeout=2000) as sent:
+        _send_wheel(timeline, 3)
+    assert sent.args == [OPEN_1 + 12 * MIN]
+    timeline.set_clock(OPEN_1 + 13 * MIN)
+    with qtbot.waitSignal(timeline.seek_requested, timeout=2000) as sent:
+        _send_wheel(timeline, -1)
+    assert sent.args == [OPEN_1 + 11 * MIN]
+    timeline.set_clock(OPEN_1 + 389 * MIN)
+    with qtbot.waitSignal(timeline.seek_requested, timeout=2000) as sent:
+        _send_wheel(timeline, 1, Qt.KeyboardModifier.ShiftModifier)
+    assert sent.args == [OPEN_2 + 13 * MIN]        # 15 bars from the bar at +388: 1 left today, 14 tomorrow
+
+
+def test_shift_drag_moves_one_bar_time_per_few_pixels(qtbot, timeline):
+    from ui.widgets.timeline import FINE_PX
+
+    timeline.resize(200 + 2 * MARGIN + GAP, 34)    # ~4 bars a pixel: a plain drag cannot hit each bar
+    got = []
+    timeline.seek_requested.connect(got.append)
+    left, shift = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier
+    x0 = MARGIN + 50
+    _send_mouse(timeline, "press", x0, left)
+    start = timeline.bar_at(x0)
+    _send_mouse(timeline, "move", x0, left, shift)                 # Shift pressed here: the anchor
+    _send_mouse(timeline, "move", x0 + 7 * FINE_PX, left, shift)
+    _send_mouse(timeline, "release", x0 + 7 * FINE_PX, Qt.MouseButton.NoButton, shift)
+    assert got[-1] == start + 7 * MIN
+    _send_mouse(timeline, "press", x0, left)
+    _send_mouse(timeline, "move", x0 + 7 * FINE_PX, left)          # without Shift: the bar under the mouse
+    _send_mouse(timeline, "release", x0 + 7 * FINE_PX, Qt.MouseButton.NoButton)
+    assert got[-1] == timeline.bar_at(x0 + 7 * FINE_PX) and got[-1] - start > 20 * MIN

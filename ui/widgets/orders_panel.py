@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 from ui import theme
 
 MAX_FILLS = 500
+STRIP_GAP = 10  # px between two figures of the account strip
 _DISPLAY = Qt.ItemDataRole.DisplayRole
 _ALIGN = Qt.ItemDataRole.TextAlignmentRole
 _COLOUR = Qt.ItemDataRole.ForegroundRole
@@ -161,7 +162,7 @@ class OrdersPanel(QWidget):
         self._fill_rows: deque = deque(maxlen=MAX_FILLS)
         self._fill_rows_total = 0
         self._fill_rows_day: dt.date | None = None
-        self._order_text: dict[int, tuple[str, str, str]] = {}   # id -> (type, role, tag) for fills
+        self._order_of: dict[int, Any] = {}   # id -> the order's newest snapshot (type, role, tag of fills)
         self._dirty = False
         self.on_symbol_activated: Callable[[str], None] | None = None
 
@@ -170,15 +171,19 @@ class OrdersPanel(QWidget):
         strip.setContentsMargins(8, 3, 8, 3)
         strip.setSpacing(6)
         figures = (
-            ("equity", "Equity", "Cash plus positions at the last closes"),
-            ("cash", "Cash", "Cash after fills and commissions"),
-            ("buying_power", "Buying power", "Exposure that can still be added (margin multiplier x equity - "
-             "gross exposure - what working orders hold back)"),
-            ("margin_used", "Margin used", "Gross exposure / margin multiplier"),
-            ("unrealized", "Open P&L", "Unrealized P&L of the open positions"),
-            ("open_orders", "Open orders", "Orders working, or held until their bracket entry fills"),
+            ("equity", "Equity", "Equity", "Cash plus positions at the last closes"),
+            ("cash", "Cash", "Cash", "Cash after fills and commissions"),
+            ("buying_power", "Buying power", "BP", "Buying power: exposure that can still be added (margin "
+             "multiplier x equity - gross exposure - what working orders hold back)"),
+            ("margin_used", "Margin used", "Margin", "Margin used: gross exposure / margin multiplier"),
+            ("unrealized", "Open P&L", "P&L", "Unrealized P&L of the open positions"),
+            ("open_orders", "Open orders", "Orders", "Open orders: working, or held until their bracket entry fills"),
         )
-        for k, (key, caption, tip) in enumerate(figures):
+        # the figures are never clipped: a narrow panel first shortens the captions, then drops the bar
+        # time, then the margin used (`_fit_strip`, on resize and when the figures change)
+        self._captions: dict[str, tuple[QLabel, str, str]] = {}
+        self._strip_spacers: dict[str, QWidget] = {}
+        for k, (key, caption, short, tip) in enumerate(figures):
             caption_label = QLabel(caption)
             caption_label.setStyleSheet(f"color: {theme.MUTED};")
             value = QLabel("--")
@@ -186,19 +191,24 @@ class OrdersPanel(QWidget):
             value.setStyleSheet(f"color: {theme.TEXT_BRIGHT};")
             value.setToolTip(tip)
             caption_label.setToolTip(tip)
-            # in a small window the strip clips its text instead of widening the window
-            caption_label.setMinimumWidth(1)
+            caption_label.setMinimumWidth(1)      # the strip decides what fits, not the window's minimum
             value.setMinimumWidth(1)
             self.account_labels[key] = value
+            self._captions[key] = (caption_label, caption, short)
             strip.addWidget(caption_label, 0)
-            strip.addWidget(value, 1)
+            strip.addWidget(value, 0)
             if k < len(figures) - 1:
-                strip.addSpacing(10)
+                spacer = QWidget()
+                spacer.setFixedWidth(STRIP_GAP)
+                self._strip_spacers[key] = spacer
+                strip.addWidget(spacer, 0)
         self.time_label = QLabel("")
         self.time_label.setStyleSheet(f"color: {theme.MUTED};")
         self.time_label.setMinimumWidth(1)
         self.time_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        strip.addWidget(self.time_label, 3)
+        strip.addWidget(self.time_label, 1)
+        self._strip = strip
+        self.strip_level = 0
 
         self.positions_model = RowsModel(POSITION_COLUMNS, (1, 2, 3, 4), self)
         self.orders_model = RowsModel(ORDER_COLUMNS, (0, 3, 5), self)
@@ -335,7 +345,7 @@ class OrdersPanel(QWidget):
         self._fill_rows.clear()
         self._fill_rows_total = 0
         self._fill_rows_day = None
-        self._order_text.clear()
+        self._order_of.clear()
         self._dirty = True
         self.refresh()
 
@@ -345,7 +355,7 @@ class OrdersPanel(QWidget):
         self._account = account
         self._orders.clear()
         for order in open_orders:
-            self._order_text[order.id] = (order.order_type.value, order.role.value, order.tag or "")
+            self._order_of[order.id] = order
             self._orders[order.id] = order
         self._fills.clear()
         self._fills.extend(fills)
@@ -360,13 +370,16 @@ class OrdersPanel(QWidget):
 
     def apply(self, batch) -> None:
         """Fold one frame's engine events (account snapshot, order events, fills) into the panel."""
-        for event in getattr(batch, "orders", ()):
-            order = event.order
-            self._order_text[order.id] = (order.order_type.value, order.role.value, order.tag or "")
-            if order.is_open:
-                self._orders[order.id] = order
-            else:
-                self._orders.pop(order.id, None)
+        events = getattr(batch, "orders", ())
+        if events:
+            order_of, working = self._order_of, self._orders
+            for event in events:      # thousands a frame at MAX: a reference each, the texts when drawn
+                order = event.order
+                order_of[order.id] = order
+                if order.is_open:
+                    working[order.id] = order
+                else:
+                    working.pop(order.id, None)
             self._dirty = True
         if batch.fills:
             self._fills.extend(batch.fills)
@@ -427,6 +440,50 @@ class OrdersPanel(QWidget):
         labels["open_orders"].setText(f"{a.open_orders:,}")
         moment = dt.datetime.fromtimestamp(a.time_ns / 1e9, self._zone)
         self.time_label.setText(f"{moment:%Y-%m-%d %H:%M} bar")
+        self._fit_strip()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._fit_strip()
+
+    def _strip_width(self, level: int) -> int:
+        """Pixels the account strip needs at `level` (0 full captions and the bar time, 1 short captions,
+        2 without the bar time, 3 without the margin used)."""
+        margins = self._strip.contentsMargins()
+        spacing = self._strip.spacing()
+        total = margins.left() + margins.right()
+        items = 0
+        for key, (label, caption, short) in self._captions.items():
+            if level >= 3 and key == "margin_used":
+                continue
+            value = self.account_labels[key]
+            total += label.fontMetrics().horizontalAdvance(caption if level == 0 else short)
+            total += value.fontMetrics().horizontalAdvance(value.text()) + 2
+            items += 2
+            if key in self._strip_spacers:
+                total += STRIP_GAP
+                items += 1
+        if level < 2:
+            total += self.time_label.fontMetrics().horizontalAdvance(self.time_label.text()) + 8
+            items += 1
+        return total + spacing * max(0, items - 1)
+
+    def _fit_strip(self) -> None:
+        """Show as much of the account strip as fits the panel's width without clipping a figure."""
+        width = self.width()
+        level = next((lv for lv in range(4) if self._strip_width(lv) <= width), 3)
+        if level == self.strip_level and self._captions["equity"][0].text() == (
+                self._captions["equity"][1] if level == 0 else self._captions["equity"][2]):
+            return
+        self.strip_level = level
+        for key, (label, caption, short) in self._captions.items():
+            label.setText(caption if level == 0 else short)
+            hide = level >= 3 and key == "margin_used"
+            label.setVisible(not hide)
+            self.account_labels[key].setVisible(not hide)
+            if key in self._strip_spacers:
+                self._strip_spacers[key].setVisible(not hide)
+        self.time_label.setVisible(level < 2)
 
     def _draw_positions(self) -> None:
         rows = []
@@ -488,7 +545,9 @@ class OrdersPanel(QWidget):
         moment = dt.datetime.fromtimestamp(f.time / 1e9, self._zone)
         older = today is not None and moment.date() != today
         buy = f.quantity > 0
-        kind, role, tag = self._order_text.get(f.order_id, ("", "", ""))
+        order = self._order_of.get(f.order_id)
+        kind, role, tag = ((order.order_type.value, order.role.value, order.tag or "") if order is not None
+                           else ("", "", ""))
         tip = " · ".join(x for x in (f"{moment:%Y-%m-%d %H:%M}", f"order {f.order_id}" if f.order_id else "",
                                      kind.replace("_", " "), _ROLE_TIP.get(role, role), f"tag {tag}" if tag else "",
                                      f"commission {f.commission:,.2f}", f"strategy {f.strategy}") if x)

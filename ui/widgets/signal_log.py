@@ -463,11 +463,13 @@ class SignalLogModel(QAbstractTableModel):
 
     # ----- writing ------------------------------------------------------------------------------
 
-    def append_rows(self, rows: Sequence[dict[str, Any]]) -> int:
+    def append_rows(self, rows: Sequence[Any]) -> int:
         """Append a batch of signal/error dicts with one beginInsertRows; returns rows added.
 
         Keys: time_ns, symbol, strategy, action, quantity, price, confidence, approved (bool, or
-        None for errors), reason, kind ("signal" or "error"). Oldest rows are dropped beyond max_rows.
+        None for errors), reason, kind ("signal" or "error"). A row may also be an engine Decision
+        (read as `decision_row` would turn it into a dict; the bridge passes them as they come, which
+        saves a dict per signal at MAX speed). Oldest rows are dropped beyond max_rows.
         """
         count = len(rows)
         if count == 0:
@@ -479,36 +481,78 @@ class SignalLogModel(QAbstractTableModel):
         if overflow > 0:
             chunk = max(1, self.max_rows // 20)
             self._drop_oldest(min(self._n, overflow + chunk))
-        times = np.empty(count, dtype=np.int64)
-        symbols = np.empty(count, dtype=np.int32)
-        strategies = np.empty(count, dtype=np.int32)
-        actions = np.empty(count, dtype=np.int32)
-        reasons = np.empty(count, dtype=np.int32)
-        quantities = np.empty(count, dtype=np.float64)
-        prices = np.empty(count, dtype=np.float64)
-        confidences = np.empty(count, dtype=np.float64)
-        decisions = np.empty(count, dtype=np.int8)
-        kinds = np.empty(count, dtype=np.int8)
+        # one pass over the dicts into Python lists, then one array per column (numpy item assignment
+        # per row costs more than the whole pass: thousands of rows a frame at MAX speed)
         symbol_code, strategy_code = self.symbols.code, self.strategies.code
         action_code, reason_code = self.actions.code, self.reasons.code
         nan = math.nan
-        for i, row in enumerate(rows):
-            is_error = row.get("kind") == "error"
-            times[i] = row.get("time_ns", 0)
-            symbols[i] = symbol_code(str(row.get("symbol") or ""))
-            strategies[i] = strategy_code(str(row.get("strategy") or ""))
-            action = "ERROR" if is_error else row.get("action") or ""
-            actions[i] = action_code(str(getattr(action, "value", action)).upper())
-            reasons[i] = reason_code(str(row.get("reason") or ""))
-            quantity, price, confidence = row.get("quantity"), row.get("price"), row.get("confidence")
-            quantities[i] = nan if quantity is None or is_error else quantity
-            prices[i] = nan if price is None or is_error else price
-            confidences[i] = nan if confidence is None or is_error else confidence
-            approved = row.get("approved")
-            decisions[i] = (
-                NO_DECISION if approved is None or is_error else (APPROVED if approved else REJECTED)
-            )
-            kinds[i] = KIND_ERROR if is_error else KIND_SIGNAL
+        t_l: list[int] = []
+        sym_l: list[int] = []
+        strat_l: list[int] = []
+        act_l: list[int] = []
+        rea_l: list[int] = []
+        qty_l: list[float] = []
+        px_l: list[float] = []
+        conf_l: list[float] = []
+        dec_l: list[int] = []
+        kind_l: list[int] = []
+        action_codes: dict[Any, int] = {}
+        for row in rows:
+            if type(row) is not dict:
+                # an engine Decision as the bridge delivers it: read without building a dict
+                sig = row.signal
+                t_l.append(sig.time)
+                sym_l.append(symbol_code(sig.symbol))
+                strat_l.append(strategy_code(sig.strategy))
+                if row.kind == "signal":
+                    code = action_codes.get(sig.action)
+                    if code is None:
+                        code = action_codes[sig.action] = action_code(row.action_text.upper())
+                else:
+                    code = action_code(row.action_text.upper())
+                act_l.append(code)
+                rea_l.append(reason_code(row.reason or ""))
+                qty_l.append(sig.quantity)
+                px_l.append(sig.price)
+                conf_l.append(sig.confidence)
+                dec_l.append(APPROVED if row.approved else REJECTED)
+                kind_l.append(KIND_SIGNAL)
+                continue
+            get = row.get
+            is_error = get("kind") == "error"
+            t_l.append(get("time_ns", 0))
+            sym_l.append(symbol_code(str(get("symbol") or "")))
+            strat_l.append(strategy_code(str(get("strategy") or "")))
+            action = "ERROR" if is_error else get("action") or ""
+            code = action_codes.get(action)
+            if code is None:
+                code = action_codes[action] = action_code(str(getattr(action, "value", action)).upper())
+            act_l.append(code)
+            rea_l.append(reason_code(str(get("reason") or "")))
+            if is_error:
+                qty_l.append(nan)
+                px_l.append(nan)
+                conf_l.append(nan)
+                dec_l.append(NO_DECISION)
+                kind_l.append(KIND_ERROR)
+                continue
+            quantity, price, confidence = get("quantity"), get("price"), get("confidence")
+            qty_l.append(nan if quantity is None else quantity)
+            px_l.append(nan if price is None else price)
+            conf_l.append(nan if confidence is None else confidence)
+            approved = get("approved")
+            dec_l.append(NO_DECISION if approved is None else (APPROVED if approved else REJECTED))
+            kind_l.append(KIND_SIGNAL)
+        times = np.array(t_l, dtype=np.int64)
+        symbols = np.array(sym_l, dtype=np.int32)
+        strategies = np.array(strat_l, dtype=np.int32)
+        actions = np.array(act_l, dtype=np.int32)
+        reasons = np.array(rea_l, dtype=np.int32)
+        quantities = np.array(qty_l, dtype=np.float64)
+        prices = np.array(px_l, dtype=np.float64)
+        confidences = np.array(conf_l, dtype=np.float64)
+        decisions = np.array(dec_l, dtype=np.int8)
+        kinds = np.array(kind_l, dtype=np.int8)
         first = self._n
         self._reserve(first + count)
         self.beginInsertRows(QModelIndex(), first, first + count - 1)
@@ -1213,8 +1257,8 @@ class SignalLogView(QWidget):
 
     # ----- public API ---------------------------------------------------------------------------
 
-    def append_rows(self, rows: Sequence[dict[str, Any]]) -> int:
-        """Append a batch of signal/error dicts to the model now (see SignalLogModel.append_rows);
+    def append_rows(self, rows: Sequence[Any]) -> int:
+        """Append a batch of signal/error dicts (or engine Decisions) to the model now (see SignalLogModel.append_rows);
         the table shows them within refresh_ms."""
         return self.model.append_rows(rows)
 
@@ -1430,6 +1474,13 @@ def decision_row(decision) -> dict:
         "reason": decision.reason,
         "kind": "signal",
     }
+
+
+def row_time_ns(row: Any) -> int:
+    """The time (int ns UTC) of a signal-log row: a row dict or an engine Decision."""
+    if type(row) is dict:
+        return int(row.get("time_ns") or 0)
+    return int(row.signal.time)
 
 
 def error_row(payload: dict) -> dict:
