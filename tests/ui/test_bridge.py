@@ -58,8 +58,8 @@ def test_stages_run_in_qthreads_and_every_event_arrives_coalesced(qtbot, bridge,
         stages = (system.processor, system.analysis, system.quality)
         if threads:
             assert all(isinstance(s._thread, EngineThread) for s in stages)
-        else:
-            assert all(s.inline for s in stages)
+        else:       # run in the coordinator's thread: no thread of their own
+            assert not system.pipeline.threaded and all(s._thread is None for s in stages)
     elapsed_ms = (time.perf_counter() - t0) * 1000
     summary = done.args[0]
     assert summary["state"] == "finished"
