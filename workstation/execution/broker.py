@@ -465,8 +465,11 @@ class SimulatedBroker:
 
     def open_orders_frame(self) -> pd.DataFrame:
         """orders.parquet rows of the orders open now (written at the end of a run)."""
-        return orders_frame([st.snapshot() for i in sorted(self._open_by_symbol)
-                             for st in self._open_by_symbol[i].values()])
+        return orders_frame(self.open_order_snapshots())
+
+    def open_order_snapshots(self) -> list[Order]:
+        """Snapshots of the orders open now, by symbol, then submission."""
+        return [st.snapshot() for i in sorted(self._open_by_symbol) for st in self._open_by_symbol[i].values()]
 
     def take_trades(self) -> list[Trade]:
         """The round trips closed since the last call (the run folder's trades parts)."""
@@ -484,8 +487,12 @@ class SimulatedBroker:
 
     def take_fills(self) -> pd.DataFrame:
         """fills.parquet rows of the fills since the last call."""
+        return fills_frame(self.take_fill_records(), self.symbols)
+
+    def take_fill_records(self) -> list[Fill]:
+        """The fills since the last call (`fills_frame` makes them fills.parquet rows, in any thread)."""
         start, self._fills_taken = self._fills_taken, len(self._fills)
-        return fills_frame(self._fills[start:], self.symbols)
+        return self._fills[start:]
 
     def _state(self, order_id: object) -> _OrderState | None:
         if isinstance(order_id, bool) or not isinstance(order_id, int | np.integer):
