@@ -58,7 +58,6 @@ from workstation.session.storage import (
     FormingBlock,
     IntervalState,
     freeze,
-    new_latest,
     new_metrics,
 )
 from workstation.session.views import (
@@ -339,12 +338,7 @@ class SessionData:
             st.last_ts[sel] = ts_vals
             if top + 1 > st.max_count:
                 st.max_count = top + 1
-            lts, lvals = new_latest(n_sym, st.latest)
-            lts[sel] = ts_vals
-            for row, value in zip(lvals, values[1:], strict=True):
-                row[sel] = value
-            freeze(lts, lvals)
-            st.latest = (lts, lvals)
+            st.invalidate_latest()
             if st.is_metrics:
                 self._metrics = self._metrics_with_bars(sel, h, l, c, v)
             st.changes[sel] += 1
@@ -459,7 +453,7 @@ class SessionData:
         st.last_ts[i] = ts
         if pos + 1 > st.max_count:
             st.max_count = pos + 1
-        self._publish_latest(st, i, ts, (o, h, l, c, v))
+        st.invalidate_latest()
         if st.is_metrics:
             h, l, c, v = float(h), float(l), float(c), float(v)  # noqa: E741
             m = self._metrics.copy()
@@ -473,15 +467,6 @@ class SessionData:
             self._metrics = m
         st.changes[i] += 1
         return pos
-
-    @staticmethod
-    def _publish_latest(st: IntervalState, i: int, ts: int, values: tuple[float, ...]) -> None:
-        """Publish a new latest-bar snapshot with symbol `i`'s latest bar replaced."""
-        lts, lvals = new_latest(st.count.shape[0], st.latest)
-        lts[i] = ts
-        lvals[:, i] = values
-        freeze(lts, lvals)
-        st.latest = (lts, lvals)
 
     def insert_bar(
         self,
@@ -526,10 +511,7 @@ class SessionData:
             st.count_list = counts
             if new_count > st.max_count:
                 st.max_count = new_count
-            last = new_count - 1
-            self._publish_latest(
-                st, i, blk.columns[0].item(i, last), tuple(col.item(i, last) for col in blk.columns[1:])
-            )
+            st.invalidate_latest()
             if st.is_metrics:
                 self._metrics = self._metrics_recomputed(i, blk, new_count)
             st.changes[i] += 1
@@ -1094,9 +1076,6 @@ class SessionData:
             ns.last_ts[:n_old] = st.last_ts
             ns.forming = st.forming.copy(n)
             ns.quality[:n_old] = st.quality
-            latest = new_latest(n, st.latest)
-            freeze(*latest)
-            ns.latest = latest
             new_states[name] = ns
         self._states = new_states
         metrics = new_metrics(n, self._metrics)
