@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -102,6 +103,8 @@ class DataQualityManager(Stage):
         self.last_slot = np.full(n, -1, dtype=np.int64)     # slot index of each symbol's last bar
         self._slot_starts = np.empty(0, dtype=np.int64)     # this session's streamed-interval slots
         self._slot_ends = np.empty(0, dtype=np.int64)
+        self._slot_starts_list: list[int] = []
+        self._slot_ends_list: list[int] = []
         self.present = np.zeros(n, dtype=np.int64)
         self.quality_pct = np.full(n, 100.0)
         self.gaps: list[Gap] = []                       # this session's gaps, in detection order
@@ -137,6 +140,9 @@ class DataQualityManager(Stage):
             self.session = session
             self._slot_starts = session.slot_starts(self.base_ns)
             self._slot_ends = session.slot_ends(self.base_ns)
+            # per bar time: bisect on lists (no numpy call on a small array, the GIL is kept)
+            self._slot_starts_list = self._slot_starts.tolist()
+            self._slot_ends_list = self._slot_ends.tolist()
             self.last_slot[:] = -1
             self.present[:] = 0
             self.quality_pct[:] = 100.0
@@ -147,10 +153,10 @@ class DataQualityManager(Stage):
     def expected_until(self, clock_ns: int) -> int:
         """Bars expected from the open up to `clock_ns` (bar END): the slots that have ended by
         then (capped at the close; lunch-break minutes are not slots)."""
-        return int(np.searchsorted(self._slot_ends, clock_ns, side="right"))
+        return bisect_right(self._slot_ends_list, clock_ns)
 
     def _slot_of(self, ts: int) -> int:
-        return int(np.searchsorted(self._slot_starts, ts, side="right")) - 1
+        return bisect_right(self._slot_starts_list, ts) - 1
 
     def on_bars(self, ts: int, idx: np.ndarray) -> None:
         """Streamed bars at `ts` arrived for symbols `idx` (clock = ts + base interval)."""
