@@ -1397,6 +1397,10 @@ class SimulatedBroker:
 
     def _point(self) -> tuple[float, ...]:
         equity, cash, positions_value, gross = self._values_now()
+        if self._capacity_cache is None:
+            # the same expression as `_capacity` on the same dot products: computed once, not twice
+            # (np.float64 as `_capacity` makes it)
+            self._capacity_cache = np.float64(self._multiplier * (self._cash + positions_value) - gross)
         reserved = self._reserved_total(exact=True) if self._open_count else 0.0
         return (equity, cash, positions_value, gross, gross / self._multiplier,
                 self._multiplier * equity - gross - reserved, float(self._open_count))
