@@ -147,6 +147,10 @@ class PartTables:
     def trades(self, trades: list) -> pa.Table:
         return self.table("trades", trades, trade_columns, trades_frame)
 
+    def quality(self, rows: list[dict]) -> pa.Table:
+        """quality.parquet rows (dicts with the same keys, one type per key)."""
+        return self.table("quality", rows, lambda r: {k: [row[k] for row in r] for k in r[0]}, pd.DataFrame)
+
     def equity(self, times: np.ndarray, values: np.ndarray) -> pa.Table:
         rows = _EquityRows(times, values)
         return self.table("equity", rows, lambda r: account_equity_columns(r.times, r.values),
@@ -537,8 +541,8 @@ class RunWriter:
             if bars.num_rows and not self._write(f"bars.parquet/{part}", lambda: _atomic_table(
                     bars, self.run_dir / "bars.parquet" / part, **BARS_PARQUET_OPTIONS)):
                 return
-        if job.quality_rows and not self._write(f"quality.parquet/{part}", lambda: _atomic_parquet(
-                pd.DataFrame(job.quality_rows), self.run_dir / "quality.parquet" / part)):
+        if job.quality_rows and not self._write(f"quality.parquet/{part}", lambda: _atomic_table(
+                self._tables.quality(job.quality_rows), self.run_dir / "quality.parquet" / part)):
             return
         if job.gap_rows and not self._write(f"gaps.parquet/{part}", lambda: _atomic_parquet(
                 gaps_frame(job.gap_rows), self.run_dir / "gaps.parquet" / part)):

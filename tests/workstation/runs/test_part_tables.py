@@ -83,3 +83,14 @@ def test_signals_table_equals_the_pandas_table_with_errors_and_nan_prices():
     for part in (rows, rows[2:], rows[:1]):
         _assert_same(tables.signals(part), RunWriter._signals_frame(part))
     _assert_same(tables.signals([]), RunWriter._signals_frame([]))
+
+
+def test_quality_table_equals_the_pandas_table():
+    import datetime as dt
+
+    rows = [{"session_date": dt.date(2024, 12, 2), "symbol": s, "interval": iv, "expected": 390,
+             "present": 388 - k, "quality_pct": 100.0 * (388 - k) / 390, "gaps": k, "missing": 2 + k}
+            for k, (s, iv) in enumerate([("AAA", "1m"), ("AAA", "5m"), ("BBB", "1m"), ("BBB", "5m")])]
+    tables = PartTables()
+    for part in (rows, rows[1:], rows[:1]):
+        _assert_same(tables.quality(part), pd.DataFrame(part))
