@@ -175,11 +175,12 @@ class DerivedBarBuilder:
         if self.bucket_start < 0:
             self.bucket_start, self.bucket_end = self._bucket_of(ts)
         had = self.has[idx]
-        if had.all():                      # the common case: every symbol already has this bucket
+        n_had = np.count_nonzero(had)     # (cheaper than .all()/.any() on a small array)
+        if n_had == had.shape[0]:                      # the common case: every symbol already has this bucket
             self.h[idx] = np.maximum(self.h[idx], h)
             self.lo[idx] = np.minimum(self.lo[idx], lo)
             self.v[idx] += v
-        elif not had.any():                # first bar of the bucket for every symbol
+        elif n_had == 0:                # first bar of the bucket for every symbol
             self.o[idx] = o
             self.h[idx] = h
             self.lo[idx] = lo

@@ -165,7 +165,7 @@ class DataQualityManager(Stage):
         slot = self._slot_of(ts)
         prev = self.last_slot[idx]
         jump = slot - prev
-        if (jump > 1).any():
+        if np.count_nonzero(jump > 1):
             starts = self._slot_starts
             for k in np.flatnonzero(jump > 1).tolist():
                 self._add_gap(int(idx[k]), int(starts[prev[k] + 1]), int(starts[slot - 1]),
@@ -200,7 +200,7 @@ class DataQualityManager(Stage):
         self.session_data.publish_quality(self._intervals, q)
         if self.events.wants("quality"):
             changed = q != previous
-            if changed.any():
+            if np.count_nonzero(changed):
                 self.events.emit("quality", (clock_ns, np.flatnonzero(changed), q))
 
     def done(self, kind: str, failed: bool) -> None:

@@ -564,7 +564,8 @@ class SessionData:
         those with a forming bar). The arrays are copied, so the caller may keep mutating its own.
         `changed` (symbol indices) bumps their change counters."""
         f = FormingBlock.__new__(FormingBlock)
-        t = np.where(present, np.int64(ts), np.int64(-1))
+        t = np.full(present.shape[0], ts, dtype=np.int64)
+        t[~present] = -1
         f.present = present.copy()
         f.columns = (t, o.copy(), h.copy(), l.copy(), c.copy(), v.copy())
         st = self._states[interval]
