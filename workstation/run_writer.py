@@ -78,6 +78,7 @@ from workstation.execution.records import (
 )
 from workstation.execution.results import trade_columns, trades_frame
 from workstation.execution.stats import compute_stats
+from workstation.model import Action
 from workstation.pipeline.gap_list import gaps_frame
 from workstation.store.lock import pid_alive
 
@@ -427,8 +428,12 @@ class RunWriter:
     # ------------------------------------------------------------------ events (engine threads)
     def _on_decision(self, _kind, d) -> None:
         s = d.signal
-        self._signals.append((s.time, s.symbol, s.strategy, d.action_text, float(s.quantity), float(s.price),
-                              float(s.confidence), bool(d.approved), d.reason, getattr(d, "kind", "signal")))
+        kind = getattr(d, "kind", "signal")
+        action = s.action
+        # a signal's action text is its Action's value (Decision.action_text, without the property per signal)
+        text = action._value_ if kind == "signal" and type(action) is Action else d.action_text
+        self._signals.append((s.time, s.symbol, s.strategy, text, float(s.quantity), float(s.price),
+                              float(s.confidence), bool(d.approved), d.reason, kind))
 
     def _on_error(self, _kind, e: dict) -> None:
         self._signals.append((int(e.get("time_ns") or 0), str(e.get("symbol") or ""), e.get("strategy") or "engine",
