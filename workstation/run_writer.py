@@ -67,6 +67,7 @@ import pyarrow as pa
 from workstation.atomic_files import os_error_text, write_parquet_atomic, write_text_atomic
 from workstation.config import dump_config
 from workstation.errors import WorkstationError
+from workstation.execution.broker import order_state_columns
 from workstation.execution.records import (
     ACCOUNT_COLUMNS,
     account_equity_columns,
@@ -141,6 +142,10 @@ class PartTables:
 
     def orders(self, orders: list) -> pa.Table:
         return self.table("orders", orders, order_columns, orders_frame)
+
+    def order_states(self, states: list) -> pa.Table:
+        """orders.parquet rows of final order records (the broker's, read without snapshots)."""
+        return self.table("orders", states, order_state_columns, lambda r: orders_frame([st.snapshot() for st in r]))
 
     def fills(self, fills: list) -> pa.Table:
         return self.table("fills", fills, fill_columns, fills_frame)
@@ -223,6 +228,7 @@ class _Part:
     gap_rows: list = field(default_factory=list)
     signals: list[tuple] = field(default_factory=list)
     orders: pd.DataFrame | list | None = None   # a frame, or order snapshots (made a table by the writer)
+    order_states: list | None = None            # or final order records (a session part)
     fills: list | None = None                   # Fill records
     trades: list = field(default_factory=list)
     equity: tuple[np.ndarray, np.ndarray] | None = None
@@ -461,7 +467,7 @@ class RunWriter:
         signals, self._signals = self._signals, []
         job = _Part(self._next_part(), quality_rows=list(payload.get("quality_rows") or []),
                     gap_rows=list(payload.get("gap_rows") or []), signals=signals,
-                    orders=broker.take_finalized_order_snapshots(), fills=broker.take_fill_records(),
+                    orders=[], order_states=broker.take_finalized_states(), fills=broker.take_fill_records(),
                     trades=broker.take_trades(), equity=broker.take_equity_points(hold_last=True), manual=self._take_manual(),
                     summary=system.summary(), session_report=payload.get("metrics") or {},
                     report=self._report_inputs(), quality_stats=system.quality.stats(),
@@ -587,6 +593,8 @@ class RunWriter:
         assert orders is not None and fills is not None, "every part carries its orders and fills (maybe empty)"
         if isinstance(orders, pd.DataFrame):
             orders_table = pa.Table.from_pandas(orders, preserve_index=False, nthreads=1)
+        elif job.order_states is not None:
+            orders_table = self._tables.order_states(job.order_states)
         else:
             orders_table = self._tables.orders(orders)
         if (orders_table.num_rows or not (self.run_dir / "orders.parquet").exists()) and not self._write(

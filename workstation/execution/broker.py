@@ -86,7 +86,13 @@ from workstation.execution.orders import (
     checked_price,
     checked_quantity,
 )
-from workstation.execution.records import account_equity_frame, fills_frame, orders_frame
+from workstation.execution.records import (
+    ORDER_COLUMNS,
+    account_equity_frame,
+    enum_text,
+    fills_frame,
+    orders_frame,
+)
 from workstation.model.trading import Fill, Trade
 from workstation.session.quote_bars import ASK_CLOSE, ASK_OPEN, BID_CLOSE, BID_OPEN
 
@@ -191,6 +197,39 @@ class _OrderState:
                      self.trail_amount, self.trail_percent, self.tif, self.status, self.filled, avg,
                      self.submitted_at, self.status_time, self.reason, self.strategy, self.tag, self.parent_id,
                      self.oco_group, self.role)
+
+
+def order_state_columns(states: list[_OrderState]) -> dict[str, list]:
+    """`records.order_columns` of the orders' snapshots, read straight from the broker's records
+    (final ones: nothing changes them any more), without an Order object per order."""
+    cols: dict[str, list] = {name: [] for name in ORDER_COLUMNS}
+    (ids, parents, groups, roles, symbols, types, sides, quantities, filled, avg, limits, stops, trail_amounts,
+     trail_percents, tifs, submitted, statuses, status_times, reasons, strategies, tags) = cols.values()
+    text = enum_text
+    nan = math.nan
+    for st in states:
+        ids.append(st.id)
+        parents.append(st.parent_id)
+        groups.append(st.oco_group)
+        roles.append(text(st.role))
+        symbols.append(st.symbol)
+        types.append(text(st.order_type))
+        sides.append("buy" if st.quantity > 0 else "sell")
+        quantities.append(st.quantity)
+        filled.append(st.filled)
+        avg.append(st.fill_value / abs(st.filled) if st.filled else nan)
+        limits.append(st.limit_price)
+        stops.append(st.stop_price)
+        trail_amounts.append(st.trail_amount)
+        trail_percents.append(st.trail_percent)
+        tifs.append(text(st.tif))
+        submitted.append(st.submitted_at)
+        statuses.append(text(st.status))
+        status_times.append(st.status_time)
+        reasons.append(st.reason)
+        strategies.append(st.strategy)
+        tags.append(st.tag)
+    return cols
 
 
 class SimulatedBroker:
@@ -456,6 +495,12 @@ class SimulatedBroker:
     def take_finalized_orders(self) -> pd.DataFrame:
         """orders.parquet rows of the orders that became final since the last call."""
         return orders_frame(self.take_finalized_order_snapshots())
+
+    def take_finalized_states(self) -> list[_OrderState]:
+        """The records of the orders that became final since the last call: final records are never
+        changed again, so another thread may read them (`order_state_columns`)."""
+        done, self._finalized = self._finalized, []
+        return done
 
     def take_finalized_order_snapshots(self) -> list[Order]:
         """Snapshots of the orders that became final since the last call (`orders_frame` makes

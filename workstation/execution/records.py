@@ -49,7 +49,7 @@ def account_equity_columns(time_ns: np.ndarray, values: np.ndarray) -> dict[str,
 _ENUM_TEXT: dict[object, str] = {}
 
 
-def _text(member) -> str:
+def enum_text(member) -> str:
     """An enum member's value, looked up once per member (Enum.value is a slow descriptor)."""
     text = _ENUM_TEXT.get(member)
     if text is None:
@@ -66,9 +66,9 @@ def order_columns(orders: Sequence) -> dict[str, list]:
         ids.append(o.id)
         parents.append(o.parent_id)
         groups.append(o.oco_group)
-        roles.append(_text(o.role))
+        roles.append(enum_text(o.role))
         symbols.append(o.symbol)
-        types.append(_text(o.order_type))
+        types.append(enum_text(o.order_type))
         sides.append("buy" if o.quantity > 0 else "sell")
         quantities.append(o.quantity)
         filled.append(o.filled_quantity)
@@ -77,9 +77,9 @@ def order_columns(orders: Sequence) -> dict[str, list]:
         stops.append(o.stop_price)
         trail_amounts.append(o.trail_amount)
         trail_percents.append(o.trail_percent)
-        tifs.append(_text(o.tif))
+        tifs.append(enum_text(o.tif))
         submitted.append(o.submitted_at)
-        statuses.append(_text(o.status))
+        statuses.append(enum_text(o.status))
         status_times.append(o.status_time)
         reasons.append(o.reason)
         strategies.append(o.strategy)

@@ -94,3 +94,28 @@ def test_quality_table_equals_the_pandas_table():
     tables = PartTables()
     for part in (rows, rows[1:], rows[:1]):
         _assert_same(tables.quality(part), pd.DataFrame(part))
+
+
+def test_orders_table_from_final_order_records_equals_the_snapshots_table():
+    """Session parts read the broker's final order records directly (no Order snapshot per order)."""
+    from workstation.execution.broker import _OrderState
+
+    def state(k: int, **kw) -> _OrderState:
+        base = dict(id=k, symbol_index=k % 3, symbol=f"S{k % 3}", quantity=100.0 if k % 2 else -50.0,
+                    order_type=OrderType.MARKET, limit_price=None, stop_price=None, trail_amount=None,
+                    trail_percent=None, tif=TimeInForce.DAY, status=OrderStatus.FILLED,
+                    submitted_at=1_700_000_000_000_000_000 + k, status_time=1_700_000_000_000_000_000 + 2 * k,
+                    strategy="sma", filled=100.0 if k % 2 else -50.0, fill_value=1025.5 * (k + 1))
+        base.update(kw)
+        return _OrderState(**base)
+
+    states = [state(1), state(2, order_type=OrderType.LIMIT, limit_price=9.5, status=OrderStatus.CANCELLED,
+                                filled=0.0, fill_value=0.0, reason="cancelled", tag="t", oco_group=3),
+              state(3, order_type=OrderType.TRAILING_STOP, stop_price=9.0, trail_percent=1.5, parent_id=2,
+                    role=OrderRole.STOP_LOSS, tif=TimeInForce.GTC, status=OrderStatus.EXPIRED, filled=-20.0,
+                    fill_value=190.0)]
+    tables = PartTables()
+    for rows in (states, states[1:], []):
+        _assert_same(tables.order_states(rows), orders_frame([st.snapshot() for st in rows]))
+    # the same schema cache serves snapshots and records
+    _assert_same(tables.orders([st.snapshot() for st in states]), orders_frame([st.snapshot() for st in states]))
