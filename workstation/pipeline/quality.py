@@ -289,7 +289,10 @@ class DataQualityManager(Stage):
             starts = session.slot_starts(parse_interval(iv).ns)
             n_slots = int(np.searchsorted(starts, until_ns, side="left"))
             width = max(n_slots, 1)
-            occupied = np.unique(codes * width + (np.searchsorted(starts, ts, side="right") - 1))
+            # the sorted distinct (symbol, slot) keys, by marking them (linear; np.unique sorts)
+            marks = np.zeros(self.n * width, dtype=bool)
+            marks[codes * width + (np.searchsorted(starts, ts, side="right") - 1)] = True
+            occupied = np.flatnonzero(marks)
             owner = occupied // width
             present = np.bincount(owner, minlength=self.n)
             bounds = np.searchsorted(owner, np.arange(self.n + 1))
