@@ -666,7 +666,14 @@ class RunWriter:
             json.dumps(report, indent=2, default=_json_default) + "\n", self.run_dir / "metrics.json"), final)
         text = render_report(self.system, summary, stats or {}, in_progress=not final,
                              quality_stats=job.quality_stats, timings_text=job.timings_text)
-        self._write("report.txt", lambda: _atomic_text(text, self.run_dir / "report.txt"), final)
+        if not self._write("report.txt", lambda: _atomic_text(text, self.run_dir / "report.txt"), final) and final:
+            # an older "in progress" report must not outlive the run (a full disk still lets a file go):
+            # run_status.json and metrics.json say what happened
+            try:
+                (self.run_dir / "report.txt").unlink(missing_ok=True)
+                self._written.pop("report.txt", None)
+            except OSError:
+                pass
         state = summary.get("state", "running") if final else "running"
         complete = final and not self.failed
         self._write(RUN_STATUS_FILE, lambda: self._write_status(state, summary, complete=complete), final)
