@@ -13,6 +13,7 @@ will reach; observers that write results register with `snapshots.add_participan
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import logging
 import threading
 import time
@@ -134,6 +135,7 @@ class SystemManager:
                   self.manual_orders),
             every=cfg.backtest.snapshot_every, memory_budget_bytes=cfg.backtest.snapshot_memory_mb * 2**20)
         self._t_start = 0.0
+        self._froze_heap = False   # start() froze the heap (gc.freeze) and the run's end unfreezes it
         self._t_end = 0.0
         self._done = threading.Event()
 
@@ -160,6 +162,12 @@ class SystemManager:
                 self.analysis.start(tf)
                 self.processor.start(tf)
             self._t_start = time.perf_counter()
+            # the heap built so far (modules, config, calendar, store, this system) lives as long as the run:
+            # out of the garbage collector's scans while it runs (~10 % of a 100-symbol run's CPU went to
+            # scanning it); left alone when someone froze it already (the GUI)
+            self._froze_heap = gc.get_freeze_count() == 0
+            if self._froze_heap:
+                gc.freeze()
             self.coordinator.snapshots = self.snapshots if self.rewindable else None
             self.coordinator.start(tf)
             self._set_state(RUNNING)
@@ -175,6 +183,8 @@ class SystemManager:
         try:
             self.events.emit("backtest_end", self.summary())
         finally:
+            if self._froze_heap:
+                gc.unfreeze()
             self._done.set()
 
     def _join_stages(self, timeout: float) -> None:
