@@ -738,3 +738,21 @@ def test_lazily_published_latest_bars_equal_the_last_bar_written_at_every_step()
             model.clear()
             check()
     check()
+
+
+def test_lazily_published_latest_bars_of_dense_appends_equal_the_last_bars_written():
+    """Every symbol at the same position (the dense path of the lazy snapshot), then one symbol more."""
+    sd = SessionData(["AAA", "BBB", "CCC"], ["1m"], capacity={"1m": 2})
+    for k in range(5):
+        o = np.array([10.0, 20.0, 30.0]) + k
+        sd.append_bars("1m", None, T0 + k * MIN, o, o + 1, o - 1, o + 0.5, o * 10)
+        lb = sd.latest_bars(None, "1m")
+        assert (lb.timestamp == T0 + k * MIN).all()
+        assert lb.open.tolist() == o.tolist() and lb.high.tolist() == (o + 1).tolist()
+        assert lb.low.tolist() == (o - 1).tolist() and lb.close.tolist() == (o + 0.5).tolist()
+        assert lb.volume.tolist() == (o * 10).tolist()
+        assert sd.latest_bar("BBB", "1m").close == o[1] + 0.5
+    sd.append_bars("1m", np.array([2], dtype=np.int64), T0 + 9 * MIN, 1.0, 2.0, 0.5, 1.5, 7.0)
+    lb = sd.latest_bars(None, "1m")
+    assert lb.timestamp.tolist() == [T0 + 4 * MIN, T0 + 4 * MIN, T0 + 9 * MIN]
+    assert lb.close.tolist() == [14.5, 24.5, 1.5] and lb.volume.tolist() == [140.0, 240.0, 7.0]
