@@ -14,6 +14,7 @@ will reach; observers that write results register with `snapshots.add_participan
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import logging
 import threading
 import time
@@ -150,6 +151,7 @@ class SystemManager:
                   self.store, self.tm, self.cfg, self.manual_orders),
             every=cfg.backtest.snapshot_every, memory_budget_bytes=cfg.backtest.snapshot_memory_mb * 2**20)
         self._t_start = 0.0
+        self._froze_heap = False   # start() froze the heap (gc.freeze) and the run's end unfreezes it
         self._t_end = 0.0
         self._done = threading.Event()
 
@@ -182,6 +184,12 @@ class SystemManager:
             tf = self.thread_factory
             self.pipeline.start(tf)
             self._t_start = time.perf_counter()
+            # the heap built so far (modules, config, calendar, store, this system) lives as long as the run:
+            # out of the garbage collector's scans while it runs (~10 % of a 100-symbol run's CPU went to
+            # scanning it); left alone when someone froze it already (the GUI)
+            self._froze_heap = gc.get_freeze_count() == 0
+            if self._froze_heap:
+                gc.freeze()
             self.coordinator.snapshots = self.snapshots if self.rewindable else None
             self.coordinator.start(tf)
             self._set_state(RUNNING)
@@ -197,6 +205,8 @@ class SystemManager:
         try:
             self.events.emit("backtest_end", self.summary())
         finally:
+            if self._froze_heap:
+                gc.unfreeze()
             self._done.set()
 
     def pause(self) -> None:

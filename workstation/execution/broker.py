@@ -85,7 +85,13 @@ from workstation.execution.orders import (
     checked_price,
     checked_quantity,
 )
-from workstation.execution.records import account_equity_frame, fills_frame, orders_frame
+from workstation.execution.records import (
+    ORDER_COLUMNS,
+    account_equity_frame,
+    enum_text,
+    fills_frame,
+    orders_frame,
+)
 from workstation.model.trading import Fill, Trade
 from workstation.session.quote_bars import ASK_CLOSE, ASK_OPEN, BID_CLOSE, BID_OPEN
 
@@ -192,6 +198,39 @@ class _OrderState:
                      self.trail_amount, self.trail_percent, self.tif, self.status, self.filled, avg,
                      self.submitted_at, self.status_time, self.reason, self.strategy, self.tag, self.parent_id,
                      self.oco_group, self.role)
+
+
+def order_state_columns(states: list[_OrderState]) -> dict[str, list]:
+    """`records.order_columns` of the orders' snapshots, read straight from the broker's records
+    (final ones: nothing changes them any more), without an Order object per order."""
+    cols: dict[str, list] = {name: [] for name in ORDER_COLUMNS}
+    (ids, parents, groups, roles, symbols, types, sides, quantities, filled, avg, limits, stops, trail_amounts,
+     trail_percents, tifs, submitted, statuses, status_times, reasons, strategies, tags) = cols.values()
+    text = enum_text
+    nan = math.nan
+    for st in states:
+        ids.append(st.id)
+        parents.append(st.parent_id)
+        groups.append(st.oco_group)
+        roles.append(text(st.role))
+        symbols.append(st.symbol)
+        types.append(text(st.order_type))
+        sides.append("buy" if st.quantity > 0 else "sell")
+        quantities.append(st.quantity)
+        filled.append(st.filled)
+        avg.append(st.fill_value / abs(st.filled) if st.filled else nan)
+        limits.append(st.limit_price)
+        stops.append(st.stop_price)
+        trail_amounts.append(st.trail_amount)
+        trail_percents.append(st.trail_percent)
+        tifs.append(text(st.tif))
+        submitted.append(st.submitted_at)
+        statuses.append(text(st.status))
+        status_times.append(st.status_time)
+        reasons.append(st.reason)
+        strategies.append(st.strategy)
+        tags.append(st.tag)
+    return cols
 
 
 class SimulatedBroker:
@@ -458,6 +497,12 @@ class SimulatedBroker:
         """orders.parquet rows of the orders that became final since the last call."""
         return orders_frame(self.take_finalized_order_snapshots())
 
+    def take_finalized_states(self) -> list[_OrderState]:
+        """The records of the orders that became final since the last call: final records are never
+        changed again, so another thread may read them (`order_state_columns`)."""
+        done, self._finalized = self._finalized, []
+        return done
+
     def take_finalized_order_snapshots(self) -> list[Order]:
         """Snapshots of the orders that became final since the last call (`orders_frame` makes
         them orders.parquet rows, in any thread)."""
@@ -466,8 +511,11 @@ class SimulatedBroker:
 
     def open_orders_frame(self) -> pd.DataFrame:
         """orders.parquet rows of the orders open now (written at the end of a run)."""
-        return orders_frame([st.snapshot() for i in sorted(self._open_by_symbol)
-                             for st in self._open_by_symbol[i].values()])
+        return orders_frame(self.open_order_snapshots())
+
+    def open_order_snapshots(self) -> list[Order]:
+        """Snapshots of the orders open now, by symbol, then submission."""
+        return [st.snapshot() for i in sorted(self._open_by_symbol) for st in self._open_by_symbol[i].values()]
 
     def take_trades(self) -> list[Trade]:
         """The round trips closed since the last call (the run folder's trades parts)."""
@@ -485,8 +533,12 @@ class SimulatedBroker:
 
     def take_fills(self) -> pd.DataFrame:
         """fills.parquet rows of the fills since the last call."""
+        return fills_frame(self.take_fill_records(), self.symbols)
+
+    def take_fill_records(self) -> list[Fill]:
+        """The fills since the last call (`fills_frame` makes them fills.parquet rows, in any thread)."""
         start, self._fills_taken = self._fills_taken, len(self._fills)
-        return fills_frame(self._fills[start:], self.symbols)
+        return self._fills[start:]
 
     def _state(self, order_id: object) -> _OrderState | None:
         if isinstance(order_id, bool) or not isinstance(order_id, int | np.integer):
@@ -1391,6 +1443,10 @@ class SimulatedBroker:
 
     def _point(self) -> tuple[float, ...]:
         equity, cash, positions_value, gross = self._values_now()
+        if self._capacity_cache is None:
+            # the same expression as `_capacity` on the same dot products: computed once, not twice
+            # (np.float64 as `_capacity` makes it)
+            self._capacity_cache = np.float64(self._multiplier * (self._cash + positions_value) - gross)
         reserved = self._reserved_total(exact=True) if self._open_count else 0.0
         return (equity, cash, positions_value, gross, gross / self._multiplier,
                 self._multiplier * equity - gross - reserved, float(self._open_count))

@@ -160,20 +160,28 @@ class RiskChecks:
         return ""
 
     def decide(self, signal: Signal, symbol_index: int, interval: str) -> tuple[Decision, float]:
-        qty = self.order_quantity(signal, symbol_index)
+        # the checks of `order_quantity`, `quality` and `position_limit` in order, inlined (per signal)
+        broker = self.broker
+        action = signal.action
+        if action is Action.BUY:
+            qty = abs(signal.quantity)
+        elif action is Action.SELL:
+            qty = -abs(signal.quantity)
+        else:
+            qty = -(broker.position_at(symbol_index) + broker.pending_quantity(symbol_index))
         cfg = self.cfg
         if signal.confidence < cfg.min_confidence:
             return Decision(signal, False, f"confidence {signal.confidence:.2f} < minimum {cfg.min_confidence:.2f}"), 0.0
-        reason = self.quality(signal.symbol, interval)
-        if reason:
-            return Decision(signal, False, reason), 0.0
+        quality = self.session_data.quality(signal.symbol, interval)
+        if quality < cfg.min_quality_pct:
+            return Decision(signal, False, f"data quality {quality:.1f}% < minimum {cfg.min_quality_pct:.1f}%"), 0.0
         if qty == 0:
             return Decision(signal, False, "nothing to close: position is flat"), 0.0
-        reason = self.position_limit(symbol_index, qty)
-        if reason:
-            return Decision(signal, False, reason), 0.0
-        last = self.broker.last_price_at(symbol_index)
-        reason = self.broker.account_check(symbol_index, qty, last if last > 0 else float(signal.price))
+        after = broker.position_at(symbol_index) + broker.pending_quantity(symbol_index) + qty
+        if abs(after) > cfg.max_position_qty + 1e-9:
+            return Decision(signal, False, f"position limit: would hold {after:g} > {cfg.max_position_qty:g} shares"), 0.0
+        last = broker.last_price_at(symbol_index)
+        reason = broker.account_check(symbol_index, qty, last if last > 0 else float(signal.price))
         if reason:
             return Decision(signal, False, reason), 0.0
         return Decision(signal, True, ""), qty

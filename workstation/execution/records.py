@@ -44,6 +44,70 @@ def account_equity_frame(time_ns: np.ndarray, values: np.ndarray) -> pd.DataFram
     return frame
 
 
+def account_equity_columns(time_ns: np.ndarray, values: np.ndarray) -> dict[str, np.ndarray]:
+    """`account_equity_frame`'s columns as arrays (time: int64 ns UTC), without pandas."""
+    cols: dict[str, np.ndarray] = {"time": np.asarray(time_ns, dtype=np.int64)}
+    for k, name in enumerate(("equity", "cash", "positions_value", "gross_exposure", "margin_used", "buying_power")):
+        cols[name] = np.ascontiguousarray(values[:, k], dtype=np.float64)
+    cols["open_orders"] = np.asarray(values[:, 6]).astype(np.int64)
+    return cols
+
+
+_ENUM_TEXT: dict[object, str] = {}
+
+
+def enum_text(member) -> str:
+    """An enum member's value, looked up once per member (Enum.value is a slow descriptor)."""
+    text = _ENUM_TEXT.get(member)
+    if text is None:
+        text = _ENUM_TEXT[member] = member.value
+    return text
+
+
+def order_columns(orders: Sequence) -> dict[str, list]:
+    """`orders_frame`'s columns as lists (times int ns UTC, None for a missing value), without pandas."""
+    cols: dict[str, list] = {name: [] for name in ORDER_COLUMNS}
+    (ids, parents, groups, roles, symbols, types, sides, quantities, filled, avg, limits, stops, trail_amounts,
+     trail_percents, tifs, submitted, statuses, status_times, reasons, strategies, tags) = cols.values()
+    for o in orders:
+        ids.append(o.id)
+        parents.append(o.parent_id)
+        groups.append(o.oco_group)
+        roles.append(enum_text(o.role))
+        symbols.append(o.symbol)
+        types.append(enum_text(o.order_type))
+        sides.append("buy" if o.quantity > 0 else "sell")
+        quantities.append(o.quantity)
+        filled.append(o.filled_quantity)
+        avg.append(o.avg_fill_price)
+        limits.append(o.limit_price)
+        stops.append(o.stop_price)
+        trail_amounts.append(o.trail_amount)
+        trail_percents.append(o.trail_percent)
+        tifs.append(enum_text(o.tif))
+        submitted.append(o.submitted_at)
+        statuses.append(enum_text(o.status))
+        status_times.append(o.status_time)
+        reasons.append(o.reason)
+        strategies.append(o.strategy)
+        tags.append(o.tag)
+    return cols
+
+
+def fill_columns(fills: Sequence[Fill]) -> dict[str, list]:
+    """`fills_frame`'s columns as lists (time int ns UTC), without pandas."""
+    return {
+        "time": [f.time for f in fills],
+        "order_id": [f.order_id for f in fills],
+        "symbol": [f.symbol for f in fills],
+        "side": ["buy" if f.quantity > 0 else "sell" for f in fills],
+        "quantity": [f.quantity for f in fills],
+        "price": [f.price for f in fills],
+        "commission": [f.commission for f in fills],
+        "strategy": [f.strategy for f in fills],
+    }
+
+
 def _optional(values: list) -> np.ndarray:
     return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
 

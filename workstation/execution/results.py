@@ -70,6 +70,21 @@ def trades_frame(trades: Iterable[Trade]) -> pd.DataFrame:
     )
 
 
+def trade_columns(trades: Sequence[Trade]) -> dict[str, list]:
+    """`trades_frame`'s columns as lists (times int ns UTC), without pandas."""
+    return {
+        "symbol": [t.symbol for t in trades],
+        "quantity": [t.quantity for t in trades],
+        "entry_time": [t.entry_time for t in trades],
+        "entry_price": [t.entry_price for t in trades],
+        "exit_time": [t.exit_time for t in trades],
+        "exit_price": [t.exit_price for t in trades],
+        "pnl": [t.pnl for t in trades],
+        "commission": [t.commission for t in trades],
+        "strategy": [t.strategy for t in trades],
+    }
+
+
 def equity_frame(
     time_ns: np.ndarray,
     equity: np.ndarray,

@@ -154,6 +154,17 @@ class Indicator(ABC):
         """Primary output per lane (float64 copy), NaN where the lane is not ready."""
         return getattr(self, self._primary_attr).copy()
 
+    def values_at(self, lanes: np.ndarray) -> np.ndarray:
+        """Primary output of the listed lanes (a new array), NaN where a lane is not ready; the same
+        as `value[lanes]` without copying every lane first."""
+        return getattr(self, self._primary_attr)[lanes]
+
+    def ready_at(self, lanes: np.ndarray) -> np.ndarray:
+        """`ready[lanes]`: whether each listed lane is past its warm-up."""
+        if type(self).ready is not Indicator.ready:       # a subclass with its own readiness
+            return self.ready[lanes]
+        return self._count[lanes] >= self._warmup
+
     @property
     def ready(self) -> np.ndarray:
         """Per-lane bool: warm-up done, every output available."""

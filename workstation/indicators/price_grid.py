@@ -58,5 +58,5 @@ class PriceGrid:
         """Take prices of the listed lanes into account (a lane may repeat; vectorised)."""
         current = self.decimals[lanes]
         off = _off_grid(prices, current)
-        if off.any():
+        if np.count_nonzero(off):
             np.maximum.at(self.decimals, lanes[off], decimals_of(prices[off]))

@@ -20,6 +20,7 @@ streamed-interval strategies, waited for), and only then are the newer ones writ
 from __future__ import annotations
 
 import logging
+from bisect import bisect_right
 from collections.abc import Iterable
 
 import numpy as np
@@ -54,6 +55,7 @@ class IndicatorSet:
         self.n_symbols = n_symbols
         self.price_grid = PriceGrid(n_symbols)
         self._banks: dict[tuple[str, str], Indicator] = {}
+        self._by_spec: dict[tuple[str, str], Indicator] = {}   # (interval, spec as asked) -> bank
         self._by_interval: dict[str, list[tuple[Indicator, tuple[int, ...], bool]]] = {}
 
     def add(self, interval: str, spec: str) -> Indicator:
@@ -68,8 +70,12 @@ class IndicatorSet:
         return bank
 
     def get(self, interval: str, spec: str) -> Indicator:
+        bank = self._by_spec.get((interval, spec))       # as asked before: no normalisation per call
+        if bank is not None:
+            return bank
         try:
-            return self._banks[(interval, _norm(spec))]
+            bank = self._by_spec[(interval, spec)] = self._banks[(interval, _norm(spec))]
+            return bank
         except KeyError:
             known = ", ".join(f"{i}:{s}" for i, s in self._banks) or "none"
             raise KeyError(
@@ -135,12 +141,16 @@ class DerivedBarBuilder:
         self.session_close = 0
         self._slot_starts = np.empty(0, dtype=np.int64)
         self._slot_ends = np.empty(0, dtype=np.int64)
+        self._slot_starts_list: list[int] = []
+        self._slot_ends_list: list[int] = []
 
     def start_session(self, open_ns: int, close_ns: int, break_start_ns: int = -1, break_end_ns: int = -1,
                       pre_market_start_ns: int = -1, post_market_end_ns: int = -1) -> None:
         self.session_open, self.session_close = open_ns, close_ns
         self._slot_starts, self._slot_ends = session_slot_bounds(
             open_ns, close_ns, self.length_ns, break_start_ns, break_end_ns, pre_market_start_ns, post_market_end_ns)
+        self._slot_starts_list = self._slot_starts.tolist()
+        self._slot_ends_list = self._slot_ends.tolist()
         self.has[:] = False
         self.bucket_start = self.bucket_end = -1
 
@@ -150,8 +160,8 @@ class DerivedBarBuilder:
         return self._slot_starts[k]
 
     def _bucket_of(self, ts: int) -> tuple[int, int]:
-        k = max(int(np.searchsorted(self._slot_starts, ts, side="right")) - 1, 0)
-        return int(self._slot_starts[k]), int(self._slot_ends[k])
+        k = max(bisect_right(self._slot_starts_list, ts) - 1, 0)
+        return self._slot_starts_list[k], self._slot_ends_list[k]
 
     def complete(self):
         """Close the forming bucket: (bucket_start, idx, o, h, l, c, v) of symbols with data, or None."""
@@ -178,11 +188,12 @@ class DerivedBarBuilder:
         if self.bucket_start < 0:
             self.bucket_start, self.bucket_end = self._bucket_of(ts)
         had = self.has[idx]
-        if had.all():                      # the common case: every symbol already has this bucket
+        n_had = np.count_nonzero(had)     # (cheaper than .all()/.any() on a small array)
+        if n_had == had.shape[0]:                      # the common case: every symbol already has this bucket
             self.h[idx] = np.maximum(self.h[idx], h)
             self.lo[idx] = np.minimum(self.lo[idx], lo)
             self.v[idx] += v
-        elif not had.any():                # first bar of the bucket for every symbol
+        elif n_had == 0:                # first bar of the bucket for every symbol
             self.o[idx] = o
             self.h[idx] = h
             self.lo[idx] = lo

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -112,6 +113,8 @@ class DataQualityManager(Stage):
         self.last_slot = np.full(n, -1, dtype=np.int64)     # slot index of each symbol's last bar
         self._slot_starts = np.empty(0, dtype=np.int64)     # this session's streamed-interval slots
         self._slot_ends = np.empty(0, dtype=np.int64)
+        self._slot_starts_list: list[int] = []
+        self._slot_ends_list: list[int] = []
         self.present = np.zeros(n, dtype=np.int64)
         self.quality_pct = np.full(n, 100.0)
         self.gaps: list[Gap] = []                       # this session's gaps, in detection order
@@ -137,6 +140,9 @@ class DataQualityManager(Stage):
             self.session = session
             self._slot_starts = session.slot_starts(self.base_ns)
             self._slot_ends = session.slot_ends(self.base_ns)
+            # per bar time: bisect on lists (no numpy call on a small array, the GIL is kept)
+            self._slot_starts_list = self._slot_starts.tolist()
+            self._slot_ends_list = self._slot_ends.tolist()
             self.last_slot[:] = -1
             self.present[:] = 0
             self.quality_pct[:] = 100.0
@@ -147,10 +153,10 @@ class DataQualityManager(Stage):
     def expected_until(self, clock_ns: int) -> int:
         """Bars expected from the open up to `clock_ns` (bar END): the slots that have ended by
         then (capped at the close; lunch-break minutes are not slots)."""
-        return int(np.searchsorted(self._slot_ends, clock_ns, side="right"))
+        return bisect_right(self._slot_ends_list, clock_ns)
 
     def _slot_of(self, ts: int) -> int:
-        return int(np.searchsorted(self._slot_starts, ts, side="right")) - 1
+        return bisect_right(self._slot_starts_list, ts) - 1
 
     def on_bars(self, event: BarTime) -> None:
         """Streamed bars of one bar time arrived (clock = bar start + base interval); the bar time
@@ -163,7 +169,7 @@ class DataQualityManager(Stage):
         slot = self._slot_of(ts)
         prev = self.last_slot[idx]
         jump = slot - prev
-        if (jump > 1).any():
+        if np.count_nonzero(jump > 1):
             starts = self._slot_starts
             for k in np.flatnonzero(jump > 1).tolist():
                 self._add_gap(int(idx[k]), int(starts[prev[k] + 1]), int(starts[slot - 1]),
@@ -213,7 +219,7 @@ class DataQualityManager(Stage):
         self.session_data.publish_quality(self._intervals, q)
         if self.events.wants("quality"):
             changed = q != previous
-            if changed.any():
+            if np.count_nonzero(changed):
                 self.events.emit("quality", (clock_ns, np.flatnonzero(changed), q))
 
     def trailing_gaps(self, close_ns: int) -> None:
@@ -296,7 +302,10 @@ class DataQualityManager(Stage):
             starts = session.slot_starts(parse_interval(iv).ns)
             n_slots = int(np.searchsorted(starts, until_ns, side="left"))
             width = max(n_slots, 1)
-            occupied = np.unique(codes * width + (np.searchsorted(starts, ts, side="right") - 1))
+            # the sorted distinct (symbol, slot) keys, by marking them (linear; np.unique sorts)
+            marks = np.zeros(self.n * width, dtype=bool)
+            marks[codes * width + (np.searchsorted(starts, ts, side="right") - 1)] = True
+            occupied = np.flatnonzero(marks)
             owner = occupied // width
             present = np.bincount(owner, minlength=self.n)
             bounds = np.searchsorted(owner, np.arange(self.n + 1))

@@ -58,7 +58,6 @@ from workstation.session.storage import (
     FormingBlock,
     IntervalState,
     freeze,
-    new_latest,
     new_metrics,
 )
 from workstation.session.views import (
@@ -350,12 +349,7 @@ class SessionData:
             st.last_ts[sel] = ts_vals
             if top + 1 > st.max_count:
                 st.max_count = top + 1
-            lts, lvals = new_latest(n_sym, st.latest)
-            lts[sel] = ts_vals
-            for row, value in zip(lvals, values[1:], strict=True):
-                row[sel] = value
-            freeze(lts, lvals)
-            st.latest = (lts, lvals)
+            st.invalidate_latest()
             if st.is_metrics:
                 self._metrics = self._metrics_with_bars(sel, h, l, c, v)
             st.changes[sel] += 1
@@ -470,7 +464,7 @@ class SessionData:
         st.last_ts[i] = ts
         if pos + 1 > st.max_count:
             st.max_count = pos + 1
-        self._publish_latest(st, i, ts, (o, h, l, c, v))
+        st.invalidate_latest()
         if st.is_metrics:
             h, l, c, v = float(h), float(l), float(c), float(v)  # noqa: E741
             m = self._metrics.copy()
@@ -484,15 +478,6 @@ class SessionData:
             self._metrics = m
         st.changes[i] += 1
         return pos
-
-    @staticmethod
-    def _publish_latest(st: IntervalState, i: int, ts: int, values: tuple[float, ...]) -> None:
-        """Publish a new latest-bar snapshot with symbol `i`'s latest bar replaced."""
-        lts, lvals = new_latest(st.count.shape[0], st.latest)
-        lts[i] = ts
-        lvals[:, i] = values
-        freeze(lts, lvals)
-        st.latest = (lts, lvals)
 
     def insert_bar(
         self,
@@ -537,10 +522,7 @@ class SessionData:
             st.count_list = counts
             if new_count > st.max_count:
                 st.max_count = new_count
-            last = new_count - 1
-            self._publish_latest(
-                st, i, blk.columns[0].item(i, last), tuple(col.item(i, last) for col in blk.columns[1:])
-            )
+            st.invalidate_latest()
             if st.is_metrics:
                 self._metrics = self._metrics_recomputed(i, blk, new_count)
             st.changes[i] += 1
@@ -593,8 +575,7 @@ class SessionData:
         those with a forming bar). The arrays are copied, so the caller may keep mutating its own.
         `changed` (symbol indices) bumps their change counters."""
         f = FormingBlock.__new__(FormingBlock)
-        n = present.shape[0]
-        t = np.full(n, ts, dtype=np.int64)
+        t = np.full(present.shape[0], ts, dtype=np.int64)
         t[~present] = -1
         f.present = present.copy()
         f.columns = (t, o.copy(), h.copy(), l.copy(), c.copy(), v.copy())
@@ -1105,9 +1086,6 @@ class SessionData:
             ns.last_ts[:n_old] = st.last_ts
             ns.forming = st.forming.copy(n)
             ns.quality[:n_old] = st.quality
-            latest = new_latest(n, st.latest)
-            freeze(*latest)
-            ns.latest = latest
             new_states[name] = ns
         self._states = new_states
         metrics = new_metrics(n, self._metrics)

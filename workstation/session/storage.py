@@ -98,7 +98,7 @@ class IntervalState:
         "latest_cache",
         "view_cache",
         "forming",
-        "latest",
+        "_latest",
         "quality",
         "is_metrics",
     )
@@ -128,11 +128,59 @@ class IntervalState:
         # symbol -> (count list it was built from, n, BarsView of the last n bars); filled by readers.
         self.view_cache: dict[str, tuple[Any, int, Any]] = dict.fromkeys(symbols, NO_VIEW)
         self.forming = FormingBlock(n_symbols)
-        latest = new_latest(n_symbols)
-        freeze(*latest)
-        self.latest = latest
+        # the latest-bar snapshot, built from the block when first read after a write (None: stale)
+        self._latest: tuple[np.ndarray, np.ndarray] | None = None
         self.quality = np.full(n_symbols, 100.0)
         self.is_metrics = is_metrics
+
+
+    @property
+    def latest(self) -> tuple[np.ndarray, np.ndarray]:
+        """The latest bar of every symbol (read-only): timestamps [n] (-1 = none) and values [5, n]
+        (open..volume, NaN = none), i.e. each symbol's last stored bar. Published lazily: a write only
+        marks it stale (`invalidate_latest`, under the interval lock); the first read after a write
+        builds it from the block under the same lock, so a reader never sees half a write, and the
+        same snapshot object is returned until the next write."""
+        snapshot = self._latest
+        if snapshot is None:
+            with self.lock:
+                snapshot = self._latest
+                if snapshot is None:
+                    snapshot = self._latest = latest_of_block(self.block, self.count)
+        return snapshot
+
+    def invalidate_latest(self) -> None:
+        """A write changed the last bar of some symbol (the caller holds the interval lock)."""
+        self._latest = None
+
+
+def latest_of_block(block: BarBlock, count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Read-only latest-bar arrays of the bars published in `block` (`count` per symbol)."""
+    n = count.shape[0]
+    if n and count.min() == count.max() > 0:
+        # every symbol at the same position (the dense case): one strided column per field, cheaper than a
+        # gather across rows that lie a whole block row apart
+        last = int(count[0]) - 1
+        ts = block.columns[0][:, last].copy()
+        values = np.empty((5, n))
+        for k in range(5):
+            values[k] = block.columns[k + 1][:, last]
+        freeze(ts, values)
+        return ts, values
+    has = count > 0
+    flat = np.arange(n, dtype=np.int64) * block.capacity
+    flat += count
+    flat -= 1
+    flat[~has] = 0
+    ts = block.flat[0][flat] if n else np.zeros(0, dtype=np.int64)
+    values = np.empty((5, n))
+    for k in range(5):
+        values[k] = block.flat[k + 1][flat] if n else values[k]
+    if not has.all():
+        ts[~has] = -1
+        values[:, ~has] = np.nan
+    freeze(ts, values)
+    return ts, values
 
 
 # Rows of the session-metrics array (shape [5, n_symbols], float64, read-only once published);

@@ -43,8 +43,8 @@ class SmaCrossover(BaseStrategy):
         fast = ctx.indicator_bank(self.interval, f"sma({self.fast})")
         slow = ctx.indicator_bank(self.interval, f"sma({self.slow})")
         scale = self.lcm * POWERS_OF_TEN[ctx.price_decimals()[idx]]
-        d = np.rint(scale * (fast.value[idx] - slow.value[idx]))
-        d[~slow.ready[idx]] = np.nan
+        d = np.rint(scale * (fast.values_at(idx) - slow.values_at(idx)))
+        d[~slow.ready_at(idx)] = np.nan
         return d
 
     def on_start(self, ctx: StrategyContext) -> None:

@@ -322,3 +322,30 @@ def test_broker_matches_the_published_digest_of_case_a():
     canonical = common.canonical_trades(got)
     assert (len(canonical), open_at_end) == (250, 0)
     assert common.trades_digest(canonical) == "10a62e35c9258490"
+
+
+def test_buying_power_taken_from_the_equity_point_equals_a_fresh_computation():
+    """on_bar_time caches the account capacity from the equity point's dot products; every later
+    buying-power figure (after fills, with longs and shorts, margin 2) must equal the one computed
+    from scratch, to the bit."""
+    rng = np.random.default_rng(3)
+    n = 40
+    broker = SimulatedBroker([f"S{i}" for i in range(n)],
+                             ExecutionConfig(starting_cash=1e6, margin_multiplier=2.0, allow_short=True,
+                                             commission_per_share=0.005, commission_min=1.0))
+    idx = np.arange(n, dtype=np.int64)
+
+    def fresh() -> float:
+        last = broker._last_price
+        return broker._multiplier * (broker._cash + broker._positions.dot(last)) - broker._abs_positions.dot(last)
+
+    for k in range(60):
+        o = np.round(50 + rng.random(n) * 50, 2)
+        c = np.round(o + rng.normal(0, 0.5, n), 2)
+        broker.on_bar_time(1_700_000_000_000_000_000 + k * 60_000_000_000, idx, o, c)
+        cached = broker._capacity_cache
+        assert cached is not None and cached == fresh() and type(cached) is type(fresh())
+        assert broker.buying_power() == fresh() - broker._reserved_total()
+        for i in rng.choice(n, 5, replace=False).tolist():
+            broker.submit(i, float(rng.choice([-100.0, 100.0, 50.0])), 0, "test", float(c[i]))
+        assert broker.buying_power() == fresh() - broker._reserved_total()

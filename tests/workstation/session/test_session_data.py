@@ -682,3 +682,77 @@ def test_concurrent_readers_never_see_partial_bars():
         assert bars.size == n_times
         _check_view(bars, s)
     assert sd.bars(symbols[late_symbol], "1m").timestamp[late_minute] == T0 + late_minute * MIN
+
+
+def test_lazily_published_latest_bars_equal_the_last_bar_written_at_every_step():
+    """The latest-bar snapshot is built only when read after a write (issue 11 item 6). Checked
+    against an eager model (each symbol's bar with the newest start, updated at every write) after
+    every append, subset append, late insert, added symbol and session clear, read both mid-run
+    and after several unread writes; the snapshot is one object until the next write."""
+    rng = np.random.default_rng(7)
+    symbols = ["AAA", "BBB", "CCC", "DDD"]
+    sd = SessionData(list(symbols), ["1m", "5m"], capacity={"1m": 4})   # growths on the way
+    model: dict[str, tuple] = {}
+
+    def check() -> None:
+        lb = sd.latest_bars(None, "1m")
+        for s, sym in enumerate(sd.symbols):
+            want = model.get(sym)
+            bar = sd.latest_bar(sym, "1m")
+            if want is None:
+                assert bar is None and lb.timestamp[s] == -1 and np.isnan(lb.close[s])
+            else:
+                assert (bar.timestamp, bar.open, bar.high, bar.low, bar.close, bar.volume) == want
+                assert (lb.timestamp[s], lb.open[s], lb.high[s], lb.low[s], lb.close[s], lb.volume[s]) == want
+
+    check()
+    for k in range(60):
+        ts = T0 + (2 * k) * MIN
+        n = len(sd.symbols)
+        idx = np.flatnonzero(rng.random(n) < 0.7).astype(np.int64)
+        o = rng.integers(1000, 2000, idx.shape[0]) / 100.0
+        v = rng.integers(1, 9, idx.shape[0]).astype(float)
+        sd.append_bars("1m", idx, ts, o, o + 1, o - 1, o + 0.25, v)
+        for j, i in enumerate(idx.tolist()):
+            model[sd.symbols[i]] = (ts, o[j], o[j] + 1, o[j] - 1, o[j] + 0.25, v[j])
+        if k % 3 == 0:       # several writes may go unread: the next read sees the newest
+            check()
+            st = sd._states["1m"]
+            assert st.latest is st.latest                      # one snapshot until the next write
+        if k == 20:          # a late bar before the newest: the latest stays the newest bar
+            sym = sd.symbols[0]
+            if sym in model and model[sym][0] > T0:
+                sd.insert_bar(sym, "1m", model[sym][0] - MIN, 1.0, 2.0, 0.5, 1.5, 3.0)
+            check()
+        if k == 30:          # a late bar after the newest one of a symbol becomes its latest
+            sym = sd.symbols[1]
+            late = ts + MIN
+            sd.insert_bar(sym, "1m", late, 5.0, 6.0, 4.0, 5.5, 2.0)
+            model[sym] = (late, 5.0, 6.0, 4.0, 5.5, 2.0)
+            check()
+        if k == 40:
+            sd.add_symbols(["EEE"])
+            check()
+        if k == 50:
+            sd.clear_session()
+            model.clear()
+            check()
+    check()
+
+
+def test_lazily_published_latest_bars_of_dense_appends_equal_the_last_bars_written():
+    """Every symbol at the same position (the dense path of the lazy snapshot), then one symbol more."""
+    sd = SessionData(["AAA", "BBB", "CCC"], ["1m"], capacity={"1m": 2})
+    for k in range(5):
+        o = np.array([10.0, 20.0, 30.0]) + k
+        sd.append_bars("1m", None, T0 + k * MIN, o, o + 1, o - 1, o + 0.5, o * 10)
+        lb = sd.latest_bars(None, "1m")
+        assert (lb.timestamp == T0 + k * MIN).all()
+        assert lb.open.tolist() == o.tolist() and lb.high.tolist() == (o + 1).tolist()
+        assert lb.low.tolist() == (o - 1).tolist() and lb.close.tolist() == (o + 0.5).tolist()
+        assert lb.volume.tolist() == (o * 10).tolist()
+        assert sd.latest_bar("BBB", "1m").close == o[1] + 0.5
+    sd.append_bars("1m", np.array([2], dtype=np.int64), T0 + 9 * MIN, 1.0, 2.0, 0.5, 1.5, 7.0)
+    lb = sd.latest_bars(None, "1m")
+    assert lb.timestamp.tolist() == [T0 + 4 * MIN, T0 + 4 * MIN, T0 + 9 * MIN]
+    assert lb.close.tolist() == [14.5, 24.5, 1.5] and lb.volume.tolist() == [140.0, 240.0, 7.0]
