@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -129,8 +128,7 @@ def as_bars_view(frame: Any, what: str) -> BarsView:
 
 def _column(frame: Any, name: str, what: str) -> Any:
     """One column of `frame` by key (mapping, DataFrame, Arrow table) or attribute (NamedTuple)."""
-    pd = sys.modules.get("pandas")      # a DataFrame means pandas is loaded: other input does not load it
-    if pd is not None and isinstance(frame, pd.DataFrame) and name == "timestamp" and name not in frame.columns:
+    if name == "timestamp" and _is_data_frame(frame) and name not in frame.columns:
         return _index_to_ns(frame.index, what)
     if not isinstance(frame, tuple):
         try:
@@ -141,6 +139,17 @@ def _column(frame: Any, name: str, what: str) -> Any:
         return getattr(frame, name)
     except AttributeError:
         raise ValueError(f"{what}: missing column {name!r}") from None
+
+
+def _is_data_frame(frame: Any) -> bool:
+    """True for a pandas DataFrame, without importing pandas for other input (the path to a run's first
+    bar does not load it) and without reading a pandas another thread is still importing: a DataFrame's
+    class comes from pandas, and `import pandas` then waits for that import to finish."""
+    if not any(cls.__module__.startswith("pandas.") for cls in type(frame).__mro__):
+        return False
+    import pandas as pd
+
+    return isinstance(frame, pd.DataFrame)
 
 
 def _index_to_ns(index: Any, what: str) -> np.ndarray:
