@@ -34,6 +34,7 @@ import numpy as np
 from workstation.calendar import TimeManager, TradingSession, session_slot_bounds
 from workstation.errors import WorkstationError
 from workstation.model import parse_interval
+from workstation.pipeline.bar_times import bar_time_slices
 from workstation.session import BarsView
 
 log = logging.getLogger(__name__)
@@ -107,10 +108,9 @@ class IntervalBars:
 
 
 def _bar_time_bounds(start: np.ndarray) -> np.ndarray:
-    if not len(start):
-        return np.zeros(1, dtype=np.int64)
-    cut = np.flatnonzero(np.diff(start)) + 1
-    return np.concatenate(([0], cut, [len(start)])).astype(np.int64)
+    """Row bounds of the bar times (bar_time_slices): bar time k is rows bounds[k]:bounds[k + 1]."""
+    starts, ends = bar_time_slices(start)
+    return np.array([*starts, ends[-1]] if ends else [0], dtype=np.int64)
 
 
 def session_interval_bars(session: TradingSession, arrays, base_interval: str,
