@@ -34,9 +34,14 @@ def test_the_program_freezes_the_heap_before_exit():
 def test_a_command_in_the_callers_process_leaves_the_collector_alone(capsys):
     from workstation import cli
 
-    assert gc.isenabled()
-    before = gc.get_freeze_count()
-    with pytest.raises(SystemExit):
-        cli.main(["--version"])
-    assert gc.isenabled() and gc.get_freeze_count() == before
+    was_enabled = gc.isenabled()        # (another test may have left the collector off)
+    gc.enable()
+    try:
+        before = gc.get_freeze_count()
+        with pytest.raises(SystemExit):
+            cli.main(["--version"])
+        assert gc.isenabled() and gc.get_freeze_count() == before
+    finally:
+        if not was_enabled:
+            gc.disable()
     assert "workstation" in capsys.readouterr().out
