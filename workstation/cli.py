@@ -7,6 +7,7 @@ a bare traceback is a bug. Commands run with --json also print the error as JSON
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import sys
@@ -99,6 +100,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The `workstation` program (argv None: sys.argv, the process exits after it) or one command
+    in this process (argv given: the caller's process goes on)."""
+    try:
+        return _main(argv)
+    finally:
+        if argv is None:
+            _skip_exit_collections()
+
+
+def _skip_exit_collections() -> None:
+    """The program is about to exit: move every object to the permanent generation and stop the
+    collector, so the interpreter's shutdown does not scan the whole heap again (its collections took
+    ~0.1 s of a 1 s `workstation run` at 10 symbols). Finalizers, atexit handlers and file closes
+    still run; only the cycle scans of objects the exit frees anyway are skipped."""
+    gc.disable()
+    gc.freeze()
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(

@@ -22,7 +22,9 @@ session, which `pandas.read_parquet`, `pyarrow.parquet.read_table` and DuckDB's
     manual_orders.json the hand orders of the run (GUI or --manual-orders) with the clock time each was
                        applied at and its answer (workstation.execution.manual); only when there were any
     metrics.json       session reports and the backtest report (SPEC 5.8); the statistics once the
-                       run has ended (computed once, from the whole run)
+                       run has ended (computed once, from the whole run). While the run goes on it is
+                       rewritten after the first session, then at most every REPORT_INTERVAL_S seconds
+                       (like report.txt), and at the end
     report.txt         the same as text, plus the backtest statistics
     run_status.json    the completion record: "running" with the writer's pid, rewritten after each
                        session; at the end "complete": true with the final state (finished, stopped,
@@ -266,9 +268,17 @@ class RunWriter:
     """
 
     QUEUE_SESSIONS = 2
+    REPORT_INTERVAL_S = 5.0     # metrics.json / report.txt while the run goes on: at most this often
 
-    def __init__(self, system, run_dir: str | Path, write_bars: bool = True):
+    def __init__(self, system, run_dir: str | Path, write_bars: bool = True,
+                 report_interval_s: float | None = None):
         self.system = system
+        # metrics.json and report.txt are rewritten after the first session, then at most every
+        # `report_interval_s` seconds (monotonic clock) and at the end: they grow with the sessions, so
+        # a rewrite per session is O(sessions^2) JSON encoding. run_status.json, what crash recovery
+        # reads, is still rewritten after every session; 0 rewrites them all after every session.
+        self.report_interval_s = self.REPORT_INTERVAL_S if report_interval_s is None else float(report_interval_s)
+        self._last_report_at: float | None = None   # monotonic time of the last session part with a report
         self.run_dir = Path(run_dir)
         self.write_bars = write_bars
         self._signals: list[tuple] = []
@@ -334,6 +344,7 @@ class RunWriter:
             (self.run_dir / MANUAL_ORDERS_FILE).unlink(missing_ok=True)
             self._written.pop(MANUAL_ORDERS_FILE, None)
         self._part = part
+        self._last_report_at = None     # metrics.json / report.txt may hold sessions after the rewind: rewrite next
 
     @property
     def closed(self) -> bool:
@@ -477,9 +488,13 @@ class RunWriter:
                     gap_rows=list(payload.get("gap_rows") or []), signals=signals,
                     orders=[], order_states=broker.take_finalized_states(), fills=broker.take_fill_records(),
                     trades=broker.take_trades(), equity=broker.take_equity_points(hold_last=True), manual=self._take_manual(),
-                    summary=system.summary(), session_report=payload.get("metrics") or {},
-                    report=self._report_inputs(), quality_stats=system.quality.stats(),
-                    timings_text=system.metrics.report_text("Pipeline timings"))
+                    summary=system.summary(), session_report=payload.get("metrics") or {})
+        now = time.monotonic()
+        if self._last_report_at is None or now - self._last_report_at >= self.report_interval_s:
+            self._last_report_at = now      # this part rewrites metrics.json and report.txt too
+            job.report = self._report_inputs()
+            job.quality_stats = system.quality.stats()
+            job.timings_text = system.metrics.report_text("Pipeline timings")
         if self.write_bars:
             sd = system.session_data
             # views of this session's storage: SessionData allocates fresh storage for the next one
@@ -654,6 +669,9 @@ class RunWriter:
         final call writes, and it tries every file, so the report says what failed when the small
         files still fit; the folder is marked complete only when no write ever failed."""
         if self.failed and not final:
+            return
+        if not final and job.report is None:     # between two report rewrites: only the status record
+            self._write(RUN_STATUS_FILE, lambda: self._write_status("running", job.summary))
             return
         summary = job.summary
         stats = job.statistics if final else {}

@@ -122,7 +122,12 @@ class DerivedBarBuilder:
 
     Buckets are the session's slots of the interval (see `TradingSession.slot_starts`): anchored at
     the open and at the end of a lunch break, cut at the break's start and at the close; in extended
-    hours pre-market buckets are counted back from the open and post-market ones start at the close."""
+    hours pre-market buckets are counted back from the open and post-market ones start at the close.
+
+    The forming arrays (`has`, `o`, `h`, `lo`, `c`, `v`) are replaced, never written into: SessionData
+    publishes them as the forming bars without a copy (`publish_forming`), so an array once published
+    never changes under a reader. A fold of every symbol computes new arrays out of place; a fold of
+    some symbols, a completion and a revision copy first (`_own`)."""
 
     def __init__(self, interval: str, base_interval: str, n_symbols: int):
         self.interval = interval
@@ -151,8 +156,13 @@ class DerivedBarBuilder:
             open_ns, close_ns, self.length_ns, break_start_ns, break_end_ns, pre_market_start_ns, post_market_end_ns)
         self._slot_starts_list = self._slot_starts.tolist()
         self._slot_ends_list = self._slot_ends.tolist()
-        self.has[:] = False
+        self.has = np.zeros(self.has.shape[0], dtype=bool)
         self.bucket_start = self.bucket_end = -1
+
+    def _own(self) -> None:
+        """Fresh copies of the forming arrays, to be written in place (published ones never are)."""
+        self.has, self.o, self.h = self.has.copy(), self.o.copy(), self.h.copy()
+        self.lo, self.c, self.v = self.lo.copy(), self.c.copy(), self.v.copy()
 
     def bucket_starts_of(self, ts: np.ndarray) -> np.ndarray:
         """Start of the bucket of each bar start in `ts` (int ns UTC)."""
@@ -171,7 +181,7 @@ class DerivedBarBuilder:
         out = None
         if len(idx):
             out = (self.bucket_start, idx, self.o[idx], self.h[idx], self.lo[idx], self.c[idx], self.v[idx])
-        self.has[:] = False
+        self.has = np.zeros(self.has.shape[0], dtype=bool)
         self.bucket_start = self.bucket_end = -1
         return out
 
@@ -187,9 +197,27 @@ class DerivedBarBuilder:
         clock has reached its end (completed), else None."""
         if self.bucket_start < 0:
             self.bucket_start, self.bucket_end = self._bucket_of(ts)
+        n = self.has.shape[0]
+        if idx.shape[0] == n:           # every symbol (idx = 0..n-1): new arrays, out of place
+            n_had = np.count_nonzero(self.has)
+            if n_had == n:                             # the common case: every symbol already has this bucket
+                self.h = np.maximum(self.h, h)
+                self.lo = np.minimum(self.lo, lo)
+                self.v = self.v + v
+                self.c = np.array(c, dtype=np.float64)
+                return self.complete() if clock_ns >= self.bucket_end else None
+            if n_had == 0:                             # first bar of the bucket for every symbol
+                self.o = np.array(o, dtype=np.float64)
+                self.h = np.array(h, dtype=np.float64)
+                self.lo = np.array(lo, dtype=np.float64)
+                self.v = np.array(v, dtype=np.float64)
+                self.c = np.array(c, dtype=np.float64)
+                self.has = np.ones(n, dtype=bool)
+                return self.complete() if clock_ns >= self.bucket_end else None
+        self._own()
         had = self.has[idx]
         n_had = np.count_nonzero(had)     # (cheaper than .all()/.any() on a small array)
-        if n_had == had.shape[0]:                      # the common case: every symbol already has this bucket
+        if n_had == had.shape[0]:                      # every listed symbol already has this bucket
             self.h[idx] = np.maximum(self.h[idx], h)
             self.lo[idx] = np.minimum(self.lo[idx], lo)
             self.v[idx] += v
@@ -379,6 +407,7 @@ class DataProcessor(Stage):
             vals = (float(o[sel][0]), float(h[sel].max()), float(lo[sel].min()), float(c[sel][-1]),
                     float(v[sel].sum()))
             if bucket == forming_start:
+                b._own()                # the published forming arrays never change
                 b.o[i], b.h[i], b.lo[i], b.c[i], b.v[i] = vals
                 b.has[i] = True
                 sd.set_forming(b.interval, np.array([i]), bucket, *(np.array([x]) for x in vals))

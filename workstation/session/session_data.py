@@ -572,13 +572,13 @@ class SessionData:
         """Replace the forming bars of every symbol at once (the processor's per-bar-time path).
 
         All symbols share the forming bucket start `ts`; arrays span every symbol (`present` marks
-        those with a forming bar). The arrays are copied, so the caller may keep mutating its own.
+        those with a forming bar). The arrays are kept, not copied: the caller must never write into
+        them afterwards (the processor's DerivedBarBuilder replaces its arrays instead), so a reader in
+        any thread sees exactly the values of this call until the next one, at no copy per bar time.
         `changed` (symbol indices) bumps their change counters."""
         f = FormingBlock.__new__(FormingBlock)
-        t = np.full(present.shape[0], ts, dtype=np.int64)
-        t[~present] = -1
-        f.present = present.copy()
-        f.columns = (t, o.copy(), h.copy(), l.copy(), c.copy(), v.copy())
+        f.present = present
+        f.columns = (np.where(present, np.int64(ts), np.int64(-1)), o, h, l, c, v)
         st = self._states[interval]
         st.forming = f
         if changed is not None:

@@ -111,3 +111,51 @@ def test_a_run_killed_after_two_sessions_leaves_a_readable_prefix(store, tmp_pat
     k = len(killed.trades)
     pd.testing.assert_frame_equal(killed.trades, full.trades.iloc[:k].reset_index(drop=True), check_exact=True)
     assert killed.stats["final_equity"] == pytest.approx(float(killed.equity["equity"].iloc[-1]))
+
+
+@pytest.mark.parametrize("interval_s", [3600.0, 0.0])
+def test_report_files_are_rewritten_at_most_every_interval_and_the_status_after_every_session(
+        store, tmp_path, monkeypatch, interval_s):
+    """metrics.json and report.txt grow with the sessions, so while the run goes on they are rewritten
+    after the first session and then at most every `report_interval_s` (0: after every session) and at
+    the end; run_status.json, which says how far a killed run got, after every session. A folder taken
+    between two report rewrites (as a kill -9 leaves it) still loads, with the sessions the status says."""
+    from workstation import run_writer as rw
+
+    writes: list[tuple[str, int]] = []
+    real_atomic = rw._atomic_text
+
+    def spy(text, path):
+        writes.append((path.name, len(json.loads(text)["sessions"]) if path.name == "metrics.json" else 0))
+        return real_atomic(text, path)
+
+    monkeypatch.setattr(rw, "_atomic_text", spy)
+    system = _system(store)
+    out, snapshot = tmp_path / "run", tmp_path / "killed"
+    writer = RunWriter(system, out, report_interval_s=interval_s)
+
+    def on_session_end(_kind, payload):
+        if payload["index"] == 2:
+            assert writer.flush(30)
+            shutil.copytree(out, snapshot)
+
+    system.events.subscribe("session_end", on_session_end)
+    system.start()
+    assert system.wait(120) and writer.closed and not writer.failed
+    sessions = len(DAYS)
+    metrics_writes = [n for name, n in writes if name == "metrics.json"]
+    status_writes = [name for name, _ in writes if name == rw.RUN_STATUS_FILE]
+    reports = [name for name, _ in writes if name == "report.txt"]
+    if interval_s:
+        assert metrics_writes == [1, sessions] and len(reports) == 2      # the first session's, the end's
+    else:
+        assert metrics_writes == [*range(1, sessions + 1), sessions] and len(reports) == sessions + 1
+    assert len(status_writes) == 1 + sessions + 1                          # the start, each session, the end
+    status = json.loads((snapshot / rw.RUN_STATUS_FILE).read_text())
+    assert status["state"] == "running" and status["complete"] is False and status["sessions_done"] == 3
+    killed = load_run(snapshot)
+    assert len(json.loads((snapshot / "metrics.json").read_text())["sessions"]) == (1 if interval_s else 3)
+    assert set(killed.equity["time"].dt.tz_convert("America/New_York").dt.date.map(str)) == set(DAYS[:3])
+    final = json.loads((out / "metrics.json").read_text())
+    assert final["summary"]["sessions_done"] == sessions and len(final["sessions"]) == sessions
+    assert final["statistics"]["trades"] == len(system.broker.trades)
