@@ -88,7 +88,7 @@ class AnalysisEngine(Stage):
     def call_start(self) -> None:
         """Strategies' on_start, before the first session, after the warm-up (StartStrategies)."""
         callbacks = ("on_order_filled", "on_order_cancelled", "on_order_rejected")
-        self.broker.record_events = self.events.wants("order") or any(
+        self.broker.record_events = self.events.wants("order") or self.events.wants("orders") or any(
             getattr(type(st), name) is not getattr(BaseStrategy, name) for st in self.strategies for name in callbacks)
         for st in self.strategies:
             self._guard(st, st.on_start, self.ctx)
