@@ -80,7 +80,7 @@ DEFAULT_CHART_DAYS_BEFORE = 2
 OBSERVED_KINDS = (
     "decision",
     "error",
-    "fill",
+    "fills",
     "orders",
     "account",
     "manual",
@@ -92,7 +92,7 @@ OBSERVED_KINDS = (
     "backtest_end",
     "seek",
 )
-FREQUENT_KINDS = frozenset(("decision", "fill", "orders"))   # per order and signal: the observer's fast path
+FREQUENT_KINDS = frozenset(("decision", "fills", "orders"))   # per order and signal: the observer's fast path
 _EMPTY_I8 = np.zeros(0, dtype=np.int64)
 _EMPTY_F8 = np.zeros(0, dtype=np.float64)
 EMPTY_BARS = BarsView(_EMPTY_I8, _EMPTY_F8, _EMPTY_F8, _EMPTY_F8, _EMPTY_F8, _EMPTY_F8)
@@ -772,12 +772,13 @@ class EngineBridge(QObject):
                 rows.append(payload)        # the Decision itself: the signal log reads it (no dict)
                 decisions += 1
                 continue
-            if kind == "fill":
-                fills.append(payload)
-                by_symbol = fills_by_symbol.get(payload.symbol)
-                if by_symbol is None:
-                    by_symbol = fills_by_symbol[payload.symbol] = []
-                by_symbol.append(payload)
+            if kind == "fills":                 # a bar time's fills
+                fills.extend(payload)
+                for fill in payload:
+                    by_symbol = fills_by_symbol.get(fill.symbol)
+                    if by_symbol is None:
+                        by_symbol = fills_by_symbol[fill.symbol] = []
+                    by_symbol.append(fill)
                 continue
             batch.events += 1
             if kind == "error":

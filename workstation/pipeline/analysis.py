@@ -116,9 +116,13 @@ class AnalysisEngine(Stage):
         bars = event.bars
         ts, idx = bars.start_ns, bars.symbol_indices
         fills = self.broker.on_bar_time(ts, idx, bars.open, bars.close, bars.high, bars.low, bars.volume)
-        if fills and self.events.wants("fill"):
-            for f in fills:
-                self.events.emit("fill", f)
+        if fills:
+            events = self.events
+            if events.wants("fills"):
+                events.emit("fills", fills)          # the bar time's fills in one event (the bridge)
+            if events.wants("fill"):
+                for f in fills:
+                    events.emit("fill", f)
         self._deliver()
         self._run_interval(self.base_interval, idx)
         self._run_completed(event.completed)

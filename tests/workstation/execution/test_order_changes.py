@@ -108,14 +108,18 @@ SMA = {"name": "sma", "class_path": "sma_crossover", "params": {"fast": 3, "slow
 BRACKETS = {"name": "brackets", "class_path": "tests.integration.order_strategies:CallbackRecorder"}
 
 
-def test_batched_orders_events_carry_exactly_the_per_change_order_events(demo_store):
-    system, seen = _run(demo_store, [SMA, BRACKETS], ("order", "orders"))
+def test_batched_orders_and_fills_events_carry_exactly_the_per_change_events(demo_store):
+    system, seen = _run(demo_store, [SMA, BRACKETS], ("order", "orders", "fill", "fills"))
     singles = seen["order"]
     batches = seen["orders"]
     assert len(singles) > 50 and {e.kind for e in singles} >= {"submitted", "filled", "cancelled", "activated"}
     assert all(isinstance(batch, list) and batch for batch in batches)
     assert len(batches) < len(singles)                       # batched: fewer emits than changes
     assert [change.event() for batch in batches for change in batch] == singles
+    fills = seen["fill"]
+    assert len(fills) > 20 and len(seen["fills"]) <= len(fills)
+    assert [fill for batch in seen["fills"] for fill in batch] == fills == system.broker.fills
+    assert all(len({f.time for f in batch}) == 1 for batch in seen["fills"])     # one bar time each
     assert [o for o in system.broker.orders() if o.is_open] == [
         o for o in {e.order.id: e.order for e in singles}.values() if o.is_open]
 
