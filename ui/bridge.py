@@ -80,8 +80,8 @@ DEFAULT_CHART_DAYS_BEFORE = 2
 OBSERVED_KINDS = (
     "decision",
     "error",
-    "fill",
-    "order",
+    "fills",
+    "orders",
     "account",
     "manual",
     "quality",
@@ -92,7 +92,7 @@ OBSERVED_KINDS = (
     "backtest_end",
     "seek",
 )
-FREQUENT_KINDS = frozenset(("decision", "fill", "order"))   # per order and signal: the observer's fast path
+FREQUENT_KINDS = frozenset(("decision", "fills", "orders"))   # per order and signal: the observer's fast path
 _EMPTY_I8 = np.zeros(0, dtype=np.int64)
 _EMPTY_F8 = np.zeros(0, dtype=np.float64)
 EMPTY_BARS = BarsView(_EMPTY_I8, _EMPTY_F8, _EMPTY_F8, _EMPTY_F8, _EMPTY_F8, _EMPTY_F8)
@@ -756,24 +756,29 @@ class EngineBridge(QObject):
             if run_id != run:
                 continue
             # the frequent kinds first: at MAX a frame holds thousands of order, decision and fill events
-            if kind == "order":
-                orders.append(payload)
-                order = payload.order
-                if order.is_open:
-                    open_orders[order.id] = order
-                else:
-                    open_orders.pop(order.id, None)
+            if kind == "orders":
+                # the order changes of one engine delivery, as light records: their Order snapshots
+                # are built here, in the UI thread, not in the engine's
+                for change in payload:
+                    event = change.event()
+                    orders.append(event)
+                    order = event.order
+                    if order.is_open:
+                        open_orders[order.id] = order
+                    else:
+                        open_orders.pop(order.id, None)
                 continue
             if kind == "decision":
                 rows.append(payload)        # the Decision itself: the signal log reads it (no dict)
                 decisions += 1
                 continue
-            if kind == "fill":
-                fills.append(payload)
-                by_symbol = fills_by_symbol.get(payload.symbol)
-                if by_symbol is None:
-                    by_symbol = fills_by_symbol[payload.symbol] = []
-                by_symbol.append(payload)
+            if kind == "fills":                 # a bar time's fills
+                fills.extend(payload)
+                for fill in payload:
+                    by_symbol = fills_by_symbol.get(fill.symbol)
+                    if by_symbol is None:
+                        by_symbol = fills_by_symbol[fill.symbol] = []
+                    by_symbol.append(fill)
                 continue
             batch.events += 1
             if kind == "error":

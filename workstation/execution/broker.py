@@ -76,6 +76,7 @@ from workstation.execution.orders import (
     AccountSnapshot,
     InvalidOrder,
     Order,
+    OrderChange,
     OrderEvent,
     OrderRequest,
     OrderRole,
@@ -193,11 +194,15 @@ class _OrderState:
     children: tuple[int, ...] = ()   # bracket exits of an entry
 
     def snapshot(self) -> Order:
+        return Order(*self.snapshot_fields())
+
+    def snapshot_fields(self) -> tuple:
+        """The fields of `snapshot()`, in Order's field order (a plain tuple: cheap per order change)."""
         avg = self.fill_value / abs(self.filled) if self.filled else math.nan
-        return Order(self.id, self.symbol, self.quantity, self.order_type, self.limit_price, self.stop_price,
-                     self.trail_amount, self.trail_percent, self.tif, self.status, self.filled, avg,
-                     self.submitted_at, self.status_time, self.reason, self.strategy, self.tag, self.parent_id,
-                     self.oco_group, self.role)
+        return (self.id, self.symbol, self.quantity, self.order_type, self.limit_price, self.stop_price,
+                self.trail_amount, self.trail_percent, self.tif, self.status, self.filled, avg,
+                self.submitted_at, self.status_time, self.reason, self.strategy, self.tag, self.parent_id,
+                self.oco_group, self.role)
 
 
 def order_state_columns(states: list[_OrderState]) -> dict[str, list]:
@@ -283,7 +288,7 @@ class SimulatedBroker:
         self._open_count = 0
         self._trailing_open = 0
         self._oco_groups: dict[int, list[int]] = {}
-        self._events: list[OrderEvent] = []
+        self._events: list[OrderChange] = []
         self._finalized: list[_OrderState] = []
         self._fills_taken = 0
         self._trades_taken = 0
@@ -490,8 +495,13 @@ class SimulatedBroker:
 
     def take_events(self) -> list[OrderEvent]:
         """Order events since the last call (only recorded while `record_events` is on)."""
-        events, self._events = self._events, []
-        return events
+        return [change.event() for change in self.take_changes()]
+
+    def take_changes(self) -> list[OrderChange]:
+        """The light records of the order events since the last call (`OrderChange.event()` is the
+        OrderEvent); only recorded while `record_events` is on."""
+        changes, self._events = self._events, []
+        return changes
 
     def take_finalized_orders(self) -> pd.DataFrame:
         """orders.parquet rows of the orders that became final since the last call."""
@@ -893,7 +903,7 @@ class SimulatedBroker:
         (a fill cancels OCO and bracket partners; participation shares a bar's volume)."""
         capacity: dict[int, float] = {}
         participation = self._participation
-        plain = participation == 0.0 and not self.record_events
+        plain = participation == 0.0
         for row, oid, st, market_price in hits:
             if oid in skip or st.status in FINAL_STATUSES or st.status is OrderStatus.HELD:
                 continue              # cancelled by an earlier fill of this bar time (OCO, bracket)
@@ -1201,7 +1211,7 @@ class SimulatedBroker:
 
     def _record(self, st: _OrderState, kind: str, time_ns: int, fill: Fill | None = None) -> None:
         if self.record_events:
-            self._events.append(OrderEvent(kind, st.snapshot(), time_ns, fill))
+            self._events.append(OrderChange(kind, st.snapshot_fields(), time_ns, fill))
 
     def _cancel_group(self, st: _OrderState, time_ns: int, why: str, seen: set[int] | None = None) -> None:
         """Cancel the other open orders of `st`'s bracket and OCO group, and theirs in turn. Exits that
@@ -1277,7 +1287,7 @@ class SimulatedBroker:
         return fill
 
     def _fill_plain_market(self, st: _OrderState, open_price: float, ts_ns: int) -> Fill | None:
-        """The whole of a plain market order (no bracket, group, participation or event listener) at the
+        """The whole of a plain market order (no bracket, group or participation) at the
         open: `_fill_at` without its general consequences. None when the account check must decide
         (the caller then takes the general path)."""
         i = st.symbol_index
@@ -1304,6 +1314,8 @@ class SimulatedBroker:
         self._open_count -= 1
         self._status_counts[OrderStatus.FILLED] += 1
         self._finalized.append(st)
+        if self.record_events:
+            self._events.append(OrderChange("filled", st.snapshot_fields(), ts_ns, fill))
         return fill
 
     def _after_partial(self, st: _OrderState, qty: float) -> None:

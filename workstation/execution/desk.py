@@ -329,17 +329,25 @@ class OrderDesk:
         broker = self.broker
         if not broker.record_events:
             return
-        emit = self.events.wants("order")
+        events = self.events
+        emit_each = events.wants("order")
+        emit_batch = events.wants("orders")
         for _ in range(10_000):
-            events = broker.take_events()
-            if not events:
+            changes = broker.take_changes()
+            if not changes:
                 return
-            for event in events:
-                if emit:
-                    self.events.emit("order", event)
-                st = strategies.get(event.order.strategy)
+            if emit_batch:
+                events.emit("orders", changes)      # one event for the round's changes (the bridge)
+            for change in changes:
+                event = None
+                if emit_each:
+                    event = change.event()
+                    events.emit("order", event)
+                st = strategies.get(change.strategy)
                 if st is None:
                     continue
+                if event is None:
+                    event = change.event()
                 previous, self.current = self.current, st
                 try:
                     if event.kind == "filled":

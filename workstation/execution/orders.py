@@ -17,7 +17,7 @@ import math
 import numbers
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TypeGuard
+from typing import NamedTuple, TypeGuard
 
 import numpy as np
 
@@ -143,6 +143,31 @@ class OrderEvent:
     order: Order
     time_ns: int
     fill: Fill | None = None
+
+
+class OrderChange(NamedTuple):
+    """The broker's light record of one order change (what an OrderEvent says, without the Order
+    object): `fields` are the Order's fields at the change, in Order's field order, so
+    `Order(*fields)` is the snapshot. Built in the engine thread per order change (a tuple, no
+    dataclass per change); observers turn it into an OrderEvent (`event()`) in their own thread.
+    The "orders" event carries a list of them: the changes of one delivery, in engine order."""
+
+    kind: str
+    fields: tuple
+    time_ns: int
+    fill: Fill | None = None
+
+    @property
+    def order_id(self) -> int:
+        return self.fields[0]
+
+    @property
+    def strategy(self) -> str:
+        return self.fields[15]
+
+    def event(self) -> OrderEvent:
+        """The OrderEvent of this change (its Order snapshot built now)."""
+        return OrderEvent(self.kind, Order(*self.fields), self.time_ns, self.fill)
 
 
 @dataclass(frozen=True, slots=True)

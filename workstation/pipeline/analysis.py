@@ -88,7 +88,7 @@ class AnalysisEngine(Stage):
     def call_start(self) -> None:
         """Strategies' on_start, before the first session, after the warm-up (StartStrategies)."""
         callbacks = ("on_order_filled", "on_order_cancelled", "on_order_rejected")
-        self.broker.record_events = self.events.wants("order") or any(
+        self.broker.record_events = self.events.wants("order") or self.events.wants("orders") or any(
             getattr(type(st), name) is not getattr(BaseStrategy, name) for st in self.strategies for name in callbacks)
         for st in self.strategies:
             self._guard(st, st.on_start, self.ctx)
@@ -116,9 +116,13 @@ class AnalysisEngine(Stage):
         bars = event.bars
         ts, idx = bars.start_ns, bars.symbol_indices
         fills = self.broker.on_bar_time(ts, idx, bars.open, bars.close, bars.high, bars.low, bars.volume)
-        if fills and self.events.wants("fill"):
-            for f in fills:
-                self.events.emit("fill", f)
+        if fills:
+            events = self.events
+            if events.wants("fills"):
+                events.emit("fills", fills)          # the bar time's fills in one event (the bridge)
+            if events.wants("fill"):
+                for f in fills:
+                    events.emit("fill", f)
         self._deliver()
         self._run_interval(self.base_interval, idx)
         self._run_completed(event.completed)

@@ -20,8 +20,9 @@ a restore, and so do numpy views of one array (SessionData's columns and rows). 
 parts of a long run end up sparser rather than gone.
 
 Spacing: at each session's first bar time and every `every` bar times, unless taking snapshots would
-cost more than `max_overhead` of the wall time (a data-driven replay of many symbols at MAX): then
-the next one waits until it would not, so the spacing grows (a seek replays more bar times) instead
+cost more than `max_overhead` of the wall time (a data-driven replay of many symbols at MAX), both
+since the last snapshot and since the first (whose cost counts too): then the next one waits until
+it would not, so the spacing grows (a seek replays more bar times) instead
 of the replay slowing down. Paced and stepped replays always get every one, and a run paused more than `every` bar times past
 the newest snapshot takes one where it waits (free: nothing runs then).
 
@@ -218,6 +219,7 @@ class SnapshotKeeper:
         self.disabled: str | None = None     # why snapshots stopped (state that cannot be copied), if they did
         self._last_cost = 0.0
         self._last_end = 0.0
+        self._first_capture = 0.0            # perf_counter at the start of the first snapshot
         self.skipped = 0
         self.raw_bytes = 0
         self.taken = 0
@@ -249,8 +251,13 @@ class SnapshotKeeper:
             return True
         import time
 
-        idle = time.perf_counter() - self._last_end
-        if idle * self.max_overhead >= self._last_cost * (1.0 - self.max_overhead):
+        now = time.perf_counter()
+        idle = now - self._last_end
+        # since the last snapshot, and over the whole run (so the first one, taken whatever it costs,
+        # counts too): the snapshots taken plus this one (costing about as much as the last) stay
+        # within `max_overhead` of the wall time
+        if (idle * self.max_overhead >= self._last_cost * (1.0 - self.max_overhead)
+                and self.capture_seconds + self._last_cost <= self.max_overhead * (now - self._first_capture)):
             return True
         self.skipped += 1
         return False
@@ -261,6 +268,8 @@ class SnapshotKeeper:
         import time
 
         t0 = time.perf_counter()
+        if not self.taken:
+            self._first_capture = t0
         state = {
             "roots": {name: _object_state(obj) for name, obj in self.roots.items()},
             "participants": {name: p.snapshot_state() for name, p in self.participants.items()},

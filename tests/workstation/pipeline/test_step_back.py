@@ -457,3 +457,38 @@ def test_immutable_records_are_kept_by_reference_and_the_rest_copied():
     assert thing.orders == [order] and thing.orders[0] is order
     assert thing.fill.price == 10.5
     assert thing.frozen.items == [1, 2]
+
+
+def test_the_snapshot_overhead_cap_counts_the_first_snapshot_too():
+    """At MAX the first snapshot is taken whatever it costs; the next waits until the snapshots taken
+    plus it stay within `max_overhead` of the wall time since the first, not only of the time since
+    the last one (which let a short run spend twice the share). Times are relative to the measured
+    cost of the first snapshot."""
+    import time
+
+    class Thing:
+        def __init__(self):
+            self.values = np.random.default_rng(2).random(400_000)
+
+    keeper = SnapshotKeeper({"thing": Thing()}, every=1, max_overhead=0.2)
+    start = time.perf_counter()
+    assert keeper.due(0, 0)
+    keeper.capture(0, 0, 0, -1, 0)
+    cost = keeper.capture_seconds
+    position = 1
+
+    def replay_until(multiple: float) -> None:
+        nonlocal position
+        while time.perf_counter() - start < multiple * cost:
+            spin_end = time.perf_counter() + cost / 20      # a bar time's work
+            while time.perf_counter() < spin_end:
+                pass
+            if keeper.due(position, position):
+                keeper.capture(position, 0, position, position * MIN - 1, position * MIN)
+            position += 1
+
+    replay_until(8)      # since the last: due after 4 costs of work; over the run: only after 10 costs
+    assert keeper.taken == 1 and keeper.skipped > 0
+    replay_until(40)
+    assert keeper.taken >= 2                                   # later ones still come
+    assert keeper.capture_seconds <= 0.2 * (time.perf_counter() - start) * 1.5
