@@ -119,6 +119,15 @@ def run_backtrader(parquet: Path) -> dict:
     return result
 
 
+def run_backtestingpy(python: str, parquet: Path) -> float:
+    """Whole process of the backtesting.py peer (../shared/bench/peer_backtestingpy.py: one Backtest per
+    symbol) run by `python` (an interpreter with backtesting.py installed), start to exit, in seconds."""
+    t0 = time.perf_counter()
+    subprocess.run([python, str(BENCH / "peer_backtestingpy.py"), str(parquet), "--no-trades"],
+                   capture_output=True, text=True, cwd=BENCH, check=True)
+    return time.perf_counter() - t0
+
+
 def run_cli(cfg: dict, store: Path, out: Path) -> float:
     """Whole process: `workstation run` of `cfg` (run folder written), start to exit, in seconds."""
     cfg_path = out.with_suffix(".json")
@@ -140,6 +149,9 @@ def main() -> None:
     ap.add_argument("--example", action="store_true",
                     help="also single-thread runs with the example config's 5-day history and historical "
                          "indicators writing a run folder, and whole-process `workstation run` against backtrader")
+    ap.add_argument("--backtestingpy", metavar="PYTHON",
+                    help="with --example: also time the backtesting.py peer's whole process, run by this "
+                         "interpreter (one with backtesting.py installed, see ../shared/bench/README.md)")
     a = ap.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_backtest_"))
@@ -157,11 +169,14 @@ def main() -> None:
     peers = []
     examples: list[dict] = []
     whole: list[float] = []
+    btpy: list[float] = []
     for r in range(a.runs):
         if a.example:
             cfg = bench_config(symbols, str(days[0]), str(days[-1]), False, example=True)
             examples.append(run_engine(store, cfg, run_dir=tmp / f"example-run-{r}"))
             whole.append(run_cli(cfg, tmp / "store", tmp / f"cli-run-{r}"))
+            if a.backtestingpy:
+                btpy.append(run_backtestingpy(a.backtestingpy, parquet))
         for mode, threads in modes.items():
             ours[mode].append(run_engine(store, bench_config(symbols, str(days[0]), str(days[-1]), threads)))
             if not a.skip_bracket:
@@ -185,6 +200,9 @@ def main() -> None:
         if peers:
             bmed = statistics.median(p["process_s"] for p in peers)
             line += f"; backtrader whole process median {bmed:.2f} s -> ratio {bmed / wmed:.1f}x"
+        if btpy:
+            tmed = statistics.median(btpy)
+            line += f"; backtesting.py whole process median {tmed:.2f} s -> ratio {tmed / wmed:.1f}x"
         print(line)
         if pmed:
             print(f"  in-process vs backtrader (same run): {med / pmed:.1f}x")
