@@ -189,3 +189,31 @@ def test_bars_refused_after_delivery_are_asked_again_then_the_gap_fails():
     finally:
         filler.stop()
     assert delivered == [2, 2, 2] and gap.status == GapStatus.FAILED and gap.retries == 2
+
+
+def test_hand_orders_in_a_live_run_are_applied_between_bar_times_and_fill_at_the_next_open(store):  # noqa: F811
+    """A live run applies hand orders like a backtest (the old live loop never did): a market buy
+    scheduled at 15:50 is accepted, marked manual, and fills at the open of the symbol's next bar (the
+    stored bar: the replay here drops and delays nothing)."""
+    import pandas as pd
+
+    from workstation.execution.manual import MANUAL, SubmitOrder
+
+    cfg = _cfg(store, "live", start=f"{DAY} 15:40", speed=120.0)
+    cfg.strategies[0].enabled = False                   # only the hand order trades
+    system = LiveSystemManager(cfg, store=store)
+    symbol = cfg.symbols[0]
+    at = pd.Timestamp(f"{DAY} 15:50", tz="America/New_York").value
+    system.manual_orders.schedule([(at, SubmitOrder(symbol, 10))])
+    answers = []
+    system.events.subscribe("manual", lambda _k, result: answers.append(result))
+    _run(system)
+    assert len(answers) == 1 and answers[0].accepted, answers
+    assert answers[0].applied_at_ns >= at                # never before its time
+    fills = [f for f in system.broker.fills if f.strategy == MANUAL]
+    assert len(fills) == 1 and fills[0].symbol == symbol and fills[0].quantity == 10
+    # due once the bar time ending at 15:50 was delivered, so it fills at the open of the 15:50 bar (from the
+    # store). (`applied_at_ns` reads the live clock, which at 120x runs a minute ahead in half a wall second.)
+    bars = store.read_bars([symbol], "1m", at, at + 10 * MINUTE)
+    assert bars["timestamp"].iloc[0].value == at
+    assert fills[0].time == at and fills[0].price == float(bars["open"].iloc[0])

@@ -69,7 +69,7 @@ def _run(system):
 
     system.events.subscribe("session_end", on_end)
     system.events.subscribe("decision", lambda _k, d: out["decisions"].append(
-        (d.signal.metadata["bar_start"], d.signal.symbol, d.signal.action.value, d.approved)))
+        (d.signal.metadata.get("bar_start"), d.signal.symbol, d.signal.action.value, d.approved)))
     system.start()
     assert system.wait(120)
     assert system.error is None, system.error
