@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -141,7 +142,7 @@ class FeedRun:
     events: Any
 
 
-class Feed:
+class Feed(ABC):
     """What the coordinator asks its feed. Subclasses: StoreFeed, workstation.live.feed.ProviderFeed."""
 
     drives_clock = True      # the coordinator sets a simulated clock to each bar time's end
@@ -159,10 +160,10 @@ class Feed:
         """Where the quality stage hands the gaps it finds (live: to the gap filler); None: nowhere."""
         return None
 
-    def open(self) -> None:
+    def open(self) -> None:  # noqa: B027 - optional hook, empty by default
         """The run starts (coordinator thread, after the warm-up)."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook, empty by default
         """The run ended (coordinator thread; also after a failure)."""
 
     def stopping(self) -> bool:
@@ -177,11 +178,12 @@ class Feed:
         """Wait until `session` may start; False when the run was stopped meanwhile."""
         return True
 
-    def prepare(self, session_index: int) -> None:
+    def prepare(self, session_index: int) -> None:  # noqa: B027 - optional hook, empty by default
         """Session `session_index` is next: start reading what it needs."""
 
+    @abstractmethod
     def session(self, session: TradingSession, resumed: bool = False) -> SessionStream:
-        raise NotImplementedError
+        """The items of `session` (from its start, or where a restored snapshot resumes: `resumed`)."""
 
 
 class StoreFeed(Feed):
