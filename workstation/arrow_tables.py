@@ -96,6 +96,25 @@ def string_array(values: Sequence[str | None], arrow_type: pa.DataType | None = 
                                  [bitmap, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))], nulls)
 
 
+def repeated_string_array(names: Sequence[str], codes: np.ndarray, arrow_type: pa.DataType | None = None) -> pa.Array:
+    """string (or `arrow_type`: large_string) of names[codes[k]] for every row k: what casting a
+    dictionary array to strings gives (`DictionaryArray.cast` loads pyarrow.compute, ~0.1 s to import),
+    built with numpy (the names' bytes gathered row by row)."""
+    arrow_type = pa.string() if arrow_type is None else arrow_type
+    codes = np.asarray(codes, dtype=np.int64)
+    encoded = [name.encode("utf-8") for name in names]
+    name_lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
+    name_starts = np.cumsum(name_lengths) - name_lengths
+    row_lengths = name_lengths[codes] if len(encoded) else np.zeros(len(codes), dtype=np.int64)
+    offsets = np.zeros(len(codes) + 1, dtype=np.int64 if arrow_type == pa.large_string() else np.int32)
+    np.cumsum(row_lengths, out=offsets[1:])
+    total = int(offsets[-1])
+    within = np.arange(total, dtype=np.int64) - np.repeat(offsets[:-1].astype(np.int64), row_lengths)
+    data = np.frombuffer(b"".join(encoded), dtype=np.uint8)[np.repeat(name_starts[codes], row_lengths) + within] \
+        if total else np.empty(0, dtype=np.uint8)
+    return pa.Array.from_buffers(arrow_type, len(codes), [None, pa.py_buffer(offsets), pa.py_buffer(data)], 0)
+
+
 def date_array(values: Sequence[dt.date | None]) -> pa.Array:
     """date32 of datetime.date values; None is null."""
     valid = np.fromiter((v is not None for v in values), dtype=bool, count=len(values))

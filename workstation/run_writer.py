@@ -207,13 +207,9 @@ def session_bars_table(symbols: list[str], intervals: list[str], bars: dict) -> 
         parts = [np.asarray(getattr(v, name)) for v in views]
         return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype=dtype)
 
-    def names(codes: np.ndarray, values: list[str]) -> pa.Array:
-        return pa.DictionaryArray.from_arrays(arrow_tables.int_array(codes, pa.int32()),
-                                              arrow_tables.string_array(values, pa.string())).cast(pa.string())
-
     columns = {
-        "symbol": names(sym_codes, list(symbols)),
-        "interval": names(iv_codes, list(intervals)),
+        "symbol": arrow_tables.repeated_string_array(list(symbols), sym_codes),
+        "interval": arrow_tables.repeated_string_array(list(intervals), iv_codes),
         "timestamp": arrow_tables.int_array(column("timestamp", np.int64), pa.timestamp("ns", tz="UTC")),
         **{c: arrow_tables.float_array(column(c, np.float64), nan_is_null=False) for c in ("open", "high", "low", "close", "volume")},
     }

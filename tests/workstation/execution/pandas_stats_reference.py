@@ -18,7 +18,6 @@ import math
 from typing import Any
 
 import numpy as np
-
 import pandas as pd
 
 TRADING_DAYS_PER_YEAR = 252
