@@ -331,3 +331,44 @@ def test_run_json_reads_the_folder_without_pandas_as_load_run_does(small_run, ex
     (pd.read_parquet(examples / "trades.parquet")).to_parquet(single_file / "trades.parquet")
     assert _folder_document(single_file) is None
     assert run_document(single_file)["statistics"] == _load_run_document(single_file)["statistics"]
+
+
+def test_the_program_runs_openblas_single_threaded_unless_the_user_said_otherwise():
+    """`workstation` (the program's own process) sets OPENBLAS_NUM_THREADS=1 before numpy loads, so
+    OpenBLAS starts no thread per core (~0.05 s of CPU per run); a value the user set is kept, and a
+    process that calls main(argv) (a notebook, the tests) or has numpy loaded already is left alone."""
+    from workstation.cli import single_threaded_blas
+
+    env: dict[str, str] = {}
+    assert single_threaded_blas(env, {}) is True and env == {"OPENBLAS_NUM_THREADS": "1"}
+    env = {"OPENBLAS_NUM_THREADS": "4"}
+    assert single_threaded_blas(env, {}) is False and env == {"OPENBLAS_NUM_THREADS": "4"}
+    env = {}
+    assert single_threaded_blas(env, {"numpy": object()}) is False and env == {}
+
+    code = """
+import os, sys
+from workstation.cli import main
+sys.argv = ["workstation", "--version"]
+try:
+    main() if %r else main(["--version"])
+except SystemExit:
+    pass
+import numpy
+print("ENV", os.environ.get("OPENBLAS_NUM_THREADS"), "THREADS", len(os.listdir("/proc/self/task")))
+"""
+    def run(as_program: bool, extra: dict | None = None) -> tuple[str, int]:
+        env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+        done = subprocess.run([sys.executable, "-c", code % as_program], capture_output=True, text=True,
+                              timeout=120, env={**env, "PYTHONPATH": str(ROOT), **(extra or {})})
+        assert done.returncode == 0, done.stderr[-2000:]
+        _, value, _, threads = done.stdout[done.stdout.index("ENV "):].split()
+        return value, int(threads)
+
+    program_value, program_threads = run(True)
+    assert program_value == "1" and program_threads == 1
+    library_value, library_threads = run(False)
+    assert library_value == "None"
+    if (os.cpu_count() or 1) > 1:
+        assert library_threads > program_threads          # OpenBLAS's own threads, one per extra core
+    assert run(True, {"OPENBLAS_NUM_THREADS": "2"})[0] == "2"
