@@ -27,6 +27,7 @@ import datetime as dt
 import json
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -139,6 +140,30 @@ def array(values: Any, kind: str) -> pa.Array:
     if kind == DATE:
         return date_array(list(values))
     raise ValueError(f"unknown column kind {kind!r}")
+
+
+def write_parquet(table: pa.Table, path: str | Path, use_dictionary: bool | list[str] = True) -> None:
+    """Write `table` to the Parquet file `path` exactly as `pyarrow.parquet.write_table(table, path,
+    use_dictionary=...)` does (same options, same bytes), through the writer it wraps
+    (pyarrow._parquet.ParquetWriter): importing pyarrow.parquet also loads pyarrow's filesystems (S3,
+    GCS, Azure, HDFS and ssl), ~10 ms of CPU a run folder on a local disk never uses. Where that
+    writer is not available or takes other options (another pyarrow), write_table itself."""
+    try:
+        from pyarrow._parquet import ParquetWriter
+
+        writer = ParquetWriter(str(path), table.schema, version="2.6", compression="snappy",
+                               use_dictionary=use_dictionary, write_statistics=True,
+                               use_deprecated_int96_timestamps=False, writer_engine_version="V2",
+                               data_page_version="1.0", use_compliant_nested_type=True, store_schema=True)
+    except (ImportError, TypeError):
+        import pyarrow.parquet as pq
+
+        pq.write_table(table, str(path), use_dictionary=use_dictionary)
+        return
+    try:
+        writer.write_table(table, row_group_size=None)
+    finally:
+        writer.close()
 
 
 @lru_cache(maxsize=1)

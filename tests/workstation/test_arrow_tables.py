@@ -89,3 +89,32 @@ print(sorted(m for m in ("pandas", "pyarrow.compute", "pyarrow.dataset") if m in
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "[]"
+
+
+def test_write_parquet_writes_the_bytes_pyarrow_parquet_writes(tmp_path):
+    """The run folder's parts are written without importing pyarrow.parquet; the files are the same,
+    byte for byte, as pyarrow.parquet.write_table's with the same options."""
+    import pyarrow.parquet as pq
+
+    from workstation.atomic_files import write_parquet_atomic
+    from workstation.run_writer import _text_columns
+
+    rng = np.random.default_rng(9)
+    n = 5000
+    spec = (("time", arrow_tables.TIME), ("symbol", arrow_tables.TEXT), ("price", arrow_tables.FLOAT),
+            ("id", arrow_tables.NULLABLE_INT), ("ok", arrow_tables.BOOL), ("day", arrow_tables.DATE),
+            ("tag", arrow_tables.STRING))
+    columns = {"time": np.sort(rng.integers(0, 2**60, n)), "symbol": [f"S{k % 37}" for k in range(n)],
+               "price": np.where(rng.random(n) < 0.1, np.nan, rng.random(n) * 100),
+               "id": [None if k % 7 == 0 else k for k in range(n)], "ok": rng.random(n) < 0.5,
+               "day": [dt.date(2024, 1, 1) + dt.timedelta(days=k % 300) for k in range(n)],
+               "tag": [None if k % 3 else "entry ✓" for k in range(n)]}
+    for table in (arrow_tables.table(spec, columns), arrow_tables.table(spec, {k: v[:0] for k, v in columns.items()})):
+        for use_dictionary in (True, False, _text_columns(table.schema)):
+            ours, theirs = tmp_path / "ours.parquet", tmp_path / "theirs.parquet"
+            arrow_tables.write_parquet(table, ours, use_dictionary=use_dictionary)
+            pq.write_table(table, theirs, use_dictionary=use_dictionary)
+            assert ours.read_bytes() == theirs.read_bytes()
+            write_parquet_atomic(table, tmp_path / "atomic.parquet", use_dictionary=use_dictionary)
+            assert (tmp_path / "atomic.parquet").read_bytes() == theirs.read_bytes()
+            assert pq.read_table(ours).equals(table)
