@@ -125,6 +125,21 @@ def test_daily_history_from_minutes_equals_pandas_groupby_bit_for_bit(demo, tmp_
             assert got["avgvol10"] == (expected if day == min(seen) else pytest.approx(expected, rel=1e-12))
             assert got["high52"] == d[d["date"].isin(tm.trailing_dates(day, "52w"))]["high"].max()
             assert got["low3m"] == d[d["date"].isin(tm.trailing_dates(day, "3m"))]["low"].min()
+    # days of the run no finished session replaced (here: a session started without the ones before it
+    # having run, as a live run started late skips them) are read from the store when needed
+    later = SystemManager(validate_config_dict(cfg), store=minutes_only)
+    history = later.historical
+    history.prepare(later.sessions[0].date, later.sessions[-1].date)
+    assert history._unread_days == {s.date for s in later.sessions}     # nothing of the run read up front
+    day = later.sessions[2].date
+    history.load_session(day)
+    assert history._unread_days == {s.date for s in later.sessions[2:]}
+    for sym in syms:
+        d = daily[daily["symbol"] == sym]
+        ten = d[d["date"].isin(tm.trailing_dates(day, "10d"))]
+        assert later.session_data.historical_indicator(sym, "avgvol10") == ten.groupby("symbol")["volume"].mean().iloc[0]
+        assert later.session_data.historical_indicator(sym, "low3m") == \
+            d[d["date"].isin(tm.trailing_dates(day, "3m"))]["low"].min()
 
 
 def test_kahan_segment_sums_are_pandas_grouped_sums_bit_for_bit():

@@ -168,6 +168,8 @@ class HistoricalService:
         self._daily: _DailyTable | None = None
         self._minute_days: dict[dt.date, _Day] = {}   # 1m bars of trailing days (for intraday stats)
         self._loaded_for: dt.date | None = None
+        self._unread_days: set[dt.date] = set()      # daily rows from 1m bars not read yet (see prepare)
+        self._minute_range = (0, 0)                  # [start, end) ns of the 1m bars the daily rows come from
         self.quality_rows: list[dict] = []
 
     # ------------------------------------------------------------------ daily
@@ -183,35 +185,55 @@ class HistoricalService:
             daily = self.store.read_daily_arrays(self.symbols, earliest, last)
             if not daily.rows:
                 table = _DailyTable(len(self.symbols))
-                self._add_daily_from_minutes(table, earliest, last)
+                dates = self._minute_dates(earliest, last)
+                # the run's own sessions enter the table as they finish (roll_session); a day the run
+                # does not roll (a session skipped or without bars) is read when a later session needs it
+                self._unread_days = {d for d in dates if d >= first}
+                self._add_daily_from_minutes(table, [d for d in dates if d < first])
             else:
                 table = _DailyTable(len(self.symbols))
                 table.set_arrays(daily)
         self._daily = table
 
-    def _add_daily_from_minutes(self, table: _DailyTable, earliest: dt.date, last: dt.date) -> None:
-        """The store has no daily bars: daily OHLCV per (symbol, trading date) of [earliest, last] from
-        its regular-hours 1m bars (between the first session's open and the last one's close), read
-        one trading date at a time as arrays: first open, highest high, lowest low, last close and the
-        volume summed as pandas sums a group."""
+    def _minute_dates(self, earliest: dt.date, last: dt.date) -> list[dt.date]:
+        """The store has no daily bars: the trading dates of [earliest, last] whose regular-hours 1m
+        bars make the daily history (`_minute_range`: between the first one's open and the last one's
+        close)."""
         first = self.tm.first_trading_date_on_or_after(earliest)
         start_ns = _trading_session(self.tm, first).open_ns
         end_sess = self.tm.session(self.tm.previous_trading_date(last + dt.timedelta(days=1)))
         end_ns = end_sess.close_ns if end_sess else start_ns
+        self._minute_range = (start_ns, end_ns)
+        return self.tm.trading_dates(first, last) if end_ns > start_ns else []
+
+    def _add_daily_from_minutes(self, table: _DailyTable, dates: list[dt.date]) -> None:
+        """Daily OHLCV per (symbol, trading date) of `dates` from the store's regular-hours 1m bars (in
+        `_minute_range`), read one date at a time as arrays: first open, highest high, lowest low,
+        last close and the volume summed as pandas sums a group (the store holds no NaN volume, so
+        reading the dates in several calls sums them as one call would)."""
+        start_ns, end_ns = self._minute_range
         days: list[_Day] = []
-        dates: list[dt.date] = []
-        for day in self.tm.trading_dates(first, last) if end_ns > start_ns else []:
+        read: list[dt.date] = []
+        for day in dates:
             arrays = self.store.read_session_arrays(day, "1m", self.symbols, rth_only=True)
             inside = (arrays.timestamp >= start_ns) & (arrays.timestamp < end_ns)
             if not inside.all():
                 arrays = type(arrays)(*(column[inside] for column in arrays))
             if arrays.rows:
                 days.append(_Day.from_arrays(arrays, len(self.symbols)))
-                dates.append(day)
-        for day, aggregate in zip(dates, _aggregate_days(days), strict=True):
+                read.append(day)
+        for day, aggregate in zip(read, _aggregate_days(days), strict=True):
             row = table._row(day)
             for f in _FIELDS:
                 table.values[f][row, aggregate.symbols] = getattr(aggregate, f)
+
+    def _read_unrolled_days(self, day: dt.date) -> None:
+        """Daily rows of the run's days before `day` that no finished session replaced (from the store)."""
+        due = sorted(d for d in self._unread_days if d < day)
+        if due and self._daily is not None:
+            with self.metrics.timer("historical.daily_load"):
+                self._add_daily_from_minutes(self._daily, due)
+        self._unread_days.difference_update(due)
 
     # ------------------------------------------------------------------ per session
     def load_session(self, day: dt.date) -> None:
@@ -227,6 +249,8 @@ class HistoricalService:
                 if d not in need:
                     del self._minute_days[d]
             self._set_trailing_bars(trailing)
+            if self._unread_days:
+                self._read_unrolled_days(day)
             self._historical_indicators(day, intraday_days)
             self._historical_quality(trailing)
             self._loaded_for = day
@@ -246,6 +270,7 @@ class HistoricalService:
         self._minute_days[day] = bars
         if self._daily is not None and bars.size:
             self._daily.replace_day(day, _aggregate_days([_regular_part(bars, self.tm.session(day))])[0])
+            self._unread_days.discard(day)
 
     def _intraday_window(self, day: dt.date) -> list[dt.date]:
         days: set[dt.date] = set()
