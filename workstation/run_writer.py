@@ -40,6 +40,9 @@ Threads: the event handlers run in the engine thread that emits the event and on
 session's new rows (O(rows of the session)); the RunWriter's own thread encodes and writes the parts.
 Every part folder is append-only, so a stopped or killed run leaves every part written so far
 readable (workstation.runs reads a table as a file or a folder of parts).
+No pandas: the parts are built from columns (PartTables, workstation.arrow_tables: the tables pandas
+made before, schema and pandas metadata included) and the statistics are computed with numpy from
+the broker's arrays (`run_statistics`), so a `workstation run` never loads pandas.
 
 Step back (a rewindable run, workstation.pipeline.snapshots): the writer is a snapshot participant.
 Going back restores what it held at the snapshot and deletes the session parts written after it, so
