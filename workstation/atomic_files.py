@@ -58,13 +58,19 @@ def write_text_atomic(path: str | os.PathLike, text: str, durable: bool = False)
 
 
 def write_parquet_atomic(table: pa.Table, path: str | os.PathLike, durable: bool = False, **options) -> Path:
-    """Write a Parquet file atomically (`options` go to pyarrow.parquet.write_table)."""
-    import pyarrow.parquet as pq
-
+    """Write a Parquet file atomically (`options` go to pyarrow.parquet.write_table; with none but
+    `use_dictionary`, the same write without importing pyarrow.parquet: arrow_tables.write_parquet)."""
     path = Path(path)
     tmp = temporary_path(path)
     try:
-        pq.write_table(table, tmp, **options)
+        if set(options) <= {"use_dictionary"}:
+            from workstation.arrow_tables import write_parquet
+
+            write_parquet(table, tmp, **options)
+        else:
+            import pyarrow.parquet as pq
+
+            pq.write_table(table, tmp, **options)
         if durable:
             _fsync(tmp)
         os.replace(tmp, path)

@@ -262,13 +262,70 @@ def _run(args: argparse.Namespace, collection) -> int:
 
 
 def run_document(run_dir: Path, error: BaseException | None = None) -> dict:
-    """What `run --json` prints: the run folder, its summary and statistics (read back from the folder)."""
-    from workstation.runs import load_run
+    """What `run --json` prints: the run folder, its summary and statistics (read back from the folder,
+    as `workstation.runs.load_run` reads them). The folder a run has just written is read without
+    pandas (`_folder_document`); any other (an older layout, a damaged part) through load_run."""
+    document = _folder_document(Path(run_dir))
+    if document is None:
+        from workstation.runs import load_run
 
-    results = load_run(run_dir)
+        results = load_run(run_dir)
+        document = {"name": results.name, "summary": results.summary, "statistics": results.stats,
+                    "startup": startup_figures(results.metrics)}
     return {"ok": error is None, "error": None if error is None else str(error), "run_dir": str(run_dir),
-            "name": results.name, "summary": results.summary, "statistics": results.stats,
-            "startup": startup_figures(results.metrics)}
+            **document}
+
+
+def _folder_document(run_dir: Path) -> dict | None:
+    """`run_document`'s name, summary, statistics and start-up figures of a run folder of parts, read
+    with pyarrow alone: the trades sorted by (entry time, symbol) and the equity by time, stably, as
+    load_run sorts them, and the statistics `compute_stats` gives those frames. None when the folder
+    is not one this reader takes (load_run then reads it and says what is wrong)."""
+    import json
+
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from workstation.execution.stats import statistics
+    from workstation.store.bar_store import column_numpy
+
+    def read(name: str, columns: list[str], strings: tuple[str, ...] = ()) -> dict | None:
+        folder = run_dir / f"{name}.parquet"
+        if not folder.is_dir():
+            return None
+        parts = sorted(p for p in folder.glob("*.parquet") if p.is_file() and not p.name.startswith((".", "_")))
+        tables = [pq.ParquetFile(p).read(columns=columns) for p in parts]
+        if not tables or any(t.column(c).null_count for t in tables for c in columns):
+            return None
+        return {c: [v for t in tables for v in t.column(c).to_pylist()] if c in strings else
+                np.concatenate([column_numpy(t.column(c), np.int64 if "time" in c else np.float64)
+                                for t in tables]) for c in columns}
+
+    try:
+        config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+        metrics_path = run_dir / "metrics.json"
+        metrics = json.loads(metrics_path.read_text(encoding="utf-8")) if metrics_path.is_file() else None
+        trades = read("trades", ["symbol", "entry_time", "quantity", "pnl", "commission"], strings=("symbol",))
+        equity = read("equity", ["time", "equity", "gross_exposure"])
+        if not isinstance(config, dict) or (metrics is not None and not isinstance(metrics, dict)) or \
+                trades is None or equity is None:
+            return None
+        execution = config.get("execution") or {}
+        cash = float(execution.get("starting_cash", 100_000.0)) if isinstance(execution, dict) else float("nan")
+        if not cash > 0:
+            return None
+        symbols = np.array(trades["symbol"], dtype=str)
+        by_entry = np.lexsort((symbols, trades["entry_time"])) if len(symbols) else np.zeros(0, dtype=np.int64)
+        by_time = np.argsort(equity["time"], kind="stable")
+        stats = statistics(equity["time"][by_time], equity["equity"][by_time], equity["gross_exposure"][by_time],
+                           trades["pnl"][by_entry], trades["quantity"][by_entry], trades["commission"][by_entry],
+                           [str(s) for s in symbols[by_entry]], cash, str(config.get("timezone") or "America/New_York"))
+    except (OSError, ValueError, KeyError, TypeError, pa.ArrowException):
+        return None
+    summary = (metrics or {}).get("summary")
+    return {"name": str(config.get("name") or run_dir.name), "summary": summary if isinstance(summary, dict) else {},
+            "statistics": stats, "startup": startup_figures(metrics)}
 
 
 def startup_figures(metrics_document: dict | None) -> dict[str, float | None]:

@@ -40,6 +40,9 @@ Threads: the event handlers run in the engine thread that emits the event and on
 session's new rows (O(rows of the session)); the RunWriter's own thread encodes and writes the parts.
 Every part folder is append-only, so a stopped or killed run leaves every part written so far
 readable (workstation.runs reads a table as a file or a folder of parts).
+No pandas: the parts are built from columns (PartTables, workstation.arrow_tables: the tables pandas
+made before, schema and pandas metadata included) and the statistics are computed with numpy from
+the broker's arrays (`run_statistics`), so a `workstation run` never loads pandas.
 
 Step back (a rewindable run, workstation.pipeline.snapshots): the writer is a snapshot participant.
 Going back restores what it held at the snapshot and deletes the session parts written after it, so
@@ -61,36 +64,28 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
 
+from workstation import arrow_tables
 from workstation.atomic_files import os_error_text, write_parquet_atomic, write_text_atomic
 from workstation.config import dump_config
 from workstation.errors import WorkstationError
 from workstation.execution.broker import order_state_columns
 from workstation.execution.records import (
     ACCOUNT_COLUMNS,
+    FILL_COLUMNS,
+    ORDER_COLUMNS,
     account_equity_columns,
-    account_equity_frame,
     fill_columns,
-    fills_frame,
     order_columns,
-    orders_frame,
 )
-from workstation.execution.results import trade_columns, trades_frame
-from workstation.execution.stats import compute_stats
+from workstation.execution.results import EQUITY_COLUMNS, TRADE_COLUMNS, trade_columns
+from workstation.execution.stats import statistics
 from workstation.model import Action
-from workstation.pipeline.gap_list import gaps_frame
+from workstation.pipeline.gap_list import GAP_COLUMNS
 from workstation.store.lock import pid_alive
-
-if TYPE_CHECKING:
-    import pandas as pd
-else:
-    from workstation.lazy_modules import LazyModule
-
-    pd = LazyModule("pandas")  # imported at first use: not on the path to a run's first bar
 
 log = logging.getLogger(__name__)
 
@@ -107,10 +102,6 @@ class RunFolderError(WorkstationError):
     """A run folder cannot be created or used as asked (not empty, not writable, a file)."""
 
 
-def _atomic_parquet(df: pd.DataFrame, path: Path) -> None:
-    _atomic_table(pa.Table.from_pandas(df, preserve_index=False, nthreads=1), path)
-
-
 def _atomic_table(table: pa.Table, path: Path) -> None:
     """Write a Parquet file through a temporary name, so a reader never sees half a file. Dictionary
     encoding only for the text columns (symbols, statuses, ...): on prices, times and ids it costs a
@@ -125,75 +116,78 @@ def _text_columns(schema: pa.Schema) -> list[str]:
 
 
 class PartTables:
-    """The run folder's part tables (signals, orders, fills, trades, equity) built straight from
-    columns, with no pandas on the per-session path: the same Arrow table (schema, pandas metadata,
-    values, NaN as null) `pa.Table.from_pandas` makes of the pandas frame of the same rows. The schema
-    of each kind is taken once, from the frame of its first row; an empty part goes through pandas
-    (its column types are those of an empty frame)."""
-
-    def __init__(self) -> None:
-        self._schemas: dict[str, pa.Schema] = {}
-
-    def table(self, kind: str, rows, columns, frame) -> pa.Table:
-        """`rows` as a table: `columns(rows)` maps column name -> values, `frame(rows)` is the pandas
-        frame the table must equal."""
-        if not len(rows):
-            return pa.Table.from_pandas(frame(rows), preserve_index=False, nthreads=1)
-        schema = self._schemas.get(kind)
-        if schema is None:
-            schema = self._schemas[kind] = pa.Table.from_pandas(frame(rows[:1]), preserve_index=False,
-                                                                nthreads=1).schema
-        cols = columns(rows)
-        return pa.Table.from_arrays([pa.array(cols[f.name], type=f.type, from_pandas=True) for f in schema],
-                                    schema=schema)
+    """The run folder's part tables (signals, orders, fills, trades, equity, quality, gaps) built
+    straight from columns with no pandas (workstation.arrow_tables): the same Arrow table (schema,
+    pandas metadata, values, NaN and None as null) `pa.Table.from_pandas` makes of the pandas frame
+    of the same rows (execution.records / execution.results / gap_list build those frames; the tests
+    hold one against the other). An empty part has the same schema as any other."""
 
     def signals(self, rows: list[tuple]) -> pa.Table:
-        return self.table("signals", rows, _signal_columns, RunWriter._signals_frame)
+        return arrow_tables.table(SIGNAL_SPEC, _signal_columns(rows))
 
     def orders(self, orders: list) -> pa.Table:
-        return self.table("orders", orders, order_columns, orders_frame)
+        return arrow_tables.table(ORDER_SPEC, order_columns(orders))
 
     def order_states(self, states: list) -> pa.Table:
         """orders.parquet rows of final order records (the broker's, read without snapshots)."""
-        return self.table("orders", states, order_state_columns, lambda r: orders_frame([st.snapshot() for st in r]))
+        return arrow_tables.table(ORDER_SPEC, order_state_columns(states))
 
     def fills(self, fills: list) -> pa.Table:
-        return self.table("fills", fills, fill_columns, fills_frame)
+        return arrow_tables.table(FILL_SPEC, fill_columns(fills))
 
     def trades(self, trades: list) -> pa.Table:
-        return self.table("trades", trades, trade_columns, trades_frame)
+        return arrow_tables.table(TRADE_SPEC, trade_columns(trades))
 
     def quality(self, rows: list[dict]) -> pa.Table:
-        """quality.parquet rows (dicts with the same keys, one type per key)."""
-        return self.table("quality", rows, lambda r: {k: [row[k] for row in r] for k in r[0]}, pd.DataFrame)
+        """quality.parquet rows (dicts with QUALITY_SPEC's keys)."""
+        return arrow_tables.table(QUALITY_SPEC, {name: [row[name] for row in rows] for name, _ in QUALITY_SPEC})
+
+    def gaps(self, rows: list[dict]) -> pa.Table:
+        """gaps.parquet rows (dicts with GAP_COLUMNS' keys, start and end int ns UTC)."""
+        return arrow_tables.table(GAP_SPEC, {name: [row[name] for row in rows] for name, _ in GAP_SPEC})
 
     def equity(self, times: np.ndarray, values: np.ndarray) -> pa.Table:
-        rows = _EquityRows(times, values)
-        return self.table("equity", rows, lambda r: account_equity_columns(r.times, r.values),
-                          lambda r: account_equity_frame(r.times, r.values))
+        return arrow_tables.table(EQUITY_SPEC, account_equity_columns(times, values))
 
 
 SIGNAL_PART_COLUMNS = ("time", "symbol", "strategy", "action", "quantity", "price", "confidence", "approved",
                        "reason", "kind")
+_T, _F, _I, _S, _X = arrow_tables.TIME, arrow_tables.FLOAT, arrow_tables.INT, arrow_tables.STRING, arrow_tables.TEXT
+# the column kinds of each part (arrow_tables): the dtypes of the frames RunWriter._signals_frame,
+# records.orders_frame / fills_frame / account_equity_frame, results.trades_frame, pd.DataFrame(quality
+# rows) and gap_list.gaps_frame
+SIGNAL_SPEC: arrow_tables.TableSpec = tuple(zip(SIGNAL_PART_COLUMNS, (_T, _X, _X, _X, _F, _F, _F, arrow_tables.BOOL,
+                                                                      _X, _X), strict=True))
+ORDER_SPEC: arrow_tables.TableSpec = tuple(zip(ORDER_COLUMNS, (
+    _I, arrow_tables.NULLABLE_INT, arrow_tables.NULLABLE_INT, _S, _S, _S, _S, _F, _F, _F, _F, _F, _F, _F, _S, _T, _S,
+    _T, _S, _S, _S), strict=True))
+FILL_SPEC: arrow_tables.TableSpec = tuple(zip(FILL_COLUMNS, (_T, _I, _S, _S, _F, _F, _F, _S), strict=True))
+TRADE_SPEC: arrow_tables.TableSpec = tuple(zip(TRADE_COLUMNS, (_S, _F, _T, _F, _T, _F, _F, _F, _S), strict=True))
+EQUITY_SPEC: arrow_tables.TableSpec = ((("time", _T),) + tuple((name, _F) for name in EQUITY_COLUMNS[1:])
+                                       + ((ACCOUNT_COLUMNS[0], _F), (ACCOUNT_COLUMNS[1], _F), (ACCOUNT_COLUMNS[2], _I)))
+QUALITY_SPEC: arrow_tables.TableSpec = (("session_date", arrow_tables.DATE), ("symbol", _X), ("interval", _X),
+                                        ("expected", _I), ("present", _I), ("quality_pct", _F), ("gaps", _I),
+                                        ("missing", _I))
+GAP_SPEC: arrow_tables.TableSpec = tuple(zip(GAP_COLUMNS, (arrow_tables.DATE, _X, _X, _T, _T, _I, _X), strict=True))
 
 
 def _signal_columns(rows: list[tuple]) -> dict:
+    if not rows:
+        return {name: [] for name in SIGNAL_PART_COLUMNS}
     cols: dict[str, object] = dict(zip(SIGNAL_PART_COLUMNS, zip(*rows, strict=True), strict=True))
     cols["time"] = np.array(cols["time"], dtype=np.int64)
     return cols
 
 
-class _EquityRows:
-    """Equity points (time ns, values rows) sliceable like a list of rows."""
-
-    def __init__(self, times: np.ndarray, values: np.ndarray):
-        self.times, self.values = times, values
-
-    def __len__(self) -> int:
-        return len(self.times)
-
-    def __getitem__(self, key: slice) -> _EquityRows:
-        return _EquityRows(self.times[key], self.values[key])
+def run_statistics(broker, starting_cash: float, tz: str) -> dict:
+    """The backtest statistics of a finished run from the broker's equity curve and trades (arrays:
+    no pandas; `compute_stats` of the run folder's frames gives the same)."""
+    times, values = broker.equity_points()
+    trades = broker.trades
+    return statistics(times, values[:, 0], values[:, 3], np.array([t.pnl for t in trades], dtype=np.float64),
+                      np.array([t.quantity for t in trades], dtype=np.float64),
+                      np.array([t.commission for t in trades], dtype=np.float64), [t.symbol for t in trades],
+                      starting_cash, tz)
 
 
 def _atomic_text(text: str, path: Path) -> None:
@@ -216,12 +210,13 @@ def session_bars_table(symbols: list[str], intervals: list[str], bars: dict) -> 
         parts = [np.asarray(getattr(v, name)) for v in views]
         return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype=dtype)
 
-    return pa.table({
-        "symbol": pa.DictionaryArray.from_arrays(sym_codes, pa.array(list(symbols))).cast(pa.string()),
-        "interval": pa.DictionaryArray.from_arrays(iv_codes, pa.array(list(intervals))).cast(pa.string()),
-        "timestamp": pa.array(column("timestamp", np.int64), type=pa.timestamp("ns", tz="UTC")),
-        **{c: pa.array(column(c, np.float64)) for c in ("open", "high", "low", "close", "volume")},
-    })
+    columns = {
+        "symbol": arrow_tables.repeated_string_array(list(symbols), sym_codes),
+        "interval": arrow_tables.repeated_string_array(list(intervals), iv_codes),
+        "timestamp": arrow_tables.int_array(column("timestamp", np.int64), pa.timestamp("ns", tz="UTC")),
+        **{c: arrow_tables.float_array(column(c, np.float64), nan_is_null=False) for c in ("open", "high", "low", "close", "volume")},
+    }
+    return pa.Table.from_arrays(list(columns.values()), names=list(columns))
 
 
 @dataclass
@@ -237,7 +232,7 @@ class _Part:
     quality_rows: list = field(default_factory=list)
     gap_rows: list = field(default_factory=list)
     signals: list[tuple] = field(default_factory=list)
-    orders: pd.DataFrame | list | None = None   # a frame, or order snapshots (made a table by the writer)
+    orders: list | None = None                  # order snapshots (made a table by the writer)
     order_states: list | None = None            # or final order records (a session part)
     fills: list | None = None                   # Fill records
     trades: list = field(default_factory=list)
@@ -526,8 +521,7 @@ class RunWriter:
             still_open = broker.open_order_snapshots()
             if still_open:
                 job.orders = [*(job.orders or []), *still_open]
-            job.statistics = compute_stats(broker.equity_curve(), trades_frame(broker.trades),
-                                           system.cfg.execution.starting_cash, tz=self.tz)
+            job.statistics = run_statistics(broker, system.cfg.execution.starting_cash, self.tz)
             self._put(job)
             self._queue.put(None)
             self._thread.join()
@@ -578,8 +572,8 @@ class RunWriter:
         if job.quality_rows and not self._write(f"quality.parquet/{part}", lambda: _atomic_table(
                 self._tables.quality(job.quality_rows), self.run_dir / "quality.parquet" / part)):
             return
-        if job.gap_rows and not self._write(f"gaps.parquet/{part}", lambda: _atomic_parquet(
-                gaps_frame(job.gap_rows), self.run_dir / "gaps.parquet" / part)):
+        if job.gap_rows and not self._write(f"gaps.parquet/{part}", lambda: _atomic_table(
+                self._tables.gaps(job.gap_rows), self.run_dir / "gaps.parquet" / part)):
             return
         if not self._write(f"signals.parquet/{part}", lambda: _atomic_table(
                 self._tables.signals(job.signals), self.run_dir / "signals.parquet" / part)):
@@ -614,9 +608,7 @@ class RunWriter:
         at the end also the orders still open. False when a write failed."""
         part, orders, fills = job.part, job.orders, job.fills
         assert orders is not None and fills is not None, "every part carries its orders and fills (maybe empty)"
-        if isinstance(orders, pd.DataFrame):
-            orders_table = pa.Table.from_pandas(orders, preserve_index=False, nthreads=1)
-        elif job.order_states is not None:
+        if job.order_states is not None:
             orders_table = self._tables.order_states(job.order_states)
         else:
             orders_table = self._tables.orders(orders)
@@ -653,15 +645,6 @@ class RunWriter:
 
     def _folders_written(self) -> set[str]:
         return {name.split("/", 1)[0] for name in list(self._written)}
-
-    # ------------------------------------------------------------------ frames
-    @staticmethod
-    def _signals_frame(rows: list[tuple]) -> pd.DataFrame:
-        cols = ["time", "symbol", "strategy", "action", "quantity", "price", "confidence", "approved",
-                "reason", "kind"]
-        df = pd.DataFrame(rows, columns=cols)
-        df["time"] = pd.to_datetime(df["time"].astype("int64"), utc=True)
-        return df.astype({"quantity": float, "price": float, "confidence": float, "approved": bool})
 
     def _write_results(self, job: _Part, final: bool) -> None:
         """metrics.json, report.txt, then run_status.json. While the run goes on they say "in

@@ -25,18 +25,24 @@ SESSIONS = 10
 
 def _full_disk_after(monkeypatch, good_writes: int, marker: str = "") -> None:
     """Inject ENOSPC into every Parquet write (whose path contains `marker`) after `good_writes`;
-    `monkeypatch.undo()` frees the space again."""
-    real = pq.write_table     # atomic_files imports pyarrow.parquet when it writes
+    `monkeypatch.undo()` frees the space again. Both ways a Parquet file is written are covered:
+    pyarrow.parquet.write_table and the run folder's arrow_tables.write_parquet (which
+    atomic_files calls without importing pyarrow.parquet)."""
+    from workstation import arrow_tables
+
     count = {"n": 0}
 
-    def write_table(table, where, **options):
-        if marker in str(where):
-            count["n"] += 1
-            if count["n"] > good_writes:
-                raise OSError(errno.ENOSPC, "No space left on device", str(where))
-        return real(table, where, **options)
+    def failing(real):
+        def write(table, where, **options):
+            if marker in str(where):
+                count["n"] += 1
+                if count["n"] > good_writes:
+                    raise OSError(errno.ENOSPC, "No space left on device", str(where))
+            return real(table, where, **options)
+        return write
 
-    monkeypatch.setattr(pq, "write_table", write_table)
+    monkeypatch.setattr(pq, "write_table", failing(pq.write_table))
+    monkeypatch.setattr(arrow_tables, "write_parquet", failing(arrow_tables.write_parquet))
 
 
 class FullDisk:

@@ -80,3 +80,111 @@ def test_historical_indicators_match_pandas(demo):
             np.testing.assert_array_equal(got["bars"], exp_bars["timestamp"].astype("int64").to_numpy())
             expected_minutes = sum(tm.session(x).minutes for x in three)
             assert got["historical_quality_pct"] == pytest.approx(100.0 * len(exp_bars) / expected_minutes)
+
+
+def test_daily_history_from_minutes_equals_pandas_groupby_bit_for_bit(demo, tmp_path):
+    """A store with 1m bars only: the daily history is aggregated from the minutes (read as arrays,
+    no pandas in the run). Every value of the first session (all from the store) equals pandas'
+    groupby of the same minutes exactly: daily volume a grouped sum, the 10-day average a grouped
+    mean of those, highs and lows max / min. Later sessions replace the finished day's row with
+    the day the engine saw (gap-filled minutes count: their zero volume moves a compensated sum by
+    an ulp), so those compare to a relative 1e-12."""
+
+    tm = TimeManager()
+    syms = demo.symbols("1m")
+    minutes_only = BarStore(tmp_path / "minutes", create=True)
+    first_ns, last_ns = tm.session("2024-10-01").open_ns, tm.session("2024-12-06").close_ns
+    minutes = demo.read_bars(syms, "1m", first_ns, last_ns)[
+        ["symbol", "timestamp", "open", "high", "low", "close", "volume"]]
+    # fractional volumes (as adjusted or fractional-share volumes are), where rounding order shows
+    minutes["volume"] = minutes["volume"] / 7.0 + np.random.default_rng(4).random(len(minutes)) * 1e-3
+    minutes_only.write_bars(minutes, "1m")
+    cfg = crossover_config(syms, "2024-11-27", "2024-12-03")
+    cfg["historical"] = {"trailing_days": 2, "intervals": ["1m"], "warmup_bars": 0, "indicators": [
+        {"name": "avgvol10", "kind": "avg_daily", "field": "volume", "period": "10d"},
+        {"name": "high52", "kind": "max", "field": "high", "period": "52w"},
+        {"name": "low3m", "kind": "min", "field": "low", "period": "3m"}]}
+    system = SystemManager(validate_config_dict(cfg), store=minutes_only)
+    seen: dict = {}
+    system.events.subscribe("session_start", lambda _k, p: seen.__setitem__(p["date"], {
+        s: {n: system.session_data.historical_indicator(s, n) for n in ("avgvol10", "high52", "low3m")}
+        for s in syms}))
+    system.start()
+    assert system.wait(120) and system.error is None
+    bars = minutes_only.read_bars(syms, "1m", first_ns, last_ns, rth_only=True)
+    bars["date"] = bars["timestamp"].dt.tz_convert(NY).dt.date
+    bars = bars.sort_values(["symbol", "timestamp"], kind="stable")
+    daily = bars.groupby(["symbol", "date"], sort=True).agg(
+        high=("high", "max"), low=("low", "min"), volume=("volume", "sum")).reset_index()
+    assert len(seen) == 4
+    for day, per_symbol in seen.items():
+        for sym, got in per_symbol.items():
+            d = daily[daily["symbol"] == sym]
+            ten = d[d["date"].isin(tm.trailing_dates(day, "10d"))]
+            expected = ten.groupby("symbol")["volume"].mean().iloc[0]
+            assert got["avgvol10"] == (expected if day == min(seen) else pytest.approx(expected, rel=1e-12))
+            assert got["high52"] == d[d["date"].isin(tm.trailing_dates(day, "52w"))]["high"].max()
+            assert got["low3m"] == d[d["date"].isin(tm.trailing_dates(day, "3m"))]["low"].min()
+    # days of the run no finished session replaced (here: a session started without the ones before it
+    # having run, as a live run started late skips them) are read from the store when needed
+    later = SystemManager(validate_config_dict(cfg), store=minutes_only)
+    history = later.historical
+    history.prepare(later.sessions[0].date, later.sessions[-1].date)
+    assert history._unread_days == {s.date for s in later.sessions}     # nothing of the run read up front
+    day = later.sessions[2].date
+    history.load_session(day)
+    assert history._unread_days == {s.date for s in later.sessions[2:]}
+    for sym in syms:
+        d = daily[daily["symbol"] == sym]
+        ten = d[d["date"].isin(tm.trailing_dates(day, "10d"))]
+        assert later.session_data.historical_indicator(sym, "avgvol10") == ten.groupby("symbol")["volume"].mean().iloc[0]
+        assert later.session_data.historical_indicator(sym, "low3m") == \
+            d[d["date"].isin(tm.trailing_dates(day, "3m"))]["low"].min()
+
+
+def test_kahan_segment_sums_are_pandas_grouped_sums_bit_for_bit():
+    import pandas as pd
+
+    from workstation.pipeline.historical import kahan_segment_sums
+
+    rng = np.random.default_rng(11)
+    plain_differs = 0
+    for trial in range(60):
+        lengths = rng.integers(0, 40, int(rng.integers(1, 30)))
+        values = rng.standard_normal(int(lengths.sum())) * 10.0 ** rng.integers(-3, 12, int(lengths.sum()))
+        values[rng.random(len(values)) < 0.1] = np.nan
+        if trial % 7 == 0 and len(values):
+            values[rng.integers(0, len(values))] = np.inf
+        ends = np.cumsum(lengths)
+        starts = ends - lengths
+        groups = np.repeat(np.arange(len(lengths)), lengths)
+        expected = pd.Series(values).groupby(groups).sum().reindex(np.arange(len(lengths)), fill_value=0.0)
+        got = kahan_segment_sums(values, starts, ends, chunk=int(rng.integers(1, 9)))
+        np.testing.assert_array_equal(got, expected.to_numpy(float))
+        plain_differs += not np.array_equal(got, [np.nansum(values[a:b]) for a, b in zip(starts, ends, strict=True)])
+    assert plain_differs > 10
+
+
+def test_sorted_group_sums_are_pandas_sorted_groupby_sums_bit_for_bit():
+    """pandas sums sorted groups with np.add.reduceat when there is no NaN, with Kahan otherwise."""
+    import pandas as pd
+
+    from workstation.pipeline.historical import sorted_group_sums
+
+    rng = np.random.default_rng(12)
+    kahan_differs = reduceat_differs = 0
+    for trial in range(40):
+        lengths = rng.integers(1, 400, int(rng.integers(1, 12)))
+        values = rng.random(int(lengths.sum())) * 1e5 / 7
+        if trial % 2:
+            values[rng.random(len(values)) < 0.02] = np.nan
+        codes = np.repeat(np.arange(len(lengths)), lengths)
+        expected = pd.Series(values).groupby(codes, sort=True).sum().to_numpy(float)
+        got = sorted_group_sums(values, lengths)
+        np.testing.assert_array_equal(got, expected)
+        starts = np.cumsum(lengths) - lengths
+        with np.errstate(invalid="ignore"):
+            reduceat_differs += not np.array_equal(np.add.reduceat(np.nan_to_num(values), starts), got)
+        from workstation.pipeline.historical import kahan_segment_sums
+        kahan_differs += not np.array_equal(kahan_segment_sums(values, starts, starts + lengths), got)
+    assert kahan_differs and reduceat_differs      # both paths are needed to match pandas

@@ -110,10 +110,9 @@ def small_run(tmp_path_factory):
     return {"folder": folder, "cold": cold, "warm": warm, "document": document, "wall": wall}
 
 
-def test_a_run_on_a_warm_calendar_cache_loads_no_calendar_library_ray_or_qt(small_run):
+def test_a_run_on_a_warm_calendar_cache_loads_no_calendar_library_ray_qt_or_pandas(small_run):
     assert "pandas_market_calendars" in small_run["cold"]          # the cold run computed the years
-    assert small_run["warm"] & {"pandas_market_calendars", "ray", "PySide6", "pyqtgraph"} == set()
-    assert {"pandas", "pyarrow"} <= small_run["warm"]
+    assert small_run["warm"] == {"pyarrow"}                         # not even with --json
 
 
 def test_the_first_bar_figures_are_in_run_json_metrics_json_and_the_report(small_run):
@@ -214,6 +213,8 @@ def probe(metrics):   # the coordinator's on_first_bar hook (workstation run han
 process_start.record_first_bar = probe
 code = main(["run", %r, "--store", %r, "--out", %r, "--no-bars", "--overwrite"])
 seen["at_exit"] = sorted(m for m in WATCHED if m in sys.modules)
+import pandas  # noqa: E402,F401 - the control: the probe does see pandas once something imports it
+seen["control"] = sorted(m for m in WATCHED if m in sys.modules)
 seen["collector_at_exit"] = gc.isenabled()
 print("PROBE " + json.dumps(seen))
 sys.exit(code)
@@ -231,9 +232,10 @@ def example_store(tmp_path_factory):
 
 
 @pytest.mark.parametrize("config", ["example_session.json", "example_orb.json"])
-def test_the_path_to_the_first_bar_of_the_example_configs_imports_no_pandas(example_store, config):
+def test_a_whole_run_of_the_example_configs_imports_no_pandas(example_store, config):
     """Start-up budget: pandas, pyarrow.dataset and the calendar library cost ~0.4 s of CPU to import;
-    nothing before a run's first bar may need them (the run writer and the results load them after)."""
+    nothing in a `workstation run` needs them, before its first bar or after (the history, the run
+    folder's parts, the statistics and the reports are built with numpy and pyarrow alone)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "WORKSTATION_CACHE_DIR": str(example_store / "cache")}
     seen = None
     for attempt in ("cold", "warm"):       # the cold run fills the calendar cache (the library computes it)
@@ -245,7 +247,9 @@ def test_the_path_to_the_first_bar_of_the_example_configs_imports_no_pandas(exam
         seen = json.loads(done.stdout.split("PROBE ", 1)[1])
     assert seen is not None
     assert seen["at_first_bar"] == []
-    assert "pandas" in seen["at_exit"]     # the probe does see pandas once something imports it
+    # nor anything after it: the history read, the run writer's parts and statistics, the reports
+    assert seen["at_exit"] == []
+    assert "pandas" in seen["control"]
     # the garbage collector pauses for the start-up only
     assert seen["collector_at_first_bar"] is False and seen["collector_at_exit"] is True
 
@@ -289,3 +293,83 @@ def test_every_config_field_is_described_in_the_schema():
                 assert schema["$defs"][target].get("description"), target
     assert undescribed == []
     assert len(schema["$defs"]) > 10
+
+
+def _load_run_document(folder: Path) -> dict:
+    """run --json's document as load_run (pandas) reads the folder: the expectation."""
+    from workstation.runs import load_run
+
+    results = load_run(folder)
+    return {"name": results.name, "summary": results.summary, "statistics": results.stats,
+            "startup": startup_figures(results.metrics)}
+
+
+def test_run_json_reads_the_folder_without_pandas_as_load_run_does(small_run, example_store, monkeypatch):
+    """`run --json` reads the statistics back from the run folder with pyarrow alone: the same
+    document, to the bit, as load_run's (pandas) reading of the same folder; a folder it does not take
+    (a trades table in one file, an older layout) goes through load_run."""
+    import shutil
+
+    import workstation
+    from workstation.run_commands import _folder_document, run_document
+
+    monkeypatch.setenv("WORKSTATION_CACHE_DIR", str(example_store / "cache"))
+    examples = example_store / "in-process"
+    workstation.run(str(ROOT / "session_configs" / "example_session.json"), store=str(example_store / "store"),
+                    out=str(examples))
+    for folder in (small_run["folder"] / "warm", examples):
+        expected = _load_run_document(folder)
+        assert expected["statistics"]["trades"] > 0 or folder != examples
+        got = _folder_document(folder)
+        assert json.dumps(got, sort_keys=True) == json.dumps(expected, sort_keys=True)
+        assert run_document(folder)["statistics"] == expected["statistics"]
+    single_file = small_run["folder"] / "single-file"
+    shutil.copytree(examples, single_file)
+    shutil.rmtree(single_file / "trades.parquet")
+    import pandas as pd
+
+    (pd.read_parquet(examples / "trades.parquet")).to_parquet(single_file / "trades.parquet")
+    assert _folder_document(single_file) is None
+    assert run_document(single_file)["statistics"] == _load_run_document(single_file)["statistics"]
+
+
+def test_the_program_runs_openblas_single_threaded_unless_the_user_said_otherwise():
+    """`workstation` (the program's own process) sets OPENBLAS_NUM_THREADS=1 before numpy loads, so
+    OpenBLAS starts no thread per core (~0.05 s of CPU per run); a value the user set is kept, and a
+    process that calls main(argv) (a notebook, the tests) or has numpy loaded already is left alone."""
+    from workstation.cli import single_threaded_blas
+
+    env: dict[str, str] = {}
+    assert single_threaded_blas(env, {}) is True and env == {"OPENBLAS_NUM_THREADS": "1"}
+    env = {"OPENBLAS_NUM_THREADS": "4"}
+    assert single_threaded_blas(env, {}) is False and env == {"OPENBLAS_NUM_THREADS": "4"}
+    env = {}
+    assert single_threaded_blas(env, {"numpy": object()}) is False and env == {}
+
+    code = """
+import os, sys
+from workstation.cli import main
+sys.argv = ["workstation", "--version"]
+try:
+    main() if %r else main(["--version"])
+except SystemExit:
+    pass
+import numpy
+print("ENV", os.environ.get("OPENBLAS_NUM_THREADS"), "THREADS", len(os.listdir("/proc/self/task")))
+"""
+    def run(as_program: bool, extra: dict | None = None) -> tuple[str, int]:
+        env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+        done = subprocess.run([sys.executable, "-c", code % as_program], capture_output=True, text=True,
+                              timeout=120, env={**env, "PYTHONPATH": str(ROOT), **(extra or {})})
+        assert done.returncode == 0, done.stderr[-2000:]
+        _, value, _, threads = done.stdout[done.stdout.index("ENV "):].split()
+        return value, int(threads)
+
+    program_value, program_threads = run(True)
+    assert program_value == "1" and program_threads == 1
+    library_value, library_threads = run(False)
+    assert library_value == "None"
+    blas = str(np.__config__.CONFIG.get("Build Dependencies", {}).get("blas", {}).get("name", ""))
+    if (os.cpu_count() or 1) > 1 and "openblas" in blas.lower():
+        assert library_threads > program_threads          # OpenBLAS's own threads, one per extra core
+    assert run(True, {"OPENBLAS_NUM_THREADS": "2"})[0] == "2"

@@ -460,6 +460,12 @@ class SimulatedBroker:
         n = self._curve_len
         return account_equity_frame(self._curve_time[:n], self._curve_values[:n])
 
+    def equity_points(self) -> tuple[np.ndarray, np.ndarray]:
+        """(time ns, values) of the whole equity curve, columns as `take_equity_points`' (views: read
+        them once the run has ended)."""
+        n = self._curve_len
+        return self._curve_time[:n], self._curve_values[:n]
+
     def account_snapshot(self) -> AccountSnapshot:
         """The account now (stamped with the current bar time's start)."""
         equity, cash, positions_value, gross = self._values_now()

@@ -25,12 +25,9 @@ import numpy as np
 
 from workstation.calendar import TimeManager, TradingSession
 from workstation.config import SessionConfig
-from workstation.model import ns_array
 from workstation.session import BarsView
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from workstation.store.bar_store import DailyArrays, SessionArrays
 
 log = logging.getLogger(__name__)
@@ -74,21 +71,6 @@ class _Day:
     def columns(self, i: int) -> tuple[np.ndarray, ...]:
         a, b = int(self.offsets[i]), int(self.offsets[i + 1])
         return tuple(col[a:b] for col in (self.timestamp, self.open, self.high, self.low, self.close, self.volume))
-
-    @staticmethod
-    def from_frame(frame: pd.DataFrame, index: dict[str, int]) -> _Day:
-        """From store rows (any order of symbols; each symbol's rows in time order)."""
-        n = len(index)
-        if frame is None or not len(frame):
-            return _Day.empty(n)
-        codes = _symbol_codes(frame["symbol"], index)
-        keep = codes >= 0
-        codes = codes[keep]
-        order = np.argsort(codes, kind="stable")
-        offsets = np.concatenate(([0], np.cumsum(np.bincount(codes, minlength=n)))).astype(np.int64)
-        ts = ns_array(frame["timestamp"])[keep][order]
-        cols = [frame[c].to_numpy(float)[keep][order] for c in _FIELDS]
-        return _Day(offsets, ts, *cols)
 
     @staticmethod
     def from_arrays(arrays: SessionArrays, n: int) -> _Day:
@@ -157,24 +139,12 @@ class _DailyTable:
         for f in _FIELDS:
             self.values[f][rows, codes] = getattr(daily, f)
 
-    def set_frame(self, frame: pd.DataFrame, index: dict[str, int]) -> None:
-        """Rows of a daily frame (symbol, date, OHLCV)."""
-        if frame is None or not len(frame):
-            return
-        codes = _symbol_codes(frame["symbol"], index)
-        keep = codes >= 0
-        codes = codes[keep]
-        rows = np.array([self._row(d) for d in frame["date"].to_numpy()[keep]], dtype=np.int64)
-        for f in _FIELDS:
-            self.values[f][rows, codes] = frame[f].to_numpy(float)[keep]
-
-    def replace_day(self, day: dt.date, agg: pd.DataFrame) -> None:
-        """A finished session's aggregate (indexed by symbol index) replaces every symbol's row of `day`."""
+    def replace_day(self, day: dt.date, aggregate: _DayAggregate) -> None:
+        """A finished session's aggregate replaces every symbol's row of `day`."""
         row = self._row(day)
-        codes = agg.index.to_numpy(dtype=np.int64)
         for f in _FIELDS:
             self.values[f][row] = np.nan
-            self.values[f][row, codes] = agg[f].to_numpy(float)
+            self.values[f][row, aggregate.symbols] = getattr(aggregate, f)
 
     def window(self, field: str, dates: list[dt.date]) -> np.ndarray:
         """[days of `dates` known, symbol] values in date order."""
@@ -198,6 +168,8 @@ class HistoricalService:
         self._daily: _DailyTable | None = None
         self._minute_days: dict[dt.date, _Day] = {}   # 1m bars of trailing days (for intraday stats)
         self._loaded_for: dt.date | None = None
+        self._unread_days: set[dt.date] = set()      # daily rows from 1m bars not read yet (see prepare)
+        self._minute_range = (0, 0)                  # [start, end) ns of the 1m bars the daily rows come from
         self.quality_rows: list[dict] = []
 
     # ------------------------------------------------------------------ daily
@@ -212,16 +184,56 @@ class HistoricalService:
         with self.metrics.timer("historical.daily_load"):
             daily = self.store.read_daily_arrays(self.symbols, earliest, last)
             if not daily.rows:
-                start_ns = _trading_session(self.tm, self.tm.first_trading_date_on_or_after(earliest)).open_ns
-                end_sess = self.tm.session(self.tm.previous_trading_date(last + dt.timedelta(days=1)))
-                end_ns = end_sess.close_ns if end_sess else start_ns
-                minute = self.store.read_bars(self.symbols, "1m", start_ns, end_ns, rth_only=True)
                 table = _DailyTable(len(self.symbols))
-                _add_daily_from_minutes(table, minute, self.tm, self._index)
+                dates = self._minute_dates(earliest, last)
+                # the run's own sessions enter the table as they finish (roll_session); a day the run
+                # does not roll (a session skipped or without bars) is read when a later session needs it
+                self._unread_days = {d for d in dates if d >= first}
+                self._add_daily_from_minutes(table, [d for d in dates if d < first])
             else:
                 table = _DailyTable(len(self.symbols))
                 table.set_arrays(daily)
         self._daily = table
+
+    def _minute_dates(self, earliest: dt.date, last: dt.date) -> list[dt.date]:
+        """The store has no daily bars: the trading dates of [earliest, last] whose regular-hours 1m
+        bars make the daily history (`_minute_range`: between the first one's open and the last one's
+        close)."""
+        first = self.tm.first_trading_date_on_or_after(earliest)
+        start_ns = _trading_session(self.tm, first).open_ns
+        end_sess = self.tm.session(self.tm.previous_trading_date(last + dt.timedelta(days=1)))
+        end_ns = end_sess.close_ns if end_sess else start_ns
+        self._minute_range = (start_ns, end_ns)
+        return self.tm.trading_dates(first, last) if end_ns > start_ns else []
+
+    def _add_daily_from_minutes(self, table: _DailyTable, dates: list[dt.date]) -> None:
+        """Daily OHLCV per (symbol, trading date) of `dates` from the store's regular-hours 1m bars (in
+        `_minute_range`), read one date at a time as arrays: first open, highest high, lowest low,
+        last close and the volume summed as pandas sums a group (the store holds no NaN volume, so
+        reading the dates in several calls sums them as one call would)."""
+        start_ns, end_ns = self._minute_range
+        days: list[_Day] = []
+        read: list[dt.date] = []
+        for day in dates:
+            arrays = self.store.read_session_arrays(day, "1m", self.symbols, rth_only=True)
+            inside = (arrays.timestamp >= start_ns) & (arrays.timestamp < end_ns)
+            if not inside.all():
+                arrays = type(arrays)(*(column[inside] for column in arrays))
+            if arrays.rows:
+                days.append(_Day.from_arrays(arrays, len(self.symbols)))
+                read.append(day)
+        for day, aggregate in zip(read, _aggregate_days(days), strict=True):
+            row = table._row(day)
+            for f in _FIELDS:
+                table.values[f][row, aggregate.symbols] = getattr(aggregate, f)
+
+    def _read_unrolled_days(self, day: dt.date) -> None:
+        """Daily rows of the run's days before `day` that no finished session replaced (from the store)."""
+        due = sorted(d for d in self._unread_days if d < day)
+        if due and self._daily is not None:
+            with self.metrics.timer("historical.daily_load"):
+                self._add_daily_from_minutes(self._daily, due)
+        self._unread_days.difference_update(due)
 
     # ------------------------------------------------------------------ per session
     def load_session(self, day: dt.date) -> None:
@@ -237,6 +249,8 @@ class HistoricalService:
                 if d not in need:
                     del self._minute_days[d]
             self._set_trailing_bars(trailing)
+            if self._unread_days:
+                self._read_unrolled_days(day)
             self._historical_indicators(day, intraday_days)
             self._historical_quality(trailing)
             self._loaded_for = day
@@ -252,14 +266,11 @@ class HistoricalService:
         with self.metrics.timer("historical.roll"):
             self._roll(day, _Day.from_views(views))
 
-    def roll(self, day: dt.date, session_bars: pd.DataFrame) -> None:
-        """`roll_session` from a frame of the session's 1m bars (symbol, timestamp, OHLCV)."""
-        self._roll(day, _Day.from_frame(session_bars, self._index))
-
     def _roll(self, day: dt.date, bars: _Day) -> None:
         self._minute_days[day] = bars
         if self._daily is not None and bars.size:
-            self._daily.replace_day(day, _aggregate_day(_regular_part(bars, self.tm.session(day))))
+            self._daily.replace_day(day, _aggregate_days([_regular_part(bars, self.tm.session(day))])[0])
+            self._unread_days.discard(day)
 
     def _intraday_window(self, day: dt.date) -> list[dt.date]:
         days: set[dt.date] = set()
@@ -358,13 +369,6 @@ class _TrailingBars:
         return BarsView(*(np.concatenate([p[k] for p in parts]) for k in range(6)))
 
 
-def _symbol_codes(symbols: pd.Series, index: dict[str, int]) -> np.ndarray:
-    """Each row's symbol index (-1 for a symbol not in `index`)."""
-    import pandas as pd
-
-    return pd.Categorical(symbols.astype(str), categories=list(index)).codes.astype(np.int64)
-
-
 def _reduce_by_symbol(window: np.ndarray, kind: str) -> np.ndarray:
     """Per symbol (column) of a [day, symbol] window: mean, max or min of the days with a value (NaN
     when none). The mean is pandas' grouped mean over the days in date order, as the daily history
@@ -403,55 +407,85 @@ def kahan_column_sums(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return total, count
 
 
-def _aggregate_day(bars: _Day) -> pd.DataFrame:
-    """One day's daily OHLCV per symbol index (the symbols with bars) from its 1m bars: first open,
-    highest high, lowest low, last close, and the volume summed as pandas sums a group (the sum
-    the daily history has always had)."""
-    import pandas as pd
+@dataclass(frozen=True)
+class _DayAggregate:
+    """One day's daily OHLCV of the symbols (indices) that had bars that day."""
 
-    counts = bars.counts()
-    have = np.flatnonzero(counts)
-    starts = bars.offsets[:-1][have]
-    ends = bars.offsets[1:][have] - 1
-    volume = pd.Series(bars.volume).groupby(bars.codes(), sort=True).sum()
-    return pd.DataFrame({
-        "open": bars.open[starts], "high": np.fmax.reduceat(bars.high, starts),
-        "low": np.fmin.reduceat(bars.low, starts), "close": bars.close[ends],
-        "volume": volume.reindex(have).to_numpy(float),
-    }, index=have)
+    symbols: np.ndarray
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    volume: np.ndarray
 
 
-def _add_daily_from_minutes(table: _DailyTable, minute: pd.DataFrame, tm: TimeManager,
-                            index: dict[str, int]) -> None:
-    """Daily OHLCV per (symbol, exchange-local date) from 1m bars into `table`: first open, highest
-    high, lowest low, last close (by time) and the volume summed as pandas sums a group."""
-    import pandas as pd
+def _aggregate_days(days: list[_Day]) -> list[_DayAggregate]:
+    """Each day's daily OHLCV per symbol index (the symbols with bars) from its 1m bars: first open,
+    highest high, lowest low, last close, and the volume summed as pandas sums the groups of bars
+    sorted by (symbol, time) (`sorted_group_sums`: the sum the daily history has always had). The
+    volume sums of all the days are one call, over the days' volumes laid out by symbol, then day."""
+    haves = [np.flatnonzero(bars.counts()) for bars in days]
+    starts = [bars.offsets[:-1][have] for bars, have in zip(days, haves, strict=True)]
+    ends = [bars.offsets[1:][have] for bars, have in zip(days, haves, strict=True)]
+    if days:
+        bases = np.cumsum([0] + [bars.size for bars in days[:-1]])
+        first = np.concatenate([a + base for a, base in zip(starts, bases, strict=True)])
+        lengths = np.concatenate(ends) - np.concatenate(starts)
+        symbol = np.concatenate(haves)
+        day = np.repeat(np.arange(len(days)), [len(h) for h in haves])
+        by_symbol = np.lexsort((day, symbol))                 # segments in (symbol, day) order
+        n = lengths[by_symbol]
+        position = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
+        laid_out = np.concatenate([bars.volume for bars in days])[np.repeat(first[by_symbol], n) + position]
+        volumes = np.empty(len(lengths))
+        volumes[by_symbol] = sorted_group_sums(laid_out, n)
+    else:
+        volumes = np.empty(0)
+    out = []
+    at = 0
+    for bars, have, a, b in zip(days, haves, starts, ends, strict=True):
+        k = len(have)
+        if k:
+            high, low = np.fmax.reduceat(bars.high, a), np.fmin.reduceat(bars.low, a)
+        else:
+            high = low = np.empty(0)
+        out.append(_DayAggregate(have, bars.open[a], high, low, bars.close[b - 1], volumes[at:at + k]))
+        at += k
+    return out
 
-    if minute is None or not len(minute):
-        return
-    codes = _symbol_codes(minute["symbol"], index)
-    keep = codes >= 0
-    codes = codes[keep]
-    ts = ns_array(minute["timestamp"])[keep]
-    order = np.lexsort((ts, codes))
-    codes, ts = codes[order], ts[order]
-    days = tm.local_dates(ts).astype(np.int64)
-    new_group = np.empty(len(ts), dtype=bool)
-    new_group[:1] = True
-    new_group[1:] = (codes[1:] != codes[:-1]) | (days[1:] != days[:-1])
-    starts = np.flatnonzero(new_group)
-    ends = np.concatenate((starts[1:], [len(ts)])) - 1
-    col = {f: minute[f].to_numpy(float)[keep][order] for f in _FIELDS}
-    group = np.cumsum(new_group) - 1
-    volume = pd.Series(col["volume"]).groupby(group, sort=True).sum().to_numpy(float)
-    epoch = dt.date(1970, 1, 1)
-    rows = np.array([table._row(epoch + dt.timedelta(days=int(d))) for d in days[starts]], dtype=np.int64)
-    sym = codes[starts]
-    table.values["open"][rows, sym] = col["open"][starts]
-    table.values["high"][rows, sym] = np.fmax.reduceat(col["high"], starts)
-    table.values["low"][rows, sym] = np.fmin.reduceat(col["low"], starts)
-    table.values["close"][rows, sym] = col["close"][ends]
-    table.values["volume"][rows, sym] = volume
+
+def sorted_group_sums(values: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The sums of consecutive groups of `values` (group k: the next lengths[k] > 0 values) as
+    pandas >= 3.1 sums a Series grouped by sorted codes (`Series.groupby(codes).sum()`), bit for bit:
+    `np.add.reduceat` over the whole array when it holds no NaN, else each group summed in order
+    with Kahan compensation over its non-NaN values (pandas' Cython `group_sum`)."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    if not len(lengths):
+        return np.empty(0)
+    starts = np.cumsum(lengths) - lengths
+    if not np.isnan(values).any():
+        return np.add.reduceat(values, starts)
+    return kahan_segment_sums(values, starts, starts + lengths)
+
+
+def kahan_segment_sums(values: np.ndarray, starts: np.ndarray, ends: np.ndarray, chunk: int = 8192) -> np.ndarray:
+    """The sum of each segment values[starts[k]:ends[k]], summed in order with Kahan compensation over
+    its non-NaN values exactly as pandas' grouped sum sums a group (`kahan_column_sums`: the same
+    operations in the same order, so the same bits); an empty or all-NaN segment sums to 0. The
+    segments are the columns of a [position, segment] grid (NaN-padded), `chunk` segments at a time."""
+    starts = np.asarray(starts, dtype=np.int64)
+    lengths = np.asarray(ends, dtype=np.int64) - starts
+    totals = np.zeros(len(starts))
+    for first in range(0, len(starts), chunk):
+        a, n = starts[first:first + chunk], lengths[first:first + chunk]
+        longest = int(n.max(initial=0))
+        if not longest:
+            continue
+        position = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
+        grid = np.full((longest, len(a)), np.nan)
+        grid[position, np.repeat(np.arange(len(a)), n)] = values[np.repeat(a, n) + position]
+        totals[first:first + chunk] = kahan_column_sums(grid)[0]
+    return totals
 
 
 def _empty_view() -> BarsView:

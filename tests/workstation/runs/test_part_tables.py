@@ -1,7 +1,9 @@
-"""The run writer builds its signals, orders, fills, trades and equity parts straight from columns
-(no pandas on the per-session path). Each table must be exactly the table pandas made before:
-`pa.Table.from_pandas` of the reference frame builders (same schema and pandas metadata, same values,
-NaN and None as null), so every reader (pandas, DuckDB, workstation.runs) sees the same data."""
+"""The run writer builds its signals, orders, fills, trades, equity, quality and gaps parts straight
+from columns (no pandas anywhere in a run: workstation.arrow_tables). Each table must be exactly the
+table pandas made before: `pa.Table.from_pandas` of the reference frame builders (same schema and
+pandas metadata, same values, NaN and None as null), so every reader (pandas, DuckDB,
+workstation.runs) sees the same data. An empty part now has the schema of any other part (pandas
+gave an empty signals frame untyped columns)."""
 
 from __future__ import annotations
 
@@ -15,7 +17,15 @@ from workstation.execution.orders import Order, OrderRole, OrderStatus, OrderTyp
 from workstation.execution.records import account_equity_frame, fills_frame, orders_frame
 from workstation.execution.results import trades_frame
 from workstation.model.trading import Fill, Trade
-from workstation.run_writer import PartTables, RunWriter
+from workstation.pipeline.gap_list import gaps_frame
+from workstation.run_writer import SIGNAL_PART_COLUMNS, PartTables, session_bars_table
+
+
+def _signals_frame(rows: list[tuple]) -> pd.DataFrame:
+    """The signals frame the run writer made with pandas before (the reference)."""
+    df = pd.DataFrame(rows, columns=list(SIGNAL_PART_COLUMNS))
+    df["time"] = pd.to_datetime(df["time"].astype("int64"), utc=True)
+    return df.astype({"quantity": float, "price": float, "confidence": float, "approved": bool})
 
 
 def _assert_same(table: pa.Table, frame: pd.DataFrame) -> None:
@@ -81,8 +91,11 @@ def test_signals_table_equals_the_pandas_table_with_errors_and_nan_prices():
             (1_700_000_120_000_000_000, "", "engine", "ERROR", 0.0, float("nan"), 0.0, False, "boom", "error")]
     tables = PartTables()
     for part in (rows, rows[2:], rows[:1]):
-        _assert_same(tables.signals(part), RunWriter._signals_frame(part))
-    _assert_same(tables.signals([]), RunWriter._signals_frame([]))
+        _assert_same(tables.signals(part), _signals_frame(part))
+    empty = tables.signals([])
+    assert empty.num_rows == 0 and empty.schema.equals(tables.signals(rows).schema, check_metadata=True)
+    # pandas reads an empty part with the dtypes of a full one
+    assert empty.to_pandas().dtypes.to_dict() == tables.signals(rows).to_pandas().dtypes.to_dict()
 
 
 def test_quality_table_equals_the_pandas_table():
@@ -119,3 +132,36 @@ def test_orders_table_from_final_order_records_equals_the_snapshots_table():
         _assert_same(tables.order_states(rows), orders_frame([st.snapshot() for st in rows]))
     # the same schema cache serves snapshots and records
     _assert_same(tables.orders([st.snapshot() for st in states]), orders_frame([st.snapshot() for st in states]))
+
+
+def test_gaps_table_equals_the_pandas_table():
+    import datetime as dt
+
+    rows = [{"session_date": dt.date(2024, 12, 2), "symbol": s, "interval": iv, "start": 1_733_150_000_000_000_000 + k,
+             "end": 1_733_150_060_000_000_000 + k, "missing": k + 1, "status": status}
+            for k, (s, iv, status) in enumerate([("AAA", "1m", "open"), ("BBB", "5m", "filled"),
+                                                 ("ÄÖÜ", "1m", "known_empty")])]
+    tables = PartTables()
+    for part in (rows, rows[1:], rows[:1]):
+        _assert_same(tables.gaps(part), gaps_frame(part))
+
+
+def test_session_bars_table_equals_pyarrows_own_arrays_nan_kept():
+    """bars.parquet: dictionary-decoded names, UTC times and prices with NaN kept as a value (as
+    `pa.array` of a numpy array keeps it), built without pyarrow's pandas-importing constructors."""
+    from workstation.session import BarsView
+
+    ts = np.array([1_733_150_000_000_000_000, 1_733_150_060_000_000_000], dtype=np.int64)
+    view = BarsView(ts, np.array([1.0, np.nan]), np.array([2.0, 3.0]), np.array([0.5, 0.25]), np.array([1.5, 2.5]),
+                    np.array([100.0, 0.0]))
+    bars = {("AAA", "1m"): view, ("BBB", "1m"): view, ("BBB", "5m"): BarsView(ts[:1], *(np.ones(1),) * 5)}
+    table = session_bars_table(["AAA", "BBB"], ["1m", "5m"], bars)
+    expected = pa.table({
+        "symbol": pa.array(["AAA", "AAA", "BBB", "BBB", "BBB"]), "interval": pa.array(["1m"] * 4 + ["5m"]),
+        "timestamp": pa.array(np.concatenate([ts, ts, ts[:1]]), type=pa.timestamp("ns", tz="UTC")),
+        **{c: pa.array(np.concatenate([getattr(view, c), getattr(view, c), np.ones(1)]))
+           for c in ("open", "high", "low", "close", "volume")}})
+    assert table.schema.equals(expected.schema, check_metadata=True)
+    for name in expected.column_names:      # (Arrow's equals holds NaN unequal to itself)
+        assert table.column(name).to_pylist().__repr__() == expected.column(name).to_pylist().__repr__(), name
+    assert table.column("open").null_count == 0 and math.isnan(table.column("open")[1].as_py())
