@@ -15,7 +15,8 @@ import math
 import numpy as np
 
 from workstation.indicators.price_grid import POWERS_OF_TEN
-from workstation.model import Action, Signal
+from workstation.model import Action
+from workstation.model.batches import SignalBatch
 from workstation.strategies.base import BaseStrategy, StrategyContext
 
 
@@ -67,19 +68,18 @@ class SmaCrossover(BaseStrategy):
         hits = np.flatnonzero(up | down)
         if not len(hits):
             return None
-        pos = ctx.positions()
-        closes, starts, symbols = ctx.closes(self.interval), ctx.bar_starts(self.interval), ctx.symbols
-        now, qty, name, conf = ctx.now_ns, self.quantity, self.name, self.confidence
-        out = []
-        for k in hits.tolist():
-            i = sym_idx.item(k)
-            held = pos.item(i)
-            if up[k] and held == 0:
-                action = Action.BUY
-            elif down[k] and held == qty:
-                action = Action.SELL
-            else:
-                continue
-            out.append(Signal(symbols[i], action, qty, closes.item(i), now, name, conf,
-                              {"bar_start": starts.item(i), "d": int(d[k]), "prev_d": int(prev[k])}))
-        return out
+        held = ctx.positions()[sym_idx[hits]]
+        up_h = up[hits]
+        act = np.where(up_h, held == 0, held == self.quantity)   # buy when flat, sell when long
+        if not act.any():
+            return None
+        rows = hits[act]
+        idx = sym_idx[rows]
+        n = len(rows)
+        buy, sell = Action.BUY, Action.SELL
+        # one columnar batch, not a Signal per row (its rows equal the Signals this strategy used to return)
+        return SignalBatch(self.name, ctx.now_ns, ctx.symbols, idx,
+                           tuple(buy if u else sell for u in up_h[act].tolist()),
+                           np.full(n, self.quantity), ctx.closes(self.interval)[idx], np.full(n, self.confidence),
+                           {"bar_start": ctx.bar_starts(self.interval)[idx], "d": d[rows].astype(np.int64),
+                            "prev_d": prev[rows].astype(np.int64)})
