@@ -56,6 +56,7 @@ class SpoiledBatchSma(SmaCrossover):
         super().__init__(*args, **kw)
         self.as_list = as_list
         self.rows = 0
+        self.emitted: list[tuple[int, str]] = []     # (time, symbol) of every row returned, in order
 
     def on_bars(self, ctx, sym_idx: np.ndarray):
         batch = super().on_bars(ctx, sym_idx)
@@ -65,6 +66,7 @@ class SpoiledBatchSma(SmaCrossover):
         k = np.arange(self.rows, self.rows + len(prices))
         prices[k % 3 == 2] = np.nan
         self.rows += len(prices)
+        self.emitted.extend((batch.time, batch.symbols[i]) for i in batch.symbol_indices.tolist())
         spoiled = SignalBatch(batch.strategy, batch.time, batch.symbols, batch.symbol_indices, batch.actions,
                               batch.quantities, prices, batch.confidences, batch.metadata)
         return list(spoiled) if self.as_list else spoiled

@@ -42,13 +42,13 @@ def _run(store: BarStore, class_path: str, tmp_path=None, **params) -> dict:
     subscribe = {
         "decision": lambda _k, d: seen["decision"].append(d),
         "decisions": lambda _k, b: (seen["decisions"].append(b), seen["log"].extend(b.rows())),
-        "error": lambda _k, e: seen["log"].append(("ERROR", e["symbol"], e["message"])),
+        "error": lambda _k, e: seen["log"].append(("ERROR", e["time_ns"], e["symbol"], e["message"])),
         "order": lambda _k, e: seen["order"].append(e),
         "fills": lambda _k, f: seen["fills"].append(list(f)),
     }
     system = run_to_end(_config(store, class_path, **params), store, subscribe)
     broker = system.broker
-    return {"seen": seen, "orders": broker.orders(), "fills": broker.fills, "trades": broker.trades,
+    return {"seen": seen, "emitted": getattr(system.analysis.strategies[0], "emitted", None), "orders": broker.orders(), "fills": broker.fills, "trades": broker.trades,
             "equity": broker.equity_curve(), "errors": dict(system.analysis.errors),
             "counts": (system.analysis.signal_count, system.analysis.rejected_count)}
 
@@ -84,11 +84,10 @@ def test_a_batch_with_invalid_rows_is_handled_like_the_list_of_its_signals(demo_
     batch = _run(demo_store, f"{STRATEGIES}:SpoiledBatchSma")
     listed = _run(demo_store, f"{STRATEGIES}:SpoiledBatchSma", as_list=True)
     assert batch["errors"]["sma"] >= 3                       # the NaN prices are strategy errors
-    assert any(row[0] == "ERROR" and "price nan" in row[2] for row in batch["seen"]["log"])
-    # an error row sits between the decisions made before and after it, as the object path orders them
-    kinds = ["error" if row[0] == "ERROR" else "decision" for row in batch["seen"]["log"]]
-    first_error = kinds.index("error")
-    assert "decision" in kinds[:first_error] and "decision" in kinds[first_error + 1:]
+    assert any(row[0] == "ERROR" and "price nan" in row[3] for row in batch["seen"]["log"])
+    # one log row (decision or error) per signal, in the order the strategy returned them
+    log = batch["seen"]["log"]
+    assert [(row[1], row[2]) if row[0] == "ERROR" else (row[0], row[1]) for row in log] == batch["emitted"]
     _same_outputs(batch, listed)
 
 
