@@ -62,11 +62,11 @@ class SpoiledBatchSma(SmaCrossover):
         batch = super().on_bars(ctx, sym_idx)
         if batch is None:
             return None
-        prices = batch.prices.copy()
+        prices = np.array(batch.prices)               # an array column (the built-in gives lists)
         k = np.arange(self.rows, self.rows + len(prices))
         prices[k % 3 == 2] = np.nan
         self.rows += len(prices)
-        self.emitted.extend((batch.time, batch.symbols[i]) for i in batch.symbol_indices.tolist())
+        self.emitted.extend((batch.time, batch.symbols[i]) for i in batch.symbol_indices)
         spoiled = SignalBatch(batch.strategy, batch.time, batch.symbols, batch.symbol_indices, batch.actions,
                               batch.quantities, prices, batch.confidences, batch.metadata)
         return list(spoiled) if self.as_list else spoiled

@@ -23,13 +23,11 @@ import numbers
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-import numpy as np
-
 from workstation.config import RiskConfig
 from workstation.execution.broker import OrderRefused, SimulatedBroker
 from workstation.execution.orders import InvalidOrder, Order, OrderStatus, make_request
 from workstation.model import Action, Decision, Signal
-from workstation.model.batches import DecisionBatch, SignalBatch
+from workstation.model.batches import DecisionBatch, SignalBatch, as_list
 
 if TYPE_CHECKING:
     from workstation.strategies.base import BaseStrategy
@@ -209,21 +207,23 @@ def publish_decisions(events, decisions: tuple[Decision, ...]) -> None:
 
 def batch_problem(batch: SignalBatch, n_symbols: int) -> bool:
     """True when some row of a SignalBatch would not pass `checked_signal` (the batch then takes the
-    object path, which names the problem row by row)."""
+    object path, which names the problem row by row). Plain Python over the few rows of a call."""
     if type(batch.time) is not int or type(batch.strategy) is not str:
         return True
-    k = len(batch.actions)
-    idx, q, p, c = batch.symbol_indices, batch.quantities, batch.prices, batch.confidences
-    if idx.shape != (k,) or q.shape != (k,) or p.shape != (k,) or c.shape != (k,):
+    actions = batch.actions
+    columns = (as_list(batch.symbol_indices), as_list(batch.quantities), as_list(batch.prices),
+               as_list(batch.confidences))
+    if any(type(col) is not list or len(col) != len(actions) for col in columns):
         return True
-    if any(type(a) is not Action for a in batch.actions):
-        return True
-    if k and (int(idx.min()) < 0 or int(idx.max()) >= n_symbols):
-        return True
-    closing = np.fromiter((a is Action.CLOSE for a in batch.actions), dtype=bool, count=k)
-    with np.errstate(invalid="ignore"):
-        bad = ~np.isfinite(q) | ((q == 0.0) & ~closing) | ~np.isfinite(p) | ~(p > 0.0) | ~((c >= 0.0) & (c <= 1.0))
-    return bool(bad.any())
+    close = Action.CLOSE
+    for i, action, q, p, c in zip(columns[0], actions, columns[1], columns[2], columns[3], strict=True):
+        if type(i) is not int or not 0 <= i < n_symbols or type(action) is not Action:
+            return True
+        if type(q) is not float or type(p) is not float or type(c) is not float:
+            return True
+        if not (q - q == 0.0 and (q != 0.0 or action is close) and p - p == 0.0 and p > 0.0 and 0.0 <= c <= 1.0):
+            return True
+    return False
 
 
 class OrderDesk:
@@ -300,8 +300,8 @@ class OrderDesk:
         approved: list[bool] = []
         reasons: list[str] = []
         rejected = 0
-        for i, action, q, p, c in zip(batch.symbol_indices.tolist(), batch.actions, batch.quantities.tolist(),
-                                      batch.prices.tolist(), batch.confidences.tolist(), strict=True):
+        for i, action, q, p, c in zip(as_list(batch.symbol_indices), batch.actions, as_list(batch.quantities),
+                                      as_list(batch.prices), as_list(batch.confidences), strict=True):
             reason, qty = risk.decide_row(symbols[i], i, action, q, p, c, interval)
             if reason:
                 rejected += 1

@@ -28,7 +28,15 @@ import numpy as np
 
 from workstation.model.trading import Action, Decision, Signal
 
-__all__ = ["DecisionBatch", "SignalBatch"]
+__all__ = ["Column", "DecisionBatch", "SignalBatch", "as_list"]
+
+Column = list | np.ndarray
+
+
+def as_list(column: Column) -> list:
+    """A column's values as Python scalars."""
+    return column.tolist() if isinstance(column, np.ndarray) else column
+
 
 # the signal log's row: time, symbol, strategy, action text, quantity, price, confidence, approved, reason, kind
 SignalLogRow = tuple[int, str, str, str, float, float, float, bool, str, str]
@@ -39,17 +47,18 @@ class SignalBatch(Sequence[Signal]):
     """Signals of one strategy call as columns: row k asks `actions[k]` of `quantities[k]` shares of
     `symbols[symbol_indices[k]]` at reference price `prices[k]` with `confidences[k]`; `metadata` maps a
     name to a column (one value per row) of each signal's metadata. `time` (int ns UTC) and `strategy`
-    are shared by every row. `symbols` is the run's symbol list (ctx.symbols) the indices point into."""
+    are shared by every row. `symbols` is the run's symbol list (ctx.symbols) the indices point into.
+    A column is a list (the cheapest for the few rows of one call) or a 1-D numpy array."""
 
     strategy: str
     time: int
     symbols: Sequence[str]
-    symbol_indices: np.ndarray          # int64
+    symbol_indices: Column              # int
     actions: tuple[Action, ...]
-    quantities: np.ndarray              # float64
-    prices: np.ndarray                  # float64
-    confidences: np.ndarray             # float64
-    metadata: Mapping[str, np.ndarray] = field(default_factory=dict)
+    quantities: Column                  # float
+    prices: Column                      # float
+    confidences: Column                 # float
+    metadata: Mapping[str, Column] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.actions)
@@ -70,13 +79,13 @@ class SignalBatch(Sequence[Signal]):
 
     def signals(self) -> list[Signal]:
         """The rows as Signal objects (metadata values as Python scalars)."""
-        columns = {name: col.tolist() for name, col in self.metadata.items()}
+        columns = {name: as_list(col) for name, col in self.metadata.items()}
         symbols = self.symbols
         return [Signal(symbols[i], action, q, p, self.time, self.strategy, c,
                        {name: col[k] for name, col in columns.items()})
-                for k, (i, action, q, p, c) in enumerate(zip(self.symbol_indices.tolist(), self.actions,
-                                                             self.quantities.tolist(), self.prices.tolist(),
-                                                             self.confidences.tolist(), strict=True))]
+                for k, (i, action, q, p, c) in enumerate(zip(as_list(self.symbol_indices), self.actions,
+                                                             as_list(self.quantities), as_list(self.prices),
+                                                             as_list(self.confidences), strict=True))]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -110,9 +119,10 @@ class DecisionBatch:
             return [_row(d) for d in self.objects]
         symbols = batch.symbols
         n = len(batch)
-        return list(zip(repeat(batch.time, n), [symbols[i] for i in batch.symbol_indices.tolist()],
-                        repeat(batch.strategy, n), [a._value_ for a in batch.actions], batch.quantities.tolist(),
-                        batch.prices.tolist(), batch.confidences.tolist(), self.approved, self.reasons,
+        return list(zip(repeat(batch.time, n), [symbols[i] for i in as_list(batch.symbol_indices)],
+                        repeat(batch.strategy, n), [a._value_ for a in batch.actions],
+                        [float(q) for q in as_list(batch.quantities)], [float(p) for p in as_list(batch.prices)],
+                        [float(c) for c in as_list(batch.confidences)], self.approved, self.reasons,
                         repeat("signal", n), strict=False))
 
 

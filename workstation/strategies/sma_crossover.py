@@ -68,18 +68,32 @@ class SmaCrossover(BaseStrategy):
         hits = np.flatnonzero(up | down)
         if not len(hits):
             return None
-        held = ctx.positions()[sym_idx[hits]]
-        up_h = up[hits]
-        act = np.where(up_h, held == 0, held == self.quantity)   # buy when flat, sell when long
-        if not act.any():
-            return None
-        rows = hits[act]
-        idx = sym_idx[rows]
+        pos = ctx.positions()
+        closes, starts = ctx.closes(self.interval), ctx.bar_starts(self.interval)
+        qty, buy, sell = self.quantity, Action.BUY, Action.SELL
+        # one columnar batch (Python lists: a few rows), not a Signal per row
+        rows: list[int] = []
+        actions: list[Action] = []
+        prices: list[float] = []
+        bar_starts: list[int] = []
+        ds: list[int] = []
+        prev_ds: list[int] = []
+        for i, is_up, d_k, prev_k in zip(sym_idx[hits].tolist(), up[hits].tolist(), d[hits].tolist(),
+                                         prev[hits].tolist(), strict=True):
+            held = pos.item(i)
+            if is_up and held == 0:
+                actions.append(buy)
+            elif not is_up and held == qty:
+                actions.append(sell)
+            else:
+                continue
+            rows.append(i)
+            prices.append(closes.item(i))
+            bar_starts.append(starts.item(i))
+            ds.append(int(d_k))
+            prev_ds.append(int(prev_k))
         n = len(rows)
-        buy, sell = Action.BUY, Action.SELL
-        # one columnar batch, not a Signal per row (its rows equal the Signals this strategy used to return)
-        return SignalBatch(self.name, ctx.now_ns, ctx.symbols, idx,
-                           tuple(buy if u else sell for u in up_h[act].tolist()),
-                           np.full(n, self.quantity), ctx.closes(self.interval)[idx], np.full(n, self.confidence),
-                           {"bar_start": ctx.bar_starts(self.interval)[idx], "d": d[rows].astype(np.int64),
-                            "prev_d": prev[rows].astype(np.int64)})
+        if not n:
+            return None
+        return SignalBatch(self.name, ctx.now_ns, ctx.symbols, rows, tuple(actions), [qty] * n, prices,
+                           [self.confidence] * n, {"bar_start": bar_starts, "d": ds, "prev_d": prev_ds})
