@@ -600,6 +600,12 @@ class SimulatedBroker:
         pos = self._positions.item(i)
         return max(0.0, abs(pos + quantity) - abs(pos))
 
+    def account_may_refuse(self, symbol_index: int, quantity: float) -> bool:
+        """Whether `account_check` can refuse this quantity at all: only an order that adds exposure, or
+        goes short while shorting is off, can be refused (a cheap test before the check)."""
+        pos = self._positions.item(symbol_index)
+        return abs(pos + quantity) > abs(pos) or (pos + quantity < -_FLAT_EPS and not self._allow_short)
+
     def account_check(self, symbol_index: int, quantity: float, price: float, released: float = 0.0) -> str:
         """Why the account refuses `quantity` of a symbol valued at `price` now ("" when it does not):
         shorting while allow_short is off, or more buying power than is left (`released`: buying

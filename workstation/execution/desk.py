@@ -189,10 +189,11 @@ class RiskChecks:
         after = broker.position_at(symbol_index) + broker.pending_quantity(symbol_index) + qty
         if abs(after) > cfg.max_position_qty + 1e-9:
             return f"position limit: would hold {after:g} > {cfg.max_position_qty:g} shares", 0.0
-        last = broker.last_price_at(symbol_index)
-        reason = broker.account_check(symbol_index, qty, last if last > 0 else float(price))
-        if reason:
-            return reason, 0.0
+        if broker.account_may_refuse(symbol_index, qty):
+            last = broker.last_price_at(symbol_index)
+            reason = broker.account_check(symbol_index, qty, last if last > 0 else float(price))
+            if reason:
+                return reason, 0.0
         return "", qty
 
 
