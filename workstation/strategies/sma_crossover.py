@@ -36,17 +36,17 @@ class SmaCrossover(BaseStrategy):
         self.confidence = float(confidence)
         self.lcm = float(math.lcm(self.fast, self.slow))
         self._prev_d: np.ndarray = np.empty(0)  # D of each symbol's last bar, sized in on_start
+        self._fast_spec, self._slow_spec = f"sma({self.fast})", f"sma({self.slow})"
 
     def required_indicators(self):
         return (f"sma({self.fast})", f"sma({self.slow})")
 
     def _d(self, ctx: StrategyContext, idx: np.ndarray) -> np.ndarray:
-        fast = ctx.indicator_bank(self.interval, f"sma({self.fast})")
-        slow = ctx.indicator_bank(self.interval, f"sma({self.slow})")
+        fast = ctx.indicator_bank(self.interval, self._fast_spec)
+        slow = ctx.indicator_bank(self.interval, self._slow_spec)
         scale = self.lcm * POWERS_OF_TEN[ctx.price_decimals()[idx]]
         d = np.rint(scale * (fast.values_at(idx) - slow.values_at(idx)))
-        d[~slow.ready_at(idx)] = np.nan
-        return d
+        return np.where(slow.ready_at(idx), d, np.nan)
 
     def on_start(self, ctx: StrategyContext) -> None:
         n = len(ctx.symbols)
@@ -62,10 +62,9 @@ class SmaCrossover(BaseStrategy):
         d = self._d(ctx, sym_idx)
         prev = self._prev_d[sym_idx]
         self._prev_d[sym_idx] = d
-        # comparisons with NaN (not ready yet) are False, without a warning
-        up = (prev <= 0) & (d > 0)
-        down = (prev >= 0) & (d < 0)
-        hits = np.flatnonzero(up | down)
+        # a cross: up (prev <= 0 < d) or down (prev >= 0 > d), i.e. d != 0 and d·prev <= 0; comparisons
+        # with NaN (not ready yet) are False, without a warning
+        hits = ((d * prev <= 0) & (d != 0)).nonzero()[0]
         if not len(hits):
             return None
         pos = ctx.positions()
@@ -78,12 +77,13 @@ class SmaCrossover(BaseStrategy):
         bar_starts: list[int] = []
         ds: list[int] = []
         prev_ds: list[int] = []
-        for i, is_up, d_k, prev_k in zip(sym_idx[hits].tolist(), up[hits].tolist(), d[hits].tolist(),
-                                         prev[hits].tolist(), strict=True):
+        for i, d_k, prev_k in zip(sym_idx[hits].tolist(), d[hits].tolist(), prev[hits].tolist(), strict=True):
             held = pos.item(i)
-            if is_up and held == 0:
+            if d_k > 0:
+                if held != 0:
+                    continue
                 actions.append(buy)
-            elif not is_up and held == qty:
+            elif held == qty:
                 actions.append(sell)
             else:
                 continue
