@@ -87,10 +87,9 @@ from workstation.execution.orders import (
     checked_quantity,
 )
 from workstation.execution.records import (
-    ORDER_COLUMNS,
     account_equity_frame,
-    enum_text,
     fills_frame,
+    order_field_columns,
     orders_frame,
 )
 from workstation.model.trading import Fill, Trade
@@ -208,34 +207,7 @@ class _OrderState:
 def order_state_columns(states: list[_OrderState]) -> dict[str, list]:
     """`records.order_columns` of the orders' snapshots, read straight from the broker's records
     (final ones: nothing changes them any more), without an Order object per order."""
-    cols: dict[str, list] = {name: [] for name in ORDER_COLUMNS}
-    (ids, parents, groups, roles, symbols, types, sides, quantities, filled, avg, limits, stops, trail_amounts,
-     trail_percents, tifs, submitted, statuses, status_times, reasons, strategies, tags) = cols.values()
-    text = enum_text
-    nan = math.nan
-    for st in states:
-        ids.append(st.id)
-        parents.append(st.parent_id)
-        groups.append(st.oco_group)
-        roles.append(text(st.role))
-        symbols.append(st.symbol)
-        types.append(text(st.order_type))
-        sides.append("buy" if st.quantity > 0 else "sell")
-        quantities.append(st.quantity)
-        filled.append(st.filled)
-        avg.append(st.fill_value / abs(st.filled) if st.filled else nan)
-        limits.append(st.limit_price)
-        stops.append(st.stop_price)
-        trail_amounts.append(st.trail_amount)
-        trail_percents.append(st.trail_percent)
-        tifs.append(text(st.tif))
-        submitted.append(st.submitted_at)
-        statuses.append(text(st.status))
-        status_times.append(st.status_time)
-        reasons.append(st.reason)
-        strategies.append(st.strategy)
-        tags.append(st.tag)
-    return cols
+    return order_field_columns(st.snapshot_fields() for st in states)
 
 
 class SimulatedBroker:
