@@ -790,21 +790,7 @@ class SimulatedBroker:
             self._capacity_cache = None
             stamp = self._current_ts if self._current_ts is not None else time_ns
             return self._fill_at(st, quantity, self._close_quote(symbol_index, quantity, price), stamp, refresh=True)
-        # _open(st, 0.0) -> _open_market, written out (one call per signal): valued at 0, it reserves
-        # the commission of the exposure it adds
-        queue = self._market.get(symbol_index)
-        if queue is None:
-            queue = self._market[symbol_index] = []
-            self._market_mask[symbol_index] = True
-        queue.append(st)
-        st.in_book = True
-        pos = self._positions.item(symbol_index)
-        if abs(pos + quantity) - abs(pos) > 0.0:
-            reserve = self._commission(quantity)    # = added exposure x 0 + commission (`_reservation`)
-            if reserve:
-                st.reserved = reserve
-                self._market_reserved += reserve
-        self._register_open(st)
+        self._open_market(st, 0.0)      # = _open(st, 0.0) of a market order
         return None
 
     def _fill_now_at_close(self, st: _OrderState) -> None:
