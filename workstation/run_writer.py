@@ -83,7 +83,7 @@ from workstation.execution.records import (
 )
 from workstation.execution.results import EQUITY_COLUMNS, TRADE_COLUMNS, trade_columns
 from workstation.execution.stats import statistics
-from workstation.model import Action
+from workstation.model.batches import DecisionBatch
 from workstation.pipeline.gap_list import GAP_COLUMNS
 from workstation.store.lock import pid_alive
 
@@ -303,7 +303,7 @@ class RunWriter:
         self._thread = threading.Thread(target=self._work, name="RunWriter", daemon=True)
         self._thread.start()
         ev = system.events
-        ev.subscribe("decision", self._on_decision)
+        ev.subscribe("decisions", self._on_decisions)
         ev.subscribe("error", self._on_error)
         ev.subscribe("manual", self._on_manual)
         ev.subscribe("session_end", self._on_session_end)
@@ -446,14 +446,8 @@ class RunWriter:
                 raise
 
     # ------------------------------------------------------------------ events (engine threads)
-    def _on_decision(self, _kind, d) -> None:
-        s = d.signal
-        kind = getattr(d, "kind", "signal")
-        action = s.action
-        # a signal's action text is its Action's value (Decision.action_text, without the property per signal)
-        text = action._value_ if kind == "signal" and type(action) is Action else d.action_text
-        self._signals.append((s.time, s.symbol, s.strategy, text, float(s.quantity), float(s.price),
-                              float(s.confidence), bool(d.approved), d.reason, kind))
+    def _on_decisions(self, _kind, batch: DecisionBatch) -> None:
+        self._signals.extend(batch.rows())
 
     def _on_error(self, _kind, e: dict) -> None:
         self._signals.append((int(e.get("time_ns") or 0), str(e.get("symbol") or ""), e.get("strategy") or "engine",

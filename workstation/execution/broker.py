@@ -87,10 +87,9 @@ from workstation.execution.orders import (
     checked_quantity,
 )
 from workstation.execution.records import (
-    ORDER_COLUMNS,
     account_equity_frame,
-    enum_text,
     fills_frame,
+    order_field_columns,
     orders_frame,
 )
 from workstation.model.trading import Fill, Trade
@@ -208,34 +207,7 @@ class _OrderState:
 def order_state_columns(states: list[_OrderState]) -> dict[str, list]:
     """`records.order_columns` of the orders' snapshots, read straight from the broker's records
     (final ones: nothing changes them any more), without an Order object per order."""
-    cols: dict[str, list] = {name: [] for name in ORDER_COLUMNS}
-    (ids, parents, groups, roles, symbols, types, sides, quantities, filled, avg, limits, stops, trail_amounts,
-     trail_percents, tifs, submitted, statuses, status_times, reasons, strategies, tags) = cols.values()
-    text = enum_text
-    nan = math.nan
-    for st in states:
-        ids.append(st.id)
-        parents.append(st.parent_id)
-        groups.append(st.oco_group)
-        roles.append(text(st.role))
-        symbols.append(st.symbol)
-        types.append(text(st.order_type))
-        sides.append("buy" if st.quantity > 0 else "sell")
-        quantities.append(st.quantity)
-        filled.append(st.filled)
-        avg.append(st.fill_value / abs(st.filled) if st.filled else nan)
-        limits.append(st.limit_price)
-        stops.append(st.stop_price)
-        trail_amounts.append(st.trail_amount)
-        trail_percents.append(st.trail_percent)
-        tifs.append(text(st.tif))
-        submitted.append(st.submitted_at)
-        statuses.append(text(st.status))
-        status_times.append(st.status_time)
-        reasons.append(st.reason)
-        strategies.append(st.strategy)
-        tags.append(st.tag)
-    return cols
+    return order_field_columns(st.snapshot_fields() for st in states)
 
 
 class SimulatedBroker:
@@ -606,6 +578,12 @@ class SimulatedBroker:
         pos = self._positions.item(i)
         return max(0.0, abs(pos + quantity) - abs(pos))
 
+    def account_may_refuse(self, symbol_index: int, quantity: float) -> bool:
+        """Whether `account_check` can refuse this quantity at all: only an order that adds exposure, or
+        goes short while shorting is off, can be refused (a cheap test before the check)."""
+        pos = self._positions.item(symbol_index)
+        return abs(pos + quantity) > abs(pos) or (pos + quantity < -_FLAT_EPS and not self._allow_short)
+
     def account_check(self, symbol_index: int, quantity: float, price: float, released: float = 0.0) -> str:
         """Why the account refuses `quantity` of a symbol valued at `price` now ("" when it does not):
         shorting while allow_short is off, or more buying power than is left (`released`: buying
@@ -807,14 +785,18 @@ class SimulatedBroker:
                     f"price_hint for {self.symbols[symbol_index]} must be a positive price with fill_rule "
                     f"'close', got {price_hint}"
                 )
-        st = self._new_state(symbol_index, quantity, OrderType.MARKET, None, None, None, None, TimeInForce.GTC,
-                             strategy, None, int(time_ns), OrderRole.SINGLE)
+        time_ns = int(time_ns)
+        orders = self._orders
+        st = _OrderState(len(orders) + 1, symbol_index, self.symbols[symbol_index], quantity, OrderType.MARKET, None,
+                         None, None, None, TimeInForce.GTC, OrderStatus.WORKING, time_ns, time_ns, strategy, None,
+                         None, None, OrderRole.SINGLE)
+        orders.append(st)
         if self._close_rule:
             self._last_price[symbol_index] = price
             self._capacity_cache = None
-            stamp = self._current_ts if self._current_ts is not None else int(time_ns)
+            stamp = self._current_ts if self._current_ts is not None else time_ns
             return self._fill_at(st, quantity, self._close_quote(symbol_index, quantity, price), stamp, refresh=True)
-        self._open(st, 0.0)
+        self._open_market(st, 0.0)      # = _open(st, 0.0) of a market order
         return None
 
     def _fill_now_at_close(self, st: _OrderState) -> None:
@@ -900,7 +882,29 @@ class SimulatedBroker:
     def _fill_market_lane(self, ts_ns: int, market_rows: np.ndarray, sym_idx: np.ndarray, o: np.ndarray,
                           volume: np.ndarray | None, fills: list[Fill]) -> list[Fill]:
         """Only market orders to fill at this bar time: at the opens, by row then submission."""
-        return self._process_hits(ts_ns, self._market_hits(market_rows, sym_idx, o), volume, fills, set(), {})
+        if self.quote_bars is not None or self._participation != 0.0:
+            return self._process_hits(ts_ns, self._market_hits(market_rows, sym_idx, o), volume, fills, set(), {})
+        # `_process_hits` of `_market_hits`, written out for trade-price fills without participation
+        market, single, final = self._market, OrderRole.SINGLE, FINAL_STATUSES
+        for row in market_rows.tolist():
+            price = o.item(row)
+            queue = market.get(sym_idx.item(row))
+            if queue is None:
+                continue              # its orders were cancelled by an earlier fill (OCO, bracket)
+            for st in tuple(queue):
+                if st.status in final or st.status is OrderStatus.HELD:
+                    continue          # cancelled by an earlier fill of this bar time (OCO, bracket)
+                if st.role is single and st.oco_group is None:
+                    fill = self._fill_plain_market(st, price, ts_ns)
+                    if fill is not None:
+                        fills.append(fill)
+                        continue
+                self._last_price[st.symbol_index] = price
+                self._capacity_cache = None
+                fill = self._fill_at(st, st.quantity - st.filled, price, ts_ns)
+                if fill is not None:
+                    fills.append(fill)
+        return fills
 
     def _process_hits(self, ts_ns: int, hits: list[tuple[int, int, _OrderState, float]],
                       volume: np.ndarray | None, fills: list[Fill], skip: set[int], prices: dict[int, float]
@@ -1382,14 +1386,16 @@ class SimulatedBroker:
 
     def _execute(self, i: int, qty: float, price: float, ts_ns: int, strategy: str, order_id: int) -> Fill:
         """Book a fill of `qty` of symbol `i` at `price` (slippage included): cash, position, trades."""
-        commission = self._commission(qty)
+        per_share, minimum = self._per_share, self._commission_min
+        commission = 0.0 if per_share == 0.0 and minimum == 0.0 else max(minimum, per_share * abs(qty))
         self._capacity_cache = None
         self._cash -= qty * price + commission
-        self._commissions[i] += commission
+        commissions = self._commissions
+        commissions[i] = commissions.item(i) + commission
         fill = Fill(self.symbols[i], qty, price, ts_ns, commission, strategy, order_id)
         self._fills.append(fill)
 
-        pos = float(self._positions[i])
+        pos = self._positions.item(i)
         new_pos = pos + qty
         if abs(new_pos) < _FLAT_EPS:
             new_pos = 0.0
@@ -1403,10 +1409,12 @@ class SimulatedBroker:
             self._add_to(trip, i, pos, qty, price, commission)
         else:
             trip = self._round_trips[i]
-            trip.add_strategy(strategy)
+            if strategy not in trip.strategies:
+                trip.strategies.append(strategy)
             closed = min(abs(qty), abs(pos))
-            pnl = (price - float(self._avg_price[i])) * closed * trip.side
-            self._realized[i] += pnl
+            pnl = (price - self._avg_price.item(i)) * closed * trip.side
+            realized = self._realized
+            realized[i] = realized.item(i) + pnl
             trip.realized += pnl
             trip.exit_qty += closed
             trip.exit_value += closed * price
@@ -1431,11 +1439,14 @@ class SimulatedBroker:
         self, trip: _RoundTrip, i: int, pos: float, qty: float, price: float, commission: float
     ) -> None:
         """Open or increase a position: volume-weighted average entry price."""
-        new_abs = abs(pos) + abs(qty)
-        self._avg_price[i] = (float(self._avg_price[i]) * abs(pos) + price * abs(qty)) / new_abs
-        trip.entry_qty += abs(qty)
-        trip.entry_value += abs(qty) * price
-        trip.max_abs_position = max(trip.max_abs_position, new_abs)
+        size = abs(qty)
+        new_abs = abs(pos) + size
+        avg = self._avg_price
+        avg[i] = (avg.item(i) * abs(pos) + price * size) / new_abs
+        trip.entry_qty += size
+        trip.entry_value += size * price
+        if new_abs > trip.max_abs_position:
+            trip.max_abs_position = new_abs
         trip.commission += commission
 
     def _close_trip(self, i: int, trip: _RoundTrip, ts_ns: int) -> None:

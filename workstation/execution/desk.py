@@ -20,13 +20,14 @@ from __future__ import annotations
 import logging
 import math
 import numbers
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from workstation.config import RiskConfig
 from workstation.execution.broker import OrderRefused, SimulatedBroker
 from workstation.execution.orders import InvalidOrder, Order, OrderStatus, make_request
 from workstation.model import Action, Decision, Signal
+from workstation.model.batches import DecisionBatch, SignalBatch, as_list
 
 if TYPE_CHECKING:
     from workstation.strategies.base import BaseStrategy
@@ -160,31 +161,70 @@ class RiskChecks:
         return ""
 
     def decide(self, signal: Signal, symbol_index: int, interval: str) -> tuple[Decision, float]:
+        """The Decision on a checked signal and its signed order quantity (0 when rejected)."""
+        reason, qty = self.decide_row(signal.symbol, symbol_index, signal.action, signal.quantity, signal.price,
+                                      signal.confidence, interval)
+        return Decision(signal, not reason, reason), qty
+
+    def decide_row(self, symbol: str, symbol_index: int, action: Action, quantity: float, price: float,
+                   confidence: float, interval: str) -> tuple[str, float]:
+        """(reason, signed order quantity) of one checked signal given as its fields: reason "" and the
+        quantity when approved, the first failing check's reason and 0 when rejected."""
         # the checks of `order_quantity`, `quality` and `position_limit` in order, inlined (per signal)
         broker = self.broker
-        action = signal.action
         if action is Action.BUY:
-            qty = abs(signal.quantity)
+            qty = abs(quantity)
         elif action is Action.SELL:
-            qty = -abs(signal.quantity)
+            qty = -abs(quantity)
         else:
             qty = -(broker.position_at(symbol_index) + broker.pending_quantity(symbol_index))
         cfg = self.cfg
-        if signal.confidence < cfg.min_confidence:
-            return Decision(signal, False, f"confidence {signal.confidence:.2f} < minimum {cfg.min_confidence:.2f}"), 0.0
-        quality = self.session_data.quality(signal.symbol, interval)
+        if confidence < cfg.min_confidence:
+            return f"confidence {confidence:.2f} < minimum {cfg.min_confidence:.2f}", 0.0
+        quality = self.session_data.quality(symbol, interval)
         if quality < cfg.min_quality_pct:
-            return Decision(signal, False, f"data quality {quality:.1f}% < minimum {cfg.min_quality_pct:.1f}%"), 0.0
+            return f"data quality {quality:.1f}% < minimum {cfg.min_quality_pct:.1f}%", 0.0
         if qty == 0:
-            return Decision(signal, False, "nothing to close: position is flat"), 0.0
+            return "nothing to close: position is flat", 0.0
         after = broker.position_at(symbol_index) + broker.pending_quantity(symbol_index) + qty
         if abs(after) > cfg.max_position_qty + 1e-9:
-            return Decision(signal, False, f"position limit: would hold {after:g} > {cfg.max_position_qty:g} shares"), 0.0
-        last = broker.last_price_at(symbol_index)
-        reason = broker.account_check(symbol_index, qty, last if last > 0 else float(signal.price))
-        if reason:
-            return Decision(signal, False, reason), 0.0
-        return Decision(signal, True, ""), qty
+            return f"position limit: would hold {after:g} > {cfg.max_position_qty:g} shares", 0.0
+        if broker.account_may_refuse(symbol_index, qty):
+            last = broker.last_price_at(symbol_index)
+            reason = broker.account_check(symbol_index, qty, last if last > 0 else float(price))
+            if reason:
+                return reason, 0.0
+        return "", qty
+
+
+def publish_decisions(events, decisions: tuple[Decision, ...]) -> None:
+    """Publish ready decisions: each as a "decision" event, all as one "decisions" batch."""
+    if events.wants("decision"):
+        for decision in decisions:
+            events.emit("decision", decision)
+    if events.wants("decisions"):
+        events.emit("decisions", DecisionBatch.of(*decisions))
+
+
+def batch_problem(batch: SignalBatch, n_symbols: int) -> bool:
+    """True when some row of a SignalBatch would not pass `checked_signal` (the batch then takes the
+    object path, which names the problem row by row). Plain Python over the few rows of a call."""
+    if type(batch.time) is not int or type(batch.strategy) is not str:
+        return True
+    actions = batch.actions
+    columns = (as_list(batch.symbol_indices), as_list(batch.quantities), as_list(batch.prices),
+               as_list(batch.confidences))
+    if any(type(col) is not list or len(col) != len(actions) for col in columns):
+        return True
+    close = Action.CLOSE
+    for i, action, q, p, c in zip(columns[0], actions, columns[1], columns[2], columns[3], strict=True):
+        if type(i) is not int or not 0 <= i < n_symbols or type(action) is not Action:
+            return True
+        if type(q) is not float or type(p) is not float or type(c) is not float:
+            return True
+        if not (q - q == 0.0 and (q != 0.0 or action is close) and p - p == 0.0 and p > 0.0 and 0.0 <= c <= 1.0):
+            return True
+    return False
 
 
 class OrderDesk:
@@ -199,6 +239,8 @@ class OrderDesk:
         self.on_error = on_error
         self.risk = RiskChecks(risk_cfg, session_data, broker)
         self.symbol_index: dict[str, int] = dict(session_data.symbol_index)
+        self.symbols: tuple[str, ...] = tuple(session_data.symbols)
+        self._symbols_seen: Sequence[str] | None = None   # a batch's symbol list known to be `symbols`
         self.current: BaseStrategy | OrderOwner | None = None
         self.signal_count = 0        # decisions: signals and orders
         self.rejected_count = 0      # decisions rejected
@@ -208,16 +250,25 @@ class OrderDesk:
     # ------------------------------------------------------------------ signals
     def handle_signals(self, strategy: BaseStrategy, result: object) -> None:
         """Check what a strategy returned, decide each signal, send approved ones to the broker."""
+        if type(result) is SignalBatch and self._same_symbols(result.symbols) \
+                and not batch_problem(result, len(self.symbols)):
+            self._handle_batch(strategy, result)
+            return
         try:
             items = signals_of(result)
         except InvalidSignal as exc:
             self._invalid(strategy, str(exc))
             return
-        emit = self.events.wants("decision")
+        events = self.events
+        emit = events.wants("decision") or events.wants("decisions")
+        made: list[Decision] = []
         for raw in items:
             try:
                 sig = checked_signal(raw, self.symbol_index)
             except InvalidSignal as exc:
+                if made:                    # the decisions before this error first, in order
+                    publish_decisions(events, tuple(made))
+                    made = []
                 symbol = getattr(raw, "symbol", "")
                 self._invalid(strategy, f"invalid signal: {exc}", symbol if isinstance(symbol, str) else "")
                 continue
@@ -229,7 +280,46 @@ class OrderDesk:
             else:
                 self.rejected_count += 1
             if emit:
-                self.events.emit("decision", decision)
+                made.append(decision)
+        if made:
+            publish_decisions(events, tuple(made))
+
+    def _same_symbols(self, symbols: Sequence[str]) -> bool:
+        """Whether a batch's symbol list is the run's (checked once per list object)."""
+        if symbols is self._symbols_seen and len(symbols) == len(self.symbols):
+            return True
+        if tuple(symbols) != self.symbols:
+            return False
+        self._symbols_seen = symbols
+        return True
+
+    def _handle_batch(self, strategy: BaseStrategy, batch: SignalBatch) -> None:
+        """The columnar path of `handle_signals`: the same checks and orders row by row, no Signal or
+        Decision object per row; one "decisions" event (and a "decision" event per row when observed)."""
+        risk, broker, symbols = self.risk, self.broker, self.symbols
+        interval, time_ns, name = strategy.interval, batch.time, batch.strategy
+        approved: list[bool] = []
+        reasons: list[str] = []
+        rejected = 0
+        for i, action, q, p, c in zip(as_list(batch.symbol_indices), batch.actions, as_list(batch.quantities),
+                                      as_list(batch.prices), as_list(batch.confidences), strict=True):
+            reason, qty = risk.decide_row(symbols[i], i, action, q, p, c, interval)
+            if reason:
+                rejected += 1
+            else:
+                broker.submit(i, qty, time_ns, name, p)
+            approved.append(not reason)
+            reasons.append(reason)
+        self.signal_count += len(approved)
+        self.rejected_count += rejected
+        events = self.events
+        if events.wants("decisions") or events.wants("decision"):
+            decisions = DecisionBatch(batch, tuple(approved), tuple(reasons))
+            if events.wants("decision"):
+                for decision in decisions.decisions():
+                    events.emit("decision", decision)
+            if events.wants("decisions"):
+                events.emit("decisions", decisions)
 
     # ------------------------------------------------------------------ orders (the ctx API)
     def submit_order(self, symbol: Any, quantity: Any, order_type: Any = "market", limit_price: Any = None,
@@ -377,18 +467,18 @@ class OrderDesk:
         self.signal_count += 1
         if not approved:
             self.rejected_count += 1
-        if self.events.wants("decision"):
-            self.events.emit("decision", order_decision(order, self._reference(order), approved, stop_loss,
-                                                        take_profit, self.clock.now_ns()))
+        if self.events.wants("decision") or self.events.wants("decisions"):
+            publish_decisions(self.events, (order_decision(order, self._reference(order), approved, stop_loss,
+                                                           take_profit, self.clock.now_ns()),))
 
     def _refused_change(self, strategy: BaseStrategy | OrderOwner, order: Order | None, reason: str) -> None:
         self.last_problem = reason
         self.signal_count += 1
         self.rejected_count += 1
-        if order is not None and self.events.wants("decision"):
+        if order is not None and (self.events.wants("decision") or self.events.wants("decisions")):
             decision = order_decision(order, self._reference(order), False, None, None, self.clock.now_ns(),
                                       kind="modify")
-            self.events.emit("decision", Decision(decision.signal, False, reason, "modify", order.id))
+            publish_decisions(self.events, (Decision(decision.signal, False, reason, "modify", order.id),))
 
     def _reference(self, order: Order) -> float:
         if order.limit_price is not None:

@@ -350,17 +350,17 @@ class HandDesk:
 
     def _changed(self, order_id: int, kind: str) -> None:
         """The signal log's row of a hand cancel or modify (an approved Decision of that kind)."""
-        from workstation.execution.desk import order_decision
+        from workstation.execution.desk import order_decision, publish_decisions
 
         desk = self.desk
         order = desk.broker.order(order_id)
         if order is None:
             return
         desk.signal_count += 1
-        if desk.events.wants("decision"):
+        if desk.events.wants("decision") or desk.events.wants("decisions"):
             decision = order_decision(order, desk._reference(order), True, None, None, desk.clock.now_ns(), kind)
             decision.signal.strategy = MANUAL
-            desk.events.emit("decision", decision)
+            publish_decisions(desk.events, (decision,))
 
 
 def _plain(problem: str) -> str:

@@ -9,6 +9,7 @@ account columns ACCOUNT_COLUMNS (written by the broker's equity curve).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from operator import attrgetter
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -64,33 +65,48 @@ def enum_text(member) -> str:
     return text
 
 
-def order_columns(orders: Sequence) -> dict[str, list]:
+# an order's fields in `Order`'s field order (= `_OrderState.snapshot_fields()`): one row of the builder below
+ORDER_FIELDS = ("id", "symbol", "quantity", "order_type", "limit_price", "stop_price", "trail_amount", "trail_percent",
+                "tif", "status", "filled_quantity", "avg_fill_price", "submitted_at", "status_time", "reason",
+                "strategy", "tag", "parent_id", "oco_group", "role")
+_order_fields = attrgetter(*ORDER_FIELDS)
+
+
+def order_columns(orders: Iterable) -> dict[str, list]:
     """`orders_frame`'s columns as lists (times int ns UTC, None for a missing value), without pandas."""
+    return order_field_columns(map(_order_fields, orders))
+
+
+def order_field_columns(rows: Iterable[tuple]) -> dict[str, list]:
+    """`order_columns` of orders given as tuples of their fields (ORDER_FIELDS order): the one column
+    builder of orders.parquet rows, for Order snapshots and for the broker's own order records."""
     cols: dict[str, list] = {name: [] for name in ORDER_COLUMNS}
     (ids, parents, groups, roles, symbols, types, sides, quantities, filled, avg, limits, stops, trail_amounts,
      trail_percents, tifs, submitted, statuses, status_times, reasons, strategies, tags) = cols.values()
-    for o in orders:
-        ids.append(o.id)
-        parents.append(o.parent_id)
-        groups.append(o.oco_group)
-        roles.append(enum_text(o.role))
-        symbols.append(o.symbol)
-        types.append(enum_text(o.order_type))
-        sides.append("buy" if o.quantity > 0 else "sell")
-        quantities.append(o.quantity)
-        filled.append(o.filled_quantity)
-        avg.append(o.avg_fill_price)
-        limits.append(o.limit_price)
-        stops.append(o.stop_price)
-        trail_amounts.append(o.trail_amount)
-        trail_percents.append(o.trail_percent)
-        tifs.append(enum_text(o.tif))
-        submitted.append(o.submitted_at)
-        statuses.append(enum_text(o.status))
-        status_times.append(o.status_time)
-        reasons.append(o.reason)
-        strategies.append(o.strategy)
-        tags.append(o.tag)
+    text = enum_text
+    for (oid, symbol, quantity, order_type, limit, stop, trail_amount, trail_percent, tif, status, filled_qty,
+         avg_price, submitted_at, status_time, reason, strategy, tag, parent, group, role) in rows:
+        ids.append(oid)
+        parents.append(parent)
+        groups.append(group)
+        roles.append(text(role))
+        symbols.append(symbol)
+        types.append(text(order_type))
+        sides.append("buy" if quantity > 0 else "sell")
+        quantities.append(quantity)
+        filled.append(filled_qty)
+        avg.append(avg_price)
+        limits.append(limit)
+        stops.append(stop)
+        trail_amounts.append(trail_amount)
+        trail_percents.append(trail_percent)
+        tifs.append(text(tif))
+        submitted.append(submitted_at)
+        statuses.append(text(status))
+        status_times.append(status_time)
+        reasons.append(reason)
+        strategies.append(strategy)
+        tags.append(tag)
     return cols
 
 

@@ -397,10 +397,21 @@ class SessionData:
 
     def _metrics_with_bars(self, sel: Any, h: Any, l: Any, c: Any, v: Any) -> np.ndarray:  # noqa: E741
         """A new read-only metrics array with one more bar for each selected symbol."""
-        m = self._metrics.copy()
-        volume, high, low, last, pv = m
         h = np.asarray(h, dtype=np.float64)
         v = np.asarray(v, dtype=np.float64)
+        if type(sel) is slice:
+            # every symbol: the new rows computed out of place (no copy of the old array first)
+            old = self._metrics
+            m = np.empty_like(old)
+            np.add(old[0], v, out=m[0])
+            np.fmax(old[1], h, out=m[1])
+            np.fmin(old[2], l, out=m[2])
+            m[3] = c
+            np.add(old[4], (h + l + c) * (1.0 / 3.0) * v, out=m[4])
+            m.flags.writeable = False
+            return m
+        m = self._metrics.copy()
+        volume, high, low, last, pv = m
         volume[sel] += v
         pv[sel] += (h + l + c) * (1.0 / 3.0) * v
         high[sel] = np.fmax(high[sel], h)

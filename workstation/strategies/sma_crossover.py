@@ -15,7 +15,8 @@ import math
 import numpy as np
 
 from workstation.indicators.price_grid import POWERS_OF_TEN
-from workstation.model import Action, Signal
+from workstation.model import Action
+from workstation.model.batches import SignalBatch
 from workstation.strategies.base import BaseStrategy, StrategyContext
 
 
@@ -35,17 +36,17 @@ class SmaCrossover(BaseStrategy):
         self.confidence = float(confidence)
         self.lcm = float(math.lcm(self.fast, self.slow))
         self._prev_d: np.ndarray = np.empty(0)  # D of each symbol's last bar, sized in on_start
+        self._fast_spec, self._slow_spec = f"sma({self.fast})", f"sma({self.slow})"
 
     def required_indicators(self):
         return (f"sma({self.fast})", f"sma({self.slow})")
 
     def _d(self, ctx: StrategyContext, idx: np.ndarray) -> np.ndarray:
-        fast = ctx.indicator_bank(self.interval, f"sma({self.fast})")
-        slow = ctx.indicator_bank(self.interval, f"sma({self.slow})")
+        fast = ctx.indicator_bank(self.interval, self._fast_spec)
+        slow = ctx.indicator_bank(self.interval, self._slow_spec)
         scale = self.lcm * POWERS_OF_TEN[ctx.price_decimals()[idx]]
         d = np.rint(scale * (fast.values_at(idx) - slow.values_at(idx)))
-        d[~slow.ready_at(idx)] = np.nan
-        return d
+        return np.where(slow.ready_at(idx), d, np.nan)
 
     def on_start(self, ctx: StrategyContext) -> None:
         n = len(ctx.symbols)
@@ -61,25 +62,38 @@ class SmaCrossover(BaseStrategy):
         d = self._d(ctx, sym_idx)
         prev = self._prev_d[sym_idx]
         self._prev_d[sym_idx] = d
-        # comparisons with NaN (not ready yet) are False, without a warning
-        up = (prev <= 0) & (d > 0)
-        down = (prev >= 0) & (d < 0)
-        hits = np.flatnonzero(up | down)
+        # a cross: up (prev <= 0 < d) or down (prev >= 0 > d), i.e. d != 0 and d·prev <= 0; comparisons
+        # with NaN (not ready yet) are False, without a warning
+        hits = ((d * prev <= 0) & (d != 0)).nonzero()[0]
         if not len(hits):
             return None
         pos = ctx.positions()
-        closes, starts, symbols = ctx.closes(self.interval), ctx.bar_starts(self.interval), ctx.symbols
-        now, qty, name, conf = ctx.now_ns, self.quantity, self.name, self.confidence
-        out = []
-        for k in hits.tolist():
-            i = sym_idx.item(k)
+        closes, starts = ctx.closes(self.interval), ctx.bar_starts(self.interval)
+        qty, buy, sell = self.quantity, Action.BUY, Action.SELL
+        # one columnar batch (Python lists: a few rows), not a Signal per row
+        rows: list[int] = []
+        actions: list[Action] = []
+        prices: list[float] = []
+        bar_starts: list[int] = []
+        ds: list[int] = []
+        prev_ds: list[int] = []
+        for i, d_k, prev_k in zip(sym_idx[hits].tolist(), d[hits].tolist(), prev[hits].tolist(), strict=True):
             held = pos.item(i)
-            if up[k] and held == 0:
-                action = Action.BUY
-            elif down[k] and held == qty:
-                action = Action.SELL
+            if d_k > 0:
+                if held != 0:
+                    continue
+                actions.append(buy)
+            elif held == qty:
+                actions.append(sell)
             else:
                 continue
-            out.append(Signal(symbols[i], action, qty, closes.item(i), now, name, conf,
-                              {"bar_start": starts.item(i), "d": int(d[k]), "prev_d": int(prev[k])}))
-        return out
+            rows.append(i)
+            prices.append(closes.item(i))
+            bar_starts.append(starts.item(i))
+            ds.append(int(d_k))
+            prev_ds.append(int(prev_k))
+        n = len(rows)
+        if not n:
+            return None
+        return SignalBatch(self.name, ctx.now_ns, ctx.symbols, rows, tuple(actions), [qty] * n, prices,
+                           [self.confidence] * n, {"bar_start": bar_starts, "d": ds, "prev_d": prev_ds})
