@@ -60,7 +60,7 @@ from ui.widgets.signal_log import error_row
 from workstation.calendar import TimeManager
 from workstation.config import SessionConfig, load_config
 from workstation.errors import ConfigError, WorkstationError
-from workstation.execution import AccountSnapshot, Order, OrderEvent
+from workstation.execution import AccountSnapshot, Order, OrderChange
 from workstation.execution.manual import ManualOrderError, ManualOrderResult
 from workstation.model import Bar, Fill
 from workstation.pipeline.snapshots import SeekDone
@@ -170,7 +170,9 @@ class UpdateBatch:
     decisions: int = 0
     errors: int = 0
     fills: list[Fill] = field(default_factory=list)
-    orders: list[OrderEvent] = field(default_factory=list)  # order changes, in engine order
+    # order changes, in engine order, as the broker's light records: `change.event()` is the OrderEvent
+    # (its Order snapshot built then; at MAX a frame holds thousands, most of which no view reads)
+    orders: list[OrderChange] = field(default_factory=list)
     account: AccountSnapshot | None = None  # the newest account snapshot of the frame (bar-time start)
     manual: list[ManualOrderResult] = field(default_factory=list)  # answers to the trader's hand orders
     quality_changed: np.ndarray | None = None  # symbol indices whose quality changed
@@ -257,6 +259,11 @@ class SessionBarsWriter:
     def table(self, bars: dict[tuple[str, str], BarsView]) -> pa.Table:
         """symbol, interval, timestamp (UTC), open, high, low, close, volume; by interval, then symbol."""
         return session_bars_table(self.symbols, self.intervals, bars)
+
+
+def as_order(record: Order | OrderChange) -> Order:
+    """The Order snapshot of an order or of an order change record (UpdateBatch.orders)."""
+    return record if isinstance(record, Order) else Order(*record.fields)
 
 
 def concat_bars(parts: list[BarsView]) -> BarsView:
@@ -347,7 +354,7 @@ class EngineBridge(QObject):
         self._quote_days: dict[tuple[str, int], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._prerun: dict[tuple[str, str], BarsView] | None = None
         self._fills_by_symbol: dict[str, list[Fill]] = {}
-        self._open_orders: dict[int, Order] = {}
+        self._open_orders: dict[int, Order | OrderChange] = {}   # by id: the newest snapshot or change record
         self.account: AccountSnapshot | None = None
         self._gap_counts: dict[str, int] = {}
         self._live_generation: int | None = None
@@ -757,16 +764,14 @@ class EngineBridge(QObject):
                 continue
             # the frequent kinds first: at MAX a frame holds thousands of order, decision and fill events
             if kind == "orders":
-                # the order changes of one engine delivery, as light records: their Order snapshots
-                # are built here, in the UI thread, not in the engine's
+                # the order changes of one engine delivery, as light records: Order snapshots are built
+                # only for what a view reads (open orders, a hand order's answer), not per change
+                orders.extend(payload)
                 for change in payload:
-                    event = change.event()
-                    orders.append(event)
-                    order = event.order
-                    if order.is_open:
-                        open_orders[order.id] = order
+                    if change.is_open:
+                        open_orders[change.order_id] = change
                     else:
-                        open_orders.pop(order.id, None)
+                        open_orders.pop(change.order_id, None)
                 continue
             if kind == "decision":
                 rows.append(payload)        # the Decision itself: the signal log reads it (no dict)
@@ -1036,7 +1041,7 @@ class EngineBridge(QObject):
 
     def open_orders(self) -> list[Order]:
         """Every working and held order as of the last frame, by id."""
-        return [o for _, o in sorted(self._open_orders.items())]
+        return [as_order(o) for _, o in sorted(self._open_orders.items())]
 
     def fills(self) -> list[Fill]:
         """Every fill delivered so far in this run, in time order."""
@@ -1044,7 +1049,7 @@ class EngineBridge(QObject):
 
     def open_orders_of(self, symbol: str) -> list[Order]:
         """Working and held orders of `symbol` as of the last frame, by id."""
-        return [o for _, o in sorted(self._open_orders.items()) if o.symbol == symbol]
+        return [as_order(o) for _, o in sorted(self._open_orders.items()) if o.symbol == symbol]
 
     def position_of(self, symbol: str) -> tuple[float, float, float]:
         """(signed quantity, average price, last price) of `symbol` as of the last frame ((0, 0, 0) flat)."""

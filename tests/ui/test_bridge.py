@@ -216,3 +216,38 @@ def test_run_folder_matches_a_headless_run_of_the_same_config(qtbot, tmp_path, u
         assert len(gui) > 0
         pd.testing.assert_frame_equal(gui, ref, check_dtype=True)
     bridge.shutdown(1.0)
+
+
+def test_open_orders_are_folded_from_change_records_without_an_order_per_change(qtbot, bridge, ui_small_config,
+                                                                                 monkeypatch):
+    """Bar time by bar time, the bridge's open orders equal the broker's (as Order snapshots), while the UI
+    thread builds no OrderEvent for the run's order changes (thousands a second at MAX): batches carry
+    the broker's light OrderChange records."""
+    import threading
+
+    from workstation.execution import OrderChange
+
+    built_in_ui: list[int] = []
+    original = OrderChange.event
+
+    def counting(self):
+        if threading.current_thread() is threading.main_thread():
+            built_in_ui.append(self.order_id)
+        return original(self)
+
+    monkeypatch.setattr(OrderChange, "event", counting)
+    batches = _collect(bridge)
+    bridge.load_config(ui_small_config)
+    system = bridge.system
+    seen_open = 0
+    for _ in range(120):
+        n = system.position
+        bridge.step()
+        qtbot.waitUntil(lambda n=n: system.position > n and system.state == "paused", timeout=5000)
+        # the step's events reach the bridge with the next frame or two
+        qtbot.waitUntil(lambda: bridge.open_orders() == [o for o in system.broker.orders() if o.is_open],
+                        timeout=5000)
+        seen_open += bool(bridge.open_orders())
+    changes = [c for b in batches for c in b.orders]
+    assert seen_open > 5 and len(changes) > 20 and all(isinstance(c, OrderChange) for c in changes)
+    assert built_in_ui == []

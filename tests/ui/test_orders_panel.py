@@ -27,7 +27,7 @@ def _bar(broker, k, rows):
 
 
 def _batch(broker, fills) -> UpdateBatch:
-    return UpdateBatch(1, 0, 0, fills=list(fills), orders=broker.take_events(), account=broker.account_snapshot())
+    return UpdateBatch(1, 0, 0, fills=list(fills), orders=broker.take_changes(), account=broker.account_snapshot())
 
 
 def test_panel_shows_positions_working_orders_and_fills(qtbot):
