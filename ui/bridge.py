@@ -41,6 +41,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import sys
 import threading
 import time
 from collections import deque
@@ -74,6 +75,11 @@ log = logging.getLogger(__name__)
 
 FRAME_MS = 16
 MAX_SPEED_FRAME_MS = 100  # playing at MAX: the views redraw 4 times a second, a batch per 100 ms suffices
+# playing at MAX: the interpreter's switch interval of a headless run (Python's default) instead of the
+# GUI's 1 ms (ui.app.configure_gil_switching). With a thread per stage, 1 ms forced ~5 times more GIL
+# hand-overs between the engine threads: 100 symbols at MAX replayed ~20 % slower, for UI stalls that
+# stayed the same at 5 ms (p99 ~24 ms, max ~56 ms; a redraw is shared out with the engine either way).
+MAX_SPEED_SWITCH_INTERVAL_S = 0.005
 DEFAULT_ENGINE_NICE = 4
 DEFAULT_HISTORY_SESSIONS = 20
 DEFAULT_CHART_DAYS_BEFORE = 2
@@ -307,6 +313,7 @@ class EngineBridge(QObject):
         write_bars: bool = True,
         frame_ms: int = FRAME_MS,
         engine_nice: int | None = None,
+        max_speed_switch_interval: float | None = MAX_SPEED_SWITCH_INTERVAL_S,
         parent: QObject | None = None,
     ):
         super().__init__(parent)
@@ -319,6 +326,9 @@ class EngineBridge(QObject):
         if engine_nice is None:
             engine_nice = int(os.environ.get("WORKSTATION_ENGINE_NICE", DEFAULT_ENGINE_NICE))
         self.engine_nice = engine_nice  # engine threads run this much "nicer" than the UI thread
+        # sys.setswitchinterval while playing at MAX (None: left alone); the interval before is put back
+        self.max_speed_switch_interval = max_speed_switch_interval
+        self._switch_interval_before: float | None = None
         self.config: SessionConfig | None = None  # as loaded
         self.run_config: SessionConfig | None = None  # what the current system runs (after a jump)
         self.config_path: Path | None = None
@@ -523,6 +533,7 @@ class EngineBridge(QObject):
         else:
             self._build(self.run_config)
             self._start()
+        self._pace_frames()
 
     def pause(self) -> None:
         system = self._require_system()
@@ -876,6 +887,19 @@ class EngineBridge(QObject):
         interval = max(self.frame_ms, MAX_SPEED_FRAME_MS) if fast else self.frame_ms
         if self._timer.interval() != interval:
             self._timer.setInterval(interval)
+        self._pace_interpreter(fast)
+
+    def _pace_interpreter(self, fast: bool) -> None:
+        """The interpreter's switch interval: `max_speed_switch_interval` while playing at MAX, the one
+        before (the GUI's) otherwise: paced, paused, stepping, stopped, ended."""
+        if self.max_speed_switch_interval is None:
+            return
+        if fast and self._switch_interval_before is None:
+            self._switch_interval_before = sys.getswitchinterval()
+            sys.setswitchinterval(self.max_speed_switch_interval)
+        elif not fast and self._switch_interval_before is not None:
+            sys.setswitchinterval(self._switch_interval_before)
+            self._switch_interval_before = None
 
     def _on_backtest_end(self, summary: dict) -> None:
         self.last_summary = summary
@@ -1146,6 +1170,7 @@ class EngineBridge(QObject):
             system.control.stop()
         ok = self.join_threads(max(0.0, deadline - time.monotonic()))
         self._timer.stop()
+        self._pace_interpreter(False)
         return ok
 
     def join_threads(self, timeout: float) -> bool:

@@ -251,3 +251,37 @@ def test_open_orders_are_folded_from_change_records_without_an_order_per_change(
     changes = [c for b in batches for c in b.orders]
     assert seen_open > 5 and len(changes) > 20 and all(isinstance(c, OrderChange) for c in changes)
     assert built_in_ui == []
+
+
+def test_playing_at_max_uses_a_headless_runs_switch_interval_and_gives_the_guis_back(qtbot, bridge, ui_small_config):
+    """Playing at MAX the interpreter switches threads every 5 ms (as a headless run); paused, stepping,
+    paced or ended it is the GUI's interval again (1 ms here)."""
+    import sys
+
+    from ui.bridge import MAX_SPEED_SWITCH_INTERVAL_S
+
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(0.001)
+    try:
+        bridge.load_config(ui_small_config)
+        bridge.set_speed(0)
+        seen: list[tuple[str, float]] = []
+        bridge.batch_ready.connect(lambda _b: seen.append((bridge.state, sys.getswitchinterval())))
+        bridge.step()
+        qtbot.waitUntil(lambda: bridge.system.bars_processed > 0, timeout=FINISH_MS)
+        assert sys.getswitchinterval() == 0.001
+        bridge.play()
+        assert sys.getswitchinterval() == MAX_SPEED_SWITCH_INTERVAL_S
+        bridge.pause()
+        assert sys.getswitchinterval() == 0.001
+        bridge.set_speed(60)
+        bridge.play()
+        qtbot.wait(50)
+        assert sys.getswitchinterval() == 0.001
+        with qtbot.waitSignal(bridge.finished, timeout=FINISH_MS):
+            bridge.set_speed(0)
+            assert sys.getswitchinterval() == MAX_SPEED_SWITCH_INTERVAL_S
+        assert sys.getswitchinterval() == 0.001
+        assert ("running", MAX_SPEED_SWITCH_INTERVAL_S) in seen
+    finally:
+        sys.setswitchinterval(before)
