@@ -14,8 +14,6 @@ import numpy as np
 from ui.bridge import EngineBridge, UpdateBatch
 from ui.widgets.chart import ChartPanel
 
-BULK_APPEND = 256
-
 
 class ChartFeed:
     """Feeds one ChartPanel from the bridge: history + live bars, forming bar of derived intervals,
@@ -102,6 +100,7 @@ class ChartFeed:
         self.sync_quotes(symbol, interval)
 
     def _append(self, view) -> None:
+        """Append the bars of `view` after the chart's last one (by bar time), in one call."""
         ts = view.timestamp
         n = ts.shape[0]
         if not n:
@@ -110,16 +109,7 @@ class ChartFeed:
         start = 0 if last is None else int(np.searchsorted(ts, last, side="right"))
         if start >= n:
             return
-        chart = self.panel.chart
-        if n - start > BULK_APPEND:
-            old = chart.bar_arrays()
-            chart.set_bars(
-                *(np.concatenate((a, np.asarray(b)[start:])) for a, b in zip(old, view, strict=True))
-            )
-            return
-        o, h, lo, c, v = view.open, view.high, view.low, view.close, view.volume
-        for k in range(start, n):
-            chart.append_bar(int(ts[k]), float(o[k]), float(h[k]), float(lo[k]), float(c[k]), float(v[k]))
+        self.panel.chart.append_bars(*(np.asarray(col)[start:] for col in view))
 
     def sync_quotes(self, symbol: str, interval: str) -> None:
         """The bid/ask band of the shown bars (streamed interval, runs that stream quote bars); only
