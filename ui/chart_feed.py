@@ -46,8 +46,7 @@ class ChartFeed:
         bars = self.bridge.chart_bars(symbol, interval)
         chart.set_regular_hours(self.bridge.regular_hours())
         chart.set_bars(*bars)
-        for fill in self.bridge.fills_of(symbol):
-            chart.add_marker(fill.time, fill.price, "buy" if fill.quantity > 0 else "sell")
+        chart.add_markers([(f.time, f.price, "buy" if f.quantity > 0 else "sell") for f in self.bridge.fills_of(symbol)])
         self.sync_forming(symbol, interval)
         self.sync_orders()
         self.sync_quotes(symbol, interval)
@@ -91,9 +90,9 @@ class ChartFeed:
         if live is not None:
             self._append(live)
         chart = self.panel.chart
-        for fill in self._pending_fills:
-            chart.add_marker(fill.time, fill.price, "buy" if fill.quantity > 0 else "sell")
-        self._pending_fills.clear()
+        if self._pending_fills:
+            chart.add_markers([(f.time, f.price, "buy" if f.quantity > 0 else "sell") for f in self._pending_fills])
+            self._pending_fills.clear()
         self.sync_forming(symbol, interval)
         if self._orders_dirty:
             self.sync_orders()

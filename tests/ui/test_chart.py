@@ -184,6 +184,15 @@ def test_markers_at_bar_index(chart, qtbot):
         chart.add_marker(ts[5], 1.0, "long")
     chart.clear_markers()
     assert chart.marker_positions() == []
+    placed = []
+    chart.markers.item.set_markers = lambda *args, f=chart.markers.item.set_markers: (placed.append(1), f(*args))
+    chart.add_markers([(ts[10], 100.1, "buy"), (ts[20] + 59 * 10**9, 100.2, "sell"), (ts[0] - 1, 99.0, "buy"),
+                       (ts[399] + 5, 100.3, "sell")])
+    assert chart.marker_positions() == [(10, 100.1, "buy"), (20, 100.2, "sell"), (399, 100.3, "sell")]
+    assert len(placed) == 1                     # placed once for the block, not once per fill
+    with pytest.raises(ValueError, match="side"):
+        chart.add_markers([(ts[30], 1.0, "buy"), (ts[31], 1.0, "long")])
+    assert len(chart.marker_positions()) == 3   # nothing of a refused block is kept
 
 
 def test_overlays_series_and_sub_panes(chart, qtbot):

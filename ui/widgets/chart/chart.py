@@ -265,6 +265,10 @@ class CandleChart(QtWidgets.QWidget):
         """Mark a fill: side 'buy' (green triangle up, tip at price) or 'sell' (red, down)."""
         self.markers.add(ts, price, side)
 
+    def add_markers(self, markers: list[tuple[int, float, str]]) -> None:
+        """Mark several fills at once, (ts, price, side) each (see `add_marker`)."""
+        self.markers.add_many(markers)
+
     def set_quote_band(self, bid: np.ndarray, ask: np.ndarray) -> None:
         """Bid and ask closes of the first len(bid) bars (NaN where no quote bar): drawn as the bid/ask band."""
         self.quote_band.set_values(bid, ask)
