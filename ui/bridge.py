@@ -74,7 +74,10 @@ from workstation.system import FAILED, FINISHED, PAUSED, RUNNING, STOPPED, Syste
 log = logging.getLogger(__name__)
 
 FRAME_MS = 16
-MAX_SPEED_FRAME_MS = 100  # playing at MAX: the views redraw 4 times a second, a batch per 100 ms suffices
+# playing at MAX: one batch per redraw of the views (4 a second, ui.main_window.MAX_SPEED_VIEW_INTERVAL_S);
+# each batch wakes the UI thread, which takes the interpreter lock from the engine threads (100 ms: 2.5
+# times the batches for the same picture, ~0.05 s more CPU per 100-symbol replay)
+MAX_SPEED_FRAME_MS = 250
 # playing at MAX: the interpreter's switch interval of a headless run (Python's default) instead of the
 # GUI's 1 ms (ui.app.configure_gil_switching). With a thread per stage, 1 ms forced ~5 times more GIL
 # hand-overs between the engine threads: 100 symbols at MAX replayed ~20 % slower, for UI stalls that
