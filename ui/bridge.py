@@ -197,13 +197,23 @@ class UpdateBatch:
 
 
 def copy_session_bars(session_data) -> dict[tuple[str, str], BarsView]:
-    """Numpy copies of every (symbol, interval) of the current session (engine thread, at session end)."""
+    """Numpy copies of every (symbol, interval) of the current session (engine thread, at session end):
+    per interval, the timestamps in one array and the five price and volume columns in one 5 x n block
+    (the BarsView's columns are views into them: 2 copies per interval instead of 6 per symbol)."""
     out: dict[tuple[str, str], BarsView] = {}
     for iv in session_data.intervals:
-        for sym in session_data.symbols:
-            view = session_data.bars(sym, iv)
-            if view.timestamp.shape[0]:
-                out[(sym, iv)] = BarsView(*(np.array(col) for col in view))
+        views = [(sym, session_data.bars(sym, iv)) for sym in session_data.symbols]
+        views = [(sym, view) for sym, view in views if view.timestamp.shape[0]]
+        if not views:
+            continue
+        ends = np.cumsum([view.timestamp.shape[0] for _, view in views])
+        starts = np.concatenate(([0], ends[:-1]))
+        timestamps = np.concatenate([view.timestamp for _, view in views])
+        values = np.empty((5, int(ends[-1])), dtype=np.float64)
+        for k, name in enumerate(("open", "high", "low", "close", "volume")):
+            np.concatenate([getattr(view, name) for _, view in views], out=values[k])
+        for (sym, _view), a, e in zip(views, starts.tolist(), ends.tolist(), strict=True):
+            out[(sym, iv)] = BarsView(timestamps[a:e], *(values[k, a:e] for k in range(5)))
     return out
 
 
@@ -781,11 +791,13 @@ class EngineBridge(QObject):
                 # the order changes of one engine delivery, as light records: Order snapshots are built
                 # only for what a view reads (open orders, a hand order's answer), not per change
                 orders.extend(payload)
-                for change in payload:
+                # the newest change of each order of the delivery decides (an order submitted and filled
+                # in one delivery is looked at once)
+                for order_id, change in {change.order_id: change for change in payload}.items():
                     if change.is_open:
-                        open_orders[change.order_id] = change
+                        open_orders[order_id] = change
                     else:
-                        open_orders.pop(change.order_id, None)
+                        open_orders.pop(order_id, None)
                 continue
             if kind == "decision":
                 rows.append(payload)        # the Decision itself: the signal log reads it (no dict)

@@ -285,3 +285,33 @@ def test_playing_at_max_uses_a_headless_runs_switch_interval_and_gives_the_guis_
         assert seen[-1] == ("finished", 0.001)
     finally:
         sys.setswitchinterval(before)
+
+
+def test_session_bars_are_copied_whole_and_equal_the_sessions_bars(ui_small_config):
+    """copy_session_bars at each session end: for every symbol and interval exactly the session's bars
+    (same values and dtypes), as copies that later sessions do not change."""
+    from ui.bridge import copy_session_bars
+    from workstation.config import load_config
+    from workstation.system import SystemManager
+
+    system = SystemManager(load_config(ui_small_config))
+    sd = system.session_data
+    copies: list[tuple[dict, dict]] = []
+
+    def at_end(_kind, _payload):
+        expected = {(sym, iv): tuple(np.array(col) for col in sd.bars(sym, iv))
+                    for iv in sd.intervals for sym in sd.symbols if len(sd.bars(sym, iv).timestamp)}
+        copies.append((copy_session_bars(sd), expected))
+
+    system.events.subscribe("session_end", at_end)
+    system.start()
+    assert system.wait(60) and system.error is None
+    assert len(copies) == 2
+    for copied, expected in copies:
+        assert set(copied) == set(expected) and len(expected) == len(sd.symbols) * len(sd.intervals)
+        for key, columns in expected.items():
+            for got, want in zip(copied[key], columns, strict=True):
+                assert got.dtype == want.dtype
+                np.testing.assert_array_equal(got, want)
+    first_copied, first_expected = copies[0]
+    assert not np.array_equal(first_copied[("ACME", "1m")].timestamp, copies[1][0][("ACME", "1m")].timestamp)
