@@ -374,9 +374,11 @@ class OrdersPanel(QWidget):
         events = getattr(batch, "orders", ())
         if events:
             order_of, working = self._order_of, self._orders
-            for change in events:     # thousands a frame at MAX: a reference each, Orders and texts when drawn
-                order_id = change.order_id
-                order_of[order_id] = change
+            # thousands a frame at MAX: the newest change of each order, a reference each (Orders and texts
+            # when drawn)
+            latest = {change.order_id: change for change in events}
+            order_of.update(latest)
+            for order_id, change in latest.items():
                 if change.is_open:
                     working[order_id] = change
                 else:
