@@ -390,6 +390,7 @@ class EngineBridge(QObject):
         self._last_bars = -1
         self._history_index: dict[tuple[str, str], deque[int]] = {}  # session index of each history part
         self.last_seek: SeekDone | None = None
+        self.hand_commands = 0        # hand orders, cancels, changes and flattens sent in this run
 
     # ------------------------------------------------------------------ properties
     @property
@@ -653,6 +654,7 @@ class EngineBridge(QObject):
 
     def _hand_inbox(self):
         system = self._require_system()
+        self.hand_commands += 1
         if self._started and (system.has_ended() or system.state in (STOPPED, FINISHED, FAILED)):
             raise ManualOrderError("the run has ended: press Play to start a new run, then trade")
         if not self._started:

@@ -174,6 +174,8 @@ class HandTrading(QObject):
                 self._answer(f"{what}: refused: {result.reason}", False)
                 if isinstance(result.command, ModifyOrder):
                     self._revert(result.command.order_id)
+        if not self.bridge.hand_commands:
+            return                  # no hand order in this run: none of the run's order changes is one
         for change in batch.orders:
             if change.strategy != MANUAL:
                 continue

@@ -315,3 +315,14 @@ def test_session_bars_are_copied_whole_and_equal_the_sessions_bars(ui_small_conf
                 np.testing.assert_array_equal(got, want)
     first_copied, first_expected = copies[0]
     assert not np.array_equal(first_copied[("ACME", "1m")].timestamp, copies[1][0][("ACME", "1m")].timestamp)
+
+
+def test_hand_commands_are_counted_per_run(qtbot, bridge, ui_small_config):
+    """The views read the run's order changes for hand orders only once the trader sent one in this run."""
+    bridge.load_config(ui_small_config)
+    assert bridge.hand_commands == 0
+    bridge.submit_order("ACME", 10)
+    bridge.cancel_order(999)
+    assert bridge.hand_commands == 2
+    bridge.jump_to(bridge.config.backtest.start_date)      # a new run
+    assert bridge.hand_commands == 0
