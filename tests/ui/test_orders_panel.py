@@ -207,3 +207,31 @@ def make_window_for_orders(qtbot, tmp_path, ui_settings):
         window.bridge.shutdown(2.0)
         window.close()
     time.sleep(0.05)
+
+
+def test_panel_keeps_the_orders_of_its_fills_only(qtbot):
+    """3,000 tagged limit orders filled over many batches, the panel never refreshed meanwhile (behind a
+    tab): it holds the orders of the fills it keeps (and the working ones), not the run's history, and
+    the fills it shows still name their order's type and tag."""
+    from ui.widgets.orders_panel import MAX_FILLS
+
+    panel = OrdersPanel()
+    qtbot.addWidget(panel)
+    b = SimulatedBroker(["AAA"], ExecutionConfig(starting_cash=1e12, allow_short=True))
+    b.record_events = True
+    _bar(b, 0, {"AAA": (10, 10, 10, 10)})
+    for k in range(1, 3001):
+        b.submit_order(make_request("AAA", 1 if k % 2 else -1, "limit", limit_price=10.0 if k % 2 else 10.0,
+                                    tag=f"t{k}"), "s", T0 + k * MIN)
+        fills = _bar(b, k, {"AAA": (10, 10.1, 9.9, 10)})
+        panel.apply(_batch(b, fills))
+    b.submit_order(make_request("AAA", 1, "limit", limit_price=1.0, tag="resting"), "s", T0 + 3001 * MIN)
+    panel.apply(_batch(b, []))
+    assert len(panel._order_of) <= 4 * MAX_FILLS + 1
+    panel.refresh()
+    rows = panel.fills_model._rows
+    assert len(rows) == MAX_FILLS
+    newest = max(b.fills, key=lambda f: f.time)
+    assert f"order {newest.order_id}" in rows[0][2] and "limit" in rows[0][2] and f"tag t{newest.order_id}" in rows[0][2]
+    assert all("limit" in tip and "tag t" in tip for _texts, _colours, tip in rows)
+    assert [r[0] for r in panel.orders_rows()] == [str(b.open_orders()[0].id)]

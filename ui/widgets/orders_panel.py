@@ -392,6 +392,11 @@ class OrdersPanel(QWidget):
         if account is not None:
             self._account = account
             self._dirty = True
+        if len(self._order_of) > 4 * MAX_FILLS:
+            # only the orders of the fills kept and the working ones are ever looked up: the panel holds
+            # no run-long history (at MAX with 100 symbols, 12,000 orders a replay)
+            keep = {f.order_id for f in self._fills}.union(self._orders)
+            self._order_of = {k: v for k, v in self._order_of.items() if k in keep}
 
     def refresh(self) -> None:
         """Redraw what changed since the last refresh."""
