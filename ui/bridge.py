@@ -41,6 +41,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import sys
 import threading
 import time
 from collections import deque
@@ -60,7 +61,7 @@ from ui.widgets.signal_log import error_row
 from workstation.calendar import TimeManager
 from workstation.config import SessionConfig, load_config
 from workstation.errors import ConfigError, WorkstationError
-from workstation.execution import AccountSnapshot, Order, OrderEvent
+from workstation.execution import AccountSnapshot, Order, OrderChange
 from workstation.execution.manual import ManualOrderError, ManualOrderResult
 from workstation.model import Bar, Fill
 from workstation.pipeline.snapshots import SeekDone
@@ -73,7 +74,15 @@ from workstation.system import FAILED, FINISHED, PAUSED, RUNNING, STOPPED, Syste
 log = logging.getLogger(__name__)
 
 FRAME_MS = 16
-MAX_SPEED_FRAME_MS = 100  # playing at MAX: the views redraw 4 times a second, a batch per 100 ms suffices
+# playing at MAX: one batch per redraw of the views (4 a second, ui.main_window.MAX_SPEED_VIEW_INTERVAL_S);
+# each batch wakes the UI thread, which takes the interpreter lock from the engine threads (100 ms: 2.5
+# times the batches for the same picture, ~0.05 s more CPU per 100-symbol replay)
+MAX_SPEED_FRAME_MS = 250
+# playing at MAX: the interpreter's switch interval of a headless run (Python's default) instead of the
+# GUI's 1 ms (ui.app.configure_gil_switching). With a thread per stage, 1 ms forced ~5 times more GIL
+# hand-overs between the engine threads: 100 symbols at MAX replayed ~20 % slower, for UI stalls that
+# stayed the same at 5 ms (p99 ~24 ms, max ~56 ms; a redraw is shared out with the engine either way).
+MAX_SPEED_SWITCH_INTERVAL_S = 0.005
 DEFAULT_ENGINE_NICE = 4
 DEFAULT_HISTORY_SESSIONS = 20
 DEFAULT_CHART_DAYS_BEFORE = 2
@@ -170,7 +179,9 @@ class UpdateBatch:
     decisions: int = 0
     errors: int = 0
     fills: list[Fill] = field(default_factory=list)
-    orders: list[OrderEvent] = field(default_factory=list)  # order changes, in engine order
+    # order changes, in engine order, as the broker's light records: `change.event()` is the OrderEvent
+    # (its Order snapshot built then; at MAX a frame holds thousands, most of which no view reads)
+    orders: list[OrderChange] = field(default_factory=list)
     account: AccountSnapshot | None = None  # the newest account snapshot of the frame (bar-time start)
     manual: list[ManualOrderResult] = field(default_factory=list)  # answers to the trader's hand orders
     quality_changed: np.ndarray | None = None  # symbol indices whose quality changed
@@ -186,13 +197,23 @@ class UpdateBatch:
 
 
 def copy_session_bars(session_data) -> dict[tuple[str, str], BarsView]:
-    """Numpy copies of every (symbol, interval) of the current session (engine thread, at session end)."""
+    """Numpy copies of every (symbol, interval) of the current session (engine thread, at session end):
+    per interval, the timestamps in one array and the five price and volume columns in one 5 x n block
+    (the BarsView's columns are views into them: 2 copies per interval instead of 6 per symbol)."""
     out: dict[tuple[str, str], BarsView] = {}
     for iv in session_data.intervals:
-        for sym in session_data.symbols:
-            view = session_data.bars(sym, iv)
-            if view.timestamp.shape[0]:
-                out[(sym, iv)] = BarsView(*(np.array(col) for col in view))
+        views = [(sym, session_data.bars(sym, iv)) for sym in session_data.symbols]
+        views = [(sym, view) for sym, view in views if view.timestamp.shape[0]]
+        if not views:
+            continue
+        ends = np.cumsum([view.timestamp.shape[0] for _, view in views])
+        starts = np.concatenate(([0], ends[:-1]))
+        timestamps = np.concatenate([view.timestamp for _, view in views])
+        values = np.empty((5, int(ends[-1])), dtype=np.float64)
+        for k, name in enumerate(("open", "high", "low", "close", "volume")):
+            np.concatenate([getattr(view, name) for _, view in views], out=values[k])
+        for (sym, _view), a, e in zip(views, starts.tolist(), ends.tolist(), strict=True):
+            out[(sym, iv)] = BarsView(timestamps[a:e], *(values[k, a:e] for k in range(5)))
     return out
 
 
@@ -259,6 +280,11 @@ class SessionBarsWriter:
         return session_bars_table(self.symbols, self.intervals, bars)
 
 
+def as_order(record: Order | OrderChange) -> Order:
+    """The Order snapshot of an order or of an order change record (UpdateBatch.orders)."""
+    return record if isinstance(record, Order) else Order(*record.fields)
+
+
 def concat_bars(parts: list[BarsView]) -> BarsView:
     """One BarsView from consecutive parts (bars at or before the previous part's end are dropped)."""
     parts = [p for p in parts if p.timestamp.shape[0]]
@@ -300,6 +326,7 @@ class EngineBridge(QObject):
         write_bars: bool = True,
         frame_ms: int = FRAME_MS,
         engine_nice: int | None = None,
+        max_speed_switch_interval: float | None = MAX_SPEED_SWITCH_INTERVAL_S,
         parent: QObject | None = None,
     ):
         super().__init__(parent)
@@ -312,6 +339,9 @@ class EngineBridge(QObject):
         if engine_nice is None:
             engine_nice = int(os.environ.get("WORKSTATION_ENGINE_NICE", DEFAULT_ENGINE_NICE))
         self.engine_nice = engine_nice  # engine threads run this much "nicer" than the UI thread
+        # sys.setswitchinterval while playing at MAX (None: left alone); the interval before is put back
+        self.max_speed_switch_interval = max_speed_switch_interval
+        self._switch_interval_before: float | None = None
         self.config: SessionConfig | None = None  # as loaded
         self.run_config: SessionConfig | None = None  # what the current system runs (after a jump)
         self.config_path: Path | None = None
@@ -347,7 +377,7 @@ class EngineBridge(QObject):
         self._quote_days: dict[tuple[str, int], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._prerun: dict[tuple[str, str], BarsView] | None = None
         self._fills_by_symbol: dict[str, list[Fill]] = {}
-        self._open_orders: dict[int, Order] = {}
+        self._open_orders: dict[int, Order | OrderChange] = {}   # by id: the newest snapshot or change record
         self.account: AccountSnapshot | None = None
         self._gap_counts: dict[str, int] = {}
         self._live_generation: int | None = None
@@ -360,6 +390,7 @@ class EngineBridge(QObject):
         self._last_bars = -1
         self._history_index: dict[tuple[str, str], deque[int]] = {}  # session index of each history part
         self.last_seek: SeekDone | None = None
+        self.hand_commands = 0        # hand orders, cancels, changes and flattens sent in this run
 
     # ------------------------------------------------------------------ properties
     @property
@@ -516,6 +547,7 @@ class EngineBridge(QObject):
         else:
             self._build(self.run_config)
             self._start()
+        self._pace_frames()
 
     def pause(self) -> None:
         system = self._require_system()
@@ -622,6 +654,7 @@ class EngineBridge(QObject):
 
     def _hand_inbox(self):
         system = self._require_system()
+        self.hand_commands += 1
         if self._started and (system.has_ended() or system.state in (STOPPED, FINISHED, FAILED)):
             raise ManualOrderError("the run has ended: press Play to start a new run, then trade")
         if not self._started:
@@ -757,16 +790,16 @@ class EngineBridge(QObject):
                 continue
             # the frequent kinds first: at MAX a frame holds thousands of order, decision and fill events
             if kind == "orders":
-                # the order changes of one engine delivery, as light records: their Order snapshots
-                # are built here, in the UI thread, not in the engine's
-                for change in payload:
-                    event = change.event()
-                    orders.append(event)
-                    order = event.order
-                    if order.is_open:
-                        open_orders[order.id] = order
+                # the order changes of one engine delivery, as light records: Order snapshots are built
+                # only for what a view reads (open orders, a hand order's answer), not per change
+                orders.extend(payload)
+                # the newest change of each order of the delivery decides (an order submitted and filled
+                # in one delivery is looked at once)
+                for order_id, change in {change.order_id: change for change in payload}.items():
+                    if change.is_open:
+                        open_orders[order_id] = change
                     else:
-                        open_orders.pop(order.id, None)
+                        open_orders.pop(order_id, None)
                 continue
             if kind == "decision":
                 rows.append(payload)        # the Decision itself: the signal log reads it (no dict)
@@ -871,6 +904,19 @@ class EngineBridge(QObject):
         interval = max(self.frame_ms, MAX_SPEED_FRAME_MS) if fast else self.frame_ms
         if self._timer.interval() != interval:
             self._timer.setInterval(interval)
+        self._pace_interpreter(fast)
+
+    def _pace_interpreter(self, fast: bool) -> None:
+        """The interpreter's switch interval: `max_speed_switch_interval` while playing at MAX, the one
+        before (the GUI's) otherwise: paced, paused, stepping, stopped, ended."""
+        if self.max_speed_switch_interval is None:
+            return
+        if fast and self._switch_interval_before is None:
+            self._switch_interval_before = sys.getswitchinterval()
+            sys.setswitchinterval(self.max_speed_switch_interval)
+        elif not fast and self._switch_interval_before is not None:
+            sys.setswitchinterval(self._switch_interval_before)
+            self._switch_interval_before = None
 
     def _on_backtest_end(self, summary: dict) -> None:
         self.last_summary = summary
@@ -1036,7 +1082,7 @@ class EngineBridge(QObject):
 
     def open_orders(self) -> list[Order]:
         """Every working and held order as of the last frame, by id."""
-        return [o for _, o in sorted(self._open_orders.items())]
+        return [as_order(o) for _, o in sorted(self._open_orders.items())]
 
     def fills(self) -> list[Fill]:
         """Every fill delivered so far in this run, in time order."""
@@ -1044,7 +1090,7 @@ class EngineBridge(QObject):
 
     def open_orders_of(self, symbol: str) -> list[Order]:
         """Working and held orders of `symbol` as of the last frame, by id."""
-        return [o for _, o in sorted(self._open_orders.items()) if o.symbol == symbol]
+        return [as_order(o) for _, o in sorted(self._open_orders.items()) if o.symbol == symbol]
 
     def position_of(self, symbol: str) -> tuple[float, float, float]:
         """(signed quantity, average price, last price) of `symbol` as of the last frame ((0, 0, 0) flat)."""
@@ -1141,6 +1187,7 @@ class EngineBridge(QObject):
             system.control.stop()
         ok = self.join_threads(max(0.0, deadline - time.monotonic()))
         self._timer.stop()
+        self._pace_interpreter(False)
         return ok
 
     def join_threads(self, timeout: float) -> bool:

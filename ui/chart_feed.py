@@ -14,8 +14,6 @@ import numpy as np
 from ui.bridge import EngineBridge, UpdateBatch
 from ui.widgets.chart import ChartPanel
 
-BULK_APPEND = 256
-
 
 class ChartFeed:
     """Feeds one ChartPanel from the bridge: history + live bars, forming bar of derived intervals,
@@ -48,8 +46,7 @@ class ChartFeed:
         bars = self.bridge.chart_bars(symbol, interval)
         chart.set_regular_hours(self.bridge.regular_hours())
         chart.set_bars(*bars)
-        for fill in self.bridge.fills_of(symbol):
-            chart.add_marker(fill.time, fill.price, "buy" if fill.quantity > 0 else "sell")
+        chart.add_markers([(f.time, f.price, "buy" if f.quantity > 0 else "sell") for f in self.bridge.fills_of(symbol)])
         self.sync_forming(symbol, interval)
         self.sync_orders()
         self.sync_quotes(symbol, interval)
@@ -76,7 +73,7 @@ class ChartFeed:
             if view is not None:
                 self._pending_ends.append(view)
         self._pending_fills.extend(f for f in batch.fills if f.symbol == symbol)
-        if batch.account is not None or any(e.order.symbol == symbol for e in batch.orders):
+        if batch.account is not None or any(change.symbol == symbol for change in batch.orders):
             self._orders_dirty = True
         if draw:
             self.flush()
@@ -93,15 +90,16 @@ class ChartFeed:
         if live is not None:
             self._append(live)
         chart = self.panel.chart
-        for fill in self._pending_fills:
-            chart.add_marker(fill.time, fill.price, "buy" if fill.quantity > 0 else "sell")
-        self._pending_fills.clear()
+        if self._pending_fills:
+            chart.add_markers([(f.time, f.price, "buy" if f.quantity > 0 else "sell") for f in self._pending_fills])
+            self._pending_fills.clear()
         self.sync_forming(symbol, interval)
         if self._orders_dirty:
             self.sync_orders()
         self.sync_quotes(symbol, interval)
 
     def _append(self, view) -> None:
+        """Append the bars of `view` after the chart's last one (by bar time), in one call."""
         ts = view.timestamp
         n = ts.shape[0]
         if not n:
@@ -110,16 +108,7 @@ class ChartFeed:
         start = 0 if last is None else int(np.searchsorted(ts, last, side="right"))
         if start >= n:
             return
-        chart = self.panel.chart
-        if n - start > BULK_APPEND:
-            old = chart.bar_arrays()
-            chart.set_bars(
-                *(np.concatenate((a, np.asarray(b)[start:])) for a, b in zip(old, view, strict=True))
-            )
-            return
-        o, h, lo, c, v = view.open, view.high, view.low, view.close, view.volume
-        for k in range(start, n):
-            chart.append_bar(int(ts[k]), float(o[k]), float(h[k]), float(lo[k]), float(c[k]), float(v[k]))
+        self.panel.chart.append_bars(*(np.asarray(col)[start:] for col in view))
 
     def sync_quotes(self, symbol: str, interval: str) -> None:
         """The bid/ask band of the shown bars (streamed interval, runs that stream quote bars); only

@@ -174,10 +174,13 @@ class HandTrading(QObject):
                 self._answer(f"{what}: refused: {result.reason}", False)
                 if isinstance(result.command, ModifyOrder):
                     self._revert(result.command.order_id)
-        for event in batch.orders:
-            order = event.order
-            if order.strategy != MANUAL:
+        if not self.bridge.hand_commands:
+            return                  # no hand order in this run: none of the run's order changes is one
+        for change in batch.orders:
+            if change.strategy != MANUAL:
                 continue
+            event = change.event()
+            order = event.order
             if event.kind == "rejected" and order.reason.startswith("at the fill"):
                 self._answer(f"order {order.id} ({order.side} {_qty(abs(order.quantity))} {order.symbol}) rejected "
                              f"{order.reason}", False)

@@ -84,6 +84,9 @@ METRICS_INTERVAL_MS = 250
 MAX_SPEED_VIEW_INTERVAL_S = 0.25
 MAX_SPEED_VIEW_INTERVAL_MAX_S = 1.0
 MAX_SPEED_UI_SHARE = 0.12
+# a batch that comes this much before the view interval is up redraws too: the bridge sends one per view
+# interval at MAX (ui.bridge.MAX_SPEED_FRAME_MS), and a timer firing a few ms early must not skip a redraw
+MAX_SPEED_VIEW_SLACK_S = 0.015
 DEFAULT_OVERLAYS = ("sma(20)", "bb(20,2)", "rsi(14)")
 SECOND_CHART_OVERLAYS = ("ema(20)",)
 _ZONE_LABELS = {"America/New_York": "ET", "America/Chicago": "CT", "America/Los_Angeles": "PT"}
@@ -1082,7 +1085,7 @@ class MainWindow(QMainWindow):
         now = self.view_clock()
         cpu = self.view_cpu_clock()
         due = paced or bool(batch.session_starts) or batch.finished is not None
-        due = due or now - self._views_at >= self.max_speed_view_interval(cpu)
+        due = due or now - self._views_at >= self.max_speed_view_interval(cpu) - MAX_SPEED_VIEW_SLACK_S
         self._pending_rows.extend(batch.rows)
         if batch.quality_changed is not None:
             self._pending_quality.update(batch.quality_changed.tolist())

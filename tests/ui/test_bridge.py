@@ -216,3 +216,113 @@ def test_run_folder_matches_a_headless_run_of_the_same_config(qtbot, tmp_path, u
         assert len(gui) > 0
         pd.testing.assert_frame_equal(gui, ref, check_dtype=True)
     bridge.shutdown(1.0)
+
+
+def test_open_orders_are_folded_from_change_records_without_an_order_per_change(qtbot, bridge, ui_small_config,
+                                                                                 monkeypatch):
+    """Bar time by bar time, the bridge's open orders equal the broker's (as Order snapshots), while the UI
+    thread builds no OrderEvent for the run's order changes (thousands a second at MAX): batches carry
+    the broker's light OrderChange records."""
+    import threading
+
+    from workstation.execution import OrderChange
+
+    built_in_ui: list[int] = []
+    original = OrderChange.event
+
+    def counting(self):
+        if threading.current_thread() is threading.main_thread():
+            built_in_ui.append(self.order_id)
+        return original(self)
+
+    monkeypatch.setattr(OrderChange, "event", counting)
+    batches = _collect(bridge)
+    bridge.load_config(ui_small_config)
+    system = bridge.system
+    seen_open = 0
+    for _ in range(120):
+        n = system.position
+        bridge.step()
+        qtbot.waitUntil(lambda n=n: system.position > n and system.state == "paused", timeout=5000)
+        # the step's events reach the bridge with the next frame or two
+        qtbot.waitUntil(lambda: bridge.open_orders() == [o for o in system.broker.orders() if o.is_open],
+                        timeout=5000)
+        seen_open += bool(bridge.open_orders())
+    changes = [c for b in batches for c in b.orders]
+    assert seen_open > 5 and len(changes) > 20 and all(isinstance(c, OrderChange) for c in changes)
+    assert built_in_ui == []
+
+
+def test_playing_at_max_uses_a_headless_runs_switch_interval_and_gives_the_guis_back(qtbot, bridge, ui_small_config):
+    """Playing at MAX the interpreter switches threads every 5 ms (as a headless run); paused, stepping,
+    paced or ended it is the GUI's interval again (1 ms here)."""
+    import sys
+
+    from ui.bridge import MAX_SPEED_SWITCH_INTERVAL_S
+
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(0.001)
+    try:
+        bridge.load_config(ui_small_config)
+        bridge.set_speed(0)
+        seen: list[tuple[str, float]] = []
+        bridge.batch_ready.connect(lambda _b: seen.append((bridge.state, sys.getswitchinterval())))
+        bridge.step()
+        qtbot.waitUntil(lambda: bridge.system.bars_processed > 0, timeout=FINISH_MS)
+        assert sys.getswitchinterval() == 0.001
+        bridge.play()
+        assert sys.getswitchinterval() == MAX_SPEED_SWITCH_INTERVAL_S
+        bridge.pause()
+        assert sys.getswitchinterval() == 0.001
+        bridge.set_speed(60)
+        bridge.play()
+        qtbot.wait(50)
+        assert sys.getswitchinterval() == 0.001
+        with qtbot.waitSignal(bridge.finished, timeout=FINISH_MS):
+            bridge.set_speed(0)
+            assert sys.getswitchinterval() == MAX_SPEED_SWITCH_INTERVAL_S
+        assert sys.getswitchinterval() == 0.001
+        assert seen[-1] == ("finished", 0.001)
+    finally:
+        sys.setswitchinterval(before)
+
+
+def test_session_bars_are_copied_whole_and_equal_the_sessions_bars(ui_small_config):
+    """copy_session_bars at each session end: for every symbol and interval exactly the session's bars
+    (same values and dtypes), as copies that later sessions do not change."""
+    from ui.bridge import copy_session_bars
+    from workstation.config import load_config
+    from workstation.system import SystemManager
+
+    system = SystemManager(load_config(ui_small_config))
+    sd = system.session_data
+    copies: list[tuple[dict, dict]] = []
+
+    def at_end(_kind, _payload):
+        expected = {(sym, iv): tuple(np.array(col) for col in sd.bars(sym, iv))
+                    for iv in sd.intervals for sym in sd.symbols if len(sd.bars(sym, iv).timestamp)}
+        copies.append((copy_session_bars(sd), expected))
+
+    system.events.subscribe("session_end", at_end)
+    system.start()
+    assert system.wait(60) and system.error is None
+    assert len(copies) == 2
+    for copied, expected in copies:
+        assert set(copied) == set(expected) and len(expected) == len(sd.symbols) * len(sd.intervals)
+        for key, columns in expected.items():
+            for got, want in zip(copied[key], columns, strict=True):
+                assert got.dtype == want.dtype
+                np.testing.assert_array_equal(got, want)
+    first_copied, first_expected = copies[0]
+    assert not np.array_equal(first_copied[("ACME", "1m")].timestamp, copies[1][0][("ACME", "1m")].timestamp)
+
+
+def test_hand_commands_are_counted_per_run(qtbot, bridge, ui_small_config):
+    """The views read the run's order changes for hand orders only once the trader sent one in this run."""
+    bridge.load_config(ui_small_config)
+    assert bridge.hand_commands == 0
+    bridge.submit_order("ACME", 10)
+    bridge.cancel_order(999)
+    assert bridge.hand_commands == 2
+    bridge.jump_to(bridge.config.backtest.start_date)      # a new run
+    assert bridge.hand_commands == 0

@@ -184,6 +184,15 @@ def test_markers_at_bar_index(chart, qtbot):
         chart.add_marker(ts[5], 1.0, "long")
     chart.clear_markers()
     assert chart.marker_positions() == []
+    placed = []
+    chart.markers.item.set_markers = lambda *args, f=chart.markers.item.set_markers: (placed.append(1), f(*args))
+    chart.add_markers([(ts[10], 100.1, "buy"), (ts[20] + 59 * 10**9, 100.2, "sell"), (ts[0] - 1, 99.0, "buy"),
+                       (ts[399] + 5, 100.3, "sell")])
+    assert chart.marker_positions() == [(10, 100.1, "buy"), (20, 100.2, "sell"), (399, 100.3, "sell")]
+    assert len(placed) == 1                     # placed once for the block, not once per fill
+    with pytest.raises(ValueError, match="side"):
+        chart.add_markers([(ts[30], 1.0, "buy"), (ts[31], 1.0, "long")])
+    assert len(chart.marker_positions()) == 3   # nothing of a refused block is kept
 
 
 def test_overlays_series_and_sub_panes(chart, qtbot):
@@ -414,3 +423,39 @@ def test_each_refresh_paints_the_chart_once(chart, qtbot):
         viewport.removeEventFilter(paints)
     assert chart.bar_count == 600
     assert refreshes // 2 <= paints.count <= refreshes + 2, paints.count
+
+
+def test_append_bars_at_once_equals_appending_them_one_by_one(qtbot, ui_chart):
+    """A block of bars crossing a day boundary and a reallocation: the same arrays, extremes, day start,
+    previous day's close, bar width and overlay series as appending each bar, and a forming bar it
+    passes is dropped; out-of-order blocks are refused."""
+    ts, o, h, low, c, v = make_bars(1300)
+    one = CandleChart()
+    qtbot.addWidget(one)
+    for w in (ui_chart, one):
+        w.set_overlays(["sma(20)", "vwap"])
+        w.set_bars(ts[:300], o[:300], h[:300], low[:300], c[:300], v[:300])
+        w.set_forming(int(ts[450]), 1.0, 1.0, 1.0, 1.0, 1.0)
+    ui_chart.append_bars(ts[300:1100], o[300:1100], h[300:1100], low[300:1100], c[300:1100], v[300:1100])
+    for k in range(300, 1100):
+        one.append_bar(ts[k], o[k], h[k], low[k], c[k], v[k])
+    for w in (ui_chart, one):
+        settle(qtbot, w)
+    for got, want in zip(ui_chart.bar_arrays(), one.bar_arrays(), strict=True):
+        np.testing.assert_array_equal(got, want)
+    a, b = ui_chart._bars, one._bars
+    np.testing.assert_array_equal(a.local_ns[:a.n], b.local_ns[:b.n])
+    assert (a.low_min, a.high_max, a.volume_max, a.day_start) == (b.low_min, b.high_max, b.volume_max, b.day_start)
+    assert a.day_start == 780 and a.prev_day_close == b.prev_day_close == c[779]
+    assert a.forming is None and b.forming is None
+    assert ui_chart.time_axis.bar_minutes == one.time_axis.bar_minutes
+    for spec in ("sma(20)", "vwap"):
+        for key in ui_chart.overlays_set.get(spec).keys:
+            np.testing.assert_array_equal(ui_chart.overlays_set.get(spec).series[key][:1100],
+                                          one.overlays_set.get(spec).series[key][:1100])
+    np.testing.assert_allclose(ui_chart.overlays_set.get("sma(20)").series["value"][1099], c[1080:1100].mean())
+    with pytest.raises(ValueError, match="not after the last bar"):
+        ui_chart.append_bars(ts[1050:1200], o[1050:1200], h[1050:1200], low[1050:1200], c[1050:1200], v[1050:1200])
+    with pytest.raises(ValueError, match="strictly ascending"):
+        ui_chart.append_bars(ts[[1101, 1100]], o[:2], h[:2], low[:2], c[:2], v[:2])
+    assert ui_chart.bar_count == 1100

@@ -77,9 +77,11 @@ def test_buy_button_and_sell_hotkey_while_paused(qtbot, ui_make_window, ui_small
     assert w.trade_bar.answer_text() == f"buy 40 {symbol} market: done (order {order.id})"
     w.refresh_views()
     assert [r[:5] for r in w.orders_panel.orders_rows()] == [(str(order.id), symbol, "BUY", "40", "MKT")]
+    assert w.bridge.hand_commands == 1
     step(qtbot, w)
     (fill,) = w.bridge.fills_of(symbol)
     assert fill.quantity == 40 and fill.time == w.bridge.progress().clock_ns - MIN     # the next bar's open
+    assert w.trade_bar.answer_text() == f"filled: bought 40 {symbol} at {fill.price:,.2f} (order {order.id})"
     bar_open = system.session_data.latest_bar(symbol, "1m").open
     assert fill.price == pytest.approx(bar_open * (1 + system.cfg.execution.slippage_bps / 1e4))
     w.refresh_views()

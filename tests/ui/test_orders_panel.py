@@ -27,7 +27,7 @@ def _bar(broker, k, rows):
 
 
 def _batch(broker, fills) -> UpdateBatch:
-    return UpdateBatch(1, 0, 0, fills=list(fills), orders=broker.take_events(), account=broker.account_snapshot())
+    return UpdateBatch(1, 0, 0, fills=list(fills), orders=broker.take_changes(), account=broker.account_snapshot())
 
 
 def test_panel_shows_positions_working_orders_and_fills(qtbot):
@@ -207,3 +207,37 @@ def make_window_for_orders(qtbot, tmp_path, ui_settings):
         window.bridge.shutdown(2.0)
         window.close()
     time.sleep(0.05)
+
+
+def test_panel_keeps_the_orders_of_its_fills_only(qtbot):
+    """Thousands of tagged limit orders filled over many batches, the panel never refreshed meanwhile (behind a
+    tab): it holds the orders of the fills it keeps (and the working ones), not the run's history, and
+    the fills it shows still name their order's type and tag."""
+    from ui.widgets.orders_panel import MAX_FILLS
+
+    panel = OrdersPanel()
+    qtbot.addWidget(panel)
+    b = SimulatedBroker(["AAA"], ExecutionConfig(starting_cash=1e12, allow_short=True))
+    b.record_events = True
+    _bar(b, 0, {"AAA": (10, 10, 10, 10)})
+    b.submit_order(make_request("AAA", 1, "limit", limit_price=1.0, tag="resting"), "s", T0 + MIN)
+    pruned = 0
+    for k in range(1, 6001):
+        b.submit_order(make_request("AAA", 1 if k % 2 else -1, "limit", limit_price=10.0, tag=f"t{k + 1}"), "s",
+                       T0 + k * MIN)
+        fills = _bar(b, k, {"AAA": (10, 10.1, 9.9, 10)})
+        held = len(panel._order_of)
+        panel.apply(_batch(b, fills))
+        assert len(panel._order_of) <= 4 * MAX_FILLS + 1
+        if len(panel._order_of) < held:
+            pruned += 1
+            if pruned == 2:
+                break                   # right after the panel let go of orders: are its fills' still there?
+    assert pruned == 2 and len(panel._order_of) == MAX_FILLS + 1
+    panel.refresh()
+    rows = panel.fills_model._rows
+    assert len(rows) == MAX_FILLS
+    newest = max(b.fills, key=lambda f: f.time)
+    assert f"order {newest.order_id}" in rows[0][2] and "limit" in rows[0][2] and f"tag t{newest.order_id}" in rows[0][2]
+    assert all("limit" in tip and "tag t" in tip for _texts, _colours, tip in rows)
+    assert [r[0] for r in panel.orders_rows()] == ["1"] == [str(o.id) for o in b.open_orders()]   # the resting one

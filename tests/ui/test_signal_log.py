@@ -551,3 +551,31 @@ def test_engine_decisions_append_as_their_row_dicts_do(qtbot):
     assert texts == [[slow.data(slow.index(r, c)) for c in range(len(COLUMNS))] for r in range(5)]
     assert [t[COL_ACTION] for t in texts] == ["BUY", "SELL", "ERROR", "SELL STOP BRACKET", "CANCEL BUY LIMIT"]
     assert (fast.signal_count, fast.error_count, fast.rejected_count) == (4, 1, 1)
+
+
+def test_a_block_of_signal_decisions_appends_as_their_row_dicts_do(qtbot):
+    """A frame of signal Decisions only (as at MAX: read a column at a time) holds exactly what their
+    `decision_row` dicts hold, new names interned as they first appear, counts included."""
+    from ui.widgets.signal_log import decision_row
+    from workstation.model import Decision, Signal
+
+    t0 = int(pd.Timestamp("2024-12-04 14:31", tz="UTC").value)
+    rng = np.random.default_rng(5)
+    names = ["ACME", "BOLT", "CYRX", "DYNA"]
+    block = [Decision(Signal(names[k % 4], (Action.BUY, Action.SELL, Action.CLOSE)[k % 3], float(rng.integers(1, 500)),
+                             float(rng.uniform(5, 50)), t0 + k * 60_000_000_000, ("sma", "rsi")[k % 2],
+                             float(rng.uniform(0, 1))), bool(k % 5), "" if k % 5 else f"limit {k % 3}")
+             for k in range(300)]
+    fast, slow = SignalLogModel(), SignalLogModel()
+    for model in (fast, slow):
+        model.append_rows([decision_row(Decision(Signal("ZED", Action.BUY, 1.0, 1.0, t0 - 1, "orb"), True))])
+    assert fast._signal_columns(block) is not None and fast._signal_columns([*block, {"kind": "error"}]) is None
+    assert fast.append_rows(block) == 300
+    slow.append_rows([decision_row(r) for r in block])
+    for name in SignalLogModel._array_names():
+        np.testing.assert_array_equal(getattr(fast, name)[:301], getattr(slow, name)[:301], err_msg=name)
+    for table in ("symbols", "strategies", "actions", "reasons"):
+        assert getattr(fast, table).names == getattr(slow, table).names, table
+    assert (fast.signal_count, fast.rejected_count) == (slow.signal_count, slow.rejected_count) == (301, 60)
+    texts = [[fast.data(fast.index(r, c)) for c in range(len(COLUMNS))] for r in (1, 2, 3, 150, 300)]
+    assert texts == [[slow.data(slow.index(r, c)) for c in range(len(COLUMNS))] for r in (1, 2, 3, 150, 300)]

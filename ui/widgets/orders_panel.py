@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui import theme
+from ui.bridge import as_order
 
 MAX_FILLS = 500
 STRIP_GAP = 10  # px between two figures of the account strip
@@ -154,7 +155,7 @@ class OrdersPanel(QWidget):
         self.setObjectName("OrdersPanel")
         self._zone = ZoneInfo(exchange_tz)
         self._account = None                     # the latest AccountSnapshot
-        self._orders: dict[int, Any] = {}        # working and held orders by id (Order snapshots)
+        self._orders: dict[int, Any] = {}        # working and held orders by id (Orders or OrderChange records)
         self._fills: deque = deque(maxlen=MAX_FILLS)
         self._fills_total = 0  # fills received this run (the deque keeps the newest MAX_FILLS)
         # the fills' table rows, oldest first, formatted once each (a refresh formats only new fills;
@@ -162,7 +163,7 @@ class OrdersPanel(QWidget):
         self._fill_rows: deque = deque(maxlen=MAX_FILLS)
         self._fill_rows_total = 0
         self._fill_rows_day: dt.date | None = None
-        self._order_of: dict[int, Any] = {}   # id -> the order's newest snapshot (type, role, tag of fills)
+        self._order_of: dict[int, Any] = {}   # id -> the order's newest snapshot or change (type, role, tag of fills)
         self._dirty = False
         self.on_symbol_activated: Callable[[str], None] | None = None
 
@@ -373,13 +374,15 @@ class OrdersPanel(QWidget):
         events = getattr(batch, "orders", ())
         if events:
             order_of, working = self._order_of, self._orders
-            for event in events:      # thousands a frame at MAX: a reference each, the texts when drawn
-                order = event.order
-                order_of[order.id] = order
-                if order.is_open:
-                    working[order.id] = order
+            # thousands a frame at MAX: the newest change of each order, a reference each (Orders and texts
+            # when drawn)
+            latest = {change.order_id: change for change in events}
+            order_of.update(latest)
+            for order_id, change in latest.items():
+                if change.is_open:
+                    working[order_id] = change
                 else:
-                    working.pop(order.id, None)
+                    working.pop(order_id, None)
             self._dirty = True
         if batch.fills:
             self._fills.extend(batch.fills)
@@ -389,6 +392,11 @@ class OrdersPanel(QWidget):
         if account is not None:
             self._account = account
             self._dirty = True
+        if len(self._order_of) > 4 * MAX_FILLS:
+            # only the orders of the fills kept and the working ones are ever looked up: the panel holds
+            # no run-long history (at MAX with 100 symbols, 12,000 orders a replay)
+            keep = {f.order_id for f in self._fills}.union(self._orders)
+            self._order_of = {k: v for k, v in self._order_of.items() if k in keep}
 
     def refresh(self) -> None:
         """Redraw what changed since the last refresh."""
@@ -502,7 +510,7 @@ class OrdersPanel(QWidget):
     def _draw_orders(self) -> None:
         rows = []
         for oid in sorted(self._orders):
-            o = self._orders[oid]
+            o = as_order(self._orders[oid])
             buy = o.quantity > 0
             remaining = abs(o.quantity - o.filled_quantity)
             held = o.status.value == "held"
@@ -545,7 +553,8 @@ class OrdersPanel(QWidget):
         moment = dt.datetime.fromtimestamp(f.time / 1e9, self._zone)
         older = today is not None and moment.date() != today
         buy = f.quantity > 0
-        order = self._order_of.get(f.order_id)
+        record = self._order_of.get(f.order_id)
+        order = as_order(record) if record is not None else None
         kind, role, tag = ((order.order_type.value, order.role.value, order.tag or "") if order is not None
                            else ("", "", ""))
         tip = " · ".join(x for x in (f"{moment:%Y-%m-%d %H:%M}", f"order {f.order_id}" if f.order_id else "",

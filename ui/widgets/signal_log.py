@@ -497,6 +497,11 @@ class SignalLogModel(QAbstractTableModel):
         dec_l: list[int] = []
         kind_l: list[int] = []
         action_codes: dict[Any, int] = {}
+        columns = self._signal_columns(rows)
+        if columns is not None:     # every row an engine signal Decision (at MAX: thousands a frame)
+            t_l, sym_l, strat_l, act_l, rea_l, qty_l, px_l, conf_l, dec_l = columns
+            kind_l = [KIND_SIGNAL] * count
+            rows = ()
         for row in rows:
             if type(row) is not dict:
                 # an engine Decision as the bridge delivers it: read without building a dict
@@ -574,6 +579,30 @@ class SignalLogModel(QAbstractTableModel):
         self.rejected_count += int(np.count_nonzero(decisions == REJECTED))
         self.endInsertRows()
         return count
+
+    def _signal_columns(self, rows: Sequence[Any]) -> tuple[list, ...] | None:
+        """The columns of rows that are all engine Decisions on signals (kind "signal"), read a column at
+        a time (a comprehension per field, each distinct name interned once); None when some row is a
+        dict or another kind of decision (the row-by-row loop reads those)."""
+        if any(type(row) is dict or row.kind != "signal" for row in rows):
+            return None
+        signals = [row.signal for row in rows]
+
+        def codes(table: _CodeTable, names: list) -> list[int]:
+            mapping = {name: table.code(name) for name in dict.fromkeys(names)}
+            return [mapping[name] for name in names]
+
+        action_of = {action: self.actions.code(row.action_text.upper())
+                     for action, row in {sig.action: row for sig, row in zip(signals, rows, strict=True)}.items()}
+        return ([sig.time for sig in signals],
+                codes(self.symbols, [sig.symbol for sig in signals]),
+                codes(self.strategies, [sig.strategy for sig in signals]),
+                [action_of[sig.action] for sig in signals],
+                codes(self.reasons, [row.reason or "" for row in rows]),
+                [sig.quantity for sig in signals],
+                [sig.price for sig in signals],
+                [sig.confidence for sig in signals],
+                [APPROVED if row.approved else REJECTED for row in rows])
 
     def clear(self) -> None:
         """Remove every row and forget the seen symbols and strategies."""

@@ -428,6 +428,8 @@ class OrderDesk:
                 return
             if emit_batch:
                 events.emit("orders", changes)      # one event for the round's changes (the bridge)
+            if not emit_each and not strategies:
+                continue                            # nobody reads them one by one (no callback either)
             for change in changes:
                 event = None
                 if emit_each:

@@ -165,6 +165,15 @@ class OrderChange(NamedTuple):
     def strategy(self) -> str:
         return self.fields[15]
 
+    @property
+    def symbol(self) -> str:
+        return self.fields[1]
+
+    @property
+    def is_open(self) -> bool:
+        """The order is working or held after this change (Order.is_open of the snapshot)."""
+        return self.fields[9] in OPEN_STATUSES
+
     def event(self) -> OrderEvent:
         """The OrderEvent of this change (its Order snapshot built now)."""
         return OrderEvent(self.kind, Order(*self.fields), self.time_ns, self.fill)

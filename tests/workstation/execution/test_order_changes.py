@@ -135,3 +135,29 @@ def test_an_orders_listener_changes_no_fill_or_order(demo_store):
     changes = [c for batch in seen["orders"] for c in batch]
     assert sum(c.kind == "filled" for c in changes) == len(quiet.broker.fills)
     assert {c.order_id for c in changes} == {o.id for o in quiet.broker.orders()}
+
+
+def test_order_events_are_built_only_for_strategies_with_order_callbacks(demo_store, monkeypatch):
+    """With the GUI's "orders" listener on, a strategy that keeps BaseStrategy's (empty) order callbacks
+    gets no OrderEvent built per change of its orders; one with callbacks gets every callback it gets
+    without the listener, in the same order."""
+    from tests.integration.order_strategies import RECORDS
+    from workstation.execution.orders import OrderChange as Change
+
+    quiet, _ = _run(demo_store, [SMA, BRACKETS], ())
+    expected = list(RECORDS["callbacks"])
+    built: list[str] = []
+    original = Change.event
+
+    def counting(self):
+        built.append(self.strategy)
+        return original(self)
+
+    monkeypatch.setattr(Change, "event", counting)
+    listened, seen = _run(demo_store, [SMA, BRACKETS], ("orders",))
+    assert len(expected) > 20 and RECORDS["callbacks"] == expected
+    changes = [c for batch in seen["orders"] for c in batch]
+    assert sum(c.strategy == "sma" for c in changes) > 50          # the SMA's orders were observed ...
+    assert "sma" not in built                                      # ... without an OrderEvent per change
+    assert built.count("brackets") == sum(c.strategy == "brackets" for c in changes)
+    assert listened.broker.fills == quiet.broker.fills

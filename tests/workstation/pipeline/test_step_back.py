@@ -492,3 +492,41 @@ def test_the_snapshot_overhead_cap_counts_the_first_snapshot_too():
     replay_until(40)
     assert keeper.taken >= 2                                   # later ones still come
     assert keeper.capture_seconds <= 0.2 * (time.perf_counter() - start) * 1.5
+
+
+def test_the_next_snapshots_cost_is_predicted_from_the_states_size():
+    """Exact figures: through the last two (size, cost) points when the cost grew with the size; with one
+    point (or costs that did not grow) the last cost scaled up by the size ratio, never down."""
+    from workstation.pipeline.snapshots import predict_snapshot_cost
+
+    assert predict_snapshot_cost([(100, 0.010), (300, 0.030)], 600) == pytest.approx(0.060)
+    assert predict_snapshot_cost([(1000, 0.020), (3000, 0.030)], 5000) == pytest.approx(0.040)   # fixed part
+    assert predict_snapshot_cost([(100, 0.010)], 400) == pytest.approx(0.040)
+    assert predict_snapshot_cost([(100, 0.010)], 50) == pytest.approx(0.010)
+    assert predict_snapshot_cost([(100, 0.030), (200, 0.020)], 400) == pytest.approx(0.040)     # noise: ratio
+
+
+def test_a_snapshot_waits_when_the_state_grew_since_the_last_one():
+    """The state's history grew 200-fold since the only snapshot: after an idle time long enough for one
+    costing as much as the last, the next is still not due (it will cost ~200 times more); with the
+    history back to its size it is. Times are relative to the measured cost of the first snapshot."""
+    import time
+
+    class Thing:
+        def __init__(self):
+            self.values = np.random.default_rng(3).random(300_000)
+            self.history = [{"n": k} for k in range(200)]
+
+    thing = Thing()
+    keeper = SnapshotKeeper({"thing": thing}, every=1, max_overhead=0.05)
+    assert keeper.due(0, 0)
+    keeper.capture(0, 0, 0, -1, 0)
+    cost = keeper.capture_seconds
+    items = keeper.state_items()
+    thing.history.extend({"n": k} for k in range(200 * 199))
+    assert keeper.state_items() == items + 200 * 199
+    assert keeper.predicted_cost(keeper.state_items()) >= 150 * cost
+    time.sleep(60 * cost)             # enough for a snapshot as costly as the first (within 5 %: 19 costs)
+    assert not keeper.due(1, 1)
+    del thing.history[200:]
+    assert keeper.due(2, 2)

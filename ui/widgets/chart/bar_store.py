@@ -156,6 +156,38 @@ class ChartBars:
         if self.forming is not None and self.forming.ts <= ts:
             self.forming = None
 
+    def extend(self, ts: np.ndarray, o: np.ndarray, h: np.ndarray, low: np.ndarray, c: np.ndarray,
+               v: np.ndarray) -> None:
+        """Append completed bars at once (already validated: ascending, after the last bar); the same
+        state as appending them one by one, in a few numpy calls."""
+        k = len(ts)
+        if not k:
+            return
+        first = self.n
+        end = first + k
+        if end > self.capacity:
+            self._grow(end)
+        self.ts[first:end] = ts
+        local = self._offsets.local_ns(ts)
+        self.local_ns[first:end] = local
+        self.open[first:end] = o
+        self.high[first:end] = h
+        self.low[first:end] = low
+        self.close[first:end] = c
+        self.volume[first:end] = v
+        self.n = end
+        self.low_min = min(self.low_min, float(np.min(low)))
+        self.high_max = max(self.high_max, float(np.max(h)))
+        self.volume_max = max(self.volume_max, float(np.max(v)))
+        lo = max(first - 1, 0)
+        days = self.local_ns[lo:end] // NS_PER_DAY
+        starts = np.flatnonzero(days[1:] != days[:-1]) + 1 + lo
+        if len(starts):
+            self.day_start = int(starts[-1])
+            self.prev_day_close = float(self.close[self.day_start - 1])
+        if self.forming is not None and self.forming.ts <= int(ts[-1]):
+            self.forming = None
+
     def set_forming(self, ts: int, o: float, h: float, low: float, c: float, v: float) -> None:
         """Set the partial bar shown after the last completed one."""
         self.forming = FormingBar(ts, ts + self._offsets.offset_ns(ts), o, h, low, c, v)

@@ -197,6 +197,32 @@ class CandleChart(QtWidgets.QWidget):
             self._update_bar_minutes()
         self._request_refresh()
 
+    def append_bars(self, ts, o, h, low, c, v) -> None:
+        """Append completed bars at once (ts int64 ns UTC bar starts, ascending, after the last bar): what
+        `append_bar` does for each, at the cost of a few numpy calls (a redraw at MAX brings hundreds)."""
+        ts_arr = np.asarray(ts, dtype=np.int64)
+        k = len(ts_arr)
+        cols = [np.asarray(a, dtype=np.float64) for a in (o, h, low, c, v)]
+        for name, arr in zip(("open", "high", "low", "close", "volume"), cols, strict=True):
+            if len(arr) != k:
+                raise ValueError(f"append_bars: {name} has {len(arr)} values but ts has {k}")
+        if not k:
+            return
+        bars = self._bars
+        if k > 1 and np.any(np.diff(ts_arr) <= 0):
+            bad = int(np.flatnonzero(np.diff(ts_arr) <= 0)[0]) + 1
+            raise ValueError(f"append_bars: ts must be strictly ascending; ts[{bad}]={ts_arr[bad]} <= ts[{bad - 1}]")
+        if bars.n and int(ts_arr[0]) <= int(bars.ts[bars.n - 1]):
+            raise ValueError(f"append_bars: ts {int(ts_arr[0])} is not after the last bar ts {int(bars.ts[bars.n - 1])}")
+        first = bars.n
+        bars.extend(ts_arr, *cols)
+        self.overlays_set.bars_appended(first, bars.n)
+        if self._appended_from is None:
+            self._appended_from = first
+        if (bars.n - 1) // 64 > (first - 1) // 64:        # a multiple of 64 among them (as append_bar)
+            self._update_bar_minutes()
+        self._request_refresh()
+
     def set_forming(self, ts: int, o: float, h: float, low: float, c: float, v: float) -> None:
         """Show the partial bar of a derived interval right after the last completed bar."""
         self._bars.set_forming(int(ts), float(o), float(h), float(low), float(c), float(v))
@@ -238,6 +264,10 @@ class CandleChart(QtWidgets.QWidget):
     def add_marker(self, ts: int, price: float, side: str) -> None:
         """Mark a fill: side 'buy' (green triangle up, tip at price) or 'sell' (red, down)."""
         self.markers.add(ts, price, side)
+
+    def add_markers(self, markers: list[tuple[int, float, str]]) -> None:
+        """Mark several fills at once, (ts, price, side) each (see `add_marker`)."""
+        self.markers.add_many(markers)
 
     def set_quote_band(self, bid: np.ndarray, ask: np.ndarray) -> None:
         """Bid and ask closes of the first len(bid) bars (NaN where no quote bar): drawn as the bid/ask band."""

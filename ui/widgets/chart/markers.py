@@ -28,12 +28,19 @@ class MarkerLayer:
 
     def add(self, ts: int, price: float, side: str) -> None:
         """Mark a fill: side 'buy' (green triangle up, tip at price) or 'sell' (red, down)."""
-        if side not in ("buy", "sell"):
-            raise ValueError(f"add_marker: side must be 'buy' or 'sell', got {side!r}")
-        self._ts.append(int(ts))
-        self._price.append(float(price))
-        self._buy.append(side == "buy")
-        self.place()
+        self.add_many([(ts, price, side)])
+
+    def add_many(self, markers: list[tuple[int, float, str]]) -> None:
+        """Mark several fills, (time, price, side) each, placing the markers once (not once per fill)."""
+        for _ts, _price, side in markers:
+            if side not in ("buy", "sell"):
+                raise ValueError(f"add_marker: side must be 'buy' or 'sell', got {side!r}")
+        for ts, price, side in markers:
+            self._ts.append(int(ts))
+            self._price.append(float(price))
+            self._buy.append(side == "buy")
+        if markers:
+            self.place()
 
     def clear(self) -> None:
         self._ts.clear()

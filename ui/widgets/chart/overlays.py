@@ -127,14 +127,18 @@ class OverlaySet:
     # data ---------------------------------------------------------------------------------------
     def bar_appended(self, i: int) -> None:
         """Bar ``i`` was appended: its values are NaN until the next flush."""
+        self.bars_appended(i, i + 1)
+
+    def bars_appended(self, first: int, end: int) -> None:
+        """Bars ``first`` .. ``end - 1`` were appended: their values are NaN until the next flush."""
         if not self._overlays:
             return
         for ov in self._overlays.values():
             self._ensure_capacity(ov)
             for key in ov.keys:
-                ov.series[key][i] = np.nan
+                ov.series[key][first:end] = np.nan
         if self._pending_from is None:
-            self._pending_from = i
+            self._pending_from = first
 
     def recompute_all(self) -> None:
         """The bars were replaced: compute every series over the whole history."""
