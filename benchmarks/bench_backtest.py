@@ -23,7 +23,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,26 +78,56 @@ def bench_config(symbols: list[str], start: str, end: str, stage_threads: bool =
     }
 
 
-def run_engine(store: BarStore, cfg: dict, rss_per_session: list | None = None, run_dir: Path | None = None) -> dict:
-    """One in-process run; `run_dir`: also write its run folder (RunWriter), timed until it is closed."""
-    system = SystemManager(validate_config_dict(cfg), store=store)
-    writer = None
-    if run_dir is not None:
-        from workstation.run_writer import RunWriter
+@contextmanager
+def thread_cpu_seconds():
+    """CPU seconds (time.thread_time) of every thread started inside the block, by thread name: who
+    holds the GIL for how long in a run (the coordinator, the RunWriter, the feed's loader). Wraps
+    threading.Thread.run for the block's duration (benchmark only)."""
+    seconds: dict[str, float] = {}
+    lock = threading.Lock()
+    original = threading.Thread.run
 
-        writer = RunWriter(system, run_dir)
-    proc = psutil.Process()
-    if rss_per_session is not None:
-        system.events.subscribe("session_end", lambda _k, _p: rss_per_session.append(proc.memory_info().rss / 2**20))
-    gc.collect()
-    t0 = time.perf_counter()
-    c0 = time.process_time()
-    system.start()
-    system.wait()
-    if writer is not None:
-        assert writer.wait_closed(60) and not writer.failed, writer.write_error
-    wall = time.perf_counter() - t0
-    cpu = time.process_time() - c0
+    def run(thread: threading.Thread) -> None:
+        t0 = time.thread_time()
+        try:
+            original(thread)
+        finally:
+            with lock:
+                seconds[thread.name] = seconds.get(thread.name, 0.0) + time.thread_time() - t0
+
+    threading.Thread.run = run  # type: ignore[method-assign]
+    try:
+        yield seconds
+    finally:
+        threading.Thread.run = original  # type: ignore[method-assign]
+
+
+def run_engine(store: BarStore, cfg: dict, rss_per_session: list | None = None, run_dir: Path | None = None) -> dict:
+    """One in-process run; `run_dir`: also write its run folder (RunWriter), timed until it is closed.
+    `thread_cpu_s`: CPU seconds of the run's threads by name (the calling thread not included)."""
+    with thread_cpu_seconds() as thread_cpu:     # from the build: the feed's loader starts reading there
+        system = SystemManager(validate_config_dict(cfg), store=store)
+        writer = None
+        if run_dir is not None:
+            from workstation.run_writer import RunWriter
+
+            writer = RunWriter(system, run_dir)
+        proc = psutil.Process()
+        if rss_per_session is not None:
+            system.events.subscribe("session_end",
+                                    lambda _k, _p: rss_per_session.append(proc.memory_info().rss / 2**20))
+        gc.collect()
+        t0 = time.perf_counter()
+        c0 = time.process_time()
+        system.start()
+        system.wait()
+        if writer is not None:
+            assert writer.wait_closed(60) and not writer.failed, writer.write_error
+        wall = time.perf_counter() - t0
+        cpu = time.process_time() - c0
+        for thread in threading.enumerate():     # the loader's thread ends with the run: wait for its figure
+            if thread.name.startswith("QueueLoader"):
+                thread.join(5)
     assert system.error is None, system.error
     trades = [{"symbol": t.symbol, "entry_time": iso(t.entry_time), "entry_price": round(t.entry_price, 2),
                "exit_time": iso(t.exit_time), "exit_price": round(t.exit_price, 2)} for t in system.broker.trades]
@@ -107,6 +139,7 @@ def run_engine(store: BarStore, cfg: dict, rss_per_session: list | None = None, 
             "fills": len(system.broker.fills),
             "transition_mean_s": trans.mean if trans.count else float("nan"),
             "transition_max_s": trans.max if trans.count else float("nan"),
+            "thread_cpu_s": dict(thread_cpu),
             "stages": {k: v for k, v in system.metrics.snapshot()["run"]["stats"].items() if v["count"]}}
 
 
@@ -175,12 +208,14 @@ def main() -> None:
     brackets: dict[str, list[dict]] = {m: [] for m in modes}
     peers = []
     examples: list[dict] = []
+    examples_unwritten: list[dict] = []
     whole: list[float] = []
     btpy: list[float] = []
     for r in range(a.runs):
         if a.example:
             cfg = bench_config(symbols, str(days[0]), str(days[-1]), False, example=True)
             examples.append(run_engine(store, cfg, run_dir=tmp / f"example-run-{r}"))
+            examples_unwritten.append(run_engine(store, cfg))
             whole.append(run_cli(cfg, tmp / "store", tmp / f"cli-run-{r}"))
             if a.backtestingpy:
                 btpy.append(run_backtestingpy(a.backtestingpy, parquet))
@@ -202,6 +237,14 @@ def main() -> None:
               f"folder written): median {med:,.0f} bars/s, digest {examples[0]['digest']}")
         print(f"  session transition: mean {examples[0]['transition_mean_s'] * 1e3:.1f} ms, "
               f"max {examples[0]['transition_max_s'] * 1e3:.1f} ms")
+        cpu = {name: statistics.median(o["thread_cpu_s"].get(name, 0.0) for o in examples)
+               for name in examples[0]["thread_cpu_s"]}
+        print("  CPU seconds by thread (median): " + ", ".join(f"{name} {s:.3f}" for name, s in sorted(cpu.items()))
+              + f"; wall {statistics.median(o['wall_s'] for o in examples):.3f} s")
+        umed = statistics.median(o["bars_per_s"] for o in examples_unwritten)
+        print(f"  the same without a run folder (no RunWriter thread): median {umed:,.0f} bars/s "
+              f"-> the run folder costs {1 - med / umed:.0%} of the throughput; session transition max "
+              f"{max(o['transition_max_s'] for o in examples_unwritten) * 1e3:.1f} ms")
         wmed = statistics.median(whole)
         line = f"  whole process (`workstation run`, start to exit): median {wmed:.2f} s"
         if peers:

@@ -187,9 +187,16 @@ class Feed(ABC):
 
 
 class StoreFeed(Feed):
-    """Stored bars of each session, read ahead by one background loader thread (`prefetch_days`
-    sessions), with the session's quote bars when `quotes`. Regular-hours runs read only the
-    session's hours; rows outside the session's trading minutes (a lunch break) are dropped."""
+    """Stored bars of each session, read by one background loader thread, with the session's quote
+    bars when `quotes`. Regular-hours runs read only the session's hours; rows outside the session's
+    trading minutes (a lunch break) are dropped.
+
+    When the loader reads (all in the loader thread; the coordinator only waits for a read it needs):
+    the first session as soon as the run is bound (it overlaps the rest of the build, the start-up
+    and the warm-up); sessions k+1 .. k+prefetch_days-1 once session k's bar times start streaming
+    (`session`), so a read ahead never competes for the GIL with a session transition's own work
+    (historical loads, session start); a session not read ahead (prefetch_days 1, a seek) when it is
+    next (`prepare`)."""
 
     def __init__(self, store, time_manager, symbols: list[str], interval: str, prefetch_days: int = 1,
                  quotes: bool = False):
@@ -203,18 +210,38 @@ class StoreFeed(Feed):
         self._quote_arrays: dict[dt.date, Any] = {}
         self._loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="QueueLoader")
         self._queued: dict[dt.date, Future] = {}
+        self._session_index: dict[dt.date, int] = {}
+
+    def bind(self, run: FeedRun) -> None:
+        """Also start reading the first session now (it overlaps the build, start-up and warm-up)."""
+        super().bind(run)
+        self._session_index = {s.date: k for k, s in enumerate(run.sessions)}
+        if run.sessions:
+            self._queue(0)
 
     def close(self) -> None:
         self._loader.shutdown(wait=True, cancel_futures=True)
 
-    def prepare(self, session_index: int) -> None:
-        """Make sure sessions k .. k+prefetch_days-1 are loading; forget the ones already used."""
+    def _queue(self, session_index: int) -> None:
+        """Have the loader read session `session_index` unless it is read or being read already."""
         assert self.run is not None
-        sessions = self.run.sessions
-        for j in range(session_index, min(session_index + self.prefetch_days, len(sessions))):
-            d = sessions[j].date
-            if d not in self._queued:
-                self._queued[d] = self._loader.submit(self._load_session_arrays, d)
+        day = self.run.sessions[session_index].date
+        if day not in self._queued:
+            self._queued[day] = self._loader.submit(self._load_session_arrays, day)
+
+    def prepare(self, session_index: int) -> None:
+        """Session `session_index` is next: make sure it is being read (the read ahead of the following
+        ones starts with its bar times, in `session`)."""
+        self._queue(session_index)
+
+    def _read_ahead(self, day: dt.date) -> None:
+        """Session `day` starts streaming: queue the next prefetch_days - 1 sessions."""
+        assert self.run is not None
+        k = self._session_index.get(day)
+        if k is None:
+            return
+        for j in range(k + 1, min(k + self.prefetch_days, len(self.run.sessions))):
+            self._queue(j)
 
     def _rth_only(self) -> bool:
         return self.tm.session_hours == "regular"
@@ -246,6 +273,7 @@ class StoreFeed(Feed):
         """The session's bar times as one block (waits for the loader)."""
         future = self._queued.pop(session.date, None)
         arrays = future.result() if future is not None else self._load_session_arrays(session.date)
+        self._read_ahead(session.date)
         present = np.zeros(len(self.symbols), dtype=bool)
         if len(arrays.symbol_index):
             present[arrays.symbol_index] = True        # (no np.unique: it imports numpy.ma, ~10 ms of start-up)
