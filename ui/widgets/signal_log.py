@@ -61,6 +61,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui import theme
+from workstation.model.batches import DecisionBatch, as_list
 
 logger = logging.getLogger(__name__)
 
@@ -468,24 +469,24 @@ class SignalLogModel(QAbstractTableModel):
 
         Keys: time_ns, symbol, strategy, action, quantity, price, confidence, approved (bool, or
         None for errors), reason, kind ("signal" or "error"). A row may also be an engine Decision
-        (read as `decision_row` would turn it into a dict; the bridge passes them as they come, which
-        saves a dict per signal at MAX speed). Oldest rows are dropped beyond max_rows.
+        (read as `decision_row` would turn it into a dict) or a DecisionBatch (the payload of the engine's
+        "decisions" event: its rows in order, a batch of signal verdicts read a column at a time; the
+        bridge passes them as they come, which saves a Decision and a dict per signal at MAX speed).
+        Oldest rows are dropped beyond max_rows.
         """
-        count = len(rows)
+        count = sum(len(row) if type(row) is DecisionBatch else 1 for row in rows)
         if count == 0:
             return 0
         if count > self.max_rows:
-            rows = rows[count - self.max_rows :]
+            rows = [item for row in rows
+                    for item in (row.decisions() if type(row) is DecisionBatch else (row,))][count - self.max_rows:]
             count = len(rows)
         overflow = self._n + count - self.max_rows
         if overflow > 0:
             chunk = max(1, self.max_rows // 20)
             self._drop_oldest(min(self._n, overflow + chunk))
-        # one pass over the dicts into Python lists, then one array per column (numpy item assignment
+        # one pass over the rows into Python lists, then one array per column (numpy item assignment
         # per row costs more than the whole pass: thousands of rows a frame at MAX speed)
-        symbol_code, strategy_code = self.symbols.code, self.strategies.code
-        action_code, reason_code = self.actions.code, self.reasons.code
-        nan = math.nan
         t_l: list[int] = []
         sym_l: list[int] = []
         strat_l: list[int] = []
@@ -502,6 +503,62 @@ class SignalLogModel(QAbstractTableModel):
             t_l, sym_l, strat_l, act_l, rea_l, qty_l, px_l, conf_l, dec_l = columns
             kind_l = [KIND_SIGNAL] * count
             rows = ()
+        items: Any = rows
+        if any(type(row) is DecisionBatch for row in rows):
+            items = []
+            for row in rows:
+                if type(row) is not DecisionBatch:
+                    items.append(row)
+                elif row.signals is None:
+                    items.extend(row.objects)
+                else:
+                    # a round's signal verdicts, read a column at a time (no Decision per row); rows before
+                    # it were read (in order) into the lists first
+                    self._read_rows(items, t_l, sym_l, strat_l, act_l, rea_l, qty_l, px_l, conf_l, dec_l,
+                                    kind_l, action_codes)
+                    items = []
+                    self._read_signal_batch(row, t_l, sym_l, strat_l, act_l, rea_l, qty_l, px_l, conf_l, dec_l,
+                                            kind_l, action_codes)
+        self._read_rows(items, t_l, sym_l, strat_l, act_l, rea_l, qty_l, px_l, conf_l, dec_l, kind_l, action_codes)
+        times = np.array(t_l, dtype=np.int64)
+        symbols = np.array(sym_l, dtype=np.int32)
+        strategies = np.array(strat_l, dtype=np.int32)
+        actions = np.array(act_l, dtype=np.int32)
+        reasons = np.array(rea_l, dtype=np.int32)
+        quantities = np.array(qty_l, dtype=np.float64)
+        prices = np.array(px_l, dtype=np.float64)
+        confidences = np.array(conf_l, dtype=np.float64)
+        decisions = np.array(dec_l, dtype=np.int8)
+        kinds = np.array(kind_l, dtype=np.int8)
+        first = self._n
+        self._reserve(first + count)
+        self.beginInsertRows(QModelIndex(), first, first + count - 1)
+        end = first + count
+        self.time_ns[first:end] = times
+        self.symbol_codes[first:end] = symbols
+        self.strategy_codes[first:end] = strategies
+        self.action_codes[first:end] = actions
+        self.reason_codes[first:end] = reasons
+        self.quantity[first:end] = quantities
+        self.price[first:end] = prices
+        self.confidence[first:end] = confidences
+        self.decision[first:end] = decisions
+        self.kind[first:end] = kinds
+        self._n = end
+        errors = int(np.count_nonzero(kinds == KIND_ERROR))
+        self.error_count += errors
+        self.signal_count += count - errors
+        self.rejected_count += int(np.count_nonzero(decisions == REJECTED))
+        self.endInsertRows()
+        return count
+
+    def _read_rows(self, rows: Sequence[Any], t_l: list, sym_l: list, strat_l: list, act_l: list, rea_l: list,
+                   qty_l: list, px_l: list, conf_l: list, dec_l: list, kind_l: list,
+                   action_codes: dict[Any, int]) -> None:
+        """Append the columns of rows (engine Decisions or row dicts) to the lists, row by row."""
+        symbol_code, strategy_code = self.symbols.code, self.strategies.code
+        action_code, reason_code = self.actions.code, self.reasons.code
+        nan = math.nan
         for row in rows:
             if type(row) is not dict:
                 # an engine Decision as the bridge delivers it: read without building a dict
@@ -548,43 +605,39 @@ class SignalLogModel(QAbstractTableModel):
             approved = get("approved")
             dec_l.append(NO_DECISION if approved is None else (APPROVED if approved else REJECTED))
             kind_l.append(KIND_SIGNAL)
-        times = np.array(t_l, dtype=np.int64)
-        symbols = np.array(sym_l, dtype=np.int32)
-        strategies = np.array(strat_l, dtype=np.int32)
-        actions = np.array(act_l, dtype=np.int32)
-        reasons = np.array(rea_l, dtype=np.int32)
-        quantities = np.array(qty_l, dtype=np.float64)
-        prices = np.array(px_l, dtype=np.float64)
-        confidences = np.array(conf_l, dtype=np.float64)
-        decisions = np.array(dec_l, dtype=np.int8)
-        kinds = np.array(kind_l, dtype=np.int8)
-        first = self._n
-        self._reserve(first + count)
-        self.beginInsertRows(QModelIndex(), first, first + count - 1)
-        end = first + count
-        self.time_ns[first:end] = times
-        self.symbol_codes[first:end] = symbols
-        self.strategy_codes[first:end] = strategies
-        self.action_codes[first:end] = actions
-        self.reason_codes[first:end] = reasons
-        self.quantity[first:end] = quantities
-        self.price[first:end] = prices
-        self.confidence[first:end] = confidences
-        self.decision[first:end] = decisions
-        self.kind[first:end] = kinds
-        self._n = end
-        errors = int(np.count_nonzero(kinds == KIND_ERROR))
-        self.error_count += errors
-        self.signal_count += count - errors
-        self.rejected_count += int(np.count_nonzero(decisions == REJECTED))
-        self.endInsertRows()
-        return count
+
+    def _read_signal_batch(self, batch: DecisionBatch, t_l: list, sym_l: list, strat_l: list, act_l: list,
+                           rea_l: list, qty_l: list, px_l: list, conf_l: list, dec_l: list, kind_l: list,
+                           action_codes: dict[Any, int]) -> None:
+        """Append the columns of a DecisionBatch of signal verdicts to the lists, a column at a time: the
+        values `decision_row` gives for each of its `decisions()`, each new name interned in row order."""
+        signals = batch.signals
+        assert signals is not None
+        n = len(batch)
+        symbols, indices = signals.symbols, as_list(signals.symbol_indices)
+        symbol_code = self.symbols.code
+        code_of = {i: symbol_code(symbols[i]) for i in dict.fromkeys(indices)}
+        t_l.extend([signals.time] * n)
+        sym_l.extend([code_of[i] for i in indices])
+        strat_l.extend([self.strategies.code(signals.strategy)] * n)
+        for action in dict.fromkeys(signals.actions):
+            if action not in action_codes:
+                action_codes[action] = self.actions.code(action._value_.upper())
+        act_l.extend([action_codes[action] for action in signals.actions])
+        reason_code = self.reasons.code
+        reason_of = {reason: reason_code(reason or "") for reason in dict.fromkeys(batch.reasons)}
+        rea_l.extend([reason_of[reason] for reason in batch.reasons])
+        qty_l.extend(as_list(signals.quantities))
+        px_l.extend(as_list(signals.prices))
+        conf_l.extend(as_list(signals.confidences))
+        dec_l.extend([APPROVED if ok else REJECTED for ok in batch.approved])
+        kind_l.extend([KIND_SIGNAL] * n)
 
     def _signal_columns(self, rows: Sequence[Any]) -> tuple[list, ...] | None:
         """The columns of rows that are all engine Decisions on signals (kind "signal"), read a column at
         a time (a comprehension per field, each distinct name interned once); None when some row is a
         dict or another kind of decision (the row-by-row loop reads those)."""
-        if any(type(row) is dict or row.kind != "signal" for row in rows):
+        if any(type(row) is dict or getattr(row, "kind", None) != "signal" for row in rows):
             return None
         signals = [row.signal for row in rows]
 
@@ -1510,6 +1563,24 @@ def row_time_ns(row: Any) -> int:
     if type(row) is dict:
         return int(row.get("time_ns") or 0)
     return int(row.signal.time)
+
+
+def rows_until(rows: Sequence[Any], time_ns: int) -> list:
+    """The signal-log rows (row dicts, engine Decisions, DecisionBatches) at or before `time_ns` (int ns
+    UTC), in order; a DecisionBatch of ready Decisions keeps those at or before it."""
+    kept: list = []
+    for row in rows:
+        if type(row) is not DecisionBatch:
+            if row_time_ns(row) <= time_ns:
+                kept.append(row)
+        elif row.signals is not None:
+            if row.signals.time <= time_ns:
+                kept.append(row)
+        else:
+            objects = tuple(d for d in row.objects if row_time_ns(d) <= time_ns)
+            if objects:
+                kept.append(DecisionBatch.of(*objects))
+    return kept
 
 
 def error_row(payload: dict) -> dict:
