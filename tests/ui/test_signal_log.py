@@ -602,31 +602,36 @@ def test_engine_decision_batches_append_as_their_decisions_do(qtbot):
                         {"order_type": "stop", "stop_loss": 9.0}), True, "", kind="order"),
         Decision(Signal("CYRX", Action.BUY, 10, 5.0, t0 + 3 * minute, "orb", 1.0, {"order_type": "limit"}),
                  False, "too late", kind="cancel"))
-    mixed = [DecisionBatch(first, (True, False, True, True), ("", "too big", "", "")), orders,
+    other = SignalBatch("sma", t0 + minute, ["ZED", "EPIC"], [1, 0, 1], (Action.CLOSE, Action.BUY, Action.BUY),
+                        [1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [0.5, 0.5, 0.5])   # another symbol list, in a run
+    mixed = [DecisionBatch(first, (True, False, True, True), ("", "too big", "", "")),
+             DecisionBatch(other, (True, True, False), ("", "", "limit")), orders,
              error_row({"time_ns": t0 + 90_000_000_000, "symbol": "ACME", "message": "boom"}),
              DecisionBatch(second, (False, True), ("no shorting", ""))]
     per_row = [r for row in mixed for r in (row.decisions() if isinstance(row, DecisionBatch) else [row])]
-    assert len(per_row) == 9
+    assert len(per_row) == 12
     fast, slow = SignalLogModel(), SignalLogModel()
     for model in (fast, slow):
         model.append_rows([decision_row(Decision(Signal("ZED", Action.BUY, 1.0, 1.0, t0 - 1, "orb"), True))])
-    assert fast.append_rows(mixed) == 9
+    assert fast.append_rows(mixed) == 12
     slow.append_rows([decision_row(r) if not isinstance(r, dict) else r for r in per_row])
     for name in SignalLogModel._array_names():
-        np.testing.assert_array_equal(getattr(fast, name)[:10], getattr(slow, name)[:10], err_msg=name)
+        np.testing.assert_array_equal(getattr(fast, name)[:13], getattr(slow, name)[:13], err_msg=name)
     for table in ("symbols", "strategies", "actions", "reasons"):
         assert getattr(fast, table).names == getattr(slow, table).names, table
-    texts = [[fast.data(fast.index(r, c)) for c in range(len(COLUMNS))] for r in range(10)]
-    assert texts == [[slow.data(slow.index(r, c)) for c in range(len(COLUMNS))] for r in range(10)]
-    assert [t[COL_ACTION] for t in texts[1:]] == ["BUY", "SELL", "CLOSE", "BUY", "SELL STOP BRACKET",
+    texts = [[fast.data(fast.index(r, c)) for c in range(len(COLUMNS))] for r in range(13)]
+    assert texts == [[slow.data(slow.index(r, c)) for c in range(len(COLUMNS))] for r in range(13)]
+    assert [t[1] for t in texts[5:8]] == ["EPIC", "ZED", "EPIC"]
+    assert [t[COL_ACTION] for t in texts[1:5] + texts[8:]] == ["BUY", "SELL", "CLOSE", "BUY", "SELL STOP BRACKET",
                                                   "CANCEL BUY LIMIT", "ERROR", "SELL", "BUY"]
     assert [t[1] for t in texts[1:5]] == ["CYRX", "ACME", "DYNA", "CYRX"]
-    assert (fast.signal_count, fast.error_count, fast.rejected_count) == (9, 1, 3)
+    assert (fast.signal_count, fast.error_count, fast.rejected_count) == (12, 1, 4)
     # a step back to t0 + 2 min keeps the first round, the order (not the cancel), the error and the second round
     kept = rows_until(mixed, t0 + 2 * minute)
-    assert [len(r) if isinstance(r, DecisionBatch) else 1 for r in kept] == [4, 1, 1, 2]
-    assert kept[1].objects == orders.objects[:1]
-    assert [len(r) if isinstance(r, DecisionBatch) else 1 for r in rows_until(mixed, t0 + minute)] == [4, 1]
+    assert [len(r) if isinstance(r, DecisionBatch) else 1 for r in kept] == [4, 3, 1, 1, 2]
+    assert kept[2].objects == orders.objects[:1]
+    assert [len(r) if isinstance(r, DecisionBatch) else 1 for r in rows_until(mixed, t0 + minute)] == [4, 3, 1]
+    assert [len(r) for r in rows_until(mixed, t0 + minute - 1)] == [4]
     # a model too small for the batch keeps its newest rows, as the per-row path does
     small, small_slow = SignalLogModel(max_rows=3), SignalLogModel(max_rows=3)
     small.append_rows(mixed)

@@ -14,6 +14,7 @@ import logging
 import math
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from itertools import chain, repeat
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -503,23 +504,29 @@ class SignalLogModel(QAbstractTableModel):
             t_l, sym_l, strat_l, act_l, rea_l, qty_l, px_l, conf_l, dec_l = columns
             kind_l = [KIND_SIGNAL] * count
             rows = ()
+        lists = (t_l, sym_l, strat_l, act_l, rea_l, qty_l, px_l, conf_l, dec_l, kind_l, action_codes)
         items: Any = rows
         if any(type(row) is DecisionBatch for row in rows):
-            items = []
+            # rows in order: a run of rounds of signal verdicts is read a column at a time (no Decision per
+            # row), the rows (dicts, Decisions) between them row by row
+            items, run = [], []
             for row in rows:
-                if type(row) is not DecisionBatch:
-                    items.append(row)
-                elif row.signals is None:
+                if type(row) is DecisionBatch and row.signals is not None:
+                    if items:
+                        self._read_rows(items, *lists)
+                        items = []
+                    run.append(row)
+                    continue
+                if run:
+                    self._read_signal_batches(run, *lists)
+                    run = []
+                if type(row) is DecisionBatch:
                     items.extend(row.objects)
                 else:
-                    # a round's signal verdicts, read a column at a time (no Decision per row); rows before
-                    # it were read (in order) into the lists first
-                    self._read_rows(items, t_l, sym_l, strat_l, act_l, rea_l, qty_l, px_l, conf_l, dec_l,
-                                    kind_l, action_codes)
-                    items = []
-                    self._read_signal_batch(row, t_l, sym_l, strat_l, act_l, rea_l, qty_l, px_l, conf_l, dec_l,
-                                            kind_l, action_codes)
-        self._read_rows(items, t_l, sym_l, strat_l, act_l, rea_l, qty_l, px_l, conf_l, dec_l, kind_l, action_codes)
+                    items.append(row)
+            if run:
+                self._read_signal_batches(run, *lists)
+        self._read_rows(items, *lists)
         times = np.array(t_l, dtype=np.int64)
         symbols = np.array(sym_l, dtype=np.int32)
         strategies = np.array(strat_l, dtype=np.int32)
@@ -606,32 +613,44 @@ class SignalLogModel(QAbstractTableModel):
             dec_l.append(NO_DECISION if approved is None else (APPROVED if approved else REJECTED))
             kind_l.append(KIND_SIGNAL)
 
-    def _read_signal_batch(self, batch: DecisionBatch, t_l: list, sym_l: list, strat_l: list, act_l: list,
-                           rea_l: list, qty_l: list, px_l: list, conf_l: list, dec_l: list, kind_l: list,
-                           action_codes: dict[Any, int]) -> None:
-        """Append the columns of a DecisionBatch of signal verdicts to the lists, a column at a time: the
-        values `decision_row` gives for each of its `decisions()`, each new name interned in row order."""
-        signals = batch.signals
-        assert signals is not None
-        n = len(batch)
-        symbols, indices = signals.symbols, as_list(signals.symbol_indices)
+    def _read_signal_batches(self, batches: list[DecisionBatch], t_l: list, sym_l: list, strat_l: list,
+                             act_l: list, rea_l: list, qty_l: list, px_l: list, conf_l: list, dec_l: list,
+                             kind_l: list, action_codes: dict[Any, int]) -> None:
+        """Append the columns of consecutive DecisionBatches of signal verdicts to the lists, a column at a
+        time over all of them (at MAX a frame holds one per bar time, a few rows each): the values
+        `decision_row` gives for each of their `decisions()`, each new name interned in row order."""
+        signal_batches = [batch.signals for batch in batches]
+        sizes = [len(batch.approved) for batch in batches]
         symbol_code = self.symbols.code
-        code_of = {i: symbol_code(symbols[i]) for i in dict.fromkeys(indices)}
-        t_l.extend([signals.time] * n)
-        sym_l.extend([code_of[i] for i in indices])
-        strat_l.extend([self.strategies.code(signals.strategy)] * n)
-        for action in dict.fromkeys(signals.actions):
+        first_symbols = signal_batches[0].symbols
+        if all(b.symbols is first_symbols for b in signal_batches):
+            # one symbol list (the run's) for all: one lookup per distinct symbol index
+            indices = list(chain.from_iterable(as_list(b.symbol_indices) for b in signal_batches))
+            code_of = {i: symbol_code(first_symbols[i]) for i in dict.fromkeys(indices)}
+            sym_l.extend([code_of[i] for i in indices])
+        else:
+            names = [b.symbols[i] for b in signal_batches for i in as_list(b.symbol_indices)]
+            name_code = {name: symbol_code(name) for name in dict.fromkeys(names)}
+            sym_l.extend([name_code[name] for name in names])
+        strategy_code = self.strategies.code
+        for b, n in zip(signal_batches, sizes, strict=True):
+            t_l.extend(repeat(b.time, n))
+            strat_l.extend(repeat(strategy_code(b.strategy), n))
+        actions = list(chain.from_iterable(b.actions for b in signal_batches))
+        for action in dict.fromkeys(actions):
             if action not in action_codes:
                 action_codes[action] = self.actions.code(action._value_.upper())
-        act_l.extend([action_codes[action] for action in signals.actions])
+        act_l.extend([action_codes[action] for action in actions])
+        reasons = list(chain.from_iterable(batch.reasons for batch in batches))
         reason_code = self.reasons.code
-        reason_of = {reason: reason_code(reason or "") for reason in dict.fromkeys(batch.reasons)}
-        rea_l.extend([reason_of[reason] for reason in batch.reasons])
-        qty_l.extend(as_list(signals.quantities))
-        px_l.extend(as_list(signals.prices))
-        conf_l.extend(as_list(signals.confidences))
-        dec_l.extend([APPROVED if ok else REJECTED for ok in batch.approved])
-        kind_l.extend([KIND_SIGNAL] * n)
+        reason_of = {reason: reason_code(reason or "") for reason in dict.fromkeys(reasons)}
+        rea_l.extend([reason_of[reason] for reason in reasons])
+        for b in signal_batches:
+            qty_l.extend(as_list(b.quantities))
+            px_l.extend(as_list(b.prices))
+            conf_l.extend(as_list(b.confidences))
+        dec_l.extend([APPROVED if ok else REJECTED for ok in chain.from_iterable(batch.approved for batch in batches)])
+        kind_l.extend(repeat(KIND_SIGNAL, sum(sizes)))
 
     def _signal_columns(self, rows: Sequence[Any]) -> tuple[list, ...] | None:
         """The columns of rows that are all engine Decisions on signals (kind "signal"), read a column at
