@@ -87,7 +87,7 @@ DEFAULT_ENGINE_NICE = 4
 DEFAULT_HISTORY_SESSIONS = 20
 DEFAULT_CHART_DAYS_BEFORE = 2
 OBSERVED_KINDS = (
-    "decision",
+    "decisions",
     "error",
     "fills",
     "orders",
@@ -101,7 +101,10 @@ OBSERVED_KINDS = (
     "backtest_end",
     "seek",
 )
-FREQUENT_KINDS = frozenset(("decision", "fills", "orders"))   # per order and signal: the observer's fast path
+# per order and signal round: the observer's fast path. The GUI takes the decisions a round at a time (one
+# DecisionBatch, read a column at a time by the signal log): with nobody on the per-row "decision" event
+# the engine builds no Decision object per signal (~12,000 events fewer per 100-symbol replay)
+FREQUENT_KINDS = frozenset(("decisions", "fills", "orders"))
 _EMPTY_I8 = np.zeros(0, dtype=np.int64)
 _EMPTY_F8 = np.zeros(0, dtype=np.float64)
 EMPTY_BARS = BarsView(_EMPTY_I8, _EMPTY_F8, _EMPTY_F8, _EMPTY_F8, _EMPTY_F8, _EMPTY_F8)
@@ -175,7 +178,7 @@ class UpdateBatch:
     run_id: int
     clock_ns: int
     bars_processed: int
-    rows: list = field(default_factory=list)  # signal-log rows: engine Decisions and error-row dicts
+    rows: list = field(default_factory=list)  # signal-log rows: engine DecisionBatches and error-row dicts
     decisions: int = 0
     errors: int = 0
     fills: list[Fill] = field(default_factory=list)
@@ -801,9 +804,9 @@ class EngineBridge(QObject):
                     else:
                         open_orders.pop(order_id, None)
                 continue
-            if kind == "decision":
-                rows.append(payload)        # the Decision itself: the signal log reads it (no dict)
-                decisions += 1
+            if kind == "decisions":
+                rows.append(payload)        # the DecisionBatch itself: the signal log reads its columns
+                decisions += len(payload)
                 continue
             if kind == "fills":                 # a bar time's fills
                 fills.extend(payload)

@@ -54,7 +54,7 @@ from ui.widgets.chart import ChartPanel, DrawingBook, sidecar_path
 from ui.widgets.metrics_panel import MetricsPanel
 from ui.widgets.orders_panel import OrdersPanel
 from ui.widgets.quality_gauges import QualityGaugePanel
-from ui.widgets.signal_log import SignalLogView, row_time_ns
+from ui.widgets.signal_log import SignalLogView, rows_until
 from ui.widgets.speed_control import SpeedControl
 from ui.widgets.timeline import Timeline, TimelineSession
 from ui.widgets.trade_bar import TradeBar
@@ -167,7 +167,7 @@ class MainWindow(QMainWindow):
         self.view_clock = time.monotonic  # when the MAX-speed views were last drawn (tests replace it)
         self.view_cpu_clock = time.thread_time  # the UI thread's CPU time (tests replace it)
         self._views_cpu = 0.0
-        self._pending_rows: list = []  # signal-log rows (Decisions, error dicts) not shown yet
+        self._pending_rows: list = []  # signal-log rows (DecisionBatches, error dicts) not shown yet
         self._pending_quality: set[int] = set()
         self._pending_session_start = False
         self.trade_bar = TradeBar()
@@ -1134,7 +1134,7 @@ class MainWindow(QMainWindow):
         bridge rebuilt what it folds); the signal log loses the rows of the future gone back from."""
         done = batch.seek
         bridge = self.bridge
-        rows = [r for r in self._pending_rows if row_time_ns(r) <= done.clock_ns]
+        rows = rows_until(self._pending_rows, done.clock_ns)
         self._pending_rows = []
         self.signal_log.append_rows(rows)
         self.signal_log.drop_after(done.clock_ns)

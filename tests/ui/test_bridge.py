@@ -64,6 +64,8 @@ def test_stages_run_in_qthreads_and_every_event_arrives_coalesced(qtbot, bridge,
     summary = done.args[0]
     assert summary["state"] == "finished"
     assert sum(b.decisions for b in batches) == summary["signals"] > 0
+    # the GUI takes decisions a round at a time: nobody asks the engine for a Decision per signal
+    assert system.events.wants("decisions") and not system.events.wants("decision")
     assert sum(len(b.fills) for b in batches) == len(system.broker.fills) == summary["fills"]
     # every session end once (two may share a batch: at MAX a batch spans 100 ms)
     assert [e["index"] for b in batches for e in b.session_ends] == [0, 1] and summary["sessions_total"] == 2

@@ -42,6 +42,31 @@ def _play_to_end(qtbot, window: MainWindow) -> dict:
     return done.args[0]
 
 
+def test_the_signal_log_from_decision_batches_holds_what_per_row_decisions_give(qtbot, make_window,
+                                                                              ui_small_config):
+    """The window's signal log reads the engine's "decisions" batches: after a whole replay it holds
+    exactly the rows the per-row "decision" events (and "error" events) of the same run give as
+    `decision_row` / `error_row` dicts, in the same order."""
+    from ui.widgets.signal_log import SignalLogModel, decision_row, error_row
+
+    w = make_window()
+    w.load_config(ui_small_config)
+    per_row: list = []
+    w.bridge.system.events.subscribe("decision", lambda _k, d: per_row.append(decision_row(d)))
+    w.bridge.system.events.subscribe("error", lambda _k, e: per_row.append(error_row(e)))
+    _play_to_end(qtbot, w)
+    w.refresh_views()
+    model, expected = w.signal_log.model, SignalLogModel()
+    expected.append_rows(per_row)
+    n = model.row_count()
+    assert n == expected.row_count() == len(per_row) > 0
+    for name in SignalLogModel._array_names():
+        np.testing.assert_array_equal(getattr(model, name)[:n], getattr(expected, name)[:n], err_msg=name)
+    for table in ("symbols", "strategies", "actions", "reasons"):
+        assert getattr(model, table).names == getattr(expected, table).names, table
+    assert (model.signal_count, model.rejected_count) == (expected.signal_count, expected.rejected_count)
+
+
 def test_window_builds_with_every_dock_and_control(make_window, ui_small_config):
     w = make_window()
     docks = {d.objectName(): d for d in w.findChildren(QDockWidget)}

@@ -579,3 +579,62 @@ def test_a_block_of_signal_decisions_appends_as_their_row_dicts_do(qtbot):
     assert (fast.signal_count, fast.rejected_count) == (slow.signal_count, slow.rejected_count) == (301, 60)
     texts = [[fast.data(fast.index(r, c)) for c in range(len(COLUMNS))] for r in (1, 2, 3, 150, 300)]
     assert texts == [[slow.data(slow.index(r, c)) for c in range(len(COLUMNS))] for r in (1, 2, 3, 150, 300)]
+
+
+def test_engine_decision_batches_append_as_their_decisions_do(qtbot):
+    """The bridge hands the log the engine's "decisions" payloads (DecisionBatch: a round's signal
+    verdicts as columns, or ready Decisions), mixed with error rows: the model holds exactly what the
+    per-row path holds for the batches' `decisions()` as `decision_row` dicts, in order, names
+    interned in the same order, counts included; `rows_until` keeps what a step back keeps."""
+    from ui.widgets.signal_log import decision_row, error_row, rows_until
+    from workstation.model import Decision, Signal
+    from workstation.model.batches import DecisionBatch, SignalBatch
+
+    t0 = int(pd.Timestamp("2024-12-04 14:31", tz="UTC").value)
+    minute = 60_000_000_000
+    symbols = ["ACME", "BOLT", "CYRX", "DYNA"]
+    first = SignalBatch("sma", t0, symbols, np.array([2, 0, 3, 2]), (Action.BUY, Action.SELL, Action.CLOSE, Action.BUY),
+                        np.array([100.0, 50.0, 7.0, 3.0]), np.array([10.5, 20.25, 5.0, 5.5]), np.array([0.8, 1.0, 0.5, 0.1]))
+    second = SignalBatch("rsi", t0 + 2 * minute, symbols, [1, 1], (Action.SELL, Action.BUY), [5, 6.5], [21.0, 20.5],
+                         [1.0, 0.25])
+    orders = DecisionBatch.of(
+        Decision(Signal("ACME", Action.SELL, 100, 10.9, t0 + minute, "orb", 1.0,
+                        {"order_type": "stop", "stop_loss": 9.0}), True, "", kind="order"),
+        Decision(Signal("CYRX", Action.BUY, 10, 5.0, t0 + 3 * minute, "orb", 1.0, {"order_type": "limit"}),
+                 False, "too late", kind="cancel"))
+    other = SignalBatch("sma", t0 + minute, ["ZED", "EPIC"], [1, 0, 1], (Action.CLOSE, Action.BUY, Action.BUY),
+                        [1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [0.5, 0.5, 0.5])   # another symbol list, in a run
+    mixed = [DecisionBatch(first, (True, False, True, True), ("", "too big", "", "")),
+             DecisionBatch(other, (True, True, False), ("", "", "limit")), orders,
+             error_row({"time_ns": t0 + 90_000_000_000, "symbol": "ACME", "message": "boom"}),
+             DecisionBatch(second, (False, True), ("no shorting", ""))]
+    per_row = [r for row in mixed for r in (row.decisions() if isinstance(row, DecisionBatch) else [row])]
+    assert len(per_row) == 12
+    fast, slow = SignalLogModel(), SignalLogModel()
+    for model in (fast, slow):
+        model.append_rows([decision_row(Decision(Signal("ZED", Action.BUY, 1.0, 1.0, t0 - 1, "orb"), True))])
+    assert fast.append_rows(mixed) == 12
+    slow.append_rows([decision_row(r) if not isinstance(r, dict) else r for r in per_row])
+    for name in SignalLogModel._array_names():
+        np.testing.assert_array_equal(getattr(fast, name)[:13], getattr(slow, name)[:13], err_msg=name)
+    for table in ("symbols", "strategies", "actions", "reasons"):
+        assert getattr(fast, table).names == getattr(slow, table).names, table
+    texts = [[fast.data(fast.index(r, c)) for c in range(len(COLUMNS))] for r in range(13)]
+    assert texts == [[slow.data(slow.index(r, c)) for c in range(len(COLUMNS))] for r in range(13)]
+    assert [t[1] for t in texts[5:8]] == ["EPIC", "ZED", "EPIC"]
+    assert [t[COL_ACTION] for t in texts[1:5] + texts[8:]] == ["BUY", "SELL", "CLOSE", "BUY", "SELL STOP BRACKET",
+                                                  "CANCEL BUY LIMIT", "ERROR", "SELL", "BUY"]
+    assert [t[1] for t in texts[1:5]] == ["CYRX", "ACME", "DYNA", "CYRX"]
+    assert (fast.signal_count, fast.error_count, fast.rejected_count) == (12, 1, 4)
+    # a step back to t0 + 2 min keeps the first round, the order (not the cancel), the error and the second round
+    kept = rows_until(mixed, t0 + 2 * minute)
+    assert [len(r) if isinstance(r, DecisionBatch) else 1 for r in kept] == [4, 3, 1, 1, 2]
+    assert kept[2].objects == orders.objects[:1]
+    assert [len(r) if isinstance(r, DecisionBatch) else 1 for r in rows_until(mixed, t0 + minute)] == [4, 3, 1]
+    assert [len(r) for r in rows_until(mixed, t0 + minute - 1)] == [4]
+    # a model too small for the batch keeps its newest rows, as the per-row path does
+    small, small_slow = SignalLogModel(max_rows=3), SignalLogModel(max_rows=3)
+    small.append_rows(mixed)
+    small_slow.append_rows([decision_row(r) if not isinstance(r, dict) else r for r in per_row])
+    for name in SignalLogModel._array_names():
+        np.testing.assert_array_equal(getattr(small, name)[:3], getattr(small_slow, name)[:3], err_msg=name)

@@ -14,6 +14,7 @@ import logging
 import math
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from itertools import chain, repeat
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -61,6 +62,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui import theme
+from workstation.model.batches import DecisionBatch, as_list
 
 logger = logging.getLogger(__name__)
 
@@ -468,24 +470,24 @@ class SignalLogModel(QAbstractTableModel):
 
         Keys: time_ns, symbol, strategy, action, quantity, price, confidence, approved (bool, or
         None for errors), reason, kind ("signal" or "error"). A row may also be an engine Decision
-        (read as `decision_row` would turn it into a dict; the bridge passes them as they come, which
-        saves a dict per signal at MAX speed). Oldest rows are dropped beyond max_rows.
+        (read as `decision_row` would turn it into a dict) or a DecisionBatch (the payload of the engine's
+        "decisions" event: its rows in order, a batch of signal verdicts read a column at a time; the
+        bridge passes them as they come, which saves a Decision and a dict per signal at MAX speed).
+        Oldest rows are dropped beyond max_rows.
         """
-        count = len(rows)
+        count = sum(len(row) if type(row) is DecisionBatch else 1 for row in rows)
         if count == 0:
             return 0
         if count > self.max_rows:
-            rows = rows[count - self.max_rows :]
+            rows = [item for row in rows
+                    for item in (row.decisions() if type(row) is DecisionBatch else (row,))][count - self.max_rows:]
             count = len(rows)
         overflow = self._n + count - self.max_rows
         if overflow > 0:
             chunk = max(1, self.max_rows // 20)
             self._drop_oldest(min(self._n, overflow + chunk))
-        # one pass over the dicts into Python lists, then one array per column (numpy item assignment
+        # one pass over the rows into Python lists, then one array per column (numpy item assignment
         # per row costs more than the whole pass: thousands of rows a frame at MAX speed)
-        symbol_code, strategy_code = self.symbols.code, self.strategies.code
-        action_code, reason_code = self.actions.code, self.reasons.code
-        nan = math.nan
         t_l: list[int] = []
         sym_l: list[int] = []
         strat_l: list[int] = []
@@ -502,6 +504,68 @@ class SignalLogModel(QAbstractTableModel):
             t_l, sym_l, strat_l, act_l, rea_l, qty_l, px_l, conf_l, dec_l = columns
             kind_l = [KIND_SIGNAL] * count
             rows = ()
+        lists = (t_l, sym_l, strat_l, act_l, rea_l, qty_l, px_l, conf_l, dec_l, kind_l, action_codes)
+        items: Any = rows
+        if any(type(row) is DecisionBatch for row in rows):
+            # rows in order: a run of rounds of signal verdicts is read a column at a time (no Decision per
+            # row), the rows (dicts, Decisions) between them row by row
+            items, run = [], []
+            for row in rows:
+                if type(row) is DecisionBatch and row.signals is not None:
+                    if items:
+                        self._read_rows(items, *lists)
+                        items = []
+                    run.append(row)
+                    continue
+                if run:
+                    self._read_signal_batches(run, *lists)
+                    run = []
+                if type(row) is DecisionBatch:
+                    items.extend(row.objects)
+                else:
+                    items.append(row)
+            if run:
+                self._read_signal_batches(run, *lists)
+        self._read_rows(items, *lists)
+        times = np.array(t_l, dtype=np.int64)
+        symbols = np.array(sym_l, dtype=np.int32)
+        strategies = np.array(strat_l, dtype=np.int32)
+        actions = np.array(act_l, dtype=np.int32)
+        reasons = np.array(rea_l, dtype=np.int32)
+        quantities = np.array(qty_l, dtype=np.float64)
+        prices = np.array(px_l, dtype=np.float64)
+        confidences = np.array(conf_l, dtype=np.float64)
+        decisions = np.array(dec_l, dtype=np.int8)
+        kinds = np.array(kind_l, dtype=np.int8)
+        first = self._n
+        self._reserve(first + count)
+        self.beginInsertRows(QModelIndex(), first, first + count - 1)
+        end = first + count
+        self.time_ns[first:end] = times
+        self.symbol_codes[first:end] = symbols
+        self.strategy_codes[first:end] = strategies
+        self.action_codes[first:end] = actions
+        self.reason_codes[first:end] = reasons
+        self.quantity[first:end] = quantities
+        self.price[first:end] = prices
+        self.confidence[first:end] = confidences
+        self.decision[first:end] = decisions
+        self.kind[first:end] = kinds
+        self._n = end
+        errors = int(np.count_nonzero(kinds == KIND_ERROR))
+        self.error_count += errors
+        self.signal_count += count - errors
+        self.rejected_count += int(np.count_nonzero(decisions == REJECTED))
+        self.endInsertRows()
+        return count
+
+    def _read_rows(self, rows: Sequence[Any], t_l: list, sym_l: list, strat_l: list, act_l: list, rea_l: list,
+                   qty_l: list, px_l: list, conf_l: list, dec_l: list, kind_l: list,
+                   action_codes: dict[Any, int]) -> None:
+        """Append the columns of rows (engine Decisions or row dicts) to the lists, row by row."""
+        symbol_code, strategy_code = self.symbols.code, self.strategies.code
+        action_code, reason_code = self.actions.code, self.reasons.code
+        nan = math.nan
         for row in rows:
             if type(row) is not dict:
                 # an engine Decision as the bridge delivers it: read without building a dict
@@ -548,43 +612,51 @@ class SignalLogModel(QAbstractTableModel):
             approved = get("approved")
             dec_l.append(NO_DECISION if approved is None else (APPROVED if approved else REJECTED))
             kind_l.append(KIND_SIGNAL)
-        times = np.array(t_l, dtype=np.int64)
-        symbols = np.array(sym_l, dtype=np.int32)
-        strategies = np.array(strat_l, dtype=np.int32)
-        actions = np.array(act_l, dtype=np.int32)
-        reasons = np.array(rea_l, dtype=np.int32)
-        quantities = np.array(qty_l, dtype=np.float64)
-        prices = np.array(px_l, dtype=np.float64)
-        confidences = np.array(conf_l, dtype=np.float64)
-        decisions = np.array(dec_l, dtype=np.int8)
-        kinds = np.array(kind_l, dtype=np.int8)
-        first = self._n
-        self._reserve(first + count)
-        self.beginInsertRows(QModelIndex(), first, first + count - 1)
-        end = first + count
-        self.time_ns[first:end] = times
-        self.symbol_codes[first:end] = symbols
-        self.strategy_codes[first:end] = strategies
-        self.action_codes[first:end] = actions
-        self.reason_codes[first:end] = reasons
-        self.quantity[first:end] = quantities
-        self.price[first:end] = prices
-        self.confidence[first:end] = confidences
-        self.decision[first:end] = decisions
-        self.kind[first:end] = kinds
-        self._n = end
-        errors = int(np.count_nonzero(kinds == KIND_ERROR))
-        self.error_count += errors
-        self.signal_count += count - errors
-        self.rejected_count += int(np.count_nonzero(decisions == REJECTED))
-        self.endInsertRows()
-        return count
+
+    def _read_signal_batches(self, batches: list[DecisionBatch], t_l: list, sym_l: list, strat_l: list,
+                             act_l: list, rea_l: list, qty_l: list, px_l: list, conf_l: list, dec_l: list,
+                             kind_l: list, action_codes: dict[Any, int]) -> None:
+        """Append the columns of consecutive DecisionBatches of signal verdicts to the lists, a column at a
+        time over all of them (at MAX a frame holds one per bar time, a few rows each): the values
+        `decision_row` gives for each of their `decisions()`, each new name interned in row order."""
+        signal_batches = [batch.signals for batch in batches]
+        sizes = [len(batch.approved) for batch in batches]
+        symbol_code = self.symbols.code
+        first_symbols = signal_batches[0].symbols
+        if all(b.symbols is first_symbols for b in signal_batches):
+            # one symbol list (the run's) for all: one lookup per distinct symbol index
+            indices = list(chain.from_iterable(as_list(b.symbol_indices) for b in signal_batches))
+            code_of = {i: symbol_code(first_symbols[i]) for i in dict.fromkeys(indices)}
+            sym_l.extend([code_of[i] for i in indices])
+        else:
+            names = [b.symbols[i] for b in signal_batches for i in as_list(b.symbol_indices)]
+            name_code = {name: symbol_code(name) for name in dict.fromkeys(names)}
+            sym_l.extend([name_code[name] for name in names])
+        strategy_code = self.strategies.code
+        for b, n in zip(signal_batches, sizes, strict=True):
+            t_l.extend(repeat(b.time, n))
+            strat_l.extend(repeat(strategy_code(b.strategy), n))
+        actions = list(chain.from_iterable(b.actions for b in signal_batches))
+        for action in dict.fromkeys(actions):
+            if action not in action_codes:
+                action_codes[action] = self.actions.code(action._value_.upper())
+        act_l.extend([action_codes[action] for action in actions])
+        reasons = list(chain.from_iterable(batch.reasons for batch in batches))
+        reason_code = self.reasons.code
+        reason_of = {reason: reason_code(reason or "") for reason in dict.fromkeys(reasons)}
+        rea_l.extend([reason_of[reason] for reason in reasons])
+        for b in signal_batches:
+            qty_l.extend(as_list(b.quantities))
+            px_l.extend(as_list(b.prices))
+            conf_l.extend(as_list(b.confidences))
+        dec_l.extend([APPROVED if ok else REJECTED for ok in chain.from_iterable(batch.approved for batch in batches)])
+        kind_l.extend(repeat(KIND_SIGNAL, sum(sizes)))
 
     def _signal_columns(self, rows: Sequence[Any]) -> tuple[list, ...] | None:
         """The columns of rows that are all engine Decisions on signals (kind "signal"), read a column at
         a time (a comprehension per field, each distinct name interned once); None when some row is a
         dict or another kind of decision (the row-by-row loop reads those)."""
-        if any(type(row) is dict or row.kind != "signal" for row in rows):
+        if any(type(row) is dict or getattr(row, "kind", None) != "signal" for row in rows):
             return None
         signals = [row.signal for row in rows]
 
@@ -1510,6 +1582,24 @@ def row_time_ns(row: Any) -> int:
     if type(row) is dict:
         return int(row.get("time_ns") or 0)
     return int(row.signal.time)
+
+
+def rows_until(rows: Sequence[Any], time_ns: int) -> list:
+    """The signal-log rows (row dicts, engine Decisions, DecisionBatches) at or before `time_ns` (int ns
+    UTC), in order; a DecisionBatch of ready Decisions keeps those at or before it."""
+    kept: list = []
+    for row in rows:
+        if type(row) is not DecisionBatch:
+            if row_time_ns(row) <= time_ns:
+                kept.append(row)
+        elif row.signals is not None:
+            if row.signals.time <= time_ns:
+                kept.append(row)
+        else:
+            objects = tuple(d for d in row.objects if row_time_ns(d) <= time_ns)
+            if objects:
+                kept.append(DecisionBatch.of(*objects))
+    return kept
 
 
 def error_row(payload: dict) -> dict:
