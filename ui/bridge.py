@@ -320,6 +320,9 @@ class EngineBridge(QObject):
     run_failed = Signal(str)  # a message a trader understands
     finished = Signal(dict)  # the backtest_end summary (any end: finished, stopped, failed)
     system_changed = Signal(object)  # a new SystemManager was built (config load, jump, restart)
+    # emitted from the engine thread at a run's end: the UI drains at once instead of at the next frame
+    # (at MAX a frame is MAX_SPEED_FRAME_MS, so a finished run would show up to that much late)
+    _end_reached = Signal()
 
     def __init__(
         self,
@@ -372,6 +375,7 @@ class EngineBridge(QObject):
         self.frame_ms = int(frame_ms)
         self._timer.setInterval(self.frame_ms)
         self._timer.timeout.connect(self._drain)
+        self._end_reached.connect(self._drain, Qt.ConnectionType.QueuedConnection)
 
     # ------------------------------------------------------------------ state kept per run
     def _reset_run_state(self) -> None:
@@ -727,6 +731,7 @@ class EngineBridge(QObject):
         sd = system.session_data
         coordinator = system.coordinator
         clock = system.clock
+        end_reached = self._end_reached.emit
         shown = [-1]   # the newest clock whose events the views got (events of a rewind's replay up to it are dropped)
 
         def on_event(kind: str, payload: Any) -> None:
@@ -754,6 +759,8 @@ class EngineBridge(QObject):
             elif kind == "session_start":
                 payload = dict(payload, generation=sd.session_generation)
             append((run_id, kind, payload))
+            if kind == "backtest_end":
+                end_reached()               # queued to the UI thread: the end shows without a frame's wait
 
         def on_frequent(kind: str, payload: Any) -> None:
             if coordinator.replaying and clock.now_ns() <= shown[0]:

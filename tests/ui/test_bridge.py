@@ -328,3 +328,19 @@ def test_hand_commands_are_counted_per_run(qtbot, bridge, ui_small_config):
     assert bridge.hand_commands == 2
     bridge.jump_to(bridge.config.backtest.start_date)      # a new run
     assert bridge.hand_commands == 0
+
+
+def test_a_finished_run_shows_without_waiting_for_the_next_frame(qtbot, tmp_path, ui_write_config):
+    """At MAX the bridge drains the engine's events only every MAX_SPEED_FRAME_MS; the run's end wakes
+    the UI thread at once. With a frame a minute long, the end still arrives within seconds, in a batch."""
+    slow = EngineBridge(runs_dir=tmp_path / "runs", frame_ms=60_000)
+    try:
+        slow.load_config(ui_write_config("wake"))
+        slow.set_speed(0)
+        batches = _collect(slow)
+        with qtbot.waitSignal(slow.finished, timeout=FINISH_MS) as done:
+            slow.play()
+        assert done.args[0]["state"] == "finished"
+        assert batches and batches[-1].finished == done.args[0]
+    finally:
+        slow.shutdown(2.0)
