@@ -165,32 +165,9 @@ def test_a_config_that_cannot_load_reports_and_keeps_the_loaded_run(qtbot, ui_ma
 # ------------------------------------------------------------------ coalesced redraws at MAX
 
 
-def test_at_max_many_batches_redraw_the_chart_once_per_view_interval(ui_make_window, ui_small_config,
-                                                                      monkeypatch):
-    w = ui_make_window()
-    assert w.load_config(ui_small_config)
-    system = w.bridge.system
-    w.set_speed(0)
-    monkeypatch.setattr(system, "state", "running")
-    now = [100.0]
-    w.view_clock = lambda: now[0]
-    w.view_cpu_clock = lambda: 0.0  # the views pace on the clock alone here
-    flushes = [0]
-    feed = w.feeds[0]
-    real_flush = feed.flush
-    monkeypatch.setattr(feed, "flush", lambda: (flushes.__setitem__(0, flushes[0] + 1), real_flush())[1])
-    frames, frame_s = 200, 0.016
-    for i in range(frames):
-        now[0] += frame_s
-        w._on_batch(UpdateBatch(run_id=w.bridge.run_id, clock_ns=system.clock.now_ns(), bars_processed=i))
-    allowed = int(frames * frame_s / (MAX_SPEED_VIEW_INTERVAL_S - MAX_SPEED_VIEW_SLACK_S)) + 1
-    assert 1 <= flushes[0] <= allowed, (flushes[0], allowed)
-
-
-def test_at_max_each_batch_redraws_when_the_bridge_sends_one_per_view_interval(ui_make_window, ui_small_config,
-                                                                               monkeypatch):
-    """The bridge sends one batch per view interval at MAX; one whose timer fired a few ms early still
-    redraws (else the views would fall to one redraw every two intervals)."""
+def _window_at_max_counting_redraws(ui_make_window, ui_small_config, monkeypatch):
+    """A window playing at MAX on a clock the test moves (`now[0]`, seconds; the views pace on it alone),
+    counting the chart feed's redraws in `flushes[0]`."""
     w = ui_make_window()
     assert w.load_config(ui_small_config)
     system = w.bridge.system
@@ -203,6 +180,25 @@ def test_at_max_each_batch_redraws_when_the_bridge_sends_one_per_view_interval(u
     feed = w.feeds[0]
     real_flush = feed.flush
     monkeypatch.setattr(feed, "flush", lambda: (flushes.__setitem__(0, flushes[0] + 1), real_flush())[1])
+    return w, system, now, flushes
+
+
+def test_at_max_many_batches_redraw_the_chart_once_per_view_interval(ui_make_window, ui_small_config,
+                                                                      monkeypatch):
+    w, system, now, flushes = _window_at_max_counting_redraws(ui_make_window, ui_small_config, monkeypatch)
+    frames, frame_s = 200, 0.016
+    for i in range(frames):
+        now[0] += frame_s
+        w._on_batch(UpdateBatch(run_id=w.bridge.run_id, clock_ns=system.clock.now_ns(), bars_processed=i))
+    allowed = int(frames * frame_s / (MAX_SPEED_VIEW_INTERVAL_S - MAX_SPEED_VIEW_SLACK_S)) + 1
+    assert 1 <= flushes[0] <= allowed, (flushes[0], allowed)
+
+
+def test_at_max_each_batch_redraws_when_the_bridge_sends_one_per_view_interval(ui_make_window, ui_small_config,
+                                                                               monkeypatch):
+    """The bridge sends one batch per view interval at MAX; one whose timer fired a few ms early still
+    redraws (else the views would fall to one redraw every two intervals)."""
+    w, system, now, flushes = _window_at_max_counting_redraws(ui_make_window, ui_small_config, monkeypatch)
     assert MAX_SPEED_FRAME_MS / 1000 == MAX_SPEED_VIEW_INTERVAL_S
     for i in range(20):
         now[0] += MAX_SPEED_VIEW_INTERVAL_S - 0.004
