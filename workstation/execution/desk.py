@@ -197,13 +197,19 @@ class RiskChecks:
         return "", qty
 
 
-def publish_decisions(events, decisions: tuple[Decision, ...]) -> None:
-    """Publish ready decisions: each as a "decision" event, all as one "decisions" batch."""
+def wants_decisions(events) -> bool:
+    """Whether anyone reads decisions, one by one ("decision") or a round at a time ("decisions")."""
+    return events.wants("decision") or events.wants("decisions")
+
+
+def publish_decisions(events, batch: DecisionBatch) -> None:
+    """Publish a round's decisions: each as a "decision" event (Decision objects built only then), all
+    as one "decisions" batch."""
     if events.wants("decision"):
-        for decision in decisions:
+        for decision in batch.decisions():
             events.emit("decision", decision)
     if events.wants("decisions"):
-        events.emit("decisions", DecisionBatch.of(*decisions))
+        events.emit("decisions", batch)
 
 
 def batch_problem(batch: SignalBatch, n_symbols: int) -> bool:
@@ -260,14 +266,14 @@ class OrderDesk:
             self._invalid(strategy, str(exc))
             return
         events = self.events
-        emit = events.wants("decision") or events.wants("decisions")
+        emit = wants_decisions(events)
         made: list[Decision] = []
         for raw in items:
             try:
                 sig = checked_signal(raw, self.symbol_index)
             except InvalidSignal as exc:
                 if made:                    # the decisions before this error first, in order
-                    publish_decisions(events, tuple(made))
+                    publish_decisions(events, DecisionBatch.of(*made))
                     made = []
                 symbol = getattr(raw, "symbol", "")
                 self._invalid(strategy, f"invalid signal: {exc}", symbol if isinstance(symbol, str) else "")
@@ -282,7 +288,7 @@ class OrderDesk:
             if emit:
                 made.append(decision)
         if made:
-            publish_decisions(events, tuple(made))
+            publish_decisions(events, DecisionBatch.of(*made))
 
     def _same_symbols(self, symbols: Sequence[str]) -> bool:
         """Whether a batch's symbol list is the run's (checked once per list object)."""
@@ -312,14 +318,8 @@ class OrderDesk:
             reasons.append(reason)
         self.signal_count += len(approved)
         self.rejected_count += rejected
-        events = self.events
-        if events.wants("decisions") or events.wants("decision"):
-            decisions = DecisionBatch(batch, tuple(approved), tuple(reasons))
-            if events.wants("decision"):
-                for decision in decisions.decisions():
-                    events.emit("decision", decision)
-            if events.wants("decisions"):
-                events.emit("decisions", decisions)
+        if wants_decisions(self.events):
+            publish_decisions(self.events, DecisionBatch(batch, tuple(approved), tuple(reasons)))
 
     # ------------------------------------------------------------------ orders (the ctx API)
     def submit_order(self, symbol: Any, quantity: Any, order_type: Any = "market", limit_price: Any = None,
@@ -469,18 +469,18 @@ class OrderDesk:
         self.signal_count += 1
         if not approved:
             self.rejected_count += 1
-        if self.events.wants("decision") or self.events.wants("decisions"):
-            publish_decisions(self.events, (order_decision(order, self._reference(order), approved, stop_loss,
-                                                           take_profit, self.clock.now_ns()),))
+        if wants_decisions(self.events):
+            publish_decisions(self.events, DecisionBatch.of(order_decision(order, self._reference(order), approved,
+                                                                           stop_loss, take_profit, self.clock.now_ns())))
 
     def _refused_change(self, strategy: BaseStrategy | OrderOwner, order: Order | None, reason: str) -> None:
         self.last_problem = reason
         self.signal_count += 1
         self.rejected_count += 1
-        if order is not None and (self.events.wants("decision") or self.events.wants("decisions")):
+        if order is not None and wants_decisions(self.events):
             decision = order_decision(order, self._reference(order), False, None, None, self.clock.now_ns(),
                                       kind="modify")
-            publish_decisions(self.events, (Decision(decision.signal, False, reason, "modify", order.id),))
+            publish_decisions(self.events, DecisionBatch.of(Decision(decision.signal, False, reason, "modify", order.id)))
 
     def _reference(self, order: Order) -> float:
         if order.limit_price is not None:

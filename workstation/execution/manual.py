@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from workstation.errors import DataError, WorkstationError
 from workstation.execution.orders import OrderStatus
+from workstation.model.batches import DecisionBatch
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -350,17 +351,17 @@ class HandDesk:
 
     def _changed(self, order_id: int, kind: str) -> None:
         """The signal log's row of a hand cancel or modify (an approved Decision of that kind)."""
-        from workstation.execution.desk import order_decision, publish_decisions
+        from workstation.execution.desk import order_decision, publish_decisions, wants_decisions
 
         desk = self.desk
         order = desk.broker.order(order_id)
         if order is None:
             return
         desk.signal_count += 1
-        if desk.events.wants("decision") or desk.events.wants("decisions"):
+        if wants_decisions(desk.events):
             decision = order_decision(order, desk._reference(order), True, None, None, desk.clock.now_ns(), kind)
             decision.signal.strategy = MANUAL
-            publish_decisions(desk.events, (decision,))
+            publish_decisions(desk.events, DecisionBatch.of(decision))
 
 
 def _plain(problem: str) -> str:
