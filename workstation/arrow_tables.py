@@ -87,7 +87,28 @@ def bool_array(values: Sequence[bool] | np.ndarray) -> pa.Array:
 
 
 def string_array(values: Sequence[str | None], arrow_type: pa.DataType | None = None) -> pa.Array:
-    """large_string (or `arrow_type`: string); None is null."""
+    """large_string (or `arrow_type`: string); None is null. A column of few distinct texts (symbols,
+    statuses, strategies: the run folder's usual case) encodes each distinct text once and gathers the
+    rows' bytes with numpy (`repeated_string_array`); a column of mostly distinct texts is encoded
+    row by row. Both give the same array."""
+    values = values if isinstance(values, list) else list(values)
+    distinct: dict[str | None, int] = dict.fromkeys(values, 0)
+    if len(distinct) * 4 > len(values):
+        return _encoded_string_array(values, arrow_type)
+    for k, name in enumerate(distinct):
+        distinct[name] = k
+    codes = np.fromiter(map(distinct.__getitem__, values), dtype=np.int64, count=len(values))
+    null_code = distinct.get(None, -1)
+    names = ["" if name is None else name for name in distinct]     # a null row's bytes: none
+    strings = repeated_string_array(names, codes, pa.large_string() if arrow_type is None else arrow_type)
+    if null_code < 0:
+        return strings
+    bitmap, nulls = _validity(codes != null_code)
+    return pa.Array.from_buffers(strings.type, len(strings), [bitmap, *strings.buffers()[1:]], nulls)
+
+
+def _encoded_string_array(values: list, arrow_type: pa.DataType | None) -> pa.Array:
+    """`string_array` row by row: each value encoded, the bytes joined."""
     arrow_type = pa.large_string() if arrow_type is None else arrow_type
     encoded = [b"" if v is None else v.encode("utf-8") for v in values]
     offsets = np.zeros(len(encoded) + 1, dtype=np.int64 if arrow_type == pa.large_string() else np.int32)

@@ -83,7 +83,7 @@ from workstation.execution.records import (
 )
 from workstation.execution.results import EQUITY_COLUMNS, TRADE_COLUMNS, trade_columns
 from workstation.execution.stats import statistics
-from workstation.model.batches import DecisionBatch
+from workstation.model.batches import DecisionBatch, as_list
 from workstation.pipeline.gap_list import GAP_COLUMNS
 from workstation.store.lock import pid_alive
 
@@ -122,8 +122,9 @@ class PartTables:
     of the same rows (execution.records / execution.results / gap_list build those frames; the tests
     hold one against the other). An empty part has the same schema as any other."""
 
-    def signals(self, rows: list[tuple]) -> pa.Table:
-        return arrow_tables.table(SIGNAL_SPEC, _signal_columns(rows))
+    def signals(self, entries: list) -> pa.Table:
+        """signals.parquet rows of the signal log's entries: DecisionBatches and rows (`_signal_columns`)."""
+        return arrow_tables.table(SIGNAL_SPEC, _signal_columns(entries))
 
     def orders(self, orders: list) -> pa.Table:
         return arrow_tables.table(ORDER_SPEC, order_columns(orders))
@@ -171,12 +172,33 @@ QUALITY_SPEC: arrow_tables.TableSpec = (("session_date", arrow_tables.DATE), ("s
 GAP_SPEC: arrow_tables.TableSpec = tuple(zip(GAP_COLUMNS, (arrow_tables.DATE, _X, _X, _T, _T, _I, _X), strict=True))
 
 
-def _signal_columns(rows: list[tuple]) -> dict:
-    if not rows:
-        return {name: [] for name in SIGNAL_PART_COLUMNS}
-    cols: dict[str, object] = dict(zip(SIGNAL_PART_COLUMNS, zip(*rows, strict=True), strict=True))
-    cols["time"] = np.array(cols["time"], dtype=np.int64)
-    return cols
+def _signal_columns(entries: list) -> dict:
+    """signals.parquet columns of the signal log's entries, in order: a DecisionBatch (as its `rows()`)
+    or one row (a tuple, SignalLogRow). A batch of signals is read column by column (no row tuples)."""
+    cols: tuple[list, ...] = tuple([] for _ in SIGNAL_PART_COLUMNS)
+    (times, symbols, strategies, actions, quantities, prices, confidences, approved, reasons, kinds) = cols
+    for entry in entries:
+        batch = None if type(entry) is tuple else entry.signals
+        if batch is None or not len(batch) == len(entry.approved) == len(entry.reasons):
+            for row in (entry,) if type(entry) is tuple else entry.rows():
+                for col, value in zip(cols, row, strict=True):
+                    col.append(value)
+            continue
+        n = len(batch)
+        names = batch.symbols
+        times += [batch.time] * n
+        symbols += [names[i] for i in as_list(batch.symbol_indices)]
+        strategies += [batch.strategy] * n
+        actions += [a._value_ for a in batch.actions]
+        quantities += as_list(batch.quantities)
+        prices += as_list(batch.prices)
+        confidences += as_list(batch.confidences)
+        approved += entry.approved
+        reasons += entry.reasons
+        kinds += ["signal"] * n
+    columns: dict[str, object] = dict(zip(SIGNAL_PART_COLUMNS, cols, strict=True))
+    columns["time"] = np.array(times, dtype=np.int64)
+    return columns
 
 
 def run_statistics(broker, starting_cash: float, tz: str) -> dict:
@@ -194,25 +216,36 @@ def _atomic_text(text: str, path: Path) -> None:
     write_text_atomic(path, text)
 
 
-def session_bars_table(symbols: list[str], intervals: list[str], bars: dict) -> pa.Table:
+def session_bars_table(symbols: list[str], intervals: list[str], bars: dict,
+                       name_columns: dict | None = None) -> pa.Table:
     """One session's bars as the bars.parquet table: symbol, interval, timestamp (UTC bar start),
     open, high, low, close, volume; ordered by interval, then symbol, then time. `bars` maps
-    (symbol, interval) to a BarsView (missing keys = no bars)."""
+    (symbol, interval) to a BarsView (missing keys = no bars). `name_columns`: a cache of the symbol
+    and interval columns by their layout (the same keys with the same bar counts, as most sessions
+    have), kept by the caller from one session to the next."""
     keys = [(s, iv) for iv in intervals for s in symbols if (s, iv) in bars]
     views = [bars[k] for k in keys]
     counts = np.array([v.timestamp.shape[0] for v in views], dtype=np.int64)
-    sym_index = {s: i for i, s in enumerate(symbols)}
-    iv_index = {iv: i for i, iv in enumerate(intervals)}
-    sym_codes = np.repeat(np.array([sym_index[s] for s, _ in keys], dtype=np.int32), counts)
-    iv_codes = np.repeat(np.array([iv_index[iv] for _, iv in keys], dtype=np.int32), counts)
+    layout = (tuple(keys), counts.tobytes())
+    names = name_columns.get(layout) if name_columns is not None else None
+    if names is None:
+        sym_index = {s: i for i, s in enumerate(symbols)}
+        iv_index = {iv: i for i, iv in enumerate(intervals)}
+        sym_codes = np.repeat(np.array([sym_index[s] for s, _ in keys], dtype=np.int32), counts)
+        iv_codes = np.repeat(np.array([iv_index[iv] for _, iv in keys], dtype=np.int32), counts)
+        names = (arrow_tables.repeated_string_array(list(symbols), sym_codes),
+                 arrow_tables.repeated_string_array(list(intervals), iv_codes))
+        if name_columns is not None:
+            name_columns.clear()        # one layout kept: the last session's
+            name_columns[layout] = names
 
     def column(name: str, dtype) -> np.ndarray:
-        parts = [np.asarray(getattr(v, name)) for v in views]
+        parts = [getattr(v, name) for v in views]
         return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype=dtype)
 
     columns = {
-        "symbol": arrow_tables.repeated_string_array(list(symbols), sym_codes),
-        "interval": arrow_tables.repeated_string_array(list(intervals), iv_codes),
+        "symbol": names[0],
+        "interval": names[1],
         "timestamp": arrow_tables.int_array(column("timestamp", np.int64), pa.timestamp("ns", tz="UTC")),
         **{c: arrow_tables.float_array(column(c, np.float64), nan_is_null=False) for c in ("open", "high", "low", "close", "volume")},
     }
@@ -231,7 +264,7 @@ class _Part:
     intervals: list[str] | None = None
     quality_rows: list = field(default_factory=list)
     gap_rows: list = field(default_factory=list)
-    signals: list[tuple] = field(default_factory=list)
+    signals: list = field(default_factory=list)         # DecisionBatches and rows (_signal_columns)
     orders: list | None = None                  # order snapshots (made a table by the writer)
     order_states: list | None = None            # or final order records (a session part)
     fills: list | None = None                   # Fill records
@@ -276,7 +309,7 @@ class RunWriter:
         self._last_report_at: float | None = None   # monotonic time of the last session part with a report
         self.run_dir = Path(run_dir)
         self.write_bars = write_bars
-        self._signals: list[tuple] = []
+        self._signals: list = []                # the signal log since the last part: DecisionBatches, rows
         self._manual: list = []                 # ManualOrderResult of the hand orders, in the order applied
         self._manual_written = 0
         self._session_reports: list[dict] = []
@@ -289,6 +322,7 @@ class RunWriter:
         self._unwritten_equity: list[tuple[np.ndarray, np.ndarray]] = []
         self._closed = threading.Event()
         self._tables = PartTables()
+        self._bar_names: dict = {}              # session_bars_table's name columns (writer thread)
         self._started = _now_text()
         try:
             self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -447,7 +481,7 @@ class RunWriter:
 
     # ------------------------------------------------------------------ events (engine threads)
     def _on_decisions(self, _kind, batch: DecisionBatch) -> None:
-        self._signals.extend(batch.rows())
+        self._signals.append(batch)     # kept as it is (nothing changes it): the writer thread reads its columns
 
     def _on_error(self, _kind, e: dict) -> None:
         self._signals.append((int(e.get("time_ns") or 0), str(e.get("symbol") or ""), e.get("strategy") or "engine",
@@ -559,7 +593,7 @@ class RunWriter:
     def _write_session(self, job: _Part) -> None:
         part = job.part
         if job.bars is not None and job.symbols is not None and job.intervals is not None:
-            bars = session_bars_table(job.symbols, job.intervals, job.bars)
+            bars = session_bars_table(job.symbols, job.intervals, job.bars, self._bar_names)
             if bars.num_rows and not self._write(
                     f"bars.parquet/{part}", lambda: _atomic_table(bars, self.run_dir / "bars.parquet" / part)):
                 return

@@ -118,3 +118,12 @@ def test_write_parquet_writes_the_bytes_pyarrow_parquet_writes(tmp_path):
             write_parquet_atomic(table, tmp_path / "atomic.parquet", use_dictionary=use_dictionary)
             assert (tmp_path / "atomic.parquet").read_bytes() == theirs.read_bytes()
             assert pq.read_table(ours).equals(table)
+
+
+@pytest.mark.parametrize("values", [["S1", None, "S2", "S1"] * 40, ["ünï", ""] * 30 + [None], [None] * 12,
+                                    [f"S{k % 7}" for k in range(200)]])
+def test_string_arrays_of_few_distinct_texts_are_pa_arrays(values):
+    """Few distinct texts take the coded path (each text encoded once, the rows' bytes gathered):
+    the same array, nulls included."""
+    _same(arrow_tables.string_array(values), pa.array(values, type=pa.large_string()))
+    _same(arrow_tables.string_array(values, pa.string()), pa.array(values, type=pa.string()))
