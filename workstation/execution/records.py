@@ -93,14 +93,22 @@ def _order_columns(fields: list[list]) -> dict[str, list]:
     """orders.parquet columns from the ORDER_FIELDS columns of some orders."""
     (ids, symbols, quantities, order_types, limits, stops, trail_amounts, trail_percents, tifs, statuses, filled, avg,
      submitted, status_times, reasons, strategies, tags, parents, groups, roles) = fields
-    text = enum_text
-    return {"id": ids, "parent_id": parents, "oco_group": groups, "role": [text(r) for r in roles],
-            "symbol": symbols, "type": [text(t) for t in order_types],
+    return {"id": ids, "parent_id": parents, "oco_group": groups, "role": enum_texts(roles),
+            "symbol": symbols, "type": enum_texts(order_types),
             "side": ["buy" if q > 0 else "sell" for q in quantities], "quantity": quantities,
             "filled_quantity": filled, "avg_fill_price": avg, "limit_price": limits, "stop_price": stops,
-            "trail_amount": trail_amounts, "trail_percent": trail_percents, "tif": [text(t) for t in tifs],
-            "submitted_at": submitted, "status": [text(s) for s in statuses], "status_time": status_times,
+            "trail_amount": trail_amounts, "trail_percent": trail_percents, "tif": enum_texts(tifs),
+            "submitted_at": submitted, "status": enum_texts(statuses), "status_time": status_times,
             "reason": reasons, "strategy": strategies, "tag": tags}
+
+
+def enum_texts(members: list) -> list[str]:
+    """The values of a column of enum members: each distinct member's value looked up once, the rows
+    mapped through a dict (no Python call per row)."""
+    texts = dict.fromkeys(members, "")
+    for member in texts:
+        texts[member] = enum_text(member)
+    return list(map(texts.__getitem__, members))
 
 
 def fill_columns(fills: Sequence[Fill]) -> dict[str, list]:
