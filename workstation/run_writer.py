@@ -252,6 +252,12 @@ def session_bars_table(symbols: list[str], intervals: list[str], bars: dict,
     return pa.Table.from_arrays(list(columns.values()), names=list(columns))
 
 
+def _prebuilt(job: _Part, name: str, build) -> pa.Table:
+    """The part's table `name` as the engine thread built it (RunWriter._build_tables), else `build()`."""
+    table = job.tables.get(name)
+    return build() if table is None else table
+
+
 @dataclass
 class _Part:
     """What one part of the run folder holds, gathered in the engine thread at a session end (or at
@@ -278,6 +284,7 @@ class _Part:
     timings_text: str = ""
     final: bool = False
     statistics: dict | None = None            # the final part: computed once from the whole run
+    tables: dict[str, pa.Table] = field(default_factory=dict)   # the part's tables, built where it was gathered
 
 
 class RunWriter:
@@ -523,7 +530,35 @@ class RunWriter:
             # views of this session's storage: SessionData allocates fresh storage for the next one
             job.bars = {(sym, iv): sd.bars(sym, iv) for iv in sd.intervals for sym in sd.symbols}
             job.symbols, job.intervals = list(sd.symbols), list(sd.intervals)
+        self._build_tables(job)
         self._put(job)
+
+    def _build_tables(self, job: _Part) -> None:
+        """Engine thread: make the part's Arrow tables from the rows just gathered, so the writer
+        thread only encodes and writes them. Building a table is Python work that holds the GIL in
+        whichever thread does it; done here, the writer thread no longer competes with the engine
+        for the GIL and a CPU while the run goes on, and the parquet encoding it keeps (native, the
+        GIL released) is what overlaps with the engine; at the run's end only that encoding is left.
+        A table that cannot be built here is left to the writer thread, which builds it as before
+        (and reports a failure as a failed write)."""
+        tables, t = job.tables, self._tables
+        try:
+            if job.bars is not None and job.symbols is not None and job.intervals is not None:
+                tables["bars"] = session_bars_table(job.symbols, job.intervals, job.bars, self._bar_names)
+            if job.quality_rows:
+                tables["quality"] = t.quality(job.quality_rows)
+            if job.gap_rows:
+                tables["gaps"] = t.gaps(job.gap_rows)
+            tables["signals"] = t.signals(job.signals)
+            tables["orders"] = (t.order_states(job.order_states) if job.order_states is not None
+                                else t.orders(job.orders or []))
+            tables["fills"] = t.fills(job.fills or [])
+            if job.trades:
+                tables["trades"] = t.trades(job.trades)
+            if job.equity is not None and len(job.equity[0]):
+                tables["equity"] = t.equity(*job.equity)
+        except Exception:  # noqa: BLE001 - the writer thread builds what is missing and reports its failure
+            log.debug("run writer: building a part's tables in the engine thread failed", exc_info=True)
 
     def _report_inputs(self) -> dict:
         system = self.system
@@ -550,6 +585,7 @@ class RunWriter:
             if still_open:
                 job.orders = [*(job.orders or []), *still_open]
             job.statistics = run_statistics(broker, system.cfg.execution.starting_cash, self.tz)
+            self._build_tables(job)
             self._put(job)
             self._queue.put(None)
             self._thread.join()
@@ -582,6 +618,10 @@ class RunWriter:
                 self._queue.task_done()
 
     def _write_part(self, job: _Part) -> None:
+        if self._unwritten_trades or self._unwritten_equity:
+            # rows of an unwritten part go with this one: its trades / equity tables are made here
+            job.tables.pop("trades", None)
+            job.tables.pop("equity", None)
         self._unwritten_trades.extend(job.trades)
         if job.equity is not None and len(job.equity[0]):
             self._unwritten_equity.append(job.equity)
@@ -593,20 +633,21 @@ class RunWriter:
     def _write_session(self, job: _Part) -> None:
         part = job.part
         if job.bars is not None and job.symbols is not None and job.intervals is not None:
-            bars = session_bars_table(job.symbols, job.intervals, job.bars, self._bar_names)
+            bars = _prebuilt(job, "bars", lambda: session_bars_table(job.symbols, job.intervals, job.bars))
             if bars.num_rows and not self._write(
                     f"bars.parquet/{part}", lambda: _atomic_table(bars, self.run_dir / "bars.parquet" / part)):
                 return
         if job.quality_rows and not self._write(f"quality.parquet/{part}", lambda: _atomic_table(
-                self._tables.quality(job.quality_rows), self.run_dir / "quality.parquet" / part)):
+                _prebuilt(job, "quality", lambda: self._tables.quality(job.quality_rows)),
+                self.run_dir / "quality.parquet" / part)):
             return
         if job.gap_rows and not self._write(f"gaps.parquet/{part}", lambda: _atomic_table(
-                self._tables.gaps(job.gap_rows), self.run_dir / "gaps.parquet" / part)):
+                _prebuilt(job, "gaps", lambda: self._tables.gaps(job.gap_rows)), self.run_dir / "gaps.parquet" / part)):
             return
         if not self._write(f"signals.parquet/{part}", lambda: _atomic_table(
-                self._tables.signals(job.signals), self.run_dir / "signals.parquet" / part)):
+                self._signals_table(job), self.run_dir / "signals.parquet" / part)):
             return
-        if not self._write_orders(job) or not self._write_trades_equity(part) or not self._write_manual(job):
+        if not self._write_orders(job) or not self._write_trades_equity(job) or not self._write_manual(job):
             return
         self._session_reports.append(job.session_report or {})
         self._write_results(job, final=False)
@@ -616,9 +657,9 @@ class RunWriter:
         if not self.failed:
             if job.signals:
                 self._write(f"signals.parquet/{part}", lambda: _atomic_table(
-                    self._tables.signals(job.signals), self.run_dir / "signals.parquet" / part))
+                    self._signals_table(job), self.run_dir / "signals.parquet" / part))
             self._write_orders(job, final=True)
-        self._write_trades_equity(part, final=True)
+        self._write_trades_equity(job, final=True)
         self._write_manual(job, final=True)
         self._write_results(job, final=True)
 
@@ -636,40 +677,45 @@ class RunWriter:
         at the end also the orders still open. False when a write failed."""
         part, orders, fills = job.part, job.orders, job.fills
         assert orders is not None and fills is not None, "every part carries its orders and fills (maybe empty)"
-        if job.order_states is not None:
-            orders_table = self._tables.order_states(job.order_states)
-        else:
-            orders_table = self._tables.orders(orders)
+        orders_table = _prebuilt(job, "orders", lambda: self._tables.order_states(job.order_states)
+                                 if job.order_states is not None else self._tables.orders(orders))
         if (orders_table.num_rows or not (self.run_dir / "orders.parquet").exists()) and not self._write(
                 f"orders.parquet/{part}", lambda: _atomic_table(orders_table, self.run_dir / "orders.parquet" / part)):
             return False
         if (len(fills) or not (self.run_dir / "fills.parquet").exists()) and not self._write(
-                f"fills.parquet/{part}", lambda: _atomic_table(self._tables.fills(fills),
+                f"fills.parquet/{part}", lambda: _atomic_table(_prebuilt(job, "fills", lambda: self._tables.fills(fills)),
                                                                self.run_dir / "fills.parquet" / part)):
             return False
         return True
 
-    def _write_trades_equity(self, part: str, final: bool = False) -> bool:
+    def _write_trades_equity(self, job: _Part, final: bool = False) -> bool:
         """trades.parquet/ and equity.parquet/ parts: the round trips closed and the equity points
         since the last part written (a part that could not be written is carried to the next). The
         first part is written even when empty, so both tables always exist. False when a write failed."""
+        part = job.part
         if self._unwritten_trades or "trades.parquet" not in self._folders_written():
-            trades = self._tables.trades(self._unwritten_trades)
+            trades = _prebuilt(job, "trades", lambda: self._tables.trades(self._unwritten_trades))
             if not self._write(f"trades.parquet/{part}", lambda: _atomic_table(
                     trades, self.run_dir / "trades.parquet" / part), final):
                 return False
             self._unwritten_trades = []
         if self._unwritten_equity or "equity.parquet" not in self._folders_written():
-            chunks = self._unwritten_equity
-            times = np.concatenate([t for t, _ in chunks]) if chunks else np.zeros(0, dtype=np.int64)
-            values = (np.concatenate([v for _, v in chunks]) if chunks
-                      else np.zeros((0, len(ACCOUNT_COLUMNS) + 4), dtype=np.float64))
-            equity = self._tables.equity(times, values)
+            equity = _prebuilt(job, "equity", self._equity_table)
             if not self._write(f"equity.parquet/{part}", lambda: _atomic_table(
                     equity, self.run_dir / "equity.parquet" / part), final):
                 return False
             self._unwritten_equity = []
         return True
+
+    def _equity_table(self) -> pa.Table:
+        chunks = self._unwritten_equity
+        times = np.concatenate([t for t, _ in chunks]) if chunks else np.zeros(0, dtype=np.int64)
+        values = (np.concatenate([v for _, v in chunks]) if chunks
+                  else np.zeros((0, len(ACCOUNT_COLUMNS) + 4), dtype=np.float64))
+        return self._tables.equity(times, values)
+
+    def _signals_table(self, job: _Part) -> pa.Table:
+        return _prebuilt(job, "signals", lambda: self._tables.signals(job.signals))
 
     def _folders_written(self) -> set[str]:
         return {name.split("/", 1)[0] for name in list(self._written)}
