@@ -36,8 +36,11 @@ session part is written, the writer records what it wrote and what failed (`writ
 metrics.json, report.txt and run_status.json as far as they can still be written) and the folder is
 never marked complete, so the caller exits non-zero. Files honour the user's umask.
 
-Threads: the event handlers run in the engine thread that emits the event and only gather the
-session's new rows (O(rows of the session)); the RunWriter's own thread encodes and writes the parts.
+Threads: the event handlers run in the engine thread that emits the event: they gather the session's
+new rows and make them Arrow tables (O(rows of the session); Python work that holds the GIL wherever
+it runs); the RunWriter's own thread encodes the tables to Parquet and writes the files (native, the
+GIL released, overlapping the engine), so the engine never waits for a disk and the run's end waits
+only for the last session's encoding and the small final files.
 Every part folder is append-only, so a stopped or killed run leaves every part written so far
 readable (workstation.runs reads a table as a file or a folder of parts).
 No pandas: the parts are built from columns (PartTables, workstation.arrow_tables: the tables pandas
@@ -291,9 +294,9 @@ class RunWriter:
     """Observer of one SystemManager that writes its run folder (see the module docstring).
 
     The engine thread only gathers each session's new rows (the broker's new trades, equity points,
-    orders and fills, the session's bar views, signals) at its end and hands them to the writer's
-    own thread, which encodes and writes the parts: the engine never waits for a disk, and the work
-    is proportional to the rows of the session, not of the run so far. The writer is at most two
+    orders and fills, the session's bar views, signals) at its end, makes them tables and hands them
+    to the writer's own thread, which encodes and writes the parts: the engine never waits for a disk,
+    and the work is proportional to the rows of the session, not of the run so far. The writer is at most two
     sessions behind (the engine then waits), so a write failure stops the run within a session or
     two. Statistics are computed once, at the end (a reader computes them for a stopped or killed
     run from its trades and equity parts: workstation.runs).
