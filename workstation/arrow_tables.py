@@ -62,7 +62,10 @@ def _validity(valid: np.ndarray) -> tuple[pa.Buffer | None, int]:
 def float_array(values: Sequence[float | None] | np.ndarray, nan_is_null: bool = True) -> pa.Array:
     """float64; None is null, and so is NaN (unless `nan_is_null` is False: `pa.array` of a numpy
     array keeps NaN as a value)."""
-    data = np.ascontiguousarray(np.asarray(values, dtype=np.float64))
+    if not isinstance(values, np.ndarray) and _none_count(values) == len(values):
+        data = np.full(len(values), np.nan)     # every value missing (a price an order type has not)
+    else:
+        data = np.ascontiguousarray(np.asarray(values, dtype=np.float64))
     bitmap, nulls = _validity(~np.isnan(data)) if nan_is_null else (None, 0)
     return pa.Array.from_buffers(pa.float64(), len(data), [bitmap, pa.py_buffer(data)], nulls)
 
@@ -73,6 +76,11 @@ def int_array(values: Sequence[int | None] | np.ndarray, arrow_type: pa.DataType
     dtype = np.int32 if arrow_type == pa.int32() else np.int64
     if isinstance(values, np.ndarray) and values.dtype != object:
         data, bitmap, nulls = np.ascontiguousarray(values, dtype=dtype), None, 0
+    elif not (missing := _none_count(values)):
+        data, bitmap, nulls = np.asarray(values, dtype=dtype), None, 0
+    elif missing == len(values):
+        data = np.zeros(len(values), dtype=dtype)
+        bitmap, nulls = _validity(np.zeros(len(values), dtype=bool))
     else:
         valid = np.fromiter((v is not None for v in values), dtype=bool, count=len(values))
         bitmap, nulls = _validity(valid)
@@ -81,13 +89,41 @@ def int_array(values: Sequence[int | None] | np.ndarray, arrow_type: pa.DataType
     return pa.Array.from_buffers(arrow_type, len(data), [bitmap, pa.py_buffer(data)], nulls)
 
 
+def _none_count(values: Sequence | np.ndarray) -> int:
+    """How many values are None (list.count: no Python call per value)."""
+    count = getattr(values, "count", None)
+    return count(None) if count is not None else sum(v is None for v in values)
+
+
 def bool_array(values: Sequence[bool] | np.ndarray) -> pa.Array:
     data = np.asarray(values, dtype=bool)
     return pa.Array.from_buffers(pa.bool_(), len(data), [None, pa.py_buffer(np.packbits(data, bitorder="little"))], 0)
 
 
 def string_array(values: Sequence[str | None], arrow_type: pa.DataType | None = None) -> pa.Array:
-    """large_string (or `arrow_type`: string); None is null."""
+    """large_string (or `arrow_type`: string); None is null. A column of few distinct texts (symbols,
+    statuses, strategies: the run folder's usual case) encodes each distinct text once and gathers the
+    rows' bytes with numpy (`repeated_string_array`); a column of mostly distinct texts is encoded
+    row by row. Both give the same array."""
+    values = values if isinstance(values, list) else list(values)
+    distinct: dict[str | None, int] = dict.fromkeys(values, 0)
+    if len(distinct) * 4 > len(values):
+        return _encoded_string_array(values, arrow_type)
+    for k, name in enumerate(distinct):
+        distinct[name] = k
+    codes = (np.fromiter(map(distinct.__getitem__, values), dtype=np.int64, count=len(values)) if len(distinct) > 1
+             else np.zeros(len(values), dtype=np.int64))
+    null_code = distinct.get(None, -1)
+    names = ["" if name is None else name for name in distinct]     # a null row's bytes: none
+    strings = repeated_string_array(names, codes, pa.large_string() if arrow_type is None else arrow_type)
+    if null_code < 0:
+        return strings
+    bitmap, nulls = _validity(codes != null_code)
+    return pa.Array.from_buffers(strings.type, len(strings), [bitmap, *strings.buffers()[1:]], nulls)
+
+
+def _encoded_string_array(values: list, arrow_type: pa.DataType | None) -> pa.Array:
+    """`string_array` row by row: each value encoded, the bytes joined."""
     arrow_type = pa.large_string() if arrow_type is None else arrow_type
     encoded = [b"" if v is None else v.encode("utf-8") for v in values]
     offsets = np.zeros(len(encoded) + 1, dtype=np.int64 if arrow_type == pa.large_string() else np.int32)
@@ -104,6 +140,14 @@ def repeated_string_array(names: Sequence[str], codes: np.ndarray, arrow_type: p
     arrow_type = pa.string() if arrow_type is None else arrow_type
     codes = np.asarray(codes, dtype=np.int64)
     encoded = [name.encode("utf-8") for name in names]
+    offset_type = np.int64 if arrow_type == pa.large_string() else np.int32
+    if encoded and len(set(map(len, encoded))) == 1:
+        # names of one length (symbols, intervals, statuses of a column): rows of a byte matrix
+        size = len(encoded[0])
+        offsets = np.arange(len(codes) + 1, dtype=offset_type) * size
+        data = np.frombuffer(b"".join(encoded), dtype=np.uint8).reshape(len(encoded), size)[codes].reshape(-1) \
+            if size else np.empty(0, dtype=np.uint8)
+        return pa.Array.from_buffers(arrow_type, len(codes), [None, pa.py_buffer(offsets), pa.py_buffer(data)], 0)
     name_lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
     name_starts = np.cumsum(name_lengths) - name_lengths
     row_lengths = name_lengths[codes] if len(encoded) else np.zeros(len(codes), dtype=np.int64)

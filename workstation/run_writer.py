@@ -36,8 +36,11 @@ session part is written, the writer records what it wrote and what failed (`writ
 metrics.json, report.txt and run_status.json as far as they can still be written) and the folder is
 never marked complete, so the caller exits non-zero. Files honour the user's umask.
 
-Threads: the event handlers run in the engine thread that emits the event and only gather the
-session's new rows (O(rows of the session)); the RunWriter's own thread encodes and writes the parts.
+Threads: the event handlers run in the engine thread that emits the event: they gather the session's
+new rows and make them Arrow tables (O(rows of the session); Python work that holds the GIL wherever
+it runs); the RunWriter's own thread encodes the tables to Parquet and writes the files (native, the
+GIL released, overlapping the engine), so the engine never waits for a disk and the run's end waits
+only for the last session's encoding and the small final files.
 Every part folder is append-only, so a stopped or killed run leaves every part written so far
 readable (workstation.runs reads a table as a file or a folder of parts).
 No pandas: the parts are built from columns (PartTables, workstation.arrow_tables: the tables pandas
@@ -83,7 +86,7 @@ from workstation.execution.records import (
 )
 from workstation.execution.results import EQUITY_COLUMNS, TRADE_COLUMNS, trade_columns
 from workstation.execution.stats import statistics
-from workstation.model.batches import DecisionBatch
+from workstation.model.batches import DecisionBatch, as_list
 from workstation.pipeline.gap_list import GAP_COLUMNS
 from workstation.store.lock import pid_alive
 
@@ -122,8 +125,9 @@ class PartTables:
     of the same rows (execution.records / execution.results / gap_list build those frames; the tests
     hold one against the other). An empty part has the same schema as any other."""
 
-    def signals(self, rows: list[tuple]) -> pa.Table:
-        return arrow_tables.table(SIGNAL_SPEC, _signal_columns(rows))
+    def signals(self, entries: list) -> pa.Table:
+        """signals.parquet rows of the signal log's entries: DecisionBatches and rows (`_signal_columns`)."""
+        return arrow_tables.table(SIGNAL_SPEC, _signal_columns(entries))
 
     def orders(self, orders: list) -> pa.Table:
         return arrow_tables.table(ORDER_SPEC, order_columns(orders))
@@ -171,12 +175,33 @@ QUALITY_SPEC: arrow_tables.TableSpec = (("session_date", arrow_tables.DATE), ("s
 GAP_SPEC: arrow_tables.TableSpec = tuple(zip(GAP_COLUMNS, (arrow_tables.DATE, _X, _X, _T, _T, _I, _X), strict=True))
 
 
-def _signal_columns(rows: list[tuple]) -> dict:
-    if not rows:
-        return {name: [] for name in SIGNAL_PART_COLUMNS}
-    cols: dict[str, object] = dict(zip(SIGNAL_PART_COLUMNS, zip(*rows, strict=True), strict=True))
-    cols["time"] = np.array(cols["time"], dtype=np.int64)
-    return cols
+def _signal_columns(entries: list) -> dict:
+    """signals.parquet columns of the signal log's entries, in order: a DecisionBatch (as its `rows()`)
+    or one row (a tuple, SignalLogRow). A batch of signals is read column by column (no row tuples)."""
+    cols: tuple[list, ...] = tuple([] for _ in SIGNAL_PART_COLUMNS)
+    (times, symbols, strategies, actions, quantities, prices, confidences, approved, reasons, kinds) = cols
+    for entry in entries:
+        batch = None if type(entry) is tuple else entry.signals
+        if batch is None or not len(batch) == len(entry.approved) == len(entry.reasons):
+            for row in (entry,) if type(entry) is tuple else entry.rows():
+                for col, value in zip(cols, row, strict=True):
+                    col.append(value)
+            continue
+        n = len(batch)
+        names = batch.symbols
+        times += [batch.time] * n
+        symbols += [names[i] for i in as_list(batch.symbol_indices)]
+        strategies += [batch.strategy] * n
+        actions += [a._value_ for a in batch.actions]
+        quantities += as_list(batch.quantities)
+        prices += as_list(batch.prices)
+        confidences += as_list(batch.confidences)
+        approved += entry.approved
+        reasons += entry.reasons
+        kinds += ["signal"] * n
+    columns: dict[str, object] = dict(zip(SIGNAL_PART_COLUMNS, cols, strict=True))
+    columns["time"] = np.array(times, dtype=np.int64)
+    return columns
 
 
 def run_statistics(broker, starting_cash: float, tz: str) -> dict:
@@ -194,29 +219,46 @@ def _atomic_text(text: str, path: Path) -> None:
     write_text_atomic(path, text)
 
 
-def session_bars_table(symbols: list[str], intervals: list[str], bars: dict) -> pa.Table:
+def session_bars_table(symbols: list[str], intervals: list[str], bars: dict,
+                       name_columns: dict | None = None) -> pa.Table:
     """One session's bars as the bars.parquet table: symbol, interval, timestamp (UTC bar start),
     open, high, low, close, volume; ordered by interval, then symbol, then time. `bars` maps
-    (symbol, interval) to a BarsView (missing keys = no bars)."""
+    (symbol, interval) to a BarsView (missing keys = no bars). `name_columns`: a cache of the symbol
+    and interval columns by their layout (the same keys with the same bar counts, as most sessions
+    have), kept by the caller from one session to the next."""
     keys = [(s, iv) for iv in intervals for s in symbols if (s, iv) in bars]
     views = [bars[k] for k in keys]
     counts = np.array([v.timestamp.shape[0] for v in views], dtype=np.int64)
-    sym_index = {s: i for i, s in enumerate(symbols)}
-    iv_index = {iv: i for i, iv in enumerate(intervals)}
-    sym_codes = np.repeat(np.array([sym_index[s] for s, _ in keys], dtype=np.int32), counts)
-    iv_codes = np.repeat(np.array([iv_index[iv] for _, iv in keys], dtype=np.int32), counts)
+    layout = (tuple(keys), counts.tobytes())
+    names = name_columns.get(layout) if name_columns is not None else None
+    if names is None:
+        sym_index = {s: i for i, s in enumerate(symbols)}
+        iv_index = {iv: i for i, iv in enumerate(intervals)}
+        sym_codes = np.repeat(np.array([sym_index[s] for s, _ in keys], dtype=np.int32), counts)
+        iv_codes = np.repeat(np.array([iv_index[iv] for _, iv in keys], dtype=np.int32), counts)
+        names = (arrow_tables.repeated_string_array(list(symbols), sym_codes),
+                 arrow_tables.repeated_string_array(list(intervals), iv_codes))
+        if name_columns is not None:
+            name_columns.clear()        # one layout kept: the last session's
+            name_columns[layout] = names
 
     def column(name: str, dtype) -> np.ndarray:
-        parts = [np.asarray(getattr(v, name)) for v in views]
+        parts = [getattr(v, name) for v in views]
         return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype=dtype)
 
     columns = {
-        "symbol": arrow_tables.repeated_string_array(list(symbols), sym_codes),
-        "interval": arrow_tables.repeated_string_array(list(intervals), iv_codes),
+        "symbol": names[0],
+        "interval": names[1],
         "timestamp": arrow_tables.int_array(column("timestamp", np.int64), pa.timestamp("ns", tz="UTC")),
         **{c: arrow_tables.float_array(column(c, np.float64), nan_is_null=False) for c in ("open", "high", "low", "close", "volume")},
     }
     return pa.Table.from_arrays(list(columns.values()), names=list(columns))
+
+
+def _prebuilt(job: _Part, name: str, build) -> pa.Table:
+    """The part's table `name` as the engine thread built it (RunWriter._build_tables), else `build()`."""
+    table = job.tables.get(name)
+    return build() if table is None else table
 
 
 @dataclass
@@ -231,7 +273,7 @@ class _Part:
     intervals: list[str] | None = None
     quality_rows: list = field(default_factory=list)
     gap_rows: list = field(default_factory=list)
-    signals: list[tuple] = field(default_factory=list)
+    signals: list = field(default_factory=list)         # DecisionBatches and rows (_signal_columns)
     orders: list | None = None                  # order snapshots (made a table by the writer)
     order_states: list | None = None            # or final order records (a session part)
     fills: list | None = None                   # Fill records
@@ -245,15 +287,16 @@ class _Part:
     timings_text: str = ""
     final: bool = False
     statistics: dict | None = None            # the final part: computed once from the whole run
+    tables: dict[str, pa.Table] = field(default_factory=dict)   # the part's tables, built where it was gathered
 
 
 class RunWriter:
     """Observer of one SystemManager that writes its run folder (see the module docstring).
 
     The engine thread only gathers each session's new rows (the broker's new trades, equity points,
-    orders and fills, the session's bar views, signals) at its end and hands them to the writer's
-    own thread, which encodes and writes the parts: the engine never waits for a disk, and the work
-    is proportional to the rows of the session, not of the run so far. The writer is at most two
+    orders and fills, the session's bar views, signals) at its end, makes them tables and hands them
+    to the writer's own thread, which encodes and writes the parts: the engine never waits for a disk,
+    and the work is proportional to the rows of the session, not of the run so far. The writer is at most two
     sessions behind (the engine then waits), so a write failure stops the run within a session or
     two. Statistics are computed once, at the end (a reader computes them for a stopped or killed
     run from its trades and equity parts: workstation.runs).
@@ -276,7 +319,7 @@ class RunWriter:
         self._last_report_at: float | None = None   # monotonic time of the last session part with a report
         self.run_dir = Path(run_dir)
         self.write_bars = write_bars
-        self._signals: list[tuple] = []
+        self._signals: list = []                # the signal log since the last part: DecisionBatches, rows
         self._manual: list = []                 # ManualOrderResult of the hand orders, in the order applied
         self._manual_written = 0
         self._session_reports: list[dict] = []
@@ -289,6 +332,7 @@ class RunWriter:
         self._unwritten_equity: list[tuple[np.ndarray, np.ndarray]] = []
         self._closed = threading.Event()
         self._tables = PartTables()
+        self._bar_names: dict = {}              # session_bars_table's name columns (writer thread)
         self._started = _now_text()
         try:
             self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -447,7 +491,7 @@ class RunWriter:
 
     # ------------------------------------------------------------------ events (engine threads)
     def _on_decisions(self, _kind, batch: DecisionBatch) -> None:
-        self._signals.extend(batch.rows())
+        self._signals.append(batch)     # kept as it is (nothing changes it): the writer thread reads its columns
 
     def _on_error(self, _kind, e: dict) -> None:
         self._signals.append((int(e.get("time_ns") or 0), str(e.get("symbol") or ""), e.get("strategy") or "engine",
@@ -489,7 +533,35 @@ class RunWriter:
             # views of this session's storage: SessionData allocates fresh storage for the next one
             job.bars = {(sym, iv): sd.bars(sym, iv) for iv in sd.intervals for sym in sd.symbols}
             job.symbols, job.intervals = list(sd.symbols), list(sd.intervals)
+        self._build_tables(job)
         self._put(job)
+
+    def _build_tables(self, job: _Part) -> None:
+        """Engine thread: make the part's Arrow tables from the rows just gathered, so the writer
+        thread only encodes and writes them. Building a table is Python work that holds the GIL in
+        whichever thread does it; done here, the writer thread no longer competes with the engine
+        for the GIL and a CPU while the run goes on, and the parquet encoding it keeps (native, the
+        GIL released) is what overlaps with the engine; at the run's end only that encoding is left.
+        A table that cannot be built here is left to the writer thread, which builds it as before
+        (and reports a failure as a failed write)."""
+        tables, t = job.tables, self._tables
+        try:
+            if job.bars is not None and job.symbols is not None and job.intervals is not None:
+                tables["bars"] = session_bars_table(job.symbols, job.intervals, job.bars, self._bar_names)
+            if job.quality_rows:
+                tables["quality"] = t.quality(job.quality_rows)
+            if job.gap_rows:
+                tables["gaps"] = t.gaps(job.gap_rows)
+            tables["signals"] = t.signals(job.signals)
+            tables["orders"] = (t.order_states(job.order_states) if job.order_states is not None
+                                else t.orders(job.orders or []))
+            tables["fills"] = t.fills(job.fills or [])
+            if job.trades:
+                tables["trades"] = t.trades(job.trades)
+            if job.equity is not None and len(job.equity[0]):
+                tables["equity"] = t.equity(*job.equity)
+        except Exception:  # noqa: BLE001 - the writer thread builds what is missing and reports its failure
+            log.debug("run writer: building a part's tables in the engine thread failed", exc_info=True)
 
     def _report_inputs(self) -> dict:
         system = self.system
@@ -516,6 +588,7 @@ class RunWriter:
             if still_open:
                 job.orders = [*(job.orders or []), *still_open]
             job.statistics = run_statistics(broker, system.cfg.execution.starting_cash, self.tz)
+            self._build_tables(job)
             self._put(job)
             self._queue.put(None)
             self._thread.join()
@@ -548,6 +621,10 @@ class RunWriter:
                 self._queue.task_done()
 
     def _write_part(self, job: _Part) -> None:
+        if self._unwritten_trades or self._unwritten_equity:
+            # rows of an unwritten part go with this one: its trades / equity tables are made here
+            job.tables.pop("trades", None)
+            job.tables.pop("equity", None)
         self._unwritten_trades.extend(job.trades)
         if job.equity is not None and len(job.equity[0]):
             self._unwritten_equity.append(job.equity)
@@ -559,20 +636,21 @@ class RunWriter:
     def _write_session(self, job: _Part) -> None:
         part = job.part
         if job.bars is not None and job.symbols is not None and job.intervals is not None:
-            bars = session_bars_table(job.symbols, job.intervals, job.bars)
+            bars = _prebuilt(job, "bars", lambda: session_bars_table(job.symbols, job.intervals, job.bars))
             if bars.num_rows and not self._write(
                     f"bars.parquet/{part}", lambda: _atomic_table(bars, self.run_dir / "bars.parquet" / part)):
                 return
         if job.quality_rows and not self._write(f"quality.parquet/{part}", lambda: _atomic_table(
-                self._tables.quality(job.quality_rows), self.run_dir / "quality.parquet" / part)):
+                _prebuilt(job, "quality", lambda: self._tables.quality(job.quality_rows)),
+                self.run_dir / "quality.parquet" / part)):
             return
         if job.gap_rows and not self._write(f"gaps.parquet/{part}", lambda: _atomic_table(
-                self._tables.gaps(job.gap_rows), self.run_dir / "gaps.parquet" / part)):
+                _prebuilt(job, "gaps", lambda: self._tables.gaps(job.gap_rows)), self.run_dir / "gaps.parquet" / part)):
             return
         if not self._write(f"signals.parquet/{part}", lambda: _atomic_table(
-                self._tables.signals(job.signals), self.run_dir / "signals.parquet" / part)):
+                self._signals_table(job), self.run_dir / "signals.parquet" / part)):
             return
-        if not self._write_orders(job) or not self._write_trades_equity(part) or not self._write_manual(job):
+        if not self._write_orders(job) or not self._write_trades_equity(job) or not self._write_manual(job):
             return
         self._session_reports.append(job.session_report or {})
         self._write_results(job, final=False)
@@ -582,9 +660,9 @@ class RunWriter:
         if not self.failed:
             if job.signals:
                 self._write(f"signals.parquet/{part}", lambda: _atomic_table(
-                    self._tables.signals(job.signals), self.run_dir / "signals.parquet" / part))
+                    self._signals_table(job), self.run_dir / "signals.parquet" / part))
             self._write_orders(job, final=True)
-        self._write_trades_equity(part, final=True)
+        self._write_trades_equity(job, final=True)
         self._write_manual(job, final=True)
         self._write_results(job, final=True)
 
@@ -602,40 +680,45 @@ class RunWriter:
         at the end also the orders still open. False when a write failed."""
         part, orders, fills = job.part, job.orders, job.fills
         assert orders is not None and fills is not None, "every part carries its orders and fills (maybe empty)"
-        if job.order_states is not None:
-            orders_table = self._tables.order_states(job.order_states)
-        else:
-            orders_table = self._tables.orders(orders)
+        orders_table = _prebuilt(job, "orders", lambda: self._tables.order_states(job.order_states)
+                                 if job.order_states is not None else self._tables.orders(orders))
         if (orders_table.num_rows or not (self.run_dir / "orders.parquet").exists()) and not self._write(
                 f"orders.parquet/{part}", lambda: _atomic_table(orders_table, self.run_dir / "orders.parquet" / part)):
             return False
         if (len(fills) or not (self.run_dir / "fills.parquet").exists()) and not self._write(
-                f"fills.parquet/{part}", lambda: _atomic_table(self._tables.fills(fills),
+                f"fills.parquet/{part}", lambda: _atomic_table(_prebuilt(job, "fills", lambda: self._tables.fills(fills)),
                                                                self.run_dir / "fills.parquet" / part)):
             return False
         return True
 
-    def _write_trades_equity(self, part: str, final: bool = False) -> bool:
+    def _write_trades_equity(self, job: _Part, final: bool = False) -> bool:
         """trades.parquet/ and equity.parquet/ parts: the round trips closed and the equity points
         since the last part written (a part that could not be written is carried to the next). The
         first part is written even when empty, so both tables always exist. False when a write failed."""
+        part = job.part
         if self._unwritten_trades or "trades.parquet" not in self._folders_written():
-            trades = self._tables.trades(self._unwritten_trades)
+            trades = _prebuilt(job, "trades", lambda: self._tables.trades(self._unwritten_trades))
             if not self._write(f"trades.parquet/{part}", lambda: _atomic_table(
                     trades, self.run_dir / "trades.parquet" / part), final):
                 return False
             self._unwritten_trades = []
         if self._unwritten_equity or "equity.parquet" not in self._folders_written():
-            chunks = self._unwritten_equity
-            times = np.concatenate([t for t, _ in chunks]) if chunks else np.zeros(0, dtype=np.int64)
-            values = (np.concatenate([v for _, v in chunks]) if chunks
-                      else np.zeros((0, len(ACCOUNT_COLUMNS) + 4), dtype=np.float64))
-            equity = self._tables.equity(times, values)
+            equity = _prebuilt(job, "equity", self._equity_table)
             if not self._write(f"equity.parquet/{part}", lambda: _atomic_table(
                     equity, self.run_dir / "equity.parquet" / part), final):
                 return False
             self._unwritten_equity = []
         return True
+
+    def _equity_table(self) -> pa.Table:
+        chunks = self._unwritten_equity
+        times = np.concatenate([t for t, _ in chunks]) if chunks else np.zeros(0, dtype=np.int64)
+        values = (np.concatenate([v for _, v in chunks]) if chunks
+                  else np.zeros((0, len(ACCOUNT_COLUMNS) + 4), dtype=np.float64))
+        return self._tables.equity(times, values)
+
+    def _signals_table(self, job: _Part) -> pa.Table:
+        return _prebuilt(job, "signals", lambda: self._tables.signals(job.signals))
 
     def _folders_written(self) -> set[str]:
         return {name.split("/", 1)[0] for name in list(self._written)}

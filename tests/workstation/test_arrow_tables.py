@@ -118,3 +118,35 @@ def test_write_parquet_writes_the_bytes_pyarrow_parquet_writes(tmp_path):
             write_parquet_atomic(table, tmp_path / "atomic.parquet", use_dictionary=use_dictionary)
             assert (tmp_path / "atomic.parquet").read_bytes() == theirs.read_bytes()
             assert pq.read_table(ours).equals(table)
+
+
+@pytest.mark.parametrize("values", [["S1", None, "S2", "S1"] * 40, ["ünï", ""] * 30 + [None], [None] * 12,
+                                    [f"S{k % 7}" for k in range(200)]])
+def test_string_arrays_of_few_distinct_texts_are_pa_arrays(values):
+    """Few distinct texts take the coded path (each text encoded once, the rows' bytes gathered):
+    the same array, nulls included."""
+    _same(arrow_tables.string_array(values), pa.array(values, type=pa.large_string()))
+    _same(arrow_tables.string_array(values, pa.string()), pa.array(values, type=pa.string()))
+
+
+@pytest.mark.parametrize("names", [["SYM001", "SYM002", "ÄÖ1"], ["1m"], [""], ["", ""]])
+def test_repeated_names_of_one_length_equal_a_decoded_dictionary(names):
+    """Names of one byte length (symbols, intervals) are gathered as rows of a byte matrix."""
+    codes = np.random.default_rng(4).integers(0, len(names), 300).astype(np.int32)
+    for arrow_type in (pa.string(), pa.large_string()):
+        expected = pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(names)).cast(arrow_type)
+        _same(arrow_tables.repeated_string_array(names, codes, arrow_type), expected)
+        _same(arrow_tables.repeated_string_array(names, codes[:0], arrow_type), pa.array([], type=arrow_type))
+
+
+@pytest.mark.parametrize("values", [[None] * 5, [None], [7, 8, 9]])
+def test_int_and_float_columns_all_or_never_missing_are_pa_arrays(values):
+    """A column with no value missing or every value missing (the prices an order type has not)
+    takes a shortcut: the same arrays."""
+    _same(arrow_tables.int_array(values), pa.array(values, type=pa.int64()))
+    _same(arrow_tables.int_array(tuple(values)), pa.array(values, type=pa.int64()))
+    time_type = pa.timestamp("ns", tz="UTC")
+    _same(arrow_tables.int_array(values, time_type), pa.array(values, type=time_type))
+    floats = [None if v is None else float(v) for v in values]
+    _same(arrow_tables.float_array(floats), pa.array(floats, type=pa.float64(), from_pandas=True))
+    _same(arrow_tables.float_array(tuple(floats)), pa.array(floats, type=pa.float64(), from_pandas=True))

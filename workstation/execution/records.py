@@ -79,35 +79,36 @@ def order_columns(orders: Iterable) -> dict[str, list]:
 
 def order_field_columns(rows: Iterable[tuple]) -> dict[str, list]:
     """`order_columns` of orders given as tuples of their fields (ORDER_FIELDS order): the one column
-    builder of orders.parquet rows, for Order snapshots and for the broker's own order records."""
-    cols: dict[str, list] = {name: [] for name in ORDER_COLUMNS}
-    (ids, parents, groups, roles, symbols, types, sides, quantities, filled, avg, limits, stops, trail_amounts,
-     trail_percents, tifs, submitted, statuses, status_times, reasons, strategies, tags) = cols.values()
-    text = enum_text
-    for (oid, symbol, quantity, order_type, limit, stop, trail_amount, trail_percent, tif, status, filled_qty,
-         avg_price, submitted_at, status_time, reason, strategy, tag, parent, group, role) in rows:
-        ids.append(oid)
-        parents.append(parent)
-        groups.append(group)
-        roles.append(text(role))
-        symbols.append(symbol)
-        types.append(text(order_type))
-        sides.append("buy" if quantity > 0 else "sell")
-        quantities.append(quantity)
-        filled.append(filled_qty)
-        avg.append(avg_price)
-        limits.append(limit)
-        stops.append(stop)
-        trail_amounts.append(trail_amount)
-        trail_percents.append(trail_percent)
-        tifs.append(text(tif))
-        submitted.append(submitted_at)
-        statuses.append(text(status))
-        status_times.append(status_time)
-        reasons.append(reason)
-        strategies.append(strategy)
-        tags.append(tag)
-    return cols
+    builder of orders.parquet rows, for Order snapshots and for the broker's own order records. The
+    rows are transposed once, then each column is made with one pass over its values."""
+    rows = rows if isinstance(rows, list) else list(rows)
+    return _order_columns([list(c) for c in zip(*rows, strict=True)]) if rows else _no_orders()
+
+
+def _no_orders() -> dict[str, list]:
+    return {name: [] for name in ORDER_COLUMNS}
+
+
+def _order_columns(fields: list[list]) -> dict[str, list]:
+    """orders.parquet columns from the ORDER_FIELDS columns of some orders."""
+    (ids, symbols, quantities, order_types, limits, stops, trail_amounts, trail_percents, tifs, statuses, filled, avg,
+     submitted, status_times, reasons, strategies, tags, parents, groups, roles) = fields
+    return {"id": ids, "parent_id": parents, "oco_group": groups, "role": enum_texts(roles),
+            "symbol": symbols, "type": enum_texts(order_types),
+            "side": ["buy" if q > 0 else "sell" for q in quantities], "quantity": quantities,
+            "filled_quantity": filled, "avg_fill_price": avg, "limit_price": limits, "stop_price": stops,
+            "trail_amount": trail_amounts, "trail_percent": trail_percents, "tif": enum_texts(tifs),
+            "submitted_at": submitted, "status": enum_texts(statuses), "status_time": status_times,
+            "reason": reasons, "strategy": strategies, "tag": tags}
+
+
+def enum_texts(members: list) -> list[str]:
+    """The values of a column of enum members: each distinct member's value looked up once, the rows
+    mapped through a dict (no Python call per row)."""
+    texts = dict.fromkeys(members, "")
+    for member in texts:
+        texts[member] = enum_text(member)
+    return list(map(texts.__getitem__, members))
 
 
 def fill_columns(fills: Sequence[Fill]) -> dict[str, list]:

@@ -165,3 +165,28 @@ def test_session_bars_table_equals_pyarrows_own_arrays_nan_kept():
     for name in expected.column_names:      # (Arrow's equals holds NaN unequal to itself)
         assert table.column(name).to_pylist().__repr__() == expected.column(name).to_pylist().__repr__(), name
     assert table.column("open").null_count == 0 and math.isnan(table.column("open")[1].as_py())
+
+
+def test_signals_table_of_decision_batches_equals_the_table_of_their_rows():
+    """The writer keeps the "decisions" events' DecisionBatches as they are and reads a batch of
+    signals column by column: the part must equal the table of the rows `rows()` gives, in order,
+    with error rows and batches of Decision objects between them."""
+    from workstation.model.batches import DecisionBatch, SignalBatch
+    from workstation.model.trading import Action, Decision, Signal
+
+    symbols = ("AAA", "BBB", "CCC")
+    t0 = 1_700_000_000_000_000_000
+    lists = DecisionBatch(SignalBatch("sma", t0, symbols, [2, 0], (Action.BUY, Action.SELL), [100, 50.0],
+                                      [10.5, float("nan")], [1.0, 0.25]), (True, False), ("", "confidence 0.25"))
+    arrays = DecisionBatch(SignalBatch("rsi", t0 + 60, symbols, np.array([1, 1, 0]),
+                                       (Action.CLOSE, Action.BUY, Action.SELL), np.array([10.0, 20.0, 30.0]),
+                                       np.array([1.5, 2.5, 3.5]), np.array([0.5, 0.75, 1.0])),
+                           (False, True, True), ("no position", "", ""))
+    objects = DecisionBatch.of(Decision(Signal("BBB", Action.BUY, 5.0, 9.75, t0 + 120, "hand"), True, "", "order", 7))
+    error = (t0 + 180, "", "engine", "ERROR", 0.0, float("nan"), 0.0, False, "boom", "error")
+    empty = DecisionBatch.of()
+    entries = [lists, error, objects, arrays, empty, lists]
+    rows = [row for e in entries for row in ([e] if isinstance(e, tuple) else e.rows())]
+    tables = PartTables()
+    _assert_same(tables.signals(entries), _signals_frame(rows))
+    assert tables.signals(entries).equals(tables.signals(rows))

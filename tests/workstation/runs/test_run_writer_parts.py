@@ -159,3 +159,51 @@ def test_report_files_are_rewritten_at_most_every_interval_and_the_status_after_
     final = json.loads((out / "metrics.json").read_text())
     assert final["summary"]["sessions_done"] == sessions and len(final["sessions"]) == sessions
     assert final["statistics"]["trades"] == len(system.broker.trades)
+
+
+def test_tables_are_built_in_the_engine_thread_and_the_writer_builds_what_that_could_not(store, tmp_path,
+                                                                                         monkeypatch):
+    """The engine thread turns a session's rows into Arrow tables as it hands them over, so the writer
+    thread only encodes and writes (it no longer holds the GIL against the engine while the run goes
+    on). A table the engine thread fails to build is built by the writer thread instead: the folder is
+    the same."""
+    import workstation.run_writer as rw
+
+    built_in: dict[str, set[str]] = {}
+    real_bars = rw.session_bars_table
+
+    def spy_bars(*args, **kwargs):
+        built_in.setdefault("bars", set()).add(threading.current_thread().name)
+        return real_bars(*args, **kwargs)
+
+    monkeypatch.setattr(rw, "session_bars_table", spy_bars)
+    for name in ("signals", "order_states", "orders", "fills"):
+        real = getattr(rw.PartTables, name)
+
+        def spy(self, rows, _real=real, _name=name):
+            built_in.setdefault(_name, set()).add(threading.current_thread().name)
+            return _real(self, rows)
+
+        monkeypatch.setattr(rw.PartTables, name, spy)
+    system = _system(store)
+    RunWriter(system, tmp_path / "engine")
+    system.start()
+    assert system.wait(120)
+    assert set(built_in) == {"bars", "signals", "order_states", "orders", "fills"}
+    assert all("RunWriter" not in threads for threads in built_in.values()), built_in
+
+    def refuse_in_the_engine(self, rows, _real=rw.PartTables.fills):
+        if threading.current_thread().name != "RunWriter":
+            raise RuntimeError("no fills table here")
+        return _real(self, rows)
+
+    monkeypatch.setattr(rw.PartTables, "fills", refuse_in_the_engine)
+    monkeypatch.setattr(rw, "session_bars_table", real_bars)
+    system = _system(store)
+    writer = RunWriter(system, tmp_path / "writer")
+    system.start()
+    assert system.wait(120) and writer.closed and not writer.failed
+    for table in ("bars", "signals", "orders", "fills", "trades", "equity", "quality"):
+        engine, fallback = (pd.read_parquet(tmp_path / run / f"{table}.parquet") for run in ("engine", "writer"))
+        assert len(engine) and len(fallback), table
+        pd.testing.assert_frame_equal(engine, fallback, check_exact=True)
