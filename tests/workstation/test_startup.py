@@ -115,6 +115,21 @@ def test_a_run_on_a_warm_calendar_cache_loads_no_calendar_library_ray_qt_or_pand
     assert small_run["warm"] == {"pyarrow"}                         # not even with --json
 
 
+def test_a_run_with_json_output_loads_no_pyarrow_filesystems(small_run):
+    """pyarrow.parquet loads pyarrow's filesystems (S3, GCS, Azure, HDFS and ssl), ~10 ms of a process
+    that reads and writes local files only: neither the run (the store, the run folder) nor `--json`'s
+    read-back of the run folder imports it."""
+    report = "\nprint('MODULES ' + ','.join(m for m in ('pyarrow.parquet', 'pyarrow.fs') if m in sys.modules))\n"
+    done = subprocess.run([sys.executable, "-c", RUN % ("c.json", "filesystems") + report], cwd=small_run["folder"],
+                          capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(ROOT),
+                               "WORKSTATION_CACHE_DIR": str(small_run["folder"] / "cache")})
+    assert done.returncode == 0, done.stderr[-3000:]
+    document = json.loads(done.stdout[:done.stdout.rindex("MODULES ")])
+    assert document["ok"] and document["statistics"] == small_run["document"]["statistics"]
+    assert done.stdout.splitlines()[-1] == "MODULES "
+
+
 def test_the_first_bar_figures_are_in_run_json_metrics_json_and_the_report(small_run):
     startup = small_run["document"]["startup"]
     first, cpu = startup["first_bar_s"], startup["first_bar_cpu_s"]
