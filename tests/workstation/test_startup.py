@@ -348,6 +348,44 @@ def test_run_json_reads_the_folder_without_pandas_as_load_run_does(small_run, ex
     assert run_document(single_file)["statistics"] == _load_run_document(single_file)["statistics"]
 
 
+def test_the_program_does_not_look_for_pydantic_plugins_unless_the_user_said_otherwise():
+    """`workstation` (the program's own process) turns pydantic's plugin search off (it reads every
+    installed package's metadata when the first config model is built); a value the user set is kept
+    (empty: load the plugins), and a process that calls main(argv) (a notebook, the tests) is left alone."""
+    from workstation.cli import no_pydantic_plugins
+
+    env: dict[str, str] = {}
+    assert no_pydantic_plugins(env) is True and env == {"PYDANTIC_DISABLE_PLUGINS": "__all__"}
+    for mine in ("", "logfire"):
+        env = {"PYDANTIC_DISABLE_PLUGINS": mine}
+        assert no_pydantic_plugins(env) is False and env == {"PYDANTIC_DISABLE_PLUGINS": mine}
+
+    code = """
+import os, sys
+from workstation.cli import main
+sys.argv = ["workstation", "validate", "--schema-only", %r]
+try:
+    main() if %r else main(sys.argv[1:])
+except SystemExit:
+    pass
+import pydantic.plugin._loader as loader
+print("ENV", os.environ.get("PYDANTIC_DISABLE_PLUGINS"), "SEARCHED", loader._plugins is not None)
+"""
+    config = str(ROOT / "session_configs" / "example_session.json")
+
+    def run(as_program: bool, extra: dict | None = None) -> tuple[str, str]:
+        env = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
+        done = subprocess.run([sys.executable, "-c", code % (config, as_program)], capture_output=True, text=True,
+                              timeout=120, env={**env, "PYTHONPATH": str(ROOT), **(extra or {})})
+        assert done.returncode == 0, done.stderr[-2000:]
+        _, value, _, searched = done.stdout[done.stdout.index("ENV "):].split()
+        return value, searched
+
+    assert run(True) == ("__all__", "False")                  # the program: no search
+    assert run(False) == ("None", "True")                     # main(argv) in someone's process: as it was
+    assert run(True, {"PYDANTIC_DISABLE_PLUGINS": "x"}) == ("x", "True")   # the user's choice
+
+
 def test_the_program_runs_openblas_single_threaded_unless_the_user_said_otherwise():
     """`workstation` (the program's own process) sets OPENBLAS_NUM_THREADS=1 before numpy loads, so
     OpenBLAS starts no thread per core (~0.05 s of CPU per run); a value the user set is kept, and a
