@@ -264,7 +264,8 @@ def _run(args: argparse.Namespace, collection) -> int:
 def run_document(run_dir: Path, error: BaseException | None = None) -> dict:
     """What `run --json` prints: the run folder, its summary and statistics (read back from the folder,
     as `workstation.runs.load_run` reads them). The folder a run has just written is read without
-    pandas (`_folder_document`); any other (an older layout, a damaged part) through load_run."""
+    pandas or pyarrow.parquet (`_folder_document`); any other (an older layout, a damaged part) through
+    load_run."""
     document = _folder_document(Path(run_dir))
     if document is None:
         from workstation.runs import load_run
@@ -285,17 +286,16 @@ def _folder_document(run_dir: Path) -> dict | None:
 
     import numpy as np
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     from workstation.execution.stats import statistics
-    from workstation.store.bar_store import column_numpy
+    from workstation.store.bar_store import column_numpy, read_local_parquet
 
     def read(name: str, columns: list[str], strings: tuple[str, ...] = ()) -> dict | None:
         folder = run_dir / f"{name}.parquet"
         if not folder.is_dir():
             return None
         parts = sorted(p for p in folder.glob("*.parquet") if p.is_file() and not p.name.startswith((".", "_")))
-        tables = [pq.ParquetFile(p).read(columns=columns) for p in parts]
+        tables = [read_local_parquet(p, columns) for p in parts]
         if not tables or any(t.column(c).null_count for t in tables for c in columns):
             return None
         return {c: [v for t in tables for v in t.column(c).to_pylist()] if c in strings else

@@ -115,6 +115,21 @@ def test_a_run_on_a_warm_calendar_cache_loads_no_calendar_library_ray_qt_or_pand
     assert small_run["warm"] == {"pyarrow"}                         # not even with --json
 
 
+def test_a_run_with_json_output_loads_no_pyarrow_filesystems(small_run):
+    """pyarrow.parquet loads pyarrow's filesystems (S3, GCS, Azure, HDFS and ssl), ~10 ms of a process
+    that reads and writes local files only: neither the run (the store, the run folder) nor `--json`'s
+    read-back of the run folder imports it."""
+    report = "\nprint('MODULES ' + ','.join(m for m in ('pyarrow.parquet', 'pyarrow.fs') if m in sys.modules))\n"
+    done = subprocess.run([sys.executable, "-c", RUN % ("c.json", "filesystems") + report], cwd=small_run["folder"],
+                          capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(ROOT),
+                               "WORKSTATION_CACHE_DIR": str(small_run["folder"] / "cache")})
+    assert done.returncode == 0, done.stderr[-3000:]
+    document = json.loads(done.stdout[:done.stdout.rindex("MODULES ")])
+    assert document["ok"] and document["statistics"] == small_run["document"]["statistics"]
+    assert done.stdout.splitlines()[-1] == "MODULES "
+
+
 def test_the_first_bar_figures_are_in_run_json_metrics_json_and_the_report(small_run):
     startup = small_run["document"]["startup"]
     first, cpu = startup["first_bar_s"], startup["first_bar_cpu_s"]
@@ -331,6 +346,44 @@ def test_run_json_reads_the_folder_without_pandas_as_load_run_does(small_run, ex
     (pd.read_parquet(examples / "trades.parquet")).to_parquet(single_file / "trades.parquet")
     assert _folder_document(single_file) is None
     assert run_document(single_file)["statistics"] == _load_run_document(single_file)["statistics"]
+
+
+def test_the_program_does_not_look_for_pydantic_plugins_unless_the_user_said_otherwise():
+    """`workstation` (the program's own process) turns pydantic's plugin search off (it reads every
+    installed package's metadata when the first config model is built); a value the user set is kept
+    (empty: load the plugins), and a process that calls main(argv) (a notebook, the tests) is left alone."""
+    from workstation.cli import no_pydantic_plugins
+
+    env: dict[str, str] = {}
+    assert no_pydantic_plugins(env) is True and env == {"PYDANTIC_DISABLE_PLUGINS": "__all__"}
+    for mine in ("", "logfire"):
+        env = {"PYDANTIC_DISABLE_PLUGINS": mine}
+        assert no_pydantic_plugins(env) is False and env == {"PYDANTIC_DISABLE_PLUGINS": mine}
+
+    code = """
+import os, sys
+from workstation.cli import main
+sys.argv = ["workstation", "validate", "--schema-only", %r]
+try:
+    main() if %r else main(sys.argv[1:])
+except SystemExit:
+    pass
+import pydantic.plugin._loader as loader
+print("ENV", os.environ.get("PYDANTIC_DISABLE_PLUGINS"), "SEARCHED", loader._plugins is not None)
+"""
+    config = str(ROOT / "session_configs" / "example_session.json")
+
+    def run(as_program: bool, extra: dict | None = None) -> tuple[str, str]:
+        env = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
+        done = subprocess.run([sys.executable, "-c", code % (config, as_program)], capture_output=True, text=True,
+                              timeout=120, env={**env, "PYTHONPATH": str(ROOT), **(extra or {})})
+        assert done.returncode == 0, done.stderr[-2000:]
+        _, value, _, searched = done.stdout[done.stdout.index("ENV "):].split()
+        return value, searched
+
+    assert run(True) == ("__all__", "False")                  # the program: no search
+    assert run(False) == ("None", "True")                     # main(argv) in someone's process: as it was
+    assert run(True, {"PYDANTIC_DISABLE_PLUGINS": "x"}) == ("x", "True")   # the user's choice
 
 
 def test_the_program_runs_openblas_single_threaded_unless_the_user_said_otherwise():

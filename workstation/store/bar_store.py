@@ -179,6 +179,12 @@ class _LocalParquet:
         return self._reader.read_all(column_indices=indices, use_threads=True)
 
 
+def read_local_parquet(path: Path, columns: Sequence[str] | None = None) -> pa.Table:
+    """A local Parquet file's table (only `columns` when given), read as pyarrow.parquet.ParquetFile(path)
+    .read(columns) reads it, without importing pyarrow.parquet (see _LocalParquet)."""
+    return _LocalParquet(path).read(columns)
+
+
 def column_numpy(column: pa.ChunkedArray | pa.Array, dtype: type) -> np.ndarray:
     """A column of fixed-width values (float64, int32/int64, timestamps as int64 ns, booleans) as a
     numpy array of `dtype`, read from its Arrow buffers. pyarrow's own to_numpy imports pandas (to
