@@ -351,7 +351,9 @@ class DataProcessor(Stage):
 
     def _write_derived(self, interval: str, done: tuple) -> None:
         start, idx, o, h, lo, c, v = done
-        self.session_data.append_bars(interval, idx, start, o, h, lo, c, v)
+        sd = self.session_data
+        # `idx` is increasing (the builder's flatnonzero): as long as the symbols, it is every symbol
+        sd.append_bars(interval, None if idx.shape[0] == sd.n_symbols else idx, start, o, h, lo, c, v)
         self.last_close[interval][idx] = c
         self.last_start[interval][idx] = start
         self.indicators.update(interval, idx, (o, h, lo, c, v))

@@ -117,6 +117,9 @@ class DataQualityManager(Stage):
         self._slot_ends_list: list[int] = []
         self.present = np.zeros(n, dtype=np.int64)
         self.quality_pct = np.full(n, 100.0)
+        # k when every symbol has exactly k bars present and `quality_pct` is all 100 (-1: not known):
+        # while every bar time has a bar of every symbol, the quality stays 100 without arithmetic
+        self._complete = 0
         self.gaps: list[Gap] = []                       # this session's gaps, in detection order
         self.gaps_by_symbol: dict[str, list[Gap]] = {}
         self.session_gap_rows: list[dict] = []          # every gap of the session (gaps.parquet)
@@ -146,6 +149,7 @@ class DataQualityManager(Stage):
             self.last_slot[:] = -1
             self.present[:] = 0
             self.quality_pct[:] = 100.0
+            self._complete = 0
             self.gaps = []
             self.gaps_by_symbol = {}
             self.session_gap_rows = []
@@ -176,6 +180,8 @@ class DataQualityManager(Stage):
                               slot - int(prev[k]) - 1)
         self.last_slot[idx] = slot
         self.present[idx] += 1
+        if self._complete >= 0:
+            self._complete = self._complete + 1 if idx.shape[0] == self.n else -1   # (indices never repeat)
         self._publish(ts + self.base_ns)
 
     def _add_gap(self, i: int, start: int, end: int, missing: int) -> None:
@@ -213,6 +219,10 @@ class DataQualityManager(Stage):
         expected = self.expected_until(clock_ns)
         if expected <= 0:
             return
+        if self._complete == expected:          # every symbol has every bar: still all 100 (100 * k / k)
+            self.session_data.publish_quality(self._intervals, self.quality_pct)
+            return
+        self._complete = -1
         q = np.minimum(100.0, 100.0 * self.present / expected)
         previous = self.quality_pct
         self.quality_pct = q
@@ -240,6 +250,7 @@ class DataQualityManager(Stage):
         sd = self.session_data
         counts = np.array([sd.bar_count(s, self.base_interval) for s in sd.symbols], dtype=np.int64)
         self.present = counts
+        self._complete = -1
         self._publish(clock_ns)
 
     def end_session(self, session, stopped: bool = False) -> list[dict]:

@@ -325,34 +325,52 @@ class SessionData:
                 sel, n = idx, idx.shape[0]
             if not scalar_ts and ts_vals.shape != (n,):
                 raise ValueError(f"append_bars({interval}): ts has shape {ts_vals.shape}, expected ({n},)")
-            last = st.last_ts[sel]
-            if np.count_nonzero(last >= ts_vals):
-                self._raise_order(st, sel, last, ts_vals)
-            pos = st.count.copy() if idx is None else st.count[idx]
-            top = int(np.maximum.reduce(pos))
+            top = st.aligned_count
+            pos: np.ndarray | None
+            if idx is None and scalar_ts and top >= 0 and ts_vals > st.aligned_last_ts:
+                # every symbol, all at the same count and last bar start (the common bar time):
+                # in order without a per-symbol check, one slot for all
+                pos = None
+                same_pos = True
+            else:
+                last = st.last_ts[sel]
+                if np.count_nonzero(last >= ts_vals):
+                    self._raise_order(st, sel, last, ts_vals)
+                pos = st.count.copy() if idx is None else st.count[idx]
+                top = int(np.maximum.reduce(pos))
+                same_pos = idx is None and int(np.minimum.reduce(pos)) == top
             blk = st.block
             if top + 1 > blk.capacity:
                 blk = self._grow(st, top + 1)
             values = (ts_vals, o, h, l, c, v)
-            same_pos = idx is None and int(np.minimum.reduce(pos)) == top
             if same_pos:
                 for col, value in zip(blk.columns, values, strict=True):
                     col[:, top] = value
+                st.count.fill(top + 1)  # publish: count after the data
+                st.count_list = [top + 1] * n_sym
             else:
+                assert pos is not None
                 rows = np.arange(n_sym, dtype=np.int64) if idx is None else idx
                 flat = rows * blk.capacity + pos
                 for col, value in zip(blk.flat, values, strict=True):
                     col[flat] = value
-            pos += 1
-            st.count[sel] = pos  # publish: count after the data
-            st.count_list = [top + 1] * n_sym if same_pos else st.count.tolist()
+                pos += 1
+                st.count[sel] = pos  # publish: count after the data
+                st.count_list = st.count.tolist()
             st.last_ts[sel] = ts_vals
+            if same_pos and scalar_ts:
+                st.aligned_count, st.aligned_last_ts = top + 1, ts_vals
+            else:
+                st.aligned_count = -1
             if top + 1 > st.max_count:
                 st.max_count = top + 1
             st.invalidate_latest()
             if st.is_metrics:
                 self._metrics = self._metrics_with_bars(sel, h, l, c, v)
-            st.changes[sel] += 1
+            if idx is None:
+                st.changes += 1
+            else:
+                st.changes[idx] += 1
 
     @staticmethod
     def _check_indices(idx: np.ndarray, n_symbols: int, interval: str) -> bool:
@@ -469,6 +487,7 @@ class SessionData:
         cols[4][j] = c
         cols[5][j] = v
         st.count[i] = pos + 1  # publish: count after the data
+        st.aligned_count = -1
         counts = st.count_list.copy()  # a new list object per write (readers' cache key)
         counts[i] = pos + 1
         st.count_list = counts
@@ -528,6 +547,7 @@ class SessionData:
                 dst[i, k] = value
             st.block = blk
             st.count[i] = new_count  # publish: block first, then count
+            st.aligned_count = -1
             counts = st.count_list.copy()
             counts[i] = new_count
             st.count_list = counts
@@ -586,14 +606,22 @@ class SessionData:
         those with a forming bar). The arrays are kept, not copied: the caller must never write into
         them afterwards (the processor's DerivedBarBuilder replaces its arrays instead), so a reader in
         any thread sees exactly the values of this call until the next one, at no copy per bar time.
-        `changed` (symbol indices) bumps their change counters."""
+        `changed` (symbol indices, no repeats) bumps their change counters."""
+        st = self._states[interval]
+        previous = st.forming
         f = FormingBlock.__new__(FormingBlock)
         f.present = present
-        f.columns = (np.where(present, np.int64(ts), np.int64(-1)), o, h, l, c, v)
-        st = self._states[interval]
+        f.start = ts
+        # the same `present` array (never written into once published) and start: the same timestamps
+        timestamps = (previous.columns[0] if previous.present is present and previous.start == ts
+                      else np.where(present, np.int64(ts), np.int64(-1)))
+        f.columns = (timestamps, o, h, l, c, v)
         st.forming = f
         if changed is not None:
-            st.changes[changed] += 1
+            if changed.shape[0] == st.changes.shape[0]:    # every symbol (indices never repeat)
+                st.changes += 1
+            else:
+                st.changes[changed] += 1
 
     def publish_quality(self, intervals: Sequence[str], pct: np.ndarray) -> None:
         """Replace the quality of every symbol for these intervals by `pct` (one value per symbol, in
@@ -607,7 +635,7 @@ class SessionData:
         if sym_idx is None:                 # every symbol (a derived bar completed): a fresh empty block
             with self._lock(interval):
                 st = self._states[interval]
-                st.forming = FormingBlock(st.forming.present.shape[0])
+                st.forming = st.empty_forming
                 st.changes += 1
             return
         idx = self._indices(sym_idx)
@@ -1094,6 +1122,7 @@ class SessionData:
             ns.count[:n_old] = st.count
             ns.count_list = ns.count.tolist()
             ns.max_count = st.max_count
+            ns.aligned_count = -1
             ns.last_ts[:n_old] = st.last_ts
             ns.forming = st.forming.copy(n)
             ns.quality[:n_old] = st.quality
