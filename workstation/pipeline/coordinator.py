@@ -456,8 +456,9 @@ class SessionCoordinator:
         (`timeout`: seconds until the next bar time is due when clock-driven, see Pipeline.bar_time;
         `complete`: `idx` is every symbol in order). Raises when a stage failed."""
         sd = self.sd
-        sd.append_bars(self.base_interval, None if complete and len(idx) == sd.n_symbols else idx, ts, o, h, lo, c, v)
-        self.pipeline.bar_time(BarTime(ts, idx, o, h, lo, c, v), timeout)
+        complete = complete and len(idx) == sd.n_symbols
+        sd.append_bars(self.base_interval, None if complete else idx, ts, o, h, lo, c, v)
+        self.pipeline.bar_time(BarTime(ts, idx, o, h, lo, c, v, complete), timeout)
 
     def _end(self, session: TradingSession, stopped: bool) -> None:
         if not stopped:

@@ -111,6 +111,7 @@ class DataQualityManager(Stage):
         n = len(session_data.symbols)
         self.n = n
         self.last_slot = np.full(n, -1, dtype=np.int64)     # slot index of each symbol's last bar
+        self._aligned_slot: int | None = -1     # every symbol's last slot when they are all the same, or None
         self._slot_starts = np.empty(0, dtype=np.int64)     # this session's streamed-interval slots
         self._slot_ends = np.empty(0, dtype=np.int64)
         self._slot_starts_list: list[int] = []
@@ -147,6 +148,7 @@ class DataQualityManager(Stage):
             self._slot_starts_list = self._slot_starts.tolist()
             self._slot_ends_list = self._slot_ends.tolist()
             self.last_slot[:] = -1
+            self._aligned_slot = -1
             self.present[:] = 0
             self.quality_pct[:] = 100.0
             self._complete = 0
@@ -166,22 +168,36 @@ class DataQualityManager(Stage):
         """Streamed bars of one bar time arrived (clock = bar start + base interval); the bar time
         then goes on (to the processor) once its quality is published."""
         if self.enabled and self.session is not None:
-            self._measure(event.start_ns, event.symbol_indices)
+            self._measure(event.start_ns, event.symbol_indices, event.every_symbol)
         self.pass_on(event)
 
-    def _measure(self, ts: int, idx: np.ndarray) -> None:
+    def _measure(self, ts: int, idx: np.ndarray, every_symbol: bool = False) -> None:
         slot = self._slot_of(ts)
-        prev = self.last_slot[idx]
-        jump = slot - prev
-        if np.count_nonzero(jump > 1):
-            starts = self._slot_starts
-            for k in np.flatnonzero(jump > 1).tolist():
-                self._add_gap(int(idx[k]), int(starts[prev[k] + 1]), int(starts[slot - 1]),
-                              slot - int(prev[k]) - 1)
-        self.last_slot[idx] = slot
-        self.present[idx] += 1
+        aligned = self._aligned_slot
+        if aligned is not None and every_symbol:
+            # every symbol, all with their last bar in one slot: one jump for all
+            if slot - aligned > 1:
+                starts = self._slot_starts
+                for i in idx.tolist():
+                    self._add_gap(i, int(starts[aligned + 1]), int(starts[slot - 1]), slot - aligned - 1)
+            self.last_slot.fill(slot)
+            self._aligned_slot = slot
+        else:
+            prev = self.last_slot[idx]
+            jump = slot - prev
+            if np.count_nonzero(jump > 1):
+                starts = self._slot_starts
+                for k in np.flatnonzero(jump > 1).tolist():
+                    self._add_gap(int(idx[k]), int(starts[prev[k] + 1]), int(starts[slot - 1]),
+                                  slot - int(prev[k]) - 1)
+            self.last_slot[idx] = slot
+            self._aligned_slot = slot if every_symbol else None
+        if every_symbol:
+            self.present += 1
+        else:
+            self.present[idx] += 1
         if self._complete >= 0:
-            self._complete = self._complete + 1 if idx.shape[0] == self.n else -1   # (indices never repeat)
+            self._complete = self._complete + 1 if every_symbol else -1
         self._publish(ts + self.base_ns)
 
     def _add_gap(self, i: int, start: int, end: int, missing: int) -> None:
@@ -244,6 +260,7 @@ class DataQualityManager(Stage):
             first = int(self.last_slot[i]) + 1
             self._add_gap(i, int(starts[first]), int(starts[last]), last - first + 1)
             self.last_slot[i] = last
+            self._aligned_slot = None
 
     def recount(self, clock_ns: int) -> None:
         """Recompute presence from SessionData (after late bars or gap fills were inserted)."""
