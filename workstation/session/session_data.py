@@ -19,7 +19,8 @@ Thread-safety rule (one writer per interval, many readers, readers never blocked
 - Readers must look up `symbol_index` before the interval state (`add_symbols` publishes the
   grown state first and the new symbols last).
 - Session metrics, forming bars and the latest-bar arrays are immutable snapshots replaced as a
-  whole (after the count), so a reader never sees a half-updated set. `latest_bar` may lag
+  whole (after the count), so a reader never sees a half-updated set. The metrics of bar times of
+  every symbol are folded in when first read (under the metrics interval's lock), not per write. `latest_bar` may lag
   `bar_count` by one write for an instant, never the other way round.
 - The Python mirror of the counts (`count_list`, used by the scalar readers) is replaced by a new
   list on every write, never mutated; readers' caches (latest Bar, last-N view) are keyed by the
@@ -175,6 +176,11 @@ class SessionData:
             for name in names
         }
         self._metrics = self._empty_metrics(n)
+        # slots [k0, k1) of the metrics interval's block, appended for every symbol at once and not yet
+        # folded into `_metrics` (None: none): folded, bar by bar as they came, when the metrics are
+        # read or before any other write of that interval, so a bar time of every symbol pays no
+        # metrics arithmetic while nobody reads them
+        self._metrics_lag: tuple[int, int] | None = None
         self._latest_quote: list[Quote | None] = [None] * n
         self._quote_rings: list[deque[Quote]] = [deque(maxlen=quote_history) for _ in range(n)]
         # quote bars (bid/ask per bar) of the replayed session, advanced by the coordinator
@@ -366,7 +372,13 @@ class SessionData:
                 st.max_count = top + 1
             st.invalidate_latest()
             if st.is_metrics:
-                self._metrics = self._metrics_with_bars(sel, h, l, c, v)
+                lag = self._metrics_lag
+                if same_pos and (lag is None or lag[1] == top):
+                    self._metrics_lag = (top if lag is None else lag[0], top + 1)   # folded on read
+                else:
+                    if lag is not None:
+                        self._fold_metrics_lag(st)
+                    self._metrics = self._metrics_with_bars(sel, h, l, c, v)
             if idx is None:
                 st.changes += 1
             else:
@@ -412,6 +424,24 @@ class SessionData:
         blk = st.block.copy_to(st.block.n_symbols, cap, st.max_count)
         st.block = blk
         return blk
+
+    def _fold_metrics_lag(self, st: IntervalState) -> None:
+        """Fold the lagging slots of the metrics interval (`st`, its lock held) into `_metrics`, one
+        bar time after the other with the arithmetic of the write itself (the same values)."""
+        lag = self._metrics_lag
+        if lag is None:
+            return
+        _, _, high, low, close, volume = st.block.columns
+        for k in range(lag[0], lag[1]):
+            self._metrics = self._metrics_with_bars(slice(None), high[:, k], low[:, k], close[:, k], volume[:, k])
+        self._metrics_lag = None
+
+    def _current_metrics(self) -> np.ndarray:
+        """`_metrics` with every bar written so far (folds a lag under the metrics interval's lock)."""
+        if self._metrics_lag is not None:
+            with self._lock(self.metrics_interval):
+                self._fold_metrics_lag(self._states[self.metrics_interval])
+        return self._metrics
 
     def _metrics_with_bars(self, sel: Any, h: Any, l: Any, c: Any, v: Any) -> np.ndarray:  # noqa: E741
         """A new read-only metrics array with one more bar for each selected symbol."""
@@ -496,6 +526,7 @@ class SessionData:
             st.max_count = pos + 1
         st.invalidate_latest()
         if st.is_metrics:
+            self._fold_metrics_lag(st)
             h, l, c, v = float(h), float(l), float(c), float(v)  # noqa: E741
             m = self._metrics.copy()
             high, low = m.item(M_HIGH, i), m.item(M_LOW, i)
@@ -528,6 +559,8 @@ class SessionData:
         i = self._index(symbol)
         with self._lock(interval):
             st = self._states[interval]
+            if st.is_metrics:
+                self._fold_metrics_lag(st)       # (from the block before the late bar moves a row)
             ts = int(ts)
             count = st.count_list[i]
             old = st.block
@@ -815,12 +848,12 @@ class SessionData:
             i = self.symbol_index[symbol]
         except KeyError:
             raise self._lookup_error(symbol, None) from None
-        volume, high, low, last, pv = self._metrics[:, i].tolist()
+        volume, high, low, last, pv = self._current_metrics()[:, i].tolist()
         return _new_tuple(SessionMetrics, (volume, high, low, last, pv / volume if volume > 0 else math.nan))
 
     def session_metrics_arrays(self) -> SessionMetricsArrays:
         """Session metrics of all symbols as read-only arrays (one consistent snapshot)."""
-        m = self._metrics
+        m = self._current_metrics()
         volume = m[M_VOLUME]
         vwap = np.full(volume.shape, np.nan)
         np.divide(m[M_PV], volume, out=vwap, where=volume > 0)
@@ -1079,6 +1112,7 @@ class SessionData:
                     )
                 self._states = new_states
                 self._metrics = self._empty_metrics(n)
+                self._metrics_lag = None
                 self._latest_quote = [None] * n
                 self._quote_rings = [deque(maxlen=self._quote_history) for _ in range(n)]
                 self.quote_bars.clear()
@@ -1105,6 +1139,7 @@ class SessionData:
         """Grow every per-symbol structure by `new` symbols (caller holds all locks)."""
         n_old = len(self.symbols)
         n = n_old + len(new)
+        self._fold_metrics_lag(self._states[self.metrics_interval])
         new_states = {}
         for name, st in self._states.items():
             changes = np.zeros(n, dtype=np.int64)

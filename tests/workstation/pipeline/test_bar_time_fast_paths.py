@@ -113,6 +113,55 @@ def test_aligned_appends_store_what_appends_by_index_store():
     assert fast.bar_counts("1m").tolist() == general.bar_counts("1m").tolist()
 
 
+def test_session_metrics_folded_on_read_equal_metrics_kept_per_write():
+    """Bar times of every symbol leave their metrics to the first read; mixed with partial bar times,
+    single appends and a late bar, in whatever order reads come, the metrics are those of the
+    general path (written per bar)."""
+    fast, general = _sd(), _sd()
+    idx = np.arange(3, dtype=np.int64)
+    rng = np.random.default_rng(11)
+    rev = idx[::-1]
+    for k in range(30):
+        o, h, lo, c, v = (rng.random(3) * 10 for _ in range(5))
+        t = T0 + k * MINUTE
+        if k % 7 == 5:                   # a partial bar time (S1 missing)
+            part = np.array([0, 2])
+            fast.append_bars("1m", part, t, o[part], h[part], lo[part], c[part], v[part])
+            general.append_bars("1m", part, t, o[part], h[part], lo[part], c[part], v[part])
+        elif k == 2:                     # single appends, one symbol after the other
+            for sd in (fast, general):
+                for i in range(3):
+                    sd.append_bar(f"S{i}", "1m", t, o[i], h[i], lo[i], c[i], v[i])
+        else:
+            fast.append_bars("1m", None, t, o, h, lo, c, v)
+            general.append_bars("1m", rev, t, o[::-1], h[::-1], lo[::-1], c[::-1], v[::-1])
+        if k == 4:                       # a late bar replacing S1's first while bar times lag
+            fast.insert_bar("S1", "1m", T0, 5.0, 6.0, 4.0, 5.5, 100.0)
+            general.insert_bar("S1", "1m", T0, 5.0, 6.0, 4.0, 5.5, 100.0)
+        if k == 20:
+            fast.insert_bar("S1", "1m", T0 + 5 * MINUTE, 5.0, 6.0, 4.0, 5.5, 100.0)   # S1's missing bar
+            general.insert_bar("S1", "1m", T0 + 5 * MINUTE, 5.0, 6.0, 4.0, 5.5, 100.0)
+        if k in (2, 6, 25):
+            for s in fast.symbols:
+                assert fast.session_metrics(s) == general.session_metrics(s)
+    arrays_fast, arrays_general = fast.session_metrics_arrays(), general.session_metrics_arrays()
+    for a, b in zip(arrays_fast, arrays_general, strict=True):
+        assert np.array_equal(a, b, equal_nan=True)
+    for s in fast.symbols:
+        assert fast.session_metrics(s) == general.session_metrics(s)
+    fast.clear_session()
+    assert fast.session_metrics("S0").volume == 0.0
+
+
+def test_adding_symbols_while_metrics_lag_keeps_them():
+    sd = _sd()
+    for k in range(3):
+        sd.append_bars("1m", None, T0 + k * MINUTE, *(np.full(3, 2.0 + k),) * 5)    # lagging
+    sd.add_symbols(["S3"])
+    assert sd.session_metrics("S0").volume == 9.0 and sd.session_metrics("S0").last == 4.0
+    assert sd.session_metrics("S3").volume == 0.0 and np.isnan(sd.session_metrics("S3").high)
+
+
 def test_publish_forming_with_the_same_present_array_takes_the_new_start():
     sd = _sd()
     present = np.array([True, False, True])
