@@ -90,9 +90,11 @@ class IndicatorSet:
         """Inputs the slowest indicator kept on `interval` needs before it is ready (0: none kept)."""
         return max((bank.warmup for bank, _, _ in self._by_interval.get(interval, ())), default=0)
 
-    def update(self, interval: str, idx: np.ndarray, columns: tuple[np.ndarray, ...]) -> None:
-        """Feed one bar per listed symbol (columns = open, high, low, close, volume arrays)."""
-        self.price_grid.observe(idx, columns[3])
+    def update(self, interval: str, idx: np.ndarray, columns: tuple[np.ndarray, ...], observe: bool = True) -> None:
+        """Feed one bar per listed symbol (columns = open, high, low, close, volume arrays); `observe`
+        False: their closes are known to the price grid already (a derived bar's close is a streamed one)."""
+        if observe:
+            self.price_grid.observe(idx, columns[3])
         for bank, fields, _ in self._by_interval.get(interval, ()):
             if len(fields) == 1:                 # (most indicators: the close) no generator per bar time
                 bank.update(columns[fields[0]], lanes=idx)
@@ -365,7 +367,8 @@ class DataProcessor(Stage):
         sd.append_bars(interval, None if idx.shape[0] == sd.n_symbols else idx, start, o, h, lo, c, v)
         self.last_close[interval][idx] = c
         self.last_start[interval][idx] = start
-        self.indicators.update(interval, idx, (o, h, lo, c, v))
+        # built from streamed bars the price grid has seen: its close is one of theirs
+        self.indicators.update(interval, idx, (o, h, lo, c, v), observe=False)
         events = self.events
         if events is not None and events.wants("derived"):
             events.emit("derived", Bars(start, interval, idx))
