@@ -838,7 +838,7 @@ class SimulatedBroker:
             quotes = self._bar_quotes = self.quote_bars.at_bar_time(ts_ns, sym_idx)
             self._bid_close[sym_idx] = quotes[:, BID_CLOSE]
             self._ask_close[sym_idx] = quotes[:, ASK_CLOSE]
-        market_rows = np.flatnonzero(self._market_mask[sym_idx]) if self._market else None
+        market_rows = self._market_mask[sym_idx].nonzero()[0] if self._market else None   # (1-D: flatnonzero)
         if book.active_count:
             slots, rows = book.candidates(ts_ns, sym_idx)
             if len(slots):

@@ -170,6 +170,12 @@ class Indicator(ABC):
         """Per-lane bool: warm-up done, every output available."""
         return self._count >= self._warmup
 
+    @property
+    def all_ready(self) -> bool:
+        """True when every lane is known to be past its warm-up (`ready_at` is then all True), so a
+        caller can skip masking by readiness; False while some lane may still warm up."""
+        return not self._warming and type(self).ready is Indicator.ready
+
     def outputs(self) -> dict[str, np.ndarray]:
         """All outputs by name (copies, shape (n_lanes,)), NaN where not ready."""
         return {name: getattr(self, attr).copy() for name, attr in self.output_attrs.items()}

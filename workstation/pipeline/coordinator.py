@@ -366,6 +366,7 @@ class SessionCoordinator:
             sym_idx_all, o_all, h_all, l_all, c_all, v_all = (item.symbol_index, item.open, item.high, item.low,
                                                                item.close, item.volume)
             n = len(item)
+            complete = item.every_symbol(self.sd.n_symbols)
             if n and not self.bars_processed and self.on_first_bar is not None:
                 self.on_first_bar(self.metrics)     # `workstation run`: process start -> first bar (process_start)
             for k in range(first, len(starts)):
@@ -410,7 +411,7 @@ class SessionCoordinator:
                 if quote_bars is not None:
                     quote_bars.advance_to(clock_now)
                 self._run_bar_time(ts, idx, o_all[a:b], h_all[a:b], l_all[a:b], c_all[a:b], v_all[a:b],
-                                   None if data_driven else pace.bar_seconds())
+                                   None if data_driven else pace.bar_seconds(), complete[k])
                 if on_done is not None:
                     on_done(k)
                 self.bars_processed += b - a
@@ -450,12 +451,14 @@ class SessionCoordinator:
         if late.bars:
             self.pipeline.revise(np.array(sorted(set(late.symbol_index)), dtype=np.int64), self.clock.now_ns())
 
-    def _run_bar_time(self, ts: int, idx, o, h, lo, c, v, timeout: float | None) -> None:
+    def _run_bar_time(self, ts: int, idx, o, h, lo, c, v, timeout: float | None, complete: bool = False) -> None:
         """Write one bar time's streamed bars and run the stages on them until the bar time is done
-        (`timeout`: seconds until the next bar time is due when clock-driven, see Pipeline.bar_time).
-        Raises when a stage failed."""
-        self.sd.append_bars(self.base_interval, idx, ts, o, h, lo, c, v)
-        self.pipeline.bar_time(BarTime(ts, idx, o, h, lo, c, v), timeout)
+        (`timeout`: seconds until the next bar time is due when clock-driven, see Pipeline.bar_time;
+        `complete`: `idx` is every symbol in order). Raises when a stage failed."""
+        sd = self.sd
+        complete = complete and len(idx) == sd.n_symbols
+        sd.append_bars(self.base_interval, None if complete else idx, ts, o, h, lo, c, v)
+        self.pipeline.bar_time(BarTime(ts, idx, o, h, lo, c, v, complete), timeout)
 
     def _end(self, session: TradingSession, stopped: bool) -> None:
         if not stopped:

@@ -91,6 +91,17 @@ class BarTimes:
     def __len__(self) -> int:
         return len(self.timestamp)
 
+    def every_symbol(self, n_symbols: int) -> list[bool]:
+        """Per bar time: True when its rows are exactly symbols 0..n_symbols-1 in order (a bar of every
+        symbol), which SessionData appends without checking the indices (`sym_idx=None`)."""
+        starts = self.starts
+        if not starts or n_symbols == 0:
+            return [False] * len(starts)
+        sizes = np.asarray(self.ends, dtype=np.int64) - np.asarray(starts, dtype=np.int64)
+        # each row's place in its bar time equals its symbol index on every row of a complete bar time
+        in_place = self.symbol_index == np.arange(len(self.symbol_index), dtype=np.int64) - np.repeat(starts, sizes)
+        return ((sizes == n_symbols) & np.logical_and.reduceat(in_place, starts)).tolist()
+
 
 @dataclass(frozen=True, slots=True)
 class LateBars:

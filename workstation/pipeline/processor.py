@@ -90,11 +90,16 @@ class IndicatorSet:
         """Inputs the slowest indicator kept on `interval` needs before it is ready (0: none kept)."""
         return max((bank.warmup for bank, _, _ in self._by_interval.get(interval, ())), default=0)
 
-    def update(self, interval: str, idx: np.ndarray, columns: tuple[np.ndarray, ...]) -> None:
-        """Feed one bar per listed symbol (columns = open, high, low, close, volume arrays)."""
-        self.price_grid.observe(idx, columns[3])
+    def update(self, interval: str, idx: np.ndarray, columns: tuple[np.ndarray, ...], observe: bool = True) -> None:
+        """Feed one bar per listed symbol (columns = open, high, low, close, volume arrays); `observe`
+        False: their closes are known to the price grid already (a derived bar's close is a streamed one)."""
+        if observe:
+            self.price_grid.observe(idx, columns[3])
         for bank, fields, _ in self._by_interval.get(interval, ()):
-            bank.update(*(columns[f] for f in fields), lanes=idx)
+            if len(fields) == 1:                 # (most indicators: the close) no generator per bar time
+                bank.update(columns[fields[0]], lanes=idx)
+            else:
+                bank.update(*(columns[f] for f in fields), lanes=idx)
 
     def session_reset(self) -> None:
         for banks in self._by_interval.values():
@@ -135,6 +140,7 @@ class DerivedBarBuilder:
         self.base_ns = parse_interval(base_interval).ns
         n = n_symbols
         self.has = np.zeros(n, dtype=bool)
+        self.has_all = False        # True: `has` is known to be all True (no count of it per bar time)
         self.o = np.zeros(n)
         self.h = np.zeros(n)
         self.lo = np.zeros(n)
@@ -157,10 +163,12 @@ class DerivedBarBuilder:
         self._slot_starts_list = self._slot_starts.tolist()
         self._slot_ends_list = self._slot_ends.tolist()
         self.has = np.zeros(self.has.shape[0], dtype=bool)
+        self.has_all = False
         self.bucket_start = self.bucket_end = -1
 
     def _own(self) -> None:
         """Fresh copies of the forming arrays, to be written in place (published ones never are)."""
+        self.has_all = False
         self.has, self.o, self.h = self.has.copy(), self.o.copy(), self.h.copy()
         self.lo, self.c, self.v = self.lo.copy(), self.c.copy(), self.v.copy()
 
@@ -182,6 +190,7 @@ class DerivedBarBuilder:
         if len(idx):
             out = (self.bucket_start, idx, self.o[idx], self.h[idx], self.lo[idx], self.c[idx], self.v[idx])
         self.has = np.zeros(self.has.shape[0], dtype=bool)
+        self.has_all = False
         self.bucket_start = self.bucket_end = -1
         return out
 
@@ -199,8 +208,9 @@ class DerivedBarBuilder:
             self.bucket_start, self.bucket_end = self._bucket_of(ts)
         n = self.has.shape[0]
         if idx.shape[0] == n:           # every symbol (idx = 0..n-1): new arrays, out of place
-            n_had = np.count_nonzero(self.has)
+            n_had = n if self.has_all else np.count_nonzero(self.has)
             if n_had == n:                             # the common case: every symbol already has this bucket
+                self.has_all = True
                 self.h = np.maximum(self.h, h)
                 self.lo = np.minimum(self.lo, lo)
                 self.v = self.v + v
@@ -213,6 +223,7 @@ class DerivedBarBuilder:
                 self.v = np.array(v, dtype=np.float64)
                 self.c = np.array(c, dtype=np.float64)
                 self.has = np.ones(n, dtype=bool)
+                self.has_all = True
                 return self.complete() if clock_ns >= self.bucket_end else None
         self._own()
         had = self.has[idx]
@@ -351,10 +362,13 @@ class DataProcessor(Stage):
 
     def _write_derived(self, interval: str, done: tuple) -> None:
         start, idx, o, h, lo, c, v = done
-        self.session_data.append_bars(interval, idx, start, o, h, lo, c, v)
+        sd = self.session_data
+        # `idx` is increasing (the builder's flatnonzero): as long as the symbols, it is every symbol
+        sd.append_bars(interval, None if idx.shape[0] == sd.n_symbols else idx, start, o, h, lo, c, v)
         self.last_close[interval][idx] = c
         self.last_start[interval][idx] = start
-        self.indicators.update(interval, idx, (o, h, lo, c, v))
+        # built from streamed bars the price grid has seen: its close is one of theirs
+        self.indicators.update(interval, idx, (o, h, lo, c, v), observe=False)
         events = self.events
         if events is not None and events.wants("derived"):
             events.emit("derived", Bars(start, interval, idx))

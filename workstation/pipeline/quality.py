@@ -111,12 +111,16 @@ class DataQualityManager(Stage):
         n = len(session_data.symbols)
         self.n = n
         self.last_slot = np.full(n, -1, dtype=np.int64)     # slot index of each symbol's last bar
+        self._aligned_slot: int | None = -1     # every symbol's last slot when they are all the same, or None
         self._slot_starts = np.empty(0, dtype=np.int64)     # this session's streamed-interval slots
         self._slot_ends = np.empty(0, dtype=np.int64)
         self._slot_starts_list: list[int] = []
         self._slot_ends_list: list[int] = []
         self.present = np.zeros(n, dtype=np.int64)
         self.quality_pct = np.full(n, 100.0)
+        # k when every symbol has exactly k bars present and `quality_pct` is all 100 (-1: not known):
+        # while every bar time has a bar of every symbol, the quality stays 100 without arithmetic
+        self._complete = 0
         self.gaps: list[Gap] = []                       # this session's gaps, in detection order
         self.gaps_by_symbol: dict[str, list[Gap]] = {}
         self.session_gap_rows: list[dict] = []          # every gap of the session (gaps.parquet)
@@ -144,8 +148,10 @@ class DataQualityManager(Stage):
             self._slot_starts_list = self._slot_starts.tolist()
             self._slot_ends_list = self._slot_ends.tolist()
             self.last_slot[:] = -1
+            self._aligned_slot = -1
             self.present[:] = 0
             self.quality_pct[:] = 100.0
+            self._complete = 0
             self.gaps = []
             self.gaps_by_symbol = {}
             self.session_gap_rows = []
@@ -162,20 +168,36 @@ class DataQualityManager(Stage):
         """Streamed bars of one bar time arrived (clock = bar start + base interval); the bar time
         then goes on (to the processor) once its quality is published."""
         if self.enabled and self.session is not None:
-            self._measure(event.start_ns, event.symbol_indices)
+            self._measure(event.start_ns, event.symbol_indices, event.every_symbol)
         self.pass_on(event)
 
-    def _measure(self, ts: int, idx: np.ndarray) -> None:
+    def _measure(self, ts: int, idx: np.ndarray, every_symbol: bool = False) -> None:
         slot = self._slot_of(ts)
-        prev = self.last_slot[idx]
-        jump = slot - prev
-        if np.count_nonzero(jump > 1):
-            starts = self._slot_starts
-            for k in np.flatnonzero(jump > 1).tolist():
-                self._add_gap(int(idx[k]), int(starts[prev[k] + 1]), int(starts[slot - 1]),
-                              slot - int(prev[k]) - 1)
-        self.last_slot[idx] = slot
-        self.present[idx] += 1
+        aligned = self._aligned_slot
+        if aligned is not None and every_symbol:
+            # every symbol, all with their last bar in one slot: one jump for all
+            if slot - aligned > 1:
+                starts = self._slot_starts
+                for i in idx.tolist():
+                    self._add_gap(i, int(starts[aligned + 1]), int(starts[slot - 1]), slot - aligned - 1)
+            self.last_slot.fill(slot)
+            self._aligned_slot = slot
+        else:
+            prev = self.last_slot[idx]
+            jump = slot - prev
+            if np.count_nonzero(jump > 1):
+                starts = self._slot_starts
+                for k in np.flatnonzero(jump > 1).tolist():
+                    self._add_gap(int(idx[k]), int(starts[prev[k] + 1]), int(starts[slot - 1]),
+                                  slot - int(prev[k]) - 1)
+            self.last_slot[idx] = slot
+            self._aligned_slot = slot if every_symbol else None
+        if every_symbol:
+            self.present += 1
+        else:
+            self.present[idx] += 1
+        if self._complete >= 0:
+            self._complete = self._complete + 1 if every_symbol else -1
         self._publish(ts + self.base_ns)
 
     def _add_gap(self, i: int, start: int, end: int, missing: int) -> None:
@@ -213,6 +235,10 @@ class DataQualityManager(Stage):
         expected = self.expected_until(clock_ns)
         if expected <= 0:
             return
+        if self._complete == expected:          # every symbol has every bar: still all 100 (100 * k / k)
+            self.session_data.publish_quality(self._intervals, self.quality_pct)
+            return
+        self._complete = -1
         q = np.minimum(100.0, 100.0 * self.present / expected)
         previous = self.quality_pct
         self.quality_pct = q
@@ -234,12 +260,14 @@ class DataQualityManager(Stage):
             first = int(self.last_slot[i]) + 1
             self._add_gap(i, int(starts[first]), int(starts[last]), last - first + 1)
             self.last_slot[i] = last
+            self._aligned_slot = None
 
     def recount(self, clock_ns: int) -> None:
         """Recompute presence from SessionData (after late bars or gap fills were inserted)."""
         sd = self.session_data
         counts = np.array([sd.bar_count(s, self.base_interval) for s in sd.symbols], dtype=np.int64)
         self.present = counts
+        self._complete = -1
         self._publish(clock_ns)
 
     def end_session(self, session, stopped: bool = False) -> list[dict]:

@@ -35,7 +35,8 @@ Completed = tuple[tuple[str, np.ndarray], ...]
 
 class BarTime(NamedTuple):
     """The streamed bars of one bar time (every symbol with a bar starting at `start_ns`), already
-    written to SessionData; the clock reads their end."""
+    written to SessionData; the clock reads their end. `every_symbol`: `symbol_indices` is known to
+    be every symbol of the run in order (checked by the feed), so a stage may treat them as a whole."""
 
     start_ns: int
     symbol_indices: np.ndarray
@@ -44,6 +45,7 @@ class BarTime(NamedTuple):
     low: np.ndarray
     close: np.ndarray
     volume: np.ndarray
+    every_symbol: bool = False
 
 
 class ProcessedBars(NamedTuple):

@@ -19,7 +19,8 @@ Thread-safety rule (one writer per interval, many readers, readers never blocked
 - Readers must look up `symbol_index` before the interval state (`add_symbols` publishes the
   grown state first and the new symbols last).
 - Session metrics, forming bars and the latest-bar arrays are immutable snapshots replaced as a
-  whole (after the count), so a reader never sees a half-updated set. `latest_bar` may lag
+  whole (after the count), so a reader never sees a half-updated set. The metrics of bar times of
+  every symbol are folded in when first read (under the metrics interval's lock), not per write. `latest_bar` may lag
   `bar_count` by one write for an instant, never the other way round.
 - The Python mirror of the counts (`count_list`, used by the scalar readers) is replaced by a new
   list on every write, never mutated; readers' caches (latest Bar, last-N view) are keyed by the
@@ -175,6 +176,11 @@ class SessionData:
             for name in names
         }
         self._metrics = self._empty_metrics(n)
+        # slots [k0, k1) of the metrics interval's block, appended for every symbol at once and not yet
+        # folded into `_metrics` (None: none): folded, bar by bar as they came, when the metrics are
+        # read or before any other write of that interval, so a bar time of every symbol pays no
+        # metrics arithmetic while nobody reads them
+        self._metrics_lag: tuple[int, int] | None = None
         self._latest_quote: list[Quote | None] = [None] * n
         self._quote_rings: list[deque[Quote]] = [deque(maxlen=quote_history) for _ in range(n)]
         # quote bars (bid/ask per bar) of the replayed session, advanced by the coordinator
@@ -325,34 +331,58 @@ class SessionData:
                 sel, n = idx, idx.shape[0]
             if not scalar_ts and ts_vals.shape != (n,):
                 raise ValueError(f"append_bars({interval}): ts has shape {ts_vals.shape}, expected ({n},)")
-            last = st.last_ts[sel]
-            if np.count_nonzero(last >= ts_vals):
-                self._raise_order(st, sel, last, ts_vals)
-            pos = st.count.copy() if idx is None else st.count[idx]
-            top = int(np.maximum.reduce(pos))
+            top = st.aligned_count
+            pos: np.ndarray | None
+            if idx is None and scalar_ts and top >= 0 and ts_vals > st.aligned_last_ts:
+                # every symbol, all at the same count and last bar start (the common bar time):
+                # in order without a per-symbol check, one slot for all
+                pos = None
+                same_pos = True
+            else:
+                last = st.last_ts[sel]
+                if np.count_nonzero(last >= ts_vals):
+                    self._raise_order(st, sel, last, ts_vals)
+                pos = st.count.copy() if idx is None else st.count[idx]
+                top = int(np.maximum.reduce(pos))
+                same_pos = idx is None and int(np.minimum.reduce(pos)) == top
             blk = st.block
             if top + 1 > blk.capacity:
                 blk = self._grow(st, top + 1)
             values = (ts_vals, o, h, l, c, v)
-            same_pos = idx is None and int(np.minimum.reduce(pos)) == top
             if same_pos:
                 for col, value in zip(blk.columns, values, strict=True):
                     col[:, top] = value
+                st.count.fill(top + 1)  # publish: count after the data
+                st.count_list = [top + 1] * n_sym
             else:
+                assert pos is not None
                 rows = np.arange(n_sym, dtype=np.int64) if idx is None else idx
                 flat = rows * blk.capacity + pos
                 for col, value in zip(blk.flat, values, strict=True):
                     col[flat] = value
-            pos += 1
-            st.count[sel] = pos  # publish: count after the data
-            st.count_list = [top + 1] * n_sym if same_pos else st.count.tolist()
+                pos += 1
+                st.count[sel] = pos  # publish: count after the data
+                st.count_list = st.count.tolist()
             st.last_ts[sel] = ts_vals
+            if same_pos and scalar_ts:
+                st.aligned_count, st.aligned_last_ts = top + 1, ts_vals
+            else:
+                st.aligned_count = -1
             if top + 1 > st.max_count:
                 st.max_count = top + 1
             st.invalidate_latest()
             if st.is_metrics:
-                self._metrics = self._metrics_with_bars(sel, h, l, c, v)
-            st.changes[sel] += 1
+                lag = self._metrics_lag
+                if same_pos and (lag is None or lag[1] == top):
+                    self._metrics_lag = (top if lag is None else lag[0], top + 1)   # folded on read
+                else:
+                    if lag is not None:
+                        self._fold_metrics_lag(st)
+                    self._metrics = self._metrics_with_bars(sel, h, l, c, v)
+            if idx is None:
+                st.changes += 1
+            else:
+                st.changes[idx] += 1
 
     @staticmethod
     def _check_indices(idx: np.ndarray, n_symbols: int, interval: str) -> bool:
@@ -394,6 +424,24 @@ class SessionData:
         blk = st.block.copy_to(st.block.n_symbols, cap, st.max_count)
         st.block = blk
         return blk
+
+    def _fold_metrics_lag(self, st: IntervalState) -> None:
+        """Fold the lagging slots of the metrics interval (`st`, its lock held) into `_metrics`, one
+        bar time after the other with the arithmetic of the write itself (the same values)."""
+        lag = self._metrics_lag
+        if lag is None:
+            return
+        _, _, high, low, close, volume = st.block.columns
+        for k in range(lag[0], lag[1]):
+            self._metrics = self._metrics_with_bars(slice(None), high[:, k], low[:, k], close[:, k], volume[:, k])
+        self._metrics_lag = None
+
+    def _current_metrics(self) -> np.ndarray:
+        """`_metrics` with every bar written so far (folds a lag under the metrics interval's lock)."""
+        if self._metrics_lag is not None:
+            with self._lock(self.metrics_interval):
+                self._fold_metrics_lag(self._states[self.metrics_interval])
+        return self._metrics
 
     def _metrics_with_bars(self, sel: Any, h: Any, l: Any, c: Any, v: Any) -> np.ndarray:  # noqa: E741
         """A new read-only metrics array with one more bar for each selected symbol."""
@@ -469,6 +517,7 @@ class SessionData:
         cols[4][j] = c
         cols[5][j] = v
         st.count[i] = pos + 1  # publish: count after the data
+        st.aligned_count = -1
         counts = st.count_list.copy()  # a new list object per write (readers' cache key)
         counts[i] = pos + 1
         st.count_list = counts
@@ -477,6 +526,7 @@ class SessionData:
             st.max_count = pos + 1
         st.invalidate_latest()
         if st.is_metrics:
+            self._fold_metrics_lag(st)
             h, l, c, v = float(h), float(l), float(c), float(v)  # noqa: E741
             m = self._metrics.copy()
             high, low = m.item(M_HIGH, i), m.item(M_LOW, i)
@@ -509,6 +559,8 @@ class SessionData:
         i = self._index(symbol)
         with self._lock(interval):
             st = self._states[interval]
+            if st.is_metrics:
+                self._fold_metrics_lag(st)       # (from the block before the late bar moves a row)
             ts = int(ts)
             count = st.count_list[i]
             old = st.block
@@ -528,6 +580,7 @@ class SessionData:
                 dst[i, k] = value
             st.block = blk
             st.count[i] = new_count  # publish: block first, then count
+            st.aligned_count = -1
             counts = st.count_list.copy()
             counts[i] = new_count
             st.count_list = counts
@@ -586,14 +639,22 @@ class SessionData:
         those with a forming bar). The arrays are kept, not copied: the caller must never write into
         them afterwards (the processor's DerivedBarBuilder replaces its arrays instead), so a reader in
         any thread sees exactly the values of this call until the next one, at no copy per bar time.
-        `changed` (symbol indices) bumps their change counters."""
+        `changed` (symbol indices, no repeats) bumps their change counters."""
+        st = self._states[interval]
+        previous = st.forming
         f = FormingBlock.__new__(FormingBlock)
         f.present = present
-        f.columns = (np.where(present, np.int64(ts), np.int64(-1)), o, h, l, c, v)
-        st = self._states[interval]
+        f.start = ts
+        # the same `present` array (never written into once published) and start: the same timestamps
+        timestamps = (previous.columns[0] if previous.present is present and previous.start == ts
+                      else np.where(present, np.int64(ts), np.int64(-1)))
+        f.columns = (timestamps, o, h, l, c, v)
         st.forming = f
         if changed is not None:
-            st.changes[changed] += 1
+            if changed.shape[0] == st.changes.shape[0]:    # every symbol (indices never repeat)
+                st.changes += 1
+            else:
+                st.changes[changed] += 1
 
     def publish_quality(self, intervals: Sequence[str], pct: np.ndarray) -> None:
         """Replace the quality of every symbol for these intervals by `pct` (one value per symbol, in
@@ -607,7 +668,7 @@ class SessionData:
         if sym_idx is None:                 # every symbol (a derived bar completed): a fresh empty block
             with self._lock(interval):
                 st = self._states[interval]
-                st.forming = FormingBlock(st.forming.present.shape[0])
+                st.forming = st.empty_forming
                 st.changes += 1
             return
         idx = self._indices(sym_idx)
@@ -787,12 +848,12 @@ class SessionData:
             i = self.symbol_index[symbol]
         except KeyError:
             raise self._lookup_error(symbol, None) from None
-        volume, high, low, last, pv = self._metrics[:, i].tolist()
+        volume, high, low, last, pv = self._current_metrics()[:, i].tolist()
         return _new_tuple(SessionMetrics, (volume, high, low, last, pv / volume if volume > 0 else math.nan))
 
     def session_metrics_arrays(self) -> SessionMetricsArrays:
         """Session metrics of all symbols as read-only arrays (one consistent snapshot)."""
-        m = self._metrics
+        m = self._current_metrics()
         volume = m[M_VOLUME]
         vwap = np.full(volume.shape, np.nan)
         np.divide(m[M_PV], volume, out=vwap, where=volume > 0)
@@ -1051,6 +1112,7 @@ class SessionData:
                     )
                 self._states = new_states
                 self._metrics = self._empty_metrics(n)
+                self._metrics_lag = None
                 self._latest_quote = [None] * n
                 self._quote_rings = [deque(maxlen=self._quote_history) for _ in range(n)]
                 self.quote_bars.clear()
@@ -1077,6 +1139,7 @@ class SessionData:
         """Grow every per-symbol structure by `new` symbols (caller holds all locks)."""
         n_old = len(self.symbols)
         n = n_old + len(new)
+        self._fold_metrics_lag(self._states[self.metrics_interval])
         new_states = {}
         for name, st in self._states.items():
             changes = np.zeros(n, dtype=np.int64)
@@ -1094,6 +1157,7 @@ class SessionData:
             ns.count[:n_old] = st.count
             ns.count_list = ns.count.tolist()
             ns.max_count = st.max_count
+            ns.aligned_count = -1
             ns.last_ts[:n_old] = st.last_ts
             ns.forming = st.forming.copy(n)
             ns.quality[:n_old] = st.quality

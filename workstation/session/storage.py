@@ -62,10 +62,13 @@ class BarBlock:
 class FormingBlock:
     """The forming (partial) bar of each symbol of one derived interval; replaced, never mutated once published."""
 
-    __slots__ = ("present", "columns")
+    __slots__ = ("present", "columns", "start")
 
     def __init__(self, n_symbols: int):
         self.present = np.zeros(n_symbols, dtype=bool)
+        # the bucket start shared by every present symbol when published whole (`publish_forming`),
+        # else -1: lets the next publish of the same `present` array reuse the timestamp column
+        self.start = -1
         self.columns: tuple[np.ndarray, ...] = tuple(
             np.full(n_symbols, -1, dtype=np.int64) if name == "timestamp" else np.full(n_symbols, np.nan)
             for name in BAR_FIELDS
@@ -93,11 +96,14 @@ class IntervalState:
         "count",
         "count_list",
         "max_count",
+        "aligned_count",
+        "aligned_last_ts",
         "last_ts",
         "changes",
         "latest_cache",
         "view_cache",
         "forming",
+        "empty_forming",
         "_latest",
         "quality",
         "is_metrics",
@@ -122,12 +128,18 @@ class IntervalState:
         self.count_list: list[int] = [0] * n_symbols
         self.max_count = 0
         self.last_ts = np.full(n_symbols, INT64_MIN, dtype=np.int64)
+        # k >= 0 when every symbol holds exactly k bars, the last of each starting at `aligned_last_ts`
+        # (-1: not known); lets `append_bars` of every symbol skip the per-symbol order checks
+        self.aligned_count = 0
+        self.aligned_last_ts = INT64_MIN
         self.changes = np.zeros(n_symbols, dtype=np.int64) if changes is None else changes
         # symbol -> (latest snapshot it was built from, Bar | None); filled by readers.
         self.latest_cache: dict[str, tuple[Any, Any]] = dict.fromkeys(symbols, NO_ENTRY)
         # symbol -> (count list it was built from, n, BarsView of the last n bars); filled by readers.
         self.view_cache: dict[str, tuple[Any, int, Any]] = dict.fromkeys(symbols, NO_VIEW)
-        self.forming = FormingBlock(n_symbols)
+        # no forming bars: published as is after every completion (never mutated, like every FormingBlock)
+        self.empty_forming = FormingBlock(n_symbols)
+        self.forming = self.empty_forming
         # the latest-bar snapshot, built from the block when first read after a write (None: stale)
         self._latest: tuple[np.ndarray, np.ndarray] | None = None
         self.quality = np.full(n_symbols, 100.0)

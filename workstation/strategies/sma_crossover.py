@@ -46,6 +46,8 @@ class SmaCrossover(BaseStrategy):
         slow = ctx.indicator_bank(self.interval, self._slow_spec)
         scale = self.lcm * POWERS_OF_TEN[ctx.price_decimals()[idx]]
         d = np.rint(scale * (fast.values_at(idx) - slow.values_at(idx)))
+        if slow.all_ready:
+            return d
         return np.where(slow.ready_at(idx), d, np.nan)
 
     def on_start(self, ctx: StrategyContext) -> None:
