@@ -8,7 +8,7 @@ uses one thread: at MAX with 100 symbols one thread replayed ~6 % faster in the 
 stalls came and went with the machine's load (p99 16-121 ms against 14-25 ms). Engine observers run in those threads and
 only append the raw event to a deque (no Qt call, no lock, no copy except the finished session's
 bars at "session_end", which SessionData drops at the next session start). A ~16 ms QTimer in the
-UI thread (100 ms while playing at MAX, when the views redraw 4 times a second anyway) drains the
+UI thread (MAX_SPEED_FRAME_MS while playing at MAX, when the views redraw at most 4 times a second anyway) drains the
 deque and emits ONE coalesced `batch_ready(UpdateBatch)` per frame, whatever the replay speed: at 1x a bar appears as it completes, at MAX many bars arrive per frame. The UI
 thread never waits on the engine; only `shutdown()` (window close) joins threads, with a timeout.
 
