@@ -8,7 +8,7 @@ uses one thread: at MAX with 100 symbols one thread replayed ~6 % faster in the 
 stalls came and went with the machine's load (p99 16-121 ms against 14-25 ms). Engine observers run in those threads and
 only append the raw event to a deque (no Qt call, no lock, no copy except the finished session's
 bars at "session_end", which SessionData drops at the next session start). A ~16 ms QTimer in the
-UI thread (100 ms while playing at MAX, when the views redraw 4 times a second anyway) drains the
+UI thread (MAX_SPEED_FRAME_MS while playing at MAX, when the views redraw at most 4 times a second anyway) drains the
 deque and emits ONE coalesced `batch_ready(UpdateBatch)` per frame, whatever the replay speed: at 1x a bar appears as it completes, at MAX many bars arrive per frame. The UI
 thread never waits on the engine; only `shutdown()` (window close) joins threads, with a timeout.
 
@@ -63,6 +63,7 @@ from workstation.config import SessionConfig, load_config
 from workstation.errors import ConfigError, WorkstationError
 from workstation.execution import AccountSnapshot, Order, OrderChange
 from workstation.execution.manual import ManualOrderError, ManualOrderResult
+from workstation.execution.orders import OPEN_STATUSES
 from workstation.model import Bar, Fill
 from workstation.pipeline.snapshots import SeekDone
 from workstation.pipeline.warmup import prerun_bars
@@ -185,6 +186,12 @@ class UpdateBatch:
     # order changes, in engine order, as the broker's light records: `change.event()` is the OrderEvent
     # (its Order snapshot built then; at MAX a frame holds thousands, most of which no view reads)
     orders: list[OrderChange] = field(default_factory=list)
+    # the newest change of each order in `orders` (after the frame's step back or seek, if any), by order id,
+    # and the symbols they belong to: folded once per frame by the bridge for every view (None: not folded)
+    orders_latest: dict[int, OrderChange] | None = None
+    order_symbols: frozenset[str] = frozenset()
+    orders_opened: dict[int, OrderChange] = field(default_factory=dict)  # of orders_latest: open after it
+    orders_closed: list[int] = field(default_factory=list)  # of orders_latest: ids of orders no longer open
     account: AccountSnapshot | None = None  # the newest account snapshot of the frame (bar-time start)
     manual: list[ManualOrderResult] = field(default_factory=list)  # answers to the trader's hand orders
     quality_changed: np.ndarray | None = None  # symbol indices whose quality changed
@@ -281,6 +288,14 @@ class SessionBarsWriter:
     def table(self, bars: dict[tuple[str, str], BarsView]) -> pa.Table:
         """symbol, interval, timestamp (UTC), open, high, low, close, volume; by interval, then symbol."""
         return session_bars_table(self.symbols, self.intervals, bars)
+
+
+def fold_order_changes(changes: list[OrderChange], start: int = 0) -> dict[int, OrderChange]:
+    """The newest of `changes[start:]` (engine order) per order id: what a frame's changes leave each order
+    as. At MAX a frame holds thousands of them: one pass reading the record's tuple fields (`fields[0]` is
+    the order id) rather than a property call per change."""
+    part = changes[start:] if start else changes
+    return dict(zip([change[1][0] for change in part], part, strict=True))
 
 
 def as_order(record: Order | OrderChange) -> Order:
@@ -383,7 +398,9 @@ class EngineBridge(QObject):
         self._history_cache: dict[tuple[str, str], BarsView] = {}
         self._quote_days: dict[tuple[str, int], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._prerun: dict[tuple[str, str], BarsView] | None = None
-        self._fills_by_symbol: dict[str, list[Fill]] = {}
+        self._fills: list[Fill] = []                          # every fill delivered, in engine order
+        self._fills_by_symbol: dict[str, list[Fill]] = {}     # of _fills[:_fills_indexed], built when read
+        self._fills_indexed = 0
         self._open_orders: dict[int, Order | OrderChange] = {}   # by id: the newest snapshot or change record
         self.account: AccountSnapshot | None = None
         self._gap_counts: dict[str, int] = {}
@@ -489,8 +506,9 @@ class EngineBridge(QObject):
             cfg = cfg.model_copy(deep=True)
             for st in cfg.strategies:
                 st.enabled = False
+        # the GUI collects in its own thread with its startup heap frozen (ui.app): the run leaves it alone
         system = SystemManager(cfg, store=store, time_manager=tm, thread_factory=self._make_thread,
-                               rewindable=cfg.mode == "backtest")
+                               rewindable=cfg.mode == "backtest", freeze_heap=False)
         if not cfg.backtest.stage_threads:
             # one engine thread holding the interpreter lock would starve the UI: pause it briefly
             # every few milliseconds (the per-stage threads pause by themselves at each handoff)
@@ -791,9 +809,10 @@ class EngineBridge(QObject):
         symbols = system.session_data.symbols
         popleft = queue.popleft
         rows, fills, orders = batch.rows, batch.fills, batch.orders
-        open_orders, fills_by_symbol = self._open_orders, self._fills_by_symbol
+        open_orders = self._open_orders
         run = self.run_id
         decisions = 0
+        fold_from = fills_from = 0
         for _ in range(n):
             run_id, kind, payload = popleft()
             if run_id != run:
@@ -801,35 +820,24 @@ class EngineBridge(QObject):
             # the frequent kinds first: at MAX a frame holds thousands of order, decision and fill events
             if kind == "orders":
                 # the order changes of one engine delivery, as light records: Order snapshots are built
-                # only for what a view reads (open orders, a hand order's answer), not per change
+                # only for what a view reads (open orders, a hand order's answer), not per change; folded
+                # into the open orders once per frame, below
                 orders.extend(payload)
-                # the newest change of each order of the delivery decides (an order submitted and filled
-                # in one delivery is looked at once)
-                for order_id, change in {change.order_id: change for change in payload}.items():
-                    if change.is_open:
-                        open_orders[order_id] = change
-                    else:
-                        open_orders.pop(order_id, None)
                 continue
             if kind == "decisions":
                 rows.append(payload)        # the DecisionBatch itself: the signal log reads its columns
                 decisions += len(payload)
                 continue
-            if kind == "fills":                 # a bar time's fills
+            if kind == "fills":                 # a bar time's fills (indexed by symbol when read)
                 fills.extend(payload)
-                for fill in payload:
-                    by_symbol = fills_by_symbol.get(fill.symbol)
-                    if by_symbol is None:
-                        by_symbol = fills_by_symbol[fill.symbol] = []
-                    by_symbol.append(fill)
                 continue
             batch.events += 1
-            if kind == "error":
-                rows.append(error_row(payload))
-                batch.errors += 1
-            elif kind == "account":
+            if kind == "account":               # one per bar time
                 batch.account = payload
                 self.account = payload
+            elif kind == "error":
+                rows.append(error_row(payload))
+                batch.errors += 1
             elif kind == "manual":
                 batch.manual.append(payload)
             elif kind == "quality":
@@ -857,10 +865,26 @@ class EngineBridge(QObject):
                 batch.finished = payload
             elif kind == "seek":
                 self._after_seek(*payload)
-                open_orders, fills_by_symbol = self._open_orders, self._fills_by_symbol   # rebuilt
+                open_orders = self._open_orders   # rebuilt
+                fold_from = len(orders)     # the changes and fills before it are in the restored state already
+                fills_from = len(fills)
                 batch.seek = payload[0]
                 batch.account = self.account
                 quality_mask = np.ones(len(symbols), dtype=bool)
+        if len(orders) > fold_from:
+            batch.orders_latest = latest = fold_order_changes(orders, fold_from)
+            batch.order_symbols = frozenset([change[1][1] for change in latest.values()])
+            opened, closed = batch.orders_opened, batch.orders_closed
+            for order_id, change in latest.items():     # fields[9]: the order's status after the change
+                if change[1][9] in OPEN_STATUSES:
+                    opened[order_id] = change
+                else:
+                    closed.append(order_id)
+            open_orders.update(opened)
+            for order_id in closed:
+                open_orders.pop(order_id, None)
+        if len(fills) > fills_from:
+            self._fills.extend(fills[fills_from:] if fills_from else fills)
         batch.decisions = decisions
         batch.events += decisions + len(orders) + len(fills)
         if quality_mask is not None:
@@ -884,9 +908,9 @@ class EngineBridge(QObject):
         """A step back or seek ended: what the bridge folds is rebuilt from the engine's state then."""
         self.last_seek = done
         self._open_orders = {o.id: o for o in open_orders}
+        self._fills = list(fills)
         self._fills_by_symbol = {}
-        for fill in fills:
-            self._fills_by_symbol.setdefault(fill.symbol, []).append(fill)
+        self._fills_indexed = 0
         self.account = account
         self.fill_count = len(fills)
         self._live_generation = generation
@@ -1088,7 +1112,19 @@ class EngineBridge(QObject):
 
     def fills_of(self, symbol: str) -> list[Fill]:
         """Fills of `symbol` delivered so far in this run."""
-        return list(self._fills_by_symbol.get(symbol, ()))
+        return list(self._fills_by_symbol_now().get(symbol, ()))
+
+    def _fills_by_symbol_now(self) -> dict[str, list[Fill]]:
+        """The fills delivered so far by symbol (each in engine order): indexed when read, not per frame (at
+        MAX 12,000 fills a 100-symbol replay that no view reads by symbol meanwhile)."""
+        by_symbol, fills = self._fills_by_symbol, self._fills
+        for fill in fills[self._fills_indexed:]:
+            part = by_symbol.get(fill.symbol)
+            if part is None:
+                part = by_symbol[fill.symbol] = []
+            part.append(fill)
+        self._fills_indexed = len(fills)
+        return by_symbol
 
     def open_orders(self) -> list[Order]:
         """Every working and held order as of the last frame, by id."""
@@ -1096,7 +1132,7 @@ class EngineBridge(QObject):
 
     def fills(self) -> list[Fill]:
         """Every fill delivered so far in this run, in time order."""
-        return sorted((f for fills in self._fills_by_symbol.values() for f in fills), key=lambda f: f.time)
+        return sorted((f for fills in self._fills_by_symbol_now().values() for f in fills), key=lambda f: f.time)
 
     def open_orders_of(self, symbol: str) -> list[Order]:
         """Working and held orders of `symbol` as of the last frame, by id."""

@@ -73,7 +73,8 @@ class ChartFeed:
             if view is not None:
                 self._pending_ends.append(view)
         self._pending_fills.extend(f for f in batch.fills if f.symbol == symbol)
-        if batch.account is not None or any(change.symbol == symbol for change in batch.orders):
+        if batch.account is not None or symbol in batch.order_symbols or (
+                batch.orders and batch.orders_latest is None and any(c.symbol == symbol for c in batch.orders)):
             self._orders_dirty = True
         if draw:
             self.flush()

@@ -80,10 +80,15 @@ class SystemManager:
 
     def __init__(self, cfg: SessionConfig, store: BarStore | None = None, store_path: str | Path | None = None,
                  time_manager: TimeManager | None = None, events: EventBus | None = None,
-                 thread_factory=None, rewindable: bool = False, clock=None, feed: Feed | None = None):
+                 thread_factory=None, rewindable: bool = False, clock=None, feed: Feed | None = None,
+                 freeze_heap: bool = True):
         """`clock`: what every stage asks the time (default: a SimulatedClock the coordinator sets to
-        each bar time's end); `feed`: where the bar times come from (default: a StoreFeed of `store`)."""
+        each bar time's end); `feed`: where the bar times come from (default: a StoreFeed of `store`);
+        `freeze_heap`: start() moves the heap out of the collector's scans for the run unless something
+        froze it already (False: leave the collector alone, for a process that manages it itself, as the
+        GUI does: asking whether anything is frozen walks every frozen object, ~10 ms in the GUI)."""
         self.cfg = cfg
+        self.freeze_heap = freeze_heap
         self.rewindable = rewindable   # keep snapshots: step back and seek (set before start)
         self.thread_factory = thread_factory   # (target, name) -> thread-like; the GUI passes QThreads
         self.events = events or EventBus()
@@ -187,7 +192,7 @@ class SystemManager:
             # the heap built so far (modules, config, calendar, store, this system) lives as long as the run:
             # out of the garbage collector's scans while it runs (~10 % of a 100-symbol run's CPU went to
             # scanning it); left alone when someone froze it already (the GUI)
-            self._froze_heap = gc.get_freeze_count() == 0
+            self._froze_heap = self.freeze_heap and gc.get_freeze_count() == 0
             if self._froze_heap:
                 gc.freeze()
             self.coordinator.snapshots = self.snapshots if self.rewindable else None

@@ -344,3 +344,40 @@ def test_a_finished_run_shows_without_waiting_for_the_next_frame(qtbot, tmp_path
         assert batches and batches[-1].finished == done.args[0]
     finally:
         slow.shutdown(2.0)
+
+
+def test_a_frames_order_changes_are_folded_once_for_every_view(qtbot, bridge, ui_small_config):
+    """At MAX a frame holds thousands of order changes: the bridge folds them once (the newest change of
+    each order decides: open or not) and hands the fold to the views with the batch; the fills are indexed
+    by symbol only when read. Both equal what the change records and fills say, frame by frame, and the
+    engine's open orders at the end. The bridge's runs leave the collector to the GUI (no heap freeze)."""
+    batches = _collect(bridge)
+    bridge.load_config(ui_small_config)
+    system = bridge.system
+    assert system.freeze_heap is False
+    bridge.set_speed(0)
+    bridge.play()
+    qtbot.waitUntil(lambda: bridge.last_summary is not None, timeout=FINISH_MS)
+    folded = 0
+    for batch in batches:
+        if not batch.orders:
+            assert batch.orders_latest is None and not batch.orders_opened and not batch.orders_closed
+            continue
+        newest: dict = {}
+        for change in batch.orders:
+            newest[change.order_id] = change
+        assert batch.orders_latest == newest
+        assert batch.orders_opened == {i: c for i, c in newest.items() if c.is_open}
+        assert batch.orders_closed == [i for i, c in newest.items() if not c.is_open]
+        assert batch.order_symbols == {c.symbol for c in newest.values()}
+        folded += len(batch.orders) > len(newest)     # an order submitted and filled within one frame
+    assert folded
+    assert bridge.open_orders() == [o for o in system.broker.orders() if o.is_open]
+    fills = [f for b in batches for f in b.fills]
+    assert fills and bridge.fill_count == len(fills)
+    for symbol in {f.symbol for f in fills}:
+        assert bridge.fills_of(symbol) == [f for f in fills if f.symbol == symbol]
+    by_symbol: dict = {}
+    for f in fills:
+        by_symbol.setdefault(f.symbol, []).append(f)
+    assert bridge.fills() == sorted((f for part in by_symbol.values() for f in part), key=lambda f: f.time)

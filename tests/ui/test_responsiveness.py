@@ -503,3 +503,25 @@ def test_at_max_the_window_paints_once_per_view_interval_not_per_batch(qtbot, ui
     for name in ("Timeline", "QStatusBar", "MainWindow"):
         assert painted[name] <= views + 1, (name, painted[name], views, painted.most_common(12))
     assert painted["viewport of GraphicsLayoutWidget"] <= 2 * (views + 1), painted.most_common(12)
+
+
+def test_at_max_a_new_session_waits_for_the_next_redraw_but_the_runs_first_shows_at_once(
+        ui_make_window, ui_small_config, monkeypatch):
+    """At MAX a 100-symbol session replays in ~0.2 s: a redraw forced at every session start would overrule
+    the views' pace (and the UI thread's share); the start shows with the next redraw. The run's first
+    session shows at once (the window is not blank for a view interval)."""
+    w, system, now, flushes = _window_at_max_counting_redraws(ui_make_window, ui_small_config, monkeypatch)
+
+    def start(index: int) -> dict:
+        return {"date": None, "open_ns": 0, "close_ns": 1, "start_ns": 0, "end_ns": 1, "index": index,
+                "total": 5, "generation": 1}
+
+    w._on_batch(UpdateBatch(run_id=w.bridge.run_id, clock_ns=0, bars_processed=1, session_starts=[start(0)]))
+    assert flushes[0] == 1
+    for i in range(1, 4):
+        now[0] += 0.05
+        w._on_batch(UpdateBatch(run_id=w.bridge.run_id, clock_ns=0, bars_processed=i, session_starts=[start(i)]))
+    assert flushes[0] == 1                       # three session starts within one view interval: no redraw
+    now[0] += MAX_SPEED_VIEW_INTERVAL_S
+    w._on_batch(UpdateBatch(run_id=w.bridge.run_id, clock_ns=0, bars_processed=5))
+    assert flushes[0] == 2 and not w._pending_session_start    # shown with the next one

@@ -374,15 +374,19 @@ class OrdersPanel(QWidget):
         events = getattr(batch, "orders", ())
         if events:
             order_of, working = self._order_of, self._orders
-            # thousands a frame at MAX: the newest change of each order, a reference each (Orders and texts
-            # when drawn)
-            latest = {change.order_id: change for change in events}
+            # thousands a frame at MAX: the newest change of each order (folded once by the bridge for every
+            # view), a reference each (Orders and texts when drawn)
+            latest = getattr(batch, "orders_latest", None)
+            if latest is None:
+                latest = {change.order_id: change for change in events}
+                opened = {order_id: change for order_id, change in latest.items() if change.is_open}
+                closed = [order_id for order_id, change in latest.items() if not change.is_open]
+            else:
+                opened, closed = batch.orders_opened, batch.orders_closed
             order_of.update(latest)
-            for order_id, change in latest.items():
-                if change.is_open:
-                    working[order_id] = change
-                else:
-                    working.pop(order_id, None)
+            working.update(opened)
+            for order_id in closed:
+                working.pop(order_id, None)
             self._dirty = True
         if batch.fills:
             self._fills.extend(batch.fills)

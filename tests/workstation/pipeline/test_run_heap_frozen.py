@@ -21,7 +21,7 @@ def store(tmp_path_factory):
     return root
 
 
-def _run(store) -> list[int]:
+def _run(store, **kwargs) -> list[int]:
     cfg = validate_config_dict({
         "name": "frozen", "symbols": ["ACME", "BOLT"],
         "backtest": {"start_date": "2024-12-03", "end_date": "2024-12-04"},
@@ -29,7 +29,7 @@ def _run(store) -> list[int]:
         "strategies": [{"name": "sma", "class_path": "sma_crossover", "params": {"fast": 3, "slow": 8}}],
         "risk": {"min_quality_pct": 0},
     })
-    system = SystemManager(cfg, store_path=store)
+    system = SystemManager(cfg, store_path=store, **kwargs)
     seen: list[int] = []
     system.events.subscribe("session_end", lambda _k, _p: seen.append(gc.get_freeze_count()))
     system.start()
@@ -52,3 +52,14 @@ def test_a_heap_frozen_before_the_run_stays_frozen(store):
         assert gc.get_freeze_count() >= before     # the run did not unfreeze what it did not freeze
     finally:
         gc.unfreeze()
+
+
+def test_a_run_told_not_to_freeze_leaves_the_collector_alone(store, monkeypatch):
+    """freeze_heap=False (the GUI, which froze its own startup heap and collects in its thread): the run
+    neither freezes nor asks how much is frozen (gc.get_freeze_count walks every frozen object)."""
+    assert gc.get_freeze_count() == 0
+    calls = []
+    monkeypatch.setattr(gc, "get_freeze_count", lambda: calls.append(1) or 0)
+    monkeypatch.setattr(gc, "freeze", lambda: calls.append(2))
+    seen = _run(store, freeze_heap=False)
+    assert len(seen) == 2 and calls == [1, 1]     # only the test's observer asked, nothing was frozen
