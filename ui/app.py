@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from ui.bridge import UpdateBatch
 from ui.main_window import APPLICATION, ORGANIZATION, MainWindow
+from ui.screen_fit import fit_to_screen
 from ui.theme import apply_theme
 from workstation.config import load_config
 from workstation.errors import WorkstationError
@@ -35,6 +36,16 @@ log = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
+
+
+def size_main_window(window: MainWindow, size_wh: tuple[int, int] | None) -> None:
+    """--size WxH wins; otherwise the saved geometry, and with none the default size shrunk to fit
+    the screen (a 1280 x 800 screen sees the whole window)."""
+    if size_wh:
+        window.resize(*size_wh)
+    elif not window.geometry_restored:
+        fit_to_screen(window, window.width(), window.height())
+        window.fit_docks_to_height()
 
 def none_refcount_leaks(calls: int = 64) -> bool:
     """True when PySide6's void methods hand back None without a new reference (seen with
@@ -195,7 +206,10 @@ def _run_live(app: QApplication, args: argparse.Namespace) -> int:
             QMessageBox.critical(None, "Cannot open the live monitor", str(exc))
         return EXIT_BAD_INPUT
     window = LiveMonitorWindow(system, owns_system=True)
-    window.resize(*(args.size_wh or (1400, 900)))
+    if args.size_wh:
+        window.resize(*args.size_wh)
+    else:
+        fit_to_screen(window, 1400, 900)
     window.show()
     if not args.quit_when_done:
         return app.exec()
@@ -321,8 +335,7 @@ def main(argv: list[str] | None = None) -> int:
         modal_errors=not scripted,
         persist=not scripted or args.settings is not None,
     )
-    if args.size_wh:
-        window.resize(*args.size_wh)
+    size_main_window(window, args.size_wh)
     window.show()
     frozen = freeze_startup_heap()
     log.debug("froze %d startup objects out of the garbage collector's scans", frozen)

@@ -49,6 +49,7 @@ from ui.config_loader import ConfigLoader
 from ui.dialogs.config_editor import ConfigEditorDialog
 from ui.dialogs.shortcuts_dialog import ShortcutsDialog
 from ui.hand_trading import HandTrading
+from ui.screen_fit import fit_to_screen
 from ui.shortcuts import shortcut
 from ui.widgets.chart import ChartPanel, DrawingBook, sidecar_path
 from ui.widgets.metrics_panel import MetricsPanel
@@ -74,6 +75,8 @@ MAX_CHARTS = 4
 RESULTS_DOCK_CHROME = 60  # the dock's title bar and the tab bar under it
 RESULTS_SHARE = 0.5  # of the height shared by the chart area and the bottom docks
 CHART_MIN_PX = 300  # a chart (with its toolbar) stays at least this tall when results show
+BOTTOM_DOCK_PX = 270  # the bottom docks' height at the default window size
+BOTTOM_DOCK_SHARE = 0.28  # ... and at most this share of a smaller window's height
 DOCK_SEPARATOR_PX = 4
 METRICS_INTERVAL_MS = 250
 # At MAX speed the charts, signal log, gauges and status redraw at most 4 times a second (paced speeds:
@@ -199,6 +202,7 @@ class MainWindow(QMainWindow):
         self._metrics_timer.timeout.connect(self.update_metrics)
 
         self.resize(1600, 1000)
+        self.geometry_restored = False   # True once restore_settings gave the window its saved geometry
         self._default_state = self.saveState()
         if self.persist:
             self.restore_settings()
@@ -273,7 +277,7 @@ class MainWindow(QMainWindow):
         self.signal_dock.raise_()
         self.resizeDocks([self.quality_dock], [380], Qt.Orientation.Horizontal)
         self.resizeDocks([self.quality_dock, self.metrics_dock], [300, 460], Qt.Orientation.Vertical)
-        self.resizeDocks([self.signal_dock], [270], Qt.Orientation.Vertical)
+        self.resizeDocks([self.signal_dock], [BOTTOM_DOCK_PX], Qt.Orientation.Vertical)
 
         self.results_view.trade_activated.connect(self.show_trade)
         self.orders_dock.visibilityChanged.connect(lambda visible: visible and self.orders_panel.refresh())
@@ -867,7 +871,7 @@ class MainWindow(QMainWindow):
             self.show_error("Cannot open the live monitor", str(exc))
             return False
         window = LiveMonitorWindow(system, owns_system=True)
-        window.resize(1400, 900)
+        fit_to_screen(window, 1400, 900)
         window.show()
         self._live_windows = [w for w in getattr(self, "_live_windows", []) if w.isVisible()] + [window]
         self.statusBar().showMessage(f"Opened the live monitor for {Path(path).name}", 6000)
@@ -880,6 +884,7 @@ class MainWindow(QMainWindow):
 
         window = SweepWindow(sweep_dir, config_path=self.bridge.config_path, store=self.store_override,
                              open_config=self._open_sweep_cell)
+        fit_to_screen(window, window.width(), window.height())
         window.show()
         self._sweep_windows = [w for w in self._sweep_windows if w.isVisible()] + [window]
         return window
@@ -1227,6 +1232,12 @@ class MainWindow(QMainWindow):
         self._make_room_for_results()
         self.results_loaded.emit(str(run_dir))
 
+    def fit_docks_to_height(self) -> None:
+        """A window shrunk to a small screen keeps most of its height for the chart: the bottom docks
+        (signal log, orders, results) start at most BOTTOM_DOCK_SHARE of the window's height."""
+        height = min(BOTTOM_DOCK_PX, int(self.height() * BOTTOM_DOCK_SHARE))
+        self.resizeDocks([self.signal_dock], [height], Qt.Orientation.Vertical)
+
     def _make_room_for_results(self) -> None:
         """Share the height between the chart and the docked Results: the chart keeps about half of it
         (at least CHART_MIN_PX); when the full results layout does not fit its share, the equity plots
@@ -1401,6 +1412,7 @@ class MainWindow(QMainWindow):
     def open_run_folder(self) -> None:
         if self._results_window is None:
             self._results_window = ResultsWindow(self)
+            fit_to_screen(self._results_window, self._results_window.width(), self._results_window.height())
         self._results_window.show()
         self._results_window.choose_run_folder()
 
@@ -1446,7 +1458,7 @@ class MainWindow(QMainWindow):
         self._chart_prefs = prefs
         geometry = s.value("window/geometry")
         if geometry is not None:
-            self.restoreGeometry(geometry)
+            self.geometry_restored = bool(self.restoreGeometry(geometry))
         state = s.value("window/state")
         if state is not None:
             self.restoreState(state)

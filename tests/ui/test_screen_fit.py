@@ -1,0 +1,81 @@
+"""Windows fit the screen they open on (a 1280 x 800 laptop sees the whole window)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QMainWindow
+
+from ui.app import size_main_window
+from ui.screen_fit import FRAME_ALLOWANCE, fit_to_screen
+
+
+def _area(window):
+    return window.screen().availableGeometry()
+
+
+def test_a_window_larger_than_the_screen_is_shrunk_and_placed_inside_it(qtbot):
+    w = QMainWindow()
+    qtbot.addWidget(w)
+    area = _area(w)   # offscreen: 800 x 800
+    width, height = area.width() + 800, area.height() + 200
+    assert fit_to_screen(w, width, height) == (area.width() - FRAME_ALLOWANCE[0], area.height() - FRAME_ALLOWANCE[1])
+    assert (w.width(), w.height()) == (area.width() - FRAME_ALLOWANCE[0], area.height() - FRAME_ALLOWANCE[1])
+    assert area.contains(w.geometry())
+
+
+def test_a_window_that_fits_keeps_its_size_and_place(qtbot):
+    w = QMainWindow()
+    qtbot.addWidget(w)
+    w.move(30, 40)
+    area = _area(w)
+    assert fit_to_screen(w, area.width() - 100, area.height() - 300) == (area.width() - 100, area.height() - 300)
+    assert (w.width(), w.height(), w.x(), w.y()) == (area.width() - 100, area.height() - 300, 30, 40)
+
+
+def test_only_the_too_large_side_is_shrunk(qtbot):
+    w = QMainWindow()
+    qtbot.addWidget(w)
+    area = _area(w)
+    fit_to_screen(w, area.width() + 500, 300)
+    assert (w.width(), w.height()) == (area.width() - FRAME_ALLOWANCE[0], 300)
+
+
+def test_the_main_window_fits_the_screen_unless_a_size_or_saved_geometry_is_given(ui_make_window, tmp_path):
+    w = ui_make_window()
+    area = _area(w)
+    assert not w.geometry_restored
+    w.resize(1600, 1000)
+    size_main_window(w, None)   # no --size, no saved geometry: shrunk to the 800 x 800 offscreen screen
+    least = w.minimumSizeHint()   # the toolbars need ~990 px: wider than this screen, not than 1280
+    assert w.width() == max(area.width() - FRAME_ALLOWANCE[0], least.width()) < 1600
+    assert w.height() == max(area.height() - FRAME_ALLOWANCE[1], least.height()) < 1000
+    size_main_window(w, (1280, 900))   # --size wins, even larger than the screen (screenshots)
+    assert (w.width(), w.height()) == (1280, 900)
+
+
+def test_a_restored_geometry_is_not_refitted(qtbot, ui_make_window, tmp_path):
+    from ui.main_window import MainWindow
+
+    ini = str(tmp_path / "gui.ini")
+    first = MainWindow(settings=QSettings(ini, QSettings.Format.IniFormat), persist=True)
+    qtbot.addWidget(first)
+    first.resize(700, 500)
+    first.save_settings()
+    second = MainWindow(settings=QSettings(ini, QSettings.Format.IniFormat), persist=True)
+    qtbot.addWidget(second)
+    assert second.geometry_restored
+    size_main_window(second, None)
+    assert (second.width(), second.height()) == (700, 500)
+
+
+def test_a_window_shrunk_to_a_small_screen_gives_the_chart_most_of_its_height(qtbot, ui_make_window):
+    from ui.main_window import BOTTOM_DOCK_SHARE
+
+    w = ui_make_window()
+    w.resize(1600, 1000)
+    qtbot.wait(50)
+    before = w.signal_dock.height()
+    size_main_window(w, None)
+    assert int(w.height() * BOTTOM_DOCK_SHARE) + 8 < before
+    qtbot.waitUntil(lambda: w.signal_dock.height() <= int(w.height() * BOTTOM_DOCK_SHARE) + 8, timeout=2000)
+    assert w.centralWidget().height() > w.signal_dock.height()

@@ -1,0 +1,33 @@
+"""Top-level windows that fit the screen they open on.
+
+The main window's default size (1600 x 1000) and the other windows' (1400 x 900) are larger than a
+1280 x 800 laptop screen: opened at that size, part of the window (the docks on the right, the
+signal log's rows) lies off the screen where no window manager shrinks it. `fit_to_screen` gives a
+window its default size where the screen has room for it, and otherwise the screen's available area
+(minus the room a window frame takes), placed inside that area.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QWidget
+
+# room kept for the window manager's frame and title bar when a window is shrunk to the screen
+FRAME_ALLOWANCE = (16, 48)
+
+
+def fit_to_screen(window: QWidget, width: int, height: int) -> tuple[int, int]:
+    """Resize `window` to width x height, or smaller so that it fits its screen's available area,
+    and move it inside that area when it was shrunk. Returns the size given."""
+    screen = window.screen() or QGuiApplication.primaryScreen()
+    if screen is None:
+        window.resize(width, height)
+        return width, height
+    area = screen.availableGeometry()
+    fits = width <= area.width() and height <= area.height()
+    w = width if width <= area.width() else max(320, area.width() - FRAME_ALLOWANCE[0])
+    h = height if height <= area.height() else max(240, area.height() - FRAME_ALLOWANCE[1])
+    window.resize(w, h)
+    if not fits:
+        window.move(area.left() + (area.width() - w) // 2, area.top())
+    return w, h
