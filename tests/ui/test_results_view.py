@@ -325,3 +325,30 @@ def test_export_report_writes_the_html_report_of_the_shown_run(qtbot, run_dir, t
                         lambda *_a: (str(tmp_path), ""))  # a folder: cannot be written
     v.choose_export_report()
     assert messages and "it is a folder" in messages[0]
+
+
+def test_axis_titles_show_only_where_the_plot_is_tall_enough_for_them(qtbot, view):
+    """In a short results dock (compact, 1280 x 800) the rotated 'Equity' title ran into 'Drawdown'."""
+    from PySide6.QtGui import QFontMetrics
+
+    from ui.windows.results_view import AXIS_TITLE_MARGIN_PX
+
+    def title_fits(plot):
+        axis = plot.getAxis("left")
+        text_px = QFontMetrics(axis.label.font()).horizontalAdvance(axis.labelText)
+        return plot.getViewBox().height() >= text_px + AXIS_TITLE_MARGIN_PX
+
+    plots = (view.equity_plot, view.drawdown_plot)
+    view.resize(1400, 900)
+    qtbot.waitUntil(lambda: all(title_fits(p) for p in plots))
+    assert all(p.getAxis("left").label.isVisible() for p in plots)
+    view.set_compact(True)
+    view.plot_widget.setFixedHeight(120)   # the plots' height in the docked results at 1280 x 800
+    qtbot.waitUntil(lambda: not title_fits(view.drawdown_plot))
+    qtbot.waitUntil(lambda: not view.drawdown_plot.getAxis("left").label.isVisible())
+    for p in plots:   # every title shown fits its plot, every hidden one would not
+        assert p.getAxis("left").label.isVisible() == title_fits(p)
+    view.plot_widget.setMinimumHeight(0)
+    view.plot_widget.setMaximumHeight(16777215)
+    view.set_compact(False)
+    qtbot.waitUntil(lambda: all(p.getAxis("left").label.isVisible() for p in plots))

@@ -97,6 +97,21 @@ PLOTS_MIN_HEIGHT = 210
 TABLES_MIN_HEIGHT = 190  # title bar, header and five trade rows
 COMPACT_MIN_HEIGHT = 150  # plots beside the tables in a short dock: title bar, header and three rows
 
+AXIS_TITLE_MARGIN_PX = 8  # room kept around a rotated axis title
+
+
+def fit_axis_label(plot: pg.PlotItem) -> None:
+    """Show a plot's rotated left-axis title only where the plot is tall enough for it: in a short
+    plot (the compact results at 1280 x 800) it would run into the next plot's title."""
+    axis = plot.getAxis("left")
+    text = axis.labelText
+    if not text:
+        return
+    needed = QFontMetrics(axis.label.font()).horizontalAdvance(text) + AXIS_TITLE_MARGIN_PX
+    show = plot.getViewBox().height() >= needed
+    if axis.label.isVisible() != show:
+        axis.showLabel(show)
+
 
 @dataclass
 class ColumnData:
@@ -642,6 +657,8 @@ class ResultsView(QWidget):
         self.drawdown_plot.getViewBox().setDefaultPadding(0.04)
         self.equity_plot.setLabel("left", "Equity", color=theme.MUTED)
         self.drawdown_plot.setLabel("left", "Drawdown", color=theme.MUTED)
+        for plot in (self.equity_plot, self.drawdown_plot):
+            plot.getViewBox().sigResized.connect(lambda _box, plot=plot: fit_axis_label(plot))
 
         up = QColor(theme.UP)
         self.equity_curve = pg.PlotDataItem(
