@@ -100,7 +100,9 @@ def test_results_table_sorts_and_a_double_click_replays_the_cell(qtbot, main_win
     cfg = main_window.bridge.config
     assert (cfg.strategies[0].params["fast"], cfg.strategies[0].params["slow"]) == (3, 20)
     assert cfg.risk.min_confidence == 0.5 and cfg.backtest.stage_threads is True  # the replay keeps threads
-    assert "Press Play" in window.status.text() or "press Play" in window.status.text()
+    assert "press Play" in window.status.text()
+    window.refresh()   # the folder's poll (every 500 ms) must not wipe the message while nothing changed
+    assert "press Play" in window.status.text()
 
 
 def test_heatmap_shows_the_objective_over_two_parameters_fixed_or_best_of(qtbot, tmp_path, ui_demo_store):

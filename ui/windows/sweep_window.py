@@ -188,6 +188,7 @@ class SweepWindow(QMainWindow):
         self.splitter.setSizes([440, 960])
         self.setCentralWidget(self.splitter)
 
+        self._progress_text = ""   # the progress line last shown in the status
         self.timer = QTimer(self)
         self.timer.setInterval(POLL_MS)
         self.timer.timeout.connect(self.refresh)
@@ -203,6 +204,7 @@ class SweepWindow(QMainWindow):
         self.folder = SweepFolder(path)
         self.definition = None
         self._stamps = {}
+        self._progress_text = ""
         self.title.setText(Path(path).name)
         self.title.setToolTip(str(Path(path).resolve()))
         self.refresh()
@@ -237,6 +239,7 @@ class SweepWindow(QMainWindow):
                 self._show_walk_forward()
         except WorkstationError as exc:
             self.status.setText(str(exc))
+            self._progress_text = ""   # the next readable progress replaces the error
             return
         self._show_progress()
         self._update_buttons()
@@ -278,7 +281,10 @@ class SweepWindow(QMainWindow):
             label = " ".join(f"{aliases.get(p, p)}={v}" for p, v in (best.get("params") or {}).items())
             parts.append(f"best {progress.get('objective')} {_text(best.get('value'), 4)}: {label}")
         parts.append(f"{progress.get('workers', '?')} workers on {progress.get('cluster', '?')}")
-        self.status.setText(" · ".join(parts))
+        text = " · ".join(parts)
+        if text != self._progress_text:   # unchanged progress leaves a message shown since (cell opened…)
+            self._progress_text = text
+            self.status.setText(text)
 
     # ------------------------------------------------------------------ results
     def _show_results(self) -> None:
