@@ -300,7 +300,8 @@ def test_a_big_run_shows_its_first_rows_and_totals_without_formatting_every_cell
 
 def test_columns_are_wide_enough_for_the_widest_text_anywhere(qtbot):
     trades = synthetic_trades(3000, seed=4)
-    trades.loc[1500, "pnl"] = -98_765_432.1  # the widest P&L, in the middle of the entry-time order
+    trades["pnl"] = trades["pnl"].clip(-999, 999)
+    trades.loc[1500, "pnl"] = -98_765_432_109.1  # the widest P&L, in the middle of the entry-time order
     trades.loc[1700, "symbol"] = "VERYLONGSYMBOLNAME"
     model = FrameTableModel()
     model.set_columns(_trade_columns(trades, TZ))
