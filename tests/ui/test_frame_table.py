@@ -317,3 +317,59 @@ def test_columns_are_wide_enough_for_the_widest_text_anywhere(qtbot):
     for column in (0, 7):
         widest = max(metrics.horizontalAdvance(t) for t in all_texts(model.columns()[column].texts))
         assert header.sectionSize(column) >= widest + 14, column
+
+
+# ------------------------------------------------------------------------------ reading off the UI thread
+
+
+def test_a_run_folder_read_in_the_background_is_shown_when_read(qtbot, tmp_path, monkeypatch):
+    import threading
+
+    import ui.windows.results_view as results_view
+
+    readers = []
+    real_load_run = results_view.load_run
+    monkeypatch.setattr(results_view, "load_run",
+                        lambda path: readers.append(threading.current_thread().name) or real_load_run(path))
+    run_dir = write_run(tmp_path / "big", synthetic_trades(300))
+    view = ResultsView()
+    qtbot.addWidget(view)
+    with qtbot.waitSignal(view.run_folder_read, timeout=10_000) as done:
+        view.read_run_folder_in_background(run_dir)
+    assert done.args == [str(run_dir), ""] and readers == ["RunFolderReader"]
+    assert view.results is not None and view.trade_model.rowCount() == 300
+
+    view.clear()
+    (tmp_path / "broken").mkdir()
+    with qtbot.waitSignal(view.run_folder_read, timeout=10_000) as done:
+        view.read_run_folder_in_background(tmp_path / "broken")
+    assert done.args[0] == str(tmp_path / "broken") and "config.json" in done.args[1]
+    assert view.results is None
+
+    view.read_run_folder_in_background(run_dir)
+    view.clear("The run is playing")  # a new run started: the old read must not show its run
+    qtbot.wait(300)
+    qtbot.waitUntil(lambda: len(readers) == 3)
+    qtbot.wait(50)
+    assert view.results is None and view.title_label.text() == "The run is playing"
+
+
+def test_the_window_reads_a_big_finished_run_outside_the_ui_thread(qtbot, ui_make_window, ui_small_config,
+                                                                   monkeypatch):
+    import threading
+
+    import ui.main_window as main_window
+    import ui.windows.results_view as results_view
+
+    readers = []
+    real_load_run = results_view.load_run
+    monkeypatch.setattr(results_view, "load_run",
+                        lambda path: readers.append(threading.current_thread().name) or real_load_run(path))
+    monkeypatch.setattr(main_window, "BACKGROUND_READ_TRADES", 1)  # the small run counts as big
+    w = ui_make_window()
+    w.load_config(ui_small_config)
+    with qtbot.waitSignal(w.results_loaded, timeout=30_000, check_params_cb=bool) as shown_signal:
+        w.play_action.trigger()
+    assert readers == ["RunFolderReader"]
+    assert shown_signal.args == [str(w.bridge.run_dir)] and w.results_dock.isVisible()
+    assert w.results_view.results is not None and w.results_view.trade_model.rowCount() > 0

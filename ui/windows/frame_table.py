@@ -493,8 +493,8 @@ def make_table(
     return table, proxy
 
 
-SAMPLE_ENDS = 100  # rows from the top and from the bottom of the shown order
-SAMPLE_WIDEST = 30  # per column, rows with the widest-looking raw values
+SAMPLE_ENDS = 50  # rows from the top and from the bottom of the shown order
+SAMPLE_WIDEST = 20  # per column, rows with the widest-looking raw values
 
 
 def sample_rows(column: ColumnData, shown: np.ndarray, ends: int = SAMPLE_ENDS, widest: int = SAMPLE_WIDEST) -> np.ndarray:
