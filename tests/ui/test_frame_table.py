@@ -348,9 +348,9 @@ def test_a_run_folder_read_in_the_background_is_shown_when_read(qtbot, tmp_path,
 
     view.read_run_folder_in_background(run_dir)
     view.clear("The run is playing")  # a new run started: the old read must not show its run
-    qtbot.wait(300)
-    qtbot.waitUntil(lambda: len(readers) == 3)
-    qtbot.wait(50)
+    qtbot.waitUntil(lambda: len(readers) == 3 and not any(
+        t.name == "RunFolderReader" for t in threading.enumerate()), timeout=10_000)
+    qtbot.wait(50)  # the finished read's (queued) report is delivered
     assert view.results is None and view.title_label.text() == "The run is playing"
 
 
