@@ -79,6 +79,7 @@ BOTTOM_DOCK_PX = 270  # the bottom docks' height at the default window size
 BOTTOM_DOCK_SHARE = 0.28  # ... and at most this share of a smaller window's height
 DOCK_SEPARATOR_PX = 4
 METRICS_INTERVAL_MS = 250
+BACKGROUND_READ_TRADES = 2_000  # a finished run with this many trades is read outside the UI thread
 # At MAX speed the charts, signal log, gauges and status redraw at most 4 times a second (paced speeds:
 # every frame), and less often when the UI thread's work (these redraws, their paint, the batches) took
 # more than MAX_SPEED_UI_SHARE of the time since the last redraw: each redraw takes the interpreter lock
@@ -280,6 +281,8 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.signal_dock], [BOTTOM_DOCK_PX], Qt.Orientation.Vertical)
 
         self.results_view.trade_activated.connect(self.show_trade)
+        self.results_view.run_folder_read.connect(self._on_results_read)
+        self._results_read_run = -1  # the run whose folder is being read in the background
         self.orders_dock.visibilityChanged.connect(lambda visible: visible and self.orders_panel.refresh())
 
     def _make_zone_panels(self, tz: str) -> None:
@@ -1210,15 +1213,21 @@ class MainWindow(QMainWindow):
         )
         self.statusBar().showMessage(text)
         run_id = self.bridge.run_id
-        QTimer.singleShot(0, self, lambda: self._show_results(run_id))
+        trades = int(summary.get("trades") or 0)
+        QTimer.singleShot(0, self, lambda: self._show_results(run_id, trades))
 
-    def _show_results(self, run_id: int) -> None:
-        """Load the finished run's folder into the Results dock (after the last frame was drawn)."""
+    def _show_results(self, run_id: int, trades: int = 0) -> None:
+        """Load the finished run's folder into the Results dock (after the last frame was drawn); a run
+        of BACKGROUND_READ_TRADES trades or more is read in a worker thread (`_on_results_read` shows it)."""
         run_dir = self.bridge.run_dir
         if run_id != self.bridge.run_id:
             return
         if run_dir is None or not (run_dir / "trades.parquet").exists():
             self.results_loaded.emit("")
+            return
+        if trades >= BACKGROUND_READ_TRADES:
+            self._results_read_run = run_id
+            self.results_view.read_run_folder_in_background(run_dir)
             return
         try:
             self.results_view.load_run_folder(run_dir)
@@ -1226,6 +1235,19 @@ class MainWindow(QMainWindow):
             self.show_error("Cannot show the results", str(exc))
             self.results_loaded.emit("")
             return
+        self._results_shown(run_dir)
+
+    def _on_results_read(self, path: str, message: str) -> None:
+        """A background read of the finished run's folder ended (and the run was shown unless `message`)."""
+        if self._results_read_run != self.bridge.run_id:
+            return
+        if message:
+            self.show_error("Cannot show the results", message)
+            self.results_loaded.emit("")
+            return
+        self._results_shown(Path(path))
+
+    def _results_shown(self, run_dir: Path) -> None:
         self.results_dock.show()
         self.results_dock.raise_()
         self.timeline.hide()            # a finished run cannot seek: its height goes to the chart

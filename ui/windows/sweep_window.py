@@ -43,13 +43,8 @@ from ui import theme
 from ui.widgets.sweep_heatmap import SweepHeatmap
 from ui.widgets.sweep_setup import SweepSetupForm
 from ui.widgets.walk_forward_chart import WalkForwardChart
-from ui.windows.results_view import (
-    ColumnData,
-    EmptyState,
-    FrameTableModel,
-    _fit_columns,
-    _make_table,
-)
+from ui.windows.frame_table import ColumnData, FrameTableModel, fit_columns, make_table
+from ui.windows.results_view import EmptyState
 from workstation.errors import WorkstationError
 from workstation.sweep.results import RESULTS_FILE, SweepFolder
 from workstation.sweep.spec import replay_config
@@ -149,7 +144,7 @@ class SweepWindow(QMainWindow):
             head.addWidget(button)
 
         self.model = FrameTableModel(self)
-        self.table, self.proxy = _make_table(self.model, 0, Qt.SortOrder.DescendingOrder)
+        self.table, self.proxy = make_table(self.model, 0, Qt.SortOrder.DescendingOrder, numpy_sort=False)
         self.table.setObjectName("SweepResults")
         self.table.doubleClicked.connect(self._table_double_clicked)
         self.empty = EmptyState("No finished cells yet", "Cells appear here as they finish.")
@@ -336,7 +331,7 @@ class SweepWindow(QMainWindow):
         if first:
             best_first = Qt.SortOrder.DescendingOrder if direction == "max" else Qt.SortOrder.AscendingOrder
             self.table.sortByColumn(objective_column, best_first)
-            _fit_columns(self.table, stretch_column=len(columns) - 1)
+            fit_columns(self.table, stretch_column=len(columns) - 1)
         else:
             self.table.sortByColumn(sort_column, order)
         if selected:
