@@ -61,7 +61,7 @@ from ui.widgets.signal_log import error_row
 from workstation.calendar import TimeManager
 from workstation.config import SessionConfig, load_config
 from workstation.errors import ConfigError, WorkstationError
-from workstation.execution import AccountSnapshot, Order, OrderChange
+from workstation.execution import AccountSnapshot, Order, OrderChange, TradingRound
 from workstation.execution.manual import ManualOrderError, ManualOrderResult
 from workstation.execution.orders import OPEN_STATUSES
 from workstation.model import Bar, Fill
@@ -90,9 +90,7 @@ DEFAULT_CHART_DAYS_BEFORE = 2
 OBSERVED_KINDS = (
     "decisions",
     "error",
-    "fills",
-    "orders",
-    "account",
+    "round",
     "manual",
     "quality",
     "gap",
@@ -102,10 +100,13 @@ OBSERVED_KINDS = (
     "backtest_end",
     "seek",
 )
-# per order and signal round: the observer's fast path. The GUI takes the decisions a round at a time (one
+# per signal round: the observer's fast path. The GUI takes the decisions a round at a time (one
 # DecisionBatch, read a column at a time by the signal log): with nobody on the per-row "decision" event
-# the engine builds no Decision object per signal (~12,000 events fewer per 100-symbol replay)
-FREQUENT_KINDS = frozenset(("decisions", "fills", "orders"))
+# the engine builds no Decision object per signal (~12,000 events fewer per 100-symbol replay). The fills,
+# order changes and account of a bar time come in one "round" event (TradingRound) at its end: one event
+# where "fills", "orders" (one per delivery, ~2 a bar time) and "account" were ~4, and the engine then
+# hands order changes on once a bar time rather than after every strategy call
+FREQUENT_KINDS = frozenset(("decisions",))
 _EMPTY_I8 = np.zeros(0, dtype=np.int64)
 _EMPTY_F8 = np.zeros(0, dtype=np.float64)
 EMPTY_BARS = BarsView(_EMPTY_I8, _EMPTY_F8, _EMPTY_F8, _EMPTY_F8, _EMPTY_F8, _EMPTY_F8)
@@ -729,9 +730,10 @@ class EngineBridge(QObject):
         bars_writer = SessionBarsWriter(self.run_dir, system.session_data) if self.write_bars else None
         if bars_writer is not None:
             self._bars_writers = [w for w in self._bars_writers if not w.done()] + [bars_writer]
-        observer, frequent = self._observer(self.run_id, system, bars_writer)
+        observer, frequent, rounds = self._observer(self.run_id, system, bars_writer)
         for kind in OBSERVED_KINDS:
-            system.events.subscribe(kind, frequent if kind in FREQUENT_KINDS else observer)
+            system.events.subscribe(kind, frequent if kind in FREQUENT_KINDS else rounds if kind == "round"
+                                    else observer)
         self._started = True
         system.start()
         self._timer.start()
@@ -739,12 +741,13 @@ class EngineBridge(QObject):
     # ------------------------------------------------------------------ engine side (engine threads)
     def _observer(
         self, run_id: int, system: SystemManager, bars_writer: SessionBarsWriter | None
-    ) -> tuple[Callable[[str, Any], None], Callable[[str, Any], None]]:
+    ) -> tuple[Callable[[str, Any], None], Callable[[str, Any], None], Callable[[str, Any], None]]:
         """The engine observers: each appends (run, kind, payload) and returns; the first copies bars at
         session end (for the charts' history and the run folder's bars.parquet) and keeps the newest
         clock the views were given; the second, for FREQUENT_KINDS (thousands a second at MAX), only
-        drops what a rewind replays. Every bar time ends with an "account" event at its clock (the
-        first observer's), so the newest clock shown covers the frequent events delivered before it."""
+        drops what a rewind replays; the third, for "round" (one per bar time), does what the first does
+        for it. Every bar time ends with a "round" event at its clock, so the newest clock shown covers
+        the frequent events delivered before it."""
         append = self._queue.append
         sd = system.session_data
         coordinator = system.coordinator
@@ -785,7 +788,16 @@ class EngineBridge(QObject):
                 return                      # replaying what the views already show (a step back)
             append((run_id, kind, payload))
 
-        return on_event, on_frequent
+        def on_round(kind: str, payload: TradingRound) -> None:
+            now = clock.now_ns()
+            if not coordinator.replaying:
+                if now > shown[0]:
+                    shown[0] = now
+            elif now <= shown[0]:
+                return                      # replaying what the views already show (a step back)
+            append((run_id, kind, payload))
+
+        return on_event, on_frequent, on_round
 
     # ------------------------------------------------------------------ UI side (UI thread)
     def _drain(self) -> None:
@@ -813,29 +825,30 @@ class EngineBridge(QObject):
         run = self.run_id
         decisions = 0
         fold_from = fills_from = 0
+        account_fields = None
         for _ in range(n):
             run_id, kind, payload = popleft()
             if run_id != run:
                 continue
-            # the frequent kinds first: at MAX a frame holds thousands of order, decision and fill events
-            if kind == "orders":
-                # the order changes of one engine delivery, as light records: Order snapshots are built
-                # only for what a view reads (open orders, a hand order's answer), not per change; folded
-                # into the open orders once per frame, below
-                orders.extend(payload)
-                continue
+            # the frequent kinds first: at MAX a frame holds hundreds of decision and round events
             if kind == "decisions":
                 rows.append(payload)        # the DecisionBatch itself: the signal log reads its columns
                 decisions += len(payload)
                 continue
-            if kind == "fills":                 # a bar time's fills (indexed by symbol when read)
-                fills.extend(payload)
+            if kind == "round":
+                # a bar time's fills (indexed by symbol when read), order changes (as light records: Order
+                # snapshots are built only for what a view reads (open orders, a hand order's answer), not
+                # per change; folded into the open orders once per frame, below) and account
+                if payload.fills:
+                    fills.extend(payload.fills)
+                if payload.orders:
+                    orders.extend(payload.orders)
+                if payload.account_fields is not None:
+                    batch.events += 1
+                    account_fields = payload.account_fields     # the snapshot of the newest only, below
                 continue
             batch.events += 1
-            if kind == "account":               # one per bar time
-                batch.account = payload
-                self.account = payload
-            elif kind == "error":
+            if kind == "error":
                 rows.append(error_row(payload))
                 batch.errors += 1
             elif kind == "manual":
@@ -870,7 +883,10 @@ class EngineBridge(QObject):
                 fills_from = len(fills)
                 batch.seek = payload[0]
                 batch.account = self.account
+                account_fields = None       # the restored account is newer than the rounds before the seek
                 quality_mask = np.ones(len(symbols), dtype=bool)
+        if account_fields is not None:
+            batch.account = self.account = AccountSnapshot(*account_fields)
         if len(orders) > fold_from:
             batch.orders_latest = latest = fold_order_changes(orders, fold_from)
             batch.order_symbols = frozenset([change[1][1] for change in latest.values()])

@@ -2,8 +2,8 @@
 
 Observers are called synchronously in the emitting engine thread, so they must be quick (queue the
 payload and return). `wants(kind)` lets the hot path skip building payloads nobody reads.
-Event kinds: bars, derived, quality, gap, signal, decision, decisions, fill, fills, order, orders, account, manual (the
-answer to a hand order), error, session_start, session_end, metrics, state, backtest_end, seek.
+Event kinds: bars, derived, quality, gap, signal, decision, decisions, fill, fills, order, orders, account, round,
+manual (the answer to a hand order), error, session_start, session_end, metrics, state, backtest_end, seek.
 "order" carries one OrderEvent per order change; "orders" the same changes as one list of light
 `OrderChange` records per delivery (after the fills of a bar time, after each strategy call): the
 cheap form for observers that see every order (the UI bridge). Likewise "fill" carries one Fill of a
@@ -11,6 +11,10 @@ bar time's fills, "fills" the list of them (one event per bar time with fills); 
 change the lists. "decision" carries one Decision per signal or order decided, "decisions" the same
 decisions as one `DecisionBatch` per round (a strategy call's SignalBatch with its verdicts, without a
 Decision object per row; the run folder's signal log reads it).
+"round" carries one `TradingRound` per round of the analysis stage (a bar time, the hand commands between
+two bar times, a session end that expired orders): its fills, its order changes (`OrderChange` records, in
+engine order) and the account at its end, in one event: the cheapest form for an observer that takes all
+three (the UI bridge); with only "round" observed, the engine takes the order changes once per round.
 "bars" (the streamed bars of one bar time, after the stages are done with it) and "derived" (derived
 bars completed) carry a `Bars`.
 """

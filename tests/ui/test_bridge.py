@@ -381,3 +381,66 @@ def test_a_frames_order_changes_are_folded_once_for_every_view(qtbot, bridge, ui
     for f in fills:
         by_symbol.setdefault(f.symbol, []).append(f)
     assert bridge.fills() == sorted((f for part in by_symbol.values() for f in part), key=lambda f: f.time)
+
+
+def test_a_bar_times_fills_orders_and_account_come_in_one_round_event(qtbot, bridge, ui_small_config, monkeypatch):
+    """The bridge observes "round" (TradingRound: a bar time's fills, order changes and account) instead
+    of "fills", "orders" and "account": one event a bar time, order changes taken once a round. It makes
+    the AccountSnapshot of the newest round of a frame only, in the UI thread (none per bar time in the
+    engine's), and what the views get is what the engine says."""
+    import threading
+
+    from workstation.execution import AccountSnapshot
+
+    made: list[bool] = []
+    original = AccountSnapshot.__init__
+
+    def counting(self, *args, **kwargs):
+        made.append(threading.current_thread() is threading.main_thread())
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(AccountSnapshot, "__init__", counting)
+    batches = _collect(bridge)
+    bridge.load_config(ui_small_config)
+    system = bridge.system
+    bridge.set_speed(0)
+    bridge.play()
+    qtbot.waitUntil(lambda: bridge.last_summary is not None, timeout=FINISH_MS)
+    events = system.events
+    assert events.wants("round") and not any(events.wants(k) for k in ("fills", "orders", "account"))
+    with_account = [b for b in batches if b.account is not None]
+    assert with_account and all(made) and len(made) == len(with_account) < system.bars_processed
+    engine = system.broker.account_snapshot()
+    shown = bridge.account
+    assert (shown.time_ns, shown.equity, shown.cash, shown.buying_power, shown.open_orders) == (
+        engine.time_ns, engine.equity, engine.cash, engine.buying_power, engine.open_orders)
+    assert np.array_equal(shown.positions, engine.positions)
+    fills = [f for b in batches for f in b.fills]
+    assert fills == system.broker.fills and bridge.fill_count == len(fills)
+    changes = [c for b in batches for c in b.orders]
+    assert {c.order_id for c in changes} == {o.id for o in system.broker.orders()}
+    assert bridge.open_orders() == [o for o in system.broker.orders() if o.is_open]
+
+
+def test_each_round_moves_the_shown_clock_so_a_rewinds_replay_of_its_bar_time_is_dropped(bridge, ui_small_config):
+    """Every bar time ends with a "round" event at its clock, which marks it shown: while a step back
+    replays bar times headless, their rounds and decisions up to that clock are dropped (the views
+    have them), and what comes after it is kept."""
+    from workstation.execution import TradingRound
+
+    bridge.load_config(ui_small_config)
+    system = bridge.system
+    on_event, on_frequent, on_round = bridge._observer(bridge.run_id, system, None)
+    minute = 60_000_000_000
+    t = system.sessions[0].open_ns
+    system.clock.advance_to(t)
+    on_round("round", TradingRound(t, [], [], None))                   # shown: bar time t
+    system.coordinator._replay_until = t + 10 * minute                  # a step back replays from here
+    on_frequent("decisions", "replayed decisions of t")
+    on_round("round", TradingRound(t, [], [], None))
+    system.clock.advance_to(t + minute)
+    on_frequent("decisions", "decisions of t + 1 minute")
+    on_round("round", TradingRound(t + minute, [], [], None))
+    system.coordinator._replay_until = None
+    assert [(kind, getattr(payload, "time_ns", payload)) for _run, kind, payload in bridge._queue] == [
+        ("round", t), ("decisions", "decisions of t + 1 minute"), ("round", t + minute)]

@@ -16,6 +16,7 @@ from workstation.execution.orders import (
     OrderStatus,
     OrderType,
     TimeInForce,
+    TradingRound,
     make_request,
 )
 from workstation.execution.records import fills_frame, orders_frame
@@ -37,6 +38,7 @@ __all__ = [
     "PendingOrder",
     "SimulatedBroker",
     "TimeInForce",
+    "TradingRound",
     "compute_stats",
     "drawdown_series",
     "equity_frame",

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from workstation.config import RiskConfig
 from workstation.execution.broker import OrderRefused, SimulatedBroker
-from workstation.execution.orders import InvalidOrder, Order, OrderStatus, make_request
+from workstation.execution.orders import InvalidOrder, Order, OrderChange, OrderStatus, make_request
 from workstation.model import Action, Decision, Signal
 from workstation.model.batches import DecisionBatch, SignalBatch, as_list
 
@@ -244,6 +244,8 @@ class OrderDesk:
         self.events = events
         self.on_error = on_error
         self.risk = RiskChecks(risk_cfg, session_data, broker)
+        # the order changes delivered since the round began, for the "round" event (None: nobody takes rounds)
+        self.round_orders: list[OrderChange] | None = None
         self.symbol_index: dict[str, int] = dict(session_data.symbol_index)
         self.symbols: tuple[str, ...] = tuple(session_data.symbols)
         self._symbols_seen: Sequence[str] | None = None   # a batch's symbol list known to be `symbols`
@@ -427,7 +429,9 @@ class OrderDesk:
             if not changes:
                 return
             if emit_batch:
-                events.emit("orders", changes)      # one event for the round's changes (the bridge)
+                events.emit("orders", changes)      # one event for the delivery's changes
+            if self.round_orders is not None:
+                self.round_orders += changes        # the "round" event's (the bridge)
             if not emit_each and not strategies:
                 continue                            # nobody reads them one by one (no callback either)
             for change in changes:

@@ -209,6 +209,29 @@ class AccountSnapshot:
         return out
 
 
+class TradingRound(NamedTuple):
+    """Event "round": what one round of the analysis stage did to orders and the account, for an
+    observer that takes all of it (the UI bridge) in one event instead of a "fills", one or more
+    "orders" and an "account" event. A round is a bar time (its fills, every order change of it in
+    engine order, the account at its end), the hand commands applied between two bar times (their order
+    changes and the account after them) or a session's end (the orders it expired, no account).
+    `time_ns` is the clock at the round's end; the lists are the engine's: read only. The account comes
+    as the fields of its AccountSnapshot (`account` makes it): the observer makes the snapshots it
+    shows (the newest of a frame), not one per bar time. A named tuple, as OrderChange: one per bar time,
+    made in the engine thread (a frozen dataclass costs several microseconds to make)."""
+
+    time_ns: int
+    fills: list[Fill]
+    orders: list[OrderChange]
+    account_fields: tuple | None
+
+    @property
+    def account(self) -> AccountSnapshot | None:
+        """The account at the round's end (None: the round does not say)."""
+        fields = self.account_fields
+        return AccountSnapshot(*fields) if fields is not None else None
+
+
 # ---------------------------------------------------------------------------------- validation
 
 def _is_number(value: object) -> TypeGuard[numbers.Real]:

@@ -22,6 +22,7 @@ import numpy as np
 from workstation.config import RiskConfig
 from workstation.execution.desk import OrderDesk, RiskChecks
 from workstation.execution.manual import HandDesk
+from workstation.execution.orders import OrderChange, TradingRound
 from workstation.pipeline.stage import Handler, Stage
 from workstation.pipeline.stage_events import (
     CompletedBars,
@@ -77,6 +78,10 @@ class AnalysisEngine(Stage):
         # callbacks do nothing; with the GUI observing orders, building an OrderEvent per change for them cost
         # ~10 % of a 100-symbol replay)
         self._order_listeners = {st.name: st for st in strategies if _has_order_callbacks(st)}
+        # set at the start (call_start): someone takes "round" events (the GUI); order changes are delivered
+        # one by one or per delivery (an "order" or "orders" observer, a strategy's order callbacks)
+        self._rounds = False
+        self._deliver_each = False
 
     @property
     def signal_count(self) -> int:
@@ -90,7 +95,11 @@ class AnalysisEngine(Stage):
 
     def call_start(self) -> None:
         """Strategies' on_start, before the first session, after the warm-up (StartStrategies)."""
-        self.broker.record_events = self.events.wants("order") or self.events.wants("orders") or bool(self._order_listeners)
+        events = self.events
+        self._rounds = events.wants("round")
+        self._deliver_each = events.wants("order") or events.wants("orders") or bool(self._order_listeners)
+        self.broker.record_events = self._deliver_each or self._rounds
+        self.desk.round_orders = [] if self._rounds and self._deliver_each else None
         for st in self.strategies:
             self._guard(st, st.on_start, self.ctx)
 
@@ -111,6 +120,10 @@ class AnalysisEngine(Stage):
             self._guard(st, st.on_session_end, self.ctx, event.session.date)
         self.broker.end_session(event.session.end_ns)
         self._deliver()
+        if self._rounds:
+            orders = self._take_round_orders()
+            if orders:
+                self.events.emit("round", TradingRound(self.clock.now_ns(), [], orders, None))
 
     # ------------------------------------------------------------------ bars
     def _on_bars(self, event: ProcessedBars) -> None:
@@ -120,7 +133,7 @@ class AnalysisEngine(Stage):
         if fills:
             events = self.events
             if events.wants("fills"):
-                events.emit("fills", fills)          # the bar time's fills in one event (the bridge)
+                events.emit("fills", fills)          # the bar time's fills in one event
             if events.wants("fill"):
                 for f in fills:
                     events.emit("fill", f)
@@ -129,6 +142,9 @@ class AnalysisEngine(Stage):
         self._run_completed(event.completed)
         if self.events.wants("account"):
             self.events.emit("account", self.broker.account_snapshot())
+        if self._rounds:                             # the bar time's fills, order changes and account (the bridge)
+            self.events.emit("round", TradingRound(self.clock.now_ns(), fills, self._take_round_orders(),
+                                                   self.broker.account_fields()))
 
     def _apply_manual(self, commands) -> None:
         """Hand commands between two bar times: each answered by a "manual" event, its order events
@@ -141,11 +157,22 @@ class AnalysisEngine(Stage):
             self._deliver()
         if self.events.wants("account"):
             self.events.emit("account", self.broker.account_snapshot())
+        if self._rounds:
+            self.events.emit("round", TradingRound(self.clock.now_ns(), [], self._take_round_orders(),
+                                                   self.broker.account_fields()))
 
     def _deliver(self) -> None:
-        """Order events and callbacks of what changed since the last delivery."""
-        if self.broker.record_events:
+        """Order events and callbacks of what changed since the last delivery (none are delivered one
+        by one when only "round" events are observed: the round takes them at its end)."""
+        if self._deliver_each:
             self.desk.deliver(self._order_listeners, self._guard, self.ctx)
+
+    def _take_round_orders(self) -> list[OrderChange]:
+        """The order changes of the round ending now, in engine order."""
+        if not self._deliver_each:
+            return self.broker.take_changes()
+        orders, self.desk.round_orders = self.desk.round_orders or [], []
+        return orders
 
     def _revised(self, revised) -> None:
         for interval, idx in revised:
@@ -177,13 +204,13 @@ class AnalysisEngine(Stage):
                         signals = self._guard(st, st.on_bar, self.ctx, sym, bar)
                         if signals is not None:
                             self.desk.handle_signals(st, signals)
-                        if self.broker.record_events:
+                        if self._deliver_each:
                             self._deliver()
                 continue
             signals = self._guard(st, st.on_bars, self.ctx, sub)
             if signals is not None:
                 self.desk.handle_signals(st, signals)
-            if self.broker.record_events:
+            if self._deliver_each:
                 self._deliver()
 
     def _guard(self, st: BaseStrategy, fn, *args):

@@ -10,7 +10,7 @@ import pytest
 from tests.integration.test_orders_runs import config
 from workstation.config import validate_config_dict
 from workstation.config.models import ExecutionConfig
-from workstation.execution import OrderChange, OrderEvent, SimulatedBroker, make_request
+from workstation.execution import OrderChange, OrderEvent, SimulatedBroker, TradingRound, make_request
 from workstation.store import BarStore
 from workstation.store.demo import generate_demo
 from workstation.system import SystemManager
@@ -161,3 +161,130 @@ def test_order_events_are_built_only_for_strategies_with_order_callbacks(demo_st
     assert "sma" not in built                                      # ... without an OrderEvent per change
     assert built.count("brackets") == sum(c.strategy == "brackets" for c in changes)
     assert listened.broker.fills == quiet.broker.fills
+
+
+def test_change_records_are_the_snapshots_made_without_the_named_tuples_constructor(monkeypatch):
+    """The broker makes a record per order change while orders are observed (~24,000 in a 100-symbol GUI
+    replay): without OrderChange's Python-level constructor, and equal to the records that constructor
+    makes from the order's `snapshot_fields()` (kind, fields, time and fill, change by change)."""
+    from workstation.execution.broker import _OrderState
+
+    made: list[tuple] = []
+    original = OrderChange.__new__
+
+    def counting(cls, *args, **kwargs):
+        made.append(args)
+        return original(cls, *args, **kwargs)
+
+    monkeypatch.setattr(OrderChange, "__new__", counting)
+    fast = _broker()
+    _script(fast)
+    changes = fast.take_changes()
+    assert made == []
+    assert len(changes) > 20 and all(type(c) is OrderChange for c in changes)
+
+    monkeypatch.setattr(_OrderState, "change",
+                        lambda st, kind, time_ns, fill=None: OrderChange(kind, st.snapshot_fields(), time_ns, fill))
+    reference = _broker()
+    _script(reference)
+    expected = reference.take_changes()
+    assert len(made) == len(expected)
+    assert changes == expected          # kinds, fields (math.nan for no fill yet), times and fills
+
+
+def _same_account(a, b) -> bool:
+    return (a.time_ns, a.equity, a.cash, a.positions_value, a.margin_used, a.buying_power, a.open_orders,
+            a.symbols) == (b.time_ns, b.equity, b.cash, b.positions_value, b.margin_used, b.buying_power,
+                           b.open_orders, b.symbols) and all(
+        np.array_equal(x, y) for x, y in ((a.positions, b.positions), (a.avg_prices, b.avg_prices),
+                                          (a.last_prices, b.last_prices)))
+
+
+def test_round_events_carry_what_fills_orders_and_account_events_carry(demo_store):
+    """One "round" event per bar time (and per session end that expired orders): its fills, order changes
+    and account are exactly those of the "fills", "orders" and "account" events of the same run."""
+    system, seen = _run(demo_store, [SMA, BRACKETS], ("fills", "orders", "account", "round", "bars"))
+    rounds = seen["round"]
+    assert all(isinstance(r, TradingRound) for r in rounds)
+    with_account = [r for r in rounds if r.account_fields is not None]
+    assert len(with_account) == len(seen["bars"]) == len(seen["account"])        # one a bar time
+    assert all(_same_account(r.account, a) for r, a in zip(with_account, seen["account"], strict=True))
+    assert [f for r in rounds for f in r.fills] == [f for batch in seen["fills"] for f in batch]
+    assert [c for r in rounds for c in r.orders] == [c for batch in seen["orders"] for c in batch]
+    assert any(r.account_fields is None and r.orders for r in rounds)           # a session end expired orders
+    assert system.broker.fills and len(rounds) >= len(seen["orders"]) // 2
+
+
+def test_with_only_rounds_observed_order_changes_are_taken_once_a_round(demo_store, monkeypatch):
+    """Observed through "round" alone (the GUI), the engine does not deliver order changes after every
+    strategy call, nor build an account snapshot per bar time; the rounds say what a run observed
+    through "orders" and "account" says, and no fill or order changes."""
+    from workstation.execution.desk import OrderDesk
+
+    delivered: list[int] = []
+    snapshots: list[int] = []
+    original_deliver = OrderDesk.deliver
+    original_snapshot = SimulatedBroker.account_snapshot
+
+    def deliver(self, *args):
+        delivered.append(1)
+        return original_deliver(self, *args)
+
+    def snapshot(self):
+        snapshots.append(1)
+        return original_snapshot(self)
+
+    monkeypatch.setattr(OrderDesk, "deliver", deliver)
+    monkeypatch.setattr(SimulatedBroker, "account_snapshot", snapshot)
+    rounds_only, seen = _run(demo_store, [SMA], ("round",))
+    assert delivered == [] and snapshots == []
+    assert rounds_only.broker.record_events
+    monkeypatch.setattr(OrderDesk, "deliver", original_deliver)
+    monkeypatch.setattr(SimulatedBroker, "account_snapshot", original_snapshot)
+    every, seen_every = _run(demo_store, [SMA], ("orders", "account", "fills"))
+    assert rounds_only.broker.fills == every.broker.fills and rounds_only.broker.orders() == every.broker.orders()
+    rounds = seen["round"]
+    assert [c for r in rounds for c in r.orders] == [c for batch in seen_every["orders"] for c in batch]
+    assert [f for r in rounds for f in r.fills] == [f for batch in seen_every["fills"] for f in batch]
+    accounts = [r.account for r in rounds if r.account_fields is not None]
+    assert len(accounts) == len(seen_every["account"]) > 100
+    assert all(_same_account(a, b) for a, b in zip(accounts, seen_every["account"], strict=True))
+
+
+@pytest.mark.parametrize("fill_rule", ["next_open", "close"])
+def test_account_values_follow_every_change_of_cash_positions_and_prices(fill_rule):
+    """The broker computes equity, positions value and gross exposure once per change of cash, positions
+    or last prices (the bar time's equity point and its account snapshot share them): after every bar
+    time and every order (filled at once at the close with fill_rule "close") they equal a computation
+    from the snapshot's own arrays, and the equity curve's newest point says the same."""
+    broker = SimulatedBroker(["AAA", "BBB"], ExecutionConfig(starting_cash=60_000, allow_short=False,
+                                                             slippage_bps=2.0, commission_per_share=0.01,
+                                                             fill_rule=fill_rule))
+    broker.record_events = True
+    checked = []
+
+    def check() -> None:
+        account = broker.account_snapshot()
+        positions_value = float(np.dot(account.positions, account.last_prices))
+        gross = float(np.dot(np.abs(account.positions), account.last_prices))
+        assert account.cash == broker.cash and account.positions_value == positions_value
+        assert account.equity == account.cash + positions_value
+        assert account.margin_used == gross / broker.config.margin_multiplier
+        times, values = broker.equity_points()
+        if len(times) and times[-1] == account.time_ns:     # the bar time's point, refreshed after a close fill
+            assert tuple(values[-1, :3]) == (account.equity, account.cash, account.positions_value)
+        checked.append(account.equity)
+
+    for name in ("on_bar_time", "submit_order"):
+        original = getattr(broker, name)
+
+        def wrapped(*args, _original=original, **kwargs):
+            result = _original(*args, **kwargs)
+            check()
+            return result
+
+        setattr(broker, name, wrapped)
+    _script(broker)
+    assert len(checked) > 15 and len(set(checked)) > 5
+    broker.reset()
+    assert broker.account_snapshot().equity == broker.config.starting_cash
