@@ -28,6 +28,7 @@ import numpy as np
 from workstation.calendar import session_slot_bounds
 from workstation.events import Bars
 from workstation.indicators import Indicator, input_fields, make_indicator
+from workstation.indicators.block import WarmupBlock
 from workstation.indicators.price_grid import PriceGrid
 from workstation.model import parse_interval
 from workstation.pipeline.stage import Handler, Stage
@@ -100,6 +101,30 @@ class IndicatorSet:
                 bank.update(columns[fields[0]], lanes=idx)
             else:
                 bank.update(*(columns[f] for f in fields), lanes=idx)
+
+    def warm_up(self, batches: Iterable[tuple[str, np.ndarray, tuple[np.ndarray, ...]]]) -> None:
+        """Feed the bars before the run's first session (per batch: interval, symbol indices, (open,
+        high, low, close, volume); oldest first), then restart VWAP: the same state as `update` per
+        batch and `session_reset`, bit for bit, but each bank is fed every bar of its interval in one
+        go (`Indicator.warm_up`), and the session-reset banks (VWAP) are not fed at all, since the
+        reset gives them their fresh state whatever they were fed. The price grid takes every close
+        at once (a lane's decimals are the most any of its prices needs, whatever the order)."""
+        calls: dict[str, list[tuple[np.ndarray, tuple[np.ndarray, ...]]]] = {}
+        for interval, idx, columns in batches:
+            calls.setdefault(interval, []).append((idx, columns))
+        every = [batch for batches_of in calls.values() for batch in batches_of]
+        if every:
+            self.price_grid.observe(np.concatenate([np.asarray(idx, dtype=np.int64) for idx, _ in every]),
+                                    np.concatenate([np.asarray(columns[3], dtype=np.float64) for _, columns in every]))
+        for interval, batches_of in calls.items():
+            banks = [bank for bank, _, session_reset in self._by_interval.get(interval, ()) if not session_reset]
+            if not banks:
+                continue
+            block = WarmupBlock(self.n_symbols, [idx for idx, _ in batches_of],
+                                {field: [columns[pos] for _, columns in batches_of] for field, pos in _FIELD_POS.items()})
+            for bank in banks:
+                bank.warm_up(block)
+        self.session_reset()
 
     def session_reset(self) -> None:
         for banks in self._by_interval.values():
@@ -320,9 +345,7 @@ class DataProcessor(Stage):
 
     def _on_warm_up(self, event: WarmUp) -> None:
         """Stored bars before the first session fed to the indicators (see WarmUp); VWAP then restarts."""
-        for interval, idx, columns in event.batches:
-            self.indicators.update(interval, idx, columns)
-        self.indicators.session_reset()
+        self.indicators.warm_up(event.batches)
 
     def _on_bars(self, event: BarTime) -> None:
         ts, idx = event.start_ns, event.symbol_indices
