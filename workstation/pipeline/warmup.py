@@ -168,7 +168,13 @@ def _derived_bars(session: TradingSession, ts: np.ndarray, symbol: np.ndarray, a
 def read_day(store, session: TradingSession, base_interval: str, symbols: Sequence[str]):
     """A stored day's streamed bars inside the session's hours (lunch break excluded; pre/post-market
     included in extended hours), as SessionArrays."""
-    arr = store.read_session_arrays(session.date, base_interval, symbols, rth_only=not session.extended)
+    return inside_session(session, store.read_session_arrays(session.date, base_interval, symbols,
+                                                             rth_only=not session.extended))
+
+
+def inside_session(session: TradingSession, arr):
+    """The bars of a day's store read (`read_session_arrays` with rth_only=not session.extended)
+    inside the session's hours: `read_day`."""
     if len(arr.timestamp):
         inside = session.trading_mask(arr.timestamp)
         if not inside.all():
@@ -229,6 +235,9 @@ class WarmupLoader:
         self.counts = {iv: int(counts.get(iv, 0)) for iv in [base_interval, *self.derived]}
         self.max_days = max_days if max_days is not None else warmup_max_days(self.counts)
         self.days_read = 0
+        # the store's reads of the days read, as read (rth_only=not session.extended): the history of
+        # the first session reads most of them again (see HistoricalService.offer_stored_days)
+        self.stored_days: dict[dt.date, object] = {}
 
     def batches(self, first_day: dt.date) -> Iterator[tuple[str, np.ndarray, Columns]]:
         """The warm-up bars before session `first_day`, oldest first, whole bars only."""
@@ -302,7 +311,10 @@ class WarmupLoader:
             session = self.tm.session(day)
             if session is None:
                 continue
-            arrays = read_day(self.store, session, self.base_interval, self.symbols)
+            stored = self.store.read_session_arrays(day, self.base_interval, self.symbols,
+                                                    rth_only=not session.extended)
+            self.stored_days[day] = stored
+            arrays = inside_session(session, stored)
             self.days_read += 1
             counted = self._counts(session, arrays)
             days.append((session, arrays, counted))
