@@ -13,6 +13,7 @@ from workstation.indicators import base as indicator_base
 from workstation.indicators.base import Smoothing
 from workstation.indicators.block import WarmupBlock
 from workstation.pipeline.processor import IndicatorSet
+from workstation.pipeline.stage_events import WarmupBars
 
 KINDS = ["sma(20)", "sma(3)", "sma(1)", "ema(9)", "ema(1)", "rsi(14)", "rsi(3)", "macd(12,26,9)", "macd(3,5,2)",
          "bb(20,2)", "bb(5,1.5)", "atr(14)", "atr(2)", "vwap"]  # fmt: skip
@@ -69,7 +70,7 @@ def per_bar(spec: str, lanes: int, calls) -> Indicator:
 
 
 def block_of(lanes: int, calls) -> WarmupBlock:
-    return WarmupBlock(lanes, [idx for idx, _ in calls], {f: [c[f] for _, c in calls] for f in FIELDS})
+    return WarmupBlock.from_calls(lanes, [idx for idx, _ in calls], {f: [c[f] for _, c in calls] for f in FIELDS})
 
 
 @pytest.mark.parametrize("spec", KINDS)
@@ -141,7 +142,7 @@ def test_warm_up_block_checks_its_lanes() -> None:
 def test_warmup_block_lays_out_each_lanes_inputs_in_order() -> None:
     calls = [(np.array([2, 0]), {"close": np.array([20.0, 0.0])}), (np.array([], dtype=np.int64),
              {"close": np.array([])}), (np.array([0]), {"close": np.array([1.0])})]
-    block = WarmupBlock(4, [idx for idx, _ in calls], {"close": [c["close"] for _, c in calls]})
+    block = WarmupBlock.from_calls(4, [idx for idx, _ in calls], {"close": [c["close"] for _, c in calls]})
     assert block.calls == 2
     np.testing.assert_array_equal(block.lengths, [2, 0, 1, 0])
     np.testing.assert_array_equal(block.fed, [0, 2])
@@ -185,7 +186,25 @@ def warm_up_batches(rng: np.random.Generator, n: int) -> list[tuple[str, np.ndar
     return out
 
 
-def test_indicator_set_warm_up_equals_per_batch_updates_and_session_reset() -> None:
+def as_blocks(batches, per_block: int) -> list[WarmupBars]:
+    """The batches of each interval, `per_block` bar times to a block (the loader gives a day's)."""
+    by_interval: dict[str, list] = {}
+    for batch in batches:
+        by_interval.setdefault(batch[0], []).append(batch)
+    blocks = []
+    for interval, parts in by_interval.items():
+        for start in range(0, len(parts), per_block):
+            chunk = parts[start : start + per_block]
+            sizes = [len(idx) for _, idx, _ in chunk]
+            blocks.append(WarmupBars(interval, np.concatenate([idx for _, idx, _ in chunk]),
+                                     tuple(np.concatenate([c[k] for _, _, c in chunk]) for k in range(5)),
+                                     np.concatenate(([0], np.cumsum(sizes))).astype(np.int64),
+                                     np.zeros(len(chunk), dtype=np.int64)))
+    return blocks
+
+
+@pytest.mark.parametrize("per_block", [1, 7, 1000])
+def test_indicator_set_warm_up_equals_per_batch_updates_and_session_reset(per_block: int) -> None:
     rng = np.random.default_rng(8)
     specs = ["sma(20)", "ema(20)", "rsi(14)", "vwap", "macd(12,26,9)", "bb(20,2)", "atr(14)"]
     sets = [IndicatorSet(6), IndicatorSet(6)]
@@ -200,7 +219,7 @@ def test_indicator_set_warm_up_equals_per_batch_updates_and_session_reset() -> N
     for interval, idx, columns in batches:
         expected.update(interval, idx, columns)
     expected.session_reset()
-    actual.warm_up(batches)
+    actual.warm_up(as_blocks(batches, per_block))
     assert_same_state(actual.price_grid, expected.price_grid, "price_grid")
     assert expected.price_grid.decimals.max() == 3
     assert actual.specs() == expected.specs()
@@ -223,8 +242,8 @@ def test_indicator_set_warm_up_does_not_feed_session_reset_banks(monkeypatch: py
     indicator_set = IndicatorSet(3)
     for spec in ("vwap", "sma(3)"):
         indicator_set.add("1m", spec)
-    indicator_set.warm_up([
-        ("1m", np.array([0, 1, 2]), (np.ones(3), np.ones(3), np.ones(3), np.ones(3), np.ones(3)))])
+    indicator_set.warm_up(as_blocks([
+        ("1m", np.array([0, 1, 2]), (np.ones(3), np.ones(3), np.ones(3), np.ones(3), np.ones(3)))], 1))
     assert fed == ["sma(3)"]
     vwap = indicator_set.get("1m", "vwap")
     assert isinstance(vwap, VWAP) and not vwap.count.any()

@@ -22,17 +22,15 @@ __all__ = ["WarmupBlock"]
 class WarmupBlock:
     """The inputs of `calls` update calls of an indicator with `n_lanes` lanes (see the module doc)."""
 
-    def __init__(self, n_lanes: int, lanes: Sequence[np.ndarray], columns: dict[str, Sequence[np.ndarray]]):
-        """`lanes[j]`: the lanes call j feeds; `columns[field][j]`: call j's values of `field`, aligned
-        with `lanes[j]`. Calls feeding no lane are left out (an update of no lane does nothing)."""
-        kept = [j for j, idx in enumerate(lanes) if len(idx)]
+    def __init__(self, n_lanes: int, lanes: np.ndarray, bounds: np.ndarray, columns: dict[str, np.ndarray]):
+        """`lanes`: the lane of every input, call after call; call j's inputs are rows
+        bounds[j]:bounds[j + 1] (`bounds` increasing from 0 to len(lanes); a call feeding no lane is
+        left out: an update of no lane does nothing); `columns[field]`: the values aligned with `lanes`."""
         self.n_lanes = int(n_lanes)
-        self.calls = len(kept)
-        sizes = np.array([len(lanes[j]) for j in kept], dtype=np.int64)
-        self.bounds = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
-        self.lanes = (np.concatenate([np.asarray(lanes[j], dtype=np.int64) for j in kept]) if kept
-                      else np.empty(0, dtype=np.int64))
-        self._parts = {field: [parts[j] for j in kept] for field, parts in columns.items()}
+        self.lanes = np.asarray(lanes, dtype=np.int64)
+        self.bounds = np.unique(np.asarray(bounds, dtype=np.int64))
+        self.calls = max(len(self.bounds) - 1, 0)
+        self._columns = columns
         self._flat: dict[str, np.ndarray] = {}
         self._series: dict[str, np.ndarray] = {}
         self.lengths = np.bincount(self.lanes, minlength=self.n_lanes).astype(np.int64)
@@ -44,6 +42,18 @@ class WarmupBlock:
         self._rank = np.full(self.n_lanes, -1, dtype=np.int64)  # lane -> its column in `series`
         self._rank[self.fed] = np.arange(self.fed.shape[0])
 
+    @classmethod
+    def from_calls(cls, n_lanes: int, lanes: Sequence[np.ndarray], columns: dict[str, Sequence[np.ndarray]]
+                   ) -> WarmupBlock:
+        """From the calls one by one: `lanes[j]` the lanes call j feeds, `columns[field][j]` its
+        values of `field`, aligned with `lanes[j]`."""
+        sizes = np.array([len(idx) for idx in lanes], dtype=np.int64)
+        flat_lanes = (np.concatenate([np.asarray(idx, dtype=np.int64) for idx in lanes]) if len(lanes)
+                      else np.empty(0, dtype=np.int64))
+        flat = {field: (np.concatenate([np.asarray(p, dtype=np.float64) for p in parts]) if len(parts)
+                        else np.empty(0)) for field, parts in columns.items()}
+        return cls(n_lanes, flat_lanes, np.concatenate(([0], np.cumsum(sizes))), flat)
+
     @property
     def depth(self) -> int:
         """Inputs of the lane that got the most (the rows of `series`)."""
@@ -53,10 +63,7 @@ class WarmupBlock:
         """Every value of `field`, call after call (aligned with `lanes`), as float64."""
         values = self._flat.get(field)
         if values is None:
-            parts = self._parts[field]
-            values = (np.concatenate([np.asarray(p, dtype=np.float64) for p in parts]) if parts
-                      else np.empty(0))
-            self._flat[field] = values
+            values = self._flat[field] = np.asarray(self._columns[field], dtype=np.float64)
         return values
 
     def call_inputs(self, j: int, field: str) -> np.ndarray:

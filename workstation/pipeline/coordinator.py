@@ -501,7 +501,7 @@ class SessionCoordinator:
         with self.metrics.timer("historical.warmup"):
             loader = WarmupLoader(self.store, self.tm, self.symbols, self.base_interval, self.cfg.streams.derived,
                                   counts)
-            self.pipeline.warm_up(loader.batches(first_day))
+            self.pipeline.warm_up(loader.blocks(first_day))
         return loader.stored_days
 
 

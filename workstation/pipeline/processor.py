@@ -41,6 +41,7 @@ from workstation.pipeline.stage_events import (
     SessionEnd,
     SessionStart,
     WarmUp,
+    WarmupBars,
 )
 
 log = logging.getLogger(__name__)
@@ -102,26 +103,28 @@ class IndicatorSet:
             else:
                 bank.update(*(columns[f] for f in fields), lanes=idx)
 
-    def warm_up(self, batches: Iterable[tuple[str, np.ndarray, tuple[np.ndarray, ...]]]) -> None:
-        """Feed the bars before the run's first session (per batch: interval, symbol indices, (open,
-        high, low, close, volume); oldest first), then restart VWAP: the same state as `update` per
-        batch and `session_reset`, bit for bit, but each bank is fed every bar of its interval in one
-        go (`Indicator.warm_up`), and the session-reset banks (VWAP) are not fed at all, since the
-        reset gives them their fresh state whatever they were fed. The price grid takes every close
-        at once (a lane's decimals are the most any of its prices needs, whatever the order)."""
-        calls: dict[str, list[tuple[np.ndarray, tuple[np.ndarray, ...]]]] = {}
-        for interval, idx, columns in batches:
-            calls.setdefault(interval, []).append((idx, columns))
-        every = [batch for batches_of in calls.values() for batch in batches_of]
+    def warm_up(self, blocks: Iterable[WarmupBars]) -> None:
+        """Feed the bars before the run's first session (each interval's oldest first), then restart
+        VWAP: the same state as `update` per bar time and `session_reset`, bit for bit, but each bank
+        is fed every bar of its interval in one go (`Indicator.warm_up`), and the session-reset banks
+        (VWAP) are not fed at all, since the reset gives them their fresh state whatever they were
+        fed. The price grid takes every close at once (a lane's decimals are the most any of its
+        prices needs, whatever the order)."""
+        by_interval: dict[str, list[WarmupBars]] = {}
+        for bars in blocks:
+            by_interval.setdefault(bars.interval, []).append(bars)
+        every = [bars for parts in by_interval.values() for bars in parts]
         if every:
-            self.price_grid.observe(np.concatenate([np.asarray(idx, dtype=np.int64) for idx, _ in every]),
-                                    np.concatenate([np.asarray(columns[3], dtype=np.float64) for _, columns in every]))
-        for interval, batches_of in calls.items():
+            self.price_grid.observe(np.concatenate([bars.symbol_index for bars in every]),
+                                    np.concatenate([bars.columns[3] for bars in every]))
+        for interval, parts in by_interval.items():
             banks = [bank for bank, _, session_reset in self._by_interval.get(interval, ()) if not session_reset]
             if not banks:
                 continue
-            block = WarmupBlock(self.n_symbols, [idx for idx, _ in batches_of],
-                                {field: [columns[pos] for _, columns in batches_of] for field, pos in _FIELD_POS.items()})
+            offsets = np.cumsum([0] + [bars.symbol_index.shape[0] for bars in parts])
+            bounds = np.concatenate([bars.bounds + offset for bars, offset in zip(parts, offsets, strict=False)])
+            columns = {field: np.concatenate([bars.columns[pos] for bars in parts]) for field, pos in _FIELD_POS.items()}
+            block = WarmupBlock(self.n_symbols, np.concatenate([bars.symbol_index for bars in parts]), bounds, columns)
             for bank in banks:
                 bank.warm_up(block)
         self.session_reset()
@@ -345,7 +348,7 @@ class DataProcessor(Stage):
 
     def _on_warm_up(self, event: WarmUp) -> None:
         """Stored bars before the first session fed to the indicators (see WarmUp); VWAP then restarts."""
-        self.indicators.warm_up(event.batches)
+        self.indicators.warm_up(event.blocks)
 
     def _on_bars(self, event: BarTime) -> None:
         ts, idx = event.start_ns, event.symbol_indices

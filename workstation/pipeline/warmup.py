@@ -35,6 +35,7 @@ from workstation.calendar import TimeManager, TradingSession, session_slot_bound
 from workstation.errors import WorkstationError
 from workstation.model import parse_interval
 from workstation.pipeline.bar_times import bar_time_slices
+from workstation.pipeline.stage_events import WarmupBars
 from workstation.session import BarsView
 
 log = logging.getLogger(__name__)
@@ -240,7 +241,28 @@ class WarmupLoader:
         self.stored_days: dict[dt.date, object] = {}
 
     def batches(self, first_day: dt.date) -> Iterator[tuple[str, np.ndarray, Columns]]:
-        """The warm-up bars before session `first_day`, oldest first, whole bars only."""
+        """The warm-up bars before session `first_day`, oldest first, whole bars only: one batch per
+        bar time, the intervals interleaved by the time their bars complete."""
+        for day_blocks in self._day_blocks(first_day):
+            kept: list[tuple[int, int, str, np.ndarray, Columns]] = []
+            for rank, bars in day_blocks:
+                for j in range(len(bars.bounds) - 1):
+                    a, b = int(bars.bounds[j]), int(bars.bounds[j + 1])
+                    kept.append((int(bars.done_ns[j]), rank, bars.interval, bars.symbol_index[a:b],
+                                 tuple(column[a:b] for column in bars.columns)))  # type: ignore[misc]
+            kept.sort(key=lambda item: (item[0], item[1]))
+            for _, _, iv, idx, columns in kept:
+                yield iv, idx, columns
+
+    def blocks(self, first_day: dt.date) -> Iterator[WarmupBars]:
+        """The bars of `batches`, per stored day and interval (oldest day first): each interval's bars
+        in time order, several bar times at once."""
+        for day_blocks in self._day_blocks(first_day):
+            for _, bars in day_blocks:
+                yield bars
+
+    def _day_blocks(self, first_day: dt.date) -> Iterator[list[tuple[int, WarmupBars]]]:
+        """Per stored day needed (oldest first), the kept bars of each interval with its rank."""
         if not any(self.counts.values()):
             return
         days = self._days_needed(first_day)
@@ -253,23 +275,23 @@ class WarmupLoader:
             # an interval none of whose bars of this day is kept is only counted
             wanted = [iv for iv in intervals if (seen[iv] + per_day[iv] > skip[iv]).any()]
             built = session_interval_bars(session, arrays, self.base_interval, wanted) if wanted else {}
-            kept: list[tuple[int, int, str, np.ndarray, Columns]] = []
+            day_blocks: list[tuple[int, WarmupBars]] = []
             for rank, iv in enumerate(intervals):
                 bars = built.get(iv)
                 if bars is not None:
-                    self._keep(iv, rank, bars, seen[iv], skip[iv], kept)
+                    kept = self._keep(iv, bars, seen[iv], skip[iv])
+                    if kept is not None:
+                        day_blocks.append((rank, kept))
                 seen[iv] += per_day[iv]
-            kept.sort(key=lambda item: (item[0], item[1]))
-            for _, _, iv, idx, columns in kept:
-                yield iv, idx, columns
+            yield day_blocks
 
     @staticmethod
-    def _keep(interval: str, rank: int, bars: IntervalBars, seen: np.ndarray, skip: np.ndarray,
-              out: list) -> None:
-        """Append the bar times of `bars` holding kept bars (a symbol's bars are kept from its
-        `skip`-th on, counting `seen` earlier ones) as (done_ns, rank, interval, idx, columns)."""
+    def _keep(interval: str, bars: IntervalBars, seen: np.ndarray, skip: np.ndarray) -> WarmupBars | None:
+        """The rows of `bars` kept (a symbol's bars are kept from its `skip`-th on, counting `seen`
+        earlier ones), with the bounds and completion times of the bar times holding them; None if
+        none is kept."""
         if not bars.rows:
-            return
+            return None
         idx = bars.symbol_index
         order = np.argsort(idx, kind="stable")
         position = np.empty(bars.rows, dtype=np.int64)     # each row's place among its symbol's bars
@@ -277,18 +299,15 @@ class WarmupLoader:
         group_first = np.searchsorted(sorted_idx, sorted_idx, side="left")
         position[order] = np.arange(bars.rows) - group_first
         keep = seen[idx] + position >= skip[idx]
-        if not keep.any():
-            return
-        for j in range(len(bars.bounds) - 1):
-            a, b = int(bars.bounds[j]), int(bars.bounds[j + 1])
-            rows = keep[a:b]
-            if not rows.any():
-                continue
-            if rows.all():
-                out.append((int(bars.done_ns[j]), rank, interval, idx[a:b], bars.columns(slice(a, b))))
-            else:
-                chosen = np.flatnonzero(rows) + a
-                out.append((int(bars.done_ns[j]), rank, interval, idx[chosen], bars.columns(chosen)))
+        if keep.all():
+            return WarmupBars(interval, idx, bars.columns(slice(None)), bars.bounds, bars.done_ns)
+        rows = np.flatnonzero(keep)
+        if not rows.shape[0]:
+            return None
+        bar_time = np.searchsorted(bars.bounds, rows, side="right") - 1
+        first = np.flatnonzero(np.concatenate(([True], bar_time[1:] != bar_time[:-1])))
+        bounds = np.concatenate((first, [rows.shape[0]])).astype(np.int64)
+        return WarmupBars(interval, idx[rows], bars.columns(rows), bounds, bars.done_ns[bar_time[first]])
 
     def _days_needed(self, first_day: dt.date) -> list[tuple[TradingSession, object, dict[str, np.ndarray]]]:
         """The sessions before `first_day` to use, oldest first, each with its streamed bars and the
