@@ -88,7 +88,7 @@ class WarmupBars:
 
     interval: str
     symbol_index: np.ndarray                        # int64, per row
-    columns: tuple[np.ndarray, ...]                 # open, high, low, close, volume, per row
+    columns: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # open, high, low, close, volume
     bounds: np.ndarray                              # int64 row offsets of the bar times
     done_ns: np.ndarray                             # int64, per bar time
 

@@ -246,10 +246,11 @@ class WarmupLoader:
         for day_blocks in self._day_blocks(first_day):
             kept: list[tuple[int, int, str, np.ndarray, Columns]] = []
             for rank, bars in day_blocks:
+                o, h, lo, c, v = bars.columns
                 for j in range(len(bars.bounds) - 1):
                     a, b = int(bars.bounds[j]), int(bars.bounds[j + 1])
                     kept.append((int(bars.done_ns[j]), rank, bars.interval, bars.symbol_index[a:b],
-                                 tuple(column[a:b] for column in bars.columns)))  # type: ignore[misc]
+                                 (o[a:b], h[a:b], lo[a:b], c[a:b], v[a:b])))
             kept.sort(key=lambda item: (item[0], item[1]))
             for _, _, iv, idx, columns in kept:
                 yield iv, idx, columns
