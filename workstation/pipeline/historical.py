@@ -215,7 +215,12 @@ class HistoricalService:
         start_ns, end_ns = self._minute_range
         days: list[_Day] = []
         read: list[dt.date] = []
+        # none before the store's first 1m date (a 52-week high over a store holding a week: ~250
+        # dates the store has no file of, each a path built and looked for)
+        stored = self.store.dates("1m") if dates else []
         for day in dates:
+            if not stored or day < stored[0]:
+                continue
             arrays = self.store.read_session_arrays(day, "1m", self.symbols, rth_only=True)
             inside = (arrays.timestamp >= start_ns) & (arrays.timestamp < end_ns)
             if not inside.all():
