@@ -9,9 +9,12 @@ the open, cut at a lunch break and at the close), so the first warm-up bar is ne
 
 `WarmupLoader` finds how many trading days back are needed (reading back until every symbol has
 enough bars of every interval, at most `max_days` days and never before the store's first date;
-each day is read once), then yields the bars to feed, each interval's in time order, the intervals
-interleaved by the time their bars complete: (interval, symbol indices, (open, high, low, close,
-volume)). A day none of whose bars of an interval is kept is not aggregated for it.
+each day is read once), then yields the bars to feed, each interval's in time order: `blocks`, one
+WarmupBars per stored day and interval (what the run feeds: the processor gives each indicator
+every symbol's bars in one go), or `batches`, one (interval, symbol indices, (open, high, low,
+close, volume)) per bar time, the intervals interleaved by the time their bars complete. A day
+none of whose bars of an interval is kept is not aggregated for it. It keeps the store's reads
+(`stored_days`), which the first session's history takes instead of reading those days again.
 
 `session_interval_bars` builds one stored day's bars of the streamed and derived intervals at once
 (numpy, per slot: first open, highest high, lowest low, last close, volumes added in time order:
