@@ -28,7 +28,9 @@ class WarmupBlock:
         left out: an update of no lane does nothing); `columns[field]`: the values aligned with `lanes`."""
         self.n_lanes = int(n_lanes)
         self.lanes = np.asarray(lanes, dtype=np.int64)
-        self.bounds = np.unique(np.asarray(bounds, dtype=np.int64))
+        bounds = np.asarray(bounds, dtype=np.int64)
+        # an empty call repeats a bound (not np.unique: it imports numpy.ma, kept off a run's start)
+        self.bounds = bounds[np.concatenate(([True], bounds[1:] != bounds[:-1]))] if bounds.shape[0] else bounds
         self.calls = max(len(self.bounds) - 1, 0)
         self._columns = columns
         self._flat: dict[str, np.ndarray] = {}
