@@ -188,3 +188,34 @@ def test_sorted_group_sums_are_pandas_sorted_groupby_sums_bit_for_bit():
         from workstation.pipeline.historical import kahan_segment_sums
         kahan_differs += not np.array_equal(kahan_segment_sums(values, starts, starts + lengths), got)
     assert kahan_differs and reduceat_differs      # both paths are needed to match pandas
+
+
+def test_daily_history_from_minutes_reads_nothing_before_the_stores_first_day(demo, tmp_path):
+    """A 52-week high over a store of 1m bars that begins a few days before the run: the daily history
+    asks the store only for its own days (not the ~250 trading dates before them), with the same values."""
+    tm = TimeManager()
+    syms = demo.symbols("1m")
+    minutes_only = BarStore(tmp_path / "minutes", create=True)
+    minutes = demo.read_bars(syms, "1m", tm.session("2024-11-20").open_ns, tm.session("2024-12-06").close_ns)
+    minutes_only.write_bars(minutes[["symbol", "timestamp", "open", "high", "low", "close", "volume"]], "1m")
+    reads = []
+
+    class Counting:
+        def __getattr__(self, name):
+            return getattr(minutes_only, name)
+
+        def read_session_arrays(self, day, *args, **kwargs):
+            reads.append(day)
+            return minutes_only.read_session_arrays(day, *args, **kwargs)
+
+    cfg = crossover_config(syms, "2024-11-27", "2024-11-29")
+    cfg["historical"] = {"trailing_days": 0, "warmup_bars": 0, "indicators": [
+        {"name": "high52", "kind": "max", "field": "high", "period": "52w"}]}
+    system = SystemManager(validate_config_dict(cfg), store=Counting())
+    system.historical.prepare(system.sessions[0].date, system.sessions[-1].date)
+    before = [d for d in reads if str(d) < "2024-11-27"]          # (the feed reads the run's days ahead)
+    assert sorted(before) == tm.trading_dates("2024-11-20", "2024-11-26")
+    system.historical.load_session(system.sessions[0].date)
+    for sym in syms:
+        expected = minutes[(minutes["symbol"] == sym) & (minutes["timestamp"] < "2024-11-27 05:00Z")]["high"].max()
+        assert system.session_data.historical_indicator(sym, "high52") == expected

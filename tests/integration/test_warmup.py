@@ -83,3 +83,39 @@ def test_few_warmup_bars_still_make_every_indicator_ready(demo):
 def test_zero_warmup_bars_means_no_warm_up(demo):
     got = _run(demo, 0, "warm-off")
     assert all(np.isnan(v).all() for v in got.values())
+
+
+class _CountingStore:
+    """A BarStore that notes the dates of its read_session_arrays calls."""
+
+    def __init__(self, inner: BarStore):
+        self.inner = inner
+        self.reads: list = []
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def read_session_arrays(self, day, *args, **kwargs):
+        self.reads.append(day)
+        return self.inner.read_session_arrays(day, *args, **kwargs)
+
+
+def test_history_takes_the_days_the_warm_up_read(demo):
+    """The first session's history (5 trailing days, a 10-day intraday average) takes the warm-up's
+    reads of the days before the run instead of reading them again, with the same values."""
+    import datetime as dt
+
+    histories = {}
+    for warmup_bars in (0, 200):
+        cfg = crossover_config(demo.symbols("1m"), FIRST, LAST, derived=["15m"], indicators=["rsi(14)"])
+        cfg["historical"] = {"trailing_days": 5, "warmup_bars": warmup_bars, "enable_quality": True,
+                             "indicators": [{"name": "vol_by_minute", "kind": "avg_intraday", "field": "volume",
+                                             "period": "10d"}]}
+        store = _CountingStore(demo)
+        system = run_to_end(cfg, store)
+        before = [d for d in store.reads if d < dt.date.fromisoformat(FIRST)]
+        assert len(before) == len(set(before)) >= 10, sorted(before)
+        sd = system.session_data
+        histories[warmup_bars] = [np.asarray(sd.historical_indicator(s, "vol_by_minute")) for s in sd.symbols]
+    for got, expected in zip(histories[200], histories[0], strict=True):
+        np.testing.assert_array_equal(got, expected)

@@ -10,6 +10,7 @@ from workstation.indicators.base import (
     Smoothing,
     check_period,
 )
+from workstation.indicators.block import WarmupBlock
 from workstation.indicators.moving_average import EMA
 
 __all__ = ["MACD", "RSI", "rsi_from_averages"]
@@ -89,6 +90,40 @@ class RSI(Indicator):
         if self._warming:
             self._note_warmup()
 
+    def _feed_block(self, block: WarmupBlock | None, lanes: np.ndarray, counts: np.ndarray,
+                    close: np.ndarray) -> None:
+        """`_update` input after input, per lane at once: the changes, gains and losses of every
+        input; the seed sums of the first `period + 1` (the first change is NaN: 0 gain, 0 loss);
+        then Wilder smoothing of each lane's later gains and losses."""
+        period = self.period
+        rows, width = close.shape
+        columns = np.arange(width)
+        previous = np.empty_like(close)
+        previous[0] = self._prev_close[lanes]
+        previous[1:] = close[:-1]
+        change = close - previous
+        gain = np.fmax(change, 0.0)
+        loss = np.fmax(-change, 0.0)
+        summed = np.minimum(counts, period + 1)
+        averages = []
+        for values, sums in ((gain, self._gain_sum), (loss, self._loss_sum)):
+            seed_sums = np.cumsum(np.concatenate((sums[lanes][None, :], values[: period + 1])), axis=0)
+            sums[lanes] = seed_sums[summed, columns]
+            average = np.full(width, np.nan)
+            if rows > period:
+                seed = seed_sums[period + 1] / period
+                smoothed = self._smoothing.series(seed, values[period + 1 :], np.maximum(counts - period - 1, 0))
+                seeded = counts > period
+                average[seeded] = smoothed[(counts - period - 1)[seeded], columns[seeded]]
+            averages.append(average)
+        avg_gain, avg_loss = averages
+        self._count[lanes] = counts
+        self._prev_close[lanes] = close[counts - 1, columns]
+        self._avg_gain[lanes] = avg_gain
+        self._avg_loss[lanes] = avg_loss
+        self._out_value[lanes] = rsi_from_averages(avg_gain, avg_loss)
+        self._note_warmup()
+
 
 class MACD(Indicator):
     """MACD: line = EMA(fast) - EMA(slow), signal = EMA(signal) of the line, histogram = line - signal.
@@ -165,3 +200,23 @@ class MACD(Indicator):
         self._out_macd[idx] = line
         self._out_signal[idx] = signal
         self._out_histogram[idx] = line - signal
+
+    def _feed_block(self, block: WarmupBlock | None, lanes: np.ndarray, counts: np.ndarray,
+                    close: np.ndarray) -> None:
+        """`_update` input after input, per lane at once: both EMAs' series, the line from the slow
+        EMA's first value on fed to the signal EMA, then the outputs of each lane's last input."""
+        fast = self._fast_ema._feed_block(None, lanes, counts, close)
+        slow = self._slow_ema._feed_block(None, lanes, counts, close)
+        first_line = self.slow - 1
+        has_line = counts > first_line
+        if np.count_nonzero(has_line):
+            line_series = fast[first_line:, has_line] - slow[first_line:, has_line]
+            self._signal_ema._feed_block(None, lanes[has_line], counts[has_line] - first_line, line_series)
+        self._count[lanes] = counts
+        line = self._fast_ema._ema[lanes] - self._slow_ema._ema[lanes]
+        line[counts < self._warmup] = np.nan
+        signal = self._signal_ema._ema[lanes]
+        self._out_macd[lanes] = line
+        self._out_signal[lanes] = signal
+        self._out_histogram[lanes] = line - signal
+        self._note_warmup()

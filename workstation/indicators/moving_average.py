@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from workstation.indicators.base import Indicator, Smoothing, check_period, constant
+from workstation.indicators.block import WarmupBlock
 
 __all__ = ["EMA", "SMA"]
 
@@ -73,6 +74,51 @@ class SMA(Indicator):
         if self._n_lanes:
             self._resum_countdown = int((self._resum_every - self._count % self._resum_every).min())
 
+    def _feed_block(self, block: WarmupBlock | None, lanes: np.ndarray, counts: np.ndarray,
+                    close: np.ndarray) -> None:
+        """`_update` input after input, per lane at once: the running sums as a sequential cumulative
+        sum of (close - the close it replaces), recomputed exactly from the window every
+        `period * RESUM_BLOCKS` inputs; the ring buffer's last `period` closes."""
+        period = self.period
+        rows, width = close.shape
+        columns = np.arange(width)
+        replaced = np.zeros_like(close)
+        replaced[period:] = close[:-period]
+        delta = close - replaced
+        sums = np.empty_like(close)
+        carry = self._sum[lanes]
+        block_rows = period * RESUM_BLOCKS
+        for start in range(0, rows, block_rows):
+            stop = min(start + block_rows, rows)
+            sums[start:stop] = np.cumsum(np.concatenate((carry[None, :], delta[start:stop])), axis=0)[1:]
+            if stop - start == block_rows:   # lanes with `stop` inputs: the sum of their window, in slot order
+                sums[stop - 1] = np.ascontiguousarray(close[stop - period : stop].T).sum(axis=1)
+            carry = sums[stop - 1]
+        last = counts - 1
+        total = sums[last, columns]
+        newest = last[:, None] - ((last[:, None] - np.arange(period)[None, :]) % period)  # input in each slot
+        window = np.where(newest >= 0, close[np.maximum(newest, 0), columns[:, None]], self._buf[lanes])
+        self._buf[lanes] = window
+        self._count[lanes] = counts
+        self._sum[lanes] = total
+        value = total / self._period
+        value[counts < period] = np.nan
+        self._out_value[lanes] = value
+        self._note_warmup()
+        if block is not None:
+            self._advance_resum_countdown(block)
+
+    def _advance_resum_countdown(self, block: WarmupBlock) -> None:
+        """`_resum_countdown` after the block's calls, as `_update` counts it down call after call and
+        resets it (from every lane's count) when it reaches 0."""
+        countdown, call = self._resum_countdown, -1
+        if call + countdown < block.calls:
+            counts = block.counts_after_calls()
+            while call + countdown < block.calls:
+                call += countdown
+                countdown = int((self._resum_every - counts[call] % self._resum_every).min())
+        self._resum_countdown = countdown - (block.calls - 1 - call)
+
 
 class EMA(Indicator):
     """Exponential moving average, alpha = 2 / (period + 1).
@@ -122,3 +168,21 @@ class EMA(Indicator):
         self._ema[idx] = smoothed
         if self._warming:
             self._note_warmup()
+
+    def _feed_block(self, block: WarmupBlock | None, lanes: np.ndarray, counts: np.ndarray,
+                    close: np.ndarray) -> np.ndarray:
+        """`_update` input after input, per lane at once; returns each lane's EMA after each input
+        ([rows, lanes], NaN before it is seeded; rows past a lane's count not defined)."""
+        period = self.period
+        rows, width = close.shape
+        columns = np.arange(width)
+        seed_sums = np.cumsum(np.concatenate((self._seed_sum[lanes][None, :], close[:period])), axis=0)
+        self._seed_sum[lanes] = seed_sums[np.minimum(counts, period), columns]
+        series = np.full((rows, width), np.nan)
+        if rows >= period:
+            seed = seed_sums[period] / self.period
+            series[period - 1 :] = self._smoothing.series(seed, close[period:], np.maximum(counts - period, 0))
+        self._ema[lanes] = series[counts - 1, columns]
+        self._count[lanes] = counts
+        self._note_warmup()
+        return series

@@ -13,6 +13,7 @@ from workstation.indicators.base import (
     check_period,
     format_number,
 )
+from workstation.indicators.block import WarmupBlock
 from workstation.indicators.moving_average import SMA
 
 __all__ = ["ATR", "BollingerBands", "true_range"]
@@ -89,6 +90,19 @@ class BollingerBands(Indicator):
         self._out_upper[idx] = middle + width
         self._out_lower[idx] = middle - width
 
+    def _feed_block(self, block: WarmupBlock | None, lanes: np.ndarray, counts: np.ndarray,
+                    close: np.ndarray) -> None:
+        """`_update` input after input, per lane at once: the SMA's, then the bands of each lane's
+        last window (the only ones kept)."""
+        self._sma._feed_block(block, lanes, counts, close)
+        self._count[lanes] = counts
+        middle = self._sma._out_value[lanes]
+        deviation = self._sma._buf[lanes] - middle[:, None]
+        width = self.k * np.sqrt((deviation * deviation).sum(axis=1) / self.period)
+        self._out_middle[lanes] = middle
+        self._out_upper[lanes] = middle + width
+        self._out_lower[lanes] = middle - width
+
 
 class ATR(Indicator):
     """Average True Range with Wilder smoothing.
@@ -132,3 +146,27 @@ class ATR(Indicator):
         self._out_value[idx] = atr
         if self._warming:
             self._note_warmup()
+
+    def _feed_block(self, block: WarmupBlock | None, lanes: np.ndarray, counts: np.ndarray, high: np.ndarray,
+                    low: np.ndarray, close: np.ndarray) -> None:
+        """`_update` input after input, per lane at once: every true range, the seed sum of the
+        first `period`, then Wilder smoothing of each lane's later ones."""
+        period = self.period
+        rows, width = close.shape
+        columns = np.arange(width)
+        previous = np.empty_like(close)
+        previous[0] = self._prev_close[lanes]
+        previous[1:] = close[:-1]
+        ranges = true_range(high, low, previous)
+        seed_sums = np.cumsum(np.concatenate((self._tr_sum[lanes][None, :], ranges[:period])), axis=0)
+        self._tr_sum[lanes] = seed_sums[np.minimum(counts, period), columns]
+        atr = np.full(width, np.nan)
+        if rows >= period:
+            seed = seed_sums[period] / self.period
+            smoothed = self._smoothing.series(seed, ranges[period:], np.maximum(counts - period, 0))
+            seeded = counts >= period
+            atr[seeded] = smoothed[(counts - period)[seeded], columns[seeded]]
+        self._count[lanes] = counts
+        self._prev_close[lanes] = close[counts - 1, columns]
+        self._out_value[lanes] = atr
+        self._note_warmup()

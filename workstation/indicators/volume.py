@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from workstation.indicators.base import Indicator
+from workstation.indicators.block import WarmupBlock
 
 __all__ = ["VWAP", "vwap_from_sums"]
 
@@ -54,3 +55,16 @@ class VWAP(Indicator):
         self._volume[idx] = total_volume
         self._count[idx] += 1
         self._out_value[idx] = vwap_from_sums(price_volume, total_volume)
+
+    def _feed_block(self, block: WarmupBlock | None, lanes: np.ndarray, counts: np.ndarray, high: np.ndarray,
+                    low: np.ndarray, close: np.ndarray, volume: np.ndarray) -> None:
+        """`_update` input after input, per lane at once: sequential sums of price * volume and volume."""
+        columns = np.arange(close.shape[1])
+        typical = (high + low + close) / 3.0
+        price_volume = np.cumsum(np.concatenate((self._price_volume[lanes][None, :], typical * volume)), axis=0)
+        total_volume = np.cumsum(np.concatenate((self._volume[lanes][None, :], volume)), axis=0)
+        price_volume, total_volume = price_volume[counts, columns], total_volume[counts, columns]
+        self._price_volume[lanes] = price_volume
+        self._volume[lanes] = total_volume
+        self._count[lanes] = counts
+        self._out_value[lanes] = vwap_from_sums(price_volume, total_volume)

@@ -166,7 +166,9 @@ class SessionCoordinator:
         feed = self.feed
         if feed.drives_clock:
             self.clock.reset(self.sessions[0].start_ns)
-        self._warmup(self.sessions[0].date)
+        stored_days = self._warmup(self.sessions[0].date)
+        self.historical.offer_stored_days(stored_days, self.symbols, self.base_interval)
+        del stored_days
         self.pipeline.start_strategies()
         self.historical.prepare(self.sessions[0].date, self.sessions[-1].date)
         feed.open()
@@ -488,18 +490,19 @@ class SessionCoordinator:
         self.pipeline.raise_errors()
 
     # ------------------------------------------------------------------ warm-up
-    def _warmup(self, first_day: dt.date) -> None:
+    def _warmup(self, first_day: dt.date) -> dict:
         """Feed every interval's last whole stored bars before the first session to its indicators
         (`historical.warmup_bars` per interval, at least what its indicators need; see
         pipeline/warmup.py), so indicators are continuous across the start. The bars are read here
-        and fed in the processor's thread."""
+        and fed in the processor's thread. Returns the store's reads of the days read, by date."""
         counts = warmup_counts(self.cfg.historical.warmup_bars, self.pipeline.warmup_needed())
         if not any(counts.values()):
-            return
+            return {}
         with self.metrics.timer("historical.warmup"):
             loader = WarmupLoader(self.store, self.tm, self.symbols, self.base_interval, self.cfg.streams.derived,
                                   counts)
-            self.pipeline.warm_up(loader.batches(first_day))
+            self.pipeline.warm_up(loader.blocks(first_day))
+        return loader.stored_days
 
 
 class _SeekBack(Exception):

@@ -171,6 +171,7 @@ class HistoricalService:
         self._unread_days: set[dt.date] = set()      # daily rows from 1m bars not read yet (see prepare)
         self._minute_range = (0, 0)                  # [start, end) ns of the 1m bars the daily rows come from
         self.quality_rows: list[dict] = []
+        self._offered: dict[dt.date, SessionArrays] = {}   # store reads made before the run (offer_stored_days)
 
     # ------------------------------------------------------------------ daily
     def prepare(self, first: dt.date, last: dt.date) -> None:
@@ -214,7 +215,12 @@ class HistoricalService:
         start_ns, end_ns = self._minute_range
         days: list[_Day] = []
         read: list[dt.date] = []
+        # none before the store's first 1m date (a 52-week high over a store holding a week: ~250
+        # dates the store has no file of, each a path built and looked for)
+        stored = self.store.dates("1m") if dates else []
         for day in dates:
+            if not stored or day < stored[0]:
+                continue
             arrays = self.store.read_session_arrays(day, "1m", self.symbols, rth_only=True)
             inside = (arrays.timestamp >= start_ns) & (arrays.timestamp < end_ns)
             if not inside.all():
@@ -235,6 +241,14 @@ class HistoricalService:
                 self._add_daily_from_minutes(self._daily, due)
         self._unread_days.difference_update(due)
 
+    def offer_stored_days(self, days: dict[dt.date, SessionArrays], symbols: list[str], interval: str) -> None:
+        """The store's reads of some days made before the run (the indicator warm-up's: `interval`
+        bars of `symbols`, rth_only=not session.extended, as `_load_minutes` reads them): the first
+        session's history takes those it needs instead of reading them again; the rest are dropped
+        there. Ignored unless they are this service's reads (1m bars of its symbols)."""
+        if interval == "1m" and list(symbols) == self.symbols:
+            self._offered = dict(days)
+
     # ------------------------------------------------------------------ per session
     def load_session(self, day: dt.date) -> None:
         """Set trailing bars, historical indicators and historical quality for session `day`."""
@@ -254,6 +268,7 @@ class HistoricalService:
             self._historical_indicators(day, intraday_days)
             self._historical_quality(trailing)
             self._loaded_for = day
+            self._offered = {}
 
     def needs_minutes(self) -> bool:
         """Whether finished sessions' 1m bars must be kept (trailing bars or intraday averages)."""
@@ -286,7 +301,9 @@ class HistoricalService:
                 if sess is None:
                     continue
                 # the session's hours: pre/post-market too in extended hours (daily values stay regular)
-                arrays = self.store.read_session_arrays(d, "1m", self.symbols, rth_only=not sess.extended)
+                arrays = self._offered.pop(d, None)
+                if arrays is None:
+                    arrays = self.store.read_session_arrays(d, "1m", self.symbols, rth_only=not sess.extended)
                 inside = (arrays.timestamp >= sess.start_ns) & (arrays.timestamp < sess.end_ns)
                 if not inside.all():
                     arrays = type(arrays)(*(column[inside] for column in arrays))

@@ -48,6 +48,7 @@ from workstation.pipeline.stage_events import (
     Stop,
     TrailingGaps,
     WarmUp,
+    WarmupBars,
 )
 from workstation.pipeline.subscription import StreamSubscription
 
@@ -163,9 +164,9 @@ class Pipeline:
         """Per interval, the inputs its slowest indicator needs before it is ready (0: none kept)."""
         return self.processor.warmup_needed()
 
-    def warm_up(self, batches: Iterable[tuple[str, np.ndarray, tuple[np.ndarray, ...]]]) -> None:
+    def warm_up(self, blocks: Iterable[WarmupBars]) -> None:
         """Feed stored bars before the first session to the indicators (oldest first; see WarmUp)."""
-        self._call(self.processor, WarmUp(tuple(batches)))
+        self._call(self.processor, WarmUp(tuple(blocks)))
 
     def start_strategies(self) -> None:
         """The strategies' on_start (after the warm-up, before the first session)."""

@@ -28,6 +28,7 @@ import numpy as np
 from workstation.calendar import session_slot_bounds
 from workstation.events import Bars
 from workstation.indicators import Indicator, input_fields, make_indicator
+from workstation.indicators.block import WarmupBlock
 from workstation.indicators.price_grid import PriceGrid
 from workstation.model import parse_interval
 from workstation.pipeline.stage import Handler, Stage
@@ -40,6 +41,7 @@ from workstation.pipeline.stage_events import (
     SessionEnd,
     SessionStart,
     WarmUp,
+    WarmupBars,
 )
 
 log = logging.getLogger(__name__)
@@ -100,6 +102,32 @@ class IndicatorSet:
                 bank.update(columns[fields[0]], lanes=idx)
             else:
                 bank.update(*(columns[f] for f in fields), lanes=idx)
+
+    def warm_up(self, blocks: Iterable[WarmupBars]) -> None:
+        """Feed the bars before the run's first session (each interval's oldest first), then restart
+        VWAP: the same state as `update` per bar time and `session_reset`, bit for bit, but each bank
+        is fed every bar of its interval in one go (`Indicator.warm_up`), and the session-reset banks
+        (VWAP) are not fed at all, since the reset gives them their fresh state whatever they were
+        fed. The price grid takes every close at once (a lane's decimals are the most any of its
+        prices needs, whatever the order)."""
+        by_interval: dict[str, list[WarmupBars]] = {}
+        for bars in blocks:
+            by_interval.setdefault(bars.interval, []).append(bars)
+        every = [bars for parts in by_interval.values() for bars in parts]
+        if every:
+            self.price_grid.observe(np.concatenate([bars.symbol_index for bars in every]),
+                                    np.concatenate([bars.columns[3] for bars in every]))
+        for interval, parts in by_interval.items():
+            banks = [bank for bank, _, session_reset in self._by_interval.get(interval, ()) if not session_reset]
+            if not banks:
+                continue
+            offsets = np.cumsum([0] + [bars.symbol_index.shape[0] for bars in parts])
+            bounds = np.concatenate([bars.bounds + offset for bars, offset in zip(parts, offsets, strict=False)])
+            columns = {field: np.concatenate([bars.columns[pos] for bars in parts]) for field, pos in _FIELD_POS.items()}
+            block = WarmupBlock(self.n_symbols, np.concatenate([bars.symbol_index for bars in parts]), bounds, columns)
+            for bank in banks:
+                bank.warm_up(block)
+        self.session_reset()
 
     def session_reset(self) -> None:
         for banks in self._by_interval.values():
@@ -320,9 +348,7 @@ class DataProcessor(Stage):
 
     def _on_warm_up(self, event: WarmUp) -> None:
         """Stored bars before the first session fed to the indicators (see WarmUp); VWAP then restarts."""
-        for interval, idx, columns in event.batches:
-            self.indicators.update(interval, idx, columns)
-        self.indicators.session_reset()
+        self.indicators.warm_up(event.blocks)
 
     def _on_bars(self, event: BarTime) -> None:
         ts, idx = event.start_ns, event.symbol_indices

@@ -81,11 +81,24 @@ class SessionEnd:
 
 
 @dataclass(frozen=True, slots=True)
-class WarmUp:
-    """Stored bars before the run's first session fed to the indicators, oldest first: per batch the
-    interval, the symbol indices and the (open, high, low, close, volume) columns."""
+class WarmupBars:
+    """Bars fed to the indicators of one interval before the run's first session, several bar times
+    at once (e.g. one stored day's): rows sorted by (bar start, symbol index), bar time j (one
+    indicator update) rows bounds[j]:bounds[j + 1], complete at done_ns[j] (int ns UTC)."""
 
-    batches: tuple[tuple[str, np.ndarray, tuple[np.ndarray, ...]], ...]
+    interval: str
+    symbol_index: np.ndarray                        # int64, per row
+    columns: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # open, high, low, close, volume
+    bounds: np.ndarray                              # int64 row offsets of the bar times
+    done_ns: np.ndarray                             # int64, per bar time
+
+
+@dataclass(frozen=True, slots=True)
+class WarmUp:
+    """Stored bars before the run's first session fed to the indicators, each interval's oldest first
+    (the intervals in any order: their indicators are apart)."""
+
+    blocks: tuple[WarmupBars, ...]
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,9 +9,12 @@ the open, cut at a lunch break and at the close), so the first warm-up bar is ne
 
 `WarmupLoader` finds how many trading days back are needed (reading back until every symbol has
 enough bars of every interval, at most `max_days` days and never before the store's first date;
-each day is read once), then yields the bars to feed, each interval's in time order, the intervals
-interleaved by the time their bars complete: (interval, symbol indices, (open, high, low, close,
-volume)). A day none of whose bars of an interval is kept is not aggregated for it.
+each day is read once), then yields the bars to feed, each interval's in time order: `blocks`, one
+WarmupBars per stored day and interval (what the run feeds: the processor gives each indicator
+every symbol's bars in one go), or `batches`, one (interval, symbol indices, (open, high, low,
+close, volume)) per bar time, the intervals interleaved by the time their bars complete. A day
+none of whose bars of an interval is kept is not aggregated for it. It keeps the store's reads
+(`stored_days`), which the first session's history takes instead of reading those days again.
 
 `session_interval_bars` builds one stored day's bars of the streamed and derived intervals at once
 (numpy, per slot: first open, highest high, lowest low, last close, volumes added in time order:
@@ -35,6 +38,7 @@ from workstation.calendar import TimeManager, TradingSession, session_slot_bound
 from workstation.errors import WorkstationError
 from workstation.model import parse_interval
 from workstation.pipeline.bar_times import bar_time_slices
+from workstation.pipeline.stage_events import WarmupBars
 from workstation.session import BarsView
 
 log = logging.getLogger(__name__)
@@ -168,7 +172,13 @@ def _derived_bars(session: TradingSession, ts: np.ndarray, symbol: np.ndarray, a
 def read_day(store, session: TradingSession, base_interval: str, symbols: Sequence[str]):
     """A stored day's streamed bars inside the session's hours (lunch break excluded; pre/post-market
     included in extended hours), as SessionArrays."""
-    arr = store.read_session_arrays(session.date, base_interval, symbols, rth_only=not session.extended)
+    return inside_session(session, store.read_session_arrays(session.date, base_interval, symbols,
+                                                             rth_only=not session.extended))
+
+
+def inside_session(session: TradingSession, arr):
+    """The bars of a day's store read (`read_session_arrays` with rth_only=not session.extended)
+    inside the session's hours: `read_day`."""
     if len(arr.timestamp):
         inside = session.trading_mask(arr.timestamp)
         if not inside.all():
@@ -229,9 +239,34 @@ class WarmupLoader:
         self.counts = {iv: int(counts.get(iv, 0)) for iv in [base_interval, *self.derived]}
         self.max_days = max_days if max_days is not None else warmup_max_days(self.counts)
         self.days_read = 0
+        # the store's reads of the days read, as read (rth_only=not session.extended): the history of
+        # the first session reads most of them again (see HistoricalService.offer_stored_days)
+        self.stored_days: dict[dt.date, object] = {}
 
     def batches(self, first_day: dt.date) -> Iterator[tuple[str, np.ndarray, Columns]]:
-        """The warm-up bars before session `first_day`, oldest first, whole bars only."""
+        """The warm-up bars before session `first_day`, oldest first, whole bars only: one batch per
+        bar time, the intervals interleaved by the time their bars complete."""
+        for day_blocks in self._day_blocks(first_day):
+            kept: list[tuple[int, int, str, np.ndarray, Columns]] = []
+            for rank, bars in day_blocks:
+                o, h, lo, c, v = bars.columns
+                for j in range(len(bars.bounds) - 1):
+                    a, b = int(bars.bounds[j]), int(bars.bounds[j + 1])
+                    kept.append((int(bars.done_ns[j]), rank, bars.interval, bars.symbol_index[a:b],
+                                 (o[a:b], h[a:b], lo[a:b], c[a:b], v[a:b])))
+            kept.sort(key=lambda item: (item[0], item[1]))
+            for _, _, iv, idx, columns in kept:
+                yield iv, idx, columns
+
+    def blocks(self, first_day: dt.date) -> Iterator[WarmupBars]:
+        """The bars of `batches`, per stored day and interval (oldest day first): each interval's bars
+        in time order, several bar times at once."""
+        for day_blocks in self._day_blocks(first_day):
+            for _, bars in day_blocks:
+                yield bars
+
+    def _day_blocks(self, first_day: dt.date) -> Iterator[list[tuple[int, WarmupBars]]]:
+        """Per stored day needed (oldest first), the kept bars of each interval with its rank."""
         if not any(self.counts.values()):
             return
         days = self._days_needed(first_day)
@@ -244,23 +279,23 @@ class WarmupLoader:
             # an interval none of whose bars of this day is kept is only counted
             wanted = [iv for iv in intervals if (seen[iv] + per_day[iv] > skip[iv]).any()]
             built = session_interval_bars(session, arrays, self.base_interval, wanted) if wanted else {}
-            kept: list[tuple[int, int, str, np.ndarray, Columns]] = []
+            day_blocks: list[tuple[int, WarmupBars]] = []
             for rank, iv in enumerate(intervals):
                 bars = built.get(iv)
                 if bars is not None:
-                    self._keep(iv, rank, bars, seen[iv], skip[iv], kept)
+                    kept = self._keep(iv, bars, seen[iv], skip[iv])
+                    if kept is not None:
+                        day_blocks.append((rank, kept))
                 seen[iv] += per_day[iv]
-            kept.sort(key=lambda item: (item[0], item[1]))
-            for _, _, iv, idx, columns in kept:
-                yield iv, idx, columns
+            yield day_blocks
 
     @staticmethod
-    def _keep(interval: str, rank: int, bars: IntervalBars, seen: np.ndarray, skip: np.ndarray,
-              out: list) -> None:
-        """Append the bar times of `bars` holding kept bars (a symbol's bars are kept from its
-        `skip`-th on, counting `seen` earlier ones) as (done_ns, rank, interval, idx, columns)."""
+    def _keep(interval: str, bars: IntervalBars, seen: np.ndarray, skip: np.ndarray) -> WarmupBars | None:
+        """The rows of `bars` kept (a symbol's bars are kept from its `skip`-th on, counting `seen`
+        earlier ones), with the bounds and completion times of the bar times holding them; None if
+        none is kept."""
         if not bars.rows:
-            return
+            return None
         idx = bars.symbol_index
         order = np.argsort(idx, kind="stable")
         position = np.empty(bars.rows, dtype=np.int64)     # each row's place among its symbol's bars
@@ -268,18 +303,15 @@ class WarmupLoader:
         group_first = np.searchsorted(sorted_idx, sorted_idx, side="left")
         position[order] = np.arange(bars.rows) - group_first
         keep = seen[idx] + position >= skip[idx]
-        if not keep.any():
-            return
-        for j in range(len(bars.bounds) - 1):
-            a, b = int(bars.bounds[j]), int(bars.bounds[j + 1])
-            rows = keep[a:b]
-            if not rows.any():
-                continue
-            if rows.all():
-                out.append((int(bars.done_ns[j]), rank, interval, idx[a:b], bars.columns(slice(a, b))))
-            else:
-                chosen = np.flatnonzero(rows) + a
-                out.append((int(bars.done_ns[j]), rank, interval, idx[chosen], bars.columns(chosen)))
+        if keep.all():
+            return WarmupBars(interval, idx, bars.columns(slice(None)), bars.bounds, bars.done_ns)
+        rows = np.flatnonzero(keep)
+        if not rows.shape[0]:
+            return None
+        bar_time = np.searchsorted(bars.bounds, rows, side="right") - 1
+        first = np.flatnonzero(np.concatenate(([True], bar_time[1:] != bar_time[:-1])))
+        bounds = np.concatenate((first, [rows.shape[0]])).astype(np.int64)
+        return WarmupBars(interval, idx[rows], bars.columns(rows), bounds, bars.done_ns[bar_time[first]])
 
     def _days_needed(self, first_day: dt.date) -> list[tuple[TradingSession, object, dict[str, np.ndarray]]]:
         """The sessions before `first_day` to use, oldest first, each with its streamed bars and the
@@ -302,7 +334,10 @@ class WarmupLoader:
             session = self.tm.session(day)
             if session is None:
                 continue
-            arrays = read_day(self.store, session, self.base_interval, self.symbols)
+            stored = self.store.read_session_arrays(day, self.base_interval, self.symbols,
+                                                    rth_only=not session.extended)
+            self.stored_days[day] = stored
+            arrays = inside_session(session, stored)
             self.days_read += 1
             counted = self._counts(session, arrays)
             days.append((session, arrays, counted))

@@ -186,3 +186,25 @@ def test_each_day_is_read_once(store):
                                                                                         "60m": 25})
     _collect(loader)
     assert len(reads) == len(set(reads)) == loader.days_read > 1
+
+
+def test_blocks_hold_the_batches_bar_time_by_bar_time(store):
+    """`blocks` (what the run's warm-up feeds) are `batches` several bar times at once: per interval the
+    same bar times, in the same order, with the same rows."""
+    counts = {"1m": 50, "15m": 30, "60m": 25}
+    first = pd.Timestamp(FIRST).date()
+    batches = list(WarmupLoader(store, TimeManager(), SYMBOLS, "1m", ["15m", "60m"], counts).batches(first))
+    from_blocks = []
+    for bars in WarmupLoader(store, TimeManager(), SYMBOLS, "1m", ["15m", "60m"], counts).blocks(first):
+        assert len(bars.done_ns) == len(bars.bounds) - 1 and (np.diff(bars.done_ns) > 0).all()
+        for j in range(len(bars.bounds) - 1):
+            a, b = bars.bounds[j], bars.bounds[j + 1]
+            from_blocks.append((bars.interval, bars.symbol_index[a:b], tuple(c[a:b] for c in bars.columns)))
+    for interval in counts:
+        mine = [batch for batch in from_blocks if batch[0] == interval]
+        expected = [batch for batch in batches if batch[0] == interval]
+        assert len(mine) == len(expected) > 0
+        for (_, idx, columns), (_, idx_expected, columns_expected) in zip(mine, expected, strict=True):
+            np.testing.assert_array_equal(idx, idx_expected)
+            for column, column_expected in zip(columns, columns_expected, strict=True):
+                np.testing.assert_array_equal(column, column_expected)
