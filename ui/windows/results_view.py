@@ -238,8 +238,9 @@ def _near_edge(v: float) -> bool:
     return 0 < abs(v - round(v)) < _EDGE
 
 
-def _draw_line(p: QPainter, device: QTransform | None, pen: Any, p1: Any, p2: Any) -> None:
-    """p.drawLine(p1, p2) with `pen`; an aliased 1-px horizontal or vertical line is filled instead."""
+def _draw_line(p: QPainter, device: QTransform | None, pen: Any, p1: Any, p2: Any) -> bool:
+    """p.drawLine(p1, p2) with `pen`; an aliased 1-px horizontal or vertical line is filled instead
+    (then True)."""
     if (
         device is None
         or pen.style() != Qt.PenStyle.SolidLine
@@ -249,7 +250,7 @@ def _draw_line(p: QPainter, device: QTransform | None, pen: Any, p1: Any, p2: An
     ):
         p.setPen(pen)
         p.drawLine(p1, p2)
-        return
+        return False
     dx, dy = device.dx(), device.dy()
     x1, y1, x2, y2 = p1.x() + dx, p1.y() + dy, p2.x() + dx, p2.y() + dy
     if y1 == y2 and abs(x2 - x1) >= 1 and not any(_near_edge(v) for v in (x1, x2, y1)):
@@ -261,11 +262,12 @@ def _draw_line(p: QPainter, device: QTransform | None, pen: Any, p1: Any, p2: An
     else:
         p.setPen(pen)
         p.drawLine(p1, p2)
-        return
+        return False
     p.save()
     p.resetTransform()
     p.fillRect(rect, pen.color())
     p.restore()
+    return True
 
 
 class _FormattedAxis(_DirectAxis):
