@@ -745,8 +745,8 @@ class ResultsView(QWidget):
     def read_run_folder_in_background(self, path: str | Path) -> None:
         """Read a run folder (files and statistics: ~0.1 s for 12,000 trades) in a worker thread and
         show it when read, so the UI thread only builds the view, in steps (`show_results_in_steps`);
-        `run_folder_read` reports the first step (header, cards, trades: what a caller shows the view
-        for). A later read, `load_run_folder`, `set_results` or `clear()` supersedes it."""
+        `run_folder_read` reports the first step (header, cards and tables: what a caller shows the
+        view for; the plots follow). A later read, `load_run_folder`, `set_results` or `clear()` supersedes it."""
         self._read_id += 1
         read_id = self._read_id
 
@@ -793,11 +793,12 @@ class ResultsView(QWidget):
             step()
 
     def show_results_in_steps(self, results: RunResults) -> None:
-        """Show one run's results like `set_results`, one step now (header, cards, trades) and the rest
-        (plots; per-symbol and gap tables) in later event-loop turns, each drawn in between, so that no
-        turn of a big run's build blocks the UI thread for long (issue 10: a stall of at most 150 ms).
-        Until a part is built it shows blank, never the previous run. `building` is True until the
-        last step ran; a later `set_results`, `show_results_in_steps`, load or `clear()` drops the rest."""
+        """Show one run's results like `set_results`: header, cards and tables now, the equity plots in
+        a later event-loop turn, after the tables were drawn, so that no turn of a big run's build
+        blocks the UI thread for long (issue 10: a stall of at most 150 ms; the plots' first draw alone
+        is ~40 ms). Until then the plot area is blank, never the previous run's. `building` is True
+        until the last step ran; a later `set_results`, `show_results_in_steps`, load or `clear()`
+        drops the rest. The tables come first so that the view's layout is the one-shot build's."""
         self._build_id += 1
         build_id = self._build_id
         steps = self._build_steps(results)
@@ -818,48 +819,38 @@ class ResultsView(QWidget):
         """The steps that show `results`, in order; run back to back they are `set_results`."""
         tz = results.timezone
 
-        def header_cards_trades() -> None:
+        def header_cards_tables() -> None:
             self.results = results
             self.completion_label.hide()
             self._set_header(results)
             self._set_stats(results.stats)
             self._set_trades(results.trades, tz)
-            self._show_pending_parts()
-
-        def plots() -> None:
-            self._set_plots(results, tz)
-            self._set_session_lines()
-            self._show_plots_state()
-
-        def side_tables() -> None:
             self._set_symbols(results.stats)
             self._set_gaps(results.run_dir, tz)
             self._show_results_state()
             self.export_button.setEnabled(True)
             if self._initial_split_done:
                 self._fit_symbol_panel()
+            self._show_plots_pending(results)
 
-        return [header_cards_trades, plots, side_tables]
+        def plots() -> None:
+            self._set_plots(results, tz)
+            self._set_session_lines()
+            self._show_plots_state()
 
-    def _show_pending_parts(self) -> None:
-        """While a run's view is being built: blank plots and side tables (not the previous run's)."""
+        return [header_cards_tables, plots]
+
+    def _show_plots_pending(self, results: RunResults) -> None:
+        """Until the plots are built: a blank plot area (not the previous run's curves). The read-out
+        shows its final text already: its width decides how the compact view splits its width."""
         self._equity_times_ns = np.zeros(0, dtype=np.int64)
         self._equity_values = np.zeros(0)
         self._drawdown_pct = np.zeros(0)
         self.trade_region.hide()
-        self.readout.setText("")
-        self.export_button.setEnabled(False)
-        has_trades = self.trade_model.rowCount() > 0
-        self.trades_stack.setCurrentIndex(0 if has_trades else 1)
-        self.trade_filter.setEnabled(has_trades)
-        self.trades_empty.set_text(
-            NO_TRADES_TEXT,
-            "The strategies completed no round trip (positions still open at the end are not trades).",
-        )
-        for stack, empty in ((self.plots_stack, self.plots_empty), (self.symbols_stack, self.symbols_empty),
-                             (self.gaps_stack, self.gaps_empty)):
-            empty.set_text("", "")
-            stack.setCurrentIndex(1)
+        equity = results.equity
+        self.readout.setText(self._default_readout(equity["equity"].to_numpy(dtype=np.float64) if len(equity) else None))
+        self.plots_empty.set_text("", "")
+        self.plots_stack.setCurrentIndex(1)
 
     def export_report(self, path: str | Path) -> Path:
         """Write the shown run's HTML report to `path`; WorkstationError when it cannot be written."""
@@ -1100,12 +1091,13 @@ class ResultsView(QWidget):
         total = self.trade_model.rowCount()
         self.trade_count_label.setText(f"{shown:,} of {total:,}" if text.strip() else f"{total:,}")
 
-    def _default_readout(self) -> str:
-        n = len(self._equity_values)
+    def _default_readout(self, equity_values: np.ndarray | None = None) -> str:
+        values = self._equity_values if equity_values is None else equity_values
+        n = len(values)
         if not n:
             return ""
         return (
-            f"{n:,} bar times   \u00b7   last {fmt_money(float(self._equity_values[-1]), signed=False)}"
+            f"{n:,} bar times   \u00b7   last {fmt_money(float(values[-1]), signed=False)}"
             f"   \u00b7   hover the curve for values"
         )
 
