@@ -7,7 +7,9 @@ nights and weekends take no room; the bottom axis labels those points with excha
 session dates and times. Double-clicking a trade emits `trade_activated(symbol, entry_ns, exit_ns)`.
 The tables (ui/windows/frame_table.py) sort and filter with numpy and format a cell's text when it is
 first drawn, so a run of 12,000 trades shows in a fraction of a second; `read_run_folder_in_background`
-reads a run folder in a worker thread and shows it in the UI thread.
+reads a run folder in a worker thread and shows it in the UI thread in two event-loop turns (cards and
+tables, then the plots: `show_results_in_steps`), and the plot axes fill their faint grid lines as pixel
+rows (`_DirectAxis`), so that no turn blocks the UI for long.
 """
 
 from __future__ import annotations
