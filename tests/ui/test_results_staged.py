@@ -5,6 +5,7 @@ never shows a previous run meanwhile, and its plot axes draw the same pixels as 
 
 from __future__ import annotations
 
+import gc
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -169,6 +170,8 @@ class _PyqtgraphAxis(pg.AxisItem):
 
 
 def plot_image(axis: pg.AxisItem, size: tuple[int, int], y: np.ndarray, offset: float) -> np.ndarray:
+    """The plot's pixels; the widget is closed and left to Python (not deleteLater: pyqtgraph's items
+    in reference cycles collected after their C++ objects were deleted can crash a later test)."""
     widget = pg.PlotWidget(axisItems={"left": axis})
     widget.setBackground("#1b1f24")
     widget.resize(*size)
@@ -179,10 +182,9 @@ def plot_image(axis: pg.AxisItem, size: tuple[int, int], y: np.ndarray, offset: 
     plot.plot(np.arange(len(y)), y + offset, pen="#26a69a", fillLevel=float(y.min() + offset), brush=(38, 166, 154, 30))
     widget.show()
     image = widget.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
-    array = np.frombuffer(image.constBits(), dtype=np.uint32).reshape(image.height(), image.width()).copy()
+    pixels = np.frombuffer(image.constBits(), dtype=np.uint32).reshape(image.height(), image.width()).copy()
     widget.close()
-    widget.deleteLater()
-    return array
+    return pixels
 
 
 @pytest.mark.parametrize("size", [(1554, 427), (1234, 180), (640, 333), (901, 257)])
@@ -195,6 +197,7 @@ def test_the_plot_axes_draw_the_same_pixels_as_pyqtgraph_with_their_grid_lines_f
     for offset in (1e5, 12_345.678, 0.0):
         fast = plot_image(_FormattedAxis(), size, y, offset)
         slow = plot_image(_PyqtgraphAxis(), size, y, offset)
+        gc.collect()  # the closed plots go now, while their C++ objects are alive
         assert fast.shape == slow.shape
         assert np.array_equal(fast, slow), f"{int((fast != slow).sum())} pixels differ at {size}, {offset}"
     assert sum(filled) > len(filled) / 2  # most lines (the grid) took the fast way
