@@ -12,5 +12,5 @@ echo "No display found: running the headless demo (the window opens where a disp
 .venv/bin/workstation demo
 mkdir -p runs
 QT_QPA_PLATFORM=offscreen .venv/bin/workstation-gui session_configs/example_session.json \
-  --speed 0 --quit-when-done --screenshot runs/demo_window.png \
+  --speed 0 --quit-when-done --size 1600x1000 --screenshot runs/demo_window.png \
   && echo "Saved a screenshot of the workstation window after the demo run: runs/demo_window.png"
