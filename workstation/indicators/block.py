@@ -90,3 +90,13 @@ class WarmupBlock:
         call = np.repeat(np.arange(self.calls), np.diff(self.bounds))
         got[call, self.lanes] = 1
         return np.cumsum(got, axis=0)
+
+
+def previous_closes(before: np.ndarray, close: np.ndarray) -> np.ndarray:
+    """Each input's previous close in a [rows, lanes] block: `before` (the lanes' last close before
+    the block) for the first row, the row above for the others."""
+    previous = np.empty_like(close)
+    previous[0] = before
+    previous[1:] = close[:-1]
+    return previous
+

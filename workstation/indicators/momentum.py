@@ -10,7 +10,7 @@ from workstation.indicators.base import (
     Smoothing,
     check_period,
 )
-from workstation.indicators.block import WarmupBlock
+from workstation.indicators.block import WarmupBlock, previous_closes
 from workstation.indicators.moving_average import EMA
 
 __all__ = ["MACD", "RSI", "rsi_from_averages"]
@@ -98,9 +98,7 @@ class RSI(Indicator):
         period = self.period
         rows, width = close.shape
         columns = np.arange(width)
-        previous = np.empty_like(close)
-        previous[0] = self._prev_close[lanes]
-        previous[1:] = close[:-1]
+        previous = previous_closes(self._prev_close[lanes], close)
         change = close - previous
         gain = np.fmax(change, 0.0)
         loss = np.fmax(-change, 0.0)

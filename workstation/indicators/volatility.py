@@ -13,7 +13,7 @@ from workstation.indicators.base import (
     check_period,
     format_number,
 )
-from workstation.indicators.block import WarmupBlock
+from workstation.indicators.block import WarmupBlock, previous_closes
 from workstation.indicators.moving_average import SMA
 
 __all__ = ["ATR", "BollingerBands", "true_range"]
@@ -154,9 +154,7 @@ class ATR(Indicator):
         period = self.period
         rows, width = close.shape
         columns = np.arange(width)
-        previous = np.empty_like(close)
-        previous[0] = self._prev_close[lanes]
-        previous[1:] = close[:-1]
+        previous = previous_closes(self._prev_close[lanes], close)
         ranges = true_range(high, low, previous)
         seed_sums = np.cumsum(np.concatenate((self._tr_sum[lanes][None, :], ranges[:period])), axis=0)
         self._tr_sum[lanes] = seed_sums[np.minimum(counts, period), columns]
