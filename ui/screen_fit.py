@@ -5,21 +5,33 @@ The main window's default size (1600 x 1000) and the other windows' (1400 x 900)
 signal log's rows) lies off the screen where no window manager shrinks it. `fit_to_screen` gives a
 window its default size where the screen has room for it, and otherwise the screen's available area
 (minus the room a window frame takes), placed inside that area.
+
+The screen is looked up with QGuiApplication's static functions, never `QWidget.screen()`: PySide6
+(6.11) makes the QScreen wrapper that `screen()` returns a Python-side child of the widget, and when
+such a widget is collected in a reference cycle the garbage collector can hand the wrapper ownership
+of the application's QScreen and delete it (a later layout or menu then crashes in QScreen; see
+tests/ui/test_screen_fit.py::test_fitting_windows_never_lets_the_collector_delete_the_screen).
 """
 
 from __future__ import annotations
 
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QGuiApplication, QScreen
 from PySide6.QtWidgets import QWidget
 
 # room kept for the window manager's frame and title bar when a window is shrunk to the screen
 FRAME_ALLOWANCE = (16, 48)
 
 
+def screen_of(window: QWidget) -> QScreen | None:
+    """The screen under the window's centre, else the primary screen (None without screens). Static
+    look-ups only: see the module docstring for why not `window.screen()`."""
+    return QGuiApplication.screenAt(window.frameGeometry().center()) or QGuiApplication.primaryScreen()
+
+
 def fit_to_screen(window: QWidget, width: int, height: int) -> tuple[int, int]:
     """Resize `window` to width x height, or smaller so that it fits its screen's available area,
     and move it inside that area when it was shrunk. Returns the size given."""
-    screen = window.screen() or QGuiApplication.primaryScreen()
+    screen = screen_of(window)
     if screen is None:
         window.resize(width, height)
         return width, height

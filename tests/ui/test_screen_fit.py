@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QMainWindow
 
 from ui.app import size_main_window
-from ui.screen_fit import FRAME_ALLOWANCE, fit_to_screen
+from ui.screen_fit import FRAME_ALLOWANCE, fit_to_screen, screen_of
 
 
 def _area(window):
-    return window.screen().availableGeometry()
+    return screen_of(window).availableGeometry()
 
 
 def test_a_window_larger_than_the_screen_is_shrunk_and_placed_inside_it(qtbot):
@@ -79,3 +85,37 @@ def test_a_window_shrunk_to_a_small_screen_gives_the_chart_most_of_its_height(qt
     assert int(w.height() * BOTTOM_DOCK_SHARE) + 8 < before
     qtbot.waitUntil(lambda: w.signal_dock.height() <= int(w.height() * BOTTOM_DOCK_SHARE) + 8, timeout=2000)
     assert w.centralWidget().height() > w.signal_dock.height()
+
+
+# Run in a child process: when the screen is deleted, the process that deleted it crashes later.
+COLLECTED_WINDOWS_SCRIPT = textwrap.dedent("""
+    import gc
+    from PySide6.QtWidgets import QApplication, QWidget
+    from ui.screen_fit import fit_to_screen
+    app = QApplication([])
+    deleted = []
+    app.primaryScreen().destroyed.connect(lambda *_: deleted.append(True))
+
+    class Window(QWidget):
+        pass
+
+    first = QWidget()
+    fit_to_screen(first, 2000, 2000)
+    second = Window()
+    second.itself = second            # a reference cycle, as windows with bound-method slots have
+    fit_to_screen(second, 2000, 2000)
+    del first, second
+    gc.collect()
+    print("screen deleted" if deleted else "screen kept", len(app.screens()))
+""")
+
+
+def test_fitting_windows_never_lets_the_collector_delete_the_screen():
+    """Two fitted windows, one in a reference cycle, collected together: the application's QScreen
+    must survive (with `QWidget.screen()` PySide6 6.11's collector deleted it and the next layout
+    crashed: the segfaults of full test-suite runs in tests/ui/test_timeline.py)."""
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", COLLECTED_WINDOWS_SCRIPT], cwd=root, capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["screen", "kept", "1"], done.stdout + done.stderr[-2000:]
