@@ -9,7 +9,10 @@ Results dock shows it:
   blocks the UI thread for), and of it `load_run` alone,
 - sort: clicking each trade-table column, both directions (sort + repaint), median and max,
 - filter: the first keystroke of the trade filter ("A") and the next ones ("AB", "ABC"...), and
-  clearing it, each with the repaint.
+  clearing it, each with the repaint,
+- read: on a new view, the two longest UI-thread stalls (a 2 ms probe timer's gaps) from the end of
+  `read_run_folder_in_background`'s read until the view is built, drawn and 300 ms more (the
+  window's path for a big run at the end of a replay).
 
 `--before ROOT` (an export of the code before, e.g. `git archive HEAD~3 | tar -x -C /tmp/old`) runs
 the same measurements on that tree too, ALTERNATING with this tree process by process, so both
@@ -117,6 +120,7 @@ def child(root: Path, run_dir: Path, size: str) -> dict:
     view.trade_filter.setText("")
     view.repaint()
     clear_ms = (time.perf_counter() - t0) * 1e3
+    read_ms = staged_stalls(app, ResultsView, run_dir, w, h)
     return {
         "trades": trades,
         "load_run_ms": load_ms,
@@ -127,7 +131,57 @@ def child(root: Path, run_dir: Path, size: str) -> dict:
         "filter_first_ms": keystrokes[0],
         "filter_next_ms": max(keystrokes[1:]),
         "filter_clear_ms": clear_ms,
+        "read_longest_stall_ms": read_ms[0],
+        "read_second_stall_ms": read_ms[1],
     }
+
+
+def staged_stalls(app, view_class, run_dir: Path, w: int, h: int) -> tuple[float, float]:
+    """On a new view: the two longest UI-thread stalls (gaps of a 2 ms probe timer) from the end of
+    `read_run_folder_in_background`'s read until the view is built and drawn and 300 ms more: what
+    the window's run end does for a big run (the code before builds it at once, this tree in steps)."""
+    from PySide6.QtCore import QElapsedTimer, QTimer
+
+    view = view_class()
+    view.resize(w, h)
+    view.show()
+    app.processEvents()
+    clock = QElapsedTimer()
+    clock.start()
+    gaps: list[float] = []
+    last: list[float] = []
+
+    def tick() -> None:
+        now = clock.nsecsElapsed() / 1e6
+        if last:
+            gaps.append(now - last[0])
+        last[:] = [now]
+
+    probe = QTimer()
+    probe.setInterval(2)
+    probe.timeout.connect(tick)
+    real_on_read_done = view._on_read_done
+    view._read_done.disconnect(real_on_read_done)
+
+    def on_read_done(*args: object) -> None:
+        gaps.clear()  # the read itself ran in a worker thread
+        real_on_read_done(*args)
+
+    view._read_done.connect(on_read_done)
+    done: list[str] = []
+    view.run_folder_read.connect(lambda _path, message: done.append(message))
+    probe.start()
+    view.read_run_folder_in_background(run_dir)
+    while not done:
+        app.processEvents()
+        time.sleep(0.0005)
+    end = time.perf_counter() + 0.3
+    while time.perf_counter() < end or getattr(view, "building", False):
+        app.processEvents()
+        time.sleep(0.0005)
+    probe.stop()
+    gaps.sort(reverse=True)
+    return gaps[0], gaps[1]
 
 
 def run_child(root: Path, run_dir: Path, size: str) -> dict:

@@ -7,7 +7,9 @@ nights and weekends take no room; the bottom axis labels those points with excha
 session dates and times. Double-clicking a trade emits `trade_activated(symbol, entry_ns, exit_ns)`.
 The tables (ui/windows/frame_table.py) sort and filter with numpy and format a cell's text when it is
 first drawn, so a run of 12,000 trades shows in a fraction of a second; `read_run_folder_in_background`
-reads a run folder in a worker thread and shows it in the UI thread.
+reads a run folder in a worker thread and shows it in the UI thread in two event-loop turns (cards and
+tables, then the plots: `show_results_in_steps`), and the plot axes fill their faint grid lines as pixel
+rows (`_DirectAxis`), so that no turn blocks the UI for long.
 """
 
 from __future__ import annotations
@@ -23,12 +25,13 @@ import numpy as np
 import pandas as pd
 from PySide6.QtCore import (
     QModelIndex,
+    QRect,
     QSize,
     Qt,
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QAction, QColor, QFont, QFontMetrics, QKeySequence, QPainter
+from PySide6.QtGui import QAction, QColor, QFont, QFontMetrics, QKeySequence, QPainter, QTransform
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
@@ -83,6 +86,7 @@ log = logging.getLogger(__name__)
 NO_TRADES_TEXT = "No trades in this run"
 OPEN_HINT = "Open a backtest run folder (config.json, trades.parquet, equity.parquet) to see its results."
 _AXIS_WIDTH = 78
+STEP_PAUSE_MS = 10  # between the steps of a staged build: the event loop draws the last step meanwhile
 _MIN_LABEL_GAP_PX = 64
 
 
@@ -180,7 +184,95 @@ class PointTimes:
         return f"{WEEKDAYS[d.weekday()]} {MONTHS[d.month - 1]} {d.day:02d} {d.hour:02d}:{d.minute:02d}"
 
 
-class _FormattedAxis(pg.AxisItem):
+class _DirectAxis(pg.AxisItem):
+    """An axis that draws its ticks and grid lines faster, pixel for pixel as pyqtgraph's AxisItem.
+
+    The y grid is drawn by the left axis as up to ~40 faint (alpha 3-30) lines across the plot; Qt's
+    raster engine blends such a line pixel by pixel (~0.5 ms each for 1,500 px, ~35 ms of each
+    ~50 ms repaint of the results plots). A 1-px horizontal or vertical line of a solid cosmetic pen
+    lights pixel row floor(y) from column floor(x0) to floor(x1): the same pixels filled as an
+    integer rectangle take a tenth of the time. Other lines, and coordinates within 1e-3 of a pixel
+    edge but not on it (where Qt's fixed-point rounding might differ), are drawn as before. The draw specs are made
+    when pyqtgraph drops its picture (range, size or style changed) and drawn directly each paint."""
+
+    _specs: tuple[Any, ...] | None = None
+
+    def paint(self, p: QPainter, opt: Any, widget: Any) -> None:
+        if self.picture is None or self._specs is None:
+            p.save()
+            if self.style["tickFont"]:
+                p.setFont(self.style["tickFont"])
+            self._specs = self.generateDrawSpecs(p)
+            p.restore()
+            self.picture = _SPECS_MADE  # pyqtgraph sets it to None when the axis must be made again
+        if self._specs is not None:
+            p.save()
+            try:
+                self._draw(p, *self._specs)
+            finally:
+                p.restore()
+
+    def _draw(self, p: QPainter, axis_spec: Any, tick_specs: Any, text_specs: Any) -> None:
+        """AxisItem.drawPicture with the lines drawn by `_draw_line`."""
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        p.setRenderHint(QPainter.RenderHint.TextAntialiasing, True)
+        device = p.transform()
+        if device.type() not in (QTransform.TransformationType.TxNone, QTransform.TransformationType.TxTranslate):
+            device = None  # scaled or rotated: every line as pyqtgraph draws it
+        pen, p1, p2 = axis_spec
+        _draw_line(p, device, pen, p1, p2)
+        for pen, p1, p2 in tick_specs:
+            _draw_line(p, device, pen, p1, p2)
+        if self.style["tickFont"] is not None:
+            p.setFont(self.style["tickFont"])
+        p.setPen(self.textPen())
+        p.setClipRect(self.boundingRect().toAlignedRect())
+        for rect, flags, text in text_specs:
+            p.drawText(rect, int(flags), text)
+
+
+_SPECS_MADE: Any = object()  # stands for AxisItem.picture while a _DirectAxis's draw specs are current
+_EDGE = 1e-3  # px: a line end this close to a pixel edge is drawn by Qt itself
+
+
+def _near_edge(v: float) -> bool:
+    """Within _EDGE of a pixel edge but not on it (a whole number is exact in Qt's fixed point too)."""
+    return 0 < abs(v - round(v)) < _EDGE
+
+
+def _draw_line(p: QPainter, device: QTransform | None, pen: Any, p1: Any, p2: Any) -> bool:
+    """p.drawLine(p1, p2) with `pen`; an aliased 1-px horizontal or vertical line is filled instead
+    (then True)."""
+    if (
+        device is None
+        or pen.style() != Qt.PenStyle.SolidLine
+        or not pen.isCosmetic()
+        or pen.widthF() > 1.0
+        or pen.brush().style() != Qt.BrushStyle.SolidPattern
+    ):
+        p.setPen(pen)
+        p.drawLine(p1, p2)
+        return False
+    dx, dy = device.dx(), device.dy()
+    x1, y1, x2, y2 = p1.x() + dx, p1.y() + dy, p2.x() + dx, p2.y() + dy
+    if y1 == y2 and abs(x2 - x1) >= 1 and not any(_near_edge(v) for v in (x1, x2, y1)):
+        lo, hi = sorted((x1, x2))
+        rect = QRect(math.floor(lo), math.floor(y1), math.floor(hi) - math.floor(lo) + 1, 1)
+    elif x1 == x2 and abs(y2 - y1) >= 1 and not any(_near_edge(v) for v in (y1, y2, x1)):
+        lo, hi = sorted((y1, y2))
+        rect = QRect(math.floor(x1), math.floor(lo), 1, math.floor(hi) - math.floor(lo) + 1)
+    else:
+        p.setPen(pen)
+        p.drawLine(p1, p2)
+        return False
+    p.save()
+    p.resetTransform()
+    p.fillRect(rect, pen.color())
+    p.restore()
+    return True
+
+
+class _FormattedAxis(_DirectAxis):
     """Left axis with thousands separators, as many decimals as the tick spacing needs, optional '%'."""
 
     def __init__(self, suffix: str = "", **kwargs: Any) -> None:
@@ -369,6 +461,9 @@ class ResultsView(QWidget):
         self._drawdown_pct = np.zeros(0)
         self._gap_note = ""
         self._read_id = 0  # the latest background read; older ones are dropped when they end
+        self._build_id = 0  # the latest build of the view; the rest of a superseded staged build is dropped
+        self.building = False
+        """True while a staged build (`show_results_in_steps`) still has steps to run."""
         self._read_done.connect(self._on_read_done)
 
         root = QVBoxLayout(self)
@@ -461,6 +556,8 @@ class ResultsView(QWidget):
     def clear(self, title: str = "No run loaded", hint: str = OPEN_HINT) -> None:
         """Show no run (e.g. while a new run plays), with `title` and `hint` where the results go."""
         self._read_id += 1  # a background read still going will not show its run
+        self._build_id += 1  # nor the rest of a staged build
+        self.building = False
         self.results = None
         self._trades = pd.DataFrame()
         self._equity_times_ns = np.zeros(0, dtype=np.int64)
@@ -509,7 +606,9 @@ class ResultsView(QWidget):
             min_label_px=_MIN_LABEL_GAP_PX,
             weekday_dates=True,
         )
-        self.equity_plot = self.plot_widget.addPlot(row=0, col=0, axisItems={"left": _FormattedAxis()})
+        self.equity_plot = self.plot_widget.addPlot(
+            row=0, col=0, axisItems={"left": _FormattedAxis(), "bottom": _DirectAxis("bottom")}
+        )
         self.equity_axis = self.equity_plot.getAxis("bottom")
         self.drawdown_plot = self.plot_widget.addPlot(
             row=1,
@@ -647,8 +746,9 @@ class ResultsView(QWidget):
 
     def read_run_folder_in_background(self, path: str | Path) -> None:
         """Read a run folder (files and statistics: ~0.1 s for 12,000 trades) in a worker thread and
-        show it when read, so the UI thread only builds the view; `run_folder_read` reports the end.
-        A later read, `load_run_folder` or `clear()` supersedes it."""
+        show it when read, so the UI thread only builds the view, in steps (`show_results_in_steps`);
+        `run_folder_read` reports the first step (header, cards and tables: what a caller shows the
+        view for; the plots follow). A later read, `load_run_folder`, `set_results` or `clear()` supersedes it."""
         self._read_id += 1
         read_id = self._read_id
 
@@ -673,31 +773,86 @@ class ResultsView(QWidget):
             self.run_folder_read.emit(path, str(outcome))
             return
         results, status = outcome  # type: ignore[misc]
-        self._show_read(path, results, status)
+        self.show_results_in_steps(results)
+        self._show_status(path, status)
         self.run_folder_read.emit(path, "")
 
     def _show_read(self, path: str | Path, results: RunResults, status: Any) -> None:
         self.set_results(results)
+        self._show_status(path, status)
+
+    def _show_status(self, path: str | Path, status: Any) -> None:
         if not status.complete:
             self.completion_label.setText(f"\u26a0  {status.message}")
             self.completion_label.setToolTip(str(Path(path) / "run_status.json"))
             self.completion_label.show()
 
     def set_results(self, results: RunResults) -> None:
-        """Show one run's results (replaces what is shown)."""
-        self.results = results
-        self.completion_label.hide()
+        """Show one run's results (replaces what is shown), all at once."""
+        self._build_id += 1
+        self.building = False
+        for step in self._build_steps(results):
+            step()
+
+    def show_results_in_steps(self, results: RunResults) -> None:
+        """Show one run's results like `set_results`: header, cards and tables now, the equity plots in
+        a later event-loop turn, after the tables were drawn, so that no turn of a big run's build
+        blocks the UI thread for long (issue 10: a stall of at most 150 ms; the plots' first draw alone
+        is ~40 ms). Until then the plot area is blank, never the previous run's. `building` is True
+        until the last step ran; a later `set_results`, `show_results_in_steps`, load or `clear()`
+        drops the rest. The tables come first so that the view's layout is the one-shot build's."""
+        self._build_id += 1
+        build_id = self._build_id
+        steps = self._build_steps(results)
+        self.building = True
+
+        def run_next() -> None:
+            if build_id != self._build_id:  # superseded (cleared, or another run shown)
+                return
+            steps.pop(0)()
+            if steps:  # after a pause, so that what this step changed is drawn in a turn of its own
+                QTimer.singleShot(STEP_PAUSE_MS, self, run_next)
+            else:
+                self.building = False
+
+        run_next()
+
+    def _build_steps(self, results: RunResults) -> list[Any]:
+        """The steps that show `results`, in order; run back to back they are `set_results`."""
         tz = results.timezone
-        self._set_header(results)
-        self._set_stats(results.stats)
-        self._set_plots(results, tz)
-        self._set_trades(results.trades, tz)
-        self._set_symbols(results.stats)
-        self._set_gaps(results.run_dir, tz)
-        self._show_results_state()
-        self.export_button.setEnabled(True)
-        if self._initial_split_done:
-            self._fit_symbol_panel()
+
+        def header_cards_tables() -> None:
+            self.results = results
+            self.completion_label.hide()
+            self._set_header(results)
+            self._set_stats(results.stats)
+            self._set_trades(results.trades, tz)
+            self._set_symbols(results.stats)
+            self._set_gaps(results.run_dir, tz)
+            self._show_results_state()
+            self.export_button.setEnabled(True)
+            if self._initial_split_done:
+                self._fit_symbol_panel()
+            self._show_plots_pending(results)
+
+        def plots() -> None:
+            self._set_plots(results, tz)
+            self._set_session_lines()
+            self._show_plots_state()
+
+        return [header_cards_tables, plots]
+
+    def _show_plots_pending(self, results: RunResults) -> None:
+        """Until the plots are built: a blank plot area (not the previous run's curves). The read-out
+        shows its final text already: its width decides how the compact view splits its width."""
+        self._equity_times_ns = np.zeros(0, dtype=np.int64)
+        self._equity_values = np.zeros(0)
+        self._drawdown_pct = np.zeros(0)
+        self.trade_region.hide()
+        equity = results.equity
+        self.readout.setText(self._default_readout(equity["equity"].to_numpy(dtype=np.float64) if len(equity) else None))
+        self.plots_empty.set_text("", "")
+        self.plots_stack.setCurrentIndex(1)
 
     def export_report(self, path: str | Path) -> Path:
         """Write the shown run's HTML report to `path`; WorkstationError when it cannot be written."""
@@ -798,7 +953,9 @@ class ResultsView(QWidget):
         self.drawdown_axis.reset_cache()
         start_cash = results.stats.get("starting_cash") or results.starting_cash
         if n:
-            dd = drawdown_series(equity, start_cash)["drawdown_pct"].to_numpy()
+            # Only the equity column: drawdown_pct needs no times, and converting 4,000 zoned times
+            # to objects (what drawdown_series does with a "time" column) took ~30 ms of the UI thread.
+            dd = drawdown_series(equity[["equity"]], start_cash)["drawdown_pct"].to_numpy()
             self._drawdown_pct = dd
             base = min(float(self._equity_values.min()), start_cash)
             self.equity_curve.setData(x, self._equity_values)
@@ -819,6 +976,10 @@ class ResultsView(QWidget):
             self.equity_plot.setXRange(0, 1)
             self.equity_plot.setYRange(start_cash * 0.99, start_cash * 1.01)
         self.start_line.setValue(start_cash)
+        self.readout.setText(self._default_readout())
+
+    def _set_session_lines(self) -> None:
+        """A dashed line at each session start after the first (two InfiniteLines a session: ~2 ms)."""
         for plot, line in self._session_lines:
             plot.removeItem(line)
         self._session_lines = []
@@ -833,7 +994,6 @@ class ResultsView(QWidget):
                 line.setZValue(-20)
                 plot.addItem(line, ignoreBounds=True)
                 self._session_lines.append((plot, line))
-        self.readout.setText(self._default_readout())
 
     def _set_trades(self, trades: pd.DataFrame, tz: str) -> None:
         self._trades = trades.reset_index(drop=True)
@@ -880,17 +1040,20 @@ class ResultsView(QWidget):
             self.symbols_empty.set_text("No run loaded")
             self.gaps_empty.set_text("No run loaded")
             return
-        has_equity = len(self.results.equity) > 0
-        self.plots_stack.setCurrentIndex(0 if has_equity else 1)
-        self.plots_empty.set_text(
-            "No equity points in this run", "The run ended before its first bar was processed."
-        )
+        self._show_plots_state()
         self.trades_empty.set_text(
             NO_TRADES_TEXT,
             "The strategies completed no round trip (positions still open at the end are not trades).",
         )
         self.symbols_empty.set_text("No symbols traded")
         self.gaps_empty.set_text("No data gaps", self._gap_note)
+
+    def _show_plots_state(self) -> None:
+        has_equity = self.results is not None and len(self.results.equity) > 0
+        self.plots_stack.setCurrentIndex(0 if has_equity else 1)
+        self.plots_empty.set_text(
+            "No equity points in this run", "The run ended before its first bar was processed."
+        )
 
     # ------------------------------------------------------------- interaction
 
@@ -930,12 +1093,13 @@ class ResultsView(QWidget):
         total = self.trade_model.rowCount()
         self.trade_count_label.setText(f"{shown:,} of {total:,}" if text.strip() else f"{total:,}")
 
-    def _default_readout(self) -> str:
-        n = len(self._equity_values)
+    def _default_readout(self, equity_values: np.ndarray | None = None) -> str:
+        values = self._equity_values if equity_values is None else equity_values
+        n = len(values)
         if not n:
             return ""
         return (
-            f"{n:,} bar times   \u00b7   last {fmt_money(float(self._equity_values[-1]), signed=False)}"
+            f"{n:,} bar times   \u00b7   last {fmt_money(float(values[-1]), signed=False)}"
             f"   \u00b7   hover the curve for values"
         )
 
