@@ -37,7 +37,6 @@ log = logging.getLogger(__name__)
 EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
-
 def size_main_window(window: MainWindow, size_wh: tuple[int, int] | None) -> None:
     """--size WxH wins; otherwise the saved geometry, and with none the default size shrunk to fit
     the screen (a 1280 x 800 screen sees the whole window)."""
@@ -46,6 +45,7 @@ def size_main_window(window: MainWindow, size_wh: tuple[int, int] | None) -> Non
     elif not window.geometry_restored:
         fit_to_screen(window, window.width(), window.height())
         window.fit_docks_to_height()
+
 
 def none_refcount_leaks(calls: int = 64) -> bool:
     """True when PySide6's void methods hand back None without a new reference (seen with

@@ -338,8 +338,10 @@ def test_a_run_folder_read_in_the_background_is_shown_when_read(qtbot, tmp_path,
         view.read_run_folder_in_background(run_dir)
     assert done.args == [str(run_dir), ""] and readers == ["RunFolderReader"]
     assert view.results is not None and view.trade_model.rowCount() == 300
+    assert view.export_button.isEnabled()
 
     view.clear()
+    assert not view.export_button.isEnabled()   # no run shown: nothing to export
     (tmp_path / "broken").mkdir()
     with qtbot.waitSignal(view.run_folder_read, timeout=10_000) as done:
         view.read_run_folder_in_background(tmp_path / "broken")

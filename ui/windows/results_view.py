@@ -569,6 +569,7 @@ class ResultsView(QWidget):
         self.symbol_count_label.setText("")
         self.title_label.setText(title)
         self.subtitle_label.setText(hint)
+        self.export_button.setEnabled(False)   # nothing to export until a run is shown again
         for card in self.stat_cards.values():
             card.set("\u2014", None, "")
         self._show_results_state()
