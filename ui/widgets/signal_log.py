@@ -22,10 +22,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from PySide6.QtCore import (
     QAbstractItemModel,
-    QAbstractProxyModel,
     QAbstractTableModel,
     QModelIndex,
-    QObject,
     QPersistentModelIndex,
     QPointF,
     QRectF,
@@ -62,6 +60,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui import theme
+from ui.widgets.row_map_proxy import RowMapProxy
 from workstation.model.batches import DecisionBatch, as_list
 
 logger = logging.getLogger(__name__)
@@ -763,7 +762,7 @@ class SignalLogModel(QAbstractTableModel):
         return self._brush_text
 
 
-class SignalFilterProxyModel(QAbstractProxyModel):
+class SignalFilterProxyModel(RowMapProxy):
     """Filters (symbol, strategy, decision, free text) and sorts a SignalLogModel with numpy.
 
     `_rows` holds the accepted storage rows in display order (storage order when unsorted) and
@@ -782,12 +781,10 @@ class SignalFilterProxyModel(QAbstractProxyModel):
         self._refresh.setInterval(refresh_ms)
         self._refresh.timeout.connect(self.flush)
         self._model: SignalLogModel | None = None
-        self._rows = np.empty(0, dtype=np.int64)
         self._keys: np.ndarray | None = None
         self._key_version = 0
         self._sort_column = -1
         self._sort_order = Qt.SortOrder.AscendingOrder
-        self._inverse: np.ndarray | None = None
         self._known = 0
         self._symbol: str | None = None
         self._strategy: str | None = None
@@ -827,88 +824,18 @@ class SignalFilterProxyModel(QAbstractProxyModel):
 
     # ----- Qt proxy interface -------------------------------------------------------------------
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
     def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(COLUMNS)
 
-    def index(
-        self,
-        row: int,
-        column: int,
-        parent: QModelIndex | QPersistentModelIndex = QModelIndex(),  # noqa: B008
-    ) -> QModelIndex:
-        if parent.isValid() or not (0 <= row < len(self._rows) and 0 <= column < len(COLUMNS)):
-            return QModelIndex()
-        return self.createIndex(row, column)
-
-    def parent(self, index: QModelIndex | QPersistentModelIndex | None = None) -> Any:  # type: ignore[override]
-        if index is None:
-            return QObject.parent(self)
-        return QModelIndex()
-
-    def sibling(self, row: int, column: int, index: QModelIndex | QPersistentModelIndex) -> QModelIndex:
-        return self.index(row, column)
-
-    def hasChildren(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> bool:  # noqa: B008
-        return not parent.isValid() and len(self._rows) > 0
-
-    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = _DISPLAY) -> Any:
-        if self._model is None:
-            return None
-        if orientation == Qt.Orientation.Vertical:
-            return str(section + 1) if role == _DISPLAY else None
-        return self._model.headerData(section, orientation, role)
-
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = _DISPLAY) -> Any:
-        if not index.isValid() or self._model is None:
-            return None
-        row = index.row()
-        if row >= len(self._rows):
-            return None
-        return self._model.data_at(int(self._rows[row]), index.column(), role)
-
-    def mapToSource(self, proxy_index: QModelIndex | QPersistentModelIndex) -> QModelIndex:
-        if not proxy_index.isValid() or self._model is None or proxy_index.row() >= len(self._rows):
-            return QModelIndex()
-        return self._model.index(self.source_row(proxy_index.row()), proxy_index.column())
-
-    def mapFromSource(self, source_index: QModelIndex | QPersistentModelIndex) -> QModelIndex:
-        if not source_index.isValid():
-            return QModelIndex()
-        row = self.proxy_row(source_index.row())
-        return self.index(row, source_index.column()) if row >= 0 else QModelIndex()
+    def _source_row_count(self) -> int:
+        return self._known
 
     # ----- mapping helpers ----------------------------------------------------------------------
-
-    def source_row(self, proxy_row: int) -> int:
-        """Storage row shown at `proxy_row`."""
-        return int(self._rows[proxy_row])
-
-    def proxy_row(self, source_row: int) -> int:
-        """Proxy row showing storage row `source_row`, or -1 if it is filtered out."""
-        inverse = self._inverse_map()
-        if not 0 <= source_row < len(inverse):
-            return -1
-        return int(inverse[source_row])
 
     def source_rows(self) -> np.ndarray:
         """Storage rows in display order (filtered and sorted), e.g. for export; takes in pending rows."""
         self.flush()
         return self._rows.copy()
-
-    def _inverse_map(self) -> np.ndarray:
-        if self._inverse is None:
-            inverse = np.full(self._known, -1, dtype=np.int64)
-            inverse[self._rows] = np.arange(len(self._rows), dtype=np.int64)
-            self._inverse = inverse
-        return self._inverse
 
     # ----- filtering ----------------------------------------------------------------------------
 

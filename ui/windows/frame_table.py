@@ -27,6 +27,8 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QFont, QFontMetrics
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
+from ui.widgets.row_map_proxy import RowMapProxy
+
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 _DISPLAY = int(Qt.ItemDataRole.DisplayRole)
 _SORT = int(SORT_ROLE)
@@ -236,7 +238,7 @@ def merge_accepted(shown: np.ndarray, added: np.ndarray, keys: np.ndarray) -> np
     return np.concatenate(pieces)
 
 
-class ColumnSortProxy(QAbstractProxyModel):
+class ColumnSortProxy(RowMapProxy):
     """Sorts and filters a FrameTableModel with numpy, giving the rows in the order a
     QSortFilterProxyModel on SORT_ROLE with a case-insensitive fixed-string filter on every column gives.
 
@@ -250,8 +252,6 @@ class ColumnSortProxy(QAbstractProxyModel):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._model: FrameTableModel | None = None
-        self._rows = np.empty(0, dtype=np.int64)
-        self._inverse: np.ndarray | None = None
         self._ranks: dict[int, np.ndarray] = {}
         self._lower_texts: dict[int, list[str]] = {}
         self._filter = ""
@@ -297,67 +297,15 @@ class ColumnSortProxy(QAbstractProxyModel):
     def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() or self._model is None else self._model.columnCount()
 
-    def index(
-        self, row: int, column: int, parent: QModelIndex | QPersistentModelIndex = QModelIndex()  # noqa: B008
-    ) -> QModelIndex:
-        if parent.isValid() or not (0 <= row < len(self._rows) and 0 <= column < self.columnCount()):
-            return QModelIndex()
-        return self.createIndex(row, column)
-
-    def parent(self, index: QModelIndex | QPersistentModelIndex | None = None) -> Any:  # type: ignore[override]
-        if index is None:
-            return QObject.parent(self)
-        return QModelIndex()
-
-    def sibling(self, row: int, column: int, index: QModelIndex | QPersistentModelIndex) -> QModelIndex:
-        return self.index(row, column)
-
-    def hasChildren(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> bool:  # noqa: B008
-        return not parent.isValid() and len(self._rows) > 0
-
-    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = _DISPLAY) -> Any:
-        if not index.isValid() or self._model is None or index.row() >= len(self._rows):
-            return None
-        return self._model.data_at(int(self._rows[index.row()]), index.column(), role)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = _DISPLAY) -> Any:
-        if self._model is None:
-            return None
-        if orientation == Qt.Orientation.Vertical:
-            return str(section + 1) if int(role) == _DISPLAY else None
+    def _header(self, section: int, orientation: Qt.Orientation, role: int) -> Any:
         value = self._model.headerData(section, orientation, role)
         if int(role) == _DISPLAY:
             return _sort_arrow(value, section, self._sort_column, self._sort_order)
         return value
 
-    def mapToSource(self, proxy_index: QModelIndex | QPersistentModelIndex) -> QModelIndex:
-        if not proxy_index.isValid() or self._model is None or proxy_index.row() >= len(self._rows):
-            return QModelIndex()
-        return self._model.index(int(self._rows[proxy_index.row()]), proxy_index.column())
-
-    def mapFromSource(self, source_index: QModelIndex | QPersistentModelIndex) -> QModelIndex:
-        if not source_index.isValid():
-            return QModelIndex()
-        row = self.proxy_row(source_index.row())
-        return self.index(row, source_index.column()) if row >= 0 else QModelIndex()
-
     def source_rows(self) -> np.ndarray:
         """The shown source rows in display order (a copy)."""
         return self._rows.copy()
-
-    def proxy_row(self, source_row: int) -> int:
-        """The row showing source row `source_row`, or -1 when it is filtered out."""
-        if self._inverse is None:
-            n = self._model.rowCount() if self._model is not None else 0
-            inverse = np.full(n, -1, dtype=np.int64)
-            inverse[self._rows] = np.arange(len(self._rows), dtype=np.int64)
-            self._inverse = inverse
-        return int(self._inverse[source_row]) if 0 <= source_row < len(self._inverse) else -1
 
     # ----- sorting ------------------------------------------------------------------------------
 
