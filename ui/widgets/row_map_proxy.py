@@ -101,6 +101,18 @@ class RowMapProxy(QAbstractProxyModel):
         inverse = self._inverse_map()
         return int(inverse[source_row]) if 0 <= source_row < len(inverse) else -1
 
+    def _finish_relayout(self, persistent: list[QPersistentModelIndex], sources: list[int]) -> None:
+        """End a layout change begun with layoutAboutToBeChanged, after `_rows` changed: each persistent
+        index moves to the row now showing the source row it showed (`sources`, -1: none), or becomes
+        invalid when that row is not shown."""
+        self._inverse = None
+        moved = []
+        for index, source in zip(persistent, sources, strict=True):
+            row = self.proxy_row(source) if source >= 0 else -1
+            moved.append(self.index(row, index.column()) if row >= 0 else QModelIndex())
+        self.changePersistentIndexList(persistent, moved)
+        self.layoutChanged.emit()
+
     def _inverse_map(self) -> np.ndarray:
         if self._inverse is None:
             inverse = np.full(self._source_row_count(), -1, dtype=np.int64)

@@ -986,13 +986,7 @@ class SignalFilterProxyModel(RowMapProxy):
         self._sort_column, self._sort_order = column, order
         self._rows, self._keys = rows, keys
         self._key_version = self._model.key_version(column) if self._model is not None else 0
-        self._inverse = None
-        moved = []
-        for index, source in zip(persistent, old_sources, strict=True):
-            row = self.proxy_row(source) if source >= 0 else -1
-            moved.append(self.index(row, index.column()) if row >= 0 else QModelIndex())
-        self.changePersistentIndexList(persistent, moved)
-        self.layoutChanged.emit()
+        self._finish_relayout(persistent, old_sources)
 
     # ----- source changes -----------------------------------------------------------------------
 

@@ -393,13 +393,7 @@ class ColumnSortProxy(RowMapProxy):
         persistent = self.persistentIndexList()
         sources = [int(self._rows[p.row()]) if 0 <= p.row() < len(self._rows) else -1 for p in persistent]
         self._rows = change()
-        self._inverse = None
-        moved = []
-        for index, source in zip(persistent, sources, strict=True):
-            row = self.proxy_row(source) if source >= 0 else -1
-            moved.append(self.index(row, index.column()) if row >= 0 else QModelIndex())
-        self.changePersistentIndexList(persistent, moved)
-        self.layoutChanged.emit()
+        self._finish_relayout(persistent, sources)
 
 
 # ----------------------------------------------------------------------------------- views
