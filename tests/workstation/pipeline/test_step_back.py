@@ -459,39 +459,51 @@ def test_immutable_records_are_kept_by_reference_and_the_rest_copied():
     assert thing.frozen.items == [1, 2]
 
 
-def test_the_snapshot_overhead_cap_counts_the_first_snapshot_too():
+def test_the_snapshot_overhead_cap_counts_the_first_snapshot_too(monkeypatch):
     """At MAX the first snapshot is taken whatever it costs; the next waits until the snapshots taken
     plus it stay within `max_overhead` of the wall time since the first, not only of the time since
-    the last one (which let a short run spend twice the share). Times are relative to the measured
-    cost of the first snapshot."""
+    the last one (which let a short run spend twice the share). On a fake clock (the real one made
+    this test fail on a busy machine, when one capture took longer than predicted): every capture
+    costs COST, every bar time's work COST / 20."""
     import time
+
+    COST = 0.05
+    clock = {"now": 1000.0}
+    monkeypatch.setattr(time, "perf_counter", lambda: clock["now"])
 
     class Thing:
         def __init__(self):
-            self.values = np.random.default_rng(2).random(400_000)
+            self.values = np.arange(1000.0)
 
     keeper = SnapshotKeeper({"thing": Thing()}, every=1, max_overhead=0.2)
-    start = time.perf_counter()
+    enforce_budget = keeper._enforce_budget
+
+    def enforce_budget_then_charge_the_capture():     # runs between the capture's two clock reads
+        enforce_budget()
+        clock["now"] += COST
+
+    monkeypatch.setattr(keeper, "_enforce_budget", enforce_budget_then_charge_the_capture)
+    start = clock["now"]
     assert keeper.due(0, 0)
     keeper.capture(0, 0, 0, -1, 0)
-    cost = keeper.capture_seconds
+    assert keeper.capture_seconds == pytest.approx(COST)
     position = 1
 
     def replay_until(multiple: float) -> None:
         nonlocal position
-        while time.perf_counter() - start < multiple * cost:
-            spin_end = time.perf_counter() + cost / 20      # a bar time's work
-            while time.perf_counter() < spin_end:
-                pass
+        while clock["now"] - start < multiple * COST:
+            clock["now"] += COST / 20                   # a bar time's work
             if keeper.due(position, position):
                 keeper.capture(position, 0, position, position * MIN - 1, position * MIN)
             position += 1
 
     replay_until(8)      # since the last: due after 4 costs of work; over the run: only after 10 costs
     assert keeper.taken == 1 and keeper.skipped > 0
+    replay_until(10.5)
+    assert keeper.taken == 2                            # due at 10 costs of run time, taken then
     replay_until(40)
-    assert keeper.taken >= 2                                   # later ones still come
-    assert keeper.capture_seconds <= 0.2 * (time.perf_counter() - start) * 1.5
+    assert keeper.taken >= 4                            # later ones still come, each when the share allows
+    assert keeper.capture_seconds <= 0.2 * (clock["now"] - start) + 1e-9
 
 
 def test_the_next_snapshots_cost_is_predicted_from_the_states_size():
