@@ -100,3 +100,22 @@ def previous_closes(before: np.ndarray, close: np.ndarray) -> np.ndarray:
     previous[1:] = close[:-1]
     return previous
 
+
+
+def seeded_wilder_block(prior_sums: np.ndarray, values: np.ndarray, counts: np.ndarray, seed_rows: int,
+                        period: int, smoothing) -> tuple[np.ndarray, np.ndarray]:
+    """Wilder averages seeded by a plain sum, over a [rows, lanes] block of one input series per lane
+    (RSI's gains and losses, ATR's true ranges): the running sums of the first `seed_rows` inputs
+    (from `prior_sums`), and each lane's average after its `counts` inputs: NaN until `seed_rows`,
+    then the seed sum / `period` smoothed by `smoothing.series` over the later inputs.
+    Returns (the lanes' sums, their averages)."""
+    columns = np.arange(values.shape[1])
+    seed_sums = np.cumsum(np.concatenate((prior_sums[None, :], values[:seed_rows])), axis=0)
+    sums = seed_sums[np.minimum(counts, seed_rows), columns]
+    average = np.full(values.shape[1], np.nan)
+    if values.shape[0] >= seed_rows:
+        seed = seed_sums[seed_rows] / period
+        smoothed = smoothing.series(seed, values[seed_rows:], np.maximum(counts - seed_rows, 0))
+        seeded = counts >= seed_rows
+        average[seeded] = smoothed[(counts - seed_rows)[seeded], columns[seeded]]
+    return sums, average

@@ -10,7 +10,7 @@ from workstation.indicators.base import (
     Smoothing,
     check_period,
 )
-from workstation.indicators.block import WarmupBlock, previous_closes
+from workstation.indicators.block import WarmupBlock, previous_closes, seeded_wilder_block
 from workstation.indicators.moving_average import EMA
 
 __all__ = ["MACD", "RSI", "rsi_from_averages"]
@@ -95,28 +95,16 @@ class RSI(Indicator):
         """`_update` input after input, per lane at once: the changes, gains and losses of every
         input; the seed sums of the first `period + 1` (the first change is NaN: 0 gain, 0 loss);
         then Wilder smoothing of each lane's later gains and losses."""
-        period = self.period
-        rows, width = close.shape
-        columns = np.arange(width)
         previous = previous_closes(self._prev_close[lanes], close)
         change = close - previous
-        gain = np.fmax(change, 0.0)
-        loss = np.fmax(-change, 0.0)
-        summed = np.minimum(counts, period + 1)
         averages = []
-        for values, sums in ((gain, self._gain_sum), (loss, self._loss_sum)):
-            seed_sums = np.cumsum(np.concatenate((sums[lanes][None, :], values[: period + 1])), axis=0)
-            sums[lanes] = seed_sums[summed, columns]
-            average = np.full(width, np.nan)
-            if rows > period:
-                seed = seed_sums[period + 1] / period
-                smoothed = self._smoothing.series(seed, values[period + 1 :], np.maximum(counts - period - 1, 0))
-                seeded = counts > period
-                average[seeded] = smoothed[(counts - period - 1)[seeded], columns[seeded]]
+        for values, sums in ((np.fmax(change, 0.0), self._gain_sum), (np.fmax(-change, 0.0), self._loss_sum)):
+            sums[lanes], average = seeded_wilder_block(sums[lanes], values, counts, self.period + 1, self.period,
+                                                       self._smoothing)
             averages.append(average)
         avg_gain, avg_loss = averages
         self._count[lanes] = counts
-        self._prev_close[lanes] = close[counts - 1, columns]
+        self._prev_close[lanes] = close[counts - 1, np.arange(close.shape[1])]
         self._avg_gain[lanes] = avg_gain
         self._avg_loss[lanes] = avg_loss
         self._out_value[lanes] = rsi_from_averages(avg_gain, avg_loss)

@@ -13,7 +13,7 @@ from workstation.indicators.base import (
     check_period,
     format_number,
 )
-from workstation.indicators.block import WarmupBlock, previous_closes
+from workstation.indicators.block import WarmupBlock, previous_closes, seeded_wilder_block
 from workstation.indicators.moving_average import SMA
 
 __all__ = ["ATR", "BollingerBands", "true_range"]
@@ -151,20 +151,10 @@ class ATR(Indicator):
                     low: np.ndarray, close: np.ndarray) -> None:
         """`_update` input after input, per lane at once: every true range, the seed sum of the
         first `period`, then Wilder smoothing of each lane's later ones."""
-        period = self.period
-        rows, width = close.shape
-        columns = np.arange(width)
-        previous = previous_closes(self._prev_close[lanes], close)
-        ranges = true_range(high, low, previous)
-        seed_sums = np.cumsum(np.concatenate((self._tr_sum[lanes][None, :], ranges[:period])), axis=0)
-        self._tr_sum[lanes] = seed_sums[np.minimum(counts, period), columns]
-        atr = np.full(width, np.nan)
-        if rows >= period:
-            seed = seed_sums[period] / self.period
-            smoothed = self._smoothing.series(seed, ranges[period:], np.maximum(counts - period, 0))
-            seeded = counts >= period
-            atr[seeded] = smoothed[(counts - period)[seeded], columns[seeded]]
+        ranges = true_range(high, low, previous_closes(self._prev_close[lanes], close))
+        self._tr_sum[lanes], atr = seeded_wilder_block(self._tr_sum[lanes], ranges, counts, self.period, self.period,
+                                                       self._smoothing)
         self._count[lanes] = counts
-        self._prev_close[lanes] = close[counts - 1, columns]
+        self._prev_close[lanes] = close[counts - 1, np.arange(close.shape[1])]
         self._out_value[lanes] = atr
         self._note_warmup()
