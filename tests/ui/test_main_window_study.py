@@ -100,6 +100,9 @@ def test_at_1280x800_the_results_leave_a_chart_and_show_trade_rows(qtbot, ui_mak
     shown = table.viewport().visibleRegion().boundingRect()
     assert shown.height() >= 3 * table.rowHeight(0)  # at least three trade rows without scrolling
     assert w.results_view.compact
+    symbols = w.results_view.symbol_table  # and of the per-symbol table beside it (was a header, no row)
+    assert symbols.isVisible() and symbols.model().rowCount() >= 3
+    assert symbols.viewport().visibleRegion().boundingRect().height() >= 3 * symbols.rowHeight(0)
 
 
 def test_drawings_are_kept_with_the_config_and_follow_the_symbol(qtbot, ui_make_window, ui_small_config):

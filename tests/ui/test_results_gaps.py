@@ -80,3 +80,42 @@ def test_run_without_gaps_or_with_a_damaged_list_says_so(qtbot, run_with_gaps, t
     assert view.trade_model.rowCount() > 0 and view.gaps_stack.currentIndex() == 1
     texts = " ".join(lbl.text() for lbl in view.gaps_empty.findChildren(type(view.gap_count_label)))
     assert "cannot read the gap list" in texts
+
+
+def _rows_shown(table) -> int:
+    """Rows of `table` drawn whole without scrolling (0 when the table is not on screen)."""
+    if not table.isVisible():
+        return 0
+    shown = table.viewport().visibleRegion().boundingRect().height()
+    return min(table.model().rowCount(), shown // table.rowHeight(0))
+
+
+def test_per_symbol_and_gap_lists_show_rows_in_a_short_view_and_side_by_side_in_a_tall_one(qtbot, run_with_gaps):
+    """At 1280 x 800 the two lists stacked beside the trades showed a header and no row: in a short view
+    they are two tabs (counts in the titles), in a tall one one above the other, each with rows."""
+    from ui.windows.results_view import SIDE_PANEL_MIN_ROWS
+
+    view = ResultsView()
+    qtbot.addWidget(view)
+    view.resize(1280, 330)      # the docked results at 1280 x 800 (compact: plots beside the tables)
+    view.set_compact(True)
+    view.load_run_folder(run_with_gaps)
+    view.show()
+    qtbot.waitExposed(view)
+    panel = view.side_panel
+    qtbot.waitUntil(lambda: panel.tabbed)
+    assert [panel.tabs.tabText(k) for k in range(2)] == ["By symbol 5", "Data gaps 3"]
+    qtbot.waitUntil(lambda: _rows_shown(view.symbol_table) >= SIDE_PANEL_MIN_ROWS)
+    panel.tabs.setCurrentIndex(1)
+    qtbot.waitUntil(lambda: _rows_shown(view.gap_table) == 3)
+    view.resize(1400, 900)      # tall: both lists at once, each with its own title again
+    view.set_compact(False)
+    qtbot.waitUntil(lambda: not panel.tabbed)
+    qtbot.waitUntil(lambda: _rows_shown(view.symbol_table) >= SIDE_PANEL_MIN_ROWS
+                    and _rows_shown(view.gap_table) == 3)
+    assert view.symbol_count_label.isVisible() and view.gap_count_label.isVisible()
+    view.set_compact(True)      # and back: the tabs again, on the tab the trader chose
+    view.resize(1280, 330)
+    qtbot.waitUntil(lambda: panel.tabbed and _rows_shown(view.gap_table) == 3)
+    assert not view.gap_count_label.isVisible()
+    view.grab().save(str(run_with_gaps.parent / "results_side_tabs.png"))

@@ -47,6 +47,7 @@ from PySide6.QtWidgets import (
     QSplitter,
     QStackedWidget,
     QTableView,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -105,6 +106,7 @@ def _pnl_colour(x: float | None) -> QColor | None:
 PLOTS_MIN_HEIGHT = 210
 TABLES_MIN_HEIGHT = 190  # title bar, header and five trade rows
 COMPACT_MIN_HEIGHT = 150  # plots beside the tables in a short dock: title bar, header and three rows
+SIDE_PANEL_MIN_ROWS = 3  # per-symbol and gap rows shown at least when stacked (else the two are tabs)
 
 AXIS_TITLE_MARGIN_PX = 8  # room kept around a rotated axis title
 
@@ -141,6 +143,79 @@ def _table_section(title: str, tooltip: str = "") -> tuple[QWidget, QVBoxLayout,
     bar.addStretch(1)
     box.addLayout(bar)
     return section, box, bar, count
+
+
+class SidePanel(QStackedWidget):
+    """The per-symbol table and the data gaps beside the trades: one above the other when the panel is
+    tall enough for a header and SIDE_PANEL_MIN_ROWS rows of each, else as two tabs (a short results dock:
+    at 1280 x 800 the two stacked halves showed no row at all). The sections keep their widgets; only
+    their container changes (`tabbed`), with the count in the tab's title instead of the section's."""
+
+    def __init__(self, first: QWidget, first_table: QTableView, first_count: QLabel, first_title: str,
+                 second: QWidget, second_table: QTableView, second_count: QLabel, second_title: str,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._sections = ((first, first_table, first_count, first_title),
+                          (second, second_table, second_count, second_title))
+        self._split = QSplitter(Qt.Orientation.Vertical)
+        self._split.setChildrenCollapsible(False)
+        self._split.setHandleWidth(8)
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.setUsesScrollButtons(False)    # both titles stay readable: the panel is as wide as they are
+        self.addWidget(self._split)
+        self.addWidget(self.tabs)
+        self.tabbed = True          # so that the first `_set_tabbed(False)` lays the sections out
+        self._tab_index = 0
+        self._set_tabbed(False)
+
+    def stacked_height(self) -> int:
+        """The height both sections need one above the other, each with its title, its table's header,
+        SIDE_PANEL_MIN_ROWS rows and a horizontal scroll bar."""
+        total = self._split.handleWidth()
+        for section, table, _count, _title in self._sections:
+            rows = table.verticalHeader().defaultSectionSize() * SIDE_PANEL_MIN_ROWS
+            title = section.layout().itemAt(0).sizeHint().height() + section.layout().spacing()
+            total += (title + table.horizontalHeader().sizeHint().height() + rows
+                      + table.horizontalScrollBar().sizeHint().height() + 2 * table.frameWidth())
+        return total
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self._set_tabbed(event.size().height() < self.stacked_height())
+
+    def _set_tabbed(self, tabbed: bool) -> None:
+        if tabbed == self.tabbed:
+            return
+        self.tabbed = tabbed
+        if not tabbed:
+            self._tab_index = self.tabs.currentIndex()   # the trader's choice comes back with the tabs
+        for section, _table, _count, _title in self._sections:
+            header = section.layout().itemAt(0).layout()
+            for i in range(header.count()):
+                widget = header.itemAt(i).widget()
+                if widget is not None:
+                    widget.setVisible(not tabbed)
+            if tabbed:
+                self.tabs.addTab(section, "")
+            else:
+                self._split.addWidget(section)
+                section.show()      # the tab widget hid the page that was not current
+        if tabbed:
+            self.update_tab_titles()
+            self.tabs.setCurrentIndex(max(self._tab_index, 0))
+            self.setCurrentWidget(self.tabs)
+        else:
+            self._split.setStretchFactor(0, 1)
+            self._split.setStretchFactor(1, 1)
+            self._split.setSizes([1, 1])    # halves again (sections come back with their tab's sizes)
+            self.setCurrentWidget(self._split)
+
+    def update_tab_titles(self) -> None:
+        """The tabs' titles: each section's title and count (as its header shows when stacked)."""
+        for k, (_section, _table, count, title) in enumerate(self._sections):
+            if k < self.tabs.count():     # the count's first part: "19", not "19 · 19 bars"
+                self.tabs.setTabText(k, f"{title} {count.text().split(' · ')[0]}".rstrip())
 
 
 def _with_empty_state(table: QTableView) -> tuple[QStackedWidget, EmptyState]:
@@ -708,13 +783,9 @@ class ResultsView(QWidget):
         self.symbols_stack, self.symbols_empty = _with_empty_state(self.symbol_table)
         sbox.addWidget(self.symbols_stack, 1)
 
-        right = QSplitter(Qt.Orientation.Vertical)
-        right.setChildrenCollapsible(False)
-        right.setHandleWidth(8)
-        right.addWidget(symbols_box)
-        right.addWidget(self._build_gaps())
-        right.setStretchFactor(0, 1)
-        right.setStretchFactor(1, 1)
+        self.side_panel = right = SidePanel(
+            symbols_box, self.symbol_table, self.symbol_count_label, "By symbol",
+            self._build_gaps(), self.gap_table, self.gap_count_label, "Data gaps")
 
         splitter.addWidget(trades_box)
         splitter.addWidget(right)
@@ -1012,6 +1083,7 @@ class ResultsView(QWidget):
         per = s.get("per_symbol") or {}
         self.symbol_model.set_columns(_symbol_columns(per))
         self.symbol_count_label.setText(f"{len(per)}" if per else "")
+        self.side_panel.update_tab_titles()
         fit_columns(self.symbol_table, stretch_column=0)
 
     def _set_gaps(self, run_dir: Path, tz: str) -> None:
@@ -1025,6 +1097,7 @@ class ResultsView(QWidget):
         self.gap_model.set_columns(_gap_columns(gaps, tz))
         n = len(gaps)
         self.gap_count_label.setText(f"{n:,} · {int(gaps['missing'].sum()):,} bars" if n else "")
+        self.side_panel.update_tab_titles()
         if n:
             fit_columns(self.gap_table)
 
