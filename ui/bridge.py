@@ -1179,6 +1179,12 @@ class EngineBridge(QObject):
         """The symbols of the loaded run, in symbol-index order."""
         return list(self.run_config.symbols) if self.run_config is not None else []
 
+    @property
+    def batch_clock_ns(self) -> int:
+        """The engine clock of the newest batch emitted (-1 before the first): every event of the bar
+        times up to it has reached the views."""
+        return self._last_clock
+
     def progress(self) -> RunProgress | None:
         """Where the loaded run is (None when nothing is loaded)."""
         system = self.system
