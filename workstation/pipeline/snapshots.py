@@ -64,6 +64,8 @@ DEFAULT_MEMORY_BUDGET_MB = 256
 # share of the wall time snapshots may take (None: no limit); at 0.2 a 100-symbol GUI replay at MAX ran
 # at 0.47-0.63x the headless speed, at 0.05 0.54-0.76x (benchmarks/bench_gui.py, 2 cores shared)
 DEFAULT_MAX_OVERHEAD = 0.05
+# arrays this large are pickled without their all-zero end (see `_trimmed`)
+TRIM_MIN_BYTES = 64 * 1024
 
 _LOCK_TYPES = (type(threading.Lock()), type(threading.RLock()))
 _REF_TYPES: tuple[type, ...] = (
@@ -153,7 +155,7 @@ class _Pickler(pickle.Pickler):
         key = self._refs.get(id(obj))
         if key is not None:
             return _table_ref, (key,)
-        if obj is _table_ref or obj is _view_of:  # the reducers themselves: by name
+        if obj is _table_ref or obj is _view_of or obj is _untrimmed:  # the reducers themselves: by name
             return NotImplemented
         if self._is_ref(obj):
             key = len(self._table)
@@ -167,7 +169,40 @@ class _Pickler(pickle.Pickler):
             if base.flags.c_contiguous:
                 offset = obj.__array_interface__["data"][0] - base.__array_interface__["data"][0]
                 return _view_of, (base, offset, obj.shape, obj.strides, obj.dtype, obj.flags.writeable)
+        if type(obj) is np.ndarray and obj.base is None and obj.nbytes >= TRIM_MIN_BYTES:
+            part = _trimmed(obj)
+            if part is not None:
+                return _untrimmed, (obj.shape, obj.dtype, obj.flags.writeable, part)
         return NotImplemented
+
+
+def _trimmed(array: np.ndarray) -> np.ndarray | None:
+    """The part of a 1-D or 2-D array of 8-byte items that is not all-zero bits at its end (rows after the
+    last row with a non-zero item, and columns after the last such column), when that saves at least a
+    quarter of it; None otherwise. Pre-allocated storage (SessionData's blocks: ~7 MB for 100 symbols,
+    mostly room for bars to come) then costs the snapshot what it holds. Zero is tested on the bits,
+    so -0.0 is kept: `_untrimmed` gives back the same bytes."""
+    if array.ndim not in (1, 2) or array.dtype.itemsize != 8 or not array.flags.c_contiguous:
+        return None
+    bits = array.view(np.int64)
+    end: tuple[int, ...]
+    if array.ndim == 1:
+        nonzero = np.flatnonzero(bits)
+        end = (int(nonzero[-1]) + 1 if nonzero.size else 0,)
+    else:
+        rows, cols = np.flatnonzero(bits.any(axis=1)), np.flatnonzero(bits.any(axis=0))
+        end = (int(rows[-1]) + 1 if rows.size else 0, int(cols[-1]) + 1 if cols.size else 0)
+    if int(np.prod(end)) * 4 > array.size * 3:
+        return None
+    return array[tuple(slice(0, n) for n in end)].copy()
+
+
+def _untrimmed(shape: tuple, dtype, writeable: bool, part: np.ndarray) -> np.ndarray:
+    """The array `_trimmed` cut `part` from: zeros, with `part` at its start."""
+    array = np.zeros(shape, dtype=dtype)
+    array[tuple(slice(0, n) for n in part.shape)] = part
+    array.flags.writeable = writeable
+    return array
 
 
 def _table_ref(key: int) -> object:

@@ -29,7 +29,8 @@ class BarBlock:
         self.n_symbols = n_symbols
         self.capacity = capacity
         self.columns: tuple[np.ndarray, ...] = tuple(
-            np.empty((n_symbols, capacity), dtype=np.int64 if name == "timestamp" else np.float64)
+            # zeros, not empty: a snapshot leaves out the all-zero room for bars to come (snapshots._trimmed)
+            np.zeros((n_symbols, capacity), dtype=np.int64 if name == "timestamp" else np.float64)
             for name in BAR_FIELDS
         )
         self.flat: tuple[np.ndarray, ...] = tuple(col.reshape(-1) for col in self.columns)

@@ -386,7 +386,7 @@ def test_snapshots_wait_when_they_would_slow_a_fast_replay_down():
     class Thing:
         def __init__(self):
             self.values = np.random.default_rng(1).random(200_000)
-            self.zeros = np.zeros(1_000_000)
+            self.ones = np.ones(1_000_000)        # packs (all-zero room would not even be pickled)
 
     for limit, expect_skips in ((0.2, True), (None, False)):
         keeper = SnapshotKeeper({"thing": Thing()}, every=1, max_overhead=limit)
@@ -395,7 +395,7 @@ def test_snapshots_wait_when_they_would_slow_a_fast_replay_down():
                 keeper.capture(p, 0, p, p * MIN - 1 if p else -1, p * MIN)
         stats = keeper.stats()
         assert (stats["skipped_for_speed"] > 0) is expect_skips and stats["count"] + stats["skipped_for_speed"] == 20
-        assert stats["bytes"] < stats["uncompressed_bytes_taken"] / stats["taken"] * stats["count"] / 2   # zeros pack
+        assert stats["bytes"] < stats["uncompressed_bytes_taken"] / stats["taken"] * stats["count"] / 2   # ones pack
 
 
 def test_state_that_cannot_be_copied_turns_step_back_off_and_the_run_goes_on(store, tmp_path, reference):
@@ -542,3 +542,44 @@ def test_a_snapshot_waits_when_the_state_grew_since_the_last_one():
     assert not keeper.due(1, 1)
     del thing.history[200:]
     assert keeper.due(2, 2)
+
+
+def test_room_left_for_data_to_come_costs_a_snapshot_nothing_and_restores_to_the_same_bytes():
+    """Pre-allocated storage (SessionData's blocks: ~7 MB at 100 symbols, mostly room for the session's
+    bars to come) is snapshotted without its all-zero end; the restore gives back the same bytes,
+    -0.0, NaN and the zero room included, and views of it still share its memory."""
+    from workstation.pipeline.snapshots import TRIM_MIN_BYTES
+
+    class Holder:
+        pass
+
+    rng = np.random.default_rng(3)
+    holder = Holder()
+    block = np.zeros((100, 1024))             # like a block early in a session: 40 bars of each symbol
+    block[:, :40] = rng.normal(size=(100, 40))
+    block[7, 3] = np.nan
+    block[99, 39] = -0.0                      # the last item written is a negative zero: kept
+    block[5, 40] = -0.0
+    times = np.zeros((100, 1024), dtype=np.int64)
+    times[:, :41] = np.arange(41) * MIN
+    curve = np.zeros(20_000)                  # 1-D: the filled part at the start
+    curve[:300] = rng.normal(size=300)
+    dense = rng.normal(size=(100, 200))       # no zero end: pickled whole
+    holder.block, holder.times, holder.curve, holder.dense = block, times, curve, dense
+    holder.row = block[5]                     # a view: shares the restored array's memory
+    expected = {name: getattr(holder, name).copy() for name in ("block", "times", "curve", "dense")}
+    assert block.nbytes >= TRIM_MIN_BYTES and dense.nbytes >= TRIM_MIN_BYTES
+    keeper = SnapshotKeeper({"holder": holder}, every=1, max_overhead=None)
+    point = keeper.capture(0, 0, 0, -1, MIN)
+    assert keeper.raw_bytes < (41 * 100 * 8) * 2 + 300 * 8 + dense.nbytes + 100_000   # not the 1.8 MB held
+    holder.block[:, :50] = 1.0
+    holder.curve[:] = 2.0
+    holder.dense[:] = 0.0
+    keeper.restore(point)
+    for name, want in expected.items():
+        got = getattr(holder, name)
+        assert got.dtype == want.dtype and got.shape == want.shape
+        assert got.tobytes() == want.tobytes(), name          # bit for bit: -0.0 and NaN as they were
+    assert np.signbit(holder.block[5, 40]) and np.signbit(holder.block[99, 39])
+    holder.block[5, 0] = 123.0
+    assert holder.row[0] == 123.0 and holder.row.base is not None
