@@ -211,3 +211,18 @@ def test_sessions_bar_moves_without_a_synchronous_repaint(qtbot):
     qtbot.wait(50)
     assert PaintCounter.count == painted
     bar.removeEventFilter(counter)
+
+
+def test_the_peak_is_never_below_a_rate_shown(panel):
+    """A run's final rate (its average, engine start to last bar) came between two samples and above
+    every one: the panel read "7,962 bars/s, peak 5,660" until the next run."""
+    for i, rate in enumerate((4_000.0, 5_660.0, 5_000.0)):
+        panel.update_metrics(snapshot(bars_per_s=rate), now=float(i))
+    assert panel.peak_label.text() == "peak 5,660"
+    panel.update_metrics(snapshot(bars_per_s=5_100.0), now=2.2)     # between samples, below the peak
+    assert panel.peak_label.text() == "peak 5,660"
+    panel.update_metrics(snapshot(bars_per_s=7_962.0), now=2.3)     # between samples, a new peak
+    assert panel.rate_label.text() == "7,962" and panel.peak_label.text() == "peak 7,962"
+    panel.clear()
+    panel.update_metrics(snapshot(bars_per_s=10.0), now=10.0)
+    assert panel.peak_label.text() == "peak 10"

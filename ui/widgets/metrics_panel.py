@@ -222,6 +222,7 @@ class MetricsPanel(QWidget):
             raise ValueError(f"unknown exchange time zone {exchange_tz!r}") from exc
         self.exchange_tz = exchange_tz
         self._history: deque[tuple[float, float]] = deque()
+        self._peak = 0.0    # the peak the label shows
         self._session_date_text: str | None = None
         self._sessions: tuple[int | None, int | None] = (None, None)
         self._mono = theme.mono_font(theme.TABLE_POINT_SIZE)
@@ -425,8 +426,11 @@ class MetricsPanel(QWidget):
     def _add_rate_sample(self, rate: float, now: float) -> None:
         history = self._history
         if history and now - history[-1][0] < SPARKLINE_SAMPLE_S:
-            # Between samples only the newest value changes; the curve is redrawn twice a second.
+            # Between samples only the newest value changes; the curve is redrawn twice a second, or at
+            # once when the value is a new peak (a run's final rate: "7,962 bars/s, peak 5,660" otherwise)
             history[-1] = (history[-1][0], rate)
+            if rate > self._peak:
+                self._redraw_sparkline(now)
             return
         history.append((now, rate))
         while history and now - history[0][0] > SPARKLINE_SECONDS:
@@ -440,7 +444,7 @@ class MetricsPanel(QWidget):
         times = np.fromiter((t for t, _ in self._history), dtype=float, count=len(self._history))
         rates = np.fromiter((r for _, r in self._history), dtype=float, count=len(self._history))
         self.sparkline_curve.setData(times - now, rates)
-        peak = float(rates.max())
+        peak = self._peak = float(rates.max())
         self.sparkline.getPlotItem().setYRange(0, max(peak, 1.0) * 1.1, padding=0)
         self.peak_label.setText(f"peak {peak:,.0f}")
 
