@@ -38,6 +38,9 @@ Offscreen (default) and in a real X server (xcb):
         [--memory-days 20] [--runs 2]
     xvfb-run -a -s "-screen 0 1920x1080x24" env QT_QPA_PLATFORM=xcb .venv/bin/python benchmarks/bench_gui.py
 
+`--throughput-rounds N` measures only the throughput ratio, over N alternated rounds (a tighter median
+than the few rounds of the full benchmark, whose other runs sit between the ratio's runs).
+
 The machine's core count and load average are printed with the figures (a shared machine is noisy:
 compare the ratios of one run).
 """
@@ -362,6 +365,30 @@ def gui_run(window, cfg_path: Path, probe: LatencyProbe | None, rss: list | None
     return result
 
 
+def throughput_rounds(window, cfg_path: Path, runs: Path, rounds: int, platform: str) -> list[dict]:
+    """The throughput ratio alone: `rounds` rounds of a headless process (its warm run), a GUI run and
+    the same config headless in the GUI process, one after the other so that they share the machine's
+    noise; prints each round and the ratios' median, quartiles and range. Returns the rounds."""
+    gui_run(window, cfg_path, None)                 # warm-up: the first GUI run imports and caches
+    load_before = os.getloadavg()[0]
+    out = []
+    for r in range(rounds):
+        proc = headless_process(cfg_path, runs)["bars_per_s"]
+        gui = gui_run(window, cfg_path, None)["bars_per_s"]
+        inproc = headless(cfg_path, runs, writer=True)["bars_per_s"]
+        out.append({"gui": gui, "process": proc, "in_process": inproc})
+        print(f"round {r + 1}: GUI {gui:,.0f} bars/s, headless process {proc:,.0f}, in the GUI process "
+              f"{inproc:,.0f}: ratios {gui / proc:.2f}, {gui / inproc:.2f}", flush=True)
+    print(f"\nGUI throughput at MAX, {rounds} rounds, Qt {platform}, {os.cpu_count()} cores, load average "
+          f"{load_before:.2f} before, {os.getloadavg()[0]:.2f} after (target >= 0.8)")
+    for name, key in (("vs the `workstation run` process", "process"), ("vs headless in the GUI process", "in_process")):
+        ratios = [x["gui"] / x[key] for x in out]
+        quart = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else [ratios[0]] * 3
+        print(f"  {name}: median {statistics.median(ratios):.2f}, quartiles {quart[0]:.2f}-{quart[2]:.2f}, "
+              f"range {min(ratios):.2f}-{max(ratios):.2f}")
+    return out
+
+
 def results_shown_stalls(window, probe: LatencyProbe) -> dict:
     """The run's end: from the engine's finish until the Results dock shows the run and 300 ms more
     (its first paint), the longest UI stall and the time to the results; these ticks are then left out
@@ -551,6 +578,11 @@ def main() -> None:
         "--frame-ms", type=int, default=None, help="bridge frame interval (default: the bridge's)"
     )
     ap.add_argument(
+        "--throughput-rounds", type=int, default=0, metavar="N",
+        help="only the throughput ratio: N rounds of (headless process, GUI run, headless in the GUI "
+             "process), alternated, then the ratios' median, quartiles and range (no stalls, loads, chart)",
+    )
+    ap.add_argument(
         "--switch-interval",
         type=float,
         default=None,
@@ -604,6 +636,9 @@ def main() -> None:
     if not a.automatic_gc:
         freeze_startup_heap()  # as workstation-gui does
     wait_ms(200)
+    if a.throughput_rounds:
+        throughput_rounds(window, cfg_path, tmp / "runs", a.throughput_rounds, app.platformName())
+        return
 
     # config load: first (cold: calendar and store read the first time), then warm, background vs blocking
     loads = {
