@@ -148,15 +148,16 @@ def _table_section(title: str, tooltip: str = "") -> tuple[QWidget, QVBoxLayout,
 class SidePanel(QStackedWidget):
     """The per-symbol table and the data gaps beside the trades: one above the other when the panel is
     tall enough for a header and SIDE_PANEL_MIN_ROWS rows of each, else as two tabs (a short results dock:
-    at 1280 x 800 the two stacked halves showed no row at all). The sections keep their widgets; only
-    their container changes (`tabbed`), with the count in the tab's title instead of the section's."""
+    at 1280 x 800 the two stacked halves showed no row at all). The sections (`_table_section`s, each with
+    its table) keep their widgets; only their container changes (`tabbed`), with the section's title and
+    count in the tab's title instead of its header bar."""
 
-    def __init__(self, first: QWidget, first_table: QTableView, first_count: QLabel, first_title: str,
-                 second: QWidget, second_table: QTableView, second_count: QLabel, second_title: str,
+    def __init__(self, first: tuple[QWidget, QTableView], second: tuple[QWidget, QTableView],
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._sections = ((first, first_table, first_count, first_title),
-                          (second, second_table, second_count, second_title))
+        # (section, its table, its header bar); the bar's first two widgets are its title and count labels
+        self._sections = tuple((section, table, section.layout().itemAt(0).layout())
+                               for section, table in (first, second))
         self._split = QSplitter(Qt.Orientation.Vertical)
         self._split.setChildrenCollapsible(False)
         self._split.setHandleWidth(8)
@@ -173,9 +174,9 @@ class SidePanel(QStackedWidget):
         """The height both sections need one above the other, each with its title, its table's header,
         SIDE_PANEL_MIN_ROWS rows and a horizontal scroll bar."""
         total = self._split.handleWidth()
-        for section, table, _count, _title in self._sections:
+        for section, table, header in self._sections:
             rows = table.verticalHeader().defaultSectionSize() * SIDE_PANEL_MIN_ROWS
-            title = section.layout().itemAt(0).sizeHint().height() + section.layout().spacing()
+            title = header.sizeHint().height() + section.layout().spacing()
             total += (title + table.horizontalHeader().sizeHint().height() + rows
                       + table.horizontalScrollBar().sizeHint().height() + 2 * table.frameWidth())
         return total
@@ -190,8 +191,7 @@ class SidePanel(QStackedWidget):
         self.tabbed = tabbed
         if not tabbed:
             self._tab_index = self.tabs.currentIndex()   # the trader's choice comes back with the tabs
-        for section, _table, _count, _title in self._sections:
-            header = section.layout().itemAt(0).layout()
+        for section, _table, header in self._sections:
             for i in range(header.count()):
                 widget = header.itemAt(i).widget()
                 if widget is not None:
@@ -213,9 +213,10 @@ class SidePanel(QStackedWidget):
 
     def update_tab_titles(self) -> None:
         """The tabs' titles: each section's title and count (as its header shows when stacked)."""
-        for k, (_section, _table, count, title) in enumerate(self._sections):
+        for k, (_section, _table, header) in enumerate(self._sections):
             if k < self.tabs.count():     # the count's first part: "19", not "19 · 19 bars"
-                self.tabs.setTabText(k, f"{title} {count.text().split(' · ')[0]}".rstrip())
+                title, count = header.itemAt(0).widget().text(), header.itemAt(1).widget().text()
+                self.tabs.setTabText(k, f"{title} {count.split(' · ')[0]}".rstrip())
 
 
 def _with_empty_state(table: QTableView) -> tuple[QStackedWidget, EmptyState]:
@@ -783,9 +784,7 @@ class ResultsView(QWidget):
         self.symbols_stack, self.symbols_empty = _with_empty_state(self.symbol_table)
         sbox.addWidget(self.symbols_stack, 1)
 
-        self.side_panel = right = SidePanel(
-            symbols_box, self.symbol_table, self.symbol_count_label, "By symbol",
-            self._build_gaps(), self.gap_table, self.gap_count_label, "Data gaps")
+        self.side_panel = right = SidePanel((symbols_box, self.symbol_table), (self._build_gaps(), self.gap_table))
 
         splitter.addWidget(trades_box)
         splitter.addWidget(right)
