@@ -101,7 +101,6 @@ def previous_closes(before: np.ndarray, close: np.ndarray) -> np.ndarray:
     return previous
 
 
-
 def seeded_wilder_block(prior_sums: np.ndarray, values: np.ndarray, counts: np.ndarray, seed_rows: int,
                         period: int, smoothing) -> tuple[np.ndarray, np.ndarray]:
     """Wilder averages seeded by a plain sum, over a [rows, lanes] block of one input series per lane
