@@ -1161,16 +1161,16 @@ class MainWindow(QMainWindow):
         stats = bridge.system.snapshot_stats() if bridge.system is not None else {}
         when = dt.datetime.fromtimestamp(done.last_bar_ns / 1e9, self._zone) if done.last_bar_ns >= 0 else None
         how = ("went forward" if done.restored_position < 0 else "restored a snapshot")
+        # short enough for the room the status bar's permanent read-outs leave at 1280 px; what the
+        # snapshots hold is in the timeline's tooltip
         self.statusBar().showMessage(
-            f"At the bar {when:%a %Y-%m-%d %H:%M}: {how}, replayed {done.replayed:,} bar times in "
-            f"{done.seconds:.2f} s · snapshots: {stats.get('count', 0)} every {stats.get('every', 0)} bar times, "
-            f"{stats.get('bytes', 0) / 2**20:.1f} of {stats.get('budget_bytes', 0) / 2**20:.0f} MiB"
+            f"At the bar {when:%a %m-%d %H:%M}: {how}, replayed {done.replayed:,} bar times in {done.seconds:.2f} s"
             if when is not None else "At the start of the run", 15000)
         self.timeline.setToolTip(
             "Timeline: click or drag to go to any bar time (Shift+drag: bar by bar; wheel: one bar time a notch; "
             "← steps back one bar time, → one forward). "
-            f"Snapshots: {stats.get('count', 0)}, {stats.get('bytes', 0) / 2**20:.1f} of "
-            f"{stats.get('budget_bytes', 0) / 2**20:.0f} MiB")
+            f"Snapshots: {stats.get('count', 0)} every {stats.get('every', 0)} bar times, "
+            f"{stats.get('bytes', 0) / 2**20:.1f} of {stats.get('budget_bytes', 0) / 2**20:.0f} MiB")
 
     def _update_gauges(self, all_symbols: bool, changed: set[int]) -> None:
         """Push quality (every interval, hover) and gap counts of the changed symbols to the gauges."""

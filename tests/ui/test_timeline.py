@@ -10,6 +10,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QLabel
 
 from ui.widgets.timeline import GAP, MARGIN, Timeline, TimelineSession
 from workstation.store import BarStore
@@ -157,6 +158,32 @@ def test_timeline_click_and_left_key_keep_the_state(qtbot, ui_make_window, ui_sm
     qtbot.waitUntil(lambda: system.state == "finished", timeout=60_000)
     qtbot.waitUntil(lambda: "FINISHED" in w.state_label.text(), timeout=10_000)   # the window saw the end
     assert not w.timeline.isEnabled() and not w.step_back_action.isEnabled()
+
+
+def message_room(w) -> int:
+    """Width the status bar leaves its message at the left of its permanent read-outs (clock, session,
+    rate, overruns, state)."""
+    sb = w.statusBar()
+    lefts = [c.geometry().left() for c in sb.findChildren(QLabel) if c.isVisible() and c.parent() is not None
+             and c.geometry().left() > 0]
+    return min(lefts) - 2 * sb.layout().contentsMargins().left() - 8
+
+
+def test_the_step_back_message_fits_the_status_bar_at_1280(qtbot, ui_make_window, ui_small_config):
+    w = ui_make_window()
+    w.resize(1280, 800)
+    w.load_config(ui_small_config)
+    go_to(qtbot, w, OPEN_1 + 299 * MIN)           # forward: "went forward", 300 bar times replayed
+    qtbot.waitUntil(lambda: "went forward" in w.statusBar().currentMessage(), timeout=WAIT_MS)
+    seek_before = w.bridge.last_seek
+    w.step_back_action.trigger()                  # back one: "restored a snapshot"
+    qtbot.waitUntil(lambda: w.bridge.last_seek is not seek_before, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: "restored a snapshot" in w.statusBar().currentMessage(), timeout=WAIT_MS)
+    message = w.statusBar().currentMessage()
+    assert message.startswith("At the bar Wed 12-04 14:28: restored a snapshot, replayed "), message
+    qtbot.wait(50)                                # the read-outs laid out with this state's texts
+    assert w.statusBar().fontMetrics().horizontalAdvance(message) <= message_room(w), message
+    assert "every 60 bar times" in w.timeline.toolTip()          # the snapshots are told there
 
 
 def test_gui_run_folder_after_going_back_equals_a_headless_run(qtbot, tmp_path, ui_write_config):
