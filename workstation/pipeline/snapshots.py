@@ -28,7 +28,9 @@ of the replay slowing down. The next snapshot's cost is predicted from the state
 trade history): a linear fit of cost on size through the last two snapshots, or, with one snapshot,
 its cost scaled by the size ratio. A fixed estimate (the last cost) let a 100-symbol replay spend
 ~13 % of its time in snapshots at a 5 % limit, each one costing more than the one before. Paced and stepped replays always get every one, and a run paused more than `every` bar times past
-the newest snapshot takes one where it waits (free: nothing runs then).
+the newest snapshot takes one where it waits (free: nothing runs then). A seek's replay always takes
+the last one due before the bar time it stops at (one a seek): the steps back that usually follow a
+seek then replay at most `every` bar times each, not all the way from an early snapshot.
 
 Positions: `position` = bar times delivered in the run so far. A snapshot at position p is taken
 before bar time p+1 is delivered and before hand orders queued at that point are applied; those
@@ -283,12 +285,14 @@ class SnapshotKeeper:
         return hit
 
     # ------------------------------------------------------------------ capture / restore
-    def due(self, position: int, bar_index: int) -> bool:
+    def due(self, position: int, bar_index: int, near_target: bool = False) -> bool:
         """A snapshot is taken at each session's first bar time and every `every` bar times (see the
-        module docstring for when one waits because of its cost)."""
+        module docstring for when one waits because of its cost); `near_target`: a seek's replay is
+        less than `every` bar times from where it stops, so this is the last one before it, taken
+        whatever it costs."""
         if not (bar_index == 0 or position % self.every == 0):
             return False
-        if self.max_overhead is None or not self._snapshots:
+        if self.max_overhead is None or not self._snapshots or near_target:
             return True
         import time
 

@@ -398,6 +398,32 @@ def test_snapshots_wait_when_they_would_slow_a_fast_replay_down():
         assert stats["bytes"] < stats["uncompressed_bytes_taken"] / stats["taken"] * stats["count"] / 2   # ones pack
 
 
+def test_a_seek_keeps_the_last_snapshot_before_its_target_so_steps_back_from_there_replay_little(store):
+    """Snapshots that wait because of their cost (here all but the first) still leave one less than
+    `snapshot_every` bar times before where a seek stops: a step back from there restores it and
+    replays a few bar times, not the whole way from the run's start."""
+    system = SystemManager(orb_config(), store=store, rewindable=True)
+    system.snapshots.max_overhead = 1e-12      # every snapshot but the first would cost too much
+    seen = Observed(system)
+    system.control.pause()
+    system.start()
+    system.seek(OPEN_1 + 109 * MIN)                       # forward: the bar times up to 10:39 ET, 110
+    assert seen.seek_event.wait(60) and system.position == 110
+    keeper = system.snapshots
+    assert keeper.has(0) and keeper.has(100)              # 100: the last one due before position 110
+    assert not any(keeper.has(p) for p in (25, 50, 75))  # the others still wait (one forced a seek)
+    seen.seek_event.clear()
+    system.step_back(1)
+    assert seen.seek_event.wait(60) and system.position == 109
+    done = seen.seeks[-1]
+    assert done.restored_position == 100 and done.replayed == 9
+    seen.seek_event.clear()
+    system.step_back(1)                                   # and again: from the same snapshot
+    assert seen.seek_event.wait(60) and system.position == 108
+    assert seen.seeks[-1].restored_position == 100 and seen.seeks[-1].replayed == 8
+    system.stop()
+
+
 def test_state_that_cannot_be_copied_turns_step_back_off_and_the_run_goes_on(store, tmp_path, reference):
     """A strategy holding an open file cannot be snapshotted: the run says so once, keeps running to the
     same results, and a step back is refused with the reason (a seek back stays where it is)."""
