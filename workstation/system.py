@@ -19,6 +19,7 @@ import logging
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -38,10 +39,12 @@ from workstation.pipeline.historical import HistoricalService
 from workstation.pipeline.pipeline import Pipeline
 from workstation.pipeline.processor import DataProcessor
 from workstation.pipeline.quality import DataQualityManager
-from workstation.pipeline.snapshots import SnapshotKeeper
 from workstation.session import SessionData
 from workstation.store import BarStore
 from workstation.strategies import load_strategy
+
+if TYPE_CHECKING:
+    from workstation.pipeline.snapshots import SnapshotKeeper
 
 log = logging.getLogger(__name__)
 
@@ -67,10 +70,12 @@ def run_bar_source(cfg: SessionConfig, tm: TimeManager, store: BarStore | None =
     """The bars the run reads: the store (opened from `store_path` or the config when not given), read
     through AdjustedBarStore when `prices: adjusted`; a live run's live bars are raw, so only the actions
     effective by today adjust its history."""
-    from workstation.store.corporate_actions import bar_source_for
-
     if store is None:
         store = BarStore(Path(store_path) if store_path else resolve_store_path(cfg))
+    if cfg.prices != "adjusted" and isinstance(store, BarStore):
+        return store                  # raw prices of a plain store: nothing to load (or to import) for it
+    from workstation.store.corporate_actions import bar_source_for
+
     today = tm.local_dates(np.array([time.time_ns()], dtype=np.int64))[0].astype(dt.date)
     return bar_source_for(store, cfg.prices, as_of=today if cfg.mode == "live" else None)
 
@@ -89,7 +94,7 @@ class SystemManager:
         GUI does: asking whether anything is frozen walks every frozen object, ~10 ms in the GUI)."""
         self.cfg = cfg
         self.freeze_heap = freeze_heap
-        self.rewindable = rewindable   # keep snapshots: step back and seek (set before start)
+        self.rewindable = rewindable   # keep snapshots: step back and seek (given here, not changed later)
         self.thread_factory = thread_factory   # (target, name) -> thread-like; the GUI passes QThreads
         self.events = events or EventBus()
         self.tm = run_time_manager(cfg, time_manager)
@@ -148,13 +153,7 @@ class SystemManager:
         self.coordinator = SessionCoordinator(cfg, self.store, self.tm, self.session_data, self.clock, self.pipeline,
                                               self.historical, self.metrics, self.events, self.control,
                                               self.sessions, manual_orders=self.manual_orders, feed=self.feed)
-        self.snapshots = SnapshotKeeper(
-            roots={"session_data": self.session_data, "clock": self.clock, **self.pipeline.snapshot_roots(),
-                   "broker": self.broker, "historical": self.historical,
-                   **{f"strategy:{i}": st for i, st in enumerate(self.strategies)}},
-            refs=(self, self.coordinator, self.pipeline, self.feed, self.control, self.events, self.metrics,
-                  self.store, self.tm, self.cfg, self.manual_orders),
-            every=cfg.backtest.snapshot_every, memory_budget_bytes=cfg.backtest.snapshot_memory_mb * 2**20)
+        self.snapshots: SnapshotKeeper | None = self._snapshot_keeper() if self.rewindable else None
         self._t_start = 0.0
         self._froze_heap = False   # start() froze the heap (gc.freeze) and the run's end unfreezes it
         self._t_end = 0.0
@@ -182,6 +181,19 @@ class SystemManager:
         return self.pipeline.analysis
 
     # ------------------------------------------------------------------ control
+    def _snapshot_keeper(self) -> SnapshotKeeper:
+        """The snapshots of a rewindable run: the state every stage, the broker and the strategies keep."""
+        from workstation.pipeline.snapshots import SnapshotKeeper
+
+        cfg = self.cfg
+        return SnapshotKeeper(
+            roots={"session_data": self.session_data, "clock": self.clock, **self.pipeline.snapshot_roots(),
+                   "broker": self.broker, "historical": self.historical,
+                   **{f"strategy:{i}": st for i, st in enumerate(self.strategies)}},
+            refs=(self, self.coordinator, self.pipeline, self.feed, self.control, self.events, self.metrics,
+                  self.store, self.tm, self.cfg, self.manual_orders),
+            every=cfg.backtest.snapshot_every, memory_budget_bytes=cfg.backtest.snapshot_memory_mb * 2**20)
+
     def start(self) -> None:
         with self._lock:
             if self.state != STOPPED:
@@ -195,7 +207,7 @@ class SystemManager:
             self._froze_heap = self.freeze_heap and gc.get_freeze_count() == 0
             if self._froze_heap:
                 gc.freeze()
-            self.coordinator.snapshots = self.snapshots if self.rewindable else None
+            self.coordinator.snapshots = self.snapshots
             self.coordinator.start(tf)
             self._set_state(RUNNING)
         threading.Thread(target=self._watch, name="RunWatcher", daemon=True).start()
@@ -236,13 +248,14 @@ class SystemManager:
     def set_speed(self, speed: float) -> None:
         self.control.set_speed(speed)
 
-    def _check_rewindable(self, what: str) -> None:
-        if not self.rewindable:
+    def _check_rewindable(self, what: str) -> SnapshotKeeper:
+        if self.snapshots is None:
             raise WorkstationError(f"cannot {what}: this run keeps no snapshots (built with rewindable=False)")
         if self.has_ended():
             raise WorkstationError(f"cannot {what}: the run has ended ({self.state}); press Play for a new run")
         if self.snapshots.disabled and what == "step back":
             raise WorkstationError(f"cannot {what}: {self.snapshots.disabled}")
+        return self.snapshots
 
     def step_back(self, n: int = 1) -> None:
         """Go back `n` bar times (state restored from a snapshot and replayed), then stay paused; the
@@ -268,8 +281,9 @@ class SystemManager:
         return self.coordinator.position
 
     def snapshot_stats(self) -> dict:
-        """The snapshots kept (count, bytes, budget, spacing; see SnapshotKeeper.stats)."""
-        return self.snapshots.stats()
+        """The snapshots kept (count, bytes, budget, spacing; see SnapshotKeeper.stats); {} when the run
+        keeps none."""
+        return self.snapshots.stats() if self.snapshots is not None else {}
 
     def request_stop(self) -> None:
         """Ask the run to stop between two bar times and return at once (safe from any thread,

@@ -130,6 +130,21 @@ def test_a_run_with_json_output_loads_no_pyarrow_filesystems(small_run):
     assert done.stdout.splitlines()[-1] == "MODULES "
 
 
+def test_a_headless_run_of_raw_prices_loads_no_snapshot_or_corporate_action_code(small_run):
+    """What only some runs use is imported by them alone (~4 ms each of a run's start-up): the snapshot
+    keeper by rewindable runs (the GUI's), the corporate actions by runs of adjusted prices."""
+    watched = ("workstation.pipeline.snapshots", "workstation.store.corporate_actions")
+    report = f"\nprint('MODULES ' + ','.join(m for m in {watched!r} if m in sys.modules))\n"
+    done = subprocess.run([sys.executable, "-c", RUN % ("c.json", "lean") + report], cwd=small_run["folder"],
+                          capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(ROOT),
+                               "WORKSTATION_CACHE_DIR": str(small_run["folder"] / "cache")})
+    assert done.returncode == 0, done.stderr[-3000:]
+    document = json.loads(done.stdout[:done.stdout.rindex("MODULES ")])
+    assert document["ok"] and document["statistics"] == small_run["document"]["statistics"]
+    assert done.stdout.splitlines()[-1] == "MODULES "
+
+
 def test_the_first_bar_figures_are_in_run_json_metrics_json_and_the_report(small_run):
     startup = small_run["document"]["startup"]
     first, cpu = startup["first_bar_s"], startup["first_bar_cpu_s"]

@@ -36,7 +36,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -47,10 +47,12 @@ from workstation.pipeline.bar_times import bar_time_slices  # noqa: F401 - re-ex
 from workstation.pipeline.control import Gate
 from workstation.pipeline.feed import BarTimes, Feed, GapStatusChanged, LateBars, TrailingGaps
 from workstation.pipeline.pipeline import Pipeline
-from workstation.pipeline.snapshots import SeekDone, SnapshotKeeper
 from workstation.pipeline.stage_events import BarTime
 from workstation.pipeline.subscription import default_thread
 from workstation.pipeline.warmup import WarmupLoader, warmup_counts
+
+if TYPE_CHECKING:
+    from workstation.pipeline.snapshots import SnapshotKeeper
 
 log = logging.getLogger(__name__)
 
@@ -287,6 +289,8 @@ class SessionCoordinator:
 
     def _seek_done(self, session_index: int, last_bar_ns: int) -> None:
         """The replay reached the target: hand orders after it are discarded, the run pauses here."""
+        from workstation.pipeline.snapshots import SeekDone  # loaded with the keeper of a rewindable run
+
         target = self._replay_until
         self._replay_until = None
         if self.snapshots is not None:
