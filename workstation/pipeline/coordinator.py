@@ -377,9 +377,9 @@ class SessionCoordinator:
                 self.on_first_bar(self.metrics)     # `workstation run`: process start -> first bar (process_start)
             for k in range(first, len(starts)):
                 ts = ts_list[k]
-                if snapshots is not None and not snapshots.has(self.position) and snapshots.due(
+                if snapshots is not None and snapshots.due(
                         self.position, k, near_target=self._replay_until is not None
-                        and ts <= self._replay_until < ts + snapshots.every * step):
+                        and ts <= self._replay_until < ts + snapshots.every * step) and not snapshots.has(self.position):
                     self._capture(session_index, k, last_bar, clock_now)
                 while True:
                     if self._replay_until is not None:           # seeking: headless, no gate, no pacing
