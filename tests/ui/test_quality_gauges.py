@@ -229,3 +229,43 @@ def test_unknown_symbol_update_adds_a_tile(panel):
     assert panel.symbols()[-1] == "ZZZZ"
     assert panel.grid.tile_rect("ZZZZ") is not None
     assert panel.gauge_level("ZZZZ") == "warn"
+
+
+def amber_pixels(panel: QualityGaugePanel, symbol: str) -> int:
+    image = panel.grid.grab(panel.grid.tile_rect(symbol)).toImage()
+    return sum(close(image.pixelColor(x, y), QColor(theme.AMBER), tolerance=40)
+               for x in range(image.width()) for y in range(image.height()))
+
+
+def test_a_short_panel_shows_every_tile_on_one_line_and_a_tall_one_full_tiles(qtbot):
+    """Squeezed (the window's height shared with the results), five symbols would show one row of full
+    tiles: one-line tiles show all five instead, a symbol with gaps still marked. With room, or with
+    more symbols than one-line tiles could show either, the full tiles stay (a long list scrolls)."""
+    from ui.widgets.quality_gauges import COMPACT_TILE_HEIGHT, TILE_HEIGHT
+
+    five = ["ACME", "BOLT", "CYRX", "DYNA", "ECHO"]
+    widget = QualityGaugePanel()
+    qtbot.addWidget(widget)
+    widget.set_symbols(five)
+    widget.update_many([(s, "1m", 99.7 if s == "CYRX" else 100.0, 1 if s == "CYRX" else 0) for s in five])
+    widget.resize(370, 300)
+    widget.show()
+    qtbot.waitExposed(widget)
+    rects = [widget.grid.tile_rect(s) for s in five]
+    assert {r.height() for r in rects} == {TILE_HEIGHT}                     # room: full tiles
+
+    widget.resize(370, 120)                                                # two full rows do not fit
+    qtbot.waitUntil(lambda: widget.grid.tile_rect("ACME").height() == COMPACT_TILE_HEIGHT, timeout=2000)
+    viewport = widget.scroll_area.viewport().height()
+    assert max(widget.grid.tile_rect(s).bottom() for s in five) < viewport   # every tile shows
+    assert widget.scroll_area.verticalScrollBar().maximum() == 0
+    assert amber_pixels(widget, "CYRX") > 4 and amber_pixels(widget, "BOLT") == 0   # the gaps' mark
+
+    widget.resize(370, 300)
+    qtbot.waitUntil(lambda: widget.grid.tile_rect("ACME").height() == TILE_HEIGHT, timeout=2000)
+
+    widget.set_symbols(SYMBOLS)                                            # 100: neither fits, full tiles scroll
+    widget.resize(350, 200)
+    qtbot.wait(50)
+    assert widget.grid.tile_rect("S000").height() == TILE_HEIGHT
+    assert widget.scroll_area.verticalScrollBar().maximum() > 0

@@ -48,6 +48,7 @@ GOOD_LOW_COLOUR = "#4caf50"
 
 TILE_WIDTH = 104
 TILE_HEIGHT = 56
+COMPACT_TILE_HEIGHT = 24   # one line (symbol, gaps, value) over a thin bar: when full tiles would not all show
 TILE_SPACING = 6
 GRID_MARGIN = 6
 
@@ -113,6 +114,7 @@ class _GaugeGrid(QWidget):
         self._order: list[str] = []
         self._rects: dict[str, QRect] = {}
         self._columns = 1
+        self.compact = False
         self._hover: str | None = None
         self._pressed: str | None = None
         self.setMouseTracking(True)
@@ -123,6 +125,7 @@ class _GaugeGrid(QWidget):
         self._value_font = theme.ui_font(15, bold=True)
         self._unit_font = theme.ui_font(theme.UI_POINT_SIZE, bold=True)
         self._small_metrics = QFontMetrics(self._small_font)
+        self._symbol_metrics = QFontMetrics(self._symbol_font)
         self._value_metrics = QFontMetrics(self._value_font)
 
     def set_order(self, order: list[str]) -> None:
@@ -162,9 +165,21 @@ class _GaugeGrid(QWidget):
     def _columns_for(self, width: int) -> int:
         return max(1, (width - 2 * GRID_MARGIN + TILE_SPACING) // (TILE_WIDTH + TILE_SPACING))
 
-    def _height_for(self, width: int) -> int:
+    def set_compact(self, compact: bool) -> None:
+        """One-line tiles (COMPACT_TILE_HEIGHT) or full ones."""
+        if compact != self.compact:
+            self.compact = compact
+            self._relayout()
+            self.update()
+
+    def height_for(self, width: int, compact: bool) -> int:
+        """Height every tile needs at this width, in either tile size."""
         rows = math.ceil(len(self._order) / self._columns_for(width)) if self._order else 0
-        return 2 * GRID_MARGIN + rows * TILE_HEIGHT + max(0, rows - 1) * TILE_SPACING
+        tile_height = COMPACT_TILE_HEIGHT if compact else TILE_HEIGHT
+        return 2 * GRID_MARGIN + rows * tile_height + max(0, rows - 1) * TILE_SPACING
+
+    def _height_for(self, width: int) -> int:
+        return self.height_for(width, self.compact)
 
     def _relayout(self) -> None:
         width = self.width()
@@ -172,12 +187,13 @@ class _GaugeGrid(QWidget):
         self._columns = columns
         tile_width = (width - 2 * GRID_MARGIN - (columns - 1) * TILE_SPACING) // columns
         tile_width = max(TILE_WIDTH, min(tile_width, int(TILE_WIDTH * 1.6)))
+        tile_height = COMPACT_TILE_HEIGHT if self.compact else TILE_HEIGHT
         self._rects = {}
         for i, symbol in enumerate(self._order):
             row, column = divmod(i, columns)
             x = GRID_MARGIN + column * (tile_width + TILE_SPACING)
-            y = GRID_MARGIN + row * (TILE_HEIGHT + TILE_SPACING)
-            self._rects[symbol] = QRect(x, y, tile_width, TILE_HEIGHT)
+            y = GRID_MARGIN + row * (tile_height + TILE_SPACING)
+            self._rects[symbol] = QRect(x, y, tile_width, tile_height)
         height = self._height_for(width)
         if self.minimumHeight() != height:
             self.setMinimumHeight(height)
@@ -215,10 +231,14 @@ class _GaugeGrid(QWidget):
         # Level stripe on the left edge.
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(colour)
-        painter.drawRoundedRect(QRectF(rect.left() + 1.5, rect.top() + 6, 3, rect.height() - 12), 1.5, 1.5)
+        inset = 4 if self.compact else 6
+        painter.drawRoundedRect(QRectF(rect.left() + 1.5, rect.top() + inset, 3, rect.height() - 2 * inset), 1.5, 1.5)
 
         left = rect.left() + 10
         right = rect.right() - 7
+        if self.compact:
+            self._paint_compact(painter, symbol, rect, left, right, pct, gaps, level, colour)
+            return
         painter.setFont(self._symbol_font)
         painter.setPen(QColor(theme.TEXT_BRIGHT))
         top_line = QRect(left, rect.top() + 4, right - left, 16)
@@ -248,6 +268,36 @@ class _GaugeGrid(QWidget):
             filled = QRectF(bar.left(), bar.top(), bar.width() * max(0.0, min(pct, 100.0)) / 100.0, 3)
             painter.setBrush(colour)
             painter.drawRoundedRect(filled, 1.5, 1.5)
+
+    def _paint_compact(self, painter: QPainter, symbol: str, rect: QRect, left: int, right: int,
+                       pct: float | None, gaps: int, level: str, colour: QColor) -> None:
+        """One line: the symbol, its gap count and its value (right), over a thin fill bar."""
+        line = QRect(left, rect.top() + 2, right - left, rect.height() - 7)
+        painter.setFont(self._symbol_font)
+        painter.setPen(QColor(theme.TEXT_BRIGHT))
+        painter.drawText(line, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, symbol)
+        value_text = format_pct(pct) + ("%" if pct is not None else "")
+        painter.setPen(colour)
+        painter.drawText(line, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, value_text)
+        if gaps > 0:
+            gap_colour = QColor(theme.DOWN if level == "bad" else theme.AMBER)
+            metrics = self._symbol_metrics
+            value_width, symbol_width = metrics.horizontalAdvance(value_text), metrics.horizontalAdvance(symbol)
+            badge_width = self._small_metrics.horizontalAdvance(f"{gaps:,}") + 14     # the count and its glyph
+            if symbol_width + 6 + badge_width + 8 + value_width <= line.width():
+                badge_line = QRect(line.left(), line.top(), line.width() - value_width - 8, line.height())
+                self._paint_gap_badge(painter, badge_line, gaps, gap_colour)
+            else:                       # no room for the count (the tooltip has it): a dot says there are gaps
+                painter.setPen(Qt.PenStyle.NoPen)
+                painter.setBrush(gap_colour)
+                painter.drawEllipse(QRectF(line.left() + symbol_width + 4, line.center().y() - 2, 5, 5))
+        bar = QRectF(left, rect.bottom() - 4, right - left, 2)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(theme.BORDER))
+        painter.drawRect(bar)
+        if pct is not None:
+            painter.setBrush(colour)
+            painter.drawRect(QRectF(bar.left(), bar.top(), bar.width() * max(0.0, min(pct, 100.0)) / 100.0, 2))
 
     def _paint_gap_badge(self, painter: QPainter, line: QRect, gaps: int, colour: QColor) -> None:
         """Right-aligned gap count after a small "broken bar" glyph (bars with one missing)."""
@@ -354,7 +404,21 @@ class QualityGaugePanel(QWidget):
 
         self.grid.tile_clicked.connect(self._on_tile_clicked)
         self.sort_combo.currentIndexChanged.connect(self._on_sort_changed)
+        self.scroll_area.installEventFilter(self)
         self._update_summary()
+
+    def eventFilter(self, watched: Any, event: QEvent) -> bool:
+        if watched is self.scroll_area and event.type() == QEvent.Type.Resize:
+            self._fit_tiles()
+        return super().eventFilter(watched, event)
+
+    def _fit_tiles(self) -> None:
+        """One-line tiles when the full ones do not all show in the room the panel has and the one-line
+        ones do (a short dock: the window's height shared with the results); full tiles otherwise
+        (a long symbol list scrolls either way)."""
+        room, width = self.scroll_area.height(), self.scroll_area.width()
+        grid = self.grid
+        grid.set_compact(grid.height_for(width, compact=False) > room >= grid.height_for(width, compact=True))
 
     # ----- configuration ------------------------------------------------------------------------
 
@@ -513,6 +577,7 @@ class QualityGaugePanel(QWidget):
             order = list(self._symbols)
         if force or order != self.grid.order():
             self.grid.set_order(order)
+            self._fit_tiles()
 
     def _update_summary(self) -> None:
         levels = [self.gauge_level(s) for s in self._symbols]
