@@ -115,34 +115,31 @@ def test_a_run_on_a_warm_calendar_cache_loads_no_calendar_library_ray_qt_or_pand
     assert small_run["warm"] == {"pyarrow"}                         # not even with --json
 
 
-def test_a_run_with_json_output_loads_no_pyarrow_filesystems(small_run):
-    """pyarrow.parquet loads pyarrow's filesystems (S3, GCS, Azure, HDFS and ssl), ~10 ms of a process
-    that reads and writes local files only: neither the run (the store, the run folder) nor `--json`'s
-    read-back of the run folder imports it."""
-    report = "\nprint('MODULES ' + ','.join(m for m in ('pyarrow.parquet', 'pyarrow.fs') if m in sys.modules))\n"
-    done = subprocess.run([sys.executable, "-c", RUN % ("c.json", "filesystems") + report], cwd=small_run["folder"],
+def loaded_of(small_run, watched: tuple[str, ...], out: str) -> list[str]:
+    """Which of the `watched` modules a `workstation run --json` process of the small config has loaded
+    when it ends (its document checked against the module run's)."""
+    report = f"\nprint('MODULES ' + ','.join(m for m in {watched!r} if m in sys.modules))\n"
+    done = subprocess.run([sys.executable, "-c", RUN % ("c.json", out) + report], cwd=small_run["folder"],
                           capture_output=True, text=True, timeout=300,
                           env={**os.environ, "PYTHONPATH": str(ROOT),
                                "WORKSTATION_CACHE_DIR": str(small_run["folder"] / "cache")})
     assert done.returncode == 0, done.stderr[-3000:]
     document = json.loads(done.stdout[:done.stdout.rindex("MODULES ")])
     assert document["ok"] and document["statistics"] == small_run["document"]["statistics"]
-    assert done.stdout.splitlines()[-1] == "MODULES "
+    return [m for m in done.stdout.splitlines()[-1].removeprefix("MODULES ").split(",") if m]
+
+
+def test_a_run_with_json_output_loads_no_pyarrow_filesystems(small_run):
+    """pyarrow.parquet loads pyarrow's filesystems (S3, GCS, Azure, HDFS and ssl), ~10 ms of a process
+    that reads and writes local files only: neither the run (the store, the run folder) nor `--json`'s
+    read-back of the run folder imports it."""
+    assert loaded_of(small_run, ("pyarrow.parquet", "pyarrow.fs"), "filesystems") == []
 
 
 def test_a_headless_run_of_raw_prices_loads_no_snapshot_or_corporate_action_code(small_run):
     """What only some runs use is imported by them alone (~4 ms each of a run's start-up): the snapshot
     keeper by rewindable runs (the GUI's), the corporate actions by runs of adjusted prices."""
-    watched = ("workstation.pipeline.snapshots", "workstation.store.corporate_actions")
-    report = f"\nprint('MODULES ' + ','.join(m for m in {watched!r} if m in sys.modules))\n"
-    done = subprocess.run([sys.executable, "-c", RUN % ("c.json", "lean") + report], cwd=small_run["folder"],
-                          capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "PYTHONPATH": str(ROOT),
-                               "WORKSTATION_CACHE_DIR": str(small_run["folder"] / "cache")})
-    assert done.returncode == 0, done.stderr[-3000:]
-    document = json.loads(done.stdout[:done.stdout.rindex("MODULES ")])
-    assert document["ok"] and document["statistics"] == small_run["document"]["statistics"]
-    assert done.stdout.splitlines()[-1] == "MODULES "
+    assert loaded_of(small_run, ("workstation.pipeline.snapshots", "workstation.store.corporate_actions"), "lean") == []
 
 
 def test_the_first_bar_figures_are_in_run_json_metrics_json_and_the_report(small_run):
