@@ -57,6 +57,7 @@ from ui.widgets.orders_panel import OrdersPanel
 from ui.widgets.quality_gauges import QualityGaugePanel
 from ui.widgets.signal_log import SignalLogView, rows_until
 from ui.widgets.speed_control import SpeedControl
+from ui.widgets.status_bar import ElidingStatusBar
 from ui.widgets.timeline import Timeline, TimelineSession
 from ui.widgets.trade_bar import TradeBar
 from ui.windows.results_view import ResultsView, ResultsWindow
@@ -492,7 +493,8 @@ class MainWindow(QMainWindow):
         help_menu.addAction(self.shortcuts_action)
 
     def _build_status_bar(self) -> None:
-        sb = self.statusBar()
+        sb = ElidingStatusBar()         # a message too long for the room left of the read-outs ends in "…"
+        self.setStatusBar(sb)
         mono = theme.mono_font(theme.UI_POINT_SIZE)
 
         def label(name: str, tip: str, font=None) -> QLabel:

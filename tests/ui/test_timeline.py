@@ -10,7 +10,6 @@ import datetime as dt
 import pandas as pd
 import pytest
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtWidgets import QLabel
 
 from ui.widgets.timeline import GAP, MARGIN, Timeline, TimelineSession
 from workstation.store import BarStore
@@ -160,15 +159,6 @@ def test_timeline_click_and_left_key_keep_the_state(qtbot, ui_make_window, ui_sm
     assert not w.timeline.isEnabled() and not w.step_back_action.isEnabled()
 
 
-def message_room(w) -> int:
-    """Width the status bar leaves its message at the left of its permanent read-outs (clock, session,
-    rate, overruns, state)."""
-    sb = w.statusBar()
-    lefts = [c.geometry().left() for c in sb.findChildren(QLabel) if c.isVisible() and c.parent() is not None
-             and c.geometry().left() > 0]
-    return min(lefts) - 2 * sb.layout().contentsMargins().left() - 8
-
-
 def test_the_step_back_message_fits_the_status_bar_at_1280(qtbot, ui_make_window, ui_small_config):
     w = ui_make_window()
     w.resize(1280, 800)
@@ -182,7 +172,9 @@ def test_the_step_back_message_fits_the_status_bar_at_1280(qtbot, ui_make_window
     message = w.statusBar().currentMessage()
     assert message.startswith("At the bar Wed 12-04 14:28: restored a snapshot, replayed "), message
     qtbot.wait(50)                                # the read-outs laid out with this state's texts
-    assert w.statusBar().fontMetrics().horizontalAdvance(message) <= message_room(w), message
+    bar = w.statusBar()
+    assert bar.full_message == message and "…" not in message               # shown whole, not shortened
+    assert bar.fontMetrics().horizontalAdvance(message) <= bar.message_room(), message
     assert "every 60 bar times" in w.timeline.toolTip()          # the snapshots are told there
 
 
