@@ -37,7 +37,7 @@ class ElidingStatusBar(QStatusBar):
     def showMessage(self, text: str, timeout: int = 0) -> None:  # noqa: N802 - Qt's name
         self.full_message = text
         shown = text
-        room = self.message_room()
+        room = self.message_room() if self.isVisible() else 0     # not laid out yet: the room is unknown
         if text and room and self.fontMetrics().horizontalAdvance(text) > room:
             shown = self.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, room)
         self.setToolTip(text if shown != text else "")
