@@ -248,14 +248,13 @@ class SystemManager:
     def set_speed(self, speed: float) -> None:
         self.control.set_speed(speed)
 
-    def _check_rewindable(self, what: str) -> SnapshotKeeper:
+    def _check_rewindable(self, what: str) -> None:
         if self.snapshots is None:
             raise WorkstationError(f"cannot {what}: this run keeps no snapshots (built with rewindable=False)")
         if self.has_ended():
             raise WorkstationError(f"cannot {what}: the run has ended ({self.state}); press Play for a new run")
         if self.snapshots.disabled and what == "step back":
             raise WorkstationError(f"cannot {what}: {self.snapshots.disabled}")
-        return self.snapshots
 
     def step_back(self, n: int = 1) -> None:
         """Go back `n` bar times (state restored from a snapshot and replayed), then stay paused; the

@@ -11,8 +11,6 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QStatusBar, QWidget
 
-ELLIPSIS = "…"
-
 
 class ElidingStatusBar(QStatusBar):
     """QStatusBar with `showMessage` eliding to the room its permanent widgets leave."""
