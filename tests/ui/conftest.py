@@ -187,3 +187,18 @@ def ui_chart(qtbot):
     w.show()
     qtbot.waitExposed(w)
     return w
+
+
+@pytest.fixture
+def ui_themed(qapp):
+    """The application's dark theme for this test (restored after): the style sheet's paddings decide
+    what fits, and screenshots look as users see them."""
+    from ui.theme import apply_theme
+
+    style, palette, sheet, font = qapp.style().name(), qapp.palette(), qapp.styleSheet(), qapp.font()
+    apply_theme(qapp)
+    yield
+    qapp.setStyleSheet(sheet)
+    qapp.setPalette(palette)
+    qapp.setFont(font)
+    qapp.setStyle(style)

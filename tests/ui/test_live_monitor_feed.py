@@ -63,21 +63,7 @@ def feed_run(tmp_path, monkeypatch):
     standin.stop()
 
 
-@pytest.fixture
-def themed(qapp):
-    """The application's dark theme for this test (restored after), so the screenshots look as users see them."""
-    from ui.theme import apply_theme
-
-    style, palette, sheet, font = qapp.style().name(), qapp.palette(), qapp.styleSheet(), qapp.font()
-    apply_theme(qapp)
-    yield
-    qapp.setStyleSheet(sheet)
-    qapp.setPalette(palette)
-    qapp.setFont(font)
-    qapp.setStyle(style)
-
-
-def test_monitor_shows_keys_quiet_feed_unknown_codes_quarantine_and_no_trades(qtbot, themed, feed_run, tmp_path):
+def test_monitor_shows_keys_quiet_feed_unknown_codes_quarantine_and_no_trades(qtbot, ui_themed, feed_run, tmp_path):
     system, standin, market = feed_run
     window = LiveMonitorWindow(system, refresh_ms=50, owns_system=True)
     qtbot.addWidget(window)

@@ -8,6 +8,7 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
+from PySide6.QtCore import Qt
 
 from ui.bridge import EngineBridge, UpdateBatch
 from ui.widgets.orders_panel import OrdersPanel
@@ -95,6 +96,88 @@ def test_account_strip_never_clips_a_figure_in_a_narrow_panel(qtbot):
     assert panel.time_label.isVisible() and "Buying power" in [c[0].text() for c in panel._captions.values()]
     assert check(880) >= 1
     assert check(560) >= 2 and not panel.time_label.isVisible()
+
+
+def test_tables_of_a_narrow_panel_cut_no_value_and_need_no_scroll_bar(qtbot, ui_themed):
+    """At 1280x800 the panel is ~900 px wide: the three tables' columns need ~1,100 px, so quantities were
+    cut ("1,4…") and each table needed a horizontal scroll bar. Now the panes share the width by need,
+    the columns tighten, then the least needed ones hide (Avg; Id, Status, Type; Time) with their values
+    in the rows' tooltips: every value shown is whole (as wide as the style sizes it) and no table
+    scrolls sideways while the essential columns fit; the panes share the width so that no hidden column
+    could be shown with the room left, the most needed ones first (a position's last price before an order's id). A wide panel shows every column; after the trader drags a handle the panes keep
+    the widths given."""
+    from ui.widgets.orders_panel import FILL_DROP, ORDER_DROP, POSITION_DROP
+
+    b = SimulatedBroker(["AAA", "BBBB", "CCCCC"], ExecutionConfig(starting_cash=5_000_000, allow_short=True))
+    b.record_events = True
+    _bar(b, 0, {"AAA": (1234.5, 1234.5, 1234.5, 1234.5), "BBBB": (20, 20, 20, 20), "CCCCC": (99, 99, 99, 99)})
+    b.submit_order(make_request("AAA", 1470, "market", stop_loss=1200.25, take_profit=1290.75), "s", T0 + MIN)
+    b.submit_order(make_request("BBBB", -12_500, "market"), "s", T0 + MIN)
+    b.submit_order(make_request("CCCCC", 300, "stop_limit", stop_price=101.5, limit_price=102.0), "s", T0 + MIN)
+    fills = _bar(b, 1, {"AAA": (1234.6, 1240, 1230, 1238.1), "BBBB": (20.1, 20.5, 19.9, 20.2),
+                        "CCCCC": (99, 99.5, 98.5, 99.2)})
+    panel = OrdersPanel()
+    qtbot.addWidget(panel)
+    panel.apply(_batch(b, fills))
+    panel.refresh()
+    drops = {"positions": POSITION_DROP, "orders": ORDER_DROP, "fills": FILL_DROP}
+
+    def check(width: int, may_scroll: bool = False) -> dict[str, list[int]]:
+        panel.resize(width, 240)
+        panel.show()
+        qtbot.waitExposed(panel)
+        qtbot.wait(30)
+        hidden = {}
+        for name, fit in panel.column_fits.items():
+            view = fit.view
+            assert view.model().rowCount() > 0
+            assert may_scroll or not view.horizontalScrollBar().isVisible(), (width, name)
+            header = view.horizontalHeader()
+            for column in range(view.model().columnCount()):
+                if view.isColumnHidden(column):
+                    continue
+                # Qt's own sizes for the column's header and cells: below them it elides the text
+                need = max(view.sizeHintForColumn(column), header.sectionSizeHint(column))
+                assert view.columnWidth(column) >= need, (width, name, column, view.columnWidth(column), need)
+            hidden[name] = fit.hidden_columns()
+            assert set(hidden[name]) <= set(drops[name]), (name, hidden[name])
+        # the width is shared so that no hidden column could be shown with the room the tables have left
+        spare = sum(f.view.viewport().width() - sum(w for c, w in enumerate(f.needed()) if c not in hidden[n])
+                    for n, f in panel.column_fits.items())
+        for name, fit in panel.column_fits.items():
+            if hidden[name] and not may_scroll:
+                comes_back = fit.drop[len(hidden[name]) - 1]
+                assert fit.needed()[comes_back] > spare, (width, name, comes_back, spare)
+        return hidden
+
+    wide = check(1700)
+    assert wide == {"positions": [], "orders": [], "fills": []}
+    narrow = check(900)
+    assert any(narrow.values())
+    # more fills than the table shows: its vertical scroll bar takes room, and the panes share again
+    for k in range(2, 14):
+        more = _bar(b, k, {"AAA": (1238 + k, 1240 + k, 1230, 1238.1), "BBBB": (20.1, 20.5, 19.9, 20.2),
+                           "CCCCC": (99, 99.5, 98.5, 99.2)})
+        b.submit_order(make_request("BBBB", 1 if k % 2 else -1, "market"), "s", T0 + k * MIN)
+        panel.apply(_batch(b, more))
+    panel.refresh()
+    assert check(900) == narrow and panel.fills_view.verticalScrollBar().isVisible()
+    assert 3 not in narrow["positions"] or 0 in narrow["orders"]     # a position's last price before an order id
+    # what a hidden column showed is in the row's tooltip
+    tip = panel.orders_model.data(panel.orders_model.index(0, 1), Qt.ItemDataRole.ToolTipRole)
+    first = panel.orders_rows()[0]
+    assert f"order {first[0]}" in tip and first[6] in tip and first[5] in tip
+    check(760)               # the essential columns of all three still fit
+    # narrower than the essentials: a table scrolls sideways rather than cut a value
+    assert check(600, may_scroll=True) == {name: sorted(drop) for name, drop in drops.items()}
+    # the trader's split is kept: a resize no longer shares the width out by need
+    panel.splitter.splitterMoved.emit(120, 1)
+    sizes = panel.splitter.sizes()
+    panel.splitter.setSizes([sizes[0] + 60, sizes[1] - 60, sizes[2]])
+    kept = panel.splitter.sizes()
+    panel.resize(601, 240)
+    qtbot.wait(30)
+    assert panel.user_split and abs(panel.splitter.sizes()[0] - kept[0]) <= 1
 
 
 # ------------------------------------------------------------------ the opening-range breakout in the GUI

@@ -7,6 +7,11 @@ paced, a few times a second at MAX). UI thread only. Prices in the symbol's curr
 exchange zone. The layout follows the trading platforms' account panes (MetaTrader's Trade tab,
 NinjaTrader's Control Center): an account strip, then positions, working orders and fills side by side.
 
+Narrow panels (1280 x 800 leaves the three tables ~900 px): each table first tightens its columns to
+their text, then hides its least needed columns (positions: Avg, then Last; working orders: Id, then
+Status, then Type; fills: Time) rather than cutting a number or needing a horizontal scroll bar; a
+hidden column's value stays in the row's tooltip (`ColumnFit`).
+
 Hand trading from the panel: *Cancel* (button, Delete key or right-click) on the selected working orders
 and *Flatten* (button or right-click) on the selected positions emit `cancel_requested(order id)` and
 `flatten_requested(symbol)`; the main window sends them to the engine.
@@ -21,7 +26,18 @@ from collections.abc import Callable, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QPoint, Qt, QTimer, Signal
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QEvent,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QPoint,
+    QSize,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -31,6 +47,9 @@ from PySide6.QtWidgets import (
     QLabel,
     QMenu,
     QSplitter,
+    QStyle,
+    QStyleOptionHeader,
+    QStyleOptionViewItem,
     QTableView,
     QToolButton,
     QVBoxLayout,
@@ -56,6 +75,14 @@ _STATUS_TEXT = {"held": "held", "working": "working", "partially_filled": "parti
 _TYPE_TEXT = {"market": "MKT", "limit": "LMT", "stop": "STP", "stop_limit": "STP LMT", "trailing_stop": "TRAIL"}
 _ROLE_TEXT = {"single": "", "entry": "", "stop_loss": "SL", "take_profit": "TP"}
 _ROLE_TIP = {"single": "", "entry": "bracket entry", "stop_loss": "stop loss", "take_profit": "take profit"}
+# a table too narrow for all its columns hides these first (column indexes, least needed first)
+POSITION_DROP = (2, 3)          # Avg, Last
+ORDER_DROP = (0, 6, 4)          # Id, Status, Type
+FILL_DROP = (0,)                # Time
+# when the panes share a narrow panel, the hidden columns that get room first, most needed first (each
+# table's in the reverse of its drop order)
+RETURN_ORDER = (("positions", 3), ("orders", 4), ("fills", 0), ("orders", 6), ("positions", 2), ("orders", 0))
+ROOMY_PAD = 10                  # extra room per column when the table has it
 
 
 def _price(value: float | None) -> str:
@@ -80,6 +107,8 @@ class RowsModel(QAbstractTableModel):
         self.columns = tuple(columns)
         self._right = set(right_aligned)
         self._rows: list[tuple[tuple[str, ...], tuple[str | None, ...], str]] = []
+        self.longest: tuple[str, ...] = ("",) * len(self.columns)   # the longest text of each column
+        self.on_longest_changed: Callable[[], None] | None = None
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._rows)
@@ -111,6 +140,11 @@ class RowsModel(QAbstractTableModel):
 
     def set_rows(self, rows: list[tuple[tuple[str, ...], tuple[str | None, ...], str]]) -> None:
         """Replace the rows (a reset when the count changes, else one dataChanged)."""
+        longest = tuple(max((row[0][c] for row in rows), key=len, default="") for c in range(len(self.columns)))
+        if longest != self.longest:
+            self.longest = longest
+            if self.on_longest_changed is not None:
+                self.on_longest_changed()
         if len(rows) == len(self._rows):
             if rows != self._rows:
                 self._rows = rows
@@ -142,6 +176,89 @@ def _table(model: RowsModel, name: str) -> QTableView:
     header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     header.setStretchLastSection(True)
     return view
+
+
+class ColumnFit(QObject):
+    """Fits a table's columns to its width, so no text is cut and no horizontal scroll bar is needed while
+    that can be had: every column as wide as its header, a typical value (`samples`) and its longest
+    text, with room to spare when the table has it, tight when not; still too narrow, the columns of
+    `drop` are hidden in that order (their values are in the rows' tooltips). Refits when the table's
+    viewport changes width and when a column's longest text changes."""
+
+    def __init__(self, view: QTableView, samples: Sequence[str], drop: Sequence[int]) -> None:
+        super().__init__(view)
+        self.view = view
+        self.samples = tuple(samples)
+        self.drop = tuple(drop)
+        self.level = 0                  # 0 roomy, 1 tight, 1 + k: the first k columns of `drop` hidden
+        view.viewport().installEventFilter(self)
+        self.on_needs_changed: Callable[[], None] | None = None   # the panel shares its width out again
+        model = view.model()
+        if isinstance(model, RowsModel):
+            model.on_longest_changed = self._longest_changed
+
+    def _longest_changed(self) -> None:
+        if self.on_needs_changed is not None:
+            self.on_needs_changed()
+        self.fit()
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.Resize and event.size().width() != event.oldSize().width():
+            self.fit()
+            if self.on_needs_changed is not None:   # e.g. its vertical scroll bar came: the panes share again
+                self.on_needs_changed()
+        return False
+
+    def needed(self) -> list[int]:
+        """Pixels each column needs to show its header and its texts whole, as the style sizes them (the
+        theme's item and section padding included), with no room to spare."""
+        view = self.view
+        model = view.model()
+        style = view.style()
+        cell = QStyleOptionViewItem()
+        cell.initFrom(view)
+        cell.font = view.font()
+        cell.fontMetrics = view.fontMetrics()
+        cell.features = QStyleOptionViewItem.ViewItemFeature.HasDisplay
+        header = view.horizontalHeader()
+        section = QStyleOptionHeader()
+        section.initFrom(header)
+        section.fontMetrics = header.fontMetrics()
+        longest = getattr(model, "longest", ("",) * model.columnCount())
+        out = []
+        for column in range(model.columnCount()):
+            widths = []
+            for text in (self.samples[column], longest[column]):
+                cell.text = text
+                widths.append(style.sizeFromContents(QStyle.ContentsType.CT_ItemViewItem, cell, QSize(), view).width())
+            section.text = str(model.headerData(column, Qt.Orientation.Horizontal, _DISPLAY))
+            section.section = column
+            widths.append(style.sizeFromContents(QStyle.ContentsType.CT_HeaderSection, section, QSize(), header).width())
+            out.append(max(widths))
+        return out
+
+    def fit(self) -> None:
+        view = self.view
+        room = view.viewport().width()
+        needed = self.needed()
+        columns = range(len(needed))
+        hidden: set[int] = set()
+        widths = [w + ROOMY_PAD for w in needed]
+        level = 0
+        if sum(widths) > room:
+            widths, level = needed, 1
+            for column in self.drop:
+                if sum(w for c, w in enumerate(widths) if c not in hidden) <= room:
+                    break
+                hidden.add(column)
+                level += 1
+        self.level = level
+        for column in columns:
+            view.setColumnHidden(column, column in hidden)
+            view.setColumnWidth(column, widths[column])   # the last visible one stretches to the edge
+
+    def hidden_columns(self) -> list[int]:
+        return [c for c in range(self.view.model().columnCount()) if self.view.isColumnHidden(c)]
 
 
 class OrdersPanel(QWidget):
@@ -269,6 +386,10 @@ class OrdersPanel(QWidget):
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 4)
         splitter.setStretchFactor(2, 3)
+        self.splitter = splitter
+        self.user_split = False      # the trader dragged a handle: the panes keep their widths from then on
+        self._balance_pending = False
+        splitter.splitterMoved.connect(self._split_by_hand)
         self._set_column_widths()
 
         line = QFrame()
@@ -457,6 +578,51 @@ class OrdersPanel(QWidget):
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().resizeEvent(event)
         self._fit_strip()
+        self.balance_panes()
+
+    def _balance_soon(self) -> None:
+        """Share the width out again once the layout in progress has settled (once for many requests)."""
+        if not self._balance_pending:
+            self._balance_pending = True
+            QTimer.singleShot(0, self, self._balance_now)
+
+    def _balance_now(self) -> None:
+        self._balance_pending = False
+        self.balance_panes()
+
+    def _split_by_hand(self, *_args) -> None:
+        self.user_split = True
+
+    def balance_panes(self) -> None:
+        """Share the width between the three tables in proportion to what their columns need (so at 1280 x
+        800 each hides as little as the others), until the trader drags a handle."""
+        if self.user_split or not hasattr(self, "column_fits"):
+            return
+        panes = [self.splitter.widget(k) for k in range(self.splitter.count())]
+        total = sum(self.splitter.sizes())
+        if total <= 0:
+            return
+        # each pane's width with its droppable columns hidden; then the hidden columns, most needed first
+        # (RETURN_ORDER), each that the width left allows; what is left is shared in proportion
+        shares, needs, waiting = [], {}, {}
+        for pane, (name, fit) in zip(panes, self.column_fits.items(), strict=True):
+            chrome = max(0, pane.width() - fit.view.viewport().width())   # margins, frame, scroll bar
+            needs[name] = fit.needed()
+            shares.append(float(sum(w for c, w in enumerate(needs[name]) if c not in fit.drop) + chrome))
+            waiting[name] = list(reversed(fit.drop))       # the next one to come back first
+        spare = total - sum(shares)
+        names = list(self.column_fits)
+        for name, column in RETURN_ORDER:
+            cost = needs[name][column]
+            if waiting[name] and waiting[name][0] == column and cost <= spare:
+                waiting[name].pop(0)
+                shares[names.index(name)] += cost
+                spare -= cost
+        shares = [share * total / sum(shares) for share in shares]
+        sizes = [max(pane.minimumWidth(), int(share)) for pane, share in zip(panes, shares, strict=True)]
+        sizes[-1] = max(panes[-1].minimumWidth(), total - sum(sizes[:-1]))
+        if sizes != self.splitter.sizes():
+            self.splitter.setSizes(sizes)
 
     def _strip_width(self, level: int) -> int:
         """Pixels the account strip needs at `level` (0 full captions and the bar time, 1 short captions,
@@ -523,9 +689,11 @@ class OrdersPanel(QWidget):
                 price = f"{_price(o.stop_price)} / {_price(o.limit_price)}"
             else:
                 price = _price(o.limit_price if o.limit_price is not None else o.stop_price)
-            details = [f"{o.side} {remaining:g} {o.symbol} {o.order_type.value.replace('_', ' ')} "
-                       f"{o.tif.value.upper()}",
-                       _ROLE_TIP[o.role.value], f"tag {o.tag}" if o.tag else "", f"strategy {o.strategy}",
+            # the whole order, also what a narrow table hides (Id, Status, Type: ColumnFit)
+            details = [f"order {o.id}",
+                       f"{o.side} {remaining:g} {o.symbol} {o.order_type.value.replace('_', ' ')} "
+                       f"{o.tif.value.upper()}" + (f" at {price}" if price else ""),
+                       _ROLE_TIP[o.role.value], status, f"tag {o.tag}" if o.tag else "", f"strategy {o.strategy}",
                        f"waits for entry {o.parent_id} to fill" if held else ""]
             kind = " ".join(x for x in (_TYPE_TEXT[o.order_type.value], _ROLE_TEXT[o.role.value]) if x)
             rows.append(((str(o.id), o.symbol, "BUY" if buy else "SELL", _qty(remaining), kind, price, status),
@@ -570,19 +738,18 @@ class OrdersPanel(QWidget):
                  theme.MUTED if older else None, theme.MUTED if older else None), tip)
 
     def _set_column_widths(self) -> None:
-        """Widths from the fonts: each column as wide as its header or a typical value, whichever is wider."""
-        samples = {
-            self.positions_view: ("SYMBOL", "-1,470", "1,234.56", "1,234.56", "+1,234.56"),
-            self.orders_view: ("9999", "SYMBOL", "SELL", "1,470", "STP LMT", "1,234.56", "working"),
-            self.fills_view: ("Wed 09:30", "SYMBOL", "SELL", "1,470", "1,234.56"),
+        """Each table's columns as wide as their header, a typical value and their longest text, fitted
+        to the table's width (ColumnFit)."""
+        self.column_fits = {
+            "positions": ColumnFit(self.positions_view, ("SYMBOL", "-1,470", "1,234.56", "1,234.56", "+1,234.56"),
+                                   POSITION_DROP),
+            "orders": ColumnFit(self.orders_view, ("9999", "SYMBOL", "SELL", "1,470", "STP LMT", "1,234.56",
+                                                   "working"), ORDER_DROP),
+            "fills": ColumnFit(self.fills_view, ("Wed 09:30", "SYMBOL", "SELL", "1,470", "1,234.56"), FILL_DROP),
         }
-        for view, texts in samples.items():
-            cells = view.fontMetrics()
-            header = view.horizontalHeader().fontMetrics()
-            model = view.model()
-            for column, text in enumerate(texts):
-                title = str(model.headerData(column, Qt.Orientation.Horizontal, _DISPLAY))
-                view.setColumnWidth(column, max(cells.horizontalAdvance(text), header.horizontalAdvance(title)) + 18)
+        for fit in self.column_fits.values():
+            fit.on_needs_changed = self._balance_soon
+            fit.fit()
 
     def _activate(self, model: RowsModel, index: QModelIndex, column: int = 0) -> None:
         if self.on_symbol_activated is not None and index.isValid():
