@@ -638,3 +638,23 @@ def test_engine_decision_batches_append_as_their_decisions_do(qtbot):
     small_slow.append_rows([decision_row(r) if not isinstance(r, dict) else r for r in per_row])
     for name in SignalLogModel._array_names():
         np.testing.assert_array_equal(getattr(small, name)[:3], getattr(small_slow, name)[:3], err_msg=name)
+
+
+def test_action_column_widens_to_a_long_action_unless_sized_by_hand(view, qtbot):
+    """A bracketed stop entry's action, "BUY STOP BRACKET", was cut to "BUY STO…" (the column was sized for
+    "ERROR"). The column now widens to the longest action when one arrives, as wide as Qt sizes its
+    cells; after the trader resizes it, it keeps the trader's width."""
+    from ui.widgets.signal_log import COL_ACTION
+
+    header = view.table.horizontalHeader()
+    add(view, make_rows(30, seed=3))
+    before = header.sectionSize(COL_ACTION)
+    assert before >= view.table.sizeHintForColumn(COL_ACTION)
+    order = dict(make_rows(1, seed=4, start=40)[0], action="MODIFY SELL STOP_LIMIT BRACKET", kind="modify")
+    add(view, [order])
+    assert display(view.proxy, view.proxy.rowCount() - 1, COL_ACTION) == "MODIFY SELL STOP_LIMIT BRACKET"
+    assert header.sectionSize(COL_ACTION) > before
+    assert header.sectionSize(COL_ACTION) >= view.table.sizeHintForColumn(COL_ACTION)   # Qt would not elide it
+    header.resizeSection(COL_ACTION, before)          # the trader's width
+    add(view, [dict(order, action="CANCEL BUY TRAILING_STOP BRACKET", kind="cancel")])
+    assert header.sectionSize(COL_ACTION) == before

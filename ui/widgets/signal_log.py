@@ -88,6 +88,7 @@ COLUMNS: tuple[str, ...] = (
     COL_REASON,
 ) = range(len(COLUMNS))
 NUMERIC_COLUMNS = frozenset({COL_QTY, COL_PRICE, COL_CONFIDENCE})
+ACTION_PAD = 44   # an Action cell beyond its bold text: the error icon, its spacing and the cell padding
 
 SORT_ROLE = int(Qt.ItemDataRole.UserRole) + 1
 KIND_ROLE = int(Qt.ItemDataRole.UserRole) + 2
@@ -1224,6 +1225,10 @@ class SignalLogView(QWidget):
         self.export_button.clicked.connect(self._export_with_dialog)
         for signal in (self.model.rowsInserted, self.model.rowsRemoved, self.model.modelReset):
             signal.connect(self._on_model_changed)
+        self._action_version = -1            # the model's action names the Action column was fitted to
+        self._action_sized_by_hand = False   # the trader resized the Action column: it keeps that width
+        self._sizing_action = False
+        self.table.horizontalHeader().sectionResized.connect(self._on_section_resized)
         self.proxy.rowsInserted.connect(self._schedule_follow_scroll)
         self.proxy.layoutChanged.connect(self._schedule_follow_scroll)
         self.proxy.modelReset.connect(self._schedule_follow_scroll)
@@ -1267,7 +1272,7 @@ class SignalLogView(QWidget):
             COL_ACTION: QFontMetrics(theme.ui_font(theme.TABLE_POINT_SIZE, bold=True)).horizontalAdvance(
                 "ERROR"
             )
-            + 44,
+            + ACTION_PAD,
             COL_QTY: digits * 7 + 16,
             COL_PRICE: digits * 10 + 16,
             COL_CONFIDENCE: ui_metrics.horizontalAdvance("Confidence") + 24,
@@ -1395,6 +1400,30 @@ class SignalLogView(QWidget):
             self._refill_combo(self.strategy_combo, "All strategies", strategies)
             self._combo_sizes = (len(symbols), len(strategies))
         self._update_count_label()
+        self._fit_action_column()
+
+    def _fit_action_column(self) -> None:
+        """Widen the Action column to its longest action when a new one arrives ("BUY STOP BRACKET" of
+        a bracketed stop entry was cut to "BUY STO…"), unless the trader sized the column."""
+        actions = self.model.actions
+        if actions.version == self._action_version:
+            return
+        self._action_version = actions.version
+        if self._action_sized_by_hand or not actions.names:
+            return
+        bold = QFontMetrics(theme.ui_font(theme.TABLE_POINT_SIZE, bold=True))
+        need = max(bold.horizontalAdvance(name) for name in actions.names) + ACTION_PAD
+        header = self.table.horizontalHeader()
+        if need > header.sectionSize(COL_ACTION):
+            self._sizing_action = True
+            try:
+                header.resizeSection(COL_ACTION, need)
+            finally:
+                self._sizing_action = False
+
+    def _on_section_resized(self, logical: int, _old: int, _new: int) -> None:
+        if logical == COL_ACTION and not self._sizing_action:
+            self._action_sized_by_hand = True
 
     @staticmethod
     def _refill_combo(combo: QComboBox, all_label: str, names: list[str]) -> None:
