@@ -294,8 +294,9 @@ def test_a_big_run_shows_its_first_rows_and_totals_without_formatting_every_cell
     assert columns[7].texts.made() < n // 10  # the money column cannot hold letters: not formatted
     assert view.stat_cards["trades"].value.text() == "6,000"
     per_symbol = view.symbol_model.columns()
-    assert sum(per_symbol[1].sort_keys) == n
-    assert sum(per_symbol[3].sort_keys) == pytest.approx(loaded["pnl"].sum())
+    assert [c.title for c in per_symbol] == ["Symbol", "Net P&L", "Trades", "Win %"]
+    assert sum(per_symbol[2].sort_keys) == n
+    assert sum(per_symbol[1].sort_keys) == pytest.approx(loaded["pnl"].sum())
 
 
 def test_columns_are_wide_enough_for_the_widest_text_anywhere(qtbot):

@@ -103,6 +103,12 @@ def test_at_1280x800_the_results_leave_a_chart_and_show_trade_rows(qtbot, ui_mak
     symbols = w.results_view.symbol_table  # and of the per-symbol table beside it (was a header, no row)
     assert symbols.isVisible() and symbols.model().rowCount() >= 3
     assert symbols.viewport().visibleRegion().boundingRect().height() >= 3 * symbols.rowHeight(0)
+    # its key figure, the net P&L, in sight without scrolling sideways (it was the last column, scrolled out)
+    header = symbols.horizontalHeader()
+    pnl = next(c for c in range(symbols.model().columnCount())
+               if str(symbols.model().headerData(c, Qt.Orientation.Horizontal)).startswith("Net P&L"))
+    assert symbols.horizontalScrollBar().value() == 0
+    assert header.sectionViewportPosition(pnl) + header.sectionSize(pnl) <= symbols.viewport().width()
 
 
 def test_drawings_are_kept_with_the_config_and_follow_the_symbol(qtbot, ui_make_window, ui_small_config):

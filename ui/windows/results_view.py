@@ -780,7 +780,7 @@ class ResultsView(QWidget):
         spacer.setStyleSheet("border: none; background: transparent; padding: 3px 0;")
         sbar.addWidget(spacer)
         self.symbol_model = FrameTableModel(self)
-        self.symbol_table, self.symbol_proxy = make_table(self.symbol_model, 3, Qt.SortOrder.DescendingOrder)
+        self.symbol_table, self.symbol_proxy = make_table(self.symbol_model, 1, Qt.SortOrder.DescendingOrder)
         self.symbols_stack, self.symbols_empty = _with_empty_state(self.symbol_table)
         sbox.addWidget(self.symbols_stack, 1)
 
@@ -1295,10 +1295,10 @@ def _symbol_columns(per_symbol: dict[str, dict[str, Any]]) -> list[ColumnData]:
     trades = [int(per_symbol[s]["trades"]) for s in names]
     pnl = [float(per_symbol[s]["pnl"]) for s in names]
     win = [float(per_symbol[s]["win_rate_pct"]) for s in names]
+    # the net P&L next to the symbol: beside the results at 1280 x 800 the table is ~250 px wide and a last
+    # column was scrolled out of sight
     return [
         ColumnData("Symbol", names, names, numeric=False),
-        ColumnData("Trades", trades, [f"{t:,}" for t in trades]),
-        ColumnData("Win %", win, [fmt_pct(w, signed=False, decimals=1) for w in win], tooltip="Win rate"),
         ColumnData(
             "Net P&L",
             pnl,
@@ -1306,6 +1306,8 @@ def _symbol_columns(per_symbol: dict[str, dict[str, Any]]) -> list[ColumnData]:
             [_pnl_colour(p) for p in pnl],
             tooltip="Sum of the trades' P&L after commissions",
         ),
+        ColumnData("Trades", trades, [f"{t:,}" for t in trades]),
+        ColumnData("Win %", win, [fmt_pct(w, signed=False, decimals=1) for w in win], tooltip="Win rate"),
     ]
 
 
