@@ -19,7 +19,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import psutil
-from PySide6.QtCore import QDate, QSettings, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QDate, QEvent, QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
@@ -78,6 +78,7 @@ RESULTS_SHARE = 0.5  # of the height shared by the chart area and the bottom doc
 CHART_MIN_PX = 300  # a chart (with its toolbar) stays at least this tall when results show
 BOTTOM_DOCK_PX = 270  # the bottom docks' height at the default window size
 BOTTOM_DOCK_SHARE = 0.28  # ... and at most this share of a smaller window's height
+QUALITY_DOCK_SHARE = 0.45  # the Data quality dock takes at most this share of the right column
 DOCK_SEPARATOR_PX = 4
 METRICS_INTERVAL_MS = 250
 BACKGROUND_READ_TRADES = 2_000  # a finished run with this many trades is read outside the UI thread
@@ -168,6 +169,13 @@ class MainWindow(QMainWindow):
         self._sweep_windows: list[QMainWindow] = []
         self._process = psutil.Process()
         self._shown_once = False
+        # the Data quality dock is fitted to its tiles (the rest of the right column to Metrics) until the
+        # trader drags a dock divider (kept in the settings)
+        self.right_docks_by_hand = False
+        self._right_fit_timer = QTimer(self)
+        self._right_fit_timer.setSingleShot(True)
+        self._right_fit_timer.setInterval(0)
+        self._right_fit_timer.timeout.connect(self.fit_right_docks)
         self._views_at = 0.0
         self.view_clock = time.monotonic  # when the MAX-speed views were last drawn (tests replace it)
         self.view_cpu_clock = time.thread_time  # the UI thread's CPU time (tests replace it)
@@ -280,6 +288,8 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.quality_dock], [380], Qt.Orientation.Horizontal)
         self.resizeDocks([self.quality_dock, self.metrics_dock], [300, 460], Qt.Orientation.Vertical)
         self.resizeDocks([self.signal_dock], [BOTTOM_DOCK_PX], Qt.Orientation.Vertical)
+        self.installEventFilter(self)        # a press on a dock divider (the window's own area)
+        self.quality_dock.installEventFilter(self)   # its height changed: fit the right column again
 
         self.results_view.trade_activated.connect(self.show_trade)
         self.results_view.run_folder_read.connect(self._on_results_read)
@@ -1074,6 +1084,7 @@ class MainWindow(QMainWindow):
         self.trade_bar.show_answer("", True)
         self._sync_strategies_badge()
         self.gauges.set_symbols(list(cfg.symbols))
+        self._right_fit_timer.start()
         self.gauges.set_primary_interval(cfg.streams.interval)
         self.gauges.set_risk_minimum(min(100.0, max(50.0, cfg.risk.min_quality_pct)))
         self.signal_log.clear()
@@ -1256,6 +1267,44 @@ class MainWindow(QMainWindow):
         self._make_room_for_results()
         self.results_loaded.emit(str(run_dir))
 
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt override
+        if watched is self and event.type() == QEvent.Type.MouseButtonPress and not self.right_docks_by_hand:
+            # the window itself gets the presses on the dividers between docks (not on a child widget):
+            # the trader arranges the docks, the right column is no longer fitted
+            self.right_docks_by_hand = True
+        elif watched is self.quality_dock and event.type() == QEvent.Type.Resize and not self.right_docks_by_hand:
+            self._right_fit_timer.start()     # (a fit that changes nothing changes no height: no loop)
+        return super().eventFilter(watched, event)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._right_fit_timer.start()
+
+    def fit_right_docks(self) -> None:
+        """The Data quality dock as tall as its tiles need, full ones when they fit in QUALITY_DOCK_SHARE of
+        the right column, else one-line ones (at most that share; a long list scrolls), and the rest of
+        the column to the Metrics dock below it: at 1280 x 800 five symbols' tiles left ~90 px empty while
+        the Metrics' stage table was cut. Only with both docks side by side in the right column, some
+        symbols loaded and no divider dragged by the trader."""
+        quality, metrics = self.quality_dock, self.metrics_dock
+        if self.right_docks_by_hand or not self.gauges.symbols():
+            return
+        right = Qt.DockWidgetArea.RightDockWidgetArea
+        for dock in (quality, metrics):
+            if not dock.isVisible() or dock.isFloating() or self.dockWidgetArea(dock) != right:
+                return
+            if self.tabifiedDockWidgets(dock):
+                return
+        if quality.geometry().bottom() >= metrics.geometry().top():
+            return                                          # not one above the other
+        column = quality.height() + metrics.height()
+        chrome = quality.height() - self.gauges.height() + self.gauges.chrome_height()
+        cap = int(column * QUALITY_DOCK_SHARE)
+        full = chrome + self.gauges.tiles_height(compact=False)
+        target = full if full <= cap else min(chrome + self.gauges.tiles_height(compact=True), cap)
+        if abs(target - quality.height()) > 2:
+            self.resizeDocks([quality, metrics], [target, column - target], Qt.Orientation.Vertical)
+
     def fit_docks_to_height(self) -> None:
         """A window shrunk to a small screen keeps most of its height for the chart: the bottom docks
         (signal log, orders, results) start at most BOTTOM_DOCK_SHARE of the window's height."""
@@ -1295,11 +1344,13 @@ class MainWindow(QMainWindow):
             # plots beside the tables, or a narrow window: the bottom docks run under the right column
             # too, so the tables get the window's width and no card is clipped
             self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self._right_fit_timer.start()           # the right column is shorter now
 
     def _put_away_results(self) -> None:
         """A new run starts: the previous run's results leave, the signal log is shown again and the
         bottom docks get back the height they had before the results came."""
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        self._right_fit_timer.start()
         self.timeline.show()
         if self.results_view.results is not None:
             self.results_view.clear(
@@ -1445,12 +1496,15 @@ class MainWindow(QMainWindow):
         for dock in self.docks:
             dock.show()
         self.signal_dock.raise_()
+        self.right_docks_by_hand = False      # the default layout: the right column is fitted again
+        self._right_fit_timer.start()
 
     # ================================================================== settings
     def save_settings(self) -> None:
         s = self.settings
         s.setValue("window/geometry", self.saveGeometry())
         s.setValue("window/state", self.saveState())
+        s.setValue("window/right_docks_by_hand", "true" if self.right_docks_by_hand else "false")
         s.setValue("charts/count", len(self.chart_panels))
         s.setValue("charts/splitter", self.chart_splitter.saveState())
         for i, panel in enumerate(self.chart_panels):
@@ -1486,6 +1540,7 @@ class MainWindow(QMainWindow):
         state = s.value("window/state")
         if state is not None:
             self.restoreState(state)
+        self.right_docks_by_hand = str(s.value("window/right_docks_by_hand", "false")).lower() == "true"
         splitter = s.value("charts/splitter")
         if splitter is not None:
             self.chart_splitter.restoreState(splitter)

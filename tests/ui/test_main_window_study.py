@@ -111,6 +111,53 @@ def test_at_1280x800_the_results_leave_a_chart_and_show_trade_rows(qtbot, ui_mak
     assert header.sectionViewportPosition(pnl) + header.sectionSize(pnl) <= symbols.viewport().width()
 
 
+def test_the_quality_dock_fits_its_tiles_and_the_metrics_get_the_rest(qtbot, ui_make_window, ui_small_config):
+    """At 1280x800 the Data quality dock kept 300 px of the right column whatever its tiles needed (five
+    symbols' tiles left ~90 px empty) while the Metrics dock below cut its stage table. The dock is now
+    as tall as its tiles (full ones while they take at most QUALITY_DOCK_SHARE of the column, else
+    one-line ones), the rest goes to Metrics, also beside the results. Once the trader presses on a
+    dock divider, the docks keep the trader's heights, in this window and the next (settings)."""
+    from PySide6.QtCore import QPoint
+    from PySide6.QtTest import QTest
+
+    from ui.main_window import QUALITY_DOCK_SHARE
+
+    w = ui_make_window()
+    w.resize(1280, 800)
+    w.load_config(ui_small_config)
+    gauges, quality, metrics = w.gauges, w.quality_dock, w.metrics_dock
+
+    def fitted() -> bool:
+        spare = gauges.scroll_area.height() - gauges.tiles_height(gauges.grid.compact)
+        return 0 <= spare <= 4            # every tile shown, no empty band under them
+
+    qtbot.waitUntil(fitted, timeout=3000)
+    column = quality.height() + metrics.height()
+    assert not gauges.grid.compact and quality.height() <= column * QUALITY_DOCK_SHARE + 2
+    assert metrics.height() >= column - quality.height() - 2
+    with qtbot.waitSignal(w.results_loaded, timeout=FINISH_MS, check_params_cb=bool):
+        w.play()
+    qtbot.waitUntil(fitted, timeout=3000)          # the column is shorter beside the results: fitted again
+    assert quality.height() + metrics.height() < column
+    # the trader presses on the divider between the two docks (the window's own area) and moves it
+    divider = QPoint(quality.geometry().center().x(), quality.geometry().bottom() + 2)
+    assert w.childAt(divider) is None
+    QTest.mousePress(w, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, divider)
+    QTest.mouseRelease(w, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, divider)
+    assert w.right_docks_by_hand
+    w.resizeDocks([quality], [quality.height() + 40], Qt.Orientation.Vertical)
+    qtbot.wait(50)
+    by_hand = quality.height()
+    w.fit_right_docks()
+    qtbot.wait(50)
+    assert abs(quality.height() - by_hand) <= 2 and not fitted()
+    w.load_config(ui_small_config)       # the results leave, the column grows: Qt shares it, no fit
+    qtbot.wait(100)
+    assert not fitted()
+    w.save_settings()
+    assert ui_make_window().right_docks_by_hand
+
+
 def test_drawings_are_kept_with_the_config_and_follow_the_symbol(qtbot, ui_make_window, ui_small_config):
     w = ui_make_window()
     w.load_config(ui_small_config)

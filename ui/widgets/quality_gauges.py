@@ -412,6 +412,14 @@ class QualityGaugePanel(QWidget):
             self._fit_tiles()
         return super().eventFilter(watched, event)
 
+    def tiles_height(self, compact: bool) -> int:
+        """Height every tile needs at the panel's width, full or one-line."""
+        return self.grid.height_for(self.scroll_area.width(), compact)
+
+    def chrome_height(self) -> int:
+        """The panel's height beyond its tiles' area (the summary line)."""
+        return self.height() - self.scroll_area.height()
+
     def _fit_tiles(self) -> None:
         """One-line tiles when the full ones do not all show in the room the panel has and the one-line
         ones do (a short dock: the window's height shared with the results); full tiles otherwise
