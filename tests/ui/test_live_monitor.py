@@ -256,3 +256,35 @@ def test_record_model_inserts_new_leading_rows_and_repaints_changed_ones(qtbot):
     assert model.data(model.index(0, 0), Qt.ItemDataRole.TextAlignmentRole) is not None
     model.set_records([{"name": "c", "status": "x"}])
     assert resets == [1] and model.rowCount() == 1
+
+
+def test_header_wraps_its_longest_figures_instead_of_widening_the_window(qtbot, tmp_path, lm_store, ui_themed):
+    """At 1280 x 800 the header's gap counts ("14 found 12 filled 0 failed 2 no trades") and an early
+    close's session line grew the window to ~1,400 px, past the screen's edge. The header now puts such
+    a figure on two lines when one would not fit: through a replay in a window narrower than the
+    one-line header, the window never widens and every header label shows its whole text."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QLabel
+
+    system = lm_system(tmp_path, lm_store)
+    window = LiveMonitorWindow(system, refresh_ms=100, owns_system=True)
+    qtbot.addWidget(window)
+    window.resize(1060, 700)
+    window.show()
+    qtbot.waitExposed(window)
+    widths: list[int] = []
+    sampler = QTimer(window)
+    sampler.timeout.connect(lambda: widths.append(window.width()))
+    sampler.start(20)
+    window.start_action.trigger()
+    qtbot.waitUntil(lambda: system.state in FINAL, timeout=45_000)
+    qtbot.waitUntil(window.run_ended, timeout=10_000)
+    qtbot.wait(300)
+    sampler.stop()
+    assert system.state == "finished" and len(widths) > 10
+    assert max(widths) == 1060, max(widths)
+    assert "<br>" in window.kpi_gaps.value.text()       # the gap counts took two lines here
+    for label in window.header.findChildren(QLabel):
+        if label.isVisible():
+            assert label.width() >= label.minimumSizeHint().width(), label.text()
+    window.close()

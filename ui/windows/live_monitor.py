@@ -460,6 +460,7 @@ class LiveMonitorWindow(QMainWindow):
         self._session_events = False
         self._summary: dict[str, Any] | None = None
         self._final = False
+        self._header_room = 0  # px the header can still grow by (see _set_fitting)
         self._memory_mb: float | None = None
         self._stopper: threading.Thread | None = None
         self._process = None
@@ -682,6 +683,7 @@ class LiveMonitorWindow(QMainWindow):
         self.pipeline_label = QLabel("—")
         self.pipeline_label.setStyleSheet(f"color: {theme.TEXT}; padding: 6px 10px 0 10px;")
         self.pipeline_label.setTextFormat(Qt.TextFormat.RichText)
+        self.pipeline_label.setWordWrap(True)       # between figures: a narrow column never widens the window
         self.metrics_panel = MetricsPanel()
         for widget in (
             self.metrics_panel.clock_label,
@@ -1236,7 +1238,11 @@ class LiveMonitorWindow(QMainWindow):
             "no API keys (local source)"
         if self.keys_label.text() != keys:
             self.keys_label.setText(keys)
-        self.session_label.setText(self._session_text(clock_ns))
+        # what the header can still grow by before it is wider than the window (its layout's size is the one
+        # of the last layout pass: the texts set below are counted as they are set)
+        self._header_room = self.header.width() - self.header.minimumSizeHint().width()
+        self._set_fitting(self.session_label, self.session_label.setText, self._session_text(clock_ns).split(" · "),
+                          " · ", "\n")
         _set_colour(self.session_label, theme.UP if self._session_open(clock_ns) else theme.MUTED)
 
         self.kpi_messages.set(format_rate(float(np.sum(rates))))
@@ -1251,18 +1257,33 @@ class LiveMonitorWindow(QMainWindow):
         failed = sum(1 for g in gaps if g["status"] == "failed")
         pending = sum(1 for g in gaps if g["status"] == "pending")
         no_trades = sum(1 for g in gaps if g["status"] == "no_trades")
-        self.kpi_gaps.set(
-            f"{found}{_unit('found')} <span style='color:{theme.UP if filled else theme.TEXT_BRIGHT}'>{filled}</span>"
-            f"{_unit('filled')} <span style='color:{theme.DOWN if failed else theme.TEXT_BRIGHT}'>{failed}</span>"
-            f"{_unit('failed')}"
-            + (f" {no_trades}{_unit('no trades')}" if no_trades else "")
-            + (f" <span style='color:{theme.AMBER}'>{pending}</span>{_unit('pending')}" if pending else "")
-        )
+        gap_parts = [
+            f"{found}{_unit('found')}",
+            f"<span style='color:{theme.UP if filled else theme.TEXT_BRIGHT}'>{filled}</span>{_unit('filled')}",
+            f"<span style='color:{theme.DOWN if failed else theme.TEXT_BRIGHT}'>{failed}</span>{_unit('failed')}",
+        ]
+        if no_trades:
+            gap_parts.append(f"{no_trades}{_unit('no trades')}")
+        if pending:
+            gap_parts.append(f"<span style='color:{theme.AMBER}'>{pending}</span>{_unit('pending')}")
+        self._set_fitting(self.kpi_gaps.value, self.kpi_gaps.set, gap_parts, " ", "<br>")
         model = self.signal_log.model
-        text = f"{model.signal_count:,}{_unit('signals')} {model.rejected_count:,}{_unit('rejected')}"
+        signal_parts = [f"{model.signal_count:,}{_unit('signals')}", f"{model.rejected_count:,}{_unit('rejected')}"]
         if model.error_count:
-            text += f" <span style='color:{theme.DOWN}'>{model.error_count:,}</span>{_unit('errors')}"
-        self.kpi_signals.set(text)
+            signal_parts.append(f"<span style='color:{theme.DOWN}'>{model.error_count:,}</span>{_unit('errors')}")
+        self._set_fitting(self.kpi_signals.value, self.kpi_signals.set, signal_parts, " ", "<br>")
+
+    def _set_fitting(self, label: QLabel, show: Callable[[str], None], parts: list[str], gap: str,
+                     line_break: str) -> None:
+        """Show `parts` in the header's `label` on one line, or on two when that line would make the header
+        wider than the window (at 1280 x 800 the gap counts and an early close's session line grew the
+        window past the screen's edge)."""
+        before = label.minimumSizeHint().width()
+        show(gap.join(parts))
+        if len(parts) > 1 and label.minimumSizeHint().width() - before > self._header_room:
+            half = (len(parts) + 1) // 2
+            show(gap.join(parts[:half]) + line_break + gap.join(parts[half:]))
+        self._header_room -= label.minimumSizeHint().width() - before
 
     def _session_open(self, clock_ns: int) -> bool:
         """The engine is in a session (between its session_start and session_end events) and the
@@ -1425,10 +1446,11 @@ class LiveMonitorWindow(QMainWindow):
         muted = theme.MUTED
 
         def figure(caption: str, value: str, colour: str = theme.TEXT_BRIGHT) -> str:
-            return f"<span style='color:{muted}'>{caption}</span> <b style='color:{colour}'>{value}</b>"
+            caption, value = caption.replace(" ", "&nbsp;"), value.replace(" ", "&nbsp;")  # each figure whole
+            return f"<span style='color:{muted}'>{caption}</span>&nbsp;<b style='color:{colour}'>{value}</b>"
 
         self.pipeline_label.setText(
-            "&nbsp;&nbsp;&nbsp;".join(
+            "&nbsp;&nbsp; ".join(
                 [
                     figure("latency p99", "—" if math.isnan(p99) else f"{format_ms(p99)} ms"),
                     figure("late bars", f"{int(status['late_bars']):,}"),
@@ -1512,7 +1534,8 @@ def _set_colour(label: QLabel, colour: str) -> None:
 
 
 def _unit(text: str) -> str:
-    """A small muted word after a header figure (rich text)."""
+    """A small muted word after a header figure (rich text; never broken across lines)."""
+    text = text.replace(" ", "&nbsp;")
     return f"<span style='color:{theme.MUTED}; font-size:8pt; font-weight:400'>&nbsp;{text}</span>"
 
 
