@@ -169,6 +169,7 @@ class MainWindow(QMainWindow):
         self._sweep_windows: list[QMainWindow] = []
         self._process = psutil.Process()
         self._shown_once = False
+        self._toolbar_full_width = 0     # the replay toolbar's width with its buttons' names (fit_toolbar)
         # the Data quality dock is fitted to its tiles (the rest of the right column to Metrics) until the
         # trader drags a dock divider (kept in the settings)
         self.right_docks_by_hand = False
@@ -332,7 +333,9 @@ class MainWindow(QMainWindow):
 
         def action(text: str, tip: str, slot, pixmap=None, shortcut: str | None = None) -> QAction:
             act = QAction(text, self)
-            act.setToolTip(tip + (f" ({shortcut})" if shortcut else ""))
+            # the name first: a narrow window shows the replay buttons' icons only (fit_toolbar)
+            named = f"{text.rstrip('…')}: {tip[0].lower()}{tip[1:]}" if pixmap is not None else tip
+            act.setToolTip(named + (f" ({shortcut})" if shortcut else ""))
             if pixmap is not None:
                 act.setIcon(style.standardIcon(pixmap))
             act.triggered.connect(slot)
@@ -1278,7 +1281,21 @@ class MainWindow(QMainWindow):
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().resizeEvent(event)
+        self.fit_toolbar()
         self._right_fit_timer.start()
+
+    def fit_toolbar(self) -> None:
+        """The replay toolbar needs ~1,430 px with its buttons' names: at 1280 x 800 the speed control and the
+        mode badge went into its overflow, out of sight. When the names do not fit, the buttons show their
+        icons only (each tooltip starts with the name)."""
+        tb = self.toolbar
+        full = tb.toolButtonStyle() == Qt.ToolButtonStyle.ToolButtonTextBesideIcon
+        if full:
+            self._toolbar_full_width = tb.sizeHint().width()
+        compact = self._toolbar_full_width > tb.width()
+        if compact == full:
+            tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly if compact
+                                  else Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
 
     def fit_right_docks(self) -> None:
         """The Data quality dock as tall as its tiles need, full ones when they fit in QUALITY_DOCK_SHARE of

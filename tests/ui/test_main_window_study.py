@@ -111,6 +111,29 @@ def test_at_1280x800_the_results_leave_a_chart_and_show_trade_rows(qtbot, ui_mak
     assert header.sectionViewportPosition(pnl) + header.sectionSize(pnl) <= symbols.viewport().width()
 
 
+def test_at_1280x800_the_speed_control_and_the_mode_badge_are_in_sight(qtbot, ui_make_window, ui_themed):
+    """The replay toolbar needs ~1,430 px with its buttons' names: at 1280 x 800 the speed control and the
+    mode badge went into its overflow (a dark 12 px arrow), out of sight. When the names do not fit, the
+    buttons show their icons only, each tooltip starting with the name; with room, the names come back."""
+    from PySide6.QtWidgets import QToolButton
+
+    w = ui_make_window()
+
+    def shown(widget) -> bool:        # visible, whole, inside the toolbar
+        return widget.isVisible() and w.toolbar.rect().contains(widget.geometry())
+
+    for width, style in ((1280, Qt.ToolButtonStyle.ToolButtonIconOnly),
+                         (1700, Qt.ToolButtonStyle.ToolButtonTextBesideIcon),
+                         (1280, Qt.ToolButtonStyle.ToolButtonIconOnly)):
+        w.resize(width, 800)
+        qtbot.wait(50)
+        assert shown(w.speed_control) and shown(w.mode_badge), width
+        assert w.toolbar.toolButtonStyle() == style, width
+        play = w.toolbar.widgetForAction(w.play_action)
+        assert isinstance(play, QToolButton) and shown(play)
+    assert w.play_action.toolTip().startswith("Play: ") and w.edit_action.toolTip().startswith("Edit config: ")
+
+
 def test_the_quality_dock_fits_its_tiles_and_the_metrics_get_the_rest(qtbot, ui_make_window, ui_small_config):
     """At 1280x800 the Data quality dock kept 300 px of the right column whatever its tiles needed (five
     symbols' tiles left ~90 px empty) while the Metrics dock below cut its stage table. The dock is now
