@@ -103,12 +103,16 @@ def test_at_1280x800_the_results_leave_a_chart_and_show_trade_rows(qtbot, ui_mak
     symbols = w.results_view.symbol_table  # and of the per-symbol table beside it (was a header, no row)
     assert symbols.isVisible() and symbols.model().rowCount() >= 3
     assert symbols.viewport().visibleRegion().boundingRect().height() >= 3 * symbols.rowHeight(0)
-    # its key figure, the net P&L, in sight without scrolling sideways (it was the last column, scrolled out)
-    header = symbols.horizontalHeader()
-    pnl = next(c for c in range(symbols.model().columnCount())
-               if str(symbols.model().headerData(c, Qt.Orientation.Horizontal)).startswith("Net P&L"))
-    assert symbols.horizontalScrollBar().value() == 0
-    assert header.sectionViewportPosition(pnl) + header.sectionSize(pnl) <= symbols.viewport().width()
+    # the key figures, a trade's P&L and a symbol's net P&L, in sight without scrolling sideways (they came
+    # after both times and prices, and last: scrolled out)
+    for view, title in ((table, "P&L"), (symbols, "Net P&L")):
+        header = view.horizontalHeader()
+        column = next(c for c in range(view.model().columnCount())
+                      if str(view.model().headerData(c, Qt.Orientation.Horizontal)).split(" ▴")[0]
+                      .split(" ▾")[0] == title)
+        assert view.horizontalScrollBar().value() == 0
+        assert 0 <= header.sectionViewportPosition(column), title
+        assert header.sectionViewportPosition(column) + header.sectionSize(column) <= view.viewport().width(), title
 
 
 def test_at_1280x800_the_speed_control_and_the_mode_badge_are_in_sight(qtbot, ui_make_window, ui_themed):

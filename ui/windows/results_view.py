@@ -1076,6 +1076,7 @@ class ResultsView(QWidget):
             return
         self.trade_model.set_columns(_trade_columns(self._trades, tz))
         self.trade_count_label.setText(f"{n:,}")
+        _show_in_order(self.trade_table, [c.title for c in self.trade_model.columns()], TRADE_COLUMN_ORDER)
         fit_columns(self.trade_table)
 
     def _set_symbols(self, s: dict[str, Any]) -> None:
@@ -1288,6 +1289,23 @@ def _trade_columns(trades: pd.DataFrame, tz: str) -> list[ColumnData]:
         ),
         ColumnData("Strategy", strategies, strategies.tolist(), numeric=False),
     ]
+
+
+# the trade list's columns as shown: what a trade made next to its size (beside the plots at 1280 x 800
+# the table is ~390 px wide and the P&L, after both times and prices, was scrolled out of sight)
+TRADE_COLUMN_ORDER = ("Symbol", "Side", "Qty", "P&L", "Return", "Entry time", "Entry", "Exit time", "Exit", "Strategy")
+
+
+def _show_in_order(table: QTableView, columns: list[str], order: tuple[str, ...]) -> None:
+    """Show the table's `columns` (titles, in the model's order) in `order` (the header's visual order:
+    the model's columns, and so sorting, copying and column numbers, are unchanged; a model reset undoes
+    it, so it is applied after each)."""
+    header = table.horizontalHeader()
+    visual = 0
+    for title in order:
+        if title in columns:
+            header.moveSection(header.visualIndex(columns.index(title)), visual)
+            visual += 1
 
 
 def _symbol_columns(per_symbol: dict[str, dict[str, Any]]) -> list[ColumnData]:
