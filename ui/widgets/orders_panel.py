@@ -190,7 +190,6 @@ class ColumnFit(QObject):
         self.view = view
         self.samples = tuple(samples)
         self.drop = tuple(drop)
-        self.level = 0                  # 0 roomy, 1 tight, 1 + k: the first k columns of `drop` hidden
         view.viewport().installEventFilter(self)
         self.on_needs_changed: Callable[[], None] | None = None   # the panel shares its width out again
         model = view.model()
@@ -244,15 +243,12 @@ class ColumnFit(QObject):
         columns = range(len(needed))
         hidden: set[int] = set()
         widths = [w + ROOMY_PAD for w in needed]
-        level = 0
         if sum(widths) > room:
-            widths, level = needed, 1
+            widths = needed
             for column in self.drop:
                 if sum(w for c, w in enumerate(widths) if c not in hidden) <= room:
                     break
                 hidden.add(column)
-                level += 1
-        self.level = level
         for column in columns:
             view.setColumnHidden(column, column in hidden)
             view.setColumnWidth(column, widths[column])   # the last visible one stretches to the edge
