@@ -138,6 +138,70 @@ def test_heatmap_shows_the_objective_over_two_parameters_fixed_or_best_of(qtbot,
     window.close()
 
 
+PART = "execution.participation_limit_pct"
+
+
+def test_heatmap_takes_a_parameter_swept_over_null_as_one_value(qtbot, tmp_path, ui_demo_store):
+    """A parameter swept over null (`participation_limit_pct: [null, 10, 25]`: whole orders, or at most
+    10 % / 25 % of a bar's volume) is one value of the heatmap, "null", last on its axis; its squares
+    hold its cells, and it can be held fixed at null. (Its results column holds NaN: the heatmap raised a
+    KeyError before.)"""
+    cfg = validate_config_dict(ui_config_dict(ui_demo_store))
+    plan = build_plan(SweepSpec(params={PART: [None, 10, 25], FAST: [3, 5], SLOW: [15, 20]}), cfg, TimeManager(),
+                      "ui test")
+    folder = SweepFolder(tmp_path / "sweep")
+    folder.write_definition(sweep_definition(plan, ui_demo_store, None))
+
+    def sharpe(part, fast, slow) -> float:
+        return (0.5 if part is None else part / 100) + fast / 10 - slow / 100
+
+    rows = [{"cell": c.index, "cell_id": c.cell_id, "phase": "sweep", "window": None, "status": "ok", "error": None,
+             "attempts": 1, PART: c.params[PART], FAST: c.params[FAST], SLOW: c.params[SLOW],
+             "sharpe": sharpe(c.params[PART], c.params[FAST], c.params[SLOW]), "total_return_pct": 1.0, "trades": 3}
+            for c in plan.cells]
+    folder.write_results(rows, [a.path for a in plan.axes])
+    folder.write_progress({"state": "finished", "done": 12, "ok": 12, "failed": 0, "total": 12, "objective": "sharpe",
+                           "workers": 2, "cluster": "test", "best": None})
+    opened: list[Path] = []
+    window = SweepWindow(folder.root, open_config=lambda p: opened.append(p) or True)
+    qtbot.addWidget(window)
+    window.show()
+    window.tabs.setCurrentWidget(window.heatmap)
+    qtbot.waitUntil(lambda: window.heatmap.item.grid.size > 0, timeout=5000)
+    heatmap = window.heatmap
+    assert window.results[PART].isna().sum() == 4       # as `workstation sweep` stores a null: NaN
+    assert sorted(table_texts(window, "participation_limit_pct")) == ["10"] * 4 + ["25"] * 4 + ["null"] * 4
+    heatmap.choose(PART, FAST, "sharpe")                  # best of slow
+    assert heatmap.xs == [10, 25, None] and heatmap.ys == [3, 5]
+    assert [heatmap.x_axis.labels[k] for k in range(3)] == ["10", "25", "null"]
+    for i, fast in enumerate(heatmap.ys):
+        for j, part in enumerate(heatmap.xs):
+            assert heatmap.item.grid[i, j] == pytest.approx(max(sharpe(part, fast, s) for s in (15, 20)))
+    assert "6 of 6 squares" in heatmap.caption.text()
+    # the null parameter held fixed while the heatmap shows fast x slow
+    heatmap.choose(FAST, SLOW, "sharpe")
+    combo = heatmap.other_combos[PART]
+    assert [combo.itemText(k) for k in range(combo.count())] == ["best of", "10", "25", "null"]
+    combo.setCurrentIndex(combo.findText("null"))
+    assert heatmap.fixed_values() == {PART: None}
+    for i, slow in enumerate(heatmap.ys):
+        for j, fast in enumerate(heatmap.xs):
+            assert heatmap.item.grid[i, j] == pytest.approx(sharpe(None, fast, slow))
+    heatmap.fix(PART, 10)
+    assert heatmap.item.grid[0, 0] == pytest.approx(sharpe(10, 3, 15))
+    # double-click a null square: its cell opens with the parameter null
+    heatmap.choose(PART, FAST, "sharpe")
+    view = heatmap.plot.getViewBox()
+    pos = heatmap.plot.mapFromScene(view.mapViewToScene(QPointF(2.5, 0.5)))
+    qtbot.mouseClick(heatmap.plot.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    qtbot.mouseDClick(heatmap.plot.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    qtbot.waitUntil(lambda: bool(opened), timeout=3000, )
+    config = json.loads(opened[0].read_text())
+    assert config["execution"]["participation_limit_pct"] is None
+    assert config["strategies"][0]["params"]["fast"] == 3 and config["strategies"][0]["params"]["slow"] == 15
+    window.close()
+
+
 def test_walk_forward_chart_shades_each_test_window():
     chart = WalkForwardChart()
     times = pd.date_range("2024-11-25 14:31", periods=6, freq="1min", tz="UTC")

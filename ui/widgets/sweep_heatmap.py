@@ -20,13 +20,17 @@ from PySide6.QtGui import QBrush, QColor, QFont, QLinearGradient, QPainter, QPen
 from PySide6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from ui import theme
-from workstation.sweep.results import heatmap_grid
+from workstation.sweep.results import axis_values, heatmap_grid
 
 BEST_OF = "best of"
+NULL_LABEL = "null"
+"""A parameter's missing value (swept over null, e.g. participation_limit_pct: [null, 10, 25])."""
 _COLOUR_MAP = pg.colormap.get("viridis")
 
 
 def _label(value: Any) -> str:
+    if value is None:
+        return NULL_LABEL
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)
@@ -164,6 +168,7 @@ class SweepHeatmap(QWidget):
         self.others_layout.setHorizontalSpacing(8)
         self.others_layout.setColumnStretch(6, 1)
         self.other_combos: dict[str, QComboBox] = {}
+        self._other_values: dict[str, list] = {}   # path -> the values its combo lists (item data: index)
 
         self.x_axis, self.y_axis = _ValueAxis("bottom"), _ValueAxis("left")
         self.plot = pg.PlotWidget(axisItems={"bottom": self.x_axis, "left": self.y_axis}, background=theme.BACKGROUND)
@@ -232,9 +237,14 @@ class SweepHeatmap(QWidget):
         self.redraw()
 
     def fix(self, path: str, value: Any) -> None:
-        """Hold another parameter at `value` (None = best of its values)."""
+        """Hold another parameter at `value` (None = best of its values; a null value by its label)."""
         combo = self.other_combos[path]
         combo.setCurrentIndex(0 if value is None else max(0, combo.findText(_label(value))))
+
+    def fixed_values(self) -> dict[str, Any]:
+        """The other parameters held at one value (None: held at null), by path; best-of ones absent."""
+        return {path: self._other_values[path][combo.currentData()] for path, combo in self.other_combos.items()
+                if isinstance(combo.currentData(), int) and combo.currentData() >= 0}
 
     def _rebuild_others(self) -> None:
         axes = {self.x_combo.currentData(), self.y_combo.currentData()}
@@ -264,20 +274,16 @@ class SweepHeatmap(QWidget):
 
     def _fill_values(self, combo: QComboBox, path: str) -> None:
         current = combo.currentText()
-        values = [] if path not in self.results else list(dict.fromkeys(
-            v for v in self.results[path].tolist() if not (isinstance(v, float) and math.isnan(v))))
-        try:
-            values.sort()
-        except TypeError:
-            values.sort(key=str)
+        values = axis_values(self.results[path]) if path in self.results else []
+        self._other_values[path] = values
         texts = [BEST_OF, *(_label(v) for v in values)]
         if [combo.itemText(i) for i in range(combo.count())] == texts:
             return
         blocked = combo.blockSignals(True)
         combo.clear()
-        combo.addItem(BEST_OF, None)
-        for v in values:
-            combo.addItem(_label(v), v)
+        combo.addItem(BEST_OF, -1)
+        for k, v in enumerate(values):
+            combo.addItem(_label(v), k)
         combo.setCurrentIndex(max(0, combo.findText(current)))
         combo.blockSignals(blocked)
 
@@ -300,7 +306,7 @@ class SweepHeatmap(QWidget):
         y_path = y if y is not None and y != x else "_row"
         if y_path == "_row":
             frame = frame.assign(_row="")
-        fixed = {p: c.currentData() for p, c in self.other_combos.items() if c.currentData() is not None}
+        fixed = self.fixed_values()
         direction = self.direction if value == self.value_combo.itemData(0) else "max"
         self.xs, self.ys, grid, self.ids = heatmap_grid(frame, x, y_path, value, direction, fixed)
         self.item.set_grid(grid, invert=direction == "min")

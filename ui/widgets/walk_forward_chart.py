@@ -18,6 +18,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from ui import theme
+from workstation.sweep.results import params_label
 
 
 class _WindowAxis(pg.AxisItem):
@@ -89,7 +90,7 @@ class WalkForwardChart(QWidget):
             region.setZValue(-10)
             self.equity_plot.addItem(region)
             params = json.loads(row["params"]) if isinstance(row.get("params"), str) else (row.get("params") or {})
-            labels.append(" ".join(f"{aliases.get(p, p)}={v}" for p, v in params.items()))
+            labels.append(params_label(aliases, params))
             text = pg.TextItem(f"W{row['window']}", color=theme.MUTED, anchor=(0, 0))
             text.setToolTip(labels[-1])
             text.setPos(lo, float(np.nanmax(values)))

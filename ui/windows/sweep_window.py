@@ -47,7 +47,7 @@ from ui.widgets.walk_forward_chart import WalkForwardChart
 from ui.windows.frame_table import ColumnData, FrameTableModel, LazyCells, fit_columns, make_table
 from ui.windows.results_view import EmptyState
 from workstation.errors import WorkstationError
-from workstation.sweep.results import RESULTS_FILE, SweepFolder
+from workstation.sweep.results import RESULTS_FILE, SweepFolder, is_missing, param_text, params_label
 from workstation.sweep.spec import replay_config
 
 POLL_MS = 500
@@ -303,7 +303,7 @@ class SweepWindow(QMainWindow):
         best = progress.get("best")
         if best:
             aliases = dict(self._params())
-            label = " ".join(f"{aliases.get(p, p)}={v}" for p, v in (best.get("params") or {}).items())
+            label = params_label(aliases, best.get("params") or {})
             parts.append(f"best {progress.get('objective')} {_text(best.get('value'), 4)}: {label}")
         parts.append(f"{progress.get('workers', '?')} workers on {progress.get('cluster', '?')}")
         text = " · ".join(parts)
@@ -331,7 +331,8 @@ class SweepWindow(QMainWindow):
                                       numeric=False))
         for path, alias in self._params():
             values = frame[path] if path in frame else pd.Series([None] * len(frame))
-            columns.append(ColumnData(alias, _keys(values), [_text(v, 6).rstrip("0").rstrip(".")
+            columns.append(ColumnData(alias, _keys(values), [param_text(v) if is_missing(v)
+                                                             else _text(v, 6).rstrip("0").rstrip(".")
                                                              if isinstance(v, float) else _text(v)
                                                              for v in values], tooltip=path))
         failed = frame["status"] != "ok"
@@ -429,7 +430,7 @@ class SweepWindow(QMainWindow):
             self.status.setText(f"cannot open cell {cell_id}: {exc}")
             return None
         aliases = dict(self._params())
-        label = " ".join(f"{aliases.get(p, p)}={_text(v)}" for p, v in params.items())
+        label = " ".join(f"{aliases.get(p, p)}={param_text(v) if is_missing(v) else _text(v)}" for p, v in params.items())
         config["name"] = f"{config['name']} [sweep cell {row.get('cell')}: {label}]"[:120]
         stem = re.sub(r"[^A-Za-z0-9_.=-]+", "_", f"cell{row.get('cell')}-{label.replace(' ', '-')}")[:80]
         path = self.folder.write_cell_config(stem, config)

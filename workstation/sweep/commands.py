@@ -131,7 +131,7 @@ def _print_plan(plan) -> None:
 
 
 def _print_outcome(plan, outcome) -> None:
-    from workstation.sweep.results import best_row
+    from workstation.sweep.results import best_row, params_label
 
     print(f"sweep {outcome.state}: {outcome.ok + outcome.failed} of {outcome.total} cells "
           f"({outcome.ok} ok, {outcome.failed} failed; {outcome.computed} computed now, {outcome.skipped} from "
@@ -139,7 +139,7 @@ def _print_outcome(plan, outcome) -> None:
     rows = [r for r in outcome.rows if r.get("phase") != "test"]
     failed = [r for r in rows if r.get("status") != "ok"]
     for r in failed[:5]:
-        label = " ".join(f"{plan.aliases.get(p, p)}={r.get(p)}" for p in plan.aliases)
+        label = params_label(plan.aliases, {p: r.get(p) for p in plan.aliases})
         print(f"  failed: {label}: {r.get('error')}")
     ranked, left = [], list(rows)
     for _ in range(0 if plan.windows else 5):
@@ -151,7 +151,7 @@ def _print_outcome(plan, outcome) -> None:
     if ranked:
         print(f"best by {plan.objective} ({plan.direction}):")
         for r in ranked:
-            label = " ".join(f"{plan.aliases.get(p, p)}={r.get(p)}" for p in plan.aliases)
+            label = params_label(plan.aliases, {p: r.get(p) for p in plan.aliases})
             window = f"window {r.get('window')} " if r.get("window") is not None else ""
             print(f"  {window}{label}: {plan.objective} {r.get(plan.objective):,.4f}, total return "
                   f"{r.get('total_return_pct') or 0.0:,.2f} %, {r.get('trades')} trades")

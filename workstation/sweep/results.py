@@ -229,43 +229,65 @@ class SweepFolder:
         return path
 
 
-def _ordered(values: Iterable[Any]) -> list[Any]:
-    unique = list(dict.fromkeys(v for v in values if not _missing(v)))
+def axis_values(values: Iterable[Any]) -> list[Any]:
+    """The distinct values, sorted (as text when they do not compare); a missing value (None, NaN: a
+    parameter swept over null, e.g. `participation_limit_pct: [null, 10, 25]`) last, as None."""
+    values = list(values)
+    unique = list(dict.fromkeys(v for v in values if not is_missing(v)))
     try:
-        return sorted(unique)
+        unique.sort()
     except TypeError:
-        return sorted(unique, key=str)
+        unique.sort(key=str)
+    return unique + [None] if any(is_missing(v) for v in values) else unique
 
 
-def _missing(value: Any) -> bool:
+def is_missing(value: Any) -> bool:
+    """None or NaN (a results column holds a null parameter value or a missing figure as NaN)."""
     try:
         return value is None or bool(pd.isna(value))
     except (TypeError, ValueError):
         return False
 
 
+def param_text(value: Any) -> str:
+    """A swept parameter's value as the sweep's labels write it: "null" for a missing one (as in the
+    sweep file's JSON), else the value."""
+    return "null" if is_missing(value) else str(value)
+
+
+def params_label(aliases: dict[str, str], params: dict[str, Any]) -> str:
+    """"fast=5 slow=20 participation_limit_pct=null": a cell's parameters by alias."""
+    return " ".join(f"{aliases.get(path, path)}={param_text(value)}" for path, value in params.items())
+
+
+def _position(index: dict, value: Any) -> int:
+    return index[None if is_missing(value) else value]
+
+
 def heatmap_grid(results: pd.DataFrame, x: str, y: str, value: str, direction: str = "max",
                  fixed: dict[str, Any] | None = None) -> tuple[list, list, np.ndarray, np.ndarray]:
     """The objective over two parameters: (x values, y values, grid[len(y), len(x)], cell ids).
 
-    Only finished ok cells count. Every other parameter is either fixed at a value (`fixed`) or, when
-    it is absent from `fixed`, the best cell over its values is taken (best-of, by `direction`). Both
-    axes list every value the sweep has, so the grid keeps its shape while cells arrive; a square
-    without a cell is NaN (cell id "")."""
-    xs, ys = _ordered(results[x]), _ordered(results[y])
+    Only finished ok cells count. Every other parameter is either fixed at a value (`fixed`; None
+    holds it at null) or, when it is absent from `fixed`, the best cell over its values is taken
+    (best-of, by `direction`). Both axes list every value the sweep has, null (None) last, so the grid
+    keeps its shape while cells arrive; a square without a cell is NaN (cell id "")."""
+    xs, ys = axis_values(results[x]), axis_values(results[y])
     grid = np.full((len(ys), len(xs)), np.nan)
     ids = np.full((len(ys), len(xs)), "", dtype=object)
     rows = results[results["status"] == "ok"]
     for path, v in (fixed or {}).items():
-        rows = rows[rows[path] == v]
+        rows = rows[rows[path].isna()] if is_missing(v) else rows[rows[path] == v]
     scores = pd.to_numeric(rows[value], errors="coerce")
     rows = rows.assign(_score=scores if direction == "max" else -scores).dropna(subset=["_score"])
     if len(rows):
-        best = rows.sort_values(["_score", "cell"], ascending=[False, True]).drop_duplicates([x, y])
-        x_index = {v: i for i, v in enumerate(xs)}
-        y_index = {v: i for i, v in enumerate(ys)}
+        # a null parameter is one value: NaN would never equal itself in drop_duplicates' keys
+        x_index = {v: k for k, v in enumerate(xs)}
+        y_index = {v: k for k, v in enumerate(ys)}
+        keys = rows.assign(_x=[_position(x_index, v) for v in rows[x]], _y=[_position(y_index, v) for v in rows[y]])
+        best = keys.sort_values(["_score", "cell"], ascending=[False, True]).drop_duplicates(["_x", "_y"])
         for row in best.to_dict("records"):
-            i, j = y_index[row[y]], x_index[row[x]]
+            i, j = row["_y"], row["_x"]
             grid[i, j] = row["_score"] if direction == "max" else -row["_score"]
             ids[i, j] = row["cell_id"]
     return xs, ys, grid, ids

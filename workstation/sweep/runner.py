@@ -50,7 +50,9 @@ from workstation.sweep.results import (
     STATISTIC_COLUMNS,
     SweepFolder,
     best_row,
+    is_missing,
     param_cell_value,
+    params_label,
 )
 from workstation.sweep.shipping import CellNeeds, DataShipper, cell_needs
 from workstation.sweep.spec import Cell, SweepPlan
@@ -259,7 +261,7 @@ class _Driver:
         if existing is None:
             return
         for row in existing.to_dict("records"):
-            row = {k: (None if _is_missing(v) else v) for k, v in row.items()}
+            row = {k: (None if is_missing(v) else v) for k, v in row.items()}
             if self.options.retry_failed and row.get("status") != "ok":
                 continue
             self.rows[str(row["cell_id"])] = row
@@ -466,13 +468,6 @@ class _Driver:
                             self.shipper.store_reads, wf, report, self._started_at, list(self.rows.values()))
 
 
-def _is_missing(value: Any) -> bool:
-    try:
-        return value is None or bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
-
-
 class _Progress:
     """The progress line on stderr (redrawn on a terminal, a line every few seconds otherwise) and
     progress.json in the sweep folder."""
@@ -515,7 +510,7 @@ class _Progress:
         text = (f"[{'#' * fill}{'.' * (width - fill)}] cells {f['done']}/{f['total']}{failed}"
                 f"  {f['cells_per_s'] * 60:,.1f}/min  ETA {eta}")
         if f["best"] is not None:
-            label = " ".join(f"{d.plan.aliases.get(p, p)}={v}" for p, v in f["best"]["params"].items())
+            label = params_label(d.plan.aliases, f["best"]["params"])
             text += f"  best {d.plan.spec.objective} {f['best']['value']:,.4g}: {label}"
         return text
 

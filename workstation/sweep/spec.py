@@ -701,6 +701,8 @@ def replay_config(definition: dict, params: dict[str, Any], phase: str = "sweep"
             value = json.loads(value)
         if isinstance(value, np.generic):
             value = value.item()
+        if isinstance(value, float) and math.isnan(value) and None in listed:
+            value = None         # a cell swept over null: its results column holds NaN
         if isinstance(value, float) and value.is_integer() and all(isinstance(v, int) for v in listed if v is not None):
             value = int(value)
         values[path] = value

@@ -92,6 +92,38 @@ def test_any_config_field_can_be_swept(base, tm):
     assert plan.axes[3].path == "strategies.sma.params.quantity"  # positions become names
 
 
+def test_a_parameter_swept_over_null_keeps_null_in_labels_heatmap_axes_and_replays(base, tm, sweep_store):
+    """`execution.participation_limit_pct: [null, 10]` (whole orders, or 10 % of a bar's volume): its
+    results column holds NaN for null; the labels write it "null" (as the sweep file does), the
+    heatmap's axis lists it last as one value, and the replay config of such a cell has null again."""
+    import numpy as np
+    import pandas as pd
+
+    from workstation.sweep.results import axis_values, heatmap_grid, params_label
+    from workstation.sweep.runner import sweep_definition
+    from workstation.sweep.spec import replay_config
+
+    part = "execution.participation_limit_pct"
+    plan = plan_of(base, tm, params={part: [None, 10], FAST: [3, 5]})
+    assert sorted((c.params[part] is None, c.params[FAST]) for c in plan.cells) == [
+        (False, 3), (False, 5), (True, 3), (True, 5)]
+    assert params_label(plan.aliases, {part: np.nan, FAST: 3}) == "participation_limit_pct=null fast=3"
+    assert params_label(plan.aliases, {part: 10.0, FAST: 5}) == "participation_limit_pct=10.0 fast=5"
+    assert axis_values([10.0, np.nan, 25.0, None, 10.0]) == [10.0, 25.0, None]
+    assert axis_values([3, 5]) == [3, 5]
+    frame = pd.DataFrame({"cell": range(4), "cell_id": list("abcd"), "status": "ok",
+                          part: [np.nan, 10.0, np.nan, 10.0], FAST: [3, 3, 5, 5], "sharpe": [1.0, 2.0, 3.0, 4.0]})
+    xs, ys, grid, ids = heatmap_grid(frame, part, FAST, "sharpe")
+    assert (xs, ys, ids.tolist()) == ([10.0, None], [3, 5], [["b", "a"], ["d", "c"]])
+    assert grid.tolist() == [[2.0, 1.0], [4.0, 3.0]]
+    _, _, held, _ = heatmap_grid(frame, FAST, "sharpe", "sharpe", fixed={part: None})
+    assert np.nansum(held) == 4.0                     # only the null cells (sharpe 1 and 3)
+    definition = sweep_definition(plan, sweep_store, None)
+    config = replay_config(definition, {part: float("nan"), FAST: np.int64(5)})
+    assert config["execution"]["participation_limit_pct"] is None and config["strategies"][0]["params"]["fast"] == 5
+    validate_config_dict(config)
+
+
 def test_random_sampling_is_seeded_distinct_and_inside_the_grid(base, tm):
     spec = {"params": {FAST: "2:9:1", SLOW: "10:30:5"}, "constraints": ["slow - fast >= 5"], "method": "random",
             "samples": 7, "seed": 11}
