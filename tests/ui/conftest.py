@@ -19,25 +19,14 @@ UI_START, UI_END = "2024-12-04", "2024-12-05"
 
 
 @pytest.fixture(scope="session", autouse=True)
-def ui_none_refcount_guard() -> bool:
-    """PySide6 6.12 on Python 3.11 drains None's refcount on every void call; without this guard the
-    test process aborts ("deallocating None") once enough Qt calls were made (see ui.app)."""
+def ui_qt_process_policy(request):
+    """Every UI test (also one that asks for neither qapp nor qtbot) runs under the application's Qt
+    guards (tests/conftest.py; see ui.app): the None-refcount guard first, then the QApplication and
+    garbage collection only in the GUI thread."""
     from ui.app import install_none_refcount_guard
 
-    return install_none_refcount_guard()
-
-
-@pytest.fixture(scope="session", autouse=True)
-def ui_gui_thread_gc(qapp):
-    """Garbage collection only in the GUI thread, as the application does (see ui.app)."""
-    import gc
-
-    from ui.app import install_gui_thread_gc
-
-    timer = install_gui_thread_gc(qapp)
-    yield timer
-    timer.stop()
-    gc.enable()
+    install_none_refcount_guard()
+    return request.getfixturevalue("qt_process_policy")
 
 
 def event_loop_stuck() -> bool:
