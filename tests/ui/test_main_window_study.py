@@ -86,6 +86,31 @@ def test_play_after_stop_puts_away_the_stopped_runs_results(qtbot, ui_make_windo
     w.stop()
 
 
+def test_at_1366x768_every_symbol_of_the_per_symbol_results_is_whole(qtbot, ui_make_window, ui_small_config):
+    """The per-symbol table beside the trades is ~250 px wide at 1366 x 768: its Symbol column, stretched
+    by Qt, shrank to a few pixels and showed "…" for every symbol. It keeps its content's width (the
+    table scrolls sideways when it must) and still takes the room the other columns leave."""
+    w = ui_make_window()
+    w.resize(1366, 768)
+    w.load_config(ui_small_config)
+    with qtbot.waitSignal(w.results_loaded, timeout=FINISH_MS, check_params_cb=bool):
+        w.play()
+    qtbot.wait(100)
+    symbols = w.results_view.symbol_table
+    header = symbols.horizontalHeader()
+    assert symbols.isVisible() and symbols.model().rowCount() >= 3
+    assert symbols.viewport().width() < header.length() + 40          # cramped: the columns need the width
+    assert header.sectionSize(0) >= symbols.sizeHintForColumn(0)       # every symbol whole
+    assert header.sectionViewportPosition(1) + header.sectionSize(1) <= symbols.viewport().width()  # net P&L
+    # with room, the Symbol column takes what the other columns leave
+    w.results_view.side_panel.setMinimumWidth(header.length() + 200)
+    qtbot.waitUntil(lambda: symbols.viewport().width() > header.length() - header.sectionSize(0)
+                    + symbols.sizeHintForColumn(0) + 50, timeout=3000)
+    qtbot.waitUntil(lambda: header.length() == symbols.viewport().width(), timeout=3000)
+    assert header.sectionSize(0) > symbols.sizeHintForColumn(0) + 40
+    w.stop()
+
+
 def test_at_1280x800_the_results_leave_a_chart_and_show_trade_rows(qtbot, ui_make_window, ui_small_config):
     w = ui_make_window()
     w.resize(1280, 800)

@@ -18,6 +18,7 @@ from PySide6.QtCore import (
     QAbstractItemModel,
     QAbstractProxyModel,
     QAbstractTableModel,
+    QEvent,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -489,4 +490,39 @@ def fit_columns(table: QTableView, stretch_column: int | None = None) -> None:
         header.setStretchLastSection(True)
     else:
         header.setStretchLastSection(False)
-        header.setSectionResizeMode(stretch_column, QHeaderView.ResizeMode.Stretch)
+        _StretchWhenRoom.on(table, stretch_column, header.sectionSize(stretch_column))
+
+
+class _StretchWhenRoom(QObject):
+    """Widens one column of a table to take the viewport's room the others leave, but never narrows it
+    below its content (`natural`): Qt's Stretch mode shrinks the column to a few pixels when the others
+    need the whole width (the per-symbol results table beside the trades at 1366 x 768 showed "…" for
+    every symbol); the table then scrolls sideways instead. Follows the viewport's resizes."""
+
+    def __init__(self, table: QTableView) -> None:
+        super().__init__(table)
+        self.table = table
+        self.column, self.natural = 0, 0
+        table.viewport().installEventFilter(self)
+
+    @classmethod
+    def on(cls, table: QTableView, column: int, natural: int) -> None:
+        fitter = getattr(table, "_stretch_when_room", None)
+        if fitter is None:
+            fitter = table._stretch_when_room = cls(table)  # type: ignore[attr-defined]
+        fitter.column, fitter.natural = column, natural
+        fitter.fit()
+
+    def fit(self) -> None:
+        header = self.table.horizontalHeader()
+        if self.column >= header.count():
+            return
+        others = sum(header.sectionSize(c) for c in range(header.count()) if c != self.column)
+        width = max(self.natural, self.table.viewport().width() - others)
+        if header.sectionSize(self.column) != width:
+            header.resizeSection(self.column, width)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Resize:
+            self.fit()
+        return False
