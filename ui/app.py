@@ -18,7 +18,7 @@ import os
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QSettings, QTimer
+from PySide6.QtCore import QEvent, QObject, QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from ui.bridge import UpdateBatch
@@ -218,6 +218,9 @@ def _run_live(app: QApplication, args: argparse.Namespace) -> int:
     def finished(summary: dict) -> None:
         window.refresh_now()
         if args.screenshot:
+            # the refresh may hide a notice under the header: let the layout take its room back first
+            # (a grab straight away showed an empty band where the notice had been)
+            app.sendPostedEvents(None, QEvent.Type.LayoutRequest)
             Path(args.screenshot).parent.mkdir(parents=True, exist_ok=True)
             window.grab().save(args.screenshot)
         outcome["code"] = 1 if summary.get("error") else 0
