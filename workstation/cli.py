@@ -7,11 +7,13 @@ a bare traceback is a bug. Commands run with --json also print the error as JSON
 from __future__ import annotations
 
 import argparse
+import atexit
 import gc
 import json
 import logging
 import os
 import sys
+import threading
 from pathlib import Path
 
 from workstation import __version__
@@ -21,6 +23,7 @@ from workstation.json_output import add_json_flag, emit, error_document, print_j
 log = logging.getLogger(__name__)
 
 PYDANTIC_PLUGINS_ENV = "PYDANTIC_DISABLE_PLUGINS"
+LOGGING_EXIT_HANDLERS = 1   # logging.shutdown, registered when logging is imported (above)
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -108,11 +111,15 @@ def main(argv: list[str] | None = None) -> int:
     if argv is None:
         single_threaded_blas(os.environ, sys.modules)
         no_pydantic_plugins(os.environ)
+    outcome: dict = {}
     try:
-        return _main(argv)
+        code = _main(argv, outcome)
     finally:
         if argv is None:
             _skip_exit_collections()
+    if argv is None and outcome.get("quick_exit"):
+        exit_without_teardown(code)
+    return code
 
 
 def single_threaded_blas(environ, modules) -> bool:
@@ -148,9 +155,38 @@ def _skip_exit_collections() -> None:
     gc.freeze()
 
 
-def _main(argv: list[str] | None) -> int:
+def exit_without_teardown(code: int) -> None:
+    """The program's own process, its command done (`workstation run`: the run folder written and
+    closed): flush the output and the log, then end the process at once, without the interpreter's
+    teardown (freeing every module and object one by one: ~25 ms of a run, whose heap holds its whole
+    order, fill and trade history). Only when nothing could miss the teardown: no other thread still
+    running, and no exit handler but logging's (which runs here): a strategy's atexit hook or a
+    weakref finalizer keeps the normal exit. Returns (the normal exit follows) also when the output
+    cannot be flushed, so the interpreter reports that as usual."""
+    if _exit_handler_count() != LOGGING_EXIT_HANDLERS:
+        return
+    if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
+        return
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        return
+    logging.shutdown()
+    os._exit(code)
+
+
+def _exit_handler_count() -> int:
+    """atexit's handler count (-1 where this Python does not tell it)."""
+    count = getattr(atexit, "_ncallbacks", None)
+    return count() if callable(count) else -1
+
+
+def _main(argv: list[str] | None, outcome: dict | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if outcome is not None:
+        outcome["quick_exit"] = getattr(args, "quick_exit", False)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",

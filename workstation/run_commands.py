@@ -393,7 +393,7 @@ def register(sub) -> None:
                    help="run every stage in the coordinator's thread (same results, faster batch runs; "
                         "the default for backtests whose config does not set backtest.stage_threads)")
     add_json_flag(p, "the run folder, summary and statistics")
-    p.set_defaults(func=_cmd_run)
+    p.set_defaults(func=_cmd_run, quick_exit=True)   # see cli.exit_without_teardown
 
     p = sub.add_parser("demo", help="headless demo on the built-in demo data (creates it when absent)")
     p.add_argument("--store", default=DEFAULT_STORE)

@@ -438,3 +438,33 @@ print("ENV", os.environ.get("OPENBLAS_NUM_THREADS"), "THREADS", len(os.listdir("
     if (os.cpu_count() or 1) > 1 and "openblas" in blas.lower():
         assert library_threads > program_threads          # OpenBLAS's own threads, one per extra core
     assert run(True, {"OPENBLAS_NUM_THREADS": "2"})[0] == "2"
+
+
+QUICK_EXIT_PROBE = """
+import atexit, sys
+if %r:
+    atexit.register(lambda: print("HANDLER RAN", file=sys.stderr, flush=True))   # e.g. a strategy's exit hook
+sys.argv = ["workstation", "run", %r, "--store", %r, "--out", %r, "--no-bars", "--overwrite", "--json"]
+from workstation.cli import main
+code = main()
+print("AFTER MAIN", code, file=sys.stderr, flush=True)
+sys.exit(code)
+"""
+
+
+@pytest.mark.parametrize("handler", [False, True])
+def test_a_finished_run_exits_without_the_interpreters_teardown_unless_an_exit_hook_waits(example_store, handler):
+    """`workstation run` ends its process as soon as the run folder is closed and the output flushed
+    (no teardown of its heap); its whole --json document still arrives, with the exit code. An exit
+    handler someone registered (a strategy's atexit hook) keeps the normal exit, and runs."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "WORKSTATION_CACHE_DIR": str(example_store / "cache")}
+    out = example_store / f"quick-exit-{handler}"
+    done = subprocess.run([sys.executable, "-c", QUICK_EXIT_PROBE % (
+        handler, str(ROOT / "session_configs" / "example_session.json"), str(example_store / "store"), str(out))],
+        cwd=example_store, capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    document = json.loads(done.stdout)
+    assert document["ok"] is True and document["summary"]["trades"] > 0
+    assert (out / "run_status.json").exists() and (out / "trades.parquet").exists()
+    assert ("AFTER MAIN 0" in done.stderr) is handler      # main returned: the normal exit
+    assert ("HANDLER RAN" in done.stderr) is handler
