@@ -29,16 +29,20 @@ def screen_of(window: QWidget) -> QScreen | None:
 
 
 def fit_to_screen(window: QWidget, width: int, height: int) -> tuple[int, int]:
-    """Resize `window` to width x height, or smaller so that it fits its screen's available area,
-    and move it inside that area when it was shrunk. Returns the size given."""
+    """Resize `window` to width x height, or smaller so that it fits, with a window frame
+    (FRAME_ALLOWANCE), its screen's available area, and move it inside that area when it was shrunk.
+    Returns the size given."""
     screen = screen_of(window)
     if screen is None:
         window.resize(width, height)
         return width, height
     area = screen.availableGeometry()
-    fits = width <= area.width() and height <= area.height()
-    w = width if width <= area.width() else max(320, area.width() - FRAME_ALLOWANCE[0])
-    h = height if height <= area.height() else max(240, area.height() - FRAME_ALLOWANCE[1])
+    # with its frame: a 750 px dialog and its title bar do not fit a 768 px screen
+    fit_w = width + FRAME_ALLOWANCE[0] <= area.width()
+    fit_h = height + FRAME_ALLOWANCE[1] <= area.height()
+    fits = fit_w and fit_h
+    w = width if fit_w else max(320, area.width() - FRAME_ALLOWANCE[0])
+    h = height if fit_h else max(240, area.height() - FRAME_ALLOWANCE[1])
     window.resize(w, h)
     if not fits:
         window.move(area.left() + (area.width() - w) // 2, area.top())

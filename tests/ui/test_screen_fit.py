@@ -119,3 +119,52 @@ def test_fitting_windows_never_lets_the_collector_delete_the_screen():
                           text=True, timeout=120, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["screen", "kept", "1"], done.stdout + done.stderr[-2000:]
+
+
+# A 1366 x 768 screen (the common laptop), through the offscreen platform's screen configuration.
+LAPTOP_SCREEN = '{"screens": [{"name": "laptop", "x": 0, "y": 0, "width": 1366, "height": 768}]}'
+DIALOGS_SCRIPT = textwrap.dedent("""
+    import json, sys
+    from PySide6.QtWidgets import QApplication
+    from ui.app import install_none_refcount_guard
+    install_none_refcount_guard()
+    app = QApplication([])
+    from ui.dialogs.config_editor import ConfigEditorDialog
+    from ui.dialogs.shortcuts_dialog import ShortcutsDialog
+    area = app.primaryScreen().availableGeometry()
+    editor = ConfigEditorDialog(config_path="session_configs/example_session.json", store_path=sys.argv[1])
+    editor.show()
+    shortcuts = ShortcutsDialog()
+    shortcuts.show()
+    app.processEvents()
+    out = {"area": [area.width(), area.height()]}
+    for name, dialog in (("editor", editor), ("shortcuts", shortcuts)):
+        out[name] = [dialog.geometry().x(), dialog.geometry().y(), dialog.width(), dialog.height()]
+    bottom = max(b.mapToGlobal(b.rect().bottomLeft()).y() for b in (editor._save_button, editor._run_button))
+    out["editor_buttons_bottom"] = bottom
+    print("DIALOGS " + json.dumps(out))
+""")
+
+
+def test_the_config_editor_and_the_shortcuts_fit_a_1366x768_screen(tmp_path):
+    """At 750 px the config editor ran off the bottom of a 1366 x 768 laptop screen, its Save and Run
+    buttons out of reach (no window manager shrinks a window to the screen); the shortcut list asks for up
+    to 900 px. Both now fit the screen they open on."""
+    root = Path(__file__).resolve().parents[2]
+    config = tmp_path / "screen.json"
+    config.write_text(LAPTOP_SCREEN)
+    done = subprocess.run([sys.executable, "-c", DIALOGS_SCRIPT, str(root / "data" / "store")], cwd=root,
+                          capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "QT_QPA_PLATFORM": f"offscreen:configfile={config}",
+                               "PYTHONWARNINGS": "ignore"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    import json
+
+    out = json.loads(done.stdout.split("DIALOGS ", 1)[1])
+    width, height = out["area"]
+    assert (width, height) == (1366, 768)
+    for name in ("editor", "shortcuts"):
+        x, y, w, h = out[name]
+        assert 0 <= x and x + w <= width and 0 <= y and y + h <= height, (name, out[name])
+        assert h + FRAME_ALLOWANCE[1] <= height, (name, out[name])     # room for its title bar
+    assert out["editor_buttons_bottom"] < height - FRAME_ALLOWANCE[1] // 2

@@ -70,6 +70,7 @@ from ui.dialogs.schema_form import (
     make_editor,
     resolve,
 )
+from ui.screen_fit import fit_to_screen
 from workstation.config import (
     BUILTIN_STRATEGIES,
     config_json_schema,
@@ -405,8 +406,8 @@ class ConfigEditorDialog(QDialog):
         self._raw_timer.timeout.connect(self._apply_raw_json)
         self._build_ui()
         self.setStyleSheet(STYLE_SHEET)  # after building: one polish pass instead of one per re-parenting
-        self.resize(1000, 750)
         self.setMinimumSize(860, 600)
+        fit_to_screen(self, 1000, 750)   # a 1366 x 768 laptop: the Save and Run buttons stay on the screen
         if config_path is not None:
             self.load(config_path)
         else:

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui.screen_fit import fit_to_screen
 from ui.theme import AMBER, DOWN, MUTED, UP, build_palette, mono_font, style_sheet
 from workstation.errors import WorkstationError
 from workstation.fetch.alpaca import FetchProgress, FetchRequest, FetchSummary, clean_symbols, fetch_alpaca
@@ -73,7 +74,7 @@ class FetchDialog(QDialog):
         self._progress_signal.connect(self._on_progress, Qt.ConnectionType.QueuedConnection)
         self._done_signal.connect(self._on_done, Qt.ConnectionType.QueuedConnection)
         self._build(reason)
-        self.resize(760, 620)
+        fit_to_screen(self, 760, 620)
 
     # ------------------------------------------------------------------------------------ layout
     def _build(self, reason: str) -> None:

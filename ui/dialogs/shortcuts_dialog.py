@@ -8,6 +8,7 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from ui import theme
+from ui.screen_fit import fit_to_screen
 from ui.shortcuts import MOUSE, MOUSE_GESTURES, SHORTCUTS
 
 
@@ -50,7 +51,7 @@ class ShortcutsDialog(QDialog):
         lay = QVBoxLayout(self)
         lay.addWidget(scroll, 1)
         lay.addWidget(buttons)
-        self.resize(660, min(self.label.sizeHint().height() + 70, 900))
+        fit_to_screen(self, 660, min(self.label.sizeHint().height() + 70, 900))
 
     def text(self) -> str:
         """The list as plain text (for tests)."""
