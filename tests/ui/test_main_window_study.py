@@ -86,16 +86,22 @@ def test_play_after_stop_puts_away_the_stopped_runs_results(qtbot, ui_make_windo
     w.stop()
 
 
+def played_at(qtbot, ui_make_window, config, width: int, height: int):
+    """A main window of width x height that played `config` to its end, its results shown."""
+    w = ui_make_window()
+    w.resize(width, height)
+    w.load_config(config)
+    with qtbot.waitSignal(w.results_loaded, timeout=FINISH_MS, check_params_cb=bool):
+        w.play()
+    qtbot.wait(100)
+    return w
+
+
 def test_at_1366x768_every_symbol_of_the_per_symbol_results_is_whole(qtbot, ui_make_window, ui_small_config):
     """The per-symbol table beside the trades is ~250 px wide at 1366 x 768: its Symbol column, stretched
     by Qt, shrank to a few pixels and showed "…" for every symbol. It keeps its content's width (the
     table scrolls sideways when it must) and still takes the room the other columns leave."""
-    w = ui_make_window()
-    w.resize(1366, 768)
-    w.load_config(ui_small_config)
-    with qtbot.waitSignal(w.results_loaded, timeout=FINISH_MS, check_params_cb=bool):
-        w.play()
-    qtbot.wait(100)
+    w = played_at(qtbot, ui_make_window, ui_small_config, 1366, 768)
     symbols = w.results_view.symbol_table
     header = symbols.horizontalHeader()
     assert symbols.isVisible() and symbols.model().rowCount() >= 3
@@ -112,12 +118,7 @@ def test_at_1366x768_every_symbol_of_the_per_symbol_results_is_whole(qtbot, ui_m
 
 
 def test_at_1280x800_the_results_leave_a_chart_and_show_trade_rows(qtbot, ui_make_window, ui_small_config):
-    w = ui_make_window()
-    w.resize(1280, 800)
-    w.load_config(ui_small_config)
-    with qtbot.waitSignal(w.results_loaded, timeout=FINISH_MS, check_params_cb=bool):
-        w.play()
-    qtbot.wait(100)
+    w = played_at(qtbot, ui_make_window, ui_small_config, 1280, 800)
     chart = w.chart_panels[0].chart
     assert chart.height() >= 280  # was ~220 before the results made the chart share the height
     table = w.results_view.trade_table
