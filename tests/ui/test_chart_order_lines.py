@@ -11,7 +11,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from PySide6 import QtCore  # noqa: E402
+from PySide6 import QtCore, QtGui  # noqa: E402
 
 from tests.ui import mouse  # noqa: E402
 from tests.ui.test_chart import make_bars, settle  # noqa: E402
@@ -192,3 +192,30 @@ def test_the_cross_cancels_an_order_and_flattens_the_position(chart, qtbot):
     mouse.click(vp, label_point(chart, lines.items()[6], 10), mouse.RIGHT)
     assert menus == [6]
 
+
+
+def test_the_last_price_badge_stays_readable_over_a_position_badge_a_cent_away(chart, qtbot):
+    """Badges a few cents apart overlap on the price axis; the position's badge (added after the last
+    price's) covered the last price. The last price is painted over order and position badges, the
+    crosshair's over all."""
+    last = float(chart.bar_arrays()[4][-1])
+    chart.order_lines.set_position(100, last - 0.01, last)
+    axis = chart.price.axis
+    assert axis.badge_text("last") is not None and axis.badge_text("position") is not None
+    settle(qtbot, chart)
+
+    def colour_at_last_badge():
+        image = chart.graphics_view.grab().toImage()
+        bounds = axis.sceneBoundingRect()
+        scene = QtCore.QPointF(bounds.left() + bounds.width() * 0.75, chart.price.vb.mapViewToScene(
+            QtCore.QPointF(250, chart._scale.y(last))).y())
+        point = chart.graphics_view.mapFromScene(scene)
+        return image.pixelColor(point.x(), point.y()).name()
+
+    last_bg, position_bg = axis._badges["last"][2].name(), axis._badges["position"][2].name()
+    assert last_bg != position_bg
+    assert colour_at_last_badge() == last_bg
+    axis.set_badge("cross", last, "x", QtGui.QColor("#123456"))         # the crosshair's on top of both
+    axis.update()
+    settle(qtbot, chart)
+    assert colour_at_last_badge() == "#123456"

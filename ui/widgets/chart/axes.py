@@ -31,6 +31,10 @@ from ui.widgets.chart.theme import ChartTheme, cosmetic_pen, qcolor
 _MINUTE_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 180, 240, 360, 720)
 
 
+BADGE_ON_TOP = ("last", "cross")
+"""Badges painted over the others where they overlap, the last of them on top (`_badges_in_paint_order`)."""
+
+
 class LeanAxis(pg.AxisItem):
     """AxisItem painting one tick level directly, with cached text layouts and value badges.
 
@@ -110,6 +114,16 @@ class LeanAxis(pg.AxisItem):
             self._badges[name] = badge
             self.update()
 
+    def _badges_in_paint_order(self) -> list[tuple[float, str, QtGui.QColor, QtGui.QColor]]:
+        """Badges from the bottom of the pile to the top: order, position and drawing badges first (in
+        the order they came), then the last price, then the crosshair's. Two badges a few cents apart
+        overlap; the last price is the one a trader must always read (it sat under the position's
+        badge), and the crosshair's is where the mouse is."""
+        top = {name: BADGE_ON_TOP.index(name) for name in BADGE_ON_TOP if name in self._badges}
+        if not top:
+            return list(self._badges.values())
+        return [badge for name, badge in sorted(self._badges.items(), key=lambda item: top.get(item[0], -1))]
+
     def badge_text(self, name: str) -> str | None:
         """Text of a badge, or None."""
         b = self._badges.get(name)
@@ -174,7 +188,7 @@ class LeanAxis(pg.AxisItem):
             p.drawLine(QtCore.QLineF(bounds.left(), bounds.top() + 0.5, bounds.right(), bounds.top() + 0.5))
         if not self._badges:
             return
-        for value, text, bg, fg in self._badges.values():
+        for value, text, bg, fg in self._badges_in_paint_order():
             pos = self._to_pixel(bounds, value)
             w = self.text_width(text) + 10
             if vertical:
