@@ -1,0 +1,69 @@
+"""The broker's work at each bar time keeps the interpreter lock.
+
+A call that releases the lock (np.dot hands its vectors to BLAS and releases it on every call, even for
+ten numbers) lets another thread that waits for the lock take it: the run writer between its Parquet
+calls, the feed's loader. The engine thread then waits to get it back: at 10 symbols with a run folder
+that cost ~12 % of a run. The test runs the broker's bar-time work beside a thread that waits for the
+lock, with forced switches off (a switch interval of 1,000 s): that thread gets the lock only if the
+broker gives it away. The control, one np.dot, shows that it would be seen."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+
+import numpy as np
+
+from workstation.config.models import ExecutionConfig
+from workstation.execution import SimulatedBroker
+
+
+def _broker_bar_times(broker: SimulatedBroker, n_symbols: int, bar_times: int) -> None:
+    idx = np.arange(n_symbols, dtype=np.int64)
+    closes = 20.0 + np.random.default_rng(7).random((bar_times, n_symbols))   # (a Generator gives the lock away)
+    for t in range(bar_times):
+        prices = closes[t]
+        broker.on_bar_time(t * 60_000_000_000, idx, prices, prices, prices + 0.1, prices - 0.1,
+                           np.full(n_symbols, 1e6))
+        i = t % n_symbols
+        broker.submit(i, 10.0 if broker.position(broker.symbols[i]) == 0 else -10.0, t * 60_000_000_000, "s",
+                      float(prices[i]))
+        broker.account_check(i, 5.0, float(prices[i]))
+        broker.equity()
+        broker.buying_power()
+        broker.gross_exposure()
+        broker.unrealized_pnl()
+
+
+def test_the_brokers_bar_time_work_never_gives_the_interpreter_lock_away():
+    n = 10
+    broker = SimulatedBroker([f"S{k}" for k in range(n)], ExecutionConfig(starting_cash=1e9))
+    _broker_bar_times(broker, n, 5)                      # first calls (imports, caches) before the watch
+    ran = [0]
+    stop = threading.Event()
+
+    def waiter() -> None:
+        while not stop.is_set():
+            ran[0] += 1
+            time.sleep(0)                                # hands the lock straight back
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1000.0)
+    thread = threading.Thread(target=waiter, daemon=True)
+    try:
+        thread.start()
+        time.sleep(0.01)                                 # the waiter runs, then waits for the lock
+        before = ran[0]
+        _broker_bar_times(broker, n, 400)
+        during = ran[0] - before
+        a, b = np.arange(10.0), np.arange(10.0)
+        np.dot(a, b)                                     # the control: a call that gives the lock away
+        control = ran[0] - before - during
+    finally:
+        stop.set()
+        sys.setswitchinterval(interval)
+        thread.join(5)
+    assert before > 0
+    assert during == 0, f"the waiting thread ran {during} times during the broker's work"
+    assert control > 0
