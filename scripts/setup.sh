@@ -5,6 +5,7 @@
 # Usage: scripts/setup.sh [--test]   (the engine alone installs with `pip install .`; see README)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/apt.sh
 
 PY=${PYTHON:-}
 if [ -z "$PY" ]; then
@@ -31,8 +32,7 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv || {
     echo "setup: 'python -m venv' failed; installing python3-venv" >&2
     rm -rf .venv
-    $( [ "$(id -u)" = 0 ] || echo sudo ) apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $( [ "$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq python3-venv >/dev/null
+    apt_install python3-venv
     "$PY" -m venv .venv; }
 fi
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
@@ -59,14 +59,11 @@ if [ -n "$missing" ] || [ "$no_fonts" = 1 ]; then
         libxkbcommon-x11-0 libx11-6 libx11-xcb1 libxcb1 libxcb-cursor0 libxcb-icccm4 libxcb-image0
         libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1
         libxcb-xfixes0 libxrender1 libxi6 fontconfig fonts-dejavu-core"
-  SUDO=""
-  if [ "$(id -u)" != 0 ]; then
-    if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
-      echo "setup: run as root or install these packages: $pkgs" >&2; exit 1; fi
+  if [ "$(id -u)" != 0 ] && ! command -v sudo >/dev/null 2>&1; then
+    echo "setup: run as root or install these packages: $pkgs" >&2; exit 1
   fi
   if command -v apt-get >/dev/null 2>&1; then
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $pkgs >/dev/null
+    apt_install $pkgs
   else
     echo "setup: not a Debian/Ubuntu system; install the Qt 6 runtime libraries ($pkgs)" >&2
     exit 1
@@ -76,11 +73,8 @@ fi
 # Headless Chromium for the tests that open the HTML reports (Debian's package; test set-up only).
 if [ "$testing" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
   echo "setup: installing chromium (the HTML report tests render reports in it, headless)"
-  SUDO=""
-  [ "$(id -u)" = 0 ] || SUDO="sudo"
   if command -v apt-get >/dev/null 2>&1; then
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null
+    apt_install chromium
   else
     echo "setup: not a Debian/Ubuntu system; install Chromium for the report tests" >&2
   fi
@@ -90,11 +84,8 @@ fi
 # (`xvfb-run ... benchmarks/bench_gui.py`, xdotool for real input; test set-up only: the tests run offscreen).
 if [ "$testing" = 1 ] && { ! command -v xvfb-run >/dev/null 2>&1 || ! command -v xdotool >/dev/null 2>&1; }; then
   echo "setup: installing xvfb and xdotool (GUI benchmark and checks in a real X server)"
-  SUDO=""
-  [ "$(id -u)" = 0 ] || SUDO="sudo"
   if command -v apt-get >/dev/null 2>&1; then
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends xvfb xauth xdotool >/dev/null
+    apt_install xvfb xauth xdotool
   else
     echo "setup: not a Debian/Ubuntu system; install Xvfb and xdotool for the GUI benchmark under xcb" >&2
   fi
