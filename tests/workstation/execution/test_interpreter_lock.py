@@ -5,10 +5,14 @@ ten numbers) lets another thread that waits for the lock take it: the run writer
 calls, the feed's loader. The engine thread then waits to get it back: at 10 symbols with a run folder
 that cost ~12 % of a run. The test runs the broker's bar-time work beside a thread that waits for the
 lock, with forced switches off (a switch interval of 1,000 s): that thread gets the lock only if the
-broker gives it away. The control, one np.dot, shows that it would be seen."""
+broker gives it away. The control, one np.dot, shows that it would be seen. Nothing else runs in the
+watched block: the prices are drawn before it (numpy's Generator gives the lock away: the waiter ran
+once in CI when they were drawn inside), and the garbage collector is off (a collection would run
+finalizers of earlier tests' objects, files and sockets, which may give the lock away)."""
 
 from __future__ import annotations
 
+import gc
 import sys
 import threading
 import time
@@ -19,13 +23,18 @@ from workstation.config.models import ExecutionConfig
 from workstation.execution import SimulatedBroker
 
 
-def _broker_bar_times(broker: SimulatedBroker, n_symbols: int, bar_times: int) -> None:
+def _prices(n_symbols: int, bar_times: int) -> np.ndarray:
+    return 20.0 + np.random.default_rng(7).random((bar_times, n_symbols))
+
+
+def _broker_bar_times(broker: SimulatedBroker, closes: np.ndarray) -> None:
+    bar_times, n_symbols = closes.shape
     idx = np.arange(n_symbols, dtype=np.int64)
-    closes = 20.0 + np.random.default_rng(7).random((bar_times, n_symbols))   # (a Generator gives the lock away)
+    volume = np.full(n_symbols, 1e6)
     for t in range(bar_times):
         prices = closes[t]
         broker.on_bar_time(t * 60_000_000_000, idx, prices, prices, prices + 0.1, prices - 0.1,
-                           np.full(n_symbols, 1e6))
+                           volume)
         i = t % n_symbols
         broker.submit(i, 10.0 if broker.position(broker.symbols[i]) == 0 else -10.0, t * 60_000_000_000, "s",
                       float(prices[i]))
@@ -36,10 +45,24 @@ def _broker_bar_times(broker: SimulatedBroker, n_symbols: int, bar_times: int) -
         broker.unrealized_pnl()
 
 
+def _calls_until_seen(ran: list[int], call) -> int | None:
+    """Calls `call` until the waiting thread has run once; how many calls that took (None: not within
+    200,000). A call that gives the lock away for a microsecond lets the waiter in only now and then
+    (~1 call in 50 for one np.dot on 2 cores): the control repeats it as the broker's work repeats its calls."""
+    start = ran[0]
+    for k in range(1, 200_001):
+        call()
+        if ran[0] != start:
+            return k
+    return None
+
+
 def test_the_brokers_bar_time_work_never_gives_the_interpreter_lock_away():
     n = 10
     broker = SimulatedBroker([f"S{k}" for k in range(n)], ExecutionConfig(starting_cash=1e9))
-    _broker_bar_times(broker, n, 5)                      # first calls (imports, caches) before the watch
+    _broker_bar_times(broker, _prices(n, 5))             # first calls (imports, caches) before the watch
+    closes = _prices(n, 2000)
+    a, b = np.arange(10.0), np.arange(10.0)
     ran = [0]
     stop = threading.Event()
 
@@ -49,21 +72,24 @@ def test_the_brokers_bar_time_work_never_gives_the_interpreter_lock_away():
             time.sleep(0)                                # hands the lock straight back
 
     interval = sys.getswitchinterval()
+    collecting = gc.isenabled()
+    gc.collect()
+    gc.disable()
     sys.setswitchinterval(1000.0)
     thread = threading.Thread(target=waiter, daemon=True)
     try:
         thread.start()
         time.sleep(0.01)                                 # the waiter runs, then waits for the lock
         before = ran[0]
-        _broker_bar_times(broker, n, 400)
+        _broker_bar_times(broker, closes)
         during = ran[0] - before
-        a, b = np.arange(10.0), np.arange(10.0)
-        np.dot(a, b)                                     # the control: a call that gives the lock away
-        control = ran[0] - before - during
+        control = _calls_until_seen(ran, lambda: np.dot(a, b))   # the control: a call that gives the lock away
     finally:
         stop.set()
         sys.setswitchinterval(interval)
+        if collecting:
+            gc.enable()
         thread.join(5)
     assert before > 0
     assert during == 0, f"the waiting thread ran {during} times during the broker's work"
-    assert control > 0
+    assert control is not None, "the waiting thread never ran during 200,000 np.dot calls: the watch sees nothing here"
