@@ -190,8 +190,9 @@ def test_the_quality_dock_fits_its_tiles_and_the_metrics_get_the_rest(qtbot, ui_
     assert metrics.height() >= column - quality.height() - 2
     with qtbot.waitSignal(w.results_loaded, timeout=FINISH_MS, check_params_cb=bool):
         w.play()
-    qtbot.waitUntil(fitted, timeout=3000)          # the column is shorter beside the results: fitted again
-    assert quality.height() + metrics.height() < column
+    # the column is shorter beside the results: fitted again (the results dock in after results_loaded,
+    # and the fit before them still holds until they do: wait for both)
+    qtbot.waitUntil(lambda: quality.height() + metrics.height() < column and fitted(), timeout=3000)
     # the trader presses on the divider between the two docks (the window's own area) and moves it
     divider = QPoint(quality.geometry().center().x(), quality.geometry().bottom() + 2)
     assert w.childAt(divider) is None
