@@ -413,6 +413,7 @@ class EngineBridge(QObject):
         self.fill_count = 0
         self._last_clock = -1
         self._last_bars = -1
+        self._last_position = -1
         self._history_index: dict[tuple[str, str], deque[int]] = {}  # session index of each history part
         self.last_seek: SeekDone | None = None
         self.hand_commands = 0        # hand orders, cancels, changes and flattens sent in this run
@@ -811,10 +812,14 @@ class EngineBridge(QObject):
             self._queue.clear()
             return
         queue = self._queue
+        # the bar times delivered, read before the queue: their events (a bar time's round comes at its
+        # end, before it counts as delivered) are all in this batch or an earlier one. The clock moves at a
+        # bar time's start, so it can name one whose events are still coming.
+        position = system.position
         n = len(queue)
         clock_ns = system.clock.now_ns()
         bars = system.bars_processed
-        if n == 0 and clock_ns == self._last_clock and bars == self._last_bars:
+        if n == 0 and clock_ns == self._last_clock and bars == self._last_bars and position == self._last_position:
             return
         batch = UpdateBatch(self.run_id, clock_ns, bars)
         quality_mask: np.ndarray | None = None
@@ -910,7 +915,7 @@ class EngineBridge(QObject):
         self.decision_count += batch.decisions
         self.error_count += batch.errors
         self.fill_count += len(batch.fills)
-        self._last_clock, self._last_bars = clock_ns, bars
+        self._last_clock, self._last_bars, self._last_position = clock_ns, bars, position
         self._pace_frames()
         self.batches_emitted += 1
         self.batch_ready.emit(batch)
@@ -1181,9 +1186,15 @@ class EngineBridge(QObject):
 
     @property
     def batch_clock_ns(self) -> int:
-        """The engine clock of the newest batch emitted (-1 before the first): every event of the bar
-        times up to it has reached the views."""
+        """The engine clock of the newest batch emitted (-1 before the first). The clock moves when a bar
+        time starts: that bar time's fills and orders may come in the next batch (see batch_position)."""
         return self._last_clock
+
+    @property
+    def batch_position(self) -> int:
+        """Bar times delivered (SystemManager.position) when the newest batch was made (-1 before the
+        first): every event of those bar times has reached the views."""
+        return self._last_position
 
     def progress(self) -> RunProgress | None:
         """Where the loaded run is (None when nothing is loaded)."""

@@ -444,3 +444,36 @@ def test_each_round_moves_the_shown_clock_so_a_rewinds_replay_of_its_bar_time_is
     system.coordinator._replay_until = None
     assert [(kind, getattr(payload, "time_ns", payload)) for _run, kind, payload in bridge._queue] == [
         ("round", t), ("decisions", "decisions of t + 1 minute"), ("round", t + minute)]
+
+
+def test_a_frame_made_inside_a_bar_time_does_not_count_it_as_shown(qtbot, bridge, ui_small_config, monkeypatch):
+    """The clock moves when a bar time starts; its fills and order changes come at its end. A frame made
+    between the two carries the new clock but not those events: batch_position, the bar times delivered
+    when the frame was made, does not count that bar time until a frame after its end (a wait on the clock
+    flaked in CI: no fill in the views after a step)."""
+    import threading
+
+    bridge.load_config(ui_small_config)
+    system = bridge.system
+    bridge.step()
+    qtbot.waitUntil(lambda: system.position == 1 and bridge.batch_position == 1, timeout=FINISH_MS)
+    inside, release = threading.Event(), threading.Event()
+    pipeline = system.coordinator.pipeline
+    original = pipeline.bar_time
+
+    def held(*args, **kwargs):
+        inside.set()                 # the clock has moved to this bar time; its stages have not run
+        assert release.wait(10)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "bar_time", held)
+    clock = system.clock.now_ns()
+    bridge.step()
+    assert inside.wait(10)
+    try:
+        qtbot.waitUntil(lambda: bridge.batch_clock_ns == clock + 60 * 10**9, timeout=5000)
+        assert bridge.batch_position == 1 and system.position == 1
+    finally:
+        release.set()
+    qtbot.waitUntil(lambda: bridge.batch_position == 2, timeout=5000)
+    assert system.position == 2 and bridge.fill_count == len(system.broker.fills)
