@@ -53,7 +53,8 @@ ROOT = Path(__file__).resolve().parents[1]
 RUN = "import sys\nfrom workstation.cli import main\nsys.exit(main())\n"
 
 PHASES = r'''
-import sys, time, json
+import os, sys, time, json
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")   # as `workstation run` sets it (cli.single_threaded_blas)
 from workstation.process_start import process_age_s
 try:
     from workstation.process_start import StartupCollection
