@@ -54,7 +54,6 @@ RUN = "import sys\nfrom workstation.cli import main\nsys.exit(main())\n"
 
 PHASES = r'''
 import os, sys, time, json
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")   # as `workstation run` sets it (cli.single_threaded_blas)
 from workstation.process_start import process_age_s
 try:
     from workstation.process_start import StartupCollection
@@ -66,6 +65,12 @@ stamps = [("interpreter start", process_age_s(), time.process_time())]
 def stamp(name):
     stamps.append((name, process_age_s(), time.process_time()))
 import workstation.cli
+# the process settings `workstation run`'s main() makes before numpy and pydantic load (OpenBLAS on one
+# thread, no pydantic plugin search); an older checkout (--source) may lack them
+if hasattr(workstation.cli, "single_threaded_blas"):
+    workstation.cli.single_threaded_blas(os.environ, sys.modules)
+if hasattr(workstation.cli, "no_pydantic_plugins"):
+    workstation.cli.no_pydantic_plugins(os.environ)
 from workstation.config import load_config
 from workstation.preflight import PreflightCache, check_runnable
 from workstation.run_commands import apply_overrides
