@@ -5,7 +5,7 @@ ten numbers) lets another thread that waits for the lock take it: the run writer
 calls, the feed's loader. The engine thread then waits to get it back: at 10 symbols with a run folder
 that cost ~12 % of a run. The test runs the broker's bar-time work beside a thread that waits for the
 lock, with forced switches off (a switch interval of 1,000 s): that thread gets the lock only if the
-broker gives it away. The control, one np.dot, shows that it would be seen. Nothing else runs in the
+broker gives it away. The control, np.dot repeated until the waiter runs, shows that it would be seen. Nothing else runs in the
 watched block: the prices are drawn before it (numpy's Generator gives the lock away: the waiter ran
 once in CI when they were drawn inside), and the garbage collector is off (a collection would run
 finalizers of earlier tests' objects, files and sockets, which may give the lock away)."""
