@@ -92,6 +92,7 @@ from workstation.execution.records import (
     order_field_columns,
     orders_frame,
 )
+from workstation.model.history import History
 from workstation.model.trading import Fill, Trade
 from workstation.session.quote_bars import ASK_CLOSE, ASK_OPEN, BID_CLOSE, BID_OPEN
 
@@ -218,6 +219,11 @@ class _OrderState:
             self.reason, self.strategy, self.tag, self.parent_id, self.oco_group, self.role), time_ns, fill))
 
 
+def _is_final(st: _OrderState) -> bool:
+    """An order record is settled (never changed again) once final."""
+    return st.status in FINAL_STATUSES
+
+
 def order_state_columns(states: list[_OrderState]) -> dict[str, list]:
     """`records.order_columns` of the orders' snapshots, read straight from the broker's records
     (final ones: nothing changes them any more), without an Order object per order."""
@@ -271,19 +277,20 @@ class SimulatedBroker:
         self._market: dict[int, list[_OrderState]] = {}
         self._market_mask = np.zeros(n, dtype=bool)
         self._market_reserved = 0.0
-        self._orders: list[_OrderState] = []
+        # the run's histories (append-only; snapshots keep them by reference, see History)
+        self._orders: History[_OrderState] = History(settled=_is_final)
         self._open_by_symbol: dict[int, dict[int, _OrderState]] = {}
         self._open_count = 0
         self._trailing_open = 0
         self._oco_groups: dict[int, list[int]] = {}
         self._events: list[OrderChange] = []
-        self._finalized: list[_OrderState] = []
+        self._finalized: History[_OrderState] = History()      # final orders since the last take_finalized_*
         self._fills_taken = 0
         self._trades_taken = 0
         self._curve_taken = 0
         self._round_trips: dict[int, _RoundTrip] = {}
-        self._fills: list[Fill] = []
-        self._trades: list[Trade] = []
+        self._fills: History[Fill] = History()
+        self._trades: History[Trade] = History()
         self._current_ts: int | None = None
         self._status_counts: dict[OrderStatus, int] = dict.fromkeys(FINAL_STATUSES, 0)
         cap = _INITIAL_CURVE_CAPACITY
@@ -511,13 +518,13 @@ class SimulatedBroker:
     def take_finalized_states(self) -> list[_OrderState]:
         """The records of the orders that became final since the last call: final records are never
         changed again, so another thread may read them (`order_state_columns`)."""
-        done, self._finalized = self._finalized, []
+        done, self._finalized = self._finalized, History()
         return done
 
     def take_finalized_order_snapshots(self) -> list[Order]:
         """Snapshots of the orders that became final since the last call (`orders_frame` makes
         them orders.parquet rows, in any thread)."""
-        done, self._finalized = self._finalized, []
+        done, self._finalized = self._finalized, History()
         return [st.snapshot() for st in done]
 
     def open_orders_frame(self) -> pd.DataFrame:

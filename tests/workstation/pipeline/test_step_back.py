@@ -485,6 +485,87 @@ def test_immutable_records_are_kept_by_reference_and_the_rest_copied():
     assert thing.frozen.items == [1, 2]
 
 
+@dataclasses.dataclass
+class _Record:
+    value: int
+    final: bool = False
+
+
+def test_a_history_is_kept_by_reference_and_only_its_unsettled_records_are_copied():
+    """A History comes back as a new list of its records up to the snapshot: the settled ones the same
+    objects, the unsettled ones as they were then (changes after the snapshot do not leak back, records
+    settled since are copies again); the list the run used is left as it was (a writer may hold it),
+    and a second reference to it in the state is the restored list too."""
+    from workstation.model.history import History
+
+    records = History((_Record(k, final=k != 3) for k in range(6)), settled=lambda r: r.final)
+
+    class Thing:
+        def __init__(self):
+            self.records = records
+            self.same = records
+            self.fills = History(["f0", "f1"])
+
+    thing = Thing()
+    keeper = SnapshotKeeper({"thing": thing}, every=1, max_overhead=None)
+    point = keeper.capture(0, 0, 0, -1, MIN)
+    assert records.settled_upto == 3
+    live = list(records)
+    records[3].value, records[3].final = 33, True      # the open record changes and settles
+    records.append(_Record(6, final=True))
+    thing.fills.append("f2")
+    keeper.restore(point)
+    restored = thing.records
+    assert type(restored) is History and restored is not records and thing.same is restored
+    assert [r.value for r in restored] == [0, 1, 2, 3, 4, 5] and restored[3].final is False
+    assert all(restored[k] is live[k] for k in (0, 1, 2, 4, 5)) and restored[3] is not live[3]
+    assert restored.settled is records.settled and restored.settled_upto == 3
+    assert records == [*live, records[6]] and records[3].value == 33      # the run's list: untouched
+    assert thing.fills == ["f0", "f1"] and type(thing.fills) is History
+
+
+def test_a_snapshot_of_the_broker_costs_its_open_orders_not_its_history():
+    """The broker's orders, fills and trades are Histories: 300 more round trips (600 final orders,
+    600 fills, 300 trades) make the next snapshot bigger by their equity curve rows only, and a restore
+    gives back the orders, fills, trades and account of the snapshot's time (a GTC limit order still
+    open then, filled since)."""
+    from workstation.config.models import ExecutionConfig
+    from workstation.execution.broker import SimulatedBroker
+    from workstation.execution.orders import OrderRequest, OrderType, TimeInForce
+
+    broker = SimulatedBroker(["AAA", "BBB"], ExecutionConfig(starting_cash=1e9))
+    index = np.array([0, 1], dtype=np.int64)
+    t = [OPEN_1]
+
+    def round_trips(n: int) -> None:
+        for k in range(n):
+            for qty in (100.0, -100.0):
+                broker.submit(0, qty, t[0], "s", 10.0)
+                t[0] += MIN
+                price = 10.0 + (k % 7) * 0.01
+                broker.on_bar_time(t[0], index, np.array([price, 50.0]), np.array([price, 50.0]))
+
+    round_trips(50)
+    broker.submit_order(OrderRequest("BBB", 10.0, OrderType.LIMIT, limit_price=40.0, tif=TimeInForce.GTC), "s", t[0])
+    keeper = SnapshotKeeper({"broker": broker}, every=1, max_overhead=None)
+    keeper.capture(0, 0, 0, -1, t[0])
+    first = keeper.raw_bytes
+    state = (broker.orders(), [dataclasses.astuple(f) for f in broker.fills], broker.trades, broker.cash)
+    assert len(state[0]) == 101 and len(state[1]) == 100 and len(state[2]) == 50
+    assert state[0][-1].status.value == "working"
+    round_trips(300)
+    keeper.capture(1, 0, 1, -1, t[0])
+    # 600 more bar times: at most their equity curve rows (time + 7 values); copied, the history would add
+    # over 200 bytes per record (1,500 records)
+    grown = keeper.raw_bytes - 2 * first
+    assert grown <= 600 * 64 + 2048, (first, grown)
+    t[0] += MIN
+    broker.on_bar_time(t[0], index, np.array([10.0, 39.0]), np.array([10.0, 39.0]))   # the limit order fills
+    assert broker.orders()[100].status.value == "filled"
+    keeper.restore(keeper.points()[0])
+    assert (broker.orders(), [dataclasses.astuple(f) for f in broker.fills], broker.trades, broker.cash) == state
+
+
 def test_the_snapshot_overhead_cap_counts_the_first_snapshot_too(monkeypatch):
     """At MAX the first snapshot is taken whatever it costs; the next waits until the snapshots taken
     plus it stay within `max_overhead` of the wall time since the first, not only of the time since
@@ -534,7 +615,8 @@ def test_the_snapshot_overhead_cap_counts_the_first_snapshot_too(monkeypatch):
 
 def test_the_next_snapshots_cost_is_predicted_from_the_states_size():
     """Exact figures: through the last two (size, cost) points when the cost grew with the size; with one
-    point (or costs that did not grow) the last cost scaled up by the size ratio, never down."""
+    point (or costs that did not grow) the last cost scaled up by the size ratio; never below the
+    costlier of the two."""
     from workstation.pipeline.snapshots import predict_snapshot_cost
 
     assert predict_snapshot_cost([(100, 0.010), (300, 0.030)], 600) == pytest.approx(0.060)
@@ -542,6 +624,8 @@ def test_the_next_snapshots_cost_is_predicted_from_the_states_size():
     assert predict_snapshot_cost([(100, 0.010)], 400) == pytest.approx(0.040)
     assert predict_snapshot_cost([(100, 0.010)], 50) == pytest.approx(0.010)
     assert predict_snapshot_cost([(100, 0.030), (200, 0.020)], 400) == pytest.approx(0.040)     # noise: ratio
+    assert predict_snapshot_cost([(100, 0.010), (300, 0.030)], 200) == pytest.approx(0.030)     # the costlier
+    assert predict_snapshot_cost([(100, 0.030), (200, 0.020)], 150) == pytest.approx(0.030)
 
 
 def test_a_snapshot_waits_when_the_state_grew_since_the_last_one():
