@@ -1272,9 +1272,11 @@ class MainWindow(QMainWindow):
 
     def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt override
         if watched is self and event.type() == QEvent.Type.MouseButtonPress and not self.right_docks_by_hand:
-            # the window itself gets the presses on the dividers between docks (not on a child widget):
-            # the trader arranges the docks, the right column is no longer fitted
-            self.right_docks_by_hand = True
+            # the window itself gets the presses on the dividers between docks (no child widget there):
+            # the trader arranges the docks, the right column is no longer fitted. Presses a child did
+            # not take (a click on the chart or a label) reach the window too: they arrange nothing
+            if self.childAt(event.position().toPoint()) is None:
+                self.right_docks_by_hand = True
         elif watched is self.quality_dock and event.type() == QEvent.Type.Resize and not self.right_docks_by_hand:
             self._right_fit_timer.start()     # (a fit that changes nothing changes no height: no loop)
         return super().eventFilter(watched, event)
