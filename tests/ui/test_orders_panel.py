@@ -292,6 +292,30 @@ def make_window_for_orders(qtbot, tmp_path, ui_settings):
     time.sleep(0.05)
 
 
+def test_after_a_step_back_the_fills_table_holds_the_fills_up_to_then_only(qtbot):
+    """A step back gives the panel the engine's fills at the bar time gone to (show_state): the table shows
+    exactly those, newest first, and goes on from there (seen in Xvfb: after stepping back past a fill,
+    "Recent fills (7)" still listed the 8 rows of before, the undone fill on top)."""
+    panel = OrdersPanel()
+    qtbot.addWidget(panel)
+    b = SimulatedBroker(["AAA"], ExecutionConfig(starting_cash=1e6))
+    b.record_events = True
+    _bar(b, 0, {"AAA": (10, 10, 10, 10)})
+    for k in range(1, 4):
+        b.submit(0, 10.0, T0 + k * MIN, "s", 10.0)
+        panel.apply(_batch(b, _bar(b, k + 1, {"AAA": (10 + k, 10 + k, 10 + k, 10 + k)})))
+        panel.refresh()
+    assert [r[4] for r in panel.fills_rows()] == ["13.00", "12.00", "11.00"]
+    back = b.fills[:2]                                  # the state two bar times earlier: two fills
+    panel.show_state(b.account_snapshot(), [], back)
+    assert [r[4] for r in panel.fills_rows()] == ["12.00", "11.00"]
+    assert panel.fills_caption.text() == "Recent fills (2)"
+    b.submit(0, 10.0, T0 + 9 * MIN, "s", 10.0)          # and the replay goes on from there
+    panel.apply(_batch(b, _bar(b, 10, {"AAA": (14, 14, 14, 14)})))
+    panel.refresh()
+    assert [r[4] for r in panel.fills_rows()] == ["14.00", "12.00", "11.00"]
+
+
 def test_panel_keeps_the_orders_of_its_fills_only(qtbot):
     """Thousands of tagged limit orders filled over many batches, the panel never refreshed meanwhile (behind a
     tab): it holds the orders of the fills it keeps (and the working ones), not the run's history, and

@@ -477,6 +477,10 @@ class OrdersPanel(QWidget):
             self._orders[order.id] = order
         self._fills.clear()
         self._fills.extend(fills)
+        # the rows formatted so far may hold fills undone by the step back: format the kept ones anew
+        self._fills_total = len(fills)
+        self._fill_rows.clear()
+        self._fill_rows_total = self._fills_total - len(self._fills)
         self._dirty = True
         self.refresh()
 
