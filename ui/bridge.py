@@ -338,7 +338,7 @@ class EngineBridge(QObject):
     system_changed = Signal(object)  # a new SystemManager was built (config load, jump, restart)
     # emitted from the engine thread at a run's end: the UI drains at once instead of at the next frame
     # (at MAX a frame is MAX_SPEED_FRAME_MS, so a finished run would show up to that much late)
-    _end_reached = Signal()
+    _drain_now = Signal()     # a frame now (queued to the UI thread): the run's end, a seek's end
 
     def __init__(
         self,
@@ -391,7 +391,7 @@ class EngineBridge(QObject):
         self.frame_ms = int(frame_ms)
         self._timer.setInterval(self.frame_ms)
         self._timer.timeout.connect(self._drain)
-        self._end_reached.connect(self._drain, Qt.ConnectionType.QueuedConnection)
+        self._drain_now.connect(self._drain, Qt.ConnectionType.QueuedConnection)
 
     # ------------------------------------------------------------------ state kept per run
     def _reset_run_state(self) -> None:
@@ -604,6 +604,7 @@ class EngineBridge(QObject):
         if not self._started or system.has_ended() or not system.rewindable or system.position == 0:
             return
         system.step_back(1)
+        self._pace_frames()
 
     def seek(self, target_ns: int) -> None:
         """Go to the bar time starting at or just before `target_ns` (int ns UTC), back or forward, then
@@ -618,6 +619,7 @@ class EngineBridge(QObject):
             system.pause()
             self._start()
         self.system.seek(int(target_ns))
+        self._pace_frames()
 
     def can_seek(self) -> bool:
         """True while the run can step back or seek (rewindable, not ended)."""
@@ -753,7 +755,7 @@ class EngineBridge(QObject):
         sd = system.session_data
         coordinator = system.coordinator
         clock = system.clock
-        end_reached = self._end_reached.emit
+        drain_now = self._drain_now.emit
         shown = [-1]   # the newest clock whose events the views got (events of a rewind's replay up to it are dropped)
 
         def on_event(kind: str, payload: Any) -> None:
@@ -765,6 +767,7 @@ class EngineBridge(QObject):
                            broker.account_snapshot(), sd.session_generation)
                 shown[0] = clock.now_ns()
                 append((run_id, kind, payload))
+                drain_now()                 # the frames are slow while seeking: show where it stopped at once
                 return
             now = clock.now_ns()
             if not coordinator.replaying:
@@ -782,7 +785,7 @@ class EngineBridge(QObject):
                 payload = dict(payload, generation=sd.session_generation)
             append((run_id, kind, payload))
             if kind == "backtest_end":
-                end_reached()               # queued to the UI thread: the end shows without a frame's wait
+                drain_now()                 # queued to the UI thread: the end shows without a frame's wait
 
         def on_frequent(kind: str, payload: Any) -> None:
             if coordinator.replaying and clock.now_ns() <= shown[0]:
@@ -951,19 +954,20 @@ class EngineBridge(QObject):
                 self._history_cache.pop(key, None)
 
     def _pace_frames(self) -> None:
-        """Frame interval: MAX_SPEED_FRAME_MS while playing at MAX (each batch costs the UI thread, and
-        so the engine, the interpreter lock, while the views only redraw a few times a second), else
-        `frame_ms` (a paced replay, a step or a pause shows at the next ~16 ms frame)."""
+        """Frame interval: MAX_SPEED_FRAME_MS while playing at MAX or while a step back or seek replays
+        (each batch costs the UI thread, and so the engine, the interpreter lock, while the views only
+        redraw a few times a second; a seek forward redrawn every 16 ms ran at a third of MAX's speed),
+        else `frame_ms` (a paced replay, a step or a pause shows at the next ~16 ms frame)."""
         system = self.system
-        fast = system is not None and system.state == RUNNING and self.speed <= 0
+        fast = system is not None and ((system.state == RUNNING and self.speed <= 0) or system.seeking)
         interval = max(self.frame_ms, MAX_SPEED_FRAME_MS) if fast else self.frame_ms
         if self._timer.interval() != interval:
             self._timer.setInterval(interval)
         self._pace_interpreter(fast)
 
     def _pace_interpreter(self, fast: bool) -> None:
-        """The interpreter's switch interval: `max_speed_switch_interval` while playing at MAX, the one
-        before (the GUI's) otherwise: paced, paused, stepping, stopped, ended."""
+        """The interpreter's switch interval: `max_speed_switch_interval` while playing at MAX or seeking,
+        the one before (the GUI's) otherwise: paced, paused, stepping, stopped, ended."""
         if self.max_speed_switch_interval is None:
             return
         if fast and self._switch_interval_before is None:

@@ -967,11 +967,16 @@ class MainWindow(QMainWindow):
 
     def step_back(self) -> None:
         """One bar time back (← or the Back button): the engine restores the state as it was then."""
-        self._control(self.bridge.step_back)
+        if self._control(self.bridge.step_back) and self.bridge.system is not None and self.bridge.system.seeking:
+            # usually done within a frame; the first one after a fast replay may replay for seconds
+            self.statusBar().showMessage("Going back one bar time…")
 
     def seek_to(self, bar_ns: int) -> None:
-        """Go to the bar time starting at `bar_ns` (the timeline), back or forward, then stay paused."""
-        self._control(lambda: self.bridge.seek(bar_ns))
+        """Go to the bar time starting at `bar_ns` (the timeline), back or forward, then stay paused; the
+        status bar says where to until the seek's own message replaces it (a far seek replays for seconds)."""
+        if self._control(lambda: self.bridge.seek(bar_ns)):
+            when = dt.datetime.fromtimestamp(bar_ns / 1e9, self._zone)
+            self.statusBar().showMessage(f"Going to the bar {when:%a %m-%d %H:%M}…")
 
     def stop(self) -> None:
         self._control(self.bridge.stop)
@@ -1209,7 +1214,8 @@ class MainWindow(QMainWindow):
         self._update_controls()
         if state == RUNNING:
             self._metrics_timer.start()
-            self.statusBar().clearMessage()
+            if self.bridge.state == RUNNING:    # not a start the frame's seek already paused again
+                self.statusBar().clearMessage()
         elif state in (PAUSED, STOPPED, FINISHED, FAILED):
             self.update_metrics()
             if state != PAUSED:

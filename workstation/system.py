@@ -279,6 +279,12 @@ class SystemManager:
         """Bar times delivered so far (goes down on a step back)."""
         return self.coordinator.position
 
+    @property
+    def seeking(self) -> bool:
+        """True from a step back or seek asked for until its "seek" event: the engine replays bar times
+        headless, at full speed (any thread may read it)."""
+        return self.control.seek_pending or self.coordinator.replaying
+
     def snapshot_stats(self) -> dict:
         """The snapshots kept (count, bytes, budget, spacing; see SnapshotKeeper.stats); {} when the run
         keeps none."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sys
 import time
 
 import numpy as np
@@ -258,8 +259,6 @@ def test_open_orders_are_folded_from_change_records_without_an_order_per_change(
 def test_playing_at_max_uses_a_headless_runs_switch_interval_and_gives_the_guis_back(qtbot, bridge, ui_small_config):
     """Playing at MAX the interpreter switches threads every 5 ms (as a headless run); paused, stepping,
     paced or ended it is the GUI's interval again (1 ms here)."""
-    import sys
-
     from ui.bridge import MAX_SPEED_SWITCH_INTERVAL_S
 
     before = sys.getswitchinterval()
@@ -344,6 +343,37 @@ def test_a_finished_run_shows_without_waiting_for_the_next_frame(qtbot, tmp_path
         assert batches and batches[-1].finished == done.args[0]
     finally:
         slow.shutdown(2.0)
+
+
+def test_a_seek_replays_at_the_max_speed_pacing_and_its_end_shows_at_once(qtbot, tmp_path, ui_write_config):
+    """A seek forward replays bar times headless while the run is paused; the GUI paced it like a paused
+    run (a frame every 16 ms, a 1 ms switch interval), so it ran at a third of MAX's speed (Xvfb: 1,707
+    bar times in 2.2 s). While seeking the bridge paces as at MAX, and the seek's end wakes the UI thread
+    at once: with a frame a minute long the seek's batch still arrives within seconds."""
+    from ui.bridge import MAX_SPEED_SWITCH_INTERVAL_S
+
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(0.001)
+    slow = EngineBridge(runs_dir=tmp_path / "runs", frame_ms=60_000)
+    try:
+        slow.load_config(ui_write_config("seek_pacing"))
+        slow.set_speed(0)
+        batches = _collect(slow)
+        slow.step()
+        qtbot.waitUntil(lambda: slow.system.bars_processed > 0, timeout=FINISH_MS)
+        assert sys.getswitchinterval() == 0.001
+        last = slow.system.sessions[-1]
+        target = last.open_ns + 90 * 60 * 10**9
+        slow.seek(target)
+        assert sys.getswitchinterval() == MAX_SPEED_SWITCH_INTERVAL_S       # from the request on
+        qtbot.waitUntil(lambda: any(b.seek is not None for b in batches), timeout=FINISH_MS)
+        done = next(b.seek for b in batches if b.seek is not None)
+        assert done.last_bar_ns == target and done.replayed > 300
+        qtbot.waitUntil(lambda: sys.getswitchinterval() == 0.001, timeout=2000)   # paused again: the GUI's
+        assert not slow.system.seeking and slow.state == "paused"
+    finally:
+        slow.shutdown(2.0)
+        sys.setswitchinterval(before)
 
 
 def test_a_frames_order_changes_are_folded_once_for_every_view(qtbot, bridge, ui_small_config):

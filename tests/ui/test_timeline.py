@@ -163,7 +163,8 @@ def test_the_step_back_message_fits_the_status_bar_at_1280(qtbot, ui_make_window
     w = ui_make_window()
     w.resize(1280, 800)
     w.load_config(ui_small_config)
-    go_to(qtbot, w, OPEN_1 + 299 * MIN)           # forward: "went forward", 300 bar times replayed
+    w.seek_to(OPEN_1 + 299 * MIN)                 # forward: said at once, then "went forward", 300 replayed
+    assert w.statusBar().currentMessage() == "Going to the bar Wed 12-04 14:29…"
     qtbot.waitUntil(lambda: "went forward" in w.statusBar().currentMessage(), timeout=WAIT_MS)
     seek_before = w.bridge.last_seek
     w.step_back_action.trigger()                  # back one: "restored a snapshot"
