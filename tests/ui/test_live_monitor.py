@@ -76,6 +76,9 @@ def test_replay_run_shows_health_feed_gaps_signals_and_throughput(qtbot, tmp_pat
     window.show()
     assert window.mode_badge.text() == "LIVE · PAPER"
     assert window.start_action.isEnabled() and not window.stop_action.isEnabled()
+    # not started, at 15:50 of a session (the replay's start): the market is open, the feed not connected
+    qtbot.waitUntil(lambda: window.session_label.text() == "Tue 2024-01-02 · open until 16:00", timeout=5000)
+    assert window.header_pill.state == "DISCONNECTED"
 
     window.start_action.trigger()
     qtbot.waitUntil(lambda: system.state in FINAL, timeout=45_000)
