@@ -401,6 +401,35 @@ def test_close_asks_about_unsaved_changes(qtbot, dialog: ConfigEditorDialog, mon
     assert not dialog.isVisible()
 
 
+def test_closing_with_a_problem_offers_no_save_and_says_why(qtbot, dialog: ConfigEditorDialog, monkeypatch) -> None:
+    """Changes that make the config invalid: the close prompt said "Save them before closing?" and its Save
+    kept the editor open, the file untouched, without a word (seen in Xvfb). It now names the problem and
+    offers Discard and Cancel only; valid changes still get Save."""
+    prompts: list[QMessageBox] = []
+
+    def answer(box: QMessageBox):
+        prompts.append(box)
+        return QMessageBox.StandardButton.Cancel
+
+    monkeypatch.setattr(QMessageBox, "exec", answer)
+    dialog.set_field("name", "")
+    dialog.revalidate()
+    assert not dialog.is_valid()
+    dialog.close()
+    assert dialog.isVisible()
+    box = prompts[-1]
+    buttons = box.standardButtons()
+    assert not buttons & QMessageBox.StandardButton.Save
+    assert buttons & QMessageBox.StandardButton.Discard and buttons & QMessageBox.StandardButton.Cancel
+    assert box.informativeText() == ("It has 1 problem (name), so it cannot be saved as it is. Discard the "
+                                     "changes, or Cancel to fix them?")
+    dialog.set_field("name", "valid again")
+    dialog.close()
+    assert prompts[-1].standardButtons() & QMessageBox.StandardButton.Save
+    assert prompts[-1].informativeText() == "Save them before closing?"
+    dialog.discard_changes()
+
+
 def test_missing_and_broken_files(make_dialog, tmp_path: Path) -> None:
     with pytest.raises(ConfigError):
         make_dialog(tmp_path / "nope.json", configs_dir=tmp_path)

@@ -1088,12 +1088,16 @@ class ConfigEditorDialog(QDialog):
         box.setIcon(QMessageBox.Icon.Warning)
         box.setWindowTitle("Unsaved changes")
         box.setText("The config has unsaved changes.")
-        box.setInformativeText("Save them before closing?")
-        box.setStandardButtons(
-            QMessageBox.StandardButton.Save
-            | QMessageBox.StandardButton.Discard
-            | QMessageBox.StandardButton.Cancel
-        )
+        buttons = QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel
+        if self.is_valid():
+            box.setInformativeText("Save them before closing?")
+            buttons |= QMessageBox.StandardButton.Save
+        else:
+            # Save could not save it (the editor stayed open without saying why): say so, offer the rest
+            n, where = len(self._problems), self._problems[0][0]
+            box.setInformativeText(f"It has {n} problem{'s' if n != 1 else ''} ({'first: ' if n > 1 else ''}{where}), "
+                                   "so it cannot be saved as it is. Discard the changes, or Cancel to fix them?")
+        box.setStandardButtons(buttons)
         box.setDefaultButton(QMessageBox.StandardButton.Cancel)
         answer = box.exec()
         if answer == QMessageBox.StandardButton.Save:
