@@ -107,12 +107,16 @@ class HandTrading(QObject):
         stop loss / take profit distances."""
         symbol = symbol or self.trade_bar.symbol()
         last = self.bridge.position_of(symbol)[2] if symbol else 0.0
+        if self._refused_distances(last):
+            return None
         stop_loss, take_profit = self._bracket(side, last)
         return self._send(lambda: self.bridge.submit_order(symbol, side * self.trade_bar.quantity(), "market",
                                                            stop_loss=stop_loss, take_profit=take_profit))
 
     def place(self, symbol: str, side: int, order_type: str, price: float) -> int | None:
         """A limit or stop order of the trade bar's quantity at `price` (a bracket with its distances)."""
+        if self._refused_distances(price):
+            return None
         stop_loss, take_profit = self._bracket(side, price)
         kwargs = {"limit_price": price} if order_type == "limit" else {"stop_price": price}
         return self._send(lambda: self.bridge.submit_order(symbol, side * self.trade_bar.quantity(), order_type,
@@ -199,6 +203,19 @@ class HandTrading(QObject):
             panel.chart.order_lines.revert(int(order_id))
 
     # ------------------------------------------------------------------ tickets
+    def _refused_distances(self, entry: float) -> bool:
+        """A stop loss or take profit distance of half the entry price or more is a price typed where a
+        distance goes (SL 27.90 on a 28.17 entry put the stop at 0.27): say so, send nothing."""
+        if not entry > 0:
+            return False
+        for name, distance in (("SL", self.trade_bar.stop_loss_distance()),
+                               ("TP", self.trade_bar.take_profit_distance())):
+            if distance >= entry / 2:
+                self._answer(f"{name} {distance:g} is a distance from the entry price ({entry:g}), not a price: "
+                             f"set a distance below {entry / 2:g}, or 0 for none. Nothing was sent", False)
+                return True
+        return False
+
     def _bracket(self, side: int, entry: float) -> tuple[float | None, float | None]:
         """Stop loss and take profit at the trade bar's distances from `entry` (None when off or no price)."""
         if not entry > 0:

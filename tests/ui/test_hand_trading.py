@@ -254,6 +254,37 @@ def test_a_refused_hand_order_says_why_in_the_trade_bar_the_status_bar_and_the_s
     assert w.trade_bar.answer_text().startswith("the run has ended")
 
 
+def test_a_price_typed_as_a_bracket_distance_is_refused_and_a_brackets_prices_are_told(
+        qtbot, ui_make_window, ui_small_config):
+    """SL and TP are distances from the entry. Typing the stop's price there (SL 27.90 on a 28.17 entry) made
+    a bracket with its stop at 0.27 and its target at 56.77 (seen in Xvfb). A distance of half the entry
+    or more is refused with a word on what the field holds; an order with a bracket says its prices."""
+    w = ui_make_window()
+    w.load_config(ui_small_config)
+    strategies_off(w)
+    paused_at(qtbot, w, 5)
+    symbol = w.trade_bar.symbol()
+    last = w.bridge.position_of(symbol)[2]
+    assert last > 2
+    w.trade_bar.stop_loss_box.setValue(round(last - 0.27, 2))              # the stop's price, not a distance
+    qtbot.mouseClick(w.trade_bar.buy_button, Qt.MouseButton.LeftButton)
+    assert w.trade_bar.answer_text().startswith(f"SL {round(last - 0.27, 2):g} is a distance from the entry price")
+    assert "Nothing was sent" in w.trade_bar.answer_text() and w.bridge.hand_commands == 0
+    w.trade_bar.stop_loss_box.setValue(0.5)
+    w.trade_bar.take_profit_box.setValue(round(last, 2))                  # a target price typed as a distance
+    qtbot.mouseClick(w.trade_bar.sell_button, Qt.MouseButton.LeftButton)
+    assert w.trade_bar.answer_text().startswith("TP ") and w.bridge.hand_commands == 0
+    w.trade_bar.take_profit_box.setValue(1.0)
+    qtbot.mouseClick(w.trade_bar.buy_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "done" in w.trade_bar.answer_text(), timeout=5000)
+    stop_loss, take_profit = round(last - 0.5, 2), round(last + 1.0, 2)
+    assert w.trade_bar.answer_text().startswith(
+        f"buy 100 {symbol} market, stop loss {stop_loss:g}, take profit {take_profit:g}: done (order ")
+    exits = sorted((o.order_type.value, o.stop_price or o.limit_price) for o in manual_orders(w, symbol)
+                   if o.order_type.value != "market")
+    assert exits == [("limit", take_profit), ("stop", stop_loss)]
+
+
 def test_strategies_off_starts_the_run_without_them_and_on_brings_them_back(qtbot, ui_make_window, ui_small_config):
     w = ui_make_window()
     w.load_config(ui_small_config)

@@ -143,7 +143,8 @@ class ManualOrderResult:
 
 
 def describe(command: ManualCommand) -> str:
-    """A short text of a command for messages ("buy 100 ACME limit 101.5", "cancel order 7")."""
+    """A short text of a command for messages ("buy 100 ACME limit 101.5", "buy 100 ACME market, stop loss
+    99.5, take profit 102", "cancel order 7")."""
     if isinstance(command, SubmitOrder):
         side = "buy" if command.quantity > 0 else "sell"
         price = {"limit": command.limit_price, "stop": command.stop_price}.get(command.order_type)
@@ -152,6 +153,10 @@ def describe(command: ManualCommand) -> str:
             text += f" {command.stop_price:g}/{command.limit_price:g}"
         elif price is not None:
             text += f" {price:g}"
+        if command.stop_loss is not None:      # the bracket's prices: the trader sees what was sent
+            text += f", stop loss {command.stop_loss:g}"
+        if command.take_profit is not None:
+            text += f", take profit {command.take_profit:g}"
         return text
     if isinstance(command, CancelOrder):
         return f"cancel order {command.order_id}"

@@ -25,6 +25,7 @@ from workstation.execution.manual import (
     ManualOrdersFileError,
     ModifyOrder,
     SubmitOrder,
+    describe,
     load_manual_orders,
 )
 from workstation.pipeline.control import Gate, RunControl
@@ -176,6 +177,14 @@ def test_answers_say_what_was_done_and_why_a_hand_order_was_refused(store):
     kinds = [(d.signal.strategy, d.kind, d.action_text) for d in decisions]
     assert (MANUAL, "modify", "MODIFY SELL STOP") in kinds and (MANUAL, "cancel", "CANCEL BUY STOP") in kinds
     assert all(d.signal.strategy == MANUAL for d in decisions)
+
+
+def test_a_commands_text_gives_a_brackets_prices():
+    """The answer to a hand order names what was sent, a bracket's stop loss and take profit included."""
+    assert describe(SubmitOrder("ACME", 30, "market")) == "buy 30 ACME market"
+    assert describe(SubmitOrder("ACME", -30, "limit", limit_price=101.5, stop_loss=102.25, take_profit=99.0)) == (
+        "sell 30 ACME limit 101.5, stop loss 102.25, take profit 99")
+    assert describe(SubmitOrder("ACME", 30, "market", take_profit=0.27)) == "buy 30 ACME market, take profit 0.27"
 
 
 def test_an_order_placed_at_a_session_open_fills_on_its_first_bar(store):
