@@ -477,16 +477,17 @@ class OrdersPanel(QWidget):
             self._orders[order.id] = order
         self._fills.clear()
         self._fills.extend(fills)
-        # the rows formatted so far may hold fills undone by the step back: format the kept ones anew
         self._fills_total = len(fills)
-        self._fill_rows.clear()
-        self._fill_rows_total = self._fills_total - len(self._fills)
-        self._dirty = True
+        self._format_fills_again()   # the rows formatted so far may hold fills the step back undid
         self.refresh()
 
     def set_exchange_zone(self, tz: str) -> None:
         self._zone = ZoneInfo(tz)
-        self._fill_rows.clear()  # every fill formatted again in the new zone
+        self._format_fills_again()   # in the new zone
+
+    def _format_fills_again(self) -> None:
+        """Drop the formatted fill rows: the next refresh formats every fill kept."""
+        self._fill_rows.clear()
         self._fill_rows_total = self._fills_total - len(self._fills)
         self._dirty = True
 
