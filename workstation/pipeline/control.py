@@ -141,6 +141,14 @@ class RunControl:
             self._cond.acquire()
         return True
 
+    def _serve_all(self, service: Callable[[], None] | None) -> None:
+        """`_serve` until no wake is pending (one may come while the service runs). Caller holds the lock.
+
+        Before the gate lets a bar time through: when a command and a step (or a resume) arrive together,
+        the waiting loop ends on the step without serving, and the command would miss that bar time."""
+        while self._serve(service):
+            pass
+
     def set_speed(self, speed: float) -> None:
         if speed < 0:
             raise ValueError(f"speed must be >= 0 (0 = as fast as possible), got {speed}")
@@ -161,10 +169,11 @@ class RunControl:
         if not self.paused and not self._wake and self._seek is None:
             return Gate.STOP if self.stopping else Gate.RUN
         with self._cond:
-            self._serve(service)
+            self._serve_all(service)
             while self.paused and self._steps == 0 and not self.stopping and self._seek is None:
                 if not self._serve(service):
                     self._cond.wait()
+            self._serve_all(service)    # a wake that came with the step or resume: its commands go first
             if self.stopping:
                 return Gate.STOP
             if self._seek is not None:
@@ -181,10 +190,11 @@ class RunControl:
         if not self.paused and not self._wake:
             return not self.stopping
         with self._cond:
-            self._serve(service)
+            self._serve_all(service)
             while self.paused and self._steps == 0 and not self.stopping and self._seek is None:
                 if not self._serve(service):   # a seek goes on: the next session's gate takes it
                     self._cond.wait()
+            self._serve_all(service)
             return not self.stopping
 
     def sleep(self, seconds: float, service: Callable[[], None] | None = None) -> bool:

@@ -313,6 +313,36 @@ def test_a_wake_runs_the_service_in_a_paused_gate_and_in_a_pacing_sleep():
     assert served[-1] == "s" and out["sleep"] is True and time.perf_counter() - t0 < 3.0
 
 
+def _wait_in(control: RunControl, method: str, release: str) -> tuple[list[str], object]:
+    """Call control.gate or control.hold in a thread; once it waits, send a wake and `release` ("step" or
+    "resume") together (holding the control's lock); (what the service saw, what the call returned)."""
+    served: list[str] = []
+    out: dict[str, object] = {}
+    thread = threading.Thread(target=lambda: out.setdefault("r", getattr(control, method)(
+        lambda: served.append("served"))))
+    thread.start()
+    assert _wait(lambda: bool(control._cond._waiters), 5)      # it waits (paused)
+    with control._cond:
+        control.wake()
+        getattr(control, release)()
+    thread.join(5)
+    return served, out["r"]
+
+
+def test_a_command_sent_just_before_a_step_or_a_resume_is_served_before_that_bar_time():
+    """A hand order then a step (or Play) at once: the paused gate's loop ended on the step without serving
+    the wake, so the order missed the step's bar time and filled a bar late (found in the GUI: about one
+    time in three). Both arrive together here (the test holds the lock while sending them)."""
+    for method, release, passed in (("gate", "step", Gate.STEP), ("gate", "resume", Gate.RUN),
+                                     ("hold", "step", True)):     # hold: between two sessions
+        control = RunControl(0.0)
+        control.pause()
+        served, result = _wait_in(control, method, release)
+        assert served == ["served"] and not control.wake_pending, (method, release)
+        assert result is passed
+    assert control.steps_owed == 1                              # hold never uses up the step
+
+
 # ------------------------------------------------------------------ run folder and replay
 
 
