@@ -814,6 +814,12 @@ class MainWindow(QMainWindow):
             self._update_controls()
             self.config_loaded.emit(str(path), ok)
             return
+        if not self.may_replace_run(f"Open {path.name}?", "Open"):
+            self.refresh_configs()          # the picker shows the run kept
+            self._update_controls()
+            self.statusBar().showMessage(f"Kept the run in progress; {path.name} was not opened", 6000)
+            self.config_loaded.emit(str(path), False)
+            return
         self.bridge.install_prepared(prepared)
         self._update_controls()
         # the rest in the next turn of the event loop: no single long stall (the charts drawing
@@ -989,8 +995,47 @@ class MainWindow(QMainWindow):
 
     def jump_to(self, day: dt.date) -> None:
         """Start again at `day`; the charts show the days before it, the replay continues from there."""
+        if self._loading is None and not self.may_replace_run(f"Jump to {day:%Y-%m-%d}?", "Jump"):
+            self.statusBar().showMessage("Kept the run in progress", 5000)
+            return
         if self._control(lambda: self.bridge.jump_to(day)):
             self.statusBar().showMessage(f"Jumped to {day:%Y-%m-%d}", 5000)
+
+    def may_replace_run(self, question: str, accept: str) -> bool:
+        """Before a jump or another config replaces the run in progress: True at once unless the user
+        traded by hand in it; then ask (`confirm`), since that run cannot be continued afterwards."""
+        bridge, system = self.bridge, self.bridge.system
+        if (system is None or not bridge.started or not bridge.hand_commands
+                or system.state not in (RUNNING, PAUSED) or system.has_ended()):
+            return True
+        held = []
+        if bridge.account is not None:
+            held = [f"{symbol} {qty:+,.10g}" for symbol, qty, *_ in bridge.account.open_positions()]
+            if len(held) > 6:
+                held[5:] = [f"{len(held) - 5} more positions"]
+        orders = len(bridge.open_orders())
+        if orders:
+            held.append(f"{orders} open order{'s' if orders != 1 else ''}")
+        where = f"its folder {bridge.run_dir}" if bridge.run_dir is not None else "its run folder"
+        return self.confirm(
+            question,
+            "This ends the run in progress, in which you traded by hand. It cannot be continued afterwards.",
+            (f"It holds {', '.join(held)}. " if held else "")
+            + f"What it did so far stays in {where}.",
+            accept,
+        )
+
+    def confirm(self, title: str, text: str, detail: str, accept: str) -> bool:
+        """Ask a yes/no question: `accept` (the action's name) or Cancel, Cancel by default."""
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle(title)
+        box.setText(text)
+        box.setInformativeText(detail)
+        yes = box.addButton(accept, QMessageBox.ButtonRole.AcceptRole)
+        box.setDefaultButton(box.addButton(QMessageBox.StandardButton.Cancel))
+        box.exec()
+        return box.clickedButton() is yes
 
     def _control(self, fn) -> bool:
         if self._loading is not None:  # the run shown is about to be replaced
@@ -1092,6 +1137,7 @@ class MainWindow(QMainWindow):
         self.trade_bar.show_answer("", True)
         self._sync_strategies_badge()
         self.gauges.set_symbols(list(cfg.symbols))
+        self.gauges.clear_values()     # the previous run's quality is not this one's
         self._right_fit_timer.start()
         self.gauges.set_primary_interval(cfg.streams.interval)
         self.gauges.set_risk_minimum(min(100.0, max(50.0, cfg.risk.min_quality_pct)))

@@ -6,6 +6,7 @@ orders equals the headless run of its config and its manual_orders.json."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pandas as pd
@@ -13,6 +14,7 @@ import pytest
 from PySide6.QtCore import QPointF, Qt
 
 from tests.ui import mouse
+from tests.ui.conftest import UI_END
 from tests.ui.test_main_window import FINISH_MS
 from ui.widgets.chart.chart_actions import ChartPoint
 from workstation.execution.manual import MANUAL
@@ -283,6 +285,53 @@ def test_a_price_typed_as_a_bracket_distance_is_refused_and_a_brackets_prices_ar
     exits = sorted((o.order_type.value, o.stop_price or o.limit_price) for o in manual_orders(w, symbol)
                    if o.order_type.value != "market")
     assert exits == [("limit", take_profit), ("stop", stop_loss)]
+
+
+def test_a_jump_or_another_config_asks_before_ending_a_run_traded_by_hand(
+        qtbot, ui_make_window, ui_small_config, ui_write_config):
+    """Go (Jump to) or a config picked replaced a paused run with hand trades at one click, with no way
+    back to it (seen in Xvfb). With hand trades in the run in progress the window asks first, saying what
+    the run holds; Cancel keeps it as it was. Without hand trades it does not ask. A new run's quality
+    tiles start empty (they showed the previous run's values after a jump)."""
+    other = ui_write_config("other")
+    w = ui_make_window()
+    w.load_config(ui_small_config)
+    asked: list[tuple[str, str, str, str]] = []
+    answer = [False]
+
+    def confirm(title, text, detail, accept):
+        asked.append((title, text, detail, accept))
+        return answer[0]
+
+    w.confirm = confirm
+    strategies_off(w)
+    system = paused_at(qtbot, w, 5)
+    assert any(w.gauges.quality(s) is not None for s in w.gauges.symbols())
+    w.jump_to(system.cfg.backtest.start_date)               # no hand trade yet: no question
+    assert asked == [] and w.bridge.system is not system
+    assert all(w.gauges.quality(s) is None for s in w.gauges.symbols())
+    system = paused_at(qtbot, w, 5)
+    symbol = w.trade_bar.symbol()
+    qtbot.mouseClick(w.trade_bar.buy_button, Qt.MouseButton.LeftButton)
+    step(qtbot, w)
+    w.refresh_views()
+    assert w.bridge.position_of(symbol)[0] == 100, (w.bridge.fills_of(symbol), w.bridge.account, manual_orders(w, symbol))
+    position = system.position
+    day = dt.date.fromisoformat(UI_END)
+    w.jump_to(day)
+    assert [a[0] for a in asked] == [f"Jump to {day}?"] and asked[0][3] == "Jump"
+    assert f"It holds {symbol} +100" in asked[0][2] and str(w.bridge.run_dir) in asked[0][2]
+    assert w.bridge.system is system and system.position == position and w.bridge.position_of(symbol)[0] == 100
+    loaded = []
+    w.config_loaded.connect(lambda path, ok: loaded.append(ok))
+    w.open_config(other)
+    qtbot.waitUntil(lambda: loaded == [False], timeout=FINISH_MS)
+    assert asked[-1][0] == "Open other.json?" and w.bridge.system is system
+    assert w.config_combo.currentText() == "small" and w.bridge.config_path == ui_small_config
+    answer[0] = True
+    w.jump_to(day)
+    assert len(asked) == 3 and w.bridge.system is not system
+    assert w.bridge.run_config.backtest.start_date == day and w.bridge.position_of(symbol)[0] == 0
 
 
 def test_strategies_off_starts_the_run_without_them_and_on_brings_them_back(qtbot, ui_make_window, ui_small_config):

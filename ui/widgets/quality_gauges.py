@@ -476,6 +476,18 @@ class QualityGaugePanel(QWidget):
 
     # ----- values -------------------------------------------------------------------------------
 
+    def clear_values(self) -> None:
+        """Forget every measured value (a new run): the tiles read "—" until its first quality arrives;
+        an open gap list shows the new run's gaps (none yet)."""
+        for gauge in self._gauges.values():
+            gauge.values.clear()
+        self._reorder(force=True)
+        self.grid.update()
+        for dialog in self._dialogs.values():
+            if dialog.isVisible():
+                dialog.refresh()
+        self._update_summary()
+
     def update_quality(self, symbol: str, interval: str, pct: float, gap_count: int) -> None:
         """Record one symbol/interval quality (%) and gap count; repaints that tile only."""
         self.update_many([(symbol, interval, pct, gap_count)])
