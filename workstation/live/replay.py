@@ -28,24 +28,32 @@ log = logging.getLogger(__name__)
 
 
 class ReplayClock:
-    """Market time advancing `speed` times faster than the wall; can skip idle time forward."""
+    """Market time advancing `speed` times faster than the wall; can skip idle time forward.
 
-    def __init__(self, start_ns: int, speed: float):
+    `held`: the clock stays at its start until `rebase()` (a live run's replay clock, built before the
+    monitor's Start: it shows the time the replay will start from, not one that runs on meanwhile).
+    """
+
+    def __init__(self, start_ns: int, speed: float, held: bool = False):
         if speed <= 0:
             raise ValueError(f"replay speed must be > 0, got {speed}")
         self.speed = float(speed)
         self.origin_ns = int(start_ns)  # the configured start: what the replay streams from
         self._start = int(start_ns)
+        self._held = held
         self._wall0 = time.perf_counter_ns()
         self._lock = threading.Lock()
 
     def now_ns(self) -> int:
+        if self._held:
+            return self._start
         return self._start + int((time.perf_counter_ns() - self._wall0) * self.speed)
 
     def rebase(self) -> None:
-        """Restart the pace from the configured start (called when the run starts)."""
+        """Restart the pace from the configured start (called when the run starts); a held clock runs."""
         with self._lock:
             self._wall0 = time.perf_counter_ns()
+            self._held = False
 
     def skip_to(self, market_ns: int) -> None:
         """Jump forward (never backwards) to `market_ns`, e.g. over the overnight pause."""

@@ -44,7 +44,7 @@ def live_clock(cfg: SessionConfig, tm: TimeManager):
     else:
         sessions = tm.sessions(cfg.backtest.start_date, cfg.backtest.end_date)
         start_ns = sessions[0].open_ns if sessions else 0      # no session: the build says so
-    return ReplayClock(start_ns, rp.speed)
+    return ReplayClock(start_ns, rp.speed, held=True)    # runs from the run's start (LiveFeed.run_starts)
 
 
 def live_provider(cfg: SessionConfig, store, tm: TimeManager, clock):
