@@ -296,3 +296,22 @@ def test_header_wraps_its_longest_figures_instead_of_widening_the_window(qtbot, 
         if label.isVisible():
             assert label.width() >= label.minimumSizeHint().width(), label.text()
     window.close()
+
+
+def test_the_symbols_table_shows_every_row_when_there_is_room(qtbot, tmp_path, lm_store, ui_themed):
+    """At 1366 x 768 the symbols table got 2/5 of the left column and showed 4 of the 5 symbols, a
+    scroll bar and an empty signal log under it (Xvfb). Once shown it takes the height of its rows, at
+    most half of the column."""
+    system = lm_system(tmp_path, lm_store)
+    window = LiveMonitorWindow(system, refresh_ms=100, owns_system=True)
+    qtbot.addWidget(window)
+    window.resize(1366, 720)
+    window.show()
+    qtbot.waitExposed(window)
+    view = window.symbol_view
+    qtbot.waitUntil(lambda: window.symbol_model.rowCount() == 5, timeout=5000)
+    qtbot.waitUntil(lambda: view.verticalScrollBar().maximum() == 0, timeout=5000)
+    assert view.viewport().height() >= 5 * view.rowHeight(0)
+    top, bottom = window.left_splitter.sizes()
+    assert top <= (top + bottom) // 2 and bottom > top          # the tabs keep the larger share
+    window.close()

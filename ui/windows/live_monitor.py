@@ -464,6 +464,7 @@ class LiveMonitorWindow(QMainWindow):
         self._memory_mb: float | None = None
         self._stopper: threading.Thread | None = None
         self._process = None
+        self._rows_fitted = False              # the symbols table fitted to its rows once shown
 
         self.setWindowTitle("Live monitor")
         self.resize(1400, 900)
@@ -1515,6 +1516,23 @@ class LiveMonitorWindow(QMainWindow):
         return self.throughput_chart.data()
 
     # ----- closing -----------------------------------------------------------------------------------
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if not self._rows_fitted:
+            self._rows_fitted = True
+            QTimer.singleShot(0, self, self.fit_symbol_rows)    # once the splitters have their sizes
+
+    def fit_symbol_rows(self) -> None:
+        """Give the symbols table the height of all its rows, at most half of the left column (a long list
+        scrolls); the tabs below take the rest (their 2:3 share left 4 of 5 symbols visible at 768 px)."""
+        view, splitter = self.symbol_view, self.left_splitter
+        rows = max(self.symbol_model.rowCount(), len(self.system.cfg.symbols) if self.system is not None else 0)
+        chrome = self.symbol_section.height() - view.viewport().height()     # title bar, header, frame
+        need = chrome + rows * view.verticalHeader().defaultSectionSize() + 2
+        total = sum(splitter.sizes())
+        top = max(self.symbol_section.minimumSizeHint().height(), min(need, total // 2))
+        splitter.setSizes([top, total - top])
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         self._timer.stop()
