@@ -332,7 +332,9 @@ class MainWindow(QMainWindow):
         icon = QStyle.StandardPixmap
 
         def action(text: str, tip: str, slot, pixmap=None, shortcut: str | None = None) -> QAction:
-            act = QAction(text, self)
+            # a menu shows the key after the tab (bound by _build_shortcuts); a toolbar button the name only
+            act = QAction(f"{text}\t{shortcut}" if shortcut else text, self)
+            act.setIconText(text)
             # the name first: a narrow window shows the replay buttons' icons only (fit_toolbar)
             named = f"{text.rstrip('…')}: {tip[0].lower()}{tip[1:]}" if pixmap is not None else tip
             act.setToolTip(named + (f" ({shortcut})" if shortcut else ""))

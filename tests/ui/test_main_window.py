@@ -80,6 +80,11 @@ def test_window_builds_with_every_dock_and_control(make_window, ui_small_config)
     assert w.dockWidgetArea(docks["OrdersDock"]) == Qt.DockWidgetArea.BottomDockWidgetArea
     assert isinstance(w.chart_splitter.widget(0), ChartPanel)
     assert isinstance(w.speed_control, SpeedControl)
+    # the Run menu shows each replay control's key; the toolbar buttons their names only
+    run_menu = next(a.menu() for a in w.menuBar().actions() if a.text() == "&Run")
+    assert [a.text() for a in run_menu.actions()][:5] == ["Play\tSpace", "Pause\tSpace", "Back\tLeft",
+                                                          "Step\tRight", "Stop"]
+    assert w.play_action.iconText() == "Play" and w.step_back_action.iconText() == "Back"
     combo = [w.config_combo.itemText(i) for i in range(w.config_combo.count())]
     assert "small" in combo and combo[-1] == "Open…"
     assert not w.play_action.isEnabled()  # nothing loaded yet
