@@ -352,3 +352,27 @@ def test_axis_titles_show_only_where_the_plot_is_tall_enough_for_them(qtbot, vie
     view.plot_widget.setMaximumHeight(16777215)
     view.set_compact(False)
     qtbot.waitUntil(lambda: all(p.getAxis("left").label.isVisible() for p in plots))
+
+
+def test_value_axis_labels_keep_a_line_apart_in_a_short_plot(qapp):
+    """The compact results (1366 x 768) gave the equity axis 44 px for a $2,177 range: pyqtgraph's 500-step
+    put four labels 10 px apart, one over the other (Xvfb). Labelled ticks are now at least
+    LABEL_GAP_LINES text lines apart (the next 1-2-5 step), the finer step kept as a minor level; a
+    tall plot keeps pyqtgraph's spacing."""
+    from PySide6.QtGui import QFontMetrics
+
+    from ui.windows.results_view import LABEL_GAP_LINES, _FormattedAxis, _next_nice_step
+
+    axis = _FormattedAxis()
+    line = QFontMetrics(axis.font()).height()
+    lo, hi = 98_144.6, 100_322.5
+    levels = axis.tickSpacing(lo, hi, 44.0)
+    assert levels[0][0] == 1000.0 and levels[1][0] == 500.0
+    assert levels[0][0] * 44.0 / (hi - lo) >= LABEL_GAP_LINES * line
+    values = axis.tickValues(lo, hi, 44.0)
+    assert values[0][1] == [99_000.0, 100_000.0]
+    import pyqtgraph as pg
+
+    tall = axis.tickSpacing(lo, hi, 300.0)
+    assert tall == pg.AxisItem.tickSpacing(axis, lo, hi, 300.0) and tall[0][0] == 500.0
+    assert [_next_nice_step(s) for s in (0.5, 1.0, 2.0, 2.5, 5.0, 250.0)] == [1.0, 2.0, 5.0, 5.0, 10.0, 500.0]

@@ -360,6 +360,34 @@ class _FormattedAxis(_DirectAxis):
         decimals = 0 if spacing <= 0 or spacing >= 1 else min(6, -math.floor(math.log10(spacing)))
         return [fmt_number(v + 0.0, decimals) + self._suffix for v in values]
 
+    def tickSpacing(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, float]]:  # noqa: N803
+        """pyqtgraph's spacing, with labelled ticks at least LABEL_GAP_LINES text lines apart: it puts ~3
+        labels on any axis, which in a short plot (the compact results, ~65 px) ran into each other. A
+        wider step is the next of 1-2-5 times a power of ten; the original step stays as a minor level."""
+        levels = super().tickSpacing(minVal, maxVal, size)
+        span = abs(maxVal - minVal)
+        if not levels or size <= 0 or span <= 0:
+            return levels
+        min_px = LABEL_GAP_LINES * QFontMetrics(self.style.get("tickFont") or self.font()).height()
+        major = levels[0][0]
+        while major * size / span < min_px:
+            major = _next_nice_step(major)
+        return levels if major == levels[0][0] else [(major, 0.0), (levels[0][0], 0.0)]
+
+
+LABEL_GAP_LINES = 1.4
+"""Labelled ticks of a results plot's value axis are at least this many text lines apart."""
+
+
+def _next_nice_step(step: float) -> float:
+    """The next tick step after `step` in 1, 2, 5 times a power of ten: 0.5 -> 1, 1 -> 2, 250 -> 500."""
+    power = 10.0 ** math.floor(math.log10(step))
+    mantissa = step / power
+    for nice in (2.0, 5.0, 10.0):
+        if mantissa < nice * 0.99:
+            return nice * power
+    return 20.0 * power
+
 
 def _style_axis(axis: pg.AxisItem) -> None:
     axis.setPen(pg.mkPen(theme.BORDER))
