@@ -142,11 +142,12 @@ class RunControl:
         return True
 
     def _serve_all(self, service: Callable[[], None] | None) -> None:
-        """`_serve` until no wake is pending (one may come while the service runs). Caller holds the lock.
+        """`_serve` until no wake is pending (one may come while the service runs), unless the run stops
+        (the inbox answers what is left when it closes). Caller holds the lock.
 
         Before the gate lets a bar time through: when a command and a step (or a resume) arrive together,
         the waiting loop ends on the step without serving, and the command would miss that bar time."""
-        while self._serve(service):
+        while not self.stopping and self._serve(service):
             pass
 
     def set_speed(self, speed: float) -> None:

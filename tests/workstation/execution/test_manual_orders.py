@@ -341,6 +341,10 @@ def test_a_command_sent_just_before_a_step_or_a_resume_is_served_before_that_bar
         assert served == ["served"] and not control.wake_pending, (method, release)
         assert result is passed
     assert control.steps_owed == 1                              # hold never uses up the step
+    control = RunControl(0.0)                   # a stop with it: nothing applied, the inbox answers it at close
+    control.pause()
+    served, result = _wait_in(control, "gate", "stop")
+    assert served == [] and result is Gate.STOP
 
 
 # ------------------------------------------------------------------ run folder and replay
