@@ -334,7 +334,8 @@ class MainWindow(QMainWindow):
         def action(text: str, tip: str, slot, pixmap=None, shortcut: str | None = None) -> QAction:
             # a menu shows the key after the tab (bound by _build_shortcuts); a toolbar button the name only
             act = QAction(f"{text}\t{shortcut}" if shortcut else text, self)
-            act.setIconText(text)
+            if shortcut:
+                act.setIconText(text)   # fixed: an action whose text changes (Strategies on/off) has no key
             # the name first: a narrow window shows the replay buttons' icons only (fit_toolbar)
             named = f"{text.rstrip('…')}: {tip[0].lower()}{tip[1:]}" if pixmap is not None else tip
             act.setToolTip(named + (f" ({shortcut})" if shortcut else ""))
