@@ -15,10 +15,13 @@ import argparse
 import ctypes
 import logging
 import os
+import signal
+import socket
 import sys
+import threading
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, QSettings, QTimer
+from PySide6.QtCore import QEvent, QObject, QSettings, QSocketNotifier, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from ui.bridge import UpdateBatch
@@ -326,7 +329,77 @@ def main(argv: list[str] | None = None) -> int:
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     apply_theme(app)
+    quitter = QuitOnSignals(app)
+    try:
+        code = _open(app, args)
+    finally:
+        quitter.uninstall()
+    return 128 + quitter.received if quitter.received else code
 
+
+class QuitOnSignals(QObject):
+    """SIGINT (Ctrl+C in the terminal that started the window) and SIGTERM (`kill`, a service or session
+    stop) close every window as their close buttons do: runs stop between two bar times, run folders get
+    their results, settings are saved (an editor with unsaved changes still asks). Before, the window
+    ignored Ctrl+C and SIGTERM ended it at once, leaving its run folder marked running.
+
+    Python runs a signal handler only when it next runs Python code, and a paused window's event loop
+    may sleep for minutes: the C-level handler writes the signal's number to a socket the event loop
+    watches (signal.set_wakeup_fd). A second signal ends the process at once (the default action).
+    Only in the main thread (elsewhere signal handlers cannot be set: nothing is installed)."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self, app: QApplication) -> None:
+        super().__init__(app)
+        self.app = app
+        self.received: int | None = None
+        self._installed = threading.current_thread() is threading.main_thread()
+        if not self._installed:
+            return
+        self._read, self._write = socket.socketpair()
+        self._read.setblocking(False)
+        self._write.setblocking(False)
+        self._previous_fd = signal.set_wakeup_fd(self._write.fileno())
+        self._previous = {sig: signal.signal(sig, self._on_signal) for sig in self.SIGNALS}
+        self._notifier = QSocketNotifier(self._read.fileno(), QSocketNotifier.Type.Read, self)
+        self._notifier.activated.connect(self._drain)
+
+    def _on_signal(self, signum: int, _frame: object) -> None:
+        """The Python-level handler (it may run late): the wakeup socket already told the event loop."""
+
+    def _drain(self) -> None:
+        try:
+            data = self._read.recv(64)
+        except (BlockingIOError, InterruptedError):
+            return
+        for signum in data:
+            if signum in self.SIGNALS and self.received is None:
+                self.received = signum
+                for sig in self.SIGNALS:
+                    signal.signal(sig, signal.SIG_DFL)      # a second signal ends the process at once
+                print(f"workstation-gui: {signal.Signals(signum).name}: closing (runs stop, run folders get "
+                      "their results); send it again to end at once", file=sys.stderr)
+                self.app.closeAllWindows()
+                self.app.quit()
+
+    def uninstall(self) -> None:
+        """Put back the handlers and the wakeup socket found at install (in-process callers go on)."""
+        if not self._installed:
+            return
+        self._installed = False
+        self._notifier.setEnabled(False)
+        signal.set_wakeup_fd(self._previous_fd)
+        for sig, handler in self._previous.items():
+            if signal.getsignal(sig) in (self._on_signal, signal.SIG_DFL):
+                signal.signal(sig, handler)
+        self._read.close()
+        self._write.close()
+
+
+def _open(app: QApplication, args: argparse.Namespace) -> int:
+    """The window(s) asked for by `args`, run until the event loop ends; the exit code."""
+    scripted = args.quit_when_done
     if args.live:
         return _run_live(app, args)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -323,6 +324,48 @@ def test_scripted_run_of_the_example_config_writes_a_screenshot(tmp_path, tmp_pa
     image = QImage(str(shot))
     assert (image.width(), image.height()) == (1280, 800)
     assert list((tmp_path / "runs").glob("example_session-*/trades.parquet"))
+
+
+def test_open_run_folder_looks_in_the_windows_runs_folder(make_window, monkeypatch, tmp_path):
+    from ui.windows.results_view import ResultsWindow
+
+    asked = []
+    monkeypatch.setattr(ResultsWindow, "choose_run_folder", lambda self: asked.append(self.runs_dir))
+    w = make_window()
+    w.open_run_folder()
+    assert asked == [tmp_path / "runs"] == [w.bridge.runs_dir]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_sigterm_or_ctrl_c_closes_the_window_and_its_run_folder_gets_its_results(tmp_path, ui_demo_store,
+                                                                                 ui_small_config, signum):
+    """Ctrl+C in the terminal did nothing to the window, and SIGTERM ended it at once, leaving its run
+    folder marked running (seen in Xvfb). Either now closes the window as its close button does: the run
+    stops, its folder says stopped and complete, and the process exits with 128 + the signal's number."""
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT), PYTHONWARNINGS="ignore")
+    runs = tmp_path / "runs"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ui.app", str(ui_small_config), "--speed", "1", "--quit-when-done",
+         "--runs", str(runs), "--settings", str(tmp_path / "gui.ini")],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not list(runs.glob("small-*/run_status.json")) and time.monotonic() < deadline:
+            assert proc.poll() is None, proc.communicate()[1][-2000:]
+            time.sleep(0.1)
+        time.sleep(1.0)                                 # playing at 1x: minutes from its end
+        proc.send_signal(signum)
+        _out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + signum, err[-2000:]
+    assert f"{signal.Signals(signum).name}: closing" in err
+    (status_file,) = runs.glob("small-*/run_status.json")
+    status = json.loads(status_file.read_text())
+    assert status["state"] == "stopped" and status["complete"] is True
 
 
 def test_keyboard_shortcuts_step_play_pause_and_speed(qtbot, make_window, ui_small_config):

@@ -376,3 +376,18 @@ def test_value_axis_labels_keep_a_line_apart_in_a_short_plot(qapp):
     tall = axis.tickSpacing(lo, hi, 300.0)
     assert tall == pg.AxisItem.tickSpacing(axis, lo, hi, 300.0) and tall[0][0] == 500.0
     assert [_next_nice_step(s) for s in (0.5, 1.0, 2.0, 2.5, 5.0, 250.0)] == [1.0, 2.0, 5.0, 5.0, 10.0, 500.0]
+
+
+def test_open_run_folder_starts_at_the_newest_run_of_the_windows_runs_folder(tmp_path):
+    """The dialog listed the runs oldest first and started in ./runs whatever --runs said; it now starts in
+    the window's runs folder with the most recent run (by its config.json) selected."""
+    from ui.windows.results_view import newest_run_folder
+
+    runs = tmp_path / "runs"
+    assert newest_run_folder(runs) is None                      # no such folder
+    for i, name in enumerate(["b-20261206-010000", "a-20261206-020000", "c-20261205-230000"]):
+        (runs / name).mkdir(parents=True)
+        (runs / name / "config.json").write_text("{}")
+        os.utime(runs / name / "config.json", ns=(10**18 + i * 10**9, 10**18 + i * 10**9))
+    (runs / "not-a-run").mkdir()
+    assert newest_run_folder(runs) == runs / "c-20261205-230000"

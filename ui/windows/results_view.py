@@ -1383,11 +1383,21 @@ def _interval_seconds(text: str) -> int:
 # ----------------------------------------------------------------------------------- window
 
 
+def newest_run_folder(folder: str | Path) -> Path | None:
+    """The most recently written run folder (one holding config.json) directly in `folder`, or None."""
+    try:
+        runs = [p for p in Path(folder).iterdir() if (p / "config.json").is_file()]
+    except OSError:
+        return None
+    return max(runs, key=lambda p: ((p / "config.json").stat().st_mtime_ns, p.name), default=None)
+
+
 class ResultsWindow(QMainWindow):
     """A window around `ResultsView` with an "Open run folder…" action."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, runs_dir: str | Path = "runs") -> None:
         super().__init__(parent)
+        self.runs_dir = Path(runs_dir)
         self.setWindowTitle("Backtest results")
         self.view = ResultsView(self)
         self.setCentralWidget(self.view)
@@ -1406,11 +1416,17 @@ class ResultsWindow(QMainWindow):
         self.resize(1400, 900)
 
     def choose_run_folder(self) -> None:
-        """Ask for a run folder and open it."""
-        start = str(self.view.results.run_dir.parent) if self.view.results else str(Path.cwd() / "runs")
-        path = QFileDialog.getExistingDirectory(self, "Open run folder", start)
-        if path:
-            self.open_run_folder(path)
+        """Ask for a run folder and open it: the dialog starts in the folder of the run shown (else the
+        window's runs folder) with its newest run selected (the folder sorts the runs oldest first)."""
+        start = self.view.results.run_dir.parent if self.view.results else self.runs_dir
+        dialog = QFileDialog(self, "Open run folder", str(start))
+        dialog.setFileMode(QFileDialog.FileMode.Directory)
+        dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
+        newest = newest_run_folder(start)
+        if newest is not None:
+            dialog.selectFile(str(newest))
+        if dialog.exec() and dialog.selectedFiles():
+            self.open_run_folder(dialog.selectedFiles()[0])
 
     def open_run_folder(self, path: str | Path) -> bool:
         """Load and show a run folder; an unreadable folder is reported in a message box. True on success."""
