@@ -67,6 +67,17 @@ def lm_system(tmp_path: Path, store: Path, **kwargs) -> LiveSystemManager:
     return build_live_system(path)
 
 
+def shown_monitor(qtbot, tmp_path: Path, store: Path, width: int, height: int):
+    """(system, window): a live monitor of a replay run (not started), shown at width x height."""
+    system = lm_system(tmp_path, store)
+    window = LiveMonitorWindow(system, refresh_ms=100, owns_system=True)
+    qtbot.addWidget(window)
+    window.resize(width, height)
+    window.show()
+    qtbot.waitExposed(window)
+    return system, window
+
+
 def test_replay_run_shows_health_feed_gaps_signals_and_throughput(qtbot, tmp_path, lm_store):
     system = lm_system(tmp_path, lm_store)
     decisions: list[object] = []
@@ -274,12 +285,7 @@ def test_header_wraps_its_longest_figures_instead_of_widening_the_window(qtbot, 
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QLabel
 
-    system = lm_system(tmp_path, lm_store)
-    window = LiveMonitorWindow(system, refresh_ms=100, owns_system=True)
-    qtbot.addWidget(window)
-    window.resize(1060, 700)
-    window.show()
-    qtbot.waitExposed(window)
+    system, window = shown_monitor(qtbot, tmp_path, lm_store, 1060, 700)
     widths: list[int] = []
     sampler = QTimer(window)
     sampler.timeout.connect(lambda: widths.append(window.width()))
@@ -302,12 +308,7 @@ def test_the_symbols_table_shows_every_row_when_there_is_room(qtbot, tmp_path, l
     """At 1366 x 768 the symbols table got 2/5 of the left column and showed 4 of the 5 symbols, a
     scroll bar and an empty signal log under it (Xvfb). Once shown it takes the height of its rows, at
     most half of the column."""
-    system = lm_system(tmp_path, lm_store)
-    window = LiveMonitorWindow(system, refresh_ms=100, owns_system=True)
-    qtbot.addWidget(window)
-    window.resize(1366, 720)
-    window.show()
-    qtbot.waitExposed(window)
+    _system, window = shown_monitor(qtbot, tmp_path, lm_store, 1366, 720)
     view = window.symbol_view
     qtbot.waitUntil(lambda: window.symbol_model.rowCount() == 5, timeout=5000)
     qtbot.waitUntil(lambda: view.verticalScrollBar().maximum() == 0, timeout=5000)
