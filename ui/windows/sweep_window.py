@@ -507,6 +507,10 @@ class SweepWindow(QMainWindow):
         resumable = bool(self._recorded_command())
         self.resume_button.setEnabled(not running and not external and resumable and bool(progress)
                                       and progress.get("state") != "finished")
+        if running and self.focusWidget() is self.setup.start_button:     # (hasFocus: only while active)
+            # a disabled button passes its focus on, here to the first parameter's name: a key pressed then
+            # overwrote it (Xvfb). The results tabs take it instead (the table shows once a cell is done).
+            self.tabs.tabBar().setFocus(Qt.FocusReason.OtherFocusReason)
         self.setup.start_button.setEnabled(not running)
         self.open_button.setEnabled(not self.results.empty)
 
