@@ -141,12 +141,16 @@ class RunControl:
             self._cond.acquire()
         return True
 
-    def _serve_all(self, service: Callable[[], None] | None) -> None:
-        """`_serve` until no wake is pending (one may come while the service runs), unless the run stops
-        (the inbox answers what is left when it closes). Caller holds the lock.
+    def _wait_while_paused(self, service: Callable[[], None] | None) -> None:
+        """Wait while paused with no step owed, no seek and no stop, serving each wake as it comes; then
+        serve the wakes still pending unless the run stops (the inbox answers what is left when it
+        closes). Caller holds the lock (`gate`, `hold`).
 
-        Before the gate lets a bar time through: when a command and a step (or a resume) arrive together,
-        the waiting loop ends on the step without serving, and the command would miss that bar time."""
+        The last part: when a command and a step (or a resume) arrive together, the loop ends on the step
+        without serving, and the command would miss the bar time the step lets through."""
+        while self.paused and self._steps == 0 and not self.stopping and self._seek is None:
+            if not self._serve(service):
+                self._cond.wait()
         while not self.stopping and self._serve(service):
             pass
 
@@ -170,11 +174,7 @@ class RunControl:
         if not self.paused and not self._wake and self._seek is None:
             return Gate.STOP if self.stopping else Gate.RUN
         with self._cond:
-            self._serve_all(service)
-            while self.paused and self._steps == 0 and not self.stopping and self._seek is None:
-                if not self._serve(service):
-                    self._cond.wait()
-            self._serve_all(service)    # a wake that came with the step or resume: its commands go first
+            self._wait_while_paused(service)
             if self.stopping:
                 return Gate.STOP
             if self._seek is not None:
@@ -191,11 +191,7 @@ class RunControl:
         if not self.paused and not self._wake:
             return not self.stopping
         with self._cond:
-            self._serve_all(service)
-            while self.paused and self._steps == 0 and not self.stopping and self._seek is None:
-                if not self._serve(service):   # a seek goes on: the next session's gate takes it
-                    self._cond.wait()
-            self._serve_all(service)
+            self._wait_while_paused(service)       # a seek goes on: the next session's gate takes it
             return not self.stopping
 
     def sleep(self, seconds: float, service: Callable[[], None] | None = None) -> bool:
