@@ -32,6 +32,11 @@ class SMA(Indicator):
         self._resum_every = constant(self.period * RESUM_BLOCKS)
         self._resum_countdown = self.period * RESUM_BLOCKS
         super().__init__(spec=f"sma({self.period})", warmup=self.period, lanes=lanes)
+        self._row_base = self._all_lanes * self.period      # each lane's first slot in the flat buffer
+
+    def grow(self, n_lanes: int) -> None:
+        super().grow(n_lanes)
+        self._row_base = self._all_lanes * self.period
 
     def _fresh_state(self, n: int) -> dict[str, np.ndarray]:
         return {
@@ -42,6 +47,9 @@ class SMA(Indicator):
         }
 
     def _update(self, idx: np.ndarray, close: np.ndarray) -> None:
+        if idx is self._all_lanes:
+            self._update_all(close)
+            return
         period = self._period
         count = self._count[idx]
         slot = idx * period
@@ -61,6 +69,28 @@ class SMA(Indicator):
             value[count < period] = np.nan
             self._note_warmup()
         self._out_value[idx] = value
+
+    def _update_all(self, close: np.ndarray) -> None:
+        """`_update` of every lane, in place (no gathering by lane index): the same sums, values and
+        buffers, bit for bit ((close - replaced) + sum, as `_update` adds them)."""
+        period = self._period
+        count = self._count
+        slot = count % period
+        slot += self._row_base
+        buf = self._buf.reshape(-1)
+        delta = buf[slot]
+        buf[slot] = close
+        np.subtract(close, delta, out=delta)
+        total = self._sum
+        total += delta
+        count += 1
+        self._resum_countdown -= 1
+        if self._resum_countdown <= 0:
+            self._resum(self._all_lanes, count, total)
+        value = np.divide(total, period, out=self._out_value)
+        if self._warming:
+            value[count < period] = np.nan
+            self._note_warmup()
 
     def _resum(self, idx: np.ndarray, count: np.ndarray, total: np.ndarray) -> None:
         """Replace the running sums of lanes at a multiple of the resum interval by exact buffer sums.

@@ -55,8 +55,17 @@ class PriceGrid:
         self.decimals = np.zeros(lanes, dtype=np.int64)
 
     def observe(self, lanes: np.ndarray, prices: np.ndarray) -> None:
-        """Take prices of the listed lanes into account (a lane may repeat; vectorised)."""
+        """Take prices of the listed lanes into account (a lane may repeat; vectorised).
+
+        The same as `raise_to(lanes, decimals_of(prices))`: a price off the grid of a lane's current
+        decimals D has more decimals than D (decimals_of gives the fewest on whose grid it lies, each
+        fewer being off it), one on that grid has at most D, or MAX_DECIMALS when off every grid."""
         current = self.decimals[lanes]
         off = _off_grid(prices, current)
         if np.count_nonzero(off):
             np.maximum.at(self.decimals, lanes[off], decimals_of(prices[off]))
+
+    def raise_to(self, lanes: np.ndarray, decimals: np.ndarray) -> None:
+        """Each listed lane's decimals become at least `decimals` (prices' decimals_of, worked out
+        beforehand: BarTimes.decimal_raises)."""
+        np.maximum.at(self.decimals, lanes, decimals)

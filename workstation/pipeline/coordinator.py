@@ -373,6 +373,9 @@ class SessionCoordinator:
                                                                item.close, item.volume)
             n = len(item)
             complete = item.every_symbol(self.sd.n_symbols)
+            # (a live feed's blocks hold one bar time: there the price grid observes its closes)
+            raises = item.decimal_raises() if len(starts) > 1 else None
+            no_raise = (np.zeros(0, dtype=np.int64),) * 2 if raises is not None else None
             if n and not self.bars_processed and self.on_first_bar is not None:
                 self.on_first_bar(self.metrics)     # `workstation run`: process start -> first bar (process_start)
             for k in range(first, len(starts)):
@@ -419,7 +422,8 @@ class SessionCoordinator:
                 if quote_bars is not None:
                     quote_bars.advance_to(clock_now)
                 self._run_bar_time(ts, idx, o_all[a:b], h_all[a:b], l_all[a:b], c_all[a:b], v_all[a:b],
-                                   None if data_driven else pace.bar_seconds(), complete[k])
+                                   None if data_driven else pace.bar_seconds(), complete[k],
+                                   no_raise if raises is None else raises.get(k, no_raise))
                 if on_done is not None:
                     on_done(k)
                 self.bars_processed += b - a
@@ -459,14 +463,16 @@ class SessionCoordinator:
         if late.bars:
             self.pipeline.revise(np.array(sorted(set(late.symbol_index)), dtype=np.int64), self.clock.now_ns())
 
-    def _run_bar_time(self, ts: int, idx, o, h, lo, c, v, timeout: float | None, complete: bool = False) -> None:
+    def _run_bar_time(self, ts: int, idx, o, h, lo, c, v, timeout: float | None, complete: bool = False,
+                      decimal_raises: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         """Write one bar time's streamed bars and run the stages on them until the bar time is done
         (`timeout`: seconds until the next bar time is due when clock-driven, see Pipeline.bar_time;
-        `complete`: `idx` is every symbol in order). Raises when a stage failed."""
+        `complete`: `idx` is every symbol in order; `decimal_raises`: see BarTime). Raises when a
+        stage failed."""
         sd = self.sd
         complete = complete and len(idx) == sd.n_symbols
         sd.append_bars(self.base_interval, None if complete else idx, ts, o, h, lo, c, v)
-        self.pipeline.bar_time(BarTime(ts, idx, o, h, lo, c, v, complete), timeout)
+        self.pipeline.bar_time(BarTime(ts, idx, o, h, lo, c, v, complete, decimal_raises), timeout)
 
     def _end(self, session: TradingSession, stopped: bool) -> None:
         if not stopped:

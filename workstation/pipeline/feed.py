@@ -102,6 +102,37 @@ class BarTimes:
         in_place = self.symbol_index == np.arange(len(self.symbol_index), dtype=np.int64) - np.repeat(starts, sizes)
         return ((sizes == n_symbols) & np.logical_and.reduceat(in_place, starts)).tolist()
 
+    def decimal_raises(self) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+        """Per bar time k (only those with any), the (symbol indices, decimals) of its closes that have
+        more decimals (indicators.price_grid.decimals_of) than every earlier close of their symbol in
+        the block. A price grid keeps per symbol the most decimals of the closes it observed, so
+        raising it to these alone, bar time after bar time, leaves it as observing every close does
+        (PriceGrid.observe): the other closes have no more decimals than one observed before them.
+        Worked out once for the block (a few numpy calls) instead of per bar time."""
+        from workstation.indicators.price_grid import MAX_DECIMALS, decimals_of
+
+        n = len(self.close)
+        if not n:
+            return {}
+        decimals = decimals_of(self.close)
+        order = np.argsort(self.symbol_index, kind="stable")     # each symbol's rows, in time order
+        # one key per row that orders symbols first, then decimals: a running maximum of the keys is
+        # each symbol's running maximum of decimals (every earlier symbol's keys are smaller)
+        key = self.symbol_index[order] * (MAX_DECIMALS + 1) + decimals[order]
+        before = np.empty_like(key)
+        before[0] = -1
+        np.maximum.accumulate(key[:-1], out=before[1:])
+        rows = np.sort(order[(key > before) & (decimals[order] > 0)])    # 0 decimals raise nothing
+        if not len(rows):
+            return {}
+        bar_time = np.searchsorted(np.asarray(self.starts, dtype=np.int64), rows, side="right") - 1
+        bounds = np.flatnonzero(np.diff(bar_time)) + 1
+        raises = {}
+        for part in np.split(np.arange(len(rows)), bounds):
+            picked = rows[part]
+            raises[int(bar_time[part[0]])] = (self.symbol_index[picked], decimals[picked])
+        return raises
+
 
 @dataclass(frozen=True, slots=True)
 class LateBars:

@@ -93,16 +93,20 @@ class IndicatorSet:
         """Inputs the slowest indicator kept on `interval` needs before it is ready (0: none kept)."""
         return max((bank.warmup for bank, _, _ in self._by_interval.get(interval, ())), default=0)
 
-    def update(self, interval: str, idx: np.ndarray, columns: tuple[np.ndarray, ...], observe: bool = True) -> None:
+    def update(self, interval: str, idx: np.ndarray, columns: tuple[np.ndarray, ...], observe: bool = True,
+               every_lane: bool = False) -> None:
         """Feed one bar per listed symbol (columns = open, high, low, close, volume arrays); `observe`
-        False: their closes are known to the price grid already (a derived bar's close is a streamed one)."""
+        False: their closes are known to the price grid already (a derived bar's close is a streamed
+        one, or the feed worked out what they add: BarTime.decimal_raises); `every_lane`: `idx` is
+        every symbol in order (0..n-1), so a bank may update its lanes as a whole."""
         if observe:
             self.price_grid.observe(idx, columns[3])
+        lanes = None if every_lane else idx
         for bank, fields, _ in self._by_interval.get(interval, ()):
             if len(fields) == 1:                 # (most indicators: the close) no generator per bar time
-                bank.update(columns[fields[0]], lanes=idx)
+                bank.update(columns[fields[0]], lanes=lanes)
             else:
-                bank.update(*(columns[f] for f in fields), lanes=idx)
+                bank.update(*(columns[f] for f in fields), lanes=lanes)
 
     def warm_up(self, blocks: Iterable[WarmupBars]) -> None:
         """Feed the bars before the run's first session (each interval's oldest first), then restart
@@ -357,7 +361,11 @@ class DataProcessor(Stage):
         clock_ns = ts + self.base_ns
         self.last_close[self.base_interval][idx] = c
         self.last_start[self.base_interval][idx] = ts
-        self.indicators.update(self.base_interval, idx, (o, h, lo, c, v))
+        raises = event.decimal_raises
+        if raises is not None and len(raises[0]):
+            self.indicators.price_grid.raise_to(*raises)
+        self.indicators.update(self.base_interval, idx, (o, h, lo, c, v), observe=raises is None,
+                               every_lane=event.every_symbol)
         # bars whose end passed while no bar came complete first (written, indicators stepped)
         stale = []
         for b in self.builders:
@@ -395,7 +403,7 @@ class DataProcessor(Stage):
         self.last_close[interval][idx] = c
         self.last_start[interval][idx] = start
         # built from streamed bars the price grid has seen: its close is one of theirs
-        self.indicators.update(interval, idx, (o, h, lo, c, v), observe=False)
+        self.indicators.update(interval, idx, (o, h, lo, c, v), observe=False, every_lane=idx.shape[0] == sd.n_symbols)
         events = self.events
         if events is not None and events.wants("derived"):
             events.emit("derived", Bars(start, interval, idx))

@@ -36,7 +36,10 @@ Completed = tuple[tuple[str, np.ndarray], ...]
 class BarTime(NamedTuple):
     """The streamed bars of one bar time (every symbol with a bar starting at `start_ns`), already
     written to SessionData; the clock reads their end. `every_symbol`: `symbol_indices` is known to
-    be every symbol of the run in order (checked by the feed), so a stage may treat them as a whole."""
+    be every symbol of the run in order (checked by the feed), so a stage may treat them as a whole.
+    `decimal_raises`: (symbol indices, decimals) of the closes that may add decimals to the price
+    grid, worked out by the feed for its whole block (BarTimes.decimal_raises); None: not known, the
+    price grid observes every close."""
 
     start_ns: int
     symbol_indices: np.ndarray
@@ -46,6 +49,7 @@ class BarTime(NamedTuple):
     close: np.ndarray
     volume: np.ndarray
     every_symbol: bool = False
+    decimal_raises: tuple[np.ndarray, np.ndarray] | None = None
 
 
 class ProcessedBars(NamedTuple):

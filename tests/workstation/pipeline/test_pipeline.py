@@ -228,11 +228,11 @@ def test_a_stage_failure_fails_the_bar_time_naming_the_stage_and_nothing_hangs(t
     calls = {"n": 0}
     update = type(run.sd.indicators).update
 
-    def failing_update(self, interval, idx, columns):
+    def failing_update(self, interval, idx, columns, observe=True, every_lane=False):
         calls["n"] += 1
         if calls["n"] == 4:
             raise ValueError("bad column")
-        update(self, interval, idx, columns)
+        update(self, interval, idx, columns, observe, every_lane)
 
     monkeypatch.setattr(type(run.sd.indicators), "update", failing_update)
     run.pipeline.start()
