@@ -51,6 +51,7 @@ from ui.dialogs.shortcuts_dialog import ShortcutsDialog
 from ui.hand_trading import HandTrading
 from ui.screen_fit import fit_to_screen
 from ui.shortcuts import shortcut
+from ui.throughput import ThroughputMeter
 from ui.widgets.chart import ChartPanel, DrawingBook, sidecar_path
 from ui.widgets.metrics_panel import MetricsPanel
 from ui.widgets.orders_panel import OrdersPanel
@@ -156,7 +157,9 @@ class MainWindow(QMainWindow):
         self._config_paths: list[Path] = []
         self._tz = "America/New_York"
         self._zone = ZoneInfo(self._tz)
-        self._rate = (0.0, 0, 0.0)  # (monotonic time, bars, bars/s) of the last metrics sample
+        self._throughput = ThroughputMeter()   # bars/s shown, from the bar counts sampled every ~250 ms
+        self._bar_s = 60.0                      # seconds of the streamed interval (a bar time, unpaced)
+        self._shown_clock_ns: int | None = None # the simulated time the status bar shows
         self._results_window: ResultsWindow | None = None
         self._editor: ConfigEditorDialog | None = None
         self.fetch_dialog = None  # offered when a config names symbols or dates the store lacks
@@ -1133,6 +1136,7 @@ class MainWindow(QMainWindow):
         system = self.bridge.system
         self.timeline.set_sessions([TimelineSession(x.date, x.open_ns, x.close_ns) for x in system.sessions],
                                    parse_interval(cfg.streams.interval).ns, cfg.timezone)
+        self._bar_s = parse_interval(cfg.streams.interval).ns / 1e9
         self.trade_bar.set_symbols(list(cfg.symbols))
         active = self._active_chart if self._active_chart in self.chart_panels else None
         if active is not None and active.current_symbol():
@@ -1149,7 +1153,7 @@ class MainWindow(QMainWindow):
         self.orders_panel.set_exchange_zone(cfg.timezone)
         self.orders_panel.clear()
         self._pending_rows, self._pending_quality, self._pending_session_start = [], set(), False
-        self._rate = (time.monotonic(), 0, 0.0)
+        self._throughput.reset()
         self._update_status(None)
         self._update_controls()
 
@@ -1462,11 +1466,14 @@ class MainWindow(QMainWindow):
         progress = self.bridge.progress()
         if progress is None:
             self.clock_label.setText("--")
+            self._shown_clock_ns = None
             return
         now_ns = batch.clock_ns if batch is not None else progress.clock_ns
         moment = dt.datetime.fromtimestamp(now_ns / 1e9, self._zone)
         self.clock_label.setText(f"{moment:%Y-%m-%d %H:%M:%S} {zone_label(self._tz, moment)}")
+        self._shown_clock_ns = now_ns
         session = self.bridge.current_session
+        self.metrics_panel.show_clock(now_ns, session["date"] if session is not None else None)
         if session is not None:
             date = session["date"]
             text = f"Session {date:%a %Y-%m-%d} ({session['index'] + 1}/{session['total']})"
@@ -1491,24 +1498,24 @@ class MainWindow(QMainWindow):
             return
         now = time.monotonic()
         bars = progress.bars_processed
-        t0, b0, rate = self._rate
         if final is None and progress.state in (FINISHED, STOPPED, FAILED) and self.bridge.last_summary:
             final = self.bridge.last_summary
         if final is not None:
             rate = float(final.get("bars_per_s") or 0.0)
-        elif now - t0 >= 0.2:
-            inst = (bars - b0) / (now - t0)
-            rate = inst if rate == 0.0 else 0.5 * rate + 0.5 * inst
-            if progress.state != RUNNING:
-                rate = 0.0
-        self._rate = (now, bars, rate) if final is None and now - t0 >= 0.2 else (t0, b0, rate)
+        elif progress.state != RUNNING:
+            self._throughput.reset()     # paused: no rate, and none carried over to the resume
+            rate = 0.0
+        else:
+            speed = self.bridge.speed
+            rate = self._throughput.sample(now, bars, self._bar_s / speed if speed > 0 else None)
         snap = self.bridge.metrics_snapshot()
         session = self.bridge.current_session
         snap.update(
             {
                 "bars_per_s": rate,
                 "bars_processed": bars,
-                "clock_ns": progress.clock_ns,
+                # the time the status bar shows (the engine's clock may have moved on since that frame)
+                "clock_ns": self._shown_clock_ns if self._shown_clock_ns is not None else progress.clock_ns,
                 "session_date": session["date"] if session else None,
                 "memory_mb": self._process.memory_info().rss / 2**20,
                 "sessions_done": progress.sessions_done,

@@ -406,3 +406,28 @@ def test_jump_and_config_editor_run(qtbot, make_window, ui_small_config, ui_writ
     assert w.bridge.config_path == other and done.args[0]["state"] == "finished"
     assert w.config_combo.currentText() == "other"
     editor.close()
+
+
+def test_the_metrics_panel_shows_the_status_bars_clock(qtbot, make_window, ui_small_config):
+    """Both clocks show the time of the frame drawn last: the metrics refresh (every ~250 ms) used to
+    read the engine's clock and could be a bar time behind or ahead of the status bar at 60x."""
+    w = make_window()
+    w.load_config(ui_small_config)
+    system = w.bridge.system
+    w.step_action.trigger()
+    qtbot.waitUntil(lambda: system.bars_processed > 0, timeout=FINISH_MS)
+    for _ in range(3):
+        n = system.bars_processed
+        w.step()
+        qtbot.waitUntil(lambda n=n: system.bars_processed > n, timeout=5000)
+        qtbot.waitUntil(lambda: w.clock_label.text().split()[1] == w.metrics_panel.clock_label.text(), timeout=3000)
+    shown = w.clock_label.text().split()[1]
+    n = system.bars_processed
+    w.step()
+    deadline = time.monotonic() + 5
+    while system.bars_processed == n and time.monotonic() < deadline:
+        time.sleep(0.01)        # the engine moved on; its frame is not drawn yet (no Qt events meanwhile)
+    assert system.bars_processed > n
+    w.update_metrics()
+    assert w.metrics_panel.clock_label.text() == shown == w.clock_label.text().split()[1]
+    assert w.rate_label.text() == "0 bars/s"          # paused: no rate

@@ -381,6 +381,11 @@ class MetricsPanel(QWidget):
         empty = np.empty(0)
         return (empty if x is None else x), (empty if y is None else y)
 
+    def show_clock(self, clock_ns: int | None, session_date: Any = None) -> None:
+        """Show the simulated clock (the main window passes the time its status bar shows, as it
+        changes, so the two never disagree between two metrics refreshes)."""
+        self._set_clock(clock_ns, session_date)
+
     # ----- sections -----------------------------------------------------------------------------
 
     def _set_clock(self, clock_ns: int | None, session_date: Any) -> None:
