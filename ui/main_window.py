@@ -1235,6 +1235,10 @@ class MainWindow(QMainWindow):
         stats = bridge.system.snapshot_stats() if bridge.system is not None else {}
         when = dt.datetime.fromtimestamp(done.last_bar_ns / 1e9, self._zone) if done.last_bar_ns >= 0 else None
         how = ("went forward" if done.restored_position < 0 else "restored a snapshot")
+        if done.restored_position >= 0:
+            # gone back: the last hand order's answer ("done (order 5)") may be of an order that no
+            # longer exists (the rewind rules); the Orders & Positions panel says what does
+            self.trade_bar.show_answer("", True)
         # short enough for the room the status bar's permanent read-outs leave at 1280 px; what the
         # snapshots hold is in the timeline's tooltip
         self.statusBar().showMessage(

@@ -166,12 +166,15 @@ def test_the_step_back_message_fits_the_status_bar_at_1280(qtbot, ui_make_window
     w.seek_to(OPEN_1 + 299 * MIN)                 # forward: said at once, then "went forward", 300 replayed
     assert w.statusBar().currentMessage() == "Going to the bar Wed 12-04 14:29…"
     qtbot.waitUntil(lambda: "went forward" in w.statusBar().currentMessage(), timeout=WAIT_MS)
+    w.hand_trading.market(+1)                     # a hand order: its answer shows in the trade bar
+    qtbot.waitUntil(lambda: "done" in w.trade_bar.answer_text(), timeout=WAIT_MS)
     seek_before = w.bridge.last_seek
     w.step_back_action.trigger()                  # back one: "restored a snapshot"
     qtbot.waitUntil(lambda: w.bridge.last_seek is not seek_before, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: "restored a snapshot" in w.statusBar().currentMessage(), timeout=WAIT_MS)
     message = w.statusBar().currentMessage()
     assert message.startswith("At the bar Wed 12-04 14:28: restored a snapshot, replayed "), message
+    assert w.trade_bar.answer_text() == ""        # the order it answered is gone with the bar time
     qtbot.wait(50)                                # the read-outs laid out with this state's texts
     bar = w.statusBar()
     assert bar.full_message == message and "…" not in message               # shown whole, not shortened
