@@ -24,8 +24,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -34,8 +33,7 @@ log = logging.getLogger(__name__)
 Observer = Callable[[str, Any], None]
 
 
-@dataclass(frozen=True, slots=True)
-class Bars:
+class Bars(NamedTuple):
     """Payload of "bars" and "derived": bars of `interval` starting at `start_ns` (int ns UTC) were
     written to SessionData for these symbol indices (int64, shared: read only)."""
 

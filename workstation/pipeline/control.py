@@ -19,7 +19,7 @@ from __future__ import annotations
 import enum
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
 class Gate(enum.Enum):
@@ -34,8 +34,7 @@ class Gate(enum.Enum):
         return self is not Gate.STOP
 
 
-@dataclass(frozen=True, slots=True)
-class SeekRequest:
+class SeekRequest(NamedTuple):
     """Where to go: a bar time (`target_ns`, a bar start, int ns UTC) or `bars_back` bar times back."""
 
     target_ns: int | None = None

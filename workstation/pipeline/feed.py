@@ -34,7 +34,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -134,8 +134,7 @@ class BarTimes:
         return raises
 
 
-@dataclass(frozen=True, slots=True)
-class LateBars:
+class LateBars(NamedTuple):
     """Bars of bar times already delivered, to insert in time order (SessionData.insert_bar); the
     processor then rebuilds those symbols' derived bars and indicators, the quality stage recounts.
     `symbol_index[i]` is the run's index of `bars[i].symbol`."""
@@ -145,8 +144,7 @@ class LateBars:
     from_fill: bool              # a gap-fill answer (True) or bars that arrived late (False)
 
 
-@dataclass(frozen=True, slots=True)
-class TrailingGaps:
+class TrailingGaps(NamedTuple):
     """The session closed at `close_ns`: the gaps from each symbol's last bar to the close are found
     now (so a live gap filler can fill them before the session ends)."""
 
