@@ -373,8 +373,11 @@ class SessionCoordinator:
                                                                item.close, item.volume)
             n = len(item)
             complete = item.every_symbol(self.sd.n_symbols)
-            # (a live feed's blocks hold one bar time: there the price grid observes its closes)
-            raises = item.decimal_raises() if len(starts) > 1 else None
+            # the price grid's raises worked out for the whole block: cheaper than observing each bar
+            # time's closes up to ~100 symbols a bar time (measured, 390 bar times: 10 symbols 0.4 ms
+            # against ~3.5 ms, 100 symbols ~3 ms either way; beyond, per bar time is cheaper); a live
+            # feed's blocks hold one bar time
+            raises = item.decimal_raises() if 1 < len(starts) and n <= 100 * len(starts) else None
             no_raise = (np.zeros(0, dtype=np.int64),) * 2 if raises is not None else None
             if n and not self.bars_processed and self.on_first_bar is not None:
                 self.on_first_bar(self.metrics)     # `workstation run`: process start -> first bar (process_start)
