@@ -193,6 +193,10 @@ def test_stop_button_stops_the_run_and_the_window_shows_the_summary(qtbot, tmp_p
     assert system.state == "stopped" and system.alive_threads() == []
     assert window.state_label.text().startswith("Run stopped")
     assert window.health_states()[-1] == "DISCONNECTED"
+    # stopped at ~15:41 of a session open until 16:00: the market is still open (the run is not)
+    window.refresh_now()
+    text = window.session_label.text()       # (on two lines when the header is narrow)
+    assert text.replace("\n", " · ") == "Tue 2024-01-02 · open until 16:00", text
     assert not window.start_action.isEnabled() and not window.pause_action.isEnabled()
     window.close()
 

@@ -1309,9 +1309,9 @@ class LiveMonitorWindow(QMainWindow):
         if current is not None:
             day = dt.date.fromisoformat(t.text(current.open_ns, "%Y-%m-%d"))
             head = day.strftime("%a %Y-%m-%d")
-            # before Start the engine is in no session yet: the calendar's (it read "closed" at 12:10 on a
-            # day open until 13:00)
-            if self._session_open(clock_ns) or (not self.is_started() and not self._final):
+            # before Start the engine is in no session yet, and a run stopped mid-session has left it:
+            # the calendar's (it read "closed" at 12:10, and at 12:26 after Stop, on a day open until 13:00)
+            if self._session_open(clock_ns) or not self.is_started() or self._final:
                 early = " (early close)" if current.early_close else ""
                 return f"{head} · open until {t.text(current.close_ns, '%H:%M')}{early}"
             return f"{head} · closed"
