@@ -399,11 +399,12 @@ class DataProcessor(Stage):
         start, idx, o, h, lo, c, v = done
         sd = self.session_data
         # `idx` is increasing (the builder's flatnonzero): as long as the symbols, it is every symbol
-        sd.append_bars(interval, None if idx.shape[0] == sd.n_symbols else idx, start, o, h, lo, c, v)
+        every = idx.shape[0] == sd.n_symbols
+        sd.append_bars(interval, None if every else idx, start, o, h, lo, c, v)
         self.last_close[interval][idx] = c
         self.last_start[interval][idx] = start
         # built from streamed bars the price grid has seen: its close is one of theirs
-        self.indicators.update(interval, idx, (o, h, lo, c, v), observe=False, every_lane=idx.shape[0] == sd.n_symbols)
+        self.indicators.update(interval, idx, (o, h, lo, c, v), observe=False, every_lane=every)
         events = self.events
         if events is not None and events.wants("derived"):
             events.emit("derived", Bars(start, interval, idx))
