@@ -28,7 +28,7 @@ from workstation.config import SessionConfig
 from workstation.errors import ConfigError, StoreError, WorkstationError
 from workstation.events import EventBus
 from workstation.execution import SimulatedBroker
-from workstation.execution.manual import ManualOrderInbox
+from workstation.execution.inbox import ManualOrderInbox
 from workstation.metrics import PerformanceMetrics
 from workstation.model import parse_interval
 from workstation.pipeline.analysis import AnalysisEngine
@@ -400,7 +400,7 @@ class SystemManager:
             "trades": len(self.broker.trades),
             "orders": self.broker.order_status_counts(),
             "invalid_requests": self.analysis.desk.invalid_count,
-            "hand_orders": self.analysis.hand.applied,
+            "hand_orders": self.analysis.hand_orders_applied,
             "missing_sessions": self.coordinator.missing_sessions,
             "overruns": {k: self.metrics.counter(k) for k in
                          ("overruns.quality", "overruns.processor", "overruns.analysis")},

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import logging
 import traceback
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from workstation.config import RiskConfig
 from workstation.execution.desk import OrderDesk, RiskChecks
-from workstation.execution.manual import HandDesk
 from workstation.execution.orders import OrderChange, TradingRound
 from workstation.pipeline.stage import Handler, Stage
 from workstation.pipeline.stage_events import (
@@ -34,6 +34,9 @@ from workstation.pipeline.stage_events import (
     StartStrategies,
 )
 from workstation.strategies.base import BaseStrategy, StrategyContext
+
+if TYPE_CHECKING:
+    from workstation.execution.manual import HandDesk
 
 __all__ = ["AnalysisEngine", "RiskChecks"]
 
@@ -60,7 +63,7 @@ class AnalysisEngine(Stage):
         self.errors: dict[str, int] = {st.name: 0 for st in strategies}
         self.desk = OrderDesk(broker, risk_cfg, session_data, clock, events, self._strategy_error)
         self.risk = self.desk.risk
-        self.hand = HandDesk(self.desk, base_interval)
+        self._hand: HandDesk | None = None           # made at the first hand order (most runs have none)
         symbols = session_data.symbols
         self.ctx = StrategyContext(session_data, clock, session_data.indicators, lambda: broker.positions, symbols,
                                    session_data.last_close, session_data.last_start, desk=self.desk, broker=broker)
@@ -92,6 +95,11 @@ class AnalysisEngine(Stage):
     def rejected_count(self) -> int:
         """Decisions that rejected the signal or order."""
         return self.desk.rejected_count
+
+    @property
+    def hand_orders_applied(self) -> int:
+        """Hand commands applied so far."""
+        return 0 if self._hand is None else self._hand.applied
 
     def call_start(self) -> None:
         """Strategies' on_start, before the first session, after the warm-up (StartStrategies)."""
@@ -150,8 +158,13 @@ class AnalysisEngine(Stage):
         """Hand commands between two bar times: each answered by a "manual" event, its order events
         and callbacks delivered, then the account as it now is."""
         emit = self.events.wants("manual")
+        hand = self._hand
+        if hand is None:
+            from workstation.execution.manual import HandDesk
+
+            hand = self._hand = HandDesk(self.desk, self.base_interval)
         for sequence, command in commands:
-            result = self.hand.apply(sequence, command)
+            result = hand.apply(sequence, command)
             if emit:
                 self.events.emit("manual", result)
             self._deliver()

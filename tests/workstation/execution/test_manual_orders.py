@@ -16,12 +16,12 @@ import pytest
 
 from tests.workstation.execution.hand_strategies import SCRIPTS
 from workstation.config import validate_config_dict
+from workstation.execution.inbox import ManualOrderInbox
 from workstation.execution.manual import (
     MANUAL,
     CancelOrder,
     FlattenPosition,
     ManualOrderError,
-    ManualOrderInbox,
     ManualOrdersFileError,
     ModifyOrder,
     SubmitOrder,

@@ -152,7 +152,7 @@ def wait_applied(system: SystemManager, timeout: float = 30.0) -> None:
     import time
 
     deadline = time.monotonic() + timeout
-    while len(system.manual_orders) or system.analysis.hand.applied == 0:
+    while len(system.manual_orders) or system.analysis.hand_orders_applied == 0:
         assert time.monotonic() < deadline
         time.sleep(0.002)
 
