@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import gc
+import importlib
 import json
 import logging
 import os
@@ -61,7 +62,34 @@ def _cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+COMMAND_MODULES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("workstation.store.commands", ("import", "demo-data", "store")),
+    ("workstation.fetch.commands", ("fetch",)),
+    ("workstation.run_commands", ("run", "demo")),
+    ("workstation.report.commands", ("report", "compare")),
+    ("workstation.sweep.commands", ("sweep", "sweep-schema")),
+)
+"""The modules that register subcommands (their `register(sub)`), with the commands each adds."""
+_OWN_COMMANDS = ("validate", "schema")
+
+
+def command_of(argv: list[str]) -> str | None:
+    """The subcommand `argv` asks for (the first word not starting with "-": the program's own
+    options take no value), or None when it names no known command or asks for the program's help
+    first (which lists every command)."""
+    known = {*_OWN_COMMANDS, *(name for _module, names in COMMAND_MODULES for name in names)}
+    for word in argv:
+        if word in ("-h", "--help"):
+            return None
+        if not word.startswith("-"):
+            return word if word in known else None
+    return None
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The `workstation` parser with every subcommand, or (`command`) with that one only: a command
+    parses and reports usage errors the same either way, and `workstation run` then does not build
+    (and import) the other commands' parsers, ~10 ms of its start-up."""
     parser = argparse.ArgumentParser(
         prog="workstation",
         description="Backtest Workstation: replay, backtest and monitor intraday 1-minute bar sessions.",
@@ -70,38 +98,24 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"workstation {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("validate", help="check a session config and that it would run (bar store, calendar, "
-                                        "strategies); list every problem with its field path")
-    p.add_argument("config")
-    add_json_flag(p, "the verdict (and, on failure, every problem with its field path)")
-    p.add_argument("--store", help="bar store folder (overrides data_source.store_path)")
-    p.add_argument("--schema-only", action="store_true",
-                   help="check the file alone (types, ranges, cross-field rules), not the store or strategies")
-    p.set_defaults(func=_cmd_validate)
+    if command in (None, "validate"):
+        p = sub.add_parser("validate", help="check a session config and that it would run (bar store, calendar, "
+                                            "strategies); list every problem with its field path")
+        p.add_argument("config")
+        add_json_flag(p, "the verdict (and, on failure, every problem with its field path)")
+        p.add_argument("--store", help="bar store folder (overrides data_source.store_path)")
+        p.add_argument("--schema-only", action="store_true",
+                       help="check the file alone (types, ranges, cross-field rules), not the store or strategies")
+        p.set_defaults(func=_cmd_validate)
 
-    p = sub.add_parser("schema", help="print (or write) the JSON Schema of session configs")
-    p.add_argument("--out", help="write to this file instead of stdout")
-    p.set_defaults(func=_cmd_schema)
+    if command in (None, "schema"):
+        p = sub.add_parser("schema", help="print (or write) the JSON Schema of session configs")
+        p.add_argument("--out", help="write to this file instead of stdout")
+        p.set_defaults(func=_cmd_schema)
 
-    from workstation.store import commands as store_commands
-
-    store_commands.register(sub)
-
-    from workstation.fetch import commands as fetch_commands
-
-    fetch_commands.register(sub)
-
-    from workstation import run_commands
-
-    run_commands.register(sub)
-
-    from workstation.report import commands as report_commands
-
-    report_commands.register(sub)
-
-    from workstation.sweep import commands as sweep_commands
-
-    sweep_commands.register(sub)
+    for module, names in COMMAND_MODULES:
+        if command is None or command in names:
+            importlib.import_module(module).register(sub)
     return parser
 
 
@@ -183,8 +197,7 @@ def _exit_handler_count() -> int:
 
 
 def _main(argv: list[str] | None, outcome: dict | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = build_parser(command_of(sys.argv[1:] if argv is None else argv)).parse_args(argv)
     if outcome is not None:
         outcome["quick_exit"] = getattr(args, "quick_exit", False)
     logging.basicConfig(

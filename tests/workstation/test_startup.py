@@ -65,6 +65,39 @@ def test_the_cli_parser_loads_no_heavy_library(tmp_path, argv):
     assert "workstation" in done.stdout
 
 
+def _subparsers(parser):
+    return next(a for a in parser._actions if a.dest == "command").choices
+
+
+def test_a_command_alone_parses_and_helps_as_in_the_whole_parser():
+    from workstation.cli import COMMAND_MODULES, build_parser, command_of
+
+    whole = _subparsers(build_parser())
+    listed = {"validate", "schema", *(name for _module, names in COMMAND_MODULES for name in names)}
+    assert set(whole) == listed                     # the table names exactly what the modules register
+    module_of = {name: set(names) for _module, names in COMMAND_MODULES for name in names}
+    for name, full in whole.items():
+        alone = build_parser(command_of([name]))
+        assert set(_subparsers(alone)) == module_of.get(name, {name})    # its own module's commands only
+        assert _subparsers(alone)[name].format_help() == full.format_help(), name
+    run = ["-v", "run", "cfg.json", "--store", "s", "--speed", "5", "--single-thread"]
+    assert command_of(run) == "run"
+    assert vars(build_parser("run").parse_args(run)) == vars(build_parser().parse_args(run))
+    # the program's own help, or a word that is no command: every command, for the list and the error
+    for argv in (["-h", "run"], ["--help"], ["bogus", "run"], [], ["-v"]):
+        assert command_of(argv) is None, argv
+
+
+@pytest.mark.parametrize("argv", [["-h", "run"], ["bogus"]])
+def test_the_programs_help_and_errors_still_list_every_command(argv, capsys):
+    from workstation.cli import main
+
+    with pytest.raises(SystemExit):
+        main(argv)
+    out = capsys.readouterr()
+    assert "sweep-schema" in out.out + out.err and "demo-data" in out.out + out.err
+
+
 def test_validate_schema_only_loads_no_heavy_library_and_a_full_validate_does(tmp_path):
     config = ROOT / "session_configs" / "example_session.json"
     loaded, done = _loaded_after(CLI % (["validate", "--schema-only", str(config)],), tmp_path)
