@@ -204,8 +204,13 @@ class HandTrading(QObject):
 
     # ------------------------------------------------------------------ tickets
     def _refused_distances(self, entry: float) -> bool:
-        """A stop loss or take profit distance of half the entry price or more is a price typed where a
-        distance goes (SL 27.90 on a 28.17 entry put the stop at 0.27): say so, send nothing."""
+        """A number box whose text is no number, or a stop loss or take profit distance of half the
+        entry price or more, which is a price typed where a distance goes (SL 27.90 on a 28.17 entry put
+        the stop at 0.27): say so, send nothing."""
+        unreadable = self.trade_bar.unreadable_field()
+        if unreadable:
+            self._answer(f"{unreadable}. Nothing was sent", False)
+            return True
         if not entry > 0:
             return False
         for name, distance in (("SL", self.trade_bar.stop_loss_distance()),

@@ -119,6 +119,35 @@ def test_buy_button_and_sell_hotkey_while_paused(qtbot, ui_make_window, ui_small
         assert sum(1 for r in rows if r["strategy"] == MANUAL) == 2
 
 
+def test_a_number_typed_but_not_confirmed_is_the_one_ordered(qtbot, ui_make_window, ui_small_config):
+    """Typed 250 in Qty (no Enter), clicked Buy MKT, bought 100 (seen in Xvfb): the box's value follows
+    its text only when the edit is confirmed, and the tool buttons do not take the focus. The order takes
+    what the boxes show; a box showing no number sends nothing and says which."""
+    w = ui_make_window()
+    w.load_config(ui_small_config)
+    strategies_off(w)
+    paused_at(qtbot, w, 5)
+    symbol = w.trade_bar.symbol()
+    last = w.bridge.position_of(symbol)[2]
+    bar = w.trade_bar
+    for box, text in ((bar.quantity_box, "250"), (bar.stop_loss_box, "0.5")):
+        box.lineEdit().selectAll()
+        qtbot.keyClicks(box.lineEdit(), text)
+    assert (bar.quantity_box.text(), bar.quantity_box.value()) == ("250", 100)     # shown, not yet the value
+    qtbot.mouseClick(bar.buy_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bool(manual_orders(w, symbol)), timeout=5000)
+    entry = next(o for o in manual_orders(w, symbol) if o.order_type.value == "market")
+    assert entry.quantity == 250
+    stops = [o.stop_price for o in manual_orders(w, symbol) if o.order_type.value == "stop"]
+    assert stops == [round(last - 0.5, 2)]
+    commands = w.bridge.hand_commands
+    bar.quantity_box.lineEdit().selectAll()
+    qtbot.keyClick(bar.quantity_box.lineEdit(), Qt.Key.Key_Backspace)
+    qtbot.mouseClick(bar.sell_button, Qt.MouseButton.LeftButton)
+    assert bar.answer_text() == 'Qty "" is not a number from 1 to 1,000,000. Nothing was sent'
+    assert w.bridge.hand_commands == commands
+
+
 def _menu_action(menu, starts: str):
     for action in menu.actions():
         if action.menu() is not None:

@@ -157,13 +157,23 @@ class TradeBar(QWidget):
         return self.symbol_combo.currentText()
 
     def quantity(self) -> float:
-        return float(self.quantity_box.value())
+        return _shown_value(self.quantity_box)
 
     def stop_loss_distance(self) -> float:
-        return float(self.stop_loss_box.value())
+        return _shown_value(self.stop_loss_box)
 
     def take_profit_distance(self) -> float:
-        return float(self.take_profit_box.value())
+        return _shown_value(self.take_profit_box)
+
+    def unreadable_field(self) -> str:
+        """What is wrong when a number box's text is not a number in its range (being typed: empty,
+        a lone ".", 0 shares), else "". An order read then would take the box's previous value, not
+        what the box shows."""
+        for caption, box in (("Qty", self.quantity_box), ("SL", self.stop_loss_box), ("TP", self.take_profit_box)):
+            if not box.hasAcceptableInput():
+                low = "0 (none)" if box.minimum() == 0 else f"{box.minimum():,g}"
+                return f'{caption} "{box.cleanText()}" is not a number from {low} to {box.maximum():,.0f}'
+        return ""
 
     def set_trading_enabled(self, enabled: bool) -> None:
         for widget in (self.buy_button, self.sell_button, self.flatten_button, self.cancel_all_button):
@@ -177,3 +187,12 @@ class TradeBar(QWidget):
 
     def answer_text(self) -> str:
         return self.answer_label.text()
+
+
+def _shown_value(box: QDoubleSpinBox) -> float:
+    """The number the box shows. Its text is taken first: with keyboard tracking off, a number typed
+    but not confirmed (no Enter, and the focus still in the box, as when a Buy or Sell button is
+    clicked: tool buttons do not take the focus) is not yet the box's value, and the order took the
+    previous one (typed 250, clicked Buy MKT, bought 100; seen in Xvfb)."""
+    box.interpretText()
+    return float(box.value())
