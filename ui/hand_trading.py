@@ -29,6 +29,7 @@ from workstation.execution.manual import MANUAL, ModifyOrder, describe
 log = logging.getLogger(__name__)
 
 Report = Callable[[str, bool], None]   # (message, ok): the window's status bar
+Confirm = Callable[[str, str, str, str], bool]   # (title, text, detail, accept): the window's yes/no question
 
 
 def _qty(value: float) -> str:
@@ -39,11 +40,12 @@ class HandTrading(QObject):
     """See the module docstring. `attach(panel)` for every chart panel; `on_batch` every frame."""
 
     def __init__(self, bridge: EngineBridge, trade_bar: TradeBar, report: Report | None = None,
-                 parent: QObject | None = None):
+                 parent: QObject | None = None, confirm: Confirm | None = None):
         super().__init__(parent)
         self.bridge = bridge
         self.trade_bar = trade_bar
         self.report = report or (lambda _text, _ok: None)
+        self.confirm = confirm or (lambda _title, _text, _detail, _accept: True)
         self.panels: list[ChartPanel] = []
         self.last_answer: tuple[str, bool] | None = None
         trade_bar.buy_requested.connect(lambda: self.market(+1))
@@ -126,11 +128,43 @@ class HandTrading(QObject):
         return self._send(lambda: self.bridge.cancel_order(int(order_id)))
 
     def move(self, order_id: int, field: str, price: float) -> int | None:
-        """A dragged order line: the order's limit or stop goes to `price`."""
+        """A dragged order line: the order's limit or stop goes to `price`. A stop dropped through the
+        market (a sell stop at or above the last price, a buy stop at or below it) triggers at once and
+        fills at the next bar's open, as the fill rules say: a slip of the mouse that closes a position.
+        The trader is asked first, and No puts the line back. (A limit dropped through the market is a
+        marketable limit, a deliberate way in: not asked.)"""
+        through = self._through_market(order_id, field, float(price))
+        if through and not self.confirm(*through):
+            self._revert(order_id)
+            return None
         sequence = self._send(lambda: self.bridge.modify_order(int(order_id), **{field: float(price)}))
         if sequence is None:
             self._revert(order_id)
         return sequence
+
+    def _through_market(self, order_id: int, field: str, price: float) -> tuple[str, str, str, str] | None:
+        """The question to ask when moving order `order_id`'s stop to `price` puts it through the market
+        (None: not a stop, it stays on its side of the last price, or that price is not known)."""
+        if field != "stop_price":
+            return None
+        order = next((o for o in (panel.chart.order_lines.order(int(order_id)) for panel in self.panels)
+                      if o is not None), None)
+        last = self.bridge.position_of(order.symbol)[2] if order is not None else 0.0
+        if order is None or not last > 0:
+            return None
+        buy = order.quantity > 0
+        if (price > last) if buy else (price < last):
+            return None
+        side = "buy" if buy else "sell"
+        return (f"Move the {side} stop through the market?",
+                f"{side.capitalize()} stop {self._price_text(price)} is {'at or below' if buy else 'at or above'} the "
+                f"last price {self._price_text(last)} of {order.symbol}: order {order.id} would trigger at once "
+                f"and fill at the next bar's open.",
+                "Move it there, or cancel to keep it where it was.",
+                "Move it")
+
+    def _price_text(self, price: float) -> str:
+        return f"{price:,.{self._decimals()}f}"
 
     def flatten(self, symbol: str) -> int | None:
         if not symbol:

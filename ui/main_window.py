@@ -188,7 +188,8 @@ class MainWindow(QMainWindow):
         self._pending_quality: set[int] = set()
         self._pending_session_start = False
         self.trade_bar = TradeBar()
-        self.hand_trading = HandTrading(self.bridge, self.trade_bar, self._report_trade, parent=self)
+        self.hand_trading = HandTrading(self.bridge, self.trade_bar, self._report_trade, parent=self,
+                                        confirm=lambda *question: self.confirm(*question))
         self._active_chart: ChartPanel | None = None
         self.config_loader = ConfigLoader(self._prepare_config, nice=self.bridge.engine_nice, parent=self)
         self._loading: tuple[Path, bool] | None = None  # (config, play when loaded) of the load running

@@ -207,6 +207,31 @@ def test_limit_from_the_chart_menu_then_drag_its_stop_loss_and_cancel(qtbot, ui_
     w.refresh_views()
     assert not item.pending and item.price == moved
     assert w.trade_bar.answer_text() == f"modify order {stop_loss.id}: stop price {moved:g}: done (order {stop_loss.id})"
+    # dragged above the last price, the sell stop would trigger at once: asked first, No puts it back
+    asked: list[tuple[str, str, str, str]] = []
+    answer = [False]
+    w.hand_trading.confirm = lambda *question: asked.append(question) or answer[0]
+    commands = w.bridge.hand_commands
+
+    def drag_to(target: float) -> None:
+        vb.setYRange(item.price - 0.5, last + 0.5, padding=0)    # (a frame refits y to the bars in view)
+        lines.relayout()
+        rect = item.label_rect()
+        at = QPointF(chart.graphics_view.mapFromScene(item.mapToScene(QPointF(rect.left() + 10, rect.center().y()))))
+        y = chart.graphics_view.mapFromScene(vb.mapViewToScene(QPointF(0, target))).y()
+        mouse.drag(vp, at, QPointF(at.x() - 150, y))
+
+    drag_to(last + 0.15)
+    assert len(asked) == 1 and asked[0][0] == "Move the sell stop through the market?"
+    assert f"the last price {last:,.2f} of {symbol}: order {stop_loss.id} would trigger at once" in asked[0][1]
+    assert w.bridge.hand_commands == commands and item.price == moved and not item.pending   # put back
+    drag_to(moved - 0.05)                                   # still below the market: not asked
+    qtbot.waitUntil(lambda: manual_orders(w, symbol)[1].stop_price < moved, timeout=5000)
+    assert len(asked) == 1
+    answer[0] = True
+    drag_to(last + 0.15)
+    qtbot.waitUntil(lambda: manual_orders(w, symbol)[1].stop_price > last, timeout=5000)
+    assert len(asked) == 2
     # cancel the entry from the Orders & Positions panel: its held exits go with it
     w.orders_dock.raise_()
     w.refresh_views()
