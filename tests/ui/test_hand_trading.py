@@ -17,6 +17,7 @@ from tests.ui import mouse
 from tests.ui.conftest import UI_END
 from tests.ui.test_main_window import FINISH_MS
 from ui.widgets.chart.chart_actions import ChartPoint
+from ui.widgets.chart.order_lines import order_label
 from workstation.execution.manual import MANUAL
 
 MIN = 60_000_000_000
@@ -225,6 +226,8 @@ def test_limit_from_the_chart_menu_then_drag_its_stop_loss_and_cancel(qtbot, ui_
     assert len(asked) == 1 and asked[0][0] == "Move the sell stop through the market?"
     assert f"the last price {last:,.2f} of {symbol}: order {stop_loss.id} would trigger at once" in asked[0][1]
     assert w.bridge.hand_commands == commands and item.price == moved and not item.pending   # put back
+    assert item.label_text() == order_label(manual_orders(w, symbol)[1], chart.legend.price_text)     # its label too
+    assert f"@ {chart.legend.price_text(moved)}" in item.label_text()
     drag_to(moved - 0.05)                                   # still below the market: not asked
     qtbot.waitUntil(lambda: manual_orders(w, symbol)[1].stop_price < moved, timeout=5000)
     assert len(asked) == 1

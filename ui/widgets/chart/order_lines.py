@@ -348,13 +348,15 @@ class OrderLineLayer(QtCore.QObject):
         self.set_position(0.0, 0.0, 0.0)
 
     def revert(self, order_id: int) -> None:
-        """A move of `order_id` was refused: its line goes back to the engine's price."""
+        """A move of `order_id` was refused or called off: its line and label go back to the engine's price
+        (the label kept the dragged price before)."""
         item = self._items.get(order_id)
         order = self._orders.get(order_id)
         if item is None or order is None:
             return
         item.pending = False
         item.price = float(line_price(order))
+        item.text = order_label(order, self._price_text)
         self.relayout()
 
     # reads (tests, menus) ------------------------------------------------------------------------
