@@ -175,7 +175,7 @@ class TextBlock(QtWidgets.QGraphicsItem):
         self._metrics = (QtGui.QFontMetricsF(font), QtGui.QFontMetricsF(title_font))
         self._texts = (StaticTexts(font), StaticTexts(title_font))
         self._widths: tuple[dict[str, float], dict[str, float]] = ({}, {})
-        self._bg = QtGui.QBrush(qcolor(theme.background, 170))
+        self._bg = QtGui.QBrush(qcolor(theme.background, 220))   # lines and bars behind the text stay faint
         self._lines: list[tuple[bool, list[tuple[str, QtGui.QColor]]]] = []
         self._layout: list[tuple[int, float, float, list[tuple[float, str, QtGui.QColor]]]] = []
         self._rect = QtCore.QRectF()
