@@ -302,6 +302,19 @@ def test_a_refused_hand_order_says_why_in_the_trade_bar_the_status_bar_and_the_s
                                          "1000 shares")
     assert "Hand order refused" in w.statusBar().currentMessage()
     assert w.trade_bar.answer_label.styleSheet().endswith("#ef5350;")
+    # too long for the room left: the start gives way, the reason stays (it was cut off at 1366 px)
+    label = w.trade_bar.answer_label
+    metrics = label.fontMetrics()
+    label.resize(metrics.horizontalAdvance("… refused: position limit: would hold 5000 > 1000 shares") + 4,
+                 label.height())
+    assert label.shown_text() == "… refused: position limit: would hold 5000 > 1000 shares"   # whole parts
+    label.resize(metrics.horizontalAdvance("… would hold 5000 > 1000 shares") + 4, label.height())
+    assert label.shown_text() == "… would hold 5000 > 1000 shares"
+    label.resize(metrics.horizontalAdvance("1000 shares") + 4, label.height())
+    assert label.shown_text().endswith("0 shares") and label.shown_text().startswith("…")   # its end
+    label.resize(metrics.horizontalAdvance(label.text()) + 4, label.height())
+    assert label.shown_text() == label.text()
+    label.grab()                                                 # paints what it shows
     w.refresh_views()
     model = w.signal_log.model
     texts = [model.index(r, c).data() for r in range(model.rowCount()) for c in range(model.columnCount())]

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QPainter, QPaintEvent, QPalette
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -31,6 +32,32 @@ MAX_QUANTITY = 1_000_000
 
 def _keys(shortcut_id: str) -> str:
     return " or ".join(shortcut(shortcut_id).keys)
+
+
+class AnswerLabel(QLabel):
+    """The answer to the last hand order, in one line. When it does not fit, its start gives way ("…")
+    rather than its end: a refusal's reason comes last ("buy 900000 ACME market: refused: position
+    limit: would hold 900000 > 1000 shares" lost the reason at 1366 px before). `text()` and the tooltip
+    keep the whole answer."""
+
+    def shown_text(self) -> str:
+        """The text as drawn at the label's width: whole, else from the first of its parts ("a: b: c")
+        that fits after "…", else its end."""
+        text, width, metrics = self.text(), max(0, self.contentsRect().width()), self.fontMetrics()
+        if metrics.horizontalAdvance(text) <= width:
+            return text
+        start = text.find(": ")
+        while start >= 0:
+            shorter = "… " + text[start + 2:]
+            if metrics.horizontalAdvance(shorter) <= width:
+                return shorter
+            start = text.find(": ", start + 2)
+        return metrics.elidedText(text, Qt.TextElideMode.ElideLeft, width)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.setPen(self.palette().color(QPalette.ColorRole.WindowText))
+        painter.drawText(self.contentsRect(), int(self.alignment() | Qt.AlignmentFlag.AlignVCenter), self.shown_text())
 
 
 class TradeBar(QWidget):
@@ -90,11 +117,11 @@ class TradeBar(QWidget):
         for button in (self.sell_button, self.buy_button, self.flatten_button, self.cancel_all_button):
             layout.addWidget(button)
 
-        self.answer_label = QLabel("")
+        self.answer_label = AnswerLabel("")
         self.answer_label.setObjectName("TradeAnswer")
         self.answer_label.setMinimumWidth(1)
         self.answer_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.answer_label.setToolTip("The answer to your last hand order (also in the signal log)")
+        self.answer_label.setToolTip("The answer to your last hand order (also in the status bar and the signal log)")
         layout.addWidget(self.answer_label, 1)
 
     def sizeHint(self) -> QSize:
