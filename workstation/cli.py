@@ -40,9 +40,14 @@ def _cmd_validate(args: argparse.Namespace) -> int:
               not args.schema_only, "symbols": cfg.symbols, "start_date": cfg.backtest.start_date,
               "end_date": cfg.backtest.end_date, "strategies": [st.name for st in cfg.strategies]}
     emit(args, result, lambda r: f"OK: {args.config} is a {what} {cfg.mode} config '{cfg.name}' "
-         f"({len(cfg.symbols)} symbols, {cfg.backtest.start_date} to {cfg.backtest.end_date}, "
-         f"{len(cfg.strategies)} strategies)")
+         f"({_count(len(cfg.symbols), 'symbol')}, {cfg.backtest.start_date} to {cfg.backtest.end_date}, "
+         f"{_count(len(cfg.strategies), 'strateg', 'y', 'ies')})")
     return 0
+
+
+def _count(n: int, stem: str, one: str = "", many: str = "s") -> str:
+    """"1 symbol", "5 symbols", "1 strategy", "2 strategies"."""
+    return f"{n} {stem}{one if n == 1 else many}"
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:

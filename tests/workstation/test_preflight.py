@@ -166,7 +166,8 @@ def test_cli_validate_refuses_what_run_refuses(store, tmp_path, capsys):
     good = tmp_path / "good.json"
     good.write_text(json.dumps(_cfg(store)))
     assert cli_main(["validate", str(good)]) == 0
-    assert "valid and runnable" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "valid and runnable" in out and "(2 symbols, " in out and ", 1 strategy)" in out     # counted in words
     cfg = _cfg(store)
     cfg["symbols"].append("ZZZZ")
     cfg["strategies"][0]["params"].update(fast=30, slow=20)
