@@ -110,6 +110,15 @@ def test_follow_mode_pan_and_jump_to_live(chart, qtbot):
     settle(qtbot, chart)
     assert not chart.following
     assert chart.live_button.isVisible()
+    # in the corner below the price axis: over no pane (it hid the newest bars), inside the chart
+    view = chart.graphics_view
+    button = chart.live_button.geometry()
+    for pane in chart.panes.all():
+        scene = pane.vb.sceneBoundingRect()
+        top_left = view.mapTo(chart, view.mapFromScene(scene.topLeft()))
+        bottom_right = view.mapTo(chart, view.mapFromScene(scene.bottomRight()))
+        assert not QtCore.QRect(top_left, bottom_right).intersects(button), (pane.name, button)
+    assert chart.rect().contains(button)
     frozen = chart.visible_range()
     for k in range(501, 510):
         chart.append_bar(ts[k], o[k], h[k], low[k], c[k], v[k])

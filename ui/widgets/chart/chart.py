@@ -111,9 +111,7 @@ class CandleChart(QtWidgets.QWidget):
             self.price, self._scale, self.theme, self.legend.price_text, lambda: self.price.axis.decimals, self
         )
         self.chart_actions = ChartActions(self)
-        self._live_button = JumpToLiveButton(
-            self, self._view, self.price.vb.sceneBoundingRect, self.theme, self.jump_to_live
-        )
+        self._live_button = JumpToLiveButton(self, self._view, self._axes_corner, self.theme, self.jump_to_live)
         self.mouse = ChartMouse(self)
         for pane in (self.price, self.volume):
             pane.vb.interaction = self.mouse
@@ -529,6 +527,11 @@ class CandleChart(QtWidgets.QWidget):
     def resizeEvent(self, ev: QtGui.QResizeEvent) -> None:
         super().resizeEvent(ev)
         QtCore.QTimer.singleShot(0, self, self._live_button.place)
+
+    def _axes_corner(self) -> QtCore.QRectF:
+        """The scene rectangle below the price axis and right of the time axis (empty in every layout)."""
+        axis, time_axis = self.price.axis.sceneBoundingRect(), self.time_axis.sceneBoundingRect()
+        return QtCore.QRectF(axis.left(), time_axis.top(), axis.width(), time_axis.height())
 
     @property
     def live_button(self) -> QtWidgets.QToolButton:
