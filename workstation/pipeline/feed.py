@@ -12,7 +12,7 @@ backtests and live runs alike; only its feed differs:
   the things that happen between bar times (late bars, gap fills, trailing gaps at the close, gap
   status changes) as typed events. The live clock moves by itself.
 
-A feed yields, per session, items of these kinds (frozen dataclasses, read by name):
+A feed yields, per session, items of these kinds (immutable records, read by name):
 
     BarTimes          a block of bar times, columnar (one row per bar, sorted by bar start); the
                       coordinator delivers them one bar time at a time through the stages
@@ -167,8 +167,7 @@ class SessionStream:
         self.stopped = False
 
 
-@dataclass(frozen=True, slots=True, eq=False)
-class FeedRun:
+class FeedRun(NamedTuple):
     """What a feed is told about the run it feeds (once, by the SystemManager's build)."""
 
     sessions: list[TradingSession]

@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -44,8 +43,7 @@ def _trading_session(tm: TimeManager, day: dt.date) -> TradingSession:
 _FIELDS = ("open", "high", "low", "close", "volume")
 
 
-@dataclass(frozen=True)
-class _Day:
+class _Day(NamedTuple):
     """One trading day's 1m bars of the historical symbols, grouped by symbol: symbol i's bars (in
     time order) are rows offsets[i]:offsets[i + 1] of every column."""
 
@@ -424,8 +422,7 @@ def kahan_column_sums(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return total, count
 
 
-@dataclass(frozen=True)
-class _DayAggregate:
+class _DayAggregate(NamedTuple):
     """One day's daily OHLCV of the symbols (indices) that had bars that day."""
 
     symbols: np.ndarray

@@ -27,8 +27,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -58,8 +57,7 @@ if TYPE_CHECKING:
     from workstation.strategies.base import BaseStrategy
 
 
-@dataclass(frozen=True, slots=True)
-class SessionQuality:
+class SessionQuality(NamedTuple):
     """What the quality manager recorded for a session that ended: one summary row per (symbol,
     interval) (quality.parquet) and every gap (gaps.parquet)."""
 

@@ -30,7 +30,7 @@ import datetime as dt
 import logging
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -87,8 +87,7 @@ def warmup_counts(warmup_bars: int, needed: dict[str, int]) -> dict[str, int]:
     return {iv: max(int(warmup_bars), int(n)) for iv, n in needed.items()}
 
 
-@dataclass(frozen=True)
-class IntervalBars:
+class IntervalBars(NamedTuple):
     """One day's whole bars of one interval for all symbols, sorted by (bar start, symbol index):
     `bounds[j]:bounds[j + 1]` are the rows of the j-th bar time; `done_ns` is when each bar time's
     bars are complete (the end of its last streamed bar)."""
