@@ -68,6 +68,16 @@ def strategies_off(w) -> None:
     assert not w.strategies_action.isChecked() and w.bridge.system.strategies == []
 
 
+def trading_paused(qtbot, w, config, bar_times: int = 5):
+    """`config` loaded in window `w` without its strategies and paused after `bar_times` bar times;
+    (w, the trade bar's symbol, its last price)."""
+    w.load_config(config)
+    strategies_off(w)
+    paused_at(qtbot, w, bar_times)
+    symbol = w.trade_bar.symbol()
+    return w, symbol, w.bridge.position_of(symbol)[2]
+
+
 def test_buy_button_and_sell_hotkey_while_paused(qtbot, ui_make_window, ui_small_config):
     w = ui_make_window()
     w.load_config(ui_small_config)
@@ -124,12 +134,7 @@ def test_a_number_typed_but_not_confirmed_is_the_one_ordered(qtbot, ui_make_wind
     """Typed 250 in Qty (no Enter), clicked Buy MKT, bought 100 (seen in Xvfb): the box's value follows
     its text only when the edit is confirmed, and the tool buttons do not take the focus. The order takes
     what the boxes show; a box showing no number sends nothing and says which."""
-    w = ui_make_window()
-    w.load_config(ui_small_config)
-    strategies_off(w)
-    paused_at(qtbot, w, 5)
-    symbol = w.trade_bar.symbol()
-    last = w.bridge.position_of(symbol)[2]
+    w, symbol, last = trading_paused(qtbot, ui_make_window(), ui_small_config)
     bar = w.trade_bar
     for box, text in ((bar.quantity_box, "250"), (bar.stop_loss_box, "0.5")):
         box.lineEdit().selectAll()
@@ -331,12 +336,7 @@ def test_a_price_typed_as_a_bracket_distance_is_refused_and_a_brackets_prices_ar
     """SL and TP are distances from the entry. Typing the stop's price there (SL 27.90 on a 28.17 entry) made
     a bracket with its stop at 0.27 and its target at 56.77 (seen in Xvfb). A distance of half the entry
     or more is refused with a word on what the field holds; an order with a bracket says its prices."""
-    w = ui_make_window()
-    w.load_config(ui_small_config)
-    strategies_off(w)
-    paused_at(qtbot, w, 5)
-    symbol = w.trade_bar.symbol()
-    last = w.bridge.position_of(symbol)[2]
+    w, symbol, last = trading_paused(qtbot, ui_make_window(), ui_small_config)
     assert last > 2
     w.trade_bar.stop_loss_box.setValue(round(last - 0.27, 2))              # the stop's price, not a distance
     qtbot.mouseClick(w.trade_bar.buy_button, Qt.MouseButton.LeftButton)
