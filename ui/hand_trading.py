@@ -130,9 +130,9 @@ class HandTrading(QObject):
     def move(self, order_id: int, field: str, price: float) -> int | None:
         """A dragged order line: the order's limit or stop goes to `price`. A stop dropped through the
         market (a sell stop at or above the last price, a buy stop at or below it) triggers at once and
-        fills at the next bar's open, as the fill rules say: a slip of the mouse that closes a position.
-        The trader is asked first, and No puts the line back. (A limit dropped through the market is a
-        marketable limit, a deliberate way in: not asked.)"""
+        fills at the next bar's open (a stop-limit becomes its limit order there), as the fill rules say: a
+        slip of the mouse that closes a position. The trader is asked first, and Cancel puts the line back.
+        (A limit dropped through the market is a marketable limit, a deliberate way in: not asked.)"""
         through = self._through_market(order_id, field, float(price))
         if through and not self.confirm(*through):
             self._revert(order_id)
@@ -156,10 +156,11 @@ class HandTrading(QObject):
         if (price > last) if buy else (price < last):
             return None
         side = "buy" if buy else "sell"
+        then = "fill at the next bar's open" if order.order_type.value == "stop" else "become its limit order"
         return (f"Move the {side} stop through the market?",
                 f"{side.capitalize()} stop {self._price_text(price)} is {'at or below' if buy else 'at or above'} the "
                 f"last price {self._price_text(last)} of {order.symbol}: order {order.id} would trigger at once "
-                f"and fill at the next bar's open.",
+                f"and {then}.",
                 "Move it there, or cancel to keep it where it was.",
                 "Move it")
 
