@@ -36,9 +36,9 @@ class ManualOrderInbox:
     def put(self, command: ManualCommand, at_ns: int = 0) -> int:
         """Queue a command, applied between two bar times once the clock has reached `at_ns` (0: at
         the next opportunity, also while paused). Returns its sequence number."""
-        from workstation.execution.manual import _COMMANDS, ManualOrderError, describe
+        from workstation.execution.manual import ManualOrderError, describe, is_command
 
-        if not isinstance(command, tuple(_COMMANDS.values())):
+        if not is_command(command):
             raise ManualOrderError(f"not a hand-trading command: {type(command).__name__} {command!r}")
         with self._lock:
             if self._closed:

@@ -139,6 +139,11 @@ class ManualOrderResult:
     reason: str = ""
 
 
+def is_command(obj: object) -> bool:
+    """True for a hand-trading command (SubmitOrder, CancelOrder, ModifyOrder, FlattenPosition)."""
+    return isinstance(obj, tuple(_COMMANDS.values()))
+
+
 def describe(command: ManualCommand) -> str:
     """A short text of a command for messages ("buy 100 ACME limit 101.5", "buy 100 ACME market, stop loss
     99.5, take profit 102", "cancel order 7")."""
