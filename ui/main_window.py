@@ -121,6 +121,9 @@ def pill_style(colour: str) -> str:
     )
 
 
+NO_RESULTS_YET = "No results yet"   # the results view while a loaded run has not ended
+
+
 class MainWindow(QMainWindow):
     """The replay / visual backtest window; see the module docstring."""
 
@@ -1435,10 +1438,9 @@ class MainWindow(QMainWindow):
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self._right_fit_timer.start()
         self.timeline.show()
-        if self.results_view.results is not None:
-            self.results_view.clear(
-                "The run is playing", "Its equity curve, statistics and trades show here when it ends."
-            )
+        # also before the window's first results: "No run loaded ... open a run folder" read as if the
+        # run in progress were not there (seen in Xvfb, paused mid-run)
+        self.results_view.clear(NO_RESULTS_YET, "The run's equity curve, statistics and trades show here when it ends.")
         self.results_loaded.emit("")
         self.signal_dock.raise_()
         if self._chart_height is not None:

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QDockWidget, QMessageBox
 
 from tests.ui.test_signal_log import make_rows
 from ui.bridge import UpdateBatch
-from ui.main_window import MAX_SPEED_VIEW_INTERVAL_S, MainWindow
+from ui.main_window import MAX_SPEED_VIEW_INTERVAL_S, NO_RESULTS_YET, MainWindow
 from ui.widgets.chart import ChartPanel
 from ui.widgets.metrics_panel import MetricsPanel
 from ui.widgets.quality_gauges import QualityGaugePanel
@@ -109,6 +109,10 @@ def test_play_runs_to_the_end_and_fills_every_view(qtbot, make_window, ui_small_
     w.load_config(ui_small_config)
     w.add_chart_clicked()
     assert [p.current_interval() for p in w.chart_panels] == ["1m", "15m"]
+    # before the run ends its results say so (not "No run loaded ... open a run folder")
+    view = w.results_view
+    assert {view.title_label.text(), *(empty.title_label.text() for empty in (
+        view.plots_empty, view.trades_empty, view.symbols_empty, view.gaps_empty))} == {NO_RESULTS_YET}
     summary = _play_to_end(qtbot, w)
     system = w.bridge.system
     assert summary["state"] == "finished"

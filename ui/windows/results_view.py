@@ -576,6 +576,7 @@ class ResultsView(QWidget):
 
         header = QVBoxLayout()
         header.setSpacing(2)
+        self._empty_text = ("No run loaded", OPEN_HINT)   # what the empty view says (`clear`)
         self.title_label = QLabel("No run loaded")
         self.title_label.setObjectName("ResultsTitle")
         self.subtitle_label = QLabel("Open a run folder to see its equity curve, statistics and trades.")
@@ -659,6 +660,7 @@ class ResultsView(QWidget):
 
     def clear(self, title: str = "No run loaded", hint: str = OPEN_HINT) -> None:
         """Show no run (e.g. while a new run plays), with `title` and `hint` where the results go."""
+        self._empty_text = (title, hint)
         self._read_id += 1  # a background read still going will not show its run
         self._build_id += 1  # nor the rest of a staged build
         self.building = False
@@ -677,8 +679,6 @@ class ResultsView(QWidget):
         for card in self.stat_cards.values():
             card.set("\u2014", None, "")
         self._show_results_state()
-        self.plots_empty.set_text(title, hint)
-        self.trades_empty.set_text(title, hint)
 
     # ---------------------------------------------------------------- building
 
@@ -1137,10 +1137,11 @@ class ResultsView(QWidget):
         self.trade_filter.setEnabled(has_trades)
         if self.results is None:
             self.plots_stack.setCurrentIndex(1)
-            self.plots_empty.set_text("No run loaded", OPEN_HINT)
-            self.trades_empty.set_text("No run loaded", OPEN_HINT)
-            self.symbols_empty.set_text("No run loaded")
-            self.gaps_empty.set_text("No run loaded")
+            title, hint = self._empty_text
+            self.plots_empty.set_text(title, hint)
+            self.trades_empty.set_text(title, hint)
+            self.symbols_empty.set_text(title)
+            self.gaps_empty.set_text(title)
             return
         self._show_plots_state()
         self.trades_empty.set_text(
