@@ -60,7 +60,8 @@ MOUSE_GESTURES: tuple[tuple[str, str], ...] = (
     ("Wheel", "Zoom in and out"),
     ("Right-click", "Chart menu: chart type, log scale, zoom, drawings, limit and stop orders at the price, "
                     "save as PNG"),
-    ("Drag an order line", "Move the order (limit, stop, stop loss, take profit) to that price"),
+    ("Drag an order line", "Move the order (limit, stop, stop loss, take profit) to that price; a stop dropped "
+                           "through the market asks first"),
     ("Click ✕ on an order line", "Cancel the order (on the position line: flatten)"),
     ("Click a drawing", "Select it; drag it to move it, drag a handle to move that point"),
     ("Double-click a note", "Edit its text"),

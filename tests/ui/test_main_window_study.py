@@ -254,6 +254,10 @@ def test_f1_and_question_mark_list_every_shortcut(qtbot, ui_make_window, ui_smal
     text = dialog.text()
     for s in SHORTCUTS:
         assert s.description in text
+    # long descriptions wrap in their column: nothing runs off to the right (it scrolled sideways, seen in Xvfb)
+    qtbot.waitUntil(lambda: dialog.scroll.viewport().width() > 0, timeout=2000)
+    assert dialog.label.width() <= dialog.scroll.viewport().width()
+    assert dialog.scroll.horizontalScrollBar().maximum() == 0
     dialog.close()
     w.activateWindow()
     qtbot.waitUntil(w.isActiveWindow, timeout=2000)

@@ -43,15 +43,17 @@ class ShortcutsDialog(QDialog):
         self.label.setTextFormat(Qt.TextFormat.RichText)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.label.setContentsMargins(16, 8, 16, 8)
-        scroll = QScrollArea()
+        self.label.setWordWrap(True)      # long descriptions wrap in their column: no sideways scrolling
+        self.scroll = scroll = QScrollArea()
         scroll.setWidget(self.label)
         scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         lay = QVBoxLayout(self)
         lay.addWidget(scroll, 1)
         lay.addWidget(buttons)
-        fit_to_screen(self, 660, min(self.label.sizeHint().height() + 70, 900))
+        fit_to_screen(self, 720, min(self.label.sizeHint().height() + 70, 900))
 
     def text(self) -> str:
         """The list as plain text (for tests)."""
