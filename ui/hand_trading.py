@@ -147,25 +147,27 @@ class HandTrading(QObject):
         (None: not a stop, it stays on its side of the last price, or that price is not known)."""
         if field != "stop_price":
             return None
-        order = next((o for o in (panel.chart.order_lines.order(int(order_id)) for panel in self.panels)
-                      if o is not None), None)
-        last = self.bridge.position_of(order.symbol)[2] if order is not None else 0.0
-        if order is None or not last > 0:
+        for panel in self.panels:
+            order = panel.chart.order_lines.order(int(order_id))
+            if order is not None:
+                break
+        else:
             return None
+        last = self.bridge.position_of(order.symbol)[2]
+        if not last > 0:
+            return None
+        text = panel.chart.legend.price_text     # the prices as the chart whose line was dragged writes them
         buy = order.quantity > 0
         if (price > last) if buy else (price < last):
             return None
         side = "buy" if buy else "sell"
         then = "fill at the next bar's open" if order.order_type.value == "stop" else "become its limit order"
         return (f"Move the {side} stop through the market?",
-                f"{side.capitalize()} stop {self._price_text(price)} is {'at or below' if buy else 'at or above'} the "
-                f"last price {self._price_text(last)} of {order.symbol}: order {order.id} would trigger at once "
+                f"{side.capitalize()} stop {text(price)} is {'at or below' if buy else 'at or above'} the "
+                f"last price {text(last)} of {order.symbol}: order {order.id} would trigger at once "
                 f"and {then}.",
                 "Move it there, or cancel to keep it where it was.",
                 "Move it")
-
-    def _price_text(self, price: float) -> str:
-        return f"{price:,.{self._decimals()}f}"
 
     def flatten(self, symbol: str) -> int | None:
         if not symbol:
