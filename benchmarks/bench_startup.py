@@ -9,10 +9,12 @@ Whole process, several runs: each run is a new `workstation run CONFIG --json --
                  time on a shared machine);
 - process s:     the whole process, wall, measured here from spawn to exit (CPU from its rusage).
 
-Calendar cache modes, interleaved round by round so they share the machine's noise:
-  warm   the calendar cache (workstation.calendar_cache) already holds the years;
-  off    `WORKSTATION_CACHE_DIR=""`: pandas-market-calendars computes the years in every process
-         (as before the cache); the first "cold" run of the warm mode also writes them.
+Cache modes, interleaved round by round so they share the machine's noise:
+  warm   the cache already holds the calendar's years (workstation.calendar_cache) and the config
+         validated (workstation.config.validated: the run imports no pydantic);
+  off    `WORKSTATION_CACHE_DIR=""`: pandas-market-calendars computes the years and pydantic validates
+         the config in every process (as before the caches); the first "cold" run of the warm mode
+         also writes them.
 
 Phases: a second child replays `workstation run`'s steps with a stamp (seconds since its process
 started) after each: interpreter start, imports (CLI and the run's engine modules), config,
@@ -79,7 +81,11 @@ from workstation.system import SystemManager
 stamp("imports")
 from pathlib import Path
 config, store, out = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
-cfg = apply_overrides(load_config(config), source=config)
+try:                                # as `workstation run` reads its config
+    from workstation.run_commands import run_config
+    cfg = run_config(config)
+except ImportError:                 # an older checkout (--source)
+    cfg = apply_overrides(load_config(config), source=config)
 stamp("config")
 checked = PreflightCache()
 tm = checked.calendar(cfg.exchange, cfg.timezone)
@@ -208,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
         phases = phases_once(python, source, config, store, tmp_path / "run-phases", cache, bytecode)
     load_after = os.getloadavg()
 
-    print(f"\n{'calendar cache':<16}{'runs':>5}{'first bar s':>13}{'min':>8}{'CPU s':>8}{'process s':>11}"
+    print(f"\n{'cache':<16}{'runs':>5}{'first bar s':>13}{'min':>8}{'CPU s':>8}{'process s':>11}"
           f"{'CPU s':>8}")
     summary: dict[str, dict] = {}
     for mode, label in (("cold", "cold (fills it)"), ("warm", "warm"), ("off", "off")):
@@ -228,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"first bar, cache off / warm: {off['first_bar_s'] / warm['first_bar_s']:.2f}x wall, "
               f"{off['first_bar_cpu_s'] / warm['first_bar_cpu_s']:.2f}x CPU (medians, same rounds)")
 
-    print("\nphases of one run (seconds since the process started, wall and CPU; warm calendar cache)")
+    print("\nphases of one run (seconds since the process started, wall and CPU; warm cache)")
     print(f"  {'phase':<26}{'wall s':>8}{'(+step)':>10}{'CPU s':>8}{'(+step)':>10}")
     previous, previous_cpu = 0.0, 0.0
     for name, age, cpu in phases["stamps"]:

@@ -14,13 +14,16 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from workstation.calendar import TimeManager
-from workstation.config import SessionConfig
 from workstation.errors import CalendarError, ConfigError, DataError, StoreError, StrategyError
 from workstation.indicators import IndicatorError, make_indicator
 from workstation.store import BarStore
 from workstation.strategies.loader import StrategyClassError, load_strategy, strategy_class
+
+if TYPE_CHECKING:
+    from workstation.config import SessionConfig
 
 Problem = tuple[str, str]
 _SAMPLE = 12

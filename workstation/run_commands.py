@@ -33,10 +33,14 @@ EXAMPLE_CONFIG = "session_configs/example_session.json"
 
 def apply_overrides(cfg: SessionConfig, start: str | None = None, end: str | None = None,
                     symbols: str | None = None, speed: float | None = None, source: str = "command line",
-                    single_thread: bool = False) -> SessionConfig:
-    """A copy of `cfg` with command-line overrides, validated again as a whole."""
-    from workstation.config import validate_config_dict
+                    single_thread: bool = False, validate: Callable[[Any, str], SessionConfig] | None = None
+                    ) -> SessionConfig:
+    """A copy of `cfg` with command-line overrides, validated again as a whole (by `validate`,
+    default workstation.config.validate_config_dict)."""
+    if validate is None:
+        from workstation.config import validate_config_dict
 
+        validate = validate_config_dict
     data = cfg.model_dump(mode="json")
     if start:
         data["backtest"]["start_date"] = start
@@ -54,7 +58,7 @@ def apply_overrides(cfg: SessionConfig, start: str | None = None, end: str | Non
         data["backtest"]["speed_multiplier"] = speed
     if single_thread:
         data["backtest"]["stage_threads"] = False
-    return validate_config_dict(data, source)
+    return validate(data, source)
 
 
 def parse_duration(text: str) -> float:
@@ -207,17 +211,28 @@ def _cmd_run(args: argparse.Namespace) -> int:
         collection.resume()
 
 
+def run_config(path: str, start: str | None = None, end: str | None = None, symbols: str | None = None,
+               speed: float | None = None, single_thread: bool = False) -> SessionConfig:
+    """The config `workstation run PATH` runs: read, validated, with the command line's overrides.
+
+    A config validated before by this code is read back without pydantic (workstation.config.validated).
+    Headless backtests run the stages in the coordinator's thread unless the config sets
+    backtest.stage_threads: measured faster on 2 cores at 10 and 100 symbols (bench_backtest.py)."""
+    from workstation.config.validated import config_cache, load_run_config, validated_config
+
+    configs = config_cache()
+    cfg = load_run_config(path, configs)
+    threads_chosen = "stage_threads" in cfg.backtest.model_fields_set
+    return apply_overrides(cfg, start, end, symbols, speed, source=path,
+                           single_thread=single_thread or (not threads_chosen and cfg.mode != "live"),
+                           validate=lambda data, source: validated_config(data, source, configs))
+
+
 def _run(args: argparse.Namespace, collection) -> int:
-    from workstation.config import load_config
     from workstation.run_writer import RunWriter, prepare_run_folder
     from workstation.system import SystemManager, resolve_store_path
 
-    cfg = load_config(args.config)
-    # headless backtests run the stages in the coordinator's thread unless the config sets
-    # backtest.stage_threads: measured faster on 2 cores at 10 and 100 symbols (bench_backtest.py)
-    threads_chosen = "stage_threads" in cfg.backtest.model_fields_set
-    cfg = apply_overrides(cfg, args.start, args.end, args.symbols, args.speed, source=args.config,
-                          single_thread=args.single_thread or (not threads_chosen and cfg.mode != "live"))
+    cfg = run_config(args.config, args.start, args.end, args.symbols, args.speed, args.single_thread)
     store_path = resolve_store_path(cfg, args.store)
     from workstation.preflight import PreflightCache, check_runnable  # like the run's engine parts, when used
 

@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from workstation.calendar import SimulatedClock, TimeManager, TradingSession
-from workstation.config import SessionConfig
 from workstation.errors import ConfigError, StoreError, WorkstationError
 from workstation.events import EventBus
 from workstation.execution import SimulatedBroker
@@ -44,6 +43,7 @@ from workstation.store import BarStore
 from workstation.strategies import load_strategy
 
 if TYPE_CHECKING:
+    from workstation.config import SessionConfig
     from workstation.pipeline.snapshots import SnapshotKeeper
 
 log = logging.getLogger(__name__)

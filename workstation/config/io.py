@@ -14,13 +14,15 @@ import json
 import os
 import stat
 from pathlib import Path
-from typing import Any
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from workstation.atomic_files import write_text_atomic
-from workstation.config.models import SessionConfig
 from workstation.errors import ConfigError
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
+    from workstation.config.models import SessionConfig
 
 MAX_CONFIG_BYTES = 2 * 1024 * 1024
 MAX_CONFIG_DEPTH = 32
@@ -62,6 +64,10 @@ def validate_config_dict(data: Any, source: str = "<config>") -> SessionConfig:
     if path is not None:
         raise ConfigError(source, [(path, f"nested deeper than {MAX_CONFIG_DEPTH} levels; a config is nested "
                                           f"at most {MAX_CONFIG_DEPTH} levels")])
+    from pydantic import ValidationError
+
+    from workstation.config.models import SessionConfig
+
     try:
         return SessionConfig.model_validate(data)
     except ValidationError as exc:
@@ -196,4 +202,6 @@ def save_config(cfg: SessionConfig, path: str | os.PathLike) -> Path:
 
 def config_json_schema() -> dict:
     """The JSON Schema of SessionConfig (the config editor builds its form from it)."""
+    from workstation.config.models import SessionConfig
+
     return SessionConfig.model_json_schema()

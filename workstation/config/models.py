@@ -13,14 +13,15 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from workstation.calendar import parse_period
+from workstation.config.methods import (
+    BUILTIN_STRATEGIES,
+    AlpacaMethods,
+    LiveMethods,
+    SessionMethods,
+    StrategyMethods,
+)
 from workstation.model.interval import parse_interval
 from workstation.model.symbol import SYMBOL_RULE, is_valid_symbol, shown_symbol
-
-BUILTIN_STRATEGIES = {
-    "sma_crossover": "workstation.strategies.sma_crossover:SmaCrossover",
-    "rsi_reversion": "workstation.strategies.rsi_reversion:RsiReversion",
-    "opening_range_breakout": "workstation.strategies.opening_range_breakout:OpeningRangeBreakout",
-}
 
 
 class _Model(BaseModel):
@@ -172,7 +173,7 @@ class BacktestConfig(_Model):
         return self
 
 
-class StrategyConfig(_Model):
+class StrategyConfig(StrategyMethods, _Model):
     """One strategy instance."""
 
     name: str = Field(..., min_length=1, description="Unique name shown in the signal log.")
@@ -201,9 +202,6 @@ class StrategyConfig(_Model):
                 "path 'package.module:ClassName'"
             )
         return v
-
-    def import_path(self) -> str:
-        return BUILTIN_STRATEGIES.get(self.class_path, self.class_path)
 
 
 class RiskConfig(_Model):
@@ -266,7 +264,7 @@ class ReplayProviderConfig(_Model):
     seed: int = Field(7, description="Random seed of drops and delays.")
 
 
-class AlpacaProviderConfig(_Model):
+class AlpacaProviderConfig(AlpacaMethods, _Model):
     """Alpaca market-data v2 (keys come from environment variables, never from this file)."""
 
     feed: Literal["iex", "sip"] = Field(
@@ -312,17 +310,8 @@ class AlpacaProviderConfig(_Model):
             check_stream_feed(self.ws_url, self.feed)
         return self
 
-    def stream_url(self) -> str:
-        """The websocket URL the stream connects to: `ws_url`, or the feed's Alpaca URL."""
-        from workstation.live.endpoints import alpaca_stream_url
 
-        return self.ws_url or alpaca_stream_url(self.feed)
-
-
-DEFAULT_BATCH_QUIET_MS = {"replay": 2.0, "alpaca": 500.0}
-
-
-class LiveConfig(_Model):
+class LiveConfig(LiveMethods, _Model):
     """Live mode: the provider and its settings."""
 
     provider: Literal["replay", "alpaca"] = Field("replay", description="Market-data provider.")
@@ -345,12 +334,6 @@ class LiveConfig(_Model):
         "spread over a moment). Raise it when bars of one minute arrive further apart.",
     )
 
-    def quiet_ms(self) -> float:
-        """`batch_quiet_ms`, or the provider's default when it is not set."""
-        if self.batch_quiet_ms is not None:
-            return self.batch_quiet_ms
-        return DEFAULT_BATCH_QUIET_MS[self.provider]
-
 
 class DataSourceConfig(_Model):
     """Where bars come from."""
@@ -358,7 +341,7 @@ class DataSourceConfig(_Model):
     store_path: str = Field("data/store", description="Bar store folder (relative paths are from the working directory).")
 
 
-class SessionConfig(_Model):
+class SessionConfig(SessionMethods, _Model):
     """A session config: everything one run needs. Validated before anything starts."""
 
     name: str = Field(..., min_length=1, max_length=120, description="Name of this config.")
@@ -448,10 +431,3 @@ class SessionConfig(_Model):
         if problems:
             raise ValueError("; ".join(problems))
         return self
-
-    def strategy_symbols(self, st: StrategyConfig) -> list[str]:
-        return list(self.symbols) if st.symbols == "all" else [s.upper() for s in st.symbols]
-
-    def historical_symbols(self) -> list[str]:
-        h = self.historical.symbols
-        return list(self.symbols) if h == "all" else [s.upper() for s in h]

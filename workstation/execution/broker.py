@@ -67,7 +67,6 @@ from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
-from workstation.config.models import ExecutionConfig
 from workstation.execution import fill_model
 from workstation.execution.order_book import OrderBookArrays
 from workstation.execution.orders import (
@@ -99,6 +98,7 @@ from workstation.session.quote_bars import ASK_CLOSE, ASK_OPEN, BID_CLOSE, BID_O
 if TYPE_CHECKING:
     import pandas as pd
 
+    from workstation.config.models import ExecutionConfig
     from workstation.session.quote_bars import QuoteBars
 
 log = logging.getLogger(__name__)
@@ -241,7 +241,11 @@ class SimulatedBroker:
             dup = sorted({s for s in symbols if list(symbols).count(s) > 1})
             raise ValueError(f"SimulatedBroker symbols must be unique; duplicated: {dup}")
         self.symbols: tuple[str, ...] = tuple(symbols)
-        self.config: ExecutionConfig = config if config is not None else ExecutionConfig()
+        if config is None:
+            from workstation.config.models import ExecutionConfig
+
+            config = ExecutionConfig()
+        self.config: ExecutionConfig = config
         self._index = {s: i for i, s in enumerate(self.symbols)}
         self._slip = self.config.slippage_bps / 1e4
         self._per_share = self.config.commission_per_share

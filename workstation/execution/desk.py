@@ -23,13 +23,13 @@ import numbers
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from workstation.config import RiskConfig
 from workstation.execution.broker import OrderRefused, SimulatedBroker
 from workstation.execution.orders import InvalidOrder, Order, OrderChange, OrderStatus, make_request
 from workstation.model import Action, Decision, Signal
 from workstation.model.batches import DecisionBatch, SignalBatch, as_list
 
 if TYPE_CHECKING:
+    from workstation.config import RiskConfig
     from workstation.strategies.base import BaseStrategy
 
 log = logging.getLogger(__name__)

@@ -13,13 +13,16 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from workstation.config import SessionConfig
 from workstation.errors import CalendarError, ProviderError, StoreError
 from workstation.fetch.alpaca import FetchRequest
 from workstation.live.alpaca.wire import alpaca_timeframe
 from workstation.live.endpoints import ALPACA_REST_URL
 from workstation.preflight import PreflightCache
+
+if TYPE_CHECKING:
+    from workstation.config import SessionConfig
 
 
 @dataclass(frozen=True)

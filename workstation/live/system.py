@@ -12,12 +12,12 @@ from __future__ import annotations
 import datetime as dt
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from workstation.calendar import TimeManager, WallClock
-from workstation.config import SessionConfig
 from workstation.errors import ConfigError, WorkstationError
 from workstation.events import EventBus
 from workstation.live.bar_checks import LiveBarChecks
@@ -29,6 +29,9 @@ from workstation.model import parse_interval
 from workstation.pipeline.quality import GapStatus
 from workstation.store import BarStore
 from workstation.system import SystemManager, run_bar_source, run_time_manager
+
+if TYPE_CHECKING:
+    from workstation.config import SessionConfig
 
 
 def live_clock(cfg: SessionConfig, tm: TimeManager):

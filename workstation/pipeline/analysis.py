@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from workstation.config import RiskConfig
 from workstation.execution.desk import OrderDesk, RiskChecks
 from workstation.execution.orders import OrderChange, TradingRound
 from workstation.pipeline.stage import Handler, Stage
@@ -36,6 +35,7 @@ from workstation.pipeline.stage_events import (
 from workstation.strategies.base import BaseStrategy, StrategyContext
 
 if TYPE_CHECKING:
+    from workstation.config import RiskConfig
     from workstation.execution.manual import HandDesk
 
 __all__ = ["AnalysisEngine", "RiskChecks"]

@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from workstation.calendar import TimeManager, TradingSession
-from workstation.config import SessionConfig
 from workstation.session import BarsView
 
 if TYPE_CHECKING:
+    from workstation.config import SessionConfig
     from workstation.store.bar_store import DailyArrays, SessionArrays
 
 log = logging.getLogger(__name__)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
-from workstation.config import SessionConfig, StrategyConfig
 from workstation.errors import StrategyError
 from workstation.strategies.base import BaseStrategy
+
+if TYPE_CHECKING:
+    from workstation.config import SessionConfig, StrategyConfig
 
 
 class StrategyClassError(StrategyError):
