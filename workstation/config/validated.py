@@ -1,9 +1,8 @@
 """Configs validated before, remembered on disk, so a `workstation run` of one needs no pydantic.
 
 Importing pydantic and building the config models is ~15 % of a 10-symbol, 5-day `workstation run`
-(2.53 G instructions with them, 2.15 G without; ~0.1 s before the first bar). A command-line run usually starts a
-config it (or the config editor, or `workstation validate`) started before, so `validated_config`
-asks this cache first:
+(2.53 G instructions with them, 2.15 G without; ~0.1 s before the first bar). Command-line runs
+usually start a config an earlier run started, so `validated_config` asks this cache first:
 
 - **hit**: the config was validated before by the same code. The answer is a `ConfigRecord` tree
   built from what that validation produced: the same field values (dates as dates), the same
