@@ -219,3 +219,49 @@ def test_the_last_price_badge_stays_readable_over_a_position_badge_a_cent_away(c
     axis.update()
     settle(qtbot, chart)
     assert colour_at_last_badge() == "#123456"
+
+
+def test_badges_a_few_cents_apart_move_aside_so_each_is_read_and_the_last_price_keeps_its_place(chart, qtbot):
+    """The position's badge a cent under the last price and two stops a cent apart used to pile up (only
+    the top one readable): the last price's badge stays at its price, the others move to the nearest free
+    place, none covers another, and each keeps a notch at its own price. A badge far from the others is
+    where its price is; the crosshair's covers badges rather than pushing them as the mouse moves."""
+    last = float(chart.bar_arrays()[4][-1])
+    axis = chart.price.axis
+    chart.order_lines.set_position(100, last - 0.01, last)
+    axis.set_badge("order:1", last - 0.02, f"{last - 0.02:.2f}", QtGui.QColor(STOP_LOSS_COLOUR))
+    axis.set_badge("order:2", last - 0.03, f"{last - 0.03:.2f}", QtGui.QColor(TAKE_PROFIT_COLOUR))
+    lo, hi = axis.range
+    far = max((round(lo + 0.2 * (hi - lo), 2), round(hi - 0.2 * (hi - lo), 2)), key=lambda v: abs(v - last))
+    axis.set_badge("order:3", far, f"{far:.2f}", QtGui.QColor(BUY_COLOUR))
+    settle(qtbot, chart)
+    bounds = axis._bounds
+    rects = axis.badge_rects()
+    names = ["last", "position", "order:1", "order:2", "order:3"]
+    assert set(names) <= set(rects)
+    y_of = lambda v: axis._to_pixel(bounds, v)  # noqa: E731
+    assert rects["last"].center().y() == pytest.approx(y_of(last), abs=0.01)
+    assert abs(y_of(far) - y_of(last)) > 100
+    assert rects["order:3"].center().y() == pytest.approx(y_of(far), abs=0.01)     # nothing near it
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            assert not rects[a].intersected(rects[b]).height() > 0.5, (a, b)
+        assert bounds.top() - 0.5 <= rects[a].top() and rects[a].bottom() <= bounds.bottom() + 0.5
+    # the moved ones went the nearest way: below the last price (their prices are under it), in price order
+    assert rects["last"].bottom() <= rects["position"].top() + 0.5
+    assert rects["position"].top() < rects["order:1"].top() < rects["order:2"].top()
+
+    image = chart.graphics_view.grab().toImage()
+
+    def colour(x: float, y: float) -> str:
+        point = chart.graphics_view.mapFromScene(axis.mapToScene(QtCore.QPointF(x, y)))
+        return image.pixelColor(point.x(), point.y()).name()
+
+    for name in names:                                      # each badge shows its own colour
+        r = rects[name]
+        assert colour(r.right() - 3, r.center().y()) == axis._badges[name][2].name(), name
+    r = rects["order:2"]                                    # the moved badge's notch at its own price
+    assert colour(bounds.left() + 3, y_of(last - 0.03)) == axis._badges["order:2"][2].name()
+
+    axis.set_badge("cross", last - 0.02, "x", QtGui.QColor("#123456"))
+    assert axis.badge_rects() == rects | {"cross": axis.badge_rects()["cross"]}      # nothing moved for it

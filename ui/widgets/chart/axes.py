@@ -32,7 +32,8 @@ _MINUTE_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 180, 240, 360, 720)
 
 
 BADGE_ON_TOP = ("last", "cross")
-"""Badges painted over the others where they overlap, the last of them on top (`_badges_in_paint_order`)."""
+"""Badges painted over the others, the last of them on top (`_badges_in_paint_order`). On a value axis
+they keep their place; the other badges move aside from them and from each other (`badge_rects`)."""
 
 
 class LeanAxis(pg.AxisItem):
@@ -114,15 +115,46 @@ class LeanAxis(pg.AxisItem):
             self._badges[name] = badge
             self.update()
 
-    def _badges_in_paint_order(self) -> list[tuple[float, str, QtGui.QColor, QtGui.QColor]]:
-        """Badges from the bottom of the pile to the top: order, position and drawing badges first (in
-        the order they came), then the last price, then the crosshair's. Two badges a few cents apart
-        overlap; the last price is the one a trader must always read (it sat under the position's
-        badge), and the crosshair's is where the mouse is."""
+    def _badges_in_paint_order(self) -> list[tuple[str, tuple[float, str, QtGui.QColor, QtGui.QColor]]]:
+        """(name, badge) from the bottom of the pile to the top: order, position and drawing badges first
+        (in the order they came), then the last price, then the crosshair's."""
         top = {name: BADGE_ON_TOP.index(name) for name in BADGE_ON_TOP if name in self._badges}
         if not top:
-            return list(self._badges.values())
-        return [badge for name, badge in sorted(self._badges.items(), key=lambda item: top.get(item[0], -1))]
+            return list(self._badges.items())
+        return sorted(self._badges.items(), key=lambda item: top.get(item[0], -1))
+
+    def badge_rects(self, bounds: QtCore.QRectF | None = None) -> dict[str, QtCore.QRectF]:
+        """Where each badge on screen is painted (badges outside the axis are left out).
+
+        On a value axis two badges a few cents apart would cover each other: the last price (the one a
+        trader must always read) and the crosshair's (where the mouse is) keep their place, and every
+        other badge (orders, the position, drawings) moves aside as little as it takes, keeping the order
+        of the values (below the last price downwards, above it upwards), with a notch at its own value.
+        The crosshair's covers the others while the mouse is there rather than pushing them around as it
+        moves."""
+        bounds = self._bounds if bounds is None else bounds
+        vertical = self.orientation in ("left", "right")
+        hb = self._fm.height() + 4
+        rects: dict[str, QtCore.QRectF] = {}
+        movable: list[tuple[float, str]] = []
+        for name, (value, text, _bg, _fg) in self._badges_in_paint_order():
+            pos = self._to_pixel(bounds, value)
+            if vertical:
+                if pos < bounds.top() - hb / 2 or pos > bounds.bottom() + hb / 2:
+                    continue
+                top = min(max(pos - hb / 2, bounds.top()), bounds.bottom() - hb)
+                rects[name] = QtCore.QRectF(bounds.left() + 1, top, bounds.width() - 1, hb)
+                if name not in BADGE_ON_TOP:
+                    movable.append((pos, name))
+            else:
+                if pos < bounds.left() or pos > bounds.right():
+                    continue
+                w = self.text_width(text) + 10
+                left = min(max(pos - w / 2, bounds.left()), bounds.right() - w)
+                rects[name] = QtCore.QRectF(left, bounds.top() + 1, w, hb)
+        if movable:
+            _stack_aside(rects, movable, rects.get("last"), hb, bounds.top(), bounds.bottom())
+        return rects
 
     def badge_text(self, name: str) -> str | None:
         """Text of a badge, or None."""
@@ -148,7 +180,8 @@ class LeanAxis(pg.AxisItem):
         values, labels = self.ticks_and_labels(length)
         h = self._fm.height()
         hb = h + 4
-        covered = [self._to_pixel(bounds, b[0]) for b in self._badges.values()]
+        rects = self.badge_rects(bounds) if self._badges else {}
+        covered = [r.center().y() if vertical else r.center().x() for r in rects.values()]
         ticks: list[QtCore.QLineF] = []
         p.setFont(self._font)
         p.setPen(self._text_color)
@@ -188,25 +221,54 @@ class LeanAxis(pg.AxisItem):
             p.drawLine(QtCore.QLineF(bounds.left(), bounds.top() + 0.5, bounds.right(), bounds.top() + 0.5))
         if not self._badges:
             return
-        for value, text, bg, fg in self._badges_in_paint_order():
-            pos = self._to_pixel(bounds, value)
-            w = self.text_width(text) + 10
-            if vertical:
-                if pos < bounds.top() - hb / 2 or pos > bounds.bottom() + hb / 2:
-                    continue
-                top = min(max(pos - hb / 2, bounds.top()), bounds.bottom() - hb)
-                rect = QtCore.QRectF(bounds.left() + 1, top, bounds.width() - 1, hb)
-            else:
-                if pos < bounds.left() or pos > bounds.right():
-                    continue
-                left = min(max(pos - w / 2, bounds.left()), bounds.right() - w)
-                rect = QtCore.QRectF(left, bounds.top() + 1, w, hb)
+        notches = []
+        for name, (value, text, bg, fg) in self._badges_in_paint_order():
+            rect = rects.get(name)
+            if rect is None:
+                continue
             p.fillRect(rect, bg)
+            if vertical:
+                pos = self._to_pixel(bounds, value)
+                if not rect.top() <= pos <= rect.bottom():      # moved aside: a notch at its own value
+                    notches.append((QtCore.QRectF(bounds.left() + 1, pos - 1.5, self.TICK + 2, 3), bg))
             p.setPen(fg)
             tw = self.text_width(text)
             p.drawStaticText(
                 QtCore.QPointF(rect.center().x() - tw / 2, rect.center().y() - h / 2), self._texts.get(text)
             )
+        for rect, bg in notches:                                # over the badges: one may sit on the last price's
+            p.fillRect(rect, bg)
+
+
+def _stack_aside(rects: dict[str, QtCore.QRectF], movable: list[tuple[float, str]], fixed: QtCore.QRectF | None,
+                 height: float, top_edge: float, bottom_edge: float) -> None:
+    """Move the `movable` badges' rects (pixel position, name) apart in their order on the axis: those at
+    or below the `fixed` badge's value go down from under it, those above it go up from over it (all
+    down from the top without one), each as little as it takes; a pile that would leave the axis is
+    pushed back inside from its far end."""
+    split = fixed.center().y() if fixed is not None else -math.inf
+    below = sorted((p, n) for p, n in movable if p >= split)
+    above = sorted(((p, n) for p, n in movable if p < split), reverse=True)
+    floor = fixed.bottom() if fixed is not None else -math.inf
+    for _p, name in below:
+        rect = rects[name]
+        rect.moveTop(max(rect.top(), floor))
+        floor = rect.bottom()
+    ceiling = bottom_edge
+    for _p, name in reversed(below):
+        rect = rects[name]
+        rect.moveTop(min(rect.top(), ceiling - height))
+        ceiling = rect.top()
+    ceiling = fixed.top() if fixed is not None else math.inf
+    for _p, name in above:
+        rect = rects[name]
+        rect.moveTop(min(rect.top(), ceiling - height))
+        ceiling = rect.top()
+    floor = top_edge
+    for _p, name in reversed(above):
+        rect = rects[name]
+        rect.moveTop(max(rect.top(), floor))
+        floor = rect.bottom()
 
 
 class ValueAxisItem(LeanAxis):
