@@ -151,6 +151,7 @@ class ChartPanel(QtWidgets.QWidget):
         button.setMenu(menu)
         button.setPopupMode(QtWidgets.QToolButton.ToolButtonPopupMode.InstantPopup)
         button.setToolTip(tip)
+        menu.aboutToHide.connect(lambda: QtCore.QTimer.singleShot(0, button, lambda: _leave_unless_under_mouse(button)))
         return button
 
     def _sync_tool_buttons(self, kind) -> None:
@@ -268,3 +269,12 @@ class ChartPanel(QtWidgets.QWidget):
         specs = self.checked_overlays()
         self.chart.set_overlays(specs)
         self.overlays_changed.emit(specs)
+
+
+def _leave_unless_under_mouse(button: QtWidgets.QToolButton) -> None:
+    """A menu button whose menu just closed with the mouse elsewhere (an item picked further down) got no
+    leave event while the menu held the mouse, so it kept its hover highlight over a chart the mouse had
+    left: drop that state unless the mouse is really over it."""
+    if button.underMouse() and not button.rect().contains(button.mapFromGlobal(QtGui.QCursor.pos())):
+        button.setAttribute(QtCore.Qt.WidgetAttribute.WA_UnderMouse, False)
+        button.update()
