@@ -261,6 +261,30 @@ def test_throughput_history_samples_every_second_over_the_window():
     assert len(history.samples) == 1  # older samples left the 5-minute window
 
 
+def test_the_throughput_key_sits_above_the_plot_not_over_the_oldest_minute(qtbot):
+    """The key (bars/s, messages/s) was a legend inside the plot's top-left corner, over the values of
+    the oldest minute: it is now a row above the plot, naming each series in its line's colour."""
+    from ui.windows.live_monitor import ThroughputChart
+
+    chart = ThroughputChart()
+    qtbot.addWidget(chart)
+    chart.resize(420, 160)
+    chart.show()
+    qtbot.waitExposed(chart)
+    x = np.arange(-300.0, 1.0)
+    chart.set_data(x, np.full(len(x), 400.0), np.full(len(x), 12.0))      # the oldest minute at the top
+    plot = chart.getPlotItem()
+    qtbot.waitUntil(lambda: plot.titleLabel.isVisible())
+    key = plot.titleLabel.sceneBoundingRect()
+    data = plot.vb.sceneBoundingRect()
+    assert key.height() > 0 and key.bottom() <= data.top() + 0.5
+    assert plot.legend is None
+    text = plot.titleLabel.text
+    for curve, name in ((chart.bars_curve, "bars/s"), (chart.messages_curve, "messages/s")):
+        colour = curve.opts["pen"].color().name()
+        assert name in text and text.index(colour) < text.index(name)
+
+
 def test_record_model_inserts_new_leading_rows_and_repaints_changed_ones(qtbot):
     from ui.windows.live_monitor import Column
 

@@ -389,9 +389,14 @@ class ThroughputChart(pg.PlotWidget):
         plot.setXRange(-window_s, 0, padding=0.01)
         plot.enableAutoRange(axis="y", enable=True)
         plot.setLimits(yMin=0)
-        legend = plot.addLegend(offset=(8, 2), labelTextColor=theme.TEXT, labelTextSize="8pt", colCount=2)
-        legend.setBrush(pg.mkBrush(theme.qcolor(theme.BACKGROUND, 200)))
-        legend.setPen(pg.mkPen(theme.BORDER))
+        # the key sits in a row of its own above the plot: inside it covered the oldest minute's values
+        plot.setTitle(
+            f'<span style="color:{theme.ACCENT_LIGHT}">\u2501\u2501</span>'
+            f'<span style="color:{theme.TEXT}">&nbsp;bars/s</span>&nbsp;&nbsp;&nbsp;'
+            f'<span style="color:{theme.UP}">\u2501\u2501</span>'
+            f'<span style="color:{theme.TEXT}">&nbsp;messages/s</span>',
+            size="8pt",
+        )
         self.bars_curve = plot.plot(
             [],
             [],
