@@ -302,6 +302,25 @@ class Indicator(ABC):
         for child in self._children:
             child.reset(lanes)
 
+    def load_lane(self, lane: int, source: Indicator, source_lane: int = 0) -> None:
+        """Give lane `lane` the state of `source`'s lane `source_lane` (an indicator of the same spec):
+        every per-lane array, its children's too; the other lanes keep theirs. With `warm_up` of a
+        fresh one-lane indicator this rebuilds one lane from its whole history in one go (the same
+        state, bit for bit, as resetting the lane and feeding it update after update)."""
+        if source.spec != self._spec or type(source) is not type(self):
+            raise IndicatorError(f"{self._spec}: cannot load a lane of {source.spec}")
+        for attr in self._fresh_state(0):
+            getattr(self, attr)[lane] = getattr(source, attr)[source_lane]
+        self._warming = True
+        for child, other in zip(self._children, source._children, strict=True):
+            child.load_lane(lane, other, source_lane)
+        self._lanes_changed()
+
+    def _lanes_changed(self) -> None:
+        """Hook: after `load_lane`, recompute what the indicator keeps across its lanes (SMA's resum
+        schedule); nothing by default."""
+        return None
+
     def grow(self, n_lanes: int) -> None:
         """Resize to `n_lanes` lanes in total (>= current); existing lanes keep their state."""
         n_lanes = check_period("n_lanes", n_lanes, minimum=0)

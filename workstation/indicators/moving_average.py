@@ -38,6 +38,11 @@ class SMA(Indicator):
         super().grow(n_lanes)
         self._row_base = self._all_lanes * self.period
 
+    def _lanes_changed(self) -> None:
+        """A lane's count was set (`load_lane`): the updates left before any lane's next resum."""
+        if self._n_lanes:
+            self._resum_countdown = int((self._resum_every - self._count % self._resum_every).min())
+
     def _fresh_state(self, n: int) -> dict[str, np.ndarray]:
         return {
             "_count": np.zeros(n, dtype=np.int64),

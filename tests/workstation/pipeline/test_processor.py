@@ -146,3 +146,55 @@ def test_price_decimals_follow_the_closes():
     processor, _, _, sd, clock = _run([(sess, bars)])
     ctx = StrategyContext(sd, clock, sd.indicators, lambda: np.zeros(2), sd.symbols)
     assert ctx.price_decimals().tolist() == [2, 4]
+
+
+def test_a_revision_rebuilds_the_symbols_indicator_lanes_from_history_and_session_as_bar_after_bar():
+    """A late bar or a gap fill (Revise) rebuilds the symbol's indicator lanes from its trailing history
+    and this session's bars: the same values, bit for bit, as an indicator fed those bars one by one
+    (history first; VWAP, reset each session, the session's only), and the other symbol's lanes keep
+    theirs."""
+    from workstation.indicators import input_fields, make_indicator
+    from workstation.pipeline.stage_events import Revise
+
+    specs = ["sma(20)", "macd(12,26,9)", "bb(20,2)", "atr(14)", "rsi(14)", "vwap"]
+    sess = session("2024-11-26")
+    symbols = ["AAA", "BBB"]
+    sd = new_session_data(symbols, ["1m"])
+    processor = DataProcessor(sd, "1m", [], specs, metrics())
+    processor.output = AnalysisRecorder(sd, [])
+    rng = np.random.default_rng(11)
+    history = {}
+    for sym in symbols:                                     # two days of trailing 1m bars
+        n = 780
+        close = 40 + np.cumsum(rng.normal(0, 0.05, n))
+        history[sym] = pd.DataFrame({"timestamp": sess.open_ns - (n - np.arange(n)) * MINUTE, "open": close,
+                                     "high": close + 0.02, "low": close - 0.03, "close": close,
+                                     "volume": rng.integers(1, 900, n).astype(float)})
+        sd.set_historical_bars(sym, "1m", history[sym])
+    processor.process(SessionStart(sess))
+    for ts in minutes(sess)[:120]:
+        idx = np.array([0, 1], dtype=np.int64)
+        cols = [np.round(40 + rng.normal(0, 0.2, 2), 2) for _ in range(5)]
+        cols[1], cols[2] = np.maximum.reduce(cols[:4]) + 0.01, np.minimum.reduce(cols[:4]) - 0.01
+        sd.append_bars("1m", idx, int(ts), *cols)
+        processor.process(BarTime(int(ts), idx, *cols))
+    bank = processor.indicators.get
+    before = {spec: bank("1m", spec).outputs() for spec in specs}
+    late = minutes(sess)[120]
+    sd.insert_bar("BBB", "1m", late - 30 * MINUTE, 41.0, 41.2, 40.9, 41.1, 500.0)   # a filled gap: out of order
+    processor.process(Revise(np.array([1], dtype=np.int64)))
+    sess_bars = sd.bars("BBB", "1m")
+    for spec in specs:
+        expected = make_indicator(spec, lanes=1)
+        parts = [] if spec == "vwap" else [history["BBB"]]
+        parts.append(pd.DataFrame({f: np.asarray(getattr(sess_bars, f)) for f in FIELDS}))
+        frame = pd.concat(parts, ignore_index=True)
+        for _, row in frame.iterrows():
+            expected.update(*(float(row[f]) for f in input_fields(spec)))
+        got = bank("1m", spec).outputs()
+        for name, values in expected.outputs().items():
+            assert got[name][1].tobytes() == values[0].tobytes(), (spec, name)
+            assert got[name][0].tobytes() == before[spec][name][0].tobytes(), (spec, name)   # AAA untouched
+
+
+FIELDS = ("open", "high", "low", "close", "volume")
