@@ -967,7 +967,8 @@ def _json_default(o):
 
 def render_report(system, summary: dict, stats: dict, in_progress: bool = False,
                   quality_stats: dict | None = None, timings_text: str | None = None) -> str:
-    """The backtest report as text: summary, statistics, quality, per-stage timings.
+    """The run's report as text (a backtest's, or a live paper run's): summary, statistics, quality,
+    per-stage timings.
 
     `in_progress`: written after a session while the run goes on (the state line says so; the
     statistics are computed at the end). `quality_stats` and `timings_text` default to the
@@ -975,8 +976,9 @@ def render_report(system, summary: dict, stats: dict, in_progress: bool = False,
     cfg = system.cfg
     state = (f"state {summary['state']} (in progress: this report is rewritten after each session)"
              if in_progress else f"state {summary['state']}")
+    kind = "Live (paper trading) report" if cfg.mode == "live" else "Backtest report"
     lines = [
-        f"Backtest report: {cfg.name}",
+        f"{kind}: {cfg.name}",
         "=" * 72,
         f"Sessions        {summary['sessions_done']} of {summary['sessions_total']} "
         f"({cfg.backtest.start_date} .. {cfg.backtest.end_date}), {state}",

@@ -208,6 +208,7 @@ def test_headless_live_run_writes_run_folder(store, tmp_path):
     for name in ("config.json", "bars.parquet", "quality.parquet", "signals.parquet", "trades.parquet",
                  "equity.parquet", "metrics.json", "report.txt", "gap_fills.json", "live_status.json"):
         assert (out / name).exists(), name
+    assert (out / "report.txt").read_text().startswith(f"Live (paper trading) report: {cfg.name}\n")
     fills = json.loads((out / "gap_fills.json").read_text())
     assert fills["gaps"] and all(g["status"] == "filled" for g in fills["gaps"])
     assert fills["attempts"][0]["outcome"] == "filled"
