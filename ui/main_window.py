@@ -49,6 +49,7 @@ from ui.config_loader import ConfigLoader
 from ui.dialogs.config_editor import ConfigEditorDialog
 from ui.dialogs.shortcuts_dialog import ShortcutsDialog
 from ui.hand_trading import HandTrading
+from ui.icons import themed_icon
 from ui.screen_fit import fit_to_screen
 from ui.shortcuts import shortcut
 from ui.throughput import ThroughputMeter
@@ -346,22 +347,24 @@ class MainWindow(QMainWindow):
             # the name first: a narrow window shows the replay buttons' icons only (fit_toolbar)
             named = f"{text.rstrip('…')}: {tip[0].lower()}{tip[1:]}" if pixmap is not None else tip
             act.setToolTip(named + (f" ({shortcut})" if shortcut else ""))
-            if pixmap is not None:
+            if isinstance(pixmap, str):
+                act.setIcon(themed_icon(pixmap))      # drawn in the theme's colours (ui/icons.py)
+            elif pixmap is not None:
                 act.setIcon(style.standardIcon(pixmap))
             act.triggered.connect(slot)
             return act
 
-        self.play_action = action("Play", "Start or resume the replay", self.play, icon.SP_MediaPlay, "Space")
-        self.pause_action = action("Pause", "Pause between two bars", self.pause, icon.SP_MediaPause, "Space")
+        self.play_action = action("Play", "Start or resume the replay", self.play, "play", "Space")
+        self.pause_action = action("Pause", "Pause between two bars", self.pause, "pause", "Space")
         self.step_action = action(
-            "Step", "Advance exactly one bar, then pause", self.step, icon.SP_MediaSkipForward, "Right"
+            "Step", "Advance exactly one bar, then pause", self.step, "step", "Right"
         )
         self.step_back_action = action(
             "Back", "Step back one bar time: orders, positions and indicators as they were then",
-            self.step_back, icon.SP_MediaSkipBackward, "Left"
+            self.step_back, "back", "Left"
         )
         self.stop_action = action(
-            "Stop", "Stop the run (results so far are kept)", self.stop, icon.SP_MediaStop
+            "Stop", "Stop the run (results so far are kept)", self.stop, "stop"
         )
         self.strategies_action = action(
             "Strategies on",
@@ -375,7 +378,7 @@ class MainWindow(QMainWindow):
             "Edit config…",
             "Edit the selected session config",
             self.edit_config,
-            icon.SP_FileDialogDetailedView,
+            "edit",
         )
         self.open_config_action = action(
             "Open config…", "Open a session config file", self.open_config_dialog, icon.SP_DialogOpenButton

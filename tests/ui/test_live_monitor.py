@@ -285,6 +285,19 @@ def test_the_throughput_key_sits_above_the_plot_not_over_the_oldest_minute(qtbot
         assert name in text and text.index(colour) < text.index(name)
 
 
+def test_the_run_buttons_are_readable_on_the_dark_toolbar(qtbot):
+    """Start, Pause (Resume) and Stop were Qt's black media glyphs on the dark toolbar."""
+    from PySide6.QtGui import QIcon
+
+    from tests.ui.colour import icon_contrast
+    from ui import theme
+
+    window = LiveMonitorWindow()
+    qtbot.addWidget(window)
+    for action in (window.start_action, window.pause_action, window.stop_action):
+        assert icon_contrast(action.icon().pixmap(16, 16, QIcon.Mode.Normal), theme.PANEL) >= 7.0, action.text()
+
+
 def test_record_model_inserts_new_leading_rows_and_repaints_changed_ones(qtbot):
     from ui.windows.live_monitor import Column
 

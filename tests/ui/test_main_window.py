@@ -435,3 +435,22 @@ def test_the_metrics_panel_shows_the_status_bars_clock(qtbot, make_window, ui_sm
     w.update_metrics()
     assert w.metrics_panel.clock_label.text() == shown == w.clock_label.text().split()[1]
     assert w.rate_label.text() == "0 bars/s"          # paused: no rate
+
+
+def test_the_replay_buttons_are_readable_on_the_dark_toolbar_and_disabled_ones_look_disabled(make_window):
+    """Qt's standard media icons are black glyphs: on the dark toolbar and in the Run menu the enabled Play
+    was as dark as the disabled Pause (contrast ~1.2 against the panel). The transport icons are drawn in
+    the theme's text colour (contrast >= 7) and muted when disabled."""
+    from PySide6.QtGui import QIcon
+
+    from tests.ui.colour import icon_contrast
+    from ui import theme
+
+    window = make_window()
+    for action in (window.play_action, window.pause_action, window.step_action, window.step_back_action,
+                   window.stop_action, window.edit_action):
+        icon = action.icon()
+        normal = icon_contrast(icon.pixmap(16, 16, QIcon.Mode.Normal), theme.PANEL)
+        disabled = icon_contrast(icon.pixmap(16, 16, QIcon.Mode.Disabled), theme.PANEL)
+        assert normal >= 7.0, (action.iconText(), normal)
+        assert 1.5 <= disabled < normal / 2, (action.iconText(), disabled, normal)

@@ -37,7 +37,6 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QSizePolicy,
     QSplitter,
-    QStyle,
     QTabWidget,
     QToolBar,
     QVBoxLayout,
@@ -48,6 +47,7 @@ from PySide6.QtWidgets import (
 import pyqtgraph as pg  # imported after PySide6 so that pyqtgraph binds to it
 
 from ui import theme
+from ui.icons import themed_icon
 from ui.widgets.metrics_panel import MetricsPanel
 from ui.widgets.quality_gauges import BAD_BELOW, GapListDialog, QualityGaugePanel, quality_color
 from ui.widgets.signal_log import SignalLogView, decision_row, error_row
@@ -497,12 +497,12 @@ class LiveMonitorWindow(QMainWindow):
         bar.setObjectName("liveToolbar")
         bar.setMovable(False)
         bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        style = self.style()
-        self.start_action = QAction(style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay), "Start", self)
+        self._play_icon, self._pause_icon = themed_icon("play"), themed_icon("pause")
+        self.start_action = QAction(self._play_icon, "Start", self)
         self.start_action.setToolTip("Connect to the provider and start the live (paper) run")
-        self.stop_action = QAction(style.standardIcon(QStyle.StandardPixmap.SP_MediaStop), "Stop", self)
+        self.stop_action = QAction(themed_icon("stop"), "Stop", self)
         self.stop_action.setToolTip("Stop the run and disconnect (the run cannot be resumed)")
-        self.pause_action = QAction(style.standardIcon(QStyle.StandardPixmap.SP_MediaPause), "Pause", self)
+        self.pause_action = QAction(self._pause_icon, "Pause", self)
         self.pause_action.setCheckable(True)
         self.pause_action.setToolTip(
             "Pause processing; the feed keeps arriving and is processed on resume (the market does not pause)"
@@ -1129,8 +1129,7 @@ class LiveMonitorWindow(QMainWindow):
             self.pause_action.setChecked(paused)
             self.pause_action.blockSignals(False)
         self.pause_action.setText("Resume" if paused else "Pause")
-        icon = QStyle.StandardPixmap.SP_MediaPlay if paused else QStyle.StandardPixmap.SP_MediaPause
-        self.pause_action.setIcon(self.style().standardIcon(icon))
+        self.pause_action.setIcon(self._play_icon if paused else self._pause_icon)
         if system is None:
             self._show_message("No live run attached", theme.MUTED)
         elif self._summary is not None:
