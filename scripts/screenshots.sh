@@ -14,7 +14,7 @@ ini2=$(mktemp -u --suffix=.ini)
   --size 1600x1000 --screenshot "$out/results_view.png"
 .venv/bin/python scripts/screenshot_config_editor.py "$out/config_editor.png"
 .venv/bin/python scripts/screenshot_chart_tools.py "$out/chart_tools.png"
-.venv/bin/python scripts/screenshot_orders_panel.py "$out/orders_panel.png"
+.venv/bin/python scripts/screenshot_orders_panel.py "$out/orders_panel.png" && rm -f "$out/orders_panel_panel.png"
 .venv/bin/python scripts/screenshot_step_back.py "$out/step_back.png" && rm -f "$out/step_back_drag.png"
 .venv/bin/python scripts/screenshot_hand_trading.py "$out/hand_trading.png" 1600x1000
 .venv/bin/workstation-gui --live session_configs/example_live_replay.json --quit-when-done --size 1400x900 \
