@@ -125,6 +125,12 @@ def test_heatmap_shows_the_objective_over_two_parameters_fixed_or_best_of(qtbot,
     for i, slow in enumerate(heatmap.ys):
         for j, fast in enumerate(heatmap.xs):
             assert heatmap.item.grid[i, j] == pytest.approx(sharpe_of(fast, slow, 0.0))
+    # every square is written with the same decimals: three significant digits of the largest value
+    grid = heatmap.item.grid
+    largest = float(np.nanmax(np.abs(grid)))
+    decimals = min(4, max(0, 2 - int(np.floor(np.log10(largest)))))
+    shown = sorted(t.textItem.toPlainText() for t in heatmap.texts)
+    assert shown == sorted(f"{v:,.{decimals}f}" for v in grid.ravel() if np.isfinite(v))
     heatmap.fix(CONF, 0.5)
     assert np.isnan(heatmap.item.grid[1, 2])  # the failed cell leaves its square empty
     # double-click the square fast=5, slow=15 (confidence 0.5): its cell opens

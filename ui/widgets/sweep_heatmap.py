@@ -36,11 +36,20 @@ def _label(value: Any) -> str:
     return str(value)
 
 
-def _fmt(value: float) -> str:
+def decimals_for(values: np.ndarray) -> int:
+    """Decimals that show the largest finite value with three significant digits (none from 100 up,
+    at most 4), so every square of a map is written alike: -12.0 beside -31.1, not -12 beside -31.1."""
+    finite = np.abs(values[np.isfinite(values)])
+    largest = float(finite.max()) if finite.size else 0.0
+    if largest <= 0.0:
+        return 2
+    return int(min(4, max(0, 2 - math.floor(math.log10(largest)))))
+
+
+def _fmt(value: float, decimals: int) -> str:
     if not math.isfinite(value):
         return ""
-    magnitude = abs(value)
-    return f"{value:,.0f}" if magnitude >= 1000 else f"{value:.3g}" if magnitude >= 1 else f"{value:.2g}"
+    return f"{value:,.{decimals}f}"
 
 
 class _GridItem(pg.GraphicsObject):
@@ -100,9 +109,10 @@ class _ColourScale(QWidget):
         super().__init__(parent)
         self.setFixedWidth(74)
         self.lo, self.hi, self.invert = 0.0, 1.0, False
+        self.decimals = 2
 
-    def set_range(self, lo: float, hi: float, invert: bool) -> None:
-        self.lo, self.hi, self.invert = lo, hi, invert
+    def set_range(self, lo: float, hi: float, invert: bool, decimals: int = 2) -> None:
+        self.lo, self.hi, self.invert, self.decimals = lo, hi, invert, decimals
         self.update()
 
     def paintEvent(self, _event) -> None:
@@ -116,8 +126,8 @@ class _ColourScale(QWidget):
         painter.setPen(QColor(theme.MUTED))
         painter.setFont(theme.ui_font(theme.UI_POINT_SIZE - 1))
         top, bottom = (self.lo, self.hi) if self.invert else (self.hi, self.lo)
-        painter.drawText(QPointF(28, bar.top() + 8), _fmt(top))
-        painter.drawText(QPointF(28, bar.bottom()), _fmt(bottom))
+        painter.drawText(QPointF(28, bar.top() + 8), _fmt(top, self.decimals))
+        painter.drawText(QPointF(28, bar.bottom()), _fmt(bottom, self.decimals))
 
 
 class _ValueAxis(pg.AxisItem):
@@ -311,7 +321,7 @@ class SweepHeatmap(QWidget):
         self.xs, self.ys, grid, self.ids = heatmap_grid(frame, x, y_path, value, direction, fixed)
         self.item.set_grid(grid, invert=direction == "min")
         self.item.selected = None
-        self.scale.set_range(self.item.lo, self.item.hi, direction == "min")
+        self.scale.set_range(self.item.lo, self.item.hi, direction == "min", decimals_for(grid))
         self.x_axis.set_labels([_label(v) for v in self.xs])
         self.y_axis.set_labels([_label(v) for v in self.ys])
         self.x_axis.setLabel(self.x_combo.currentText())
@@ -334,6 +344,7 @@ class SweepHeatmap(QWidget):
         if rows * cols > 400:
             return
         font = QFont(theme.mono_font(theme.TABLE_POINT_SIZE - (1 if cols > 10 else 0)))
+        decimals = decimals_for(grid)
         for i in range(rows):
             for j in range(cols):
                 if not math.isfinite(grid[i, j]):
@@ -341,7 +352,7 @@ class SweepHeatmap(QWidget):
                 colour = self.item.colour(grid[i, j])
                 luminance = 0.299 * colour.redF() + 0.587 * colour.greenF() + 0.114 * colour.blueF()
                 ink = "#101010" if luminance > 0.5 else theme.TEXT_BRIGHT
-                text = pg.TextItem(_fmt(grid[i, j]), color=ink, anchor=(0.5, 0.5))
+                text = pg.TextItem(_fmt(grid[i, j], decimals), color=ink, anchor=(0.5, 0.5))
                 text.setFont(font)
                 text.setPos(j + 0.5, i + 0.5)
                 self.plot.addItem(text)
