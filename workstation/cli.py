@@ -18,7 +18,7 @@ import threading
 from pathlib import Path
 
 from workstation import __version__
-from workstation.errors import ConfigError, WorkstationError
+from workstation.errors import ConfigError, WorkstationError, counted
 from workstation.json_output import add_json_flag, emit, error_document, print_json
 
 log = logging.getLogger(__name__)
@@ -40,14 +40,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
               not args.schema_only, "symbols": cfg.symbols, "start_date": cfg.backtest.start_date,
               "end_date": cfg.backtest.end_date, "strategies": [st.name for st in cfg.strategies]}
     emit(args, result, lambda r: f"OK: {args.config} is a {what} {cfg.mode} config '{cfg.name}' "
-         f"({_count(len(cfg.symbols), 'symbol')}, {cfg.backtest.start_date} to {cfg.backtest.end_date}, "
-         f"{_count(len(cfg.strategies), 'strateg', 'y', 'ies')})")
+         f"({counted(len(cfg.symbols), 'symbol')}, {cfg.backtest.start_date} to {cfg.backtest.end_date}, "
+         f"{counted(len(cfg.strategies), 'strateg', 'y', 'ies')})")
     return 0
-
-
-def _count(n: int, stem: str, one: str = "", many: str = "s") -> str:
-    """"1 symbol", "5 symbols", "1 strategy", "2 strategies"."""
-    return f"{n} {stem}{one if n == 1 else many}"
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:

@@ -6,6 +6,11 @@ The CLI and the GUI turn them into one-paragraph messages for the user.
 from __future__ import annotations
 
 
+def counted(n: int, stem: str, one: str = "", many: str = "s") -> str:
+    """"1 problem", "3 problems", "1 strategy", "2 strategies" (stem "strateg", one "y", many "ies")."""
+    return f"{n:,} {stem}{one if n == 1 else many}"
+
+
 class WorkstationError(Exception):
     """Base of every error the engine reports to a user (never a bare traceback)."""
 
@@ -31,7 +36,7 @@ class ConfigError(WorkstationError):
         lines = [f"  - {short(str(path))}: {short(str(msg))}" for path, msg in problems[: self.MAX_LISTED]]
         if len(problems) > self.MAX_LISTED:
             lines.append(f"  ... and {len(problems) - self.MAX_LISTED} more")
-        super().__init__(f"Config {short(str(source))} has {len(problems)} problem(s):\n" + "\n".join(lines))
+        super().__init__(f"Config {short(str(source))} has {counted(len(problems), 'problem')}:\n" + "\n".join(lines))
 
 
 class DataError(WorkstationError):

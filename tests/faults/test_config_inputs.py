@@ -31,6 +31,7 @@ def test_non_utf8_config(tmp_path):
     path.write_bytes(json.dumps(dict(EXAMPLE, name="café"), ensure_ascii=False).encode("latin-1"))
     text = problems(path)
     assert str(path) in text and "not UTF-8" in text and "0xe9" in text and "line 1" in text
+    assert f"Config {path} has 1 problem:" in text
 
 
 @pytest.mark.parametrize("encoding, name", [("utf-16", "UTF-16"), ("utf-32", "UTF-32"), ("utf-16-le", None)])
@@ -88,7 +89,7 @@ def test_many_problems_are_listed_up_to_a_cap(tmp_path):
     path = tmp_path / "many.json"
     path.write_text(json.dumps(cfg))
     text = problems(path)
-    assert "500 problem(s)" in text and "... and 450 more" in text and len(text) < 10_000
+    assert "500 problems:" in text and "... and 450 more" in text and len(text) < 10_000
 
 
 def test_validate_dev_zero_and_a_fifo_end_at_once(tmp_path):

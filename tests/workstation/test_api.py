@@ -107,7 +107,7 @@ def test_validate_json_ok_and_problems(api_store, tmp_path, capsys):
     fields = {p["field"] for p in doc["problems"]}
     assert doc["ok"] is False and doc["kind"] == "ConfigError"
     assert "execution.starting_cash" in fields and "symbols" in fields
-    assert "problem(s)" in captured.err  # the human message still goes to stderr
+    assert f"has {len(doc['problems'])} problems:" in captured.err  # the human message still goes to stderr
 
 
 def test_store_info_and_run_json(api_store, tmp_path, capsys):

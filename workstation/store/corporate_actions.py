@@ -39,7 +39,7 @@ import numpy as np
 
 from workstation.atomic_files import os_error_text, write_bytes_atomic
 from workstation.calendar import as_date
-from workstation.errors import DataError, StoreError
+from workstation.errors import DataError, StoreError, counted
 from workstation.model import shown_symbol, symbol_problem
 
 if TYPE_CHECKING:
@@ -260,7 +260,7 @@ def parse_actions_file(path: str | Path, known_symbols: set[str] | None = None) 
 def actions_error(path: Path, problems: list[str]) -> DataError:
     listed = problems[:MAX_LISTED_PROBLEMS]
     more = [f"... and {len(problems) - len(listed)} more"] if len(problems) > len(listed) else []
-    return DataError(f"corporate-actions file {path} has {len(problems)} problem(s); nothing was written:\n"
+    return DataError(f"corporate-actions file {path} has {counted(len(problems), 'problem')}; nothing was written:\n"
                      + "\n".join(f"  {p}" for p in [*listed, *more]))
 
 
