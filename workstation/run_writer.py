@@ -74,7 +74,7 @@ import pyarrow as pa
 from workstation import arrow_tables
 from workstation.atomic_files import os_error_text, write_parquet_atomic, write_text_atomic
 from workstation.config import dump_config
-from workstation.errors import WorkstationError
+from workstation.errors import WorkstationError, counted
 from workstation.execution.broker import order_state_columns
 from workstation.execution.records import (
     ACCOUNT_COLUMNS,
@@ -837,7 +837,7 @@ def prepare_run_folder(out: str | Path | None, runs_dir: str | Path, stem: str, 
     if entries and not overwrite:
         status = run_folder_status(path)
         what = f"an earlier run ({status.message})" if status.is_run_folder else (
-            f"{len(entries)} file(s) ({', '.join(p.name for p in entries[:4])}{' ...' if len(entries) > 4 else ''})")
+            f"{counted(len(entries), 'file')} ({', '.join(p.name for p in entries[:4])}{' ...' if len(entries) > 4 else ''})")
         raise RunFolderError(
             f"the run folder {path} is not empty: it holds {what}. A new run there would mix with it. "
             "Pass --overwrite to clear it first, or leave out --out to write a new timestamped folder "

@@ -84,9 +84,9 @@ def test_monitor_shows_keys_quiet_feed_unknown_codes_quarantine_and_no_trades(qt
     quiet, unknown, bad = window.notice_bar.texts()
     assert quiet.startswith("Feed quiet: no data for") and "(expected within 90 s); the connection is kept" in quiet
     assert "No recent bar from AAA, BBB, THIN" in quiet
-    assert unknown.startswith("Server sent 1 message(s) with an unknown error code, last 499 "
+    assert unknown.startswith("Server sent 1 message with an unknown error code, last 499 "
                               "\u201cnew server condition\u201d")
-    assert bad == "1 bad bar(s) quarantined (not ended on the live clock 1); never stored (see Feed problems)."
+    assert bad == "1 bad bar quarantined (not ended on the live clock 1); never stored (see Feed problems)."
     assert window.notice_bar.isVisible()
     errors = window.problems_panel.error_model.records()
     assert [(e["code"], e["known"], e["action"]) for e in errors] == [(499, False, "report")]

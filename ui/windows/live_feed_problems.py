@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QFrame, QLabel, QSplitter, QVBoxLayout, QWidget
 
 from ui import theme
 from ui.windows.record_table import Column, RecordTableModel, fit_columns, make_view, natural_widths
+from workstation.errors import counted
 
 MAX_LISTED_SYMBOLS = 8
 LEVEL_COLOURS = {"error": theme.DOWN, "warning": theme.AMBER, "info": theme.ACCENT_LIGHT}
@@ -68,7 +69,7 @@ def feed_notices(status: dict, behind: Sequence[str] = (), time_text: Callable[[
         count = int(stats.get("unknown_server_errors", len(unknown)) or len(unknown))
         notices.append(FeedNotice(
             "warning",
-            f"Server sent {count} message(s) with an unknown error code, last {last['code']} "
+            f"Server sent {counted(count, 'message')} with an unknown error code, last {last['code']} "
             f"\u201c{last.get('msg', '')}\u201d at {time_text(int(last['time_ns']))}; connection kept "
             "(see Feed problems).",
             "Codes outside Alpaca's documented table are counted and listed, never acted on blindly."))
@@ -78,7 +79,7 @@ def feed_notices(status: dict, behind: Sequence[str] = (), time_text: Callable[[
         reasons = sorted((quarantine.get("by_reason") or {}).items(), key=lambda kv: -kv[1])
         listed = ", ".join(f"{reason} {count}" for reason, count in reasons[:4])
         notices.append(FeedNotice(
-            "warning", f"{bad:,} bad bar(s) quarantined ({listed}); never stored (see Feed problems).",
+            "warning", f"{counted(bad, 'bad bar')} quarantined ({listed}); never stored (see Feed problems).",
             "Live bars get the importer's checks plus the live ones (a bar that has not ended on the live "
             "clock, a timestamp far from it). A bad bar cannot move the clock or make later bars late."))
     if status.get("catch_up_error"):

@@ -42,7 +42,7 @@ from typing import Any
 import pandas as pd
 
 from workstation.calendar import TimeManager
-from workstation.errors import DataError, ProviderError
+from workstation.errors import DataError, ProviderError, counted
 from workstation.fetch.ledger import FetchLedger, stored_complete_days
 from workstation.live.alpaca.history import HISTORY_PAGE_LIMIT, AlpacaHistoryClient, alpaca_keys
 from workstation.live.alpaca.wire import alpaca_timeframe, format_rfc3339_ns
@@ -149,7 +149,7 @@ class FetchSummary:
 
     def render(self) -> str:
         lines = [
-            f"Fetched {self.interval} bars of {len(self.symbols)} symbol(s) from Alpaca ({self.feed} feed, "
+            f"Fetched {self.interval} bars of {counted(len(self.symbols), 'symbol')} from Alpaca ({self.feed} feed, "
             f"{self.data_host}), {self.start} to {self.end} ({self.trading_days} trading days)",
             f"into the store {self.store_root}",
             f"symbol-days: {self.symbol_days_total:,} | already complete, skipped {self.symbol_days_skipped:,} | "
@@ -250,8 +250,10 @@ def fetch_alpaca(
     summary = FetchSummary(str(store.root), PROVIDER, request.feed, interval, key_destination(data_url),
                            symbols, request.start, request.end, len(sessions))
     if len(begun) < len(sessions):
-        summary.warnings.append(f"{len(sessions) - len(begun)} trading day(s) from {sessions[len(begun)].date} "
-                                "have not begun yet and were not fetched")
+        late = len(sessions) - len(begun)
+        summary.warnings.append(f"{counted(late, 'trading day')} from {sessions[len(begun)].date} "
+                                f"{'has' if late == 1 else 'have'} not begun yet and {'was' if late == 1 else 'were'} "
+                                "not fetched")
     days = [s.date for s in begun]
     settled = {s.date for s in begun if midnight_ns(s.date + dt.timedelta(days=1)) <= now_ns}  # day over
     source = FetchLedger.source(PROVIDER, request.feed, interval)
@@ -339,8 +341,8 @@ def fetch_alpaca(
     def failed(exc: BaseException | str) -> FetchError:
         stored = done_days - summary.symbol_days_skipped
         if stored:
-            tail = (f"; the {stored:,} symbol-day(s) stored before it are kept (run the same fetch again to "
-                    "continue)")
+            tail = (f"; the {counted(stored, 'symbol-day')} stored before it {'is' if stored == 1 else 'are'} kept "
+                    "(run the same fetch again to continue)")
         elif writing[0]:
             tail = "; run the same fetch again to complete it"
         else:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from workstation.errors import CalendarError, ProviderError, StoreError
+from workstation.errors import CalendarError, ProviderError, StoreError, counted
 from workstation.fetch.alpaca import FetchRequest
 from workstation.live.alpaca.wire import alpaca_timeframe
 from workstation.live.endpoints import ALPACA_REST_URL
@@ -40,8 +40,9 @@ class MissingData:
     def describe(self) -> str:
         names = ", ".join(self.symbols[:8]) + (f" and {len(self.symbols) - 8} more" if len(self.symbols) > 8 else "")
         where = f"the store {self.store_root}" if self.store_exists else f"{self.store_root} (no bar store yet)"
-        return (f"{names}: {self.missing_symbol_days} symbol-day(s) of {self.interval} bars between {self.start} "
-                f"and {self.end} are not in {where}")
+        n = self.missing_symbol_days
+        return (f"{names}: {counted(n, 'symbol-day')} of {self.interval} bars between {self.start} "
+                f"and {self.end} {'is' if n == 1 else 'are'} not in {where}")
 
 
 def missing_store_data(cfg: SessionConfig, store_path: str | Path | None = None,

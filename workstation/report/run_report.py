@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from workstation import __version__
+from workstation.errors import counted
 from workstation.execution.stats import drawdown_series
 from workstation.report import figures
 from workstation.report.formatting import (
@@ -178,8 +179,9 @@ def _returns_section(results: RunResults) -> str:
                    f'{daily["date"].iloc[worst]} {fmt_pct(r[worst])}; mean '
                    f'{fmt_pct(float(np.nanmean(r)), decimals=3)} a session.</p>')
     if not defined.all():
-        summary += (f'<p class="note">{int((~defined).sum())} session(s) have no return: the equity before them '
-                    "was zero or negative.</p>")
+        missing = int((~defined).sum())
+        summary += (f'<p class="note">{counted(missing, "session")} {"has" if missing == 1 else "have"} no return: '
+                    "the equity before them was zero or negative.</p>")
     monthly = figures.monthly_returns(daily, start_cash)
     yearly = figures.yearly_returns(monthly, start_cash)
     scale = max(float(np.nanmax(np.abs(monthly["return_pct"]), initial=0.0)), 0.1)

@@ -31,7 +31,7 @@ import pyarrow as pa
 
 from workstation.atomic_files import os_error_text, write_bytes_atomic, write_parquet_atomic
 from workstation.calendar import TimeManager, as_date
-from workstation.errors import DataError, StoreError
+from workstation.errors import DataError, StoreError, counted
 from workstation.model import parse_interval, shown_symbol, symbol_problem
 from workstation.store import migrate
 from workstation.store.lock import DEFAULT_LOCK_TIMEOUT_S, LOCK_FILE, StoreWriteLock
@@ -503,7 +503,8 @@ class BarStore:
     def _write_failure(self, path: Path, exc: OSError, written: list[str], rows_written: int,
                        later: list[str], rows_left: int) -> StoreWriteError:
         rel = str(path.relative_to(self.root))
-        done = (f"{len(written)} file(s) with {rows_written:,} new bars were written completely before it "
+        done = (f"{counted(len(written), 'file')} with {counted(rows_written, 'new bar')} "
+                f"{'was' if len(written) == 1 else 'were'} written completely before it "
                 f"({_list_files(written)})" if written else "No bar file was written before it")
         message = (
             f"writing the bar store {self.root} failed at {rel}: {os_error_text(exc)}. {done}; "

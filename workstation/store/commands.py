@@ -7,6 +7,7 @@ import argparse
 import json
 import sys
 
+from workstation.errors import counted
 from workstation.json_output import add_json_flag, emit
 from workstation.store.lock import DEFAULT_LOCK_TIMEOUT_S
 
@@ -202,15 +203,16 @@ def render_info(info: dict) -> str:
     symbols = info["symbols"]
     lines = [
         f"Bar store {info['root']} ({info['exchange']}, {info['tz']}, format {info['format_version']})",
-        f"  {info['file_count']} bar files, {_size(info['size_bytes'])}, {info['quarantine_files']} quarantine "
-        f"file(s), {len(symbols)} symbol(s): {', '.join(symbols[:12])}{' ...' if len(symbols) > 12 else ''}",
+        f"  {counted(info['file_count'], 'bar file')}, {_size(info['size_bytes'])}, "
+        f"{counted(info['quarantine_files'], 'quarantine file')}, {counted(len(symbols), 'symbol')}: "
+        f"{', '.join(symbols[:12])}{' ...' if len(symbols) > 12 else ''}",
     ]
     if not info["intervals"]:
         lines.append("  no bars yet")
     for name, iv in info["intervals"].items():
         lines.append(
-            f"  {name}: {iv['dates']} dates {iv['first_date']} .. {iv['last_date']}, {iv['bars']:,} bars "
-            f"({iv['rth_bars']:,} regular-session), {iv['files']} files"
+            f"  {name}: {counted(iv['dates'], 'date')} {iv['first_date']} .. {iv['last_date']}, "
+            f"{counted(iv['bars'], 'bar')} ({iv['rth_bars']:,} regular-session), {counted(iv['files'], 'file')}"
         )
         lines.append(f"    {'symbol':<8}{'first':>12}{'last':>12}{'days':>6}{'bars':>10}{'rth bars':>10}")
         for row in iv["coverage"]:
@@ -220,11 +222,12 @@ def render_info(info: dict) -> str:
             )
     quotes = info.get("quotes") or {}
     for name, q in quotes.items():
-        lines.append(f"  quotes {name}: {q['dates']} dates {q['first_date']} .. {q['last_date']}, {q['files']} files")
+        lines.append(f"  quotes {name}: {counted(q['dates'], 'date')} {q['first_date']} .. {q['last_date']}, "
+                     f"{counted(q['files'], 'file')}")
     actions = info.get("corporate_actions") or []
     if actions:
         splits = sum(1 for a in actions if a["kind"] == "split")
-        lines.append(f"  corporate actions: {splits} split(s), {len(actions) - splits} dividend(s) "
+        lines.append(f"  corporate actions: {counted(splits, 'split')}, {counted(len(actions) - splits, 'dividend')} "
                      "(applied by runs with prices: adjusted)")
         for a in actions[:20]:
             value = f"split ratio {a['ratio']:g}" if a["kind"] == "split" else f"dividend {a['dividend']:g}"

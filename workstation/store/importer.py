@@ -58,7 +58,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from workstation.calendar import TimeManager
-from workstation.errors import DataError, WorkstationError
+from workstation.errors import DataError, WorkstationError, counted
 from workstation.model import is_valid_symbol, parse_interval, symbol_problem
 from workstation.store.bar_store import (
     ROW_CONFLICT,
@@ -207,12 +207,12 @@ class ImportSummary:
     def render(self) -> str:
         """A readable multi-line report."""
         what = " of quote bars" if self.kind == "quotes" else ""
-        lines = [f"Imported {len(self.files)} file(s){what} into {self.store_root} (interval {self.interval})"]
+        lines = [f"Imported {counted(len(self.files), 'file')}{what} into {self.store_root} (interval {self.interval})"]
         for f in self.files:
             lines.append(
                 f"  {f['path']}: {f['rows_read']:,} rows, symbol {f['symbol']} "
                 f"(from {f['symbol_source']}), timestamps {f['timestamps']}"
-                + (f", {f['blank_lines']} blank line(s) skipped" if f.get("blank_lines") else "")
+                + (f", {counted(f['blank_lines'], 'blank line')} skipped" if f.get("blank_lines") else "")
             )
         lines.append(
             f"rows read {self.rows_read:,} | stored {self.rows_stored:,} | quarantined "
@@ -997,7 +997,7 @@ def _split_warnings(store: BarStore, stored: pd.DataFrame) -> list[str]:
 
 def _files_text(checked: list[_FileRows]) -> str:
     names = [fr.path.name for fr in checked]
-    return ", ".join(names[:3]) + (f" and {len(names) - 3} more file(s)" if len(names) > 3 else "")
+    return ", ".join(names[:3]) + (f" and {len(names) - 3} more files" if len(names) > 3 else "")
 
 
 def _write_bars_reporting(store: BarStore, bars: pd.DataFrame, interval: str, checked: list[_FileRows],
@@ -1031,7 +1031,7 @@ def _write_quarantine_reporting(checked: list[_FileRows], store: BarStore, resul
         reasons = ", ".join(f"{r}: {c:,}" for r, c in sorted(by_reason.items()))
         raise DataError(
             f"the import of {_files_text(checked)} stored {result.rows_new:,} new bars "
-            f"({len(result.files_touched)} file(s) written completely), but {exc}. The refused rows "
+            f"({counted(len(result.files_touched), 'file')} written completely), but {exc}. The refused rows "
             f"({reasons}) are not in a quarantine file: run the same import again once the store is "
             "writable to get it (stored bars are skipped as duplicates)"
         ) from exc

@@ -247,7 +247,7 @@ def test_an_interrupted_fetch_keeps_whole_days_and_a_rerun_skips_them(tmp_path, 
         if p.symbol_days_done >= 4:     # two whole days of both symbols are stored
             stop.set()
 
-    with pytest.raises(FetchError, match=r"cancelled.*4 symbol-day\(s\) stored before it are kept"):
+    with pytest.raises(FetchError, match=r"cancelled.*4 symbol-days stored before it are kept"):
         _fetch(tmp_path, standin, env, batch_bars=1000, stop=stop, progress=progress)
     store = BarStore(tmp_path / "fetched")
     assert [d.isoformat() for d in store.dates()] == DAYS[:2]
