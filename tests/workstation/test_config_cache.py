@@ -132,6 +132,17 @@ def test_an_invalid_config_is_never_remembered(cache):
     assert not cache.folder.exists() or list(cache.folder.iterdir()) == []
 
 
+def test_a_config_this_cache_cannot_key_is_left_to_the_models(cache):
+    """JSON may escape a lone surrogate ("\\ud800"): no UTF-8 text, so no digest (it raised
+    UnicodeEncodeError, a traceback instead of the config's problem); the models report it."""
+    data = {**copy.deepcopy(RICH), "name": json.loads('"odd \\ud800 name"')}
+    assert input_digest(data) is None
+    for _ in range(2):
+        with pytest.raises(ConfigError, match="name: Input should be a valid string"):
+            validated_config(copy.deepcopy(data), "odd.json", cache)
+    assert not cache.folder.exists() or list(cache.folder.iterdir()) == []
+
+
 def test_without_a_cache_every_config_is_validated_by_the_models():
     assert isinstance(validated_config(copy.deepcopy(RICH), "rich", None), SessionConfig)
     assert isinstance(validated_config(copy.deepcopy(RICH), "rich", None), SessionConfig)

@@ -325,9 +325,9 @@ def input_digest(data: Any) -> str | None:
     """The digest naming a config's entry (None: not JSON this cache can key)."""
     try:
         text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    except (TypeError, ValueError):
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    except (TypeError, ValueError):         # UnicodeEncodeError too: a lone surrogate ("\ud800") in a string
         return None
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def config_cache(root: Path | None = _USE_DEFAULT_ROOT) -> ValidatedConfigCache | None:
