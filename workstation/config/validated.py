@@ -326,7 +326,7 @@ def input_digest(data: Any) -> str | None:
     try:
         text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
-    except (TypeError, ValueError):         # UnicodeEncodeError too: a lone surrogate ("\ud800") in a string
+    except (TypeError, ValueError, RecursionError):  # UnicodeEncodeError too: a lone surrogate ("\ud800")
         return None
 
 
