@@ -16,6 +16,7 @@ state of its own. Type checkers see the real module: use it as
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from typing import Any
 
 
@@ -32,3 +33,22 @@ class LazyModule:
 
     def __repr__(self) -> str:
         return f"<module {self._name!r}, imported at first use>"
+
+
+def lazy_exports(package: str, homes: dict[str, str], namespace: dict[str, Any]
+                 ) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+    """PEP 562 `__getattr__` and `__dir__` of a package whose public names (`homes`: name -> the
+    submodule defining it) are imported at their first use, then kept in the package's `namespace`
+    (its globals()). Use as `__getattr__, __dir__ = lazy_exports(__name__, _HOMES, globals())`."""
+    def __getattr__(name: str) -> Any:
+        home = homes.get(name)
+        if home is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(home), name)
+        namespace[name] = value
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted({*namespace, *homes})
+
+    return __getattr__, __dir__

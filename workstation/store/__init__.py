@@ -6,7 +6,9 @@ the CLI's command definitions) does not load pandas and pyarrow through the pack
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from workstation.lazy_modules import lazy_exports
 
 if TYPE_CHECKING:
     from workstation.store.bar_store import BarStore, SessionArrays, StoreWriteError, WriteResult
@@ -46,16 +48,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'workstation.store' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY])
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
