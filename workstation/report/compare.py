@@ -126,7 +126,18 @@ def compare_json(runs: Sequence[RunResults]) -> list[dict[str, Any]]:
             for label, r in zip(run_labels(runs), runs, strict=True)]
 
 
-_MISSING = object()
+class _Absent:
+    """A config path one run does not have (a strategy or indicator only the other runs hold)."""
+
+    def __repr__(self) -> str:
+        return "absent"
+
+
+ABSENT = _Absent()
+
+
+class _Item(dict):
+    """A whole named entry of a keyed list (a strategy, a historical indicator), kept beside its fields."""
 
 
 def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
@@ -138,26 +149,42 @@ def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     if isinstance(value, list) and value and all(isinstance(v, dict) and "name" in v for v in value):
         out = {}
         for v in value:
-            out.update(_flatten({k: x for k, x in v.items() if k != "name"}, f"{prefix}[{v['name']}]"))
+            item = f"{prefix}[{v['name']}]"
+            out[item] = _Item(v)
+            out.update(_flatten({k: x for k, x in v.items() if k != "name"}, item))
         return out
     return {prefix: value}
 
 
 def config_differences(runs: Sequence[RunResults]) -> dict[str, list[Any]]:
-    """Dotted config paths whose values differ between the runs (strategies keyed by their name)."""
+    """Dotted config paths whose values differ between the runs (strategies and historical indicators
+    keyed by their name). An entry only some runs hold is one line (the entry, or ABSENT), not one
+    line per field; a list that is empty in one run and holds named entries in another is said by
+    those entries' lines."""
     flat = [_flatten(r.config) for r in runs]
     paths = sorted({p for f in flat for p in f})
+    whole: set[str] = set()           # entries shown whole: their fields are not listed again
     out = {}
     for p in paths:
-        values = [f.get(p, _MISSING) for f in flat]
-        if any(json.dumps(v, sort_keys=True, default=str) != json.dumps(values[0], sort_keys=True, default=str)
-               for v in values[1:]) and p != "name":
-            out[p] = [None if v is _MISSING else v for v in values]
+        if any(p.startswith(w) and p[len(w)] in ".[" for w in whole if len(p) > len(w)):
+            continue
+        values = [f.get(p, ABSENT) for f in flat]
+        items = [v for v in values if isinstance(v, _Item)]
+        if items:
+            if any(v is ABSENT for v in values):
+                whole.add(p)
+                out[p] = [v if v is ABSENT else {k: x for k, x in v.items() if k != "name"} for v in values]
+            continue
+        if all(v is ABSENT or v == [] for v in values) and any(q.startswith(p + "[") for f in flat for q in f):
+            continue
+        texts = [json.dumps(v, sort_keys=True, default=str) for v in values]
+        if any(t != texts[0] for t in texts[1:]) and p != "name":
+            out[p] = values
     return out
 
 
 def _short_json(v: Any, limit: int = 60) -> str:
-    text = json.dumps(v, default=str) if not isinstance(v, str) else v
+    text = repr(v) if v is ABSENT else json.dumps(v, default=str) if not isinstance(v, str) else v
     return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 

@@ -173,6 +173,35 @@ def test_compare_marks_the_best_and_lists_config_differences(engine_run, engine_
     assert doc["runs"][1]["statistics"]["total_return_pct"] == pytest.approx(returns[1])
 
 
+def test_config_differences_name_a_whole_entry_only_some_runs_hold_once():
+    """A strategy or historical indicator only one run holds is one line (its settings against
+    "absent"), not a line per field with "null" on the other side; an empty list of entries against a
+    run's named entries adds no line of its own; entries both runs hold differ field by field."""
+    from types import SimpleNamespace
+
+    from workstation.report.compare import ABSENT
+
+    def run(strategies, indicators, label):
+        return SimpleNamespace(config={"name": label, "strategies": strategies,
+                                       "historical": {"indicators": indicators, "trailing_days": 5}})
+
+    sma = {"name": "sma", "class_path": "sma_crossover", "params": {"fast": 5, "slow": 20}}
+    rsi = {"name": "rsi", "class_path": "rsi_reversion", "params": {"period": 14}}
+    hi = {"name": "high_52w", "kind": "max", "field": "high", "period": "52w"}
+    a = run([sma, rsi], [hi], "a")
+    b = run([{**sma, "params": {"fast": 8, "slow": 20}}], [], "b")
+    diffs = config_differences([a, b])
+    assert diffs == {
+        "historical.indicators[high_52w]": [{"kind": "max", "field": "high", "period": "52w"}, ABSENT],
+        "strategies[rsi]": [{"class_path": "rsi_reversion", "params": {"period": 14}}, ABSENT],
+        "strategies[sma].params.fast": [5, 8],
+    }
+    text = render_compare_text([SimpleNamespace(**vars(a), stats={}, name="a", run_dir=Path("a")),
+                                SimpleNamespace(**vars(b), stats={}, name="b", run_dir=Path("b"))])
+    assert "null" not in text.split("Config fields that differ:")[1]
+    assert "strategies[rsi]: " in text and "=absent" in text
+
+
 def test_run_labels_stay_distinct_for_folders_of_the_same_name(engine_run, tmp_path):
     import shutil
 
