@@ -44,6 +44,7 @@ from __future__ import annotations
 import csv
 import gzip
 import logging
+import math
 import re
 import warnings
 import zlib
@@ -647,7 +648,9 @@ def _check_file(source: Path | FrameSource, symbol: str | None, tz: str | None, 
         detail[bad] = [
             _quote_detail(REASONS[code[i]], i, values, quote_detail) if content == "quotes" and (
                 REASONS[code[i]] in _QUOTE_VALUE_REASONS) else
-            _detail(REASONS[code[i]], i, time_values, values, local_day, symbols, interval) for i in bad
+            _detail(REASONS[code[i]], i, time_values, values, local_day, symbols, interval,
+                    {c: frame[mapping[c]] for c in ("open", "high", "low", "close", "volume") if c in mapping})
+            for i in bad
         ]
     info = {
         "path": str(path),
@@ -811,7 +814,10 @@ def _detail(
     local_day: np.ndarray,
     symbols: np.ndarray,
     interval: str,
+    raw: dict[str, pd.Series] | None = None,
 ) -> str:
+    """Why row `i` was refused, in words; `raw`: the file's own cells of the value columns (a cell that
+    is not a number is quoted as written)."""
     t = times.iloc[i]
     o, h, lo, c, v = (values[k][i] if k in values else np.nan for k in ("open", "high", "low", "close", "volume"))
     if reason == R_SYMBOL:
@@ -832,8 +838,17 @@ def _detail(
     if reason == R_LOCAL:
         return f"{t!r} does not exist or is ambiguous in the declared zone (DST change)"
     if reason == R_MISSING:
-        cols = [k for k in ("open", "high", "low", "close", "volume") if np.isnan(values[k][i])]
-        return f"no value (NaN or unreadable) in {', '.join(cols)}"
+        empty, unreadable = [], []
+        for k in ("open", "high", "low", "close", "volume"):
+            if not np.isnan(values[k][i]):
+                continue
+            cell = raw[k].iloc[i] if raw is not None and k in raw else None
+            text = "" if cell is None or (isinstance(cell, float) and math.isnan(cell)) else str(cell).strip()
+            if text and text.lower() != "nan":
+                unreadable.append(f"{k} {_shown_value(text)} is not a number")
+            else:
+                empty.append(k)
+        return "; ".join(([f"no value in {', '.join(empty)}"] if empty else []) + unreadable)
     if reason == R_NONPOS:
         cols = [f"{k} {values[k][i]:g}" for k in PRICE_COLUMNS if values[k][i] <= 0]
         return f"prices must be > 0: {', '.join(cols)}"

@@ -282,7 +282,7 @@ def test_each_bad_row_reason(store, tmp_path):
     assert sym["rows_stored"] == 6
     assert (sym["rth_bars"], sym["pre_market_bars"], sym["post_market_bars"]) == (4, 1, 1)
     q = pd.read_parquet(summary.quarantine_file).set_index("source_line")
-    assert q.loc[3, "reason"] == "missing value" and "close" in q.loc[3, "detail"]
+    assert q.loc[3, "reason"] == "missing value" and q.loc[3, "detail"] == "no value in close"
     assert q.loc[9, "detail"] == "no session on 2024-10-05 (Saturday)"
     assert q.loc[16, "detail"] == "no session on 2024-11-28 (exchange holiday)"
     assert q.loc[12, "reason"] == "conflicting duplicate" and "line 2" in q.loc[12, "detail"]
@@ -294,6 +294,22 @@ def test_each_bad_row_reason(store, tmp_path):
     assert len(first) == 1 and first["close"].iloc[0] == 10.05  # the first of the conflicting pair is kept
     assert stored["timestamp"].is_monotonic_increasing
     assert pd.Timestamp("2024-10-01 13:45", tz="UTC") in set(stored["timestamp"])  # "Z" suffix is UTC
+
+
+def test_a_value_that_is_not_a_number_is_quoted_in_the_quarantine_detail(store, tmp_path):
+    """A cell of text in a number column is a missing value like an empty one, and the detail says which
+    is which: "no value in ..." for empty cells, the cell as written for text that is not a number."""
+    path = tmp_path / "TEST_text.csv"
+    path.write_text("time,open,high,low,close,volume\n"
+                    "2024-10-01 09:30:00-04:00,10.00,10.10,9.90,abc,\n"
+                    "2024-10-01 09:31:00-04:00,10.00,10.10,9.90, 1O.05 ,1000\n"
+                    "2024-10-01 09:32:00-04:00,,10.10,9.90,10.05,NaN\n")
+    summary = import_files([path], store)
+    assert summary.quarantined_by_reason == {"missing value": 3}
+    q = pd.read_parquet(summary.quarantine_file).set_index("source_line")
+    assert q.loc[2, "detail"] == "no value in volume; close 'abc' is not a number"
+    assert q.loc[3, "detail"] == "close '1O.05' is not a number"
+    assert q.loc[4, "detail"] == "no value in open, volume"
 
 
 def test_conflict_with_stored_bar_is_quarantined(store, tmp_path):
