@@ -34,8 +34,6 @@ Any thread may use a CalendarCache; it holds no state beyond its folder and key.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import logging
 import os
 from dataclasses import dataclass
@@ -43,6 +41,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from workstation.signed_json import digest, read_signed, signed_text
 
 log = logging.getLogger(__name__)
 
@@ -134,11 +134,6 @@ def calendar_key(exchange: str) -> dict[str, Any]:
     }
 
 
-def _digest(body: dict[str, Any]) -> str:
-    text = json.dumps(body, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 class CalendarCache:
     """One calendar's folder in the cache: read and write its facts and its years."""
 
@@ -146,25 +141,14 @@ class CalendarCache:
         self.exchange = exchange
         self.key = key if key is not None else calendar_key(exchange)
         safe_name = "".join(c if c.isalnum() or c in "-_." else "_" for c in exchange) or "_"
-        self.folder = folder if folder is not None else Path(root) / "calendars" / f"{safe_name}-{_digest(self.key)[:16]}"
+        self.folder = folder if folder is not None else Path(root) / "calendars" / f"{safe_name}-{digest(self.key)[:16]}"
         self.write_failed = False
 
     # ------------------------------------------------------------------ files
     def _read(self, path: Path) -> dict[str, Any] | None:
         """A file's body when it is whole, signed and of this key; None (and a debug line) otherwise."""
-        try:
-            document = json.loads(path.read_bytes())
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError) as exc:
-            log.debug("calendar cache: ignoring %s (%s)", path, exc)
-            return None
-        if not isinstance(document, dict):
-            log.debug("calendar cache: ignoring %s (not a JSON object)", path)
-            return None
-        digest = document.pop("sha256", None)
-        if digest != _digest(document):
-            log.debug("calendar cache: ignoring %s (content does not match its digest)", path)
+        document = read_signed(path, "calendar cache")
+        if document is None:
             return None
         if document.get("key") != self.key:
             log.debug("calendar cache: ignoring %s (made for %s)", path, document.get("key"))
@@ -174,11 +158,9 @@ class CalendarCache:
     def _write(self, path: Path, body: dict[str, Any]) -> None:
         from workstation.atomic_files import write_text_atomic
 
-        document = {**body, "key": self.key}
-        document["sha256"] = _digest(document)
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            write_text_atomic(path, json.dumps(document, separators=(",", ":")) + "\n")
+            write_text_atomic(path, signed_text({**body, "key": self.key}))
         except OSError as exc:
             if not self.write_failed:
                 log.warning("calendar cache: cannot write %s (%s); sessions are computed each time", path, exc)
@@ -227,7 +209,7 @@ def _names_cache(root: Path) -> CalendarCache:
 
 
 def _names_path(cache: CalendarCache) -> Path:
-    return cache.folder / f"names-{_digest(cache.key)[:16]}.json"
+    return cache.folder / f"names-{digest(cache.key)[:16]}.json"
 
 
 def read_calendar_names(root: Path | None) -> list[str] | None:

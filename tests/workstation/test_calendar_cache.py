@@ -16,7 +16,7 @@ import pandas as pd
 import pandas_market_calendars as mcal
 import pytest
 
-from workstation import calendar_cache
+from workstation import calendar_cache, signed_json
 from workstation.calendar import TimeManager
 from workstation.calendar_cache import CalendarCache
 
@@ -117,13 +117,13 @@ def _corrupt(path: Path, how: str) -> None:
         doc = json.loads(data)
         doc.pop("sha256")
         doc["open_ns"], doc["close_ns"] = doc["close_ns"], doc["open_ns"]
-        doc["sha256"] = calendar_cache._digest(doc)
+        doc["sha256"] = signed_json.digest(doc)
         path.write_text(json.dumps(doc))
     elif how == "another year's file":
         doc = json.loads(data)
         doc.pop("sha256")
         doc["year"] = 2023
-        doc["sha256"] = calendar_cache._digest(doc)
+        doc["sha256"] = signed_json.digest(doc)
         path.write_text(json.dumps(doc))
     else:
         raise ValueError(how)
@@ -292,7 +292,7 @@ def test_extended_hours_come_from_the_cache_as_computed_and_impossible_ones_are_
     doc = json.loads(path.read_bytes())
     doc.pop("sha256")
     doc["pre_ns"][2] = doc["open_ns"][2] + 60 * 10**9
-    doc["sha256"] = calendar_cache._digest(doc)
+    doc["sha256"] = signed_json.digest(doc)
     path.write_text(json.dumps(doc))
     again = TimeManager("NYSE", cache_dir=tmp_path, session_hours="extended")
     assert again.sessions("2024-11-25", "2024-11-29") == computed and again.stats.years_computed == 1

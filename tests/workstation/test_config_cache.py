@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from workstation import signed_json
 from workstation.config import SessionConfig, validate_config_dict
 from workstation.config import validated as validated_module
 from workstation.config.validated import (
@@ -187,14 +188,14 @@ def test_a_damaged_entry_is_ignored_validated_again_and_rewritten(cache, damage)
     elif damage == "another config":                        # whole and signed, but made for another input
         document.pop("sha256")
         document["input"] = "0" * 64
-        document["sha256"] = validated_module._digest(document)
+        document["sha256"] = signed_json.digest(document)
         path.write_text(json.dumps(document))
     elif damage == "a list":
         path.write_text("[1, 2]")
     else:                                                   # whole and signed, but no SessionConfig at its root
         document.pop("sha256")
         document["shapes"] = [s for s in document["shapes"] if s[0]]
-        document["sha256"] = validated_module._digest(document)
+        document["sha256"] = signed_json.digest(document)
         path.write_text(json.dumps(document))
     again = validated_config(copy.deepcopy(RICH), "rich", cache)
     assert isinstance(again, SessionConfig)                 # validated by the models again

@@ -16,7 +16,7 @@ The key of an entry is the config itself (its JSON, keys sorted) and everything 
 its validation: this file format, the Python version, pydantic's and pydantic-core's versions, and
 each module of the `workstation` package (path, size and modification time: editing any of them
 makes every entry stale). The config's digest names the file; the file also holds the key and a
-SHA-256 of its content. A file that does not parse, fails its digest, or has another key is
+SHA-256 of its content (workstation.signed_json, as the calendar cache's files). A file that does not parse, fails its digest, or has another key is
 ignored, validated again and rewritten. Writes are atomic (workstation.atomic_files), so two
 processes writing one entry both leave one whole file.
 
@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from workstation.config.methods import AlpacaMethods, LiveMethods, SessionMethods, StrategyMethods
+from workstation.signed_json import read_signed, signed_text
 
 if TYPE_CHECKING:
     from workstation.config.models import SessionConfig
@@ -198,11 +199,6 @@ def code_key() -> dict[str, Any]:
     }
 
 
-def _digest(body: Any) -> str:
-    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 def _shape(model: Any, path: list, shapes: list, temporals: list) -> None:
     """Where `model`'s tree holds models (their class and fields set) and dates or date-times."""
     shapes.append([path, type(model).__name__, sorted(model.model_fields_set)])
@@ -268,18 +264,8 @@ class ValidatedConfigCache:
 
     def read(self, input_digest: str) -> dict[str, Any] | None:
         path = self.path_for(input_digest)
-        try:
-            document = json.loads(path.read_bytes())
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError) as exc:
-            log.debug("config cache: ignoring %s (%s)", path, exc)
-            return None
-        if not isinstance(document, dict):
-            return None
-        digest = document.pop("sha256", None)
-        if digest != _digest(document):
-            log.debug("config cache: ignoring %s (content does not match its digest)", path)
+        document = read_signed(path, "config cache")
+        if document is None:
             return None
         if document.get("key") != self.key or document.get("input") != input_digest:
             log.debug("config cache: ignoring %s (made by other code or for another config)", path)
@@ -293,12 +279,10 @@ class ValidatedConfigCache:
     def write(self, input_digest: str, cfg: Any) -> None:
         from workstation.atomic_files import write_text_atomic
 
-        document = {**entry_of(cfg), "key": self.key, "input": input_digest}
-        document["sha256"] = _digest(document)
         path = self.path_for(input_digest)
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            write_text_atomic(path, json.dumps(document, separators=(",", ":"), ensure_ascii=False) + "\n")
+            write_text_atomic(path, signed_text({**entry_of(cfg), "key": self.key, "input": input_digest}))
             self._prune()
         except OSError as exc:
             if not self.write_failed:
