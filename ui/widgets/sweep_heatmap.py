@@ -321,12 +321,13 @@ class SweepHeatmap(QWidget):
         self.xs, self.ys, grid, self.ids = heatmap_grid(frame, x, y_path, value, direction, fixed)
         self.item.set_grid(grid, invert=direction == "min")
         self.item.selected = None
-        self.scale.set_range(self.item.lo, self.item.hi, direction == "min", decimals_for(grid))
+        decimals = decimals_for(grid)          # the squares and the colour scale alike
+        self.scale.set_range(self.item.lo, self.item.hi, direction == "min", decimals)
         self.x_axis.set_labels([_label(v) for v in self.xs])
         self.y_axis.set_labels([_label(v) for v in self.ys])
         self.x_axis.setLabel(self.x_combo.currentText())
         self.y_axis.setLabel("" if y_path == "_row" else self.y_combo.currentText())
-        self._draw_values(grid)
+        self._draw_values(grid, decimals)
         rows, cols = grid.shape
         self.plot.setXRange(0, max(cols, 1), padding=0.02)
         self.plot.setYRange(0, max(rows, 1), padding=0.02)
@@ -336,7 +337,7 @@ class SweepHeatmap(QWidget):
         self.caption.setText(f"{self.value_combo.currentText()} ({direction}), {filled} of {grid.size} squares"
                              + (f"; others: {held}" if held else "") + ". Double-click a square to replay it.")
 
-    def _draw_values(self, grid: np.ndarray) -> None:
+    def _draw_values(self, grid: np.ndarray, decimals: int) -> None:
         for text in self.texts:
             self.plot.removeItem(text)
         self.texts = []
@@ -344,7 +345,6 @@ class SweepHeatmap(QWidget):
         if rows * cols > 400:
             return
         font = QFont(theme.mono_font(theme.TABLE_POINT_SIZE - (1 if cols > 10 else 0)))
-        decimals = decimals_for(grid)
         for i in range(rows):
             for j in range(cols):
                 if not math.isfinite(grid[i, j]):

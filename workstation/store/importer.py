@@ -645,11 +645,12 @@ def _check_file(source: Path | FrameSource, symbol: str | None, tz: str | None, 
     detail = np.full(n, None, dtype=object)
     bad = np.flatnonzero(code != 0)
     if len(bad):
+        raw: dict[str, pd.Series] = {c: frame[mapping[c]] for c in ("open", "high", "low", "close", "volume")
+                                     if c in mapping}
         detail[bad] = [
             _quote_detail(REASONS[code[i]], i, values, quote_detail) if content == "quotes" and (
                 REASONS[code[i]] in _QUOTE_VALUE_REASONS) else
-            _detail(REASONS[code[i]], i, time_values, values, local_day, symbols, interval,
-                    {c: frame[mapping[c]] for c in ("open", "high", "low", "close", "volume") if c in mapping})
+            _detail(REASONS[code[i]], i, time_values, values, local_day, symbols, interval, raw)
             for i in bad
         ]
     info = {
