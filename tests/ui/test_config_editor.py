@@ -323,6 +323,27 @@ def test_save_as_writes_a_config_the_engine_accepts(
     assert main(["validate", str(target), "--store", str(dialog._store_override)]) == 0
 
 
+def test_saving_keeps_a_short_config_short(make_dialog, tmp_path: Path) -> None:
+    """Save writes the file's own entries and what the user changed, not every default the form shows."""
+    short = {"name": "Short", "symbols": ["ACME", "BOLT"],
+             "backtest": {"start_date": "2024-11-25", "end_date": "2024-11-27"},
+             "strategies": [{"name": "s", "class_path": "sma_crossover", "params": {"fast": 5, "slow": 20}}]}
+    path = tmp_path / "short.json"
+    path.write_text(json.dumps(short, indent=2))
+    dlg = make_dialog(path, configs_dir=tmp_path)
+    assert dlg.current_dict()["execution"]["slippage_bps"] == 0.0       # the form shows the defaults
+    dlg.set_field("execution.slippage_bps", 2.0)
+    dlg.set_field("symbols", ["acme", "BOLT"])
+    assert dlg.save() is True and not dlg.is_modified()
+    expected = {**short, "execution": {"slippage_bps": 2.0}}
+    assert json.loads(path.read_text()) == expected
+    assert load_config(path).model_dump(mode="json") == validate_config_dict(
+        {**dlg.current_dict(), "symbols": ["ACME", "BOLT"]}).model_dump(mode="json")
+    dlg.set_field("execution.slippage_bps", 0.0)        # now an entry of the file: it stays, at its default
+    assert dlg.save() is True
+    assert json.loads(path.read_text()) == {**short, "execution": {"slippage_bps": 0.0}}
+
+
 def test_run_saves_then_emits_only_when_valid(qtbot, dialog: ConfigEditorDialog, example_path: Path) -> None:
     dialog.set_field("backtest.end_date", "2024-11-01")
     with qtbot.assertNotEmitted(dialog.run_requested):

@@ -75,7 +75,7 @@ from workstation.config import (
     BUILTIN_STRATEGIES,
     config_json_schema,
     read_config_text,
-    save_config,
+    save_config_edits,
     validate_config_dict,
 )
 from workstation.errors import ConfigError, WorkstationError
@@ -378,6 +378,7 @@ class ConfigEditorDialog(QDialog):
         self._updating_raw = False
         self._raw_from_form = True
         self._clean: dict | None = None
+        self._file_data: dict = {}     # the JSON as opened or last saved (Save adds no default it lacked)
         self._top: dict[str, FieldEditor] = {}
         self._section_of_key: dict[str, int] = {}
         self._section_titles: list[str] = []
@@ -633,6 +634,7 @@ class ConfigEditorDialog(QDialog):
             self._load_data(data, clean=True)
             return
         self._load_data(self._new_config_data(), clean=True)
+        self._file_data = {}
         self._set_raw_text(text)
         self._apply_raw_json()
         self._nav.setCurrentRow(self._raw_index)
@@ -653,6 +655,7 @@ class ConfigEditorDialog(QDialog):
         self._validate(update_raw=True)
         if clean:
             self._clean = self.current_dict()
+            self._file_data = data
         self._update_state()
 
     def current_dict(self) -> dict:
@@ -1013,12 +1016,14 @@ class ConfigEditorDialog(QDialog):
         self.revalidate()
         if self._raw_error is not None:
             raise ConfigError(str(path), [(JSON_PROBLEM_PATH, self._raw_error)])
-        cfg = validate_config_dict(self.current_dict(), str(path))
-        written = save_config(cfg, path)
-        self._path = Path(written)
-        self._load_data(cfg.model_dump(mode="json"), clean=True)
-        log.info("saved session config %s", written)
-        self.saved.emit(str(written))
+        edited = self.current_dict()
+        cfg = validate_config_dict(edited, str(path))
+        # the entries the file had or the user changed: the defaults the form filled in stay out
+        data = save_config_edits(cfg, edited, self._file_data, self._clean or {}, path)
+        self._path = Path(path)
+        self._load_data(data, clean=True)
+        log.info("saved session config %s", path)
+        self.saved.emit(str(path))
         return self._path
 
     def save(self) -> bool:

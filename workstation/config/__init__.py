@@ -20,6 +20,7 @@ if TYPE_CHECKING:
         problems_of,
         read_config_text,
         save_config,
+        save_config_edits,
         validate_config_dict,
     )
     from workstation.config.models import (
@@ -38,7 +39,8 @@ if TYPE_CHECKING:
 
 _HOME = {
     **dict.fromkeys(("MAX_CONFIG_BYTES", "config_json_schema", "dump_config", "load_config", "parse_config_json",
-                     "problems_of", "read_config_text", "save_config", "validate_config_dict"),
+                     "problems_of", "read_config_text", "save_config", "save_config_edits",
+                     "validate_config_dict"),
                     "workstation.config.io"),
     **dict.fromkeys(("BUILTIN_STRATEGIES", "BacktestConfig", "ExecutionConfig", "GapFillerConfig",
                      "HistoricalConfig", "HistoricalIndicator", "LiveConfig", "RiskConfig", "SessionConfig",
@@ -65,6 +67,7 @@ __all__ = [
     "problems_of",
     "read_config_text",
     "save_config",
+    "save_config_edits",
     "validate_config_dict",
 ]
 

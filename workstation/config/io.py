@@ -200,6 +200,65 @@ def save_config(cfg: SessionConfig, path: str | os.PathLike) -> Path:
     return p
 
 
+def save_config_edits(cfg: SessionConfig, edited: dict, file_data: dict, shown: dict,
+                      path: str | os.PathLike) -> dict:
+    """Write what an editor saves: `cfg` (the validated `edited` dict, so values are normalised, e.g.
+    symbols upper-cased) with only the entries the file already had or the user changed. An entry
+    the file (`file_data`) lacked and `edited` still holds as the editor first showed it (`shown`:
+    the default it filled in) is left out, so opening and saving a short config keeps it short and
+    it keeps following the defaults. Should the short form not validate to the same config (a
+    default the form showed differs from the model's), the whole config is written instead.
+    Atomic, like save_config. Returns the JSON written."""
+    full = cfg.model_dump(mode="json")
+    data = _shaped_like(full, _without_shown_defaults(edited, file_data, shown))
+    if data != full:
+        try:
+            same = validate_config_dict(data).model_dump(mode="json") == full
+        except ConfigError:
+            same = False
+        if not same:
+            data = full
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(p, json.dumps(data, indent=2) + "\n")
+    return data
+
+
+def _without_shown_defaults(edited: Any, file_data: Any, shown: Any) -> Any:
+    """`edited` without the object entries absent from `file_data` whose value is still `shown`'s
+    (inside an object the file lacked, only the entries that changed stay; lists of objects are
+    compared item by item, by position)."""
+    if isinstance(edited, dict) and isinstance(file_data, dict):
+        shown = shown if isinstance(shown, dict) else {}
+        out = {}
+        for key, value in edited.items():
+            if key in file_data:
+                out[key] = _without_shown_defaults(value, file_data[key], shown.get(key))
+            elif key not in shown:
+                out[key] = value
+            elif isinstance(value, dict) and isinstance(shown[key], dict):
+                inner = _without_shown_defaults(value, {}, shown[key])   # only what changed inside
+                if inner:
+                    out[key] = inner
+            elif shown[key] != value:
+                out[key] = value
+        return out
+    if isinstance(edited, list) and isinstance(file_data, list):
+        shown = shown if isinstance(shown, list) else []
+        return [_without_shown_defaults(item, file_data[i], shown[i] if i < len(shown) else None)
+                if i < len(file_data) else item for i, item in enumerate(edited)]
+    return edited
+
+
+def _shaped_like(full: Any, shape: Any) -> Any:
+    """`full`'s values (in its order) for the entries `shape` has."""
+    if isinstance(full, dict) and isinstance(shape, dict):
+        return {key: _shaped_like(value, shape[key]) for key, value in full.items() if key in shape}
+    if isinstance(full, list) and isinstance(shape, list) and len(full) == len(shape):
+        return [_shaped_like(f, s) for f, s in zip(full, shape, strict=True)]
+    return full
+
+
 def config_json_schema() -> dict:
     """The JSON Schema of SessionConfig (the config editor builds its form from it)."""
     from workstation.config.models import SessionConfig

@@ -1,0 +1,74 @@
+"""What an editor saves (config.save_config_edits): the file's own entries and the user's changes,
+never the defaults a form filled in; the file always validates to the config that was edited."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from workstation.config import load_config, save_config_edits, validate_config_dict
+
+SHORT = {
+    "name": "short",
+    "symbols": ["ACME", "BOLT"],
+    "backtest": {"start_date": "2024-11-25", "end_date": "2024-11-27"},
+    "strategies": [{"name": "s", "class_path": "sma_crossover", "params": {"fast": 5, "slow": 20}}],
+}
+
+
+def form_of(data: dict) -> dict:
+    """What a form shows for `data`: every entry, the defaults filled in (the model's full dump)."""
+    return validate_config_dict(data).model_dump(mode="json")
+
+
+def save(tmp_path: Path, edited: dict, file_data: dict, shown: dict) -> dict:
+    path = tmp_path / "cfg.json"
+    cfg = validate_config_dict(edited)
+    written = save_config_edits(cfg, edited, file_data, shown, path)
+    assert json.loads(path.read_text()) == written
+    assert load_config(path).model_dump(mode="json") == cfg.model_dump(mode="json")
+    return written
+
+
+def test_saving_an_unchanged_short_config_keeps_it_as_it_was(tmp_path):
+    shown = form_of(SHORT)
+    assert len(json.dumps(shown, indent=2).splitlines()) > 100      # what the form holds
+    assert save(tmp_path, shown, SHORT, shown) == SHORT
+
+
+def test_a_changed_default_is_written_alone_and_normalised(tmp_path):
+    shown = form_of(SHORT)
+    edited = json.loads(json.dumps(shown))
+    edited["execution"]["slippage_bps"] = 2.5                      # a section the file lacked
+    edited["symbols"] = ["acme", "BOLT"]                          # the model upper-cases symbols
+    edited["strategies"][0]["interval"] = "5m"                      # inside a list item
+    edited["streams"]["derived"] = ["5m"]
+    written = save(tmp_path, edited, SHORT, shown)
+    assert written == {**SHORT, "streams": {"derived": ["5m"]},
+                       "strategies": [{**SHORT["strategies"][0], "interval": "5m"}],
+                       "execution": {"slippage_bps": 2.5}}
+    assert list(written) == ["name", "symbols", "streams", "backtest", "strategies", "execution"]  # model order
+
+
+def test_an_entry_the_file_had_stays_even_at_its_default(tmp_path):
+    data = {**SHORT, "execution": {"slippage_bps": 0.0, "allow_short": False}}
+    shown = form_of(data)
+    assert save(tmp_path, shown, data, shown) == data
+
+
+def test_a_new_list_item_is_written_whole(tmp_path):
+    shown = form_of(SHORT)
+    edited = json.loads(json.dumps(shown))
+    added = {"name": "t", "class_path": "rsi_reversion", "params": {}, "symbols": ["ACME"], "interval": "1m",
+             "enabled": True}
+    edited["strategies"].append(added)
+    assert save(tmp_path, edited, SHORT, shown)["strategies"] == [SHORT["strategies"][0], added]
+
+
+def test_a_form_default_that_is_not_the_models_writes_the_whole_config(tmp_path):
+    shown = form_of(SHORT)
+    shown["execution"]["slippage_bps"] = 3.0       # the form showed a default the model does not have
+    edited = json.loads(json.dumps(shown))
+    written = save(tmp_path, edited, SHORT, shown)
+    assert written == validate_config_dict(edited).model_dump(mode="json")
+    assert written["execution"]["slippage_bps"] == 3.0
