@@ -645,10 +645,10 @@ def _check_file(source: Path | FrameSource, symbol: str | None, tz: str | None, 
     detail = np.full(n, None, dtype=object)
     bad = np.flatnonzero(code != 0)
     if len(bad):
-        raw: dict[str, pd.Series] = {c: frame[mapping[c]] for c in ("open", "high", "low", "close", "volume")
-                                     if c in mapping}
+        checked = _value_names("quotes")[:8] if content == "quotes" else ("open", "high", "low", "close", "volume")
+        raw: dict[str, pd.Series] = {c: frame[mapping[c]] for c in checked if c in mapping}
         detail[bad] = [
-            _quote_detail(REASONS[code[i]], i, values, quote_detail) if content == "quotes" and (
+            _quote_detail(REASONS[code[i]], i, values, quote_detail, raw) if content == "quotes" and (
                 REASONS[code[i]] in _QUOTE_VALUE_REASONS) else
             _detail(REASONS[code[i]], i, time_values, values, local_day, symbols, interval, raw)
             for i in bad
@@ -703,7 +703,8 @@ def _check_quote_values(values: dict[str, np.ndarray], flag: Callable[[str, np.n
     flag(R_NEGSIZE, (sizes["bid_size"] < 0) | (sizes["ask_size"] < 0))
 
 
-def _quote_detail(reason: str, i: int | np.integer, values: dict[str, np.ndarray], detail: dict[int, str]) -> str:
+def _quote_detail(reason: str, i: int | np.integer, values: dict[str, np.ndarray], detail: dict[int, str],
+                  raw: dict[str, pd.Series]) -> str:
     i = int(i)
     if reason == R_CROSSED:
         return f"bid above ask: {detail[i]}"
@@ -715,7 +716,7 @@ def _quote_detail(reason: str, i: int | np.integer, values: dict[str, np.ndarray
                 R_CLOSE: f"{side}_close {c:g} outside [{side}_low {lo:g}, {side}_high {h:g}]"}[reason]
     names = _value_names("quotes")
     if reason == R_MISSING:
-        return "no value (NaN or unreadable) in " + ", ".join(k for k in names[:8] if np.isnan(values[k][i]))
+        return _missing_detail(names[:8], i, values, raw)
     if reason == R_NONPOS:
         return "prices must be > 0: " + ", ".join(f"{k} {values[k][i]:g}" for k in names[:8] if values[k][i] <= 0)
     if reason == R_NEGSIZE:
@@ -807,6 +808,22 @@ def _symbol_label(symbols: np.ndarray) -> str:
     return f"{len(uniq)} symbols" if len(uniq) > 6 else ", ".join(uniq) or "none"
 
 
+def _missing_detail(names: tuple[str, ...], i: int | np.integer, values: dict, raw: dict[str, pd.Series] | None) -> str:
+    """The columns of row `i` without a number: "no value in close, volume" for empty cells, and a
+    cell that holds something else quoted as written ("close 'abc' is not a number")."""
+    empty, unreadable = [], []
+    for k in names:
+        if not np.isnan(values[k][i]):
+            continue
+        cell = raw[k].iloc[i] if raw is not None and k in raw else None
+        text = "" if cell is None or (isinstance(cell, float) and math.isnan(cell)) else str(cell).strip()
+        if text and text.lower() != "nan":
+            unreadable.append(f"{k} {_shown_value(text)} is not a number")
+        else:
+            empty.append(k)
+    return "; ".join(([f"no value in {', '.join(empty)}"] if empty else []) + unreadable)
+
+
 def _detail(
     reason: str,
     i: int | np.integer,
@@ -839,17 +856,7 @@ def _detail(
     if reason == R_LOCAL:
         return f"{t!r} does not exist or is ambiguous in the declared zone (DST change)"
     if reason == R_MISSING:
-        empty, unreadable = [], []
-        for k in ("open", "high", "low", "close", "volume"):
-            if not np.isnan(values[k][i]):
-                continue
-            cell = raw[k].iloc[i] if raw is not None and k in raw else None
-            text = "" if cell is None or (isinstance(cell, float) and math.isnan(cell)) else str(cell).strip()
-            if text and text.lower() != "nan":
-                unreadable.append(f"{k} {_shown_value(text)} is not a number")
-            else:
-                empty.append(k)
-        return "; ".join(([f"no value in {', '.join(empty)}"] if empty else []) + unreadable)
+        return _missing_detail(("open", "high", "low", "close", "volume"), i, values, raw)
     if reason == R_NONPOS:
         cols = [f"{k} {values[k][i]:g}" for k in PRICE_COLUMNS if values[k][i] <= 0]
         return f"prices must be > 0: {', '.join(cols)}"

@@ -208,6 +208,18 @@ def test_import_refuses_crossed_quotes_and_keeps_locked_ones(tmp_path):
     assert again.rows_stored == 0 and again.duplicates_skipped == 2
 
 
+def test_quote_quarantine_says_which_cells_are_empty_and_quotes_text(tmp_path):
+    path = tmp_path / "ACME_quotes.csv"
+    path.write_text("time,bid_open,bid_high,bid_low,bid_close,ask_open,ask_high,ask_low,ask_close,bid_size,ask_size\n"
+                    "2024-12-04T14:30:00Z,10.00,10.05,9.98,,10.01,10.06,9.99,10.03,300,200\n"
+                    "2024-12-04T14:31:00Z,10.00,10.05,9.98,10.02,n/a,10.06,,10.03,300,200\n")
+    summary = import_files([path], BarStore(tmp_path / "store", create=True), kind="quotes")
+    assert summary.quarantined_by_reason == {"missing value": 2}
+    quarantine = pd.read_parquet(summary.quarantine_file)
+    details = dict(zip(quarantine["source_line"], quarantine["detail"], strict=True))
+    assert details == {2: "no value in bid_close", 3: "no value in ask_low; ask_open 'n/a' is not a number"}
+
+
 def test_duckdb_reads_bars_and_quotes_each_in_one_call(quote_store):
     duckdb = pytest.importorskip("duckdb")
     root, quotes = quote_store
