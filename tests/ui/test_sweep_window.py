@@ -52,9 +52,11 @@ def write_sweep(root: Path, store: Path, failed: tuple[int, int, float] | None =
                      "sharpe": None if bad else sharpe_of(f, s, c),
                      "total_return_pct": None if bad else f - s / 10, "trades": None if bad else f * s})
     folder.write_results(rows, [a.path for a in plan.axes])
+    best = max((r for r in rows if r["status"] == "ok"), key=lambda r: r["sharpe"])
     folder.write_progress({"state": "finished", "done": len(rows), "ok": len(rows) - 1, "failed": 1,
                            "total": len(rows), "objective": "sharpe", "workers": 2, "cluster": "test",
-                           "best": {"cell_id": rows[0]["cell_id"], "value": 1.0, "params": {}}})
+                           "best": {"cell_id": best["cell_id"], "value": best["sharpe"],
+                                    "params": {p: best[p] for p in (FAST, SLOW, CONF)}}})
     return root
 
 
@@ -83,6 +85,7 @@ def test_results_table_sorts_and_a_double_click_replays_the_cell(qtbot, main_win
     assert window.state_label.text() == "finished" and "1 failed" in window.status.text()
     sharpe = [float(t) for t in table_texts(window, "Sharpe ★") if t != "–"]
     assert sharpe == sorted(sharpe, reverse=True) and sharpe[0] == pytest.approx(sharpe_of(8, 15, 0.5))
+    assert f"best sharpe {table_texts(window, 'Sharpe ★')[0]}: " in window.status.text()   # the table's figure
     assert table_texts(window, "Status").count("failed") == 1
     window.table.sortByColumn(2, Qt.SortOrder.AscendingOrder)  # "slow": numeric sort, not text
     assert [int(v) for v in table_texts(window, "slow")] == sorted(int(v) for v in table_texts(window, "slow"))

@@ -304,7 +304,7 @@ class SweepWindow(QMainWindow):
         if best:
             aliases = dict(self._params())
             label = params_label(aliases, best.get("params") or {})
-            parts.append(f"best {progress.get('objective')} {_text(best.get('value'), 4)}: {label}")
+            parts.append(f"best {progress.get('objective')} {_text(best.get('value'))}: {label}")   # as in the table
         parts.append(f"{progress.get('workers', '?')} workers on {progress.get('cluster', '?')}")
         text = " · ".join(parts)
         if text != self._progress_text:   # unchanged progress leaves a message shown since (cell opened…)
