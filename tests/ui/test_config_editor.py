@@ -336,7 +336,7 @@ def test_saving_keeps_a_short_config_short(make_dialog, tmp_path: Path) -> None:
     dlg.set_field("symbols", ["acme", "BOLT"])
     assert dlg.save() is True and not dlg.is_modified()
     expected = {**short, "execution": {"slippage_bps": 2.0}}
-    assert json.loads(path.read_text()) == expected
+    assert path.read_text() == pretty_json(expected) + "\n"          # laid out as the Raw JSON page shows it
     assert load_config(path).model_dump(mode="json") == validate_config_dict(
         {**dlg.current_dict(), "symbols": ["ACME", "BOLT"]}).model_dump(mode="json")
     dlg.set_field("execution.slippage_bps", 0.0)        # now an entry of the file: it stays, at its default

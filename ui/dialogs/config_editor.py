@@ -74,6 +74,7 @@ from ui.screen_fit import fit_to_screen
 from workstation.config import (
     BUILTIN_STRATEGIES,
     config_json_schema,
+    pretty_json,
     read_config_text,
     save_config_edits,
     validate_config_dict,
@@ -276,31 +277,6 @@ def dark_palette() -> QPalette:
     for role in (QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText, QPalette.ColorRole.WindowText):
         pal.setColor(QPalette.ColorGroup.Disabled, role, QColor("#5d606b"))
     return pal
-
-
-def pretty_json(value: Any, indent: int = 0) -> str:
-    """Indented JSON with short scalar lists (and small nested scalar objects) kept on one line."""
-    pad = "  " * indent
-    if isinstance(value, dict):
-        if not value:
-            return "{}"
-        scalars = all(not isinstance(v, dict | list) for v in value.values())
-        if scalars and indent >= 2:
-            inline = "{" + ", ".join(f"{json.dumps(k)}: {json.dumps(v)}" for k, v in value.items()) + "}"
-            if len(inline) + len(pad) <= 120:
-                return inline
-        items = [f"{pad}  {json.dumps(k)}: {pretty_json(v, indent + 1)}" for k, v in value.items()]
-        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
-    if isinstance(value, list):
-        if not value:
-            return "[]"
-        if all(not isinstance(v, dict | list) for v in value):
-            inline = "[" + ", ".join(json.dumps(v) for v in value) + "]"
-            if len(inline) + len(pad) <= 100:
-                return inline
-        items = [f"{pad}  {pretty_json(v, indent + 1)}" for v in value]
-        return "[\n" + ",\n".join(items) + "\n" + pad + "]"
-    return json.dumps(value)
 
 
 def split_problems(problems: list[tuple[str, str]]) -> list[tuple[str, str]]:

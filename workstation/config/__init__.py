@@ -17,6 +17,7 @@ if TYPE_CHECKING:
         dump_config,
         load_config,
         parse_config_json,
+        pretty_json,
         problems_of,
         read_config_text,
         save_config,
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 
 _HOME = {
     **dict.fromkeys(("MAX_CONFIG_BYTES", "config_json_schema", "dump_config", "load_config", "parse_config_json",
-                     "problems_of", "read_config_text", "save_config", "save_config_edits",
+                     "pretty_json", "problems_of", "read_config_text", "save_config", "save_config_edits",
                      "validate_config_dict"),
                     "workstation.config.io"),
     **dict.fromkeys(("BUILTIN_STRATEGIES", "BacktestConfig", "ExecutionConfig", "GapFillerConfig",
@@ -64,6 +65,7 @@ __all__ = [
     "dump_config",
     "load_config",
     "parse_config_json",
+    "pretty_json",
     "problems_of",
     "read_config_text",
     "save_config",

@@ -220,7 +220,7 @@ def save_config_edits(cfg: SessionConfig, edited: dict, file_data: dict, shown: 
             data = full
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(p, json.dumps(data, indent=2) + "\n")
+    write_text_atomic(p, pretty_json(data) + "\n")      # as the editor's raw JSON page shows it
     return data
 
 
@@ -257,6 +257,31 @@ def _shaped_like(full: Any, shape: Any) -> Any:
     if isinstance(full, list) and isinstance(shape, list) and len(full) == len(shape):
         return [_shaped_like(f, s) for f, s in zip(full, shape, strict=True)]
     return full
+
+
+def pretty_json(value: Any, indent: int = 0) -> str:
+    """Indented JSON with short scalar lists (and small nested scalar objects) kept on one line."""
+    pad = "  " * indent
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        scalars = all(not isinstance(v, dict | list) for v in value.values())
+        if scalars and indent >= 2:
+            inline = "{" + ", ".join(f"{json.dumps(k)}: {json.dumps(v)}" for k, v in value.items()) + "}"
+            if len(inline) + len(pad) <= 120:
+                return inline
+        items = [f"{pad}  {json.dumps(k)}: {pretty_json(v, indent + 1)}" for k, v in value.items()]
+        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
+    if isinstance(value, list):
+        if not value:
+            return "[]"
+        if all(not isinstance(v, dict | list) for v in value):
+            inline = "[" + ", ".join(json.dumps(v) for v in value) + "]"
+            if len(inline) + len(pad) <= 100:
+                return inline
+        items = [f"{pad}  {pretty_json(v, indent + 1)}" for v in value]
+        return "[\n" + ",\n".join(items) + "\n" + pad + "]"
+    return json.dumps(value)
 
 
 def config_json_schema() -> dict:
