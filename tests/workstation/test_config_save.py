@@ -50,6 +50,15 @@ def test_a_changed_default_is_written_alone_and_normalised(tmp_path):
     assert list(written) == ["name", "symbols", "streams", "backtest", "strategies", "execution"]  # model order
 
 
+def test_a_whole_number_in_a_float_field_stays_as_written(tmp_path):
+    data = {**SHORT, "risk": {"max_position_qty": 1000}, "backtest": {**SHORT["backtest"], "speed_multiplier": 0}}
+    shown = form_of(data)
+    assert shown["risk"]["max_position_qty"] == 1000.0 and isinstance(shown["risk"]["max_position_qty"], float)
+    written = save(tmp_path, shown, data, shown)
+    assert json.dumps(written["risk"]) == '{"max_position_qty": 1000}'
+    assert json.dumps(written["backtest"]["speed_multiplier"]) == "0"
+
+
 def test_an_entry_the_file_had_stays_even_at_its_default(tmp_path):
     data = {**SHORT, "execution": {"slippage_bps": 0.0, "allow_short": False}}
     shown = form_of(data)

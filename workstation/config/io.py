@@ -247,15 +247,20 @@ def _without_shown_defaults(edited: Any, file_data: Any, shown: Any) -> Any:
         shown = shown if isinstance(shown, list) else []
         return [_without_shown_defaults(item, file_data[i], shown[i] if i < len(shown) else None)
                 if i < len(file_data) else item for i, item in enumerate(edited)]
+    if type(edited) in (int, float) and type(file_data) in (int, float) and edited == file_data:
+        return file_data        # the same number as the file wrote it (1000, not 1000.0)
     return edited
 
 
 def _shaped_like(full: Any, shape: Any) -> Any:
-    """`full`'s values (in its order) for the entries `shape` has."""
+    """`full`'s values (in its order) for the entries `shape` has; a number keeps `shape`'s form when
+    it is the same number (1000 stays 1000 in a float field)."""
     if isinstance(full, dict) and isinstance(shape, dict):
         return {key: _shaped_like(value, shape[key]) for key, value in full.items() if key in shape}
     if isinstance(full, list) and isinstance(shape, list) and len(full) == len(shape):
         return [_shaped_like(f, s) for f, s in zip(full, shape, strict=True)]
+    if type(full) in (int, float) and type(shape) in (int, float) and full == shape:
+        return shape
     return full
 
 
@@ -266,7 +271,7 @@ def pretty_json(value: Any, indent: int = 0) -> str:
         if not value:
             return "{}"
         scalars = all(not isinstance(v, dict | list) for v in value.values())
-        if scalars and indent >= 2:
+        if scalars and indent >= 1:
             inline = "{" + ", ".join(f"{json.dumps(k)}: {json.dumps(v)}" for k, v in value.items()) + "}"
             if len(inline) + len(pad) <= 120:
                 return inline
