@@ -76,6 +76,7 @@ APPLICATION = "workstation"
 OPEN_ITEM = "__open__"
 MAX_CHARTS = 4
 RESULTS_DOCK_CHROME = 60  # the dock's title bar and the tab bar under it
+RESULTS_DOCK_SIDES = 24  # the dock's frame and its scroll bar beside the results view
 RESULTS_SHARE = 0.5  # of the height shared by the chart area and the bottom docks
 CHART_MIN_PX = 300  # a chart (with its toolbar) stays at least this tall when results show
 BOTTOM_DOCK_PX = 270  # the bottom docks' height at the default window size
@@ -1412,16 +1413,6 @@ class MainWindow(QMainWindow):
             self._chart_height = central.height()
         shared = self._shared_height()  # the chart area and the bottom docks
         view = self.results_view
-        view.set_compact(False)
-        full = view.minimumSizeHint().height() + RESULTS_DOCK_CHROME
-        share = int(shared * RESULTS_SHARE)
-        if full <= share:
-            height = share
-        else:
-            view.set_compact(True)
-            compact = view.minimumSizeHint().height() + RESULTS_DOCK_CHROME
-            height = max(share, min(compact, shared - CHART_MIN_PX))
-        self.resizeDocks([dock], [height], Qt.Orientation.Vertical)
         right = [
             d
             for d in (self.quality_dock, self.metrics_dock)
@@ -1429,9 +1420,25 @@ class MainWindow(QMainWindow):
             and not d.isFloating()
             and self.dockWidgetArea(d) == Qt.DockWidgetArea.RightDockWidgetArea
         ]
-        if right and (view.compact or view.minimumSizeHint().width() + 24 > dock.width()):
-            # plots beside the tables, or a narrow window: the bottom docks run under the right column
-            # too, so the tables get the window's width and no card is clipped
+        # plots beside the tables, or cards that want more than the dock's width: the bottom docks then
+        # run under the right column too, so the tables get the window's width and the cards one row
+        wide = dock.width() - RESULTS_DOCK_SIDES
+        under = right and view.one_row_width() > wide
+        if under:
+            wide = self.width() - RESULTS_DOCK_SIDES
+        view.set_compact(False)
+        full = view.minimum_height_at(wide) + RESULTS_DOCK_CHROME
+        share = int(shared * RESULTS_SHARE)
+        if full <= share:
+            height = share
+        else:
+            view.set_compact(True)
+            under = bool(right)
+            wide = self.width() - RESULTS_DOCK_SIDES if under else wide
+            compact = view.minimum_height_at(wide) + RESULTS_DOCK_CHROME
+            height = max(share, min(compact, shared - CHART_MIN_PX))
+        self.resizeDocks([dock], [height], Qt.Orientation.Vertical)
+        if under:
             self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.BottomDockWidgetArea)
         self._right_fit_timer.start()           # the right column is shorter now
 

@@ -391,3 +391,30 @@ def test_open_run_folder_starts_at_the_newest_run_of_the_windows_runs_folder(tmp
         os.utime(runs / name / "config.json", ns=(10**18 + i * 10**9, 10**18 + i * 10**9))
     (runs / "not-a-run").mkdir()
     assert newest_run_folder(runs) == runs / "c-20261205-230000"
+
+
+def test_the_statistics_cards_take_two_rows_rather_than_cut_their_titles(qtbot, run_dir):
+    """In a narrow dock (the bottom dock beside the right-hand panels, ~960 px) the nine cards would
+    elide their titles ("TOTAL RET…") and scroll sideways: they go on two rows; a wide view keeps one."""
+    from PySide6.QtWidgets import QScrollArea
+
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    v = ResultsView()
+    area.setWidget(v)
+    qtbot.addWidget(area)
+    v.load_run_folder(run_dir)
+    area.resize(960, 400)
+    area.show()
+    qtbot.waitExposed(area)
+
+    def rows() -> set[int]:
+        return {card.y() for card in v.stat_cards.values()}
+
+    qtbot.waitUntil(lambda: len(rows()) == 2)
+    assert area.horizontalScrollBar().maximum() == 0          # nothing to scroll sideways
+    for card in v.stat_cards.values():                        # every title whole
+        assert card.title.width() >= card.title.sizeHint().width(), card.title.text()
+    area.resize(1500, 400)
+    qtbot.waitUntil(lambda: len(rows()) == 1)
+    assert [card.x() for card in v.stat_cards.values()] == sorted(card.x() for card in v.stat_cards.values())

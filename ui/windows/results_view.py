@@ -109,6 +109,7 @@ COMPACT_MIN_HEIGHT = 150  # plots beside the tables in a short dock: title bar, 
 SIDE_PANEL_MIN_ROWS = 3  # per-symbol and gap rows shown at least when stacked (else the two are tabs)
 
 AXIS_TITLE_MARGIN_PX = 8  # room kept around a rotated axis title
+CARD_SPACING = 8  # between the statistics cards (they go on two rows when one row would cut their titles)
 
 
 def fit_axis_label(plot: pg.PlotItem) -> None:
@@ -467,6 +468,11 @@ class StatCard(QFrame):
         self.value.setFont(font)
         self.value.setFixedHeight(QFontMetrics(self._max_font()).height())
 
+    def title_width(self) -> int:
+        """The card width that shows its whole title."""
+        margins = self.layout().contentsMargins()
+        return max(self.minimumWidth(), self.title.sizeHint().width() + margins.left() + margins.right() + 4)
+
     def _max_font(self) -> QFont:
         font = QFont(self.font())
         font.setWeight(QFont.Weight.DemiBold)
@@ -577,11 +583,12 @@ class ResultsView(QWidget):
         header = QVBoxLayout()
         header.setSpacing(2)
         self._empty_text = ("No run loaded", OPEN_HINT)   # what the empty view says (`clear`)
-        self.title_label = QLabel("No run loaded")
+        # elided in a narrow dock (whole in the tooltip) rather than widen the view: the dock would scroll
+        # sideways; a wrapped label would make its scroll area give the view its preferred height
+        self.title_label = ElidedLabel("No run loaded")
         self.title_label.setObjectName("ResultsTitle")
-        self.subtitle_label = QLabel("Open a run folder to see its equity curve, statistics and trades.")
+        self.subtitle_label = ElidedLabel("Open a run folder to see its equity curve, statistics and trades.")
         self.subtitle_label.setObjectName("ResultsSubtitle")
-        self.subtitle_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         header.addWidget(self.title_label)
         header.addWidget(self.subtitle_label)
         self.completion_label = QLabel()  # shown when the run folder is not complete (killed, failed write)
@@ -603,15 +610,13 @@ class ResultsView(QWidget):
         title_row.addWidget(self.export_button, 0, Qt.AlignmentFlag.AlignTop)
         root.addLayout(title_row)
 
-        cards = QGridLayout()
-        cards.setHorizontalSpacing(8)
-        self.stat_cards: dict[str, StatCard] = {}
-        for col, (key, title, tip) in enumerate(_CARDS):
-            card = StatCard(title, tip)
-            self.stat_cards[key] = card
-            cards.addWidget(card, 0, col)
-            cards.setColumnStretch(col, 1)
-        root.addLayout(cards)
+        self._cards_grid = QGridLayout()
+        self._cards_grid.setHorizontalSpacing(CARD_SPACING)
+        self._cards_grid.setVerticalSpacing(CARD_SPACING)
+        self.stat_cards: dict[str, StatCard] = {key: StatCard(title, tip) for key, title, tip in _CARDS}
+        self.card_columns = 0
+        self._arrange_cards(len(_CARDS))
+        root.addLayout(self._cards_grid)
 
         self._splitter = QSplitter(Qt.Orientation.Vertical)
         self._splitter.setChildrenCollapsible(False)
@@ -625,6 +630,42 @@ class ResultsView(QWidget):
         root.addWidget(self._splitter, 1)
         self._initial_split_done = False
         self._show_results_state()
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self._arrange_cards(self._card_columns_for(event.size().width()))
+
+    def minimum_height_at(self, width: int) -> int:
+        """minimumSizeHint's height once the view is `width` wide (the cards may take another number of rows)."""
+        n = len(self.stat_cards)
+        rows_now = -(-n // max(self.card_columns, 1))
+        rows_then = -(-n // self._card_columns_for(width))
+        card = next(iter(self.stat_cards.values())).sizeHint().height()
+        return self.minimumSizeHint().height() + (rows_then - rows_now) * (card + CARD_SPACING)
+
+    def one_row_width(self) -> int:
+        """The narrowest view that shows every card on one row with its whole title."""
+        margins = self.layout().contentsMargins()
+        n = len(self.stat_cards)
+        need = max(card.title_width() for card in self.stat_cards.values())
+        return n * need + (n - 1) * CARD_SPACING + margins.left() + margins.right()
+
+    def _card_columns_for(self, width: int) -> int:
+        """All the cards on one row when each gets the width its title needs, else two rows."""
+        n = len(self.stat_cards)
+        return n if self.one_row_width() <= width else (n + 1) // 2
+
+    def _arrange_cards(self, columns: int) -> None:
+        if columns == self.card_columns:
+            return
+        grid = self._cards_grid
+        for card in self.stat_cards.values():
+            grid.removeWidget(card)
+        for col in range(max(columns, self.card_columns)):
+            grid.setColumnStretch(col, 1 if col < columns else 0)
+        for i, card in enumerate(self.stat_cards.values()):
+            grid.addWidget(card, i // columns, i % columns)
+        self.card_columns = columns
 
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
@@ -981,8 +1022,9 @@ class ResultsView(QWidget):
 
     def _set_header(self, results: RunResults) -> None:
         self.title_label.setText(results.name)
-        self.subtitle_label.setText("   \u00b7   ".join(results.headline_facts()))
-        self.subtitle_label.setToolTip(str(results.run_dir))
+        facts = "   \u00b7   ".join(results.headline_facts())
+        self.subtitle_label.setText(facts)
+        self.subtitle_label.setToolTip(f"{facts}\n{results.run_dir}")
 
     def _set_stats(self, s: dict[str, Any]) -> None:
         cards = self.stat_cards
