@@ -54,6 +54,7 @@ from ui.screen_fit import fit_to_screen
 from ui.shortcuts import shortcut
 from ui.throughput import ThroughputMeter
 from ui.widgets.chart import ChartPanel, DrawingBook, sidecar_path
+from ui.widgets.date_popup import mark_trading_days, readable_calendar_popup
 from ui.widgets.metrics_panel import MetricsPanel
 from ui.widgets.orders_panel import OrdersPanel
 from ui.widgets.quality_gauges import QualityGaugePanel
@@ -442,7 +443,7 @@ class MainWindow(QMainWindow):
         tb.addWidget(jump_caption)
         self.jump_date = QDateEdit()
         self.jump_date.setObjectName("JumpDate")
-        self.jump_date.setCalendarPopup(True)
+        readable_calendar_popup(self.jump_date)
         self.jump_date.setDisplayFormat("yyyy-MM-dd")
         self.jump_date.setToolTip("Session date to jump to (within the config's date range)")
         tb.addWidget(self.jump_date)
@@ -1111,6 +1112,7 @@ class MainWindow(QMainWindow):
             self.jump_date.setDateRange(QDate(lo.year, lo.month, lo.day), QDate(hi.year, hi.month, hi.day))
             start = cfg.backtest.start_date
             self.jump_date.setDate(QDate(start.year, start.month, start.day))
+            mark_trading_days(self.jump_date, self.bridge.system.tm.trading_dates(lo, hi))
         intervals = self.bridge.intervals()
         self._suspend_feeds = True
         try:

@@ -13,11 +13,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QDate, Qt
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QDockWidget, QMessageBox
 
 from tests.ui.test_signal_log import make_rows
+from ui import theme
 from ui.bridge import UpdateBatch
 from ui.main_window import MAX_SPEED_VIEW_INTERVAL_S, NO_RESULTS_YET, MainWindow
 from ui.widgets.chart import ChartPanel
@@ -95,6 +96,11 @@ def test_window_builds_with_every_dock_and_control(make_window, ui_small_config)
     assert w.config_combo.currentText() == "small"
     assert w.jump_date.minimumDate().toPython().isoformat() == "2024-12-04"
     assert w.jump_date.maximumDate().toPython().isoformat() == "2024-12-05"
+    from ui.widgets.date_popup import OUT_OF_RANGE  # the popup marks the range's sessions
+
+    marks = w.jump_date.calendarWidget()
+    assert marks.dateTextFormat(QDate(2024, 12, 4)).foreground().color().name() == theme.TEXT
+    assert marks.dateTextFormat(QDate(2024, 12, 3)).foreground().color().name() == OUT_OF_RANGE
     panel = w.chart_panels[0]
     assert [panel.symbol_combo.itemText(i) for i in range(panel.symbol_combo.count())] == [
         "ACME",

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from ui.screen_fit import fit_to_screen
 from ui.theme import AMBER, DOWN, MUTED, UP, build_palette, mono_font, style_sheet
+from ui.widgets.date_popup import readable_calendar_popup
 from workstation.errors import WorkstationError
 from workstation.fetch.alpaca import FetchProgress, FetchRequest, FetchSummary, clean_symbols, fetch_alpaca
 from workstation.live.endpoints import ALPACA_STOCK_FEEDS
@@ -164,7 +165,7 @@ class FetchDialog(QDialog):
 
     def _date_edit(self, day: dt.date) -> QDateEdit:
         edit = QDateEdit(QDate(day.year, day.month, day.day), self)
-        edit.setCalendarPopup(True)
+        readable_calendar_popup(edit)
         edit.setDisplayFormat("yyyy-MM-dd")
         return edit
 
