@@ -10,7 +10,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from PySide6 import QtCore, QtGui  # noqa: E402
+from PySide6 import QtCore, QtGui, QtWidgets  # noqa: E402
 from PySide6.QtCore import Qt  # noqa: E402
 
 from tests.ui.test_chart import _has_colour, make_bars, settle  # noqa: E402
@@ -246,7 +246,7 @@ def test_save_png_writes_what_the_chart_shows(chart, qtbot, tmp_path):
     assert not chart.chart_actions.save_png_interactive()
 
 
-def test_panel_offers_custom_indicators_and_keeps_engine_specs(qtbot):
+def test_panel_offers_custom_indicators_and_keeps_engine_specs(qtbot, monkeypatch):
     panel = ChartPanel()
     qtbot.addWidget(panel)
     panel.set_checked_overlays(["bb(20,2)", "macd(12,26,9)", "atr(7)"])
@@ -255,5 +255,11 @@ def test_panel_offers_custom_indicators_and_keeps_engine_specs(qtbot):
     panel.ask_indicator = lambda: "EMA(50)"
     panel.custom_indicator_action.trigger()
     assert "ema(50)" in panel.checked_overlays() and "ema(50)" in panel.chart.overlays()
-    with pytest.raises(ValueError, match="not an indicator the engine knows"):
+    with pytest.raises(ValueError, match=r"^unknown indicator 'nonsense' in spec 'nonsense\(3\)'; known kinds: "):
         panel.set_checked_overlays(["sma(20)", "nonsense(3)"])
+    # a known kind with bad parameters is not called unknown
+    panel.ask_indicator = lambda: "macd(5,3)"
+    warnings = []
+    monkeypatch.setattr(QtWidgets.QMessageBox, "warning", lambda *args: warnings.append(args[1:]))
+    panel.custom_indicator_action.trigger()
+    assert warnings == [("Indicator not added", "indicator spec 'macd(5,3)': fast must be < slow, got fast=5, slow=3")]

@@ -50,11 +50,12 @@ class Overlay:
 
 
 def canonical_spec(spec: str) -> str:
-    """The engine's canonical form of an overlay spec ('RSI' -> 'rsi(14)'); ValueError when invalid."""
+    """The engine's canonical form of an overlay spec ('RSI' -> 'rsi(14)'); ValueError when invalid,
+    with the engine's reason (it names the spec: an unknown kind, or a known one's bad parameters)."""
     try:
         return make_indicator(spec).spec
     except IndicatorError as exc:
-        raise ValueError(f"overlay spec {spec!r} is not an indicator the engine knows: {exc}") from None
+        raise ValueError(str(exc)) from None
 
 
 def convergence_bars(kind: str, params: dict[str, float]) -> int:
