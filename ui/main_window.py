@@ -1425,7 +1425,7 @@ class MainWindow(QMainWindow):
         # plots beside the tables, or cards that want more than the dock's width: the bottom docks then
         # run under the right column too, so the tables get the window's width and the cards one row
         wide = dock.width() - RESULTS_DOCK_SIDES
-        under = right and view.one_row_width() > wide
+        under = bool(right) and view.one_row_width() > wide
         if under:
             wide = self.width() - RESULTS_DOCK_SIDES
         view.set_compact(False)
