@@ -37,7 +37,7 @@ def test_the_chart_accepts_every_spec_the_engine_accepts(chart, qtbot):
             np.testing.assert_allclose(got[key], want[key], rtol=1e-12, equal_nan=True)
     settle(qtbot, chart)
     assert "ATR(14) " in chart.readout_text() and "RSI(14) " in chart.readout_text()
-    with pytest.raises(ValueError, match="overlay spec 'wma\\(3\\)'"):
+    with pytest.raises(ValueError, match="unknown indicator 'wma' in spec 'wma\\(3\\)'"):
         chart.set_overlays(["wma(3)"])
 
 
