@@ -11,6 +11,12 @@ def counted(n: int, stem: str, one: str = "", many: str = "s") -> str:
     return f"{n:,} {stem}{one if n == 1 else many}"
 
 
+def named(noun: str, names: list[str] | tuple[str, ...], count: int | None = None, sep: str = ", ") -> str:
+    """"column close", "columns open, close": the noun agrees with `count` (default: how many names)."""
+    n = len(names) if count is None else count
+    return f"{noun}{'' if n == 1 else 's'} {sep.join(str(x) for x in names)}"
+
+
 class WorkstationError(Exception):
     """Base of every error the engine reports to a user (never a bare traceback)."""
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from workstation.calendar import SimulatedClock, TimeManager, TradingSession
-from workstation.errors import ConfigError, StoreError, WorkstationError
+from workstation.errors import ConfigError, StoreError, WorkstationError, named
 from workstation.events import EventBus
 from workstation.execution import SimulatedBroker
 from workstation.execution.inbox import ManualOrderInbox
@@ -117,7 +117,8 @@ class SystemManager:
             known = set(self.store.symbols(cfg.streams.interval))
             sample = ", ".join(sorted(known)[:12]) or "none"
             raise StoreError(
-                f"symbol(s) {missing} have no {cfg.streams.interval} bars in the store {self.store.root}. "
+                f"{named('symbol', missing)} {'has' if len(missing) == 1 else 'have'} no {cfg.streams.interval} bars in "
+                f"the store {self.store.root}. "
                 f"The store has: {sample}{' ...' if len(known) > 12 else ''}. Import them with "
                 f"`workstation import FILE --store {self.store.root}` or remove them from 'symbols'."
             )

@@ -70,7 +70,7 @@ def _silently_wrong_close(path, table: pa.Table) -> bytes:
 
 
 @pytest.mark.parametrize("how, problem", [
-    ("schema", "lacks column(s) symbol"),
+    ("schema", "it lacks column symbol (its columns:"),
     ("string_close", "close is string, expected double"),
     ("corrupt_page", "is damaged"),
 ])

@@ -20,6 +20,7 @@ from workstation.config.methods import (
     SessionMethods,
     StrategyMethods,
 )
+from workstation.errors import named
 from workstation.model.interval import parse_interval
 from workstation.model.symbol import SYMBOL_RULE, is_valid_symbol, shown_symbol
 
@@ -381,10 +382,10 @@ class SessionConfig(SessionMethods, _Model):
         bad = [shown_symbol(s) for s in out if not is_valid_symbol(s)]
         if bad:
             more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
-            raise ValueError(f"invalid symbol(s) {', '.join(bad[:5])}{more}: {SYMBOL_RULE}")
+            raise ValueError(f"invalid {named('symbol', bad[:5], len(bad))}{more}: {SYMBOL_RULE}")
         dup = sorted({s for s in out if out.count(s) > 1})
         if dup:
-            raise ValueError(f"duplicate symbol(s) {dup}")
+            raise ValueError(f"duplicate {named('symbol', dup)}")
         return out
 
     @field_validator("timezone")

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from workstation.errors import WorkstationError
+from workstation.errors import WorkstationError, counted
 from workstation.indicators.block import WarmupBlock
 
 __all__ = [
@@ -234,7 +234,7 @@ class Indicator(ABC):
         n = idx.shape[0]
         if len(inputs) != len(self.fields):
             raise IndicatorError(
-                f"{self._spec} takes {len(self.fields)} input(s) {self.fields}, got {len(inputs)}"
+                f"{self._spec} takes {counted(len(self.fields), 'input')} ({', '.join(self.fields)}), got {len(inputs)}"
             )
         if n == 0:
             return

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from workstation.errors import DataError
+from workstation.errors import DataError, named
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -44,5 +44,5 @@ def read_gap_list(run_dir: str | Path) -> pd.DataFrame | None:
         raise DataError(f"cannot read the gap list {path}: {exc}") from exc
     missing = [c for c in GAP_COLUMNS if c not in df.columns]
     if missing:
-        raise DataError(f"the gap list {path} lacks column(s) {missing}")
+        raise DataError(f"the gap list {path} lacks {named('column', missing)}")
     return df.sort_values(["start", "symbol", "interval"], kind="mergesort").reset_index(drop=True)

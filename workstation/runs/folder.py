@@ -39,7 +39,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from workstation.errors import DataError
+from workstation.errors import DataError, named
 from workstation.execution.results import EQUITY_COLUMNS, SIGNAL_COLUMNS, TRADE_COLUMNS
 from workstation.execution.stats import compute_stats
 
@@ -343,7 +343,7 @@ def _read_parts(files: list[Path], table_path: Path, required: Sequence[str]) ->
             raise DataError(f"cannot read {f}: {exc}") from exc
         missing = [c for c in required if c not in table.column_names]
         if missing:
-            raise DataError(f"{f} lacks column(s) {missing}; found {table.column_names}")
+            raise DataError(f"{f} lacks {named('column', missing)}; found {', '.join(table.column_names)}")
         tables.append(table)
     try:
         table = pa.concat_tables(tables, promote_options="permissive") if len(tables) > 1 else tables[0]

@@ -31,7 +31,7 @@ import pyarrow as pa
 
 from workstation.atomic_files import os_error_text, write_bytes_atomic, write_parquet_atomic
 from workstation.calendar import TimeManager, as_date
-from workstation.errors import DataError, StoreError, counted
+from workstation.errors import DataError, StoreError, counted, named
 from workstation.model import parse_interval, shown_symbol, symbol_problem
 from workstation.store import migrate
 from workstation.store.lock import DEFAULT_LOCK_TIMEOUT_S, LOCK_FILE, StoreWriteLock
@@ -487,9 +487,9 @@ class BarStore:
         conflicts = int((status == ROW_CONFLICT).sum())
         if conflicts:
             log.warning(
-                "%d bar(s) differ from bars already stored with the same symbol and timestamp; "
+                "%s: different from the bars already stored with the same symbol and timestamp; "
                 "the stored bars were kept",
-                conflicts,
+                counted(conflicts, "bar"),
             )
         return WriteResult(
             int((status == ROW_NEW).sum()),
@@ -508,7 +508,7 @@ class BarStore:
                 f"({_list_files(written)})" if written else "No bar file was written before it")
         message = (
             f"writing the bar store {self.root} failed at {rel}: {os_error_text(exc)}. {done}; "
-            f"{rows_left:,} bars of this write in {1 + len(later)} file(s) were not written "
+            f"{rows_left:,} bars of this write in {counted(1 + len(later), 'file')} were not written "
             f"({_list_files([rel, *later])}). "
             "Every store file is either complete or as it was; free space (or make the store writable) and "
             "run the same command again: the bars already stored are skipped as duplicates"
@@ -905,13 +905,13 @@ def _check_schema(path: Path, schema: pa.Schema, columns: Sequence[str] = BAR_CO
     if missing:
         found = ", ".join(schema.names[:12]) + (" ..." if len(schema.names) > 12 else "")
         raise StoreError(
-            f"bar store file {path} is not a bar file: it lacks column(s) {', '.join(missing)} "
+            f"bar store file {path} is not a bar file: it lacks {named('column', missing)} "
             f"(its columns: {found}). {_RESTORE}"
         )
     wrong = [f"{c} is {schema.field(c).type}, expected {BAR_SCHEMA.field(c).type}"
              for c in columns if not _type_ok(c, schema.field(c).type)]
     if wrong:
-        raise StoreError(f"bar store file {path} has column(s) of the wrong type: {'; '.join(wrong)}. {_RESTORE}")
+        raise StoreError(f"bar store file {path} has {counted(len(wrong), 'column')} of the wrong type: {'; '.join(wrong)}. {_RESTORE}")
 
 
 def _frame_columns(df: pd.DataFrame, root: Path) -> dict[str, np.ndarray]:
@@ -921,13 +921,13 @@ def _frame_columns(df: pd.DataFrame, root: Path) -> dict[str, np.ndarray]:
 
     missing = [c for c in ("symbol", "timestamp", *PRICE_COLUMNS, "volume") if c not in df.columns]
     if missing:
-        raise DataError(f"bars written to {root} lack column(s) {', '.join(missing)}")
+        raise DataError(f"bars written to {root} lack {named('column', missing)}")
     n = len(df)
     symbols = df["symbol"].astype(str).to_numpy(dtype=object)
     bad = [s for s in pd.unique(symbols) if symbol_problem(s)]
     if bad:
         raise DataError(
-            f"bars written to {root} have invalid symbol(s) {', '.join(shown_symbol(s) for s in bad[:5])}: "
+            f"bars written to {root} have invalid {named('symbol', [shown_symbol(s) for s in bad[:5]], len(bad))}: "
             f"{symbol_problem(bad[0])}"
         )
     cols: dict[str, np.ndarray] = {

@@ -39,7 +39,7 @@ import numpy as np
 
 from workstation.atomic_files import os_error_text, write_bytes_atomic
 from workstation.calendar import as_date
-from workstation.errors import DataError, StoreError, counted
+from workstation.errors import DataError, StoreError, counted, named
 from workstation.model import shown_symbol, symbol_problem
 
 if TYPE_CHECKING:
@@ -195,7 +195,7 @@ def parse_actions_file(path: str | Path, known_symbols: set[str] | None = None) 
     if ratio_col is None and div_col is None:
         missing.append("split_ratio or dividend")
     if missing:
-        raise DataError(f"{path} line {header_line}: the header lacks column(s) {', '.join(missing)} "
+        raise DataError(f"{path} line {header_line}: the header lacks {named('column', missing)} "
                         f"(found: {', '.join(header) or 'none'}); nothing was written")
     index = {name: header.index(name) for name in (sym_col, date_col, ratio_col, div_col) if name}
     problems: list[str] = []

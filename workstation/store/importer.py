@@ -59,7 +59,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from workstation.calendar import TimeManager
-from workstation.errors import DataError, WorkstationError, counted
+from workstation.errors import DataError, WorkstationError, counted, named
 from workstation.model import is_valid_symbol, parse_interval, symbol_problem
 from workstation.store.bar_store import (
     ROW_CONFLICT,
@@ -379,7 +379,7 @@ def _map_columns(frame: pd.DataFrame, path: Path, kind: str = "bars") -> tuple[d
     missing = [c for c in _value_names(kind)[:-2 if kind == "quotes" else 5] if c not in mapping]
     if kind == "quotes" and (missing or time_col is None):
         raise DataError(
-            f"{path} lacks column(s) {', '.join((['a time column'] if time_col is None else []) + missing)} of "
+            f"{path} lacks {named('column', (['a time column'] if time_col is None else []) + missing)} of "
             f"quote bars: found columns {[str(c) for c in frame.columns]}; expected a time column and "
             "bid_open, bid_high, bid_low, bid_close, ask_open, ask_high, ask_low, ask_close (bid_size, ask_size "
             "optional; any letter case); nothing was imported"
@@ -388,7 +388,7 @@ def _map_columns(frame: pd.DataFrame, path: Path, kind: str = "bars") -> tuple[d
         missing.insert(0, "a time column")
     if missing or time_col is None:
         raise DataError(
-            f"{path} lacks column(s) {', '.join(missing)}: found columns {[str(c) for c in frame.columns]}; "
+            f"{path} lacks {named('column', missing)}: found columns {[str(c) for c in frame.columns]}; "
             "expected a time column (timestamp, time, datetime or date) and open, high, low, close, volume "
             "(any letter case); nothing was imported"
         )

@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from workstation.calendar import as_date
-from workstation.errors import DataError, StoreError
+from workstation.errors import DataError, StoreError, named
 from workstation.model import parse_interval
 from workstation.session.quote_bars import QUOTE_FIELDS, QuoteSessionArrays, empty_quote_arrays
 from workstation.store.bar_store import (
@@ -72,7 +72,7 @@ def _read_quote_file(path: Path, dictionary_symbols: bool = False) -> pa.Table:
                                  read_dictionary=["symbol"] if dictionary_symbols else None)
         missing = [c for c in QUOTE_COLUMNS if parquet.schema_arrow.get_field_index(c) < 0]
         if missing:
-            raise StoreError(f"quote file {path} is not a quote-bar file: it lacks column(s) {', '.join(missing)}")
+            raise StoreError(f"quote file {path} is not a quote-bar file: it lacks {named('column', missing)}")
         table = parquet.read(columns=list(QUOTE_COLUMNS))
         return table if dictionary_symbols else table.cast(QUOTE_SCHEMA)
     except (pa.ArrowException, OSError, ValueError) as exc:
@@ -121,7 +121,7 @@ def write_quotes(store: BarStore, frame: pd.DataFrame, interval: str = "1m") -> 
         raise DataError("quote bars are intraday (e.g. --interval 1m), not daily")
     missing = [c for c in ("symbol", "timestamp", *QUOTE_VALUE_COLUMNS, "rth") if c not in frame.columns]
     if missing:
-        raise DataError(f"quotes written to {store.root} lack column(s) {', '.join(missing)}")
+        raise DataError(f"quotes written to {store.root} lack {named('column', missing)}")
     ts = frame["timestamp"]
     if isinstance(ts.dtype, pd.DatetimeTZDtype):
         ts_ns = ts.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[ns]").view(np.int64)

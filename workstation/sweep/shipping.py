@@ -27,7 +27,7 @@ from typing import Any
 
 from workstation.calendar import TimeManager
 from workstation.config import SessionConfig
-from workstation.errors import CalendarError, ConfigError, StoreError
+from workstation.errors import CalendarError, ConfigError, StoreError, named
 from workstation.pipeline.warmup import config_warmup_counts, warmup_max_days
 from workstation.store import BarStore
 from workstation.store.memory_store import BarBlock
@@ -121,7 +121,8 @@ class DataShipper:
         known = set(self.symbols_of(cfg.streams.interval))
         missing = [s for s in cfg.symbols if s not in known]
         if missing:
-            raise StoreError(f"{label}: symbol(s) {missing} have no {cfg.streams.interval} bars in the store "
+            raise StoreError(f"{label}: {named('symbol', missing)} {'has' if len(missing) == 1 else 'have'} no "
+                             f"{cfg.streams.interval} bars in the store "
                              f"{self.store.root}; remove them from the config or the swept values")
 
     def expect(self, needs: Iterable[CellNeeds]) -> None:

@@ -283,12 +283,12 @@ def test_history_rejects_an_empty_range(make_provider):
 def test_missing_env_keys_raise_provider_error_naming_the_variables(monkeypatch):
     monkeypatch.delenv("APCA_API_KEY_ID", raising=False)
     monkeypatch.delenv("APCA_API_SECRET_KEY", raising=False)
-    with pytest.raises(ProviderError, match="APCA_API_KEY_ID and APCA_API_SECRET_KEY"):
+    with pytest.raises(ProviderError, match="set the environment variables APCA_API_KEY_ID and APCA_API_SECRET_KEY "):
         AlpacaProvider()
     monkeypatch.setenv("MY_KEY", "k")
     with pytest.raises(ProviderError, match="MY_SECRET") as info:
         AlpacaProvider(key_env="MY_KEY", secret_env="MY_SECRET")
-    assert "set the environment variable(s) MY_SECRET " in str(info.value)
+    assert "set the environment variable MY_SECRET " in str(info.value)
 
 
 # ----------------------------------------------------------------------------- helpers / base

@@ -270,7 +270,7 @@ def test_guess_split_names_usual_ratios_and_ignores_other_moves():
      "line 5: duplicate of line 3"),
     ("symbol,effective_date,split_ratio,dividend\nACME,2024-12-04,7,0.2\n", "line 3: give either a split ratio"),
     ("symbol,effective_date,split_ratio,dividend\nBOLT,2024-12-06,,500\n", "is not below the close"),
-    ("symbol,when,split_ratio\nACME,2024-12-04,7\n", "lacks column(s) effective_date"),
+    ("symbol,when,split_ratio\nACME,2024-12-04,7\n", "the header lacks column effective_date (found: symbol, when, split_ratio)"),
     ("", "is empty"),
 ])
 def test_a_bad_actions_file_is_refused_whole_naming_file_and_line_and_nothing_is_written(

@@ -179,7 +179,7 @@ def test_a_run_of_a_symbol_the_store_lacks_names_it_and_what_the_store_has(demo_
                                 "strategies": [], "historical": {"trailing_days": 0, "warmup_bars": 0}})
     with pytest.raises(StoreError) as caught:
         SystemManager(cfg, store=store)
-    assert "['NOPE'] have no 1m bars" in str(caught.value)
+    assert "symbol NOPE has no 1m bars" in str(caught.value)
     assert "The store has: ACME, BOLT, CYRX, DYNA, ECHO." in str(caught.value)
     ok = validate_config_dict({**cfg.model_dump(mode="json"), "symbols": ["ACME", "ECHO"]})
     assert SystemManager(ok, store=store).sessions

@@ -32,7 +32,7 @@ import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from workstation.errors import ProviderError
+from workstation.errors import ProviderError, named
 from workstation.live.alpaca.wire import (
     MalformedMessage,
     alpaca_timeframe,
@@ -60,7 +60,7 @@ def alpaca_keys(key_env: str = "APCA_API_KEY_ID", secret_env: str = "APCA_API_SE
     missing = [n for n, v in ((key_env, key), (secret_env, secret)) if not v.strip()]
     if missing:
         raise ProviderError(
-            f"Alpaca API keys missing: set the environment variable(s) {' and '.join(missing)} "
+            f"Alpaca API keys missing: set the environment {named('variable', missing, sep=' and ')} "
             f"(key id in {key_env}, secret in {secret_env}); keys are never read from config files"
         )
     return key.strip(), secret.strip()
