@@ -377,18 +377,17 @@ def _map_columns(frame: pd.DataFrame, path: Path, kind: str = "bars") -> tuple[d
         if len(sample) and _CLOCK.match(str(sample.iloc[0]).strip()):
             time_col, clock_col = normal["date"], normal["time"]
     missing = [c for c in _value_names(kind)[:-2 if kind == "quotes" else 5] if c not in mapping]
-    if kind == "quotes" and (missing or time_col is None):
+    lacking = " and ".join((["a time column"] if time_col is None else []) + ([named("column", missing)] if missing
+                                                                               else []))
+    if kind == "quotes" and lacking:
         raise DataError(
-            f"{path} lacks {named('column', (['a time column'] if time_col is None else []) + missing)} of "
-            f"quote bars: found columns {[str(c) for c in frame.columns]}; expected a time column and "
-            "bid_open, bid_high, bid_low, bid_close, ask_open, ask_high, ask_low, ask_close (bid_size, ask_size "
-            "optional; any letter case); nothing was imported"
+            f"{path} lacks {lacking} of quote bars: found columns {[str(c) for c in frame.columns]}; expected a "
+            "time column and bid_open, bid_high, bid_low, bid_close, ask_open, ask_high, ask_low, ask_close "
+            "(bid_size, ask_size optional; any letter case); nothing was imported"
         )
-    if time_col is None:
-        missing.insert(0, "a time column")
-    if missing or time_col is None:
+    if lacking:
         raise DataError(
-            f"{path} lacks {named('column', missing)}: found columns {[str(c) for c in frame.columns]}; "
+            f"{path} lacks {lacking}: found columns {[str(c) for c in frame.columns]}; "
             "expected a time column (timestamp, time, datetime or date) and open, high, low, close, volume "
             "(any letter case); nothing was imported"
         )

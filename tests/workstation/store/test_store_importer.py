@@ -484,6 +484,10 @@ def test_bad_files_raise_data_error_and_leave_store_untouched(store, tmp_path, r
     header_only.write_text("time,open,high,low,close,volume\n")
     missing_cols = tmp_path / "COLS.csv"
     missing_cols.write_text("Datetime,Open,Low,Close\n2024-10-01 09:30:00-04:00,1,1,1\n")
+    no_time = tmp_path / "NOTIME.csv"
+    no_time.write_text("when,open,high,low,close\n2024-10-01 09:30:00-04:00,1,2,0.5,1.5\n")
+    one_missing = tmp_path / "ONE.csv"
+    one_missing.write_text("time,open,high,low,close\n2024-10-01 09:30:00-04:00,1,2,0.5,1.5\n")
     no_symbol = tmp_path / "bars.csv"
     no_symbol.write_text("time,open,high,low,close,volume\n2024-10-01 09:30:00-04:00,1,2,0.5,1.5,100\n")
     cases = [
@@ -491,7 +495,9 @@ def test_bad_files_raise_data_error_and_leave_store_untouched(store, tmp_path, r
         (corrupt, "Parquet"),
         (empty, "empty"),
         (header_only, "no data rows"),
-        (missing_cols, "lacks column"),
+        (missing_cols, "lacks columns high, volume: found columns"),
+        (no_time, "lacks a time column and column volume: found columns"),
+        (one_missing, "lacks column volume: found columns"),
         (tmp_path / "GONE.csv", "does not exist"),
         (tmp_path, "is a folder"),
         (no_symbol, "--symbol"),
