@@ -385,7 +385,7 @@ def _map_columns(frame: pd.DataFrame, path: Path, kind: str = "bars") -> tuple[d
             "time column and bid_open, bid_high, bid_low, bid_close, ask_open, ask_high, ask_low, ask_close "
             "(bid_size, ask_size optional; any letter case); nothing was imported"
         )
-    if lacking:
+    if lacking or time_col is None:
         raise DataError(
             f"{path} lacks {lacking}: found columns {[str(c) for c in frame.columns]}; "
             "expected a time column (timestamp, time, datetime or date) and open, high, low, close, volume "
