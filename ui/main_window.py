@@ -382,6 +382,10 @@ class MainWindow(QMainWindow):
             self.edit_config,
             "edit",
         )
+        self.new_config_action = action(
+            "New config…", "Write a new session config in the editor, starting from the example; Save asks "
+            "for its file name", self.new_config)
+        self.new_config_action.setShortcuts([QKeySequence(k) for k in shortcut("new_config").keys])
         self.open_config_action = action(
             "Open config…", "Open a session config file", self.open_config_dialog, icon.SP_DialogOpenButton
         )
@@ -495,6 +499,7 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
+        file_menu.addAction(self.new_config_action)
         file_menu.addAction(self.open_config_action)
         file_menu.addAction(self.edit_action)
         file_menu.addSeparator()
@@ -943,8 +948,16 @@ class MainWindow(QMainWindow):
 
     def edit_config(self) -> None:
         """Open the config editor on the selected config; its Run loads and plays that config."""
+        self._open_config_editor(self.bridge.config_path)
+
+    def new_config(self) -> None:
+        """Open the config editor on a new config (the example's settings, named "New session"); its
+        Save asks for a file name in the configs folder, its Run saves then loads and plays it."""
+        self._open_config_editor(None)
+
+    def _open_config_editor(self, config_path: Path | None) -> None:
         dialog = ConfigEditorDialog(
-            config_path=self.bridge.config_path,
+            config_path=config_path,
             configs_dir=self.configs_dir,
             parent=self,
             store_path=self.store_override,

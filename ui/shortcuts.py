@@ -31,6 +31,7 @@ SHORTCUTS: tuple[Shortcut, ...] = (
                                      "then", WINDOW),
     Shortcut("faster", ("+", "="), "Faster replay", WINDOW),
     Shortcut("slower", ("-", "_"), "Slower replay", WINDOW),
+    Shortcut("new_config", ("Ctrl+N",), "New session config (from the example; Save asks for a file name)", WINDOW),
     Shortcut("open_config", ("Ctrl+O",), "Open a session config", WINDOW),
     Shortcut("add_chart", ("Ctrl+T",), "Add a chart", WINDOW),
     Shortcut("shortcuts", ("F1", "?"), "Show every shortcut (this list)", WINDOW),

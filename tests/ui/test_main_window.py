@@ -418,6 +418,21 @@ def test_jump_and_config_editor_run(qtbot, make_window, ui_small_config, ui_writ
     editor.close()
 
 
+def test_file_new_config_opens_the_editor_on_a_config_without_a_file(qtbot, make_window, ui_small_config):
+    w = make_window()
+    w.load_config(ui_small_config)
+    file_menu = next(a.menu() for a in w.menuBar().actions() if a.text() == "&File")
+    assert file_menu.actions()[0] is w.new_config_action
+    assert w.new_config_action.shortcut().toString() == "Ctrl+N"
+    w.new_config_action.trigger()
+    editor = w._editor
+    assert editor is not None and editor.isVisible()
+    assert editor.config_path() is None and editor.current_dict()["name"] == "New session"   # Save asks a name
+    assert w.bridge.config_path == ui_small_config                    # the loaded run is left as it is
+    editor.discard_changes()
+    editor.close()
+
+
 def test_the_metrics_panel_shows_the_status_bars_clock(qtbot, make_window, ui_small_config):
     """Both clocks show the time of the frame drawn last: the metrics refresh (every ~250 ms) used to
     read the engine's clock and could be a bar time behind or ahead of the status bar at 60x."""
