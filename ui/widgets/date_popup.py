@@ -11,9 +11,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from PySide6.QtCore import QDate, Qt
+from PySide6.QtCore import QDate, QLocale, Qt
 from PySide6.QtGui import QColor, QFontMetrics, QTextCharFormat
-from PySide6.QtWidgets import QCalendarWidget, QDateEdit
+from PySide6.QtWidgets import QCalendarWidget, QDateEdit, QWidget
 
 from ui import theme
 
@@ -53,10 +53,10 @@ def readable_calendar_popup(edit: QDateEdit) -> QCalendarWidget:
     header.setForeground(QColor(theme.MUTED))
     calendar.setHeaderTextFormat(header)
     metrics = QFontMetrics(calendar.font())
-    names = [QDate(2024, 1, day).toString("ddd") for day in range(1, 8)]     # Mon 2024-01-01 .. Sun
+    names = [calendar.locale().dayName(day, QLocale.FormatType.ShortFormat) for day in range(1, 8)]
     cell = max(metrics.horizontalAdvance(text) for text in [*names, "30"]) + CELL_PADDING_PX
     row = metrics.height() + ROW_PADDING_PX
-    navigation = calendar.findChild(object, "qt_calendar_navigationbar")
+    navigation = calendar.findChild(QWidget, "qt_calendar_navigationbar")
     bar = navigation.sizeHint().height() if navigation is not None else row + 8
     calendar.setMinimumSize(max(7 * cell, navigation.sizeHint().width() if navigation is not None else 0) + 4,
                             bar + 7 * row + 4)   # the day names and six weeks
