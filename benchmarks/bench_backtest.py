@@ -22,7 +22,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from contextlib import contextmanager
@@ -37,6 +36,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import make_bars  # noqa: E402
 import psutil  # noqa: E402
 from bench_common import iso, trades_digest  # noqa: E402
+from scratch import scratch_dir  # noqa: E402
 
 from workstation.config import validate_config_dict  # noqa: E402
 from workstation.store import BarStore  # noqa: E402
@@ -185,6 +185,7 @@ def main() -> None:
     ap.add_argument("--backtestingpy", metavar="PYTHON",
                     help="with --example: also time the backtesting.py peer's whole process, run by this "
                          "interpreter (one with backtesting.py installed, see ../shared/bench/README.md)")
+    ap.add_argument("--keep", action="store_true", help="keep the temporary folder (data, store, run folders)")
     a = ap.parse_args()
     if a.example:
         # the whole-process runs use the package's compiled modules, as an installed program (and the
@@ -194,7 +195,7 @@ def main() -> None:
 
         compileall.compile_dir(str(ROOT / "workstation"), quiet=1)
 
-    tmp = Path(tempfile.mkdtemp(prefix="bench_backtest_"))
+    tmp = scratch_dir("bench_backtest_", a.keep)
     df = make_bars.make_bars(a.symbols, a.days, seed=42)
     parquet = tmp / "bars.parquet"
     df.to_parquet(parquet, index=False)

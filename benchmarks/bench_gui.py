@@ -53,10 +53,11 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
+
+from scratch import scratch_dir  # noqa: E402
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -603,7 +604,7 @@ def main() -> None:
 
     apply_theme(app)
     load_before = os.getloadavg()
-    tmp = Path(tempfile.mkdtemp(prefix="bench_gui_"))
+    tmp = scratch_dir("bench_gui_")
     store, symbols, dates = make_store(tmp / "store", a.symbols, a.days, 42)
     cfg_path = tmp / "bench.json"
     cfg_path.write_text(json.dumps(bench_config(symbols, str(dates[0]), str(dates[-1]), store)))

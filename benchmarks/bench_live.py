@@ -27,10 +27,11 @@ import dataclasses
 import os
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
+
+from scratch import scratch_dir  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = (ROOT / ".." / "shared" / "bench").resolve()
@@ -93,7 +94,7 @@ def main() -> None:
     ap.add_argument("--runs", default="liquid,thin,thin+gap", help="comma list of: liquid, thin, thin+gap")
     a = ap.parse_args()
 
-    tmp = Path(tempfile.mkdtemp(prefix="bench_live_"))
+    tmp = scratch_dir("bench_live_")
     day = "2024-01-03"
     full = make_bars.make_bars(a.symbols, 1, seed=42, start=day)
     names = sorted(full["symbol"].unique())

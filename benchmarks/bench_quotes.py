@@ -7,8 +7,9 @@ throughput per run and the median ratios.
 """
 import statistics
 import sys
-import tempfile
 from pathlib import Path
+
+from scratch import scratch_dir  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -22,7 +23,7 @@ import pandas as pd  # noqa: E402
 from workstation.store import BarStore  # noqa: E402
 from workstation.store.quote_store import write_quotes  # noqa: E402
 
-tmp = Path(tempfile.mkdtemp(prefix="bench_quotes_"))
+tmp = scratch_dir("bench_quotes_")
 df = make_bars.make_bars(100, 5, seed=42)
 store = BarStore(tmp / "store", create=True)
 store.write_bars(df, "1m")

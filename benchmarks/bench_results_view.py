@@ -30,9 +30,10 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from scratch import scratch_dir  # noqa: E402
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -210,7 +211,7 @@ def main() -> None:
         print(json.dumps(child(a.child, a.run_dir, a.size)))
         return
 
-    run_dir = a.run_dir or Path(tempfile.mkdtemp(prefix="bench_results_")) / "run"
+    run_dir = a.run_dir or scratch_dir("bench_results_") / "run"
     if not (run_dir / "trades.parquet").exists():
         t0 = time.perf_counter()
         n = build_run_folder(run_dir, a.symbols, a.days)

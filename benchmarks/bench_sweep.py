@@ -26,9 +26,10 @@ import os
 import pickle
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from scratch import scratch_dir  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = (ROOT / ".." / "shared" / "bench").resolve()
@@ -234,7 +235,7 @@ def main() -> None:
     ap.add_argument("--skip-sequential", action="store_true")
     a = ap.parse_args()
     print(f"machine: {os.cpu_count()} cores, load average {load()}")
-    tmp = Path(tempfile.mkdtemp(prefix="bench_sweep_"))
+    tmp = scratch_dir("bench_sweep_")
     connection = RayConnection(workers=2).__enter__()  # the sweep's own local cluster, started once
     print(f"Ray start-up (local, 2 workers): {connection.startup_s:.1f} s")
     try:
