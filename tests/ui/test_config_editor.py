@@ -461,6 +461,16 @@ def test_missing_and_broken_files(make_dialog, tmp_path: Path) -> None:
     assert dlg.raw_json_error().startswith("Line 1, column 14")
     assert dlg.raw_json_editor().toPlainText() == '{"name": "x",,}'
     assert not dlg.is_valid() and dlg.is_modified()
+    # mended on the Raw JSON page, the file is saved with what it now says (no default added)
+    mended = {"name": "x", "symbols": ["ACME", "BOLT"],
+              "backtest": {"start_date": "2024-11-25", "end_date": "2024-11-27"},
+              "strategies": [{"name": "s", "class_path": "sma_crossover", "params": {"fast": 5, "slow": 20}}]}
+    dlg.raw_json_editor().setPlainText(json.dumps(mended))
+    dlg.revalidate()
+    assert dlg.save() is True
+    saved = json.loads(broken.read_text())
+    assert list(saved) == list(mended) and saved["backtest"] == mended["backtest"]   # no section added
+    assert saved["strategies"][0].items() >= mended["strategies"][0].items()   # a new list item: written whole
 
 
 def test_split_problems_routes_cross_field_messages() -> None:

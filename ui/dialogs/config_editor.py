@@ -354,7 +354,9 @@ class ConfigEditorDialog(QDialog):
         self._updating_raw = False
         self._raw_from_form = True
         self._clean: dict | None = None
-        self._file_data: dict = {}     # the JSON as opened or last saved (Save adds no default it lacked)
+        # the JSON as opened or last saved (Save adds no default it lacked); None for a file that was not
+        # JSON, until the Raw JSON page gives some
+        self._file_data: dict | None = {}
         self._top: dict[str, FieldEditor] = {}
         self._section_of_key: dict[str, int] = {}
         self._section_titles: list[str] = []
@@ -610,7 +612,7 @@ class ConfigEditorDialog(QDialog):
             self._load_data(data, clean=True)
             return
         self._load_data(self._new_config_data(), clean=True)
-        self._file_data = {}
+        self._file_data = None
         self._set_raw_text(text)
         self._apply_raw_json()
         self._nav.setCurrentRow(self._raw_index)
@@ -896,6 +898,8 @@ class ConfigEditorDialog(QDialog):
             self._validate(update_raw=False)
             return
         self._set_raw_error(None)
+        if self._file_data is None:     # the opened file was not JSON: this is what it holds now
+            self._file_data = data
         self._set_form(data)
         self._raw_from_form = False
         self._validate(update_raw=False)
@@ -995,7 +999,8 @@ class ConfigEditorDialog(QDialog):
         edited = self.current_dict()
         cfg = validate_config_dict(edited, str(path))
         # the entries the file had or the user changed: the defaults the form filled in stay out
-        data = save_config_edits(cfg, edited, self._file_data, self._clean or {}, path)
+        file_data = self._file_data if self._file_data is not None else edited
+        data = save_config_edits(cfg, edited, file_data, self._clean or {}, path)
         self._path = Path(path)
         self._load_data(data, clean=True)
         log.info("saved session config %s", path)
