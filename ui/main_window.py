@@ -76,6 +76,9 @@ ORGANIZATION = "BacktestWorkstation"
 APPLICATION = "workstation"
 OPEN_ITEM = "__open__"
 MAX_CHARTS = 4
+ADD_CHART_TIP = "Show another chart side by side (e.g. the same symbol at 15m)"
+NO_ROOM_FOR_CHART = ("No room for another chart at this window width: remove a chart, close a panel on the right, "
+                     "or widen the window")
 RESULTS_DOCK_CHROME = 60  # the dock's title bar and the tab bar under it
 RESULTS_DOCK_SIDES = 24  # the dock's frame and its scroll bar beside the results view
 RESULTS_SHARE = 0.5  # of the height shared by the chart area and the bottom docks
@@ -393,11 +396,7 @@ class MainWindow(QMainWindow):
         self.open_run_action = action(
             "Open run folder…", "Show the results of a finished run folder", self.open_run_folder
         )
-        self.add_chart_action = action(
-            "Add chart",
-            "Show another chart side by side (e.g. the same symbol at 15m)",
-            self.add_chart_clicked,
-        )
+        self.add_chart_action = action("Add chart", ADD_CHART_TIP, self.add_chart_clicked)
         self.add_chart_action.setShortcuts([QKeySequence(k) for k in shortcut("add_chart").keys])
         self.remove_chart_action = action("Remove chart", "Remove the rightmost chart", self.remove_chart)
         self.reset_layout_action = action(
@@ -514,6 +513,7 @@ class MainWindow(QMainWindow):
         run_menu.addSeparator()
         run_menu.addAction(self.sweep_action)
         view_menu = bar.addMenu("&View")
+        view_menu.aboutToShow.connect(self._update_chart_actions)     # room for another chart, as laid out now
         view_menu.addAction(self.add_chart_action)
         view_menu.addAction(self.remove_chart_action)
         view_menu.addSeparator()
@@ -684,7 +684,12 @@ class MainWindow(QMainWindow):
         return panel
 
     def add_chart_clicked(self) -> None:
-        """Second chart default: the first chart's symbol at the largest derived interval."""
+        """Second chart default: the first chart's symbol at the largest derived interval. Refused
+        (with a status message) when another chart would not fit on the screen."""
+        if len(self.chart_panels) < MAX_CHARTS and not self._room_for_another_chart():
+            self.statusBar().showMessage(NO_ROOM_FOR_CHART, 6000)
+            self._update_chart_actions()
+            return
         first = self.chart_panels[0] if self.chart_panels else None
         intervals = self.bridge.intervals()
         interval = intervals[-1] if intervals else None
@@ -702,8 +707,24 @@ class MainWindow(QMainWindow):
         self._update_chart_actions()
 
     def _update_chart_actions(self) -> None:
-        self.add_chart_action.setEnabled(len(self.chart_panels) < MAX_CHARTS)
+        room = self._room_for_another_chart()
+        self.add_chart_action.setEnabled(len(self.chart_panels) < MAX_CHARTS and room)
+        self.add_chart_action.setToolTip(ADD_CHART_TIP if room else f"{ADD_CHART_TIP}. {NO_ROOM_FOR_CHART}")
         self.remove_chart_action.setEnabled(len(self.chart_panels) > 1)
+
+    def _room_for_another_chart(self) -> bool:
+        """Every chart, one more included, fits at its narrowest (ChartPanel's compact toolbar) in the
+        chart area plus what the right-hand docks can give up: else the window would widen past the
+        screen's edge (2 charts at 1366 x 768 made it 1,495 px wide)."""
+        if not self.chart_panels:
+            return True
+        handle = self.chart_splitter.handleWidth()
+        need = (len(self.chart_panels) + 1) * (self.chart_panels[0].minimumWidth() + handle)
+        right = [d for d in getattr(self, "docks", ())       # the first chart comes before the docks
+                 if d.isVisible() and not d.isFloating()
+                 and self.dockWidgetArea(d) == Qt.DockWidgetArea.RightDockWidgetArea]
+        spare = max(0, min(d.width() for d in right) - max(d.minimumSizeHint().width() for d in right)) if right else 0
+        return need <= self.chart_splitter.width() + spare
 
     def _reload_feed(self, feed: ChartFeed) -> None:
         if not self._suspend_feeds:
@@ -1371,6 +1392,7 @@ class MainWindow(QMainWindow):
         super().resizeEvent(event)
         self.fit_toolbar()
         self._right_fit_timer.start()
+        self._update_chart_actions()        # a window moved to a smaller screen may have no room for one more
 
     def fit_toolbar(self) -> None:
         """The replay toolbar needs ~1,430 px with its buttons' names: at 1280 x 800 the speed control and the

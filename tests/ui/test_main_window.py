@@ -418,6 +418,29 @@ def test_jump_and_config_editor_run(qtbot, make_window, ui_small_config, ui_writ
     editor.close()
 
 
+def test_a_laptop_window_takes_a_second_chart_without_growing_past_its_width(qtbot, make_window, ui_small_config,
+                                                                            ui_themed):
+    """At 1366 x 768 a second chart made the window 1,495 px wide (each chart toolbar needed 610 px): the
+    mode badge and the right-hand panels went off the screen. The toolbars now shorten to fit, and an
+    Add chart that would not fit is refused with a status message."""
+    w = make_window()
+    w.resize(1350, 720)
+    w.load_config(ui_small_config)
+    qtbot.wait(50)
+    w.add_chart_clicked()
+    qtbot.wait(50)
+    assert len(w.chart_panels) == 2 and w.width() == 1350
+    for panel in w.chart_panels:
+        assert panel.toolbar_level > 0 and panel.toolbar.minimumSizeHint().width() <= panel.width()
+    w.add_chart_clicked()                     # a third would not fit beside the right-hand panels
+    qtbot.wait(50)
+    assert len(w.chart_panels) == 2 and w.width() == 1350
+    assert w.statusBar().currentMessage().startswith("No room for another chart")
+    assert not w.add_chart_action.isEnabled()
+    w.remove_chart()
+    assert w.add_chart_action.isEnabled()
+
+
 def test_file_new_config_opens_the_editor_on_a_config_without_a_file(qtbot, make_window, ui_small_config):
     w = make_window()
     w.load_config(ui_small_config)

@@ -31,6 +31,8 @@ INDICATOR_CHOICES: tuple[tuple[str, str], ...] = (
 )
 """(menu text, overlay spec) of the Indicators menu, in menu order (more can be added as custom)."""
 
+TOOLBAR_LEVELS = 3  # ChartPanel._fit_toolbar: full, short labels, drawing tools in a menu
+
 TOOL_GLYPHS = {
     "draw_horizontal_line": "\u2015",
     "draw_trend_line": "\u2571",
@@ -115,6 +117,15 @@ class ChartPanel(QtWidgets.QWidget):
         self.chart.following_changed.connect(lambda on: self.live_action.setEnabled(not on))
         self.live_button = QtWidgets.QToolButton()
         self.live_button.setDefaultAction(self.live_action)
+        # a narrow chart (two or three side by side on a laptop): shorter labels, then the drawing tools
+        # in one menu, so the toolbar never widens the window past the screen (see _fit_toolbar)
+        self.draw_menu = QtWidgets.QMenu(self)
+        for action_id in DRAW_ACTIONS.values():
+            self.draw_menu.addAction(actions[action_id])
+        self.draw_button = self._menu_button("\u270e", self.draw_menu, "Drawing tools")
+        self.draw_button.setObjectName("DrawMenu")
+        self.draw_button.hide()
+        self.toolbar_level = 0
 
         bar = QtWidgets.QHBoxLayout()
         bar.setContentsMargins(6, 3, 6, 3)
@@ -124,6 +135,7 @@ class ChartPanel(QtWidgets.QWidget):
         bar.addSpacing(8)
         for button in self.tool_buttons.values():
             bar.addWidget(button)
+        bar.addWidget(self.draw_button)
         bar.addStretch(1)
         bar.addWidget(self.live_button)
         toolbar = QtWidgets.QWidget()
@@ -141,9 +153,34 @@ class ChartPanel(QtWidgets.QWidget):
         lay.addWidget(toolbar)
         lay.addWidget(self.chart, 1)
         self.setFocusProxy(self.chart)
+        self._set_toolbar_level(TOOLBAR_LEVELS - 1)
+        self.setMinimumWidth(self.toolbar.minimumSizeHint().width())   # the narrowest toolbar, not the full one
+        self._set_toolbar_level(0)
 
         self.symbol_combo.currentTextChanged.connect(self._on_symbol)
         self.interval_combo.currentTextChanged.connect(self._on_interval)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_toolbar(event.size().width())
+
+    def _fit_toolbar(self, width: int) -> None:
+        """The fullest toolbar that fits `width`: 0 every label, 1 short labels ("fx", "▶"), 2 also the
+        drawing tools in one menu."""
+        for level in range(TOOLBAR_LEVELS):
+            self._set_toolbar_level(level)
+            if self.toolbar.minimumSizeHint().width() <= width:
+                return
+
+    def _set_toolbar_level(self, level: int) -> None:
+        if level == self.toolbar_level:
+            return
+        self.toolbar_level = level
+        self.indicator_button.setText("Indicators" if level == 0 else "fx")
+        self.live_action.setText("Jump to live \u25b6" if level == 0 else "\u25b6")
+        for button in self.tool_buttons.values():
+            button.setVisible(level < 2)
+        self.draw_button.setVisible(level >= 2)
 
     def _menu_button(self, text: str, menu: QtWidgets.QMenu, tip: str) -> QtWidgets.QToolButton:
         button = QtWidgets.QToolButton()
