@@ -15,6 +15,7 @@ import datetime as dt
 import json
 import logging
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -720,11 +721,14 @@ class MainWindow(QMainWindow):
             return True
         handle = self.chart_splitter.handleWidth()
         need = (len(self.chart_panels) + 1) * (self.chart_panels[0].minimumWidth() + handle)
-        right = [d for d in getattr(self, "docks", ())       # the first chart comes before the docks
-                 if d.isVisible() and not d.isFloating()
-                 and self.dockWidgetArea(d) == Qt.DockWidgetArea.RightDockWidgetArea]
+        right = self._docked_right(getattr(self, "docks", ()))       # the first chart comes before the docks
         spare = max(0, min(d.width() for d in right) - max(d.minimumSizeHint().width() for d in right)) if right else 0
         return need <= self.chart_splitter.width() + spare
+
+    def _docked_right(self, docks: Iterable[QDockWidget]) -> list[QDockWidget]:
+        """Those of `docks` shown in the right-hand column (not floating, not hidden)."""
+        return [d for d in docks if d.isVisible() and not d.isFloating()
+                and self.dockWidgetArea(d) == Qt.DockWidgetArea.RightDockWidgetArea]
 
     def _reload_feed(self, feed: ChartFeed) -> None:
         if not self._suspend_feeds:
@@ -1450,13 +1454,7 @@ class MainWindow(QMainWindow):
             self._chart_height = central.height()
         shared = self._shared_height()  # the chart area and the bottom docks
         view = self.results_view
-        right = [
-            d
-            for d in (self.quality_dock, self.metrics_dock)
-            if d.isVisible()
-            and not d.isFloating()
-            and self.dockWidgetArea(d) == Qt.DockWidgetArea.RightDockWidgetArea
-        ]
+        right = self._docked_right((self.quality_dock, self.metrics_dock))
         # plots beside the tables, or cards that want more than the dock's width: the bottom docks then
         # run under the right column too, so the tables get the window's width and the cards one row
         wide = dock.width() - RESULTS_DOCK_SIDES
