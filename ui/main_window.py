@@ -305,6 +305,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.signal_dock], [BOTTOM_DOCK_PX], Qt.Orientation.Vertical)
         self.installEventFilter(self)        # a press on a dock divider (the window's own area)
         self.quality_dock.installEventFilter(self)   # its height changed: fit the right column again
+        self.chart_splitter.installEventFilter(self)  # the chart area's width: room for another chart
 
         self.results_view.trade_activated.connect(self.show_trade)
         self.results_view.run_folder_read.connect(self._on_results_read)
@@ -1390,13 +1391,15 @@ class MainWindow(QMainWindow):
                 self.right_docks_by_hand = True
         elif watched is self.quality_dock and event.type() == QEvent.Type.Resize and not self.right_docks_by_hand:
             self._right_fit_timer.start()     # (a fit that changes nothing changes no height: no loop)
+        elif watched is self.chart_splitter and event.type() == QEvent.Type.Resize:
+            # the chart area changed (the window resized, a dock opened, closed or moved): room for one more?
+            self._update_chart_actions()
         return super().eventFilter(watched, event)
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().resizeEvent(event)
         self.fit_toolbar()
         self._right_fit_timer.start()
-        self._update_chart_actions()        # a window moved to a smaller screen may have no room for one more
 
     def fit_toolbar(self) -> None:
         """The replay toolbar needs ~1,430 px with its buttons' names: at 1280 x 800 the speed control and the

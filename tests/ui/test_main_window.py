@@ -437,6 +437,12 @@ def test_a_laptop_window_takes_a_second_chart_without_growing_past_its_width(qtb
     assert len(w.chart_panels) == 2 and w.width() == 1350
     assert w.statusBar().currentMessage().startswith("No room for another chart")
     assert not w.add_chart_action.isEnabled()
+    for dock in (w.quality_dock, w.metrics_dock):     # the right column closed: the charts get its width
+        dock.hide()
+    qtbot.waitUntil(w.add_chart_action.isEnabled, timeout=2000)   # without the View menu being opened
+    for dock in (w.quality_dock, w.metrics_dock):
+        dock.show()
+    qtbot.waitUntil(lambda: not w.add_chart_action.isEnabled(), timeout=2000)
     w.remove_chart()
     assert w.add_chart_action.isEnabled()
 
