@@ -182,3 +182,41 @@ def test_cli_validate_refuses_what_run_refuses(store, tmp_path, capsys):
     assert not (tmp_path / "run").exists()  # nothing started, nothing written
     with pytest.raises(WorkstationError, match="2 problem"):
         check_runnable(validate_config_dict(cfg))
+
+
+def test_a_strategy_module_in_the_working_directory_is_found(store, tmp_path, monkeypatch):
+    """`class_path: "wd_strats.mine:Mine"` with wd_strats/ in the folder `workstation run` starts in (not
+    on PYTHONPATH, as for the installed `workstation` command) is imported from there: the run equals
+    the built-in strategy it subclasses, trade for trade. A module found there that lacks one of its own
+    imports names that import; a module nowhere says where it was looked for."""
+    import sys
+
+    package = tmp_path / "wd_strats"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "mine.py").write_text("from workstation.strategies.sma_crossover import SmaCrossover\n\n\n"
+                                     "class Mine(SmaCrossover):\n    pass\n")
+    (tmp_path / "wd_broken.py").write_text("import wd_not_installed_anywhere\n")
+    for name in ("wd_strats", "wd_strats.mine", "wd_broken"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert "" not in sys.path and str(tmp_path) not in sys.path
+    cfg = _cfg(store)
+    builtin_trades = []
+    for class_path in ("sma_crossover", "wd_strats.mine:Mine"):
+        cfg["strategies"][0]["class_path"] = class_path
+        assert _problems(cfg) == []
+        out = tmp_path / class_path.replace(":", "_")
+        (tmp_path / "c.json").write_text(json.dumps(cfg))
+        assert cli_main(["run", str(tmp_path / "c.json"), "--out", str(out)]) == 0
+        builtin_trades.append(pd.read_parquet(out / "trades.parquet").drop(columns=["strategy"], errors="ignore"))
+    assert len(builtin_trades[0]) > 0
+    pd.testing.assert_frame_equal(builtin_trades[0], builtin_trades[1])
+    assert sys.modules["wd_strats.mine"].__file__ == str(package / "mine.py")
+    cfg["strategies"][0]["class_path"] = "wd_broken:Mine"
+    [(path, message)] = _problems(cfg)
+    assert path == "strategies.0.class_path" and "No module named 'wd_not_installed_anywhere'" in message
+    assert "wd_broken" not in sys.modules          # a module that failed is not left half-imported
+    cfg["strategies"][0]["class_path"] = "wd_nowhere:Mine"
+    [(path, message)] = _problems(cfg)
+    assert f"then in the working directory ({tmp_path})" in message

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import importlib
+import importlib.machinery
+import importlib.util
+import os
+import sys
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 from workstation.errors import StrategyError
@@ -26,11 +31,12 @@ def strategy_class(st: StrategyConfig, index: int) -> type[BaseStrategy]:
     path = st.import_path()
     module_name, _, class_name = path.partition(":")
     try:
-        module = importlib.import_module(module_name)
+        module = import_strategy_module(module_name)
     except Exception as exc:  # noqa: BLE001 - any import failure is the user's to fix
         raise StrategyClassError(
             f"{where}: cannot import module {module_name!r} of class_path {st.class_path!r}: "
-            f"{type(exc).__name__}: {exc}. Check the path and that the module is on PYTHONPATH."
+            f"{type(exc).__name__}: {exc}. Check the path: the module is looked for on PYTHONPATH, "
+            f"then in the working directory ({os.getcwd()})."
         ) from exc
     cls = getattr(module, class_name, None)
     if cls is None:
@@ -38,6 +44,31 @@ def strategy_class(st: StrategyConfig, index: int) -> type[BaseStrategy]:
     if not (isinstance(cls, type) and issubclass(cls, BaseStrategy)):
         raise StrategyClassError(f"{where}: {path} is not a subclass of workstation.strategies.BaseStrategy")
     return cls
+
+
+def import_strategy_module(module_name: str) -> ModuleType:
+    """The module of a class_path: imported as usual, or, when its top-level package or module is
+    nowhere on sys.path, from the working directory, as `python -m` or a script
+    beside it would find it: `mystrat.py` next to where `workstation run` is started. Only that one
+    package is taken from the folder (sys.path is left as it is), so the folder never shadows an
+    installed module; once imported it stays in sys.modules like any import."""
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        top = module_name.partition(".")[0]
+        if exc.name != top:
+            raise                               # the module itself lacks one of its imports
+        spec = importlib.machinery.PathFinder.find_spec(top, [os.getcwd()])
+        if spec is None or spec.loader is None:
+            raise
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[top] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(top, None)
+        raise
+    return importlib.import_module(module_name)
 
 
 def load_strategy(cfg: SessionConfig, st: StrategyConfig, index: int) -> BaseStrategy:

@@ -22,7 +22,6 @@ import ast
 import copy
 import datetime as dt
 import hashlib
-import importlib
 import inspect
 import itertools
 import json
@@ -39,6 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from workstation.calendar import TimeManager
 from workstation.config import BUILTIN_STRATEGIES, SessionConfig, problems_of, validate_config_dict
 from workstation.errors import ConfigError
+from workstation.strategies.loader import import_strategy_module
 from workstation.sweep.walk_forward import WalkForwardWindow, walk_forward_windows
 
 #: objective names accepted by --objective, and the results column each reads
@@ -245,7 +245,7 @@ def _strategy_accepts(strategy: dict, key: str) -> bool | None:
     path = BUILTIN_STRATEGIES.get(strategy.get("class_path", ""), strategy.get("class_path", ""))
     module_name, _, class_name = path.partition(":")
     try:
-        cls = getattr(importlib.import_module(module_name), class_name)
+        cls = getattr(import_strategy_module(module_name), class_name)
         params = inspect.signature(cls.__init__).parameters
     except Exception:  # noqa: BLE001 - not importable on this machine: the workers will tell
         return None
