@@ -1014,8 +1014,9 @@ def render_report(system, summary: dict, stats: dict, in_progress: bool = False,
     if in_progress and not stats:
         lines.append("computed when the run ends (`workstation report RUN_FOLDER` computes them for a run that "
                      "was stopped or killed)")
-    for key in ("final_equity", "total_return_pct", "sharpe", "max_drawdown_pct", "max_drawdown", "win_rate_pct",
-                "profit_factor", "trades", "avg_trade_pnl", "exposure_pct"):
+    for key in ("final_equity", "net_pnl", "closed_pnl", "open_pnl", "total_return_pct", "sharpe", "max_drawdown_pct",
+                "max_drawdown", "win_rate_pct", "profit_factor", "trades", "avg_trade_pnl", "exposure_pct",
+                "open_exposure"):
         if key in stats:
             val = stats[key]
             lines.append(f"{key:<18}{val:,.4f}" if isinstance(val, float) else f"{key:<18}{val}")

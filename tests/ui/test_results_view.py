@@ -418,3 +418,26 @@ def test_the_statistics_cards_take_two_rows_rather_than_cut_their_titles(qtbot, 
     area.resize(1500, 400)
     qtbot.waitUntil(lambda: len(rows()) == 1)
     assert [card.x() for card in v.stat_cards.values()] == sorted(card.x() for card in v.stat_cards.values())
+
+
+def test_positions_open_at_the_end_are_shown_as_part_of_the_net_pnl(qtbot, tmp_path):
+    """A run that ends holding a position: the Final equity card says what the open position carries
+    (net P&L minus the closed trades'), the two cards' tooltips split the net P&L; a flat end says nothing."""
+    run = build_empty_run(tmp_path / "holding")
+    t = int(pd.Timestamp("2024-03-04 14:30", tz="UTC").value) + np.arange(30) * MIN
+    eq = np.full(30, 100_000.0)
+    eq[-1] = 100_500.0                          # bought 100 at 95 (cash 90,500), marked at 100 at the end
+    gross = np.zeros(30)
+    gross[-5:] = [9_500.0, 9_600.0, 9_700.0, 9_800.0, 10_000.0]
+    equity_frame(t, eq, np.full(30, 90_500.0), eq - 90_500.0, gross).to_parquet(run / "equity.parquet", index=False)
+    v = ResultsView()
+    qtbot.addWidget(v)
+    v.load_run_folder(run)
+    card = v.stat_cards["final_equity"]
+    assert card.caption.text() == "from $100,000 \u00b7 +$500 open"
+    for name in ("final_equity", "total_return_pct"):
+        tip = v.stat_cards[name].toolTip()
+        assert "$10,000.00 gross exposure" in tip and "+$500.00 of the +$500.00 net P&L" in tip
+        assert v.stat_cards[name].title.toolTip() == tip
+    v.load_run_folder(build_empty_run(tmp_path / "flat"))
+    assert card.caption.text() == "from $100,000" and card.toolTip() == card.base_tooltip

@@ -77,6 +77,7 @@ from workstation.report.formatting import (  # noqa: F401  (fmt_* are part of th
     fmt_number,
     fmt_pct,
     fmt_qty,
+    open_at_end_text,
 )
 from workstation.report.formatting import price_decimals as _price_decimals
 from workstation.run_writer import run_folder_status
@@ -426,6 +427,7 @@ class StatCard(QFrame):
     def __init__(self, title: str, tooltip: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("StatCard")
+        self.base_tooltip = tooltip
         self.setToolTip(tooltip)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 7, 10, 7)
@@ -445,10 +447,14 @@ class StatCard(QFrame):
         self.setMinimumWidth(100)
         self._fit_value()
 
-    def set(self, value: str, colour: str | None, caption: str = "") -> None:
+    def set(self, value: str, colour: str | None, caption: str = "", detail: str | None = None) -> None:
+        """Show a value; `detail` (this run's) follows the card's description in its tooltip."""
         self.value.setText(value)
         self.value.setStyleSheet(f"color: {colour or theme.TEXT_BRIGHT};")
         self.caption.setText(caption)
+        tooltip = f"{self.base_tooltip}\n\n{detail}" if detail else self.base_tooltip
+        self.setToolTip(tooltip)
+        self.title.setToolTip(tooltip)
         self._fit_value()
 
     def resizeEvent(self, event: Any) -> None:
@@ -1029,7 +1035,8 @@ class ResultsView(QWidget):
     def _set_stats(self, s: dict[str, Any]) -> None:
         cards = self.stat_cards
         ret = s.get("total_return_pct")
-        cards["total_return_pct"].set(fmt_pct(ret), _colour_hex(ret), f"{fmt_money(s.get('net_pnl'))} net")
+        open_text = open_at_end_text(s)      # positions still open at the end: their part of the net P&L
+        cards["total_return_pct"].set(fmt_pct(ret), _colour_hex(ret), f"{fmt_money(s.get('net_pnl'))} net", open_text)
         sharpe = s.get("sharpe")
         sessions = s.get("sessions") or 0
         cards["sharpe"].set(
@@ -1067,10 +1074,12 @@ class ResultsView(QWidget):
         cards["exposure_pct"].set(
             fmt_pct(s.get("exposure_pct"), signed=False, decimals=1), None, "time in market"
         )
+        start = f"from {fmt_money(s.get('starting_cash'), signed=False, decimals=0)}"
         cards["final_equity"].set(
             fmt_money(s.get("final_equity"), signed=False),
             _colour_hex(s.get("net_pnl")),
-            f"from {fmt_money(s.get('starting_cash'), signed=False, decimals=0)}",
+            f"{start} \u00b7 {fmt_money_short(s.get('open_pnl'))} open" if open_text else start,
+            open_text,
         )
         avg = s.get("avg_trade_pnl")
         caption = (

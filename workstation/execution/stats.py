@@ -196,9 +196,17 @@ def statistics(time_ns: np.ndarray, equity: np.ndarray, gross_exposure: np.ndarr
         if gross_exposure is not None:
             exposed = np.abs(np.asarray(gross_exposure, dtype=np.float64)) > 1e-12
             stats["exposure_pct"] = float(exposed.mean() * 100.0)
-    stats.update(_trade_statistics(np.asarray(pnl, dtype=np.float64), np.asarray(quantity, dtype=np.float64),
+    trade_pnl = np.asarray(pnl, dtype=np.float64)
+    stats.update(_trade_statistics(trade_pnl, np.asarray(quantity, dtype=np.float64),
                                    None if commission is None else np.asarray(commission, dtype=np.float64),
                                    symbols))
+    # the net P&L split: closed trades, and the positions still open at the end (marked at the last
+    # closes, their entry commissions paid), which the trade statistics do not count
+    closed = float(np.where(np.isnan(trade_pnl), 0.0, trade_pnl).sum())       # NaN counts as 0 (pandas' sum)
+    stats["closed_pnl"] = closed
+    stats["open_pnl"] = stats["net_pnl"] - closed
+    stats["open_exposure"] = (float(abs(np.asarray(gross_exposure, dtype=np.float64)[-1]))
+                              if gross_exposure is not None and n_points else None)
     return {k: (_f(v) if isinstance(v, float | np.floating) else v) for k, v in stats.items()}
 
 
@@ -250,7 +258,10 @@ def compute_stats(
     max_drawdown_peak_time, max_drawdown_trough_time, exposure_pct (share of equity points with a
     non-zero gross exposure), trades, winning_trades, losing_trades, long_trades, short_trades,
     win_rate_pct, gross_profit, gross_loss (<= 0), profit_factor, avg_trade_pnl, best_trade,
-    worst_trade, total_commission, per_symbol {symbol: {trades, pnl, win_rate_pct}}.
+    worst_trade, total_commission, per_symbol {symbol: {trades, pnl, win_rate_pct}} (closed trades),
+    closed_pnl (the trades' P&L), open_pnl (net_pnl - closed_pnl: the positions still open at the end,
+    marked at the last closes), open_exposure (the gross exposure at the last equity point; None
+    without gross_exposure).
     Values that have no meaning for the data (no trades, one session...) are None.
     """
     if starting_cash <= 0:

@@ -45,6 +45,8 @@ def _int(v: Any) -> str:
 STATISTICS: tuple[Statistic, ...] = (
     Statistic("total_return_pct", "Total return", fmt_pct, +1),
     Statistic("net_pnl", "Net P&L", fmt_money, +1),
+    Statistic("closed_pnl", "  closed trades", fmt_money),       # the two parts of the net P&L
+    Statistic("open_pnl", "  open at the end", fmt_money),
     Statistic("final_equity", "Final equity", lambda v: fmt_money(v, signed=False), +1),
     Statistic("starting_cash", "Starting cash", lambda v: fmt_money(v, signed=False, decimals=0)),
     Statistic("sharpe", "Sharpe", fmt_number, +1),
@@ -57,6 +59,7 @@ STATISTICS: tuple[Statistic, ...] = (
     Statistic("best_trade", "Best trade", fmt_money),
     Statistic("worst_trade", "Worst trade", fmt_money),
     Statistic("exposure_pct", "Exposure", lambda v: fmt_pct(v, signed=False, decimals=1)),
+    Statistic("open_exposure", "Exposure at the end", lambda v: fmt_money(v, signed=False)),
     Statistic("total_commission", "Commission", lambda v: fmt_money(v, signed=False)),
     Statistic("sessions", "Sessions", _int),
     Statistic("start_time", "First bar (UTC)", lambda v: DASH if not v else str(v)[:16].replace("T", " ")),

@@ -93,3 +93,16 @@ def fmt_money_level(x: float | None) -> str:
     """Compact unsigned money for axis levels: '$99.5k', '$1.25M', '−$3.0k' below zero."""
     text = fmt_money_short(x)
     return text[1:] if text.startswith("+") else text
+
+
+def open_at_end_text(stats: dict) -> str | None:
+    """The sentence that splits a run's net P&L when positions were still open at its end (the
+    statistics' open_exposure > 0): what the open positions carry, marked at the last closes, and
+    what the closed trades (all the trade statistics count) made. None when nothing was open."""
+    exposure = stats.get("open_exposure")
+    if not exposure or exposure <= 0:
+        return None
+    return (f"Positions were still open at the end ({fmt_money(exposure, signed=False)} gross exposure, "
+            f"marked at the last closes): {fmt_money(stats.get('open_pnl'))} of the "
+            f"{fmt_money(stats.get('net_pnl'))} net P&L is theirs; the trade statistics count the closed trades' "
+            f"{fmt_money(stats.get('closed_pnl'))} only.")

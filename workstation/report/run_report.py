@@ -32,6 +32,7 @@ from workstation.report.formatting import (
     fmt_number,
     fmt_pct,
     fmt_qty,
+    open_at_end_text,
     price_decimals,
 )
 from workstation.report.page import Column, cards, heat_colour, page, quality_colour, table, tone
@@ -458,6 +459,11 @@ def _run_section(results: RunResults) -> str:
             f'<pre class="config">{escape(config)}</pre>')
 
 
+def _open_at_end(results: RunResults) -> str:
+    text = open_at_end_text(results.stats)
+    return f'<p class="note">{escape(text)}</p>' if text else ""
+
+
 def render_run_report(results: RunResults) -> str:
     """The whole report as one HTML document (string)."""
     body = "".join([
@@ -465,6 +471,7 @@ def render_run_report(results: RunResults) -> str:
         _subtitle(results),
         _state_warning(results),
         headline_cards(results),
+        _open_at_end(results),
         _equity_section(results),
         _returns_section(results),
         _distribution_section(results),

@@ -45,7 +45,7 @@ INT_STATISTICS = ("sessions", "trades", "winning_trades", "losing_trades", "long
 FLOAT_STATISTICS = (
     "starting_cash", "final_equity", "net_pnl", "total_return_pct", "sharpe", "max_drawdown_pct", "max_drawdown",
     "exposure_pct", "win_rate_pct", "gross_profit", "gross_loss", "profit_factor", "avg_trade_pnl", "best_trade",
-    "worst_trade", "total_commission",
+    "worst_trade", "total_commission", "closed_pnl", "open_pnl", "open_exposure",
 )
 TIME_STATISTICS = ("start_time", "end_time", "max_drawdown_peak_time", "max_drawdown_trough_time")
 #: the statistics columns in the order of the backtest report (compute_stats)
@@ -53,7 +53,7 @@ STATISTIC_COLUMNS = (
     "starting_cash", "final_equity", "net_pnl", "total_return_pct", "sharpe", "sessions", "max_drawdown_pct",
     "max_drawdown", "exposure_pct", "trades", "winning_trades", "losing_trades", "long_trades", "short_trades",
     "win_rate_pct", "gross_profit", "gross_loss", "profit_factor", "avg_trade_pnl", "best_trade", "worst_trade",
-    "total_commission", *TIME_STATISTICS, "per_symbol",
+    "total_commission", "closed_pnl", "open_pnl", "open_exposure", *TIME_STATISTICS, "per_symbol",
 )
 RUN_COLUMNS = ("coverage_pct", "bars_processed", "signals", "rejected", "strategy_errors", "run_time_s",
                "engine_s", "worker", "started_at", "finished_at")

@@ -181,4 +181,9 @@ def compute_stats(
             exposed = np.abs(equity["gross_exposure"].to_numpy(dtype=np.float64)) > 1e-12
             stats["exposure_pct"] = float(exposed.mean() * 100.0)
     stats.update(_trade_stats(trades))
+    closed = float(trades["pnl"].astype(np.float64).sum()) if len(trades) else 0.0
+    stats["closed_pnl"] = closed
+    stats["open_pnl"] = stats["net_pnl"] - closed
+    stats["open_exposure"] = (abs(float(equity["gross_exposure"].iloc[-1]))
+                              if "gross_exposure" in equity and n_points else None)
     return {k: (_f(v) if isinstance(v, float | np.floating) else v) for k, v in stats.items()}

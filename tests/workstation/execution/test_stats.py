@@ -83,6 +83,8 @@ def test_trade_statistics_by_hand():
     assert s["avg_trade_pnl"] == pytest.approx(12.0)
     assert (s["best_trade"], s["worst_trade"]) == (100.0, -50.0)
     assert s["total_commission"] == pytest.approx(3.0)
+    # net 0 = closed trades +60 + the position still open at the end -60 (200 of gross exposure)
+    assert (s["net_pnl"], s["closed_pnl"], s["open_pnl"], s["open_exposure"]) == (0.0, 60.0, -60.0, 200.0)
     assert s["per_symbol"] == {
         "A": {"trades": 3, "pnl": pytest.approx(110.0), "win_rate_pct": pytest.approx(200 / 3)},
         "B": {"trades": 2, "pnl": pytest.approx(-50.0), "win_rate_pct": 0.0},

@@ -115,6 +115,7 @@ def test_a_run_with_no_trades_and_no_optional_tables_still_reports(tmp_path):
     assert_self_contained(html)
     assert "No equity points" in html and "No closed trades" in html and "no quality table" in html
     assert "no metrics.json" in html
+    assert "still open at the end" not in html
 
 
 def test_an_incomplete_run_folder_is_reported_as_such(engine_run, tmp_path):
@@ -221,3 +222,60 @@ def test_extra_gap_columns_show_a_dash_for_missing_values():
     assert _text_or_dash(pd.NaT) == DASH
     assert _text_or_dash("stream") == "stream"
     assert _text_or_dash(0) == "0"
+
+
+def _buy_and_hold_class():
+    from workstation.strategies import BaseStrategy
+
+    class Holder(BaseStrategy):
+        """Buys 100 of every symbol on its first bar and never sells: the run ends holding them."""
+
+        def on_bars(self, ctx, sym_idx):
+            for i in sym_idx.tolist():
+                symbol = ctx.symbols[i]
+                if ctx.position(symbol) == 0 and not ctx.open_orders(symbol):
+                    ctx.submit_order(symbol, 100)
+            return None
+
+    return Holder
+
+
+def test_positions_open_at_the_end_split_the_net_pnl_in_every_report(tmp_path, report_store, capsys, monkeypatch):
+    """A run that ends holding positions: its statistics split the net P&L into the closed trades' (none
+    here) and the open positions' (their fills against the last closes, from fills.parquet and
+    bars.parquet), with the gross exposure at the end; the terminal report, report.txt and the HTML report
+    say so."""
+    import sys
+    import types
+
+    from tests.workstation.report.conftest import make_config
+    from workstation.config import save_config, validate_config_dict
+
+    module = types.ModuleType("holder_strategy_for_reports")
+    module.Holder = _buy_and_hold_class()
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    cfg = make_config("hold to the end", 5, 20)
+    cfg["strategies"] = [{"name": "hold", "class_path": f"{module.__name__}:Holder"}]
+    save_config(validate_config_dict(cfg), tmp_path / "config.json")
+    out = tmp_path / "hold"
+    assert cli_main(["run", str(tmp_path / "config.json"), "--store", str(report_store), "--out", str(out)]) == 0
+    capsys.readouterr()
+    fills = pd.read_parquet(out / "fills.parquet")
+    bars = pd.read_parquet(out / "bars.parquet")
+    last = bars[bars["interval"] == "1m"].sort_values("timestamp").groupby("symbol")["close"].last()
+    held = fills.groupby("symbol")["quantity"].sum()
+    assert (held == 100).all() and len(held) == 3
+    open_pnl = float((held * last[held.index]).sum() - (fills["quantity"] * fills["price"]).sum()
+                     - fills["commission"].sum())
+    stats = load_run(out).stats
+    assert stats["trades"] == 0 and stats["closed_pnl"] == 0.0
+    assert stats["open_pnl"] == pytest.approx(open_pnl, abs=1e-6) == pytest.approx(stats["net_pnl"], abs=1e-9)
+    assert stats["open_exposure"] == pytest.approx(float((held * last[held.index]).sum()))
+    assert cli_main(["report", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert re.search(r"\n  open at the end +" + re.escape(fmt_money(open_pnl)) + "\n", text)
+    assert re.search(r"\n  closed trades +\$0\.00\n", text)
+    assert re.search(r"\nopen_pnl +" + re.escape(f"{open_pnl:,.4f}") + "\n", (out / "report.txt").read_text())
+    html = load_run(out).report_html()
+    assert (f"{fmt_money(stats['open_exposure'], signed=False)} gross exposure, marked at the last closes): "
+            f"{fmt_money(open_pnl)} of the {fmt_money(stats['net_pnl'])} net P&amp;L") in html

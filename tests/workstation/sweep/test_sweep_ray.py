@@ -37,7 +37,7 @@ SLOW = "strategies.sma.params.slow"
 STATISTICS = ("final_equity", "net_pnl", "total_return_pct", "sharpe", "sessions", "max_drawdown_pct",
               "max_drawdown", "exposure_pct", "trades", "winning_trades", "losing_trades", "win_rate_pct",
               "gross_profit", "gross_loss", "profit_factor", "avg_trade_pnl", "best_trade", "worst_trade",
-              "total_commission")
+              "total_commission", "closed_pnl", "open_pnl", "open_exposure")
 
 
 @pytest.fixture(scope="module", autouse=True)
