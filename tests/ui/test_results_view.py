@@ -434,10 +434,10 @@ def test_positions_open_at_the_end_are_shown_as_part_of_the_net_pnl(qtbot, tmp_p
     qtbot.addWidget(v)
     v.load_run_folder(run)
     card = v.stat_cards["final_equity"]
-    assert card.caption.text() == "from $100,000 \u00b7 +$500 open"
+    assert card.caption.text() == "incl. +$500 open"
     for name in ("final_equity", "total_return_pct"):
         tip = v.stat_cards[name].toolTip()
-        assert "$10,000.00 gross exposure" in tip and "+$500.00 of the +$500.00 net P&L" in tip
+        assert "$10,000.00 gross exposure" in tip and "+$500.00 of the +$500.00 net P&amp;L" in tip
         assert v.stat_cards[name].title.toolTip() == tip
     v.load_run_folder(build_empty_run(tmp_path / "flat"))
     assert card.caption.text() == "from $100,000" and card.toolTip() == card.base_tooltip

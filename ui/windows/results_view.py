@@ -14,6 +14,7 @@ rows (`_DirectAxis`), so that no turn blocks the UI for long.
 
 from __future__ import annotations
 
+import html
 import logging
 import math
 import threading
@@ -452,7 +453,10 @@ class StatCard(QFrame):
         self.value.setText(value)
         self.value.setStyleSheet(f"color: {colour or theme.TEXT_BRIGHT};")
         self.caption.setText(caption)
-        tooltip = f"{self.base_tooltip}\n\n{detail}" if detail else self.base_tooltip
+        # rich text, so that Qt wraps a long detail instead of one line across the screen (never
+        # between a minus sign and its amount: a word joiner after it)
+        wrapped = html.escape(detail or "").replace("\u2212", "\u2212\u2060")
+        tooltip = f"<p>{html.escape(self.base_tooltip)}</p><p>{wrapped}</p>" if detail else self.base_tooltip
         self.setToolTip(tooltip)
         self.title.setToolTip(tooltip)
         self._fit_value()
@@ -1078,7 +1082,7 @@ class ResultsView(QWidget):
         cards["final_equity"].set(
             fmt_money(s.get("final_equity"), signed=False),
             _colour_hex(s.get("net_pnl")),
-            f"{start} \u00b7 {fmt_money_short(s.get('open_pnl'))} open" if open_text else start,
+            f"incl. {fmt_money_short(s.get('open_pnl'))} open" if open_text else start,   # short: a narrow card
             open_text,
         )
         avg = s.get("avg_trade_pnl")
