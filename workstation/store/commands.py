@@ -68,6 +68,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="what the files hold: trade bars (default) or quote bars (bid/ask open, high, low, close and "
         "sizes per bar; stored beside the trade bars in the store's quotes/ tree)",
     )
+    p.add_argument(
+        "--bar-time", choices=("start", "end"), default="start",     # importer.BAR_TIMES (not imported here: slow)
+        help="what the files' times mark: each bar's start (default; Alpaca, Polygon, TradingView, MetaTrader) "
+        "or its end (NinjaTrader, TradeStation): end times are moved back one interval, as the store keeps "
+        "bar starts",
+    )
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument(
         "--wait",
@@ -144,7 +150,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
     store = BarStore(args.store, create=True, lock_timeout=args.wait, on_lock_wait=_print_wait)
     summary = import_files(args.files, store, symbol=args.symbol, tz=args.tz, interval=args.interval,
-                           kind=args.kind)
+                           kind=args.kind, bar_time=args.bar_time)
     print(json.dumps(summary.to_dict(), indent=2) if args.json else summary.render())
     return 0
 

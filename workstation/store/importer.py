@@ -76,7 +76,7 @@ from workstation.store.schema import (
     PRICE_COLUMNS,
     QUARANTINE_META_COLUMNS,
 )
-from workstation.store.zone_check import declared_zone_warning
+from workstation.store.zone_check import bar_end_warning, declared_zone_warning
 
 log = logging.getLogger(__name__)
 
@@ -143,11 +143,12 @@ _ALIASES = {
     "high": ("high", "h", "high_price"),
     "low": ("low", "l", "low_price"),
     "close": ("close", "c", "close_price"),
-    "volume": ("volume", "v", "vol"),
+    "volume": ("volume", "v", "vol", "real_volume"),
     "trade_count": ("trade_count", "trades", "n", "num_trades", "number_of_trades", "transactions"),
     "vwap": ("vwap", "vw"),
     "symbol": ("symbol", "ticker", "sym"),
 }
+_TICK_VOLUME_NAMES = ("tickvol", "tick_volume", "tick_vol", "ticks")
 _QUOTE_ALIASES: dict[str, tuple[str, ...]] = {
     f"{side}_{f}": (f"{side}_{f}", f"{f}_{side}", f"{side}{f}", f"{f}{side}", f"{side[0]}{f[0]}")
     for side in ("bid", "ask") for f in ("open", "high", "low", "close")
@@ -156,9 +157,11 @@ _QUOTE_ALIASES["bid_size"] = ("bid_size", "bidsize", "size_bid", "bid_volume", "
 _QUOTE_ALIASES["ask_size"] = ("ask_size", "asksize", "size_ask", "ask_volume", "ask_qty", "as")
 _QUOTE_ALIASES["symbol"] = _ALIASES["symbol"]
 KINDS = ("bars", "quotes")
+BAR_TIMES = ("start", "end")
 _CSV_SUFFIXES = (".csv", ".csv.gz", ".txt", ".txt.gz", ".tsv", ".tsv.gz")
 _PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
 _TICKER = re.compile(r"^[A-Z][A-Z0-9.]{0,9}$")
+_TRADINGVIEW_NAME = re.compile(r"^[A-Z][A-Z0-9]*_([A-Z][A-Z0-9.]{0,9}), \w+")
 _OFFSET = r"(?:Z|UTC|[+-]\d\d:?\d\d)$"
 _CLOCK = re.compile(r"^\d{1,2}:\d{2}(:\d{2}(\.\d*)?)?$")
 _MIN_NS = int(pd.Timestamp("1990-01-01", tz="UTC").value)
@@ -214,6 +217,7 @@ class ImportSummary:
                 f"  {f['path']}: {f['rows_read']:,} rows, symbol {f['symbol']} "
                 f"(from {f['symbol_source']}), timestamps {f['timestamps']}"
                 + (f", {counted(f['blank_lines'], 'blank line')} skipped" if f.get("blank_lines") else "")
+                + "".join(f"; {note}" for note in f.get("notes", ()))
             )
         lines.append(
             f"rows read {self.rows_read:,} | stored {self.rows_stored:,} | quarantined "
@@ -306,9 +310,50 @@ def _sniff_delimiter(path: Path) -> str:
     return best if counts[best] else ","
 
 
-def _read_source(path: Path) -> tuple[pd.DataFrame, np.ndarray, str, int, str | None]:
-    """(rows as read, source line per row, kind, blank lines skipped, CSV delimiter); DataError for
-    unusable files."""
+HEADERLESS_LAYOUTS = {
+    6: ("time", "open", "high", "low", "close", "volume"),            # NinjaTrader: 20241125 093100;o;h;l;c;v
+    7: ("date", "time", "open", "high", "low", "close", "volume"),    # MetaTrader 4: 2024.11.25,09:30,o,h,l,c,v
+}
+"""Column names of a CSV without a header row, by its number of columns (vendors' export shapes)."""
+
+
+def _is_number(text: object) -> bool:
+    try:
+        float(str(text).strip())
+    except ValueError:
+        return False
+    return True
+
+
+def _headerless(path: Path, columns: pd.Index, sep: str) -> tuple[str, ...] | None:
+    """The column names of a CSV whose first line is data, not a header (its "names" are mostly
+    numbers: a vendor export without a header row); None when the first line is a header. DataError
+    when it has no header and a shape HEADERLESS_LAYOUTS does not know."""
+    names = [str(c) for c in columns]
+    if sum(_is_number(c) for c in names) < 3:
+        return None
+    layout = HEADERLESS_LAYOUTS.get(len(names))
+    if layout is None or (len(names) == 7 and not _CLOCK.match(names[1].strip())):
+        shown = sep.join(names)
+        raise DataError(
+            f"{path} has no header row (its first line is data: {shown[:80]!r}) and {len(names)} columns; a file "
+            "without a header is read as time, open, high, low, close, volume (6 columns, e.g. NinjaTrader's "
+            "export) or date, clock time, open, high, low, close, volume (7, e.g. MetaTrader 4's); add a header "
+            "line naming the columns; nothing was imported")
+    return layout
+
+
+def _read_csv(path: Path, sep: str, names: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """The file's rows as text and numbers (empty cells NaN, nothing else taken for missing); `names`:
+    the file has no header row, its columns are these."""
+    return pd.read_csv(path, sep=sep, header=None if names is not None else "infer",
+                       names=list(names) if names is not None else None, skip_blank_lines=False,
+                       compression="infer", encoding="utf-8", keep_default_na=False, na_values=[""])
+
+
+def _read_source(path: Path) -> tuple[pd.DataFrame, np.ndarray, str, int, str | None, str | None]:
+    """(rows as read, source line per row, kind, blank lines skipped, CSV delimiter, how a file
+    without a header row was read or None); DataError for unusable files."""
     if not path.exists():
         raise DataError(f"{path} does not exist; nothing was imported")
     if path.is_dir():
@@ -320,21 +365,18 @@ def _read_source(path: Path) -> tuple[pd.DataFrame, np.ndarray, str, int, str | 
         raise DataError(f"{path} is empty (0 bytes); nothing was imported")
     blank = 0
     sep: str | None = None
+    layout_note = None
     try:
         if kind == "csv":
             sep = _sniff_delimiter(path)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                frame = pd.read_csv(
-                    path,
-                    sep=sep,
-                    skip_blank_lines=False,
-                    compression="infer",
-                    encoding="utf-8",
-                    keep_default_na=False,
-                    na_values=[""],
-                )
-            lines = np.arange(len(frame), dtype=np.int64) + 2
+                frame = _read_csv(path, sep)
+                names = _headerless(path, frame.columns, sep)
+                if names is not None:               # the first line was data: read it as a row
+                    frame = _read_csv(path, sep, names)
+                    layout_note = f"no header row: columns read as {', '.join(names)}"
+            lines = np.arange(len(frame), dtype=np.int64) + (1 if names is not None else 2)
             empty = frame.isna().all(axis=1).to_numpy() if len(frame.columns) else np.zeros(len(frame), bool)
             if empty.any():
                 blank = int(empty.sum())
@@ -355,14 +397,17 @@ def _read_source(path: Path) -> tuple[pd.DataFrame, np.ndarray, str, int, str | 
         raise DataError(f"cannot read {path} as {what}: {exc}; nothing was imported") from exc
     if len(frame) == 0:
         raise DataError(f"{path} has no data rows (columns {list(frame.columns)}); nothing was imported")
-    return frame, lines, kind, blank, sep
+    return frame, lines, kind, blank, sep, layout_note
 
 
 def _map_columns(frame: pd.DataFrame, path: Path, kind: str = "bars") -> tuple[dict[str, str], str | None]:
-    """Map canonical names to the file's columns; the time column key is 'time' (DataError if missing)."""
+    """Map canonical names to the file's columns; the time column key is 'time' (DataError if missing).
+    Names are matched in any letter case, MetaTrader's `<OPEN>` as `open`. A tick-volume column
+    (MetaTrader's `<TICKVOL>`) is the volume when the file has no volume column, or one of only zeros
+    (MetaTrader exports real volume as 0 where the broker has none, e.g. currencies)."""
     normal: dict[str, str] = {}
     for col in frame.columns:
-        key = re.sub(r"[\s\-]+", "_", str(col).strip().lower())
+        key = re.sub(r"[\s\-]+", "_", str(col).strip().strip("<>").strip().lower())
         normal.setdefault(key, col)
     mapping: dict[str, str] = {}
     for canon, names in (_QUOTE_ALIASES if kind == "quotes" else _ALIASES).items():
@@ -370,6 +415,10 @@ def _map_columns(frame: pd.DataFrame, path: Path, kind: str = "bars") -> tuple[d
             if n in normal:
                 mapping[canon] = normal[n]
                 break
+    ticks = next((normal[n] for n in _TICK_VOLUME_NAMES if n in normal), None)
+    if kind == "bars" and ticks is not None and (
+            "volume" not in mapping or not np.nan_to_num(_numbers(frame[mapping["volume"]])).any()):
+        mapping["volume"] = ticks
     time_col = next((normal[n] for n in _TIME_NAMES if n in normal), None)
     clock_col = None
     if "date" in normal and "time" in normal:
@@ -414,11 +463,20 @@ def _numbers(col: pd.Series) -> np.ndarray:
         return pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
 
 
-def _symbol_from_name(path: Path) -> str | None:
+def _symbol_from_name(path: Path, period_suffix: str | None = None) -> str | None:
+    """The ticker a file's name starts with; `period_suffix` (MetaTrader 4 names its exports by symbol
+    and period in minutes, "EURUSD1.csv" for 1m bars) is dropped from the end of the name first."""
     name = path.name
     for suffix in (".gz", ".csv", ".txt", ".tsv", ".parquet", ".pq", ".parq"):
         if name.lower().endswith(suffix):
             name = name[: -len(suffix)]
+    if period_suffix and name.endswith(period_suffix) and len(name) > len(period_suffix):
+        name = name[: -len(period_suffix)]
+    if name.endswith(".Last"):                  # NinjaTrader's export of trade bars: "AAPL.Last.txt"
+        name = name[: -len(".Last")]
+    chart = _TRADINGVIEW_NAME.match(name)       # TradingView's export: "NASDAQ_AAPL, 1.csv"
+    if chart:
+        return chart.group(1)
     token = re.split(r"[_\s\-]", name, maxsplit=1)[0]
     return token if _TICKER.match(token) else None
 
@@ -545,15 +603,18 @@ def _parse_times(
 
 # ---------------------------------------------------------------------- per-file checks
 def _check_file(source: Path | FrameSource, symbol: str | None, tz: str | None, interval: str,
-                tm: TimeManager, content: str = "bars") -> _FileRows:
+                tm: TimeManager, content: str = "bars", bar_time: str = "start") -> _FileRows:
     if isinstance(source, FrameSource):
         path = Path(source.name)
         frame = source.frame.reset_index(drop=True)
-        lines, kind, blank, sep = np.arange(1, len(frame) + 1), "download", 0, None
+        lines, kind, blank, sep, layout_note = np.arange(1, len(frame) + 1), "download", 0, None, None
     else:
         path = source
-        frame, lines, kind, blank, sep = _read_source(path)
+        frame, lines, kind, blank, sep, layout_note = _read_source(path)
     mapping, clock_col = _map_columns(frame, path, content)
+    notes = [layout_note] if layout_note else []
+    if content == "bars" and str(mapping["volume"]).strip("<>").strip().lower() in _TICK_VOLUME_NAMES:
+        notes.append(f"volume from {mapping['volume']} (tick counts: no real volume in the file)")
     n = len(frame)
     daily = interval == DAILY_INTERVAL
     interval_ns = parse_interval(interval).ns
@@ -566,7 +627,8 @@ def _check_file(source: Path | FrameSource, symbol: str | None, tz: str | None, 
         symbols = col.fillna("").to_numpy(dtype=object)
         symbol_source = "the symbol column"
     else:
-        inferred = _symbol_from_name(path)
+        metatrader4 = layout_note is not None and len(frame.columns) == 7     # HEADERLESS_LAYOUTS[7]
+        inferred = _symbol_from_name(path, str(interval_ns // 60_000_000_000) if metatrader4 else None)
         if inferred is None:
             raise DataError(
                 f"cannot tell the symbol of {path}: it has no symbol column and its name does not start "
@@ -579,6 +641,10 @@ def _check_file(source: Path | FrameSource, symbol: str | None, tz: str | None, 
     if clock_col is not None:
         time_values = time_values.astype("str").str.strip() + " " + frame[clock_col].astype("str").str.strip()
     ns, naive, code, desc = _parse_times(time_values, tz, daily)
+    if bar_time == "end":
+        read = code == 0
+        ns[read] -= interval_ns
+        desc += f", bar end times moved back {interval} to the bar starts (--bar-time end)"
     if not daily and tz is None and naive.any() and not (~naive & (code != _CODE[R_TS])).any():
         example = str(time_values[naive].iloc[0])
         raise DataError(
@@ -661,6 +727,8 @@ def _check_file(source: Path | FrameSource, symbol: str | None, tz: str | None, 
         "symbol_source": symbol_source,
         "timestamps": desc,
     }
+    if notes:
+        info["notes"] = notes
     return _FileRows(
         path, frame, lines, symbols, ns, values, code, detail, rth, part, local_day, reordered, info, sep
     )
@@ -887,12 +955,16 @@ def import_files(
     interval: str = "1m",
     time_manager: TimeManager | None = None,
     kind: str = "bars",
+    bar_time: str = "start",
 ) -> ImportSummary:
     """Validate every row of `paths` and add the good ones to `store`; refused rows go to quarantine.
 
     `kind` "bars" imports trade bars; "quotes" imports quote bars (bid/ask OHLC and sizes, stored
     in the store's quotes/ tree, workstation/store/quote_store.py) with the same time, symbol,
     calendar and duplicate checks plus the quote checks of `_check_quote_values`.
+    `bar_time` "end": the files stamp each bar with its end (NinjaTrader, TradeStation); the times are
+    moved back one interval to the bar starts the store keeps. With "start" (the default), intraday
+    bars that look end-stamped (`zone_check.bar_end_warning`) add a warning.
     All files are read and checked before anything is written: a file-level problem raises
     DataError and leaves the store untouched.
     """
@@ -920,10 +992,14 @@ def import_files(
         problem = symbol_problem(symbol)
         if problem:
             raise DataError(f"--symbol {problem}; no config could use it, so nothing was imported")
+    if bar_time not in BAR_TIMES:
+        raise DataError(f"unknown --bar-time {bar_time!r}: use {' or '.join(BAR_TIMES)}")
+    if bar_time == "end" and interval == DAILY_INTERVAL:
+        raise DataError("--bar-time end is for intraday bars: daily bars are stamped with their date")
     tm = time_manager or store.time_manager
     if kind == "quotes" and interval == DAILY_INTERVAL:
         raise DataError("quote bars are intraday: import them with --interval 1m (or another intraday interval)")
-    checked = [_check_file(p if isinstance(p, FrameSource) else Path(p), symbol, tz, interval, tm, kind)
+    checked = [_check_file(p if isinstance(p, FrameSource) else Path(p), symbol, tz, interval, tm, kind, bar_time)
                for p in paths]
     value_names = _value_names(kind)
 
@@ -987,6 +1063,14 @@ def import_files(
                 if warning:
                     summary.warnings.append(f"{fr.path}: {warning}")
                     log.warning("%s: %s", fr.path, warning)
+    if bar_time == "start" and interval != DAILY_INTERVAL:
+        for fr in checked:
+            ok = fr.reason == 0
+            warning = bar_end_warning(fr.timestamp[ok], fr.values["volume"][ok] if kind == "bars" else np.ones(
+                int(ok.sum())), parse_interval(interval).ns, tm)
+            if warning:
+                summary.warnings.append(f"{fr.path}: {warning}")
+                log.warning("%s: %s", fr.path, warning)
     if kind == "bars":
         summary.warnings += _split_warnings(store, unique[unique["status"] == ROW_NEW])
     summary.kind = kind

@@ -108,3 +108,76 @@ def _fit(wall: pd.DatetimeIndex, vol: np.ndarray, zone: str, tm: TimeManager) ->
         if median > 0:
             spike = float(np.median(v[at_open])) / median
     return {"share": share, "outside": int((~regular).sum()), "spike": spike, "sessions": sessions}
+
+
+
+END_STAMP_SHARE = 0.8      # sessions with a bar at the close and none at the open, of those with bars after the open
+
+
+def bar_end_warning(timestamps_ns: np.ndarray, volume: np.ndarray, interval_ns: int,
+                    time_manager: TimeManager) -> str | None:
+    """A warning when intraday bars read as bar starts look stamped with their ends (NinjaTrader and
+    TradeStation stamp a bar with its end), so that each sits one interval late. Two signs, either
+    fires it:
+
+    - the opening auction's volume spike sits on the bar one interval after the open, not on the bar
+      at the open (an hour off, as a wrong --tz gives, it sits on an ordinary bar);
+    - in most sessions with a bar one interval after the open there is a bar at the close (a start
+      there lies after the session), none at the open and none one interval after the close (bars of
+      extended hours have a bar at the open; bars read an hour off have bars past the close).
+
+    None when the bars fit, or when there are too few to tell."""
+    ts = np.asarray(timestamps_ns, dtype=np.int64)
+    vol = np.asarray(volume, dtype=np.float64)
+    if len(ts) < MIN_BARS:
+        return None
+    ts, first = np.unique(ts, return_index=True)
+    vol = vol[first]
+    try:
+        dates = time_manager.local_dates(ts)
+        opens, closes = time_manager.session_bounds(dates)
+    except Exception:  # noqa: BLE001 - dates outside the calendar: no opinion
+        return None
+    trading = opens >= 0
+    if not trading.any():
+        return None
+    ts, vol, dates, opens, closes = ts[trading], vol[trading], dates[trading], opens[trading], closes[trading]
+    bars = pd.DataFrame({"date": dates, "at_open": ts == opens, "after_open": ts == opens + interval_ns,
+                         "at_close": ts == closes, "after_close": ts == closes + interval_ns,
+                         "regular": (ts >= opens) & (ts <= closes), "volume": vol})
+    days = bars.groupby("date")[["at_open", "after_open", "at_close", "after_close"]].any()
+    seen = days[days["after_open"]]
+    if len(seen) < MIN_SESSIONS:
+        return None
+    late = seen[seen["at_close"] & ~seen["at_open"] & ~seen["after_close"]]
+    spike = _late_spike(bars)
+    if len(late) < END_STAMP_SHARE * len(seen) and spike is None:
+        return None
+    first_open = pd.Timestamp(int(opens[0]), tz="UTC").tz_convert(time_manager.tz).strftime("%H:%M")
+    last = pd.Timestamp(int(closes[0]), tz="UTC").tz_convert(time_manager.tz).strftime("%H:%M")
+    sign = (f"the opening auction's volume ({spike[1]:.1f}x the median bar) is on the bar after the open, the bar "
+            f"at the open has {spike[0]:.1f}x" if spike is not None else
+            f"{len(late)} of {len(seen)} sessions have a bar at the close ({last}) and none at the open "
+            f"({first_open})")
+    return (f"the times look like bar ends, not starts: {sign}, so each bar sits one interval late (NinjaTrader "
+            f"and TradeStation stamp a bar with its end). If so, remove these bars from the store and re-import "
+            f"with --bar-time end.")
+
+
+def _late_spike(bars: pd.DataFrame) -> tuple[float, float] | None:
+    """(volume ratio of the bar at the open, of the bar one interval after it) to the median bar of the
+    regular session, medians over the sessions, when the spike sits on the later bar; else None."""
+    regular = bars[bars["regular"]]
+    median = regular.groupby("date")["volume"].median()
+    median = median[median > 0]
+    if len(median) < MIN_SESSIONS:
+        return None
+    at_open = regular[regular["at_open"]].set_index("date")["volume"].reindex(median.index).fillna(0.0) / median
+    after = regular[regular["after_open"]].set_index("date")["volume"].reindex(median.index) / median
+    after = after.dropna()
+    if len(after) < MIN_SESSIONS:
+        return None
+    open_ratio, after_ratio = float(at_open[after.index].median()), float(after.median())
+    if after_ratio >= max(SPIKE_RATIO, SPIKE_GAIN * open_ratio):
+        return open_ratio, after_ratio
+    return None
