@@ -95,6 +95,21 @@ class WriteResult:
     status: np.ndarray = field(repr=False)
 
 
+@dataclass
+class RemoveResult:
+    """What one remove_bars call found and (unless a dry run) removed."""
+
+    interval: str
+    removed: dict[str, int]                  # bars per symbol
+    files_rewritten: list[str]               # store-relative files that kept other bars
+    files_deleted: list[str]                 # files that held nothing else
+    applied: bool                            # False: a dry run, nothing was changed
+
+    @property
+    def rows(self) -> int:
+        return sum(self.removed.values())
+
+
 class SessionArrays(NamedTuple):
     """One session's bars as numpy arrays, sorted by (timestamp, symbol_index).
 
@@ -514,6 +529,75 @@ class BarStore:
             "run the same command again: the bars already stored are skipped as duplicates"
         )
         return StoreWriteError(message, list(written), rows_written, rel, later, exc)
+
+    def remove_bars(self, symbols: Sequence[str], interval: str, start: dt.date | str | None = None,
+                    end: dt.date | str | None = None, apply: bool = True) -> RemoveResult:
+        """Remove the bars of `symbols` of one interval, on the exchange-local dates [start, end]
+        (inclusive; None: from the first / to the last), e.g. after importing a file with the wrong
+        --tz or symbol. Under the store's write lock; every file concerned is read (and so checked)
+        before the first is changed, then each is replaced atomically without those bars, or deleted
+        when nothing else is in it. `apply` False: only count (a dry run). StoreWriteError, naming
+        what was changed and what was not, when the disk refuses a file part-way."""
+        name = parse_interval(interval).name
+        wanted = {str(s).strip().upper() for s in symbols}
+        first, last = (as_date(start) if start is not None else None), (as_date(end) if end is not None else None)
+        if first is not None and last is not None and first > last:
+            raise DataError(f"--start {first} is after --end {last}")
+        with self._write_lock:
+            plans: list[tuple[Path, np.ndarray]] = []
+            removed: dict[str, int] = {}
+            for key in self._partition_keys(name):
+                if name == DAILY_INTERVAL:
+                    if (first is not None and int(key) < first.year) or (last is not None and int(key) > last.year):
+                        continue
+                elif (first is not None and key < first.isoformat()) or (last is not None and key > last.isoformat()):
+                    continue
+                path = self._partition_file(name, key)
+                table = self._read_file(path)
+                names = table.column("symbol").to_numpy(zero_copy_only=False).astype(object)
+                drop = np.fromiter((n in wanted for n in names), dtype=bool, count=len(names))
+                if name == DAILY_INTERVAL and drop.any() and (first is not None or last is not None):
+                    days = self.time_manager.local_dates(table.column("timestamp").to_numpy().view(np.int64))
+                    if first is not None:
+                        drop &= days >= np.datetime64(first)
+                    if last is not None:
+                        drop &= days <= np.datetime64(last)
+                if drop.any():
+                    plans.append((path, drop))
+                    for symbol, count in zip(*np.unique(names[drop].astype(str), return_counts=True), strict=True):
+                        removed[str(symbol)] = removed.get(str(symbol), 0) + int(count)
+            rewritten: list[str] = []
+            deleted: list[str] = []
+            if not apply:
+                return RemoveResult(name, dict(sorted(removed.items())), [str(p.relative_to(self.root)) for p, d in
+                                    plans if not d.all()], [str(p.relative_to(self.root)) for p, d in plans if d.all()],
+                                    False)
+            for k, (path, drop) in enumerate(plans):
+                rel = str(path.relative_to(self.root))
+                try:
+                    if drop.all():
+                        path.unlink()
+                        _remove_empty_folder(path.parent)
+                        deleted.append(rel)
+                    else:
+                        kept = self._read_file(path).filter(pa.array(~drop))
+                        _atomic_write_table(kept, path, durable=True)
+                        rewritten.append(rel)
+                except OSError as exc:
+                    done = [*rewritten, *deleted]
+                    later = [str(p.relative_to(self.root)) for p, _ in plans[k + 1:]]
+                    message = (
+                        f"removing bars from the bar store {self.root} failed at {rel}: {os_error_text(exc)}. "
+                        + (f"{counted(len(done), 'file')} {'was' if len(done) == 1 else 'were'} changed completely "
+                           f"before it ({_list_files(done)})" if done else "No file was changed before it")
+                        + (f"; {rel} and {counted(len(later), 'later file')} were not changed" if later else
+                           f"; {rel} was not changed")
+                        + ". Every store file is either as it was or without those bars; run the same command again "
+                        "to finish.")
+                    raise StoreWriteError(message, done, 0, rel, later, exc) from None
+        log.info("removed %s of %s (%s) from %s", counted(sum(removed.values()), "bar"), ", ".join(sorted(wanted)),
+                 name, self.root)
+        return RemoveResult(name, dict(sorted(removed.items())), rewritten, deleted, True)
 
     def write_quarantine(self, rows: pd.DataFrame, source_name: str) -> Path:
         """Write refused rows to quarantine/<source_name>-<utc stamp>.parquet and return the path."""

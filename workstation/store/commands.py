@@ -1,13 +1,14 @@
-"""CLI subcommands of the bar store: `import`, `demo-data`, `store info|check|import-actions` (registered by
-workstation.cli)."""
+"""CLI subcommands of the bar store: `import`, `demo-data`, `store info|check|import-actions|remove`
+(registered by workstation.cli)."""
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 
-from workstation.errors import counted
+from workstation.errors import WorkstationError, counted, named
 from workstation.json_output import add_json_flag, emit
 from workstation.store.lock import DEFAULT_LOCK_TIMEOUT_S
 
@@ -32,6 +33,13 @@ def _seconds(text: str) -> float:
     if not value >= 0:
         raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more seconds")
     return value
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from exc
 
 
 def _print_wait(message: str) -> None:
@@ -142,6 +150,23 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--store", default=DEFAULT_STORE, metavar="DIR", help=f"bar store folder (default {DEFAULT_STORE})"
     )
     check.set_defaults(func=_cmd_store_check)
+    remove = actions.add_parser(
+        "remove", help="remove a symbol's bars (e.g. after importing a file with the wrong --tz or symbol)",
+        description="Remove the bars of the given symbols of one interval, on the exchange-local dates "
+        "--start .. --end (both included; default: all). Without --yes nothing is changed: it says what would "
+        "be removed. Each bar file is replaced atomically without those bars (or deleted when it holds nothing "
+        "else), under the store's write lock.")
+    remove.add_argument("--store", required=True, metavar="DIR", help="bar store folder")
+    remove.add_argument("--symbol", required=True, action="append", metavar="SYMBOL",
+                        help="symbol whose bars go (repeatable, or comma-separated)")
+    remove.add_argument("--interval", default="1m", help="bar interval (default 1m; 1d for daily bars)")
+    remove.add_argument("--start", type=_date, metavar="YYYY-MM-DD", help="first exchange-local date (default: the first)")
+    remove.add_argument("--end", type=_date, metavar="YYYY-MM-DD", help="last exchange-local date (default: the last)")
+    remove.add_argument("--yes", action="store_true", help="remove them (without it: only say what would go)")
+    remove.add_argument("--wait", type=_seconds, default=DEFAULT_LOCK_TIMEOUT_S, metavar="SECONDS",
+                        help=f"wait this long for another writer of the store (default {DEFAULT_LOCK_TIMEOUT_S:g})")
+    add_json_flag(remove, "what was (or would be) removed")
+    remove.set_defaults(func=_cmd_store_remove)
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
@@ -179,6 +204,43 @@ def _cmd_import_actions(args: argparse.Namespace) -> int:
     for warning in summary.warnings:
         print(f"warning: {warning['message']}", file=sys.stderr)
     emit(args, summary.to_dict(), lambda _: summary.render())
+    return 0
+
+
+def _cmd_store_remove(args: argparse.Namespace) -> int:
+    from workstation.store.bar_store import BarStore
+
+    symbols = [part.strip().upper() for given in args.symbol for part in given.split(",") if part.strip()]
+    if not symbols:
+        raise WorkstationError("--symbol is empty: give the symbols whose bars go, e.g. --symbol AAPL")
+    store = BarStore(args.store, lock_timeout=args.wait, on_lock_wait=_print_wait)
+    result = store.remove_bars(symbols, args.interval, args.start, args.end, apply=args.yes)
+    span = f"{args.start or 'first'} .. {args.end or 'last'}"
+    missing = [s for s in symbols if s not in result.removed]
+    document = {"ok": True, "store": str(store.root), "interval": result.interval, "removed": result.removed,
+                "rows": result.rows, "files_rewritten": result.files_rewritten,
+                "files_deleted": result.files_deleted, "applied": result.applied, "not_found": missing}
+
+    def text(_doc: dict) -> str:
+        files = len(result.files_rewritten) + len(result.files_deleted)
+        bars = ", ".join(f"{symbol} {count:,}" for symbol, count in result.removed.items())
+        lines = []
+        if not result.removed:
+            lines.append(f"no {result.interval} bars of {', '.join(symbols)} on the dates {span} in {store.root}; "
+                         "nothing to remove")
+        elif result.applied:
+            lines.append(f"removed {counted(result.rows, 'bar')} ({bars}) of interval {result.interval}, dates {span}, "
+                         f"from {counted(files, 'file')} of {store.root} ({len(result.files_rewritten)} rewritten, "
+                         f"{len(result.files_deleted)} deleted)")
+        else:
+            lines.append(f"would remove {counted(result.rows, 'bar')} ({bars}) of interval {result.interval}, dates "
+                         f"{span}, from {counted(files, 'file')} of {store.root}; nothing was changed: run again with "
+                         "--yes to remove them")
+        if missing and result.removed:
+            lines.append(f"no bars of {named('symbol', missing)} there")
+        return "\n".join(lines)
+
+    emit(args, document, text)
     return 0
 
 

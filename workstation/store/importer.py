@@ -1061,7 +1061,7 @@ def import_files(
                 ok = fr.reason == 0
                 warning = declared_zone_warning(fr.timestamp[ok], fr.values["volume"][ok], tz, tm)
                 if warning:
-                    summary.warnings.append(f"{fr.path}: {warning}")
+                    summary.warnings.append(f"{fr.path}: {warning}{_removal_hint(store, fr, interval)}")
                     log.warning("%s: %s", fr.path, warning)
     if bar_time == "start" and interval != DAILY_INTERVAL:
         for fr in checked:
@@ -1069,7 +1069,7 @@ def import_files(
             warning = bar_end_warning(fr.timestamp[ok], fr.values["volume"][ok] if kind == "bars" else np.ones(
                 int(ok.sum())), parse_interval(interval).ns, tm)
             if warning:
-                summary.warnings.append(f"{fr.path}: {warning}")
+                summary.warnings.append(f"{fr.path}: {warning}{_removal_hint(store, fr, interval)}")
                 log.warning("%s: %s", fr.path, warning)
     if kind == "bars":
         summary.warnings += _split_warnings(store, unique[unique["status"] == ROW_NEW])
@@ -1082,6 +1082,17 @@ def import_files(
         summary.rows_quarantined,
     )
     return summary
+
+
+def _removal_hint(store: BarStore, fr: _FileRows, interval: str) -> str:
+    """The command that removes the bars a file's import stored (its symbols, its dates)."""
+    ok = fr.reason == 0
+    if not ok.any():
+        return ""
+    days = fr.local_day[ok]
+    symbols = ",".join(sorted({str(s) for s in fr.symbol[ok]}))
+    return (f" To remove them: workstation store remove --store {store.root} --symbol {symbols} --interval {interval} "
+            f"--start {days.min()} --end {days.max()} --yes")
 
 
 def _split_warnings(store: BarStore, stored: pd.DataFrame) -> list[str]:

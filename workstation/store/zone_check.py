@@ -66,15 +66,15 @@ def declared_zone_warning(timestamps_ns: np.ndarray, volume: np.ndarray, declare
         return (f"--tz {declared_tz} may be wrong: read as {declared_tz}, {declared['share']:.0%} of the bars fall in "
                 f"the regular session ({declared['outside']:,} outside it); read as {best_share}, "
                 f"{best['share']:.0%} do{_spike_note(best)}. The timestamps look like {best_share} time; "
-                f"re-import with --tz {best_share} if so.")
+                f"if so, remove these bars and re-import with --tz {best_share}.")
     spiky = {z: f for z, f in others.items()
              if f["spike"] >= max(SPIKE_RATIO, SPIKE_GAIN * declared["spike"]) and f["share"] >= declared["share"] - 0.05}
     if spiky:
         zone = max(spiky, key=lambda z: spiky[z]["spike"])
         return (f"--tz {declared_tz} may be wrong: read as {declared_tz}, the bar at the open has "
                 f"{declared['spike']:.1f}x the median bar volume (little or no opening-auction spike); read as "
-                f"{zone}, {spiky[zone]['spike']:.1f}x. The timestamps look like {zone} time; re-import with "
-                f"--tz {zone} if so.")
+                f"{zone}, {spiky[zone]['spike']:.1f}x. The timestamps look like {zone} time; if so, remove "
+                f"these bars and re-import with --tz {zone}.")
     return None
 
 

@@ -89,7 +89,7 @@ def test_each_export_stores_the_bars_of_the_original_file(source, expected, tmp_
     assert any("no header row" in n for n in notes) == (vendor in ("mt4", "ninjatrader"))
 
 
-def test_end_stamped_bars_read_as_starts_are_warned_about(source, expected, tmp_path):
+def test_end_stamped_bars_read_as_starts_are_warned_about(source, expected, tmp_path, capsys):
     path = tmp_path / "SPY.Last.txt"
     _ninjatrader(source, path)
     as_starts = import_files([path], BarStore(tmp_path / "a", create=True), tz=NY)
@@ -97,6 +97,17 @@ def test_end_stamped_bars_read_as_starts_are_warned_about(source, expected, tmp_
     assert "look like bar ends" in warning and "--bar-time end" in warning and "on the bar after the open" in warning
     stored = _stored(BarStore(tmp_path / "a"))
     assert (stored["timestamp"] - 60 * 10**9).tolist() == expected["timestamp"].tolist()    # each a minute late
+    # the warning's command removes them (after a dry run that changes nothing); the re-import is then right
+    command = warning.split("To remove them: workstation ", 1)[1].split()
+    assert command[:2] == ["store", "remove"] and command[-1] == "--yes"
+    assert cli_main(command[:-1]) == 0 and _stored(BarStore(tmp_path / "a")).equals(stored)
+    assert f"would remove {len(stored):,} bars (SPY {len(stored):,})" in capsys.readouterr().out
+    assert cli_main([*command, "--json"]) == 0
+    done = json.loads(capsys.readouterr().out)
+    assert done["removed"] == {"SPY": len(stored)} and done["applied"] and done["files_rewritten"] == []
+    assert len(_stored(BarStore(tmp_path / "a"))) == 0 and BarStore(tmp_path / "a").files("1m") == []
+    import_files([path], BarStore(tmp_path / "a"), tz=NY, bar_time="end")
+    pd.testing.assert_frame_equal(_stored(BarStore(tmp_path / "a")), expected)
     as_ends = import_files([path], BarStore(tmp_path / "b", create=True), tz=NY, bar_time="end")
     assert as_ends.warnings == [] and "moved back 1m" in as_ends.files[0]["timestamps"]
     # bars stamped with their starts (the original file) never look end-stamped
