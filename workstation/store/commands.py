@@ -272,8 +272,8 @@ def render_info(info: dict) -> str:
     lines = [
         f"Bar store {info['root']} ({info['exchange']}, {info['tz']}, format {info['format_version']})",
         f"  {counted(info['file_count'], 'bar file')}, {_size(info['size_bytes'])}, "
-        f"{counted(info['quarantine_files'], 'quarantine file')}, {counted(len(symbols), 'symbol')}: "
-        f"{', '.join(symbols[:12])}{' ...' if len(symbols) > 12 else ''}",
+        f"{counted(info['quarantine_files'], 'quarantine file')}, {counted(len(symbols), 'symbol')}"
+        + (f": {', '.join(symbols[:12])}{' ...' if len(symbols) > 12 else ''}" if symbols else ""),
     ]
     if not info["intervals"]:
         lines.append("  no bars yet")

@@ -106,6 +106,8 @@ def test_end_stamped_bars_read_as_starts_are_warned_about(source, expected, tmp_
     done = json.loads(capsys.readouterr().out)
     assert done["removed"] == {"SPY": len(stored)} and done["applied"] and done["files_rewritten"] == []
     assert len(_stored(BarStore(tmp_path / "a"))) == 0 and BarStore(tmp_path / "a").files("1m") == []
+    assert cli_main(["store", "info", "--store", str(tmp_path / "a")]) == 0
+    assert "0 bar files" in (info := capsys.readouterr().out) and "0 symbols\n  no bars yet" in info
     import_files([path], BarStore(tmp_path / "a"), tz=NY, bar_time="end")
     pd.testing.assert_frame_equal(_stored(BarStore(tmp_path / "a")), expected)
     as_ends = import_files([path], BarStore(tmp_path / "b", create=True), tz=NY, bar_time="end")
