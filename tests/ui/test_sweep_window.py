@@ -250,6 +250,32 @@ def test_the_setup_form_checks_the_sweep_before_anything_runs(qtbot, tmp_path, u
     assert not (tmp_path / "out").exists()
 
 
+def test_the_setup_form_offers_the_parameters_a_config_leaves_at_their_defaults(qtbot, tmp_path, ui_small_config):
+    """The config sets only the quantity: the form still starts with the strategy's fast and slow, at
+    values around the class defaults (5, 20), and offers them in every row's list; a path picked from the
+    list fills an empty values field around its current value."""
+    config = json.loads(Path(ui_small_config).read_text())
+    config["strategies"] = [{**config["strategies"][0], "params": {"quantity": 100}}]
+    path = tmp_path / "quantity_only.json"
+    path.write_text(json.dumps(config))
+    window = SweepWindow(config_path=path)
+    qtbot.addWidget(window)
+    setup = window.setup
+    assert setup.param_rows() == [(FAST, "3:7:1"), (SLOW, "10:30:5")] and setup.constraints_edit.text() == "fast < slow"
+    setup.add_param()
+    combo, edit = setup.params.cellWidget(2, 0), setup.params.cellWidget(2, 1)
+    items = [combo.itemText(i) for i in range(combo.count())]
+    assert items[:3] == [FAST, SLOW, FAST.replace("fast", "quantity")]
+    index = items.index("risk.min_quality_pct")
+    combo.setCurrentIndex(index)
+    combo.activated.emit(index)
+    quality = validate_config_dict(config).risk.min_quality_pct
+    assert edit.text() == f"{quality * 0.5:g}:{quality * 1.5:g}:{quality * 0.25:g}" and quality > 0
+    edit.setText("90,95")                                   # typed values are never replaced
+    combo.activated.emit(index)
+    assert edit.text() == "90,95"
+
+
 def test_a_sweep_started_from_the_window_can_be_stopped_and_resumed(qtbot, tmp_path, ui_small_config,
                                                                      monkeypatch):
     """The real thing: `workstation sweep` with its own local Ray, started, stopped and resumed from

@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 
 from ui import theme
 from workstation.errors import WorkstationError
-from workstation.sweep.spec import OBJECTIVES, suggested_paths
+from workstation.sweep.spec import OBJECTIVES, strategy_parameters, suggested_paths
 
 
 def _default_values(value) -> str:
@@ -243,7 +243,7 @@ class SweepSetupForm(QWidget):
         if self.params.rowCount() == 0 and self._config:
             strategies = self._config.get("strategies") or []
             numeric = [(f"strategies.{st['name']}.params.{k}", v) for st in strategies[:1]
-                       for k, v in st.get("params", {}).items() if isinstance(v, int | float) and not isinstance(v, bool)]
+                       for k, v in strategy_parameters(st).items() if isinstance(v, int | float) and not isinstance(v, bool)]
             for path_, value in numeric[:2]:
                 self.add_param(path_, _default_values(value))
             names = [p.rsplit(".", 1)[-1] for p, _ in numeric[:2]]
@@ -271,8 +271,30 @@ class SweepSetupForm(QWidget):
         combo.setEditText(path)
         edit = QLineEdit(values)
         edit.setPlaceholderText("3,5,8 or 15:40:5")
+        combo.activated.connect(lambda _index, c=combo, e=edit: self._prefill(c, e))
         self.params.setCellWidget(row, 0, combo)
         self.params.setCellWidget(row, 1, edit)
+
+    def _prefill(self, combo: QComboBox, edit: QLineEdit) -> None:
+        """A path picked from the list starts with values around its current value (none typed yet)."""
+        if not edit.text().strip():
+            edit.setText(_default_values(self._current_value(combo.currentText())))
+
+    def _current_value(self, path: str):
+        """The config's value at a suggested path (a strategy parameter's class default when the config
+        leaves it out); None when there is none."""
+        parts = path.split(".")
+        if len(parts) == 4 and parts[0] == "strategies" and parts[2] == "params":
+            for st in self._config.get("strategies") or []:
+                if st.get("name") == parts[1]:
+                    return strategy_parameters(st).get(parts[3])
+            return None
+        node = self._config
+        for part in parts:
+            if not isinstance(node, dict) or part not in node:
+                return None
+            node = node[part]
+        return node
 
     def _remove_param(self) -> None:
         row = self.params.currentRow()

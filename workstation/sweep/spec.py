@@ -240,18 +240,39 @@ class ParamAxis:
         return self.low, self.high
 
 
-def _strategy_accepts(strategy: dict, key: str) -> bool | None:
-    """Whether the strategy class takes keyword `key` (None when it cannot be imported here)."""
+def _strategy_signature(strategy: dict) -> dict[str, inspect.Parameter] | None:
+    """The parameters of a strategy entry's class constructor (None when it cannot be imported here)."""
     path = BUILTIN_STRATEGIES.get(strategy.get("class_path", ""), strategy.get("class_path", ""))
     module_name, _, class_name = path.partition(":")
     try:
         cls = getattr(import_strategy_module(module_name), class_name)
-        params = inspect.signature(cls.__init__).parameters
+        return dict(inspect.signature(cls.__init__).parameters)
     except Exception:  # noqa: BLE001 - not importable on this machine: the workers will tell
+        return None
+
+
+def _strategy_accepts(strategy: dict, key: str) -> bool | None:
+    """Whether the strategy class takes keyword `key` (None when it cannot be imported here)."""
+    params = _strategy_signature(strategy)
+    if params is None:
         return None
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
         return True
     return key in params and key not in _STRATEGY_FIXED_ARGS
+
+
+def strategy_parameters(strategy: dict) -> dict[str, Any]:
+    """A strategy entry's parameters in its class's order: the config's value of each, else the
+    class's default (None for one without a default); then any the config gives that the class takes
+    through **kwargs. Only the config's params when the class cannot be imported here."""
+    given = dict(strategy.get("params") or {})
+    params = _strategy_signature(strategy)
+    if params is None:
+        return given
+    named_ = {name: given.pop(name, None if p.default is inspect.Parameter.empty else p.default)
+              for name, p in params.items() if name not in _STRATEGY_FIXED_ARGS
+              and p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)}
+    return {**named_, **given}
 
 
 def resolve_path(config: dict, path: str, where: str) -> tuple[str, tuple[str | int, ...]]:
@@ -714,9 +735,11 @@ def replay_config(definition: dict, params: dict[str, Any], phase: str = "sweep"
 
 
 def suggested_paths(config: dict) -> list[str]:
-    """Parameter paths worth offering in a sweep form: every strategy parameter, the numeric fields of
-    risk, execution and the historical warm-up, the backtest dates and the symbols."""
-    out = [f"strategies.{st['name']}.params.{key}" for st in config.get("strategies", []) for key in st.get("params", {})]
+    """Parameter paths worth offering in a sweep form: every strategy parameter (those the config
+    leaves at their class's default too), the numeric fields of risk, execution and the historical
+    warm-up, the backtest dates and the symbols."""
+    out = [f"strategies.{st['name']}.params.{key}" for st in config.get("strategies", [])
+           for key in strategy_parameters(st)]
     for section in ("risk", "execution"):
         out += [f"{section}.{k}" for k, v in config.get(section, {}).items()
                 if isinstance(v, int | float) and not isinstance(v, bool)]

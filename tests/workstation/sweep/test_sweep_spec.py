@@ -308,3 +308,27 @@ def test_the_readme_sweep_file_and_messages_are_real(base, tm):
         plan_of(base, tm, params={"risk.min_quality_pct": [120]})
     assert "--param risk.min_quality_pct: value 120 is rejected by the config:" in str(info.value)
     assert "value 120 is rejected by the config: ... less than or equal" in readme.replace("\n", " ")
+
+
+def test_suggested_paths_offer_the_parameters_a_config_leaves_at_their_defaults():
+    """A strategy entry that sets only `quantity` still offers its class's other parameters (fast, slow,
+    confidence of sma_crossover), in the class's order with the class defaults; an entry whose class
+    cannot be imported offers what the config gives."""
+    from workstation.strategies.sma_crossover import SmaCrossover
+    from workstation.sweep.spec import strategy_parameters, suggested_paths
+
+    entry = {"name": "s", "class_path": "sma_crossover", "params": {"quantity": 10}}
+    defaults = inspect_defaults(SmaCrossover)
+    assert strategy_parameters(entry) == {**defaults, "quantity": 10}
+    assert list(strategy_parameters(entry)) == ["fast", "slow", "quantity", "confidence"]
+    paths = suggested_paths({"strategies": [entry, {"name": "gone", "class_path": "no_such_mod:X",
+                                                    "params": {"k": 1}}]})
+    assert paths[:5] == ["strategies.s.params.fast", "strategies.s.params.slow", "strategies.s.params.quantity",
+                         "strategies.s.params.confidence", "strategies.gone.params.k"]
+
+
+def inspect_defaults(cls) -> dict:
+    import inspect
+
+    return {n: p.default for n, p in inspect.signature(cls.__init__).parameters.items()
+            if n not in ("self", "name", "symbols", "interval")}
