@@ -600,6 +600,13 @@ def build_plan(spec: SweepSpec, base: SessionConfig, time_manager: TimeManager, 
         raise ConfigError(source, [("mode", "a sweep runs backtests; this config is a live config")])
     if not spec.params:
         raise ConfigError("--param", [("--param", "nothing to sweep: give at least one --param PATH=VALUES")])
+    in_main = [(f"strategies.{i}.class_path", st.class_path) for i, st in enumerate(base.strategies)
+               if st.enabled and st.import_path().partition(":")[0] == "__main__"]
+    if in_main:
+        raise ConfigError(source, [(where, f"{path!r} is a class of the running script or notebook (__main__), "
+                                           "which the sweep's worker processes cannot load: put it in a module file "
+                                           "(e.g. my_strategies.py in the working directory) and name it "
+                                           f"'my_strategies:{path.partition(':')[2]}'") for where, path in in_main])
     base_data = base.model_dump(mode="json")
     axes = [_axis(base_data, path, values, spec.method) for path, values in spec.params.items()]
     seen: dict[str, str] = {}

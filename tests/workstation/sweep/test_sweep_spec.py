@@ -332,3 +332,18 @@ def inspect_defaults(cls) -> dict:
 
     return {n: p.default for n, p in inspect.signature(cls.__init__).parameters.items()
             if n not in ("self", "name", "symbols", "interval")}
+
+
+def test_a_strategy_class_of_the_running_script_is_refused_before_ray_starts(sweep_store, tm):
+    """`__main__:Cls` (a class defined in a notebook or script) runs in `workstation.run`, in this process,
+    but no sweep worker can load it: the sweep is refused up front, naming the entry and what to do."""
+    cfg = sweep_config(sweep_store)
+    cfg["strategies"].append({"name": "mine", "class_path": "__main__:Dip", "enabled": True})
+    base = validate_config_dict(cfg)
+    with pytest.raises(ConfigError) as caught:
+        plan_of(base, tm, params={FAST: [3, 5]})
+    text = str(caught.value)
+    assert "strategies.1.class_path: '__main__:Dip' is a class of the running script or notebook" in text
+    assert "'my_strategies:Dip'" in text
+    cfg["strategies"][1]["enabled"] = False                      # a disabled one does not run: no problem
+    assert plan_of(validate_config_dict(cfg), tm, params={FAST: [3, 5]}).total_cells == 2
