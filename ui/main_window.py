@@ -884,7 +884,7 @@ class MainWindow(QMainWindow):
 
     def _on_config_failed(self, _load_id: int, message: str) -> None:
         path, _play = self._end_loading()
-        self.show_error("Cannot load the session config", message)
+        self.show_error("Cannot load the session config", message, Path(path))
         self.refresh_configs()
         self._update_controls()
         self.config_loaded.emit(str(path), False)
@@ -902,7 +902,7 @@ class MainWindow(QMainWindow):
                 return self.open_live_monitor(path)
             self.bridge.load_config(path, store=self.store_override)
         except WorkstationError as exc:
-            self.show_error("Cannot load the session config", str(exc))
+            self.show_error("Cannot load the session config", str(exc), path)
             self.refresh_configs()
             self._offer_fetch(path)
             return False
@@ -1603,14 +1603,25 @@ class MainWindow(QMainWindow):
         self._update_status(None)
 
     # ================================================================== errors
-    def show_error(self, title: str, message: str) -> None:
-        """Tell the user (message box unless modal_errors is False) and put it in the status bar."""
+    def show_error(self, title: str, message: str, config_path: Path | None = None) -> None:
+        """Tell the user (message box unless modal_errors is False) and put it in the status bar;
+        `config_path`: the config the error is about, which the box offers to open in the editor."""
         log.warning("%s: %s", title, message)
         self.error_messages.append((title, message))
         self.statusBar().showMessage(f"{title}: {message.splitlines()[0] if message else ''}", 10000)
         self.error_reported.emit(title, message)
         if self.modal_errors:
-            QMessageBox.critical(self, title, message)
+            self.error_box(title, message, config_path).exec()
+
+    def error_box(self, title: str, message: str, config_path: Path | None = None) -> QMessageBox:
+        """The error's message box; with an existing `config_path`, an *Edit config…* button opens
+        that config in the editor (to mend what the message names, e.g. a strategy's class_path)."""
+        box = QMessageBox(QMessageBox.Icon.Critical, title, message, QMessageBox.StandardButton.Ok, self)
+        if config_path is not None and Path(config_path).is_file():
+            edit = box.addButton("Edit config\u2026", QMessageBox.ButtonRole.ActionRole)
+            edit.setToolTip(f"Open {Path(config_path).name} in the config editor")
+            edit.clicked.connect(lambda: self._open_config_editor(Path(config_path)))
+        return box
 
     # ================================================================== misc
     def _on_gauge_clicked(self, symbol: str) -> None:

@@ -462,6 +462,29 @@ def test_file_new_config_opens_the_editor_on_a_config_without_a_file(qtbot, make
     editor.close()
 
 
+def test_a_config_that_cannot_load_offers_to_open_it_in_the_editor(qtbot, make_window, ui_small_config, tmp_path):
+    """A config whose strategy cannot be imported: the error box has Edit config…, which opens that file
+    in the editor with the problem at its field (before, the window was left with no config and no way
+    to the file but File → Open, which failed again)."""
+    config = json.loads(Path(ui_small_config).read_text())
+    config["strategies"][0]["class_path"] = "no_such_module_xyz:Strategy"
+    path = tmp_path / "broken.json"
+    path.write_text(json.dumps(config))
+    w = make_window()
+    assert w.load_config(path) is False
+    title, message = w.error_messages[-1]
+    assert "no_such_module_xyz" in message
+    box = w.error_box(title, message, path)
+    [edit] = [b for b in box.buttons() if b.text() == "Edit config\u2026"]
+    edit.click()
+    editor = w._editor
+    assert editor is not None and editor.config_path() == path
+    qtbot.waitUntil(lambda: any("no_such_module_xyz" in m for _, m in editor.problems()), timeout=5000)
+    assert [p for p, m in editor.problems() if "no_such_module_xyz" in m] == ["strategies.0.class_path"]
+    assert [b.text() for b in w.error_box(title, message).buttons()] == ["OK"]     # no file: nothing to edit
+    editor.close()
+
+
 def test_the_metrics_panel_shows_the_status_bars_clock(qtbot, make_window, ui_small_config):
     """Both clocks show the time of the frame drawn last: the metrics refresh (every ~250 ms) used to
     read the engine's clock and could be a bar time behind or ahead of the status bar at 60x."""

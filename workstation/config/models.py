@@ -181,7 +181,7 @@ class StrategyConfig(StrategyMethods, _Model):
     class_path: str = Field(
         ..., min_length=1,
         description="Built-in name ('sma_crossover', 'rsi_reversion', 'opening_range_breakout') or "
-        "'package.module:ClassName'.",
+        "'package.module:ClassName' (looked for on PYTHONPATH, then in the working directory).",
     )
     params: dict[str, Any] = Field(default_factory=dict, description="Keyword arguments of the strategy.")
     symbols: Literal["all"] | list[str] = Field("all", description="Symbols it trades ('all' = every symbol).")
