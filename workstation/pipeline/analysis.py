@@ -15,11 +15,13 @@ Pipeline, between two bar times) are applied here too, by the HandDesk
 from __future__ import annotations
 
 import logging
+import os
 import traceback
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from workstation.errors import counted
 from workstation.execution.desk import OrderDesk, RiskChecks
 from workstation.execution.orders import OrderChange, TradingRound
 from workstation.pipeline.stage import Handler, Stage
@@ -41,6 +43,21 @@ if TYPE_CHECKING:
 __all__ = ["AnalysisEngine", "RiskChecks"]
 
 log = logging.getLogger(__name__)
+
+
+ENGINE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))      # the workstation package
+
+
+def raised_at(exc: BaseException) -> str:
+    """' (mystrat.py:12 in on_bar)': where a strategy's exception was raised, for its message: the
+    deepest frame of the strategy's own code (outside the engine, when the engine raised on its
+    behalf: a bad argument to the context), else the deepest frame (a built-in strategy)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return ""
+    own = [f for f in frames if not os.path.abspath(f.filename).startswith(ENGINE_DIR + os.sep)]
+    frame = (own or frames)[-1]
+    return f" ({os.path.basename(frame.filename)}:{frame.lineno} in {frame.name})"
 
 
 class AnalysisEngine(Stage):
@@ -232,8 +249,9 @@ class AnalysisEngine(Stage):
         try:
             return fn(*args)
         except Exception as exc:  # noqa: BLE001 - isolate the strategy
-            self._strategy_error(st.name, f"{type(exc).__name__}: {exc}", {
-                "traceback": "".join(traceback.format_exception_only(type(exc), exc)).strip()})
+            tb = exc.__traceback__.tb_next if exc.__traceback__ is not None else None     # from the strategy's call
+            self._strategy_error(st.name, f"{type(exc).__name__}: {exc}{raised_at(exc)}", {
+                "traceback": "".join(traceback.format_exception(type(exc), exc, tb)).strip()})
             return None
         finally:
             desk.current = previous
@@ -243,8 +261,10 @@ class AnalysisEngine(Stage):
         self.errors[name] = self.errors.get(name, 0) + 1
         self.metrics.incr("strategy.errors")
         n = self.errors[name]
-        if n <= 3 or n % 1000 == 0:
-            log.warning("strategy %s: %s (%d errors so far)", name, message, n)
+        if n == 1 and extra.get("traceback"):
+            log.warning("strategy %s: %s (its first error)\n%s", name, message, extra["traceback"])
+        elif n <= 3 or n % 1000 == 0:
+            log.warning("strategy %s: %s (%s so far)", name, message, counted(n, "error"))
         if self.events.wants("error"):
             self.events.emit("error", {"time_ns": self.clock.now_ns(), "strategy": name, "count": n,
                                        "message": message, "traceback": extra.get("traceback", ""),

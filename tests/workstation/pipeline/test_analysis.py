@@ -4,6 +4,8 @@ strategies get their interval's completed bars and their symbols only, signals g
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import pytest
 
@@ -39,6 +41,11 @@ class Buyer(BaseStrategy):
 class Raiser(BaseStrategy):
     def on_bar(self, ctx, symbol, bar):
         raise RuntimeError(f"boom on {symbol}")
+
+
+class AsksForAnUnknownSymbol(BaseStrategy):
+    def on_bar(self, ctx, symbol, bar):
+        return ctx.position("NOPE")
 
 
 class WrongType(BaseStrategy):
@@ -101,7 +108,18 @@ def test_a_raising_strategy_is_isolated_and_reported():
     _bar_time(engine, sd, clock, T0, [0, 1, 2], 10.0)
     assert engine.errors == {"raiser": 3, "wrong": 3, "buyer": 0}         # every symbol, each isolated
     messages = [e["message"] for e in rec.of("error")]
-    assert "RuntimeError: boom on AAA" in messages[0]
+    # where the strategy's own code raised: this file, the line of Raiser.on_bar's raise
+    line = inspect.getsourcelines(Raiser.on_bar)[1] + 1
+    assert messages[0] == f"RuntimeError: boom on AAA (test_analysis.py:{line} in on_bar)"
+    traceback_text = rec.of("error")[0]["traceback"]
+    assert traceback_text.startswith("Traceback") and f'line {line}, in on_bar' in traceback_text
+    assert "_guard" not in traceback_text                                  # from the strategy's call on
+    # raised inside the engine on the strategy's behalf: the strategy's own line is named, not the engine's
+    asks_engine, asks_sd, asks_clock, _, asks = _engine([AsksForAnUnknownSymbol("asks", SYMBOLS, "1m")])
+    _bar_time(asks_engine, asks_sd, asks_clock, T0, [0], 10.0)
+    asks_line = inspect.getsourcelines(AsksForAnUnknownSymbol.on_bar)[1] + 1
+    assert asks.of("error")[0]["message"] == f"KeyError: 'NOPE' (test_analysis.py:{asks_line} in on_bar)"
+    assert "strategies/base.py" in asks.of("error")[0]["traceback"]
     assert any("expected workstation.model.Signal" in m for m in messages)
     assert len(buyer.seen) == 3 and len(rec.of("decision")) == 3
 
