@@ -437,7 +437,7 @@ def test_positions_open_at_the_end_are_shown_as_part_of_the_net_pnl(qtbot, tmp_p
     assert card.caption.text() == "incl. +$500 open"
     for name in ("final_equity", "total_return_pct"):
         tip = v.stat_cards[name].toolTip()
-        assert "$10,000.00 gross exposure" in tip and "+$500.00 of the +$500.00 net P&amp;L" in tip
+        assert "$10,000.00 gross exposure" in tip and "the whole +$500.00 net P&amp;L is theirs" in tip
         assert v.stat_cards[name].title.toolTip() == tip
     v.load_run_folder(build_empty_run(tmp_path / "flat"))
     assert card.caption.text() == "from $100,000" and card.toolTip() == card.base_tooltip

@@ -102,7 +102,8 @@ def open_at_end_text(stats: dict) -> str | None:
     exposure = stats.get("open_exposure")
     if not exposure or exposure <= 0:
         return None
-    return (f"Positions were still open at the end ({fmt_money(exposure, signed=False)} gross exposure, "
-            f"marked at the last closes): {fmt_money(stats.get('open_pnl'))} of the "
-            f"{fmt_money(stats.get('net_pnl'))} net P&L is theirs; the trade statistics count the closed trades' "
-            f"{fmt_money(stats.get('closed_pnl'))} only.")
+    opened = f"Positions were still open at the end ({fmt_money(exposure, signed=False)} gross exposure, marked at the last closes)"
+    if not stats.get("trades"):
+        return f"{opened}: the whole {fmt_money(stats.get('net_pnl'))} net P&L is theirs; no trade was closed."
+    return (f"{opened}: {fmt_money(stats.get('open_pnl'))} of the {fmt_money(stats.get('net_pnl'))} net P&L is "
+            f"theirs; the trade statistics count the closed trades' {fmt_money(stats.get('closed_pnl'))} only.")

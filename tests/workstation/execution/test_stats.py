@@ -290,3 +290,14 @@ def test_numpy_statistics_equal_pandas_on_the_hand_examples_and_edge_cases():
                                  (EQUITY, no_commission, 900.0), (EQUITY.drop(columns=["gross_exposure"]), TRADES, 1e3),
                                  (equity_frame(*(np.zeros(0),) * 5), trades_frame([]), 5000.0)):
         assert compute_stats(equity, trades, cash) == pandas_compute_stats(equity, trades, cash)
+
+
+def test_the_open_at_end_sentence_splits_the_net_pnl():
+    from workstation.report.formatting import open_at_end_text
+
+    s = compute_stats(EQUITY, TRADES, 1000.0)          # net 0 = closed +60, open -60, 200 exposed at the end
+    assert open_at_end_text(s) == ("Positions were still open at the end ($200.00 gross exposure, marked at the "
+                                   "last closes): \u2212$60.00 of the $0.00 net P&L is theirs; the trade statistics "
+                                   "count the closed trades' +$60.00 only.")
+    flat = EQUITY.assign(gross_exposure=0.0)
+    assert open_at_end_text(compute_stats(flat, TRADES, 1000.0)) is None

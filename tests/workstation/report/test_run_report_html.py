@@ -278,4 +278,4 @@ def test_positions_open_at_the_end_split_the_net_pnl_in_every_report(tmp_path, r
     assert re.search(r"\nopen_pnl +" + re.escape(f"{open_pnl:,.4f}") + "\n", (out / "report.txt").read_text())
     html = load_run(out).report_html()
     assert (f"{fmt_money(stats['open_exposure'], signed=False)} gross exposure, marked at the last closes): "
-            f"{fmt_money(open_pnl)} of the {fmt_money(stats['net_pnl'])} net P&amp;L") in html
+            f"the whole {fmt_money(stats['net_pnl'])} net P&amp;L is theirs; no trade was closed.") in html
