@@ -281,7 +281,12 @@ def test_bad_config_is_reported_not_raised(
     qtbot, tmp_path, ui_settings, ui_configs_dir, ui_small_config, monkeypatch
 ):
     shown = []
-    monkeypatch.setattr(QMessageBox, "critical", lambda *a, **k: shown.append(a[1:3]))
+
+    def shown_instead_of_exec(box):               # the error box as the user would see it, never blocking
+        shown.append((box.windowTitle(), box.text(), [b.text() for b in box.buttons()]))
+        return 0
+
+    monkeypatch.setattr(QMessageBox, "exec", shown_instead_of_exec)
     w = MainWindow(settings=ui_settings, configs_dir=ui_configs_dir, runs_dir=tmp_path / "runs")
     qtbot.addWidget(w)
     data = json.loads(ui_small_config.read_text())
@@ -290,6 +295,7 @@ def test_bad_config_is_reported_not_raised(
     bad.write_text(json.dumps(data))
     assert not w.load_config(bad)
     assert shown and "risk.min_confidence" in shown[0][1]
+    assert shown[0][0] == "Cannot load the session config" and "Edit config\u2026" in shown[0][2]
     assert w.bridge.system is None and not w.play_action.isEnabled()
 
 
