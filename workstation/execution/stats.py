@@ -204,9 +204,10 @@ def statistics(time_ns: np.ndarray, equity: np.ndarray, gross_exposure: np.ndarr
     # closes, their entry commissions paid), which the trade statistics do not count
     closed = float(np.where(np.isnan(trade_pnl), 0.0, trade_pnl).sum())       # NaN counts as 0 (pandas' sum)
     stats["closed_pnl"] = closed
-    stats["open_pnl"] = stats["net_pnl"] - closed
     stats["open_exposure"] = (float(abs(np.asarray(gross_exposure, dtype=np.float64)[-1]))
                               if gross_exposure is not None and n_points else None)
+    # nothing open at the end: exactly 0, not the rounding left between two sums of the same money
+    stats["open_pnl"] = 0.0 if stats["open_exposure"] == 0.0 else stats["net_pnl"] - closed
     return {k: (_f(v) if isinstance(v, float | np.floating) else v) for k, v in stats.items()}
 
 

@@ -183,7 +183,7 @@ def compute_stats(
     stats.update(_trade_stats(trades))
     closed = float(trades["pnl"].astype(np.float64).sum()) if len(trades) else 0.0
     stats["closed_pnl"] = closed
-    stats["open_pnl"] = stats["net_pnl"] - closed
     stats["open_exposure"] = (abs(float(equity["gross_exposure"].iloc[-1]))
                               if "gross_exposure" in equity and n_points else None)
+    stats["open_pnl"] = 0.0 if stats["open_exposure"] == 0.0 else stats["net_pnl"] - closed
     return {k: (_f(v) if isinstance(v, float | np.floating) else v) for k, v in stats.items()}

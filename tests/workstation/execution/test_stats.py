@@ -301,3 +301,13 @@ def test_the_open_at_end_sentence_splits_the_net_pnl():
                                    "count the closed trades' +$60.00 only.")
     flat = EQUITY.assign(gross_exposure=0.0)
     assert open_at_end_text(compute_stats(flat, TRADES, 1000.0)) is None
+
+
+def test_nothing_open_at_the_end_is_exactly_zero_open_pnl():
+    """Net and closed P&L are two sums of the same money; with nothing open at the end their difference
+    is rounding (-2.7e-10 on the example run), reported as exactly 0."""
+    equity = _equity([("2024-01-02T14:30Z", 1000.0, 0.0), ("2024-01-02T15:00Z", 1000.1 + 0.2, 0.0)])
+    trades = pd.DataFrame({"symbol": ["A", "A"], "quantity": [1.0, 1.0], "pnl": [0.1, 0.2], "commission": [0.0, 0.0]})
+    s = compute_stats(equity, trades, 1000.0)
+    assert s["net_pnl"] - s["closed_pnl"] != 0.0                    # the rounding is there
+    assert s["open_pnl"] == 0.0 and s["open_exposure"] == 0.0
