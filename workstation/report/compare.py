@@ -10,6 +10,7 @@ has no point at a bar time simply has no vertex there.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
@@ -180,14 +181,51 @@ def config_differences(runs: Sequence[RunResults]) -> dict[str, list[Any]]:
             continue
         if all(v is ABSENT or v == [] for v in values) and any(q.startswith(p + "[") for f in flat for q in f):
             continue
-        texts = [json.dumps(v, sort_keys=True, default=str) for v in values]
+        if any(v is ABSENT for v in values):
+            values = _class_defaults(p, values, runs)
+        texts = [json.dumps(v.value if isinstance(v, ClassDefault) else v, sort_keys=True, default=str)
+                 for v in values]
         if any(t != texts[0] for t in texts[1:]) and p != "name":
             out[p] = values
     return out
 
 
+class ClassDefault:
+    """A strategy parameter a run's config leaves out: the value its class takes by default."""
+
+    def __init__(self, value: Any):
+        self.value = value
+
+    def __repr__(self) -> str:
+        return f"{json.dumps(self.value, default=str)} (default)"
+
+
+_STRATEGY_PARAM = re.compile(r"strategies\[(?P<name>[^\]]+)\]\.params\.(?P<key>[^.\[]+)")
+
+
+def _class_defaults(path: str, values: list[Any], runs: Sequence[RunResults]) -> list[Any]:
+    """A strategy parameter some runs' configs leave out: their class's default in its place (so runs
+    that used the same value do not differ); other paths, or a class not importable here, as they are."""
+    match = _STRATEGY_PARAM.fullmatch(path)
+    if match is None:
+        return values
+    from workstation.sweep.spec import strategy_parameters
+
+    out = []
+    for value, run in zip(values, runs, strict=True):
+        entry = next((st for st in run.config.get("strategies") or [] if isinstance(st, dict)
+                      and st.get("name") == match["name"]), None)
+        if value is ABSENT and entry is not None:
+            taken = strategy_parameters(entry)
+            if match["key"] in taken and taken[match["key"]] is not None:
+                value = ClassDefault(taken[match["key"]])
+        out.append(value)
+    return out
+
+
 def _short_json(v: Any, limit: int = 60) -> str:
-    text = repr(v) if v is ABSENT else json.dumps(v, default=str) if not isinstance(v, str) else v
+    text = (repr(v) if v is ABSENT or isinstance(v, ClassDefault) else json.dumps(v, default=str)
+            if not isinstance(v, str) else v)
     return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 

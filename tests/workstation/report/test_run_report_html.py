@@ -203,6 +203,30 @@ def test_config_differences_name_a_whole_entry_only_some_runs_hold_once():
     assert "strategies[rsi]: " in text and "=absent" in text
 
 
+def test_a_parameter_one_config_leaves_at_its_class_default_differs_only_when_the_values_do():
+    """sma_crossover's fast defaults to 5: a run whose config leaves fast out used 5, so against a run
+    with fast 5 nothing differs, and against fast 8 the line says "5 (default)"; a class that cannot be
+    imported here keeps "absent"."""
+    from types import SimpleNamespace
+
+    from workstation.report.compare import ABSENT, ClassDefault
+
+    def run(params, label, class_path="sma_crossover"):
+        return SimpleNamespace(config={"name": label, "strategies": [
+            {"name": "sma", "class_path": class_path, "params": params}]}, stats={}, name=label, run_dir=Path(label))
+
+    left_out = run({"slow": 20}, "a")
+    assert config_differences([left_out, run({"fast": 5, "slow": 20}, "b")]) == {}
+    diffs = config_differences([left_out, run({"fast": 8, "slow": 20}, "c")])
+    [(path, (default, given))] = diffs.items()
+    assert path == "strategies[sma].params.fast" and isinstance(default, ClassDefault)
+    assert (default.value, given) == (5, 8)
+    assert "strategies[sma].params.fast: a=5 (default) | c=8" in render_compare_text(
+        [left_out, run({"fast": 8, "slow": 20}, "c")])
+    gone = config_differences([run({}, "d", "no_such_module_q:S"), run({"fast": 8}, "e", "no_such_module_q:S")])
+    assert gone == {"strategies[sma].params.fast": [ABSENT, 8]}
+
+
 def test_run_labels_stay_distinct_for_folders_of_the_same_name(engine_run, tmp_path):
     import shutil
 
