@@ -1117,6 +1117,11 @@ class MainWindow(QMainWindow):
         self.timeline.setEnabled(can_seek)
         self.stop_action.setEnabled(self.bridge.started and state in (RUNNING, PAUSED) and self._loading is None)
         self.jump_date.setEnabled(loaded)
+        if loaded == bool(self.jump_date.specialValueText()):
+            # no config: a dash, not Qt's default 2000-01-01 (the special text shows at the minimum date)
+            self.jump_date.setSpecialValueText("" if loaded else "\u2014")
+            if not loaded:
+                self.jump_date.setDateRange(QDate(2000, 1, 1), QDate(2000, 1, 1))
         self.jump_button.setEnabled(loaded)
         self.trade_bar.set_trading_enabled(loaded)
         self._set_state_label("loading" if self._loading is not None else state)

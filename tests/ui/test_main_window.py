@@ -489,6 +489,10 @@ def test_a_config_that_cannot_load_offers_to_open_it_in_the_editor(qtbot, make_w
     assert [p for p, m in editor.problems() if "no_such_module_xyz" in m] == ["strategies.0.class_path"]
     assert [b.text() for b in w.error_box(title, message).buttons()] == ["OK"]     # no file: nothing to edit
     editor.close()
+    assert w.jump_date.text() == "\u2014" and not w.jump_date.isEnabled()      # no config: no date shown
+    w.load_config(ui_small_config)
+    config_start = json.loads(Path(ui_small_config).read_text())["backtest"]["start_date"]
+    assert w.jump_date.text() == config_start and w.jump_date.isEnabled()
 
 
 def test_the_metrics_panel_shows_the_status_bars_clock(qtbot, make_window, ui_small_config):
