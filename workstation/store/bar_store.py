@@ -544,7 +544,10 @@ class BarStore:
         if first is not None and last is not None and first > last:
             raise DataError(f"--start {first} is after --end {last}")
         with self._write_lock:
-            plans: list[tuple[Path, np.ndarray]] = []
+            # the files' tables are kept for the second pass up to the write's memory budget, beyond it
+            # they are read again there
+            plans: list[tuple[Path, np.ndarray, pa.Table | None]] = []
+            held = 0
             removed: dict[str, int] = {}
             for key in self._partition_keys(name):
                 if name == DAILY_INTERVAL:
@@ -563,16 +566,18 @@ class BarStore:
                     if last is not None:
                         drop &= days <= np.datetime64(last)
                 if drop.any():
-                    plans.append((path, drop))
+                    keep_table = held + table.num_rows <= _MERGE_ROWS_HELD
+                    held += table.num_rows if keep_table else 0
+                    plans.append((path, drop, table if keep_table else None))
                     for symbol, count in zip(*np.unique(names[drop].astype(str), return_counts=True), strict=True):
                         removed[str(symbol)] = removed.get(str(symbol), 0) + int(count)
             rewritten: list[str] = []
             deleted: list[str] = []
             if not apply:
-                return RemoveResult(name, dict(sorted(removed.items())), [str(p.relative_to(self.root)) for p, d in
-                                    plans if not d.all()], [str(p.relative_to(self.root)) for p, d in plans if d.all()],
-                                    False)
-            for k, (path, drop) in enumerate(plans):
+                return RemoveResult(name, dict(sorted(removed.items())), [str(p.relative_to(self.root)) for p, d, _ in
+                                    plans if not d.all()], [str(p.relative_to(self.root)) for p, d, _ in plans
+                                                            if d.all()], False)
+            for k, (path, drop, table) in enumerate(plans):
                 rel = str(path.relative_to(self.root))
                 try:
                     if drop.all():
@@ -580,12 +585,12 @@ class BarStore:
                         _remove_empty_folder(path.parent)
                         deleted.append(rel)
                     else:
-                        kept = self._read_file(path).filter(pa.array(~drop))
+                        kept = (table if table is not None else self._read_file(path)).filter(pa.array(~drop))
                         _atomic_write_table(kept, path, durable=True)
                         rewritten.append(rel)
                 except OSError as exc:
                     done = [*rewritten, *deleted]
-                    later = [str(p.relative_to(self.root)) for p, _ in plans[k + 1:]]
+                    later = [str(p.relative_to(self.root)) for p, _, _ in plans[k + 1:]]
                     message = (
                         f"removing bars from the bar store {self.root} failed at {rel}: {os_error_text(exc)}. "
                         + (f"{counted(len(done), 'file')} {'was' if len(done) == 1 else 'were'} changed completely "

@@ -98,3 +98,22 @@ def test_a_full_disk_stops_the_removal_with_every_file_whole(store, monkeypatch)
     result = store.remove_bars([symbol], "1m")                  # the same command finishes it
     assert result.applied and result.removed == {symbol: int(((before["symbol"] == symbol) & (local == days[-1])).sum())}
     assert set(_bars(store)["symbol"]) == set(before["symbol"]) - {symbol}
+
+
+def test_files_beyond_the_memory_budget_are_read_again_with_the_same_result(store, monkeypatch):
+    """The first pass keeps the files' tables for the second up to the write's memory budget; with no
+    budget every file is read again there, and the store ends the same."""
+    import workstation.store.bar_store as bar_store
+
+    before = _bars(store)
+    first, second = sorted(before["symbol"].unique())[:2]
+    reads = []
+    real = BarStore._read_file
+    monkeypatch.setattr(BarStore, "_read_file", lambda self, path, *a, **k: reads.append(path) or real(self, path, *a, **k))
+    result = store.remove_bars([first], "1m")
+    assert result.files_rewritten and len(reads) == len(result.files_rewritten)          # each file read once
+    reads.clear()
+    monkeypatch.setattr(bar_store, "_MERGE_ROWS_HELD", 0)
+    result = store.remove_bars([second], "1m")
+    assert result.files_rewritten and len(reads) == 2 * len(result.files_rewritten)      # read, then read again
+    pd.testing.assert_frame_equal(_bars(store), before[~before["symbol"].isin([first, second])].reset_index(drop=True))
