@@ -1055,20 +1055,16 @@ def import_files(
     summary = _summarise(
         checked, good, dup_status, unique, store, interval, quarantine_path, result.files_touched
     )
-    if tz is not None and interval != DAILY_INTERVAL and kind == "bars":
-        for fr in checked:
-            if "from --tz" in fr.info["timestamps"]:
-                ok = fr.reason == 0
-                warning = declared_zone_warning(fr.timestamp[ok], fr.values["volume"][ok], tz, tm)
-                if warning:
-                    summary.warnings.append(f"{fr.path}: {warning}{_removal_hint(store, fr, interval)}")
-                    log.warning("%s: %s", fr.path, warning)
-    if bar_time == "start" and interval != DAILY_INTERVAL:
+    if interval != DAILY_INTERVAL:          # the times the file's bars were read at, doubted
         for fr in checked:
             ok = fr.reason == 0
-            warning = bar_end_warning(fr.timestamp[ok], fr.values["volume"][ok] if kind == "bars" else np.ones(
-                int(ok.sum())), parse_interval(interval).ns, tm)
-            if warning:
+            volume = fr.values["volume"][ok] if kind == "bars" else np.ones(int(ok.sum()))
+            doubts = []
+            if tz is not None and kind == "bars" and "from --tz" in fr.info["timestamps"]:
+                doubts.append(declared_zone_warning(fr.timestamp[ok], volume, tz, tm))
+            if bar_time == "start":
+                doubts.append(bar_end_warning(fr.timestamp[ok], volume, parse_interval(interval).ns, tm))
+            for warning in filter(None, doubts):
                 summary.warnings.append(f"{fr.path}: {warning}{_removal_hint(store, fr, interval)}")
                 log.warning("%s: %s", fr.path, warning)
     if kind == "bars":

@@ -110,7 +110,6 @@ def _fit(wall: pd.DatetimeIndex, vol: np.ndarray, zone: str, tm: TimeManager) ->
     return {"share": share, "outside": int((~regular).sum()), "spike": spike, "sessions": sessions}
 
 
-
 END_STAMP_SHARE = 0.8      # sessions with a bar at the close and none at the open, of those with bars after the open
 
 
