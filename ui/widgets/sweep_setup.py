@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 
 from ui import theme
 from workstation.errors import WorkstationError
-from workstation.sweep.spec import OBJECTIVES, strategy_parameters, suggested_paths
+from workstation.sweep.spec import OBJECTIVES, resolve_path, strategy_parameters, suggested_paths
 
 
 def _default_values(value) -> str:
@@ -281,19 +281,18 @@ class SweepSetupForm(QWidget):
             edit.setText(_default_values(self._current_value(combo.currentText())))
 
     def _current_value(self, path: str):
-        """The config's value at a suggested path (a strategy parameter's class default when the config
-        leaves it out); None when there is none."""
-        parts = path.split(".")
-        if len(parts) == 4 and parts[0] == "strategies" and parts[2] == "params":
-            for st in self._config.get("strategies") or []:
-                if st.get("name") == parts[1]:
-                    return strategy_parameters(st).get(parts[3])
+        """The config's value at a path, found as the sweep finds it (`resolve_path`: list entries by
+        name or position); a strategy parameter the config leaves out is its class's default. None when
+        the path is not in the config."""
+        try:
+            _, location = resolve_path(self._config, path, "the sweep form")
+        except WorkstationError:
             return None
+        if len(location) == 4 and location[0] == "strategies" and location[2] == "params":
+            return strategy_parameters(self._config["strategies"][location[1]]).get(location[3])
         node = self._config
-        for part in parts:
-            if not isinstance(node, dict) or part not in node:
-                return None
-            node = node[part]
+        for step in location:
+            node = node[step]
         return node
 
     def _remove_param(self) -> None:

@@ -269,10 +269,10 @@ def strategy_parameters(strategy: dict) -> dict[str, Any]:
     params = _strategy_signature(strategy)
     if params is None:
         return given
-    named_ = {name: given.pop(name, None if p.default is inspect.Parameter.empty else p.default)
-              for name, p in params.items() if name not in _STRATEGY_FIXED_ARGS
-              and p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)}
-    return {**named_, **given}
+    from_class = {name: given.pop(name, None if p.default is inspect.Parameter.empty else p.default)
+                  for name, p in params.items() if name not in _STRATEGY_FIXED_ARGS
+                  and p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)}
+    return {**from_class, **given}
 
 
 def resolve_path(config: dict, path: str, where: str) -> tuple[str, tuple[str | int, ...]]:
