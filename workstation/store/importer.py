@@ -189,6 +189,9 @@ class ImportSummary:
     files_written: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)     # e.g. a --tz that does not fit the bars
     kind: str = "bars"                                     # "bars" (trade bars) or "quotes" (quote bars)
+    # the bars a warning doubts, as `BarStore.remove_bars` takes them: one dict per doubted file with
+    # "file", "symbols" (list), "interval", "start" and "end" (exchange-local ISO dates, inclusive)
+    removals: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         """The summary as JSON-able dict; "warnings" (a list of sentences) only when there are any."""
@@ -206,6 +209,8 @@ class ImportSummary:
         }
         if self.warnings:
             out["warnings"] = list(self.warnings)
+        if self.removals:
+            out["removals"] = [dict(r) for r in self.removals]
         return out
 
     def render(self) -> str:
@@ -1064,9 +1069,13 @@ def import_files(
                 doubts.append(declared_zone_warning(fr.timestamp[ok], volume, tz, tm))
             if bar_time == "start":
                 doubts.append(bar_end_warning(fr.timestamp[ok], volume, parse_interval(interval).ns, tm))
-            for warning in filter(None, doubts):
-                summary.warnings.append(f"{fr.path}: {warning}{_removal_hint(store, fr, interval)}")
+            doubts = [d for d in doubts if d]
+            removal = _removal(fr, interval) if doubts else None
+            for warning in doubts:
+                summary.warnings.append(f"{fr.path}: {warning}{_removal_hint(store, removal)}")
                 log.warning("%s: %s", fr.path, warning)
+            if removal is not None:
+                summary.removals.append(removal)
     if kind == "bars":
         summary.warnings += _split_warnings(store, unique[unique["status"] == ROW_NEW])
     summary.kind = kind
@@ -1080,15 +1089,26 @@ def import_files(
     return summary
 
 
-def _removal_hint(store: BarStore, fr: _FileRows, interval: str) -> str:
-    """The command that removes the bars a file's import stored (its symbols, its dates)."""
+def _removal(fr: _FileRows, interval: str) -> dict | None:
+    """The bars a file's import stored, as `BarStore.remove_bars` takes them (its symbols, its first
+    and last exchange-local date); None when it stored none."""
     ok = fr.reason == 0
     if not ok.any():
-        return ""
+        return None
     days = fr.local_day[ok]
-    symbols = ",".join(sorted({str(s) for s in fr.symbol[ok]}))
-    return (f" To remove them: workstation store remove --store {store.root} --symbol {symbols} --interval {interval} "
-            f"--start {days.min()} --end {days.max()} --yes")
+    return {"file": str(fr.path), "symbols": sorted({str(s) for s in fr.symbol[ok]}), "interval": interval,
+            "start": str(days.min()), "end": str(days.max())}
+
+
+REMOVAL_HINT = " To remove them: "      # starts the command a doubting warning ends with
+
+
+def _removal_hint(store: BarStore, removal: dict | None) -> str:
+    """The command that removes the bars of `removal` (`_removal`), after REMOVAL_HINT."""
+    if removal is None:
+        return ""
+    return (f"{REMOVAL_HINT}workstation store remove --store {store.root} --symbol {','.join(removal['symbols'])} "
+            f"--interval {removal['interval']} --start {removal['start']} --end {removal['end']} --yes")
 
 
 def _split_warnings(store: BarStore, stored: pd.DataFrame) -> list[str]:

@@ -100,6 +100,11 @@ def test_end_stamped_bars_read_as_starts_are_warned_about(source, expected, tmp_
     # the warning's command removes them (after a dry run that changes nothing); the re-import is then right
     command = warning.split("To remove them: workstation ", 1)[1].split()
     assert command[:2] == ["store", "remove"] and command[-1] == "--yes"
+    # the same bars as data (the window's Remove button, the --json document)
+    days = [str(d) for d in sorted(source["local"].dt.date.unique())]
+    assert as_starts.removals == [{"file": str(path), "symbols": ["SPY"], "interval": "1m", "start": days[0],
+                                   "end": days[-1]}] == as_starts.to_dict()["removals"]
+    assert command[command.index("--start") + 1] == days[0] and command[command.index("--end") + 1] == days[-1]
     assert cli_main(command[:-1]) == 0 and _stored(BarStore(tmp_path / "a")).equals(stored)
     assert f"would remove {len(stored):,} bars (SPY {len(stored):,})" in capsys.readouterr().out
     assert cli_main([*command, "--json"]) == 0
@@ -112,6 +117,7 @@ def test_end_stamped_bars_read_as_starts_are_warned_about(source, expected, tmp_
     pd.testing.assert_frame_equal(_stored(BarStore(tmp_path / "a")), expected)
     as_ends = import_files([path], BarStore(tmp_path / "b", create=True), tz=NY, bar_time="end")
     assert as_ends.warnings == [] and "moved back 1m" in as_ends.files[0]["timestamps"]
+    assert as_ends.removals == [] and "removals" not in as_ends.to_dict()
     # bars stamped with their starts (the original file) never look end-stamped
     original = tmp_path / "SPY_M1.csv"
     _metatrader5(source, original)
