@@ -126,6 +126,9 @@ QPushButton:hover {{ background: {HOVER}; border-color: {MUTED}; }}
 QPushButton:pressed, QPushButton:checked {{ background: {SELECTION}; border-color: {ACCENT}; }}
 QPushButton:default {{ border-color: {ACCENT}; }}
 QPushButton:disabled, QToolButton:disabled {{ color: {MUTED}; }}
+QPushButton#primaryButton {{ background: {ACCENT}; border-color: {ACCENT}; color: #ffffff; }}
+QPushButton#primaryButton:hover {{ background: #1e53e5; }}
+QPushButton#primaryButton:disabled {{ background: #1b2a57; border-color: #1b2a57; color: #6f7dab; }}
 QDockWidget {{ color: {TEXT}; }}
 QDockWidget::title {{
     background: {PANEL}; border-bottom: 1px solid {BORDER}; padding: 5px 8px; text-align: left;
