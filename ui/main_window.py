@@ -129,6 +129,7 @@ def pill_style(colour: str) -> str:
 
 
 NO_RESULTS_YET = "No results yet"   # the results view while a loaded run has not ended
+IMPORT_CLOSE_WAIT_S = 300.0     # closing the window waits this long for a bar import in progress
 
 
 class MainWindow(QMainWindow):
@@ -173,6 +174,7 @@ class MainWindow(QMainWindow):
         self._results_window: ResultsWindow | None = None
         self._editor: ConfigEditorDialog | None = None
         self.fetch_dialog = None  # offered when a config names symbols or dates the store lacks
+        self.import_dialog = None  # File → Import bars…
         self._shortcuts_dialog: ShortcutsDialog | None = None
         self._preflight_cache = PreflightCache()  # calendars and store catalogues the editor reuses
         self.drawing_book = DrawingBook(parent=self)  # the loaded config's drawings (sidecar file)
@@ -398,6 +400,10 @@ class MainWindow(QMainWindow):
         self.open_run_action = action(
             "Open run folder…", "Show the results of a finished run folder", self.open_run_folder
         )
+        self.import_action = action(
+            "Import bars…", "Import bar files (MetaTrader, NinjaTrader, TradingView exports, CSV, Parquet) into "
+            "the bar store", lambda: self.open_import_dialog())
+        self.import_action.setShortcuts([QKeySequence(k) for k in shortcut("import_bars").keys])
         self.add_chart_action = action("Add chart", ADD_CHART_TIP, self.add_chart_clicked)
         self.add_chart_action.setShortcuts([QKeySequence(k) for k in shortcut("add_chart").keys])
         self.remove_chart_action = action("Remove chart", "Remove the rightmost chart", self.remove_chart)
@@ -505,6 +511,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.edit_action)
         file_menu.addSeparator()
         file_menu.addAction(self.open_run_action)
+        file_menu.addAction(self.import_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         run_menu = bar.addMenu("&Run")
@@ -1636,6 +1643,33 @@ class MainWindow(QMainWindow):
             except ValueError:
                 pass
 
+    def store_root(self) -> Path:
+        """The bar store this window reads: --store, else the loaded config's, else the default."""
+        from workstation.run_commands import DEFAULT_STORE
+        from workstation.system import resolve_store_path
+
+        if self.store_override is not None:
+            return self.store_override
+        cfg = self.bridge.config
+        return resolve_store_path(cfg) if cfg is not None else Path(DEFAULT_STORE)
+
+    def open_import_dialog(self, files: Iterable[str | Path] = ()) -> None:
+        """File → Import bars…: the import dialog on this window's store (one at a time)."""
+        from ui.dialogs.import_dialog import ImportDialog
+
+        dialog = self.import_dialog
+        if dialog is None or not dialog.isVisible():
+            dialog = self.import_dialog = ImportDialog(self.store_root(), self)
+            dialog.imported.connect(self._on_bars_imported)
+        dialog.add_files(list(files))
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
+
+    def _on_bars_imported(self, summary: dict) -> None:
+        symbols = ", ".join(sorted(summary.get("per_symbol", {})))
+        self.statusBar().showMessage(f"Imported {summary.get('rows_stored', 0):,} bars of {symbols}", 8000)
+
     def open_run_folder(self) -> None:
         if self._results_window is None:
             self._results_window = ResultsWindow(self, runs_dir=self.bridge.runs_dir)
@@ -1712,6 +1746,11 @@ class MainWindow(QMainWindow):
             log.warning("engine threads still running at close: %s", ", ".join(self.bridge.alive_threads()))
         if self._editor is not None:
             self._editor.close()
+        importing = self.import_dialog
+        if importing is not None and importing.is_running():     # its files are written one by one: finish
+            self.statusBar().showMessage("Waiting for the import to finish…")
+            if not importing.wait(IMPORT_CLOSE_WAIT_S):
+                log.warning("the bar import still runs at close; the same import run again completes it")
         for window in getattr(self, "_live_windows", []):
             window.close()                   # each stops the live run it owns
         super().closeEvent(event)

@@ -33,6 +33,8 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("slower", ("-", "_"), "Slower replay", WINDOW),
     Shortcut("new_config", ("Ctrl+N",), "New session config (from the example; Save asks for a file name)", WINDOW),
     Shortcut("open_config", ("Ctrl+O",), "Open a session config", WINDOW),
+    Shortcut("import_bars", ("Ctrl+I",), "Import bar files (MetaTrader, NinjaTrader, TradingView exports, CSV, "
+                                         "Parquet) into the store", WINDOW),
     Shortcut("add_chart", ("Ctrl+T",), "Add a chart", WINDOW),
     Shortcut("shortcuts", ("F1", "?"), "Show every shortcut (this list)", WINDOW),
     Shortcut("quit", ("Ctrl+Q",), "Quit", WINDOW),

@@ -1,0 +1,226 @@
+"""File → Import bars…: vendor exports into the store from the window, off the UI thread.
+
+The expectation is independent of the dialog: the bars the original vendor file (times with their UTC
+offsets) stores through `import_files`, compared bar for bar with what the dialog stored from a
+MetaTrader 5 or NinjaTrader export of the same bars (written as tests/workstation/store/
+test_vendor_exports.py writes them). Set IMPORT_SCREENSHOTS=DIR to save the dialog as PNG files there.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PySide6.QtWidgets import QMessageBox
+
+from tests.shared_data import require_shared
+from tests.workstation.store.conftest import REAL_DIR
+from tests.workstation.store.test_vendor_exports import NY, _metatrader5, _ninjatrader
+from ui.dialogs.import_dialog import ImportDialog
+from workstation.store import BarStore, import_files
+
+SESSIONS = 4          # the first sessions of the real SPY file: a quick import
+
+
+@pytest.fixture
+def make_window(ui_make_window):
+    return ui_make_window
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory) -> tuple[pd.DataFrame, Path]:
+    """The first sessions of the real SPY file, and that slice as a file with its offsets."""
+    real = require_shared(REAL_DIR / "lumibot" / "SPY_Minute_2021.csv.gz", "the real SPY file")
+    df = pd.read_csv(real)
+    df["local"] = pd.to_datetime(df["time"], utc=True).dt.tz_convert(NY)
+    days = sorted(df["local"].dt.date.unique())[:SESSIONS]
+    df = df[df["local"].dt.date.isin(days)].reset_index(drop=True)
+    original = tmp_path_factory.mktemp("original") / "SPY_Minute.csv"
+    df[["time", "open", "high", "low", "close", "volume"]].to_csv(original, index=False)
+    return df, original
+
+
+@pytest.fixture(scope="module")
+def expected(source, tmp_path_factory) -> pd.DataFrame:
+    store = BarStore(tmp_path_factory.mktemp("expected") / "store", create=True)
+    import_files([source[1]], store)
+    return _stored(store)
+
+
+def _stored(store: BarStore | Path) -> pd.DataFrame:
+    store = store if isinstance(store, BarStore) else BarStore(store)
+    bars = store.read_bars(["SPY"], "1m", 0, 2**62)
+    frame = bars[["timestamp", "open", "high", "low", "close", "volume"]].copy()
+    frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True).dt.as_unit("ns").astype("int64")
+    return frame.astype({"volume": np.float64}).reset_index(drop=True)
+
+
+def _shot(widget, name: str) -> None:
+    folder = os.environ.get("IMPORT_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        widget.grab().save(str(Path(folder) / name))
+
+
+def _dialog(qtbot, store: Path, files) -> ImportDialog:
+    dialog = ImportDialog(store, files=files)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    return dialog
+
+
+def _run(qtbot, dialog: ImportDialog, action) -> None:
+    action()
+    assert dialog.is_running()
+    assert not dialog.import_button.isEnabled() and not dialog.close_button.isEnabled()
+    assert dialog.wait(120)
+    qtbot.waitUntil(lambda: not dialog.is_running(), timeout=10_000)
+
+
+def test_a_metatrader_export_imports_from_the_dialog_as_the_original_file_stores_it(qtbot, source, expected,
+                                                                                   tmp_path):
+    export = tmp_path / "SPY_M1.csv"
+    _metatrader5(source[0], export)
+    store = tmp_path / "store"
+    dialog = _dialog(qtbot, store, [export])
+    assert dialog.files() == [str(export)] and dialog.import_button.isEnabled()
+    assert dialog.options()["tz"] is None                 # "the files' own UTC offsets": no --tz
+    dialog.tz_combo.setCurrentText(NY)
+    assert dialog.options() == {"symbol": None, "tz": NY, "interval": "1m", "kind": "bars", "bar_time": "start"}
+    with qtbot.waitSignal(dialog.imported, timeout=120_000) as signal:
+        _run(qtbot, dialog, dialog.start)
+    _shot(dialog, "import_done.png")
+    pd.testing.assert_frame_equal(_stored(store), expected)
+    assert signal.args[0]["rows_stored"] == len(expected) and list(signal.args[0]["per_symbol"]) == ["SPY"]
+    assert dialog.status_label.text().startswith(f"Stored {len(expected):,} bars of SPY (0 rows refused")
+    assert "SPY_M1.csv" in dialog.result_text.toPlainText()
+    assert not dialog.warnings_label.isVisible() and not dialog.remove_bars_button.isVisible()
+    assert dialog.import_button.isEnabled() and dialog.close_button.isEnabled()
+
+
+def test_end_stamped_bars_are_doubted_removed_from_the_dialog_and_imported_again(qtbot, source, expected, tmp_path,
+                                                                                 monkeypatch):
+    export = tmp_path / "SPY.Last.txt"
+    _ninjatrader(source[0], export)
+    store = tmp_path / "store"
+    dialog = _dialog(qtbot, store, [export])
+    dialog.tz_combo.setCurrentText(NY)
+    _run(qtbot, dialog, dialog.start)             # read as bar starts: each bar a minute late
+    assert len(_stored(store)) == len(expected)
+    assert not _stored(store)["timestamp"].equals(expected["timestamp"])
+    assert dialog.warnings_label.isVisible() and "look like bar ends" in dialog.warnings_label.text()
+    assert "workstation store remove" not in dialog.warnings_label.text()     # the button does it here
+    assert dialog.remove_bars_button.isVisible() and dialog.remove_bars_button.isEnabled()
+    _shot(dialog, "import_doubted.png")
+
+    asked = []
+
+    def confirm(box: QMessageBox) -> int:         # the box as the user sees it; press its Remove button
+        asked.append(box.text())
+        assert box.defaultButton() is box.button(QMessageBox.StandardButton.Cancel)     # Enter keeps the bars
+        next(b for b in box.buttons() if b.text() == "Remove").click()
+        return 0
+
+    monkeypatch.setattr(QMessageBox, "exec", confirm)
+    with qtbot.waitSignal(dialog.removed, timeout=60_000) as removed:
+        _run(qtbot, dialog, dialog.remove_doubted_bars)
+    first, last = (str(d) for d in sorted(source[0]["local"].dt.date.unique())[::SESSIONS - 1])
+    assert asked and f"SPY: every 1m bar from {first} to {last}" in asked[0] and str(store) in asked[0]
+    assert removed.args[0]["removed"] == {"SPY": len(expected)}
+    assert BarStore(store).read_bars(["SPY"], "1m", 0, 2**62).empty
+    assert not dialog.remove_bars_button.isVisible() and not dialog.warnings_label.isVisible()
+
+    dialog.bar_time_combo.setCurrentIndex(dialog.bar_time_combo.findData("end"))
+    _run(qtbot, dialog, dialog.start)
+    pd.testing.assert_frame_equal(_stored(store), expected)
+    assert not dialog.warnings_label.isVisible() and not dialog.remove_bars_button.isVisible()
+
+
+def test_a_cancelled_removal_removes_nothing(qtbot, source, tmp_path, monkeypatch):
+    export = tmp_path / "SPY.Last.txt"
+    _ninjatrader(source[0], export)
+    store = tmp_path / "store"
+    dialog = _dialog(qtbot, store, [export])
+    dialog.tz_combo.setCurrentText(NY)
+    _run(qtbot, dialog, dialog.start)
+    before = _stored(store)
+    monkeypatch.setattr(QMessageBox, "exec", lambda box: 0)      # closed without pressing Remove
+    dialog.remove_doubted_bars()
+    assert not dialog.is_running()
+    pd.testing.assert_frame_equal(_stored(store), before)
+    assert dialog.remove_bars_button.isVisible()
+
+
+def test_a_file_that_cannot_be_used_stores_nothing_and_the_dialog_says_why(qtbot, source, tmp_path):
+    export = tmp_path / "SPY_M1.csv"
+    _metatrader5(source[0], export)
+    store = tmp_path / "store"
+    dialog = _dialog(qtbot, store, [export])     # no time zone for times without an offset
+    _run(qtbot, dialog, dialog.start)
+    assert "SPY_M1.csv" in dialog.error and "--tz" in dialog.error and "nothing was imported" in dialog.error
+    assert dialog.result_text.toPlainText() == dialog.error
+    assert dialog.status_label.text() == "The import stopped: see below."
+    assert dialog.status_label.property("tone") == "error"
+    assert not (store / "bars").exists()
+    assert dialog.import_button.isEnabled() and dialog.tz_combo.isEnabled()
+    _shot(dialog, "import_error.png")
+
+    bad = tmp_path / "SPY_no_close.csv"
+    pd.DataFrame({"time": ["2021-07-01T13:30:00Z"], "open": [1.0], "high": [1.0], "low": [1.0]}).to_csv(bad,
+                                                                                                         index=False)
+    dialog.file_list.clear()
+    dialog.add_files([bad])
+    _run(qtbot, dialog, dialog.start)
+    assert "SPY_no_close.csv" in dialog.error and "close" in dialog.error
+    assert not (store / "bars").exists()
+
+
+def test_files_are_listed_once_and_removed_from_the_list(qtbot, tmp_path):
+    dialog = _dialog(qtbot, tmp_path / "store", [])
+    assert not dialog.import_button.isEnabled()
+    dialog.add_files([tmp_path / "a.csv", tmp_path / "b.csv", tmp_path / "a.csv"])
+    assert dialog.files() == [str(tmp_path / "a.csv"), str(tmp_path / "b.csv")]
+    assert dialog.import_button.isEnabled() and not dialog.remove_file_button.isEnabled()
+    dialog.file_list.item(0).setSelected(True)
+    assert dialog.remove_file_button.isEnabled()
+    dialog.remove_file_button.click()
+    assert dialog.files() == [str(tmp_path / "b.csv")]
+
+
+def test_the_window_opens_the_dialog_on_its_store_and_reports_the_import(make_window, ui_small_config,
+                                                                        ui_demo_store, tmp_path):
+    w = make_window()
+    assert w.load_config(ui_small_config)
+    assert "Ctrl+I" in [k.toString() for k in w.import_action.shortcuts()]
+    assert w.import_action in w.menuBar().actions()[0].menu().actions()
+    w.import_action.trigger()
+    dialog = w.import_dialog
+    assert isinstance(dialog, ImportDialog) and dialog.isVisible()
+    assert Path(dialog.store_edit.text()) == ui_demo_store
+    w.open_import_dialog([tmp_path / "x.csv"])      # the open dialog takes more files, no second one
+    assert w.import_dialog is dialog and dialog.files() == [str(tmp_path / "x.csv")]
+    dialog.imported.emit({"rows_stored": 1234, "per_symbol": {"SPY": {}, "QQQ": {}}})
+    assert w.statusBar().currentMessage() == "Imported 1,234 bars of QQQ, SPY"
+    dialog.close()
+
+
+def test_closing_the_window_waits_for_an_import_in_progress(make_window, tmp_path):
+    w = make_window()
+    w.open_import_dialog([tmp_path / "x.csv"])
+    release, finished = threading.Event(), []
+
+    def slow_import(files, store, **options):
+        release.wait(10)
+        finished.append(files)
+        raise RuntimeError("stand-in import")
+
+    w.import_dialog._importer = slow_import
+    w.import_dialog.start()
+    assert w.import_dialog.is_running()
+    threading.Timer(0.3, release.set).start()
+    w.close()
+    assert finished == [[str(tmp_path / "x.csv")]]      # the window closed only after the import ended

@@ -1,0 +1,444 @@
+"""The "Import bars…" dialog: vendor export files into the bar store without leaving the window.
+
+*File → Import bars…* (Ctrl+I) opens it on the window's store. The user adds files (the button, or
+dropped on the dialog), sets what `workstation import` takes (symbol, kind, interval, time zone, bar
+times; each field names its command-line option, as the importer's messages do) and presses Import:
+`workstation.store.import_files` runs on a worker thread (every file is read and checked before
+anything is written; a file-level problem stores nothing) and its summary, warnings included, shows
+below. When the importer doubts the times of a file (a time zone that does not fit the sessions, bars
+stamped with their end read as starts) the summary lists the bars that file stored (`removals`), and
+*Remove these bars…* removes them (`BarStore.remove_bars`, after a confirmation that says what goes),
+so the file can be imported again with the right settings.
+
+Threads: the UI thread owns every widget; the worker thread only opens the store, imports or removes,
+and emits its result through a queued signal. `imported` (the summary's dict) is emitted after an
+import that stored bars, `removed` after a removal.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDialog,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QMessageBox,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ui.screen_fit import fit_to_screen
+from ui.theme import AMBER, DOWN, MUTED, UP, build_palette, mono_font, style_sheet
+from workstation.errors import WorkstationError, counted
+
+FILE_FILTER = "Bar files (*.csv *.txt *.tsv *.gz *.parquet *.pq);;All files (*)"
+INTERVALS = ("1m", "2m", "5m", "15m", "30m", "1h", "1d")
+ZONES = ("America/New_York", "America/Chicago", "UTC", "Europe/London", "Europe/Berlin", "Asia/Tokyo")
+OWN_OFFSETS = "the files' own UTC offsets"
+KINDS = (("Trade bars (OHLCV)", "bars"), ("Quote bars (bid/ask)", "quotes"))
+BAR_TIMES = (("the start of each bar (most exports)", "start"),
+             ("the end of each bar (NinjaTrader, TradeStation)", "end"))
+LOCK_WAIT_S = 30.0
+
+_EXTRA_STYLE = f"""
+QLabel#importTitle {{ font-size: 16px; font-weight: 600; }}
+QLabel#importHelp, QLabel#importStatus {{ color: {MUTED}; }}
+QLabel#importStatus[tone="ok"] {{ color: {UP}; }}
+QLabel#importStatus[tone="warn"] {{ color: {AMBER}; }}
+QLabel#importStatus[tone="error"] {{ color: {DOWN}; }}
+QLabel#importWarnings {{ color: {AMBER}; border: 1px solid {AMBER}; border-radius: 3px; padding: 6px 8px; }}
+"""
+
+
+def _field_label(text: str, option: str, parent: QWidget) -> QLabel:
+    """A form label naming the `workstation import` option too, as the importer's messages do."""
+    label = QLabel(f"{text} <span style='color:{MUTED}'>{option}</span>", parent)
+    label.setTextFormat(Qt.TextFormat.RichText)
+    return label
+
+
+class ImportDialog(QDialog):
+    """Import bar files into the store at `store_root`; `imported(summary_dict)` after bars were
+    stored, `removed(result_dict)` after doubted bars were removed."""
+
+    imported = Signal(dict)
+    removed = Signal(dict)
+    _done_signal = Signal(str, object, object)     # (what: "import" | "remove", result, error text | None)
+    _wait_signal = Signal(str)
+
+    def __init__(self, store_root: str | os.PathLike, parent: QWidget | None = None,
+                 files: Sequence[str | os.PathLike] = (), importer: Callable | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("importDialog")
+        self.setWindowTitle("Import bars")
+        self.setPalette(build_palette())
+        self.setStyleSheet(style_sheet() + _EXTRA_STYLE)
+        self.setAcceptDrops(True)
+        self._importer = importer
+        self._worker: threading.Thread | None = None
+        self.summary = None          # the last ImportSummary
+        self.error: str | None = None
+        self._done_signal.connect(self._on_done, Qt.ConnectionType.QueuedConnection)
+        self._wait_signal.connect(self._set_status, Qt.ConnectionType.QueuedConnection)
+        self._build(str(store_root))
+        self.add_files(files)
+        fit_to_screen(self, 820, 760)
+
+    # ------------------------------------------------------------------------------------ layout
+    def _build(self, store_root: str) -> None:
+        col = QVBoxLayout(self)
+        col.setContentsMargins(18, 16, 18, 14)
+        col.setSpacing(10)
+        title = QLabel("Import bar files", self)
+        title.setObjectName("importTitle")
+        col.addWidget(title)
+        helper = QLabel("CSV, TXT, CSV.gz or Parquet: MetaTrader 4/5, NinjaTrader and TradingView exports as they "
+                        "are, or any file with time, open, high, low, close and volume columns. Every row is "
+                        "checked; refused rows go to the store's quarantine folder with the reason. Drop files "
+                        "here or add them below.", self)
+        helper.setObjectName("importHelp")
+        helper.setWordWrap(True)
+        col.addWidget(helper)
+
+        files_row = QHBoxLayout()
+        self.file_list = QListWidget(self)
+        self.file_list.setObjectName("importFiles")
+        self.file_list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.file_list.setMinimumHeight(72)
+        self.file_list.setMaximumHeight(120)
+        self.file_list.setToolTip("The files to import (all are checked before any is stored)")
+        files_row.addWidget(self.file_list, 1)
+        file_buttons = QVBoxLayout()
+        self.add_button = QPushButton("Add files…", self)
+        self.remove_file_button = QPushButton("Remove", self)
+        for b in (self.add_button, self.remove_file_button):
+            b.setAutoDefault(False)
+            file_buttons.addWidget(b)
+        file_buttons.addStretch(1)
+        files_row.addLayout(file_buttons)
+        col.addLayout(files_row)
+        self.add_button.clicked.connect(self.choose_files)
+        self.remove_file_button.clicked.connect(self._remove_selected_files)
+        self.file_list.itemSelectionChanged.connect(self._update_buttons)
+
+        form = QFormLayout()
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+        form.setHorizontalSpacing(12)
+        form.setVerticalSpacing(8)
+        store_row = QHBoxLayout()
+        self.store_edit = QLineEdit(store_root, self)
+        self.store_edit.setToolTip("The bar store folder (created when missing)")
+        store_row.addWidget(self.store_edit, 1)
+        self.store_button = QPushButton("Choose…", self)
+        self.store_button.setAutoDefault(False)
+        self.store_button.clicked.connect(self._choose_store)
+        store_row.addWidget(self.store_button)
+        form.addRow(_field_label("Store", "--store", self), store_row)
+        self.symbol_edit = QLineEdit(self)
+        self.symbol_edit.setPlaceholderText("from each file: its symbol column, else its name (AAPL_M1.csv → AAPL)")
+        self.symbol_edit.setToolTip("The symbol of every row; leave empty to take it from each file")
+        form.addRow(_field_label("Symbol", "--symbol", self), self.symbol_edit)
+        self.kind_combo = QComboBox(self)
+        for text, kind in KINDS:
+            self.kind_combo.addItem(text, kind)
+        form.addRow(_field_label("The files hold", "--kind", self), self.kind_combo)
+        self.interval_combo = QComboBox(self)
+        self.interval_combo.setEditable(True)
+        self.interval_combo.addItems(list(INTERVALS))
+        self.interval_combo.setToolTip("The files' bar interval (1d for daily bars)")
+        self.interval_combo.setMaximumWidth(120)
+        form.addRow(_field_label("Interval", "--interval", self), self.interval_combo)
+        self.tz_combo = QComboBox(self)
+        self.tz_combo.setEditable(True)
+        self.tz_combo.addItems([OWN_OFFSETS, *ZONES])      # OWN_OFFSETS (or nothing typed): no --tz
+        self.tz_combo.setCurrentIndex(0)
+        line = self.tz_combo.lineEdit()
+        assert line is not None
+        line.setPlaceholderText(OWN_OFFSETS)
+        self.tz_combo.setToolTip("The zone the files' times were recorded in, when they carry no UTC offset "
+                                 "(an IANA name such as America/New_York); never overrides an offset in the file")
+        form.addRow(_field_label("Time zone", "--tz", self), self.tz_combo)
+        self.bar_time_combo = QComboBox(self)
+        for text, value in BAR_TIMES:
+            self.bar_time_combo.addItem(text, value)
+        self.bar_time_combo.setToolTip("NinjaTrader and TradeStation stamp a bar with its end: their bars are "
+                                       "moved back one interval to the bar starts the store keeps")
+        form.addRow(_field_label("Times are", "--bar-time", self), self.bar_time_combo)
+        col.addLayout(form)
+
+        self.progress_bar = QProgressBar(self)
+        self.progress_bar.setRange(0, 1)
+        self.progress_bar.setValue(0)
+        self.progress_bar.setTextVisible(False)
+        self.progress_bar.setFixedHeight(10)
+        col.addWidget(self.progress_bar)
+        self.status_label = QLabel("Add the files to import.", self)
+        self.status_label.setObjectName("importStatus")
+        self.status_label.setWordWrap(True)
+        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        col.addWidget(self.status_label)
+        self.warnings_label = QLabel(self)       # the import's warnings, above the summary
+        self.warnings_label.setObjectName("importWarnings")
+        self.warnings_label.setWordWrap(True)
+        self.warnings_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.warnings_label.setVisible(False)
+        col.addWidget(self.warnings_label)
+        self.result_text = QPlainTextEdit(self)
+        self.result_text.setObjectName("importResult")
+        self.result_text.setReadOnly(True)
+        self.result_text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.result_text.setFont(mono_font())
+        self.result_text.setMinimumHeight(120)
+        self.result_text.setPlaceholderText("The summary of the import appears here: rows stored and refused per "
+                                            "file and symbol, and any warning about the files' times.")
+        col.addWidget(self.result_text, 1)
+
+        buttons = QHBoxLayout()
+        self.remove_bars_button = QPushButton("Remove these bars…", self)
+        self.remove_bars_button.setToolTip("Remove the bars of the files whose times the importer doubts, so they "
+                                           "can be imported again with other settings")
+        self.remove_bars_button.setVisible(False)
+        buttons.addWidget(self.remove_bars_button)
+        buttons.addStretch(1)
+        self.import_button = QPushButton("Import", self)
+        self.import_button.setObjectName("primaryButton")
+        self.close_button = QPushButton("Close", self)
+        for b in (self.remove_bars_button, self.import_button, self.close_button):
+            b.setAutoDefault(False)
+            buttons.addWidget(b)
+        self.remove_bars_button.clicked.connect(self.remove_doubted_bars)
+        self.import_button.clicked.connect(self.start)
+        self.close_button.clicked.connect(self.close)
+        col.addLayout(buttons)
+        self._update_buttons()
+
+    # ------------------------------------------------------------------------------------ files
+    def files(self) -> list[str]:
+        return [self.file_list.item(i).text() for i in range(self.file_list.count())]
+
+    def add_files(self, paths: Sequence[str | os.PathLike]) -> None:
+        """Add files to the list (each once)."""
+        known = set(self.files())
+        for p in paths:
+            text = str(p)
+            if text and text not in known:
+                self.file_list.addItem(text)
+                known.add(text)
+        if self.files() and self._worker is None:
+            self._set_status(f"{counted(len(self.files()), 'file')} to import into {self.store_edit.text()}.")
+        self._update_buttons()
+
+    def choose_files(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(self, "Files to import", self._last_folder(), FILE_FILTER)
+        self.add_files(paths)
+
+    def _last_folder(self) -> str:
+        files = self.files()
+        return str(Path(files[-1]).parent) if files else str(Path.cwd())
+
+    def _remove_selected_files(self) -> None:
+        for item in self.file_list.selectedItems():
+            self.file_list.takeItem(self.file_list.row(item))
+        self._update_buttons()
+
+    def _choose_store(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Bar store folder", self.store_edit.text() or str(Path.cwd()))
+        if folder:
+            self.store_edit.setText(folder)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt API
+        if event.mimeData().hasUrls() and self._worker is None:
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt API
+        self.add_files([u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()])
+        event.acceptProposedAction()
+
+    # ------------------------------------------------------------------------------------ import
+    def options(self) -> dict:
+        """The import_files keyword arguments the form describes."""
+        tz = self.tz_combo.currentText().strip()
+        return {"symbol": self.symbol_edit.text().strip() or None, "tz": None if tz in ("", OWN_OFFSETS) else tz,
+                "interval": self.interval_combo.currentText().strip() or "1m",
+                "kind": self.kind_combo.currentData(), "bar_time": self.bar_time_combo.currentData()}
+
+    def is_running(self) -> bool:
+        return self._worker is not None
+
+    def start(self) -> None:
+        """Import the listed files on a worker thread (the window stays responsive)."""
+        files = self.files()
+        store_root = self.store_edit.text().strip()
+        if self._worker is not None or not files:
+            return
+        if not store_root:
+            self._show_error("Give the bar store folder (Store).")
+            return
+        self.summary, self.error = None, None
+        self.result_text.clear()
+        self.remove_bars_button.setVisible(False)
+        self.warnings_label.setVisible(False)
+        self._busy(f"Reading and checking {counted(len(files), 'file')}…")
+        self._start_worker("import", self._run_import, files, store_root, self.options())
+
+    def _run_import(self, files: list[str], store_root: str, options: dict):
+        from workstation.store import import_files
+
+        store = self._open_store(store_root, create=True)
+        return (self._importer or import_files)(files, store, **options)
+
+    def remove_doubted_bars(self) -> None:
+        """After a confirmation: remove the bars of the files the last import's warnings doubt."""
+        summary = self.summary
+        if summary is None or not summary.removals or self._worker is not None:
+            return
+        store_root = str(summary.store_root)
+        what = "\n".join(f"• {', '.join(r['symbols'])}: every {r['interval']} bar from {r['start']} to {r['end']} "
+                         f"(from {Path(r['file']).name})" for r in summary.removals)
+        box = QMessageBox(QMessageBox.Icon.Warning, "Remove these bars?",
+                          f"Remove from the store {store_root}:\n\n{what}\n\nThis removes the bars these files "
+                          "stored, and any other bars of those symbols stored on those dates before. The other "
+                          "symbols and dates stay as they are.", QMessageBox.StandardButton.NoButton, self)
+        remove = box.addButton("Remove", QMessageBox.ButtonRole.DestructiveRole)
+        box.setDefaultButton(box.addButton(QMessageBox.StandardButton.Cancel))     # Enter keeps the bars
+        box.exec()
+        if box.clickedButton() is not remove:
+            return
+        self._busy("Removing the bars…")
+        self._start_worker("remove", self._run_remove, store_root, [dict(r) for r in summary.removals])
+
+    def _run_remove(self, store_root: str, removals: list[dict]) -> list:
+        store = self._open_store(store_root, create=False)
+        return [store.remove_bars(r["symbols"], r["interval"], r["start"], r["end"]) for r in removals]
+
+    def _open_store(self, store_root: str, create: bool):
+        from workstation.store import BarStore
+
+        return BarStore(store_root, create=create, lock_timeout=LOCK_WAIT_S, on_lock_wait=self._wait_signal.emit)
+
+    def _start_worker(self, what: str, target: Callable, *args) -> None:
+        def run() -> None:
+            try:
+                result = target(*args)
+            except WorkstationError as exc:
+                self._done_signal.emit(what, None, str(exc))
+            except OSError as exc:
+                from workstation.atomic_files import os_error_text
+
+                where = f"{exc.filename}: " if exc.filename else ""
+                self._done_signal.emit(what, None, f"{where}{os_error_text(exc)}; nothing more was written")
+            except Exception as exc:  # noqa: BLE001 - a bug must reach the user, not end the thread silently
+                self._done_signal.emit(what, None, f"{type(exc).__name__}: {exc}")
+            else:
+                self._done_signal.emit(what, result, None)
+
+        self._worker = threading.Thread(target=run, name=f"bar-{what}", daemon=True)
+        self._worker.start()
+
+    def wait(self, timeout: float = 60.0) -> bool:
+        """Join the worker (tests); the done signal still has to be processed by the event loop."""
+        worker = self._worker
+        if worker is None:
+            return True
+        worker.join(timeout)
+        return not worker.is_alive()
+
+    def _busy(self, text: str) -> None:
+        self.progress_bar.setRange(0, 0)
+        self._set_status(text)
+        self._update_buttons(running=True)
+
+    def _on_done(self, what: str, result, error: str | None) -> None:
+        self._worker = None
+        self.progress_bar.setRange(0, 1)
+        self.progress_bar.setValue(0 if error else 1)
+        self._update_buttons()
+        if error is not None:
+            self._show_error(error if what == "import" else f"The bars were not removed: {error}")
+            return
+        if what == "remove":
+            self._on_removed(result)
+            return
+        self.summary = summary = result
+        self.result_text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)    # the per-symbol table
+        self.result_text.setPlainText(summary.render())
+        stored = summary.rows_stored
+        symbols = sorted(summary.per_symbol)
+        text = (f"Stored {stored:,} {'quote bars' if summary.kind == 'quotes' else 'bars'} of "
+                f"{', '.join(symbols) or 'no symbol'} ({summary.rows_quarantined:,} rows refused, "
+                f"{summary.duplicates_skipped:,} already stored).")
+        self._set_status(text, "warn" if summary.warnings or summary.rows_quarantined else "ok")
+        self._show_warnings(summary.warnings, bool(summary.removals))
+        self.remove_bars_button.setVisible(bool(summary.removals))
+        if stored:
+            self.imported.emit(summary.to_dict())
+
+    def _show_warnings(self, warnings: list[str], removable: bool) -> None:
+        """The warnings without the command-line removal hint (the Remove button does it here)."""
+        from workstation.store.importer import REMOVAL_HINT
+
+        texts = [w.split(REMOVAL_HINT)[0] for w in warnings]
+        if removable:
+            texts.append("Remove these bars… below removes the bars of the doubted files; then change the "
+                         "settings and import again.")
+        self.warnings_label.setText("\n\n".join(texts))
+        self.warnings_label.setVisible(bool(warnings))
+
+    def _on_removed(self, results: list) -> None:
+        removed: dict[str, int] = {}
+        for r in results:
+            for symbol, n in r.removed.items():
+                removed[symbol] = removed.get(symbol, 0) + n
+        total = sum(removed.values())
+        files = sum(len(r.files_rewritten) + len(r.files_deleted) for r in results)
+        line = (f"Removed {total:,} bars ({', '.join(f'{s} {n:,}' for s, n in sorted(removed.items())) or 'none'}) "
+                f"from {counted(files, 'file')}. Change the settings and import again.")
+        self.result_text.appendPlainText("\n" + line)
+        self._set_status(line, "ok")
+        self.warnings_label.setVisible(False)
+        self.remove_bars_button.setVisible(False)
+        self.removed.emit({"removed": removed, "rows": total})
+
+    def _show_error(self, text: str) -> None:
+        self.error = text
+        self.result_text.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        self.result_text.setPlainText(text)
+        self._set_status("The removal stopped: see below." if text.startswith("The bars were not removed")
+                         else "The import stopped: see below.", "error")
+
+    def _set_status(self, text: str, tone: str = "") -> None:
+        self.status_label.setText(text)
+        self.status_label.setProperty("tone", tone)
+        self.status_label.style().unpolish(self.status_label)
+        self.status_label.style().polish(self.status_label)
+
+    def _update_buttons(self, running: bool = False) -> None:
+        running = running or self._worker is not None
+        self.import_button.setEnabled(not running and bool(self.files()))
+        self.remove_file_button.setEnabled(not running and bool(self.file_list.selectedItems()))
+        for w in (self.add_button, self.store_edit, self.store_button, self.symbol_edit, self.kind_combo,
+                  self.interval_combo, self.tz_combo, self.bar_time_combo, self.close_button,
+                  self.remove_bars_button):
+            w.setEnabled(not running)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
+        if self._worker is not None:          # an import cannot stop half-way: it finishes first
+            self._set_status("The import finishes first (nothing is written until every file is checked)…")
+            event.ignore()
+            return
+        super().closeEvent(event)
