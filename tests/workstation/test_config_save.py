@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from workstation.config import load_config, save_config_edits, validate_config_dict
+from workstation.config import config_for_bars, load_config, save_config_edits, validate_config_dict
 
 SHORT = {
     "name": "short",
@@ -81,3 +81,24 @@ def test_a_form_default_that_is_not_the_models_writes_the_whole_config(tmp_path)
     written = save(tmp_path, edited, SHORT, shown)
     assert written == validate_config_dict(edited).model_dump(mode="json")
     assert written["execution"]["slippage_bps"] == 3.0
+
+
+def test_a_config_for_imported_bars_is_the_templates_settings_on_their_symbols_and_dates():
+    example = json.loads((Path(__file__).resolve().parents[2] / "session_configs" / "example_session.json")
+                         .read_text())
+    template = json.loads(json.dumps(example))
+    data = config_for_bars(template, ["spy", "QQQ"], "2021-07-01", "2021-08-13", "/data/imports")
+    assert template == example                                   # the template is left as it was
+    cfg = validate_config_dict(data)
+    assert cfg.symbols == ["SPY", "QQQ"] and data["name"] == "SPY, QQQ 2021-07-01 to 2021-08-13"
+    assert (str(cfg.backtest.start_date), str(cfg.backtest.end_date)) == ("2021-07-01", "2021-08-13")
+    assert cfg.data_source.store_path == "/data/imports"
+    # the example's RSI strategy names two demo symbols: none is configured now, so it trades all
+    assert [st.symbols for st in cfg.strategies] == ["all", "all"]
+    assert example["strategies"][1]["symbols"] == ["ACME", "CYRX"]
+    # a list that keeps some configured symbols keeps those; everything else is the template's
+    kept = config_for_bars(example, ["CYRX", "ZZZ"], "2024-11-25", "2024-11-26")
+    assert kept["strategies"][1]["symbols"] == ["CYRX"] and kept["data_source"] == example["data_source"]
+    assert {k: v for k, v in kept.items() if k not in ("symbols", "name", "backtest", "strategies")} == {
+        k: v for k, v in example.items() if k not in ("symbols", "name", "backtest", "strategies")}
+    assert kept["backtest"] == {**example["backtest"], "start_date": "2024-11-25", "end_date": "2024-11-26"}

@@ -13,6 +13,7 @@ from workstation.lazy_modules import lazy_exports
 if TYPE_CHECKING:
     from workstation.config.io import (
         MAX_CONFIG_BYTES,
+        config_for_bars,
         config_json_schema,
         dump_config,
         load_config,
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
     )
 
 _HOME = {
-    **dict.fromkeys(("MAX_CONFIG_BYTES", "config_json_schema", "dump_config", "load_config", "parse_config_json",
+    **dict.fromkeys(("MAX_CONFIG_BYTES", "config_for_bars", "config_json_schema", "dump_config", "load_config", "parse_config_json",
                      "pretty_json", "problems_of", "read_config_text", "save_config", "save_config_edits",
                      "validate_config_dict"),
                     "workstation.config.io"),
@@ -61,6 +62,7 @@ __all__ = [
     "SessionConfig",
     "StrategyConfig",
     "StreamsConfig",
+    "config_for_bars",
     "config_json_schema",
     "dump_config",
     "load_config",

@@ -10,9 +10,11 @@ user's umask.
 from __future__ import annotations
 
 import codecs
+import copy
 import json
 import os
 import stat
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -185,6 +187,30 @@ def load_config(path: str | os.PathLike) -> SessionConfig:
     source = str(Path(path))
     text = read_config_text(path)
     return validate_config_dict(parse_config_json(text, source), source)
+
+
+def config_for_bars(template: dict, symbols: Sequence[str], start: str, end: str,
+                    store_path: str | None = None) -> dict:
+    """A new config's JSON from `template` (e.g. the example) for bars just imported: its symbols,
+    its backtest dates (`start`, `end`: ISO dates, inclusive) and, when given, its store. A
+    strategy's (or the history's) own symbol list keeps the symbols still configured, else becomes
+    "all", so the config validates with the new symbols. `template` is not changed."""
+    data = copy.deepcopy(template)
+    wanted = [str(s).strip().upper() for s in symbols]
+    data["symbols"] = wanted
+    data["name"] = f"{', '.join(wanted[:3])}{' …' if len(wanted) > 3 else ''} {start} to {end}"
+    backtest = data.setdefault("backtest", {})
+    backtest["start_date"], backtest["end_date"] = start, end
+    if store_path is not None:
+        data.setdefault("data_source", {})["store_path"] = str(store_path)
+    lists = [st for st in data.get("strategies") or [] if isinstance(st, dict)]
+    if isinstance(data.get("historical"), dict):
+        lists.append(data["historical"])
+    for owner in lists:
+        if isinstance(owner.get("symbols"), list):
+            kept = [s for s in owner["symbols"] if str(s).upper() in wanted]
+            owner["symbols"] = kept or "all"
+    return data
 
 
 def dump_config(cfg: SessionConfig) -> str:
