@@ -1237,6 +1237,11 @@ def _shown_value(value: object, limit: int = 60) -> str:
     return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
 
 
+def _day_text(day) -> str:
+    """An exchange-local date (numpy datetime64[D], pandas Timestamp or date) as YYYY-MM-DD."""
+    return str(np.datetime64(day, "D"))
+
+
 def _iso(ns: int) -> str:
     return pd.Timestamp(int(ns), unit="ns", tz="UTC").isoformat().replace("+00:00", "Z")
 
@@ -1269,6 +1274,8 @@ def _summarise(
                 "first": None,
                 "last": None,
                 "sessions": 0,
+                "first_session": None,      # exchange-local dates of the first and last bar (ISO)
+                "last_session": None,
             },
         )
 
@@ -1305,6 +1312,8 @@ def _summarise(
             first=("timestamp", "min"),
             last=("timestamp", "max"),
             sessions=("day", "nunique"),
+            first_session=("day", "min"),
+            last_session=("day", "max"),
         )
         for s, r in stats.iterrows():
             e = entry(str(s))
@@ -1316,6 +1325,7 @@ def _summarise(
             e["extended_hours_bars"] = e["pre_market_bars"] + e["post_market_bars"]
             e["first"], e["last"] = _iso(r["first"]), _iso(r["last"])
             e["sessions"] = int(r["sessions"])
+            e["first_session"], e["last_session"] = _day_text(r["first_session"]), _day_text(r["last_session"])
     rows_read = sum(len(fr.reason) for fr in checked)
     rows_stored = int((unique["status"] == ROW_NEW).sum())
     rows_quarantined = sum(int((fr.reason != 0).sum()) for fr in checked)
