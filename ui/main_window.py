@@ -391,7 +391,7 @@ class MainWindow(QMainWindow):
         )
         self.new_config_action = action(
             "New config…", "Write a new session config in the editor, starting from the example; Save asks "
-            "for its file name", self.new_config)
+            "for its file name", lambda: self.new_config())
         self.new_config_action.setShortcuts([QKeySequence(k) for k in shortcut("new_config").keys])
         self.open_config_action = action(
             "Open config…", "Open a session config file", self.open_config_dialog, icon.SP_DialogOpenButton
@@ -983,18 +983,20 @@ class MainWindow(QMainWindow):
         """Open the config editor on the selected config; its Run loads and plays that config."""
         self._open_config_editor(self.bridge.config_path)
 
-    def new_config(self) -> None:
-        """Open the config editor on a new config (the example's settings, named "New session"); its
-        Save asks for a file name in the configs folder, its Run saves then loads and plays it."""
-        self._open_config_editor(None)
+    def new_config(self, for_bars: dict | None = None) -> None:
+        """Open the config editor on a new config (the example's settings, named "New session", or on
+        `for_bars`: bars just imported, see ConfigEditorDialog); its Save asks for a file name in the
+        configs folder, its Run saves then loads and plays it."""
+        self._open_config_editor(None, for_bars)
 
-    def _open_config_editor(self, config_path: Path | None) -> None:
+    def _open_config_editor(self, config_path: Path | None, for_bars: dict | None = None) -> None:
         dialog = ConfigEditorDialog(
             config_path=config_path,
             configs_dir=self.configs_dir,
             parent=self,
             store_path=self.store_override,
             preflight_cache=self._preflight_cache,
+            for_bars=for_bars,
         )
         dialog.saved.connect(self._on_config_saved)
         dialog.run_requested.connect(self._on_run_requested)
@@ -1661,6 +1663,7 @@ class MainWindow(QMainWindow):
         if dialog is None or not dialog.isVisible():
             dialog = self.import_dialog = ImportDialog(self.store_root(), self)
             dialog.imported.connect(self._on_bars_imported)
+            dialog.new_config_requested.connect(self.new_config)
         dialog.add_files(list(files))
         dialog.show()
         dialog.raise_()

@@ -100,6 +100,11 @@ def test_a_metatrader_export_imports_from_the_dialog_as_the_original_file_stores
     assert "SPY_M1.csv" in dialog.result_text.toPlainText()
     assert not dialog.warnings_label.isVisible() and not dialog.remove_bars_button.isVisible()
     assert dialog.import_button.isEnabled() and dialog.close_button.isEnabled()
+    days = sorted(str(d) for d in source[0]["local"].dt.date.unique())
+    assert dialog.new_config_button.isVisible()
+    with qtbot.waitSignal(dialog.new_config_requested) as asked:
+        dialog.new_config_button.click()
+    assert asked.args[0] == {"symbols": ["SPY"], "start": days[0], "end": days[-1], "store_path": str(store)}
 
 
 def test_end_stamped_bars_are_doubted_removed_from_the_dialog_and_imported_again(qtbot, source, expected, tmp_path,
@@ -131,6 +136,7 @@ def test_end_stamped_bars_are_doubted_removed_from_the_dialog_and_imported_again
     first, last = (str(d) for d in sorted(source[0]["local"].dt.date.unique())[::SESSIONS - 1])
     assert asked and f"SPY: every 1m bar from {first} to {last}" in asked[0] and str(store) in asked[0]
     assert removed.args[0]["removed"] == {"SPY": len(expected)}
+    assert not dialog.new_config_button.isVisible() and dialog.bars_imported() is None     # nothing left
     assert BarStore(store).read_bars(["SPY"], "1m", 0, 2**62).empty
     assert not dialog.remove_bars_button.isVisible() and not dialog.warnings_label.isVisible()
 
@@ -224,3 +230,28 @@ def test_closing_the_window_waits_for_an_import_in_progress(make_window, tmp_pat
     threading.Timer(0.3, release.set).start()
     w.close()
     assert finished == [[str(tmp_path / "x.csv")]]      # the window closed only after the import ended
+
+
+def test_a_new_config_for_the_imported_bars_opens_valid_in_the_editor(qtbot, make_window, ui_small_config, source,
+                                                                      tmp_path):
+    export = tmp_path / "SPY_M1.csv"
+    _metatrader5(source[0], export)
+    w = make_window()
+    assert w.load_config(ui_small_config)
+    w.open_import_dialog([export])
+    dialog = w.import_dialog
+    dialog.store_edit.setText(str(tmp_path / "store"))
+    dialog.tz_combo.setCurrentText(NY)
+    _run(qtbot, dialog, dialog.start)
+    dialog.new_config_button.click()
+    editor = w._editor
+    assert editor is not None and editor.config_path() is None          # a new config: Save asks for a name
+    editor.revalidate()
+    data = editor.current_dict()
+    days = sorted(str(d) for d in source[0]["local"].dt.date.unique())
+    assert data["symbols"] == ["SPY"] and data["data_source"]["store_path"] == str(tmp_path / "store")
+    assert (data["backtest"]["start_date"], data["backtest"]["end_date"]) == (days[0], days[-1])
+    assert editor.is_valid(), editor.problems()          # pre-flight included: the store holds those bars
+    _shot(editor, "import_new_config.png")
+    editor.close()
+    dialog.close()

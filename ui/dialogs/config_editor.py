@@ -73,6 +73,7 @@ from ui.dialogs.schema_form import (
 from ui.screen_fit import fit_to_screen
 from workstation.config import (
     BUILTIN_STRATEGIES,
+    config_for_bars,
     config_json_schema,
     pretty_json,
     read_config_text,
@@ -338,7 +339,10 @@ class ConfigEditorDialog(QDialog):
         parent: QWidget | None = None,
         store_path: str | Path | None = None,
         preflight_cache: PreflightCache | None = None,
+        for_bars: dict | None = None,
     ) -> None:
+        """`for_bars` (a new config only): {"symbols", "start", "end", "store_path"} of bars just
+        imported; the new config is the example's settings on them (`config_for_bars`)."""
         super().__init__(parent)
         self._store_override = store_path  # like --store: replaces the config's data_source.store_path
         self._preflight_cache = preflight_cache if preflight_cache is not None else PreflightCache()
@@ -389,6 +393,8 @@ class ConfigEditorDialog(QDialog):
         fit_to_screen(self, 1000, 750)   # a 1366 x 768 laptop: the Save and Run buttons stay on the screen
         if config_path is not None:
             self.load(config_path)
+        elif for_bars:
+            self._load_data(config_for_bars(self._new_config_data(), **for_bars), clean=True)
         else:
             self._load_data(self._new_config_data(), clean=True)
 

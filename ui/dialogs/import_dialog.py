@@ -78,6 +78,7 @@ class ImportDialog(QDialog):
 
     imported = Signal(dict)
     removed = Signal(dict)
+    new_config_requested = Signal(dict)            # {"symbols", "start", "end", "store_path"}: bars imported
     _done_signal = Signal(str, object, object)     # (what: "import" | "remove", result, error text | None)
     _wait_signal = Signal(str)
 
@@ -214,14 +215,20 @@ class ImportDialog(QDialog):
                                            "can be imported again with other settings")
         self.remove_bars_button.setVisible(False)
         buttons.addWidget(self.remove_bars_button)
+        self.new_config_button = QPushButton("New config for these bars…", self)
+        self.new_config_button.setToolTip("Open the config editor on a new config of the imported symbols and "
+                                          "dates (the example's settings); Save asks for its file name")
+        self.new_config_button.setVisible(False)
+        buttons.addWidget(self.new_config_button)
         buttons.addStretch(1)
         self.import_button = QPushButton("Import", self)
         self.import_button.setObjectName("primaryButton")
         self.close_button = QPushButton("Close", self)
-        for b in (self.remove_bars_button, self.import_button, self.close_button):
+        for b in (self.remove_bars_button, self.new_config_button, self.import_button, self.close_button):
             b.setAutoDefault(False)
             buttons.addWidget(b)
         self.remove_bars_button.clicked.connect(self.remove_doubted_bars)
+        self.new_config_button.clicked.connect(self.request_new_config)
         self.import_button.clicked.connect(self.start)
         self.close_button.clicked.connect(self.close)
         col.addLayout(buttons)
@@ -292,6 +299,7 @@ class ImportDialog(QDialog):
         self.summary, self.error = None, None
         self.result_text.clear()
         self.remove_bars_button.setVisible(False)
+        self.new_config_button.setVisible(False)
         self.warnings_label.setVisible(False)
         self._busy(f"Reading and checking {counted(len(files), 'file')}…")
         self._start_worker("import", self._run_import, files, store_root, self.options())
@@ -301,6 +309,25 @@ class ImportDialog(QDialog):
 
         store = self._open_store(store_root, create=True)
         return (self._importer or import_files)(files, store, **options)
+
+    def bars_imported(self) -> dict | None:
+        """The symbols and exchange-local dates the last import's bars cover (stored now or before),
+        as `new_config_requested` gives them; None when it holds no bars or was undone."""
+        summary = self.summary
+        if summary is None or summary.kind != "bars" or summary.interval != "1m":     # what configs stream
+            return None
+        spans = {s: (e["first_session"], e["last_session"]) for s, e in summary.per_symbol.items()
+                 if e.get("first_session")}
+        if not spans:
+            return None
+        return {"symbols": sorted(spans), "start": min(a for a, _ in spans.values()),
+                "end": max(b for _, b in spans.values()), "store_path": str(summary.store_root)}
+
+    def request_new_config(self) -> None:
+        """New config for these bars…: ask the window for a config of the imported symbols and dates."""
+        bars = self.bars_imported()
+        if bars is not None:
+            self.new_config_requested.emit(bars)
 
     def remove_doubted_bars(self) -> None:
         """After a confirmation: remove the bars of the files the last import's warnings doubt."""
@@ -385,6 +412,7 @@ class ImportDialog(QDialog):
         self._set_status(text, "warn" if summary.warnings or summary.rows_quarantined else "ok")
         self._show_warnings(summary.warnings, bool(summary.removals))
         self.remove_bars_button.setVisible(bool(summary.removals))
+        self.new_config_button.setVisible(self.bars_imported() is not None)
         if stored:
             self.imported.emit(summary.to_dict())
 
@@ -412,6 +440,8 @@ class ImportDialog(QDialog):
         self._set_status(line, "ok")
         self.warnings_label.setVisible(False)
         self.remove_bars_button.setVisible(False)
+        self.summary = None              # its bars are gone: no new config for them
+        self.new_config_button.setVisible(False)
         self.removed.emit({"removed": removed, "rows": total})
 
     def _show_error(self, text: str) -> None:
@@ -433,7 +463,7 @@ class ImportDialog(QDialog):
         self.remove_file_button.setEnabled(not running and bool(self.file_list.selectedItems()))
         for w in (self.add_button, self.store_edit, self.store_button, self.symbol_edit, self.kind_combo,
                   self.interval_combo, self.tz_combo, self.bar_time_combo, self.close_button,
-                  self.remove_bars_button):
+                  self.remove_bars_button, self.new_config_button):
             w.setEnabled(not running)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
