@@ -118,6 +118,8 @@ def test_end_stamped_bars_read_as_starts_are_warned_about(source, expected, tmp_
     as_ends = import_files([path], BarStore(tmp_path / "b", create=True), tz=NY, bar_time="end")
     assert as_ends.warnings == [] and "moved back 1m" in as_ends.files[0]["timestamps"]
     assert as_ends.removals == [] and "removals" not in as_ends.to_dict()
+    spy = as_ends.to_dict()["per_symbol"]["SPY"]
+    assert (spy["first_session"], spy["last_session"], spy["sessions"]) == (days[0], days[-1], len(days))
     # bars stamped with their starts (the original file) never look end-stamped
     original = tmp_path / "SPY_M1.csv"
     _metatrader5(source, original)
