@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QMessageBox
 
 from tests.shared_data import require_shared
@@ -255,3 +257,18 @@ def test_a_new_config_for_the_imported_bars_opens_valid_in_the_editor(qtbot, mak
     _shot(editor, "import_new_config.png")
     editor.close()
     dialog.close()
+
+
+def test_files_dropped_on_the_dialog_are_added(qtbot, tmp_path):
+    dialog = _dialog(qtbot, tmp_path / "store", [])
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(tmp_path / "AAPL_M1.csv")), QUrl("https://example.com/x.csv")])
+    enter = QDragEnterEvent(QPoint(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                            Qt.KeyboardModifier.NoModifier)
+    dialog.dragEnterEvent(enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                      Qt.KeyboardModifier.NoModifier)
+    dialog.dropEvent(drop)
+    assert dialog.files() == [str(tmp_path / "AAPL_M1.csv")]        # local files only
+    assert dialog.import_button.isEnabled()
