@@ -9,6 +9,8 @@ test_vendor_exports.py writes them). Set IMPORT_SCREENSHOTS=DIR to save the dial
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -272,3 +274,49 @@ def test_files_dropped_on_the_dialog_are_added(qtbot, tmp_path):
     dialog.dropEvent(drop)
     assert dialog.files() == [str(tmp_path / "AAPL_M1.csv")]        # local files only
     assert dialog.import_button.isEnabled()
+
+
+def _hold_the_lock(store: Path, seconds: float) -> subprocess.Popen:
+    """Another process writing the store (as a `workstation import` would): it holds the write lock."""
+    code = ("import sys, time; from workstation.store import BarStore; from workstation.store.lock import "
+            "StoreWriteLock\nBarStore(sys.argv[1], create=True)\nwith StoreWriteLock(sys.argv[1]):\n"
+            "    print('held', flush=True); time.sleep(float(sys.argv[2]))")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(store), str(seconds)], stdout=subprocess.PIPE, text=True,
+                            cwd=Path(__file__).resolve().parents[2])
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
+    return proc
+
+
+def test_an_import_waits_for_another_writer_then_stores_or_gives_up_storing_nothing(qtbot, source, expected,
+                                                                                    tmp_path, monkeypatch):
+    import ui.dialogs.import_dialog as import_dialog
+
+    export = tmp_path / "SPY_M1.csv"
+    _metatrader5(source[0], export)
+    store = tmp_path / "store"
+    dialog = _dialog(qtbot, store, [export])
+    dialog.tz_combo.setCurrentText(NY)
+
+    holder = _hold_the_lock(store, 1.5)
+    monkeypatch.setattr(import_dialog, "LOCK_WAIT_S", 30.0)
+    dialog.start()
+    qtbot.waitUntil(lambda: "is being written by process" in dialog.status_label.text(), timeout=10_000)
+    assert f"process {holder.pid}" in dialog.status_label.text() and dialog.is_running()
+    assert dialog.wait(60)
+    qtbot.waitUntil(lambda: not dialog.is_running(), timeout=10_000)
+    holder.wait(10)
+    pd.testing.assert_frame_equal(_stored(store), expected)         # stored once the other writer was done
+
+    other = tmp_path / "other"
+    holder = _hold_the_lock(other, 5)
+    try:
+        monkeypatch.setattr(import_dialog, "LOCK_WAIT_S", 0.3)
+        dialog.store_edit.setText(str(other))
+        _run(qtbot, dialog, dialog.start)
+        assert f"process {holder.pid}" in dialog.error and "Nothing was written" in dialog.error
+        assert "--wait" not in dialog.error                    # a command-line option: not in the window
+        assert dialog.status_label.text() == "The import stopped: see below."
+        assert not (other / "bars").exists()                      # nothing was written
+    finally:
+        holder.kill()
+        holder.wait(10)

@@ -363,7 +363,9 @@ class ImportDialog(QDialog):
             try:
                 result = target(*args)
             except WorkstationError as exc:
-                self._done_signal.emit(what, None, str(exc))
+                from workstation.store.lock import LONGER_WAIT_HINT  # the command line's option
+
+                self._done_signal.emit(what, None, str(exc).replace(LONGER_WAIT_HINT, ""))
             except OSError as exc:
                 from workstation.atomic_files import os_error_text
 

@@ -36,6 +36,7 @@ except ImportError:  # pragma: no cover - Windows: no flock
 log = logging.getLogger(__name__)
 
 LOCK_FILE = ".write.lock"
+LONGER_WAIT_HINT = " (or allow a longer wait with --wait SECONDS)"    # ends StoreLockedError's message
 DEFAULT_LOCK_TIMEOUT_S = 60.0
 _POLL_S = 0.05
 
@@ -178,8 +179,8 @@ class StoreWriteLock:
             if time.monotonic() >= deadline:
                 raise StoreLockedError(
                     f"the bar store {self.root} is being written by {holder}; gave up after waiting "
-                    f"{self.timeout:g} s. Nothing was written: run this again when that write is done "
-                    "(or allow a longer wait with --wait SECONDS)"
+                    f"{self.timeout:g} s. Nothing was written: run this again when that write is done"
+                    f"{LONGER_WAIT_HINT}"
                 )
             if not told:
                 told = True
