@@ -65,8 +65,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--tz",
         metavar="ZONE",
-        help="time zone of timestamps that carry no UTC offset, e.g. "
-        "America/New_York or UTC (never overrides an explicit offset)",
+        help="time zone of timestamps that carry no UTC offset, e.g. America/New_York or UTC, or a zone "
+        "shifted by hours such as America/New_York+7 (MetaTrader server time); never overrides an explicit offset",
     )
     p.add_argument(
         "--interval", default="1m", help="bar interval of the files (default 1m; 1d for daily bars)"

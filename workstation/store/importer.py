@@ -11,7 +11,8 @@ otherwise the file's symbol column; otherwise the ticker that starts the file na
 ("AAPL_Minute.csv.gz" -> AAPL, upper-case names only). The summary says which source was used.
 
 Time zones: timestamps with an offset or "Z" keep their own offset; `tz=` (--tz) declares the zone
-of timestamps WITHOUT one and never overrides an explicit offset. When the bars read in that zone
+of timestamps WITHOUT one (an IANA zone or one shifted by hours, e.g. MetaTrader's server time
+America/New_York+7: import_zones.py) and never overrides an explicit offset. When the bars read in that zone
 fit another zone clearly better (regular-hours share, opening-bar volume; see zone_check.py), the
 summary carries a warning saying so (the import still runs). A file whose timestamps are all
 naive is refused as a whole (DataError, nothing imported) unless --tz is given; naive rows mixed
@@ -69,6 +70,8 @@ from workstation.store.bar_store import (
     StoreWriteError,
     classify_duplicates,
 )
+from workstation.store.import_zones import localize as localize_zone
+from workstation.store.import_zones import parse_zone
 from workstation.store.schema import (
     DAILY_INTERVAL,
     MAX_PRICE,
@@ -594,7 +597,7 @@ def _parse_times(
         else:
             ok = naive & (ns != nat)
             wall = pd.DatetimeIndex(ns[ok].view("datetime64[ns]"))
-            local = wall.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
+            local = localize_zone(wall, tz)
             converted = _to_ns(local)
             bad = converted == nat
             idx = np.flatnonzero(ok)
@@ -985,11 +988,9 @@ def import_files(
         raise DataError(str(exc)) from exc
     if tz is not None:
         try:
-            pd.Timestamp("2020-01-01").tz_localize(tz)
-        except Exception as exc:  # noqa: BLE001 - zoneinfo raises several unrelated types
-            raise DataError(
-                f"unknown time zone --tz {tz!r}: use an IANA name such as America/New_York or UTC"
-            ) from exc
+            parse_zone(tz)
+        except ValueError as exc:
+            raise DataError(f"--tz: {exc}") from None
     if symbol is not None:
         symbol = symbol.strip().upper()
         if not symbol:

@@ -13,6 +13,9 @@ changed):
   the session's median bar volume. A declared zone whose opening bar is ordinary while another
   zone's opening bar has that spike is a wrong reading.
 
+A zone that reads most bars as the declared one but changes its clocks on other dates (Europe/Athens
+against MetaTrader's New York + 7 hours) is compared on the bars the two read differently only.
+
 `declared_zone_warning` returns a sentence saying which sign fired and which zone fits better, or
 None. Pure function of the bars and the calendar; the importer calls it per file.
 """
@@ -23,10 +26,13 @@ import numpy as np
 import pandas as pd
 
 from workstation.calendar import TimeManager
+from workstation.store.import_zones import METATRADER_SERVER_TIME, localize, wall_times
 
 CANDIDATE_ZONES = ("UTC", "America/New_York", "America/Chicago", "America/Los_Angeles", "Europe/London",
-                   "Europe/Berlin", "Asia/Tokyo", "Asia/Hong_Kong", "Asia/Shanghai", "Australia/Sydney")
-"""Zones a vendor file is commonly written in (the exchange's own zone is always tried too)."""
+                   "Europe/Berlin", METATRADER_SERVER_TIME, "Asia/Tokyo", "Asia/Hong_Kong", "Asia/Shanghai",
+                   "Australia/Sydney")
+"""Zones a vendor file is commonly written in (the exchange's own zone is always tried too; see
+import_zones for the shifted MetaTrader server time)."""
 
 MIN_BARS = 200
 MIN_SESSIONS = 2
@@ -47,11 +53,12 @@ def declared_zone_warning(timestamps_ns: np.ndarray, volume: np.ndarray, declare
     if len(ts) > MAX_ROWS:
         keep = np.linspace(0, len(ts) - 1, MAX_ROWS).astype(np.int64)
         ts, vol = ts[keep], vol[keep]
-    wall = pd.DatetimeIndex(ts.view("datetime64[ns]"), tz="UTC").tz_convert(declared_tz).tz_localize(None)
+    wall = wall_times(ts, declared_tz)
     zones = [declared_tz] + [z for z in dict.fromkeys((time_manager.tz, *CANDIDATE_ZONES)) if z != declared_tz]
+    readings = {zone: _instants(wall, zone) for zone in zones}
     fits = {}
-    for zone in zones:
-        fit = _fit(wall, vol, zone, time_manager)
+    for zone, instants in readings.items():
+        fit = _fit(instants, vol, time_manager) if instants is not None else None
         if fit is not None:
             fits[zone] = fit
     declared = fits.get(declared_tz)
@@ -75,6 +82,44 @@ def declared_zone_warning(timestamps_ns: np.ndarray, volume: np.ndarray, declare
                 f"{declared['spike']:.1f}x the median bar volume (little or no opening-auction spike); read as "
                 f"{zone}, {spiky[zone]['spike']:.1f}x. The timestamps look like {zone} time; if so, remove "
                 f"these bars and re-import with --tz {zone}.")
+    return _daylight_saving_warning(readings, vol, declared_tz, time_manager)
+
+
+def _daylight_saving_warning(readings: dict[str, np.ndarray | None], vol: np.ndarray, declared_tz: str,
+                             time_manager: TimeManager) -> str | None:
+    """A zone that reads most bars as the declared zone does but changes its clocks on other dates
+    (Europe/Athens and MetaTrader's New York + 7 hours: the EU and the US dates, weeks apart) shifts
+    the bars of those weeks by an hour, too few for the whole file's figures to tell. Compared on
+    the bars the two readings put at different instants only: a warning when the other zone fits
+    those clearly better (the regular-hours share or the opening-auction spike, as above)."""
+    declared = readings[declared_tz]
+    if declared is None:
+        return None
+    for zone, instants in readings.items():
+        if zone == declared_tz or instants is None:
+            continue
+        differ = (declared != instants) & (declared != _NAT) & (instants != _NAT)
+        if differ.sum() < MIN_BARS or differ.mean() > 0.5:
+            continue                    # the same reading, or a different zone altogether (above)
+        mine = _fit(declared[differ], vol[differ], time_manager)
+        theirs = _fit(instants[differ], vol[differ], time_manager)
+        if mine is None or theirs is None:
+            continue
+        better_share = theirs["share"] - mine["share"] >= SHARE_GAIN
+        better_spike = (theirs["spike"] >= max(SPIKE_RATIO, SPIKE_GAIN * mine["spike"])
+                        and theirs["share"] >= mine["share"] - 0.05)
+        if not (better_share or better_spike):
+            continue
+        days = time_manager.local_dates(declared[differ])
+        first, last, count = days.min(), days.max(), len(np.unique(days))
+        sign = (f"{mine['share']:.0%} of their bars fall in the regular session, {theirs['share']:.0%} read as {zone}"
+                if better_share else f"the bar at the open has {mine['spike']:.1f}x the median bar volume, "
+                f"{theirs['spike']:.1f}x read as {zone}")
+        return (f"--tz {declared_tz} may be wrong on its daylight-saving dates: {declared_tz} and {zone} read "
+                f"{count} sessions ({first} .. {last}) an hour apart and agree on the others; in those sessions "
+                f"{sign}. The timestamps look like {zone} time (MetaTrader servers keep New York time + 7 hours: "
+                f"{METATRADER_SERVER_TIME}); if so, remove these bars and re-import with --tz {zone}.")
+    return None
     return None
 
 
@@ -82,17 +127,27 @@ def _spike_note(fit: dict) -> str:
     return f" and the bar at the open has {fit['spike']:.1f}x the median bar volume" if fit["spike"] >= SPIKE_RATIO else ""
 
 
-def _fit(wall: pd.DatetimeIndex, vol: np.ndarray, zone: str, tm: TimeManager) -> dict | None:
-    """Regular-hours share and opening-bar volume ratio of the bars read as `zone` wall times."""
+_NAT = np.iinfo(np.int64).min
+
+
+def _instants(wall: pd.DatetimeIndex, zone: str) -> np.ndarray | None:
+    """The wall times read in `zone` as int ns UTC (_NAT where the time does not exist or is ambiguous
+    there); None for a zone that cannot be read."""
     try:
-        local = wall.tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
+        local = localize(wall, zone)
     except Exception:  # noqa: BLE001 - an unknown zone is simply not a candidate
         return None
-    ok = local.notna()
+    return local.tz_convert("UTC").as_unit("ns").asi8.copy()
+
+
+def _fit(instants: np.ndarray, vol: np.ndarray, tm: TimeManager) -> dict | None:
+    """Regular-hours share and opening-bar volume ratio of the bars at these instants (int ns UTC,
+    _NAT skipped)."""
+    ok = instants != _NAT
     if not ok.any():
         return None
-    ts = local[ok].tz_convert("UTC").as_unit("ns").asi8
-    v = vol[np.asarray(ok)]
+    ts = instants[ok]
+    v = vol[ok]
     try:
         dates = tm.local_dates(ts)
         opens, closes = tm.session_bounds(dates)

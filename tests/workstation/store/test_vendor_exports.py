@@ -167,3 +167,76 @@ def test_end_stamps_are_told_by_the_session_bounds_without_a_volume_spike():
     assert warning is not None and "3 of 3 sessions have a bar at the close (16:00) and none at the open (09:30)" in warning
     assert bar_end_warning(starts, flat, minute, tm) is None
     assert bar_end_warning(starts + 61 * minute, flat, minute, tm) is None
+
+
+@pytest.fixture(scope="module")
+def upro_2020(real_dir, tmp_path_factory) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The real UPRO 2020 file's weeks around the spring and autumn clock changes (the US and the EU
+    change on dates weeks apart), and the bars that slice stores."""
+    df = pd.read_csv(real_dir / "lumibot" / "UPRO_Minute.csv.gz")
+    df["local"] = pd.to_datetime(df["time"], utc=True).dt.tz_convert(NY)
+    day = df["local"].dt.strftime("%Y-%m-%d")
+    df = df[day.between("2020-02-24", "2020-04-10") | day.between("2020-10-19", "2020-11-13")].reset_index(drop=True)
+    original = tmp_path_factory.mktemp("upro") / "UPRO_Minute.csv"
+    df[["time", "open", "high", "low", "close", "volume"]].to_csv(original, index=False)
+    store = BarStore(original.parent / "store", create=True)
+    import_files([original], store)
+    bars = store.read_bars(["UPRO"], "1m", 0, 2**62)
+    return df, pd.to_datetime(bars["timestamp"], utc=True).dt.as_unit("ns").astype("int64").reset_index(drop=True)
+
+
+def _metatrader_server_time(df: pd.DataFrame, path) -> None:
+    """A MetaTrader 5 export stamped in the broker's server time: New York time + 7 hours."""
+    server = df["local"].dt.tz_localize(None) + pd.Timedelta(hours=7)
+    _metatrader5(df.assign(local=server), path)
+
+
+def test_metatrader_server_time_reads_as_new_york_plus_7_and_athens_is_doubted_on_its_clock_change_dates(
+        upro_2020, tmp_path):
+    df, expected = upro_2020
+    path = tmp_path / "UPRO_M1.csv"
+    _metatrader_server_time(df, path)
+
+    def imported(tz: str):
+        store = BarStore(tmp_path / tz.replace("/", "_"), create=True)
+        summary = import_files([path], store, tz=tz)
+        bars = store.read_bars(["UPRO"], "1m", 0, 2**62)
+        return summary, pd.to_datetime(bars["timestamp"], utc=True).dt.as_unit("ns").astype("int64")
+
+    server, stamps = imported("America/New_York+7")
+    assert server.warnings == [] and "zone America/New_York+7 from --tz" in server.files[0]["timestamps"]
+    assert stamps.tolist() == expected.tolist()                   # every bar where the original file has it
+
+    # Europe/Athens has the same offsets but the EU's clock-change dates: those weeks' bars an hour off
+    athens, stamps = imported("Europe/Athens")
+    off = stamps.to_numpy() != expected.to_numpy()
+    days = sorted({str(d.date()) for d in pd.to_datetime(expected[off], utc=True).dt.tz_convert(NY)})
+    assert len(days) == 20 and days[0] == "2020-03-09" and days[-1] == "2020-10-30"
+    (warning,) = athens.warnings
+    assert "--tz Europe/Athens may be wrong on its daylight-saving dates" in warning
+    assert "20 sessions (2020-03-09 .. 2020-10-30)" in warning and "re-import with --tz America/New_York+7" in warning
+    assert athens.removals[0]["symbols"] == ["UPRO"]
+
+    # read as New York time, it is seven hours off: the whole-file sign names the server time
+    (warning,) = imported(America := "America/New_York")[0].warnings
+    assert f"--tz {America} may be wrong" in warning and "re-import with --tz America/New_York+7" in warning
+
+
+def test_shifted_zones_are_read_and_refused_by_their_form(tmp_path):
+    from workstation.store.import_zones import localize, parse_zone, wall_times
+
+    hour = 3600 * 10**9
+    assert parse_zone("America/New_York+7") == ("America/New_York", 7 * hour)
+    assert parse_zone(" UTC+7 ") == ("UTC", 7 * hour)
+    assert parse_zone("Europe/Berlin-01:30") == ("Europe/Berlin", -3 * hour // 2)
+    assert parse_zone("Etc/GMT+5") == ("Etc/GMT+5", 0)             # an IANA name is always itself
+    for bad in ("Mars/Olympus+2", "America/New_York+15", "America/New_York+7:75", "+7"):
+        with pytest.raises(ValueError, match="MetaTrader server time"):
+            parse_zone(bad)
+    # server time 2020-03-09 16:30 (the US has moved its clocks, the EU not yet) is 09:30 in New York
+    wall = pd.DatetimeIndex(["2020-03-09 16:30", "2020-03-06 16:30"])
+    local = localize(wall, "America/New_York+7")
+    assert [t.isoformat() for t in local.tz_convert(NY)] == ["2020-03-09T09:30:00-04:00", "2020-03-06T09:30:00-05:00"]
+    assert wall_times(local.tz_convert("UTC").as_unit("ns").asi8, "America/New_York+7").equals(wall)
+    with pytest.raises(DataError, match="--tz: unknown time zone 'Mars/Olympus'"):
+        import_files([tmp_path / "AAPL_M1.csv"], BarStore(tmp_path / "store", create=True), tz="Mars/Olympus")
