@@ -45,10 +45,12 @@ from PySide6.QtWidgets import (
 from ui.screen_fit import fit_to_screen
 from ui.theme import AMBER, DOWN, MUTED, UP, build_palette, mono_font, style_sheet
 from workstation.errors import WorkstationError, counted
+from workstation.store.import_zones import METATRADER_SERVER_TIME
 
 FILE_FILTER = "Bar files (*.csv *.txt *.tsv *.gz *.parquet *.pq);;All files (*)"
 INTERVALS = ("1m", "2m", "5m", "15m", "30m", "1h", "1d")
-ZONES = ("America/New_York", "America/Chicago", "UTC", "Europe/London", "Europe/Berlin", "Asia/Tokyo")
+ZONES = ("America/New_York", "America/Chicago", "UTC", METATRADER_SERVER_TIME, "Europe/London", "Europe/Berlin",
+         "Asia/Tokyo")
 OWN_OFFSETS = "the files' own UTC offsets"
 KINDS = (("Trade bars (OHLCV)", "bars"), ("Quote bars (bid/ask)", "quotes"))
 BAR_TIMES = (("the start of each bar (most exports)", "start"),
@@ -171,8 +173,10 @@ class ImportDialog(QDialog):
         line = self.tz_combo.lineEdit()
         assert line is not None
         line.setPlaceholderText(OWN_OFFSETS)
-        self.tz_combo.setToolTip("The zone the files' times were recorded in, when they carry no UTC offset "
-                                 "(an IANA name such as America/New_York); never overrides an offset in the file")
+        self.tz_combo.setToolTip("The zone the files' times were recorded in, when they carry no UTC offset: an "
+                                 "IANA name such as America/New_York, or one shifted by hours; MetaTrader exports "
+                                 f"are in the broker's server time, usually {METATRADER_SERVER_TIME} (New York time "
+                                 "+ 7 hours). Never overrides an offset in the file")
         form.addRow(_field_label("Time zone", "--tz", self), self.tz_combo)
         self.bar_time_combo = QComboBox(self)
         for text, value in BAR_TIMES:
