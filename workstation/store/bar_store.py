@@ -104,6 +104,7 @@ class RemoveResult:
     files_rewritten: list[str]               # store-relative files that kept other bars
     files_deleted: list[str]                 # files that held nothing else
     applied: bool                            # False: a dry run, nothing was changed
+    kind: str = "bars"                       # "bars" (trade bars) or "quotes" (quote bars)
 
     @property
     def rows(self) -> int:
@@ -531,32 +532,46 @@ class BarStore:
         return StoreWriteError(message, list(written), rows_written, rel, later, exc)
 
     def remove_bars(self, symbols: Sequence[str], interval: str, start: dt.date | str | None = None,
-                    end: dt.date | str | None = None, apply: bool = True) -> RemoveResult:
+                    end: dt.date | str | None = None, apply: bool = True, kind: str = "bars") -> RemoveResult:
         """Remove the bars of `symbols` of one interval, on the exchange-local dates [start, end]
         (inclusive; None: from the first / to the last), e.g. after importing a file with the wrong
-        --tz or symbol. Under the store's write lock; every file concerned is read (and so checked)
-        before the first is changed, then each is replaced atomically without those bars, or deleted
-        when nothing else is in it. `apply` False: only count (a dry run). StoreWriteError, naming
-        what was changed and what was not, when the disk refuses a file part-way."""
+        --tz or symbol. `kind` "quotes": the quote bars (the store's quotes/ tree), not the trade bars.
+        Under the store's write lock; every file concerned is read (and so checked) before the first is
+        changed, then each is replaced atomically without those bars, or deleted when nothing else is
+        in it. `apply` False: only count (a dry run). StoreWriteError, naming what was changed and what
+        was not, when the disk refuses a file part-way."""
         name = parse_interval(interval).name
         wanted = {str(s).strip().upper() for s in symbols}
         first, last = (as_date(start) if start is not None else None), (as_date(end) if end is not None else None)
         if first is not None and last is not None and first > last:
             raise DataError(f"--start {first} is after --end {last}")
+        if kind not in ("bars", "quotes"):
+            raise DataError(f"unknown kind {kind!r}: use bars or quotes")
+        file_of: Callable[[str], Path]
+        read: Callable[[Path], pa.Table]
+        if kind == "quotes":
+            from workstation.store.quote_store import _read_quote_file, quote_dates, quote_file
+
+            keys = [day.isoformat() for day in quote_dates(self, name)]
+            file_of, read = (lambda key: quote_file(self, name, key)), (lambda path: _read_quote_file(path))
+        else:
+            keys = self._partition_keys(name)
+            file_of, read = (lambda key: self._partition_file(name, key)), (lambda path: self._read_file(path))
+        what = "quote bars" if kind == "quotes" else "bars"
         with self._write_lock:
             # the files' tables are kept for the second pass up to the write's memory budget, beyond it
             # they are read again there
             plans: list[tuple[Path, np.ndarray, pa.Table | None]] = []
             held = 0
             removed: dict[str, int] = {}
-            for key in self._partition_keys(name):
+            for key in keys:
                 if name == DAILY_INTERVAL:
                     if (first is not None and int(key) < first.year) or (last is not None and int(key) > last.year):
                         continue
                 elif (first is not None and key < first.isoformat()) or (last is not None and key > last.isoformat()):
                     continue
-                path = self._partition_file(name, key)
-                table = self._read_file(path)
+                path = file_of(key)
+                table = read(path)
                 names = table.column("symbol").to_numpy(zero_copy_only=False).astype(object)
                 drop = np.fromiter((n in wanted for n in names), dtype=bool, count=len(names))
                 if name == DAILY_INTERVAL and drop.any() and (first is not None or last is not None):
@@ -576,7 +591,7 @@ class BarStore:
             if not apply:
                 return RemoveResult(name, dict(sorted(removed.items())), [str(p.relative_to(self.root)) for p, d, _ in
                                     plans if not d.all()], [str(p.relative_to(self.root)) for p, d, _ in plans
-                                                            if d.all()], False)
+                                                            if d.all()], False, kind)
             for k, (path, drop, table) in enumerate(plans):
                 rel = str(path.relative_to(self.root))
                 try:
@@ -585,24 +600,24 @@ class BarStore:
                         _remove_empty_folder(path.parent)
                         deleted.append(rel)
                     else:
-                        kept = (table if table is not None else self._read_file(path)).filter(pa.array(~drop))
+                        kept = (table if table is not None else read(path)).filter(pa.array(~drop))
                         _atomic_write_table(kept, path, durable=True)
                         rewritten.append(rel)
                 except OSError as exc:
                     done = [*rewritten, *deleted]
                     later = [str(p.relative_to(self.root)) for p, _, _ in plans[k + 1:]]
                     message = (
-                        f"removing bars from the bar store {self.root} failed at {rel}: {os_error_text(exc)}. "
+                        f"removing {what} from the bar store {self.root} failed at {rel}: {os_error_text(exc)}. "
                         + (f"{counted(len(done), 'file')} {'was' if len(done) == 1 else 'were'} changed completely "
                            f"before it ({_list_files(done)})" if done else "No file was changed before it")
                         + (f"; {rel} and {counted(len(later), 'later file')} were not changed" if later else
                            f"; {rel} was not changed")
-                        + ". Every store file is either as it was or without those bars; run the same command again "
-                        "to finish.")
+                        + f". Every store file is either as it was or without those {what}; run the same command "
+                        "again to finish.")
                     raise StoreWriteError(message, done, 0, rel, later, exc) from None
-        log.info("removed %s of %s (%s) from %s", counted(sum(removed.values()), "bar"), ", ".join(sorted(wanted)),
-                 name, self.root)
-        return RemoveResult(name, dict(sorted(removed.items())), rewritten, deleted, True)
+        log.info("removed %s %s of %s (%s) from %s", sum(removed.values()), what, ", ".join(sorted(wanted)), name,
+                 self.root)
+        return RemoveResult(name, dict(sorted(removed.items())), rewritten, deleted, True, kind)
 
     def write_quarantine(self, rows: pd.DataFrame, source_name: str) -> Path:
         """Write refused rows to quarantine/<source_name>-<utc stamp>.parquet and return the path."""

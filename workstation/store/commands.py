@@ -160,6 +160,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     remove.add_argument("--symbol", required=True, action="append", metavar="SYMBOL",
                         help="symbol whose bars go (repeatable, or comma-separated)")
     remove.add_argument("--interval", default="1m", help="bar interval (default 1m; 1d for daily bars)")
+    remove.add_argument("--kind", choices=("bars", "quotes"), default="bars",
+                        help="trade bars (default) or quote bars (the store's quotes/ tree); the other stay")
     remove.add_argument("--start", type=_date, metavar="YYYY-MM-DD", help="first exchange-local date (default: the first)")
     remove.add_argument("--end", type=_date, metavar="YYYY-MM-DD", help="last exchange-local date (default: the last)")
     remove.add_argument("--yes", action="store_true", help="remove them (without it: only say what would go)")
@@ -214,10 +216,12 @@ def _cmd_store_remove(args: argparse.Namespace) -> int:
     if not symbols:
         raise WorkstationError("--symbol is empty: give the symbols whose bars go, e.g. --symbol AAPL")
     store = BarStore(args.store, lock_timeout=args.wait, on_lock_wait=_print_wait)
-    result = store.remove_bars(symbols, args.interval, args.start, args.end, apply=args.yes)
+    result = store.remove_bars(symbols, args.interval, args.start, args.end, apply=args.yes, kind=args.kind)
     span = f"{args.start or 'first'} .. {args.end or 'last'}"
     missing = [s for s in symbols if s not in result.removed]
-    document = {"ok": True, "store": str(store.root), "interval": result.interval, "removed": result.removed,
+    what = "quote bar" if args.kind == "quotes" else "bar"
+    document = {"ok": True, "store": str(store.root), "kind": args.kind, "interval": result.interval,
+                "removed": result.removed,
                 "rows": result.rows, "files_rewritten": result.files_rewritten,
                 "files_deleted": result.files_deleted, "applied": result.applied, "not_found": missing}
 
@@ -226,18 +230,18 @@ def _cmd_store_remove(args: argparse.Namespace) -> int:
         bars = ", ".join(f"{symbol} {count:,}" for symbol, count in result.removed.items())
         lines = []
         if not result.removed:
-            lines.append(f"no {result.interval} bars of {', '.join(symbols)} on the dates {span} in {store.root}; "
+            lines.append(f"no {result.interval} {what}s of {', '.join(symbols)} on the dates {span} in {store.root}; "
                          "nothing to remove")
         elif result.applied:
-            lines.append(f"removed {counted(result.rows, 'bar')} ({bars}) of interval {result.interval}, dates {span}, "
+            lines.append(f"removed {counted(result.rows, what)} ({bars}) of interval {result.interval}, dates {span}, "
                          f"from {counted(files, 'file')} of {store.root} ({len(result.files_rewritten)} rewritten, "
                          f"{len(result.files_deleted)} deleted)")
         else:
-            lines.append(f"would remove {counted(result.rows, 'bar')} ({bars}) of interval {result.interval}, dates "
+            lines.append(f"would remove {counted(result.rows, what)} ({bars}) of interval {result.interval}, dates "
                          f"{span}, from {counted(files, 'file')} of {store.root}; nothing was changed: run again with "
                          "--yes to remove them")
         if missing and result.removed:
-            lines.append(f"no bars of {named('symbol', missing)} there")
+            lines.append(f"no {what}s of {named('symbol', missing)} there")
         return "\n".join(lines)
 
     emit(args, document, text)

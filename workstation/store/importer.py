@@ -193,7 +193,8 @@ class ImportSummary:
     warnings: list[str] = field(default_factory=list)     # e.g. a --tz that does not fit the bars
     kind: str = "bars"                                     # "bars" (trade bars) or "quotes" (quote bars)
     # the bars a warning doubts, as `BarStore.remove_bars` takes them: one dict per doubted file with
-    # "file", "symbols" (list), "interval", "start" and "end" (exchange-local ISO dates, inclusive)
+    # "file", "kind" (bars or quotes), "symbols" (list), "interval", "start" and "end" (exchange-local
+    # ISO dates, inclusive)
     removals: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
@@ -1071,7 +1072,7 @@ def import_files(
             if bar_time == "start":
                 doubts.append(bar_end_warning(fr.timestamp[ok], volume, parse_interval(interval).ns, tm))
             doubts = [d for d in doubts if d]
-            removal = _removal(fr, interval) if doubts else None
+            removal = _removal(fr, interval, kind) if doubts else None
             for warning in doubts:
                 summary.warnings.append(f"{fr.path}: {warning}{_removal_hint(store, removal)}")
                 log.warning("%s: %s", fr.path, warning)
@@ -1090,15 +1091,15 @@ def import_files(
     return summary
 
 
-def _removal(fr: _FileRows, interval: str) -> dict | None:
+def _removal(fr: _FileRows, interval: str, kind: str) -> dict | None:
     """The bars a file's import stored, as `BarStore.remove_bars` takes them (its symbols, its first
-    and last exchange-local date); None when it stored none."""
+    and last exchange-local date, trade or quote bars); None when it stored none."""
     ok = fr.reason == 0
     if not ok.any():
         return None
     days = fr.local_day[ok]
-    return {"file": str(fr.path), "symbols": sorted({str(s) for s in fr.symbol[ok]}), "interval": interval,
-            "start": str(days.min()), "end": str(days.max())}
+    return {"file": str(fr.path), "kind": kind, "symbols": sorted({str(s) for s in fr.symbol[ok]}),
+            "interval": interval, "start": str(days.min()), "end": str(days.max())}
 
 
 REMOVAL_HINT = " To remove them: "      # starts the command a doubting warning ends with
@@ -1108,8 +1109,9 @@ def _removal_hint(store: BarStore, removal: dict | None) -> str:
     """The command that removes the bars of `removal` (`_removal`), after REMOVAL_HINT."""
     if removal is None:
         return ""
+    kind = " --kind quotes" if removal["kind"] == "quotes" else ""
     return (f"{REMOVAL_HINT}workstation store remove --store {store.root} --symbol {','.join(removal['symbols'])} "
-            f"--interval {removal['interval']} --start {removal['start']} --end {removal['end']} --yes")
+            f"--interval {removal['interval']}{kind} --start {removal['start']} --end {removal['end']} --yes")
 
 
 def _split_warnings(store: BarStore, stored: pd.DataFrame) -> list[str]:

@@ -117,3 +117,52 @@ def test_files_beyond_the_memory_budget_are_read_again_with_the_same_result(stor
     result = store.remove_bars([second], "1m")
     assert result.files_rewritten and len(reads) == 2 * len(result.files_rewritten)      # read, then read again
     pd.testing.assert_frame_equal(_bars(store), before[~before["symbol"].isin([first, second])].reset_index(drop=True))
+
+
+def _quote_file(bars: pd.DataFrame, path, symbol: str, end_stamped: bool = False) -> None:
+    """Quote bars (bid a cent under, ask a cent over each trade bar) of one symbol's regular session,
+    stamped with their starts or, as NinjaTrader does, their ends."""
+    local = pd.to_datetime(bars["timestamp"], utc=True).dt.tz_convert("America/New_York")
+    stamp = local + pd.Timedelta(minutes=1) if end_stamped else local
+    q = pd.DataFrame({"time": stamp.dt.strftime("%Y-%m-%d %H:%M:%S"), "symbol": symbol})
+    for side, shift in (("bid", -0.01), ("ask", 0.01)):
+        for field in ("open", "high", "low", "close"):
+            q[f"{side}_{field}"] = (bars[field] + shift).round(2).to_numpy()
+    q["bid_size"], q["ask_size"] = 5, 7
+    q.to_csv(path, index=False)
+
+
+def test_quote_bars_of_a_doubted_import_are_removed_and_the_trade_bars_stay(tmp_path, capsys):
+    from workstation.store import import_files
+    from workstation.store.quote_store import read_quotes
+
+    generate_demo(tmp_path / "quoted", symbols=3, days=10, seed=5)       # enough sessions to tell end stamps
+    store = BarStore(tmp_path / "quoted")
+    trades = _bars(store)
+    symbols = sorted(trades["symbol"].unique())
+    local = pd.to_datetime(trades["timestamp"], utc=True).dt.tz_convert("America/New_York")
+    rth = (local.dt.strftime("%H:%M") >= "09:30") & (local.dt.strftime("%H:%M") < "16:00")
+    for sym in symbols[1:]:                                        # quotes of the others, stamped right
+        _quote_file(trades[(trades["symbol"] == sym) & rth].reset_index(drop=True), tmp_path / f"{sym}_q.csv", sym)
+        import_files([tmp_path / f"{sym}_q.csv"], store, tz="America/New_York", kind="quotes")
+    others = read_quotes(store, None, *ALL)
+    snapshot = _snapshot(store)
+    # one symbol's quotes stamped with their ends, read as starts: doubted
+    doubted = tmp_path / f"{symbols[0]}_quotes.csv"
+    _quote_file(trades[(trades["symbol"] == symbols[0]) & rth].reset_index(drop=True), doubted, symbols[0],
+                end_stamped=True)
+    summary = import_files([doubted], store, tz="America/New_York", kind="quotes")
+    (warning,) = summary.warnings
+    assert "look like bar ends" in warning and "--kind quotes" in warning
+    assert summary.removals[0]["kind"] == "quotes" and summary.removals[0]["symbols"] == [symbols[0]]
+    command = warning.split("To remove them: workstation ", 1)[1].split()
+    assert cli_main(command) == 0
+    assert f"removed {summary.rows_stored:,} quote bars ({symbols[0]} {summary.rows_stored:,})" in capsys.readouterr().out
+    assert read_quotes(store, [symbols[0]], *ALL).empty
+    pd.testing.assert_frame_equal(read_quotes(store, None, *ALL), others)     # the others' quotes stay
+    pd.testing.assert_frame_equal(_bars(store), trades)                      # and every trade bar
+    for path, data in snapshot.items():                                      # trade files untouched
+        if "quotes" not in str(path):
+            assert path.read_bytes() == data
+    with pytest.raises(Exception, match="unknown kind"):
+        store.remove_bars(symbols, "1m", kind="ticks")

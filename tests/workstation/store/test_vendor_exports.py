@@ -102,8 +102,8 @@ def test_end_stamped_bars_read_as_starts_are_warned_about(source, expected, tmp_
     assert command[:2] == ["store", "remove"] and command[-1] == "--yes"
     # the same bars as data (the window's Remove button, the --json document)
     days = [str(d) for d in sorted(source["local"].dt.date.unique())]
-    assert as_starts.removals == [{"file": str(path), "symbols": ["SPY"], "interval": "1m", "start": days[0],
-                                   "end": days[-1]}] == as_starts.to_dict()["removals"]
+    assert as_starts.removals == [{"file": str(path), "kind": "bars", "symbols": ["SPY"], "interval": "1m",
+                                   "start": days[0], "end": days[-1]}] == as_starts.to_dict()["removals"]
     assert command[command.index("--start") + 1] == days[0] and command[command.index("--end") + 1] == days[-1]
     assert cli_main(command[:-1]) == 0 and _stored(BarStore(tmp_path / "a")).equals(stored)
     assert f"would remove {len(stored):,} bars (SPY {len(stored):,})" in capsys.readouterr().out
