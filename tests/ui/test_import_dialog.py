@@ -320,3 +320,37 @@ def test_an_import_waits_for_another_writer_then_stores_or_gives_up_storing_noth
     finally:
         holder.kill()
         holder.wait(10)
+
+
+def test_removing_a_doubted_quote_import_removes_its_quote_bars_not_the_trade_bars(qtbot, tmp_path, monkeypatch):
+    from tests.workstation.store.test_store_remove import _quote_file
+    from workstation.store import generate_demo
+    from workstation.store.quote_store import read_quotes
+
+    generate_demo(tmp_path / "store", symbols=2, days=10, seed=5)
+    store = BarStore(tmp_path / "store")
+    trades = store.read_bars(None, "1m", 0, 2**62)
+    symbol = sorted(trades["symbol"].unique())[0]
+    quotes = tmp_path / f"{symbol}_quotes.csv"
+    _quote_file(trades[trades["symbol"] == symbol].reset_index(drop=True), quotes, symbol, end_stamped=True)
+    dialog = _dialog(qtbot, store.root, [quotes])
+    dialog.kind_combo.setCurrentIndex(dialog.kind_combo.findData("quotes"))
+    dialog.tz_combo.setCurrentText(NY)
+    _run(qtbot, dialog, dialog.start)
+    assert dialog.status_label.text().startswith("Stored ") and "quote bars" in dialog.status_label.text()
+    assert not read_quotes(store, [symbol], 0, 2**62).empty and dialog.remove_bars_button.isVisible()
+    assert dialog.bars_imported() is None and not dialog.new_config_button.isVisible()   # quotes: no config
+
+    asked = []
+
+    def confirm(box: QMessageBox) -> int:
+        asked.append(box.text())
+        next(b for b in box.buttons() if b.text() == "Remove").click()
+        return 0
+
+    monkeypatch.setattr(QMessageBox, "exec", confirm)
+    _run(qtbot, dialog, dialog.remove_doubted_bars)
+    assert f"{symbol}: every 1m quote bar from" in asked[0]
+    assert read_quotes(store, [symbol], 0, 2**62).empty                      # the doubted quote bars went
+    pd.testing.assert_frame_equal(store.read_bars(None, "1m", 0, 2**62), trades)   # every trade bar stayed
+    assert "quote bars" in dialog.status_label.text()

@@ -339,7 +339,8 @@ class ImportDialog(QDialog):
         if summary is None or not summary.removals or self._worker is not None:
             return
         store_root = str(summary.store_root)
-        what = "\n".join(f"• {', '.join(r['symbols'])}: every {r['interval']} bar from {r['start']} to {r['end']} "
+        what = "\n".join(f"• {', '.join(r['symbols'])}: every {r['interval']} "
+                         f"{'quote bar' if r['kind'] == 'quotes' else 'bar'} from {r['start']} to {r['end']} "
                          f"(from {Path(r['file']).name})" for r in summary.removals)
         box = QMessageBox(QMessageBox.Icon.Warning, "Remove these bars?",
                           f"Remove from the store {store_root}:\n\n{what}\n\nThis removes the bars these files "
@@ -355,7 +356,7 @@ class ImportDialog(QDialog):
 
     def _run_remove(self, store_root: str, removals: list[dict]) -> list:
         store = self._open_store(store_root, create=False)
-        return [store.remove_bars(r["symbols"], r["interval"], r["start"], r["end"]) for r in removals]
+        return [store.remove_bars(r["symbols"], r["interval"], r["start"], r["end"], kind=r["kind"]) for r in removals]
 
     def _open_store(self, store_root: str, create: bool):
         from workstation.store import BarStore
@@ -440,7 +441,8 @@ class ImportDialog(QDialog):
                 removed[symbol] = removed.get(symbol, 0) + n
         total = sum(removed.values())
         files = sum(len(r.files_rewritten) + len(r.files_deleted) for r in results)
-        line = (f"Removed {total:,} bars ({', '.join(f'{s} {n:,}' for s, n in sorted(removed.items())) or 'none'}) "
+        what = "quote bars" if results and all(r.kind == "quotes" for r in results) else "bars"
+        line = (f"Removed {total:,} {what} ({', '.join(f'{s} {n:,}' for s, n in sorted(removed.items())) or 'none'}) "
                 f"from {counted(files, 'file')}. Change the settings and import again.")
         self.result_text.appendPlainText("\n" + line)
         self._set_status(line, "ok")
