@@ -17,6 +17,7 @@ ini2=$(mktemp -u --suffix=.ini)
 .venv/bin/python scripts/screenshot_orders_panel.py "$out/orders_panel.png" && rm -f "$out/orders_panel_panel.png"
 .venv/bin/python scripts/screenshot_step_back.py "$out/step_back.png" && rm -f "$out/step_back_drag.png"
 .venv/bin/python scripts/screenshot_hand_trading.py "$out/hand_trading.png" 1600x1000
+.venv/bin/python scripts/screenshot_import_dialog.py "$out/import_dialog.png"
 .venv/bin/workstation-gui --live session_configs/example_live_replay.json --quit-when-done --size 1400x900 \
   --screenshot "$out/live_monitor.png"
 sweep=runs/sweep_example

@@ -124,6 +124,7 @@ def test_end_stamped_bars_are_doubted_removed_from_the_dialog_and_imported_again
     assert dialog.warnings_label.isVisible() and "look like bar ends" in dialog.warnings_label.text()
     assert "workstation store remove" not in dialog.warnings_label.text()     # the button does it here
     assert dialog.remove_bars_button.isVisible() and dialog.remove_bars_button.isEnabled()
+    assert not dialog.new_config_button.isVisible()             # not a config on doubted bars
     _shot(dialog, "import_doubted.png")
 
     asked = []
@@ -148,6 +149,7 @@ def test_end_stamped_bars_are_doubted_removed_from_the_dialog_and_imported_again
     _run(qtbot, dialog, dialog.start)
     pd.testing.assert_frame_equal(_stored(store), expected)
     assert not dialog.warnings_label.isVisible() and not dialog.remove_bars_button.isVisible()
+    assert dialog.new_config_button.isVisible()
 
 
 def test_a_cancelled_removal_removes_nothing(qtbot, source, tmp_path, monkeypatch):

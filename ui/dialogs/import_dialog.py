@@ -419,7 +419,8 @@ class ImportDialog(QDialog):
         self._set_status(text, "warn" if summary.warnings or summary.rows_quarantined else "ok")
         self._show_warnings(summary.warnings, bool(summary.removals))
         self.remove_bars_button.setVisible(bool(summary.removals))
-        self.new_config_button.setVisible(self.bars_imported() is not None)
+        # doubted bars: the next step is to remove them, not to build a config on them
+        self.new_config_button.setVisible(not summary.removals and self.bars_imported() is not None)
         if stored:
             self.imported.emit(summary.to_dict())
 
