@@ -23,7 +23,6 @@ def main() -> int:
     import pandas as pd
     from PySide6.QtWidgets import QApplication
 
-    from tests.workstation.store.conftest import REAL_DIR
     from ui.app import install_none_refcount_guard
     from ui.dialogs.import_dialog import ImportDialog
     from ui.theme import apply_theme
@@ -33,7 +32,13 @@ def main() -> int:
     app = QApplication.instance() or QApplication([])
     apply_theme(app)
     folder = Path(tempfile.mkdtemp(prefix="import_shot_"))
-    df = pd.read_csv(REAL_DIR / "lumibot" / "SPY_Minute_2021.csv.gz")
+    real = [Path(os.environ["WORKSTATION_REAL_DATA"])] if os.environ.get("WORKSTATION_REAL_DATA") else []
+    real += [ROOT.parent / "shared" / "data" / "real", Path("/work/shared/data/real")]
+    source = next((r / "lumibot" / "SPY_Minute_2021.csv.gz" for r in real if (r / "lumibot").is_dir()), None)
+    if source is None:
+        print("the real SPY file is absent: set WORKSTATION_REAL_DATA to ../shared/data/real", file=sys.stderr)
+        return 1
+    df = pd.read_csv(source)
     local = pd.to_datetime(df["time"], utc=True).dt.tz_convert("America/New_York")
     keep = local.dt.date.isin(sorted(local.dt.date.unique())[:10])
     ends = (local[keep] + pd.Timedelta(minutes=1)).dt.strftime("%Y%m%d %H%M%S")
