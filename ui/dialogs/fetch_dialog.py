@@ -21,19 +21,16 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
     QDialog,
-    QFormLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QPlainTextEdit,
-    QProgressBar,
     QPushButton,
-    QVBoxLayout,
     QWidget,
 )
 
+from ui.dialogs.job_parts import job_column, job_form, job_progress, job_status, job_summary
 from ui.screen_fit import fit_to_screen
-from ui.theme import AMBER, DOWN, MUTED, UP, build_palette, mono_font, style_sheet
+from ui.theme import AMBER, DOWN, MUTED, UP, build_palette, style_sheet
 from ui.widgets.date_popup import readable_calendar_popup
 from workstation.errors import WorkstationError
 from workstation.fetch.alpaca import FetchProgress, FetchRequest, FetchSummary, clean_symbols, fetch_alpaca
@@ -79,12 +76,7 @@ class FetchDialog(QDialog):
 
     # ------------------------------------------------------------------------------------ layout
     def _build(self, reason: str) -> None:
-        col = QVBoxLayout(self)
-        col.setContentsMargins(18, 16, 18, 14)
-        col.setSpacing(10)
-        title = QLabel("Fetch history from Alpaca", self)
-        title.setObjectName("fetchTitle")
-        col.addWidget(title)
+        col = job_column(self, "Fetch history from Alpaca", "fetchTitle")
         if reason:
             why = QLabel(reason, self)
             why.setObjectName("fetchReason")
@@ -98,10 +90,7 @@ class FetchDialog(QDialog):
         helper.setWordWrap(True)
         col.addWidget(helper)
 
-        form = QFormLayout()
-        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
-        form.setHorizontalSpacing(12)
-        form.setVerticalSpacing(8)
+        form = job_form()
         self.symbols_edit = QLineEdit(", ".join(self._request.symbols), self)
         self.symbols_edit.setPlaceholderText("AAPL, MSFT, …")
         form.addRow("Symbols", self.symbols_edit)
@@ -128,23 +117,11 @@ class FetchDialog(QDialog):
         form.addRow("Keys", self.keys_label)
         col.addLayout(form)
 
-        self.progress_bar = QProgressBar(self)
-        self.progress_bar.setRange(0, 1)
-        self.progress_bar.setValue(0)
-        self.progress_bar.setTextVisible(False)
-        self.progress_bar.setFixedHeight(10)
+        self.progress_bar = job_progress(self)
         col.addWidget(self.progress_bar)
-        self.status_label = QLabel("Ready.", self)
-        self.status_label.setObjectName("fetchStatus")
-        self.status_label.setWordWrap(True)
+        self.status_label = job_status(self, "Ready.", "fetchStatus")
         col.addWidget(self.status_label)
-        self.result_text = QPlainTextEdit(self)
-        self.result_text.setObjectName("fetchResult")
-        self.result_text.setReadOnly(True)
-        self.result_text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-        self.result_text.setFont(mono_font())
-        self.result_text.setMinimumHeight(150)
-        self.result_text.setPlaceholderText("The summary of the fetch appears here.")
+        self.result_text = job_summary(self, "fetchResult", "The summary of the fetch appears here.", 150)
         col.addWidget(self.result_text, 1)
 
         buttons = QHBoxLayout()

@@ -29,21 +29,20 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QFileDialog,
-    QFormLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QListWidget,
     QMessageBox,
     QPlainTextEdit,
-    QProgressBar,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
+from ui.dialogs.job_parts import job_column, job_form, job_progress, job_status, job_summary
 from ui.screen_fit import fit_to_screen
-from ui.theme import AMBER, DOWN, MUTED, UP, build_palette, mono_font, style_sheet
+from ui.theme import AMBER, DOWN, MUTED, UP, build_palette, style_sheet
 from workstation.errors import WorkstationError, counted
 from workstation.store.import_zones import METATRADER_SERVER_TIME
 
@@ -104,12 +103,7 @@ class ImportDialog(QDialog):
 
     # ------------------------------------------------------------------------------------ layout
     def _build(self, store_root: str) -> None:
-        col = QVBoxLayout(self)
-        col.setContentsMargins(18, 16, 18, 14)
-        col.setSpacing(10)
-        title = QLabel("Import bar files", self)
-        title.setObjectName("importTitle")
-        col.addWidget(title)
+        col = job_column(self, "Import bar files", "importTitle")
         helper = QLabel("CSV, TXT, CSV.gz or Parquet: MetaTrader 4/5, NinjaTrader and TradingView exports as they "
                         "are, or any file with time, open, high, low, close and volume columns. Every row is "
                         "checked; refused rows go to the store's quarantine folder with the reason. Drop files "
@@ -139,10 +133,7 @@ class ImportDialog(QDialog):
         self.remove_file_button.clicked.connect(self._remove_selected_files)
         self.file_list.itemSelectionChanged.connect(self._update_buttons)
 
-        form = QFormLayout()
-        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
-        form.setHorizontalSpacing(12)
-        form.setVerticalSpacing(8)
+        form = job_form()
         store_row = QHBoxLayout()
         self.store_edit = QLineEdit(store_root, self)
         self.store_edit.setToolTip("The bar store folder (created when missing)")
@@ -186,31 +177,15 @@ class ImportDialog(QDialog):
         form.addRow(_field_label("Times are", "--bar-time", self), self.bar_time_combo)
         col.addLayout(form)
 
-        self.progress_bar = QProgressBar(self)
-        self.progress_bar.setRange(0, 1)
-        self.progress_bar.setValue(0)
-        self.progress_bar.setTextVisible(False)
-        self.progress_bar.setFixedHeight(10)
+        self.progress_bar = job_progress(self)
         col.addWidget(self.progress_bar)
-        self.status_label = QLabel("Add the files to import.", self)
-        self.status_label.setObjectName("importStatus")
-        self.status_label.setWordWrap(True)
-        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.status_label = job_status(self, "Add the files to import.", "importStatus")
         col.addWidget(self.status_label)
-        self.warnings_label = QLabel(self)       # the import's warnings, above the summary
-        self.warnings_label.setObjectName("importWarnings")
-        self.warnings_label.setWordWrap(True)
-        self.warnings_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.warnings_label = job_status(self, "", "importWarnings")    # the import's warnings, above the summary
         self.warnings_label.setVisible(False)
         col.addWidget(self.warnings_label)
-        self.result_text = QPlainTextEdit(self)
-        self.result_text.setObjectName("importResult")
-        self.result_text.setReadOnly(True)
-        self.result_text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-        self.result_text.setFont(mono_font())
-        self.result_text.setMinimumHeight(120)
-        self.result_text.setPlaceholderText("The summary of the import appears here: rows stored and refused per "
-                                            "file and symbol, and any warning about the files' times.")
+        self.result_text = job_summary(self, "importResult", "The summary of the import appears here: rows stored and "
+                                       "refused per file and symbol, and any warning about the files' times.", 120)
         col.addWidget(self.result_text, 1)
 
         buttons = QHBoxLayout()
