@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from tests.shared_data import require_shared
 from tests.workstation.store.conftest import REAL_DIR
+from tests.workstation.store.test_import_exchange import london_bars
 from tests.workstation.store.test_vendor_exports import NY, _metatrader5, _ninjatrader
 from ui.dialogs.import_dialog import ImportDialog
 from workstation.store import BarStore, import_files
@@ -93,6 +94,7 @@ def test_a_metatrader_export_imports_from_the_dialog_as_the_original_file_stores
     dialog = _dialog(qtbot, store, [export])
     assert dialog.files() == [str(export)] and dialog.import_button.isEnabled()
     assert dialog.options()["tz"] is None                 # "the files' own UTC offsets": no --tz
+    assert dialog.exchange_combo.currentText() == "XNYS" and dialog.exchange_combo.isEnabled()    # a new store
     dialog.tz_combo.setCurrentText(NY)
     assert dialog.options() == {"symbol": None, "tz": NY, "interval": "1m", "kind": "bars", "bar_time": "start"}
     with qtbot.waitSignal(dialog.imported, timeout=120_000) as signal:
@@ -108,7 +110,8 @@ def test_a_metatrader_export_imports_from_the_dialog_as_the_original_file_stores
     assert dialog.new_config_button.isVisible()
     with qtbot.waitSignal(dialog.new_config_requested) as asked:
         dialog.new_config_button.click()
-    assert asked.args[0] == {"symbols": ["SPY"], "start": days[0], "end": days[-1], "store_path": str(store)}
+    assert asked.args[0] == {"symbols": ["SPY"], "start": days[0], "end": days[-1], "store_path": str(store),
+                             "exchange": "XNYS"}
 
 
 def test_end_stamped_bars_are_doubted_removed_from_the_dialog_and_imported_again(qtbot, source, expected, tmp_path,
@@ -213,6 +216,7 @@ def test_the_window_opens_the_dialog_on_its_store_and_reports_the_import(make_wi
     dialog = w.import_dialog
     assert isinstance(dialog, ImportDialog) and dialog.isVisible()
     assert Path(dialog.store_edit.text()) == ui_demo_store
+    assert dialog.exchange_combo.currentText() == "XNYS" and not dialog.exchange_combo.isEnabled()  # the store's
     w.open_import_dialog([tmp_path / "x.csv"])      # the open dialog takes more files, no second one
     assert w.import_dialog is dialog and dialog.files() == [str(tmp_path / "x.csv")]
     dialog.imported.emit({"rows_stored": 1234, "per_symbol": {"SPY": {}, "QQQ": {}}})
@@ -356,3 +360,37 @@ def test_removing_a_doubted_quote_import_removes_its_quote_bars_not_the_trade_ba
     assert read_quotes(store, [symbol], 0, 2**62).empty                      # the doubted quote bars went
     pd.testing.assert_frame_equal(store.read_bars(None, "1m", 0, 2**62), trades)   # every trade bar stayed
     assert "quote bars" in dialog.status_label.text()
+
+
+def test_a_new_store_on_another_exchange_and_a_config_for_it(qtbot, make_window, ui_small_config, tmp_path):
+    source = tmp_path / "london.csv"
+    frame = london_bars(source)
+    w = make_window()
+    assert w.load_config(ui_small_config)
+    w.open_import_dialog([source])
+    dialog = w.import_dialog
+    dialog.store_edit.setText(str(tmp_path / "lse"))
+    assert dialog.exchange_combo.isEnabled()                     # a new store: its exchange is chosen here
+    dialog.exchange_combo.setCurrentText("XLON")
+    dialog.tz_combo.setCurrentText("Europe/London")
+    _run(qtbot, dialog, dialog.start)
+    store = BarStore(tmp_path / "lse")
+    assert store.exchange == "XLON" and dialog.summary.exchange == "XLON"
+    assert len(store.read_bars(None, "1m", 0, 2**62)) == len(frame)
+    assert dialog.summary.per_symbol["VOD"]["rth_bars"] == len(frame) // 2     # London's session, not New York's
+    dialog.store_edit.setText(str(tmp_path / "lse"))
+    assert dialog.exchange_combo.currentText() == "XLON" and not dialog.exchange_combo.isEnabled()
+    dialog.new_config_button.click()
+    editor = w._editor
+    editor.revalidate()
+    data = editor.current_dict()
+    assert (data["exchange"], data["timezone"], data["symbols"]) == ("XLON", "Europe/London", ["BP", "VOD"])
+    assert editor.is_valid(), editor.problems()                 # pre-flight on the XLON store included
+    editor.close()
+    # bars of another exchange never go into this store
+    dialog.exchange_combo.setEnabled(True)
+    dialog.exchange_combo.setCurrentText("XNYS")
+    dialog._exchange_fixed = False
+    _run(qtbot, dialog, dialog.start)
+    assert "holds XLON bars, not XNYS" in dialog.error
+    dialog.close()

@@ -102,3 +102,9 @@ def test_a_config_for_imported_bars_is_the_templates_settings_on_their_symbols_a
     assert {k: v for k, v in kept.items() if k not in ("symbols", "name", "backtest", "strategies")} == {
         k: v for k, v in example.items() if k not in ("symbols", "name", "backtest", "strategies")}
     assert kept["backtest"] == {**example["backtest"], "start_date": "2024-11-25", "end_date": "2024-11-26"}
+    # bars of another exchange: its calendar and time zone
+    london = config_for_bars(example, ["VOD"], "2024-03-04", "2024-03-08", "/data/lse", exchange="XLON")
+    assert (london["exchange"], london["timezone"]) == ("XLON", "Europe/London")
+    assert validate_config_dict(london).exchange == "XLON"
+    assert config_for_bars(example, ["VOD"], "2024-03-04", "2024-03-08", exchange="XNYS")["timezone"] == \
+        example["timezone"]

@@ -306,7 +306,7 @@ def _timezone_names() -> tuple[str, ...]:
     return tuple(names)
 
 
-def _exchange_names() -> list[str]:
+def exchange_names() -> list[str]:
     """Calendar names from pandas-market-calendars when the engine has loaded it, else as the calendar
     cache keeps them (the library is never imported here: slow)."""
     pmc = sys.modules.get("pandas_market_calendars")
@@ -341,8 +341,8 @@ class ConfigEditorDialog(QDialog):
         preflight_cache: PreflightCache | None = None,
         for_bars: dict | None = None,
     ) -> None:
-        """`for_bars` (a new config only): {"symbols", "start", "end", "store_path"} of bars just
-        imported; the new config is the example's settings on them (`config_for_bars`)."""
+        """`for_bars` (a new config only): {"symbols", "start", "end", "store_path", "exchange"} of bars
+        just imported; the new config is the example's settings on them (`config_for_bars`)."""
         super().__init__(parent)
         self._store_override = store_path  # like --store: replaces the config's data_source.store_path
         self._preflight_cache = preflight_cache if preflight_cache is not None else PreflightCache()
@@ -371,7 +371,7 @@ class ConfigEditorDialog(QDialog):
         self._hints = FormHints(
             suggestions={
                 "timezone": lambda: list(_timezone_names()),
-                "exchange": _exchange_names,
+                "exchange": exchange_names,
                 "streams.interval": lambda: ["1m", "1s"],
                 "strategies.*.class_path": lambda: list(BUILTIN_STRATEGIES),
                 "strategies.*.interval": self._interval_choices,

@@ -40,10 +40,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui.dialogs.config_editor import exchange_names
 from ui.dialogs.job_parts import job_column, job_form, job_progress, job_status, job_summary
 from ui.screen_fit import fit_to_screen
 from ui.theme import AMBER, DOWN, MUTED, UP, build_palette, style_sheet
 from workstation.errors import WorkstationError, counted
+from workstation.store import BarStore
 from workstation.store.import_zones import METATRADER_SERVER_TIME
 
 FILE_FILTER = "Bar files (*.csv *.txt *.tsv *.gz *.parquet *.pq);;All files (*)"
@@ -79,7 +81,7 @@ class ImportDialog(QDialog):
 
     imported = Signal(dict)
     removed = Signal(dict)
-    new_config_requested = Signal(dict)            # {"symbols", "start", "end", "store_path"}: bars imported
+    new_config_requested = Signal(dict)     # {"symbols", "start", "end", "store_path", "exchange"}: bars imported
     _done_signal = Signal(str, object, object)     # (what: "import" | "remove", result, error text | None)
     _wait_signal = Signal(str)
 
@@ -97,7 +99,9 @@ class ImportDialog(QDialog):
         self.error: str | None = None
         self._done_signal.connect(self._on_done, Qt.ConnectionType.QueuedConnection)
         self._wait_signal.connect(self._set_status, Qt.ConnectionType.QueuedConnection)
+        self._exchange_fixed = False
         self._build(str(store_root))
+        self._sync_exchange()
         self.add_files(files)
         fit_to_screen(self, 820, 760)
 
@@ -143,6 +147,12 @@ class ImportDialog(QDialog):
         self.store_button.clicked.connect(self._choose_store)
         store_row.addWidget(self.store_button)
         form.addRow(_field_label("Store", "--store", self), store_row)
+        self.exchange_combo = QComboBox(self)
+        self.exchange_combo.setEditable(True)
+        self.exchange_combo.addItems(list(dict.fromkeys(exchange_names())))
+        self.exchange_combo.setMaximumWidth(220)
+        form.addRow(_field_label("Exchange", "--exchange", self), self.exchange_combo)
+        self.store_edit.textChanged.connect(self._sync_exchange)
         self.symbol_edit = QLineEdit(self)
         self.symbol_edit.setPlaceholderText("from each file: its symbol column, else its name (AAPL_M1.csv → AAPL)")
         self.symbol_edit.setToolTip("The symbol of every row; leave empty to take it from each file")
@@ -242,6 +252,21 @@ class ImportDialog(QDialog):
             self.file_list.takeItem(self.file_list.row(item))
         self._update_buttons()
 
+    def _sync_exchange(self) -> None:
+        """An existing store's exchange is fixed (shown, not editable); a new store's is chosen here."""
+        existing = BarStore.exchange_of(self.store_edit.text().strip()) if self.store_edit.text().strip() else None
+        if existing is not None:
+            self.exchange_combo.setCurrentText(existing)
+            self.exchange_combo.setToolTip("The exchange calendar of this store (a store keeps one exchange)")
+        else:
+            if not self.exchange_combo.isEnabled() or not self.exchange_combo.currentText().strip():
+                self.exchange_combo.setCurrentText("XNYS")
+            self.exchange_combo.setToolTip("The exchange calendar of the new store (a pandas-market-calendars name "
+                                           "such as XNYS, XLON, XETR, XTSE): its sessions decide which bars are "
+                                           "regular hours, which dates are trading days")
+        self._exchange_fixed = existing is not None
+        self.exchange_combo.setEnabled(self._worker is None and not self._exchange_fixed)
+
     def _choose_store(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Bar store folder", self.store_edit.text() or str(Path.cwd()))
         if folder:
@@ -281,12 +306,14 @@ class ImportDialog(QDialog):
         self.new_config_button.setVisible(False)
         self.warnings_label.setVisible(False)
         self._busy(f"Reading and checking {counted(len(files), 'file')}…")
-        self._start_worker("import", self._run_import, files, store_root, self.options())
+        self._start_worker("import", self._run_import, files, store_root, self.exchange_combo.currentText().strip(),
+                           self.options())
 
-    def _run_import(self, files: list[str], store_root: str, options: dict):
+    def _run_import(self, files: list[str], store_root: str, exchange: str, options: dict):
         from workstation.store import import_files
 
-        store = self._open_store(store_root, create=True)
+        store = BarStore.for_import(store_root, exchange or None, lock_timeout=LOCK_WAIT_S,
+                                    on_lock_wait=self._wait_signal.emit)
         return (self._importer or import_files)(files, store, **options)
 
     def bars_imported(self) -> dict | None:
@@ -300,7 +327,8 @@ class ImportDialog(QDialog):
         if not spans:
             return None
         return {"symbols": sorted(spans), "start": min(a for a, _ in spans.values()),
-                "end": max(b for _, b in spans.values()), "store_path": str(summary.store_root)}
+                "end": max(b for _, b in spans.values()), "store_path": str(summary.store_root),
+                "exchange": summary.exchange}
 
     def request_new_config(self) -> None:
         """New config for these bars…: ask the window for a config of the imported symbols and dates."""
@@ -330,13 +358,8 @@ class ImportDialog(QDialog):
         self._start_worker("remove", self._run_remove, store_root, [dict(r) for r in summary.removals])
 
     def _run_remove(self, store_root: str, removals: list[dict]) -> list:
-        store = self._open_store(store_root, create=False)
+        store = BarStore(store_root, lock_timeout=LOCK_WAIT_S, on_lock_wait=self._wait_signal.emit)
         return [store.remove_bars(r["symbols"], r["interval"], r["start"], r["end"], kind=r["kind"]) for r in removals]
-
-    def _open_store(self, store_root: str, create: bool):
-        from workstation.store import BarStore
-
-        return BarStore(store_root, create=create, lock_timeout=LOCK_WAIT_S, on_lock_wait=self._wait_signal.emit)
 
     def _start_worker(self, what: str, target: Callable, *args) -> None:
         def run() -> None:
@@ -374,6 +397,7 @@ class ImportDialog(QDialog):
 
     def _on_done(self, what: str, result, error: str | None) -> None:
         self._worker = None
+        self._sync_exchange()              # a store the import created keeps that exchange from now on
         self.progress_bar.setRange(0, 1)
         self.progress_bar.setValue(0 if error else 1)
         self._update_buttons()
@@ -449,6 +473,7 @@ class ImportDialog(QDialog):
                   self.interval_combo, self.tz_combo, self.bar_time_combo, self.close_button,
                   self.remove_bars_button, self.new_config_button):
             w.setEnabled(not running)
+        self.exchange_combo.setEnabled(not running and not self._exchange_fixed)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
         if self._worker is not None:          # an import cannot stop half-way: it finishes first

@@ -190,12 +190,17 @@ def load_config(path: str | os.PathLike) -> SessionConfig:
 
 
 def config_for_bars(template: dict, symbols: Sequence[str], start: str, end: str,
-                    store_path: str | None = None) -> dict:
+                    store_path: str | None = None, exchange: str | None = None) -> dict:
     """A new config's JSON from `template` (e.g. the example) for bars just imported: its symbols,
-    its backtest dates (`start`, `end`: ISO dates, inclusive) and, when given, its store. A
+    its backtest dates (`start`, `end`: ISO dates, inclusive) and, when given, its store and the
+    store's exchange (another exchange than the template's also takes that calendar's time zone). A
     strategy's (or the history's) own symbol list keeps the symbols still configured, else becomes
     "all", so the config validates with the new symbols. `template` is not changed."""
     data = copy.deepcopy(template)
+    if exchange is not None and exchange != data.get("exchange", "XNYS"):
+        from workstation.calendar import TimeManager
+
+        data["exchange"], data["timezone"] = exchange, TimeManager(exchange).tz
     wanted = [str(s).strip().upper() for s in symbols]
     data["symbols"] = wanted
     data["name"] = f"{', '.join(wanted[:3])}{' …' if len(wanted) > 3 else ''} {start} to {end}"

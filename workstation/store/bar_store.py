@@ -290,6 +290,33 @@ class BarStore:
             )
         self._time_manager = time_manager
 
+    @staticmethod
+    def exchange_of(root: str | os.PathLike) -> str | None:
+        """The exchange of the store at `root` as its description says (read only, no migration);
+        None when there is no store there or its description cannot be read."""
+        try:
+            meta = json.loads((Path(root) / STORE_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return str(meta.get("exchange", "XNYS")) if isinstance(meta, dict) else None
+
+    @classmethod
+    def for_import(cls, root: str | os.PathLike, exchange: str | None = None,
+                   lock_timeout: float = DEFAULT_LOCK_TIMEOUT_S,
+                   on_lock_wait: Callable[[str], None] | None = None) -> BarStore:
+        """The store an import writes into: the one at `root`, or a new one there on the calendar of
+        `exchange` (default XNYS; a pandas-market-calendars name: an unknown one fails in the import's
+        first calendar question, before anything is written). StoreError when `root` holds a store of
+        another exchange: a store keeps one exchange's sessions, so another exchange's bars go into a
+        store of their own."""
+        store = cls(root, create=True, exchange=exchange or "XNYS", lock_timeout=lock_timeout,
+                    on_lock_wait=on_lock_wait)
+        if store.exists and exchange is not None and exchange != store.exchange:
+            raise StoreError(
+                f"the bar store {store.root} holds {store.exchange} bars, not {exchange}: a store keeps one "
+                f"exchange's calendar, so import {exchange} bars into a store folder of their own")
+        return store
+
     # ------------------------------------------------------------------ metadata
     @staticmethod
     def _load_meta(path: Path) -> dict:

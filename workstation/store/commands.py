@@ -58,6 +58,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("files", nargs="+", metavar="FILE", help="CSV, CSV.gz or Parquet files of bars")
     p.add_argument("--store", required=True, metavar="DIR", help="bar store folder (created when missing)")
     p.add_argument(
+        "--exchange", metavar="CALENDAR",
+        help="the exchange calendar of a new store (a pandas-market-calendars name such as XNYS, XLON, XETR, XTSE; "
+        "default XNYS); an existing store keeps its own, and bars of another exchange go into a store of their own",
+    )
+    p.add_argument(
         "--symbol",
         help="symbol of every row (default: the file's symbol column, else the "
         "ticker at the start of the file name, e.g. AAPL_Minute.csv)",
@@ -175,7 +180,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
     from workstation.store.bar_store import BarStore
     from workstation.store.importer import import_files
 
-    store = BarStore(args.store, create=True, lock_timeout=args.wait, on_lock_wait=_print_wait)
+    store = BarStore.for_import(args.store, args.exchange, lock_timeout=args.wait, on_lock_wait=_print_wait)
     summary = import_files(args.files, store, symbol=args.symbol, tz=args.tz, interval=args.interval,
                            kind=args.kind, bar_time=args.bar_time)
     print(json.dumps(summary.to_dict(), indent=2) if args.json else summary.render())

@@ -196,11 +196,13 @@ class ImportSummary:
     # "file", "kind" (bars or quotes), "symbols" (list), "interval", "start" and "end" (exchange-local
     # ISO dates, inclusive)
     removals: list[dict] = field(default_factory=list)
+    exchange: str = "XNYS"                                 # the store's exchange calendar
 
     def to_dict(self) -> dict:
         """The summary as JSON-able dict; "warnings" (a list of sentences) only when there are any."""
         out: dict = {"kind": "quotes"} if self.kind == "quotes" else {}   # bar imports: as before
         out |= {
+            "exchange": self.exchange,
             "rows_read": self.rows_read,
             "rows_stored": self.rows_stored,
             "rows_quarantined": self.rows_quarantined,
@@ -1081,6 +1083,7 @@ def import_files(
     if kind == "bars":
         summary.warnings += _split_warnings(store, unique[unique["status"] == ROW_NEW])
     summary.kind = kind
+    summary.exchange = store.exchange
     log.info(
         "import into %s: %d read, %d stored, %d quarantined",
         store.root,

@@ -11,6 +11,7 @@ from workstation.errors import DataError, StoreError
 from workstation.store import commands
 
 SUMMARY_KEYS = {
+    "exchange",
     "rows_read",
     "rows_stored",
     "rows_quarantined",

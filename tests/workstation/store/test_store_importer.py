@@ -33,6 +33,7 @@ STATS_CSV = REAL_DIR / "stats" / "rth_minutes_by_symbol_day.csv"
 
 NS_MIN = 60_000_000_000
 SUMMARY_KEYS = {
+    "exchange",
     "rows_read",
     "rows_stored",
     "rows_quarantined",
