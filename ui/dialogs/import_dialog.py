@@ -151,7 +151,12 @@ class ImportDialog(QDialog):
         self.exchange_combo.setEditable(True)
         self.exchange_combo.addItems(list(dict.fromkeys(exchange_names())))
         self.exchange_combo.setMaximumWidth(220)
-        form.addRow(_field_label("Exchange", "--exchange", self), self.exchange_combo)
+        exchange_row = QHBoxLayout()
+        exchange_row.addWidget(self.exchange_combo)
+        self.exchange_note = QLabel(self)
+        self.exchange_note.setObjectName("importHelp")
+        exchange_row.addWidget(self.exchange_note, 1)
+        form.addRow(_field_label("Exchange", "--exchange", self), exchange_row)
         self.store_edit.textChanged.connect(self._sync_exchange)
         self.symbol_edit = QLineEdit(self)
         self.symbol_edit.setPlaceholderText("from each file: its symbol column, else its name (AAPL_M1.csv → AAPL)")
@@ -258,7 +263,9 @@ class ImportDialog(QDialog):
         if existing is not None:
             self.exchange_combo.setCurrentText(existing)
             self.exchange_combo.setToolTip("The exchange calendar of this store (a store keeps one exchange)")
+            self.exchange_note.setText("this store's calendar")
         else:
+            self.exchange_note.setText("the calendar of the new store")
             if not self.exchange_combo.isEnabled() or not self.exchange_combo.currentText().strip():
                 self.exchange_combo.setCurrentText("XNYS")
             self.exchange_combo.setToolTip("The exchange calendar of the new store (a pandas-market-calendars name "
