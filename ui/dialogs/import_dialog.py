@@ -1,14 +1,17 @@
 """The "Import bars…" dialog: vendor export files into the bar store without leaving the window.
 
 *File → Import bars…* (Ctrl+I) opens it on the window's store. The user adds files (the button, or
-dropped on the dialog), sets what `workstation import` takes (symbol, kind, interval, time zone, bar
-times; each field names its command-line option, as the importer's messages do) and presses Import:
+dropped on the dialog), sets what `workstation import` takes (a new store's exchange, symbol, kind,
+interval, time zone, bar times; each field names its command-line option, as the importer's messages
+do) and presses Import:
 `workstation.store.import_files` runs on a worker thread (every file is read and checked before
 anything is written; a file-level problem stores nothing) and its summary, warnings included, shows
 below. When the importer doubts the times of a file (a time zone that does not fit the sessions, bars
 stamped with their end read as starts) the summary lists the bars that file stored (`removals`), and
 *Remove these bars…* removes them (`BarStore.remove_bars`, after a confirmation that says what goes),
-so the file can be imported again with the right settings.
+so the file can be imported again with the right settings. After an import of 1m bars that raised
+no doubt, *New config for these bars…* asks the window for a new config of them
+(`new_config_requested`: their symbols, sessions, store and exchange).
 
 Threads: the UI thread owns every widget; the worker thread only opens the store, imports or removes,
 and emits its result through a queued signal. `imported` (the summary's dict) is emitted after an
