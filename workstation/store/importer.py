@@ -35,7 +35,8 @@ post-market, never as regular-session bars.
 
 File-level problems (missing, empty, truncated or unreadable file, missing columns, all-naive
 timestamps without --tz, no symbol, an invalid --symbol, bars spaced closer than the declared
---interval, e.g. a 1m file imported as 1h) raise DataError naming the file before anything is
+--interval, e.g. a 1m file imported as 1h, or one bar a day imported as intraday bars) raise
+DataError naming the file before anything is
 written. The store's write lock is held while the bars and the quarantine file are written; a
 write that fails part-way (disk full, read-only store) raises DataError saying what was stored.
 """
@@ -840,6 +841,8 @@ def _check_spacing(
         col = frame[k].to_numpy()
         same[1:] &= col[1:] == col[:-1]
     same[0] = False
+    if interval != DAILY_INTERVAL:
+        _refuse_one_bar_a_day(path, frame, same, interval)
     gaps = gap[same & (gap > 0)].astype(np.int64)
     if not len(gaps):
         return
@@ -856,6 +859,28 @@ def _check_spacing(
         f"{frame['s'].iloc[at]} at {first} and {second}), but --interval {interval} was "
         f"declared; a {interval} bar cannot start {spacing} after the previous one. Import it with the "
         f"interval of its bars (e.g. --interval {_duration_text(typical, short=True)}); nothing was imported"
+    )
+
+
+ONE_A_DAY_SHARE = 0.9      # symbol-days holding a single bar, of all, that make a file daily
+ONE_A_DAY_MIN = 5          # ... over at least this many symbol-days
+
+
+def _refuse_one_bar_a_day(path: Path, frame: pd.DataFrame, same_day: np.ndarray, interval: str) -> None:
+    """DataError when an intraday import's bars are one a day (a daily export, e.g. MetaTrader's D1,
+    imported with the default --interval 1m would store each day as one minute bar at its stamp).
+    `frame`: the file's distinct (symbol, local day, time) rows in order; `same_day`: a row has the
+    same symbol and day as the one before."""
+    starts = ~same_day                                  # the first bar of each symbol-day
+    days = int(starts.sum())
+    single = int((starts & np.append(starts[1:], True)).sum())
+    if days < ONE_A_DAY_MIN or single < ONE_A_DAY_SHARE * days:
+        return
+    first = frame.iloc[0]
+    raise DataError(
+        f"{path}: its bars are one a day ({single:,} of {days:,} symbol-days hold a single bar, e.g. {first['s']} at "
+        f"{_iso(int(first['t']))}), but --interval {interval} was declared: these look like daily bars; import "
+        f"them with --interval {DAILY_INTERVAL}; nothing was imported"
     )
 
 

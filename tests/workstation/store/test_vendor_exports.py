@@ -240,3 +240,24 @@ def test_shifted_zones_are_read_and_refused_by_their_form(tmp_path):
     assert wall_times(local.tz_convert("UTC").as_unit("ns").asi8, "America/New_York+7").equals(wall)
     with pytest.raises(DataError, match="--tz: unknown time zone 'Mars/Olympus'"):
         import_files([tmp_path / "AAPL_M1.csv"], BarStore(tmp_path / "store", create=True), tz="Mars/Olympus")
+
+
+def test_a_daily_export_imported_as_minutes_is_refused_naming_the_daily_interval(source, tmp_path):
+    """MetaTrader's D1 export (a bar at 00:00 each day): with the default --interval 1m each day would
+    be stored as one minute bar after the close; it is refused whole, and imports with --interval 1d."""
+    day = source["local"].dt.date
+    daily = source.groupby(day).agg(open=("open", "first"), high=("high", "max"), low=("low", "min"),
+                                    close=("close", "last"), volume=("volume", "sum"))
+    path = tmp_path / "SPY_D1.csv"
+    pd.DataFrame({"<DATE>": pd.to_datetime(pd.Series(daily.index)).dt.strftime("%Y.%m.%d"), "<TIME>": "00:00:00",
+                  "<OPEN>": daily["open"].to_numpy(), "<HIGH>": daily["high"].to_numpy(),
+                  "<LOW>": daily["low"].to_numpy(), "<CLOSE>": daily["close"].to_numpy(), "<TICKVOL>": 1,
+                  "<VOL>": daily["volume"].to_numpy(), "<SPREAD>": 0}).to_csv(path, sep="\t", index=False)
+    store = BarStore(tmp_path / "store", create=True)
+    with pytest.raises(DataError, match=r"one a day \(31 of 31 symbol-days .*--interval 1d; nothing was imported"):
+        import_files([path], store, tz=NY)
+    assert store.files("1m") == []
+    summary = import_files([path], store, interval="1d")
+    assert summary.rows_stored == len(daily) == 31
+    stored = store.read_bars(["SPY"], "1d", 0, 2**62)
+    assert stored["close"].tolist() == daily["close"].tolist()
