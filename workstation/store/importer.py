@@ -299,6 +299,7 @@ class _FileRows:
     reordered: np.ndarray
     info: dict
     csv_sep: str | None = None
+    spacing_doubt: str | None = None    # _check_spacing: the bars look like a longer interval's
 
 
 # ---------------------------------------------------------------------- reading files
@@ -691,7 +692,7 @@ def _check_file(source: Path | FrameSource, symbol: str | None, tz: str | None, 
 
     local_day = np.zeros(n, dtype="datetime64[D]")
     ok = code == 0
-    _check_spacing(path, symbols, ns, ok, interval, tm)
+    spacing_doubt = _check_spacing(path, symbols, ns, ok, interval, tm)
     if daily:
         local_day[ok] = _daily_dates(ns[ok], naive[ok], tm)
     else:
@@ -742,7 +743,8 @@ def _check_file(source: Path | FrameSource, symbol: str | None, tz: str | None, 
     if notes:
         info["notes"] = notes
     return _FileRows(
-        path, frame, lines, symbols, ns, values, code, detail, rth, part, local_day, reordered, info, sep
+        path, frame, lines, symbols, ns, values, code, detail, rth, part, local_day, reordered, info, sep,
+        spacing_doubt,
     )
 
 
@@ -817,16 +819,22 @@ def _out_of_range(values: dict[str, np.ndarray]) -> np.ndarray:
     return bad
 
 
+SPACING_DOUBT_SHARE = 0.8  # consecutive bars a whole number (2+) of intervals apart that doubt the interval
+
+
 def _check_spacing(
     path: Path, symbols: np.ndarray, ns: np.ndarray, ok: np.ndarray, interval: str, tm: TimeManager
-) -> None:
+) -> str | None:
     """DataError when the file's bars are mostly closer together than the declared interval (e.g. a
     1m file imported with --interval 1h). Uses the most common gap between consecutive bars of a
     symbol (within one exchange-local day for intraday intervals), so a short first or last bar of a
-    session, or missing bars, never trigger it."""
+    session, or missing bars, never trigger it. Returns a doubt (a sentence) when intraday bars are
+    mostly a whole number of intervals apart, as a longer interval's are (5m bars imported with the
+    default --interval 1m would each be stored as a minute bar): sparse bars of a thin symbol are
+    rarely that regular, so it is a warning, not a refusal."""
     rows = np.flatnonzero(ok)
     if len(rows) < 2:
-        return
+        return None
     interval_ns = parse_interval(interval).ns
     frame = pd.DataFrame({"s": symbols[rows], "t": ns[rows]})
     if interval != DAILY_INTERVAL:
@@ -845,15 +853,21 @@ def _check_spacing(
         _refuse_one_bar_a_day(path, frame, same, interval)
     gaps = gap[same & (gap > 0)].astype(np.int64)
     if not len(gaps):
-        return
+        return None
     values, counts = np.unique(gaps, return_counts=True)
     typical = int(values[np.argmax(counts)])
-    if typical >= interval_ns:
-        return
     at = int(np.flatnonzero(same & (gap == typical))[0])
     first, second = _iso(int(frame["t"].iloc[at - 1])), _iso(int(frame["t"].iloc[at]))
     spacing = _duration_text(typical)
     share = counts.max() / len(gaps)
+    if typical >= interval_ns:
+        if (interval != DAILY_INTERVAL and typical >= 2 * interval_ns and typical % interval_ns == 0
+                and share >= SPACING_DOUBT_SHARE):
+            longer = _duration_text(typical, short=True)
+            return (f"its bars are {spacing} apart ({share:.0%} of consecutive bars, e.g. {frame['s'].iloc[at]} at "
+                    f"{first} and {second}), as {longer} bars are, not {interval} ones; if so, remove these bars "
+                    f"from the store and re-import with --interval {longer}.")
+        return None
     raise DataError(
         f"{path}: its bars are {spacing} apart ({share:.0%} of consecutive bars, e.g. "
         f"{frame['s'].iloc[at]} at {first} and {second}), but --interval {interval} was "
@@ -1098,6 +1112,7 @@ def import_files(
                 doubts.append(declared_zone_warning(fr.timestamp[ok], volume, tz, tm))
             if bar_time == "start":
                 doubts.append(bar_end_warning(fr.timestamp[ok], volume, parse_interval(interval).ns, tm))
+            doubts.append(fr.spacing_doubt)
             doubts = [d for d in doubts if d]
             removal = _removal(fr, interval, kind) if doubts else None
             for warning in doubts:

@@ -261,3 +261,21 @@ def test_a_daily_export_imported_as_minutes_is_refused_naming_the_daily_interval
     assert summary.rows_stored == len(daily) == 31
     stored = store.read_bars(["SPY"], "1d", 0, 2**62)
     assert stored["close"].tolist() == daily["close"].tolist()
+
+
+def test_five_minute_bars_imported_as_minutes_are_doubted_and_a_thin_minute_file_is_not(source, real_dir, tmp_path):
+    bucket = source["local"].dt.floor("5min")
+    m5 = source.groupby(bucket).agg(open=("open", "first"), high=("high", "max"), low=("low", "min"),
+                                    close=("close", "last"), volume=("volume", "sum")).reset_index()
+    path = tmp_path / "SPY_M5.csv"
+    pd.DataFrame({"time": m5["local"].dt.strftime("%Y-%m-%d %H:%M:%S"), "open": m5["open"], "high": m5["high"],
+                  "low": m5["low"], "close": m5["close"], "volume": m5["volume"]}).to_csv(path, index=False)
+    as_minutes = import_files([path], BarStore(tmp_path / "a", create=True), tz=NY)
+    (warning,) = as_minutes.warnings
+    assert "its bars are 5 minutes apart" in warning and "re-import with --interval 5m" in warning
+    assert "To remove them: workstation store remove" in warning and as_minutes.removals[0]["interval"] == "1m"
+    as_five = import_files([path], BarStore(tmp_path / "b", create=True), tz=NY, interval="5m")
+    assert as_five.warnings == [] and as_five.rows_stored == len(m5)
+    # a thin symbol's 1m bars (SRNE: about half the minutes of a session) are sparse, not another interval
+    thin = import_files([real_dir / "lumibot" / "SRNE_Minute.csv.gz"], BarStore(tmp_path / "c", create=True))
+    assert thin.warnings == [] and thin.rows_stored > 5000
