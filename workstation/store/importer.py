@@ -314,9 +314,20 @@ def _kind(path: Path) -> str:
     )
 
 
+def _text_encoding(path: Path) -> str:
+    """A text file's encoding by its byte-order mark: UTF-16 (MetaTrader's scripts write it by
+    default, as does Excel's "Unicode text"), UTF-8 with a BOM, else UTF-8."""
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rb") as fh:
+        start = fh.read(3)
+    if start[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return "utf-16"
+    return "utf-8-sig" if start == b"\xef\xbb\xbf" else "utf-8"
+
+
 def _sniff_delimiter(path: Path) -> str:
     opener = gzip.open if path.name.lower().endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8", errors="replace") as fh:
+    with opener(path, "rt", encoding=_text_encoding(path), errors="replace") as fh:
         first = fh.readline()
     counts = {d: first.count(d) for d in (",", ";", "\t", "|")}
     best = max(counts, key=counts.__getitem__)
@@ -361,7 +372,7 @@ def _read_csv(path: Path, sep: str, names: tuple[str, ...] | None = None) -> pd.
     the file has no header row, its columns are these."""
     return pd.read_csv(path, sep=sep, header=None if names is not None else "infer",
                        names=list(names) if names is not None else None, skip_blank_lines=False,
-                       compression="infer", encoding="utf-8", keep_default_na=False, na_values=[""])
+                       compression="infer", encoding=_text_encoding(path), keep_default_na=False, na_values=[""])
 
 
 def _read_source(path: Path) -> tuple[pd.DataFrame, np.ndarray, str, int, str | None, str | None]:
@@ -404,7 +415,7 @@ def _read_source(path: Path) -> tuple[pd.DataFrame, np.ndarray, str, int, str | 
     except pd.errors.EmptyDataError as exc:
         raise DataError(f"{path} is empty (no header, no rows); nothing was imported") from exc
     except UnicodeDecodeError as exc:
-        raise DataError(f"cannot read {path}: not UTF-8 text ({exc}); nothing was imported") from exc
+        raise DataError(f"cannot read {path}: not UTF-8 or UTF-16 text ({exc}); nothing was imported") from exc
     except (pa.ArrowException, OSError, ValueError, pd.errors.ParserError) as exc:
         what = "Parquet" if kind == "parquet" else "CSV"
         raise DataError(f"cannot read {path} as {what}: {exc}; nothing was imported") from exc
@@ -1258,7 +1269,7 @@ def _original_text(fr: _FileRows, rows: np.ndarray) -> pd.DataFrame:
     last = max(wanted)
     texts: list[str | None] = [None] * len(rows)
     opener = gzip.open if fr.path.name.lower().endswith(".gz") else open
-    with opener(fr.path, "rt", encoding="utf-8", newline="") as fh:
+    with opener(fr.path, "rt", encoding=_text_encoding(fr.path), newline="") as fh:
         for number, line in enumerate(fh, start=1):
             k = wanted.get(number)
             if k is not None:

@@ -7,6 +7,7 @@ file stores."""
 
 from __future__ import annotations
 
+import gzip
 import json
 
 import numpy as np
@@ -279,3 +280,28 @@ def test_five_minute_bars_imported_as_minutes_are_doubted_and_a_thin_minute_file
     # a thin symbol's 1m bars (SRNE: about half the minutes of a session) are sparse, not another interval
     thin = import_files([real_dir / "lumibot" / "SRNE_Minute.csv.gz"], BarStore(tmp_path / "c", create=True))
     assert thin.warnings == [] and thin.rows_stored > 5000
+
+
+def test_a_utf16_export_imports_like_the_utf8_one(source, expected, tmp_path):
+    """MetaTrader's scripts write UTF-16 text by default (as Excel's "Unicode text" does): read by its
+    byte-order mark, plain or gzipped, with a refused row's text read back from it for the quarantine."""
+    utf8 = tmp_path / "SPY_M1.csv"
+    _metatrader5(source, utf8)
+    text = utf8.read_text(encoding="utf-8")
+    plain = tmp_path / "utf16" / "SPY_M1.csv"
+    plain.parent.mkdir()
+    plain.write_text(text, encoding="utf-16")
+    assert plain.read_bytes()[:2] in (b"\xff\xfe", b"\xfe\xff")
+    store = BarStore(tmp_path / "a", create=True)
+    import_files([plain], store, tz=NY)
+    pd.testing.assert_frame_equal(_stored(store), expected)
+    lines = text.splitlines()
+    lines[5] = lines[5].replace("\t", "\t-", 2).replace("\t-", "\t", 1)        # the open made negative
+    packed = tmp_path / "gz" / "SPY_M1.csv.gz"
+    packed.parent.mkdir()
+    with gzip.open(packed, "wt", encoding="utf-16") as fh:
+        fh.write("\n".join(lines) + "\n")
+    summary = import_files([packed], BarStore(tmp_path / "b", create=True), tz=NY)
+    assert summary.rows_stored == len(expected) - 1 and summary.quarantined_by_reason == {"non-positive price": 1}
+    refused = pd.read_parquet(summary.quarantine_file)
+    assert refused["source_line"].tolist() == [6] and refused["<OPEN>"].iloc[0].startswith("-")
