@@ -476,6 +476,31 @@ def _value_names(kind: str) -> tuple[str, ...]:
     return ("open", "high", "low", "close", "volume", "trade_count", "vwap")
 
 
+_DECIMAL_COMMA = r"^\s*[+-]?\d+,\d+\s*$"
+_WHOLE = r"^\s*[+-]?\d+\s*$"
+
+
+def _decimal_commas(columns: dict[str, pd.Series]) -> bool:
+    """True when the file writes its numbers with a decimal comma (a spreadsheet's export in a European
+    locale: "429,5" separated by ";" or tabs): every text value column holds only such numbers or
+    whole ones, some of them with a comma, and no decimal point anywhere. Read as they are, every row
+    would fail as a missing value."""
+    text = [col for col in columns.values() if not pd.api.types.is_numeric_dtype(col.dtype)]
+    if not text:
+        return False
+    seen_comma = False
+    for col in text:
+        values = col.dropna().astype(str)
+        values = values[values.str.strip() != ""]
+        if values.empty:
+            continue
+        comma = values.str.match(_DECIMAL_COMMA)
+        if not (comma | values.str.match(_WHOLE)).all():
+            return False
+        seen_comma |= bool(comma.any())
+    return seen_comma
+
+
 def _numbers(col: pd.Series) -> np.ndarray:
     """A column as float64; unreadable or empty values become NaN (and so fail the row)."""
     if pd.api.types.is_numeric_dtype(col.dtype):
@@ -675,10 +700,12 @@ def _check_file(source: Path | FrameSource, symbol: str | None, tz: str | None, 
             f"{path}: its timestamps have no time zone (e.g. '{example}'); pass --tz with the zone they "
             "were recorded in (e.g. --tz America/New_York or --tz UTC); nothing was imported"
         )
-    values = {
-        c: _numbers(frame[mapping[c]]) if c in mapping else np.full(n, np.nan)
-        for c in _value_names(content)
-    }
+    columns = {c: frame[mapping[c]] for c in _value_names(content) if c in mapping}
+    if _decimal_commas(columns):
+        columns = {c: col if pd.api.types.is_numeric_dtype(col.dtype) else col.astype(str).str.replace(",", ".")
+                   for c, col in columns.items()}
+        notes.append("decimal commas read as decimal points (e.g. 429,5 as 429.5)")
+    values = {c: _numbers(columns[c]) if c in columns else np.full(n, np.nan) for c in _value_names(content)}
 
     def flag(reason: str, cond: np.ndarray) -> None:
         code[(code == 0) & cond] = _CODE[reason]

@@ -305,3 +305,24 @@ def test_a_utf16_export_imports_like_the_utf8_one(source, expected, tmp_path):
     assert summary.rows_stored == len(expected) - 1 and summary.quarantined_by_reason == {"non-positive price": 1}
     refused = pd.read_parquet(summary.quarantine_file)
     assert refused["source_line"].tolist() == [6] and refused["<OPEN>"].iloc[0].startswith("-")
+
+
+def test_decimal_commas_of_a_european_spreadsheet_export_are_read(source, expected, tmp_path):
+    """A spreadsheet saved in a European locale writes "429,5" between semicolons: read as written, every
+    row failed as a missing value. Only a file whose numbers all have a decimal comma (or none) is read so."""
+    frame = pd.DataFrame({"time": source["local"].dt.strftime("%Y-%m-%d %H:%M:%S"), "open": source["open"],
+                          "high": source["high"], "low": source["low"], "close": source["close"],
+                          "volume": source["volume"]})
+    path = tmp_path / "SPY_Minute.csv"
+    frame.to_csv(path, sep=";", decimal=",", index=False)
+    assert "429,5;" in path.read_text()
+    store = BarStore(tmp_path / "a", create=True)
+    summary = import_files([path], store, tz=NY)
+    assert "decimal commas read as decimal points" in summary.files[0]["notes"][0]
+    pd.testing.assert_frame_equal(_stored(store), expected)
+    # a file that mixes decimal points and commas is not guessed at: its comma rows are refused
+    mixed = frame.astype({"open": str})
+    mixed.loc[:9, "open"] = mixed.loc[:9, "open"].str.replace(".", ",")
+    mixed.to_csv(tmp_path / "SPY_Mixed.csv", sep=";", index=False)
+    refused = import_files([tmp_path / "SPY_Mixed.csv"], BarStore(tmp_path / "b", create=True), tz=NY)
+    assert refused.quarantined_by_reason == {"missing value": 10} and "notes" not in refused.files[0]
