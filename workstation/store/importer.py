@@ -545,8 +545,32 @@ def _to_ns(values: pd.Series | pd.DatetimeIndex) -> np.ndarray:
     return raw.view(np.int64).copy()
 
 
-def _parse_strings(text: pd.Series) -> np.ndarray:
-    """Naive or aware date-time strings -> int64 ns (aware ones as UTC, naive ones as wall time)."""
+_NUMERIC_DATE = r"^\s*(\d{1,2})([./-])(\d{1,2})[./-](\d{4})(?!\d)"
+
+
+def _day_first(text: pd.Series) -> bool | None:
+    """Whether dates written with the day and the month as numbers before the year (01.07.2021,
+    07/01/2021) put the day first: a first field over 12 says so, a second one over 12 says the month
+    is first; when none tells, a dot says day first (the European way, dd.mm.yyyy), a slash or a dash
+    month first (the US way). None when the file has no such dates, or its fields contradict each
+    other (those rows then fail as unparseable)."""
+    parts = text.str.extract(_NUMERIC_DATE)
+    found = parts[0].notna()
+    if not found.any():
+        return None
+    first, second = parts.loc[found, 0].astype(int), parts.loc[found, 2].astype(int)
+    day_first, month_first = bool((first > 12).any()), bool((second > 12).any())
+    if day_first != month_first:
+        return day_first
+    if day_first:
+        return None
+    return parts.loc[found, 1].iloc[0] == "."
+
+
+def _parse_strings(text: pd.Series) -> tuple[np.ndarray, str | None]:
+    """Naive or aware date-time strings -> int64 ns (aware ones as UTC, naive ones as wall time), and a
+    note on how dates with the day and the month as numbers were read (`_day_first`), or None."""
+    note = None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         out = (
@@ -556,9 +580,17 @@ def _parse_strings(text: pd.Series) -> np.ndarray:
         )
         nat = out == np.iinfo(np.int64).min
         if nat.any():
-            retry = pd.to_datetime(text[nat], errors="coerce")
+            rest = text[nat]
+            day_first = _day_first(rest)
+            retry = pd.to_datetime(rest, errors="coerce", dayfirst=bool(day_first))
             out[nat] = _to_ns(retry)
-    return out
+            if day_first is not None:
+                example = str(rest.iloc[0]).strip()
+                read = retry.iloc[0]
+                if pd.notna(read):
+                    note = (f"dates read {'day' if day_first else 'month'} first ({example[:10]} as "
+                            f"{read.strftime('%d %B %Y')})")
+    return out, note
 
 
 def _parse_times(
@@ -618,15 +650,16 @@ def _parse_times(
                     if miss.any():
                         parsed[miss] = pd.to_datetime(text[aware][miss], errors="coerce", utc=True)
                 ns[aware] = _to_ns(parsed)
+            order_note = None
             if naive.any():
-                ns[naive] = _parse_strings(text[naive])
+                ns[naive], order_note = _parse_strings(text[naive])
             desc = (
                 "ISO-8601 strings with UTC offset"
                 if not naive.any()
                 else "naive date-time strings"
                 if not aware.any()
                 else "strings, some with UTC offset"
-            )
+            ) + (f", {order_note}" if order_note else "")
         else:
             desc = "no timestamps"
         naive &= present
