@@ -141,6 +141,8 @@ _TIME_NAMES = (
     "t",
     "bar_time",
     "begins_at",
+    "gmt_time",         # Dukascopy's export: "Gmt time" 01.07.2021 13:30:00.000
+    "local_time",       # ... or "Local time" 01.07.2021 16:30:00.000 GMT+0300
 )
 _ALIASES = {
     "open": ("open", "o", "open_price"),
@@ -584,13 +586,16 @@ def _parse_strings(text: pd.Series) -> tuple[np.ndarray, str | None]:
             day_first = _day_first(rest)
             retry = pd.to_datetime(rest, errors="coerce", dayfirst=bool(day_first))
             out[nat] = _to_ns(retry)
-            if day_first is not None:
-                example = str(rest.iloc[0]).strip()
-                read = retry.iloc[0]
-                if pd.notna(read):
-                    note = (f"dates read {'day' if day_first else 'month'} first ({example[:10]} as "
-                            f"{read.strftime('%d %B %Y')})")
+            note = _order_note(rest, retry, day_first)
     return out, note
+
+
+def _order_note(text: pd.Series, parsed: pd.Series, day_first: bool | None) -> str | None:
+    """How day-and-month dates were read, with the first one as example (None when there were none)."""
+    if day_first is None or not len(text) or pd.isna(parsed.iloc[0]):
+        return None
+    return f"dates read {'day' if day_first else 'month'} first ({str(text.iloc[0]).strip()[:10]} as " \
+           f"{parsed.iloc[0].strftime('%d %B %Y')})"
 
 
 def _parse_times(
@@ -642,17 +647,21 @@ def _parse_times(
             arr = pa.array(text.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
             aware = pc.fill_null(pc.match_substring_regex(arr, _OFFSET), False).to_numpy(zero_copy_only=False)
             naive = present & ~aware
+            order_note = None
             if aware.any():
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     parsed = pd.to_datetime(text[aware], format="ISO8601", errors="coerce", utc=True)
                     miss = parsed.isna().to_numpy()
                     if miss.any():
-                        parsed[miss] = pd.to_datetime(text[aware][miss], errors="coerce", utc=True)
+                        rest = text[aware][miss]
+                        day_first = _day_first(rest)
+                        parsed[miss] = pd.to_datetime(rest, errors="coerce", utc=True, dayfirst=bool(day_first))
+                        order_note = _order_note(rest, parsed[miss], day_first)
                 ns[aware] = _to_ns(parsed)
-            order_note = None
             if naive.any():
-                ns[naive], order_note = _parse_strings(text[naive])
+                ns[naive], naive_note = _parse_strings(text[naive])
+                order_note = order_note or naive_note
             desc = (
                 "ISO-8601 strings with UTC offset"
                 if not naive.any()

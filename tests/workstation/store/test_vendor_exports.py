@@ -351,3 +351,23 @@ def test_day_month_dates_are_read_in_their_order_not_guessed_per_value(source, e
     days = pd.to_datetime(_stored(store)["timestamp"], utc=True).dt.tz_convert(NY).dt.date
     assert days.min().isoformat() == "2021-07-01" and days.max().isoformat() == "2021-08-12"
     assert len(days) == int((source["local"].dt.day <= 12).sum())
+
+
+def test_dukascopy_exports_with_day_first_dates_in_gmt_or_with_their_offset(source, expected, tmp_path):
+    """Dukascopy (free forex and CFD history) writes "Gmt time" 01.07.2021 16:56:00.000, or "Local time"
+    with its offset, 01.07.2021 19:56:00.000 GMT+0300: day first, also where the times carry an offset."""
+    utc = pd.to_datetime(source["time"], utc=True)
+    prices = {"Open": source["open"], "High": source["high"], "Low": source["low"], "Close": source["close"],
+              "Volume": source["volume"]}
+    gmt = tmp_path / "SPY_Candlestick_1_M_BID.csv"
+    pd.DataFrame({"Gmt time": utc.dt.strftime("%d.%m.%Y %H:%M:%S.000"), **prices}).to_csv(gmt, index=False)
+    local = tmp_path / "local" / "SPY_Candlestick_1_M_BID.csv"
+    local.parent.mkdir()
+    moscow = utc.dt.tz_convert("Europe/Moscow")
+    pd.DataFrame({"Local time": moscow.dt.strftime("%d.%m.%Y %H:%M:%S.000 GMT%z"), **prices}).to_csv(local,
+                                                                                                     index=False)
+    for path, tz in ((gmt, "UTC"), (local, None)):
+        store = BarStore(path.parent / "store", create=True)
+        summary = import_files([path], store, tz=tz)
+        assert "dates read day first" in summary.files[0]["timestamps"], summary.files[0]["timestamps"]
+        pd.testing.assert_frame_equal(_stored(store), expected)
