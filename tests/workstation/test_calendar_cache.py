@@ -274,10 +274,10 @@ def test_the_calendar_names_are_kept_for_the_config_editor(tmp_path, monkeypatch
 
     monkeypatch.setenv("WORKSTATION_CACHE_DIR", str(tmp_path))
     monkeypatch.delitem(sys.modules, "pandas_market_calendars")   # as in a GUI on a warm cache
-    suggested = config_editor._exchange_names()
+    suggested = config_editor.exchange_names()
     assert suggested[:4] == ["XNYS", "XNAS", "NYSE", "NASDAQ"] and "XHKG" in suggested
     monkeypatch.setenv("WORKSTATION_CACHE_DIR", str(tmp_path / "empty"))
-    assert config_editor._exchange_names() == ["XNYS", "XNAS", "NYSE", "NASDAQ"]
+    assert config_editor.exchange_names() == ["XNYS", "XNAS", "NYSE", "NASDAQ"]
 
 
 def test_extended_hours_come_from_the_cache_as_computed_and_impossible_ones_are_refused(tmp_path):
