@@ -1200,6 +1200,12 @@ def import_files(
                 log.warning("%s: %s", fr.path, warning)
             if removal is not None:
                 summary.removals.append(removal)
+    for fr in checked:
+        warning, removal = _stored_conflict_warning(fr, interval, kind)
+        if warning is not None:
+            summary.warnings.append(f"{fr.path}: {warning}{_removal_hint(store, removal)}")
+            summary.removals.append(removal)
+            log.warning("%s: %s", fr.path, warning)
     if kind == "bars":
         summary.warnings += _split_warnings(store, unique[unique["status"] == ROW_NEW])
     summary.kind = kind
@@ -1214,10 +1220,30 @@ def import_files(
     return summary
 
 
-def _removal(fr: _FileRows, interval: str, kind: str) -> dict | None:
-    """The bars a file's import stored, as `BarStore.remove_bars` takes them (its symbols, its first
-    and last exchange-local date, trade or quote bars); None when it stored none."""
-    ok = fr.reason == 0
+STORED_CONFLICT_SHARE = 0.5   # a file's rows that differ from bars already stored, that say so
+STORED_CONFLICT_MIN = 10
+
+
+def _stored_conflict_warning(fr: _FileRows, interval: str, kind: str) -> tuple[str | None, dict | None]:
+    """A warning (and the stored bars' removal) when most of a file's rows differ from bars the store
+    already holds at the same times: those were kept and these quarantined, as when a file imported
+    with a wrong --tz or --bar-time is imported again with the right one before its bars were removed.
+    (None, None) otherwise."""
+    clash = fr.reason == _CODE[R_STORED]
+    count, rows = int(clash.sum()), len(fr.reason)
+    if count < STORED_CONFLICT_MIN or count < STORED_CONFLICT_SHARE * rows:
+        return None, None
+    what = "quote bars" if kind == "quotes" else "bars"
+    return (f"{count:,} of its {rows:,} rows differ from the {what} the store already holds at the same times; "
+            f"those were kept and these went to the quarantine file. If this file is the right one (an earlier "
+            f"import of the same {what} read with another time zone or bar time?), remove the stored {what} and "
+            "import it again."), _removal(fr, interval, kind, clash)
+
+
+def _removal(fr: _FileRows, interval: str, kind: str, rows: np.ndarray | None = None) -> dict | None:
+    """The bars a file's import stored (or of its `rows`), as `BarStore.remove_bars` takes them (their
+    symbols, their first and last exchange-local date, trade or quote bars); None when there are none."""
+    ok = fr.reason == 0 if rows is None else rows
     if not ok.any():
         return None
     days = fr.local_day[ok]

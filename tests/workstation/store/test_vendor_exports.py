@@ -371,3 +371,27 @@ def test_dukascopy_exports_with_day_first_dates_in_gmt_or_with_their_offset(sour
         summary = import_files([path], store, tz=tz)
         assert "dates read day first" in summary.files[0]["timestamps"], summary.files[0]["timestamps"]
         pd.testing.assert_frame_equal(_stored(store), expected)
+
+
+def test_importing_again_over_wrong_bars_says_the_stored_ones_were_kept_and_how_to_replace_them(source, expected,
+                                                                                                 tmp_path, capsys):
+    """A NinjaTrader export imported as bar starts, then again, right, as bar ends without removing the first:
+    the stored (wrong) bars win every conflict and the right ones go to quarantine. The second import says
+    so, with the command that removes the stored bars; run as printed, the third import is exact."""
+    path = tmp_path / "SPY.Last.txt"
+    _ninjatrader(source, path)
+    store_dir = tmp_path / "store"
+    import_files([path], BarStore(store_dir, create=True), tz=NY)                  # wrong: a minute late
+    again = import_files([path], BarStore(store_dir), tz=NY, bar_time="end")
+    clash = again.quarantined_by_reason["conflicts with stored bar"]
+    assert clash > len(expected) // 2
+    (warning,) = again.warnings
+    assert f"{clash:,} of its {len(expected):,} rows differ from the bars the store already holds" in warning
+    assert again.removals == [{"file": str(path), "kind": "bars", "symbols": ["SPY"], "interval": "1m",
+                               "start": str(source["local"].dt.date.min()), "end": str(source["local"].dt.date.max())}]
+    command = warning.split("To remove them: workstation ", 1)[1].split()
+    assert cli_main(command) == 0
+    capsys.readouterr()
+    third = import_files([path], BarStore(store_dir), tz=NY, bar_time="end")
+    assert third.warnings == [] and third.rows_quarantined == 0
+    pd.testing.assert_frame_equal(_stored(BarStore(store_dir)), expected)
