@@ -1202,7 +1202,7 @@ def import_files(
                 summary.removals.append(removal)
     for fr in checked:
         warning, removal = _stored_conflict_warning(fr, interval, kind)
-        if warning is not None:
+        if warning is not None and removal is not None:
             summary.warnings.append(f"{fr.path}: {warning}{_removal_hint(store, removal)}")
             summary.removals.append(removal)
             log.warning("%s: %s", fr.path, warning)
