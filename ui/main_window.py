@@ -1670,8 +1670,20 @@ class MainWindow(QMainWindow):
         dialog.activateWindow()
 
     def _on_bars_imported(self, summary: dict) -> None:
-        symbols = ", ".join(sorted(summary.get("per_symbol", {})))
-        self.statusBar().showMessage(f"Imported {summary.get('rows_stored', 0):,} bars of {symbols}", 8000)
+        """Say what an import stored. When the loaded config reads that store and has an imported
+        symbol, its run (built at load, with its chart history) does not have the new bars: it is
+        loaded again in the background, unless it has started (then the message says to)."""
+        symbols = sorted(summary.get("per_symbol", {}))
+        text = f"Imported {summary.get('rows_stored', 0):,} bars of {', '.join(symbols)}"
+        cfg, path = self.bridge.config, self.bridge.config_path
+        imported_into = summary.get("store_root")
+        if (cfg is not None and path is not None and imported_into is not None and set(symbols) & set(cfg.symbols)
+                and Path(imported_into).resolve() == self.store_root().resolve()):
+            if not self.bridge.started and not self.loading:
+                self.open_config(path)           # its progress replaces the message; "Loaded …" follows
+                return
+            text += f"; load {path.name} again to replay them"
+        self.statusBar().showMessage(text, 8000)
 
     def open_run_folder(self) -> None:
         if self._results_window is None:

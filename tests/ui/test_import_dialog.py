@@ -219,8 +219,31 @@ def test_the_window_opens_the_dialog_on_its_store_and_reports_the_import(make_wi
     assert dialog.exchange_combo.currentText() == "XNYS" and not dialog.exchange_combo.isEnabled()  # the store's
     w.open_import_dialog([tmp_path / "x.csv"])      # the open dialog takes more files, no second one
     assert w.import_dialog is dialog and dialog.files() == [str(tmp_path / "x.csv")]
-    dialog.imported.emit({"rows_stored": 1234, "per_symbol": {"SPY": {}, "QQQ": {}}})
-    assert w.statusBar().currentMessage() == "Imported 1,234 bars of QQQ, SPY"
+    dialog.imported.emit({"rows_stored": 1234, "per_symbol": {"SPY": {}, "QQQ": {}}, "store_root": str(ui_demo_store)})
+    assert w.statusBar().currentMessage() == "Imported 1,234 bars of QQQ, SPY"   # not the config's symbols
+    assert not w.loading
+    dialog.close()
+
+
+def test_bars_of_the_loaded_configs_symbols_load_it_again_unless_its_run_started(qtbot, make_window, ui_small_config,
+                                                                                 ui_demo_store, tmp_path):
+    w = make_window()
+    assert w.load_config(ui_small_config)
+    before = w.bridge.system
+    w.open_import_dialog()
+    dialog = w.import_dialog
+    dialog.imported.emit({"rows_stored": 10, "per_symbol": {"ACME": {}}, "store_root": str(tmp_path / "other")})
+    assert not w.loading and w.bridge.system is before               # another store: nothing to reload
+    dialog.imported.emit({"rows_stored": 10, "per_symbol": {"ACME": {}}, "store_root": str(ui_demo_store)})
+    assert w.loading                                                 # in the background, as File → Open does
+    qtbot.waitUntil(lambda: not w.loading, timeout=30_000)
+    assert w.bridge.system is not before and w.bridge.config_path == ui_small_config
+    w.step_action.trigger()                                          # the run has started: say, do not reload
+    qtbot.waitUntil(lambda: w.bridge.started, timeout=10_000)
+    started = w.bridge.system
+    dialog.imported.emit({"rows_stored": 10, "per_symbol": {"ACME": {}}, "store_root": str(ui_demo_store)})
+    assert not w.loading and w.bridge.system is started
+    assert w.statusBar().currentMessage().endswith(f"; load {ui_small_config.name} again to replay them")
     dialog.close()
 
 

@@ -14,8 +14,8 @@ no doubt, *New config for these bars…* asks the window for a new config of the
 (`new_config_requested`: their symbols, sessions, store and exchange).
 
 Threads: the UI thread owns every widget; the worker thread only opens the store, imports or removes,
-and emits its result through a queued signal. `imported` (the summary's dict) is emitted after an
-import that stored bars, `removed` after a removal.
+and emits its result through a queued signal. `imported` (the summary's dict and its "store_root") is
+emitted after an import that stored bars, `removed` after a removal.
 """
 
 from __future__ import annotations
@@ -431,7 +431,7 @@ class ImportDialog(QDialog):
         # doubted bars: the next step is to remove them, not to build a config on them
         self.new_config_button.setVisible(not summary.removals and self.bars_imported() is not None)
         if stored:
-            self.imported.emit(summary.to_dict())
+            self.imported.emit({**summary.to_dict(), "store_root": str(summary.store_root)})
 
     def _show_warnings(self, warnings: list[str], removable: bool) -> None:
         """The warnings without the command-line removal hint (the Remove button does it here)."""
