@@ -120,7 +120,6 @@ def _daylight_saving_warning(readings: dict[str, np.ndarray | None], vol: np.nda
                 f"{sign}. The timestamps look like {zone} time (MetaTrader servers keep New York time + 7 hours: "
                 f"{METATRADER_SERVER_TIME}); if so, remove these bars and re-import with --tz {zone}.")
     return None
-    return None
 
 
 def _spike_note(fit: dict) -> str:
@@ -140,6 +139,17 @@ def _instants(wall: pd.DatetimeIndex, zone: str) -> np.ndarray | None:
     return local.tz_convert("UTC").as_unit("ns").asi8.copy()
 
 
+def _sessions(ts: np.ndarray, tm: TimeManager) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(exchange-local date, session open, session close) of each instant (int ns UTC); None when the
+    dates lie outside the calendar (then the checks have no opinion)."""
+    try:
+        dates = tm.local_dates(ts)
+        opens, closes = tm.session_bounds(dates)
+    except Exception:  # noqa: BLE001 - dates outside the calendar: no opinion
+        return None
+    return dates, opens, closes
+
+
 def _fit(instants: np.ndarray, vol: np.ndarray, tm: TimeManager) -> dict | None:
     """Regular-hours share and opening-bar volume ratio of the bars at these instants (int ns UTC,
     _NAT skipped)."""
@@ -148,11 +158,10 @@ def _fit(instants: np.ndarray, vol: np.ndarray, tm: TimeManager) -> dict | None:
         return None
     ts = instants[ok]
     v = vol[ok]
-    try:
-        dates = tm.local_dates(ts)
-        opens, closes = tm.session_bounds(dates)
-    except Exception:  # noqa: BLE001 - dates outside the calendar: no opinion
+    sessions_of = _sessions(ts, tm)
+    if sessions_of is None:
         return None
+    dates, opens, closes = sessions_of
     regular = (opens >= 0) & (ts >= opens) & (ts < closes) & ~tm.break_mask(ts, dates)
     share = float(regular.mean())
     at_open = regular & (ts == opens)
@@ -187,11 +196,10 @@ def bar_end_warning(timestamps_ns: np.ndarray, volume: np.ndarray, interval_ns: 
         return None
     ts, first = np.unique(ts, return_index=True)
     vol = vol[first]
-    try:
-        dates = time_manager.local_dates(ts)
-        opens, closes = time_manager.session_bounds(dates)
-    except Exception:  # noqa: BLE001 - dates outside the calendar: no opinion
+    sessions_of = _sessions(ts, time_manager)
+    if sessions_of is None:
         return None
+    dates, opens, closes = sessions_of
     trading = opens >= 0
     if not trading.any():
         return None
