@@ -115,10 +115,11 @@ def _daylight_saving_warning(readings: dict[str, np.ndarray | None], vol: np.nda
         sign = (f"{mine['share']:.0%} of their bars fall in the regular session, {theirs['share']:.0%} read as {zone}"
                 if better_share else f"the bar at the open has {mine['spike']:.1f}x the median bar volume, "
                 f"{theirs['spike']:.1f}x read as {zone}")
+        server = (" (MetaTrader servers keep New York time + 7 hours)" if zone == METATRADER_SERVER_TIME else "")
         return (f"--tz {declared_tz} may be wrong on its daylight-saving dates: {declared_tz} and {zone} read "
                 f"{count} sessions ({first} .. {last}) an hour apart and agree on the others; in those sessions "
-                f"{sign}. The timestamps look like {zone} time (MetaTrader servers keep New York time + 7 hours: "
-                f"{METATRADER_SERVER_TIME}); if so, remove these bars and re-import with --tz {zone}.")
+                f"{sign}. The timestamps look like {zone} time{server}; if so, remove these bars and re-import "
+                f"with --tz {zone}.")
     return None
 
 
