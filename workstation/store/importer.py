@@ -316,20 +316,23 @@ def _kind(path: Path) -> str:
     )
 
 
+def _open(path: Path, mode: str, **text_options):
+    """The file, gunzipped as it is read when its name ends in .gz."""
+    return (gzip.open if path.name.lower().endswith(".gz") else open)(path, mode, **text_options)
+
+
 def _text_encoding(path: Path) -> str:
     """A text file's encoding by its byte-order mark: UTF-16 (MetaTrader's scripts write it by
     default, as does Excel's "Unicode text"), UTF-8 with a BOM, else UTF-8."""
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
-    with opener(path, "rb") as fh:
+    with _open(path, "rb") as fh:
         start = fh.read(3)
     if start[:2] in (b"\xff\xfe", b"\xfe\xff"):
         return "utf-16"
     return "utf-8-sig" if start == b"\xef\xbb\xbf" else "utf-8"
 
 
-def _sniff_delimiter(path: Path) -> str:
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
-    with opener(path, "rt", encoding=_text_encoding(path), errors="replace") as fh:
+def _sniff_delimiter(path: Path, encoding: str) -> str:
+    with _open(path, "rt", encoding=encoding, errors="replace") as fh:
         first = fh.readline()
     counts = {d: first.count(d) for d in (",", ";", "\t", "|")}
     best = max(counts, key=counts.__getitem__)
@@ -369,12 +372,12 @@ def _headerless(path: Path, columns: pd.Index, sep: str) -> tuple[str, ...] | No
     return layout
 
 
-def _read_csv(path: Path, sep: str, names: tuple[str, ...] | None = None) -> pd.DataFrame:
+def _read_csv(path: Path, sep: str, encoding: str, names: tuple[str, ...] | None = None) -> pd.DataFrame:
     """The file's rows as text and numbers (empty cells NaN, nothing else taken for missing); `names`:
     the file has no header row, its columns are these."""
     return pd.read_csv(path, sep=sep, header=None if names is not None else "infer",
                        names=list(names) if names is not None else None, skip_blank_lines=False,
-                       compression="infer", encoding=_text_encoding(path), keep_default_na=False, na_values=[""])
+                       compression="infer", encoding=encoding, keep_default_na=False, na_values=[""])
 
 
 def _read_source(path: Path) -> tuple[pd.DataFrame, np.ndarray, str, int, str | None, str | None]:
@@ -394,13 +397,14 @@ def _read_source(path: Path) -> tuple[pd.DataFrame, np.ndarray, str, int, str | 
     layout_note = None
     try:
         if kind == "csv":
-            sep = _sniff_delimiter(path)
+            encoding = _text_encoding(path)
+            sep = _sniff_delimiter(path, encoding)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                frame = _read_csv(path, sep)
+                frame = _read_csv(path, sep, encoding)
                 names = _headerless(path, frame.columns, sep)
                 if names is not None:               # the first line was data: read it as a row
-                    frame = _read_csv(path, sep, names)
+                    frame = _read_csv(path, sep, encoding, names)
                     layout_note = f"no header row: columns read as {', '.join(names)}"
             lines = np.arange(len(frame), dtype=np.int64) + (1 if names is not None else 2)
             empty = frame.isna().all(axis=1).to_numpy() if len(frame.columns) else np.zeros(len(frame), bool)
@@ -582,20 +586,21 @@ def _parse_strings(text: pd.Series) -> tuple[np.ndarray, str | None]:
         )
         nat = out == np.iinfo(np.int64).min
         if nat.any():
-            rest = text[nat]
-            day_first = _day_first(rest)
-            retry = pd.to_datetime(rest, errors="coerce", dayfirst=bool(day_first))
+            retry, note = _parse_in_order(text[nat], utc=False)
             out[nat] = _to_ns(retry)
-            note = _order_note(rest, retry, day_first)
     return out, note
 
 
-def _order_note(text: pd.Series, parsed: pd.Series, day_first: bool | None) -> str | None:
-    """How day-and-month dates were read, with the first one as example (None when there were none)."""
-    if day_first is None or not len(text) or pd.isna(parsed.iloc[0]):
-        return None
-    return f"dates read {'day' if day_first else 'month'} first ({str(text.iloc[0]).strip()[:10]} as " \
-           f"{parsed.iloc[0].strftime('%d %B %Y')})"
+def _parse_in_order(text: pd.Series, utc: bool) -> tuple[pd.Series, str | None]:
+    """Date-time strings the ISO parse did not read, with dates in their day-and-month order
+    (`_day_first`); and how such dates were read, the first one as example, or None when there were
+    none. The caller silences pandas' warnings."""
+    day_first = _day_first(text)
+    parsed = pd.to_datetime(text, errors="coerce", utc=utc, dayfirst=bool(day_first))
+    if day_first is None or pd.isna(parsed.iloc[0]):
+        return parsed, None
+    return parsed, (f"dates read {'day' if day_first else 'month'} first ({str(text.iloc[0]).strip()[:10]} as "
+                    f"{parsed.iloc[0].strftime('%d %B %Y')})")
 
 
 def _parse_times(
@@ -654,10 +659,7 @@ def _parse_times(
                     parsed = pd.to_datetime(text[aware], format="ISO8601", errors="coerce", utc=True)
                     miss = parsed.isna().to_numpy()
                     if miss.any():
-                        rest = text[aware][miss]
-                        day_first = _day_first(rest)
-                        parsed[miss] = pd.to_datetime(rest, errors="coerce", utc=True, dayfirst=bool(day_first))
-                        order_note = _order_note(rest, parsed[miss], day_first)
+                        parsed[miss], order_note = _parse_in_order(text[aware][miss], utc=True)
                 ns[aware] = _to_ns(parsed)
             if naive.any():
                 ns[naive], naive_note = _parse_strings(text[naive])
@@ -936,18 +938,19 @@ def _check_spacing(
         return None
     values, counts = np.unique(gaps, return_counts=True)
     typical = int(values[np.argmax(counts)])
+    share = counts.max() / len(gaps)
+    longer = (typical >= interval_ns and interval != DAILY_INTERVAL and typical >= 2 * interval_ns
+              and typical % interval_ns == 0 and share >= SPACING_DOUBT_SHARE)
+    if typical >= interval_ns and not longer:
+        return None                     # the declared interval's spacing (or sparser, irregularly)
     at = int(np.flatnonzero(same & (gap == typical))[0])
     first, second = _iso(int(frame["t"].iloc[at - 1])), _iso(int(frame["t"].iloc[at]))
     spacing = _duration_text(typical)
-    share = counts.max() / len(gaps)
-    if typical >= interval_ns:
-        if (interval != DAILY_INTERVAL and typical >= 2 * interval_ns and typical % interval_ns == 0
-                and share >= SPACING_DOUBT_SHARE):
-            longer = _duration_text(typical, short=True)
-            return (f"its bars are {spacing} apart ({share:.0%} of consecutive bars, e.g. {frame['s'].iloc[at]} at "
-                    f"{first} and {second}), as {longer} bars are, not {interval} ones; if so, remove these bars "
-                    f"from the store and re-import with --interval {longer}.")
-        return None
+    if longer:
+        short = _duration_text(typical, short=True)
+        return (f"its bars are {spacing} apart ({share:.0%} of consecutive bars, e.g. {frame['s'].iloc[at]} at "
+                f"{first} and {second}), as {short} bars are, not {interval} ones; if so, remove these bars "
+                f"from the store and re-import with --interval {short}.")
     raise DataError(
         f"{path}: its bars are {spacing} apart ({share:.0%} of consecutive bars, e.g. "
         f"{frame['s'].iloc[at]} at {first} and {second}), but --interval {interval} was "
@@ -1363,8 +1366,7 @@ def _original_text(fr: _FileRows, rows: np.ndarray) -> pd.DataFrame:
     wanted = {int(fr.lines[i]): k for k, i in enumerate(rows)}
     last = max(wanted)
     texts: list[str | None] = [None] * len(rows)
-    opener = gzip.open if fr.path.name.lower().endswith(".gz") else open
-    with opener(fr.path, "rt", encoding=_text_encoding(fr.path), newline="") as fh:
+    with _open(fr.path, "rt", encoding=_text_encoding(fr.path), newline="") as fh:
         for number, line in enumerate(fh, start=1):
             k = wanted.get(number)
             if k is not None:
