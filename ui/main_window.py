@@ -929,6 +929,8 @@ class MainWindow(QMainWindow):
         cfg = self.bridge.config
         self.speed_control.set_speed(cfg.backtest.speed_multiplier)
         self.refresh_configs()
+        if self.import_dialog is not None and self.import_dialog.isVisible():
+            self.import_dialog.follow_store(self.store_root())   # the window's store, unless chosen there
         self.statusBar().showMessage(f"Loaded {path.name}: {cfg.name}", 6000)
 
     def _offer_fetch(self, path: Path) -> None:

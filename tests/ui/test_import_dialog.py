@@ -417,3 +417,20 @@ def test_a_new_store_on_another_exchange_and_a_config_for_it(qtbot, make_window,
     _run(qtbot, dialog, dialog.start)
     assert "holds XLON bars, not XNYS" in dialog.error
     dialog.close()
+
+
+def test_the_open_dialog_follows_the_windows_store_unless_another_was_chosen_in_it(make_window, ui_small_config,
+                                                                                  ui_demo_store, tmp_path):
+    w = make_window()
+    w.open_import_dialog([tmp_path / "x.csv"])          # no config yet: the default store
+    dialog = w.import_dialog
+    assert Path(dialog.store_edit.text()) == w.store_root() != ui_demo_store
+    assert w.load_config(ui_small_config)               # a config on the demo store: the dialog follows
+    assert Path(dialog.store_edit.text()) == ui_demo_store
+    assert dialog.exchange_combo.currentText() == "XNYS" and not dialog.exchange_combo.isEnabled()
+    assert str(ui_demo_store) in dialog.status_label.text()
+    chosen = tmp_path / "my-store"
+    dialog.store_edit.setText(str(chosen))              # the user's choice is kept over another load
+    assert w.load_config(ui_small_config)
+    assert Path(dialog.store_edit.text()) == chosen
+    dialog.close()

@@ -1,6 +1,7 @@
 """The "Import bars…" dialog: vendor export files into the bar store without leaving the window.
 
-*File → Import bars…* (Ctrl+I) opens it on the window's store. The user adds files (the button, or
+*File → Import bars…* (Ctrl+I) opens it on the window's store (followed when the window loads a config
+on another store, unless another was chosen in the dialog). The user adds files (the button, or
 dropped on the dialog), sets what `workstation import` takes (a new store's exchange, symbol, kind,
 interval, time zone, bar times; each field names its command-line option, as the importer's messages
 do) and presses Import:
@@ -103,6 +104,7 @@ class ImportDialog(QDialog):
         self._done_signal.connect(self._on_done, Qt.ConnectionType.QueuedConnection)
         self._wait_signal.connect(self._set_status, Qt.ConnectionType.QueuedConnection)
         self._exchange_fixed = False
+        self._given_store = str(store_root)      # the window's store, followed while the field shows it
         self._build(str(store_root))
         self._sync_exchange()
         self.add_files(files)
@@ -243,9 +245,12 @@ class ImportDialog(QDialog):
             if text and text not in known:
                 self.file_list.addItem(text)
                 known.add(text)
+        self._say_files()
+        self._update_buttons()
+
+    def _say_files(self) -> None:
         if self.files() and self._worker is None:
             self._set_status(f"{counted(len(self.files()), 'file')} to import into {self.store_edit.text()}.")
-        self._update_buttons()
 
     def choose_files(self) -> None:
         paths, _ = QFileDialog.getOpenFileNames(self, "Files to import", self._last_folder(), FILE_FILTER)
@@ -276,6 +281,15 @@ class ImportDialog(QDialog):
                                            "regular hours, which dates are trading days")
         self._exchange_fixed = existing is not None
         self.exchange_combo.setEnabled(self._worker is None and not self._exchange_fixed)
+
+    def follow_store(self, store_root: str | os.PathLike) -> None:
+        """The window now reads `store_root` (another config was loaded): the field shows it, unless the
+        user chose another store here or an import or removal is running (it keeps its store)."""
+        new = str(store_root)
+        if self._worker is None and self.store_edit.text().strip() == self._given_store:
+            self.store_edit.setText(new)
+            self._say_files()
+        self._given_store = new
 
     def _choose_store(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Bar store folder", self.store_edit.text() or str(Path.cwd()))
