@@ -14,7 +14,9 @@ Time zones: timestamps with an offset or "Z" keep their own offset; `tz=` (--tz)
 of timestamps WITHOUT one (an IANA zone or one shifted by hours, e.g. MetaTrader's server time
 America/New_York+7: import_zones.py) and never overrides an explicit offset. When the bars read in that zone
 fit another zone clearly better (regular-hours share, opening-bar volume; see zone_check.py), the
-summary carries a warning saying so (the import still runs). A file whose timestamps are all
+summary carries a warning saying so (the import still runs). A time column whose name says UTC
+(Dukascopy's "Gmt time", `time_utc`, `timestamp_utc`, `datetime_utc`) is read as UTC without --tz.
+A file whose timestamps are otherwise all
 naive is refused as a whole (DataError, nothing imported) unless --tz is given; naive rows mixed
 into a file of offset timestamps are quarantined ("naive timestamp without --tz"). Daily (1d)
 imports read a naive value as the exchange-local date and need no --tz.
@@ -144,6 +146,8 @@ _TIME_NAMES = (
     "gmt_time",         # Dukascopy's export: "Gmt time" 01.07.2021 13:30:00.000
     "local_time",       # ... or "Local time" 01.07.2021 16:30:00.000 GMT+0300
 )
+# time columns whose name says their zone: their naive values are UTC without --tz
+_UTC_TIME_NAMES = ("datetime_utc", "timestamp_utc", "time_utc", "gmt_time")
 _ALIASES = {
     "open": ("open", "o", "open_price"),
     "high": ("high", "h", "high_price"),
@@ -430,6 +434,11 @@ def _read_source(path: Path) -> tuple[pd.DataFrame, np.ndarray, str, int, str | 
     return frame, lines, kind, blank, sep, layout_note
 
 
+def _column_key(col: object) -> str:
+    """A column's name as matched: lower case, `<OPEN>` as `open`, spaces and dashes as `_`."""
+    return re.sub(r"[\s\-]+", "_", str(col).strip().strip("<>").strip().lower())
+
+
 def _map_columns(frame: pd.DataFrame, path: Path, kind: str = "bars") -> tuple[dict[str, str], str | None]:
     """Map canonical names to the file's columns; the time column key is 'time' (DataError if missing).
     Names are matched in any letter case, MetaTrader's `<OPEN>` as `open`. A tick-volume column
@@ -437,8 +446,7 @@ def _map_columns(frame: pd.DataFrame, path: Path, kind: str = "bars") -> tuple[d
     (MetaTrader exports real volume as 0 where the broker has none, e.g. currencies)."""
     normal: dict[str, str] = {}
     for col in frame.columns:
-        key = re.sub(r"[\s\-]+", "_", str(col).strip().strip("<>").strip().lower())
-        normal.setdefault(key, col)
+        normal.setdefault(_column_key(col), col)
     mapping: dict[str, str] = {}
     for canon, names in (_QUOTE_ALIASES if kind == "quotes" else _ALIASES).items():
         for n in names:
@@ -604,9 +612,10 @@ def _parse_in_order(text: pd.Series, utc: bool) -> tuple[pd.Series, str | None]:
 
 
 def _parse_times(
-    col: pd.Series, tz: str | None, daily: bool
+    col: pd.Series, tz: str | None, daily: bool, zone_source: str = "from --tz"
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
-    """(ns, naive mask, reason code per row, description). Naive values come back as wall-clock ns."""
+    """(ns, naive mask, reason code per row, description). Naive values come back as wall-clock ns;
+    with `tz`, as that zone's times (the description names the zone and `zone_source`)."""
     n = len(col)
     nat = np.iinfo(np.int64).min
     code = np.zeros(n, dtype=np.int8)
@@ -688,7 +697,7 @@ def _parse_times(
             idx = np.flatnonzero(ok)
             code[idx[bad]] = _CODE[R_LOCAL]
             ns[idx[~bad]] = converted[~bad]
-            desc += f" (zone {tz} from --tz)"
+            desc += f" (zone {tz} {zone_source})"
     out_of_range = (code == 0) & ((ns < _MIN_NS) | (ns > _MAX_NS))
     code[out_of_range] = _CODE[R_TS]
     return ns, naive, code, desc
@@ -733,7 +742,10 @@ def _check_file(source: Path | FrameSource, symbol: str | None, tz: str | None, 
     time_values = frame[mapping["time"]]
     if clock_col is not None:
         time_values = time_values.astype("str").str.strip() + " " + frame[clock_col].astype("str").str.strip()
-    ns, naive, code, desc = _parse_times(time_values, tz, daily)
+    zone_source = "from --tz"
+    if tz is None and clock_col is None and _column_key(mapping["time"]) in _UTC_TIME_NAMES:
+        tz, zone_source = "UTC", f"as its column {mapping['time']!r} says"   # Dukascopy's "Gmt time"
+    ns, naive, code, desc = _parse_times(time_values, tz, daily, zone_source)
     if bar_time == "end":
         read = code == 0
         ns[read] -= interval_ns

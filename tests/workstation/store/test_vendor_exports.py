@@ -366,11 +366,23 @@ def test_dukascopy_exports_with_day_first_dates_in_gmt_or_with_their_offset(sour
     moscow = utc.dt.tz_convert("Europe/Moscow")
     pd.DataFrame({"Local time": moscow.dt.strftime("%d.%m.%Y %H:%M:%S.000 GMT%z"), **prices}).to_csv(local,
                                                                                                      index=False)
-    for path, tz in ((gmt, "UTC"), (local, None)):
+    for path, tz in ((gmt, None), (local, None)):         # "Gmt time" is UTC by its name: no --tz needed
         store = BarStore(path.parent / "store", create=True)
         summary = import_files([path], store, tz=tz)
         assert "dates read day first" in summary.files[0]["timestamps"], summary.files[0]["timestamps"]
         pd.testing.assert_frame_equal(_stored(store), expected)
+    assert "zone UTC as its column 'Gmt time' says" in summary_of(gmt)
+    ny = tmp_path / "ny"                                # a zone given explicitly is the user's: it is used
+    ny.mkdir()
+    gmt.rename(ny / gmt.name)
+    import_files([ny / gmt.name], BarStore(ny / "store", create=True), tz=NY)
+    shifted = pd.to_datetime(_stored(BarStore(ny / "store"))["timestamp"], utc=True)
+    assert (shifted - pd.to_datetime(expected["timestamp"], utc=True)).dt.total_seconds().isin([4 * 3600]).all()
+
+
+def summary_of(path):
+    """The timestamps description of `path` imported into a new store beside it."""
+    return import_files([path], BarStore(path.parent / "store2", create=True)).files[0]["timestamps"]
 
 
 def test_importing_again_over_wrong_bars_says_the_stored_ones_were_kept_and_how_to_replace_them(source, expected,
