@@ -284,6 +284,21 @@ def utc_offsets_ns(zone: ZoneInfo, ts_ns: np.ndarray, max_buckets: int = _ZONEIN
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
+def local_days(tz: str, ts_ns: np.ndarray) -> np.ndarray:
+    """The calendar date (datetime64[D]) in zone `tz` of each int ns UTC timestamp."""
+    ts = np.asarray(ts_ns, dtype=np.int64)
+    if not ts.size:
+        return np.empty(ts.shape, dtype="datetime64[D]")
+    offsets = utc_offsets_ns(ZoneInfo(tz), ts) if ts.size <= _ZONEINFO_MAX_ROWS else None
+    if offsets is None:             # millions of bars, or times spread over many years: pandas
+        import pandas as pd
+
+        idx = pd.DatetimeIndex(ts.reshape(-1).view("datetime64[ns]"), tz="UTC")
+        days = idx.tz_convert(tz).tz_localize(None).normalize().to_numpy().astype("datetime64[D]")
+        return days.reshape(ts.shape)
+    return np.floor_divide(ts + offsets, NS_PER_DAY).astype("datetime64[D]")
+
+
 def _offset_ns(zone: ZoneInfo, ns: int) -> int:
     seconds, _ = divmod(ns, 1_000_000_000)
     offset = (_EPOCH + dt.timedelta(seconds=seconds)).astimezone(zone).utcoffset()
@@ -334,6 +349,7 @@ class TimeManager:
             if self._disk is not None:
                 self._disk.write_facts(facts)
         self.tz = tz or facts.tz
+        self.exchange_tz = facts.tz     # the exchange's own zone (`tz` may be another one to show times in)
         self.has_breaks = facts.has_breaks
         self.has_extended_hours = facts.has_extended_hours
         if session_hours == "extended" and not self.has_extended_hours:
@@ -545,6 +561,21 @@ class TimeManager:
     def sessions(self, start: dt.date | str, end: dt.date | str) -> list[TradingSession]:
         return [s for s in (self.session(d) for d in self.trading_dates(start, end)) if s is not None]
 
+    def overnight_session(self, start: dt.date | str, end: dt.date | str) -> TradingSession | None:
+        """The first session from `start` to `end` (dates, inclusive) whose hours run across midnight
+        in the exchange's own zone (it opens the evening before its date, as CME's Globex futures and
+        currencies do, or closes after midnight), else None. The store files bars, and the engine
+        replays sessions, by the exchange's local date, so such sessions cannot be run. (A display
+        zone in which a session crosses midnight, XNYS shown in Asia/Tokyo, is no problem.)"""
+        sessions = self.sessions(start, end)
+        if not sessions:
+            return None
+        bounds = np.array([(s.start_ns, s.end_ns - 1) for s in sessions], dtype=np.int64)
+        days = local_days(self.exchange_tz, bounds)
+        own = np.array([s.date for s in sessions], dtype="datetime64[D]")
+        crossing = np.flatnonzero((days != own[:, None]).any(axis=1))
+        return sessions[int(crossing[0])] if crossing.size else None
+
     def trailing_dates(self, day: dt.date | str, period: str) -> list[dt.date]:
         """Trading dates of the trailing `period` before `day` (exclusive): "10d" = the 10 trading
         days before; "52w" / "3m" / "1y" = every trading date in that calendar span before `day`."""
@@ -567,17 +598,7 @@ class TimeManager:
 
     def local_dates(self, ts_ns: np.ndarray) -> np.ndarray:
         """Exchange-local calendar date (datetime64[D]) of each int ns UTC timestamp."""
-        ts = np.asarray(ts_ns, dtype=np.int64)
-        if not ts.size:
-            return np.empty(ts.shape, dtype="datetime64[D]")
-        offsets = utc_offsets_ns(self.zone, ts) if ts.size <= _ZONEINFO_MAX_ROWS else None
-        if offsets is None:             # millions of bars, or times spread over many years: pandas
-            import pandas as pd
-
-            idx = pd.DatetimeIndex(ts.reshape(-1).view("datetime64[ns]"), tz="UTC")
-            local_days = idx.tz_convert(self.tz).tz_localize(None).normalize().to_numpy().astype("datetime64[D]")
-            return local_days.reshape(ts.shape)
-        return np.floor_divide(ts + offsets, NS_PER_DAY).astype("datetime64[D]")
+        return local_days(self.tz, ts_ns)
 
     def local_midnight_ns(self, day: dt.date) -> int:
         """The start of exchange-local date `day` as int ns UTC (a midnight that a clock change skips
@@ -653,6 +674,17 @@ def _time_column(sched: pd.DataFrame, name: str) -> np.ndarray:
     valid = column.notna().to_numpy()
     out[valid] = column[valid].dt.as_unit("ns").astype("int64").to_numpy()
     return out
+
+
+def overnight_problem(exchange: str, session: TradingSession, tz: str) -> str:
+    """Why a calendar whose `session` runs across midnight in its zone `tz` cannot be used
+    (TimeManager.overnight_session)."""
+    def local(ns: int) -> str:
+        return dt.datetime.fromtimestamp(ns / 1e9, ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
+
+    return (f"exchange {exchange!r} has sessions across midnight ({session.date}: {local(session.start_ns)} to "
+            f"{local(session.end_ns)[11:]} {tz}), not supported yet: bars are stored and sessions replayed by "
+            "the exchange's date; for currencies use exchange '24/5' (whole UTC days)")
 
 
 def cached_calendar_names() -> list[str] | None:

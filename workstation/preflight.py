@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from workstation.calendar import TimeManager
+from workstation.calendar import TimeManager, overnight_problem
 from workstation.errors import CalendarError, ConfigError, DataError, StoreError, StrategyError
 from workstation.indicators import IndicatorError, make_indicator
 from workstation.store import BarStore
@@ -79,6 +79,13 @@ def preflight_problems(
     if tm is not None and cfg.session_hours == "extended" and not tm.has_extended_hours:
         problems.append(("session_hours", f"exchange calendar {cfg.exchange!r} has no pre-/post-market times: "
                                           "use exchange 'NYSE' or 'NASDAQ' for extended hours"))
+    if tm is not None:
+        today = dt.date.today()
+        first, last = ((cfg.backtest.start_date, cfg.backtest.end_date) if uses_store
+                       else (today - dt.timedelta(days=7), today + dt.timedelta(days=14)))
+        overnight = tm.overnight_session(first, last)
+        if overnight is not None:
+            problems.append(("exchange", overnight_problem(cfg.exchange, overnight, tm.exchange_tz)))
     sessions: list[dt.date] = []
     if tm is not None and uses_store:
         start, end = cfg.backtest.start_date, cfg.backtest.end_date

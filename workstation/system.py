@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from workstation.calendar import SimulatedClock, TimeManager, TradingSession
+from workstation.calendar import SimulatedClock, TimeManager, TradingSession, overnight_problem
 from workstation.errors import ConfigError, StoreError, WorkstationError, named
 from workstation.events import EventBus
 from workstation.execution import SimulatedBroker
@@ -112,6 +112,10 @@ class SystemManager:
         if not sessions:
             raise ConfigError("(config)", [("backtest", f"no trading days between {cfg.backtest.start_date} and "
                                                         f"{cfg.backtest.end_date} on {cfg.exchange}")])
+        overnight = self.tm.overnight_session(cfg.backtest.start_date, cfg.backtest.end_date)
+        if overnight is not None:
+            raise ConfigError("(config)", [("exchange", overnight_problem(cfg.exchange, overnight,
+                                                                          self.tm.exchange_tz))])
         missing = self.store.missing_symbols(cfg.symbols, cfg.streams.interval)   # stops once all are found
         if missing:
             known = set(self.store.symbols(cfg.streams.interval))

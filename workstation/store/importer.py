@@ -46,6 +46,7 @@ write that fails part-way (disk full, read-only store) raises DataError saying w
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import gzip
 import logging
 import math
@@ -62,7 +63,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from workstation.calendar import TimeManager
+from workstation.calendar import TimeManager, overnight_problem
 from workstation.errors import DataError, WorkstationError, counted, named
 from workstation.model import is_valid_symbol, parse_interval, symbol_problem
 from workstation.store.bar_store import (
@@ -1092,6 +1093,23 @@ def _detail(
 
 
 # ---------------------------------------------------------------------- the import
+def _refuse_overnight_sessions(checked: list[_FileRows], tm: TimeManager) -> None:
+    """DataError when the store's calendar has sessions across midnight on the files' dates (CME's
+    futures and currencies open the evening before): their bars would be filed under the wrong day
+    and the evening's refused as a closed date. Daily bars are per session date and are taken."""
+    nat = np.iinfo(np.int64).min
+    times = [fr.timestamp[fr.timestamp != nat] for fr in checked]
+    times = [t for t in times if t.size]
+    if not times:
+        return
+    first = min(int(t.min()) for t in times)
+    last = max(int(t.max()) for t in times)
+    days = tm.local_dates(np.array([first, last], dtype=np.int64)).astype(object)
+    overnight = tm.overnight_session(days[0] - dt.timedelta(days=1), days[1] + dt.timedelta(days=1))
+    if overnight is not None:
+        raise DataError(f"{overnight_problem(tm.exchange, overnight, tm.exchange_tz)}; nothing was imported")
+
+
 def import_files(
     paths: Sequence[str | Path | FrameSource],
     store: BarStore,
@@ -1144,6 +1162,8 @@ def import_files(
         raise DataError("quote bars are intraday: import them with --interval 1m (or another intraday interval)")
     checked = [_check_file(p if isinstance(p, FrameSource) else Path(p), symbol, tz, interval, tm, kind, bar_time)
                for p in paths]
+    if interval != DAILY_INTERVAL:
+        _refuse_overnight_sessions(checked, tm)
     value_names = _value_names(kind)
 
     # good rows of all files, in file then line order
