@@ -52,6 +52,7 @@ class HandTrading(QObject):
         trade_bar.sell_requested.connect(lambda: self.market(-1))
         trade_bar.flatten_requested.connect(lambda: self.flatten(self.trade_bar.symbol()))
         trade_bar.cancel_all_requested.connect(lambda: self.cancel_all(self.trade_bar.symbol()))
+        trade_bar.symbol_combo.currentTextChanged.connect(lambda _s: self.sync_price_decimals())
 
     # ------------------------------------------------------------------ charts
     def attach(self, panel: ChartPanel) -> None:
@@ -64,6 +65,9 @@ class HandTrading(QObject):
         lines.flatten_requested.connect(lambda p=panel: self.flatten(p.current_symbol()))
         lines.modify_requested.connect(self.move)
         panel.destroyed.connect(lambda _obj=None, p=panel: self.panels.remove(p) if p in self.panels else None)
+        chart.price_decimals_changed.connect(lambda _d: self.sync_price_decimals())
+        panel.symbol_changed.connect(lambda _s: self.sync_price_decimals())
+        self.sync_price_decimals()
 
     def menu_entries(self, panel: ChartPanel, menu: QMenu, point: ChartPoint) -> None:
         """The chart menu's hand-trading entries: orders at the clicked price, cancel the order line
@@ -111,7 +115,7 @@ class HandTrading(QObject):
         last = self.bridge.position_of(symbol)[2] if symbol else 0.0
         if self._refused_distances(last):
             return None
-        stop_loss, take_profit = self._bracket(side, last)
+        stop_loss, take_profit = self._bracket(side, last, symbol)
         return self._send(lambda: self.bridge.submit_order(symbol, side * self.trade_bar.quantity(), "market",
                                                            stop_loss=stop_loss, take_profit=take_profit))
 
@@ -119,7 +123,7 @@ class HandTrading(QObject):
         """A limit or stop order of the trade bar's quantity at `price` (a bracket with its distances)."""
         if self._refused_distances(price):
             return None
-        stop_loss, take_profit = self._bracket(side, price)
+        stop_loss, take_profit = self._bracket(side, price, symbol)
         kwargs = {"limit_price": price} if order_type == "limit" else {"stop_price": price}
         return self._send(lambda: self.bridge.submit_order(symbol, side * self.trade_bar.quantity(), order_type,
                                                            stop_loss=stop_loss, take_profit=take_profit, **kwargs))
@@ -228,7 +232,7 @@ class HandTrading(QObject):
             elif event.kind == "filled" and event.fill is not None:
                 f = event.fill
                 self._answer(f"filled: {'bought' if f.quantity > 0 else 'sold'} {_qty(abs(f.quantity))} {f.symbol} "
-                             f"at {f.price:,.2f} (order {order.id})", True)
+                             f"at {f.price:,.{self.price_decimals(f.symbol)}f} (order {order.id})", True)
 
     def _answer(self, text: str, ok: bool) -> None:
         self.last_answer = (text, ok)
@@ -258,24 +262,32 @@ class HandTrading(QObject):
                 return True
         return False
 
-    def _bracket(self, side: int, entry: float) -> tuple[float | None, float | None]:
+    def _bracket(self, side: int, entry: float, symbol: str) -> tuple[float | None, float | None]:
         """Stop loss and take profit at the trade bar's distances from `entry` (None when off or no price)."""
         if not entry > 0:
             return None, None
-        decimals = self._decimals()
+        decimals = self.price_decimals(symbol)
         sl, tp = self.trade_bar.stop_loss_distance(), self.trade_bar.take_profit_distance()
         stop_loss = round(entry - side * sl, decimals) if sl > 0 else None
         take_profit = round(entry + side * tp, decimals) if tp > 0 else None
         return stop_loss, take_profit
 
     def _bracket_text(self, panel: ChartPanel, side: int, entry: float) -> str:
-        stop_loss, take_profit = self._bracket(side, entry)
+        stop_loss, take_profit = self._bracket(side, entry, panel.current_symbol())
         text = panel.chart.legend.price_text
         parts = ([f"SL {text(stop_loss)}"] if stop_loss else []) + ([f"TP {text(take_profit)}"] if take_profit else [])
         return f"  ({', '.join(parts)})" if parts else ""
 
-    def _decimals(self) -> int:
-        return int(self.panels[0].chart.price.axis.decimals) if self.panels else 2
+    def price_decimals(self, symbol: str) -> int:
+        """Decimals of `symbol`'s prices as its chart shows them (5 for EURUSD's 1.08002; 2 when no
+        chart shows it): a bracket's levels are rounded to them and the trade bar's distances take them."""
+        for panel in self.panels:
+            if panel.current_symbol() == symbol:
+                return int(panel.chart.price.axis.decimals)
+        return 2
+
+    def sync_price_decimals(self) -> None:
+        self.trade_bar.set_price_decimals(self.price_decimals(self.trade_bar.symbol()))
 
     @staticmethod
     def _round(panel: ChartPanel, price: float) -> float:

@@ -287,6 +287,7 @@ class MainWindow(QMainWindow):
         self.results_dock = self._dock("Results", "ResultsDock", results_scroll)
         self.orders_panel = OrdersPanel(exchange_tz=self._tz)
         self.orders_panel.on_symbol_activated = self._on_gauge_clicked
+        self.orders_panel.prices.floor = self.hand_trading.price_decimals   # as the symbol's chart shows them
         self.orders_panel.cancel_requested.connect(self.hand_trading.cancel)
         self.orders_panel.flatten_requested.connect(self.hand_trading.flatten)
         self.orders_dock = self._dock("Orders && Positions", "OrdersDock", self.orders_panel)

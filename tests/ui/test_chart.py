@@ -499,3 +499,30 @@ def test_a_menu_button_drops_its_hover_highlight_when_its_menu_closes_with_the_m
     menu.hide()
     qtbot.wait(50)
     assert button.underMouse()
+
+
+@pytest.mark.parametrize("digits, scale, shown", [(2, 1.0, 2), (3, 1.0007, 3), (5, 0.0108, 5), (4, 0.002, 4)])
+def test_prices_show_the_decimals_their_data_carries(chart, qtbot, digits, scale, shown):
+    """EURUSD's 1.08002 was shown as 1.08 (the chart showed 2 decimals at or above 1.00, 4 below): its
+    open, high, low and close all read alike. Prices show the finest unit their data carries (2 to 6)."""
+    ts, o, h, low, c, v = make_bars(400)
+    o, h, low, c = (np.round(x * scale, digits) for x in (o, h, low, c))
+    with qtbot.waitSignal(chart.price_decimals_changed, timeout=1000, raising=False):
+        chart.set_bars(ts, o, h, low, c, v)
+    assert chart.price.axis.decimals == shown
+    chart.set_title("EURUSD", "1m")
+    settle(qtbot, chart)
+    assert f"{c[-1]:.{shown}f}" in chart.title_text() and chart.price.axis.badge_text("last") == f"{c[-1]:.{shown}f}"
+
+
+def test_a_replay_without_history_widens_the_decimals_with_its_first_bars(chart, qtbot):
+    ts, o, h, low, c, v = make_bars(100)
+    o, h, low, c = (np.round(x * 0.0108, 5) for x in (o, h, low, c))
+    chart.set_bars(ts[:0], o[:0], h[:0], low[:0], c[:0], v[:0])      # a run that starts with no bar
+    assert chart.price.axis.decimals == 2
+    with qtbot.waitSignal(chart.price_decimals_changed, timeout=2000) as signal:
+        chart.append_bars(ts[:10], o[:10], h[:10], low[:10], c[:10], v[:10])
+    assert signal.args == [5] and chart.price.axis.decimals == 5
+    adjusted = make_bars(50)[4] / 1.0137                              # dividend-adjusted: on no decimal grid
+    chart.set_bars(ts[:50], adjusted, adjusted, adjusted, adjusted, v[:50])
+    assert chart.price.axis.decimals == 2                             # cents, as before, for such prices

@@ -464,3 +464,48 @@ def test_a_gui_run_with_hand_orders_equals_its_headless_replay(qtbot, ui_make_wi
     # the results view shows the hand trades
     qtbot.waitUntil(lambda: w.results_view.results is not None, timeout=FINISH_MS)
     assert MANUAL in " ".join(w.results_view.results.trades["strategy"])
+
+
+@pytest.fixture(scope="module")
+def fx_store(ui_demo_store, tmp_path_factory):
+    """The demo store's bars as currency prices of 5 decimals (29.15 -> 1.07963)."""
+    from workstation.store import BarStore
+
+    bars = BarStore(ui_demo_store).read_bars(None, "1m", 0, 2**62)
+    bars = pd.DataFrame({k: bars[k] for k in ("symbol", "timestamp", "open", "high", "low", "close", "volume")})
+    for col in ("open", "high", "low", "close"):
+        bars[col] = (bars[col] / 27.0).round(5)
+    root = tmp_path_factory.mktemp("fx_store") / "store"
+    BarStore(root, create=True).write_bars(bars, "1m")
+    return root
+
+
+def test_currency_prices_trade_by_hand_with_their_five_decimals(qtbot, ui_make_window, ui_configs_dir, fx_store):
+    """On EURUSD-like prices (1.07963) the chart showed 1.08, the trade bar's stop loss and take profit
+    took cents only (no 10-pip stop), a bracket's levels were rounded to cents and fills were told at
+    1.08. Prices, distances and levels now have the data's 5 decimals."""
+    from tests.ui.conftest import ui_config_dict
+
+    path = ui_configs_dir / "fx.json"
+    path.write_text(json.dumps(ui_config_dict(fx_store)))
+    w, symbol, last = trading_paused(qtbot, ui_make_window(), path)
+    panel = w.chart_panels[0]
+    assert panel.current_symbol() == symbol and panel.chart.price.axis.decimals == 5
+    assert f"{last:.5f}" in panel.chart.title_text()
+    assert w.trade_bar.stop_loss_box.decimals() == 5 == w.trade_bar.take_profit_box.decimals()
+    w.trade_bar.stop_loss_box.setValue(0.0012)                    # 12 pips
+    w.trade_bar.take_profit_box.setValue(0.0025)
+    assert w.trade_bar.stop_loss_distance() == pytest.approx(0.0012)
+    qtbot.mouseClick(w.trade_bar.buy_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "done" in w.trade_bar.answer_text(), timeout=5000)
+    exits = sorted((o.order_type.value, o.stop_price or o.limit_price) for o in manual_orders(w, symbol)
+                   if o.order_type.value != "market")
+    assert exits == [("limit", round(last + 0.0025, 5)), ("stop", round(last - 0.0012, 5))]
+    step(qtbot, w)
+    (fill,) = w.bridge.fills_of(symbol)
+    assert w.trade_bar.answer_text().startswith(f"filled: bought 100 {symbol} at {fill.price:,.5f} ")
+    w.refresh_views()
+    assert sorted(r[5] for r in w.orders_panel.orders_rows()) == sorted(f"{p:,.5f}" for _t, p in exits)
+    assert w.orders_panel.fills_rows()[0][4] == f"{fill.price:,.5f}"
+    (position,) = w.orders_panel.positions_rows()
+    assert position[3] == f"{w.bridge.position_of(symbol)[2]:,.5f}"           # the last price

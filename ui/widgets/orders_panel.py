@@ -20,7 +20,6 @@ and *Flatten* (button or right-click) on the selected positions emit `cancel_req
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -58,6 +57,7 @@ from PySide6.QtWidgets import (
 
 from ui import theme
 from ui.bridge import as_order
+from ui.widgets.chart.formatting import SymbolPriceDecimals
 
 MAX_FILLS = 500
 STRIP_GAP = 10  # px between two figures of the account strip
@@ -83,12 +83,6 @@ FILL_DROP = (0,)                # Time
 # table's in the reverse of its drop order)
 RETURN_ORDER = (("positions", 3), ("orders", 4), ("fills", 0), ("orders", 6), ("positions", 2), ("orders", 0))
 ROOMY_PAD = 10                  # extra room per column when the table has it
-
-
-def _price(value: float | None) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    return f"{value:,.2f}"
 
 
 def _qty(value: float) -> str:
@@ -277,6 +271,8 @@ class OrdersPanel(QWidget):
         self._fill_rows_total = 0
         self._fill_rows_day: dt.date | None = None
         self._order_of: dict[int, Any] = {}   # id -> the order's newest snapshot or change (type, role, tag of fills)
+        self.prices = SymbolPriceDecimals()   # each symbol's prices with the decimals its data carries
+        self._fill_rows_version = 0
         self._dirty = False
         self.on_symbol_activated: Callable[[str], None] | None = None
 
@@ -665,21 +661,24 @@ class OrdersPanel(QWidget):
         self.time_label.setVisible(level < 2)
 
     def _draw_positions(self) -> None:
-        rows = []
+        rows, prices = [], self.prices
         positions = self._account.open_positions() if self._account is not None else []
         for symbol, qty, avg, last, pnl in sorted(positions):
             pct = (last / avg - 1.0) * 100.0 * (1 if qty > 0 else -1) if avg else 0.0
             side = theme.UP if qty > 0 else theme.DOWN
             pnl_colour = theme.UP if pnl > 0 else theme.DOWN if pnl < 0 else None
-            rows.append(((symbol, _qty(qty), _price(avg), _price(last), _signed_money(pnl)),
+            prices.see(symbol, last)
+            rows.append(((symbol, _qty(qty), prices.text(symbol, avg, seen=False), prices.text(symbol, last),
+                          _signed_money(pnl)),
                          (None, side, None, None, pnl_colour),
-                         f"{'long' if qty > 0 else 'short'} {abs(qty):g} {symbol} at {avg:,.4f}, last {last:,.2f}: "
+                         f"{'long' if qty > 0 else 'short'} {abs(qty):g} {symbol} at {avg:,.6g}, last "
+                         f"{prices.text(symbol, last)}: "
                          f"{pnl:+,.2f} ({pct:+.2f} %)"))
         self.positions_model.set_rows(rows)
         self.positions_caption.setText(f"Positions ({len(rows)})")
 
     def _draw_orders(self) -> None:
-        rows = []
+        rows, prices = [], self.prices
         for oid in sorted(self._orders):
             o = as_order(self._orders[oid])
             buy = o.quantity > 0
@@ -687,9 +686,9 @@ class OrdersPanel(QWidget):
             held = o.status.value == "held"
             status = _STATUS_TEXT.get(o.status.value, o.status.value)
             if o.order_type.value == "stop_limit":
-                price = f"{_price(o.stop_price)} / {_price(o.limit_price)}"
+                price = f"{prices.text(o.symbol, o.stop_price)} / {prices.text(o.symbol, o.limit_price)}"
             else:
-                price = _price(o.limit_price if o.limit_price is not None else o.stop_price)
+                price = prices.text(o.symbol, o.limit_price if o.limit_price is not None else o.stop_price)
             # the whole order, also what a narrow table hides (Id, Status, Type: ColumnFit)
             details = [f"order {o.id}",
                        f"{o.side} {remaining:g} {o.symbol} {o.order_type.value.replace('_', ' ')} "
@@ -711,12 +710,14 @@ class OrdersPanel(QWidget):
         today = (dt.datetime.fromtimestamp(self._account.time_ns / 1e9, self._zone).date()
                  if self._account is not None else None)
         new = min(self._fills_total - self._fill_rows_total, len(self._fills))
-        if today != self._fill_rows_day or new < 0:
+        fills = self._fills
+        # a symbol's prices shown with more decimals since the rows were formatted: all again
+        if today != self._fill_rows_day or new < 0 or self.prices.version != self._fill_rows_version:
             self._fill_rows.clear()
             new = len(self._fills)
             self._fill_rows_day = today
+            self._fill_rows_version = self.prices.version
         if new:
-            fills = self._fills
             self._fill_rows.extend(self._fill_row(fills[i], today) for i in range(len(fills) - new, len(fills)))
         self._fill_rows_total = self._fills_total
         self.fills_model.set_rows(list(reversed(self._fill_rows)))
@@ -734,7 +735,7 @@ class OrdersPanel(QWidget):
                                      kind.replace("_", " "), _ROLE_TIP.get(role, role), f"tag {tag}" if tag else "",
                                      f"commission {f.commission:,.2f}", f"strategy {f.strategy}") if x)
         when = f"{moment:%a %H:%M}" if older else f"{moment:%H:%M}"
-        return ((when, f.symbol, "BUY" if buy else "SELL", _qty(abs(f.quantity)), _price(f.price)),
+        return ((when, f.symbol, "BUY" if buy else "SELL", _qty(abs(f.quantity)), self.prices.text(f.symbol, f.price, seen=False)),
                 (theme.MUTED, theme.MUTED if older else None, theme.UP if buy else theme.DOWN,
                  theme.MUTED if older else None, theme.MUTED if older else None), tip)
 

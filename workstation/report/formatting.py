@@ -69,11 +69,40 @@ def fmt_qty(x: float) -> str:
     return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.4g}"
 
 
+MIN_PRICE_DECIMALS = 2
+MAX_PRICE_DECIMALS = 6
+
+
+def grid_decimals(*prices: np.ndarray) -> int | None:
+    """Decimals that show every given price exactly: the finest price unit the data carries (2 for
+    cents, 3 for a thin stock's 8.525, 5 for EURUSD's 1.08002), at least 2 and at most 6; None when
+    there is no finite price or some price is on no decimal grid (slippage, averages, adjusted prices)."""
+    from workstation.indicators.price_grid import MAX_DECIMALS, decimals_of
+
+    values = np.concatenate([np.asarray(p, dtype=np.float64).ravel() for p in prices]) if prices else np.empty(0)
+    values = values[np.isfinite(values)]
+    if not values.size:
+        return None
+    finest = int(decimals_of(values).max())
+    if finest >= MAX_DECIMALS:
+        return None
+    return min(max(finest, MIN_PRICE_DECIMALS), MAX_PRICE_DECIMALS)
+
+
 def price_decimals(prices: np.ndarray) -> int:
-    """2 decimals for cent prices, 4 when slippage/averaging produced sub-cent prices."""
-    if len(prices) == 0:
-        return 2
-    return 2 if np.allclose(prices * 100, np.round(prices * 100), atol=1e-6) else 4
+    """Decimals of a column of trade prices: those of their grid (`grid_decimals`: 2 for cents, 5 for
+    EURUSD); prices on none (slippage, averages) with about six significant digits, at least 4
+    decimals (431.8232, 29.1529, 1.07974)."""
+    decimals = grid_decimals(prices)
+    if decimals is not None:
+        return decimals
+    values = np.abs(np.asarray(prices, dtype=np.float64))
+    values = values[np.isfinite(values)]
+    if not values.size:
+        return MIN_PRICE_DECIMALS
+    middle = float(np.median(values))
+    integer_digits = int(np.floor(np.log10(middle))) + 1 if middle >= 1 else 0
+    return min(MAX_PRICE_DECIMALS, max(4, MAX_PRICE_DECIMALS - integer_digits))
 
 
 def fmt_duration(minutes: float | None) -> str:

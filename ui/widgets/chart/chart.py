@@ -43,6 +43,7 @@ from ui.widgets.chart.session_shading import SessionShading
 from ui.widgets.chart.theme import ChartTheme
 from ui.widgets.chart.viewport import Viewport
 from workstation.model import parse_interval
+from workstation.report.formatting import grid_decimals
 
 
 class CandleChart(QtWidgets.QWidget):
@@ -50,6 +51,7 @@ class CandleChart(QtWidgets.QWidget):
 
     following_changed = QtCore.Signal(bool)
     view_changed = QtCore.Signal()  # chart type or log scale changed
+    price_decimals_changed = QtCore.Signal(int)   # the prices shown with more or fewer decimals
 
     CHUNK_SIZE = 512
     DECIMATE_ABOVE = 3000
@@ -477,6 +479,7 @@ class CandleChart(QtWidgets.QWidget):
         vp.in_refresh = True
         try:
             if self._appended_from is not None:
+                self._widen_price_decimals(self._appended_from)
                 self.display.bars_appended()
                 self._appended_from = None
             self.overlays_set.flush()
@@ -501,7 +504,11 @@ class CandleChart(QtWidgets.QWidget):
         bars = self._bars
         n = bars.n
         self._update_bar_minutes()
-        self.price.axis.decimals = 2 if n == 0 or float(np.median(bars.close[max(0, n - 256) : n])) >= 1 else 4
+        recent = slice(max(0, n - 256), n)
+        decimals = grid_decimals(bars.open[recent], bars.high[recent], bars.low[recent], bars.close[recent])
+        if decimals is None:   # prices on no decimal grid (adjusted): cents, or 4 decimals below a dollar
+            decimals = 2 if n == 0 or float(np.median(bars.close[recent])) >= 1 else 4
+        self._set_price_decimals(decimals)
         if self._scale.log and n and float(bars.low[:n].min()) <= 0:
             self.set_log_scale(False)
         self.display.bars_replaced()
@@ -509,6 +516,19 @@ class CandleChart(QtWidgets.QWidget):
         self._appended_from = None
         self.markers.place()
         self.refresh()
+
+    def _set_price_decimals(self, decimals: int) -> None:
+        if decimals != self.price.axis.decimals:
+            self.price.axis.decimals = decimals
+            self.price_decimals_changed.emit(decimals)
+
+    def _widen_price_decimals(self, first: int) -> None:
+        """Bars appended from `first` with finer prices than shown (the first bars of a replay that
+        began without history, or a finer tick later) show more decimals from now on."""
+        bars, n = self._bars, self._bars.n
+        decimals = grid_decimals(bars.open[first:n], bars.high[first:n], bars.low[first:n], bars.close[first:n])
+        if decimals is not None and decimals > self.price.axis.decimals:
+            self._set_price_decimals(decimals)
 
     def _y_extent(self, i0: int, i1: int, with_forming: bool) -> tuple[float, float, float]:
         """(price low, price high, volume max) of the bars and price overlays drawn over [i0, i1)."""

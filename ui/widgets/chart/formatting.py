@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import datetime, timedelta
+
+import numpy as np
+
+from workstation.report.formatting import MIN_PRICE_DECIMALS, grid_decimals
 
 NS_PER_MINUTE = 60_000_000_000
 NS_PER_DAY = 86_400_000_000_000
@@ -74,3 +79,38 @@ def step_decimals(step: float) -> int:
         if abs(scaled - round(scaled)) < 1e-6 * max(1.0, scaled):
             return d
     return 8
+
+
+class SymbolPriceDecimals:
+    """The decimals each symbol's prices are shown with: the finest unit its prices seen so far carry
+    (`grid_decimals`: 2 for cents, 5 for EURUSD's 1.08002), and at least `floor(symbol)` (the
+    decimals its chart shows), so a column of one symbol's prices lines up. Fill prices (slippage
+    makes them fractions of the unit) and averages are shown with them but do not widen them.
+    `version` counts the widenings (rows formatted before one are formatted again)."""
+
+    def __init__(self, floor: Callable[[str], int] | None = None) -> None:
+        self._decimals: dict[str, int] = {}
+        self.floor = floor
+        self.version = 0
+
+    def see(self, symbol: str, value: float | None) -> None:
+        """Take a traded or quoted price of `symbol` (a bar's close, an order's limit) into account."""
+        if value is None or not math.isfinite(value):
+            return
+        decimals = grid_decimals(np.array([value]))
+        if decimals is not None and decimals > self._decimals.get(symbol, MIN_PRICE_DECIMALS):
+            self._decimals[symbol] = decimals
+            self.version += 1
+
+    def decimals(self, symbol: str) -> int:
+        floor = self.floor(symbol) if self.floor is not None else MIN_PRICE_DECIMALS
+        return max(self._decimals.get(symbol, MIN_PRICE_DECIMALS), floor)
+
+    def text(self, symbol: str, value: float | None, seen: bool = True) -> str:
+        """`value` with `symbol`'s decimals and thousands separators ('' for None or NaN); `seen`: a
+        price of the data (not a fill's or an average), taken into account first."""
+        if value is None or not math.isfinite(value):
+            return ""
+        if seen:
+            self.see(symbol, value)
+        return f"{value:,.{self.decimals(symbol)}f}"
