@@ -182,6 +182,24 @@ def test_display_formats_and_colours(qtbot):
     ]
 
 
+def test_each_symbols_prices_show_the_decimals_they_carry(qtbot):
+    """EURUSD's 1.07963 showed as 1.08 (every price had 2 decimals); a symbol's prices now all show the
+    finest decimals its prices carry, and a computed price on no decimal grid does not widen them."""
+    model = SignalLogModel(exchange_tz="America/New_York")
+    rows = [("EURUSD", 1.07963), ("EURUSD", 1.078), ("SPY", 431.78), ("SPY", 431.78 / 1.0001),
+            ("SRNE", 8.525), ("SRNE", 8.5)]
+    model.append_rows([{"time_ns": T0 + i * MINUTE, "symbol": sym, "strategy": "s", "action": Action.BUY,
+                        "quantity": 1, "price": price, "confidence": 1.0, "approved": True, "reason": "",
+                        "kind": "signal"} for i, (sym, price) in enumerate(rows)])
+    shown = [display(model, i, COL_PRICE) for i in range(len(rows))]
+    assert shown == ["1.07963", "1.07800", "431.78", f"{431.78 / 1.0001:,.2f}", "8.525", "8.500"]
+    assert model.plain_columns(np.arange(len(rows)))[COL_PRICE] == [t.replace(",", "") for t in shown]
+    model.clear()
+    model.append_rows([{"time_ns": T0, "symbol": "SRNE", "strategy": "s", "action": Action.BUY, "quantity": 1,
+                        "price": 8.5, "confidence": 1.0, "approved": True, "reason": "", "kind": "signal"}])
+    assert display(model, 0, COL_PRICE) == "8.50"                      # a new run forgets the old decimals
+
+
 def test_error_rows_are_marked(qtbot):
     model = SignalLogModel()
     rows = make_rows(3, seed=2)

@@ -61,7 +61,9 @@ from PySide6.QtWidgets import (
 
 from ui import theme
 from ui.widgets.row_map_proxy import RowMapProxy
+from workstation.indicators.price_grid import MAX_DECIMALS, decimals_of
 from workstation.model.batches import DecisionBatch, as_list
+from workstation.report.formatting import MAX_PRICE_DECIMALS, MIN_PRICE_DECIMALS
 
 logger = logging.getLogger(__name__)
 
@@ -231,6 +233,7 @@ class SignalLogModel(QAbstractTableModel):
         self.reason_codes = np.empty(0, dtype=np.int32)
         self.quantity = np.empty(0, dtype=np.float64)
         self.price = np.empty(0, dtype=np.float64)
+        self.symbol_decimals = np.empty(0, dtype=np.int64)   # by symbol code: the decimals its prices carry
         self.confidence = np.empty(0, dtype=np.float64)
         self.decision = np.empty(0, dtype=np.int8)
         self.kind = np.empty(0, dtype=np.int8)
@@ -350,7 +353,8 @@ class SignalLogModel(QAbstractTableModel):
             price = float(self.price[row])
             if math.isnan(price):
                 return ""
-            return f"{price:,.2f}" if thousands else f"{price:.2f}"
+            decimals = int(self.symbol_decimals[self.symbol_codes[row]])
+            return f"{price:,.{decimals}f}" if thousands else f"{price:.{decimals}f}"
         if column == COL_CONFIDENCE:
             confidence = float(self.confidence[row])
             return "" if math.isnan(confidence) else f"{confidence:.2f}"
@@ -362,6 +366,22 @@ class SignalLogModel(QAbstractTableModel):
         if column == COL_REASON:
             return self.reasons.names[self.reason_codes[row]]
         return ""
+
+    def _see_prices(self, symbols: np.ndarray, prices: np.ndarray) -> None:
+        """Each symbol's prices are shown with the finest decimals its prices carry (2 for cents, 5 for
+        EURUSD's 1.07963, at most 6); a price on no decimal grid (computed) does not count."""
+        known = len(self.symbols.names)
+        if len(self.symbol_decimals) < known:
+            grown = np.full(known, MIN_PRICE_DECIMALS, dtype=np.int64)
+            grown[: len(self.symbol_decimals)] = self.symbol_decimals
+            self.symbol_decimals = grown
+        finite = np.isfinite(prices)
+        if not finite.any():
+            return
+        decimals = decimals_of(prices[finite])
+        on_grid = decimals < MAX_DECIMALS
+        np.maximum.at(self.symbol_decimals, symbols[finite][on_grid],
+                      np.minimum(decimals[on_grid], MAX_PRICE_DECIMALS))
 
     def format_time(self, time_ns: int) -> str:
         """int ns UTC -> "YYYY-MM-DD HH:MM:SS" in the exchange zone (cached per second)."""
@@ -387,7 +407,9 @@ class SignalLogModel(QAbstractTableModel):
             [strategies[c] for c in self.strategy_codes[rows].tolist()],
             [actions[c] for c in self.action_codes[rows].tolist()],
             [_format_quantity(q, thousands=False) for q in self.quantity[rows].tolist()],
-            ["" if p != p else f"{p:.2f}" for p in self.price[rows].tolist()],
+            ["" if p != p else f"{p:.{d}f}" for p, d in zip(self.price[rows].tolist(),
+                                                           self.symbol_decimals[self.symbol_codes[rows]].tolist(),
+                                                           strict=True)],
             ["" if c != c else f"{c:.2f}" for c in self.confidence[rows].tolist()],
             [
                 "Error" if kind == KIND_ERROR else decision_text[code]
@@ -548,6 +570,7 @@ class SignalLogModel(QAbstractTableModel):
         self.reason_codes[first:end] = reasons
         self.quantity[first:end] = quantities
         self.price[first:end] = prices
+        self._see_prices(symbols, prices)
         self.confidence[first:end] = confidences
         self.decision[first:end] = decisions
         self.kind[first:end] = kinds
@@ -685,6 +708,7 @@ class SignalLogModel(QAbstractTableModel):
             setattr(self, name, np.empty(0, dtype=getattr(self, name).dtype))
         for table in (self.symbols, self.strategies, self.actions, self.reasons):
             table.clear()
+        self.symbol_decimals = np.empty(0, dtype=np.int64)
         self.signal_count = self.rejected_count = self.error_count = 0
         self._time_text.clear()
         self.endResetModel()
