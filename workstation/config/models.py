@@ -347,7 +347,9 @@ class SessionConfig(SessionMethods, _Model):
 
     name: str = Field(..., min_length=1, max_length=120, description="Name of this config.")
     mode: Literal["backtest", "live"] = Field("backtest", description="Backtest (simulated clock) or live (wall clock).")
-    exchange: str = Field("XNYS", description="pandas-market-calendars exchange name.")
+    exchange: str = Field("XNYS", description="pandas-market-calendars exchange name. One whose sessions cross "
+                                              "midnight in its zone (CME's Globex calendars) is refused: not "
+                                              "supported yet.")
     timezone: str = Field("America/New_York", description="Exchange time zone used for sessions and display.")
     symbols: list[str] = Field(..., min_length=1, max_length=5000, description="Symbols of the session.")
     prices: Literal["raw", "adjusted"] = Field(
