@@ -65,6 +65,7 @@ import pyarrow.parquet as pq
 
 from workstation.calendar import TimeManager, overnight_problem
 from workstation.errors import DataError, WorkstationError, counted, named
+from workstation.indicators.price_grid import MAX_DECIMALS, decimals_of
 from workstation.model import is_valid_symbol, parse_interval, symbol_problem
 from workstation.store.bar_store import (
     ROW_CONFLICT,
@@ -168,6 +169,7 @@ _QUOTE_ALIASES["bid_size"] = ("bid_size", "bidsize", "size_bid", "bid_volume", "
 _QUOTE_ALIASES["ask_size"] = ("ask_size", "asksize", "size_ask", "ask_volume", "ask_qty", "as")
 _QUOTE_ALIASES["symbol"] = _ALIASES["symbol"]
 KINDS = ("bars", "quotes")
+_OHLC = ("open", "high", "low", "close")
 BAR_TIMES = ("start", "end")
 _CSV_SUFFIXES = (".csv", ".csv.gz", ".txt", ".txt.gz", ".tsv", ".tsv.gz")
 _PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
@@ -464,6 +466,13 @@ def _map_columns(frame: pd.DataFrame, path: Path, kind: str = "bars") -> tuple[d
         sample = frame[normal["time"]].dropna()
         if len(sample) and _CLOCK.match(str(sample.iloc[0]).strip()):
             time_col, clock_col = normal["date"], normal["time"]
+    sides = [f"{side}_{f}" for side in ("bid", "ask") for f in _OHLC]
+    if kind == "quotes" and "spread" in normal and not any(c in mapping for c in sides):
+        # MetaTrader's bars: bid prices and a <SPREAD> in points; the asks are made from them (_asks_from_spread)
+        bars_mapping = {canon: normal[n] for canon in _OHLC for n in _ALIASES[canon] if n in normal}
+        if len(bars_mapping) == len(_OHLC):
+            mapping.update({f"bid_{f}": col for f, col in bars_mapping.items()}, spread=normal["spread"])
+            mapping.update({f"ask_{f}": col for f, col in bars_mapping.items()})   # replaced by the asks
     missing = [c for c in _value_names(kind)[:-2 if kind == "quotes" else 5] if c not in mapping]
     lacking = " and ".join((["a time column"] if time_col is None else []) + ([named("column", missing)] if missing
                                                                                else []))
@@ -471,7 +480,8 @@ def _map_columns(frame: pd.DataFrame, path: Path, kind: str = "bars") -> tuple[d
         raise DataError(
             f"{path} lacks {lacking} of quote bars: found columns {[str(c) for c in frame.columns]}; expected a "
             "time column and bid_open, bid_high, bid_low, bid_close, ask_open, ask_high, ask_low, ask_close "
-            "(bid_size, ask_size optional; any letter case); nothing was imported"
+            "(bid_size, ask_size optional; any letter case), or MetaTrader's bid open, high, low, close and "
+            "<SPREAD>; nothing was imported"
         )
     if lacking or time_col is None:
         raise DataError(
@@ -758,11 +768,15 @@ def _check_file(source: Path | FrameSource, symbol: str | None, tz: str | None, 
             "were recorded in (e.g. --tz America/New_York or --tz UTC); nothing was imported"
         )
     columns = {c: frame[mapping[c]] for c in _value_names(content) if c in mapping}
+    if content == "quotes" and "spread" in mapping:
+        columns["spread"] = frame[mapping["spread"]]
     if _decimal_commas(columns):
         columns = {c: col if pd.api.types.is_numeric_dtype(col.dtype) else col.astype(str).str.replace(",", ".")
                    for c, col in columns.items()}
         notes.append("decimal commas read as decimal points (e.g. 429,5 as 429.5)")
     values = {c: _numbers(columns[c]) if c in columns else np.full(n, np.nan) for c in _value_names(content)}
+    if "spread" in columns:
+        notes.append(_asks_from_spread(values, _numbers(columns["spread"]), path))
 
     def flag(reason: str, cond: np.ndarray) -> None:
         code[(code == 0) & cond] = _CODE[reason]
@@ -844,6 +858,24 @@ def _check_file(source: Path | FrameSource, symbol: str | None, tz: str | None, 
 
 
 _QUOTE_VALUE_REASONS = {R_MISSING, R_RANGE, R_NONPOS, R_HL, R_OPEN, R_CLOSE, R_CROSSED, R_NEGSIZE}
+
+
+def _asks_from_spread(values: dict[str, np.ndarray], spread: np.ndarray, path: Path) -> str:
+    """MetaTrader's bars are bid prices with the bar's spread in points (<SPREAD>, as its strategy tester
+    uses it): each ask = bid + spread x point, where the point is the smallest price unit the file's
+    prices carry (5 decimals: 0.00001), rounded to that unit. A missing or negative spread makes a row
+    that is refused (missing value, crossed quote). The summary's note (returned) names the point."""
+    bids = [values[f"bid_{f}"] for f in _OHLC]
+    finite = np.concatenate([b[np.isfinite(b)] for b in bids])
+    decimals = int(decimals_of(finite).max()) if finite.size else 0
+    if decimals >= MAX_DECIMALS:
+        raise DataError(f"{path}: its prices are on no decimal grid, so the point the <SPREAD> column counts in "
+                        "cannot be told; nothing was imported")
+    point = 10.0 ** -decimals
+    for f in _OHLC:
+        values[f"ask_{f}"] = np.round(values[f"bid_{f}"] + spread * point, decimals)
+    return (f"ask = bid + spread x {point:.{decimals}f} (MetaTrader's bid bars and spread in points of the "
+            "prices' smallest unit)")
 
 
 def _check_quote_values(values: dict[str, np.ndarray], flag: Callable[[str, np.ndarray], None], code: np.ndarray,

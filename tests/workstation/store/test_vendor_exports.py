@@ -407,3 +407,46 @@ def test_importing_again_over_wrong_bars_says_the_stored_ones_were_kept_and_how_
     third = import_files([path], BarStore(store_dir), tz=NY, bar_time="end")
     assert third.warnings == [] and third.rows_quarantined == 0
     pd.testing.assert_frame_equal(_stored(BarStore(store_dir)), expected)
+
+
+def test_metatrader_bid_bars_and_spread_import_as_quote_bars_and_buys_fill_at_the_ask(source, tmp_path):
+    """MetaTrader's bars are bid prices with the bar's spread in points (<SPREAD>): `--kind quotes` makes
+    the quote bars from them (ask = bid + spread x point, the point the prices' smallest unit), so a run
+    with fill_prices "quotes" buys at the ask as MetaTrader's tester does. Before, such a file was
+    refused as lacking bid and ask columns, and forex runs bought at the bid."""
+    from tests.integration.runhelpers import crossover_config
+    from workstation.store.quote_store import read_quotes
+    from workstation.system import SystemManager
+    from workstation.config import validate_config_dict
+
+    rng = np.random.default_rng(7)
+    spread = rng.integers(0, 6, len(source))
+    source = source.assign(**{f: source[f].round(2) for f in ("open", "high", "low", "close")})  # 2 digits, as MT
+    path = tmp_path / "SPY_M1.csv"
+    _metatrader5(source, path)
+    frame = pd.read_csv(path, sep="\t")
+    frame["<SPREAD>"] = spread
+    frame.to_csv(path, sep="\t", index=False)
+    store = BarStore(tmp_path / "store", create=True)
+    import_files([path], store, symbol="SPY", tz=NY)
+    summary = import_files([path], store, symbol="SPY", tz=NY, kind="quotes")
+    assert any("ask = bid + spread x 0.01 " in note for note in summary.files[0]["notes"])
+    quotes = read_quotes(store, ["SPY"], 0, 2**62)
+    want = pd.DataFrame({"timestamp": pd.to_datetime(source["time"], utc=True).dt.as_unit("ns").astype("int64")})
+    for f in ("open", "high", "low", "close"):
+        want[f"bid_{f}"] = source[f]
+        want[f"ask_{f}"] = (source[f] * 100 + spread).round() / 100                # cents: exact in integers
+    got = quotes.assign(timestamp=pd.to_datetime(quotes["timestamp"], utc=True).dt.as_unit("ns").astype("int64"))
+    cols = list(want.columns)
+    pd.testing.assert_frame_equal(got[cols].reset_index(drop=True), want.sort_values("timestamp")[cols]
+                                  .reset_index(drop=True), check_exact=True)
+    days = sorted(source["local"].dt.date.unique())
+    cfg = crossover_config(["SPY"], days[1], days[3], streams={"quotes": True},
+                           execution={"fill_prices": "quotes"}, data_source={"store_path": str(store.root)})
+    system = SystemManager(validate_config_dict(cfg), store=store)
+    system.start()
+    assert system.wait(120) and system.error is None
+    asks = want.set_index("timestamp")
+    buys = [f for f in system.broker.fills if f.quantity > 0]
+    assert buys and all(f.price == asks.loc[f.time, "ask_open"] for f in buys)
+    assert any(f.price > asks.loc[f.time, "bid_open"] for f in buys)              # not at the bid
