@@ -415,9 +415,9 @@ def test_metatrader_bid_bars_and_spread_import_as_quote_bars_and_buys_fill_at_th
     with fill_prices "quotes" buys at the ask as MetaTrader's tester does. Before, such a file was
     refused as lacking bid and ask columns, and forex runs bought at the bid."""
     from tests.integration.runhelpers import crossover_config
+    from workstation.config import validate_config_dict
     from workstation.store.quote_store import read_quotes
     from workstation.system import SystemManager
-    from workstation.config import validate_config_dict
 
     rng = np.random.default_rng(7)
     spread = rng.integers(0, 6, len(source))
