@@ -1130,7 +1130,7 @@ def _refuse_overnight_sessions(checked: list[_FileRows], tm: TimeManager) -> Non
     futures and currencies open the evening before): their bars would be filed under the wrong day
     and the evening's refused as a closed date. Daily bars are per session date and are taken."""
     nat = np.iinfo(np.int64).min
-    times = [fr.timestamp[fr.timestamp != nat] for fr in checked]
+    times = [fr.timestamp[(fr.timestamp != nat) & (fr.reason != _CODE[R_TS])] for fr in checked]  # in 1990..2100
     times = [t for t in times if t.size]
     if not times:
         return
