@@ -113,8 +113,8 @@ class ImportDialog(QDialog):
     # ------------------------------------------------------------------------------------ layout
     def _build(self, store_root: str) -> None:
         col = job_column(self, "Import bar files", "importTitle")
-        helper = QLabel("CSV, TXT, CSV.gz or Parquet: MetaTrader 4/5, NinjaTrader and TradingView exports as they "
-                        "are, or any file with time, open, high, low, close and volume columns. Every row is "
+        helper = QLabel("CSV, TXT, CSV.gz or Parquet: MetaTrader 4/5, NinjaTrader, TradingView and Dukascopy exports "
+                        "as they are, or any file with time, open, high, low, close and volume columns. Every row is "
                         "checked; refused rows go to the store's quarantine folder with the reason. Drop files "
                         "here or add them below.", self)
         helper.setObjectName("importHelp")
@@ -170,6 +170,9 @@ class ImportDialog(QDialog):
         self.kind_combo = QComboBox(self)
         for text, kind in KINDS:
             self.kind_combo.addItem(text, kind)
+        self.kind_combo.setToolTip("Trade bars, or quote bars: bid and ask columns, or a MetaTrader export's bid "
+                                   "bars with its <SPREAD> (ask = bid + spread x the prices' smallest unit). Import "
+                                   "a MetaTrader file both ways to fill buys at the ask (fill_prices: quotes)")
         form.addRow(_field_label("The files hold", "--kind", self), self.kind_combo)
         self.interval_combo = QComboBox(self)
         self.interval_combo.setEditable(True)
