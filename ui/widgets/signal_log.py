@@ -61,9 +61,8 @@ from PySide6.QtWidgets import (
 
 from ui import theme
 from ui.widgets.row_map_proxy import RowMapProxy
-from workstation.indicators.price_grid import MAX_DECIMALS, decimals_of
 from workstation.model.batches import DecisionBatch, as_list
-from workstation.report.formatting import MAX_PRICE_DECIMALS, MIN_PRICE_DECIMALS
+from workstation.report.formatting import MIN_PRICE_DECIMALS, shown_decimals
 
 logger = logging.getLogger(__name__)
 
@@ -378,10 +377,9 @@ class SignalLogModel(QAbstractTableModel):
         finite = np.isfinite(prices)
         if not finite.any():
             return
-        decimals = decimals_of(prices[finite])
-        on_grid = decimals < MAX_DECIMALS
-        np.maximum.at(self.symbol_decimals, symbols[finite][on_grid],
-                      np.minimum(decimals[on_grid], MAX_PRICE_DECIMALS))
+        decimals = shown_decimals(prices[finite])
+        on_grid = decimals >= 0
+        np.maximum.at(self.symbol_decimals, symbols[finite][on_grid], decimals[on_grid])
 
     def format_time(self, time_ns: int) -> str:
         """int ns UTC -> "YYYY-MM-DD HH:MM:SS" in the exchange zone (cached per second)."""

@@ -73,20 +73,25 @@ MIN_PRICE_DECIMALS = 2
 MAX_PRICE_DECIMALS = 6
 
 
-def grid_decimals(*prices: np.ndarray) -> int | None:
-    """Decimals that show every given price exactly: the finest price unit the data carries (2 for
-    cents, 3 for a thin stock's 8.525, 5 for EURUSD's 1.08002), at least 2 and at most 6; None when
-    there is no finite price or some price is on no decimal grid (slippage, averages, adjusted prices)."""
+def shown_decimals(prices: np.ndarray) -> np.ndarray:
+    """The decimals each (finite) price is shown with: those of its price unit (2 for cents, 3 for a thin
+    stock's 8.525, 5 for EURUSD's 1.08002), at least 2 and at most 6; -1 for a price on no decimal grid
+    (slippage, averages, adjusted prices), which tells nothing of the data's unit."""
     from workstation.indicators.price_grid import MAX_DECIMALS, decimals_of
 
+    decimals = decimals_of(prices)
+    return np.where(decimals >= MAX_DECIMALS, -1, np.clip(decimals, MIN_PRICE_DECIMALS, MAX_PRICE_DECIMALS))
+
+
+def grid_decimals(*prices: np.ndarray) -> int | None:
+    """Decimals that show every given price exactly (`shown_decimals`, the finest of them); None when
+    there is no finite price or some price is on no decimal grid."""
     values = np.concatenate([np.asarray(p, dtype=np.float64).ravel() for p in prices]) if prices else np.empty(0)
     values = values[np.isfinite(values)]
     if not values.size:
         return None
-    finest = int(decimals_of(values).max())
-    if finest >= MAX_DECIMALS:
-        return None
-    return min(max(finest, MIN_PRICE_DECIMALS), MAX_PRICE_DECIMALS)
+    decimals = shown_decimals(values)
+    return None if (decimals < 0).any() else int(decimals.max())
 
 
 def price_decimals(prices: np.ndarray) -> int:
