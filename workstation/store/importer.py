@@ -472,8 +472,8 @@ def _map_columns(frame: pd.DataFrame, path: Path, kind: str = "bars") -> tuple[d
         bars_mapping = {canon: normal[n] for canon in _OHLC for n in _ALIASES[canon] if n in normal}
         if len(bars_mapping) == len(_OHLC):
             mapping.update({f"bid_{f}": col for f, col in bars_mapping.items()}, spread=normal["spread"])
-            mapping.update({f"ask_{f}": col for f, col in bars_mapping.items()})   # replaced by the asks
-    missing = [c for c in _value_names(kind)[:-2 if kind == "quotes" else 5] if c not in mapping]
+    made = {f"ask_{f}" for f in _OHLC} if "spread" in mapping else set()     # by _asks_from_spread
+    missing = [c for c in _value_names(kind)[:-2 if kind == "quotes" else 5] if c not in mapping and c not in made]
     lacking = " and ".join((["a time column"] if time_col is None else []) + ([named("column", missing)] if missing
                                                                                else []))
     if kind == "quotes" and lacking:
