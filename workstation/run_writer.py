@@ -1,8 +1,9 @@
 """RunWriter: writes a run folder as the run goes, so a run stopped halfway keeps what it produced.
 
-Layout of a run folder (every Parquet "file" that grows per session is a folder of one part per
-session, which `pandas.read_parquet`, `pyarrow.parquet.read_table` and DuckDB's
-`read_parquet('run/bars.parquet/*.parquet')` read as one table; each part is written atomically):
+Layout of a run folder (every Parquet "file" that grows per session is a folder of parts, which
+`pandas.read_parquet`, `pyarrow.parquet.read_table` and DuckDB's `read_parquet('run/bars.parquet/*.parquet')`
+read as one table; each part is written atomically and holds the sessions that ended within
+RunWriter.COALESCE_S of the first one not written yet, or one session: see RunWriter):
 
     config.json        the resolved config (after command-line overrides)
     bars.parquet/      every session bar, streamed and derived: symbol, interval, timestamp, OHLCV
@@ -26,8 +27,8 @@ session, which `pandas.read_parquet`, `pyarrow.parquet.read_table` and DuckDB's
                        rewritten after the first session, then at most every REPORT_INTERVAL_S seconds
                        (like report.txt), and at the end
     report.txt         the same as text, plus the backtest statistics
-    run_status.json    the completion record: "running" with the writer's pid, rewritten after each
-                       session; at the end "complete": true with the final state (finished, stopped,
+    run_status.json    the completion record: "running" with the writer's pid, rewritten with each
+                       part; at the end "complete": true with the final state (finished, stopped,
                        failed). A record still saying "running" after its process is gone means the
                        run was killed (kill -9, power cut): `run_folder_status` says so.
 
@@ -255,10 +256,41 @@ def session_bars_table(symbols: list[str], intervals: list[str], bars: dict,
     return pa.Table.from_arrays(list(columns.values()), names=list(columns))
 
 
+def _joined(jobs: list[_Part], bar_names: dict) -> _Part:
+    """One session part of consecutive session parts: their rows in order, named after the last (a
+    step back deletes the parts numbered after its snapshot's, and a snapshot writes what is held
+    first, so no part holds sessions from both sides of one). Tables built ahead are not used."""
+    last = jobs[-1]
+    job = _Part(last.part, summary=last.summary, final=False, orders=[],
+                quality_rows=[r for j in jobs for r in j.quality_rows], gap_rows=[r for j in jobs for r in j.gap_rows],
+                signals=[e for j in jobs for e in j.signals],
+                order_states=[st for j in jobs for st in (j.order_states or ())],
+                fills=[f for j in jobs for f in (j.fills or ())], trades=[t for j in jobs for t in j.trades],
+                session_reports=[r for j in jobs for r in j.session_reports])
+    equity = [j.equity for j in jobs if j.equity is not None and len(j.equity[0])]
+    if equity:
+        job.equity = (np.concatenate([t for t, _ in equity]), np.concatenate([v for _, v in equity]))
+    for j in reversed(jobs):        # the newest of what is given whole, when any part had it
+        if j.manual is not None and job.manual is None:
+            job.manual = j.manual
+        if j.report is not None and job.report is None:
+            job.report, job.quality_stats, job.timings_text = j.report, j.quality_stats, j.timings_text
+    with_bars = [j for j in jobs if j.bars is not None and j.symbols is not None and j.intervals is not None]
+    if with_bars:
+        job.bars, job.symbols, job.intervals = {}, last.symbols, last.intervals
+        job.tables["bars"] = pa.concat_tables(
+            [session_bars_table(j.symbols, j.intervals, j.bars, bar_names) for j in with_bars])  # type: ignore[arg-type]
+    return job
+
+
 def _prebuilt(job: _Part, name: str, build) -> pa.Table:
     """The part's table `name` as the engine thread built it (RunWriter._build_tables), else `build()`."""
     table = job.tables.get(name)
     return build() if table is None else table
+
+
+_TIME_UP = object()       # the writer thread: the held sessions have waited long enough
+_WRITE_HELD = object()    # in the writer's queue: write the sessions held back now (a snapshot, a flush)
 
 
 @dataclass
@@ -281,7 +313,7 @@ class _Part:
     equity: tuple[np.ndarray, np.ndarray] | None = None
     manual: list | None = None                # every hand order so far when one came in since the last part
     summary: dict = field(default_factory=dict)
-    session_report: dict | None = None
+    session_reports: list[dict] = field(default_factory=list)   # the sessions' reports (none at the end)
     report: dict | None = None                # metrics.json without statistics (computed in the writer)
     quality_stats: dict | None = None
     timings_text: str = ""
@@ -296,9 +328,10 @@ class RunWriter:
     The engine thread only gathers each session's new rows (the broker's new trades, equity points,
     orders and fills, the session's bar views, signals) at its end, makes them tables and hands them
     to the writer's own thread, which encodes and writes the parts: the engine never waits for a disk,
-    and the work is proportional to the rows of the session, not of the run so far. The writer is at most two
-    sessions behind (the engine then waits), so a write failure stops the run within a session or
-    two. Statistics are computed once, at the end (a reader computes them for a stopped or killed
+    and the work is proportional to the rows of the session, not of the run so far. The writer holds a
+    finished session up to `coalesce_s` for the ones after it, then writes them as one part, and is at
+    most two sessions behind beyond that (the engine then waits), so a write failure stops the run
+    within about `coalesce_s` and a session or two. Statistics are computed once, at the end (a reader computes them for a stopped or killed
     run from its trades and equity parts: workstation.runs).
 
     `closed` turns True once the run's last file is written (or could not be); `failed` and
@@ -307,14 +340,25 @@ class RunWriter:
 
     QUEUE_SESSIONS = 2
     REPORT_INTERVAL_S = 5.0     # metrics.json / report.txt while the run goes on: at most this often
+    COALESCE_S = 1.0            # a finished session waits at most this long to share a part with the next ones
 
     def __init__(self, system, run_dir: str | Path, write_bars: bool = True,
-                 report_interval_s: float | None = None):
+                 report_interval_s: float | None = None, coalesce_s: float | None = None):
         self.system = system
+        # The sessions that end within `coalesce_s` seconds of the first one not written yet share one
+        # part per table: a fast run writes a few parts, not ~8 files per session (each file has a
+        # fixed cost), and a slow one still writes every session within that time of its end. 0: a
+        # part per session, its tables built in the engine thread; the default for a rewindable run,
+        # whose folder then does not depend on timing (a run that went back writes the same parts as
+        # one that did not).
+        keeper = getattr(system, "snapshots", None)
+        if coalesce_s is None:
+            coalesce_s = 0.0 if keeper is not None else self.COALESCE_S
+        self.coalesce_s = max(0.0, float(coalesce_s))
         # metrics.json and report.txt are rewritten after the first session, then at most every
         # `report_interval_s` seconds (monotonic clock) and at the end: they grow with the sessions, so
         # a rewrite per session is O(sessions^2) JSON encoding. run_status.json, what crash recovery
-        # reads, is still rewritten after every session; 0 rewrites them all after every session.
+        # reads, is still rewritten with every part; 0 rewrites them all with every part.
         self.report_interval_s = self.REPORT_INTERVAL_S if report_interval_s is None else float(report_interval_s)
         self._last_report_at: float | None = None   # monotonic time of the last session part with a report
         self.run_dir = Path(run_dir)
@@ -343,7 +387,7 @@ class RunWriter:
                 f"cannot write the run folder {self.run_dir}: {os_error_text(exc)}; nothing was run. "
                 "Give a writable folder with --out"
             ) from None
-        self._queue: queue.Queue[_Part | None] = queue.Queue(maxsize=self.QUEUE_SESSIONS)
+        self._queue: queue.Queue[_Part | object | None] = queue.Queue(maxsize=self.QUEUE_SESSIONS)
         self._thread = threading.Thread(target=self._work, name="RunWriter", daemon=True)
         self._thread.start()
         ev = system.events
@@ -352,13 +396,12 @@ class RunWriter:
         ev.subscribe("manual", self._on_manual)
         ev.subscribe("session_end", self._on_session_end)
         ev.subscribe("backtest_end", self._on_end)
-        keeper = getattr(system, "snapshots", None)
         if keeper is not None:
             keeper.add_participant("run_writer", self)
 
     # ------------------------------------------------------------------ step back (snapshot participant)
     def snapshot_state(self) -> dict:
-        self._queue.join()      # what the writer thread keeps (session reports, files) is up to date
+        self._write_held()      # what the writer thread keeps (session reports, files) is up to date
         return {"signals": list(self._signals), "manual": list(self._manual), "part": self._part,
                 "manual_written": self._manual_written,
                 "session_reports": list(self._session_reports), "written": dict(self._written)}
@@ -366,7 +409,7 @@ class RunWriter:
     def restore_state(self, state: dict) -> None:
         """Back to a snapshot: forget what came after and delete the session parts written since (once
         the writer thread has written every part queued before the rewind)."""
-        self._queue.join()
+        self._write_held()
         self._signals = list(state["signals"])
         self._manual = list(state["manual"])
         self._manual_written = min(state.get("manual_written", 0), len(self._manual))
@@ -420,17 +463,31 @@ class RunWriter:
         """Block until the run's last file is written (or failed); True if it was."""
         return self._closed.wait(timeout)
 
+    def _write_held(self) -> None:
+        """Engine thread: block until every session handed to the writer is written (or failed), the
+        sessions it holds back to share a part included."""
+        if self._queue.unfinished_tasks and not self._closed.is_set():
+            self._put(_WRITE_HELD)
+        self._queue.join()
+
     def flush(self, timeout: float | None = None) -> bool:
-        """Block until every part queued so far is written (or failed); True if it was. For a
-        reader that wants the newest parts while the run goes on."""
+        """Block until every part queued so far is written (or failed), the sessions held back to
+        share a part included; True if it was. For a reader that wants the newest parts while the
+        run goes on."""
         q = self._queue
         deadline = None if timeout is None else time.monotonic() + timeout
+        if q.unfinished_tasks and not self._closed.is_set():
+            try:
+                q.put(_WRITE_HELD, timeout=timeout)
+            except queue.Full:
+                return False
         with q.all_tasks_done:
-            while q.unfinished_tasks:
+            # closed: everything is written (a request put as the run ended may stay in the queue)
+            while q.unfinished_tasks and not self._closed.is_set():
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0:
                     return False
-                q.all_tasks_done.wait(left)
+                q.all_tasks_done.wait(0.05 if left is None else min(left, 0.05))
         return True
 
     # ------------------------------------------------------------------ writes
@@ -521,7 +578,7 @@ class RunWriter:
                     gap_rows=list(payload.get("gap_rows") or []), signals=signals,
                     orders=[], order_states=broker.take_finalized_states(), fills=broker.take_fill_records(),
                     trades=broker.take_trades(), equity=broker.take_equity_points(hold_last=True), manual=self._take_manual(),
-                    summary=system.summary(), session_report=payload.get("metrics") or {})
+                    summary=system.summary(), session_reports=[payload.get("metrics") or {}])
         now = time.monotonic()
         if self._last_report_at is None or now - self._last_report_at >= self.report_interval_s:
             self._last_report_at = now      # this part rewrites metrics.json and report.txt too
@@ -533,7 +590,8 @@ class RunWriter:
             # views of this session's storage: SessionData allocates fresh storage for the next one
             job.bars = {(sym, iv): sd.bars(sym, iv) for iv in sd.intervals for sym in sd.symbols}
             job.symbols, job.intervals = list(sd.symbols), list(sd.intervals)
-        self._build_tables(job)
+        if self.coalesce_s <= 0:
+            self._build_tables(job)     # coalescing: the writer thread builds them once for the sessions it joins
         self._put(job)
 
     def _build_tables(self, job: _Part) -> None:
@@ -595,7 +653,7 @@ class RunWriter:
         finally:
             self._closed.set()
 
-    def _put(self, job: _Part) -> None:
+    def _put(self, job: _Part | object) -> None:
         while True:
             try:
                 self._queue.put(job, timeout=0.5)
@@ -606,18 +664,50 @@ class RunWriter:
 
     # ------------------------------------------------------------------ the writer thread
     def _work(self) -> None:
+        """Take the parts as they come; a session part waits (up to `coalesce_s` after the first one
+        held) for the sessions after it, to be written with them as one part. Anything else (the
+        final part, the end, a request to write what is held) writes the held sessions first."""
+        q = self._queue
+        held: list[_Part] = []
+        deadline = 0.0
         while True:
-            job = self._queue.get()
-            if job is None:
-                self._queue.task_done()
-                return
-            try:
-                self._write_part(job)
-            except Exception as exc:  # noqa: BLE001 - any failure stops the run with a reason
-                log.exception("run writer failed")
-                if not self.failures:
-                    self._fail(f"cannot write {self.run_dir}: {type(exc).__name__}: {exc}")
-            finally:
+            item: _Part | object | None
+            if not held:
+                item = q.get()
+            else:
+                try:
+                    item = q.get(timeout=max(0.0, deadline - time.monotonic()))
+                except queue.Empty:
+                    item = _TIME_UP
+            if isinstance(item, _Part) and not item.final and self.coalesce_s > 0:
+                if not held:
+                    deadline = time.monotonic() + self.coalesce_s
+                held.append(item)
+                if time.monotonic() < deadline:
+                    continue
+                item = _TIME_UP
+            if held:
+                self._write_guarded(held)
+                held = []
+            if item is _TIME_UP:
+                continue
+            if isinstance(item, _Part):
+                self._write_guarded([item])
+            else:
+                q.task_done()       # the end (None) or a request to write what was held (_WRITE_HELD)
+                if item is None:
+                    return
+
+    def _write_guarded(self, jobs: list[_Part]) -> None:
+        """Write `jobs` (sessions in order) as one part; a task done for each."""
+        try:
+            self._write_part(jobs[0] if len(jobs) == 1 else _joined(jobs, self._bar_names))
+        except Exception as exc:  # noqa: BLE001 - any failure stops the run with a reason
+            log.exception("run writer failed")
+            if not self.failures:
+                self._fail(f"cannot write {self.run_dir}: {type(exc).__name__}: {exc}")
+        finally:
+            for _ in jobs:
                 self._queue.task_done()
 
     def _write_part(self, job: _Part) -> None:
@@ -652,7 +742,7 @@ class RunWriter:
             return
         if not self._write_orders(job) or not self._write_trades_equity(job) or not self._write_manual(job):
             return
-        self._session_reports.append(job.session_report or {})
+        self._session_reports.extend(job.session_reports)
         self._write_results(job, final=False)
 
     def _write_final(self, job: _Part) -> None:
@@ -974,7 +1064,7 @@ def render_report(system, summary: dict, stats: dict, in_progress: bool = False,
     statistics are computed at the end). `quality_stats` and `timings_text` default to the
     system's own (given when rendered away from the engine thread)."""
     cfg = system.cfg
-    state = (f"state {summary['state']} (in progress: this report is rewritten after each session)"
+    state = (f"state {summary['state']} (in progress: this report is rewritten as the run goes)"
              if in_progress else f"state {summary['state']}")
     kind = "Live (paper trading) report" if cfg.mode == "live" else "Backtest report"
     lines = [

@@ -80,6 +80,9 @@ def full_disk(small_filesystem, tmp_path):
 
 
 def test_disk_full_mid_run_stops_it_with_a_report(tmp_path, demo_store, full_disk, capsys, monkeypatch):
+    from workstation.run_writer import RunWriter
+
+    monkeypatch.setattr(RunWriter, "COALESCE_S", 0.0)     # a part per session: the disk fills mid-run
     monkeypatch.chdir(tmp_path)
     out = full_disk(400, good_writes=4, marker="bars.parquet").path / "run"
     cfg = config_file(tmp_path / "cfg.json", demo_store)
@@ -104,6 +107,23 @@ def test_disk_full_mid_run_stops_it_with_a_report(tmp_path, demo_store, full_dis
     assert "state running" not in stdout
 
 
+def test_a_full_disk_under_sessions_sharing_a_part_fails_the_run_with_nothing_half_written(
+        tmp_path, demo_store, full_disk, capsys, monkeypatch):
+    """By default the sessions of a fast run share parts: the first of them cannot be written, so
+    the run fails with the reason, no bars are left half-written and the folder is incomplete."""
+    monkeypatch.chdir(tmp_path)
+    out = full_disk(64, good_writes=0, marker="bars.parquet").path / "run"
+    cfg = config_file(tmp_path / "cfg.json", demo_store)
+    code, stdout, err = cli_in_process(capsys, "run", str(cfg), "--out", str(out))
+    assert code == 1
+    assert "could not be written" in err and "the disk is full" in err and "Traceback" not in err
+    assert "bars.parquet/part-" in err and "marked incomplete" in err
+    status = json.loads((out / "run_status.json").read_text())
+    assert status["complete"] is False and status["state"] == "failed"
+    assert not list(out.glob("bars.parquet/*.parquet")) and not [p for p in out.rglob("*.tmp")]
+    assert not run_folder_status(out).complete and "state running" not in stdout
+
+
 def test_writer_closes_at_once_after_a_failed_write(tmp_path, demo_store, monkeypatch):
     """No wait for a writer that never closes: the last event closes it, failed or not."""
     from workstation.config import load_config
@@ -113,7 +133,7 @@ def test_writer_closes_at_once_after_a_failed_write(tmp_path, demo_store, monkey
     _full_disk_after(monkeypatch, good_writes=2, marker="bars.parquet")
     cfg = load_config(config_file(tmp_path / "cfg.json", demo_store))
     system = SystemManager(cfg, store_path=demo_store)
-    writer = RunWriter(system, tmp_path / "run")
+    writer = RunWriter(system, tmp_path / "run", coalesce_s=0)
     system.start()
     assert system.wait(120)
     assert writer.closed and writer.failed                     # closed when the run's end event returned
@@ -201,7 +221,7 @@ def test_a_full_disk_at_the_end_leaves_no_report_saying_in_progress(tmp_path, de
         monkeypatch.setattr(rw, "render_report", render)
     cfg = load_config(config_file(tmp_path / "cfg.json", demo_store))
     system = SystemManager(cfg, store_path=demo_store)
-    writer = rw.RunWriter(system, tmp_path / "run")
+    writer = rw.RunWriter(system, tmp_path / "run", coalesce_s=0)
     system.start()
     assert system.wait(120) and writer.closed and writer.failed
     report = tmp_path / "run" / "report.txt"

@@ -131,7 +131,7 @@ def straight_run(store, out: Path, hand, stop_at: int | None = None, paused_orde
     """The reference: no snapshots, never goes back. `stop_at`: pause there and compare the state."""
     system = SystemManager(orb_config(threads), store=store, rewindable=False)
     system.manual_orders.schedule(hand)
-    RunWriter(system, out, write_bars=True)
+    RunWriter(system, out, write_bars=True, coalesce_s=0)   # a part per session, as a rewindable run
     states = {}
     if stop_at is not None or paused_order is not None:
         system.control.pause()

@@ -1,13 +1,15 @@
 """The run writer's append-only parts (issue 11 item 3): trades, equity, orders and fills are written
-as one part per session holding only that session's new rows, in the writer's own thread; the parts
-together equal the engine's whole tables exactly, statistics are computed once at the end, and a run
-killed after a few sessions leaves a folder the reader loads (its rows a prefix of the full run's)."""
+as one part per session holding only that session's new rows (or, by default, one part for the sessions
+that end within `coalesce_s` of each other), in the writer's own thread; the parts together equal the
+engine's whole tables exactly, statistics are computed once at the end, and a run killed after a few
+sessions leaves a folder the reader loads (its rows a prefix of the full run's)."""
 
 from __future__ import annotations
 
 import json
 import shutil
 import threading
+import time
 
 import pandas as pd
 import pytest
@@ -41,14 +43,24 @@ def _system(store) -> SystemManager:
     return SystemManager(cfg, store_path=store)
 
 
+def _status(out) -> dict:
+    try:
+        return json.loads((out / "run_status.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
 def _parts(folder):
     return sorted(p for p in folder.iterdir() if p.name.startswith("part-"))
+
+
+TABLES = ("bars", "signals", "orders", "fills", "trades", "equity", "quality")
 
 
 def test_parts_hold_each_row_once_and_together_equal_the_engines_tables(store, tmp_path):
     system = _system(store)
     writer_threads: set[str] = set()
-    writer = RunWriter(system, tmp_path / "run")
+    writer = RunWriter(system, tmp_path / "run", coalesce_s=0)
     real = writer._write_part
 
     def spy(job):
@@ -85,13 +97,65 @@ def test_parts_hold_each_row_once_and_together_equal_the_engines_tables(store, t
     assert load_run(out).stats["total_return_pct"] == pytest.approx(stats["total_return_pct"])
 
 
+def test_sessions_ending_close_together_share_a_part_with_the_same_rows(store, tmp_path):
+    """Sessions that end within `coalesce_s` of the first one not written yet are written as one part
+    per table (a file has a fixed cost: a fast run wrote ~8 files per session): here every session
+    (an hour apart at most), then the end's part. Read back, every table equals the one a part per
+    session gives, row for row; the statistics too."""
+    runs = {}
+    for name, coalesce_s in (("each", 0.0), ("joined", 3600.0)):
+        system = _system(store)
+        writer = RunWriter(system, tmp_path / name, coalesce_s=coalesce_s)
+        system.start()
+        assert system.wait(120) and writer.closed and not writer.failed
+        runs[name] = tmp_path / name
+    each, joined = runs["each"], runs["joined"]
+    assert [p.name for p in _parts(joined / "equity.parquet")] == [f"part-{len(DAYS):04d}.parquet",
+                                                                  f"part-{len(DAYS) + 1:04d}.parquet"]
+    assert [p.name for p in _parts(joined / "bars.parquet")] == [f"part-{len(DAYS):04d}.parquet"]
+    assert len(_parts(each / "bars.parquet")) == len(DAYS)
+    for table in TABLES:
+        a, b = (pd.read_parquet(run / f"{table}.parquet") for run in (each, joined))
+        assert len(a), table
+        pd.testing.assert_frame_equal(a, b, check_exact=True, obj=table)
+    metrics = [json.loads((run / "metrics.json").read_text()) for run in (each, joined)]
+    assert metrics[0]["statistics"] == metrics[1]["statistics"]
+    assert [s["session_date"] for s in metrics[1]["sessions"]] == DAYS
+
+
+def test_a_held_session_is_written_within_coalesce_s_when_no_other_session_ends(store, tmp_path):
+    """A slow run (paused here after its second session) does not wait for the next session to end:
+    what the writer holds is written `coalesce_s` after the first session held."""
+    system = _system(store)
+    out = tmp_path / "run"
+    writer = RunWriter(system, out, coalesce_s=0.2)
+    paused = threading.Event()
+
+    def on_session_end(_kind, payload):
+        if payload["index"] == 1:
+            system.control.pause()
+            paused.set()
+
+    system.events.subscribe("session_end", on_session_end)
+    system.start()
+    assert paused.wait(60)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and _status(out).get("sessions_done") != 2:   # the part's last file
+        time.sleep(0.02)
+    assert system.sessions_done == 2 and _status(out)["sessions_done"] == 2
+    days = pd.read_parquet(out / "equity.parquet")["time"].dt.tz_convert("America/New_York").dt.date.map(str)
+    assert sorted(set(days)) == DAYS[:2]
+    system.control.resume()
+    assert system.wait(120) and writer.closed and not writer.failed
+
+
 def test_a_run_killed_after_two_sessions_leaves_a_readable_prefix(store, tmp_path):
     """A copy of the folder taken after the second session's parts are written (as a kill -9 then
     would leave it) loads: its trades and equity are the first rows of the whole run's, and its
     statistics are computed by the reader."""
     system = _system(store)
     out, snapshot = tmp_path / "run", tmp_path / "killed"
-    writer = RunWriter(system, out)
+    writer = RunWriter(system, out, coalesce_s=3600)    # flush() writes the sessions held back to share a part
 
     def on_session_end(_kind, payload):
         if payload["index"] == 1:
@@ -132,7 +196,7 @@ def test_report_files_are_rewritten_at_most_every_interval_and_the_status_after_
     monkeypatch.setattr(rw, "_atomic_text", spy)
     system = _system(store)
     out, snapshot = tmp_path / "run", tmp_path / "killed"
-    writer = RunWriter(system, out, report_interval_s=interval_s)
+    writer = RunWriter(system, out, report_interval_s=interval_s, coalesce_s=0)
 
     def on_session_end(_kind, payload):
         if payload["index"] == 2:
@@ -166,7 +230,7 @@ def test_tables_are_built_in_the_engine_thread_and_the_writer_builds_what_that_c
     """The engine thread turns a session's rows into Arrow tables as it hands them over, so the writer
     thread only encodes and writes (it no longer holds the GIL against the engine while the run goes
     on). A table the engine thread fails to build is built by the writer thread instead: the folder is
-    the same."""
+    the same. (With a part per session: parts that join sessions are built by the writer thread.)"""
     import workstation.run_writer as rw
 
     built_in: dict[str, set[str]] = {}
@@ -186,7 +250,7 @@ def test_tables_are_built_in_the_engine_thread_and_the_writer_builds_what_that_c
 
         monkeypatch.setattr(rw.PartTables, name, spy)
     system = _system(store)
-    RunWriter(system, tmp_path / "engine")
+    RunWriter(system, tmp_path / "engine", coalesce_s=0)
     system.start()
     assert system.wait(120)
     assert set(built_in) == {"bars", "signals", "order_states", "orders", "fills"}
@@ -200,7 +264,7 @@ def test_tables_are_built_in_the_engine_thread_and_the_writer_builds_what_that_c
     monkeypatch.setattr(rw.PartTables, "fills", refuse_in_the_engine)
     monkeypatch.setattr(rw, "session_bars_table", real_bars)
     system = _system(store)
-    writer = RunWriter(system, tmp_path / "writer")
+    writer = RunWriter(system, tmp_path / "writer", coalesce_s=0)
     system.start()
     assert system.wait(120) and writer.closed and not writer.failed
     for table in ("bars", "signals", "orders", "fills", "trades", "equity", "quality"):
