@@ -54,7 +54,11 @@ def test_run_equals_the_cli_run_of_the_same_overridden_config(api_store, tmp_pat
     for name in ("bars", "quality", "signals"):
         assert len(getattr(result, name)) == len(getattr(cli, name)) > 0, name
     assert result.summary["sessions_done"] == 3 and result.orders is not None
-    assert result.report_html().startswith("<!DOCTYPE html>")
+    page = result.report_html()
+    assert page.startswith("<!DOCTYPE html>")
+    written = result.report_html(tmp_path / "reports" / "api.html")     # given a path: written, its path back
+    text = written.read_text(encoding="utf-8")
+    assert written == tmp_path / "reports" / "api.html" and text.startswith("<!DOCTYPE html>") and "api test" in text
     assert "api test" in result._repr_html_()
 
 

@@ -32,7 +32,7 @@ import logging
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import pandas as pd
@@ -289,16 +289,23 @@ class RunResults:
         return summary if isinstance(summary, dict) else {}
 
     # ------------------------------------------------------------------ outputs
-    def report_html(self, path: str | Path | None = None) -> str:
-        """The self-contained HTML report of this run; also written to `path` when given."""
+    @overload
+    def report_html(self, path: None = None) -> str: ...
+
+    @overload
+    def report_html(self, path: str | Path) -> Path: ...
+
+    def report_html(self, path: str | Path | None = None) -> str | Path:
+        """The self-contained HTML report of this run as text; given a `path`, written there instead
+        and the file's Path returned (a notebook cell ending with it shows the path, not the page)."""
         from workstation.report.run_report import render_run_report
 
         html = render_run_report(self)
-        if path is not None:
-            from workstation.report.writing import write_html
+        if path is None:
+            return html
+        from workstation.report.writing import write_html
 
-            write_html(html, path)
-        return html
+        return write_html(html, path)
 
     def _repr_html_(self) -> str:  # notebooks show the headline figures
         from workstation.report.run_report import headline_html

@@ -109,7 +109,10 @@ def box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
 @pytest.fixture(scope="module")
 def rendered(engine_run, tmp_path_factory):
     folder = tmp_path_factory.mktemp("browser")
-    html = load_run(engine_run).report_html(folder / "report.html")
+    written = load_run(engine_run).report_html(folder / "report.html")
+    assert written == folder / "report.html"                  # the path, not the page, given a path
+    html = written.read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>")
     with_charts = screenshot(folder / "report.html", folder / "with.png", folder / "a")
     (folder / "bare.html").write_text(re.sub(r"<svg .*?</svg>", "", html, flags=re.S), encoding="utf-8")
     without = screenshot(folder / "bare.html", folder / "without.png", folder / "b")
