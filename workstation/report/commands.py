@@ -65,6 +65,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from workstation.errors import DataError
     from workstation.run_writer import run_folder_status
     from workstation.runs import load_run
+    from workstation.runs.folder import REQUIRED_FILES
 
     folder = Path(args.run_dir)
     if not folder.is_dir():
@@ -72,6 +73,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
     status = run_folder_status(folder)
     if not status.is_run_folder:
         raise DataError(status.message)
+    if not status.complete and not all((folder / name).exists() for name in REQUIRED_FILES):
+        raise DataError(f"run folder {folder}: {status.message}; " + (
+            "nothing to report before its first session is written: try again when it has one"
+            if status.state == "running" else "no session of it was written, so there is nothing to report"))
     results = load_run(folder)
     document = {"ok": True, "run_dir": str(results.run_dir), "name": results.name,
                 "complete": status.complete, "state": status.state, "message": status.message,

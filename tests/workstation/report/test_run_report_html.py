@@ -129,6 +129,29 @@ def test_an_incomplete_run_folder_is_reported_as_such(engine_run, tmp_path):
     assert "not marked complete" not in load_run(run).report_html()
 
 
+def test_report_on_a_run_with_no_session_written_yet_says_so(tmp_path, capsys):
+    """A run that has not written its first session (still running, or killed before it) has nothing to
+    report: the command says which, not that the folder lacks a table."""
+    import os
+    import socket
+
+    run = tmp_path / "starting"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps({"name": "starting", "symbols": ["ACME"]}))
+    status = {"state": "running", "complete": False, "pid": os.getpid(), "host": socket.gethostname(),
+              "sessions_done": 0, "sessions_total": 6}
+    (run / "run_status.json").write_text(json.dumps(status))
+    assert cli_main(["report", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert "still being written by process" in err and "0 of 6 sessions" in err
+    assert "nothing to report before its first session is written" in err and "trades.parquet" not in err
+    (run / "run_status.json").write_text(json.dumps(dict(status, pid=2**22 + 12345)))   # no such process
+    assert cli_main(["report", str(run), "--json"]) == 2
+    captured = capsys.readouterr()
+    assert "INCOMPLETE" in captured.err and "no session of it was written" in captured.err
+    assert json.loads(captured.out)["ok"] is False
+
+
 def test_report_command_writes_html_and_json(engine_run, tmp_path, capsys):
     assert cli_main(["report", str(engine_run), "--html"]) == 0
     assert (engine_run / "report.html").is_file()
