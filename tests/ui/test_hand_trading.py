@@ -491,7 +491,8 @@ def test_currency_prices_trade_by_hand_with_their_five_decimals(qtbot, ui_make_w
     w, symbol, last = trading_paused(qtbot, ui_make_window(), path)
     panel = w.chart_panels[0]
     assert panel.current_symbol() == symbol and panel.chart.price.axis.decimals == 5
-    assert f"{last:.5f}" in panel.chart.title_text()
+    # the chart is redrawn on the next frame after the pause: its title then shows the last price
+    qtbot.waitUntil(lambda: f"{last:.5f}" in panel.chart.title_text(), timeout=5000)
     assert w.trade_bar.stop_loss_box.decimals() == 5 == w.trade_bar.take_profit_box.decimals()
     w.trade_bar.stop_loss_box.setValue(0.0012)                    # 12 pips
     w.trade_bar.take_profit_box.setValue(0.0025)
