@@ -97,3 +97,20 @@ def test_rows_outside_the_calendars_years_do_not_stop_the_check(tmp_path):
                     "2250-01-01T00:00:00Z,1,1,1,1,1\n1985-01-01T00:00:00Z,1,1,1,1,1\n")
     summary = import_files([path], BarStore(tmp_path / "store", create=True))
     assert (summary.rows_stored, summary.rows_quarantined) == (1, 2)
+
+
+def test_a_currency_weeks_sunday_evening_in_a_24_5_store_is_said_plainly(tmp_path):
+    """The currency week opens on Sunday evening; a '24/5' store's sessions are Monday to Friday UTC
+    days. The Sunday bars are quarantined as a closed date, and the report says why, which date and
+    how many (not supported yet: they would need sessions across midnight)."""
+    path = tmp_path / "EURUSD_Candlestick_1_M_BID.csv"
+    frame = _dukascopy(path, "2024-03-03 21:00", 6)       # Sunday 21:00 UTC .. Monday 03:00
+    sundays = int((pd.to_datetime(frame["Gmt time"], format="%d.%m.%Y %H:%M:%S.%f").dt.day_of_week == 6).sum())
+    summary = import_files([path], BarStore.for_import(tmp_path / "fx", "24/5"))
+    assert sundays == 180 and (summary.rows_quarantined, summary.rows_stored) == (sundays, 6 * 60 - sundays)
+    text = summary.render()
+    assert f"closed exchange date: {sundays} (no session on 2024-03-03 (Sunday))" in text
+    (warning,) = summary.warnings
+    assert f"{sundays} bars fall on Sundays (UTC)" in warning and "across midnight" in warning
+    xnys = import_files([path], BarStore.for_import(tmp_path / "stocks", "XNYS"))      # not a currency store
+    assert not xnys.warnings

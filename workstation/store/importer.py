@@ -131,6 +131,7 @@ REASONS = (
     R_NEGSIZE,
 )
 _CODE = {r: i for i, r in enumerate(REASONS)}
+QUARANTINE_EXAMPLES = 3    # the import report shows this many distinct details of each quarantine reason
 
 _TIME_NAMES = (
     "timestamp",
@@ -207,6 +208,10 @@ class ImportSummary:
     # ISO dates, inclusive)
     removals: list[dict] = field(default_factory=list)
     exchange: str = "XNYS"                                 # the store's exchange calendar
+    # reason -> the first distinct details of its rows (QUARANTINE_EXAMPLES at most), and how many
+    # distinct details it has: "no session on 2024-03-03 (Sunday)"
+    quarantine_examples: dict[str, list[str]] = field(default_factory=dict)
+    quarantine_detail_counts: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         """The summary as JSON-able dict; "warnings" (a list of sentences) only when there are any."""
@@ -217,6 +222,7 @@ class ImportSummary:
             "rows_stored": self.rows_stored,
             "rows_quarantined": self.rows_quarantined,
             "quarantined_by_reason": dict(self.quarantined_by_reason),
+            "quarantine_examples": {r: list(d) for r, d in self.quarantine_examples.items()},
             "per_symbol": {s: dict(v) for s, v in self.per_symbol.items()},
             "files": [dict(f) for f in self.files],
             "duplicates_skipped": self.duplicates_skipped,
@@ -228,6 +234,14 @@ class ImportSummary:
         if self.removals:
             out["removals"] = [dict(r) for r in self.removals]
         return out
+
+    def _examples_text(self, reason: str) -> str:
+        """' (no session on 2024-03-03 (Sunday), ... 4 more)' for the report's reason lines."""
+        examples = self.quarantine_examples.get(reason)
+        if not examples:
+            return ""
+        more = self.quarantine_detail_counts.get(reason, len(examples)) - len(examples)
+        return f" ({'; '.join(examples)}{f'; and {more:,} more' if more > 0 else ''})"
 
     def render(self) -> str:
         """A readable multi-line report."""
@@ -247,9 +261,8 @@ class ImportSummary:
         )
         if self.quarantined_by_reason:
             lines.append("quarantined by reason:")
-            lines += [
-                f"  {reason}: {count:,}" for reason, count in sorted(self.quarantined_by_reason.items())
-            ]
+            lines += [f"  {reason}: {count:,}{self._examples_text(reason)}"
+                      for reason, count in sorted(self.quarantined_by_reason.items())]
         if self.per_symbol:
             head = (
                 f"  {'symbol':<8}{'read':>9}{'stored':>9}{'quarant.':>9}{'dups':>7}{'reord.':>7}"
@@ -1275,6 +1288,7 @@ def import_files(
             log.warning("%s: %s", fr.path, warning)
     if kind == "bars":
         summary.warnings += _split_warnings(store, unique[unique["status"] == ROW_NEW])
+    summary.warnings += _week_open_warnings(checked, store.exchange)
     summary.kind = kind
     summary.exchange = store.exchange
     log.info(
@@ -1285,6 +1299,23 @@ def import_files(
         summary.rows_quarantined,
     )
     return summary
+
+
+def _week_open_warnings(checked: list[_FileRows], exchange: str) -> list[str]:
+    """The forex week opens on Sunday evening (17:00 New York): a '24/5' store's sessions are Monday to
+    Friday UTC days, so a currency file's Sunday bars are refused as a closed date. Said plainly, once
+    per file that has them."""
+    if exchange != "24/5":
+        return []
+    out = []
+    for fr in checked:
+        closed = fr.reason == _CODE[R_CLOSED]
+        sundays = int(np.count_nonzero(closed & (fr.local_day.astype("datetime64[D]").view("int64") % 7 == 3)))
+        if sundays:
+            out.append(f"{fr.path}: {sundays:,} bars fall on Sundays (UTC), before the '24/5' calendar's week opens "
+                       "(Monday 00:00 UTC); the currency week's first hours on Sunday evening are not kept "
+                       "(sessions across midnight are not supported yet). They are in the quarantine file")
+    return out
 
 
 STORED_CONFLICT_SHARE = 0.5   # a file's rows that differ from bars already stored, that say so
@@ -1498,6 +1529,7 @@ def _summarise(
         )
 
     by_reason: dict[str, int] = {}
+    details: dict[str, dict[str, None]] = {}    # reason -> its distinct details, in file order
     for fr in checked:
         fr.info["rows_quarantined"] = int((fr.reason != 0).sum())
         fr.info["reordered"] = int(fr.reordered.sum())
@@ -1512,6 +1544,8 @@ def _summarise(
             codes, counts = np.unique(fr.reason[bad], return_counts=True)
             for cd, cnt in zip(codes, counts, strict=True):
                 by_reason[REASONS[cd]] = by_reason.get(REASONS[cd], 0) + int(cnt)
+                seen = details.setdefault(REASONS[cd], {})
+                seen.update(dict.fromkeys(str(d) for d in fr.detail[bad & (fr.reason == cd)] if d))
         if fr.reordered.any():
             syms, counts = np.unique(fr.symbol[fr.reordered].astype(str), return_counts=True)
             for s, cnt in zip(syms, counts, strict=True):
@@ -1561,4 +1595,6 @@ def _summarise(
         reordered=sum(int(fr.reordered.sum()) for fr in checked),
         quarantine_file=quarantine_path,
         files_written=written,
+        quarantine_examples={r: list(d)[:QUARANTINE_EXAMPLES] for r, d in details.items() if d},
+        quarantine_detail_counts={r: len(d) for r, d in details.items() if d},
     )

@@ -16,6 +16,7 @@ SUMMARY_KEYS = {
     "rows_stored",
     "rows_quarantined",
     "quarantined_by_reason",
+    "quarantine_examples",
     "per_symbol",
     "files",
     "duplicates_skipped",
@@ -47,6 +48,7 @@ def test_import_json_keys_and_exit_code(cli_main, tmp_path, capsys):
     out = json.loads(capsys.readouterr().out)
     assert set(out) == SUMMARY_KEYS
     assert out["rows_stored"] == 2 and out["quarantined_by_reason"] == {"closed exchange date": 1}
+    assert out["quarantine_examples"] == {"closed exchange date": ["no session on 2024-10-05 (Saturday)"]}
     assert out["per_symbol"]["SML"]["rth_bars"] == 2
     assert out["quarantine_file"].startswith(str(store / "quarantine" / "SML_Minute-"))
 

@@ -38,6 +38,7 @@ SUMMARY_KEYS = {
     "rows_stored",
     "rows_quarantined",
     "quarantined_by_reason",
+    "quarantine_examples",
     "per_symbol",
     "files",
     "duplicates_skipped",
@@ -124,6 +125,18 @@ def test_every_real_file_imports(real_import):
     assert int(cov["bars"].sum()) == d["rows_stored"]
     text = summary.render()
     assert "closed exchange date: 130" in text and "UPRO" in text and "from the file name" in text
+    # the report names the closed dates: the files' New York dates the exchange's calendar has no session on
+    dates = pd.concat([pd.read_csv(f, usecols=[0]).iloc[:, 0] for f in REAL_FILES])
+    days = pd.to_datetime(dates, utc=True).dt.tz_convert("America/New_York").dt.date.unique()
+    import pandas_market_calendars as mcal
+
+    open_days = set(mcal.get_calendar("XNYS").valid_days(min(days), max(days)).date)
+    closed = sorted(d for d in days if d not in open_days)
+    assert closed and summary.quarantine_detail_counts["closed exchange date"] == len(closed)
+    shown = d["quarantine_examples"]["closed exchange date"]
+    assert len(shown) == min(3, len(closed))
+    assert {pd.Timestamp(e.split()[3]).date() for e in shown} <= set(closed)
+    assert f"closed exchange date: 130 ({'; '.join(shown)}" in text
 
 
 @pytest.mark.parametrize(
