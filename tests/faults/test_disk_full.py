@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import json
 import shutil
+from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
@@ -79,20 +80,29 @@ def full_disk(small_filesystem, tmp_path):
         disk._patch.undo()
 
 
+def _failed_run_on(disk, tmp_path, demo_store, capsys) -> tuple[Path, str, str, dict]:
+    """`workstation run` of the demo config into a run folder on `disk`, which must fail with exit 1 and
+    the reason; (the run folder, stdout, stderr, its run_status.json)."""
+    out = disk.path / "run"
+    cfg = config_file(tmp_path / "cfg.json", demo_store)
+    code, stdout, err = cli_in_process(capsys, "run", str(cfg), "--out", str(out))
+    assert code == 1
+    assert "could not be written" in err and "the disk is full" in err and "Traceback" not in err
+    assert "marked incomplete" in err
+    status = json.loads((out / "run_status.json").read_text())
+    assert status["complete"] is False and status["state"] == "failed"
+    assert "the disk is full" in status["write_error"]
+    return out, stdout, err, status
+
+
 def test_disk_full_mid_run_stops_it_with_a_report(tmp_path, demo_store, full_disk, capsys, monkeypatch):
     from workstation.run_writer import RunWriter
 
     monkeypatch.setattr(RunWriter, "COALESCE_S", 0.0)     # a part per session: the disk fills mid-run
     monkeypatch.chdir(tmp_path)
-    out = full_disk(400, good_writes=4, marker="bars.parquet").path / "run"
-    cfg = config_file(tmp_path / "cfg.json", demo_store)
-    code, stdout, err = cli_in_process(capsys, "run", str(cfg), "--out", str(out))
-    assert code == 1
-    assert "could not be written" in err and "the disk is full" in err and "Traceback" not in err
-    assert "Written before that: bars.parquet (" in err and "marked incomplete" in err
-    status = json.loads((out / "run_status.json").read_text())
-    assert status["complete"] is False and status["state"] == "failed"
-    assert "the disk is full" in status["write_error"]
+    disk = full_disk(400, good_writes=4, marker="bars.parquet")
+    out, stdout, err, status = _failed_run_on(disk, tmp_path, demo_store, capsys)
+    assert "Written before that: bars.parquet (" in err
     written = status["sessions_done"]
     assert 1 <= written < SESSIONS                  # stopped at once, not after the remaining sessions
     parts = sorted(p.name for p in (out / "bars.parquet").iterdir())
@@ -112,14 +122,9 @@ def test_a_full_disk_under_sessions_sharing_a_part_fails_the_run_with_nothing_ha
     """By default the sessions of a fast run share parts: the first of them cannot be written, so
     the run fails with the reason, no bars are left half-written and the folder is incomplete."""
     monkeypatch.chdir(tmp_path)
-    out = full_disk(64, good_writes=0, marker="bars.parquet").path / "run"
-    cfg = config_file(tmp_path / "cfg.json", demo_store)
-    code, stdout, err = cli_in_process(capsys, "run", str(cfg), "--out", str(out))
-    assert code == 1
-    assert "could not be written" in err and "the disk is full" in err and "Traceback" not in err
-    assert "bars.parquet/part-" in err and "marked incomplete" in err
-    status = json.loads((out / "run_status.json").read_text())
-    assert status["complete"] is False and status["state"] == "failed"
+    out, stdout, err, _status = _failed_run_on(full_disk(64, good_writes=0, marker="bars.parquet"), tmp_path,
+                                               demo_store, capsys)
+    assert "bars.parquet/part-" in err
     assert not list(out.glob("bars.parquet/*.parquet")) and not [p for p in out.rglob("*.tmp")]
     assert not run_folder_status(out).complete and "state running" not in stdout
 
