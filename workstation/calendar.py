@@ -567,7 +567,11 @@ class TimeManager:
         currencies do, or closes after midnight), else None. The store files bars, and the engine
         replays sessions, by the exchange's local date, so such sessions cannot be run. (A display
         zone in which a session crosses midnight, XNYS shown in Asia/Tokyo, is no problem.)"""
-        sessions = self.sessions(start, end)
+        return self.first_overnight(self.sessions(start, end))
+
+    def first_overnight(self, sessions: list[TradingSession]) -> TradingSession | None:
+        """The first of `sessions` (this calendar's) that runs across midnight in the exchange's own
+        zone, else None (`overnight_session`, for sessions the caller has already)."""
         if not sessions:
             return None
         bounds = np.array([(s.start_ns, s.end_ns - 1) for s in sessions], dtype=np.int64)

@@ -112,7 +112,7 @@ class SystemManager:
         if not sessions:
             raise ConfigError("(config)", [("backtest", f"no trading days between {cfg.backtest.start_date} and "
                                                         f"{cfg.backtest.end_date} on {cfg.exchange}")])
-        overnight = self.tm.overnight_session(cfg.backtest.start_date, cfg.backtest.end_date)
+        overnight = self.tm.first_overnight(sessions)
         if overnight is not None:
             raise ConfigError("(config)", [("exchange", overnight_problem(cfg.exchange, overnight,
                                                                           self.tm.exchange_tz))])
