@@ -401,7 +401,7 @@ class RunWriter:
 
     # ------------------------------------------------------------------ step back (snapshot participant)
     def snapshot_state(self) -> dict:
-        self._write_held()      # what the writer thread keeps (session reports, files) is up to date
+        self.flush()            # what the writer thread keeps (session reports, files) is up to date
         return {"signals": list(self._signals), "manual": list(self._manual), "part": self._part,
                 "manual_written": self._manual_written,
                 "session_reports": list(self._session_reports), "written": dict(self._written)}
@@ -409,7 +409,7 @@ class RunWriter:
     def restore_state(self, state: dict) -> None:
         """Back to a snapshot: forget what came after and delete the session parts written since (once
         the writer thread has written every part queued before the rewind)."""
-        self._write_held()
+        self.flush()
         self._signals = list(state["signals"])
         self._manual = list(state["manual"])
         self._manual_written = min(state.get("manual_written", 0), len(self._manual))
@@ -463,20 +463,13 @@ class RunWriter:
         """Block until the run's last file is written (or failed); True if it was."""
         return self._closed.wait(timeout)
 
-    def _write_held(self) -> None:
-        """Engine thread: block until every session handed to the writer is written (or failed), the
-        sessions it holds back to share a part included."""
-        if self._queue.unfinished_tasks and not self._closed.is_set():
-            self._put(_WRITE_HELD)
-        self._queue.join()
-
     def flush(self, timeout: float | None = None) -> bool:
         """Block until every part queued so far is written (or failed), the sessions held back to
         share a part included; True if it was. For a reader that wants the newest parts while the
-        run goes on."""
+        run goes on, and for a snapshot (step back)."""
         q = self._queue
         deadline = None if timeout is None else time.monotonic() + timeout
-        if q.unfinished_tasks and not self._closed.is_set():
+        if self.coalesce_s > 0 and q.unfinished_tasks and not self._closed.is_set():
             try:
                 q.put(_WRITE_HELD, timeout=timeout)
             except queue.Full:
@@ -653,7 +646,7 @@ class RunWriter:
         finally:
             self._closed.set()
 
-    def _put(self, job: _Part | object) -> None:
+    def _put(self, job: _Part) -> None:
         while True:
             try:
                 self._queue.put(job, timeout=0.5)
