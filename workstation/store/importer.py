@@ -1309,8 +1309,8 @@ def _week_open_warnings(checked: list[_FileRows], exchange: str) -> list[str]:
         return []
     out = []
     for fr in checked:
-        closed = fr.reason == _CODE[R_CLOSED]
-        sundays = int(np.count_nonzero(closed & (fr.local_day.astype("datetime64[D]").view("int64") % 7 == 3)))
+        weekday = (fr.local_day.view("int64") + 3) % 7      # Monday 0 .. Sunday 6 (1970-01-01 was a Thursday)
+        sundays = int(np.count_nonzero((fr.reason == _CODE[R_CLOSED]) & (weekday == 6)))
         if sundays:
             out.append(f"{fr.path}: {sundays:,} bars fall on Sundays (UTC), before the '24/5' calendar's week opens "
                        "(Monday 00:00 UTC); the currency week's first hours on Sunday evening are not kept "
