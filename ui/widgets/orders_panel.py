@@ -667,12 +667,10 @@ class OrdersPanel(QWidget):
             pct = (last / avg - 1.0) * 100.0 * (1 if qty > 0 else -1) if avg else 0.0
             side = theme.UP if qty > 0 else theme.DOWN
             pnl_colour = theme.UP if pnl > 0 else theme.DOWN if pnl < 0 else None
-            prices.see(symbol, last)
-            rows.append(((symbol, _qty(qty), prices.text(symbol, avg, seen=False), prices.text(symbol, last),
-                          _signed_money(pnl)),
+            last_text = prices.text(symbol, last)        # first: the average is shown with its decimals
+            rows.append(((symbol, _qty(qty), prices.text(symbol, avg, seen=False), last_text, _signed_money(pnl)),
                          (None, side, None, None, pnl_colour),
-                         f"{'long' if qty > 0 else 'short'} {abs(qty):g} {symbol} at {avg:,.6g}, last "
-                         f"{prices.text(symbol, last)}: "
+                         f"{'long' if qty > 0 else 'short'} {abs(qty):g} {symbol} at {avg:,.6g}, last {last_text}: "
                          f"{pnl:+,.2f} ({pct:+.2f} %)"))
         self.positions_model.set_rows(rows)
         self.positions_caption.setText(f"Positions ({len(rows)})")
