@@ -197,6 +197,7 @@ class MainWindow(QMainWindow):
         self.view_cpu_clock = time.thread_time  # the UI thread's CPU time (tests replace it)
         self._views_cpu = 0.0
         self._pending_rows: list = []  # signal-log rows (DecisionBatches, error dicts) not shown yet
+        self._seek_message = ""        # the last seek's "At the bar …" (a step forward clears it: stale)
         self._pending_quality: set[int] = set()
         self._pending_session_start = False
         self.trade_bar = TradeBar()
@@ -1035,7 +1036,10 @@ class MainWindow(QMainWindow):
             self.play()
 
     def step(self) -> None:
-        self._control(self.bridge.step)
+        """One bar time forward; the last seek's "At the bar …" would then name a bar no longer shown."""
+        bar = self.statusBar()
+        if self._control(self.bridge.step) and bar.full_message == self._seek_message:
+            bar.clearMessage()
 
     def step_back(self) -> None:
         """One bar time back (← or the Back button): the engine restores the state as it was then."""
@@ -1307,9 +1311,10 @@ class MainWindow(QMainWindow):
             self.trade_bar.show_answer("", True)
         # short enough for the room the status bar's permanent read-outs leave at 1280 px; what the
         # snapshots hold is in the timeline's tooltip
-        self.statusBar().showMessage(
+        self._seek_message = (
             f"At the bar {when:%a %m-%d %H:%M}: {how}, replayed {done.replayed:,} bar times in {done.seconds:.2f} s"
-            if when is not None else "At the start of the run", 15000)
+            if when is not None else "At the start of the run")
+        self.statusBar().showMessage(self._seek_message, 15000)
         self.timeline.setToolTip(
             "Timeline: click or drag to go to any bar time (Shift+drag: bar by bar; wheel: one bar time a notch; "
             "← steps back one bar time, → one forward). "

@@ -180,6 +180,18 @@ def test_the_step_back_message_fits_the_status_bar_at_1280(qtbot, ui_make_window
     assert bar.full_message == message and "…" not in message               # shown whole, not shortened
     assert bar.fontMetrics().horizontalAdvance(message) <= bar.message_room(), message
     assert "every 60 bar times" in w.timeline.toolTip()          # the snapshots are told there
+    position = w.bridge.system.position
+    w.step()                                      # one forward: "At the bar 14:28" would be stale
+    qtbot.waitUntil(lambda: w.bridge.system.position == position + 1, timeout=WAIT_MS)
+    assert w.statusBar().currentMessage() == ""
+    w.hand_trading.market(+1)                     # another message is not the step's to clear
+    w.step()
+    qtbot.waitUntil(lambda: w.statusBar().currentMessage().startswith("filled: bought 100 ACME"), timeout=WAIT_MS)
+    message = w.statusBar().currentMessage()
+    w.step()
+    qtbot.waitUntil(lambda: w.bridge.system.position == position + 3, timeout=WAIT_MS)
+    qtbot.wait(50)
+    assert w.statusBar().currentMessage() == message
 
 
 def test_gui_run_folder_after_going_back_equals_a_headless_run(qtbot, tmp_path, ui_write_config):
