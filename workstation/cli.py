@@ -86,14 +86,32 @@ def command_of(argv: list[str]) -> str | None:
     return None
 
 
+class CommandParser(argparse.ArgumentParser):
+    """An ArgumentParser whose commands report the arguments they do not take with their own usage.
+    argparse leaves those to the program's parser, whose error showed `usage: workstation [-h] [-v]
+    [--version] COMMAND ...`, naming no option of the command that was mistyped. Subcommand parsers
+    are made of the parent parser's class, so every command (and `store info`) reports its own."""
+
+    is_command = True       # the program's parser sets False: its own unknown words it reports as argparse does
+
+    def parse_known_args(self, args=None, namespace=None):
+        parsed, extras = super().parse_known_args(args, namespace)
+        if extras and self.is_command:
+            hint = (" (-v/--verbose is the program's option: put it before the command, `workstation -v "
+                    f"{self.prog.removeprefix('workstation ')} …`)" if {"-v", "--verbose"} & set(extras) else "")
+            self.error("unrecognized arguments: " + " ".join(extras) + hint)
+        return parsed, extras
+
+
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The `workstation` parser with every subcommand, or (`command`) with that one only: a command
     parses and reports usage errors the same either way, and `workstation run` then does not build
     (and import) the other commands' parsers, ~10 ms of its start-up."""
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="workstation",
         description="Backtest Workstation: replay, backtest and monitor intraday 1-minute bar sessions.",
     )
+    parser.is_command = False
     parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
     parser.add_argument("--version", action="version", version=f"workstation {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

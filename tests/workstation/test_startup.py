@@ -98,6 +98,37 @@ def test_the_programs_help_and_errors_still_list_every_command(argv, capsys):
     assert "sweep-schema" in out.out + out.err and "demo-data" in out.out + out.err
 
 
+@pytest.mark.parametrize("argv, command, unknown", [
+    (["run", "cfg.json", "--runs", "x"], "run", "--runs x"),
+    (["store", "info", "--foo"], "store info", "--foo"),
+    (["report", "--bar", "runs/x"], "report", "--bar"),
+])
+def test_an_argument_a_command_does_not_take_is_reported_with_that_commands_usage(argv, command, unknown, capsys):
+    """argparse reports such arguments with the program's usage ("workstation [-h] [-v] [--version]
+    COMMAND"), which names no option of the command mistyped; the command's own usage does."""
+    from workstation.cli import main
+
+    with pytest.raises(SystemExit) as raised:
+        main(argv)
+    err = capsys.readouterr().err
+    assert raised.value.code == 2
+    assert err.startswith(f"usage: workstation {command} [-h]"), err
+    assert err.splitlines()[-1] == f"workstation {command}: error: unrecognized arguments: {unknown}", err
+
+
+def test_the_programs_option_after_the_command_says_where_it_goes(capsys):
+    from workstation.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["run", "cfg.json", "-v"])
+    err = capsys.readouterr().err
+    assert "unrecognized arguments: -v (-v/--verbose is the program's option: put it before the command, " \
+           "`workstation -v run …`)" in err, err
+    with pytest.raises(SystemExit):                 # before the command it is the program's, as ever
+        main(["-x", "run", "cfg.json"])
+    assert capsys.readouterr().err.splitlines()[-1] == "workstation: error: unrecognized arguments: -x"
+
+
 def test_validate_schema_only_loads_no_heavy_library_and_a_full_validate_does(tmp_path):
     config = ROOT / "session_configs" / "example_session.json"
     loaded, done = _loaded_after(CLI % (["validate", "--schema-only", str(config)],), tmp_path)
