@@ -693,22 +693,18 @@ class EngineBridge(QObject):
         return system.manual_orders
 
     def jump_to(self, date: dt.date | str) -> SystemManager:
-        """Start again at `date` (a new run, warmed up again); keeps playing when it was playing."""
+        """Start again at `date` (a new run, warmed up again); keeps playing when it was playing. A day
+        the exchange is shut starts at the next trading day (`first_session_date()` says which)."""
         if self.config is None:
             raise WorkstationError("load a config before jumping to a date")
         day = date if isinstance(date, dt.date) else dt.date.fromisoformat(str(date))
         cfg = self.config
         if not cfg.backtest.start_date <= day <= cfg.backtest.end_date:
-            raise ConfigError(
-                "(jump)",
-                [
-                    (
-                        "backtest.start_date",
-                        f"{day} is outside the config's range "
-                        f"{cfg.backtest.start_date} .. {cfg.backtest.end_date}",
-                    )
-                ],
-            )
+            raise WorkstationError(f"{day} is outside the config's dates {cfg.backtest.start_date} .. "
+                                   f"{cfg.backtest.end_date}: pick a day inside them")
+        if self._tm is not None and self._tm.first_trading_date_on_or_after(day) > cfg.backtest.end_date:
+            raise WorkstationError(f"{cfg.exchange} has no trading day from {day} to the config's last "
+                                   f"day {cfg.backtest.end_date}: pick an earlier day")
         was_playing = self.system is not None and self.system.state == RUNNING
         new_cfg = cfg.model_copy(deep=True)
         new_cfg.backtest.start_date = day
@@ -716,6 +712,12 @@ class EngineBridge(QObject):
         if was_playing:
             self._start()
         return self.system
+
+    def first_session_date(self) -> dt.date | None:
+        """The date of the loaded run's first session (None before a config is loaded)."""
+        if self.run_config is None or self._tm is None:
+            return None
+        return self._tm.first_trading_date_on_or_after(self.run_config.backtest.start_date)
 
     def _require_system(self) -> SystemManager:
         if self.system is None:

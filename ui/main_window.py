@@ -1069,7 +1069,10 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Kept the run in progress", 5000)
             return
         if self._control(lambda: self.bridge.jump_to(day)):
-            self.statusBar().showMessage(f"Jumped to {day:%Y-%m-%d}", 5000)
+            first = self.bridge.first_session_date()
+            self.statusBar().showMessage(
+                f"Jumped to {day:%a %Y-%m-%d}" if first in (None, day) else
+                f"Jumped to {first:%a %Y-%m-%d}, the first trading day from {day:%a %Y-%m-%d}", 5000)
 
     def may_replace_run(self, question: str, accept: str) -> bool:
         """Before a jump or another config replaces the run in progress: True at once unless the user

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from ui.bridge import EngineBridge, EngineThread, UpdateBatch
-from workstation.errors import ConfigError, StoreError
+from workstation.errors import ConfigError, StoreError, WorkstationError
 from workstation.store import BarStore
 
 FINISH_MS = 30_000
@@ -150,7 +150,7 @@ def test_jump_to_builds_a_new_run_without_duplicate_events(qtbot, bridge, ui_sma
     bridge.load_config(ui_small_config)
     first = bridge.system
     old_run = bridge.run_id
-    with pytest.raises(ConfigError, match="outside"):
+    with pytest.raises(WorkstationError, match=r"2024-12-20 is outside the config's dates 2024-12-04 \.\. 2024-12-05"):
         bridge.jump_to("2024-12-20")
     system = bridge.jump_to("2024-12-05")
     assert system is not first and bridge.run_id == old_run + 1

@@ -3,6 +3,7 @@ speed slider, close, settings persistence, trade jumps, errors and the scripted 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import signal
@@ -402,6 +403,24 @@ def test_keyboard_shortcuts_step_play_pause_and_speed(qtbot, make_window, ui_sma
     qtbot.waitUntil(lambda: system.state == "running", timeout=2000)
     qtbot.keyClick(w, Qt.Key.Key_Space)
     qtbot.waitUntil(lambda: system.state == "paused", timeout=2000)
+
+
+def test_a_jump_to_a_day_the_exchange_is_shut_says_where_the_run_starts(make_window, ui_write_config):
+    """Saturday 2024-11-30: the run starts on Monday 12-02 (the calendar's next session) and the status
+    bar says so; with no trading day left before the config's last day, the jump is refused."""
+    w = make_window()
+    assert w.load_config(ui_write_config("weekend", start_date="2024-11-29", end_date="2024-12-03"))
+    w.jump_to(dt.date(2024, 11, 30))
+    assert [s.date for s in w.bridge.system.sessions] == [dt.date(2024, 12, 2), dt.date(2024, 12, 3)]
+    assert w.statusBar().currentMessage() == "Jumped to Mon 2024-12-02, the first trading day from Sat 2024-11-30"
+    w.jump_to(dt.date(2024, 12, 3))
+    assert w.statusBar().currentMessage() == "Jumped to Tue 2024-12-03"
+    assert w.load_config(ui_write_config("to_sunday", start_date="2024-11-29", end_date="2024-12-01"))
+    system = w.bridge.system
+    w.jump_to(dt.date(2024, 11, 30))
+    assert w.bridge.system is system                  # the run loaded stays
+    assert w.error_messages[-1] == ("Replay", "XNYS has no trading day from 2024-11-30 to the config's last "
+                                              "day 2024-12-01: pick an earlier day")
 
 
 def test_jump_and_config_editor_run(qtbot, make_window, ui_small_config, ui_write_config):
