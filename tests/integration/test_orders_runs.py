@@ -222,6 +222,46 @@ def test_opening_range_breakout_against_pandas_ranges(demo_store, tmp_path):
     assert len(trades) >= 10 and not system.broker.open_positions()
 
 
+def test_orb_closes_at_the_next_open_what_a_session_without_bars_at_its_flat_time_left_open(demo_store, tmp_path):
+    """ACME's bars of one day stop a minute after its ORB entry filled (a feed that ends early): no bar
+    at the flat time, so the position is closed at the next session's first bar, at its open, instead
+    of being carried into that session's own trade (whose entry used to net against it)."""
+    tz = "America/New_York"
+    bars = demo_store.read_bars(SYMBOLS, "1m", pd.Timestamp("2024-11-27", tz=tz).value,
+                                pd.Timestamp("2024-12-05", tz=tz).value, rth_only=True)
+    full = SystemManager(validate_config_dict(orb_config(demo_store)), store=demo_store)
+    full.start()
+    assert full.wait(120) and full.error is None
+    first = next(t for t in full.broker.trades if t.symbol == "ACME")
+    entry = pd.Timestamp(first.entry_time, unit="ns", tz="UTC")
+    day = entry.tz_convert(tz).date()
+    local = bars["timestamp"].dt.tz_convert(tz)
+    cut = (bars["symbol"] == "ACME") & (local.dt.date == day) & (bars["timestamp"] > entry)
+    assert cut.sum() > 30                               # the trade was open well past the cut
+    bars = bars[~cut].reset_index(drop=True)
+    store = store_from_frame(bars[["symbol", "timestamp", "open", "high", "low", "close", "volume"]], tmp_path / "s")
+    system = run_with_folder(orb_config(store), store, tmp_path / "run")
+
+    acme = bars[bars["symbol"] == "ACME"]
+    next_bar = acme[acme["timestamp"].dt.tz_convert(tz).dt.date > day].iloc[0]      # the next session's first
+    fills = fills_frame(system.broker.fills)
+    fills = fills[fills["symbol"] == "ACME"].reset_index(drop=True)
+    entry_fill = fills[fills["time"] == entry].iloc[0]
+    closing = fills[fills["time"] > entry].iloc[0]
+    assert closing["time"] == next_bar["timestamp"] and closing["price"] == next_bar["open"]
+    assert closing["quantity"] == -entry_fill["quantity"]
+    closing_order = system.broker.order(int(closing["order_id"]))
+    assert closing_order.tag == "flat: no bar at the last session's flat time"
+    # the next session trades as every other: one trade a day, flat at each session's end
+    fills["day"] = fills["time"].dt.tz_convert(tz).dt.date
+    later = fills[fills["time"] > closing["time"]]
+    assert (later.groupby("day")["quantity"].sum().abs() < 1e-9).all()
+    trades = trades_frame(system.broker.trades)
+    trades = trades[trades["symbol"] == "ACME"]
+    assert len(trades[trades["entry_time"] == entry]) == 1
+    assert trades["entry_time"].dt.tz_convert(tz).dt.date.value_counts().max() == 1
+
+
 def test_orb_same_trades_with_and_without_stage_threads(demo_store):
     results = []
     for threads in (True, False):

@@ -11,7 +11,8 @@ Per symbol and session:
    `lot_size`);
 3. at most one trade a day: the filled side's exits end it, the other side is cancelled by the OCO;
 4. `flat_minutes_before_close` before the close (early closes included) every open order of the
-   symbol is cancelled and a position still open is closed with a market order.
+   symbol is cancelled and a position still open is closed with a market order. A symbol with no bar
+   at or after that time (its data stopped early) is closed so at the next session's first bar.
 
 Vectorised over the symbols of a bar time; Python runs only for symbols whose range completes or
 that go flat. Works on any intraday interval (minutes counted from the session open).
@@ -82,6 +83,11 @@ class OpeningRangeBreakout(BaseStrategy):
         self._state = np.full(n, DONE, dtype=np.int8)
 
     def on_session_start(self, ctx: StrategyContext, session_date) -> None:
+        # armed in the last session but never at its flat time: its data stopped before (a feed that
+        # ends early, a thin symbol's last trade at 14:59), so a position or order of that session may
+        # still be open, unprotected (the bracket's day exits expired): closed at this session's first bar
+        for i in np.flatnonzero(self._state == ARMED).tolist():
+            ctx.close_position(ctx.symbols[i], tag="flat: no bar at the last session's flat time")
         self._high[:] = -np.inf
         self._low[:] = np.inf
         self._state[:] = BUILDING
