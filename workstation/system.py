@@ -31,7 +31,7 @@ from workstation.execution.inbox import ManualOrderInbox
 from workstation.metrics import PerformanceMetrics
 from workstation.model import parse_interval
 from workstation.pipeline.analysis import AnalysisEngine
-from workstation.pipeline.control import RunControl
+from workstation.pipeline.control import HostGate, RunControl
 from workstation.pipeline.coordinator import SessionCoordinator
 from workstation.pipeline.feed import Feed, FeedRun, StoreFeed
 from workstation.pipeline.historical import HistoricalService
@@ -86,12 +86,14 @@ class SystemManager:
     def __init__(self, cfg: SessionConfig, store: BarStore | None = None, store_path: str | Path | None = None,
                  time_manager: TimeManager | None = None, events: EventBus | None = None,
                  thread_factory=None, rewindable: bool = False, clock=None, feed: Feed | None = None,
-                 freeze_heap: bool = True):
+                 freeze_heap: bool = True, host_gate: HostGate | None = None):
         """`clock`: what every stage asks the time (default: a SimulatedClock the coordinator sets to
         each bar time's end); `feed`: where the bar times come from (default: a StoreFeed of `store`);
         `freeze_heap`: start() moves the heap out of the collector's scans for the run unless something
         froze it already (False: leave the collector alone, for a process that manages it itself, as the
-        GUI does: asking whether anything is frozen walks every frozen object, ~10 ms in the GUI)."""
+        GUI does: asking whether anything is frozen walks every frozen object, ~10 ms in the GUI);
+        `host_gate`: closed by the host (the window, for a frame) to have the engine wait between two bar
+        times (workstation.pipeline.control.HostGate)."""
         self.cfg = cfg
         self.freeze_heap = freeze_heap
         self.rewindable = rewindable   # keep snapshots: step back and seek (given here, not changed later)
@@ -103,6 +105,7 @@ class SystemManager:
         self._lock = threading.Lock()
         self._given_clock = clock
         self._given_feed = feed
+        self._host_gate = host_gate
         self._build()
 
     # ------------------------------------------------------------------ build
@@ -158,6 +161,7 @@ class SystemManager:
         self.coordinator = SessionCoordinator(cfg, self.store, self.tm, self.session_data, self.clock, self.pipeline,
                                               self.historical, self.metrics, self.events, self.control,
                                               self.sessions, manual_orders=self.manual_orders, feed=self.feed)
+        self.coordinator.host_gate = self._host_gate
         self.snapshots: SnapshotKeeper | None = self._snapshot_keeper() if self.rewindable else None
         self._t_start = 0.0
         self._froze_heap = False   # start() froze the heap (gc.freeze) and the run's end unfreezes it

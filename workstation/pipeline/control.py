@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import enum
 import threading
+import time
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -204,3 +205,40 @@ class RunControl:
                                 or self._seek is not None, timeout=seconds)
             self._serve(service)
             return not self.stopping
+
+
+class HostGate:
+    """A host's request that the engine stand aside between two bar times while the host works.
+
+    The window's UI thread closes it for a frame at MAX and opens it when the frame is drawn; the
+    coordinator, after each bar time, waits while it is closed. Without it an engine thread that always
+    wants the interpreter lock makes every lock hand-back of the UI thread (PySide gives the lock up
+    around each Qt call) wait out the switch interval, and a frame of a few ms of work took 100 ms and
+    more. A wait lasts at most `max_wait_s`, after which the gate opens itself (a host that never opens
+    it costs the run one such wait, never the run itself). `closed` is read without a lock: a close
+    that comes just after the check is seen at the next bar time.
+    """
+
+    def __init__(self, max_wait_s: float = 0.25):
+        self.closed = False
+        self.max_wait_s = max_wait_s
+        self._opened = threading.Event()
+        self._opened.set()
+        self.waits = 0          # bar times the engine waited after
+        self.waited_s = 0.0     # and how long in all
+
+    def close(self) -> None:
+        self._opened.clear()
+        self.closed = True
+
+    def open(self) -> None:
+        self.closed = False
+        self._opened.set()
+
+    def wait(self) -> None:
+        """The engine's side: wait until the host opens the gate (at most `max_wait_s`)."""
+        t0 = time.perf_counter()
+        if not self._opened.wait(self.max_wait_s):
+            self.open()
+        self.waits += 1
+        self.waited_s += time.perf_counter() - t0

@@ -44,7 +44,7 @@ from workstation.calendar import TradingSession
 from workstation.events import Bars
 from workstation.model import parse_interval
 from workstation.pipeline.bar_times import bar_time_slices  # noqa: F401 - re-exported (tests import it here)
-from workstation.pipeline.control import Gate
+from workstation.pipeline.control import Gate, HostGate
 from workstation.pipeline.feed import BarTimes, Feed, GapStatusChanged, LateBars, TrailingGaps
 from workstation.pipeline.pipeline import Pipeline
 from workstation.pipeline.stage_events import BarTime
@@ -89,6 +89,8 @@ class SessionCoordinator:
         # (every_s, pause_s): a GUI host asks the session loop to pause `pause_s` every `every_s` of
         # work, so its UI thread gets the interpreter lock at least that often (None: never)
         self.yield_to_ui: tuple[float, float] | None = None
+        # a host's (the window's) gate: while it is closed the session loop waits after each bar time
+        self.host_gate: HostGate | None = None
         self._thread: threading.Thread | None = None
         self.on_first_bar: Callable[[Any], None] | None = None  # given the metrics at the first bar time
         self.snapshots: SnapshotKeeper | None = None   # when the run is rewindable (step back, seek)
@@ -353,6 +355,7 @@ class SessionCoordinator:
         yield_to_ui = self.yield_to_ui
         yield_every_ns, yield_pause_s = (int(yield_to_ui[0] * 1e9), yield_to_ui[1]) if yield_to_ui else (0, 0.0)
         last_yield = perf()
+        host_gate = self.host_gate
         manual = self.manual_orders
         service = self.apply_manual_orders if manual is not None else None
         paced = feed.paced
@@ -441,6 +444,8 @@ class SessionCoordinator:
                 dt_s = (perf() - t0) / 1e9
                 stat.add(dt_s)
                 sstat.add(dt_s)
+                if host_gate is not None and host_gate.closed:
+                    host_gate.wait()
             first = 0
             self.metrics.incr("bars.processed", n)
         return not stream.stopped
