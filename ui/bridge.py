@@ -1,11 +1,11 @@
 """EngineBridge: hosts one SystemManager in QThreads and turns its events into one Qt signal per frame.
 
 Threads: the coordinator, processor, quality manager and analysis engine run in QThreads (the
-bridge passes a QThread factory to the SystemManager), one each, or one for all of them when the config
-sets backtest.stage_threads false (that one pauses UI_YIELD to let the UI thread take the interpreter
-lock). A config that leaves stage_threads unset gets a thread per stage here, where `workstation run`
-uses one thread: at MAX with 100 symbols one thread replayed ~6 % faster in the window, but its UI
-stalls came and went with the machine's load (p99 16-121 ms against 14-25 ms). Engine observers run in those threads and
+bridge passes a QThread factory to the SystemManager), one for all of them, as `workstation run` does,
+unless the config sets backtest.stage_threads true (one each). The single engine thread pauses UI_YIELD
+to let the UI thread take the interpreter lock, and at MAX each frame holds it between two bar times
+(HostGate, GATE_HOLD_MS) so that the frame and its paint run without it: 1.5-2x the replay speed of a
+thread per stage at 1, 10 and 100 symbols, UI stalls within the same targets. Engine observers run in those threads and
 only append the raw event to a deque (no Qt call, no lock, no copy except the finished session's
 bars at "session_end", which SessionData drops at the next session start). A ~16 ms QTimer in the
 UI thread (MAX_SPEED_FRAME_MS while playing at MAX, when the views redraw at most 4 times a second anyway) drains the
@@ -65,6 +65,7 @@ from workstation.execution import AccountSnapshot, Order, OrderChange, TradingRo
 from workstation.execution.manual import ManualOrderError, ManualOrderResult
 from workstation.execution.orders import OPEN_STATUSES
 from workstation.model import Bar, Fill
+from workstation.pipeline.control import HostGate
 from workstation.pipeline.snapshots import SeekDone
 from workstation.pipeline.warmup import prerun_bars
 from workstation.run_writer import RunWriter, session_bars_table, unique_run_dir
@@ -84,6 +85,13 @@ MAX_SPEED_FRAME_MS = 250
 # hand-overs between the engine threads: 100 symbols at MAX replayed ~20 % slower, for UI stalls that
 # stayed the same at 5 ms (p99 ~24 ms, max ~56 ms; a redraw is shared out with the engine either way).
 MAX_SPEED_SWITCH_INTERVAL_S = 0.005
+# single-threaded engine at MAX (and seeking): each frame holds the engine between two bar times until this
+# long after the views had the batch (workstation.pipeline.control.HostGate). The UI thread gives the
+# interpreter lock up around every Qt call and, against an engine thread that always wants it, waited out
+# the switch interval at each: a redraw of a few ms of work stalled the window 100-250 ms (5 ms timer:
+# p99 120-170 ms, max 210-250 ms, 1 symbol). Held only for the batch (0 ms), the paint that follows
+# stalled as much; held 30 ms, which covers the paint: p99 19-31 ms, max 29-92 ms at 1, 10 and 100 symbols
+GATE_HOLD_MS = 30
 DEFAULT_ENGINE_NICE = 4
 DEFAULT_HISTORY_SESSIONS = 20
 DEFAULT_CHART_DAYS_BEFORE = 2
@@ -364,6 +372,10 @@ class EngineBridge(QObject):
         # sys.setswitchinterval while playing at MAX (None: left alone); the interval before is put back
         self.max_speed_switch_interval = max_speed_switch_interval
         self._switch_interval_before: float | None = None
+        # closed for each frame at MAX (and while seeking): the engine waits between two bar times until
+        # the frame is drawn, GATE_HOLD_MS after the batch went to the views (None: never closed)
+        self.host_gate = HostGate()
+        self.gate_hold_ms: int | None = GATE_HOLD_MS
         self.config: SessionConfig | None = None  # as loaded
         self.run_config: SessionConfig | None = None  # what the current system runs (after a jump)
         self.config_path: Path | None = None
@@ -508,9 +520,14 @@ class EngineBridge(QObject):
             cfg = cfg.model_copy(deep=True)
             for st in cfg.strategies:
                 st.enabled = False
+        if cfg.mode == "backtest" and "stage_threads" not in cfg.backtest.model_fields_set:
+            # as `workstation run`: the stages in the coordinator's thread, 1.5-2x the replay speed of a
+            # thread per stage at MAX (1, 10 and 100 symbols), UI stalls as low with the host gate
+            cfg = cfg.model_copy(deep=True)
+            cfg.backtest.stage_threads = False
         # the GUI collects in its own thread with its startup heap frozen (ui.app): the run leaves it alone
         system = SystemManager(cfg, store=store, time_manager=tm, thread_factory=self._make_thread,
-                               rewindable=cfg.mode == "backtest", freeze_heap=False)
+                               rewindable=cfg.mode == "backtest", freeze_heap=False, host_gate=self.host_gate)
         if not cfg.backtest.stage_threads:
             # one engine thread holding the interpreter lock would starve the UI: pause it briefly
             # every few milliseconds (the per-stage threads pause by themselves at each handoff)
@@ -826,6 +843,13 @@ class EngineBridge(QObject):
         bars = system.bars_processed
         if n == 0 and clock_ns == self._last_clock and bars == self._last_bars and position == self._last_position:
             return
+        if self.gate_hold_ms is not None and not system.cfg.backtest.stage_threads and (
+                (system.state == RUNNING and self.speed <= 0) or system.seeking) and not self.host_gate.closed:
+            # the frame's work (this batch, the views, their paint) without the single engine thread taking
+            # the interpreter lock back at every Qt call; it goes on GATE_HOLD_MS after the views had the
+            # batch (stage threads block on their queues often enough: they are not held)
+            self.host_gate.close()
+            QTimer.singleShot(self.gate_hold_ms, self._open_gate)
         batch = UpdateBatch(self.run_id, clock_ns, bars)
         quality_mask: np.ndarray | None = None
         symbols = system.session_data.symbols
@@ -928,6 +952,9 @@ class EngineBridge(QObject):
             self.state_changed.emit(state)
         if batch.finished is not None:
             self._on_backtest_end(batch.finished)
+
+    def _open_gate(self) -> None:
+        self.host_gate.open()
 
     def _after_seek(self, done: SeekDone, open_orders: list[Order], fills: list[Fill], account: AccountSnapshot,
                     generation: int) -> None:
@@ -1270,6 +1297,7 @@ class EngineBridge(QObject):
         systems = [*self._retired, *([self.system] if self.system is not None and self._started else [])]
         for system in systems:
             system.control.stop()
+        self.host_gate.open()
         ok = self.join_threads(max(0.0, deadline - time.monotonic()))
         self._timer.stop()
         self._pace_interpreter(False)

@@ -39,18 +39,20 @@ def _store_bars(store_path, symbol: str, first: str, last: str) -> pd.DataFrame:
     return store.read_bars([symbol], "1m", start, end, rth_only=True)
 
 
-@pytest.mark.parametrize("stage_threads", [None, False])
+@pytest.mark.parametrize("stage_threads", [None, False, True])
 def test_stages_run_in_qthreads_and_every_event_arrives_coalesced(qtbot, bridge, ui_write_config, stage_threads):
-    """A config that leaves backtest.stage_threads unset gets a QThread per stage; one that sets it false
-    runs its stages in the coordinator's QThread, pausing for the UI thread."""
+    """A backtest config that leaves backtest.stage_threads unset runs as `workstation run` runs it: its
+    stages in the coordinator's QThread, pausing for the UI thread; one that sets it true gets a QThread
+    per stage."""
     from ui.bridge import UI_YIELD
 
     backtest = {} if stage_threads is None else {"stage_threads": stage_threads}
     bridge.load_config(ui_write_config("threads", **backtest))
     system = bridge.system
-    threads = stage_threads is None
+    threads = stage_threads is True
     assert system.cfg.backtest.stage_threads is threads
     assert system.coordinator.yield_to_ui == (None if threads else UI_YIELD)
+    assert system.coordinator.host_gate is bridge.host_gate
     batches = _collect(bridge)
     with qtbot.waitSignal(bridge.finished, timeout=FINISH_MS) as done:
         t0 = time.perf_counter()
@@ -64,6 +66,7 @@ def test_stages_run_in_qthreads_and_every_event_arrives_coalesced(qtbot, bridge,
     elapsed_ms = (time.perf_counter() - t0) * 1000
     summary = done.args[0]
     assert summary["state"] == "finished"
+    assert not bridge.host_gate.closed
     assert sum(b.decisions for b in batches) == summary["signals"] > 0
     # the GUI takes decisions a round at a time: nobody asks the engine for a Decision per signal
     assert system.events.wants("decisions") and not system.events.wants("decision")
@@ -76,6 +79,39 @@ def test_stages_run_in_qthreads_and_every_event_arrives_coalesced(qtbot, bridge,
     assert bridge.join_threads(1.0)
     assert system.alive_threads() == []
     assert (bridge.run_dir / "trades.parquet").exists()
+
+
+@pytest.mark.parametrize("stage_threads", [None, True])
+def test_a_frame_at_max_holds_the_single_engine_thread_until_it_is_drawn(qtbot, bridge, ui_write_config,
+                                                                         stage_threads):
+    """At MAX a frame closes the host gate: the single engine thread stops after its bar time until
+    GATE_HOLD_MS after the views had the batch (the frame's paint runs without it); a thread per stage
+    is never held."""
+    from ui.bridge import GATE_HOLD_MS
+
+    backtest = {"start_date": "2024-11-26", "end_date": "2024-12-06"}
+    if stage_threads is not None:
+        backtest["stage_threads"] = stage_threads
+    bridge.load_config(ui_write_config("held", **backtest))
+    system = bridge.system
+    bridge.set_speed(0)
+    bridge.play()
+    qtbot.waitUntil(lambda: system.position > 100, timeout=FINISH_MS)
+    bridge._drain()                                 # a frame, as the frame timer calls it
+    held = bridge.host_gate.closed
+    start = system.position
+    time.sleep(0.1)                                 # no event processed: the gate stays as it is
+    moved = system.position - start
+    assert held is (stage_threads is None)
+    if held:
+        assert moved <= 1                           # the bar time in progress ends, then it waits
+        qtbot.waitUntil(lambda: not bridge.host_gate.closed, timeout=GATE_HOLD_MS + 1000)
+        qtbot.waitUntil(lambda: system.position > start + 1 or system.state == "finished", timeout=FINISH_MS)
+        assert bridge.host_gate.waits >= 1
+    else:
+        assert moved > 1
+    bridge.stop()
+    assert bridge.join_threads(2.0)
 
 
 def test_history_holds_prerun_days_and_finished_sessions(qtbot, tmp_path, ui_small_config, ui_demo_store):
