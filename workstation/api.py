@@ -148,6 +148,11 @@ def run(config_or_path: str | os.PathLike | dict | SessionConfig, *, start: str 
     from workstation.system import SystemManager, resolve_store_path
 
     cfg, source, stem = _config_from(config_or_path)
+    # as `workstation run`: a backtest whose config and overrides leave stage_threads unset runs in one thread
+    threads_chosen = "stage_threads" in cfg.backtest.model_fields_set or any(
+        name.split(PATH_SEPARATOR)[-1] == "stage_threads"
+        or (name == "backtest" and isinstance(value, dict) and "stage_threads" in value)
+        for name, value in overrides.items())
     cfg = override_config(cfg, source, **overrides)
     symbols_text: str | None
     if isinstance(symbols, str):
@@ -155,7 +160,7 @@ def run(config_or_path: str | os.PathLike | dict | SessionConfig, *, start: str 
     else:
         symbols_text = ",".join(symbols) if symbols is not None else None
     cfg = apply_overrides(cfg, str(start) if start else None, str(end) if end else None, symbols_text, speed,
-                          source=source)
+                          source=source, single_thread=not threads_chosen)
     if cfg.mode != "backtest":
         raise WorkstationError(f"{source} is a {cfg.mode} config: workstation.run runs backtests "
                                "(run live configs with `workstation run CONFIG --duration 10m`)")

@@ -62,6 +62,23 @@ def test_run_equals_the_cli_run_of_the_same_overridden_config(api_store, tmp_pat
     assert "api test" in result._repr_html_()
 
 
+def test_a_config_without_stage_threads_runs_in_one_thread_as_the_cli_runs_it(api_store, tmp_path):
+    """`workstation run` and the window run a backtest that leaves stage_threads unset in one thread;
+    workstation.run() does too, and a config or override that sets it is followed."""
+    unset = workstation.run(CONFIG, store=api_store, out=tmp_path / "unset", end="2024-12-02")
+    assert unset.config["backtest"]["stage_threads"] is False
+    chosen = workstation.run(CONFIG, store=api_store, out=tmp_path / "chosen", end="2024-12-02",
+                             backtest__stage_threads=True)
+    assert chosen.config["backtest"]["stage_threads"] is True
+    in_section = workstation.run(CONFIG, store=api_store, out=tmp_path / "section", end="2024-12-02",
+                                 backtest={"stage_threads": True})
+    assert in_section.config["backtest"]["stage_threads"] is True
+    written = {**CONFIG, "backtest": {**CONFIG["backtest"], "stage_threads": True}}
+    assert workstation.run(written, store=api_store, out=tmp_path / "written",
+                           end="2024-12-02").config["backtest"]["stage_threads"] is True
+    pd.testing.assert_frame_equal(unset.trades, chosen.trades)          # the same results either way
+
+
 def test_list_items_by_position_symbols_and_speed(api_store, tmp_path):
     result = workstation.run(CONFIG, store=api_store, out=tmp_path / "r", symbols="BOLT",
                              strategies__0__params__fast=3, speed=0, write_bars=False, end="2024-12-02")

@@ -153,7 +153,8 @@ class BacktestConfig(_Model):
         description="Run the coordinator, processor, quality manager and analysis engine each in its own "
         "thread (true), or all in the coordinator's thread (false: identical results, several times "
         "faster data-driven batch runs, since a cross-thread handoff per bar time costs 30-200 us on a VM). "
-        "`workstation run` and the window run a backtest whose config leaves it unset in one thread.",
+        "`workstation run`, `workstation.run()` and the window run a backtest whose config leaves it unset in "
+        "one thread.",
     )
 
     snapshot_every: int = Field(
