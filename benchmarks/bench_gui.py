@@ -25,7 +25,8 @@ quality gauges and the signal log visible, and reports against the targets:
   UI thread waits for it) is shown beside it, with its variants: without bars, engine only and
   single-thread. The config sets backtest.stage_threads true (BENCH_STAGE_THREADS=0 false, =unset
   leaves it out), which the GUI and the headless runs follow; the single-thread run shows what
-  `workstation run` does for a config without the setting, like the example configs,
+  `workstation run` does for a config without the setting, like the example configs (the window runs
+  such a config in one thread too: BENCH_STAGE_THREADS=unset or 0 measures that),
 - frames: coalesced batches per second,
 - appending one bar to a 100,000-bar chart (append + refresh), p50 / p99,
 - memory (RSS) at each session end of a 20-session GUI run (flat once the history cap is reached?),
@@ -108,8 +109,8 @@ def bench_config(symbols: list[str], start: str, end: str, store: Path) -> dict:
 
 def stage_threads_setting() -> dict:
     """backtest.stage_threads of the bench config: BENCH_STAGE_THREADS=1 (the default) sets true, 0 false,
-    "unset" leaves it out as the example configs do (then `workstation run` uses one thread, the GUI a
-    thread per stage: not the same mode, compare with the single-thread row)."""
+    "unset" leaves it out as the example configs do (then `workstation run` and the window both use one
+    thread, the window holding it for each frame at MAX: ui.bridge.GATE_HOLD_MS)."""
     value = os.environ.get("BENCH_STAGE_THREADS", "1")
     return {} if value == "unset" else {"stage_threads": value == "1"}
 
