@@ -132,9 +132,9 @@ def headless(cfg_path: Path, runs: Path, writer: bool, bars: bool = True, single
     """A headless run of the config as `workstation run` does it (`single_thread`: its stages in the
     coordinator's thread, the `workstation run` default for a config that does not set
     backtest.stage_threads)."""
-    from workstation.config import load_config
+    from workstation.run_commands import run_config
 
-    cfg = load_config(cfg_path)
+    cfg = run_config(str(cfg_path))      # as `workstation run` reads it (one thread when stage_threads is unset)
     if single_thread:
         cfg.backtest.stage_threads = False
     system = SystemManager(cfg)
@@ -154,14 +154,14 @@ def headless(cfg_path: Path, runs: Path, writer: bool, bars: bool = True, single
 _HEADLESS_PROCESS = r"""
 import json, sys, time
 from pathlib import Path
-from workstation.config import load_config
+from workstation.run_commands import run_config
 from workstation.run_writer import RunWriter
 from workstation.system import SystemManager
 
 cfg_path, runs = Path(sys.argv[1]), Path(sys.argv[2])
 out = {}
 for name in ("first", "again"):
-    system = SystemManager(load_config(cfg_path))
+    system = SystemManager(run_config(str(cfg_path)))
     writer = RunWriter(system, runs / f"headless-process-{time.monotonic_ns()}", write_bars=True)
     system.start()
     system.wait()
