@@ -68,6 +68,7 @@ from workstation.model import Bar, Fill
 from workstation.pipeline.control import HostGate
 from workstation.pipeline.snapshots import SeekDone
 from workstation.pipeline.warmup import prerun_bars
+from workstation.run_commands import runs_in_one_thread
 from workstation.run_writer import RunWriter, session_bars_table, unique_run_dir
 from workstation.session import BarsView
 from workstation.store import BarStore
@@ -520,7 +521,7 @@ class EngineBridge(QObject):
             cfg = cfg.model_copy(deep=True)
             for st in cfg.strategies:
                 st.enabled = False
-        if cfg.mode == "backtest" and "stage_threads" not in cfg.backtest.model_fields_set:
+        if runs_in_one_thread(cfg):
             # as `workstation run`: the stages in the coordinator's thread, 1.5-2x the replay speed of a
             # thread per stage at MAX (1, 10 and 100 symbols), UI stalls as low with the host gate
             cfg = cfg.model_copy(deep=True)
@@ -843,13 +844,13 @@ class EngineBridge(QObject):
         bars = system.bars_processed
         if n == 0 and clock_ns == self._last_clock and bars == self._last_bars and position == self._last_position:
             return
-        if self.gate_hold_ms is not None and not system.cfg.backtest.stage_threads and (
-                (system.state == RUNNING and self.speed <= 0) or system.seeking) and not self.host_gate.closed:
+        if (self.gate_hold_ms is not None and not system.cfg.backtest.stage_threads and not self.host_gate.closed
+                and self._replaying_fast(system)):
             # the frame's work (this batch, the views, their paint) without the single engine thread taking
             # the interpreter lock back at every Qt call; it goes on GATE_HOLD_MS after the views had the
             # batch (stage threads block on their queues often enough: they are not held)
             self.host_gate.close()
-            QTimer.singleShot(self.gate_hold_ms, self._open_gate)
+            QTimer.singleShot(self.gate_hold_ms, self, self.host_gate.open)
         batch = UpdateBatch(self.run_id, clock_ns, bars)
         quality_mask: np.ndarray | None = None
         symbols = system.session_data.symbols
@@ -953,9 +954,6 @@ class EngineBridge(QObject):
         if batch.finished is not None:
             self._on_backtest_end(batch.finished)
 
-    def _open_gate(self) -> None:
-        self.host_gate.open()
-
     def _after_seek(self, done: SeekDone, open_orders: list[Order], fills: list[Fill], account: AccountSnapshot,
                     generation: int) -> None:
         """A step back or seek ended: what the bridge folds is rebuilt from the engine's state then."""
@@ -988,11 +986,16 @@ class EngineBridge(QObject):
         redraw a few times a second; a seek forward redrawn every 16 ms ran at a third of MAX's speed),
         else `frame_ms` (a paced replay, a step or a pause shows at the next ~16 ms frame)."""
         system = self.system
-        fast = system is not None and ((system.state == RUNNING and self.speed <= 0) or system.seeking)
+        fast = system is not None and self._replaying_fast(system)
         interval = max(self.frame_ms, MAX_SPEED_FRAME_MS) if fast else self.frame_ms
         if self._timer.interval() != interval:
             self._timer.setInterval(interval)
         self._pace_interpreter(fast)
+
+    def _replaying_fast(self, system: SystemManager) -> bool:
+        """Playing at MAX, or a step back or seek replaying headless: the frames are spaced out, the
+        interpreter switches less often and a one-thread engine is held for each frame."""
+        return (system.state == RUNNING and self.speed <= 0) or system.seeking
 
     def _pace_interpreter(self, fast: bool) -> None:
         """The interpreter's switch interval: `max_speed_switch_interval` while playing at MAX or seeking,
