@@ -143,13 +143,14 @@ def run(config_or_path: str | os.PathLike | dict | SessionConfig, *, start: str 
     run or the run fails (the run folder keeps what was produced), KeyboardInterrupt after stopping
     the engine cleanly when interrupted.
     """
-    from workstation.run_commands import _wait_writer, apply_overrides
+    from workstation.run_commands import _wait_writer, apply_overrides, runs_in_one_thread
     from workstation.run_writer import RunWriter
     from workstation.system import SystemManager, resolve_store_path
 
     cfg, source, stem = _config_from(config_or_path)
-    # as `workstation run`: a backtest whose config and overrides leave stage_threads unset runs in one thread
-    threads_chosen = "stage_threads" in cfg.backtest.model_fields_set or any(
+    # as `workstation run`: one thread unless the config or an override sets stage_threads (an override
+    # config is validated again whole, so it no longer tells which fields were set: asked before)
+    single_thread = runs_in_one_thread(cfg) and not any(
         name.split(PATH_SEPARATOR)[-1] == "stage_threads"
         or (name == "backtest" and isinstance(value, dict) and "stage_threads" in value)
         for name, value in overrides.items())
@@ -160,7 +161,7 @@ def run(config_or_path: str | os.PathLike | dict | SessionConfig, *, start: str 
     else:
         symbols_text = ",".join(symbols) if symbols is not None else None
     cfg = apply_overrides(cfg, str(start) if start else None, str(end) if end else None, symbols_text, speed,
-                          source=source, single_thread=not threads_chosen)
+                          source=source, single_thread=single_thread)
     if cfg.mode != "backtest":
         raise WorkstationError(f"{source} is a {cfg.mode} config: workstation.run runs backtests "
                                "(run live configs with `workstation run CONFIG --duration 10m`)")

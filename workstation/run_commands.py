@@ -211,20 +211,27 @@ def _cmd_run(args: argparse.Namespace) -> int:
         collection.resume()
 
 
+def runs_in_one_thread(cfg: SessionConfig) -> bool:
+    """Whether a run of `cfg` puts its stages in the coordinator's thread by default: a backtest whose
+    config leaves backtest.stage_threads unset, as `workstation run`, `workstation.run()` and the window
+    run it (one thread measured faster on 2 cores at 1, 10 and 100 symbols, bench_backtest.py; in the
+    window too, with its host gate: ui.bridge.GATE_HOLD_MS)."""
+    return cfg.mode == "backtest" and "stage_threads" not in cfg.backtest.model_fields_set
+
+
 def run_config(path: str, start: str | None = None, end: str | None = None, symbols: str | None = None,
                speed: float | None = None, single_thread: bool = False) -> SessionConfig:
     """The config `workstation run PATH` runs: read, validated, with the command line's overrides.
 
     A config validated before by this code is read back without pydantic (workstation.config.validated).
-    Headless backtests run the stages in the coordinator's thread unless the config sets
-    backtest.stage_threads: measured faster on 2 cores at 10 and 100 symbols (bench_backtest.py)."""
+    Backtests run the stages in the coordinator's thread unless the config sets backtest.stage_threads
+    (`runs_in_one_thread`)."""
     from workstation.config.validated import config_cache, load_run_config, validated_config
 
     configs = config_cache()
     cfg = load_run_config(path, configs)
-    threads_chosen = "stage_threads" in cfg.backtest.model_fields_set
     return apply_overrides(cfg, start, end, symbols, speed, source=path,
-                           single_thread=single_thread or (not threads_chosen and cfg.mode != "live"),
+                           single_thread=single_thread or runs_in_one_thread(cfg),
                            validate=lambda data, source: validated_config(data, source, configs))
 
 
