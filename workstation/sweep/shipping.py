@@ -8,7 +8,8 @@ that config reads (the same rules as the engine's coordinator and historical ser
 - 1m bars for the historical phase: the trailing days (`historical.trailing_days`) and the days of
   `avg_intraday` indicators before the first session, up to the last session;
 - daily bars for `avg_daily`/`max`/`min` indicators: from the longest period before the first
-  session to the last session (1m bars of that span instead when the store has no daily bars).
+  session to the last session (and the 1m bars of that span too when the store has no daily bars
+  there: the engine reads the daily bars, finds none and aggregates the minutes).
 Nothing after a cell's end_date is ever shipped to it: a walk-forward train cell cannot see its
 test window.
 
@@ -74,10 +75,11 @@ def cell_needs(cfg: SessionConfig, time_manager: TimeManager, has_daily_bars: Ca
     symbols = tuple(cfg.symbols)
     if daily_periods:
         earliest = min((tm.trailing_dates(first, p) or [first])[0] for p in daily_periods)
-        if has_daily_bars(tuple(cfg.historical_symbols()), earliest, last):
-            daily = (earliest, last)
-        else:
-            starts.append(earliest)
+        # the engine reads the daily bars of the span first (HistoricalService.prepare): shipped even
+        # when the store has none there, so the cell gets the store's empty answer, not a refusal ...
+        daily = (earliest, last)
+        if not has_daily_bars(tuple(cfg.historical_symbols()), earliest, last):
+            starts.append(earliest)     # ... and then aggregates the 1m bars of the span, shipped too
     if starts:
         intraday.setdefault(HISTORICAL_INTERVAL, set()).update(tm.trading_dates(min(starts), last))
     return CellNeeds({k: tuple(sorted(v)) for k, v in intraday.items()}, daily, symbols)

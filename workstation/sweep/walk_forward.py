@@ -166,18 +166,27 @@ def _fmt(value: Any, width: int = 13) -> str:
     return f"{v:>{width},.{1 if abs(v) >= 100 else 3}f}"
 
 
+def _finite_mean(values: Sequence[float]) -> float | None:
+    """np.nanmean of `values` when it is finite, else None: a statistic no window has (the profit
+    factor of windows without a trade, all NaN) is None, without numpy's "Mean of empty slice"
+    warning on the user's screen; one infinite (a profit factor without a loss) makes it None too."""
+    known = [v for v in values if not math.isnan(v)]
+    mean = float(np.mean(known)) if known else math.nan
+    return mean if math.isfinite(mean) else None
+
+
 def overall_summary(window_rows: Sequence[dict], stitched_stats: dict, objective: str) -> dict:
     """In-sample (mean over windows of the best train cells) against out-of-sample (stitched) figures,
     plus the walk-forward efficiency: out-of-sample return per trading day / in-sample return per day."""
     ok = [r for r in window_rows if r.get("status") == "ok"]
     keys = (objective, *REPORT_STATISTICS)
-    in_sample = {k: float(np.nanmean([_number(r.get(f"is_{k}")) for r in ok])) if ok else None for k in keys}
-    in_sample = {k: (v if v is not None and math.isfinite(v) else None) for k, v in in_sample.items()}
+    in_sample = {k: _finite_mean([_number(r.get(f"is_{k}")) for r in ok]) for k in keys}
     out = {k: stitched_stats.get(k) for k in keys}
     is_daily = [(_number(r.get("is_total_return_pct")) / 100.0) / max(1, int(r.get("train_days") or 1)) for r in ok]
     oos_days = sum(int(r.get("test_days") or 0) for r in ok)
     oos_total = _number(stitched_stats.get("total_return_pct")) / 100.0
-    mean_is = float(np.nanmean(is_daily)) if is_daily else math.nan
+    mean_is = _finite_mean(is_daily)
+    mean_is = math.nan if mean_is is None else mean_is
     eff = (oos_total / oos_days) / mean_is if oos_days and math.isfinite(mean_is) and mean_is > 0 else math.nan
     return {"windows": len(window_rows), "windows_ok": len(ok), "in_sample": in_sample, "out_of_sample": out,
             "efficiency": eff if math.isfinite(eff) else None}

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from tests.workstation.sweep.conftest import sweep_config
+from tests.workstation.sweep.conftest import SWEEP_SYMBOLS, sweep_config
 from workstation.calendar import TimeManager
 from workstation.cli import main
 from workstation.config import validate_config_dict
@@ -27,7 +27,12 @@ from workstation.sweep.spec import (
     range_values,
     sweep_json_schema,
 )
-from workstation.sweep.walk_forward import parse_walk_forward, stitch_equity, walk_forward_windows
+from workstation.sweep.walk_forward import (
+    overall_summary,
+    parse_walk_forward,
+    stitch_equity,
+    walk_forward_windows,
+)
 
 FAST = "strategies.sma.params.fast"
 SLOW = "strategies.sma.params.slow"
@@ -276,12 +281,56 @@ def test_cell_needs_cover_warmup_trailing_intraday_and_daily_history(tm, sweep_s
                                                 set(tm.trading_dates(hist_first, sessions[-1]))))
     assert needs.daily == (tm.trailing_dates(sessions[0], "52w")[0], sessions[-1])
     no_daily = cell_needs(cfg, tm, lambda *a: False)  # a store without daily bars: 1m bars are aggregated
-    assert no_daily.daily is None and no_daily.intraday["1m"][0] == needs.daily[0]
+    # (the daily span still shipped: the engine reads it first and gets the store's empty answer)
+    assert no_daily.daily == needs.daily and no_daily.intraday["1m"][0] == needs.daily[0]
     lean = validate_config_dict(sweep_config(sweep_store, start="2024-11-25", end="2024-11-27", historical={
         "trailing_days": 0, "indicators": [], "warmup_bars": 1000}))
     warm = tm.trading_dates(tm.trading_days_back(sessions[0], 3 * 13 + 5), "2024-11-24")  # 1000 5m bars
     assert cell_needs(lean, tm, lambda *a: True) == CellNeeds({"1m": tuple(warm + sessions)}, None,
                                                               ("ACME", "BOLT", "CYRX"))
+
+
+def test_a_cell_on_a_store_with_minutes_only_runs_its_52_week_history_like_a_plain_run(sweep_store, tm, tmp_path):
+    """A store without daily bars (1m only: an import of minute files) and a config with a 52-week high:
+    the engine reads the daily bars, finds none and aggregates the minutes. The cell's in-memory store
+    was shipped no daily span and refused the read ("not shipped to this sweep cell"): every cell failed."""
+    import workstation
+    from workstation.sweep.cell import run_cell
+
+    source = BarStore(sweep_store)
+    minutes_only = BarStore(tmp_path / "minutes", create=True)
+    days = source.dates("1m")
+    start = tm.session(days[0]).open_ns - 10 ** 9 * 3600 * 6
+    minutes_only.write_bars(source.read_bars(None, "1m", start, tm.session(days[-1]).close_ns + 10 ** 9 * 3600 * 6), "1m")
+    assert minutes_only.read_daily(list(SWEEP_SYMBOLS), days[0], days[-1]).empty
+    cfg = sweep_config(tmp_path / "minutes", start="2024-11-25", end="2024-11-29")
+    plain = workstation.run(cfg, out=tmp_path / "plain")
+    assert plain.stats["trades"] > 0
+    shipper = DataShipper(minutes_only, tm, cfg["symbols"], put=lambda block: block)
+    needs = cell_needs(validate_config_dict(cfg), tm, shipper.has_daily_bars)
+    memory = MemoryBarStore(shipper.refs(needs), {"1m": minutes_only.symbols("1m")}, tm, root=minutes_only.root)
+    outcome = run_cell(plain.config, memory, tm)
+    for name in ("net_pnl", "trades", "final_equity", "sharpe"):
+        assert outcome.statistics[name] == pytest.approx(plain.stats[name], abs=1e-9), name
+
+
+def test_walk_forward_means_leave_out_what_no_window_has_without_a_warning():
+    import warnings
+
+    rows = [{"status": "ok", "is_sharpe": 1.0, "is_total_return_pct": 2.0, "is_profit_factor": None,
+             "is_win_rate_pct": float("inf"), "train_days": 10, "test_days": 5},
+            {"status": "ok", "is_sharpe": 3.0, "is_total_return_pct": 4.0, "is_profit_factor": float("nan"),
+             "is_win_rate_pct": 50.0, "train_days": 10, "test_days": 5},
+            {"status": "failed", "is_sharpe": 100.0}]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")      # numpy's "Mean of empty slice" was printed by the sweep
+        summary = overall_summary(rows, {"total_return_pct": 1.0, "sharpe": 0.5}, "sharpe")
+    assert summary["in_sample"]["sharpe"] == 2.0            # the failed window left out
+    assert summary["in_sample"]["total_return_pct"] == 3.0
+    assert summary["in_sample"]["profit_factor"] is None    # no window has one
+    assert summary["in_sample"]["win_rate_pct"] is None     # one infinite: no mean
+    # efficiency: OOS 1 % over 10 test days, IS (0.2 + 0.4) / 2 % a day
+    assert summary["efficiency"] == pytest.approx((0.01 / 10) / 0.003)
 
 
 def test_stitching_adds_each_window_pnl_to_the_equity_reached(tm):
