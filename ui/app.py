@@ -397,6 +397,9 @@ class QuitOnSignals(QObject):
         self._write.close()
 
 
+NO_CONFIG_HINT = "No session config open (no {example} here): File \u2192 Open config\u2026 (Ctrl+O) or New config\u2026"
+
+
 def _open(app: QApplication, args: argparse.Namespace) -> int:
     """The window(s) asked for by `args`, run until the event loop ends; the exit code."""
     scripted = args.quit_when_done
@@ -418,13 +421,19 @@ def _open(app: QApplication, args: argparse.Namespace) -> int:
     if args.sweep:
         window.open_sweep_window(args.sweep)
 
-    config = Path(args.config) if args.config else (window.last_config() or Path(EXAMPLE_CONFIG))
+    asked = Path(args.config) if args.config else None
+    config = asked or window.last_config() or Path(EXAMPLE_CONFIG)
     if not config.is_file():
         message = f"the session config {config} does not exist"
         if scripted:
             print(f"workstation-gui: {message}", file=sys.stderr)
             window.close()
             return EXIT_BAD_INPUT
+        if asked is None:
+            # started without a config in a folder without the example (a strategies folder, or only to
+            # follow a sweep): the window opens empty and says how to open one; nothing was asked that failed
+            window.statusBar().showMessage(NO_CONFIG_HINT.format(example=config))
+            return app.exec()
         window.show_error("Cannot load the session config", message)
         return app.exec()
     _ensure_default_store(config, args.store)

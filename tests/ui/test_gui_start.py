@@ -1,0 +1,49 @@
+"""`workstation-gui` started without a config (ui.app._open): in a folder without the example it opens
+an empty window that says how to open one, without an error; a config asked for that is missing is
+still an error."""
+
+from __future__ import annotations
+
+import pytest
+
+import ui.app as gui_app
+from ui.main_window import MainWindow
+
+
+@pytest.fixture
+def opened(qapp, monkeypatch, tmp_path):
+    """Run `_open` with these arguments, its event loop returning at once; the windows it made."""
+    made: list[MainWindow] = []
+
+    class Recorded(MainWindow):
+        def __init__(self, *a, **k):
+            super().__init__(*a, **{**k, "modal_errors": False})     # errors recorded, no box to click
+            made.append(self)
+
+    monkeypatch.setattr(gui_app, "MainWindow", Recorded)
+    monkeypatch.setattr(qapp, "exec", lambda: 0)
+    monkeypatch.chdir(tmp_path)
+
+    def open_with(*argv: str) -> tuple[int, MainWindow]:
+        code = gui_app._open(qapp, gui_app.parse_args([*argv, "--settings", str(tmp_path / "gui.ini")]))
+        return code, made[-1]
+
+    yield open_with
+    for window in made:
+        window.close()
+        window.deleteLater()
+
+
+def test_a_start_in_a_folder_without_the_example_opens_an_empty_window_with_a_hint(opened, tmp_path):
+    code, window = opened()
+    assert code == 0
+    assert window.error_messages == []          # no "Cannot load the session config" dialog
+    assert window.statusBar().full_message == gui_app.NO_CONFIG_HINT.format(
+        example="session_configs/example_session.json")
+    assert window.bridge.config_path is None
+
+
+def test_a_missing_config_asked_for_is_still_an_error(opened, tmp_path):
+    _code, window = opened(str(tmp_path / "nowhere.json"))
+    assert [title for title, _ in window.error_messages] == ["Cannot load the session config"]
+    assert "nowhere.json does not exist" in window.error_messages[0][1]
