@@ -264,8 +264,10 @@ class MarketDataProvider(ABC):
     def _now_ns(self) -> int:
         return self._clock.now_ns()
 
-    def _set_health(self, state: ProviderHealth, detail: str) -> bool:
-        """Record a state change (same state again is ignored) and notify listeners; True if changed."""
+    def _set_health(self, state: ProviderHealth, detail: str, asked: bool = False) -> bool:
+        """Record a state change (same state again is ignored) and notify listeners; True if changed.
+        A failure or a lost connection is logged as a warning, except a disconnection the run `asked`
+        for (close() at the end of the run: not a fault)."""
         now = self._clock.now_ns()
         with self._health_changed:
             if state is self._health:
@@ -277,7 +279,8 @@ class MarketDataProvider(ABC):
             self._health_history.append(event)
             listeners = list(self._health_listeners)
             self._health_changed.notify_all()
-        log = self._log.warning if state in (ProviderHealth.FAILED, ProviderHealth.DISCONNECTED) else self._log.info
+        fault = state is ProviderHealth.FAILED or (state is ProviderHealth.DISCONNECTED and not asked)
+        log = self._log.warning if fault else self._log.info
         log("%s health %s: %s", self.name, state.value, detail)
         for listener in listeners:
             try:

@@ -109,7 +109,7 @@ class ReplayProvider(MarketDataProvider):
         self._stop.set()
         if self._thread is not None:
             self._thread.join(1.0)
-        self._set_health(ProviderHealth.DISCONNECTED, "closed")
+        self._set_health(ProviderHealth.DISCONNECTED, "closed", asked=True)
 
     def request_history(self, symbol: str, interval: str, start_ns: int, end_ns: int,
                         timeout: float = 10.0) -> list[Bar]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 
 import pytest
@@ -218,11 +219,15 @@ def test_subscribe_rejects_intervals_alpaca_does_not_stream(make_provider):
         provider.subscribe([], ["1m"])
 
 
-def test_close_joins_threads_and_leaves_disconnected(make_provider, standin):
+def test_close_joins_threads_and_leaves_disconnected(make_provider, standin, caplog):
     provider = make_provider()
     start(provider, standin, ["AAA"])
     assert {t.name for t in provider_threads()} == {"alpaca-stream", "alpaca-dispatch"}
-    provider.close()
+    with caplog.at_level(logging.INFO, logger="workstation.live"):
+        provider.close()
+    # the close the run asked for is no fault: said, not warned (a run's end printed "WARNING ... DISCONNECTED")
+    closing = [r for r in caplog.records if "health DISCONNECTED" in r.getMessage()]
+    assert [r.levelno for r in closing] == [logging.INFO]
     assert provider_threads() == []
     assert provider.health is ProviderHealth.DISCONNECTED
     assert standin.wait_until(lambda: standin.connections == 1 and standin.open_connections == 0)
@@ -348,6 +353,19 @@ def test_base_quiet_detection_and_health_listeners_use_the_given_clock():
         (ProviderHealth.STREAMING, T0 + 6 * 1_000_000_000),
     ]
     assert heard == provider.health_history()
+
+
+def test_a_lost_connection_is_a_warning_and_an_asked_close_is_not(caplog):
+    provider = _ManualProvider("manual", _FixedClock(T0))
+    provider.connect()
+    with caplog.at_level(logging.INFO, logger="workstation.live"):
+        provider._set_health(ProviderHealth.DISCONNECTED, "connection reset")
+        provider._set_health(ProviderHealth.STREAMING, "reconnected")
+        provider._set_health(ProviderHealth.DISCONNECTED, "closed", asked=True)
+        provider._set_health(ProviderHealth.FAILED, "key rejected")
+    assert [(r.levelno, r.getMessage().split(": ")[-1]) for r in caplog.records if "health" in r.getMessage()] == [
+        (logging.WARNING, "connection reset"), (logging.INFO, "reconnected"), (logging.INFO, "closed"),
+        (logging.WARNING, "key rejected")]
 
 
 def test_base_dedup_routes_changed_repeats_to_the_update_sink():

@@ -280,7 +280,7 @@ class AlpacaProvider(MarketDataProvider):
         if left:
             self._bump("undelivered_at_close", left)
         if self.health is not ProviderHealth.FAILED:
-            self._set_health(ProviderHealth.DISCONNECTED, "closed")
+            self._set_health(ProviderHealth.DISCONNECTED, "closed", asked=True)
 
     def stats(self) -> dict[str, Any]:
         """Base counters plus connection_attempts, server_errors, unknown_server_errors,
