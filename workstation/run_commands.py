@@ -208,7 +208,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     try:
         return _run(args, collection)
     finally:
-        collection.resume()
+        collection.end()
 
 
 def runs_in_one_thread(cfg: SessionConfig) -> bool:

@@ -366,6 +366,45 @@ def test_the_start_up_collection_pause_resumes_once_and_only_what_it_paused():
         (gc.enable if was_enabled else gc.disable)()
 
 
+def test_the_run_collects_its_first_generation_less_often_and_the_threshold_comes_back():
+    import gc
+
+    was_enabled, before = gc.isenabled(), gc.get_threshold()
+    try:
+        gc.enable()
+        gc.set_threshold(700, 10, 10)
+        collection = process_start.StartupCollection()
+        collection.pause()
+        collection.resume()                   # the first bar: collected, at the run's threshold
+        assert gc.isenabled() and gc.get_threshold() == (process_start.StartupCollection.RUN_GEN0_THRESHOLD, 10, 10)
+        collection.end()                      # the command is over: a caller's process goes on as it was
+        assert gc.isenabled() and gc.get_threshold() == (700, 10, 10)
+        gc.set_threshold(50_000, 5, 5)        # a higher threshold of the caller's is kept
+        collection = process_start.StartupCollection()
+        collection.pause()
+        collection.end()                      # (a command that ended before its first bar)
+        assert gc.get_threshold() == (50_000, 5, 5)
+    finally:
+        gc.set_threshold(*before)
+        (gc.enable if was_enabled else gc.disable)()
+
+
+def test_an_in_process_run_command_leaves_the_collector_as_it_found_it(small_run, monkeypatch):
+    import gc
+
+    from workstation.cli import main
+
+    monkeypatch.setenv("WORKSTATION_CACHE_DIR", str(small_run["folder"] / "cache"))
+    monkeypatch.chdir(small_run["folder"])
+    was_enabled, before = gc.isenabled(), gc.get_threshold()
+    try:
+        gc.enable()
+        assert main(["run", "c.json", "--store", "store", "--out", "again", "--json"]) == 0
+        assert gc.isenabled() and gc.get_threshold() == before
+    finally:
+        (gc.enable if was_enabled else gc.disable)()
+
+
 def test_every_config_field_is_described_in_the_schema():
     """Descriptions come from Field(description=...), not attribute docstrings (which pydantic would
     read by tokenizing the source at every start): a field without one would show no help. A field
