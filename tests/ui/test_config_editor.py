@@ -394,6 +394,38 @@ def test_strategy_list_add_duplicate_remove(dialog: ConfigEditorDialog) -> None:
     assert "used twice" in dialog.error_label("strategies.2.name").text()
 
 
+def test_a_chosen_strategy_class_offers_its_parameters_and_keeps_the_users(dialog: ConfigEditorDialog, tmp_path,
+                                                                          monkeypatch) -> None:
+    (tmp_path / "qa_strategies.py").write_text(
+        "from workstation.strategies import BaseStrategy\n\n\n"
+        "class Dip(BaseStrategy):\n"
+        "    def __init__(self, name, symbols, interval, dip_pct: float = 0.3, quantity: float = 50, tag=None,\n"
+        "                 *, lots: int = 1):\n"
+        "        super().__init__(name, symbols, interval)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    # opening a config adds nothing to what it says (the example's rsi_15m gives only some parameters),
+    # nor does emptying a strategy's table (its class's defaults then apply)
+    assert "allow_short" not in dialog.current_dict()["strategies"][1]["params"]
+    dialog.set_field("strategies.1.params", {})
+    assert dialog.current_dict()["strategies"][1]["params"] == {}
+    strategies = dialog.field_editor("strategies")
+    strategies.add_item()
+    dialog.revalidate()
+    added = dialog.current_dict()["strategies"][2]
+    assert added["class_path"] == "sma_crossover"    # the first built-in, with every parameter it takes
+    assert added["params"] == {"fast": 5, "slow": 20, "quantity": 100, "confidence": 1.0}
+    dialog.set_field("strategies.2.class_path", "qa_strategies:Dip")   # untouched: the new class's instead
+    assert dialog.current_dict()["strategies"][2]["params"] == {"dip_pct": 0.3, "quantity": 50, "tag": None, "lots": 1}
+    assert _raw_dict(dialog)["strategies"][2]["params"]["dip_pct"] == 0.3
+    dialog.set_field("strategies.2.params", {"dip_pct": 0.5})                # the user's own values ...
+    dialog.set_field("strategies.2.class_path", "rsi_reversion")
+    assert dialog.current_dict()["strategies"][2]["params"] == {"dip_pct": 0.5}     # ... are kept
+    dialog.set_field("strategies.0.class_path", "rsi_reversion")     # the example's sma_5_20 has its own values
+    assert dialog.current_dict()["strategies"][0]["params"] == {"fast": 5, "slow": 20, "quantity": 100}
+    dialog.set_field("strategies.2.class_path", "qa_strategies:Nope")       # not importable: nothing offered
+    assert dialog.current_dict()["strategies"][2]["params"] == {"dip_pct": 0.5}
+
+
 def test_params_table_values_are_json(dialog: ConfigEditorDialog) -> None:
     editor = dialog.field_editor("strategies.0.params")
     table = editor.table()

@@ -326,6 +326,14 @@ def _slug(name: str) -> str:
     return (slug or "session")[:60]
 
 
+def _strategy_classes(data: Any) -> list[tuple[Any, Any]]:
+    """(name, class_path) of each strategy entry of a config dict (None, None for one that is not an object)."""
+    strategies = data.get("strategies") if isinstance(data, dict) else None
+    if not isinstance(strategies, list):
+        return []
+    return [(s.get("name"), s.get("class_path")) if isinstance(s, dict) else (None, None) for s in strategies]
+
+
 class ConfigEditorDialog(QDialog):
     """Edit, validate, save and run a session config; the form is generated from the config JSON Schema."""
 
@@ -355,6 +363,10 @@ class ConfigEditorDialog(QDialog):
         self._problems: list[tuple[str, str]] = []
         self._raw_error: str | None = None
         self._loading = False
+        # (name, class_path) of each strategy as last validated, and the parameters offered per strategy
+        # name: a strategy whose class is chosen gets its class's parameters (_offer_class_params)
+        self._strategy_classes: list[tuple[Any, Any]] = []
+        self._offered_params: dict[Any, dict] = {}
         self._updating_raw = False
         self._raw_from_form = True
         self._clean: dict | None = None
@@ -635,6 +647,8 @@ class ConfigEditorDialog(QDialog):
 
     def _load_data(self, data: dict, clean: bool) -> None:
         self._set_form(data)
+        self._strategy_classes = _strategy_classes(data)    # as opened: nothing is added to what the file says
+        self._offered_params = {}
         self._raw_from_form = True
         self._validate(update_raw=True)
         if clean:
@@ -666,6 +680,33 @@ class ConfigEditorDialog(QDialog):
         self._raw_from_form = True
         self._validate_timer.start()
 
+    def _offer_class_params(self) -> bool:
+        """A strategy added, or whose class was changed, with no parameters (or only those offered for
+        its previous class, untouched) gets its class's parameters with their defaults (None for one
+        without), so the table shows what the class takes. True when a table was filled."""
+        from workstation.sweep.spec import strategy_parameters
+
+        data = self.current_dict()
+        strategies = data.get("strategies")
+        now = _strategy_classes(data)
+        filled = False
+        for i, (name, class_path) in enumerate(now):
+            before = self._strategy_classes[i] if i < len(self._strategy_classes) else None
+            chosen = before is None or (before[0] == name and before[1] != class_path)
+            if not chosen or not isinstance(class_path, str) or not class_path:
+                continue
+            params = strategies[i].get("params") or {}
+            if params and params != self._offered_params.get(name):
+                continue                        # the user's own values: kept
+            offered = strategy_parameters({"class_path": class_path})
+            editor = self._registry().get(f"strategies.{i}.params")
+            if offered and offered != params and editor is not None:
+                editor.set_value(offered)
+                self._offered_params[name] = offered
+                filled = True
+        self._strategy_classes = now
+        return filled
+
     def revalidate(self) -> None:
         """Apply pending edits now (raw JSON first, then the form) instead of after the debounce."""
         if self._raw_timer.isActive():
@@ -677,6 +718,8 @@ class ConfigEditorDialog(QDialog):
 
     def _validate(self, update_raw: bool) -> None:
         self._validate_timer.stop()
+        if self._offer_class_params():
+            update_raw = True
         data = self.current_dict()
         problems: list[tuple[str, str]] = []
         try:
