@@ -13,6 +13,7 @@ import json
 import os
 import signal
 import stat
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -212,6 +213,30 @@ def test_kill_9_leaves_a_folder_every_reader_calls_incomplete(tmp_path, demo_sto
     assert run(complete, "--end", "2024-11-22")[0] == 0
     view.load_run_folder(complete)
     assert view.completion_label.isHidden()
+
+
+def test_a_killed_run_not_reaped_yet_is_already_called_killed(tmp_path, demo_store):
+    """Its parent has not collected its exit status yet (a zombie, e.g. read a moment after kill -9): the
+    process has ended, so the folder is INCOMPLETE, not "still being written"; and a zombie holds no
+    store lock either (workstation.store.lock.pid_alive)."""
+    import time
+
+    from workstation.store.lock import pid_alive
+
+    out = tmp_path / "run"
+    proc = _start_slow_run(tmp_path, demo_store, out)
+    proc.kill()
+    deadline = time.monotonic() + 30
+    while Path(f"/proc/{proc.pid}/stat").read_text().split(")")[-1].split()[0] != "Z":
+        assert time.monotonic() < deadline, "the killed process never became a zombie"
+        time.sleep(0.01)
+    try:
+        assert not pid_alive(proc.pid)
+        status = run_folder_status(out)
+        assert not status.complete and status.state == "killed" and "INCOMPLETE" in status.message
+    finally:
+        proc.communicate(timeout=60)
+    assert pid_alive(os.getpid())                  # a running process is still running
 
 
 def test_report_command(tmp_path, run, capsys):

@@ -59,14 +59,28 @@ def _describe_holder(text: str) -> str:
 
 
 def pid_alive(pid: int) -> bool:
-    """True when a process with this pid runs on this machine (a zombie counts as running)."""
+    """True when a process with this pid runs on this machine. A zombie (a process that has ended and
+    that its parent has not reaped yet, e.g. one killed a moment ago) has ended: not running, where
+    the system tells (Linux: its /proc state); elsewhere it counts as running."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except (PermissionError, OverflowError, ValueError):
         return pid > 0
-    return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """Whether process `pid` has ended but is not reaped yet (state Z in /proc/<pid>/stat; False when
+    that cannot be read)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            text = f.read().decode("ascii", "replace")
+    except OSError:
+        return False
+    # "pid (comm) state ...": comm may hold spaces or parentheses, so read after the last ')'
+    return text[text.rfind(")") + 2:text.rfind(")") + 3] == "Z"
 
 
 class StoreWriteLock:
