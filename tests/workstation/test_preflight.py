@@ -73,10 +73,15 @@ BAD = {
         "strategies.0.params",
         "fast (30) must be shorter than slow (20)",
     ),
-    "unknown parameter": (
+    "unknown parameter": (      # what the class takes, and the name closest to the typo
         lambda c: c["strategies"][0]["params"].update(fsat=3),
         "strategies.0.params",
-        "fsat",
+        "(SmaCrossover takes fast, slow, quantity, confidence; did you mean 'fast' for 'fsat'?)",
+    ),
+    "unknown parameter, nothing close": (
+        lambda c: c["strategies"][0]["params"].update(window=3),
+        "strategies.0.params",
+        "unexpected keyword argument 'window' (SmaCrossover takes fast, slow, quantity, confidence)",
     ),
     "constructor raises": (
         lambda c: c["strategies"].append(

@@ -79,5 +79,28 @@ def load_strategy(cfg: SessionConfig, st: StrategyConfig, index: int) -> BaseStr
     except Exception as exc:  # noqa: BLE001
         raise StrategyParamsError(
             f"strategies[{index}] ({st.name!r}): {cls.__name__}.__init__ failed with params {st.params}: "
-            f"{type(exc).__name__}: {exc}"
+            f"{type(exc).__name__}: {exc}{_unknown_params_hint(cls, st.params)}"
         ) from exc
+
+
+def _unknown_params_hint(cls: type, params: dict) -> str:
+    """For params the class does not take: what it takes and the closest name to each typo ("" when the
+    class takes any keyword, or every param given is one it takes)."""
+    import difflib
+    import inspect
+
+    try:
+        signature = inspect.signature(cls.__init__).parameters
+    except (TypeError, ValueError):
+        return ""
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.values()):
+        return ""
+    takes = [name for name, p in signature.items() if name not in ("self", "name", "symbols", "interval")
+             and p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)]
+    unknown = [key for key in params if key not in takes]
+    if not unknown:
+        return ""
+    guesses = [f"{close[0]!r} for {key!r}" for key in unknown
+               if (close := difflib.get_close_matches(key, takes, n=1, cutoff=0.6))]
+    return (f" ({cls.__name__} takes {', '.join(takes) or 'no parameters'}"
+            + (f"; did you mean {', '.join(guesses)}?" if guesses else "") + ")")
