@@ -7,6 +7,7 @@ import importlib.machinery
 import importlib.util
 import os
 import sys
+from collections.abc import Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING
 
@@ -86,7 +87,6 @@ def load_strategy(cfg: SessionConfig, st: StrategyConfig, index: int) -> BaseStr
 def _unknown_params_hint(cls: type, params: dict) -> str:
     """For params the class does not take: what it takes and the closest name to each typo ("" when the
     class takes any keyword, or every param given is one it takes)."""
-    import difflib
     import inspect
 
     try:
@@ -98,9 +98,15 @@ def _unknown_params_hint(cls: type, params: dict) -> str:
     takes = [name for name, p in signature.items() if name not in ("self", "name", "symbols", "interval")
              and p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)]
     unknown = [key for key in params if key not in takes]
-    if not unknown:
-        return ""
+    return f" ({parameters_hint(cls.__name__, takes, unknown)})" if unknown else ""
+
+
+def parameters_hint(owner: str, takes: Sequence[str], unknown: Sequence[str]) -> str:
+    """"OWNER takes a, b, c; did you mean 'b' for 'bb'?": the parameters a strategy class takes and, for
+    each unknown name close to one of them, that one."""
+    import difflib
+
     guesses = [f"{close[0]!r} for {key!r}" for key in unknown
-               if (close := difflib.get_close_matches(key, takes, n=1, cutoff=0.6))]
-    return (f" ({cls.__name__} takes {', '.join(takes) or 'no parameters'}"
-            + (f"; did you mean {', '.join(guesses)}?" if guesses else "") + ")")
+               if (close := difflib.get_close_matches(key, list(takes), n=1, cutoff=0.6))]
+    return (f"{owner} takes {', '.join(takes) or 'no parameters'}"
+            + (f"; did you mean {', '.join(guesses)}?" if guesses else ""))

@@ -298,8 +298,11 @@ def resolve_path(config: dict, path: str, where: str) -> tuple[str, tuple[str | 
                     canonical.append(part)
                     node = None
                     continue
+                from workstation.strategies.loader import parameters_hint
+
+                takes = list(strategy_parameters({"class_path": strategy["class_path"]}))
                 raise ConfigError(where, [(path, f"strategy {strategy['name']!r} ({strategy['class_path']}) has no "
-                                                 f"parameter {part!r}")])
+                                                 f"parameter {part!r} ({parameters_hint('it', takes, [part])})")])
             raise ConfigError(where, [(path, f"{part!r} is not a field of {here} "
                                              f"(fields: {', '.join(map(str, node)) or 'none'})")])
         if isinstance(node, list):

@@ -159,7 +159,8 @@ def test_constraints_are_interpreted_not_evaluated(base, tm):
 
 # ---------------------------------------------------------------------- bad input, before anything runs
 @pytest.mark.parametrize(("params", "constraints", "message"), [
-    ({"strategies.sma.params.fastt": [3]}, [], "strategy 'sma' .* has no parameter 'fastt'"),
+    ({"strategies.sma.params.fastt": [3]}, [], "strategy 'sma' .* has no parameter 'fastt' \\(it takes fast, slow, quantity, "
+     "confidence; did you mean 'fast' for 'fastt'\\?\\)"),
     ({"strategies.nope.params.fast": [3]}, [], "has no element 'nope'"),
     ({"risk.max_loss": [3]}, [], "'max_loss' is not a field of risk"),
     ({"risk.min_quality_pct.x": [3]}, [], "is a value"),
