@@ -125,14 +125,6 @@ def override_config(cfg: SessionConfig, source: str = "<config>", **overrides: A
     return validate_config_dict(data, source)
 
 
-def _unique_folder(base: Path) -> Path:
-    folder, n = base, 2
-    while folder.exists():
-        folder = base.with_name(f"{base.name}-{n}")
-        n += 1
-    return folder
-
-
 def run(config_or_path: str | os.PathLike | dict | SessionConfig, *, start: str | dt.date | None = None,
         end: str | dt.date | None = None, symbols: Sequence[str] | str | None = None, speed: float | None = None,
         store: str | os.PathLike | None = None, out: str | os.PathLike | None = None, write_bars: bool = True,
@@ -144,7 +136,7 @@ def run(config_or_path: str | os.PathLike | dict | SessionConfig, *, start: str 
     the engine cleanly when interrupted.
     """
     from workstation.run_commands import _wait_writer, apply_overrides, runs_in_one_thread
-    from workstation.run_writer import RunWriter
+    from workstation.run_writer import RunWriter, dated_folder
     from workstation.system import SystemManager, resolve_store_path
 
     cfg, source, stem = _config_from(config_or_path)
@@ -166,8 +158,7 @@ def run(config_or_path: str | os.PathLike | dict | SessionConfig, *, start: str 
         raise WorkstationError(f"{source} is a {cfg.mode} config: workstation.run runs backtests "
                                "(run live configs with `workstation run CONFIG --duration 10m`)")
     store_path = resolve_store_path(cfg, str(store) if store is not None else None)
-    folder = Path(out) if out is not None else _unique_folder(
-        Path("runs") / f"{stem}-{dt.datetime.now():%Y%m%d-%H%M%S}")
+    folder = Path(out) if out is not None else dated_folder("runs", stem)
     hand_orders = None
     if manual_orders is not None:
         from workstation.execution.manual import load_manual_orders
@@ -340,6 +331,7 @@ def sweep(config_or_path: str | os.PathLike | dict | SessionConfig, params: dict
     from workstation.calendar import TimeManager
     from workstation.config import problems_of
     from workstation.run_commands import apply_overrides
+    from workstation.run_writer import dated_folder
     from workstation.store import BarStore
     from workstation.sweep.results import SweepFolder
     from workstation.sweep.runner import SweepOptions, run_sweep
@@ -371,8 +363,7 @@ def sweep(config_or_path: str | os.PathLike | dict | SessionConfig, params: dict
     cfg.data_source.store_path = str(store_path)  # kept runs and replays find the store from anywhere
     time_manager = TimeManager(cfg.exchange, cfg.timezone)
     plan = build_plan(spec, cfg, time_manager, source=source)
-    folder = Path(out) if out is not None else _unique_folder(
-        Path("sweeps") / f"{stem}-{dt.datetime.now():%Y%m%d-%H%M%S}")
+    folder = Path(out) if out is not None else dated_folder("sweeps", stem)
     if workers is not None and workers < 1:
         raise ConfigError("workstation.sweep", [("workers", f"must be at least 1, got {workers}")])
     options = SweepOptions(workers=workers, address=address, keep_runs=spec.keep_runs, keep_top=spec.keep_top,

@@ -881,6 +881,17 @@ def _now_text() -> str:
 
 
 # ---------------------------------------------------------------------- run folders
+def dated_folder(parent: str | Path, stem: str) -> Path:
+    """A folder name not used yet, PARENT/<stem>-<YYYYmmdd-HHMMSS> (-2, -3 ... when taken); not created
+    (workstation.run's run folder, a sweep's folder)."""
+    base = Path(parent) / f"{stem}-{dt.datetime.now():%Y%m%d-%H%M%S}"
+    folder, n = base, 2
+    while folder.exists():
+        folder = base.with_name(f"{base.name}-{n}")
+        n += 1
+    return folder
+
+
 def unique_run_dir(runs_dir: str | Path, stem: str) -> Path:
     """Create and return runs/<stem>-<YYYYmmdd-HHMMSS> (a -2, -3 ... suffix when it exists); the
     folder is created here (exclusively), so two runs started in the same second never share one."""

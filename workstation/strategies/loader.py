@@ -90,7 +90,7 @@ def _unknown_params_hint(cls: type, params: dict) -> str:
     import inspect
 
     try:
-        signature = inspect.signature(cls.__init__).parameters
+        signature = inspect.signature(cls).parameters     # the constructor's, without self
     except (TypeError, ValueError):
         return ""
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.values()):

@@ -78,6 +78,7 @@ def prepare(args: argparse.Namespace):
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
+    from workstation.run_writer import dated_folder
     from workstation.sweep.ray_cluster import RayUnavailable
     from workstation.sweep.results import SweepFolder
     from workstation.sweep.runner import SweepOptions, run_sweep
@@ -98,8 +99,11 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
                            keep_top=plan.spec.keep_top, retry_failed=args.retry_failed, verbose=args.verbose,
                            runtime_env=runtime_env, connect_timeout_s=args.connect_timeout,
                            command=sys.argv[1:] if sys.argv else None)
+    out = Path(args.out) if args.out else dated_folder("sweeps", Path(plan.source).stem)
+    if not args.out:
+        print(f"sweep folder: {out} (give --out {out} to resume it)", file=sys.stderr, flush=True)
     try:
-        outcome = run_sweep(plan, store, time_manager, SweepFolder(args.out), options)
+        outcome = run_sweep(plan, store, time_manager, SweepFolder(out), options)
     except RayUnavailable as exc:
         if not exc.stuck:
             raise
@@ -108,8 +112,9 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         os._exit(2)  # Ray's connection attempt is still hanging in a thread; nothing was written
     _print_outcome(plan, outcome)
     if outcome.state == "interrupted":
-        print(f"stopped; {outcome.ok + outcome.failed} finished cells are kept in {outcome.folder}. Run the same "
-              "command again to compute the rest.", file=sys.stderr)
+        again = "the same command again" if args.out else f"the same command again with --out {out}"
+        print(f"stopped; {outcome.ok + outcome.failed} finished cells are kept in {outcome.folder}. Run {again} to "
+              "compute the rest.", file=sys.stderr)
         return 130
     return 1 if outcome.ok == 0 and outcome.failed else 0
 
@@ -179,7 +184,8 @@ def register(sub) -> None:
                                    "config on Ray: a local cluster, or an existing one with --address. Results go "
                                    "to SWEEP_DIR/results.parquet as cells finish; the same command resumes.")
     p.add_argument("config", nargs="?", help="session config JSON (or 'config' in the sweep file)")
-    p.add_argument("--out", required=True, help="sweep folder (created; an existing one of the same sweep resumes)")
+    p.add_argument("--out", help="sweep folder (default: a new sweeps/<config>-<time>; an existing folder of the "
+                                 "same sweep resumes)")
     p.add_argument("--sweep-file", help="sweep definition JSON (see `workstation sweep-schema`); options below "
                                         "override it")
     p.add_argument("--param", action="append", metavar="PATH=VALUES",

@@ -258,3 +258,22 @@ def test_the_python_api_sweep_with_adjusted_prices_equals_plain_runs(sweep_store
     assert best_run.stats["net_pnl"] == pytest.approx(result.best["net_pnl"], rel=1e-12)
     assert best_run.config["prices"] == "adjusted" and (tmp_path / "sweep" / "runs" / best["cell_id"]).is_dir()
     assert result.cell_config(int(best["cell"]))["strategies"][0]["params"]["fast"] == int(best[FAST])
+
+
+def test_the_command_without_out_sweeps_into_a_new_dated_folder_and_names_it(sweep_store, tmp_path, monkeypatch,
+                                                                              capsys):
+    import re
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "cfg.json").write_text(json.dumps(sweep_config(sweep_store, start="2024-11-25", end="2024-11-26")))
+    assert main(["sweep", "cfg.json", "--param", f"{FAST}=3,5", "--dry-run"]) == 0    # lists, writes nothing
+    assert not (tmp_path / "sweeps").exists()
+    assert main(["sweep", "cfg.json", "--param", f"{FAST}=3,5", "--workers", "2"]) == 0
+    folders = list((tmp_path / "sweeps").iterdir())
+    assert len(folders) == 1 and re.fullmatch(r"cfg-\d{8}-\d{6}", folders[0].name)
+    assert len(pd.read_parquet(folders[0] / "results.parquet")) == 2
+    where = Path("sweeps") / folders[0].name
+    assert f"sweep folder: {where} (give --out {where} to resume it)" in capsys.readouterr().err
+    assert main(["sweep", "cfg.json", "--param", f"{FAST}=3,5", "--workers", "2", "--out", str(where)]) == 0
+    assert "0 computed now, 2 from before" in capsys.readouterr().out      # resumed: the same folder
+    assert len(list((tmp_path / "sweeps").iterdir())) == 1
