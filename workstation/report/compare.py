@@ -61,7 +61,7 @@ STATISTICS: tuple[Statistic, ...] = (
     Statistic("worst_trade", "Worst trade", fmt_money),
     Statistic("exposure_pct", "Exposure", lambda v: fmt_pct(v, signed=False, decimals=1)),
     Statistic("open_exposure", "Exposure at the end", lambda v: fmt_money(v, signed=False)),
-    Statistic("total_commission", "Commission", lambda v: fmt_money(v, signed=False)),
+    Statistic("total_commission", "Commission, closed trades", lambda v: fmt_money(v, signed=False)),
     Statistic("sessions", "Sessions", _int),
     Statistic("start_time", "First bar (UTC)", lambda v: DASH if not v else str(v)[:16].replace("T", " ")),
     Statistic("end_time", "Last bar (UTC)", lambda v: DASH if not v else str(v)[:16].replace("T", " ")),

@@ -86,9 +86,19 @@ def headline_cards(results: RunResults) -> str:
         ("Avg trade", fmt_money(s.get("avg_trade_pnl")), tone(s.get("avg_trade_pnl")),
          f"best {fmt_money_short(s.get('best_trade'))}, worst {fmt_money_short(s.get('worst_trade'))}"
          if n else "no trades"),
-        ("Commission", fmt_money(s.get("total_commission"), signed=False), "", "paid in total"),
+        _commission_card(results),
     ]
     return cards(items)
+
+
+def _commission_card(results: RunResults) -> tuple[str, str, str, str]:
+    """Every fill's commission when the run recorded its fills (the entries of positions still open
+    too), else the closed trades' (the statistic `total_commission`), said so."""
+    fills = results.fills
+    if len(fills) and "commission" in fills:
+        paid = float(pd.to_numeric(fills["commission"], errors="coerce").fillna(0.0).sum())
+        return "Commission", fmt_money(paid, signed=False), "", f"paid in total, {len(fills):,} fill{'' if len(fills) == 1 else 's'}"
+    return "Commission", fmt_money(results.stats.get("total_commission"), signed=False), "", "on closed trades"
 
 
 def headline_html(results: RunResults) -> str:

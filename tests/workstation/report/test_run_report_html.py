@@ -326,3 +326,9 @@ def test_positions_open_at_the_end_split_the_net_pnl_in_every_report(tmp_path, r
     html = load_run(out).report_html()
     assert (f"{fmt_money(stats['open_exposure'], signed=False)} gross exposure, marked at the last closes): "
             f"the whole {fmt_money(stats['net_pnl'])} net P&amp;L is theirs; no trade was closed.") in html
+    # the commission paid is the entries' (3 fills), not the closed trades' (none): it was "$0.00 paid in total"
+    paid = float(fills["commission"].sum())
+    assert paid > 0 and stats["total_commission"] == 0.0
+    assert re.search(r"Commission</div>\s*<div[^>]*>" + re.escape(fmt_money(paid, signed=False))
+                     + r"</div>\s*<div[^>]*>paid in total, 3 fills<", html), html[html.find("Commission") - 200:][:600]
+    assert re.search(r"\nCommission, closed trades +\$0\.00\n", text)
