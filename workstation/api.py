@@ -345,7 +345,7 @@ def sweep(config_or_path: str | os.PathLike | dict | SessionConfig, params: dict
     cfg = apply_overrides(cfg, str(start) if start else None, str(end) if end else None, symbols_text,
                           source=source)
     if not isinstance(params, dict) or not params:
-        raise ConfigError("workstation.sweep", [("params", "give the swept parameters as {path: values}, e.g. "
+        raise ConfigError("(sweep)", [("params", "give the swept parameters as {path: values}, e.g. "
                                                            "{'strategies.sma.params.fast': [3, 5, 8]}")])
     if isinstance(walk_forward, str):
         walk_forward = WalkForwardSpec(**parse_walk_forward(walk_forward)).model_dump()
@@ -357,7 +357,7 @@ def sweep(config_or_path: str | os.PathLike | dict | SessionConfig, params: dict
     try:
         spec = SweepSpec.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError("workstation.sweep", problems_of(exc)) from None
+        raise ConfigError("(sweep)", problems_of(exc)) from None
     store_path = resolve_store_path(cfg, str(store) if store is not None else None).resolve()
     bar_store = BarStore(store_path)
     cfg.data_source.store_path = str(store_path)  # kept runs and replays find the store from anywhere
@@ -365,7 +365,7 @@ def sweep(config_or_path: str | os.PathLike | dict | SessionConfig, params: dict
     plan = build_plan(spec, cfg, time_manager, source=source)
     folder = Path(out) if out is not None else dated_folder("sweeps", stem)
     if workers is not None and workers < 1:
-        raise ConfigError("workstation.sweep", [("workers", f"must be at least 1, got {workers}")])
+        raise ConfigError("(sweep)", [("workers", f"must be at least 1, got {workers}")])
     options = SweepOptions(workers=workers, address=address, keep_runs=spec.keep_runs, keep_top=spec.keep_top,
                            retry_failed=retry_failed, progress=None if progress else io.StringIO(),
                            command=["(python) workstation.sweep", source])

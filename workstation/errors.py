@@ -42,7 +42,17 @@ class ConfigError(WorkstationError):
         lines = [f"  - {short(str(path))}: {short(str(msg))}" for path, msg in problems[: self.MAX_LISTED]]
         if len(problems) > self.MAX_LISTED:
             lines.append(f"  ... and {len(problems) - self.MAX_LISTED} more")
-        super().__init__(f"Config {short(str(source))} has {counted(len(problems), 'problem')}:\n" + "\n".join(lines))
+        super().__init__(f"{_what(short(str(source)))} has {counted(len(problems), 'problem')}:\n" + "\n".join(lines))
+
+
+def _what(source: str) -> str:
+    """What a ConfigError is about, as its message opens: "Option --workers" for a command-line option,
+    "The sweep" for a source in parentheses ("(sweep)"), else "Config <file>"."""
+    if source.startswith("-"):
+        return f"Option {source}"
+    if source.startswith("(") and source.endswith(")"):
+        return f"The {source[1:-1]}"
+    return f"Config {source}"
 
 
 class DataError(WorkstationError):

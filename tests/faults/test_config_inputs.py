@@ -34,6 +34,18 @@ def test_non_utf8_config(tmp_path):
     assert f"Config {path} has 1 problem:" in text
 
 
+def test_a_problem_of_an_option_or_of_the_sweep_is_not_called_a_config(tmp_path, capsys):
+    from workstation.cli import main
+
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps(EXAMPLE))
+    assert main(["sweep", str(config), "--out", str(tmp_path / "o"), "--param",
+                 "strategies.sma_5_20.params.fast=3", "--workers", "0"]) == 2
+    assert "Option --workers has 1 problem:\n  - --workers: must be at least 1, got 0" in capsys.readouterr().err
+    assert main(["sweep", "--out", str(tmp_path / "o"), "--param", "strategies.sma_5_20.params.fast=3"]) == 2
+    assert "The sweep has 1 problem:\n  - CONFIG: give the session config" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("encoding, name", [("utf-16", "UTF-16"), ("utf-32", "UTF-32"), ("utf-16-le", None)])
 def test_utf16_and_utf32_configs(tmp_path, encoding, name):
     path = tmp_path / f"{encoding}.json"

@@ -44,7 +44,7 @@ def _spec_from_args(args: argparse.Namespace):
         from workstation.config import problems_of
 
         if isinstance(exc, ValidationError):
-            raise ConfigError("sweep options", problems_of(exc)) from None
+            raise ConfigError("(sweep)", problems_of(exc)) from None
         raise
 
 
@@ -54,7 +54,7 @@ def _config_path(args: argparse.Namespace, spec) -> Path:
     if spec.config:
         p = Path(spec.config)
         return p if p.is_absolute() or not args.sweep_file else Path(args.sweep_file).parent / p
-    raise ConfigError("workstation sweep", [("CONFIG", "give the session config to sweep (or 'config' in the "
+    raise ConfigError("(sweep)", [("CONFIG", "give the session config to sweep (or 'config' in the "
                                                        "sweep file)")])
 
 
