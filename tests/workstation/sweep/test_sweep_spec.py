@@ -126,7 +126,12 @@ def test_a_parameter_swept_over_null_keeps_null_in_labels_heatmap_axes_and_repla
     definition = sweep_definition(plan, sweep_store, None)
     config = replay_config(definition, {part: float("nan"), FAST: np.int64(5)})
     assert config["execution"]["participation_limit_pct"] is None and config["strategies"][0]["params"]["fast"] == 5
-    validate_config_dict(config)
+    # the recorded base spells stage_threads: true out; the replay leaves it to the window (one thread, gated)
+    assert definition["identity"]["config"]["backtest"]["stage_threads"] is True
+    assert "stage_threads" not in config["backtest"]
+    from workstation.run_commands import runs_in_one_thread
+
+    assert runs_in_one_thread(validate_config_dict(config))
 
 
 def test_random_sampling_is_seeded_distinct_and_inside_the_grid(base, tm):
