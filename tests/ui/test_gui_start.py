@@ -22,6 +22,8 @@ def opened(qapp, monkeypatch, tmp_path):
 
     monkeypatch.setattr(gui_app, "MainWindow", Recorded)
     monkeypatch.setattr(qapp, "exec", lambda: 0)
+    monkeypatch.setattr(gui_app, "freeze_startup_heap", lambda: 0)   # the process's own start-up only: the
+    # test process's heap stays unfrozen (tests/workstation/pipeline/test_run_heap_frozen.py)
     monkeypatch.chdir(tmp_path)
 
     def open_with(*argv: str) -> tuple[int, MainWindow]:
