@@ -346,7 +346,7 @@ def sweep(config_or_path: str | os.PathLike | dict | SessionConfig, params: dict
                           source=source)
     if not isinstance(params, dict) or not params:
         raise ConfigError("(sweep)", [("params", "give the swept parameters as {path: values}, e.g. "
-                                                           "{'strategies.sma.params.fast': [3, 5, 8]}")])
+                                                 "{'strategies.sma.params.fast': [3, 5, 8]}")])
     if isinstance(walk_forward, str):
         walk_forward = WalkForwardSpec(**parse_walk_forward(walk_forward)).model_dump()
     constraints = [constraint] if isinstance(constraint, str) else list(constraint or ())

@@ -97,7 +97,8 @@ def _commission_card(results: RunResults) -> tuple[str, str, str, str]:
     fills = results.fills
     if len(fills) and "commission" in fills:
         paid = float(pd.to_numeric(fills["commission"], errors="coerce").fillna(0.0).sum())
-        return "Commission", fmt_money(paid, signed=False), "", f"paid in total, {len(fills):,} fill{'' if len(fills) == 1 else 's'}"
+        return ("Commission", fmt_money(paid, signed=False), "",
+                f"paid in total, {len(fills):,} fill{'' if len(fills) == 1 else 's'}")
     return "Commission", fmt_money(results.stats.get("total_commission"), signed=False), "", "on closed trades"
 
 

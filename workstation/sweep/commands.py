@@ -55,7 +55,7 @@ def _config_path(args: argparse.Namespace, spec) -> Path:
         p = Path(spec.config)
         return p if p.is_absolute() or not args.sweep_file else Path(args.sweep_file).parent / p
     raise ConfigError("(sweep)", [("CONFIG", "give the session config to sweep (or 'config' in the "
-                                                       "sweep file)")])
+                                             "sweep file)")])
 
 
 def prepare(args: argparse.Namespace):
