@@ -275,6 +275,32 @@ def test_run_folder_files_honour_the_umask(tmp_path, run, umask, file_mode, dir_
     assert {stat.S_IMODE(p.stat().st_mode) for p in [out, *out.rglob("*")] if p.is_dir()} == {dir_mode}
 
 
+def test_sweep_folder_and_drawing_files_honour_the_umask(tmp_path):
+    """They were written through tempfile.mkstemp: 0600 whatever the umask (a sweep shared with a team
+    was unreadable to it)."""
+    import pandas as pd
+
+    from ui.widgets.chart.drawing_model import DrawingBook
+    from workstation.sweep.results import SweepFolder
+
+    old = os.umask(0o027)
+    try:
+        folder = SweepFolder(tmp_path / "sweep")
+        folder.write_definition({"identity": {}})
+        folder.write_progress({"state": "running"})
+        folder.write_cell_config("cell1", {"name": "x"})
+        folder.write_results([{"cell": 0, "cell_id": "a", "status": "ok", "sharpe": 1.0}], [])
+        drawings = DrawingBook(tmp_path / "cfg.drawings.json")
+        assert drawings.save()
+    finally:
+        os.umask(old)
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert {p.name for p in files} >= {"sweep.json", "progress.json", "cell1.json", "results.parquet",
+                                       "cfg.drawings.json"}
+    assert {stat.S_IMODE(p.stat().st_mode) for p in files} == {0o640}, {str(p): oct(p.stat().st_mode) for p in files}
+    assert len(pd.read_parquet(tmp_path / "sweep" / "results.parquet")) == 1
+
+
 def test_saved_config_honours_the_umask(tmp_path):
     from workstation.config import load_config, save_config
 

@@ -45,7 +45,9 @@ class StoreLockedError(StoreError):
     """Another writer held the store's lock for longer than the wait allowed."""
 
 
-def _describe_holder(text: str) -> str:
+def describe_holder(text: str, command: bool = True, doing: str = "writing") -> str:
+    """Who holds a lock, from the JSON its holder wrote into the lock file (holder_info): its process,
+    host when another, `command` (cut to 120 characters) and since when it is `doing` so."""
     try:
         info = json.loads(text)
     except ValueError:
@@ -54,8 +56,8 @@ def _describe_holder(text: str) -> str:
         return "another process"
     since = str(info.get("since", ""))[11:19]
     where = f" on {info['host']}" if info.get("host") and info.get("host") != socket.gethostname() else ""
-    command = f" `{str(info.get('command', ''))[:120]}`" if info.get("command") else ""
-    return f"process {info['pid']}{where}{command}" + (f", writing since {since}" if since else "")
+    told = f" `{str(info.get('command', ''))[:120]}`" if command and info.get("command") else ""
+    return f"process {info['pid']}{where}{told}" + (f", {doing} since {since}" if since else "")
 
 
 def pid_alive(pid: int) -> bool:
@@ -81,6 +83,13 @@ def _zombie(pid: int) -> bool:
         return False
     # "pid (comm) state ...": comm may hold spaces or parentheses, so read after the last ')'
     return text[text.rfind(")") + 2:text.rfind(")") + 3] == "Z"
+
+
+def holder_info() -> dict:
+    """What a lock's holder writes into its lock file: this process, its host, its command, since when."""
+    return {"pid": os.getpid(), "host": socket.gethostname(),
+            "command": " ".join(os.path.basename(a) if i == 0 else a for i, a in enumerate(sys.argv))[:500],
+            "since": dt.datetime.now().astimezone().isoformat(timespec="seconds")}
 
 
 class StoreWriteLock:
@@ -134,11 +143,8 @@ class StoreWriteLock:
             self._wait_for(fd)
             previous = os.pread(fd, 4096, 0).decode("utf-8", "replace").strip()
             self._note_recovered(previous)
-            info = {"pid": os.getpid(), "host": socket.gethostname(),
-                    "command": " ".join(os.path.basename(a) if i == 0 else a for i, a in enumerate(sys.argv))[:500],
-                    "since": dt.datetime.now().astimezone().isoformat(timespec="seconds")}
             os.ftruncate(fd, 0)
-            os.pwrite(fd, (json.dumps(info) + "\n").encode(), 0)
+            os.pwrite(fd, (json.dumps(holder_info()) + "\n").encode(), 0)
         except BaseException:
             os.close(fd)
             raise
@@ -189,7 +195,7 @@ class StoreWriteLock:
                 raise StoreError(
                     f"cannot lock the bar store {self.root} for writing: {os_error_text(exc)}; nothing was written"
                 ) from None
-            holder = _describe_holder(os.pread(fd, 4096, 0).decode("utf-8", "replace"))
+            holder = describe_holder(os.pread(fd, 4096, 0).decode("utf-8", "replace"))
             if time.monotonic() >= deadline:
                 raise StoreLockedError(
                     f"the bar store {self.root} is being written by {holder}; gave up after waiting "
@@ -220,5 +226,5 @@ class StoreWriteLock:
             log.warning(
                 "recovered the write lock of the bar store %s left by %s, which ended without releasing "
                 "it; store files are replaced atomically, so nothing it wrote is half-written",
-                self.root, _describe_holder(previous),
+                self.root, describe_holder(previous),
             )

@@ -21,19 +21,20 @@ import json
 import math
 import os
 import shutil
-import tempfile
 from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
+from workstation.atomic_files import write_bytes_atomic, write_parquet_atomic
 from workstation.errors import ConfigError, DataError
 
 SWEEP_FILE = "sweep.json"
+LOCK_FILE = ".sweep.lock"        # flock'd by the driver running the sweep (SweepFolder.hold)
 RESULTS_FILE = "results.parquet"
 PROGRESS_FILE = "progress.json"
 RUNS_DIR = "runs"
@@ -62,15 +63,9 @@ _FLOAT_COLUMNS = (*FLOAT_STATISTICS, "coverage_pct", "run_time_s", "engine_s")
 
 
 def atomic_bytes(data: bytes, path: Path) -> None:
+    """Write `data` to `path` atomically, with the user's umask (workstation.atomic_files)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="." + path.name, suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_bytes_atomic(path, data)
 
 
 def atomic_json(obj: Any, path: Path) -> None:
@@ -78,15 +73,9 @@ def atomic_json(obj: Any, path: Path) -> None:
 
 
 def atomic_parquet(frame: pd.DataFrame, path: Path) -> None:
+    """Write `frame` as Parquet atomically, with the user's umask (workstation.atomic_files)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="." + path.name, suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_parquet_atomic(pa.Table.from_pandas(frame, preserve_index=False), path, use_dictionary=True)
 
 
 def _json_default(o: Any) -> Any:
@@ -129,6 +118,26 @@ def _param_column(values: pd.Series) -> pd.Series:
     return values.map(lambda v: None if v is None else (v if isinstance(v, str) else json.dumps(v))).astype(object)
 
 
+def _busy(fd: int, take: bool = False) -> str | None:
+    """Who holds the flock on `fd` (described from the file), None when it is free; `take`: keep it when free."""
+    import fcntl
+
+    from workstation.store.lock import describe_holder
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return describe_holder(os.pread(fd, 4096, 0).decode("utf-8", "replace"), command=False, doing="running")
+    if not take:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+    return None
+
+
+def _running_error(root: Path, holder: str) -> ConfigError:
+    return ConfigError("--out", [("--out", f"a sweep is running in {root} ({holder}): wait for it to finish, stop "
+                                           "it, or give another --out folder")])
+
+
 class SweepFolder:
     """Reads and writes one sweep folder (layout in the module docstring)."""
 
@@ -163,7 +172,7 @@ class SweepFolder:
         if existing is None:
             if self.root.exists() and not self.root.is_dir():
                 raise ConfigError("--out", [("--out", f"{self.root} is a file, not a folder")])
-            if self.root.is_dir() and any(self.root.iterdir()):
+            if self.root.is_dir() and any(p.name != LOCK_FILE for p in self.root.iterdir()):
                 raise ConfigError("--out", [("--out", f"{self.root} holds other files and no {SWEEP_FILE}: "
                                                       "give a new or empty folder for the sweep")])
             return False
@@ -173,6 +182,46 @@ class SweepFolder:
                                                   "from this command's): resume it with the same command, or give "
                                                   "a new --out folder")])
         return True
+
+    def running_holder(self) -> str | None:
+        """Who runs a sweep in this folder now (the holder of its lock), None when nobody does. Creates nothing."""
+        path = self.root / LOCK_FILE
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            return None
+        try:
+            return _busy(fd)
+        finally:
+            os.close(fd)
+
+    @contextmanager
+    def hold(self):
+        """Hold the folder's lock while a driver runs the sweep (the kernel drops it if the driver dies):
+        a second driver of the same folder is refused (it would compute every cell again and rewrite
+        results.parquet under the first one) with who runs it. Creates the folder."""
+        from workstation.store.lock import holder_info
+
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.root / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            holder = _busy(fd, take=True)
+            if holder is not None:
+                raise _running_error(self.root, holder)
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, (json.dumps(holder_info()) + "\n").encode(), 0)
+            try:
+                yield self
+            finally:
+                os.ftruncate(fd, 0)         # empty: released cleanly
+        finally:
+            os.close(fd)                    # drops the flock
+
+    def check_not_running(self) -> None:
+        """ConfigError when a sweep runs in this folder now (before anything starts or is written)."""
+        holder = self.running_holder()
+        if holder is not None:
+            raise _running_error(self.root, holder)
 
     def write_definition(self, definition: dict) -> None:
         self.root.mkdir(parents=True, exist_ok=True)

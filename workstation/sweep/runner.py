@@ -195,12 +195,13 @@ def run_sweep(plan: SweepPlan, store: BarStore, time_manager: TimeManager, folde
     options = options or SweepOptions()
     definition = sweep_definition(plan, store.root.resolve(), options.command)
     resume = folder.check_resumable(definition)
+    folder.check_not_running()
     driver = _Driver(plan, store, time_manager, folder, options)
     driver.load_rows(folder.read_results() if resume else None)
     driver.check_cells()
     with RayConnection(options.address, options.workers, options.verbose, options.runtime_env,
                        options.connect_timeout_s) as connection:
-        with options.stop or StopFlag() as stop:
+        with options.stop or StopFlag() as stop, folder.hold():
             driver.attach(connection, stop)
             if not resume:
                 folder.write_definition(definition)

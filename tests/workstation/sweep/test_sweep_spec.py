@@ -402,3 +402,27 @@ def test_a_strategy_class_of_the_running_script_is_refused_before_ray_starts(swe
     assert "'my_strategies:Dip'" in text
     cfg["strategies"][1]["enabled"] = False                      # a disabled one does not run: no problem
     assert plan_of(validate_config_dict(cfg), tm, params={FAST: [3, 5]}).total_cells == 2
+
+
+def test_a_second_driver_of_a_running_sweep_folder_is_refused_before_anything_runs(sweep_store, tmp_path, capsys):
+    """Two `workstation sweep` of one folder at once (a shell's and the window's Resume) computed every cell
+    twice and rewrote results.parquet under each other: the folder's lock names the first, the second stops."""
+    import os
+
+    from workstation.sweep.results import SweepFolder
+
+    config = tmp_path / "cfg.json"
+    config.write_text(json.dumps(sweep_config(sweep_store)))
+    out = tmp_path / "sw"
+    folder = SweepFolder(out)
+    assert folder.running_holder() is None
+    with folder.hold():
+        assert f"process {os.getpid()}" in folder.running_holder()
+        with pytest.raises(ConfigError, match="a sweep is running in"), folder.hold():
+            pass
+        assert main(["sweep", str(config), "--out", str(out), "--param", f"{FAST}=3,5", "--workers", "1"]) == 2
+        err = capsys.readouterr().err
+        assert f"a sweep is running in {out} (process {os.getpid()}" in err and "give another --out" in err
+        assert sorted(p.name for p in out.iterdir()) == [".sweep.lock"]        # nothing else written
+    assert folder.running_holder() is None                      # released: the folder takes this sweep
+    assert folder.check_resumable({"identity": {}}) is False    # its lock file alone is no "other file"

@@ -15,13 +15,14 @@ import json
 import logging
 import math
 import os
-import tempfile
 import uuid
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
 from PySide6 import QtCore
+
+from workstation.atomic_files import write_text_atomic
 
 log = logging.getLogger(__name__)
 
@@ -190,14 +191,7 @@ class DrawingBook(QtCore.QObject):
         text = json.dumps(self.to_json(), indent=2) + "\n"
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=self.path.name, suffix=".tmp", dir=self.path.parent)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    fh.write(text)
-                os.replace(tmp, self.path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            write_text_atomic(self.path, text)      # with the user's umask (not mkstemp's 0600)
         except OSError as exc:
             message = f"cannot save the drawings to {self.path}: {exc.strerror or exc}"
             log.warning(message)
