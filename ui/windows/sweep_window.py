@@ -523,8 +523,11 @@ class SweepWindow(QMainWindow):
 
 
 def _alive(pid: Any) -> bool:
+    """Whether the sweep process `pid` (from progress.json) still runs: ended and not reaped yet (a
+    zombie, e.g. one the window itself started and killed) is not running (store.lock.pid_alive)."""
+    from workstation.store.lock import pid_alive
+
     try:
-        os.kill(int(pid), 0)
-    except (TypeError, ValueError, OSError):
+        return int(pid) > 0 and pid_alive(int(pid))
+    except (TypeError, ValueError):
         return False
-    return True
