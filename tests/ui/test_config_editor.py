@@ -483,6 +483,47 @@ def test_closing_with_a_problem_offers_no_save_and_says_why(qtbot, dialog: Confi
     dialog.discard_changes()
 
 
+def test_saving_over_a_file_changed_on_disk_asks_first(make_dialog, example_path, tmp_path, monkeypatch) -> None:
+    """Two writers: the file was edited elsewhere (a text editor, another window) while open here. Save
+    overwrote those changes without a word; it now asks: overwrite, reload from disk, or cancel."""
+    path = tmp_path / "mine.json"
+    path.write_text(example_path.read_text())
+    dlg = make_dialog(path, configs_dir=tmp_path)
+    answers: list = []
+    prompts: list[QMessageBox] = []
+
+    def answer(box: QMessageBox):
+        prompts.append(box)
+        return answers.pop(0)
+
+    monkeypatch.setattr(QMessageBox, "exec", answer)
+    dlg.set_field("name", "edited here")
+    assert dlg.save() and not prompts                        # nobody else wrote: saved, no question
+    assert json.loads(path.read_text())["name"] == "edited here"
+    theirs = json.loads(path.read_text())
+    theirs["name"] = "edited elsewhere"
+    path.write_text(json.dumps(theirs, indent=2))
+    assert dlg.changed_on_disk()
+    dlg.set_field("risk.min_confidence", 0.25)
+    answers.append(QMessageBox.StandardButton.Cancel)
+    assert not dlg.save()
+    assert "was changed on disk" in prompts[-1].text()
+    assert json.loads(path.read_text())["name"] == "edited elsewhere"          # cancelled: theirs kept
+    answers.append(QMessageBox.StandardButton.Reset)
+    assert not dlg.save()                                                     # reloaded: theirs in the form
+    assert dlg.current_dict()["name"] == "edited elsewhere" and not dlg.is_modified()
+    assert dlg.current_dict()["risk"]["min_confidence"] != 0.25
+    dlg.set_field("risk.min_confidence", 0.25)
+    assert dlg.save() and len(prompts) == 2                  # nothing changed on disk since the reload
+    theirs = json.loads(path.read_text())
+    assert theirs["name"] == "edited elsewhere" and theirs["risk"]["min_confidence"] == 0.25
+    path.write_text(json.dumps({**theirs, "name": "again elsewhere"}, indent=2))
+    dlg.set_field("risk.min_confidence", 0.3)
+    answers.append(QMessageBox.StandardButton.Save)          # Overwrite
+    assert dlg.save() and prompts[-1].button(QMessageBox.StandardButton.Save).text() == "Overwrite"
+    assert json.loads(path.read_text())["name"] == "edited elsewhere"
+
+
 def test_missing_and_broken_files(make_dialog, tmp_path: Path) -> None:
     with pytest.raises(ConfigError):
         make_dialog(tmp_path / "nope.json", configs_dir=tmp_path)

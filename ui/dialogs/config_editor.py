@@ -359,6 +359,7 @@ class ConfigEditorDialog(QDialog):
         self.setModal(False)
         self._configs_dir = Path(configs_dir)
         self._path: Path | None = None
+        self._disk_text: str | None = None       # the opened file's text as read or last saved here
         self._schema = config_json_schema()
         self._problems: list[tuple[str, str]] = []
         self._raw_error: str | None = None
@@ -619,6 +620,7 @@ class ConfigEditorDialog(QDialog):
         p = Path(path)
         text = read_config_text(p)  # bounded: a FIFO, a device or a huge file is refused, not read
         self._path = p
+        self._disk_text = text
         self._raw_timer.stop()
         self._validate_timer.stop()
         self._set_raw_error(None)
@@ -1051,6 +1053,7 @@ class ConfigEditorDialog(QDialog):
         file_data = self._file_data if self._file_data is not None else edited
         data = save_config_edits(cfg, edited, file_data, self._clean or {}, path)
         self._path = Path(path)
+        self._disk_text = self._read_disk()
         self._load_data(data, clean=True)
         log.info("saved session config %s", path)
         self.saved.emit(str(path))
@@ -1064,7 +1067,46 @@ class ConfigEditorDialog(QDialog):
             return False
         if self._path is None:
             return self.save_as_interactive()
+        if self.changed_on_disk() and not self._confirm_overwrite():
+            return False
         return self._save_reporting(self._path)
+
+    def _read_disk(self) -> str | None:
+        """The opened file's text now (None when it cannot be read: gone, or not a file any more)."""
+        try:
+            return read_config_text(self._path) if self._path is not None else None
+        except (ConfigError, OSError):
+            return None
+
+    def changed_on_disk(self) -> bool:
+        """Whether the opened file was changed by someone else since it was opened or saved here (another
+        editor, another window): Save would overwrite those changes."""
+        if self._path is None or self._disk_text is None:
+            return False
+        now = self._read_disk()
+        return now is not None and now != self._disk_text
+
+    def _confirm_overwrite(self) -> bool:
+        """The file changed on disk since it was opened here: overwrite it (True), reload it (its changes
+        replace the form's) or cancel (False both)."""
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setWindowTitle("Changed on disk")
+        box.setText(f"{self._path.name if self._path else 'The config'} was changed on disk since it was "
+                    "opened here (by another program or window).")
+        box.setInformativeText("Overwrite it with this version (the changes made elsewhere are lost), reload it "
+                               "from disk (the changes made here are lost), or cancel?")
+        box.setStandardButtons(QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Reset
+                               | QMessageBox.StandardButton.Cancel)
+        box.button(QMessageBox.StandardButton.Save).setText("Overwrite")
+        box.button(QMessageBox.StandardButton.Reset).setText("Reload from disk")
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        answer = box.exec()
+        if answer == QMessageBox.StandardButton.Save:
+            return True
+        if answer == QMessageBox.StandardButton.Reset and self._path is not None:
+            self.load(self._path)
+        return False
 
     def save_as_interactive(self) -> bool:
         """Ask for a file name (in the configs folder) and save there."""
