@@ -76,7 +76,9 @@ RATE_WINDOW_S = 5.0
 LATENCY_WARN_MS = 5_000.0
 LATENCY_BAD_MS = 30_000.0
 
+NOT_STARTED = "NOT STARTED"      # the pill before the run's Start (the provider is not connected: nothing failed)
 HEALTH_COLOURS: dict[str, str] = {
+    NOT_STARTED: theme.MUTED,
     "CONNECTING": theme.ACCENT_LIGHT,
     "STREAMING": theme.UP,
     "QUIET": theme.AMBER,
@@ -295,7 +297,7 @@ class HealthPill(QLabel):
         self.setFont(theme.ui_font(theme.UI_POINT_SIZE, bold=True))
         widest = max(self.fontMetrics().horizontalAdvance(f"\u25cf {s}") for s in HEALTH_COLOURS)
         self.setMinimumWidth(widest + 26)          # the longest state never clips
-        self.set_state("DISCONNECTED")
+        self.set_state(NOT_STARTED)
 
     def set_state(self, state: str, detail: str = "") -> None:
         """Show `state` (a ProviderHealth value) in its colour; `detail` goes to the tooltip."""
@@ -1236,8 +1238,11 @@ class LiveMonitorWindow(QMainWindow):
         self.provider_label.setText(str(status["provider"]))
         history = status["health_history"]
         detail = history[-1][2] if history else ""
-        self.header_pill.set_state(status["health"], detail)
-        self.health_pill.set_state(status["health"], detail)
+        health = str(status["health"])
+        if health == "DISCONNECTED" and not history and not self.is_started():
+            health, detail = NOT_STARTED, "Press Start to connect"     # nothing went wrong: nothing began
+        self.header_pill.set_state(health, detail)
+        self.health_pill.set_state(health, detail)
         where = status.get("key_destinations") or {}
         keys = ("keys go to " + " · ".join(f"{host} ({what})" for what, host in where.items())) if where else \
             "no API keys (local source)"
