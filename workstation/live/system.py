@@ -10,6 +10,8 @@ what the feed hands it. Provider "replay" plays the bar store as if live on a Re
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,10 +30,14 @@ from workstation.live.replay import ReplayClock, ReplayProvider
 from workstation.model import parse_interval
 from workstation.pipeline.quality import GapStatus
 from workstation.store import BarStore
-from workstation.system import SystemManager, run_bar_source, run_time_manager
+from workstation.store.schema import STORE_FILE
+from workstation.system import SystemManager, resolve_store_path, run_bar_source, run_time_manager
 
 if TYPE_CHECKING:
     from workstation.config import SessionConfig
+
+
+log = logging.getLogger(__name__)
 
 
 def live_clock(cfg: SessionConfig, tm: TimeManager):
@@ -96,11 +102,32 @@ class LiveSystemManager(SystemManager):
             cfg.backtest.stage_threads = False
         self.duration_s = duration_s
         tm = run_time_manager(cfg, time_manager)
-        bars = run_bar_source(cfg, tm, store, store_path)
         clock = clock if clock is not None else live_clock(cfg, tm)
+        self._no_store: tempfile.TemporaryDirectory | None = None
+        if cfg.live.provider != "replay":
+            if provider is None:             # its keys checked before the store is looked at
+                provider = live_provider(cfg, None, tm, clock)
+            if store is None:
+                store = self._empty_store_when_missing(cfg, tm, store_path)
+        bars = run_bar_source(cfg, tm, store, store_path)
         self.provider = provider if provider is not None else live_provider(cfg, bars, tm, clock)
         super().__init__(cfg, store=bars, time_manager=tm, events=events, thread_factory=thread_factory,
                          clock=clock, feed=provider_feed(cfg, self.provider, clock, duration_s))
+
+    def _empty_store_when_missing(self, cfg: SessionConfig, tm: TimeManager,
+                                  store_path: str | Path | None) -> BarStore | None:
+        """A live run on a provider (not a replay) needs no bar store: without one at the config's path it
+        starts with no stored history (no warm-up, trailing bars or historical indicators; the provider's
+        own history still catches up on the session), from an empty store of its own, and says so. None
+        when the store is there (the run opens it as usual)."""
+        path = Path(store_path) if store_path else resolve_store_path(cfg)
+        if (path / STORE_FILE).is_file():
+            return None
+        log.warning("no bar store at %s: the live run starts without stored history (no indicator warm-up, "
+                    "trailing bars or historical indicators); fetch history into a store "
+                    "(`workstation fetch`) and point data_source.store_path to it to have them", path)
+        self._no_store = tempfile.TemporaryDirectory(prefix="workstation-live-no-store-")
+        return BarStore(Path(self._no_store.name) / "store", create=True, exchange=cfg.exchange, time_manager=tm)
 
     def _validate_inputs(self) -> list:
         cfg = self.cfg

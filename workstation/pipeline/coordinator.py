@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from workstation.calendar import TradingSession
+from workstation.errors import WorkstationError
 from workstation.events import Bars
 from workstation.model import parse_interval
 from workstation.pipeline.bar_times import bar_time_slices  # noqa: F401 - re-exported (tests import it here)
@@ -120,7 +121,11 @@ class SessionCoordinator:
         try:
             self.run()
         except BaseException as exc:  # noqa: BLE001 - reported through the SystemManager
-            log.exception("coordinator failed")
+            if isinstance(exc, WorkstationError):   # a reason for the user (a feed that failed, a store read):
+                log.error("the run stopped: %s", exc)   # said once, the traceback only with -v
+                log.debug("the run stopped here", exc_info=True)
+            else:
+                log.exception("coordinator failed")
             self.error = exc
             self.events.emit("error", {"time_ns": self.clock.now_ns(), "strategy": None,
                                        "message": f"engine stopped: {type(exc).__name__}: {exc}"})

@@ -171,3 +171,41 @@ def _assert_no_request_for_a_known_empty_minute(frame: pd.DataFrame, requests: l
                                if (sym, m) not in traded and m + MINUTE + HISTORY_SETTLE_NS <= at)
     assert known_empty, "the check saw no empty minute: the thin symbols did not test anything"
     assert asked_again == []
+
+
+def test_a_live_run_without_a_bar_store_starts_with_no_stored_history(market, backtest, monkeypatch, tmp_path,
+                                                                        caplog):
+    """`workstation validate` takes a live Alpaca config to need no bar store; the run stopped with "no bar
+    store at data/store". It now starts from an empty store of its own, says what it goes without, and the
+    session it streams is the backtest's (this config keeps no history anyway), caught up from REST."""
+    import logging
+
+    frame, _ = market
+    monkeypatch.setenv("APCA_API_KEY_ID", KEY)
+    monkeypatch.setenv("APCA_API_SECRET_KEY", SECRET)
+    standin = AlpacaStandIn(KEY, SECRET).start()
+    market_player = None
+    missing = tmp_path / "no-store-here"
+    try:
+        clock = ReplayClock(_ns("15:50"), SPEED)
+        standin.clock = clock
+        provider = AlpacaProvider(ws_url=standin.ws_url, rest_url=standin.rest_url, clock=clock,
+                                  initial_backoff_s=0.05, max_backoff_s=0.3, jitter=0.0, quiet_after_s=None)
+        with caplog.at_level(logging.WARNING, logger="workstation.live.system"):
+            system = LiveSystemManager(_cfg("live"), store_path=missing, time_manager=TimeManager(),
+                                       provider=provider, clock=clock)
+        assert any(f"no bar store at {missing}: the live run starts without stored history" in r.getMessage()
+                   for r in caplog.records)
+        live = _session_result(system)
+        system.events.subscribe("session_end", lambda _k, _p: system.control.stop())
+        system.start()
+        market_player = StandInMarket(standin, stream_messages(frame), clock, start_ns=_ns("15:50")).start()
+        assert system.wait(90), "the live run did not end"
+        assert system.error is None, system.error
+    finally:
+        if market_player is not None:
+            market_player.stop()
+        standin.stop()
+    assert not missing.exists()                      # nothing created where the config points
+    assert live["bars"] == backtest["bars"] and live["quality"] == backtest["quality"]
+    assert system.feed.caught_up_bars > 1000
