@@ -95,12 +95,37 @@ class CommandParser(argparse.ArgumentParser):
     is_command = True       # the program's parser sets False: its own unknown words it reports as argparse does
 
     def parse_known_args(self, args=None, namespace=None):
+        self._given = list(sys.argv[1:] if args is None else args)
         parsed, extras = super().parse_known_args(args, namespace)
         if extras and self.is_command:
             hint = (" (-v/--verbose is the program's option: put it before the command, `workstation -v "
                     f"{self.prog.removeprefix('workstation ')} …`)" if {"-v", "--verbose"} & set(extras) else "")
             self.error("unrecognized arguments: " + " ".join(extras) + hint)
         return parsed, extras
+
+    def error(self, message: str):
+        """argparse's error, with a hint when a required option is missing and a word was given bare
+        (`store remove SRNE` for `store remove --symbol SRNE`)."""
+        missing = message.removeprefix("the following arguments are required: ")
+        if missing != message and self.is_command and not self._positionals._group_actions:
+            words = self._bare_words()
+            options = [m.strip() for m in missing.split(",") if m.strip().startswith("--")]
+            if len(words) == 1 and len(options) == 1:
+                message += f" (give {words[0]!r} as `{options[0]} {words[0]}`)"
+        super().error(message)
+
+    def _bare_words(self) -> list[str]:
+        """The words given that are neither an option nor an option's value."""
+        words, value_next = [], False
+        for token in getattr(self, "_given", []):
+            if value_next:
+                value_next = False
+            elif token.startswith("-"):
+                action = self._option_string_actions.get(token.split("=", 1)[0])
+                value_next = action is not None and action.nargs != 0 and "=" not in token
+            else:
+                words.append(token)
+        return words
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:

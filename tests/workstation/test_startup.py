@@ -116,6 +116,23 @@ def test_an_argument_a_command_does_not_take_is_reported_with_that_commands_usag
     assert err.splitlines()[-1] == f"workstation {command}: error: unrecognized arguments: {unknown}", err
 
 
+@pytest.mark.parametrize("argv, last_line", [
+    (["store", "remove", "SRNE", "--store", "s"],
+     "workstation store remove: error: the following arguments are required: --symbol (give 'SRNE' as `--symbol SRNE`)"),
+    (["store", "remove", "--store", "s"],                     # nothing given bare: argparse's words alone
+     "workstation store remove: error: the following arguments are required: --symbol"),
+    (["store", "remove", "--store", "SRNE"],                  # the word is --store's value: no hint
+     "workstation store remove: error: the following arguments are required: --symbol"),
+])
+def test_a_word_given_bare_for_a_required_option_gets_a_hint(argv, last_line, capsys):
+    from workstation.cli import main
+
+    with pytest.raises(SystemExit) as raised:
+        main(argv)
+    assert raised.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == last_line
+
+
 def test_the_programs_option_after_the_command_says_where_it_goes(capsys):
     from workstation.cli import main
 
