@@ -313,6 +313,8 @@ class MainWindow(QMainWindow):
 
         self.results_view.trade_activated.connect(self.show_trade)
         self.results_view.run_folder_read.connect(self._on_results_read)
+        self.results_view.report_exported.connect(
+            lambda path: self.statusBar().showMessage(f"Report written to {path}", 10000))
         self._results_read_run = -1  # the run whose folder is being read in the background
         self.orders_dock.visibilityChanged.connect(lambda visible: visible and self.orders_panel.refresh())
 

@@ -556,3 +556,11 @@ def test_the_replay_buttons_are_readable_on_the_dark_toolbar_and_disabled_ones_l
         disabled = icon_contrast(icon.pixmap(16, 16, QIcon.Mode.Disabled), theme.PANEL)
         assert normal >= 7.0, (action.iconText(), normal)
         assert 1.5 <= disabled < normal / 2, (action.iconText(), disabled, normal)
+
+
+def test_a_report_exported_from_the_results_dock_is_confirmed_in_the_status_bar(make_window):
+    """Export report… of the main window's Results dock wrote the file without a word (the results window
+    alone said where)."""
+    window = make_window()
+    window.results_view.report_exported.emit("/tmp/runs/x/report.html")
+    assert window.statusBar().full_message == "Report written to /tmp/runs/x/report.html"
