@@ -76,6 +76,23 @@ def _session_result(system) -> dict:
     return out
 
 
+def _play_one_session(system, standin, frame, clock, start_ns: int, drop_at=()):
+    """Start `system`, stream the session from `start_ns` through the stand-in (dropping the connection at
+    `drop_at`), wait for its end: the session's bars and quality (`_session_result`) and the market player
+    (stopped; its record of the drops stays)."""
+    live = _session_result(system)
+    system.events.subscribe("session_end", lambda _k, _p: system.control.stop())
+    system.start()
+    market_player = StandInMarket(standin, stream_messages(frame), clock, start_ns=start_ns,
+                                  drop_at=list(drop_at)).start()
+    try:
+        assert system.wait(90), "the live run did not end"
+        assert system.error is None, system.error
+    finally:
+        market_player.stop()
+    return live, market_player
+
+
 @pytest.fixture(scope="module")
 def backtest(market):
     _, store = market
@@ -93,7 +110,6 @@ def test_lost_minutes_are_filled_thin_minutes_are_no_trades_and_the_session_equa
     monkeypatch.setenv("APCA_API_KEY_ID", KEY)
     monkeypatch.setenv("APCA_API_SECRET_KEY", SECRET)
     standin = AlpacaStandIn(KEY, SECRET, refuse_after_drop_s=0.8, refusal=refusal).start()
-    market_player = None
     try:
         clock = ReplayClock(_ns("15:41"), SPEED)
         standin.clock = clock
@@ -105,16 +121,8 @@ def test_lost_minutes_are_filled_thin_minutes_are_no_trades_and_the_session_equa
                                   initial_backoff_s=0.05, max_backoff_s=0.3, jitter=0.0, quiet_after_s=None)
         system = LiveSystemManager(_cfg("live"), store=store, time_manager=tm, provider=provider, clock=clock)
         assert [s.date.isoformat() for s in system.sessions][0] == DAY
-        live = _session_result(system)
-        system.events.subscribe("session_end", lambda _k, _p: system.control.stop())
-        system.start()
-        market_player = StandInMarket(standin, stream_messages(frame), clock, start_ns=_ns("15:41"),
-                                      drop_at=[_ns("15:48")]).start()
-        assert system.wait(90), "the live run did not end"
-        assert system.error is None, system.error
+        live, market_player = _play_one_session(system, standin, frame, clock, _ns("15:41"), drop_at=[_ns("15:48")])
     finally:
-        if market_player is not None:
-            market_player.stop()
         standin.stop()
 
     c = system.feed
@@ -184,7 +192,6 @@ def test_a_live_run_without_a_bar_store_starts_with_no_stored_history(market, ba
     monkeypatch.setenv("APCA_API_KEY_ID", KEY)
     monkeypatch.setenv("APCA_API_SECRET_KEY", SECRET)
     standin = AlpacaStandIn(KEY, SECRET).start()
-    market_player = None
     missing = tmp_path / "no-store-here"
     try:
         clock = ReplayClock(_ns("15:50"), SPEED)
@@ -196,15 +203,8 @@ def test_a_live_run_without_a_bar_store_starts_with_no_stored_history(market, ba
                                        provider=provider, clock=clock)
         assert any(f"no bar store at {missing}: the live run starts without stored history" in r.getMessage()
                    for r in caplog.records)
-        live = _session_result(system)
-        system.events.subscribe("session_end", lambda _k, _p: system.control.stop())
-        system.start()
-        market_player = StandInMarket(standin, stream_messages(frame), clock, start_ns=_ns("15:50")).start()
-        assert system.wait(90), "the live run did not end"
-        assert system.error is None, system.error
+        live, _ = _play_one_session(system, standin, frame, clock, _ns("15:50"))
     finally:
-        if market_player is not None:
-            market_player.stop()
         standin.stop()
     assert not missing.exists()                      # nothing created where the config points
     assert live["bars"] == backtest["bars"] and live["quality"] == backtest["quality"]
