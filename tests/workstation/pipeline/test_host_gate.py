@@ -12,17 +12,10 @@ from tests.integration.runhelpers import crossover_config
 from tests.workstation.pipeline.test_run_control import _wait_for
 from workstation.config import validate_config_dict
 from workstation.pipeline.control import HostGate
-from workstation.store import BarStore, generate_demo
+from workstation.store import BarStore
 from workstation.system import SystemManager
 
 MINUTE_NS = 60_000_000_000
-
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory) -> BarStore:
-    root = tmp_path_factory.mktemp("host_gate") / "store"
-    generate_demo(root, symbols=2, days=2, seed=5)
-    return BarStore(root)
 
 
 def _system(store: BarStore, gate: HostGate | None, stage_threads: bool) -> SystemManager:

@@ -11,17 +11,9 @@ import pytest
 from tests.integration.runhelpers import crossover_config
 from tests.workstation.pipeline.test_run_control import _wait_for
 from workstation.config import validate_config_dict
-from workstation.store import BarStore, generate_demo
 from workstation.system import SystemManager
 
 MINUTE_NS = 60_000_000_000
-
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory) -> BarStore:
-    root = tmp_path_factory.mktemp("pause_sessions") / "store"
-    generate_demo(root, symbols=2, days=3, seed=4)
-    return BarStore(root)
 
 
 @pytest.mark.parametrize("stage_threads", [True, False])

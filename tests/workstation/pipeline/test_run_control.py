@@ -7,13 +7,11 @@ from __future__ import annotations
 import threading
 import time
 
-import pytest
-
 from tests.integration.runhelpers import crossover_config
 from workstation.config import validate_config_dict
 from workstation.pipeline.control import Gate, RunControl
 from workstation.pipeline.coordinator import _Pacer
-from workstation.store import BarStore, generate_demo
+from workstation.store import BarStore
 from workstation.system import SystemManager
 
 MINUTE_NS = 60_000_000_000
@@ -83,13 +81,6 @@ def test_resume_after_a_pause_restarts_pacing_instead_of_bursting():
     t0 = time.perf_counter()
     assert pacer.wait_until(2 * MINUTE_NS) is Gate.RUN
     assert time.perf_counter() - t0 >= 0.5 * bar  # paced from the resume, not caught up at once
-
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory) -> BarStore:
-    root = tmp_path_factory.mktemp("control") / "store"
-    generate_demo(root, symbols=2, days=3, seed=4)
-    return BarStore(root)
 
 
 def _system(store: BarStore, speed: float) -> SystemManager:

@@ -10,15 +10,7 @@ import pytest
 from workstation.config import validate_config_dict
 from workstation.errors import StoreError
 from workstation.pipeline.feed import StoreFeed
-from workstation.store import generate_demo
 from workstation.system import SystemManager
-
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    root = tmp_path_factory.mktemp("failure_log") / "store"
-    generate_demo(root, symbols=2, days=2, seed=5)
-    return root
 
 
 @pytest.mark.parametrize("error, traceback", [(StoreError("the bar file x.parquet is damaged"), False),
@@ -35,7 +27,7 @@ def test_the_reason_a_run_stopped_is_logged_once_and_a_bug_with_its_traceback(st
         "historical": {"trailing_days": 0, "warmup_bars": 0},
         "strategies": [{"name": "sma", "class_path": "sma_crossover"}], "risk": {"min_quality_pct": 0},
     })
-    system = SystemManager(cfg, store_path=store)
+    system = SystemManager(cfg, store=store)
     with caplog.at_level(logging.DEBUG, logger="workstation.pipeline.coordinator"):
         system.start()
         assert system.wait(60)
