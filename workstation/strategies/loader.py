@@ -5,9 +5,10 @@ from __future__ import annotations
 import importlib
 import importlib.machinery
 import importlib.util
+import inspect
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING
 
@@ -84,19 +85,26 @@ def load_strategy(cfg: SessionConfig, st: StrategyConfig, index: int) -> BaseStr
         ) from exc
 
 
+ENGINE_ARGS = ("self", "name", "symbols", "interval")     # given to a strategy by the engine, not by `params`
+
+
+def settable_parameters(parameters: Mapping[str, inspect.Parameter]) -> dict[str, inspect.Parameter]:
+    """Of a strategy constructor's parameters, those a config's `params` can set: passed by keyword and
+    not given by the engine (ENGINE_ARGS); in the constructor's order."""
+    return {name: p for name, p in parameters.items() if name not in ENGINE_ARGS
+            and p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)}
+
+
 def _unknown_params_hint(cls: type, params: dict) -> str:
     """For params the class does not take: what it takes and the closest name to each typo ("" when the
     class takes any keyword, or every param given is one it takes)."""
-    import inspect
-
     try:
         signature = inspect.signature(cls).parameters     # the constructor's, without self
     except (TypeError, ValueError):
         return ""
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.values()):
         return ""
-    takes = [name for name, p in signature.items() if name not in ("self", "name", "symbols", "interval")
-             and p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)]
+    takes = list(settable_parameters(signature))
     unknown = [key for key in params if key not in takes]
     return f" ({parameters_hint(cls.__name__, takes, unknown)})" if unknown else ""
 

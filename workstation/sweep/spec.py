@@ -38,7 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from workstation.calendar import TimeManager
 from workstation.config import BUILTIN_STRATEGIES, SessionConfig, problems_of, validate_config_dict
 from workstation.errors import ConfigError
-from workstation.strategies.loader import import_strategy_module
+from workstation.strategies.loader import ENGINE_ARGS, import_strategy_module, settable_parameters
 from workstation.sweep.walk_forward import WalkForwardWindow, walk_forward_windows
 
 #: objective names accepted by --objective, and the results column each reads
@@ -62,7 +62,6 @@ NUMERIC_STATISTICS = (
     "total_commission", "coverage_pct",
 )
 MAX_GRID_CELLS = 1_000_000
-_STRATEGY_FIXED_ARGS = ("self", "name", "symbols", "interval")
 
 
 class _Model(BaseModel):
@@ -258,7 +257,7 @@ def _strategy_accepts(strategy: dict, key: str) -> bool | None:
         return None
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
         return True
-    return key in params and key not in _STRATEGY_FIXED_ARGS
+    return key in params and key not in ENGINE_ARGS
 
 
 def strategy_parameters(strategy: dict) -> dict[str, Any]:
@@ -270,8 +269,7 @@ def strategy_parameters(strategy: dict) -> dict[str, Any]:
     if params is None:
         return given
     from_class = {name: given.pop(name, None if p.default is inspect.Parameter.empty else p.default)
-                  for name, p in params.items() if name not in _STRATEGY_FIXED_ARGS
-                  and p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)}
+                  for name, p in settable_parameters(params).items()}
     return {**from_class, **given}
 
 
