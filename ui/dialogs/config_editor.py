@@ -682,13 +682,13 @@ class ConfigEditorDialog(QDialog):
         self._raw_from_form = True
         self._validate_timer.start()
 
-    def _offer_class_params(self) -> bool:
+    def _offer_class_params(self, data: dict) -> bool:
         """A strategy added, or whose class was changed, with no parameters (or only those offered for
         its previous class, untouched) gets its class's parameters with their defaults (None for one
-        without), so the table shows what the class takes. True when a table was filled."""
+        without), so the table shows what the class takes. `data`: the form's config now. True when a
+        table was filled (the form's config changed)."""
         from workstation.sweep.spec import strategy_parameters
 
-        data = self.current_dict()
         strategies = data.get("strategies")
         now = _strategy_classes(data)
         filled = False
@@ -720,9 +720,10 @@ class ConfigEditorDialog(QDialog):
 
     def _validate(self, update_raw: bool) -> None:
         self._validate_timer.stop()
-        if self._offer_class_params():
-            update_raw = True
         data = self.current_dict()
+        if self._offer_class_params(data):
+            update_raw = True
+            data = self.current_dict()
         problems: list[tuple[str, str]] = []
         try:
             cfg = validate_config_dict(data, str(self._path or "<new config>"))
