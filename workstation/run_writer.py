@@ -58,6 +58,7 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
+import itertools
 import json
 import logging
 import os
@@ -66,6 +67,7 @@ import shutil
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -881,31 +883,31 @@ def _now_text() -> str:
 
 
 # ---------------------------------------------------------------------- run folders
+def _dated_names(parent: str | Path, stem: str) -> Iterator[Path]:
+    """PARENT/<stem>-<YYYYmmdd-HHMMSS>, then the same with -2, -3 ...: the names to try, in order."""
+    base = Path(parent) / f"{stem}-{dt.datetime.now():%Y%m%d-%H%M%S}"
+    yield base
+    yield from (base.with_name(f"{base.name}-{n}") for n in itertools.count(2))
+
+
 def dated_folder(parent: str | Path, stem: str) -> Path:
     """A folder name not used yet, PARENT/<stem>-<YYYYmmdd-HHMMSS> (-2, -3 ... when taken); not created
     (workstation.run's run folder, a sweep's folder)."""
-    base = Path(parent) / f"{stem}-{dt.datetime.now():%Y%m%d-%H%M%S}"
-    folder, n = base, 2
-    while folder.exists():
-        folder = base.with_name(f"{base.name}-{n}")
-        n += 1
-    return folder
+    return next(path for path in _dated_names(parent, stem) if not path.exists())
 
 
 def unique_run_dir(runs_dir: str | Path, stem: str) -> Path:
     """Create and return runs/<stem>-<YYYYmmdd-HHMMSS> (a -2, -3 ... suffix when it exists); the
     folder is created here (exclusively), so two runs started in the same second never share one."""
-    runs_dir = Path(runs_dir)
-    base = runs_dir / f"{stem}-{dt.datetime.now():%Y%m%d-%H%M%S}"
-    path, k = base, 2
+    names = _dated_names(runs_dir, stem)
     while True:
+        path = next(names)
         try:
             path.mkdir(parents=True)
             _claim(path)
             return path
         except FileExistsError:
-            path = base.with_name(f"{base.name}-{k}")
-            k += 1
+            continue
         except OSError as exc:
             raise RunFolderError(f"cannot create the run folder {path}: {os_error_text(exc)}") from None
 
