@@ -32,20 +32,31 @@ class _Recorder(Protocol):
     def record(self, name: str, seconds: float) -> None: ...
 
 
+def proc_stat_fields(stat_path: str) -> list[str] | None:
+    """The fields of a /proc/<pid>/stat file after the process name: [0] is field 3 (the state, "Z" for
+    a zombie), [19] field 22 (the start time); None when it cannot be read (no such process, not Linux)."""
+    try:
+        with open(stat_path, "rb") as f:
+            text = f.read().decode("ascii", "replace")
+    except OSError:
+        return None
+    # "pid (comm) state ppid ...": comm may hold spaces or parentheses, so split at the last ')'
+    return text[text.rfind(")") + 2:].split()
+
+
 def _age_from_proc(stat_path: str = "/proc/self/stat") -> float | None:
     """Process age from the kernel's start time in clock ticks since boot (Linux)."""
     boottime = getattr(time, "CLOCK_BOOTTIME", None)
     if boottime is None:
         return None
+    fields = proc_stat_fields(stat_path)
+    if fields is None:
+        return None
     try:
-        with open(stat_path, "rb") as f:
-            text = f.read().decode("ascii", "replace")
         ticks_per_s = os.sysconf("SC_CLK_TCK")
         now_s = time.clock_gettime(boottime)
     except (OSError, ValueError):
         return None
-    # "pid (comm) state ppid ...": comm may hold spaces or parentheses, so split at the last ')'
-    fields = text[text.rfind(")") + 2:].split()
     try:
         start_ticks = int(fields[19])          # field 22 (starttime); fields[0] is field 3 (state)
     except (IndexError, ValueError):

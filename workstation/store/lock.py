@@ -76,13 +76,10 @@ def pid_alive(pid: int) -> bool:
 def _zombie(pid: int) -> bool:
     """Whether process `pid` has ended but is not reaped yet (state Z in /proc/<pid>/stat; False when
     that cannot be read)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            text = f.read().decode("ascii", "replace")
-    except OSError:
-        return False
-    # "pid (comm) state ...": comm may hold spaces or parentheses, so read after the last ')'
-    return text[text.rfind(")") + 2:text.rfind(")") + 3] == "Z"
+    from workstation.process_start import proc_stat_fields
+
+    fields = proc_stat_fields(f"/proc/{pid}/stat")
+    return fields is not None and fields[:1] == ["Z"]
 
 
 def holder_info() -> dict:
