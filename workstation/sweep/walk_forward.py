@@ -186,8 +186,7 @@ def overall_summary(window_rows: Sequence[dict], stitched_stats: dict, objective
     oos_days = sum(int(r.get("test_days") or 0) for r in ok)
     oos_total = _number(stitched_stats.get("total_return_pct")) / 100.0
     mean_is = _finite_mean(is_daily)
-    mean_is = math.nan if mean_is is None else mean_is
-    eff = (oos_total / oos_days) / mean_is if oos_days and math.isfinite(mean_is) and mean_is > 0 else math.nan
+    eff = (oos_total / oos_days) / mean_is if oos_days and mean_is is not None and mean_is > 0 else math.nan
     return {"windows": len(window_rows), "windows_ok": len(ok), "in_sample": in_sample, "out_of_sample": out,
             "efficiency": eff if math.isfinite(eff) else None}
 
