@@ -51,6 +51,10 @@ def _type(schema: dict, node: dict) -> str:
 
 
 def _range(node: dict) -> str:
+    """The bounds of a field, also of the value of an optional one (`anyOf` with null)."""
+    options = [n for n in node.get("anyOf", []) if n.get("type") != "null"]
+    if len(options) == 1 and not any(k in node for k in ("minimum", "maximum")):
+        node = options[0]
     parts = []
     for key, sym in (("minimum", ">="), ("exclusiveMinimum", ">"), ("maximum", "<="), ("exclusiveMaximum", "<"),
                      ("minLength", "length >="), ("maxLength", "length <="), ("minItems", "items >="),

@@ -213,6 +213,11 @@ class RiskConfig(_Model):
     min_quality_pct: float = Field(95.0, ge=0, le=100, description="Minimum session bar quality % of the symbol.")
     max_position_qty: float = Field(1000, gt=0, description="Largest absolute position per symbol (shares).")
     min_confidence: float = Field(0.5, ge=0, le=1, description="Minimum signal confidence.")
+    flatten_before_close_minutes: int | None = Field(
+        None, ge=1, le=390,
+        description="Flat by the close: this many minutes before each session's regular close (an early "
+                    "close too) cancel every working order and close every position at market; the "
+                    "strategies' orders are refused from then until the session ends (null: off).")
 
 
 class ExecutionConfig(_Model):

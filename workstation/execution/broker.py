@@ -426,6 +426,11 @@ class SimulatedBroker:
         return [PendingOrder(st.symbol, st.quantity - st.filled, st.submitted_at, st.strategy)
                 for i in sorted(self._open_by_symbol) for st in self._open_by_symbol[i].values()]
 
+    def trip_owner(self, symbol_index: int) -> str:
+        """The first strategy of the symbol's open round trip (whose trade it is); "" when flat."""
+        trip = self._round_trips.get(symbol_index) if self._positions[symbol_index] else None
+        return trip.strategies[0] if trip is not None else ""
+
     def pending_quantity(self, symbol_index: int) -> float:
         """Net remaining quantity of one symbol's open orders that are not bracket exits (0 when none)."""
         orders = self._open_by_symbol.get(symbol_index)

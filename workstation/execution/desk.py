@@ -41,7 +41,8 @@ _ACTIONS = {a.value: a for a in Action}
 
 class OrderOwner(Protocol):
     """Who sends the orders the desk handles now: a strategy, or the trader's hand orders
-    (workstation.execution.manual.HandTrader); the desk reads its name and interval only."""
+    (workstation.execution.manual.HandTrader); the desk reads its name and interval, and whether the
+    session-close rule binds it (`bound_by_session_close`, True when absent: the strategies)."""
 
     @property
     def name(self) -> str: ...
@@ -135,6 +136,9 @@ class RiskChecks:
         self.cfg = cfg
         self.session_data = session_data
         self.broker = broker
+        # why strategies' orders are refused for the rest of the session ("" while they are not): set by the
+        # analysis engine at the flatten time of risk.flatten_before_close_minutes, cleared at a session start
+        self.closing = ""
 
     def order_quantity(self, signal: Signal, symbol_index: int) -> float:
         """Signed order size of a signal (+ buy, - sell); CLOSE flattens position and pending."""
@@ -179,6 +183,8 @@ class RiskChecks:
         else:
             qty = -(broker.position_at(symbol_index) + broker.pending_quantity(symbol_index))
         cfg = self.cfg
+        if self.closing:
+            return self.closing, 0.0
         if confidence < cfg.min_confidence:
             return f"confidence {confidence:.2f} < minimum {cfg.min_confidence:.2f}", 0.0
         quality = self.session_data.quality(symbol, interval)
@@ -337,13 +343,26 @@ class OrderDesk:
             order = self.broker.reject_invalid(symbol, quantity, order_type, strategy.name, now, str(exc))
             self._invalid(strategy, f"invalid order: {exc}", symbol if isinstance(symbol, str) else "")
             return order.id
-        reason = self.risk.quality(request.symbol, strategy.interval) or self.risk.position_limit(i, request.quantity)
+        reason = (self._closing(strategy) or self.risk.quality(request.symbol, strategy.interval)
+                  or self.risk.position_limit(i, request.quantity))
         order = self.broker.submit_order(request, strategy.name, now, refused=reason, symbol_index=i)
-        self._decide(strategy, order, request.stop_loss, request.take_profit)
+        self._decide(order, request.stop_loss, request.take_profit)
+        return order.id
+
+    def submit_closing(self, owner: str, symbol: str, quantity: float, tag: str) -> int:
+        """A market order of the engine's own that reduces a position (the session-close rule), owned by
+        `owner` (the strategy of the round trip): past the risk checks (quality, position limit), not
+        past the account's; decided and published like a strategy's order. Its id."""
+        request = make_request(symbol, quantity, "market", None, None, None, None, "day", None, None, tag)
+        order = self.broker.submit_order(request, owner, self.clock.now_ns())
+        self._decide(order, None, None)
         return order.id
 
     def cancel_order(self, order_id: Any, reason: str = "cancelled by the strategy") -> bool:
         strategy = self._strategy()
+        if self._closing(strategy):
+            self.last_problem = f"cancel of order {order_id!r} refused: {self.risk.closing}"
+            return False
         try:
             self.broker.cancel_order(order_id, self.clock.now_ns(), reason)
         except InvalidOrder as exc:
@@ -354,6 +373,9 @@ class OrderDesk:
     def modify_order(self, order_id: Any, quantity: Any = None, limit_price: Any = None, stop_price: Any = None,
                      trail_amount: Any = None, trail_percent: Any = None) -> bool:
         strategy = self._strategy()
+        if self._closing(strategy):
+            self.last_problem = f"modify of order {order_id!r} refused: {self.risk.closing}"
+            return False
         try:
             before = self.broker.order(order_id) if isinstance(order_id, int) else None
             if before is not None and quantity is not None and before.is_open:
@@ -462,13 +484,18 @@ class OrderDesk:
             raise RuntimeError("orders can only be sent from a strategy's callbacks (on_bar, on_bars, ...)")
         return self.current
 
+    def _closing(self, owner: BaseStrategy | OrderOwner) -> str:
+        """Why `owner`'s order requests are refused now: the session-close reason for the strategies after
+        the flatten time (RiskChecks.closing), "" otherwise and always for the trader's hand orders."""
+        closing = self.risk.closing
+        return closing if closing and getattr(owner, "bound_by_session_close", True) else ""
+
     def _invalid(self, strategy: BaseStrategy | OrderOwner, message: str, symbol: str = "") -> None:
         self.invalid_count += 1
         self.last_problem = message
         self.on_error(strategy.name, message, {"symbol": symbol})
 
-    def _decide(self, strategy: BaseStrategy | OrderOwner, order: Order, stop_loss: float | None,
-                take_profit: float | None) -> None:
+    def _decide(self, order: Order, stop_loss: float | None, take_profit: float | None) -> None:
         approved = order.status is not OrderStatus.REJECTED
         self.signal_count += 1
         if not approved:

@@ -180,10 +180,12 @@ def not_applied(left: Sequence[tuple[int, ManualCommand]], now_ns: int) -> list[
 @dataclass(frozen=True, slots=True)
 class HandTrader:
     """Stands where a strategy would in the OrderDesk: hand orders are owned by `name`, and the
-    quality risk check reads `interval` (the streamed one)."""
+    quality risk check reads `interval` (the streamed one). The trader is not bound by the
+    session-close rule (risk.flatten_before_close_minutes): hand orders still go after the flatten time."""
 
     name: str
     interval: str
+    bound_by_session_close = False
 
 
 class HandDesk:

@@ -7,7 +7,10 @@ strategy whose interval has completed bars gets them (its symbols only). Signals
 through the OrderDesk (workstation.execution.desk): checked at the boundary, decided by the risk
 checks, sent to the broker. After a session's last bar the day orders expire. A strategy that
 raises, or returns or sends something invalid, is isolated: the error is counted, logged and
-published as an event; the other strategies and the run go on. Hand orders (ManualCommands from the
+published as an event; the other strategies and the run go on. With risk.flatten_before_close_minutes
+N, the first bar time that ends N minutes or less before the session's regular close cancels every
+working order and closes every position at market before the strategies run (`_flatten_for_close`),
+and the strategies' orders are refused from then until the session ends. Hand orders (ManualCommands from the
 Pipeline, between two bar times) are applied here too, by the HandDesk
 (workstation.execution.manual), so the broker has one thread.
 """
@@ -102,6 +105,9 @@ class AnalysisEngine(Stage):
         # one by one or per delivery (an "order" or "orders" observer, a strategy's order callbacks)
         self._rounds = False
         self._deliver_each = False
+        minutes = risk_cfg.flatten_before_close_minutes
+        self._flatten_lead_ns = None if minutes is None else int(minutes) * 60_000_000_000
+        self._flatten_at_ns: int | None = None      # this session's flatten time (None: off, or done)
 
     @property
     def signal_count(self) -> int:
@@ -137,6 +143,9 @@ class AnalysisEngine(Stage):
 
     def _on_session_start(self, event: SessionStart) -> None:
         self.ctx.session = event.session
+        self.risk.closing = ""
+        if self._flatten_lead_ns is not None:
+            self._flatten_at_ns = event.session.close_ns - self._flatten_lead_ns
         for st in self.strategies:
             self._guard(st, st.on_session_start, self.ctx, event.session.date)
 
@@ -163,6 +172,8 @@ class AnalysisEngine(Stage):
                 for f in fills:
                     events.emit("fill", f)
         self._deliver()
+        if self._flatten_at_ns is not None and self.clock.now_ns() >= self._flatten_at_ns:
+            self._flatten_for_close()
         self._run_interval(self.base_interval, idx)
         self._run_completed(event.completed)
         if self.events.wants("account"):
@@ -170,6 +181,26 @@ class AnalysisEngine(Stage):
         if self._rounds:                             # the bar time's fills, order changes and account (the bridge)
             self.events.emit("round", TradingRound(self.clock.now_ns(), fills, self._take_round_orders(),
                                                    self.broker.account_fields()))
+
+    def _flatten_for_close(self) -> None:
+        """The session-close rule (risk.flatten_before_close_minutes): cancel every working order, close
+        every position with a market order (tag "session close") owned by the first strategy of its round
+        trip, so the trade keeps its owner and that strategy gets the fill, and refuse the strategies'
+        orders until the session ends. Once a session."""
+        self._flatten_at_ns = None
+        minutes = self._flatten_lead_ns // 60_000_000_000 if self._flatten_lead_ns is not None else 0
+        self.risk.closing = (f"session closing: orders are refused from {minutes} min before the close "
+                             "(risk.flatten_before_close_minutes)")
+        broker = self.broker
+        now = self.clock.now_ns()
+        for order in broker.open_orders():
+            current = broker.order(order.id)
+            if current is not None and current.is_open:     # a bracket's or OCO group's cancel may take others
+                broker.cancel_order(order.id, now, "cancelled: session close")
+        for i in np.flatnonzero(broker.positions).tolist():
+            owner = broker.trip_owner(i)
+            self.desk.submit_closing(owner, broker.symbols[i], -broker.position_at(i), SESSION_CLOSE_TAG)
+        self._deliver()
 
     def _apply_manual(self, commands) -> None:
         """Hand commands between two bar times: each answered by a "manual" event, its order events
@@ -273,6 +304,9 @@ class AnalysisEngine(Stage):
     def _handle_signals(self, st: BaseStrategy, signals) -> None:
         self.desk.handle_signals(st, signals)
         self._deliver()
+
+
+SESSION_CLOSE_TAG = "session close"
 
 
 ORDER_CALLBACKS = ("on_order_filled", "on_order_cancelled", "on_order_rejected")

@@ -214,3 +214,31 @@ def test_headless_live_run_writes_run_folder(store, tmp_path):
     assert fills["attempts"][0]["outcome"] == "filled"
     status = json.loads((out / "live_status.json").read_text())
     assert [h[1] for h in status["health_history"]][:2] == ["CONNECTING", "STREAMING"]
+
+
+def test_flat_by_the_close_in_a_live_session_as_in_the_backtest(store):
+    """risk.flatten_before_close_minutes in a live replay: the same session-close orders and fills as the
+    backtest of the day (the rule runs in the shared analysis engine, on the live session's close)."""
+
+    def closing(system) -> tuple[list, list]:
+        orders = [o for o in system.broker.orders() if o.tag == "session close"]
+        ids = {o.id for o in orders}
+        # submitted in the same minute (a live clock reads the wall time a moment after the bar time's end)
+        return ([(o.symbol, o.quantity, o.submitted_at // 60_000_000_000, o.status.value) for o in orders],
+                [(f.symbol, f.quantity, f.time, f.price) for f in system.broker.fills if f.order_id in ids])
+
+    cfg = _cfg(store, "backtest")
+    cfg.risk.flatten_before_close_minutes = 5
+    backtest = SystemManager(cfg, store=store)
+    backtest.start()
+    assert backtest.wait(120) and backtest.error is None, backtest.error
+    expected = closing(backtest)
+    assert expected[0] and len(expected[1]) == len(expected[0])
+    assert not backtest.broker.open_positions()
+    live_cfg = _cfg(store, "live", start=f"{DAY} 15:50", speed=600.0)
+    live_cfg.risk.flatten_before_close_minutes = 5
+    live = LiveSystemManager(live_cfg, store=store)
+    live.start()
+    assert live.wait(120) and live.error is None, live.error
+    assert closing(live) == expected
+    assert not live.broker.open_positions()
