@@ -48,6 +48,9 @@ def orb_config(threads: bool = False, end_date: str = "2024-12-05"):
     raw["backtest"].update(start_date="2024-12-04", end_date=end_date, snapshot_every=EVERY,
                            stage_threads=threads)
     raw["strategies"][0]["params"]["flat_minutes_before_close"] = 20
+    # the engine's session-close rule too (its state goes back with a step back): the hand positions and
+    # working orders it closes and cancels 10 minutes before the close
+    raw["risk"]["flatten_before_close_minutes"] = 10
     return validate_config_dict(raw)
 
 
