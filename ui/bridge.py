@@ -2,10 +2,11 @@
 
 Threads: the coordinator, processor, quality manager and analysis engine run in QThreads (the
 bridge passes a QThread factory to the SystemManager), one for all of them, as `workstation run` does,
-unless the config sets backtest.stage_threads true (one each). The single engine thread pauses UI_YIELD
-to let the UI thread take the interpreter lock, and at MAX each frame holds it between two bar times
-(HostGate, GATE_HOLD_MS) so that the frame and its paint run without it: 1.5-2x the replay speed of a
-thread per stage at 1, 10 and 100 symbols, UI stalls within the same targets. Engine observers run in those threads and
+unless the config sets backtest.stage_threads true (one each). At MAX (and while seeking) each frame holds
+the single engine thread between two bar times (HostGate, GATE_HOLD_MS) so that the frame and its paint
+run without it: 1.5-2x the replay speed of a thread per stage at 1, 10 and 100 symbols, UI stalls within
+the same targets; between frames the GUI's 1 ms switch interval lets the UI thread in (a thread per stage
+switches every 5 ms at MAX, MAX_SPEED_SWITCH_INTERVAL_S). Engine observers run in those threads and
 only append the raw event to a deque (no Qt call, no lock, no copy except the finished session's
 bars at "session_end", which SessionData drops at the next session start). A ~16 ms QTimer in the
 UI thread (MAX_SPEED_FRAME_MS while playing at MAX, when the views redraw at most 4 times a second anyway) drains the
@@ -81,10 +82,14 @@ FRAME_MS = 16
 # each batch wakes the UI thread, which takes the interpreter lock from the engine threads (100 ms: 2.5
 # times the batches for the same picture, ~0.05 s more CPU per 100-symbol replay)
 MAX_SPEED_FRAME_MS = 250
-# playing at MAX: the interpreter's switch interval of a headless run (Python's default) instead of the
-# GUI's 1 ms (ui.app.configure_gil_switching). With a thread per stage, 1 ms forced ~5 times more GIL
+# playing at MAX with a thread per stage: the interpreter's switch interval of a headless run (Python's
+# default) instead of the GUI's 1 ms (ui.app.configure_gil_switching). 1 ms forced ~5 times more GIL
 # hand-overs between the engine threads: 100 symbols at MAX replayed ~20 % slower, for UI stalls that
 # stayed the same at 5 ms (p99 ~24 ms, max ~56 ms; a redraw is shared out with the engine either way).
+# One engine thread keeps the GUI's 1 ms: it has no other engine thread to hand over to, and the UI thread
+# then waits at most ~1 ms for the lock between frames (100 symbols at MAX, 2 cores, 9 alternated rounds:
+# 1 ms and no pauses in the engine 271,000 bars/s median, UI stalls p99 25 ms, max 147 ms; 5 ms with the
+# engine pausing 2 ms every 30 ms for the UI thread, as before, 243,000 bars/s, p99 45 ms, max 168 ms).
 MAX_SPEED_SWITCH_INTERVAL_S = 0.005
 # single-threaded engine at MAX (and seeking): each frame holds the engine between two bar times until this
 # long after the views had the batch (workstation.pipeline.control.HostGate). The UI thread gives the
@@ -331,11 +336,6 @@ def concat_bars(parts: list[BarsView]) -> BarsView:
     return BarsView(*(np.concatenate([getattr(k, name) for k in kept]) for name in BarsView._fields))
 
 
-# single-threaded engine (stage_threads false): pause 2 ms after every 30 ms of work, so the UI thread gets
-# the interpreter lock (100 symbols at MAX, 2 cores, load 3: 120-140k bars/s, UI stalls p99 16-121 ms; 12/3
-# ms paused 20 % of the time for 105-123k bars/s and no better stalls; no pause: stalls up to 385 ms)
-UI_YIELD = (0.030, 0.002)
-
 
 class EngineBridge(QObject):
     """Owns the SystemManager of the loaded config and its run folder; see the module docstring."""
@@ -527,13 +527,8 @@ class EngineBridge(QObject):
             cfg = cfg.model_copy(deep=True)
             cfg.backtest.stage_threads = False
         # the GUI collects in its own thread with its startup heap frozen (ui.app): the run leaves it alone
-        system = SystemManager(cfg, store=store, time_manager=tm, thread_factory=self._make_thread,
-                               rewindable=cfg.mode == "backtest", freeze_heap=False, host_gate=self.host_gate)
-        if not cfg.backtest.stage_threads:
-            # one engine thread holding the interpreter lock would starve the UI: pause it briefly
-            # every few milliseconds (the per-stage threads pause by themselves at each handoff)
-            system.coordinator.yield_to_ui = UI_YIELD
-        return system
+        return SystemManager(cfg, store=store, time_manager=tm, thread_factory=self._make_thread,
+                             rewindable=cfg.mode == "backtest", freeze_heap=False, host_gate=self.host_gate)
 
     def _build(self, cfg: SessionConfig) -> None:
         """Build a new system for `cfg` and make it current (the previous one is stopped)."""
@@ -990,7 +985,7 @@ class EngineBridge(QObject):
         interval = max(self.frame_ms, MAX_SPEED_FRAME_MS) if fast else self.frame_ms
         if self._timer.interval() != interval:
             self._timer.setInterval(interval)
-        self._pace_interpreter(fast)
+        self._pace_interpreter(fast and system is not None and system.cfg.backtest.stage_threads)
 
     def _replaying_fast(self, system: SystemManager) -> bool:
         """Playing at MAX, or a step back or seek replaying headless: the frames are spaced out, the
@@ -998,8 +993,9 @@ class EngineBridge(QObject):
         return (system.state == RUNNING and self.speed <= 0) or system.seeking
 
     def _pace_interpreter(self, fast: bool) -> None:
-        """The interpreter's switch interval: `max_speed_switch_interval` while playing at MAX or seeking,
-        the one before (the GUI's) otherwise: paced, paused, stepping, stopped, ended."""
+        """The interpreter's switch interval: `max_speed_switch_interval` while a thread per stage plays at
+        MAX or seeks (`fast`), the one before (the GUI's) otherwise: one engine thread, paced, paused,
+        stepping, stopped, ended."""
         if self.max_speed_switch_interval is None:
             return
         if fast and self._switch_interval_before is None:

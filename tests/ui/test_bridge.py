@@ -42,16 +42,12 @@ def _store_bars(store_path, symbol: str, first: str, last: str) -> pd.DataFrame:
 @pytest.mark.parametrize("stage_threads", [None, False, True])
 def test_stages_run_in_qthreads_and_every_event_arrives_coalesced(qtbot, bridge, ui_write_config, stage_threads):
     """A backtest config that leaves backtest.stage_threads unset runs as `workstation run` runs it: its
-    stages in the coordinator's QThread, pausing for the UI thread; one that sets it true gets a QThread
-    per stage."""
-    from ui.bridge import UI_YIELD
-
+    stages in the coordinator's QThread; one that sets it true gets a QThread per stage."""
     backtest = {} if stage_threads is None else {"stage_threads": stage_threads}
     bridge.load_config(ui_write_config("threads", **backtest))
     system = bridge.system
     threads = stage_threads is True
     assert system.cfg.backtest.stage_threads is threads
-    assert system.coordinator.yield_to_ui == (None if threads else UI_YIELD)
     assert system.coordinator.host_gate is bridge.host_gate
     batches = _collect(bridge)
     with qtbot.waitSignal(bridge.finished, timeout=FINISH_MS) as done:
@@ -292,15 +288,16 @@ def test_open_orders_are_folded_from_change_records_without_an_order_per_change(
     assert built_in_ui == []
 
 
-def test_playing_at_max_uses_a_headless_runs_switch_interval_and_gives_the_guis_back(qtbot, bridge, ui_small_config):
-    """Playing at MAX the interpreter switches threads every 5 ms (as a headless run); paused, stepping,
-    paced or ended it is the GUI's interval again (1 ms here)."""
+def test_playing_at_max_uses_a_headless_runs_switch_interval_and_gives_the_guis_back(qtbot, bridge, ui_write_config):
+    """Playing at MAX with a thread per stage the interpreter switches threads every 5 ms (as a headless
+    run); paused, stepping, paced or ended it is the GUI's interval again (1 ms here). One engine thread
+    keeps the GUI's interval at MAX too (test below)."""
     from ui.bridge import MAX_SPEED_SWITCH_INTERVAL_S
 
     before = sys.getswitchinterval()
     sys.setswitchinterval(0.001)
     try:
-        bridge.load_config(ui_small_config)
+        bridge.load_config(ui_write_config("switch_threads", stage_threads=True))
         bridge.set_speed(0)
         seen: list[tuple[str, float]] = []
         bridge.batch_ready.connect(lambda _b: seen.append((bridge.state, sys.getswitchinterval())))
@@ -320,6 +317,26 @@ def test_playing_at_max_uses_a_headless_runs_switch_interval_and_gives_the_guis_
             assert sys.getswitchinterval() == MAX_SPEED_SWITCH_INTERVAL_S
         assert sys.getswitchinterval() == 0.001
         assert seen[-1] == ("finished", 0.001)
+    finally:
+        sys.setswitchinterval(before)
+
+
+def test_one_engine_thread_keeps_the_guis_switch_interval_at_max(qtbot, bridge, ui_write_config):
+    """A config run in one engine thread (stage_threads unset) plays at MAX with the GUI's 1 ms switch
+    interval: no other engine thread to hand over to, and the UI thread waits at most ~1 ms for the lock
+    (the host gate holds the engine for the frames themselves: tests/workstation/pipeline/test_host_gate.py)."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(0.001)
+    try:
+        bridge.load_config(ui_write_config("switch_one_thread"))
+        assert bridge.system.cfg.backtest.stage_threads is False
+        bridge.set_speed(0)
+        intervals: list[float] = []
+        bridge.batch_ready.connect(lambda _b: intervals.append(sys.getswitchinterval()))
+        with qtbot.waitSignal(bridge.finished, timeout=FINISH_MS):
+            bridge.play()
+            assert sys.getswitchinterval() == 0.001
+        assert intervals and set(intervals) == {0.001}
     finally:
         sys.setswitchinterval(before)
 
@@ -392,7 +409,7 @@ def test_a_seek_replays_at_the_max_speed_pacing_and_its_end_shows_at_once(qtbot,
     sys.setswitchinterval(0.001)
     slow = EngineBridge(runs_dir=tmp_path / "runs", frame_ms=60_000)
     try:
-        slow.load_config(ui_write_config("seek_pacing"))
+        slow.load_config(ui_write_config("seek_pacing", stage_threads=True))
         slow.set_speed(0)
         batches = _collect(slow)
         slow.step()

@@ -87,9 +87,6 @@ class SessionCoordinator:
         self.finished = threading.Event()
         self.completed = False          # reached the end of the backtest (not stopped)
         self._t_end_prev = 0.0
-        # (every_s, pause_s): a GUI host asks the session loop to pause `pause_s` every `every_s` of
-        # work, so its UI thread gets the interpreter lock at least that often (None: never)
-        self.yield_to_ui: tuple[float, float] | None = None
         # a host's (the window's) gate: while it is closed the session loop waits after each bar time
         self.host_gate: HostGate | None = None
         self._thread: threading.Thread | None = None
@@ -357,9 +354,6 @@ class SessionCoordinator:
         stat, sstat = self.metrics.stat("coordinator.iteration"), self.metrics.session_stat("coordinator.iteration")
         perf = time.perf_counter_ns
         emit_bars = self.events.wants("bars")
-        yield_to_ui = self.yield_to_ui
-        yield_every_ns, yield_pause_s = (int(yield_to_ui[0] * 1e9), yield_to_ui[1]) if yield_to_ui else (0, 0.0)
-        last_yield = perf()
         host_gate = self.host_gate
         manual = self.manual_orders
         service = self.apply_manual_orders if manual is not None else None
@@ -441,9 +435,6 @@ class SessionCoordinator:
                 self.position += 1
                 bar_starts.append(ts)
                 last_bar = ts
-                if yield_to_ui is not None and perf() - last_yield > yield_every_ns:
-                    time.sleep(yield_pause_s)
-                    last_yield = perf()
                 if emit_bars:
                     self.events.emit("bars", Bars(ts, base, idx))
                 dt_s = (perf() - t0) / 1e9
