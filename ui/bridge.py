@@ -87,9 +87,10 @@ MAX_SPEED_FRAME_MS = 250
 # hand-overs between the engine threads: 100 symbols at MAX replayed ~20 % slower, for UI stalls that
 # stayed the same at 5 ms (p99 ~24 ms, max ~56 ms; a redraw is shared out with the engine either way).
 # One engine thread keeps the GUI's 1 ms: it has no other engine thread to hand over to, and the UI thread
-# then waits at most ~1 ms for the lock between frames (100 symbols at MAX, 2 cores, 9 alternated rounds:
-# 1 ms and no pauses in the engine 271,000 bars/s median, UI stalls p99 25 ms, max 147 ms; 5 ms with the
-# engine pausing 2 ms every 30 ms for the UI thread, as before, 243,000 bars/s, p99 45 ms, max 168 ms).
+# then waits at most ~1 ms for the lock between frames (100 symbols at MAX, 2 cores, alternated with the
+# engine at 5 ms pausing 2 ms every 30 ms for the UI thread, as before: offscreen 271,000 against 243,000
+# bars/s median, UI stalls p99 25 against 45 ms; xcb, 18 runs each, 213,000 against 178,000 bars/s, p99 26
+# against 37 ms, stalls over 150 ms in 3 runs against 8).
 MAX_SPEED_SWITCH_INTERVAL_S = 0.005
 # single-threaded engine at MAX (and seeking): each frame holds the engine between two bar times until this
 # long after the views had the batch (workstation.pipeline.control.HostGate). The UI thread gives the
