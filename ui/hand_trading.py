@@ -231,8 +231,9 @@ class HandTrading(QObject):
                              f"{order.reason}", False)
             elif event.kind == "filled" and event.fill is not None:
                 f = event.fill
+                tag = f", {order.tag}" if order.tag else ""     # e.g. "session close": why the engine sold
                 self._answer(f"filled: {'bought' if f.quantity > 0 else 'sold'} {_qty(abs(f.quantity))} {f.symbol} "
-                             f"at {f.price:,.{self.price_decimals(f.symbol)}f} (order {order.id})", True)
+                             f"at {f.price:,.{self.price_decimals(f.symbol)}f} (order {order.id}{tag})", True)
 
     def _answer(self, text: str, ok: bool) -> None:
         self.last_answer = (text, ok)

@@ -510,3 +510,35 @@ def test_currency_prices_trade_by_hand_with_their_five_decimals(qtbot, ui_make_w
     assert w.orders_panel.fills_rows()[0][4] == f"{fill.price:,.5f}"
     (position,) = w.orders_panel.positions_rows()
     assert position[3] == f"{w.bridge.position_of(symbol)[2]:,.5f}"           # the last price
+
+
+def test_the_session_close_rule_closes_a_hand_position_and_says_why(qtbot, ui_make_window, ui_configs_dir,
+                                                                    ui_demo_store):
+    """risk.flatten_before_close_minutes in the window: the trader's position is closed at the flatten time
+    by an order tagged "session close"; the trade bar's fill answer names it and the signal log's row
+    says why, so a sale the trader did not make is not a mystery. (380 minutes: 09:40 on a full day.)"""
+    from tests.ui.conftest import ui_config_dict
+
+    raw = ui_config_dict(ui_demo_store)
+    raw["risk"] = {"min_quality_pct": 0, "flatten_before_close_minutes": 380}
+    path = ui_configs_dir / "session_close.json"
+    path.write_text(json.dumps(raw))
+    w, symbol, _last = trading_paused(qtbot, ui_make_window(), path)       # clock 09:35
+    w.trade_bar.quantity_box.setValue(10)
+    w.hand_trading.market(+1)
+    qtbot.waitUntil(lambda: bool(manual_orders(w, symbol)), timeout=5000)
+    step(qtbot, w)                                                          # filled at the 09:35 bar
+    assert w.bridge.position_of(symbol)[0] == 10
+    step(qtbot, w, 5)                                                       # 09:41: the flatten went out at 09:40
+    qtbot.waitUntil(lambda: w.bridge.position_of(symbol)[0] == 0, timeout=5000)
+    (closing,) = [o for o in w.bridge.system.broker.orders() if o.tag == "session close"]
+    assert (closing.symbol, closing.quantity, closing.strategy) == (symbol, -10, MANUAL)
+    fill = [f for f in w.bridge.fills_of(symbol) if f.order_id == closing.id][0]
+    assert w.trade_bar.answer_text() == (f"filled: sold 10 {symbol} at {fill.price:,.2f} "
+                                         f"(order {closing.id}, session close)")
+    w.refresh_views()
+    log = w.signal_log.model
+    rows = [log.row_dict(r) for r in range(log.row_count())]
+    (row,) = [r for r in rows if r["action"] == "SELL MARKET"]
+    assert row["approved"] and row["strategy"] == MANUAL
+    assert row["reason"] == "session close: flat 380 min before the close (risk.flatten_before_close_minutes)"

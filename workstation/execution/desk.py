@@ -349,13 +349,14 @@ class OrderDesk:
         self._decide(order, request.stop_loss, request.take_profit)
         return order.id
 
-    def submit_closing(self, owner: str, symbol: str, quantity: float, tag: str) -> int:
+    def submit_closing(self, owner: str, symbol: str, quantity: float, tag: str, why: str) -> int:
         """A market order of the engine's own that reduces a position (the session-close rule), owned by
         `owner` (the strategy of the round trip): past the risk checks (quality, position limit), not
-        past the account's; decided and published like a strategy's order. Its id."""
+        past the account's; decided and published like a strategy's order, its Decision's reason saying
+        `why` it was sent (the signal log's Reason column). Its id."""
         request = make_request(symbol, quantity, "market", None, None, None, None, "day", None, None, tag)
         order = self.broker.submit_order(request, owner, self.clock.now_ns())
-        self._decide(order, None, None)
+        self._decide(order, None, None, why)
         return order.id
 
     def cancel_order(self, order_id: Any, reason: str = "cancelled by the strategy") -> bool:
@@ -495,14 +496,19 @@ class OrderDesk:
         self.last_problem = message
         self.on_error(strategy.name, message, {"symbol": symbol})
 
-    def _decide(self, order: Order, stop_loss: float | None, take_profit: float | None) -> None:
+    def _decide(self, order: Order, stop_loss: float | None, take_profit: float | None, why: str = "") -> None:
+        """Count and publish the Decision on a submitted order (`why`: the reason of an approved one the
+        engine sent itself; a rejected one's is the refusal's)."""
         approved = order.status is not OrderStatus.REJECTED
         self.signal_count += 1
         if not approved:
             self.rejected_count += 1
         if wants_decisions(self.events):
-            publish_decisions(self.events, DecisionBatch.of(order_decision(order, self._reference(order), approved,
-                                                                           stop_loss, take_profit, self.clock.now_ns())))
+            decision = order_decision(order, self._reference(order), approved, stop_loss, take_profit,
+                                      self.clock.now_ns())
+            if approved and why:
+                decision.reason = why
+            publish_decisions(self.events, DecisionBatch.of(decision))
 
     def _refused_change(self, strategy: BaseStrategy | OrderOwner, order: Order | None, reason: str) -> None:
         self.last_problem = reason

@@ -197,9 +197,10 @@ class AnalysisEngine(Stage):
             current = broker.order(order.id)
             if current is not None and current.is_open:     # a bracket's or OCO group's cancel may take others
                 broker.cancel_order(order.id, now, "cancelled: session close")
+        why = f"session close: flat {minutes} min before the close (risk.flatten_before_close_minutes)"
         for i in np.flatnonzero(broker.positions).tolist():
             owner = broker.trip_owner(i)
-            self.desk.submit_closing(owner, broker.symbols[i], -broker.position_at(i), SESSION_CLOSE_TAG)
+            self.desk.submit_closing(owner, broker.symbols[i], -broker.position_at(i), SESSION_CLOSE_TAG, why)
         self._deliver()
 
     def _apply_manual(self, commands) -> None:
