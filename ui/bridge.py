@@ -337,7 +337,6 @@ def concat_bars(parts: list[BarsView]) -> BarsView:
     return BarsView(*(np.concatenate([getattr(k, name) for k in kept]) for name in BarsView._fields))
 
 
-
 class EngineBridge(QObject):
     """Owns the SystemManager of the loaded config and its run folder; see the module docstring."""
 
