@@ -1147,6 +1147,17 @@ class EngineBridge(QObject):
         pre = self._prerun_bars().get((symbol, interval))
         return concat_bars([pre, view]) if pre is not None else view
 
+    def closing_windows(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """[flatten time, regular close) (int64 ns UTC) of each of the run's sessions when its config sets
+        risk.flatten_before_close_minutes, so the chart shades the minutes in which the engine closes every
+        position and refuses the strategies' orders; None otherwise."""
+        system = self.system
+        minutes = system.cfg.risk.flatten_before_close_minutes if system is not None else None
+        if system is None or minutes is None or not system.sessions:
+            return None
+        closes = np.array([s.close_ns for s in system.sessions], dtype=np.int64)
+        return closes - np.int64(minutes) * 60_000_000_000, closes
+
     def regular_hours(self) -> tuple[np.ndarray, np.ndarray] | None:
         """Regular open and close (int64 ns UTC) of every day a chart may show (the pre-run days and
         the run's sessions) when the run replays extended hours, so the chart shades pre- and

@@ -45,6 +45,7 @@ class ChartFeed:
             return
         bars = self.bridge.chart_bars(symbol, interval)
         chart.set_regular_hours(self.bridge.regular_hours())
+        chart.set_closing_windows(self.bridge.closing_windows())
         chart.set_bars(*bars)
         chart.add_markers([(f.time, f.price, "buy" if f.quantity > 0 else "sell") for f in self.bridge.fills_of(symbol)])
         self.sync_forming(symbol, interval)

@@ -247,6 +247,13 @@ class CandleChart(QtWidgets.QWidget):
         for pane in self.panes.all():
             pane.grid.update()
 
+    def set_closing_windows(self, windows: tuple[np.ndarray, np.ndarray] | None) -> None:
+        """Shade the session-close rule's window of each day ([flatten time, regular close), int64 ns UTC);
+        None: no rule, nothing shaded."""
+        self.session_shading.set_closing_windows(*(windows if windows is not None else (None, None)))
+        for pane in self.panes.all():
+            pane.grid.update()
+
     def clear(self) -> None:
         """Drop bars, forming bar and markers; keep overlays, title and drawings; resume following."""
         self._bars.clear()

@@ -38,7 +38,8 @@ class GridItem(QtWidgets.QGraphicsItem):
         self.separator = False
         self.shading: SessionShading | None = None        # pre/post-market bands (extended hours)
         self._shade_brushes = {1: QtGui.QBrush(qcolor(theme.pre_market, theme.extended_hours_alpha)),
-                               2: QtGui.QBrush(qcolor(theme.post_market, theme.extended_hours_alpha))}
+                               2: QtGui.QBrush(qcolor(theme.post_market, theme.extended_hours_alpha)),
+                               3: QtGui.QBrush(qcolor(theme.closing_window, theme.extended_hours_alpha))}
         self._last_price: float | None = None
         self._last_pen = cosmetic_pen(qcolor(theme.up), QtCore.Qt.PenStyle.DotLine)
         self.setZValue(-1e5)

@@ -27,6 +27,7 @@ class ChartTheme:
     pre_market: str = "#ff9800"         # extended-hours shading (drawn faint, behind the grid)
     post_market: str = "#2962ff"
     extended_hours_alpha: int = 26
+    closing_window: str = "#e040fb"     # the session-close rule's last minutes (drawn faint like the above)
     badge: str = "#363a45"
     buy_marker: str = "#00e676"
     sell_marker: str = "#ff1744"
