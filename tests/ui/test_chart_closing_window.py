@@ -14,8 +14,13 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pandas_market_calendars as mcal  # noqa: E402
 
-from tests.ui.test_chart_extended_hours import SCHEDULE, _extended_bars, _regular_hours  # noqa: E402
-from ui.widgets.chart import CandleChart  # noqa: E402
+from tests.ui.test_chart_extended_hours import (  # noqa: E402
+    SCHEDULE,
+    _extended_bars,
+    classed_chart,
+    grabs_before_and_after,
+    tinted,
+)
 
 MIN = 60_000_000_000
 
@@ -26,17 +31,9 @@ def _windows(minutes: int):
 
 
 def test_bars_in_the_last_minutes_before_each_close_are_the_closing_window(qtbot):
-    chart = CandleChart()
-    qtbot.addWidget(chart)
-    bars = _extended_bars()
-    chart.set_bars(*bars)
-    chart.set_regular_hours(_regular_hours())
+    chart, bars, ts, expected = classed_chart(qtbot)
     chart.set_closing_windows(_windows(30))
-    ts = pd.to_datetime(bars[0], utc=True)
-    expected = np.zeros(len(ts), dtype=np.int8)
     for _, r in SCHEDULE.iterrows():
-        expected[(ts >= r["pre"]) & (ts < r["market_open"])] = 1
-        expected[(ts >= r["market_close"]) & (ts < r["post"])] = 2
         expected[(ts >= r["market_close"] - pd.Timedelta(minutes=30)) & (ts < r["market_close"])] = 3
     np.testing.assert_array_equal(chart.session_shading.outside(bars[0]), expected)
     # the early close: its window is 12:30-13:00 New York
@@ -53,40 +50,17 @@ def test_bars_in_the_last_minutes_before_each_close_are_the_closing_window(qtbot
 
 
 def test_the_closing_window_is_tinted_on_screen(qtbot, tmp_path):
-    chart = CandleChart()
-    chart.resize(1100, 560)
-    qtbot.addWidget(chart)
-    chart.show()
-    qtbot.waitExposed(chart)
     bars = _extended_bars()
     ts = pd.to_datetime(bars[0], utc=True)
     regular = np.zeros(len(ts), dtype=bool)          # a regular-hours run's bars: pre and post dropped
     for _, r in SCHEDULE.iterrows():
         regular |= (ts >= r["market_open"]) & (ts < r["market_close"])
     bars = tuple(np.asarray(col)[regular] for col in bars)
-    chart.set_bars(*bars)
-    chart.set_title("EXA", "15m")
-    chart.set_visible_range(-1, len(bars[0]))
-    plain = chart.grab().toImage()
-    chart.set_closing_windows(_windows(60))
-    chart.refresh()
-    image = chart.grab()
-    image.save(str(tmp_path / "closing_window_chart.png"))
-    shaded = image.toImage()
-    vb = chart.price.vb
-    (x0, x1), _ = vb.viewRange()
-    rect = vb.sceneBoundingRect()
-
-    def column(i: float) -> int:
-        return int(rect.left() + (i - x0) / (x1 - x0) * rect.width())
-
+    chart, plain, shaded = grabs_before_and_after(qtbot, tmp_path, bars, lambda c: c.set_closing_windows(_windows(60)),
+                                                  "closing_window_chart.png")
     kinds = chart.session_shading.outside(bars[0])
     closing, regular_bar = int(np.flatnonzero(kinds == 3)[1]), int(np.flatnonzero(kinds == 0)[3])
-    y = int(rect.top() + 4)
-    assert shaded.pixelColor(column(closing), y) != plain.pixelColor(column(closing), y)
-    assert shaded.pixelColor(column(regular_bar), y) == plain.pixelColor(column(regular_bar), y)
-    if os.environ.get("CHART_SCREENSHOT_DIR"):
-        image.save(os.path.join(os.environ["CHART_SCREENSHOT_DIR"], "closing_window_chart.png"))
+    assert tinted(chart, plain, shaded, closing) and not tinted(chart, plain, shaded, regular_bar)
 
 
 def test_the_bridge_gives_the_closing_windows_of_the_runs_sessions(qtbot, tmp_path, ui_demo_store):

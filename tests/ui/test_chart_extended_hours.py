@@ -33,7 +33,9 @@ def _regular_hours():
         pd.DatetimeIndex(SCHEDULE["market_close"]).as_unit("ns").asi8
 
 
-def test_bars_are_classed_by_the_calendars_hours(qtbot):
+def classed_chart(qtbot):
+    """(chart, bars, their starts as UTC timestamps, the calendar's kinds of them: 1 pre-market, 2
+    post-market, 0 regular) of a chart showing `_extended_bars()` with the regular hours given."""
     chart = CandleChart()
     qtbot.addWidget(chart)
     bars = _extended_bars()
@@ -44,6 +46,11 @@ def test_bars_are_classed_by_the_calendars_hours(qtbot):
     for _, r in SCHEDULE.iterrows():
         expected[(ts >= r["pre"]) & (ts < r["market_open"])] = 1
         expected[(ts >= r["market_close"]) & (ts < r["post"])] = 2
+    return chart, bars, ts, expected
+
+
+def test_bars_are_classed_by_the_calendars_hours(qtbot):
+    chart, bars, ts, expected = classed_chart(qtbot)
     np.testing.assert_array_equal(chart.session_shading.outside(bars[0]), expected)
     bands = chart.session_shading.bands(-10, len(ts) + 10)
     assert [kind for *_, kind in bands] == [1, 2] * len(SCHEDULE)
@@ -53,38 +60,51 @@ def test_bars_are_classed_by_the_calendars_hours(qtbot):
     assert chart.session_shading.bands(-10, len(ts) + 10) == []
 
 
-def test_pre_and_post_market_are_tinted_on_screen(qtbot, tmp_path):
+def shown_chart(qtbot, bars) -> CandleChart:
+    """A 1100 x 560 chart on screen showing `bars` whole."""
     chart = CandleChart()
     chart.resize(1100, 560)
     qtbot.addWidget(chart)
     chart.show()
     qtbot.waitExposed(chart)
-    bars = _extended_bars()
     chart.set_bars(*bars)
     chart.set_title("EXA", "15m")
     chart.set_visible_range(-1, len(bars[0]))
-    plain = chart.grab().toImage()
-    chart.set_regular_hours(_regular_hours())
-    qtbot.wait(1)
-    chart.refresh()
-    image = chart.grab()
-    image.save(str(tmp_path / "extended_hours_chart.png"))
-    shaded = image.toImage()
+    return chart
+
+
+def tinted(chart: CandleChart, plain, shaded, bar: int) -> bool:
+    """Whether the pixel above bar index `bar` (a row above the candles, below the title) differs between
+    the `plain` and `shaded` grabs (QImage) of `chart`."""
     vb = chart.price.vb
     (x0, x1), _ = vb.viewRange()
     rect = vb.sceneBoundingRect()
+    x, y = int(rect.left() + (bar - x0) / (x1 - x0) * rect.width()), int(rect.top() + 4)
+    return shaded.pixelColor(x, y) != plain.pixelColor(x, y)
 
-    def column(i: float) -> int:
-        return int(rect.left() + (i - x0) / (x1 - x0) * rect.width())
 
+def grabs_before_and_after(qtbot, tmp_path, bars, shade, name: str):
+    """(chart, plain, shaded): `bars` on screen grabbed as they are and after `shade(chart)` (QImages);
+    the second saved as `name` (also in $CHART_SCREENSHOT_DIR when set)."""
+    chart = shown_chart(qtbot, bars)
+    plain = chart.grab().toImage()
+    shade(chart)
+    qtbot.wait(1)
+    chart.refresh()
+    image = chart.grab()
+    image.save(str(tmp_path / name))
+    if os.environ.get("CHART_SCREENSHOT_DIR"):
+        image.save(os.path.join(os.environ["CHART_SCREENSHOT_DIR"], name))
+    return chart, plain, image.toImage()
+
+
+def test_pre_and_post_market_are_tinted_on_screen(qtbot, tmp_path):
+    bars = _extended_bars()
+    chart, plain, shaded = grabs_before_and_after(qtbot, tmp_path, bars, lambda c: c.set_regular_hours(_regular_hours()),
+                                                  "extended_hours_chart.png")
     kinds = chart.session_shading.outside(bars[0])
     pre, regular = int(np.flatnonzero(kinds == 1)[3]), int(np.flatnonzero(kinds == 0)[3])
-    y = int(rect.top() + 4)                               # a row above the candles, below the title
-    changed_pre = shaded.pixelColor(column(pre), y) != plain.pixelColor(column(pre), y)
-    same_regular = shaded.pixelColor(column(regular), y) == plain.pixelColor(column(regular), y)
-    assert changed_pre and same_regular
-    if os.environ.get("CHART_SCREENSHOT_DIR"):
-        image.save(os.path.join(os.environ["CHART_SCREENSHOT_DIR"], "extended_hours_chart.png"))
+    assert tinted(chart, plain, shaded, pre) and not tinted(chart, plain, shaded, regular)
 
 
 def test_the_bridge_gives_the_chart_the_regular_hours_of_an_extended_run(qtbot, tmp_path, ui_demo_store):

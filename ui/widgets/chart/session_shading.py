@@ -21,6 +21,17 @@ from ui.widgets.chart.bar_store import ChartBars
 NS_PER_DAY = 86_400_000_000_000
 
 
+def _day_spans(starts_ns: np.ndarray | None, ends_ns: np.ndarray | None, what: str) -> tuple[np.ndarray, np.ndarray]:
+    """One [start, end) per day as int64 ns arrays (empty for None); ValueError naming `what` when they do
+    not pair up or the starts do not ascend."""
+    if starts_ns is None or ends_ns is None:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    starts, ends = np.asarray(starts_ns, dtype=np.int64), np.asarray(ends_ns, dtype=np.int64)
+    if len(starts) != len(ends) or (len(starts) > 1 and np.any(np.diff(starts) <= 0)):
+        raise ValueError(f"{what}: starts and ends must pair up, starts ascending")
+    return starts, ends
+
+
 class SessionShading:
     """The pre/post-market runs of a ChartBars' visible bars."""
 
@@ -38,23 +49,11 @@ class SessionShading:
     def set_closing_windows(self, starts_ns: np.ndarray | None, ends_ns: np.ndarray | None) -> None:
         """The session-close rule's window of every day the chart may show: [flatten time, regular close)
         (None: no rule, shade nothing)."""
-        if starts_ns is None or ends_ns is None:
-            self._window_starts = self._window_ends = np.empty(0, dtype=np.int64)
-            return
-        starts, ends = np.asarray(starts_ns, dtype=np.int64), np.asarray(ends_ns, dtype=np.int64)
-        if len(starts) != len(ends) or (len(starts) > 1 and np.any(np.diff(starts) <= 0)):
-            raise ValueError("closing windows: starts and ends must pair up, starts ascending")
-        self._window_starts, self._window_ends = starts, ends
+        self._window_starts, self._window_ends = _day_spans(starts_ns, ends_ns, "closing windows")
 
     def set_regular_hours(self, opens_ns: np.ndarray | None, closes_ns: np.ndarray | None) -> None:
         """Regular open and close of every day the chart may show (None: shade nothing)."""
-        if opens_ns is None or closes_ns is None:
-            self._opens = self._closes = np.empty(0, dtype=np.int64)
-            return
-        opens, closes = np.asarray(opens_ns, dtype=np.int64), np.asarray(closes_ns, dtype=np.int64)
-        if len(opens) != len(closes) or (len(opens) > 1 and np.any(np.diff(opens) <= 0)):
-            raise ValueError("regular hours: opens and closes must pair up, opens ascending")
-        self._opens, self._closes = opens, closes
+        self._opens, self._closes = _day_spans(opens_ns, closes_ns, "regular hours")
 
     def outside(self, ts: np.ndarray) -> np.ndarray:
         """Per bar start: 0 inside the regular session, 1 pre-market, 2 post-market, 3 in a closing
