@@ -105,8 +105,7 @@ class AnalysisEngine(Stage):
         # one by one or per delivery (an "order" or "orders" observer, a strategy's order callbacks)
         self._rounds = False
         self._deliver_each = False
-        minutes = risk_cfg.flatten_before_close_minutes
-        self._flatten_lead_ns = None if minutes is None else int(minutes) * 60_000_000_000
+        self._flatten_minutes: int | None = risk_cfg.flatten_before_close_minutes   # None: the rule is off
         self._flatten_at_ns: int | None = None      # this session's flatten time (None: off, or done)
 
     @property
@@ -144,8 +143,8 @@ class AnalysisEngine(Stage):
     def _on_session_start(self, event: SessionStart) -> None:
         self.ctx.session = event.session
         self.risk.closing = ""
-        if self._flatten_lead_ns is not None:
-            self._flatten_at_ns = event.session.close_ns - self._flatten_lead_ns
+        if self._flatten_minutes is not None:
+            self._flatten_at_ns = event.session.close_ns - self._flatten_minutes * 60_000_000_000
         for st in self.strategies:
             self._guard(st, st.on_session_start, self.ctx, event.session.date)
 
@@ -188,7 +187,7 @@ class AnalysisEngine(Stage):
         trip, so the trade keeps its owner and that strategy gets the fill, and refuse the strategies'
         orders until the session ends. Once a session."""
         self._flatten_at_ns = None
-        minutes = self._flatten_lead_ns // 60_000_000_000 if self._flatten_lead_ns is not None else 0
+        minutes = self._flatten_minutes
         self.risk.closing = (f"session closing: orders are refused from {minutes} min before the close "
                              "(risk.flatten_before_close_minutes)")
         broker = self.broker
