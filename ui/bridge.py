@@ -1152,9 +1152,9 @@ class EngineBridge(QObject):
         risk.flatten_before_close_minutes, so the chart shades the minutes in which the engine closes every
         position and refuses the strategies' orders; None otherwise."""
         system = self.system
-        minutes = system.cfg.risk.flatten_before_close_minutes if system is not None else None
-        if system is None or minutes is None or not system.sessions:
+        if system is None or system.cfg.risk.flatten_before_close_minutes is None or not system.sessions:
             return None
+        minutes = system.cfg.risk.flatten_before_close_minutes
         closes = np.array([s.close_ns for s in system.sessions], dtype=np.int64)
         return closes - np.int64(minutes) * 60_000_000_000, closes
 
