@@ -195,6 +195,11 @@ class _OrderState:
     reserved: float = 0.0        # buying power a market order holds back (book orders: in the book)
     in_book: bool = False        # open: in the order book or the market lane
     children: tuple[int, ...] = ()   # bracket exits of an entry
+    # a market-on-close order: the closing bar time it is for (None: the next session's), and the close
+    # of its symbol's last bar before that (NaN: none yet; `annotated_at` its bar start)
+    closing_bar: int | None = None
+    annotated: float = math.nan
+    annotated_at: int = -1
 
     def snapshot(self) -> Order:
         return Order(*self.snapshot_fields())
@@ -280,7 +285,11 @@ class SimulatedBroker:
         # market orders skip the book: per symbol in submission order, with a mask for the bar-time test
         self._market: dict[int, list[_OrderState]] = {}
         self._market_mask = np.zeros(n, dtype=bool)
-        self._market_reserved = 0.0
+        self._market_reserved = 0.0     # held back by the market and market-on-close lanes' orders
+        # market-on-close orders: per symbol in submission order, with a mask for the bar-time test
+        self._on_close: dict[int, list[_OrderState]] = {}
+        self._on_close_mask = np.zeros(n, dtype=bool)
+        self._closing_bar: int | None = None      # this session's closing bar time (start_session)
         # the run's histories (append-only; snapshots keep them by reference, see History)
         self._orders: History[_OrderState] = History(settled=_is_final)
         self._open_by_symbol: dict[int, dict[int, _OrderState]] = {}
@@ -403,7 +412,7 @@ class SimulatedBroker:
         return capacity
 
     def _reserved_total(self, exact: bool = False) -> float:
-        market = self._market_reserved if self._market else 0.0
+        market = self._market_reserved if self._market or self._on_close else 0.0
         return self._book.reserved_total(exact) + market
 
     @property
@@ -590,7 +599,7 @@ class SimulatedBroker:
         if i is None:
             raise InvalidOrder(f"symbol {request.symbol!r} is not in this run's symbols")
         last = float(self._last_price[i])
-        if request.order_type in (OrderType.MARKET, OrderType.TRAILING_STOP) and not last > 0:
+        if request.order_type in (OrderType.MARKET, OrderType.TRAILING_STOP, OrderType.MARKET_ON_CLOSE) and not last > 0:
             raise InvalidOrder(f"{request.symbol} has no price yet: a {request.order_type.value} order needs "
                                "the symbol's last close")
         if request.order_type is OrderType.TRAILING_STOP and (request.stop_loss or request.take_profit):
@@ -716,7 +725,8 @@ class SimulatedBroker:
                  "trail_percent": trail_percent}
         uses = {OrderType.MARKET: (), OrderType.LIMIT: ("limit_price",), OrderType.STOP: ("stop_price",),
                 OrderType.STOP_LIMIT: ("stop_price", "limit_price"),
-                OrderType.TRAILING_STOP: ("trail_amount", "trail_percent")}[st.order_type]
+                OrderType.TRAILING_STOP: ("trail_amount", "trail_percent"),
+                OrderType.MARKET_ON_CLOSE: ()}[st.order_type]
         bad = [k for k, v in given.items() if v is not None and k not in uses]
         if bad:
             raise InvalidOrder(f"order {st.id} is a {st.order_type.value} order: it has no {', '.join(bad)}")
@@ -890,6 +900,10 @@ class SimulatedBroker:
             fills = self._fill_market_lane(ts_ns, market_rows, sym_idx, open_, volume, [])
         self._last_price[sym_idx] = close
         self._capacity_cache = self._values_cache = None
+        if self._on_close:
+            closing_rows = self._on_close_mask[sym_idx].nonzero()[0]
+            if len(closing_rows):
+                fills = self._fill_on_close(ts_ns, closing_rows, sym_idx, close, fills)
         self._append_point(ts_ns)
         return fills
 
@@ -1108,19 +1122,82 @@ class SimulatedBroker:
             return stop_loss.id, float(s_price[k])
         return take_profit.id, float(p_price[k])
 
+    def _fill_on_close(self, ts_ns: int, rows: np.ndarray, sym_idx: np.ndarray, close: np.ndarray,
+                       fills: list[Fill]) -> list[Fill]:
+        """Market-on-close orders of the symbols with a bar at `ts_ns`, as backtrader's Close orders: at
+        the order's closing bar time, at the bar's close; before it, the close is noted; after it (the
+        symbol had no bar at the closing bar time) a GTC order fills at the close noted last (stamped
+        with that bar's start), else at this bar's close. A day order that missed its closing bar waits
+        for the session's end, where it expires."""
+        day, final = TimeInForce.DAY, FINAL_STATUSES
+        for row in rows.tolist():
+            i = sym_idx.item(row)
+            trade_close = close.item(row)
+            for st in tuple(self._on_close.get(i, ())):
+                if st.status in final:
+                    continue          # cancelled by an earlier fill of this bar time (OCO)
+                remaining = st.quantity - st.filled
+                closing = st.closing_bar
+                if closing is None or ts_ns < closing:
+                    st.annotated, st.annotated_at = self._close_quote(i, remaining, trade_close), ts_ns
+                    continue
+                if ts_ns == closing:
+                    price, stamp = self._close_quote(i, remaining, trade_close), ts_ns
+                elif st.tif is day:
+                    continue
+                elif st.annotated_at >= 0:
+                    price, stamp = st.annotated, st.annotated_at
+                else:
+                    price, stamp = self._close_quote(i, remaining, trade_close), ts_ns
+                fill = self._fill_at(st, remaining, price, stamp)
+                if fill is not None:
+                    fills.append(fill)
+        return fills
+
+    def start_session(self, closing_bar_ns: int) -> None:
+        """A session starts: `closing_bar_ns` is the start of its last regular-hours bar (the session's
+        regular close less the streamed interval), where market-on-close orders fill. Orders sent after
+        the last session's closing bar time are for this session's."""
+        self._closing_bar = closing = int(closing_bar_ns)
+        for queue in self._on_close.values():
+            for st in queue:
+                if st.closing_bar is None:
+                    st.closing_bar = closing
+
+    def _settle_on_close(self, time_ns: int) -> list[Fill]:
+        """At a session's end, the market-on-close orders for it (or an earlier one) that did not fill at
+        their closing bar: a day order expires; a GTC order whose symbol traded after it was sent fills at
+        that last close (as backtrader fills it at the symbol's next bar), else it waits for the symbol's
+        next bar."""
+        fills: list[Fill] = []
+        pending = sorted((st for queue in self._on_close.values() for st in queue if st.closing_bar is not None),
+                         key=lambda st: st.id)
+        for st in pending:
+            if st.status in FINAL_STATUSES:
+                continue
+            if st.tif is TimeInForce.DAY:
+                self._finish(st, OrderStatus.EXPIRED, time_ns, "day order: the session closed")
+                self._cancel_group(st, time_ns, f"order {st.id} expired")
+            elif st.annotated_at >= 0:
+                fill = self._fill_at(st, st.quantity - st.filled, st.annotated, st.annotated_at, refresh=True)
+                if fill is not None:
+                    fills.append(fill)
+        return fills
+
     def _bar_step_ns(self) -> int:
         if self._curve_len >= 2:
             return int(self._curve_time[self._curve_len - 1] - self._curve_time[self._curve_len - 2]) or 60_000_000_000
         return 60_000_000_000
 
-    def end_session(self, time_ns: int) -> None:
-        """After a session's last bar: day orders expire (then their GTC bracket and OCO partners are
-        cancelled)."""
+    def end_session(self, time_ns: int) -> list[Fill]:
+        """After a session's last bar: market-on-close orders settle (`_settle_on_close`), day orders
+        expire (then their GTC bracket and OCO partners are cancelled). Returns the fills."""
+        time_ns = int(time_ns)
+        fills = self._settle_on_close(time_ns) if self._on_close else []
         book = self._book
         n = book.high_water
         if not n:
-            return
-        time_ns = int(time_ns)
+            return fills
         slots = np.flatnonzero(book.day[:n] & (book.order_id[:n] > 0))
         expired = [self._orders[int(book.order_id[slot]) - 1] for slot in slots.tolist()]
         expired.sort(key=lambda st: st.id)
@@ -1128,6 +1205,7 @@ class SimulatedBroker:
             self._finish(st, OrderStatus.EXPIRED, time_ns, "day order: the session closed")
         for st in expired:
             self._cancel_group(st, time_ns, f"order {st.id} expired")
+        return fills
 
     # --------------------------------------------------------------- internals: order records
 
@@ -1146,6 +1224,9 @@ class SimulatedBroker:
 
     def _open(self, st: _OrderState, ref_price: float, held: bool = False) -> None:
         """Put an accepted order in the book (eligible from the next bar of its symbol)."""
+        if st.order_type is OrderType.MARKET_ON_CLOSE:
+            self._open_on_close(st, ref_price)
+            return
         i = st.symbol_index
         code = TYPE_CODES[st.order_type]
         if code == 0 and not held:
@@ -1171,11 +1252,23 @@ class SimulatedBroker:
 
     def _open_market(self, st: _OrderState, ref_price: float) -> None:
         """A market order waits in the market lane for its symbol's next bar (no book slot)."""
+        self._join_lane(st, ref_price, self._market, self._market_mask)
+
+    def _open_on_close(self, st: _OrderState, ref_price: float) -> None:
+        """A market-on-close order waits in its lane for this session's closing bar time, or the next
+        session's when sent at or after this one's (as a backtrader Close order sent after the session's
+        end is for the next day's)."""
+        closing, now = self._closing_bar, self._current_ts
+        st.closing_bar = closing if closing is not None and (now is None or now <= closing) else None
+        self._join_lane(st, ref_price, self._on_close, self._on_close_mask)
+
+    def _join_lane(self, st: _OrderState, ref_price: float, lane: dict[int, list[_OrderState]],
+                   mask: np.ndarray) -> None:
         i = st.symbol_index
-        queue = self._market.get(i)
+        queue = lane.get(i)
         if queue is None:
-            queue = self._market[i] = []
-            self._market_mask[i] = True
+            queue = lane[i] = []
+            mask[i] = True
         queue.append(st)
         st.in_book = True
         reserve = self._reservation(i, st.quantity, ref_price)
@@ -1244,18 +1337,21 @@ class SimulatedBroker:
             self._record(st, status.value, time_ns, fill)
 
     def _leave_market_lane(self, st: _OrderState) -> None:
+        """Take an order out of the market lane (or the market-on-close lane) and release what it held."""
         i = st.symbol_index
-        queue = self._market.get(i)
+        lane, mask = ((self._on_close, self._on_close_mask) if st.order_type is OrderType.MARKET_ON_CLOSE
+                      else (self._market, self._market_mask))
+        queue = lane.get(i)
         if queue is not None:
             if len(queue) == 1 and queue[0] is st:
-                del self._market[i]
-                self._market_mask[i] = False
+                del lane[i]
+                mask[i] = False
             elif st in queue:
                 queue.remove(st)
         if st.reserved:
             self._market_reserved -= st.reserved
             st.reserved = 0.0
-            if not self._market:
+            if not self._market and not self._on_close:
                 self._market_reserved = 0.0
 
     def _record(self, st: _OrderState, kind: str, time_ns: int, fill: Fill | None = None) -> None:

@@ -30,6 +30,7 @@ class OrderType(StrEnum):
     STOP = "stop"
     STOP_LIMIT = "stop_limit"
     TRAILING_STOP = "trailing_stop"
+    MARKET_ON_CLOSE = "market_on_close"    # fills at the close of the session's closing bar (see the broker)
 
 
 class TimeInForce(StrEnum):
@@ -214,7 +215,8 @@ class TradingRound(NamedTuple):
     observer that takes all of it (the UI bridge) in one event instead of a "fills", one or more
     "orders" and an "account" event. A round is a bar time (its fills, every order change of it in
     engine order, the account at its end), the hand commands applied between two bar times (their order
-    changes and the account after them) or a session's end (the orders it expired, no account).
+    changes and the account after them) or a session's end (the orders it expired; the fills of the
+    market-on-close orders it settled, with the account after them when there are any).
     `time_ns` is the clock at the round's end; the lists are the engine's: read only. The account comes
     as the fields of its AccountSnapshot (`account` makes it): the observer makes the snapshots it
     shows (the newest of a frame), not one per bar time. A named tuple, as OrderChange: one per bar time,
@@ -279,7 +281,8 @@ def make_request(symbol: object, quantity: object, order_type: object = "market"
     """Validate the arguments of `submit_order` into an OrderRequest; InvalidOrder says what is wrong.
 
     Each type takes exactly its prices: limit -> limit_price; stop -> stop_price; stop_limit -> both;
-    trailing_stop -> one of trail_amount (currency) or trail_percent (0 < p < 100); market -> none.
+    trailing_stop -> one of trail_amount (currency) or trail_percent (0 < p < 100); market and
+    market_on_close -> none.
     A price a type does not use is refused rather than silently ignored.
     """
     fast = _fast_request(symbol, quantity, order_type, limit_price, stop_price, trail_amount, trail_percent, tif,
@@ -299,6 +302,7 @@ def make_request(symbol: object, quantity: object, order_type: object = "market"
         OrderType.STOP: ("stop_price",),
         OrderType.STOP_LIMIT: ("stop_price", "limit_price"),
         OrderType.TRAILING_STOP: (),
+        OrderType.MARKET_ON_CLOSE: (),
     }[kind]
     for name in needs:
         if given[name] is None:
@@ -326,7 +330,7 @@ _TYPES = {t.value: t for t in OrderType}
 _TIFS = {t.value: t for t in TimeInForce}
 # prices each type takes (limit, stop); the fast path covers these types only
 _FAST_PRICES = {OrderType.MARKET: (False, False), OrderType.LIMIT: (True, False), OrderType.STOP: (False, True),
-                OrderType.STOP_LIMIT: (True, True)}
+                OrderType.STOP_LIMIT: (True, True), OrderType.MARKET_ON_CLOSE: (False, False)}
 
 
 def _ok_price(value: object) -> bool:

@@ -27,6 +27,7 @@ import numpy as np
 from workstation.errors import counted
 from workstation.execution.desk import OrderDesk, RiskChecks
 from workstation.execution.orders import OrderChange, TradingRound
+from workstation.model.interval import parse_interval
 from workstation.pipeline.stage import Handler, Stage
 from workstation.pipeline.stage_events import (
     CompletedBars,
@@ -80,6 +81,7 @@ class AnalysisEngine(Stage):
         self.broker = broker
         self.events = events
         self.base_interval = base_interval
+        self._base_ns = parse_interval(base_interval).ns
         self.errors: dict[str, int] = {st.name: 0 for st in strategies}
         self.desk = OrderDesk(broker, risk_cfg, session_data, clock, events, self._strategy_error)
         self.risk = self.desk.risk
@@ -143,6 +145,8 @@ class AnalysisEngine(Stage):
     def _on_session_start(self, event: SessionStart) -> None:
         self.ctx.session = event.session
         self.risk.closing = ""
+        # the session's last regular-hours bar time: market-on-close orders fill at its close
+        self.broker.start_session(event.session.close_ns - self._base_ns)
         if self._flatten_minutes is not None:
             self._flatten_at_ns = event.session.close_ns - self._flatten_minutes * 60_000_000_000
         for st in self.strategies:
@@ -151,12 +155,15 @@ class AnalysisEngine(Stage):
     def _on_session_end(self, event: SessionEnd) -> None:
         for st in self.strategies:
             self._guard(st, st.on_session_end, self.ctx, event.session.date)
-        self.broker.end_session(event.session.end_ns)
+        fills = self.broker.end_session(event.session.end_ns)
+        if fills:
+            self._publish_fills(fills)
         self._deliver()
         if self._rounds:
             orders = self._take_round_orders()
-            if orders:
-                self.events.emit("round", TradingRound(self.clock.now_ns(), [], orders, None))
+            if orders or fills:
+                self.events.emit("round", TradingRound(self.clock.now_ns(), fills, orders,
+                                                       self.broker.account_fields() if fills else None))
 
     # ------------------------------------------------------------------ bars
     def _on_bars(self, event: ProcessedBars) -> None:
@@ -164,12 +171,7 @@ class AnalysisEngine(Stage):
         ts, idx = bars.start_ns, bars.symbol_indices
         fills = self.broker.on_bar_time(ts, idx, bars.open, bars.close, bars.high, bars.low, bars.volume)
         if fills:
-            events = self.events
-            if events.wants("fills"):
-                events.emit("fills", fills)          # the bar time's fills in one event
-            if events.wants("fill"):
-                for f in fills:
-                    events.emit("fill", f)
+            self._publish_fills(fills)
         self._deliver()
         if self._flatten_at_ns is not None and self.clock.now_ns() >= self._flatten_at_ns:
             self._flatten_for_close()
@@ -180,6 +182,14 @@ class AnalysisEngine(Stage):
         if self._rounds:                             # the bar time's fills, order changes and account (the bridge)
             self.events.emit("round", TradingRound(self.clock.now_ns(), fills, self._take_round_orders(),
                                                    self.broker.account_fields()))
+
+    def _publish_fills(self, fills: list) -> None:
+        events = self.events
+        if events.wants("fills"):
+            events.emit("fills", fills)          # the bar time's fills in one event
+        if events.wants("fill"):
+            for f in fills:
+                events.emit("fill", f)
 
     def _flatten_for_close(self) -> None:
         """The session-close rule (risk.flatten_before_close_minutes): cancel every working order, close

@@ -15,17 +15,19 @@ from workstation.strategies import BaseStrategy
 KINDS = ("market", "limit", "limit_marketable", "stop", "stop_marketable", "stop_limit", "trail_amount",
          "trail_percent", "bracket_market", "bracket_limit", "bracket_stop", "oco_stops")
 HOLD_BARS = 40        # a position is closed after this many bars
-STALE_BARS = 25       # open orders without a position are cancelled after this many bars
+STALE_BARS = 25       # open orders without a position are cancelled after this many bars (by default)
 
 
 def plan_action(seed: int, symbol: str, k: int, close: float, position: float, open_orders: int,
                 age_open: int | None, age_position: int | None, probability: float = 0.05,
-                kinds: tuple[str, ...] = KINDS):
-    """None, ("flatten",), ("cancel_all",) or ("submit", spec) for bar number `k` of `symbol`."""
+                kinds: tuple[str, ...] = KINDS, stale_bars: int = STALE_BARS):
+    """None, ("flatten",), ("cancel_all",) or ("submit", spec) for bar number `k` of `symbol`. Kind "moc"
+    (a market-on-close order) is not among the default KINDS: it is compared with backtrader's Close
+    orders on bars in exchange time, with the feed's session end at the last regular bar."""
     if position != 0:
         return ("flatten",) if age_position is not None and age_position >= HOLD_BARS else None
     if open_orders:
-        return ("cancel_all",) if age_open is not None and age_open >= STALE_BARS else None
+        return ("cancel_all",) if age_open is not None and age_open >= stale_bars else None
     rng = random.Random(f"{seed}:{symbol}:{k}")
     if rng.random() > probability:
         return None
@@ -97,10 +99,11 @@ class PlanStrategy(BaseStrategy):
     """Our side: plays `plan_action` through ctx.submit_order / cancel_all / close_position."""
 
     def __init__(self, name, symbols, interval, seed: int = 1, probability: float = 0.05,
-                 kinds: list[str] | None = None):
+                 kinds: list[str] | None = None, stale_bars: int = STALE_BARS):
         super().__init__(name, symbols, interval, seed=seed, probability=probability)
         self.seed, self.probability = int(seed), float(probability)
         self.kinds = tuple(kinds) if kinds else KINDS
+        self.stale_bars = int(stale_bars)
         self.ages = _Ages()
 
     def on_bar(self, ctx, symbol, bar):
@@ -108,7 +111,7 @@ class PlanStrategy(BaseStrategy):
         k, age_open, age_position = self.ages.step(symbol, position)
         open_orders = len(ctx.open_orders(symbol))
         action = plan_action(self.seed, symbol, k, bar.close, position, open_orders, age_open, age_position,
-                             self.probability, self.kinds)
+                             self.probability, self.kinds, self.stale_bars)
         if action is None:
             return None
         if action[0] == "flatten":
@@ -126,15 +129,23 @@ class PlanStrategy(BaseStrategy):
                 return None
             order_type = {"limit_marketable": "limit", "stop_marketable": "stop", "trail_amount": "trailing_stop",
                           "trail_percent": "trailing_stop", "bracket_market": "market", "bracket_limit": "limit",
-                          "bracket_stop": "stop"}.get(kind, kind)
+                          "bracket_stop": "stop", "moc": "market_on_close"}.get(kind, kind)
             ctx.submit_order(symbol, spec.pop("quantity"), order_type, **spec)
         return None
 
 
 def backtrader_plan_fills(frame, symbol: str, seed: int, probability: float = 0.05,
-                          kinds: tuple[str, ...] = KINDS) -> list[tuple]:
+                          kinds: tuple[str, ...] = KINDS, stale_bars: int = STALE_BARS,
+                          exchange_time: str | None = None) -> list[tuple]:
     """Play the plan in backtrader on one symbol's bars (its own feed, so no other symbol's clock makes
-    it re-test an order against a stale bar). Fills as (symbol, time ns, signed qty, price)."""
+    it re-test an order against a stale bar). Fills as (symbol, time ns, signed qty, price).
+
+    `exchange_time` (a time zone): the feed's bars in that zone's wall time, with the session's end at
+    15:59 (the last regular 1m bar's start: backtrader's Close order fills at the close of the bar at or
+    after the session's end, and its day orders expire after it); otherwise in UTC with backtrader's
+    default session end (23:59:59 UTC)."""
+    import datetime as dt
+
     import backtrader as bt
     import pandas as pd
 
@@ -160,7 +171,7 @@ def backtrader_plan_fills(frame, symbol: str, seed: int, probability: float = 0.
             position = self.position.size
             k, age_open, age_position = self.ages.step(symbol, position)
             action = plan_action(seed, symbol, k, float(self.data.close[0]), position, len(self.live), age_open,
-                                 age_position, probability, kinds)
+                                 age_position, probability, kinds, stale_bars)
             if action is None:
                 return
             if action[0] in ("flatten", "cancel_all"):
@@ -181,6 +192,8 @@ def backtrader_plan_fills(frame, symbol: str, seed: int, probability: float = 0.
                 self.sell(size=size, exectype=bt.Order.Stop, price=spec["down"], valid=valid, oco=up)
             elif kind == "market":
                 send(size=size, exectype=bt.Order.Market)
+            elif kind == "moc":
+                send(size=size, exectype=bt.Order.Close, valid=valid)
             elif kind in ("limit", "limit_marketable"):
                 send(size=size, exectype=bt.Order.Limit, price=spec["limit_price"], valid=valid)
             elif kind in ("stop", "stop_marketable"):
@@ -204,13 +217,17 @@ def backtrader_plan_fills(frame, symbol: str, seed: int, probability: float = 0.
                         limitexec=bt.Order.Limit if "take_profit" in spec else None)
 
     data = frame.copy()
-    data["timestamp"] = data["timestamp"].dt.tz_convert("UTC").dt.tz_localize(None)
+    data["timestamp"] = data["timestamp"].dt.tz_convert(exchange_time or "UTC").dt.tz_localize(None)
     data = data.set_index("timestamp")[["open", "high", "low", "close", "volume"]]
     cerebro = bt.Cerebro(stdstats=False)
     cerebro.broker.setcash(1e12)
     cerebro.broker.setcommission(commission=0.0)
+    session = {"sessionend": dt.time(15, 59)} if exchange_time else {}
     feed = bt.feeds.PandasData(dataname=data, name=symbol, timeframe=bt.TimeFrame.Minutes, compression=1,
-                               datetime=None, openinterest=None)
+                               datetime=None, openinterest=None, **session)
     cerebro.adddata(feed)
     cerebro.addstrategy(PlanBacktrader)
-    return cerebro.run()[0].fills
+    fills = cerebro.run()[0].fills
+    if exchange_time:      # the fills' wall times in the exchange's zone back to UTC nanoseconds
+        fills = [(s, pd.Timestamp(t, unit="ns").tz_localize(exchange_time).value, q, p) for s, t, q, p in fills]
+    return fills
