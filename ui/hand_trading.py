@@ -98,6 +98,11 @@ class HandTrading(QObject):
                 act = trade.addAction(f"{'Buy' if side > 0 else 'Sell'} market {_qty(qty)}"
                                       + self._bracket_text(panel, side, last))
                 act.triggered.connect(lambda _c=False, s=side, sym=symbol: self.market(s, sym))
+            for side in (+1, -1):
+                act = trade.addAction(f"{'Buy' if side > 0 else 'Sell'} {_qty(qty)} at the close (MOC)"
+                                      + self._bracket_text(panel, side, last))
+                act.setToolTip("A market-on-close order: it fills at the close of the session's last regular bar")
+                act.triggered.connect(lambda _c=False, s=side, sym=symbol: self.market(s, sym, on_close=True))
         position = self.bridge.position_of(symbol)[0]
         if position:
             act = menu.addAction(f"Flatten {symbol} ({'long' if position > 0 else 'short'} {_qty(abs(position))})")
@@ -108,15 +113,16 @@ class HandTrading(QObject):
             act.triggered.connect(lambda _c=False, sym=symbol: self.cancel_all(sym))
 
     # ------------------------------------------------------------------ orders
-    def market(self, side: int, symbol: str | None = None) -> int | None:
-        """Buy (+1) or sell (-1) the trade bar's quantity at market, as a bracket when the trade bar has
-        stop loss / take profit distances."""
+    def market(self, side: int, symbol: str | None = None, on_close: bool = False) -> int | None:
+        """Buy (+1) or sell (-1) the trade bar's quantity at market (`on_close`: a market-on-close order),
+        as a bracket when the trade bar has stop loss / take profit distances."""
         symbol = symbol or self.trade_bar.symbol()
         last = self.bridge.position_of(symbol)[2] if symbol else 0.0
         if self._refused_distances(last):
             return None
         stop_loss, take_profit = self._bracket(side, last, symbol)
-        return self._send(lambda: self.bridge.submit_order(symbol, side * self.trade_bar.quantity(), "market",
+        order_type = "market_on_close" if on_close else "market"
+        return self._send(lambda: self.bridge.submit_order(symbol, side * self.trade_bar.quantity(), order_type,
                                                            stop_loss=stop_loss, take_profit=take_profit))
 
     def place(self, symbol: str, side: int, order_type: str, price: float) -> int | None:

@@ -14,7 +14,7 @@ import pytest
 from PySide6.QtCore import QPointF, Qt
 
 from tests.ui import mouse
-from tests.ui.conftest import UI_END
+from tests.ui.conftest import UI_END, UI_START
 from tests.ui.test_main_window import FINISH_MS
 from ui.widgets.chart.chart_actions import ChartPoint
 from ui.widgets.chart.order_lines import order_label
@@ -542,3 +542,38 @@ def test_the_session_close_rule_closes_a_hand_position_and_says_why(qtbot, ui_ma
     (row,) = [r for r in rows if r["action"] == "SELL MARKET"]
     assert row["approved"] and row["strategy"] == MANUAL
     assert row["reason"] == "session close: flat 380 min before the close (risk.flatten_before_close_minutes)"
+
+
+def test_a_market_on_close_order_from_the_chart_menu_fills_at_the_sessions_closing_bar(
+        qtbot, ui_make_window, ui_small_config, ui_demo_store):
+    """The chart menu's "Buy 25 at the close (MOC)": the order works (MOC in the Orders & Positions panel),
+    and fills at the close of the symbol's 15:59 bar (read from the store with pandas), plus slippage."""
+    from workstation.store import BarStore
+
+    w, symbol, _last = trading_paused(qtbot, ui_make_window(), ui_small_config, bar_times=30)
+    w.trade_bar.quantity_box.setValue(25)
+    panel = w.chart_panels[0]
+    chart = panel.chart
+    assert panel.current_symbol() == symbol
+    menu = chart.context_menu(ChartPoint(int(chart.bar_arrays()[0][-1]), round(_last * 0.99, 2)))
+    assert _menu_action(menu, "Sell 25 at the close (MOC)") is not None
+    _menu_action(menu, "Buy 25 at the close (MOC)").trigger()
+    qtbot.waitUntil(lambda: bool(manual_orders(w, symbol)), timeout=5000)
+    (order,) = manual_orders(w, symbol)
+    assert (order.order_type.value, order.quantity) == ("market_on_close", 25)
+    w.orders_dock.raise_()
+    w.refresh_views()
+    (row,) = [r for r in w.orders_panel.orders_rows() if r[0] == str(order.id)]
+    assert row[4:6] == ("MOC", "close")                              # type, price
+    step(qtbot, w, 300)                                              # 14:35: still working
+    assert manual_orders(w, symbol) and w.bridge.position_of(symbol)[0] == 0
+    step(qtbot, w, 360 - w.bridge.system.position + 30)              # past the session's last bar time
+    qtbot.waitUntil(lambda: w.bridge.position_of(symbol)[0] == 25, timeout=5000)
+    bars = BarStore(ui_demo_store).read_bars([symbol], "1m", pd.Timestamp(UI_START, tz="America/New_York").value,
+                                             pd.Timestamp(UI_END, tz="America/New_York").value)
+    closing = bars[pd.DatetimeIndex(bars["timestamp"]).tz_convert("America/New_York").strftime("%H:%M") == "15:59"]
+    expected = float(closing["close"].iloc[0]) * (1 + w.bridge.system.broker.config.slippage_bps / 1e4)
+    (fill,) = [f for f in w.bridge.fills_of(symbol) if f.order_id == order.id]
+    assert fill.price == pytest.approx(expected, rel=1e-12)
+    assert fill.time == int(pd.Timestamp(closing["timestamp"].iloc[0]).value)
+    assert w.trade_bar.answer_text().startswith(f"filled: bought 25 {symbol} at ")

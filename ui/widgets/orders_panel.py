@@ -72,7 +72,8 @@ POSITION_COLUMNS = ("Symbol", "Qty", "Avg", "Last", "P&L")
 ORDER_COLUMNS = ("Id", "Symbol", "Side", "Qty", "Type", "Price", "Status")
 FILL_COLUMNS = ("Time", "Symbol", "Side", "Qty", "Price")
 _STATUS_TEXT = {"held": "held", "working": "working", "partially_filled": "partial"}
-_TYPE_TEXT = {"market": "MKT", "limit": "LMT", "stop": "STP", "stop_limit": "STP LMT", "trailing_stop": "TRAIL"}
+_TYPE_TEXT = {"market": "MKT", "limit": "LMT", "stop": "STP", "stop_limit": "STP LMT", "trailing_stop": "TRAIL",
+              "market_on_close": "MOC"}
 _ROLE_TEXT = {"single": "", "entry": "", "stop_loss": "SL", "take_profit": "TP"}
 _ROLE_TIP = {"single": "", "entry": "bracket entry", "stop_loss": "stop loss", "take_profit": "take profit"}
 # a table too narrow for all its columns hides these first (column indexes, least needed first)
@@ -685,6 +686,8 @@ class OrdersPanel(QWidget):
             status = _STATUS_TEXT.get(o.status.value, o.status.value)
             if o.order_type.value == "stop_limit":
                 price = f"{prices.text(o.symbol, o.stop_price)} / {prices.text(o.symbol, o.limit_price)}"
+            elif o.order_type.value == "market_on_close":
+                price = "close"                 # the session's closing price
             else:
                 price = prices.text(o.symbol, o.limit_price if o.limit_price is not None else o.stop_price)
             # the whole order, also what a narrow table hides (Id, Status, Type: ColumnFit)
