@@ -242,3 +242,33 @@ def test_flat_by_the_close_in_a_live_session_as_in_the_backtest(store):
     assert live.wait(120) and live.error is None, live.error
     assert closing(live) == expected
     assert not live.broker.open_positions()
+
+
+def test_market_on_close_orders_fill_in_a_live_session_as_in_the_backtest(store):
+    """A strategy's market-on-close orders sent at 15:52 in a live replay fill at the close of the 15:59
+    bars, as in the backtest of the day (the analysis engine tells the broker the live session's closing
+    bar time)."""
+    symbols = store.symbols("1m")[:2]
+    orders = [{"date": DAY, "at": "15:52", "symbol": symbols[0], "quantity": 10, "tif": "day"},
+              {"date": DAY, "at": "15:52", "symbol": symbols[1], "quantity": -5, "tif": "gtc"}]
+
+    def with_moc(cfg):
+        cfg = cfg.model_dump(mode="json")
+        cfg["strategies"] = [{"name": "moc", "class_path": "tests.workstation.execution.moc_strategies:SendOnClose",
+                              "params": {"orders": orders}}]
+        cfg["execution"]["allow_short"] = True
+        return validate_config_dict(cfg)
+
+    def fills(system) -> list[tuple]:
+        return [(f.symbol, f.quantity, f.time, f.price) for f in system.broker.fills]
+
+    backtest = SystemManager(with_moc(_cfg(store, "backtest")), store=store)
+    backtest.start()
+    assert backtest.wait(120) and backtest.error is None, backtest.error
+    expected = fills(backtest)
+    closing = int(pd.Timestamp(f"{DAY} 15:59", tz="America/New_York").value)
+    assert [(s, q, t) for s, q, t, _ in expected] == [(symbols[0], 10, closing), (symbols[1], -5, closing)]
+    live = LiveSystemManager(with_moc(_cfg(store, "live", start=f"{DAY} 15:50", speed=600.0)), store=store)
+    live.start()
+    assert live.wait(120) and live.error is None, live.error
+    assert fills(live) == expected
