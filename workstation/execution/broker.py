@@ -1324,7 +1324,7 @@ class SimulatedBroker:
                 self._book.release(st.slot)
                 st.slot = -1
             else:
-                self._leave_market_lane(st)
+                self._leave_lane(st)
             orders = self._open_by_symbol.get(st.symbol_index)
             if orders is not None:
                 orders.pop(st.id, None)
@@ -1336,7 +1336,7 @@ class SimulatedBroker:
         if self.record_events:
             self._record(st, status.value, time_ns, fill)
 
-    def _leave_market_lane(self, st: _OrderState) -> None:
+    def _leave_lane(self, st: _OrderState) -> None:
         """Take an order out of the market lane (or the market-on-close lane) and release what it held."""
         i = st.symbol_index
         lane, mask = ((self._on_close, self._on_close_mask) if st.order_type is OrderType.MARKET_ON_CLOSE
@@ -1451,7 +1451,7 @@ class SimulatedBroker:
         st.in_book = False
         st.status = OrderStatus.FILLED
         st.status_time = ts_ns
-        self._leave_market_lane(st)
+        self._leave_lane(st)
         orders = self._open_by_symbol[i]
         del orders[st.id]
         if not orders:

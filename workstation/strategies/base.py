@@ -98,10 +98,9 @@ class StrategyContext:
         quantity: signed (+ buy, - sell). order_type: "market", "limit" (limit_price), "stop"
         (stop_price), "stop_limit" (stop_price and limit_price), "trailing_stop" (trail_amount in
         currency or trail_percent in percent), "market_on_close" (the session's closing bar's close).
-        tif: "day" (expires after the session's last bar) or
-        "gtc". stop_loss / take_profit make a bracket: exits (a stop and a limit order) that become
-        active once the entry fills; the first exit to fill cancels the other. Eligible from the
-        symbol's next bar. Fill rules: see the README.
+        tif: "day" (expires after the session's last bar) or "gtc". stop_loss / take_profit make a
+        bracket: exits (a stop and a limit order) that become active once the entry fills; the first
+        exit to fill cancels the other. Eligible from the symbol's next bar. Fill rules: see the README.
         """
         return self._require_desk().submit_order(symbol, quantity, order_type, limit_price, stop_price,
                                                  trail_amount, trail_percent, tif, stop_loss, take_profit, tag)

@@ -278,3 +278,27 @@ def test_store_check_names_a_damaged_quote_file(tmp_path):
     qfile.write_bytes(qfile.read_bytes()[:40])
     problems = store.check()
     assert len(problems) == 1 and str(qfile) in problems[0]
+
+
+def test_market_on_close_orders_fill_at_the_closing_bars_ask_and_bid_close(quote_store):
+    """A buy at the ask close and a sell at the bid close of the symbol's 15:59 quote bar (the trade close
+    where that minute has no quote bar)."""
+    root, quotes = quote_store
+    orders = [{"date": day, "at": "10:00", "symbol": symbol, "quantity": qty, "tif": "gtc"}
+              for day in ("2024-12-03", "2024-12-04", "2024-12-05") for symbol, qty in (("ACME", 10), ("BOLT", -10))]
+    strategy = {"name": "moc", "class_path": "tests.workstation.execution.moc_strategies:SendOnClose",
+                "params": {"orders": orders}}
+    system = _run_config(root, [strategy], {"fill_prices": "quotes"})
+    fills = _fills(system)
+    assert len(fills) == len(orders)
+    bars = _trade_bars(root)
+    quoted = 0
+    for f in fills.itertuples():
+        assert pd.Timestamp(f.ts, tz="UTC").tz_convert("America/New_York").strftime("%H:%M") == "15:59"
+        key = (f.symbol, f.ts)
+        if key in quotes.index:
+            quoted += 1
+            assert f.price == quotes.loc[key, "ask_close" if f.quantity > 0 else "bid_close"]
+        else:
+            assert f.price == bars.loc[key, "close"]
+    assert quoted >= 4
