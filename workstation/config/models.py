@@ -218,6 +218,12 @@ class RiskConfig(_Model):
         description="Flat by the close: this many minutes before each session's regular close (an early "
                     "close too) cancel every working order and close every position at market; the "
                     "strategies' orders are refused from then until the session ends (null: off).")
+    max_daily_loss: float | None = Field(
+        None, gt=0,
+        description="Daily loss limit (account currency): once the equity, marked at a bar time's closes, is this "
+                    "much below its value at the session's start, cancel every working order, close every "
+                    "position at market and refuse every order, the trader's hand orders too, until the "
+                    "session ends (null: off).")
 
 
 class ExecutionConfig(_Model):

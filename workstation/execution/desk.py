@@ -137,8 +137,12 @@ class RiskChecks:
         self.session_data = session_data
         self.broker = broker
         # why strategies' orders are refused for the rest of the session ("" while they are not): set by the
-        # analysis engine at the flatten time of risk.flatten_before_close_minutes, cleared at a session start
+        # analysis engine at the flatten time of risk.flatten_before_close_minutes or at the daily loss limit
+        # (risk.max_daily_loss), cleared at a session start
         self.closing = ""
+        # why every order, the trader's hand orders too, is refused for the rest of the session: the daily
+        # loss limit ("" while it has not been reached)
+        self.halted = ""
 
     def order_quantity(self, signal: Signal, symbol_index: int) -> float:
         """Signed order size of a signal (+ buy, - sell); CLOSE flattens position and pending."""
@@ -183,8 +187,9 @@ class RiskChecks:
         else:
             qty = -(broker.position_at(symbol_index) + broker.pending_quantity(symbol_index))
         cfg = self.cfg
-        if self.closing:
-            return self.closing, 0.0
+        refusal = self.halted or self.closing
+        if refusal:
+            return refusal, 0.0
         if confidence < cfg.min_confidence:
             return f"confidence {confidence:.2f} < minimum {cfg.min_confidence:.2f}", 0.0
         quality = self.session_data.quality(symbol, interval)
@@ -486,9 +491,13 @@ class OrderDesk:
         return self.current
 
     def _closing(self, owner: BaseStrategy | OrderOwner) -> str:
-        """Why `owner`'s order requests are refused now: the session-close reason for the strategies after
-        the flatten time (RiskChecks.closing), "" otherwise and always for the trader's hand orders."""
-        closing = self.risk.closing
+        """Why `owner`'s order requests are refused now: the daily loss limit's reason for everyone once it
+        is reached (RiskChecks.halted); the session-close reason for the strategies after the flatten time
+        (RiskChecks.closing), never for the trader's hand orders; "" otherwise."""
+        risk = self.risk
+        if risk.halted:
+            return risk.halted
+        closing = risk.closing
         return closing if closing and getattr(owner, "bound_by_session_close", True) else ""
 
     def _invalid(self, strategy: BaseStrategy | OrderOwner, message: str, symbol: str = "") -> None:

@@ -109,6 +109,9 @@ class AnalysisEngine(Stage):
         self._deliver_each = False
         self._flatten_minutes: int | None = risk_cfg.flatten_before_close_minutes   # None: the rule is off
         self._flatten_at_ns: int | None = None      # this session's flatten time (None: off, or done)
+        self._max_daily_loss: float | None = risk_cfg.max_daily_loss                # None: the rule is off
+        self._loss_floor: float | None = None       # this session's lowest allowed equity (None: off, or reached)
+        self._session_equity = 0.0                  # the equity at this session's start
 
     @property
     def signal_count(self) -> int:
@@ -144,7 +147,10 @@ class AnalysisEngine(Stage):
 
     def _on_session_start(self, event: SessionStart) -> None:
         self.ctx.session = event.session
-        self.risk.closing = ""
+        self.risk.closing = self.risk.halted = ""
+        if self._max_daily_loss is not None:
+            self._session_equity = equity = self.broker.equity()
+            self._loss_floor = equity - self._max_daily_loss
         # the session's last regular-hours bar time: market-on-close orders fill at its close
         self.broker.start_session(event.session.close_ns - self._base_ns)
         if self._flatten_minutes is not None:
@@ -173,6 +179,8 @@ class AnalysisEngine(Stage):
         if fills:
             self._publish_fills(fills)
         self._deliver()
+        if self._loss_floor is not None and self.broker.equity() <= self._loss_floor:
+            self._halt_for_loss()
         if self._flatten_at_ns is not None and self.clock.now_ns() >= self._flatten_at_ns:
             self._flatten_for_close()
         self._run_interval(self.base_interval, idx)
@@ -192,24 +200,42 @@ class AnalysisEngine(Stage):
                 events.emit("fill", f)
 
     def _flatten_for_close(self) -> None:
-        """The session-close rule (risk.flatten_before_close_minutes): cancel every working order, close
-        every position with a market order (tag "session close") owned by the first strategy of its round
-        trip, so the trade keeps its owner and that strategy gets the fill, and refuse the strategies'
-        orders until the session ends. Once a session."""
+        """The session-close rule (risk.flatten_before_close_minutes): flat (`_close_everything`, tag
+        "session close") and the strategies' orders refused until the session ends. Once a session."""
         self._flatten_at_ns = None
         minutes = self._flatten_minutes
         self.risk.closing = (f"session closing: orders are refused from {minutes} min before the close "
                              "(risk.flatten_before_close_minutes)")
+        self._close_everything("cancelled: session close", SESSION_CLOSE_TAG,
+                               f"session close: flat {minutes} min before the close (risk.flatten_before_close_minutes)")
+
+    def _halt_for_loss(self) -> None:
+        """The daily loss limit (risk.max_daily_loss): flat (`_close_everything`, tag "daily loss limit") and
+        every order refused, the trader's too, until the session ends. Once a session."""
+        self._loss_floor = None
+        limit = self._max_daily_loss
+        loss = self._session_equity - self.broker.equity()
+        self.risk.closing = self.risk.halted = (
+            f"daily loss limit: trading stopped for the session at a loss of {loss:,.2f} "
+            f"(risk.max_daily_loss {limit:,.2f})")
+        self._close_everything("cancelled: daily loss limit", DAILY_LOSS_TAG,
+                               f"daily loss limit: equity {loss:,.2f} below the session's start "
+                               f"(risk.max_daily_loss {limit:,.2f})")
+
+    def _close_everything(self, cancel_reason: str, tag: str, why: str) -> None:
+        """Cancel every working order and close every position with a market order tagged `tag` (its
+        Decision's reason: `why`) owned by the first strategy of its round trip, so the trade keeps its owner
+        and that strategy gets the fill. A position already being closed this way (both rules in one bar
+        time) gets one closing order: the first one's is cancelled with the rest."""
         broker = self.broker
         now = self.clock.now_ns()
         for order in broker.open_orders():
             current = broker.order(order.id)
             if current is not None and current.is_open:     # a bracket's or OCO group's cancel may take others
-                broker.cancel_order(order.id, now, "cancelled: session close")
-        why = f"session close: flat {minutes} min before the close (risk.flatten_before_close_minutes)"
+                broker.cancel_order(order.id, now, cancel_reason)
         for i in np.flatnonzero(broker.positions).tolist():
             owner = broker.trip_owner(i)
-            self.desk.submit_closing(owner, broker.symbols[i], -broker.position_at(i), SESSION_CLOSE_TAG, why)
+            self.desk.submit_closing(owner, broker.symbols[i], -broker.position_at(i), tag, why)
         self._deliver()
 
     def _apply_manual(self, commands) -> None:
@@ -317,6 +343,7 @@ class AnalysisEngine(Stage):
 
 
 SESSION_CLOSE_TAG = "session close"
+DAILY_LOSS_TAG = "daily loss limit"
 
 
 ORDER_CALLBACKS = ("on_order_filled", "on_order_cancelled", "on_order_rejected")
