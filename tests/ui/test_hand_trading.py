@@ -577,3 +577,30 @@ def test_a_market_on_close_order_from_the_chart_menu_fills_at_the_sessions_closi
     assert fill.price == pytest.approx(expected, rel=1e-12)
     assert fill.time == int(pd.Timestamp(closing["timestamp"].iloc[0]).value)
     assert w.trade_bar.answer_text().startswith(f"filled: bought 25 {symbol} at ")
+
+
+def test_the_daily_loss_limit_closes_a_hand_position_and_refuses_the_next_hand_order(
+        qtbot, ui_make_window, ui_configs_dir, ui_demo_store):
+    """risk.max_daily_loss in the window binds the trader too: a limit of a cent is reached by the buy's own
+    commission at its fill; the position is sold at the next bar (the trade bar names the rule) and the
+    next Buy is refused with the reason."""
+    from tests.ui.conftest import ui_config_dict
+
+    raw = ui_config_dict(ui_demo_store)
+    raw["risk"] = {"min_quality_pct": 0, "max_daily_loss": 0.01}
+    raw["execution"] = {"commission_per_share": 0.01, "commission_min": 1.0}
+    path = ui_configs_dir / "daily_loss.json"
+    path.write_text(json.dumps(raw))
+    w, symbol, _last = trading_paused(qtbot, ui_make_window(), path)
+    w.trade_bar.quantity_box.setValue(10)
+    w.hand_trading.market(+1)
+    qtbot.waitUntil(lambda: bool(manual_orders(w, symbol)), timeout=5000)
+    step(qtbot, w)                                                          # filled: the commission is the loss
+    step(qtbot, w)                                                          # sold at the next bar's open
+    qtbot.waitUntil(lambda: w.bridge.position_of(symbol)[0] == 0, timeout=5000)
+    (closing,) = [o for o in w.bridge.system.broker.orders() if o.tag == "daily loss limit"]
+    assert w.trade_bar.answer_text().endswith(f"(order {closing.id}, daily loss limit)")
+    w.hand_trading.market(+1)
+    qtbot.waitUntil(lambda: w.trade_bar.answer_text().startswith("buy 10"), timeout=5000)
+    assert "refused: daily loss limit: trading stopped for the session" in w.trade_bar.answer_text()
+    assert w.bridge.position_of(symbol)[0] == 0

@@ -51,6 +51,9 @@ def orb_config(threads: bool = False, end_date: str = "2024-12-05"):
     # the engine's session-close rule too (its state goes back with a step back): the hand positions and
     # working orders it closes and cancels 10 minutes before the close
     raw["risk"]["flatten_before_close_minutes"] = 10
+    # and the daily loss limit: reached at the first session's 60th bar time (a loss of 150 from its start);
+    # the positions it closes, the orders it cancels and the refusals after it go back with a step back
+    raw["risk"]["max_daily_loss"] = 150
     return validate_config_dict(raw)
 
 
@@ -64,6 +67,7 @@ def hand_script(store: BarStore) -> list[tuple[int, object]]:
         (OPEN_1 + 41 * MIN, SubmitOrder("CYRX", 10, "limit", limit_price=round(a * 0.5, 2), tif="gtc")),
         (OPEN_1 + 200 * MIN, FlattenPosition("BOLT")),
         (OPEN_2 + 3 * MIN, SubmitOrder("CYRX", 15, "market")),
+        (OPEN_2 + 385 * MIN, SubmitOrder("ACME", 12, "market_on_close")),    # after the flatten: fills at 15:59
     ]
 
 
@@ -229,6 +233,9 @@ def reference(store, tmp_path_factory):
     system, states = straight_run(store, out, hand_script(store))
     assert len(system.broker.trades) >= 3 and any(o.strategy == "manual" for o in system.broker.orders())
     assert any(o.role.value != "entry" for o in system.broker.orders()), "the ORB brackets are in the run"
+    halts = {o.submitted_at for o in system.broker.orders() if o.tag == "daily loss limit"}
+    assert len(halts) == 1 and OPEN_1 + 55 * MIN < min(halts) < OPEN_1 + 62 * MIN, "74/12 and 230/188 cross it"
+    assert [o.status.value for o in system.broker.orders() if o.order_type.value == "market_on_close"] == ["filled"]
     return out, states["end"]
 
 
