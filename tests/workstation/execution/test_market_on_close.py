@@ -133,7 +133,8 @@ def made_up(tmp_path_factory) -> tuple[BarStore, pd.DataFrame]:
     return store_from_frame(frame, tmp_path_factory.mktemp("moc_made_up") / "store"), frame
 
 
-def _run(store: BarStore, orders: list[dict], hours: str = "regular", flatten: int | None = None) -> SystemManager:
+def _run(store: BarStore, orders: list[dict], hours: str = "regular", flatten: int | None = None,
+         fill_rule: str = "next_open") -> SystemManager:
     cfg = validate_config_dict({
         "name": "market on close", "symbols": ["AAA", "BBB"], "session_hours": hours,
         "exchange": "NYSE" if hours == "extended" else "XNYS",      # (NYSE has the pre- and post-market hours)
@@ -143,7 +144,8 @@ def _run(store: BarStore, orders: list[dict], hours: str = "regular", flatten: i
         "strategies": [{"name": "moc", "class_path": STRATEGY, "params": {"orders": orders}}],
         "risk": {"min_quality_pct": 0, "min_confidence": 0, "max_position_qty": 10_000,
                  "flatten_before_close_minutes": flatten},
-        "execution": {"starting_cash": 1_000_000, "slippage_bps": SLIP * 1e4, "allow_short": True},
+        "execution": {"starting_cash": 1_000_000, "slippage_bps": SLIP * 1e4, "allow_short": True,
+                      "fill_rule": fill_rule},
     })
     system = SystemManager(cfg, store=store)
     system.start()
@@ -243,6 +245,18 @@ def test_extended_hours_use_the_regular_close(made_up):
     # the expiry waited for the session's end (the post-market bars), as the session's other day orders
     expired = system.broker.order(st.sent[4])
     assert expired.status_time > _at("2024-11-27", "17:59")
+
+
+def test_the_close_fill_rule_leaves_them_for_the_closing_bar(made_up):
+    """execution.fill_rule "close" fills market orders at once at the signal bar's close; a market-on-close
+    order still waits for the closing bar."""
+    store, frame = made_up
+    orders = [{"date": "2024-11-26", "at": "10:00", "symbol": "AAA", "quantity": 10, "tif": "day"}]
+    system = _run(store, orders, fill_rule="close")
+    ((qty, price, t),) = _fills_by_plan(system).values()
+    bar = _bar(frame, "AAA", _closing_bars()["2024-11-26"])
+    assert (qty, t) == (10, int(bar["timestamp"].value))
+    assert price == pytest.approx(_slipped(bar["close"], qty), rel=1e-12)
 
 
 def test_the_session_close_rule_cancels_them(made_up):
