@@ -676,3 +676,28 @@ def test_action_column_widens_to_a_long_action_unless_sized_by_hand(view, qtbot)
     header.resizeSection(COL_ACTION, before)          # the trader's width
     add(view, [dict(order, action="CANCEL BUY TRAILING_STOP BRACKET", kind="cancel")])
     assert header.sectionSize(COL_ACTION) == before
+
+
+def test_the_current_rows_reason_shows_whole_under_the_table(view, qtbot):
+    """The Reason column cuts a long reason at its width; the footer shows the clicked row's whole, an
+    error's as Error, nothing for a row without one, and nothing after a clear."""
+    view.set_following(False)
+    long_reason = ("daily loss limit: trading stopped for the session at a loss of 1,234.56 "
+                   "(risk.max_daily_loss 1,000.00)")
+    rows = make_rows(20, seed=3)
+    rows[4] = dict(rows[4], approved=False, reason=long_reason, kind="signal")
+    rows[7] = dict(rows[7], approved=True, reason="", kind="signal")
+    rows[10] = dict(rows[10], action="ERROR", quantity=None, price=None, confidence=None, approved=None,
+                    reason="ZeroDivisionError: division by zero (my_strategies.py:42 in on_bar)", kind="error")
+    add(view, rows)
+    view.table.resizeColumnToContents(COL_TIME)
+    reason_rect = view.table.visualRect(view.proxy.index(4, COL_REASON))
+    assert view.table.fontMetrics().horizontalAdvance(long_reason) > reason_rect.width()   # cut in the table
+    for row, expected in ((4, f"Reason: {long_reason}"), (7, "")):
+        qtbot.mouseClick(view.table.viewport(), Qt.MouseButton.LeftButton,
+                         pos=view.table.visualRect(view.proxy.index(row, COL_SYMBOL)).center())
+        assert view.reason_label.text() == expected
+    view.table.setCurrentIndex(view.proxy.index(10, COL_SYMBOL))
+    assert view.reason_label.text() == "Error: ZeroDivisionError: division by zero (my_strategies.py:42 in on_bar)"
+    view.clear()
+    assert view.reason_label.text() == ""

@@ -1202,6 +1202,13 @@ class SignalLogView(QWidget):
         self.export_button.setToolTip("Save the rows shown (after filters) to a CSV file")
         self.count_label = QLabel()
         self.count_label.setStyleSheet(f"color: {theme.MUTED};")
+        # the current row's reason whole (the Reason column cuts a long one at its width: a session close's
+        # or a daily loss limit's), selectable to copy
+        self.reason_label = QLabel()
+        self.reason_label.setObjectName("SignalReason")
+        self.reason_label.setWordWrap(True)
+        self.reason_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.reason_label.setStyleSheet(f"color: {theme.TEXT};")
 
         bar = QHBoxLayout()
         bar.setContentsMargins(6, 4, 6, 4)
@@ -1226,8 +1233,9 @@ class SignalLogView(QWidget):
         layout.addWidget(self.table, 1)
         footer = QHBoxLayout()
         footer.setContentsMargins(8, 2, 8, 2)
-        footer.addWidget(self.count_label)
-        footer.addStretch(1)
+        footer.setSpacing(16)
+        footer.addWidget(self.count_label, 0, Qt.AlignmentFlag.AlignTop)
+        footer.addWidget(self.reason_label, 1)
         layout.addLayout(footer)
 
         copy_action = QAction("Copy rows", self.table)
@@ -1255,6 +1263,8 @@ class SignalLogView(QWidget):
         self.proxy.layoutChanged.connect(self._schedule_follow_scroll)
         self.proxy.modelReset.connect(self._schedule_follow_scroll)
         self.proxy.modelReset.connect(self._update_count_label)
+        self.table.selectionModel().currentRowChanged.connect(self._show_reason)
+        self.proxy.modelReset.connect(self._show_reason)
         scroll_bar = self.table.verticalScrollBar()
         scroll_bar.actionTriggered.connect(self._on_user_scroll_action)
         scroll_bar.rangeChanged.connect(self._on_scroll_range_changed)
@@ -1461,6 +1471,18 @@ class SignalLogView(QWidget):
                     combo.addItem(current, current)
                     index = combo.count() - 1
                 combo.setCurrentIndex(index)
+
+    def _show_reason(self, current: QModelIndex | None = None, _previous: QModelIndex | None = None) -> None:
+        """The footer's reason: the current row's whole, else nothing."""
+        if current is None or not current.isValid():
+            current = self.table.currentIndex()
+        text = ""
+        if current.isValid():
+            row = self.model.row_dict(self.proxy.source_row(current.row()))
+            if row["reason"]:
+                text = f"{'Error' if row['kind'] == 'error' else 'Reason'}: {row['reason']}"
+        self.reason_label.setText(text)
+        self.reason_label.setToolTip(text)
 
     def _update_count_label(self) -> None:
         model = self.model
