@@ -137,11 +137,10 @@ class RiskChecks:
         self.session_data = session_data
         self.broker = broker
         # why strategies' orders are refused for the rest of the session ("" while they are not): set by the
-        # analysis engine at the flatten time of risk.flatten_before_close_minutes or at the daily loss limit
-        # (risk.max_daily_loss), cleared at a session start
+        # analysis engine at the flatten time of risk.flatten_before_close_minutes, cleared at a session start
         self.closing = ""
         # why every order, the trader's hand orders too, is refused for the rest of the session: the daily
-        # loss limit ("" while it has not been reached)
+        # loss limit (risk.max_daily_loss; "" while it has not been reached). Read before `closing`.
         self.halted = ""
 
     def order_quantity(self, signal: Signal, symbol_index: int) -> float:
@@ -366,8 +365,9 @@ class OrderDesk:
 
     def cancel_order(self, order_id: Any, reason: str = "cancelled by the strategy") -> bool:
         strategy = self._strategy()
-        if self._closing(strategy):
-            self.last_problem = f"cancel of order {order_id!r} refused: {self.risk.closing}"
+        refusal = self._closing(strategy)
+        if refusal:
+            self.last_problem = f"cancel of order {order_id!r} refused: {refusal}"
             return False
         try:
             self.broker.cancel_order(order_id, self.clock.now_ns(), reason)
@@ -379,8 +379,9 @@ class OrderDesk:
     def modify_order(self, order_id: Any, quantity: Any = None, limit_price: Any = None, stop_price: Any = None,
                      trail_amount: Any = None, trail_percent: Any = None) -> bool:
         strategy = self._strategy()
-        if self._closing(strategy):
-            self.last_problem = f"modify of order {order_id!r} refused: {self.risk.closing}"
+        refusal = self._closing(strategy)
+        if refusal:
+            self.last_problem = f"modify of order {order_id!r} refused: {refusal}"
             return False
         try:
             before = self.broker.order(order_id) if isinstance(order_id, int) else None

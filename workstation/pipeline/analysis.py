@@ -10,7 +10,9 @@ raises, or returns or sends something invalid, is isolated: the error is counted
 published as an event; the other strategies and the run go on. With risk.flatten_before_close_minutes
 N, the first bar time that ends N minutes or less before the session's regular close cancels every
 working order and closes every position at market before the strategies run (`_flatten_for_close`),
-and the strategies' orders are refused from then until the session ends. Hand orders (ManualCommands from the
+and the strategies' orders are refused from then until the session ends. With risk.max_daily_loss X,
+the first bar time whose equity is X below the session's start does the same (`_halt_for_loss`) and
+refuses every order, hand orders too, until the session ends. Hand orders (ManualCommands from the
 Pipeline, between two bar times) are applied here too, by the HandDesk
 (workstation.execution.manual), so the broker has one thread.
 """
@@ -215,7 +217,7 @@ class AnalysisEngine(Stage):
         self._loss_floor = None
         limit = self._max_daily_loss
         loss = self._session_equity - self.broker.equity()
-        self.risk.closing = self.risk.halted = (
+        self.risk.halted = (
             f"daily loss limit: trading stopped for the session at a loss of {loss:,.2f} "
             f"(risk.max_daily_loss {limit:,.2f})")
         self._close_everything("cancelled: daily loss limit", DAILY_LOSS_TAG,
