@@ -66,6 +66,7 @@ from workstation.execution import AccountSnapshot, Order, OrderChange, TradingRo
 from workstation.execution.manual import ManualOrderError, ManualOrderResult
 from workstation.execution.orders import OPEN_STATUSES
 from workstation.model import Bar, Fill
+from workstation.pipeline.analysis import flatten_time_ns
 from workstation.pipeline.control import HostGate
 from workstation.pipeline.snapshots import SeekDone
 from workstation.pipeline.warmup import prerun_bars
@@ -1154,9 +1155,8 @@ class EngineBridge(QObject):
         system = self.system
         if system is None or system.cfg.risk.flatten_before_close_minutes is None or not system.sessions:
             return None
-        minutes = system.cfg.risk.flatten_before_close_minutes
         closes = np.array([s.close_ns for s in system.sessions], dtype=np.int64)
-        return closes - np.int64(minutes) * 60_000_000_000, closes
+        return flatten_time_ns(closes, system.cfg.risk.flatten_before_close_minutes), closes
 
     def regular_hours(self) -> tuple[np.ndarray, np.ndarray] | None:
         """Regular open and close (int64 ns UTC) of every day a chart may show (the pre-run days and

@@ -156,7 +156,7 @@ class AnalysisEngine(Stage):
         # the session's last regular-hours bar time: market-on-close orders fill at its close
         self.broker.start_session(event.session.close_ns - self._base_ns)
         if self._flatten_minutes is not None:
-            self._flatten_at_ns = event.session.close_ns - self._flatten_minutes * 60_000_000_000
+            self._flatten_at_ns = flatten_time_ns(event.session.close_ns, self._flatten_minutes)
         for st in self.strategies:
             self._guard(st, st.on_session_start, self.ctx, event.session.date)
 
@@ -346,6 +346,12 @@ class AnalysisEngine(Stage):
 
 SESSION_CLOSE_TAG = "session close"
 DAILY_LOSS_TAG = "daily loss limit"
+
+
+def flatten_time_ns(close_ns, minutes: int):
+    """The session-close rule's flatten time (int ns UTC; an int64 array for an array of closes): `minutes`
+    (risk.flatten_before_close_minutes) before the session's regular close."""
+    return close_ns - minutes * 60_000_000_000
 
 
 ORDER_CALLBACKS = ("on_order_filled", "on_order_cancelled", "on_order_rejected")
