@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui.dialogs.config_editor import ConfigEditorDialog, pretty_json, split_problems
-from ui.dialogs.schema_form import ObjectListEditor, leaf_paths, resolve
+from ui.dialogs.schema_form import ObjectListEditor, empty_placeholder, leaf_paths, resolve
 from workstation.config import config_json_schema, load_config, validate_config_dict
 from workstation.errors import ConfigError
 
@@ -156,7 +156,8 @@ def test_an_optional_number_is_empty_for_its_default_and_checked_when_typed(
     qtbot, dialog: ConfigEditorDialog
 ) -> None:
     edit = dialog.field_widget("live.batch_quiet_ms")
-    assert isinstance(edit, QLineEdit) and edit.text() == "" and "default" in edit.placeholderText()
+    assert isinstance(edit, QLineEdit) and edit.text() == ""
+    assert edit.placeholderText() == "empty = 2 for replay, 500 for alpaca"
     assert _raw_dict(dialog)["live"]["batch_quiet_ms"] is None
     edit.setText("250")
     qtbot.waitUntil(lambda: _raw_dict(dialog)["live"]["batch_quiet_ms"] == 250.0)
@@ -175,6 +176,26 @@ def test_an_optional_number_is_empty_for_its_default_and_checked_when_typed(
     data["live"]["batch_quiet_ms"] = 40
     dialog.raw_json_editor().setPlainText(json.dumps(data, indent=2))
     qtbot.waitUntil(lambda: edit.text() == "40")
+
+
+def test_a_field_left_empty_says_what_empty_means(dialog: ConfigEditorDialog) -> None:
+    """Every field that may be null says in its placeholder what leaving it empty does (the config
+    model's `empty`), not a bare "default" the trader must look up: the daily loss limit's empty is off."""
+    nullable = []
+    schema = config_json_schema()
+    for path in leaf_paths(schema, schema):
+        widget = dialog.field_widget(path)
+        if isinstance(widget, QLineEdit) and "empty = " in widget.placeholderText():
+            nullable.append(path)
+            assert "empty = default" not in widget.placeholderText(), path
+    assert {"risk.max_daily_loss", "risk.flatten_before_close_minutes", "execution.participation_limit_pct",
+            "live.replay.start", "live.alpaca.ws_url", "live.batch_quiet_ms"} <= set(nullable)
+    assert dialog.field_widget("risk.max_daily_loss").placeholderText() == "empty = off"
+    assert dialog.field_widget("execution.participation_limit_pct").placeholderText() == "empty = no limit"
+    assert (dialog.field_widget("live.replay.start").placeholderText()
+            == "YYYY-MM-DD HH:MM:SS (empty = the open of start_date)")
+    assert empty_placeholder({"type": "number"}) == "empty = default"
+    assert empty_placeholder({"type": "string", "format": "date"}) == "YYYY-MM-DD (empty = default)"
 
 
 def test_end_before_start_shows_at_section_and_field(qtbot, dialog: ConfigEditorDialog) -> None:

@@ -757,11 +757,21 @@ class TextValueEditor(LineEditEditor):
         self._edit.setText(value)
 
 
+def empty_placeholder(schema: dict) -> str:
+    """The placeholder of a field that may be left empty (null): what empty means, from the schema's
+    `empty` (the config model's json_schema_extra: "off", "no limit", ...), else "default"; a date's
+    or a time's format before it."""
+    meaning = f"empty = {schema.get('empty') or 'default'}"
+    fmt = {"date-time": "YYYY-MM-DD HH:MM:SS", "date": "YYYY-MM-DD"}.get(schema.get("format", ""))
+    return f"{fmt} ({meaning})" if fmt else meaning
+
+
 class OptionalNumberEditor(LineEditEditor):
     """A number that may be left empty: empty = null, and the default the field's help describes."""
 
-    def __init__(self, schema: dict, path: str, integer: bool, parent: QWidget | None = None) -> None:
-        super().__init__(schema, path, "empty = default", width=FIELD_WIDTH, parent=parent)
+    def __init__(self, schema: dict, path: str, integer: bool, placeholder: str = "empty = default",
+                 parent: QWidget | None = None) -> None:
+        super().__init__(schema, path, placeholder, width=FIELD_WIDTH, parent=parent)
         self._integer = integer
 
     def _widget_value(self) -> Any:
@@ -1389,15 +1399,11 @@ def make_editor(
             merged = {**non_null[0], **base}
             if not nullable:
                 return make_editor(merged, path, root, hints, title=title, flat=flat, parent=parent)
-            fmt = merged.get("format", "")
-            placeholder = {
-                "date-time": "YYYY-MM-DD HH:MM:SS (empty = default)",
-                "date": "YYYY-MM-DD (empty = default)",
-            }.get(fmt, "empty = default")
+            placeholder = empty_placeholder(merged)
             if merged.get("type") == "string":
                 return TextValueEditor(merged, path, nullable=True, placeholder=placeholder, parent=parent)
             if merged.get("type") in ("number", "integer"):
-                return OptionalNumberEditor(merged, path, merged["type"] == "integer", parent=parent)
+                return OptionalNumberEditor(merged, path, merged["type"] == "integer", placeholder, parent=parent)
         return JsonValueEditor(schema, path, parent=parent)
     if "enum" in schema:
         return EnumEditor(schema, path, list(schema["enum"]), parent=parent)

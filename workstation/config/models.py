@@ -214,12 +214,12 @@ class RiskConfig(_Model):
     max_position_qty: float = Field(1000, gt=0, description="Largest absolute position per symbol (shares).")
     min_confidence: float = Field(0.5, ge=0, le=1, description="Minimum signal confidence.")
     flatten_before_close_minutes: int | None = Field(
-        None, ge=1, le=390,
+        None, ge=1, le=390, json_schema_extra={"empty": "off"},
         description="Flat by the close: this many minutes before each session's regular close (an early "
                     "close too) cancel every working order and close every position at market; the "
                     "strategies' orders are refused from then until the session ends (null: off).")
     max_daily_loss: float | None = Field(
-        None, gt=0,
+        None, gt=0, json_schema_extra={"empty": "off"},
         description="Daily loss limit (account currency): once the equity, marked at a bar time's closes, is this "
                     "much below its value at the session's start, cancel every working order, close every "
                     "position at market and refuse every order, the trader's hand orders too, until the "
@@ -250,7 +250,7 @@ class ExecutionConfig(_Model):
     )
     allow_short: bool = Field(False, description="Allow orders that leave a position short.")
     participation_limit_pct: float | None = Field(
-        None, gt=0, le=100,
+        None, gt=0, le=100, json_schema_extra={"empty": "no limit"},
         description="Largest share of a bar's volume one symbol's orders may fill on that bar (%); the "
         "rest fills on later bars. null = whole orders fill at once.",
     )
@@ -270,7 +270,8 @@ class ExecutionConfig(_Model):
 class ReplayProviderConfig(_Model):
     """Live replay of stored bars as if live (for demos and gap-fill tests)."""
 
-    start: dt.datetime | None = Field(None, description="Exchange-local date/time to start at (default: open of start_date).")
+    start: dt.datetime | None = Field(None, description="Exchange-local date/time to start at (default: open of start_date).",
+                                      json_schema_extra={"empty": "the open of start_date"})
     speed: float = Field(60.0, gt=0, le=100_000, description="Wall-clock pace multiplier.")
     drop_fraction: float = Field(0.0, ge=0, lt=1, description="Fraction of bars dropped (gap-filling exercise).")
     delay_fraction: float = Field(0.0, ge=0, lt=1, description="Fraction of bars delivered late.")
@@ -285,7 +286,7 @@ class AlpacaProviderConfig(AlpacaMethods, _Model):
         "iex", description="Alpaca data feed of the stream, the history and the gap fills."
     )
     ws_url: str | None = Field(
-        None,
+        None, json_schema_extra={"empty": "Alpaca's stream of the feed"},
         description="Websocket stream URL; default: wss://stream.data.alpaca.markets/v2/{feed}. wss:// only "
         "(ws:// for a loopback host); a URL naming another feed than `feed` is refused.",
     )
@@ -341,6 +342,7 @@ class LiveConfig(LiveMethods, _Model):
     )
     batch_quiet_ms: float | None = Field(
         None,
+        json_schema_extra={"empty": "2 for replay, 500 for alpaca"},
         ge=0,
         le=60_000,
         description="A bar time is also processed once no bar for it arrived for this long (wall ms). "
