@@ -56,6 +56,7 @@ from ui.shortcuts import shortcut
 from ui.throughput import ThroughputMeter
 from ui.widgets.chart import ChartPanel, DrawingBook, sidecar_path
 from ui.widgets.date_popup import mark_trading_days, readable_calendar_popup
+from ui.widgets.elided_label import ElidedLabel
 from ui.widgets.metrics_panel import MetricsPanel
 from ui.widgets.orders_panel import OrdersPanel
 from ui.widgets.quality_gauges import QualityGaugePanel
@@ -573,7 +574,8 @@ class MainWindow(QMainWindow):
         self.load_progress.setRange(0, 0)  # busy: the steps of a load have no known duration
         self.load_progress.setTextVisible(False)
         self.load_progress.setFixedSize(110, 12)
-        self.load_label = QLabel()
+        # elided: a long config file name must not widen the window past the screen while it loads
+        self.load_label = ElidedLabel()
         self.load_label.setObjectName("LoadStep")
         self.load_label.setStyleSheet(f"color: {theme.TEXT}; padding: 0 6px;")
         sb.addWidget(self.load_progress)

@@ -145,6 +145,41 @@ def test_window_loads_a_config_in_the_background_with_progress(qtbot, ui_make_wi
     w.stop()
 
 
+def test_a_long_config_name_loading_does_not_widen_the_window(qtbot, ui_make_window, ui_small_config, tmp_path,
+                                                               monkeypatch):
+    """The status bar's load step names the config file; a long name (a sweep cell's config:
+    cell3-max_daily_loss=50.00-flatten_before_close_minutes=15.00.json) ends in "…" where it does not
+    fit. A plain label asked for its whole width: the window's minimum width went past a 1366 px
+    screen's and Qt widened the window to it (1350 → 1380 px) for good."""
+    long_config = tmp_path / ("cell3-max_daily_loss=50.00-flatten_before_close_minutes=15.00-"
+                              "participation_limit_pct=25.00-slippage_bps=2.00.json")
+    long_config.write_text(ui_small_config.read_text())
+    w = ui_make_window()
+    w.resize(1100, 700)
+    qtbot.waitUntil(lambda: w.width() == 1100)
+    gate = Gate()
+    real_prepare = w.bridge.prepare_run
+
+    def slow_prepare(config, store=None, progress=None):
+        gate.hold()
+        return real_prepare(config, store=store, progress=progress)
+
+    monkeypatch.setattr(w.bridge, "prepare_run", slow_prepare)
+    loaded = []
+    w.config_loaded.connect(lambda path, ok: loaded.append(ok))
+    w.open_config(long_config)
+    assert gate.entered.wait(10)
+    qtbot.wait(50)
+    label = w.load_label
+    assert w.minimumSizeHint().width() < 1100 and w.width() == 1100
+    assert long_config.name in label.text() and long_config.name in label.toolTip()
+    assert label.fontMetrics().horizontalAdvance(label.text()) > label.width()    # longer than its room ...
+    assert label.shown_text().endswith("…")                                       # ... so it ends in "…"
+    gate.release.set()
+    qtbot.waitUntil(lambda: bool(loaded), timeout=LOAD_MS)
+    assert loaded == [True] and w.width() == 1100
+
+
 def test_a_config_that_cannot_load_reports_and_keeps_the_loaded_run(qtbot, ui_make_window, ui_small_config,
                                                                       ui_demo_store):
     w = ui_make_window()

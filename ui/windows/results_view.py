@@ -27,7 +27,6 @@ import pandas as pd
 from PySide6.QtCore import (
     QModelIndex,
     QRect,
-    QSize,
     Qt,
     QTimer,
     Signal,
@@ -60,6 +59,7 @@ from ui import theme
 from ui.widgets.chart.axes import TimeAxisItem
 from ui.widgets.chart.formatting import MONTHS, NS_PER_DAY, WEEKDAYS, local_parts
 from ui.widgets.chart.theme import ChartTheme
+from ui.widgets.elided_label import ElidedLabel
 from ui.windows.frame_table import (  # noqa: F401  (ColumnData, FrameTableModel, SORT_ROLE: this module's interface)
     SORT_ROLE,
     ColumnData,
@@ -399,25 +399,6 @@ def _style_axis(axis: pg.AxisItem) -> None:
 
 
 # ------------------------------------------------------------------------------- stat cards
-
-
-class ElidedLabel(QLabel):
-    """A one-line label that elides its text with "…" instead of being clipped; full text in the tooltip."""
-
-    def minimumSizeHint(self) -> QSize:
-        hint = super().minimumSizeHint()
-        return QSize(10, hint.height())
-
-    def setText(self, text: str) -> None:
-        super().setText(text)
-        self.setToolTip(text)
-
-    def paintEvent(self, event: Any) -> None:
-        painter = QPainter(self)
-        painter.setPen(self.palette().color(self.foregroundRole()))
-        rect = self.contentsRect()
-        text = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, rect.width())
-        painter.drawText(rect, int(self.alignment()), text)
 
 
 class StatCard(QFrame):
