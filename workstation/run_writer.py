@@ -21,7 +21,8 @@ RunWriter.COALESCE_S of the first one not written yet, or one session: see RunWr
                        open_orders: one row per bar time (a session's last row goes with the next
                        part, since a fill at the close may still change it)
     manual_orders.json the hand orders of the run (GUI or --manual-orders) with the clock time each was
-                       applied at and its answer (workstation.execution.manual); only when there were any
+                       applied at and its answer (workstation.execution.manual); only when there were any;
+                       written at each one (a killed run keeps the orders of its session in progress)
     metrics.json       session reports and the backtest report (SPEC 5.8); the statistics once the
                        run has ended (computed once, from the whole run). While the run goes on it is
                        rewritten after the first session, then at most every REPORT_INTERVAL_S seconds
@@ -313,7 +314,7 @@ class _Part:
     fills: list | None = None                   # Fill records
     trades: list = field(default_factory=list)
     equity: tuple[np.ndarray, np.ndarray] | None = None
-    manual: list | None = None                # every hand order so far when one came in since the last part
+    manual: tuple[list, int] | None = None    # every hand order so far, and its generation, when one came in since the last part
     summary: dict = field(default_factory=dict)
     session_reports: list[dict] = field(default_factory=list)   # the sessions' reports (none at the end)
     report: dict | None = None                # metrics.json without statistics (computed in the writer)
@@ -367,7 +368,14 @@ class RunWriter:
         self.write_bars = write_bars
         self._signals: list = []                # the signal log since the last part: DecisionBatches, rows
         self._manual: list = []                 # ManualOrderResult of the hand orders, in the order applied
-        self._manual_written = 0
+        # manual_orders.json is written at each hand order (engine thread), not only with the session's
+        # part: a trader's session at 1x lasts hours, and a crash must not lose its orders. Every change
+        # of the list (an order, a step back) takes a new generation; a write of an older one than the
+        # file holds is skipped (a part queued before an order must not write over it)
+        self._manual_generation = 0
+        self._manual_part_generation = 0         # the generation the last part carried
+        self._manual_file_generation = 0         # the generation manual_orders.json holds
+        self._manual_lock = threading.Lock()
         self._session_reports: list[dict] = []
         self._part = 0
         self.tz = system.cfg.timezone
@@ -405,7 +413,6 @@ class RunWriter:
     def snapshot_state(self) -> dict:
         self.flush()            # what the writer thread keeps (session reports, files) is up to date
         return {"signals": list(self._signals), "manual": list(self._manual), "part": self._part,
-                "manual_written": self._manual_written,
                 "session_reports": list(self._session_reports), "written": dict(self._written)}
 
     def restore_state(self, state: dict) -> None:
@@ -414,7 +421,8 @@ class RunWriter:
         self.flush()
         self._signals = list(state["signals"])
         self._manual = list(state["manual"])
-        self._manual_written = min(state.get("manual_written", 0), len(self._manual))
+        self._manual_generation += 1            # the file is brought back to the restored list below
+        self._manual_part_generation = self._manual_generation
         self._session_reports = list(state["session_reports"])
         part = state["part"]
         for name in list(self._written):
@@ -422,11 +430,7 @@ class RunWriter:
             if leaf.startswith("part-") and int(leaf[5:9]) > part:
                 (self.run_dir / folder / leaf).unlink(missing_ok=True)
                 del self._written[name]
-        if not self._manual:
-            from workstation.execution.manual import MANUAL_ORDERS_FILE
-
-            (self.run_dir / MANUAL_ORDERS_FILE).unlink(missing_ok=True)
-            self._written.pop(MANUAL_ORDERS_FILE, None)
+        self._save_manual(list(self._manual), self._manual_generation)    # or removed, when none is left
         self._part = part
         self._last_report_at = None     # metrics.json / report.txt may hold sessions after the rewind: rewrite next
 
@@ -550,13 +554,37 @@ class RunWriter:
                               "ERROR", 0.0, float("nan"), 0.0, False, e.get("message", ""), "error"))
 
     def _on_manual(self, _kind, result) -> None:
+        """A hand command was applied (engine thread): manual_orders.json is written now (see __init__)."""
         self._manual.append(result)
+        self._manual_generation += 1
+        self._save_manual(list(self._manual), self._manual_generation)
 
-    def _take_manual(self) -> list | None:
-        if len(self._manual) == self._manual_written:
+    def _take_manual(self) -> tuple[list, int] | None:
+        """The hand commands so far and their generation, when they changed since the last part."""
+        if self._manual_generation == self._manual_part_generation:
             return None
-        self._manual_written = len(self._manual)
-        return list(self._manual)
+        self._manual_part_generation = self._manual_generation
+        return list(self._manual), self._manual_generation
+
+    def _save_manual(self, results: list, generation: int, final: bool = False) -> bool:
+        """Write manual_orders.json with `results` (remove it when there are none), unless the file already
+        holds this generation or a newer one. Any thread; one at a time. False when the write failed."""
+        from workstation.execution.manual import MANUAL_ORDERS_FILE, results_json
+
+        with self._manual_lock:
+            if generation <= self._manual_file_generation:
+                return True
+            path = self.run_dir / MANUAL_ORDERS_FILE
+            if not results:
+                path.unlink(missing_ok=True)
+                self._written.pop(MANUAL_ORDERS_FILE, None)
+                self._manual_file_generation = generation
+                return True
+            text = json.dumps(results_json(results), indent=1) + "\n"
+            if not self._write(MANUAL_ORDERS_FILE, lambda: _atomic_text(text, path), final):
+                return False
+            self._manual_file_generation = generation
+            return True
 
     def _next_part(self) -> str:
         self._part += 1
@@ -752,13 +780,13 @@ class RunWriter:
         self._write_results(job, final=True)
 
     def _write_manual(self, job: _Part, final: bool = False) -> bool:
-        """manual_orders.json (rewritten whole) when the run had hand orders (new ones since the last part)."""
+        """manual_orders.json (rewritten whole) when the part carries hand orders (new ones since the last
+        part) that the file does not hold yet (it is written at each order: this writes it again only
+        when that write failed or came after the part's)."""
         if job.manual is None:
             return True
-        from workstation.execution.manual import MANUAL_ORDERS_FILE, results_json
-
-        text = json.dumps(results_json(job.manual), indent=1) + "\n"
-        return self._write(MANUAL_ORDERS_FILE, lambda: _atomic_text(text, self.run_dir / MANUAL_ORDERS_FILE), final)
+        results, generation = job.manual
+        return self._save_manual(results, generation, final)
 
     def _write_orders(self, job: _Part, final: bool = False) -> bool:
         """orders.parquet/ and fills.parquet/ parts: what became final (and fills) since the last part;

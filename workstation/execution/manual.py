@@ -24,6 +24,7 @@ the account); the order keeps its owner.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import os
@@ -316,6 +317,17 @@ def command_from_json(entry: object, where: str) -> ManualCommand:
     return cls(**args)
 
 
+def utc_iso_text(ns: int) -> str:
+    """`pd.Timestamp(ns, tz="UTC").isoformat()` without pandas (manual_orders.json is written by the engine
+    thread at each hand order, also in a run that never loads pandas): seconds, then a fraction of 6
+    digits, or 9 when it has nanoseconds."""
+    seconds, fraction = divmod(int(ns), 1_000_000_000)
+    stamp = dt.datetime.fromtimestamp(seconds, dt.UTC).replace(tzinfo=None).isoformat()
+    if fraction:
+        stamp += f".{fraction // 1000:06d}" if fraction % 1000 == 0 else f".{fraction:09d}"
+    return stamp + "+00:00"
+
+
 def results_json(results: Sequence[ManualOrderResult]) -> dict[str, Any]:
     """manual_orders.json: every applied command with its time and answer, in the order applied (commands
     the run ended before applying are left out: they changed nothing)."""
@@ -323,7 +335,7 @@ def results_json(results: Sequence[ManualOrderResult]) -> dict[str, Any]:
     for r in results:
         if r.reason == NOT_APPLIED:
             continue
-        entry = {"at": pd.Timestamp(r.applied_at_ns, tz="UTC").isoformat(), "at_ns": int(r.applied_at_ns),
+        entry = {"at": utc_iso_text(r.applied_at_ns), "at_ns": int(r.applied_at_ns),
                  **command_json(r.command), "accepted": r.accepted, "order_ids": list(r.order_ids)}
         if r.reason:
             entry["reason"] = r.reason

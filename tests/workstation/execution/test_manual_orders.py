@@ -27,8 +27,10 @@ from workstation.execution.manual import (
     SubmitOrder,
     describe,
     load_manual_orders,
+    utc_iso_text,
 )
 from workstation.pipeline.control import Gate, RunControl
+from workstation.run_writer import RunWriter
 from workstation.store import BarStore, generate_demo
 from workstation.system import SystemManager
 
@@ -231,6 +233,66 @@ def test_while_paused_a_hand_order_works_at_once_and_fills_on_the_next_bar(store
         assert fill.price == pytest.approx(bars_of(store, "ACME").loc[OPEN_1 + 5 * MIN, "open"] * 1.0001)
     finally:
         assert system.stop(2.0)
+
+
+def test_a_hand_order_is_in_the_run_folder_at_once_and_a_step_back_takes_it_out(store, tmp_path):
+    """manual_orders.json is written when a hand order is applied, not at the session's end: a trader's
+    session at 1x lasts hours, and a crash (kill -9, power) lost every order of the session in progress
+    before. Going back before an order takes it out of the file at once (none left: no file)."""
+    system = SystemManager(validate_config_dict(config()), store=store, rewindable=True)
+    writer = RunWriter(system, tmp_path / "run", write_bars=False)      # first: it has each answer before the test
+    answers, seeks = [], []
+    system.events.subscribe("manual", lambda _k, r: answers.append(r))
+    system.events.subscribe("seek", lambda _k, done: seeks.append(done))
+    saved = tmp_path / "run" / "manual_orders.json"
+    system.pause()
+    system.start()
+    try:
+        system.step(5)
+        assert _wait(lambda: system.position == 5 and system.control.steps_owed == 0, 30)
+        system.manual_orders.submit("ACME", 25, "market")
+        assert _wait(lambda: len(answers) == 1, 10)
+        first = answers[0].applied_at_ns
+        assert load_manual_orders(saved) == [(first, SubmitOrder("ACME", 25, "market"))]
+        assert not (tmp_path / "run" / "signals.parquet").exists()        # no part yet: the session goes on
+        system.step(3)
+        assert _wait(lambda: system.position == 8 and system.control.steps_owed == 0, 30)
+        system.manual_orders.submit("BOLT", -10, "limit", limit_price=1_000.0)
+        assert _wait(lambda: len(answers) == 2, 10)
+        assert [c for _at, c in load_manual_orders(saved)] == [SubmitOrder("ACME", 25, "market"),
+                                                             SubmitOrder("BOLT", -10, "limit", limit_price=1_000.0)]
+        # a part queued before the second order must not write the file back to one order
+        writer._write_manual(_part_with_manual(answers[:1], generation=1))
+        assert len(load_manual_orders(saved)) == 2
+        system.seek(system.coordinator._bar_starts[6])              # after the first order, before the second
+        assert _wait(lambda: len(seeks) == 1, 30)
+        assert load_manual_orders(saved) == [(first, SubmitOrder("ACME", 25, "market"))]
+        system.seek(system.coordinator._bar_starts[2])              # before both
+        assert _wait(lambda: len(seeks) == 2, 30)
+        assert not saved.exists()
+        system.manual_orders.submit("ACME", 5, "market")      # (the replays answered the first order again)
+        assert _wait(lambda: answers[-1].command == SubmitOrder("ACME", 5, "market"), 10)
+        assert [c for _at, c in load_manual_orders(saved)] == [SubmitOrder("ACME", 5, "market")]
+        system.resume()
+        assert system.wait(60) and system.error is None and writer.wait_closed(10)
+        assert [c for _at, c in load_manual_orders(saved)] == [SubmitOrder("ACME", 5, "market")]
+    finally:
+        system.stop(2.0)
+
+
+def _part_with_manual(results: list, generation: int):
+    from workstation.run_writer import _Part
+
+    return _Part("part-0001.parquet", manual=(list(results), generation))
+
+
+def test_the_hand_orders_file_writes_times_as_pandas_did_without_pandas():
+    """manual_orders.json's "at" is written by the engine thread at each hand order, also in a run that
+    never loads pandas: the same text `pd.Timestamp(ns, tz="UTC").isoformat()` gave."""
+    rng = np.random.default_rng(5)
+    values = [0, 1, -1, 999, 1_000, 1_732_545_060_000_000_000, 1_732_545_060_123_456_000,
+              1_732_545_060_123_456_789, *rng.integers(-10**18, 4 * 10**18, 2_000).tolist()]
+    assert [utc_iso_text(v) for v in values] == [pd.Timestamp(v, tz="UTC").isoformat() for v in values]
 
 
 def test_a_paced_replay_applies_a_hand_order_without_waiting_for_the_next_bar(store):
