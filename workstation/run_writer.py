@@ -421,8 +421,8 @@ class RunWriter:
         self.flush()
         self._signals = list(state["signals"])
         self._manual = list(state["manual"])
-        self._manual_generation += 1            # the file is brought back to the restored list below
-        self._manual_part_generation = self._manual_generation
+        self._manual_generation += 1            # the file is brought back to the restored list below (and the
+                                                # next part carries it too, in case that write fails)
         self._session_reports = list(state["session_reports"])
         part = state["part"]
         for name in list(self._written):
