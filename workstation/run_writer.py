@@ -559,9 +559,11 @@ class RunWriter:
         self._manual_generation += 1
         self._save_manual(list(self._manual), self._manual_generation)
 
-    def _take_manual(self) -> tuple[list, int] | None:
-        """The hand commands so far and their generation, when they changed since the last part."""
-        if self._manual_generation == self._manual_part_generation:
+    def _take_manual(self, final: bool = False) -> tuple[list, int] | None:
+        """The hand commands so far and their generation, when they changed since the last part; at the
+        end whenever there were any (a part that carried them may not have been written: a failed write
+        stops the parts, not the end's)."""
+        if self._manual_generation == self._manual_part_generation and not (final and self._manual_generation):
             return None
         self._manual_part_generation = self._manual_generation
         return list(self._manual), self._manual_generation
@@ -662,7 +664,7 @@ class RunWriter:
             signals, self._signals = self._signals, []
             job = _Part(self._next_part(), signals=signals, final=True, summary=dict(summary),
                         orders=broker.take_finalized_order_snapshots(), fills=broker.take_fill_records(),
-                        trades=broker.take_trades(), equity=broker.take_equity_points(), manual=self._take_manual(),
+                        trades=broker.take_trades(), equity=broker.take_equity_points(), manual=self._take_manual(True),
                         report=self._report_inputs(), quality_stats=system.quality.stats(),
                         timings_text=system.metrics.report_text("Pipeline timings"))
             still_open = broker.open_order_snapshots()

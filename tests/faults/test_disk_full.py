@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from tests.faults.helpers import cli_in_process, config_file
+from tests.faults.helpers import SYMBOLS, cli_in_process, config_file
 from workstation.run_writer import run_folder_status
 from workstation.store import BarStore
 
@@ -238,3 +238,45 @@ def test_a_full_disk_at_the_end_leaves_no_report_saying_in_progress(tmp_path, de
         assert "WRITE FAILED" in text and "in progress" not in text and "state running" not in text
     status = json.loads((tmp_path / "run" / rw.RUN_STATUS_FILE).read_text())
     assert status["state"] == "failed" and status["complete"] is False
+
+
+def test_a_hand_order_whose_file_cannot_be_written_stops_the_run_and_is_written_at_its_end(
+        tmp_path, demo_store, monkeypatch):
+    """manual_orders.json is written at each hand order; when that write fails (disk full) the run stops
+    as for any failed write (the error names the file), and the run's end writes the orders again, as it
+    tries every file a failed run still owes: the hand order is not lost once the disk has room."""
+    import time
+
+    import workstation.run_writer as run_writer
+    from workstation.config import load_config
+    from workstation.execution.manual import SubmitOrder, load_manual_orders
+    from workstation.system import SystemManager
+
+    real = run_writer._atomic_text
+    refused = []
+
+    def atomic_text(text: str, path: Path) -> None:
+        if path.name == "manual_orders.json" and not refused:
+            refused.append(path)
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        real(text, path)
+
+    monkeypatch.setattr(run_writer, "_atomic_text", atomic_text)
+    cfg = load_config(config_file(tmp_path / "cfg.json", demo_store))
+    system = SystemManager(cfg, store_path=demo_store)
+    writer = run_writer.RunWriter(system, tmp_path / "run")
+    system.pause()
+    system.start()
+    system.step(3)
+    deadline = time.monotonic() + 30
+    while (system.position < 3 or system.control.steps_owed) and time.monotonic() < deadline:
+        time.sleep(0.005)
+    system.manual_orders.submit(SYMBOLS[0], 10, "market")
+    assert system.wait(60) and writer.wait_closed(10)
+    assert refused and writer.failed and "manual_orders.json" in writer.write_error
+    assert "the disk is full" in writer.write_error
+    assert not system.coordinator.completed and system.bars_processed < 390 * len(SYMBOLS)    # stopped in the first session
+    assert [c for _at, c in load_manual_orders(tmp_path / "run" / "manual_orders.json")] == [
+        SubmitOrder(SYMBOLS[0], 10, "market")]
+    status = json.loads((tmp_path / "run" / "run_status.json").read_text())
+    assert status["complete"] is False and "manual_orders.json" in status["write_error"]
