@@ -62,6 +62,7 @@ import errno
 import itertools
 import json
 import logging
+import math
 import os
 import queue
 import shutil
@@ -342,6 +343,8 @@ class RunWriter:
     """
 
     QUEUE_SESSIONS = 2
+    MANUAL_WRITE_FREE_S = 0.005  # manual_orders.json written at each hand order while a write costs less ...
+    MANUAL_WRITE_SHARE = 0.05    # ... then at most this share of the wall time
     REPORT_INTERVAL_S = 5.0     # metrics.json / report.txt while the run goes on: at most this often
     COALESCE_S = 1.0            # a finished session waits at most this long to share a part with the next ones
 
@@ -376,6 +379,14 @@ class RunWriter:
         self._manual_part_generation = 0         # the generation the last part carried
         self._manual_file_generation = 0         # the generation manual_orders.json holds
         self._manual_lock = threading.Lock()
+        # the file is rewritten whole, so a scripted run of thousands of hand orders (--manual-orders) would
+        # spend O(orders^2) on it: once a write costs more than MANUAL_WRITE_FREE_S (a list of a few hundred
+        # orders), an order's write waits while the last one's cost is more than MANUAL_WRITE_SHARE of the
+        # time since; one that waits goes with the next order, the session's part or the run's end (a
+        # trader's orders never wait: a few a minute, a few hundred a run)
+        self._manual_write_cost = 0.0            # seconds the last write took
+        self._manual_written_at = -math.inf      # and when it ended (monotonic)
+        self.manual_writes = 0                   # manual_orders.json writes (the tests read it)
         self._session_reports: list[dict] = []
         self._part = 0
         self.tz = system.cfg.timezone
@@ -557,7 +568,9 @@ class RunWriter:
         """A hand command was applied (engine thread): manual_orders.json is written now (see __init__)."""
         self._manual.append(result)
         self._manual_generation += 1
-        self._save_manual(list(self._manual), self._manual_generation)
+        cost = self._manual_write_cost
+        if cost < self.MANUAL_WRITE_FREE_S or time.monotonic() - self._manual_written_at >= cost / self.MANUAL_WRITE_SHARE:
+            self._save_manual(list(self._manual), self._manual_generation)
 
     def _take_manual(self, final: bool = False) -> tuple[list, int] | None:
         """The hand commands so far and their generation, when they changed since the last part; at the
@@ -582,8 +595,13 @@ class RunWriter:
                 self._written.pop(MANUAL_ORDERS_FILE, None)
                 self._manual_file_generation = generation
                 return True
+            t0 = time.monotonic()
             text = json.dumps(results_json(results), indent=1) + "\n"
-            if not self._write(MANUAL_ORDERS_FILE, lambda: _atomic_text(text, path), final):
+            written = self._write(MANUAL_ORDERS_FILE, lambda: _atomic_text(text, path), final)
+            self._manual_written_at = time.monotonic()
+            self._manual_write_cost = self._manual_written_at - t0
+            self.manual_writes += 1
+            if not written:
                 return False
             self._manual_file_generation = generation
             return True

@@ -280,6 +280,22 @@ def test_a_hand_order_is_in_the_run_folder_at_once_and_a_step_back_takes_it_out(
         system.stop(2.0)
 
 
+def test_a_scripted_run_of_many_hand_orders_does_not_rewrite_the_file_at_each(store, tmp_path):
+    """manual_orders.json is rewritten whole: at each of thousands of scripted orders (--manual-orders)
+    that is O(orders^2) (2,000 orders: 43 ms a write at the end). Writes at an order wait while the last
+    one's cost is more than RunWriter.MANUAL_WRITE_SHARE of the time since (once a write costs more than
+    MANUAL_WRITE_FREE_S: a trader's few hundred are each written at once); the file ends with every order."""
+    system = SystemManager(validate_config_dict(config()), store=store)
+    orders = [(OPEN_1 + (k + 1) * MIN, SubmitOrder("ACME", 1 if k % 2 == 0 else -1, "market")) for k in range(389)]
+    orders += [(at + 86_400_000_000_000, order) for at, order in orders]    # the second session too
+    system.manual_orders.schedule(orders)
+    writer = RunWriter(system, tmp_path / "run", write_bars=False)
+    system.start()
+    assert system.wait(120) and system.error is None and writer.wait_closed(10)
+    assert load_manual_orders(tmp_path / "run" / "manual_orders.json") == orders
+    assert writer.manual_writes < len(orders) // 2
+
+
 def _part_with_manual(results: list, generation: int):
     from workstation.run_writer import _Part
 
