@@ -801,8 +801,8 @@ class RunWriter:
 
     def _write_manual(self, job: _Part, final: bool = False) -> bool:
         """manual_orders.json (rewritten whole) when the part carries hand orders (new ones since the last
-        part) that the file does not hold yet (it is written at each order: this writes it again only
-        when that write failed or came after the part's)."""
+        part) that the file does not hold yet (it is written at each order: this writes it only when that
+        write waited, see __init__, or failed)."""
         if job.manual is None:
             return True
         results, generation = job.manual
