@@ -57,10 +57,19 @@ def _calls_until_seen(ran: list[int], call) -> int | None:
     return None
 
 
-def test_the_brokers_bar_time_work_never_gives_the_interpreter_lock_away():
-    n = 10
+def _new_broker(n: int) -> SimulatedBroker:
     broker = SimulatedBroker([f"S{k}" for k in range(n)], ExecutionConfig(starting_cash=1e9))
     _broker_bar_times(broker, _prices(n, 5))             # first calls (imports, caches) before the watch
+    return broker
+
+
+def test_the_brokers_bar_time_work_never_gives_the_interpreter_lock_away():
+    """Watched 3 times, each with a new broker: one wake of the waiter in all is let pass. In the whole suite
+    (2,030 tests, with the threads earlier tests leave behind) the waiter once ran once in a watch of this
+    broker; a broker that gives the lock away at its bar times wakes it 20-462 times a watch (np.dot for its
+    dot products), and one np.dot in its cached account values ([1, 3, 1] in three watches) is seen too."""
+    n = 10
+    brokers = [_new_broker(n) for _ in range(3)]
     closes = _prices(n, 2000)
     a, b = np.arange(10.0), np.arange(10.0)
     ran = [0]
@@ -80,9 +89,11 @@ def test_the_brokers_bar_time_work_never_gives_the_interpreter_lock_away():
     try:
         thread.start()
         time.sleep(0.01)                                 # the waiter runs, then waits for the lock
-        before = ran[0]
-        _broker_bar_times(broker, closes)
-        during = ran[0] - before
+        watches = []
+        for broker in brokers:
+            before = ran[0]
+            _broker_bar_times(broker, closes)
+            watches.append(ran[0] - before)
         control = _calls_until_seen(ran, lambda: np.dot(a, b))   # the control: a call that gives the lock away
     finally:
         stop.set()
@@ -91,5 +102,5 @@ def test_the_brokers_bar_time_work_never_gives_the_interpreter_lock_away():
             gc.enable()
         thread.join(5)
     assert before > 0
-    assert during == 0, f"the waiting thread ran {during} times during the broker's work"
+    assert sum(watches) <= 1, f"the waiting thread ran {watches} times during the broker's work (each watch)"
     assert control is not None, "the waiting thread never ran during 200,000 np.dot calls: the watch sees nothing here"
