@@ -315,7 +315,7 @@ class _Part:
     fills: list | None = None                   # Fill records
     trades: list = field(default_factory=list)
     equity: tuple[np.ndarray, np.ndarray] | None = None
-    manual: tuple[list, int] | None = None    # every hand order so far, and its generation, when one came in since the last part
+    manual: tuple[list, int] | None = None    # every hand order so far and its generation (None: none yet)
     summary: dict = field(default_factory=dict)
     session_reports: list[dict] = field(default_factory=list)   # the sessions' reports (none at the end)
     report: dict | None = None                # metrics.json without statistics (computed in the writer)
@@ -376,7 +376,6 @@ class RunWriter:
         # of the list (an order, a step back) takes a new generation; a write of an older one than the
         # file holds is skipped (a part queued before an order must not write over it)
         self._manual_generation = 0
-        self._manual_part_generation = 0         # the generation the last part carried
         self._manual_file_generation = 0         # the generation manual_orders.json holds
         self._manual_lock = threading.Lock()
         # the file is rewritten whole, so a scripted run of thousands of hand orders (--manual-orders) would
@@ -432,8 +431,7 @@ class RunWriter:
         self.flush()
         self._signals = list(state["signals"])
         self._manual = list(state["manual"])
-        self._manual_generation += 1            # the file is brought back to the restored list below (and the
-                                                # next part carries it too, in case that write fails)
+        self._manual_generation += 1            # the file is brought back to the restored list below
         self._session_reports = list(state["session_reports"])
         part = state["part"]
         for name in list(self._written):
@@ -572,14 +570,11 @@ class RunWriter:
         if cost < self.MANUAL_WRITE_FREE_S or time.monotonic() - self._manual_written_at >= cost / self.MANUAL_WRITE_SHARE:
             self._save_manual(list(self._manual), self._manual_generation)
 
-    def _take_manual(self, final: bool = False) -> tuple[list, int] | None:
-        """The hand commands so far and their generation, when they changed since the last part; at the
-        end whenever there were any (a part that carried them may not have been written: a failed write
-        stops the parts, not the end's)."""
-        if self._manual_generation == self._manual_part_generation and not (final and self._manual_generation):
-            return None
-        self._manual_part_generation = self._manual_generation
-        return list(self._manual), self._manual_generation
+    def _take_manual(self) -> tuple[list, int] | None:
+        """The hand commands so far and their generation (None before the first): every part carries them,
+        and writes them only when the file lacks that generation (a write at an order that waited or
+        failed, a rewrite at a step back that failed)."""
+        return (list(self._manual), self._manual_generation) if self._manual_generation else None
 
     def _save_manual(self, results: list, generation: int, final: bool = False) -> bool:
         """Write manual_orders.json with `results` (remove it when there are none), unless the file already
@@ -682,7 +677,7 @@ class RunWriter:
             signals, self._signals = self._signals, []
             job = _Part(self._next_part(), signals=signals, final=True, summary=dict(summary),
                         orders=broker.take_finalized_order_snapshots(), fills=broker.take_fill_records(),
-                        trades=broker.take_trades(), equity=broker.take_equity_points(), manual=self._take_manual(True),
+                        trades=broker.take_trades(), equity=broker.take_equity_points(), manual=self._take_manual(),
                         report=self._report_inputs(), quality_stats=system.quality.stats(),
                         timings_text=system.metrics.report_text("Pipeline timings"))
             still_open = broker.open_order_snapshots()
@@ -800,9 +795,8 @@ class RunWriter:
         self._write_results(job, final=True)
 
     def _write_manual(self, job: _Part, final: bool = False) -> bool:
-        """manual_orders.json (rewritten whole) when the part carries hand orders (new ones since the last
-        part) that the file does not hold yet (it is written at each order: this writes it only when that
-        write waited, see __init__, or failed)."""
+        """manual_orders.json (rewritten whole) when the part carries hand orders the file does not hold yet
+        (it is written at each order: this writes it only when that write waited, see __init__, or failed)."""
         if job.manual is None:
             return True
         results, generation = job.manual
