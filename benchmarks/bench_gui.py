@@ -26,7 +26,12 @@ quality gauges and the signal log visible, and reports against the targets:
   single-thread. The config sets backtest.stage_threads true (BENCH_STAGE_THREADS=0 false, =unset
   leaves it out), which the GUI and the headless runs follow; the single-thread run shows what
   `workstation run` does for a config without the setting, like the example configs (the window runs
-  such a config in one thread too: BENCH_STAGE_THREADS=unset or 0 measures that),
+  such a config in one thread too: BENCH_STAGE_THREADS=unset or 0 measures that). Each side is measured
+  twice: engine start -> last bar (the run's own bars/s), and engine start -> run folder written (the run
+  writer's last file, and in the GUI the bars' parts too). The second is the like-for-like one: the two
+  sides write the same folder, but `workstation run`'s writer gathers a fast run's sessions into one part
+  written after the last bar (~25 % of a 100 x 5 run's work), where the window's rewindable run writes a
+  part per session while it plays; to the last bar, the headless side leaves that work out,
 - frames: coalesced batches per second,
 - appending one bar to a 100,000-bar chart (append + refresh), p50 / p99,
 - memory (RSS) at each session end of a 20-session GUI run (flat once the history cap is reached?),
@@ -148,7 +153,15 @@ def headless(cfg_path: Path, runs: Path, writer: bool, bars: bool = True, single
     while w is not None and not w.closed and time.monotonic() < deadline:
         time.sleep(0.005)
     assert system.error is None, system.error
-    return {"bars": system.bars_processed, "wall_s": wall, "bars_per_s": system.summary()["bars_per_s"]}
+    return {"bars": system.bars_processed, "wall_s": wall, "bars_per_s": system.summary()["bars_per_s"],
+            "folder_bars_per_s": folder_rate(system, w.closed_at if w is not None else None)}
+
+
+def folder_rate(system, written_at: float | None) -> float:
+    """Bars a second from the engine's start to the run folder written (NaN when it was not)."""
+    if written_at is None or system.started_at is None:
+        return float("nan")
+    return system.bars_processed / (written_at - system.started_at)
 
 
 _HEADLESS_PROCESS = r"""
@@ -170,7 +183,9 @@ for name in ("first", "again"):
         time.sleep(0.005)
     assert system.error is None, system.error
     out[name] = system.summary()["bars_per_s"]
-print(json.dumps({"bars": system.bars_processed, "first_bars_per_s": out["first"], "bars_per_s": out["again"]}))
+folder = system.bars_processed / (writer.closed_at - system.started_at)
+print(json.dumps({"bars": system.bars_processed, "first_bars_per_s": out["first"], "bars_per_s": out["again"],
+                  "folder_bars_per_s": folder}))
 """
 
 
@@ -178,7 +193,8 @@ def headless_process(cfg_path: Path, runs: Path) -> dict:
     """The config run by `workstation run`'s engine in a fresh Python process (see the module docstring),
     twice: "first_bars_per_s" as `workstation run` does it (cold: modules the run imports lazily, caches),
     "bars_per_s" again in the same process (warm, like every GUI run after the window's start-up: the
-    reference). Both engine start -> last bar, as in the GUI."""
+    reference). Both engine start -> last bar, as in the GUI; "folder_bars_per_s": the warm run's engine start ->
+    run folder written."""
     import subprocess
 
     done = subprocess.run([sys.executable, "-c", _HEADLESS_PROCESS, str(cfg_path), str(runs)], cwd=ROOT,
@@ -356,6 +372,11 @@ def gui_run(window, cfg_path: Path, probe: LatencyProbe | None, rss: list | None
         probe.stop()
         probe.duration_s -= result["end"]["tail_s"]
         result["reference"] = reference.stop()
+    # the run folder written (after the results shown in a probed run: that wait must see their signal)
+    deadline = time.monotonic() + 30
+    while bridge.folder_written_at() is None and time.monotonic() < deadline:
+        wait_ms(2)
+    result["folder_bars_per_s"] = folder_rate(bridge.system, bridge.folder_written_at())
     bridge.batch_ready.disconnect(on_batch)
     bridge.finished.disconnect(on_finished)
     s = result["summary"]
@@ -375,19 +396,28 @@ def throughput_rounds(window, cfg_path: Path, runs: Path, rounds: int, platform:
     load_before = os.getloadavg()[0]
     out = []
     for r in range(rounds):
-        proc = headless_process(cfg_path, runs)["bars_per_s"]
-        gui = gui_run(window, cfg_path, None)["bars_per_s"]
-        inproc = headless(cfg_path, runs, writer=True)["bars_per_s"]
-        out.append({"gui": gui, "process": proc, "in_process": inproc})
-        print(f"round {r + 1}: GUI {gui:,.0f} bars/s, headless process {proc:,.0f}, in the GUI process "
-              f"{inproc:,.0f}: ratios {gui / proc:.2f}, {gui / inproc:.2f}", flush=True)
+        proc = headless_process(cfg_path, runs)
+        gui = gui_run(window, cfg_path, None)
+        inproc = headless(cfg_path, runs, writer=True)
+        out.append({"gui": gui["bars_per_s"], "process": proc["bars_per_s"], "in_process": inproc["bars_per_s"],
+                    "gui_folder": gui["folder_bars_per_s"], "process_folder": proc["folder_bars_per_s"],
+                    "in_process_folder": inproc["folder_bars_per_s"]})
+        x = out[-1]
+        print(f"round {r + 1}: to the last bar GUI {x['gui']:,.0f} bars/s, headless process {x['process']:,.0f}, "
+              f"in the GUI process {x['in_process']:,.0f}: ratios {x['gui'] / x['process']:.2f}, "
+              f"{x['gui'] / x['in_process']:.2f}; to the run folder written {x['gui_folder']:,.0f}, "
+              f"{x['process_folder']:,.0f}, {x['in_process_folder']:,.0f}: ratios "
+              f"{x['gui_folder'] / x['process_folder']:.2f}, {x['gui_folder'] / x['in_process_folder']:.2f}",
+              flush=True)
     print(f"\nGUI throughput at MAX, {rounds} rounds, Qt {platform}, {os.cpu_count()} cores, load average "
           f"{load_before:.2f} before, {os.getloadavg()[0]:.2f} after (target >= 0.8)")
-    for name, key in (("vs the `workstation run` process", "process"), ("vs headless in the GUI process", "in_process")):
-        ratios = [x["gui"] / x[key] for x in out]
-        quart = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else [ratios[0]] * 3
-        print(f"  {name}: median {statistics.median(ratios):.2f}, quartiles {quart[0]:.2f}-{quart[2]:.2f}, "
-              f"range {min(ratios):.2f}-{max(ratios):.2f}")
+    for end, suffix in (("engine start -> last bar", ""), ("engine start -> run folder written", "_folder")):
+        for name, key in (("vs the `workstation run` process", "process"),
+                          ("vs headless in the GUI process", "in_process")):
+            ratios = [x["gui" + suffix] / x[key + suffix] for x in out]
+            quart = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else [ratios[0]] * 3
+            print(f"  {end}, {name}: median {statistics.median(ratios):.2f}, "
+                  f"quartiles {quart[0]:.2f}-{quart[2]:.2f}, range {min(ratios):.2f}-{max(ratios):.2f}")
     return out
 
 
@@ -688,6 +718,7 @@ def main() -> None:
     gui = statistics.median(x["bars_per_s"] for x in guis)
     ratios = [g["bars_per_s"] / hd["bars_per_s"] for g, hd in zip(guis, procs, strict=True)]
     ratios_in = [g["bars_per_s"] / hd["bars_per_s"] for g, hd in zip(guis, heads, strict=True)]
+    ratios_folder = [g["folder_bars_per_s"] / hd["folder_bars_per_s"] for g, hd in zip(guis, procs, strict=True)]
     gui_probed = statistics.median(x["bars_per_s"] for x in probed)
     late = [x for g in probed for x in g["late"]]
     gui_seconds = sum(g["stalls"]["ticks"] and g["wall_s"] for g in probed)
@@ -744,6 +775,10 @@ def main() -> None:
             f" {statistics.median(ratios_in):.2f} ({', '.join(f'{x:.2f}' for x in ratios_in)}),"
             f" {gui / head_nb:.2f} vs no bars, {gui / head_nw:.2f} vs engine only, {gui / head_1:.2f} vs single-thread",
         ),
+        ("  to the run folder written, both sides", f"{statistics.median(g['folder_bars_per_s'] for g in guis):,.0f} bars/s",
+         f"ratio {statistics.median(ratios_folder):.2f} vs the `workstation run` process"
+         f" ({', '.join(f'{x:.2f}' for x in ratios_folder)}): engine start -> the folder's last file, the same"
+         " work on both sides (the headless writer leaves most of it until after the last bar)"),
         ("  with the stall probe running", f"{gui_probed:,.0f} bars/s",
          f"ratio {gui_probed / proc:.2f}: the runs the stalls below are measured in (a 5 ms timer in the UI thread)"),
         (

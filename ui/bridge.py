@@ -258,6 +258,7 @@ class SessionBarsWriter:
         self._futures: list[Future] = []
         self._closed = False
         self.errors: list[str] = []
+        self.written_at: float | None = None    # time.perf_counter() at the end of the last part's write
 
     def submit(self, index: int, bars: dict[tuple[str, str], BarsView]) -> None:
         """Queue one session's bars (called in the engine thread at session end)."""
@@ -301,6 +302,8 @@ class SessionBarsWriter:
         except (OSError, pa.ArrowException) as exc:
             log.error("cannot write the bars of session %d to %s: %s", index + 1, self.folder, exc)
             self.errors.append(str(exc))
+        finally:
+            self.written_at = time.perf_counter()
 
     def table(self, bars: dict[tuple[str, str], BarsView]) -> pa.Table:
         """symbol, interval, timestamp (UTC), open, high, low, close, volume; by interval, then symbol."""
@@ -384,6 +387,7 @@ class EngineBridge(QObject):
         self.store_path: Path | None = None
         self.system: SystemManager | None = None
         self.writer: RunWriter | None = None
+        self.bars_writer: SessionBarsWriter | None = None    # the current run's (None: bars not written)
         self.run_dir: Path | None = None
         self.run_id = 0
         self.batches_emitted = 0
@@ -551,6 +555,7 @@ class EngineBridge(QObject):
         self.system = system
         self.run_config = cfg
         self.writer = None
+        self.bars_writer = None
         self.run_dir = None
         self._started = False
         self.last_summary = None
@@ -747,6 +752,7 @@ class EngineBridge(QObject):
         self.writer = RunWriter(system, self.run_dir, write_bars=False)
         self._writers = [w for w in self._writers if not w.closed] + [self.writer]
         bars_writer = SessionBarsWriter(self.run_dir, system.session_data) if self.write_bars else None
+        self.bars_writer = bars_writer
         if bars_writer is not None:
             self._bars_writers = [w for w in self._bars_writers if not w.done()] + [bars_writer]
         observer, frequent, rounds = self._observer(self.run_id, system, bars_writer)
@@ -1336,6 +1342,19 @@ class EngineBridge(QObject):
         ):
             time.sleep(0.01)
         return all(w.closed for w in self._writers) and all(w.done() for w in self._bars_writers)
+
+    def folder_written_at(self) -> float | None:
+        """time.perf_counter() when the current run's folder was complete (its RunWriter's last file and
+        its bars written), None until then: from SystemManager.started_at, the run's time to its results
+        as `workstation run` takes it (benchmarks/bench_gui.py)."""
+        writer, bars_writer = self.writer, self.bars_writer
+        if writer is None or writer.closed_at is None:
+            return None
+        if bars_writer is None:
+            return writer.closed_at
+        if not bars_writer.done() or bars_writer.written_at is None:
+            return None
+        return max(writer.closed_at, bars_writer.written_at)
 
     def alive_threads(self) -> list[str]:
         """Names of engine threads of this bridge (every run) still running."""

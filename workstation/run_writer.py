@@ -447,6 +447,10 @@ class RunWriter:
     def closed(self) -> bool:
         return self._closed.is_set()
 
+    closed_at: float | None = None
+    """time.perf_counter() when the run's last file was written (or could not be); None before: with
+    SystemManager.started_at, how long the run took to its folder written (benchmarks/bench_gui.py)."""
+
     @property
     def written(self) -> list[str]:
         """Folder-relative files written so far, in order (a part folder lists each part)."""
@@ -689,6 +693,7 @@ class RunWriter:
             self._queue.put(None)
             self._thread.join()
         finally:
+            self.closed_at = time.perf_counter()
             self._closed.set()
 
     def _put(self, job: _Part) -> None:

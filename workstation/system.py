@@ -388,6 +388,11 @@ class SystemManager:
         """One metrics counter, e.g. 'overruns.live_backlog'."""
         return self.metrics.counter(name)
 
+    @property
+    def started_at(self) -> float | None:
+        """time.perf_counter() when the run started (None before `start`)."""
+        return self._t_start or None
+
     def elapsed_s(self) -> float:
         end = self._t_end or time.perf_counter()
         return end - self._t_start if self._t_start else 0.0

@@ -225,21 +225,41 @@ def test_bad_configs_raise_clear_errors(bridge, ui_configs_dir, ui_demo_store, u
     assert bridge.system is None
 
 
-def test_run_folder_matches_a_headless_run_of_the_same_config(qtbot, tmp_path, ui_small_config):
+def test_run_folder_matches_a_headless_run_of_the_same_config(qtbot, tmp_path, ui_small_config, monkeypatch):
+    from ui.bridge import SessionBarsWriter
     from workstation.config import load_config
     from workstation.run_writer import RunWriter
     from workstation.system import SystemManager
 
+    write_bars = SessionBarsWriter._write
+
+    def slow_write(self, index, bars):      # the bars' parts come after the run writer's last file
+        time.sleep(0.3)
+        write_bars(self, index, bars)
+
+    monkeypatch.setattr(SessionBarsWriter, "_write", slow_write)
     bridge = EngineBridge(runs_dir=tmp_path / "runs")
     bridge.load_config(ui_small_config)
+    assert bridge.folder_written_at() is None
     with qtbot.waitSignal(bridge.finished, timeout=FINISH_MS):
         bridge.play()
+        assert bridge.folder_written_at() is None
+    # when the folder was complete (benchmarks/bench_gui.py's run time to the folder written): not before
+    # the bars' last part, which comes after the run writer's last file here
+    qtbot.waitUntil(lambda: bridge.writer.closed, timeout=10_000)
+    assert not bridge.bars_writer.done() and bridge.folder_written_at() is None
     assert bridge.wait_writers(10.0)
+    at = bridge.folder_written_at()
+    assert at is not None and bridge.system.started_at < at <= time.perf_counter()
+    assert at == bridge.bars_writer.written_at > bridge.writer.closed_at
+    assert sorted((bridge.run_dir / "bars.parquet").glob("part-*.parquet"))
     headless = SystemManager(load_config(ui_small_config))
     writer = RunWriter(headless, tmp_path / "headless")
+    assert headless.started_at is None and writer.closed_at is None
     headless.start()
     assert headless.wait(30.0)
     qtbot.waitUntil(lambda: writer.closed, timeout=10_000)
+    assert headless.started_at < writer.closed_at <= time.perf_counter()
     order = ["interval", "symbol", "timestamp"]
     for name, keys in (
         ("bars.parquet", order),
