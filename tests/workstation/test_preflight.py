@@ -4,6 +4,7 @@ engine would refuse to run, by field path; consistency with what the SystemManag
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -144,6 +145,15 @@ def test_store_problems_name_the_store_path(store, tmp_path):
     problems = _problems(cfg, tmp_path / "nowhere")
     assert _paths(problems) == ["data_source.store_path"]
     assert "no bar store at" in problems[0][1]
+    assert "relative to the working directory" not in problems[0][1]   # an absolute path is as written
+
+
+def test_a_missing_store_at_a_relative_path_names_the_working_directory(store, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    problems = _problems(_cfg(store), Path("data/store"))
+    assert _paths(problems) == ["data_source.store_path"]
+    assert (f"no bar store at data/store (no store.json there, a path relative to the working directory "
+            f"{tmp_path})") in problems[0][1]
 
 
 def test_the_cache_sees_a_store_that_changed(store, tmp_path):

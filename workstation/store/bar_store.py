@@ -269,8 +269,11 @@ class BarStore:
             self.tz = str(meta.get("tz", "")) or None
         else:
             if not create:
+                # a relative path is read from the working directory, not from the config's folder: say
+                # which, for a window or a command started somewhere else than the user thinks
+                where = "" if self.root.is_absolute() else f", a path relative to the working directory {Path.cwd()}"
                 raise StoreError(
-                    f"no bar store at {self.root} (no {STORE_FILE} there): create one with "
+                    f"no bar store at {self.root} (no {STORE_FILE} there{where}): create one with "
                     f"`workstation demo-data --store {self.root}` or "
                     f"`workstation import FILE... --store {self.root}`"
                 )
