@@ -136,16 +136,20 @@ def report_text(windows: pd.DataFrame, overall: dict, objective: str, aliases: d
     """The walk-forward report as text: one line per window, then in-sample against out-of-sample overall."""
     stats = (objective, *[s for s in REPORT_STATISTICS if s != objective])
     name = SHORT_NAMES.get(objective, objective)
-    head = (f"{'window':>6}  {'train':<22}  {'test':<22}  {'parameters':<24}  {'IS ' + name:>12}  "
+    rows = windows.to_dict("records")
+    # each window's chosen parameters in full (the column as wide as the longest): cut to a fixed width,
+    # two parameters' values fell off the end ("range_minutes=30 reward_")
+    texts = [" ".join(f"{aliases.get(k, k)}={v}" for k, v in (row.get("params") or {}).items()) for row in rows]
+    width = max([len("parameters"), *map(len, texts)])
+    head = (f"{'window':>6}  {'train':<22}  {'test':<22}  {'parameters':<{width}}  {'IS ' + name:>12}  "
             + "  ".join(f"{'OOS ' + SHORT_NAMES.get(s, s):>13}" for s in stats))
     lines = ["Walk-forward: in-sample (IS) = the best train cell, out-of-sample (OOS) = its parameters on the "
              "test window", "=" * len(head), head]
-    for row in windows.to_dict("records"):
-        params = " ".join(f"{aliases.get(k, k)}={v}" for k, v in (row.get("params") or {}).items())
+    for row, params in zip(rows, texts, strict=True):
         train = f"{row['train_start']}..{row['train_end']}"
         test = f"{row['test_start']}..{row['test_end']}"
         status = "" if row.get("status") == "ok" else f"  ({row.get('status')}: {row.get('error') or ''})"
-        lines.append(f"{row['window']:>6}  {train:<22}  {test:<22}  {params[:24]:<24}  "
+        lines.append(f"{row['window']:>6}  {train:<22}  {test:<22}  {params:<{width}}  "
                      f"{_fmt(row.get(f'is_{objective}'), 12)}  "
                      + "  ".join(_fmt(row.get(f"oos_{s}"), 13) for s in stats) + status)
     lines += ["", f"{'overall':<24}{'IS (mean of windows)':>24}{'OOS (stitched)':>24}", "-" * 72]

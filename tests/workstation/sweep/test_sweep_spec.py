@@ -30,6 +30,7 @@ from workstation.sweep.spec import (
 from workstation.sweep.walk_forward import (
     overall_summary,
     parse_walk_forward,
+    report_text,
     stitch_equity,
     walk_forward_windows,
 )
@@ -337,6 +338,26 @@ def test_walk_forward_means_leave_out_what_no_window_has_without_a_warning():
     assert summary["in_sample"]["win_rate_pct"] is None     # one infinite: no mean
     # efficiency: OOS 1 % over 10 test days, IS (0.2 + 0.4) / 2 % a day
     assert summary["efficiency"] == pytest.approx((0.01 / 10) / 0.003)
+
+
+def test_the_walk_forward_report_shows_each_windows_parameters_in_full():
+    import pandas as pd
+
+    params = [{"strategies.orb.params.range_minutes": 30, "strategies.orb.params.reward_risk": 1.5},
+              {"strategies.orb.params.range_minutes": 5, "strategies.orb.params.reward_risk": 3.0}]
+    windows = pd.DataFrame([
+        {"window": k, "train_start": "2021-07-02", "train_end": "2021-07-16", "test_start": "2021-07-19",
+         "test_end": "2021-07-23", "params": p, "status": "ok", "is_sharpe": -6.875 + k, "oos_sharpe": -8.781,
+         "oos_trades": 36} for k, p in enumerate(params)])
+    aliases = {path: path.rsplit(".", 1)[1] for path in params[0]}
+    text = report_text(windows, {"in_sample": {}, "out_of_sample": {}}, "sharpe", aliases)
+    lines = text.splitlines()
+    head = next(line for line in lines if line.lstrip().startswith("window"))
+    rows = [line for line in lines if line.lstrip().startswith(("0 ", "1 "))]
+    assert "range_minutes=30 reward_risk=1.5" in rows[0] and "range_minutes=5 reward_risk=3.0" in rows[1]
+    # the columns after it stay under their headings: the in-sample figure ends where "IS sharpe" ends
+    end = head.index("IS sharpe") + len("IS sharpe")
+    assert [row[end - 6:end] for row in rows] == ["-6.875", "-5.875"]
 
 
 def test_stitching_adds_each_window_pnl_to_the_equity_reached(tm):
