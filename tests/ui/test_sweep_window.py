@@ -6,6 +6,7 @@ heatmap), the session config each opened cell must have, and a real `workstation
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 import tempfile
@@ -228,11 +229,58 @@ def test_walk_forward_chart_shades_each_test_window():
     labels = sorted(i.toPlainText() for i in chart.equity_plot.items() if isinstance(i, pg.TextItem))
     assert labels == ["W0", "W1"]
     ticks = chart.bars_plot.getAxis("bottom")._tickLevels[0]
-    assert [t[1] for t in ticks] == ["W0\nfast=3", "W1\nfast=5"]
+    assert [t[1] for t in ticks] == ["W0\n3", "W1\n5"]
+    assert "under each window, top to bottom: fast" in chart.legend.text()
     bars = [i for i in chart.bars_plot.items() if isinstance(i, pg.BarGraphItem)]
     heights = sorted(tuple(b.opts["height"]) for b in bars)
     assert heights == [(0.5, -0.2), (1.5, 2.0)]
     assert "efficiency 0.4" in chart.summary.text()
+    chart.set_data(equity, windows, "sharpe", {FAST: "fast"}, {"windows": 2, "windows_ok": 2, "efficiency": None})
+    assert "efficiency not defined (the in-sample return is not positive)" in chart.summary.text()
+
+
+def test_walk_forward_chart_names_every_window_and_its_parameters(qtbot):
+    """4 windows of a 2-parameter walk-forward in the sweep window's room (880 px): the bars' axis draws
+    every window's name and its parameter values (it leaves out labels that would overlap: "name=value"
+    pairs on one line named 2 of the 4 windows, run together), and the windows' names on the equity stay
+    above the curve."""
+    import pyqtgraph as pg
+    from PySide6.QtGui import QImage, QPainter
+
+    chart = WalkForwardChart()
+    qtbot.addWidget(chart)
+    chart.resize(880, 600)
+    chart.show()
+    qtbot.waitExposed(chart)
+    minutes, reward = "strategies.orb_15.params.range_minutes", "strategies.orb_15.params.reward_risk"
+    chosen = [{minutes: 30, reward: 1.5}, {minutes: 30, reward: 1.5}, {minutes: 5, reward: 3.0},
+              {minutes: 5, reward: 1.5}]
+    times = pd.date_range("2021-07-19 13:30", periods=40, freq="1min", tz="UTC")
+    curve = [100_000.0 - 40 * k for k in range(40)]      # falls from its first point: its maximum
+    equity = pd.DataFrame({"time": times, "equity": curve, "window": [k // 10 for k in range(40)]})
+    windows = pd.DataFrame({"window": [0, 1, 2, 3], "test_start": ["2021-07-19", "2021-07-26", "2021-08-02",
+                                                                   "2021-08-09"],
+                            "params": [json.dumps(p) for p in chosen],
+                            "is_sharpe": [-6.9, -7.4, -3.5, -6.1], "oos_sharpe": [-8.8, -16.4, -14.0, -5.8]})
+    chart.set_data(equity, windows, "sharpe", {minutes: "range_minutes", reward: "reward_risk"},
+                   {"windows": 4, "windows_ok": 4, "efficiency": None})
+    qtbot.wait(50)
+    axis = chart.bars_plot.getAxis("bottom")
+    image = QImage(10, 10, QImage.Format.Format_ARGB32)
+    painter = QPainter(image)
+    try:
+        _axis_spec, _tick_specs, text_specs = axis.generateDrawSpecs(painter)
+    finally:
+        painter.end()
+    assert [spec[2] for spec in text_specs] == ["W0\n30\n1.5", "W1\n30\n1.5", "W2\n5\n3.0", "W3\n5\n1.5"]
+    rects = [spec[0] for spec in text_specs]
+    assert all(not a.intersects(b) for a, b in itertools.pairwise(rects))
+    assert all(r.height() <= axis.height() for r in rects)      # the axis is tall enough for 3 lines
+    assert "top to bottom: range_minutes, reward_risk" in chart.legend.text()
+    names = [i for i in chart.equity_plot.items() if isinstance(i, pg.TextItem)]
+    assert len(names) == 4 and all(item.pos().y() > max(curve) for item in names)
+    top = chart.equity_plot.getViewBox().viewRange()[1][1]
+    assert top > names[0].pos().y()                             # the names are inside the view
 
 
 def test_the_setup_form_checks_the_sweep_before_anything_runs(qtbot, tmp_path, ui_small_config):

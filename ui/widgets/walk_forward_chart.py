@@ -15,10 +15,13 @@ import math
 import numpy as np
 import pandas as pd
 import pyqtgraph as pg
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from ui import theme
-from workstation.sweep.results import params_label
+from workstation.sweep.results import param_text, params_label
+
+TICK_PARAMS_MAX_WINDOWS = 10   # up to this many windows the bars' axis shows each one's parameter values
 
 
 class _WindowAxis(pg.AxisItem):
@@ -53,10 +56,9 @@ class WalkForwardChart(QWidget):
             for name in ("left", "bottom"):
                 plot.getAxis(name).setPen(pg.mkPen(theme.BORDER))
                 plot.getAxis(name).setTextPen(pg.mkPen(theme.MUTED))
-        self.legend = QLabel(f"<span style='color:{theme.ACCENT_LIGHT}'>■</span> in-sample (best train cell)&nbsp;&nbsp;"
-                             f"<span style='color:{theme.AMBER}'>■</span> out-of-sample (its parameters on the "
-                             "test window)")
+        self.legend = QLabel("")
         self.legend.setStyleSheet(f"color: {theme.MUTED};")
+        self.legend.setWordWrap(True)
         self.summary = QLabel("")
         self.summary.setObjectName("WalkForwardSummary")
         self.summary.setWordWrap(True)
@@ -78,7 +80,10 @@ class WalkForwardChart(QWidget):
             return
         x = np.arange(len(equity), dtype=float)
         values = equity["equity"].to_numpy(dtype=float)
-        ticks, labels = [], []
+        top, bottom = float(np.nanmax(values)), float(np.nanmin(values))
+        span = (top - bottom) or max(abs(top), 1.0) * 0.01
+        label_y = top + 0.12 * span       # the windows' names above the curve, never under it
+        ticks, labels, chosen = [], [], []
         for k, row in enumerate(windows.to_dict("records")):
             part = np.flatnonzero(equity["window"].to_numpy() == row["window"])
             if not len(part):
@@ -90,16 +95,18 @@ class WalkForwardChart(QWidget):
             region.setZValue(-10)
             self.equity_plot.addItem(region)
             params = json.loads(row["params"]) if isinstance(row.get("params"), str) else (row.get("params") or {})
+            chosen.append(params)
             labels.append(params_label(aliases, params))
             text = pg.TextItem(f"W{row['window']}", color=theme.MUTED, anchor=(0, 0))
             text.setToolTip(labels[-1])
-            text.setPos(lo, float(np.nanmax(values)))
+            text.setPos(lo, label_y)
             self.equity_plot.addItem(text)
             ticks.append((lo, str(row["test_start"])[5:]))
         self.axis.set_windows(ticks)
         colour = theme.UP if values[-1] >= values[0] else theme.DOWN
         self.equity_plot.plot(x, values, pen=pg.mkPen(colour, width=1.6))
         self.equity_plot.setXRange(0, len(x), padding=0.01)
+        self.equity_plot.setYRange(bottom - 0.04 * span, top + 0.2 * span, padding=0)
 
         is_values = pd.to_numeric(windows[f"is_{objective}"], errors="coerce").to_numpy(dtype=float)
         oos_values = pd.to_numeric(windows[f"oos_{objective}"], errors="coerce").to_numpy(dtype=float)
@@ -108,10 +115,24 @@ class WalkForwardChart(QWidget):
                                                brush=theme.qcolor(theme.ACCENT_LIGHT, 200), name="in-sample"))
         self.bars_plot.addItem(pg.BarGraphItem(x=idx + 0.18, height=np.nan_to_num(oos_values), width=0.34,
                                                brush=theme.qcolor(theme.AMBER, 220), name="out-of-sample"))
-        names = [f"W{int(i)}" + (f"\n{label}" if len(idx) <= 10 and label else "") for i, label in zip(idx, labels,
-                                                                                                    strict=False)]
-        self.bars_plot.getAxis("bottom").setTicks([[(float(i), name) for i, name in zip(idx, names, strict=False)]])
-        self.bars_plot.getAxis("bottom").setHeight(38 if len(idx) <= 10 else 24)
+        # under each window its parameters' values, one per line (their names once, in the legend below):
+        # "name=value" pairs on one line were wider than a window's room, and the axis left out the labels
+        # that overlapped (2 of 4 windows unnamed, the other two run together)
+        paths = list(dict.fromkeys(path for params in chosen for path in params))
+        with_values = len(idx) <= TICK_PARAMS_MAX_WINDOWS and bool(paths) and len(chosen) == len(idx)
+        names = [f"W{int(i)}" + ("".join(f"\n{param_text(params.get(path))}" for path in paths) if with_values else "")
+                 for i, params in zip(idx, chosen if with_values else [{}] * len(idx), strict=True)]
+        bottom_axis = self.bars_plot.getAxis("bottom")
+        bottom_axis.setTicks([[(float(i), name) for i, name in zip(idx, names, strict=True)]])
+        line = QFontMetrics(bottom_axis.font()).lineSpacing()
+        bottom_axis.setHeight(int(line * (1 + (len(paths) if with_values else 0)) + 12))
+        if len(idx):
+            self.bars_plot.setXRange(float(idx.min()) - 0.6, float(idx.max()) + 0.6, padding=0)
+        self.legend.setText(
+            f"<span style='color:{theme.ACCENT_LIGHT}'>■</span> in-sample (best train cell)&nbsp;&nbsp;"
+            f"<span style='color:{theme.AMBER}'>■</span> out-of-sample (its parameters on the test window)"
+            + ("&nbsp;&nbsp;·&nbsp;&nbsp;under each window, top to bottom: "
+               + ", ".join(aliases.get(path, path) for path in paths) if with_values else ""))
         self.bars_plot.setLabel("left", objective)
         self.bars_plot.getAxis("left").setTextPen(pg.mkPen(theme.MUTED))
         self.bars_plot.addLine(y=0, pen=pg.mkPen(theme.BORDER))
@@ -122,7 +143,8 @@ class WalkForwardChart(QWidget):
                 f"{overall.get('windows_ok', 0)} of {overall.get('windows', 0)} windows tested. "
                 f"{objective}: in-sample mean {_num(ins.get(objective))}, out-of-sample {_num(oos.get(objective))}. "
                 f"Total return: in-sample mean {_num(ins.get('total_return_pct'))} %, out-of-sample "
-                f"{_num(oos.get('total_return_pct'))} %. Walk-forward efficiency {_num(eff)}.")
+                f"{_num(oos.get('total_return_pct'))} %. Walk-forward efficiency "
+                + (f"{_num(eff)}." if eff is not None else "not defined (the in-sample return is not positive)."))
 
 
 def _num(value) -> str:
