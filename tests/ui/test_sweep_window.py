@@ -227,7 +227,7 @@ def test_walk_forward_chart_shades_each_test_window():
     regions = [i for i in chart.equity_plot.items() if isinstance(i, pg.LinearRegionItem)]
     assert sorted(r.getRegion() for r in regions) == [(0.0, 3.0), (3.0, 6.0)]
     labels = sorted(i.toPlainText() for i in chart.equity_plot.items() if isinstance(i, pg.TextItem))
-    assert labels == ["W0", "W1"]
+    assert labels == ["W0  11-25", "W1  11-26"]
     ticks = chart.bars_plot.getAxis("bottom")._tickLevels[0]
     assert [t[1] for t in ticks] == ["W0\n3", "W1\n5"]
     assert "under each window, top to bottom: fast" in chart.legend.text()

@@ -97,7 +97,8 @@ class WalkForwardChart(QWidget):
             params = json.loads(row["params"]) if isinstance(row.get("params"), str) else (row.get("params") or {})
             chosen.append(params)
             labels.append(params_label(aliases, params))
-            text = pg.TextItem(f"W{row['window']}", color=theme.MUTED, anchor=(0, 0))
+            # the window's first test date with its name: the axis leaves out a date centred on the left edge
+            text = pg.TextItem(f"W{row['window']}  {str(row['test_start'])[5:]}", color=theme.MUTED, anchor=(0, 0))
             text.setToolTip(labels[-1])
             text.setPos(lo, label_y)
             self.equity_plot.addItem(text)
