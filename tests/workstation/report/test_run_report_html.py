@@ -103,6 +103,26 @@ def test_every_section_is_there_with_the_runs_numbers(report, engine_run):
     assert sum(counts) == len(trades)
 
 
+def test_round_trips_two_strategies_traded_are_explained_under_the_strategy_table(report, engine_run, tmp_path):
+    import shutil
+
+    assert "round trips that more than one strategy traded" not in report[0]     # one strategy: no note
+    run = Path(shutil.copytree(engine_run, tmp_path / "netted"))
+    trades = pd.read_parquet(run / "trades.parquet")
+    name = trades["strategy"].iloc[0]
+    joined = f"{name}+rsi<2>"
+    trades.loc[trades.index[::2], "strategy"] = joined       # every other round trip shared with another strategy
+    if (run / "trades.parquet").is_dir():                   # a folder of parts: one file in its place
+        shutil.rmtree(run / "trades.parquet")
+    trades.to_parquet(run / "trades.parquet")
+    html = load_run(run).report_html()
+    table = re.search(r'<table class="by-strategy sortable">.*?</table>', html, re.S).group(0)
+    assert table.count("<tr>") - 1 == 2
+    note = re.search(r"<table class=\"by-strategy sortable\">.*?</table>\s*<p class='note'>(.*?)</p>", html, re.S)
+    assert note is not None and note.group(1).startswith(f"{name}+rsi&lt;2&gt;: round trips that more than one")
+    assert "opened by the first named" in note.group(1)
+
+
 def test_a_run_with_no_trades_and_no_optional_tables_still_reports(tmp_path):
     from workstation.execution.results import equity_frame, trades_frame
 
