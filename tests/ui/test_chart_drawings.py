@@ -260,3 +260,70 @@ def test_the_note_dialog_keeps_the_text_with_ctrl_enter(qtbot):
     qtbot.keyClicks(dialog.editor, "second")
     qtbot.keyClick(dialog.editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     assert dialog.result() == dialog.DialogCode.Accepted and dialog.text() == "first line\nsecond"
+
+
+def test_a_new_drawing_is_not_in_an_indicators_colour_and_its_menu_recolours_it(make_chart, tmp_path, qtbot):
+    """A trend line drawn along the default SMA(20) was the SMA's own blue (#2962ff), so the two could not
+    be told apart: a new drawing takes a colour no overlay of the window's charts uses, and its context
+    menu's Colour entries recolour it (saved with the drawings, drawn in the new colour)."""
+    from ui.main_window import DEFAULT_OVERLAYS, SECOND_CHART_OVERLAYS
+    from ui.widgets.chart.chart_actions import ChartPoint
+    from ui.widgets.chart.drawing_model import DRAWING_COLORS
+
+    config = tmp_path / "cfg.json"
+    config.write_text("{}")
+    book = DrawingBook(sidecar_path(config))
+    chart = make_chart(book)
+    chart.set_overlays([*DEFAULT_OVERLAYS, *SECOND_CHART_OVERLAYS, "macd", "vwap"])
+    used = {c.name().lower() for spec in chart.overlays() for c in chart.overlays_set.get(spec).colors.values()}
+    assert "#2962ff" in used                                   # the SMA's blue: what a drawing was
+    chart.drawings.arm(DrawingKind.TREND_LINE)
+    mouse.drag(chart.graphics_view.viewport(), at(chart, 300, 100.5), at(chart, 340, 100.85))
+    (drawing,) = book.drawings("ACME")
+    assert drawing.color.lower() not in used
+    assert drawing.color.lower() == chart.theme.new_drawing.lower() == DRAWING_COLORS[0][1].lower()
+    # its context menu: Colour, the current one checked; Yellow recolours and saves it
+    menu = chart.context_menu(ChartPoint(drawing.points[0][0], drawing.points[0][1], drawing.id))
+    colours = next(a.menu() for a in menu.actions() if a.text() == "Colour")
+    entries = {a.text().removesuffix("  ✓"): a for a in colours.actions()}
+    assert list(entries) == [name for name, _ in DRAWING_COLORS]
+    assert [a.text() for a in entries.values() if a.isChecked()] == ["White  ✓"]
+    entries["Yellow"].trigger()
+    (recoloured,) = book.drawings("ACME")
+    assert recoloured.color == "#ffeb3b" and recoloured.points == drawing.points
+    assert json.loads(sidecar_path(config).read_text())["symbols"]["ACME"][0]["color"] == "#ffeb3b"
+    chart.drawings.select(None)
+    settle(qtbot, chart)
+    # drawn in it: the pixel at the line's middle is yellow
+    mid = (at(chart, 300, 100.5) + at(chart, 340, 100.85)) / 2
+    image = chart.graphics_view.viewport().grab().toImage()
+    near = [image.pixelColor(int(mid.x()) + dx, int(mid.y()) + dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1)]
+    assert any(c.red() > 200 and c.green() > 200 and c.blue() < 120 for c in near)
+
+
+def test_a_second_point_on_another_drawing_finishes_the_new_one(make_chart, qtbot):
+    """With the trend line tool armed and its first point placed, the second click landed on an existing
+    trend line: it selected that line and the new one stayed unfinished. The tool takes the click."""
+    book = DrawingBook()
+    chart = make_chart(book)
+    vp = chart.graphics_view.viewport()
+    dx, dp = one_pixel(chart)
+    chart.drawings.arm(DrawingKind.TREND_LINE)
+    mouse.drag(vp, at(chart, 280, 100.2), at(chart, 340, 100.8))
+    (first,) = book.drawings("ACME")
+    chart.drawings.select(None)
+    # a point on the first line, half way along it
+    (x0, p0), (x1, p1) = points_xy(chart, first)
+    on_line = ((x0 + x1) / 2, (p0 + p1) / 2)
+    chart.drawings.arm(DrawingKind.TREND_LINE)
+    mouse.click(vp, at(chart, 290, 100.0))
+    mouse.move(vp, at(chart, 300, 100.2))
+    mouse.click(vp, at(chart, *on_line))
+    drawings = book.drawings("ACME")
+    assert len(drawings) == 2 and chart.drawings.tool is None
+    second = drawings[1]
+    assert points_xy(chart, second)[1] == pytest.approx(on_line, abs=2 * max(dx, dp))
+    assert chart.drawings.selected_id == second.id and book.get("ACME", first.id) == first
+    # with the pointer back, a click on the first line (away from the second) selects it
+    mouse.click(vp, at(chart, x0 + 0.8 * (x1 - x0), p0 + 0.8 * (p1 - p0)))
+    assert chart.drawings.selected_id == first.id

@@ -265,3 +265,41 @@ def test_badges_a_few_cents_apart_move_aside_so_each_is_read_and_the_last_price_
 
     axis.set_badge("cross", last - 0.02, "x", QtGui.QColor("#123456"))
     assert axis.badge_rects() == rects | {"cross": axis.badge_rects()["cross"]}      # nothing moved for it
+
+
+def test_with_a_drawing_tool_armed_the_order_lines_leave_the_mouse_to_the_tool(chart, qtbot):
+    """A trader drawing a line at a working order's price: with a tool armed, a click on the order's ✕
+    places the drawing instead of cancelling the order, and a drag that starts on an order line draws
+    instead of moving the order; once the tool is done (back to the pointer) the lines take the mouse again."""
+    from ui.widgets.chart import DrawingBook, DrawingKind
+
+    last = float(chart.bar_arrays()[4][-1])
+    b = broker_with_orders(last)
+    lines = chart.order_lines
+    lines.set_orders(b.open_orders("ACME"))
+    book = DrawingBook()
+    chart.set_drawing_book(book)
+    settle(qtbot, chart)
+    cancelled, asked, menus = [], [], []
+    lines.cancel_requested.connect(cancelled.append)
+    lines.modify_requested.connect(lambda oid, field, price: asked.append((oid, field, price)))
+    lines.context_menu_requested.connect(lambda _pos, oid: menus.append(oid))
+    vp = chart.graphics_view.viewport()
+    entry = lines.items()[1]                                       # BUY LMT 100, the bracket's entry
+    chart.drawings.arm(DrawingKind.HORIZONTAL_LINE)
+    mouse.click(vp, close_point(chart, entry))
+    assert cancelled == [] and b.order(1).is_open
+    (hline,) = book.drawings("ACME")
+    pixel = (chart.price.vb.viewRange()[1][1] - chart.price.vb.viewRange()[1][0]) / chart.price.vb.height()
+    assert hline.kind is DrawingKind.HORIZONTAL_LINE and hline.points[0][1] == pytest.approx(entry.price,
+                                                                                           abs=3 * pixel)
+    stop = lines.items()[4]                                        # SELL STP 30
+    start = label_point(chart, stop, 12)
+    chart.drawings.arm(DrawingKind.TREND_LINE)
+    mouse.drag(vp, start, QtCore.QPointF(start.x() - 200, start.y() + 60))
+    assert asked == [] and stop.price == b.order(4).stop_price and not stop.pending
+    assert [d.kind for d in book.drawings("ACME")] == [DrawingKind.HORIZONTAL_LINE, DrawingKind.TREND_LINE]
+    # the tool is done: the lines are the order's again (a right-click on one asks for its menu)
+    assert chart.drawings.tool is None
+    mouse.click(vp, label_point(chart, lines.items()[6], 10), mouse.RIGHT)
+    assert menus == [6]

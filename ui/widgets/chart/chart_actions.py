@@ -19,7 +19,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from ui.shortcuts import shortcut
 from ui.widgets.chart.chart_types import ChartType
-from ui.widgets.chart.drawing_model import DrawingKind
+from ui.widgets.chart.drawing_model import DRAWING_COLORS, DrawingKind
 
 if TYPE_CHECKING:
     from ui.widgets.chart.chart import CandleChart
@@ -155,6 +155,19 @@ class ChartActions(QtCore.QObject):
                 if drawing.kind is DrawingKind.TEXT_NOTE:
                     edit = menu.addAction("Edit note…")
                     edit.triggered.connect(lambda _c=False, i=drawing.id: chart.drawings.edit_text(i))
+                colours = menu.addMenu("Colour")
+                for name, colour in DRAWING_COLORS:
+                    swatch = QtGui.QPixmap(12, 12)
+                    swatch.fill(QtGui.QColor(colour))
+                    act = colours.addAction(QtGui.QIcon(swatch), name)
+                    act.setCheckable(True)
+                    act.setChecked(drawing.color.lower() == colour.lower())
+                    if act.isChecked():     # a checked action with an icon shows no tick in every style: bold
+                        font = act.font()
+                        font.setBold(True)
+                        act.setFont(font)
+                        act.setText(f"{name}  ✓")
+                    act.triggered.connect(lambda _c=False, i=drawing.id, c=colour: chart.drawings.set_color(i, c))
                 delete = menu.addAction(f"Delete {drawing.kind.label.lower()}")
                 delete.setShortcut(self.actions["delete_drawing"].shortcut())
                 delete.triggered.connect(lambda _c=False, i=drawing.id: self._delete(i))

@@ -34,6 +34,8 @@ class DrawingGeometry(Protocol):
 
     def pane_width(self) -> float: ...
 
+    def tool_armed(self) -> bool: ...
+
     def item_clicked(self, item: DrawingItem, ev) -> None: ...
 
     def item_dragged(self, item: DrawingItem, drawing: Drawing, finished: bool) -> None: ...
@@ -118,8 +120,18 @@ class DrawingItem(QtWidgets.QGraphicsObject):
             p.drawEllipse(h, HANDLE_RADIUS, HANDLE_RADIUS)
 
     # pyqtgraph mouse protocol --------------------------------------------------------------------
+    def takes_mouse(self) -> bool:
+        """Clicks and drags on the drawing are its own unless it is the preview of one being made or a tool
+        is armed: then they go to the tool (a trend line's second point on another line placed the point,
+        not a selection of that line)."""
+        return self.interactive and not self._geo.tool_armed()
+
     def hoverEvent(self, ev) -> None:
-        if not self.interactive:
+        if not self.takes_mouse():
+            if self.hovered:
+                self.hovered = False
+                self.unsetCursor()
+                self.update()
             return
         if ev.isExit() or not self._shape.contains(ev.pos()):
             if self.hovered:
@@ -139,7 +151,7 @@ class DrawingItem(QtWidgets.QGraphicsObject):
             self.update()
 
     def mouseClickEvent(self, ev) -> None:
-        if not self.interactive:
+        if not self.takes_mouse():
             return
         if ev.button() not in (QtCore.Qt.MouseButton.LeftButton, QtCore.Qt.MouseButton.RightButton):
             return
@@ -149,7 +161,7 @@ class DrawingItem(QtWidgets.QGraphicsObject):
         self._geo.item_clicked(self, ev)
 
     def mouseDragEvent(self, ev) -> None:
-        if not self.interactive or ev.button() != QtCore.Qt.MouseButton.LeftButton:
+        if not self.takes_mouse() or ev.button() != QtCore.Qt.MouseButton.LeftButton:
             return
         if ev.isStart():
             if not self._shape.contains(ev.buttonDownPos()):

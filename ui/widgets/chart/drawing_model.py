@@ -28,7 +28,19 @@ log = logging.getLogger(__name__)
 
 FORMAT = "backtest-workstation drawings"
 VERSION = 1
-DEFAULT_COLOR = "#2962ff"
+# a new drawing's colour: light, and no indicator's (the first overlay, e.g. the default SMA(20), and the
+# MACD line are #2962ff: a trend line drawn in that blue along the SMA could not be told from it)
+DEFAULT_COLOR = "#f0f3fa"
+# the colours a drawing's context menu offers (name, colour)
+DRAWING_COLORS: tuple[tuple[str, str], ...] = (
+    ("White", DEFAULT_COLOR),
+    ("Yellow", "#ffeb3b"),
+    ("Cyan", "#00bcd4"),
+    ("Green", "#00e676"),
+    ("Red", "#ff5252"),
+    ("Purple", "#b388ff"),
+    ("Blue", "#2962ff"),
+)
 
 
 class DrawingKind(enum.Enum):

@@ -186,6 +186,12 @@ class DrawingLayer(QtCore.QObject):
         if text is not None and text != drawing.text:
             self.book.update(self.symbol, replace(drawing, text=text))
 
+    def set_color(self, drawing_id: str, color: str) -> None:
+        """Recolour a drawing (kept in the book, so saved and shown on every chart of the symbol)."""
+        drawing = self.book.get(self.symbol, drawing_id)
+        if drawing is not None and drawing.color != color:
+            self.book.update(self.symbol, replace(drawing, color=color))
+
     # geometry (DrawingGeometry) -------------------------------------------------------------------
     def to_view(self, ts: int, price: float) -> tuple[float, float]:
         return self._time_map.x_of(ts), self._scale.y(price)
@@ -205,6 +211,9 @@ class DrawingLayer(QtCore.QObject):
 
     def pane_width(self) -> float:
         return float(self.vb.width())
+
+    def tool_armed(self) -> bool:
+        return self._tool is not None
 
     def shifted(self, drawing: Drawing, k: int | None, start: QtCore.QPointF, now: QtCore.QPointF) -> Drawing:
         """``drawing`` after a drag from pixel ``start`` to ``now``: the whole drawing (k None) moves by
@@ -317,7 +326,7 @@ class DrawingLayer(QtCore.QObject):
                 self.arm(None)
                 return
             text = typed
-        drawing = Drawing.new(kind, points, text=text, color=self._theme.drawing)
+        drawing = Drawing.new(kind, points, text=text, color=self._theme.new_drawing)
         self.arm(None)
         if self.symbol:
             self.book.add(self.symbol, drawing)

@@ -218,7 +218,7 @@ class PriceLineItem(QtWidgets.QGraphicsObject):
 
     # pyqtgraph mouse protocol --------------------------------------------------------------------
     def hoverEvent(self, ev) -> None:
-        if ev.isExit() or not self.shape().contains(ev.pos()):
+        if ev.isExit() or not self.shape().contains(ev.pos()) or self._layer.drawing_tool_armed():
             if self.hovered:
                 self.hovered = False
                 self.unsetCursor()
@@ -236,7 +236,9 @@ class PriceLineItem(QtWidgets.QGraphicsObject):
             self.update()
 
     def mouseClickEvent(self, ev) -> None:
-        if not self.shape().contains(ev.pos()):
+        # a drawing tool armed takes the click, also on an order line: drawing a line at an order's price
+        # must not cancel the order (its ✕) or open its menu
+        if not self.shape().contains(ev.pos()) or self._layer.drawing_tool_armed():
             return
         if ev.button() == QtCore.Qt.MouseButton.LeftButton:
             ev.accept()
@@ -247,8 +249,9 @@ class PriceLineItem(QtWidgets.QGraphicsObject):
             self._layer.menu_requested(self, ev.screenPos().toPoint())
 
     def mouseDragEvent(self, ev) -> None:
-        if not self.draggable or ev.button() != QtCore.Qt.MouseButton.LeftButton:
-            ev.ignore()
+        if (not self.draggable or ev.button() != QtCore.Qt.MouseButton.LeftButton
+                or (ev.isStart() and self._layer.drawing_tool_armed())):
+            ev.ignore()                 # (a drag with a drawing tool armed draws: it must not move the order)
             return
         if ev.isStart():
             if not self.shape().contains(ev.buttonDownPos()) or (
@@ -290,6 +293,9 @@ class OrderLineLayer(QtCore.QObject):
         self._items: dict[int, PriceLineItem] = {}
         self._position_item: PriceLineItem | None = None
         self.position: tuple[float, float, float] = (0.0, 0.0, 0.0)   # quantity, average price, last price
+        # True while one of the chart's drawing tools is armed (set by the chart): the lines leave the mouse
+        # to the tool then
+        self.drawing_tool_armed: Callable[[], bool] = lambda: False
         self.vb.sigResized.connect(self.relayout)
 
     # feeding -------------------------------------------------------------------------------------

@@ -31,7 +31,8 @@ class ChartTheme:
     badge: str = "#363a45"
     buy_marker: str = "#00e676"
     sell_marker: str = "#ff1744"
-    drawing: str = "#2962ff"
+    drawing: str = "#2962ff"            # the drawing tools' accent (toolbar, live button)
+    new_drawing: str = "#f0f3fa"        # a new drawing's colour (= drawing_model.DEFAULT_COLOR: no indicator's)
     drawing_selected: str = "#ffb74d"
     overlay_colors: tuple[str, ...] = (
         "#2962ff",
