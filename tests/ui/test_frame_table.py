@@ -222,6 +222,26 @@ def test_sorting_keeps_the_selected_row_selected(qtbot):
     assert proxy.headerData(7, Qt.Orientation.Horizontal) == "P&L \u25be"
 
 
+def test_the_sorted_title_shows_one_direction_not_the_styles_arrow_beside_it(qtbot, ui_themed):
+    """The title carries the sort direction as text ("P&L ▾"); the style's own sort arrow was drawn over
+    a right-aligned title's end too (the sweep window: "Sharpe ★ ▾" with Fusion's up arrow, the other way
+    round, over it). The header paints the same with the style's indicator on as with it off."""
+    model = FrameTableModel()
+    model.set_columns(_trade_columns(synthetic_trades(50), TZ))
+    table, proxy = make_table(model, 7, DESC)
+    qtbot.addWidget(table)
+    table.resize(900, 300)
+    table.show()
+    qtbot.waitExposed(table)
+    header = table.horizontalHeader()
+    assert proxy.headerData(7, Qt.Orientation.Horizontal) == "P&L \u25be"
+    assert header.isSortIndicatorShown() and header.sortIndicatorSection() == 7
+    shown = header.grab().toImage()
+    header.setSortIndicatorShown(False)
+    hidden = header.grab().toImage()
+    assert shown == hidden
+
+
 # ------------------------------------------------------------------------------ lazy texts
 
 

@@ -161,6 +161,9 @@ class FrameTableModel(QAbstractTableModel):
         return None
 
 
+HIDE_STYLE_SORT_ARROW = "QHeaderView::up-arrow, QHeaderView::down-arrow { image: none; width: 0px; height: 0px; }"
+
+
 def _sort_arrow(value: Any, section: int, sort_column: int, order: Qt.SortOrder) -> Any:
     if section == sort_column and value:
         return f"{value} {chr(0x25B4) if order == Qt.SortOrder.AscendingOrder else chr(0x25BE)}"
@@ -430,6 +433,10 @@ def make_table(
     table.verticalHeader().setVisible(False)
     table.verticalHeader().setDefaultSectionSize(24)
     table.horizontalHeader().setHighlightSections(False)
+    # the sorted column's title carries its direction as text (`_sort_arrow`): the style's own arrow, drawn
+    # over a right-aligned title's end, showed a second triangle the other way round (Fusion draws an up
+    # arrow for a descending sort) in the sweep window, whose window has no rule hiding it
+    table.horizontalHeader().setStyleSheet(HIDE_STYLE_SORT_ARROW)
     table.horizontalHeader().setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
     table.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
     table.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
