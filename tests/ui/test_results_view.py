@@ -214,10 +214,29 @@ def test_empty_run_shows_a_no_trades_state(qtbot, tmp_path):
     assert v.trade_model.rowCount() == 0
     assert v.trades_stack.currentWidget() is v.trades_empty
     assert v.trades_empty.title_label.text() == NO_TRADES_TEXT and v.trades_empty.title_label.isVisible()
+    # its config runs no strategy (a replay config made from imported bars): the hint says so, not that
+    # "the strategies" completed no round trip
+    assert v.trades_empty.hint_label.text().startswith("The config runs no strategy")
     assert v.plots_stack.currentWidget() is v.plot_widget  # the (flat) equity curve is still shown
     assert v.stat_cards["trades"].value.text() == "0"
     assert v.stat_cards["win_rate_pct"].value.text() == "\u2014"
     assert v.stat_cards["total_return_pct"].value.text() == "0.00%"
+
+
+def test_a_run_whose_strategies_traded_nothing_says_so(qtbot, tmp_path):
+    run = build_empty_run(tmp_path / "quiet")
+    config = json.loads((run / "config.json").read_text())
+    config["strategies"] = [{"name": "sma", "class_path": "sma_crossover", "enabled": True},
+                            {"name": "off", "class_path": "rsi_reversion", "enabled": False}]
+    (run / "config.json").write_text(json.dumps(config))
+    v = ResultsView()
+    qtbot.addWidget(v)
+    v.load_run_folder(run)
+    assert v.trades_empty.hint_label.text().startswith("The strategies completed no round trip")
+    config["strategies"] = [{"name": "off", "class_path": "rsi_reversion", "enabled": False}]
+    (run / "config.json").write_text(json.dumps(config))
+    v.load_run_folder(run)
+    assert v.trades_empty.hint_label.text().startswith("The config runs no strategy")
 
 
 def test_a_fresh_view_says_no_run_is_loaded(qtbot):

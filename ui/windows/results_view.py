@@ -1180,9 +1180,14 @@ class ResultsView(QWidget):
             self.gaps_empty.set_text(title)
             return
         self._show_plots_state()
+        strategies = [st for st in (self.results.config.get("strategies") or [])
+                      if isinstance(st, dict) and st.get("enabled", True)]
         self.trades_empty.set_text(
             NO_TRADES_TEXT,
-            "The strategies completed no round trip (positions still open at the end are not trades).",
+            "The strategies completed no round trip (positions still open at the end are not trades)."
+            if strategies else
+            "The config runs no strategy (none, or all disabled): add one in the config editor (≣), or trade "
+            "by hand while it replays.",
         )
         self.symbols_empty.set_text("No symbols traded")
         self.gaps_empty.set_text("No data gaps", self._gap_note)
