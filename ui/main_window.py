@@ -1767,6 +1767,14 @@ class MainWindow(QMainWindow):
             self._shown_once = True
             self.chart_panels[0].chart.setFocus(Qt.FocusReason.OtherFocusReason)
 
+    def event(self, event: QEvent) -> bool:
+        handled = super().event(event)
+        if event.type() == QEvent.Type.UpdateRequest:
+            # the window's repaint of what changed is done (the views' paint after a batch): the engine,
+            # held for the frame at MAX, goes on
+            self.bridge.frame_drawn()
+        return handled
+
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.persist:
             self.save_settings()

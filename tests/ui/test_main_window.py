@@ -564,3 +564,28 @@ def test_a_report_exported_from_the_results_dock_is_confirmed_in_the_status_bar(
     window = make_window()
     window.results_view.report_exported.emit("/tmp/runs/x/report.html")
     assert window.statusBar().full_message == "Report written to /tmp/runs/x/report.html"
+
+
+def test_a_frame_held_at_max_lets_the_engine_go_once_the_window_has_drawn_it(qtbot, make_window, ui_write_config):
+    """At MAX the one engine thread is held for a frame; the window's repaint of that frame ends the hold
+    (before, a fixed GATE_HOLD_MS: a one-symbol replay over many sessions, whose frame is drawn in a few
+    ms, spent a tenth of its time waiting at the gate). Here the hold's own timeout is out of reach."""
+    w = make_window()
+    w.load_config(ui_write_config("drawn", start_date="2024-11-26", end_date="2024-12-06"))
+    bridge = w.bridge
+    bridge.gate_hold_ms = 60_000
+    bridge.host_gate.max_wait_s = 60.0              # nor does the gate open itself (after 0.25 s) meanwhile
+    system = bridge.system
+    bridge.set_speed(0)
+    bridge.play()
+    qtbot.waitUntil(lambda: system.position > 100, timeout=20_000)
+    bridge._drain()                                 # a frame, as the frame timer calls it: the gate closes
+    assert bridge.host_gate.closed
+    start = system.position
+    time.sleep(0.05)
+    assert system.position - start <= 1             # held (the bar time in progress ends, then it waits)
+    w.update()                                      # the frame's repaint, which the window posts
+    qtbot.waitUntil(lambda: not bridge.host_gate.closed, timeout=5_000)  # opened by the paint
+    qtbot.waitUntil(lambda: system.position > start + 1 or system.state == "finished", timeout=20_000)
+    bridge.stop()
+    assert bridge.join_threads(2.0)
