@@ -208,7 +208,7 @@ def _run_live(app: QApplication, args: argparse.Namespace) -> int:
         if not args.quit_when_done:
             QMessageBox.critical(None, "Cannot open the live monitor", str(exc))
         return EXIT_BAD_INPUT
-    window = LiveMonitorWindow(system, owns_system=True)
+    window = LiveMonitorWindow(system, owns_system=True, new_system=lambda: build_live_system(config, args.store))
     if args.size_wh:
         window.resize(*args.size_wh)
     else:

@@ -955,7 +955,8 @@ class MainWindow(QMainWindow):
         except WorkstationError as exc:
             self.show_error("Cannot open the live monitor", str(exc))
             return False
-        window = LiveMonitorWindow(system, owns_system=True)
+        store = self.store_override
+        window = LiveMonitorWindow(system, owns_system=True, new_system=lambda: build_live_system(path, store))
         fit_to_screen(window, 1400, 900)
         window.show()
         self._live_windows = [w for w in getattr(self, "_live_windows", []) if w.isVisible()] + [window]

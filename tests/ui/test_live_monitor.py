@@ -201,6 +201,37 @@ def test_stop_button_stops_the_run_and_the_window_shows_the_summary(qtbot, tmp_p
     window.close()
 
 
+def test_start_after_a_stop_begins_a_new_run_of_the_same_config(qtbot, tmp_path, lm_store):
+    """Stopped, a live monitor could not start again (Start stayed disabled: the window had to be
+    reopened). Given how to build the run, Start after the end builds a new one of the same config,
+    shows it and starts it; the stopped run is left as it ended."""
+    path = tmp_path / "live.json"
+    path.write_text(json.dumps(lm_config(lm_store, start="15:40", speed=60.0)), encoding="utf-8")
+    built: list[LiveSystemManager] = []
+
+    def new_system() -> LiveSystemManager:
+        built.append(build_live_system(path))
+        return built[-1]
+
+    window = LiveMonitorWindow(new_system(), refresh_ms=50, owns_system=True, new_system=new_system)
+    qtbot.addWidget(window)
+    first = window.system
+    window.start_action.trigger()
+    qtbot.waitUntil(lambda: "STREAMING" in window.health_states(), timeout=20_000)
+    assert not window.start_action.isEnabled()             # running: nothing to start
+    window.stop_action.trigger()
+    qtbot.waitUntil(window.run_ended, timeout=10_000)
+    qtbot.waitUntil(window.start_action.isEnabled, timeout=5_000)
+    window.start_action.trigger()
+    assert len(built) == 2 and window.system is built[1] and window.system is not first
+    assert first.state == "stopped" and first.alive_threads() == []
+    qtbot.waitUntil(lambda: "STREAMING" in window.health_states(), timeout=20_000)
+    assert window.system.state in ("running", "paused") and not window.start_action.isEnabled()
+    window.close()                                          # owned: closing stops the new run
+    qtbot.waitUntil(lambda: window.system is None or window.system.alive_threads() == [], timeout=10_000)
+    assert built[1].alive_threads() == []
+
+
 def test_window_without_a_run_then_attach(qtbot, tmp_path, lm_store):
     window = LiveMonitorWindow(refresh_ms=100)
     qtbot.addWidget(window)

@@ -434,7 +434,9 @@ class ThroughputChart(pg.PlotWidget):
 class LiveMonitorWindow(QMainWindow):
     """Monitors one live (paper) run; build with a LiveSystemManager or call `attach()` later.
 
-    `owns_system=True` makes closing the window stop the run (`system.stop(1.0)`).
+    `owns_system=True` makes closing the window stop the run (`system.stop(1.0)`). `new_system`, when
+    given, builds a fresh (not started) run of the same config: once a run has ended (stopped, or its
+    duration or feed over), Start builds one with it, shows it and starts it, as a platform reconnects.
     """
 
     run_finished = Signal(dict)
@@ -445,12 +447,14 @@ class LiveMonitorWindow(QMainWindow):
         refresh_ms: int = 250,
         owns_system: bool = False,
         parent: QWidget | None = None,
+        new_system: Callable[[], LiveSystemManager] | None = None,
     ):
         super().__init__(parent)
         if refresh_ms <= 0:
             raise ValueError(f"refresh_ms must be positive, got {refresh_ms!r}")
         self.refresh_ms = int(refresh_ms)
         self.owns_system = owns_system
+        self.new_system = new_system
         self.system: LiveSystemManager | None = None
         self._events: deque[tuple[str, Any]] = deque()
         self._observer: Callable[[str, Any], None] | None = None
@@ -1079,8 +1083,18 @@ class LiveMonitorWindow(QMainWindow):
         return system.has_started()
 
     def start(self) -> None:
-        """Start the attached run if it was never started."""
+        """Start the attached run if it was never started; after it ended, a new run of the same config
+        (`new_system`), which replaces it in the window (the ended run's folder stays as written)."""
         system = self.system
+        if self._system_ended() and self.new_system is not None:
+            try:
+                fresh = self.new_system()
+            except WorkstationError as exc:
+                logger.warning("live run could not be built again: %s", exc)
+                self._show_message(f"Could not start: {exc}", theme.DOWN)
+                return
+            self.attach(fresh)
+            system = fresh
         if system is None or self.is_started():
             return
         try:
@@ -1113,14 +1127,18 @@ class LiveMonitorWindow(QMainWindow):
             system.resume()
         self._update_controls()
 
+    def _system_ended(self) -> bool:
+        """The attached run was started and has ended (its threads done)."""
+        system = self.system
+        return (system is not None and self.is_started() and system.state in FINAL_STATES
+                and system.has_ended())
+
     def _update_controls(self) -> None:
         system = self.system
         started = self.is_started()
         state = system.state if system is not None else None
-        ended = (
-            system is not None and started and state in FINAL_STATES and system.has_ended()
-        )
-        self.start_action.setEnabled(system is not None and not started)
+        ended = self._system_ended()
+        self.start_action.setEnabled(system is not None and (not started or (ended and self.new_system is not None)))
         active = system is not None and started and not ended
         stopping = self._stopper is not None and self._stopper.is_alive()
         self.stop_action.setEnabled(active and not stopping)
@@ -1583,6 +1601,7 @@ def open_live_monitor(
 ) -> LiveMonitorWindow:
     """Build the live run of `config_path` and a window that owns it (shown, not started)."""
     system = build_live_system(config_path, store_path)
-    window = LiveMonitorWindow(system, refresh_ms=refresh_ms, owns_system=True)
+    window = LiveMonitorWindow(system, refresh_ms=refresh_ms, owns_system=True,
+                               new_system=lambda: build_live_system(config_path, store_path))
     window.show()
     return window
