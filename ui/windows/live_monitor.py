@@ -1084,7 +1084,7 @@ class LiveMonitorWindow(QMainWindow):
 
     def start(self) -> None:
         """Start the attached run if it was never started; after it ended, a new run of the same config
-        (`new_system`), which replaces it in the window (the ended run's folder stays as written)."""
+        (`new_system`), which replaces it in the window."""
         system = self.system
         if self._system_ended() and self.new_system is not None:
             try:
