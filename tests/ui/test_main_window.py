@@ -567,25 +567,27 @@ def test_a_report_exported_from_the_results_dock_is_confirmed_in_the_status_bar(
 
 
 def test_a_frame_held_at_max_lets_the_engine_go_once_the_window_has_drawn_it(qtbot, make_window, ui_write_config):
-    """At MAX the one engine thread is held for a frame; the window's repaint of that frame ends the hold
-    (before, a fixed GATE_HOLD_MS: a one-symbol replay over many sessions, whose frame is drawn in a few
-    ms, spent a tenth of its time waiting at the gate). Here the hold's own timeout is out of reach."""
+    """At MAX the one engine thread is held for a frame (a frame closes the host gate: test_bridge.py);
+    the window's repaint of that frame ends the hold (before, a fixed GATE_HOLD_MS: a one-symbol replay
+    over many sessions, whose frame is drawn in a few ms, spent a tenth of its time waiting at the gate).
+    Here the gate is closed as a frame closes it, before the run starts, and its own timeout is out of
+    reach: only the window's paint can let the engine go."""
     w = make_window()
     w.load_config(ui_write_config("drawn", start_date="2024-11-26", end_date="2024-12-06"))
     bridge = w.bridge
     bridge.gate_hold_ms = 60_000
-    bridge.host_gate.max_wait_s = 60.0              # nor does the gate open itself (after 0.25 s) meanwhile
+    bridge.host_gate.max_wait_s = 60.0              # the gate does not open itself (after 0.25 s) meanwhile
     system = bridge.system
     bridge.set_speed(0)
+    bridge.host_gate.close()                        # as a frame at MAX closes it
     bridge.play()
-    qtbot.waitUntil(lambda: system.position > 100, timeout=20_000)
-    bridge._drain()                                 # a frame, as the frame timer calls it: the gate closes
-    assert bridge.host_gate.closed
-    start = system.position
-    time.sleep(0.05)
-    assert system.position - start <= 1             # held (the bar time in progress ends, then it waits)
+    time.sleep(0.3)                                 # no event processed: nothing draws, the gate stays closed
+    held_at = system.position
+    assert bridge.host_gate.closed and system.state == "running" and held_at <= 2
+    time.sleep(0.1)
+    assert system.position == held_at               # held between two bar times
     w.update()                                      # the frame's repaint, which the window posts
     qtbot.waitUntil(lambda: not bridge.host_gate.closed, timeout=5_000)  # opened by the paint
-    qtbot.waitUntil(lambda: system.position > start + 1 or system.state == "finished", timeout=20_000)
+    qtbot.waitUntil(lambda: system.position > held_at + 1 or system.state == "finished", timeout=20_000)
     bridge.stop()
     assert bridge.join_threads(2.0)
