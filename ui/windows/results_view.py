@@ -504,7 +504,6 @@ _LOCAL_STYLE = f"""
 #EmptyState {{ background: {theme.PANEL}; border: 1px solid {theme.BORDER}; border-radius: 6px; }}
 #EmptyTitle {{ color: {theme.TEXT}; font-size: 12pt; font-weight: 600; background: transparent; }}
 #EmptyHint {{ color: {theme.MUTED}; background: transparent; }}
-QHeaderView::up-arrow, QHeaderView::down-arrow {{ image: none; width: 0px; height: 0px; }}
 QSplitter::handle {{ background: {theme.BACKGROUND}; }}
 QSplitter::handle:hover {{ background: {theme.BORDER}; }}
 """

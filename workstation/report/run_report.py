@@ -281,9 +281,9 @@ def _group_section(results: RunResults) -> str:
                 for _, r in table_frame.iterrows()]
         out.append(f"<h3>{title}</h3>" + table(cols, rows, sortable=True, css_class=f"by-{by}",
                                                scroll=len(rows) > LONG_TABLE))
-        joined = [str(name) for name in table_frame[by] if by == "strategy" and "+" in str(name)]
-        if joined:
-            out.append(f"<p class='note'>{escape(joined[0])}: round trips that more than one strategy traded "
+        joined = next((str(name) for name in table_frame[by] if "+" in str(name)), None) if by == "strategy" else None
+        if joined is not None:
+            out.append(f"<p class='note'>{escape(joined)}: round trips that more than one strategy traded "
                        "(the account nets each symbol's position across strategies), opened by the first named, "
                        "the others in the order they first traded them.</p>")
     return "<h2>Per symbol and per strategy</h2>" + "".join(out)

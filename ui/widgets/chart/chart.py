@@ -112,7 +112,7 @@ class CandleChart(QtWidgets.QWidget):
         self.order_lines = OrderLineLayer(
             self.price, self._scale, self.theme, self.legend.price_text, lambda: self.price.axis.decimals, self
         )
-        self.order_lines.drawing_tool_armed = lambda: self.drawings.tool is not None
+        self.order_lines.drawing_tool_armed = self.drawings.tool_armed
         self.chart_actions = ChartActions(self)
         self._live_button = JumpToLiveButton(self, self._view, self._axes_corner, self.theme, self.jump_to_live)
         self.mouse = ChartMouse(self)

@@ -22,15 +22,15 @@ from pathlib import Path
 import pandas as pd
 from PySide6 import QtCore
 
+from ui.widgets.chart.theme import ChartTheme
 from workstation.atomic_files import write_text_atomic
 
 log = logging.getLogger(__name__)
 
 FORMAT = "backtest-workstation drawings"
 VERSION = 1
-# a new drawing's colour: light, and no indicator's (the first overlay, e.g. the default SMA(20), and the
-# MACD line are #2962ff: a trend line drawn in that blue along the SMA could not be told from it)
-DEFAULT_COLOR = "#f0f3fa"
+# a new drawing's colour (the chart theme's: light, and no indicator's)
+DEFAULT_COLOR = ChartTheme.new_drawing
 # the colours a drawing's context menu offers (name, colour)
 DRAWING_COLORS: tuple[tuple[str, str], ...] = (
     ("White", DEFAULT_COLOR),

@@ -32,7 +32,9 @@ class ChartTheme:
     buy_marker: str = "#00e676"
     sell_marker: str = "#ff1744"
     drawing: str = "#2962ff"            # the drawing tools' accent (toolbar, live button)
-    new_drawing: str = "#f0f3fa"        # a new drawing's colour (= drawing_model.DEFAULT_COLOR: no indicator's)
+    # a new drawing's colour: light, and no indicator's (the first overlay, e.g. the default SMA(20), and the
+    # MACD line are #2962ff: a trend line drawn in that blue along the SMA could not be told from it)
+    new_drawing: str = "#f0f3fa"
     drawing_selected: str = "#ffb74d"
     overlay_colors: tuple[str, ...] = (
         "#2962ff",
