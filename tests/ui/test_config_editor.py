@@ -447,6 +447,54 @@ def test_a_chosen_strategy_class_offers_its_parameters_and_keeps_the_users(dialo
     assert dialog.current_dict()["strategies"][2]["params"] == {"dip_pct": 0.5}
 
 
+def test_a_params_table_names_the_class_parameters_it_does_not_give(dialog: ConfigEditorDialog, tmp_path,
+                                                                    monkeypatch) -> None:
+    """rsi_15m gives period, oversold, overbought and quantity: the table names the other parameters of
+    RsiReversion's constructor with their defaults (read from the class here, not restated), Add offers
+    them, and one added takes its default as the value and leaves the list; a required one says so."""
+    import inspect
+
+    from workstation.strategies.rsi_reversion import RsiReversion
+
+    editor = dialog.field_editor("strategies.1.params")
+    given = dialog.current_dict()["strategies"][1]["params"]
+    signature = inspect.signature(RsiReversion.__init__).parameters
+    expected = [(name, p.default) for name, p in signature.items()
+                if name not in ("self", "name", "symbols", "interval") and name not in given]
+    assert [name for name, _ in expected] == ["exit_level", "allow_short"]
+    assert [(key.name, key.default) for key in editor.missing_offered()] == expected
+    label = editor._offered_label
+    assert not label.isHidden()
+    assert "exit_level 50" in label.text() and "allow_short false" in label.text()
+    menu = editor.offer_menu()
+    texts = [a.text() for a in menu.actions() if not a.isSeparator()]
+    assert texts == ["exit_level  (50)", "allow_short  (false)", "Another key…"]
+    menu.actions()[1].trigger()                         # allow_short, with its default
+    dialog.revalidate()
+    assert dialog.current_dict()["strategies"][1]["params"] == {**given, "allow_short": False}
+    assert [key.name for key in editor.missing_offered()] == ["exit_level"]
+    assert "allow_short" not in label.text()
+    editor.add_offered("exit_level")
+    dialog.revalidate()
+    assert dialog.current_dict()["strategies"][1]["params"]["exit_level"] == 50
+    assert label.isHidden() and editor.offer_menu() is None      # every parameter given: Add adds a blank row
+    dialog.set_field("strategies.1.params", {})             # an emptied table names them all again
+    assert [key.name for key in editor.missing_offered()] == [name for name in signature
+                                                              if name not in ("self", "name", "symbols", "interval")]
+    # a parameter without a default is named as required; a class not importable here offers nothing
+    (tmp_path / "qa_required.py").write_text(
+        "from workstation.strategies import BaseStrategy\n\n\n"
+        "class Needs(BaseStrategy):\n"
+        "    def __init__(self, name, symbols, interval, level, quantity: float = 5):\n"
+        "        super().__init__(name, symbols, interval)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    dialog.set_field("strategies.0.class_path", "qa_required:Needs")
+    first = dialog.field_editor("strategies.0.params")
+    assert "level required" in first._offered_label.text()
+    dialog.set_field("strategies.0.class_path", "qa_required:Nope")
+    assert first.missing_offered() == [] and first._offered_label.isHidden()
+
+
 def test_params_table_values_are_json(dialog: ConfigEditorDialog) -> None:
     editor = dialog.field_editor("strategies.0.params")
     table = editor.table()

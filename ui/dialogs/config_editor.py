@@ -65,8 +65,10 @@ from ui.dialogs.schema_form import (
     MISSING,
     FieldEditor,
     FormHints,
+    KeyValueEditor,
     ObjectEditor,
     ObjectListEditor,
+    OfferedKey,
     make_editor,
     resolve,
 )
@@ -709,6 +711,18 @@ class ConfigEditorDialog(QDialog):
         self._strategy_classes = now
         return filled
 
+    def _show_class_params(self, data: dict) -> None:
+        """Each strategy's params table names the parameters its class takes that the config does not
+        give, with their defaults, and its Add offers them (KeyValueEditor.set_offered)."""
+        from workstation.sweep.spec import class_parameters
+
+        registry = self._registry()
+        for i, (_name, class_path) in enumerate(_strategy_classes(data)):
+            editor = registry.get(f"strategies.{i}.params")
+            if isinstance(editor, KeyValueEditor):
+                known = class_parameters({"class_path": class_path}) if isinstance(class_path, str) else []
+                editor.set_offered([OfferedKey(name, default, required) for name, default, required in known])
+
     def revalidate(self) -> None:
         """Apply pending edits now (raw JSON first, then the form) instead of after the debounce."""
         if self._raw_timer.isActive():
@@ -724,6 +738,7 @@ class ConfigEditorDialog(QDialog):
         if self._offer_class_params(data):
             update_raw = True
             data = self.current_dict()
+        self._show_class_params(data)
         problems: list[tuple[str, str]] = []
         try:
             cfg = validate_config_dict(data, str(self._path or "<new config>"))

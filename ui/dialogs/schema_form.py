@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QMenu,
     QPushButton,
     QScrollArea,
     QSpinBox,
@@ -888,6 +889,28 @@ def _json_cell(text: str) -> Any:
         return text
 
 
+@dataclass(frozen=True)
+class OfferedKey:
+    """A key a free-form object's owner takes (a strategy class's parameter) and its default."""
+
+    name: str
+    default: Any = None
+    required: bool = False          # no default: the owner needs it
+
+    def text(self) -> str:
+        """The default as shown: its JSON, "required" when there is none."""
+        return "required" if self.required else self.value_text()
+
+    def value_text(self) -> str:
+        """The default's JSON for a value cell ("" when required or not JSON)."""
+        if self.required:
+            return ""
+        try:
+            return json.dumps(self.default)
+        except (TypeError, ValueError):
+            return ""
+
+
 class KeyValueEditor(FieldEditor):
     """A free-form object (e.g. strategy params) as a two-column table: key, JSON value."""
 
@@ -899,7 +922,8 @@ class KeyValueEditor(FieldEditor):
         col.setSpacing(4)
         self._table = QTableWidget(0, 2, body)
         self._table.setHorizontalHeaderLabels(["Key", "Value (JSON)"])
-        self._table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        # keys as wide as the longest (flat_minutes_before_close), the values the rest
+        self._table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         self._table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self._table.verticalHeader().hide()
         self._table.verticalHeader().setDefaultSectionSize(26)
@@ -911,13 +935,20 @@ class KeyValueEditor(FieldEditor):
         buttons.setSpacing(6)
         self._add = QPushButton("Add", body)
         self._remove = QPushButton("Remove", body)
-        self._add.clicked.connect(self.add_row)
+        self._add.clicked.connect(self._on_add)
         self._remove.clicked.connect(self._remove_selected)
         buttons.addWidget(self._add)
         buttons.addWidget(self._remove)
         buttons.addStretch(1)
+        # keys the owner takes that the table does not give, with their defaults (`set_offered`)
+        self._offered: dict[str, OfferedKey] = {}
+        self._offered_label = QLabel(body)
+        self._offered_label.setObjectName("fieldHelp")
+        self._offered_label.setWordWrap(True)
+        self._offered_label.hide()
         col.addWidget(self._table)
         col.addLayout(buttons)
+        col.addWidget(self._offered_label)
         self._finish(body)
 
     def input_widget(self) -> QWidget:
@@ -938,6 +969,60 @@ class KeyValueEditor(FieldEditor):
             self._table.setCurrentCell(row, 0)
             self._table.editItem(self._table.item(row, 0))
         self._user_changed()
+
+    def set_offered(self, offered: list[OfferedKey]) -> None:
+        """The keys the object's owner takes (a strategy's params: its class's constructor's), in its
+        order. Those the table does not give are named under it with their defaults, and Add offers
+        them (`offer_menu`); empty: none known (Add adds a blank row)."""
+        self._offered = {key.name: key for key in offered}
+        self._show_offered()
+
+    def missing_offered(self) -> list[OfferedKey]:
+        """The offered keys the table does not give, in the owner's order."""
+        given = {k for k, _ in self._rows()}
+        return [key for name, key in self._offered.items() if name not in given]
+
+    def _show_offered(self) -> None:
+        missing = self.missing_offered()
+        self._offered_label.setVisible(bool(missing))
+        if missing:
+            shown = " · ".join(f"{key.name} {key.text()}" for key in missing)
+            self._offered_label.setText(f"Not given, so the defaults: {shown}. Add sets one.")
+
+    def offer_menu(self) -> QMenu | None:
+        """Add's menu: each offered key not given yet (with its default), then a blank row; None when
+        nothing is offered (Add adds a blank row at once)."""
+        missing = self.missing_offered()
+        if not missing:
+            return None
+        menu = QMenu(self._add)
+        for key in missing:
+            action = menu.addAction(f"{key.name}  ({key.text()})")
+            action.triggered.connect(lambda _checked=False, key=key: self.add_offered(key.name))
+        menu.addSeparator()
+        menu.addAction("Another key…").triggered.connect(lambda _checked=False: self.add_row())
+        return menu
+
+    def add_offered(self, name: str) -> None:
+        """Add the offered key `name` with its default as the value, the value cell open for typing."""
+        key = self._offered[name]
+        self.add_row(name, key.value_text())
+        row = self._table.rowCount() - 1
+        self._table.setCurrentCell(row, 1)
+        self._table.editItem(self._table.item(row, 1))
+
+    def _on_add(self) -> None:
+        menu = self.offer_menu()
+        if menu is None:
+            self.add_row()
+            return
+        menu.exec(self._add.mapToGlobal(self._add.rect().bottomLeft()))
+        menu.deleteLater()
+
+    def _user_changed(self, *args: Any) -> None:
+        super()._user_changed(*args)
+        if self._offered:
+            self._show_offered()
 
     def _remove_selected(self) -> None:
         rows = sorted({i.row() for i in self._table.selectedIndexes()}, reverse=True)
@@ -970,6 +1055,7 @@ class KeyValueEditor(FieldEditor):
             self._table.setItem(r, 0, QTableWidgetItem(str(k)))
             self._table.setItem(r, 1, QTableWidgetItem(json.dumps(v)))
         self._table.blockSignals(blocked)
+        self._show_offered()
 
     def local_problems(self) -> list[tuple[str, str]]:
         keys = [k for k, _ in self._rows()]
@@ -1463,6 +1549,7 @@ __all__ = [
     "FormHints",
     "IntegerEditor",
     "KeyValueEditor",
+    "OfferedKey",
     "NumberEditor",
     "ObjectEditor",
     "ObjectListEditor",

@@ -273,6 +273,16 @@ def strategy_parameters(strategy: dict) -> dict[str, Any]:
     return {**from_class, **given}
 
 
+def class_parameters(strategy: dict) -> list[tuple[str, Any, bool]]:
+    """What a strategy entry's class constructor lets `params` set, in its order: (name, default,
+    required), the default None for a required one; [] when the class cannot be imported here."""
+    params = _strategy_signature(strategy)
+    if params is None:
+        return []
+    return [(name, None if p.default is inspect.Parameter.empty else p.default, p.default is inspect.Parameter.empty)
+            for name, p in settable_parameters(params).items()]
+
+
 def resolve_path(config: dict, path: str, where: str) -> tuple[str, tuple[str | int, ...]]:
     """(canonical path, location) of a dotted path into the config's JSON; ConfigError when absent."""
     node: Any = config
