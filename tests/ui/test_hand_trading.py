@@ -480,6 +480,22 @@ def fx_store(ui_demo_store, tmp_path_factory):
     return root
 
 
+def test_the_trade_bar_takes_the_chart_decimals_as_a_config_loads(qtbot, ui_make_window, ui_configs_dir, fx_store):
+    """Loaded, not played: the stop loss and take profit showed cents (2 decimals) on 5-decimal prices
+    until something else changed the chart's decimals (the trade bar's symbol was set with its signals
+    blocked, after the chart had told its decimals while the trade bar had no symbol yet)."""
+    from tests.ui.conftest import ui_config_dict
+
+    path = ui_configs_dir / "fx_load.json"
+    path.write_text(json.dumps(ui_config_dict(fx_store)))
+    w = ui_make_window()
+    w.load_config(path)
+    panel = w.chart_panels[0]
+    qtbot.waitUntil(lambda: panel.current_symbol() != "" and panel.chart.price.axis.decimals == 5, timeout=5000)
+    assert w.trade_bar.symbol() == panel.current_symbol()
+    assert w.trade_bar.stop_loss_box.decimals() == 5 == w.trade_bar.take_profit_box.decimals()
+
+
 def test_currency_prices_trade_by_hand_with_their_five_decimals(qtbot, ui_make_window, ui_configs_dir, fx_store):
     """On EURUSD-like prices (1.07963) the chart showed 1.08, the trade bar's stop loss and take profit
     took cents only (no 10-pip stop), a bracket's levels were rounded to cents and fills were told at

@@ -166,7 +166,8 @@ class TradeBar(QWidget):
 
     # ------------------------------------------------------------------ state
     def set_symbols(self, symbols: Sequence[str]) -> None:
-        """Offer these symbols; keeps the current one when still offered."""
+        """Offer these symbols; keeps the current one when still offered. A new current symbol is told
+        once (`currentTextChanged`: its price decimals), not for each item the refill goes through."""
         current = self.symbol_combo.currentText()
         self.symbol_combo.blockSignals(True)
         self.symbol_combo.clear()
@@ -174,6 +175,8 @@ class TradeBar(QWidget):
         i = self.symbol_combo.findText(current)
         self.symbol_combo.setCurrentIndex(i if i >= 0 else (0 if symbols else -1))
         self.symbol_combo.blockSignals(False)
+        if self.symbol_combo.currentText() != current:
+            self.symbol_combo.currentTextChanged.emit(self.symbol_combo.currentText())
 
     def set_symbol(self, symbol: str) -> None:
         i = self.symbol_combo.findText(symbol)
