@@ -212,6 +212,9 @@ class ImportSummary:
     # distinct details it has: "no session on 2024-03-03 (Sunday)"
     quarantine_examples: dict[str, list[str]] = field(default_factory=dict)
     quarantine_detail_counts: dict[str, int] = field(default_factory=dict)
+    # reason -> where the first row of each of its examples is ("line 8", "XYZ.csv line 8" when several
+    # files were imported; "line 8 and 129 more rows" when the detail has more): for fixing the file
+    quarantine_example_rows: dict[str, list[str]] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         """The summary as JSON-able dict; "warnings" (a list of sentences) only when there are any."""
@@ -223,6 +226,7 @@ class ImportSummary:
             "rows_quarantined": self.rows_quarantined,
             "quarantined_by_reason": dict(self.quarantined_by_reason),
             "quarantine_examples": {r: list(d) for r, d in self.quarantine_examples.items()},
+            "quarantine_example_rows": {r: list(d) for r, d in self.quarantine_example_rows.items()},
             "per_symbol": {s: dict(v) for s, v in self.per_symbol.items()},
             "files": [dict(f) for f in self.files],
             "duplicates_skipped": self.duplicates_skipped,
@@ -240,8 +244,10 @@ class ImportSummary:
         examples = self.quarantine_examples.get(reason)
         if not examples:
             return ""
+        where = self.quarantine_example_rows.get(reason) or [""] * len(examples)
+        shown = [f"{example}: {at}" if at else example for example, at in zip(examples, where, strict=True)]
         more = self.quarantine_detail_counts.get(reason, len(examples)) - len(examples)
-        return f" ({'; '.join(examples)}{f'; and {more:,} more' if more > 0 else ''})"
+        return f" ({'; '.join(shown)}{f'; and {more:,} more' if more > 0 else ''})"
 
     def render(self) -> str:
         """A readable multi-line report."""
@@ -289,6 +295,13 @@ class ImportSummary:
 
     def __str__(self) -> str:
         return self.render()
+
+
+def _row_place(path: Path | str, line: int, rows: int, name_file: bool) -> str:
+    """Where a quarantined detail's first row is: "line 8" ("XYZ.csv line 8" when `name_file`), and
+    how many more rows have the same detail."""
+    at = f"{Path(path).name} line {line}" if name_file else f"line {line}"
+    return at + (f" and {rows - 1:,} more {'row' if rows == 2 else 'rows'}" if rows > 1 else "")
 
 
 @dataclass(frozen=True)
@@ -1529,7 +1542,8 @@ def _summarise(
         )
 
     by_reason: dict[str, int] = {}
-    details: dict[str, dict[str, None]] = {}    # reason -> its distinct details, in file order
+    # reason -> its distinct details, in file order: (file, first line, rows) of each
+    details: dict[str, dict[str, list]] = {}
     for fr in checked:
         fr.info["rows_quarantined"] = int((fr.reason != 0).sum())
         fr.info["reordered"] = int(fr.reordered.sum())
@@ -1545,7 +1559,14 @@ def _summarise(
             for cd, cnt in zip(codes, counts, strict=True):
                 by_reason[REASONS[cd]] = by_reason.get(REASONS[cd], 0) + int(cnt)
                 seen = details.setdefault(REASONS[cd], {})
-                seen.update(dict.fromkeys(str(d) for d in fr.detail[bad & (fr.reason == cd)] if d))
+                rows = np.flatnonzero(bad & (fr.reason == cd))
+                for detail, line in zip(fr.detail[rows].tolist(), fr.lines[rows].tolist(), strict=True):
+                    if detail:
+                        place = seen.get(str(detail))
+                        if place is None:
+                            seen[str(detail)] = [fr.path, int(line), 1]
+                        else:
+                            place[2] += 1
         if fr.reordered.any():
             syms, counts = np.unique(fr.symbol[fr.reordered].astype(str), return_counts=True)
             for s, cnt in zip(syms, counts, strict=True):
@@ -1597,4 +1618,7 @@ def _summarise(
         files_written=written,
         quarantine_examples={r: list(d)[:QUARANTINE_EXAMPLES] for r, d in details.items() if d},
         quarantine_detail_counts={r: len(d) for r, d in details.items() if d},
+        quarantine_example_rows={r: [_row_place(path, line, rows, len(checked) > 1)
+                                     for path, line, rows in list(d.values())[:QUARANTINE_EXAMPLES]]
+                                 for r, d in details.items() if d},
     )

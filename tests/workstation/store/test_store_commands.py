@@ -17,6 +17,7 @@ SUMMARY_KEYS = {
     "rows_quarantined",
     "quarantined_by_reason",
     "quarantine_examples",
+    "quarantine_example_rows",
     "per_symbol",
     "files",
     "duplicates_skipped",
@@ -39,6 +40,28 @@ def small_csv(tmp_path):
         "2024-10-05 09:30:00-04:00,1,2,0.5,1.5,100\n2024-10-01 09:31:00-04:00,1,2,0.5,1.5,100\n"
     )
     return path
+
+
+def test_import_names_the_line_of_each_quarantined_example(cli_main, tmp_path, capsys):
+    """The summary says where each refused detail's first row is in the file, and how many more rows
+    share it: the lines counted here from the text written (the header is line 1)."""
+    lines = ["time,open,high,low,close,volume",
+             "2024-10-01 09:30:00-04:00,1,2,0.5,1.5,100",
+             "2024-10-05 09:30:00-04:00,1,2,0.5,1.5,100",            # a Saturday ...
+             "2024-10-01 09:31:00-04:00,abc,2,0.5,1.5,100",          # not a number
+             "2024-10-05 09:31:00-04:00,1,2,0.5,1.5,100"]            # ... and its second row
+    path = tmp_path / "SML_Minute.csv"
+    path.write_text("\n".join(lines) + "\n")
+    saturday = next(i for i, line in enumerate(lines, 1) if line.startswith("2024-10-05"))
+    not_number = next(i for i, line in enumerate(lines, 1) if ",abc," in line)
+    assert cli_main(["import", str(path), "--store", str(tmp_path / "store"), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["quarantine_example_rows"] == {"closed exchange date": [f"line {saturday} and 1 more row"],
+                                              "missing value": [f"line {not_number}"]}
+    assert cli_main(["import", str(path), "--store", str(tmp_path / "store2")]) == 0
+    text = capsys.readouterr().out
+    assert f"(open 'abc' is not a number: line {not_number})" in text
+    assert f"(no session on 2024-10-05 (Saturday): line {saturday} and 1 more row)" in text
 
 
 def test_import_json_keys_and_exit_code(cli_main, tmp_path, capsys):

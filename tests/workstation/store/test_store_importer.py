@@ -39,6 +39,7 @@ SUMMARY_KEYS = {
     "rows_quarantined",
     "quarantined_by_reason",
     "quarantine_examples",
+    "quarantine_example_rows",
     "per_symbol",
     "files",
     "duplicates_skipped",
@@ -136,7 +137,20 @@ def test_every_real_file_imports(real_import):
     shown = d["quarantine_examples"]["closed exchange date"]
     assert len(shown) == min(3, len(closed))
     assert {pd.Timestamp(e.split()[3]).date() for e in shown} <= set(closed)
-    assert f"closed exchange date: 130 ({'; '.join(shown)}" in text
+    # each with where its first row is (file and line, in import order) and how many more rows it has
+    where = []
+    for example in shown:
+        day = pd.Timestamp(example.split()[3]).date()
+        first, rows = None, 0
+        for f in REAL_FILES:
+            local = pd.to_datetime(pd.read_csv(f, usecols=[0]).iloc[:, 0], utc=True).dt.tz_convert("America/New_York")
+            hits = [i for i, d in enumerate(local.dt.date) if d == day]
+            if hits and first is None:
+                first = f"{f.name} line {hits[0] + 2}"      # the header is line 1
+            rows += len(hits)
+        where.append(first + (f" and {rows - 1:,} more {'row' if rows == 2 else 'rows'}" if rows > 1 else ""))
+    assert d["quarantine_example_rows"]["closed exchange date"] == where
+    assert f"closed exchange date: 130 ({'; '.join(f'{e}: {w}' for e, w in zip(shown, where, strict=True))}" in text
 
 
 @pytest.mark.parametrize(
