@@ -352,14 +352,16 @@ class RunWriter:
                  report_interval_s: float | None = None, coalesce_s: float | None = None):
         self.system = system
         # The sessions that end within `coalesce_s` seconds of the first one not written yet share one
-        # part per table: a fast run writes a few parts, not ~8 files per session (each file has a
-        # fixed cost), and a slow one still writes every session within that time of its end. 0: a
-        # part per session, its tables built in the engine thread; the default for a rewindable run,
-        # whose folder then does not depend on timing (a run that went back writes the same parts as
-        # one that did not).
+        # part per table: a fast run writes a few parts, not ~5-8 files per session (each file has a
+        # fixed cost: at one symbol a part per session cost ~17 % of a 231-session replay), and a slow
+        # one still writes every session within that time of its end. A rewindable run (the window's)
+        # coalesces too: a snapshot writes what is held first (`snapshot_state`), so every part is
+        # before or after each snapshot and going back deletes whole parts; a run that went back holds
+        # the same rows as one that did not, in parts that may be cut elsewhere. 0: a part per session,
+        # its tables built in the engine thread.
         keeper = getattr(system, "snapshots", None)
         if coalesce_s is None:
-            coalesce_s = 0.0 if keeper is not None else self.COALESCE_S
+            coalesce_s = self.COALESCE_S
         self.coalesce_s = max(0.0, float(coalesce_s))
         # metrics.json and report.txt are rewritten after the first session, then at most every
         # `report_interval_s` seconds (monotonic clock) and at the end: they grow with the sessions, so
