@@ -225,6 +225,55 @@ def test_bad_configs_raise_clear_errors(bridge, ui_configs_dir, ui_demo_store, u
     assert bridge.system is None
 
 
+def test_the_bars_writer_joins_sessions_and_a_step_back_keeps_the_sessions_before_it(tmp_path):
+    """Sessions held together are written as one part named after the last; a step back into a session
+    inside that part rewrites it with the sessions before it only, and the replayed sessions come after:
+    the folder holds each session's bars once, in order (expected rows made here from the arrays)."""
+    from types import SimpleNamespace
+
+    from ui.bridge import SessionBarsWriter
+    from workstation.session import BarsView
+
+    day = 86_400 * 10**9
+
+    def session(k: int, price: float) -> dict:
+        ts = np.arange(3, dtype=np.int64) * 60 * 10**9 + (k + 1) * day
+        return {("AAA", "1m"): BarsView(ts, *(np.full(3, price + i) for i in range(4)), np.full(3, 100.0))}
+
+    def rows(sessions: list[dict]) -> pd.DataFrame:
+        return pd.DataFrame([(k[0], k[1], int(t), v.open[i], v.close[i]) for bars in sessions
+                             for k, v in bars.items() for i, t in enumerate(v.timestamp)],
+                            columns=["symbol", "interval", "timestamp", "open", "close"])
+
+    def folder_rows() -> pd.DataFrame:
+        frame = pd.read_parquet(tmp_path / "run" / "bars.parquet")
+        return pd.DataFrame({"symbol": frame["symbol"].astype(str), "interval": frame["interval"].astype(str),
+                             "timestamp": frame["timestamp"].astype("int64"), "open": frame["open"],
+                             "close": frame["close"]})
+
+    writer = SessionBarsWriter(tmp_path / "run", SimpleNamespace(symbols=["AAA"], intervals=["1m"]), coalesce_s=3600)
+    first = [session(k, 10.0 * (k + 1)) for k in range(3)]
+    for k, bars in enumerate(first):
+        writer.submit(k, bars)
+    writer.discard_from(3)                  # nothing after session 3: the held sessions are written, joined
+    deadline = time.monotonic() + 10
+    while not list((tmp_path / "run" / "bars.parquet").glob("part-*")) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert [p.name for p in (tmp_path / "run" / "bars.parquet").glob("part-*")] == ["part-0003.parquet"]
+    writer.discard_from(1)                  # back into session 1: session 0 stays, 1 and 2 go
+    replayed = [session(k, 500.0 + k) for k in (1, 2)]      # what the replay gives for them
+    writer.submit(1, replayed[0])
+    writer.submit(2, replayed[1])
+    writer.close()
+    deadline = time.monotonic() + 10
+    while not writer.done() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert writer.done() and not writer.errors
+    names = sorted(p.name for p in (tmp_path / "run" / "bars.parquet").iterdir())
+    assert names == ["part-0001.parquet", "part-0003.parquet"]     # session 0; sessions 1-2 replayed, joined
+    pd.testing.assert_frame_equal(folder_rows(), rows([first[0], *replayed]))
+
+
 def test_run_folder_matches_a_headless_run_of_the_same_config(qtbot, tmp_path, ui_small_config, monkeypatch):
     from ui.bridge import SessionBarsWriter
     from workstation.config import load_config
@@ -233,9 +282,9 @@ def test_run_folder_matches_a_headless_run_of_the_same_config(qtbot, tmp_path, u
 
     write_bars = SessionBarsWriter._write
 
-    def slow_write(self, index, bars):      # the bars' parts come after the run writer's last file
+    def slow_write(self, sessions):         # the bars' parts come after the run writer's last file
         time.sleep(0.3)
-        write_bars(self, index, bars)
+        write_bars(self, sessions)
 
     monkeypatch.setattr(SessionBarsWriter, "_write", slow_write)
     bridge = EngineBridge(runs_dir=tmp_path / "runs")
