@@ -251,9 +251,10 @@ class SessionBarsWriter:
     thread and with pyarrow only: building the table holds the GIL for microseconds, where a pandas
     frame of 100 symbols x 3 intervals holds it for ~100 ms and freezes the UI at every session end.
 
-    As the run writer does, the sessions that end within `coalesce_s` of the first one not written yet
-    share one part, named after the last of them (a part per session cost ~11 % of a one-symbol replay
-    of 231 sessions at MAX). A step back into session k (`discard_from`) deletes the parts of k and later
+    As the run writer does, the sessions of fewer than RunWriter.JOIN_ROWS bars that end within
+    `coalesce_s` of the first one not written yet share one part, named after the last of them (a part
+    per session cost ~11 % of a one-symbol replay of 231 sessions at MAX); a bigger session is written
+    as it comes, overlapping the engine. A step back into session k (`discard_from`) deletes the parts of k and later
     sessions; a part that also holds sessions before k keeps those (rewritten without the others)."""
 
     def __init__(self, run_dir: Path, session_data, coalesce_s: float | None = None):
@@ -308,6 +309,11 @@ class SessionBarsWriter:
                 self._pending.clear()
                 closed = self._closed
             for kind, index, bars in items:
+                if kind == "bars" and sum(view.timestamp.shape[0] for view in bars.values()) >= RunWriter.JOIN_ROWS:
+                    self._write(held)           # a big session (many symbols) is written as it comes
+                    held = []
+                    self._write([(index, bars)])
+                    continue
                 if kind == "bars":
                     if not held:
                         deadline = time.monotonic() + self.coalesce_s

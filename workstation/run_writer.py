@@ -324,6 +324,15 @@ class _Part:
     final: bool = False
     statistics: dict | None = None            # the final part: computed once from the whole run
     tables: dict[str, pa.Table] = field(default_factory=dict)   # the part's tables, built where it was gathered
+    alone: bool = False                       # written as it comes, not held to share a part (JOIN_ROWS)
+
+    def rows(self) -> int:
+        """Rows the part's tables will hold, about: what decides whether it is worth joining."""
+        bars = sum(view.timestamp.shape[0] for view in self.bars.values()) if self.bars else 0
+        signals = sum(len(s) if type(s) is DecisionBatch else 1 for s in self.signals)
+        equity = len(self.equity[0]) if self.equity is not None else 0
+        return (bars + signals + equity + len(self.order_states or ()) + len(self.fills or ()) + len(self.trades)
+                + len(self.quality_rows) + len(self.gap_rows))
 
 
 class RunWriter:
@@ -347,6 +356,7 @@ class RunWriter:
     MANUAL_WRITE_SHARE = 0.05    # ... then at most this share of the wall time
     REPORT_INTERVAL_S = 5.0     # metrics.json / report.txt while the run goes on: at most this often
     COALESCE_S = 1.0            # a finished session waits at most this long to share a part with the next ones
+    JOIN_ROWS = 10_000          # ... unless its part holds this many rows: then it is written as it comes
 
     def __init__(self, system, run_dir: str | Path, write_bars: bool = True,
                  report_interval_s: float | None = None, coalesce_s: float | None = None):
@@ -634,8 +644,13 @@ class RunWriter:
             # views of this session's storage: SessionData allocates fresh storage for the next one
             job.bars = {(sym, iv): sd.bars(sym, iv) for iv in sd.intervals for sym in sd.symbols}
             job.symbols, job.intervals = list(sd.symbols), list(sd.intervals)
-        if self.coalesce_s <= 0:
-            self._build_tables(job)     # coalescing: the writer thread builds them once for the sessions it joins
+        # a session of many rows is written as it comes, while the run goes on (at 100 symbols ~50,000 bar
+        # rows: its encoding overlaps the engine's next session, and a file's fixed cost is small beside
+        # it: held to share a part, a replay at MAX was ~7 % slower to its folder written); a small one is
+        # held to share a part (at one symbol ~500 rows, where the files' fixed cost dominates)
+        job.alone = self.coalesce_s <= 0 or job.rows() >= self.JOIN_ROWS
+        if job.alone:
+            self._build_tables(job)     # joined ones: the writer thread builds them once for the sessions it joins
         self._put(job)
 
     def _build_tables(self, job: _Part) -> None:
@@ -724,7 +739,7 @@ class RunWriter:
                     item = q.get(timeout=max(0.0, deadline - time.monotonic()))
                 except queue.Empty:
                     item = _TIME_UP
-            if isinstance(item, _Part) and not item.final and self.coalesce_s > 0:
+            if isinstance(item, _Part) and not item.final and not item.alone:
                 if not held:
                     deadline = time.monotonic() + self.coalesce_s
                 held.append(item)

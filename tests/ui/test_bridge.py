@@ -274,6 +274,34 @@ def test_the_bars_writer_joins_sessions_and_a_step_back_keeps_the_sessions_befor
     pd.testing.assert_frame_equal(folder_rows(), rows([first[0], *replayed]))
 
 
+def test_the_bars_writer_writes_a_big_session_as_it_comes(tmp_path, monkeypatch):
+    """A session of RunWriter.JOIN_ROWS bars or more (100 symbols) is not held: its part is written at
+    once, after the small sessions held before it, even with a long coalescing time."""
+    from types import SimpleNamespace
+
+    from ui.bridge import SessionBarsWriter
+    from workstation.run_writer import RunWriter
+    from workstation.session import BarsView
+
+    monkeypatch.setattr(RunWriter, "JOIN_ROWS", 5)
+
+    def session(k: int, n: int) -> dict:
+        ts = np.arange(n, dtype=np.int64) * 60 * 10**9 + (k + 1) * 86_400 * 10**9
+        return {("AAA", "1m"): BarsView(ts, *(np.full(n, 1.0 + k) for _ in range(4)), np.full(n, 10.0))}
+
+    writer = SessionBarsWriter(tmp_path / "run", SimpleNamespace(symbols=["AAA"], intervals=["1m"]), coalesce_s=3600)
+    folder = tmp_path / "run" / "bars.parquet"
+    writer.submit(0, session(0, 2))             # small: held
+    writer.submit(1, session(1, 2))             # small: held with it
+    writer.submit(2, session(2, 6))             # big: the held ones, then it, at once
+    deadline = time.monotonic() + 10
+    while len(list(folder.glob("part-*"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert sorted(p.name for p in folder.glob("part-*")) == ["part-0002.parquet", "part-0003.parquet"]
+    assert len(pd.read_parquet(folder / "part-0002.parquet")) == 4 and len(pd.read_parquet(folder / "part-0003.parquet")) == 6
+    writer.close()
+
+
 def test_run_folder_matches_a_headless_run_of_the_same_config(qtbot, tmp_path, ui_small_config, monkeypatch):
     from ui.bridge import SessionBarsWriter
     from workstation.config import load_config
