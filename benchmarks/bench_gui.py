@@ -620,7 +620,14 @@ def main() -> None:
         default=None,
         help="sys.setswitchinterval in ms (default: what workstation-gui sets)",
     )
+    ap.add_argument(
+        "--config", type=Path, metavar="PATH",
+        help="with --throughput-rounds: this session config instead of the generated one (its relative store "
+             "path read from the working directory, as workstation-gui does; e.g. a year of one symbol)",
+    )
     a = ap.parse_args()
+    if a.config is not None and not a.throughput_rounds:
+        ap.error("--config goes with --throughput-rounds")
 
     install_none_refcount_guard()
     if a.switch_interval is not None:
@@ -669,6 +676,14 @@ def main() -> None:
         freeze_startup_heap()  # as workstation-gui does
     wait_ms(200)
     if a.throughput_rounds:
+        if a.config is not None:        # the user's config, its store path made absolute (the runs start elsewhere)
+            raw = json.loads(a.config.read_text())
+            source = raw.setdefault("data_source", {})
+            source["store_path"] = str(Path(source.get("store_path", "data/store")).resolve())
+            cfg_path = tmp / a.config.name
+            cfg_path.write_text(json.dumps(raw))
+            validate_config_dict(raw)
+            print(f"config: {a.config} (store {source['store_path']})")
         throughput_rounds(window, cfg_path, tmp / "runs", a.throughput_rounds, app.platformName())
         return
 
