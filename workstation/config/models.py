@@ -45,8 +45,9 @@ class StreamsConfig(_Model):
         "the latest completed one with ctx.quote(symbol) and the chart draws the bid/ask band.")
     indicators: list[str] = Field(
         default_factory=lambda: ["sma(20)", "ema(20)", "rsi(14)", "vwap"],
-        description="Real-time indicators kept per (symbol, interval), e.g. 'sma(20)', 'ema(9)', "
-        "'rsi(14)', 'macd(12,26,9)', 'bb(20,2)', 'atr(14)', 'vwap'.",
+        description="Real-time indicators kept per (symbol, interval) for the strategies (ctx.indicator), e.g. "
+        "'sma(20)', 'ema(9)', 'rsi(14)', 'macd(12,26,9)', 'bb(20,2)', 'atr(14)', 'vwap'. A run of no strategy "
+        "keeps none and warms none up: nothing else reads them (the chart computes the indicators it draws).",
     )
 
     @field_validator("interval")

@@ -48,24 +48,30 @@ Columns = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 def config_warmup_counts(cfg) -> dict[str, int]:
     """`warmup_counts` of a session config without building a run: the indicators the config keeps
-    (`streams.indicators` on every interval, plus each enabled strategy's `required_indicators()`
-    on its interval), as the processor keeps them. Used by planners (e.g. the sweep's data shipping)
+    (`streams.indicators` on every interval when a strategy runs, plus each enabled strategy's
+    `required_indicators()` on its interval: `kept_stream_indicators`), as the processor keeps them.
+    Used by planners (e.g. the sweep's data shipping)
     that must know which stored days a run's warm-up may read. A strategy that cannot be built is
     left out: the run of that config fails on the same error where it is built."""
     from workstation.indicators import make_indicator
+    from workstation.pipeline.pipeline import kept_stream_indicators
     from workstation.strategies import load_strategy
 
-    intervals = [cfg.streams.interval, *cfg.streams.derived]
-    needed = {iv: max((make_indicator(spec).warmup for spec in cfg.streams.indicators), default=0)
-              for iv in intervals}
+    strategies = []
     for i, st in enumerate(cfg.strategies):
         if st.enabled:
             try:
-                strategy = load_strategy(cfg, st, i)
+                strategies.append(load_strategy(cfg, st, i))
             except Exception:  # noqa: BLE001 - reported by the run itself
                 continue
-            need = max((make_indicator(spec).warmup for spec in strategy.required_indicators()), default=0)
-            needed[strategy.interval] = max(needed.get(strategy.interval, 0), need)
+    intervals = [cfg.streams.interval, *cfg.streams.derived]
+    if not strategies:          # no warm-up (Pipeline.warmup_needed)
+        return {iv: 0 for iv in intervals}
+    kept = kept_stream_indicators(cfg, strategies)
+    needed = {iv: max((make_indicator(spec).warmup for spec in kept), default=0) for iv in intervals}
+    for strategy in strategies:
+        need = max((make_indicator(spec).warmup for spec in strategy.required_indicators()), default=0)
+        needed[strategy.interval] = max(needed.get(strategy.interval, 0), need)
     return warmup_counts(cfg.historical.warmup_bars, needed)
 
 

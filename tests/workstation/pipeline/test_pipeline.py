@@ -280,6 +280,43 @@ def test_a_failing_stage_fails_the_whole_run(threaded, tmp_path):
     assert system.stop(2.0) and system.alive_threads() == []
 
 
+def test_a_run_of_no_strategy_keeps_no_stream_indicators_and_the_same_bars(tmp_path):
+    """streams.indicators are read only by strategies (ctx.indicator): a run with none keeps none and
+    warms none up (about half a bar time's work at one symbol), a run with one keeps every one on every
+    interval; the planner's warm-up counts say the same; the bars and quality of both runs are equal."""
+    from workstation.pipeline.warmup import config_warmup_counts
+    from workstation.store import generate_demo
+    from workstation.system import SystemManager
+
+    generate_demo(tmp_path / "store", symbols=2, seed=3, days=3)
+    runs = {}
+    for name in ("none", "one"):
+        cfg = crossover_config(["ACME", "BOLT"], "2024-12-05", "2024-12-06", derived=["5m", "15m"],
+                               indicators=["sma(20)", "rsi(14)"])
+        cfg["historical"]["warmup_bars"] = 50
+        if name == "none":
+            cfg["strategies"] = []
+        cfg = validate_config_dict(cfg)
+        system = SystemManager(cfg, store_path=tmp_path / "store")
+        kept = sorted(system.session_data.indicators.specs())
+        counts = config_warmup_counts(cfg)
+        system.start()
+        assert system.wait(60) and system.error is None
+        runs[name] = (kept, counts, system)
+    kept, counts, none = runs["none"]
+    assert kept == [] and set(counts.values()) == {0}
+    kept, counts, one = runs["one"]
+    assert {("1m", "sma(20)"), ("5m", "rsi(14)"), ("15m", "sma(20)")} <= set(kept)
+    assert counts["1m"] > 0
+    for interval in ("1m", "5m", "15m"):
+        for symbol in ("ACME", "BOLT"):
+            a, b = (run.session_data.bars(symbol, interval) for run in (none, one))
+            assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True)), (symbol, interval)
+    assert none.quality.stats() == one.quality.stats()
+    warmups = [run.metrics.snapshot()["run"]["stats"].get("historical.warmup", {}).get("count", 0) for run in (none, one)]
+    assert warmups == [0, 1]                    # no warm-up read for the run of no strategy
+
+
 @pytest.mark.parametrize("threaded", [True, False])
 def test_a_paced_bar_time_slower_than_its_slot_counts_an_overrun_for_the_slow_stage(threaded):
     cfg = _config(threaded, [{"name": "slow", "class_path": "sma_crossover", "params": {"fast": 2, "slow": 5}}])
