@@ -105,11 +105,14 @@ def test_a_currency_weeks_sunday_evening_in_a_24_5_store_is_said_plainly(tmp_pat
     how many (not supported yet: they would need sessions across midnight)."""
     path = tmp_path / "EURUSD_Candlestick_1_M_BID.csv"
     frame = _dukascopy(path, "2024-03-03 21:00", 6)       # Sunday 21:00 UTC .. Monday 03:00
-    sundays = int((pd.to_datetime(frame["Gmt time"], format="%d.%m.%Y %H:%M:%S.%f").dt.day_of_week == 6).sum())
+    is_sunday = pd.to_datetime(frame["Gmt time"], format="%d.%m.%Y %H:%M:%S.%f").dt.day_of_week == 6
+    sundays = int(is_sunday.sum())
+    first_line = int(is_sunday.to_numpy().argmax()) + 2        # the file's header is line 1
     summary = import_files([path], BarStore.for_import(tmp_path / "fx", "24/5"))
     assert sundays == 180 and (summary.rows_quarantined, summary.rows_stored) == (sundays, 6 * 60 - sundays)
     text = summary.render()
-    assert f"closed exchange date: {sundays} (no session on 2024-03-03 (Sunday))" in text
+    assert (f"closed exchange date: {sundays} (no session on 2024-03-03 (Sunday): line {first_line} and "
+            f"{sundays - 1} more rows)") in text
     (warning,) = summary.warnings
     assert f"{sundays} bars fall on Sundays (UTC)" in warning and "across midnight" in warning
     xnys = import_files([path], BarStore.for_import(tmp_path / "stocks", "XNYS"))      # not a currency store
