@@ -500,7 +500,10 @@ class MainWindow(QMainWindow):
             f"QToolButton#StrategiesToggle {{ padding: 2px 8px; border-radius: 3px; border: 1px solid {theme.BORDER}; }}"
             f" QToolButton#StrategiesToggle:checked {{ color: {theme.UP}; border-color: {theme.UP}; }}"
             f" QToolButton#StrategiesToggle:!checked {{ color: #131722; background: {theme.AMBER};"
-            f" border-color: {theme.AMBER}; font-weight: 600; }}")
+            f" border-color: {theme.AMBER}; font-weight: 600; }}"
+            # a config of no strategy: nothing to turn on or off (_sync_strategies_badge)
+            f" QToolButton#StrategiesToggle:disabled {{ color: {theme.MUTED}; background: transparent;"
+            f" border-color: {theme.BORDER}; font-weight: normal; }}")
         self.strategies_toggle = toggle
         trade.addSeparator()
         trade.addWidget(self.trade_bar)
@@ -620,7 +623,17 @@ class MainWindow(QMainWindow):
                 f"{'its strategies' if self.bridge.strategies_running else 'trading by hand only'}", 8000)
 
     def _sync_strategies_badge(self) -> None:
-        """The toggle says what the next run does; its tooltip says what the current run does."""
+        """The toggle says what the next run does; its tooltip says what the current run does. A config
+        that runs no strategy has nothing to turn on or off: the toggle says so, disabled."""
+        config = self.bridge.run_config
+        if config is not None and not any(st.enabled for st in config.strategies):
+            self.strategies_action.setEnabled(False)
+            self.strategies_action.setText("No strategies")
+            self.strategies_action.setToolTip(
+                "This config runs no strategy (none, or all disabled): you trade by hand alone. Add one in the "
+                "config editor (Edit config…, Strategies)")
+            return
+        self.strategies_action.setEnabled(True)
         on = self.strategies_action.isChecked()
         self.strategies_action.setText("Strategies on" if on else "Strategies off")
         running = self.bridge.loaded and self.bridge.started and self.bridge.strategies_running != on

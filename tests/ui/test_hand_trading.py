@@ -480,6 +480,30 @@ def fx_store(ui_demo_store, tmp_path_factory):
     return root
 
 
+def test_a_config_of_no_strategy_says_so_on_the_strategies_toggle(qtbot, ui_make_window, ui_configs_dir,
+                                                                   ui_demo_store):
+    """Nothing to turn on or off: the toggle reads "No strategies", disabled; a config with strategies
+    gets the working toggle back, and turning them off leaves it enabled (to turn them on again)."""
+    from tests.ui.conftest import ui_config_dict
+
+    bare = ui_config_dict(ui_demo_store)
+    bare["strategies"] = []
+    path = ui_configs_dir / "bare.json"
+    path.write_text(json.dumps(bare))
+    w = ui_make_window()
+    w.load_config(path)
+    action = w.strategies_action
+    assert not action.isEnabled() and action.text() == "No strategies" and "no strategy" in action.toolTip()
+    assert not w.strategies_toggle.isEnabled()
+    with_strategies = ui_configs_dir / "with.json"
+    with_strategies.write_text(json.dumps(ui_config_dict(ui_demo_store)))
+    assert any(st["enabled"] if "enabled" in st else True for st in ui_config_dict(ui_demo_store)["strategies"])
+    w.load_config(with_strategies)
+    assert action.isEnabled() and action.text() == "Strategies on"
+    action.trigger()
+    assert action.isEnabled() and action.text() == "Strategies off"
+
+
 def test_the_trade_bar_takes_the_chart_decimals_as_a_config_loads(qtbot, ui_make_window, ui_configs_dir, fx_store):
     """Loaded, not played: the stop loss and take profit showed cents (2 decimals) on 5-decimal prices
     until something else changed the chart's decimals (the trade bar's symbol was set with its signals
