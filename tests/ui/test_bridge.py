@@ -257,9 +257,9 @@ def test_the_bars_writer_joins_sessions_and_a_step_back_keeps_the_sessions_befor
         writer.submit(k, bars)
     writer.discard_from(3)                  # nothing after session 3: the held sessions are written, joined
     deadline = time.monotonic() + 10
-    while not list((tmp_path / "run" / "bars.parquet").glob("part-*")) and time.monotonic() < deadline:
+    while not list((tmp_path / "run" / "bars.parquet").glob("part-*.parquet")) and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert [p.name for p in (tmp_path / "run" / "bars.parquet").glob("part-*")] == ["part-0003.parquet"]
+    assert [p.name for p in (tmp_path / "run" / "bars.parquet").glob("part-*.parquet")] == ["part-0003.parquet"]
     writer.discard_from(1)                  # back into session 1: session 0 stays, 1 and 2 go
     replayed = [session(k, 500.0 + k) for k in (1, 2)]      # what the replay gives for them
     writer.submit(1, replayed[0])
@@ -295,9 +295,9 @@ def test_the_bars_writer_writes_a_big_session_as_it_comes(tmp_path, monkeypatch)
     writer.submit(1, session(1, 2))             # small: held with it
     writer.submit(2, session(2, 6))             # big: the held ones, then it, at once
     deadline = time.monotonic() + 10
-    while len(list(folder.glob("part-*"))) < 2 and time.monotonic() < deadline:
+    while len(list(folder.glob("part-*.parquet"))) < 2 and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert sorted(p.name for p in folder.glob("part-*")) == ["part-0002.parquet", "part-0003.parquet"]
+    assert sorted(p.name for p in folder.glob("part-*.parquet")) == ["part-0002.parquet", "part-0003.parquet"]
     assert len(pd.read_parquet(folder / "part-0002.parquet")) == 4 and len(pd.read_parquet(folder / "part-0003.parquet")) == 6
     writer.close()
 

@@ -414,7 +414,7 @@ def test_a_rewindable_run_joins_sessions_into_parts_and_going_back_deletes_whole
     wait_position(system, 2 * 390 + 30)
     assert system.snapshot_stats()["taken"] == 1
     assert writer.flush(30)
-    (joined,) = (tmp_path / "run" / "bars.parquet").glob("part-*")
+    (joined,) = (tmp_path / "run" / "bars.parquet").glob("part-*.parquet")
     assert sessions_in(joined) == 2
     system.step_back(2 * 390 + 30 - 100)
     assert seen.seek_event.wait(60) and system.position == 100
@@ -433,10 +433,10 @@ def test_a_snapshot_writes_the_sessions_held_so_no_part_spans_it(store, tmp_path
     wait_position(system, 2 * 390 + 30)
     assert system.snapshot_stats()["taken"] == 2
     bars_dir = tmp_path / "run" / "bars.parquet"
-    (first,) = bars_dir.glob("part-*")          # written when the snapshot at 420 was taken
+    (first,) = bars_dir.glob("part-*.parquet")          # written when the snapshot at 420 was taken
     assert sessions_in(first) == 1
     assert writer.flush(30)
-    (second,) = set(bars_dir.glob("part-*")) - {first}
+    (second,) = set(bars_dir.glob("part-*.parquet")) - {first}
     assert sessions_in(second) == 1
     system.step_back(2 * 390 + 30 - 430)
     assert seen.seek_event.wait(60) and system.position == 430
