@@ -720,8 +720,8 @@ class ConfigEditorDialog(QDialog):
         for i, (_name, class_path) in enumerate(_strategy_classes(data)):
             editor = registry.get(f"strategies.{i}.params")
             if isinstance(editor, KeyValueEditor):
-                known = class_parameters({"class_path": class_path}) if isinstance(class_path, str) else []
-                editor.set_offered([OfferedKey(name, default, required) for name, default, required in known])
+                known = class_parameters({"class_path": class_path}) if isinstance(class_path, str) else None
+                editor.set_offered([OfferedKey(name, default, required) for name, default, required in known or ()])
 
     def revalidate(self) -> None:
         """Apply pending edits now (raw JSON first, then the form) instead of after the debounce."""

@@ -265,20 +265,19 @@ def strategy_parameters(strategy: dict) -> dict[str, Any]:
     class's default (None for one without a default); then any the config gives that the class takes
     through **kwargs. Only the config's params when the class cannot be imported here."""
     given = dict(strategy.get("params") or {})
-    params = _strategy_signature(strategy)
-    if params is None:
+    known = class_parameters(strategy)
+    if known is None:
         return given
-    from_class = {name: given.pop(name, None if p.default is inspect.Parameter.empty else p.default)
-                  for name, p in settable_parameters(params).items()}
+    from_class = {name: given.pop(name, default) for name, default, _required in known}
     return {**from_class, **given}
 
 
-def class_parameters(strategy: dict) -> list[tuple[str, Any, bool]]:
+def class_parameters(strategy: dict) -> list[tuple[str, Any, bool]] | None:
     """What a strategy entry's class constructor lets `params` set, in its order: (name, default,
-    required), the default None for a required one; [] when the class cannot be imported here."""
+    required), the default None for a required one; None when the class cannot be imported here."""
     params = _strategy_signature(strategy)
     if params is None:
-        return []
+        return None
     return [(name, None if p.default is inspect.Parameter.empty else p.default, p.default is inspect.Parameter.empty)
             for name, p in settable_parameters(params).items()]
 
