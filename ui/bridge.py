@@ -71,7 +71,7 @@ from workstation.pipeline.control import HostGate
 from workstation.pipeline.snapshots import SeekDone
 from workstation.pipeline.warmup import prerun_bars
 from workstation.run_commands import runs_in_one_thread
-from workstation.run_writer import RunWriter, session_bars_table, unique_run_dir
+from workstation.run_writer import RunWriter, bar_rows, session_bars_table, unique_run_dir
 from workstation.session import BarsView
 from workstation.store import BarStore
 from workstation.system import FAILED, FINISHED, PAUSED, RUNNING, STOPPED, SystemManager, resolve_store_path
@@ -254,8 +254,9 @@ class SessionBarsWriter:
     As the run writer does, the sessions of fewer than RunWriter.JOIN_ROWS bars that end within
     `coalesce_s` of the first one not written yet share one part, named after the last of them (a part
     per session cost ~11 % of a one-symbol replay of 231 sessions at MAX); a bigger session is written
-    as it comes, overlapping the engine. A step back into session k (`discard_from`) deletes the parts of k and later
-    sessions; a part that also holds sessions before k keeps those (rewritten without the others)."""
+    as it comes, overlapping the engine. A step back into session k (`discard_from`) deletes the parts
+    of k and later sessions; a part that also holds sessions before k keeps those (rewritten without
+    the others)."""
 
     def __init__(self, run_dir: Path, session_data, coalesce_s: float | None = None):
         self.folder = Path(run_dir) / "bars.parquet"
@@ -309,19 +310,18 @@ class SessionBarsWriter:
                 self._pending.clear()
                 closed = self._closed
             for kind, index, bars in items:
-                if kind == "bars" and sum(view.timestamp.shape[0] for view in bars.values()) >= RunWriter.JOIN_ROWS:
+                if kind == "discard":
+                    self._write([h for h in held if h[0] < index])     # what is before the step back stays
+                    held = []
+                    self._discard(index)
+                elif bar_rows(bars) >= RunWriter.JOIN_ROWS:
                     self._write(held)           # a big session (many symbols) is written as it comes
                     held = []
                     self._write([(index, bars)])
-                    continue
-                if kind == "bars":
+                else:
                     if not held:
                         deadline = time.monotonic() + self.coalesce_s
                     held.append((index, bars))
-                    continue
-                self._write([h for h in held if h[0] < index])     # what is before the step back stays
-                held = []
-                self._discard(index)
             if held and (closed or time.monotonic() >= deadline):
                 self._write(held)
                 held = []

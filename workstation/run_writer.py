@@ -224,6 +224,12 @@ def _atomic_text(text: str, path: Path) -> None:
     write_text_atomic(path, text)
 
 
+def bar_rows(bars: dict) -> int:
+    """Rows a session's bars make in bars.parquet: what decides whether the session is worth joining
+    with others into one part (JOIN_ROWS)."""
+    return sum(view.timestamp.shape[0] for view in bars.values())
+
+
 def session_bars_table(symbols: list[str], intervals: list[str], bars: dict,
                        name_columns: dict | None = None) -> pa.Table:
     """One session's bars as the bars.parquet table: symbol, interval, timestamp (UTC bar start),
@@ -328,7 +334,7 @@ class _Part:
 
     def rows(self) -> int:
         """Rows the part's tables will hold, about: what decides whether it is worth joining."""
-        bars = sum(view.timestamp.shape[0] for view in self.bars.values()) if self.bars else 0
+        bars = bar_rows(self.bars) if self.bars else 0
         signals = sum(len(s) if type(s) is DecisionBatch else 1 for s in self.signals)
         equity = len(self.equity[0]) if self.equity is not None else 0
         return (bars + signals + equity + len(self.order_states or ()) + len(self.fills or ()) + len(self.trades)

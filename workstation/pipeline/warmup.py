@@ -50,9 +50,9 @@ def config_warmup_counts(cfg) -> dict[str, int]:
     """`warmup_counts` of a session config without building a run: the indicators the config keeps
     (`streams.indicators` on every interval when a strategy runs, plus each enabled strategy's
     `required_indicators()` on its interval: `kept_stream_indicators`), as the processor keeps them.
-    Used by planners (e.g. the sweep's data shipping)
-    that must know which stored days a run's warm-up may read. A strategy that cannot be built is
-    left out: the run of that config fails on the same error where it is built."""
+    Used by planners (e.g. the sweep's data shipping) that must know which stored days a run's warm-up
+    may read. A strategy that cannot be built is left out: the run of that config fails on the same
+    error where it is built."""
     from workstation.indicators import make_indicator
     from workstation.pipeline.pipeline import kept_stream_indicators
     from workstation.strategies import load_strategy
