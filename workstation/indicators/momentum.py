@@ -9,6 +9,7 @@ from workstation.indicators.base import (
     IndicatorError,
     Smoothing,
     check_period,
+    gain_of,
 )
 from workstation.indicators.block import WarmupBlock, previous_closes, seeded_wilder_block
 from workstation.indicators.moving_average import EMA
@@ -23,6 +24,13 @@ def rsi_from_averages(avg_gain: np.ndarray, avg_loss: np.ndarray) -> np.ndarray:
     ratio = avg_gain / np.where(no_loss, 1.0, avg_loss)
     value = np.where(no_loss, 100.0, 100.0 - 100.0 / (1.0 + ratio))
     return np.where(no_loss & (avg_gain == 0.0), 50.0, value)
+
+
+def rsi_of(avg_gain: float, avg_loss: float) -> float:
+    """`rsi_from_averages` of one lane's floats: the same operations, the same value."""
+    if avg_loss == 0.0:
+        return 50.0 if avg_gain == 0.0 else 100.0
+    return 100.0 - 100.0 / (1.0 + avg_gain / avg_loss)
 
 
 class RSI(Indicator):
@@ -65,6 +73,9 @@ class RSI(Indicator):
         return float(self._avg_gain[lane]), float(self._avg_loss[lane])
 
     def _update(self, idx: np.ndarray, close: np.ndarray) -> None:
+        if idx.shape[0] <= self.scalar_lanes:
+            self._update_scalar(idx.tolist(), close.tolist())
+            return
         period = self.period
         count = self._count[idx]
         change = close - self._prev_close[idx]
@@ -88,6 +99,37 @@ class RSI(Indicator):
         self._avg_loss[idx] = avg_loss
         self._out_value[idx] = rsi_from_averages(avg_gain, avg_loss)
         if self._warming:
+            self._note_warmup()
+
+    def _update_scalar(self, lanes: list[int], closes: list[float]) -> None:
+        """`_update` of a few lanes in Python floats (`scalar_lanes`): the same values, bit for bit."""
+        period = self.period
+        counts, prev_close, out = self._count, self._prev_close, self._out_value
+        avg_gains, avg_losses, gain_sums, loss_sums = self._avg_gain, self._avg_loss, self._gain_sum, self._loss_sum
+        step = self._smoothing.step_scalar
+        warming = self._warming
+        for lane, close in zip(lanes, closes, strict=True):
+            count = int(counts[lane])
+            change = close - float(prev_close[lane])
+            gain = gain_of(change)          # np.fmax: the first (NaN) change gives 0
+            loss = gain_of(-change)
+            avg_gain = step(float(avg_gains[lane]), gain)
+            avg_loss = step(float(avg_losses[lane]), loss)
+            if warming and count <= period:
+                gain_sum = float(gain_sums[lane]) + gain
+                loss_sum = float(loss_sums[lane]) + loss
+                gain_sums[lane] = gain_sum
+                loss_sums[lane] = loss_sum
+                if count == period:
+                    avg_gain, avg_loss = gain_sum / period, loss_sum / period
+                else:
+                    avg_gain = avg_loss = np.nan
+            counts[lane] = count + 1
+            prev_close[lane] = close
+            avg_gains[lane] = avg_gain
+            avg_losses[lane] = avg_loss
+            out[lane] = rsi_of(avg_gain, avg_loss)
+        if warming:
             self._note_warmup()
 
     def _feed_block(self, block: WarmupBlock | None, lanes: np.ndarray, counts: np.ndarray,

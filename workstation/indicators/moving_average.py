@@ -52,6 +52,9 @@ class SMA(Indicator):
         }
 
     def _update(self, idx: np.ndarray, close: np.ndarray) -> None:
+        if idx.shape[0] <= self.scalar_lanes and self._resum_countdown > 1:
+            self._update_scalar(idx.tolist(), close.tolist())
+            return
         if idx is self._all_lanes:
             self._update_all(close)
             return
@@ -74,6 +77,25 @@ class SMA(Indicator):
             value[count < period] = np.nan
             self._note_warmup()
         self._out_value[idx] = value
+
+    def _update_scalar(self, lanes: list[int], closes: list[float]) -> None:
+        """`_update` of a few lanes in Python floats (`scalar_lanes`), when no resum is due: the same
+        sums ((close - replaced) + sum), buffers and values, bit for bit."""
+        period = self.period
+        counts, buf, sums, out = self._count, self._buf, self._sum, self._out_value
+        warming = self._warming
+        for lane, close in zip(lanes, closes, strict=True):
+            count = int(counts[lane])
+            slot = count % period
+            total = (close - float(buf[lane, slot])) + float(sums[lane])
+            buf[lane, slot] = close
+            count += 1
+            counts[lane] = count
+            sums[lane] = total
+            out[lane] = np.nan if warming and count < period else total / period
+        self._resum_countdown -= 1
+        if warming:
+            self._note_warmup()
 
     def _update_all(self, close: np.ndarray) -> None:
         """`_update` of every lane, in place (no gathering by lane index): the same sums, values and
@@ -187,6 +209,9 @@ class EMA(Indicator):
         }
 
     def _update(self, idx: np.ndarray, close: np.ndarray) -> None:
+        if idx.shape[0] <= self.scalar_lanes:
+            self._update_scalar(idx.tolist(), close.tolist())
+            return
         count = self._count[idx]
         smoothed = self._smoothing.step(self._ema[idx], close)
         if self._warming:
@@ -202,6 +227,24 @@ class EMA(Indicator):
         self._count[idx] = count
         self._ema[idx] = smoothed
         if self._warming:
+            self._note_warmup()
+
+    def _update_scalar(self, lanes: list[int], closes: list[float]) -> None:
+        """`_update` of a few lanes in Python floats (`scalar_lanes`): the same values, bit for bit."""
+        period = self.period
+        counts, ema, seed_sums = self._count, self._ema, self._seed_sum
+        step = self._smoothing.step_scalar
+        warming = self._warming
+        for lane, close in zip(lanes, closes, strict=True):
+            count = int(counts[lane])
+            smoothed = step(float(ema[lane]), close)
+            if warming and count < period:
+                seed_sum = float(seed_sums[lane]) + close
+                seed_sums[lane] = seed_sum
+                smoothed = seed_sum / period if count + 1 == period else np.nan
+            counts[lane] = count + 1
+            ema[lane] = smoothed
+        if warming:
             self._note_warmup()
 
     def _feed_block(self, block: WarmupBlock | None, lanes: np.ndarray, counts: np.ndarray,

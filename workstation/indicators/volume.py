@@ -48,6 +48,9 @@ class VWAP(Indicator):
     def _update(
         self, idx: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray, volume: np.ndarray
     ) -> None:
+        if idx.shape[0] <= self.scalar_lanes:
+            self._update_scalar(idx.tolist(), high.tolist(), low.tolist(), close.tolist(), volume.tolist())
+            return
         typical = (high + low + close) / 3.0
         price_volume = self._price_volume[idx] + typical * volume
         total_volume = self._volume[idx] + volume
@@ -55,6 +58,18 @@ class VWAP(Indicator):
         self._volume[idx] = total_volume
         self._count[idx] += 1
         self._out_value[idx] = vwap_from_sums(price_volume, total_volume)
+
+    def _update_scalar(self, lanes: list[int], highs: list[float], lows: list[float], closes: list[float],
+                       volumes: list[float]) -> None:
+        """`_update` of a few lanes in Python floats (`scalar_lanes`): the same sums and values, bit for bit."""
+        counts, price_volumes, total_volumes, out = self._count, self._price_volume, self._volume, self._out_value
+        for lane, high, low, close, volume in zip(lanes, highs, lows, closes, volumes, strict=True):
+            price_volume = float(price_volumes[lane]) + (high + low + close) / 3.0 * volume
+            total_volume = float(total_volumes[lane]) + volume
+            price_volumes[lane] = price_volume
+            total_volumes[lane] = total_volume
+            counts[lane] += 1
+            out[lane] = price_volume / total_volume if total_volume > 0.0 else np.nan
 
     def _feed_block(self, block: WarmupBlock | None, lanes: np.ndarray, counts: np.ndarray, high: np.ndarray,
                     low: np.ndarray, close: np.ndarray, volume: np.ndarray) -> None:
