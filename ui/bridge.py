@@ -1039,10 +1039,12 @@ class EngineBridge(QObject):
             self._on_backtest_end(batch.finished)
 
     def frame_drawn(self) -> None:
-        """The window has drawn a frame (its repaint of what changed, after the views had the batch): a
+        """The window has drawn a frame (its repaint of what changed, after the views had the batch), or
+        has no frame to draw for the batch (at MAX the views redraw only when their interval is up): a
         held engine goes on now rather than at the end of GATE_HOLD_MS. At MAX with one engine thread the
         fixed hold was mostly idle: 1 symbol over 231 sessions, whose frame is drawn in a few ms, waited
-        1.3 s of a 12 s replay at the gate."""
+        1.3 s of a 12 s replay at the gate; a batch the views did not redraw (about every other one when
+        a redraw took more than its share of the UI thread) held the engine the whole GATE_HOLD_MS."""
         if self.host_gate.closed:
             self.host_gate.open()
 

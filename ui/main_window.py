@@ -1282,6 +1282,9 @@ class MainWindow(QMainWindow):
         for feed in self.feeds:
             feed.on_batch(batch, due)
         if not due:
+            # no redraw for this batch (at MAX the views wait for the next due one): an engine held for the
+            # frame (ui.bridge.GATE_HOLD_MS) goes on now, not after a hold for a paint that does not come
+            self.bridge.frame_drawn()
             return
         self._views_at, self._views_cpu = now, cpu
         if on_screen(self.orders_panel):  # behind the signal log's tab it is "visible" but not shown

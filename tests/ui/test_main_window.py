@@ -558,6 +558,38 @@ def test_the_replay_buttons_are_readable_on_the_dark_toolbar_and_disabled_ones_l
         assert 1.5 <= disabled < normal / 2, (action.iconText(), disabled, normal)
 
 
+def test_a_batch_the_views_do_not_redraw_lets_the_held_engine_go_at_once(qtbot, make_window, ui_write_config):
+    """At MAX the views redraw only when their interval is up; a batch in between (about every other one
+    when a redraw took more than its share of the UI thread) has no frame to paint, so it ends the host
+    gate's hold itself: before, the engine waited there the whole GATE_HOLD_MS for a paint that never came
+    (a tenth of a one-symbol replay). A due batch still holds it until its paint. The gate's own timeouts
+    are out of reach and no event is processed: only the batch can open it."""
+    w = make_window()
+    w.load_config(ui_write_config("not_due", start_date="2024-11-26", end_date="2024-12-06"))
+    bridge = w.bridge
+    bridge.gate_hold_ms = 60_000
+    bridge.host_gate.max_wait_s = 60.0
+    system = bridge.system
+    bridge.set_speed(0)
+    bridge.host_gate.close()                        # as a frame at MAX closes it
+    bridge.play()
+    time.sleep(0.3)
+    assert bridge.host_gate.closed and system.state == "running"
+    clock = [1_000.0]
+    w.view_clock = lambda: clock[0]
+    w._views_at = clock[0] - 0.01                   # the views were drawn 10 ms ago: the next batch is not due
+    w._on_batch(UpdateBatch(run_id=bridge.run_id, clock_ns=system.clock.now_ns(), bars_processed=1))
+    assert not bridge.host_gate.closed              # opened by the batch itself, no paint in between
+    bridge.host_gate.close()
+    clock[0] += 10.0                                # the interval is up: this batch redraws the views
+    w._on_batch(UpdateBatch(run_id=bridge.run_id, clock_ns=system.clock.now_ns(), bars_processed=2))
+    assert bridge.host_gate.closed                  # held until the window has drawn the frame
+    w.update()
+    qtbot.waitUntil(lambda: not bridge.host_gate.closed, timeout=5_000)
+    bridge.stop()
+    assert bridge.join_threads(2.0)
+
+
 def test_a_report_exported_from_the_results_dock_is_confirmed_in_the_status_bar(make_window):
     """Export report… of the main window's Results dock wrote the file without a word (the results window
     alone said where)."""
