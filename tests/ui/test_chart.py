@@ -526,3 +526,31 @@ def test_a_replay_without_history_widens_the_decimals_with_its_first_bars(chart,
     adjusted = make_bars(50)[4] / 1.0137                              # dividend-adjusted: on no decimal grid
     chart.set_bars(ts[:50], adjusted, adjusted, adjusted, adjusted, v[:50])
     assert chart.price.axis.decimals == 2                             # cents, as before, for such prices
+
+
+def test_a_chart_without_bars_says_so_until_its_first_bar(chart, qtbot):
+    """Bare axes (a price scale 0 to 1, no times) looked broken before a replay's first bar when the store
+    holds nothing before its start: the chart says "No bars yet" over its price pane, and the hint goes with
+    the first bar (completed or forming) and comes back when the bars are replaced by none."""
+    chart.resize(900, 500)
+    chart.show()
+    qtbot.waitExposed(chart)
+    settle(qtbot, chart)
+    hint = chart.empty_hint
+    assert hint.isVisible() and "No bars yet" in hint.text()
+    pane = chart.graphics_view.mapFromScene(chart.price.vb.sceneBoundingRect()).boundingRect()
+    centre = chart.graphics_view.mapTo(chart, pane.center())
+    assert abs(hint.geometry().center().x() - centre.x()) <= 2 and abs(hint.geometry().center().y() - centre.y()) <= 2
+    ts, o, h, low, c, v = make_bars(3)
+    chart.set_forming(int(ts[0]), o[0], h[0], low[0], c[0], v[0])
+    settle(qtbot, chart)
+    assert not hint.isVisible()                     # a forming bar is a bar on screen
+    chart.clear_forming()
+    settle(qtbot, chart)
+    assert hint.isVisible()
+    chart.append_bars(ts, o, h, low, c, v)
+    settle(qtbot, chart)
+    assert not hint.isVisible()
+    chart.set_bars(ts[:0], o[:0], h[:0], low[:0], c[:0], v[:0])
+    settle(qtbot, chart)
+    assert hint.isVisible()

@@ -28,6 +28,7 @@ from ui.widgets.chart.chart_types import ChartType
 from ui.widgets.chart.crosshair import Crosshair
 from ui.widgets.chart.drawing_model import DrawingBook
 from ui.widgets.chart.drawing_tools import DrawingLayer
+from ui.widgets.chart.empty_hint import EmptyChartHint
 from ui.widgets.chart.interaction import ChartMouse
 from ui.widgets.chart.legend import Legend
 from ui.widgets.chart.live_button import JumpToLiveButton
@@ -115,6 +116,7 @@ class CandleChart(QtWidgets.QWidget):
         self.order_lines.drawing_tool_armed = self.drawings.tool_armed
         self.chart_actions = ChartActions(self)
         self._live_button = JumpToLiveButton(self, self._view, self._axes_corner, self.theme, self.jump_to_live)
+        self._empty_hint = EmptyChartHint(self, self._view, lambda: self.price.vb.sceneBoundingRect(), self.theme)
         self.mouse = ChartMouse(self)
         for pane in (self.price, self.volume):
             pane.vb.interaction = self.mouse
@@ -136,6 +138,7 @@ class CandleChart(QtWidgets.QWidget):
         self._refresh_timer.timeout.connect(self.refresh)
         self._update_texts()
         self.viewport.apply_follow()
+        self._empty_hint.show_for(0)
 
     def _make_sub_pane(self, ov: Overlay) -> Pane:
         pane = self.panes.make_sub_pane(ov)
@@ -507,6 +510,7 @@ class CandleChart(QtWidgets.QWidget):
             self.graphics_view.scene().prepareForPaint()
         finally:
             vp.in_refresh = False
+        self._empty_hint.show_for(self._bars.n + (self._bars.forming is not None))
 
     def _after_replace(self) -> None:
         bars = self._bars
@@ -555,11 +559,18 @@ class CandleChart(QtWidgets.QWidget):
     def resizeEvent(self, ev: QtGui.QResizeEvent) -> None:
         super().resizeEvent(ev)
         QtCore.QTimer.singleShot(0, self, self._live_button.place)
+        if self._bars.n == 0:
+            QtCore.QTimer.singleShot(0, self, self._empty_hint.place)
 
     def _axes_corner(self) -> QtCore.QRectF:
         """The scene rectangle below the price axis and right of the time axis (empty in every layout)."""
         axis, time_axis = self.price.axis.sceneBoundingRect(), self.time_axis.sceneBoundingRect()
         return QtCore.QRectF(axis.left(), time_axis.top(), axis.width(), time_axis.height())
+
+    @property
+    def empty_hint(self) -> QtWidgets.QLabel:
+        """The "No bars yet" hint over the price pane (shown while the chart has no bar)."""
+        return self._empty_hint
 
     @property
     def live_button(self) -> QtWidgets.QToolButton:
