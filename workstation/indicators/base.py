@@ -23,9 +23,9 @@ from workstation.indicators.block import WarmupBlock
 __all__ = [
     "Indicator",
     "IndicatorError",
+    "SCALAR_LANES",
     "Smoothing",
     "check_period",
-    "SCALAR_LANES",
     "constant",
     "format_number",
     "gain_of",
@@ -98,7 +98,8 @@ class Smoothing:
         return np.where(prev == x, prev, mixed)
 
     def step_scalar(self, prev: float, x: float) -> float:
-        """`step` of one lane in Python floats: the same operations in the same order, the same value."""
+        """`step` of one lane in Python floats: the same operations in the same order, the same value
+        (`series` writes the same step out inline, for its loop over a warm-up's inputs)."""
         mixed = self.one_minus * prev
         mixed += self.alpha * x
         if self.denom != 1.0:

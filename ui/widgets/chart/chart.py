@@ -138,7 +138,7 @@ class CandleChart(QtWidgets.QWidget):
         self._refresh_timer.timeout.connect(self.refresh)
         self._update_texts()
         self.viewport.apply_follow()
-        self._empty_hint.show_for(0)
+        self._empty_hint.show_for(True)
 
     def _make_sub_pane(self, ov: Overlay) -> Pane:
         pane = self.panes.make_sub_pane(ov)
@@ -510,7 +510,7 @@ class CandleChart(QtWidgets.QWidget):
             self.graphics_view.scene().prepareForPaint()
         finally:
             vp.in_refresh = False
-        self._empty_hint.show_for(self._bars.n + (self._bars.forming is not None))
+        self._empty_hint.show_for(self._bars.n == 0 and self._bars.forming is None)
 
     def _after_replace(self) -> None:
         bars = self._bars
@@ -559,7 +559,7 @@ class CandleChart(QtWidgets.QWidget):
     def resizeEvent(self, ev: QtGui.QResizeEvent) -> None:
         super().resizeEvent(ev)
         QtCore.QTimer.singleShot(0, self, self._live_button.place)
-        if self._bars.n == 0:
+        if self._empty_hint.isVisibleTo(self):
             QtCore.QTimer.singleShot(0, self, self._empty_hint.place)
 
     def _axes_corner(self) -> QtCore.QRectF:

@@ -34,9 +34,8 @@ class EmptyChartHint(QtWidgets.QLabel):
         self.setStyleSheet("background: transparent;")
         self.hide()
 
-    def show_for(self, bars: int) -> None:
-        """Shown (and placed) when the chart has no bar, hidden otherwise."""
-        empty = bars == 0
+    def show_for(self, empty: bool) -> None:
+        """Shown (and placed) when the chart has no bar (`empty`), hidden otherwise."""
         if empty:
             self.place()
         if empty != self.isVisibleTo(self._chart):
