@@ -4,8 +4,9 @@ where the trader looks (the trade bar, the status bar; the signal log gets its r
 
 No trading logic here: orders, risk checks, fills and rejections are the engine's (the same order model
 as a strategy's, owner "manual"). This module only turns a click into an order ticket: the quantity and
-side, the clicked price rounded to the chart's decimals, and a bracket's stop loss / take profit at the
-trade bar's distances from the entry (a market order's entry: the symbol's last close, the price the
+side, the clicked or dragged price on the nearest tick (`execution.tick_size`, else the chart's
+decimals: workstation.execution.ticks), and a bracket's stop loss / take profit at the trade bar's
+distances from the entry, on a tick too (a market order's entry: the symbol's last close, the price the
 engine values it at). A refused move of a dragged line puts the line back. UI thread only.
 """
 
@@ -25,6 +26,7 @@ from ui.widgets.chart.order_lines import order_label
 from ui.widgets.trade_bar import TradeBar
 from workstation.errors import WorkstationError
 from workstation.execution.manual import MANUAL, ModifyOrder, describe
+from workstation.execution.ticks import price_step, snap_price, tick_decimals
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +55,7 @@ class HandTrading(QObject):
         trade_bar.flatten_requested.connect(lambda: self.flatten(self.trade_bar.symbol()))
         trade_bar.cancel_all_requested.connect(lambda: self.cancel_all(self.trade_bar.symbol()))
         trade_bar.symbol_combo.currentTextChanged.connect(lambda _s: self.sync_price_decimals())
+        bridge.system_changed.connect(lambda _system: self.sync_price_decimals())   # its execution.tick_size
 
     # ------------------------------------------------------------------ charts
     def attach(self, panel: ChartPanel) -> None:
@@ -64,6 +67,7 @@ class HandTrading(QObject):
         lines.cancel_requested.connect(self.cancel)
         lines.flatten_requested.connect(lambda p=panel: self.flatten(p.current_symbol()))
         lines.modify_requested.connect(self.move)
+        lines.snap_price = lambda price, p=panel: self.snap(p.current_symbol(), price)
         panel.destroyed.connect(lambda _obj=None, p=panel: self.panels.remove(p) if p in self.panels else None)
         chart.price_decimals_changed.connect(lambda _d: self.sync_price_decimals())
         panel.symbol_changed.connect(lambda _s: self.sync_price_decimals())
@@ -82,7 +86,7 @@ class HandTrading(QObject):
             text = order_label(order, panel.chart.legend.price_text) if order is not None else ""
             act = menu.addAction(f"Cancel order {point.order_id}" + (f": {text}" if text else ""))
             act.triggered.connect(lambda _c=False, oid=point.order_id: self.cancel(oid))
-        price = self._round(panel, point.price)
+        price = self.snap(symbol, point.price)
         last = self._last_price(panel)
         if math.isfinite(price) and price > 0 and last > 0 and point.order_id is None and not point.on_position:
             trade = menu.addMenu(f"Trade {symbol} at {panel.chart.legend.price_text(price)}")
@@ -273,10 +277,9 @@ class HandTrading(QObject):
         """Stop loss and take profit at the trade bar's distances from `entry` (None when off or no price)."""
         if not entry > 0:
             return None, None
-        decimals = self.price_decimals(symbol)
         sl, tp = self.trade_bar.stop_loss_distance(), self.trade_bar.take_profit_distance()
-        stop_loss = round(entry - side * sl, decimals) if sl > 0 else None
-        take_profit = round(entry + side * tp, decimals) if tp > 0 else None
+        stop_loss = self.snap(symbol, entry - side * sl) if sl > 0 else None
+        take_profit = self.snap(symbol, entry + side * tp) if tp > 0 else None
         return stop_loss, take_profit
 
     def _bracket_text(self, panel: ChartPanel, side: int, entry: float) -> str:
@@ -293,14 +296,22 @@ class HandTrading(QObject):
                 return int(panel.chart.price.axis.decimals)
         return 2
 
-    def sync_price_decimals(self) -> None:
-        self.trade_bar.set_price_decimals(self.price_decimals(self.trade_bar.symbol()))
+    def tick_size(self) -> float | None:
+        """The loaded config's `execution.tick_size` (None: the data's decimals)."""
+        system = self.bridge.system
+        return system.cfg.execution.tick_size if system is not None else None
 
-    @staticmethod
-    def _round(panel: ChartPanel, price: float) -> float:
-        if not math.isfinite(price):
-            return math.nan
-        return round(price, int(panel.chart.price.axis.decimals))
+    def snap(self, symbol: str, price: float) -> float:
+        """`price` on `symbol`'s nearest tick: the config's tick size, never finer than the decimals its
+        chart shows (NaN for a price that is not finite)."""
+        return snap_price(price, self.tick_size(), self.price_decimals(symbol))
+
+    def sync_price_decimals(self) -> None:
+        """The trade bar's distances in the traded symbol's price unit: the decimals of its tick, a step
+        of its tick or 5 units of the last decimal, whichever is coarser."""
+        step = price_step(self.tick_size(), self.price_decimals(self.trade_bar.symbol()))
+        decimals = tick_decimals(step)
+        self.trade_bar.set_price_decimals(decimals, max(step, 5 * 10.0 ** -decimals))
 
     def _last_price(self, panel: ChartPanel) -> float:
         last = self.bridge.position_of(panel.current_symbol())[2]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
 import pytest
@@ -550,6 +551,105 @@ def test_currency_prices_trade_by_hand_with_their_five_decimals(qtbot, ui_make_w
     assert w.orders_panel.fills_rows()[0][4] == f"{fill.price:,.5f}"
     (position,) = w.orders_panel.positions_rows()
     assert position[3] == f"{w.bridge.position_of(symbol)[2]:,.5f}"           # the last price
+
+
+@pytest.fixture(scope="module")
+def sub_penny_store(ui_demo_store, tmp_path_factory):
+    """The demo store's bars as a large stock's sub-penny prints of 3 decimals (29.15 -> 426.121)."""
+    from workstation.store import BarStore
+
+    bars = BarStore(ui_demo_store).read_bars(None, "1m", 0, 2**62)
+    bars = pd.DataFrame({k: bars[k] for k in ("symbol", "timestamp", "open", "high", "low", "close", "volume")})
+    for col in ("open", "high", "low", "close"):
+        bars[col] = (bars[col] * 14.6183).round(3)
+    root = tmp_path_factory.mktemp("sub_penny_store") / "store"
+    BarStore(root, create=True).write_bars(bars, "1m")
+    return root
+
+
+def cents(price: float) -> float:
+    """The independent expectation: the price as written, in whole cents, halves up."""
+    return float(Decimal(repr(price)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
+def test_with_a_tick_size_sub_penny_data_trades_by_hand_in_whole_cents(qtbot, ui_make_window, ui_configs_dir,
+                                                                        sub_penny_store):
+    """SPY's prints carry three decimals, and a limit clicked on its chart went to 426.072, a dragged line
+    and a bracket's levels too: prices no exchange takes. With execution.tick_size 0.01 the clicked price,
+    the bracket's levels, the distances and a dragged line are whole cents; without it, the data's
+    decimals as before."""
+    from tests.ui.conftest import ui_config_dict
+
+    cfg = ui_config_dict(sub_penny_store)
+    cfg.setdefault("execution", {})["tick_size"] = 0.01
+    path = ui_configs_dir / "cents.json"
+    path.write_text(json.dumps(cfg))
+    w, symbol, last = trading_paused(qtbot, ui_make_window(), path)
+    panel = w.chart_panels[0]
+    chart = panel.chart
+    assert panel.current_symbol() == symbol and chart.price.axis.decimals == 3
+    bar = w.trade_bar
+    assert bar.stop_loss_box.decimals() == 2 == bar.take_profit_box.decimals()
+    assert bar.stop_loss_box.singleStep() == pytest.approx(0.05)
+    bar.stop_loss_box.setValue(0.5)
+    bar.take_profit_box.setValue(1.25)
+    clicked = round(last - 0.3037, 4)
+    menu = chart.context_menu(ChartPoint(int(chart.bar_arrays()[0][-1]), clicked))
+    price = cents(clicked)
+    action = _menu_action(menu, f"Buy limit 100 @ {chart.legend.price_text(price)}")
+    assert action is not None, [a.text() for a in menu.actions()]
+    action.trigger()
+    qtbot.waitUntil(lambda: len(manual_orders(w, symbol)) == 3, timeout=5000)
+    entry, stop_loss, take_profit = manual_orders(w, symbol)
+    assert entry.limit_price == price
+    assert stop_loss.stop_price == cents(price - 0.5) and take_profit.limit_price == cents(price + 1.25)
+    # a market order's bracket from the last price (a sub-penny print): its levels in whole cents too
+    assert last != cents(last)
+    assert w.hand_trading._bracket(+1, last, symbol) == (cents(last - 0.5), cents(last + 1.25))
+    # a line dragged anywhere on the price pane lands on a whole cent, the nearest one
+    lines = chart.order_lines
+    vb = chart.price.vb
+    vb.setYRange(price - 2.0, price + 2.0, padding=0)
+    for y in range(5, int(vb.height()) - 5, 7):
+        raw = chart.order_lines._scale.price(vb.mapToView(QPointF(0.0, y)).y())
+        assert lines.price_at(y) == cents(raw), y
+
+    # the same data without a tick size: the data's three decimals, as before
+    cfg["execution"].pop("tick_size")
+    path = ui_configs_dir / "mills.json"
+    path.write_text(json.dumps(cfg))
+    w, symbol, last = trading_paused(qtbot, ui_make_window(), path)
+    chart = w.chart_panels[0].chart
+    assert w.trade_bar.stop_loss_box.decimals() == 3
+    menu = chart.context_menu(ChartPoint(int(chart.bar_arrays()[0][-1]), clicked))
+    assert _menu_action(menu, f"Buy limit 100 @ {chart.legend.price_text(round(clicked, 3))}") is not None
+
+
+def test_a_futures_tick_of_a_quarter_steps_the_distances_and_the_prices(qtbot, ui_make_window, ui_configs_dir,
+                                                                        ui_demo_store):
+    """A tick coarser than the data's cents (E-mini's 0.25): clicked prices and a bracket's levels on
+    quarters, the distances stepping by a quarter."""
+    from tests.ui.conftest import ui_config_dict
+
+    cfg = ui_config_dict(ui_demo_store)
+    cfg.setdefault("execution", {})["tick_size"] = 0.25
+    path = ui_configs_dir / "quarters.json"
+    path.write_text(json.dumps(cfg))
+    w, symbol, last = trading_paused(qtbot, ui_make_window(), path)
+    assert w.trade_bar.stop_loss_box.singleStep() == 0.25 and w.trade_bar.stop_loss_box.decimals() == 2
+    w.trade_bar.stop_loss_box.setValue(0.6)
+    w.trade_bar.take_profit_box.setValue(0)
+
+    def quarters(p: float) -> float:
+        return float((Decimal(repr(p)) / Decimal("0.25")).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+                     * Decimal("0.25"))
+
+    chart = w.chart_panels[0].chart
+    clicked = round(last + 0.37, 2)
+    menu = chart.context_menu(ChartPoint(int(chart.bar_arrays()[0][-1]), clicked))
+    action = _menu_action(menu, f"Sell limit 100 @ {chart.legend.price_text(quarters(clicked))}")
+    assert action is not None, [a.text() for a in menu.actions()]
+    assert f"SL {chart.legend.price_text(quarters(quarters(clicked) + 0.6))}" in action.text()
 
 
 def test_the_session_close_rule_closes_a_hand_position_and_says_why(qtbot, ui_make_window, ui_configs_dir,

@@ -186,13 +186,15 @@ class TradeBar(QWidget):
     def symbol(self) -> str:
         return self.symbol_combo.currentText()
 
-    def set_price_decimals(self, decimals: int) -> None:
+    def set_price_decimals(self, decimals: int, step: float | None = None) -> None:
         """Stop loss and take profit distances in the traded symbol's price unit (5 decimals for
-        EURUSD's 1.08002, a step of 5 units: 0.05 for cents)."""
+        EURUSD's 1.08002), the arrows' step `step` (default 5 units: 0.05 for cents; a tick of 0.25)."""
+        step = 5 * 10.0 ** -decimals if step is None else step
         for box in (self.stop_loss_box, self.take_profit_box):
             if box.decimals() != decimals:
                 box.setDecimals(decimals)
-                box.setSingleStep(5 * 10.0 ** -decimals)
+            if box.singleStep() != step:
+                box.setSingleStep(step)
 
     def quantity(self) -> float:
         return _shown_value(self.quantity_box)

@@ -261,6 +261,13 @@ class ExecutionConfig(_Model):
         "fills (worst_case), or the bars of `intrabar_interval` in the store decide which came first.",
     )
     intrabar_interval: str = Field("1s", description="Finer interval read from the store for finer_interval.")
+    tick_size: float | None = Field(
+        None, gt=0, le=10_000, json_schema_extra={"empty": "the data's decimals"},
+        description="Price increment of hand-entered order prices: a price clicked on the chart, a dragged "
+        "order line and a bracket's stop loss / take profit from the trade bar's distances go to the nearest "
+        "tick (e.g. 0.01 for US stocks of $1.00 and up, 0.25 for E-mini futures). null = the data's decimals, "
+        "as the chart shows them (SPY's three: 426.072). A strategy's own prices are not changed.",
+    )
 
     @field_validator("intrabar_interval")
     @classmethod

@@ -286,6 +286,9 @@ class OrderLineLayer(QtCore.QObject):
         self.theme = theme
         self._price_text = price_text
         self._decimals = decimals
+        # a dragged line's price: on the nearest tick (set by hand trading: the config's tick size), else
+        # rounded to the chart's decimals
+        self.snap_price: Callable[[float], float] | None = None
         self.font = QtGui.QFont()
         self.font.setPixelSize(theme.font_px)
         self.metrics = QtGui.QFontMetricsF(self.font)
@@ -392,9 +395,11 @@ class OrderLineLayer(QtCore.QObject):
         return self.vb.mapFromView(QtCore.QPointF(0.0, y)).y()
 
     def price_at(self, pixel_y: float) -> float:
-        """The price at a pane pixel row, rounded to the chart's decimals."""
+        """The price at a pane pixel row, on the nearest tick (`snap_price`) or rounded to the chart's
+        decimals."""
         y = self.vb.mapToView(QtCore.QPointF(0.0, pixel_y)).y()
-        return round(self._scale.price(y), self._decimals())
+        price = self._scale.price(y)
+        return self.snap_price(price) if self.snap_price is not None else round(price, self._decimals())
 
     def pane_width(self) -> float:
         return float(self.vb.width())

@@ -1,0 +1,49 @@
+"""Price increments: the prices a trader can put an order at.
+
+A market quotes in whole ticks: US stocks of $1.00 and up in cents (SEC Rule 612 refuses sub-penny
+limit and stop prices there), E-mini S&P futures in 0.25, a currency pair in its pip fraction. Bar data
+can be finer than that (SPY's prints carry three decimals), so a price read off a chart, or a stop loss
+at a distance from an entry, lands between ticks unless it is snapped.
+
+`execution.tick_size` sets the tick of hand-entered prices (chart clicks, dragged order lines, a
+bracket's levels from the trade bar's distances); empty (None): the data's own decimals, as the chart
+shows them. A strategy's prices are its own: `snap_price` rounds them the same way.
+"""
+
+from __future__ import annotations
+
+import math
+
+__all__ = ["price_step", "snap_price", "tick_decimals"]
+
+MAX_DECIMALS = 10
+HALF_TOLERANCE = 1e-12  # relative: a tick count this close under a half (binary error) rounds up
+
+
+def tick_decimals(tick: float) -> int:
+    """The decimals that write `tick` exactly (0.25 -> 2, 0.0001 -> 4, 5.0 -> 0; at most MAX_DECIMALS)."""
+    for decimals in range(MAX_DECIMALS):
+        if abs(round(tick, decimals) - tick) <= 1e-9 * tick:
+            return decimals
+    return MAX_DECIMALS
+
+
+def price_step(tick_size: float | None, decimals: int) -> float:
+    """The price increment of a symbol whose prices show `decimals` decimals: `tick_size` when set, never
+    finer than those decimals (a price is only read or typed at the chart's resolution), else one unit of
+    the last decimal."""
+    unit = 10.0 ** -decimals
+    return unit if tick_size is None else max(float(tick_size), unit)
+
+
+def snap_price(price: float, tick_size: float | None, decimals: int) -> float:
+    """`price` on the nearest whole tick (`price_step`; halfway: up), written with the tick's decimals
+    so that no binary remainder is left (426.07, not 426.07000000000005). NaN for a price that is not
+    finite."""
+    if not math.isfinite(price):
+        return math.nan
+    step = price_step(tick_size, decimals)
+    ticks = price / step
+    # halfway as written in decimals (426.075 at 0.01 is 42607.499999... in binary): up
+    whole = math.floor(ticks + 0.5 + HALF_TOLERANCE * max(1.0, abs(ticks)))
+    return round(whole * step, tick_decimals(step))
