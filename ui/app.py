@@ -30,6 +30,7 @@ from ui.screen_fit import fit_to_screen
 from ui.theme import apply_theme
 from workstation.config import load_config
 from workstation.errors import WorkstationError
+from workstation.report.formatting import run_time_text
 from workstation.run_commands import DEFAULT_STORE, EXAMPLE_CONFIG
 from workstation.system import resolve_store_path
 
@@ -269,7 +270,7 @@ class ScriptedRun(QObject):
         state = summary.get("state")
         print(
             f"run {state}: {summary.get('sessions_done')}/{summary.get('sessions_total')} sessions, "
-            f"{summary.get('bars_processed', 0):,} bars in {summary.get('elapsed_s', 0.0):.2f} s, "
+            f"{summary.get('bars_processed', 0):,} bars in {run_time_text(summary)}, "
             f"{summary.get('signals', 0):,} signals, {summary.get('trades', 0):,} trades; "
             f"run folder {self.window.bridge.run_dir}"
         )

@@ -70,6 +70,7 @@ from workstation.config import load_config
 from workstation.errors import WorkstationError
 from workstation.model import parse_interval
 from workstation.preflight import PreflightCache
+from workstation.report.formatting import run_time_text
 from workstation.system import FAILED, FINISHED, PAUSED, RUNNING, STOPPED
 
 log = logging.getLogger(__name__)
@@ -1382,7 +1383,7 @@ class MainWindow(QMainWindow):
         state = summary.get("state")
         text = (
             f"Backtest {state}: {summary.get('sessions_done', 0)}/{summary.get('sessions_total', 0)} sessions · "
-            f"{summary.get('bars_processed', 0):,} bars in {summary.get('elapsed_s', 0.0):.1f} s · "
+            f"{summary.get('bars_processed', 0):,} bars in {run_time_text(summary, 1, rate=False)} · "
             f"{summary.get('trades', 0):,} trades"
         )
         self.statusBar().showMessage(text)

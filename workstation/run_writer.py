@@ -1139,6 +1139,8 @@ def render_report(system, summary: dict, stats: dict, in_progress: bool = False,
     `in_progress`: written after a session while the run goes on (the state line says so; the
     statistics are computed at the end). `quality_stats` and `timings_text` default to the
     system's own (given when rendered away from the engine thread)."""
+    from workstation.report.formatting import run_time_text  # written at the end: not in the start-up
+
     cfg = system.cfg
     state = (f"state {summary['state']} (in progress: this report is rewritten as the run goes)"
              if in_progress else f"state {summary['state']}")
@@ -1149,8 +1151,7 @@ def render_report(system, summary: dict, stats: dict, in_progress: bool = False,
         f"Sessions        {summary['sessions_done']} of {summary['sessions_total']} "
         f"({cfg.backtest.start_date} .. {cfg.backtest.end_date}), {state}",
         f"Symbols         {len(cfg.symbols)}: {', '.join(cfg.symbols[:10])}{' ...' if len(cfg.symbols) > 10 else ''}",
-        f"Bars processed  {summary['bars_processed']:,} in {summary['elapsed_s']:.2f} s "
-        f"({summary['bars_per_s']:,.0f} bars/s)",
+        f"Bars processed  {summary['bars_processed']:,} in {run_time_text(summary)}",
         f"Signals         {summary['signals']:,} ({summary['rejected']:,} rejected), fills {summary['fills']:,}, "
         f"trades {summary['trades']:,}",
     ]

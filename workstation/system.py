@@ -398,7 +398,11 @@ class SystemManager:
         return end - self._t_start if self._t_start else 0.0
 
     def summary(self) -> dict:
+        """The run so far: `elapsed_s` from start to the last bar time (or now), of it `paused_s` paused
+        (the user's pause and the waits between single steps); `bars_per_s` over the time not paused."""
         elapsed = self.elapsed_s()
+        paused = min(self.control.paused_s, elapsed)
+        running = elapsed - paused
         summary: dict[str, object] = {
             "state": self.state,
             "error": f"{type(self.error).__name__}: {self.error}" if self.error else None,
@@ -406,7 +410,8 @@ class SystemManager:
             "sessions_total": len(self.sessions),
             "bars_processed": self.bars_processed,
             "elapsed_s": round(elapsed, 4),
-            "bars_per_s": round(self.bars_processed / elapsed, 1) if elapsed > 0 else 0.0,
+            "paused_s": round(paused, 4),
+            "bars_per_s": round(self.bars_processed / running, 1) if running > 0 else 0.0,
             "signals": self.analysis.signal_count,
             "rejected": self.analysis.rejected_count,
             "strategy_errors": dict(self.analysis.errors),

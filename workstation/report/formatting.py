@@ -141,3 +141,19 @@ def open_at_end_text(stats: dict) -> str | None:
         return f"{opened}: the whole {fmt_money(stats.get('net_pnl'))} net P&L is theirs; no trade was closed."
     return (f"{opened}: {fmt_money(stats.get('open_pnl'))} of the {fmt_money(stats.get('net_pnl'))} net P&L is "
             f"theirs; the trade statistics count the closed trades' {fmt_money(stats.get('closed_pnl'))} only.")
+
+
+def run_time_text(summary: dict, decimals: int = 2, rate: bool = True) -> str:
+    """A run's time and rate from its summary (SystemManager.summary): '4.10 s (2,587 bars/s)', and for
+    a run that stood paused '422.10 s, 418.00 s of it paused (2,587 bars/s playing)': its bars/s leave
+    the pauses out (`rate` False: the times alone). A summary without `paused_s` (an older run
+    folder's) was not paused."""
+    elapsed = float(summary.get("elapsed_s") or 0.0)
+    paused = float(summary.get("paused_s") or 0.0)
+    text = f"{elapsed:.{decimals}f} s"
+    was_paused = paused >= 0.5 * 10.0 ** -decimals
+    if was_paused:
+        text += f", {paused:.{decimals}f} s of it paused"
+    if rate:
+        text += f" ({float(summary.get('bars_per_s') or 0.0):,.0f} bars/s{' playing' if was_paused else ''})"
+    return text

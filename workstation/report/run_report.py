@@ -34,6 +34,7 @@ from workstation.report.formatting import (
     fmt_qty,
     open_at_end_text,
     price_decimals,
+    run_time_text,
 )
 from workstation.report.page import Column, cards, heat_colour, page, quality_colour, table, tone
 from workstation.report.svg import ACCENT, DOWN, UP, Axis, Series, bar_chart, empty_chart, line_chart
@@ -461,7 +462,7 @@ def _run_section(results: RunResults) -> str:
             ("Bars processed", f"{int(s.get('bars_processed') or 0):,}"),
             ("Signals", f"{int(s.get('signals') or 0):,} ({int(s.get('rejected') or 0):,} rejected by the risk checks)"),
             ("Fills", f"{int(s.get('fills') or 0):,}"),
-            ("Run time", f"{float(s.get('elapsed_s') or 0):.2f} s ({float(s.get('bars_per_s') or 0):,.0f} bars/s)"),
+            ("Run time", run_time_text(s)),
         ]
     rows.append(("Run folder", str(results.run_dir)))
     missing = [t for t in results.missing_tables if t not in ("bars",)]

@@ -7,6 +7,8 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
 from tests.integration.runhelpers import crossover_config
 from workstation.config import validate_config_dict
 from workstation.pipeline.control import Gate, RunControl
@@ -126,3 +128,46 @@ def test_pause_during_paced_play_then_steps_move_the_clock_at_once(store):
         assert system.clock.now_ns() == t0 + 3 * MINUTE_NS
     finally:
         assert system.stop(2.0)
+
+
+def test_a_runs_rate_leaves_out_the_time_it_stood_paused(store):
+    """A replay paused for a while and then played to its end: the summary's `paused_s` is the pause
+    (between what the test saw before pausing and after resuming), `bars_per_s` the bars over the time
+    not paused (it was the bars over the whole time: 10,607 bars in 422 s, 418 s of it paused, read 25
+    bars/s), and the report line says both; a run never paused has no paused time."""
+    from workstation.report.formatting import run_time_text
+
+    system = _system(store, speed=0.0)
+    try:
+        system.pause()
+        system.start()
+        assert _wait_for(lambda: system.coordinator.current_session is not None, 30)
+        system.step(3)
+        assert _wait_for(lambda: system.position == 3 and system.control.steps_owed == 0, 30)
+        t0 = time.perf_counter()
+        time.sleep(0.4)
+        t1 = time.perf_counter()
+        system.resume()
+        system.wait(60)
+        t2 = time.perf_counter()
+        summary = system.summary()
+    finally:
+        assert system.stop(2.0)
+    assert summary["state"] == "finished"
+    assert t1 - t0 <= summary["paused_s"] <= min(t2 - t0, summary["elapsed_s"])
+    running = summary["elapsed_s"] - summary["paused_s"]
+    assert summary["bars_per_s"] == pytest.approx(system.bars_processed / running, rel=1e-3)   # (times to 0.1 ms)
+    assert summary["bars_per_s"] > 2 * system.bars_processed / summary["elapsed_s"]
+    assert run_time_text(summary) == (f"{summary['elapsed_s']:.2f} s, {summary['paused_s']:.2f} s of it paused "
+                                      f"({summary['bars_per_s']:,.0f} bars/s playing)")
+
+    plain = _system(store, speed=0.0)
+    try:
+        plain.start()
+        plain.wait(60)
+        summary = plain.summary()
+    finally:
+        assert plain.stop(2.0)
+    assert summary["paused_s"] == 0.0
+    assert summary["bars_per_s"] == pytest.approx(plain.bars_processed / summary["elapsed_s"], rel=1e-3)
+    assert run_time_text(summary) == f"{summary['elapsed_s']:.2f} s ({summary['bars_per_s']:,.0f} bars/s)"
