@@ -19,8 +19,12 @@ from __future__ import annotations
 import enum
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import NamedTuple
+
+PAUSES_KEPT = 1024           # the newest pauses RunControl remembers (for live latencies)
+PAUSE_JOIN_NS = 1_000_000    # a wait that starts within 1 ms of the last one's end continues that pause
 
 
 class Gate(enum.Enum):
@@ -55,8 +59,11 @@ class RunControl:
         self._wake = False  # work waits for the coordinator between two bar times (see `wake`)
         self._seek: SeekRequest | None = None
         # seconds the coordinator stood paused (the user's pause, between single steps): a replay's
-        # rate leaves them out (10,607 bars in 422 s of which 418 s paused is not 25 bars/s)
+        # rate leaves them out (10,607 bars in 422 s of which 418 s paused is not 25 bars/s), and the
+        # newest pauses themselves (perf_counter_ns from, to), for a live bar's latency (`paused_between`)
         self.paused_s = 0.0
+        self._pauses: deque[tuple[int, int]] = deque(maxlen=PAUSES_KEPT)
+        self._paused_from_ns: int | None = None
 
     def pause(self) -> None:
         with self._cond:
@@ -153,11 +160,33 @@ class RunControl:
         without serving, and the command would miss the bar time the step lets through."""
         while self.paused and self._steps == 0 and not self.stopping and self._seek is None:
             if not self._serve(service):
-                t0 = time.perf_counter()
+                t0 = self._paused_from_ns = time.perf_counter_ns()
                 self._cond.wait()
-                self.paused_s += time.perf_counter() - t0
+                t1 = time.perf_counter_ns()
+                self._paused_from_ns = None
+                self.paused_s += (t1 - t0) / 1e9
+                pauses = self._pauses
+                if pauses and t0 - pauses[-1][1] < PAUSE_JOIN_NS:      # woken and waiting again: one pause
+                    pauses[-1] = (pauses[-1][0], t1)
+                else:
+                    pauses.append((t0, t1))
         while not self.stopping and self._serve(service):
             pass
+
+    def paused_between(self, start_ns: int, end_ns: int) -> int:
+        """Nanoseconds of [start_ns, end_ns] (perf_counter_ns) the coordinator stood paused, the pause in
+        progress included: a live bar received before or during a pause of the user's and handled after
+        it did not wait for the engine that long. Coordinator thread (it records the pauses); counts the
+        newest PAUSES_KEPT pauses."""
+        total = 0
+        for begin, end in reversed(self._pauses):
+            if end <= start_ns:
+                break
+            total += max(0, min(end, end_ns) - max(begin, start_ns))
+        ongoing = self._paused_from_ns
+        if ongoing is not None and ongoing < end_ns:
+            total += end_ns - max(ongoing, start_ns)
+        return total
 
     def set_speed(self, speed: float) -> None:
         if speed < 0:
