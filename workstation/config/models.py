@@ -261,6 +261,14 @@ class ExecutionConfig(_Model):
         "fills (worst_case), or the bars of `intrabar_interval` in the store decide which came first.",
     )
     intrabar_interval: str = Field("1s", description="Finer interval read from the store for finer_interval.")
+    cancel_orphan_exits: bool = Field(
+        False,
+        description="Cancel a bracket's working stop loss and take profit when another order closes or "
+        "reverses the position they protect (a hand Sell MKT, another strategy's close), as NinjaTrader's ATM "
+        "strategies and TradingView do. Off (backtrader's rule): the exits belong to their entry and keep "
+        "working, so a later fill of one opens a position the other way. A position only reduced keeps them, "
+        "and so does a bracket whose entry has not filled completely.",
+    )
     tick_size: float | None = Field(
         None, gt=0, le=10_000, json_schema_extra={"empty": "the data's decimals"},
         description="Price increment of hand-entered order prices: a price clicked on the chart, a dragged "

@@ -258,6 +258,7 @@ class SimulatedBroker:
         self._close_rule = self.config.fill_rule == "close"
         self._multiplier = float(self.config.margin_multiplier)
         self._allow_short = bool(self.config.allow_short)
+        self._cancel_orphans = bool(self.config.cancel_orphan_exits)
         pct = self.config.participation_limit_pct
         self._participation = float(pct) / 100.0 if pct else 0.0
         self.intrabar_bars = intrabar_bars if self.config.intrabar_resolution == "finer_interval" else None
@@ -1406,6 +1407,8 @@ class SimulatedBroker:
         fill = self._execute(i, qty, price, ts_ns, st.strategy, st.id)
         st.filled += qty
         st.fill_value += abs(qty) * price
+        if self._cancel_orphans and pos != 0.0 and pos * (pos + qty) <= _FLAT_EPS * abs(pos):
+            self._cancel_orphan_exits(st, pos + qty, ts_ns)
         complete = abs(st.quantity - st.filled) <= _FLAT_EPS
         if complete:
             self._finish(st, OrderStatus.FILLED, ts_ns, fill=fill)
@@ -1461,7 +1464,37 @@ class SimulatedBroker:
         self._finalized.append(st)
         if self.record_events:
             self._events.append(st.change("filled", ts_ns, fill))
+        if self._cancel_orphans and pos != 0.0 and pos * (pos + qty) <= _FLAT_EPS * abs(pos):
+            self._cancel_orphan_exits(st, pos + qty, ts_ns)
         return fill
+
+    def _cancel_orphan_exits(self, closer: _OrderState, after: float, ts_ns: int) -> None:
+        """execution.cancel_orphan_exits: a fill of order `closer` just took its symbol's position to flat
+        or the other way (`after`). The working exits whose fill would now open or enlarge
+        a position (at flat all of them; after a reversal those on the new position's side) are cancelled,
+        each told why: exits of brackets whose entry filled completely, other than `closer`'s own bracket
+        (its exits follow the bracket's rules)."""
+        orders = self._open_by_symbol.get(closer.symbol_index)
+        if not orders:
+            return
+        own = closer.parent_id if closer.parent_id is not None else closer.id
+        protective = OrderRole.STOP_LOSS, OrderRole.TAKE_PROFIT
+        flat = abs(after) <= _FLAT_EPS
+        orphans = []
+        for st in orders.values():
+            entry = st.parent_id
+            if (st.role in protective and entry is not None and entry != own
+                    and (flat or st.quantity * after > 0.0) and self._orders[entry - 1].status is OrderStatus.FILLED):
+                orphans.append(st)
+        why = (f"orphan exit: order {closer.id} {'closed' if flat else 'reversed'} the position "
+               "(execution.cancel_orphan_exits)")
+        seen = {closer.id}
+        for st in orphans:
+            if st.status in FINAL_STATUSES:
+                continue                  # its group's cancel took it already
+            seen.add(st.id)
+            self._finish(st, OrderStatus.CANCELLED, ts_ns, why)
+            self._cancel_group(st, ts_ns, why, seen)      # its sibling, and an OCO group it is in
 
     def _after_partial(self, st: _OrderState, qty: float) -> None:
         """The rest of a partly filled order: a triggered stop works as a market order, a triggered

@@ -1,0 +1,174 @@
+"""execution.cancel_orphan_exits: when another order closes or reverses the position a bracket's exits
+protect, the exits are cancelled (NinjaTrader's ATM strategies, TradingView); off (the default,
+backtrader's rule) they keep working and a later fill opens a position the other way. Expectations worked
+by hand from the README's rules, on the broker alone and through a whole run."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.workstation.execution.test_manual_orders import OPEN_1, bars_of, config, run
+from tests.workstation.execution.test_orders import T0, bars, make, submit
+from workstation.execution import make_request
+from workstation.execution.manual import SubmitOrder
+from workstation.store import BarStore, generate_demo
+
+RULE = "(execution.cancel_orphan_exits)"
+
+
+def _long_bracket(b, k: int = 0, qty: float = 100, stop_loss: float = 9.0, take_profit: float = 11.0):
+    """A buy bracket sent after bar time k, filled at bar k+1's open 10: its exits work from bar k+2."""
+    entry = submit(b, k, "AAA", qty, "market", stop_loss=stop_loss, take_profit=take_profit)
+    bars(b, k + 1, {"AAA": (10, 10.2, 9.8, 10)})
+    assert b.order(entry.id).status.value == "filled" and b.order(entry.id + 1).status.value == "working"
+    return entry
+
+
+def _by_hand(b, k: int, qty: float):
+    return b.submit_order(make_request("AAA", qty, "market"), "manual", T0 + (k + 1) * 60_000_000_000)
+
+
+@pytest.mark.parametrize("cancel", [False, True])
+def test_a_hand_sale_that_closes_the_position_leaves_the_exits_working_or_cancels_them(cancel):
+    b = make(allow_short=True, cancel_orphan_exits=cancel)
+    bars(b, 0, {"AAA": (10, 10, 10, 10)})
+    entry = _long_bracket(b)
+    stop_loss, take_profit = entry.id + 1, entry.id + 2
+    sale = _by_hand(b, 1, -100)
+    bars(b, 2, {"AAA": (10.1, 10.3, 9.9, 10.2)})                  # the sale fills at the open: flat
+    assert b.order(sale.id).status.value == "filled" and b.position("AAA") == 0
+    fills = bars(b, 3, {"AAA": (10.5, 11.4, 10.4, 11.2)})          # reaches the take profit
+    if cancel:
+        for oid in (stop_loss, take_profit):
+            order = b.order(oid)
+            assert order.status.value == "cancelled" and order.status_time == T0 + 2 * 60_000_000_000
+            assert order.reason == f"orphan exit: order {sale.id} closed the position {RULE}"
+        assert fills == [] and b.position("AAA") == 0 and b.open_orders() == []
+    else:                                                         # backtrader: the exit sells short
+        assert [(f.order_id, f.price) for f in fills] == [(take_profit, 11.0)]
+        assert b.position("AAA") == -100 and b.order(stop_loss).status.value == "cancelled"
+
+
+def test_a_reversal_cancels_the_old_sides_exits_and_keeps_the_new_brackets_own():
+    b = make(allow_short=True, cancel_orphan_exits=True)
+    bars(b, 0, {"AAA": (10, 10, 10, 10)})
+    long_entry = _long_bracket(b)
+    short_entry = submit(b, 1, "AAA", -300, "market", stop_loss=12.0, take_profit=8.0)   # long 100 -> short 200
+    bars(b, 2, {"AAA": (10.1, 10.3, 9.9, 10.2)})
+    assert b.position("AAA") == -200
+    assert [b.order(long_entry.id + k).status.value for k in (1, 2)] == ["cancelled", "cancelled"]
+    assert b.order(long_entry.id + 1).reason.startswith(f"orphan exit: order {short_entry.id} reversed")
+    short_stop, short_profit = b.order(short_entry.id + 1), b.order(short_entry.id + 2)
+    assert (short_stop.status.value, short_stop.quantity) == ("working", 300)
+    (fill,) = bars(b, 3, {"AAA": (10, 10.1, 7.5, 8)})               # the short's own take profit
+    assert (fill.order_id, fill.price, fill.quantity) == (short_profit.id, 8.0, 300)
+    assert b.position("AAA") == 100                                 # backtrader's sizing: the whole entry
+
+
+def test_a_position_only_reduced_keeps_the_exits_and_a_later_close_cancels_them():
+    b = make(cancel_orphan_exits=True)
+    bars(b, 0, {"AAA": (10, 10, 10, 10)})
+    entry = _long_bracket(b)
+    _by_hand(b, 1, -40)
+    bars(b, 2, {"AAA": (10, 10.1, 9.9, 10)})
+    assert b.position("AAA") == 60 and b.order(entry.id + 1).status.value == "working"
+    last = _by_hand(b, 2, -60)
+    bars(b, 3, {"AAA": (10, 10.1, 9.9, 10)})
+    assert b.position("AAA") == 0 and b.open_orders() == []
+    assert b.order(entry.id + 2).reason.startswith(f"orphan exit: order {last.id} closed")
+
+
+def test_one_brackets_exit_closing_the_position_cancels_the_other_brackets_exits():
+    b = make(cancel_orphan_exits=True)
+    bars(b, 0, {"AAA": (10, 10, 10, 10)})
+    first = _long_bracket(b, 0, 100, stop_loss=9.0, take_profit=12.0)
+    second = _long_bracket(b, 2, 100, stop_loss=9.5, take_profit=13.0)
+    assert b.position("AAA") == 200
+    _by_hand(b, 3, -100)                                            # down to 100: both brackets keep theirs
+    bars(b, 4, {"AAA": (10, 10.1, 9.9, 10)})
+    assert len(b.open_orders()) == 4
+    (fill,) = bars(b, 5, {"AAA": (9.8, 9.9, 9.4, 9.6)})            # the second's stop loss 9.5: flat
+    assert (fill.order_id, b.position("AAA")) == (second.id + 1, 0)
+    assert b.order(second.id + 2).reason.startswith(f"bracket: order {second.id + 1} filled")
+    for oid in (first.id + 1, first.id + 2):
+        assert b.order(oid).reason.startswith(f"orphan exit: order {second.id + 1} closed")
+    assert b.open_orders() == []
+
+
+def test_the_exits_of_an_entry_not_filled_yet_or_only_in_part_are_kept():
+    b = make(cancel_orphan_exits=True, participation_limit_pct=10)
+    bars(b, 0, {"AAA": (10, 10, 10, 10, 1e6)})
+    _by_hand(b, 0, 100)
+    bars(b, 1, {"AAA": (10, 10, 10, 10, 1e6)})
+    pending = submit(b, 1, "AAA", 100, "limit", limit_price=9.0, stop_loss=8.0)      # its exit held
+    partial = submit(b, 1, "AAA", 300, "limit", limit_price=10.0, stop_loss=8.5)
+    bars(b, 2, {"AAA": (10, 10.1, 9.95, 10, 1000)})                 # 100 of the 300 fill (10 % of 1,000)
+    assert b.order(partial.id).status.value == "partially_filled" and b.position("AAA") == 200
+    assert b.order(partial.id + 1).status.value == "working"        # protects the 100 filled
+    sale = _by_hand(b, 2, -200)
+    bars(b, 3, {"AAA": (10.5, 10.6, 10.2, 10.4, 1e6)})              # the sale at the open: flat
+    assert b.order(sale.id).status.value == "filled" and b.position("AAA") == 0
+    assert b.order(pending.id + 1).status.value == "held"           # its entry has not filled
+    assert b.order(partial.id + 1).status.value == "working"        # its entry is not complete
+    assert b.order(partial.id).status.value == "partially_filled"
+
+
+def test_at_flat_every_exit_goes_and_after_a_reversal_the_new_sides_exits_stay():
+    """The account nets the symbol's brackets: long 200 from one, short 100 from another (net long 100).
+    A hand sale to flat leaves both brackets' exits able to open a position: all cancelled. Reversed
+    instead (net short), the buy exits of the short bracket reduce the new short: kept."""
+    for sale_qty, expected in ((-100, {"long": "cancelled", "short": "cancelled"}),
+                               (-150, {"long": "cancelled", "short": "working"})):
+        b = make(allow_short=True, cancel_orphan_exits=True)
+        bars(b, 0, {"AAA": (10, 10, 10, 10)})
+        long_ = _long_bracket(b, 0, 200, stop_loss=9.0, take_profit=12.0)
+        short = submit(b, 1, "AAA", -100, "market", stop_loss=11.5, take_profit=8.0)
+        bars(b, 2, {"AAA": (10, 10.1, 9.9, 10)})
+        assert b.position("AAA") == 100
+        sale = _by_hand(b, 2, sale_qty)
+        bars(b, 3, {"AAA": (10, 10.1, 9.9, 10)})
+        assert b.position("AAA") == 100 + sale_qty
+        got = {"long": b.order(long_.id + 1).status.value, "short": b.order(short.id + 1).status.value}
+        assert got == expected, sale_qty
+        word = "closed" if sale_qty == -100 else "reversed"
+        assert b.order(long_.id + 2).reason == f"orphan exit: order {sale.id} {word} the position {RULE}"
+
+
+def test_through_a_run_a_hand_sale_cancels_a_strategys_exits_and_the_strategy_is_told(tmp_path_factory):
+    """The whole engine (demo data, hand orders applied between bar times): a hand buy bracket, then a
+    hand Sell MKT of the same quantity. With the option the exits are cancelled when the sale fills
+    and the order event says why; without it they stay and one fills later, selling short if allowed
+    (here refused: no shorting), as before."""
+    root = tmp_path_factory.mktemp("orphan_store") / "store"
+    generate_demo(root, symbols=2, days=3, seed=4)
+    store = BarStore(root)
+    acme = bars_of(store, "ACME")
+    minute = 60_000_000_000
+    t1, t2 = OPEN_1 + 5 * minute, OPEN_1 + 10 * minute
+    close = float(acme.loc[t1 - minute, "close"])
+    # a take profit above every high until the sale has filled, reached later in the session
+    high_before = float(acme.loc[t1:t2, "high"].max())
+    high_after = float(acme.loc[t2 + minute:OPEN_1 + 389 * minute, "high"].max())
+    assert high_after > high_before + 0.02
+    take_profit = round((high_before + high_after) / 2, 2)
+    hand = [(t1, SubmitOrder("ACME", 100, "market", stop_loss=round(close * 0.9, 2), take_profit=take_profit)),
+            (t2, SubmitOrder("ACME", -100, "market"))]
+    events: list = []
+    outcomes = {}
+    for cancel in (False, True):
+        system = run(config(execution={"cancel_orphan_exits": cancel}), store, hand,
+                     subscribe={"orders": lambda _k, changes: events.extend(changes)} if cancel else None)
+        outcomes[cancel] = {o.id: o for o in system.broker.orders()}
+    kept, cancelled = outcomes[False], outcomes[True]
+    assert [o.role.value for o in cancelled.values()] == ["entry", "stop_loss", "take_profit", "single"]
+    assert cancelled[4].status.value == "filled"
+    sale_time = cancelled[4].status_time
+    for oid in (2, 3):
+        assert cancelled[oid].status.value == "cancelled" and cancelled[oid].status_time == sale_time
+        assert cancelled[oid].reason == f"orphan exit: order 4 closed the position {RULE}"
+    assert {(c.kind, c.order_id) for c in events if c.order_id in (2, 3)} >= {("cancelled", 2), ("cancelled", 3)}
+    # without the option the take profit is still working after the sale, and is reached later in the
+    # session: refused at its fill for want of shorting (the config allows none)
+    assert kept[4].status.value == "filled"
+    assert kept[3].status_time > sale_time and kept[3].status.value == "rejected"
+    assert "short" in kept[3].reason
