@@ -263,11 +263,12 @@ class ExecutionConfig(_Model):
     intrabar_interval: str = Field("1s", description="Finer interval read from the store for finer_interval.")
     cancel_orphan_exits: bool = Field(
         False,
-        description="Cancel a bracket's working stop loss and take profit when another order closes or "
-        "reverses the position they protect (a hand Sell MKT, another strategy's close), as NinjaTrader's ATM "
-        "strategies and TradingView do. Off (backtrader's rule): the exits belong to their entry and keep "
-        "working, so a later fill of one opens a position the other way. A position only reduced keeps them, "
-        "and so does a bracket whose entry has not filled completely.",
+        description="Cancel a bracket's stop loss and take profit when another order closes or reverses the "
+        "position they protect (a hand Sell MKT, another strategy's close), and at flat those of a bracket whose "
+        "entry only closed the position, as NinjaTrader's ATM strategies and TradingView do. Off (backtrader's "
+        "rule): the exits belong to their entry and keep working, so a later fill of one opens a position the "
+        "other way. A position only reduced keeps them, and so does a bracket whose entry has not filled "
+        "completely.",
     )
     tick_size: float | None = Field(
         None, gt=0, le=10_000, json_schema_extra={"empty": "the data's decimals"},

@@ -1470,21 +1470,28 @@ class SimulatedBroker:
 
     def _cancel_orphan_exits(self, closer: _OrderState, after: float, ts_ns: int) -> None:
         """execution.cancel_orphan_exits: a fill of order `closer` just took its symbol's position to flat
-        or the other way (`after`). The working exits whose fill would now open or enlarge
-        a position (at flat all of them; after a reversal those on the new position's side) are cancelled,
-        each told why: exits of brackets whose entry filled completely, other than `closer`'s own bracket
-        (its exits follow the bracket's rules)."""
+        or the other way (`after`). The exits whose fill would now open or enlarge a position (at flat all
+        of them; after a reversal those on the new position's side) are cancelled, each told why: working
+        exits of brackets whose entry filled completely, and at flat the exits of `closer` itself when it is
+        a bracket's entry that filled completely (it only closed a position: its exits, about to work,
+        would open one). Other exits of `closer`'s own bracket follow the bracket's rules."""
         orders = self._open_by_symbol.get(closer.symbol_index)
         if not orders:
             return
         own = closer.parent_id if closer.parent_id is not None else closer.id
         protective = OrderRole.STOP_LOSS, OrderRole.TAKE_PROFIT
         flat = abs(after) <= _FLAT_EPS
+        own_closed = (flat and closer.role is OrderRole.ENTRY
+                      and abs(closer.quantity - closer.filled) <= _FLAT_EPS)
         orphans = []
         for st in orders.values():
             entry = st.parent_id
-            if (st.role in protective and entry is not None and entry != own
-                    and (flat or st.quantity * after > 0.0) and self._orders[entry - 1].status is OrderStatus.FILLED):
+            if st.role not in protective or entry is None:
+                continue
+            if entry == own:
+                if own_closed:
+                    orphans.append(st)
+            elif (flat or st.quantity * after > 0.0) and self._orders[entry - 1].status is OrderStatus.FILLED:
                 orphans.append(st)
         why = (f"orphan exit: order {closer.id} {'closed' if flat else 'reversed'} the position "
                "(execution.cancel_orphan_exits)")

@@ -172,3 +172,27 @@ def test_through_a_run_a_hand_sale_cancels_a_strategys_exits_and_the_strategy_is
     assert kept[4].status.value == "filled"
     assert kept[3].status_time > sale_time and kept[3].status.value == "rejected"
     assert "short" in kept[3].reason
+
+
+def test_a_bracket_whose_entry_only_closes_the_position_loses_its_exits_at_flat():
+    """Sell MKT with the trade bar's stop loss and take profit set is a bracket: filled against a long
+    of the same size it leaves the account flat, and its buy exits (about to work) would open a long
+    when reached; with the option they go with the old bracket's. A bracket that reverses keeps its own
+    (`test_a_reversal_...`)."""
+    for cancel in (False, True):
+        b = make(cancel_orphan_exits=cancel)
+        bars(b, 0, {"AAA": (10, 10, 10, 10)})
+        long_ = _long_bracket(b)
+        sale = b.submit_order(make_request("AAA", -100, "market", stop_loss=11.0, take_profit=9.2), "manual",
+                              T0 + 2 * 60_000_000_000)
+        bars(b, 2, {"AAA": (10.1, 10.3, 9.9, 10.2)})
+        assert b.order(sale.id).status.value == "filled" and b.position("AAA") == 0
+        statuses = [b.order(oid).status.value for oid in (long_.id + 1, long_.id + 2, sale.id + 1, sale.id + 2)]
+        if cancel:
+            assert statuses == ["cancelled"] * 4
+            assert b.order(sale.id + 1).reason == f"orphan exit: order {sale.id} closed the position {RULE}"
+            assert bars(b, 3, {"AAA": (10, 11.5, 9.0, 10)}) == [] and b.position("AAA") == 0
+        else:
+            assert statuses == ["working"] * 4
+            fills = bars(b, 3, {"AAA": (10, 10.2, 9.1, 10)})        # the sale's take profit 9.2 buys
+            assert {f.order_id for f in fills} == {sale.id + 2} and b.position("AAA") == 100
