@@ -166,6 +166,7 @@ QComboBox QAbstractItemView {{
     background: {PANEL}; border: 1px solid {BORDER}; selection-background-color: {SELECTION};
     outline: none;
 }}
+QComboBox QAbstractItemView::item {{ min-height: 22px; padding: 0px 6px; }}
 QSlider::groove:horizontal {{ height: 4px; background: {BORDER}; border-radius: 2px; }}
 QSlider::sub-page:horizontal {{ background: {ACCENT}; border-radius: 2px; }}
 QSlider::add-page:horizontal {{ background: {BORDER}; border-radius: 2px; }}
