@@ -25,7 +25,9 @@ from ui.widgets.chart.chart_actions import ChartPoint
 from ui.widgets.chart.order_lines import order_label
 from ui.widgets.trade_bar import TradeBar
 from workstation.errors import WorkstationError
+from workstation.execution.broker import ORPHAN_EXIT
 from workstation.execution.manual import MANUAL, ModifyOrder, describe
+from workstation.execution.orders import Order
 from workstation.execution.ticks import price_step, snap_price, tick_decimals
 
 log = logging.getLogger(__name__)
@@ -231,19 +233,30 @@ class HandTrading(QObject):
                     self._revert(result.command.order_id)
         if not self.bridge.hand_commands:
             return                  # no hand order in this run: none of the run's order changes is one
+        orphans: list[Order] = []
+        filled = ""             # this batch's last fill answer
         for change in batch.orders:
             if change.strategy != MANUAL:
                 continue
             event = change.event()
             order = event.order
-            if event.kind == "rejected" and order.reason.startswith("at the fill"):
+            if event.kind == "cancelled" and order.reason.startswith(ORPHAN_EXIT):
+                orphans.append(order)
+            elif event.kind == "rejected" and order.reason.startswith("at the fill"):
                 self._answer(f"order {order.id} ({order.side} {_qty(abs(order.quantity))} {order.symbol}) rejected "
                              f"{order.reason}", False)
             elif event.kind == "filled" and event.fill is not None:
                 f = event.fill
                 tag = f", {order.tag}" if order.tag else ""     # e.g. "session close": why the engine sold
-                self._answer(f"filled: {'bought' if f.quantity > 0 else 'sold'} {_qty(abs(f.quantity))} {f.symbol} "
-                             f"at {f.price:,.{self.price_decimals(f.symbol)}f} (order {order.id}{tag})", True)
+                filled = (f"filled: {'bought' if f.quantity > 0 else 'sold'} {_qty(abs(f.quantity))} {f.symbol} "
+                          f"at {f.price:,.{self.price_decimals(f.symbol)}f} (order {order.id}{tag})")
+                self._answer(filled, True)
+        if orphans:     # execution.cancel_orphan_exits: the exits a fill left with nothing to protect
+            ids = ", ".join(str(o.id) for o in orphans)
+            exits = f"exit{'s' if len(orphans) > 1 else ''} {ids} cancelled"
+            why = orphans[0].reason.removeprefix(ORPHAN_EXIT).split(" (")[0]     # "order 4 closed the position"
+            self._answer(f"{filled}; {exits}: nothing left to protect" if filled
+                         else f"{orphans[0].symbol} {exits}: {why}", True)
 
     def _answer(self, text: str, ok: bool) -> None:
         self.last_answer = (text, ok)

@@ -104,6 +104,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _FLAT_EPS = 1e-9
+ORPHAN_EXIT = "orphan exit: "      # the reason of an exit execution.cancel_orphan_exits cancelled starts so
 _MONEY_EPS = 1e-6
 _INITIAL_CURVE_CAPACITY = 4096
 _CURVE_COLUMNS = 7  # equity, cash, positions_value, gross_exposure, margin_used, buying_power, open_orders
@@ -1493,7 +1494,7 @@ class SimulatedBroker:
                     orphans.append(st)
             elif (flat or st.quantity * after > 0.0) and self._orders[entry - 1].status is OrderStatus.FILLED:
                 orphans.append(st)
-        why = (f"orphan exit: order {closer.id} {'closed' if flat else 'reversed'} the position "
+        why = (f"{ORPHAN_EXIT}order {closer.id} {'closed' if flat else 'reversed'} the position "
                "(execution.cancel_orphan_exits)")
         seen = {closer.id}
         for st in orphans:
