@@ -79,6 +79,7 @@ from workstation.report.formatting import (  # noqa: F401  (fmt_* are part of th
     fmt_pct,
     fmt_qty,
     open_at_end_text,
+    sharpe_note,
 )
 from workstation.report.formatting import price_decimals as _price_decimals
 from workstation.run_writer import run_folder_status
@@ -1022,14 +1023,7 @@ class ResultsView(QWidget):
         open_text = open_at_end_text(s)      # positions still open at the end: their part of the net P&L
         cards["total_return_pct"].set(fmt_pct(ret), _colour_hex(ret), f"{fmt_money(s.get('net_pnl'))} net", open_text)
         sharpe = s.get("sharpe")
-        sessions = s.get("sessions") or 0
-        cards["sharpe"].set(
-            fmt_number(sharpe),
-            _colour_hex(sharpe),
-            "annualised"
-            if sharpe is not None
-            else ("needs \u2265 2 sessions" if sessions < 2 else "no volatility"),
-        )
+        cards["sharpe"].set(fmt_number(sharpe), _colour_hex(sharpe), sharpe_note(s))
         dd = s.get("max_drawdown_pct")
         cards["max_drawdown_pct"].set(
             fmt_pct(dd), theme.DOWN if dd else None, fmt_money(s.get("max_drawdown"))

@@ -35,6 +35,7 @@ from workstation.report.formatting import (
     open_at_end_text,
     price_decimals,
     run_time_text,
+    sharpe_note,
 )
 from workstation.report.page import Column, cards, heat_colour, page, quality_colour, table, tone
 from workstation.report.svg import ACCENT, DOWN, UP, Axis, Series, bar_chart, empty_chart, line_chart
@@ -71,9 +72,7 @@ def headline_cards(results: RunResults) -> str:
     items = [
         ("Total return", fmt_pct(s.get("total_return_pct")), tone(s.get("total_return_pct")),
          f"{fmt_money(s.get('net_pnl'))} net"),
-        ("Sharpe", fmt_number(sharpe), tone(sharpe),
-         "annualised" if sharpe is not None else ("needs \u2265 2 sessions" if (s.get("sessions") or 0) < 2
-                                                  else "no volatility")),
+        ("Sharpe", fmt_number(sharpe), tone(sharpe), sharpe_note(s)),
         ("Max drawdown", fmt_pct(s.get("max_drawdown_pct")), "down" if s.get("max_drawdown_pct") else "",
          fmt_money(s.get("max_drawdown"))),
         ("Win rate", fmt_pct(s.get("win_rate_pct"), signed=False, decimals=1), "",
