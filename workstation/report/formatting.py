@@ -160,10 +160,10 @@ def run_time_text(summary: dict, decimals: int = 2, rate: bool = True) -> str:
 
 
 def sharpe_note(stats: dict) -> str:
-    """The line under a run's Sharpe ratio: what it stands on, 'annualised from 22 sessions' (an
-    annualised figure from a few daily returns is a rough one: the count says how rough), or why there
-    is none."""
+    """The line under a run's Sharpe ratio: what it stands on, 'annualised, 22 days' (the sessions' daily
+    returns: an annualised figure from a few is a rough one, the count says how rough; short enough for a
+    results card at 1366 pixels), or why there is none."""
     sessions = int(stats.get("sessions") or 0)
     if stats.get("sharpe") is not None:
-        return f"annualised from {sessions:,} session{'s' if sessions != 1 else ''}"
+        return f"annualised, {sessions:,} day{'s' if sessions != 1 else ''}"
     return "needs \u2265 2 sessions" if sessions < 2 else "no volatility"
