@@ -516,6 +516,7 @@ class EngineBridge(QObject):
         self._history_index: dict[tuple[str, str], deque[int]] = {}  # session index of each history part
         self.last_seek: SeekDone | None = None
         self.hand_commands = 0        # hand orders, cancels, changes and flattens sent in this run
+        self.hand_refused = 0         # of them, the ones the engine answered with a refusal
 
     # ------------------------------------------------------------------ properties
     @property
@@ -972,6 +973,8 @@ class EngineBridge(QObject):
                 batch.errors += 1
             elif kind == "manual":
                 batch.manual.append(payload)
+                if not payload.accepted:
+                    self.hand_refused += 1
             elif kind == "quality":
                 _clock, changed, pct = payload
                 if quality_mask is None:

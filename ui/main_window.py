@@ -1095,9 +1095,10 @@ class MainWindow(QMainWindow):
 
     def may_replace_run(self, question: str, accept: str) -> bool:
         """Before a jump or another config replaces the run in progress: True at once unless the user
-        traded by hand in it; then ask (`confirm`), since that run cannot be continued afterwards."""
+        traded by hand in it (a hand order the engine refused, and nothing else, is no trade); then ask
+        (`confirm`), since that run cannot be continued afterwards."""
         bridge, system = self.bridge, self.bridge.system
-        if (system is None or not bridge.started or not bridge.hand_commands
+        if (system is None or not bridge.started or bridge.hand_commands <= bridge.hand_refused
                 or system.state not in (RUNNING, PAUSED) or system.has_ended()):
             return True
         held = []

@@ -405,6 +405,33 @@ def test_a_jump_or_another_config_asks_before_ending_a_run_traded_by_hand(
     assert w.bridge.run_config.backtest.start_date == day and w.bridge.position_of(symbol)[0] == 0
 
 
+def test_a_run_whose_only_hand_order_was_refused_is_replaced_without_a_question(
+        qtbot, ui_make_window, ui_small_config):
+    """A refused hand order (here a sale with no position and no shorting) leaves the run as it would be
+    without it: a jump asked "This ends the run in progress, in which you traded by hand" all the same
+    (seen in Xvfb after a market order refused before the symbol's first bar). Once an order is taken, it
+    asks again."""
+    w = ui_make_window()
+    w.load_config(ui_small_config)
+    asked: list[tuple] = []
+    w.confirm = lambda *question: asked.append(question) or False
+    strategies_off(w)
+    system = paused_at(qtbot, w, 5)
+    qtbot.mouseClick(w.trade_bar.sell_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "refused" in w.trade_bar.answer_text(), timeout=5000)
+    assert w.bridge.hand_commands == 1 == w.bridge.hand_refused
+    w.jump_to(system.cfg.backtest.start_date)
+    assert asked == [] and w.bridge.system is not system
+    system = paused_at(qtbot, w, 5)
+    assert w.bridge.hand_commands == 0 == w.bridge.hand_refused          # a new run counts afresh
+    qtbot.mouseClick(w.trade_bar.sell_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "refused" in w.trade_bar.answer_text(), timeout=5000)
+    qtbot.mouseClick(w.trade_bar.buy_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: w.trade_bar.answer_text().endswith("done (order 2)"), timeout=5000)
+    w.jump_to(system.cfg.backtest.start_date)
+    assert len(asked) == 1 and w.bridge.system is system
+
+
 def test_strategies_off_starts_the_run_without_them_and_on_brings_them_back(qtbot, ui_make_window, ui_small_config):
     w = ui_make_window()
     w.load_config(ui_small_config)
