@@ -81,9 +81,9 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 from ui.app import (  # noqa: E402
     configure_gil_switching,
     freeze_startup_heap,
-    install_gui_thread_gc,
     install_none_refcount_guard,
 )
+from ui.collector import install_gui_thread_gc  # noqa: E402
 from workstation.config import validate_config_dict  # noqa: E402
 from workstation.run_writer import RunWriter  # noqa: E402
 from workstation.store import BarStore  # noqa: E402

@@ -34,7 +34,7 @@ def qt_process_policy(qapp):
     """Garbage collection only in the GUI thread, as the application does (see ui.app)."""
     import gc
 
-    from ui.app import install_gui_thread_gc
+    from ui.collector import install_gui_thread_gc
 
     timer = install_gui_thread_gc(qapp)
     yield timer

@@ -25,6 +25,7 @@ from PySide6.QtCore import QEvent, QObject, QSettings, QSocketNotifier, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from ui.bridge import UpdateBatch
+from ui.collector import install_gui_thread_gc
 from ui.main_window import APPLICATION, ORGANIZATION, MainWindow
 from ui.screen_fit import fit_to_screen
 from ui.theme import apply_theme
@@ -83,46 +84,6 @@ def install_none_refcount_guard() -> bool:
         ctypes.c_ssize_t.from_address(id(singleton)).value += 1 << 40
     log.info("applied the PySide6 None-refcount workaround (Python %d.%d)", *sys.version_info[:2])
     return True
-
-
-def install_gui_thread_gc(app: QApplication, interval_ms: int = 500) -> QTimer:
-    """Run Python's cyclic garbage collector only in the GUI thread, on a timer.
-
-    Automatic collection can start in any thread; when it runs in an engine thread and frees Qt
-    wrappers that belong to the GUI thread, Qt crashes (a segfault seen while a live run caught up).
-    Disables automatic collection and collects from a QTimer of the GUI thread (the approach of
-    pyqtgraph's GarbageCollector), generation by generation as CPython's automatic collection does
-    (`gui_thread_gc_step`): a full collection of the application's heap takes ~100 ms and holds the
-    interpreter lock, and running one every tick froze the window twice a second at MAX speed.
-    Returns the timer (parented to `app`)."""
-    import gc
-
-    existing = app.findChild(QTimer, "gui_thread_gc")
-    if existing is not None:
-        return existing
-    thresholds = gc.get_threshold()
-    gc.disable()
-    timer = QTimer(app)
-    timer.setObjectName("gui_thread_gc")
-    timer.timeout.connect(lambda: gui_thread_gc_step(thresholds))
-    timer.start(interval_ms)
-    return timer
-
-
-def gui_thread_gc_step(thresholds: tuple[int, int, int], collect=None, get_count=None) -> int | None:
-    """One tick of the GUI thread's collector: the oldest generation whose count is over its threshold
-    (gc.get_count(): objects allocated since gen 0 was collected, gen-0 collections since gen 1,
-    gen-1 collections since gen 2), as CPython's automatic collection picks it. Returns the generation
-    collected, None when none was due. `collect` and `get_count` default to the gc module's."""
-    import gc
-
-    collect = collect or gc.collect
-    counts = (get_count or gc.get_count)()
-    for generation in (2, 1, 0):
-        if counts[generation] > thresholds[generation]:
-            collect(generation)
-            return generation
-    return None
 
 
 def freeze_startup_heap() -> int:

@@ -1089,6 +1089,11 @@ class EngineBridge(QObject):
             self._timer.setInterval(interval)
         self._pace_interpreter(fast and system is not None and system.cfg.backtest.stage_threads)
 
+    def replaying_fast(self) -> bool:
+        """`_replaying_fast` of the run in progress (False with none)."""
+        system = self.system
+        return system is not None and self._replaying_fast(system)
+
     def _replaying_fast(self, system: SystemManager) -> bool:
         """Playing at MAX, or a step back or seek replaying headless: the frames are spaced out, the
         interpreter switches less often and a one-thread engine is held for each frame."""

@@ -46,6 +46,7 @@ from PySide6.QtWidgets import (
 from ui import theme
 from ui.bridge import EngineBridge, UpdateBatch
 from ui.chart_feed import ChartFeed
+from ui.collector import GuiThreadCollector
 from ui.config_loader import ConfigLoader
 from ui.dialogs.config_editor import ConfigEditorDialog
 from ui.dialogs.shortcuts_dialog import ShortcutsDialog
@@ -156,6 +157,10 @@ class MainWindow(QMainWindow):
         self.setObjectName("MainWindow")
         self.setWindowTitle("Backtest Workstation")
         self.bridge = bridge if bridge is not None else EngineBridge(runs_dir=runs_dir, parent=self)
+        app = QApplication.instance()
+        collector = app.findChild(GuiThreadCollector) if app is not None else None
+        if collector is not None:
+            collector.watch(self)       # its young collections wait while this window replays at MAX
         self.settings = settings if settings is not None else QSettings(ORGANIZATION, APPLICATION)
         self.configs_dir = Path(configs_dir)
         self.store_override = Path(store) if store is not None else None
@@ -1092,6 +1097,10 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(
                 f"Jumped to {day:%a %Y-%m-%d}" if first in (None, day) else
                 f"Jumped to {first:%a %Y-%m-%d}, the first trading day from {day:%a %Y-%m-%d}", 5000)
+
+    def engine_at_max(self) -> bool:
+        """The engine replays at MAX (or seeks): the GUI thread's collector waits (ui.collector)."""
+        return self.bridge.replaying_fast()
 
     def may_replace_run(self, question: str, accept: str) -> bool:
         """Before a jump or another config replaces the run in progress: True at once unless the user

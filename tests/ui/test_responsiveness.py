@@ -29,8 +29,8 @@ from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 
 from tests.ui.conftest import ui_config_dict
-from ui.app import gui_thread_gc_step
 from ui.bridge import MAX_SPEED_FRAME_MS, UpdateBatch
+from ui.collector import BUSY_YOUNG_LIMIT, GuiThreadCollector, gui_thread_gc_step
 from ui.config_loader import ConfigLoader
 from ui.main_window import MAX_SPEED_VIEW_INTERVAL_S, MAX_SPEED_VIEW_SLACK_S, on_screen
 from ui.widgets.orders_panel import MAX_FILLS, OrdersPanel
@@ -403,6 +403,52 @@ def test_gc_step_picks_the_oldest_generation_over_its_threshold(counts, expected
     gen = gui_thread_gc_step((700, 10, 10), collect=collected.append, get_count=lambda: counts)
     assert gen == expected
     assert collected == ([] if expected is None else [expected])
+
+
+def test_gc_step_holds_back_while_an_engine_replays_at_max_until_the_young_generation_is_large():
+    """A replay at MAX: the young collections (a scan of what the engine made, hardly any garbage, the
+    interpreter lock held) wait for the replay's end or pause, unless the young generation reaches
+    BUSY_YOUNG_LIMIT; any older generation due waits with them."""
+    collected: list[int] = []
+
+    def step(counts, hold):
+        return gui_thread_gc_step((700, 10, 10), collect=collected.append, get_count=lambda: counts, hold=hold)
+
+    assert step((5_000, 11, 11), hold=True) is None and collected == []
+    assert step((BUSY_YOUNG_LIMIT - 1, 0, 0), hold=True) is None and collected == []
+    assert step((BUSY_YOUNG_LIMIT, 0, 0), hold=True) == 0 and collected == [0]
+    assert step((BUSY_YOUNG_LIMIT, 3, 11), hold=True) == 2 and collected == [0, 2]
+    assert step((5_000, 0, 0), hold=False) == 0 and collected == [0, 2, 0]
+
+
+def test_the_collector_holds_back_while_a_watched_window_replays_at_max_and_forgets_closed_ones(
+        qtbot, ui_make_window, ui_small_config):
+    collector = QApplication.instance().findChild(GuiThreadCollector)
+    assert collector is not None and collector.timer.isActive()      # installed by the test session
+    w = ui_make_window()
+    assert not collector.busy()
+    w.load_config(ui_small_config)
+    w.set_speed(0)
+    w.step()                                        # started, paused after one bar time
+    qtbot.waitUntil(lambda: w.bridge.system is not None and w.bridge.system.position == 1, timeout=60_000)
+    assert not collector.busy()
+    w.play()
+    assert collector.busy()                         # held while it plays at MAX
+    w.pause()
+    assert not collector.busy()                     # paused: collections go on
+    w.play()
+    qtbot.waitUntil(lambda: "FINISHED" in w.state_label.text(), timeout=60_000)
+    assert not collector.busy()                     # and no longer once it ended
+
+    class Watched:
+        def engine_at_max(self) -> bool:
+            return True
+
+    other = Watched()
+    collector.watch(other)
+    assert collector.busy()
+    del other                                       # (weakly referenced: gone with its last reference)
+    assert not collector.busy()
 
 
 def test_gc_step_collects_young_cycles_without_a_full_collection():
