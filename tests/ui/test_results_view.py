@@ -139,7 +139,7 @@ def test_stat_cards_show_the_computed_values(view):
     assert cards["sharpe"].value.text() == ("\u2212" if s["sharpe"] < 0 else "") + f"{abs(s['sharpe']):.2f}"
     # what the annualised figure stands on: one daily return per session of the equity curve
     days = pd.to_datetime(view.results.equity["time"], utc=True).dt.tz_convert("America/New_York").dt.date.nunique()
-    assert days >= 2 and cards["sharpe"].caption.text() == f"annualised, {days:,} days"
+    assert days >= 2 and cards["sharpe"].caption.text() == f"{days:,} daily returns"
     assert cards["profit_factor"].value.text() == f"{s['profit_factor']:.2f}"
     assert cards["exposure_pct"].value.text() == f"{s['exposure_pct']:.1f}%"
     assert cards["avg_trade_pnl"].value.text() == fmt_money(s["avg_trade_pnl"])

@@ -1023,7 +1023,7 @@ class ResultsView(QWidget):
         open_text = open_at_end_text(s)      # positions still open at the end: their part of the net P&L
         cards["total_return_pct"].set(fmt_pct(ret), _colour_hex(ret), f"{fmt_money(s.get('net_pnl'))} net", open_text)
         sharpe = s.get("sharpe")
-        cards["sharpe"].set(fmt_number(sharpe), _colour_hex(sharpe), sharpe_note(s))
+        cards["sharpe"].set(fmt_number(sharpe), _colour_hex(sharpe), sharpe_note(s, short=True))
         dd = s.get("max_drawdown_pct")
         cards["max_drawdown_pct"].set(
             fmt_pct(dd), theme.DOWN if dd else None, fmt_money(s.get("max_drawdown"))

@@ -159,11 +159,13 @@ def run_time_text(summary: dict, decimals: int = 2, rate: bool = True) -> str:
     return text
 
 
-def sharpe_note(stats: dict) -> str:
-    """The line under a run's Sharpe ratio: what it stands on, 'annualised, 22 days' (the sessions' daily
-    returns: an annualised figure from a few is a rough one, the count says how rough; short enough for a
-    results card at 1366 pixels), or why there is none."""
+def sharpe_note(stats: dict, short: bool = False) -> str:
+    """The line under a run's Sharpe ratio: what it stands on, 'annualised, 231 daily returns' (one a
+    session: an annualised figure from a few is a rough one, the count says how rough; `short`: '231
+    daily returns', for a results card at 1366 pixels, whose tooltip says it is annualised), or why there
+    is none."""
     sessions = int(stats.get("sessions") or 0)
     if stats.get("sharpe") is not None:
-        return f"annualised, {sessions:,} day{'s' if sessions != 1 else ''}"
+        returns = f"{sessions:,} daily return{'s' if sessions != 1 else ''}"
+        return returns if short else f"annualised, {returns}"
     return "needs \u2265 2 sessions" if sessions < 2 else "no volatility"
