@@ -1408,8 +1408,8 @@ class SimulatedBroker:
         fill = self._execute(i, qty, price, ts_ns, st.strategy, st.id)
         st.filled += qty
         st.fill_value += abs(qty) * price
-        if self._cancel_orphans and pos != 0.0 and pos * (pos + qty) <= _FLAT_EPS * abs(pos):
-            self._cancel_orphan_exits(st, pos + qty, ts_ns)
+        if self._cancel_orphans:
+            self._cancel_orphan_exits(st, pos, pos + qty, ts_ns)
         complete = abs(st.quantity - st.filled) <= _FLAT_EPS
         if complete:
             self._finish(st, OrderStatus.FILLED, ts_ns, fill=fill)
@@ -1465,19 +1465,20 @@ class SimulatedBroker:
         self._finalized.append(st)
         if self.record_events:
             self._events.append(st.change("filled", ts_ns, fill))
-        if self._cancel_orphans and pos != 0.0 and pos * (pos + qty) <= _FLAT_EPS * abs(pos):
-            self._cancel_orphan_exits(st, pos + qty, ts_ns)
+        if self._cancel_orphans:
+            self._cancel_orphan_exits(st, pos, pos + qty, ts_ns)
         return fill
 
-    def _cancel_orphan_exits(self, closer: _OrderState, after: float, ts_ns: int) -> None:
-        """execution.cancel_orphan_exits: a fill of order `closer` just took its symbol's position to flat
-        or the other way (`after`). The exits whose fill would now open or enlarge a position (at flat all
-        of them; after a reversal those on the new position's side) are cancelled, each told why: working
-        exits of brackets whose entry filled completely, and at flat the exits of `closer` itself when it is
-        a bracket's entry that filled completely (it only closed a position: its exits, about to work,
-        would open one). Other exits of `closer`'s own bracket follow the bracket's rules."""
+    def _cancel_orphan_exits(self, closer: _OrderState, before: float, after: float, ts_ns: int) -> None:
+        """execution.cancel_orphan_exits: a fill of order `closer` just took its symbol's position from
+        `before` to `after`; nothing to do unless that closed or reversed a position. The exits whose fill
+        would now open or enlarge a position (at flat all of them; after a reversal those on the new
+        position's side) are cancelled, each told why: working exits of brackets whose entry filled
+        completely, and at flat the exits of `closer` itself when it is a bracket's entry that filled
+        completely (it only closed a position: its exits, about to work, would open one). Other exits of
+        `closer`'s own bracket follow the bracket's rules."""
         orders = self._open_by_symbol.get(closer.symbol_index)
-        if not orders:
+        if not orders or before == 0.0 or before * after > _FLAT_EPS * abs(before):
             return
         own = closer.parent_id if closer.parent_id is not None else closer.id
         protective = OrderRole.STOP_LOSS, OrderRole.TAKE_PROFIT

@@ -445,16 +445,13 @@ class ProviderFeed(Feed):
         if not bars:
             return None
         latencies, inbox, metrics = self.latencies_ms, self.inbox, self.run.metrics if self.run else None
-        paused_between = self.run.control.paused_between if self.run else None
+        paused_between = self.run.control.paused_between if self.run else lambda _start, _end: 0
 
         def done(k: int) -> None:
             """Bar time k ran through the strategies: its bars' receive -> decision latencies, less the time
             the run stood paused meanwhile (the user's pause is not the engine's latency)."""
             end = time.perf_counter_ns()
-            if paused_between is None:
-                latencies.extend((end - w) / 1e6 for w in walls[bounds[k]:bounds[k + 1]])
-            else:
-                latencies.extend((end - w - paused_between(w, end)) / 1e6 for w in walls[bounds[k]:bounds[k + 1]])
+            latencies.extend((end - w - paused_between(w, end)) / 1e6 for w in walls[bounds[k]:bounds[k + 1]])
             if metrics is not None and not inbox.empty():
                 metrics.incr("overruns.live_backlog")
 
