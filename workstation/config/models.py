@@ -275,13 +275,29 @@ class ExecutionConfig(_Model):
         description="Price increment of hand-entered order prices: a price clicked on the chart, a dragged "
         "order line and a bracket's stop loss / take profit from the trade bar's distances go to the nearest "
         "tick (e.g. 0.01 for US stocks of $1.00 and up, 0.25 for E-mini futures). null = the data's decimals, "
-        "as the chart shows them (SPY's three: 426.072). A strategy's own prices are not changed.",
+        "as the chart shows them (SPY's three: 426.072). A strategy's own prices follow off_tick_prices.",
+    )
+    off_tick_prices: Literal["keep", "round", "reject"] = Field(
+        "keep",
+        description="A strategy order's limit, stop, stop loss and take profit prices and trail amount that are "
+        "not a whole number of tick_size ticks (a limit computed from sub-penny bars, 426.072): kept as given "
+        "(keep: backtrader's way), put on the nearest tick (round: NinjaTrader's; a trail amount at least one "
+        "tick), or the order (or the change of one) refused, the reason naming the price and the nearest tick "
+        "(reject: an exchange's, MetaTrader's 'invalid price'). round and reject need tick_size. A trailing "
+        "stop's level moves with the bars' prices and is not put on the tick.",
     )
 
     @field_validator("intrabar_interval")
     @classmethod
     def _intrabar_interval(cls, v: str) -> str:
         return parse_interval(v).name
+
+    @model_validator(mode="after")
+    def _ticks(self) -> ExecutionConfig:
+        if self.off_tick_prices != "keep" and self.tick_size is None:
+            raise ValueError(f"off_tick_prices {self.off_tick_prices!r} needs tick_size, the tick to put prices on "
+                             "(e.g. 0.01 for US stocks of $1.00 and up)")
+        return self
 
 
 class ReplayProviderConfig(_Model):

@@ -59,6 +59,7 @@ Not thread-safe: one engine thread owns the broker.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from collections.abc import Callable, Iterable
@@ -91,6 +92,7 @@ from workstation.execution.records import (
     order_field_columns,
     orders_frame,
 )
+from workstation.execution.ticks import conform_price
 from workstation.model.history import History
 from workstation.model.trading import Fill, Trade
 from workstation.session.quote_bars import ASK_CLOSE, ASK_OPEN, BID_CLOSE, BID_OPEN
@@ -104,6 +106,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _FLAT_EPS = 1e-9
+# the prices of an order that execution.off_tick_prices puts on the tick (trail_percent is not a price)
+TICK_PRICE_FIELDS = ("limit_price", "stop_price", "trail_amount", "stop_loss", "take_profit")
 ORPHAN_EXIT = "orphan exit: "      # the reason of an exit execution.cancel_orphan_exits cancelled starts so
 _MONEY_EPS = 1e-6
 _INITIAL_CURVE_CAPACITY = 4096
@@ -260,6 +264,9 @@ class SimulatedBroker:
         self._multiplier = float(self.config.margin_multiplier)
         self._allow_short = bool(self.config.allow_short)
         self._cancel_orphans = bool(self.config.cancel_orphan_exits)
+        # execution.off_tick_prices with its tick, None when prices are kept as given
+        tick, rule = self.config.tick_size, self.config.off_tick_prices
+        self._tick_rule = None if tick is None or rule == "keep" else (float(tick), rule)
         pct = self.config.participation_limit_pct
         self._participation = float(pct) / 100.0 if pct else 0.0
         self.intrabar_bars = intrabar_bars if self.config.intrabar_resolution == "finer_interval" else None
@@ -619,6 +626,26 @@ class SimulatedBroker:
                                    f"{'above' if buy else 'below'} the entry price {entry:g}")
         return i
 
+    def tick_prices(self, request: OrderRequest) -> tuple[OrderRequest, str]:
+        """`request` under `execution.off_tick_prices`: its prices (limit, stop, stop loss, take profit,
+        trail amount) put on the tick (round), or with the reason the order is refused when one is off
+        it (reject); as given, with "", when the rule is keep. The desk applies it to every order
+        request (a strategy's, a hand order) before `validate`."""
+        if self._tick_rule is None:
+            return request, ""
+        tick, rule = self._tick_rule
+        conformed: list[float | None] = []
+        for name in TICK_PRICE_FIELDS:
+            price = getattr(request, name)
+            if price is not None:
+                price, why = conform_price(name, price, tick, rule)
+                if why:
+                    return request, why
+            conformed.append(price)
+        limit, stop, trail, loss, profit = conformed
+        return dataclasses.replace(request, limit_price=limit, stop_price=stop, trail_amount=trail, stop_loss=loss,
+                                   take_profit=profit), ""
+
     def _commission(self, quantity: float) -> float:
         if self._per_share == 0.0 and self._commission_min == 0.0:
             return 0.0
@@ -737,6 +764,12 @@ class SimulatedBroker:
             raise InvalidOrder("give one of trail_amount or trail_percent")
         if prices.get("trail_percent", 1.0) >= 100:
             raise InvalidOrder(f"trail_percent must be below 100 (percent), got {prices['trail_percent']}")
+        if self._tick_rule is not None:
+            tick, rule = self._tick_rule
+            for name in [k for k in prices if k in TICK_PRICE_FIELDS]:
+                prices[name], why = conform_price(name, prices[name], tick, rule)
+                if why:
+                    raise OrderRefused(f"modify of order {st.id} refused: {why}")
         new_qty = st.quantity
         if quantity is not None:
             if st.role in (OrderRole.STOP_LOSS, OrderRole.TAKE_PROFIT):

@@ -340,14 +340,15 @@ class OrderDesk:
         strategy = self._strategy()
         now = self.clock.now_ns()
         try:
-            request = make_request(symbol, quantity, order_type, limit_price, stop_price, trail_amount,
-                                   trail_percent, tif, stop_loss, take_profit, tag)
+            request, off_tick = self.broker.tick_prices(
+                make_request(symbol, quantity, order_type, limit_price, stop_price, trail_amount, trail_percent,
+                             tif, stop_loss, take_profit, tag))
             i = self.broker.validate(request)
         except InvalidOrder as exc:
             order = self.broker.reject_invalid(symbol, quantity, order_type, strategy.name, now, str(exc))
             self._invalid(strategy, f"invalid order: {exc}", symbol if isinstance(symbol, str) else "")
             return order.id
-        reason = (self._closing(strategy) or self.risk.quality(request.symbol, strategy.interval)
+        reason = (self._closing(strategy) or off_tick or self.risk.quality(request.symbol, strategy.interval)
                   or self.risk.position_limit(i, request.quantity))
         order = self.broker.submit_order(request, strategy.name, now, refused=reason, symbol_index=i)
         self._decide(order, request.stop_loss, request.take_profit)

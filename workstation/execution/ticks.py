@@ -7,17 +7,21 @@ at a distance from an entry, lands between ticks unless it is snapped.
 
 `execution.tick_size` sets the tick of hand-entered prices (chart clicks, dragged order lines, a
 bracket's levels from the trade bar's distances); empty (None): the data's own decimals, as the chart
-shows them. A strategy's prices are its own: `snap_price` rounds them the same way.
+shows them. A strategy's prices follow `execution.off_tick_prices` (`conform_price`): kept as given (the
+default, backtrader's way), rounded to the nearest tick (NinjaTrader's), or the order refused with the
+reason (a real exchange's, MetaTrader's "invalid price").
 """
 
 from __future__ import annotations
 
 import math
 
-__all__ = ["price_step", "snap_price", "tick_decimals"]
+__all__ = ["OFF_TICK_RULES", "conform_price", "is_on_tick", "price_step", "snap_price", "tick_decimals"]
 
 MAX_DECIMALS = 10
 HALF_TOLERANCE = 1e-12  # relative: a tick count this close under a half (binary error) rounds up
+ON_TICK_TOLERANCE = 1e-9  # relative: a tick count this close to a whole number is on the tick (426.07 / 0.01)
+OFF_TICK_RULES = ("keep", "round", "reject")   # execution.off_tick_prices
 
 
 def tick_decimals(tick: float) -> int:
@@ -47,3 +51,25 @@ def snap_price(price: float, tick_size: float | None, decimals: int) -> float:
     # halfway as written in decimals (426.075 at 0.01 is 42607.499999... in binary): up
     whole = math.floor(ticks + 0.5 + HALF_TOLERANCE * max(1.0, abs(ticks)))
     return round(whole * step, tick_decimals(step))
+
+
+def is_on_tick(price: float, tick: float) -> bool:
+    """Whether `price` is a whole number of ticks (up to binary error: 426.07 at 0.01 is, 426.072 is not)."""
+    ticks = price / tick
+    return abs(ticks - round(ticks)) <= ON_TICK_TOLERANCE * max(1.0, abs(ticks))
+
+
+def conform_price(name: str, price: float, tick: float | None, rule: str) -> tuple[float, str]:
+    """An order's `name` price (limit_price, stop_price, stop_loss, take_profit, trail_amount) under
+    `execution.off_tick_prices` `rule` with tick `tick`: (the price to use, "") or, for a price off the
+    tick under "reject", (price, why the order is refused). "round": the nearest tick (halfway: up; a trail
+    amount at least one tick); "keep" or no tick: the price as given."""
+    if tick is None or rule == "keep" or is_on_tick(price, tick):
+        return price, ""
+    nearest = snap_price(price, tick, MAX_DECIMALS)
+    if name == "trail_amount" and nearest < tick:
+        nearest = snap_price(tick, tick, MAX_DECIMALS)
+    if rule == "round":
+        return nearest, ""
+    return price, (f"{name} {price:.10g} is not on a whole tick of {tick:g} (execution.tick_size; "
+                   f"execution.off_tick_prices is reject): the nearest is {nearest:.10g}")
