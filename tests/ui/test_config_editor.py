@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtWidgets import (
+    QApplication,
     QCheckBox,
     QComboBox,
     QDateEdit,
@@ -731,3 +732,29 @@ def test_the_general_section_offers_regular_or_extended_session_hours(qtbot, dia
     dialog.field_widget("exchange").setCurrentText("NYSE")
     qtbot.waitUntil(dialog.is_valid, timeout=5000)
     assert _raw_dict(dialog)["session_hours"] == "extended" and _raw_dict(dialog)["exchange"] == "NYSE"
+
+
+def test_a_cleared_error_leaves_every_row_of_the_page_its_full_height(make_dialog, example_path, qtbot) -> None:
+    """An error line shown under a field, then gone: the form lays its rows out again. Without it the rows
+    below kept the heights of before and the Execution page's last help text was cut top and bottom (seen
+    in a screenshot, 1100 x 760)."""
+    dlg = make_dialog(example_path)
+    dlg.resize(1100, 760)
+    dlg.show()
+    qtbot.waitExposed(dlg)
+    dlg.show_field("execution.off_tick_prices")
+    editors = [dlg.field_editor(f"execution.{name}") for name in ("intrabar_interval", "tick_size", "off_tick_prices")]
+
+    def squeezed() -> list[str]:
+        QApplication.processEvents()
+        return [f"{e.path}: {e.height()} < {e.heightForWidth(e.width())}" for e in editors
+                if e.height() < e.heightForWidth(e.width())]
+
+    qtbot.waitUntil(lambda: not squeezed())
+    dlg.set_field("execution.intrabar_interval", "xx")
+    qtbot.waitUntil(lambda: dlg.error_label("execution.intrabar_interval") is not None)
+    qtbot.waitUntil(lambda: not squeezed())
+    dlg.set_field("execution.intrabar_interval", "1s")
+    qtbot.wait(100)
+    assert dlg.error_label("execution.intrabar_interval") is None
+    assert squeezed() == []

@@ -449,8 +449,13 @@ class FieldEditor(QWidget):
 
     def set_errors(self, messages: list[str]) -> None:
         """Show the validator's messages for this path (empty list clears them)."""
-        self.error_label.setText("\n".join(messages))
-        self.error_label.setVisible(bool(messages))
+        text = "\n".join(messages)
+        if text != self.error_label.text() or self.error_label.isHidden() == bool(messages):
+            self.error_label.setText(text)
+            self.error_label.setVisible(bool(messages))
+            # the form lays its rows out again: else, after an error line goes, the rows below keep the
+            # heights of before and the last one's wrapped help is cut (seen on the Execution page)
+            self.updateGeometry()
         invalid = bool(messages)
         for w in self.invalid_targets():
             if bool(w.property("invalid")) != invalid:
