@@ -234,6 +234,7 @@ class HandTrading(QObject):
         if not self.bridge.hand_commands:
             return                  # no hand order in this run: none of the run's order changes is one
         orphans: list[Order] = []
+        trimmed: list[Order] = []
         filled = ""             # this batch's last fill answer
         for change in batch.orders:
             if change.strategy != MANUAL:
@@ -242,6 +243,8 @@ class HandTrading(QObject):
             order = event.order
             if event.kind == "cancelled" and order.reason.startswith(ORPHAN_EXIT):
                 orphans.append(order)
+            elif event.kind == "modified" and order.reason.startswith(ORPHAN_EXIT):
+                trimmed.append(order)
             elif event.kind == "rejected" and order.reason.startswith("at the fill"):
                 self._answer(f"order {order.id} ({order.side} {_qty(abs(order.quantity))} {order.symbol}) rejected "
                              f"{order.reason}", False)
@@ -257,6 +260,13 @@ class HandTrading(QObject):
             why = orphans[0].reason.removeprefix(ORPHAN_EXIT).split(" (")[0]     # "order 4 closed the position"
             self._answer(f"{filled}; {exits}: nothing left to protect" if filled
                          else f"{orphans[0].symbol} {exits}: {why}", True)
+        elif trimmed:   # ... and those cut to what a reduction left
+            latest = {o.id: o for o in trimmed}
+            ids = ", ".join(str(i) for i in latest)
+            left = _qty(abs(trimmed[-1].quantity - trimmed[-1].filled_quantity))
+            exits = f"exit{'s' if len(latest) > 1 else ''} {ids} cut to {left}"
+            self._answer(f"{filled}; {exits}: what is left" if filled
+                         else f"{trimmed[-1].symbol} {exits}: what is left of the position", True)
 
     def _answer(self, text: str, ok: bool) -> None:
         self.last_answer = (text, ok)

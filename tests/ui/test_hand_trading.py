@@ -806,3 +806,40 @@ def test_with_cancel_orphan_exits_closing_a_bracketed_position_by_hand_says_its_
     assert w.bridge.position_of(symbol)[0] == 0 and manual_orders(w, symbol) == []
     w.refresh_views()
     assert w.chart_panels[0].chart.order_lines.items() == {}
+
+
+def test_with_cancel_orphan_exits_reducing_a_bracketed_position_by_hand_cuts_its_exits(
+        qtbot, ui_make_window, ui_configs_dir, ui_demo_store):
+    """execution.cancel_orphan_exits: Buy MKT 100 with a stop loss and take profit, then Sell MKT 40: the
+    sale's fill answer says the exits were cut to the 60 left, and the exits' order lines say 60."""
+    from tests.ui.conftest import ui_config_dict
+
+    raw = ui_config_dict(ui_demo_store)
+    raw.setdefault("execution", {})["cancel_orphan_exits"] = True
+    path = ui_configs_dir / "trimmed.json"
+    path.write_text(json.dumps(raw))
+    w, symbol, _last = trading_paused(qtbot, ui_make_window(), path)
+    bar = w.trade_bar
+    bar.stop_loss_box.setValue(0.5)
+    bar.take_profit_box.setValue(1.0)
+    qtbot.mouseClick(bar.buy_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(manual_orders(w, symbol)) == 3, timeout=5000)
+    entry = manual_orders(w, symbol)[0]
+    step(qtbot, w)
+    assert w.bridge.position_of(symbol)[0] == 100
+    bar.stop_loss_box.setValue(0)
+    bar.take_profit_box.setValue(0)
+    bar.quantity_box.setValue(40)
+    qtbot.mouseClick(bar.sell_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "done" in bar.answer_text(), timeout=5000)
+    sale_id = max(o.id for o in w.bridge.system.broker.orders())
+    step(qtbot, w)
+    qtbot.waitUntil(lambda: "cut to" in bar.answer_text(), timeout=5000)
+    fill = [f for f in w.bridge.fills_of(symbol) if f.order_id == sale_id][0]
+    assert bar.answer_text() == (f"filled: sold 40 {symbol} at {fill.price:,.2f} (order {sale_id}); "
+                                 f"exits {entry.id + 1}, {entry.id + 2} cut to 60: what is left")
+    assert w.bridge.position_of(symbol)[0] == 60
+    assert [o.quantity for o in manual_orders(w, symbol)] == [-60, -60]
+    w.refresh_views()
+    lines = w.chart_panels[0].chart.order_lines.items()
+    assert len(lines) == 2 and all("60" in item.label_text() for item in lines.values())

@@ -267,8 +267,8 @@ class ExecutionConfig(_Model):
         "position they protect (a hand Sell MKT, another strategy's close), and at flat those of a bracket whose "
         "entry only closed the position, as NinjaTrader's ATM strategies and TradingView do. Off (backtrader's "
         "rule): the exits belong to their entry and keep working, so a later fill of one opens a position the "
-        "other way. A position only reduced keeps them, and so does a bracket whose entry has not filled "
-        "completely.",
+        "other way. A position only reduced keeps them, cut to what is left when one would close more, and a "
+        "bracket whose entry has not filled completely keeps its exits as they are.",
     )
     tick_size: float | None = Field(
         None, gt=0, le=10_000, json_schema_extra={"empty": "the data's decimals"},

@@ -1511,10 +1511,14 @@ class SimulatedBroker:
         completely (it only closed a position: its exits, about to work, would open one). Other exits of
         `closer`'s own bracket follow the bracket's rules."""
         orders = self._open_by_symbol.get(closer.symbol_index)
-        if not orders or before == 0.0 or before * after > _FLAT_EPS * abs(before):
+        if not orders or before == 0.0:
             return
         own = closer.parent_id if closer.parent_id is not None else closer.id
         protective = OrderRole.STOP_LOSS, OrderRole.TAKE_PROFIT
+        if before * after > _FLAT_EPS * abs(before):            # the same side
+            if abs(after) < abs(before) - _FLAT_EPS:
+                self._trim_exits(orders, closer, after, ts_ns)
+            return
         flat = abs(after) <= _FLAT_EPS
         own_closed = (flat and closer.role is OrderRole.ENTRY
                       and abs(closer.quantity - closer.filled) <= _FLAT_EPS)
@@ -1537,6 +1541,25 @@ class SimulatedBroker:
             seen.add(st.id)
             self._finish(st, OrderStatus.CANCELLED, ts_ns, why)
             self._cancel_group(st, ts_ns, why, seen)      # its sibling, and an OCO group it is in
+
+    def _trim_exits(self, orders: dict[int, _OrderState], closer: _OrderState, after: float, ts_ns: int) -> None:
+        """execution.cancel_orphan_exits, a fill of `closer` only reduced the position, to `after`: a working
+        exit of another bracket (its entry filled completely) that would close more than is left is cut
+        to what is left, so that its fill closes the position instead of opening one the other way (as
+        NinjaTrader's ATM strategies do); its reason says so and the change is recorded as a modify. (A
+        part fill of `closer` as a bracket exit resizes its sibling after this, by the bracket's rule.)"""
+        for st in orders.values():
+            entry = st.parent_id
+            if (entry is None or (st.role is not OrderRole.STOP_LOSS and st.role is not OrderRole.TAKE_PROFIT)
+                    or self._orders[entry - 1].status is not OrderStatus.FILLED):
+                continue
+            rest = st.quantity - st.filled
+            if rest * after < 0.0 and abs(rest) > abs(after) + _FLAT_EPS:
+                st.quantity = st.filled - after
+                st.reason = (f"{ORPHAN_EXIT}cut to {abs(after):g} by order {closer.id}, which reduced the "
+                             "position (execution.cancel_orphan_exits)")
+                st.status_time = ts_ns
+                self._record(st, "modified", ts_ns)
 
     def _after_partial(self, st: _OrderState, qty: float) -> None:
         """The rest of a partly filled order: a triggered stop works as a market order, a triggered

@@ -65,6 +65,27 @@ def test_a_reversal_cancels_the_old_sides_exits_and_keeps_the_new_brackets_own()
     assert b.position("AAA") == 100                                 # backtrader's sizing: the whole entry
 
 
+@pytest.mark.parametrize("cancel", [False, True])
+def test_a_position_only_reduced_keeps_the_exits_cut_to_what_is_left(cancel):
+    """Long 100 with a bracket, 40 sold by hand: the exits would sell 100 of the 60 left. Backtrader's rule
+    keeps them whole (the take profit then sells short 40); with the option they are cut to 60 and the
+    take profit closes the position."""
+    b = make(allow_short=True, cancel_orphan_exits=cancel)
+    bars(b, 0, {"AAA": (10, 10, 10, 10)})
+    entry = _long_bracket(b)
+    sale = _by_hand(b, 1, -40)
+    bars(b, 2, {"AAA": (10, 10.1, 9.9, 10)})
+    assert b.position("AAA") == 60
+    for oid in (entry.id + 1, entry.id + 2):
+        order = b.order(oid)
+        assert order.status.value == "working" and order.quantity == (-60 if cancel else -100)
+        assert order.reason == (f"orphan exit: cut to 60 by order {sale.id}, which reduced the position {RULE}"
+                                if cancel else "")
+    (fill,) = bars(b, 3, {"AAA": (10.5, 11.4, 10.4, 11.2)})         # reaches the take profit
+    assert (fill.order_id, fill.quantity, b.position("AAA")) == (entry.id + 2, -60 if cancel else -100,
+                                                                  0 if cancel else -40)
+
+
 def test_a_position_only_reduced_keeps_the_exits_and_a_later_close_cancels_them():
     b = make(cancel_orphan_exits=True)
     bars(b, 0, {"AAA": (10, 10, 10, 10)})
@@ -72,6 +93,7 @@ def test_a_position_only_reduced_keeps_the_exits_and_a_later_close_cancels_them(
     _by_hand(b, 1, -40)
     bars(b, 2, {"AAA": (10, 10.1, 9.9, 10)})
     assert b.position("AAA") == 60 and b.order(entry.id + 1).status.value == "working"
+    assert [b.order(entry.id + k).quantity for k in (1, 2)] == [-60, -60]
     last = _by_hand(b, 2, -60)
     bars(b, 3, {"AAA": (10, 10.1, 9.9, 10)})
     assert b.position("AAA") == 0 and b.open_orders() == []
@@ -95,6 +117,29 @@ def test_one_brackets_exit_closing_the_position_cancels_the_other_brackets_exits
     assert b.open_orders() == []
 
 
+def test_exits_cut_to_what_is_left_then_one_closing_the_position_cancels_the_others():
+    """Long brackets of 100 and 40, 90 sold by hand (50 left): the first's exits (100) are cut to 50, the
+    second's (40) stay as they are; the second's stop loss then sells 40 (10 left: the first's exits cut to
+    10) and the first's stop loss closes the position. Kept whole (the option off) the exits sell 40 and
+    then 100: short 90."""
+    for cancel in (False, True):
+        b = make(allow_short=True, cancel_orphan_exits=cancel)
+        bars(b, 0, {"AAA": (10, 10, 10, 10)})
+        first = _long_bracket(b, 0, 100, stop_loss=9.0, take_profit=12.0)
+        second = _long_bracket(b, 2, 40, stop_loss=9.5, take_profit=13.0)
+        _by_hand(b, 3, -90)
+        bars(b, 4, {"AAA": (10, 10.1, 9.9, 10)})
+        exits = (first.id + 1, first.id + 2, second.id + 1, second.id + 2)
+        assert [b.order(oid).quantity for oid in exits] == ([-50, -50, -40, -40] if cancel else [-100, -100, -40, -40])
+        (fill,) = bars(b, 5, {"AAA": (9.8, 9.9, 9.4, 9.6)})            # the second's stop loss 9.5
+        assert fill.order_id == second.id + 1 and b.position("AAA") == 10
+        assert [b.order(oid).quantity for oid in exits[:2]] == ([-10, -10] if cancel else [-100, -100])
+        (fill,) = bars(b, 6, {"AAA": (9.3, 9.3, 8.8, 9.0)})            # the first's stop loss 9.0
+        assert (fill.order_id, fill.quantity) == (first.id + 1, -10 if cancel else -100)
+        assert b.position("AAA") == (0 if cancel else -90)
+        assert b.order(first.id + 2).status.value == "cancelled" and b.open_orders() == []
+
+
 def test_the_exits_of_an_entry_not_filled_yet_or_only_in_part_are_kept():
     b = make(cancel_orphan_exits=True, participation_limit_pct=10)
     bars(b, 0, {"AAA": (10, 10, 10, 10, 1e6)})
@@ -111,6 +156,20 @@ def test_the_exits_of_an_entry_not_filled_yet_or_only_in_part_are_kept():
     assert b.order(pending.id + 1).status.value == "held"           # its entry has not filled
     assert b.order(partial.id + 1).status.value == "working"        # its entry is not complete
     assert b.order(partial.id).status.value == "partially_filled"
+
+
+def test_the_exits_of_an_entry_filled_only_in_part_are_not_cut():
+    b = make(cancel_orphan_exits=True, participation_limit_pct=10)
+    bars(b, 0, {"AAA": (10, 10, 10, 10, 1e6)})
+    _by_hand(b, 0, 100)
+    bars(b, 1, {"AAA": (10, 10, 10, 10, 1e6)})
+    partial = submit(b, 1, "AAA", 300, "limit", limit_price=10.0, stop_loss=8.5)
+    bars(b, 2, {"AAA": (10, 10.1, 9.95, 10, 1000)})                 # 100 of the 300 fill
+    assert b.position("AAA") == 200 and b.order(partial.id + 1).quantity == -100
+    _by_hand(b, 2, -150)
+    bars(b, 3, {"AAA": (10.5, 10.6, 10.2, 10.4, 1e6)})              # 50 left
+    assert b.position("AAA") == 50 and b.order(partial.id).status.value == "partially_filled"
+    assert b.order(partial.id + 1).quantity == -100 and b.order(partial.id + 1).reason == ""
 
 
 def test_at_flat_every_exit_goes_and_after_a_reversal_the_new_sides_exits_stay():
