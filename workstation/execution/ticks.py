@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["OFF_TICK_RULES", "conform_price", "is_on_tick", "price_step", "snap_price", "tick_decimals"]
+__all__ = ["conform_price", "is_on_tick", "price_step", "snap_price", "tick_decimals"]
 
 MAX_DECIMALS = 10
 HALF_TOLERANCE = 1e-12  # relative: a tick count this close under a half (binary error) rounds up
 ON_TICK_TOLERANCE = 1e-9  # relative: a tick count this close to a whole number is on the tick (426.07 / 0.01)
-OFF_TICK_RULES = ("keep", "round", "reject")   # execution.off_tick_prices
 
 
 def tick_decimals(tick: float) -> int:
