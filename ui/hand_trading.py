@@ -319,20 +319,22 @@ class HandTrading(QObject):
                 return int(panel.chart.price.axis.decimals)
         return 2
 
-    def tick_size(self) -> float | None:
-        """The loaded config's `execution.tick_size` (None: the data's decimals)."""
+    def tick_size(self, symbol: str) -> float | None:
+        """`symbol`'s tick in the loaded config: `execution.tick_sizes`, else `execution.tick_size` (None: the
+        data's decimals)."""
         system = self.bridge.system
-        return system.cfg.execution.tick_size if system is not None else None
+        return system.cfg.execution.tick_for(symbol) if system is not None else None
 
     def snap(self, symbol: str, price: float) -> float:
         """`price` on `symbol`'s nearest tick: the config's tick size, never finer than the decimals its
         chart shows (NaN for a price that is not finite)."""
-        return snap_price(price, self.tick_size(), self.price_decimals(symbol))
+        return snap_price(price, self.tick_size(symbol), self.price_decimals(symbol))
 
     def sync_price_decimals(self) -> None:
         """The trade bar's distances in the traded symbol's price unit: the decimals of its tick, a step
         of its tick or 5 units of the last decimal, whichever is coarser."""
-        step = price_step(self.tick_size(), self.price_decimals(self.trade_bar.symbol()))
+        symbol = self.trade_bar.symbol()
+        step = price_step(self.tick_size(symbol), self.price_decimals(symbol))
         decimals = tick_decimals(step)
         self.trade_bar.set_price_decimals(decimals, max(step, 5 * 10.0 ** -decimals))
 

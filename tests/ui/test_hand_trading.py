@@ -652,18 +652,31 @@ def test_with_a_tick_size_sub_penny_data_trades_by_hand_in_whole_cents(qtbot, ui
     assert _menu_action(menu, f"Buy limit 100 @ {chart.legend.price_text(round(clicked, 3))}") is not None
 
 
+@pytest.mark.parametrize("by_symbol", [False, True])
 def test_a_futures_tick_of_a_quarter_steps_the_distances_and_the_prices(qtbot, ui_make_window, ui_configs_dir,
-                                                                        ui_demo_store):
+                                                                        ui_demo_store, by_symbol):
     """A tick coarser than the data's cents (E-mini's 0.25): clicked prices and a bracket's levels on
-    quarters, the distances stepping by a quarter."""
+    quarters, the distances stepping by a quarter. By symbol (`execution.tick_sizes`): the charted symbol's
+    quarter, another symbol's tenth when the trade bar turns to it."""
     from tests.ui.conftest import ui_config_dict
 
     cfg = ui_config_dict(ui_demo_store)
-    cfg.setdefault("execution", {})["tick_size"] = 0.25
+    if by_symbol:
+        first, *others = cfg["symbols"]
+        cfg.setdefault("execution", {})["tick_sizes"] = {first: 0.25, **{s: 0.1 for s in others}}
+    else:
+        cfg.setdefault("execution", {})["tick_size"] = 0.25
     path = ui_configs_dir / "quarters.json"
     path.write_text(json.dumps(cfg))
     w, symbol, last = trading_paused(qtbot, ui_make_window(), path)
+    assert not by_symbol or symbol == cfg["symbols"][0]
     assert w.trade_bar.stop_loss_box.singleStep() == 0.25 and w.trade_bar.stop_loss_box.decimals() == 2
+    if by_symbol:
+        w.trade_bar.symbol_combo.setCurrentText(cfg["symbols"][1])
+        assert w.trade_bar.stop_loss_box.singleStep() == 0.5 and w.trade_bar.stop_loss_box.decimals() == 1
+        assert w.hand_trading.snap(cfg["symbols"][1], 10.149) == 10.1
+        w.trade_bar.symbol_combo.setCurrentText(symbol)
+        assert w.trade_bar.stop_loss_box.singleStep() == 0.25
     w.trade_bar.stop_loss_box.setValue(0.6)
     w.trade_bar.take_profit_box.setValue(0)
 

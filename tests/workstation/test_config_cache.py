@@ -41,7 +41,8 @@ RICH = {
                                                                           "nested": {"x": [1, 2.5, None]}}},
                    {"name": "b", "class_path": "my.module:Cls", "symbols": ["bolt"], "interval": "5m",
                     "enabled": False}],
-    "execution": {"participation_limit_pct": 25, "fill_rule": "close", "starting_cash": 5e5},
+    "execution": {"participation_limit_pct": 25, "fill_rule": "close", "starting_cash": 5e5, "tick_size": 0.01,
+                  "tick_sizes": {"bolt": 0.05}, "off_tick_prices": "round"},
     "live": {"provider": "alpaca", "replay": {"start": "2024-12-02T10:15:00", "speed": 5},
              "alpaca": {"feed": "sip"}, "batch_quiet_ms": None},
 }
@@ -95,6 +96,8 @@ def test_a_remembered_config_reads_dumps_and_answers_as_the_model_does(cache, na
         assert st.import_path() == st_model.import_path()
     assert record.historical_symbols() == model.historical_symbols()
     assert record.live.quiet_ms() == model.live.quiet_ms()
+    for symbol in model.symbols:
+        assert record.execution.tick_for(symbol) == model.execution.tick_for(symbol)
     assert record.live.alpaca.stream_url() == model.live.alpaca.stream_url()
     assert record == validated_config(copy.deepcopy(data), name, cache)
 

@@ -38,6 +38,16 @@ class AlpacaMethods:
         return self.ws_url or alpaca_stream_url(self.feed)
 
 
+class ExecutionMethods:
+    if TYPE_CHECKING:       # the fields this reads (declared by the model or the record)
+        tick_size: float | None
+        tick_sizes: dict[str, float]
+
+    def tick_for(self, symbol: str) -> float | None:
+        """`symbol`'s tick size: its `tick_sizes` entry, else `tick_size` (None: the data's decimals)."""
+        return self.tick_sizes.get(symbol, self.tick_size)
+
+
 class LiveMethods:
     if TYPE_CHECKING:       # the fields this reads (declared by the model or the record)
         batch_quiet_ms: float | None

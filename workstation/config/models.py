@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
@@ -16,6 +16,7 @@ from workstation.calendar import parse_period
 from workstation.config.methods import (
     BUILTIN_STRATEGIES,
     AlpacaMethods,
+    ExecutionMethods,
     LiveMethods,
     SessionMethods,
     StrategyMethods,
@@ -227,7 +228,7 @@ class RiskConfig(_Model):
                     "session ends (null: off).")
 
 
-class ExecutionConfig(_Model):
+class ExecutionConfig(ExecutionMethods, _Model):
     """The simulated broker."""
 
     fill_rule: Literal["next_open", "close"] = Field(
@@ -277,14 +278,20 @@ class ExecutionConfig(_Model):
         "tick (e.g. 0.01 for US stocks of $1.00 and up, 0.25 for E-mini futures). null = the data's decimals, "
         "as the chart shows them (SPY's three: 426.072). A strategy's own prices follow off_tick_prices.",
     )
+    tick_sizes: dict[str, Annotated[float, Field(gt=0, le=10_000)]] = Field(
+        default_factory=dict,
+        description="Tick size by symbol, over tick_size: a portfolio of markets with different ticks (futures: "
+        "{\"ES\": 0.25, \"CL\": 0.01, \"YM\": 1}). A symbol not listed has tick_size.",
+    )
     off_tick_prices: Literal["keep", "round", "reject"] = Field(
         "keep",
         description="A strategy order's limit, stop, stop loss and take profit prices and trail amount that are "
         "not a whole number of tick_size ticks (a limit computed from sub-penny bars, 426.072): kept as given "
         "(keep: backtrader's way), put on the nearest tick (round: NinjaTrader's; a trail amount at least one "
         "tick), or the order (or the change of one) refused, the reason naming the price and the nearest tick "
-        "(reject: an exchange's, MetaTrader's 'invalid price'). round and reject need tick_size. A trailing "
-        "stop's level moves with the bars' prices and is not put on the tick.",
+        "(reject: an exchange's, MetaTrader's 'invalid price'). round and reject need tick_size or tick_sizes "
+        "(a symbol with neither keeps its prices). A trailing stop's level moves with the bars' prices and is not "
+        "put on the tick.",
     )
 
     @field_validator("intrabar_interval")
@@ -292,11 +299,16 @@ class ExecutionConfig(_Model):
     def _intrabar_interval(cls, v: str) -> str:
         return parse_interval(v).name
 
+    @field_validator("tick_sizes")
+    @classmethod
+    def _tick_sizes(cls, v: dict[str, float]) -> dict[str, float]:
+        return {symbol.strip().upper(): tick for symbol, tick in v.items()}
+
     @model_validator(mode="after")
     def _ticks(self) -> ExecutionConfig:
-        if self.off_tick_prices != "keep" and self.tick_size is None:
-            raise ValueError(f"off_tick_prices {self.off_tick_prices!r} needs tick_size, the tick to put prices on "
-                             "(e.g. 0.01 for US stocks of $1.00 and up)")
+        if self.off_tick_prices != "keep" and self.tick_size is None and not self.tick_sizes:
+            raise ValueError(f"off_tick_prices {self.off_tick_prices!r} needs tick_size (or tick_sizes), the tick to "
+                             "put prices on (e.g. 0.01 for US stocks of $1.00 and up)")
         return self
 
 
@@ -469,6 +481,10 @@ class SessionConfig(SessionMethods, _Model):
                     f"strategies[{i}].interval {st.interval!r} is neither streamed nor derived {sorted(intervals)}"
                 )
         ex = self.execution
+        unknown = [s for s in ex.tick_sizes if s not in known]
+        if unknown:
+            problems.append(f"execution.tick_sizes names {named('symbol', unknown)} the config does not trade (its "
+                            f"symbols: {', '.join(sorted(known))})")
         if ex.intrabar_resolution == "finer_interval" and \
                 parse_interval(ex.intrabar_interval).seconds >= parse_interval(self.streams.interval).seconds:
             problems.append(f"execution.intrabar_interval {ex.intrabar_interval!r} must be shorter than the streamed "

@@ -45,7 +45,13 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from workstation.config.methods import AlpacaMethods, LiveMethods, SessionMethods, StrategyMethods
+from workstation.config.methods import (
+    AlpacaMethods,
+    ExecutionMethods,
+    LiveMethods,
+    SessionMethods,
+    StrategyMethods,
+)
 from workstation.signed_json import read_signed, signed_text
 
 if TYPE_CHECKING:
@@ -125,6 +131,10 @@ class AlpacaRecord(AlpacaMethods, ConfigRecord):
     pass
 
 
+class ExecutionRecord(ExecutionMethods, ConfigRecord):
+    pass
+
+
 class LiveRecord(LiveMethods, ConfigRecord):
     pass
 
@@ -135,7 +145,7 @@ class SessionRecord(SessionMethods, ConfigRecord):
 
 _RECORD_CLASSES: dict[str, type[ConfigRecord]] = {
     "SessionConfig": SessionRecord, "StrategyConfig": StrategyRecord, "LiveConfig": LiveRecord,
-    "AlpacaProviderConfig": AlpacaRecord,
+    "AlpacaProviderConfig": AlpacaRecord, "ExecutionConfig": ExecutionRecord,
 }
 
 

@@ -264,9 +264,11 @@ class SimulatedBroker:
         self._multiplier = float(self.config.margin_multiplier)
         self._allow_short = bool(self.config.allow_short)
         self._cancel_orphans = bool(self.config.cancel_orphan_exits)
-        # execution.off_tick_prices with its tick, None when prices are kept as given
-        tick, rule = self.config.tick_size, self.config.off_tick_prices
-        self._tick_rule = None if tick is None or rule == "keep" else (float(tick), rule)
+        # execution.off_tick_prices and each symbol's tick (None: its prices are kept), None when every
+        # price is kept as given
+        ticks = [self.config.tick_for(symbol) for symbol in self.symbols]
+        rule = self.config.off_tick_prices
+        self._tick_rule = None if rule == "keep" or all(t is None for t in ticks) else (ticks, rule)
         pct = self.config.participation_limit_pct
         self._participation = float(pct) / 100.0 if pct else 0.0
         self.intrabar_bars = intrabar_bars if self.config.intrabar_resolution == "finer_interval" else None
@@ -631,9 +633,11 @@ class SimulatedBroker:
         trail amount) put on the tick (round), or with the reason the order is refused when one is off
         it (reject); as given, with "", when the rule is keep. The desk applies it to every order
         request (a strategy's, a hand order) before `validate`."""
-        if self._tick_rule is None:
+        i = self._index.get(request.symbol)
+        if self._tick_rule is None or i is None:         # an unknown symbol: `validate` says so
             return request, ""
-        tick, rule = self._tick_rule
+        ticks, rule = self._tick_rule
+        tick = ticks[i]
         conformed: list[float | None] = []
         for name in TICK_PRICE_FIELDS:
             price = getattr(request, name)
@@ -765,9 +769,9 @@ class SimulatedBroker:
         if prices.get("trail_percent", 1.0) >= 100:
             raise InvalidOrder(f"trail_percent must be below 100 (percent), got {prices['trail_percent']}")
         if self._tick_rule is not None:
-            tick, rule = self._tick_rule
+            ticks, rule = self._tick_rule
             for name in [k for k in prices if k in TICK_PRICE_FIELDS]:
-                prices[name], why = conform_price(name, prices[name], tick, rule)
+                prices[name], why = conform_price(name, prices[name], ticks[st.symbol_index], rule)
                 if why:
                     raise OrderRefused(f"modify of order {st.id} refused: {why}")
         new_qty = st.quantity

@@ -61,23 +61,29 @@ def off_tick_script(store: BarStore) -> list[tuple[int, object]]:
     ]
 
 
-def on_ticks(script: list[tuple[int, object]], tick: str) -> list[tuple[int, object]]:
-    """The script with every price rounded by Decimal (a trail amount at least one tick)."""
+def on_ticks(script: list[tuple[int, object]], tick: str | dict[str, str]) -> list[tuple[int, object]]:
+    """The script with every price rounded by Decimal (a trail amount at least one tick); `tick` by symbol
+    (a symbol not listed: kept)."""
     out = []
     for at, command in script:
         changes = {}
+        symbol_tick = tick.get(getattr(command, "symbol", "ACME")) if isinstance(tick, dict) else tick
+        if symbol_tick is None:
+            out.append((at, command))
+            continue
+        tick_text = symbol_tick
         for name in PRICES:
             value = getattr(command, name, None)
             if value is not None:
-                changes[name] = max(decimal_tick(value, tick), float(tick)) if name == "trail_amount" \
-                    else decimal_tick(value, tick)
+                changes[name] = max(decimal_tick(value, tick_text), float(tick_text)) if name == "trail_amount" \
+                    else decimal_tick(value, tick_text)
         out.append((at, dataclasses.replace(command, **changes)))
     return out
 
 
-def scripted(store: BarStore, key: str, script, rule: str, tick: float | None = 0.01):
+def scripted(store: BarStore, key: str, script, rule: str, tick: float | None = 0.01, ticks: dict | None = None):
     SCRIPTS[key] = script
-    execution = {"off_tick_prices": rule, "tick_size": tick}
+    execution = {"off_tick_prices": rule, "tick_size": tick, "tick_sizes": ticks or {}}
     return run(config(strategies=[{"name": "scripted", "class_path":
                                    "tests.workstation.execution.hand_strategies:ScriptedOrders",
                                    "params": {"key": key}}], execution=execution,
@@ -102,6 +108,19 @@ def test_round_puts_every_price_on_the_nearest_tick_as_decimal_does(store):
     kept = scripted(store, "kept", script, "keep", None)
     assert outcome(kept)["orders"] != want["orders"]
     assert any(not is_on_tick(o.limit_price, 0.01) for o in kept.broker.orders() if o.limit_price)
+
+
+def test_ticks_by_symbol_round_each_symbols_prices_on_its_own_tick(store):
+    """execution.tick_sizes: ACME on nickels, BOLT (no tick: tick_size null) kept as given."""
+    script = off_tick_script(store)
+    rounded = scripted(store, "by-symbol", script, "round", None, {"acme": 0.05})
+    reference = scripted(store, "by-symbol-decimal", on_ticks(script, {"ACME": "0.05"}), "keep", None)
+    assert outcome(rounded) == outcome(reference)
+    orders = rounded.broker.orders()
+    acme = [p for o in orders if o.symbol == "ACME" and o.order_type.value != "trailing_stop"
+            for p in (o.limit_price, o.stop_price) if p is not None]
+    assert acme and all(is_on_tick(p, 0.05) for p in acme)
+    assert any(not is_on_tick(o.limit_price, 0.01) for o in orders if o.symbol == "BOLT" and o.limit_price)
 
 
 def test_reject_refuses_an_order_or_a_change_off_the_tick_and_says_the_nearest(store):
@@ -166,11 +185,25 @@ def test_conform_price_rounds_as_decimal_and_keeps_prices_on_the_tick(tick):
     assert conform_price("limit_price", 426.072, None, "round") == (426.072, "")
 
 
+def test_tick_sizes_name_configured_symbols_with_positive_ticks():
+    cfg = validate_config_dict(config(execution={"tick_sizes": {" acme ": 0.25}, "off_tick_prices": "round"}))
+    assert cfg.execution.tick_sizes == {"ACME": 0.25}
+    assert cfg.execution.tick_for("ACME") == 0.25 and cfg.execution.tick_for("BOLT") is None
+    assert validate_config_dict(config(execution={"tick_sizes": {"ACME": 0.25}, "tick_size": 0.01})) \
+        .execution.tick_for("BOLT") == 0.01
+    with pytest.raises(ConfigError) as info:
+        validate_config_dict(config(execution={"tick_sizes": {"ACME": 0.25, "ZZZ": 1, "QQQ": 0.01}}))
+    assert "execution.tick_sizes names symbols ZZZ, QQQ the config does not trade (its symbols: ACME, BOLT)" \
+        in str(info.value)
+    with pytest.raises(ConfigError, match="execution.tick_sizes.ACME"):
+        validate_config_dict(config(execution={"tick_sizes": {"ACME": 0}}))
+
+
 @pytest.mark.parametrize("rule", ["round", "reject"])
 def test_round_and_reject_need_a_tick_size(rule):
     with pytest.raises(ConfigError) as info:
         validate_config_dict(config(execution={"off_tick_prices": rule}))
-    assert f"- execution: off_tick_prices '{rule}' needs tick_size" in str(info.value)
+    assert f"- execution: off_tick_prices '{rule}' needs tick_size (or tick_sizes)" in str(info.value)
     validate_config_dict(config(execution={"off_tick_prices": rule, "tick_size": 0.25}))
     with pytest.raises(ConfigError, match="execution.off_tick_prices"):
         validate_config_dict(config(execution={"off_tick_prices": "nearest", "tick_size": 0.01}))
