@@ -27,7 +27,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
     QDockWidget,
-    QFileDialog,
     QFrame,
     QLabel,
     QMainWindow,
@@ -50,6 +49,7 @@ from ui.collector import GuiThreadCollector
 from ui.config_loader import ConfigLoader
 from ui.dialogs.config_editor import ConfigEditorDialog
 from ui.dialogs.shortcuts_dialog import ShortcutsDialog
+from ui.file_dialogs import open_file_name
 from ui.hand_trading import HandTrading
 from ui.icons import themed_icon
 from ui.screen_fit import fit_to_screen
@@ -842,7 +842,7 @@ class MainWindow(QMainWindow):
 
     def open_config_dialog(self) -> None:
         start = str(self.configs_dir if self.configs_dir.is_dir() else Path.cwd())
-        path, _ = QFileDialog.getOpenFileName(self, "Open session config", start, "Session configs (*.json)")
+        path = open_file_name(self, "Open session config", start, "Session configs (*.json)")
         if path:
             self.open_config(path)
 

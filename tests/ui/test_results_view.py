@@ -331,9 +331,9 @@ def test_export_report_writes_the_html_report_of_the_shown_run(qtbot, run_dir, t
 
     def save_dialog(_parent, _title, start, _filter):
         asked.append(start)
-        return str(target), "HTML report (*.html)"
+        return str(target)
 
-    monkeypatch.setattr("ui.windows.results_view.QFileDialog.getSaveFileName", save_dialog)
+    monkeypatch.setattr("ui.windows.results_view.save_file_name", save_dialog)
     with qtbot.waitSignal(v.report_exported, timeout=10_000) as signal:
         qtbot.mouseClick(v.export_button, Qt.MouseButton.LeftButton)
     assert asked == [str(run_dir / "report.html")] and signal.args == [str(target)]
@@ -343,8 +343,8 @@ def test_export_report_writes_the_html_report_of_the_shown_run(qtbot, run_dir, t
 
     messages = []
     monkeypatch.setattr("ui.windows.results_view.QMessageBox.warning", lambda *args: messages.append(args[2]))
-    monkeypatch.setattr("ui.windows.results_view.QFileDialog.getSaveFileName",
-                        lambda *_a: (str(tmp_path), ""))  # a folder: cannot be written
+    monkeypatch.setattr("ui.windows.results_view.save_file_name",
+                        lambda *_a: str(tmp_path))  # a folder: cannot be written
     v.choose_export_report()
     assert messages and "it is a folder" in messages[0]
 

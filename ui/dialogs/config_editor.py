@@ -42,7 +42,6 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QDialog,
-    QFileDialog,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -72,6 +71,7 @@ from ui.dialogs.schema_form import (
     make_editor,
     resolve,
 )
+from ui.file_dialogs import save_file_name
 from ui.screen_fit import fit_to_screen
 from workstation.config import (
     BUILTIN_STRATEGIES,
@@ -112,6 +112,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Data source", ("data_source", "prices")),
     ("Live", ("live",)),
 )
+
 RAW_SECTION = "Raw JSON"
 
 _FALLBACK_NEW_CONFIG: dict[str, Any] = {
@@ -1132,9 +1133,7 @@ class ConfigEditorDialog(QDialog):
             return False
         name = self.current_dict().get("name")
         start = self._path or self._configs_dir / f"{_slug(name if isinstance(name, str) else '')}.json"
-        chosen, _ = QFileDialog.getSaveFileName(
-            self, "Save session config as", str(start), "Session configs (*.json);;All files (*)"
-        )
+        chosen = save_file_name(self, "Save session config as", str(start), "Session configs (*.json);;All files (*)")
         if not chosen:
             return False
         if not chosen.lower().endswith(".json"):

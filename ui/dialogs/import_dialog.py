@@ -32,7 +32,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QDialog,
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -46,6 +45,7 @@ from PySide6.QtWidgets import (
 
 from ui.dialogs.config_editor import exchange_names
 from ui.dialogs.job_parts import job_column, job_form, job_progress, job_status, job_summary
+from ui.file_dialogs import existing_directory, open_file_names
 from ui.screen_fit import fit_to_screen
 from ui.theme import AMBER, DOWN, MUTED, UP, build_palette, style_sheet
 from workstation.errors import WorkstationError, counted
@@ -256,7 +256,7 @@ class ImportDialog(QDialog):
             self._set_status(f"{counted(len(self.files()), 'file')} to import into {self.store_edit.text()}.")
 
     def choose_files(self) -> None:
-        paths, _ = QFileDialog.getOpenFileNames(self, "Files to import", self._last_folder(), FILE_FILTER)
+        paths = open_file_names(self, "Files to import", self._last_folder(), FILE_FILTER)
         self.add_files(paths)
 
     def _last_folder(self) -> str:
@@ -295,7 +295,7 @@ class ImportDialog(QDialog):
         self._given_store = new
 
     def _choose_store(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Bar store folder", self.store_edit.text() or str(Path.cwd()))
+        folder = existing_directory(self, "Bar store folder", self.store_edit.text() or str(Path.cwd()))
         if folder:
             self.store_edit.setText(folder)
 

@@ -32,7 +32,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
     QDoubleSpinBox,
-    QFileDialog,
     QFormLayout,
     QFrame,
     QGroupBox,
@@ -52,6 +51,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from ui.file_dialogs import existing_directory
 
 INT32_MAX = 2_147_483_647
 NUMBER_LIMIT = 1e12
@@ -525,7 +526,7 @@ class StringEditor(FieldEditor):
 
     def _browse(self) -> None:
         start = self._text() or self._hints.base_dir()
-        chosen = QFileDialog.getExistingDirectory(self, "Choose folder", start)
+        chosen = existing_directory(self, "Choose folder", start)
         if chosen:
             self._input.setText(chosen)  # emits textChanged -> changed
 

@@ -47,7 +47,6 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -60,6 +59,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui import theme
+from ui.file_dialogs import save_file_name
 from ui.widgets.row_map_proxy import RowMapProxy
 from workstation.model.batches import DecisionBatch, as_list
 from workstation.report.formatting import MIN_PRICE_DECIMALS, shown_decimals
@@ -88,6 +88,7 @@ COLUMNS: tuple[str, ...] = (
     COL_DECISION,
     COL_REASON,
 ) = range(len(COLUMNS))
+
 NUMERIC_COLUMNS = frozenset({COL_QTY, COL_PRICE, COL_CONFIDENCE})
 ACTION_PAD = 44   # an Action cell beyond its bold text: the error icon, its spacing and the cell padding
 
@@ -1544,7 +1545,7 @@ class SignalLogView(QWidget):
     # ----- dialogs ------------------------------------------------------------------------------
 
     def _export_with_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export signal log", "signals.csv", "CSV files (*.csv)")
+        path = save_file_name(self, "Export signal log", "signals.csv", "CSV files (*.csv)")
         if not path:
             return
         try:

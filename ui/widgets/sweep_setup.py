@@ -16,7 +16,6 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -32,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui import theme
+from ui.file_dialogs import existing_directory, open_file_name
 from workstation.errors import WorkstationError
 from workstation.sweep.spec import OBJECTIVES, resolve_path, strategy_parameters, suggested_paths
 
@@ -210,13 +210,13 @@ class SweepSetupForm(QWidget):
         return self._row(edit, button)
 
     def _browse_config(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Session config to sweep", str(Path.cwd()), "Configs (*.json)")
+        path = open_file_name(self, "Session config to sweep", str(Path.cwd()), "Configs (*.json)")
         if path:
             self.config_edit.setText(path)
             self._config_changed()
 
     def _browse_out(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Sweep folder", str(Path.cwd()))
+        path = existing_directory(self, "Sweep folder", str(Path.cwd()))
         if path:
             self.out_edit.setText(path)
 

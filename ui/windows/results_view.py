@@ -56,6 +56,7 @@ from PySide6.QtWidgets import (
 import pyqtgraph as pg  # imported after PySide6 so that pyqtgraph binds to it
 
 from ui import theme
+from ui.file_dialogs import save_file_name, sized
 from ui.widgets.chart.axes import TimeAxisItem
 from ui.widgets.chart.formatting import MONTHS, NS_PER_DAY, WEEKDAYS, local_parts
 from ui.widgets.chart.theme import ChartTheme
@@ -998,7 +999,7 @@ class ResultsView(QWidget):
         if self.results is None:
             return
         start = str(self.results.run_dir / "report.html")
-        path, _filter = QFileDialog.getSaveFileName(self, "Export report", start, "HTML report (*.html)")
+        path = save_file_name(self, "Export report", start, "HTML report (*.html)")
         if not path:
             return
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)  # well under a second for 36,000 trades
@@ -1454,7 +1455,7 @@ class ResultsWindow(QMainWindow):
         """Ask for a run folder and open it: the dialog starts in the folder of the run shown (else the
         window's runs folder) with its newest run selected (the folder sorts the runs oldest first)."""
         start = self.view.results.run_dir.parent if self.view.results else self.runs_dir
-        dialog = QFileDialog(self, "Open run folder", str(start))
+        dialog = sized(QFileDialog(self, "Open run folder", str(start)))
         dialog.setFileMode(QFileDialog.FileMode.Directory)
         dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
         newest = newest_run_folder(start)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from ui.file_dialogs import save_file_name
 from ui.shortcuts import shortcut
 from ui.widgets.chart.chart_types import ChartType
 from ui.widgets.chart.drawing_model import DRAWING_COLORS, DrawingKind
@@ -54,7 +55,7 @@ TYPE_ACTIONS = {
 
 def ask_png_path(parent: QtWidgets.QWidget, suggested: str) -> str | None:
     """Ask where to save a chart picture (None when cancelled)."""
-    path, _ = QtWidgets.QFileDialog.getSaveFileName(parent, "Save chart as PNG", suggested, "PNG images (*.png)")
+    path = save_file_name(parent, "Save chart as PNG", suggested, "PNG images (*.png)")
     if not path:
         return None
     return path if path.lower().endswith(".png") else path + ".png"
