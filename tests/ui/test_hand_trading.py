@@ -786,16 +786,18 @@ def test_the_daily_loss_limit_closes_a_hand_position_and_refuses_the_next_hand_o
     assert w.bridge.position_of(symbol)[0] == 0
 
 
-def test_with_cancel_orphan_exits_closing_a_bracketed_position_by_hand_says_its_exits_went(
-        qtbot, ui_make_window, ui_configs_dir, ui_demo_store):
-    """execution.cancel_orphan_exits in the window: Buy MKT with a stop loss and take profit, then Sell MKT
-    with the distances cleared: the sale's fill answer says the exits went with the position, and no
-    order line is left on the chart (without the option they would stay and sell short later)."""
+@pytest.mark.parametrize("sold", [100, 40])
+def test_with_cancel_orphan_exits_a_hand_sale_says_what_became_of_the_brackets_exits(
+        qtbot, ui_make_window, ui_configs_dir, ui_demo_store, sold):
+    """execution.cancel_orphan_exits in the window: Buy MKT 100 with a stop loss and take profit, then Sell MKT
+    with the distances cleared. Selling all 100: the sale's fill answer says the exits went with the
+    position and no order line is left (without the option they would stay and sell short later). Selling
+    40: the answer says the exits were cut to the 60 left, and their order lines say 60."""
     from tests.ui.conftest import ui_config_dict
 
     raw = ui_config_dict(ui_demo_store)
     raw.setdefault("execution", {})["cancel_orphan_exits"] = True
-    path = ui_configs_dir / "orphans.json"
+    path = ui_configs_dir / f"orphans_{sold}.json"
     path.write_text(json.dumps(raw))
     w, symbol, _last = trading_paused(qtbot, ui_make_window(), path)
     bar = w.trade_bar
@@ -808,51 +810,21 @@ def test_with_cancel_orphan_exits_closing_a_bracketed_position_by_hand_says_its_
     assert w.bridge.position_of(symbol)[0] == 100 and len(manual_orders(w, symbol)) == 2
     bar.stop_loss_box.setValue(0)
     bar.take_profit_box.setValue(0)
+    bar.quantity_box.setValue(sold)
     qtbot.mouseClick(bar.sell_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "done" in bar.answer_text(), timeout=5000)
     sale_id = max(o.id for o in w.bridge.system.broker.orders())
     step(qtbot, w)
-    qtbot.waitUntil(lambda: "cancelled" in bar.answer_text(), timeout=5000)
+    qtbot.waitUntil(lambda: "exits" in bar.answer_text(), timeout=5000)
     fill = [f for f in w.bridge.fills_of(symbol) if f.order_id == sale_id][0]
-    assert bar.answer_text() == (f"filled: sold 100 {symbol} at {fill.price:,.2f} (order {sale_id}); "
-                                 f"exits {entry.id + 1}, {entry.id + 2} cancelled: nothing left to protect")
-    assert w.bridge.position_of(symbol)[0] == 0 and manual_orders(w, symbol) == []
-    w.refresh_views()
-    assert w.chart_panels[0].chart.order_lines.items() == {}
-
-
-def test_with_cancel_orphan_exits_reducing_a_bracketed_position_by_hand_cuts_its_exits(
-        qtbot, ui_make_window, ui_configs_dir, ui_demo_store):
-    """execution.cancel_orphan_exits: Buy MKT 100 with a stop loss and take profit, then Sell MKT 40: the
-    sale's fill answer says the exits were cut to the 60 left, and the exits' order lines say 60."""
-    from tests.ui.conftest import ui_config_dict
-
-    raw = ui_config_dict(ui_demo_store)
-    raw.setdefault("execution", {})["cancel_orphan_exits"] = True
-    path = ui_configs_dir / "trimmed.json"
-    path.write_text(json.dumps(raw))
-    w, symbol, _last = trading_paused(qtbot, ui_make_window(), path)
-    bar = w.trade_bar
-    bar.stop_loss_box.setValue(0.5)
-    bar.take_profit_box.setValue(1.0)
-    qtbot.mouseClick(bar.buy_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: len(manual_orders(w, symbol)) == 3, timeout=5000)
-    entry = manual_orders(w, symbol)[0]
-    step(qtbot, w)
-    assert w.bridge.position_of(symbol)[0] == 100
-    bar.stop_loss_box.setValue(0)
-    bar.take_profit_box.setValue(0)
-    bar.quantity_box.setValue(40)
-    qtbot.mouseClick(bar.sell_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: "done" in bar.answer_text(), timeout=5000)
-    sale_id = max(o.id for o in w.bridge.system.broker.orders())
-    step(qtbot, w)
-    qtbot.waitUntil(lambda: "cut to" in bar.answer_text(), timeout=5000)
-    fill = [f for f in w.bridge.fills_of(symbol) if f.order_id == sale_id][0]
-    assert bar.answer_text() == (f"filled: sold 40 {symbol} at {fill.price:,.2f} (order {sale_id}); "
-                                 f"exits {entry.id + 1}, {entry.id + 2} cut to 60: what is left")
-    assert w.bridge.position_of(symbol)[0] == 60
-    assert [o.quantity for o in manual_orders(w, symbol)] == [-60, -60]
+    what = "cancelled: nothing left to protect" if sold == 100 else "cut to 60: what is left"
+    assert bar.answer_text() == (f"filled: sold {sold} {symbol} at {fill.price:,.2f} (order {sale_id}); "
+                                 f"exits {entry.id + 1}, {entry.id + 2} {what}")
+    assert w.bridge.position_of(symbol)[0] == 100 - sold
+    assert [o.quantity for o in manual_orders(w, symbol)] == ([] if sold == 100 else [-60, -60])
     w.refresh_views()
     lines = w.chart_panels[0].chart.order_lines.items()
-    assert len(lines) == 2 and all("60" in item.label_text() for item in lines.values())
+    if sold == 100:
+        assert lines == {}
+    else:
+        assert len(lines) == 2 and all("60" in item.label_text() for item in lines.values())
