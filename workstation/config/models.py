@@ -290,8 +290,8 @@ class ExecutionConfig(ExecutionMethods, _Model):
         "(keep: backtrader's way), put on the nearest tick (round: NinjaTrader's; a trail amount at least one "
         "tick), or the order (or the change of one) refused, the reason naming the price and the nearest tick "
         "(reject: an exchange's, MetaTrader's 'invalid price'). round and reject need tick_size or tick_sizes "
-        "(a symbol with neither keeps its prices). A trailing stop's level moves with the bars' prices and is not "
-        "put on the tick.",
+        "(a symbol with neither keeps its prices). Under both a trailing stop's level, which the broker moves "
+        "with the closes, goes to the nearest tick too.",
     )
 
     @field_validator("intrabar_interval")

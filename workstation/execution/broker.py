@@ -269,6 +269,9 @@ class SimulatedBroker:
         ticks = [self.config.tick_for(symbol) for symbol in self.symbols]
         rule = self.config.off_tick_prices
         self._tick_rule = None if rule == "keep" or all(t is None for t in ticks) else (ticks, rule)
+        # each symbol's tick (NaN: none) for trailing stops' levels, None when they are not snapped
+        self._trail_ticks = None if self._tick_rule is None else np.array(
+            [math.nan if t is None else float(t) for t in ticks])
         pct = self.config.participation_limit_pct
         self._participation = float(pct) / 100.0 if pct else 0.0
         self.intrabar_bars = intrabar_bars if self.config.intrabar_resolution == "finer_interval" else None
@@ -1084,9 +1087,11 @@ class SimulatedBroker:
                 alive = book.active[t_slots] & (book.code[t_slots] == fill_model.TRAILING_STOP)
                 t_slots = t_slots[alive]
                 if len(t_slots):
+                    ticks = self._trail_ticks
                     levels = fill_model.trail_levels(book.buy[t_slots], book.stop[t_slots],
                                                      c[rows[trailing][alive]], book.trail_amount[t_slots],
-                                                     book.trail_fraction[t_slots])
+                                                     book.trail_fraction[t_slots],
+                                                     None if ticks is None else ticks[book.symbol[t_slots]])
                     book.stop[t_slots] = levels
                     book.level[t_slots] = levels
                     for slot in t_slots.tolist():
@@ -1338,12 +1343,15 @@ class SimulatedBroker:
             st.reserved = amount
 
     def _start_trail(self, st: _OrderState) -> None:
-        """A trailing stop's level starts at the last close -/+ the trail."""
+        """A trailing stop's level starts at the last close -/+ the trail (on the tick under
+        `execution.off_tick_prices` round or reject)."""
         book = self._book
         slot = st.slot
         start = np.array([np.inf if st.quantity > 0 else -np.inf])
-        level = fill_model.trail_levels(book.buy[slot:slot + 1], start, self._last_price[st.symbol_index:st.symbol_index + 1],
-                                        book.trail_amount[slot:slot + 1], book.trail_fraction[slot:slot + 1])
+        i = st.symbol_index
+        ticks = None if self._trail_ticks is None else self._trail_ticks[i:i + 1]
+        level = fill_model.trail_levels(book.buy[slot:slot + 1], start, self._last_price[i:i + 1],
+                                        book.trail_amount[slot:slot + 1], book.trail_fraction[slot:slot + 1], ticks)
         st.stop_price = float(level[0])
         book.set_prices(slot, None, st.stop_price)
 

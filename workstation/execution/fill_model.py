@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from workstation.execution.ticks import snap_levels
+
 MARKET, LIMIT, STOP, STOP_LIMIT, TRAILING_STOP = 0, 1, 2, 3, 4
 
 
@@ -89,8 +91,12 @@ def bar_fills(code: np.ndarray, buy: np.ndarray, limit: np.ndarray, stop: np.nda
 
 
 def trail_levels(buy: np.ndarray, level: np.ndarray, close: np.ndarray, trail_amount: np.ndarray,
-                 trail_fraction: np.ndarray) -> np.ndarray:
+                 trail_fraction: np.ndarray, ticks: np.ndarray | None = None) -> np.ndarray:
     """Trailing stop levels after a completed bar: a sell stop rises to close - trail (never falls), a
-    buy stop falls to close + trail (never rises). trail = amount, else close x fraction."""
+    buy stop falls to close + trail (never rises). trail = amount, else close x fraction. `ticks` (each
+    order's symbol's tick, NaN for none): the new level on the nearest tick first."""
     dist = np.where(trail_amount > 0, trail_amount, close * trail_fraction)
-    return np.where(buy, np.minimum(level, close + dist), np.maximum(level, close - dist))
+    if ticks is None:
+        return np.where(buy, np.minimum(level, close + dist), np.maximum(level, close - dist))
+    moved = snap_levels(np.where(buy, close + dist, close - dist), ticks)
+    return np.where(buy, np.minimum(level, moved), np.maximum(level, moved))

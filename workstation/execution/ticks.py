@@ -9,14 +9,17 @@ at a distance from an entry, lands between ticks unless it is snapped.
 bracket's levels from the trade bar's distances); empty (None): the data's own decimals, as the chart
 shows them. A strategy's prices follow `execution.off_tick_prices` (`conform_price`): kept as given (the
 default, backtrader's way), rounded to the nearest tick (NinjaTrader's), or the order refused with the
-reason (a real exchange's, MetaTrader's "invalid price").
+reason (a real exchange's, MetaTrader's "invalid price"); under round and reject a trailing stop's level,
+which the broker moves, goes on the tick as it moves (`snap_levels`).
 """
 
 from __future__ import annotations
 
 import math
 
-__all__ = ["conform_price", "is_on_tick", "price_step", "snap_price", "tick_decimals"]
+import numpy as np
+
+__all__ = ["conform_price", "snap_levels", "is_on_tick", "price_step", "snap_price", "tick_decimals"]
 
 MAX_DECIMALS = 10
 HALF_TOLERANCE = 1e-12  # relative: a tick count this close under a half (binary error) rounds up
@@ -72,3 +75,16 @@ def conform_price(name: str, price: float, tick: float | None, rule: str) -> tup
         return nearest, ""
     return price, (f"{name} {price:.10g} is not on a whole tick of {tick:g} (execution.tick_size; "
                    f"execution.off_tick_prices is reject): the nearest is {nearest:.10g}")
+
+
+def snap_levels(levels: np.ndarray, ticks: np.ndarray) -> np.ndarray:
+    """`snap_price` for arrays: each level on the nearest whole tick of its own tick (NaN: kept as it is),
+    written with that tick's decimals; a new array."""
+    out = np.array(levels, dtype=np.float64)
+    has_tick = np.isfinite(ticks)
+    for tick in np.unique(ticks[has_tick]).tolist():
+        at = has_tick & (ticks == tick)
+        counts = out[at] / tick
+        whole = np.floor(counts + 0.5 + HALF_TOLERANCE * np.maximum(1.0, np.abs(counts)))
+        out[at] = np.round(whole * tick, tick_decimals(tick))
+    return out

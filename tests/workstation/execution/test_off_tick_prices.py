@@ -207,3 +207,50 @@ def test_round_and_reject_need_a_tick_size(rule):
     validate_config_dict(config(execution={"off_tick_prices": rule, "tick_size": 0.25}))
     with pytest.raises(ConfigError, match="execution.off_tick_prices"):
         validate_config_dict(config(execution={"off_tick_prices": "nearest", "tick_size": 0.01}))
+
+
+@pytest.mark.parametrize("rule", ["keep", "round", "reject"])
+def test_a_trailing_stops_level_moves_on_the_tick_under_round_and_reject(rule):
+    """A trailing stop's level is the broker's, not a price the strategy gave: under round and reject it moves
+    on its symbol's tick (AAA nickels, BBB cents: Decimal's nearest of close -/+ the trail, never moving
+    back), under keep exactly by the trail; a stop that is reached fills at its level."""
+    from tests.workstation.execution.test_orders import bars, make, submit
+
+    b = make(("AAA", "BBB"), allow_short=True, tick_size=0.05, tick_sizes={"BBB": 0.01}, off_tick_prices=rule)
+    closes = [(10.013, 20.004), (10.021, 20.011), (10.121, 19.913), (10.087, 19.901), (10.256, 19.801),
+              (10.301, 19.822)]
+
+    def bar(k: int, aaa: float, bbb: float, aaa_low: float | None = None):
+        low = aaa - 0.01 if aaa_low is None else aaa_low
+        return bars(b, k, {"AAA": (aaa, aaa + 0.01, low, aaa), "BBB": (bbb, bbb + 0.005, bbb - 0.01, bbb)})
+
+    bar(0, *closes[0])
+    submit(b, 0, "AAA", 100, "market")
+    submit(b, 0, "BBB", -100, "market")
+    bar(1, *closes[1])
+    sell = submit(b, 1, "AAA", -100, "trailing_stop", trail_percent=0.7)
+    cover = submit(b, 1, "BBB", 100, "trailing_stop", trail_amount=0.0333)
+
+    def on_tick(x: float, tick: str) -> float:
+        return decimal_tick(x, tick) if rule != "keep" else x
+
+    sell_level = on_tick(closes[1][0] - closes[1][0] * 0.007, "0.05")
+    cover_level = on_tick(closes[1][1] + 0.0333, "0.01")
+    assert (b.order(sell.id).stop_price, b.order(cover.id).stop_price) == (sell_level, cover_level)
+    moved = 0
+    for k in range(2, len(closes)):
+        aaa, bbb = closes[k]
+        bar(k, aaa, bbb)
+        new_sell = max(sell_level, on_tick(aaa - aaa * 0.007, "0.05"))
+        new_cover = min(cover_level, on_tick(bbb + 0.0333, "0.01"))
+        moved += (new_sell != sell_level) + (new_cover != cover_level)
+        sell_level, cover_level = new_sell, new_cover
+        assert (b.order(sell.id).stop_price, b.order(cover.id).stop_price) == (sell_level, cover_level), k
+    assert moved >= 4
+    if rule != "keep":
+        assert is_on_tick(sell_level, 0.05) and is_on_tick(cover_level, 0.01)
+    else:
+        assert not is_on_tick(sell_level, 0.05)
+    k = len(closes)
+    fills = bar(k, sell_level + 0.02, closes[-1][1], aaa_low=sell_level - 0.03)      # AAA falls through its stop
+    assert [(f.order_id, f.price) for f in fills] == [(sell.id, sell_level)]
