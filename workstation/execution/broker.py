@@ -264,14 +264,11 @@ class SimulatedBroker:
         self._multiplier = float(self.config.margin_multiplier)
         self._allow_short = bool(self.config.allow_short)
         self._cancel_orphans = bool(self.config.cancel_orphan_exits)
-        # execution.off_tick_prices and each symbol's tick (None: its prices are kept), None when every
-        # price is kept as given
-        ticks = [self.config.tick_for(symbol) for symbol in self.symbols]
-        rule = self.config.off_tick_prices
-        self._tick_rule = None if rule == "keep" or all(t is None for t in ticks) else (ticks, rule)
-        # each symbol's tick (NaN: none) for trailing stops' levels, None when they are not snapped
-        self._trail_ticks = None if self._tick_rule is None else np.array(
-            [math.nan if t is None else float(t) for t in ticks])
+        # execution.off_tick_prices: each symbol's tick (NaN: none, its prices are kept), None when every
+        # price is kept as given (the rule is keep, or no symbol has a tick)
+        ticks = np.array([math.nan if t is None else float(t) for t in map(self.config.tick_for, self.symbols)])
+        self._off_tick = self.config.off_tick_prices
+        self._ticks = None if self._off_tick == "keep" or np.isnan(ticks).all() else ticks
         pct = self.config.participation_limit_pct
         self._participation = float(pct) / 100.0 if pct else 0.0
         self.intrabar_bars = intrabar_bars if self.config.intrabar_resolution == "finer_interval" else None
@@ -637,21 +634,24 @@ class SimulatedBroker:
         it (reject); as given, with "", when the rule is keep. The desk applies it to every order
         request (a strategy's, a hand order) before `validate`."""
         i = self._index.get(request.symbol)
-        if self._tick_rule is None or i is None:         # an unknown symbol: `validate` says so
+        if self._ticks is None or i is None:         # an unknown symbol: `validate` says so
             return request, ""
-        ticks, rule = self._tick_rule
-        tick = ticks[i]
-        conformed: list[float | None] = []
-        for name in TICK_PRICE_FIELDS:
-            price = getattr(request, name)
-            if price is not None:
-                price, why = conform_price(name, price, tick, rule)
-                if why:
-                    return request, why
-            conformed.append(price)
-        limit, stop, trail, loss, profit = conformed
-        return dataclasses.replace(request, limit_price=limit, stop_price=stop, trail_amount=trail, stop_loss=loss,
-                                   take_profit=profit), ""
+        prices = {name: getattr(request, name) for name in TICK_PRICE_FIELDS if getattr(request, name) is not None}
+        why = self._on_ticks(i, prices)
+        return (request, why) if why else (dataclasses.replace(request, **prices), "")
+
+    def _on_ticks(self, i: int, prices: dict[str, float]) -> str:
+        """`prices` (TICK_PRICE_FIELDS names; others pass) of symbol `i` put on its tick in place, or why
+        the order is refused (the first price off the tick under reject; "" otherwise)."""
+        assert self._ticks is not None
+        tick = self._ticks.item(i)
+        if math.isnan(tick):
+            return ""
+        for name in [k for k in prices if k in TICK_PRICE_FIELDS]:
+            prices[name], why = conform_price(name, prices[name], tick, self._off_tick)
+            if why:
+                return why
+        return ""
 
     def _commission(self, quantity: float) -> float:
         if self._per_share == 0.0 and self._commission_min == 0.0:
@@ -771,12 +771,9 @@ class SimulatedBroker:
             raise InvalidOrder("give one of trail_amount or trail_percent")
         if prices.get("trail_percent", 1.0) >= 100:
             raise InvalidOrder(f"trail_percent must be below 100 (percent), got {prices['trail_percent']}")
-        if self._tick_rule is not None:
-            ticks, rule = self._tick_rule
-            for name in [k for k in prices if k in TICK_PRICE_FIELDS]:
-                prices[name], why = conform_price(name, prices[name], ticks[st.symbol_index], rule)
-                if why:
-                    raise OrderRefused(f"modify of order {st.id} refused: {why}")
+        off_tick = self._on_ticks(st.symbol_index, prices) if self._ticks is not None else ""
+        if off_tick:
+            raise OrderRefused(f"modify of order {st.id} refused: {off_tick}")
         new_qty = st.quantity
         if quantity is not None:
             if st.role in (OrderRole.STOP_LOSS, OrderRole.TAKE_PROFIT):
@@ -1087,7 +1084,7 @@ class SimulatedBroker:
                 alive = book.active[t_slots] & (book.code[t_slots] == fill_model.TRAILING_STOP)
                 t_slots = t_slots[alive]
                 if len(t_slots):
-                    ticks = self._trail_ticks
+                    ticks = self._ticks
                     levels = fill_model.trail_levels(book.buy[t_slots], book.stop[t_slots],
                                                      c[rows[trailing][alive]], book.trail_amount[t_slots],
                                                      book.trail_fraction[t_slots],
@@ -1349,7 +1346,7 @@ class SimulatedBroker:
         slot = st.slot
         start = np.array([np.inf if st.quantity > 0 else -np.inf])
         i = st.symbol_index
-        ticks = None if self._trail_ticks is None else self._trail_ticks[i:i + 1]
+        ticks = None if self._ticks is None else self._ticks[i:i + 1]
         level = fill_model.trail_levels(book.buy[slot:slot + 1], start, self._last_price[i:i + 1],
                                         book.trail_amount[slot:slot + 1], book.trail_fraction[slot:slot + 1], ticks)
         st.stop_price = float(level[0])
