@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-__all__ = ["conform_price", "snap_levels", "is_on_tick", "price_step", "snap_price", "tick_decimals"]
+__all__ = ["conform_price", "is_on_tick", "price_step", "snap_levels", "snap_price", "tick_decimals"]
 
 MAX_DECIMALS = 10
 HALF_TOLERANCE = 1e-12  # relative: a tick count this close under a half (binary error) rounds up
@@ -49,10 +49,13 @@ def snap_price(price: float, tick_size: float | None, decimals: int) -> float:
     if not math.isfinite(price):
         return math.nan
     step = price_step(tick_size, decimals)
-    ticks = price / step
-    # halfway as written in decimals (426.075 at 0.01 is 42607.499999... in binary): up
-    whole = math.floor(ticks + 0.5 + HALF_TOLERANCE * max(1.0, abs(ticks)))
-    return round(whole * step, tick_decimals(step))
+    return round(float(_nearest_whole(price / step)) * step, tick_decimals(step))
+
+
+def _nearest_whole(counts):
+    """The nearest whole number of ticks to `counts` (a float or an array), halfway as written in decimals
+    up (426.075 at 0.01 is 42607.499999... in binary)."""
+    return np.floor(counts + 0.5 + HALF_TOLERANCE * np.maximum(1.0, np.abs(counts)))
 
 
 def is_on_tick(price: float, tick: float) -> bool:
@@ -84,7 +87,5 @@ def snap_levels(levels: np.ndarray, ticks: np.ndarray) -> np.ndarray:
     has_tick = np.isfinite(ticks)
     for tick in np.unique(ticks[has_tick]).tolist():
         at = has_tick & (ticks == tick)
-        counts = out[at] / tick
-        whole = np.floor(counts + 0.5 + HALF_TOLERANCE * np.maximum(1.0, np.abs(counts)))
-        out[at] = np.round(whole * tick, tick_decimals(tick))
+        out[at] = np.round(_nearest_whole(out[at] / tick) * tick, tick_decimals(tick))
     return out
