@@ -12,8 +12,7 @@ from __future__ import annotations
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFileDialog, QHeaderView, QTreeView, QWidget
 
-__all__ = ["DIALOG_SIZE", "existing_directory", "open_file_name", "open_file_names", "save_file_name",
-           "sized"]
+__all__ = ["DIALOG_SIZE", "existing_directory", "open_file_name", "open_file_names", "save_file_name"]
 
 DIALOG_SIZE = (900, 560)
 SCREEN_MARGIN = (40, 80)        # left around the dialog on a smaller screen (its frame, a panel)
@@ -41,12 +40,14 @@ def sized(dialog: QFileDialog) -> QFileDialog:
 
 
 def _ask(parent: QWidget | None, title: str, start: str, name_filter: str, mode: QFileDialog.FileMode,
-         accept: QFileDialog.AcceptMode = QFileDialog.AcceptMode.AcceptOpen) -> list[str]:
+         accept: QFileDialog.AcceptMode = QFileDialog.AcceptMode.AcceptOpen, select: str | None = None) -> list[str]:
     dialog = sized(QFileDialog(parent, title, start, name_filter))
     dialog.setFileMode(mode)
     dialog.setAcceptMode(accept)
     if mode is QFileDialog.FileMode.Directory:
         dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
+    if select is not None:
+        dialog.selectFile(select)
     return dialog.selectedFiles() if dialog.exec() else []
 
 
@@ -67,7 +68,7 @@ def save_file_name(parent: QWidget | None, title: str, start: str, name_filter: 
     return chosen[0] if chosen else ""
 
 
-def existing_directory(parent: QWidget | None, title: str, start: str) -> str:
-    """An existing folder ("" when cancelled)."""
-    chosen = _ask(parent, title, start, "", QFileDialog.FileMode.Directory)
+def existing_directory(parent: QWidget | None, title: str, start: str, select: str | None = None) -> str:
+    """An existing folder ("" when cancelled); `select`: a folder in `start` selected at first."""
+    chosen = _ask(parent, title, start, "", QFileDialog.FileMode.Directory, select=select)
     return chosen[0] if chosen else ""

@@ -85,3 +85,19 @@ def test_each_dialog_opens_wide_and_answers_the_chosen_paths(qtbot, tmp_path, ow
     # the file names take what the Size, Type and Date columns leave ("JSON document" not cut)
     for name, *details, width in columns:
         assert details == list(DETAIL_WIDTHS) and name == width - sum(DETAIL_WIDTHS)
+
+
+def test_a_folder_dialog_can_start_with_a_folder_selected(qtbot, tmp_path, own_qt_settings):
+    """The results window's "Open run folder": the newest run selected, Open takes it as it is."""
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    for name in ("run-a", "run-b"):
+        (tmp_path / name).mkdir()
+
+    def accept() -> None:
+        dialog = next(w for w in QApplication.topLevelWidgets() if isinstance(w, QFileDialog) and w.isVisible())
+        dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Open).click()
+
+    QTimer.singleShot(0, accept)
+    assert existing_directory(parent, "Open run folder", str(tmp_path), str(tmp_path / "run-b")) == \
+        str(tmp_path / "run-b")

@@ -112,7 +112,6 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Data source", ("data_source", "prices")),
     ("Live", ("live",)),
 )
-
 RAW_SECTION = "Raw JSON"
 
 _FALLBACK_NEW_CONFIG: dict[str, Any] = {

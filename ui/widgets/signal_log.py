@@ -88,7 +88,6 @@ COLUMNS: tuple[str, ...] = (
     COL_DECISION,
     COL_REASON,
 ) = range(len(COLUMNS))
-
 NUMERIC_COLUMNS = frozenset({COL_QTY, COL_PRICE, COL_CONFIDENCE})
 ACTION_PAD = 44   # an Action cell beyond its bold text: the error icon, its spacing and the cell padding
 

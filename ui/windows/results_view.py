@@ -34,7 +34,6 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QAction, QColor, QFont, QFontMetrics, QKeySequence, QPainter, QTransform
 from PySide6.QtWidgets import (
     QApplication,
-    QFileDialog,
     QFrame,
     QGridLayout,
     QHBoxLayout,
@@ -56,7 +55,7 @@ from PySide6.QtWidgets import (
 import pyqtgraph as pg  # imported after PySide6 so that pyqtgraph binds to it
 
 from ui import theme
-from ui.file_dialogs import save_file_name, sized
+from ui.file_dialogs import existing_directory, save_file_name
 from ui.widgets.chart.axes import TimeAxisItem
 from ui.widgets.chart.formatting import MONTHS, NS_PER_DAY, WEEKDAYS, local_parts
 from ui.widgets.chart.theme import ChartTheme
@@ -1455,14 +1454,10 @@ class ResultsWindow(QMainWindow):
         """Ask for a run folder and open it: the dialog starts in the folder of the run shown (else the
         window's runs folder) with its newest run selected (the folder sorts the runs oldest first)."""
         start = self.view.results.run_dir.parent if self.view.results else self.runs_dir
-        dialog = sized(QFileDialog(self, "Open run folder", str(start)))
-        dialog.setFileMode(QFileDialog.FileMode.Directory)
-        dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
         newest = newest_run_folder(start)
-        if newest is not None:
-            dialog.selectFile(str(newest))
-        if dialog.exec() and dialog.selectedFiles():
-            self.open_run_folder(dialog.selectedFiles()[0])
+        chosen = existing_directory(self, "Open run folder", str(start), None if newest is None else str(newest))
+        if chosen:
+            self.open_run_folder(chosen)
 
     def open_run_folder(self, path: str | Path) -> bool:
         """Load and show a run folder; an unreadable folder is reported in a message box. True on success."""
