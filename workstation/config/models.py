@@ -264,12 +264,14 @@ class ExecutionConfig(ExecutionMethods, _Model):
     intrabar_interval: str = Field("1s", description="Finer interval read from the store for finer_interval.")
     cancel_orphan_exits: bool = Field(
         False,
-        description="Cancel a bracket's stop loss and take profit when another order closes or reverses the "
-        "position they protect (a hand Sell MKT, another strategy's close), and at flat those of a bracket whose "
-        "entry only closed the position, as NinjaTrader's ATM strategies and TradingView do. Off (backtrader's "
-        "rule): the exits belong to their entry and keep working, so a later fill of one opens a position the "
-        "other way. A position only reduced keeps them, cut to what is left when one would close more, and a "
-        "bracket whose entry has not filled completely keeps its exits as they are.",
+        description="Never let a bracket's stop loss or take profit open a position or take one past flat, as "
+        "NinjaTrader's ATM strategies and TradingView do: when another order closes or reverses the position "
+        "they protect (a hand Sell MKT, another strategy's close) they are cancelled, and when a fill leaves "
+        "less than they would close they are cut to what is left. A bracket whose entry only closed or reduced "
+        "the position has its exits cancelled; one whose entry reversed it has them cut to what it opened. Off "
+        "(backtrader's rule): the exits belong to their entry and keep working whole, so a later fill of one "
+        "opens a position the other way. A bracket whose entry has not filled completely keeps its exits as "
+        "they are.",
     )
     tick_size: float | None = Field(
         None, gt=0, le=10_000, json_schema_extra={"empty": "the data's decimals"},

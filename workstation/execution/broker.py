@@ -1450,8 +1450,6 @@ class SimulatedBroker:
         fill = self._execute(i, qty, price, ts_ns, st.strategy, st.id)
         st.filled += qty
         st.fill_value += abs(qty) * price
-        if self._cancel_orphans:
-            self._cancel_orphan_exits(st, pos, pos + qty, ts_ns)
         complete = abs(st.quantity - st.filled) <= _FLAT_EPS
         if complete:
             self._finish(st, OrderStatus.FILLED, ts_ns, fill=fill)
@@ -1473,6 +1471,9 @@ class SimulatedBroker:
                 seen.add(other.id)
                 self._finish(other, OrderStatus.CANCELLED, ts_ns, f"OCO: order {st.id} filled")
                 self._cancel_group(other, ts_ns, f"OCO: order {st.id} filled", seen)
+        if self._cancel_orphans:
+            # last, once the bracket's rules have sized the exits (they know nothing of other orders)
+            self._cancel_orphan_exits(st, pos, pos + qty, ts_ns)
         if refresh:
             self._refresh_last_point()
         return fill
@@ -1513,36 +1514,42 @@ class SimulatedBroker:
 
     def _cancel_orphan_exits(self, closer: _OrderState, before: float, after: float, ts_ns: int) -> None:
         """execution.cancel_orphan_exits: a fill of order `closer` just took its symbol's position from
-        `before` to `after`; nothing to do unless that closed or reversed a position. The exits whose fill
-        would now open or enlarge a position (at flat all of them; after a reversal those on the new
-        position's side) are cancelled, each told why: working exits of brackets whose entry filled
-        completely, and at flat the exits of `closer` itself when it is a bracket's entry that filled
-        completely (it only closed a position: its exits, about to work, would open one). Other exits of
-        `closer`'s own bracket follow the bracket's rules."""
+        `before` to `after`. No working exit of a bracket whose entry filled completely may then open a
+        position or take one past flat (NinjaTrader's ATM strategies): an exit that would open or enlarge
+        one (at flat all of them; after a reversal the old side's; after a bracket's entry only reduced a
+        position, its own) is cancelled with its group, one that would close more than is left is cut to
+        what is left (recorded as a modify). Each is told why. Nothing to do when the fill opened or
+        enlarged the position, unless it was a bracket's entry (the bracket's rule has just sized its
+        exits). Exits of an entry not filled, or filled only in part, keep theirs."""
         orders = self._open_by_symbol.get(closer.symbol_index)
-        if not orders or before == 0.0:
-            return
-        own = closer.parent_id if closer.parent_id is not None else closer.id
-        protective = OrderRole.STOP_LOSS, OrderRole.TAKE_PROFIT
-        if before * after > _FLAT_EPS * abs(before):            # the same side
-            if abs(after) < abs(before) - _FLAT_EPS:
-                self._trim_exits(orders, closer, after, ts_ns)
+        if not orders:
             return
         flat = abs(after) <= _FLAT_EPS
-        own_closed = (flat and closer.role is OrderRole.ENTRY
-                      and abs(closer.quantity - closer.filled) <= _FLAT_EPS)
+        same_side = before * after > 0.0
+        rule = "(execution.cancel_orphan_exits)"
+        if before == 0.0 or (same_side and abs(after) >= abs(before) - _FLAT_EPS):
+            if closer.role is not OrderRole.ENTRY:
+                return                   # the position opened or grew: no exit can have lost its position
+            word = "filled"
+            cut = f"when order {closer.id} filled: the position is {abs(after):g} {rule}"
+        else:
+            word = "reduced" if same_side else "closed" if flat else "reversed"
+            cut = f"by order {closer.id}, which {word} the position {rule}"
         orphans = []
         for st in orders.values():
             entry = st.parent_id
-            if st.role not in protective or entry is None:
+            if (entry is None or (st.role is not OrderRole.STOP_LOSS and st.role is not OrderRole.TAKE_PROFIT)
+                    or self._orders[entry - 1].status is not OrderStatus.FILLED):
                 continue
-            if entry == own:
-                if own_closed:
-                    orphans.append(st)
-            elif (flat or st.quantity * after > 0.0) and self._orders[entry - 1].status is OrderStatus.FILLED:
+            rest = st.quantity - st.filled
+            if flat or rest * after > 0.0:
                 orphans.append(st)
-        why = (f"{ORPHAN_EXIT}order {closer.id} {'closed' if flat else 'reversed'} the position "
-               "(execution.cancel_orphan_exits)")
+            elif abs(rest) > abs(after) + _FLAT_EPS:
+                st.quantity = st.filled - after
+                st.reason = f"{ORPHAN_EXIT}cut to {abs(after):g} {cut}"
+                st.status_time = ts_ns
+                self._record(st, "modified", ts_ns)
+        why = f"{ORPHAN_EXIT}order {closer.id} {word} the position {rule}"
         seen = {closer.id}
         for st in orphans:
             if st.status in FINAL_STATUSES:
@@ -1550,25 +1557,6 @@ class SimulatedBroker:
             seen.add(st.id)
             self._finish(st, OrderStatus.CANCELLED, ts_ns, why)
             self._cancel_group(st, ts_ns, why, seen)      # its sibling, and an OCO group it is in
-
-    def _trim_exits(self, orders: dict[int, _OrderState], closer: _OrderState, after: float, ts_ns: int) -> None:
-        """execution.cancel_orphan_exits, a fill of `closer` only reduced the position, to `after`: a working
-        exit of another bracket (its entry filled completely) that would close more than is left is cut
-        to what is left, so that its fill closes the position instead of opening one the other way (as
-        NinjaTrader's ATM strategies do); its reason says so and the change is recorded as a modify. (A
-        part fill of `closer` as a bracket exit resizes its sibling after this, by the bracket's rule.)"""
-        for st in orders.values():
-            entry = st.parent_id
-            if (entry is None or (st.role is not OrderRole.STOP_LOSS and st.role is not OrderRole.TAKE_PROFIT)
-                    or self._orders[entry - 1].status is not OrderStatus.FILLED):
-                continue
-            rest = st.quantity - st.filled
-            if rest * after < 0.0 and abs(rest) > abs(after) + _FLAT_EPS:
-                st.quantity = st.filled - after
-                st.reason = (f"{ORPHAN_EXIT}cut to {abs(after):g} by order {closer.id}, which reduced the "
-                             "position (execution.cancel_orphan_exits)")
-                st.status_time = ts_ns
-                self._record(st, "modified", ts_ns)
 
     def _after_partial(self, st: _OrderState, qty: float) -> None:
         """The rest of a partly filled order: a triggered stop works as a market order, a triggered

@@ -6,7 +6,9 @@ type (brackets, OCO groups, cancels, modifies) and checks, independently of the 
 - every fill price lies within the fill bar's [low, high] (no slippage in these runs);
 - the two exits of a bracket never both fill (with a participation limit: never more than the entry);
 - equity at every bar time = cash + positions at the closes, rebuilt from the fills and the bars;
-- a rejected order changes nothing (cash, positions, buying power, fills, open orders).
+- a rejected order changes nothing (cash, positions, buying power, fills, open orders);
+- with execution.cancel_orphan_exits (and no participation limit, so that every fill is a whole order) a
+  bracket exit's fill never opens a position or takes one past flat, whatever else reduced it before.
 """
 
 from __future__ import annotations
@@ -76,11 +78,12 @@ def state(b: SimulatedBroker) -> tuple:
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**31 - 1), allow_short=st.booleans(), margin=st.sampled_from([1.0, 2.0, 4.0]),
        participation=st.sampled_from([None, None, 20.0]), cash=st.sampled_from([20_000.0, 1e6]),
-       commission=st.sampled_from([0.0, 0.005]))
-def test_order_model_properties(seed, allow_short, margin, participation, cash, commission):
+       commission=st.sampled_from([0.0, 0.005]), orphans=st.booleans())
+def test_order_model_properties(seed, allow_short, margin, participation, cash, commission, orphans):
     rng = np.random.default_rng(seed)
     cfg = ExecutionConfig(starting_cash=cash, margin_multiplier=margin, allow_short=allow_short,
-                          participation_limit_pct=participation, commission_per_share=commission)
+                          participation_limit_pct=participation, commission_per_share=commission,
+                          cancel_orphan_exits=orphans)
     b = SimulatedBroker(SYMBOLS, cfg)
     submitted_at_bar: dict[int, int] = {}
     bar_ranges: dict[tuple[str, int], tuple[float, float]] = {}
@@ -143,6 +146,14 @@ def test_order_model_properties(seed, allow_short, margin, participation, cash, 
         if participation is None:
             assert len(filled) <= 1, f"both exits of bracket {entry.id} filled"
         assert sum(filled) <= abs(entry.filled_quantity) + 1e-9
+
+    if orphans and participation is None:
+        position = dict.fromkeys(SYMBOLS, 0.0)
+        for f in fills:
+            before, position[f.symbol] = position[f.symbol], position[f.symbol] + f.quantity
+            if orders[f.order_id].role.value in ("stop_loss", "take_profit"):
+                assert before * f.quantity < 0 and abs(f.quantity) <= abs(before) + 1e-9, \
+                    f"exit order {f.order_id} took {f.symbol} from {before} to {position[f.symbol]}"
 
     # equity rebuilt from the fills and the closes, independently of the broker's books
     curve = b.equity_curve()

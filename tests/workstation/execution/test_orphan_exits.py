@@ -49,20 +49,62 @@ def test_a_hand_sale_that_closes_the_position_leaves_the_exits_working_or_cancel
         assert b.position("AAA") == -100 and b.order(stop_loss).status.value == "cancelled"
 
 
-def test_a_reversal_cancels_the_old_sides_exits_and_keeps_the_new_brackets_own():
-    b = make(allow_short=True, cancel_orphan_exits=True)
-    bars(b, 0, {"AAA": (10, 10, 10, 10)})
-    long_entry = _long_bracket(b)
-    short_entry = submit(b, 1, "AAA", -300, "market", stop_loss=12.0, take_profit=8.0)   # long 100 -> short 200
-    bars(b, 2, {"AAA": (10.1, 10.3, 9.9, 10.2)})
-    assert b.position("AAA") == -200
-    assert [b.order(long_entry.id + k).status.value for k in (1, 2)] == ["cancelled", "cancelled"]
-    assert b.order(long_entry.id + 1).reason.startswith(f"orphan exit: order {short_entry.id} reversed")
-    short_stop, short_profit = b.order(short_entry.id + 1), b.order(short_entry.id + 2)
-    assert (short_stop.status.value, short_stop.quantity) == ("working", 300)
-    (fill,) = bars(b, 3, {"AAA": (10, 10.1, 7.5, 8)})               # the short's own take profit
-    assert (fill.order_id, fill.price, fill.quantity) == (short_profit.id, 8.0, 300)
-    assert b.position("AAA") == 100                                 # backtrader's sizing: the whole entry
+def test_a_reversal_cancels_the_old_sides_exits_and_cuts_the_new_brackets_own_to_what_it_opened():
+    """Long 100 with a bracket, a short bracket of 300 fills: short 200. The long's exits (sell 100) would
+    enlarge the short: cancelled. The short's own (buy 300) would take it to long 100: cut to the 200 it
+    opened, so that its take profit closes the position. Off, backtrader's rule, they buy the whole 300."""
+    for cancel in (False, True):
+        b = make(allow_short=True, cancel_orphan_exits=cancel)
+        bars(b, 0, {"AAA": (10, 10, 10, 10)})
+        long_entry = _long_bracket(b)
+        short_entry = submit(b, 1, "AAA", -300, "market", stop_loss=12.0, take_profit=8.0)
+        bars(b, 2, {"AAA": (10.1, 10.3, 9.9, 10.2)})
+        assert b.position("AAA") == -200
+        old = [b.order(long_entry.id + k) for k in (1, 2)]
+        short_stop, short_profit = b.order(short_entry.id + 1), b.order(short_entry.id + 2)
+        if cancel:
+            assert [o.status.value for o in old] == ["cancelled", "cancelled"]
+            assert old[0].reason == f"orphan exit: order {short_entry.id} reversed the position {RULE}"
+            assert (short_stop.status.value, short_stop.quantity, short_profit.quantity) == ("working", 200, 200)
+            assert short_stop.reason == (f"orphan exit: cut to 200 by order {short_entry.id}, which reversed the "
+                                         f"position {RULE}")
+        else:
+            assert [o.status.value for o in old] == ["working", "working"]
+            assert (short_stop.quantity, short_profit.quantity) == (300, 300)
+        fills = bars(b, 3, {"AAA": (10, 10.1, 7.5, 8)})               # the short's take profit 8 (and the
+        by_order = {f.order_id: f.quantity for f in fills}          # long's stop loss 9 when kept)
+        assert by_order == ({short_profit.id: 200} if cancel else {short_profit.id: 300, long_entry.id + 1: -100})
+        assert b.position("AAA") == 0
+
+
+def test_a_brackets_entry_that_only_reduces_the_position_leaves_its_exits_nothing_to_protect():
+    """The account nets a symbol's brackets: long 200 from one; a short bracket of 100 only reduces it (long
+    100). Its exits (buy 100) would enlarge the long: cancelled; the long bracket's (sell 200) would close
+    more than is left: cut to 100. Off, both stay whole, and the short's stop loss buys the 100 back."""
+    for cancel in (False, True):
+        b = make(allow_short=True, cancel_orphan_exits=cancel)
+        bars(b, 0, {"AAA": (10, 10, 10, 10)})
+        long_ = _long_bracket(b, 0, 200, stop_loss=9.0, take_profit=12.0)
+        short = submit(b, 1, "AAA", -100, "market", stop_loss=11.5, take_profit=8.0)
+        bars(b, 2, {"AAA": (10, 10.1, 9.9, 10)})
+        assert b.position("AAA") == 100
+        long_exits = [b.order(long_.id + k) for k in (1, 2)]
+        short_exits = [b.order(short.id + k) for k in (1, 2)]
+        if cancel:
+            assert [o.status.value for o in short_exits] == ["cancelled", "cancelled"]
+            assert short_exits[0].reason == f"orphan exit: order {short.id} reduced the position {RULE}"
+            assert [o.quantity for o in long_exits] == [-100, -100]
+            assert long_exits[1].reason == (f"orphan exit: cut to 100 by order {short.id}, which reduced the "
+                                            f"position {RULE}")
+        else:
+            assert [o.status.value for o in short_exits] == ["working", "working"]
+            assert [o.quantity for o in long_exits] == [-200, -200]
+        fills = bars(b, 3, {"AAA": (11, 11.6, 10.9, 11.5)})           # the short's stop loss 11.5
+        assert [f.order_id for f in fills] == ([] if cancel else [short.id + 1])
+        assert b.position("AAA") == (100 if cancel else 200)
+        (fill,) = bars(b, 4, {"AAA": (11.8, 12.3, 11.7, 12.1)})        # the long's take profit 12
+        assert (fill.order_id, fill.quantity) == (long_.id + 2, -100 if cancel else -200)
+        assert b.position("AAA") == 0 and b.open_orders() == []
 
 
 @pytest.mark.parametrize("cancel", [False, True])
@@ -170,27 +212,13 @@ def test_the_exits_of_an_entry_filled_only_in_part_are_not_cut():
     bars(b, 3, {"AAA": (10.5, 10.6, 10.2, 10.4, 1e6)})              # 50 left
     assert b.position("AAA") == 50 and b.order(partial.id).status.value == "partially_filled"
     assert b.order(partial.id + 1).quantity == -100 and b.order(partial.id + 1).reason == ""
-
-
-def test_at_flat_every_exit_goes_and_after_a_reversal_the_new_sides_exits_stay():
-    """The account nets the symbol's brackets: long 200 from one, short 100 from another (net long 100).
-    A hand sale to flat leaves both brackets' exits able to open a position: all cancelled. Reversed
-    instead (net short), the buy exits of the short bracket reduce the new short: kept."""
-    for sale_qty, expected in ((-100, {"long": "cancelled", "short": "cancelled"}),
-                               (-150, {"long": "cancelled", "short": "working"})):
-        b = make(allow_short=True, cancel_orphan_exits=True)
-        bars(b, 0, {"AAA": (10, 10, 10, 10)})
-        long_ = _long_bracket(b, 0, 200, stop_loss=9.0, take_profit=12.0)
-        short = submit(b, 1, "AAA", -100, "market", stop_loss=11.5, take_profit=8.0)
-        bars(b, 2, {"AAA": (10, 10.1, 9.9, 10)})
-        assert b.position("AAA") == 100
-        sale = _by_hand(b, 2, sale_qty)
-        bars(b, 3, {"AAA": (10, 10.1, 9.9, 10)})
-        assert b.position("AAA") == 100 + sale_qty
-        got = {"long": b.order(long_.id + 1).status.value, "short": b.order(short.id + 1).status.value}
-        assert got == expected, sale_qty
-        word = "closed" if sale_qty == -100 else "reversed"
-        assert b.order(long_.id + 2).reason == f"orphan exit: order {sale.id} {word} the position {RULE}"
+    bars(b, 4, {"AAA": (10, 10.1, 9.9, 10, 1e6)})                   # the entry's other 200: 250 held
+    assert b.position("AAA") == 250 and b.order(partial.id).status.value == "filled"
+    stop_loss = b.order(partial.id + 1)         # the bracket's rule would make it 300, a short of 50 if it filled
+    assert (stop_loss.quantity, stop_loss.status.value) == (-250, "working")
+    assert stop_loss.reason == f"orphan exit: cut to 250 when order {partial.id} filled: the position is 250 {RULE}"
+    (fill,) = bars(b, 5, {"AAA": (8.6, 8.6, 8.2, 8.4, 1e6)})
+    assert (fill.order_id, fill.quantity, b.position("AAA")) == (partial.id + 1, -250, 0)
 
 
 def test_through_a_run_a_hand_sale_cancels_a_strategys_exits_and_the_strategy_is_told(tmp_path_factory):
@@ -255,3 +283,27 @@ def test_a_bracket_whose_entry_only_closes_the_position_loses_its_exits_at_flat(
             assert statuses == ["working"] * 4
             fills = bars(b, 3, {"AAA": (10, 10.2, 9.1, 10)})        # the sale's take profit 9.2 buys
             assert {f.order_id for f in fills} == {sale.id + 2} and b.position("AAA") == 100
+
+
+def test_a_part_fill_of_a_cut_exit_leaves_its_sibling_at_what_is_left():
+    """Long 100 with a bracket, 40 sold by hand: both exits cut to 60. Under a 10 % participation limit the
+    take profit then fills 20 of a 200-share bar (40 left): the bracket's rule would size the stop loss to the
+    entry's 100 less the 20 its exits sold (80, a short of 40 if it filled); the cut keeps it at the 40 left,
+    and its fill closes the position."""
+    b = make(allow_short=True, cancel_orphan_exits=True, participation_limit_pct=10)
+    bars(b, 0, {"AAA": (10, 10, 10, 10, 1e6)})
+    entry = _long_bracket(b)
+    stop_loss, take_profit = entry.id + 1, entry.id + 2
+    _by_hand(b, 1, -40)
+    bars(b, 2, {"AAA": (10, 10.1, 9.9, 10, 1e6)})
+    assert [b.order(oid).quantity for oid in (stop_loss, take_profit)] == [-60, -60]
+    (fill,) = bars(b, 3, {"AAA": (10.5, 11.4, 10.4, 11.2, 200)})   # the take profit, 20 of the 60
+    assert (fill.order_id, fill.quantity, b.position("AAA")) == (take_profit, -20, 40)
+    sl = b.order(stop_loss)
+    assert (sl.quantity, sl.status.value) == (-40, "working")
+    assert sl.reason == f"orphan exit: cut to 40 by order {take_profit}, which reduced the position {RULE}"
+    tp = b.order(take_profit)
+    assert (tp.quantity, tp.filled_quantity, tp.status.value) == (-60, -20, "partially_filled")
+    (fill,) = bars(b, 4, {"AAA": (9.5, 9.5, 8.5, 8.8, 1e6)})       # the stop loss: flat, not short
+    assert (fill.order_id, fill.quantity, b.position("AAA")) == (stop_loss, -40, 0)
+    assert b.order(take_profit).status.value == "cancelled" and b.open_orders() == []
