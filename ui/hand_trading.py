@@ -254,19 +254,21 @@ class HandTrading(QObject):
                 filled = (f"filled: {'bought' if f.quantity > 0 else 'sold'} {_qty(abs(f.quantity))} {f.symbol} "
                           f"at {f.price:,.{self.price_decimals(f.symbol)}f} (order {order.id}{tag})")
                 self._answer(filled, True)
-        if orphans:     # execution.cancel_orphan_exits: the exits a fill left with nothing to protect
+        said = []       # execution.cancel_orphan_exits: the exits a fill left with nothing to protect, and
+        if orphans:     # those cut to what a reduction left
             ids = ", ".join(str(o.id) for o in orphans)
-            exits = f"exit{'s' if len(orphans) > 1 else ''} {ids} cancelled"
             why = orphans[0].reason.removeprefix(ORPHAN_EXIT).split(" (")[0]     # "order 4 closed the position"
-            self._answer(f"{filled}; {exits}: nothing left to protect" if filled
-                         else f"{orphans[0].symbol} {exits}: {why}", True)
-        elif trimmed:   # ... and those cut to what a reduction left
+            said.append(f"exit{'s' if len(orphans) > 1 else ''} {ids} cancelled: "
+                        + ("nothing left to protect" if filled else why))
+        if trimmed:
             latest = {o.id: o for o in trimmed}
             ids = ", ".join(str(i) for i in latest)
             left = _qty(abs(trimmed[-1].quantity - trimmed[-1].filled_quantity))
-            exits = f"exit{'s' if len(latest) > 1 else ''} {ids} cut to {left}"
-            self._answer(f"{filled}; {exits}: what is left" if filled
-                         else f"{trimmed[-1].symbol} {exits}: what is left of the position", True)
+            said.append(f"exit{'s' if len(latest) > 1 else ''} {ids} cut to {left}: what is left"
+                        + ("" if filled else " of the position"))
+        if said:
+            head = f"{filled}; " if filled else f"{(orphans or trimmed)[0].symbol} "
+            self._answer(head + "; ".join(said), True)
 
     def _answer(self, text: str, ok: bool) -> None:
         self.last_answer = (text, ok)

@@ -786,18 +786,19 @@ def test_the_daily_loss_limit_closes_a_hand_position_and_refuses_the_next_hand_o
     assert w.bridge.position_of(symbol)[0] == 0
 
 
-@pytest.mark.parametrize("sold", [100, 40])
+@pytest.mark.parametrize(("sold", "bracketed"), [(100, False), (40, False), (40, True)])
 def test_with_cancel_orphan_exits_a_hand_sale_says_what_became_of_the_brackets_exits(
-        qtbot, ui_make_window, ui_configs_dir, ui_demo_store, sold):
+        qtbot, ui_make_window, ui_configs_dir, ui_demo_store, sold, bracketed):
     """execution.cancel_orphan_exits in the window: Buy MKT 100 with a stop loss and take profit, then Sell MKT
     with the distances cleared. Selling all 100: the sale's fill answer says the exits went with the
     position and no order line is left (without the option they would stay and sell short later). Selling
-    40: the answer says the exits were cut to the 60 left, and their order lines say 60."""
+    40: the answer says the exits were cut to the 60 left, and their order lines say 60. Selling 40 with the
+    distances still set: the sale's own exits (they would buy the 40 back) are cancelled as well."""
     from tests.ui.conftest import ui_config_dict
 
     raw = ui_config_dict(ui_demo_store)
     raw.setdefault("execution", {})["cancel_orphan_exits"] = True
-    path = ui_configs_dir / f"orphans_{sold}.json"
+    path = ui_configs_dir / f"orphans_{sold}_{bracketed}.json"
     path.write_text(json.dumps(raw))
     w, symbol, _last = trading_paused(qtbot, ui_make_window(), path)
     bar = w.trade_bar
@@ -808,18 +809,20 @@ def test_with_cancel_orphan_exits_a_hand_sale_says_what_became_of_the_brackets_e
     entry = manual_orders(w, symbol)[0]
     step(qtbot, w)
     assert w.bridge.position_of(symbol)[0] == 100 and len(manual_orders(w, symbol)) == 2
-    bar.stop_loss_box.setValue(0)
-    bar.take_profit_box.setValue(0)
+    if not bracketed:
+        bar.stop_loss_box.setValue(0)
+        bar.take_profit_box.setValue(0)
     bar.quantity_box.setValue(sold)
     qtbot.mouseClick(bar.sell_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "done" in bar.answer_text(), timeout=5000)
-    sale_id = max(o.id for o in w.bridge.system.broker.orders())
+    sale_id = min(o.id for o in w.bridge.system.broker.orders() if o.id > entry.id + 2)
     step(qtbot, w)
     qtbot.waitUntil(lambda: "exits" in bar.answer_text(), timeout=5000)
     fill = [f for f in w.bridge.fills_of(symbol) if f.order_id == sale_id][0]
     what = "cancelled: nothing left to protect" if sold == 100 else "cut to 60: what is left"
+    own = f"exits {sale_id + 1}, {sale_id + 2} cancelled: nothing left to protect; " if bracketed else ""
     assert bar.answer_text() == (f"filled: sold {sold} {symbol} at {fill.price:,.2f} (order {sale_id}); "
-                                 f"exits {entry.id + 1}, {entry.id + 2} {what}")
+                                 f"{own}exits {entry.id + 1}, {entry.id + 2} {what}")
     assert w.bridge.position_of(symbol)[0] == 100 - sold
     assert [o.quantity for o in manual_orders(w, symbol)] == ([] if sold == 100 else [-60, -60])
     w.refresh_views()
