@@ -10,6 +10,7 @@ chart the trader works on (`set_symbol`); distances are in the symbol's currency
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from PySide6.QtCore import QSize, Qt, Signal
@@ -41,17 +42,15 @@ class AnswerLabel(QLabel):
     keep the whole answer."""
 
     def shown_text(self) -> str:
-        """The text as drawn at the label's width: whole, else from the first of its parts ("a: b: c")
+        """The text as drawn at the label's width: whole, else from the first of its parts ("a: b; c: d")
         that fits after "…", else its end."""
         text, width, metrics = self.text(), max(0, self.contentsRect().width()), self.fontMetrics()
         if metrics.horizontalAdvance(text) <= width:
             return text
-        start = text.find(": ")
-        while start >= 0:
-            shorter = "… " + text[start + 2:]
+        for part in re.finditer(r"[:;] ", text):
+            shorter = "… " + text[part.end():]
             if metrics.horizontalAdvance(shorter) <= width:
                 return shorter
-            start = text.find(": ", start + 2)
         return metrics.elidedText(text, Qt.TextElideMode.ElideLeft, width)
 
     def paintEvent(self, event: QPaintEvent) -> None:
