@@ -8,7 +8,10 @@ lock, with forced switches off (a switch interval of 1,000 s): that thread gets 
 broker gives it away. The control, np.dot repeated until the waiter runs, shows that it would be seen. Nothing else runs in the
 watched block: the prices are drawn before it (numpy's Generator gives the lock away: the waiter ran
 once in CI when they were drawn inside), and the garbage collector is off (a collection would run
-finalizers of earlier tests' objects, files and sockets, which may give the lock away)."""
+finalizers of earlier tests' objects, files and sockets, which may give the lock away). A run of the
+waiter counts only while the broker's work is going on (a flag the work sets): on a loaded machine the
+waiter also ran, now and then, right after a watch's last call, in plain bytecode of the test (seen with
+two CPU-bound processes beside it: in 3-14 of 60 watches, never during the work)."""
 
 from __future__ import annotations
 
@@ -27,11 +30,14 @@ def _prices(n_symbols: int, bar_times: int) -> np.ndarray:
     return 20.0 + np.random.default_rng(7).random((bar_times, n_symbols))
 
 
-def _broker_bar_times(broker: SimulatedBroker, closes: np.ndarray) -> None:
+def _broker_bar_times(broker: SimulatedBroker, closes: np.ndarray, working: list[int] | None = None) -> None:
+    """The broker's calls at each bar time; `working[0]` is the bar time going on (counted from 1), 0 after."""
     bar_times, n_symbols = closes.shape
     idx = np.arange(n_symbols, dtype=np.int64)
     volume = np.full(n_symbols, 1e6)
     for t in range(bar_times):
+        if working is not None:
+            working[0] = t + 1
         prices = closes[t]
         broker.on_bar_time(t * 60_000_000_000, idx, prices, prices, prices + 0.1, prices - 0.1,
                            volume)
@@ -43,6 +49,8 @@ def _broker_bar_times(broker: SimulatedBroker, closes: np.ndarray) -> None:
         broker.buying_power()
         broker.gross_exposure()
         broker.unrealized_pnl()
+    if working is not None:
+        working[0] = 0
 
 
 def _calls_until_seen(ran: list[int], call) -> int | None:
@@ -63,17 +71,22 @@ def _new_broker(n: int) -> SimulatedBroker:
     return broker
 
 
-def _watch(n: int) -> tuple[list[int], int | None]:
-    """The waiter's runs during each of 3 watches (a new broker each), and the control's calls."""
-    brokers = [_new_broker(n) for _ in range(3)]
+def _watch(n: int, watches_n: int = 5) -> tuple[list[int], int | None]:
+    """The waiter's runs during each of `watches_n` watches (a new broker each), and the control's calls."""
+    brokers = [_new_broker(n) for _ in range(watches_n)]
     closes = _prices(n, 2000)
     a, b = np.arange(10.0), np.arange(10.0)
     ran = [0]
+    during = [0]              # the waiter's runs while the broker works (before its last bar time)
+    working = [0]
+    last = closes.shape[0]
     stop = threading.Event()
 
     def waiter() -> None:
         while not stop.is_set():
             ran[0] += 1
+            if 0 < working[0] < last:
+                during[0] += 1
             time.sleep(0)                                # hands the lock straight back
 
     interval = sys.getswitchinterval()
@@ -87,11 +100,12 @@ def _watch(n: int) -> tuple[list[int], int | None]:
         # the waiter runs, then waits for the lock; threads earlier tests left waiting with the old switch
         # interval (5 ms) time out and run now, not in a watch
         time.sleep(0.05)
+        started = ran[0]
         watches = []
         for broker in brokers:
-            before = ran[0]
-            _broker_bar_times(broker, closes)
-            watches.append(ran[0] - before)
+            before = during[0]
+            _broker_bar_times(broker, closes, working)
+            watches.append(during[0] - before)
         control = _calls_until_seen(ran, lambda: np.dot(a, b))   # the control: a call that gives the lock away
     finally:
         stop.set()
@@ -99,22 +113,17 @@ def _watch(n: int) -> tuple[list[int], int | None]:
         if collecting:
             gc.enable()
         thread.join(5)
-    assert before > 0
+    assert started > 0, "the waiting thread never ran"
     return watches, control
 
 
 def test_the_brokers_bar_time_work_never_gives_the_interpreter_lock_away():
-    """Watched 3 times, each with a new broker: one wake of the waiter in all is let pass. In the whole suite
-    (2,030 tests, with the threads earlier tests leave behind) the waiter once ran once in a watch of this
-    broker, and once (2,168 tests, the machine loaded by other processes) twice in three watches: a second
-    round of three watches is then made, and the broker passes when either round does. A broker that gives
-    the lock away at its bar times wakes it 20-462 times a watch (np.dot for its dot products), and one
-    np.dot in its cached account values ([1, 3, 1] in three watches) is seen too, in both rounds."""
-    rounds = []
-    for _ in range(2):
-        watches, control = _watch(10)
-        assert control is not None, "the waiting thread never ran during 200,000 np.dot calls: the watch sees nothing here"
-        rounds.append(watches)
-        if sum(watches) <= 1:
-            break
-    assert sum(rounds[-1]) <= 1, f"the waiting thread ran {rounds} times during the broker's work (each watch)"
+    """Watched 5 times, each with a new broker: the waiter never runs while the broker works. (It did run,
+    now and then, once a watch's last bar time had begun, on a machine loaded by other processes: in CI
+    twice in three watches twice in a row, and in 13 of 60 watches beside two CPU-bound processes; no more
+    since those are not counted, in 60 watches so loaded.) A broker that gives the lock away at its bar
+    times wakes it 20-462 times a watch (np.dot for its dot products); one np.dot in its cached account
+    values 1-8 times in three watches unloaded, and loaded 0 in all three watches about one time in four."""
+    watches, control = _watch(10)
+    assert control is not None, "the waiting thread never ran during 200,000 np.dot calls: the watch sees nothing here"
+    assert sum(watches) == 0, f"the waiting thread ran {watches} times during the broker's work (each watch)"
