@@ -90,13 +90,19 @@ class ManualOrderInbox:
         """(sequence, command) of every command due at clock `now_ns`, in (at_ns, sequence) order."""
         return [(sequence, command) for _at, sequence, command in self.take_due_timed(now_ns)]
 
-    def take_due_timed(self, now_ns: int) -> list[tuple[int, int, ManualCommand]]:
-        """(at_ns, sequence, command) of every command due at clock `now_ns`, in that order."""
+    def take_due_timed(self, now_ns: int, scheduled_only: bool = False) -> list[tuple[int, int, ManualCommand]]:
+        """(at_ns, sequence, command) of every command due at clock `now_ns`, in that order;
+        `scheduled_only`: of the commands queued for a time (`schedule`), the others (at_ns 0, a trader's
+        next opportunity) left waiting."""
         due: list[tuple[int, int, ManualCommand]] = []
+        waiting: list[tuple[int, int, ManualCommand]] = []
         with self._lock:
             pending = self._pending
             while pending and pending[0][0] <= now_ns:
-                due.append(heapq.heappop(pending))
+                entry = heapq.heappop(pending)
+                (waiting if scheduled_only and entry[0] == 0 else due).append(entry)
+            for entry in waiting:
+                heapq.heappush(pending, entry)
             self.next_at_ns = pending[0][0] if pending else _NEVER
         return due
 

@@ -142,13 +142,14 @@ class SessionCoordinator:
         self.pipeline.stop()
 
     # ------------------------------------------------------------------ hand orders
-    def apply_manual_orders(self) -> None:
+    def apply_manual_orders(self, scheduled_only: bool = False) -> None:
         """Between two bar times (this thread): the inbox's due commands, applied by the analysis
-        engine in its thread (the broker's owner) before the next bar time is delivered."""
+        engine in its thread (the broker's owner) before the next bar time is delivered;
+        `scheduled_only`: those queued for a time (ManualOrderInbox.take_due_timed)."""
         inbox = self.manual_orders
         if inbox is None or inbox.next_at_ns > self.clock.now_ns():
             return
-        timed = inbox.take_due_timed(self.clock.now_ns())
+        timed = inbox.take_due_timed(self.clock.now_ns(), scheduled_only)
         if timed:
             if self.snapshots is not None:
                 self.snapshots.journal.record(self.position, timed)
@@ -396,6 +397,10 @@ class SessionCoordinator:
                                 self.pipeline.apply_manual([(seq, command) for _at, seq, command in timed])
                             self._journal_last = self.position       # each position's hand orders once
                         if ts <= self._replay_until and not control.stopping and not control.seek_pending:
+                            if manual is not None and manual.next_at_ns <= clock_now:
+                                # commands queued for a time (a continued run's, --manual-orders) are
+                                # applied at it on a replay too; a trader's own wait for the seek's end
+                                self.apply_manual_orders(scheduled_only=True)
                             passed = Gate.STEP
                             break
                         if control.stopping:

@@ -369,6 +369,21 @@ def test_inbox_orders_by_time_then_arrival_and_wakes_only_for_immediate_commands
         ManualOrderInbox().put("buy 100")  # type: ignore[arg-type]
 
 
+def test_a_seek_takes_the_commands_scheduled_at_a_time_and_leaves_the_traders_own_waiting():
+    """During a seek's replay the coordinator applies the commands scheduled for a time (a continued run's,
+    --manual-orders) at their times; a command the trader sent (at_ns 0, the next opportunity) waits for
+    the seek's end."""
+    inbox = ManualOrderInbox()
+    inbox.put(CancelOrder(1), at_ns=100)
+    inbox.cancel(2)                                         # the trader's, while the seek runs
+    inbox.put(CancelOrder(3), at_ns=300)
+    assert inbox.take_due_timed(150, scheduled_only=True) == [(100, 1, CancelOrder(1))]
+    assert inbox.next_at_ns == 0 and len(inbox) == 2
+    assert inbox.take_due_timed(150, scheduled_only=True) == []
+    assert inbox.take_due_timed(400) == [(0, 2, CancelOrder(2)), (300, 3, CancelOrder(3))]
+    assert inbox.next_at_ns == 2**63 - 1
+
+
 def test_a_wake_runs_the_service_in_a_paused_gate_and_in_a_pacing_sleep():
     control = RunControl(0.0)
     served = []

@@ -313,6 +313,35 @@ def test_seek_forward_replays_headless_and_pauses_at_the_target(store):
     system.stop()
 
 
+@pytest.mark.parametrize("back_first", [False, True])
+def test_a_seek_forward_applies_scheduled_hand_orders_at_their_times(store, tmp_path, reference, back_first):
+    """Hand orders scheduled at a time (a continued run's, --manual-orders) are applied at that time on a
+    seek forward as on a straight run, also when a step back before them queued them again (they were
+    applied all at once at the seek's end). Reference: the straight run paused at the same bar time."""
+    ref_folder, ref_end = reference
+    system = SystemManager(orb_config(), store=store, rewindable=True)
+    system.manual_orders.schedule(hand_script(store))
+    RunWriter(system, tmp_path / "run", write_bars=True)
+    seen = Observed(system)
+    system.control.pause()
+    system.start()
+    if back_first:                   # past the orders at 12, 40 and 41, then back before them
+        system.step(60)
+        wait_position(system, 60)
+        system.seek(OPEN_1 + 5 * MIN)
+        assert seen.seek_event.wait(60) and system.position == 6
+        assert not any(o.strategy == "manual" for o in system.broker.orders())
+        seen.seek_event.clear()
+    system.seek(OPEN_2 + 9 * MIN)    # over the orders of the first session and the second's at 3
+    assert seen.seek_event.wait(60) and system.position == 400
+    _, ref = straight_run(store, tmp_path / "ref", hand_script(store), stop_at=400)
+    assert_same(state_of(system), ref["at"], "at the seek's target")
+    system.resume()
+    assert system.wait(120) and system.error is None
+    assert_same(state_of(system), ref_end)
+    assert_same_folder(tmp_path / "run", ref_folder)
+
+
 def test_memory_budget_thins_snapshots_and_keeps_the_first():
     class Thing:
         def __init__(self):
