@@ -133,7 +133,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--runs", default="runs", help="folder for run folders (default runs/)")
     ap.add_argument("--live", action="store_true", help="open the live monitor instead of the replay window")
     ap.add_argument("--sweep", metavar="SWEEP_DIR", help="also open the sweep window on this sweep folder")
+    ap.add_argument("--continue", dest="continue_run", metavar="RUN_DIR",
+                    help="take up a replay traded by hand again from its run folder: its config, its hand "
+                         "orders applied again at their times, paused where it stopped (File → Continue a run…)")
     args = ap.parse_args(argv)
+    if args.continue_run and (args.config or args.live or args.quit_when_done):
+        ap.error("--continue RUN_DIR takes the run folder's own config: give no config, --live or --quit-when-done")
     if args.screenshot_at is not None and not 0.0 <= args.screenshot_at <= 1.0:
         ap.error(f"--screenshot-at must be between 0 and 1, got {args.screenshot_at}")
     if args.screenshot_at is not None and not args.screenshot:
@@ -383,6 +388,11 @@ def _open(app: QApplication, args: argparse.Namespace) -> int:
     if args.sweep:
         window.open_sweep_window(args.sweep)
 
+    if args.continue_run:
+        window.continue_run(args.continue_run)   # a folder that cannot be taken up is said in the window
+        code = app.exec()
+        _finish(window)
+        return code
     asked = Path(args.config) if args.config else None
     config = asked or window.last_config() or Path(EXAMPLE_CONFIG)
     if not config.is_file():

@@ -793,6 +793,19 @@ class EngineBridge(QObject):
             system.pause()        # the state says so too (started runs say "running")
         return system.manual_orders
 
+    def take_up(self, hand_orders: list, resume_ns: int | None) -> int:
+        """Continue a run from its folder (workstation.runs.continuation) on the loaded run, not started
+        yet: its hand orders applied again at their times, then to bar time `resume_ns` at full speed,
+        paused there (None: stays at the start). The count of hand orders scheduled."""
+        system = self._require_system()
+        if self._started:
+            raise WorkstationError("this run has started: load the run's config again to take another up")
+        scheduled = system.manual_orders.schedule(hand_orders)
+        self.hand_commands += scheduled      # a run traded by hand: replacing it asks first
+        if resume_ns is not None:
+            self.seek(resume_ns)
+        return scheduled
+
     def jump_to(self, date: dt.date | str) -> SystemManager:
         """Start again at `date` (a new run, warmed up again); keeps playing when it was playing. A day
         the exchange is shut starts at the next trading day (`first_session_date()` says which)."""

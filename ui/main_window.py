@@ -49,7 +49,7 @@ from ui.collector import GuiThreadCollector
 from ui.config_loader import ConfigLoader
 from ui.dialogs.config_editor import ConfigEditorDialog
 from ui.dialogs.shortcuts_dialog import ShortcutsDialog
-from ui.file_dialogs import open_file_name
+from ui.file_dialogs import existing_directory, open_file_name
 from ui.hand_trading import HandTrading
 from ui.icons import themed_icon
 from ui.screen_fit import fit_to_screen
@@ -72,6 +72,7 @@ from workstation.errors import WorkstationError
 from workstation.model import parse_interval
 from workstation.preflight import PreflightCache
 from workstation.report.formatting import run_time_text
+from workstation.runs.continuation import Continuation, newest_traded_run, read_continuation
 from workstation.system import FAILED, FINISHED, PAUSED, RUNNING, STOPPED
 
 log = logging.getLogger(__name__)
@@ -205,6 +206,7 @@ class MainWindow(QMainWindow):
         self._views_cpu = 0.0
         self._pending_rows: list = []  # signal-log rows (DecisionBatches, error dicts) not shown yet
         self._seek_message = ""        # the last seek's "At the bar …" (a step forward clears it: stale)
+        self._taking_up = ""           # the run folder a continuation's seek goes on with ("Continued …")
         self._pending_quality: set[int] = set()
         self._pending_session_start = False
         self.trade_bar = TradeBar()
@@ -213,6 +215,7 @@ class MainWindow(QMainWindow):
         self._active_chart: ChartPanel | None = None
         self.config_loader = ConfigLoader(self._prepare_config, nice=self.bridge.engine_nice, parent=self)
         self._loading: tuple[Path, bool] | None = None  # (config, play when loaded) of the load running
+        self._continuing: Continuation | None = None     # the run folder that load takes up (continue_run)
         self.config_loader.progress.connect(self._on_load_progress)
         self.config_loader.loaded.connect(self._on_config_prepared)
         self.config_loader.failed.connect(self._on_config_failed)
@@ -411,6 +414,9 @@ class MainWindow(QMainWindow):
         self.open_run_action = action(
             "Open run folder…", "Show the results of a finished run folder", self.open_run_folder
         )
+        self.continue_run_action = action(
+            "Continue a run…", "Take up a replay you traded in again from its run folder: its config, your "
+            "orders applied again at their times, paused where it stopped", self.continue_run_dialog)
         self.import_action = action(
             "Import bars…", "Import bar files (MetaTrader, NinjaTrader, TradingView exports, CSV, Parquet) into "
             "the bar store", lambda: self.open_import_dialog())
@@ -525,6 +531,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.edit_action)
         file_menu.addSeparator()
         file_menu.addAction(self.open_run_action)
+        file_menu.addAction(self.continue_run_action)
         file_menu.addAction(self.import_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
@@ -846,13 +853,15 @@ class MainWindow(QMainWindow):
         if path:
             self.open_config(path)
 
-    def open_config(self, path: str | Path, play: bool = False) -> None:
+    def open_config(self, path: str | Path, play: bool = False, continuing: Continuation | None = None) -> None:
         """Load a config without blocking the window: the slow part (store, calendar, symbols,
         strategies, chart history) runs in a worker thread while the status bar shows its progress;
         the run is installed when it is built (`config_loaded` tells), then played when `play`. A
-        second pick while a load runs replaces it. The run loaded before keeps its state until then."""
+        second pick while a load runs replaces it. The run loaded before keeps its state until then.
+        `continuing`: the config is a run folder's, whose run this load takes up (continue_run)."""
         path = Path(path)
         self._loading = (path, play)
+        self._continuing = continuing
         self.config_loader.load(path)
         self.statusBar().clearMessage()  # a message would cover the progress
         self.load_label.setText(f"Loading {path.name}…")
@@ -892,10 +901,14 @@ class MainWindow(QMainWindow):
             self._update_controls()
             self.config_loaded.emit(str(path), ok)
             return
-        if not self.may_replace_run(f"Open {path.name}?", "Open"):
+        continuing, self._continuing = self._continuing, None
+        what = continuing.run_dir.name if continuing is not None else path.name
+        if not self.may_replace_run(f"{'Continue' if continuing else 'Open'} {what}?",
+                                    "Continue" if continuing else "Open"):
             self.refresh_configs()          # the picker shows the run kept
             self._update_controls()
-            self.statusBar().showMessage(f"Kept the run in progress; {path.name} was not opened", 6000)
+            self.statusBar().showMessage(f"Kept the run in progress; {what} was not "
+                                         f"{'taken up' if continuing else 'opened'}", 6000)
             self.config_loaded.emit(str(path), False)
             return
         self.bridge.install_prepared(prepared)
@@ -903,19 +916,58 @@ class MainWindow(QMainWindow):
         # the rest in the next turn of the event loop: no single long stall (the charts drawing
         # the new run and the config list come in separate events)
         run_id = self.bridge.run_id
-        QTimer.singleShot(0, self, lambda: self._after_prepared_install(path, play, run_id))
+        QTimer.singleShot(0, self, lambda: self._after_prepared_install(path, play, run_id, continuing))
 
-    def _after_prepared_install(self, path: Path, play: bool, run_id: int) -> None:
+    def _after_prepared_install(self, path: Path, play: bool, run_id: int,
+                                continuing: Continuation | None = None) -> None:
         if run_id != self.bridge.run_id:  # another load or a jump came first
             self.config_loaded.emit(str(path), True)
             return
         self._config_installed(path)
+        if continuing is not None:
+            self._take_up(continuing)
         self.config_loaded.emit(str(path), True)
         if play and self.bridge.loaded:
             self.play()
 
+    def continue_run_dialog(self) -> None:
+        runs = self.bridge.runs_dir
+        newest = newest_traded_run(runs)
+        path = existing_directory(self, "Continue a run: its folder", str(runs if runs.is_dir() else Path.cwd()),
+                                  None if newest is None else str(newest))
+        if path:
+            self.continue_run(path)
+
+    def continue_run(self, run_dir: str | Path) -> bool:
+        """Take up a replay again from its run folder (workstation.runs.continuation): its config loaded
+        (in the background, as a config is), its hand orders applied again at their times, and the run
+        taken at full speed to where the folder shows it stopped, paused there. A folder that is not a
+        run's, or whose files are bad, is said and nothing changes; replacing a run traded by hand asks
+        first. False when the folder cannot be taken up."""
+        try:
+            continuing = read_continuation(run_dir)
+        except WorkstationError as exc:
+            self.show_error("Cannot continue the run", str(exc))
+            return False
+        if any(st.enabled for st in continuing.config.strategies) and not self.bridge.strategies_enabled:
+            self.strategies_action.trigger()     # on: the run had its strategies, so does its continuation
+        self.open_config(continuing.config_path, continuing=continuing)
+        return True
+
+    def _take_up(self, continuing: Continuation) -> None:
+        try:
+            self.bridge.take_up(continuing.hand_orders, continuing.resume_ns)
+        except WorkstationError as exc:
+            self.show_error("Cannot continue the run", str(exc))
+            return
+        self._update_controls()
+        self.statusBar().showMessage(f"{continuing.describe()}…", 8000)
+        if continuing.resume_ns is not None:     # the seek's end says where it is
+            self._taking_up = f"Continued {continuing.what}"
+
     def _on_config_failed(self, _load_id: int, message: str) -> None:
         path, _play = self._end_loading()
+        self._continuing = None
         self.show_error("Cannot load the session config", message, Path(path))
         self.refresh_configs()
         self._update_controls()
@@ -1105,7 +1157,7 @@ class MainWindow(QMainWindow):
     def may_replace_run(self, question: str, accept: str) -> bool:
         """Before a jump or another config replaces the run in progress: True at once unless the user
         traded by hand in it (a hand order the engine refused, and nothing else, is no trade); then ask
-        (`confirm`), since that run cannot be continued afterwards."""
+        (`confirm`): the run ends (File → Continue a run… can take it up again from its folder)."""
         bridge, system = self.bridge, self.bridge.system
         if (system is None or not bridge.started or bridge.hand_commands <= bridge.hand_refused
                 or system.state not in (RUNNING, PAUSED) or system.has_ended()):
@@ -1121,9 +1173,9 @@ class MainWindow(QMainWindow):
         where = f"its folder {bridge.run_dir}" if bridge.run_dir is not None else "its run folder"
         return self.confirm(
             question,
-            "This ends the run in progress, in which you traded by hand. It cannot be continued afterwards.",
+            "This ends the run in progress, in which you traded by hand.",
             (f"It holds {', '.join(held)}. " if held else "")
-            + f"What it did so far stays in {where}.",
+            + f"What it did so far stays in {where}; File → Continue a run… takes it up again there.",
             accept,
         )
 
@@ -1349,6 +1401,10 @@ class MainWindow(QMainWindow):
         self._seek_message = (
             f"At the bar {when:%a %m-%d %H:%M}: {how}, replayed {done.replayed:,} bar times in {done.seconds:.2f} s"
             if when is not None else "At the start of the run")
+        if self._taking_up:
+            self._seek_message = (f"{self._taking_up} at the bar {when:%a %m-%d %H:%M}, where it stopped"
+                                  if when is not None else f"{self._taking_up} at its start")
+            self._taking_up = ""
         self.statusBar().showMessage(self._seek_message, 15000)
         self.timeline.setToolTip(
             "Timeline: click or drag to go to any bar time (Shift+drag: bar by bar; wheel: one bar time a notch; "

@@ -49,3 +49,26 @@ def test_a_missing_config_asked_for_is_still_an_error(opened, tmp_path):
     _code, window = opened(str(tmp_path / "nowhere.json"))
     assert [title for title, _ in window.error_messages] == ["Cannot load the session config"]
     assert "nowhere.json does not exist" in window.error_messages[0][1]
+
+
+def test_continue_takes_up_a_run_folder_and_says_when_it_cannot(opened, tmp_path, ui_small_config):
+    """`workstation-gui --continue RUN_DIR` (File → Continue a run…): the folder's config loads with the
+    folder's run to take up; a folder that is no run's is said in the window, which opens empty."""
+    run = tmp_path / "runs" / "small-1"
+    run.mkdir(parents=True)
+    (run / "config.json").write_text(ui_small_config.read_text())
+    (run / "manual_orders.json").write_text('{"commands": []}')
+    code, window = opened("--continue", str(run))
+    assert code == 0 and window.error_messages == [] and window.loading
+    assert window._loading[0] == run / "config.json" and window._continuing.run_dir == run
+    _code, window = opened("--continue", str(tmp_path / "runs"))
+    assert window.error_messages == [("Cannot continue the run", f"{tmp_path / 'runs'} is not a run folder: it "
+                                      "has no config.json (pick the folder of a run, e.g. runs/<config>-<date>-<time>)")]
+    assert window.bridge.config_path is None and not window.loading
+
+
+@pytest.mark.parametrize("other", [["x.json"], ["--live"], ["--quit-when-done"]])
+def test_continue_takes_no_config_of_its_own(other, capsys):
+    with pytest.raises(SystemExit):
+        gui_app.parse_args(["--continue", "runs/r", *other])
+    assert "--continue RUN_DIR takes the run folder's own config" in capsys.readouterr().err
