@@ -817,7 +817,8 @@ class MainWindow(QMainWindow):
             combo = self.config_combo
             combo.clear()
             for p in paths:
-                combo.addItem(p.stem, str(p))
+                # a run folder's config (File → Continue a run…) is named by its folder, not "config"
+                combo.addItem(p.parent.name if p.name == "config.json" else p.stem, str(p))
                 combo.setItemData(combo.count() - 1, str(p), Qt.ItemDataRole.ToolTipRole)
             combo.insertSeparator(combo.count())
             combo.addItem("Open…", OPEN_ITEM)
@@ -963,7 +964,7 @@ class MainWindow(QMainWindow):
         self._update_controls()
         self.statusBar().showMessage(f"{continuing.describe()}…", 8000)
         if continuing.resume_ns is not None:     # the seek's end says where it is
-            self._taking_up = f"Continued {continuing.what}"
+            self._taking_up = f"continued {continuing.what}"
 
     def _on_config_failed(self, _load_id: int, message: str) -> None:
         path, _play = self._end_loading()
@@ -1401,9 +1402,9 @@ class MainWindow(QMainWindow):
         self._seek_message = (
             f"At the bar {when:%a %m-%d %H:%M}: {how}, replayed {done.replayed:,} bar times in {done.seconds:.2f} s"
             if when is not None else "At the start of the run")
-        if self._taking_up:
-            self._seek_message = (f"{self._taking_up} at the bar {when:%a %m-%d %H:%M}, where it stopped"
-                                  if when is not None else f"{self._taking_up} at its start")
+        if self._taking_up:       # the bar time first: a long run folder name is what the status bar cuts
+            self._seek_message = (f"At the bar {when:%a %m-%d %H:%M}, where it stopped: {self._taking_up}"
+                                  if when is not None else f"At its start: {self._taking_up}")
             self._taking_up = ""
         self.statusBar().showMessage(self._seek_message, 15000)
         self.timeline.setToolTip(

@@ -71,9 +71,11 @@ def test_a_stopped_run_traded_by_hand_is_taken_up_where_it_stopped(qtbot, ui_mak
     assert w.strategies_action.isChecked() and w.bridge.strategies_running
     assert account_state(w) == before
     assert w.bridge.run_dir != run_dir and w.bridge.run_config.backtest.start_date == old.cfg.backtest.start_date
+    assert w.bridge.run_dir.name.startswith("small-continued-")        # not "config-…"
     when = dt.datetime.fromtimestamp(before[3] / 1e9, ZoneInfo("America/New_York"))
-    assert w.statusBar().currentMessage() == (f"Continued {run_dir.name} (3 hand orders) at the bar "
-                                              f"{when:%a %m-%d %H:%M}, where it stopped")
+    assert w.statusBar().currentMessage() == (f"At the bar {when:%a %m-%d %H:%M}, where it stopped: continued "
+                                              f"{run_dir.name} (3 hand orders)")
+    assert w.config_combo.currentText() == run_dir.name          # not "config"
 
     # trading goes on, and the new folder holds the earlier orders and the new one
     bar.quantity_box.setValue(60)

@@ -17,6 +17,7 @@ it are replayed by Play.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,3 +98,10 @@ def newest_traded_run(runs_dir: str | Path) -> Path | None:
             return (False, 0, p.name)
 
     return max(runs, key=written, default=None)
+
+
+def continued_stem(run_name: str) -> str:
+    """The stem of a continued run's folder: its run's without the date and time, "-continued" once
+    ("orb-from-20210706-20261208-000033" -> "orb-from-20210706-continued", and so again when continued)."""
+    base = re.sub(r"-\d{8}-\d{6}(-\d+)?$", "", run_name)
+    return base if base.endswith("-continued") else f"{base}-continued"

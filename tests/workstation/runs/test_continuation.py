@@ -15,7 +15,7 @@ import pytest
 from workstation.errors import ConfigError, DataError
 from workstation.execution.manual import ManualOrdersFileError, SubmitOrder
 from workstation.execution.results import equity_frame
-from workstation.runs.continuation import newest_traded_run, read_continuation
+from workstation.runs.continuation import continued_stem, newest_traded_run, read_continuation
 
 MIN = 60_000_000_000
 OPEN = pd.Timestamp("2024-12-04 14:30", tz="UTC").value      # 09:30 in New York
@@ -98,3 +98,9 @@ def test_the_folder_offered_first_is_the_last_one_traded_in(tmp_path):
     (runs / "not-a-run").mkdir()
     (traded / "manual_orders.json").unlink()
     assert newest_traded_run(runs) == max((traded, plain), key=lambda p: (p / "config.json").stat().st_mtime_ns)
+
+
+def test_a_continued_runs_folder_is_named_after_its_run():
+    assert continued_stem("orb-from-20210706-20261208-000033") == "orb-from-20210706-continued"
+    assert continued_stem("orb-from-20210706-continued-20261208-010203-2") == "orb-from-20210706-continued"
+    assert continued_stem("my_run") == "my_run-continued"
