@@ -206,7 +206,7 @@ class MainWindow(QMainWindow):
         self._views_cpu = 0.0
         self._pending_rows: list = []  # signal-log rows (DecisionBatches, error dicts) not shown yet
         self._seek_message = ""        # the last seek's "At the bar …" (a step forward clears it: stale)
-        self._taking_up = ""           # the run folder a continuation's seek goes on with ("Continued …")
+        self._taking_up = ""           # what a continuation's seek takes up ("continued RUN (3 hand orders)")
         self._pending_quality: set[int] = set()
         self._pending_session_start = False
         self.trade_bar = TradeBar()

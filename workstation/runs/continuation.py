@@ -10,9 +10,9 @@ deterministic), and the trader goes on. Its own run folder holds the earlier ord
 so it can be continued in turn.
 
 Where the run reached: the later of its last hand order (the bar time it followed) and the last bar
-time of its written equity (whole sessions, and the part of a session a step or a pause wrote). A run
-killed in the middle of a session after its last hand order is taken up at that order; the bars after
-it are replayed by Play.
+time of its written equity (written at each session's end, and up to the last bar time when the run was
+stopped: the window closed, another config or a jump). A run killed in the middle of a session after its
+last hand order is taken up at that order; the bars after it are replayed by Play.
 """
 
 from __future__ import annotations
