@@ -875,7 +875,13 @@ class EngineBridge(QObject):
         sd = system.session_data
         coordinator = system.coordinator
         clock = system.clock
-        drain_now = self._drain_now.emit
+        emit_drain = self._drain_now.emit
+
+        def drain_now() -> None:
+            try:
+                emit_drain()
+            except RuntimeError:       # the bridge is deleted (its window closed): no view to show it to
+                pass
         shown = [-1]   # the newest clock whose events the views got (events of a rewind's replay up to it are dropped)
 
         def on_event(kind: str, payload: Any) -> None:

@@ -136,3 +136,26 @@ def test_a_folder_that_cannot_be_taken_up_is_said_and_the_run_is_kept(qtbot, ui_
     assert not w.continue_run(not_a_run)
     assert w.error_messages[-1][1].startswith(f"{not_a_run / 'manual_orders.json'}: commands[0]")
     assert w.bridge.system is system and not w.loading
+
+
+def test_a_run_traded_before_its_first_bar_is_taken_up_before_it(qtbot, ui_make_window, ui_small_config):
+    """An order sent before Play (the run starts paused before its first bar; the order's time is the
+    session's open; a limit order: a market order has no price yet) and filled by the first Step: the run
+    taken up again has it filled at the same bar time."""
+    w = ui_make_window()
+    w.load_config(ui_small_config)
+    strategies_off(w)
+    symbol = w.trade_bar.symbol()
+    w.bridge.submit_order(symbol, 10, "limit", limit_price=1000.0)
+    qtbot.waitUntil(lambda: len(manual_orders(w, symbol)) == 1, timeout=FINISH_MS)
+    assert w.bridge.system.position == 0
+    step(qtbot, w)
+    assert w.bridge.position_of(symbol)[0] == 10
+    before = account_state(w)
+    system, run_dir = w.bridge.system, w.bridge.run_dir
+    w.stop()
+    qtbot.waitUntil(lambda: w.bridge.system.state == STOPPED, timeout=FINISH_MS)
+    assert w.bridge.wait_writers(10.0)
+    assert w.continue_run(run_dir)
+    taken_up(qtbot, w, system, 1)                       # the stopped run's equity reached its first bar time
+    assert account_state(w) == before
