@@ -1787,7 +1787,7 @@ class MainWindow(QMainWindow):
 
     def open_run_folder(self) -> None:
         if self._results_window is None:
-            self._results_window = ResultsWindow(self, runs_dir=self.bridge.runs_dir)
+            self._results_window = ResultsWindow(self, runs_dir=self.bridge.runs_dir, continue_run=self.continue_run)
             fit_to_screen(self._results_window, self._results_window.width(), self._results_window.height())
         self._results_window.show()
         self._results_window.choose_run_folder()

@@ -11,6 +11,7 @@ import json
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QToolBar
 
 from tests.ui.test_hand_trading import FINISH_MS, manual_orders, paused_at, shown, step, strategies_off
 from workstation.execution.manual import load_manual_orders
@@ -159,3 +160,31 @@ def test_a_run_traded_before_its_first_bar_is_taken_up_before_it(qtbot, ui_make_
     assert w.continue_run(run_dir)
     taken_up(qtbot, w, system, 1)                       # the stopped run's equity reached its first bar time
     assert account_state(w) == before
+
+
+def test_the_results_window_takes_up_the_run_it_shows(qtbot, ui_make_window, ui_small_config):
+    """File → Open run folder… shows a run's results; its "Continue this run…" takes it up in the replay."""
+    from ui.windows.results_view import ResultsWindow
+
+    w = ui_make_window()
+    w.load_config(ui_small_config)
+    strategies_off(w)
+    paused_at(qtbot, w, 3)
+    qtbot.mouseClick(w.trade_bar.buy_button, Qt.MouseButton.LeftButton)
+    step(qtbot, w, 2)
+    before = account_state(w)
+    system, run_dir = w.bridge.system, w.bridge.run_dir
+    w.stop()
+    qtbot.waitUntil(lambda: w.bridge.system.state == STOPPED, timeout=FINISH_MS)
+    assert w.bridge.wait_writers(10.0)
+    results = ResultsWindow(w, runs_dir=run_dir.parent, continue_run=w.continue_run)
+    qtbot.addWidget(results)
+    assert not results.continue_action.isEnabled()          # no run shown yet
+    assert results.open_run_folder(run_dir) and results.continue_action.isEnabled()
+    results.continue_action.trigger()
+    taken_up(qtbot, w, system, 5)
+    assert account_state(w) == before
+    plain = ResultsWindow()                                  # a results window on its own: nothing to continue in
+    qtbot.addWidget(plain)
+    assert plain.continue_action not in plain.findChild(QToolBar).actions()
+    assert results.continue_action in results.findChild(QToolBar).actions()

@@ -18,6 +18,7 @@ import html
 import logging
 import math
 import threading
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -1428,9 +1429,11 @@ def newest_run_folder(folder: str | Path) -> Path | None:
 
 
 class ResultsWindow(QMainWindow):
-    """A window around `ResultsView` with an "Open run folder…" action."""
+    """A window around `ResultsView` with an "Open run folder…" action, and with `continue_run` (the
+    main window's File → Continue a run…) a "Continue this run" action for the run shown."""
 
-    def __init__(self, parent: QWidget | None = None, runs_dir: str | Path = "runs") -> None:
+    def __init__(self, parent: QWidget | None = None, runs_dir: str | Path = "runs",
+                 continue_run: Callable[[Path], bool] | None = None) -> None:
         super().__init__(parent)
         self.runs_dir = Path(runs_dir)
         self.setWindowTitle("Backtest results")
@@ -1446,6 +1449,14 @@ class ResultsWindow(QMainWindow):
         toolbar.setObjectName("ResultsToolbar")
         toolbar.setMovable(False)
         toolbar.addAction(self.open_action)
+        self._continue_run = continue_run
+        self.continue_action = QAction("Continue this run\u2026", self)
+        self.continue_action.setToolTip("Take this run up again in the replay window: its config, its hand "
+                                        "orders applied again at their times, paused where it stopped")
+        self.continue_action.triggered.connect(self.continue_shown_run)
+        self.continue_action.setEnabled(False)
+        if continue_run is not None:
+            toolbar.addAction(self.continue_action)
         self.view.report_exported.connect(lambda path: self.statusBar().showMessage(f"Report written to {path}"))
         self.statusBar().showMessage("Open a run folder to see its results.")
         self.resize(1400, 900)
@@ -1470,4 +1481,15 @@ class ResultsWindow(QMainWindow):
             return False
         self.setWindowTitle(f"Backtest results \u2014 {results.name}")
         self.statusBar().showMessage(str(results.run_dir))
+        self.continue_action.setEnabled(self._continue_run is not None and results.config.get("mode") != "live")
         return True
+
+    def continue_shown_run(self) -> None:
+        """The run shown, taken up again in the replay window (which comes to the front)."""
+        results = self.view.results
+        if results is None or self._continue_run is None:
+            return
+        parent = self.parentWidget()
+        if self._continue_run(results.run_dir) and parent is not None:
+            parent.raise_()
+            parent.activateWindow()
