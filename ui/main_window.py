@@ -881,7 +881,9 @@ class MainWindow(QMainWindow):
         progress(f"Reading {path.name}")
         if load_config(path).mode == "live":
             return ("live", path)
-        return self.bridge.prepare_run(path, store=self.store_override, progress=progress)
+        continuing = self._continuing        # set before this load started (open_config)
+        store = self.store_override or (continuing.store if continuing is not None else None)
+        return self.bridge.prepare_run(path, store=store, progress=progress)
 
     def _on_load_progress(self, load_id: int, step: str) -> None:
         if self._loading is not None and load_id == self.config_loader.current_id:

@@ -416,6 +416,10 @@ class RunWriter:
         self._tables = PartTables()
         self._bar_names: dict = {}              # session_bars_table's name columns (writer thread)
         self._started = _now_text()
+        # the bar store read, absolute: a run taken up again from its folder (workstation.runs.continuation)
+        # finds it from any working folder, the config's path being relative to the one it ran in
+        root = getattr(getattr(system, "store", None), "root", None)
+        self._store = str(Path(root).resolve()) if root is not None else None
         try:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             self._write_status("running", {})
@@ -565,6 +569,7 @@ class RunWriter:
             "error": summary.get("error"),
             "write_error": self.write_error,
             "files_written": self.written_summary(),
+            "store": self._store,
         }
         text = json.dumps(status, indent=2, default=_json_default) + "\n"
         path = self.run_dir / RUN_STATUS_FILE

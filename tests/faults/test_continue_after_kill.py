@@ -81,6 +81,7 @@ def test_a_run_killed_mid_session_is_taken_up_at_its_last_hand_order(store, tmp_
     assert child.returncode == -signal.SIGKILL
     status = json.loads((folder / "run_status.json").read_text())
     assert status["state"] == "running" and status["sessions_done"] == 0      # killed in its first session
+    assert status["store"] == str(store.root.resolve())       # where a continuation from elsewhere finds it
 
     continuing = read_continuation(folder)
     assert len(continuing.hand_orders) == 2

@@ -188,3 +188,34 @@ def test_the_results_window_takes_up_the_run_it_shows(qtbot, ui_make_window, ui_
     qtbot.addWidget(plain)
     assert plain.continue_action not in plain.findChild(QToolBar).actions()
     assert results.continue_action in results.findChild(QToolBar).actions()
+
+
+def test_a_run_whose_config_names_its_store_relatively_is_taken_up_from_another_folder(
+        qtbot, ui_make_window, ui_demo_store, ui_configs_dir, tmp_path, monkeypatch):
+    """The config says `store_path: "store"`, relative to the folder the window ran in; taken up from
+    another folder, the run reads the store its run_status.json recorded (absolute)."""
+    from tests.ui.conftest import ui_config_dict
+
+    raw = ui_config_dict(ui_demo_store)
+    raw["data_source"]["store_path"] = ui_demo_store.name                  # "store"
+    path = ui_configs_dir / "relative.json"
+    path.write_text(json.dumps(raw))
+    monkeypatch.chdir(ui_demo_store.parent)
+    w = ui_make_window()
+    w.load_config(path)
+    strategies_off(w)
+    paused_at(qtbot, w, 3)
+    qtbot.mouseClick(w.trade_bar.buy_button, Qt.MouseButton.LeftButton)
+    step(qtbot, w, 2)
+    before = account_state(w)
+    system, run_dir = w.bridge.system, w.bridge.run_dir
+    w.stop()
+    qtbot.waitUntil(lambda: w.bridge.system.state == STOPPED, timeout=FINISH_MS)
+    assert w.bridge.wait_writers(10.0)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)                                            # no "store" here
+    assert w.continue_run(run_dir)
+    taken_up(qtbot, w, system, 5)
+    assert account_state(w) == before and w.error_messages == []
+    assert w.bridge.store_path == ui_demo_store.resolve()

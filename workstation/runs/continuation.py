@@ -27,7 +27,10 @@ from workstation.config.io import load_config
 from workstation.config.models import SessionConfig
 from workstation.errors import DataError
 from workstation.execution.manual import ManualCommand, load_manual_orders
+from workstation.run_writer import RUN_STATUS_FILE
 from workstation.runs.folder import RunFolder
+from workstation.store.schema import STORE_FILE
+from workstation.system import resolve_store_path
 
 MANUAL_ORDERS_FILE = "manual_orders.json"
 CONFIG_FILE = "config.json"
@@ -41,6 +44,7 @@ class Continuation:
     config: SessionConfig
     hand_orders: list[tuple[int, ManualCommand]]   # (at_ns, command), as load_manual_orders reads them
     resume_ns: int | None      # the bar time (start, ns UTC) to go to; None: the run never got past its start
+    store: Path | None = None  # the bar store to read when the config's own path does not lead to one (below)
 
     @property
     def config_path(self) -> Path:
@@ -79,7 +83,22 @@ def read_continuation(run_dir: str | Path) -> Continuation:
     equity = folder.table("equity", time_columns=["time"]) if folder.has("equity") else None
     if equity is not None and len(equity):
         reached.append(int(equity["time"].max().value))
-    return Continuation(path, config, hand_orders, max(reached) if reached else None)
+    return Continuation(path, config, hand_orders, max(reached) if reached else None, _store(folder, config))
+
+
+def _store(folder: RunFolder, config: SessionConfig) -> Path | None:
+    """The store the run read (run_status.json records it, absolute) when the config's own path, relative
+    to the working folder it ran in, leads to no store from here; None: the config's path does (or
+    nothing better is known: the load then says what is missing)."""
+    if (resolve_store_path(config) / STORE_FILE).is_file():
+        return None
+    try:
+        recorded = (folder.json(RUN_STATUS_FILE) or {}).get("store")
+    except DataError:
+        return None                     # an unreadable status record: the config's path, as for any config
+    if isinstance(recorded, str) and (Path(recorded) / STORE_FILE).is_file():
+        return Path(recorded)
+    return None
 
 
 def newest_traded_run(runs_dir: str | Path) -> Path | None:

@@ -104,3 +104,22 @@ def test_a_continued_runs_folder_is_named_after_its_run():
     assert continued_stem("orb-from-20210706-20261208-000033") == "orb-from-20210706-continued"
     assert continued_stem("orb-from-20210706-continued-20261208-010203-2") == "orb-from-20210706-continued"
     assert continued_stem("my_run") == "my_run-continued"
+
+
+def test_the_store_the_run_read_is_used_when_the_configs_relative_path_leads_nowhere_from_here(
+        tmp_path, monkeypatch):
+    store = tmp_path / "project" / "data" / "store"
+    store.mkdir(parents=True)
+    (store / "store.json").write_text("{}")
+    run = run_folder(tmp_path / "project" / "runs" / "r")
+    raw = {**config(), "data_source": {"store_path": "data/store"}}
+    (run / "config.json").write_text(json.dumps(raw))
+    (run / "run_status.json").write_text(json.dumps({"state": "stopped", "store": str(store)}))
+    monkeypatch.chdir(tmp_path / "project")               # where it ran: the config's own path leads to it
+    assert read_continuation(run).store is None
+    monkeypatch.chdir(tmp_path)                           # elsewhere: the recorded one
+    assert read_continuation(run).store == store
+    (run / "run_status.json").write_text(json.dumps({"state": "stopped", "store": str(tmp_path / "gone")}))
+    assert read_continuation(run).store is None           # the load then says the config's store is missing
+    (run / "run_status.json").write_text("{not json")
+    assert read_continuation(run).store is None
