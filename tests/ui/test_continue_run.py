@@ -36,6 +36,22 @@ def taken_up(qtbot, w, old_system, position: int) -> None:
     w.refresh_views()
 
 
+def bought_and_stopped(qtbot, w, config) -> tuple[tuple, object, object]:
+    """`config` loaded without strategies, Buy MKT after 3 bar times, 2 more, then Stop, its folder
+    written: (the account state shown, the stopped system, its run folder)."""
+    w.load_config(config)
+    strategies_off(w)
+    paused_at(qtbot, w, 3)
+    qtbot.mouseClick(w.trade_bar.buy_button, Qt.MouseButton.LeftButton)
+    step(qtbot, w, 2)
+    before = account_state(w)
+    system, run_dir = w.bridge.system, w.bridge.run_dir
+    w.stop()
+    qtbot.waitUntil(lambda: w.bridge.system.state == STOPPED, timeout=FINISH_MS)
+    assert w.bridge.wait_writers(10.0)
+    return before, system, run_dir
+
+
 def test_a_stopped_run_traded_by_hand_is_taken_up_where_it_stopped(qtbot, ui_make_window, ui_small_config):
     w = ui_make_window()
     w.load_config(ui_small_config)                      # its two strategies trade too
@@ -167,16 +183,7 @@ def test_the_results_window_takes_up_the_run_it_shows(qtbot, ui_make_window, ui_
     from ui.windows.results_view import ResultsWindow
 
     w = ui_make_window()
-    w.load_config(ui_small_config)
-    strategies_off(w)
-    paused_at(qtbot, w, 3)
-    qtbot.mouseClick(w.trade_bar.buy_button, Qt.MouseButton.LeftButton)
-    step(qtbot, w, 2)
-    before = account_state(w)
-    system, run_dir = w.bridge.system, w.bridge.run_dir
-    w.stop()
-    qtbot.waitUntil(lambda: w.bridge.system.state == STOPPED, timeout=FINISH_MS)
-    assert w.bridge.wait_writers(10.0)
+    before, system, run_dir = bought_and_stopped(qtbot, w, ui_small_config)
     results = ResultsWindow(w, runs_dir=run_dir.parent, continue_run=w.continue_run)
     qtbot.addWidget(results)
     assert not results.continue_action.isEnabled()          # no run shown yet
@@ -202,16 +209,7 @@ def test_a_run_whose_config_names_its_store_relatively_is_taken_up_from_another_
     path.write_text(json.dumps(raw))
     monkeypatch.chdir(ui_demo_store.parent)
     w = ui_make_window()
-    w.load_config(path)
-    strategies_off(w)
-    paused_at(qtbot, w, 3)
-    qtbot.mouseClick(w.trade_bar.buy_button, Qt.MouseButton.LeftButton)
-    step(qtbot, w, 2)
-    before = account_state(w)
-    system, run_dir = w.bridge.system, w.bridge.run_dir
-    w.stop()
-    qtbot.waitUntil(lambda: w.bridge.system.state == STOPPED, timeout=FINISH_MS)
-    assert w.bridge.wait_writers(10.0)
+    before, system, run_dir = bought_and_stopped(qtbot, w, path)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)                                            # no "store" here
