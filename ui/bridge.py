@@ -72,7 +72,8 @@ from workstation.pipeline.snapshots import SeekDone
 from workstation.pipeline.warmup import prerun_bars
 from workstation.run_commands import runs_in_one_thread
 from workstation.run_writer import RunWriter, bar_rows, session_bars_table, unique_run_dir
-from workstation.runs.continuation import CONFIG_FILE, continued_stem
+from workstation.runs.continuation import continued_stem
+from workstation.runs.folder import CONFIG_FILE
 from workstation.session import BarsView
 from workstation.store import BarStore
 from workstation.system import FAILED, FINISHED, PAUSED, RUNNING, STOPPED, SystemManager, resolve_store_path
@@ -841,9 +842,13 @@ class EngineBridge(QObject):
 
     def _start(self) -> None:
         system = self.system
-        stem = self.config_path.stem if self.config_path is not None else _slug(system.cfg.name)
-        if self.config_path is not None and self.config_path.name == CONFIG_FILE:
-            stem = continued_stem(self.config_path.parent.name)    # a run folder's config: a continued run
+        path = self.config_path
+        if path is None:
+            stem = _slug(system.cfg.name)
+        elif path.name == CONFIG_FILE:
+            stem = continued_stem(path.parent.name)    # a run folder's config: a continued run
+        else:
+            stem = path.stem
         if system.cfg.backtest.start_date != (self.config.backtest.start_date if self.config else None):
             stem += f"-from-{system.cfg.backtest.start_date:%Y%m%d}"
         self.run_dir = unique_run_dir(self.runs_dir, stem)

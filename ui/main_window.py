@@ -73,6 +73,7 @@ from workstation.model import parse_interval
 from workstation.preflight import PreflightCache
 from workstation.report.formatting import run_time_text
 from workstation.runs.continuation import Continuation, newest_traded_run, read_continuation
+from workstation.runs.folder import CONFIG_FILE
 from workstation.system import FAILED, FINISHED, PAUSED, RUNNING, STOPPED
 
 log = logging.getLogger(__name__)
@@ -818,7 +819,7 @@ class MainWindow(QMainWindow):
             combo.clear()
             for p in paths:
                 # a run folder's config (File → Continue a run…) is named by its folder, not "config"
-                combo.addItem(p.parent.name if p.name == "config.json" else p.stem, str(p))
+                combo.addItem(p.parent.name if p.name == CONFIG_FILE else p.stem, str(p))
                 combo.setItemData(combo.count() - 1, str(p), Qt.ItemDataRole.ToolTipRole)
             combo.insertSeparator(combo.count())
             combo.addItem("Open…", OPEN_ITEM)

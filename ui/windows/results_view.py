@@ -85,6 +85,7 @@ from workstation.report.formatting import (  # noqa: F401  (fmt_* are part of th
 from workstation.report.formatting import price_decimals as _price_decimals
 from workstation.run_writer import run_folder_status
 from workstation.runs import RunResults, load_run
+from workstation.runs.folder import CONFIG_FILE, run_folders
 
 log = logging.getLogger(__name__)
 
@@ -1421,11 +1422,7 @@ def _interval_seconds(text: str) -> int:
 
 def newest_run_folder(folder: str | Path) -> Path | None:
     """The most recently written run folder (one holding config.json) directly in `folder`, or None."""
-    try:
-        runs = [p for p in Path(folder).iterdir() if (p / "config.json").is_file()]
-    except OSError:
-        return None
-    return max(runs, key=lambda p: ((p / "config.json").stat().st_mtime_ns, p.name), default=None)
+    return max(run_folders(folder), key=lambda p: ((p / CONFIG_FILE).stat().st_mtime_ns, p.name), default=None)
 
 
 class ResultsWindow(QMainWindow):

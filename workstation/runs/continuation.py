@@ -26,14 +26,11 @@ import pandas as pd
 from workstation.config.io import load_config
 from workstation.config.models import SessionConfig
 from workstation.errors import DataError
-from workstation.execution.manual import ManualCommand, load_manual_orders
+from workstation.execution.manual import MANUAL_ORDERS_FILE, ManualCommand, load_manual_orders
 from workstation.run_writer import RUN_STATUS_FILE
-from workstation.runs.folder import RunFolder
+from workstation.runs.folder import CONFIG_FILE, RunFolder, run_folders
 from workstation.store.schema import STORE_FILE
 from workstation.system import resolve_store_path
-
-MANUAL_ORDERS_FILE = "manual_orders.json"
-CONFIG_FILE = "config.json"
 
 
 @dataclass(frozen=True)
@@ -104,11 +101,6 @@ def _store(folder: RunFolder, config: SessionConfig) -> Path | None:
 def newest_traded_run(runs_dir: str | Path) -> Path | None:
     """The run folder directly in `runs_dir` whose hand orders were written last (the one a trader most
     likely wants to take up), else the newest run folder; None when there is none."""
-    try:
-        runs = [p for p in Path(runs_dir).iterdir() if (p / CONFIG_FILE).is_file()]
-    except OSError:
-        return None
-
     def written(p: Path) -> tuple[bool, int, str]:
         traded = p / MANUAL_ORDERS_FILE
         try:
@@ -116,7 +108,7 @@ def newest_traded_run(runs_dir: str | Path) -> Path | None:
         except OSError:
             return (False, 0, p.name)
 
-    return max(runs, key=written, default=None)
+    return max(run_folders(runs_dir), key=written, default=None)
 
 
 def continued_stem(run_name: str) -> str:

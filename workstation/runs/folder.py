@@ -47,7 +47,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_STARTING_CASH = 100_000.0
 DEFAULT_TIMEZONE = "America/New_York"
-REQUIRED_FILES = ("config.json", "trades.parquet", "equity.parquet")
+CONFIG_FILE = "config.json"
+REQUIRED_FILES = (CONFIG_FILE, "trades.parquet", "equity.parquet")
 
 QUALITY_COLUMNS = ("session_date", "symbol", "interval", "expected", "present", "quality_pct", "gaps", "missing")
 BAR_COLUMNS = ("symbol", "interval", "timestamp", "open", "high", "low", "close", "volume")
@@ -66,6 +67,14 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 _TIME_NAMES = ("time", "timestamp", "entry_time", "exit_time", "start", "end", "start_time", "end_time",
                "submitted_time", "filled_time", "cancelled_time", "fill_time")
+
+
+def run_folders(parent: str | Path) -> list[Path]:
+    """The run folders (each holding config.json) directly in `parent`; [] when it cannot be listed."""
+    try:
+        return [p for p in Path(parent).iterdir() if (p / CONFIG_FILE).is_file()]
+    except OSError:
+        return []
 
 
 class RunFolder:
